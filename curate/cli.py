@@ -1,0 +1,146 @@
+"""The command line: parse, call the library, print. No pipeline logic lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from curate import __version__
+from curate.errors import CurateError
+from curate.rules import RuleSet, load_rules
+from curate.signature import DedupConfig
+
+PROJECT_RULES = Path("rules")
+
+
+def _fail(err: CurateError) -> click.ClickException:
+    return click.ClickException(str(err))
+
+
+def rule_options(fn):
+    """--rules, --no-builtin-rules, --no-project-rules and --disable, shared by every command that loads rules."""
+    fn = click.option("--disable", "disabled", multiple=True, metavar="NAME",
+                      help="Turn off one rule by name (repeatable). `curate rules list` shows the names.")(fn)
+    fn = click.option("--no-project-rules", is_flag=True,
+                      help="Do not load ./rules/ (loaded by default when it exists).")(fn)
+    fn = click.option("--no-builtin-rules", is_flag=True,
+                      help="Do not load the built-in rule pack.")(fn)
+    fn = click.option("--rules", "rule_dirs", multiple=True, metavar="DIR",
+                      type=click.Path(path_type=Path),
+                      help="A folder of *.toml rule files to add (repeatable), after the built-in "
+                           "pack and ./rules/.")(fn)
+    return fn
+
+
+def ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled) -> RuleSet:
+    folders = []
+    if not no_project_rules and PROJECT_RULES.is_dir():
+        folders.append(PROJECT_RULES)
+    folders.extend(rule_dirs)
+    try:
+        return load_rules(folders, builtin=not no_builtin_rules, disabled=tuple(disabled))
+    except CurateError as err:
+        raise _fail(err) from err
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="curate")
+def cli():
+    """Turn noisy scraped text into a clean, deduplicated, traceable corpus.
+
+    \b
+    Start with:
+      curate run seeds/                  clean the sample pages into ./output/
+      curate run crawl/ -o clean/ --workers 2
+      curate run --help                  every option, with examples
+    """
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+              help="Folder for corpus.jsonl, removed.jsonl, quarantine.jsonl and summary.json.")
+@rule_options
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes for the per-document stages. The output is byte-identical for any number.")
+@click.option("--text-field", default="text", show_default=True,
+              help="Field of a JSONL record that holds the document text.")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.8, show_default=True,
+              help="Estimated Jaccard similarity at or above which a paragraph is a near-duplicate.")
+@click.option("--num-perm", type=click.IntRange(min=16), default=128, show_default=True,
+              help="MinHash permutations per paragraph signature.")
+@click.option("--shingle-words", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Words per shingle (for scripts written with spaces).")
+@click.option("--shingle-chars", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Characters per shingle (for Chinese, Japanese, Thai and other unspaced scripts).")
+@click.option("--min-words", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Lines with fewer words are never deduplicated (short repeated lines are often content).")
+@click.option("--timings", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="Write seconds spent per stage to FILE as JSON (kept out of the output folder, "
+                   "whose files are byte-identical between runs).")
+@click.option("--strict", is_flag=True, help="Exit with status 3 if any input was quarantined.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table.")
+def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled, workers, text_field,
+        threshold, num_perm, shingle_words, shingle_chars, min_words, timings, strict, quiet):
+    """Clean INPUTS (folders and .txt / .jsonl / .jsonl.gz / .jsonl.zst files) into -o DIR.
+
+    Each document is read, normalised (ftfy, spacing, control characters), stripped of
+    noise by the rule files, labelled with its language, and its paragraphs are
+    deduplicated against everything before them in input order. Every kept line carries
+    its source line and byte span; every removed line is in removed.jsonl with its reason.
+
+    \b
+    Examples:
+      curate run seeds/
+      curate run crawl/ more.jsonl.gz -o clean/ --workers 2
+      curate run crawl/ --rules my-rules/ --disable byline
+      curate run crawl/ --threshold 0.9 --min-words 12
+    """
+    from curate.pipeline import RunConfig, run as run_pipeline
+    from curate.read import discover
+
+    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled)
+    dedup = DedupConfig(threshold=threshold, num_perm=num_perm, shingle_words=shingle_words,
+                        shingle_chars=shingle_chars, min_words=min_words)
+    cfg = RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
+                    text_field=text_field, dedup=dedup)
+    try:
+        total = sum(f.size for f in discover(list(inputs)).files)
+    except CurateError as err:
+        raise _fail(err) from err
+    stage_times: dict[str, float] = {}
+    started = time.perf_counter()
+    show_bar = not quiet and sys.stderr.isatty()
+    with click.progressbar(length=max(total, 1), label="curate", file=sys.stderr, show_eta=True,
+                           show_pos=False, hidden=not show_bar) as bar:
+        try:
+            summary = run_pipeline(cfg, on_progress=bar.update, timings=stage_times)
+        except CurateError as err:
+            raise _fail(err) from err
+        except KeyboardInterrupt:
+            raise click.ClickException(
+                f"interrupted; {output} was left as it was before this run. Run the same command again to redo it.")
+    elapsed = time.perf_counter() - started
+    if timings is not None:
+        timings.write_text(json.dumps({"seconds": stage_times, "input_bytes": total,
+                                       "workers": workers}, indent=2, sort_keys=True) + "\n")
+    if not quiet:
+        click.echo(summary.table(), err=True)
+        mb = total / 1e6
+        click.echo(f"\n{mb:,.1f} MB in {elapsed:,.1f} s ({mb / max(elapsed, 1e-9):,.2f} MB/s); "
+                   f"output in {output}/", err=True)
+        for problem in summary.problems[:10]:
+            where = f"{problem.source}:{problem.line}" if problem.line is not None else problem.source
+            click.echo(f"warning: {where}: {problem.problem} ({problem.action})", err=True)
+        if len(summary.problems) > 10:
+            click.echo(f"... and {len(summary.problems) - 10} more in {output}/quarantine.jsonl", err=True)
+    if strict and summary.problems:
+        sys.exit(3)
+
+
+def main() -> None:
+    cli()

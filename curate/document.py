@@ -1,0 +1,105 @@
+"""The records that flow through the pipeline: nothing but data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a line came from.
+
+    For a .txt file, ``byte_start:byte_end`` index the raw file and ``line`` is the
+    1-based line of the file. For a JSONL record, ``line`` is the record's line in
+    the file and the bytes index the UTF-8 encoding of the record's text field.
+    """
+
+    line: int
+    byte_start: int
+    byte_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One non-blank input line: its text as read and as normalised."""
+
+    index: int  # position among the document's non-blank lines
+    raw: str
+    text: str
+    origin: Origin
+    gap_before: bool  # a blank line separated it from the previous line
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    line: Line
+    stage: str  # "normalise" | "noise" | "dedup"
+    reason: str  # "rule:<name>" | "duplicate" | "empty-after-normalise"
+    detail: str = ""  # the rule's own explanation, shown in the audit
+    duplicate_of: "ParagraphRef | None" = None
+    similarity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParagraphRef:
+    """The kept paragraph a duplicate points at."""
+
+    doc: str
+    source: str
+    line: int
+    byte_start: int
+    byte_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An input that could not be read: a file, a record or a line."""
+
+    source: str
+    line: int | None
+    problem: str
+    action: str
+    lines: int = 1  # how many input lines this problem accounts for
+    byte_start: int | None = None
+    byte_end: int | None = None
+    preview: str = ""
+
+
+@dataclass(slots=True)
+class RawDocument:
+    """A document as the reader found it, before it is split into lines."""
+
+    id: str
+    source: str  # path relative to the input root, with forward slashes
+    record_line: int | None  # JSONL line number; None for a .txt file
+    payload: bytes | str  # raw file bytes (.txt) or the decoded text field (JSONL)
+    size: int  # bytes consumed from the input, for progress reporting
+
+
+@dataclass(slots=True)
+class Document:
+    id: str
+    source: str
+    record_line: int | None
+    lines: list[Line]  # kept lines, in input order
+    removed: list[Removal] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    language: str = "und"
+    language_score: float = 0.0
+    line_languages: dict[int, tuple[str, float]] = field(default_factory=dict)  # index -> (lang, score)
+    # Signatures of the lines eligible for near-duplicate detection, by line index.
+    signatures: dict[int, tuple[bytes, tuple[int, ...]]] = field(default_factory=dict)
+    lines_read: int = 0
+    size: int = 0  # input bytes this document came from, for progress reporting
+
+    def drop(self, indices: set[int], stage: str, reason: str, detail: str = "") -> None:
+        """Move the lines with these indices from ``lines`` into ``removed``."""
+        if not indices:
+            return
+        kept = []
+        for line in self.lines:
+            if line.index in indices:
+                self.removed.append(Removal(line, stage, reason, detail))
+            else:
+                kept.append(line)
+        self.lines = kept

@@ -1,0 +1,31 @@
+"""Errors, named for what they do to the run."""
+
+from __future__ import annotations
+
+
+class CurateError(Exception):
+    """Base class: a problem curate can explain to the user."""
+
+
+class RuleError(CurateError):
+    """An invalid rule file. Fatal: the run stops before any output is written."""
+
+    def __init__(self, path: str, message: str, rule: str | None = None):
+        self.path = path
+        self.rule = rule
+        where = f"{path}: rule {rule!r}" if rule else path
+        super().__init__(f"{where}: {message}")
+
+
+class InputError(CurateError):
+    """An unreadable input (file, record or line). It is quarantined and the run goes on."""
+
+    def __init__(self, source: str, line: int | None, message: str):
+        self.source = source
+        self.line = line
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+
+
+class UsageError(CurateError):
+    """Inputs or options that cannot work (missing path, unwritable output). Fatal."""

@@ -1,0 +1,92 @@
+"""Apply a RuleSet to a document: drop the lines that rules recognise as noise."""
+
+from __future__ import annotations
+
+from curate.document import Document, Line, RawDocument
+from curate.rules import Rule, RuleSet
+
+
+def _word_count(text: str) -> int:
+    return text.count(" ") + 1
+
+
+def line_rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
+    regex, max_words, min_words, literals = rule.regex, rule.max_words, rule.min_words, rule.literals
+    hits = set()
+    for line in lines:
+        text = line.text
+        if max_words is not None or min_words is not None:
+            words = _word_count(text)
+            if (max_words is not None and words > max_words) or (min_words is not None and words < min_words):
+                continue
+        if literals:
+            lowered = text.lower()
+            if not any(lit in lowered for lit in literals):
+                continue
+        if regex.search(text):
+            hits.add(line.index)
+    return hits
+
+
+def block_rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
+    """Lines covered by a match of the rule inside any window of ``rule.lines`` lines.
+
+    A window is the lines joined by "\\n", with "\\n\\n" where the source had a
+    blank line between them, so a pattern can tell a card from a paragraph.
+    """
+    hits: set[int] = set()
+    size = rule.lines
+    for first in range(len(lines)):
+        window = lines[first:first + size]
+        if len(window) < 2:
+            break
+        parts, starts, pos = [], [], 0
+        for k, line in enumerate(window):
+            if k:
+                sep = "\n\n" if line.gap_before else "\n"
+                parts.append(sep)
+                pos += len(sep)
+            starts.append(pos)
+            parts.append(line.text)
+            pos += len(line.text)
+        text = "".join(parts)
+        for m in rule.regex.finditer(text):
+            if m.end() == m.start():
+                continue
+            for k, line in enumerate(window):
+                line_end = starts[k] + len(line.text)
+                if starts[k] < m.end() and line_end > m.start():
+                    hits.add(line.index)
+        if len(window) < size:
+            break
+    return hits
+
+
+def rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
+    return line_rule_hits(rule, lines) if rule.scope == "line" else block_rule_hits(rule, lines)
+
+
+def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
+    """Each line goes to the first active rule that hits it, in rule order.
+
+    Every rule sees the same lines (those left by normalisation), so a rule's hits
+    never depend on what an earlier rule removed.
+    """
+    lines = doc.lines
+    taken: set[int] = set()
+    for rule in ruleset.active:
+        hits = rule_hits(rule, lines) - taken
+        if hits:
+            taken |= hits
+            doc.drop(hits, stage="noise", reason=f"rule:{rule.name}", detail=rule.reason)
+    return doc
+
+
+def rule_hits_text(rule: Rule, text: str) -> bool:
+    """Does the rule fire anywhere in this text? (Used to check a rule's examples.)"""
+    from curate.normalise import normalise_text
+    from curate.read import split_lines
+
+    lines, _, _ = split_lines(RawDocument("example", "example", 1, text, len(text)))
+    lines = [Line(l.index, l.raw, normalise_text(l.raw), l.origin, l.gap_before) for l in lines]
+    return bool(rule_hits(rule, [l for l in lines if l.text]))

@@ -1,0 +1,160 @@
+"""Compose the stages; the only module that knows about processes.
+
+Per-document stages (split, normalise, noise, language, signature) are pure
+functions of one document and run in worker processes, batch by batch. Results
+come back in input order, and the parent runs the dedup barrier and writes, so
+the output is the same for any number of workers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from curate.dedup import DedupIndex, deduplicate
+from curate.document import Document, Problem, RawDocument
+from curate.language import detect_languages
+from curate.noise import strip_noise
+from curate.normalise import normalise
+from curate.read import discover, read_documents, split_lines
+from curate.rules import RuleSet
+from curate.signature import DedupConfig, Signer, sign
+from curate.summary import Summary
+from curate.write import OutputWriter
+
+STAGES = ("read", "normalise", "noise", "language", "signature", "dedup", "write")
+BATCH_DOCS = 64
+BATCH_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    inputs: tuple[Path, ...]
+    output: Path
+    ruleset: RuleSet
+    workers: int = 1
+    text_field: str = "text"
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+
+
+class DocumentProcessor:
+    """The per-document stages, set up once per process."""
+
+    def __init__(self, ruleset: RuleSet, dedup: DedupConfig):
+        self.ruleset = ruleset
+        self.signer = Signer(dedup)
+
+    def __call__(self, raw: RawDocument, timings: dict[str, float]) -> Document:
+        t0 = time.perf_counter()
+        lines, problems, read = split_lines(raw)
+        doc = Document(raw.id, raw.source, raw.record_line, lines, problems=problems, lines_read=read, size=raw.size)
+        t1 = time.perf_counter()
+        normalise(doc)
+        t2 = time.perf_counter()
+        strip_noise(doc, self.ruleset)
+        t3 = time.perf_counter()
+        detect_languages(doc)
+        t4 = time.perf_counter()
+        sign(doc, self.signer)
+        t5 = time.perf_counter()
+        for stage, seconds in (("read", t1 - t0), ("normalise", t2 - t1), ("noise", t3 - t2),
+                               ("language", t4 - t3), ("signature", t5 - t4)):
+            timings[stage] = timings.get(stage, 0.0) + seconds
+        return doc
+
+
+_processor: DocumentProcessor | None = None
+
+
+def _init_worker(ruleset: RuleSet, dedup: DedupConfig) -> None:
+    global _processor
+    _processor = DocumentProcessor(ruleset, dedup)
+
+
+Item = RawDocument | Problem
+
+
+def _process_batch(batch: list[Item]) -> tuple[list[Document | Problem], dict[str, float]]:
+    assert _processor is not None
+    timings: dict[str, float] = {}
+    out: list[Document | Problem] = [
+        _processor(item, timings) if isinstance(item, RawDocument) else item for item in batch
+    ]
+    return out, timings
+
+
+def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:
+    batch: list[Item] = []
+    size = 0
+    for item in items:
+        batch.append(item)
+        size += item.size if isinstance(item, RawDocument) else 0
+        if len(batch) >= BATCH_DOCS or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def process_items(items: Iterable[Item], ruleset: RuleSet, dedup: DedupConfig,
+                  workers: int) -> Iterator[tuple[list[Document | Problem], dict[str, float]]]:
+    """Run the per-document stages over batches, yielding results in input order."""
+    if workers <= 1:
+        _init_worker(ruleset, dedup)
+        for batch in _batches(items):
+            yield _process_batch(batch)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(ruleset, dedup)) as pool:
+        pending: deque = deque()
+        # A bounded window of batches in flight: enough to keep every worker busy,
+        # few enough that memory does not grow with the corpus.
+        for batch in _batches(items):
+            pending.append(pool.submit(_process_batch, batch))
+            if len(pending) >= 4 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
+        timings: dict[str, float] | None = None) -> Summary:
+    """Read every input, run all stages and write the output folder. Returns the summary."""
+    discovery = discover(list(cfg.inputs))
+    summary = Summary(files=len(discovery.files), rules=list(cfg.ruleset.sources))
+    writer = OutputWriter(cfg.output)
+    index = DedupIndex(cfg.dedup)
+    timings = timings if timings is not None else {}
+    try:
+        for problem in discovery.problems:
+            summary.add_problem(problem)
+            writer.write_problem(problem)
+        t_read = time.perf_counter()
+        items = read_documents(discovery.files, cfg.text_field)
+        for results, batch_timings in process_items(items, cfg.ruleset, cfg.dedup, cfg.workers):
+            for stage, seconds in batch_timings.items():
+                timings[stage] = timings.get(stage, 0.0) + seconds
+            for result in results:
+                if isinstance(result, Problem):
+                    summary.add_problem(result)
+                    writer.write_problem(result)
+                    continue
+                t0 = time.perf_counter()
+                deduplicate(result, index)
+                t1 = time.perf_counter()
+                writer.write_document(result)
+                t2 = time.perf_counter()
+                timings["dedup"] = timings.get("dedup", 0.0) + (t1 - t0)
+                timings["write"] = timings.get("write", 0.0) + (t2 - t1)
+                summary.add_document(result)
+                if on_progress is not None:
+                    on_progress(result.size)
+        timings["wall"] = time.perf_counter() - t_read
+        writer.commit(summary.to_json())
+    except BaseException:
+        writer.abort()
+        raise
+    return summary

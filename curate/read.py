@@ -1,0 +1,277 @@
+"""Find the inputs, in a deterministic order, and cut them into documents and lines.
+
+Discovery and record parsing run in the parent process (they are cheap and must
+be ordered); splitting a document into lines runs in the workers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from curate.document import Line, Origin, Problem, RawDocument
+from curate.errors import UsageError
+
+TEXT_SUFFIXES = (".txt",)
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst")
+# A NUL in the first block of a file that is not UTF-16 means it is binary, whatever
+# its extension says (the same test git and grep use).
+BINARY_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    path: Path
+    source: str  # relative to its input root, forward slashes
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    files: list[InputFile]
+    problems: list[Problem]  # skipped files: unsupported type, unreadable folder, symlink loop
+
+
+def kind_of(path: Path) -> str | None:
+    name = path.name.lower()
+    if name.endswith(JSONL_SUFFIXES):
+        return "jsonl"
+    if name.endswith(TEXT_SUFFIXES):
+        return "txt"
+    return None
+
+
+def discover(inputs: list[Path]) -> Discovery:
+    """List input files: folders walked recursively and sorted, roots in the order given."""
+    files: list[InputFile] = []
+    problems: list[Problem] = []
+    for root in inputs:
+        if not root.exists() and not root.is_symlink():
+            raise UsageError(f"{root}: no such file or folder; check the path")
+        if root.is_dir():
+            files.extend(_walk(root, problems))
+        else:
+            _add_file(root, root.name, files, problems)
+    seen: dict[str, Path] = {}
+    for f in files:
+        if f.source in seen:
+            raise UsageError(
+                f"{seen[f.source]} and {f.path} both appear as source {f.source!r}; "
+                "give each input once, or put them under one folder so their sources differ"
+            )
+        seen[f.source] = f.path
+    return Discovery(files, problems)
+
+
+def _walk(root: Path, problems: list[Problem]) -> list[InputFile]:
+    found: list[InputFile] = []
+    visited: set[str] = set()
+
+    def onerror(err: OSError) -> None:
+        rel = _rel(Path(err.filename), root) if err.filename else "."
+        problems.append(Problem(rel, None, f"cannot read folder: {err.strerror}", "skipped; fix its permissions", lines=0))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in visited:
+            # A symlink that leads back to a folder already walked: following it would never end.
+            problems.append(Problem(_rel(Path(dirpath), root), None, "symlink loop", "skipped; remove the link", lines=0))
+            dirnames[:] = []
+            continue
+        visited.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            _add_file(path, _rel(path, root), found, problems)
+    found.sort(key=lambda f: f.source)
+    return found
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _add_file(path: Path, source: str, files: list[InputFile], problems: list[Problem]) -> None:
+    if kind_of(path) is None:
+        problems.append(Problem(source, None, "unsupported file type", "skipped; curate reads .txt, .jsonl, .jsonl.gz and .jsonl.zst", lines=0))
+        return
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        problems.append(Problem(source, None, f"cannot read file: {err.strerror}", "skipped; check the path and its permissions", lines=0))
+        return
+    files.append(InputFile(path, source, size))
+
+
+def read_documents(files: list[InputFile], text_field: str = "text") -> Iterator[RawDocument | Problem]:
+    """Yield every document of every file, in order, and a Problem for whatever cannot be read."""
+    for f in files:
+        if kind_of(f.path) == "txt":
+            yield from _read_txt(f)
+        else:
+            yield from _read_jsonl(f, text_field)
+
+
+def _read_txt(f: InputFile) -> Iterator[RawDocument | Problem]:
+    try:
+        data = f.path.read_bytes()
+    except OSError as err:
+        yield Problem(f.source, None, f"cannot read file: {err.strerror}", "skipped; check its permissions", lines=0)
+        return
+    if not data:
+        yield Problem(f.source, None, "empty file", "skipped; nothing to read", lines=0)
+        return
+    yield RawDocument(id=f.source, source=f.source, record_line=None, payload=data, size=len(data))
+
+
+def _open_jsonl(path: Path):
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if name.endswith(".zst"):
+        import zstandard
+
+        return zstandard.open(path, "rb")
+    return open(path, "rb")
+
+
+def _read_jsonl(f: InputFile, text_field: str) -> Iterator[RawDocument | Problem]:
+    lineno = 0
+    try:
+        with _open_jsonl(f.path) as stream:
+            for lineno, raw in enumerate(stream, start=1):
+                if not raw.strip():
+                    continue
+                yield _parse_record(f.source, lineno, raw, text_field)
+    except OSError as err:
+        # Truncated gzip, corrupt zstd frames and permission errors all land here; the
+        # records before the fault have already been yielded and are kept.
+        what = err.strerror or str(err) or type(err).__name__
+        yield Problem(
+            f.source, lineno + 1 if lineno else None,
+            f"cannot read further: {what}",
+            f"records after line {lineno} are lost; re-download or recompress the file" if lineno
+            else "skipped; check the file and its permissions",
+            lines=1 if lineno else 0,
+        )
+    except EOFError as err:
+        yield Problem(f.source, lineno + 1, f"compressed stream ends early: {err}",
+                      f"records after line {lineno} are lost; re-download the file", lines=1)
+    except Exception as err:  # zstandard.ZstdError and friends: corrupt data
+        yield Problem(f.source, lineno + 1, f"corrupt compressed data: {err}",
+                      f"records after line {lineno} are lost; re-download the file", lines=1)
+
+
+def _parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawDocument | Problem:
+    preview = raw[:120].decode("utf-8", "replace").rstrip()
+    try:
+        record = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return Problem(source, lineno, f"invalid JSON: {err}", "record skipped; fix or delete this line", preview=preview)
+    if not isinstance(record, dict):
+        return Problem(source, lineno, f"record is a JSON {type(record).__name__}, not an object",
+                       "record skipped; each line must be an object with a text field", preview=preview)
+    if text_field not in record:
+        return Problem(source, lineno, f"record has no {text_field!r} field",
+                       "record skipped; add the field or choose another with --text-field", preview=preview)
+    text = record[text_field]
+    if not isinstance(text, str):
+        return Problem(source, lineno, f"field {text_field!r} is a {type(text).__name__}, not a string",
+                       "record skipped; the text field must be a string", preview=preview)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return Problem(source, lineno, "text contains lone surrogates (invalid \\ud800-\\udfff escapes)",
+                       "record skipped; fix the escapes in this line", preview=preview)
+    rid = record.get("id")
+    doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else f"{source}:{lineno}"
+    return RawDocument(id=doc_id, source=source, record_line=lineno, payload=text, size=len(raw))
+
+
+_BYTES_BREAK = re.compile(rb"\r\n|\n|\r")
+_TEXT_BREAK = re.compile(r"\r\n|\n|\r")
+
+
+def split_lines(doc: RawDocument) -> tuple[list[Line], list[Problem], int]:
+    """Cut a document into its non-blank lines, each with its origin in the source bytes.
+
+    Returns the lines, the lines that could not be decoded, and the number of
+    non-blank lines read (the accounting total).
+    """
+    if isinstance(doc.payload, bytes):
+        return _split_bytes(doc)
+    return _split_text(doc)
+
+
+def _split_bytes(doc: RawDocument) -> tuple[list[Line], list[Problem], int]:
+    data: bytes = doc.payload  # type: ignore[assignment]
+    if b"\x00" in data[:BINARY_SNIFF_BYTES]:
+        count = sum(1 for part in _BYTES_BREAK.split(data) if part.strip())
+        return [], [Problem(doc.source, None, "binary file (NUL bytes in its first 8 KiB)",
+                            "skipped; it is not text", lines=count)], count
+    lines: list[Line] = []
+    problems: list[Problem] = []
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # the UTF-8 byte order mark is not text
+    lineno = 1
+    gap = False
+    read = 0
+    for end, next_start in _line_bounds(_BYTES_BREAK, data, start):
+        chunk = data[start:end]
+        if chunk.strip():
+            try:
+                raw = chunk.decode("utf-8")
+            except UnicodeDecodeError as err:
+                read += 1
+                problems.append(Problem(
+                    doc.source, lineno, f"not valid UTF-8 ({err.reason} at byte {start + err.start})",
+                    "line skipped; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+                    byte_start=start, byte_end=end, preview=chunk[:120].decode("utf-8", "replace")))
+                gap = False
+            else:
+                if raw.strip():
+                    read += 1
+                    lines.append(Line(len(lines), raw, raw, Origin(lineno, start, end), gap and bool(lines)))
+                    gap = False
+                else:
+                    gap = True
+        else:
+            gap = True
+        start = next_start
+        lineno += 1
+    return lines, problems, read
+
+
+def _split_text(doc: RawDocument) -> tuple[list[Line], list[Problem], int]:
+    text: str = doc.payload  # type: ignore[assignment]
+    lines: list[Line] = []
+    record_line = doc.record_line or 0
+    ascii_only = text.isascii()
+    byte_pos = 0
+    pos = 0
+    gap = False
+    for end, next_start in _line_bounds(_TEXT_BREAK, text, 0):
+        raw = text[pos:end]
+        raw_len = len(raw) if ascii_only else len(raw.encode("utf-8"))
+        if raw.strip():
+            lines.append(Line(len(lines), raw, raw, Origin(record_line, byte_pos, byte_pos + raw_len), gap and bool(lines)))
+            gap = False
+        else:
+            gap = True
+        break_len = next_start - end  # line breaks are ASCII: one byte per character
+        byte_pos += raw_len + break_len
+        pos = next_start
+    return lines, [], len(lines)
+
+
+def _line_bounds(pattern: re.Pattern, data, start: int) -> Iterator[tuple[int, int]]:
+    """Yield (end of line, start of next line) for every line from ``start``, the last one included."""
+    for m in pattern.finditer(data, start):
+        yield m.start(), m.end()
+    yield len(data), len(data)

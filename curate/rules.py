@@ -1,0 +1,225 @@
+"""Load rule files into a RuleSet and prove every rule against its own examples.
+
+A rule file is TOML with one ``[[rule]]`` table per rule. Everything is checked
+before the first document is read; any fault raises RuleError naming file,
+rule and fault. Matching lives in noise.py.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from curate.errors import RuleError
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+SCOPES = ("line", "block")
+KEYS = {
+    "name", "reason", "scope", "pattern", "phrases", "max_words", "min_words", "lines",
+    "case_sensitive", "enabled", "examples",
+}
+EXAMPLE_KEYS = {"match", "keep"}
+MAX_BLOCK_LINES = 12
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    reason: str
+    scope: str
+    regex: re.Pattern
+    source: str  # file the rule came from, as shown to the user
+    max_words: int | None = None
+    min_words: int | None = None
+    lines: int = 1  # window size of a block rule
+    examples_match: tuple[str, ...] = ()
+    examples_keep: tuple[str, ...] = ()
+    enabled: bool = True
+    # Lowercase literals one of which must occur in a line for the regex to be worth
+    # running; empty means always run. Set only for phrase rules.
+    literals: tuple[str, ...] = ()
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule] = field(default_factory=list)
+    sources: list[tuple[str, int]] = field(default_factory=list)  # (origin, rules loaded)
+
+    @property
+    def active(self) -> list[Rule]:
+        return [r for r in self.rules if r.enabled]
+
+    def names(self) -> list[str]:
+        return [r.name for r in self.rules]
+
+
+def builtin_rule_files() -> list[tuple[str, str]]:
+    """(display name, TOML text) of the built-in pack, in name order."""
+    pack = resources.files("curate") / "rules"
+    out = []
+    for entry in sorted(pack.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            out.append((f"<builtin>/{entry.name}", entry.read_text(encoding="utf-8")))
+    return out
+
+
+def folder_rule_files(folder: Path) -> list[tuple[str, str]]:
+    if not folder.is_dir():
+        raise RuleError(str(folder), "not a folder of rule files; pass a folder that holds *.toml files")
+    out = []
+    for path in sorted(folder.rglob("*.toml")):
+        try:
+            out.append((str(path), path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as err:
+            raise RuleError(str(path), f"cannot read: {err}") from err
+    return out
+
+
+def load_rules(
+    folders: list[Path] = (),  # type: ignore[assignment]
+    builtin: bool = True,
+    disabled: tuple[str, ...] = (),
+    check_examples: bool = True,
+) -> RuleSet:
+    """Load the built-in pack (unless turned off) and each folder, in that order."""
+    ruleset = RuleSet()
+    groups: list[tuple[str, list[tuple[str, str]]]] = []
+    if builtin:
+        groups.append(("built-in pack", builtin_rule_files()))
+    for folder in folders:
+        groups.append((str(folder), folder_rule_files(Path(folder))))
+    where: dict[str, str] = {}
+    for origin, files in groups:
+        count = 0
+        for display, text in files:
+            for rule in parse_rule_file(display, text):
+                if rule.name in where:
+                    raise RuleError(display, f"duplicate rule name; it is already defined in {where[rule.name]}. "
+                                    "Rename one of them", rule.name)
+                where[rule.name] = display
+                ruleset.rules.append(rule)
+                count += 1
+        ruleset.sources.append((origin, count))
+    unknown = sorted(set(disabled) - set(where))
+    if unknown:
+        raise RuleError("--disable", f"no rule named {', '.join(unknown)}; `curate rules list` shows the names")
+    if disabled:
+        ruleset.rules = [_replace(r, enabled=False) if r.name in disabled else r for r in ruleset.rules]
+    if check_examples:
+        for rule in ruleset.rules:
+            check_rule_examples(rule)
+    return ruleset
+
+
+def _replace(rule: Rule, **changes) -> Rule:
+    from dataclasses import replace
+
+    return replace(rule, **changes)
+
+
+def parse_rule_file(display: str, text: str) -> list[Rule]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise RuleError(display, f"not valid TOML: {err}") from err
+    extra = sorted(set(data) - {"rule"})
+    if extra:
+        raise RuleError(display, f"unknown top-level key {extra[0]!r}; a rule file holds only [[rule]] tables")
+    tables = data.get("rule", [])
+    if not isinstance(tables, list):
+        raise RuleError(display, "'rule' must be an array of tables: write [[rule]], not [rule]")
+    return [_parse_rule(display, i, table) for i, table in enumerate(tables, start=1)]
+
+
+def _parse_rule(display: str, number: int, table: dict) -> Rule:
+    name = table.get("name")
+    label = name if isinstance(name, str) else f"#{number}"
+
+    def fail(msg: str) -> RuleError:
+        return RuleError(display, msg, label)
+
+    if not isinstance(name, str) or not NAME.match(name):
+        raise fail("'name' must be lowercase letters, digits and hyphens, e.g. name = \"cookie-banner\"")
+    unknown = sorted(set(table) - KEYS)
+    if unknown:
+        raise fail(f"unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(KEYS))}")
+    reason = table.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise fail("'reason' is required: say in words what kind of noise this is")
+    scope = table.get("scope", "line")
+    if scope not in SCOPES:
+        raise fail(f"scope {scope!r} is unknown; choose from: {', '.join(SCOPES)}")
+    case_sensitive = _typed(table, "case_sensitive", bool, False, fail)
+    flags = 0 if case_sensitive else re.IGNORECASE
+    pattern, phrases = table.get("pattern"), table.get("phrases")
+    if (pattern is None) == (phrases is None):
+        raise fail("give exactly one of 'pattern' (a regular expression) or 'phrases' (a list of strings)")
+    literals: tuple[str, ...] = ()
+    if pattern is not None:
+        if not isinstance(pattern, str) or not pattern:
+            raise fail("'pattern' must be a non-empty string")
+        source = pattern
+    else:
+        if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise fail("'phrases' must be a non-empty list of non-empty strings")
+        if scope != "line":
+            raise fail("'phrases' work on single lines; use 'pattern' for a block rule")
+        # Word-bounded so that a phrase never matches inside a longer word.
+        source = r"(?<!\w)(?:" + "|".join(re.escape(p.strip()) for p in phrases) + r")(?!\w)"
+        if not case_sensitive:
+            literals = tuple(sorted({p.strip().lower() for p in phrases}))
+    try:
+        regex = re.compile(source, flags | (re.MULTILINE if scope == "block" else 0))
+    except re.error as err:
+        raise fail(f"bad regex: {err}") from err
+    if regex.search(""):
+        raise fail("the pattern matches an empty line, so it would match everything; anchor it or make it longer")
+    lines = _typed(table, "lines", int, 1, fail)
+    if scope == "block" and not 2 <= lines <= MAX_BLOCK_LINES:
+        raise fail(f"a block rule needs 'lines' between 2 and {MAX_BLOCK_LINES} (the window it looks at)")
+    if scope == "line" and "lines" in table:
+        raise fail("'lines' is for block rules only")
+    max_words = _typed(table, "max_words", int, None, fail)
+    min_words = _typed(table, "min_words", int, None, fail)
+    examples = table.get("examples", {})
+    if not isinstance(examples, dict) or set(examples) - EXAMPLE_KEYS:
+        raise fail("'examples' takes only 'match' and 'keep', each a list of strings")
+    match, keep = examples.get("match", []), examples.get("keep", [])
+    for key, value in (("match", match), ("keep", keep)):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(f"examples.{key} must be a list of strings")
+    if not match:
+        raise fail("give at least one examples.match: a rule proves itself on its own examples")
+    return Rule(
+        name=name, reason=reason.strip(), scope=scope, regex=regex, source=display,
+        max_words=max_words, min_words=min_words, lines=lines,
+        examples_match=tuple(match), examples_keep=tuple(keep),
+        enabled=_typed(table, "enabled", bool, True, fail), literals=literals,
+    )
+
+
+def _typed(table: dict, key: str, kind: type, default, fail):
+    value = table.get(key, default)
+    if value is default:
+        return value
+    # bool is a subclass of int: reject `lines = true` as firmly as `lines = "3"`.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise fail(f"{key!r} must be {'an integer' if kind is int else 'true or false'}")
+    if kind is int and value < 1:
+        raise fail(f"{key!r} must be at least 1")
+    return value
+
+
+def check_rule_examples(rule: Rule) -> None:
+    """Raise RuleError unless the rule fires on every match example and on no keep example."""
+    from curate.noise import rule_hits_text
+
+    for i, example in enumerate(rule.examples_match, start=1):
+        if not rule_hits_text(rule, example):
+            raise RuleError(rule.source, f"examples.match #{i} does not match: {example!r}", rule.name)
+    for i, example in enumerate(rule.examples_keep, start=1):
+        if rule_hits_text(rule, example):
+            raise RuleError(rule.source, f"examples.keep #{i} matches, but must not: {example!r}", rule.name)

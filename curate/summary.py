@@ -1,0 +1,84 @@
+"""Counts of what happened to every document and line, and the table printed at the end."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from curate.document import Document, Problem
+
+
+@dataclass
+class Summary:
+    files: int = 0
+    documents_read: int = 0
+    documents_written: int = 0  # documents that keep at least one line
+    documents_emptied: int = 0  # read, but every line was removed
+    lines_read: int = 0
+    lines_kept: int = 0
+    lines_quarantined: int = 0
+    removed: Counter = field(default_factory=Counter)  # reason -> lines
+    problems: list[Problem] = field(default_factory=list)
+    rules: list[tuple[str, int]] = field(default_factory=list)
+
+    def add_document(self, doc: Document) -> None:
+        self.documents_read += 1
+        self.lines_read += doc.lines_read
+        self.lines_kept += len(doc.lines)
+        for removal in doc.removed:
+            self.removed[removal.reason] += 1
+        for problem in doc.problems:
+            self.add_problem(problem, counted_in_document=True)
+        if doc.lines:
+            self.documents_written += 1
+        else:
+            self.documents_emptied += 1
+
+    def add_problem(self, problem: Problem, counted_in_document: bool = False) -> None:
+        """Record a problem; its lines count as read unless its document already counted them."""
+        self.problems.append(problem)
+        self.lines_quarantined += problem.lines
+        if not counted_in_document:
+            self.lines_read += problem.lines
+
+    @property
+    def lines_removed(self) -> int:
+        return sum(self.removed.values())
+
+    def to_json(self) -> dict:
+        return {
+            "files": self.files,
+            "documents": {
+                "read": self.documents_read,
+                "written": self.documents_written,
+                "emptied": self.documents_emptied,
+            },
+            "lines": {
+                "read": self.lines_read,
+                "kept": self.lines_kept,
+                "removed": self.lines_removed,
+                "quarantined": self.lines_quarantined,
+            },
+            "removed_by_reason": dict(sorted(self.removed.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "problems": [
+                {"source": p.source, "line": p.line, "problem": p.problem, "action": p.action}
+                for p in self.problems
+            ],
+            "rules": [{"from": origin, "rules": n} for origin, n in self.rules],
+        }
+
+    def table(self) -> str:
+        rows = [
+            ("files", self.files),
+            ("documents read", self.documents_read),
+            ("documents written", self.documents_written),
+            ("documents emptied (every line removed)", self.documents_emptied),
+            ("lines read (non-blank)", self.lines_read),
+            ("lines kept", self.lines_kept),
+            ("lines removed", self.lines_removed),
+        ]
+        rows += [(f"  {reason}", n) for reason, n in sorted(self.removed.items(), key=lambda kv: (-kv[1], kv[0]))]
+        rows.append(("lines quarantined", self.lines_quarantined))
+        rows.append(("problems (see quarantine.jsonl)", len(self.problems)))
+        width = max(len(label) for label, _ in rows)
+        return "\n".join(f"{label:<{width}}  {value:>10,}" for label, value in rows)

@@ -1,0 +1,138 @@
+"""Write the corpus, the removal audit, the quarantine and the summary, atomically.
+
+Everything is written into ``OUT/.partial/`` and moved into place only when the
+run has finished; ``summary.json`` is moved last, so a folder without it (or
+with a ``.partial/`` in it) is not a finished run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from curate.document import Document, Problem, Removal
+from curate.errors import UsageError
+
+CORPUS = "corpus.jsonl"
+REMOVED = "removed.jsonl"
+QUARANTINE = "quarantine.jsonl"
+SUMMARY = "summary.json"
+PARTIAL = ".partial"
+OUTPUT_FILES = (CORPUS, REMOVED, QUARANTINE)
+
+
+def _dumps(record: dict) -> str:
+    # Sorted keys and no ASCII escaping: byte-identical across runs, readable by people.
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def document_record(doc: Document) -> dict:
+    """The output record of a document: its kept text and where each of its lines came from."""
+    parts = []
+    provenance = []
+    previous = None
+    for line in doc.lines:
+        if previous is not None:
+            # A blank line in the source, or a removed line in between, ends a paragraph.
+            parts.append("\n\n" if line.gap_before or line.index != previous + 1 else "\n")
+        parts.append(line.text)
+        previous = line.index
+        entry = {"line": line.origin.line, "bytes": [line.origin.byte_start, line.origin.byte_end]}
+        label = doc.line_languages.get(line.index)
+        if label is not None:
+            entry["language"], entry["language_score"] = label
+        provenance.append(entry)
+    return {
+        "id": doc.id,
+        "text": "".join(parts),
+        "source": doc.source,
+        "bytes_of": "file" if doc.record_line is None else "text_field",
+        "language": doc.language,
+        "language_score": doc.language_score,
+        "lines": provenance,
+    }
+
+
+def removal_record(doc: Document, removal: Removal) -> dict:
+    origin = removal.line.origin
+    record = {
+        "doc": doc.id,
+        "source": doc.source,
+        "line": origin.line,
+        "bytes": [origin.byte_start, origin.byte_end],
+        "stage": removal.stage,
+        "reason": removal.reason,
+        "detail": removal.detail,
+        # Not "text": tools that read every *.jsonl for a text field must not count this as kept.
+        "removed": removal.line.raw,
+    }
+    if removal.duplicate_of is not None:
+        ref = removal.duplicate_of
+        record["duplicate_of"] = {"doc": ref.doc, "source": ref.source, "line": ref.line,
+                                  "bytes": [ref.byte_start, ref.byte_end]}
+        record["similarity"] = removal.similarity
+    return record
+
+
+def problem_record(problem: Problem) -> dict:
+    return {
+        "source": problem.source,
+        "line": problem.line,
+        "bytes": None if problem.byte_start is None else [problem.byte_start, problem.byte_end],
+        "problem": problem.problem,
+        "action": problem.action,
+        "lines": problem.lines,
+        "preview": problem.preview,
+    }
+
+
+class OutputWriter:
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.partial = out_dir / PARTIAL
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            if self.partial.exists():
+                shutil.rmtree(self.partial)
+            self.partial.mkdir()
+            self.files = {name: open(self.partial / name, "w", encoding="utf-8", newline="\n") for name in OUTPUT_FILES}
+        except OSError as err:
+            raise UsageError(f"{out_dir}: cannot write the output folder ({err.strerror}); "
+                             "choose another with -o DIR or fix its permissions") from err
+
+    def write_document(self, doc: Document) -> None:
+        if doc.lines:
+            self.files[CORPUS].write(_dumps(document_record(doc)) + "\n")
+        if doc.removed:
+            out = self.files[REMOVED]
+            for removal in sorted(doc.removed, key=lambda r: r.line.index):
+                out.write(_dumps(removal_record(doc, removal)) + "\n")
+        for problem in doc.problems:
+            self.write_problem(problem)
+
+    def write_problem(self, problem: Problem) -> None:
+        self.files[QUARANTINE].write(_dumps(problem_record(problem)) + "\n")
+
+    def commit(self, summary: dict) -> None:
+        """Move the finished files into place, the summary last."""
+        for f in self.files.values():
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+        final_summary = self.out_dir / SUMMARY
+        if final_summary.exists():
+            final_summary.unlink()  # until the new one lands, the folder must not look finished
+        for name in OUTPUT_FILES:
+            os.replace(self.partial / name, self.out_dir / name)
+        tmp = self.partial / SUMMARY
+        tmp.write_text(json.dumps(summary, ensure_ascii=False, sort_keys=True, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, final_summary)
+        self.partial.rmdir()
+
+    def abort(self) -> None:
+        """Drop the unfinished files; whatever the folder held before the run stays as it was."""
+        for f in self.files.values():
+            f.close()
+        shutil.rmtree(self.partial, ignore_errors=True)
