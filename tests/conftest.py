@@ -1,0 +1,47 @@
+"""Shared fixtures: the real CLI, in-process (CliRunner) and as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from curate.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+FIXTURES = ROOT / "tests" / "fixtures"
+SEEDS_GOLD = FIXTURES / "seeds-gold"
+NOISE_DEV = FIXTURES / "noise-dev" / "input"
+NOISE_DEV_GOLD = FIXTURES / "noise-dev" / "gold"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(*args: str, cwd: Path | None = None):
+    """Run `curate ARGS` in-process, from ``cwd`` (default: a folder without ./rules)."""
+    old = os.getcwd()
+    os.chdir(cwd or ROOT / "tests")
+    try:
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def run_process(*args: str, cwd: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """Run the installed `curate` console script as a real process."""
+    exe = Path(sys.executable).parent / "curate"
+    return subprocess.run([str(exe), *map(str, args)], cwd=cwd or ROOT, capture_output=True, text=True, **kwargs)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

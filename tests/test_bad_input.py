@@ -1,0 +1,83 @@
+"""Bad inputs are named with file and line, quarantined, and never stop the run."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import SEEDS, invoke, read_jsonl
+
+GOOD = "A sentence of real content that must survive whatever sits next to it in the folder.\n"
+
+
+def _folder(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a_good.txt").write_text(GOOD, encoding="utf-8")
+    (src / "b_latin1.txt").write_bytes("Caf\xe9 au lait, line one.\nA clean second line.\n".encode("latin-1"))
+    (src / "c_binary.txt").write_bytes(b"\x7fELF\x00\x01\x02 binary\nmore\x00stuff\n")
+    (src / "d_empty.txt").write_bytes(b"")
+    (src / "e_records.jsonl").write_text(
+        json.dumps({"text": "First record is fine."}) + "\n"
+        + "{not json\n"
+        + json.dumps({"body": "no text field"}) + "\n"
+        + json.dumps(["a", "list"]) + "\n"
+        + json.dumps({"text": 42}) + "\n"
+        + json.dumps({"text": "Last record is fine too."}) + "\n",
+        encoding="utf-8")
+    (src / "notes.md").write_text("not an input type\n")
+    return src
+
+
+def test_bad_files_are_quarantined_and_the_rest_goes_on(tmp_path):
+    src = _folder(tmp_path)
+    out = tmp_path / "out"
+    result = invoke("run", src, "-o", out, "--no-builtin-rules")
+    assert result.exit_code == 0, result.output
+    problems = {(q["source"], q["line"]): q for q in read_jsonl(out / "quarantine.jsonl")}
+    assert problems[("b_latin1.txt", 1)]["problem"].startswith("not valid UTF-8")
+    assert "iconv" in problems[("b_latin1.txt", 1)]["action"]
+    assert problems[("c_binary.txt", None)]["problem"].startswith("binary file")
+    assert problems[("d_empty.txt", None)]["problem"] == "empty file"
+    assert problems[("e_records.jsonl", 2)]["problem"].startswith("invalid JSON")
+    assert problems[("e_records.jsonl", 3)]["problem"] == "record has no 'text' field"
+    assert "--text-field" in problems[("e_records.jsonl", 3)]["action"]
+    assert problems[("e_records.jsonl", 4)]["problem"] == "record is a JSON list, not an object"
+    assert problems[("e_records.jsonl", 5)]["problem"] == "field 'text' is a int, not a string"
+    assert problems[("notes.md", None)]["problem"] == "unsupported file type"
+    assert not any("text" in q for q in problems.values())
+    texts = {r["source"]: r["text"] for r in read_jsonl(out / "corpus.jsonl")}
+    assert texts["a_good.txt"] == GOOD.strip()
+    assert texts["b_latin1.txt"] == "A clean second line."
+    assert sorted(r["text"] for r in read_jsonl(out / "corpus.jsonl") if r["source"] == "e_records.jsonl") == \
+        ["First record is fine.", "Last record is fine too."]
+    # The message names file and line, and the summary counts what was quarantined.
+    assert "warning: e_records.jsonl:2: invalid JSON" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    lines = summary["lines"]
+    assert lines["read"] == lines["kept"] + lines["removed"] + lines["quarantined"]
+    assert lines["quarantined"] == 1 + 2 + 4  # latin-1 line, two binary lines, four bad records
+    assert len(summary["problems"]) == 8
+
+
+def test_bad_input_beside_the_seeds_leaves_seed_output_unchanged(tmp_path):
+    mixed = _folder(tmp_path)
+    for seed in SEEDS.iterdir():
+        (mixed / seed.name).write_bytes(seed.read_bytes())
+    clean, dirty = tmp_path / "clean", tmp_path / "dirty"
+    assert invoke("run", SEEDS, "-o", clean, "-q").exit_code == 0
+    assert invoke("run", mixed, "-o", dirty, "-q").exit_code == 0
+    seed_records = [r for r in read_jsonl(dirty / "corpus.jsonl") if r["source"] in {p.name for p in SEEDS.iterdir()}]
+    assert seed_records == read_jsonl(clean / "corpus.jsonl")
+
+
+def test_missing_input_is_a_usage_error(tmp_path):
+    result = invoke("run", tmp_path / "nope", "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "no such file or folder" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_strict_exits_3_when_anything_was_quarantined(tmp_path):
+    src = _folder(tmp_path)
+    result = invoke("run", src, "-o", tmp_path / "out", "-q", "--strict")
+    assert result.exit_code == 3

@@ -1,0 +1,95 @@
+"""Near-duplicate paragraphs: first occurrence kept, copies audited with what they copy."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import invoke, read_jsonl
+from curate.dedup import DedupIndex, deduplicate
+from curate.document import Document, Line, Origin
+from curate.signature import DedupConfig, Signer, sign
+
+PARA = ("The harbour authority said on Monday that the new container terminal would open in "
+        "the spring, two years later than planned, because the dredging took longer than expected. "
+        "Shipping lines had been told to expect the first berths in the autumn, and several of them "
+        "have already moved their schedules to the older quays further up the river for another season.")
+
+
+def _doc(doc_id: str, *texts: str) -> Document:
+    lines = [Line(i, t, t, Origin(i + 1, 0, len(t.encode())), False) for i, t in enumerate(texts)]
+    return Document(doc_id, doc_id, None, lines, lines_read=len(lines))
+
+
+def _dedup(*docs: Document, cfg: DedupConfig = DedupConfig()) -> list[Document]:
+    signer, index = Signer(cfg), DedupIndex(cfg)
+    return [deduplicate(sign(doc, signer), index) for doc in docs]
+
+
+def test_one_word_edit_is_a_duplicate_of_the_first_occurrence():
+    edited = PARA.replace("spring", "summer")
+    a, b = _dedup(_doc("a", PARA), _doc("b", "An unrelated opening line of this page, long enough to count.", edited))
+    assert [l.text for l in a.lines] == [PARA]
+    assert [l.text for l in b.lines] == ["An unrelated opening line of this page, long enough to count."]
+    (removal,) = b.removed
+    assert removal.reason == "duplicate" and removal.duplicate_of.doc == "a" and removal.duplicate_of.line == 1
+    assert 0.8 <= removal.similarity < 1.0
+
+
+def test_copies_within_one_document():
+    (doc,) = _dedup(_doc("a", PARA, "Something else entirely, said the spokesman for the harbour board.", PARA))
+    assert len(doc.lines) == 2 and doc.removed[0].line.index == 2 and doc.removed[0].duplicate_of.line == 1
+
+
+def test_a_copy_points_at_a_kept_paragraph_not_at_a_removed_one():
+    # b is close to a, c is close to b but not to a: a and c stay, b points at a.
+    words = PARA.split()
+    b_words = list(words)
+    for i in (3, 30):
+        b_words[i] = "changed"
+    c_words = list(b_words)
+    for i in (15, 45, 52):
+        c_words[i] = "altered"
+    docs = _dedup(_doc("a", PARA), _doc("b", " ".join(b_words)), _doc("c", " ".join(c_words)),
+                  cfg=DedupConfig(threshold=0.6))
+    a, b, c = docs
+    if b.removed:
+        assert b.removed[0].duplicate_of.doc == "a"
+    for removal in c.removed:
+        assert removal.duplicate_of.doc in {"a", "b"}
+        assert removal.duplicate_of.doc != "b" or not b.removed
+
+
+def test_short_repeated_lines_are_content():
+    (doc,) = _dedup(_doc("a", "Liang Guangting said", PARA, "Liang Guangting said"))
+    assert [l.text for l in doc.lines].count("Liang Guangting said") == 2
+
+
+def test_chinese_paragraphs_use_character_shingles():
+    zh = ("广州南沙区召开高质量发展大会，会上透露三个先行启动区建设将突出最香港最岭南最未来的特色。"
+          "南沙区产业园区管理局局长表示，将集中资源加快建设庆盛、南沙湾和南沙枢纽三个先行启动区，"
+          "同时推进生物谷、数字谷和健康谷建设，突出抓大产业、大平台、大项目、大企业和大环境。")
+    zh_edit = zh.replace("大会", "会议")
+    other = "深圳前海合作区今年引进了一百多个项目，主要集中在现代服务业和科技创新领域，发展势头良好。"
+    signer = Signer(DedupConfig())
+    assert signer.shingles(zh) is not None and len(signer.shingles(zh)) > 30
+    a, b, c = _dedup(_doc("a", zh), _doc("b", zh_edit), _doc("c", other))
+    assert b.removed and b.removed[0].duplicate_of.doc == "a"
+    assert not c.removed
+
+
+def test_threshold_and_min_words_options_reach_the_run(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(PARA + "\n")
+    (src / "b.txt").write_text(PARA.replace("spring", "summer").replace("Monday", "Friday") + "\n")
+    for threshold, expect in (("0.5", 1), ("0.99", 0)):
+        out = tmp_path / f"out{threshold}"
+        assert invoke("run", src, "-o", out, "-q", "--threshold", threshold).exit_code == 0
+        assert json.loads((out / "summary.json").read_text())["removed_by_reason"].get("duplicate", 0) == expect
+    out = tmp_path / "outmin"
+    assert invoke("run", src, "-o", out, "-q", "--threshold", "0.5", "--min-words", "100").exit_code == 0
+    assert read_jsonl(out / "removed.jsonl") == []
+
+
+def test_band_parameters_follow_datasketch():
+    assert DedupConfig(threshold=0.8).bands == (9, 13)
