@@ -27,3 +27,36 @@ def test_document_and_differing_paragraph_labels(tmp_path):
     assert rec["language"] == "en" and 0.5 < rec["language_score"] <= 1.0
     labels = {entry["line"]: entry.get("language") for entry in rec["lines"]}
     assert labels == {1: None, 3: None, 5: "de", 7: "und"}
+
+
+def _paragraphs(limit: int = 600) -> list[str]:
+    from conftest import NOISE_DEV, SEEDS
+
+    out = []
+    for path in sorted(SEEDS.glob("*.txt")) + sorted(NOISE_DEV.glob("*.txt"))[::4]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if sum(ch.isalpha() for ch in line) >= 40:
+                out.append(line.strip()[:300])
+    return out[:limit]
+
+
+def test_ngrams_are_exactly_langdetects():
+    import langdetect.detector_factory as df
+
+    from curate.language import extract_ngrams, model
+
+    m = model()
+    for text in _paragraphs(300):
+        reference = df._factory.create()
+        reference.append(text)
+        reference.cleaning_text()
+        assert [g for g in extract_ngrams(text) if g in m.row] == reference._extract_ngrams()
+
+
+def test_exhaustive_scoring_agrees_with_seeded_langdetect():
+    from curate.language import langdetect_reference
+
+    paragraphs = _paragraphs()
+    agree = sum(detect(p)[0] == langdetect_reference(p) for p in paragraphs)
+    assert len(paragraphs) == 600
+    assert agree / len(paragraphs) >= 0.98

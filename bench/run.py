@@ -1,0 +1,141 @@
+"""Throughput and peak memory of `curate run`, per stage and in total, for 1 and 2 workers.
+
+    python bench/run.py                 # 50 MB corpus, --workers 1 and 2
+    python bench/run.py --mb 10 --workers 1 2
+
+Generates the corpus with bench/generate.py if it is not there yet, runs the real
+`curate` command on it once per worker count, and prints MB/s and documents/s per
+stage (from `curate run --timings`) and overall, with the peak resident memory of
+the whole process tree (parent and workers, summed, sampled every 50 ms). Writes
+the figures to bench/results/run-<mb>mb.json.
+
+Per-stage figures are input MB divided by the seconds spent in that stage, summed
+over all processes; with 2 workers they add up to more than the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+STAGES = ("read", "normalise", "noise", "language", "signature", "dedup", "write")
+
+
+def tree_rss_bytes(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ppid, pages = int(fields[1]), int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue
+        pid = int(entry)
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def run_curate(corpus: Path, out: Path, workers: int) -> dict:
+    timings = out.with_suffix(".timings.json")
+    exe = Path(sys.executable).parent / "curate"
+    cmd = [str(exe), "run", str(corpus), "-o", str(out), "--workers", str(workers), "-q", "--timings", str(timings)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=HERE)  # run from bench/: no ./rules folder here
+    peak = 0
+    stop = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, tree_rss_bytes(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = proc.wait()
+    wall = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    if code != 0:
+        raise SystemExit(f"curate exited with {code}: {' '.join(cmd)}")
+    data = json.loads(timings.read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    return {"workers": workers, "wall_s": wall, "peak_rss_mb": peak / 1e6, "stage_s": data["seconds"],
+            "documents": summary["documents"]["read"], "lines": summary["lines"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mb", type=float, default=50.0, help="corpus size in MB (default 50)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    data_dir = HERE / "data" / f"corpus{args.mb:g}"
+    corpus = data_dir / "corpus.jsonl"
+    if not corpus.exists():
+        print(f"generating {args.mb:g} MB corpus in {data_dir} ...", flush=True)
+        generate(args.mb, data_dir)
+    size = corpus.stat().st_size
+    meta = json.loads((data_dir / "meta.json").read_text())
+    runs = []
+    for workers in args.workers:
+        out = HERE / "out" / f"corpus{args.mb:g}-w{workers}"
+        print(f"curate run --workers {workers} on {size / 1e6:.1f} MB ...", flush=True)
+        runs.append(run_curate(corpus, out, workers))
+    identical = len(runs) < 2 or all(
+        (HERE / "out" / f"corpus{args.mb:g}-w{runs[0]['workers']}" / name).read_bytes()
+        == (HERE / "out" / f"corpus{args.mb:g}-w{r['workers']}" / name).read_bytes()
+        for r in runs[1:] for name in ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json"))
+
+    mb, docs = size / 1e6, meta["documents"]
+    print(f"\ncorpus: {mb:.1f} MB, {docs:,} documents, {meta['paragraphs']:,} paragraphs "
+          f"({meta['copies']:,} copies)")
+    header = f"{'stage':<12}" + "".join(f"  {'w' + str(r['workers']) + ' MB/s':>10} {'docs/s':>9}" for r in runs)
+    print(header)
+    for stage in STAGES:
+        cells = ""
+        for r in runs:
+            s = r["stage_s"].get(stage, 0.0)
+            cells += f"  {mb / s if s else float('inf'):>10.2f} {docs / s if s else float('inf'):>9.0f}"
+        print(f"{stage:<12}{cells}")
+    print(f"{'total (wall)':<12}" + "".join(f"  {mb / r['wall_s']:>10.2f} {docs / r['wall_s']:>9.0f}" for r in runs))
+    for r in runs:
+        print(f"--workers {r['workers']}: {r['wall_s']:.1f} s wall, peak RSS {r['peak_rss_mb']:.0f} MB (process tree)")
+    if len(runs) >= 2:
+        print(f"speed-up w{runs[-1]['workers']}/w{runs[0]['workers']}: {runs[0]['wall_s'] / runs[-1]['wall_s']:.2f}x; "
+              f"output byte-identical: {identical}")
+    results = {
+        "date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}", "corpus": meta | {"path": str(corpus.relative_to(HERE.parent))},
+        "runs": runs, "identical_output": identical,
+    }
+    dest = HERE / "results" / f"run-{args.mb:g}mb.json"
+    dest.parent.mkdir(exist_ok=True)
+    dest.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"figures written to {dest.relative_to(HERE.parent)}")
+
+
+if __name__ == "__main__":
+    main()
