@@ -142,5 +142,107 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
         sys.exit(3)
 
 
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@rule_options
+@click.option("--text-field", default="text", show_default=True, help="Field of a JSONL record that holds the text.")
+@click.option("--only", type=click.Choice(["all", "keep", "drop"]), default="all", show_default=True,
+              help="Show every line, or only kept or only dropped lines.")
+@click.option("--width", type=click.IntRange(min=20), default=100, show_default=True,
+              help="Cut each line's text to this many characters.")
+def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, text_field, only, width):
+    """Show every line of FILE with its verdict and the reason: the rule that removed it,
+    or the paragraph it duplicates (within FILE), with the same rules `curate run` uses.
+
+    \b
+    Examples:
+      curate explain seeds/003_42baa09dbcf2e687.txt
+      curate explain page.txt --only drop
+      curate explain page.txt --rules my-rules/ --disable byline
+    """
+    from curate.explain import explain_file, format_verdicts
+    from curate.read import InputFile, kind_of
+
+    if not file.is_file():
+        raise click.ClickException(f"{file}: no such file; give one .txt or .jsonl file")
+    if kind_of(file) is None:
+        raise click.ClickException(f"{file}: curate reads .txt, .jsonl, .jsonl.gz and .jsonl.zst files")
+    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled)
+    source = InputFile(file, file.name, file.stat().st_size)
+    for doc_id, verdicts in explain_file(source, ruleset, DedupConfig(), text_field):
+        shown = [v for v in verdicts if only == "all" or v.verdict == only]
+        click.echo(f"== {doc_id}: {sum(v.verdict == 'keep' for v in verdicts)} kept, "
+                   f"{sum(v.verdict == 'drop' for v in verdicts)} dropped, "
+                   f"{sum(v.verdict == 'quarantine' for v in verdicts)} quarantined")
+        if shown:
+            click.echo(format_verdicts(shown, width))
+
+
+@cli.group()
+def rules():
+    """List the active rules, or test rule files against their own examples.
+
+    \b
+    Examples:
+      curate rules list
+      curate rules list --rules my-rules/
+      curate rules test my-rules/
+    """
+
+
+@rules.command("list")
+@rule_options
+def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled):
+    """Show every rule that `curate run` would load with these options: name, scope, whether
+    it is on, the file it comes from, and what it removes."""
+    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled)
+    if not ruleset.rules:
+        click.echo("no rules loaded")
+        return
+    name_w = max(len(r.name) for r in ruleset.rules)
+    src_w = max(len(r.source) for r in ruleset.rules)
+    for r in ruleset.rules:
+        state = "on" if r.enabled else "off"
+        click.echo(f"{r.name:<{name_w}}  {r.scope:<5}  {state:<3}  {r.source:<{src_w}}  {r.reason}")
+    click.echo(f"\n{len(ruleset.active)} of {len(ruleset.rules)} rules on, from: "
+               + ", ".join(f"{origin} ({n})" for origin, n in ruleset.sources))
+
+
+@rules.command("test")
+@click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--no-builtin-rules", is_flag=True, help="Test only the given folders, not the built-in pack.")
+def rules_test(folders, no_builtin_rules):
+    """Check every rule's examples: each examples.match must be removed and each
+    examples.keep left alone. Tests the built-in pack, ./rules/ and each FOLDER.
+    Exits with status 1 if any rule fails, listing every failure.
+
+    \b
+    Examples:
+      curate rules test
+      curate rules test my-rules/ --no-builtin-rules
+    """
+    from curate.rules import example_failures, load_rules
+
+    dirs = [PROJECT_RULES] if PROJECT_RULES.is_dir() else []
+    dirs += list(folders)
+    try:
+        ruleset = load_rules(dirs, builtin=not no_builtin_rules, check_examples=False)
+    except CurateError as err:
+        raise _fail(err) from err
+    failed = 0
+    for rule in ruleset.rules:
+        failures = example_failures(rule)
+        n_examples = len(rule.examples_match) + len(rule.examples_keep)
+        if failures:
+            failed += 1
+            for failure in failures:
+                click.echo(f"FAIL {rule.source}: rule {rule.name!r}: {failure}")
+        else:
+            click.echo(f"ok   {rule.name} ({n_examples} examples)")
+    click.echo(f"\n{len(ruleset.rules) - failed} of {len(ruleset.rules)} rules pass their examples")
+    if failed:
+        sys.exit(1)
+
+
 def main() -> None:
     cli()

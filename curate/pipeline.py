@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from curate import __version__
 from curate.dedup import DedupIndex, deduplicate
 from curate.document import Document, Problem, RawDocument
 from curate.language import detect_languages
@@ -124,7 +125,14 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
         timings: dict[str, float] | None = None) -> Summary:
     """Read every input, run all stages and write the output folder. Returns the summary."""
     discovery = discover(list(cfg.inputs))
-    summary = Summary(files=len(discovery.files), rules=list(cfg.ruleset.sources))
+    bands, rows = cfg.dedup.bands
+    summary = Summary(files=len(discovery.files), rules=list(cfg.ruleset.sources), settings={
+        "curate": __version__, "text_field": cfg.text_field,
+        "disabled_rules": sorted(r.name for r in cfg.ruleset.rules if not r.enabled),
+        "dedup": {"threshold": cfg.dedup.threshold, "num_perm": cfg.dedup.num_perm, "bands": bands, "rows": rows,
+                  "shingle_words": cfg.dedup.shingle_words, "shingle_chars": cfg.dedup.shingle_chars,
+                  "min_words": cfg.dedup.min_words, "min_chars": cfg.dedup.min_chars},
+    })
     writer = OutputWriter(cfg.output)
     index = DedupIndex(cfg.dedup)
     timings = timings if timings is not None else {}

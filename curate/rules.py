@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -115,8 +115,6 @@ def load_rules(
 
 
 def _replace(rule: Rule, **changes) -> Rule:
-    from dataclasses import replace
-
     return replace(rule, **changes)
 
 
@@ -213,13 +211,22 @@ def _typed(table: dict, key: str, kind: type, default, fail):
     return value
 
 
-def check_rule_examples(rule: Rule) -> None:
-    """Raise RuleError unless the rule fires on every match example and on no keep example."""
+def example_failures(rule: Rule) -> list[str]:
+    """Every way the rule fails its own examples (empty when it passes)."""
     from curate.noise import rule_hits_text
 
+    failures = []
     for i, example in enumerate(rule.examples_match, start=1):
         if not rule_hits_text(rule, example):
-            raise RuleError(rule.source, f"examples.match #{i} does not match: {example!r}", rule.name)
+            failures.append(f"examples.match #{i} does not match: {example!r}")
     for i, example in enumerate(rule.examples_keep, start=1):
         if rule_hits_text(rule, example):
-            raise RuleError(rule.source, f"examples.keep #{i} matches, but must not: {example!r}", rule.name)
+            failures.append(f"examples.keep #{i} matches, but must not: {example!r}")
+    return failures
+
+
+def check_rule_examples(rule: Rule) -> None:
+    """Raise RuleError unless the rule fires on every match example and on no keep example."""
+    failures = example_failures(rule)
+    if failures:
+        raise RuleError(rule.source, failures[0], rule.name)

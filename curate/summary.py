@@ -20,6 +20,7 @@ class Summary:
     removed: Counter = field(default_factory=Counter)  # reason -> lines
     problems: list[Problem] = field(default_factory=list)
     rules: list[tuple[str, int]] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)  # options that shape the output (never --workers)
 
     def add_document(self, doc: Document) -> None:
         self.documents_read += 1
@@ -65,6 +66,7 @@ class Summary:
                 for p in self.problems
             ],
             "rules": [{"from": origin, "rules": n} for origin, n in self.rules],
+            "settings": self.settings,
         }
 
     def table(self) -> str:

@@ -1,0 +1,62 @@
+"""`curate explain`, `curate rules list` and `curate rules test` through the real CLI."""
+
+from __future__ import annotations
+
+from conftest import ROOT, SEEDS, invoke
+
+BAD_EXAMPLE = '''
+[[rule]]
+name = "too-eager"
+reason = "test"
+pattern = 'comment'
+examples.match = ["Leave a comment"]
+examples.keep = ["He would not comment on the case."]
+'''
+
+
+def test_explain_shows_each_line_with_its_reason():
+    result = invoke("explain", SEEDS / "003_42baa09dbcf2e687.txt", "--width", "40")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "== 003_42baa09dbcf2e687.txt: 8 kept, 9 dropped, 0 quarantined"
+    assert any(line.split()[:3] == ["5", "drop", "rule:byline"] for line in lines)
+    assert any(line.split()[:3] == ["27", "drop", "rule:comment-widget"] for line in lines)
+    assert any(line.split()[:2] == ["13", "keep"] for line in lines)
+
+
+def test_explain_names_the_duplicate():
+    result = invoke("explain", SEEDS / "002_4f028733fb7c46e8.txt", "--only", "drop")
+    assert "duplicate of 002_4f028733fb7c46e8.txt:3 (1.00)" in result.output
+    assert all(" keep " not in line for line in result.output.splitlines()[1:])
+
+
+def test_rules_list_shows_source_and_reason():
+    result = invoke("rules", "list", cwd=ROOT)
+    assert result.exit_code == 0
+    rows = {line.split()[0]: line for line in result.output.splitlines() if line and not line.startswith(" ")}
+    assert "<builtin>/cookies.toml" in rows["cookie-banner"] and "cookie or consent banner" in rows["cookie-banner"]
+    assert "rules/app-promos.toml" in rows["app-promo"]
+    assert "from: built-in pack" in result.output
+
+
+def test_rules_list_marks_disabled_rules():
+    result = invoke("rules", "list", "--disable", "byline")
+    byline = next(line for line in result.output.splitlines() if line.startswith("byline "))
+    assert byline.split()[2] == "off"
+
+
+def test_rules_test_passes_the_shipped_rules():
+    result = invoke("rules", "test", cwd=ROOT)
+    assert result.exit_code == 0
+    assert "ok   app-promo (4 examples)" in result.output
+    assert result.output.rstrip().endswith("rules pass their examples")
+
+
+def test_rules_test_fails_and_lists_the_failure(tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "eager.toml").write_text(BAD_EXAMPLE)
+    result = invoke("rules", "test", tmp_path / "r", "--no-builtin-rules")
+    assert result.exit_code == 1
+    assert (f"FAIL {tmp_path / 'r' / 'eager.toml'}: rule 'too-eager': examples.keep #1 matches, but must not: "
+            "'He would not comment on the case.'") in result.output
+    assert "0 of 1 rules pass their examples" in result.output
