@@ -19,7 +19,7 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 SCOPES = ("line", "block")
 KEYS = {
     "name", "reason", "scope", "pattern", "phrases", "max_words", "min_words", "lines",
-    "case_sensitive", "enabled", "examples",
+    "case_sensitive", "enabled", "examples", "whole_line",
 }
 EXAMPLE_KEYS = {"match", "keep"}
 MAX_BLOCK_LINES = 12
@@ -153,6 +153,8 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
     case_sensitive = _typed(table, "case_sensitive", bool, False, fail)
     flags = 0 if case_sensitive else re.IGNORECASE
     pattern, phrases = table.get("pattern"), table.get("phrases")
+    if "whole_line" in table and phrases is None:
+        raise fail("'whole_line' works with 'phrases'; anchor a 'pattern' with ^...$ instead")
     if (pattern is None) == (phrases is None):
         raise fail("give exactly one of 'pattern' (a regular expression) or 'phrases' (a list of strings)")
     literals: tuple[str, ...] = ()
@@ -165,8 +167,13 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
             raise fail("'phrases' must be a non-empty list of non-empty strings")
         if scope != "line":
             raise fail("'phrases' work on single lines; use 'pattern' for a block rule")
-        # Word-bounded so that a phrase never matches inside a longer word.
-        source = r"(?<!\w)(?:" + "|".join(re.escape(p.strip()) for p in phrases) + r")(?!\w)"
+        alternatives = "|".join(re.escape(p.strip()) for p in sorted(phrases, key=len, reverse=True))
+        if _typed(table, "whole_line", bool, False, fail):
+            # The whole line is the phrase, give or take punctuation, arrows and bullets.
+            source = r"^[\W_]*(?:" + alternatives + r")[\W_]*$"
+        else:
+            # Word-bounded so that a phrase never matches inside a longer word.
+            source = r"(?<!\w)(?:" + alternatives + r")(?!\w)"
         if not case_sensitive:
             literals = tuple(sorted({p.strip().lower() for p in phrases}))
     try:
