@@ -178,6 +178,40 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, text_
             click.echo(format_verdicts(shown, width))
 
 
+@cli.command()
+@click.argument("output", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("gold", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--show", type=click.IntRange(min=0), default=20, show_default=True,
+              help="How many failed snippets to list.")
+def score(output, gold, show):
+    """Score a curate OUTPUT folder against a GOLD folder of snippet files.
+
+    GOLD holds NAME.json files of {"keep": [...], "drop": [...], "once": [...]}: keep
+    snippets must appear in the output of input NAME, drop snippets must not, once
+    snippets must appear exactly once. Exits 0 only if every snippet holds.
+
+    \b
+    Examples:
+      curate run seeds/ -o out/ && curate score out/ tests/fixtures/seeds-gold
+      curate score out/ tests/fixtures/noise-dev/gold --show 50
+    """
+    from curate.gold import score as score_output
+
+    totals, failures = score_output(output, gold)
+    for failure in failures[:show]:
+        click.echo(f"MISS {failure}")
+    if len(failures) > show:
+        click.echo(f"... and {len(failures) - show} more")
+
+    def pct(kind):
+        ok, of = totals[kind]
+        return f"{ok}/{of}" + (f" ({100 * ok / of:.1f}%)" if of else "")
+
+    click.echo(f"content kept {pct('keep')}, noise removed {pct('drop')}, once {pct('once')}")
+    if failures:
+        sys.exit(1)
+
+
 @cli.group()
 def rules():
     """List the active rules, or test rule files against their own examples.

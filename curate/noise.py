@@ -63,7 +63,11 @@ def block_rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
 
 
 def rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
-    return line_rule_hits(rule, lines) if rule.scope == "line" else block_rule_hits(rule, lines)
+    if rule.scope == "line":
+        return line_rule_hits(rule, lines)
+    if rule.scope == "block":
+        return block_rule_hits(rule, lines)
+    return rule.detector.hits(lines)  # type: ignore[union-attr]
 
 
 def strip_noise(doc: Document, ruleset: RuleSet) -> Document:

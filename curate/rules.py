@@ -16,10 +16,10 @@ from pathlib import Path
 from curate.errors import RuleError
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-SCOPES = ("line", "block")
+SCOPES = ("line", "block", "page")
 KEYS = {
     "name", "reason", "scope", "pattern", "phrases", "max_words", "min_words", "lines",
-    "case_sensitive", "enabled", "examples", "whole_line",
+    "case_sensitive", "enabled", "examples", "whole_line", "detector", "params",
 }
 EXAMPLE_KEYS = {"match", "keep"}
 MAX_BLOCK_LINES = 12
@@ -30,7 +30,7 @@ class Rule:
     name: str
     reason: str
     scope: str
-    regex: re.Pattern
+    regex: re.Pattern | None  # None for a page rule, which runs a detector instead
     source: str  # file the rule came from, as shown to the user
     max_words: int | None = None
     min_words: int | None = None
@@ -41,6 +41,7 @@ class Rule:
     # Lowercase literals one of which must occur in a line for the regex to be worth
     # running; empty means always run. Set only for phrase rules.
     literals: tuple[str, ...] = ()
+    detector: object | None = None  # a curate.detectors instance, for scope = "page"
 
 
 @dataclass
@@ -150,6 +151,12 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
     scope = table.get("scope", "line")
     if scope not in SCOPES:
         raise fail(f"scope {scope!r} is unknown; choose from: {', '.join(SCOPES)}")
+    examples_match, examples_keep = _examples(table, fail)
+    enabled = _typed(table, "enabled", bool, True, fail)
+    if scope == "page":
+        return _parse_page_rule(table, name, reason.strip(), display, examples_match, examples_keep, enabled, fail)
+    if "detector" in table or "params" in table:
+        raise fail("'detector' and 'params' belong to page rules: add scope = \"page\"")
     case_sensitive = _typed(table, "case_sensitive", bool, False, fail)
     flags = 0 if case_sensitive else re.IGNORECASE
     pattern, phrases = table.get("pattern"), table.get("phrases")
@@ -189,6 +196,14 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         raise fail("'lines' is for block rules only")
     max_words = _typed(table, "max_words", int, None, fail)
     min_words = _typed(table, "min_words", int, None, fail)
+    return Rule(
+        name=name, reason=reason.strip(), scope=scope, regex=regex, source=display,
+        max_words=max_words, min_words=min_words, lines=lines,
+        examples_match=examples_match, examples_keep=examples_keep, enabled=enabled, literals=literals,
+    )
+
+
+def _examples(table: dict, fail) -> tuple[tuple[str, ...], tuple[str, ...]]:
     examples = table.get("examples", {})
     if not isinstance(examples, dict) or set(examples) - EXAMPLE_KEYS:
         raise fail("'examples' takes only 'match' and 'keep', each a list of strings")
@@ -198,12 +213,26 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
             raise fail(f"examples.{key} must be a list of strings")
     if not match:
         raise fail("give at least one examples.match: a rule proves itself on its own examples")
-    return Rule(
-        name=name, reason=reason.strip(), scope=scope, regex=regex, source=display,
-        max_words=max_words, min_words=min_words, lines=lines,
-        examples_match=tuple(match), examples_keep=tuple(keep),
-        enabled=_typed(table, "enabled", bool, True, fail), literals=literals,
-    )
+    return tuple(match), tuple(keep)
+
+
+def _parse_page_rule(table, name, reason, display, examples_match, examples_keep, enabled, fail) -> Rule:
+    from curate.detectors import build_detector
+
+    for key in ("pattern", "phrases", "whole_line", "lines", "max_words", "min_words", "case_sensitive"):
+        if key in table:
+            raise fail(f"{key!r} does not apply to a page rule; a page rule runs a detector, tuned by 'params'")
+    kind, params = table.get("detector"), table.get("params", {})
+    if not isinstance(kind, str):
+        raise fail("a page rule needs detector = \"<name>\", e.g. detector = \"link-run\"")
+    if not isinstance(params, dict):
+        raise fail("'params' must be a table, e.g. params = { min_lines = 4 }")
+    try:
+        instance = build_detector(kind, params)
+    except ValueError as err:
+        raise fail(str(err)) from err
+    return Rule(name=name, reason=reason, scope="page", regex=None, source=display,
+                examples_match=examples_match, examples_keep=examples_keep, enabled=enabled, detector=instance)
 
 
 def _typed(table: dict, key: str, kind: type, default, fail):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import ROOT, SEEDS_GOLD, read_jsonl, run_process
-from gold import score
+from curate.gold import score
 
 
 def test_seeds_meet_every_gold_snippet(tmp_path):

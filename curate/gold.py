@@ -1,6 +1,13 @@
-"""Check output against gold snippets the way ../shared/tools/score_gold.py counts them:
-records grouped by the stem of `source`, text compared after NFKC, case folding,
-straight quotes, removal of invisible characters and collapsed whitespace."""
+"""Score an output folder against gold snippets (`curate score`).
+
+A gold folder holds NAME.json files of {"keep": [...], "drop": [...], "once": [...]}:
+keep snippets must appear in the output of the input whose file name starts with
+NAME, drop snippets must not appear, once snippets must appear exactly once. Every
+*.jsonl record with `text` and `source` under the output folder counts, grouped by
+the stem of `source`; text is compared after NFKC, case folding, straight quotes,
+removal of invisible characters and collapsed whitespace. These are the conventions
+of the gold sets in tests/fixtures (and of the score_gold.py tool they came with).
+"""
 
 from __future__ import annotations
 
@@ -36,7 +43,11 @@ def output_texts(out_dir: Path) -> dict[str, str]:
 
 def score(out_dir: Path, gold_dir: Path) -> tuple[dict[str, list[int]], list[str]]:
     """({kind: [satisfied, total]}, failures) for keep, drop and once snippets."""
-    docs = output_texts(out_dir)
+    return score_texts(output_texts(out_dir), gold_dir)
+
+
+def score_texts(docs: dict[str, str], gold_dir: Path) -> tuple[dict[str, list[int]], list[str]]:
+    """Score texts already folded and grouped by source stem (see output_texts)."""
     totals = {"keep": [0, 0], "drop": [0, 0], "once": [0, 0]}
     failures = []
     for gold_path in sorted(gold_dir.glob("*.json")):
