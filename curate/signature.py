@@ -42,13 +42,19 @@ class DedupConfig:
 
 
 class Signer:
-    """Computes signatures with one datasketch MinHash template, copied per paragraph
-    (building a MinHash from scratch draws its permutations again, which costs more
-    than hashing the paragraph)."""
+    """MinHash signatures exactly as datasketch computes them (``MinHash(num_perm, seed,
+    hashfunc=xxh32_intdigest)``, scheme affine32: each shingle hash is pre-mixed with the
+    murmur3 finaliser, then permuted as ``a*h + b mod 2**32``), but for all paragraphs of a
+    document in one numpy pass instead of one MinHash object each. The permutations are
+    datasketch's own, taken from a template MinHash; tests check the signatures are equal.
+    """
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
         self.template = MinHash(num_perm=cfg.num_perm, seed=cfg.seed, hashfunc=xxhash.xxh32_intdigest)
+        a, b = self.template.permutations
+        self.a = a.astype(np.uint32)
+        self.b = b.astype(np.uint32)
         self.bands, self.rows = cfg.bands
 
     def shingles(self, text: str) -> list[bytes] | None:
@@ -67,10 +73,21 @@ class Signer:
         n = self.cfg.shingle_words
         return list({" ".join(words[i:i + n]).encode("utf-8") for i in range(max(1, len(words) - n + 1))})
 
+    def signatures(self, shingle_sets: list[list[bytes]]) -> np.ndarray:
+        """One signature row per shingle set (each set non-empty), as uint32."""
+        hash32 = xxhash.xxh32_intdigest
+        counts = [len(s) for s in shingle_sets]
+        hv = np.fromiter((hash32(sh) for group in shingle_sets for sh in group), dtype=np.uint32, count=sum(counts))
+        hv = _fmix32(hv)
+        starts = np.zeros(len(counts), dtype=np.intp)
+        np.cumsum(counts[:-1], out=starts[1:])
+        # One (shingles x permutations) matrix for the document; uint32 arithmetic wraps,
+        # which is the mod 2**32 of the affine32 scheme.
+        permuted = hv[:, None] * self.a[None, :] + self.b[None, :]
+        return np.minimum.reduceat(permuted, starts, axis=0)
+
     def signature(self, shingles: list[bytes]) -> np.ndarray:
-        m = self.template.copy()
-        m.update_batch(shingles)
-        return m.digest()
+        return self.signatures([shingles])[0]
 
     def band_keys(self, signature: np.ndarray) -> tuple[int, ...]:
         # Stable hashes only (never hash()): keys must agree across processes and runs.
@@ -80,14 +97,26 @@ class Signer:
         return tuple(xxhash.xxh3_64_intdigest(raw[i * width:(i + 1) * width], seed=i) for i in range(self.bands))
 
 
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    """The murmur3 32-bit finaliser, as datasketch applies it before permuting."""
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    return hv ^ (hv >> np.uint32(16))
+
+
 def sign(doc: Document, signer: Signer) -> Document:
     """Attach (signature bytes, band keys) to every kept line long enough to deduplicate."""
-    signatures = {}
+    indices, sets = [], []
     for line in doc.lines:
         shingles = signer.shingles(line.text)
-        if shingles is None:
-            continue
-        sig = signer.signature(shingles)
-        signatures[line.index] = (sig.tobytes(), signer.band_keys(sig))
-    doc.signatures = signatures
+        if shingles is not None:
+            indices.append(line.index)
+            sets.append(shingles)
+    if not sets:
+        doc.signatures = {}
+        return doc
+    matrix = signer.signatures(sets)
+    doc.signatures = {i: (row.tobytes(), signer.band_keys(row)) for i, row in zip(indices, matrix)}
     return doc

@@ -93,3 +93,17 @@ def test_threshold_and_min_words_options_reach_the_run(tmp_path):
 
 def test_band_parameters_follow_datasketch():
     assert DedupConfig(threshold=0.8).bands == (9, 13)
+
+
+def test_signatures_equal_datasketch_minhash():
+    import xxhash
+    from datasketch import MinHash
+
+    signer = Signer(DedupConfig())
+    texts = [PARA, PARA.replace("spring", "summer"), "广州南沙区召开高质量发展大会，会上透露三个先行启动区建设将突出最香港最岭南最未来的特色。"]
+    sets = [signer.shingles(t) for t in texts]
+    batch = signer.signatures(sets)
+    for shingles, row in zip(sets, batch):
+        reference = MinHash(num_perm=128, seed=1, hashfunc=xxhash.xxh32_intdigest)
+        reference.update_batch(shingles)
+        assert (reference.digest() == row).all()
