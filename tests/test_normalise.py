@@ -44,3 +44,22 @@ def test_provenance_points_at_the_original_bytes(tmp_path):
     assert rec["text"] == "Café au lait and more text here.\nSecond line."
     s, e = rec["lines"][0]["bytes"]
     assert raw[s:e].decode() == "  CafÃ© au lait\u00a0and more text here.  "
+
+
+def test_ftfy_gate_changes_nothing_on_real_lines():
+    """Lines the gate lets past ftfy come out exactly as if ftfy had seen them."""
+    import ftfy
+
+    from conftest import NOISE_DEV, SEEDS
+    from curate import normalise as n
+
+    def always_ftfy(raw: str) -> str:
+        text = n._SPACES.sub(" ", ftfy.fix_text(raw, n.FIXER))
+        text = n._strip_controls(n._INVISIBLE.sub("", text))
+        return text.strip()
+
+    lines = [line for path in sorted(SEEDS.glob("*.txt")) + sorted(NOISE_DEV.glob("*.txt"))[::3]
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines += ["CafÃ© crÃ¨me", "â€œquotedâ€\x9d", "ﬁne ﬂour", "Fish &amp; chips", "broken \ufffd char", "\x93smart\x94"]
+    assert len(lines) > 10_000
+    assert [normalise_text(line) for line in lines] == [always_ftfy(line) for line in lines]
