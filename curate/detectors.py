@@ -10,7 +10,8 @@ A detector is code with parameters; a rule file turns it on under a name:
     params = { min_lines = 4, max_words = 4 }
 
 Each detector is a frozen dataclass whose fields are its parameters (with defaults),
-and whose ``hits(lines)`` returns the indices of the lines it recognises.
+and whose ``hits(lines, taken)`` returns the indices of the lines it recognises;
+``taken`` holds the lines that line and block rules already removed.
 """
 
 from __future__ import annotations
@@ -63,23 +64,199 @@ def is_link_like(text: str, max_words: int) -> bool:
     return words(text) <= max_words and not _TERMINAL.search(text) and bool(_LETTER.search(text))
 
 
+_TOKEN = re.compile(r"\w+")
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+# A line that ends like a sentence, or has a sentence break inside it.
+_SENTENCE_END = re.compile(r"[.!?:;\"'»«)\]…“”„’]\s*$")
+_SENTENCE_BREAK = re.compile(r"\w[.!?…][\"»”')]?\s+[\"„«“(]?[A-ZÄÖÜÀ-Ý0-9]|。")
+_DATE = re.compile(
+    r"\b\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b"
+    r"|\b\d{1,2}\.?\s+(jan|feb|mär|mar|apr|mai|may|jun|jul|aug|sep|okt|oct|nov|dez|dec)[a-zä]*\.?\s+\d{4}"
+    r"|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}", re.IGNORECASE)
+_META = re.compile(
+    r"\b\d+\s*(min(ute)?s?\.?|minuten)\s*(read|lesezeit|lesen)?\b|\blesezeit\b|\bmin read\b|\b\d+\s*words\b"
+    r"|\bopublikowano\b|\bveröffentlicht\b|\bpublished\b|\bupdated\b|\baktualisiert\b|来源", re.IGNORECASE)
+_TITLE_PARTS = re.compile(r"\s+[|–—\-:·»]\s+")
+
+
+def tokens(text: str) -> float:
+    """Words, counting two CJK characters as one word (they are written without spaces)."""
+    n = len(_TOKEN.findall(text))
+    cjk = len(_CJK.findall(text))
+    return n + cjk / 2 if cjk else n
+
+
+def is_prose(text: str, min_words: int, long_words: int) -> bool:
+    w = tokens(text)
+    return w >= min_words and (bool(_SENTENCE_END.search(text)) or bool(_SENTENCE_BREAK.search(text)) or w >= long_words)
+
+
 @detector("link-run")
 @dataclasses.dataclass(frozen=True)
 class LinkRun:
-    """Runs of at least ``min_lines`` consecutive short lines without sentence punctuation:
-    menus, tag clouds, link lists. A run may cross blank lines (menus have headings)."""
+    """Runs of at least ``min_lines`` adjacent lines of at most ``max_words`` words without
+    sentence punctuation: menus, tag clouds, link lists. With ``cross_blank_lines`` a run
+    may continue across blank lines (menus with headings); by default a blank line ends it,
+    which keeps short list items that sit in paragraphs of their own."""
 
-    min_lines: int = 4
-    max_words: int = 4
+    min_lines: int = 2
+    max_words: int = 2
+    cross_blank_lines: bool = False
 
-    def hits(self, lines: list[Line]) -> set[int]:
+    def hits(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
         found: set[int] = set()
         run: list[int] = []
         for line in lines + [None]:  # type: ignore[list-item]
-            if line is not None and is_link_like(line.text, self.max_words):
+            linked = line is not None and is_link_like(line.text, self.max_words)
+            if linked and run and line.gap_before and not self.cross_blank_lines:
+                linked = False  # a blank line ends the run; this line may start the next
+                if len(run) >= self.min_lines:
+                    found.update(run)
+                run = [line.index]
+                continue
+            if linked:
                 run.append(line.index)
                 continue
             if len(run) >= self.min_lines:
                 found.update(run)
             run = []
         return found
+
+
+@detector("repeated-line")
+@dataclasses.dataclass(frozen=True)
+class RepeatedLine:
+    """Short lines that occur more than once on the page (a menu shown at top and bottom,
+    a teaser heading repeated), unless both neighbours are prose: a short line between two
+    paragraphs ("Liang Guangting said", before two different quotes) is part of the text."""
+
+    max_words: int = 6
+    prose_min_words: int = 6
+    prose_long_words: int = 30
+
+    def hits(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
+        counts: dict[str, int] = {}
+        for line in lines:
+            key = line.text.casefold()
+            counts[key] = counts.get(key, 0) + 1
+        found = set()
+        for k, line in enumerate(lines):
+            if counts[line.text.casefold()] < 2 or tokens(line.text) > self.max_words:
+                continue
+            before = lines[k - 1].text if k > 0 else ""
+            after = lines[k + 1].text if k + 1 < len(lines) else ""
+            if before and after and all(is_prose(t, self.prose_min_words, self.prose_long_words) for t in (before, after)):
+                continue
+            found.add(line.index)
+        return found
+
+
+@detector("article-region")
+@dataclasses.dataclass(frozen=True)
+class ArticleRegion:
+    """Everything before the article starts and after it ends.
+
+    Each line gets a value: prose (at least ``prose_min_words`` words that end like a
+    sentence or hold a sentence break, or ``long_words`` words in any case) is worth its
+    word count up to ``cap``; a line other rules removed costs ``junk_penalty``, shrinking
+    by ``junk_decay`` along a run of such lines (one long menu is one piece of evidence);
+    a long line that is not prose costs ``long_penalty``, any other line ``short_penalty``.
+    The article is the stretch of lines with the largest total (the maximum-sum segment),
+    moved up to a repeat of the page title just before it, if there is one (the headline).
+    The first line (the page title) is kept; so are lines inside the region; date and
+    reading-time lines between the headline and the first prose line go.
+    Runs last, after every line, block and page rule, and counts their removals as junk.
+    """
+
+    prose_min_words: int = 6
+    long_words: int = 30
+    cap: int = 60
+    short_penalty: float = 2.0
+    long_penalty: float = 3.0
+    junk_penalty: float = 25.0
+    junk_decay: float = 0.7
+    keep_title: bool = True
+    title_anchor: bool = True
+    head_meta_max_words: int = 12
+    title_reach: int = 4  # the title counts as the headline if the article starts this close
+
+    runs_last = True  # class attribute, not a parameter
+
+    def hits(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
+        if not lines:
+            return set()
+        # The title is the page's first line that no rule removed (a date or a skip link
+        # may come before it).
+        first = next((k for k, line in enumerate(lines) if line.index not in taken), len(lines))
+        title = lines[first].text if first < len(lines) else ""
+        body = lines[first + 1:] if self.keep_title else lines[first:]
+        values = []
+        junk_run = 0
+        prose = []
+        for line in body:
+            if line.index in taken:
+                values.append(-self.junk_penalty * self.junk_decay ** junk_run)
+                junk_run += 1
+                prose.append(False)
+                continue
+            junk_run = 0
+            w = tokens(line.text)
+            p = is_prose(line.text, self.prose_min_words, self.long_words)
+            prose.append(p)
+            if p:
+                values.append(min(w, self.cap))
+            else:
+                values.append(-self.long_penalty if w >= self.prose_min_words else -self.short_penalty)
+        start, end = _max_segment(values)
+        if end < start:
+            return {line.index for line in body}
+        if self.title_anchor and self.keep_title:
+            anchor = _title_anchor(title, body, start)
+            if anchor is not None:
+                start = anchor
+            elif start <= self.title_reach:
+                # The title itself heads the article: keep what sits between them
+                # (a subtitle, a lead) unless rules removed it.
+                start = 0
+        found = {line.index for k, line in enumerate(body) if k < start or k > end}
+        found.update(line.index for line in lines[:first])
+        for k in range(start, end + 1):
+            if prose[k]:
+                break
+            text = body[k].text
+            if (_DATE.search(text) or _META.search(text)) and tokens(text) <= self.head_meta_max_words:
+                found.add(body[k].index)
+        return found
+
+
+def _max_segment(values: list[float]) -> tuple[int, int]:
+    """(start, end) of the contiguous stretch with the largest positive sum; (0, -1) if none."""
+    best, best_start, best_end = 0.0, 0, -1
+    total, start = 0.0, 0
+    for i, v in enumerate(values):
+        if total <= 0:
+            total, start = v, i
+        else:
+            total += v
+        if total > best:
+            best, best_start, best_end = total, start, i
+    return best_start, best_end
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _title_anchor(title: str, body: list[Line], before: int) -> int | None:
+    """The last line before ``before`` that repeats the title or one of its parts."""
+    folded = _fold(title)
+    parts = [p for p in _TITLE_PARTS.split(folded) if len(p) >= 8] or [folded]
+    for k in range(min(before, len(body)) - 1, -1, -1):
+        line = _fold(body[k].text)
+        if len(line) < 8:
+            continue
+        for part in parts:
+            if line == part or (len(line) >= 0.6 * len(part) and line in part) or \
+                    (len(part) >= 0.6 * len(line) and part in line and len(line) < 2 * len(part)):
+                return k
+    return None

@@ -62,24 +62,33 @@ def block_rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
     return hits
 
 
-def rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
+def rule_hits(rule: Rule, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
+    """Indices of the lines the rule removes. ``taken``: lines earlier rules removed, which
+    page detectors read as evidence (a line a rule calls noise is not article text)."""
     if rule.scope == "line":
         return line_rule_hits(rule, lines)
     if rule.scope == "block":
         return block_rule_hits(rule, lines)
-    return rule.detector.hits(lines)  # type: ignore[union-attr]
+    return rule.detector.hits(lines, taken)  # type: ignore[union-attr]
 
 
 def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
-    """Each line goes to the first active rule that hits it, in rule order.
+    """Each line goes to the first active rule that hits it.
 
-    Every rule sees the same lines (those left by normalisation), so a rule's hits
-    never depend on what an earlier rule removed.
+    Line and block rules run first, in rule order, and all see the same lines (those
+    left by normalisation), so their hits never depend on one another. Page rules
+    (detectors) run after them and also see which lines those rules took.
     """
     lines = doc.lines
     taken: set[int] = set()
-    for rule in ruleset.active:
-        hits = rule_hits(rule, lines) - taken
+    def phase(rule: Rule) -> int:
+        if rule.scope != "page":
+            return 0
+        return 2 if getattr(rule.detector, "runs_last", False) else 1
+
+    ordered = sorted(ruleset.active, key=phase)  # stable: rule order within a phase
+    for rule in ordered:
+        hits = rule_hits(rule, lines, frozenset(taken)) - taken
         if hits:
             taken |= hits
             doc.drop(hits, stage="noise", reason=f"rule:{rule.name}", detail=rule.reason)
