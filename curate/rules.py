@@ -90,7 +90,11 @@ def load_rules(
     groups: list[tuple[str, list[tuple[str, str]]]] = []
     if builtin:
         groups.append(("built-in pack", builtin_rule_files()))
+    seen: set[Path] = set()
     for folder in folders:
+        if Path(folder).resolve() in seen:
+            continue  # ./rules given again with --rules: load it once
+        seen.add(Path(folder).resolve())
         groups.append((str(folder), folder_rule_files(Path(folder))))
     where: dict[str, str] = {}
     for origin, files in groups:

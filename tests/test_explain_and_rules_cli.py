@@ -60,3 +60,9 @@ def test_rules_test_fails_and_lists_the_failure(tmp_path):
     assert (f"FAIL {tmp_path / 'r' / 'eager.toml'}: rule 'too-eager': examples.keep #1 matches, but must not: "
             "'He would not comment on the case.'") in result.output
     assert "0 of 1 rules pass their examples" in result.output
+
+
+def test_project_rules_named_again_load_once():
+    result = invoke("rules", "test", "rules/", cwd=ROOT)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("ok   app-promo") == 1

@@ -1,0 +1,86 @@
+"""Noise removal that holds on pages nobody tuned for: the noise-dev gate, detectors, and
+turning any rule off."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import NOISE_DEV, NOISE_DEV_GOLD, SEEDS, invoke, read_jsonl
+from curate.document import Line, Origin
+from curate.gold import score
+from curate.rules import load_rules
+
+
+@pytest.mark.slow
+def test_noise_dev_meets_the_floor(tmp_path):
+    # A regression gate, as trafilatura keeps one: lower these floors only on purpose.
+    out = tmp_path / "out"
+    assert invoke("run", NOISE_DEV, "-o", out, "-q", "--workers", "2").exit_code == 0
+    totals, _ = score(out, NOISE_DEV_GOLD)
+    kept, removed = totals["keep"][0] / totals["keep"][1], totals["drop"][0] / totals["drop"][1]
+    assert kept >= 0.95, f"content kept fell to {kept:.3f}"
+    assert removed >= 0.85, f"noise removed fell to {removed:.3f}"
+
+
+def _lines(*texts: str, gaps: bool = True) -> list[Line]:
+    return [Line(i, t, t, Origin(i + 1, 0, len(t)), gaps and i > 0) for i, t in enumerate(texts)]
+
+
+def _detector(name: str):
+    rules = {r.name: r for r in load_rules([], builtin=True).rules}
+    return rules[name].detector
+
+
+PROSE = "This paragraph of the article has more than enough words to count as prose."
+
+
+def test_article_region_drops_menus_before_and_teasers_after():
+    lines = _lines("Page title", "Home", "News", "Sport", PROSE, "A short subheading", PROSE, "More from us", "Imprint")
+    taken = frozenset({1, 2, 3})  # what link-run took
+    hits = _detector("article-region").hits(lines, taken)
+    assert hits >= {7, 8}
+    assert hits.isdisjoint({0, 4, 5, 6})
+
+
+def test_link_run_keeps_short_list_items_in_their_own_paragraphs():
+    menu = _lines("News", "Sport", "Kultur", gaps=False)
+    winners = _lines("Anna Schmidt", "John Doe", "Maria Rossi", gaps=True)
+    link_run = _detector("link-run")
+    assert link_run.hits(menu) == {0, 1, 2}
+    assert link_run.hits(winners) == set()
+
+
+def test_repeated_short_line_between_paragraphs_is_content():
+    lines = _lines(PROSE, "Liang Guangting said", PROSE + " One.", "Liang Guangting said", PROSE + " Two.")
+    assert _detector("repeated-line").hits(lines) == set()
+    menu = _lines("Home", PROSE, "Home")
+    assert _detector("repeated-line").hits(menu) == {0, 2}
+
+
+def test_any_rule_can_be_turned_off(tmp_path):
+    on, off = tmp_path / "on", tmp_path / "off"
+    page = NOISE_DEV / "bike-magazin-de-strava-a11b28.txt"
+    assert invoke("run", page, "-o", on, "-q").exit_code == 0
+    assert invoke("run", page, "-o", off, "-q", "--disable", "article-region", "--disable", "link-run").exit_code == 0
+    reasons_on = {r["reason"] for r in read_jsonl(on / "removed.jsonl")}
+    reasons_off = {r["reason"] for r in read_jsonl(off / "removed.jsonl")}
+    assert {"rule:article-region", "rule:link-run"} <= reasons_on
+    assert not {"rule:article-region", "rule:link-run"} & reasons_off
+    assert len(read_jsonl(off / "corpus.jsonl")[0]["lines"]) > len(read_jsonl(on / "corpus.jsonl")[0]["lines"])
+
+
+@pytest.mark.parametrize("body,fault", [
+    ('detector = "nope"', "unknown detector 'nope'; choose from: article-region, link-run, repeated-line"),
+    ('detector = "link-run"\nparams = { min_lines = "two" }', "parameter 'min_lines' of detector 'link-run' must be a int"),
+    ('detector = "link-run"\nparams = { colour = 1 }', "detector 'link-run' has no parameter 'colour'"),
+    ('detector = "link-run"\npattern = "x"', "'pattern' does not apply to a page rule"),
+])
+def test_invalid_page_rule_stops_the_run(tmp_path, body, fault):
+    rules = tmp_path / "r"
+    rules.mkdir()
+    (rules / "page.toml").write_text(
+        f'[[rule]]\nname = "mine"\nreason = "r"\nscope = "page"\n{body}\nexamples.match = ["a\\nb\\nc"]\n')
+    result = invoke("run", SEEDS, "-o", tmp_path / "out", "--rules", rules)
+    assert result.exit_code == 1
+    assert f"{rules / 'page.toml'}: rule 'mine': {fault}" in result.output
+    assert not (tmp_path / "out").exists()
