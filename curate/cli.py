@@ -83,9 +83,14 @@ def cli():
               help="Write seconds spent per stage to FILE as JSON (kept out of the output folder, "
                    "whose files are byte-identical between runs).")
 @click.option("--strict", is_flag=True, help="Exit with status 3 if any input was quarantined.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run in -o DIR from its last finished chunk (same inputs, rules "
+                   "and options); the result is byte-identical to an uninterrupted run.")
+@click.option("--chunk-docs", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Documents per resumable chunk: a killed run redoes at most this many.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table.")
 def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled, workers, text_field,
-        threshold, num_perm, shingle_words, shingle_chars, min_words, timings, strict, quiet):
+        threshold, num_perm, shingle_words, shingle_chars, min_words, timings, strict, resume, chunk_docs, quiet):
     """Clean INPUTS (folders and .txt / .jsonl / .jsonl.gz / .jsonl.zst files) into -o DIR.
 
     Each document is read, normalised (ftfy, spacing, control characters), stripped of
@@ -107,7 +112,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
     dedup = DedupConfig(threshold=threshold, num_perm=num_perm, shingle_words=shingle_words,
                         shingle_chars=shingle_chars, min_words=min_words)
     cfg = RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
-                    text_field=text_field, dedup=dedup)
+                    text_field=text_field, dedup=dedup, chunk_items=chunk_docs)
     try:
         total = sum(f.size for f in discover(list(inputs)).files)
     except CurateError as err:
@@ -118,12 +123,13 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
     with click.progressbar(length=max(total, 1), label="curate", file=sys.stderr, show_eta=True,
                            show_pos=False, hidden=not show_bar) as bar:
         try:
-            summary = run_pipeline(cfg, on_progress=bar.update, timings=stage_times)
+            summary = run_pipeline(cfg, on_progress=bar.update, timings=stage_times, resume=resume)
         except CurateError as err:
             raise _fail(err) from err
         except KeyboardInterrupt:
             raise click.ClickException(
-                f"interrupted; {output} was left as it was before this run. Run the same command again to redo it.")
+                f"interrupted; finished chunks are kept in {output}/.partial/ and no final file was "
+                "written. Run the same command with --resume to continue where it stopped.")
     elapsed = time.perf_counter() - started
     if timings is not None:
         timings.write_text(json.dumps({"seconds": stage_times, "input_bytes": total,

@@ -28,6 +28,9 @@ class DedupIndex:
         self.buckets: dict[int, int | list[int]] = {}
         self.signatures = bytearray()
         self.refs: list[ParagraphRef] = []
+        # When a list, every add is also recorded here, so a chunk of the run can save
+        # what it added to the index and a resumed run can add it back.
+        self.journal: list | None = None
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -57,6 +60,8 @@ class DedupIndex:
     def add(self, signature: bytes, keys: tuple[int, ...], ref: ParagraphRef) -> None:
         pid = len(self.refs)
         self.refs.append(ref)
+        if self.journal is not None:
+            self.journal.append((signature, keys, ref))
         self.signatures += signature
         for key in keys:
             hit = self.buckets.get(key)

@@ -8,6 +8,9 @@ the output is the same for any number of workers.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +24,7 @@ from curate.document import Document, Problem, RawDocument
 from curate.language import detect_languages
 from curate.noise import strip_noise
 from curate.normalise import normalise
-from curate.read import discover, read_documents, split_lines
+from curate.read import InputFile, discover, read_documents, split_lines
 from curate.rules import RuleSet
 from curate.signature import DedupConfig, Signer, sign
 from curate.summary import Summary
@@ -40,6 +43,8 @@ class RunConfig:
     workers: int = 1
     text_field: str = "text"
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    # Documents (and quarantined items) per resumable chunk of output.
+    chunk_items: int = 10_000
 
 
 class DocumentProcessor:
@@ -121,27 +126,60 @@ def process_items(items: Iterable[Item], ruleset: RuleSet, dedup: DedupConfig,
             yield pending.popleft().result()
 
 
-def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
-        timings: dict[str, float] | None = None) -> Summary:
-    """Read every input, run all stages and write the output folder. Returns the summary."""
-    discovery = discover(list(cfg.inputs))
+def settings_of(cfg: RunConfig) -> dict:
+    """The options that shape the output (never --workers: it must not change a byte)."""
     bands, rows = cfg.dedup.bands
-    summary = Summary(files=len(discovery.files), rules=list(cfg.ruleset.sources), settings={
+    return {
         "curate": __version__, "text_field": cfg.text_field,
         "disabled_rules": sorted(r.name for r in cfg.ruleset.rules if not r.enabled),
         "dedup": {"threshold": cfg.dedup.threshold, "num_perm": cfg.dedup.num_perm, "bands": bands, "rows": rows,
                   "shingle_words": cfg.dedup.shingle_words, "shingle_chars": cfg.dedup.shingle_chars,
                   "min_words": cfg.dedup.min_words, "min_chars": cfg.dedup.min_chars},
-    })
-    writer = OutputWriter(cfg.output)
+    }
+
+
+def fingerprint(cfg: RunConfig, files: list[InputFile]) -> str:
+    """What a resumed run must share with the run it continues: inputs, rules, settings."""
+    rules = [(r.name, r.source, r.scope, r.regex.pattern if r.regex is not None else repr(r.detector),
+              r.enabled, r.max_words, r.min_words, r.lines) for r in cfg.ruleset.rules]
+    inputs = []
+    for f in files:
+        try:
+            inputs.append((f.source, f.size, f.path.stat().st_mtime_ns))
+        except OSError:
+            inputs.append((f.source, f.size, None))
+    blob = json.dumps({"settings": settings_of(cfg), "rules": rules, "inputs": inputs,
+                       "chunk_items": cfg.chunk_items}, sort_keys=True)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
+        timings: dict[str, float] | None = None, resume: bool = False) -> Summary:
+    """Read every input, run all stages and write the output folder. Returns the summary.
+
+    With ``resume``, an unfinished run of the same inputs, rules and settings in the
+    output folder continues from its last finished chunk; the result is byte-identical
+    to a run that was never interrupted.
+    """
+    discovery = discover(list(cfg.inputs))
+    writer = OutputWriter(cfg.output, fingerprint(cfg, discovery.files), resume=resume)
     index = DedupIndex(cfg.dedup)
     timings = timings if timings is not None else {}
     try:
-        for problem in discovery.problems:
-            summary.add_problem(problem)
-            writer.write_problem(problem)
+        additions, state, done = writer.restore()
+        for signature, keys, ref in additions:
+            index.add(signature, keys, ref)
+        index.journal = []
+        summary = state if isinstance(state, Summary) else Summary(
+            files=len(discovery.files), rules=list(cfg.ruleset.sources), settings=settings_of(cfg))
         t_read = time.perf_counter()
-        items = read_documents(discovery.files, cfg.text_field)
+        items: Iterator[Item] = itertools.chain(discovery.problems, read_documents(discovery.files, cfg.text_field))
+        if done:
+            skipped = 0
+            for item in itertools.islice(items, done):
+                skipped += item.size if isinstance(item, RawDocument) else 0
+            if on_progress is not None:
+                on_progress(skipped)
         for results, batch_timings in process_items(items, cfg.ruleset, cfg.dedup, cfg.workers):
             for stage, seconds in batch_timings.items():
                 timings[stage] = timings.get(stage, 0.0) + seconds
@@ -149,20 +187,23 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
                 if isinstance(result, Problem):
                     summary.add_problem(result)
                     writer.write_problem(result)
-                    continue
-                t0 = time.perf_counter()
-                deduplicate(result, index)
-                t1 = time.perf_counter()
-                writer.write_document(result)
-                t2 = time.perf_counter()
-                timings["dedup"] = timings.get("dedup", 0.0) + (t1 - t0)
-                timings["write"] = timings.get("write", 0.0) + (t2 - t1)
-                summary.add_document(result)
-                if on_progress is not None:
-                    on_progress(result.size)
+                else:
+                    t0 = time.perf_counter()
+                    deduplicate(result, index)
+                    t1 = time.perf_counter()
+                    writer.write_document(result)
+                    timings["dedup"] = timings.get("dedup", 0.0) + (t1 - t0)
+                    timings["write"] = timings.get("write", 0.0) + (time.perf_counter() - t1)
+                    summary.add_document(result)
+                    if on_progress is not None:
+                        on_progress(result.size)
+                summary.items_done += 1
+                if summary.items_done % cfg.chunk_items == 0:
+                    writer.end_chunk(index.journal, summary)
+                    index.journal = []
         timings["wall"] = time.perf_counter() - t_read
         writer.commit(summary.to_json())
     except BaseException:
-        writer.abort()
+        writer.interrupt()
         raise
     return summary

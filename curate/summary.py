@@ -21,6 +21,7 @@ class Summary:
     problems: list[Problem] = field(default_factory=list)
     rules: list[tuple[str, int]] = field(default_factory=list)
     settings: dict = field(default_factory=dict)  # options that shape the output (never --workers)
+    items_done: int = 0  # documents and problems handled, for resuming
 
     def add_document(self, doc: Document) -> None:
         self.documents_read += 1

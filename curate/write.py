@@ -1,14 +1,16 @@
 """Write the corpus, the removal audit, the quarantine and the summary, atomically.
 
-Everything is written into ``OUT/.partial/`` and moved into place only when the
-run has finished; ``summary.json`` is moved last, so a folder without it (or
-with a ``.partial/`` in it) is not a finished run.
+Everything is written into ``OUT/.partial/``, in chunks of documents, and joined
+and moved into place only when the run has finished; ``summary.json`` is moved
+last, so a folder without it (or with a ``.partial/`` in it) is not a finished
+run. ``curate run --resume`` continues from the last finished chunk.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -89,18 +91,72 @@ def problem_record(problem: Problem) -> dict:
 
 
 class OutputWriter:
-    def __init__(self, out_dir: Path):
+    """Writes the run in chunks of documents under ``OUT/.partial/``, so a killed run can
+    be resumed from its last finished chunk, then joins the chunks into the final files.
+
+    A chunk is finished when its ``.done`` marker exists; the marker is written after the
+    chunk's files, its share of the dedup index and the summary so far are on disk.
+    """
+
+    def __init__(self, out_dir: Path, fingerprint: str, resume: bool = False):
         self.out_dir = out_dir
         self.partial = out_dir / PARTIAL
+        self.fingerprint = fingerprint
+        self.files: dict[str, object] = {}
+        self.chunk = 0
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
-            if self.partial.exists():
-                shutil.rmtree(self.partial)
-            self.partial.mkdir()
-            self.files = {name: open(self.partial / name, "w", encoding="utf-8", newline="\n") for name in OUTPUT_FILES}
+            if resume and self._resumable():
+                self.chunk = self._finished_chunks()
+                self._drop_chunks_from(self.chunk)
+            else:
+                if self.partial.exists():
+                    shutil.rmtree(self.partial)
+                self.partial.mkdir()
+                (self.partial / "run.json").write_text(json.dumps({"fingerprint": fingerprint}) + "\n")
+            self._open_chunk()
         except OSError as err:
             raise UsageError(f"{out_dir}: cannot write the output folder ({err.strerror}); "
                              "choose another with -o DIR or fix its permissions") from err
+
+    # -- resuming ---------------------------------------------------------------------
+    def _resumable(self) -> bool:
+        run_file = self.partial / "run.json"
+        if not run_file.exists():
+            return False
+        recorded = json.loads(run_file.read_text()).get("fingerprint")
+        if recorded != self.fingerprint:
+            raise UsageError(
+                f"{self.out_dir}: the unfinished run there used other inputs, rules or options, so it "
+                "cannot be resumed; run without --resume to start again")
+        return True
+
+    def _finished_chunks(self) -> int:
+        n = 0
+        while (self.partial / f"{n:06d}.done").exists():
+            n += 1
+        return n
+
+    def _drop_chunks_from(self, first: int) -> None:
+        for path in self.partial.glob("[0-9]*.*"):
+            if int(path.name[:6]) >= first:
+                path.unlink()
+
+    def restore(self) -> tuple[list, object | None, int]:
+        """(index additions in order, summary state, items done) of the finished chunks."""
+        additions: list = []
+        state = None
+        for k in range(self.chunk):
+            with open(self.partial / f"{k:06d}.state", "rb") as f:
+                chunk_additions, state = pickle.load(f)
+            additions.extend(chunk_additions)
+        items = state.items_done if state is not None else 0  # type: ignore[attr-defined]
+        return additions, state, items
+
+    # -- writing ------------------------------------------------------------------------
+    def _open_chunk(self) -> None:
+        self.files = {name: open(self.partial / f"{self.chunk:06d}.{name}", "w", encoding="utf-8", newline="\n")
+                      for name in OUTPUT_FILES}
 
     def write_document(self, doc: Document) -> None:
         if doc.lines:
@@ -115,12 +171,33 @@ class OutputWriter:
     def write_problem(self, problem: Problem) -> None:
         self.files[QUARANTINE].write(_dumps(problem_record(problem)) + "\n")
 
-    def commit(self, summary: dict) -> None:
-        """Move the finished files into place, the summary last."""
+    def end_chunk(self, index_additions: list, summary_state: object) -> None:
+        """Make the current chunk durable, mark it finished, and start the next one."""
+        self._close_files()
+        with open(self.partial / f"{self.chunk:06d}.state", "wb") as f:
+            pickle.dump((index_additions, summary_state), f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.flush()
+            os.fsync(f.fileno())
+        (self.partial / f"{self.chunk:06d}.done").touch()
+        self.chunk += 1
+        self._open_chunk()
+
+    def _close_files(self) -> None:
         for f in self.files.values():
             f.flush()
             os.fsync(f.fileno())
             f.close()
+
+    def commit(self, summary: dict) -> None:
+        """Join the chunks into the final files and move them into place, the summary last."""
+        self._close_files()
+        for name in OUTPUT_FILES:
+            with open(self.partial / name, "wb") as joined:
+                for k in range(self.chunk + 1):
+                    with open(self.partial / f"{k:06d}.{name}", "rb") as part:
+                        shutil.copyfileobj(part, joined)
+                joined.flush()
+                os.fsync(joined.fileno())
         final_summary = self.out_dir / SUMMARY
         if final_summary.exists():
             final_summary.unlink()  # until the new one lands, the folder must not look finished
@@ -129,10 +206,16 @@ class OutputWriter:
         tmp = self.partial / SUMMARY
         tmp.write_text(json.dumps(summary, ensure_ascii=False, sort_keys=True, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, final_summary)
-        self.partial.rmdir()
+        shutil.rmtree(self.partial)
+
+    def interrupt(self) -> None:
+        """Stop writing; finished chunks stay for --resume, the unfinished one is dropped."""
+        for f in self.files.values():
+            f.close()
+        self._drop_chunks_from(self.chunk)
 
     def abort(self) -> None:
-        """Drop the unfinished files; whatever the folder held before the run stays as it was."""
+        """Drop everything unfinished; whatever the folder held before the run stays as it was."""
         for f in self.files.values():
             f.close()
         shutil.rmtree(self.partial, ignore_errors=True)
