@@ -91,6 +91,7 @@ class Document:
     signatures: dict[int, tuple[bytes, tuple[int, ...]]] = field(default_factory=dict)
     lines_read: int = 0
     size: int = 0  # input bytes this document came from, for progress reporting
+    encoding: str = "utf-8"  # what the byte spans of its lines are bytes of
 
     def drop(self, indices: set[int], stage: str, reason: str, detail: str = "") -> None:
         """Move the lines with these indices from ``lines`` into ``removed``."""

@@ -100,6 +100,6 @@ def rule_hits_text(rule: Rule, text: str) -> bool:
     from curate.normalise import normalise_text
     from curate.read import split_lines
 
-    lines, _, _ = split_lines(RawDocument("example", "example", 1, text, len(text)))
+    lines, _, _, _ = split_lines(RawDocument("example", "example", 1, text, len(text)))
     lines = [Line(l.index, l.raw, normalise_text(l.raw), l.origin, l.gap_before) for l in lines]
     return bool(rule_hits(rule, [l for l in lines if l.text]))

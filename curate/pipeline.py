@@ -56,8 +56,9 @@ class DocumentProcessor:
 
     def __call__(self, raw: RawDocument, timings: dict[str, float]) -> Document:
         t0 = time.perf_counter()
-        lines, problems, read = split_lines(raw)
-        doc = Document(raw.id, raw.source, raw.record_line, lines, problems=problems, lines_read=read, size=raw.size)
+        lines, problems, read, encoding = split_lines(raw)
+        doc = Document(raw.id, raw.source, raw.record_line, lines, problems=problems, lines_read=read,
+                       size=raw.size, encoding=encoding)
         t1 = time.perf_counter()
         normalise(doc)
         t2 = time.perf_counter()

@@ -150,23 +150,18 @@ def _read_jsonl(f: InputFile, text_field: str) -> Iterator[RawDocument | Problem
                 if not raw.strip():
                     continue
                 yield _parse_record(f.source, lineno, raw, text_field)
-    except OSError as err:
-        # Truncated gzip, corrupt zstd frames and permission errors all land here; the
-        # records before the fault have already been yielded and are kept.
-        what = err.strerror or str(err) or type(err).__name__
+    except (PermissionError, FileNotFoundError, IsADirectoryError) as err:
+        yield Problem(f.source, None, f"cannot read file: {err.strerror}", "skipped; check the path and its permissions",
+                      lines=0)
+    except Exception as err:  # noqa: BLE001  truncated gzip (EOFError), corrupt zstd (ZstdError), bad CRC (OSError)
+        # The records before the fault have already been yielded and are kept.
+        what = str(err) or type(err).__name__
         yield Problem(
-            f.source, lineno + 1 if lineno else None,
-            f"cannot read further: {what}",
+            f.source, lineno + 1, f"corrupt or truncated compressed data: {what}",
             f"records after line {lineno} are lost; re-download or recompress the file" if lineno
-            else "skipped; check the file and its permissions",
-            lines=1 if lineno else 0,
+            else "no record could be read; re-download or recompress the file",
+            lines=1,
         )
-    except EOFError as err:
-        yield Problem(f.source, lineno + 1, f"compressed stream ends early: {err}",
-                      f"records after line {lineno} are lost; re-download the file", lines=1)
-    except Exception as err:  # zstandard.ZstdError and friends: corrupt data
-        yield Problem(f.source, lineno + 1, f"corrupt compressed data: {err}",
-                      f"records after line {lineno} are lost; re-download the file", lines=1)
 
 
 def _parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawDocument | Problem:
@@ -199,15 +194,56 @@ _BYTES_BREAK = re.compile(rb"\r\n|\n|\r")
 _TEXT_BREAK = re.compile(r"\r\n|\n|\r")
 
 
-def split_lines(doc: RawDocument) -> tuple[list[Line], list[Problem], int]:
+UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+
+
+def split_lines(doc: RawDocument) -> tuple[list[Line], list[Problem], int, str]:
     """Cut a document into its non-blank lines, each with its origin in the source bytes.
 
-    Returns the lines, the lines that could not be decoded, and the number of
-    non-blank lines read (the accounting total).
+    Returns the lines, the lines that could not be decoded, the number of non-blank
+    lines read (the accounting total), and the encoding the byte spans refer to.
     """
     if isinstance(doc.payload, bytes):
-        return _split_bytes(doc)
-    return _split_text(doc)
+        encoding = UTF16_BOMS.get(doc.payload[:2])
+        if encoding is not None:
+            lines, problems, read = _split_utf16(doc, encoding)
+        else:
+            encoding = "utf-8"
+            lines, problems, read = _split_bytes(doc)
+    else:
+        encoding = "utf-8"
+        lines, problems, read = _split_text(doc)
+    if read == 0 and not problems:
+        where = "file" if doc.record_line is None else "record's text"
+        problems.append(Problem(doc.source, doc.record_line, f"no text: the {where} holds only whitespace",
+                                "nothing to keep; remove it or check how it was produced", lines=0))
+    return lines, problems, read, encoding
+
+
+def _split_utf16(doc: RawDocument, encoding: str) -> tuple[list[Line], list[Problem], int]:
+    """A UTF-16 file with a byte order mark: spans count bytes of the UTF-16 file (2 per code
+    unit, after the 2-byte mark), so they still cut the original bytes."""
+    data: bytes = doc.payload  # type: ignore[assignment]
+    try:
+        text = data[2:].decode(encoding)
+    except UnicodeDecodeError as err:
+        count = max(1, data.count(b"\n\x00") + data.count(b"\x00\n"))
+        return [], [Problem(doc.source, None, f"invalid {encoding.upper()} ({err.reason} at byte {2 + err.start})",
+                            "skipped; convert the file to UTF-8 (e.g. iconv -f utf-16 -t utf-8)", lines=count)], count
+    lines: list[Line] = []
+    pos, byte_pos, lineno, gap = 0, 2, 1, False
+    for end, next_start in _line_bounds(_TEXT_BREAK, text, 0):
+        raw = text[pos:end]
+        raw_len = len(raw.encode(encoding))
+        if raw.strip():
+            lines.append(Line(len(lines), raw, raw, Origin(lineno, byte_pos, byte_pos + raw_len), gap and bool(lines)))
+            gap = False
+        else:
+            gap = True
+        byte_pos += raw_len + 2 * (next_start - end)
+        pos = next_start
+        lineno += 1
+    return lines, [], len(lines)
 
 
 def _split_bytes(doc: RawDocument) -> tuple[list[Line], list[Problem], int]:

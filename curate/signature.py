@@ -20,6 +20,8 @@ _UNSPACED = re.compile(
     "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 )
 UNSPACED_SHARE = 0.3
+# Shingles hashed in one matrix (x 128 permutations x 4 bytes: 16 MB at most).
+BLOCK_SHINGLES = 32_768
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,10 @@ class Signer:
         """One signature row per shingle set (each set non-empty), as uint32."""
         hash32 = xxhash.xxh32_intdigest
         counts = [len(s) for s in shingle_sets]
+        if sum(counts) > BLOCK_SHINGLES:
+            # A page with a multi-megabyte line would need a matrix of gigabytes; take the
+            # minimum block by block instead.
+            return np.vstack([self._signature_by_blocks(s) for s in shingle_sets])
         hv = np.fromiter((hash32(sh) for group in shingle_sets for sh in group), dtype=np.uint32, count=sum(counts))
         hv = _fmix32(hv)
         starts = np.zeros(len(counts), dtype=np.intp)
@@ -85,6 +91,15 @@ class Signer:
         # which is the mod 2**32 of the affine32 scheme.
         permuted = hv[:, None] * self.a[None, :] + self.b[None, :]
         return np.minimum.reduceat(permuted, starts, axis=0)
+
+    def _signature_by_blocks(self, shingles: list[bytes]) -> np.ndarray:
+        hash32 = xxhash.xxh32_intdigest
+        signature = np.full(len(self.a), np.iinfo(np.uint32).max, dtype=np.uint32)
+        for start in range(0, len(shingles), BLOCK_SHINGLES):
+            block = shingles[start:start + BLOCK_SHINGLES]
+            hv = _fmix32(np.fromiter((hash32(sh) for sh in block), dtype=np.uint32, count=len(block)))
+            np.minimum(signature, (hv[:, None] * self.a[None, :] + self.b[None, :]).min(axis=0), out=signature)
+        return signature
 
     def signature(self, shingles: list[bytes]) -> np.ndarray:
         return self.signatures([shingles])[0]

@@ -51,6 +51,7 @@ def document_record(doc: Document) -> dict:
         "text": "".join(parts),
         "source": doc.source,
         "bytes_of": "file" if doc.record_line is None else "text_field",
+        "encoding": doc.encoding,
         "language": doc.language,
         "language_score": doc.language_score,
         "lines": provenance,

@@ -107,3 +107,19 @@ def test_signatures_equal_datasketch_minhash():
         reference = MinHash(num_perm=128, seed=1, hashfunc=xxhash.xxh32_intdigest)
         reference.update_batch(shingles)
         assert (reference.digest() == row).all()
+
+
+def test_huge_paragraph_signature_is_computed_by_blocks_and_equal():
+    import random
+
+    import xxhash
+    from datasketch import MinHash
+
+    rng = random.Random(7)
+    text = " ".join(f"w{rng.randrange(100000)}" for _ in range(70_000))
+    signer = Signer(DedupConfig())
+    shingles = signer.shingles(text)
+    assert len(shingles) > 2 * 32_768
+    reference = MinHash(num_perm=128, seed=1, hashfunc=xxhash.xxh32_intdigest)
+    reference.update_batch(shingles)
+    assert (signer.signatures([shingles, signer.shingles(PARA)])[0] == reference.digest()).all()

@@ -1,0 +1,100 @@
+"""Killed and interrupted runs: no output that looks complete, and --resume finishes the job
+with output byte-identical to a run that was never stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SEEDS, invoke
+
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import generate  # noqa: E402
+
+FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    generate(2.0, folder)  # about 700 documents, with near-duplicates across them
+    return folder / "corpus.jsonl"
+
+
+def _start(corpus: Path, out: Path, *extra: str) -> subprocess.Popen:
+    exe = Path(sys.executable).parent / "curate"
+    return subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--chunk-docs", "40", *extra],
+                            cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_chunks(out: Path, proc: subprocess.Popen, n: int) -> None:
+    deadline = time.time() + 120
+    while len(list((out / ".partial").glob("*.done"))) < n:
+        assert proc.poll() is None, "the run ended before it could be interrupted; use a bigger corpus"
+        assert time.time() < deadline
+        time.sleep(0.05)
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes() for name in FILES}
+
+
+@pytest.fixture(scope="module")
+def reference(corpus, tmp_path_factory) -> dict[str, bytes]:
+    out = tmp_path_factory.mktemp("ref") / "out"
+    proc = _start(corpus, out)
+    assert proc.wait() == 0, proc.stderr.read()
+    return _outputs(out)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume_gives_identical_bytes(corpus, reference, tmp_path):
+    out = tmp_path / "out"
+    proc = _start(corpus, out, "--workers", "2")
+    _wait_for_chunks(out, proc, 3)
+    proc.kill()  # SIGKILL: no handler runs, nothing is cleaned up
+    proc.wait()
+    # Nothing that looks finished: no final file, only the partial folder.
+    assert not any((out / name).exists() for name in FILES)
+    assert (out / ".partial").is_dir()
+    resumed = _start(corpus, out, "--workers", "2", "--resume")
+    assert resumed.wait() == 0, resumed.stderr.read()
+    assert _outputs(out) == reference
+    assert not (out / ".partial").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_how_to_resume(corpus, reference, tmp_path):
+    out = tmp_path / "out"
+    proc = _start(corpus, out)
+    _wait_for_chunks(out, proc, 2)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "interrupted" in stderr and "--resume" in stderr
+    assert not (out / "summary.json").exists()
+    resumed = _start(corpus, out, "--resume")
+    assert resumed.wait() == 0, resumed.stderr.read()
+    assert _outputs(out) == reference
+
+
+def test_resume_refuses_other_options(tmp_path):
+    out = tmp_path / "out"
+    partial = out / ".partial"
+    partial.mkdir(parents=True)
+    (partial / "run.json").write_text('{"fingerprint": "from another run"}\n')
+    result = invoke("run", SEEDS, "-o", out, "--resume")
+    assert result.exit_code == 1
+    assert "cannot be resumed; run without --resume to start again" in result.output
+
+
+def test_resume_without_a_partial_run_just_runs(tmp_path):
+    out = tmp_path / "out"
+    assert invoke("run", SEEDS, "-o", out, "-q", "--resume").exit_code == 0
+    assert (out / "summary.json").exists()
