@@ -57,10 +57,37 @@ class LanguageModel:
 
     def evidence(self, text: str) -> np.ndarray | None:
         """Summed log-probability of the text's n-grams per language, or None if it has none."""
-        rows = [self.row[g] for g in extract_ngrams(text) if g in self.row]
+        rows = self.rows(text)
         if not rows:
             return None
         return self.log_prob[rows].sum(axis=0, dtype=np.float64)
+
+    def rows(self, text: str) -> list[int]:
+        """Profile rows of the text's n-grams, word by word, each word's rows cached."""
+        rows: list[int] = []
+        cache = self._word_rows
+        words = _cleaned(text).translate(_NORMALISE).split(" ")
+        last = len(words) - 1
+        for k, word in enumerate(words):
+            if not word:
+                continue
+            key = (word, k < last)  # a word followed by a space also yields its trailing grams
+            found = cache.get(key)
+            if found is None:
+                found = [self.row[g] for g in _word_grams(word, k < last) if g in self.row]
+                if len(cache) > 500_000:
+                    cache.clear()
+                cache[key] = found
+            rows.extend(found)
+        return rows
+
+    @property
+    def _word_rows(self) -> dict:
+        try:
+            return self.__dict__["_cache"]
+        except KeyError:
+            self.__dict__["_cache"] = {}
+            return self.__dict__["_cache"]
 
     def best(self, evidence: np.ndarray) -> tuple[str, float]:
         """The most likely language and its posterior probability (uniform prior)."""
@@ -72,6 +99,52 @@ class LanguageModel:
 @lru_cache(maxsize=None)
 def _normalise_char(ch: str) -> str:
     return NGram.normalize(ch)
+
+
+class _NormaliseTable(dict):
+    """str.translate table that fills itself with langdetect's per-character normalisation."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = value = NGram.normalize(chr(code))
+        return value
+
+
+_NORMALISE = _NormaliseTable()
+
+
+def _cleaned(text: str) -> str:
+    """langdetect's own preparation: URLs and e-mail addresses out, Vietnamese normalised,
+    runs of spaces collapsed, Latin dropped from text that is mostly another script."""
+    detector = _reference_detector()
+    detector.text = ""
+    detector.append(text)
+    detector.cleaning_text()
+    return detector.text
+
+
+def _word_grams(word: str, followed_by_space: bool) -> list[str]:
+    """langdetect's n-grams of one normalised word: every 1-, 2- and 3-gram of
+    " word " (the closing space only if one follows) that ends on a character, except
+    where that character and the one before it are both upper case (inside an acronym)."""
+    padded = " " + word + (" " if followed_by_space else "")
+    grams = []
+    for i in range(1, len(padded)):
+        if padded[i].isupper() and padded[i - 1].isupper():
+            continue
+        for n in (1, 2, 3):
+            if n > i + 1:
+                break
+            gram = padded[i - n + 1:i + 1]
+            if gram != " ":
+                grams.append(gram)
+    return grams
+
+
+def extract_ngrams_fast(text: str) -> list[str]:
+    """The same n-grams as extract_ngrams, computed word by word (what LanguageModel.rows uses)."""
+    words = _cleaned(text).translate(_NORMALISE).split(" ")
+    last = len(words) - 1
+    return [g for k, word in enumerate(words) if word for g in _word_grams(word, k < last)]
 
 
 def extract_ngrams(text: str) -> list[str]:
@@ -136,7 +209,7 @@ def langdetect_reference(text: str) -> str:
 
 
 def _letters(text: str) -> int:
-    return sum(1 for ch in text if ch.isalpha())
+    return sum(map(str.isalpha, text))
 
 
 _model: LanguageModel | None = None

@@ -179,13 +179,14 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         if scope != "line":
             raise fail("'phrases' work on single lines; use 'pattern' for a block rule")
         alternatives = "|".join(re.escape(p.strip()) for p in sorted(phrases, key=len, reverse=True))
-        if _typed(table, "whole_line", bool, False, fail):
+        whole_line = _typed(table, "whole_line", bool, False, fail)
+        if whole_line:
             # The whole line is the phrase, give or take punctuation, arrows and bullets.
             source = r"^[\W_]*(?:" + alternatives + r")[\W_]*$"
         else:
             # Word-bounded so that a phrase never matches inside a longer word.
             source = r"(?<!\w)(?:" + alternatives + r")(?!\w)"
-        if not case_sensitive:
+        if not case_sensitive and not whole_line:
             literals = tuple(sorted({p.strip().lower() for p in phrases}))
     try:
         regex = re.compile(source, flags | (re.MULTILINE if scope == "block" else 0))
@@ -200,6 +201,9 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         raise fail("'lines' is for block rules only")
     max_words = _typed(table, "max_words", int, None, fail)
     min_words = _typed(table, "min_words", int, None, fail)
+    if phrases is not None and whole_line and max_words is None:
+        # A line that is one phrase has about as many words; skip longer lines unsearched.
+        max_words = max(len(p.split()) for p in phrases) + 4
     return Rule(
         name=name, reason=reason.strip(), scope=scope, regex=regex, source=display,
         max_words=max_words, min_words=min_words, lines=lines,

@@ -25,9 +25,20 @@ PARTIAL = ".partial"
 OUTPUT_FILES = (CORPUS, REMOVED, QUARANTINE)
 
 
+_LINE_BREAKERS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
 def _dumps(record: dict) -> str:
     # Sorted keys and no ASCII escaping: byte-identical across runs, readable by people.
-    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # json leaves NEL and the Unicode line and paragraph separators raw, and readers that
+    # split lines the Unicode way (str.splitlines, some JSONL loaders) would cut the record
+    # in two. They can only occur inside strings, so escaping them keeps the JSON the same.
+    if not text.isascii():
+        for ch, escaped in _LINE_BREAKERS.items():
+            if ch in text:
+                text = text.replace(ch, escaped)
+    return text
 
 
 def document_record(doc: Document) -> dict:

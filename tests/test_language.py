@@ -60,3 +60,12 @@ def test_exhaustive_scoring_agrees_with_seeded_langdetect():
     agree = sum(detect(p)[0] == langdetect_reference(p) for p in paragraphs)
     assert len(paragraphs) == 600
     assert agree / len(paragraphs) >= 0.98
+
+
+def test_word_by_word_ngrams_equal_the_character_loop():
+    from curate.language import extract_ngrams, extract_ngrams_fast
+
+    texts = _paragraphs(400) + ["ABC def GHi jKL", "  lead and trail  ", "a, b;  c", "NATO und UNO sagen nein.",
+                                "Visit https://example.com or mail me@example.com now", "中文段落，没有空格。"]
+    for text in texts:
+        assert extract_ngrams_fast(text) == extract_ngrams(text), text
