@@ -60,37 +60,54 @@ def cli():
     """
 
 
+def io_options(fn):
+    """Inputs, output folder and how the run goes: shared by run and dedup."""
+    for decorator in reversed([
+        click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path)),
+        click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+                     help="Folder for corpus.jsonl, removed.jsonl, quarantine.jsonl and summary.json."),
+        click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Processes for the per-document stages. The output is byte-identical for any number."),
+        click.option("--text-field", default="text", show_default=True,
+                     help="Field of a JSONL record that holds the document text."),
+        click.option("--timings", type=click.Path(path_type=Path), default=None, metavar="FILE",
+                     help="Write seconds spent per stage to FILE as JSON (kept out of the output folder, "
+                          "whose files are byte-identical between runs)."),
+        click.option("--strict", is_flag=True, help="Exit with status 3 if any input was quarantined."),
+        click.option("--resume", is_flag=True,
+                     help="Continue an interrupted run in -o DIR from its last finished chunk (same inputs, rules "
+                          "and options); the result is byte-identical to an uninterrupted run."),
+        click.option("--chunk-docs", type=click.IntRange(min=1), default=10_000, show_default=True,
+                     help="Documents per resumable chunk: a killed run redoes at most this many."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table."),
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
+def dedup_options(fn):
+    """MinHash and LSH settings: shared by run and dedup."""
+    for decorator in reversed([
+        click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.8, show_default=True,
+                     help="Estimated Jaccard similarity at or above which a paragraph is a near-duplicate."),
+        click.option("--num-perm", type=click.IntRange(min=16), default=128, show_default=True,
+                     help="MinHash permutations per paragraph signature."),
+        click.option("--shingle-words", type=click.IntRange(min=1), default=5, show_default=True,
+                     help="Words per shingle (for scripts written with spaces)."),
+        click.option("--shingle-chars", type=click.IntRange(min=1), default=5, show_default=True,
+                     help="Characters per shingle (for Chinese, Japanese, Thai and other unspaced scripts)."),
+        click.option("--min-words", type=click.IntRange(min=1), default=8, show_default=True,
+                     help="Lines with fewer words are never deduplicated (short repeated lines are often content)."),
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
-              help="Folder for corpus.jsonl, removed.jsonl, quarantine.jsonl and summary.json.")
+@io_options
 @rule_options
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes for the per-document stages. The output is byte-identical for any number.")
-@click.option("--text-field", default="text", show_default=True,
-              help="Field of a JSONL record that holds the document text.")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.8, show_default=True,
-              help="Estimated Jaccard similarity at or above which a paragraph is a near-duplicate.")
-@click.option("--num-perm", type=click.IntRange(min=16), default=128, show_default=True,
-              help="MinHash permutations per paragraph signature.")
-@click.option("--shingle-words", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Words per shingle (for scripts written with spaces).")
-@click.option("--shingle-chars", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Characters per shingle (for Chinese, Japanese, Thai and other unspaced scripts).")
-@click.option("--min-words", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Lines with fewer words are never deduplicated (short repeated lines are often content).")
-@click.option("--timings", type=click.Path(path_type=Path), default=None, metavar="FILE",
-              help="Write seconds spent per stage to FILE as JSON (kept out of the output folder, "
-                   "whose files are byte-identical between runs).")
-@click.option("--strict", is_flag=True, help="Exit with status 3 if any input was quarantined.")
-@click.option("--resume", is_flag=True,
-              help="Continue an interrupted run in -o DIR from its last finished chunk (same inputs, rules "
-                   "and options); the result is byte-identical to an uninterrupted run.")
-@click.option("--chunk-docs", type=click.IntRange(min=1), default=10_000, show_default=True,
-              help="Documents per resumable chunk: a killed run redoes at most this many.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table.")
-def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled, workers, text_field,
-        threshold, num_perm, shingle_words, shingle_chars, min_words, timings, strict, resume, chunk_docs, quiet):
+@dedup_options
+def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled, **options):
     """Clean INPUTS (folders and .txt / .jsonl / .jsonl.gz / .jsonl.zst files) into -o DIR.
 
     Each document is read, normalised (ftfy, spacing, control characters), stripped of
@@ -104,15 +121,41 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run crawl/ more.jsonl.gz -o clean/ --workers 2
       curate run crawl/ --rules my-rules/ --disable byline
       curate run crawl/ --threshold 0.9 --min-words 12
+      curate run crawl/ -o clean/ --resume      # after a crash or Ctrl-C
     """
+    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled)
+    _execute(inputs, output, ruleset, stages=("normalise", "noise", "language"), **options)
+
+
+@cli.command()
+@io_options
+@dedup_options
+def dedup(inputs, output, **options):
+    """Only remove near-duplicate paragraphs from INPUTS: read, deduplicate, write.
+
+    No normalisation, no noise rules, no language labels: each line is kept as it was
+    read or removed as a copy of an earlier one, with the same provenance and audit as
+    `curate run` (the removed.jsonl record names the paragraph it copies).
+
+    \b
+    Examples:
+      curate dedup crawl/ -o deduped/
+      curate dedup a.jsonl.gz b.jsonl.gz -o deduped/ --threshold 0.9 --workers 2
+    """
+    from curate.rules import RuleSet
+
+    _execute(inputs, output, RuleSet(), stages=(), **options)
+
+
+def _execute(inputs, output, ruleset, stages, workers, text_field, timings, strict, resume, chunk_docs, quiet,
+             threshold, num_perm, shingle_words, shingle_chars, min_words) -> None:
     from curate.pipeline import RunConfig, run as run_pipeline
     from curate.read import discover
 
-    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled)
     dedup = DedupConfig(threshold=threshold, num_perm=num_perm, shingle_words=shingle_words,
                         shingle_chars=shingle_chars, min_words=min_words)
     cfg = RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
-                    text_field=text_field, dedup=dedup, chunk_items=chunk_docs)
+                    text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages)
     try:
         total = sum(f.size for f in discover(list(inputs)).files)
     except CurateError as err:

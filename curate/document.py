@@ -84,7 +84,7 @@ class Document:
     lines: list[Line]  # kept lines, in input order
     removed: list[Removal] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    language: str = "und"
+    language: str | None = "und"  # None when the language stage did not run
     language_score: float = 0.0
     line_languages: dict[int, tuple[str, float]] = field(default_factory=dict)  # index -> (lang, score)
     # Signatures of the lines eligible for near-duplicate detection, by line index.

@@ -31,6 +31,7 @@ from curate.summary import Summary
 from curate.write import OutputWriter
 
 STAGES = ("read", "normalise", "noise", "language", "signature", "dedup", "write")
+OPTIONAL_STAGES = ("normalise", "noise", "language")
 BATCH_DOCS = 64
 BATCH_BYTES = 1 << 20
 
@@ -45,14 +46,17 @@ class RunConfig:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     # Documents (and quarantined items) per resumable chunk of output.
     chunk_items: int = 10_000
+    stages: tuple[str, ...] = OPTIONAL_STAGES  # `curate dedup` runs none of them
 
 
 class DocumentProcessor:
-    """The per-document stages, set up once per process."""
+    """The per-document stages, set up once per process. ``stages`` names the optional
+    ones to run (all by default; `curate dedup` runs none of them)."""
 
-    def __init__(self, ruleset: RuleSet, dedup: DedupConfig):
+    def __init__(self, ruleset: RuleSet, dedup: DedupConfig, stages: tuple[str, ...] = OPTIONAL_STAGES):
         self.ruleset = ruleset
         self.signer = Signer(dedup)
+        self.stages = stages
 
     def __call__(self, raw: RawDocument, timings: dict[str, float]) -> Document:
         t0 = time.perf_counter()
@@ -60,11 +64,16 @@ class DocumentProcessor:
         doc = Document(raw.id, raw.source, raw.record_line, lines, problems=problems, lines_read=read,
                        size=raw.size, encoding=encoding)
         t1 = time.perf_counter()
-        normalise(doc)
+        if "normalise" in self.stages:
+            normalise(doc)
         t2 = time.perf_counter()
-        strip_noise(doc, self.ruleset)
+        if "noise" in self.stages:
+            strip_noise(doc, self.ruleset)
         t3 = time.perf_counter()
-        detect_languages(doc)
+        if "language" in self.stages:
+            detect_languages(doc)
+        else:
+            doc.language = None
         t4 = time.perf_counter()
         sign(doc, self.signer)
         t5 = time.perf_counter()
@@ -77,9 +86,9 @@ class DocumentProcessor:
 _processor: DocumentProcessor | None = None
 
 
-def _init_worker(ruleset: RuleSet, dedup: DedupConfig) -> None:
+def _init_worker(ruleset: RuleSet, dedup: DedupConfig, stages: tuple[str, ...] = OPTIONAL_STAGES) -> None:
     global _processor
-    _processor = DocumentProcessor(ruleset, dedup)
+    _processor = DocumentProcessor(ruleset, dedup, stages)
 
 
 Item = RawDocument | Problem
@@ -108,14 +117,15 @@ def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:
 
 
 def process_items(items: Iterable[Item], ruleset: RuleSet, dedup: DedupConfig,
-                  workers: int) -> Iterator[tuple[list[Document | Problem], dict[str, float]]]:
+                  workers: int, stages: tuple[str, ...] = OPTIONAL_STAGES) -> Iterator[tuple[list[Document | Problem], dict[str, float]]]:
     """Run the per-document stages over batches, yielding results in input order."""
     if workers <= 1:
-        _init_worker(ruleset, dedup)
+        _init_worker(ruleset, dedup, stages)
         for batch in _batches(items):
             yield _process_batch(batch)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(ruleset, dedup)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                             initargs=(ruleset, dedup, stages)) as pool:
         pending: deque = deque()
         # A bounded window of batches in flight: enough to keep every worker busy,
         # few enough that memory does not grow with the corpus.
@@ -131,7 +141,7 @@ def settings_of(cfg: RunConfig) -> dict:
     """The options that shape the output (never --workers: it must not change a byte)."""
     bands, rows = cfg.dedup.bands
     return {
-        "curate": __version__, "text_field": cfg.text_field,
+        "curate": __version__, "text_field": cfg.text_field, "stages": list(cfg.stages),
         "disabled_rules": sorted(r.name for r in cfg.ruleset.rules if not r.enabled),
         "dedup": {"threshold": cfg.dedup.threshold, "num_perm": cfg.dedup.num_perm, "bands": bands, "rows": rows,
                   "shingle_words": cfg.dedup.shingle_words, "shingle_chars": cfg.dedup.shingle_chars,
@@ -181,7 +191,7 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
                 skipped += item.size if isinstance(item, RawDocument) else 0
             if on_progress is not None:
                 on_progress(skipped)
-        for results, batch_timings in process_items(items, cfg.ruleset, cfg.dedup, cfg.workers):
+        for results, batch_timings in process_items(items, cfg.ruleset, cfg.dedup, cfg.workers, cfg.stages):
             for stage, seconds in batch_timings.items():
                 timings[stage] = timings.get(stage, 0.0) + seconds
             for result in results:

@@ -57,16 +57,17 @@ def document_record(doc: Document) -> dict:
         if label is not None:
             entry["language"], entry["language_score"] = label
         provenance.append(entry)
-    return {
+    record = {
         "id": doc.id,
         "text": "".join(parts),
         "source": doc.source,
         "bytes_of": "file" if doc.record_line is None else "text_field",
         "encoding": doc.encoding,
-        "language": doc.language,
-        "language_score": doc.language_score,
         "lines": provenance,
     }
+    if doc.language is not None:
+        record["language"], record["language_score"] = doc.language, doc.language_score
+    return record
 
 
 def removal_record(doc: Document, removal: Removal) -> dict:

@@ -123,3 +123,21 @@ def test_huge_paragraph_signature_is_computed_by_blocks_and_equal():
     reference = MinHash(num_perm=128, seed=1, hashfunc=xxhash.xxh32_intdigest)
     reference.update_batch(shingles)
     assert (signer.signatures([shingles, signer.shingles(PARA)])[0] == reference.digest()).all()
+
+
+def test_dedup_command_only_removes_copies(tmp_path):
+    from conftest import SEEDS
+
+    out = tmp_path / "out"
+    result = invoke("dedup", SEEDS, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    removed = read_jsonl(out / "removed.jsonl")
+    assert removed and {r["reason"] for r in removed} == {"duplicate"}
+    assert all(r["duplicate_of"]["source"] for r in removed)
+    records = read_jsonl(out / "corpus.jsonl")
+    assert all("language" not in r for r in records)
+    # Noise the rules would remove is still there: dedup alone does not judge content.
+    assert any("(Finish)" in r["text"] for r in records)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["stages"] == []
+    assert summary["lines"]["read"] == summary["lines"]["kept"] + summary["lines"]["removed"]
