@@ -58,10 +58,10 @@ def tree_rss_bytes(root_pid: int) -> int:
     return total
 
 
-def run_curate(corpus: Path, out: Path, workers: int) -> dict:
+def run_curate(corpus: Path, out: Path, workers: int, command: str = "run") -> dict:
     timings = out.with_suffix(".timings.json")
     exe = Path(sys.executable).parent / "curate"
-    cmd = [str(exe), "run", str(corpus), "-o", str(out), "--workers", str(workers), "-q", "--timings", str(timings)]
+    cmd = [str(exe), command, str(corpus), "-o", str(out), "--workers", str(workers), "-q", "--timings", str(timings)]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=HERE)  # run from bench/: no ./rules folder here
     peak = 0

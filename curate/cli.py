@@ -155,7 +155,8 @@ def _execute(inputs, output, ruleset, stages, workers, text_field, timings, stri
     dedup = DedupConfig(threshold=threshold, num_perm=num_perm, shingle_words=shingle_words,
                         shingle_chars=shingle_chars, min_words=min_words)
     cfg = RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
-                    text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages)
+                    text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
+                    measure_index=timings is not None)
     try:
         total = sum(f.size for f in discover(list(inputs)).files)
     except CurateError as err:
@@ -175,7 +176,8 @@ def _execute(inputs, output, ruleset, stages, workers, text_field, timings, stri
                 "written. Run the same command with --resume to continue where it stopped.")
     elapsed = time.perf_counter() - started
     if timings is not None:
-        timings.write_text(json.dumps({"seconds": stage_times, "input_bytes": total,
+        index = {key: stage_times.pop(key) for key in ("index_paragraphs", "index_bytes") if key in stage_times}
+        timings.write_text(json.dumps({"seconds": stage_times, "input_bytes": total, "index": index,
                                        "workers": workers}, indent=2, sort_keys=True) + "\n")
     if not quiet:
         click.echo(summary.table(), err=True)

@@ -35,6 +35,20 @@ class DedupIndex:
     def __len__(self) -> int:
         return len(self.refs)
 
+    def memory_bytes(self) -> int:
+        """What the index holds, counted object by object (what its RSS growth is made of)."""
+        import sys
+
+        total = sys.getsizeof(self.buckets) + sys.getsizeof(self.signatures) + sys.getsizeof(self.refs)
+        for key, hit in self.buckets.items():
+            total += sys.getsizeof(key) + sys.getsizeof(hit)
+            if isinstance(hit, list):
+                total += sum(sys.getsizeof(pid) for pid in hit)
+        for ref in self.refs:
+            # Strings are shared with the document and across its paragraphs; count the ints.
+            total += sys.getsizeof(ref) + sum(sys.getsizeof(v) for v in (ref.line, ref.byte_start, ref.byte_end))
+        return total
+
     def find(self, signature: bytes, keys: tuple[int, ...]) -> tuple[int, float] | None:
         """The earliest kept paragraph at or above the threshold, with its estimated Jaccard."""
         candidates: set[int] = set()

@@ -47,6 +47,7 @@ class RunConfig:
     # Documents (and quarantined items) per resumable chunk of output.
     chunk_items: int = 10_000
     stages: tuple[str, ...] = OPTIONAL_STAGES  # `curate dedup` runs none of them
+    measure_index: bool = False  # count the dedup index's bytes at the end (for --timings)
 
 
 class DocumentProcessor:
@@ -213,6 +214,9 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
                     writer.end_chunk(index.journal, summary)
                     index.journal = []
         timings["wall"] = time.perf_counter() - t_read
+        timings["index_paragraphs"] = len(index)
+        if cfg.measure_index:
+            timings["index_bytes"] = index.memory_bytes()
         writer.commit(summary.to_json())
     except BaseException:
         writer.interrupt()
