@@ -15,6 +15,7 @@ extra. Text with too few letters is "und" (undetermined), not a guess.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -112,9 +113,27 @@ class _NormaliseTable(dict):
 _NORMALISE = _NormaliseTable()
 
 
+_SPACE_RUN = re.compile(" {2,}")
+_LATIN = re.compile("[A-z]")  # langdetect's own test, 'A' <= ch <= 'z', punctuation between included
+# langdetect counts as "non-Latin" every character from U+0300 up, except Latin Extended Additional.
+_NON_LATIN = re.compile("[\u0300-\u1dff\u1f00-\U0010ffff]")
+
+
 def _cleaned(text: str) -> str:
-    """langdetect's own preparation: URLs and e-mail addresses out, Vietnamese normalised,
-    runs of spaces collapsed, Latin dropped from text that is mostly another script."""
+    """langdetect's own preparation (Detector.append, then cleaning_text), with regexes in
+    place of its per-character loops: URLs and e-mail addresses out, Vietnamese normalised,
+    runs of spaces collapsed, Latin dropped from text that is mostly another script.
+    Tested equal to langdetect's on real paragraphs."""
+    text = Detector.URL_RE.sub(" ", text)
+    text = Detector.MAIL_RE.sub(" ", text)
+    text = NGram.normalize_vi(text)
+    text = _SPACE_RUN.sub(" ", text[:10_000])
+    if 2 * len(_LATIN.findall(text)) < len(_NON_LATIN.findall(text)):
+        text = _LATIN.sub("", text)
+    return text
+
+
+def _reference_cleaned(text: str) -> str:
     detector = _reference_detector()
     detector.text = ""
     detector.append(text)
@@ -151,14 +170,11 @@ def extract_ngrams(text: str) -> list[str]:
     """langdetect's n-grams of a text: the same cleaning and the same 1-, 2- and 3-grams
     its Detector extracts (checked against it in the tests), with the per-character
     normalisation cached."""
-    detector = _reference_detector()
-    detector.text = ""
-    detector.append(text)
-    detector.cleaning_text()
+    cleaned = _reference_cleaned(text)
     grams: list[str] = []
     buffer = " "
     capital = False
-    for raw in detector.text:
+    for raw in cleaned:
         ch = _normalise_char(raw)
         last = buffer[-1]
         if last == " ":

@@ -69,3 +69,12 @@ def test_word_by_word_ngrams_equal_the_character_loop():
                                 "Visit https://example.com or mail me@example.com now", "中文段落，没有空格。"]
     for text in texts:
         assert extract_ngrams_fast(text) == extract_ngrams(text), text
+
+
+def test_fast_cleaning_equals_langdetects():
+    from curate.language import _cleaned, _reference_cleaned
+
+    texts = _paragraphs(400) + ["a  b   c", " lead", "URL https://x.org/a?b=c and a@b.de mail", "Мама мыла раму ABC",
+                                "Tiếng Việt có dấu", "日本語のテキスト with English", "[brackets] ^_` between A and z"]
+    for text in texts:
+        assert _cleaned(text) == _reference_cleaned(text), text
