@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
+import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -87,9 +90,33 @@ class DocumentProcessor:
 _processor: DocumentProcessor | None = None
 
 
-def _init_worker(ruleset: RuleSet, dedup: DedupConfig, stages: tuple[str, ...] = OPTIONAL_STAGES) -> None:
+def _init_worker(ruleset: RuleSet, dedup: DedupConfig, stages: tuple[str, ...] = OPTIONAL_STAGES,
+                 in_pool: bool = False) -> None:
     global _processor
+    if in_pool:
+        _die_with_parent()
     _processor = DocumentProcessor(ruleset, dedup, stages)
+
+
+def _die_with_parent() -> None:
+    """End this worker when the parent dies, even by SIGKILL: a forked worker holds the
+    write end of its own task pipe, so it would otherwise wait for work forever."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGTERM) == 0 and os.getppid() == parent:  # PR_SET_PDEATHSIG (Linux)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:  # elsewhere: poll for the parent
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 Item = RawDocument | Problem
@@ -126,7 +153,7 @@ def process_items(items: Iterable[Item], ruleset: RuleSet, dedup: DedupConfig,
             yield _process_batch(batch)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                             initargs=(ruleset, dedup, stages)) as pool:
+                             initargs=(ruleset, dedup, stages, True)) as pool:
         pending: deque = deque()
         # A bounded window of batches in flight: enough to keep every worker busy,
         # few enough that memory does not grow with the corpus.

@@ -41,6 +41,23 @@ def _wait_for_chunks(out: Path, proc: subprocess.Popen, n: int) -> None:
         time.sleep(0.05)
 
 
+def _wait_until_no_process_writes_to(out: Path) -> None:
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        alive = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_mentions(p, str(out))]
+        if not alive:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"curate processes still running after their parent was killed: {alive}")
+
+
+def _cmdline_mentions(proc: Path, text: str) -> bool:
+    try:
+        return text in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return False
+
+
 def _outputs(out: Path) -> dict[str, bytes]:
     return {name: (out / name).read_bytes() for name in FILES}
 
@@ -60,6 +77,8 @@ def test_sigkill_mid_run_then_resume_gives_identical_bytes(corpus, reference, tm
     _wait_for_chunks(out, proc, 3)
     proc.kill()  # SIGKILL: no handler runs, nothing is cleaned up
     proc.wait()
+    # The workers die with their parent instead of waiting for work forever.
+    _wait_until_no_process_writes_to(out)
     # Nothing that looks finished: no final file, only the partial folder.
     assert not any((out / name).exists() for name in FILES)
     assert (out / ".partial").is_dir()
