@@ -29,7 +29,7 @@ from curate.noise import strip_noise
 from curate.normalise import normalise
 from curate.read import InputFile, discover, read_documents, split_lines
 from curate.rules import RuleSet
-from curate.signature import DedupConfig, Signer, sign
+from curate.signature import DedupConfig, Signer, sign_batch
 from curate.summary import Summary
 from curate.write import OutputWriter
 
@@ -79,12 +79,15 @@ class DocumentProcessor:
         else:
             doc.language = None
         t4 = time.perf_counter()
-        sign(doc, self.signer)
-        t5 = time.perf_counter()
         for stage, seconds in (("read", t1 - t0), ("normalise", t2 - t1), ("noise", t3 - t2),
-                               ("language", t4 - t3), ("signature", t5 - t4)):
+                               ("language", t4 - t3)):
             timings[stage] = timings.get(stage, 0.0) + seconds
         return doc
+
+    def sign(self, docs: list[Document], timings: dict[str, float]) -> None:
+        t0 = time.perf_counter()
+        sign_batch(docs, self.signer)
+        timings["signature"] = timings.get("signature", 0.0) + (time.perf_counter() - t0)
 
 
 _processor: DocumentProcessor | None = None
@@ -128,6 +131,7 @@ def _process_batch(batch: list[Item]) -> tuple[list[Document | Problem], dict[st
     out: list[Document | Problem] = [
         _processor(item, timings) if isinstance(item, RawDocument) else item for item in batch
     ]
+    _processor.sign([d for d in out if isinstance(d, Document)], timings)
     return out, timings
 
 

@@ -105,13 +105,32 @@ class Signer:
         return self.signatures_of_hashes([list(map(xxhash.xxh32_intdigest, group)) for group in shingle_sets])
 
     def signatures_of_hashes(self, hash_sets: list[list[int]]) -> np.ndarray:
-        """One signature row per list of shingle hashes (each non-empty), as uint32."""
+        """One signature row per list of shingle hashes (each non-empty), as uint32.
+
+        Lists are taken in groups of at most BLOCK_SHINGLES hashes, one matrix each; a list
+        longer than that (a multi-megabyte line) is reduced block by block on its own."""
+        rows: list[np.ndarray] = []
+        group: list[list[int]] = []
+        size = 0
+        for hashes in hash_sets:
+            if len(hashes) > BLOCK_SHINGLES:
+                if group:
+                    rows.append(self._signatures_of_group(group, size))
+                    group, size = [], 0
+                rows.append(self._signature_by_blocks(hashes)[None, :])
+                continue
+            if size + len(hashes) > BLOCK_SHINGLES:
+                rows.append(self._signatures_of_group(group, size))
+                group, size = [], 0
+            group.append(hashes)
+            size += len(hashes)
+        if group:
+            rows.append(self._signatures_of_group(group, size))
+        return rows[0] if len(rows) == 1 else np.vstack(rows)
+
+    def _signatures_of_group(self, hash_sets: list[list[int]], total: int) -> np.ndarray:
         counts = [len(s) for s in hash_sets]
-        if sum(counts) > BLOCK_SHINGLES:
-            # A page with a multi-megabyte line would need a matrix of gigabytes; take the
-            # minimum block by block instead.
-            return np.vstack([self._signature_by_blocks(s) for s in hash_sets])
-        hv = np.fromiter(itertools.chain.from_iterable(hash_sets), dtype=np.uint32, count=sum(counts))
+        hv = np.fromiter(itertools.chain.from_iterable(hash_sets), dtype=np.uint32, count=total)
         hv = _fmix32(hv)
         starts = np.zeros(len(counts), dtype=np.intp)
         np.cumsum(counts[:-1], out=starts[1:])
@@ -131,11 +150,29 @@ class Signer:
         return self.signatures([shingles])[0]
 
     def band_keys(self, signature: np.ndarray) -> tuple[int, ...]:
-        # Stable hashes only (never hash()): keys must agree across processes and runs.
-        r = self.rows
-        raw = signature.tobytes()
-        width = 4 * r
-        return tuple(xxhash.xxh3_64_intdigest(raw[i * width:(i + 1) * width], seed=i) for i in range(self.bands))
+        return tuple(self.band_keys_matrix(signature[None, :])[0])
+
+    def band_keys_matrix(self, matrix: np.ndarray) -> list[list[int]]:
+        """64-bit keys of each row's bands, all rows at once. Plain integer mixing (multiply
+        and xor-shift, as in splitmix64), so keys agree across processes, runs and machines;
+        never Python's salted hash(). A key only proposes candidates: every candidate is
+        checked on its signature, so a rare collision costs a comparison, not a verdict."""
+        n = matrix.shape[0]
+        bands = matrix[:, : self.bands * self.rows].reshape(n, self.bands, self.rows).astype(np.uint64)
+        keys = np.broadcast_to(np.arange(1, self.bands + 1, dtype=np.uint64) * _GOLDEN, (n, self.bands)).copy()
+        with np.errstate(over="ignore"):
+            for r in range(self.rows):
+                keys ^= bands[:, :, r]
+                keys *= _MIX1
+                keys ^= keys >> np.uint64(31)
+            keys *= _MIX2
+            keys ^= keys >> np.uint64(29)
+        return keys.tolist()
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
 
 
 def _fmix32(hv: np.ndarray) -> np.ndarray:
@@ -149,15 +186,24 @@ def _fmix32(hv: np.ndarray) -> np.ndarray:
 
 def sign(doc: Document, signer: Signer) -> Document:
     """Attach (signature bytes, band keys) to every kept line long enough to deduplicate."""
-    indices, sets = [], []
-    for line in doc.lines:
-        hashes = signer.shingle_hashes(line.text)
-        if hashes is not None:
-            indices.append(line.index)
-            sets.append(hashes)
-    if not sets:
-        doc.signatures = {}
-        return doc
-    matrix = signer.signatures_of_hashes(sets)
-    doc.signatures = {i: (row.tobytes(), signer.band_keys(row)) for i, row in zip(indices, matrix)}
+    sign_batch([doc], signer)
     return doc
+
+
+def sign_batch(docs: list[Document], signer: Signer) -> None:
+    """sign() for many documents with one matrix for all their paragraphs: most records in
+    a paragraph-per-line JSONL hold one paragraph, and numpy's cost is per call."""
+    owners, sets = [], []
+    for doc in docs:
+        doc.signatures = {}
+        for line in doc.lines:
+            hashes = signer.shingle_hashes(line.text)
+            if hashes is not None:
+                owners.append((doc, line.index))
+                sets.append(hashes)
+    if not sets:
+        return
+    matrix = signer.signatures_of_hashes(sets)
+    keys = signer.band_keys_matrix(matrix)
+    for (doc, index), row, row_keys in zip(owners, matrix, keys):
+        doc.signatures[index] = (row.tobytes(), tuple(row_keys))

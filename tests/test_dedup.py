@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from conftest import invoke, read_jsonl
 from curate.dedup import DedupIndex, deduplicate
 from curate.document import Document, Line, Origin
 from curate.signature import DedupConfig, Signer, sign
+
+FIRST_BAND_KEY_OF_RANGE = 16114574116826569260
 
 PARA = ("The harbour authority said on Monday that the new container terminal would open in "
         "the spring, two years later than planned, because the dredging took longer than expected. "
@@ -155,3 +159,17 @@ def test_shingle_hashes_are_the_hashes_of_the_shingles():
             assert hashes is None
         else:
             assert set(hashes) == {xxhash.xxh32_intdigest(s) for s in shingles}
+
+
+def test_band_keys_are_stable_and_follow_the_bands():
+    signer = Signer(DedupConfig())
+    sig = signer.signature(signer.shingles(PARA))
+    keys = signer.band_keys(sig)
+    assert len(keys) == 9 and len(set(keys)) == 9
+    assert keys == signer.band_keys(sig.copy())
+    changed = sig.copy()
+    changed[0] ^= 1  # only band 0 changes
+    other = signer.band_keys(changed)
+    assert other[0] != keys[0] and other[1:] == keys[1:]
+    # A fixed value: keys must not change between processes, runs or releases unnoticed.
+    assert signer.band_keys(np.arange(128, dtype=np.uint32))[0] == FIRST_BAND_KEY_OF_RANGE
