@@ -123,7 +123,7 @@ def test_huge_paragraph_signature_is_computed_by_blocks_and_equal():
     text = " ".join(f"w{rng.randrange(100000)}" for _ in range(70_000))
     signer = Signer(DedupConfig())
     shingles = signer.shingles(text)
-    assert len(shingles) > 2 * 32_768
+    assert len(shingles) > 2 * 2_048
     reference = MinHash(num_perm=128, seed=1, hashfunc=xxhash.xxh32_intdigest)
     reference.update_batch(shingles)
     assert (signer.signatures([shingles, signer.shingles(PARA)])[0] == reference.digest()).all()
