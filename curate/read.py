@@ -230,20 +230,7 @@ def _split_utf16(doc: RawDocument, encoding: str) -> tuple[list[Line], list[Prob
         count = max(1, data.count(b"\n\x00") + data.count(b"\x00\n"))
         return [], [Problem(doc.source, None, f"invalid {encoding.upper()} ({err.reason} at byte {2 + err.start})",
                             "skipped; convert the file to UTF-8 (e.g. iconv -f utf-16 -t utf-8)", lines=count)], count
-    lines: list[Line] = []
-    pos, byte_pos, lineno, gap = 0, 2, 1, False
-    for end, next_start in _line_bounds(_TEXT_BREAK, text, 0):
-        raw = text[pos:end]
-        raw_len = len(raw.encode(encoding))
-        if raw.strip():
-            lines.append(Line(len(lines), raw, raw, Origin(lineno, byte_pos, byte_pos + raw_len), gap and bool(lines)))
-            gap = False
-        else:
-            gap = True
-        byte_pos += raw_len + 2 * (next_start - end)
-        pos = next_start
-        lineno += 1
-    return lines, [], len(lines)
+    return _split_decoded(text, encoding, first_byte=2, record_line=None)
 
 
 def _split_bytes(doc: RawDocument) -> tuple[list[Line], list[Problem], int]:
@@ -285,24 +272,30 @@ def _split_bytes(doc: RawDocument) -> tuple[list[Line], list[Problem], int]:
 
 
 def _split_text(doc: RawDocument) -> tuple[list[Line], list[Problem], int]:
-    text: str = doc.payload  # type: ignore[assignment]
+    return _split_decoded(doc.payload, "utf-8", first_byte=0, record_line=doc.record_line or 0)  # type: ignore[arg-type]
+
+
+def _split_decoded(text: str, encoding: str, first_byte: int,
+                   record_line: int | None) -> tuple[list[Line], list[Problem], int]:
+    """Lines of already decoded text, with spans in bytes of ``encoding`` from ``first_byte``.
+
+    ``record_line``: the JSONL record every line belongs to, or None to number the lines."""
     lines: list[Line] = []
-    record_line = doc.record_line or 0
-    ascii_only = text.isascii()
-    byte_pos = 0
-    pos = 0
-    gap = False
+    unit = 2 if encoding.startswith("utf-16") else 1  # bytes per line-break character
+    one_byte_chars = encoding == "utf-8" and text.isascii()
+    byte_pos, pos, lineno, gap = first_byte, 0, 1, False
     for end, next_start in _line_bounds(_TEXT_BREAK, text, 0):
         raw = text[pos:end]
-        raw_len = len(raw) if ascii_only else len(raw.encode("utf-8"))
+        raw_len = len(raw) if one_byte_chars else len(raw.encode(encoding))
         if raw.strip():
-            lines.append(Line(len(lines), raw, raw, Origin(record_line, byte_pos, byte_pos + raw_len), gap and bool(lines)))
+            origin = Origin(lineno if record_line is None else record_line, byte_pos, byte_pos + raw_len)
+            lines.append(Line(len(lines), raw, raw, origin, gap and bool(lines)))
             gap = False
         else:
             gap = True
-        break_len = next_start - end  # line breaks are ASCII: one byte per character
-        byte_pos += raw_len + break_len
+        byte_pos += raw_len + unit * (next_start - end)
         pos = next_start
+        lineno += 1
     return lines, [], len(lines)
 
 
