@@ -58,12 +58,10 @@ def tree_rss_bytes(root_pid: int) -> int:
     return total
 
 
-def run_curate(corpus: Path, out: Path, workers: int, command: str = "run") -> dict:
-    timings = out.with_suffix(".timings.json")
-    exe = Path(sys.executable).parent / "curate"
-    cmd = [str(exe), command, str(corpus), "-o", str(out), "--workers", str(workers), "-q", "--timings", str(timings)]
+def measure(cmd: list[str], cwd: Path) -> tuple[float, int]:
+    """Run a command; return its wall seconds and the peak RSS of its process tree (bytes)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=HERE)  # run from bench/: no ./rules folder here
+    proc = subprocess.Popen(cmd, cwd=cwd)
     peak = 0
     stop = threading.Event()
 
@@ -80,7 +78,15 @@ def run_curate(corpus: Path, out: Path, workers: int, command: str = "run") -> d
     stop.set()
     sampler.join()
     if code != 0:
-        raise SystemExit(f"curate exited with {code}: {' '.join(cmd)}")
+        raise SystemExit(f"exit status {code}: {' '.join(cmd)}")
+    return wall, peak
+
+
+def run_curate(corpus: Path, out: Path, workers: int, command: str = "run") -> dict:
+    timings = out.with_suffix(".timings.json")
+    exe = Path(sys.executable).parent / "curate"
+    cmd = [str(exe), command, str(corpus), "-o", str(out), "--workers", str(workers), "-q", "--timings", str(timings)]
+    wall, peak = measure(cmd, cwd=HERE)  # from bench/: no ./rules folder here
     data = json.loads(timings.read_text())
     summary = json.loads((out / "summary.json").read_text())
     return {"workers": workers, "wall_s": wall, "peak_rss_mb": peak / 1e6, "stage_s": data["seconds"],
