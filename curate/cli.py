@@ -173,7 +173,7 @@ def _execute(inputs, output, ruleset, stages, workers, text_field, timings, stri
         except KeyboardInterrupt:
             raise click.ClickException(
                 f"interrupted; finished chunks are kept in {output}/.partial/ and no final file was "
-                "written. Run the same command with --resume to continue where it stopped.")
+                "written. Run the same command with --resume to continue where it stopped.") from None
     elapsed = time.perf_counter() - started
     if timings is not None:
         index = {key: stage_times.pop(key) for key in ("index_paragraphs", "index_bytes") if key in stage_times}

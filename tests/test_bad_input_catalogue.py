@@ -9,7 +9,6 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 import zstandard
 
 from conftest import SEEDS, invoke, read_jsonl

@@ -3,7 +3,6 @@ with output byte-identical to a run that was never stopped."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
