@@ -19,7 +19,7 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 SCOPES = ("line", "block", "page")
 KEYS = {
     "name", "reason", "scope", "pattern", "phrases", "max_words", "min_words", "lines",
-    "case_sensitive", "enabled", "examples", "whole_line", "detector", "params",
+    "case_sensitive", "enabled", "examples", "whole_line", "detector", "params", "requires",
 }
 EXAMPLE_KEYS = {"match", "keep"}
 MAX_BLOCK_LINES = 12
@@ -199,6 +199,14 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         raise fail(f"a block rule needs 'lines' between 2 and {MAX_BLOCK_LINES} (the window it looks at)")
     if scope == "line" and "lines" in table:
         raise fail("'lines' is for block rules only")
+    requires = table.get("requires")
+    if requires is not None:
+        if scope != "line" or pattern is None:
+            raise fail("'requires' is a prefilter for line rules with a 'pattern'")
+        if not isinstance(requires, list) or not requires or not all(isinstance(x, str) and x for x in requires):
+            raise fail("'requires' must be a non-empty list of strings, one of which every match contains")
+        # Checked on the lowercased line before the pattern runs: a cheap way past most lines.
+        literals = tuple(sorted({x.lower() for x in requires}))
     max_words = _typed(table, "max_words", int, None, fail)
     min_words = _typed(table, "min_words", int, None, fail)
     if phrases is not None and whole_line and max_words is None:

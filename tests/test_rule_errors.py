@@ -22,6 +22,10 @@ CASES = {
     "failing-example": (GOOD_RULE.format(name="picky", pattern="^cookie$", match="biscuit"),
                         "rule 'picky': examples.match #1 does not match", "biscuit"),
     "matches-everything": (GOOD_RULE.format(name="greedy", pattern=".*", match="x"), "rule 'greedy'", "matches an empty line"),
+    "requires-not-a-list": ('[[rule]]\nname = "req"\nreason = "r"\npattern = "a"\nrequires = "a"\nexamples.match = ["a"]\n',
+                            "rule 'req': 'requires' must be a non-empty list of strings", "every match contains"),
+    "requires-too-narrow": ('[[rule]]\nname = "narrow"\nreason = "r"\npattern = "cookie|consent"\nrequires = ["cookie"]\n'
+                            'examples.match = ["consent"]\n', "rule 'narrow': examples.match #1 does not match", "consent"),
     "no-examples": ('[[rule]]\nname = "lazy"\nreason = "r"\npattern = "a"\n', "rule 'lazy'", "at least one examples.match"),
 }
 
