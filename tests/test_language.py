@@ -78,3 +78,16 @@ def test_fast_cleaning_equals_langdetects():
                                 "Tiếng Việt có dấu", "日本語のテキスト with English", "[brackets] ^_` between A and z"]
     for text in texts:
         assert _cleaned(text) == _reference_cleaned(text), text
+
+
+def test_word_table_evidence_equals_summing_every_ngram():
+    import numpy as np
+
+    from curate.language import model
+
+    m = model()
+    for text in _paragraphs(300):
+        rows = m.rows(text)
+        direct = m.log_prob[rows].sum(axis=0, dtype=np.float64)
+        assert np.allclose(m.evidence(text), direct, rtol=1e-9, atol=1e-6)
+        assert m.best(m.evidence(text))[0] == m.best(direct)[0]
