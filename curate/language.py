@@ -89,10 +89,7 @@ class LanguageModel:
 
     def rows(self, text: str) -> list[int]:
         """Profile rows of all the text's n-grams (the reference the word table is tested against)."""
-        words = _cleaned(text).translate(_NORMALISE).split(" ")
-        last = len(words) - 1
-        return [self.row[g] for k, word in enumerate(words) if word
-                for g in _word_grams(word, k < last) if g in self.row]
+        return [self.row[g] for g in extract_ngrams_fast(text) if g in self.row]
 
     def _add_word(self, key: tuple[str, bool]) -> int:
         rows = [self.row[g] for g in _word_grams(*key) if g in self.row]

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from curate.document import Document, Line, RawDocument
+from curate.detectors import words
+from curate.document import Document, Line, RawDocument, Removal
 from curate.rules import Rule, RuleSet
-
-
-def _word_count(text: str) -> int:
-    return text.count(" ") + 1
 
 
 def line_rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
@@ -16,8 +13,8 @@ def line_rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
     for line in lines:
         text = line.text
         if max_words is not None or min_words is not None:
-            words = _word_count(text)
-            if (max_words is not None and words > max_words) or (min_words is not None and words < min_words):
+            n = words(text)
+            if (max_words is not None and n > max_words) or (min_words is not None and n < min_words):
                 continue
         if literals:
             lowered = text.lower()
@@ -80,18 +77,19 @@ def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
     (detectors) run after them and also see which lines those rules took.
     """
     lines = doc.lines
-    taken: set[int] = set()
-    def phase(rule: Rule) -> int:
-        if rule.scope != "page":
-            return 0
-        return 2 if getattr(rule.detector, "runs_last", False) else 1
-
-    ordered = sorted(ruleset.active, key=phase)  # stable: rule order within a phase
-    for rule in ordered:
-        hits = rule_hits(rule, lines, frozenset(taken)) - taken
-        if hits:
-            taken |= hits
-            doc.drop(hits, stage="noise", reason=f"rule:{rule.name}", detail=rule.reason)
+    taken: dict[int, Rule] = {}  # line index -> the rule that removes it
+    for rule in ruleset.in_order:
+        for index in rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset()):
+            taken.setdefault(index, rule)
+    if taken:
+        kept = []
+        for line in lines:
+            rule = taken.get(line.index)
+            if rule is None:
+                kept.append(line)
+            else:
+                doc.removed.append(Removal(line, "noise", f"rule:{rule.name}", rule.reason))
+        doc.lines = kept
     return doc
 
 

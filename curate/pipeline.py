@@ -33,7 +33,6 @@ from curate.signature import DedupConfig, Signer, sign_batch
 from curate.summary import Summary
 from curate.write import OutputWriter
 
-STAGES = ("read", "normalise", "noise", "language", "signature", "dedup", "write")
 OPTIONAL_STAGES = ("normalise", "noise", "language")
 BATCH_DOCS = 64
 BATCH_BYTES = 1 << 20

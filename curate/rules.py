@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -52,6 +53,18 @@ class RuleSet:
     @property
     def active(self) -> list[Rule]:
         return [r for r in self.rules if r.enabled]
+
+    @cached_property
+    def in_order(self) -> list[Rule]:
+        """Active rules in the order they run: line and block rules, then page rules, then
+        the page rules that read everything the others removed (the article region); file
+        order within each group."""
+        def phase(rule: Rule) -> int:
+            if rule.scope != "page":
+                return 0
+            return 2 if getattr(rule.detector, "runs_last", False) else 1
+
+        return sorted(self.active, key=phase)
 
     def names(self) -> list[str]:
         return [r.name for r in self.rules]

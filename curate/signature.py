@@ -186,15 +186,10 @@ def _fmix32(hv: np.ndarray) -> np.ndarray:
     return hv ^ (hv >> np.uint32(16))
 
 
-def sign(doc: Document, signer: Signer) -> Document:
-    """Attach (signature bytes, band keys) to every kept line long enough to deduplicate."""
-    sign_batch([doc], signer)
-    return doc
-
-
 def sign_batch(docs: list[Document], signer: Signer) -> None:
-    """sign() for many documents with one matrix for all their paragraphs: most records in
-    a paragraph-per-line JSONL hold one paragraph, and numpy's cost is per call."""
+    """Attach (signature bytes, band keys) to every kept line long enough to deduplicate,
+    for all documents with one matrix: most records of a paragraph-per-line JSONL hold one
+    paragraph, and numpy's cost is per call."""
     owners, sets = [], []
     for doc in docs:
         doc.signatures = {}

@@ -226,9 +226,3 @@ class OutputWriter:
         for f in self.files.values():
             f.close()
         self._drop_chunks_from(self.chunk)
-
-    def abort(self) -> None:
-        """Drop everything unfinished; whatever the folder held before the run stays as it was."""
-        for f in self.files.values():
-            f.close()
-        shutil.rmtree(self.partial, ignore_errors=True)

@@ -9,7 +9,7 @@ import numpy as np
 from conftest import invoke, read_jsonl
 from curate.dedup import DedupIndex, deduplicate
 from curate.document import Document, Line, Origin
-from curate.signature import DedupConfig, Signer, sign
+from curate.signature import DedupConfig, Signer, sign_batch
 
 FIRST_BAND_KEY_OF_RANGE = 16114574116826569260
 
@@ -26,7 +26,11 @@ def _doc(doc_id: str, *texts: str) -> Document:
 
 def _dedup(*docs: Document, cfg: DedupConfig = DedupConfig()) -> list[Document]:
     signer, index = Signer(cfg), DedupIndex(cfg)
-    return [deduplicate(sign(doc, signer), index) for doc in docs]
+    out = []
+    for doc in docs:
+        sign_batch([doc], signer)
+        out.append(deduplicate(doc, index))
+    return out
 
 
 def test_one_word_edit_is_a_duplicate_of_the_first_occurrence():

@@ -233,7 +233,10 @@ def peak_rss_mb() -> dict:
     return {"self": round(own, 1), "children": round(kids, 1), "max": round(max(own, kids), 1)}
 
 
-def write_result(out: str, result: dict) -> None:
+def write_result(out: str, result: dict, timings: dict, total: float, shard_s: float, steps: dict) -> None:
+    """Write the result JSON with the fields both scripts report, and print its summary."""
+    result = {**result, "stage_s": timings, "total_s": round(total, 4),
+              "input_shard_s_untimed": round(shard_s, 4), "peak_rss_mb": peak_rss_mb(), "datatrove_steps": steps}
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps({k: result[k] for k in ("tool", "total_s", "stage_s", "peak_rss_mb") if k in result}))

@@ -99,12 +99,7 @@ def main():
         "docs_emptied_by_c4": len(dt.read_ids(filtered)) - len(dt.read_ids(filtered, with_text_only=True)),
         "docs_out": len(dt.read_ids(out_dir)),
         "dropped_by_step": dropped,
-        "stage_s": timings,
-        "total_s": round(total, 4),
-        "input_shard_s_untimed": round(shard_s, 4),
-        "peak_rss_mb": dt.peak_rss_mb(),
-        "datatrove_steps": steps,
-    })
+    }, timings, total, shard_s, steps)
 
 
 if __name__ == "__main__":

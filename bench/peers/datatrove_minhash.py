@@ -74,12 +74,7 @@ def main():
         "records_kept": len(in_ids) - len(removed),
         "records_removed": len(removed),
         "removed_ids_file": str(workdir / "removed_ids.txt"),
-        "stage_s": timings,
-        "total_s": round(total, 4),
-        "input_shard_s_untimed": round(shard_s, 4),
-        "peak_rss_mb": dt.peak_rss_mb(),
-        "datatrove_steps": steps,
-    })
+    }, timings, total, shard_s, steps)
 
 
 if __name__ == "__main__":
