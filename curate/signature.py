@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import xxhash
-from datasketch import MinHash
-from datasketch.lsh import _optimal_param
 
 from curate.document import Document
 
 _WORD = re.compile(r"\w+")
+_NON_WORD = re.compile(r"\W+")
 # Scripts written without spaces between words: word shingles would make one
 # shingle of a whole paragraph, so these paragraphs are shingled by characters.
 _UNSPACED = re.compile(
     "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 )
 UNSPACED_SHARE = 0.3
-# Shingles permuted in one matrix: 2,048 x 128 permutations x 4 bytes = 1 MB, which stays
-# in cache (blocks of 512-2,048 ran 2x faster than 32k in the notes' measurements).
-BLOCK_SHINGLES = 2_048
+# Shingles permuted in one (permutations x shingles) matrix: 128 x 8,192 x 4 bytes = 4 MB.
+# Measured here: 2,048 to 8,192 per block ran 2x faster, and the transposed layout (each
+# permutation a contiguous row, so reduceat runs along memory) 5x faster than the other.
+BLOCK_SHINGLES = 8_192
 
 
 @dataclass(frozen=True)
@@ -41,31 +40,56 @@ class DedupConfig:
     @cached_property
     def bands(self) -> tuple[int, int]:
         """(bands, rows) that minimise false positives plus false negatives at the threshold,
-        the same choice datasketch's MinHashLSH makes."""
-        return _optimal_param(self.threshold, self.num_perm, 0.5, 0.5)
+        the same choice datasketch's MinHashLSH makes (a test checks it on a grid)."""
+        return optimal_bands(self.threshold, self.num_perm)
+
+
+def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """datasketch's ``_optimal_param`` with equal weights, without its import of scipy
+    (a second of start-up for every run and worker). Both error integrals are of
+    polynomials of degree at most ``num_perm``, so Gauss-Legendre with ``num_perm/2 + 2``
+    nodes computes them exactly, where datasketch calls scipy's adaptive ``quad``."""
+    x, w = np.polynomial.legendre.leggauss(num_perm // 2 + 2)
+    low, low_w = threshold * (x + 1) / 2, w * threshold / 2
+    high, high_w = threshold + (1 - threshold) * (x + 1) / 2, w * (1 - threshold) / 2
+    best, choice = float("inf"), (0, 0)
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            false_positive = float(np.dot(low_w, 1 - (1 - low ** float(r)) ** float(b)))
+            false_negative = float(np.dot(high_w, (1 - high ** float(r)) ** float(b)))
+            error = 0.5 * false_positive + 0.5 * false_negative
+            if error < best:
+                best, choice = error, (b, r)
+    return choice
+
+
+def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) of datasketch's affine32 MinHash scheme for this seed, drawn as it draws
+    them (a test compares them with ``MinHash(...).permutations``)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
 class Signer:
     """MinHash signatures exactly as datasketch computes them (``MinHash(num_perm, seed,
     hashfunc=xxh32_intdigest)``, scheme affine32: each shingle hash is pre-mixed with the
     murmur3 finaliser, then permuted as ``a*h + b mod 2**32``), but for all paragraphs of a
-    document in one numpy pass instead of one MinHash object each. The permutations are
-    datasketch's own, taken from a template MinHash; tests check the signatures are equal.
+    batch in a few numpy passes instead of one MinHash object each. Tests check the
+    signatures are equal to datasketch's.
     """
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
-        self.template = MinHash(num_perm=cfg.num_perm, seed=cfg.seed, hashfunc=xxhash.xxh32_intdigest)
-        a, b = self.template.permutations
-        self.a = a.astype(np.uint32)
-        self.b = b.astype(np.uint32)
+        self.a, self.b = affine32_permutations(cfg.num_perm, cfg.seed)
         self.bands, self.rows = cfg.bands
 
     def shingles(self, text: str) -> list[bytes] | None:
-        """The paragraph's shingles, or None if it is too short to deduplicate."""
+        """The paragraph's shingles, or None if it is too short to deduplicate. The
+        reference definition; ``shingle_hash_batch`` computes their hashes faster."""
         lowered = text.lower()
-        unspaced = len(_UNSPACED.findall(lowered))
-        if unspaced and unspaced >= UNSPACED_SHARE * sum(ch.isalpha() for ch in lowered):
+        if self._unspaced(lowered):
             chars = "".join(ch for ch in lowered if not ch.isspace())
             n = self.cfg.shingle_chars
             if len(chars) < self.cfg.min_chars:
@@ -77,75 +101,135 @@ class Signer:
         n = self.cfg.shingle_words
         return list({" ".join(words[i:i + n]).encode("utf-8") for i in range(max(1, len(words) - n + 1))})
 
-    def shingle_hashes(self, text: str) -> list[int] | None:
-        """xxh32 of each of the paragraph's shingles (the same bytes ``shingles`` gives, in
-        order and with repeats, which cannot change a minimum), or None if too short.
+    @staticmethod
+    def _unspaced(lowered: str) -> bool:
+        if lowered.isascii() or not _UNSPACED.search(lowered):
+            return False
+        return len(_UNSPACED.findall(lowered)) >= UNSPACED_SHARE * sum(map(str.isalpha, lowered))
 
-        Word shingles are cut as byte slices of the words joined once, instead of joining
-        and encoding every 5-gram: the same bytes at a third of the cost."""
-        lowered = text.lower()
-        if not lowered.isascii() and _UNSPACED.search(lowered):
-            unspaced = len(_UNSPACED.findall(lowered))
-            if unspaced >= UNSPACED_SHARE * sum(map(str.isalpha, lowered)):
+    def shingle_hashes(self, text: str) -> list[int] | None:
+        """xxh32 of each of the paragraph's shingles, or None if it is too short."""
+        counts, hashes = self.shingle_hash_batch([text])
+        return None if counts[0] is None else hashes.tolist()
+
+    def shingle_hash_batch(self, texts: list[str]) -> tuple[list[int | None], np.ndarray]:
+        """xxh32 of the shingles of every text, flat and in text order, and how many belong
+        to each text (None: too short to deduplicate). Repeated shingles may appear more
+        than once, which cannot change a minimum.
+
+        The per-shingle work happens outside the interpreter: words are joined once per
+        text (``\\W+`` runs become one space, the same words ``\\w+`` finds), every text of
+        the batch is encoded into one buffer, word boundaries come from one numpy scan
+        for spaces, and each shingle is a byte slice of that buffer hashed through ``map``.
+        """
+        cfg = self.cfg
+        counts: list[int | None] = []
+        joined_texts: list[str] = []
+        words_per_text: list[int] = []
+        by_chars: dict[int, list[int]] = {}
+        for i, text in enumerate(texts):
+            lowered = text.lower()
+            if self._unspaced(lowered):
                 found = self.shingles(text)
-                return None if found is None else list(map(xxhash.xxh32_intdigest, found))
-        words = _WORD.findall(lowered)
-        count = len(words)
-        if count < self.cfg.min_words:
-            return None
-        joined = " ".join(words)
-        data = joined.encode("utf-8")
-        lengths = map(len, words) if len(data) == len(joined) else map(len, map(str.encode, words))
-        # Word k starts one byte after word k-1 ends; the extra last entry closes the last word.
-        starts = list(itertools.accumulate(map((1).__add__, lengths), initial=0))
-        n = min(self.cfg.shingle_words, count)
-        hash32 = xxhash.xxh32_intdigest
-        return [hash32(data[starts[i]:starts[i + n] - 1]) for i in range(count - n + 1)]
+                if found is None:
+                    counts.append(None)
+                else:
+                    by_chars[i] = list(map(xxhash.xxh32_intdigest, found))
+                    counts.append(len(found))
+                continue
+            joined = _NON_WORD.sub(" ", lowered).strip(" ")
+            words = joined.count(" ") + 1 if joined else 0
+            if words < cfg.min_words:
+                counts.append(None)
+                continue
+            joined_texts.append(joined)
+            words_per_text.append(words)
+            counts.append(max(1, words - cfg.shingle_words + 1))
+        word_hashes = self._word_shingle_hashes(joined_texts, words_per_text)
+        if not by_chars:
+            return counts, word_hashes
+        pieces, taken = [], 0
+        for i, count in enumerate(counts):
+            if count is None:
+                continue
+            if i in by_chars:
+                pieces.append(np.array(by_chars[i], dtype=np.uint32))
+            else:
+                pieces.append(word_hashes[taken:taken + count])
+                taken += count
+        return counts, np.concatenate(pieces)
+
+    def _word_shingle_hashes(self, joined_texts: list[str], words_per_text: list[int]) -> np.ndarray:
+        if not joined_texts:
+            return np.empty(0, dtype=np.uint32)
+        # "\n" never occurs in a joined text (it is \W), and in UTF-8 the bytes of a space
+        # or newline never occur inside a multi-byte character.
+        buffer = "\n".join(joined_texts).encode("utf-8")
+        raw = np.frombuffer(buffer, dtype=np.uint8)
+        gaps = np.flatnonzero((raw == 32) | (raw == 10))
+        word_start = np.concatenate(([0], gaps + 1))
+        word_end = np.concatenate((gaps, [len(buffer)]))
+        words = np.array(words_per_text, dtype=np.int64)
+        first_word = np.concatenate(([0], np.cumsum(words)[:-1]))
+        width = np.minimum(words, self.cfg.shingle_words)  # a text shorter than a shingle is one shingle
+        per_text = words - width + 1
+        total = int(per_text.sum())
+        first_shingle = np.concatenate(([0], np.cumsum(per_text)[:-1]))
+        start_word = np.arange(total) + np.repeat(first_word - first_shingle, per_text)
+        end_word = start_word + np.repeat(width - 1, per_text)
+        slices = map(slice, word_start[start_word].tolist(), word_end[end_word].tolist())
+        return np.fromiter(map(xxhash.xxh32_intdigest, map(buffer.__getitem__, slices)),
+                           dtype=np.uint32, count=total)
 
     def signatures(self, shingle_sets: list[list[bytes]]) -> np.ndarray:
         """One signature row per shingle set (each set non-empty), as uint32."""
-        return self.signatures_of_hashes([list(map(xxhash.xxh32_intdigest, group)) for group in shingle_sets])
+        hashes = [xxhash.xxh32_intdigest(s) for group in shingle_sets for s in group]
+        return self.signatures_of_hashes(np.array(hashes, dtype=np.uint32), [len(g) for g in shingle_sets])
 
-    def signatures_of_hashes(self, hash_sets: list[list[int]]) -> np.ndarray:
-        """One signature row per list of shingle hashes (each non-empty), as uint32.
+    def signatures_of_hashes(self, hashes: np.ndarray, counts: list[int]) -> np.ndarray:
+        """One signature row per run of ``counts`` hashes (each non-zero), as uint32.
 
-        Lists are taken in groups of at most BLOCK_SHINGLES hashes, one matrix each; a list
+        Runs are taken in groups of at most BLOCK_SHINGLES hashes, one matrix each; a run
         longer than that (a multi-megabyte line) is reduced block by block on its own."""
-        rows: list[np.ndarray] = []
-        group: list[list[int]] = []
+        mixed = _fmix32(hashes)
+        out = np.empty((len(counts), len(self.a)), dtype=np.uint32)
+        buffer = np.empty((len(self.a), BLOCK_SHINGLES), dtype=np.uint32)
+        group_start = row = pos = 0
         size = 0
-        for hashes in hash_sets:
-            if len(hashes) > BLOCK_SHINGLES:
-                if group:
-                    rows.append(self._signatures_of_group(group, size))
-                    group, size = [], 0
-                rows.append(self._signature_by_blocks(hashes)[None, :])
-                continue
-            if size + len(hashes) > BLOCK_SHINGLES:
-                rows.append(self._signatures_of_group(group, size))
-                group, size = [], 0
-            group.append(hashes)
-            size += len(hashes)
-        if group:
-            rows.append(self._signatures_of_group(group, size))
-        return rows[0] if len(rows) == 1 else np.vstack(rows)
+        for count in counts:
+            if size + count > BLOCK_SHINGLES and size:
+                self._reduce_group(mixed, pos - size, counts[group_start:row], out[group_start:row], buffer)
+                group_start, size = row, 0
+            if count > BLOCK_SHINGLES:
+                out[row] = self._signature_by_blocks(mixed[pos:pos + count], buffer)
+                group_start = row + 1
+            else:
+                size += count
+            row += 1
+            pos += count
+        if size:
+            self._reduce_group(mixed, pos - size, counts[group_start:row], out[group_start:row], buffer)
+        return out
 
-    def _signatures_of_group(self, hash_sets: list[list[int]], total: int) -> np.ndarray:
-        counts = [len(s) for s in hash_sets]
-        hv = np.fromiter(itertools.chain.from_iterable(hash_sets), dtype=np.uint32, count=total)
-        hv = _fmix32(hv)
-        starts = np.zeros(len(counts), dtype=np.intp)
-        np.cumsum(counts[:-1], out=starts[1:])
-        # One (shingles x permutations) matrix for the document; uint32 arithmetic wraps,
-        # which is the mod 2**32 of the affine32 scheme.
-        permuted = hv[:, None] * self.a[None, :] + self.b[None, :]
-        return np.minimum.reduceat(permuted, starts, axis=0)
+    def _reduce_group(self, mixed: np.ndarray, start: int, counts: list[int], out: np.ndarray,
+                      buffer: np.ndarray) -> None:
+        size = sum(counts)
+        permuted = buffer[:, :size]
+        # uint32 arithmetic wraps, which is the mod 2**32 of the affine32 scheme.
+        np.multiply(self.a[:, None], mixed[None, start:start + size], out=permuted)
+        np.add(permuted, self.b[:, None], out=permuted)
+        offsets = np.zeros(len(counts), dtype=np.intp)
+        np.cumsum(counts[:-1], out=offsets[1:])
+        out[:] = np.minimum.reduceat(permuted, offsets, axis=1).T
 
-    def _signature_by_blocks(self, hashes: list[int]) -> np.ndarray:
+    def _signature_by_blocks(self, mixed: np.ndarray, buffer: np.ndarray) -> np.ndarray:
         signature = np.full(len(self.a), np.iinfo(np.uint32).max, dtype=np.uint32)
-        for start in range(0, len(hashes), BLOCK_SHINGLES):
-            hv = _fmix32(np.array(hashes[start:start + BLOCK_SHINGLES], dtype=np.uint32))
-            np.minimum(signature, (hv[:, None] * self.a[None, :] + self.b[None, :]).min(axis=0), out=signature)
+        for start in range(0, len(mixed), BLOCK_SHINGLES):
+            block = mixed[start:start + BLOCK_SHINGLES]
+            permuted = buffer[:, :len(block)]
+            np.multiply(self.a[:, None], block[None, :], out=permuted)
+            np.add(permuted, self.b[:, None], out=permuted)
+            np.minimum(signature, permuted.min(axis=1), out=signature)
         return signature
 
     def signature(self, shingles: list[bytes]) -> np.ndarray:
@@ -188,19 +272,16 @@ def _fmix32(hv: np.ndarray) -> np.ndarray:
 
 def sign_batch(docs: list[Document], signer: Signer) -> None:
     """Attach (signature bytes, band keys) to every kept line long enough to deduplicate,
-    for all documents with one matrix: most records of a paragraph-per-line JSONL hold one
-    paragraph, and numpy's cost is per call."""
-    owners, sets = [], []
+    for all documents of a batch at once: most records of a paragraph-per-line JSONL hold
+    one paragraph, and numpy's cost is per call."""
+    lines = [(doc, line) for doc in docs for line in doc.lines]
     for doc in docs:
         doc.signatures = {}
-        for line in doc.lines:
-            hashes = signer.shingle_hashes(line.text)
-            if hashes is not None:
-                owners.append((doc, line.index))
-                sets.append(hashes)
-    if not sets:
+    counts, hashes = signer.shingle_hash_batch([line.text for _, line in lines])
+    signed = [(owner, count) for owner, count in zip(lines, counts) if count is not None]
+    if not signed:
         return
-    matrix = signer.signatures_of_hashes(sets)
+    matrix = signer.signatures_of_hashes(hashes, [count for _, count in signed])
     keys = signer.band_keys_matrix(matrix)
-    for (doc, index), row, row_keys in zip(owners, matrix, keys):
-        doc.signatures[index] = (row.tobytes(), tuple(row_keys))
+    for ((doc, line), _), row, row_keys in zip(signed, matrix, keys):
+        doc.signatures[line.index] = (row.tobytes(), tuple(row_keys))

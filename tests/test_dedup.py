@@ -9,7 +9,7 @@ import numpy as np
 from conftest import invoke, read_jsonl
 from curate.dedup import DedupIndex, deduplicate
 from curate.document import Document, Line, Origin
-from curate.signature import DedupConfig, Signer, sign_batch
+from curate.signature import DedupConfig, Signer, affine32_permutations, optimal_bands, sign_batch
 
 FIRST_BAND_KEY_OF_RANGE = 16114574116826569260
 
@@ -100,7 +100,22 @@ def test_threshold_and_min_words_options_reach_the_run(tmp_path):
 
 
 def test_band_parameters_follow_datasketch():
+    from datasketch.lsh import _optimal_param
+
     assert DedupConfig(threshold=0.8).bands == (9, 13)
+    for num_perm in (16, 64, 128, 256):
+        for threshold in (0.1, 0.35, 0.5, 0.7, 0.85, 0.95):
+            assert optimal_bands(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5)
+
+
+def test_permutations_are_datasketchs():
+    import xxhash
+    from datasketch import MinHash
+
+    for seed, num_perm in ((1, 128), (7, 64)):
+        a, b = affine32_permutations(num_perm, seed)
+        reference = MinHash(num_perm=num_perm, seed=seed, hashfunc=xxhash.xxh32_intdigest).permutations
+        assert (a == reference[0]).all() and (b == reference[1]).all()
 
 
 def test_signatures_equal_datasketch_minhash():
@@ -177,3 +192,31 @@ def test_band_keys_are_stable_and_follow_the_bands():
     assert other[0] != keys[0] and other[1:] == keys[1:]
     # A fixed value: keys must not change between processes, runs or releases unnoticed.
     assert signer.band_keys(np.arange(128, dtype=np.uint32))[0] == FIRST_BAND_KEY_OF_RANGE
+
+
+def test_batch_signatures_equal_datasketch_for_every_kind_of_line():
+    """One batch mixing word- and character-shingled lines, lines too short to sign, a line
+    shorter than a shingle (min_words below shingle_words) and one longer than a block."""
+    import random
+
+    import xxhash
+    from datasketch import MinHash
+
+    rng = random.Random(3)
+    huge = " ".join(f"w{rng.randrange(50000)}" for _ in range(9_000))
+    texts = [PARA, "short", "广州南沙区召开高质量发展大会，会上透露三个先行启动区建设将突出最香港最岭南最未来的特色。",
+             "Ünïcödé wörds — with punctuation; and  double  spaces, here too: for the eight words!", huge,
+             "_under_score words__ and   trailing punctuation?! six seven eight nine ...", "four words only here",
+             PARA.upper()]
+    signer = Signer(DedupConfig(min_words=3, shingle_words=5))
+    counts, hashes = signer.shingle_hash_batch(texts)
+    assert counts[1] is None and counts[6] == 1  # "four words only here" is one 4-word shingle
+    matrix = signer.signatures_of_hashes(hashes, [c for c in counts if c is not None])
+    rows = iter(matrix)
+    for text, count in zip(texts, counts):
+        if count is None:
+            assert signer.shingles(text) is None
+            continue
+        reference = MinHash(num_perm=128, seed=1, hashfunc=xxhash.xxh32_intdigest)
+        reference.update_batch(signer.shingles(text))
+        assert (next(rows) == reference.digest()).all(), text[:40]
