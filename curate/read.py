@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from curate.document import Line, Origin, Problem, RawDocument
 from curate.errors import UsageError
 
@@ -164,27 +166,36 @@ def _read_jsonl(f: InputFile, text_field: str) -> Iterator[RawDocument | Problem
         )
 
 
+def _preview(raw: bytes) -> str:
+    return raw[:120].decode("utf-8", "replace").rstrip()
+
+
 def _parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawDocument | Problem:
-    preview = raw[:120].decode("utf-8", "replace").rstrip()
     try:
-        record = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        return Problem(source, lineno, f"invalid JSON: {err}", "record skipped; fix or delete this line", preview=preview)
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # orjson is strict where json is lenient (NaN, lone surrogate escapes, a BOM) and
+        # words errors differently: json decides what such a line is, as it always did.
+        try:
+            record = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            return Problem(source, lineno, f"invalid JSON: {err}", "record skipped; fix or delete this line",
+                           preview=_preview(raw))
     if not isinstance(record, dict):
         return Problem(source, lineno, f"record is a JSON {type(record).__name__}, not an object",
-                       "record skipped; each line must be an object with a text field", preview=preview)
+                       "record skipped; each line must be an object with a text field", preview=_preview(raw))
     if text_field not in record:
         return Problem(source, lineno, f"record has no {text_field!r} field",
-                       "record skipped; add the field or choose another with --text-field", preview=preview)
+                       "record skipped; add the field or choose another with --text-field", preview=_preview(raw))
     text = record[text_field]
     if not isinstance(text, str):
         return Problem(source, lineno, f"field {text_field!r} is a {type(text).__name__}, not a string",
-                       "record skipped; the text field must be a string", preview=preview)
+                       "record skipped; the text field must be a string", preview=_preview(raw))
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return Problem(source, lineno, "text contains lone surrogates (invalid \\ud800-\\udfff escapes)",
-                       "record skipped; fix the escapes in this line", preview=preview)
+                       "record skipped; fix the escapes in this line", preview=_preview(raw))
     rid = record.get("id")
     doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else f"{source}:{lineno}"
     return RawDocument(id=doc_id, source=source, record_line=lineno, payload=text, size=len(raw))

@@ -81,3 +81,27 @@ def test_strict_exits_3_when_anything_was_quarantined(tmp_path):
     src = _folder(tmp_path)
     result = invoke("run", src, "-o", tmp_path / "out", "-q", "--strict")
     assert result.exit_code == 3
+
+
+def test_json_that_orjson_refuses_is_read_as_json_reads_it(tmp_path):
+    """NaN, integers beyond 64 bits and lone-surrogate escapes are valid to Python's json but
+    not to orjson: such records are kept or quarantined exactly as json decides."""
+    src = tmp_path / "records.jsonl"
+    src.write_text(
+        '{"id": 123456789012345678901234567890, "score": NaN, "text": "A record with a huge id and a NaN score."}\n'
+        '{"text": "A lone surrogate \\ud800 in the text."}\n'
+        '{"text": "Line two\\u2028of a record with a Unicode line separator in it."}\n',
+        encoding="utf-8")
+    out = tmp_path / "out"
+    assert invoke("run", src, "-o", out, "-q", "--no-builtin-rules").exit_code == 0
+    records = read_jsonl(out / "corpus.jsonl")
+    assert records[0]["id"] == "123456789012345678901234567890"
+    assert records[0]["text"] == "A record with a huge id and a NaN score."
+    problems = read_jsonl(out / "quarantine.jsonl")
+    assert [(p["line"], p["problem"].split(" (")[0]) for p in problems] == [(2, "text contains lone surrogates")]
+    # Normalising turns the separator into a space; `dedup` keeps the text as it was read.
+    assert records[1]["text"] == "Line two of a record with a Unicode line separator in it."
+    assert invoke("dedup", src, "-o", tmp_path / "kept", "-q").exit_code == 0
+    raw = (tmp_path / "kept" / "corpus.jsonl").read_bytes()
+    assert b"\\u2028" in raw and "\u2028".encode() not in raw and raw.count(b"\n") == 2
+    assert read_jsonl(tmp_path / "kept" / "corpus.jsonl")[1]["text"].startswith("Line two\u2028of")
