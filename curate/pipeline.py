@@ -34,7 +34,7 @@ from curate.summary import Summary
 from curate.write import OutputWriter
 
 OPTIONAL_STAGES = ("normalise", "noise", "language")
-BATCH_DOCS = 64
+BATCH_DOCS = 256  # numpy work in signatures is per batch; 64 left it call-bound on paragraph files
 BATCH_BYTES = 1 << 20
 
 

@@ -10,15 +10,9 @@ import numpy as np
 import xxhash
 
 from curate.document import Document
+from curate.shingles import UNSPACED, UNSPACED_SHARE, word_shingles
 
 _WORD = re.compile(r"\w+")
-_NON_WORD = re.compile(r"\W+")
-# Scripts written without spaces between words: word shingles would make one
-# shingle of a whole paragraph, so these paragraphs are shingled by characters.
-_UNSPACED = re.compile(
-    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
-)
-UNSPACED_SHARE = 0.3
 # Shingles permuted in one (permutations x shingles) matrix: 128 x 8,192 x 4 bytes = 4 MB.
 # Measured here: 2,048 to 8,192 per block ran 2x faster, and the transposed layout (each
 # permutation a contiguous row, so reduceat runs along memory) 5x faster than the other.
@@ -103,9 +97,9 @@ class Signer:
 
     @staticmethod
     def _unspaced(lowered: str) -> bool:
-        if lowered.isascii() or not _UNSPACED.search(lowered):
+        if lowered.isascii() or not UNSPACED.search(lowered):
             return False
-        return len(_UNSPACED.findall(lowered)) >= UNSPACED_SHARE * sum(map(str.isalpha, lowered))
+        return len(UNSPACED.findall(lowered)) >= UNSPACED_SHARE * sum(map(str.isalpha, lowered))
 
     def shingle_hashes(self, text: str) -> list[int] | None:
         """xxh32 of each of the paragraph's shingles, or None if it is too short."""
@@ -117,69 +111,28 @@ class Signer:
         to each text (None: too short to deduplicate). Repeated shingles may appear more
         than once, which cannot change a minimum.
 
-        The per-shingle work happens outside the interpreter: words are joined once per
-        text (``\\W+`` runs become one space, the same words ``\\w+`` finds), every text of
-        the batch is encoded into one buffer, word boundaries come from one numpy scan
-        for spaces, and each shingle is a byte slice of that buffer hashed through ``map``.
-        """
-        cfg = self.cfg
-        counts: list[int | None] = []
-        joined_texts: list[str] = []
-        words_per_text: list[int] = []
-        by_chars: dict[int, list[int]] = {}
-        for i, text in enumerate(texts):
-            lowered = text.lower()
-            if self._unspaced(lowered):
-                found = self.shingles(text)
-                if found is None:
-                    counts.append(None)
-                else:
-                    by_chars[i] = list(map(xxhash.xxh32_intdigest, found))
-                    counts.append(len(found))
-                continue
-            joined = _NON_WORD.sub(" ", lowered).strip(" ")
-            words = joined.count(" ") + 1 if joined else 0
-            if words < cfg.min_words:
-                counts.append(None)
-                continue
-            joined_texts.append(joined)
-            words_per_text.append(words)
-            counts.append(max(1, words - cfg.shingle_words + 1))
-        word_hashes = self._word_shingle_hashes(joined_texts, words_per_text)
-        if not by_chars:
-            return counts, word_hashes
+        Word shingles are byte slices of one buffer for the batch (curate/shingles.py),
+        hashed through ``map`` so no bytecode runs per shingle; lines of unspaced scripts
+        (rare) are shingled by characters one at a time."""
+        cut = word_shingles(texts, self.cfg.shingle_words, self.cfg.min_words)
+        slices = map(slice, cut.starts.tolist(), cut.ends.tolist())
+        word_hashes = np.fromiter(map(xxhash.xxh32_intdigest, map(cut.buffer.__getitem__, slices)),
+                                  dtype=np.uint32, count=len(cut.starts))
+        if not cut.unspaced:
+            return cut.counts, word_hashes
+        counts = cut.counts
         pieces, taken = [], 0
+        by_chars = set(cut.unspaced)
         for i, count in enumerate(counts):
-            if count is None:
-                continue
             if i in by_chars:
-                pieces.append(np.array(by_chars[i], dtype=np.uint32))
-            else:
+                found = self.shingles(texts[i])
+                counts[i] = None if found is None else len(found)
+                if found is not None:
+                    pieces.append(np.fromiter(map(xxhash.xxh32_intdigest, found), dtype=np.uint32, count=len(found)))
+            elif count is not None:
                 pieces.append(word_hashes[taken:taken + count])
                 taken += count
-        return counts, np.concatenate(pieces)
-
-    def _word_shingle_hashes(self, joined_texts: list[str], words_per_text: list[int]) -> np.ndarray:
-        if not joined_texts:
-            return np.empty(0, dtype=np.uint32)
-        # "\n" never occurs in a joined text (it is \W), and in UTF-8 the bytes of a space
-        # or newline never occur inside a multi-byte character.
-        buffer = "\n".join(joined_texts).encode("utf-8")
-        raw = np.frombuffer(buffer, dtype=np.uint8)
-        gaps = np.flatnonzero((raw == 32) | (raw == 10))
-        word_start = np.concatenate(([0], gaps + 1))
-        word_end = np.concatenate((gaps, [len(buffer)]))
-        words = np.array(words_per_text, dtype=np.int64)
-        first_word = np.concatenate(([0], np.cumsum(words)[:-1]))
-        width = np.minimum(words, self.cfg.shingle_words)  # a text shorter than a shingle is one shingle
-        per_text = words - width + 1
-        total = int(per_text.sum())
-        first_shingle = np.concatenate(([0], np.cumsum(per_text)[:-1]))
-        start_word = np.arange(total) + np.repeat(first_word - first_shingle, per_text)
-        end_word = start_word + np.repeat(width - 1, per_text)
-        slices = map(slice, word_start[start_word].tolist(), word_end[end_word].tolist())
-        return np.fromiter(map(xxhash.xxh32_intdigest, map(buffer.__getitem__, slices)),
-                           dtype=np.uint32, count=total)
+        return counts, np.concatenate(pieces) if pieces else np.empty(0, dtype=np.uint32)
 
     def signatures(self, shingle_sets: list[list[bytes]]) -> np.ndarray:
         """One signature row per shingle set (each set non-empty), as uint32."""

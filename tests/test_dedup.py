@@ -9,6 +9,9 @@ import numpy as np
 from conftest import invoke, read_jsonl
 from curate.dedup import DedupIndex, deduplicate
 from curate.document import Document, Line, Origin
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from curate.signature import DedupConfig, Signer, affine32_permutations, optimal_bands, sign_batch
 
 FIRST_BAND_KEY_OF_RANGE = 16114574116826569260
@@ -220,3 +223,32 @@ def test_batch_signatures_equal_datasketch_for_every_kind_of_line():
         reference = MinHash(num_perm=128, seed=1, hashfunc=xxhash.xxh32_intdigest)
         reference.update_batch(signer.shingles(text))
         assert (next(rows) == reference.digest()).all(), text[:40]
+
+
+_CHARS = st.one_of(
+    st.characters(codec="utf-8"),
+    st.sampled_from(["a", "B", "é", "Σ", "ς", "İ", "ß", "_", "1", " ", "  ", "\n", "\u00a0", "—", "’", "中", "ก",
+                     "😀", "𝐀", "\u0301", ".", "-"]),
+)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.lists(_CHARS, max_size=80).map("".join), min_size=1, max_size=6),
+       st.integers(1, 6), st.integers(1, 9))
+def test_batch_shingles_are_the_reference_shingles(texts, shingle_words, min_words):
+    """The vectorised cutter gives, for any batch, the hashes of exactly the shingles the
+    one-line-at-a-time reference (\\w+ words of the lowercased line) gives."""
+    import xxhash
+
+    signer = Signer(DedupConfig(shingle_words=shingle_words, min_words=min_words))
+    counts, hashes = signer.shingle_hash_batch(texts)
+    at = 0
+    for text, count in zip(texts, counts):
+        reference = signer.shingles(text)
+        if reference is None:
+            assert count is None, text
+            continue
+        assert count is not None, text
+        assert set(hashes[at:at + count].tolist()) == {xxhash.xxh32_intdigest(s) for s in reference}, text
+        at += count
+    assert at == len(hashes)

@@ -1,0 +1,104 @@
+"""Where the word shingles of a batch of lines are, as byte spans of one UTF-8 buffer.
+
+A shingle is ``shingle_words`` consecutive words (``\\w+`` runs of the lowercased line)
+joined by one space, and MinHash hashes its UTF-8 bytes. Cutting them one line at a
+time in Python (a regex per line, a string per word) cost more than the MinHash itself,
+so the whole batch is lowercased once, classified character by character with lookup
+tables in numpy, and rewritten into one buffer in which every word is followed by one
+space: a shingle is then a slice of that buffer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+# Scripts written without spaces between words: word shingles would make one
+# shingle of a whole paragraph, so these lines are shingled by characters.
+UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+)
+UNSPACED_SHARE = 0.3
+
+
+# Characters beyond ASCII that are not word characters (curly quotes, dashes, NBSP...):
+# rare, so one pass of the regex over the batch is cheap; ASCII is then classified by
+# bytes.translate, which runs at memory speed.
+_NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w]+")
+_ASCII_TO_SPACE = bytes(c if (chr(c).isalnum() or c in (10, 95) or c >= 128) else 32 for c in range(256))
+SPACE, NEWLINE = 32, 10
+
+
+@dataclass
+class WordShingles:
+    buffer: bytes  # every word of the batch, lowercased, each followed by one space, UTF-8
+    starts: np.ndarray  # byte offset in ``buffer`` of each shingle, lines in order
+    ends: np.ndarray  # end offset (exclusive) of each shingle
+    counts: list[int | None]  # shingles per line; None: too few words
+    unspaced: list[int]  # lines of unspaced scripts, to be shingled by characters instead
+
+
+def word_shingles(texts: list[str], shingle_words: int, min_words: int) -> WordShingles:
+    # One string for the batch, lines ended by "\n" (which cannot be inside a word).
+    joined = "\n".join(t.replace("\n", " ") if "\n" in t else t for t in texts).lower() + "\n"
+    unspaced_lines = _unspaced_lines(joined)
+    # Every byte is now a word byte, a space or a line end: non-ASCII bytes left belong to
+    # word characters, whose UTF-8 bytes are all >= 0x80.
+    data = _NON_ASCII_NON_WORD.sub(" ", joined).encode("utf-8").translate(_ASCII_TO_SPACE)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    is_word = (raw != SPACE) & (raw != NEWLINE)
+    # Keep word bytes and the one separator after each word (the data ends with "\n").
+    follows_word = np.empty_like(is_word)
+    follows_word[0] = False
+    follows_word[1:] = is_word[:-1]
+    kept = raw[is_word | follows_word]
+    # Word ends in the compacted buffer, and each word's line, counted in the original.
+    ends = np.flatnonzero((kept == SPACE) | (kept == NEWLINE))
+    starts = np.empty_like(ends)
+    if len(ends):
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+    line_ends = np.flatnonzero(raw == NEWLINE)
+    word_starts_raw = np.flatnonzero(is_word & ~follows_word)
+    words_per_line = np.bincount(np.searchsorted(line_ends, word_starts_raw), minlength=len(texts))[:len(texts)]
+    buffer = kept.tobytes()
+
+    signed = words_per_line >= max(1, min_words)
+    if unspaced_lines:
+        signed[unspaced_lines] = False
+    words = np.where(signed, words_per_line, 0)
+    span = np.minimum(words, shingle_words)  # a line shorter than a shingle is one shingle
+    per_line = np.where(signed, words - span + 1, 0)
+    total = int(per_line.sum())
+    first_word = np.zeros(len(texts), dtype=np.int64)
+    np.cumsum(words_per_line[:-1], out=first_word[1:])
+    first_shingle = np.zeros(len(texts), dtype=np.int64)
+    np.cumsum(per_line[:-1], out=first_shingle[1:])
+    start_word = np.arange(total) + np.repeat(first_word - first_shingle, per_line)
+    last_word = start_word + np.repeat(span - 1, per_line)
+    counts = [int(c) if ok else None for c, ok in zip(per_line.tolist(), signed.tolist())]
+    return WordShingles(buffer, starts[start_word], ends[last_word], counts, unspaced_lines)
+
+
+def _unspaced_lines(joined: str) -> list[int]:
+    """Lines where characters of unspaced scripts are at least UNSPACED_SHARE of the letters."""
+    first = UNSPACED.search(joined)
+    if first is None:
+        return []
+    found = []
+    line_start = joined.rfind("\n", 0, first.start()) + 1
+    line_no = joined.count("\n", 0, line_start)
+    while line_start < len(joined):
+        line_end = joined.index("\n", line_start)
+        line = joined[line_start:line_end]
+        hits = len(UNSPACED.findall(line))
+        if hits and hits >= UNSPACED_SHARE * sum(map(str.isalpha, line)):
+            found.append(line_no)
+        following = UNSPACED.search(joined, line_end)
+        if following is None:
+            break
+        line_start = joined.rfind("\n", 0, following.start()) + 1
+        line_no += joined.count("\n", line_end, line_start)
+    return found
