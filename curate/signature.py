@@ -10,7 +10,7 @@ import numpy as np
 import xxhash
 
 from curate.document import Document
-from curate.shingles import UNSPACED, UNSPACED_SHARE, word_shingles
+from curate.shingles import UNSPACED, UNSPACED_SHARE, word_shingles, xxh32_slices
 
 _WORD = re.compile(r"\w+")
 # Shingles permuted in one (permutations x shingles) matrix: 128 x 8,192 x 4 bytes = 4 MB.
@@ -111,13 +111,11 @@ class Signer:
         to each text (None: too short to deduplicate). Repeated shingles may appear more
         than once, which cannot change a minimum.
 
-        Word shingles are byte slices of one buffer for the batch (curate/shingles.py),
-        hashed through ``map`` so no bytecode runs per shingle; lines of unspaced scripts
-        (rare) are shingled by characters one at a time."""
+        Word shingles are byte slices of one buffer for the batch, hashed by an xxh32 in
+        numpy (both in curate/shingles.py), so no bytecode runs per shingle; lines of
+        unspaced scripts (rare) are shingled by characters one at a time."""
         cut = word_shingles(texts, self.cfg.shingle_words, self.cfg.min_words)
-        slices = map(slice, cut.starts.tolist(), cut.ends.tolist())
-        word_hashes = np.fromiter(map(xxhash.xxh32_intdigest, map(cut.buffer.__getitem__, slices)),
-                                  dtype=np.uint32, count=len(cut.starts))
+        word_hashes = xxh32_slices(cut.buffer, cut.starts, cut.ends)
         if not cut.unspaced:
             return cut.counts, word_hashes
         counts = cut.counts

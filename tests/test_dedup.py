@@ -252,3 +252,15 @@ def test_batch_shingles_are_the_reference_shingles(texts, shingle_words, min_wor
         assert set(hashes[at:at + count].tolist()) == {xxhash.xxh32_intdigest(s) for s in reference}, text
         at += count
     assert at == len(hashes)
+
+
+@given(st.binary(max_size=400), st.lists(st.tuples(st.integers(0, 400), st.integers(0, 120)), max_size=60))
+def test_numpy_xxh32_equals_xxhash(data, spans):
+    import xxhash
+
+    from curate.shingles import xxh32_slices
+
+    starts = [min(s, len(data)) for s, _ in spans]
+    ends = [min(s + n, len(data)) for s, n in zip(starts, (n for _, n in spans))]
+    got = xxh32_slices(data, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64))
+    assert got.tolist() == [xxhash.xxh32_intdigest(data[s:e]) for s, e in zip(starts, ends)]
