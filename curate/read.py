@@ -291,9 +291,15 @@ def _split_decoded(text: str, encoding: str, first_byte: int,
     """Lines of already decoded text, with spans in bytes of ``encoding`` from ``first_byte``.
 
     ``record_line``: the JSONL record every line belongs to, or None to number the lines."""
+    one_byte_chars = encoding == "utf-8" and text.isascii()
+    if "\n" not in text and "\r" not in text:
+        # One line (a paragraph-per-record JSONL holds nothing else): no scan for breaks.
+        if not text.strip():
+            return [], [], 0
+        end = first_byte + (len(text) if one_byte_chars else len(text.encode(encoding)))
+        return [Line(0, text, text, Origin(1 if record_line is None else record_line, first_byte, end), False)], [], 1
     lines: list[Line] = []
     unit = 2 if encoding.startswith("utf-16") else 1  # bytes per line-break character
-    one_byte_chars = encoding == "utf-8" and text.isascii()
     byte_pos, pos, lineno, gap = first_byte, 0, 1, False
     for end, next_start in _line_bounds(_TEXT_BREAK, text, 0):
         raw = text[pos:end]
