@@ -72,38 +72,49 @@ class LanguageModel:
 
     def word_ids(self, text: str) -> list[int]:
         """Rows of the word table for the text's words that have profile n-grams."""
-        ids: list[int] = []
         index = self._index
         words = _cleaned(text).translate(_NORMALISE).split(" ")
         last = len(words) - 1
-        for k, word in enumerate(words):
-            if not word:
-                continue
-            key = (word, k < last)  # a word followed by a space also yields its trailing grams
-            found = index.get(key)
-            if found is None:
-                found = self._add_word(key)
-            if found >= 0:
-                ids.append(found)
-        return ids
+        keys = [(word, k < last) for k, word in enumerate(words) if word]  # a word followed by a space also yields its trailing grams
+        found = list(map(index.get, keys))
+        if None in found:
+            new = list(dict.fromkeys(key for key, slot in zip(keys, found) if slot is None))
+            if self._used + len(new) > self.WORD_TABLE_ROWS:
+                # Start the table afresh, then look every word of this text up again, so no
+                # id taken before the reset points at a row that has been reused.
+                index.clear()
+                self._used = 0
+                new = list(dict.fromkeys(keys))
+            self._add_words(new)
+            found = list(map(index.get, keys))
+        return [slot for slot in found if slot >= 0]
 
     def rows(self, text: str) -> list[int]:
         """Profile rows of all the text's n-grams (the reference the word table is tested against)."""
         return [self.row[g] for g in extract_ngrams_fast(text) if g in self.row]
 
-    def _add_word(self, key: tuple[str, bool]) -> int:
-        rows = [self.row[g] for g in _word_grams(*key) if g in self.row]
-        if not rows:
-            self._index[key] = -1
-            return -1
-        if len(self._index) >= self.WORD_TABLE_ROWS:
-            self._index.clear()
-            self._used = 0
-        slot = self._used
-        self._vectors[slot] = self.log_prob[rows].sum(axis=0, dtype=np.float64)
-        self._used += 1
-        self._index[key] = slot
-        return slot
+    def _add_words(self, keys: list[tuple[str, bool]]) -> None:
+        """Put each word's summed n-gram evidence in the table, all words in one numpy pass."""
+        get = self.row.get
+        rows: list[int] = []
+        starts: list[int] = []
+        slotted = []
+        for key in keys:
+            mine = [r for r in map(get, _word_grams(*key)) if r is not None]
+            if not mine:
+                self._index[key] = -1
+                continue
+            starts.append(len(rows))
+            rows.extend(mine)
+            slotted.append(key)
+        if not slotted:
+            return
+        first = self._used
+        self._vectors[first:first + len(slotted)] = np.add.reduceat(self.log_prob[rows], starts, axis=0,
+                                                                    dtype=np.float64)
+        for offset, key in enumerate(slotted):
+            self._index[key] = first + offset
+        self._used = first + len(slotted)
 
     @property
     def _index(self) -> dict:
@@ -140,6 +151,8 @@ _SPACE_RUN = re.compile(" {2,}")
 _LATIN = re.compile("[A-z]")  # langdetect's own test, 'A' <= ch <= 'z', punctuation between included
 # langdetect counts as "non-Latin" every character from U+0300 up, except Latin Extended Additional.
 _NON_LATIN = re.compile("[\u0300-\u1dff\u1f00-\U0010ffff]")
+# normalize_vi only rewrites a vowel followed by one of these combining marks.
+_VI_MARK = re.compile("[" + NGram.DMARK_CLASS + "]")
 
 
 def _cleaned(text: str) -> str:
@@ -153,9 +166,13 @@ def _cleaned(text: str) -> str:
     if text.isascii():
         # No combining marks to normalise and no other script to prefer over Latin.
         return _SPACE_RUN.sub(" ", text[:10_000])
-    text = NGram.normalize_vi(text)
+    if _VI_MARK.search(text):
+        text = NGram.normalize_vi(text)
     text = _SPACE_RUN.sub(" ", text[:10_000])
-    if 2 * len(_LATIN.findall(text)) < len(_NON_LATIN.findall(text)):
+    # Count non-Latin first: Latin-script text has none, and counting its Latin letters
+    # (a list of every one) cost more than the rest of the cleaning.
+    non_latin = len(_NON_LATIN.findall(text))
+    if non_latin and 2 * len(_LATIN.findall(text)) < non_latin:
         text = _LATIN.sub("", text)
     return text
 
@@ -171,8 +188,24 @@ def _reference_cleaned(text: str) -> str:
 def _word_grams(word: str, followed_by_space: bool) -> list[str]:
     """langdetect's n-grams of one normalised word: every 1-, 2- and 3-gram of
     " word " (the closing space only if one follows) that ends on a character, except
-    where that character and the one before it are both upper case (inside an acronym)."""
+    where that character and the one before it are both upper case (inside an acronym).
+
+    Listed unigrams first, then bigrams, then trigrams, not position by position as
+    langdetect does: a word's evidence is their sum, and a float64 sum of these float32
+    log-probabilities is exact (they span fewer than 53 bits), so order cannot change it."""
     padded = " " + word + (" " if followed_by_space else "")
+    if sum(map(str.isupper, word)) >= 2:
+        return _word_grams_with_capitals(padded)
+    end = len(padded)
+    grams = [padded[i] for i in range(1, end)]
+    if followed_by_space:
+        grams.pop()  # the closing space on its own is not a gram
+    grams += [padded[i - 1:i + 1] for i in range(1, end)]
+    grams += [padded[i - 2:i + 1] for i in range(2, end)]
+    return grams
+
+
+def _word_grams_with_capitals(padded: str) -> list[str]:
     grams = []
     for i in range(1, len(padded)):
         if padded[i].isupper() and padded[i - 1].isupper():
