@@ -1,24 +1,32 @@
-"""curate against datatrove on the same corpus and the same cores, in one run.
+"""The benchmark runner: curate against datatrove, worker scaling, engines and memory at
+scale, all in one run, on one corpus and the same cores.
 
     bash bench/peers/setup.sh              # once: datatrove 0.10.1 in bench/.venv-peers
-    python bench/compare.py --mb 20        # corpus from bench/generate.py, 1 core each
+    python bench/compare.py                # ~10 min on 2 cores; figures in bench/results/
 
-Times, each pinned to the same cores (taskset) and measured as whole processes (wall time,
-peak RSS of the process tree sampled every 50 ms):
-- curate end to end (`curate run`) on the documents;
-- datatrove's closest end-to-end pipeline on the documents (bench/peers/datatrove_e2e.py:
-  reader, FTFY, fastText language filter, C4 line rules without the sentence count,
-  MinHash dedup, writer);
-- curate's dedup alone (`curate dedup`) on the paragraphs, one JSONL record each;
-- datatrove's four MinHash stages on the same paragraphs (bench/peers/datatrove_minhash.py).
-Then dedup quality from the generator's ground truth (bench/quality.py, on curate's
-end-to-end output). Prints MB/s, documents/s, paragraphs/s, peak RSS and curate/peer
-ratios, and writes bench/results/compare-<mb>mb.json.
+What it times, each as a whole process pinned with taskset (wall time, and peak RSS of
+the process tree sampled every 50 ms), on a corpus from bench/generate.py (--mb, 20 MB):
+1. one core each: `curate run` against datatrove's closest end-to-end pipeline (reader,
+   FTFY, fastText language filter, C4 line rules without the spaCy sentence count,
+   MinHash dedup, writer; bench/peers/datatrove_e2e.py);
+2. one core each: `curate dedup` against datatrove's four MinHash stages on the same
+   paragraphs, one JSONL record each (bench/peers/datatrove_minhash.py);
+3. two cores: `curate run --workers 2` against `--workers 1`, and `curate dedup` the same,
+   with the outputs compared byte for byte;
+4. two cores: `curate run --engine ray` (when the `ray` extra is installed), compared
+   byte for byte with the local engine;
+5. memory at scale: `curate dedup --workers 2` on 10%, 50% and 100% of a corpus of over
+   a million paragraphs (--scale-mb, 560 MB; 0 skips it), with the dedup index's own
+   bytes per paragraph.
+Then dedup quality from the generator's ground truth (recall of copies with true
+Jaccard >= 0.8, false positives among copies below 0.5). Prints MB/s, documents/s,
+paragraphs/s, peak RSS and the ratios, and writes bench/results/compare-<mb>mb.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -32,6 +40,9 @@ sys.path.insert(0, str(HERE))
 from generate import generate  # noqa: E402
 from quality import dedup_quality  # noqa: E402
 from run import measure  # noqa: E402
+from scale import scale_rows  # noqa: E402
+
+OUTPUT_FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
 def paragraphs_file(corpus: Path, dest: Path) -> int:
@@ -46,61 +57,102 @@ def paragraphs_file(corpus: Path, dest: Path) -> int:
     return count
 
 
+def same_output(a: Path, b: Path) -> bool:
+    return all((a / name).read_bytes() == (b / name).read_bytes() for name in OUTPUT_FILES)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=float, default=20.0, help="corpus size in MB (default 20)")
-    parser.add_argument("--cores", default="0", help="taskset CPU list shared by every tool (default 0: one core)")
+    parser.add_argument("--scale-mb", type=float, default=560.0,
+                        help="corpus for the memory-at-scale rows (default 560: over 1M paragraphs; 0 skips)")
+    parser.add_argument("--no-peers", action="store_true", help="skip datatrove (no bench/.venv-peers)")
     args = parser.parse_args()
     data = HERE / "data" / f"corpus{args.mb:g}"
     corpus = data / "corpus.jsonl"
     if not corpus.exists():
+        print(f"generating {args.mb:g} MB in {data} ...", flush=True)
         generate(args.mb, data)
     paras = data / "paragraphs.jsonl"
     n_paras = paragraphs_file(corpus, paras)
     meta = json.loads((data / "meta.json").read_text())
-    workers = len(args.cores.replace("-", ",").split(","))
-    pin = ["taskset", "-c", args.cores]
+    one, two = ["taskset", "-c", "0"], ["taskset", "-c", "0,1"]
     curate = str(Path(sys.executable).parent / "curate")
     work = HERE / "out" / f"compare{args.mb:g}"
     work.mkdir(parents=True, exist_ok=True)
-    peers_python = "python3"  # the peer scripts switch to bench/.venv-peers themselves
-    jobs = {
-        "curate run": (pin + [curate, "run", str(corpus), "-o", str(work / "curate-run"), "-q",
-                              "--workers", str(workers)], corpus.stat().st_size, meta["documents"]),
-        "datatrove e2e": (pin + [peers_python, str(HERE / "peers" / "datatrove_e2e.py"), str(corpus),
-                                 str(work / "dt-e2e"), "--out", str(work / "dt-e2e.json"), "--tasks", str(workers)],
-                          corpus.stat().st_size, meta["documents"]),
-        "curate dedup": (pin + [curate, "dedup", str(paras), "-o", str(work / "curate-dedup"), "-q",
-                                "--workers", str(workers)], paras.stat().st_size, n_paras),
-        "datatrove minhash": (pin + [peers_python, str(HERE / "peers" / "datatrove_minhash.py"), str(paras),
-                                     str(work / "dt-minhash"), "--out", str(work / "dt-minhash.json"),
-                                     "--tasks", str(workers)], paras.stat().st_size, n_paras),
+    docs_mb, paras_mb = corpus.stat().st_size, paras.stat().st_size
+
+    def curate_job(command: str, source: Path, out: str, workers: int, *extra: str) -> list[str]:
+        return [curate, command, str(source), "-o", str(work / out), "-q", "--workers", str(workers), *extra]
+
+    def peer_job(script: str, source: Path, out: str) -> list[str]:
+        # The peer scripts switch to bench/.venv-peers themselves.
+        return ["python3", str(HERE / "peers" / script), str(source), str(work / out),
+                "--out", str(work / f"{out}.json"), "--tasks", "1"]
+
+    jobs = {  # name: (command, input bytes, units, unit name)
+        "curate run": (one + curate_job("run", corpus, "run-w1", 1), docs_mb, meta["documents"], "docs"),
+        "datatrove e2e": (one + peer_job("datatrove_e2e.py", corpus, "dt-e2e"), docs_mb, meta["documents"], "docs"),
+        "curate dedup": (one + curate_job("dedup", paras, "dedup-w1", 1), paras_mb, n_paras, "paras"),
+        "datatrove minhash": (one + peer_job("datatrove_minhash.py", paras, "dt-minhash"), paras_mb, n_paras,
+                              "paras"),
+        "curate run w2": (two + curate_job("run", corpus, "run-w2", 2), docs_mb, meta["documents"], "docs"),
+        "curate dedup w2": (two + curate_job("dedup", paras, "dedup-w2", 2), paras_mb, n_paras, "paras"),
     }
+    if args.no_peers:
+        del jobs["datatrove e2e"], jobs["datatrove minhash"]
+    ray_installed = importlib.util.find_spec("ray") is not None
+    if ray_installed:
+        jobs["curate run ray"] = (two + curate_job("run", corpus, "run-ray", 2, "--engine", "ray"), docs_mb,
+                                  meta["documents"], "docs")
     results = {}
-    for name, (cmd, size, units) in jobs.items():
+    for name, (cmd, size, units, unit) in jobs.items():
         print(f"{name} ...", flush=True)
-        wall, peak = measure(cmd, cwd=HERE)
-        results[name] = {"wall_s": round(wall, 3), "peak_rss_mb": round(peak / 1e6, 1), "mb_per_s": size / 1e6 / wall,
-                         "units": units, "units_per_s": units / wall, "input_mb": size / 1e6}
-    quality = dedup_quality(data, work / "curate-run")
-    print(f"\ncorpus: {meta['documents']:,} documents, {corpus.stat().st_size / 1e6:.1f} MB; "
-          f"{n_paras:,} paragraphs, {paras.stat().st_size / 1e6:.1f} MB; cores {args.cores}")
-    print(f"{'tool':<18} {'seconds':>8} {'MB/s':>7} {'units/s':>9} {'peak RSS MB':>12}")
+        wall, peak = measure(cmd, cwd=HERE)  # from bench/: no ./rules folder here
+        results[name] = {"wall_s": round(wall, 3), "peak_rss_mb": round(peak / 1e6, 1),
+                         "mb_per_s": round(size / 1e6 / wall, 3), "units": units, "unit": unit,
+                         "units_per_s": round(units / wall, 1), "input_mb": round(size / 1e6, 3),
+                         "cores": cmd[2]}
+    identical = {"run --workers 2 vs 1": same_output(work / "run-w1", work / "run-w2"),
+                 "dedup --workers 2 vs 1": same_output(work / "dedup-w1", work / "dedup-w2")}
+    if ray_installed:
+        identical["run --engine ray vs local"] = same_output(work / "run-w1", work / "run-ray")
+    quality = dedup_quality(data, work / "run-w1")
+    wall = {name: r["wall_s"] for name, r in results.items()}
+    ratios = {"workers_2_over_1_run": wall["curate run"] / wall["curate run w2"],
+              "workers_2_over_1_dedup": wall["curate dedup"] / wall["curate dedup w2"]}
+    if not args.no_peers:
+        ratios["curate_over_datatrove_end_to_end"] = wall["datatrove e2e"] / wall["curate run"]
+        ratios["curate_over_datatrove_dedup"] = wall["datatrove minhash"] / wall["curate dedup"]
+    if ray_installed:
+        ratios["ray_over_local_2_cores"] = wall["curate run w2"] / wall["curate run ray"]
+    scale = scale_rows(args.scale_mb) if args.scale_mb else []
+
+    print(f"\ncorpus: {meta['documents']:,} documents, {docs_mb / 1e6:.1f} MB; "
+          f"{n_paras:,} paragraphs, {paras_mb / 1e6:.1f} MB")
+    print(f"{'':<18} {'cores':>5} {'seconds':>8} {'MB/s':>7} {'units/s':>13} {'peak RSS MB':>12}")
     for name, r in results.items():
-        unit = "docs" if name in ("curate run", "datatrove e2e") else "paras"
-        print(f"{name:<18} {r['wall_s']:>8.1f} {r['mb_per_s']:>7.2f} {r['units_per_s']:>7.0f} {unit:<5}"
-              f"{r['peak_rss_mb']:>8.0f}")
-    ratios = {"end_to_end": results["datatrove e2e"]["wall_s"] / results["curate run"]["wall_s"],
-              "dedup": results["datatrove minhash"]["wall_s"] / results["curate dedup"]["wall_s"]}
-    print(f"curate/datatrove speed: end to end {ratios['end_to_end']:.2f}x, dedup alone {ratios['dedup']:.2f}x")
+        print(f"{name:<18} {r['cores']:>5} {r['wall_s']:>8.1f} {r['mb_per_s']:>7.2f} {r['units_per_s']:>7.0f} "
+              f"{r['unit']:<5} {r['peak_rss_mb']:>12.0f}")
+    for name, value in ratios.items():
+        print(f"{name}: {value:.2f}x")
+    for name, same in identical.items():
+        print(f"output byte-identical, {name}: {same}")
     print(f"dedup quality: recall {quality['recall_ge_0.8']} at Jaccard >= 0.8, "
           f"false positives {quality['false_positive_rate_lt_0.5']} below 0.5")
+    if scale:
+        print(f"\n{'share':>6} {'MB':>7} {'paragraphs':>11} {'indexed':>9} {'index MB':>9} {'B/para':>7} "
+              f"{'seconds':>8} {'para/s':>8} {'peak RSS MB':>12}")
+        for row in scale:
+            print(f"{row['share']:>6.0%} {row['mb']:>7.0f} {row['paragraphs']:>11,} {row['indexed']:>9,} "
+                  f"{row['index_mb']:>9.0f} {row['index_bytes_per_paragraph']:>7.0f} {row['wall_s']:>8.1f} "
+                  f"{row['paragraphs'] / row['wall_s']:>8.0f} {row['peak_rss_mb']:>12.0f}")
     dest = HERE / "results" / f"compare-{args.mb:g}mb.json"
     dest.write_text(json.dumps({
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "cores": args.cores, "corpus": meta, "paragraphs": n_paras, "results": results,
-        "speed_ratio_curate_over_datatrove": ratios, "dedup_quality": quality,
+        "corpus": meta, "paragraphs": n_paras, "results": results, "ratios": ratios,
+        "identical_output": identical, "dedup_quality": quality, "scale": scale,
     }, indent=2) + "\n")
     print(f"figures written to {dest.relative_to(HERE.parent)}")
 

@@ -6,8 +6,9 @@
 Generates the corpus with bench/generate.py if it is not there yet, runs the real
 `curate` command on it once per worker count, and prints MB/s and documents/s per
 stage (from `curate run --timings`) and overall, with the peak resident memory of
-the whole process tree (parent and workers, summed, sampled every 50 ms). Writes
-the figures to bench/results/run-<mb>mb.json.
+the whole process tree (parent and workers, summed, sampled every 50 ms). A tool for
+finding where time goes; the figures quoted in the README come from bench/compare.py.
+Writes bench/out/run-<mb>mb.json.
 
 Per-stage figures are input MB divided by the seconds spent in that stage, summed
 over all processes; with 2 workers they add up to more than the wall time.
@@ -137,7 +138,7 @@ def main() -> None:
         f"Python {platform.python_version()}", "corpus": meta | {"path": str(corpus.relative_to(HERE.parent))},
         "runs": runs, "identical_output": identical,
     }
-    dest = HERE / "results" / f"run-{args.mb:g}mb.json"
+    dest = HERE / "out" / f"run-{args.mb:g}mb.json"
     dest.parent.mkdir(exist_ok=True)
     dest.write_text(json.dumps(results, indent=2) + "\n")
     print(f"figures written to {dest.relative_to(HERE.parent)}")
