@@ -86,8 +86,10 @@ def tokens(text: str) -> float:
     return n + cjk / 2 if cjk else n
 
 
-def is_prose(text: str, min_words: int, long_words: int) -> bool:
-    w = tokens(text)
+def is_prose(text: str, min_words: int, long_words: int, w: float | None = None) -> bool:
+    """``w``: the text's tokens() when the caller has counted them already."""
+    if w is None:
+        w = tokens(text)
     return w >= min_words and (bool(_SENTENCE_END.search(text)) or bool(_SENTENCE_BREAK.search(text)) or w >= long_words)
 
 
@@ -201,7 +203,7 @@ class ArticleRegion:
                 continue
             junk_run = 0
             w = tokens(line.text)
-            p = is_prose(line.text, self.prose_min_words, self.long_words)
+            p = is_prose(line.text, self.prose_min_words, self.long_words, w)
             prose.append(p)
             if p:
                 values.append(min(w, self.cap))

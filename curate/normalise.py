@@ -33,7 +33,11 @@ _MAY_NEED_FTFY = re.compile(
 
 # Characters that are spacing but not " ": NBSP, the Unicode spaces, tabs, line and
 # paragraph separators, form feeds. Each run becomes one space.
-_SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u180e]+")
+_SPACING = r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u180e]"
+_SPACES_REFERENCE = re.compile(_SPACING + "+")
+# The same runs, except those that are one " " already (replacing them changes nothing):
+# most lines then have no match at all, where every space between words was one.
+_SPACES = re.compile(_SPACING + r"{2,}|[^\S ]|\u180e")
 # Invisible format characters that scrapers leave behind and that only split words.
 _INVISIBLE = re.compile(r"[\u200b\u2060\ufeff\u00ad]")
 
@@ -50,9 +54,10 @@ def normalise_text(raw: str) -> str:
         text = ftfy.fix_text(text, FIXER)
     elif not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    text = _SPACES.sub(" ", text)
     if not text.isascii():
-        text = _INVISIBLE.sub("", text)
+        text = _INVISIBLE.sub("", _SPACES.sub(" ", text))
+    elif "  " in text or not text.isprintable():  # ASCII spacing other than single spaces
+        text = _SPACES.sub(" ", text)
     if not text.isprintable():
         text = _strip_controls(text)
     return text.strip()

@@ -63,3 +63,20 @@ def test_ftfy_gate_changes_nothing_on_real_lines():
     lines += ["CafÃ© crÃ¨me", "â€œquotedâ€\x9d", "ﬁne ﬂour", "Fish &amp; chips", "broken \ufffd char", "\x93smart\x94"]
     assert len(lines) > 10_000
     assert [normalise_text(line) for line in lines] == [always_ftfy(line) for line in lines]
+
+
+def test_space_runs_collapse_exactly_as_the_plain_pattern_does():
+    """_SPACES skips runs that are one " " already; the result must equal replacing every
+    run of spacing characters, whatever the mix."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from curate.normalise import _SPACES, _SPACES_REFERENCE
+
+    pieces = st.sampled_from([" ", "  ", "\t", "\u00a0", "\u180e", "\u2028", "a", "é", "\u3000", "\x1c", "\x85", "\r"])
+
+    @given(st.lists(pieces, max_size=14).map("".join))
+    def check(text):
+        assert _SPACES.sub(" ", text) == _SPACES_REFERENCE.sub(" ", text)
+
+    check()
