@@ -7,20 +7,44 @@ from curate.document import Document, Line, RawDocument, Removal
 from curate.rules import Rule, RuleSet
 
 
-def line_rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
+class LineFacts:
+    """Per line, what several line rules ask: its word count and its lowercased text,
+    computed once per document instead of once per rule."""
+
+    def __init__(self, lines: list[Line]):
+        self.lines = lines
+        self._words: list[int] | None = None
+        self._lowered: list[str] | None = None
+
+    @property
+    def words(self) -> list[int]:
+        if self._words is None:
+            self._words = [words(line.text) for line in self.lines]
+        return self._words
+
+    @property
+    def lowered(self) -> list[str]:
+        if self._lowered is None:
+            self._lowered = [line.text.lower() for line in self.lines]
+        return self._lowered
+
+
+def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None) -> set[int]:
     regex, max_words, min_words, literals = rule.regex, rule.max_words, rule.min_words, rule.literals
+    facts = facts or LineFacts(lines)
+    counts = facts.words if max_words is not None or min_words is not None else None
+    lowered = facts.lowered if literals else None
     hits = set()
-    for line in lines:
-        text = line.text
-        if max_words is not None or min_words is not None:
-            n = words(text)
+    for k, line in enumerate(lines):
+        if counts is not None:
+            n = counts[k]
             if (max_words is not None and n > max_words) or (min_words is not None and n < min_words):
                 continue
-        if literals:
-            lowered = text.lower()
-            if not any(lit in lowered for lit in literals):
+        if lowered is not None:
+            text = lowered[k]
+            if not any(lit in text for lit in literals):
                 continue
-        if regex.search(text):
+        if regex.search(line.text):
             hits.add(line.index)
     return hits
 
@@ -59,11 +83,12 @@ def block_rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
     return hits
 
 
-def rule_hits(rule: Rule, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
+def rule_hits(rule: Rule, lines: list[Line], taken: frozenset[int] = frozenset(),
+              facts: LineFacts | None = None) -> set[int]:
     """Indices of the lines the rule removes. ``taken``: lines earlier rules removed, which
     page detectors read as evidence (a line a rule calls noise is not article text)."""
     if rule.scope == "line":
-        return line_rule_hits(rule, lines)
+        return line_rule_hits(rule, lines, facts)
     if rule.scope == "block":
         return block_rule_hits(rule, lines)
     return rule.detector.hits(lines, taken)  # type: ignore[union-attr]
@@ -78,8 +103,9 @@ def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
     """
     lines = doc.lines
     taken: dict[int, Rule] = {}  # line index -> the rule that removes it
+    facts = LineFacts(lines)
     for rule in ruleset.in_order:
-        for index in rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset()):
+        for index in rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset(), facts):
             taken.setdefault(index, rule)
     if taken:
         kept = []
