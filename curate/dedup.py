@@ -101,8 +101,7 @@ def deduplicate(doc: Document, index: DedupIndex) -> Document:
         signature, keys = signed
         found = index.find(signature, keys)
         if found is None:
-            origin = line.origin
-            index.add(signature, keys, ParagraphRef(doc.id, doc.source, origin.line, origin.byte_start, origin.byte_end))
+            index.add(signature, keys, paragraph_ref(doc, line))
             kept.append(line)
         else:
             pid, similarity = found
@@ -110,6 +109,12 @@ def deduplicate(doc: Document, index: DedupIndex) -> Document:
     doc.lines = kept
     doc.removed.extend(dropped)
     return doc
+
+
+def paragraph_ref(doc: Document, line: Line) -> ParagraphRef:
+    """How a removed copy names the kept paragraph it copies."""
+    origin = line.origin
+    return ParagraphRef(doc.id, doc.source, origin.line, origin.byte_start, origin.byte_end)
 
 
 def duplicate_removal(line: Line, original: ParagraphRef, similarity: float) -> Removal:
