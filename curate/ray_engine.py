@@ -179,7 +179,8 @@ def _connect(address: str | None, cpus: int) -> bool:
     if address is None:
         # A cluster we start for one run: nothing to report anywhere, no dashboard to serve.
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        ray.init(num_cpus=cpus, include_dashboard=False, **quiet)
+        # "local", not None: None would join whatever cluster RAY_ADDRESS names.
+        ray.init(address="local", num_cpus=cpus, include_dashboard=False, **quiet)
     else:
         try:
             ray.init(address=address, **quiet)
