@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOISE_DEV, SEEDS, invoke, run_process
+from conftest import NOISE_DEV, SEEDS, run_process
 
-pytest.importorskip("ray")
+pytest.importorskip("ray")  # CI installs the extra (.ci/run), so there these tests run
+
+pytestmark = pytest.mark.slow  # noise-dev through Ray, several times: about a minute in all
 
 OUTPUT_FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
 INPUTS = (SEEDS, NOISE_DEV)
@@ -112,10 +114,3 @@ def test_ray_joins_a_running_two_node_cluster_with_address_auto(tmp_path, local_
         _stop_nodes(nodes)
         shutil.rmtree(temp, ignore_errors=True)
     _assert_same(joined, local_output)
-
-
-def test_engine_options_that_cannot_work_say_why(tmp_path):
-    result = invoke("run", SEEDS, "-o", tmp_path / "a", "--address", "auto")
-    assert result.exit_code != 0 and "--address only goes with --engine ray" in result.output
-    result = invoke("run", SEEDS, "-o", tmp_path / "b", "--engine", "ray", "--resume")
-    assert result.exit_code != 0 and "--resume works with --engine local only" in result.output
