@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -149,25 +150,27 @@ def run(cfg: RunConfig, address: str | None = None, on_progress: Callable[[int],
     byte-identical to `pipeline.run`'s. ``address``: None starts a local cluster of
     ``cfg.workers`` CPUs; "auto" or "host:port" joins a running one."""
     discovery = discover(list(cfg.inputs))
-    writer = OutputWriter(cfg.output, fingerprint(cfg, discovery.files))
     timings = timings if timings is not None else {}
     started = time.perf_counter()
+    owns_cluster = _connect(address, cfg.workers)  # before the output folder: a bad --address changes nothing
     try:
-        owns_cluster = _connect(address, cfg.workers)
+        writer = OutputWriter(cfg.output, fingerprint(cfg, discovery.files))
         try:
             summary = new_summary(cfg, discovery)
             partitions = max(1, int(ray.cluster_resources().get("CPU", 1)))
-            maps = _map(cfg, input_items(discovery, cfg.text_field), partitions, on_progress, timings)
-            verdicts = _deduplicate([refs[1:] for refs in maps], cfg, timings)
-            _write([refs[0] for refs in maps], verdicts, cfg.dedup.num_perm, writer, summary, timings)
-        finally:
-            if owns_cluster:
-                ray.shutdown()
-        timings["wall"] = time.perf_counter() - started
-        writer.commit(summary.to_json())
-    except BaseException:
-        writer.interrupt()
-        raise
+            item_refs, partition_refs = _map(cfg, input_items(discovery, cfg.text_field), partitions,
+                                             on_progress, timings)
+            verdicts = _deduplicate(partition_refs, cfg, timings)
+            del partition_refs  # lets Ray free the band rows before the batches are fetched
+            _write(item_refs, verdicts, cfg.dedup.num_perm, writer, summary, timings)
+            timings["wall"] = time.perf_counter() - started
+            writer.commit(summary.to_json())
+        except BaseException:
+            writer.interrupt()
+            raise
+    finally:
+        if owns_cluster:
+            ray.shutdown()
     return summary
 
 
@@ -182,6 +185,7 @@ def _connect(address: str | None, cpus: int) -> bool:
         # "local", not None: None would join whatever cluster RAY_ADDRESS names.
         ray.init(address="local", num_cpus=cpus, include_dashboard=False, **quiet)
     else:
+        _check_reachable(os.environ.get("RAY_ADDRESS") or address)
         try:
             ray.init(address=address, **quiet)
         except ConnectionError as err:
@@ -190,14 +194,28 @@ def _connect(address: str | None, cpus: int) -> bool:
     return True
 
 
-def _map(cfg: RunConfig, items, partitions: int, on_progress, timings) -> list[list]:
-    """Submit one task per batch, in input order, with a bounded window in flight; returns
-    each batch's object refs: [items, partition 0, ..., partition R-1]."""
+def _check_reachable(address: str) -> None:
+    """Fail at once on a HOST:PORT where nothing listens: Ray itself keeps retrying for
+    minutes. (RAY_ADDRESS, when set, is what Ray uses, even over --address.)"""
+    host, sep, port = address.rpartition(":")
+    if address == "auto" or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as err:
+        raise UsageError(f"--address {address}: cannot reach a Ray head there ({err.strerror or err}); start "
+                         "one with `ray start --head`, or leave out --address for a local cluster") from err
+
+
+def _map(cfg: RunConfig, items, partitions: int, on_progress, timings) -> tuple[list, list[list]]:
+    """Submit one task per batch, in input order, with a bounded window in flight. Returns
+    each batch's items ref, and each batch's R partition refs."""
     t0 = time.perf_counter()
     run_key = uuid.uuid4().hex
     settings_box = [ray.put((cfg.ruleset, cfg.dedup, cfg.stages))]
     window = IN_FLIGHT_PER_CPU * partitions
-    maps: list[list] = []
+    item_refs: list = []
+    partition_refs: list[list] = []
     pending: dict = {}  # items ref -> input bytes of its batch, for the progress bar
 
     def finish(at_most: int) -> None:
@@ -211,12 +229,13 @@ def _map(cfg: RunConfig, items, partitions: int, on_progress, timings) -> list[l
     for batch_no, batch in enumerate(batches(items)):
         refs = map_batch.options(num_returns=partitions + 1).remote(
             run_key, settings_box, batch_no, batch, partitions)
-        maps.append(refs)
+        item_refs.append(refs[0])
+        partition_refs.append(refs[1:])
         pending[refs[0]] = sum(item.size for item in batch if isinstance(item, RawDocument))
         finish(window - 1)
     finish(0)
     timings["map"] = time.perf_counter() - t0
-    return maps
+    return item_refs, partition_refs
 
 
 def _deduplicate(partition_refs: list[list], cfg: RunConfig, timings) -> dict[int, tuple[int, int]]:
@@ -244,6 +263,7 @@ def _write(item_refs: list, verdicts: dict[int, tuple[int, int]], num_perm: int,
     originals: dict[int, ParagraphRef] = {}  # kept paragraphs that copies point at
     for start in range(0, len(item_refs), FETCH_BATCHES):
         fetched = ray.get(item_refs[start:start + FETCH_BATCHES])
+        item_refs[start:start + FETCH_BATCHES] = [None] * len(fetched)  # written batches can leave the store
         for batch_no, (results, batch_timings) in enumerate(fetched, start):
             for stage, seconds in batch_timings.items():
                 timings[stage] = timings.get(stage, 0.0) + seconds

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import sys
+
+import pytest
 
 from conftest import SEEDS, invoke
 
@@ -23,4 +26,14 @@ def test_without_ray_installed_the_ray_engine_says_how_to_install_it(tmp_path, m
     monkeypatch.delitem(sys.modules, "curate.ray_engine", raising=False)
     result = invoke("dedup", SEEDS, "-o", tmp_path / "out", "--engine", "ray")
     assert result.exit_code == 1 and "pip install 'curate[ray]'" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_address_where_no_ray_listens_fails_at_once_and_writes_nothing(tmp_path):
+    pytest.importorskip("ray")
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = invoke("run", SEEDS, "-o", tmp_path / "out", "--engine", "ray", "--address", f"127.0.0.1:{port}")
+    assert result.exit_code == 1 and "cannot reach a Ray head there" in result.output
     assert not (tmp_path / "out").exists()
