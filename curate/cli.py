@@ -67,7 +67,14 @@ def io_options(fn):
         click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
                      help="Folder for corpus.jsonl, removed.jsonl, quarantine.jsonl and summary.json."),
         click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Processes for the per-document stages. The output is byte-identical for any number."),
+                     help="Processes for the per-document stages (with --engine ray and no --address: CPUs of "
+                          "the local Ray cluster). The output is byte-identical for any number."),
+        click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     help="local: processes on this machine. ray: tasks on a Ray cluster (pip install "
+                          "'curate[ray]'); same output, byte for byte."),
+        click.option("--address", default=None, metavar="ADDR",
+                     help="With --engine ray: 'auto' or HOST:PORT joins a running Ray cluster; without it a "
+                          "local cluster is started for the run."),
         click.option("--text-field", default="text", show_default=True,
                      help="Field of a JSONL record that holds the document text."),
         click.option("--timings", type=click.Path(path_type=Path), default=None, metavar="FILE",
@@ -122,6 +129,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run crawl/ --rules my-rules/ --disable byline
       curate run crawl/ --threshold 0.9 --min-words 12
       curate run crawl/ -o clean/ --resume      # after a crash or Ctrl-C
+      curate run crawl/ -o clean/ --engine ray --address auto   # on a Ray cluster's head node
     """
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled)
     _execute(inputs, output, ruleset, stages=("normalise", "noise", "language"), **options)
@@ -147,10 +155,35 @@ def dedup(inputs, output, **options):
     _execute(inputs, output, RuleSet(), stages=(), **options)
 
 
-def _execute(inputs, output, ruleset, stages, workers, text_field, timings, strict, resume, chunk_docs, quiet,
-             threshold, num_perm, shingle_words, shingle_chars, min_words) -> None:
-    from curate.pipeline import RunConfig, run as run_pipeline
+def _engine(engine: str, address: str | None, resume: bool):
+    """The function that runs the pipeline: the local one, or the Ray engine's (imported
+    only here, so Ray costs nothing to a local run and need not be installed)."""
+    from curate.errors import UsageError
+    from curate.pipeline import run as run_local
+
+    if engine == "local":
+        if address is not None:
+            raise _fail(UsageError("--address only goes with --engine ray"))
+        return run_local
+    if resume:
+        raise _fail(UsageError("--resume works with --engine local only; rerun without --resume"))
+    try:
+        from curate import ray_engine
+    except CurateError as err:
+        raise _fail(err) from err
+
+    def run_ray(cfg, on_progress, timings, resume):
+        return ray_engine.run(cfg, address=address, on_progress=on_progress, timings=timings)
+
+    return run_ray
+
+
+def _execute(inputs, output, ruleset, stages, workers, engine, address, text_field, timings, strict, resume,
+             chunk_docs, quiet, threshold, num_perm, shingle_words, shingle_chars, min_words) -> None:
+    from curate.pipeline import RunConfig
     from curate.read import discover
+
+    run_pipeline = _engine(engine, address, resume)
 
     dedup = DedupConfig(threshold=threshold, num_perm=num_perm, shingle_words=shingle_words,
                         shingle_chars=shingle_chars, min_words=min_words)
@@ -171,6 +204,8 @@ def _execute(inputs, output, ruleset, stages, workers, text_field, timings, stri
         except CurateError as err:
             raise _fail(err) from err
         except KeyboardInterrupt:
+            if engine != "local":
+                raise click.ClickException("interrupted; no final file was written") from None
             raise click.ClickException(
                 f"interrupted; finished chunks are kept in {output}/.partial/ and no final file was "
                 "written. Run the same command with --resume to continue where it stopped.") from None
@@ -178,7 +213,7 @@ def _execute(inputs, output, ruleset, stages, workers, text_field, timings, stri
     if timings is not None:
         index = {key: stage_times.pop(key) for key in ("index_paragraphs", "index_bytes") if key in stage_times}
         timings.write_text(json.dumps({"seconds": stage_times, "input_bytes": total, "index": index,
-                                       "workers": workers}, indent=2, sort_keys=True) + "\n")
+                                       "workers": workers, "engine": engine}, indent=2, sort_keys=True) + "\n")
     if not quiet:
         click.echo(summary.table(), err=True)
         mb = total / 1e6

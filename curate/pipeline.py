@@ -27,7 +27,7 @@ from curate.document import Document, Problem, RawDocument
 from curate.language import detect_languages
 from curate.noise import strip_noise
 from curate.normalise import normalise
-from curate.read import InputFile, discover, read_documents, split_lines
+from curate.read import Discovery, InputFile, discover, read_documents, split_lines
 from curate.rules import RuleSet
 from curate.signature import DedupConfig, Signer, sign_batch
 from curate.summary import Summary
@@ -124,17 +124,23 @@ def _die_with_parent() -> None:
 Item = RawDocument | Problem
 
 
-def _process_batch(batch: list[Item]) -> tuple[list[Document | Problem], dict[str, float]]:
-    assert _processor is not None
+def process_batch(processor: DocumentProcessor, batch: list[Item]) -> tuple[list[Document | Problem], dict[str, float]]:
+    """The per-document stages and the signatures of one batch (problems pass through)."""
     timings: dict[str, float] = {}
     out: list[Document | Problem] = [
-        _processor(item, timings) if isinstance(item, RawDocument) else item for item in batch
+        processor(item, timings) if isinstance(item, RawDocument) else item for item in batch
     ]
-    _processor.sign([d for d in out if isinstance(d, Document)], timings)
+    processor.sign([d for d in out if isinstance(d, Document)], timings)
     return out, timings
 
 
-def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:
+def _process_batch(batch: list[Item]) -> tuple[list[Document | Problem], dict[str, float]]:
+    assert _processor is not None
+    return process_batch(_processor, batch)
+
+
+def batches(items: Iterable[Item]) -> Iterator[list[Item]]:
+    """Consecutive items, cut at BATCH_DOCS documents or BATCH_BYTES of input."""
     batch: list[Item] = []
     size = 0
     for item in items:
@@ -152,7 +158,7 @@ def process_items(items: Iterable[Item], ruleset: RuleSet, dedup: DedupConfig,
     """Run the per-document stages over batches, yielding results in input order."""
     if workers <= 1:
         _init_worker(ruleset, dedup, stages)
-        for batch in _batches(items):
+        for batch in batches(items):
             yield _process_batch(batch)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
@@ -160,7 +166,7 @@ def process_items(items: Iterable[Item], ruleset: RuleSet, dedup: DedupConfig,
         pending: deque = deque()
         # A bounded window of batches in flight: enough to keep every worker busy,
         # few enough that memory does not grow with the corpus.
-        for batch in _batches(items):
+        for batch in batches(items):
             pending.append(pool.submit(_process_batch, batch))
             if len(pending) >= 4 * workers:
                 yield pending.popleft().result()
@@ -195,6 +201,28 @@ def fingerprint(cfg: RunConfig, files: list[InputFile]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def new_summary(cfg: RunConfig, discovery: Discovery) -> Summary:
+    return Summary(files=len(discovery.files), rules=list(cfg.ruleset.sources), settings=settings_of(cfg))
+
+
+def input_items(discovery: Discovery, text_field: str) -> Iterator[Item]:
+    """Everything to process, in input order: the problems found while discovering the
+    inputs, then each file's documents and problems."""
+    return itertools.chain(discovery.problems, read_documents(discovery.files, text_field))
+
+
+def emit(result: Document | Problem, writer: OutputWriter, summary: Summary) -> None:
+    """Write one processed item whose duplicates are already removed, and count it. Every
+    engine calls this, in input order, so they write the same bytes."""
+    if isinstance(result, Problem):
+        summary.add_problem(result)
+        writer.write_problem(result)
+    else:
+        writer.write_document(result)
+        summary.add_document(result)
+    summary.items_done += 1
+
+
 def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
         timings: dict[str, float] | None = None, resume: bool = False) -> Summary:
     """Read every input, run all stages and write the output folder. Returns the summary.
@@ -212,10 +240,9 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
         for signature, keys, ref in additions:
             index.add(signature, keys, ref)
         index.journal = []
-        summary = state if isinstance(state, Summary) else Summary(
-            files=len(discovery.files), rules=list(cfg.ruleset.sources), settings=settings_of(cfg))
+        summary = state if isinstance(state, Summary) else new_summary(cfg, discovery)
         t_read = time.perf_counter()
-        items: Iterator[Item] = itertools.chain(discovery.problems, read_documents(discovery.files, cfg.text_field))
+        items = input_items(discovery, cfg.text_field)
         if done:
             skipped = 0
             for item in itertools.islice(items, done):
@@ -227,19 +254,16 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
                 timings[stage] = timings.get(stage, 0.0) + seconds
             for result in results:
                 if isinstance(result, Problem):
-                    summary.add_problem(result)
-                    writer.write_problem(result)
+                    emit(result, writer, summary)
                 else:
                     t0 = time.perf_counter()
                     deduplicate(result, index)
                     t1 = time.perf_counter()
-                    writer.write_document(result)
+                    emit(result, writer, summary)
                     timings["dedup"] = timings.get("dedup", 0.0) + (t1 - t0)
                     timings["write"] = timings.get("write", 0.0) + (time.perf_counter() - t1)
-                    summary.add_document(result)
                     if on_progress is not None:
                         on_progress(result.size)
-                summary.items_done += 1
                 if summary.items_done % cfg.chunk_items == 0:
                     writer.end_chunk(index.journal, summary)
                     index.journal = []
