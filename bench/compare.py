@@ -2,10 +2,11 @@
 scale, all in one run, on one corpus and the same cores.
 
     bash bench/peers/setup.sh              # once: datatrove 0.10.1 in bench/.venv-peers
-    python bench/compare.py                # ~10 min on 2 cores; figures in bench/results/
+    python bench/compare.py                # ~15 min on 2 cores; figures in bench/results/
 
 What it times, each as a whole process pinned with taskset (wall time, and peak RSS of
-the process tree sampled every 50 ms), on a corpus from bench/generate.py (--mb, 20 MB):
+the process tree sampled every 50 ms; the median of --repeat rounds, 3 by default, as
+the machine is shared), on a corpus from bench/generate.py (--mb, 20 MB):
 1. one core each: `curate run` against datatrove's closest end-to-end pipeline (reader,
    FTFY, fastText language filter, C4 line rules without the spaCy sentence count,
    MinHash dedup, writer; bench/peers/datatrove_e2e.py);
@@ -30,6 +31,7 @@ import importlib.util
 import json
 import os
 import platform
+import statistics
 import sys
 from datetime import date
 from pathlib import Path
@@ -67,6 +69,8 @@ def main() -> None:
     parser.add_argument("--scale-mb", type=float, default=560.0,
                         help="corpus for the memory-at-scale rows (default 560: over 1M paragraphs; 0 skips)")
     parser.add_argument("--no-peers", action="store_true", help="skip datatrove (no bench/.venv-peers)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each timed job; the median is reported (default 3)")
     args = parser.parse_args()
     data = HERE / "data" / f"corpus{args.mb:g}"
     corpus = data / "corpus.jsonl"
@@ -106,10 +110,20 @@ def main() -> None:
         jobs["curate run ray"] = (two + curate_job("run", corpus, "run-ray", 2, "--engine", "ray"), docs_mb,
                                   meta["documents"], "docs")
     results = {}
+    # Rounds, not one job repeated back to back: a burst of load on this shared machine
+    # then lands on several tools' runs instead of all runs of one tool.
+    walls: dict[str, list[float]] = {name: [] for name in jobs}
+    peaks: dict[str, list[int]] = {name: [] for name in jobs}
+    for round_no in range(args.repeat):
+        for name, (cmd, _, _, _) in jobs.items():
+            print(f"{name} (run {round_no + 1} of {args.repeat}) ...", flush=True)
+            wall, peak = measure(cmd, cwd=HERE)  # from bench/: no ./rules folder here
+            walls[name].append(wall)
+            peaks[name].append(peak)
     for name, (cmd, size, units, unit) in jobs.items():
-        print(f"{name} ...", flush=True)
-        wall, peak = measure(cmd, cwd=HERE)  # from bench/: no ./rules folder here
-        results[name] = {"wall_s": round(wall, 3), "peak_rss_mb": round(peak / 1e6, 1),
+        wall = statistics.median(walls[name])
+        results[name] = {"wall_s": round(wall, 3), "runs_s": [round(w, 3) for w in walls[name]],
+                         "peak_rss_mb": round(max(peaks[name]) / 1e6, 1),
                          "mb_per_s": round(size / 1e6 / wall, 3), "units": units, "unit": unit,
                          "units_per_s": round(units / wall, 1), "input_mb": round(size / 1e6, 3),
                          "cores": cmd[2]}

@@ -126,22 +126,24 @@ def xxh32_slices(buffer: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndar
     stripes = length // 16
     with np.errstate(over="ignore"):
         h = np.full(len(starts), _P5, dtype=np.uint32)
-        long = np.flatnonzero(stripes > 0)
-        if len(long):
-            base = starts[long]
-            lanes = [np.full(len(long), v, dtype=np.uint32)
-                     for v in (_P1 + _P2, _P2, np.uint32(0), np.uint32(0) - _P1)]
-            active = np.arange(len(long))
-            n_stripes = stripes[long]
-            k = 0
-            while len(active):
-                offset = base[active] + 16 * k
+        # Slices with more stripes first, so the slices still striping in round k are a
+        # prefix: views instead of gathers and scatters.
+        order = np.argsort(-stripes, kind="stable")
+        n_stripes = stripes[order]
+        striping = int(np.count_nonzero(n_stripes))
+        if striping:
+            base = starts[order[:striping]]
+            lanes = [np.full(striping, v, dtype=np.uint32) for v in (_P1 + _P2, _P2, np.uint32(0), np.uint32(0) - _P1)]
+            # How many slices have more than k stripes, for every k.
+            still = np.searchsorted(-n_stripes[:striping], -np.arange(1, int(n_stripes[0]) + 1), side="right")
+            for k, count in enumerate(still.tolist()):
+                offset = base[:count] + 16 * k
                 for lane, acc in enumerate(lanes):
-                    value = acc[active] + word[offset + 4 * lane] * _P2
-                    acc[active] = _rotl(value, 13) * _P1
-                k += 1
-                active = active[n_stripes[active] > k]
-            h[long] = _rotl(lanes[0], 1) + _rotl(lanes[1], 7) + _rotl(lanes[2], 12) + _rotl(lanes[3], 18)
+                    head = acc[:count]
+                    head += word[offset + 4 * lane] * _P2
+                    head[:] = _rotl(head, 13) * _P1
+            merged = _rotl(lanes[0], 1) + _rotl(lanes[1], 7) + _rotl(lanes[2], 12) + _rotl(lanes[3], 18)
+            h[order[:striping]] = merged
         h += length.astype(np.uint32)
         at = starts + 16 * stripes
         remaining = length - 16 * stripes
