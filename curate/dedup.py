@@ -51,17 +51,15 @@ class DedupIndex:
 
     def find(self, signature: bytes, keys: tuple[int, ...]) -> tuple[int, float] | None:
         """The earliest kept paragraph at or above the threshold, with its estimated Jaccard."""
+        hits = [hit for hit in map(self.buckets.get, keys) if hit is not None]
+        if not hits:  # most paragraphs: no band seen before
+            return None
         candidates: set[int] = set()
-        for key in keys:
-            hit = self.buckets.get(key)
-            if hit is None:
-                continue
+        for hit in hits:
             if isinstance(hit, int):
                 candidates.add(hit)
             else:
                 candidates.update(hit)
-        if not candidates:
-            return None
         mine = np.frombuffer(signature, dtype=np.uint32)
         width = self.sig_bytes
         for cid in sorted(candidates):
@@ -77,12 +75,13 @@ class DedupIndex:
         if self.journal is not None:
             self.journal.append((signature, keys, ref))
         self.signatures += signature
+        buckets = self.buckets
         for key in keys:
-            hit = self.buckets.get(key)
-            if hit is None:
-                self.buckets[key] = pid
-            elif isinstance(hit, int):
-                self.buckets[key] = [hit, pid]
+            hit = buckets.setdefault(key, pid)  # one lookup when the band is new, as most are
+            if hit is pid:
+                continue
+            if isinstance(hit, int):
+                buckets[key] = [hit, pid]
             else:
                 hit.append(pid)
 

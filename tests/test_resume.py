@@ -89,11 +89,16 @@ def test_sigkill_mid_run_then_resume_gives_identical_bytes(corpus, reference, tm
 
 @pytest.mark.slow
 def test_ctrl_c_says_how_to_resume(corpus, reference, tmp_path):
-    out = tmp_path / "out"
-    proc = _start(corpus, out)
-    _wait_for_chunks(out, proc, 2)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    # On a loaded machine this process can be starved past the child's last chunk, so the
+    # signal lands after the run finished (exit 0 with a complete output): try again then.
+    for attempt in range(3):
+        out = tmp_path / f"out{attempt}"
+        proc = _start(corpus, out)
+        _wait_for_chunks(out, proc, 2)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        if not (proc.returncode == 0 and (out / "summary.json").exists()):
+            break
     assert proc.returncode == 1
     assert "interrupted" in stderr and "--resume" in stderr
     assert not (out / "summary.json").exists()
