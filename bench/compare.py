@@ -39,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import generate  # noqa: E402
+from generate import ensure_corpus  # noqa: E402
 from quality import dedup_quality  # noqa: E402
 from run import measure  # noqa: E402
 from scale import scale_rows  # noqa: E402
@@ -72,11 +72,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each timed job; the median is reported (default 3)")
     args = parser.parse_args()
-    data = HERE / "data" / f"corpus{args.mb:g}"
+    data = ensure_corpus(args.mb)
     corpus = data / "corpus.jsonl"
-    if not corpus.exists():
-        print(f"generating {args.mb:g} MB in {data} ...", flush=True)
-        generate(args.mb, data)
     paras = data / "paragraphs.jsonl"
     n_paras = paragraphs_file(corpus, paras)
     meta = json.loads((data / "meta.json").read_text())

@@ -167,6 +167,15 @@ def generate(mb: float, out: Path, seed: int = SEED) -> dict:
     return meta
 
 
+def ensure_corpus(mb: float) -> Path:
+    """bench/data/corpus<MB>/, generated the first time it is asked for (deterministic)."""
+    data = Path(__file__).resolve().parent / "data" / f"corpus{mb:g}"
+    if not (data / "corpus.jsonl").exists():
+        print(f"generating {mb:g} MB in {data} ...", flush=True)
+        generate(mb, data)
+    return data
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=float, default=50.0, help="size of corpus.jsonl in MB (default 50)")

@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import generate  # noqa: E402
+from generate import ensure_corpus  # noqa: E402
 
 STAGES = ("read", "normalise", "noise", "language", "signature", "dedup", "write")
 
@@ -99,11 +99,8 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=50.0, help="corpus size in MB (default 50)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
-    data_dir = HERE / "data" / f"corpus{args.mb:g}"
+    data_dir = ensure_corpus(args.mb)
     corpus = data_dir / "corpus.jsonl"
-    if not corpus.exists():
-        print(f"generating {args.mb:g} MB corpus in {data_dir} ...", flush=True)
-        generate(args.mb, data_dir)
     size = corpus.stat().st_size
     meta = json.loads((data_dir / "meta.json").read_text())
     runs = []

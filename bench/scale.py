@@ -19,7 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import generate  # noqa: E402
+from generate import ensure_corpus  # noqa: E402
 from run import run_curate  # noqa: E402
 
 MB = 560  # about 1.3M paragraphs at the generator's mean paragraph size
@@ -27,11 +27,8 @@ MB = 560  # about 1.3M paragraphs at the generator's mean paragraph size
 
 def scale_rows(mb: float = MB) -> list[dict]:
     """curate dedup --workers 2 on 10%, 50% and 100% of a generated corpus of ``mb`` MB."""
-    data = HERE / "data" / f"corpus{mb:g}"
+    data = ensure_corpus(mb)
     corpus = data / "corpus.jsonl"
-    if not corpus.exists():
-        print(f"generating {mb:g} MB in {data} ...", flush=True)
-        generate(mb, data)
     lines = None
     rows = []
     for share in (0.1, 0.5, 1.0):

@@ -34,8 +34,7 @@ _MAY_NEED_FTFY = re.compile(
 # Characters that are spacing but not " ": NBSP, the Unicode spaces, tabs, line and
 # paragraph separators, form feeds. Each run becomes one space.
 _SPACING = r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u180e]"
-_SPACES_REFERENCE = re.compile(_SPACING + "+")
-# The same runs, except those that are one " " already (replacing them changes nothing):
+# Every run of spacing, except those that are one " " already (replacing them changes nothing):
 # most lines then have no match at all, where every space between words was one.
 _SPACES = re.compile(_SPACING + r"{2,}|[^\S ]|\u180e")
 # Invisible format characters that scrapers leave behind and that only split words.

@@ -82,8 +82,18 @@ def word_shingles(texts: list[str], shingle_words: int, min_words: int) -> WordS
     return WordShingles(buffer, starts[start_word], ends[last_word], counts, unspaced_lines)
 
 
+def is_unspaced(lowered: str) -> bool:
+    """Is this line written in an unspaced script: are characters of such scripts at least
+    UNSPACED_SHARE of its letters? (The one definition; both shingle paths ask it.)"""
+    if lowered.isascii():
+        return False
+    hits = len(UNSPACED.findall(lowered))
+    return bool(hits) and hits >= UNSPACED_SHARE * sum(map(str.isalpha, lowered))
+
+
 def _unspaced_lines(joined: str) -> list[int]:
-    """Lines where characters of unspaced scripts are at least UNSPACED_SHARE of the letters."""
+    """The lines of the batch for which ``is_unspaced`` holds, looking only at lines that
+    hold at least one character of an unspaced script."""
     first = UNSPACED.search(joined)
     if first is None:
         return []
@@ -92,9 +102,7 @@ def _unspaced_lines(joined: str) -> list[int]:
     line_no = joined.count("\n", 0, line_start)
     while line_start < len(joined):
         line_end = joined.index("\n", line_start)
-        line = joined[line_start:line_end]
-        hits = len(UNSPACED.findall(line))
-        if hits and hits >= UNSPACED_SHARE * sum(map(str.isalpha, line)):
+        if is_unspaced(joined[line_start:line_end]):
             found.append(line_no)
         following = UNSPACED.search(joined, line_end)
         if following is None:

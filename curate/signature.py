@@ -10,7 +10,7 @@ import numpy as np
 import xxhash
 
 from curate.document import Document
-from curate.shingles import UNSPACED, UNSPACED_SHARE, word_shingles, xxh32_slices
+from curate.shingles import is_unspaced, word_shingles, xxh32_slices
 
 _WORD = re.compile(r"\w+")
 # Shingles permuted in one (permutations x shingles) matrix: 128 x 8,192 x 4 bytes = 4 MB.
@@ -83,23 +83,20 @@ class Signer:
         """The paragraph's shingles, or None if it is too short to deduplicate. The
         reference definition; ``shingle_hash_batch`` computes their hashes faster."""
         lowered = text.lower()
-        if self._unspaced(lowered):
-            chars = "".join(ch for ch in lowered if not ch.isspace())
-            n = self.cfg.shingle_chars
-            if len(chars) < self.cfg.min_chars:
-                return None
-            return list({chars[i:i + n].encode("utf-8") for i in range(max(1, len(chars) - n + 1))})
+        if is_unspaced(lowered):
+            return self._char_shingles(lowered)
         words = _WORD.findall(lowered)
         if len(words) < self.cfg.min_words:
             return None
         n = self.cfg.shingle_words
         return list({" ".join(words[i:i + n]).encode("utf-8") for i in range(max(1, len(words) - n + 1))})
 
-    @staticmethod
-    def _unspaced(lowered: str) -> bool:
-        if lowered.isascii() or not UNSPACED.search(lowered):
-            return False
-        return len(UNSPACED.findall(lowered)) >= UNSPACED_SHARE * sum(map(str.isalpha, lowered))
+    def _char_shingles(self, lowered: str) -> list[bytes] | None:
+        chars = "".join(ch for ch in lowered if not ch.isspace())
+        n = self.cfg.shingle_chars
+        if len(chars) < self.cfg.min_chars:
+            return None
+        return list({chars[i:i + n].encode("utf-8") for i in range(max(1, len(chars) - n + 1))})
 
     def shingle_hashes(self, text: str) -> list[int] | None:
         """xxh32 of each of the paragraph's shingles, or None if it is too short."""
@@ -123,7 +120,7 @@ class Signer:
         by_chars = set(cut.unspaced)
         for i, count in enumerate(counts):
             if i in by_chars:
-                found = self.shingles(texts[i])
+                found = self._char_shingles(texts[i].lower())  # word_shingles found it unspaced
                 counts[i] = None if found is None else len(found)
                 if found is not None:
                     pieces.append(np.fromiter(map(xxhash.xxh32_intdigest, found), dtype=np.uint32, count=len(found)))

