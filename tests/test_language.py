@@ -42,9 +42,11 @@ def _paragraphs(limit: int = 600) -> list[str]:
 
 def test_ngrams_are_exactly_langdetects():
     import langdetect.detector_factory as df
+    from langdetect.detector_factory import init_factory
 
     from curate.language import extract_ngrams, model
 
+    init_factory()
     m = model()
     for text in _paragraphs(300):
         reference = df._factory.create()
@@ -111,3 +113,22 @@ def test_word_table_evidence_equals_summing_every_ngram():
         direct = m.log_prob[rows].sum(axis=0, dtype=np.float64)
         assert np.allclose(m.evidence(text), direct, rtol=1e-9, atol=1e-6)
         assert m.best(m.evidence(text))[0] == m.best(direct)[0]
+
+
+def test_profile_matrix_is_langdetects_own():
+    """The model reads langdetect's profiles itself; every language's smoothed
+    log-probability of every n-gram must be the one langdetect's factory computes."""
+    import langdetect.detector_factory as df
+    import numpy as np
+    from langdetect.detector_factory import init_factory
+
+    from curate.language import SMOOTHING, LanguageModel
+
+    init_factory()
+    factory = df._factory
+    mine = LanguageModel()
+    assert sorted(mine.languages) == sorted(factory.langlist)
+    assert mine.row.keys() == factory.word_lang_prob_map.keys()
+    columns = [factory.langlist.index(lang) for lang in mine.languages]
+    theirs = np.array([factory.word_lang_prob_map[gram] for gram in mine.row], dtype=np.float64)[:, columns]
+    assert np.array_equal(np.log(theirs + SMOOTHING).astype(np.float32), mine.log_prob)
