@@ -32,7 +32,7 @@ def explain_file(file: InputFile, ruleset: RuleSet, dedup: DedupConfig, text_fie
         if isinstance(item, Problem):
             yield file.source, [Verdict(item.line, "quarantine", item.problem, item.preview)]
             continue
-        doc = processor(item, {})
+        [doc] = processor.documents([item], {})
         processor.sign([doc], {})
         doc = deduplicate(doc, index)
         yield doc.id, verdicts(doc)

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from collections.abc import Iterable
+from itertools import chain, repeat
+from operator import add
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +29,7 @@ from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY, init_factory
 from langdetect.utils.ngram import NGram
 
-from curate.document import Document
+from curate.document import Document, Line
 
 DetectorFactory.seed = 0  # only for the reference detector used by tests and `langdetect_reference`
 
@@ -59,29 +62,39 @@ class LanguageModel:
 
         Each word's n-grams are summed once and kept as one row of a word table, so a
         paragraph sums ~50 word rows instead of ~900 n-gram rows."""
-        ids = self.word_ids(text)
+        keys = word_keys(text)
+        self.learn(keys)  # always fits: a cleaned text has at most 10,000 characters
+        return self.evidence_of(keys)
+
+    def evidence_of(self, keys: list[tuple[str, bool]]) -> np.ndarray | None:
+        """`evidence` of a text from its word keys, every one of which the table has learnt."""
+        index = self._index
+        ids = [slot for slot in map(index.__getitem__, keys) if slot >= 0]
         if not ids:
             return None
         return self._vectors[ids].sum(axis=0)
 
-    def word_ids(self, text: str) -> list[int]:
-        """Rows of the word table for the text's words that have profile n-grams."""
+    def learn(self, keys: Iterable[tuple[str, bool]]) -> bool:
+        """Put every word not yet in the table into it, in one numpy pass.
+
+        Learning a whole batch of paragraphs at once matters: the pass costs ~70 µs
+        whatever its size, and a paragraph brings only a few new words. Returns False,
+        learning nothing, if the words would not fit even in an empty table."""
         index = self._index
-        words = _cleaned(text).translate(_NORMALISE).split(" ")
-        last = len(words) - 1
-        keys = [(word, k < last) for k, word in enumerate(words) if word]  # a word followed by a space also yields its trailing grams
-        found = list(map(index.get, keys))
-        if None in found:
-            new = list(dict.fromkeys(key for key, slot in zip(keys, found) if slot is None))
-            if self._used + len(new) > self.WORD_TABLE_ROWS:
-                # Start the table afresh, then look every word of this text up again, so no
-                # id taken before the reset points at a row that has been reused.
-                index.clear()
-                self._used = 0
-                new = list(dict.fromkeys(keys))
-            self._add_words(new)
-            found = list(map(index.get, keys))
-        return [slot for slot in found if slot >= 0]
+        distinct = dict.fromkeys(keys)
+        new = [key for key in distinct if key not in index]
+        if not new:
+            return True
+        if self._used + len(new) > self.WORD_TABLE_ROWS:
+            if len(distinct) > self.WORD_TABLE_ROWS:
+                return False
+            # Start the table afresh with all of these words, so no id that is about to
+            # be looked up points at a row that has been reused.
+            index.clear()
+            self._used = 0
+            new = list(distinct)
+        self._add_words(new)
+        return True
 
     def rows(self, text: str) -> list[int]:
         """Profile rows of all the text's n-grams (the reference the word table is tested against)."""
@@ -89,26 +102,24 @@ class LanguageModel:
 
     def _add_words(self, keys: list[tuple[str, bool]]) -> None:
         """Put each word's summed n-gram evidence in the table, all words in one numpy pass."""
-        get = self.row.get
-        rows: list[int] = []
-        starts: list[int] = []
-        slotted = []
-        for key in keys:
-            mine = [r for r in map(get, _word_grams(*key)) if r is not None]
-            if not mine:
-                self._index[key] = -1
-                continue
-            starts.append(len(rows))
-            rows.extend(mine)
-            slotted.append(key)
-        if not slotted:
-            return
+        gram_lists = [_word_grams(*key) for key in keys]
+        grams = list(chain.from_iterable(gram_lists))
+        rows = np.fromiter(map(self.row.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
+        owner = np.repeat(np.arange(len(keys)), np.fromiter(map(len, gram_lists), dtype=np.int64, count=len(keys)))
+        known = rows >= 0  # n-grams in no profile add nothing
+        rows, owner = rows[known], owner[known]
+        counts = np.bincount(owner, minlength=len(keys))
+        has_evidence = counts > 0
+        slots = np.full(len(keys), -1, dtype=np.int64)
         first = self._used
-        self._vectors[first:first + len(slotted)] = np.add.reduceat(self.log_prob[rows], starts, axis=0,
-                                                                    dtype=np.float64)
-        for offset, key in enumerate(slotted):
-            self._index[key] = first + offset
-        self._used = first + len(slotted)
+        n = int(np.count_nonzero(has_evidence))
+        slots[has_evidence] = np.arange(first, first + n)
+        if n:
+            starts = (np.cumsum(counts) - counts)[has_evidence]
+            # Each word's rows are summed in their listed order, as one sum per word.
+            self._vectors[first:first + n] = np.add.reduceat(self.log_prob[rows], starts, axis=0, dtype=np.float64)
+        self._index.update(zip(keys, slots.tolist()))
+        self._used = first + n
 
     @property
     def _index(self) -> dict:
@@ -200,6 +211,14 @@ def _cleaned(text: str) -> str:
     return text
 
 
+def word_keys(text: str) -> list[tuple[str, bool]]:
+    """The text's words as the word table knows them: (normalised word, followed by a
+    space), since a word followed by a space also yields its trailing n-grams."""
+    words = _cleaned(text).translate(_NORMALISE).split(" ")
+    last = len(words) - 1
+    return [(word, k < last) for k, word in enumerate(words) if word]
+
+
 def _reference_cleaned(text: str) -> str:
     detector = _reference_detector()
     detector.text = ""
@@ -217,14 +236,14 @@ def _word_grams(word: str, followed_by_space: bool) -> list[str]:
     langdetect does: a word's evidence is their sum, and a float64 sum of these float32
     log-probabilities is exact (they span fewer than 53 bits), so order cannot change it."""
     padded = " " + word + (" " if followed_by_space else "")
-    if sum(map(str.isupper, word)) >= 2:
+    if not word.islower() and sum(map(str.isupper, word)) >= 2:
         return _word_grams_with_capitals(padded)
-    end = len(padded)
-    grams = [padded[i] for i in range(1, end)]
-    if followed_by_space:
-        grams.pop()  # the closing space on its own is not a gram
-    grams += [padded[i - 1:i + 1] for i in range(1, end)]
-    grams += [padded[i - 2:i + 1] for i in range(2, end)]
+    # Built with C-level loops (str concatenation mapped over shifted copies): this runs
+    # for every word not seen before, ~50k words per 20 MB, in every worker.
+    bigrams = list(map(add, padded[:-1], padded[1:]))
+    grams = list(word)  # the unigrams: never the spaces around the word
+    grams += bigrams
+    grams += map(add, bigrams[:-1], padded[2:])
     return grams
 
 
@@ -331,30 +350,45 @@ def detect(text: str, min_letters: int = MIN_LETTERS_PARAGRAPH,
     return (UNDETERMINED, 0.0) if evidence is None else model().best(evidence)
 
 
-def detect_languages(doc: Document) -> Document:
-    """Label the document and each kept line; a line's label is kept only where it differs."""
-    if not doc.lines:
-        return doc
+def detect_languages(docs: list[Document]) -> None:
+    """Label each document and each of its kept lines; a line's label is kept only where
+    it differs from its document's. The new words of all the documents are learnt at once."""
     m = model()
+    samples = [[_sample(line) for line in doc.lines] for doc in docs]
+    learnt = m.learn(key for doc_samples in samples for _, _, _, keys in doc_samples for key in keys)
+    for doc, doc_samples in zip(docs, samples):
+        if doc.lines:
+            _label(doc, doc_samples, m, learnt)
+
+
+def _sample(line: Line) -> tuple[int, int, int, list[tuple[str, bool]]]:
+    """(line index, letters, characters, word keys) of the part of a line that is scored."""
+    sample = line.text[:PARAGRAPH_SAMPLE_CHARS]
+    n_letters = _letters(sample)
+    return line.index, n_letters, len(sample), word_keys(sample) if n_letters else []
+
+
+def _label(doc: Document, samples: list, m: LanguageModel, learnt: bool) -> None:
     total = None
     budget = DOCUMENT_SAMPLE_CHARS
     letters = 0
     per_line: dict[int, tuple[str, float]] = {}
-    for line in doc.lines:
-        sample = line.text[:PARAGRAPH_SAMPLE_CHARS]
-        n_letters = _letters(sample)
-        evidence = m.evidence(sample) if n_letters else None
+    for index, n_letters, n_chars, keys in samples:
+        evidence = None
+        if n_letters:
+            if not learnt:
+                m.learn(keys)  # the batch did not fit in the table: one line at a time
+            evidence = m.evidence_of(keys)
         if evidence is not None and budget > 0:
             total = evidence if total is None else total + evidence
             letters += n_letters
-            budget -= len(sample)
+            budget -= n_chars
         if n_letters < MIN_LETTERS_PARAGRAPH or evidence is None:
-            per_line[line.index] = (UNDETERMINED, 0.0)
+            per_line[index] = (UNDETERMINED, 0.0)
         else:
-            per_line[line.index] = m.best(evidence)
+            per_line[index] = m.best(evidence)
     if total is None or letters < MIN_LETTERS_DOCUMENT:
         doc.language, doc.language_score = UNDETERMINED, 0.0
     else:
         doc.language, doc.language_score = m.best(total)
     doc.line_languages = {i: label for i, label in per_line.items() if label[0] != doc.language}
-    return doc

@@ -63,27 +63,33 @@ class DocumentProcessor:
         self.signer = Signer(dedup)
         self.stages = stages
 
-    def __call__(self, raw: RawDocument, timings: dict[str, float]) -> Document:
+    def documents(self, raws: list[RawDocument], timings: dict[str, float]) -> list[Document]:
+        """Split, normalise and strip each document, then label the languages of all of them
+        (the language stage learns a batch's new words in one pass)."""
+        docs = []
+        for raw in raws:
+            t0 = time.perf_counter()
+            lines, problems, read, encoding = split_lines(raw)
+            doc = Document(raw.id, raw.source, raw.record_line, lines, problems=problems, lines_read=read,
+                           size=raw.size, encoding=encoding)
+            t1 = time.perf_counter()
+            if "normalise" in self.stages:
+                normalise(doc)
+            t2 = time.perf_counter()
+            if "noise" in self.stages:
+                strip_noise(doc, self.ruleset)
+            t3 = time.perf_counter()
+            for stage, seconds in (("read", t1 - t0), ("normalise", t2 - t1), ("noise", t3 - t2)):
+                timings[stage] = timings.get(stage, 0.0) + seconds
+            docs.append(doc)
         t0 = time.perf_counter()
-        lines, problems, read, encoding = split_lines(raw)
-        doc = Document(raw.id, raw.source, raw.record_line, lines, problems=problems, lines_read=read,
-                       size=raw.size, encoding=encoding)
-        t1 = time.perf_counter()
-        if "normalise" in self.stages:
-            normalise(doc)
-        t2 = time.perf_counter()
-        if "noise" in self.stages:
-            strip_noise(doc, self.ruleset)
-        t3 = time.perf_counter()
         if "language" in self.stages:
-            detect_languages(doc)
+            detect_languages(docs)
         else:
-            doc.language = None
-        t4 = time.perf_counter()
-        for stage, seconds in (("read", t1 - t0), ("normalise", t2 - t1), ("noise", t3 - t2),
-                               ("language", t4 - t3)):
-            timings[stage] = timings.get(stage, 0.0) + seconds
-        return doc
+            for doc in docs:
+                doc.language = None
+        timings["language"] = timings.get("language", 0.0) + (time.perf_counter() - t0)
+        return docs
 
     def sign(self, docs: list[Document], timings: dict[str, float]) -> None:
         t0 = time.perf_counter()
@@ -129,9 +135,8 @@ Item = RawDocument | Problem
 def process_batch(processor: DocumentProcessor, batch: list[Item]) -> tuple[list[Document | Problem], dict[str, float]]:
     """The per-document stages and the signatures of one batch (problems pass through)."""
     timings: dict[str, float] = {}
-    out: list[Document | Problem] = [
-        processor(item, timings) if isinstance(item, RawDocument) else item for item in batch
-    ]
+    docs = iter(processor.documents([item for item in batch if isinstance(item, RawDocument)], timings))
+    out: list[Document | Problem] = [next(docs) if isinstance(item, RawDocument) else item for item in batch]
     processor.sign([d for d in out if isinstance(d, Document)], timings)
     return out, timings
 

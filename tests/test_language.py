@@ -132,3 +132,32 @@ def test_profile_matrix_is_langdetects_own():
     columns = [factory.langlist.index(lang) for lang in mine.languages]
     theirs = np.array([factory.word_lang_prob_map[gram] for gram in mine.row], dtype=np.float64)[:, columns]
     assert np.array_equal(np.log(theirs + SMOOTHING).astype(np.float32), mine.log_prob)
+
+
+def test_labels_do_not_depend_on_the_word_table_filling_up(monkeypatch):
+    """A small table is started afresh within a batch, or cannot hold the batch at all
+    and is filled line by line; either way every label is what a roomy table gives."""
+    from curate.document import Document, Line, Origin
+    from curate.language import LanguageModel, detect_languages, model
+
+    def documents():
+        docs = []
+        for n, text in enumerate(_paragraphs(120)):
+            lines = [Line(k, part, part, Origin(k + 1, 0, len(part)), False)
+                     for k, part in enumerate(text.split(". ")) if part]
+            docs.append(Document(f"d{n}", "x.txt", None, lines))
+        return docs
+
+    def labels(rows: int, batch: int) -> list:
+        monkeypatch.setattr(LanguageModel, "WORD_TABLE_ROWS", rows)
+        m = model()
+        m.__dict__.pop("_word_index", None)  # a fresh table of the patched size
+        docs = documents()
+        for start in range(0, len(docs), batch):
+            detect_languages(docs[start:start + batch])
+        return [(d.language, d.language_score, d.line_languages) for d in docs]
+
+    roomy = labels(100_000, 30)
+    assert labels(400, 10) == roomy  # a batch (~150 words) fits, but the table fills up
+    assert labels(60, 30) == roomy  # no batch (400+ words) fits: learnt line by line (< 40 each)
+    model().__dict__.pop("_word_index", None)
