@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -50,6 +51,14 @@ def _dumps(record: dict) -> bytes:
             if raw in data:
                 data = data.replace(raw, escaped)
     return data
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def document_record(doc: Document) -> dict:
@@ -128,6 +137,8 @@ class OutputWriter:
         self.fingerprint = fingerprint
         self.files: dict[str, object] = {}
         self.chunk = 0
+        self._syncer: ThreadPoolExecutor | None = None
+        self._syncing: list[Future] = []
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             if resume and self._resumable():
@@ -196,30 +207,58 @@ class OutputWriter:
         self.files[QUARANTINE].write(_dumps(problem_record(problem)) + b"\n")
 
     def end_chunk(self, index_additions: list, summary_state: object) -> None:
-        """Make the current chunk durable, mark it finished, and start the next one."""
-        self._close_files()
-        with open(self.partial / f"{self.chunk:06d}.state", "wb") as f:
-            pickle.dump((index_additions, summary_state), f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        (self.partial / f"{self.chunk:06d}.done").touch()
+        """Close the current chunk and start the next one. The chunk is made durable and
+        marked finished on a background thread: its five fsyncs took ~10 ms each, a twentieth
+        of the run on paragraph-sized records, and they only wait on the disk."""
+        for f in self.files.values():
+            f.close()
+        # Pickled here, not on the thread: the summary goes on changing with the next chunk.
+        state = pickle.dumps((index_additions, summary_state), protocol=pickle.HIGHEST_PROTOCOL)
+        for finished in [p for p in self._syncing if p.done()]:
+            finished.result()  # a disk error surfaces at the next chunk, not at the end
+            self._syncing.remove(finished)
+        if self._syncer is None:
+            self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="curate-sync")
+        # One thread, so chunks are marked finished in order.
+        self._syncing.append(self._syncer.submit(self._finish_chunk, self.chunk, state))
         self.chunk += 1
         self._open_chunk()
 
-    def _close_files(self) -> None:
-        for f in self.files.values():
+    def _finish_chunk(self, chunk: int, state: bytes) -> None:
+        """Make a closed chunk durable, then mark it finished: a resumed run trusts a
+        chunk only if its ``.done`` marker exists, and the marker comes last."""
+        for name in OUTPUT_FILES:
+            _fsync_path(self.partial / f"{chunk:06d}.{name}")
+        with open(self.partial / f"{chunk:06d}.state", "wb") as f:
+            f.write(state)
             f.flush()
             os.fsync(f.fileno())
-            f.close()
+        (self.partial / f"{chunk:06d}.done").touch()
+
+    def _wait_for_syncs(self) -> None:
+        pending, self._syncing = self._syncing, []
+        for future in pending:
+            future.result()
+        if self._syncer is not None:
+            self._syncer.shutdown()
+            self._syncer = None
 
     def commit(self, summary: dict) -> None:
         """Join the chunks into the final files and move them into place, the summary last."""
-        self._close_files()
+        self._wait_for_syncs()
+        for f in self.files.values():
+            f.close()  # no fsync: the last chunk is never resumed from, the joined files are
         for name in OUTPUT_FILES:
-            with open(self.partial / name, "wb") as joined:
-                for k in range(self.chunk + 1):
-                    with open(self.partial / f"{k:06d}.{name}", "rb") as part:
-                        shutil.copyfileobj(part, joined)
+            joined_path = self.partial / name
+            parts = [self.partial / f"{k:06d}.{name}" for k in range(self.chunk + 1)]
+            if len(parts) == 1:
+                # A run of one chunk (most runs) copies nothing. That chunk has no marker,
+                # so no resumed run can miss its files if this one stops here.
+                os.replace(parts.pop(), joined_path)
+            with open(joined_path, "ab" if not parts else "wb") as joined:
+                for part in parts:
+                    with open(part, "rb") as f:
+                        shutil.copyfileobj(f, joined)
                 joined.flush()
                 os.fsync(joined.fileno())
         final_summary = self.out_dir / SUMMARY
@@ -234,6 +273,10 @@ class OutputWriter:
 
     def interrupt(self) -> None:
         """Stop writing; finished chunks stay for --resume, the unfinished one is dropped."""
+        try:
+            self._wait_for_syncs()  # chunks already closed are kept if they can be
+        except OSError:
+            pass  # the chunk that failed has no marker, so a resumed run redoes it
         for f in self.files.values():
             f.close()
         self._drop_chunks_from(self.chunk)
