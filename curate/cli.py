@@ -200,7 +200,8 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, text_fie
     with click.progressbar(length=max(total, 1), label="curate", file=sys.stderr, show_eta=True,
                            show_pos=False, hidden=not show_bar) as bar:
         try:
-            summary = run_pipeline(cfg, on_progress=bar.update, timings=stage_times, resume=resume)
+            summary = run_pipeline(cfg, on_progress=bar.update if show_bar else None, timings=stage_times,
+                                   resume=resume)
         except CurateError as err:
             raise _fail(err) from err
         except KeyboardInterrupt:
