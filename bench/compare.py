@@ -6,7 +6,8 @@ scale, all in one run, on one corpus and the same cores.
 
 What it times, each as a whole process pinned with taskset (wall time, and peak RSS of
 the process tree sampled every 50 ms; the median of --repeat rounds, 3 by default, as
-the machine is shared), on a corpus from bench/generate.py (--mb, 20 MB):
+the machine is shared; the two sides of each ratio run back to back in every round), on
+a corpus from bench/generate.py (--mb, 20 MB):
 1. one core each: `curate run` against datatrove's closest end-to-end pipeline (reader,
    FTFY, fastText language filter, C4 line rules without the spaCy sentence count,
    MinHash dedup, writer; bench/peers/datatrove_e2e.py);
@@ -91,21 +92,24 @@ def main() -> None:
         return ["python3", str(HERE / "peers" / script), str(source), str(work / out),
                 "--out", str(work / f"{out}.json"), "--tasks", "1"]
 
+    # Each pair that makes a ratio runs back to back within a round, so both sides of it
+    # meet the same load on this shared machine.
     jobs = {  # name: (command, input bytes, units, unit name)
-        "curate run": (one + curate_job("run", corpus, "run-w1", 1), docs_mb, meta["documents"], "docs"),
         "datatrove e2e": (one + peer_job("datatrove_e2e.py", corpus, "dt-e2e"), docs_mb, meta["documents"], "docs"),
+        "curate run": (one + curate_job("run", corpus, "run-w1", 1), docs_mb, meta["documents"], "docs"),
+        "curate run w2": (two + curate_job("run", corpus, "run-w2", 2), docs_mb, meta["documents"], "docs"),
+        "curate run ray": (two + curate_job("run", corpus, "run-ray", 2, "--engine", "ray"), docs_mb,
+                           meta["documents"], "docs"),
+        "curate dedup w2": (two + curate_job("dedup", paras, "dedup-w2", 2), paras_mb, n_paras, "paras"),
         "curate dedup": (one + curate_job("dedup", paras, "dedup-w1", 1), paras_mb, n_paras, "paras"),
         "datatrove minhash": (one + peer_job("datatrove_minhash.py", paras, "dt-minhash"), paras_mb, n_paras,
                               "paras"),
-        "curate run w2": (two + curate_job("run", corpus, "run-w2", 2), docs_mb, meta["documents"], "docs"),
-        "curate dedup w2": (two + curate_job("dedup", paras, "dedup-w2", 2), paras_mb, n_paras, "paras"),
     }
     if args.no_peers:
         del jobs["datatrove e2e"], jobs["datatrove minhash"]
     ray_installed = importlib.util.find_spec("ray") is not None
-    if ray_installed:
-        jobs["curate run ray"] = (two + curate_job("run", corpus, "run-ray", 2, "--engine", "ray"), docs_mb,
-                                  meta["documents"], "docs")
+    if not ray_installed:
+        del jobs["curate run ray"]
     results = {}
     # Rounds, not one job repeated back to back: a burst of load on this shared machine
     # then lands on several tools' runs instead of all runs of one tool.
@@ -130,13 +134,17 @@ def main() -> None:
         identical["run --engine ray vs local"] = same_output(work / "run-w1", work / "run-ray")
     quality = dedup_quality(data, work / "run-w1")
     wall = {name: r["wall_s"] for name, r in results.items()}
-    ratios = {"workers_2_over_1_run": wall["curate run"] / wall["curate run w2"],
-              "workers_2_over_1_dedup": wall["curate dedup"] / wall["curate dedup w2"]}
+    pairs = {"workers_2_over_1_run": ("curate run", "curate run w2"),
+             "workers_2_over_1_dedup": ("curate dedup", "curate dedup w2")}
     if not args.no_peers:
-        ratios["curate_over_datatrove_end_to_end"] = wall["datatrove e2e"] / wall["curate run"]
-        ratios["curate_over_datatrove_dedup"] = wall["datatrove minhash"] / wall["curate dedup"]
+        pairs["curate_over_datatrove_end_to_end"] = ("datatrove e2e", "curate run")
+        pairs["curate_over_datatrove_dedup"] = ("datatrove minhash", "curate dedup")
     if ray_installed:
-        ratios["ray_over_local_2_cores"] = wall["curate run w2"] / wall["curate run ray"]
+        pairs["ray_over_local_2_cores"] = ("curate run w2", "curate run ray")
+    # The headline ratio is of the medians; each round's own ratio shows the spread.
+    ratios = {name: wall[slow] / wall[fast] for name, (slow, fast) in pairs.items()}
+    ratio_rounds = {name: [round(a / b, 3) for a, b in zip(walls[slow], walls[fast])]
+                    for name, (slow, fast) in pairs.items()}
     scale = scale_rows(args.scale_mb) if args.scale_mb else []
 
     print(f"\ncorpus: {meta['documents']:,} documents, {docs_mb / 1e6:.1f} MB; "
@@ -146,7 +154,7 @@ def main() -> None:
         print(f"{name:<18} {r['cores']:>5} {r['wall_s']:>8.1f} {r['mb_per_s']:>7.2f} {r['units_per_s']:>7.0f} "
               f"{r['unit']:<5} {r['peak_rss_mb']:>12.0f}")
     for name, value in ratios.items():
-        print(f"{name}: {value:.2f}x")
+        print(f"{name}: {value:.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratio_rounds[name])})")
     for name, same in identical.items():
         print(f"output byte-identical, {name}: {same}")
     print(f"dedup quality: recall {quality['recall_ge_0.8']} at Jaccard >= 0.8, "
@@ -163,6 +171,7 @@ def main() -> None:
         "date": date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "corpus": meta, "paragraphs": n_paras, "results": results, "ratios": ratios,
+        "ratio_rounds": ratio_rounds,
         "identical_output": identical, "dedup_quality": quality, "scale": scale,
     }, indent=2) + "\n")
     print(f"figures written to {dest.relative_to(HERE.parent)}")
