@@ -16,8 +16,8 @@ extra. Text with too few letters is "und" (undetermined), not a guess.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Iterable
+from functools import lru_cache
 from itertools import chain, repeat
 from operator import add
 from pathlib import Path
