@@ -228,7 +228,7 @@ def test_batch_signatures_equal_datasketch_for_every_kind_of_line():
 _CHARS = st.one_of(
     st.characters(codec="utf-8"),
     st.sampled_from(["a", "B", "é", "Σ", "ς", "İ", "ß", "_", "1", " ", "  ", "\n", "\u00a0", "—", "’", "中", "ก",
-                     "😀", "𝐀", "\u0301", ".", "-"]),
+                     "😀", "𝐀", "\u0301", ".", "-", "฿", "・", "。"]),
 )
 
 
