@@ -38,6 +38,8 @@ OPTIONAL_STAGES = ("normalise", "noise", "language")
 BATCH_DOCS = 1024  # numpy work in signatures is per batch: on paragraph-per-record files 256 left
 # ~5% in per-call overhead (64 left it call-bound); BATCH_BYTES cuts first (~700 paragraphs)
 BATCH_BYTES = 1 << 18  # 256 kB: ~80 batches for 20 MB, so two workers finish together
+# Changed when what a finished chunk saves changes, so an older unfinished run is not resumed.
+CHECKPOINT_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,7 @@ def fingerprint(cfg: RunConfig, files: list[InputFile]) -> str:
         except OSError:
             inputs.append((f.source, f.size, None))
     blob = json.dumps({"settings": settings_of(cfg), "rules": rules, "inputs": inputs,
-                       "chunk_items": cfg.chunk_items}, sort_keys=True)
+                       "chunk_items": cfg.chunk_items, "checkpoint_format": CHECKPOINT_FORMAT}, sort_keys=True)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -267,9 +269,9 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
     index = DedupIndex(cfg.dedup)
     timings = timings if timings is not None else {}
     try:
-        additions, state, done = writer.restore()
-        for signature, keys, ref in additions:
-            index.add(signature, keys, ref)
+        journals, state, done = writer.restore()
+        for journal in journals:
+            index.replay(journal)
         index.journal = []
         summary = state if isinstance(state, Summary) else new_summary(cfg, discovery)
         t_read = time.perf_counter()
@@ -297,8 +299,7 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
                     write_s += time.perf_counter() - t1
                     done_bytes += result.size
                 if summary.items_done % cfg.chunk_items == 0:
-                    writer.end_chunk(index.journal, summary)
-                    index.journal = []
+                    writer.end_chunk(index.take_journal(), summary)
             if on_progress is not None:
                 on_progress(done_bytes)  # once a batch: a progress bar update costs more than dedup does
         timings["dedup"] = timings.get("dedup", 0.0) + dedup_s

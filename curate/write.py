@@ -178,15 +178,15 @@ class OutputWriter:
                 path.unlink()
 
     def restore(self) -> tuple[list, object | None, int]:
-        """(index additions in order, summary state, items done) of the finished chunks."""
-        additions: list = []
+        """(what each finished chunk added to the dedup index, summary state, items done)."""
+        journals: list = []
         state = None
         for k in range(self.chunk):
             with open(self.partial / f"{k:06d}.state", "rb") as f:
-                chunk_additions, state = pickle.load(f)
-            additions.extend(chunk_additions)
+                journal, state = pickle.load(f)
+            journals.append(journal)
         items = state.items_done if state is not None else 0  # type: ignore[attr-defined]
-        return additions, state, items
+        return journals, state, items
 
     # -- writing ------------------------------------------------------------------------
     def _open_chunk(self) -> None:
@@ -206,14 +206,14 @@ class OutputWriter:
     def write_problem(self, problem: Problem) -> None:
         self.files[QUARANTINE].write(_dumps(problem_record(problem)) + b"\n")
 
-    def end_chunk(self, index_additions: list, summary_state: object) -> None:
+    def end_chunk(self, index_journal: object, summary_state: object) -> None:
         """Close the current chunk and start the next one. The chunk is made durable and
         marked finished on a background thread: its five fsyncs took ~10 ms each, a twentieth
         of the run on paragraph-sized records, and they only wait on the disk."""
         for f in self.files.values():
             f.close()
         # Pickled here, not on the thread: the summary goes on changing with the next chunk.
-        state = pickle.dumps((index_additions, summary_state), protocol=pickle.HIGHEST_PROTOCOL)
+        state = pickle.dumps((index_journal, summary_state), protocol=pickle.HIGHEST_PROTOCOL)
         for finished in [p for p in self._syncing if p.done()]:
             finished.result()  # a disk error surfaces at the next chunk, not at the end
             self._syncing.remove(finished)
