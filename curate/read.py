@@ -171,6 +171,7 @@ def _preview(raw: bytes) -> str:
 
 
 def _parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawDocument | Problem:
+    lenient = False
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -181,6 +182,7 @@ def _parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawD
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             return Problem(source, lineno, f"invalid JSON: {err}", "record skipped; fix or delete this line",
                            preview=_preview(raw))
+        lenient = True
     if not isinstance(record, dict):
         return Problem(source, lineno, f"record is a JSON {type(record).__name__}, not an object",
                        "record skipped; each line must be an object with a text field", preview=_preview(raw))
@@ -192,7 +194,8 @@ def _parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawD
         return Problem(source, lineno, f"field {text_field!r} is a {type(text).__name__}, not a string",
                        "record skipped; the text field must be a string", preview=_preview(raw))
     try:
-        text.encode("utf-8")
+        if lenient:  # only json lets a lone surrogate escape through
+            text.encode("utf-8")
     except UnicodeEncodeError:
         return Problem(source, lineno, "text contains lone surrogates (invalid \\ud800-\\udfff escapes)",
                        "record skipped; fix the escapes in this line", preview=_preview(raw))
