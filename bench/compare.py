@@ -2,10 +2,10 @@
 scale, all in one run, on one corpus and the same cores.
 
     bash bench/peers/setup.sh              # once: datatrove 0.10.1 in bench/.venv-peers
-    python bench/compare.py                # ~15 min on 2 cores; figures in bench/results/
+    python bench/compare.py                # ~20 min on 2 cores; figures in bench/results/
 
 What it times, each as a whole process pinned with taskset (wall time, and peak RSS of
-the process tree sampled every 50 ms; the median of --repeat rounds, 3 by default, as
+the process tree sampled every 50 ms; the median of --repeat rounds, 5 by default, as
 the machine is shared; the two sides of each ratio run back to back in every round), on
 a corpus from bench/generate.py (--mb, 20 MB):
 1. one core each: `curate run` against datatrove's closest end-to-end pipeline (reader,
@@ -70,8 +70,8 @@ def main() -> None:
     parser.add_argument("--scale-mb", type=float, default=560.0,
                         help="corpus for the memory-at-scale rows (default 560: over 1M paragraphs; 0 skips)")
     parser.add_argument("--no-peers", action="store_true", help="skip datatrove (no bench/.venv-peers)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of each timed job; the median is reported (default 3)")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="runs of each timed job; the median is reported (default 5)")
     args = parser.parse_args()
     data = ensure_corpus(args.mb)
     corpus = data / "corpus.jsonl"
