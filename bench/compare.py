@@ -2,7 +2,7 @@
 scale, all in one run, on one corpus and the same cores.
 
     bash bench/peers/setup.sh              # once: datatrove 0.10.1 in bench/.venv-peers
-    python bench/compare.py                # ~20 min on 2 cores; figures in bench/results/
+    python bench/compare.py                # ~15 min on 2 cores; figures in bench/results/
 
 What it times, each as a whole process pinned with taskset (wall time, and peak RSS of
 the process tree sampled every 50 ms; the median of --repeat rounds, 5 by default, as
