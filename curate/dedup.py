@@ -86,8 +86,8 @@ class DedupIndex:
         signatures, keys, refs = packed
         if not refs:
             return
-        width, bands = len(signatures) // len(refs), len(keys) // 8 // len(refs)
         flat = array("Q", keys).tolist()
+        width, bands = len(signatures) // len(refs), len(flat) // len(refs)
         for k, ref in enumerate(refs):
             self.add(signatures[k * width:(k + 1) * width], tuple(flat[k * bands:(k + 1) * bands]), ParagraphRef(*ref))
 
