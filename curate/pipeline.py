@@ -63,7 +63,6 @@ class DocumentProcessor:
     def __init__(self, ruleset: RuleSet, dedup: DedupConfig, stages: tuple[str, ...] = OPTIONAL_STAGES):
         self.ruleset = ruleset
         self.signer = Signer(dedup)
-        self.stages = stages
         # Each optional stage is imported only when it runs: ftfy, langdetect and the rule
         # detectors took ~0.15 s to import, 3% of a `curate dedup` that needs none of them.
         self.normalise = self.strip_noise = self.detect_languages = None

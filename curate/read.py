@@ -193,12 +193,12 @@ def _parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawD
     if not isinstance(text, str):
         return Problem(source, lineno, f"field {text_field!r} is a {type(text).__name__}, not a string",
                        "record skipped; the text field must be a string", preview=_preview(raw))
-    try:
-        if lenient:  # only json lets a lone surrogate escape through
+    if lenient:  # only json lets a lone surrogate escape through; orjson refuses them
+        try:
             text.encode("utf-8")
-    except UnicodeEncodeError:
-        return Problem(source, lineno, "text contains lone surrogates (invalid \\ud800-\\udfff escapes)",
-                       "record skipped; fix the escapes in this line", preview=_preview(raw))
+        except UnicodeEncodeError:
+            return Problem(source, lineno, "text contains lone surrogates (invalid \\ud800-\\udfff escapes)",
+                           "record skipped; fix the escapes in this line", preview=_preview(raw))
     rid = record.get("id")
     doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else f"{source}:{lineno}"
     return RawDocument(id=doc_id, source=source, record_line=lineno, payload=text, size=len(raw))

@@ -119,9 +119,7 @@ def _words_as_utf8(joined: str) -> tuple[bytes, list[int]]:
 
 
 _WORD = re.compile(r"\w")
-
-
-_WORD_CHAR, _UNSPACED_CHAR = 1, 2
+_WORD_CHAR, _UNSPACED_CHAR = 1, 2  # flags in _bmp_kinds
 
 
 @lru_cache(maxsize=1)
