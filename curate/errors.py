@@ -29,3 +29,14 @@ class InputError(CurateError):
 
 class UsageError(CurateError):
     """Inputs or options that cannot work (missing path, unwritable output). Fatal."""
+
+
+class RunStopped(CurateError):
+    """The run could not go on (a worker died, the disk filled up): what is finished stays
+    in ``OUT/.partial/`` and the message says how to resume."""
+
+    def __init__(self, output: object, cause: str):
+        self.output = output
+        super().__init__(
+            f"{cause}; finished chunks are kept in {output}/.partial/ and no final file was written. "
+            "Fix the cause, then run the same command with --resume to continue where it stopped.")
