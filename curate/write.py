@@ -365,7 +365,8 @@ class OutputWriter:
         commit that a kill stopped at any point and writes the same bytes:
 
         1. the last chunk is finished like any other (its state holds the final summary),
-           then ``summary.json`` and the commit record (how many chunks) go into .partial/;
+           then ``summary.json`` and the commit record (how many chunks) go into .partial/,
+           and the other chunks' states are deleted;
         2. each output file is joined into its first chunk's file: chunk k is appended, the
            length so far is recorded (``NAME.joined``), then chunk k is deleted, so the
            join needs free space for one chunk, not for a second copy of the output;
@@ -383,6 +384,7 @@ class OutputWriter:
                 write_durably(self.partial / SUMMARY, text.encode("utf-8"))
                 write_durably(self.partial / COMMIT_FILE, json.dumps({"chunks": self.chunk}).encode() + b"\n")
                 self.committing = True
+            self._drop_states_before(self.chunk - 1)
             for name in OUTPUT_FILES:
                 self._join(name)
             self._move_into_place()
@@ -390,6 +392,12 @@ class OutputWriter:
             raise self._stopped(err) from err
         self._discard_partial()
         self._lock.release()
+
+    def _drop_states_before(self, last: int) -> None:
+        """Free the chunks' dedup journals before the join needs the space: a commit reads
+        only the last chunk's state (the final summary)."""
+        for k in range(last):
+            (self.partial / f"{k:06d}.state").unlink(missing_ok=True)
 
     def _join(self, name: str) -> None:
         if self.chunk == 1:
