@@ -412,14 +412,10 @@ class OutputWriter:
             write_durably(progress_file, json.dumps([done, size]).encode())
         for k in range(done, self.chunk):
             part = self.partial / f"{k:06d}.{name}"
-            with open(joined, "r+b") as out:
-                out.truncate(size)  # a kill or a full disk may have left part of chunk k
-                out.seek(size)
-                with open(part, "rb") as f:
-                    shutil.copyfileobj(f, out, COPY_BUFFER)
-                out.flush()
-                os.fsync(out.fileno())
-                size = out.tell()
+            try:
+                size = _append(joined, size, part)
+            except OSError as err:
+                raise OSError(err.errno, err.strerror, err.filename or str(joined)) from err
             write_durably(progress_file, json.dumps([k + 1, size]).encode())
             part.unlink()
 
@@ -467,6 +463,18 @@ class OutputWriter:
             except OSError:
                 pass
         self._lock.release()
+
+
+def _append(joined: Path, size: int, part: Path) -> int:
+    """Append ``part`` to the first ``size`` bytes of ``joined``, durably; the new size."""
+    with open(joined, "r+b") as out:
+        out.truncate(size)  # a kill or a full disk may have left part of this chunk
+        out.seek(size)
+        with open(part, "rb") as f:
+            shutil.copyfileobj(f, out, COPY_BUFFER)
+        out.flush()
+        os.fsync(out.fileno())
+        return out.tell()
 
 
 def _remove_empty_folder(folder: Path) -> None:
