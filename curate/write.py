@@ -345,6 +345,7 @@ class OutputWriter:
             f.write(state)
             f.flush()
             os.fsync(f.fileno())
+        fsync_path(self.partial)  # the chunk's names too, before the marker vouches for them
         (self.partial / f"{chunk:06d}.done").touch()
 
     def _wait_for_syncs(self) -> None:
