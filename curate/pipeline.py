@@ -261,6 +261,9 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
             index.replay(journal)
         index.journal = []
         summary = state if isinstance(state, Summary) else new_summary(cfg, discovery)
+        if writer.committing:  # stopped in its final commit: every input is done already
+            writer.commit(summary)
+            return summary
         t_read = time.perf_counter()
         items = input_items(discovery, cfg.text_field)
         if done:

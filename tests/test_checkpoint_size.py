@@ -21,6 +21,7 @@ def _curate(*args) -> list[str]:
     return [str(Path(sys.executable).parent / "curate"), *map(str, args)]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
 def test_100k_invalid_lines_keep_checkpoints_and_summary_small(tmp_path):
     src = tmp_path / "bad.jsonl"
