@@ -262,7 +262,8 @@ class OutputWriter:
             try:
                 with open(self.partial / f"{k:06d}.state", "rb") as f:
                     journal, state = pickle.load(f)
-            except (OSError, pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as err:
+            except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
+                    AttributeError, ImportError) as err:  # what a truncated or garbled pickle raises
                 if self.committing:
                     raise UsageError(f"{self.out_dir}: the unfinished commit in .partial/ is damaged ({err}); "
                                      "use --overwrite to start again") from err

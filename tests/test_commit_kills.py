@@ -122,3 +122,24 @@ def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_
     with ThreadPoolExecutor(max_workers=2) as pool:
         failures = [f for f in pool.map(kill_then_resume, calls) if f is not None]
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
+def test_resume_redoes_chunks_whose_state_is_missing_or_damaged(tmp_path):
+    src = _inputs(tmp_path)
+    reference = tmp_path / "reference"
+    assert subprocess.run(_command(src, reference), cwd=ROOT / "tests", capture_output=True,
+                          timeout=60, check=False).returncode == 0
+    out = tmp_path / "out"
+    # Killed at the commit's first rename (run.json's is the first): every chunk finished.
+    subprocess.run([STRACE, "-f", "-o", "/dev/null", "-e", "trace=rename", "-e", "inject=rename:signal=KILL:when=2",
+                    *_command(src, out)], cwd=ROOT / "tests", capture_output=True, timeout=60, check=False)
+    partial = out / ".partial"
+    assert len(list(partial.glob("*.done"))) == 5 and not (partial / "commit.json").exists()
+    # A marker whose state is gone (what the old clean-up could leave), and a garbled state.
+    (partial / "000003.state").unlink()
+    (partial / "000001.state").write_bytes((partial / "000001.state").read_bytes()[:40])
+    resumed = subprocess.run(_command(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
+                             timeout=60, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _outputs(out) == _outputs(reference)
