@@ -85,7 +85,8 @@ def main() -> None:
     docs_mb, paras_mb = corpus.stat().st_size, paras.stat().st_size
 
     def curate_job(command: str, source: Path, out: str, workers: int, *extra: str) -> list[str]:
-        return [curate, command, str(source), "-o", str(work / out), "-q", "--workers", str(workers), *extra]
+        return [curate, command, str(source), "-o", str(work / out), "--overwrite", "-q", "--workers", str(workers),
+                *extra]
 
     def peer_job(script: str, source: Path, out: str) -> list[str]:
         # The peer scripts switch to bench/.venv-peers themselves.

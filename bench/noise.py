@@ -34,7 +34,8 @@ GOLD = ROOT / "tests" / "fixtures" / "noise-dev" / "gold"
 def run_curate(out: Path) -> tuple[dict, float]:
     exe = Path(sys.executable).parent / "curate"
     start = time.perf_counter()
-    subprocess.run([str(exe), "run", str(PAGES), "-o", str(out), "-q", "--workers", str(os.cpu_count() or 1)],
+    subprocess.run([str(exe), "run", str(PAGES), "-o", str(out), "--overwrite", "-q", "--workers",
+                    str(os.cpu_count() or 1)],
                    cwd=HERE, check=True)
     return score(out, GOLD)[0], time.perf_counter() - start
 

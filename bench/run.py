@@ -86,7 +86,8 @@ def measure(cmd: list[str], cwd: Path) -> tuple[float, int]:
 def run_curate(corpus: Path, out: Path, workers: int, command: str = "run") -> dict:
     timings = out.with_suffix(".timings.json")
     exe = Path(sys.executable).parent / "curate"
-    cmd = [str(exe), command, str(corpus), "-o", str(out), "--workers", str(workers), "-q", "--timings", str(timings)]
+    cmd = [str(exe), command, str(corpus), "-o", str(out), "--overwrite", "--workers", str(workers), "-q",
+           "--timings", str(timings)]
     wall, peak = measure(cmd, cwd=HERE)  # from bench/: no ./rules folder here
     data = json.loads(timings.read_text())
     summary = json.loads((out / "summary.json").read_text())

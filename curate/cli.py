@@ -84,6 +84,9 @@ def io_options(fn):
         click.option("--resume", is_flag=True,
                      help="Continue an interrupted run in -o DIR from its last finished chunk (same inputs, rules "
                           "and options); the result is byte-identical to an uninterrupted run."),
+        click.option("--overwrite", is_flag=True,
+                     help="Replace what -o DIR holds (a finished run, or the chunks of an unfinished one). Without "
+                          "it curate refuses a folder that is not empty."),
         click.option("--chunk-docs", type=click.IntRange(min=1), default=10_000, show_default=True,
                      help="Documents per resumable chunk: a killed run redoes at most this many."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table."),
@@ -172,14 +175,14 @@ def _engine(engine: str, address: str | None, resume: bool):
     except CurateError as err:
         raise _fail(err) from err
 
-    def run_ray(cfg, on_progress, timings, resume):
-        return ray_engine.run(cfg, address=address, on_progress=on_progress, timings=timings)
+    def run_ray(cfg, on_progress, timings, resume, overwrite):
+        return ray_engine.run(cfg, address=address, on_progress=on_progress, timings=timings, overwrite=overwrite)
 
     return run_ray
 
 
 def _execute(inputs, output, ruleset, stages, workers, engine, address, text_field, timings, strict, resume,
-             chunk_docs, quiet, threshold, num_perm, shingle_words, shingle_chars, min_words) -> None:
+             overwrite, chunk_docs, quiet, threshold, num_perm, shingle_words, shingle_chars, min_words) -> None:
     from curate.pipeline import RunConfig
     from curate.read import discover
 
@@ -201,7 +204,7 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, text_fie
                            show_pos=False, hidden=not show_bar) as bar:
         try:
             summary = run_pipeline(cfg, on_progress=bar.update if show_bar else None, timings=stage_times,
-                                   resume=resume)
+                                   resume=resume, overwrite=overwrite)
         except CurateError as err:
             raise _fail(err) from err
         except KeyboardInterrupt:
@@ -223,9 +226,9 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, text_fie
         for problem in summary.problems[:10]:
             where = f"{problem.source}:{problem.line}" if problem.line is not None else problem.source
             click.echo(f"warning: {where}: {problem.problem} ({problem.action})", err=True)
-        if len(summary.problems) > 10:
-            click.echo(f"... and {len(summary.problems) - 10} more in {output}/quarantine.jsonl", err=True)
-    if strict and summary.problems:
+        if summary.problems_total > 10:
+            click.echo(f"... and {summary.problems_total - 10} more in {output}/quarantine.jsonl", err=True)
+    if strict and summary.problems_total:
         sys.exit(3)
 
 

@@ -8,9 +8,7 @@ the output is the same for any number of workers.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import multiprocessing
 import os
 import signal
@@ -26,7 +24,8 @@ from typing import TYPE_CHECKING
 from curate import __version__
 from curate.dedup import DedupIndex, deduplicate
 from curate.document import Document, Problem, RawDocument
-from curate.read import Discovery, InputFile, discover, read_documents, split_lines
+from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
+from curate.read import Discovery, discover, read_documents, split_lines
 from curate.signature import DedupConfig, Signer, sign_batch
 from curate.summary import Summary
 from curate.write import OutputWriter
@@ -38,22 +37,26 @@ OPTIONAL_STAGES = ("normalise", "noise", "language")
 BATCH_DOCS = 1024  # numpy work in signatures is per batch: on paragraph-per-record files 256 left
 # ~5% in per-call overhead (64 left it call-bound); BATCH_BYTES cuts first (~700 paragraphs)
 BATCH_BYTES = 1 << 18  # 256 kB: ~80 batches for 20 MB, so two workers finish together
-# Changed when what a finished chunk saves changes, so an older unfinished run is not resumed.
-CHECKPOINT_FORMAT = 2
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    inputs: tuple[Path, ...]
-    output: Path
+    """Everything that shapes a run. A resumed run must match every field of the run it
+    continues (curate.fingerprint walks them all) except those marked NOT_FINGERPRINTED,
+    which cannot change a byte of the output. The inputs are matched by the files found
+    in them, not by how their paths were spelled."""
+
+    inputs: tuple[Path, ...] = field(metadata=NOT_FINGERPRINTED)
+    output: Path = field(metadata=NOT_FINGERPRINTED)
     ruleset: RuleSet
-    workers: int = 1
+    workers: int = field(default=1, metadata=NOT_FINGERPRINTED)
     text_field: str = "text"
     dedup: DedupConfig = field(default_factory=DedupConfig)
     # Documents (and quarantined items) per resumable chunk of output.
     chunk_items: int = 10_000
     stages: tuple[str, ...] = OPTIONAL_STAGES  # `curate dedup` runs none of them
-    measure_index: bool = False  # count the dedup index's bytes at the end (for --timings)
+    # Count the dedup index's bytes at the end (for --timings).
+    measure_index: bool = field(default=False, metadata=NOT_FINGERPRINTED)
 
 
 class DocumentProcessor:
@@ -218,21 +221,6 @@ def settings_of(cfg: RunConfig) -> dict:
     }
 
 
-def fingerprint(cfg: RunConfig, files: list[InputFile]) -> str:
-    """What a resumed run must share with the run it continues: inputs, rules, settings."""
-    rules = [(r.name, r.source, r.scope, r.regex.pattern if r.regex is not None else repr(r.detector),
-              r.enabled, r.max_words, r.min_words, r.lines) for r in cfg.ruleset.rules]
-    inputs = []
-    for f in files:
-        try:
-            inputs.append((f.source, f.size, f.path.stat().st_mtime_ns))
-        except OSError:
-            inputs.append((f.source, f.size, None))
-    blob = json.dumps({"settings": settings_of(cfg), "rules": rules, "inputs": inputs,
-                       "chunk_items": cfg.chunk_items, "checkpoint_format": CHECKPOINT_FORMAT}, sort_keys=True)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
 def new_summary(cfg: RunConfig, discovery: Discovery) -> Summary:
     return Summary(files=len(discovery.files), rules=list(cfg.ruleset.sources), settings=settings_of(cfg))
 
@@ -256,15 +244,15 @@ def emit(result: Document | Problem, writer: OutputWriter, summary: Summary) -> 
 
 
 def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
-        timings: dict[str, float] | None = None, resume: bool = False) -> Summary:
+        timings: dict[str, float] | None = None, resume: bool = False, overwrite: bool = False) -> Summary:
     """Read every input, run all stages and write the output folder. Returns the summary.
 
     With ``resume``, an unfinished run of the same inputs, rules and settings in the
     output folder continues from its last finished chunk; the result is byte-identical
-    to a run that was never interrupted.
+    to a run that was never interrupted. With ``overwrite``, what the folder holds is replaced.
     """
     discovery = discover(list(cfg.inputs))
-    writer = OutputWriter(cfg.output, fingerprint(cfg, discovery.files), resume=resume)
+    writer = OutputWriter(cfg.output, fingerprint(cfg, discovery.files), resume=resume, overwrite=overwrite)
     index = DedupIndex(cfg.dedup)
     timings = timings if timings is not None else {}
     try:
@@ -273,6 +261,9 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
             index.replay(journal)
         index.journal = []
         summary = state if isinstance(state, Summary) else new_summary(cfg, discovery)
+        if writer.committing:  # stopped in its final commit: every input is done already
+            writer.commit(summary)
+            return summary
         t_read = time.perf_counter()
         items = input_items(discovery, cfg.text_field)
         if done:
@@ -307,7 +298,7 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
         timings["index_paragraphs"] = len(index)
         if cfg.measure_index:
             timings["index_bytes"] = index.memory_bytes()
-        writer.commit(summary.to_json())
+        writer.commit(summary)
     except BaseException:
         writer.interrupt()
         raise

@@ -38,8 +38,9 @@ except ImportError as err:  # pragma: no cover - depends on what is installed
 
 from curate.dedup import bucket_edges, cluster, duplicate_removal, paragraph_ref
 from curate.document import Document, ParagraphRef, Problem, RawDocument
-from curate.pipeline import (DocumentProcessor, Item, RunConfig, batches, emit, fingerprint, input_items,
-                             new_summary, process_batch)
+from curate.fingerprint import fingerprint
+from curate.pipeline import (DocumentProcessor, Item, RunConfig, batches, emit, input_items, new_summary,
+                             process_batch)
 from curate.read import discover
 from curate.summary import Summary
 from curate.write import OutputWriter
@@ -145,7 +146,7 @@ def partition_rows(rows: tuple[np.ndarray, np.ndarray, np.ndarray], partitions: 
 
 
 def run(cfg: RunConfig, address: str | None = None, on_progress: Callable[[int], None] | None = None,
-        timings: dict[str, float] | None = None) -> Summary:
+        timings: dict[str, float] | None = None, overwrite: bool = False) -> Summary:
     """Read every input, run all stages on Ray and write the output folder; the files are
     byte-identical to `pipeline.run`'s. ``address``: None starts a local cluster of
     ``cfg.workers`` CPUs; "auto" or "host:port" joins a running one."""
@@ -154,7 +155,7 @@ def run(cfg: RunConfig, address: str | None = None, on_progress: Callable[[int],
     started = time.perf_counter()
     owns_cluster = _connect(address, cfg.workers)  # before the output folder: a bad --address changes nothing
     try:
-        writer = OutputWriter(cfg.output, fingerprint(cfg, discovery.files))
+        writer = OutputWriter(cfg.output, fingerprint(cfg, discovery.files), overwrite=overwrite)
         try:
             summary = new_summary(cfg, discovery)
             partitions = max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -164,7 +165,7 @@ def run(cfg: RunConfig, address: str | None = None, on_progress: Callable[[int],
             del partition_refs  # lets Ray free the band rows before the batches are fetched
             _write(item_refs, verdicts, cfg.dedup.num_perm, writer, summary, timings)
             timings["wall"] = time.perf_counter() - started
-            writer.commit(summary.to_json())
+            writer.commit(summary)
         except BaseException:
             writer.interrupt()
             raise

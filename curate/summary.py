@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from curate.document import Document, Problem
+
+# The summary lists the first problems and counts the rest by kind: every finished chunk
+# saves the summary, so a list of every problem made checkpoints grow with the square of
+# their number (300k bad lines: 3 GB of checkpoints, a 70 MB summary.json). Each problem
+# is in quarantine.jsonl anyway.
+PROBLEMS_LISTED = 100
+PROBLEM_KINDS = 100  # beyond that many kinds, the rest count as "other"
+OTHER_KIND = "other"
+_KIND_END = re.compile(r"[:(]")
+_NUMBER = re.compile(r"\d+")
+
+
+def problem_kind(problem: str) -> str:
+    """What kind of problem, without its particulars: the text before the first ':' or
+    '(', numbers as N ("invalid JSON: Expecting value: ..." -> "invalid JSON")."""
+    kind = _NUMBER.sub("N", _KIND_END.split(problem, 1)[0]).strip()
+    return kind[:80] or OTHER_KIND
 
 
 @dataclass
@@ -18,7 +36,9 @@ class Summary:
     lines_kept: int = 0
     lines_quarantined: int = 0
     removed: Counter = field(default_factory=Counter)  # reason -> lines
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # the first PROBLEMS_LISTED
+    problems_total: int = 0
+    problem_kinds: Counter = field(default_factory=Counter)  # problem_kind -> problems
     rules: list[tuple[str, int]] = field(default_factory=list)
     settings: dict = field(default_factory=dict)  # options that shape the output (never --workers)
     items_done: int = 0  # documents and problems handled, for resuming
@@ -38,7 +58,13 @@ class Summary:
 
     def add_problem(self, problem: Problem, counted_in_document: bool = False) -> None:
         """Record a problem; its lines count as read unless its document already counted them."""
-        self.problems.append(problem)
+        self.problems_total += 1
+        if len(self.problems) < PROBLEMS_LISTED:
+            self.problems.append(problem)
+        kind = problem_kind(problem.problem)
+        if kind not in self.problem_kinds and len(self.problem_kinds) >= PROBLEM_KINDS:
+            kind = OTHER_KIND
+        self.problem_kinds[kind] += 1
         self.lines_quarantined += problem.lines
         if not counted_in_document:
             self.lines_read += problem.lines
@@ -66,6 +92,12 @@ class Summary:
                 {"source": p.source, "line": p.line, "problem": p.problem, "action": p.action}
                 for p in self.problems
             ],
+            "problem_counts": {
+                "total": self.problems_total,
+                "listed": len(self.problems),
+                "by_kind": dict(sorted(self.problem_kinds.items(), key=lambda kv: (-kv[1], kv[0]))),
+                "all_in": "quarantine.jsonl",
+            },
             "rules": [{"from": origin, "rules": n} for origin, n in self.rules],
             "settings": self.settings,
         }
@@ -82,6 +114,6 @@ class Summary:
         ]
         rows += [(f"  {reason}", n) for reason, n in sorted(self.removed.items(), key=lambda kv: (-kv[1], kv[0]))]
         rows.append(("lines quarantined", self.lines_quarantined))
-        rows.append(("problems (see quarantine.jsonl)", len(self.problems)))
+        rows.append(("problems (see quarantine.jsonl)", self.problems_total))
         width = max(len(label) for label, _ in rows)
         return "\n".join(f"{label:<{width}}  {value:>10,}" for label, value in rows)

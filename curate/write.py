@@ -14,18 +14,37 @@ import pickle
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 import orjson
 
 from curate.document import Document, Problem, Removal
-from curate.errors import UsageError
+from curate.errors import RunStopped, UsageError
+from curate.outdir import (
+    CORPUS,
+    DISCARDED,
+    OUTPUT_FILES,
+    PARTIAL,
+    QUARANTINE,
+    REMOVED,
+    SUMMARY,
+    OutputLock,
+    clear_folder,
+    fsync_path,
+    inspect_folder,
+    refusal,
+    remove_tree,
+    write_durably,
+)
 
-CORPUS = "corpus.jsonl"
-REMOVED = "removed.jsonl"
-QUARANTINE = "quarantine.jsonl"
-SUMMARY = "summary.json"
-PARTIAL = ".partial"
-OUTPUT_FILES = (CORPUS, REMOVED, QUARANTINE)
+if TYPE_CHECKING:
+    from curate.summary import Summary
+
+__all__ = ["CORPUS", "OUTPUT_FILES", "PARTIAL", "QUARANTINE", "REMOVED", "SUMMARY", "OutputWriter"]
+
+RUN_FILE = "run.json"  # the fingerprint of the run .partial/ belongs to
+COMMIT_FILE = "commit.json"  # written once the run is over: only the commit is left to do
+COPY_BUFFER = 1 << 20
 
 
 _LINE_BREAKERS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -51,14 +70,6 @@ def _dumps(record: dict) -> bytes:
             if raw in data:
                 data = data.replace(raw, escaped)
     return data
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def document_record(doc: Document) -> dict:
@@ -124,159 +135,352 @@ def problem_record(problem: Problem) -> dict:
 
 
 class OutputWriter:
-    """Writes the run in chunks of documents under ``OUT/.partial/``, so a killed run can
-    be resumed from its last finished chunk, then joins the chunks into the final files.
+    """Writes the run in chunks of documents under ``OUT/.partial/``, so a stopped run can
+    be resumed from its last finished chunk, then commits: joins the chunks into the final
+    files and moves them into place, ``summary.json`` last.
 
     A chunk is finished when its ``.done`` marker exists; the marker is written after the
-    chunk's files, its share of the dedup index and the summary so far are on disk.
+    chunk's files and its ``.state`` (its share of the dedup index and the summary so far)
+    are on disk. The commit is a journal that a resumed run replays from wherever a kill
+    stopped it (see ``commit``). Every error of the disk (full, over a size limit, gone)
+    stops the run with RunStopped, which says how to resume; finished chunks are kept.
     """
 
-    def __init__(self, out_dir: Path, fingerprint: str, resume: bool = False):
+    def __init__(self, out_dir: Path, fingerprint: str, resume: bool = False, overwrite: bool = False):
+        if resume and overwrite:
+            raise UsageError("--resume continues the run in the output folder and --overwrite discards it; "
+                             "give one of them")
         self.out_dir = out_dir
         self.partial = out_dir / PARTIAL
         self.fingerprint = fingerprint
-        self.files: dict[str, object] = {}
+        self.files: dict[str, BinaryIO] = {}
         self.chunk = 0
+        self.committing = False  # the commit record exists: only the commit is left to do
         self._syncer: ThreadPoolExecutor | None = None
         self._syncing: list[Future] = []
+        self._lock = OutputLock(out_dir)
+        created = self._take_folder()
         try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            if resume and self._resumable():
-                self.chunk = self._finished_chunks()
-                self._drop_chunks_from(self.chunk)
-            else:
-                if self.partial.exists():
-                    shutil.rmtree(self.partial)
-                self.partial.mkdir()
-                (self.partial / "run.json").write_text(json.dumps({"fingerprint": fingerprint}) + "\n")
-            self._open_chunk()
+            self._prepare(resume, overwrite)
+        except BaseException:
+            self._lock.release()
+            if created:
+                _remove_empty_folder(out_dir)
+            raise
+
+    def _take_folder(self) -> bool:
+        """Create the folder if need be and lock it; True if this run created it."""
+        try:
+            created = not self.out_dir.is_dir()
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
         except OSError as err:
-            raise UsageError(f"{out_dir}: cannot write the output folder ({err.strerror}); "
+            raise UsageError(f"{self.out_dir}: cannot write the output folder ({err.strerror}); "
                              "choose another with -o DIR or fix its permissions") from err
+        return created
+
+    def _prepare(self, resume: bool, overwrite: bool) -> None:
+        try:
+            remove_tree(self.out_dir / DISCARDED)  # what a finished commit left to delete
+            state = inspect_folder(self.out_dir)
+            refused = refusal(self.out_dir, state, resume, overwrite)
+            if refused is not None:
+                raise refused
+            if resume and self._resumable():
+                self._resume()
+            else:
+                if overwrite:
+                    clear_folder(self.out_dir)
+                self._start()
+        except OSError as err:
+            raise UsageError(f"{self.out_dir}: cannot write the output folder ({err.strerror}); "
+                             "choose another with -o DIR or fix its permissions") from err
+
+    def _start(self) -> None:
+        remove_tree(self.partial)
+        self.partial.mkdir()
+        write_durably(self.partial / RUN_FILE, json.dumps({"fingerprint": self.fingerprint}).encode() + b"\n")
+        fsync_path(self.out_dir)
+        self._open_chunk()
 
     # -- resuming ---------------------------------------------------------------------
     def _resumable(self) -> bool:
-        run_file = self.partial / "run.json"
-        if not run_file.exists():
+        """True if .partial holds a run to continue; refuses one made with other settings.
+        A .partial without its run file was stopped before it wrote anything."""
+        try:
+            recorded = json.loads((self.partial / RUN_FILE).read_bytes()).get("fingerprint")
+        except FileNotFoundError:
             return False
-        recorded = json.loads(run_file.read_text()).get("fingerprint")
+        except (ValueError, AttributeError) as err:
+            raise UsageError(f"{self.out_dir}: the unfinished run there is damaged ({RUN_FILE} cannot be read), "
+                             "so it cannot be resumed; use --overwrite to start again") from err
         if recorded != self.fingerprint:
             raise UsageError(
                 f"{self.out_dir}: the unfinished run there used other inputs, rules or options, so it "
-                "cannot be resumed; run without --resume to start again")
+                "cannot be resumed; use --overwrite to discard it and start again, or rerun it as it was")
         return True
 
+    def _resume(self) -> None:
+        record = self._commit_record()
+        if record is not None:
+            self.committing = True
+            self.chunk = record["chunks"]
+            return
+        self.chunk = self._finished_chunks()
+        self._drop_chunks_from(self.chunk)
+        self._open_chunk()
+
+    def _commit_record(self) -> dict | None:
+        try:
+            record = json.loads((self.partial / COMMIT_FILE).read_bytes())
+        except FileNotFoundError:
+            return None
+        except ValueError as err:  # written durably, so only a damaged disk gets here
+            raise UsageError(f"{self.out_dir}: the commit record in .partial/ is damaged; use --overwrite "
+                             "to start again") from err
+        return record
+
     def _finished_chunks(self) -> int:
+        """How many chunks, from the first, are finished and complete on disk."""
         n = 0
-        while (self.partial / f"{n:06d}.done").exists():
+        while all((self.partial / f"{n:06d}.{suffix}").exists() for suffix in ("done", "state", *OUTPUT_FILES)):
             n += 1
         return n
 
     def _drop_chunks_from(self, first: int) -> None:
         for path in self.partial.glob("[0-9]*.*"):
-            if int(path.name[:6]) >= first:
-                path.unlink()
+            if path.name[:6].isdigit() and int(path.name[:6]) >= first:
+                path.unlink(missing_ok=True)
 
     def restore(self) -> tuple[list, object | None, int]:
-        """(what each finished chunk added to the dedup index, summary state, items done)."""
+        """(what each finished chunk added to the dedup index, summary state, items done).
+        A chunk whose state cannot be read is redone, and every chunk after it."""
         journals: list = []
         state = None
-        for k in range(self.chunk):
-            with open(self.partial / f"{k:06d}.state", "rb") as f:
-                journal, state = pickle.load(f)
-            journals.append(journal)
+        first = self.chunk - 1 if self.committing else 0  # a commit needs only the final summary
+        for k in range(max(first, 0), self.chunk):
+            try:
+                with open(self.partial / f"{k:06d}.state", "rb") as f:
+                    journal, state = pickle.load(f)
+            except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
+                    AttributeError, ImportError) as err:  # what a truncated or garbled pickle raises
+                if self.committing:
+                    raise UsageError(f"{self.out_dir}: the unfinished commit in .partial/ is damaged ({err}); "
+                                     "use --overwrite to start again") from err
+                self._redo_from(k)
+                break
+            if journal is not None:
+                journals.append(journal)
         items = state.items_done if state is not None else 0  # type: ignore[attr-defined]
         return journals, state, items
 
+    def _redo_from(self, chunk: int) -> None:
+        for f in self.files.values():
+            f.close()
+        self.chunk = chunk
+        self._drop_chunks_from(chunk)
+        self._open_chunk()
+
     # -- writing ------------------------------------------------------------------------
     def _open_chunk(self) -> None:
-        self.files = {name: open(self.partial / f"{self.chunk:06d}.{name}", "wb")
+        # Open across many calls, until end_chunk closes them: no with-block fits.
+        self.files = {name: open(self.partial / f"{self.chunk:06d}.{name}", "wb")  # noqa: SIM115
                       for name in OUTPUT_FILES}
 
     def write_document(self, doc: Document) -> None:
         if doc.lines:
-            self.files[CORPUS].write(_dumps(document_record(doc)) + b"\n")
+            self._write(CORPUS, _dumps(document_record(doc)) + b"\n")
         if doc.removed:
-            out = self.files[REMOVED]
-            for removal in sorted(doc.removed, key=lambda r: r.line.index):
-                out.write(_dumps(removal_record(doc, removal)) + b"\n")
+            self._write(REMOVED, b"".join(_dumps(removal_record(doc, removal)) + b"\n"
+                                          for removal in sorted(doc.removed, key=lambda r: r.line.index)))
         for problem in doc.problems:
             self.write_problem(problem)
 
     def write_problem(self, problem: Problem) -> None:
-        self.files[QUARANTINE].write(_dumps(problem_record(problem)) + b"\n")
+        self._write(QUARANTINE, _dumps(problem_record(problem)) + b"\n")
+
+    def _write(self, name: str, data: bytes) -> None:
+        try:
+            self.files[name].write(data)
+        except OSError as err:
+            raise self._stopped(err, self.partial / f"{self.chunk:06d}.{name}") from err
 
     def end_chunk(self, index_journal: object, summary_state: object) -> None:
         """Close the current chunk and start the next one. The chunk is made durable and
         marked finished on a background thread: its five fsyncs took ~10 ms each, a twentieth
         of the run on paragraph-sized records, and they only wait on the disk."""
-        for f in self.files.values():
-            f.close()
-        # Pickled here, not on the thread: the summary goes on changing with the next chunk.
-        state = pickle.dumps((index_journal, summary_state), protocol=pickle.HIGHEST_PROTOCOL)
-        for finished in [p for p in self._syncing if p.done()]:
-            finished.result()  # a disk error surfaces at the next chunk, not at the end
-            self._syncing.remove(finished)
-        if self._syncer is None:
-            self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="curate-sync")
-        # One thread, so chunks are marked finished in order.
-        self._syncing.append(self._syncer.submit(self._finish_chunk, self.chunk, state))
-        self.chunk += 1
-        self._open_chunk()
+        try:
+            self._close_files()
+            # Pickled here, not on the thread: the summary goes on changing with the next chunk.
+            state = pickle.dumps((index_journal, summary_state), protocol=pickle.HIGHEST_PROTOCOL)
+            for finished in [p for p in self._syncing if p.done()]:
+                finished.result()  # a disk error surfaces at the next chunk, not at the end
+                self._syncing.remove(finished)
+            if self._syncer is None:
+                self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="curate-sync")
+            # One thread, so chunks are marked finished in order.
+            self._syncing.append(self._syncer.submit(self._finish_chunk, self.chunk, state))
+            self.chunk += 1
+            self._open_chunk()
+        except OSError as err:
+            raise self._stopped(err) from err
+
+    def _close_files(self) -> None:
+        """Close the chunk's files; a write that only fails on the final flush fails here."""
+        files, self.files = self.files, {}
+        failure: OSError | None = None
+        for f in files.values():
+            try:
+                f.close()
+            except OSError as err:
+                failure = failure or err
+        if failure is not None:
+            raise failure
 
     def _finish_chunk(self, chunk: int, state: bytes) -> None:
         """Make a closed chunk durable, then mark it finished: a resumed run trusts a
         chunk only if its ``.done`` marker exists, and the marker comes last."""
         for name in OUTPUT_FILES:
-            _fsync_path(self.partial / f"{chunk:06d}.{name}")
+            fsync_path(self.partial / f"{chunk:06d}.{name}")
         with open(self.partial / f"{chunk:06d}.state", "wb") as f:
             f.write(state)
             f.flush()
             os.fsync(f.fileno())
+        fsync_path(self.partial)  # the chunk's names too, before the marker vouches for them
         (self.partial / f"{chunk:06d}.done").touch()
 
     def _wait_for_syncs(self) -> None:
         pending, self._syncing = self._syncing, []
-        for future in pending:
-            future.result()
-        if self._syncer is not None:
-            self._syncer.shutdown()
-            self._syncer = None
+        try:
+            for future in pending:
+                future.result()
+        finally:
+            if self._syncer is not None:
+                self._syncer.shutdown()
+                self._syncer = None
 
-    def commit(self, summary: dict) -> None:
-        """Join the chunks into the final files and move them into place, the summary last."""
-        self._wait_for_syncs()
-        for f in self.files.values():
-            f.close()  # no fsync: the last chunk is never resumed from, the joined files are
+    # -- committing ---------------------------------------------------------------------
+    def commit(self, summary: Summary) -> None:
+        """Finish the run: the output files move into place, ``summary.json`` last.
+
+        The steps, each one durable before the next, so that a resumed run finishes a
+        commit that a kill stopped at any point and writes the same bytes:
+
+        1. the last chunk is finished like any other (its state holds the final summary),
+           then ``summary.json`` and the commit record (how many chunks) go into .partial/,
+           and the other chunks' states are deleted;
+        2. each output file is joined into its first chunk's file: chunk k is appended, the
+           length so far is recorded (``NAME.joined``), then chunk k is deleted, so the
+           join needs free space for one chunk, not for a second copy of the output;
+        3. each joined file is renamed into place, then ``summary.json``;
+        4. ``.partial/`` is renamed aside and deleted.
+        """
+        try:
+            if not self.committing:
+                self._wait_for_syncs()
+                self._close_files()
+                state = pickle.dumps((None, summary), protocol=pickle.HIGHEST_PROTOCOL)
+                self._finish_chunk(self.chunk, state)
+                self.chunk += 1
+                text = json.dumps(summary.to_json(), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+                write_durably(self.partial / SUMMARY, text.encode("utf-8"))
+                write_durably(self.partial / COMMIT_FILE, json.dumps({"chunks": self.chunk}).encode() + b"\n")
+                self.committing = True
+            self._drop_states_before(self.chunk - 1)
+            for name in OUTPUT_FILES:
+                self._join(name)
+            self._move_into_place()
+        except OSError as err:
+            raise self._stopped(err) from err
+        self._discard_partial()
+        self._lock.release()
+
+    def _drop_states_before(self, last: int) -> None:
+        """Free the chunks' dedup journals before the join needs the space: a commit reads
+        only the last chunk's state (the final summary)."""
+        for k in range(last):
+            (self.partial / f"{k:06d}.state").unlink(missing_ok=True)
+
+    def _join(self, name: str) -> None:
+        if self.chunk == 1:
+            return  # most runs: one chunk, nothing to copy
+        joined = self.partial / f"{0:06d}.{name}"
+        progress_file = self.partial / f"{name}.joined"
+        try:
+            done, size = json.loads(progress_file.read_bytes())
+        except FileNotFoundError:
+            # Nothing was appended before the first record, so the first chunk is whole.
+            done, size = 1, joined.stat().st_size
+            write_durably(progress_file, json.dumps([done, size]).encode())
+        for k in range(done, self.chunk):
+            part = self.partial / f"{k:06d}.{name}"
+            try:
+                size = _append(joined, size, part)
+            except OSError as err:
+                raise OSError(err.errno, err.strerror, err.filename or str(joined)) from err
+            write_durably(progress_file, json.dumps([k + 1, size]).encode())
+            part.unlink()
+
+    def _move_into_place(self) -> None:
         for name in OUTPUT_FILES:
-            joined_path = self.partial / name
-            parts = [self.partial / f"{k:06d}.{name}" for k in range(self.chunk + 1)]
-            if len(parts) == 1:
-                # A run of one chunk (most runs) copies nothing. That chunk has no marker,
-                # so no resumed run can miss its files if this one stops here.
-                os.replace(parts.pop(), joined_path)
-            with open(joined_path, "ab" if not parts else "wb") as joined:
-                for part in parts:
-                    with open(part, "rb") as f:
-                        shutil.copyfileobj(f, joined)
-                joined.flush()
-                os.fsync(joined.fileno())
-        final_summary = self.out_dir / SUMMARY
-        if final_summary.exists():
-            final_summary.unlink()  # until the new one lands, the folder must not look finished
-        for name in OUTPUT_FILES:
-            os.replace(self.partial / name, self.out_dir / name)
-        tmp = self.partial / SUMMARY
-        tmp.write_text(json.dumps(summary, ensure_ascii=False, sort_keys=True, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, final_summary)
-        shutil.rmtree(self.partial)
+            joined = self.partial / f"{0:06d}.{name}"
+            if joined.exists():  # else a stopped commit moved it already
+                os.replace(joined, self.out_dir / name)
+        fsync_path(self.out_dir)
+        if (self.partial / SUMMARY).exists():
+            os.replace(self.partial / SUMMARY, self.out_dir / SUMMARY)
+            fsync_path(self.out_dir)
+
+    def _discard_partial(self) -> None:
+        """The run is finished and on disk; what is left is only clean-up, so it may fail
+        (a later run removes the leftovers) but never hides the finished run."""
+        try:
+            os.replace(self.partial, self.out_dir / DISCARDED)
+            fsync_path(self.out_dir)
+            remove_tree(self.out_dir / DISCARDED)
+        except OSError:
+            pass
+
+    # -- stopping -------------------------------------------------------------------------
+    def _stopped(self, err: OSError, path: Path | None = None) -> RunStopped:
+        where = err.filename if err.filename is not None else path or self.partial
+        return RunStopped(self.out_dir, f"cannot write {where}: {err.strerror or err}")
 
     def interrupt(self) -> None:
-        """Stop writing; finished chunks stay for --resume, the unfinished one is dropped."""
+        """Stop writing; finished chunks stay for --resume, the unfinished one is dropped.
+        Runs while another error is on its way to the user, so it never raises one of its own."""
         try:
             self._wait_for_syncs()  # chunks already closed are kept if they can be
         except OSError:
             pass  # the chunk that failed has no marker, so a resumed run redoes it
         for f in self.files.values():
-            f.close()
-        self._drop_chunks_from(self.chunk)
+            try:
+                f.close()
+            except OSError:
+                pass  # a full disk fails the flush too; the chunk is dropped anyway
+        self.files = {}
+        if not self.committing:
+            try:
+                self._drop_chunks_from(self.chunk)
+            except OSError:
+                pass
+        self._lock.release()
+
+
+def _append(joined: Path, size: int, part: Path) -> int:
+    """Append ``part`` to the first ``size`` bytes of ``joined``, durably; the new size."""
+    with open(joined, "r+b") as out:
+        out.truncate(size)  # a kill or a full disk may have left part of this chunk
+        out.seek(size)
+        with open(part, "rb") as f:
+            shutil.copyfileobj(f, out, COPY_BUFFER)
+        out.flush()
+        os.fsync(out.fileno())
+        return out.tell()
+
+
+def _remove_empty_folder(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass

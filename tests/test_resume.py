@@ -123,10 +123,13 @@ def test_resume_refuses_other_options(tmp_path):
     (partial / "run.json").write_text('{"fingerprint": "from another run"}\n')
     result = invoke("run", SEEDS, "-o", out, "--resume")
     assert result.exit_code == 1
-    assert "cannot be resumed; run without --resume to start again" in result.output
+    assert "cannot be resumed; use --overwrite to discard it and start again" in result.output
+    assert (partial / "run.json").exists()  # refused: nothing was touched
 
 
-def test_resume_without_a_partial_run_just_runs(tmp_path):
+def test_resume_without_a_partial_run_is_refused(tmp_path):
     out = tmp_path / "out"
-    assert invoke("run", SEEDS, "-o", out, "-q", "--resume").exit_code == 0
-    assert (out / "summary.json").exists()
+    result = invoke("run", SEEDS, "-o", out, "-q", "--resume")
+    assert result.exit_code == 1
+    assert f"{out}: --resume found nothing to continue there; run without --resume" in result.output
+    assert not out.exists()

@@ -1,0 +1,100 @@
+"""What a resumed run must share with the run it continues, derived from the objects.
+
+A hand-made list of fields goes stale the day a field is added (a resumed run then
+mixes two versions of a rule silently), so the fingerprint walks the run's settings
+generically: dataclasses by all their fields, recursively; objects that know how to
+fingerprint themselves by their ``fingerprint()``; compiled patterns by pattern and
+flags; anything else by its class and attributes. The only fields left out are those
+marked ``field(metadata=NOT_FINGERPRINTED)``: they must not change a byte of output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any
+
+from curate import __version__
+
+# Field metadata for the settings that cannot change the output (workers, output folder).
+NOT_FINGERPRINTED = {"fingerprint": False}
+# Changed when what a finished chunk saves changes, so an older unfinished run is not resumed.
+CHECKPOINT_FORMAT = 3
+MAX_DEPTH = 64
+
+
+def fingerprint(cfg: Any, files: list) -> str:
+    """A hash of the settings in ``cfg`` and of the discovered input files (their sources,
+    sizes and modification times: an edited input changes what is already written)."""
+    inputs = []
+    for f in files:
+        try:
+            mtime = f.path.stat().st_mtime_ns
+        except OSError:
+            mtime = None
+        inputs.append([f.source, f.size, mtime])
+    blob = json.dumps({"config": canonical(cfg), "inputs": inputs, "curate": __version__,
+                       "checkpoint_format": CHECKPOINT_FORMAT}, sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(blob.encode("ascii")).hexdigest()
+
+
+def canonical(obj: Any, depth: int = 0, seen: frozenset[int] = frozenset()) -> Any:
+    """A JSON-able value that is equal for two objects exactly when they would run alike,
+    and the same in every process (no addresses, no salted hashes, no set order)."""
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    if isinstance(obj, float):
+        return ["float", repr(obj)]
+    if isinstance(obj, (bytes, bytearray)):
+        return ["bytes", bytes(obj).hex()]
+    if isinstance(obj, enum.Enum):
+        return [_class_name(obj), obj.name]
+    if isinstance(obj, PurePath):
+        return ["path", str(obj)]
+    if isinstance(obj, re.Pattern):
+        return ["re", canonical(obj.pattern), obj.flags]
+    if depth > MAX_DEPTH or id(obj) in seen:
+        raise ValueError(f"cannot fingerprint {_class_name(obj)}: nested too deeply or refers to itself")
+    seen = seen | {id(obj)}
+    deeper = depth + 1
+    own = getattr(obj, "fingerprint", None)
+    if callable(own) and not isinstance(obj, type):
+        return [_class_name(obj), canonical(own(), deeper, seen)]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return [_class_name(obj), {f.name: canonical(getattr(obj, f.name), deeper, seen)
+                                   for f in dataclasses.fields(obj) if f.metadata.get("fingerprint", True)}]
+    if isinstance(obj, Mapping):
+        items = [[canonical(k, deeper, seen), canonical(v, deeper, seen)] for k, v in obj.items()]
+        return ["map", sorted(items, key=_sort_key)]
+    if isinstance(obj, (list, tuple)):
+        return [canonical(x, deeper, seen) for x in obj]
+    if isinstance(obj, (set, frozenset)):
+        return ["set", sorted((canonical(x, deeper, seen) for x in obj), key=_sort_key)]
+    if isinstance(obj, type) or callable(obj) and hasattr(obj, "__qualname__"):
+        return ["code", f"{getattr(obj, '__module__', '')}.{obj.__qualname__}"]
+    return [_class_name(obj), canonical(_attributes(obj), deeper, seen)]
+
+
+def _attributes(obj: Any) -> dict:
+    if hasattr(obj, "__dict__"):
+        return dict(vars(obj))
+    slots = [name for cls in type(obj).__mro__ for name in getattr(cls, "__slots__", ())]
+    if not slots:
+        # Its repr would carry an address, different in every process: better to fail
+        # loudly (a test sees it) than to refuse every resume or to ignore a setting.
+        raise TypeError(f"cannot fingerprint a {_class_name(obj)}: give it a fingerprint() method")
+    return {name: getattr(obj, name) for name in slots if hasattr(obj, name)}
+
+
+def _class_name(obj: Any) -> str:
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=True)

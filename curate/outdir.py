@@ -1,0 +1,180 @@
+"""The output folder: who may write it (a lock), what is in it already, and durable files.
+
+One run at a time writes a folder: two runs into one folder interleave their chunks and
+can leave files that disagree with their summary. And a folder is only ever replaced or
+continued when the user says so (``--overwrite``, ``--resume``): a finished run, or the
+finished chunks of a stopped one, can be hours of work.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from curate.errors import UsageError
+
+CORPUS = "corpus.jsonl"
+REMOVED = "removed.jsonl"
+QUARANTINE = "quarantine.jsonl"
+SUMMARY = "summary.json"
+OUTPUT_FILES = (CORPUS, REMOVED, QUARANTINE)
+PARTIAL = ".partial"
+# A finished commit renames .partial here before deleting it, so that a kill during the
+# deletion leaves a finished folder plus leftovers that the next run removes.
+DISCARDED = ".partial-discarded"
+LOCK = ".curate.lock"
+CURATE_NAMES = frozenset({*OUTPUT_FILES, SUMMARY, PARTIAL, DISCARDED, LOCK})
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's data, or a folder's entries (renames, new and deleted files), to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Replace ``path`` by ``data`` all at once, on disk before this returns: written to
+    a temporary file, synced, renamed, and the folder synced."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_path(path.parent)
+
+
+class OutputLock:
+    """An exclusive, non-blocking ``flock`` on ``OUT/.curate.lock``, which holds the pid of
+    the run that owns the folder. The kernel drops the lock when its process dies, however
+    it dies, so a killed run never leaves a folder locked."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / LOCK
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as err:
+                owner = _read_pid(fd)
+                os.close(fd)
+                if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise
+                folder = self.path.parent
+                raise UsageError(
+                    f"{folder}: another curate run is writing this folder (pid {owner or 'unknown'}); "
+                    "wait for it to end, or choose another folder with -o DIR") from None
+            # The run we waited behind may have removed the file after we opened it: then
+            # we hold a lock on a file nobody else will open, so take the lock again.
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self.fd = fd
+
+    def release(self) -> None:
+        """Remove the lock file while still holding the lock (see acquire), then let go."""
+        if self.fd is None:
+            return
+        fd, self.fd = self.fd, None
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError:
+            pass  # a stale lock file is harmless: the lock itself is gone with the fd
+        os.close(fd)
+
+
+def _read_pid(fd: int) -> str:
+    try:
+        return os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """What an existing output folder holds: ``empty``, ``finished`` (summary.json, no
+    .partial), ``unfinished`` (a .partial of a stopped run), ``incomplete`` (some of
+    curate's files, no summary.json and no .partial) or ``foreign`` (files curate did not
+    write)."""
+
+    kind: str
+    names: tuple[str, ...] = ()  # what is there, for the message
+
+
+def inspect_folder(folder: Path) -> FolderState:
+    names = sorted(entry.name for entry in os.scandir(folder))
+    foreign = [n for n in names if n not in CURATE_NAMES and not _is_temporary(n)]
+    if foreign:
+        return FolderState("foreign", tuple(foreign))
+    ours = [n for n in names if n not in (LOCK, DISCARDED) and not _is_temporary(n)]
+    if PARTIAL in ours:
+        return FolderState("unfinished", tuple(ours))
+    if SUMMARY in ours:
+        return FolderState("finished", tuple(ours))
+    if ours:
+        return FolderState("incomplete", tuple(ours))
+    return FolderState("empty")
+
+
+def _is_temporary(name: str) -> bool:
+    """A file write_durably left half-written, named after one of curate's own files."""
+    return name.endswith(".tmp") and name[:-4] in CURATE_NAMES
+
+
+def refusal(folder: Path, state: FolderState, resume: bool, overwrite: bool) -> UsageError | None:
+    """Why a run may not use this folder as it is asked to, or None if it may."""
+    listed = ", ".join(state.names[:5]) + (", ..." if len(state.names) > 5 else "")
+    if state.kind == "foreign":
+        return UsageError(
+            f"{folder}: the folder holds files curate did not write ({listed}); curate writes only into an "
+            "empty folder or one of its own output folders, so choose another folder with -o DIR")
+    if resume and state.kind in ("empty", "finished", "incomplete"):
+        what = {"empty": "nothing", "finished": "a finished run (summary.json)",
+                "incomplete": f"no unfinished run ({listed}, without summary.json or .partial/)"}[state.kind]
+        again = "run without --resume" if state.kind == "empty" else "use --overwrite to run again into it"
+        return UsageError(f"{folder}: --resume found {what} to continue there; {again}")
+    if resume or overwrite or state.kind == "empty":
+        return None
+    if state.kind == "finished":
+        return UsageError(f"{folder}: the folder holds a finished run (summary.json); use --overwrite to replace "
+                          "it, or choose another folder with -o DIR")
+    if state.kind == "unfinished":
+        return UsageError(f"{folder}: the folder holds an unfinished run (.partial/); use --resume to continue it, "
+                          "or --overwrite to discard it and start again")
+    return UsageError(f"{folder}: the folder holds part of an output ({listed}) but no summary.json; use "
+                      "--overwrite to replace it, or choose another folder with -o DIR")
+
+
+def clear_folder(folder: Path) -> None:
+    """Delete curate's own files from the folder, summary.json first: until a new one
+    lands the folder must not look finished."""
+    for name in (SUMMARY, *OUTPUT_FILES):
+        (folder / name).unlink(missing_ok=True)
+        (folder / f"{name}.tmp").unlink(missing_ok=True)
+    fsync_path(folder)
+    for name in (PARTIAL, DISCARDED):
+        remove_tree(folder / name)
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a folder that may be there or not, or half-deleted already."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()

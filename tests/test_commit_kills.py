@@ -1,0 +1,145 @@
+"""A kill at any step of the final commit, then --resume: the output is byte-identical to
+a run that was never stopped.
+
+strace records which system calls the commit makes (each write, fsync, truncate, rename,
+unlink and file creation of the main thread after the last chunk is written), then one
+run per such call is killed by strace just before that call (``inject=...:signal=KILL``)
+and resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+STRACE = shutil.which("strace") or "/usr/bin/strace"
+FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
+TRACED = ("write", "fsync", "fdatasync", "ftruncate", "rename", "renameat", "renameat2", "unlink", "unlinkat",
+          "openat", "mkdir", "rmdir")
+CHANGES_DISK = re.compile(r"^(write|fsync|fdatasync|ftruncate|rename\w*|unlink\w*|mkdir|rmdir)\(|"
+                          r"^openat\(.*O_CREAT")
+PARAGRAPH = ("The river council met on Monday to discuss the spring flood defences and agreed to raise "
+             "the northern embankment by half a metre before the rains.")
+
+
+def _curate(*args: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "curate"), *map(str, args)]
+
+
+def _inputs(folder: Path) -> Path:
+    """Eight documents with copied paragraphs (removed.jsonl), and broken JSONL records
+    (quarantine.jsonl), so that every output file has several chunks to join."""
+    src = folder / "in"
+    src.mkdir()
+    for i in range(8):
+        text = f"Document {i} opens with its own words about topic number {i} and more.\n\n{PARAGRAPH}\n"
+        (src / f"doc{i}.txt").write_text(text)
+    lines = [json.dumps({"id": f"r{i}", "text": f"Record {i} has a sentence of its own, number {i}."})
+             for i in range(6)]
+    lines[2] = "{not json"
+    lines[4] = "[1, 2]"
+    (src / "records.jsonl").write_text("\n".join(lines) + "\n")
+    return src
+
+
+def _command(src: Path, out: Path, *extra: str) -> list[str]:
+    return _curate("dedup", src, "-o", out, "-q", "--chunk-docs", "3", *extra)
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes() for name in FILES}
+
+
+def _commit_calls(trace: str) -> list[tuple[str, int]]:
+    """(syscall, its number among the main thread's calls of that name) for each call of
+    the commit that changes the disk. The commit starts where the main thread creates the
+    last chunk's .state file (earlier chunks are finished on another thread); the calls
+    just before it flush and sync the last chunk, so they are included too."""
+    lines = trace.splitlines()
+    main = lines[0].split(None, 1)[0]
+    counts: dict[str, int] = {}
+    calls: list[tuple[str, int, str]] = []
+    for line in lines:
+        tid, call = line.split(None, 1)
+        name = call.split("(", 1)[0]
+        if tid != main or name not in TRACED:
+            continue
+        counts[name] = counts.get(name, 0) + 1
+        calls.append((name, counts[name], call))
+    start = next(i for i, (name, _, call) in enumerate(calls) if name == "openat" and ".state\"" in call)
+    return [(name, n) for name, n, call in calls[max(start - 8, 0):] if CHANGES_DISK.match(call)]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
+def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_path):
+    src = _inputs(tmp_path)
+    reference = tmp_path / "reference"
+    done = subprocess.run(_command(src, reference), cwd=ROOT / "tests", capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    expected = _outputs(reference)
+    assert all(expected.values()), "every file must have content, so that every join is exercised"
+
+    traced = tmp_path / "traced"
+    log = tmp_path / "trace.log"
+    subprocess.run([STRACE, "-f", "-o", str(log), "-e", f"trace={','.join(TRACED)}", *_command(src, traced)],
+                   cwd=ROOT / "tests", capture_output=True, timeout=60, check=True)
+    assert _outputs(traced) == expected
+    calls = _commit_calls(log.read_text())
+    assert len(calls) > 40, calls  # joins of 3 files x 3 chunks, renames, the deletion
+
+    def kill_then_resume(point: tuple[str, int]) -> str | None:
+        name, n = point
+        out = tmp_path / f"{name}-{n}"
+        killed = subprocess.run([STRACE, "-f", "-o", "/dev/null", "-e", f"trace={name}",
+                                 "-e", f"inject={name}:signal=KILL:when={n}", *_command(src, out)],
+                                cwd=ROOT / "tests", capture_output=True, text=True, timeout=60, check=False)
+        if killed.returncode == 0:
+            return f"{name} #{n}: the run was not killed"
+        resumed = subprocess.run(_command(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True,
+                                 text=True, timeout=60, check=False)
+        finished_already = resumed.returncode == 1 and "found a finished run" in resumed.stderr
+        if resumed.returncode != 0 and not finished_already:
+            return f"{name} #{n}: --resume failed: {resumed.stderr[-400:]}"
+        if "Traceback" in resumed.stderr:
+            return f"{name} #{n}: traceback: {resumed.stderr[-400:]}"
+        if _outputs(out) != expected:
+            return f"{name} #{n}: output differs from the uninterrupted run"
+        leftovers = sorted(p.name for p in out.iterdir() if p.name not in FILES)
+        if leftovers:
+            return f"{name} #{n}: left {leftovers}"
+        shutil.rmtree(out)
+        return None
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        failures = [f for f in pool.map(kill_then_resume, calls) if f is not None]
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
+def test_resume_redoes_chunks_whose_state_is_missing_or_damaged(tmp_path):
+    src = _inputs(tmp_path)
+    reference = tmp_path / "reference"
+    assert subprocess.run(_command(src, reference), cwd=ROOT / "tests", capture_output=True,
+                          timeout=60, check=False).returncode == 0
+    out = tmp_path / "out"
+    # Killed at the commit's first rename (run.json's is the first): every chunk finished.
+    subprocess.run([STRACE, "-f", "-o", "/dev/null", "-e", "trace=rename", "-e", "inject=rename:signal=KILL:when=2",
+                    *_command(src, out)], cwd=ROOT / "tests", capture_output=True, timeout=60, check=False)
+    partial = out / ".partial"
+    assert len(list(partial.glob("*.done"))) == 5 and not (partial / "commit.json").exists()
+    # A marker whose state is gone (what the old clean-up could leave), and a garbled state.
+    (partial / "000003.state").unlink()
+    (partial / "000001.state").write_bytes((partial / "000001.state").read_bytes()[:40])
+    resumed = subprocess.run(_command(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
+                             timeout=60, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _outputs(out) == _outputs(reference)

@@ -1,0 +1,111 @@
+"""A full disk or a file-size limit stops the run with a message that names the file and
+says how to resume; finished chunks are kept, and once there is room, --resume gives the
+bytes of a run that never stopped."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import generate
+
+FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
+
+
+def _curate(*args) -> list[str]:
+    return [str(Path(sys.executable).parent / "curate"), *map(str, args)]
+
+
+def _run(*args, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(_curate(*args), cwd=ROOT / "tests", capture_output=True, text=True, timeout=120,
+                          check=False, **kwargs)
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes() for name in FILES}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    generate(1.0, folder)  # about 350 documents, with near-duplicates across them
+    return folder / "corpus.jsonl"
+
+
+@pytest.fixture(scope="module")
+def reference(corpus, tmp_path_factory) -> dict[str, bytes]:
+    out = tmp_path_factory.mktemp("ref") / "out"
+    done = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50")
+    assert done.returncode == 0, done.stderr
+    return _outputs(out)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB tmpfs, unmounted at the end; skipped where mounting is not allowed."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    tried = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                           capture_output=True, text=True, check=False)
+    if tried.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {tried.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
+
+
+def _assert_stopped_cleanly(proc: subprocess.CompletedProcess, out: Path, cause: str) -> None:
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"Error: cannot write {out}/.partial/"), proc.stderr
+    assert f": {cause}; finished chunks are kept in {out}/.partial/" in proc.stderr
+    assert "run the same command with --resume" in proc.stderr
+    assert not any((out / name).exists() for name in FILES)
+
+
+def test_full_disk_stops_with_the_resume_hint_and_resumes_identically(corpus, reference, small_disk):
+    out = small_disk / "out"
+    stopped = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50")
+    _assert_stopped_cleanly(stopped, out, "No space left on device")
+    assert list((out / ".partial").glob("*.done")), "the chunks finished before the disk filled up are kept"
+    # Room for the chunks and their dedup journals (the journals are about as big as the text).
+    size = sum(map(len, reference.values())) * 3 + (512 << 10)
+    subprocess.run(["mount", "-o", f"remount,size={size}", str(small_disk)], check=True)
+    resumed = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert _outputs(out) == reference
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+
+
+def _file_size_limit(limit: int):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_file_size_limit_while_writing_a_chunk(corpus, reference, tmp_path):
+    out = tmp_path / "out"
+    stopped = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", preexec_fn=_file_size_limit(100_000))
+    _assert_stopped_cleanly(stopped, out, "File too large")
+    resumed = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert _outputs(out) == reference
+
+
+def test_file_size_limit_while_joining_the_chunks(corpus, reference, tmp_path):
+    out = tmp_path / "out"
+    # Every chunk fits, the joined corpus.jsonl does not: the commit stops part-way.
+    stopped = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", preexec_fn=_file_size_limit(400_000))
+    _assert_stopped_cleanly(stopped, out, "File too large")
+    assert (out / ".partial" / "commit.json").exists()
+    resumed = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert _outputs(out) == reference
+    assert not (out / ".partial").exists()

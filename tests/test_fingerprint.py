@@ -1,0 +1,148 @@
+"""--resume continues only a run made with the same settings, every one of them: the
+fingerprint is derived from the objects, so a field added later is covered without a
+list to keep up to date."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEEDS
+
+from curate.fingerprint import NOT_FINGERPRINTED, canonical, fingerprint
+from curate.pipeline import RunConfig
+from curate.rules import load_rules
+from curate.signature import DedupConfig
+
+RULE = """
+[[rule]]
+name = "promo"
+reason = "a promotional line"
+pattern = "^buy now\\\\b"
+requires = ["buy"]
+examples.match = ["buy now and save"]
+examples.keep = ["We buy bread"]
+"""
+EDITS = {
+    "reason": ('reason = "a promotional line"', 'reason = "an advert"'),
+    "case_sensitive": ('requires = ["buy"]', 'requires = ["buy"]\ncase_sensitive = true'),
+    "requires": ('requires = ["buy"]', 'requires = ["buy", "now"]'),
+}
+FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
+
+
+def _curate(*args) -> list[str]:
+    return [str(Path(sys.executable).parent / "curate"), *map(str, args)]
+
+
+def _limit_file_size() -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16_000, 16_000))
+
+
+def _run(rules: Path, out: Path, *extra: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(_curate("run", SEEDS, "-o", out, "-q", "--chunk-docs", "1", "--rules", rules, *extra),
+                          cwd=ROOT / "tests", capture_output=True, text=True, timeout=120, check=False, **kwargs)
+
+
+def test_resume_after_a_rule_edit_is_refused(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "promo.toml").write_text(RULE)
+    out = tmp_path / "out"
+    # The file-size limit stops the run in its commit, with every chunk finished.
+    stopped = _run(rules, out, preexec_fn=_limit_file_size)
+    assert stopped.returncode == 1 and "--resume" in stopped.stderr, stopped.stderr
+    for edit, (old, new) in EDITS.items():
+        assert old in RULE
+        (rules / "promo.toml").write_text(RULE.replace(old, new))
+        refused = _run(rules, out, "--resume")
+        assert refused.returncode == 1, edit
+        assert (f"{out}: the unfinished run there used other inputs, rules or options, so it cannot be resumed; "
+                "use --overwrite to discard it and start again") in refused.stderr
+        assert "Traceback" not in refused.stderr
+    (rules / "promo.toml").write_text(RULE)
+    resumed = _run(rules, out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference"
+    assert _run(rules, reference).returncode == 0
+    assert all((out / f).read_bytes() == (reference / f).read_bytes() for f in FILES)
+
+
+def _config(**changes) -> RunConfig:
+    cfg = RunConfig(inputs=(SEEDS,), output=Path("out"), ruleset=load_rules())
+    return dataclasses.replace(cfg, **changes)
+
+
+def test_settings_that_cannot_change_the_output_are_left_out():
+    base = fingerprint(_config(), [])
+    assert fingerprint(_config(workers=4, output=Path("elsewhere"), measure_index=True), []) == base
+    assert fingerprint(_config(inputs=(Path("./seeds/"),)), []) == base  # the files found stand for them
+    assert fingerprint(_config(chunk_items=5), []) != base
+    assert fingerprint(_config(dedup=DedupConfig(threshold=0.9)), []) != base
+    assert fingerprint(_config(text_field="body"), []) != base
+
+
+def test_every_field_of_every_rule_counts():
+    cfg = _config()
+    base = fingerprint(cfg, [])
+    rule = cfg.ruleset.rules[0]
+    for change in ({"reason": rule.reason + "!"}, {"examples_keep": (*rule.examples_keep, "x")},
+                   {"enabled": not rule.enabled}, {"literals": ("zzz",)}):
+        edited = dataclasses.replace(rule, **change)
+        ruleset = dataclasses.replace(cfg.ruleset, rules=[edited, *cfg.ruleset.rules[1:]])
+        assert fingerprint(dataclasses.replace(cfg, ruleset=ruleset), []) != base, change
+
+
+def test_a_field_added_later_is_covered_without_change():
+    @dataclasses.dataclass(frozen=True)
+    class Later(RunConfig):
+        new_setting: int = 1
+        progress_bar: bool = dataclasses.field(default=False, metadata=NOT_FINGERPRINTED)
+
+    cfg = _config()
+    later = Later(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)})
+    assert fingerprint(later, []) != fingerprint(dataclasses.replace(later, new_setting=2), [])
+    assert fingerprint(later, []) == fingerprint(dataclasses.replace(later, progress_bar=True), [])
+
+
+class Wrapped:
+    """Like a compiled-pattern wrapper: says itself what identifies it."""
+
+    def __init__(self, pattern: str, engine_state: object):
+        self.pattern = pattern
+        self.engine_state = engine_state  # e.g. a handle whose repr has an address
+
+    def fingerprint(self):
+        return {"pattern": self.pattern}
+
+
+class Plain:
+    def __init__(self, size: int):
+        self.size = size
+
+
+def test_how_each_kind_of_object_is_walked():
+    assert canonical(re.compile("a", re.IGNORECASE)) != canonical(re.compile("a"))
+    assert canonical(Wrapped("a", object())) == canonical(Wrapped("a", object()))
+    assert canonical(Wrapped("a", None)) != canonical(Wrapped("b", None))
+    assert canonical(Plain(1)) != canonical(Plain(2))
+    assert canonical({"b", "a", "c"}) == canonical({"c", "a", "b"})
+    assert canonical({"x": 1.5}) != canonical({"x": 1.25})
+    with pytest.raises(TypeError):
+        canonical(object())  # its repr holds an address: no silent fingerprint from it
+
+
+def test_the_fingerprint_is_the_same_in_every_process():
+    code = ("from pathlib import Path; from curate.pipeline import RunConfig; from curate.rules import load_rules; "
+            "from curate.fingerprint import fingerprint; "
+            "print(fingerprint(RunConfig(inputs=(), output=Path('o'), ruleset=load_rules()), []))")
+    prints = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+                             capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}
+    assert len(prints) == 1
+    assert prints == {fingerprint(_config(inputs=()), []) + "\n"}
