@@ -166,3 +166,36 @@ def test_a_killed_worker_stops_the_run_with_the_resume_hint_every_time(corpus, r
     # A kill part-way through a message is the case that used to hang: make sure the
     # trials really exercised it.
     assert caught_writing == sum(modes[t % len(modes)] == "writing" for t in range(TRIALS))
+
+
+def _as_from_a_terminal() -> None:
+    """Start curate as a shell would (see tests/test_resume.py: pytest's process may pass
+    on SIGINT ignored or blocked)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.slow
+def test_ctrl_c_under_workers_stops_every_process_and_says_how_to_resume(corpus, reference, tmp_path):
+    clean, lifetime = reference
+    exe = Path(sys.executable).parent / "curate"
+    out = tmp_path / "out"
+    proc = subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--workers", "2", *CHUNK],
+                            cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            process_group=0,  # its own group: a Ctrl-C reaches it and its workers alone
+                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - nothing here forks from a thread
+    workers = _workers_of(proc)
+    starts = {pid: _stat(pid) for pid in workers}
+    time.sleep(0.3 * lifetime)
+    os.killpg(proc.pid, signal.SIGINT)  # the whole group, workers too, as a terminal's Ctrl-C
+    _, stderr = proc.communicate(timeout=EXIT_LIMIT)
+    assert proc.returncode == 1, stderr
+    assert "interrupted" in stderr and "--resume" in stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr  # not from the workers either
+    for pid, start in starts.items():
+        now = _stat(pid)
+        assert now is None or now[1] != start[1] or now[0] == "Z", f"orphan worker {pid}: {now}"
+    resumed = _start(corpus, out, "--resume")
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert _outputs(out) == clean
