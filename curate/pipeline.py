@@ -14,9 +14,7 @@ import os
 import signal
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +22,9 @@ from typing import TYPE_CHECKING
 from curate import __version__
 from curate.dedup import DedupIndex, deduplicate
 from curate.document import Document, Problem, RawDocument
+from curate.errors import RunStopped
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
+from curate.pool import WorkerDied, ordered_map
 from curate.read import Discovery, discover, read_documents, split_lines
 from curate.signature import DedupConfig, Signer, sign_batch
 from curate.summary import Summary
@@ -183,8 +183,10 @@ def batches(items: Iterable[Item]) -> Iterator[list[Item]]:
 
 
 def process_items(items: Iterable[Item], ruleset: RuleSet, dedup: DedupConfig,
-                  workers: int, stages: tuple[str, ...] = OPTIONAL_STAGES) -> Iterator[tuple[list[Document | Problem], dict[str, float]]]:
-    """Run the per-document stages over batches, yielding results in input order."""
+                  workers: int, stages: tuple[str, ...] = OPTIONAL_STAGES, output: Path | None = None,
+                  ) -> Iterator[tuple[list[Document | Problem], dict[str, float]]]:
+    """Run the per-document stages over batches, yielding results in input order. A worker
+    that dies stops the run with RunStopped, whose message says how to resume in ``output``."""
     if workers <= 1:
         _init_worker(ruleset, dedup, stages)
         for batch in batches(items):
@@ -196,17 +198,15 @@ def process_items(items: Iterable[Item], ruleset: RuleSet, dedup: DedupConfig,
         from curate.language import model
 
         model()
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                             initargs=(ruleset, dedup, stages, True)) as pool:
-        pending: deque = deque()
+    try:
         # A bounded window of batches in flight: enough to keep every worker busy,
         # few enough that memory does not grow with the corpus.
-        for batch in batches(items):
-            pending.append(pool.submit(_process_batch, batch))
-            if len(pending) >= 4 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        yield from ordered_map(_process_batch, batches(items), workers, initializer=_init_worker,
+                               initargs=(ruleset, dedup, stages, True), window=4 * workers)
+    except WorkerDied as err:
+        if output is None:
+            raise
+        raise RunStopped(output, str(err)) from err
 
 
 def settings_of(cfg: RunConfig) -> dict:
@@ -273,7 +273,8 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
             if on_progress is not None:
                 on_progress(skipped)
         dedup_s = write_s = 0.0
-        for results, batch_timings in process_items(items, cfg.ruleset, cfg.dedup, cfg.workers, cfg.stages):
+        for results, batch_timings in process_items(items, cfg.ruleset, cfg.dedup, cfg.workers, cfg.stages,
+                                                       output=cfg.output):
             for stage, seconds in batch_timings.items():
                 timings[stage] = timings.get(stage, 0.0) + seconds
             done_bytes = 0

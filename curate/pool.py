@@ -1,0 +1,276 @@
+"""Worker processes: tasks in, results out in input order, and a prompt stop with a
+message when a worker dies.
+
+Not concurrent.futures: its workers share one result pipe, so a worker killed while it
+sends a result leaves the parent waiting forever for the rest of the message (the other
+workers keep that pipe open), and a dead worker surfaces as a raw BrokenProcessPool.
+Here every worker has a pipe of its own whose far end no other process holds, and the
+parent waits on the pipes and on the processes' sentinels together: a dead worker shows
+as end-of-file, a broken pipe or a ready sentinel, whichever comes first, every time.
+
+No side ever blocks on a send while the other blocks on its own send (a deadlock): a
+worker receives tasks and sends results in threads of its own, so its pipe is drained
+while it computes, and the parent sends at most TASKS_PER_WORKER tasks ahead to each.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.connection import Connection, wait
+from typing import Any, Self
+
+from curate.errors import CurateError
+
+TASKS_PER_WORKER = 2  # one being computed, one waiting: a worker never idles between tasks
+STOP_SECONDS = 2.0  # how long workers get to exit on their own before they are killed
+_END = object()
+
+
+class WorkerDied(CurateError):
+    """A worker process ended while the pool still needed it (killed, out of memory)."""
+
+
+class WorkerError(RuntimeError):
+    """An exception in a worker that could not be sent back as itself."""
+
+
+class RemoteTraceback(Exception):
+    """Where an exception was raised inside a worker: set as its ``__cause__``, so the
+    parent's traceback shows the worker's too."""
+
+
+def ordered_map(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int,
+                initializer: Callable[..., None] | None = None, initargs: tuple = (),
+                window: int | None = None) -> Iterator[Any]:
+    """``fn(task)`` for every task, computed in ``workers`` processes, yielded in task order.
+
+    At most ``window`` tasks (default 4 per worker) are taken from ``tasks`` and not yet
+    yielded, so memory does not grow with their number. An exception in ``fn`` is raised
+    here, with the worker's traceback as its cause; a worker that dies raises WorkerDied.
+    Whatever ends the iteration early (an error, Ctrl-C, closing the generator) stops
+    every worker before it returns.
+    """
+    with WorkerPool(workers, fn, initializer, initargs) as pool:
+        yield from pool.imap(tasks, window or 4 * workers)
+
+
+class _Worker:
+    def __init__(self, number: int, process: multiprocessing.process.BaseProcess, conn: Connection):
+        self.number = number
+        self.process = process
+        self.conn = conn
+        self.tasks = 0  # sent and not yet answered
+
+
+class WorkerPool:
+    def __init__(self, workers: int, fn: Callable[[Any], Any],
+                 initializer: Callable[..., None] | None = None, initargs: tuple = ()):
+        context = multiprocessing.get_context()  # fork on Linux: workers inherit what the parent built
+        self._workers: list[_Worker] = []
+        try:
+            for number in range(1, workers + 1):
+                ours, theirs = context.Pipe()
+                # The worker closes its copies of the parent's ends (its own and earlier
+                # workers'), so that a parent that is gone reads as end-of-file there too.
+                parent_ends = [w.conn for w in self._workers] + [ours]
+                process = context.Process(target=_serve, name=f"curate-worker-{number}", daemon=True,
+                                          args=(theirs, parent_ends, fn, initializer, initargs))
+                try:
+                    process.start()
+                except BaseException:
+                    ours.close()
+                    raise
+                finally:
+                    # From here on only the worker holds its end: its death is end-of-file
+                    # here. Closed before the next fork, so no later worker inherits it.
+                    theirs.close()
+                self._workers.append(_Worker(number, process, ours))
+        except BaseException:
+            self.close(kill=True)
+            raise
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(kill=exc_type is not None)
+
+    def imap(self, tasks: Iterable[Any], window: int) -> Iterator[Any]:
+        tasks = iter(tasks)
+        finished: dict[int, Any] = {}  # results that came back before an earlier one
+        sent = yielded = 0
+        more = True
+        while True:
+            while more and sent - yielded < window:
+                worker = min(self._workers, key=lambda w: w.tasks)
+                if worker.tasks >= TASKS_PER_WORKER:
+                    break
+                task = next(tasks, _END)
+                if task is _END:
+                    more = False
+                    break
+                self._send(worker, sent, task)
+                sent += 1
+            if yielded in finished:
+                yield finished.pop(yielded)
+                yielded += 1
+            elif yielded == sent and not more:
+                return
+            else:
+                self._collect(finished)
+
+    def _send(self, worker: _Worker, seq: int, task: Any) -> None:
+        data = pickle.dumps((seq, task), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            worker.conn.send_bytes(data)
+        except OSError:  # a broken pipe: the worker is gone
+            raise self._died(worker) from None
+        worker.tasks += 1
+
+    def _collect(self, finished: dict[int, Any]) -> None:
+        """Wait until a worker answers or dies; keep the answers, raise on the rest."""
+        by_sentinel: dict[Any, _Worker] = {w.process.sentinel: w for w in self._workers}
+        by_conn: dict[Any, _Worker] = {w.conn: w for w in self._workers}
+        ready = wait([*by_sentinel, *by_conn])
+        for obj in ready:
+            if obj in by_sentinel:
+                raise self._died(by_sentinel[obj])
+        for obj in ready:
+            worker = by_conn[obj]
+            try:
+                data = worker.conn.recv_bytes()
+            except (EOFError, OSError):  # OSError: it died part-way through a message
+                raise self._died(worker) from None
+            seq, ok, payload = pickle.loads(data)
+            worker.tasks -= 1
+            if not ok:
+                raise _reraise(worker, payload)
+            finished[seq] = payload
+
+    def _died(self, worker: _Worker) -> WorkerDied:
+        worker.process.join(STOP_SECONDS)  # end-of-file can come just before the exit status
+        code = worker.process.exitcode
+        if code is None:
+            how = "closed its pipe"
+        elif code < 0:
+            how = f"died (killed by signal {-code}{_signal_name(-code)}"
+            how += "; out of memory?)" if -code == signal.SIGKILL else ")"
+        else:
+            how = f"exited unexpectedly with status {code}"
+        return WorkerDied(f"worker process {worker.number} (pid {worker.process.pid}) {how}")
+
+    def close(self, kill: bool) -> None:
+        """Stop every worker: idle ones exit when their pipe closes; with ``kill`` (an
+        error, Ctrl-C) busy ones are terminated at once. None outlives this call."""
+        for worker in self._workers:
+            worker.conn.close()
+        if kill:
+            for worker in self._workers:
+                worker.process.terminate()
+        deadline = time.monotonic() + STOP_SECONDS
+        for worker in self._workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.exitcode is None:
+                worker.process.kill()
+                worker.process.join()
+            worker.process.close()
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return f", {signal.Signals(number).name}"
+    except ValueError:
+        return ""
+
+
+def _reraise(worker: _Worker, payload: tuple[bytes | None, str]) -> BaseException:
+    """The worker's exception, as itself when it survives pickling, with its traceback."""
+    blob, text = payload
+    err = None
+    if blob is not None:
+        try:
+            err = pickle.loads(blob)
+        except Exception:  # noqa: BLE001 - any failure to rebuild it: fall back to the text
+            err = None
+    if not isinstance(err, BaseException):
+        err = WorkerError(f"worker process {worker.number} raised:\n{text}")
+    err.__cause__ = RemoteTraceback(text)
+    return err
+
+
+# In the worker.
+
+def _serve(conn: Connection, parent_ends: list[Connection], fn: Callable[[Any], Any],
+           initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    """A worker's life: set up, then compute each task its receiver thread reads and hand
+    the result to its sender thread, until the parent closes the pipe."""
+    try:
+        # Ctrl-C reaches the whole process group; the parent decides, then stops the workers.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for end in parent_ends:
+            end.close()
+        failure = None
+        try:
+            if initializer is not None:
+                initializer(*initargs)
+        except BaseException as err:  # noqa: BLE001 - whatever it is, the parent must raise it
+            failure = _failure(err)  # sent as the answer to every task, so the parent raises it
+        inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        threading.Thread(target=_receive_tasks, args=(conn, inbox), daemon=True).start()
+        threading.Thread(target=_send_results, args=(conn, outbox), daemon=True).start()
+        while (data := inbox.get()) is not None:
+            seq, task = pickle.loads(data)
+            outbox.put(_answer(seq, fn, task, failure))
+    except BaseException:  # noqa: BLE001 - a worker must never run on past a fault
+        traceback.print_exc()  # a bug in this loop: the parent reports the exit status
+        os._exit(1)
+    # Not the usual exit: it would flush stdio buffers inherited from the parent.
+    os._exit(0)
+
+
+def _answer(seq: int, fn: Callable[[Any], Any], task: Any, failure: tuple[bytes | None, str] | None) -> bytes:
+    if failure is None:
+        try:
+            return pickle.dumps((seq, True, fn(task)), protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException as err:  # noqa: BLE001 - a bug, or a result that cannot be pickled
+            failure = _failure(err)
+    return pickle.dumps((seq, False, failure), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _failure(err: BaseException) -> tuple[bytes | None, str]:
+    """An exception as (pickled, if it unpickles as itself; traceback text)."""
+    text = "".join(traceback.format_exception(err))
+    try:
+        blob = pickle.dumps(err)
+        pickle.loads(blob)
+    except Exception:  # noqa: BLE001 - whatever breaks the round trip
+        # An error with its own __init__ arguments does not unpickle; keep what the CLI
+        # needs of a CurateError (its class family and message) so it is reported as one.
+        return (pickle.dumps(CurateError(str(err))) if isinstance(err, CurateError) else None), text
+    return blob, text
+
+
+def _receive_tasks(conn: Connection, inbox: queue.SimpleQueue) -> None:
+    try:
+        while True:
+            inbox.put(conn.recv_bytes())
+    except (EOFError, OSError):  # the parent closed the pipe (done, or stopping) or is gone
+        inbox.put(None)
+
+
+def _send_results(conn: Connection, outbox: queue.SimpleQueue) -> None:
+    while True:
+        data = outbox.get()
+        try:
+            conn.send_bytes(data)
+        except OSError:  # the parent is gone or stopping this worker
+            os._exit(0)

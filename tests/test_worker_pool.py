@@ -1,0 +1,218 @@
+"""The worker pool: results in input order with a bounded window, an exception in a worker
+raised in the parent with the worker's traceback, and a dead worker noticed every time
+(even part-way through a large message), with no worker left behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import struct
+import threading
+import time
+
+import pytest
+from conftest import SEEDS, invoke
+
+from curate import pipeline, pool
+from curate.errors import RuleError
+from curate.pool import RemoteTraceback, WorkerDied, WorkerError, ordered_map
+
+
+def _no_workers_left() -> bool:
+    """No pool process outlives the pool: all reaped, none running."""
+    return multiprocessing.active_children() == []
+
+
+def _slow_square(n: int) -> int:
+    time.sleep(0.02 * (n % 3))  # later tasks often finish first
+    return n * n
+
+
+def test_results_come_in_input_order():
+    assert list(ordered_map(_slow_square, range(40), workers=2)) == [n * n for n in range(40)]
+    assert _no_workers_left()
+
+
+def test_tasks_are_taken_no_further_ahead_than_the_window():
+    taken = []
+
+    def tasks():
+        for n in range(60):
+            taken.append(n)
+            yield n
+
+    for yielded, _ in enumerate(ordered_map(_slow_square, tasks(), workers=2, window=5), start=1):
+        assert len(taken) - yielded <= 5
+    assert _no_workers_left()
+
+
+def _fail_on_seven(n: int) -> int:
+    if n == 7:
+        raise ZeroDivisionError("seven is right out")
+    return n
+
+
+def test_an_exception_in_a_worker_is_raised_with_its_traceback():
+    with pytest.raises(ZeroDivisionError, match="seven is right out") as caught:
+        list(ordered_map(_fail_on_seven, range(20), workers=2))
+    cause = caught.value.__cause__
+    assert isinstance(cause, RemoteTraceback)
+    assert "_fail_on_seven" in str(cause) and "ZeroDivisionError" in str(cause)
+    assert _no_workers_left()
+
+
+def _unpicklable_result(n: int):
+    return threading.Lock()
+
+
+def test_a_result_that_cannot_be_sent_is_an_error_not_a_hang():
+    with pytest.raises(TypeError, match="pickle"):
+        list(ordered_map(_unpicklable_result, range(3), workers=2))
+    assert _no_workers_left()
+
+
+class _Unrebuildable(Exception):
+    def __init__(self, a, b):
+        super().__init__(f"{a} and {b}")
+
+
+def _raise_unrebuildable(n: int) -> int:
+    raise _Unrebuildable(1, 2)
+
+
+def test_an_exception_that_does_not_unpickle_still_comes_back_as_text():
+    with pytest.raises(WorkerError, match="1 and 2"):
+        list(ordered_map(_raise_unrebuildable, range(3), workers=2))
+    assert _no_workers_left()
+
+
+def _failing_setup() -> None:
+    raise RuntimeError("cannot set up")
+
+
+def test_an_exception_in_the_initializer_is_raised():
+    with pytest.raises(RuntimeError, match="cannot set up"):
+        list(ordered_map(_slow_square, range(3), workers=2, initializer=_failing_setup))
+    assert _no_workers_left()
+
+
+def _die_on_five(n: int) -> int:
+    if n == 5:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return n
+
+
+def test_a_killed_worker_raises_worker_died_with_its_signal():
+    started = time.monotonic()
+    with pytest.raises(WorkerDied, match=r"worker process \d \(pid \d+\) died \(killed by signal 9, SIGKILL; "
+                                         r"out of memory\?\)"):
+        list(ordered_map(_die_on_five, range(20), workers=2))
+    assert time.monotonic() - started < 10
+    assert _no_workers_left()
+
+
+def _exit_on_three(n: int) -> int:
+    if n == 3:
+        os._exit(7)
+    return n
+
+
+def test_a_worker_that_exits_is_noticed_too():
+    with pytest.raises(WorkerDied, match="exited unexpectedly with status 7"):
+        list(ordered_map(_exit_on_three, range(20), workers=2))
+    assert _no_workers_left()
+
+
+def _send_part_of_a_message_then_die(conn, outbox) -> None:
+    """A worker's sender killed while it writes a large result: the length says 12 MB,
+    4 MB of it arrive (far more than a pipe holds, so the parent is reading it), then the
+    worker is gone. (The shared result pipe of concurrent.futures hung here.)"""
+    outbox.get()
+    message = struct.pack("!i", 12 << 20) + b"x" * (4 << 20)
+    while message:
+        message = message[os.write(conn.fileno(), message):]
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_killed_part_way_through_a_message_is_noticed(monkeypatch):
+    monkeypatch.setattr(pool, "_send_results", _send_part_of_a_message_then_die)  # in the forked workers
+    started = time.monotonic()
+    with pytest.raises(WorkerDied, match="killed by signal 9"):
+        list(ordered_map(_slow_square, range(4), workers=2))
+    assert time.monotonic() - started < 20
+    assert _no_workers_left()
+
+
+def test_closing_the_results_early_stops_every_worker():
+    results = ordered_map(_slow_square, range(1000), workers=2)
+    assert next(results) == 0
+    results.close()
+    assert _no_workers_left()
+
+
+# Through the CLI: the pipeline's workers are forked from this process, so a patched
+# stage runs in them.
+
+def _batch_with_a_bug(processor, batch):
+    if any(getattr(item, "id", "").startswith("003_") for item in batch):
+        raise ZeroDivisionError("a bug in a stage")
+    return _real_process_batch(processor, batch)
+
+
+_real_process_batch = pipeline.process_batch
+
+
+def _tiny_batches(monkeypatch) -> None:
+    monkeypatch.setattr(pipeline, "BATCH_DOCS", 1)  # one seed page per batch: several in flight
+
+
+def test_cli_a_bug_in_a_worker_raises_with_the_workers_traceback(monkeypatch, tmp_path):
+    _tiny_batches(monkeypatch)
+    monkeypatch.setattr(pipeline, "process_batch", _batch_with_a_bug)
+    out = tmp_path / "out"
+    with pytest.raises(ZeroDivisionError, match="a bug in a stage") as caught:
+        invoke("run", SEEDS, "-o", out, "-q", "--workers", "2")
+    assert "_batch_with_a_bug" in str(caught.value.__cause__)
+    assert not (out / "summary.json").exists()  # nothing that looks finished
+    assert _no_workers_left()
+
+
+def _batch_with_a_rule_error(processor, batch):
+    raise RuleError("rules/slow.toml", "took over its time budget on line 3", rule="slow")
+
+
+def test_cli_a_curate_error_in_a_worker_is_reported_as_one(monkeypatch, tmp_path):
+    monkeypatch.setattr(pipeline, "process_batch", _batch_with_a_rule_error)
+    out = tmp_path / "out"
+    result = invoke("run", SEEDS, "-o", out, "-q", "--workers", "2")
+    assert result.exit_code == 1
+    assert "Error: rules/slow.toml: rule 'slow': took over its time budget on line 3" in result.output
+    assert "Traceback" not in result.output
+    assert _no_workers_left()
+
+
+def _batch_that_kills_its_worker(processor, batch):
+    if any(getattr(item, "id", "").startswith("003_") for item in batch):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _real_process_batch(processor, batch)
+
+
+def test_cli_a_killed_worker_stops_the_run_with_the_resume_hint(monkeypatch, tmp_path):
+    _tiny_batches(monkeypatch)
+    monkeypatch.setattr(pipeline, "process_batch", _batch_that_kills_its_worker)
+    out = tmp_path / "out"
+    result = invoke("run", SEEDS, "-o", out, "-q", "--workers", "2", "--chunk-docs", "1")
+    assert result.exit_code == 1
+    assert "killed by signal 9, SIGKILL; out of memory?" in result.output
+    assert f"finished chunks are kept in {out}/.partial/" in result.output
+    assert "--resume" in result.output and "Traceback" not in result.output
+    assert not (out / "summary.json").exists()
+    assert _no_workers_left()
+    # What finished before the kill is kept, and --resume completes the run identically.
+    monkeypatch.setattr(pipeline, "process_batch", _real_process_batch)
+    clean = tmp_path / "clean"
+    assert invoke("run", SEEDS, "-o", clean, "-q", "--chunk-docs", "1").exit_code == 0
+    assert invoke("run", SEEDS, "-o", out, "-q", "--workers", "2", "--chunk-docs", "1", "--resume").exit_code == 0
+    for name in ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json"):
+        assert (out / name).read_bytes() == (clean / name).read_bytes(), name
