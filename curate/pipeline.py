@@ -26,7 +26,16 @@ from typing import TYPE_CHECKING
 from curate import __version__
 from curate.dedup import DedupIndex, deduplicate
 from curate.document import Document, Problem, RawDocument
-from curate.read import Discovery, InputFile, discover, read_documents, split_lines
+from curate.read import (
+    DEFAULT_MAX_DOC_BYTES,
+    DEFAULT_MAX_LINE_BYTES,
+    Discovery,
+    InputFile,
+    ReadOptions,
+    discover,
+    read_documents,
+    split_lines,
+)
 from curate.signature import DedupConfig, Signer, sign_batch
 from curate.summary import Summary
 from curate.write import OutputWriter
@@ -54,6 +63,14 @@ class RunConfig:
     chunk_items: int = 10_000
     stages: tuple[str, ...] = OPTIONAL_STAGES  # `curate dedup` runs none of them
     measure_index: bool = False  # count the dedup index's bytes at the end (for --timings)
+    encoding: str = "auto"  # of .txt files: --encoding
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
+
+    @property
+    def read_options(self) -> ReadOptions:
+        return ReadOptions(encoding=self.encoding, max_line_bytes=self.max_line_bytes,
+                           max_doc_bytes=self.max_doc_bytes)
 
 
 class DocumentProcessor:
@@ -211,6 +228,7 @@ def settings_of(cfg: RunConfig) -> dict:
     bands, rows = cfg.dedup.bands
     return {
         "curate": __version__, "text_field": cfg.text_field, "stages": list(cfg.stages),
+        "read": {"encoding": cfg.encoding, "max_line_bytes": cfg.max_line_bytes, "max_doc_bytes": cfg.max_doc_bytes},
         "disabled_rules": sorted(r.name for r in cfg.ruleset.rules if not r.enabled),
         "dedup": {"threshold": cfg.dedup.threshold, "num_perm": cfg.dedup.num_perm, "bands": bands, "rows": rows,
                   "shingle_words": cfg.dedup.shingle_words, "shingle_chars": cfg.dedup.shingle_chars,
@@ -237,10 +255,10 @@ def new_summary(cfg: RunConfig, discovery: Discovery) -> Summary:
     return Summary(files=len(discovery.files), rules=list(cfg.ruleset.sources), settings=settings_of(cfg))
 
 
-def input_items(discovery: Discovery, text_field: str) -> Iterator[Item]:
+def input_items(discovery: Discovery, text_field: str, options: ReadOptions | None = None) -> Iterator[Item]:
     """Everything to process, in input order: the problems found while discovering the
     inputs, then each file's documents and problems."""
-    return itertools.chain(discovery.problems, read_documents(discovery.files, text_field))
+    return itertools.chain(discovery.problems, read_documents(discovery.files, text_field, options))
 
 
 def emit(result: Document | Problem, writer: OutputWriter, summary: Summary) -> None:
@@ -263,7 +281,7 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
     output folder continues from its last finished chunk; the result is byte-identical
     to a run that was never interrupted.
     """
-    discovery = discover(list(cfg.inputs))
+    discovery = discover(list(cfg.inputs), cfg.output)
     writer = OutputWriter(cfg.output, fingerprint(cfg, discovery.files), resume=resume)
     index = DedupIndex(cfg.dedup)
     timings = timings if timings is not None else {}
@@ -274,7 +292,7 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
         index.journal = []
         summary = state if isinstance(state, Summary) else new_summary(cfg, discovery)
         t_read = time.perf_counter()
-        items = input_items(discovery, cfg.text_field)
+        items = input_items(discovery, cfg.text_field, cfg.read_options)
         if done:
             skipped = 0
             for item in itertools.islice(items, done):
