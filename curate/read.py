@@ -11,6 +11,7 @@ be read becomes a ``Problem`` naming the file, never an exception.
 from __future__ import annotations
 
 import codecs
+import errno
 import gzip
 import io
 import json
@@ -123,6 +124,8 @@ def discover(inputs: list[Path], output: Path | None = None) -> Discovery:
     visited: dict[str, str] = {}  # real path of every folder walked -> its source
     for root in roots:
         if root.is_dir():
+            if output is not None:
+                problems.extend(_own_output_notice(root, Path(output)))
             files.extend(_walk(root, problems, visited, out_real))
         else:
             _add_file(root, source_name(root.name), files, problems, named=True)
@@ -172,6 +175,17 @@ def _refuse_output_over_inputs(roots: list[Path], output: Path) -> None:
                              "writes over its inputs; choose another output folder with -o DIR")
 
 
+def _own_output_notice(root: Path, output: Path) -> list[Problem]:
+    """Say that the output folder, inside this input folder, is not read. Said whether or
+    not the folder exists yet, so a run and its --resume see the same items."""
+    for root_path, out_path in zip(_spellings(root), _spellings(output)):
+        if _inside(out_path, root_path):
+            source = source_name(Path(os.path.relpath(out_path, root_path)).as_posix())
+            return [Problem(source, None, "this run's output folder skipped",
+                            "not read; the output of a run is not its input", lines=0)]
+    return []
+
+
 def _sorted_names(names: list[str]) -> list[str]:
     # By raw bytes: the same order whatever the locale decodes names as.
     return sorted(names, key=os.fsencode)
@@ -195,7 +209,9 @@ def _walk(root: Path, problems: list[Problem], visited: dict[str, str], out_real
         kept = []
         for name in _sorted_names(dirnames):
             path = Path(dirpath) / name
-            skipped = _skipped_folder(path, _rel(path, root), out_real)
+            if out_real is not None and os.path.realpath(path) == out_real:
+                continue  # this run's output: said once, by _own_output_notice
+            skipped = _skipped_folder(path, _rel(path, root))
             if skipped is not None:
                 problems.append(skipped)
             else:
@@ -222,14 +238,11 @@ def _revisit_problem(here: str, real: str, dirpath: str, visited: dict[str, str]
                    "skipped, so its files are read once", lines=0)
 
 
-def _skipped_folder(path: Path, source: str, out_real: str | None) -> Problem | None:
+def _skipped_folder(path: Path, source: str) -> Problem | None:
     """Why a folder met in a walk is not entered, or None to enter it."""
     if path.name.startswith("."):
         return Problem(source, None, "hidden folder skipped",
                        "not read; curate skips names that start with '.': rename it to read it", lines=0)
-    if out_real is not None and os.path.realpath(path) == out_real:
-        return Problem(source, None, "this run's output folder skipped",
-                       "not read; the output of a run is not its input", lines=0)
     if is_curate_output(path):
         return Problem(source, None, "output folder of a curate run skipped",
                        "not read; to read its corpus, give corpus.jsonl as an input", lines=0)
@@ -279,7 +292,7 @@ def _add_file(path: Path, source: str, files: list[InputFile], problems: list[Pr
     try:
         st = path.stat()
     except OSError as err:
-        what = "symlink loop" if err.errno == 40 else err.strerror  # ELOOP
+        what = "symlink loop" if err.errno == errno.ELOOP else err.strerror
         problems.append(Problem(source, None, f"cannot read file: {what}", "skipped; check the path and its permissions",
                                 lines=0))
         return

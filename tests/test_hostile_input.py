@@ -203,6 +203,9 @@ def test_fifos_and_device_links_are_skipped_not_read(tmp_path):
     assert problems[("random.jsonl", None)]["problem"] == "not a regular file: a character device"
     _good_survives(out)
     _accounted(out)
+    for name in ("pipe.txt", "zero.txt"):
+        result = _curate("explain", src / name)
+        assert result.returncode == 1 and "not a regular file" in result.stderr
     # Given directly, too.
     direct = tmp_path / "direct"
     result = _curate("run", src / "a_good.txt", src / "pipe.jsonl.gz", src / "zero.txt", "-o", direct)
@@ -452,11 +455,13 @@ def test_a_run_in_its_input_folder_never_reads_its_own_output(tmp_path):
     (src / "b.txt").write_text("Another page with a paragraph that is long enough to be deduplicated here.\n")
     first = _curate("run", ".", "-q", "--no-builtin-rules", cwd=src)
     assert first.returncode == 0, first.stderr
-    corpus = (src / "output" / "corpus.jsonl").read_bytes()
+    written = {name: (src / "output" / name).read_bytes() for name in ("corpus.jsonl", "quarantine.jsonl")}
+    corpus = written["corpus.jsonl"]
+    # Said on the first run too, before the folder exists: a resumed run must see the same items.
+    assert _problems(src / "output")[("output", None)]["problem"] == "this run's output folder skipped"
     second = _curate("run", ".", "--no-builtin-rules", cwd=src)
     assert second.returncode == 0, second.stderr
-    assert (src / "output" / "corpus.jsonl").read_bytes() == corpus
-    assert _problems(src / "output")[("output", None)]["problem"] == "this run's output folder skipped"
+    assert {name: (src / "output" / name).read_bytes() for name in written} == written
     # Any other curate output folder in the walk is skipped too, finished or not.
     (src / "old").mkdir()
     (src / "old" / "corpus.jsonl").write_bytes(corpus)
@@ -487,3 +492,17 @@ def test_output_over_an_input_is_refused(tmp_path):
             result.stderr
         assert (src / "corpus.jsonl").read_bytes() == before
         assert not (out / "summary.json").exists()
+
+
+def test_discovery_is_the_same_before_and_after_the_output_folder_exists(tmp_path):
+    """--resume re-reads the items of the run it continues and skips the finished ones: the
+    output folder appearing inside the input must not add or move an item."""
+    from curate.read import discover
+
+    src = _folder(tmp_path)
+    before = discover([src], src / "output")
+    (src / "output" / ".partial").mkdir(parents=True)
+    (src / "output" / ".partial" / "000000.corpus.jsonl").write_text("{}\n")
+    after = discover([src], src / "output")
+    assert before == after
+    assert [p.problem for p in after.problems] == ["this run's output folder skipped"]
