@@ -524,10 +524,12 @@ def _read_jsonl(f: InputFile, text_field: str, options: ReadOptions) -> Iterator
         return
     except _StreamFault as fault:
         # The records before the fault have already been yielded and are kept.
+        compressed = f.path.name.lower().endswith((".gz", ".zst"))
+        fix = "re-download or recompress the file" if compressed else "check the disk and the file"
         yield Problem(
-            f.source, lineno + 1, f"corrupt or truncated compressed data: {fault}",
-            f"records after line {lineno} are lost; re-download or recompress the file" if lineno
-            else "no record could be read; re-download or recompress the file",
+            f.source, lineno + 1,
+            f"corrupt or truncated compressed data: {fault}" if compressed else f"read error: {fault}",
+            f"records after line {lineno} are lost; {fix}" if lineno else f"no record could be read; {fix}",
             lines=1,
         )
         return
