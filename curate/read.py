@@ -419,7 +419,7 @@ class _ZstdFrames(io.RawIOBase):
 
         self._raw = raw
         self._dctx = zstandard.ZstdDecompressor()
-        self._frame = None  # the decompressor of the frame being read
+        self._frame: zstandard.ZstdDecompressionObj | None = None  # the decompressor of the frame being read
         self._input = b""
         self._at = 0
         self._output = b""
@@ -452,9 +452,8 @@ class _ZstdFrames(io.RawIOBase):
         self._at += len(piece)
         self._output, self._out_at = self._frame.decompress(piece), 0
         if self._frame.eof:
-            # What follows the frame's end is the next frame: put it back.
-            unused = self._frame.unused_data
-            self._input, self._at = unused + self._input[self._at:], 0
+            # What follows the frame's end (in the last piece fed) is the next frame: go back to it.
+            self._at -= len(self._frame.unused_data)
             self._frame = None
         return True
 
