@@ -205,7 +205,7 @@ def _walk(root: Path, problems: list[Problem], visited: dict[str, str], out_real
             problems.append(_revisit_problem(here, real, dirpath, visited))
             dirnames[:] = []
             continue
-        visited[real] = here
+        visited[real] = source_name(dirpath)  # as the user spelled it: it may be under another input
         kept = []
         for name in _sorted_names(dirnames):
             path = Path(dirpath) / name
