@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -60,6 +61,36 @@ def cli():
     """
 
 
+class ByteSize(click.ParamType):
+    """A number of bytes: 1048576, 1MiB, 64M, 2G (K, M and G are powers of 1024)."""
+
+    name = "bytes"
+    _UNITS: ClassVar[dict[str, int]] = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().removesuffix("b").removesuffix("i")
+        unit = text[-1:] if text[-1:] in self._UNITS else ""
+        try:
+            number = int(text[: len(text) - len(unit)]) * self._UNITS[unit]
+        except ValueError:
+            self.fail(f"{value!r} is not a size; write a number of bytes, or one with K, M or G (64M, 1GiB)",
+                      param, ctx)
+        if number < 1:
+            self.fail(f"{value!r}: the limit must be at least 1 byte", param, ctx)
+        return number
+
+
+def _encoding(ctx, param, value: str) -> str:
+    from curate.read import check_encoding
+
+    try:
+        return check_encoding(value)
+    except CurateError as err:
+        raise click.BadParameter(str(err).split(": ", 1)[1]) from err
+
+
 def io_options(fn):
     """Inputs, output folder and how the run goes: shared by run and dedup."""
     for decorator in reversed([
@@ -77,6 +108,14 @@ def io_options(fn):
                           "local cluster is started for the run."),
         click.option("--text-field", default="text", show_default=True,
                      help="Field of a JSONL record that holds the document text."),
+        click.option("--encoding", default="auto", show_default=True, callback=_encoding, metavar="NAME",
+                     help="Encoding of .txt files without a byte order mark. auto: UTF-8, UTF-16 told by its "
+                          "NULs, or for a file with no UTF-8 in it a detected legacy encoding (cp1252, ...). "
+                          "JSONL is always UTF-8."),
+        click.option("--max-line-bytes", type=ByteSize(), default="8MiB", show_default=True,
+                     help="Longest line to read; a longer one is quarantined and the rest of its document read."),
+        click.option("--max-doc-bytes", type=ByteSize(), default="64MiB", show_default=True,
+                     help="Largest .txt file or JSONL record to read; a larger one is quarantined, unread."),
         click.option("--timings", type=click.Path(path_type=Path), default=None, metavar="FILE",
                      help="Write seconds spent per stage to FILE as JSON (kept out of the output folder, "
                           "whose files are byte-identical between runs)."),
@@ -181,8 +220,9 @@ def _engine(engine: str, address: str | None, resume: bool):
     return run_ray
 
 
-def _execute(inputs, output, ruleset, stages, workers, engine, address, text_field, timings, strict, resume,
-             overwrite, chunk_docs, quiet, threshold, num_perm, shingle_words, shingle_chars, min_words) -> None:
+def _execute(inputs, output, ruleset, stages, workers, engine, address, text_field, encoding, max_line_bytes,
+             max_doc_bytes, timings, strict, resume, overwrite, chunk_docs, quiet, threshold, num_perm,
+             shingle_words, shingle_chars, min_words) -> None:
     from curate.pipeline import RunConfig
     from curate.read import discover
 
@@ -192,9 +232,10 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, text_fie
                         shingle_chars=shingle_chars, min_words=min_words)
     cfg = RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
                     text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
-                    measure_index=timings is not None)
+                    measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
+                    max_doc_bytes=max_doc_bytes)
     try:
-        total = sum(f.size for f in discover(list(inputs)).files)
+        total = sum(f.size for f in discover(list(inputs), output).files)
     except CurateError as err:
         raise _fail(err) from err
     stage_times: dict[str, float] = {}
@@ -251,14 +292,17 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, text_
       curate explain page.txt --rules my-rules/ --disable byline
     """
     from curate.explain import explain_file, format_verdicts
-    from curate.read import InputFile, kind_of
+    from curate.read import input_file, kind_of
 
-    if not file.is_file():
+    if not file.exists():
         raise click.ClickException(f"{file}: no such file; give one .txt or .jsonl file")
+    if not file.is_file():
+        raise click.ClickException(f"{file}: not a regular file (a folder, pipe or device); give one .txt or "
+                                   ".jsonl file")
     if kind_of(file) is None:
         raise click.ClickException(f"{file}: curate reads .txt, .jsonl, .jsonl.gz and .jsonl.zst files")
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled)
-    source = InputFile(file, file.name, file.stat().st_size)
+    source = input_file(file)
     for doc_id, verdicts in explain_file(source, ruleset, DedupConfig(), text_field):
         shown = [v for v in verdicts if only == "all" or v.verdict == only]
         click.echo(f"== {doc_id}: {sum(v.verdict == 'keep' for v in verdicts)} kept, "

@@ -25,7 +25,15 @@ from curate.document import Document, Problem, RawDocument
 from curate.errors import RunStopped
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
 from curate.pool import WorkerDied, ordered_map
-from curate.read import Discovery, discover, read_documents, split_lines
+from curate.read import (
+    DEFAULT_MAX_DOC_BYTES,
+    DEFAULT_MAX_LINE_BYTES,
+    Discovery,
+    ReadOptions,
+    discover,
+    read_documents,
+    split_lines,
+)
 from curate.signature import DedupConfig, Signer, sign_batch
 from curate.summary import Summary
 from curate.write import OutputWriter
@@ -57,6 +65,14 @@ class RunConfig:
     stages: tuple[str, ...] = OPTIONAL_STAGES  # `curate dedup` runs none of them
     # Count the dedup index's bytes at the end (for --timings).
     measure_index: bool = field(default=False, metadata=NOT_FINGERPRINTED)
+    encoding: str = "auto"  # of .txt files: --encoding
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
+
+    @property
+    def read_options(self) -> ReadOptions:
+        return ReadOptions(encoding=self.encoding, max_line_bytes=self.max_line_bytes,
+                           max_doc_bytes=self.max_doc_bytes)
 
 
 class DocumentProcessor:
@@ -214,6 +230,7 @@ def settings_of(cfg: RunConfig) -> dict:
     bands, rows = cfg.dedup.bands
     return {
         "curate": __version__, "text_field": cfg.text_field, "stages": list(cfg.stages),
+        "read": {"encoding": cfg.encoding, "max_line_bytes": cfg.max_line_bytes, "max_doc_bytes": cfg.max_doc_bytes},
         "disabled_rules": sorted(r.name for r in cfg.ruleset.rules if not r.enabled),
         "dedup": {"threshold": cfg.dedup.threshold, "num_perm": cfg.dedup.num_perm, "bands": bands, "rows": rows,
                   "shingle_words": cfg.dedup.shingle_words, "shingle_chars": cfg.dedup.shingle_chars,
@@ -225,10 +242,10 @@ def new_summary(cfg: RunConfig, discovery: Discovery) -> Summary:
     return Summary(files=len(discovery.files), rules=list(cfg.ruleset.sources), settings=settings_of(cfg))
 
 
-def input_items(discovery: Discovery, text_field: str) -> Iterator[Item]:
+def input_items(discovery: Discovery, text_field: str, options: ReadOptions | None = None) -> Iterator[Item]:
     """Everything to process, in input order: the problems found while discovering the
     inputs, then each file's documents and problems."""
-    return itertools.chain(discovery.problems, read_documents(discovery.files, text_field))
+    return itertools.chain(discovery.problems, read_documents(discovery.files, text_field, options))
 
 
 def emit(result: Document | Problem, writer: OutputWriter, summary: Summary) -> None:
@@ -251,7 +268,7 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
     output folder continues from its last finished chunk; the result is byte-identical
     to a run that was never interrupted. With ``overwrite``, what the folder holds is replaced.
     """
-    discovery = discover(list(cfg.inputs))
+    discovery = discover(list(cfg.inputs), cfg.output)
     writer = OutputWriter(cfg.output, fingerprint(cfg, discovery.files), resume=resume, overwrite=overwrite)
     index = DedupIndex(cfg.dedup)
     timings = timings if timings is not None else {}
@@ -265,7 +282,7 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
             writer.commit(summary)
             return summary
         t_read = time.perf_counter()
-        items = input_items(discovery, cfg.text_field)
+        items = input_items(discovery, cfg.text_field, cfg.read_options)
         if done:
             skipped = 0
             for item in itertools.islice(items, done):

@@ -150,7 +150,7 @@ def run(cfg: RunConfig, address: str | None = None, on_progress: Callable[[int],
     """Read every input, run all stages on Ray and write the output folder; the files are
     byte-identical to `pipeline.run`'s. ``address``: None starts a local cluster of
     ``cfg.workers`` CPUs; "auto" or "host:port" joins a running one."""
-    discovery = discover(list(cfg.inputs))
+    discovery = discover(list(cfg.inputs), cfg.output)
     timings = timings if timings is not None else {}
     started = time.perf_counter()
     owns_cluster = _connect(address, cfg.workers)  # before the output folder: a bad --address changes nothing
@@ -159,7 +159,7 @@ def run(cfg: RunConfig, address: str | None = None, on_progress: Callable[[int],
         try:
             summary = new_summary(cfg, discovery)
             partitions = max(1, int(ray.cluster_resources().get("CPU", 1)))
-            item_refs, partition_refs = _map(cfg, input_items(discovery, cfg.text_field), partitions,
+            item_refs, partition_refs = _map(cfg, input_items(discovery, cfg.text_field, cfg.read_options), partitions,
                                              on_progress, timings)
             verdicts = _deduplicate(partition_refs, cfg, timings)
             del partition_refs  # lets Ray free the band rows before the batches are fetched

@@ -13,7 +13,9 @@ def _folder(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     (src / "a_good.txt").write_text(GOOD, encoding="utf-8")
-    (src / "b_latin1.txt").write_bytes("Caf\xe9 au lait, line one.\nA clean second line.\n".encode("latin-1"))
+    # A Latin-1 line in a file that is otherwise UTF-8: a mix, so only that line is lost.
+    (src / "b_latin1.txt").write_bytes("Un café en UTF-8.\n".encode() +
+                                       "Caf\xe9 au lait, line two.\nA clean third line.\n".encode("latin-1"))
     (src / "c_binary.txt").write_bytes(b"\x7fELF\x00\x01\x02 binary\nmore\x00stuff\n")
     (src / "d_empty.txt").write_bytes(b"")
     (src / "e_records.jsonl").write_text(
@@ -34,8 +36,8 @@ def test_bad_files_are_quarantined_and_the_rest_goes_on(tmp_path):
     result = invoke("run", src, "-o", out, "--no-builtin-rules")
     assert result.exit_code == 0, result.output
     problems = {(q["source"], q["line"]): q for q in read_jsonl(out / "quarantine.jsonl")}
-    assert problems[("b_latin1.txt", 1)]["problem"].startswith("not valid UTF-8")
-    assert "iconv" in problems[("b_latin1.txt", 1)]["action"]
+    assert problems[("b_latin1.txt", 2)]["problem"].startswith("not valid UTF-8")
+    assert "iconv" in problems[("b_latin1.txt", 2)]["action"]
     assert problems[("c_binary.txt", None)]["problem"].startswith("binary file")
     assert problems[("d_empty.txt", None)]["problem"] == "empty file"
     assert problems[("e_records.jsonl", 2)]["problem"].startswith("invalid JSON")
@@ -47,7 +49,7 @@ def test_bad_files_are_quarantined_and_the_rest_goes_on(tmp_path):
     assert not any("text" in q for q in problems.values())
     texts = {r["source"]: r["text"] for r in read_jsonl(out / "corpus.jsonl")}
     assert texts["a_good.txt"] == GOOD.strip()
-    assert texts["b_latin1.txt"] == "A clean second line."
+    assert texts["b_latin1.txt"] == "Un café en UTF-8.\nA clean third line."
     assert sorted(r["text"] for r in read_jsonl(out / "corpus.jsonl") if r["source"] == "e_records.jsonl") == \
         ["First record is fine.", "Last record is fine too."]
     # The message names file and line, and the summary counts what was quarantined.

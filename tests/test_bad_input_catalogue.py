@@ -162,7 +162,7 @@ def _everything_bad(folder: Path) -> dict[str, str]:
     zst = bytearray(zstandard.ZstdCompressor().compress(records.encode()))
     zst[len(zst) // 2:] = b"\x00" * (len(zst) - len(zst) // 2)
     files = {
-        "bad-latin1.txt": ("Caf\xe9 au lait.\n".encode("latin-1"), "not valid UTF-8"),
+        "bad-latin1.txt": ("Café.\n".encode() + "Caf\xe9 au lait.\n".encode("latin-1"), "not valid UTF-8"),
         "bad-binary.txt": (b"\x7fELF\x00\x01\x02\x03", "binary file"),
         "bad-empty.txt": (b"", "empty file"),
         "bad-blank.txt": (b" \n\n\t\n", "no text"),

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from curate.pipeline import RunConfig, run
+from curate.read import utf16_by_nuls
 from curate.rules import load_rules
 
 RULES = load_rules([], builtin=True)
@@ -38,6 +39,9 @@ corpus = st.lists(document, min_size=1, max_size=4)
 
 
 def _expected_nonblank(data: bytes) -> set[int]:
+    wide = utf16_by_nuls(data) if b"\x00" in data[:8192] else None
+    if wide is not None:  # NULs in every other byte: UTF-16 without a byte order mark
+        return {n for n, part in enumerate(re.split(r"\r\n|\n|\r", data.decode(wide)), 1) if part.strip()}
     if b"\x00" in data[:8192]:
         return {n for n, part in enumerate(BREAK.split(data), 1) if part.strip()}
     if data.startswith(b"\xef\xbb\xbf"):
@@ -75,14 +79,18 @@ def test_every_line_is_accounted_for_and_every_span_gives_back_its_line(docs):
         seen: dict[str, Counter] = {name: Counter() for name in raw}
         for rec in _records(out["corpus.jsonl"]):
             data = raw[rec["source"]]
-            parts = BREAK.split(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
+            if rec["encoding"] != "utf-8":
+                parts = [p.encode(rec["encoding"]) for p in re.split(r"\r\n|\n|\r", data.decode(rec["encoding"]))]
+            else:
+                parts = BREAK.split(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
             for entry in rec["lines"]:
                 s, e = entry["bytes"]
                 assert data[s:e] == parts[entry["line"] - 1]
                 seen[rec["source"]][entry["line"]] += 1
         for rec in _records(out["removed.jsonl"]):
             s, e = rec["bytes"]
-            assert raw[rec["source"]][s:e].decode("utf-8") == rec["removed"]
+            encoding = utf16_by_nuls(raw[rec["source"]]) or "utf-8"
+            assert raw[rec["source"]][s:e].decode(encoding) == rec["removed"]
             seen[rec["source"]][rec["line"]] += 1
         for rec in _records(out["quarantine.jsonl"]):
             if rec["line"] is not None:

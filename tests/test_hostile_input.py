@@ -1,0 +1,508 @@
+"""Hostile input (issue 12), each case through the real CLI with inputs the test makes:
+no traceback, no hang (every run has a time limit), the promised problem record or
+refusal, every other document as in a clean run, and the accounting closes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import zstandard
+from conftest import ROOT, invoke, read_jsonl, run_process
+
+GOOD = "A sentence of real content that must survive whatever sits next to it in the folder."
+LIMIT = 90  # seconds: a hang is a failure, not a stuck suite
+BREAK = re.compile(r"\r\n|\n|\r")
+
+
+def _curate(*args, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    result = run_process(*args, timeout=LIMIT, env=env, cwd=cwd)
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    return result
+
+
+def _folder(tmp_path: Path, name: str = "in") -> Path:
+    src = tmp_path / name
+    src.mkdir()
+    (src / "a_good.txt").write_text(GOOD + "\n")
+    return src
+
+
+def _problems(out: Path) -> dict:
+    return {(q["source"], q["line"]): q for q in read_jsonl(out / "quarantine.jsonl")}
+
+
+def _texts(out: Path) -> dict[str, str]:
+    return {r["id"]: r["text"] for r in read_jsonl(out / "corpus.jsonl")}
+
+
+def _accounted(out: Path) -> dict:
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    lines = summary["lines"]
+    assert lines["read"] == lines["kept"] + lines["removed"] + lines["quarantined"]
+    assert sum(q["lines"] for q in read_jsonl(out / "quarantine.jsonl")) == lines["quarantined"]
+    return summary
+
+
+def _good_survives(out: Path) -> None:
+    assert _texts(out)["a_good.txt"] == GOOD
+
+
+# -- 1. .jsonl.zst ----------------------------------------------------------------------------
+
+
+def _records(n: int, start: int = 0) -> bytes:
+    return "".join(json.dumps({"id": f"r{i}", "text": f"Record number {i} is complete and fine."}) + "\n"
+                   for i in range(start, start + n)).encode()
+
+
+def test_zstd_files_from_the_zstd_tool_and_from_python_are_read(tmp_path):
+    src = _folder(tmp_path)
+    plain = tmp_path / "two.jsonl"
+    plain.write_bytes(_records(2))
+    subprocess.run(["zstd", "-q", str(plain), "-o", str(src / "tool.jsonl.zst")], check=True, timeout=LIMIT)
+    (src / "python.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(_records(2, 2)))
+    # Several frames in one file (zstd -d reads them all), written without a content size.
+    frames = b"".join(zstandard.ZstdCompressor(write_content_size=False).compress(_records(1, i)) for i in (4, 5, 6))
+    (src / "frames.jsonl.zst").write_bytes(frames)
+    out = tmp_path / "out"
+    result = _curate("run", src, "-o", out, "--no-builtin-rules")
+    assert result.returncode == 0, result.stderr
+    assert not read_jsonl(out / "quarantine.jsonl")
+    texts = _texts(out)
+    assert [texts[f"r{i}"] for i in range(7)] == [f"Record number {i} is complete and fine." for i in range(7)]
+    assert {r["source"] for r in read_jsonl(out / "corpus.jsonl")} == \
+        {"a_good.txt", "tool.jsonl.zst", "python.jsonl.zst", "frames.jsonl.zst"}
+    _accounted(out)
+
+
+def test_truncated_zstd_says_so_and_keeps_what_came_before(tmp_path):
+    src = _folder(tmp_path)
+    whole = zstandard.ZstdCompressor().compress(_records(3))
+    (src / "cut.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(_records(3, 10)) + whole[:-8])
+    out = tmp_path / "out"
+    assert _curate("run", src, "-o", out, "--no-builtin-rules").returncode == 0
+    kept = [r["id"] for r in read_jsonl(out / "corpus.jsonl") if r["source"] == "cut.jsonl.zst"]
+    assert kept == ["r10", "r11", "r12"]
+    problem = _problems(out)[("cut.jsonl.zst", 4)]
+    assert "truncated" in problem["problem"] and "records after line 3 are lost" in problem["action"]
+    _good_survives(out)
+    _accounted(out)
+
+
+# -- 2. names that are not UTF-8, and an ASCII locale -------------------------------------------
+
+
+def test_names_that_are_not_utf8_are_spelled_with_escapes(tmp_path):
+    src = _folder(tmp_path)
+    raw = os.fsencode(src)
+    os.mkdir(raw + b"/caf\xe9")
+    with open(raw + b"/caf\xe9/page\xe9.txt", "wb") as f:
+        f.write(b"Une page dans un dossier au nom en Latin-1, lue quand m\xc3\xaame.\n")
+    with open(raw + b"/notes\xe9.md", "wb") as f:
+        f.write(b"not an input type\n")
+    with open(raw + b"/recs\xff.jsonl", "wb") as f:
+        f.write(b'{"text": "A record without an id, so its id is made from the name."}\n')
+    out = tmp_path / "out"
+    result = _curate("run", src, "-o", out, "--no-builtin-rules")
+    assert result.returncode == 0, result.stderr
+    records = {r["source"]: r for r in read_jsonl(out / "corpus.jsonl")}
+    assert records["caf\\xe9/page\\xe9.txt"]["text"].startswith("Une page dans un dossier")
+    assert records["recs\\xff.jsonl"]["id"] == "recs\\xff.jsonl:1"
+    assert _problems(out)[("notes\\xe9.md", None)]["problem"] == "unsupported file type"
+    assert "warning: notes\\xe9.md: unsupported file type" in result.stderr
+    _good_survives(out)
+    _accounted(out)
+
+
+def test_an_ascii_locale_reads_and_writes_the_same_bytes(tmp_path):
+    src = _folder(tmp_path)
+    (src / "café").mkdir()
+    (src / "café" / "naïve.txt").write_text("Un texte dont le nom de fichier n'est pas en ASCII.\n")
+    (src / "zürich.jsonl").write_text(json.dumps({"id": "zü", "text": "Grüezi mitenand."}) + "\n")
+    with open(os.fsencode(src) + b"/latin\xe9.txt", "wb") as f:
+        f.write(b"Un nom de fichier en Latin-1.\n")
+    outs = []
+    for locale in ("C", "C.UTF-8"):
+        out = tmp_path / f"out-{locale}"
+        env = {**os.environ, "LC_ALL": locale, "PYTHONUTF8": "0" if locale == "C" else "1"}
+        result = _curate("run", src, "-o", out, "-q", "--no-builtin-rules", env=env)
+        assert result.returncode == 0, result.stderr
+        outs.append({name: (out / name).read_bytes() for name in ("corpus.jsonl", "quarantine.jsonl")})
+    assert outs[0] == outs[1]
+    sources = [r["source"] for r in read_jsonl(tmp_path / "out-C" / "corpus.jsonl")]
+    assert sources == ["a_good.txt", "café/naïve.txt", "latin\\xe9.txt", "zürich.jsonl"]
+
+
+def test_explain_a_file_whose_name_is_not_utf8(tmp_path):
+    raw = os.fsencode(tmp_path) + b"/page\xe9.txt"
+    with open(raw, "wb") as f:
+        f.write(b"A page whose name is not UTF-8, explained line by line without a crash.\n")
+    result = _curate("explain", os.fsdecode(raw), "--no-builtin-rules")
+    assert result.returncode == 0, result.stderr
+    assert "== page\\xe9.txt: 1 kept" in result.stdout
+
+
+# -- 3. and 4. records json reads badly ----------------------------------------------------------
+
+
+def test_a_lone_surrogate_id_is_kept_escaped_in_run_and_dedup(tmp_path):
+    src = _folder(tmp_path)
+    (src / "ids.jsonl").write_bytes(b'{"id": "\\ud800", "text": "fine"}\n'
+                                    b'{"id": "x\\udfff\\ud83d\\ude00", "text": "also fine"}\n')
+    for command in ("run", "dedup"):
+        out = tmp_path / command
+        result = _curate(command, src, "-o", out)
+        assert result.returncode == 0, result.stderr
+        texts = _texts(out)
+        assert texts["\\ud800"] == "fine" and texts["x\\udfff\U0001F600"] == "also fine"
+        _good_survives(out)
+        _accounted(out)
+
+
+def test_records_json_rejects_for_depth_or_size_do_not_lose_the_rest(tmp_path):
+    src = _folder(tmp_path)
+    deep = b'{"text": "deep", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+    huge = b'{"text": "huge", "n": ' + b"7" * 5000 + b"}\n"
+    (src / "bad.jsonl").write_bytes(_records(1) + deep + huge + _records(1000, 1))
+    out = tmp_path / "out"
+    assert _curate("run", src, "-o", out, "--no-builtin-rules", "-q").returncode == 0
+    problems = _problems(out)
+    assert problems[("bad.jsonl", 2)]["problem"].startswith("invalid JSON: nested too deeply")
+    assert problems[("bad.jsonl", 3)]["problem"].startswith("invalid JSON: a number with more than 4,300 digits")
+    assert len([r for r in read_jsonl(out / "corpus.jsonl") if r["source"] == "bad.jsonl"]) == 1001
+    summary = _accounted(out)
+    assert summary["lines"]["read"] == 1 + 1003
+
+
+# -- 5. FIFOs and devices ----------------------------------------------------------------------
+
+
+def test_fifos_and_device_links_are_skipped_not_read(tmp_path):
+    src = _folder(tmp_path)
+    for name in ("pipe.txt", "pipe.jsonl", "pipe.jsonl.gz"):
+        os.mkfifo(src / name)
+    (src / "zero.txt").symlink_to("/dev/zero")
+    (src / "random.jsonl").symlink_to("/dev/urandom")
+    out = tmp_path / "out"
+    result = _curate("run", src, src / "pipe.txt", "-o", out, "--no-builtin-rules")
+    assert result.returncode == 1 and "pipe.txt is inside" in result.stderr  # named twice: refused
+    result = _curate("run", src, "-o", out, "--no-builtin-rules")
+    assert result.returncode == 0, result.stderr
+    problems = _problems(out)
+    for name in ("pipe.txt", "pipe.jsonl", "pipe.jsonl.gz"):
+        assert problems[(name, None)]["problem"] == "not a regular file: a named pipe (FIFO)"
+        assert "copy the data into a file" in problems[(name, None)]["action"]
+    assert problems[("zero.txt", None)]["problem"] == "not a regular file: a character device"
+    assert problems[("random.jsonl", None)]["problem"] == "not a regular file: a character device"
+    _good_survives(out)
+    _accounted(out)
+    for name in ("pipe.txt", "zero.txt"):
+        result = _curate("explain", src / name)
+        assert result.returncode == 1 and "not a regular file" in result.stderr
+    # Given directly, too.
+    direct = tmp_path / "direct"
+    result = _curate("run", src / "a_good.txt", src / "pipe.jsonl.gz", src / "zero.txt", "-o", direct)
+    assert result.returncode == 0, result.stderr
+    assert set(_problems(direct)) == {("pipe.jsonl.gz", None), ("zero.txt", None)}
+    _good_survives(direct)
+
+
+def test_a_fifo_swapped_in_after_discovery_is_not_opened(tmp_path):
+    """The check is made on the opened file, so a file replaced by a FIFO between the walk
+    and the read cannot block the run."""
+    from curate.read import InputFile, read_documents
+
+    for name in ("late.txt", "late.jsonl"):
+        os.mkfifo(tmp_path / name)
+        [problem] = list(read_documents([InputFile(tmp_path / name, name, 0)]))
+        assert problem.problem == "not a regular file: a named pipe (FIFO)"
+
+
+# -- 6. limits -----------------------------------------------------------------------------------
+
+
+def _peak_rss_mb(*args: str) -> tuple[subprocess.CompletedProcess, float]:
+    """Run curate in a fresh process and return its peak resident memory."""
+    probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+             "sys.stdout.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + '\\n' + r.stderr); "
+             "sys.exit(r.returncode)")
+    exe = Path(sys.executable).parent / "curate"
+    result = subprocess.run([sys.executable, "-c", probe, str(exe), *map(str, args)], capture_output=True,
+                            text=True, timeout=LIMIT * 2, cwd=ROOT / "tests", check=False)
+    peak_kb, _, stderr = result.stdout.partition("\n")
+    assert "Traceback" not in stderr, stderr
+    return subprocess.CompletedProcess(result.args, result.returncode, "", stderr), int(peak_kb) / 1024
+
+
+@pytest.mark.slow
+def test_a_gzip_bomb_is_skipped_in_bounded_memory(tmp_path):
+    src = _folder(tmp_path)
+    zeros = bytes(1 << 20)
+    with gzip.open(src / "bomb.jsonl.gz", "wb", compresslevel=1) as f:
+        f.write(_records(1))
+        for _ in range(400):  # 400 MB of zeros on one line, about 0.4 MB on disk
+            f.write(zeros)
+        f.write(b"\n" + _records(2, 1))
+    with open(src / "bomb.jsonl.zst", "wb") as raw, zstandard.ZstdCompressor(level=1).stream_writer(raw) as f:
+        f.write(_records(1, 10))
+        for _ in range(400):
+            f.write(zeros)
+        f.write(b"\n" + _records(1, 11))
+    assert (src / "bomb.jsonl.gz").stat().st_size + (src / "bomb.jsonl.zst").stat().st_size < 4 << 20
+    out = tmp_path / "out"
+    result, peak = _peak_rss_mb("run", src, "-o", out, "-q", "--no-builtin-rules")
+    assert result.returncode == 0, result.stderr
+    assert peak < 400, f"peak memory {peak:.0f} MB for a 400 MB line"
+    for name in ("bomb.jsonl.gz", "bomb.jsonl.zst"):
+        problem = _problems(out)[(name, 2)]
+        assert problem["problem"] == (f"record of {400 * (1 << 20) + 1:,} bytes is larger than --max-doc-bytes "
+                                      f"({64 << 20:,} bytes)")
+        assert "--max-doc-bytes" in problem["action"]
+    assert [r["id"] for r in read_jsonl(out / "corpus.jsonl")] == ["a_good.txt", "r0", "r1", "r2", "r10", "r11"]
+    _accounted(out)
+
+
+def test_a_txt_file_over_the_limit_is_not_read_but_its_lines_are_counted(tmp_path):
+    src = _folder(tmp_path)
+    (src / "big.txt").write_bytes(("A line of a file that is too big to read.\n\n" * 30_000).encode())
+    (src / "sparse.txt").touch()
+    os.truncate(src / "sparse.txt", 200 << 20)  # 200 MB of NULs that take no disk space
+    out = tmp_path / "out"
+    result = _curate("run", src, "-o", out, "-q", "--no-builtin-rules", "--max-doc-bytes", "1MiB")
+    assert result.returncode == 0, result.stderr
+    problems = _problems(out)
+    assert problems[("big.txt", None)]["problem"] == f"file larger than --max-doc-bytes ({1 << 20:,} bytes)"
+    assert problems[("big.txt", None)]["lines"] == 30_000
+    assert problems[("sparse.txt", None)]["lines"] == 1
+    _good_survives(out)
+    _accounted(out)
+
+
+def test_over_long_lines_and_records_are_quarantined_and_the_rest_is_read(tmp_path):
+    src = _folder(tmp_path)
+    long_line = "word " * 400
+    (src / "page.txt").write_text(f"First line.\n{long_line}\nLast line.\n")
+    records = [{"id": "ok1", "text": "before"}, {"id": "big", "text": "x" * 5000},
+               {"id": "two", "text": f"short line\n{long_line}\nanother"}, {"id": "ok2", "text": "after"}]
+    (src / "recs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out"
+    result = _curate("dedup", src, "-o", out, "-q", "--max-line-bytes", "1K", "--max-doc-bytes", "4K")
+    assert result.returncode == 0, result.stderr
+    problems = _problems(out)
+    assert problems[("page.txt", 2)]["problem"] == f"line of {len(long_line):,} bytes is longer than " \
+        "--max-line-bytes (1,024 bytes)"
+    assert problems[("page.txt", 2)]["action"] == "line skipped; raise --max-line-bytes to read it"
+    assert problems[("recs.jsonl", 2)]["problem"].startswith("record of 5,") and \
+        "--max-doc-bytes (4,096 bytes)" in problems[("recs.jsonl", 2)]["problem"]
+    assert problems[("recs.jsonl", 3)]["problem"].startswith("line of 2,000 bytes is longer than --max-line-bytes")
+    texts = _texts(out)
+    assert texts["page.txt"] == "First line.\nLast line."
+    assert texts["ok1"] == "before" and texts["ok2"] == "after" and texts["two"] == "short line\nanother"
+    _good_survives(out)
+    _accounted(out)
+
+
+def test_limits_are_options_with_sizes(tmp_path):
+    result = invoke("run", tmp_path, "-o", tmp_path / "out", "--max-line-bytes", "lots")
+    assert result.exit_code == 2 and "is not a size" in result.output
+    assert "--max-doc-bytes" in invoke("run", "--help").output
+
+
+# -- 7. encodings ----------------------------------------------------------------------------------
+
+
+def _spans_give_back_lines(src: Path, out: Path) -> int:
+    """Every kept and removed span, cut from the raw file and decoded with the recorded
+    encoding, is the line as read; returns how many were checked."""
+    checked = 0
+    encodings = {}
+    for rec in read_jsonl(out / "corpus.jsonl"):
+        if rec["bytes_of"] != "file":
+            continue
+        data = (src / rec["source"]).read_bytes()
+        encodings[rec["source"]] = rec["encoding"]
+        lines = BREAK.split(data.decode(rec["encoding"], "replace").removeprefix("\ufeff"))
+        for entry in rec["lines"]:
+            start, end = entry["bytes"]
+            assert data[start:end].decode(rec["encoding"]) == lines[entry["line"] - 1]
+            checked += 1
+    for rec in read_jsonl(out / "removed.jsonl"):
+        if rec["source"] in encodings:
+            start, end = rec["bytes"]
+            assert (src / rec["source"]).read_bytes()[start:end].decode(encodings[rec["source"]]) == rec["removed"]
+            checked += 1
+    return checked
+
+
+def _french(tag: str) -> str:
+    """A page in French, its lines marked with ``tag`` so no two files are duplicates."""
+    return (f"Le château {tag} se trouve près de la forêt, où les élèves étudient déjà.\r\n"
+            f"Ça coûte 10 € — «très cher», dit-il ({tag}).\r\n\r\nDeuxième paragraphe {tag}, sans accent.\r\n")
+
+
+def _as_read(text: str) -> str:
+    return text.replace("\r\n\r\n", "\n\n").replace("\r\n", "\n").strip()
+
+
+def test_legacy_and_bomless_utf16_text_is_decoded_with_exact_spans(tmp_path):
+    src = _folder(tmp_path)
+    (src / "cp1252.txt").write_bytes(_french("un").encode("cp1252"))
+    (src / "latin1.txt").write_bytes("Café au lait, à la française.\nA second line.\n".encode("latin-1"))
+    (src / "wide-le.txt").write_bytes(_french("deux").encode("utf-16-le"))
+    (src / "wide-be.txt").write_bytes(_french("trois").encode("utf-16-be"))
+    (src / "russian.txt").write_bytes("Привет, как дела? Это тестовый текст на русском языке.\n".encode("cp1251"))
+    mixed = "Une ligne en UTF-8, déjà lue.\n".encode() + "Une ligne en Latin-1, déjà perdue.\n".encode("latin-1")
+    (src / "mixed.txt").write_bytes(mixed)
+    out = tmp_path / "out"
+    result = _curate("dedup", src, "-o", out, "-q")
+    assert result.returncode == 0, result.stderr
+    records = {r["source"]: r for r in read_jsonl(out / "corpus.jsonl")}
+    assert records["cp1252.txt"]["encoding"] == "cp1252" and records["cp1252.txt"]["text"] == _as_read(_french("un"))
+    assert records["latin1.txt"]["encoding"] == "cp1252"
+    assert records["latin1.txt"]["text"] == "Café au lait, à la française.\nA second line."
+    assert records["wide-le.txt"]["encoding"] == "utf-16-le" and records["wide-le.txt"]["text"] == _as_read(_french("deux"))
+    assert records["wide-be.txt"]["encoding"] == "utf-16-be" and records["wide-be.txt"]["text"] == _as_read(_french("trois"))
+    assert records["russian.txt"]["encoding"] == "cp1251" and records["russian.txt"]["text"].startswith("Привет")
+    # A file that mixes UTF-8 with another encoding keeps its UTF-8 and quarantines the rest, as before.
+    assert records["mixed.txt"]["encoding"] == "utf-8" and records["mixed.txt"]["text"] == "Une ligne en UTF-8, déjà lue."
+    assert _problems(out)[("mixed.txt", 2)]["problem"].startswith("not valid UTF-8")
+    assert _spans_give_back_lines(src, out) == 14
+    _good_survives(out)
+    _accounted(out)
+
+
+def test_encoding_option_names_the_encoding_of_txt_files(tmp_path):
+    src = _folder(tmp_path)
+    (src / "polish.txt").write_bytes("Zażółć gęślą jaźń, mówi pan Źdźbło.\n".encode("iso8859-2"))
+    out = tmp_path / "out"
+    result = _curate("run", src, "-o", out, "-q", "--encoding", "latin2", "--no-builtin-rules")
+    assert result.returncode == 0, result.stderr
+    rec = next(r for r in read_jsonl(out / "corpus.jsonl") if r["source"] == "polish.txt")
+    assert rec["encoding"] == "iso8859-2" and rec["text"] == "Zażółć gęślą jaźń, mówi pan Źdźbło."
+    assert _spans_give_back_lines(src, out) == 2
+    summary = _accounted(out)
+    assert summary["settings"]["read"]["encoding"] == "iso8859-2"
+    for bad, message in (("klingon", "unknown encoding"), ("utf-32", "does not use")):
+        result = invoke("run", src, "-o", tmp_path / "no", "--encoding", bad)
+        assert result.exit_code == 2 and message in result.output
+        assert not (tmp_path / "no").exists()
+
+
+# -- 8. silent skips and no-ops ------------------------------------------------------------------
+
+
+def test_hidden_entries_empty_jsonl_and_duplicate_ids_are_said(tmp_path):
+    src = _folder(tmp_path)
+    (src / ".hidden.txt").write_text("Hidden text.\n")
+    (src / ".git").mkdir()
+    for i in range(3):
+        (src / ".git" / f"f{i}.txt").write_text("inside a hidden folder\n")
+    (src / "empty.jsonl").write_bytes(b"")
+    (src / "blank.jsonl").write_bytes(b"\n  \n")
+    (src / "empty.jsonl.gz").write_bytes(gzip.compress(b""))
+    (src / "one.jsonl").write_text(json.dumps({"id": "same", "text": "First use of the id."}) + "\n"
+                                   + json.dumps({"id": "a_good.txt", "text": "An id that names a file."}) + "\n")
+    (src / "two.jsonl").write_text(json.dumps({"text": "no id"}) + "\n"
+                                   + json.dumps({"id": "same", "text": "Second use of the id."}) + "\n")
+    out = tmp_path / "out"
+    result = _curate("run", src, "-o", out, "--no-builtin-rules")
+    assert result.returncode == 0, result.stderr
+    problems = _problems(out)
+    assert problems[(".hidden.txt", None)]["problem"] == "hidden file skipped"
+    assert problems[(".git", None)]["problem"] == "hidden folder skipped"
+    assert not any(source.startswith(".git/") for source, _ in problems)
+    assert problems[("empty.jsonl", None)]["problem"] == "empty file"
+    assert problems[("empty.jsonl.gz", None)]["problem"] == "empty file"
+    assert problems[("blank.jsonl", None)]["problem"] == "no records: the file holds only blank lines"
+    assert problems[("two.jsonl", 2)]["problem"] == "duplicate id 'same', first used at one.jsonl:1"
+    assert problems[("one.jsonl", 2)]["problem"] == "duplicate id 'a_good.txt', first used at a_good.txt"
+    assert all(q["lines"] == 0 for q in problems.values())
+    texts = {(r["source"], r["id"]): r["text"] for r in read_jsonl(out / "corpus.jsonl")}
+    assert texts[("two.jsonl", "same")] == "Second use of the id."  # kept: the id is odd, not the text
+    assert texts[("a_good.txt", "a_good.txt")] == GOOD
+    _accounted(out)
+
+
+def test_user_mistakes_in_the_inputs_are_refused(tmp_path):
+    src = _folder(tmp_path)
+    (src / "sub").mkdir()
+    (src / "sub" / "b.txt").write_text(GOOD + "\n")
+    (src / "notes.md").write_text("x\n")
+    out = tmp_path / "out"
+    cases = [((src / "notes.md",), "notes.md: unsupported file type"),
+             ((src, src / "sub"), "sub is inside"),
+             ((src / "sub", src), "sub is inside"),
+             ((src / "a_good.txt", src / "a_good.txt"), "are the same file"),
+             ((src, src / "sub" / ".." / "sub" / "b.txt"), "is inside")]
+    for inputs, message in cases:
+        result = _curate("run", *inputs, "-o", out)
+        assert result.returncode == 1 and message in result.stderr, (inputs, result.stderr)
+        assert "Error:" in result.stderr and not out.exists()
+
+
+# -- 9. output inside an input folder ------------------------------------------------------------
+
+
+def test_a_run_in_its_input_folder_never_reads_its_own_output(tmp_path):
+    src = _folder(tmp_path)
+    (src / "b.txt").write_text("Another page with a paragraph that is long enough to be deduplicated here.\n")
+    first = _curate("run", ".", "-q", "--no-builtin-rules", cwd=src)
+    assert first.returncode == 0, first.stderr
+    written = {name: (src / "output" / name).read_bytes() for name in ("corpus.jsonl", "quarantine.jsonl")}
+    corpus = written["corpus.jsonl"]
+    # Said on the first run too, before the folder exists: a resumed run must see the same items.
+    assert _problems(src / "output")[("output", None)]["problem"] == "this run's output folder skipped"
+    second = _curate("run", ".", "--no-builtin-rules", cwd=src)
+    assert second.returncode == 0, second.stderr
+    assert {name: (src / "output" / name).read_bytes() for name in written} == written
+    # Any other curate output folder in the walk is skipped too, finished or not.
+    (src / "old").mkdir()
+    (src / "old" / "corpus.jsonl").write_bytes(corpus)
+    (src / "old" / "summary.json").write_text(json.dumps({"settings": {"curate": "0.1.0"}}))
+    (src / "partial" / ".partial").mkdir(parents=True)
+    (src / "partial" / "corpus.jsonl").write_bytes(corpus)
+    out = tmp_path / "elsewhere"
+    assert _curate("run", src, "-o", out, "-q", "--no-builtin-rules").returncode == 0
+    problems = _problems(out)
+    for name in ("old", "partial"):
+        assert problems[(name, None)]["problem"] == "output folder of a curate run skipped"
+        assert "give corpus.jsonl as an input" in problems[(name, None)]["action"]
+    assert (out / "corpus.jsonl").read_bytes().replace(b"\n", b"") and _texts(out).keys() == {"a_good.txt", "b.txt"}
+    _accounted(out)
+
+
+def test_output_over_an_input_is_refused(tmp_path):
+    src = _folder(tmp_path)
+    (src / "corpus.jsonl").write_text(json.dumps({"text": "An input that happens to be called corpus.jsonl."}) + "\n")
+    before = (src / "corpus.jsonl").read_bytes()
+    cases = [((src / "corpus.jsonl",), src, "holds the input file"),
+             ((src,), src, "is the input folder"),
+             ((src / "a_good.txt",), tmp_path, "holds the input file"),
+             ((src,), tmp_path, "holds the input folder")]
+    for inputs, out, message in cases:
+        result = _curate("run", *inputs, "-o", out, "-q")
+        assert result.returncode == 1 and message in result.stderr and "choose another" in result.stderr, \
+            result.stderr
+        assert (src / "corpus.jsonl").read_bytes() == before
+        assert not (out / "summary.json").exists()
+
+
+def test_discovery_is_the_same_before_and_after_the_output_folder_exists(tmp_path):
+    """--resume re-reads the items of the run it continues and skips the finished ones: the
+    output folder appearing inside the input must not add or move an item."""
+    from curate.read import discover
+
+    src = _folder(tmp_path)
+    before = discover([src], src / "output")
+    (src / "output" / ".partial").mkdir(parents=True)
+    (src / "output" / ".partial" / "000000.corpus.jsonl").write_text("{}\n")
+    after = discover([src], src / "output")
+    assert before == after
+    assert [p.problem for p in after.problems] == ["this run's output folder skipped"]
