@@ -459,7 +459,7 @@ def test_a_run_in_its_input_folder_never_reads_its_own_output(tmp_path):
     corpus = written["corpus.jsonl"]
     # Said on the first run too, before the folder exists: a resumed run must see the same items.
     assert _problems(src / "output")[("output", None)]["problem"] == "this run's output folder skipped"
-    second = _curate("run", ".", "--no-builtin-rules", cwd=src)
+    second = _curate("run", ".", "--no-builtin-rules", "--overwrite", cwd=src)
     assert second.returncode == 0, second.stderr
     assert {name: (src / "output" / name).read_bytes() for name in written} == written
     # Any other curate output folder in the walk is skipped too, finished or not.
