@@ -19,7 +19,7 @@ class Summary:
     lines_quarantined: int = 0
     removed: Counter = field(default_factory=Counter)  # reason -> lines
     problems: list[Problem] = field(default_factory=list)
-    rules: list[tuple[str, int]] = field(default_factory=list)
+    rules: list = field(default_factory=list)  # the RuleFile of every rule file loaded
     settings: dict = field(default_factory=dict)  # options that shape the output (never --workers)
     items_done: int = 0  # documents and problems handled, for resuming
 
@@ -66,7 +66,9 @@ class Summary:
                 {"source": p.source, "line": p.line, "problem": p.problem, "action": p.action}
                 for p in self.problems
             ],
-            "rules": [{"from": origin, "rules": n} for origin, n in self.rules],
+            # Named the same on every machine and however the folders were spelled, with a
+            # hash of the content: ./rules/ is read from the working directory unnamed.
+            "rules": [{"origin": f.origin, "file": f.path, "sha256": f.sha256, "rules": f.rules} for f in self.rules],
             "settings": self.settings,
         }
 
