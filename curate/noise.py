@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from curate.detectors import words
 from curate.document import Document, Line, Problem, RawDocument, Removal
-from curate.patterns import BUDGET_SECONDS, PatternTimeout
+from curate.patterns import BUDGET_SECONDS, PatternTimeout, unanchored
 from curate.rules import Rule, RuleSet
 
 # Called when a rule's pattern runs over its time budget on a line: (rule, line).
@@ -61,6 +61,10 @@ def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None
     lowered = facts.lowered if literals else None
     encoded = facts.encoded
     search = regex.search  # type: ignore[union-attr]
+    # RE2 called directly: the method call per line and rule cost as much as the match
+    program = regex.re2_program()  # type: ignore[union-attr]
+    match = program.Match if program is not None else None
+    anchor = unanchored()
     hits = set()
     for k, line in enumerate(lines):
         if counts is not None:
@@ -71,8 +75,13 @@ def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None
             text = lowered[k]
             if not any(lit in text for lit in literals):
                 continue
+        data = encoded[k]
+        if match is not None and data is not None and not data.endswith(b"\n"):
+            if match(anchor, data, 0, len(data))[0][0] >= 0:
+                hits.add(line.index)
+            continue
         try:
-            if search(line.text, encoded[k]):
+            if search(line.text, data):
                 hits.add(line.index)
         except PatternTimeout:
             on_timeout(rule, line)

@@ -85,6 +85,11 @@ class CompiledPattern:
         return {"pattern": self.pattern, "flags": self.flags, "engine": self.engine,
                 "re2": self.re2, "backtracking": self.backtracking, "prefilter": self.prefilter}
 
+    def re2_program(self):
+        """The compiled RE2 program, for callers that run it on many lines themselves
+        (``Match(anchor, utf8, start, end)``); None if the pattern is not on RE2."""
+        return _re2_program(self.re2) if self.re2 is not None else None
+
     def fallback(self) -> str:
         """The regex-module form (an RE2 pattern needs it only for rare texts)."""
         return self.backtracking if self.backtracking is not None else _regex_form(self.pattern, self.flags)
@@ -176,6 +181,11 @@ def _re2_module():
 
 
 _UNANCHORED = None  # set on first use: importing re2 costs a little, and `curate dedup` never needs it
+
+
+def unanchored():
+    """RE2's anchor value for a search anywhere in the text."""
+    return _re2_module()[1].RE2.Anchor.UNANCHORED
 
 
 @lru_cache(maxsize=4096)
@@ -560,14 +570,14 @@ class _Writer:
     def anchor(self, at, flags: int) -> str:
         multiline = bool(flags & _M)
         if at is C.AT_BEGINNING:
-            if multiline:
-                return "(?m:^)" if self.is_re2 else "(?<![^\\n])"
+            if multiline:  # in both (as in Python): at the start, or after "\n"
+                return "(?m:^)"
             return "\\A"
         if at is C.AT_BEGINNING_STRING:
             return "\\A"
         if at is C.AT_END:
-            if multiline:
-                return "(?m:$)" if self.is_re2 else "(?![^\\n])"
+            if multiline:  # in both (as in Python): at the end, or before "\n"
+                return "(?m:$)"
             # Python's `$` also matches before a final "\n"; search() sends such texts to
             # the regex form, which says exactly that.
             return "\\z" if self.is_re2 else "(?=\\n?\\Z)"
