@@ -296,7 +296,7 @@ def _python_set(items: list, flags: int) -> np.ndarray:
 
 def _single(items: list, flags: int, repeat: bool = True):
     state = sre_parse.State()
-    state.flags = flags | _U
+    state.flags = flags if flags & _A else flags | _U  # str patterns are Unicode unless ASCII
     body = sre_parse.SubPattern(state, items)
     data = [(C.MAX_REPEAT, (1, C.MAXREPEAT, body))] if repeat else items
     return sre_compile.compile(sre_parse.SubPattern(state, data), state.flags)
