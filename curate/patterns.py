@@ -798,9 +798,9 @@ def _risk(items: list, flags: int, inside_repeat: bool) -> str | None:
         if op in (C.MAX_REPEAT, C.MIN_REPEAT):
             _, hi, body = av
             if hi > 1 and _ambiguous_iterations(list(body.data), flags):
-                return "a repeat inside a repeat (like (a+)+): a long run of what both accept, then a " \
-                       "character that fails the rest, takes exponential time; make the inner or " \
-                       "outer part match one way only"
+                return "a repeat whose iterations vary in length and can run into each other (like (a+)+ " \
+                       "or (a|aa)+): a long run of what they accept, then a character that fails the " \
+                       "rest, takes exponential time; make each stretch of text match one way only"
             if hi > 1:
                 overlap = _overlapping_branches(list(body.data), flags)
                 if overlap:
@@ -823,71 +823,34 @@ def _risk(items: list, flags: int, inside_repeat: bool) -> str | None:
 
 
 def _ambiguous_iterations(body: list, flags: int) -> bool:
-    r"""Can a repeated body that holds a repeat split one run of text between iterations in
-    more than one way? Not if every iteration starts (or ends) with a character its inner
-    repeats never take, as in (?:\ [A-Z]\w*)* where each name starts after a space."""
-    inner = _repeated_chars(body, flags)
-    if inner is None:
-        return True
-    if not inner.any():
+    r"""Can a repeated body split one run of text between its iterations in more than one
+    way? Only if iterations vary in length (an inner repeat, an optional part, branches
+    of different lengths) and one can end with a character another can start with:
+    (a|aa)+, (\d+\s*)+. Not (?:\ [A-Z]\w*)*, where each name starts after a space."""
+    state = sre_parse.State()
+    state.flags = flags
+    low, high = sre_parse.SubPattern(state, body).getwidth()
+    if low == high:
         return False
-    for edge in (_first_set(body, flags), _last_set(body, flags)):
-        if edge is not None and not (edge & inner).any():
-            return False
-    return True
-
-
-def _repeated_chars(items: list, flags: int) -> np.ndarray | None:
-    """Characters that repeats (more than once) inside these items can take; None if a
-    backreference or the like makes that unknown."""
-    marks = np.zeros(MAX_CODE_POINT, dtype=bool)
-    for op, av in items:
-        if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
-            sub = _all_chars(list(av[2].data), flags) if av[1] > 1 else _repeated_chars(list(av[2].data), flags)
-        elif op is C.SUBPATTERN:
-            sub = _repeated_chars(list(av[3].data), (flags | av[1]) & ~av[2])
-        elif op is C.BRANCH:
-            subs = [_repeated_chars(list(b.data), flags) for b in av[1]]
-            sub = None if any(x is None for x in subs) else np.logical_or.reduce(subs + [marks])
-        elif op in (C.GROUPREF, C.GROUPREF_EXISTS):
-            return None
-        else:
-            continue
-        if sub is None:
-            return None
-        marks |= sub
-    return marks
-
-
-def _all_chars(items: list, flags: int) -> np.ndarray | None:
-    marks = np.zeros(MAX_CODE_POINT, dtype=bool)
-    for op, av in items:
-        if op in CHAR_NODES:
-            marks |= _char_mask(op, av, flags)
-        elif op in (C.GROUPREF, C.GROUPREF_EXISTS):
-            return None
-        else:
-            for child in _children(op, av):
-                inner_flags = (flags | av[1]) & ~av[2] if op is C.SUBPATTERN else flags
-                sub = _all_chars(list(child.data), inner_flags)
-                if sub is None:
-                    return None
-                marks |= sub
-    return marks
+    first, last = _first_set(body, flags), _last_set(body, flags)
+    return first is None or last is None or bool((first & last).any())
 
 
 def _overlapping_branches(items: list, flags: int) -> str | None:
-    for op, av in items:
-        if op is C.SUBPATTERN:
-            return _overlapping_branches(list(av[3].data), (flags | av[1]) & ~av[2])
-        if op is C.BRANCH:
-            firsts = [_first_set(list(b.data), flags) for b in av[1]]
-            seen = np.zeros(MAX_CODE_POINT, dtype=bool)
-            for first in firsts:
-                if first is None or (seen & first).any():
-                    return "a repeated alternation whose branches can start alike (like (a|ab)*): a line " \
-                           "of what several branches accept can take exponential time; make the " \
-                           "branches start differently"
-                seen |= first
+    """A repeated alternation whose branches can start with the same character: each
+    iteration can be read two ways, so n iterations 2**n ways. (Branches inside a longer
+    body are left to _ambiguous_iterations: a delimiter before them settles the reading.)"""
+    while len(items) == 1 and items[0][0] is C.SUBPATTERN:
+        _, add, remove, body = items[0][1]
+        items, flags = list(body.data), (flags | add) & ~remove
+    if len(items) != 1 or items[0][0] is not C.BRANCH:
         return None
+    seen = np.zeros(MAX_CODE_POINT, dtype=bool)
+    for branch in items[0][1][1]:
+        first = _first_set(list(branch.data), flags)
+        if first is None or (seen & first).any():
+            return "a repeated alternation whose branches can start alike (like (a|ab)*): a line " \
+                   "of what several branches accept can take exponential time; make the " \
+                   "branches start differently"
+        seen |= first
     return None
