@@ -133,7 +133,7 @@ def compile_pattern(pattern: str, flags: int, boolean: bool = True) -> CompiledP
     except re.error as err:
         raise PatternError(f"bad regex: {err}") from err
     except OverflowError as err:
-        raise PatternError(f"bad regex: {err}; use a repeat count below {RE2_MAX_REPEAT:,}") from err
+        raise PatternError(f"bad regex: {err}; use a smaller repeat count") from err
     except RecursionError as err:
         raise PatternError(f"bad regex: groups nested too deeply; keep nesting under {MAX_NESTING} levels") from err
     if _depth(tree) > MAX_NESTING:

@@ -7,6 +7,7 @@ rule and fault. Matching lives in noise.py.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -185,7 +186,7 @@ def _folder_key(folder: Path) -> str:
     try:
         return os.path.realpath(folder, strict=True)
     except (OSError, RuntimeError) as err:
-        if isinstance(err, OSError) and err.errno == 40 or isinstance(err, RuntimeError):
+        if isinstance(err, RuntimeError) or err.errno == errno.ELOOP:
             raise RuleError(str(folder), "symlink loop: the path points back at itself; "
                             "pass a real folder of *.toml files") from err
         raise RuleError(str(folder), f"cannot open the rule folder ({_os_reason(err)}); "
