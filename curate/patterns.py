@@ -475,7 +475,11 @@ class _Writer:
         text = _class_text(tuple(ranges), self.is_re2)
         if self.is_re2 or len(text) <= LARGE_CLASS:
             return text
-        name = self.defined.setdefault(text, f"{DEFINED_PREFIX}{len(self.defined)}")
+        negated = text.startswith("[^")
+        positive = "[" + text[2:] if negated else text  # \w and \W share one definition
+        name = self.defined.setdefault(positive, f"{DEFINED_PREFIX}{len(self.defined)}")
+        if negated:
+            return f"(?:(?!(?&{name}))[\\s\\S])"
         if self.behind:
             # The regex module matches a lookbehind backwards, and a call made there does
             # not see the character before; a lookahead inside it looks forwards again.
