@@ -349,8 +349,8 @@ def _node_set(op, av, flags: int) -> tuple[tuple[int, int], ...]:
     if op is C.LITERAL and not (flags & _I and _sre.unicode_iscased(av)):
         return ((av, av),) if not SURROGATES[0] <= av < SURROGATES[1] else ()
     if op is C.LITERAL:  # a cased letter: itself and whatever Python folds it with
-        points = sorted({av} | set(_python_verdicts(op, av, flags)))
-        return tuple((cp, cp) for cp in points)
+        folded = sorted({av} | set(_python_verdicts(op, av, flags)))
+        return tuple((cp, cp) for cp in folded)
     marks = _sensitive_set(op, av, flags)
     if flags & _I and op is not C.ANY:
         points, _ = _cased()
@@ -740,7 +740,7 @@ def _item_edge(op, av, flags: int, first: bool) -> tuple[np.ndarray | None, bool
         marks, nullable = np.zeros(MAX_CODE_POINT, dtype=bool), False
         for branch in av[1]:
             sub, empty = _edge(list(branch.data), flags, first)
-            if sub is None:
+            if sub is None or empty is None:
                 return None, None
             marks |= sub
             nullable = nullable or empty

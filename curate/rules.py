@@ -140,7 +140,7 @@ def folder_rule_files(folder: Path, named: bool = True) -> list[RuleText]:
 def _toml_files(folder: Path) -> list[Path]:
     """*.toml files under the folder, sorted; symlinked folders are not followed (a link
     back to a parent would loop), symlinked files are."""
-    found = []
+    found: list[Path] = []
     for root, dirs, files in os.walk(folder, onerror=_raise_walk_error):
         dirs.sort()
         found.extend(Path(root) / name for name in files if name.endswith(".toml"))
