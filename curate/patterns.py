@@ -46,7 +46,7 @@ import numpy as np
 BUDGET_SECONDS = 0.5
 MAX_NESTING = 100  # groups and repeats inside one another; Python's own parser recurses
 RE2_MAX_REPEAT = 1000  # RE2 refuses larger repeat counts
-RE2_MAX_MEM = 64 << 20
+RE2_MAX_MEM = 8 << 20  # RE2's budget per pattern (its default is 8 MiB); the DFA cache is most of it
 MAX_CODE_POINT = 0x110000
 SURROGATES = (0xD800, 0xE000)
 CASED_BELOW = 0x20000  # no code point above has a case mapping (a test checks every one)
