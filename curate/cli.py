@@ -12,7 +12,7 @@ import click
 
 from curate import __version__
 from curate.errors import CurateError
-from curate.rules import RuleSet, load_rules
+from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
 from curate.signature import DedupConfig
 
 PROJECT_RULES = Path("rules")
@@ -37,15 +37,22 @@ def rule_options(fn):
     return fn
 
 
-def ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled) -> RuleSet:
-    folders = []
-    if not no_project_rules and PROJECT_RULES.is_dir():
-        folders.append(PROJECT_RULES)
-    folders.extend(rule_dirs)
+def ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, quiet: bool = False,
+                         check_examples: bool = True) -> RuleSet:
+    """Load the rules the options name. ./rules/ is read from the working directory without
+    being named, so the output depends on where the command runs: say so (unless quiet)."""
+    project = PROJECT_RULES if not no_project_rules and PROJECT_RULES.is_dir() else None
     try:
-        return load_rules(folders, builtin=not no_builtin_rules, disabled=tuple(disabled))
+        ruleset = load_rules(list(rule_dirs), builtin=not no_builtin_rules, disabled=tuple(disabled),
+                             check_examples=check_examples, project=project)
     except CurateError as err:
         raise _fail(err) from err
+    if ruleset.project_rules and not quiet:
+        files = [f for f in ruleset.sources if f.origin == PROJECT_ORIGIN]
+        click.echo(f"note: also using the project rules in ./rules/ ({len(files)} file"
+                   f"{'' if len(files) == 1 else 's'}, {sum(f.rules for f in files)} rules) found in the "
+                   "working directory; --no-project-rules leaves them out", err=True)
+    return ruleset
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -173,7 +180,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run crawl/ -o clean/ --resume      # after a crash or Ctrl-C
       curate run crawl/ -o clean/ --engine ray --address auto   # on a Ray cluster's head node
     """
-    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled)
+    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, quiet=options["quiet"])
     _execute(inputs, output, ruleset, stages=("normalise", "noise", "language"), **options)
 
 
@@ -372,8 +379,12 @@ def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled):
     for r in ruleset.rules:
         state = "on" if r.enabled else "off"
         click.echo(f"{r.name:<{name_w}}  {r.scope:<5}  {state:<3}  {r.source:<{src_w}}  {r.reason}")
+    origins: dict[str, int] = {}
+    for rule_file in ruleset.sources:
+        origin = "built-in pack" if rule_file.origin == "built-in" else rule_file.origin
+        origins[origin] = origins.get(origin, 0) + rule_file.rules
     click.echo(f"\n{len(ruleset.active)} of {len(ruleset.rules)} rules on, from: "
-               + ", ".join(f"{origin} ({n})" for origin, n in ruleset.sources))
+               + ", ".join(f"{origin} ({n})" for origin, n in origins.items()))
 
 
 @rules.command("test")
@@ -384,29 +395,38 @@ def rules_test(folders, no_builtin_rules):
     examples.keep left alone. Tests the built-in pack, ./rules/ and each FOLDER.
     Exits with status 1 if any rule fails, listing every failure.
 
+    Each rule's line also says which engine runs its pattern: [re2] (linear time, whatever
+    the line) or [backtracking] (lookarounds, \\b, backreferences: a time limit per line).
+    A RISK line flags a backtracking pattern that can take exponential time.
+
     \b
     Examples:
       curate rules test
       curate rules test my-rules/ --no-builtin-rules
     """
-    from curate.rules import example_failures, load_rules
+    from curate.patterns import BUDGET_SECONDS, backtracking_risk
+    from curate.rules import example_failures
 
-    dirs = [PROJECT_RULES] if PROJECT_RULES.is_dir() else []
-    dirs += list(folders)
-    try:
-        ruleset = load_rules(dirs, builtin=not no_builtin_rules, check_examples=False)
-    except CurateError as err:
-        raise _fail(err) from err
-    failed = 0
+    ruleset = ruleset_from_options(folders, no_builtin_rules, False, (), check_examples=False)
+    failed = risky = 0
     for rule in ruleset.rules:
         failures = example_failures(rule)
+        engine = rule.regex.engine if rule.regex is not None else "detector"
+        risk = backtracking_risk(rule.regex) if rule.regex is not None else None
         n_examples = len(rule.examples_match) + len(rule.examples_keep)
         if failures:
             failed += 1
             for failure in failures:
                 click.echo(f"FAIL {rule.source}: rule {rule.name!r}: {failure}")
         else:
-            click.echo(f"ok   {rule.name} ({n_examples} examples)")
+            click.echo(f"ok   {rule.name} ({n_examples} examples) [{engine}]")
+        if risk:
+            risky += 1
+            click.echo(f"RISK {rule.source}: rule {rule.name!r}: {risk}")
+    if risky:
+        click.echo(f"\n{risky} rule{'s' if risky > 1 else ''} can backtrack catastrophically: each runs with a "
+                   f"time limit of {BUDGET_SECONDS} s per line, and a line over it is reported and left to the "
+                   "other rules. Rewrite the pattern so that every part of a line can match one way only.")
     click.echo(f"\n{len(ruleset.rules) - failed} of {len(ruleset.rules)} rules pass their examples")
     if failed:
         sys.exit(1)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from curate.detectors import words
-from curate.document import Document, Line, RawDocument, Removal
+from curate.document import Document, Line, Problem, RawDocument, Removal
+from curate.patterns import BUDGET_SECONDS, PatternTimeout, unanchored
 from curate.rules import Rule, RuleSet
+
+# Called when a rule's pattern runs over its time budget on a line: (rule, line).
+OnTimeout = Callable[[Rule, Line], None]
 
 
 class LineFacts:
-    """Per line, what several line rules ask: its word count and its lowercased text,
-    computed once per document instead of once per rule."""
+    """Per line, what several line rules ask: its word count, its lowercased text and its
+    UTF-8 bytes (what RE2 reads), computed once per document instead of once per rule."""
 
     def __init__(self, lines: list[Line]):
         self.lines = lines
         self._words: list[int] | None = None
         self._lowered: list[str] | None = None
+        self._encoded: list[bytes | None] | None = None
 
     @property
     def words(self) -> list[int]:
@@ -28,12 +35,36 @@ class LineFacts:
             self._lowered = [line.text.lower() for line in self.lines]
         return self._lowered
 
+    @property
+    def encoded(self) -> list[bytes | None]:
+        if self._encoded is None:
+            self._encoded = [_utf8(line.text) for line in self.lines]
+        return self._encoded
 
-def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None) -> set[int]:
+
+def _utf8(text: str) -> bytes | None:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: the pattern encodes (or falls back) itself
+        return None
+
+
+def _give_up(rule: Rule, line: Line) -> None:
+    raise PatternTimeout()
+
+
+def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None,
+                   on_timeout: OnTimeout = _give_up) -> set[int]:
     regex, max_words, min_words, literals = rule.regex, rule.max_words, rule.min_words, rule.literals
     facts = facts or LineFacts(lines)
     counts = facts.words if max_words is not None or min_words is not None else None
     lowered = facts.lowered if literals else None
+    encoded = facts.encoded
+    search = regex.search  # type: ignore[union-attr]
+    # RE2 called directly: the method call per line and rule cost as much as the match
+    program = regex.re2_program()  # type: ignore[union-attr]
+    match = program.Match if program is not None else None
+    anchor = unanchored()
     hits = set()
     for k, line in enumerate(lines):
         if counts is not None:
@@ -44,12 +75,21 @@ def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None
             text = lowered[k]
             if not any(lit in text for lit in literals):
                 continue
-        if regex.search(line.text):
-            hits.add(line.index)
+        data = encoded[k]
+        if match is not None and data is not None and not data.endswith(b"\n"):
+            if match(anchor, data, 0, len(data))[0][0] >= 0:
+                hits.add(line.index)
+            continue
+        try:
+            if search(line.text, data):
+                hits.add(line.index)
+        except PatternTimeout:
+            on_timeout(rule, line)
+            break  # a pattern that blew its budget once is not tried again in this document
     return hits
 
 
-def block_rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
+def block_rule_hits(rule: Rule, lines: list[Line], on_timeout: OnTimeout = _give_up) -> set[int]:
     """Lines covered by a match of the rule inside any window of ``rule.lines`` lines.
 
     A window is the lines joined by "\\n", with "\\n\\n" where the source had a
@@ -71,12 +111,17 @@ def block_rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
             parts.append(line.text)
             pos += len(line.text)
         text = "".join(parts)
-        for m in rule.regex.finditer(text):
-            if m.end() == m.start():
+        try:
+            spans = rule.regex.spans(text)  # type: ignore[union-attr]
+        except PatternTimeout:
+            on_timeout(rule, window[0])
+            break
+        for start, end in spans:
+            if end == start:
                 continue
             for k, line in enumerate(window):
                 line_end = starts[k] + len(line.text)
-                if starts[k] < m.end() and line_end > m.start():
+                if starts[k] < end and line_end > start:
                     hits.add(line.index)
         if len(window) < size:
             break
@@ -84,14 +129,29 @@ def block_rule_hits(rule: Rule, lines: list[Line]) -> set[int]:
 
 
 def rule_hits(rule: Rule, lines: list[Line], taken: frozenset[int] = frozenset(),
-              facts: LineFacts | None = None) -> set[int]:
+              facts: LineFacts | None = None, on_timeout: OnTimeout = _give_up) -> set[int]:
     """Indices of the lines the rule removes. ``taken``: lines earlier rules removed, which
-    page detectors read as evidence (a line a rule calls noise is not article text)."""
+    page detectors read as evidence (a line a rule calls noise is not article text).
+    ``on_timeout``: what to do when the rule's pattern runs over its budget on a line (by
+    default, raise PatternTimeout); the rule then stops for this document."""
     if rule.scope == "line":
-        return line_rule_hits(rule, lines, facts)
+        return line_rule_hits(rule, lines, facts, on_timeout)
     if rule.scope == "block":
-        return block_rule_hits(rule, lines)
+        return block_rule_hits(rule, lines, on_timeout)
     return rule.detector.hits(lines, taken)  # type: ignore[union-attr]
+
+
+def timeout_problem(doc: Document, rule: Rule, line: Line) -> Problem:
+    """The record of a rule that ran over its budget: which rule, which line, what to do.
+    It accounts for no line: the line itself stays with the other rules."""
+    return Problem(
+        doc.source, line.origin.line,
+        f"rule '{rule.name}' ({rule.file}) ran over its time limit of {BUDGET_SECONDS} s on this line: "
+        "its pattern backtracks catastrophically",
+        f"the rule did not remove this line and was skipped for the rest of the document, so this "
+        f"verdict depends on the machine's speed; rewrite the pattern (`curate rules test` flags risky "
+        f"ones) or turn the rule off with --disable {rule.name}",
+        lines=0, byte_start=line.origin.byte_start, byte_end=line.origin.byte_end, preview=line.raw[:200])
 
 
 def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
@@ -99,13 +159,19 @@ def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
 
     Line and block rules run first, in rule order, and all see the same lines (those
     left by normalisation), so their hits never depend on one another. Page rules
-    (detectors) run after them and also see which lines those rules took.
+    (detectors) run after them and also see which lines those rules took. A rule whose
+    pattern runs over its time budget is recorded in ``doc.problems``.
     """
     lines = doc.lines
     taken: dict[int, Rule] = {}  # line index -> the rule that removes it
     facts = LineFacts(lines)
+
+    def on_timeout(rule: Rule, line: Line) -> None:
+        doc.problems.append(timeout_problem(doc, rule, line))
+
     for rule in ruleset.in_order:
-        for index in rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset(), facts):
+        for index in rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset(), facts,
+                               on_timeout):
             taken.setdefault(index, rule)
     if taken:
         kept = []
@@ -120,7 +186,8 @@ def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
 
 
 def rule_hits_text(rule: Rule, text: str) -> bool:
-    """Does the rule fire anywhere in this text? (Used to check a rule's examples.)"""
+    """Does the rule fire anywhere in this text? (Used to check a rule's examples.) Raises
+    PatternTimeout if its pattern runs over budget."""
     from curate.normalise import normalise_text
     from curate.read import split_lines
 

@@ -7,7 +7,11 @@ rule and fault. Matching lives in noise.py.
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -15,6 +19,13 @@ from importlib import resources
 from pathlib import Path
 
 from curate.errors import RuleError
+from curate.patterns import (
+    BUDGET_SECONDS,
+    CompiledPattern,
+    PatternError,
+    PatternTimeout,
+    compile_pattern,
+)
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 SCOPES = ("line", "block", "page")
@@ -24,6 +35,11 @@ KEYS = {
 }
 EXAMPLE_KEYS = {"match", "keep"}
 MAX_BLOCK_LINES = 12
+# Rule files are loaded from ./rules/ without being named, so they are bounded before the
+# TOML parser sees them: a 200 kB file of one 100,000-part dotted key took tomllib 23.8 GB.
+MAX_RULE_FILE_BYTES = 1 << 20
+MAX_TOML_NESTING = 32  # arrays and inline tables inside one another
+MAX_DOTTED_KEY_PARTS = 64
 
 
 @dataclass(frozen=True)
@@ -31,7 +47,7 @@ class Rule:
     name: str
     reason: str
     scope: str
-    regex: re.Pattern | None  # None for a page rule, which runs a detector instead
+    regex: CompiledPattern | None  # None for a page rule, which runs a detector instead
     source: str  # file the rule came from, as shown to the user
     max_words: int | None = None
     min_words: int | None = None
@@ -43,12 +59,30 @@ class Rule:
     # running; empty means always run. Set only for phrase rules.
     literals: tuple[str, ...] = ()
     detector: object | None = None  # a curate.detectors instance, for scope = "page"
+    # The file, named the same on every machine and however the folder was spelled:
+    # "built-in: menus.toml", "project ./rules: x.toml", "--rules #2: sub/y.toml".
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    """One rule file that was loaded, named the same on every machine (for summary.json)."""
+
+    origin: str  # "built-in", "project ./rules" or "--rules #N"
+    path: str  # relative to its folder, with forward slashes
+    sha256: str  # of the file's bytes
+    rules: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.origin}: {self.path}"
 
 
 @dataclass
 class RuleSet:
     rules: list[Rule] = field(default_factory=list)
-    sources: list[tuple[str, int]] = field(default_factory=list)  # (origin, rules loaded)
+    sources: list[RuleFile] = field(default_factory=list)  # every file loaded, in load order
+    project_rules: bool = False  # ./rules/ was loaded without being named on the command line
 
     @property
     def active(self) -> list[Rule]:
@@ -70,26 +104,93 @@ class RuleSet:
         return [r.name for r in self.rules]
 
 
-def builtin_rule_files() -> list[tuple[str, str]]:
-    """(display name, TOML text) of the built-in pack, in name order."""
+@dataclass(frozen=True)
+class RuleText:
+    display: str  # the path as the user wrote it, for messages
+    relative: str  # path inside its folder, forward slashes
+    data: bytes
+
+
+def builtin_rule_files() -> list[RuleText]:
+    """The built-in pack, in name order."""
     pack = resources.files("curate") / "rules"
     out = []
     for entry in sorted(pack.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
-            out.append((f"<builtin>/{entry.name}", entry.read_text(encoding="utf-8")))
+            out.append(RuleText(f"<builtin>/{entry.name}", entry.name, entry.read_bytes()))
     return out
 
 
-def folder_rule_files(folder: Path) -> list[tuple[str, str]]:
-    if not folder.is_dir():
+def folder_rule_files(folder: Path, named: bool = True) -> list[RuleText]:
+    """Every *.toml under the folder, in path order. ``named``: the user passed it with
+    --rules, so a folder without rule files is a mistake worth stopping for."""
+    try:
+        info = folder.stat()
+    except OSError as err:
+        raise RuleError(str(folder), f"cannot open the rule folder ({_os_reason(err)}); "
+                        "pass a folder that holds *.toml files") from err
+    if not stat.S_ISDIR(info.st_mode):
         raise RuleError(str(folder), "not a folder of rule files; pass a folder that holds *.toml files")
-    out = []
-    for path in sorted(folder.rglob("*.toml")):
-        try:
-            out.append((str(path), path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as err:
-            raise RuleError(str(path), f"cannot read: {err}") from err
-    return out
+    paths = _toml_files(folder)
+    if named and not paths:
+        raise RuleError(str(folder), "no *.toml rule files in this folder; check the path given to --rules")
+    return [RuleText(str(path), path.relative_to(folder).as_posix(), read_rule_file(path)) for path in paths]
+
+
+def _toml_files(folder: Path) -> list[Path]:
+    """*.toml files under the folder, sorted; symlinked folders are not followed (a link
+    back to a parent would loop), symlinked files are."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder, onerror=_raise_walk_error):
+        dirs.sort()
+        found.extend(Path(root) / name for name in files if name.endswith(".toml"))
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _raise_walk_error(err: OSError) -> None:
+    raise RuleError(str(err.filename), f"cannot list the rule folder ({_os_reason(err)})")
+
+
+def read_rule_file(path: Path) -> bytes:
+    """The file's bytes, if it is a regular file of at most MAX_RULE_FILE_BYTES. Opened
+    without blocking, so that a FIFO named *.toml cannot stall the run."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as err:
+        raise RuleError(str(path), f"cannot read ({_os_reason(err)}); fix or remove the file") from err
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise RuleError(str(path), "not a regular file (a FIFO, device or socket); only regular "
+                            "files are read as rules: remove it or rename it away from *.toml")
+        if info.st_size > MAX_RULE_FILE_BYTES:
+            raise RuleError(str(path), f"{info.st_size:,} bytes; a rule file may hold at most "
+                            f"{MAX_RULE_FILE_BYTES:,}: split it into several files")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_RULE_FILE_BYTES + 1)
+    except OSError as err:
+        raise RuleError(str(path), f"cannot read ({_os_reason(err)}); fix or remove the file") from err
+    finally:
+        os.close(fd)
+    if len(data) > MAX_RULE_FILE_BYTES:
+        raise RuleError(str(path), f"more than {MAX_RULE_FILE_BYTES:,} bytes; split it into several files")
+    return data
+
+
+def _os_reason(err: OSError) -> str:
+    return err.strerror or type(err).__name__
+
+
+def _folder_key(folder: Path) -> str:
+    """The same for every spelling of one folder (for loading ./rules once)."""
+    try:
+        return os.path.realpath(folder, strict=True)
+    except (OSError, RuntimeError) as err:
+        if isinstance(err, RuntimeError) or err.errno == errno.ELOOP:
+            raise RuleError(str(folder), "symlink loop: the path points back at itself; "
+                            "pass a real folder of *.toml files") from err
+        raise RuleError(str(folder), f"cannot open the rule folder ({_os_reason(err)}); "
+                        "pass a folder that holds *.toml files") from err
 
 
 def load_rules(
@@ -97,30 +198,37 @@ def load_rules(
     builtin: bool = True,
     disabled: tuple[str, ...] = (),
     check_examples: bool = True,
+    project: Path | None = None,
 ) -> RuleSet:
-    """Load the built-in pack (unless turned off) and each folder, in that order."""
+    """Load the built-in pack (unless turned off), the project folder (``project``,
+    ./rules/ when the caller found one) and each folder, in that order."""
     ruleset = RuleSet()
-    groups: list[tuple[str, list[tuple[str, str]]]] = []
+    groups: list[tuple[str, list[RuleText]]] = []
     if builtin:
-        groups.append(("built-in pack", builtin_rule_files()))
-    seen: set[Path] = set()
-    for folder in folders:
-        if Path(folder).resolve() in seen:
+        groups.append(("built-in", builtin_rule_files()))
+    seen: set[str] = set()
+    named = [(PROJECT_ORIGIN, project, False)] if project is not None else []
+    named += [(f"--rules #{i}", Path(folder), True) for i, folder in enumerate(folders, start=1)]
+    for origin, folder, explicit in named:
+        key = _folder_key(folder)
+        if key in seen:
             continue  # ./rules given again with --rules: load it once
-        seen.add(Path(folder).resolve())
-        groups.append((str(folder), folder_rule_files(Path(folder))))
+        seen.add(key)
+        groups.append((origin, folder_rule_files(folder, named=explicit)))
+        if origin == PROJECT_ORIGIN:
+            ruleset.project_rules = True
     where: dict[str, str] = {}
     for origin, files in groups:
-        count = 0
-        for display, text in files:
-            for rule in parse_rule_file(display, text):
+        for text in files:
+            rule_file = RuleFile(origin, text.relative, hashlib.sha256(text.data).hexdigest(), 0)
+            rules = parse_rule_file(text.display, _decode(text), rule_file.label)
+            for rule in rules:
                 if rule.name in where:
-                    raise RuleError(display, f"duplicate rule name; it is already defined in {where[rule.name]}. "
-                                    "Rename one of them", rule.name)
-                where[rule.name] = display
+                    raise RuleError(text.display, f"duplicate rule name; it is already defined in "
+                                    f"{where[rule.name]}. Rename one of them", rule.name)
+                where[rule.name] = text.display
                 ruleset.rules.append(rule)
-                count += 1
-        ruleset.sources.append((origin, count))
+            ruleset.sources.append(replace(rule_file, rules=len(rules)))
     unknown = sorted(set(disabled) - set(where))
     if unknown:
         raise RuleError("--disable", f"no rule named {', '.join(unknown)}; `curate rules list` shows the names")
@@ -132,22 +240,96 @@ def load_rules(
     return ruleset
 
 
+PROJECT_ORIGIN = "project ./rules"
+
+
+def _decode(text: RuleText) -> str:
+    try:
+        return text.data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RuleError(text.display, f"not UTF-8 ({err.reason} at byte {err.start}); save it as UTF-8") from err
+
+
 def _replace(rule: Rule, **changes) -> Rule:
     return replace(rule, **changes)
 
 
-def parse_rule_file(display: str, text: str) -> list[Rule]:
+def parse_rule_file(display: str, text: str, file: str = "") -> list[Rule]:
+    check_toml_shape(display, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise RuleError(display, f"not valid TOML: {err}") from err
+    except (RecursionError, MemoryError) as err:
+        raise RuleError(display, "too deeply nested or too large for a rule file; simplify it") from err
     extra = sorted(set(data) - {"rule"})
     if extra:
         raise RuleError(display, f"unknown top-level key {extra[0]!r}; a rule file holds only [[rule]] tables")
     tables = data.get("rule", [])
     if not isinstance(tables, list):
         raise RuleError(display, "'rule' must be an array of tables: write [[rule]], not [rule]")
-    return [_parse_rule(display, i, table) for i, table in enumerate(tables, start=1)]
+    return [replace(_parse_rule(display, i, table), file=file or display) for i, table in enumerate(tables, start=1)]
+
+
+def check_toml_shape(display: str, text: str) -> None:
+    """Refuse, before parsing, TOML nested more than MAX_TOML_NESTING deep or with a dotted
+    key of more than MAX_DOTTED_KEY_PARTS parts: the parser's time, memory and recursion
+    grow with both. Looks only outside strings and comments."""
+    depth = dots = 0
+    line, i, n = 1, 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if ch in "\"'":
+            i, line = _skip_string(text, i, line)
+            continue
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_TOML_NESTING:
+                raise RuleError(display, f"line {line}: arrays or tables nested more than {MAX_TOML_NESTING} "
+                                "deep; a rule file never needs that")
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+        elif ch == ".":
+            dots += 1
+            if dots >= MAX_DOTTED_KEY_PARTS:
+                raise RuleError(display, f"line {line}: a dotted key of more than {MAX_DOTTED_KEY_PARTS} parts; "
+                                "a rule file never needs that")
+        if ch in "\n=,[]{}":
+            dots = 0
+        if ch == "\n":
+            line += 1
+        i += 1
+
+
+def _skip_string(text: str, i: int, line: int) -> tuple[int, int]:
+    """Index just past the string that starts at i, and the line it ends on. An unclosed
+    string runs to the end: the TOML parser reports it properly."""
+    quote = text[i]
+    if text.startswith(quote * 3, i):
+        end = text.find(quote * 3, i + 3)
+        if quote == '"':
+            while end > 0 and _escaped(text, end):
+                end = text.find(quote * 3, end + 1)
+        stop = len(text) if end < 0 else end + 3
+        while stop < len(text) and text[stop] == quote:  # up to two quotes may end the content
+            stop += 1
+    else:
+        j = i + 1
+        while j < len(text) and text[j] != quote and text[j] != "\n":
+            j += 2 if quote == '"' and text[j] == "\\" else 1
+        stop = j + 1 if j < len(text) and text[j] == quote else j
+    return stop, line + text.count("\n", i, stop)
+
+
+def _escaped(text: str, pos: int) -> bool:
+    backslashes = 0
+    while pos - 1 - backslashes >= 0 and text[pos - 1 - backslashes] == "\\":
+        backslashes += 1
+    return backslashes % 2 == 1
 
 
 def _parse_rule(display: str, number: int, table: dict) -> Rule:
@@ -201,11 +383,12 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
             source = r"(?<!\w)(?:" + alternatives + r")(?!\w)"
         if not case_sensitive and not whole_line:
             literals = tuple(sorted({p.strip().lower() for p in phrases}))
+    flags |= re.MULTILINE if scope == "block" else 0
     try:
-        regex = re.compile(source, flags | (re.MULTILINE if scope == "block" else 0))
-    except re.error as err:
-        raise fail(f"bad regex: {err}") from err
-    if regex.search(""):
+        regex = compile_pattern(source, flags, boolean=scope == "line")
+    except PatternError as err:
+        raise fail(str(err)) from err
+    if re.compile(source, flags).search(""):  # Python's own engine: an empty text cannot take long
         raise fail("the pattern matches an empty line, so it would match everything; anchor it or make it longer")
     lines = _typed(table, "lines", int, 1, fail)
     if scope == "block" and not 2 <= lines <= MAX_BLOCK_LINES:
@@ -281,12 +464,18 @@ def example_failures(rule: Rule) -> list[str]:
     from curate.noise import rule_hits_text
 
     failures = []
-    for i, example in enumerate(rule.examples_match, start=1):
-        if not rule_hits_text(rule, example):
-            failures.append(f"examples.match #{i} does not match: {example!r}")
-    for i, example in enumerate(rule.examples_keep, start=1):
-        if rule_hits_text(rule, example):
-            failures.append(f"examples.keep #{i} matches, but must not: {example!r}")
+    for kind, examples, wanted in (("match", rule.examples_match, True), ("keep", rule.examples_keep, False)):
+        for i, example in enumerate(examples, start=1):
+            try:
+                hit = rule_hits_text(rule, example)
+            except PatternTimeout:
+                failures.append(f"examples.{kind} #{i} takes more than {BUDGET_SECONDS} s to match "
+                                f"(catastrophic backtracking); rewrite the pattern: {example!r}")
+                continue
+            if hit and not wanted:
+                failures.append(f"examples.keep #{i} matches, but must not: {example!r}")
+            elif wanted and not hit:
+                failures.append(f"examples.match #{i} does not match: {example!r}")
     return failures
 
 

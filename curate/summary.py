@@ -39,7 +39,7 @@ class Summary:
     problems: list[Problem] = field(default_factory=list)  # the first PROBLEMS_LISTED
     problems_total: int = 0
     problem_kinds: Counter = field(default_factory=Counter)  # problem_kind -> problems
-    rules: list[tuple[str, int]] = field(default_factory=list)
+    rules: list = field(default_factory=list)  # the RuleFile of every rule file loaded
     settings: dict = field(default_factory=dict)  # options that shape the output (never --workers)
     items_done: int = 0  # documents and problems handled, for resuming
 
