@@ -98,7 +98,9 @@ class Summary:
                 "by_kind": dict(sorted(self.problem_kinds.items(), key=lambda kv: (-kv[1], kv[0]))),
                 "all_in": "quarantine.jsonl",
             },
-            "rules": [{"from": origin, "rules": n} for origin, n in self.rules],
+            # Named the same on every machine and however the folders were spelled, with a
+            # hash of the content: ./rules/ is read from the working directory unnamed.
+            "rules": [{"origin": f.origin, "file": f.path, "sha256": f.sha256, "rules": f.rules} for f in self.rules],
             "settings": self.settings,
         }
 
