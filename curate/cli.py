@@ -178,6 +178,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run crawl/ --rules my-rules/ --disable byline
       curate run crawl/ --threshold 0.9 --min-words 12
       curate run crawl/ -o clean/ --resume      # after a crash or Ctrl-C
+      curate run crawl/ -o clean/ --overwrite   # replace an earlier run's output
       curate run crawl/ -o clean/ --engine ray --address auto   # on a Ray cluster's head node
     """
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, quiet=options["quiet"])
