@@ -629,45 +629,37 @@ class _Writer:
             return "(?:" + "|".join(self.edges(list(b.data), flags) for b in items[0][1][1]) + ")"
         head = tail = ""
         if items:
-            lead = self.leading(items[0], items[1:], flags)
+            lead = self.edge(items[0], items[1:], flags, start=True)
             if lead is not None:
                 head, items = lead, items[1:]
         if items:
-            trail = self.trailing(items[-1], items[:-1], flags)
+            trail = self.edge(items[-1], items[:-1], flags, start=False)
             if trail is not None:
                 tail, items = trail, items[:-1]
         return head + self.sequence(items, flags) + tail
 
-    def leading(self, item, rest: list, flags: int) -> str | None:
+    def edge(self, item, rest: list, flags: int, start: bool) -> str | None:
+        """The exact RE2 form of a one-character lookaround or a \\b at the start (or the
+        end) of a line rule: a search for a boolean may consume the character it looks at,
+        or match at the edge of the text instead. None when the item is no such thing."""
         op, av = item
-        if op in (C.ASSERT, C.ASSERT_NOT) and av[0] == -1 and _one_char(av[1]):
-            ranges = _node_set(av[1].data[0][0], _freeze(av[1].data[0][1]), flags & UNICODE_FLAGS)
-            if op is C.ASSERT:
-                return self.write_ranges(ranges)
-            return f"(?:\\A|{self.write_ranges(_complement(ranges))})"
-        if op is C.AT and av is C.AT_BOUNDARY and not flags & _A:
-            first = _first_set(rest, flags)
-            word = _word_ranges(flags)
-            side = _side(first, _mask(word)) if first is not None else None
-            if side is True:
-                return f"(?:\\A|{self.write_ranges(_complement(word))})"
-            if side is False:
-                return self.write_ranges(word)
-        return None
+        edge_of_text = "\\A" if start else "\\z"
 
-    def trailing(self, item, rest: list, flags: int) -> str | None:
-        op, av = item
-        if op in (C.ASSERT, C.ASSERT_NOT) and av[0] == 1 and _one_char(av[1]):
+        def either(ranges) -> str:
+            written = self.write_ranges(ranges)
+            return f"(?:{edge_of_text}|{written})" if start else f"(?:{written}|{edge_of_text})"
+
+        if op in (C.ASSERT, C.ASSERT_NOT) and av[0] == (-1 if start else 1) and _one_char(av[1]):
             ranges = _node_set(av[1].data[0][0], _freeze(av[1].data[0][1]), flags & UNICODE_FLAGS)
             if op is C.ASSERT:
                 return self.write_ranges(ranges)
-            return f"(?:{self.write_ranges(_complement(ranges))}|\\z)"
+            return either(_complement(ranges))
         if op is C.AT and av is C.AT_BOUNDARY and not flags & _A:
-            last = _last_set(rest, flags)
+            neighbour = _first_set(rest, flags) if start else _last_set(rest, flags)
             word = _word_ranges(flags)
-            side = _side(last, _mask(word)) if last is not None else None
+            side = _side(neighbour, _mask(word)) if neighbour is not None else None
             if side is True:
-                return f"(?:{self.write_ranges(_complement(word))}|\\z)"
+                return either(_complement(word))
             if side is False:
                 return self.write_ranges(word)
         return None
