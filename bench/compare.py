@@ -40,10 +40,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import ensure_corpus  # noqa: E402
-from quality import dedup_quality  # noqa: E402
-from run import measure  # noqa: E402
-from scale import scale_rows  # noqa: E402
+from generate import ensure_corpus
+from quality import dedup_quality
+from run import measure
+from scale import scale_rows
 
 OUTPUT_FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
 

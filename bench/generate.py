@@ -159,8 +159,7 @@ def generate(mb: float, out: Path, seed: int = SEED) -> dict:
             docs += 1
     with open(out / "truth.tsv", "w", encoding="utf-8") as f:
         f.write("copy_doc\tcopy_line\toriginal_doc\toriginal_line\tedit_rate\tjaccard\n")
-        for row in truth_rows:
-            f.write("\t".join(map(str, row)) + "\n")
+        f.writelines("\t".join(map(str, row)) + "\n" for row in truth_rows)
     meta = {"mb": mb, "seed": seed, "documents": docs, "paragraphs": len(paragraphs), "bytes": written,
             "copies": len(truth_rows)}
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -23,9 +23,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from baselines import JusText, c4_line_filter  # noqa: E402
+from baselines import JusText, c4_line_filter
 
-from curate.gold import fold, score, score_texts  # noqa: E402
+from curate.gold import fold, score, score_texts
 
 PAGES = ROOT / "tests" / "fixtures" / "noise-dev" / "input"
 GOLD = ROOT / "tests" / "fixtures" / "noise-dev" / "gold"

@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import ensure_corpus  # noqa: E402
+from generate import ensure_corpus
 
 STAGES = ("read", "normalise", "noise", "language", "signature", "dedup", "write")
 

@@ -19,8 +19,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import ensure_corpus  # noqa: E402
-from run import run_curate  # noqa: E402
+from generate import ensure_corpus
+from run import run_curate
 
 MB = 560  # about 1.3M paragraphs at the generator's mean paragraph size
 

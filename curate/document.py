@@ -57,7 +57,7 @@ class Removal:
     stage: str  # "normalise" | "noise" | "dedup"
     reason: str  # "rule:<name>" | "duplicate" | "empty-after-normalise"
     detail: str = ""  # the rule's own explanation, shown in the audit
-    duplicate_of: "ParagraphRef | None" = None
+    duplicate_of: ParagraphRef | None = None
     similarity: float | None = None
 
 

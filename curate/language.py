@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import chain, repeat
 from operator import add
 from pathlib import Path
@@ -165,7 +165,7 @@ def _profile_log_probabilities() -> tuple[list[str], dict[str, int], np.ndarray]
     return [lang for lang, _, _ in columns], row, log_prob
 
 
-@lru_cache(maxsize=None)
+@cache
 def _normalise_char(ch: str) -> str:
     return NGram.normalize(ch)
 

@@ -39,8 +39,16 @@ except ImportError as err:  # pragma: no cover - depends on what is installed
 from curate.dedup import bucket_edges, cluster, duplicate_removal, paragraph_ref
 from curate.document import Document, ParagraphRef, Problem, RawDocument
 from curate.fingerprint import fingerprint
-from curate.pipeline import (DocumentProcessor, Item, RunConfig, batches, emit, input_items, new_summary,
-                             process_batch)
+from curate.pipeline import (
+    DocumentProcessor,
+    Item,
+    RunConfig,
+    batches,
+    emit,
+    input_items,
+    new_summary,
+    process_batch,
+)
 from curate.read import discover
 from curate.summary import Summary
 from curate.write import OutputWriter

@@ -10,7 +10,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import NOISE_DEV, SEEDS, invoke, read_jsonl
 
 _BREAK = re.compile(rb"\r\n|\n|\r")

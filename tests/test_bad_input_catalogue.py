@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import zstandard
-
 from conftest import SEEDS, invoke, read_jsonl
 
 GOOD = "A sentence of real content that must survive whatever sits next to it in the folder."

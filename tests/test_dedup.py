@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 
 import numpy as np
-
 from conftest import invoke, read_jsonl
-from curate.dedup import DedupIndex, deduplicate
-from curate.document import Document, Line, Origin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate.signature import DedupConfig, Signer, affine32_permutations, optimal_bands, sign_batch
+from curate.dedup import DedupIndex, deduplicate
+from curate.document import Document, Line, Origin
+from curate.signature import (
+    DedupConfig,
+    Signer,
+    affine32_permutations,
+    optimal_bands,
+    sign_batch,
+)
 
 FIRST_BAND_KEY_OF_RANGE = 16114574116826569260
 

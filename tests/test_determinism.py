@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import NOISE_DEV, SEEDS, run_process
 
 OUTPUT_FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")

@@ -6,7 +6,6 @@ import socket
 import sys
 
 import pytest
-
 from conftest import SEEDS, invoke
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from conftest import invoke, read_jsonl
+
 from curate.language import detect
 
 EN = "The council approved the new budget on Tuesday after a long debate about schools and roads."

@@ -4,8 +4,8 @@ turning any rule off."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import NOISE_DEV, NOISE_DEV_GOLD, SEEDS, invoke, read_jsonl
+
 from curate.document import Line, Origin
 from curate.gold import score
 from curate.rules import load_rules

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from conftest import invoke, read_jsonl
+
 from curate.normalise import normalise_text
 
 
@@ -49,8 +50,8 @@ def test_provenance_points_at_the_original_bytes(tmp_path):
 def test_ftfy_gate_changes_nothing_on_real_lines():
     """Lines the gate lets past ftfy come out exactly as if ftfy had seen them."""
     import ftfy
-
     from conftest import NOISE_DEV, SEEDS
+
     from curate import normalise as n
 
     def always_ftfy(raw: str) -> str:
@@ -68,10 +69,10 @@ def test_ftfy_gate_changes_nothing_on_real_lines():
 def test_space_runs_collapse_exactly_as_the_plain_pattern_does():
     """_SPACES skips runs that are one " " already; the result must equal replacing every
     run of spacing characters, whatever the mix."""
+    import re
+
     from hypothesis import given
     from hypothesis import strategies as st
-
-    import re
 
     from curate.normalise import _SPACES, _SPACING
 

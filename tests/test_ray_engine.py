@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import NOISE_DEV, SEEDS, run_process
 
 pytest.importorskip("ray")  # CI installs the extra (.ci/run), so there these tests run

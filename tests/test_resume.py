@@ -10,11 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SEEDS, invoke
 
 sys.path.insert(0, str(ROOT / "bench"))
-from generate import generate  # noqa: E402
+from generate import generate
 
 FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
 

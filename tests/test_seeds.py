@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import ROOT, SEEDS_GOLD, read_jsonl, run_process
+
 from curate.gold import score
 
 

@@ -28,25 +28,24 @@ def ensure_venv():
 ensure_venv()
 
 # Everything below needs the venv.
-import importlib.metadata  # noqa: E402
-import importlib.util  # noqa: E402
+import importlib.metadata
+import importlib.util
 
-import numpy as np  # noqa: E402
-from datatrove.executor import LocalPipelineExecutor  # noqa: E402
-from datatrove.pipeline.dedup import (  # noqa: E402
+import numpy as np
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.dedup import (
     MinhashConfig,
     MinhashDedupBuckets,
     MinhashDedupCluster,
     MinhashDedupFilter,
     MinhashDedupSignature,
 )
-from datatrove.pipeline.readers import JsonlReader  # noqa: E402
-from datatrove.pipeline.writers import JsonlWriter  # noqa: E402
-from datatrove.pipeline.filters import LanguageFilter  # noqa: E402
-from datatrove.pipeline.filters.base_filter import BaseFilter  # noqa: E402
-from datatrove.utils.hashing import HashConfig  # noqa: E402
-from datatrove.utils.lid import FT176LID  # noqa: E402
-from datatrove.utils.word_tokenizers import WordTokenizer  # noqa: E402
+from datatrove.pipeline.filters import LanguageFilter
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.pipeline.writers import JsonlWriter
+from datatrove.utils.hashing import HashConfig
+from datatrove.utils.lid import FT176LID
+from datatrove.utils.word_tokenizers import WordTokenizer
 
 DATATROVE_VERSION = importlib.metadata.version("datatrove")
 

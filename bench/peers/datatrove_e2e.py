@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _dtcommon as dt  # noqa: E402  (re-execs under the venv before any datatrove import)
-
-from datatrove.pipeline.filters import C4QualityFilter  # noqa: E402
-from datatrove.pipeline.formatters import FTFYFormatter  # noqa: E402
+import _dtcommon as dt
+from datatrove.pipeline.filters import C4QualityFilter
+from datatrove.pipeline.formatters import FTFYFormatter
 
 # C4QualityFilter's defaults except min_num_sentences=-1: the sentence count is the only part
 # that loads a sentence tokenizer (spaCy/nltk via split_into_sentences). split_paragraph=True

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _dtcommon as dt  # noqa: E402  (re-execs under the venv before any datatrove import)
+import _dtcommon as dt
 
 
 def main():
