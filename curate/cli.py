@@ -49,10 +49,15 @@ def ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled
         raise _fail(err) from err
     if ruleset.project_rules and not quiet:
         files = [f for f in ruleset.sources if f.origin == PROJECT_ORIGIN]
-        click.echo(f"note: also using the project rules in ./rules/ ({len(files)} file"
-                   f"{'' if len(files) == 1 else 's'}, {sum(f.rules for f in files)} rules) found in the "
-                   "working directory; --no-project-rules leaves them out", err=True)
+        rules = sum(f.rules for f in files)
+        click.echo(f"note: also using the project rules in ./rules/ ({_count(len(files), 'file')}, "
+                   f"{_count(rules, 'rule')}) found in the working directory; --no-project-rules leaves "
+                   "them out", err=True)
     return ruleset
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

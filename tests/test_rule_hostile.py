@@ -290,7 +290,7 @@ def test_project_rules_picked_up_implicitly_are_announced(tmp_path):
     (project / "rules" / "promo.toml").write_text(GOOD_RULE, encoding="utf-8")
     src = _inputs(project)
     loud = run_process("run", src, "-o", tmp_path / "a", cwd=project, timeout=TIME_LIMIT)
-    assert "note: also using the project rules in ./rules/ (1 file, 1 rules)" in loud.stderr
+    assert "note: also using the project rules in ./rules/ (1 file, 1 rule)" in loud.stderr
     assert "--no-project-rules" in loud.stderr
     quiet = run_process("run", src, "-o", tmp_path / "b", "-q", cwd=project, timeout=TIME_LIMIT)
     assert "note:" not in quiet.stderr
