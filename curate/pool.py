@@ -83,6 +83,9 @@ class WorkerPool:
                 parent_ends = [w.conn for w in self._workers] + [ours]
                 process = context.Process(target=_serve, name=f"curate-worker-{number}", daemon=True,
                                           args=(theirs, parent_ends, fn, initializer, initargs))
+                # A Ctrl-C during the fork would interrupt the new worker before it ignores
+                # SIGINT (a traceback from it); blocked, it waits for the parent alone.
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
                 try:
                     process.start()
                 except BaseException:
@@ -92,6 +95,7 @@ class WorkerPool:
                     # From here on only the worker holds its end: its death is end-of-file
                     # here. Closed before the next fork, so no later worker inherits it.
                     theirs.close()
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
                 self._workers.append(_Worker(number, process, ours))
         except BaseException:
             self.close(kill=True)
@@ -215,6 +219,7 @@ def _serve(conn: Connection, parent_ends: list[Connection], fn: Callable[[Any], 
     try:
         # Ctrl-C reaches the whole process group; the parent decides, then stops the workers.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent for the fork
         for end in parent_ends:
             end.close()
         failure = None

@@ -89,19 +89,26 @@ def _kill_a_worker(proc: subprocess.Popen, mode: str, delay: float, rng: random.
     workers = _workers_of(proc)
     time.sleep(delay)
     if mode == "writing":
-        proc.send_signal(signal.SIGSTOP)
-        try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                for pid in workers:
-                    if _writing(pid):
-                        os.kill(pid, signal.SIGKILL)
-                        return pid, True
-                time.sleep(0.001)
-        finally:
-            proc.send_signal(signal.SIGCONT)
+        # Stopped before it sent a task, the parent leaves the workers nothing to send:
+        # let it run a moment between tries.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            proc.send_signal(signal.SIGSTOP)
+            try:
+                for _ in range(1000):
+                    for pid in workers:
+                        if _writing(pid):
+                            os.kill(pid, signal.SIGKILL)
+                            return pid, True
+                    time.sleep(0.001)
+            finally:
+                proc.send_signal(signal.SIGCONT)
+            time.sleep(0.02)
     victim = rng.choice(workers)
-    os.kill(victim, signal.SIGKILL)
+    try:
+        os.kill(victim, signal.SIGKILL)
+    except ProcessLookupError:  # the workers had finished and exited: too late to matter
+        pass
     return victim, False
 
 
@@ -124,31 +131,44 @@ def reference(corpus, tmp_path_factory) -> tuple[dict[str, bytes], float]:
     return _outputs(out), lifetime
 
 
+def _kill_trial(corpus: Path, out: Path, mode: str, delay: float, rng: random.Random):
+    """Start a run, kill one of its workers; returns (the run, its stderr, the worker's pid,
+    whether it was caught writing, the workers' (pid, state, start time))."""
+    proc = _start(corpus, out)
+    workers = _workers_of(proc)
+    starts = {pid: _stat(pid) for pid in workers}
+    victim, writing = _kill_a_worker(proc, mode, delay, rng)
+    try:
+        _, stderr = proc.communicate(timeout=EXIT_LIMIT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"{out.name} ({mode}): the run did not end within {EXIT_LIMIT} s of the kill")
+    return proc, stderr, victim, writing, starts
+
+
 @pytest.mark.slow
 def test_a_killed_worker_stops_the_run_with_the_resume_hint_every_time(corpus, reference, tmp_path):
     clean, lifetime = reference
     rng = random.Random(2024)
     modes = ["setup", "random", "writing"] if WRITE_SYSCALL else ["setup", "random"]
-    caught_writing = 0
+    caught_writing = too_late = 0
     for trial in range(TRIALS):
         mode = modes[trial % len(modes)]
-        # Kills land in the first half of the clean run's workers' lifetime, so there is
-        # always work left for them (a worker killed after its last result changes nothing).
-        delay = {"setup": 0.0, "random": rng.uniform(0, 0.5), "writing": rng.uniform(0, 0.4)}[mode] * lifetime
-        out = tmp_path / f"out{trial}"
-        proc = _start(corpus, out)
-        workers = _workers_of(proc)
-        starts = {pid: _stat(pid) for pid in workers}
-        victim, writing = _kill_a_worker(proc, mode, delay, rng)
+        # Kills land in the first half of a clean run's workers' lifetime. A worker killed
+        # after the parent has every result changes nothing (on a machine busier when the
+        # reference ran, that moment can come earlier): the run must then finish with
+        # the same output, and the trial is made again with an earlier kill.
+        share = {"setup": 0.0, "random": rng.uniform(0, 0.5), "writing": rng.uniform(0, 0.4)}[mode]
+        for attempt in range(5):
+            out = tmp_path / f"out{trial}-{attempt}"
+            proc, stderr, victim, writing, starts = _kill_trial(corpus, out, mode, share * lifetime / 2 ** attempt, rng)
+            if proc.returncode != 0:
+                break
+            assert _outputs(out) == clean, f"trial {trial}: the run went on after a kill and its output differs"
+            too_late += 1
         caught_writing += writing
-        killed = time.monotonic()
-        try:
-            _, stderr = proc.communicate(timeout=EXIT_LIMIT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            pytest.fail(f"trial {trial} ({mode}): the run did not end within {EXIT_LIMIT} s of the kill")
-        what = f"trial {trial} ({mode}, {time.monotonic() - killed:.1f} s): {stderr[-600:]}"
+        what = f"trial {trial} ({mode}): {stderr[-600:]}"
         assert proc.returncode == 1, what
         assert f"(pid {victim}) died (killed by signal 9, SIGKILL; out of memory?)" in stderr, what
         assert f"finished chunks are kept in {out}/.partial/" in stderr and "--resume" in stderr, what
@@ -166,6 +186,7 @@ def test_a_killed_worker_stops_the_run_with_the_resume_hint_every_time(corpus, r
     # A kill part-way through a message is the case that used to hang: make sure the
     # trials really exercised it.
     assert caught_writing == sum(modes[t % len(modes)] == "writing" for t in range(TRIALS))
+    assert too_late <= TRIALS // 5, f"{too_late} kills came after the work was done: use a bigger corpus"
 
 
 def _as_from_a_terminal() -> None:
@@ -179,16 +200,24 @@ def _as_from_a_terminal() -> None:
 def test_ctrl_c_under_workers_stops_every_process_and_says_how_to_resume(corpus, reference, tmp_path):
     clean, lifetime = reference
     exe = Path(sys.executable).parent / "curate"
-    out = tmp_path / "out"
-    proc = subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--workers", "2", *CHUNK],
-                            cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            process_group=0,  # its own group: a Ctrl-C reaches it and its workers alone
-                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - nothing here forks from a thread
-    workers = _workers_of(proc)
-    starts = {pid: _stat(pid) for pid in workers}
-    time.sleep(0.3 * lifetime)
-    os.killpg(proc.pid, signal.SIGINT)  # the whole group, workers too, as a terminal's Ctrl-C
-    _, stderr = proc.communicate(timeout=EXIT_LIMIT)
+    # A Ctrl-C that lands after the last chunk, or inside a __del__ method (Python prints
+    # "Exception ignored" and goes on; the regex package's parser objects have one, and a
+    # garbage collection at a fixed point of the run finalizes them), lets the run finish:
+    # its output must then be complete and right, and the test tries again at another moment.
+    for attempt, share in enumerate((0.3, 0.15, 0.45, 0.05)):
+        out = tmp_path / f"out{attempt}"
+        proc = subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--workers", "2", *CHUNK],
+                                cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                process_group=0,  # its own group: a Ctrl-C reaches it and its workers alone
+                                preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - nothing here forks from a thread
+        workers = _workers_of(proc)
+        starts = {pid: _stat(pid) for pid in workers}
+        time.sleep(share * lifetime)
+        os.killpg(proc.pid, signal.SIGINT)  # the whole group, workers too, as a terminal's Ctrl-C
+        _, stderr = proc.communicate(timeout=EXIT_LIMIT)
+        if proc.returncode != 0:
+            break
+        assert _outputs(out) == clean
     assert proc.returncode == 1, stderr
     assert "interrupted" in stderr and "--resume" in stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr  # not from the workers either
