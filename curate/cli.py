@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import click
 
-from curate import __version__
+from curate import __version__, interrupts
 from curate.errors import CurateError
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
 from curate.signature import DedupConfig
@@ -257,8 +257,9 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, text_fie
     with click.progressbar(length=max(total, 1), label="curate", file=sys.stderr, show_eta=True,
                            show_pos=False, hidden=not show_bar) as bar:
         try:
-            summary = run_pipeline(cfg, on_progress=bar.update if show_bar else None, timings=stage_times,
-                                   resume=resume, overwrite=overwrite)
+            with interrupts.noticed():
+                summary = run_pipeline(cfg, on_progress=bar.update if show_bar else None, timings=stage_times,
+                                       resume=resume, overwrite=overwrite)
         except CurateError as err:
             raise _fail(err) from err
         except KeyboardInterrupt:

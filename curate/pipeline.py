@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from curate import __version__
+from curate import __version__, interrupts
 from curate.dedup import DedupIndex, deduplicate
 from curate.document import Document, Problem, RawDocument
 from curate.errors import RunStopped
@@ -251,6 +251,7 @@ def input_items(discovery: Discovery, text_field: str, options: ReadOptions | No
 def emit(result: Document | Problem, writer: OutputWriter, summary: Summary) -> None:
     """Write one processed item whose duplicates are already removed, and count it. Every
     engine calls this, in input order, so they write the same bytes."""
+    interrupts.check()
     if isinstance(result, Problem):
         summary.add_problem(result)
         writer.write_problem(result)
