@@ -26,7 +26,16 @@ from typing import BinaryIO
 import orjson
 import xxhash
 
-from curate.document import Line, Origin, Problem, RawDocument
+from curate.document import (
+    HIDDEN_FILE,
+    HIDDEN_FOLDER,
+    OTHER_OUTPUT,
+    OWN_OUTPUT,
+    Line,
+    Origin,
+    Problem,
+    RawDocument,
+)
 from curate.errors import UsageError
 
 TEXT_SUFFIXES = (".txt",)
@@ -181,7 +190,7 @@ def _own_output_notice(root: Path, output: Path) -> list[Problem]:
     for root_path, out_path in zip(_spellings(root), _spellings(output)):
         if _inside(out_path, root_path):
             source = source_name(Path(os.path.relpath(out_path, root_path)).as_posix())
-            return [Problem(source, None, "this run's output folder skipped",
+            return [Problem(source, None, OWN_OUTPUT,
                             "not read; the output of a run is not its input", lines=0)]
     return []
 
@@ -220,7 +229,7 @@ def _walk(root: Path, problems: list[Problem], visited: dict[str, str], out_real
         for name in _sorted_names(filenames):
             path = Path(dirpath) / name
             if name.startswith("."):
-                problems.append(Problem(_rel(path, root), None, "hidden file skipped",
+                problems.append(Problem(_rel(path, root), None, HIDDEN_FILE,
                                         "not read; curate skips names that start with '.': rename it to read it",
                                         lines=0))
                 continue
@@ -241,10 +250,10 @@ def _revisit_problem(here: str, real: str, dirpath: str, visited: dict[str, str]
 def _skipped_folder(path: Path, source: str) -> Problem | None:
     """Why a folder met in a walk is not entered, or None to enter it."""
     if path.name.startswith("."):
-        return Problem(source, None, "hidden folder skipped",
+        return Problem(source, None, HIDDEN_FOLDER,
                        "not read; curate skips names that start with '.': rename it to read it", lines=0)
     if is_curate_output(path):
-        return Problem(source, None, "output folder of a curate run skipped",
+        return Problem(source, None, OTHER_OUTPUT,
                        "not read; to read its corpus, give corpus.jsonl as an input", lines=0)
     return None
 

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from curate.document import Document, Problem
+from curate.document import SKIPPED_BY_DESIGN, Document, Problem
 
 # The summary lists the first problems and counts the rest by kind: every finished chunk
 # saves the summary, so a list of every problem made checkpoints grow with the square of
@@ -38,6 +38,7 @@ class Summary:
     removed: Counter = field(default_factory=Counter)  # reason -> lines
     problems: list[Problem] = field(default_factory=list)  # the first PROBLEMS_LISTED
     problems_total: int = 0
+    skipped_by_design: int = 0  # problems that are only a note (hidden names, output folders)
     problem_kinds: Counter = field(default_factory=Counter)  # problem_kind -> problems
     rules: list = field(default_factory=list)  # the RuleFile of every rule file loaded
     settings: dict = field(default_factory=dict)  # options that shape the output (never --workers)
@@ -59,6 +60,7 @@ class Summary:
     def add_problem(self, problem: Problem, counted_in_document: bool = False) -> None:
         """Record a problem; its lines count as read unless its document already counted them."""
         self.problems_total += 1
+        self.skipped_by_design += problem.problem in SKIPPED_BY_DESIGN
         if len(self.problems) < PROBLEMS_LISTED:
             self.problems.append(problem)
         kind = problem_kind(problem.problem)

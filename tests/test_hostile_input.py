@@ -506,3 +506,16 @@ def test_discovery_is_the_same_before_and_after_the_output_folder_exists(tmp_pat
     after = discover([src], src / "output")
     assert before == after
     assert [p.problem for p in after.problems] == ["this run's output folder skipped"]
+
+
+def test_strict_fails_on_a_real_problem_not_on_what_a_walk_skips_on_purpose(tmp_path):
+    src = _folder(tmp_path)
+    (src / ".hidden.txt").write_text("A hidden page.\n")
+    (src / ".git").mkdir()
+    first = _curate("run", ".", "-q", "--strict", "--no-builtin-rules", cwd=src)
+    assert first.returncode == 0, first.stderr  # its own output folder is inside: said, not failed
+    kinds = json.loads((src / "output" / "summary.json").read_text())["problem_counts"]["by_kind"]
+    assert kinds == {"hidden file skipped": 1, "hidden folder skipped": 1, "this run's output folder skipped": 1}
+    (src / "notes.md").write_text("not a page\n")
+    second = _curate("run", ".", "-q", "--strict", "--overwrite", "--no-builtin-rules", cwd=src)
+    assert second.returncode == 3, second.stderr
