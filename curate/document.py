@@ -105,8 +105,6 @@ class RawDocument:
     record_line: int | None  # JSONL line number; None for a .txt file
     payload: bytes | str  # raw file bytes (.txt) or the decoded text field (JSONL)
     size: int  # bytes consumed from the input, for progress reporting
-    encoding: str = "auto"  # .txt: --encoding, "auto" to detect it when the lines are split
-    max_line_bytes: int = 0  # longest line to keep (--max-line-bytes); 0 when no line can be longer
 
 
 @record

@@ -28,6 +28,7 @@ from curate.pool import WorkerDied, ordered_map
 from curate.read import (
     DEFAULT_MAX_DOC_BYTES,
     DEFAULT_MAX_LINE_BYTES,
+    DEFAULT_READ,
     Discovery,
     ReadOptions,
     discover,
@@ -77,10 +78,13 @@ class RunConfig:
 
 class DocumentProcessor:
     """The per-document stages, set up once per process. ``stages`` names the optional
-    ones to run (all by default; `curate dedup` runs none of them)."""
+    ones to run (all by default; `curate dedup` runs none of them); ``read``: how lines are
+    cut and decoded (--encoding, --max-line-bytes)."""
 
-    def __init__(self, ruleset: RuleSet, dedup: DedupConfig, stages: tuple[str, ...] = OPTIONAL_STAGES):
+    def __init__(self, ruleset: RuleSet, dedup: DedupConfig, stages: tuple[str, ...] = OPTIONAL_STAGES,
+                 read: ReadOptions = DEFAULT_READ):
         self.ruleset = ruleset
+        self.read = read
         self.signer = Signer(dedup)
         # Each optional stage is imported only when it runs: ftfy, langdetect and the rule
         # detectors took ~0.15 s to import, 3% of a `curate dedup` that needs none of them.
@@ -104,7 +108,7 @@ class DocumentProcessor:
         read_s = normalise_s = noise_s = 0.0
         for raw in raws:
             t0 = clock()
-            lines, problems, read, encoding = split_lines(raw)
+            lines, problems, read, encoding = split_lines(raw, self.read)
             doc = Document(raw.id, raw.source, raw.record_line, lines, problems=problems, lines_read=read,
                            size=raw.size, encoding=encoding)
             t1 = clock()
@@ -138,12 +142,12 @@ class DocumentProcessor:
 _processor: DocumentProcessor | None = None
 
 
-def _init_worker(ruleset: RuleSet, dedup: DedupConfig, stages: tuple[str, ...] = OPTIONAL_STAGES,
+def _init_worker(ruleset: RuleSet, dedup: DedupConfig, stages: tuple[str, ...], read: ReadOptions,
                  in_pool: bool = False) -> None:
     global _processor
     if in_pool:
         _die_with_parent()
-    _processor = DocumentProcessor(ruleset, dedup, stages)
+    _processor = DocumentProcessor(ruleset, dedup, stages, read)
 
 
 def _die_with_parent() -> None:
@@ -200,11 +204,11 @@ def batches(items: Iterable[Item]) -> Iterator[list[Item]]:
 
 def process_items(items: Iterable[Item], ruleset: RuleSet, dedup: DedupConfig,
                   workers: int, stages: tuple[str, ...] = OPTIONAL_STAGES, output: Path | None = None,
-                  ) -> Iterator[tuple[list[Document | Problem], dict[str, float]]]:
+                  read: ReadOptions = DEFAULT_READ) -> Iterator[tuple[list[Document | Problem], dict[str, float]]]:
     """Run the per-document stages over batches, yielding results in input order. A worker
     that dies stops the run with RunStopped, whose message says how to resume in ``output``."""
     if workers <= 1:
-        _init_worker(ruleset, dedup, stages)
+        _init_worker(ruleset, dedup, stages, read)
         for batch in batches(items):
             yield _process_batch(batch)
         return
@@ -218,7 +222,7 @@ def process_items(items: Iterable[Item], ruleset: RuleSet, dedup: DedupConfig,
         # A bounded window of batches in flight: enough to keep every worker busy,
         # few enough that memory does not grow with the corpus.
         yield from ordered_map(_process_batch, batches(items), workers, initializer=_init_worker,
-                               initargs=(ruleset, dedup, stages, True), window=4 * workers)
+                               initargs=(ruleset, dedup, stages, read, True), window=4 * workers)
     except WorkerDied as err:
         if output is None:
             raise
@@ -292,7 +296,7 @@ def run(cfg: RunConfig, on_progress: Callable[[int], None] | None = None,
                 on_progress(skipped)
         dedup_s = write_s = 0.0
         for results, batch_timings in process_items(items, cfg.ruleset, cfg.dedup, cfg.workers, cfg.stages,
-                                                       output=cfg.output):
+                                                       output=cfg.output, read=cfg.read_options):
             for stage, seconds in batch_timings.items():
                 timings[stage] = timings.get(stage, 0.0) + seconds
             done_bytes = 0

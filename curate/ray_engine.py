@@ -82,8 +82,8 @@ def _processor_for(run_key: str, settings_box: list) -> DocumentProcessor:
     of the rules for every task."""
     global _worker
     if _worker is None or _worker[0] != run_key:
-        ruleset, dedup, stages = ray.get(settings_box[0])
-        _worker = (run_key, DocumentProcessor(ruleset, dedup, stages))
+        ruleset, dedup, stages, read = ray.get(settings_box[0])
+        _worker = (run_key, DocumentProcessor(ruleset, dedup, stages, read))
     return _worker[1]
 
 
@@ -221,7 +221,7 @@ def _map(cfg: RunConfig, items, partitions: int, on_progress, timings) -> tuple[
     each batch's items ref, and each batch's R partition refs."""
     t0 = time.perf_counter()
     run_key = uuid.uuid4().hex
-    settings_box = [ray.put((cfg.ruleset, cfg.dedup, cfg.stages))]
+    settings_box = [ray.put((cfg.ruleset, cfg.dedup, cfg.stages, cfg.read_options))]
     window = IN_FLIGHT_PER_CPU * partitions
     item_refs: list = []
     partition_refs: list[list] = []

@@ -37,6 +37,7 @@ from curate.document import (
     RawDocument,
 )
 from curate.errors import UsageError
+from curate.outdir import PARTIAL, SUMMARY
 
 TEXT_SUFFIXES = (".txt",)
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst")
@@ -45,9 +46,10 @@ SUPPORTED = "curate reads .txt, .jsonl, .jsonl.gz and .jsonl.zst"
 # its extension says (the same test git and grep use).
 BINARY_SNIFF_BYTES = 8192
 
-# Memory for a line is about 26 times its size (measured: a 200 MB line peaked at 5.3 GB),
-# so 8 MiB keeps one line under ~200 MB per worker while a whole page or chapter written
-# as one line (several MB, seen in real crawls) is still read.
+# Memory for a line is about 26-35 times its size (measured: a 200 MB line peaked at 5.3 GB,
+# an 8 MB one at 408 MB for the whole process), so 8 MiB keeps one line under ~300 MB per
+# worker while a whole page or chapter written as one line (several MB, seen in real
+# crawls) is still read.
 DEFAULT_MAX_LINE_BYTES = 8 << 20
 # The largest document held in memory at once: a .txt file, or one JSONL record. 64 MiB
 # is a long book many times over; beyond it a file is almost always a dump, a bomb or a
@@ -80,6 +82,9 @@ class ReadOptions:
     encoding: str = "auto"  # "auto" or a codec name accepted by check_encoding
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
+
+
+DEFAULT_READ = ReadOptions()  # frozen: safe to share as a default
 
 
 class NotRegularFile(Exception):
@@ -261,9 +266,9 @@ def _skipped_folder(path: Path, source: str) -> Problem | None:
 def is_curate_output(folder: Path) -> bool:
     """A folder a curate run wrote: it has an unfinished run's ``.partial/``, or a
     summary.json with curate's settings in it."""
-    if (folder / ".partial").is_dir():
+    if (folder / PARTIAL).is_dir():
         return True
-    summary = folder / "summary.json"
+    summary = folder / SUMMARY
     try:
         with _open_regular(summary) as f:
             data = f.read(DEFAULT_MAX_DOC_BYTES + 1)
@@ -342,7 +347,7 @@ def read_documents(files: list[InputFile], text_field: str = "text",
 
     A document whose id was used before is kept, after a problem (of 0 lines) naming
     where the id was first used: ids are meant to be unique."""
-    options = options or ReadOptions()
+    options = options or DEFAULT_READ
     first_use: dict[int, int] = {}  # 64-bit hash of an id -> file number << 40 | record line
     for number, f in enumerate(files):
         items = _read_txt(f, options) if kind_of(f.path) == "txt" else _read_jsonl(f, text_field, options)
@@ -391,8 +396,7 @@ def _read_txt(f: InputFile, options: ReadOptions) -> Iterator[RawDocument | Prob
     if not data:
         yield Problem(f.source, None, "empty file", "skipped; nothing to read", lines=0)
         return
-    yield RawDocument(id=f.source, source=f.source, record_line=None, payload=data, size=len(data),
-                      encoding=options.encoding, max_line_bytes=options.max_line_bytes if len(data) > options.max_line_bytes else 0)
+    yield RawDocument(id=f.source, source=f.source, record_line=None, payload=data, size=len(data))
 
 
 def count_nonblank_lines(handle: BinaryIO, head: bytes = b"") -> int:
@@ -526,7 +530,7 @@ def _read_jsonl(f: InputFile, text_field: str, options: ReadOptions) -> Iterator
                 if not raw.strip():
                     continue
                 records += 1
-                yield _parse_record(f.source, lineno, raw, text_field, options.max_line_bytes)
+                yield _parse_record(f.source, lineno, raw, text_field)
     except NotRegularFile as err:
         yield _not_regular_problem(f.source, err.kind)
         return
@@ -570,8 +574,7 @@ def safe_text(value: str) -> str:
     return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _parse_record(source: str, lineno: int, raw: bytes, text_field: str,
-                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> RawDocument | Problem:
+def _parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawDocument | Problem:
     lenient = False
     try:
         record = orjson.loads(raw)
@@ -604,11 +607,7 @@ def _parse_record(source: str, lineno: int, raw: bytes, text_field: str,
         if isinstance(rid, str):
             rid = safe_text(rid)
     doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else f"{source}:{lineno}"
-    # The text's UTF-8 bytes are never more than the raw line's, so only a line this long
-    # can hold a line over the limit, and only then must the worker look.
-    check_lines = max_line_bytes if len(raw) > max_line_bytes else 0
-    return RawDocument(id=doc_id, source=source, record_line=lineno, payload=text, size=len(raw),
-                       max_line_bytes=check_lines)
+    return RawDocument(id=doc_id, source=source, record_line=lineno, payload=text, size=len(raw))
 
 
 # -- encodings -------------------------------------------------------------------------------
@@ -695,18 +694,21 @@ _BYTES_BREAK = re.compile(rb"\r\n|\n|\r")
 _TEXT_BREAK = re.compile(r"\r\n|\n|\r")
 
 
-def split_lines(doc: RawDocument) -> tuple[list[Line], list[Problem], int, str]:
+def split_lines(doc: RawDocument, options: ReadOptions = DEFAULT_READ) -> tuple[list[Line], list[Problem], int, str]:
     """Cut a document into its non-blank lines, each with its origin in the source bytes.
 
     Returns the lines, the lines that could not be decoded (or were too long), the number
     of non-blank lines read (the accounting total), and the encoding the byte spans refer to.
     """
+    # A line is never longer than the input it came from (a JSONL text's UTF-8 bytes are
+    # no more than its raw record's), so only a document this big needs its lines measured.
+    limit = options.max_line_bytes if doc.size > options.max_line_bytes else 0
     if isinstance(doc.payload, bytes):
-        lines, problems, read, encoding = _split_file(doc)
+        lines, problems, read, encoding = _split_file(doc, options.encoding, limit)
     else:
         encoding = "utf-8"
         lines, problems, read = _split_decoded(doc, doc.payload, encoding, first_byte=0,
-                                               record_line=doc.record_line or 0)
+                                               record_line=doc.record_line or 0, limit=limit)
     if read == 0 and not problems:
         where = "file" if doc.record_line is None else "record's text"
         problems.append(Problem(doc.source, doc.record_line, f"no text: the {where} holds only whitespace",
@@ -714,37 +716,38 @@ def split_lines(doc: RawDocument) -> tuple[list[Line], list[Problem], int, str]:
     return lines, problems, read, encoding
 
 
-def _split_file(doc: RawDocument) -> tuple[list[Line], list[Problem], int, str]:
+def _split_file(doc: RawDocument, encoding: str, limit: int) -> tuple[list[Line], list[Problem], int, str]:
     """A .txt file: a byte order mark decides its encoding; else --encoding, or with
     ``auto``: UTF-8 if it is, UTF-16 if its NULs say so, a detected legacy encoding if no
     line is UTF-8, and per-line UTF-8 (invalid lines quarantined) for a mix."""
     data: bytes = doc.payload  # type: ignore[assignment]
     bom = UTF16_BOMS.get(data[:2])
     if bom is not None:
-        return (*_split_utf16(doc, bom, first_byte=2), bom)
-    if doc.encoding in _UTF16:
-        return (*_split_utf16(doc, doc.encoding, first_byte=0), doc.encoding)
+        return (*_split_utf16(doc, bom, 2, limit), bom)
+    if encoding in _UTF16:
+        return (*_split_utf16(doc, encoding, 0, limit), encoding)
     if b"\x00" in data[:BINARY_SNIFF_BYTES]:
-        wide = utf16_by_nuls(data) if doc.encoding == "auto" else None
+        wide = utf16_by_nuls(data) if encoding == "auto" else None
         if wide is not None:
-            return (*_split_utf16(doc, wide, first_byte=0), wide)
+            return (*_split_utf16(doc, wide, 0, limit), wide)
         count = sum(1 for part in _BYTES_BREAK.split(data) if part.strip())
         return [], [Problem(doc.source, None, "binary file (NUL bytes in its first 8 KiB)",
                             "skipped; it is not text", lines=count)], count, "utf-8"
-    if doc.encoding != "auto":
-        lines, problems, read, _ = _split_bytes(doc, doc.encoding)
-        return lines, problems, read, doc.encoding
-    lines, problems, read, saw_utf8 = _split_bytes(doc, "utf-8")
-    if not problems or saw_utf8 or not any(p.problem.startswith("not valid") for p in problems):
+    if encoding != "auto":
+        lines, problems, read, _, _ = _split_bytes(doc, encoding, limit)
+        return lines, problems, read, encoding
+    lines, problems, read, saw_utf8, undecodable = _split_bytes(doc, "utf-8", limit)
+    if saw_utf8 or not undecodable:
         return lines, problems, read, "utf-8"
     legacy = detect_legacy_encoding(data)
     if legacy is None:
         return lines, problems, read, "utf-8"
-    lines, problems, read, _ = _split_bytes(doc, legacy)
+    lines, problems, read, _, _ = _split_bytes(doc, legacy, limit)
     return lines, problems, read, legacy
 
 
-def _split_utf16(doc: RawDocument, encoding: str, first_byte: int) -> tuple[list[Line], list[Problem], int]:
+def _split_utf16(doc: RawDocument, encoding: str, first_byte: int,
+                 limit: int) -> tuple[list[Line], list[Problem], int]:
     """Spans count bytes of the UTF-16 file (2 per code unit, after the 2-byte mark if
     there is one), so they still cut the original bytes."""
     data: bytes = doc.payload  # type: ignore[assignment]
@@ -755,20 +758,21 @@ def _split_utf16(doc: RawDocument, encoding: str, first_byte: int) -> tuple[list
         return [], [Problem(doc.source, None,
                             f"invalid {encoding.upper()} ({err.reason} at byte {first_byte + err.start})",
                             "skipped; convert the file to UTF-8 (e.g. iconv -f utf-16 -t utf-8)", lines=count)], count
-    return _split_decoded(doc, text, encoding, first_byte=first_byte, record_line=None)
+    return _split_decoded(doc, text, encoding, first_byte=first_byte, record_line=None, limit=limit)
 
 
-def _too_long(doc: RawDocument, lineno: int, start: int, end: int, preview: str) -> Problem:
+def _too_long(doc: RawDocument, limit: int, lineno: int, start: int, end: int, preview: str) -> Problem:
     return Problem(doc.source, lineno, f"line of {end - start:,} bytes is longer than --max-line-bytes "
-                   f"({doc.max_line_bytes:,} bytes)", "line skipped; raise --max-line-bytes to read it",
+                   f"({limit:,} bytes)", "line skipped; raise --max-line-bytes to read it",
                    byte_start=start, byte_end=end, preview=preview[:120])
 
 
-def _split_bytes(doc: RawDocument, encoding: str) -> tuple[list[Line], list[Problem], int, bool]:
+def _split_bytes(doc: RawDocument, encoding: str, limit: int) -> tuple[list[Line], list[Problem], int, bool, int]:
     """Lines cut on byte line breaks, each decoded on its own (``encoding`` is ASCII
     compatible, so a break is a break in any of them): a line that does not decode is
     quarantined and the rest of the file is read. Also says whether any line decoded
-    that is not plain ASCII (for UTF-8: the file holds real UTF-8)."""
+    that is not plain ASCII (for UTF-8: the file holds real UTF-8), and how many lines
+    did not decode."""
     data: bytes = doc.payload  # type: ignore[assignment]
     lines: list[Line] = []
     problems: list[Problem] = []
@@ -778,18 +782,19 @@ def _split_bytes(doc: RawDocument, encoding: str) -> tuple[list[Line], list[Prob
     gap = False
     read = 0
     saw_non_ascii = False
-    limit = doc.max_line_bytes
+    undecodable = 0
     for end, next_start in _line_bounds(_BYTES_BREAK, data, start):
         chunk = data[start:end]
         if limit and end - start > limit and chunk.strip():
             read += 1
-            problems.append(_too_long(doc, lineno, start, end, chunk[:120].decode(encoding, "replace")))
+            problems.append(_too_long(doc, limit, lineno, start, end, chunk[:120].decode(encoding, "replace")))
             gap = False
         elif chunk.strip():
             try:
                 raw = chunk.decode(encoding)
             except UnicodeDecodeError as err:
                 read += 1
+                undecodable += 1
                 problems.append(_undecodable(doc, encoding, lineno, start, end, err, chunk))
                 gap = False
             else:
@@ -804,7 +809,7 @@ def _split_bytes(doc: RawDocument, encoding: str) -> tuple[list[Line], list[Prob
             gap = True
         start = next_start
         lineno += 1
-    return lines, problems, read, saw_non_ascii
+    return lines, problems, read, saw_non_ascii, undecodable
 
 
 def _undecodable(doc: RawDocument, encoding: str, lineno: int, start: int, end: int,
@@ -820,12 +825,11 @@ def _undecodable(doc: RawDocument, encoding: str, lineno: int, start: int, end: 
 
 
 def _split_decoded(doc: RawDocument, text: str, encoding: str, first_byte: int,
-                   record_line: int | None) -> tuple[list[Line], list[Problem], int]:
+                   record_line: int | None, limit: int) -> tuple[list[Line], list[Problem], int]:
     """Lines of already decoded text, with spans in bytes of ``encoding`` from ``first_byte``.
 
     ``record_line``: the JSONL record every line belongs to, or None to number the lines."""
     one_byte_chars = encoding == "utf-8" and text.isascii()
-    limit = doc.max_line_bytes
     if "\n" not in text and "\r" not in text and not limit:
         # One line (a paragraph-per-record JSONL holds nothing else): no scan for breaks.
         if not text.strip():
@@ -842,7 +846,7 @@ def _split_decoded(doc: RawDocument, text: str, encoding: str, first_byte: int,
         if raw.strip():
             origin = Origin(lineno if record_line is None else record_line, byte_pos, byte_pos + raw_len)
             if limit and raw_len > limit:
-                problems.append(_too_long(doc, origin.line, byte_pos, byte_pos + raw_len, raw[:120]))
+                problems.append(_too_long(doc, limit, origin.line, byte_pos, byte_pos + raw_len, raw[:120]))
             else:
                 lines.append(Line(len(lines), raw, raw, origin, gap and bool(lines)))
             gap = False

@@ -41,6 +41,7 @@ MAX_BLOCK_LINES = 12
 MAX_RULE_FILE_BYTES = 1 << 20
 MAX_TOML_NESTING = 32  # arrays and inline tables inside one another
 MAX_DOTTED_KEY_PARTS = 64
+PROJECT_ORIGIN = "project ./rules"  # how ./rules/, picked up from the working directory, is named
 
 
 @dataclass(frozen=True)
@@ -243,9 +244,6 @@ def load_rules(
     # lands inside one is swallowed: collect them now (about 10 ms), before any input.
     gc.collect()
     return ruleset
-
-
-PROJECT_ORIGIN = "project ./rules"
 
 
 def _decode(text: RuleText) -> str:
