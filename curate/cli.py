@@ -13,7 +13,7 @@ import click
 from curate import __version__, interrupts
 from curate.errors import CurateError
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
-from curate.signature import DedupConfig
+from curate.stages.dedup.signature import DedupConfig
 
 PROJECT_RULES = Path("rules")
 
@@ -216,7 +216,7 @@ def _engine(engine: str, address: str | None, resume: bool):
     """The function that runs the pipeline: the local one, or the Ray engine's (imported
     only here, so Ray costs nothing to a local run and need not be installed)."""
     from curate.errors import UsageError
-    from curate.pipeline import run as run_local
+    from curate.driver import run as run_local
 
     if engine == "local":
         if address is not None:
@@ -225,7 +225,7 @@ def _engine(engine: str, address: str | None, resume: bool):
     if resume:
         raise _fail(UsageError("--resume works with --engine local only; rerun without --resume"))
     try:
-        from curate import ray_engine
+        from curate.engines import ray as ray_engine
     except CurateError as err:
         raise _fail(err) from err
 
@@ -238,7 +238,7 @@ def _engine(engine: str, address: str | None, resume: bool):
 def _execute(inputs, output, ruleset, stages, workers, engine, address, text_field, encoding, max_line_bytes,
              max_doc_bytes, timings, strict, resume, overwrite, chunk_docs, quiet, threshold, num_perm,
              shingle_words, shingle_chars, min_words) -> None:
-    from curate.pipeline import RunConfig
+    from curate.driver import RunConfig
     from curate.read import discover
 
     run_pipeline = _engine(engine, address, resume)

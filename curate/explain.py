@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from curate.dedup import DedupIndex, deduplicate
+from curate.stages.dedup.index import DedupIndex, deduplicate
 from curate.document import Document, Problem
-from curate.pipeline import DocumentProcessor
+from curate.driver import DocumentProcessor
 from curate.read import InputFile, read_documents
 from curate.rules import RuleSet
-from curate.signature import DedupConfig
+from curate.stages.dedup.signature import DedupConfig
 
 
 @dataclass(frozen=True)

@@ -464,7 +464,7 @@ def _typed(table: dict, key: str, kind: type, default, fail):
 
 def example_failures(rule: Rule) -> list[str]:
     """Every way the rule fails its own examples (empty when it passes)."""
-    from curate.noise import rule_hits_text
+    from curate.stages.noise import rule_hits_text
 
     failures = []
     for kind, examples, wanted in (("match", rule.examples_match, True), ("keep", rule.examples_keep, False)):

@@ -9,9 +9,9 @@ from conftest import invoke, read_jsonl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate.dedup import DedupIndex, deduplicate
+from curate.stages.dedup.index import DedupIndex, deduplicate
 from curate.document import Document, Line, Origin
-from curate.signature import (
+from curate.stages.dedup.signature import (
     DedupConfig,
     Signer,
     affine32_permutations,
@@ -263,7 +263,7 @@ def test_batch_shingles_are_the_reference_shingles(texts, shingle_words, min_wor
 def test_numpy_xxh32_equals_xxhash(data, spans):
     import xxhash
 
-    from curate.shingles import xxh32_slices
+    from curate.stages.dedup.shingles import xxh32_slices
 
     starts = [min(s, len(data)) for s, _ in spans]
     ends = [min(s + n, len(data)) for s, n in zip(starts, (n for _, n in spans))]

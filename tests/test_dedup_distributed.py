@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curate.dedup import DedupIndex, bucket_edges, cluster
+from curate.stages.dedup.index import DedupIndex, bucket_edges, cluster
 from curate.document import ParagraphRef
-from curate.signature import DedupConfig, Signer
+from curate.stages.dedup.signature import DedupConfig, Signer
 
 
 def _incremental(sigs: np.ndarray, cfg: DedupConfig) -> dict[int, tuple[int, float]]:

@@ -22,7 +22,7 @@ def test_resume_is_refused_with_the_ray_engine(tmp_path):
 
 def test_without_ray_installed_the_ray_engine_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # what an environment without the extra sees
-    monkeypatch.delitem(sys.modules, "curate.ray_engine", raising=False)
+    monkeypatch.delitem(sys.modules, "curate.engines.ray", raising=False)
     result = invoke("dedup", SEEDS, "-o", tmp_path / "out", "--engine", "ray")
     assert result.exit_code == 1 and "pip install 'curate[ray]'" in result.output
     assert not (tmp_path / "out").exists()

@@ -16,9 +16,9 @@ import pytest
 from conftest import ROOT, SEEDS
 
 from curate.fingerprint import NOT_FINGERPRINTED, canonical, fingerprint
-from curate.pipeline import RunConfig
+from curate.driver import RunConfig
 from curate.rules import load_rules
-from curate.signature import DedupConfig
+from curate.stages.dedup.signature import DedupConfig
 
 RULE = """
 [[rule]]
@@ -139,7 +139,7 @@ def test_how_each_kind_of_object_is_walked():
 
 
 def test_the_fingerprint_is_the_same_in_every_process():
-    code = ("from pathlib import Path; from curate.pipeline import RunConfig; from curate.rules import load_rules; "
+    code = ("from pathlib import Path; from curate.driver import RunConfig; from curate.rules import load_rules; "
             "from curate.fingerprint import fingerprint; "
             "print(fingerprint(RunConfig(inputs=(), output=Path('o'), ruleset=load_rules()), []))")
     prints = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},

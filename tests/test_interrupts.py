@@ -10,7 +10,7 @@ import pytest
 
 from curate import interrupts
 from curate.document import Problem
-from curate.pipeline import emit
+from curate.driver import emit
 
 
 class _SignalsWhileFinalised:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from conftest import invoke, read_jsonl
 
-from curate.language import detect
+from curate.stages.language import detect
 
 EN = "The council approved the new budget on Tuesday after a long debate about schools and roads."
 DE = "Der Stadtrat hat am Dienstag nach einer langen Debatte über Schulen und Straßen den Haushalt beschlossen."
@@ -45,7 +45,7 @@ def test_ngrams_are_exactly_langdetects():
     import langdetect.detector_factory as df
     from langdetect.detector_factory import init_factory
 
-    from curate.language import extract_ngrams, model
+    from curate.stages.language import extract_ngrams, model
 
     init_factory()
     m = model()
@@ -57,7 +57,7 @@ def test_ngrams_are_exactly_langdetects():
 
 
 def test_exhaustive_scoring_agrees_with_seeded_langdetect():
-    from curate.language import langdetect_reference
+    from curate.stages.language import langdetect_reference
 
     paragraphs = _paragraphs()
     agree = sum(detect(p)[0] == langdetect_reference(p) for p in paragraphs)
@@ -66,7 +66,7 @@ def test_exhaustive_scoring_agrees_with_seeded_langdetect():
 
 
 def test_word_by_word_ngrams_equal_the_character_loop():
-    from curate.language import extract_ngrams, extract_ngrams_fast
+    from curate.stages.language import extract_ngrams, extract_ngrams_fast
 
     texts = _paragraphs(400) + ["ABC def GHi jKL", "  lead and trail  ", "a, b;  c", "NATO und UNO sagen nein.",
                                 "Visit https://example.com or mail me@example.com now", "中文段落，没有空格。"]
@@ -80,7 +80,7 @@ def test_a_words_evidence_does_not_depend_on_the_order_of_its_ngrams():
     holds the same bits whatever order the n-grams come in."""
     import numpy as np
 
-    from curate.language import _word_grams_with_capitals, model
+    from curate.stages.language import _word_grams_with_capitals, model
 
     m = model()
     words = {w for text in _paragraphs(200) for w in text.split()} | {"NATO", "ÜBER", "x", "Ab"}
@@ -95,7 +95,7 @@ def test_a_words_evidence_does_not_depend_on_the_order_of_its_ngrams():
 
 
 def test_fast_cleaning_equals_langdetects():
-    from curate.language import _cleaned, _reference_cleaned
+    from curate.stages.language import _cleaned, _reference_cleaned
 
     texts = _paragraphs(400) + ["a  b   c", " lead", "URL https://x.org/a?b=c and a@b.de mail", "Мама мыла раму ABC",
                                 "Tiếng Việt có dấu", "日本語のテキスト with English", "[brackets] ^_` between A and z"]
@@ -106,7 +106,7 @@ def test_fast_cleaning_equals_langdetects():
 def test_word_table_evidence_equals_summing_every_ngram():
     import numpy as np
 
-    from curate.language import model
+    from curate.stages.language import model
 
     m = model()
     for text in _paragraphs(300):
@@ -123,7 +123,7 @@ def test_profile_matrix_is_langdetects_own():
     import numpy as np
     from langdetect.detector_factory import init_factory
 
-    from curate.language import SMOOTHING, LanguageModel
+    from curate.stages.language import SMOOTHING, LanguageModel
 
     init_factory()
     factory = df._factory
@@ -139,7 +139,7 @@ def test_labels_do_not_depend_on_the_word_table_filling_up(monkeypatch):
     """A small table is started afresh within a batch, or cannot hold the batch at all
     and is filled line by line; either way every label is what a roomy table gives."""
     from curate.document import Document, Line, Origin
-    from curate.language import LanguageModel, detect_languages, model
+    from curate.stages.language import LanguageModel, detect_languages, model
 
     def documents():
         docs = []

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from conftest import invoke, read_jsonl
 
-from curate.normalise import normalise_text
+from curate.stages.normalise import normalise_text
 
 
 def test_mojibake_is_repaired():
@@ -52,7 +52,7 @@ def test_ftfy_gate_changes_nothing_on_real_lines():
     import ftfy
     from conftest import NOISE_DEV, SEEDS
 
-    from curate import normalise as n
+    from curate.stages import normalise as n
 
     def always_ftfy(raw: str) -> str:
         text = n._SPACES.sub(" ", ftfy.fix_text(raw, n.FIXER))
@@ -74,7 +74,7 @@ def test_space_runs_collapse_exactly_as_the_plain_pattern_does():
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from curate.normalise import _SPACES, _SPACING
+    from curate.stages.normalise import _SPACES, _SPACING
 
     every_run = re.compile(_SPACING + "+")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curate.pipeline import RunConfig, run
+from curate.driver import RunConfig, run
 from curate.read import utf16_by_nuls
 from curate.rules import load_rules
 

@@ -14,9 +14,10 @@ import time
 import pytest
 from conftest import SEEDS, invoke
 
-from curate import pipeline, pool
+from curate import driver as pipeline
+from curate.engines import pool
 from curate.errors import RuleError
-from curate.pool import RemoteTraceback, WorkerDied, WorkerError, ordered_map
+from curate.engines.pool import RemoteTraceback, WorkerDied, WorkerError, ordered_map
 
 
 def _no_workers_left() -> bool:

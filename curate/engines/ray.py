@@ -36,10 +36,10 @@ except ImportError as err:  # pragma: no cover - depends on what is installed
     raise UsageError("--engine ray needs Ray: pip install 'curate[ray]' (or pip install -e '.[ray]' "
                      "in a checkout)") from err
 
-from curate.dedup import bucket_edges, cluster, duplicate_removal, paragraph_ref
+from curate.stages.dedup.index import bucket_edges, cluster, duplicate_removal, paragraph_ref
 from curate.document import Document, ParagraphRef, Problem, RawDocument
 from curate.fingerprint import fingerprint
-from curate.pipeline import (
+from curate.driver import (
     DocumentProcessor,
     Item,
     RunConfig,

@@ -10,7 +10,7 @@ import numpy as np
 import xxhash
 
 from curate.document import Document
-from curate.shingles import is_unspaced, word_shingles, xxh32_slices
+from curate.stages.dedup.shingles import is_unspaced, word_shingles, xxh32_slices
 
 _WORD = re.compile(r"\w+")
 # Shingles permuted in one (permutations x shingles) matrix: 128 x 8,192 x 4 bytes = 4 MB.
@@ -109,7 +109,7 @@ class Signer:
         than once, which cannot change a minimum.
 
         Word shingles are byte slices of one buffer for the batch, hashed by an xxh32 in
-        numpy (both in curate/shingles.py), so no bytecode runs per shingle; lines of
+        numpy (both in curate/stages/dedup/shingles.py), so no bytecode runs per shingle; lines of
         unspaced scripts (rare) are shingled by characters one at a time."""
         cut = word_shingles(texts, self.cfg.shingle_words, self.cfg.min_words)
         word_hashes = xxh32_slices(cut.buffer, cut.starts, cut.ends)

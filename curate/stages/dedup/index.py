@@ -14,7 +14,7 @@ from itertools import chain
 import numpy as np
 
 from curate.document import Document, Line, ParagraphRef, Removal
-from curate.signature import DedupConfig
+from curate.stages.dedup.signature import DedupConfig
 
 
 class DedupIndex:

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from curate import __version__, interrupts
-from curate.dedup import DedupIndex, deduplicate
+from curate.stages.dedup.index import DedupIndex, deduplicate
 from curate.document import Document, Problem, RawDocument
 from curate.errors import RunStopped
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
-from curate.pool import WorkerDied, ordered_map
+from curate.engines.pool import WorkerDied, ordered_map
 from curate.read import (
     DEFAULT_MAX_DOC_BYTES,
     DEFAULT_MAX_LINE_BYTES,
@@ -35,7 +35,7 @@ from curate.read import (
     read_documents,
     split_lines,
 )
-from curate.signature import DedupConfig, Signer, sign_batch
+from curate.stages.dedup.signature import DedupConfig, Signer, sign_batch
 from curate.summary import Summary
 from curate.write import OutputWriter
 
@@ -90,13 +90,13 @@ class DocumentProcessor:
         # detectors took ~0.15 s to import, 3% of a `curate dedup` that needs none of them.
         self.normalise = self.strip_noise = self.detect_languages = None
         if "normalise" in stages:
-            from curate.normalise import normalise
+            from curate.stages.normalise import normalise
             self.normalise = normalise
         if "noise" in stages:
-            from curate.noise import strip_noise
+            from curate.stages.noise import strip_noise
             self.strip_noise = strip_noise
         if "language" in stages:
-            from curate.language import detect_languages
+            from curate.stages.language import detect_languages
             self.detect_languages = detect_languages
 
     def documents(self, raws: list[RawDocument], timings: dict[str, float]) -> list[Document]:
@@ -215,7 +215,7 @@ def process_items(items: Iterable[Item], ruleset: RuleSet, dedup: DedupConfig,
     if "language" in stages and multiprocessing.get_start_method() == "fork":
         # Build the language model (~0.2 s, 20 MB) once, here: forked workers inherit it,
         # and share its pages, instead of each building its own.
-        from curate.language import model
+        from curate.stages.language import model
 
         model()
     try:

@@ -1,0 +1,1 @@
+"""How batches are mapped over processes or a cluster, and how the dedup barrier is computed."""

@@ -1,0 +1,1 @@
+"""The stages a document passes through, one module each."""

@@ -1,0 +1,1 @@
+"""Near-duplicate paragraphs: signatures per document, then a barrier over the corpus."""
