@@ -11,8 +11,9 @@ from typing import ClassVar
 import click
 
 from curate import __version__, interrupts
-from curate.errors import CurateError
+from curate.errors import CurateError, UsageError
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
+from curate.stages import DEDUP_PIPELINE, RUN_PIPELINE
 from curate.stages.dedup.signature import DedupConfig
 
 PROJECT_RULES = Path("rules")
@@ -189,7 +190,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run crawl/ -o clean/ --engine ray --address auto   # on a Ray cluster's head node
     """
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, quiet=options["quiet"])
-    _execute(inputs, output, ruleset, stages=("normalise", "noise", "language"), **options)
+    _execute(inputs, output, ruleset, stages=RUN_PIPELINE, **options)
 
 
 @cli.command()
@@ -209,50 +210,29 @@ def dedup(inputs, output, **options):
     """
     from curate.rules import RuleSet
 
-    _execute(inputs, output, RuleSet(), stages=(), **options)
-
-
-def _engine(engine: str, address: str | None, resume: bool):
-    """The function that runs the pipeline: the local one, or the Ray engine's (imported
-    only here, so Ray costs nothing to a local run and need not be installed)."""
-    from curate.errors import UsageError
-    from curate.driver import run as run_local
-
-    if engine == "local":
-        if address is not None:
-            raise _fail(UsageError("--address only goes with --engine ray"))
-        return run_local
-    if resume:
-        raise _fail(UsageError("--resume works with --engine local only; rerun without --resume"))
-    try:
-        from curate.engines import ray as ray_engine
-    except CurateError as err:
-        raise _fail(err) from err
-
-    def run_ray(cfg, on_progress, timings, resume, overwrite):
-        return ray_engine.run(cfg, address=address, on_progress=on_progress, timings=timings, overwrite=overwrite)
-
-    return run_ray
+    _execute(inputs, output, RuleSet(), stages=DEDUP_PIPELINE, **options)
 
 
 def _execute(inputs, output, ruleset, stages, workers, engine, address, text_field, encoding, max_line_bytes,
              max_doc_bytes, timings, strict, resume, overwrite, chunk_docs, quiet, threshold, num_perm,
              shingle_words, shingle_chars, min_words) -> None:
-    from curate.driver import RunConfig
-    from curate.read import discover
-
-    run_pipeline = _engine(engine, address, resume)
+    from curate import driver
+    from curate.engines import engine_for
 
     dedup = DedupConfig(threshold=threshold, num_perm=num_perm, shingle_words=shingle_words,
                         shingle_chars=shingle_chars, min_words=min_words)
-    cfg = RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
-                    text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
-                    measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
-                    max_doc_bytes=max_doc_bytes)
+    cfg = driver.RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
+                           text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
+                           measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
+                           max_doc_bytes=max_doc_bytes)
     try:
-        total = sum(f.size for f in discover(list(inputs), output).files)
+        runner = engine_for(engine, workers, address)
+        if resume and not runner.resumable:
+            raise UsageError("--resume works with --engine local only; rerun without --resume")
+        plan = driver.plan(cfg)
     except CurateError as err:
         raise _fail(err) from err
+    total = plan.total_bytes
     stage_times: dict[str, float] = {}
     started = time.perf_counter()
     show_bar = not quiet and sys.stderr.isatty()
@@ -260,8 +240,8 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, text_fie
                            show_pos=False, hidden=not show_bar) as bar:
         try:
             with interrupts.noticed():
-                summary = run_pipeline(cfg, on_progress=bar.update if show_bar else None, timings=stage_times,
-                                       resume=resume, overwrite=overwrite)
+                summary = driver.run(plan, runner, on_progress=bar.update if show_bar else None,
+                                     timings=stage_times, resume=resume, overwrite=overwrite)
         except CurateError as err:
             raise _fail(err) from err
         except KeyboardInterrupt:
@@ -308,7 +288,7 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, text_
       curate explain page.txt --rules my-rules/ --disable byline
     """
     from curate.explain import explain_file, format_verdicts
-    from curate.read import input_file, kind_of
+    from curate.read import kind_of
 
     if not file.exists():
         raise click.ClickException(f"{file}: no such file; give one .txt or .jsonl file")
@@ -318,8 +298,11 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, text_
     if kind_of(file) is None:
         raise click.ClickException(f"{file}: curate reads .txt, .jsonl, .jsonl.gz and .jsonl.zst files")
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled)
-    source = input_file(file)
-    for doc_id, verdicts in explain_file(source, ruleset, DedupConfig(), text_field):
+    try:
+        explained = explain_file(file, ruleset, DedupConfig(), text_field)
+    except CurateError as err:
+        raise _fail(err) from err
+    for doc_id, verdicts in explained:
         shown = [v for v in verdicts if only == "all" or v.verdict == only]
         click.echo(f"== {doc_id}: {sum(v.verdict == 'keep' for v in verdicts)} kept, "
                    f"{sum(v.verdict == 'drop' for v in verdicts)} dropped, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 
@@ -52,13 +53,43 @@ class Line:
 
 
 @record(frozen=True)
-class Removal:
-    line: Line
+class Reason:
+    """Why lines were removed: the stage, a reason code counted in the summary, and for a
+    near-duplicate the kept paragraph it copies."""
+
     stage: str  # "normalise" | "noise" | "dedup"
     reason: str  # "rule:<name>" | "duplicate" | "empty-after-normalise"
     detail: str = ""  # the rule's own explanation, shown in the audit
     duplicate_of: ParagraphRef | None = None
     similarity: float | None = None
+
+
+@record(frozen=True)
+class Removal:
+    """A removed line and why; made only by ``Document.drop``."""
+
+    line: Line
+    why: Reason
+
+    @property
+    def stage(self) -> str:
+        return self.why.stage
+
+    @property
+    def reason(self) -> str:
+        return self.why.reason
+
+    @property
+    def detail(self) -> str:
+        return self.why.detail
+
+    @property
+    def duplicate_of(self) -> ParagraphRef | None:
+        return self.why.duplicate_of
+
+    @property
+    def similarity(self) -> float | None:
+        return self.why.similarity
 
 
 @record(frozen=True)
@@ -115,23 +146,23 @@ class Document:
     lines: list[Line]  # kept lines, in input order
     removed: list[Removal] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    language: str | None = "und"  # None when the language stage did not run
+    language: str | None = None  # set by the language stage; None when it did not run
     language_score: float = 0.0
     line_languages: dict[int, tuple[str, float]] = field(default_factory=dict)  # index -> (lang, score)
-    # Signatures of the lines eligible for near-duplicate detection, by line index.
-    signatures: dict[int, tuple[bytes, tuple[int, ...]]] = field(default_factory=dict)
     lines_read: int = 0
     size: int = 0  # input bytes this document came from, for progress reporting
     encoding: str = "utf-8"  # what the byte spans of its lines are bytes of
 
-    def drop(self, indices: set[int], stage: str, reason: str, detail: str = "") -> None:
-        """Move the lines with these indices from ``lines`` into ``removed``."""
-        if not indices:
+    def drop(self, reasons: Mapping[int, Reason]) -> None:
+        """Move the lines with these indices from ``lines`` into ``removed``, each with its
+        reason: the one way every stage removes a line, so none is lost from the audit."""
+        if not reasons:
             return
         kept = []
         for line in self.lines:
-            if line.index in indices:
-                self.removed.append(Removal(line, stage, reason, detail))
-            else:
+            why = reasons.get(line.index)
+            if why is None:
                 kept.append(line)
+            else:
+                self.removed.append(Removal(line, why))
         self.lines = kept

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
-from curate.stages.dedup.index import DedupIndex, deduplicate
 from curate.document import Document, Problem
-from curate.driver import DocumentProcessor
-from curate.read import InputFile, read_documents
+from curate.driver import RunConfig, plan, run
+from curate.read import discover
 from curate.rules import RuleSet
 from curate.stages.dedup.signature import DedupConfig
 
@@ -21,21 +20,44 @@ class Verdict:
     text: str
 
 
-def explain_file(file: InputFile, ruleset: RuleSet, dedup: DedupConfig, text_field: str = "text") -> Iterator[tuple[str, list[Verdict]]]:
-    """(document id, verdicts in line order) for every document of the file.
+class Collector:
+    """The driver's output for explain: every item's verdicts, in memory, nothing on disk."""
+
+    committing = False
+
+    def __init__(self) -> None:
+        self.results: list[tuple[str, list[Verdict]]] = []
+
+    def restore(self) -> tuple[list, object | None, int]:
+        return [], None, 0
+
+    def write_document(self, doc: Document) -> None:
+        self.results.append((doc.id, verdicts(doc)))
+
+    def write_problem(self, problem: Problem) -> None:
+        self.results.append((problem.source, [Verdict(problem.line, "quarantine", problem.problem, problem.preview)]))
+
+    def end_chunk(self, index_journal: object, summary_state: object) -> None:
+        pass
+
+    def commit(self, summary: object) -> None:
+        pass
+
+    def interrupt(self) -> None:
+        pass
+
+
+def explain_file(file: Path, ruleset: RuleSet, dedup: DedupConfig,
+                 text_field: str = "text") -> list[tuple[str, list[Verdict]]]:
+    """(document id, verdicts in line order) for every document of the file: the driver's
+    run of `curate run` on this one file, collected instead of written.
 
     Duplicates are found within this file only: explain looks at one input, not the corpus.
     """
-    processor = DocumentProcessor(ruleset, dedup)
-    index = DedupIndex(dedup)
-    for item in read_documents([file], text_field):
-        if isinstance(item, Problem):
-            yield file.source, [Verdict(item.line, "quarantine", item.problem, item.preview)]
-            continue
-        [doc] = processor.documents([item], {})
-        processor.sign([doc], {})
-        doc = deduplicate(doc, index)
-        yield doc.id, verdicts(doc)
+    cfg = RunConfig(inputs=(file,), output=Path("-"), ruleset=ruleset, dedup=dedup, text_field=text_field)
+    collector = Collector()
+    run(plan(cfg, discover([file])), output=collector)  # nothing is written, so no output folder to keep out
+    return collector.results
 
 
 def verdicts(doc: Document) -> list[Verdict]:

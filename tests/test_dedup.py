@@ -9,14 +9,15 @@ from conftest import invoke, read_jsonl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate.stages.dedup.index import DedupIndex, deduplicate
 from curate.document import Document, Line, Origin
+from curate.stages.base import Batch
+from curate.stages.dedup.barrier import Dedup
+from curate.stages.dedup.sign import Sign
 from curate.stages.dedup.signature import (
     DedupConfig,
     Signer,
     affine32_permutations,
     optimal_bands,
-    sign_batch,
 )
 
 FIRST_BAND_KEY_OF_RANGE = 16114574116826569260
@@ -33,12 +34,11 @@ def _doc(doc_id: str, *texts: str) -> Document:
 
 
 def _dedup(*docs: Document, cfg: DedupConfig = DedupConfig()) -> list[Document]:
-    signer, index = Signer(cfg), DedupIndex(cfg)
-    out = []
-    for doc in docs:
-        sign_batch([doc], signer)
-        out.append(deduplicate(doc, index))
-    return out
+    """Each document as a batch of its own through the signature stage and the barrier."""
+    sign, dedup = Sign(cfg), Dedup(cfg)
+    for number, doc in enumerate(docs):
+        dedup(sign(Batch(number, [doc], number)))
+    return list(docs)
 
 
 def test_one_word_edit_is_a_duplicate_of_the_first_occurrence():

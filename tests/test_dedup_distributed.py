@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curate.stages.dedup.index import DedupIndex, bucket_edges, cluster
+from curate.stages.dedup.buckets import bucket_edges, cluster
+from curate.stages.dedup.index import DedupIndex
 from curate.document import ParagraphRef
 from curate.stages.dedup.signature import DedupConfig, Signer
 

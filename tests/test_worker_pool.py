@@ -14,7 +14,8 @@ import time
 import pytest
 from conftest import SEEDS, invoke
 
-from curate import driver as pipeline
+from curate import driver
+from curate.engines import local
 from curate.engines import pool
 from curate.errors import RuleError
 from curate.engines.pool import RemoteTraceback, WorkerDied, WorkerError, ordered_map
@@ -155,22 +156,22 @@ def test_closing_the_results_early_stops_every_worker():
 # Through the CLI: the pipeline's workers are forked from this process, so a patched
 # stage runs in them.
 
-def _batch_with_a_bug(processor, batch):
-    if any(getattr(item, "id", "").startswith("003_") for item in batch):
+def _batch_with_a_bug(stages, batch):
+    if any(getattr(item, "id", "").startswith("003_") for item in batch.items):
         raise ZeroDivisionError("a bug in a stage")
-    return _real_process_batch(processor, batch)
+    return _real_process_batch(stages, batch)
 
 
-_real_process_batch = pipeline.process_batch
+_real_process_batch = local.process_batch
 
 
 def _tiny_batches(monkeypatch) -> None:
-    monkeypatch.setattr(pipeline, "BATCH_DOCS", 1)  # one seed page per batch: several in flight
+    monkeypatch.setattr(driver, "BATCH_DOCS", 1)  # one seed page per batch: several in flight
 
 
 def test_cli_a_bug_in_a_worker_raises_with_the_workers_traceback(monkeypatch, tmp_path):
     _tiny_batches(monkeypatch)
-    monkeypatch.setattr(pipeline, "process_batch", _batch_with_a_bug)
+    monkeypatch.setattr(local, "process_batch", _batch_with_a_bug)
     out = tmp_path / "out"
     with pytest.raises(ZeroDivisionError, match="a bug in a stage") as caught:
         invoke("run", SEEDS, "-o", out, "-q", "--workers", "2")
@@ -179,12 +180,12 @@ def test_cli_a_bug_in_a_worker_raises_with_the_workers_traceback(monkeypatch, tm
     assert _no_workers_left()
 
 
-def _batch_with_a_rule_error(processor, batch):
+def _batch_with_a_rule_error(stages, batch):
     raise RuleError("rules/slow.toml", "took over its time budget on line 3", rule="slow")
 
 
 def test_cli_a_curate_error_in_a_worker_is_reported_as_one(monkeypatch, tmp_path):
-    monkeypatch.setattr(pipeline, "process_batch", _batch_with_a_rule_error)
+    monkeypatch.setattr(local, "process_batch", _batch_with_a_rule_error)
     out = tmp_path / "out"
     result = invoke("run", SEEDS, "-o", out, "-q", "--workers", "2")
     assert result.exit_code == 1
@@ -193,15 +194,15 @@ def test_cli_a_curate_error_in_a_worker_is_reported_as_one(monkeypatch, tmp_path
     assert _no_workers_left()
 
 
-def _batch_that_kills_its_worker(processor, batch):
-    if any(getattr(item, "id", "").startswith("003_") for item in batch):
+def _batch_that_kills_its_worker(stages, batch):
+    if any(getattr(item, "id", "").startswith("003_") for item in batch.items):
         os.kill(os.getpid(), signal.SIGKILL)
-    return _real_process_batch(processor, batch)
+    return _real_process_batch(stages, batch)
 
 
 def test_cli_a_killed_worker_stops_the_run_with_the_resume_hint(monkeypatch, tmp_path):
     _tiny_batches(monkeypatch)
-    monkeypatch.setattr(pipeline, "process_batch", _batch_that_kills_its_worker)
+    monkeypatch.setattr(local, "process_batch", _batch_that_kills_its_worker)
     out = tmp_path / "out"
     result = invoke("run", SEEDS, "-o", out, "-q", "--workers", "2", "--chunk-docs", "1")
     assert result.exit_code == 1
@@ -211,7 +212,7 @@ def test_cli_a_killed_worker_stops_the_run_with_the_resume_hint(monkeypatch, tmp
     assert not (out / "summary.json").exists()
     assert _no_workers_left()
     # What finished before the kill is kept, and --resume completes the run identically.
-    monkeypatch.setattr(pipeline, "process_batch", _real_process_batch)
+    monkeypatch.setattr(local, "process_batch", _real_process_batch)
     clean = tmp_path / "clean"
     assert invoke("run", SEEDS, "-o", clean, "-q", "--chunk-docs", "1").exit_code == 0
     assert invoke("run", SEEDS, "-o", out, "-q", "--workers", "2", "--chunk-docs", "1", "--resume").exit_code == 0

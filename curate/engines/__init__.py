@@ -1,1 +1,60 @@
-"""How batches are mapped over processes or a cluster, and how the dedup barrier is computed."""
+"""Engines: how batches are mapped over processes or a cluster, and how the barrier is
+computed. Nothing else: the driver (curate/driver.py) owns discovery, writing,
+checkpoints, progress and the summary, the same for every engine.
+
+An engine is registered here by name, as "module:Class", and imported only when chosen,
+so Ray costs nothing to a local run and need not be installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ClassVar
+
+from curate.errors import UsageError
+from curate.stages.base import Batch, Stage
+
+ENGINES: dict[str, str] = {
+    "local": "curate.engines.local:LocalEngine",
+    "ray": "curate.engines.ray:RayEngine",
+}
+
+Progress = Callable[[int], None]  # input bytes done since the last call
+
+
+class Engine:
+    """Runs the per-document stages over batches and the barrier after them; yields the
+    batches in input order, so every engine writes the same bytes."""
+
+    name: ClassVar[str]
+    resumable: ClassVar[bool] = True  # can continue a run from its checkpoints
+
+    def __init__(self, workers: int = 1, address: str | None = None):
+        self.workers = workers
+        self.address = address
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
+                on_progress: Progress | None = None, output: Path | None = None) -> Iterator[Batch]:
+        """Each batch through ``stages`` then ``barrier``, in input order. ``output`` is only
+        named in the message of a stop (a dead worker), with the --resume hint."""
+        raise NotImplementedError
+
+
+def engine_for(name: str, workers: int = 1, address: str | None = None) -> Engine:
+    """The engine registered under ``name``; a bad name or a missing extra is a UsageError."""
+    where = ENGINES.get(name)
+    if where is None:
+        raise UsageError(f"unknown engine {name!r}; choose from: {', '.join(ENGINES)}")
+    if address is not None and name == "local":
+        raise UsageError("--address only goes with --engine ray")
+    module, _, cls = where.partition(":")
+    engine: type[Engine] = getattr(importlib.import_module(module), cls)
+    return engine(workers=workers, address=address)

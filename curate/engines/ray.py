@@ -2,15 +2,15 @@
 
 Imported only when that engine is chosen (Ray is the optional extra `curate[ray]`).
 
-1. Map: the driver reads the inputs and cuts the same batches as the local engine; each
-   batch is a Ray task running the per-document stages and the signatures, returning
-   the processed items plus its band rows split into R partitions by ``band_key % R``.
+1. Map: the driver reads the inputs and cuts the same batches as for the local engine;
+   each batch is a Ray task running the per-document stages (signatures included),
+   returning the batch plus its band rows split into R partitions by ``band_key % R``.
 2. Reduce: task r takes partition r of every batch, so each bucket is complete there,
-   and returns the bucket's verified candidate edges (`dedup.bucket_edges`).
+   and returns the bucket's verified candidate edges (`buckets.bucket_edges`).
 3. Cluster: the driver replays the local engine's rule over the edges in input order
-   (`dedup.cluster`).
-4. Write: the driver fetches the batches in order, applies the verdicts and writes with
-   the local engine's own writer and summary.
+   (`buckets.cluster`).
+4. The engine yields the batches in input order with the verdicts applied by the same
+   loop as locally (`apply.apply_verdicts`); the driver writes them as for any engine.
 
 Each paragraph's uid is ``(batch number << 32) | its position among the batch's signed
 lines``, so uids sort in input order whatever the number of workers or partitions, and
@@ -24,10 +24,12 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
+from curate.document import ParagraphRef, Reason
 from curate.errors import UsageError
 
 try:
@@ -36,22 +38,13 @@ except ImportError as err:  # pragma: no cover - depends on what is installed
     raise UsageError("--engine ray needs Ray: pip install 'curate[ray]' (or pip install -e '.[ray]' "
                      "in a checkout)") from err
 
-from curate.stages.dedup.index import bucket_edges, cluster, duplicate_removal, paragraph_ref
-from curate.document import Document, ParagraphRef, Problem, RawDocument
-from curate.fingerprint import fingerprint
-from curate.driver import (
-    DocumentProcessor,
-    Item,
-    RunConfig,
-    batches,
-    emit,
-    input_items,
-    new_summary,
-    process_batch,
-)
-from curate.read import discover
-from curate.summary import Summary
-from curate.write import OutputWriter
+from curate.engines import Engine, Progress
+from curate.stages.base import Batch, Stage, run_stages
+from curate.stages.dedup.apply import apply_verdicts, duplicate_reason, paragraph_ref, row_lines
+from curate.stages.dedup.barrier import Dedup
+from curate.stages.dedup.buckets import bucket_edges, cluster
+from curate.stages.dedup.sign import SignedRows
+from curate.stages.dedup.signature import DedupConfig
 
 # A task whose worker dies (killed, out of memory, node lost) is run again. Tasks are pure
 # functions of their arguments and every result is kept by batch or partition number, so
@@ -68,22 +61,25 @@ FETCH_BATCHES = 8
 FAIL_ONCE_ENV = "CURATE_TEST_RAY_FAIL_ONCE"
 
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # keys, uids, signature uids, signatures
+Verdicts = dict[int, tuple[int, int]]  # removed uid -> (uid of the paragraph it copies, equal positions)
 
 
 # -- in the workers ----------------------------------------------------------------------
 
-_worker: tuple[str, DocumentProcessor] | None = None
+_worker: tuple[str, list[Stage]] | None = None
 
 
-def _processor_for(run_key: str, settings_box: list) -> DocumentProcessor:
-    """The worker's processor for this run, set up on its first batch: rules, language
+def _stages_for(run_key: str, stages_box: list) -> list[Stage]:
+    """The worker's stages for this run, set up on its first batch: rules, language
     profiles and signature permutations are built once per worker process, not per task.
-    The settings come boxed in a list so Ray hands over the reference, not a fresh copy
+    The stages come boxed in a list so Ray hands over the reference, not a fresh copy
     of the rules for every task."""
     global _worker
     if _worker is None or _worker[0] != run_key:
-        ruleset, dedup, stages, read = ray.get(settings_box[0])
-        _worker = (run_key, DocumentProcessor(ruleset, dedup, stages, read))
+        stages: list[Stage] = ray.get(stages_box[0])
+        for stage in stages:
+            stage.setup()
+        _worker = (run_key, stages)
     return _worker[1]
 
 
@@ -98,11 +94,15 @@ def _fail_once_if_asked(batch_no: int) -> None:
 
 
 @ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)
-def map_batch(run_key: str, settings_box: list, batch_no: int, batch: list[Item], partitions: int):
-    """One batch through the per-document stages: (items, timings), then R partitions of rows."""
-    _fail_once_if_asked(batch_no)
-    results, timings = process_batch(_processor_for(run_key, settings_box), batch)
-    return (results, timings), *partition_rows(band_rows(batch_no, results), partitions)
+def map_batch(run_key: str, stages_box: list, batch: Batch, partitions: int):
+    """One batch through the per-document stages, then its band rows in R partitions. The
+    batch goes back without its signature matrix: the partitions carry the signatures."""
+    _fail_once_if_asked(batch.number)
+    batch = run_stages(_stages_for(run_key, stages_box), batch)
+    parts = partition_rows(band_rows(batch), partitions)
+    if batch.signed is not None:
+        batch.signed = SignedRows(batch.signed.owners, np.empty((0, 0), np.uint32), [])
+    return batch, *parts
 
 
 @ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)
@@ -116,23 +116,14 @@ def reduce_partition(threshold: float, num_perm: int, *parts: Rows) -> tuple[np.
     return bucket_edges(keys, uids, sig_uids[order], sigs[order], threshold)
 
 
-def band_rows(batch_no: int, results: list[Document | Problem]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def band_rows(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(uids, band keys, signatures) of the batch's signed lines, in input order: the
-    order in which the local engine's `deduplicate` visits them."""
-    uids, keys, sigs = [], [], []
-    for doc in results:
-        if not isinstance(doc, Document) or not doc.signatures:
-            continue
-        for line in doc.lines:
-            signed = doc.signatures.get(line.index)
-            if signed is not None:
-                uids.append((batch_no << 32) | len(uids))
-                sigs.append(signed[0])
-                keys.append(signed[1])
-    if not uids:
+    order in which the local engine's index decides them."""
+    rows = batch.signed
+    if rows is None or not len(rows):
         return np.empty(0, np.int64), np.empty((0, 0), np.uint64), np.empty((0, 0), np.uint32)
-    return (np.array(uids, dtype=np.int64), np.array(keys, dtype=np.uint64),
-            np.frombuffer(b"".join(sigs), dtype=np.uint32).reshape(len(uids), -1))
+    uids = (batch.number << 32) | np.arange(len(rows), dtype=np.int64)
+    return uids, np.array(rows.keys, dtype=np.uint64), rows.signatures
 
 
 def partition_rows(rows: tuple[np.ndarray, np.ndarray, np.ndarray], partitions: int) -> list[Rows]:
@@ -153,34 +144,42 @@ def partition_rows(rows: tuple[np.ndarray, np.ndarray, np.ndarray], partitions: 
 # -- on the driver -----------------------------------------------------------------------
 
 
-def run(cfg: RunConfig, address: str | None = None, on_progress: Callable[[int], None] | None = None,
-        timings: dict[str, float] | None = None, overwrite: bool = False) -> Summary:
-    """Read every input, run all stages on Ray and write the output folder; the files are
-    byte-identical to `pipeline.run`'s. ``address``: None starts a local cluster of
-    ``cfg.workers`` CPUs; "auto" or "host:port" joins a running one."""
-    discovery = discover(list(cfg.inputs), cfg.output)
-    timings = timings if timings is not None else {}
-    started = time.perf_counter()
-    owns_cluster = _connect(address, cfg.workers)  # before the output folder: a bad --address changes nothing
-    try:
-        writer = OutputWriter(cfg.output, fingerprint(cfg, discovery.files), overwrite=overwrite)
-        try:
-            summary = new_summary(cfg, discovery)
-            partitions = max(1, int(ray.cluster_resources().get("CPU", 1)))
-            item_refs, partition_refs = _map(cfg, input_items(discovery, cfg.text_field, cfg.read_options), partitions,
-                                             on_progress, timings)
-            verdicts = _deduplicate(partition_refs, cfg, timings)
-            del partition_refs  # lets Ray free the band rows before the batches are fetched
-            _write(item_refs, verdicts, cfg.dedup.num_perm, writer, summary, timings)
-            timings["wall"] = time.perf_counter() - started
-            writer.commit(summary)
-        except BaseException:
-            writer.interrupt()
-            raise
-    finally:
-        if owns_cluster:
+class RayEngine(Engine):
+    """Batches as Ray tasks; the dedup barrier as a shuffle of band rows (see the module
+    docstring). Not resumable: a stopped run is started again."""
+
+    name = "ray"
+    resumable = False
+
+    def __enter__(self) -> RayEngine:
+        # Before the driver takes the output folder: a bad --address changes nothing.
+        self._owns_cluster = _connect(self.address, self.workers)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._owns_cluster:
             ray.shutdown()
-    return summary
+
+    def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
+                on_progress: Progress | None = None, output: Path | None = None) -> Iterator[Batch]:
+        partitions = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        timings: dict[str, float] = {}
+        batch_refs, partition_refs = _map(stages, batches, partitions, on_progress, timings)
+        verdicts: Verdicts = {}
+        if isinstance(barrier, Dedup):
+            verdicts = _deduplicate(partition_refs, barrier.dedup, timings)
+        elif barrier is not None:
+            raise UsageError(f"--engine ray cannot compute the {barrier.name!r} barrier; use --engine local")
+        del partition_refs  # lets Ray free the band rows before the batches are fetched
+        resolve = _Resolver(verdicts, barrier.dedup.num_perm if isinstance(barrier, Dedup) else 0)
+        first = True
+        for batch in _fetch(batch_refs):
+            if first:  # the cluster's phases, counted once in the run's timings
+                batch.timings.update(timings)
+                first = False
+            if barrier is not None:
+                apply_verdicts(batch, resolve(batch))
+            yield batch
 
 
 def _connect(address: str | None, cpus: int) -> bool:
@@ -216,16 +215,17 @@ def _check_reachable(address: str) -> None:
                          "one with `ray start --head`, or leave out --address for a local cluster") from err
 
 
-def _map(cfg: RunConfig, items, partitions: int, on_progress, timings) -> tuple[list, list[list]]:
+def _map(stages: list[Stage], batches: Iterator[Batch], partitions: int, on_progress: Progress | None,
+         timings: dict[str, float]) -> tuple[list, list[list]]:
     """Submit one task per batch, in input order, with a bounded window in flight. Returns
-    each batch's items ref, and each batch's R partition refs."""
+    each batch's ref, and each batch's R partition refs."""
     t0 = time.perf_counter()
     run_key = uuid.uuid4().hex
-    settings_box = [ray.put((cfg.ruleset, cfg.dedup, cfg.stages, cfg.read_options))]
+    stages_box = [ray.put(stages)]
     window = IN_FLIGHT_PER_CPU * partitions
-    item_refs: list = []
+    batch_refs: list = []
     partition_refs: list[list] = []
-    pending: dict = {}  # items ref -> input bytes of its batch, for the progress bar
+    pending: dict = {}  # batch ref -> input bytes of its batch, for the progress bar
 
     def finish(at_most: int) -> None:
         while len(pending) > at_most:
@@ -235,24 +235,23 @@ def _map(cfg: RunConfig, items, partitions: int, on_progress, timings) -> tuple[
                 if on_progress is not None:
                     on_progress(done)
 
-    for batch_no, batch in enumerate(batches(items)):
-        refs = map_batch.options(num_returns=partitions + 1).remote(
-            run_key, settings_box, batch_no, batch, partitions)
-        item_refs.append(refs[0])
+    for batch in batches:
+        refs = map_batch.options(num_returns=partitions + 1).remote(run_key, stages_box, batch, partitions)
+        batch_refs.append(refs[0])
         partition_refs.append(refs[1:])
-        pending[refs[0]] = sum(item.size for item in batch if isinstance(item, RawDocument))
+        pending[refs[0]] = batch.size
         finish(window - 1)
     finish(0)
     timings["map"] = time.perf_counter() - t0
-    return item_refs, partition_refs
+    return batch_refs, partition_refs
 
 
-def _deduplicate(partition_refs: list[list], cfg: RunConfig, timings) -> dict[int, tuple[int, int]]:
+def _deduplicate(partition_refs: list[list], dedup: DedupConfig, timings: dict[str, float]) -> Verdicts:
     """The shuffle (reducer r gets partition r of every batch) and the clustering."""
     t0 = time.perf_counter()
-    num_perm = cfg.dedup.num_perm
+    num_perm = dedup.num_perm
     partitions = len(partition_refs[0]) if partition_refs else 0
-    reducers = [reduce_partition.remote(cfg.dedup.threshold, num_perm, *[refs[r] for refs in partition_refs])
+    reducers = [reduce_partition.remote(dedup.threshold, num_perm, *[refs[r] for refs in partition_refs])
                 for r in range(partitions)]
     found = ray.get(reducers)
     t1 = time.perf_counter()
@@ -264,47 +263,36 @@ def _deduplicate(partition_refs: list[list], cfg: RunConfig, timings) -> dict[in
     return verdicts
 
 
-def _write(item_refs: list, verdicts: dict[int, tuple[int, int]], num_perm: int, writer: OutputWriter,
-           summary: Summary, timings: dict[str, float]) -> None:
-    """Batches in input order: verdicts applied, then written and counted as locally."""
-    t0 = time.perf_counter()
-    targets = {first for first, _ in verdicts.values()}
-    originals: dict[int, ParagraphRef] = {}  # kept paragraphs that copies point at
-    for start in range(0, len(item_refs), FETCH_BATCHES):
-        fetched = ray.get(item_refs[start:start + FETCH_BATCHES])
-        item_refs[start:start + FETCH_BATCHES] = [None] * len(fetched)  # written batches can leave the store
-        for batch_no, (results, batch_timings) in enumerate(fetched, start):
-            for stage, seconds in batch_timings.items():
-                timings[stage] = timings.get(stage, 0.0) + seconds
-            next_uid = batch_no << 32
-            for result in results:
-                if isinstance(result, Document):
-                    next_uid = apply_verdicts(result, next_uid, verdicts, targets, originals, num_perm)
-                emit(result, writer, summary)
+def _fetch(batch_refs: list) -> Iterator[Batch]:
+    """The processed batches in input order, a few at a time; written ones leave the store."""
+    for start in range(0, len(batch_refs), FETCH_BATCHES):
+        fetched = ray.get(batch_refs[start:start + FETCH_BATCHES])
+        batch_refs[start:start + FETCH_BATCHES] = [None] * len(fetched)
+        yield from fetched
         del fetched
-    timings["write"] = time.perf_counter() - t0
 
 
-def apply_verdicts(doc: Document, next_uid: int, verdicts: dict[int, tuple[int, int]], targets: set[int],
-                   originals: dict[int, ParagraphRef], num_perm: int) -> int:
-    """Remove the document's copies as `dedup.deduplicate` would; returns the next uid.
-    A copy's original comes earlier in input order, so its ref is already known."""
-    if not doc.signatures:
-        return next_uid
-    kept, dropped = [], []
-    for line in doc.lines:
-        if line.index not in doc.signatures:
-            kept.append(line)
-            continue
-        uid, next_uid = next_uid, next_uid + 1
-        verdict = verdicts.get(uid)
-        if verdict is None:
-            kept.append(line)
-            if uid in targets:
-                originals[uid] = paragraph_ref(doc, line)
-        else:
-            first, equal = verdict
-            dropped.append(duplicate_removal(line, originals[first], equal / num_perm))
-    doc.lines = kept
-    doc.removed.extend(dropped)
-    return next_uid
+class _Resolver:
+    """The cluster's verdicts as reasons, batch by batch in input order. A copy's original
+    comes earlier in input order, so its reference is known by the time the copy is met."""
+
+    def __init__(self, verdicts: Verdicts, num_perm: int):
+        self.verdicts = verdicts
+        self.num_perm = num_perm
+        self.targets = {first for first, _ in verdicts.values()}
+        self.originals: dict[int, ParagraphRef] = {}  # kept paragraphs that copies point at
+
+    def __call__(self, batch: Batch) -> list[Reason | None]:
+        reasons: list[Reason | None] = []
+        base = batch.number << 32
+        for k, (_, doc, line) in enumerate(row_lines(batch)):
+            uid = base | k
+            verdict = self.verdicts.get(uid)
+            if verdict is None:
+                reasons.append(None)
+                if uid in self.targets:
+                    self.originals[uid] = paragraph_ref(doc, line)
+            else:
+                first, equal = verdict
+                reasons.append(duplicate_reason(self.originals[first], equal / self.num_perm))
+        return reasons

@@ -30,6 +30,7 @@ from langdetect.detector_factory import PROFILES_DIRECTORY, init_factory
 from langdetect.utils.ngram import NGram
 
 from curate.document import Document, Line
+from curate.stages.base import Batch, Stage
 
 DetectorFactory.seed = 0  # only for the reference detector used by tests and `langdetect_reference`
 
@@ -359,6 +360,8 @@ def detect_languages(docs: list[Document]) -> None:
     for doc, doc_samples in zip(docs, samples):
         if doc.lines:
             _label(doc, doc_samples, m, learnt)
+        else:
+            doc.language, doc.language_score = UNDETERMINED, 0.0
 
 
 def _sample(line: Line) -> tuple[int, int, int, list[tuple[str, bool]]]:
@@ -392,3 +395,16 @@ def _label(doc: Document, samples: list, m: LanguageModel, learnt: bool) -> None
     else:
         doc.language, doc.language_score = m.best(total)
     doc.line_languages = {i: label for i, label in per_line.items() if label[0] != doc.language}
+
+
+class LabelLanguages(Stage):
+    """The language of each document and of each kept line that differs from it."""
+
+    name = "language"
+
+    def setup(self) -> None:
+        model()  # ~0.2 s and 20 MB: built once per process (forked workers share the parent's)
+
+    def __call__(self, batch: Batch) -> Batch:
+        detect_languages(batch.documents())  # a batch's new words are learnt in one pass
+        return batch

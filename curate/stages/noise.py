@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 from curate.detectors import words
-from curate.document import Document, Line, Problem, RawDocument, Removal
+from curate.document import Document, Line, Problem, RawDocument, Reason
 from curate.patterns import BUDGET_SECONDS, PatternTimeout, unanchored
 from curate.rules import Rule, RuleSet
+from curate.stages.base import Batch, Stage
+
+if TYPE_CHECKING:
+    from curate.driver import RunConfig
 
 # Called when a rule's pattern runs over its time budget on a line: (rule, line).
 OnTimeout = Callable[[Rule, Line], None]
@@ -174,14 +180,11 @@ def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
                                on_timeout):
             taken.setdefault(index, rule)
     if taken:
-        kept = []
-        for line in lines:
-            rule = taken.get(line.index)
-            if rule is None:
-                kept.append(line)
-            else:
-                doc.removed.append(Removal(line, "noise", f"rule:{rule.name}", rule.reason))
-        doc.lines = kept
+        reasons: dict[str, Reason] = {}  # one per rule, shared by the lines it takes
+        for rule in taken.values():
+            if rule.name not in reasons:
+                reasons[rule.name] = Reason("noise", f"rule:{rule.name}", rule.reason)
+        doc.drop({index: reasons[rule.name] for index, rule in taken.items()})
     return doc
 
 
@@ -194,3 +197,20 @@ def rule_hits_text(rule: Rule, text: str) -> bool:
     lines, _, _, _ = split_lines(RawDocument("example", "example", 1, text, len(text)))
     lines = [Line(l.index, l.raw, normalise_text(l.raw), l.origin, l.gap_before) for l in lines]
     return bool(rule_hits(rule, [l for l in lines if l.text]))
+
+
+@dataclass
+class StripNoise(Stage):
+    """The rule files and detectors: each line goes to the first active rule that hits it."""
+
+    name: ClassVar[str] = "noise"
+    ruleset: RuleSet
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig) -> StripNoise:
+        return cls(cfg.ruleset)
+
+    def __call__(self, batch: Batch) -> Batch:
+        for doc in batch.documents():
+            strip_noise(doc, self.ruleset)
+        return batch

@@ -7,7 +7,8 @@ import unicodedata
 
 import ftfy
 
-from curate.document import Document, Line
+from curate.document import Document, Line, Reason
+from curate.stages.base import Batch, Stage
 
 # ftfy's defaults, except:
 # - fix_character_width folds full-width CJK punctuation and letters; models want the originals;
@@ -62,6 +63,9 @@ def normalise_text(raw: str) -> str:
     return text.strip()
 
 
+EMPTIED = Reason("normalise", "empty-after-normalise", "only spaces, control or invisible characters")
+
+
 def normalise(doc: Document) -> Document:
     """Normalise every line; a line that is empty once cleaned goes to the audit."""
     kept: list[Line] = []
@@ -74,10 +78,20 @@ def normalise(doc: Document) -> Document:
             kept.append(line)
             empty.add(line.index)
     doc.lines = kept
-    doc.drop(empty, stage="normalise", reason="empty-after-normalise",
-             detail="only spaces, control or invisible characters")
+    doc.drop(dict.fromkeys(empty, EMPTIED))
     return doc
 
 
 def _with_text(line: Line, text: str) -> Line:
     return Line(line.index, line.raw, text, line.origin, line.gap_before)
+
+
+class Normalise(Stage):
+    """ftfy, spacing and control characters, line by line."""
+
+    name = "normalise"
+
+    def __call__(self, batch: Batch) -> Batch:
+        for doc in batch.documents():
+            normalise(doc)
+        return batch

@@ -9,7 +9,6 @@ from functools import cached_property
 import numpy as np
 import xxhash
 
-from curate.document import Document
 from curate.stages.dedup.shingles import is_unspaced, word_shingles, xxh32_slices
 
 _WORD = re.compile(r"\w+")
@@ -216,20 +215,3 @@ def _fmix32(hv: np.ndarray) -> np.ndarray:
     hv = hv ^ (hv >> np.uint32(13))
     hv = hv * np.uint32(0xC2B2AE35)
     return hv ^ (hv >> np.uint32(16))
-
-
-def sign_batch(docs: list[Document], signer: Signer) -> None:
-    """Attach (signature bytes, band keys) to every kept line long enough to deduplicate,
-    for all documents of a batch at once: most records of a paragraph-per-line JSONL hold
-    one paragraph, and numpy's cost is per call."""
-    lines = [(doc, line) for doc in docs for line in doc.lines]
-    for doc in docs:
-        doc.signatures = {}
-    counts, hashes = signer.shingle_hash_batch([line.text for _, line in lines])
-    signed = [(owner, count) for owner, count in zip(lines, counts) if count is not None]
-    if not signed:
-        return
-    matrix = signer.signatures_of_hashes(hashes, [count for _, count in signed])
-    keys = signer.band_keys_matrix(matrix)
-    for ((doc, line), _), row, row_keys in zip(signed, matrix, keys):
-        doc.signatures[line.index] = (row.tobytes(), tuple(row_keys))

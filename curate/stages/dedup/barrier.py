@@ -1,0 +1,55 @@
+"""The dedup barrier: every signed paragraph against every kept paragraph before it.
+
+A paragraph is removed when it is a near-duplicate of an earlier *kept* paragraph, and
+then points at the earliest such paragraph. The stage runs the decision in input order
+with one index (the local engine); the Ray engine computes the same verdicts from
+shuffled buckets (buckets.py). Both remove the copies with apply.apply_verdicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from curate.stages.base import Batch, Stage
+from curate.stages.dedup.apply import apply_verdicts
+from curate.stages.dedup.index import DedupIndex
+from curate.stages.dedup.signature import DedupConfig
+
+if TYPE_CHECKING:
+    from curate.driver import RunConfig
+
+
+@dataclass
+class Dedup(Stage):
+    """Near-duplicate paragraphs, first occurrence kept."""
+
+    name: ClassVar[str] = "dedup"
+    barrier: ClassVar[bool] = True
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+
+    def __post_init__(self) -> None:
+        self.index = DedupIndex(self.dedup)
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig) -> Dedup:
+        return cls(cfg.dedup)
+
+    def __call__(self, batch: Batch) -> Batch:
+        apply_verdicts(batch, self.index.decide(batch))
+        return batch
+
+    # -- checkpoints: what each finished chunk added to the index, replayed on --resume --
+    def restore(self, journals: list) -> None:
+        for journal in journals:
+            self.index.replay(journal)
+        self.index.journal = []
+
+    def take_journal(self, until: int) -> object:
+        return self.index.take_journal(until)
+
+    def measure(self, deep: bool = False) -> dict[str, float]:
+        figures: dict[str, float] = {"index_paragraphs": len(self.index)}
+        if deep:
+            figures["index_bytes"] = self.index.memory_bytes()
+        return figures
