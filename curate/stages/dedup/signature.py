@@ -226,10 +226,10 @@ def sign_batch(docs: list[Document], signer: Signer) -> None:
     for doc in docs:
         doc.signatures = {}
     counts, hashes = signer.shingle_hash_batch([line.text for _, line in lines])
-    signed = [(owner, count) for owner, count in zip(lines, counts) if count is not None]
+    signed = [(owner, count) for owner, count in zip(lines, counts, strict=True) if count is not None]
     if not signed:
         return
     matrix = signer.signatures_of_hashes(hashes, [count for _, count in signed])
     keys = signer.band_keys_matrix(matrix)
-    for ((doc, line), _), row, row_keys in zip(signed, matrix, keys):
+    for ((doc, line), _), row, row_keys in zip(signed, matrix, keys, strict=True):
         doc.signatures[line.index] = (row.tobytes(), tuple(row_keys))
