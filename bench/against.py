@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from generate import ensure_corpus  # noqa: E402
+from generate import ensure_corpus
 
 JSONL = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl")
 
@@ -74,12 +74,15 @@ def main() -> None:
                         times[side].append(seconds)
                         memory[side] = max(memory[side], kb)
                 same = [name for name in JSONL
-                        if (Path(tmp) / "out" / "base" / name).read_bytes() == (Path(tmp) / "out" / "this" / name).read_bytes()]
+                        if (Path(tmp) / "out" / "base" / name).read_bytes()
+                        == (Path(tmp) / "out" / "this" / name).read_bytes()]
                 differs |= len(same) < len(JSONL)
-                verdict = "identical" if len(same) == len(JSONL) else "DIFFERS: " + ", ".join(sorted(set(JSONL) - set(same)))
+                verdict = ("identical" if len(same) == len(JSONL)
+                           else "DIFFERS: " + ", ".join(sorted(set(JSONL) - set(same))))
                 print(f"{label:<40} {verdict:<22} base {statistics.median(times['base']):6.2f} s "
                       f"{memory['base'] / 1024:5.0f} MB   this {statistics.median(times['this']):6.2f} s "
-                      f"{memory['this'] / 1024:5.0f} MB   ratio {statistics.median(times['base']) / statistics.median(times['this']):.2f}x",
+                      f"{memory['this'] / 1024:5.0f} MB   "
+                      f"ratio {statistics.median(times['base']) / statistics.median(times['this']):.2f}x",
                       flush=True)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)

@@ -16,8 +16,8 @@ from conftest import SEEDS, invoke
 
 from curate import driver as pipeline
 from curate.engines import pool
-from curate.errors import RuleError
 from curate.engines.pool import RemoteTraceback, WorkerDied, WorkerError, ordered_map
+from curate.errors import RuleError
 
 
 def _no_workers_left() -> bool:
