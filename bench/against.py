@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from generate import ensure_corpus  # noqa: E402
+from generate import ensure_corpus
 
 JSONL = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl")
 
@@ -64,7 +64,8 @@ def kill_and_resume(code: Path, args: list[str], out: Path, after: float) -> int
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     chunks = len(list((out / ".partial").glob("*.done")))
-    resumed = subprocess.run([*command, "--resume"], check=False, env=env, cwd=out.parent, capture_output=True, text=True)
+    resumed = subprocess.run([*command, "--resume"], check=False, env=env, cwd=out.parent, capture_output=True,
+                             text=True)
     if resumed.returncode != 0:
         raise SystemExit(f"--resume failed:\n{resumed.stderr}")
     return chunks
@@ -117,10 +118,12 @@ def main() -> None:
                 summaries = ((Path(tmp) / "out" / side / "summary.json").read_bytes() for side in ("base", "this"))
                 if len(set(summaries)) > 1:
                     label += " (summary differs)"
-                verdict = "identical" if len(same) == len(JSONL) else "DIFFERS: " + ", ".join(sorted(set(JSONL) - set(same)))
+                verdict = ("identical" if len(same) == len(JSONL)
+                           else "DIFFERS: " + ", ".join(sorted(set(JSONL) - set(same))))
                 print(f"{label:<40} {verdict:<22} base {statistics.median(times['base']):6.2f} s "
                       f"{memory['base'] / 1024:5.0f} MB   this {statistics.median(times['this']):6.2f} s "
-                      f"{memory['this'] / 1024:5.0f} MB   ratio {statistics.median(times['base']) / statistics.median(times['this']):.2f}x",
+                      f"{memory['this'] / 1024:5.0f} MB   "
+                      f"ratio {statistics.median(times['base']) / statistics.median(times['this']):.2f}x",
                       flush=True)
             if args.kill:
                 differs |= not kill_jobs(args.mb, base, Path(tmp), seconds_of)

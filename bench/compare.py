@@ -144,7 +144,7 @@ def main() -> None:
         pairs["ray_over_local_2_cores"] = ("curate run w2", "curate run ray")
     # The headline ratio is of the medians; each round's own ratio shows the spread.
     ratios = {name: wall[slow] / wall[fast] for name, (slow, fast) in pairs.items()}
-    ratio_rounds = {name: [round(a / b, 3) for a, b in zip(walls[slow], walls[fast])]
+    ratio_rounds = {name: [round(a / b, 3) for a, b in zip(walls[slow], walls[fast], strict=True)]
                     for name, (slow, fast) in pairs.items()}
     scale = scale_rows(args.scale_mb) if args.scale_mb else []
 

@@ -48,7 +48,8 @@ BOILERPLATE_BOTTOM = [
     "No comments:",
     "Post a Comment",
     "This site uses Akismet to reduce spam. Learn how your comment data is processed.",
-    "This website uses cookies to improve your experience. We'll assume you're ok with this, but you can opt-out if you wish. Accept Read More",
+    ("This website uses cookies to improve your experience. We'll assume you're ok with this, "
+     "but you can opt-out if you wish. Accept Read More"),
     "Privacy & Cookies Policy",
     "Diese Website verwendet Cookies. Wenn Sie die Website weiter nutzen, gehen wir von Ihrem Einverständnis aus.",
     "Photo by {name}",

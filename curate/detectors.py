@@ -19,10 +19,17 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
+from typing import Protocol
 
 from curate.document import Line
 
 DETECTORS: dict[str, type] = {}
+
+
+class Detector(Protocol):
+    """What a page rule runs (see above); each detector class below is one."""
+
+    def hits(self, lines: list[Line], taken: frozenset[int] = ...) -> set[int]: ...
 
 _TERMINAL = re.compile(r"[.!?…:;\"'”’»)\]]$")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -36,7 +43,7 @@ def detector(name: str) -> Callable[[type], type]:
     return register
 
 
-def build_detector(name: str, params: dict):
+def build_detector(name: str, params: dict) -> Detector:
     """Instantiate a detector from a rule's params; ValueError says what is wrong and what is allowed."""
     if name not in DETECTORS:
         raise ValueError(f"unknown detector {name!r}; choose from: {', '.join(sorted(DETECTORS))}")
@@ -90,7 +97,8 @@ def is_prose(text: str, min_words: int, long_words: int, w: float | None = None)
     """``w``: the text's tokens() when the caller has counted them already."""
     if w is None:
         w = tokens(text)
-    return w >= min_words and (bool(_SENTENCE_END.search(text)) or bool(_SENTENCE_BREAK.search(text)) or w >= long_words)
+    return w >= min_words and (
+        bool(_SENTENCE_END.search(text)) or bool(_SENTENCE_BREAK.search(text)) or w >= long_words)
 
 
 @detector("link-run")
@@ -108,15 +116,14 @@ class LinkRun:
     def hits(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
         found: set[int] = set()
         run: list[int] = []
-        for line in lines + [None]:  # type: ignore[list-item]
-            linked = line is not None and is_link_like(line.text, self.max_words)
-            if linked and run and line.gap_before and not self.cross_blank_lines:
-                linked = False  # a blank line ends the run; this line may start the next
-                if len(run) >= self.min_lines:
-                    found.update(run)
-                run = [line.index]
-                continue
-            if linked:
+        for line in [*lines, None]:  # None: the end of the page closes the last run
+            if line is not None and is_link_like(line.text, self.max_words):
+                if run and line.gap_before and not self.cross_blank_lines:
+                    # a blank line ends the run; this line may start the next
+                    if len(run) >= self.min_lines:
+                        found.update(run)
+                    run = [line.index]
+                    continue
                 run.append(line.index)
                 continue
             if len(run) >= self.min_lines:
@@ -147,7 +154,8 @@ class RepeatedLine:
                 continue
             before = lines[k - 1].text if k > 0 else ""
             after = lines[k + 1].text if k + 1 < len(lines) else ""
-            if before and after and all(is_prose(t, self.prose_min_words, self.prose_long_words) for t in (before, after)):
+            if before and after and all(
+                    is_prose(t, self.prose_min_words, self.prose_long_words) for t in (before, after)):
                 continue
             found.add(line.index)
         return found

@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
+from typing import Any, TypeVar, dataclass_transform, overload
+
+_T = TypeVar("_T")
 
 
-def record(cls=None, *, frozen: bool = False):
+@overload
+def record(cls: type[_T], /) -> type[_T]: ...
+@overload
+def record(*, frozen: bool = False) -> Callable[[type[_T]], type[_T]]: ...
+
+
+# dataclass_transform tells type checkers that a @record class is a dataclass (fields,
+# __init__, frozen): without it they see a plain class and reject every constructor call.
+@dataclass_transform(field_specifiers=(field,))
+def record(cls: type[_T] | None = None, *, frozen: bool = False) -> type[_T] | Callable[[type[_T]], type[_T]]:
     """A slotted dataclass that pickles as (class, field values).
 
     Records cross process boundaries (worker results) and go into resume checkpoints by
     the million; the pickling dataclasses generate for slotted classes looks up the
     fields on every call, which made pickling them several times slower than this."""
 
-    def wrap(klass):
-        klass = dataclass(frozen=frozen, slots=True)(klass)
-        values = attrgetter(*(f.name for f in fields(klass)))  # every record has 2+ fields: a tuple
+    def wrap(klass: type[_T]) -> type[_T]:
+        # Any: the class gets a method after it is built, which no static type allows.
+        built: Any = dataclass(frozen=frozen, slots=True)(klass)
+        values = attrgetter(*(f.name for f in fields(built)))  # every record has 2+ fields: a tuple
 
-        def __reduce__(self):
-            return klass, values(self)
+        def __reduce__(self: object) -> tuple[type, tuple[object, ...]]:
+            return built, values(self)
 
-        klass.__reduce__ = __reduce__
-        return klass
+        built.__reduce__ = __reduce__
+        return built
 
     return wrap if cls is None else wrap(cls)
 

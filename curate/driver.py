@@ -30,6 +30,7 @@ from curate.read import (
 )
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
 from curate.stages.base import Batch, Stage
+from curate.stages.base import Item as BatchItem
 from curate.stages.dedup.signature import DedupConfig
 from curate.summary import Summary
 from curate.write import OutputWriter
@@ -193,7 +194,7 @@ def input_items(discovery: Discovery, text_field: str, options: ReadOptions | No
 
 def batches(items: Iterable[Item], first_item: int = 0) -> Iterator[Batch]:
     """Consecutive items, cut at BATCH_DOCS documents or BATCH_BYTES of input."""
-    batch: list[Item] = []
+    batch: list[BatchItem] = []
     size = 0
     number = 0
     for item in items:

@@ -75,7 +75,7 @@ def canonical(obj: Any, depth: int = 0, seen: frozenset[int] = frozenset()) -> A
         return [canonical(x, deeper, seen) for x in obj]
     if isinstance(obj, (set, frozenset)):
         return ["set", sorted((canonical(x, deeper, seen) for x in obj), key=_sort_key)]
-    if isinstance(obj, type) or callable(obj) and hasattr(obj, "__qualname__"):
+    if isinstance(obj, type) or (callable(obj) and hasattr(obj, "__qualname__")):
         return ["code", f"{getattr(obj, '__module__', '')}.{obj.__qualname__}"]
     return [_class_name(obj), canonical(_attributes(obj), deeper, seen)]
 

@@ -8,6 +8,7 @@ finished chunks of a stopped one, can be hours of work.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -92,10 +93,8 @@ class OutputLock:
         if self.fd is None:
             return
         fd, self.fd = self.fd, None
-        try:
+        with contextlib.suppress(OSError):  # a stale lock file is harmless: the lock itself is gone with the fd
             self.path.unlink(missing_ok=True)
-        except OSError:
-            pass  # a stale lock file is harmless: the lock itself is gone with the fd
         os.close(fd)
 
 

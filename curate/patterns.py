@@ -26,7 +26,7 @@ text or one non-word character", and so on (``edges`` below).
 The one known difference left: a backreference under IGNORECASE compares with the regex
 module's case folding rather than Python's lower-casing (they differ for a few letters
 such as 'ſ' and 'İ' repeated in a different case).
-"""
+"""  # noqa: RUF002 - the long s is the point here
 
 from __future__ import annotations
 
@@ -35,9 +35,9 @@ import itertools
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from re import _compiler as sre_compile  # type: ignore[attr-defined]
-from re import _constants as C  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
+from re import _compiler as sre_compile  # type: ignore[attr-defined]  # private: typeshed has no stub
+from re import _constants as C  # type: ignore[attr-defined]  # private: typeshed has no stub
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # private: typeshed has no stub
 
 import numpy as np
 

@@ -14,10 +14,12 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from curate.errors import RuleError
 from curate.patterns import (
@@ -27,6 +29,9 @@ from curate.patterns import (
     PatternTimeout,
     compile_pattern,
 )
+
+if TYPE_CHECKING:
+    from curate.detectors import Detector
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 SCOPES = ("line", "block", "page")
@@ -60,7 +65,7 @@ class Rule:
     # Lowercase literals one of which must occur in a line for the regex to be worth
     # running; empty means always run. Set only for phrase rules.
     literals: tuple[str, ...] = ()
-    detector: object | None = None  # a curate.detectors instance, for scope = "page"
+    detector: Detector | None = None  # for scope = "page"
     # The file, named the same on every machine and however the folder was spelled:
     # "built-in: menus.toml", "project ./rules: x.toml", "--rules #2: sub/y.toml".
     file: str = ""
@@ -196,7 +201,7 @@ def _folder_key(folder: Path) -> str:
 
 
 def load_rules(
-    folders: list[Path] = (),  # type: ignore[assignment]
+    folders: Sequence[Path] = (),
     builtin: bool = True,
     disabled: tuple[str, ...] = (),
     check_examples: bool = True,
@@ -378,12 +383,10 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
             raise fail("'phrases' work on single lines; use 'pattern' for a block rule")
         alternatives = "|".join(re.escape(p.strip()) for p in sorted(phrases, key=len, reverse=True))
         whole_line = _typed(table, "whole_line", bool, False, fail)
-        if whole_line:
-            # The whole line is the phrase, give or take punctuation, arrows and bullets.
-            source = r"^[\W_]*(?:" + alternatives + r")[\W_]*$"
-        else:
-            # Word-bounded so that a phrase never matches inside a longer word.
-            source = r"(?<!\w)(?:" + alternatives + r")(?!\w)"
+        # whole_line: the whole line is the phrase, give or take punctuation, arrows and bullets;
+        # otherwise word-bounded, so that a phrase never matches inside a longer word.
+        source = (r"^[\W_]*(?:" + alternatives + r")[\W_]*$" if whole_line
+                  else r"(?<!\w)(?:" + alternatives + r")(?!\w)")
         if not case_sensitive and not whole_line:
             literals = tuple(sorted({p.strip().lower() for p in phrases}))
     flags |= re.MULTILINE if scope == "block" else 0
@@ -450,7 +453,7 @@ def _parse_page_rule(table, name, reason, display, examples_match, examples_keep
                 examples_match=examples_match, examples_keep=examples_keep, enabled=enabled, detector=instance)
 
 
-def _typed(table: dict, key: str, kind: type, default, fail):
+def _typed(table: dict, key: str, kind: type[int] | type[bool], default, fail):
     value = table.get(key, default)
     if value is default:
         return value

@@ -48,7 +48,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 # Hypothesis: a modest number of examples in CI, many more with HYPOTHESIS_PROFILE=local.
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, settings  # noqa: E402 - beside the profiles it configures
 
 settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("local", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -92,7 +92,7 @@ def test_jsonl_spans_index_the_text_field(tmp_path):
     assert invoke("run", src, "-o", out, "-q", "--no-builtin-rules").exit_code == 0
     records = read_jsonl(out / "corpus.jsonl")
     assert [r["id"] for r in records] == ["doc-0", "doc-1"]
-    for rec, text in zip(records, texts):
+    for rec, text in zip(records, texts, strict=True):
         assert rec["bytes_of"] == "text_field"
         encoded = text.encode("utf-8")
         raw_lines = [encoded[s:e].decode("utf-8") for s, e in (entry["bytes"] for entry in rec["lines"])]

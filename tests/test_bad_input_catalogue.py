@@ -133,7 +133,7 @@ def test_symlink_loop(tmp_path):
     (src / "sub").mkdir()
     (src / "sub" / "loop").symlink_to(src)
     out = tmp_path / "out"
-    result, summary = _run(src, out, "--no-builtin-rules")
+    result, _ = _run(src, out, "--no-builtin-rules")
     assert result.exit_code == 0
     assert _problems(out)[("sub/loop", None)]["problem"] == "symlink loop"
     _good_survives(out)

@@ -10,9 +10,9 @@ from curate.cli import cli
 
 def _commands(group: click.Group, prefix=()):
     for name, cmd in sorted(group.commands.items()):
-        yield prefix + (name,), cmd
+        yield (*prefix, name), cmd
         if isinstance(cmd, click.Group):
-            yield from _commands(cmd, prefix + (name,))
+            yield from _commands(cmd, (*prefix, name))
 
 
 @pytest.mark.parametrize("path,cmd", list(_commands(cli)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")

@@ -83,7 +83,8 @@ def _commit_calls(trace: str) -> list[tuple[str, int]]:
 def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_path):
     src = _inputs(tmp_path)
     reference = tmp_path / "reference"
-    done = subprocess.run(_command(src, reference), cwd=ROOT / "tests", capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(_command(src, reference), cwd=ROOT / "tests", capture_output=True, text=True, timeout=60,
+                          check=False)
     assert done.returncode == 0, done.stderr
     expected = _outputs(reference)
     assert all(expected.values()), "every file must have content, so that every join is exercised"

@@ -33,8 +33,9 @@ def _doc(doc_id: str, *texts: str) -> Document:
     return Document(doc_id, doc_id, None, lines, lines_read=len(lines))
 
 
-def _dedup(*docs: Document, cfg: DedupConfig = DedupConfig()) -> list[Document]:
+def _dedup(*docs: Document, cfg: DedupConfig | None = None) -> list[Document]:
     """Each document as a batch of its own through the signature stage and the barrier."""
+    cfg = cfg or DedupConfig()
     sign, dedup = Sign(cfg), Dedup(cfg)
     for number, doc in enumerate(docs):
         dedup(sign(Batch(number, [doc], number)))
@@ -44,8 +45,8 @@ def _dedup(*docs: Document, cfg: DedupConfig = DedupConfig()) -> list[Document]:
 def test_one_word_edit_is_a_duplicate_of_the_first_occurrence():
     edited = PARA.replace("spring", "summer")
     a, b = _dedup(_doc("a", PARA), _doc("b", "An unrelated opening line of this page, long enough to count.", edited))
-    assert [l.text for l in a.lines] == [PARA]
-    assert [l.text for l in b.lines] == ["An unrelated opening line of this page, long enough to count."]
+    assert [line.text for line in a.lines] == [PARA]
+    assert [line.text for line in b.lines] == ["An unrelated opening line of this page, long enough to count."]
     (removal,) = b.removed
     assert removal.reason == "duplicate" and removal.duplicate_of.doc == "a" and removal.duplicate_of.line == 1
     assert 0.8 <= removal.similarity < 1.0
@@ -67,7 +68,7 @@ def test_a_copy_points_at_a_kept_paragraph_not_at_a_removed_one():
         c_words[i] = "altered"
     docs = _dedup(_doc("a", PARA), _doc("b", " ".join(b_words)), _doc("c", " ".join(c_words)),
                   cfg=DedupConfig(threshold=0.6))
-    a, b, c = docs
+    _, b, c = docs
     if b.removed:
         assert b.removed[0].duplicate_of.doc == "a"
     for removal in c.removed:
@@ -77,7 +78,7 @@ def test_a_copy_points_at_a_kept_paragraph_not_at_a_removed_one():
 
 def test_short_repeated_lines_are_content():
     (doc,) = _dedup(_doc("a", "Liang Guangting said", PARA, "Liang Guangting said"))
-    assert [l.text for l in doc.lines].count("Liang Guangting said") == 2
+    assert [line.text for line in doc.lines].count("Liang Guangting said") == 2
 
 
 def test_chinese_paragraphs_use_character_shingles():
@@ -88,7 +89,7 @@ def test_chinese_paragraphs_use_character_shingles():
     other = "深圳前海合作区今年引进了一百多个项目，主要集中在现代服务业和科技创新领域，发展势头良好。"
     signer = Signer(DedupConfig())
     assert signer.shingles(zh) is not None and len(signer.shingles(zh)) > 30
-    a, b, c = _dedup(_doc("a", zh), _doc("b", zh_edit), _doc("c", other))
+    _, b, c = _dedup(_doc("a", zh), _doc("b", zh_edit), _doc("c", other))
     assert b.removed and b.removed[0].duplicate_of.doc == "a"
     assert not c.removed
 
@@ -131,10 +132,11 @@ def test_signatures_equal_datasketch_minhash():
     from datasketch import MinHash
 
     signer = Signer(DedupConfig())
-    texts = [PARA, PARA.replace("spring", "summer"), "广州南沙区召开高质量发展大会，会上透露三个先行启动区建设将突出最香港最岭南最未来的特色。"]
+    texts = [PARA, PARA.replace("spring", "summer"),
+             "广州南沙区召开高质量发展大会，会上透露三个先行启动区建设将突出最香港最岭南最未来的特色。"]
     sets = [signer.shingles(t) for t in texts]
     batch = signer.signatures(sets)
-    for shingles, row in zip(sets, batch):
+    for shingles, row in zip(sets, batch, strict=True):
         reference = MinHash(num_perm=128, seed=1, hashfunc=xxhash.xxh32_intdigest)
         reference.update_batch(shingles)
         assert (reference.digest() == row).all()
@@ -221,7 +223,7 @@ def test_batch_signatures_equal_datasketch_for_every_kind_of_line():
     assert counts[1] is None and counts[6] == 1  # "four words only here" is one 4-word shingle
     matrix = signer.signatures_of_hashes(hashes, [c for c in counts if c is not None])
     rows = iter(matrix)
-    for text, count in zip(texts, counts):
+    for text, count in zip(texts, counts, strict=True):
         if count is None:
             assert signer.shingles(text) is None
             continue
@@ -248,7 +250,7 @@ def test_batch_shingles_are_the_reference_shingles(texts, shingle_words, min_wor
     signer = Signer(DedupConfig(shingle_words=shingle_words, min_words=min_words))
     counts, hashes = signer.shingle_hash_batch(texts)
     at = 0
-    for text, count in zip(texts, counts):
+    for text, count in zip(texts, counts, strict=True):
         reference = signer.shingles(text)
         if reference is None:
             assert count is None, text
@@ -266,6 +268,6 @@ def test_numpy_xxh32_equals_xxhash(data, spans):
     from curate.stages.dedup.shingles import xxh32_slices
 
     starts = [min(s, len(data)) for s, _ in spans]
-    ends = [min(s + n, len(data)) for s, n in zip(starts, (n for _, n in spans))]
+    ends = [min(s + n, len(data)) for s, n in zip(starts, (n for _, n in spans), strict=True)]
     got = xxh32_slices(data, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64))
-    assert got.tolist() == [xxhash.xxh32_intdigest(data[s:e]) for s, e in zip(starts, ends)]
+    assert got.tolist() == [xxhash.xxh32_intdigest(data[s:e]) for s, e in zip(starts, ends, strict=True)]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from curate.document import ParagraphRef
 from curate.stages.dedup.buckets import bucket_edges, cluster
 from curate.stages.dedup.index import DedupIndex
-from curate.document import ParagraphRef
 from curate.stages.dedup.signature import DedupConfig, Signer
 
 
@@ -18,7 +18,7 @@ def _incremental(sigs: np.ndarray, cfg: DedupConfig) -> dict[int, tuple[int, flo
     keys = Signer(cfg).band_keys_matrix(sigs)
     kept_at: list[int] = []
     removed = {}
-    for pos, (row, row_keys) in enumerate(zip(sigs, keys)):
+    for pos, (row, row_keys) in enumerate(zip(sigs, keys, strict=True)):
         found = index.find(row.tobytes(), tuple(row_keys))
         if found is None:
             index.add(row.tobytes(), tuple(row_keys), ParagraphRef("d", "s", pos, 0, 0))
@@ -92,7 +92,7 @@ def test_many_exact_copies_cost_mirrors_not_pairs():
     sigs = np.stack([near] + [original] * 500 + [near] * 3)
     keys = np.array(Signer(cfg).band_keys_matrix(sigs), dtype=np.uint64)
     uids = np.arange(len(sigs), dtype=np.int64)
-    edges, mirrors = bucket_edges(keys.ravel(), np.repeat(uids, keys.shape[1]), uids, sigs, cfg.threshold)
+    edges, _ = bucket_edges(keys.ravel(), np.repeat(uids, keys.shape[1]), uids, sigs, cfg.threshold)
     assert len(np.unique(edges[:, :2], axis=0)) == 1  # only (near, original): copies are mirrored
     assert _distributed(sigs, cfg, [100, 300], partitions=4) == _incremental(sigs, cfg)
     assert _incremental(sigs, cfg) == {p: (0, 1.0 if p > 500 else 0.9688) for p in range(1, len(sigs))}

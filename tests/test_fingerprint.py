@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEEDS
 
-from curate.fingerprint import NOT_FINGERPRINTED, canonical, fingerprint
 from curate.driver import RunConfig
+from curate.fingerprint import NOT_FINGERPRINTED, canonical, fingerprint
 from curate.rules import load_rules
 from curate.stages.dedup.signature import DedupConfig
 

@@ -367,11 +367,14 @@ def test_legacy_and_bomless_utf16_text_is_decoded_with_exact_spans(tmp_path):
     assert records["cp1252.txt"]["encoding"] == "cp1252" and records["cp1252.txt"]["text"] == _as_read(_french("un"))
     assert records["latin1.txt"]["encoding"] == "cp1252"
     assert records["latin1.txt"]["text"] == "Café au lait, à la française.\nA second line."
-    assert records["wide-le.txt"]["encoding"] == "utf-16-le" and records["wide-le.txt"]["text"] == _as_read(_french("deux"))
-    assert records["wide-be.txt"]["encoding"] == "utf-16-be" and records["wide-be.txt"]["text"] == _as_read(_french("trois"))
+    assert records["wide-le.txt"]["encoding"] == "utf-16-le"
+    assert records["wide-le.txt"]["text"] == _as_read(_french("deux"))
+    assert records["wide-be.txt"]["encoding"] == "utf-16-be"
+    assert records["wide-be.txt"]["text"] == _as_read(_french("trois"))
     assert records["russian.txt"]["encoding"] == "cp1251" and records["russian.txt"]["text"].startswith("Привет")
     # A file that mixes UTF-8 with another encoding keeps its UTF-8 and quarantines the rest, as before.
-    assert records["mixed.txt"]["encoding"] == "utf-8" and records["mixed.txt"]["text"] == "Une ligne en UTF-8, déjà lue."
+    assert records["mixed.txt"]["encoding"] == "utf-8"
+    assert records["mixed.txt"]["text"] == "Une ligne en UTF-8, déjà lue."
     assert _problems(out)[("mixed.txt", 2)]["problem"].startswith("not valid UTF-8")
     assert _spans_give_back_lines(src, out) == 14
     _good_survives(out)

@@ -21,7 +21,8 @@ def test_detection_is_repeatable():
 def test_document_and_differing_paragraph_labels(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
-    (src / "mixed.txt").write_text(f"{EN}\n\n{EN.replace('Tuesday', 'Monday')} More words here too.\n\n{DE}\n\nShort one.\n")
+    (src / "mixed.txt").write_text(
+        f"{EN}\n\n{EN.replace('Tuesday', 'Monday')} More words here too.\n\n{DE}\n\nShort one.\n")
     out = tmp_path / "out"
     assert invoke("run", src, "-o", out, "-q", "--no-builtin-rules").exit_code == 0
     (rec,) = read_jsonl(out / "corpus.jsonl")
@@ -68,8 +69,8 @@ def test_exhaustive_scoring_agrees_with_seeded_langdetect():
 def test_word_by_word_ngrams_equal_the_character_loop():
     from curate.stages.language import extract_ngrams, extract_ngrams_fast
 
-    texts = _paragraphs(400) + ["ABC def GHi jKL", "  lead and trail  ", "a, b;  c", "NATO und UNO sagen nein.",
-                                "Visit https://example.com or mail me@example.com now", "中文段落，没有空格。"]
+    texts = [*_paragraphs(400), "ABC def GHi jKL", "  lead and trail  ", "a, b;  c", "NATO und UNO sagen nein.",
+             "Visit https://example.com or mail me@example.com now", "中文段落，没有空格。"]
     for text in texts:
         # The same n-grams as often each; the order inside a word differs (see _word_grams).
         assert sorted(extract_ngrams_fast(text)) == sorted(extract_ngrams(text)), text
@@ -97,8 +98,8 @@ def test_a_words_evidence_does_not_depend_on_the_order_of_its_ngrams():
 def test_fast_cleaning_equals_langdetects():
     from curate.stages.language import _cleaned, _reference_cleaned
 
-    texts = _paragraphs(400) + ["a  b   c", " lead", "URL https://x.org/a?b=c and a@b.de mail", "Мама мыла раму ABC",
-                                "Tiếng Việt có dấu", "日本語のテキスト with English", "[brackets] ^_` between A and z"]
+    texts = [*_paragraphs(400), "a  b   c", " lead", "URL https://x.org/a?b=c and a@b.de mail", "Мама мыла раму ABC",
+             "Tiếng Việt có dấu", "日本語のテキスト with English", "[brackets] ^_` between A and z"]
     for text in texts:
         assert _cleaned(text) == _reference_cleaned(text), text
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from conftest import ROOT
 
 RUN = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/curate run seeds/"
-TEST = ('python3 -m venv .venv && .venv/bin/pip install -e \'.[test,ray]\' && .venv/bin/python -m pytest -q -m "not slow" && .venv/bin/python -m pytest -q -m slow')
+TEST = ("python3 -m venv .venv && .venv/bin/pip install -e '.[test,ray]' && "
+        '.venv/bin/python -m pytest -q -m "not slow" && .venv/bin/python -m pytest -q -m slow')
 
 
 def test_readme_first_screen_has_both_commands():

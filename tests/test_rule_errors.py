@@ -15,17 +15,23 @@ examples.match = ["{match}"]
 
 CASES = {
     "toml-syntax": ('[[rule]]\nname = "x\n', "not valid TOML", "line 2"),
-    "bad-regex": (GOOD_RULE.format(name="broken", pattern="(unclosed", match="x"), "rule 'broken': bad regex", "missing )"),
+    "bad-regex": (GOOD_RULE.format(name="broken", pattern="(unclosed", match="x"),
+                  "rule 'broken': bad regex", "missing )"),
     "unknown-key": ('[[rule]]\nname = "k"\nreason = "r"\npattern = "a"\ncolour = "red"\nexamples.match = ["a"]\n',
                     "rule 'k': unknown key 'colour'", "allowed keys"),
     "failing-example": (GOOD_RULE.format(name="picky", pattern="^cookie$", match="biscuit"),
                         "rule 'picky': examples.match #1 does not match", "biscuit"),
-    "matches-everything": (GOOD_RULE.format(name="greedy", pattern=".*", match="x"), "rule 'greedy'", "matches an empty line"),
-    "requires-not-a-list": ('[[rule]]\nname = "req"\nreason = "r"\npattern = "a"\nrequires = "a"\nexamples.match = ["a"]\n',
-                            "rule 'req': 'requires' must be a non-empty list of strings", "every match contains"),
-    "requires-too-narrow": ('[[rule]]\nname = "narrow"\nreason = "r"\npattern = "cookie|consent"\nrequires = ["cookie"]\n'
-                            'examples.match = ["consent"]\n', "rule 'narrow': examples.match #1 does not match", "consent"),
-    "no-examples": ('[[rule]]\nname = "lazy"\nreason = "r"\npattern = "a"\n', "rule 'lazy'", "at least one examples.match"),
+    "matches-everything": (GOOD_RULE.format(name="greedy", pattern=".*", match="x"),
+                           "rule 'greedy'", "matches an empty line"),
+    "requires-not-a-list": (
+        '[[rule]]\nname = "req"\nreason = "r"\npattern = "a"\nrequires = "a"\nexamples.match = ["a"]\n',
+        "rule 'req': 'requires' must be a non-empty list of strings", "every match contains"),
+    "requires-too-narrow": (
+        '[[rule]]\nname = "narrow"\nreason = "r"\npattern = "cookie|consent"\nrequires = ["cookie"]\n'
+        'examples.match = ["consent"]\n',
+        "rule 'narrow': examples.match #1 does not match", "consent"),
+    "no-examples": ('[[rule]]\nname = "lazy"\nreason = "r"\npattern = "a"\n',
+                    "rule 'lazy'", "at least one examples.match"),
 }
 
 
@@ -51,7 +57,8 @@ def test_duplicate_rule_name_across_files(tmp_path):
     (rules / "b.toml").write_text(rule)
     result = invoke("run", SEEDS, "-o", tmp_path / "out", "--rules", rules)
     assert result.exit_code == 1
-    assert f"{rules / 'b.toml'}: rule 'twin': duplicate rule name; it is already defined in {rules / 'a.toml'}" in result.output
+    assert (f"{rules / 'b.toml'}: rule 'twin': duplicate rule name; it is already defined in {rules / 'a.toml'}"
+            in result.output)
 
 
 def test_duplicate_of_a_builtin_rule_name(tmp_path):

@@ -12,6 +12,7 @@ go on, to read the header and part of the message and then nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
@@ -105,10 +106,8 @@ def _kill_a_worker(proc: subprocess.Popen, mode: str, delay: float, rng: random.
                 proc.send_signal(signal.SIGCONT)
             time.sleep(0.02)
     victim = rng.choice(workers)
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the workers had finished and exited: too late to matter
         os.kill(victim, signal.SIGKILL)
-    except ProcessLookupError:  # the workers had finished and exited: too late to matter
-        pass
     return victim, False
 
 
@@ -209,7 +208,7 @@ def test_ctrl_c_under_workers_stops_every_process_and_says_how_to_resume(corpus,
         proc = subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--workers", "2", *CHUNK],
                                 cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 process_group=0,  # its own group: a Ctrl-C reaches it and its workers alone
-                                preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 - nothing here forks from a thread
+                                preexec_fn=_as_from_a_terminal)  # safe: nothing here forks from a thread
         workers = _workers_of(proc)
         starts = {pid: _stat(pid) for pid in workers}
         time.sleep(share * lifetime)

@@ -15,10 +15,9 @@ import pytest
 from conftest import SEEDS, invoke
 
 from curate import driver
-from curate.engines import local
-from curate.engines import pool
-from curate.errors import RuleError
+from curate.engines import local, pool
 from curate.engines.pool import RemoteTraceback, WorkerDied, WorkerError, ordered_map
+from curate.errors import RuleError
 
 
 def _no_workers_left() -> bool:

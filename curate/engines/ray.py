@@ -186,16 +186,16 @@ def _connect(address: str | None, cpus: int) -> bool:
     """Start or join a cluster; True when this run started it (and must stop it)."""
     if ray.is_initialized():
         return False
-    quiet = dict(log_to_driver=False, logging_level=logging.WARNING)
     if address is None:
         # A cluster we start for one run: nothing to report anywhere, no dashboard to serve.
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         # "local", not None: None would join whatever cluster RAY_ADDRESS names.
-        ray.init(address="local", num_cpus=cpus, include_dashboard=False, **quiet)
+        ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.WARNING)
     else:
         _check_reachable(os.environ.get("RAY_ADDRESS") or address)
         try:
-            ray.init(address=address, **quiet)
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         except ConnectionError as err:
             raise UsageError(f"--address {address}: no Ray cluster found there ({err}); start one with "
                              "`ray start --head`, or leave out --address for a local one") from err
@@ -236,7 +236,9 @@ def _map(stages: list[Stage], batches: Iterator[Batch], partitions: int, on_prog
                     on_progress(done)
 
     for batch in batches:
-        refs = map_batch.options(num_returns=partitions + 1).remote(run_key, stages_box, batch, partitions)
+        # With num_returns > 1, remote() returns a list of refs (Ray's stubs say one ref).
+        refs: list = map_batch.options(num_returns=partitions + 1).remote(  # type: ignore[assignment]
+            run_key, stages_box, batch, partitions)
         batch_refs.append(refs[0])
         partition_refs.append(refs[1:])
         pending[refs[0]] = batch.size

@@ -57,6 +57,9 @@ class LanguageModel:
     # Words whose evidence is kept, at most; the table is started afresh when full, which
     # changes no result (a word's vector depends on the word alone).
     WORD_TABLE_ROWS = 100_000
+    # The word table, made on first use by _index.
+    _vectors: np.ndarray
+    _used: int
 
     def evidence(self, text: str) -> np.ndarray | None:
         """Summed log-probability of the text's n-grams per language, or None if it has none.
@@ -119,11 +122,11 @@ class LanguageModel:
             starts = (np.cumsum(counts) - counts)[has_evidence]
             # Each word's rows are summed in their listed order, as one sum per word.
             self._vectors[first:first + n] = np.add.reduceat(self.log_prob[rows], starts, axis=0, dtype=np.float64)
-        self._index.update(zip(keys, slots.tolist()))
+        self._index.update(zip(keys, slots.tolist(), strict=True))
         self._used = first + n
 
     @property
-    def _index(self) -> dict:
+    def _index(self) -> dict[tuple[str, bool], int]:
         if "_word_index" not in self.__dict__:
             self.__dict__["_word_index"] = {}
             self._vectors = np.zeros((self.WORD_TABLE_ROWS, len(self.languages)), dtype=np.float64)
@@ -142,10 +145,10 @@ def _profile_log_probabilities() -> tuple[list[str], dict[str, int], np.ndarray]
 
     The probabilities langdetect's DetectorFactory computes (an n-gram's count over the
     profile's count of n-grams of its length, 0 for longer ones), read with orjson and
-    filled in by numpy, taking the logarithm only where a profile has the n-gram: building them through langdetect took ~0.9 s, a serial step at
-    the start of every run (and so a tenth of what --workers 2 could gain). Profiles are
-    taken in sorted order, not directory order, so the columns are the same on every
-    file system."""
+    filled in by numpy, taking the logarithm only where a profile has the n-gram: building
+    them through langdetect took ~0.9 s, a serial step at the start of every run (and so
+    a tenth of what --workers 2 could gain). Profiles are taken in sorted order, not
+    directory order, so the columns are the same on every file system."""
     directory = Path(PROFILES_DIRECTORY)
     names = sorted(p.name for p in directory.iterdir() if not p.name.startswith(".") and p.is_file())
     row: dict[str, int] = {}
@@ -323,7 +326,7 @@ def langdetect_reference(text: str) -> str:
     detector.append(text)
     try:
         return detector.detect()
-    except Exception:
+    except Exception:  # noqa: BLE001 - as langdetect.detect() is used: any failure means "cannot tell"
         return UNDETERMINED
 
 
@@ -357,7 +360,7 @@ def detect_languages(docs: list[Document]) -> None:
     m = model()
     samples = [[_sample(line) for line in doc.lines] for doc in docs]
     learnt = m.learn(key for doc_samples in samples for _, _, _, keys in doc_samples for key in keys)
-    for doc, doc_samples in zip(docs, samples):
+    for doc, doc_samples in zip(docs, samples, strict=True):
         if doc.lines:
             _label(doc, doc_samples, m, learnt)
         else:

@@ -62,13 +62,14 @@ def _give_up(rule: Rule, line: Line) -> None:
 def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None,
                    on_timeout: OnTimeout = _give_up) -> set[int]:
     regex, max_words, min_words, literals = rule.regex, rule.max_words, rule.min_words, rule.literals
+    assert regex is not None  # line and block rules always have a pattern (rules.py)
     facts = facts or LineFacts(lines)
     counts = facts.words if max_words is not None or min_words is not None else None
     lowered = facts.lowered if literals else None
     encoded = facts.encoded
-    search = regex.search  # type: ignore[union-attr]
+    search = regex.search
     # RE2 called directly: the method call per line and rule cost as much as the match
-    program = regex.re2_program()  # type: ignore[union-attr]
+    program = regex.re2_program()
     match = program.Match if program is not None else None
     anchor = unanchored()
     hits = set()
@@ -102,7 +103,8 @@ def block_rule_hits(rule: Rule, lines: list[Line], on_timeout: OnTimeout = _give
     blank line between them, so a pattern can tell a card from a paragraph.
     """
     hits: set[int] = set()
-    size = rule.lines
+    size, regex = rule.lines, rule.regex
+    assert regex is not None  # line and block rules always have a pattern (rules.py)
     for first in range(len(lines)):
         window = lines[first:first + size]
         if len(window) < 2:
@@ -118,7 +120,7 @@ def block_rule_hits(rule: Rule, lines: list[Line], on_timeout: OnTimeout = _give
             pos += len(line.text)
         text = "".join(parts)
         try:
-            spans = rule.regex.spans(text)  # type: ignore[union-attr]
+            spans = regex.spans(text)
         except PatternTimeout:
             on_timeout(rule, window[0])
             break
@@ -144,7 +146,8 @@ def rule_hits(rule: Rule, lines: list[Line], taken: frozenset[int] = frozenset()
         return line_rule_hits(rule, lines, facts, on_timeout)
     if rule.scope == "block":
         return block_rule_hits(rule, lines, on_timeout)
-    return rule.detector.hits(lines, taken)  # type: ignore[union-attr]
+    assert rule.detector is not None  # page rules always have one (rules.py)
+    return rule.detector.hits(lines, taken)
 
 
 def timeout_problem(doc: Document, rule: Rule, line: Line) -> Problem:
@@ -191,12 +194,13 @@ def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
 def rule_hits_text(rule: Rule, text: str) -> bool:
     """Does the rule fire anywhere in this text? (Used to check a rule's examples.) Raises
     PatternTimeout if its pattern runs over budget."""
-    from curate.stages.normalise import normalise_text
     from curate.read import split_lines
+    from curate.stages.normalise import normalise_text
 
     lines, _, _, _ = split_lines(RawDocument("example", "example", 1, text, len(text)))
-    lines = [Line(l.index, l.raw, normalise_text(l.raw), l.origin, l.gap_before) for l in lines]
-    return bool(rule_hits(rule, [l for l in lines if l.text]))
+    lines = [Line(x.index, x.raw, normalise_text(x.raw), x.origin, x.gap_before) for x in lines]
+    return bool(rule_hits(rule, [x for x in lines if x.text]))
+
 
 
 @dataclass

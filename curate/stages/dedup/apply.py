@@ -35,7 +35,7 @@ def apply_verdicts(batch: Batch, verdicts: list[Reason | None]) -> None:
     if rows is None or not any(verdict is not None for verdict in verdicts):
         return
     dropped: dict[int, dict[int, Reason]] = {}
-    for (pos, index), verdict in zip(rows.owners, verdicts):
+    for (pos, index), verdict in zip(rows.owners, verdicts, strict=True):
         if verdict is not None:
             dropped.setdefault(pos, {})[index] = verdict
     for pos, reasons in dropped.items():

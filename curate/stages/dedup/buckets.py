@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+
 def bucket_edges(keys: np.ndarray, uids: np.ndarray, sig_uids: np.ndarray, sigs: np.ndarray,
                  threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Candidate edges of every bucket among rows (band key, uid).
@@ -35,7 +36,7 @@ def bucket_edges(keys: np.ndarray, uids: np.ndarray, sig_uids: np.ndarray, sigs:
     num_perm = sigs.shape[1]
     edges: list[np.ndarray] = []
     mirrors: list[tuple[int, int]] = []
-    for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
+    for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
         members = uids[start:start + size]
         rows = sigs[np.searchsorted(sig_uids, members)]
         reps = _group_copies(members, rows, mirrors)

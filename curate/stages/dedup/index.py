@@ -128,7 +128,7 @@ class DedupIndex:
             return []
         verdicts: list[Reason | None] = []
         signatures = rows.signatures
-        for k, ((pos, doc, line), keys) in enumerate(zip(row_lines(batch), rows.keys)):
+        for k, ((pos, doc, line), keys) in enumerate(zip(row_lines(batch), rows.keys, strict=True)):
             signature = signatures[k].tobytes()
             band_keys = tuple(keys)
             found = self.find(signature, band_keys)

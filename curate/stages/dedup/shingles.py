@@ -74,7 +74,7 @@ def word_shingles(texts: list[str], shingle_words: int, min_words: int) -> WordS
     np.cumsum(per_line[:-1], out=first_shingle[1:])
     start_word = np.arange(total) + np.repeat(first_word - first_shingle, per_line)
     last_word = start_word + np.repeat(span - 1, per_line)
-    counts = [int(c) if ok else None for c, ok in zip(per_line.tolist(), signed.tolist())]
+    counts = [int(c) if ok else None for c, ok in zip(per_line.tolist(), signed.tolist(), strict=True)]
     return WordShingles(buffer, starts[start_word], ends[last_word], counts, unspaced_lines)
 
 

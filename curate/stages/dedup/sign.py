@@ -33,7 +33,7 @@ def sign_batch(batch: Batch, signer: Signer) -> SignedRows:
     JSONL hold one paragraph, and numpy's cost is per call."""
     owners = [(pos, line) for pos, doc in enumerate(batch.items) if isinstance(doc, Document) for line in doc.lines]
     counts, hashes = signer.shingle_hash_batch([line.text for _, line in owners])
-    signed = [(pos, line.index) for (pos, line), count in zip(owners, counts) if count is not None]
+    signed = [(pos, line.index) for (pos, line), count in zip(owners, counts, strict=True) if count is not None]
     if not signed:
         return SignedRows([], np.empty((0, signer.cfg.num_perm), dtype=np.uint32), [])
     matrix = signer.signatures_of_hashes(hashes, [count for count in counts if count is not None])
