@@ -1,0 +1,1 @@
+"""The worked examples of docs/architecture.md: a toy reader, stage and sink, each one file."""
