@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-from conftest import invoke, read_jsonl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import signature as ref
@@ -19,6 +17,8 @@ from curate.stages.dedup.signature import (
     optimal_bands,
     sign_batch,
 )
+
+pytestmark = pytest.mark.unit
 
 FIRST_BAND_KEY_OF_RANGE = 16114574116826569260
 
@@ -94,20 +94,6 @@ def test_chinese_paragraphs_use_character_shingles():
     assert not c.removed
 
 
-def test_threshold_and_min_words_options_reach_the_run(tmp_path):
-    src = tmp_path / "in"
-    src.mkdir()
-    (src / "a.txt").write_text(PARA + "\n")
-    (src / "b.txt").write_text(PARA.replace("spring", "summer").replace("Monday", "Friday") + "\n")
-    for threshold, expect in (("0.5", 1), ("0.99", 0)):
-        out = tmp_path / f"out{threshold}"
-        assert invoke("run", src, "-o", out, "-q", "--threshold", threshold).exit_code == 0
-        assert json.loads((out / "summary.json").read_text())["removed_by_reason"].get("duplicate", 0) == expect
-    out = tmp_path / "outmin"
-    assert invoke("run", src, "-o", out, "-q", "--threshold", "0.5", "--min-words", "100").exit_code == 0
-    assert read_jsonl(out / "removed.jsonl") == []
-
-
 def test_band_parameters_follow_datasketch():
     from datasketch.lsh import _optimal_param
 
@@ -155,24 +141,6 @@ def test_huge_paragraph_signature_is_computed_by_blocks_and_equal():
     reference = MinHash(num_perm=128, seed=1, hashfunc=xxhash.xxh32_intdigest)
     reference.update_batch(shingles)
     assert (ref.signatures(signer, [shingles, ref.shingles(signer, PARA)])[0] == reference.digest()).all()
-
-
-def test_dedup_command_only_removes_copies(tmp_path):
-    from conftest import SEEDS
-
-    out = tmp_path / "out"
-    result = invoke("dedup", SEEDS, "-o", out, "-q")
-    assert result.exit_code == 0, result.output
-    removed = read_jsonl(out / "removed.jsonl")
-    assert removed and {r["reason"] for r in removed} == {"duplicate"}
-    assert all(r["duplicate_of"]["source"] for r in removed)
-    records = read_jsonl(out / "corpus.jsonl")
-    assert all("language" not in r for r in records)
-    # Noise the rules would remove is still there: dedup alone does not judge content.
-    assert any("(Finish)" in r["text"] for r in records)
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["settings"]["stages"] == []
-    assert summary["lines"]["read"] == summary["lines"]["kept"] + summary["lines"]["removed"]
 
 
 def test_shingle_hashes_are_the_hashes_of_the_shingles():

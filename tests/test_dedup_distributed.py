@@ -10,6 +10,8 @@ from curate.stages.dedup.index import DedupIndex, bucket_edges, cluster
 from curate.document import ParagraphRef
 from curate.stages.dedup.signature import DedupConfig, Signer
 
+pytestmark = pytest.mark.unit
+
 
 def _incremental(sigs: np.ndarray, cfg: DedupConfig) -> dict[int, tuple[int, float]]:
     """Position -> (position it copies, similarity), from the local engine's index."""

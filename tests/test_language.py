@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from conftest import invoke, read_jsonl
+import pytest
 
 from curate.stages.language import detect
+
+pytestmark = pytest.mark.unit
 
 EN = "The council approved the new budget on Tuesday after a long debate about schools and roads."
 DE = "Der Stadtrat hat am Dienstag nach einer langen Debatte über Schulen und Straßen den Haushalt beschlossen."
@@ -16,18 +18,6 @@ def test_short_or_symbol_text_is_undetermined():
 def test_detection_is_repeatable():
     assert {detect(DE, 20, 300) for _ in range(5)} == {detect(DE, 20, 300)}
     assert detect(DE, 20, 300)[0] == "de"
-
-
-def test_document_and_differing_paragraph_labels(tmp_path):
-    src = tmp_path / "in"
-    src.mkdir()
-    (src / "mixed.txt").write_text(f"{EN}\n\n{EN.replace('Tuesday', 'Monday')} More words here too.\n\n{DE}\n\nShort one.\n")
-    out = tmp_path / "out"
-    assert invoke("run", src, "-o", out, "-q", "--no-builtin-rules").exit_code == 0
-    (rec,) = read_jsonl(out / "corpus.jsonl")
-    assert rec["language"] == "en" and 0.5 < rec["language_score"] <= 1.0
-    labels = {entry["line"]: entry.get("language") for entry in rec["lines"]}
-    assert labels == {1: None, 3: None, 5: "de", 7: "und"}
 
 
 def _paragraphs(limit: int = 600) -> list[str]:
