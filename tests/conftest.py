@@ -19,6 +19,19 @@ FIXTURES = ROOT / "tests" / "fixtures"
 SEEDS_GOLD = FIXTURES / "seeds-gold"
 NOISE_DEV = FIXTURES / "noise-dev" / "input"
 NOISE_DEV_GOLD = FIXTURES / "noise-dev" / "gold"
+MIXED = FIXTURES / "mixed"
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/ from this checkout's output instead of comparing with it; "
+                          "review the change with `git diff tests/golden` before committing it")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
 
 
 @pytest.fixture

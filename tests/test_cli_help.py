@@ -15,6 +15,7 @@ def _commands(group: click.Group, prefix=()):
             yield from _commands(cmd, (*prefix, name))
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("path,cmd", list(_commands(cli)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
 def test_every_command_and_option_has_help(path, cmd):
     assert cmd.help, f"curate {' '.join(path)} has no help"

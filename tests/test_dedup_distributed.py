@@ -11,6 +11,8 @@ from curate.stages.dedup.buckets import bucket_edges, cluster
 from curate.stages.dedup.index import DedupIndex
 from curate.stages.dedup.signature import DedupConfig, Signer
 
+pytestmark = pytest.mark.unit
+
 
 def _incremental(sigs: np.ndarray, cfg: DedupConfig) -> dict[int, tuple[int, float]]:
     """Position -> (position it copies, similarity), from the local engine's index."""

@@ -79,6 +79,7 @@ def _config(**changes) -> RunConfig:
     return dataclasses.replace(cfg, **changes)
 
 
+@pytest.mark.unit
 def test_settings_that_cannot_change_the_output_are_left_out():
     base = fingerprint(_config(), [])
     assert fingerprint(_config(workers=4, output=Path("elsewhere"), measure_index=True), []) == base
@@ -88,6 +89,7 @@ def test_settings_that_cannot_change_the_output_are_left_out():
     assert fingerprint(_config(text_field="body"), []) != base
 
 
+@pytest.mark.unit
 def test_every_field_of_every_rule_counts():
     cfg = _config()
     base = fingerprint(cfg, [])
@@ -99,6 +101,7 @@ def test_every_field_of_every_rule_counts():
         assert fingerprint(dataclasses.replace(cfg, ruleset=ruleset), []) != base, change
 
 
+@pytest.mark.unit
 def test_a_field_added_later_is_covered_without_change():
     @dataclasses.dataclass(frozen=True)
     class Later(RunConfig):
@@ -127,6 +130,7 @@ class Plain:
         self.size = size
 
 
+@pytest.mark.unit
 def test_how_each_kind_of_object_is_walked():
     assert canonical(re.compile("a", re.IGNORECASE)) != canonical(re.compile("a"))
     assert canonical(Wrapped("a", object())) == canonical(Wrapped("a", object()))

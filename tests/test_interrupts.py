@@ -12,6 +12,8 @@ from curate import interrupts
 from curate.document import Problem
 from curate.driver import emit
 
+pytestmark = pytest.mark.unit
+
 
 class _SignalsWhileFinalised:
     def __del__(self):

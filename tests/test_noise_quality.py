@@ -34,6 +34,7 @@ def _detector(name: str):
 PROSE = "This paragraph of the article has more than enough words to count as prose."
 
 
+@pytest.mark.unit
 def test_article_region_drops_menus_before_and_teasers_after():
     lines = _lines("Page title", "Home", "News", "Sport", PROSE, "A short subheading", PROSE, "More from us", "Imprint")
     taken = frozenset({1, 2, 3})  # what link-run took
@@ -42,6 +43,7 @@ def test_article_region_drops_menus_before_and_teasers_after():
     assert hits.isdisjoint({0, 4, 5, 6})
 
 
+@pytest.mark.unit
 def test_link_run_keeps_short_list_items_in_their_own_paragraphs():
     menu = _lines("News", "Sport", "Kultur", gaps=False)
     winners = _lines("Anna Schmidt", "John Doe", "Maria Rossi", gaps=True)
@@ -50,6 +52,7 @@ def test_link_run_keeps_short_list_items_in_their_own_paragraphs():
     assert link_run.hits(winners) == set()
 
 
+@pytest.mark.unit
 def test_repeated_short_line_between_paragraphs_is_content():
     lines = _lines(PROSE, "Liang Guangting said", PROSE + " One.", "Liang Guangting said", PROSE + " Two.")
     assert _detector("repeated-line").hits(lines) == set()

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from conftest import invoke, read_jsonl
+import pytest
 
 from curate.stages.normalise import normalise_text
+
+pytestmark = pytest.mark.unit
 
 
 def test_mojibake_is_repaired():
@@ -20,31 +22,6 @@ def test_html_entities_in_ascii_lines():
 
 def test_typographic_quotes_and_full_width_forms_are_kept():
     assert normalise_text("“Quoted” — ＣＪＫ，标点") == "“Quoted” — ＣＪＫ，标点"
-
-
-def test_lines_empty_after_cleaning_are_audited(tmp_path):
-    src = tmp_path / "in"
-    src.mkdir()
-    (src / "a.txt").write_bytes("A real line of text.\n\x07\x08\n\u200b\u200b\n".encode())
-    out = tmp_path / "out"
-    assert invoke("run", src, "-o", out, "-q", "--no-builtin-rules").exit_code == 0
-    removed = read_jsonl(out / "removed.jsonl")
-    assert [(r["line"], r["reason"], r["removed"]) for r in removed] == [
-        (2, "empty-after-normalise", "\x07\x08"), (3, "empty-after-normalise", "\u200b\u200b")]
-    assert read_jsonl(out / "quarantine.jsonl") == []
-
-
-def test_provenance_points_at_the_original_bytes(tmp_path):
-    src = tmp_path / "in"
-    src.mkdir()
-    raw = "  CafÃ© au lait\u00a0and more text here.  \r\nSecond line.\r\n".encode()
-    (src / "a.txt").write_bytes(raw)
-    out = tmp_path / "out"
-    assert invoke("run", src, "-o", out, "-q", "--no-builtin-rules").exit_code == 0
-    (rec,) = read_jsonl(out / "corpus.jsonl")
-    assert rec["text"] == "Café au lait and more text here.\nSecond line."
-    s, e = rec["lines"][0]["bytes"]
-    assert raw[s:e].decode() == "  CafÃ© au lait\u00a0and more text here.  "
 
 
 def test_ftfy_gate_changes_nothing_on_real_lines():

@@ -2,7 +2,10 @@
 
 Python's re is the reference here: for every pattern of the built-in pack and a set of
 tricky ones, both translations (RE2 where there is one, the regex module's always) must
-give re's verdict, and for block rules re's match spans, on random Unicode-ish text."""
+give re's verdict, and for block rules re's match spans, on random Unicode-ish text.
+
+The translator's own tests (tricky patterns, classes, plain data) are in the unit tier;
+the walk over every rule of the pack (about 6 s) runs with the CLI tier."""
 
 from __future__ import annotations
 
@@ -128,6 +131,7 @@ TRICKY_PATTERNS = [
 TRICKY_FRAGMENTS = sorted({*_fragments([p for p, _ in TRICKY_PATTERNS]), "foo", "bar baz", "abc", "ab", "a\n"})
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("pattern", "flags"), TRICKY_PATTERNS, ids=[p for p, _ in TRICKY_PATTERNS])
 @given(data=st.data())
 def test_tricky_pattern_means_what_re_says(pattern, flags, data):
@@ -143,6 +147,7 @@ def test_tricky_pattern_means_what_re_says(pattern, flags, data):
             assert compiled.spans(text) == reference, (pattern, text)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("pattern", "flags"), [
     (r"[\w.'’-]", re.IGNORECASE), (r"[a-zß]", re.IGNORECASE), (r"[^\d\s]", re.IGNORECASE),
     (r"k", re.IGNORECASE), (r".", re.DOTALL), (r"[^\W_]", re.ASCII | re.IGNORECASE)])
@@ -164,10 +169,12 @@ def test_a_class_is_the_same_set_over_every_code_point(pattern, flags):
     assert ours == _ranges(marks)
 
 
+@pytest.mark.unit
 def test_no_code_point_above_the_scanned_range_has_a_case():
     assert not any(_sre.unicode_iscased(cp) for cp in range(CASED_BELOW, MAX_CODE_POINT))
 
 
+@pytest.mark.unit
 def test_phrase_rules_and_word_edges_run_on_re2():
     """The phrase rules' (?<!\\w)...(?!\\w) has an exact RE2 form for a yes/no search."""
     phrase_rules = [r for r in LINE_RULES if r.regex.pattern.startswith(("(?<!\\w)", "^[\\W_]*"))]
@@ -176,6 +183,7 @@ def test_phrase_rules_and_word_edges_run_on_re2():
     assert compile_pattern(r"(?<=x)y", 0, boolean=False).engine == "backtracking"
 
 
+@pytest.mark.unit
 def test_compiled_pattern_is_plain_data():
     """Pickles to workers and fingerprints itself from its fields."""
     compiled = compile_pattern(r"^(a|aa)+(?<=b)", re.IGNORECASE)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import ROOT
+
+pytestmark = pytest.mark.unit
 
 RUN = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/curate run seeds/"
 TEST = ("python3 -m venv .venv && .venv/bin/pip install -e '.[test,ray]' && "

@@ -302,6 +302,7 @@ def test_project_rules_picked_up_implicitly_are_announced(tmp_path):
     assert all(r["origin"] == "built-in" for r in json.loads((tmp_path / "c" / "summary.json").read_text())["rules"])
 
 
+@pytest.mark.unit
 def test_rule_is_a_frozen_dataclass_whose_fields_describe_it():
     from curate.rules import Rule, load_rules
 

@@ -17,22 +17,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cache, lru_cache
 from itertools import chain, repeat
 from operator import add
 from pathlib import Path
 
 import numpy as np
 import orjson
-from langdetect import DetectorFactory
 from langdetect.detector import Detector
-from langdetect.detector_factory import PROFILES_DIRECTORY, init_factory
+from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.utils.ngram import NGram
 
 from curate.document import Document, Line
 from curate.stages.base import Batch, Stage
-
-DetectorFactory.seed = 0  # only for the reference detector used by tests and `langdetect_reference`
 
 UNDETERMINED = "und"
 MIN_LETTERS_DOCUMENT = 20
@@ -100,10 +96,6 @@ class LanguageModel:
         self._add_words(new)
         return True
 
-    def rows(self, text: str) -> list[int]:
-        """Profile rows of all the text's n-grams (the reference the word table is tested against)."""
-        return [self.row[g] for g in extract_ngrams_fast(text) if g in self.row]
-
     def _add_words(self, keys: list[tuple[str, bool]]) -> None:
         """Put each word's summed n-gram evidence in the table, all words in one numpy pass."""
         gram_lists = [_word_grams(*key) for key in keys]
@@ -169,11 +161,6 @@ def _profile_log_probabilities() -> tuple[list[str], dict[str, int], np.ndarray]
     return [lang for lang, _, _ in columns], row, log_prob
 
 
-@cache
-def _normalise_char(ch: str) -> str:
-    return NGram.normalize(ch)
-
-
 class _NormaliseTable(dict):
     """str.translate table that fills itself with langdetect's per-character normalisation."""
 
@@ -223,14 +210,6 @@ def word_keys(text: str) -> list[tuple[str, bool]]:
     return [(word, k < last) for k, word in enumerate(words) if word]
 
 
-def _reference_cleaned(text: str) -> str:
-    detector = _reference_detector()
-    detector.text = ""
-    detector.append(text)
-    detector.cleaning_text()
-    return detector.text
-
-
 def _word_grams(word: str, followed_by_space: bool) -> list[str]:
     """langdetect's n-grams of one normalised word: every 1-, 2- and 3-gram of
     " word " (the closing space only if one follows) that ends on a character, except
@@ -263,71 +242,6 @@ def _word_grams_with_capitals(padded: str) -> list[str]:
             if gram != " ":
                 grams.append(gram)
     return grams
-
-
-def extract_ngrams_fast(text: str) -> list[str]:
-    """The same n-grams as extract_ngrams, computed word by word (what LanguageModel.rows uses)."""
-    words = _cleaned(text).translate(_NORMALISE).split(" ")
-    last = len(words) - 1
-    return [g for k, word in enumerate(words) if word for g in _word_grams(word, k < last)]
-
-
-def extract_ngrams(text: str) -> list[str]:
-    """langdetect's n-grams of a text: the same cleaning and the same 1-, 2- and 3-grams
-    its Detector extracts (checked against it in the tests), with the per-character
-    normalisation cached."""
-    cleaned = _reference_cleaned(text)
-    grams: list[str] = []
-    buffer = " "
-    capital = False
-    for raw in cleaned:
-        ch = _normalise_char(raw)
-        last = buffer[-1]
-        if last == " ":
-            buffer = " "
-            capital = False
-            if ch == " ":
-                continue
-        elif len(buffer) >= 3:
-            buffer = buffer[1:]
-        buffer += ch
-        if ch.isupper():
-            if last.isupper():
-                capital = True
-        else:
-            capital = False
-        if capital:
-            continue
-        for n in (1, 2, 3):
-            if len(buffer) < n:
-                break
-            gram = buffer[-n:]
-            if gram != " ":
-                grams.append(gram)
-    return grams
-
-
-@lru_cache(maxsize=1)
-def _reference_detector() -> Detector:
-    import langdetect.detector_factory as df
-
-    if df._factory is None:
-        init_factory()
-    return df._factory.create()
-
-
-def langdetect_reference(text: str) -> str:
-    """Seeded langdetect itself, for comparison in tests and benchmarks."""
-    import langdetect.detector_factory as df
-
-    if df._factory is None:
-        init_factory()
-    detector = df._factory.create()
-    detector.append(text)
-    try:
-        return detector.detect()
-    except Exception:  # noqa: BLE001 - as langdetect.detect() is used: any failure means "cannot tell"
-        return UNDETERMINED
 
 
 def _letters(text: str) -> int:

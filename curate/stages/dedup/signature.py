@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import xxhash
 
-from curate.stages.dedup.shingles import is_unspaced, word_shingles, xxh32_slices
+from curate.stages.dedup.shingles import word_shingles, xxh32_slices
 
-_WORD = re.compile(r"\w+")
 # Shingles permuted in one (permutations x shingles) matrix: 128 x 8,192 x 4 bytes = 4 MB.
 # Measured here: 2,048 to 8,192 per block ran 2x faster, and the transposed layout (each
 # permutation a contiguous row, so reduceat runs along memory) 5x faster than the other.
@@ -78,29 +76,12 @@ class Signer:
         self.a, self.b = affine32_permutations(cfg.num_perm, cfg.seed)
         self.bands, self.rows = cfg.bands
 
-    def shingles(self, text: str) -> list[bytes] | None:
-        """The paragraph's shingles, or None if it is too short to deduplicate. The
-        reference definition; ``shingle_hash_batch`` computes their hashes faster."""
-        lowered = text.lower()
-        if is_unspaced(lowered):
-            return self._char_shingles(lowered)
-        words = _WORD.findall(lowered)
-        if len(words) < self.cfg.min_words:
-            return None
-        n = self.cfg.shingle_words
-        return list({" ".join(words[i:i + n]).encode("utf-8") for i in range(max(1, len(words) - n + 1))})
-
     def _char_shingles(self, lowered: str) -> list[bytes] | None:
         chars = "".join(ch for ch in lowered if not ch.isspace())
         n = self.cfg.shingle_chars
         if len(chars) < self.cfg.min_chars:
             return None
         return list({chars[i:i + n].encode("utf-8") for i in range(max(1, len(chars) - n + 1))})
-
-    def shingle_hashes(self, text: str) -> list[int] | None:
-        """xxh32 of each of the paragraph's shingles, or None if it is too short."""
-        counts, hashes = self.shingle_hash_batch([text])
-        return None if counts[0] is None else hashes.tolist()
 
     def shingle_hash_batch(self, texts: list[str]) -> tuple[list[int | None], np.ndarray]:
         """xxh32 of the shingles of every text, flat and in text order, and how many belong
@@ -127,11 +108,6 @@ class Signer:
                 pieces.append(word_hashes[taken:taken + count])
                 taken += count
         return counts, np.concatenate(pieces) if pieces else np.empty(0, dtype=np.uint32)
-
-    def signatures(self, shingle_sets: list[list[bytes]]) -> np.ndarray:
-        """One signature row per shingle set (each set non-empty), as uint32."""
-        hashes = [xxhash.xxh32_intdigest(s) for group in shingle_sets for s in group]
-        return self.signatures_of_hashes(np.array(hashes, dtype=np.uint32), [len(g) for g in shingle_sets])
 
     def signatures_of_hashes(self, hashes: np.ndarray, counts: list[int]) -> np.ndarray:
         """One signature row per run of ``counts`` hashes (each non-zero), as uint32.
@@ -178,12 +154,6 @@ class Signer:
             np.add(permuted, self.b[:, None], out=permuted)
             np.minimum(signature, permuted.min(axis=1), out=signature)
         return signature
-
-    def signature(self, shingles: list[bytes]) -> np.ndarray:
-        return self.signatures([shingles])[0]
-
-    def band_keys(self, signature: np.ndarray) -> tuple[int, ...]:
-        return tuple(self.band_keys_matrix(signature[None, :])[0])
 
     def band_keys_matrix(self, matrix: np.ndarray) -> list[list[int]]:
         """64-bit keys of each row's bands, all rows at once. Plain integer mixing (multiply

@@ -1,0 +1,95 @@
+"""Rule files in-process: the built-in pack loads and runs in its declared order, a bad
+file is refused with its name, its rule and the fault, and the noise stage gives each line
+to the first rule that hits it. (Through the CLI: test_rule_errors.py, test_rule_hostile.py.)"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from curate.document import Document, Line, Origin
+from curate.errors import RuleError
+from curate.rules import load_rules, parse_rule_file
+from curate.stages.noise import strip_noise
+
+pytestmark = pytest.mark.unit
+
+RULE = '''
+[[rule]]
+name = "{name}"
+reason = "a test rule"
+pattern = '{pattern}'
+examples.match = ["{match}"]
+'''
+PROSE = "The council met on Monday and agreed on a new budget for the schools of the city."
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return load_rules([], builtin=True)
+
+
+def test_the_builtin_pack_loads_with_unique_names_and_named_files(pack):
+    names = pack.names()
+    assert len(names) == len(set(names)) > 30
+    assert {source.origin for source in pack.sources} == {"built-in"}
+    builtin = Path(__file__).resolve().parent.parent / "curate" / "rules"
+    for source in pack.sources:
+        assert source.sha256 == hashlib.sha256((builtin / source.path).read_bytes()).hexdigest()
+    assert sum(source.rules for source in pack.sources) == len(names)
+
+
+def test_page_rules_run_after_line_rules_and_the_article_region_last(pack):
+    scopes = [rule.scope for rule in pack.in_order]
+    assert scopes.index("page") > max(i for i, scope in enumerate(scopes) if scope != "page")
+    assert pack.in_order[-1].name == "article-region"
+
+
+@pytest.mark.parametrize(("text", "fault"), [
+    (RULE.format(name="broken", pattern="(unclosed", match="x"), "rule 'broken': bad regex"),
+    (RULE.format(name="greedy", pattern=".*", match="x"), "matches an empty line"),
+    ('[[rule]]\nname = "k"\nreason = "r"\npattern = "a"\ncolour = "red"\nexamples.match = ["a"]\n',
+     "rule 'k': unknown key 'colour'"),
+    ('[[rule]]\nname = "x\n', "not valid TOML"),
+    ("[rule]\nname = 'one'\n", "write [[rule]], not [rule]"),
+])
+def test_a_bad_rule_file_names_itself_the_rule_and_the_fault(text, fault):
+    with pytest.raises(RuleError) as caught:
+        parse_rule_file("my-rules/bad.toml", text)
+    assert str(caught.value).startswith("my-rules/bad.toml") and fault in str(caught.value)
+
+
+def test_a_failing_example_stops_the_load(tmp_path):
+    (tmp_path / "picky.toml").write_text(RULE.format(name="picky", pattern="^cookie$", match="biscuit"))
+    with pytest.raises(RuleError, match=r"rule 'picky': examples\.match #1 does not match"):
+        load_rules([tmp_path], builtin=False)
+
+
+def test_duplicate_names_and_unknown_disables_are_refused(tmp_path):
+    (tmp_path / "a.toml").write_text(RULE.format(name="byline", pattern="^by me$", match="by me"))
+    with pytest.raises(RuleError, match=r"already defined in <builtin>/bylines\.toml"):
+        load_rules([tmp_path])
+    with pytest.raises(RuleError, match="no rule named no-such-rule; `curate rules list` shows the names"):
+        load_rules([], disabled=("no-such-rule",))
+
+
+def _document(*texts: str) -> Document:
+    lines = [Line(i, t, t, Origin(i + 1, 0, len(t.encode())), i > 0) for i, t in enumerate(texts)]
+    return Document("d", "d.txt", None, lines, lines_read=len(lines))
+
+
+def test_the_noise_stage_removes_noise_with_its_rule_and_keeps_prose(pack):
+    doc = strip_noise(_document("Home » News » Council", "We use cookies to improve your experience. Accept all",
+                                PROSE, PROSE.replace("Monday", "Tuesday"), "Share on Facebook"), pack)
+    assert [line.text for line in doc.lines] == [PROSE, PROSE.replace("Monday", "Tuesday")]
+    reasons = {removal.line.index: removal.reason for removal in doc.removed}
+    assert reasons[0] == "rule:breadcrumb" and reasons[1] == "rule:cookie-banner"
+    assert all(removal.stage == "noise" and removal.detail for removal in doc.removed)
+
+
+def test_a_disabled_rule_removes_nothing(pack):
+    off = load_rules([], disabled=("breadcrumb",))
+    doc = strip_noise(_document("Home » News » Council", PROSE, PROSE.replace("Monday", "Friday")), off)
+    assert "rule:breadcrumb" not in {removal.reason for removal in doc.removed}

@@ -1,0 +1,67 @@
+"""Run the test tiers in order, fastest first, and say how long each took.
+
+    python -m tests.tiers [PYTEST_ARGS...]      (or: python tests/tiers.py ...)
+
+unit (in-process, no curate process, no Ray), then cli (the CLI and integration tests:
+everything neither unit nor slow), then slow (noise-dev, kills and resumes, Ray clusters).
+A failing tier stops the run, so a broken function is reported in seconds, not after the
+slow tier. Any arguments are passed to each pytest (e.g. -x). Exit status: pytest's, of
+the first tier that failed; 0 when every tier passed.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TIERS = (
+    ("unit", "unit"),
+    ("cli", "not unit and not slow"),
+    ("slow", "slow"),
+)
+NO_TESTS_COLLECTED = 5  # pytest's status when a marker selects nothing: not a failure here
+# The counts of pytest's last line ("3 failed, 150 passed, 2 skipped, 198 deselected in 21.99s").
+COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
+
+
+def run_tier(name: str, marker: str, extra: list[str]) -> tuple[int, str]:
+    """Run one tier with its output shown as it comes; (exit status, its summary line)."""
+    command = [sys.executable, "-m", "pytest", "-q", "-m", marker, *extra]
+    print(f"== tier {name}: pytest -m {marker!r}", flush=True)
+    started = time.monotonic()
+    counts = ""
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          bufsize=1) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            sys.stdout.write(line)
+            found = COUNT.findall(line)
+            if found and " in " in line:
+                counts = ", ".join(f"{n} {what}" for n, what in found)
+        status = process.wait()
+    seconds = time.monotonic() - started
+    if status == NO_TESTS_COLLECTED:
+        status, counts = 0, "no tests"
+    return status, f"tier {name}: {counts or 'no summary from pytest'} in {seconds:.1f} s"
+
+
+def main(argv: list[str]) -> int:
+    started = time.monotonic()
+    lines = []
+    for name, marker in TIERS:
+        status, line = run_tier(name, marker, argv)
+        lines.append(line)
+        print(line, flush=True)
+        if status != 0:
+            print("\n".join(["", *lines, f"tier {name} failed (pytest exit status {status}); later tiers not run"]))
+            return status
+    print("\n".join(["", *lines, f"all tiers passed in {time.monotonic() - started:.1f} s"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
