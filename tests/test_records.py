@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 
-from curate.document import Document, Line, Origin, ParagraphRef, Problem, Removal
+from curate.document import Document, Line, Origin, ParagraphRef, Problem, Reason, Removal
 
 pytestmark = pytest.mark.unit
 
@@ -18,7 +18,8 @@ REF = ParagraphRef("doc-a", "a.txt", 7, 100, 180)
 EVERY_KIND = [
     ORIGIN,
     LINE,
-    Removal(LINE, "dedup", "duplicate", "near-duplicate", REF, 0.8516),
+    Reason("dedup", "duplicate", "near-duplicate", REF, 0.8516),
+    Removal(LINE, Reason("dedup", "duplicate", "near-duplicate", REF, 0.8516)),
     REF,
     Problem("b.jsonl", 4, "invalid JSON", "record skipped", 1, 120, 160, "{not json"),
 ]
@@ -42,7 +43,8 @@ def test_records_are_slotted_and_frozen(value):
 def test_a_document_keeps_its_lists_apart_and_pickles_whole():
     doc = Document("d", "d.txt", None, [LINE], lines_read=3, size=50, encoding="cp1252")
     other = Document("e", "e.txt", 2, [])
-    doc.removed.append(Removal(LINE, "noise", "rule:byline", "byline"))
+    doc.drop({LINE.index: Reason("noise", "rule:byline", "byline")})
+    assert doc.lines == [] and doc.removed == [Removal(LINE, Reason("noise", "rule:byline", "byline"))]
     assert other.removed == [] and other.problems == []  # no list shared between documents
     copy = pickle.loads(pickle.dumps(doc, pickle.HIGHEST_PROTOCOL))
     assert copy == doc and copy.removed is not doc.removed
