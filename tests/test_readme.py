@@ -8,8 +8,7 @@ from conftest import ROOT
 pytestmark = pytest.mark.unit
 
 RUN = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/curate run seeds/"
-TEST = ("python3 -m venv .venv && .venv/bin/pip install -e '.[test,ray]' && "
-        '.venv/bin/python -m pytest -q -m "not slow" && .venv/bin/python -m pytest -q -m slow')
+TEST = "python3 -m venv .venv && .venv/bin/pip install -e '.[test,ray,lint]' && .venv/bin/python tests/tiers.py"
 
 
 def test_readme_first_screen_has_both_commands():

@@ -1,9 +1,10 @@
 """Run the test tiers in order, fastest first, and say how long each took.
 
-    python -m tests.tiers [PYTEST_ARGS...]      (or: python tests/tiers.py ...)
+    python tests/tiers.py [PYTEST_ARGS...]
 
-unit (in-process, no curate process, no Ray), then cli (the CLI and integration tests:
-everything neither unit nor slow), then slow (noise-dev, kills and resumes, Ray clusters).
+unit (in-process, no curate process, no Ray), then lint (ruff and mypy, which must report
+nothing: pip install -e '.[lint]'), then cli (the CLI and integration tests: everything
+neither unit nor slow), then slow (noise-dev, kills and resumes, Ray clusters).
 A failing tier stops the run, so a broken function is reported in seconds, not after the
 slow tier. Any arguments are passed to each pytest (e.g. -x). Exit status: pytest's, of
 the first tier that failed; 0 when every tier passed.
@@ -20,9 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TIERS = (
     ("unit", "unit"),
+    ("lint", None),
     ("cli", "not unit and not slow"),
     ("slow", "slow"),
 )
+LINTERS = (("ruff", "check", "."), ("mypy",))  # mypy's settings (packages, overrides) are in pyproject.toml
 NO_TESTS_COLLECTED = 5  # pytest's status when a marker selects nothing: not a failure here
 # The counts of pytest's last line ("3 failed, 150 passed, 2 skipped, 198 deselected in 21.99s").
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
@@ -49,15 +52,30 @@ def run_tier(name: str, marker: str, extra: list[str]) -> tuple[int, str]:
     return status, f"tier {name}: {counts or 'no summary from pytest'} in {seconds:.1f} s"
 
 
+def run_linters() -> tuple[int, str]:
+    """ruff and mypy over the project, from the same environment as the tests."""
+    started = time.monotonic()
+    print("== tier lint: " + " && ".join(" ".join(linter) for linter in LINTERS), flush=True)
+    bindir = Path(sys.executable).parent
+    for linter in LINTERS:
+        exe = bindir / linter[0]
+        if not exe.exists():
+            return 1, f"tier lint: {linter[0]} is not installed; pip install -e '.[lint]'"
+        status = subprocess.run([str(exe), *linter[1:]], cwd=ROOT, check=False).returncode
+        if status != 0:
+            return status, f"tier lint: {linter[0]} found problems (exit status {status})"
+    return 0, f"tier lint: ruff and mypy clean in {time.monotonic() - started:.1f} s"
+
+
 def main(argv: list[str]) -> int:
     started = time.monotonic()
     lines = []
     for name, marker in TIERS:
-        status, line = run_tier(name, marker, argv)
+        status, line = run_linters() if marker is None else run_tier(name, marker, argv)
         lines.append(line)
         print(line, flush=True)
         if status != 0:
-            print("\n".join(["", *lines, f"tier {name} failed (pytest exit status {status}); later tiers not run"]))
+            print("\n".join(["", *lines, f"tier {name} failed (exit status {status}); later tiers not run"]))
             return status
     print("\n".join(["", *lines, f"all tiers passed in {time.monotonic() - started:.1f} s"]))
     return 0
