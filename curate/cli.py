@@ -96,12 +96,40 @@ class ByteSize(click.ParamType):
 
 
 def _encoding(ctx, param, value: str) -> str:
-    from curate.read import check_encoding
+    from curate.formats.txt import check_encoding
 
     try:
         return check_encoding(value)
     except CurateError as err:
         raise click.BadParameter(str(err).split(": ", 1)[1]) from err
+
+
+def _format(ctx, param, value: str) -> str:
+    from curate.formats import check_format
+
+    try:
+        return check_format(value)
+    except CurateError as err:
+        raise click.BadParameter(str(err).split(": ", 1)[1]) from err
+
+
+def format_option(inputs: bool):
+    """--format, for run and dedup (``inputs``: files and folders) and for explain (one file)."""
+    from curate.formats import format_names, suffix_list
+
+    compressed = "Names ending in .gz or .zst are decompressed first, for the formats that are streams (jsonl)."
+    if not inputs:
+        return click.option(
+            "--format", "input_format", default="auto", show_default=True, callback=_format, metavar="NAME",
+            help=f"How to read FILE: {', '.join(format_names())}. auto: by its suffix ({suffix_list()}); a "
+                 f"format name reads it with that reader whatever its name. {compressed}")
+    return click.option(
+        "--format", "input_format", default="auto", show_default=True, callback=_format, metavar="NAME",
+        help=f"How to read the inputs: {', '.join(format_names())}. auto: by the file name's suffix "
+             f"({suffix_list()}); a folder walk skips, and reports, files of other names. A format name reads "
+             "every file with that reader whatever its name: a file named on the command line, and every file "
+             "that is not hidden in a folder walk, so give it folders that hold only that format. "
+             + compressed)
 
 
 def io_options(fn):
@@ -119,6 +147,7 @@ def io_options(fn):
         click.option("--address", default=None, metavar="ADDR",
                      help="With --engine ray: 'auto' or HOST:PORT joins a running Ray cluster; without it a "
                           "local cluster is started for the run."),
+        format_option(inputs=True),
         click.option("--text-field", default="text", show_default=True,
                      help="Field of a JSONL record that holds the document text."),
         click.option("--encoding", default="auto", show_default=True, callback=_encoding, metavar="NAME",
@@ -213,8 +242,8 @@ def dedup(inputs, output, **options):
     _execute(inputs, output, RuleSet(), stages=DEDUP_PIPELINE, **options)
 
 
-def _execute(inputs, output, ruleset, stages, workers, engine, address, text_field, encoding, max_line_bytes,
-             max_doc_bytes, timings, strict, resume, overwrite, chunk_docs, quiet, threshold, num_perm,
+def _execute(inputs, output, ruleset, stages, workers, engine, address, input_format, text_field, encoding,
+             max_line_bytes, max_doc_bytes, timings, strict, resume, overwrite, chunk_docs, quiet, threshold, num_perm,
              shingle_words, shingle_chars, min_words) -> None:
     from curate import driver
     from curate.engines import engine_for
@@ -224,7 +253,7 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, text_fie
     cfg = driver.RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
                            text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
                            measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
-                           max_doc_bytes=max_doc_bytes)
+                           max_doc_bytes=max_doc_bytes, input_format=input_format)
     try:
         runner = engine_for(engine, workers, address)
         if resume and not runner.resumable:
@@ -272,12 +301,13 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, text_fie
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @rule_options
+@format_option(inputs=False)
 @click.option("--text-field", default="text", show_default=True, help="Field of a JSONL record that holds the text.")
 @click.option("--only", type=click.Choice(["all", "keep", "drop"]), default="all", show_default=True,
               help="Show every line, or only kept or only dropped lines.")
 @click.option("--width", type=click.IntRange(min=20), default=100, show_default=True,
               help="Cut each line's text to this many characters.")
-def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, text_field, only, width):
+def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, input_format, text_field, only, width):
     """Show every line of FILE with its verdict and the reason: the rule that removed it,
     or the paragraph it duplicates (within FILE), with the same rules `curate run` uses.
 
@@ -286,20 +316,21 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, text_
       curate explain seeds/003_42baa09dbcf2e687.txt
       curate explain page.txt --only drop
       curate explain page.txt --rules my-rules/ --disable byline
+      curate explain part-00000 --format jsonl
     """
     from curate.explain import explain_file, format_verdicts
-    from curate.read import kind_of
+    from curate.formats import reader_for, supported
 
     if not file.exists():
         raise click.ClickException(f"{file}: no such file; give one .txt or .jsonl file")
     if not file.is_file():
         raise click.ClickException(f"{file}: not a regular file (a folder, pipe or device); give one .txt or "
                                    ".jsonl file")
-    if kind_of(file) is None:
-        raise click.ClickException(f"{file}: curate reads .txt, .jsonl, .jsonl.gz and .jsonl.zst files")
+    if reader_for(file, input_format) is None:
+        raise click.ClickException(f"{file}: {supported()} files; or name its format with --format")
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled)
     try:
-        explained = explain_file(file, ruleset, DedupConfig(), text_field)
+        explained = explain_file(file, ruleset, DedupConfig(), text_field, input_format)
     except CurateError as err:
         raise _fail(err) from err
     for doc_id, verdicts in explained:

@@ -20,14 +20,8 @@ from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
 from curate.errors import UsageError
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
-from curate.read import (
-    DEFAULT_MAX_DOC_BYTES,
-    DEFAULT_MAX_LINE_BYTES,
-    Discovery,
-    ReadOptions,
-    discover,
-    read_documents,
-)
+from curate.discover import Discovery, discover
+from curate.formats import DEFAULT_MAX_DOC_BYTES, DEFAULT_MAX_LINE_BYTES, ReadOptions, read_documents
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
 from curate.stages.base import Batch, Stage
 from curate.stages.base import Item as BatchItem
@@ -64,11 +58,12 @@ class RunConfig:
     encoding: str = "auto"  # of .txt files: --encoding
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
+    input_format: str = "auto"  # --format: a reader's name, or auto (by suffix)
 
     @property
     def read_options(self) -> ReadOptions:
-        return ReadOptions(encoding=self.encoding, max_line_bytes=self.max_line_bytes,
-                           max_doc_bytes=self.max_doc_bytes)
+        return ReadOptions(format=self.input_format, text_field=self.text_field, encoding=self.encoding,
+                           max_line_bytes=self.max_line_bytes, max_doc_bytes=self.max_doc_bytes)
 
 
 class Output(Protocol):
@@ -103,7 +98,7 @@ class Plan:
 
 def plan(cfg: RunConfig, discovery: Discovery | None = None) -> Plan:
     """Find the inputs and build the stages; raises UsageError on a bad input or stage name."""
-    found = discovery if discovery is not None else discover(list(cfg.inputs), cfg.output)
+    found = discovery if discovery is not None else discover(list(cfg.inputs), cfg.output, cfg.read_options)
     return Plan(cfg, found, build_pipeline(cfg.stages, cfg))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from curate.document import Document, Problem
 from curate.driver import RunConfig, plan, run
-from curate.read import discover
+from curate.discover import discover
 from curate.rules import RuleSet
 from curate.stages.dedup.signature import DedupConfig
 
@@ -47,16 +47,18 @@ class Collector:
         pass
 
 
-def explain_file(file: Path, ruleset: RuleSet, dedup: DedupConfig,
-                 text_field: str = "text") -> list[tuple[str, list[Verdict]]]:
+def explain_file(file: Path, ruleset: RuleSet, dedup: DedupConfig, text_field: str = "text",
+                 input_format: str = "auto") -> list[tuple[str, list[Verdict]]]:
     """(document id, verdicts in line order) for every document of the file: the driver's
     run of `curate run` on this one file, collected instead of written.
 
     Duplicates are found within this file only: explain looks at one input, not the corpus.
     """
-    cfg = RunConfig(inputs=(file,), output=Path("-"), ruleset=ruleset, dedup=dedup, text_field=text_field)
+    cfg = RunConfig(inputs=(file,), output=Path("-"), ruleset=ruleset, dedup=dedup, text_field=text_field,
+                    input_format=input_format)
     collector = Collector()
-    run(plan(cfg, discover([file])), output=collector)  # nothing is written, so no output folder to keep out
+    # Nothing is written, so there is no output folder to keep out of the discovery.
+    run(plan(cfg, discover([file], options=cfg.read_options)), output=collector)
     return collector.results
 
 

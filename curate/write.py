@@ -11,15 +11,14 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
-
-import orjson
+from typing import TYPE_CHECKING
 
 from curate.document import Document, Problem, Removal
 from curate.errors import RunStopped, UsageError
+from curate.formats import DEFAULT_SINK, Sink, sink_by_name
+from curate.formats.base import Part
 from curate.outdir import (
     CORPUS,
     DISCARDED,
@@ -44,32 +43,8 @@ __all__ = ["CORPUS", "OUTPUT_FILES", "PARTIAL", "QUARANTINE", "REMOVED", "SUMMAR
 
 RUN_FILE = "run.json"  # the fingerprint of the run .partial/ belongs to
 COMMIT_FILE = "commit.json"  # written once the run is over: only the commit is left to do
-COPY_BUFFER = 1 << 20
-
-
-_LINE_BREAKERS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_LINE_BREAKER_BYTES = {ch.encode("utf-8"): escaped.encode("ascii") for ch, escaped in _LINE_BREAKERS.items()}
-
-
-def _dumps(record: dict) -> bytes:
-    """One JSON line: sorted keys, no ASCII escaping (byte-identical across runs, readable).
-
-    orjson writes the same bytes as ``json.dumps(ensure_ascii=False, sort_keys=True,
-    separators=(",", ":"))`` for what records hold (strings, ints, lists, and floats rounded
-    to 4 places, which never take an exponent) at a fraction of the cost; anything it
-    refuses (a lone surrogate, an int beyond 64 bits) goes through json as before."""
-    try:
-        data = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        data = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    # NEL and the Unicode line and paragraph separators stay raw in JSON, and readers that
-    # split lines the Unicode way (str.splitlines, some JSONL loaders) would cut the record
-    # in two. They can only occur inside strings, so escaping them keeps the JSON the same.
-    if not data.isascii():
-        for raw, escaped in _LINE_BREAKER_BYTES.items():
-            if raw in data:
-                data = data.replace(raw, escaped)
-    return data
+# The outputs a run writes, each named by its sink: corpus.jsonl, removed.jsonl, quarantine.jsonl.
+OUTPUTS = ("corpus", "removed", "quarantine")
 
 
 def document_record(doc: Document) -> dict:
@@ -88,7 +63,7 @@ def document_record(doc: Document) -> dict:
         if label is not None:
             entry["language"], entry["language_score"] = label
         provenance.append(entry)
-    record = {
+    record: dict[str, object] = {
         "id": doc.id,
         "text": "".join(parts),
         "source": doc.source,
@@ -136,8 +111,8 @@ def problem_record(problem: Problem) -> dict:
 
 class OutputWriter:
     """Writes the run in chunks of documents under ``OUT/.partial/``, so a stopped run can
-    be resumed from its last finished chunk, then commits: joins the chunks into the final
-    files and moves them into place, ``summary.json`` last.
+    be resumed from its last finished chunk, then commits: the sink joins each output's
+    chunks into its final form, and they move into place, ``summary.json`` last.
 
     A chunk is finished when its ``.done`` marker exists; the marker is written after the
     chunk's files and its ``.state`` (its share of the dedup index and the summary so far)
@@ -146,14 +121,18 @@ class OutputWriter:
     stops the run with RunStopped, which says how to resume; finished chunks are kept.
     """
 
-    def __init__(self, out_dir: Path, fingerprint: str, resume: bool = False, overwrite: bool = False):
+    def __init__(self, out_dir: Path, fingerprint: str, resume: bool = False, overwrite: bool = False,
+                 sink: Sink | str = DEFAULT_SINK):
+        """``sink``: the output format, a registered sink or its name (see curate.formats)."""
         if resume and overwrite:
             raise UsageError("--resume continues the run in the output folder and --overwrite discards it; "
                              "give one of them")
         self.out_dir = out_dir
         self.partial = out_dir / PARTIAL
         self.fingerprint = fingerprint
-        self.files: dict[str, BinaryIO] = {}
+        self.sink = sink_by_name(sink) if isinstance(sink, str) else sink
+        self.names = {output: output + self.sink.suffix for output in OUTPUTS}  # corpus -> corpus.jsonl
+        self.parts: dict[str, Part] = {}
         self.chunk = 0
         self.committing = False  # the commit record exists: only the commit is left to do
         self._syncer: ThreadPoolExecutor | None = None
@@ -199,22 +178,31 @@ class OutputWriter:
     def _start(self) -> None:
         remove_tree(self.partial)
         self.partial.mkdir()
-        write_durably(self.partial / RUN_FILE, json.dumps({"fingerprint": self.fingerprint}).encode() + b"\n")
+        write_durably(self.partial / RUN_FILE, json.dumps(self._run_record()).encode() + b"\n")
         fsync_path(self.out_dir)
         self._open_chunk()
 
+    def _run_record(self) -> dict:
+        # The sink is named only when it is not the default, so run.json stays as it was.
+        sink = {} if self.sink.name == DEFAULT_SINK else {"sink": self.sink.name}
+        return {"fingerprint": self.fingerprint, **sink}
+
     # -- resuming ---------------------------------------------------------------------
     def _resumable(self) -> bool:
-        """True if .partial holds a run to continue; refuses one made with other settings.
+        """True if .partial holds a run to continue; refuses one made with other settings
+        (or another output format, whose parts this sink cannot join).
         A .partial without its run file was stopped before it wrote anything."""
+        damaged = UsageError(f"{self.out_dir}: the unfinished run there is damaged ({RUN_FILE} cannot be read), "
+                             "so it cannot be resumed; use --overwrite to start again")
         try:
-            recorded = json.loads((self.partial / RUN_FILE).read_bytes()).get("fingerprint")
+            recorded = json.loads((self.partial / RUN_FILE).read_bytes())
         except FileNotFoundError:
             return False
-        except (ValueError, AttributeError) as err:
-            raise UsageError(f"{self.out_dir}: the unfinished run there is damaged ({RUN_FILE} cannot be read), "
-                             "so it cannot be resumed; use --overwrite to start again") from err
-        if recorded != self.fingerprint:
+        except ValueError as err:
+            raise damaged from err
+        if not isinstance(recorded, dict):
+            raise damaged
+        if recorded != self._run_record():
             raise UsageError(
                 f"{self.out_dir}: the unfinished run there used other inputs, rules or options, so it "
                 "cannot be resumed; use --overwrite to discard it and start again, or rerun it as it was")
@@ -243,7 +231,8 @@ class OutputWriter:
     def _finished_chunks(self) -> int:
         """How many chunks, from the first, are finished and complete on disk."""
         n = 0
-        while all((self.partial / f"{n:06d}.{suffix}").exists() for suffix in ("done", "state", *OUTPUT_FILES)):
+        while all((self.partial / f"{n:06d}.{suffix}").exists()
+                  for suffix in ("done", "state", *self.names.values())):
             n += 1
         return n
 
@@ -275,35 +264,40 @@ class OutputWriter:
         return journals, state, items
 
     def _redo_from(self, chunk: int) -> None:
-        for f in self.files.values():
-            f.close()
+        for part in self.parts.values():
+            part.close()
         self.chunk = chunk
         self._drop_chunks_from(chunk)
         self._open_chunk()
 
     # -- writing ------------------------------------------------------------------------
+    def _part_path(self, chunk: int, output: str) -> Path:
+        return self.partial / f"{chunk:06d}.{self.names[output]}"
+
     def _open_chunk(self) -> None:
-        # Open across many calls, until end_chunk closes them: no with-block fits.
-        self.files = {name: open(self.partial / f"{self.chunk:06d}.{name}", "wb")  # noqa: SIM115
-                      for name in OUTPUT_FILES}
+        parts: dict[str, Part] = {}
+        try:
+            for output in OUTPUTS:
+                parts[output] = self.sink.open(self._part_path(self.chunk, output))
+        finally:
+            self.parts = parts  # those opened are closed by whoever handles the error
 
     def write_document(self, doc: Document) -> None:
         if doc.lines:
-            self._write(CORPUS, _dumps(document_record(doc)) + b"\n")
-        if doc.removed:
-            self._write(REMOVED, b"".join(_dumps(removal_record(doc, removal)) + b"\n"
-                                          for removal in sorted(doc.removed, key=lambda r: r.line.index)))
+            self._write("corpus", document_record(doc))
+        for removal in sorted(doc.removed, key=lambda r: r.line.index):
+            self._write("removed", removal_record(doc, removal))
         for problem in doc.problems:
             self.write_problem(problem)
 
     def write_problem(self, problem: Problem) -> None:
-        self._write(QUARANTINE, _dumps(problem_record(problem)) + b"\n")
+        self._write("quarantine", problem_record(problem))
 
-    def _write(self, name: str, data: bytes) -> None:
+    def _write(self, output: str, record: dict) -> None:
         try:
-            self.files[name].write(data)
+            self.parts[output].write(record)
         except OSError as err:
-            raise self._stopped(err, self.partial / f"{self.chunk:06d}.{name}") from err
+            raise self._stopped(err, self._part_path(self.chunk, output)) from err
 
     def end_chunk(self, index_journal: object, summary_state: object) -> None:
         """Close the current chunk and start the next one. The chunk is made durable and
@@ -326,12 +320,12 @@ class OutputWriter:
             raise self._stopped(err) from err
 
     def _close_files(self) -> None:
-        """Close the chunk's files; a write that only fails on the final flush fails here."""
-        files, self.files = self.files, {}
+        """Close the chunk's parts; a write that only fails on the final flush fails here."""
+        parts, self.parts = self.parts, {}
         failure: OSError | None = None
-        for f in files.values():
+        for part in parts.values():
             try:
-                f.close()
+                part.close()
             except OSError as err:
                 failure = failure or err
         if failure is not None:
@@ -340,8 +334,8 @@ class OutputWriter:
     def _finish_chunk(self, chunk: int, state: bytes) -> None:
         """Make a closed chunk durable, then mark it finished: a resumed run trusts a
         chunk only if its ``.done`` marker exists, and the marker comes last."""
-        for name in OUTPUT_FILES:
-            fsync_path(self.partial / f"{chunk:06d}.{name}")
+        for output in OUTPUTS:
+            fsync_path(self._part_path(chunk, output))
         with open(self.partial / f"{chunk:06d}.state", "wb") as f:
             f.write(state)
             f.flush()
@@ -369,11 +363,14 @@ class OutputWriter:
         1. the last chunk is finished like any other (its state holds the final summary),
            then ``summary.json`` and the commit record (how many chunks) go into .partial/,
            and the other chunks' states are deleted;
-        2. each output file is joined into its first chunk's file: chunk k is appended, the
-           length so far is recorded (``NAME.joined``), then chunk k is deleted, so the
-           join needs free space for one chunk, not for a second copy of the output;
-        3. each joined file is renamed into place, then ``summary.json``;
+        2. the sink joins each output's chunks into ``.partial/NAME`` (a join is resumable;
+           the JSONL sink appends chunk after chunk to the first and journals how far it
+           got, so it needs free space for one chunk, not for a second copy of the output);
+        3. each joined output is renamed into place, then ``summary.json``;
         4. ``.partial/`` is renamed aside and deleted.
+
+        A joined output that is no longer in .partial/ but in the output folder was moved
+        there by this commit: the folder held no output when the run began.
         """
         try:
             if not self.committing:
@@ -387,8 +384,8 @@ class OutputWriter:
                 write_durably(self.partial / COMMIT_FILE, json.dumps({"chunks": self.chunk}).encode() + b"\n")
                 self.committing = True
             self._drop_states_before(self.chunk - 1)
-            for name in OUTPUT_FILES:
-                self._join(name)
+            for output in OUTPUTS:
+                self._join(output)
             self._move_into_place()
         except OSError as err:
             raise self._stopped(err) from err
@@ -401,29 +398,16 @@ class OutputWriter:
         for k in range(last):
             (self.partial / f"{k:06d}.state").unlink(missing_ok=True)
 
-    def _join(self, name: str) -> None:
-        if self.chunk == 1:
-            return  # most runs: one chunk, nothing to copy
-        joined = self.partial / f"{0:06d}.{name}"
-        progress_file = self.partial / f"{name}.joined"
-        try:
-            done, size = json.loads(progress_file.read_bytes())
-        except FileNotFoundError:
-            # Nothing was appended before the first record, so the first chunk is whole.
-            done, size = 1, joined.stat().st_size
-            write_durably(progress_file, json.dumps([done, size]).encode())
-        for k in range(done, self.chunk):
-            part = self.partial / f"{k:06d}.{name}"
-            try:
-                size = _append(joined, size, part)
-            except OSError as err:
-                raise OSError(err.errno, err.strerror, err.filename or str(joined)) from err
-            write_durably(progress_file, json.dumps([k + 1, size]).encode())
-            part.unlink()
+    def _join(self, output: str) -> None:
+        name = self.names[output]
+        target = self.partial / name
+        if not target.exists() and (self.out_dir / name).exists():
+            return  # joined and moved into place before a kill
+        self.sink.join([self._part_path(k, output) for k in range(self.chunk)], target)
 
     def _move_into_place(self) -> None:
-        for name in OUTPUT_FILES:
-            joined = self.partial / f"{0:06d}.{name}"
+        for name in self.names.values():
+            joined = self.partial / name
             if joined.exists():  # else a stopped commit moved it already
                 os.replace(joined, self.out_dir / name)
         fsync_path(self.out_dir)
@@ -453,30 +437,18 @@ class OutputWriter:
             self._wait_for_syncs()  # chunks already closed are kept if they can be
         except OSError:
             pass  # the chunk that failed has no marker, so a resumed run redoes it
-        for f in self.files.values():
+        for part in self.parts.values():
             try:
-                f.close()
+                part.close()
             except OSError:
                 pass  # a full disk fails the flush too; the chunk is dropped anyway
-        self.files = {}
+        self.parts = {}
         if not self.committing:
             try:
                 self._drop_chunks_from(self.chunk)
             except OSError:
                 pass
         self._lock.release()
-
-
-def _append(joined: Path, size: int, part: Path) -> int:
-    """Append ``part`` to the first ``size`` bytes of ``joined``, durably; the new size."""
-    with open(joined, "r+b") as out:
-        out.truncate(size)  # a kill or a full disk may have left part of this chunk
-        out.seek(size)
-        with open(part, "rb") as f:
-            shutil.copyfileobj(f, out, COPY_BUFFER)
-        out.flush()
-        os.fsync(out.fileno())
-        return out.tell()
 
 
 def _remove_empty_folder(folder: Path) -> None:

@@ -87,6 +87,7 @@ def test_settings_that_cannot_change_the_output_are_left_out():
     assert fingerprint(_config(chunk_items=5), []) != base
     assert fingerprint(_config(dedup=DedupConfig(threshold=0.9)), []) != base
     assert fingerprint(_config(text_field="body"), []) != base
+    assert fingerprint(_config(input_format="jsonl"), []) != base  # --format: the same files, read otherwise
 
 
 @pytest.mark.unit

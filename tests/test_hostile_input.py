@@ -217,7 +217,8 @@ def test_fifos_and_device_links_are_skipped_not_read(tmp_path):
 def test_a_fifo_swapped_in_after_discovery_is_not_opened(tmp_path):
     """The check is made on the opened file, so a file replaced by a FIFO between the walk
     and the read cannot block the run."""
-    from curate.read import InputFile, read_documents
+    from curate.discover import InputFile
+    from curate.formats import read_documents
 
     for name in ("late.txt", "late.jsonl"):
         os.mkfifo(tmp_path / name)
@@ -500,7 +501,7 @@ def test_output_over_an_input_is_refused(tmp_path):
 def test_discovery_is_the_same_before_and_after_the_output_folder_exists(tmp_path):
     """--resume re-reads the items of the run it continues and skips the finished ones: the
     output folder appearing inside the input must not add or move an item."""
-    from curate.read import discover
+    from curate.discover import discover
 
     src = _folder(tmp_path)
     before = discover([src], src / "output")

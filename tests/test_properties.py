@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from curate.driver import RunConfig, run
-from curate.read import utf16_by_nuls
+from curate.formats.txt import utf16_by_nuls
 from curate.rules import load_rules
 
 RULES = load_rules([], builtin=True)

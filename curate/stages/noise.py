@@ -194,7 +194,7 @@ def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
 def rule_hits_text(rule: Rule, text: str) -> bool:
     """Does the rule fire anywhere in this text? (Used to check a rule's examples.) Raises
     PatternTimeout if its pattern runs over budget."""
-    from curate.read import split_lines
+    from curate.formats import split_lines
     from curate.stages.normalise import normalise_text
 
     lines, _, _, _ = split_lines(RawDocument("example", "example", 1, text, len(text)))

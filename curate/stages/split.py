@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from curate.document import Document, RawDocument
-from curate.read import DEFAULT_READ, ReadOptions, split_lines
+from curate.formats import DEFAULT_READ, ReadOptions, split_lines
 from curate.stages.base import Batch, Stage
 
 if TYPE_CHECKING:

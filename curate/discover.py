@@ -1,0 +1,272 @@
+"""Find the inputs, in a deterministic order: folders walked recursively and sorted,
+hidden names and curate's own output folders skipped (and said), files no reader
+claims, pipes, devices and unreadable entries reported, never opened.
+
+Which files a walk takes depends on ``--format``: with ``auto`` those a reader claims
+by suffix (the others are reported as skipped); with a named format every file that
+is not hidden, since the user said what they hold. A file named on the command line
+that no reader claims is an error at once, not a skip found later.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from curate.document import (
+    HIDDEN_FILE,
+    HIDDEN_FOLDER,
+    OTHER_OUTPUT,
+    OWN_OUTPUT,
+    Problem,
+)
+from curate.errors import UsageError
+from curate.formats import (
+    AUTO,
+    DEFAULT_READ,
+    ReadOptions,
+    check_format,
+    reader_for,
+    supported,
+)
+from curate.formats.base import (
+    DEFAULT_MAX_DOC_BYTES,
+    NotRegularFile,
+    kind_of_mode,
+    not_regular_problem,
+    open_regular,
+)
+from curate.outdir import PARTIAL, SUMMARY
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    path: Path  # the real path, for opening (may hold undecodable bytes as surrogates)
+    source: str  # relative to its input root, forward slashes; always valid Unicode (see source_name)
+    size: int
+    format: str = AUTO  # the reader that reads it (see curate.formats); auto: by its suffix, when read
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    files: list[InputFile]
+    problems: list[Problem]  # skipped entries: unsupported type, unreadable folder, hidden, not regular, ...
+
+
+def source_name(name: str | os.PathLike) -> str:
+    """The spelling of a file name in the output: its raw bytes decoded as UTF-8, with
+    every byte that is not valid UTF-8 written as ``\\xNN``.
+
+    It depends only on the bytes on disk, never on the locale (under LC_ALL=C Python sees
+    ``café`` as ``caf\\udcc3\\udca9``), and it is always encodable, so it can be written as
+    JSON. The real path is kept separately for opening the file."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+# -- discovery -----------------------------------------------------------------------------
+
+
+def discover(inputs: list[Path], output: Path | None = None, options: ReadOptions | None = None) -> Discovery:
+    """List input files: folders walked recursively and sorted, roots in the order given.
+
+    ``output``: this run's output folder. The run refuses to write over an input, and a
+    walk skips the output folder, and any other folder holding a curate run's output,
+    so a run never reads its own output back. ``options.format`` decides which files are
+    taken (see the module's docstring) and is recorded on each file."""
+    input_format = check_format((options or DEFAULT_READ).format)
+    roots = [Path(p) for p in inputs]
+    for root in roots:
+        if not root.exists() and not root.is_symlink():
+            raise UsageError(f"{root}: no such file or folder; check the path")
+    _refuse_overlapping_roots(roots)
+    out_real = None
+    if output is not None:
+        _refuse_output_over_inputs(roots, Path(output))
+        out_real = os.path.realpath(output)
+    files: list[InputFile] = []
+    problems: list[Problem] = []
+    visited: dict[str, str] = {}  # real path of every folder walked -> its source
+    for root in roots:
+        if root.is_dir():
+            if output is not None:
+                problems.extend(_own_output_notice(root, Path(output)))
+            files.extend(_walk(root, problems, visited, out_real, input_format))
+        else:
+            _add_file(root, source_name(root.name), input_format, files, problems, named=True)
+    seen: dict[str, Path] = {}
+    for f in files:
+        if f.source in seen:
+            raise UsageError(
+                f"{seen[f.source]} and {f.path} both appear as source {f.source!r}; "
+                "give each input once, or put them under one folder so their sources differ"
+            )
+        seen[f.source] = f.path
+    return Discovery(files, problems)
+
+
+def _inside(child: str, parent: str) -> bool:
+    return child == parent or child.startswith(parent.rstrip(os.sep) + os.sep)
+
+
+def _spellings(path: Path) -> tuple[str, str]:
+    """The path as given (made absolute) and with every symlink resolved: a walk reaches
+    files by the first, the disk holds them at the second."""
+    return os.path.abspath(path), os.path.realpath(path)
+
+
+def _refuse_overlapping_roots(roots: list[Path]) -> None:
+    """Two inputs that are the same, or one inside the other, would read files twice."""
+    spelled = [(root, _spellings(root), root.is_dir()) for root in roots]
+    for i, (a, a_paths, a_dir) in enumerate(spelled):
+        for b, b_paths, b_dir in spelled[i + 1:]:
+            if any(x == y for x, y in zip(a_paths, b_paths)):
+                raise UsageError(f"{a} and {b} are the same {'folder' if a_dir else 'file'}; give it once")
+            for outer, outer_paths, outer_dir, inner, inner_paths in ((a, a_paths, a_dir, b, b_paths),
+                                                                      (b, b_paths, b_dir, a, a_paths)):
+                if outer_dir and any(_inside(x, y) for x, y in zip(inner_paths, outer_paths)):
+                    raise UsageError(f"{inner} is inside {outer}, so its files would be read twice; "
+                                     f"give only {outer}, or only {inner}")
+
+
+def _refuse_output_over_inputs(roots: list[Path], output: Path) -> None:
+    out_paths = _spellings(output)
+    for root in roots:
+        root_paths = _spellings(root)
+        if any(_inside(r, o) for r, o in zip(root_paths, out_paths)):
+            what = "folder" if root.is_dir() else "file"
+            how = "is" if any(r == o for r, o in zip(root_paths, out_paths)) else "holds"
+            raise UsageError(f"-o {output}: the output folder {how} the input {what} {root}, and curate never "
+                             "writes over its inputs; choose another output folder with -o DIR")
+
+
+def _own_output_notice(root: Path, output: Path) -> list[Problem]:
+    """Say that the output folder, inside this input folder, is not read. Said whether or
+    not the folder exists yet, so a run and its --resume see the same items."""
+    for root_path, out_path in zip(_spellings(root), _spellings(output)):
+        if _inside(out_path, root_path):
+            source = source_name(Path(os.path.relpath(out_path, root_path)).as_posix())
+            return [Problem(source, None, OWN_OUTPUT,
+                            "not read; the output of a run is not its input", lines=0)]
+    return []
+
+
+def _sorted_names(names: list[str]) -> list[str]:
+    # By raw bytes: the same order whatever the locale decodes names as.
+    return sorted(names, key=os.fsencode)
+
+
+def _walk(root: Path, problems: list[Problem], visited: dict[str, str], out_real: str | None,
+          input_format: str) -> list[InputFile]:
+    found: list[InputFile] = []
+
+    def onerror(err: OSError) -> None:
+        rel = _rel(Path(err.filename), root) if err.filename else "."
+        problems.append(Problem(rel, None, f"cannot read folder: {err.strerror}", "skipped; fix its permissions", lines=0))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
+        here = _rel(Path(dirpath), root)
+        real = os.path.realpath(dirpath)
+        if real in visited:
+            problems.append(_revisit_problem(here, real, dirpath, visited))
+            dirnames[:] = []
+            continue
+        visited[real] = source_name(dirpath)  # as the user spelled it: it may be under another input
+        kept = []
+        for name in _sorted_names(dirnames):
+            path = Path(dirpath) / name
+            if out_real is not None and os.path.realpath(path) == out_real:
+                continue  # this run's output: said once, by _own_output_notice
+            skipped = _skipped_folder(path, _rel(path, root))
+            if skipped is not None:
+                problems.append(skipped)
+            else:
+                kept.append(name)
+        dirnames[:] = kept
+        for name in _sorted_names(filenames):
+            path = Path(dirpath) / name
+            if name.startswith("."):
+                problems.append(Problem(_rel(path, root), None, HIDDEN_FILE,
+                                        "not read; curate skips names that start with '.': rename it to read it",
+                                        lines=0))
+                continue
+            _add_file(path, _rel(path, root), input_format, found, problems)
+    found.sort(key=lambda f: f.source)
+    return found
+
+
+def _revisit_problem(here: str, real: str, dirpath: str, visited: dict[str, str]) -> Problem:
+    """A folder reached a second time through a symlink: a loop if it leads back to a
+    folder above it, else a second way into a folder already read."""
+    if _inside(os.path.realpath(os.path.dirname(dirpath)), real):
+        return Problem(here, None, "symlink loop", "skipped; remove the link", lines=0)
+    return Problem(here, None, f"folder already read as {visited[real]!r} (a symlink leads to it)",
+                   "skipped, so its files are read once", lines=0)
+
+
+def _skipped_folder(path: Path, source: str) -> Problem | None:
+    """Why a folder met in a walk is not entered, or None to enter it."""
+    if path.name.startswith("."):
+        return Problem(source, None, HIDDEN_FOLDER,
+                       "not read; curate skips names that start with '.': rename it to read it", lines=0)
+    if is_curate_output(path):
+        return Problem(source, None, OTHER_OUTPUT,
+                       "not read; to read its corpus, give corpus.jsonl as an input", lines=0)
+    return None
+
+
+def is_curate_output(folder: Path) -> bool:
+    """A folder a curate run wrote: it has an unfinished run's ``.partial/``, or a
+    summary.json with curate's settings in it."""
+    if (folder / PARTIAL).is_dir():
+        return True
+    summary = folder / SUMMARY
+    try:
+        with open_regular(summary) as f:
+            data = f.read(DEFAULT_MAX_DOC_BYTES + 1)
+        parsed = orjson.loads(data)
+    except (OSError, NotRegularFile, orjson.JSONDecodeError):
+        return False
+    settings = parsed.get("settings") if isinstance(parsed, dict) else None
+    return isinstance(settings, dict) and "curate" in settings
+
+
+def _rel(path: Path, root: Path) -> str:
+    return source_name(path.relative_to(root).as_posix())
+
+
+def _add_file(path: Path, source: str, input_format: str, files: list[InputFile], problems: list[Problem],
+              named: bool = False) -> None:
+    reader = reader_for(path, input_format)
+    if reader is None:
+        if named:  # named on the command line: a mistake to say at once, not a skip to find later
+            raise UsageError(f"{path}: unsupported file type; {supported()} files (a folder is walked for them), "
+                             "or name the format of this one with --format")
+        problems.append(Problem(source, None, "unsupported file type", f"skipped; {supported()}", lines=0))
+        return
+    try:
+        st = path.stat()
+    except OSError as err:
+        what = "symlink loop" if err.errno == errno.ELOOP else err.strerror
+        problems.append(Problem(source, None, f"cannot read file: {what}", "skipped; check the path and its permissions",
+                                lines=0))
+        return
+    if not stat.S_ISREG(st.st_mode):
+        problems.append(not_regular_problem(source, kind_of_mode(st.st_mode)))
+        return
+    files.append(InputFile(path, source, st.st_size, reader.name))
+
+
+def input_file(path: Path, input_format: str = AUTO) -> InputFile:
+    """One file named by the user (``curate explain``), spelled as a run would spell it.
+    UsageError if no reader reads it."""
+    reader = reader_for(path, check_format(input_format))
+    if reader is None:
+        raise UsageError(f"{path}: unsupported file type; {supported()} files, or name its format with --format")
+    return InputFile(path, source_name(path.name), path.stat().st_size, reader.name)
+
+

@@ -1,0 +1,204 @@
+"""Input and output formats, each a plug-in registered here by name.
+
+Readers
+-------
+A reader (``curate.formats.base.Reader``) is an object with a ``name``, the file name
+``suffixes`` it reads, ``compressed`` (the same names ending in ``.gz``/``.zst`` are its
+too) and ``read(file, options)``, which yields ``RawDocument``s and ``Problem``s in file
+order. ``--format auto`` (the default) picks a file's reader by the longest suffix its
+name ends with; ``--format NAME`` reads every input file with reader NAME.
+
+What a reader yields, and what the provenance of the output then means, is fixed by the
+type of ``RawDocument.payload``:
+
+- ``bytes``: the bytes of the whole file (``record_line`` is None). They are decoded
+  as a .txt file is (a byte order mark, ``--encoding``, UTF-8, UTF-16, a detected legacy
+  encoding), lines are numbered from 1 in the file, and each line's ``bytes`` span
+  indexes the raw file: ``"bytes_of": "file"`` in corpus.jsonl, with the encoding named.
+- ``str``: the text of one record (``record_line`` is the record's 1-based line or
+  number in the file). Every line of it has the record's number as its ``line``, and its
+  span indexes the UTF-8 encoding of the text: ``"bytes_of": "text_field"``.
+
+``RawDocument.size`` is the input bytes the document took (for progress), ``id`` its
+record's id or, for a file, its source. Whatever cannot be read is a Problem naming the
+file (and line), never an exception. A new reader is one module and one
+``register_reader(...)`` line below.
+
+Sinks
+-----
+A sink (``curate.formats.base.Sink``) encodes the output records (corpus, removed,
+quarantine) into part files, one per chunk of a run, and joins a run's parts into its
+final output when the run commits; see ``curate.write`` for when each is called.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import xxhash
+
+from curate.document import Line, Problem, RawDocument
+from curate.errors import UsageError
+from curate.formats.base import (
+    AUTO,
+    DEFAULT_MAX_DOC_BYTES,
+    DEFAULT_MAX_LINE_BYTES,
+    DEFAULT_READ,
+    Reader,
+    ReadOptions,
+    Sink,
+)
+from curate.formats.compressed import COMPRESSIONS
+from curate.formats.jsonl import JsonlReader
+from curate.formats.jsonl_sink import JsonlSink
+from curate.formats.lines import split_decoded
+from curate.formats.txt import TxtReader, split_file
+
+if TYPE_CHECKING:
+    from curate.discover import InputFile
+
+__all__ = ["AUTO", "DEFAULT_MAX_DOC_BYTES", "DEFAULT_MAX_LINE_BYTES", "DEFAULT_READ", "ReadOptions", "Reader", "Sink",
+           "check_format", "format_names", "read_documents", "reader_by_name", "reader_for", "register_reader", "register_sink",
+           "sink_by_name", "split_lines", "supported"]
+
+_READERS: dict[str, Reader] = {}
+_SINKS: dict[str, Sink] = {}
+DEFAULT_SINK = "jsonl"
+
+
+def register_reader(reader: Reader) -> Reader:
+    if reader.name == AUTO or reader.name in _READERS:
+        raise ValueError(f"a reader named {reader.name!r} is registered already")
+    _READERS[reader.name] = reader
+    return reader
+
+
+def register_sink(sink: Sink) -> Sink:
+    if sink.name in _SINKS:
+        raise ValueError(f"a sink named {sink.name!r} is registered already")
+    _SINKS[sink.name] = sink
+    return sink
+
+
+def format_names() -> list[str]:
+    """What ``--format`` accepts: auto, then every reader's name."""
+    return [AUTO, *sorted(_READERS)]
+
+
+def reader_by_name(name: str) -> Reader:
+    try:
+        return _READERS[name]
+    except KeyError:
+        raise UsageError(f"--format {name}: unknown format; use one of {', '.join(format_names())}") from None
+
+
+def check_format(name: str) -> str:
+    """``name`` if ``--format`` may name it, else UsageError listing the valid names."""
+    return name if name == AUTO else reader_by_name(name).name
+
+
+def sink_by_name(name: str) -> Sink:
+    try:
+        return _SINKS[name]
+    except KeyError:
+        raise UsageError(f"output format {name}: unknown; use one of {', '.join(sorted(_SINKS))}") from None
+
+
+def suffixes_of(reader: Reader) -> tuple[str, ...]:
+    """Every file name ending ``reader`` claims: its suffixes and, if it reads streams,
+    each of them compressed."""
+    compressed = [s + c for s in reader.suffixes for c in COMPRESSIONS] if reader.compressed else []
+    return (*reader.suffixes, *compressed)
+
+
+def reader_for(path: Path, format: str = AUTO) -> Reader | None:
+    """The reader of a file: the named one, or with ``auto`` the one whose suffix is the
+    longest the file name ends with (None if no reader claims it)."""
+    if format != AUTO:
+        return reader_by_name(format)
+    name = path.name.lower()
+    best: tuple[int, Reader] | None = None
+    for reader in _READERS.values():
+        for suffix in suffixes_of(reader):
+            if name.endswith(suffix) and (best is None or len(suffix) > best[0]):
+                best = (len(suffix), reader)
+    return None if best is None else best[1]
+
+
+def suffix_list() -> str:
+    """Every suffix ``auto`` reads, for people: '.txt, .jsonl and .jsonl.gz'."""
+    names = [s for reader in _READERS.values() for s in suffixes_of(reader)]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def supported() -> str:
+    """What ``auto`` reads, for messages: 'curate reads .txt, .jsonl and .jsonl.gz'."""
+    return f"curate reads {suffix_list()}"
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def read_documents(files: list[InputFile], text_field: str | None = None,
+                   options: ReadOptions | None = None) -> Iterator[RawDocument | Problem]:
+    """Yield every document of every file, in order, and a Problem for whatever cannot be read.
+
+    Each file is read by ``options.format`` if one is named, else by the reader discovery
+    chose for it. ``text_field``, if given, replaces ``options.text_field``. A document
+    whose id was used before is kept, after a problem (of 0 lines) naming where the id was
+    first used: ids are meant to be unique."""
+    options = options or DEFAULT_READ
+    if text_field is not None and text_field != options.text_field:
+        options = dataclasses.replace(options, text_field=text_field)
+    first_use: dict[int, int] = {}  # 64-bit hash of an id -> file number << 40 | record line
+    for number, f in enumerate(files):
+        reader = reader_for(f.path, options.format if options.format != AUTO else f.format)
+        if reader is None:  # a file discovery would not have listed
+            raise UsageError(f"{f.path}: unsupported file type; {supported()} files, or name a format with --format")
+        for item in reader.read(f, options):
+            if isinstance(item, RawDocument):
+                key = xxhash.xxh3_64_intdigest(item.id.encode("utf-8"))
+                here = number << 40 | (item.record_line or 0)
+                first = first_use.setdefault(key, here)
+                if first != here:
+                    yield _duplicate_id_problem(item, files[first >> 40].source, first & ((1 << 40) - 1))
+            yield item
+
+
+def _duplicate_id_problem(doc: RawDocument, first_source: str, first_line: int) -> Problem:
+    where = f"{first_source}:{first_line}" if first_line else first_source
+    shown = doc.id if len(doc.id) <= 80 else doc.id[:79] + "…"
+    return Problem(doc.source, doc.record_line, f"duplicate id {shown!r}, first used at {where}",
+                   "kept; give each record its own id so records can be told apart", lines=0)
+
+
+def split_lines(doc: RawDocument, options: ReadOptions = DEFAULT_READ) -> tuple[list[Line], list[Problem], int, str]:
+    """Cut a document into its non-blank lines, each with its origin in the source bytes
+    (the payload contract above says which bytes).
+
+    Returns the lines, the lines that could not be decoded (or were too long), the number
+    of non-blank lines read (the accounting total), and the encoding the byte spans refer to.
+    """
+    # A line is never longer than the input it came from (a JSONL text's UTF-8 bytes are
+    # no more than its raw record's), so only a document this big needs its lines measured.
+    limit = options.max_line_bytes if doc.size > options.max_line_bytes else 0
+    if isinstance(doc.payload, bytes):
+        lines, problems, read, encoding = split_file(doc, doc.payload, options.encoding, limit)
+    else:
+        encoding = "utf-8"
+        lines, problems, read = split_decoded(doc, doc.payload, encoding, first_byte=0,
+                                              record_line=doc.record_line or 0, limit=limit)
+    if read == 0 and not problems:
+        where = "file" if doc.record_line is None else "record's text"
+        problems.append(Problem(doc.source, doc.record_line, f"no text: the {where} holds only whitespace",
+                                "nothing to keep; remove it or check how it was produced", lines=0))
+    return lines, problems, read, encoding
+
+
+# The built-in formats: a new one is a module and a line here.
+register_reader(TxtReader())
+register_reader(JsonlReader())
+register_sink(JsonlSink())

@@ -1,0 +1,139 @@
+"""What every reader shares: the reading options, the reader protocol, and opening an
+input safely (regular files only, never blocking on a pipe or a device)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+from curate.document import Problem, RawDocument
+
+if TYPE_CHECKING:
+    from curate.discover import InputFile
+
+# Memory for a line is about 26-35 times its size (measured: a 200 MB line peaked at 5.3 GB,
+# an 8 MB one at 408 MB for the whole process), so 8 MiB keeps one line under ~300 MB per
+# worker while a whole page or chapter written as one line (several MB, seen in real
+# crawls) is still read.
+DEFAULT_MAX_LINE_BYTES = 8 << 20
+# The largest document held in memory at once: a .txt file, or one JSONL record. 64 MiB
+# is a long book many times over; beyond it a file is almost always a dump, a bomb or a
+# mistake, and holding it (and its lines) would need gigabytes.
+DEFAULT_MAX_DOC_BYTES = 64 << 20
+SKIP_CHUNK = 1 << 20  # an over-long record is skipped in pieces of this size, never held
+
+AUTO = "auto"  # the format of each file told by its suffix
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """How files are read: which reader, the field that holds the text, the encoding of
+    .txt files and the bounds on what one document and one line may take."""
+
+    format: str = AUTO  # "auto" (by suffix) or a registered reader's name: --format
+    text_field: str = "text"  # for readers of records (JSONL): --text-field
+    encoding: str = AUTO  # of .txt files: "auto" or a codec name accepted by check_encoding
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
+
+
+DEFAULT_READ = ReadOptions()  # frozen: safe to share as a default
+
+
+class Reader(Protocol):
+    """An input format. ``suffixes`` are how its file names end, in lower case (``auto``
+    picks the reader of the longest suffix a name ends with); with ``compressed`` set, the
+    same names ending in ``.gz`` or ``.zst`` are its too, and ``read`` is expected to open
+    files with ``curate.formats.compressed.open_stream``. ``read`` yields the file's
+    documents in order and a Problem for whatever cannot be read, never an exception for
+    bad input (see the payload contract in ``curate.formats``)."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    compressed: bool
+
+    def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]: ...
+
+
+class NotRegularFile(Exception):
+    """A path that is a FIFO, a device or a socket: opening or reading it could block
+    forever or never end."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        super().__init__(kind)
+
+
+_FILE_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+
+
+def kind_of_mode(mode: int) -> str:
+    return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a regular file")
+
+
+def open_regular(path: os.PathLike | str) -> BinaryIO:
+    """Open ``path`` for reading if it is a regular file, else raise NotRegularFile.
+
+    Opened non-blocking and checked on the open descriptor: a check before opening could
+    be raced, and a blocking open of a FIFO waits forever for a writer."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(kind_of_mode(mode))
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def not_regular_problem(source: str, kind: str) -> Problem:
+    return Problem(source, None, f"not a regular file: {kind}",
+                   "skipped; curate reads regular files only (a pipe or device may never end): "
+                   "copy the data into a file", lines=0)
+
+
+def cannot_read_problem(source: str, err: OSError) -> Problem:
+    return Problem(source, None, f"cannot read file: {err.strerror or err}", "skipped; check the path and its permissions",
+                   lines=0)
+
+
+def empty_file_problem(source: str) -> Problem:
+    return Problem(source, None, "empty file", "skipped; nothing to read", lines=0)
+
+
+class Part(Protocol):
+    """One part file of one output (corpus, removed or quarantine) being written."""
+
+    def write(self, record: dict) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Sink(Protocol):
+    """An output format. A run writes each output as part files, one per chunk of
+    documents, in ``OUT/.partial/`` (``open``); when the run commits, ``join`` turns an
+    output's parts, in order, into its final form at ``target`` (in ``.partial/`` too),
+    which is then moved into the output folder as it is: ``target`` is named
+    ``corpus`` + ``suffix`` and may be one file or a folder of shards, so a format whose
+    files cannot be concatenated keeps its parts as shards.
+
+    ``join`` must survive a kill at any point: it is called again, with the same parts,
+    until it returns, and each call must end with the same ``target``. It may delete
+    parts it has consumed, and keep its own journal beside ``target``; once ``target``
+    exists the join is over (a call then does nothing), so it must appear last, by a
+    rename, durable. A part is one file: the writer syncs it, and deletes those of an
+    unfinished chunk."""
+
+    name: str
+    suffix: str
+
+    def open(self, path: Path) -> Part: ...
+
+    def join(self, parts: list[Path], target: Path) -> None: ...

@@ -1,0 +1,99 @@
+"""Compressed input streams, told by the file name's last suffix: any reader that reads
+a stream (``Reader.compressed``) sits on these, so ``.jsonl.gz`` is the JSONL reader on
+a gzip stream. A new compression is one entry in ``COMPRESSIONS``."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from curate.formats.base import open_regular
+
+
+class ZstdFrames(io.RawIOBase):
+    """A zstd stream, every frame of it, that says when its last frame is cut off.
+
+    python-zstandard's stream_reader returns what it has and no error when the input ends
+    inside a frame (a truncated download would lose its last records silently), so frames
+    are decoded here with one decompressor each, fed a few hundred bytes at a time: zstd
+    can expand a byte about 32,000 times, and this bounds what one call can produce."""
+
+    FEED = 512
+
+    def __init__(self, raw: BinaryIO):
+        import zstandard
+
+        self._raw = raw
+        self._dctx = zstandard.ZstdDecompressor()
+        self._frame: zstandard.ZstdDecompressionObj | None = None  # the decompressor of the frame being read
+        self._input = b""
+        self._at = 0
+        self._output = b""
+        self._out_at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while self._out_at >= len(self._output):
+            if not self._decode_more():
+                return 0
+        n = min(len(buffer), len(self._output) - self._out_at)
+        buffer[:n] = self._output[self._out_at:self._out_at + n]
+        self._out_at += n
+        return n
+
+    def _decode_more(self) -> bool:
+        if self._at >= len(self._input):
+            self._input, self._at = self._raw.read(1 << 16), 0
+            if not self._input:
+                if self._frame is not None:
+                    import zstandard
+
+                    raise zstandard.ZstdError("the data ends inside a frame (truncated file)")
+                return False
+        if self._frame is None:
+            self._frame = self._dctx.decompressobj()
+        piece = self._input[self._at:self._at + self.FEED]
+        self._at += len(piece)
+        self._output, self._out_at = self._frame.decompress(piece), 0
+        if self._frame.eof:
+            # What follows the frame's end (in the last piece fed) is the next frame: go back to it.
+            self._at -= len(self._frame.unused_data)
+            self._frame = None
+        return True
+
+
+def _gzip(handle: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, gzip.GzipFile(fileobj=handle, mode="rb"))
+
+
+def _zstd(handle: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, io.BufferedReader(ZstdFrames(handle), buffer_size=1 << 16))
+
+
+# Suffix -> what decompresses a stream of it, in the order they are listed to users.
+COMPRESSIONS: dict[str, Callable[[BinaryIO], BinaryIO]] = {".gz": _gzip, ".zst": _zstd}
+
+
+def compression_of(path: Path) -> str | None:
+    """The compression suffix ``path`` ends with, or None for a plain file."""
+    name = path.name.lower()
+    return next((suffix for suffix in COMPRESSIONS if name.endswith(suffix)), None)
+
+
+@contextmanager
+def open_stream(path: Path) -> Iterator[BinaryIO]:
+    """The file's bytes, decompressed if its name says so. Raises NotRegularFile for a
+    pipe or a device, OSError if it cannot be opened; a corrupt stream fails while read."""
+    with open_regular(path) as handle:
+        suffix = compression_of(path)
+        if suffix is None:
+            yield handle
+        else:
+            with COMPRESSIONS[suffix](handle) as stream:
+                yield stream

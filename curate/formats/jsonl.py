@@ -1,0 +1,169 @@
+"""``.jsonl`` (also gzip- or zstd-compressed): one document per line, an object whose
+text field (``--text-field``) is the payload and whose ``id`` field, if any, is kept.
+Each record is read in bounded memory, and a stream that breaks off keeps the records
+before the break."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO
+
+import orjson
+
+from curate.document import Problem, RawDocument
+from curate.formats.base import (
+    SKIP_CHUNK,
+    NotRegularFile,
+    ReadOptions,
+    cannot_read_problem,
+    empty_file_problem,
+    not_regular_problem,
+)
+from curate.formats.compressed import compression_of, open_stream
+
+if TYPE_CHECKING:
+    from curate.discover import InputFile
+
+# Python's json.loads rejects integers longer than this (sys.int_info.str_digits_check_threshold).
+_INT_DIGITS_MESSAGE = "Exceeds the limit"
+
+
+class JsonlReader:
+    name = "jsonl"
+    suffixes: tuple[str, ...] = (".jsonl",)
+    compressed = True
+
+    def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
+        lineno = 0
+        records = 0
+        limit = options.max_doc_bytes
+        try:
+            with open_stream(file.path) as stream:
+                for lineno, raw in _records(stream, limit):
+                    if isinstance(raw, int):
+                        records += 1
+                        yield Problem(file.source, lineno,
+                                      f"record of {raw:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
+                                      "record skipped; raise --max-doc-bytes to read it, or split the record")
+                        continue
+                    if not raw.strip():
+                        continue
+                    records += 1
+                    yield parse_record(file.source, lineno, raw, options.text_field)
+        except NotRegularFile as err:
+            yield not_regular_problem(file.source, err.kind)
+            return
+        except _StreamFault as fault:
+            # The records before the fault have already been yielded and are kept.
+            compressed = compression_of(file.path) is not None
+            fix = "re-download or recompress the file" if compressed else "check the disk and the file"
+            yield Problem(
+                file.source, lineno + 1,
+                f"corrupt or truncated compressed data: {fault}" if compressed else f"read error: {fault}",
+                f"records after line {lineno} are lost; {fix}" if lineno else f"no record could be read; {fix}",
+                lines=1,
+            )
+            return
+        except OSError as err:
+            yield cannot_read_problem(file.source, err)
+            return
+        if not records:
+            if lineno == 0:
+                yield empty_file_problem(file.source)
+            else:
+                yield Problem(file.source, None, "no records: the file holds only blank lines", "skipped; nothing to read",
+                              lines=0)
+
+
+class _StreamFault(Exception):
+    """The file's bytes could not be read or decompressed at some record."""
+
+
+def _records(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | int]]:
+    """(line number, raw line) for every line of the stream, or (line number, its length)
+    for a line longer than ``limit``, which is skipped without ever being held whole.
+    A read or decompression error becomes _StreamFault; parsing happens elsewhere."""
+    lineno = 0
+    while True:
+        try:
+            raw = stream.readline(limit + 1)
+        except Exception as err:  # EOFError, zlib.error, ZstdError, OSError: all of them stream faults
+            raise _StreamFault(str(err) or type(err).__name__) from err
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            yield lineno, len(raw) + _skip_line(stream)
+        else:
+            yield lineno, raw
+
+
+def _skip_line(stream: BinaryIO) -> int:
+    skipped = 0
+    while True:
+        try:
+            piece = stream.readline(SKIP_CHUNK)
+        except Exception as err:  # as in _records
+            raise _StreamFault(str(err) or type(err).__name__) from err
+        skipped += len(piece)
+        if not piece or piece.endswith(b"\n"):
+            return skipped
+
+
+def _preview(raw: bytes) -> str:
+    return raw[:120].decode("utf-8", "replace").rstrip()
+
+
+def _json_error(err: Exception) -> tuple[str, str]:
+    """(problem, action) for a record json cannot read."""
+    if isinstance(err, RecursionError):
+        return ("invalid JSON: nested too deeply (more levels than Python's json reads, about 1,000)",
+                "record skipped; flatten or delete this line")
+    if _INT_DIGITS_MESSAGE in str(err):
+        return ("invalid JSON: a number with more than 4,300 digits (more than Python's json reads)",
+                "record skipped; write the number as a string or delete this line")
+    return f"invalid JSON: {err}", "record skipped; fix or delete this line"
+
+
+def safe_text(value: str) -> str:
+    """``value`` with every lone surrogate written out as the text ``\\udXXX``: json reads
+    escapes like ``\\ud800`` into strings no UTF-8 file can hold."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawDocument | Problem:
+    """One JSON line: a document with the text field as its payload, or why it is not one."""
+    lenient = False
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # orjson is strict where json is lenient (NaN, lone surrogate escapes, a BOM) and
+        # words errors differently: json decides what such a line is, as it always did.
+        try:
+            record = json.loads(raw)
+        except (ValueError, RecursionError) as err:  # also a number of 4,300+ digits, deep nesting
+            problem, action = _json_error(err)
+            return Problem(source, lineno, problem, action, preview=_preview(raw))
+        lenient = True
+    if not isinstance(record, dict):
+        return Problem(source, lineno, f"record is a JSON {type(record).__name__}, not an object",
+                       "record skipped; each line must be an object with a text field", preview=_preview(raw))
+    if text_field not in record:
+        return Problem(source, lineno, f"record has no {text_field!r} field",
+                       "record skipped; add the field or choose another with --text-field", preview=_preview(raw))
+    text = record[text_field]
+    if not isinstance(text, str):
+        return Problem(source, lineno, f"field {text_field!r} is a {type(text).__name__}, not a string",
+                       "record skipped; the text field must be a string", preview=_preview(raw))
+    rid = record.get("id")
+    if lenient:  # only json lets a lone surrogate escape through; orjson refuses them
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return Problem(source, lineno, "text contains lone surrogates (invalid \\ud800-\\udfff escapes)",
+                           "record skipped; fix the escapes in this line", preview=_preview(raw))
+        if isinstance(rid, str):
+            rid = safe_text(rid)
+    doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else f"{source}:{lineno}"
+    return RawDocument(id=doc_id, source=source, record_line=lineno, payload=text, size=len(raw))
