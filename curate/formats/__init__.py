@@ -19,16 +19,20 @@ type of ``RawDocument.payload``:
   number in the file). Every line of it has the record's number as its ``line``, and its
   span indexes the UTF-8 encoding of the text: ``"bytes_of": "text_field"``.
 
-``RawDocument.size`` is the input bytes the document took (for progress), ``id`` its
-record's id or, for a file, its source. Whatever cannot be read is a Problem naming the
+``RawDocument.size`` is the input bytes the document took (for progress, and never less
+than the payload's length in UTF-8: only a document bigger than ``--max-line-bytes`` has
+its lines measured), ``id`` its record's id or, for a file, its source. Whatever cannot be read is a Problem naming the
 file (and line), never an exception. A new reader is one module and one
-``register_reader(...)`` line below.
+``register_reader(...)`` line (below for a built-in one; tests/toys/reader.py is a toy).
 
 Sinks
 -----
-A sink (``curate.formats.base.Sink``) encodes the output records (corpus, removed,
-quarantine) into part files, one per chunk of a run, and joins a run's parts into its
-final output when the run commits; see ``curate.write`` for when each is called.
+A sink (``curate.formats.base.Sink``, whose docstring states the join's contract)
+encodes the output records (corpus, removed, quarantine) into part files, one per chunk
+of a run, and joins a run's parts into its final output, one file or a folder of
+shards, when the run commits; ``curate.write.OutputWriter`` calls it. The records are
+the same whatever the sink (``curate.write.document_record`` and its siblings). A new
+sink is one module and one ``register_sink(...)`` line (tests/toys/sink.py is a toy).
 """
 
 from __future__ import annotations
@@ -60,9 +64,9 @@ from curate.formats.txt import TxtReader, split_file
 if TYPE_CHECKING:
     from curate.discover import InputFile
 
-__all__ = ["AUTO", "DEFAULT_MAX_DOC_BYTES", "DEFAULT_MAX_LINE_BYTES", "DEFAULT_READ", "ReadOptions", "Reader", "Sink",
-           "check_format", "format_names", "read_documents", "reader_by_name", "reader_for", "register_reader", "register_sink",
-           "sink_by_name", "split_lines", "supported"]
+__all__ = ["AUTO", "DEFAULT_MAX_DOC_BYTES", "DEFAULT_MAX_LINE_BYTES", "DEFAULT_READ", "DEFAULT_SINK", "ReadOptions",
+           "Reader", "Sink", "check_format", "format_names", "read_documents", "reader_by_name", "reader_for",
+           "register_reader", "register_sink", "sink_by_name", "split_lines", "suffix_list", "suffixes_of", "supported"]
 
 _READERS: dict[str, Reader] = {}
 _SINKS: dict[str, Sink] = {}
@@ -70,7 +74,9 @@ DEFAULT_SINK = "jsonl"
 
 
 def register_reader(reader: Reader) -> Reader:
-    if reader.name == AUTO or reader.name in _READERS:
+    if reader.name == AUTO:
+        raise ValueError(f"{AUTO!r} means 'by suffix' to --format; give the reader another name")
+    if reader.name in _READERS:
         raise ValueError(f"a reader named {reader.name!r} is registered already")
     _READERS[reader.name] = reader
     return reader
