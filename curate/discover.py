@@ -124,11 +124,11 @@ def _refuse_overlapping_roots(roots: list[Path]) -> None:
     spelled = [(root, _spellings(root), root.is_dir()) for root in roots]
     for i, (a, a_paths, a_dir) in enumerate(spelled):
         for b, b_paths, b_dir in spelled[i + 1:]:
-            if any(x == y for x, y in zip(a_paths, b_paths)):
+            if any(x == y for x, y in zip(a_paths, b_paths, strict=True)):
                 raise UsageError(f"{a} and {b} are the same {'folder' if a_dir else 'file'}; give it once")
             for outer, outer_paths, outer_dir, inner, inner_paths in ((a, a_paths, a_dir, b, b_paths),
                                                                       (b, b_paths, b_dir, a, a_paths)):
-                if outer_dir and any(_inside(x, y) for x, y in zip(inner_paths, outer_paths)):
+                if outer_dir and any(_inside(x, y) for x, y in zip(inner_paths, outer_paths, strict=True)):
                     raise UsageError(f"{inner} is inside {outer}, so its files would be read twice; "
                                      f"give only {outer}, or only {inner}")
 
@@ -137,9 +137,9 @@ def _refuse_output_over_inputs(roots: list[Path], output: Path) -> None:
     out_paths = _spellings(output)
     for root in roots:
         root_paths = _spellings(root)
-        if any(_inside(r, o) for r, o in zip(root_paths, out_paths)):
+        if any(_inside(r, o) for r, o in zip(root_paths, out_paths, strict=True)):
             what = "folder" if root.is_dir() else "file"
-            how = "is" if any(r == o for r, o in zip(root_paths, out_paths)) else "holds"
+            how = "is" if any(r == o for r, o in zip(root_paths, out_paths, strict=True)) else "holds"
             raise UsageError(f"-o {output}: the output folder {how} the input {what} {root}, and curate never "
                              "writes over its inputs; choose another output folder with -o DIR")
 
@@ -147,7 +147,7 @@ def _refuse_output_over_inputs(roots: list[Path], output: Path) -> None:
 def _own_output_notice(root: Path, output: Path) -> list[Problem]:
     """Say that the output folder, inside this input folder, is not read. Said whether or
     not the folder exists yet, so a run and its --resume see the same items."""
-    for root_path, out_path in zip(_spellings(root), _spellings(output)):
+    for root_path, out_path in zip(_spellings(root), _spellings(output), strict=True):
         if _inside(out_path, root_path):
             source = source_name(Path(os.path.relpath(out_path, root_path)).as_posix())
             return [Problem(source, None, OWN_OUTPUT,
@@ -166,7 +166,8 @@ def _walk(root: Path, problems: list[Problem], visited: dict[str, str], out_real
 
     def onerror(err: OSError) -> None:
         rel = _rel(Path(err.filename), root) if err.filename else "."
-        problems.append(Problem(rel, None, f"cannot read folder: {err.strerror}", "skipped; fix its permissions", lines=0))
+        problems.append(Problem(rel, None, f"cannot read folder: {err.strerror}", "skipped; fix its permissions",
+                                lines=0))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
         here = _rel(Path(dirpath), root)
@@ -252,8 +253,8 @@ def _add_file(path: Path, source: str, input_format: str, files: list[InputFile]
         st = path.stat()
     except OSError as err:
         what = "symlink loop" if err.errno == errno.ELOOP else err.strerror
-        problems.append(Problem(source, None, f"cannot read file: {what}", "skipped; check the path and its permissions",
-                                lines=0))
+        problems.append(Problem(source, None, f"cannot read file: {what}",
+                                "skipped; check the path and its permissions", lines=0))
         return
     if not stat.S_ISREG(st.st_mode):
         problems.append(not_regular_problem(source, kind_of_mode(st.st_mode)))

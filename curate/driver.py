@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from curate import __version__, interrupts
+from curate.discover import Discovery, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
 from curate.errors import UsageError
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
-from curate.discover import Discovery, discover
 from curate.formats import DEFAULT_MAX_DOC_BYTES, DEFAULT_MAX_LINE_BYTES, ReadOptions, read_documents
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
 from curate.stages.base import Batch, Stage

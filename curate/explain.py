@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from curate.discover import discover
 from curate.document import Document, Problem
 from curate.driver import RunConfig, plan, run
-from curate.discover import discover
 from curate.rules import RuleSet
 from curate.stages.dedup.signature import DedupConfig
 

@@ -8,6 +8,7 @@ run. ``curate run --resume`` continues from the last finished chunk.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -260,7 +261,7 @@ class OutputWriter:
                 break
             if journal is not None:
                 journals.append(journal)
-        items = state.items_done if state is not None else 0  # type: ignore[attr-defined]
+        items = getattr(state, "items_done", 0)  # a Summary, or None before the first chunk
         return journals, state, items
 
     def _redo_from(self, chunk: int) -> None:
@@ -433,26 +434,20 @@ class OutputWriter:
     def interrupt(self) -> None:
         """Stop writing; finished chunks stay for --resume, the unfinished one is dropped.
         Runs while another error is on its way to the user, so it never raises one of its own."""
-        try:
-            self._wait_for_syncs()  # chunks already closed are kept if they can be
-        except OSError:
-            pass  # the chunk that failed has no marker, so a resumed run redoes it
+        # Chunks already closed are kept if they can be; one that failed has no marker, so a
+        # resumed run redoes it.
+        with contextlib.suppress(OSError):
+            self._wait_for_syncs()
         for part in self.parts.values():
-            try:
+            with contextlib.suppress(OSError):  # a full disk fails the flush too; the chunk is dropped anyway
                 part.close()
-            except OSError:
-                pass  # a full disk fails the flush too; the chunk is dropped anyway
         self.parts = {}
         if not self.committing:
-            try:
+            with contextlib.suppress(OSError):
                 self._drop_chunks_from(self.chunk)
-            except OSError:
-                pass
         self._lock.release()
 
 
 def _remove_empty_folder(folder: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         folder.rmdir()
-    except OSError:
-        pass

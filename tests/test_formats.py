@@ -268,7 +268,7 @@ def test_resume_refuses_a_run_written_by_another_sink(tmp_path, toy_sink):
 
 
 def test_an_unknown_sink_fails_with_the_valid_names(tmp_path):
-    with pytest.raises(UsageError, match="unknown; use one of jsonl$"):
+    with pytest.raises(UsageError, match=r"unknown; use one of jsonl$"):
         OutputWriter(tmp_path / "out", "fp", sink="parquet")
     assert not (tmp_path / "out").exists()
 

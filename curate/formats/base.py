@@ -100,8 +100,8 @@ def not_regular_problem(source: str, kind: str) -> Problem:
 
 
 def cannot_read_problem(source: str, err: OSError) -> Problem:
-    return Problem(source, None, f"cannot read file: {err.strerror or err}", "skipped; check the path and its permissions",
-                   lines=0)
+    return Problem(source, None, f"cannot read file: {err.strerror or err}",
+                   "skipped; check the path and its permissions", lines=0)
 
 
 def empty_file_problem(source: str) -> Problem:

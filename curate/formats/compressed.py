@@ -38,7 +38,7 @@ class ZstdFrames(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         while self._out_at >= len(self._output):
             if not self._decode_more():
                 return 0

@@ -72,8 +72,8 @@ class JsonlReader:
             if lineno == 0:
                 yield empty_file_problem(file.source)
             else:
-                yield Problem(file.source, None, "no records: the file holds only blank lines", "skipped; nothing to read",
-                              lines=0)
+                yield Problem(file.source, None, "no records: the file holds only blank lines",
+                              "skipped; nothing to read", lines=0)
 
 
 class _StreamFault(Exception):
