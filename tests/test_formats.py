@@ -52,11 +52,13 @@ def toy_sink(monkeypatch) -> ShardSink:
 @pytest.mark.parametrize(("name", "reader"), [("a.txt", "txt"), ("A.TXT", "txt"), ("a.jsonl", "jsonl"),
                                               ("a.jsonl.gz", "jsonl"), ("a.Jsonl.Zst", "jsonl"), ("a.md", None),
                                               ("a.txt.gz", None), ("jsonl", None)])
+@pytest.mark.unit
 def test_auto_picks_the_reader_by_suffix(name, reader):
     found = reader_for(Path(name))
     assert (found.name if found else None) == reader
 
 
+@pytest.mark.unit
 def test_the_message_of_what_auto_reads_is_unchanged():
     # It is in the quarantine records of skipped files: output bytes.
     assert formats.supported() == "curate reads .txt, .jsonl, .jsonl.gz and .jsonl.zst"
@@ -70,6 +72,7 @@ def test_an_unknown_format_fails_with_the_valid_names():
     assert "unknown format; use one of auto, jsonl, txt" in result.output
 
 
+@pytest.mark.unit
 def test_a_name_cannot_be_registered_twice():
     with pytest.raises(ValueError, match="registered already"):
         formats.register_reader(formats.reader_by_name("txt"))
@@ -88,6 +91,7 @@ def _jsonl_folder(tmp_path: Path) -> Path:
     return src
 
 
+@pytest.mark.unit
 def test_auto_skips_files_no_reader_claims_and_a_format_reads_them(tmp_path):
     src = _jsonl_folder(tmp_path)
     auto = discover([src])
@@ -102,6 +106,7 @@ def test_auto_skips_files_no_reader_claims_and_a_format_reads_them(tmp_path):
     assert [d.id for d in docs] == ["a", "b"]  # .gz decompressed by its name, whatever the format
 
 
+@pytest.mark.unit
 def test_a_named_file_no_reader_claims_is_refused_unless_a_format_is_given(tmp_path):
     data = tmp_path / "data.ndjson"
     data.write_text(json.dumps(RECORD) + "\n")
@@ -111,6 +116,7 @@ def test_a_named_file_no_reader_claims_is_refused_unless_a_format_is_given(tmp_p
     assert found.format == "jsonl"
 
 
+@pytest.mark.unit
 def test_an_explicit_format_overrides_the_suffix(tmp_path):
     """A .txt that holds JSON Lines is read as JSONL when told so, and as one text otherwise."""
     data = tmp_path / "records.txt"
@@ -174,6 +180,7 @@ def _parts(folder: Path, contents: list[bytes]) -> list[Path]:
 CHUNKS = [b'{"a":1}\n', b'{"b":2}\n{"c":3}\n', b"", b'{"d":4}\n']
 
 
+@pytest.mark.unit
 def test_the_jsonl_join_is_the_parts_in_order(tmp_path):
     target = tmp_path / "corpus.jsonl"
     JsonlSink().join(_parts(tmp_path, CHUNKS), target)
@@ -183,6 +190,7 @@ def test_the_jsonl_join_is_the_parts_in_order(tmp_path):
     assert target.read_bytes() == b"".join(CHUNKS)
 
 
+@pytest.mark.unit
 def test_the_jsonl_join_resumes_a_killed_append_without_doubling_it(tmp_path):
     parts = _parts(tmp_path, CHUNKS)
     target = tmp_path / "corpus.jsonl"
@@ -194,6 +202,7 @@ def test_the_jsonl_join_resumes_a_killed_append_without_doubling_it(tmp_path):
     assert target.read_bytes() == b"".join(CHUNKS)
 
 
+@pytest.mark.unit
 def test_the_jsonl_join_resumes_after_an_append_whose_part_was_not_yet_deleted(tmp_path):
     parts = _parts(tmp_path, CHUNKS)
     target = tmp_path / "corpus.jsonl"
@@ -223,6 +232,7 @@ def _write_run(out: Path, sink, docs: int = 5, chunk: int = 2) -> None:
     writer.commit(summary)
 
 
+@pytest.mark.unit
 def test_a_sink_that_keeps_shards_gives_the_same_records(tmp_path, toy_sink):
     _write_run(tmp_path / "jsonl", "jsonl")
     _write_run(tmp_path / "shards", "shards")
@@ -233,6 +243,7 @@ def test_a_sink_that_keeps_shards_gives_the_same_records(tmp_path, toy_sink):
         "corpus.shards", "quarantine.shards", "removed.shards", "summary.json"]
 
 
+@pytest.mark.unit
 def test_a_killed_shard_join_finishes_with_the_same_shards(tmp_path, toy_sink, monkeypatch):
     parts = _parts(tmp_path, CHUNKS)
     target = tmp_path / "corpus.shards"
@@ -254,6 +265,7 @@ def test_a_killed_shard_join_finishes_with_the_same_shards(tmp_path, toy_sink, m
     assert [p.read_bytes() for p in sorted(target.iterdir())] == CHUNKS
 
 
+@pytest.mark.unit
 def test_resume_refuses_a_run_written_by_another_sink(tmp_path, toy_sink):
     from curate.summary import Summary
 
@@ -267,12 +279,14 @@ def test_resume_refuses_a_run_written_by_another_sink(tmp_path, toy_sink):
     OutputWriter(out, "fp", resume=True, sink="shards").interrupt()
 
 
+@pytest.mark.unit
 def test_an_unknown_sink_fails_with_the_valid_names(tmp_path):
     with pytest.raises(UsageError, match=r"unknown; use one of jsonl$"):
         OutputWriter(tmp_path / "out", "fp", sink="parquet")
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.unit
 def test_input_file_spells_a_named_file_as_a_run_would(tmp_path):
     data = tmp_path / "x.jsonl"
     data.write_text("{}\n")
