@@ -21,7 +21,14 @@ from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
 from curate.errors import UsageError
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
-from curate.formats import DEFAULT_MAX_DOC_BYTES, DEFAULT_MAX_LINE_BYTES, ReadOptions, read_documents
+from curate.formats import (
+    AUTO,
+    DEFAULT_MAX_DOC_BYTES,
+    DEFAULT_MAX_LINE_BYTES,
+    DEFAULT_SINK,
+    ReadOptions,
+    read_documents,
+)
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
 from curate.stages.base import Batch, Stage
 from curate.stages.base import Item as BatchItem
@@ -59,6 +66,7 @@ class RunConfig:
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
     input_format: str = "auto"  # --format: a reader's name, or auto (by suffix)
+    sink: str = DEFAULT_SINK  # how the output files are encoded: a name in curate.formats' sink registry
 
     @property
     def read_options(self) -> ReadOptions:
@@ -124,7 +132,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
     started = time.perf_counter()
     with engine:
         writer = output if output is not None else OutputWriter(cfg.output, the_plan.fingerprint(), resume=resume,
-                                                                overwrite=overwrite)
+                                                                overwrite=overwrite, sink=cfg.sink)
         try:
             journals, state, done = writer.restore()
             if barrier is not None:
@@ -166,7 +174,9 @@ def settings_of(cfg: RunConfig) -> dict:
     return {
         "curate": __version__, "text_field": cfg.text_field,
         "stages": [name for name in cfg.stages if name in OPTIONAL_STAGES],
-        "read": {"encoding": cfg.encoding, "max_line_bytes": cfg.max_line_bytes, "max_doc_bytes": cfg.max_doc_bytes},
+        "read": {"encoding": cfg.encoding, "max_line_bytes": cfg.max_line_bytes, "max_doc_bytes": cfg.max_doc_bytes,
+                 # Named only when given, so a run by suffix writes the summary it always wrote.
+                 **({"format": cfg.input_format} if cfg.input_format != AUTO else {})},
         "disabled_rules": sorted(r.name for r in cfg.ruleset.rules if not r.enabled),
         "dedup": {"threshold": cfg.dedup.threshold, "num_perm": cfg.dedup.num_perm, "bands": bands, "rows": rows,
                   "shingle_words": cfg.dedup.shingle_words, "shingle_chars": cfg.dedup.shingle_chars,

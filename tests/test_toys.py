@@ -63,3 +63,20 @@ def test_an_unknown_stage_is_refused_with_the_valid_names(tmp_path):
 
     with pytest.raises(UsageError, match=r"unknown stage 'short-lines'; choose from: read, normalise"):
         plan(_config(tmp_path / "out"))
+
+
+def test_the_toy_sink_writes_a_whole_run_as_shards_of_the_golden_output(monkeypatch, tmp_path):
+    from toys.sink import ShardSink
+
+    from curate import formats
+
+    monkeypatch.setattr(formats, "_SINKS", dict(formats._SINKS))  # the registration stays in this test
+    formats.register_sink(ShardSink())  # the registration line of docs/architecture.md
+    out = tmp_path / "out"
+    run(_config(out, stages=stages.RUN_PIPELINE, sink="shards", chunk_items=2))
+    golden = Path(__file__).parent / "golden" / "seeds-run"
+    for name in ("corpus", "removed", "quarantine"):
+        shards = sorted((out / f"{name}.shards").iterdir())
+        assert len(shards) == 3  # five pages in chunks of two
+        assert b"".join(p.read_bytes() for p in shards) == (golden / f"{name}.jsonl").read_bytes()
+    assert (out / "summary.json").read_bytes() == (golden / "summary.json").read_bytes()
