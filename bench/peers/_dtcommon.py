@@ -42,6 +42,7 @@ from datatrove.pipeline.dedup import (
 )
 from datatrove.pipeline.filters import LanguageFilter
 from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.pipeline.readers import JsonlReader  # noqa: F401 - used by the peer scripts as dt.JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.hashing import HashConfig
 from datatrove.utils.lid import FT176LID
