@@ -149,6 +149,7 @@ class RawDocument:
     record_line: int | None  # JSONL line number; None for a .txt file
     payload: bytes | str  # raw file bytes (.txt) or the decoded text field (JSONL)
     size: int  # bytes consumed from the input, for progress reporting
+    metadata: dict[str, Any] | None = None  # the record's other fields, kept as they were read
 
 
 @record
@@ -165,6 +166,7 @@ class Document:
     lines_read: int = 0
     size: int = 0  # input bytes this document came from, for progress reporting
     encoding: str = "utf-8"  # what the byte spans of its lines are bytes of
+    metadata: dict[str, Any] | None = None  # the input record's other fields (RawDocument.metadata)
 
     def drop(self, reasons: Mapping[int, Reason]) -> None:
         """Move the lines with these indices from ``lines`` into ``removed``, each with its

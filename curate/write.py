@@ -74,6 +74,8 @@ def document_record(doc: Document) -> dict:
     }
     if doc.language is not None:
         record["language"], record["language_score"] = doc.language, doc.language_score
+    if doc.metadata:
+        record["metadata"] = doc.metadata  # the input record's own fields, apart from curate's
     return record
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
@@ -165,5 +165,24 @@ def parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawDo
                            "record skipped; fix the escapes in this line", preview=_preview(raw))
         if isinstance(rid, str):
             rid = safe_text(rid)
-    doc_id = str(rid) if isinstance(rid, (str, int)) and not isinstance(rid, bool) else f"{source}:{lineno}"
-    return RawDocument(id=doc_id, source=source, record_line=lineno, payload=text, size=len(raw))
+    usable_id = isinstance(rid, (str, int)) and not isinstance(rid, bool)
+    doc_id = str(rid) if usable_id else f"{source}:{lineno}"
+    # Every other field is kept for the output's "metadata"; an id that could not be the
+    # document's id (a list, an object, a bool) is kept there too, so nothing is lost.
+    metadata = {key: value for key, value in record.items() if key != text_field and (key != "id" or not usable_id)}
+    if lenient and metadata:
+        metadata = _without_lone_surrogates(metadata)
+    return RawDocument(id=doc_id, source=source, record_line=lineno, payload=text, size=len(raw),
+                       metadata=metadata or None)
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """The value with every string made writable as UTF-8 (see safe_text): only json's
+    lenient parse lets a lone surrogate escape into a record."""
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, dict):
+        return {safe_text(key): _without_lone_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    return value

@@ -31,4 +31,4 @@ class Split(Stage):
     def document(self, raw: RawDocument) -> Document:
         lines, problems, read, encoding = split_lines(raw, self.read)
         return Document(raw.id, raw.source, raw.record_line, lines, problems=problems, lines_read=read,
-                        size=raw.size, encoding=encoding)
+                        size=raw.size, encoding=encoding, metadata=raw.metadata)
