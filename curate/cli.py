@@ -143,7 +143,7 @@ def io_options(fn):
                           "the local Ray cluster). The output is byte-identical for any number."),
         click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
                      help="local: processes on this machine. ray: tasks on a Ray cluster (pip install "
-                          "'curate[ray]'); same output, byte for byte."),
+                          "'curate-corpus[ray]'); same output, byte for byte."),
         click.option("--address", default=None, metavar="ADDR",
                      help="With --engine ray: 'auto' or HOST:PORT joins a running Ray cluster; without it a "
                           "local cluster is started for the run."),

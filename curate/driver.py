@@ -87,6 +87,31 @@ class Output(Protocol):
     def interrupt(self) -> None: ...
 
 
+class MemoryOutput:
+    """An output that keeps nothing on disk (explain, the Python API): no checkpoints, no
+    commit; a subclass says what to do with each item."""
+
+    committing = False
+
+    def restore(self) -> tuple[list, object | None, int]:
+        return [], None, 0
+
+    def write_document(self, doc: Document) -> None:
+        raise NotImplementedError
+
+    def write_problem(self, problem: Problem) -> None:
+        raise NotImplementedError
+
+    def end_chunk(self, index_journal: object, summary_state: object) -> None:
+        return None
+
+    def commit(self, summary: Summary) -> None:
+        return None
+
+    def interrupt(self) -> None:
+        return None
+
+
 @dataclass
 class Plan:
     """A run about to start: its settings, stages and the inputs found (discovered once)."""
@@ -94,6 +119,8 @@ class Plan:
     cfg: RunConfig
     discovery: Discovery
     stages: list[Stage]
+    # Documents given in memory (the Python API) instead of read from the discovered files.
+    items: Iterable[Item] | None = None
 
     @property
     def total_bytes(self) -> int:
@@ -141,7 +168,8 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             if writer.committing:  # stopped in its final commit: every input is done already
                 writer.commit(summary)
                 return summary
-            items = input_items(the_plan.discovery, cfg.text_field, cfg.read_options)
+            items = iter(the_plan.items) if the_plan.items is not None else input_items(
+                the_plan.discovery, cfg.text_field, cfg.read_options)
             if done:
                 skipped = sum(item.size for item in itertools.islice(items, done) if isinstance(item, RawDocument))
                 if on_progress is not None:

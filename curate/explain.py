@@ -7,7 +7,7 @@ from pathlib import Path
 
 from curate.discover import discover
 from curate.document import Document, Problem
-from curate.driver import RunConfig, plan, run
+from curate.driver import MemoryOutput, RunConfig, plan, run
 from curate.rules import RuleSet
 from curate.stages.dedup.signature import DedupConfig
 
@@ -20,31 +20,17 @@ class Verdict:
     text: str
 
 
-class Collector:
+class Collector(MemoryOutput):
     """The driver's output for explain: every item's verdicts, in memory, nothing on disk."""
-
-    committing = False
 
     def __init__(self) -> None:
         self.results: list[tuple[str, list[Verdict]]] = []
-
-    def restore(self) -> tuple[list, object | None, int]:
-        return [], None, 0
 
     def write_document(self, doc: Document) -> None:
         self.results.append((doc.id, verdicts(doc)))
 
     def write_problem(self, problem: Problem) -> None:
         self.results.append((problem.source, [Verdict(problem.line, "quarantine", problem.problem, problem.preview)]))
-
-    def end_chunk(self, index_journal: object, summary_state: object) -> None:
-        pass
-
-    def commit(self, summary: object) -> None:
-        pass
-
-    def interrupt(self) -> None:
-        pass
 
 
 def explain_file(file: Path, ruleset: RuleSet, dedup: DedupConfig, text_field: str = "text",

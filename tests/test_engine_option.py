@@ -24,7 +24,7 @@ def test_without_ray_installed_the_ray_engine_says_how_to_install_it(tmp_path, m
     monkeypatch.setitem(sys.modules, "ray", None)  # what an environment without the extra sees
     monkeypatch.delitem(sys.modules, "curate.engines.ray", raising=False)
     result = invoke("dedup", SEEDS, "-o", tmp_path / "out", "--engine", "ray")
-    assert result.exit_code == 1 and "pip install 'curate[ray]'" in result.output
+    assert result.exit_code == 1 and "pip install 'curate-corpus[ray]'" in result.output
     assert not (tmp_path / "out").exists()
 
 

@@ -1,6 +1,6 @@
 """`curate run --engine ray`: the same run on a Ray cluster, with byte-identical output.
 
-Imported only when that engine is chosen (Ray is the optional extra `curate[ray]`).
+Imported only when that engine is chosen (Ray is the optional extra `curate-corpus[ray]`).
 
 1. Map: the driver reads the inputs and cuts the same batches as for the local engine;
    each batch is a Ray task running the per-document stages (signatures included),
@@ -35,7 +35,7 @@ from curate.errors import UsageError
 try:
     import ray
 except ImportError as err:  # pragma: no cover - depends on what is installed
-    raise UsageError("--engine ray needs Ray: pip install 'curate[ray]' (or pip install -e '.[ray]' "
+    raise UsageError("--engine ray needs Ray: pip install 'curate-corpus[ray]' (or pip install -e '.[ray]' "
                      "in a checkout)") from err
 
 from curate.engines import Engine, Progress
