@@ -59,7 +59,9 @@ from curate.formats.compressed import COMPRESSIONS
 from curate.formats.jsonl import JsonlReader
 from curate.formats.jsonl_sink import JsonlSink
 from curate.formats.lines import split_decoded
+from curate.formats.parquet import ParquetReader
 from curate.formats.txt import TxtReader, split_file
+from curate.formats.wet import WetReader
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
@@ -135,8 +137,12 @@ def reader_for(path: Path, format: str = AUTO) -> Reader | None:
 
 
 def suffix_list() -> str:
-    """Every suffix ``auto`` reads, for people: '.txt, .jsonl and .jsonl.gz'."""
-    names = [s for reader in _READERS.values() for s in suffixes_of(reader)]
+    """Every suffix ``auto`` reads, for people, a reader's compressed names told once:
+    '.txt, .jsonl, .json (each also .gz, .zst, .bz2 or .xz) and .parquet'."""
+    kinds = ", ".join(COMPRESSIONS)
+    kinds = kinds if len(COMPRESSIONS) < 2 else kinds.rsplit(", ", 1)[0] + " or " + list(COMPRESSIONS)[-1]
+    names = [", ".join(reader.suffixes) + (f" (each also {kinds})" if reader.compressed else "")
+             for reader in _READERS.values()]
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
@@ -207,4 +213,6 @@ def split_lines(doc: RawDocument, options: ReadOptions = DEFAULT_READ) -> tuple[
 # The built-in formats: a new one is a module and a line here.
 register_reader(TxtReader())
 register_reader(JsonlReader())
+register_reader(ParquetReader())
+register_reader(WetReader())
 register_sink(JsonlSink())
