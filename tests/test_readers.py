@@ -239,3 +239,14 @@ def test_a_wet_payload_that_is_not_utf8_or_too_big_is_a_problem_for_that_record(
     assert [d.id for d in items if isinstance(d, RawDocument)] == ["<urn:c>"]
     assert _problems(items) == [(1, "payload is not valid UTF-8 (unexpected end of data at byte 3)"),
                                 (2, "record of 100 bytes is larger than --max-doc-bytes (50 bytes)")]
+
+
+@pytest.mark.unit
+def test_a_file_that_is_not_warc_or_has_a_bad_header_is_a_problem_never_a_crash(tmp_path):
+    (tmp_path / "text.wet").write_bytes(b"just some text\nnot a WARC file\n")
+    head = b"WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: "
+    (tmp_path / "bad.warc.wet").write_bytes(head + b"5\r\n\r\nhello\r\n\r\n" + head + b"-3\r\n\r\nxx")
+    assert _problems(_read(tmp_path / "text.wet", "wet")) == [(1, "invalid WARC record: Invalid WARC header")]
+    items = _read(tmp_path / "bad.warc.wet", "wet")
+    assert [d.payload for d in items if isinstance(d, RawDocument)] == ["hello"]
+    assert _problems(items)[0] == (2, "invalid WARC record: Content-Length '-3'")

@@ -62,7 +62,17 @@ class WetReader:
         try:
             with open_stream(file.path) as raw:
                 stream = _EndAtFault(raw)
-                for record in ArchiveIterator(stream, parse_http=False, stream_detect=False):
+                records = iter(ArchiveIterator(stream, parse_http=False, stream_detect=False))
+                while True:
+                    try:
+                        record = next(records, None)
+                    except Exception as err:  # noqa: BLE001 - FastWARC's "Invalid WARC header" and the like
+                        if stream.fault is None:
+                            yield _invalid(file.source, number, str(err) or type(err).__name__)
+                            return
+                        break  # the stream's fault made the record unreadable: said below
+                    if record is None:
+                        break
                     number += 1
                     item = _record(file.source, number, record, options.max_doc_bytes)
                     if stream.fault is not None and isinstance(item, Problem) and item.problem.startswith(CUT_OFF):
@@ -115,6 +125,12 @@ class _EndAtFault(io.RawIOBase):
         return len(data)
 
 
+def _invalid(source: str, number: int, why: str) -> Problem:
+    return Problem(source, number + 1, f"invalid WARC record: {why}",
+                   f"records after record {number} are lost; check how the file was made" if number
+                   else "skipped; is it a WARC/WET file? (--format wet reads any name as one)")
+
+
 def _fault(file: InputFile, number: int, why: str) -> Problem:
     compressed = compression_of(file.path) is not None
     fix = "re-download or recompress the file" if compressed else "check the disk and the file"
@@ -130,6 +146,9 @@ def _record(source: str, number: int, record: Any, limit: int) -> RawDocument | 
     if "Content-Length" not in headers:
         return Problem(source, number, f"{CUT_OFF} inside its headers (no Content-Length)",
                        "record skipped; the file is truncated: re-download it")
+    if not headers["Content-Length"].strip().isdigit():
+        return Problem(source, number, f"invalid WARC record: Content-Length {headers['Content-Length'][:40]!r}",
+                       "record skipped; check how the file was made")
     if record.record_type != WarcRecordType.conversion:
         record.reader.consume()
         return None
