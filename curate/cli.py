@@ -115,9 +115,11 @@ def _format(ctx, param, value: str) -> str:
 
 def format_option(inputs: bool):
     """--format, for run and dedup (``inputs``: files and folders) and for explain (one file)."""
-    from curate.formats import format_names, suffix_list
+    from curate.formats import COMPRESSIONS, format_names, reader_by_name, suffix_list
 
-    compressed = "Names ending in .gz or .zst are decompressed first, for the formats that are streams (jsonl)."
+    streams = ", ".join(name for name in format_names()[1:] if reader_by_name(name).compressed)
+    compressed = (f"Names ending in {', '.join(COMPRESSIONS)} are decompressed first, for the formats that are "
+                  f"streams ({streams}).")
     if not inputs:
         return click.option(
             "--format", "input_format", default="auto", show_default=True, callback=_format, metavar="NAME",

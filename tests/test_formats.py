@@ -51,7 +51,10 @@ def toy_sink(monkeypatch) -> ShardSink:
 
 @pytest.mark.parametrize(("name", "reader"), [("a.txt", "txt"), ("A.TXT", "txt"), ("a.jsonl", "jsonl"),
                                               ("a.jsonl.gz", "jsonl"), ("a.Jsonl.Zst", "jsonl"), ("a.md", None),
-                                              ("a.txt.gz", None), ("jsonl", None)])
+                                              ("a.txt.gz", None), ("jsonl", None),
+                                              ("a.json", "jsonl"), ("a.ndjson.xz", "jsonl"), ("a.json.bz2", "jsonl"),
+                                              ("a.parquet", "parquet"), ("a.warc.wet.gz", "wet"),
+                                              ("a.wet.zst", "wet"), ("a.warc.gz", None)])
 @pytest.mark.unit
 def test_auto_picks_the_reader_by_suffix(name, reader):
     found = reader_for(Path(name))
@@ -59,17 +62,18 @@ def test_auto_picks_the_reader_by_suffix(name, reader):
 
 
 @pytest.mark.unit
-def test_the_message_of_what_auto_reads_is_unchanged():
+def test_the_message_of_what_auto_reads_names_each_reader_once():
     # It is in the quarantine records of skipped files: output bytes.
-    assert formats.supported() == "curate reads .txt, .jsonl, .jsonl.gz and .jsonl.zst"
+    assert formats.supported() == ("curate reads .txt, .jsonl, .json, .ndjson (each also .gz, .zst, .bz2 or .xz), "
+                                   ".parquet and .warc.wet, .wet (each also .gz, .zst, .bz2 or .xz)")
 
 
 def test_an_unknown_format_fails_with_the_valid_names():
-    with pytest.raises(UsageError, match=r"--format parquet: unknown format; use one of auto, jsonl, txt$"):
-        formats.check_format("parquet")
-    result = invoke("run", "x.txt", "--format", "parquet")
+    with pytest.raises(UsageError, match=r"--format avro: unknown format; use one of auto, jsonl, parquet, txt, wet$"):
+        formats.check_format("avro")
+    result = invoke("run", "x.txt", "--format", "avro")
     assert result.exit_code == 2
-    assert "unknown format; use one of auto, jsonl, txt" in result.output
+    assert "unknown format; use one of auto, jsonl, parquet, txt, wet" in result.output
 
 
 @pytest.mark.unit
@@ -108,7 +112,7 @@ def test_auto_skips_files_no_reader_claims_and_a_format_reads_them(tmp_path):
 
 @pytest.mark.unit
 def test_a_named_file_no_reader_claims_is_refused_unless_a_format_is_given(tmp_path):
-    data = tmp_path / "data.ndjson"
+    data = tmp_path / "data.jsonlines"
     data.write_text(json.dumps(RECORD) + "\n")
     with pytest.raises(UsageError, match=r"unsupported file type; curate reads .* or name the format"):
         discover([data])

@@ -3,10 +3,11 @@
 Readers
 -------
 A reader (``curate.formats.base.Reader``) is an object with a ``name``, the file name
-``suffixes`` it reads, ``compressed`` (the same names ending in ``.gz``/``.zst`` are its
-too) and ``read(file, options)``, which yields ``RawDocument``s and ``Problem``s in file
-order. ``--format auto`` (the default) picks a file's reader by the longest suffix its
-name ends with; ``--format NAME`` reads every input file with reader NAME.
+``suffixes`` it reads, ``compressed`` (the same names ending in ``.gz``, ``.zst``,
+``.bz2`` or ``.xz`` are its too: ``compressed.COMPRESSIONS``) and ``read(file, options)``,
+which yields ``RawDocument``s and ``Problem``s in file order. ``--format auto`` (the
+default) picks a file's reader by the longest suffix its name ends with; ``--format NAME``
+reads every input file with reader NAME.
 
 What a reader yields, and what the provenance of the output then means, is fixed by the
 type of ``RawDocument.payload``:
@@ -18,6 +19,26 @@ type of ``RawDocument.payload``:
 - ``str``: the text of one record (``record_line`` is the record's 1-based line or
   number in the file). Every line of it has the record's number as its ``line``, and its
   span indexes the UTF-8 encoding of the text: ``"bytes_of": "text_field"``.
+
+What ``line`` and ``bytes`` mean, format by format (every span is exact: the tests cut
+each kept and removed line back out of what it indexes):
+
+====================  ===========================================  ====================================
+reader                ``line``                                     ``bytes`` (``bytes_of``)
+====================  ===========================================  ====================================
+txt                   the line's 1-based number in the file        the raw file (``file``)
+jsonl (.json,         the record's 1-based line in the             the UTF-8 of its text field
+.ndjson)              (decompressed) file                          (``text_field``)
+parquet               the row's 1-based number in the file,        the UTF-8 of the row's text value
+                      over all row groups                          (``text_field``)
+wet                   the record's 1-based number among all        the UTF-8 of the record's payload
+                      WARC records of the (decompressed) file;     (``text_field``)
+                      the warcinfo record is 1
+====================  ===========================================  ====================================
+
+An id comes from the record (a JSONL ``id`` field, a Parquet ``id`` column, a WET
+record's ``WARC-Record-ID``), else it is ``SOURCE:LINE``; the record's other fields go to
+``RawDocument.metadata`` (each reader's module says how it names and converts them).
 
 ``RawDocument.size`` is the input bytes the document took (for progress, and never less
 than the payload's length in UTF-8: only a document bigger than ``--max-line-bytes`` has
@@ -59,14 +80,17 @@ from curate.formats.compressed import COMPRESSIONS
 from curate.formats.jsonl import JsonlReader
 from curate.formats.jsonl_sink import JsonlSink
 from curate.formats.lines import split_decoded
+from curate.formats.parquet import ParquetReader
 from curate.formats.txt import TxtReader, split_file
+from curate.formats.wet import WetReader
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
 
-__all__ = ["AUTO", "DEFAULT_MAX_DOC_BYTES", "DEFAULT_MAX_LINE_BYTES", "DEFAULT_READ", "DEFAULT_SINK", "ReadOptions",
-           "Reader", "Sink", "check_format", "format_names", "read_documents", "reader_by_name", "reader_for",
-           "register_reader", "register_sink", "sink_by_name", "split_lines", "suffix_list", "suffixes_of", "supported"]
+__all__ = ["AUTO", "COMPRESSIONS", "DEFAULT_MAX_DOC_BYTES", "DEFAULT_MAX_LINE_BYTES", "DEFAULT_READ", "DEFAULT_SINK",
+           "ReadOptions", "Reader", "Sink", "check_format", "format_names", "read_documents", "reader_by_name",
+           "reader_for", "register_reader", "register_sink", "sink_by_name", "split_lines", "suffix_list",
+           "suffixes_of", "supported"]
 
 _READERS: dict[str, Reader] = {}
 _SINKS: dict[str, Sink] = {}
@@ -135,8 +159,12 @@ def reader_for(path: Path, format: str = AUTO) -> Reader | None:
 
 
 def suffix_list() -> str:
-    """Every suffix ``auto`` reads, for people: '.txt, .jsonl and .jsonl.gz'."""
-    names = [s for reader in _READERS.values() for s in suffixes_of(reader)]
+    """Every suffix ``auto`` reads, for people, a reader's compressed names told once:
+    '.txt, .jsonl, .json (each also .gz, .zst, .bz2 or .xz) and .parquet'."""
+    kinds = ", ".join(COMPRESSIONS)
+    kinds = kinds if len(COMPRESSIONS) < 2 else kinds.rsplit(", ", 1)[0] + " or " + list(COMPRESSIONS)[-1]
+    names = [", ".join(reader.suffixes) + (f" (each also {kinds})" if reader.compressed else "")
+             for reader in _READERS.values()]
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
@@ -207,4 +235,6 @@ def split_lines(doc: RawDocument, options: ReadOptions = DEFAULT_READ) -> tuple[
 # The built-in formats: a new one is a module and a line here.
 register_reader(TxtReader())
 register_reader(JsonlReader())
+register_reader(ParquetReader())
+register_reader(WetReader())
 register_sink(JsonlSink())

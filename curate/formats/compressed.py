@@ -1,11 +1,17 @@
 """Compressed input streams, told by the file name's last suffix: any reader that reads
 a stream (``Reader.compressed``) sits on these, so ``.jsonl.gz`` is the JSONL reader on
-a gzip stream. A new compression is one entry in ``COMPRESSIONS``."""
+a gzip stream. A new compression is one entry in ``COMPRESSIONS``.
+
+Every decompressor here raises when the data ends inside a compressed block or frame
+(a truncated download), so a reader can say so instead of losing the end silently, and
+each returns at most what was asked per read, so a bomb is read in bounded memory."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,8 +82,16 @@ def _zstd(handle: BinaryIO) -> BinaryIO:
     return cast(BinaryIO, io.BufferedReader(ZstdFrames(handle), buffer_size=1 << 16))
 
 
+def _bz2(handle: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, bz2.BZ2File(handle, mode="rb"))  # also reads several concatenated streams (pbzip2)
+
+
+def _xz(handle: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, lzma.LZMAFile(handle, mode="rb"))  # .xz, and the older .lzma format it detects
+
+
 # Suffix -> what decompresses a stream of it, in the order they are listed to users.
-COMPRESSIONS: dict[str, Callable[[BinaryIO], BinaryIO]] = {".gz": _gzip, ".zst": _zstd}
+COMPRESSIONS: dict[str, Callable[[BinaryIO], BinaryIO]] = {".gz": _gzip, ".zst": _zstd, ".bz2": _bz2, ".xz": _xz}
 
 
 def compression_of(path: Path) -> str | None:

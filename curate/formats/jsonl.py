@@ -1,7 +1,10 @@
-"""``.jsonl`` (also gzip- or zstd-compressed): one document per line, an object whose
-text field (``--text-field``) is the payload and whose ``id`` field, if any, is kept.
+"""``.jsonl``, ``.json`` and ``.ndjson`` (each also compressed: see ``compressed.py``):
+one document per line, an object whose text field (``--text-field``) is the payload and
+whose ``id`` field, if any, is kept.
 Each record is read in bounded memory, and a stream that breaks off keeps the records
-before the break."""
+before the break. A ``.json`` file is read as JSON lines too (what most dumps named so
+hold); a whole file that is one pretty-printed JSON document is not read that way: each of
+its lines becomes an invalid-JSON problem."""
 
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ _INT_DIGITS_MESSAGE = "Exceeds the limit"
 
 class JsonlReader:
     name = "jsonl"
-    suffixes: tuple[str, ...] = (".jsonl",)
+    suffixes: tuple[str, ...] = (".jsonl", ".json", ".ndjson")
     compressed = True
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:

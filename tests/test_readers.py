@@ -1,0 +1,252 @@
+"""The readers of real corpora: one small corpus written as JSONL, JSONL.zst, Parquet and
+Common Crawl WET gives the same kept text, keeps its metadata, and every span gives back
+its line; and each reader turns a broken file into a problem naming it."""
+
+from __future__ import annotations
+
+import bz2
+import datetime as dt
+import gzip
+import io
+import lzma
+import sys
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+from conftest import read_jsonl, run_process
+from warcio.warcwriter import WARCWriter
+
+from curate.discover import InputFile
+from curate.document import Problem, RawDocument
+from curate.formats import DEFAULT_READ, reader_by_name
+
+FOOD = "Fresh tomatoes need warm soil, steady water and at least six hours of sun every single day."
+DOCUMENTS = [
+    {"id": "<urn:uuid:00000000-0000-0000-0000-000000000001>", "url": "https://example.org/garden",
+     "date": "2024-02-20T10:00:00Z",
+     "text": "Accept all cookies\nHome | News | Garden | Contact\n\n"
+             f"{FOOD}\nPlant them deep, so the stem grows roots along its buried length.\n\n"
+             "Mulch keeps the soil moist and the weeds down through the long summer months.\n"
+             "Share on Facebook\n© 2024 Example Garden Media. All rights reserved."},
+    {"id": "<urn:uuid:00000000-0000-0000-0000-000000000002>", "url": "https://example.org/bread",
+     "date": "2024-02-21T08:30:00Z",
+     "text": "Subscribe to our newsletter\n\nA sourdough starter is flour and water left to ferment for days.\n"
+             "Feed it every morning and it rises, bubbling, to twice its size by the evening.\n\n"
+             "Bake the loaf in a hot covered pot; the steam gives it a crisp, blistered crust, déjà vu."},
+    {"id": "<urn:uuid:00000000-0000-0000-0000-000000000003>", "url": "https://example.org/copy",
+     "date": "2024-02-22T12:00:00Z",
+     "text": f"Why a second garden page?\n\n{FOOD}\n\nCompost returns the kitchen's scraps to the beds "
+             "as dark, crumbly, living soil that plants love."},
+]
+TEXT = {doc["id"]: doc["text"] for doc in DOCUMENTS}
+
+
+def _write_jsonl(path: Path) -> bytes:
+    data = b"".join(orjson.dumps(doc) + b"\n" for doc in DOCUMENTS)
+    path.write_bytes(data)
+    return data
+
+
+def _write_parquet(path: Path) -> None:
+    columns = {key: [doc[key] for doc in DOCUMENTS] for key in ("id", "text", "url", "date")}
+    pq.write_table(pa.table(columns), path, row_group_size=2)  # two row groups: row numbers run across them
+
+
+def _write_wet(path: Path) -> None:
+    with open(path, "wb") as f:
+        writer = WARCWriter(f, gzip=True)
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "tests/test_readers.py"}))
+        for doc in DOCUMENTS:
+            headers = {"WARC-Record-ID": doc["id"], "WARC-Date": doc["date"], "Content-Type": "text/plain",
+                       "WARC-Refers-To": "<urn:uuid:00000000-0000-0000-0000-0000000000ff>",
+                       "WARC-Identified-Content-Language": "eng"}
+            writer.write_record(writer.create_warc_record(doc["url"], "conversion", warc_headers_dict=headers,
+                                                          payload=io.BytesIO(doc["text"].encode("utf-8"))))
+
+
+def _run(tmp_path: Path, name: str, write) -> tuple[list[dict], list[dict]]:
+    src = tmp_path / f"in-{name}"
+    src.mkdir()
+    write(src / name)
+    out = tmp_path / f"out-{name}"
+    result = run_process("run", src, "-o", out, "-q")
+    assert result.returncode == 0, result.stderr
+    assert read_jsonl(out / "quarantine.jsonl") == []
+    return read_jsonl(out / "corpus.jsonl"), read_jsonl(out / "removed.jsonl")
+
+
+def _assert_span_is_a_line(text: str, start: int, end: int, expected: str) -> None:
+    data = text.encode("utf-8")
+    assert data[start:end].decode("utf-8") == expected
+    assert start == 0 or data[start - 1:start] == b"\n", "a span starts at a line's start"
+    assert end == len(data) or data[end:end + 1] == b"\n", "a span ends at a line's end"
+
+
+def test_one_corpus_as_jsonl_zst_parquet_and_wet_keeps_the_same_text_metadata_and_spans(tmp_path):
+    writers = {
+        "corpus.jsonl": _write_jsonl,
+        "corpus.jsonl.zst": lambda p: p.write_bytes(zstandard.ZstdCompressor().compress(_write_jsonl(tmp_path / "x"))),
+        "corpus.parquet": _write_parquet,
+        "CC-MAIN-test.warc.wet.gz": _write_wet,
+    }
+    results = {name: _run(tmp_path, name, write) for name, write in writers.items()}
+    kept_by_format = {}
+    for name, (corpus, removed) in results.items():
+        kept_by_format[name] = {rec["id"]: rec["text"] for rec in corpus}
+        for rec in corpus:
+            assert rec["bytes_of"] == "text_field" and rec["encoding"] == "utf-8"
+            doc = next(d for d in DOCUMENTS if d["id"] == rec["id"])
+            assert rec["metadata"]["url"] == doc["url"] and rec["metadata"]["date"] == doc["date"], name
+            kept_lines = [line for line in rec["text"].split("\n") if line]
+            assert len(kept_lines) == len(rec["lines"])
+            for line, entry in zip(kept_lines, rec["lines"], strict=True):
+                _assert_span_is_a_line(TEXT[rec["id"]], *entry["bytes"], line)
+        for rec in removed:
+            _assert_span_is_a_line(TEXT[rec["doc"]], *rec["bytes"], rec["removed"])
+        reasons = {(rec["doc"], rec["removed"], rec["reason"]) for rec in removed}
+        assert (DOCUMENTS[2]["id"], FOOD, "duplicate") in reasons, name  # the copy goes, the first stays
+        assert (DOCUMENTS[0]["id"], "Accept all cookies", "rule:cookie-banner") in reasons, name
+        # Every non-blank line of every document is kept or removed, once.
+        for doc in DOCUMENTS:
+            lines = [line for line in doc["text"].split("\n") if line.strip()]
+            kept = [line for line in kept_by_format[name].get(doc["id"], "").split("\n") if line]
+            gone = [rec["removed"] for rec in removed if rec["doc"] == doc["id"]]
+            assert sorted(kept + gone) == sorted(lines), (name, doc["id"])
+    first = next(iter(kept_by_format.values()))
+    assert all(kept == first for kept in kept_by_format.values())
+    assert set(first) == set(TEXT)
+    wet_corpus = results["CC-MAIN-test.warc.wet.gz"][0]
+    assert [rec["lines"][0]["line"] for rec in wet_corpus] == [2, 3, 4]  # record numbers; the warcinfo is 1
+    assert wet_corpus[0]["metadata"] == {"url": DOCUMENTS[0]["url"], "date": DOCUMENTS[0]["date"],
+                                         "content_type": "text/plain", "content_language": "eng",
+                                         "refers_to": "<urn:uuid:00000000-0000-0000-0000-0000000000ff>"}
+    parquet_corpus = results["corpus.parquet"][0]
+    assert [rec["lines"][0]["line"] for rec in parquet_corpus] == [1, 2, 3]  # row numbers across row groups
+
+
+# -- each reader on its own, in process ------------------------------------------------------
+
+
+def _read(path: Path, format: str, **options) -> list[RawDocument | Problem]:
+    import dataclasses
+
+    file = InputFile(path=path, source=path.name, size=path.stat().st_size)
+    return list(reader_by_name(format).read(file, dataclasses.replace(DEFAULT_READ, **options)))
+
+
+def _problems(items) -> list[tuple[int | None, str]]:
+    return [(item.line, item.problem) for item in items if isinstance(item, Problem)]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", ["a.json", "a.ndjson", "a.jsonl.bz2", "a.ndjson.xz", "a.json.gz"])
+def test_json_lines_under_every_name_and_compression(tmp_path, name):
+    data = b'{"id": "x", "text": "one line of text"}\n{"text": "another"}\n'
+    compress = {".bz2": bz2.compress, ".xz": lzma.compress, ".gz": gzip.compress}.get(Path(name).suffix, bytes)
+    (tmp_path / name).write_bytes(compress(data))
+    items = _read(tmp_path / name, "jsonl")
+    assert [(d.id, d.payload, d.record_line) for d in items] == [("x", "one line of text", 1),
+                                                                 (f"{name}:2", "another", 2)]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("compress", [bz2.compress, lzma.compress], ids=["bz2", "xz"])
+def test_a_truncated_bz2_or_xz_stream_is_a_problem_naming_the_file_and_keeps_what_came_before(tmp_path, compress):
+    records = b"".join(b'{"text": "record %d of a file cut off in transit"}\n' % i for i in range(2000))
+    name = "cut.jsonl" + (".bz2" if compress is bz2.compress else ".xz")
+    second = compress(records)  # two streams, as pbzip2 or a concatenation writes them: the second is cut
+    (tmp_path / name).write_bytes(compress(records) + second[: len(second) * 3 // 4])
+    items = _read(tmp_path / name, "jsonl")
+    problems = [item for item in items if isinstance(item, Problem)]
+    assert len(problems) == 1 and problems[0].source == name
+    assert problems[0].problem.startswith("corrupt or truncated compressed data")
+    assert sum(isinstance(item, RawDocument) for item in items) >= 2000
+
+
+@pytest.mark.unit
+def test_parquet_keeps_every_other_column_as_json_values(tmp_path):
+    table = pa.table({
+        "text": ["first text", "second text"],
+        "id": [7, 8],
+        "when": pa.array([dt.datetime(2024, 2, 20, 10, 0, tzinfo=dt.UTC), None], pa.timestamp("us", tz="UTC")),
+        "day": [dt.date(2024, 2, 20), dt.date(2024, 2, 21)],
+        "raw": [b"\x00\xff", b""],
+        "tags": [["a", "b"], []],
+        "extra": pa.array([[("k", 1)], []], pa.map_(pa.string(), pa.int64())),
+    })
+    pq.write_table(table, tmp_path / "t.parquet")
+    docs = _read(tmp_path / "t.parquet", "parquet")
+    assert [(d.id, d.record_line, d.payload) for d in docs] == [("7", 1, "first text"), ("8", 2, "second text")]
+    assert docs[0].metadata == {"when": "2024-02-20T10:00:00+00:00", "day": "2024-02-20", "raw": "AP8=",
+                                "tags": ["a", "b"], "extra": [["k", 1]]}
+    assert orjson.loads(orjson.dumps(docs[1].metadata)) == docs[1].metadata
+
+
+@pytest.mark.unit
+def test_parquet_problems_name_the_file_and_row(tmp_path):
+    pq.write_table(pa.table({"body": ["x"]}), tmp_path / "no-text.parquet")
+    pq.write_table(pa.table({"text": [1, 2]}), tmp_path / "numbers.parquet")
+    pq.write_table(pa.table({"text": ["fine", None, "x" * 100]}), tmp_path / "rows.parquet")
+    (tmp_path / "fake.parquet").write_bytes(b"PAR1 this is not parquet at all")
+    assert _problems(_read(tmp_path / "no-text.parquet", "parquet")) == [
+        (None, "no column 'text' (columns: body)")]
+    assert _problems(_read(tmp_path / "numbers.parquet", "parquet")) == [
+        (None, "column 'text' holds int64, not strings")]
+    rows = _read(tmp_path / "rows.parquet", "parquet", max_doc_bytes=50)
+    assert [d.payload for d in rows if isinstance(d, RawDocument)] == ["fine"]
+    assert _problems(rows) == [(2, "column 'text' is null in this row"),
+                               (3, "text of 100 bytes is larger than --max-doc-bytes (50 bytes)")]
+    [(line, problem)] = _problems(_read(tmp_path / "fake.parquet", "parquet"))
+    assert line is None and problem.startswith("not a Parquet file pyarrow can read")
+
+
+@pytest.mark.unit
+def test_without_pyarrow_a_parquet_file_says_how_to_install_it(tmp_path, monkeypatch):
+    pq.write_table(pa.table({"text": ["x"]}), tmp_path / "t.parquet")
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # what an import sees when it is not installed
+    [problem] = _read(tmp_path / "t.parquet", "parquet")
+    assert isinstance(problem, Problem) and "pip install 'curate[parquet]'" in problem.action
+
+
+@pytest.mark.unit
+def test_a_wet_file_cut_off_keeps_its_whole_records_and_names_the_break(tmp_path):
+    _write_wet(tmp_path / "whole.warc.wet.gz")
+    data = (tmp_path / "whole.warc.wet.gz").read_bytes()
+    (tmp_path / "cut.warc.wet.gz").write_bytes(data[: len(data) - 60])
+    items = _read(tmp_path / "cut.warc.wet.gz", "wet")
+    assert [d.id for d in items if isinstance(d, RawDocument)] == [doc["id"] for doc in DOCUMENTS[:2]]
+    [(line, problem)] = _problems(items)
+    assert line == 4 and problem.startswith("corrupt or truncated compressed data")
+    plain = gzip.decompress(data)
+    (tmp_path / "cut.warc.wet").write_bytes(plain[: len(plain) - 40])
+    items = _read(tmp_path / "cut.warc.wet", "wet")
+    assert _problems(items) == [(4, f"WARC record cut off: {len(DOCUMENTS[2]['text'].encode()) - 36:,} of its "
+                                    f"{len(DOCUMENTS[2]['text'].encode()):,} bytes")]
+
+
+@pytest.mark.unit
+def test_a_wet_payload_that_is_not_utf8_or_too_big_is_a_problem_for_that_record(tmp_path):
+    with open(tmp_path / "odd.warc.wet", "wb") as f:
+        writer = WARCWriter(f, gzip=False)
+        for rid, payload in (("<urn:a>", b"caf\xe9"), ("<urn:b>", b"x" * 100), ("<urn:c>", b"fine")):
+            writer.write_record(writer.create_warc_record("https://e.org/", "conversion", payload=io.BytesIO(payload),
+                                                          warc_headers_dict={"WARC-Record-ID": rid}))
+    items = _read(tmp_path / "odd.warc.wet", "wet", max_doc_bytes=50)
+    assert [d.id for d in items if isinstance(d, RawDocument)] == ["<urn:c>"]
+    assert _problems(items) == [(1, "payload is not valid UTF-8 (unexpected end of data at byte 3)"),
+                                (2, "record of 100 bytes is larger than --max-doc-bytes (50 bytes)")]
+
+
+@pytest.mark.unit
+def test_a_file_that_is_not_warc_or_has_a_bad_header_is_a_problem_never_a_crash(tmp_path):
+    (tmp_path / "text.wet").write_bytes(b"just some text\nnot a WARC file\n")
+    head = b"WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: "
+    (tmp_path / "bad.warc.wet").write_bytes(head + b"5\r\n\r\nhello\r\n\r\n" + head + b"-3\r\n\r\nxx")
+    assert _problems(_read(tmp_path / "text.wet", "wet")) == [(1, "invalid WARC record: Invalid WARC header")]
+    items = _read(tmp_path / "bad.warc.wet", "wet")
+    assert [d.payload for d in items if isinstance(d, RawDocument)] == ["hello"]
+    assert _problems(items)[0] == (2, "invalid WARC record: Content-Length '-3'")
