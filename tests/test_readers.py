@@ -209,7 +209,7 @@ def test_without_pyarrow_a_parquet_file_says_how_to_install_it(tmp_path, monkeyp
     pq.write_table(pa.table({"text": ["x"]}), tmp_path / "t.parquet")
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # what an import sees when it is not installed
     [problem] = _read(tmp_path / "t.parquet", "parquet")
-    assert isinstance(problem, Problem) and "pip install 'curate[parquet]'" in problem.action
+    assert isinstance(problem, Problem) and "pip install 'curate-corpus[parquet]'" in problem.action
 
 
 @pytest.mark.unit

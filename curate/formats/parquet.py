@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from curate.discover import InputFile
 
 ROWS_PER_BATCH = 512  # rows turned into Python objects at once: a few MB for web pages
-INSTALL = "pip install 'curate[parquet]'"
+INSTALL = "pip install 'curate-corpus[parquet]'"
 
 
 class ParquetReader:

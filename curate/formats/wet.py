@@ -40,7 +40,7 @@ from curate.formats.compressed import compression_of, open_stream
 if TYPE_CHECKING:
     from curate.discover import InputFile
 
-INSTALL = "pip install 'curate[wet]'"
+INSTALL = "pip install 'curate-corpus[wet]'"
 CUT_OFF = "WARC record cut off"
 KEPT_HEADERS = {"WARC-Target-URI": "url", "WARC-Date": "date", "WARC-Refers-To": "refers_to",
                 "Content-Type": "content_type", "WARC-Identified-Content-Language": "content_language"}
