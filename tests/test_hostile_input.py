@@ -477,7 +477,7 @@ def test_a_run_in_its_input_folder_never_reads_its_own_output(tmp_path):
     problems = _problems(out)
     for name in ("old", "partial"):
         assert problems[(name, None)]["problem"] == "output folder of a curate run skipped"
-        assert "give corpus.jsonl as an input" in problems[(name, None)]["action"]
+        assert "give its corpus/ folder as an input" in problems[(name, None)]["action"]
     assert (out / "corpus.jsonl").read_bytes().replace(b"\n", b"") and _texts(out).keys() == {"a_good.txt", "b.txt"}
     _accounted(out)
 
