@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, output_files
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
 
-FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
 def _curate(*args) -> list[str]:
@@ -28,7 +28,7 @@ def _run(*args, **kwargs) -> subprocess.CompletedProcess:
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
-    return {name: (out / name).read_bytes() for name in FILES}
+    return output_files(out)
 
 
 @pytest.fixture(scope="module")

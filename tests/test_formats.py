@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import invoke, read_jsonl
+from conftest import invoke, read_corpus
 from toys.reader import ParagraphReader
 from toys.sink import ShardSink
 
@@ -133,7 +133,7 @@ def test_run_and_explain_with_format(tmp_path):
     out = tmp_path / "out"
     result = invoke("dedup", src, "-o", out, "-q", "--format", "jsonl")
     assert result.exit_code == 0, result.output
-    assert [r["id"] for r in read_jsonl(out / "corpus.jsonl")] == ["a", "b"]
+    assert [r["id"] for r in read_corpus(out)] == ["a", "b"]
     refused = invoke("explain", src / "part-00000")
     assert refused.exit_code == 1 and "or name its format with --format" in refused.output
     explained = invoke("explain", src / "part-00000", "--format", "jsonl", "--no-builtin-rules")
@@ -160,7 +160,7 @@ def test_the_toy_reader_reads_by_its_suffix_and_by_name(tmp_path, toy_reader):
     out = tmp_path / "out"
     result = invoke("dedup", src, "-o", out, "-q", "--format", "para")
     assert result.exit_code == 0, result.output
-    records = read_jsonl(out / "corpus.jsonl")
+    records = read_corpus(out)
     assert [r["id"] for r in records] == ["notes.para#1", "notes.para#5", "other.notes#1"]
     assert records[0]["bytes_of"] == "text_field" and records[0]["lines"][1] == {"line": 1, "bytes": [29, 45]}
 

@@ -12,13 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ROOT, SEEDS, invoke
+from conftest import ROOT, SEEDS, invoke, output_files
 
-FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
-    return {name: (out / name).read_bytes() for name in FILES}
+    return output_files(out)
 
 
 def _clean(out: Path) -> None:

@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, read_jsonl
+from conftest import SEEDS, read_corpus, read_jsonl
 from test_accounting import check_txt_accounting
 
 from curate import stages
@@ -34,7 +34,7 @@ def test_the_toy_stage_drops_short_lines_with_its_reason(short_lines, tmp_path, 
     summary = run(_config(out, workers=workers))
     short = [r for r in read_jsonl(out / "removed.jsonl") if r["stage"] == "short-lines"]
     assert short and all(r["reason"] == "too-short" and len(r["removed"].strip()) < 20 for r in short)
-    kept_lines = [line for rec in read_jsonl(out / "corpus.jsonl") for line in rec["text"].splitlines() if line]
+    kept_lines = [line for rec in read_corpus(out) for line in rec["text"].splitlines() if line]
     assert kept_lines and all(len(line) >= 20 for line in kept_lines)
     assert summary.removed["too-short"] == len(short)
     assert check_txt_accounting(SEEDS, out) == summary.lines_read
