@@ -408,11 +408,9 @@ class OutputWriter:
         self._lock.release()
 
     def _output_record(self) -> dict:
-        """What summary.json says of the corpus folder: its schema, format and shards
-        (a chunk that kept no document has none). Called once every chunk is closed."""
-        shards = [k for k in range(self.chunk) if self._part_path(k, "corpus").stat().st_size > 0]
-        return {"schema_version": SCHEMA_VERSION, "corpus": CORPUS + "/", "format": self.sink.name,
-                "shards": len(shards)}
+        """What summary.json says of the corpus folder: its schema and format. Not its
+        shards: a summary is the same for any --chunk-docs, as the records are."""
+        return {"schema_version": SCHEMA_VERSION, "corpus": CORPUS + "/", "format": self.sink.name}
 
     def _drop_states_before(self, last: int) -> None:
         """Free the chunks' dedup journals before the join needs the space: a commit reads
