@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import SEEDS, invoke, read_corpus, read_jsonl
+from conftest import SEEDS, corpus_bytes, invoke, read_corpus, read_jsonl
 
 GOOD = "A sentence of real content that must survive whatever sits next to it in the folder.\n"
 
@@ -104,6 +104,6 @@ def test_json_that_orjson_refuses_is_read_as_json_reads_it(tmp_path):
     # Normalising turns the separator into a space; `dedup` keeps the text as it was read.
     assert records[1]["text"] == "Line two of a record with a Unicode line separator in it."
     assert invoke("dedup", src, "-o", tmp_path / "kept", "-q").exit_code == 0
-    raw = (tmp_path / "kept" / "corpus.jsonl").read_bytes()
+    raw = corpus_bytes(tmp_path / "kept")
     assert b"\\u2028" in raw and "\u2028".encode() not in raw and raw.count(b"\n") == 2
     assert read_corpus(tmp_path / "kept")[1]["text"].startswith("Line two\u2028of")

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import zstandard
-from conftest import SEEDS, invoke, read_corpus, read_jsonl
+from conftest import SEEDS, corpus_bytes, invoke, read_corpus, read_jsonl
 
 GOOD = "A sentence of real content that must survive whatever sits next to it in the folder."
 
@@ -189,9 +189,9 @@ def test_all_bad_inputs_beside_the_seeds_leave_seed_output_byte_identical(tmp_pa
     result = invoke("run", mixed, "-o", dirty, "-q")
     assert result.exit_code == 0
     seed_names = {p.name for p in SEEDS.iterdir()}
-    dirty_seed_lines = [line for line in (dirty / "corpus.jsonl").read_bytes().splitlines(keepends=True)
+    dirty_seed_lines = [line for line in corpus_bytes(dirty).splitlines(keepends=True)
                         if json.loads(line)["source"] in seed_names]
-    assert b"".join(dirty_seed_lines) == (clean / "corpus.jsonl").read_bytes()
+    assert b"".join(dirty_seed_lines) == corpus_bytes(clean)
     summary = json.loads((dirty / "summary.json").read_text())
     listed = {p["source"]: p["problem"] for p in summary["problems"]}
     for name, want in expected.items():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from conftest import ROOT, invoke, read_corpus, read_jsonl, run_process
+from conftest import ROOT, corpus_bytes, invoke, output_files, read_corpus, read_jsonl, run_process
 
 GOOD = "A sentence of real content that must survive whatever sits next to it in the folder."
 LIMIT = 90  # seconds: a hang is a failure, not a stuck suite
@@ -134,7 +134,7 @@ def test_an_ascii_locale_reads_and_writes_the_same_bytes(tmp_path):
         env = {**os.environ, "LC_ALL": locale, "PYTHONUTF8": "0" if locale == "C" else "1"}
         result = _curate("run", src, "-o", out, "-q", "--no-builtin-rules", env=env)
         assert result.returncode == 0, result.stderr
-        outs.append({name: (out / name).read_bytes() for name in ("corpus.jsonl", "quarantine.jsonl")})
+        outs.append(output_files(out))
     assert outs[0] == outs[1]
     sources = [r["source"] for r in read_corpus(tmp_path / "out-C")]
     assert sources == ["a_good.txt", "café/naïve.txt", "latin\\xe9.txt", "zürich.jsonl"]
@@ -459,16 +459,17 @@ def test_a_run_in_its_input_folder_never_reads_its_own_output(tmp_path):
     (src / "b.txt").write_text("Another page with a paragraph that is long enough to be deduplicated here.\n")
     first = _curate("run", ".", "-q", "--no-builtin-rules", cwd=src)
     assert first.returncode == 0, first.stderr
-    written = {name: (src / "output" / name).read_bytes() for name in ("corpus.jsonl", "quarantine.jsonl")}
-    corpus = written["corpus.jsonl"]
+    written = {name: data for name, data in output_files(src / "output").items() if name != "summary.json"}
+    corpus = corpus_bytes(src / "output")
     # Said on the first run too, before the folder exists: a resumed run must see the same items.
     assert _problems(src / "output")[("output", None)]["problem"] == "this run's output folder skipped"
     second = _curate("run", ".", "--no-builtin-rules", "--overwrite", cwd=src)
     assert second.returncode == 0, second.stderr
-    assert {name: (src / "output" / name).read_bytes() for name in written} == written
+    assert {name: data for name, data in output_files(src / "output").items() if name != "summary.json"} == written
     # Any other curate output folder in the walk is skipped too, finished or not.
     (src / "old").mkdir()
-    (src / "old" / "corpus.jsonl").write_bytes(corpus)
+    (src / "old" / "corpus").mkdir()
+    (src / "old" / "corpus" / "part-00000.jsonl").write_bytes(corpus)
     (src / "old" / "summary.json").write_text(json.dumps({"settings": {"curate": "0.1.0"}}))
     (src / "partial" / ".partial").mkdir(parents=True)
     (src / "partial" / "corpus.jsonl").write_bytes(corpus)
@@ -478,7 +479,7 @@ def test_a_run_in_its_input_folder_never_reads_its_own_output(tmp_path):
     for name in ("old", "partial"):
         assert problems[(name, None)]["problem"] == "output folder of a curate run skipped"
         assert "give its corpus/ folder as an input" in problems[(name, None)]["action"]
-    assert (out / "corpus.jsonl").read_bytes().replace(b"\n", b"") and _texts(out).keys() == {"a_good.txt", "b.txt"}
+    assert corpus_bytes(out).replace(b"\n", b"") and _texts(out).keys() == {"a_good.txt", "b.txt"}
     _accounted(out)
 
 

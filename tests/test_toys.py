@@ -4,6 +4,7 @@ run through the real driver."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -65,18 +66,22 @@ def test_an_unknown_stage_is_refused_with_the_valid_names(tmp_path):
         plan(_config(tmp_path / "out"))
 
 
-def test_the_toy_sink_writes_a_whole_run_as_shards_of_the_golden_output(monkeypatch, tmp_path):
-    from toys.sink import ShardSink
+def test_the_toy_sink_writes_a_whole_run_as_text_shards_of_the_golden_corpus(monkeypatch, tmp_path):
+    from toys.sink import TextSink
 
     from curate import formats
 
     monkeypatch.setattr(formats, "_SINKS", dict(formats._SINKS))  # the registration stays in this test
-    formats.register_sink(ShardSink())  # the registration line of docs/architecture.md
+    formats.register_sink(TextSink())  # the registration line of docs/architecture.md
     out = tmp_path / "out"
-    run(_config(out, stages=stages.RUN_PIPELINE, sink="shards", chunk_items=2))
+    run(_config(out, stages=stages.RUN_PIPELINE, sink="text", chunk_items=2))
     golden = Path(__file__).parent / "golden" / "seeds-run"
-    for name in ("corpus", "removed", "quarantine"):
-        shards = sorted((out / f"{name}.shards").iterdir())
-        assert len(shards) == 3  # five pages in chunks of two
-        assert b"".join(p.read_bytes() for p in shards) == (golden / f"{name}.jsonl").read_bytes()
-    assert (out / "summary.json").read_bytes() == (golden / "summary.json").read_bytes()
+    shards = sorted((out / "corpus").iterdir())
+    assert [p.name for p in shards] == ["part-00000.txt", "part-00001.txt", "part-00002.txt"]  # 5 pages, 2 a chunk
+    texts = [json.loads(line)["text"] for line in (golden / "corpus.jsonl").read_text().splitlines()]
+    assert b"".join(p.read_bytes() for p in shards) == "".join(t + "\n\n" for t in texts).encode()
+    for name in ("removed.jsonl", "quarantine.jsonl"):  # the audit files are JSON Lines whatever the sink
+        assert (out / name).read_bytes() == (golden / name).read_bytes()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary.pop("output") == {"corpus": "corpus/", "format": "text", "schema_version": 1}
+    assert summary == {k: v for k, v in json.loads((golden / "summary.json").read_text()).items() if k != "output"}

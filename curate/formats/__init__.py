@@ -56,9 +56,9 @@ from curate.formats.base import (
 )
 from curate.formats.compressed import COMPRESSIONS
 from curate.formats.jsonl import JsonlReader
+from curate.formats.lines import split_decoded
 from curate.formats.parquet_sink import ParquetShards
 from curate.formats.shards import JSONL, JSONL_GZ, JSONL_ZST
-from curate.formats.lines import split_decoded
 from curate.formats.txt import TxtReader, split_file
 
 if TYPE_CHECKING:
@@ -66,7 +66,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AUTO", "DEFAULT_MAX_DOC_BYTES", "DEFAULT_MAX_LINE_BYTES", "DEFAULT_READ", "DEFAULT_SINK", "ReadOptions",
            "Reader", "Sink", "check_format", "format_names", "read_documents", "reader_by_name", "reader_for",
-           "register_reader", "register_sink", "sink_by_name", "sink_names", "split_lines", "suffix_list", "suffixes_of", "supported"]
+           "register_reader", "register_sink", "sink_by_name", "sink_names", "split_lines", "suffix_list",
+           "suffixes_of", "supported"]
 
 _READERS: dict[str, Reader] = {}
 _SINKS: dict[str, Sink] = {}
