@@ -28,8 +28,8 @@ COMPRESSION_LEVEL = 3
 
 def _pyarrow() -> Any:
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
     except ImportError as err:
         raise UsageError("--output-format parquet needs pyarrow: pip install 'curate[parquet]' "
                          "(or pyarrow), or choose jsonl, jsonl.gz or jsonl.zst") from err

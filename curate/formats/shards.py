@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from curate.formats.jsonl_sink import dumps
 from curate.outdir import fsync_path
@@ -32,6 +32,12 @@ def shard_name(chunk: int, suffix: str) -> str:
     return f"part-{chunk:05d}{suffix}"
 
 
+class _Stream(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+    def close(self) -> None: ...
+
+
 class _LazyPart:
     """One chunk's corpus shard: the file is created at once (the writer checks that a
     finished chunk's parts exist) but nothing is written into it before the first
@@ -41,9 +47,9 @@ class _LazyPart:
 
     def __init__(self, path: Path):
         self._file: IO[bytes] = open(path, "wb")  # noqa: SIM115 - open across calls, until close
-        self._stream: IO[bytes] | None = None
+        self._stream: _Stream | None = None
 
-    def _open_stream(self, raw: IO[bytes]) -> IO[bytes]:
+    def _open_stream(self, raw: IO[bytes]) -> _Stream:
         return raw
 
     def write(self, record: dict) -> None:
@@ -62,7 +68,7 @@ class _LazyPart:
 class _GzipPart(_LazyPart):
     __slots__ = ()
 
-    def _open_stream(self, raw: IO[bytes]) -> IO[bytes]:
+    def _open_stream(self, raw: IO[bytes]) -> _Stream:
         # No name and mtime 0: the header then holds nothing that differs between runs.
         return gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=GZIP_LEVEL, mtime=0)
 
@@ -70,13 +76,13 @@ class _GzipPart(_LazyPart):
 class _ZstdPart(_LazyPart):
     __slots__ = ()
 
-    def _open_stream(self, raw: IO[bytes]) -> IO[bytes]:
+    def _open_stream(self, raw: IO[bytes]) -> _Stream:
         import zstandard
 
         # One thread: multi-threaded zstd cuts its jobs by timing-independent sizes too, but
         # one thread needs no argument. The checksum is of the content, so it is the same too.
         compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True, threads=0)
-        return compressor.stream_writer(raw, closefd=False)  # type: ignore[return-value]
+        return compressor.stream_writer(raw, closefd=False)
 
 
 class JsonlShards:
