@@ -45,8 +45,6 @@ from quality import dedup_quality
 from run import measure
 from scale import scale_rows
 
-OUTPUT_FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
-
 
 def paragraphs_file(corpus: Path, dest: Path) -> int:
     """One JSONL record per paragraph (blank-line separated), ids DOC#K; returns the count."""
@@ -61,7 +59,10 @@ def paragraphs_file(corpus: Path, dest: Path) -> int:
 
 
 def same_output(a: Path, b: Path) -> bool:
-    return all((a / name).read_bytes() == (b / name).read_bytes() for name in OUTPUT_FILES)
+    """Every file of two output folders (corpus/ shards included) byte for byte."""
+    def files(folder: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return files(a) == files(b)
 
 
 def main() -> None:

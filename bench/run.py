@@ -109,10 +109,11 @@ def main() -> None:
         out = HERE / "out" / f"corpus{args.mb:g}-w{workers}"
         print(f"curate run --workers {workers} on {size / 1e6:.1f} MB ...", flush=True)
         runs.append(run_curate(corpus, out, workers))
-    identical = len(runs) < 2 or all(
-        (HERE / "out" / f"corpus{args.mb:g}-w{runs[0]['workers']}" / name).read_bytes()
-        == (HERE / "out" / f"corpus{args.mb:g}-w{r['workers']}" / name).read_bytes()
-        for r in runs[1:] for name in ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json"))
+    def files(folder: Path) -> dict[str, bytes]:  # every file, corpus/ shards included
+        return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    first = files(HERE / "out" / f"corpus{args.mb:g}-w{runs[0]['workers']}")
+    identical = all(files(HERE / "out" / f"corpus{args.mb:g}-w{r['workers']}") == first for r in runs[1:])
 
     mb, docs = size / 1e6, meta["documents"]
     print(f"\ncorpus: {mb:.1f} MB, {docs:,} documents, {meta['paragraphs']:,} paragraphs "

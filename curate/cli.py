@@ -113,6 +113,19 @@ def _format(ctx, param, value: str) -> str:
         raise click.BadParameter(str(err).split(": ", 1)[1]) from err
 
 
+def _output_format(ctx, param, value: str) -> str:
+    from curate.formats import sink_by_name
+    from curate.formats.parquet_sink import ParquetShards, schema
+
+    try:
+        sink = sink_by_name(value)
+        if isinstance(sink, ParquetShards):
+            schema()  # pyarrow is an optional extra: say so before the run, not at its first chunk
+    except CurateError as err:
+        raise click.BadParameter(str(err).split(": ", 1)[1]) from err
+    return sink.name
+
+
 def format_option(inputs: bool):
     """--format, for run and dedup (``inputs``: files and folders) and for explain (one file)."""
     from curate.formats import COMPRESSIONS, format_names, reader_by_name, suffix_list
@@ -139,7 +152,13 @@ def io_options(fn):
     for decorator in reversed([
         click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path)),
         click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
-                     help="Folder for corpus.jsonl, removed.jsonl, quarantine.jsonl and summary.json."),
+                     help="Folder for corpus/ (the kept text, in shards), removed.jsonl, quarantine.jsonl and "
+                          "summary.json."),
+        click.option("--output-format", default="jsonl", show_default=True, callback=_output_format,
+                     metavar="FORMAT",
+                     help="How corpus/ is written: jsonl, jsonl.gz, jsonl.zst or parquet (pip install "
+                          "'curate[parquet]'). One shard per --chunk-docs chunk, part-00000.jsonl, ...; the "
+                          "record fields are in docs/output.md."),
         click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
                      help="Processes for the per-document stages (with --engine ray and no --address: CPUs of "
                           "the local Ray cluster). The output is byte-identical for any number."),
@@ -173,7 +192,8 @@ def io_options(fn):
                      help="Replace what -o DIR holds (a finished run, or the chunks of an unfinished one). Without "
                           "it curate refuses a folder that is not empty."),
         click.option("--chunk-docs", type=click.IntRange(min=1), default=10_000, show_default=True,
-                     help="Documents per resumable chunk: a killed run redoes at most this many."),
+                     help="Documents (and quarantined items) per resumable chunk, and so per corpus shard: "
+                          "a killed run redoes at most this many."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table."),
     ]):
         fn = decorator(fn)
@@ -245,7 +265,8 @@ def dedup(inputs, output, **options):
 
 
 def _execute(inputs, output, ruleset, stages, workers, engine, address, input_format, text_field, encoding,
-             max_line_bytes, max_doc_bytes, timings, strict, resume, overwrite, chunk_docs, quiet, threshold, num_perm,
+             max_line_bytes, max_doc_bytes, timings, strict, resume, overwrite, chunk_docs, quiet, output_format,
+             threshold, num_perm,
              shingle_words, shingle_chars, min_words) -> None:
     from curate import driver
     from curate.engines import engine_for
@@ -255,7 +276,7 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, input_fo
     cfg = driver.RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
                            text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
                            measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
-                           max_doc_bytes=max_doc_bytes, input_format=input_format)
+                           max_doc_bytes=max_doc_bytes, input_format=input_format, sink=output_format)
     try:
         runner = engine_for(engine, workers, address)
         if resume and not runner.resumable:

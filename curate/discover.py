@@ -216,7 +216,7 @@ def _skipped_folder(path: Path, source: str) -> Problem | None:
                        "not read; curate skips names that start with '.': rename it to read it", lines=0)
     if is_curate_output(path):
         return Problem(source, None, OTHER_OUTPUT,
-                       "not read; to read its corpus, give corpus.jsonl as an input", lines=0)
+                       "not read; to read its corpus, give its corpus/ folder as an input", lines=0)
     return None
 
 

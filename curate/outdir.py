@@ -18,7 +18,8 @@ from pathlib import Path
 
 from curate.errors import UsageError
 
-CORPUS = "corpus.jsonl"
+CORPUS = "corpus"  # a folder of shards: part-00000.jsonl, ... (docs/output.md)
+LEGACY_CORPUS = "corpus.jsonl"  # the single corpus file of curate before output schema 1
 REMOVED = "removed.jsonl"
 QUARANTINE = "quarantine.jsonl"
 SUMMARY = "summary.json"
@@ -28,7 +29,7 @@ PARTIAL = ".partial"
 # deletion leaves a finished folder plus leftovers that the next run removes.
 DISCARDED = ".partial-discarded"
 LOCK = ".curate.lock"
-CURATE_NAMES = frozenset({*OUTPUT_FILES, SUMMARY, PARTIAL, DISCARDED, LOCK})
+CURATE_NAMES = frozenset({*OUTPUT_FILES, LEGACY_CORPUS, SUMMARY, PARTIAL, DISCARDED, LOCK})
 
 
 def fsync_path(path: Path) -> None:
@@ -163,8 +164,8 @@ def refusal(folder: Path, state: FolderState, resume: bool, overwrite: bool) -> 
 def clear_folder(folder: Path) -> None:
     """Delete curate's own files from the folder, summary.json first: until a new one
     lands the folder must not look finished."""
-    for name in (SUMMARY, *OUTPUT_FILES):
-        (folder / name).unlink(missing_ok=True)
+    for name in (SUMMARY, *OUTPUT_FILES, LEGACY_CORPUS):
+        remove_tree(folder / name)
         (folder / f"{name}.tmp").unlink(missing_ok=True)
     fsync_path(folder)
     for name in (PARTIAL, DISCARDED):

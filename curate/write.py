@@ -20,6 +20,8 @@ from curate.document import Document, Problem, Removal
 from curate.errors import RunStopped, UsageError
 from curate.formats import DEFAULT_SINK, Sink, sink_by_name
 from curate.formats.base import Part
+from curate.formats.jsonl_sink import JsonlSink
+from curate.formats.shards import SCHEMA_VERSION, join_shards
 from curate.outdir import (
     CORPUS,
     DISCARDED,
@@ -44,8 +46,11 @@ __all__ = ["CORPUS", "OUTPUT_FILES", "PARTIAL", "QUARANTINE", "REMOVED", "SUMMAR
 
 RUN_FILE = "run.json"  # the fingerprint of the run .partial/ belongs to
 COMMIT_FILE = "commit.json"  # written once the run is over: only the commit is left to do
-# The outputs a run writes, each named by its sink: corpus.jsonl, removed.jsonl, quarantine.jsonl.
+# The outputs a run writes: the corpus, a folder of shards in the run's output format, and
+# the audit files, JSON Lines always.
 OUTPUTS = ("corpus", "removed", "quarantine")
+TARGETS = {"corpus": CORPUS, "removed": REMOVED, "quarantine": QUARANTINE}
+AUDIT_SINK = JsonlSink()
 
 
 def document_record(doc: Document) -> dict:
@@ -114,8 +119,9 @@ def problem_record(problem: Problem) -> dict:
 
 class OutputWriter:
     """Writes the run in chunks of documents under ``OUT/.partial/``, so a stopped run can
-    be resumed from its last finished chunk, then commits: the sink joins each output's
-    chunks into its final form, and they move into place, ``summary.json`` last.
+    be resumed from its last finished chunk, then commits: each chunk's corpus part
+    becomes a shard of ``corpus/``, the audit parts are joined into one file each, and
+    they move into place, ``summary.json`` last.
 
     A chunk is finished when its ``.done`` marker exists; the marker is written after the
     chunk's files and its ``.state`` (its share of the dedup index and the summary so far)
@@ -126,7 +132,7 @@ class OutputWriter:
 
     def __init__(self, out_dir: Path, fingerprint: str, resume: bool = False, overwrite: bool = False,
                  sink: Sink | str = DEFAULT_SINK):
-        """``sink``: the output format, a registered sink or its name (see curate.formats)."""
+        """``sink``: the corpus format, a registered sink or its name (see curate.formats)."""
         if resume and overwrite:
             raise UsageError("--resume continues the run in the output folder and --overwrite discards it; "
                              "give one of them")
@@ -134,7 +140,9 @@ class OutputWriter:
         self.partial = out_dir / PARTIAL
         self.fingerprint = fingerprint
         self.sink = sink_by_name(sink) if isinstance(sink, str) else sink
-        self.names = {output: output + self.sink.suffix for output in OUTPUTS}  # corpus -> corpus.jsonl
+        # What each output's parts are named after: 000000.corpus.jsonl.gz, 000000.removed.jsonl, ...
+        self.names = {output: output + (self.sink.suffix if output == "corpus" else AUDIT_SINK.suffix)
+                      for output in OUTPUTS}
         self.parts: dict[str, Part] = {}
         self.chunk = 0
         self.committing = False  # the commit record exists: only the commit is left to do
@@ -281,7 +289,8 @@ class OutputWriter:
         parts: dict[str, Part] = {}
         try:
             for output in OUTPUTS:
-                parts[output] = self.sink.open(self._part_path(self.chunk, output))
+                sink = self.sink if output == "corpus" else AUDIT_SINK
+                parts[output] = sink.open(self._part_path(self.chunk, output))
         finally:
             self.parts = parts  # those opened are closed by whoever handles the error
 
@@ -366,10 +375,12 @@ class OutputWriter:
         1. the last chunk is finished like any other (its state holds the final summary),
            then ``summary.json`` and the commit record (how many chunks) go into .partial/,
            and the other chunks' states are deleted;
-        2. the sink joins each output's chunks into ``.partial/NAME`` (a join is resumable;
-           the JSONL sink appends chunk after chunk to the first and journals how far it
-           got, so it needs free space for one chunk, not for a second copy of the output);
-        3. each joined output is renamed into place, then ``summary.json``;
+        2. each chunk's corpus part that holds a record is moved into ``.partial/corpus/``
+           as a shard (a folder renamed from ``corpus.building/`` when all are in), and each
+           audit output's chunks are joined into ``.partial/NAME`` (the JSONL join appends
+           chunk after chunk to the first and journals how far it got, so it needs free
+           space for one chunk, not for a second copy); both are resumable;
+        3. ``corpus/`` and the audit files are renamed into place, then ``summary.json``;
         4. ``.partial/`` is renamed aside and deleted.
 
         A joined output that is no longer in .partial/ but in the output folder was moved
@@ -382,7 +393,8 @@ class OutputWriter:
                 state = pickle.dumps((None, summary), protocol=pickle.HIGHEST_PROTOCOL)
                 self._finish_chunk(self.chunk, state)
                 self.chunk += 1
-                text = json.dumps(summary.to_json(), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+                record = {**summary.to_json(), "output": self._output_record()}
+                text = json.dumps(record, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
                 write_durably(self.partial / SUMMARY, text.encode("utf-8"))
                 write_durably(self.partial / COMMIT_FILE, json.dumps({"chunks": self.chunk}).encode() + b"\n")
                 self.committing = True
@@ -395,6 +407,11 @@ class OutputWriter:
         self._discard_partial()
         self._lock.release()
 
+    def _output_record(self) -> dict:
+        """What summary.json says of the corpus folder: its schema and format. Not its
+        shards: a summary is the same for any --chunk-docs, as the records are."""
+        return {"schema_version": SCHEMA_VERSION, "corpus": CORPUS + "/", "format": self.sink.name}
+
     def _drop_states_before(self, last: int) -> None:
         """Free the chunks' dedup journals before the join needs the space: a commit reads
         only the last chunk's state (the final summary)."""
@@ -402,14 +419,18 @@ class OutputWriter:
             (self.partial / f"{k:06d}.state").unlink(missing_ok=True)
 
     def _join(self, output: str) -> None:
-        name = self.names[output]
+        name = TARGETS[output]
         target = self.partial / name
         if not target.exists() and (self.out_dir / name).exists():
             return  # joined and moved into place before a kill
-        self.sink.join([self._part_path(k, output) for k in range(self.chunk)], target)
+        parts = [self._part_path(k, output) for k in range(self.chunk)]
+        if output == "corpus":
+            join_shards(parts, target, self.sink.suffix)
+        else:
+            AUDIT_SINK.join(parts, target)
 
     def _move_into_place(self) -> None:
-        for name in self.names.values():
+        for name in TARGETS.values():
             joined = self.partial / name
             if joined.exists():  # else a stopped commit moved it already
                 os.replace(joined, self.out_dir / name)

@@ -60,6 +60,57 @@ def read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def corpus_shards(out: Path) -> list[Path]:
+    """The shards of an output folder's corpus, in order (their names sort in chunk order)."""
+    return sorted((out / "corpus").iterdir())
+
+
+def corpus_bytes(out: Path) -> bytes:
+    """The JSON Lines of the whole corpus, as the single corpus.jsonl of output schema 0
+    held them: the shards decompressed and joined (not for Parquet)."""
+    import gzip
+
+    import zstandard
+
+    data = []
+    for shard in corpus_shards(out):
+        raw = shard.read_bytes()
+        if shard.name.endswith(".gz"):
+            raw = gzip.decompress(raw)
+        elif shard.name.endswith(".zst"):
+            raw = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+        data.append(raw)
+    return b"".join(data)
+
+
+def read_corpus(out: Path) -> list[dict]:
+    """Every corpus record of an output folder, in order, whatever its --output-format; a
+    Parquet row comes back as the JSON record (null fields dropped, metadata parsed)."""
+    shards = corpus_shards(out)
+    if shards and shards[0].name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return [_json_record(row) for shard in shards for row in pq.read_table(shard).to_pylist()]
+    return [json.loads(line) for line in corpus_bytes(out).decode("utf-8").split("\n") if line.strip()]
+
+
+def _json_record(row: dict) -> dict:
+    record = {key: value for key, value in row.items() if value is not None}
+    record["lines"] = [{k: v for k, v in line.items() if v is not None} for line in record["lines"]]
+    if "metadata" in record:
+        record["metadata"] = json.loads(record["metadata"])
+    return record
+
+
+OUTPUT_NAMES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
+
+
+def output_files(out: Path) -> dict[str, bytes]:
+    """Every file of a finished output folder by its path in it (corpus/part-00000.jsonl,
+    removed.jsonl, ...), for byte-for-byte comparisons."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
 # Hypothesis: a modest number of examples in CI, many more with HYPOTHESIS_PROFILE=local.
 from hypothesis import HealthCheck, settings  # noqa: E402 - beside the profiles it configures
 

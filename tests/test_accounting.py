@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import NOISE_DEV, SEEDS, invoke, read_jsonl
+from conftest import NOISE_DEV, SEEDS, invoke, read_corpus, read_jsonl
 
 _BREAK = re.compile(rb"\r\n|\n|\r")
 
@@ -24,7 +24,7 @@ def nonblank_lines(data: bytes) -> dict[int, bytes]:
 
 
 def check_txt_accounting(input_dir: Path, out: Path) -> int:
-    kept = read_jsonl(out / "corpus.jsonl")
+    kept = read_corpus(out)
     removed = read_jsonl(out / "removed.jsonl")
     quarantined = read_jsonl(out / "quarantine.jsonl")
     seen: dict[str, Counter] = {}
@@ -90,7 +90,7 @@ def test_jsonl_spans_index_the_text_field(tmp_path):
             f.write(json.dumps({"id": f"doc-{i}", "text": text}, ensure_ascii=False) + "\n")
     out = tmp_path / "out"
     assert invoke("run", src, "-o", out, "-q", "--no-builtin-rules").exit_code == 0
-    records = read_jsonl(out / "corpus.jsonl")
+    records = read_corpus(out)
     assert [r["id"] for r in records] == ["doc-0", "doc-1"]
     for rec, text in zip(records, texts, strict=True):
         assert rec["bytes_of"] == "text_field"

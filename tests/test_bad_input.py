@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import SEEDS, invoke, read_jsonl
+from conftest import SEEDS, corpus_bytes, invoke, read_corpus, read_jsonl
 
 GOOD = "A sentence of real content that must survive whatever sits next to it in the folder.\n"
 
@@ -47,10 +47,10 @@ def test_bad_files_are_quarantined_and_the_rest_goes_on(tmp_path):
     assert problems[("e_records.jsonl", 5)]["problem"] == "field 'text' is a int, not a string"
     assert problems[("notes.md", None)]["problem"] == "unsupported file type"
     assert not any("text" in q for q in problems.values())
-    texts = {r["source"]: r["text"] for r in read_jsonl(out / "corpus.jsonl")}
+    texts = {r["source"]: r["text"] for r in read_corpus(out)}
     assert texts["a_good.txt"] == GOOD.strip()
     assert texts["b_latin1.txt"] == "Un café en UTF-8.\nA clean third line."
-    assert sorted(r["text"] for r in read_jsonl(out / "corpus.jsonl") if r["source"] == "e_records.jsonl") == \
+    assert sorted(r["text"] for r in read_corpus(out) if r["source"] == "e_records.jsonl") == \
         ["First record is fine.", "Last record is fine too."]
     # The message names file and line, and the summary counts what was quarantined.
     assert "warning: e_records.jsonl:2: invalid JSON" in result.output
@@ -68,8 +68,8 @@ def test_bad_input_beside_the_seeds_leaves_seed_output_unchanged(tmp_path):
     clean, dirty = tmp_path / "clean", tmp_path / "dirty"
     assert invoke("run", SEEDS, "-o", clean, "-q").exit_code == 0
     assert invoke("run", mixed, "-o", dirty, "-q").exit_code == 0
-    seed_records = [r for r in read_jsonl(dirty / "corpus.jsonl") if r["source"] in {p.name for p in SEEDS.iterdir()}]
-    assert seed_records == read_jsonl(clean / "corpus.jsonl")
+    seed_records = [r for r in read_corpus(dirty) if r["source"] in {p.name for p in SEEDS.iterdir()}]
+    assert seed_records == read_corpus(clean)
 
 
 def test_missing_input_is_a_usage_error(tmp_path):
@@ -96,7 +96,7 @@ def test_json_that_orjson_refuses_is_read_as_json_reads_it(tmp_path):
         encoding="utf-8")
     out = tmp_path / "out"
     assert invoke("run", src, "-o", out, "-q", "--no-builtin-rules").exit_code == 0
-    records = read_jsonl(out / "corpus.jsonl")
+    records = read_corpus(out)
     assert records[0]["id"] == "123456789012345678901234567890"
     assert records[0]["text"] == "A record with a huge id and a NaN score."
     problems = read_jsonl(out / "quarantine.jsonl")
@@ -104,6 +104,6 @@ def test_json_that_orjson_refuses_is_read_as_json_reads_it(tmp_path):
     # Normalising turns the separator into a space; `dedup` keeps the text as it was read.
     assert records[1]["text"] == "Line two of a record with a Unicode line separator in it."
     assert invoke("dedup", src, "-o", tmp_path / "kept", "-q").exit_code == 0
-    raw = (tmp_path / "kept" / "corpus.jsonl").read_bytes()
+    raw = corpus_bytes(tmp_path / "kept")
     assert b"\\u2028" in raw and "\u2028".encode() not in raw and raw.count(b"\n") == 2
-    assert read_jsonl(tmp_path / "kept" / "corpus.jsonl")[1]["text"].startswith("Line two\u2028of")
+    assert read_corpus(tmp_path / "kept")[1]["text"].startswith("Line two\u2028of")

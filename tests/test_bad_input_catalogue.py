@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import zstandard
-from conftest import SEEDS, invoke, read_jsonl
+from conftest import SEEDS, corpus_bytes, invoke, read_corpus, read_jsonl
 
 GOOD = "A sentence of real content that must survive whatever sits next to it in the folder."
 
@@ -34,7 +34,7 @@ def _one(tmp_path: Path, name: str, data: bytes):
 
 
 def _good_survives(out: Path) -> None:
-    texts = {r["source"]: r["text"] for r in read_jsonl(out / "corpus.jsonl")}
+    texts = {r["source"]: r["text"] for r in read_corpus(out)}
     assert texts["a_good.txt"] == GOOD
 
 
@@ -60,7 +60,7 @@ def test_utf16_with_bom_is_read_and_spans_cut_the_utf16_bytes(tmp_path):
     out = tmp_path / "out"
     result, summary = _run(_one(tmp_path, "wide.txt", data), out, "--no-builtin-rules")
     assert result.exit_code == 0
-    rec = next(r for r in read_jsonl(out / "corpus.jsonl") if r["source"] == "wide.txt")
+    rec = next(r for r in read_corpus(out) if r["source"] == "wide.txt")
     assert rec["encoding"] == "utf-16-le"
     assert rec["text"] == "Erste Zeile mit Umlauten: äöü.\nZweite Zeile 😀 mit Emoji."
     assert [data[s:e].decode("utf-16-le") for s, e in (x["bytes"] for x in rec["lines"])] == \
@@ -75,7 +75,7 @@ def test_a_line_of_several_megabytes(tmp_path):
     result, summary = _run(_one(tmp_path, "long.txt", data), out, "-q")
     assert result.exit_code == 0
     assert len(data) > 4_000_000
-    rec = next(r for r in read_jsonl(out / "corpus.jsonl") if r["source"] == "long.txt")
+    rec = next(r for r in read_corpus(out) if r["source"] == "long.txt")
     spans = [tuple(x["bytes"]) for x in rec["lines"]]
     assert any(e - s > 4_000_000 for s, e in spans)
     _accounted(summary)
@@ -87,7 +87,7 @@ def test_truncated_gzip_keeps_the_records_before_the_fault(tmp_path):
     out = tmp_path / "out"
     result, summary = _run(_one(tmp_path, "cut.jsonl.gz", packed[: len(packed) * 2 // 3]), out, "--no-builtin-rules")
     assert result.exit_code == 0
-    kept = [r for r in read_jsonl(out / "corpus.jsonl") if r["source"] == "cut.jsonl.gz"]
+    kept = [r for r in read_corpus(out) if r["source"] == "cut.jsonl.gz"]
     assert 0 < len(kept) < 2000
     (key, problem), = [(k, v) for k, v in _problems(out).items() if k[0] == "cut.jsonl.gz"]
     assert key[1] == len(kept) + 1
@@ -189,9 +189,9 @@ def test_all_bad_inputs_beside_the_seeds_leave_seed_output_byte_identical(tmp_pa
     result = invoke("run", mixed, "-o", dirty, "-q")
     assert result.exit_code == 0
     seed_names = {p.name for p in SEEDS.iterdir()}
-    dirty_seed_lines = [line for line in (dirty / "corpus.jsonl").read_bytes().splitlines(keepends=True)
+    dirty_seed_lines = [line for line in corpus_bytes(dirty).splitlines(keepends=True)
                         if json.loads(line)["source"] in seed_names]
-    assert b"".join(dirty_seed_lines) == (clean / "corpus.jsonl").read_bytes()
+    assert b"".join(dirty_seed_lines) == corpus_bytes(clean)
     summary = json.loads((dirty / "summary.json").read_text())
     listed = {p["source"]: p["problem"] for p in summary["problems"]}
     for name, want in expected.items():

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, read_jsonl
+from conftest import ROOT, read_corpus, read_jsonl
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
 LINES = 100_000
@@ -57,4 +57,4 @@ def test_100k_invalid_lines_keep_checkpoints_and_summary_small(tmp_path):
     assert lines["read"] == LINES and lines["quarantined"] == bad
     assert lines["kept"] + lines["removed"] == LINES // 1000
     assert len(read_jsonl(out / "quarantine.jsonl")) == bad
-    assert [r["id"] for r in read_jsonl(out / "corpus.jsonl")] == [f"ok{i}" for i in range(0, LINES, 1000)]
+    assert [r["id"] for r in read_corpus(out)] == [f"ok{i}" for i in range(0, LINES, 1000)]

@@ -18,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, output_files
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
-FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 TRACED = ("write", "fsync", "fdatasync", "ftruncate", "rename", "renameat", "renameat2", "unlink", "unlinkat",
           "openat", "mkdir", "rmdir")
 CHANGES_DISK = re.compile(r"^(write|fsync|fdatasync|ftruncate|rename\w*|unlink\w*|mkdir|rmdir)\(|"
@@ -50,12 +50,12 @@ def _inputs(folder: Path) -> Path:
     return src
 
 
-def _command(src: Path, out: Path, *extra: str) -> list[str]:
+def _dedup(src: Path, out: Path, *extra: str) -> list[str]:
     return _curate("dedup", src, "-o", out, "-q", "--chunk-docs", "3", *extra)
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
-    return {name: (out / name).read_bytes() for name in FILES}
+    return output_files(out)
 
 
 def _commit_calls(trace: str) -> list[tuple[str, int]]:
@@ -80,8 +80,15 @@ def _commit_calls(trace: str) -> list[tuple[str, int]]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
-def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_path):
+@pytest.mark.parametrize("output_format", ["jsonl", "parquet"])
+def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_path, output_format):
+    if output_format == "parquet":
+        pytest.importorskip("pyarrow")
     src = _inputs(tmp_path)
+
+    def _command(src: Path, out: Path, *extra: str) -> list[str]:
+        return _dedup(src, out, "--output-format", output_format, *extra)
+
     reference = tmp_path / "reference"
     done = subprocess.run(_command(src, reference), cwd=ROOT / "tests", capture_output=True, text=True, timeout=60,
                           check=False)
@@ -96,6 +103,7 @@ def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_
     assert _outputs(traced) == expected
     calls = _commit_calls(log.read_text())
     assert len(calls) > 40, calls  # joins of 3 files x 3 chunks, renames, the deletion
+    assert len([name for name in expected if name.startswith("corpus/")]) == 5  # 14 items, 3 a chunk
 
     def kill_then_resume(point: tuple[str, int]) -> str | None:
         name, n = point
@@ -129,18 +137,18 @@ def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_
 def test_resume_redoes_chunks_whose_state_is_missing_or_damaged(tmp_path):
     src = _inputs(tmp_path)
     reference = tmp_path / "reference"
-    assert subprocess.run(_command(src, reference), cwd=ROOT / "tests", capture_output=True,
+    assert subprocess.run(_dedup(src, reference), cwd=ROOT / "tests", capture_output=True,
                           timeout=60, check=False).returncode == 0
     out = tmp_path / "out"
     # Killed at the commit's first rename (run.json's is the first): every chunk finished.
     subprocess.run([STRACE, "-f", "-o", "/dev/null", "-e", "trace=rename", "-e", "inject=rename:signal=KILL:when=2",
-                    *_command(src, out)], cwd=ROOT / "tests", capture_output=True, timeout=60, check=False)
+                    *_dedup(src, out)], cwd=ROOT / "tests", capture_output=True, timeout=60, check=False)
     partial = out / ".partial"
     assert len(list(partial.glob("*.done"))) == 5 and not (partial / "commit.json").exists()
     # A marker whose state is gone (what the old clean-up could leave), and a garbled state.
     (partial / "000003.state").unlink()
     (partial / "000001.state").write_bytes((partial / "000001.state").read_bytes()[:40])
-    resumed = subprocess.run(_command(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
+    resumed = subprocess.run(_dedup(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
                              timeout=60, check=False)
     assert resumed.returncode == 0, resumed.stderr
     assert _outputs(out) == _outputs(reference)

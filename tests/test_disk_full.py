@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, output_files
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
 
-FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
 def _curate(*args) -> list[str]:
@@ -28,7 +28,7 @@ def _run(*args, **kwargs) -> subprocess.CompletedProcess:
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
-    return {name: (out / name).read_bytes() for name in FILES}
+    return output_files(out)
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +99,15 @@ def test_file_size_limit_while_writing_a_chunk(corpus, reference, tmp_path):
     assert _outputs(out) == reference
 
 
-def test_file_size_limit_while_joining_the_chunks(corpus, reference, tmp_path):
+def test_file_size_limit_while_joining_the_chunks(corpus, tmp_path):
     out = tmp_path / "out"
-    # Every chunk fits, the joined corpus.jsonl does not: the commit stops part-way.
-    stopped = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", preexec_fn=_file_size_limit(400_000))
+    # Every chunk's files fit (corpus shards under 90 kB), the joined removed.jsonl (~170 kB)
+    # does not: the commit stops part-way.
+    stopped = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "20", preexec_fn=_file_size_limit(130_000))
     _assert_stopped_cleanly(stopped, out, "File too large")
     assert (out / ".partial" / "commit.json").exists()
-    resumed = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--resume")
+    resumed = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "20", "--resume")
     assert resumed.returncode == 0, resumed.stderr
-    assert _outputs(out) == reference
+    assert _run("dedup", corpus, "-o", tmp_path / "whole", "-q", "--chunk-docs", "20").returncode == 0
+    assert _outputs(out) == _outputs(tmp_path / "whole")
     assert not (out / ".partial").exists()

@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import invoke, read_jsonl
+from conftest import invoke, read_corpus
 from toys.reader import ParagraphReader
-from toys.sink import ShardSink
+from toys.sink import TextSink
 
 from curate import formats
 from curate.discover import InputFile, discover, input_file
@@ -39,8 +39,8 @@ def toy_reader(monkeypatch) -> ParagraphReader:
 
 
 @pytest.fixture
-def toy_sink(monkeypatch) -> ShardSink:
-    sink = ShardSink()
+def toy_sink(monkeypatch) -> TextSink:
+    sink = TextSink()
     monkeypatch.setattr(formats, "_SINKS", dict(formats._SINKS))
     formats.register_sink(sink)
     return sink
@@ -137,7 +137,7 @@ def test_run_and_explain_with_format(tmp_path):
     out = tmp_path / "out"
     result = invoke("dedup", src, "-o", out, "-q", "--format", "jsonl")
     assert result.exit_code == 0, result.output
-    assert [r["id"] for r in read_jsonl(out / "corpus.jsonl")] == ["a", "b"]
+    assert [r["id"] for r in read_corpus(out)] == ["a", "b"]
     refused = invoke("explain", src / "part-00000")
     assert refused.exit_code == 1 and "or name its format with --format" in refused.output
     explained = invoke("explain", src / "part-00000", "--format", "jsonl", "--no-builtin-rules")
@@ -164,7 +164,7 @@ def test_the_toy_reader_reads_by_its_suffix_and_by_name(tmp_path, toy_reader):
     out = tmp_path / "out"
     result = invoke("dedup", src, "-o", out, "-q", "--format", "para")
     assert result.exit_code == 0, result.output
-    records = read_jsonl(out / "corpus.jsonl")
+    records = read_corpus(out)
     assert [r["id"] for r in records] == ["notes.para#1", "notes.para#5", "other.notes#1"]
     assert records[0]["bytes_of"] == "text_field" and records[0]["lines"][1] == {"line": 1, "bytes": [29, 45]}
 
@@ -237,23 +237,25 @@ def _write_run(out: Path, sink, docs: int = 5, chunk: int = 2) -> None:
 
 
 @pytest.mark.unit
-def test_a_sink_that_keeps_shards_gives_the_same_records(tmp_path, toy_sink):
+def test_a_new_sink_writes_the_same_documents_in_the_same_shards(tmp_path, toy_sink):
     _write_run(tmp_path / "jsonl", "jsonl")
-    _write_run(tmp_path / "shards", "shards")
-    shards = sorted((tmp_path / "shards" / "corpus.shards").iterdir())
-    assert [p.name for p in shards] == ["000000.jsonl", "000001.jsonl", "000002.jsonl"]
-    assert b"".join(p.read_bytes() for p in shards) == (tmp_path / "jsonl" / "corpus.jsonl").read_bytes()
-    assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == [
-        "corpus.shards", "quarantine.shards", "removed.shards", "summary.json"]
+    _write_run(tmp_path / "text", "text")
+    shards = sorted((tmp_path / "text" / "corpus").iterdir())
+    assert [p.name for p in shards] == ["part-00000.txt", "part-00001.txt", "part-00002.txt"]
+    texts = [r["text"] for r in read_corpus(tmp_path / "jsonl")]
+    assert b"".join(p.read_bytes() for p in shards) == "".join(t + "\n\n" for t in texts).encode()
+    assert sorted(p.name for p in (tmp_path / "text").iterdir()) == [
+        "corpus", "quarantine.jsonl", "removed.jsonl", "summary.json"]
+    assert (tmp_path / "text" / "removed.jsonl").read_bytes() == (tmp_path / "jsonl" / "removed.jsonl").read_bytes()
 
 
 @pytest.mark.unit
-def test_a_killed_shard_join_finishes_with_the_same_shards(tmp_path, toy_sink, monkeypatch):
-    parts = _parts(tmp_path, CHUNKS)
-    target = tmp_path / "corpus.shards"
-    import toys.sink
+def test_a_killed_shard_join_finishes_with_the_same_shards(tmp_path, monkeypatch):
+    from curate.formats import shards
 
-    real_replace, calls = toys.sink.os.replace, []
+    parts = _parts(tmp_path, CHUNKS)  # the third kept nothing: it has no shard
+    target = tmp_path / "corpus"
+    real_replace, calls = shards.os.replace, []
 
     def replace_then_die(src, dst):
         calls.append(src)
@@ -261,12 +263,14 @@ def test_a_killed_shard_join_finishes_with_the_same_shards(tmp_path, toy_sink, m
             raise KeyboardInterrupt  # killed after two parts were moved
         real_replace(src, dst)
 
-    monkeypatch.setattr(toys.sink.os, "replace", replace_then_die)
+    monkeypatch.setattr(shards.os, "replace", replace_then_die)
     with pytest.raises(KeyboardInterrupt):
-        toy_sink.join(parts, target)
-    monkeypatch.setattr(toys.sink.os, "replace", real_replace)
-    toy_sink.join(parts, target)
-    assert [p.read_bytes() for p in sorted(target.iterdir())] == CHUNKS
+        shards.join_shards(parts, target, ".jsonl")
+    monkeypatch.setattr(shards.os, "replace", real_replace)
+    shards.join_shards(parts, target, ".jsonl")
+    assert [p.name for p in sorted(target.iterdir())] == ["part-00000.jsonl", "part-00001.jsonl", "part-00003.jsonl"]
+    assert [p.read_bytes() for p in sorted(target.iterdir())] == [c for c in CHUNKS if c]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus"]
 
 
 @pytest.mark.unit
@@ -274,19 +278,20 @@ def test_resume_refuses_a_run_written_by_another_sink(tmp_path, toy_sink):
     from curate.summary import Summary
 
     out = tmp_path / "out"
-    writer = OutputWriter(out, "fp", sink="shards")
+    writer = OutputWriter(out, "fp", sink="text")
     writer.write_document(_document(0))
     writer.end_chunk(None, Summary(files=1, rules=[], settings={}))
     writer.interrupt()
     with pytest.raises(UsageError, match="cannot be resumed"):
         OutputWriter(out, "fp", resume=True)
-    OutputWriter(out, "fp", resume=True, sink="shards").interrupt()
+    OutputWriter(out, "fp", resume=True, sink="text").interrupt()
 
 
 @pytest.mark.unit
 def test_an_unknown_sink_fails_with_the_valid_names(tmp_path):
-    with pytest.raises(UsageError, match=r"unknown; use one of jsonl$"):
-        OutputWriter(tmp_path / "out", "fp", sink="parquet")
+    valid = r"jsonl, jsonl.gz, jsonl.zst, parquet$"
+    with pytest.raises(UsageError, match=r"--output-format csv: unknown; use one of " + valid):
+        OutputWriter(tmp_path / "out", "fp", sink="csv")
     assert not (tmp_path / "out").exists()
 
 

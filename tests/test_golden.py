@@ -12,13 +12,17 @@ any other. After a change made on purpose, `pytest --update-golden` rewrites the
 from __future__ import annotations
 
 import json
+import re
 from itertools import zip_longest
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, MIXED, SEEDS, run_process
+from conftest import GOLDEN, MIXED, SEEDS, corpus_bytes, corpus_shards, run_process
 
+# The golden corpus.jsonl is the corpus/ shards joined: the same bytes for any --chunk-docs
+# (and the single corpus.jsonl of curate before output schema 1).
 FILES = ("corpus.jsonl", "quarantine.jsonl", "removed.jsonl", "summary.json")
+WRITTEN = ["corpus", "quarantine.jsonl", "removed.jsonl", "summary.json"]
 # The project's ./rules/ is left out, so the copies do not change when this repository's
 # own example rule does; cwd is a temporary folder for the same reason.
 CASES = {
@@ -87,14 +91,21 @@ def first_difference(name: str, expected: bytes, actual: bytes) -> str:
             + f"\n  golden:   {_shorten(a)}\n  this run: {_shorten(b)}" + fields)
 
 
+def _output(out: Path, name: str) -> bytes:
+    return corpus_bytes(out) if name == "corpus.jsonl" else (out / name).read_bytes()
+
+
 def _compare(case: str, out: Path) -> None:
     golden = GOLDEN / case
     if not golden.is_dir():
         pytest.fail(f"{golden} does not exist: run `pytest --update-golden tests/test_golden.py` to write it")
     written = sorted(p.name for p in out.iterdir())
-    assert written == list(FILES), f"the output folder holds {written}, expected {list(FILES)}"
-    problems = [first_difference(name, (golden / name).read_bytes(), (out / name).read_bytes())
-                for name in FILES if (golden / name).read_bytes() != (out / name).read_bytes()]
+    assert written == WRITTEN, f"the output folder holds {written}, expected {WRITTEN}"
+    shards = [p.name for p in corpus_shards(out)]
+    # One per chunk that kept a document, named by the chunk's number.
+    assert shards and all(re.fullmatch(r"part-\d{5}\.jsonl", name) for name in shards), shards
+    problems = [first_difference(name, (golden / name).read_bytes(), _output(out, name))
+                for name in FILES if (golden / name).read_bytes() != _output(out, name)]
     if problems:
         pytest.fail(f"output of case {case!r} differs from {golden}:\n" + "\n".join(problems)
                     + "\nIf the change is intended: `pytest --update-golden`, then review `git diff tests/golden`.",
@@ -108,7 +119,7 @@ def test_output_equals_the_golden_files(case, variant, tmp_path, update_golden):
         golden = GOLDEN / case
         golden.mkdir(parents=True, exist_ok=True)
         for name in FILES:
-            (golden / name).write_bytes((out / name).read_bytes())
+            (golden / name).write_bytes(_output(out, name))
         return
     _compare(case, out)
 

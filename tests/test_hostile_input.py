@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from conftest import ROOT, invoke, read_jsonl, run_process
+from conftest import ROOT, corpus_bytes, invoke, output_files, read_corpus, read_jsonl, run_process
 
 GOOD = "A sentence of real content that must survive whatever sits next to it in the folder."
 LIMIT = 90  # seconds: a hang is a failure, not a stuck suite
@@ -39,7 +39,7 @@ def _problems(out: Path) -> dict:
 
 
 def _texts(out: Path) -> dict[str, str]:
-    return {r["id"]: r["text"] for r in read_jsonl(out / "corpus.jsonl")}
+    return {r["id"]: r["text"] for r in read_corpus(out)}
 
 
 def _accounted(out: Path) -> dict:
@@ -77,7 +77,7 @@ def test_zstd_files_from_the_zstd_tool_and_from_python_are_read(tmp_path):
     assert not read_jsonl(out / "quarantine.jsonl")
     texts = _texts(out)
     assert [texts[f"r{i}"] for i in range(7)] == [f"Record number {i} is complete and fine." for i in range(7)]
-    assert {r["source"] for r in read_jsonl(out / "corpus.jsonl")} == \
+    assert {r["source"] for r in read_corpus(out)} == \
         {"a_good.txt", "tool.jsonl.zst", "python.jsonl.zst", "frames.jsonl.zst"}
     _accounted(out)
 
@@ -88,7 +88,7 @@ def test_truncated_zstd_says_so_and_keeps_what_came_before(tmp_path):
     (src / "cut.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(_records(3, 10)) + whole[:-8])
     out = tmp_path / "out"
     assert _curate("run", src, "-o", out, "--no-builtin-rules").returncode == 0
-    kept = [r["id"] for r in read_jsonl(out / "corpus.jsonl") if r["source"] == "cut.jsonl.zst"]
+    kept = [r["id"] for r in read_corpus(out) if r["source"] == "cut.jsonl.zst"]
     assert kept == ["r10", "r11", "r12"]
     problem = _problems(out)[("cut.jsonl.zst", 4)]
     assert "truncated" in problem["problem"] and "records after line 3 are lost" in problem["action"]
@@ -112,7 +112,7 @@ def test_names_that_are_not_utf8_are_spelled_with_escapes(tmp_path):
     out = tmp_path / "out"
     result = _curate("run", src, "-o", out, "--no-builtin-rules")
     assert result.returncode == 0, result.stderr
-    records = {r["source"]: r for r in read_jsonl(out / "corpus.jsonl")}
+    records = {r["source"]: r for r in read_corpus(out)}
     assert records["caf\\xe9/page\\xe9.txt"]["text"].startswith("Une page dans un dossier")
     assert records["recs\\xff.jsonl"]["id"] == "recs\\xff.jsonl:1"
     assert _problems(out)[("notes\\xe9.md", None)]["problem"] == "unsupported file type"
@@ -134,9 +134,9 @@ def test_an_ascii_locale_reads_and_writes_the_same_bytes(tmp_path):
         env = {**os.environ, "LC_ALL": locale, "PYTHONUTF8": "0" if locale == "C" else "1"}
         result = _curate("run", src, "-o", out, "-q", "--no-builtin-rules", env=env)
         assert result.returncode == 0, result.stderr
-        outs.append({name: (out / name).read_bytes() for name in ("corpus.jsonl", "quarantine.jsonl")})
+        outs.append(output_files(out))
     assert outs[0] == outs[1]
-    sources = [r["source"] for r in read_jsonl(tmp_path / "out-C" / "corpus.jsonl")]
+    sources = [r["source"] for r in read_corpus(tmp_path / "out-C")]
     assert sources == ["a_good.txt", "café/naïve.txt", "latin\\xe9.txt", "zürich.jsonl"]
 
 
@@ -176,7 +176,7 @@ def test_records_json_rejects_for_depth_or_size_do_not_lose_the_rest(tmp_path):
     problems = _problems(out)
     assert problems[("bad.jsonl", 2)]["problem"].startswith("invalid JSON: nested too deeply")
     assert problems[("bad.jsonl", 3)]["problem"].startswith("invalid JSON: a number with more than 4,300 digits")
-    assert len([r for r in read_jsonl(out / "corpus.jsonl") if r["source"] == "bad.jsonl"]) == 1001
+    assert len([r for r in read_corpus(out) if r["source"] == "bad.jsonl"]) == 1001
     summary = _accounted(out)
     assert summary["lines"]["read"] == 1 + 1003
 
@@ -266,7 +266,7 @@ def test_a_gzip_bomb_is_skipped_in_bounded_memory(tmp_path):
         assert problem["problem"] == (f"record of {400 * (1 << 20) + 1:,} bytes is larger than --max-doc-bytes "
                                       f"({64 << 20:,} bytes)")
         assert "--max-doc-bytes" in problem["action"]
-    assert [r["id"] for r in read_jsonl(out / "corpus.jsonl")] == ["a_good.txt", "r0", "r1", "r2", "r10", "r11"]
+    assert [r["id"] for r in read_corpus(out)] == ["a_good.txt", "r0", "r1", "r2", "r10", "r11"]
     _accounted(out)
 
 
@@ -324,7 +324,7 @@ def _spans_give_back_lines(src: Path, out: Path) -> int:
     encoding, is the line as read; returns how many were checked."""
     checked = 0
     encodings = {}
-    for rec in read_jsonl(out / "corpus.jsonl"):
+    for rec in read_corpus(out):
         if rec["bytes_of"] != "file":
             continue
         data = (src / rec["source"]).read_bytes()
@@ -364,7 +364,7 @@ def test_legacy_and_bomless_utf16_text_is_decoded_with_exact_spans(tmp_path):
     out = tmp_path / "out"
     result = _curate("dedup", src, "-o", out, "-q")
     assert result.returncode == 0, result.stderr
-    records = {r["source"]: r for r in read_jsonl(out / "corpus.jsonl")}
+    records = {r["source"]: r for r in read_corpus(out)}
     assert records["cp1252.txt"]["encoding"] == "cp1252" and records["cp1252.txt"]["text"] == _as_read(_french("un"))
     assert records["latin1.txt"]["encoding"] == "cp1252"
     assert records["latin1.txt"]["text"] == "Café au lait, à la française.\nA second line."
@@ -388,7 +388,7 @@ def test_encoding_option_names_the_encoding_of_txt_files(tmp_path):
     out = tmp_path / "out"
     result = _curate("run", src, "-o", out, "-q", "--encoding", "latin2", "--no-builtin-rules")
     assert result.returncode == 0, result.stderr
-    rec = next(r for r in read_jsonl(out / "corpus.jsonl") if r["source"] == "polish.txt")
+    rec = next(r for r in read_corpus(out) if r["source"] == "polish.txt")
     assert rec["encoding"] == "iso8859-2" and rec["text"] == "Zażółć gęślą jaźń, mówi pan Źdźbło."
     assert _spans_give_back_lines(src, out) == 2
     summary = _accounted(out)
@@ -428,7 +428,7 @@ def test_hidden_entries_empty_jsonl_and_duplicate_ids_are_said(tmp_path):
     assert problems[("two.jsonl", 2)]["problem"] == "duplicate id 'same', first used at one.jsonl:1"
     assert problems[("one.jsonl", 2)]["problem"] == "duplicate id 'a_good.txt', first used at a_good.txt"
     assert all(q["lines"] == 0 for q in problems.values())
-    texts = {(r["source"], r["id"]): r["text"] for r in read_jsonl(out / "corpus.jsonl")}
+    texts = {(r["source"], r["id"]): r["text"] for r in read_corpus(out)}
     assert texts[("two.jsonl", "same")] == "Second use of the id."  # kept: the id is odd, not the text
     assert texts[("a_good.txt", "a_good.txt")] == GOOD
     _accounted(out)
@@ -459,16 +459,17 @@ def test_a_run_in_its_input_folder_never_reads_its_own_output(tmp_path):
     (src / "b.txt").write_text("Another page with a paragraph that is long enough to be deduplicated here.\n")
     first = _curate("run", ".", "-q", "--no-builtin-rules", cwd=src)
     assert first.returncode == 0, first.stderr
-    written = {name: (src / "output" / name).read_bytes() for name in ("corpus.jsonl", "quarantine.jsonl")}
-    corpus = written["corpus.jsonl"]
+    written = {name: data for name, data in output_files(src / "output").items() if name != "summary.json"}
+    corpus = corpus_bytes(src / "output")
     # Said on the first run too, before the folder exists: a resumed run must see the same items.
     assert _problems(src / "output")[("output", None)]["problem"] == "this run's output folder skipped"
     second = _curate("run", ".", "--no-builtin-rules", "--overwrite", cwd=src)
     assert second.returncode == 0, second.stderr
-    assert {name: (src / "output" / name).read_bytes() for name in written} == written
+    assert {name: data for name, data in output_files(src / "output").items() if name != "summary.json"} == written
     # Any other curate output folder in the walk is skipped too, finished or not.
     (src / "old").mkdir()
-    (src / "old" / "corpus.jsonl").write_bytes(corpus)
+    (src / "old" / "corpus").mkdir()
+    (src / "old" / "corpus" / "part-00000.jsonl").write_bytes(corpus)
     (src / "old" / "summary.json").write_text(json.dumps({"settings": {"curate": "0.1.0"}}))
     (src / "partial" / ".partial").mkdir(parents=True)
     (src / "partial" / "corpus.jsonl").write_bytes(corpus)
@@ -477,8 +478,8 @@ def test_a_run_in_its_input_folder_never_reads_its_own_output(tmp_path):
     problems = _problems(out)
     for name in ("old", "partial"):
         assert problems[(name, None)]["problem"] == "output folder of a curate run skipped"
-        assert "give corpus.jsonl as an input" in problems[(name, None)]["action"]
-    assert (out / "corpus.jsonl").read_bytes().replace(b"\n", b"") and _texts(out).keys() == {"a_good.txt", "b.txt"}
+        assert "give its corpus/ folder as an input" in problems[(name, None)]["action"]
+    assert corpus_bytes(out).replace(b"\n", b"") and _texts(out).keys() == {"a_good.txt", "b.txt"}
     _accounted(out)
 
 

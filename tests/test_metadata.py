@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import invoke, read_jsonl
+from conftest import invoke, read_corpus
 
 TEXT = "A paragraph of real content that is long enough to be kept by every stage of the run."
 
@@ -17,7 +17,7 @@ def _run(tmp_path, *records: str) -> list[dict]:
     out = tmp_path / "out"
     result = invoke("run", src, "-o", out, "-q")
     assert result.exit_code == 0, result.output
-    return read_jsonl(out / "corpus.jsonl")
+    return read_corpus(out)
 
 
 def test_every_other_field_is_kept_as_metadata(tmp_path):

@@ -4,7 +4,7 @@ turning any rule off."""
 from __future__ import annotations
 
 import pytest
-from conftest import NOISE_DEV, NOISE_DEV_GOLD, SEEDS, invoke, read_jsonl
+from conftest import NOISE_DEV, NOISE_DEV_GOLD, SEEDS, invoke, read_corpus, read_jsonl
 
 from curate.document import Line, Origin
 from curate.gold import score
@@ -69,7 +69,7 @@ def test_any_rule_can_be_turned_off(tmp_path):
     reasons_off = {r["reason"] for r in read_jsonl(off / "removed.jsonl")}
     assert {"rule:article-region", "rule:link-run"} <= reasons_on
     assert not {"rule:article-region", "rule:link-run"} & reasons_off
-    assert len(read_jsonl(off / "corpus.jsonl")[0]["lines"]) > len(read_jsonl(on / "corpus.jsonl")[0]["lines"])
+    assert len(read_corpus(off)[0]["lines"]) > len(read_corpus(on)[0]["lines"])
 
 
 @pytest.mark.parametrize("body,fault", [

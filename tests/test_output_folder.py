@@ -12,17 +12,17 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ROOT, SEEDS, invoke
+from conftest import ROOT, SEEDS, invoke, output_files
 
-FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
-    return {name: (out / name).read_bytes() for name in FILES}
+    return output_files(out)
 
 
-def _clean(out: Path) -> None:
-    result = invoke("run", SEEDS, "-o", out, "-q")
+def _clean(out: Path, *args: str) -> None:
+    result = invoke("run", SEEDS, "-o", out, "-q", *args)
     assert result.exit_code == 0, result.output
 
 
@@ -38,12 +38,12 @@ def _file_size_limit(limit: int):
 
 def stopped_at_commit(out: Path, *args) -> subprocess.CompletedProcess:
     """A real run of the seeds, one document per chunk, that stops in its final commit:
-    joining the chunks makes corpus.jsonl bigger than the file-size limit allows."""
+    joining the chunks makes removed.jsonl bigger than the file-size limit allows."""
     proc = subprocess.run(_curate("run", SEEDS, "-o", out, "-q", "--chunk-docs", "1", *args), cwd=ROOT / "tests",
                           capture_output=True, text=True, timeout=120, preexec_fn=_file_size_limit(16_000),
                           check=False)
     assert proc.returncode == 1, proc.stderr
-    assert f"Error: cannot write {out}/.partial/000000.corpus.jsonl: File too large; finished chunks are kept" \
+    assert f"Error: cannot write {out}/.partial/000000.removed.jsonl: File too large; finished chunks are kept" \
         in proc.stderr
     assert "--resume" in proc.stderr and "Traceback" not in proc.stderr
     assert (out / ".partial").is_dir() and not (out / "summary.json").exists()
@@ -92,7 +92,7 @@ def test_an_unfinished_run_is_neither_lost_nor_redone_without_a_flag(tmp_path):
             "to discard it and start again") in result.output
     assert sorted(p.name for p in (out / ".partial").iterdir()) == kept
     reference = tmp_path / "reference"
-    _clean(reference)
+    _clean(reference, "--chunk-docs", "1")  # the same shards
     assert invoke("run", SEEDS, "-o", out, "-q", "--chunk-docs", "1", "--resume").exit_code == 0
     assert _outputs(out) == _outputs(reference)
 

@@ -11,6 +11,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from conftest import output_files
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,7 +21,7 @@ from curate.rules import load_rules
 
 RULES = load_rules([], builtin=True)
 BREAK = re.compile(rb"\r\n|\n|\r")
-FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 token = st.one_of(
     st.characters(codec="utf-8", exclude_characters="\n\r"),
@@ -59,7 +60,7 @@ def _expected_nonblank(data: bytes) -> set[int]:
 
 def _run(src: Path, out: Path, workers: int) -> dict[str, bytes]:
     run(RunConfig(inputs=(src,), output=out, ruleset=RULES, workers=workers, chunk_items=3))
-    return {name: (out / name).read_bytes() for name in FILES}
+    return output_files(out)
 
 
 def _records(blob: bytes) -> list[dict]:
@@ -77,7 +78,7 @@ def test_every_line_is_accounted_for_and_every_span_gives_back_its_line(docs):
             (src / f"d{i}.txt").write_bytes(raw[f"d{i}.txt"])
         out = _run(src, Path(tmp) / "out", workers=1)
         seen: dict[str, Counter] = {name: Counter() for name in raw}
-        for rec in _records(out["corpus.jsonl"]):
+        for rec in _records(b"".join(v for k, v in out.items() if k.startswith("corpus/"))):
             data = raw[rec["source"]]
             if rec["encoding"] != "utf-8":
                 parts = [p.encode(rec["encoding"]) for p in re.split(r"\r\n|\n|\r", data.decode(rec["encoding"]))]

@@ -16,13 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import NOISE_DEV, SEEDS, run_process
+from conftest import NOISE_DEV, SEEDS, output_files, run_process
 
 pytest.importorskip("ray")  # CI installs the extra (.ci/run), so there these tests run
 
 pytestmark = pytest.mark.slow  # noise-dev through Ray, several times: about a minute in all
 
-OUTPUT_FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
 INPUTS = (SEEDS, NOISE_DEV)
 
 
@@ -35,7 +34,7 @@ def _env(**extra: str) -> dict[str, str]:
 def _run(out: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, bytes]:
     result = run_process("run", *INPUTS, "-o", out, "-q", *args, env=env or _env())
     assert result.returncode == 0, result.stderr
-    return {name: (out / name).read_bytes() for name in OUTPUT_FILES}
+    return output_files(out)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +45,8 @@ def local_output(tmp_path_factory) -> dict[str, bytes]:
 
 
 def _assert_same(ray_output: dict[str, bytes], local_output: dict[str, bytes]) -> None:
-    for name in OUTPUT_FILES:
+    assert ray_output.keys() == local_output.keys()
+    for name in local_output:
         assert ray_output[name] == local_output[name], f"{name} differs between --engine ray and local"
 
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-from conftest import read_jsonl, run_process
+from conftest import read_corpus, read_jsonl, run_process
 from warcio.warcwriter import WARCWriter
 
 from curate.discover import InputFile
@@ -76,7 +76,7 @@ def _run(tmp_path: Path, name: str, write) -> tuple[list[dict], list[dict]]:
     result = run_process("run", src, "-o", out, "-q")
     assert result.returncode == 0, result.stderr
     assert read_jsonl(out / "quarantine.jsonl") == []
-    return read_jsonl(out / "corpus.jsonl"), read_jsonl(out / "removed.jsonl")
+    return read_corpus(out), read_jsonl(out / "removed.jsonl")
 
 
 def _assert_span_is_a_line(text: str, start: int, end: int, expected: str) -> None:

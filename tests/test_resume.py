@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, invoke
+from conftest import ROOT, SEEDS, invoke, output_files
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
 
-FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def _cmdline_mentions(proc: Path, text: str) -> bool:
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
-    return {name: (out / name).read_bytes() for name in FILES}
+    return output_files(out)
 
 
 @pytest.fixture(scope="module")

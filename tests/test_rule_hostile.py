@@ -11,7 +11,7 @@ import pickle
 from pathlib import Path
 
 import pytest
-from conftest import invoke, read_jsonl, run_process
+from conftest import invoke, read_corpus, read_jsonl, run_process
 
 # On the backtracking engine (a lookbehind), and exponential there: (a|aa)+ splits a run of
 # a's in Fibonacci-many ways, each refused by the lookbehind. Its examples pass at once.
@@ -53,7 +53,7 @@ def _nonblank(path: Path) -> int:
 def _assert_accounting(src: Path, out: Path) -> None:
     """For every input file: kept + removed + quarantined lines = non-blank lines read."""
     counts: dict[str, int] = {}
-    for rec in read_jsonl(out / "corpus.jsonl"):
+    for rec in read_corpus(out):
         counts[rec["source"]] = counts.get(rec["source"], 0) + len(rec["lines"])
     for rec in read_jsonl(out / "removed.jsonl"):
         counts[rec["source"]] = counts.get(rec["source"], 0) + 1
@@ -80,7 +80,7 @@ def test_catastrophic_pattern_is_stopped_named_and_skipped(tmp_path, workers):
     # before the timeout the rule works; after it, it is skipped for the rest of that document only
     assert removed[("b-hostile.txt", 2)] == "rule:slow-rule" and ("b-hostile.txt", 4) not in removed
     assert removed[("a-good.txt", 3)] == removed[("c-good.txt", 2)] == "rule:slow-rule"
-    kept = {r["source"]: r["text"] for r in read_jsonl(out / "corpus.jsonl")}
+    kept = {r["source"]: r["text"] for r in read_corpus(out)}
     assert HOSTILE_LINE in kept["b-hostile.txt"]  # left to the other rules (there are none)
     _assert_accounting(src, out)
     summary = json.loads((out / "summary.json").read_text())
@@ -93,8 +93,8 @@ def test_catastrophic_pattern_is_stopped_named_and_skipped(tmp_path, workers):
     clean = tmp_path / "clean-out"
     assert run_process("run", clean_src, "-o", clean, "--rules", rules, "--no-builtin-rules", "-q",
                        timeout=TIME_LIMIT).returncode == 0
-    assert [r for r in read_jsonl(out / "corpus.jsonl") if r["source"] != "b-hostile.txt"] == \
-        read_jsonl(clean / "corpus.jsonl")
+    assert [r for r in read_corpus(out) if r["source"] != "b-hostile.txt"] == \
+        read_corpus(clean)
 
 
 def test_explain_reports_the_rule_over_its_time_limit(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import ROOT, SEEDS_GOLD, read_jsonl, run_process
+from conftest import ROOT, SEEDS_GOLD, read_corpus, read_jsonl, run_process
 
 from curate.gold import score
 
@@ -34,7 +34,7 @@ def test_seed_output_names_its_reasons(tmp_path):
                                       "line": 3, "bytes": [26, 148]}
     assert dup[0]["similarity"] == 1.0
     # "Liang Guangting said" introduces two different quotes: too short to be a duplicate.
-    text_002 = next(r["text"] for r in read_jsonl(out / "corpus.jsonl") if r["source"].startswith("002"))
+    text_002 = next(r["text"] for r in read_corpus(out) if r["source"].startswith("002"))
     assert text_002.split("\n").count("Liang Guangting said") == 2
     summary = json.loads((out / "summary.json").read_text())
     assert summary["lines"]["read"] == summary["lines"]["kept"] + summary["lines"]["removed"]

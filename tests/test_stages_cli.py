@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import invoke, read_jsonl
+from conftest import invoke, read_corpus, read_jsonl
 
 EN = "The council approved the new budget on Tuesday after a long debate about schools and roads."
 DE = "Der Stadtrat hat am Dienstag nach einer langen Debatte über Schulen und Straßen den Haushalt beschlossen."
@@ -35,7 +35,7 @@ def test_provenance_points_at_the_original_bytes(tmp_path):
     (src / "a.txt").write_bytes(raw)
     out = tmp_path / "out"
     assert invoke("run", src, "-o", out, "-q", "--no-builtin-rules").exit_code == 0
-    (rec,) = read_jsonl(out / "corpus.jsonl")
+    (rec,) = read_corpus(out)
     assert rec["text"] == "Café au lait and more text here.\nSecond line."
     s, e = rec["lines"][0]["bytes"]
     assert raw[s:e].decode() == "  CafÃ© au lait\u00a0and more text here.  "
@@ -48,7 +48,7 @@ def test_document_and_differing_paragraph_labels(tmp_path):
         f"{EN}\n\n{EN.replace('Tuesday', 'Monday')} More words here too.\n\n{DE}\n\nShort one.\n")
     out = tmp_path / "out"
     assert invoke("run", src, "-o", out, "-q", "--no-builtin-rules").exit_code == 0
-    (rec,) = read_jsonl(out / "corpus.jsonl")
+    (rec,) = read_corpus(out)
     assert rec["language"] == "en" and 0.5 < rec["language_score"] <= 1.0
     labels = {entry["line"]: entry.get("language") for entry in rec["lines"]}
     assert labels == {1: None, 3: None, 5: "de", 7: "und"}
@@ -77,7 +77,7 @@ def test_dedup_command_only_removes_copies(tmp_path):
     removed = read_jsonl(out / "removed.jsonl")
     assert removed and {r["reason"] for r in removed} == {"duplicate"}
     assert all(r["duplicate_of"]["source"] for r in removed)
-    records = read_jsonl(out / "corpus.jsonl")
+    records = read_corpus(out)
     assert all("language" not in r for r in records)
     # Noise the rules would remove is still there: dedup alone does not judge content.
     assert any("(Finish)" in r["text"] for r in records)

@@ -4,10 +4,11 @@ run through the real driver."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, read_jsonl
+from conftest import SEEDS, read_corpus, read_jsonl
 from test_accounting import check_txt_accounting
 
 from curate import stages
@@ -34,7 +35,7 @@ def test_the_toy_stage_drops_short_lines_with_its_reason(short_lines, tmp_path, 
     summary = run(_config(out, workers=workers))
     short = [r for r in read_jsonl(out / "removed.jsonl") if r["stage"] == "short-lines"]
     assert short and all(r["reason"] == "too-short" and len(r["removed"].strip()) < 20 for r in short)
-    kept_lines = [line for rec in read_jsonl(out / "corpus.jsonl") for line in rec["text"].splitlines() if line]
+    kept_lines = [line for rec in read_corpus(out) for line in rec["text"].splitlines() if line]
     assert kept_lines and all(len(line) >= 20 for line in kept_lines)
     assert summary.removed["too-short"] == len(short)
     assert check_txt_accounting(SEEDS, out) == summary.lines_read
@@ -65,18 +66,22 @@ def test_an_unknown_stage_is_refused_with_the_valid_names(tmp_path):
         plan(_config(tmp_path / "out"))
 
 
-def test_the_toy_sink_writes_a_whole_run_as_shards_of_the_golden_output(monkeypatch, tmp_path):
-    from toys.sink import ShardSink
+def test_the_toy_sink_writes_a_whole_run_as_text_shards_of_the_golden_corpus(monkeypatch, tmp_path):
+    from toys.sink import TextSink
 
     from curate import formats
 
     monkeypatch.setattr(formats, "_SINKS", dict(formats._SINKS))  # the registration stays in this test
-    formats.register_sink(ShardSink())  # the registration line of docs/architecture.md
+    formats.register_sink(TextSink())  # the registration line of docs/architecture.md
     out = tmp_path / "out"
-    run(_config(out, stages=stages.RUN_PIPELINE, sink="shards", chunk_items=2))
+    run(_config(out, stages=stages.RUN_PIPELINE, sink="text", chunk_items=2))
     golden = Path(__file__).parent / "golden" / "seeds-run"
-    for name in ("corpus", "removed", "quarantine"):
-        shards = sorted((out / f"{name}.shards").iterdir())
-        assert len(shards) == 3  # five pages in chunks of two
-        assert b"".join(p.read_bytes() for p in shards) == (golden / f"{name}.jsonl").read_bytes()
-    assert (out / "summary.json").read_bytes() == (golden / "summary.json").read_bytes()
+    shards = sorted((out / "corpus").iterdir())
+    assert [p.name for p in shards] == ["part-00000.txt", "part-00001.txt", "part-00002.txt"]  # 5 pages, 2 a chunk
+    texts = [json.loads(line)["text"] for line in (golden / "corpus.jsonl").read_text().splitlines()]
+    assert b"".join(p.read_bytes() for p in shards) == "".join(t + "\n\n" for t in texts).encode()
+    for name in ("removed.jsonl", "quarantine.jsonl"):  # the audit files are JSON Lines whatever the sink
+        assert (out / name).read_bytes() == (golden / name).read_bytes()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary.pop("output") == {"corpus": "corpus/", "format": "text", "schema_version": 1}
+    assert summary == {k: v for k, v in json.loads((golden / "summary.json").read_text()).items() if k != "output"}

@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, output_files
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
 
-FILES = ("corpus.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 TRIALS = 50
 RESUMED = 8  # trials also resumed and compared (each costs a run)
 EXIT_LIMIT = 20.0  # seconds from the kill to the end of the run; it takes well under one
@@ -112,7 +112,7 @@ def _kill_a_worker(proc: subprocess.Popen, mode: str, delay: float, rng: random.
 
 
 def _outputs(out: Path) -> dict[str, bytes]:
-    return {name: (out / name).read_bytes() for name in FILES}
+    return output_files(out)
 
 
 @pytest.fixture(scope="module")

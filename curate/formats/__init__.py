@@ -15,7 +15,7 @@ type of ``RawDocument.payload``:
 - ``bytes``: the bytes of the whole file (``record_line`` is None). They are decoded
   as a .txt file is (a byte order mark, ``--encoding``, UTF-8, UTF-16, a detected legacy
   encoding), lines are numbered from 1 in the file, and each line's ``bytes`` span
-  indexes the raw file: ``"bytes_of": "file"`` in corpus.jsonl, with the encoding named.
+  indexes the raw file: ``"bytes_of": "file"`` in the corpus, with the encoding named.
 - ``str``: the text of one record (``record_line`` is the record's 1-based line or
   number in the file). Every line of it has the record's number as its ``line``, and its
   span indexes the UTF-8 encoding of the text: ``"bytes_of": "text_field"``.
@@ -48,11 +48,10 @@ file (and line), never an exception. A new reader is one module and one
 
 Sinks
 -----
-A sink (``curate.formats.base.Sink``, whose docstring states the join's contract)
-encodes the output records (corpus, removed, quarantine) into part files, one per chunk
-of a run, and joins a run's parts into its final output, one file or a folder of
-shards, when the run commits; ``curate.write.OutputWriter`` calls it. The records are
-the same whatever the sink (``curate.write.document_record`` and its siblings). A new
+A sink (``curate.formats.base.Sink``) is a corpus format, named by ``--output-format``:
+it encodes the corpus records of one chunk of a run into one part file, which the commit
+moves into ``OUT/corpus/`` as a shard (``curate.write.OutputWriter`` calls it). The records
+are the same whatever the sink (``curate.write.document_record``; docs/output.md). A new
 sink is one module and one ``register_sink(...)`` line (tests/toys/sink.py is a toy).
 """
 
@@ -78,9 +77,10 @@ from curate.formats.base import (
 )
 from curate.formats.compressed import COMPRESSIONS
 from curate.formats.jsonl import JsonlReader
-from curate.formats.jsonl_sink import JsonlSink
 from curate.formats.lines import split_decoded
 from curate.formats.parquet import ParquetReader
+from curate.formats.parquet_sink import ParquetShards
+from curate.formats.shards import JSONL, JSONL_GZ, JSONL_ZST
 from curate.formats.txt import TxtReader, split_file
 from curate.formats.wet import WetReader
 
@@ -89,7 +89,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AUTO", "COMPRESSIONS", "DEFAULT_MAX_DOC_BYTES", "DEFAULT_MAX_LINE_BYTES", "DEFAULT_READ", "DEFAULT_SINK",
            "ReadOptions", "Reader", "Sink", "check_format", "format_names", "read_documents", "reader_by_name",
-           "reader_for", "register_reader", "register_sink", "sink_by_name", "split_lines", "suffix_list",
+           "reader_for", "register_reader", "register_sink", "sink_by_name", "sink_names", "split_lines", "suffix_list",
            "suffixes_of", "supported"]
 
 _READERS: dict[str, Reader] = {}
@@ -130,11 +130,16 @@ def check_format(name: str) -> str:
     return name if name == AUTO else reader_by_name(name).name
 
 
+def sink_names() -> list[str]:
+    """What ``--output-format`` accepts."""
+    return sorted(_SINKS)
+
+
 def sink_by_name(name: str) -> Sink:
     try:
         return _SINKS[name]
     except KeyError:
-        raise UsageError(f"output format {name}: unknown; use one of {', '.join(sorted(_SINKS))}") from None
+        raise UsageError(f"--output-format {name}: unknown; use one of {', '.join(sink_names())}") from None
 
 
 def suffixes_of(reader: Reader) -> tuple[str, ...]:
@@ -237,4 +242,5 @@ register_reader(TxtReader())
 register_reader(JsonlReader())
 register_reader(ParquetReader())
 register_reader(WetReader())
-register_sink(JsonlSink())
+for _sink in (JSONL, JSONL_GZ, JSONL_ZST, ParquetShards()):
+    register_sink(_sink)

@@ -117,23 +117,16 @@ class Part(Protocol):
 
 
 class Sink(Protocol):
-    """An output format. A run writes each output as part files, one per chunk of
-    documents, in ``OUT/.partial/`` (``open``); when the run commits, ``join`` turns an
-    output's parts, in order, into its final form at ``target`` (in ``.partial/`` too),
-    which is then moved into the output folder as it is: ``target`` is named
-    ``corpus`` + ``suffix`` and may be one file or a folder of shards, so a format whose
-    files cannot be concatenated keeps its parts as shards.
-
-    ``join`` must survive a kill at any point: it is called again, with the same parts,
-    until it returns, and each call must end with the same ``target``. It may delete
-    parts it has consumed, and keep its own journal beside ``target``; once ``target``
-    exists the join is over (a call then does nothing), so it must appear last, by a
-    rename, durable. A part is one file: the writer syncs it, and deletes those of an
-    unfinished chunk."""
+    """A corpus format (``--output-format``). A run writes the corpus as part files, one
+    per chunk of documents, in ``OUT/.partial/`` (``open(path)``, ``path`` ending in
+    ``suffix``); at the commit each part that holds a record becomes a shard,
+    ``OUT/corpus/part-00000`` + ``suffix`` (curate.formats.shards.join_shards), so a part
+    must be a whole file of its format by itself. A chunk that keeps no document must
+    leave its part empty (0 bytes): it gets no shard. The writer syncs each part, and
+    deletes those of an unfinished chunk. The audit files (removed.jsonl,
+    quarantine.jsonl) are JSON Lines whatever the sink."""
 
     name: str
     suffix: str
 
     def open(self, path: Path) -> Part: ...
-
-    def join(self, parts: list[Path], target: Path) -> None: ...

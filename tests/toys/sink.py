@@ -1,33 +1,29 @@
-"""A toy sink that keeps each chunk as a shard instead of joining them into one file,
-as a format that cannot be concatenated (Parquet) would: ``corpus.shards/000000.jsonl``,
-``000001.jsonl``, ... Registered with ``curate.formats.register_sink(ShardSink())``."""
+"""A toy sink: the corpus as plain text, what a tokenizer trainer reads. Each shard
+(``corpus/part-00000.txt``, ...) holds the kept text of its chunk's documents, each
+followed by a blank line. Registered with ``curate.formats.register_sink(TextSink())``."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from curate.formats.jsonl_sink import JsonlPart
-from curate.outdir import fsync_path
+
+class TextPart:
+    """One chunk's shard. Nothing is written before the first document, so a chunk that
+    keeps none leaves 0 bytes, and the commit makes no shard of it."""
+
+    def __init__(self, path: Path):
+        self._file = open(path, "wb")  # noqa: SIM115 - open across calls, until close
+
+    def write(self, record: dict) -> None:
+        self._file.write(record["text"].encode("utf-8") + b"\n\n")
+
+    def close(self) -> None:
+        self._file.close()
 
 
-class ShardSink:
-    name = "shards"
-    suffix = ".shards"
+class TextSink:
+    name = "text"
+    suffix = ".txt"
 
-    def open(self, path: Path) -> JsonlPart:
-        return JsonlPart(path)
-
-    def join(self, parts: list[Path], target: Path) -> None:
-        """Move every part into a folder that becomes ``target`` by one rename at the end;
-        a part already moved by a killed join is there under its shard name."""
-        if target.exists():
-            return
-        building = target.with_name(target.name + ".building")
-        building.mkdir(exist_ok=True)
-        for k, part in enumerate(parts):
-            if part.exists():
-                os.replace(part, building / f"{k:06d}.jsonl")
-        fsync_path(building)
-        os.replace(building, target)
-        fsync_path(target.parent)
+    def open(self, path: Path) -> TextPart:
+        return TextPart(path)

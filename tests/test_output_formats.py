@@ -1,0 +1,117 @@
+"""The corpus folder in every --output-format: the same records, deterministic bytes, and
+loaded unchanged by the tools that come next (datasets, datatrove, pandas)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from conftest import GOLDEN, SEEDS, corpus_shards, invoke, output_files, read_corpus, read_jsonl
+
+FORMATS = ["jsonl", "jsonl.gz", "jsonl.zst", "parquet"]
+GOLDEN_RECORDS = read_jsonl(GOLDEN / "seeds-run" / "corpus.jsonl")
+
+
+def _run(out: Path, output_format: str, *args: str) -> Path:
+    if output_format == "parquet":
+        pytest.importorskip("pyarrow")
+    result = invoke("run", SEEDS, "--no-project-rules", "-o", out, "-q", "--output-format", output_format, *args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_every_format_holds_the_golden_records_in_deterministic_shards(tmp_path, output_format):
+    one = _run(tmp_path / "one", output_format, "--chunk-docs", "2")
+    two = _run(tmp_path / "two", output_format, "--chunk-docs", "2", "--workers", "2")
+    suffix = "." + output_format
+    assert [p.name for p in corpus_shards(one)] == [f"part-0000{k}{suffix}" for k in range(3)]  # 5 pages, 2 a chunk
+    assert read_corpus(one) == GOLDEN_RECORDS
+    assert output_files(one) == output_files(two)  # any --workers, and a second run: the same bytes
+    summary = json.loads((one / "summary.json").read_text())
+    assert summary["output"] == {"corpus": "corpus/", "format": output_format, "schema_version": 1}
+    for name in ("removed.jsonl", "quarantine.jsonl"):  # the audit is JSON Lines whatever the format
+        assert (one / name).read_bytes() == (GOLDEN / "seeds-run" / name).read_bytes()
+
+
+def test_gzip_shards_hold_no_name_and_no_time(tmp_path):
+    out = _run(tmp_path / "out", "jsonl.gz")
+    (shard,) = corpus_shards(out)
+    header = shard.read_bytes()[:10]
+    assert header[3] == 0 and header[4:8] == b"\0\0\0\0"  # no FNAME flag, mtime 0
+    assert gzip.decompress(shard.read_bytes()) == (GOLDEN / "seeds-run" / "corpus.jsonl").read_bytes()
+
+
+def test_parquet_shards_have_the_documented_schema(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    from curate.formats.parquet_sink import schema
+
+    out = _run(tmp_path / "out", "parquet", "--chunk-docs", "2")
+    for shard in corpus_shards(out):
+        assert pq.read_schema(shard).remove_metadata() == schema()
+
+
+def test_a_chunk_that_keeps_nothing_has_no_shard_and_an_empty_run_an_empty_folder(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text("")  # quarantined: an empty file
+    out = tmp_path / "out"
+    assert invoke("run", src, "-o", out, "-q").exit_code == 0
+    assert (out / "corpus").is_dir() and corpus_shards(out) == []
+    assert read_jsonl(out / "quarantine.jsonl")[0]["problem"] == "empty file"
+
+
+def test_a_legacy_output_folder_is_recognised_and_replaced_with_overwrite(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "corpus.jsonl").write_text('{"text": "old"}\n')  # what curate wrote before output schema 1
+    (out / "summary.json").write_text(json.dumps({"settings": {"curate": "0.1.0"}}))
+    refused = invoke("run", SEEDS, "-o", out, "-q")
+    assert refused.exit_code == 1 and "holds a finished run (summary.json)" in refused.output
+    assert invoke("run", SEEDS, "-o", out, "-q", "--overwrite").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["corpus", "quarantine.jsonl", "removed.jsonl", "summary.json"]
+
+
+def test_an_unknown_output_format_is_refused_with_the_valid_names(tmp_path):
+    result = invoke("run", SEEDS, "-o", tmp_path / "out", "--output-format", "csv")
+    assert result.exit_code == 2
+    assert "unknown; use one of jsonl, jsonl.gz, jsonl.zst, parquet" in result.output
+
+
+# -- the next tool ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_datasets_loads_the_corpus_folder(tmp_path, output_format):
+    datasets = pytest.importorskip("datasets")
+    out = _run(tmp_path / "out", output_format)
+    builder = "parquet" if output_format == "parquet" else "json"
+    ds = datasets.load_dataset(builder, data_dir=str(out / "corpus"), split="train", cache_dir=str(tmp_path / "c"))
+    assert ds["text"] == [r["text"] for r in GOLDEN_RECORDS]
+    assert ds["id"] == [r["id"] for r in GOLDEN_RECORDS]
+    assert ds[0]["lines"][0]["bytes"] == GOLDEN_RECORDS[0]["lines"][0]["bytes"]
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_datatrove_reads_the_corpus_folder_with_default_arguments(tmp_path, output_format):
+    pytest.importorskip("datatrove")
+    from datatrove.pipeline.readers import JsonlReader, ParquetReader
+
+    out = _run(tmp_path / "out", output_format)
+    reader = ParquetReader if output_format == "parquet" else JsonlReader
+    docs = list(reader(str(out / "corpus"))())
+    assert [(d.id, d.text) for d in docs] == [(r["id"], r["text"]) for r in GOLDEN_RECORDS]
+    assert docs[0].metadata["source"] == GOLDEN_RECORDS[0]["source"]
+
+
+def test_pandas_reads_the_parquet_folder_and_the_compressed_shards(tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    frame = pd.read_parquet(_run(tmp_path / "p", "parquet", "--chunk-docs", "2") / "corpus")
+    assert list(frame["text"]) == [r["text"] for r in GOLDEN_RECORDS]
+    for output_format in ("jsonl.gz", "jsonl.zst"):
+        out = _run(tmp_path / output_format, output_format, "--chunk-docs", "2")
+        frames = [pd.read_json(shard, lines=True) for shard in corpus_shards(out)]
+        assert list(pd.concat(frames)["text"]) == [r["text"] for r in GOLDEN_RECORDS]
