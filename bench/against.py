@@ -9,7 +9,8 @@ this venv (PYTHONPATH picks the code), in alternating rounds so both meet the sa
 `run` on the seeds, on noise-dev and on a generated corpus, and `dedup` on the corpus,
 each with --workers 1 and 2. It then says, file by file, whether corpus.jsonl,
 removed.jsonl and quarantine.jsonl are byte-identical (summary.json is compared too, but
-its settings and rule list may change on purpose), and prints the median seconds and peak
+its settings and rule list may change on purpose; the sharded corpus/ folder of later
+versions is compared as its shards joined), and prints the median seconds and peak
 memory of each side. Exits 1 if any JSONL file differs.
 
 --ray adds the corpus jobs with --engine ray (2 CPUs) on both sides. --kill adds, for this
@@ -72,7 +73,16 @@ def kill_and_resume(code: Path, args: list[str], out: Path, after: float) -> int
 
 
 def same_files(a: Path, b: Path) -> list[str]:
-    return [name for name in JSONL if (a / name).read_bytes() == (b / name).read_bytes()]
+    return [name for name in JSONL if output_bytes(a, name) == output_bytes(b, name)]
+
+
+def output_bytes(out: Path, name: str) -> bytes:
+    """One output file's bytes; the corpus of output schema 1 (OUT/corpus/ shards, JSON
+    Lines) joined in shard order, so a version before the shards compares with one after."""
+    shards = out / name.removesuffix(".jsonl")
+    if name == "corpus.jsonl" and shards.is_dir():
+        return b"".join(p.read_bytes() for p in sorted(shards.glob("part-*.jsonl")))
+    return (out / name).read_bytes()
 
 
 def run_side(code: Path, args: list[str], out: Path) -> tuple[float, int]:
