@@ -157,7 +157,7 @@ def io_options(fn):
         click.option("--output-format", default="jsonl", show_default=True, callback=_output_format,
                      metavar="FORMAT",
                      help="How corpus/ is written: jsonl, jsonl.gz, jsonl.zst or parquet (pip install "
-                          "'curate[parquet]'). One shard per --chunk-docs chunk, part-00000.jsonl, ...; the "
+                          "'curate-corpus[parquet]'). One shard per --chunk-docs chunk, part-00000.jsonl, ...; the "
                           "record fields are in docs/output.md."),
         click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
                      help="Processes for the per-document stages (with --engine ray and no --address: CPUs of "

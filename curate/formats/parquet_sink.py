@@ -1,4 +1,4 @@
-"""The corpus as Parquet shards (``--output-format parquet``; needs ``curate[parquet]``).
+"""The corpus as Parquet shards (``--output-format parquet``; needs ``curate-corpus[parquet]``).
 
 One shard per chunk, as for JSON Lines (curate/formats/shards.py), with the one fixed
 schema below: every shard has the same columns and types, whatever its records hold, so
@@ -31,7 +31,7 @@ def _pyarrow() -> Any:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as err:
-        raise UsageError("--output-format parquet needs pyarrow: pip install 'curate[parquet]' "
+        raise UsageError("--output-format parquet needs pyarrow: pip install 'curate-corpus[parquet]' "
                          "(or pyarrow), or choose jsonl, jsonl.gz or jsonl.zst") from err
     return pa, pq
 
