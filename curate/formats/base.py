@@ -104,6 +104,12 @@ def cannot_read_problem(source: str, err: OSError) -> Problem:
                    "skipped; check the path and its permissions", lines=0)
 
 
+def missing_extra_problem(source: str, what: str, library: str, extra: str, install: str) -> Problem:
+    """A file whose reader needs an optional library that is not installed."""
+    return Problem(source, None, f"cannot read {what}: {library} is not installed",
+                   f"skipped; install the {extra} extra ({install}) and run again", lines=0)
+
+
 def empty_file_problem(source: str) -> Problem:
     return Problem(source, None, "empty file", "skipped; nothing to read", lines=0)
 

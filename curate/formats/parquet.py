@@ -27,6 +27,7 @@ from curate.formats.base import (
     ReadOptions,
     cannot_read_problem,
     empty_file_problem,
+    missing_extra_problem,
     not_regular_problem,
     open_regular,
 )
@@ -47,8 +48,7 @@ class ParquetReader:
         try:
             import pyarrow.parquet as pq
         except ImportError:
-            yield Problem(file.source, None, "cannot read Parquet: pyarrow is not installed",
-                          f"skipped; install the Parquet extra ({INSTALL}) and run again", lines=0)
+            yield missing_extra_problem(file.source, "Parquet", "pyarrow", "Parquet", INSTALL)
             return
         try:
             handle = open_regular(file.path)

@@ -33,6 +33,7 @@ from curate.formats.base import (
     ReadOptions,
     cannot_read_problem,
     empty_file_problem,
+    missing_extra_problem,
     not_regular_problem,
 )
 from curate.formats.compressed import compression_of, open_stream
@@ -55,8 +56,7 @@ class WetReader:
         try:
             from fastwarc.warc import ArchiveIterator
         except ImportError:
-            yield Problem(file.source, None, "cannot read WET: FastWARC is not installed",
-                          f"skipped; install the WET extra ({INSTALL}) and run again", lines=0)
+            yield missing_extra_problem(file.source, "WET", "FastWARC", "WET", INSTALL)
             return
         number = 0
         try:
