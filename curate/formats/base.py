@@ -99,7 +99,10 @@ def not_regular_problem(source: str, kind: str) -> Problem:
                    "copy the data into a file", lines=0)
 
 
-def cannot_read_problem(source: str, err: OSError) -> Problem:
+def unreadable_problem(source: str, err: NotRegularFile | OSError) -> Problem:
+    """What every reader says of a file it cannot open or read through."""
+    if isinstance(err, NotRegularFile):
+        return not_regular_problem(source, err.kind)
     return Problem(source, None, f"cannot read file: {err.strerror or err}",
                    "skipped; check the path and its permissions", lines=0)
 

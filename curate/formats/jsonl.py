@@ -19,9 +19,8 @@ from curate.formats.base import (
     SKIP_CHUNK,
     NotRegularFile,
     ReadOptions,
-    cannot_read_problem,
     empty_file_problem,
-    not_regular_problem,
+    unreadable_problem,
 )
 from curate.formats.compressed import compression_of, open_stream
 
@@ -54,9 +53,6 @@ class JsonlReader:
                         continue
                     records += 1
                     yield parse_record(file.source, lineno, raw, options.text_field)
-        except NotRegularFile as err:
-            yield not_regular_problem(file.source, err.kind)
-            return
         except _StreamFault as fault:
             # The records before the fault have already been yielded and are kept.
             compressed = compression_of(file.path) is not None
@@ -68,8 +64,8 @@ class JsonlReader:
                 lines=1,
             )
             return
-        except OSError as err:
-            yield cannot_read_problem(file.source, err)
+        except (NotRegularFile, OSError) as err:
+            yield unreadable_problem(file.source, err)
             return
         if not records:
             if lineno == 0:

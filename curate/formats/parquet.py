@@ -25,11 +25,10 @@ from curate.document import Problem, RawDocument
 from curate.formats.base import (
     NotRegularFile,
     ReadOptions,
-    cannot_read_problem,
     empty_file_problem,
     missing_extra_problem,
-    not_regular_problem,
     open_regular,
+    unreadable_problem,
 )
 
 if TYPE_CHECKING:
@@ -52,11 +51,8 @@ class ParquetReader:
             return
         try:
             handle = open_regular(file.path)
-        except NotRegularFile as err:
-            yield not_regular_problem(file.source, err.kind)
-            return
-        except OSError as err:
-            yield cannot_read_problem(file.source, err)
+        except (NotRegularFile, OSError) as err:
+            yield unreadable_problem(file.source, err)
             return
         with handle:
             try:

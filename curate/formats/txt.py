@@ -15,10 +15,9 @@ from curate.formats.base import (
     SKIP_CHUNK,
     NotRegularFile,
     ReadOptions,
-    cannot_read_problem,
     empty_file_problem,
-    not_regular_problem,
     open_regular,
+    unreadable_problem,
 )
 from curate.formats.lines import (
     BYTES_BREAK,
@@ -51,11 +50,8 @@ class TxtReader:
                 if size > limit or len(data) > limit:  # checked before reading, and again if it grew
                     yield _too_big_problem(file.source, limit, count_nonblank_lines(handle, data))
                     return
-        except NotRegularFile as err:
-            yield not_regular_problem(file.source, err.kind)
-            return
-        except OSError as err:
-            yield cannot_read_problem(file.source, err)
+        except (NotRegularFile, OSError) as err:
+            yield unreadable_problem(file.source, err)
             return
         if not data:
             yield empty_file_problem(file.source)

@@ -31,10 +31,9 @@ from curate.document import Problem, RawDocument
 from curate.formats.base import (
     NotRegularFile,
     ReadOptions,
-    cannot_read_problem,
     empty_file_problem,
     missing_extra_problem,
-    not_regular_problem,
+    unreadable_problem,
 )
 from curate.formats.compressed import compression_of, open_stream
 
@@ -83,11 +82,8 @@ class WetReader:
                 if stream.fault is not None:
                     yield _fault(file, number, stream.fault)
                     return
-        except NotRegularFile as err:
-            yield not_regular_problem(file.source, err.kind)
-            return
-        except OSError as err:
-            yield cannot_read_problem(file.source, err)
+        except (NotRegularFile, OSError) as err:
+            yield unreadable_problem(file.source, err)
             return
         if number == 0:
             yield empty_file_problem(file.source) if file.size == 0 else Problem(

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from curate.discover import InputFile
 from curate.document import Problem, RawDocument
 from curate.formats import ReadOptions
-from curate.formats.base import cannot_read_problem, open_regular
+from curate.formats.base import NotRegularFile, open_regular, unreadable_problem
 
 _BLANK_LINES = re.compile(rb"(?:\r?\n[ \t]*){2,}")
 
@@ -26,8 +26,8 @@ class ParagraphReader:
         try:
             with open_regular(file.path) as f:
                 data = f.read(options.max_doc_bytes + 1)
-        except OSError as err:
-            yield cannot_read_problem(file.source, err)
+        except (NotRegularFile, OSError) as err:  # a FIFO or device, or a disk error
+            yield unreadable_problem(file.source, err)
             return
         line, start = 1, 0
         for gap in [*_BLANK_LINES.finditer(data), None]:
