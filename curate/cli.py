@@ -95,6 +95,18 @@ class ByteSize(click.ParamType):
         return number
 
 
+class PathOrUrl(click.ParamType):
+    """A local path, or a URL of object storage (s3://, gs://, hf://, http(s)://), kept
+    as spelled: click.Path would fold s3://bucket into s3:/bucket."""
+
+    name = "path_or_url"
+
+    def convert(self, value, param, ctx):
+        from curate.storage import as_location
+
+        return as_location(value)
+
+
 def _encoding(ctx, param, value: str) -> str:
     from curate.formats.txt import check_encoding
 
@@ -150,10 +162,15 @@ def format_option(inputs: bool):
 def io_options(fn):
     """Inputs, output folder and how the run goes: shared by run and dedup."""
     for decorator in reversed([
-        click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path)),
-        click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+        click.argument("inputs", nargs=-1, required=True, type=PathOrUrl()),
+        click.option("-o", "--output", type=PathOrUrl(), default=Path("output"), show_default=True,
                      help="Folder for corpus/ (the kept text, in shards), removed.jsonl, quarantine.jsonl and "
-                          "summary.json."),
+                          "summary.json: a local folder, or a URL (s3://bucket/clean/, gs://, hf://), written "
+                          "through a local --staging folder and uploaded at the end."),
+        click.option("--staging", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR",
+                     help="With -o URL: the local folder where the output is built and checkpointed before its "
+                          "upload (it needs room for the whole output; deleted after the upload). Default: "
+                          "$CURATE_STAGING, else ~/.cache/curate/staging/."),
         click.option("--output-format", default="jsonl", show_default=True, callback=_output_format,
                      metavar="FORMAT",
                      help="How corpus/ is written: jsonl, jsonl.gz, jsonl.zst or parquet (pip install "
@@ -223,7 +240,7 @@ def dedup_options(fn):
 @rule_options
 @dedup_options
 def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled, **options):
-    """Clean INPUTS (folders and .txt / .jsonl / .jsonl.gz / .jsonl.zst files) into -o DIR.
+    """Clean INPUTS (folders, files or URLs of .txt, JSONL, Parquet and WET files) into -o DIR.
 
     Each document is read, normalised (ftfy, spacing, control characters), stripped of
     noise by the rule files, labelled with its language, and its paragraphs are
@@ -239,6 +256,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run crawl/ -o clean/ --resume      # after a crash or Ctrl-C
       curate run crawl/ -o clean/ --overwrite   # replace an earlier run's output
       curate run crawl/ -o clean/ --engine ray --address auto   # on a Ray cluster's head node
+      curate run s3://bucket/crawl/ -o s3://bucket/clean/ --output-format parquet
     """
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, quiet=options["quiet"])
     _execute(inputs, output, ruleset, stages=RUN_PIPELINE, **options)
@@ -266,7 +284,7 @@ def dedup(inputs, output, **options):
 
 def _execute(inputs, output, ruleset, stages, workers, engine, address, input_format, text_field, encoding,
              max_line_bytes, max_doc_bytes, timings, strict, resume, overwrite, chunk_docs, quiet, output_format,
-             threshold, num_perm,
+             staging, threshold, num_perm,
              shingle_words, shingle_chars, min_words) -> None:
     from curate import driver
     from curate.engines import engine_for
@@ -276,7 +294,8 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, input_fo
     cfg = driver.RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
                            text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
                            measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
-                           max_doc_bytes=max_doc_bytes, input_format=input_format, sink=output_format)
+                           max_doc_bytes=max_doc_bytes, input_format=input_format, sink=output_format,
+                           staging=staging)
     try:
         runner = engine_for(engine, workers, address)
         if resume and not runner.resumable:
@@ -299,8 +318,13 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, input_fo
         except KeyboardInterrupt:
             if engine != "local":
                 raise click.ClickException("interrupted; no final file was written") from None
+            kept = output
+            if isinstance(output, str):
+                from curate.staged import staging_folder
+
+                kept = staging_folder(output, staging)
             raise click.ClickException(
-                f"interrupted; finished chunks are kept in {output}/.partial/ and no final file was "
+                f"interrupted; finished chunks are kept in {kept}/.partial/ and no final file was "
                 "written. Run the same command with --resume to continue where it stopped.") from None
     elapsed = time.perf_counter() - started
     if timings is not None:

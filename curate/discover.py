@@ -42,14 +42,23 @@ from curate.formats.base import (
     open_regular,
 )
 from curate.outdir import PARTIAL, SUMMARY
+from curate.storage import Location, RemoteEntry, as_location, base_name, is_remote, list_remote, open_remote
+
+SKIP_ACTIONS = {
+    HIDDEN_FILE: "not read; curate skips names that start with '.': rename it to read it",
+    HIDDEN_FOLDER: "not read; curate skips names that start with '.': rename it to read it",
+    OTHER_OUTPUT: "not read; to read its corpus, give its corpus/ folder as an input",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class InputFile:
-    path: Path  # the real path, for opening (may hold undecodable bytes as surrogates)
+    path: Location  # the real path, for opening (may hold undecodable bytes as surrogates), or a URL
     source: str  # relative to its input root, forward slashes; always valid Unicode (see source_name)
     size: int
     format: str = AUTO  # the reader that reads it (see curate.formats); auto: by its suffix, when read
+    # What changes when the file does, for --resume: a local file's mtime in ns, an object's ETag.
+    stamp: int | str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,34 +80,42 @@ def source_name(name: str | os.PathLike) -> str:
 # -- discovery -----------------------------------------------------------------------------
 
 
-def discover(inputs: list[Path], output: Path | None = None, options: ReadOptions | None = None) -> Discovery:
+def discover(inputs: list[Location] | list[Path], output: Location | None = None,
+             options: ReadOptions | None = None) -> Discovery:
     """List input files: folders walked recursively and sorted, roots in the order given.
 
     ``output``: this run's output folder. The run refuses to write over an input, and a
     walk skips the output folder, and any other folder holding a curate run's output,
     so a run never reads its own output back. ``options.format`` decides which files are
-    taken (see the module's docstring) and is recorded on each file."""
+    taken (see the module's docstring) and is recorded on each file. A URL
+    (``s3://bucket/crawl/``) is listed through fsspec (curate.storage) the same way."""
     input_format = check_format((options or DEFAULT_READ).format)
-    roots = [Path(p) for p in inputs]
-    for root in roots:
-        if not root.exists() and not root.is_symlink():
-            raise UsageError(f"{root}: no such file or folder; check the path")
-    _refuse_overlapping_roots(roots)
+    roots = [as_location(p) for p in inputs]
+    local_roots = [root for root in roots if isinstance(root, Path)]
+    for local in local_roots:
+        if not local.exists() and not local.is_symlink():
+            raise UsageError(f"{local}: no such file or folder; check the path")
+    _refuse_overlapping_roots(local_roots)
+    _refuse_overlapping_urls([root for root in roots if isinstance(root, str)],
+                             output if output is not None and is_remote(output) else None)
     out_real = None
-    if output is not None:
-        _refuse_output_over_inputs(roots, Path(output))
-        out_real = os.path.realpath(output)
+    local_output = Path(output) if output is not None and not is_remote(output) else None
+    if local_output is not None:
+        _refuse_output_over_inputs(local_roots, local_output)
+        out_real = os.path.realpath(local_output)
     files: list[InputFile] = []
     problems: list[Problem] = []
     visited: dict[str, str] = {}  # real path of every folder walked -> its source
     for root in roots:
-        if root.is_dir():
-            if output is not None:
-                problems.extend(_own_output_notice(root, Path(output)))
+        if isinstance(root, str):
+            files.extend(_walk_remote(root, problems, input_format))
+        elif root.is_dir():
+            if local_output is not None:
+                problems.extend(_own_output_notice(root, local_output))
             files.extend(_walk(root, problems, visited, out_real, input_format))
         else:
             _add_file(root, source_name(root.name), input_format, files, problems, named=True)
-    seen: dict[str, Path] = {}
+    seen: dict[str, Location] = {}
     for f in files:
         if f.source in seen:
             raise UsageError(
@@ -191,9 +208,7 @@ def _walk(root: Path, problems: list[Problem], visited: dict[str, str], out_real
         for name in _sorted_names(filenames):
             path = Path(dirpath) / name
             if name.startswith("."):
-                problems.append(Problem(_rel(path, root), None, HIDDEN_FILE,
-                                        "not read; curate skips names that start with '.': rename it to read it",
-                                        lines=0))
+                problems.append(Problem(_rel(path, root), None, HIDDEN_FILE, SKIP_ACTIONS[HIDDEN_FILE], lines=0))
                 continue
             _add_file(path, _rel(path, root), input_format, found, problems)
     found.sort(key=lambda f: f.source)
@@ -212,11 +227,9 @@ def _revisit_problem(here: str, real: str, dirpath: str, visited: dict[str, str]
 def _skipped_folder(path: Path, source: str) -> Problem | None:
     """Why a folder met in a walk is not entered, or None to enter it."""
     if path.name.startswith("."):
-        return Problem(source, None, HIDDEN_FOLDER,
-                       "not read; curate skips names that start with '.': rename it to read it", lines=0)
+        return Problem(source, None, HIDDEN_FOLDER, SKIP_ACTIONS[HIDDEN_FOLDER], lines=0)
     if is_curate_output(path):
-        return Problem(source, None, OTHER_OUTPUT,
-                       "not read; to read its corpus, give its corpus/ folder as an input", lines=0)
+        return Problem(source, None, OTHER_OUTPUT, SKIP_ACTIONS[OTHER_OUTPUT], lines=0)
     return None
 
 
@@ -240,14 +253,23 @@ def _rel(path: Path, root: Path) -> str:
     return source_name(path.relative_to(root).as_posix())
 
 
+def _reader_or_skip(path: Location, source: str, input_format: str, problems: list[Problem],
+                    named: bool) -> str | None:
+    """The name of the reader that reads ``path``, or None after saying why it is skipped."""
+    reader = reader_for(path, input_format)
+    if reader is not None:
+        return reader.name
+    if named:  # named on the command line: a mistake to say at once, not a skip to find later
+        raise UsageError(f"{path}: unsupported file type; {supported()} files (a folder is walked for them), "
+                         "or name the format of this one with --format")
+    problems.append(Problem(source, None, "unsupported file type", f"skipped; {supported()}", lines=0))
+    return None
+
+
 def _add_file(path: Path, source: str, input_format: str, files: list[InputFile], problems: list[Problem],
               named: bool = False) -> None:
-    reader = reader_for(path, input_format)
+    reader = _reader_or_skip(path, source, input_format, problems, named)
     if reader is None:
-        if named:  # named on the command line: a mistake to say at once, not a skip to find later
-            raise UsageError(f"{path}: unsupported file type; {supported()} files (a folder is walked for them), "
-                             "or name the format of this one with --format")
-        problems.append(Problem(source, None, "unsupported file type", f"skipped; {supported()}", lines=0))
         return
     try:
         st = path.stat()
@@ -259,7 +281,93 @@ def _add_file(path: Path, source: str, input_format: str, files: list[InputFile]
     if not stat.S_ISREG(st.st_mode):
         problems.append(not_regular_problem(source, kind_of_mode(st.st_mode)))
         return
-    files.append(InputFile(path, source, st.st_size, reader.name))
+    files.append(InputFile(path, source, st.st_size, reader, st.st_mtime_ns))
+
+
+# -- object storage --------------------------------------------------------------------------
+
+
+def _refuse_overlapping_urls(urls: list[str], output: Location | None) -> None:
+    """The checks of the local roots, on URLs as spelled: the same input twice, one inside
+    another, or the output folder among the inputs."""
+    def inside(child: str, parent: str) -> bool:
+        child, parent = child.rstrip("/"), parent.rstrip("/")
+        return child == parent or child.startswith(parent + "/")
+
+    for i, a in enumerate(urls):
+        for b in urls[i + 1:]:
+            if inside(a, b) or inside(b, a):
+                raise UsageError(f"{a} and {b} overlap, so files would be read twice; give each input once")
+        if isinstance(output, str) and (inside(a, output) or inside(output, a)):
+            raise UsageError(f"-o {output}: the output folder and the input {a} overlap, and curate never writes "
+                             "over its inputs or reads its own output; choose another output with -o URL")
+
+
+def _walk_remote(root: str, problems: list[Problem], input_format: str) -> list[InputFile]:
+    """A bucket prefix walked as a local folder is (_walk), problems in the same order:
+    in each folder its skipped subfolders, then its files, then each subfolder in turn."""
+    folder, entries = list_remote(root)
+    if not folder:
+        [entry] = entries
+        reader = _reader_or_skip(entry.url, source_name(base_name(root)), input_format, problems, named=True)
+        return [InputFile(entry.url, source_name(base_name(root)), entry.size, reader or AUTO, entry.stamp)]
+    tree: dict = {}  # name -> subtree (a dict) or RemoteEntry
+    for entry in entries:
+        *folders, name = entry.relative.split("/")
+        node = tree
+        for part in folders:
+            node = node.setdefault(part, {})
+        node[name] = entry
+    outputs = _remote_outputs(entries)
+    found: list[InputFile] = []
+
+    def walk(node: dict, here: str) -> None:
+        names = sorted(node, key=lambda n: n.encode("utf-8", "surrogateescape"))
+        entered = []
+        for name in (n for n in names if isinstance(node[n], dict)):
+            path = f"{here}{name}"
+            kind = HIDDEN_FOLDER if name.startswith(".") else OTHER_OUTPUT if path in outputs else None
+            if kind is None:
+                entered.append(name)
+            else:
+                problems.append(Problem(source_name(path), None, kind, SKIP_ACTIONS[kind], lines=0))
+        for name in (n for n in names if not isinstance(node[n], dict)):
+            entry = node[name]
+            source = source_name(entry.relative)
+            if name.startswith("."):
+                problems.append(Problem(source, None, HIDDEN_FILE, SKIP_ACTIONS[HIDDEN_FILE], lines=0))
+                continue
+            reader = _reader_or_skip(entry.url, source, input_format, problems, named=False)
+            if reader is not None:
+                found.append(InputFile(entry.url, source, entry.size, reader, entry.stamp))
+        for name in entered:
+            walk(node[name], f"{here}{name}/")
+
+    walk(tree, "")
+    found.sort(key=lambda f: f.source)
+    return found
+
+
+def _remote_outputs(entries: list[RemoteEntry]) -> set[str]:
+    """The folders below ``root`` that hold a curate run's output (see is_curate_output)."""
+    outputs = set()
+    for entry in entries:
+        head, _, name = entry.relative.rpartition("/")
+        if f"/{PARTIAL}/" in entry.relative:  # an unfinished run's folder (one at the root is hidden anyway)
+            outputs.add(entry.relative.split(f"/{PARTIAL}/")[0])
+        elif name == SUMMARY and entry.size <= DEFAULT_MAX_DOC_BYTES and _is_curate_summary(entry.url):
+            outputs.add(head)
+    return outputs
+
+
+def _is_curate_summary(url: str) -> bool:
+    try:
+        with open_remote(url) as f:
+            parsed = orjson.loads(f.read(DEFAULT_MAX_DOC_BYTES + 1))
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    settings = parsed.get("settings") if isinstance(parsed, dict) else None
+    return isinstance(settings, dict) and "curate" in settings
 
 
 def input_file(path: Path, input_format: str = AUTO) -> InputFile:

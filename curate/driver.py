@@ -29,12 +29,13 @@ from curate.formats import (
     ReadOptions,
     read_documents,
 )
+from curate.staged import open_output_folder
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
 from curate.stages.base import Batch, Stage
 from curate.stages.base import Item as BatchItem
 from curate.stages.dedup.signature import DedupConfig
+from curate.storage import Location
 from curate.summary import Summary
-from curate.write import OutputWriter
 
 if TYPE_CHECKING:
     from curate.rules import RuleSet
@@ -51,8 +52,8 @@ class RunConfig:
     those marked NOT_FINGERPRINTED, which cannot change a byte of the output. The inputs
     are matched by the files found in them, not by how their paths were spelled."""
 
-    inputs: tuple[Path, ...] = field(metadata=NOT_FINGERPRINTED)
-    output: Path = field(metadata=NOT_FINGERPRINTED)
+    inputs: tuple[Location, ...] = field(metadata=NOT_FINGERPRINTED)
+    output: Location = field(metadata=NOT_FINGERPRINTED)  # a folder, or a URL (staged: curate.staged)
     ruleset: RuleSet
     workers: int = field(default=1, metadata=NOT_FINGERPRINTED)
     text_field: str = "text"
@@ -67,6 +68,8 @@ class RunConfig:
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
     input_format: str = "auto"  # --format: a reader's name, or auto (by suffix)
     sink: str = DEFAULT_SINK  # how the output files are encoded: a name in curate.formats' sink registry
+    # Where an output in object storage is built before its upload (None: curate.staged's default).
+    staging: Path | None = field(default=None, metadata=NOT_FINGERPRINTED)
 
     @property
     def read_options(self) -> ReadOptions:
@@ -158,8 +161,9 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
     barrier = barriers[0] if barriers else None
     started = time.perf_counter()
     with engine:
-        writer = output if output is not None else OutputWriter(cfg.output, the_plan.fingerprint(), resume=resume,
-                                                                overwrite=overwrite, sink=cfg.sink)
+        writer = output if output is not None else open_output_folder(
+            cfg.output, the_plan.fingerprint(), resume=resume, overwrite=overwrite, sink=cfg.sink,
+            staging=cfg.staging)
         try:
             journals, state, done = writer.restore()
             if barrier is not None:

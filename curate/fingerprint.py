@@ -30,14 +30,9 @@ MAX_DEPTH = 64
 
 def fingerprint(cfg: Any, files: list) -> str:
     """A hash of the settings in ``cfg`` and of the discovered input files (their sources,
-    sizes and modification times: an edited input changes what is already written)."""
-    inputs = []
-    for f in files:
-        try:
-            mtime = f.path.stat().st_mtime_ns
-        except OSError:
-            mtime = None
-        inputs.append([f.source, f.size, mtime])
+    sizes and modification times or ETags, as discovery saw them: an edited input changes
+    what is already written)."""
+    inputs = [[f.source, f.size, f.stamp] for f in files]
     blob = json.dumps({"config": canonical(cfg), "inputs": inputs, "curate": __version__,
                        "checkpoint_format": CHECKPOINT_FORMAT}, sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(blob.encode("ascii")).hexdigest()

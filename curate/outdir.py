@@ -118,7 +118,11 @@ class FolderState:
 
 
 def inspect_folder(folder: Path) -> FolderState:
-    names = sorted(entry.name for entry in os.scandir(folder))
+    return state_of(sorted(entry.name for entry in os.scandir(folder)))
+
+
+def state_of(names: list[str]) -> FolderState:
+    """The state of a folder holding these names (sorted): local, or in object storage."""
     foreign = [n for n in names if n not in CURATE_NAMES and not _is_temporary(n)]
     if foreign:
         return FolderState("foreign", tuple(foreign))

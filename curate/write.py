@@ -402,10 +402,16 @@ class OutputWriter:
             for output in OUTPUTS:
                 self._join(output)
             self._move_into_place()
+            self._publish()
         except OSError as err:
             raise self._stopped(err) from err
         self._discard_partial()
         self._lock.release()
+
+    def _publish(self) -> None:
+        """After the output is in place and before .partial/ goes: a writer whose folder is
+        only a staging place copies it to where it belongs (curate.staged). A kill here
+        leaves the commit record, so a resumed run publishes again."""
 
     def _output_record(self) -> dict:
         """What summary.json says of the corpus folder: its schema and format. Not its

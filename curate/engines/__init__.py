@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import ClassVar
 
 from curate.errors import UsageError
 from curate.stages.base import Batch, Stage
+from curate.storage import Location
 
 ENGINES: dict[str, str] = {
     "local": "curate.engines.local:LocalEngine",
@@ -42,7 +42,7 @@ class Engine:
         return None
 
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
-                on_progress: Progress | None = None, output: Path | None = None) -> Iterator[Batch]:
+                on_progress: Progress | None = None, output: Location | None = None) -> Iterator[Batch]:
         """Each batch through ``stages`` then ``barrier``, in input order. ``output`` is only
         named in the message of a stop (a dead worker), with the --resume hint."""
         raise NotImplementedError

@@ -11,19 +11,19 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from curate.engines import Engine, Progress
 from curate.engines.pool import WorkerDied, ordered_map
 from curate.errors import RunStopped
 from curate.stages.base import Batch, Stage, run_stages
+from curate.storage import Location
 
 
 class LocalEngine(Engine):
     name = "local"
 
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
-                on_progress: Progress | None = None, output: Path | None = None) -> Iterator[Batch]:
+                on_progress: Progress | None = None, output: Location | None = None) -> Iterator[Batch]:
         for batch in self.map(stages, batches, output):
             if barrier is not None:
                 started = time.perf_counter()
@@ -33,7 +33,7 @@ class LocalEngine(Engine):
                 on_progress(batch.size)  # once a batch: a progress bar update costs more than dedup does
             yield batch
 
-    def map(self, stages: list[Stage], batches: Iterator[Batch], output: Path | None) -> Iterator[Batch]:
+    def map(self, stages: list[Stage], batches: Iterator[Batch], output: Location | None) -> Iterator[Batch]:
         """The stages over every batch, yielded in input order. A worker that dies stops the
         run with RunStopped, whose message says how to resume in ``output``."""
         if self.workers <= 1:

@@ -25,12 +25,12 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
 from curate.document import ParagraphRef, Reason
 from curate.errors import UsageError
+from curate.storage import Location
 
 try:
     import ray
@@ -161,7 +161,7 @@ class RayEngine(Engine):
             ray.shutdown()
 
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
-                on_progress: Progress | None = None, output: Path | None = None) -> Iterator[Batch]:
+                on_progress: Progress | None = None, output: Location | None = None) -> Iterator[Batch]:
         partitions = max(1, int(ray.cluster_resources().get("CPU", 1)))
         timings: dict[str, float] = {}
         batch_refs, partition_refs = _map(stages, batches, partitions, on_progress, timings)

@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import xxhash
@@ -83,6 +82,7 @@ from curate.formats.parquet_sink import ParquetShards
 from curate.formats.shards import JSONL, JSONL_GZ, JSONL_ZST
 from curate.formats.txt import TxtReader, split_file
 from curate.formats.wet import WetReader
+from curate.storage import Location, base_name
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
@@ -149,12 +149,12 @@ def suffixes_of(reader: Reader) -> tuple[str, ...]:
     return (*reader.suffixes, *compressed)
 
 
-def reader_for(path: Path, format: str = AUTO) -> Reader | None:
+def reader_for(path: Location, format: str = AUTO) -> Reader | None:
     """The reader of a file: the named one, or with ``auto`` the one whose suffix is the
     longest the file name ends with (None if no reader claims it)."""
     if format != AUTO:
         return reader_by_name(format)
-    name = path.name.lower()
+    name = base_name(path).lower()
     best: tuple[int, Reader] | None = None
     for reader in _READERS.values():
         for suffix in suffixes_of(reader):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from curate.document import Problem, RawDocument
+from curate.storage import Location, is_remote, open_remote
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
@@ -91,6 +92,12 @@ def open_regular(path: os.PathLike | str) -> BinaryIO:
         os.close(fd)
         raise
     return os.fdopen(fd, "rb")
+
+
+def open_input(path: Location) -> BinaryIO:
+    """Open an input for reading: a local file with open_regular, a URL through fsspec.
+    Raises NotRegularFile or OSError."""
+    return open_remote(path) if isinstance(path, str) and is_remote(path) else open_regular(path)
 
 
 def not_regular_problem(source: str, kind: str) -> Problem:

@@ -14,10 +14,10 @@ import io
 import lzma
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import BinaryIO, cast
 
-from curate.formats.base import open_regular
+from curate.formats.base import open_input
+from curate.storage import Location, base_name
 
 
 class ZstdFrames(io.RawIOBase):
@@ -94,17 +94,17 @@ def _xz(handle: BinaryIO) -> BinaryIO:
 COMPRESSIONS: dict[str, Callable[[BinaryIO], BinaryIO]] = {".gz": _gzip, ".zst": _zstd, ".bz2": _bz2, ".xz": _xz}
 
 
-def compression_of(path: Path) -> str | None:
+def compression_of(path: Location) -> str | None:
     """The compression suffix ``path`` ends with, or None for a plain file."""
-    name = path.name.lower()
+    name = base_name(path).lower()
     return next((suffix for suffix in COMPRESSIONS if name.endswith(suffix)), None)
 
 
 @contextmanager
-def open_stream(path: Path) -> Iterator[BinaryIO]:
+def open_stream(path: Location) -> Iterator[BinaryIO]:
     """The file's bytes, decompressed if its name says so. Raises NotRegularFile for a
     pipe or a device, OSError if it cannot be opened; a corrupt stream fails while read."""
-    with open_regular(path) as handle:
+    with open_input(path) as handle:
         suffix = compression_of(path)
         if suffix is None:
             yield handle

@@ -27,7 +27,7 @@ from curate.formats.base import (
     ReadOptions,
     empty_file_problem,
     missing_extra_problem,
-    open_regular,
+    open_input,
     unreadable_problem,
 )
 
@@ -50,7 +50,7 @@ class ParquetReader:
             yield missing_extra_problem(file.source, "Parquet", "pyarrow", "Parquet", INSTALL)
             return
         try:
-            handle = open_regular(file.path)
+            handle = open_input(file.path)
         except (NotRegularFile, OSError) as err:
             yield unreadable_problem(file.source, err)
             return

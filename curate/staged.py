@@ -1,0 +1,100 @@
+"""An output folder in object storage (``-o s3://bucket/clean/``): the run is written,
+chunk by chunk and resumably, into a local staging folder, and uploaded at the commit.
+
+Object stores have no rename and no lock, so the journaled writer (curate.write) works
+where it can: on local disk. The upload is one more step of its commit, made before
+``.partial/`` is discarded, so a run killed during the upload is finished by
+``--resume``, which uploads again. ``summary.json`` goes up last: a remote folder without
+it is not a finished run, as on disk. The staging folder is deleted once the upload is
+done; it needs room for the whole output (``--staging DIR`` puts it elsewhere).
+
+One machine's runs exclude each other through the staging folder's lock; two machines
+writing one remote folder are not stopped (stores offer no lock to take).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from curate.errors import UsageError
+from curate.formats import DEFAULT_SINK, Sink
+from curate.outdir import CORPUS, QUARANTINE, REMOVED, SUMMARY, FolderState, state_of
+from curate.storage import Location, base_name, is_remote, join, remote_names, remove_remote, upload, walk_files
+from curate.write import OutputWriter
+
+STAGING_ENV = "CURATE_STAGING"
+
+
+def default_staging_root() -> Path:
+    """Where remote outputs are staged unless --staging says: $CURATE_STAGING, else the
+    user's cache folder."""
+    if os.environ.get(STAGING_ENV):
+        return Path(os.environ[STAGING_ENV])
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "curate" / "staging"
+
+
+def staging_folder(url: str, root: Path | None = None) -> Path:
+    """The staging folder of one remote output: the same for every run into it, so a
+    --resume finds what a stopped run left."""
+    digest = hashlib.sha256(url.rstrip("/").encode("utf-8")).hexdigest()[:16]
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in base_name(url))[:40] or "output"
+    return (root or default_staging_root()) / f"{name}-{digest}"
+
+
+def open_output_folder(output: Location, fingerprint: str, resume: bool = False, overwrite: bool = False,
+                       sink: Sink | str = DEFAULT_SINK, staging: Path | None = None) -> OutputWriter:
+    """The writer of an output folder: local, or staged and uploaded for a URL."""
+    if isinstance(output, str) and is_remote(output):
+        return StagedOutputWriter(output, fingerprint, resume, overwrite, sink, staging)
+    return OutputWriter(Path(output), fingerprint, resume=resume, overwrite=overwrite, sink=sink)
+
+
+class StagedOutputWriter(OutputWriter):
+    def __init__(self, url: str, fingerprint: str, resume: bool = False, overwrite: bool = False,
+                 sink: Sink | str = DEFAULT_SINK, staging: Path | None = None):
+        self.url = url.rstrip("/")
+        refused = remote_refusal(self.url, state_of(remote_names(self.url)), resume, overwrite)
+        if refused is not None:
+            raise refused
+        local = staging_folder(self.url, staging)
+        try:
+            super().__init__(local, fingerprint, resume=resume, overwrite=overwrite, sink=sink)
+        except UsageError as err:
+            raise UsageError(f"-o {self.url} is staged in {local}: {err}") from err
+        if overwrite:  # the local lock is held: no other run of this machine is writing there
+            for name in (SUMMARY, CORPUS, REMOVED, QUARANTINE):  # summary.json first: not finished from now
+                remove_remote(join(self.url, name))
+
+    def _publish(self) -> None:
+        """Upload what the commit put in the staging folder, summary.json last."""
+        for name in (CORPUS, REMOVED, QUARANTINE):
+            path = self.out_dir / name
+            for file in walk_files(path) if path.is_dir() else [path]:
+                upload(file, join(self.url, file.relative_to(self.out_dir).as_posix()))
+        upload(self.out_dir / SUMMARY, join(self.url, SUMMARY))
+
+    def commit(self, summary) -> None:
+        super().commit(summary)
+        shutil.rmtree(self.out_dir, ignore_errors=True)  # everything is in the store now
+
+
+def remote_refusal(url: str, state: FolderState, resume: bool, overwrite: bool) -> UsageError | None:
+    """Why a run may not write this remote folder as asked, or None: the rules of a local
+    folder (curate.outdir.refusal), where a folder holding curate's files without
+    summary.json is an upload that stopped, which --resume finishes."""
+    listed = ", ".join(state.names[:5]) + (", ..." if len(state.names) > 5 else "")
+    if state.kind == "foreign":
+        return UsageError(f"{url}: the folder holds files curate did not write ({listed}); curate writes only into "
+                          "an empty folder or one of its own output folders, so choose another with -o URL")
+    if state.kind == "finished" and not overwrite:
+        how = "nothing is left to resume; " if resume else ""
+        return UsageError(f"{url}: the folder holds a finished run (summary.json); {how}use --overwrite to replace "
+                          "it, or choose another folder with -o URL")
+    if state.kind in ("incomplete", "unfinished") and not (resume or overwrite):
+        return UsageError(f"{url}: the folder holds part of an output ({listed}) but no summary.json: a run that "
+                          "stopped while uploading. Use --resume to finish it, or --overwrite to start again")
+    return None

@@ -1,0 +1,235 @@
+"""Where data lives: a local path, or a URL (``s3://``, ``gs://``, ``hf://``,
+``http(s)://``) read and written through fsspec.
+
+Local files keep their own careful path (``formats.base.open_regular``: regular files
+only, never a blocking pipe); everything remote goes through this module, so that
+every failure of a remote store (a missing object, a refused credential, a dropped
+connection) reaches the readers as an ``OSError`` they quarantine, or the user as a
+``UsageError`` that says what to do, never as a library's traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, BinaryIO
+
+from curate.errors import UsageError
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+Location = Path | str  # a local path, or a URL kept as the user spelled it
+
+# The package fsspec needs for each protocol, and the extra of curate-corpus that installs it.
+PROTOCOL_EXTRAS = {"s3": ("s3fs", "s3"), "s3a": ("s3fs", "s3"), "gs": ("gcsfs", "gcs"), "gcs": ("gcsfs", "gcs"),
+                   "hf": ("huggingface_hub", "hf"), "http": ("aiohttp", "http"), "https": ("aiohttp", "http")}
+LOCAL_PROTOCOLS = frozenset({"file", "local"})
+READ_BLOCK = 8 << 20  # bytes fetched per request: few round trips, bounded memory per open file
+
+
+def protocol_of(location: Location) -> str:
+    """``s3`` for ``s3://bucket/key``; ``file`` for a local path, spelled with file:// or not."""
+    if isinstance(location, PurePath):
+        return "file"
+    scheme, sep, _ = location.partition("://")
+    return scheme.lower() if sep and scheme.isascii() and scheme.replace("+", "").isalnum() else "file"
+
+
+def is_remote(location: Location) -> bool:
+    return protocol_of(location) not in LOCAL_PROTOCOLS
+
+
+def as_location(text: str | os.PathLike) -> Location:
+    """What the user typed: a URL stays a string (a Path would fold ``s3://`` into
+    ``s3:/``); ``file://`` and everything else become a local Path."""
+    if isinstance(text, PurePath):
+        return Path(text)
+    spelled = str(text)
+    if is_remote(spelled):
+        return spelled
+    return Path(spelled[len("file://"):] if spelled.lower().startswith("file://") else spelled)
+
+
+def base_name(location: Location) -> str:
+    """The last component of a path or URL: what a reader's suffix is matched against."""
+    return posixpath.basename(os.fspath(location).rstrip("/")) if isinstance(location, str) \
+        else Path(location).name
+
+
+def join(location: str, name: str) -> str:
+    return location.rstrip("/") + "/" + name
+
+
+def install_hint(protocol: str) -> str:
+    package, extra = PROTOCOL_EXTRAS.get(protocol, (None, "remote"))
+    needs = f"{package}, " if package else ""
+    return f"{protocol}:// needs {needs}installed by: pip install 'curate-corpus[{extra}]'"
+
+
+def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
+    """The fsspec filesystem for ``url`` and the path inside it. Credentials and endpoints
+    come from the store's usual settings (for S3: AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL,
+    ~/.aws/config, ...; any fsspec option also as FSSPEC_<PROTOCOL>_<OPTION>)."""
+    protocol = protocol_of(url)
+    try:
+        import fsspec
+    except ImportError as err:  # pragma: no cover - fsspec is a dependency of curate itself
+        raise UsageError(f"{url}: {install_hint(protocol)}") from err
+    try:
+        return fsspec.core.url_to_fs(url)
+    except ImportError as err:
+        raise UsageError(f"{url}: {install_hint(protocol)}") from err
+    except ValueError as err:  # an unknown protocol
+        known = ", ".join(f"{p}://" for p in ("s3", "gs", "hf", "http", "https"))
+        raise UsageError(f"{url}: {err}; curate reads local paths and {known}") from err
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteEntry:
+    url: str  # the object's full URL, for opening
+    relative: str  # its path below the root given, forward slashes ("" for the root itself)
+    size: int
+    stamp: str  # what changes when the object does (ETag, else modification time): for --resume
+
+
+def remote_failure(url: str, err: BaseException, doing: str) -> UsageError:
+    """A store that cannot be reached, or refuses us, stops a run before it starts."""
+    what = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
+    return UsageError(f"{url}: cannot {doing} ({what}); check the URL, the credentials (for S3: "
+                      "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL) and the network")
+
+
+def list_remote(url: str) -> tuple[bool, list[RemoteEntry]]:
+    """(is it a folder, every object at or below ``url``), sorted by relative path.
+    UsageError if nothing is there or the store cannot be listed."""
+    fs, root = filesystem(url)
+    try:
+        if fs.isdir(root):
+            found = fs.find(root, detail=True)
+            folder = True
+        elif fs.isfile(root):
+            found = {root: fs.info(root)}
+            folder = False
+        else:
+            raise UsageError(f"{url}: no such file or folder; check the URL")
+    except UsageError:
+        raise
+    except Exception as err:
+        raise remote_failure(url, err, "list it") from err
+    entries = []
+    for name, info in found.items():
+        if info.get("type") == "directory":
+            continue
+        relative = posixpath.relpath(name, root) if folder else ""
+        full = join(url, relative) if folder else url
+        entries.append(RemoteEntry(full, relative, int(info.get("size") or 0), _stamp(info)))
+    entries.sort(key=lambda e: e.relative.encode("utf-8", "surrogateescape"))
+    return folder, entries
+
+
+def _stamp(info: dict) -> str:
+    for key in ("ETag", "etag", "md5Hash", "md5", "mtime", "LastModified", "last_modified", "updated"):
+        if info.get(key) is not None:
+            return f"{key}={info[key]}"
+    return ""
+
+
+class _Translated(io.RawIOBase):
+    """A remote file whose every failure is an OSError: a reader quarantines an OSError
+    and goes on, while a store's own exception types would end the run with a traceback."""
+
+    def __init__(self, raw: BinaryIO, url: str):
+        self._raw = raw
+        self._url = url
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            data = self._raw.read(len(buffer))
+        except OSError:
+            raise
+        except Exception as err:
+            raise OSError(f"{self._url}: {err}") from err
+        buffer[:len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        try:
+            return self._raw.seek(offset, whence)
+        except OSError:
+            raise
+        except Exception as err:
+            raise OSError(f"{self._url}: {err}") from err
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing a file only read from loses nothing
+            self._raw.close()
+        super().close()
+
+
+def open_remote(url: str) -> BinaryIO:
+    """Open an object for reading; OSError if it cannot be."""
+    try:
+        fs, path = filesystem(url)
+        raw = fs.open(path, "rb", block_size=READ_BLOCK)
+    except OSError:
+        raise
+    except UsageError as err:
+        raise OSError(str(err)) from err
+    except Exception as err:
+        raise OSError(f"{url}: {err}") from err
+    return io.BufferedReader(_Translated(raw, url), buffer_size=1 << 16)
+
+
+def remote_names(url: str) -> list[str]:
+    """The names directly in a remote folder ([] if there is none yet)."""
+    fs, path = filesystem(url)
+    try:
+        if not fs.exists(path):
+            return []
+        return sorted(posixpath.basename(name.rstrip("/")) for name in fs.ls(path, detail=False))
+    except Exception as err:
+        raise remote_failure(url, err, "list the output folder") from err
+
+
+def upload(local: Path, url: str) -> None:
+    """Copy a local file to ``url``, replacing what is there. OSError if it fails."""
+    try:
+        fs, path = filesystem(url)
+        fs.put_file(os.fspath(local), path)
+    except OSError:
+        raise
+    except Exception as err:
+        raise OSError(f"cannot upload {local} to {url}: {err}") from err
+
+
+def remove_remote(url: str) -> None:
+    """Delete an object or a folder of them, if there."""
+    try:
+        fs, path = filesystem(url)
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+    except Exception as err:
+        raise remote_failure(url, err, "delete it") from err
+
+
+def walk_files(folder: Path) -> Iterator[Path]:
+    """Every file below a local folder, sorted, for uploading a finished output."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            yield Path(dirpath) / name

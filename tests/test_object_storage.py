@@ -1,0 +1,286 @@
+"""Inputs and outputs in object storage, against a real S3-compatible server (moto in
+server mode) that these tests start on localhost, and a real web server for http://.
+
+What a user needs: a sharded dataset in a bucket is read as it would be from disk (same
+bytes out), the output goes to a bucket byte for byte as it would to a folder, and a run
+killed while it works or while it uploads is finished by --resume. Nothing outside this
+machine is contacted: the endpoint is 127.0.0.1 and the credentials are dummies.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import http.server
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+import zstandard
+from conftest import ROOT, output_files, run_process
+from test_readers import DOCUMENTS, _write_parquet, _write_wet
+
+sys.path.insert(0, str(ROOT / "bench"))
+# Imported, not skipped when missing: both are in the test extra, and a skip would hide a
+# broken install in CI.
+import s3fs
+from generate import generate
+
+STRACE = shutil.which("strace") or "/usr/bin/strace"
+FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory) -> Iterator[s3fs.S3FileSystem]:
+    """A moto S3 server on a free localhost port; the AWS settings of this process (and so
+    of every curate process the tests start) point at it."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    settings = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_ENDPOINT_URL": f"http://{host}:{port}", "CURATE_STAGING": str(tmp_path_factory.mktemp("staging"))}
+    saved = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    try:
+        yield fs
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        server.stop()
+
+
+_buckets = iter(range(1_000_000))
+
+
+@pytest.fixture
+def bucket(s3) -> str:
+    """A new, empty bucket for each test: the server is shared by the module."""
+    name = f"curate-test-{next(_buckets)}"
+    s3.mkdir(name)
+    return name
+
+
+def _sharded_dataset(folder: Path) -> Path:
+    """A dump as users hold it: shards in several formats in nested folders, beside a
+    hidden file, a file no reader claims and an earlier curate run's output."""
+    records = [{**doc, "shard": k} for k, doc in enumerate(DOCUMENTS)]
+    data = folder / "crawl"
+    (data / "a").mkdir(parents=True)
+    (data / "b").mkdir()
+    lines = b"".join(orjson.dumps(r) + b"\n" for r in records)
+    (data / "a" / "part-00000.jsonl.gz").write_bytes(gzip.compress(lines, mtime=0))
+    (data / "a" / "part-00001.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(
+        lines.replace(b'"shard":', b'"copy":')))
+    _write_parquet(data / "b" / "part-00000.parquet")
+    _write_wet(data / "b" / "part-00001.warc.wet.gz")
+    (data / ".listing.jsonl").write_bytes(lines)
+    (data / "README.md").write_text("what this dump is\n")
+    old = run_process("run", ROOT / "seeds", "-o", data / "old-run", "-q")
+    assert old.returncode == 0, old.stderr
+    return data
+
+
+def _without_inputs(summary: bytes) -> dict:
+    """summary.json without the inputs' roots, which name where the inputs were."""
+    parsed = orjson.loads(summary)
+    parsed.pop("inputs", None)
+    return parsed
+
+
+def _remote_files(s3, url: str) -> dict[str, bytes]:
+    root = url.removeprefix("s3://").rstrip("/")
+    s3.invalidate_cache()
+    return {name[len(root) + 1:]: s3.cat_file(name) for name in sorted(s3.find(root))}
+
+
+def test_a_sharded_dataset_in_a_bucket_reads_as_it_does_from_disk(s3, bucket, tmp_path):
+    data = _sharded_dataset(tmp_path)
+    s3.put(str(data), f"{bucket}/crawl", recursive=True)
+    from_disk = run_process("run", data, "-o", tmp_path / "from-disk", "-q")
+    from_bucket = run_process("run", f"s3://{bucket}/crawl", "-o", tmp_path / "from-bucket", "-q",
+                              "--workers", "2")
+    assert from_disk.returncode == 0, from_disk.stderr
+    assert from_bucket.returncode == 0, from_bucket.stderr
+    disk, remote = output_files(tmp_path / "from-disk"), output_files(tmp_path / "from-bucket")
+    assert disk.keys() == remote.keys()
+    for name in disk:
+        if name == "summary.json":
+            assert _without_inputs(remote[name]) == _without_inputs(disk[name])
+        else:
+            assert remote[name] == disk[name], name
+    # Every format was read, the skipped entries are said, and the metadata came along.
+    records = [orjson.loads(line) for line in remote["corpus/part-00000.jsonl"].splitlines()]
+    assert {r["source"] for r in records} == {"a/part-00000.jsonl.gz", "a/part-00001.jsonl.zst",
+                                              "b/part-00000.parquet", "b/part-00001.warc.wet.gz"}
+    assert {r["metadata"]["url"] for r in records if r["source"].startswith("a/")} == \
+        {doc["url"] for doc in DOCUMENTS}
+    problems = [orjson.loads(line) for line in remote["quarantine.jsonl"].splitlines()]
+    skipped = {p["source"]: p["problem"] for p in problems if not p["problem"].startswith("duplicate id")}
+    assert skipped == {".listing.jsonl": "hidden file skipped", "README.md": "unsupported file type",
+                       "old-run": "output folder of a curate run skipped"}
+
+
+def test_the_output_goes_to_a_bucket_byte_for_byte_and_is_not_overwritten_unasked(s3, bucket, tmp_path):
+    local = tmp_path / "local"
+    url = f"s3://{bucket}/clean"
+    for out in (local, url):
+        result = run_process("run", ROOT / "seeds", "-o", out, "-q", "--output-format", "jsonl.zst")
+        assert result.returncode == 0, result.stderr
+    expected = output_files(local)
+    assert _remote_files(s3, url) == expected
+    assert not any(Path(os.environ["CURATE_STAGING"]).iterdir()), "the staging folder goes once uploaded"
+
+    again = run_process("run", ROOT / "seeds", "-o", url, "-q")
+    assert again.returncode == 1
+    assert f"{url}: the folder holds a finished run (summary.json); use --overwrite" in again.stderr
+    assert _remote_files(s3, url) == expected
+
+    replaced = run_process("run", ROOT / "seeds", "-o", url, "-q", "--overwrite")
+    assert replaced.returncode == 0, replaced.stderr
+    plain = {name.replace(".jsonl.zst", ".jsonl"): data for name, data in _remote_files(s3, url).items()}
+    assert set(plain) == {"corpus/part-00000.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json"}, \
+        "--overwrite removed the old shards before writing the new ones"
+
+
+def test_a_bucket_folder_holding_other_files_is_refused(s3, bucket):
+    s3.pipe(f"{bucket}/mixed/notes.txt", b"someone else's file\n")
+    result = run_process("run", ROOT / "seeds", "-o", f"s3://{bucket}/mixed", "-q")
+    assert result.returncode == 1
+    assert "holds files curate did not write (notes.txt)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_bucket_path_or_unknown_store_is_a_usage_error(s3, bucket):
+    missing = run_process("run", f"s3://{bucket}/nothing-here", "-o", "unused", "-q")
+    assert missing.returncode == 1
+    assert f"s3://{bucket}/nothing-here: no such file or folder; check the URL" in missing.stderr
+    unknown = run_process("run", "nosuchstore://x/y", "-o", "unused", "-q")
+    assert unknown.returncode == 1
+    assert "nosuchstore://x/y" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_an_object_gone_between_listing_and_reading_is_quarantined_not_a_crash(s3, bucket):
+    from curate.discover import discover
+    from curate.formats import read_documents
+
+    s3.pipe(f"{bucket}/in/a.jsonl", orjson.dumps(DOCUMENTS[0]) + b"\n")
+    s3.pipe(f"{bucket}/in/b.jsonl", orjson.dumps(DOCUMENTS[1]) + b"\n")
+    found = discover([f"s3://{bucket}/in"])
+    s3.rm(f"{bucket}/in/a.jsonl")
+    items = list(read_documents(found.files))
+    assert [type(item).__name__ for item in items] == ["Problem", "RawDocument"]
+    assert items[0].source == "a.jsonl" and "does not exist" in items[0].problem
+    assert items[1].id == DOCUMENTS[1]["id"]
+
+
+def _start(args: list, **kwargs) -> subprocess.Popen:
+    exe = Path(sys.executable).parent / "curate"
+    return subprocess.Popen([str(exe), *map(str, args)], cwd=ROOT,  # as run_process stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("generated")
+    generate(1.5, folder)
+    return folder / "corpus.jsonl"
+
+
+@pytest.mark.slow
+def test_a_run_into_a_bucket_killed_midway_resumes_to_identical_bytes(s3, bucket, generated, tmp_path):
+    s3.put(str(generated), f"{bucket}/in/corpus.jsonl")
+    source, url, staging = f"s3://{bucket}/in", f"s3://{bucket}/out", tmp_path / "staging"
+    command = ["run", source, "-o", url, "-q", "--chunk-docs", "40", "--staging", staging]
+    reference = run_process("run", source, "-o", tmp_path / "local", "-q", "--chunk-docs", "40")
+    assert reference.returncode == 0, reference.stderr
+
+    proc = _start(command)
+    partial: Path | None = None
+    deadline = time.time() + 120
+    while partial is None:
+        found = list(staging.glob("*/.partial/000002.done"))
+        partial = found[0].parent if found else None
+        assert proc.poll() is None, "the run ended before it could be killed; use a bigger corpus"
+        assert time.time() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _remote_files(s3, url) == {}, "nothing reaches the bucket before the run is finished"
+
+    refused = run_process(*command)
+    assert refused.returncode == 1 and "--resume" in refused.stderr
+    resumed = run_process(*command, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert _remote_files(s3, url) == output_files(tmp_path / "local")
+    assert not partial.parent.exists(), "the staging folder goes once uploaded"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
+def test_a_run_killed_while_uploading_is_finished_by_resume(s3, bucket, tmp_path):
+    url, staging = f"s3://{bucket}/out", tmp_path / "staging"
+    command = ["run", ROOT / "seeds", "-o", url, "-q", "--chunk-docs", "2", "--staging", staging]
+    reference = run_process(*command[:3], tmp_path / "local", *command[4:7])
+    assert reference.returncode == 0, reference.stderr
+    from curate.staged import staging_folder
+
+    # Killed as it opens the staged summary.json to upload it: the last file to go up.
+    summary = staging_folder(url, staging) / "summary.json"
+    exe = Path(sys.executable).parent / "curate"
+    killed = subprocess.run([STRACE, "-f", "-qq", "-o", os.devnull, "-P", str(summary),
+                             "-e", "trace=openat", "-e", "inject=openat:signal=KILL:when=1",
+                             str(exe), *map(str, command)], capture_output=True, text=True, timeout=300)
+    assert killed.returncode != 0, killed.stderr
+    uploaded = _remote_files(s3, url)
+    assert "summary.json" not in uploaded and "removed.jsonl" in uploaded, sorted(uploaded)
+
+    refused = run_process(*command)
+    assert refused.returncode == 1
+    assert "a run that stopped while uploading. Use --resume to finish it" in refused.stderr
+    resumed = run_process(*command, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert _remote_files(s3, url) == output_files(tmp_path / "local")
+    assert not summary.parent.exists()
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """Python's own web server on a free localhost port, serving a folder."""
+    folder = tmp_path_factory.mktemp("www")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    finally:
+        server.shutdown()
+
+
+def test_files_are_read_over_http_as_from_disk(web, tmp_path):
+    base, folder = web
+    _write_parquet(folder / "docs.parquet")
+    (folder / "docs.jsonl.gz").write_bytes(gzip.compress(b"".join(orjson.dumps(d) + b"\n" for d in DOCUMENTS)))
+    local = run_process("run", folder / "docs.parquet", folder / "docs.jsonl.gz", "-o", tmp_path / "local", "-q")
+    remote = run_process("run", f"{base}/docs.parquet", f"{base}/docs.jsonl.gz", "-o", tmp_path / "remote", "-q")
+    assert local.returncode == 0, local.stderr
+    assert remote.returncode == 0, remote.stderr
+    disk, web_files = output_files(tmp_path / "local"), output_files(tmp_path / "remote")
+    assert {k: v for k, v in web_files.items() if k != "summary.json"} == \
+        {k: v for k, v in disk.items() if k != "summary.json"}
+    assert _without_inputs(web_files["summary.json"]) == _without_inputs(disk["summary.json"])
