@@ -32,6 +32,7 @@ from curate.formats.jsonl import parse_record
 from curate.rules import RuleSet, load_rules
 from curate.stages import DEDUP_PIPELINE, RUN_PIPELINE
 from curate.stages.dedup.signature import DedupConfig
+from curate.storage import as_location
 from curate.summary import Summary
 from curate.write import document_record, problem_record, removal_record
 
@@ -83,10 +84,11 @@ def run(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *, rules
         workers: int = 1, engine: str = "local", dedup_only: bool = False, resume: bool = False,
         overwrite: bool = False, **settings: Any) -> Summary:
     """What `curate run INPUTS -o OUTPUT` does (``dedup_only``: `curate dedup`), returning
-    the summary. ``settings`` are RunConfig's fields (text_field, dedup, chunk_items,
+    the summary. Inputs and output may be URLs (``s3://bucket/crawl/``), as on the command
+    line. ``settings`` are RunConfig's fields (text_field, dedup, chunk_items,
     encoding, input_format, ...). Raises curate.errors.CurateError subclasses where the
     CLI prints an error."""
-    cfg = RunConfig(inputs=tuple(Path(p) for p in inputs), output=Path(output),
+    cfg = RunConfig(inputs=tuple(as_location(p) for p in inputs), output=as_location(output),
                     ruleset=ruleset if ruleset is not None else (RuleSet() if dedup_only else load_rules()),
                     workers=workers, stages=DEDUP_PIPELINE if dedup_only else RUN_PIPELINE, **settings)
     return run_driver(plan(cfg), engine_for(engine, workers), resume=resume, overwrite=overwrite)
