@@ -17,7 +17,7 @@ from itertools import zip_longest
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, MIXED, SEEDS, corpus_bytes, corpus_shards, run_process
+from conftest import GOLDEN, MIXED, SEEDS, corpus_bytes, corpus_shards, output_files, run_process
 
 # The golden corpus.jsonl is the corpus/ shards joined: the same bytes for any --chunk-docs
 # (and the single corpus.jsonl of curate before output schema 1).
@@ -133,6 +133,22 @@ def test_the_ray_engine_writes_the_golden_files(case, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     _compare(case, _run(case, RAY, tmp_path, env=env))
+
+
+@pytest.mark.slow
+def test_the_ray_engine_writes_compressed_shards_byte_for_byte_as_the_local_engine(tmp_path):
+    pytest.importorskip("ray")
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
+    sharded = ("--output-format", "jsonl.zst", "--chunk-docs", "2")
+    (tmp_path / "local").mkdir()
+    (tmp_path / "ray").mkdir()
+    local = _run("mixed-run", sharded, tmp_path / "local")
+    ray = _run("mixed-run", (*RAY, *sharded), tmp_path / "ray", env=env)
+    assert len(list((local / "corpus").iterdir())) > 1
+    assert output_files(ray) == output_files(local)
 
 
 @pytest.mark.unit

@@ -96,6 +96,25 @@ def test_sigkill_mid_run_then_resume_gives_identical_bytes(corpus, reference, tm
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("output_format", ["jsonl.zst", "parquet"])
+def test_compressed_shards_are_identical_after_a_sigkill_and_resume(corpus, tmp_path, output_format):
+    pytest.importorskip("pyarrow")
+    options = ("--output-format", output_format)
+    whole = _start(corpus, tmp_path / "whole", *options)
+    assert whole.wait() == 0, whole.stderr.read()
+    out = tmp_path / "out"
+    proc = _start(corpus, out, "--workers", "2", *options)
+    _wait_for_chunks(out, proc, 3)
+    proc.kill()
+    proc.wait()
+    _wait_until_no_process_writes_to(out)
+    resumed = _start(corpus, out, "--resume", *options)
+    assert resumed.wait() == 0, resumed.stderr.read()
+    assert _outputs(out) == _outputs(tmp_path / "whole")
+    assert len(list((out / "corpus").iterdir())) > 3, "one shard per chunk, across the kill"
+
+
+@pytest.mark.slow
 def test_ctrl_c_says_how_to_resume(corpus, reference, tmp_path):
     # On a loaded machine this process can be starved past the child's last chunk, so the
     # signal lands after the run finished (exit 0 with a complete output): try again then.
