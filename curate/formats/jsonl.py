@@ -3,8 +3,8 @@ one document per line, an object whose text field (``--text-field``) is the payl
 whose ``id`` field, if any, is kept.
 Each record is read in bounded memory, and a stream that breaks off keeps the records
 before the break. A ``.json`` file is read as JSON lines too (what most dumps named so
-hold); a whole file that is one pretty-printed JSON document is not read that way: each of
-its lines becomes an invalid-JSON problem."""
+hold); one whose first line is not JSON but whose whole is one JSON document (pretty
+printed, or an array) is one problem that says how to convert it, not a problem per line."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from curate.formats.base import (
     unreadable_problem,
 )
 from curate.formats.compressed import compression_of, open_stream
+from curate.storage import base_name
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
@@ -52,7 +53,13 @@ class JsonlReader:
                     if not raw.strip():
                         continue
                     records += 1
-                    yield parse_record(file.source, lineno, raw, options.text_field)
+                    parsed = parse_record(file.source, lineno, raw, options.text_field)
+                    if records == 1 and isinstance(parsed, Problem) and _may_be_one_document(file, parsed):
+                        whole = _whole_document_problem(file, limit)
+                        if whole is not None:
+                            yield whole
+                            return
+                    yield parsed
         except _StreamFault as fault:
             # The records before the fault have already been yielded and are kept.
             compressed = compression_of(file.path) is not None
@@ -73,6 +80,34 @@ class JsonlReader:
             else:
                 yield Problem(file.source, None, "no records: the file holds only blank lines",
                               "skipped; nothing to read", lines=0)
+
+
+def _may_be_one_document(file: InputFile, first: Problem) -> bool:
+    name = base_name(file.path).lower()
+    suffix = compression_of(file.path) or ""
+    return name.removesuffix(suffix).endswith(".json") and first.problem.startswith("invalid JSON")
+
+
+def _whole_document_problem(file: InputFile, limit: int) -> Problem | None:
+    """The one problem of a ``.json`` file that is a single JSON document, or None if the
+    file is not one (then it is JSON lines with a bad first line)."""
+    try:
+        with open_stream(file.path) as stream:
+            data = stream.read(limit + 1)
+    except Exception:  # noqa: BLE001 - the line-by-line read reports what is wrong with the stream
+        return None
+    if len(data) > limit:
+        return None
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    kinds = {dict: "object", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+    what = f"an array of {len(value):,} items" if isinstance(value, list) else f"one JSON {kinds[type(value)]}"
+    lines = sum(1 for line in data.splitlines() if line.strip())
+    return Problem(file.source, None, f"a whole JSON document ({what}, over {lines:,} lines), not JSON lines",
+                   "skipped; write one record per line (for an array: jq -c '.[]' FILE > FILE.jsonl), or leave "
+                   "such files out of the input folder", lines=lines)
 
 
 class _StreamFault(Exception):
