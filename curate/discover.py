@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -47,15 +47,29 @@ from curate.outdir import PARTIAL, SUMMARY
 @dataclass(frozen=True, slots=True)
 class InputFile:
     path: Path  # the real path, for opening (may hold undecodable bytes as surrogates)
-    source: str  # relative to its input root, forward slashes; always valid Unicode (see source_name)
+    # Its input root's label, "/", its path inside the root (forward slashes); with one root,
+    # the path alone; always valid Unicode (see source_name).
+    source: str
     size: int
     format: str = AUTO  # the reader that reads it (see curate.formats); auto: by its suffix, when read
+
+
+@dataclass(frozen=True, slots=True)
+class InputRoot:
+    """An input as given, and the label its sources start with ("" for the only input)."""
+
+    root: str  # made absolute (symlinks kept as given); a URL as given; always valid Unicode
+    label: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"root": self.root, "label": self.label}
 
 
 @dataclass(frozen=True, slots=True)
 class Discovery:
     files: list[InputFile]
     problems: list[Problem]  # skipped entries: unsupported type, unreadable folder, hidden, not regular, ...
+    roots: list[InputRoot] = field(default_factory=list)  # in the order given; none for records given in memory
 
 
 def source_name(name: str | os.PathLike) -> str:
@@ -66,6 +80,61 @@ def source_name(name: str | os.PathLike) -> str:
     ``café`` as ``caf\\udcc3\\udca9``), and it is always encodable, so it can be written as
     JSON. The real path is kept separately for opening the file."""
     return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+# -- input roots ---------------------------------------------------------------------------
+
+
+def root_labels(roots: list[str]) -> list[str]:
+    """The label of each input root, which its files' sources start with: "" for a single
+    root (sources as they always were); else the shortest trailing run of the root's path
+    components that no other root ends with (``/d1/crawl``, ``/d2/crawl`` -> ``d1/crawl``,
+    ``d2/crawl``). Pure on the strings as given, so ``s3://bucket/crawl`` is ``crawl`` too.
+
+    When that gives no usable labels (two roots alike in every trailing run, or a label
+    that starts another one, as ``a`` and ``a/b``, whose sources could meet), every root is
+    named by its position instead: ``input-1``, ``input-2``, ..."""
+    if len(roots) <= 1:
+        return [""] * len(roots)
+    parts = [_components(root) for root in roots]
+    labels = []
+    for i, own in enumerate(parts):
+        others = parts[:i] + parts[i + 1:]
+        unique = [k for k in range(1, len(own) + 1) if all(own[-k:] != other[-k:] for other in others)]
+        if not unique:
+            return _by_position(roots)
+        labels.append("/".join(own[-unique[0]:]))
+    return _by_position(roots) if _ambiguous(labels) else labels
+
+
+def _by_position(roots: list[str]) -> list[str]:
+    return [f"input-{n}" for n in range(1, len(roots) + 1)]
+
+
+def _components(root: str) -> list[str]:
+    return [source_name(part) for part in root.split("/") if part not in ("", ".")]
+
+
+def _ambiguous(labels: list[str]) -> bool:
+    """Two labels the same, or one a leading run of another's components."""
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            if a == b or b.startswith(a + "/") or a.startswith(b + "/"):
+                return True
+    return False
+
+
+def input_root(given: str) -> str:
+    """A root as summary.json names it: a URL as given, a local path made absolute (the
+    link as given, not where it leads), decoded as sources are."""
+    return given if "://" in given else source_name(os.path.abspath(given))
+
+
+def _prefixed(label: str, rel: str) -> str:
+    """A source under a root labelled ``label``; ``rel`` is "." for the root itself."""
+    if not label:
+        return rel
+    return label if rel == "." else f"{label}/{rel}"
 
 
 # -- discovery -----------------------------------------------------------------------------
@@ -79,7 +148,9 @@ def discover(inputs: list[Path], output: Path | None = None, options: ReadOption
     so a run never reads its own output back. ``options.format`` decides which files are
     taken (see the module's docstring) and is recorded on each file."""
     input_format = check_format((options or DEFAULT_READ).format)
-    roots = [Path(p) for p in inputs]
+    given = [os.fspath(p) for p in inputs]
+    roots = [Path(p) for p in given]
+    labels = root_labels(given)
     for root in roots:
         if not root.exists() and not root.is_symlink():
             raise UsageError(f"{root}: no such file or folder; check the path")
@@ -91,13 +162,13 @@ def discover(inputs: list[Path], output: Path | None = None, options: ReadOption
     files: list[InputFile] = []
     problems: list[Problem] = []
     visited: dict[str, str] = {}  # real path of every folder walked -> its source
-    for root in roots:
+    for root, label in zip(roots, labels, strict=True):
         if root.is_dir():
             if output is not None:
-                problems.extend(_own_output_notice(root, Path(output)))
-            files.extend(_walk(root, problems, visited, out_real, input_format))
+                problems.extend(_own_output_notice(root, Path(output), label))
+            files.extend(_walk(root, label, problems, visited, out_real, input_format))
         else:
-            _add_file(root, source_name(root.name), input_format, files, problems, named=True)
+            _add_file(root, label or source_name(root.name), input_format, files, problems, named=True)
     seen: dict[str, Path] = {}
     for f in files:
         if f.source in seen:
@@ -106,7 +177,7 @@ def discover(inputs: list[Path], output: Path | None = None, options: ReadOption
                 "give each input once, or put them under one folder so their sources differ"
             )
         seen[f.source] = f.path
-    return Discovery(files, problems)
+    return Discovery(files, problems, [InputRoot(input_root(p), label) for p, label in zip(given, labels, strict=True)])
 
 
 def _inside(child: str, parent: str) -> bool:
@@ -144,12 +215,12 @@ def _refuse_output_over_inputs(roots: list[Path], output: Path) -> None:
                              "writes over its inputs; choose another output folder with -o DIR")
 
 
-def _own_output_notice(root: Path, output: Path) -> list[Problem]:
+def _own_output_notice(root: Path, output: Path, label: str) -> list[Problem]:
     """Say that the output folder, inside this input folder, is not read. Said whether or
     not the folder exists yet, so a run and its --resume see the same items."""
     for root_path, out_path in zip(_spellings(root), _spellings(output), strict=True):
         if _inside(out_path, root_path):
-            source = source_name(Path(os.path.relpath(out_path, root_path)).as_posix())
+            source = source_name(_prefixed(label, Path(os.path.relpath(out_path, root_path)).as_posix()))
             return [Problem(source, None, OWN_OUTPUT,
                             "not read; the output of a run is not its input", lines=0)]
     return []
@@ -160,17 +231,17 @@ def _sorted_names(names: list[str]) -> list[str]:
     return sorted(names, key=os.fsencode)
 
 
-def _walk(root: Path, problems: list[Problem], visited: dict[str, str], out_real: str | None,
+def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, str], out_real: str | None,
           input_format: str) -> list[InputFile]:
     found: list[InputFile] = []
 
     def onerror(err: OSError) -> None:
-        rel = _rel(Path(err.filename), root) if err.filename else "."
+        rel = _rel(Path(err.filename), root, label) if err.filename else _prefixed(label, ".")
         problems.append(Problem(rel, None, f"cannot read folder: {err.strerror}", "skipped; fix its permissions",
                                 lines=0))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
-        here = _rel(Path(dirpath), root)
+        here = _rel(Path(dirpath), root, label)
         real = os.path.realpath(dirpath)
         if real in visited:
             problems.append(_revisit_problem(here, real, dirpath, visited))
@@ -182,7 +253,7 @@ def _walk(root: Path, problems: list[Problem], visited: dict[str, str], out_real
             path = Path(dirpath) / name
             if out_real is not None and os.path.realpath(path) == out_real:
                 continue  # this run's output: said once, by _own_output_notice
-            skipped = _skipped_folder(path, _rel(path, root))
+            skipped = _skipped_folder(path, _rel(path, root, label))
             if skipped is not None:
                 problems.append(skipped)
             else:
@@ -191,11 +262,11 @@ def _walk(root: Path, problems: list[Problem], visited: dict[str, str], out_real
         for name in _sorted_names(filenames):
             path = Path(dirpath) / name
             if name.startswith("."):
-                problems.append(Problem(_rel(path, root), None, HIDDEN_FILE,
+                problems.append(Problem(_rel(path, root, label), None, HIDDEN_FILE,
                                         "not read; curate skips names that start with '.': rename it to read it",
                                         lines=0))
                 continue
-            _add_file(path, _rel(path, root), input_format, found, problems)
+            _add_file(path, _rel(path, root, label), input_format, found, problems)
     found.sort(key=lambda f: f.source)
     return found
 
@@ -236,8 +307,8 @@ def is_curate_output(folder: Path) -> bool:
     return isinstance(settings, dict) and "curate" in settings
 
 
-def _rel(path: Path, root: Path) -> str:
-    return source_name(path.relative_to(root).as_posix())
+def _rel(path: Path, root: Path, label: str) -> str:
+    return source_name(_prefixed(label, path.relative_to(root).as_posix()))
 
 
 def _add_file(path: Path, source: str, input_format: str, files: list[InputFile], problems: list[Problem],
