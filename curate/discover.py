@@ -169,12 +169,14 @@ def discover(inputs: list[Path], output: Path | None = None, options: ReadOption
             files.extend(_walk(root, label, problems, visited, out_real, input_format))
         else:
             _add_file(root, label or source_name(root.name), input_format, files, problems, named=True)
+    # Labels keep roots apart; what is left is two names spelled alike in the output (a
+    # name holding the text \xe9 beside one holding the byte 0xE9).
     seen: dict[str, Path] = {}
     for f in files:
         if f.source in seen:
             raise UsageError(
-                f"{seen[f.source]} and {f.path} both appear as source {f.source!r}; "
-                "give each input once, or put them under one folder so their sources differ"
+                f"{source_name(seen[f.source])} and {source_name(f.path)} both appear as source {f.source!r}; "
+                "rename one of them"
             )
         seen[f.source] = f.path
     return Discovery(files, problems, [InputRoot(input_root(p), label) for p, label in zip(given, labels, strict=True)])

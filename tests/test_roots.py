@@ -107,6 +107,19 @@ def test_a_relative_root_is_named_absolute_without_resolving_links(tmp_path, mon
     assert discover([Path("link")]).roots == [InputRoot(str(tmp_path / "link"), "")]
 
 
+@pytest.mark.unit
+def test_two_names_spelled_alike_in_the_output_are_still_refused(tmp_path):
+    import os
+
+    from curate.errors import UsageError
+
+    (tmp_path / "caf\\xe9.txt").write_text("a name holding a backslash")
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.txt"), "w") as f:
+        f.write("a name holding the byte 0xE9")
+    with pytest.raises(UsageError, match=r"both appear as source 'caf\\\\xe9.txt'; rename one of them"):
+        discover([tmp_path])
+
+
 # -- a whole run, resolved from summary.json ---------------------------------------------------
 
 
