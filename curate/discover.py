@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -54,7 +54,9 @@ SKIP_ACTIONS = {
 @dataclass(frozen=True, slots=True)
 class InputFile:
     path: Location  # the real path, for opening (may hold undecodable bytes as surrogates), or a URL
-    source: str  # relative to its input root, forward slashes; always valid Unicode (see source_name)
+    # Its input root's label, "/", its path inside the root (forward slashes); with one root,
+    # the path alone; always valid Unicode (see source_name).
+    source: str
     size: int
     format: str = AUTO  # the reader that reads it (see curate.formats); auto: by its suffix, when read
     # What changes when the file does, for --resume: a local file's mtime in ns, an object's ETag.
@@ -62,9 +64,21 @@ class InputFile:
 
 
 @dataclass(frozen=True, slots=True)
+class InputRoot:
+    """An input as given, and the label its sources start with ("" for the only input)."""
+
+    root: str  # made absolute (symlinks kept as given); a URL as given; always valid Unicode
+    label: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"root": self.root, "label": self.label}
+
+
+@dataclass(frozen=True, slots=True)
 class Discovery:
     files: list[InputFile]
     problems: list[Problem]  # skipped entries: unsupported type, unreadable folder, hidden, not regular, ...
+    roots: list[InputRoot] = field(default_factory=list)  # in the order given; none for records given in memory
 
 
 def source_name(name: str | os.PathLike) -> str:
@@ -75,6 +89,61 @@ def source_name(name: str | os.PathLike) -> str:
     ``café`` as ``caf\\udcc3\\udca9``), and it is always encodable, so it can be written as
     JSON. The real path is kept separately for opening the file."""
     return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+# -- input roots ---------------------------------------------------------------------------
+
+
+def root_labels(roots: list[str]) -> list[str]:
+    """The label of each input root, which its files' sources start with: "" for a single
+    root (sources as they always were); else the shortest trailing run of the root's path
+    components that no other root ends with (``/d1/crawl``, ``/d2/crawl`` -> ``d1/crawl``,
+    ``d2/crawl``). Pure on the strings as given, so ``s3://bucket/crawl`` is ``crawl`` too.
+
+    When that gives no usable labels (two roots alike in every trailing run, or a label
+    that starts another one, as ``a`` and ``a/b``, whose sources could meet), every root is
+    named by its position instead: ``input-1``, ``input-2``, ..."""
+    if len(roots) <= 1:
+        return [""] * len(roots)
+    parts = [_components(root) for root in roots]
+    labels = []
+    for i, own in enumerate(parts):
+        others = parts[:i] + parts[i + 1:]
+        unique = [k for k in range(1, len(own) + 1) if all(own[-k:] != other[-k:] for other in others)]
+        if not unique:
+            return _by_position(roots)
+        labels.append("/".join(own[-unique[0]:]))
+    return _by_position(roots) if _ambiguous(labels) else labels
+
+
+def _by_position(roots: list[str]) -> list[str]:
+    return [f"input-{n}" for n in range(1, len(roots) + 1)]
+
+
+def _components(root: str) -> list[str]:
+    return [source_name(part) for part in root.split("/") if part not in ("", ".")]
+
+
+def _ambiguous(labels: list[str]) -> bool:
+    """Two labels the same, or one a leading run of another's components."""
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            if a == b or b.startswith(a + "/") or a.startswith(b + "/"):
+                return True
+    return False
+
+
+def input_root(given: str) -> str:
+    """A root as summary.json names it: a URL as given, a local path made absolute (the
+    link as given, not where it leads), decoded as sources are."""
+    return given if is_remote(given) else source_name(os.path.abspath(given))
+
+
+def _prefixed(label: str, rel: str) -> str:
+    """A source under a root labelled ``label``; ``rel`` is "." for the root itself."""
+    if not label:
+        return rel
+    return label if rel == "." else f"{label}/{rel}"
 
 
 # -- discovery -----------------------------------------------------------------------------
@@ -90,7 +159,9 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
     taken (see the module's docstring) and is recorded on each file. A URL
     (``s3://bucket/crawl/``) is listed through fsspec (curate.storage) the same way."""
     input_format = check_format((options or DEFAULT_READ).format)
-    roots = [as_location(p) for p in inputs]
+    given = [os.fspath(p) for p in inputs]
+    roots = [as_location(p) for p in given]
+    labels = root_labels(given)
     local_roots = [root for root in roots if isinstance(root, Path)]
     for local in local_roots:
         if not local.exists() and not local.is_symlink():
@@ -106,24 +177,26 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
     files: list[InputFile] = []
     problems: list[Problem] = []
     visited: dict[str, str] = {}  # real path of every folder walked -> its source
-    for root in roots:
+    for root, label in zip(roots, labels, strict=True):
         if isinstance(root, str):
-            files.extend(_walk_remote(root, problems, input_format))
+            files.extend(_walk_remote(root, label, problems, input_format))
         elif root.is_dir():
             if local_output is not None:
-                problems.extend(_own_output_notice(root, local_output))
-            files.extend(_walk(root, problems, visited, out_real, input_format))
+                problems.extend(_own_output_notice(root, local_output, label))
+            files.extend(_walk(root, label, problems, visited, out_real, input_format))
         else:
-            _add_file(root, source_name(root.name), input_format, files, problems, named=True)
+            _add_file(root, label or source_name(root.name), input_format, files, problems, named=True)
+    # Labels keep roots apart; what is left is two names spelled alike in the output (a
+    # name holding the text \xe9 beside one holding the byte 0xE9).
     seen: dict[str, Location] = {}
     for f in files:
         if f.source in seen:
             raise UsageError(
-                f"{seen[f.source]} and {f.path} both appear as source {f.source!r}; "
-                "give each input once, or put them under one folder so their sources differ"
+                f"{source_name(seen[f.source])} and {source_name(f.path)} both appear as source {f.source!r}; "
+                "rename one of them"
             )
         seen[f.source] = f.path
-    return Discovery(files, problems)
+    return Discovery(files, problems, [InputRoot(input_root(p), label) for p, label in zip(given, labels, strict=True)])
 
 
 def _inside(child: str, parent: str) -> bool:
@@ -161,12 +234,12 @@ def _refuse_output_over_inputs(roots: list[Path], output: Path) -> None:
                              "writes over its inputs; choose another output folder with -o DIR")
 
 
-def _own_output_notice(root: Path, output: Path) -> list[Problem]:
+def _own_output_notice(root: Path, output: Path, label: str) -> list[Problem]:
     """Say that the output folder, inside this input folder, is not read. Said whether or
     not the folder exists yet, so a run and its --resume see the same items."""
     for root_path, out_path in zip(_spellings(root), _spellings(output), strict=True):
         if _inside(out_path, root_path):
-            source = source_name(Path(os.path.relpath(out_path, root_path)).as_posix())
+            source = source_name(_prefixed(label, Path(os.path.relpath(out_path, root_path)).as_posix()))
             return [Problem(source, None, OWN_OUTPUT,
                             "not read; the output of a run is not its input", lines=0)]
     return []
@@ -177,17 +250,17 @@ def _sorted_names(names: list[str]) -> list[str]:
     return sorted(names, key=os.fsencode)
 
 
-def _walk(root: Path, problems: list[Problem], visited: dict[str, str], out_real: str | None,
+def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, str], out_real: str | None,
           input_format: str) -> list[InputFile]:
     found: list[InputFile] = []
 
     def onerror(err: OSError) -> None:
-        rel = _rel(Path(err.filename), root) if err.filename else "."
+        rel = _rel(Path(err.filename), root, label) if err.filename else _prefixed(label, ".")
         problems.append(Problem(rel, None, f"cannot read folder: {err.strerror}", "skipped; fix its permissions",
                                 lines=0))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
-        here = _rel(Path(dirpath), root)
+        here = _rel(Path(dirpath), root, label)
         real = os.path.realpath(dirpath)
         if real in visited:
             problems.append(_revisit_problem(here, real, dirpath, visited))
@@ -199,7 +272,7 @@ def _walk(root: Path, problems: list[Problem], visited: dict[str, str], out_real
             path = Path(dirpath) / name
             if out_real is not None and os.path.realpath(path) == out_real:
                 continue  # this run's output: said once, by _own_output_notice
-            skipped = _skipped_folder(path, _rel(path, root))
+            skipped = _skipped_folder(path, _rel(path, root, label))
             if skipped is not None:
                 problems.append(skipped)
             else:
@@ -208,9 +281,10 @@ def _walk(root: Path, problems: list[Problem], visited: dict[str, str], out_real
         for name in _sorted_names(filenames):
             path = Path(dirpath) / name
             if name.startswith("."):
-                problems.append(Problem(_rel(path, root), None, HIDDEN_FILE, SKIP_ACTIONS[HIDDEN_FILE], lines=0))
+                problems.append(Problem(_rel(path, root, label), None, HIDDEN_FILE, SKIP_ACTIONS[HIDDEN_FILE],
+                                        lines=0))
                 continue
-            _add_file(path, _rel(path, root), input_format, found, problems)
+            _add_file(path, _rel(path, root, label), input_format, found, problems)
     found.sort(key=lambda f: f.source)
     return found
 
@@ -249,8 +323,8 @@ def is_curate_output(folder: Path) -> bool:
     return isinstance(settings, dict) and "curate" in settings
 
 
-def _rel(path: Path, root: Path) -> str:
-    return source_name(path.relative_to(root).as_posix())
+def _rel(path: Path, root: Path, label: str) -> str:
+    return source_name(_prefixed(label, path.relative_to(root).as_posix()))
 
 
 def _reader_or_skip(path: Location, source: str, input_format: str, problems: list[Problem],
@@ -303,14 +377,15 @@ def _refuse_overlapping_urls(urls: list[str], output: Location | None) -> None:
                              "over its inputs or reads its own output; choose another output with -o URL")
 
 
-def _walk_remote(root: str, problems: list[Problem], input_format: str) -> list[InputFile]:
+def _walk_remote(root: str, label: str, problems: list[Problem], input_format: str) -> list[InputFile]:
     """A bucket prefix walked as a local folder is (_walk), problems in the same order:
     in each folder its skipped subfolders, then its files, then each subfolder in turn."""
     folder, entries = list_remote(root)
     if not folder:
         [entry] = entries
-        reader = _reader_or_skip(entry.url, source_name(base_name(root)), input_format, problems, named=True)
-        return [InputFile(entry.url, source_name(base_name(root)), entry.size, reader or AUTO, entry.stamp)]
+        source = label or source_name(base_name(root))
+        reader = _reader_or_skip(entry.url, source, input_format, problems, named=True)
+        return [InputFile(entry.url, source, entry.size, reader or AUTO, entry.stamp)]
     tree: dict = {}  # name -> subtree (a dict) or RemoteEntry
     for entry in entries:
         *folders, name = entry.relative.split("/")
@@ -330,10 +405,10 @@ def _walk_remote(root: str, problems: list[Problem], input_format: str) -> list[
             if kind is None:
                 entered.append(name)
             else:
-                problems.append(Problem(source_name(path), None, kind, SKIP_ACTIONS[kind], lines=0))
+                problems.append(Problem(source_name(_prefixed(label, path)), None, kind, SKIP_ACTIONS[kind], lines=0))
         for name in (n for n in names if not isinstance(node[n], dict)):
             entry = node[name]
-            source = source_name(entry.relative)
+            source = source_name(_prefixed(label, entry.relative))
             if name.startswith("."):
                 problems.append(Problem(source, None, HIDDEN_FILE, SKIP_ACTIONS[HIDDEN_FILE], lines=0))
                 continue

@@ -169,6 +169,9 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             if barrier is not None:
                 barrier.restore(journals)
             summary = state if isinstance(state, Summary) else new_summary(cfg, the_plan.discovery)
+            # Where the inputs are now, which a resumed run may name otherwise (its sources
+            # and files are the same: the fingerprint says so).
+            summary.inputs = list(the_plan.discovery.roots)
             if writer.committing:  # stopped in its final commit: every input is done already
                 writer.commit(summary)
                 return summary
@@ -217,7 +220,8 @@ def settings_of(cfg: RunConfig) -> dict:
 
 
 def new_summary(cfg: RunConfig, discovery: Discovery) -> Summary:
-    return Summary(files=len(discovery.files), rules=list(cfg.ruleset.sources), settings=settings_of(cfg))
+    return Summary(files=len(discovery.files), rules=list(cfg.ruleset.sources), settings=settings_of(cfg),
+                   inputs=list(discovery.roots))
 
 
 Item = RawDocument | Problem

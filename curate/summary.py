@@ -43,6 +43,7 @@ class Summary:
     rules: list = field(default_factory=list)  # the RuleFile of every rule file loaded
     settings: dict = field(default_factory=dict)  # options that shape the output (never --workers)
     items_done: int = 0  # documents and problems handled, for resuming
+    inputs: list = field(default_factory=list)  # the InputRoot of every input, in the order given
 
     def add_document(self, doc: Document) -> None:
         self.documents_read += 1
@@ -78,6 +79,9 @@ class Summary:
     def to_json(self) -> dict:
         return {
             "files": self.files,
+            # Where each source is: a source is its root's label and "/" and a path in the
+            # root, or (label "") the path alone.
+            "inputs": [root.to_json() for root in self.inputs],
             "documents": {
                 "read": self.documents_read,
                 "written": self.documents_written,

@@ -102,6 +102,22 @@ def _json_record(row: dict) -> dict:
     return record
 
 
+# What summary.json's "inputs" say instead of this checkout's folder, and a test's
+# temporary one, in the golden copies: the same on every machine.
+REPO_PLACEHOLDER = "<repository>"
+TMP_PLACEHOLDER = "<tmp>"
+
+
+def portable_summary(data: bytes, tmp: Path | None = None) -> bytes:
+    """A summary.json with the absolute paths of this machine replaced by placeholders
+    (longest first, so a tmp folder inside the checkout is named as tmp)."""
+    text = data.decode("utf-8")
+    places = {str(ROOT): REPO_PLACEHOLDER, **({str(tmp): TMP_PLACEHOLDER} if tmp is not None else {})}
+    for path, placeholder in sorted(places.items(), key=lambda kv: -len(kv[0])):
+        text = text.replace(json.dumps(path, ensure_ascii=False)[1:-1], placeholder)
+    return text.encode("utf-8")
+
+
 OUTPUT_NAMES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 

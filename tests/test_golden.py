@@ -5,7 +5,9 @@ output folder with tests/golden/<case>/; the variants (two workers, a chunk per 
 the Ray engine) must give the very same bytes, so they are compared with the same copies.
 summary.json is compared whole, rule files' sha256 and curate's version included: it is
 part of the output, and a change to a rule file or the version is a change to review like
-any other. After a change made on purpose, `pytest --update-golden` rewrites the copies
+any other; only the absolute paths of its "inputs" are replaced by placeholders in both
+copies (conftest.portable_summary), since the checkout lies elsewhere on every machine.
+After a change made on purpose, `pytest --update-golden` rewrites the copies
 (from the plain variant only); review them with `git diff tests/golden` before committing.
 """
 
@@ -17,7 +19,16 @@ from itertools import zip_longest
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, MIXED, SEEDS, corpus_bytes, corpus_shards, output_files, run_process
+from conftest import (
+    GOLDEN,
+    MIXED,
+    SEEDS,
+    corpus_bytes,
+    corpus_shards,
+    output_files,
+    portable_summary,
+    run_process,
+)
 
 # The golden corpus.jsonl is the corpus/ shards joined: the same bytes for any --chunk-docs
 # (and the single corpus.jsonl of curate before output schema 1).
@@ -92,7 +103,15 @@ def first_difference(name: str, expected: bytes, actual: bytes) -> str:
 
 
 def _output(out: Path, name: str) -> bytes:
-    return corpus_bytes(out) if name == "corpus.jsonl" else (out / name).read_bytes()
+    if name == "corpus.jsonl":
+        return corpus_bytes(out)
+    data = (out / name).read_bytes()
+    return portable_summary(data, out.parent) if name == "summary.json" else data
+
+
+def _golden(golden: Path, name: str) -> bytes:
+    data = (golden / name).read_bytes()
+    return portable_summary(data) if name == "summary.json" else data
 
 
 def _compare(case: str, out: Path) -> None:
@@ -104,8 +123,8 @@ def _compare(case: str, out: Path) -> None:
     shards = [p.name for p in corpus_shards(out)]
     # One per chunk that kept a document, named by the chunk's number.
     assert shards and all(re.fullmatch(r"part-\d{5}\.jsonl", name) for name in shards), shards
-    problems = [first_difference(name, (golden / name).read_bytes(), _output(out, name))
-                for name in FILES if (golden / name).read_bytes() != _output(out, name)]
+    problems = [first_difference(name, _golden(golden, name), _output(out, name))
+                for name in FILES if _golden(golden, name) != _output(out, name)]
     if problems:
         pytest.fail(f"output of case {case!r} differs from {golden}:\n" + "\n".join(problems)
                     + "\nIf the change is intended: `pytest --update-golden`, then review `git diff tests/golden`.",
