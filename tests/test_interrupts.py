@@ -20,8 +20,20 @@ class _SignalsWhileFinalised:
         os.kill(os.getpid(), signal.SIGINT)  # handled at the next bytecode: inside __del__
 
 
+@pytest.fixture
+def sigint_as_from_a_terminal():
+    """Python's own Ctrl-C handler, which noticed() takes over: a test run started in the
+    background by a shell without job control inherits SIGINT ignored, and then noticed()
+    rightly leaves it alone."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_a_ctrl_c_swallowed_by_a_finaliser_stops_the_next_emit():
+def test_a_ctrl_c_swallowed_by_a_finaliser_stops_the_next_emit(sigint_as_from_a_terminal):
     with interrupts.noticed():
         obj = _SignalsWhileFinalised()
         del obj  # the KeyboardInterrupt is raised inside __del__ and swallowed there...
