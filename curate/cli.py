@@ -297,6 +297,9 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, input_fo
                            max_doc_bytes=max_doc_bytes, input_format=input_format, sink=output_format,
                            staging=staging)
     try:
+        if staging is not None and not isinstance(output, str):
+            raise UsageError(f"--staging is where an output URL is built before its upload; -o {output} is a "
+                             "local folder, written in place: leave --staging out")
         runner = engine_for(engine, workers, address)
         if resume and not runner.resumable:
             raise UsageError("--resume works with --engine local only; rerun without --resume")

@@ -164,6 +164,13 @@ def test_a_bucket_folder_holding_other_files_is_refused(s3, bucket):
     assert "Traceback" not in result.stderr
 
 
+def test_staging_with_a_local_output_is_refused(tmp_path):
+    result = run_process("run", ROOT / "seeds", "-o", tmp_path / "out", "--staging", tmp_path / "stage", "-q")
+    assert result.returncode == 1
+    assert "local folder, written in place: leave --staging out" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_missing_bucket_path_or_unknown_store_is_a_usage_error(s3, bucket):
     missing = run_process("run", f"s3://{bucket}/nothing-here", "-o", "unused", "-q")
     assert missing.returncode == 1
