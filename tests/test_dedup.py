@@ -11,8 +11,7 @@ from reference import signature as ref
 from curate.document import Document, Line, Origin
 from curate.stages.base import Batch
 from curate.stages.dedup.barrier import Dedup
-from curate.stages.dedup.sign import Sign
-from curate.stages.dedup.sign import shingle_sets
+from curate.stages.dedup.sign import Sign, shingle_sets
 from curate.stages.dedup.signature import (
     CANDIDATE_RECALL,
     DedupConfig,
