@@ -16,8 +16,9 @@ from curate.stages.dedup.signature import DedupConfig, Signer
 from curate.stages.normalise import normalise_text
 
 sys.path.insert(0, str(ROOT / "bench"))
-from generate import generate  # noqa: E402
-from quality import dedup_quality  # noqa: E402
+from generate import generate
+from quality import dedup_quality
+
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
