@@ -39,10 +39,10 @@ from curate.formats.base import (
     NotRegularFile,
     kind_of_mode,
     not_regular_problem,
-    open_regular,
+    open_input,
 )
 from curate.outdir import PARTIAL, SUMMARY
-from curate.storage import Location, RemoteEntry, as_location, base_name, is_remote, list_remote, open_remote
+from curate.storage import Location, RemoteEntry, as_location, base_name, is_remote, list_remote
 
 SKIP_ACTIONS = {
     HIDDEN_FILE: "not read; curate skips names that start with '.': rename it to read it",
@@ -199,8 +199,9 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
     return Discovery(files, problems, [InputRoot(input_root(p), label) for p, label in zip(given, labels, strict=True)])
 
 
-def _inside(child: str, parent: str) -> bool:
-    return child == parent or child.startswith(parent.rstrip(os.sep) + os.sep)
+def _inside(child: str, parent: str, sep: str = os.sep) -> bool:
+    child = child.rstrip(sep) or child
+    return child == parent.rstrip(sep) or child.startswith(parent.rstrip(sep) + sep)
 
 
 def _spellings(path: Path) -> tuple[str, str]:
@@ -310,11 +311,13 @@ def _skipped_folder(path: Path, source: str) -> Problem | None:
 def is_curate_output(folder: Path) -> bool:
     """A folder a curate run wrote: it has an unfinished run's ``.partial/``, or a
     summary.json with curate's settings in it."""
-    if (folder / PARTIAL).is_dir():
-        return True
-    summary = folder / SUMMARY
+    return (folder / PARTIAL).is_dir() or _is_curate_summary(folder / SUMMARY)
+
+
+def _is_curate_summary(summary: Location) -> bool:
+    """A summary.json, on disk or in a store, with curate's settings in it."""
     try:
-        with open_regular(summary) as f:
+        with open_input(summary) as f:
             data = f.read(DEFAULT_MAX_DOC_BYTES + 1)
         parsed = orjson.loads(data)
     except (OSError, NotRegularFile, orjson.JSONDecodeError):
@@ -365,8 +368,7 @@ def _refuse_overlapping_urls(urls: list[str], output: Location | None) -> None:
     """The checks of the local roots, on URLs as spelled: the same input twice, one inside
     another, or the output folder among the inputs."""
     def inside(child: str, parent: str) -> bool:
-        child, parent = child.rstrip("/"), parent.rstrip("/")
-        return child == parent or child.startswith(parent + "/")
+        return _inside(child, parent, "/")
 
     for i, a in enumerate(urls):
         for b in urls[i + 1:]:
@@ -424,7 +426,8 @@ def _walk_remote(root: str, label: str, problems: list[Problem], input_format: s
 
 
 def _remote_outputs(entries: list[RemoteEntry]) -> set[str]:
-    """The folders below ``root`` that hold a curate run's output (see is_curate_output)."""
+    """The folders among a remote walk's entries that hold a curate run's output (see
+    is_curate_output)."""
     outputs = set()
     for entry in entries:
         head, _, name = entry.relative.rpartition("/")
@@ -433,16 +436,6 @@ def _remote_outputs(entries: list[RemoteEntry]) -> set[str]:
         elif name == SUMMARY and entry.size <= DEFAULT_MAX_DOC_BYTES and _is_curate_summary(entry.url):
             outputs.add(head)
     return outputs
-
-
-def _is_curate_summary(url: str) -> bool:
-    try:
-        with open_remote(url) as f:
-            parsed = orjson.loads(f.read(DEFAULT_MAX_DOC_BYTES + 1))
-    except (OSError, orjson.JSONDecodeError):
-        return False
-    settings = parsed.get("settings") if isinstance(parsed, dict) else None
-    return isinstance(settings, dict) and "curate" in settings
 
 
 def input_file(path: Path, input_format: str = AUTO) -> InputFile:

@@ -18,12 +18,16 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from curate.errors import UsageError
 from curate.formats import DEFAULT_SINK, Sink
 from curate.outdir import CORPUS, QUARANTINE, REMOVED, SUMMARY, FolderState, state_of
 from curate.storage import Location, base_name, is_remote, join, remote_names, remove_remote, upload, walk_files
 from curate.write import OutputWriter
+
+if TYPE_CHECKING:
+    from curate.summary import Summary
 
 STAGING_ENV = "CURATE_STAGING"
 
@@ -77,7 +81,7 @@ class StagedOutputWriter(OutputWriter):
                 upload(file, join(self.url, file.relative_to(self.out_dir).as_posix()))
         upload(self.out_dir / SUMMARY, join(self.url, SUMMARY))
 
-    def commit(self, summary) -> None:
+    def commit(self, summary: Summary) -> None:
         super().commit(summary)
         shutil.rmtree(self.out_dir, ignore_errors=True)  # everything is in the store now
 

@@ -26,7 +26,6 @@ from curate.formats.lines import (
     split_decoded,
     too_long,
 )
-from curate.storage import is_remote
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
@@ -45,8 +44,9 @@ class TxtReader:
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
         try:
             with open_input(file.path) as handle:
-                # An object in a store has no descriptor: its size was listed by discovery.
-                size = file.size if is_remote(file.path) else os.fstat(handle.fileno()).st_size
+                # By seeking, which a file and an object in a store both answer (no descriptor there).
+                size = handle.seek(0, os.SEEK_END)
+                handle.seek(0)
                 limit = options.max_doc_bytes
                 data = b"" if size > limit else handle.read(limit + 1)
                 if size > limit or len(data) > limit:  # checked before reading, and again if it grew
