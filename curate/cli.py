@@ -221,9 +221,11 @@ def dedup_options(fn):
     """MinHash and LSH settings: shared by run and dedup."""
     for decorator in reversed([
         click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.8, show_default=True,
-                     help="Estimated Jaccard similarity at or above which a paragraph is a near-duplicate."),
+                     help="Exact Jaccard similarity of two paragraphs' shingle sets at or above which "
+                          "the later one is a near-duplicate."),
         click.option("--num-perm", type=click.IntRange(min=16), default=128, show_default=True,
-                     help="MinHash permutations per paragraph signature."),
+                     help="MinHash permutations per paragraph signature (it finds the candidate pairs, "
+                          "which are then verified)."),
         click.option("--shingle-words", type=click.IntRange(min=1), default=5, show_default=True,
                      help="Words per shingle (for scripts written with spaces)."),
         click.option("--shingle-chars", type=click.IntRange(min=1), default=5, show_default=True,

@@ -24,7 +24,7 @@ from curate import __version__
 # Field metadata for the settings that cannot change the output (workers, output folder).
 NOT_FINGERPRINTED = {"fingerprint": False}
 # Changed when what a finished chunk saves changes, so an older unfinished run is not resumed.
-CHECKPOINT_FORMAT = 3
+CHECKPOINT_FORMAT = 4
 MAX_DEPTH = 64
 
 

@@ -11,17 +11,20 @@ from reference import signature as ref
 from curate.document import Document, Line, Origin
 from curate.stages.base import Batch
 from curate.stages.dedup.barrier import Dedup
-from curate.stages.dedup.sign import Sign
+from curate.stages.dedup.sign import Sign, shingle_sets
 from curate.stages.dedup.signature import (
+    CANDIDATE_RECALL,
     DedupConfig,
     Signer,
     affine32_permutations,
-    optimal_bands,
+    candidate_bands,
+    candidate_probability,
 )
+from curate.stages.dedup.verify import could_be_similar, intersection_size, jaccard
 
 pytestmark = pytest.mark.unit
 
-FIRST_BAND_KEY_OF_RANGE = 16114574116826569260
+FIRST_BAND_KEY_OF_RANGE = 9441452275866086204  # band 0 is 6 rows (candidate_bands at 0.8)
 
 PARA = ("The harbour authority said on Monday that the new container terminal would open in "
         "the spring, two years later than planned, because the dredging took longer than expected. "
@@ -95,13 +98,46 @@ def test_chinese_paragraphs_use_character_shingles():
     assert not c.removed
 
 
-def test_band_parameters_follow_datasketch():
-    from datasketch.lsh import _optimal_param
-
-    assert DedupConfig(threshold=0.8).bands == (9, 13)
+def test_candidate_bands_are_the_longest_bands_that_reach_the_candidate_recall():
+    assert DedupConfig(threshold=0.8).bands == (18, 6)
     for num_perm in (16, 64, 128, 256):
-        for threshold in (0.1, 0.35, 0.5, 0.7, 0.85, 0.95):
-            assert optimal_bands(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5)
+        for threshold in (0.3, 0.5, 0.7, 0.8, 0.85, 0.95):
+            bands, rows = candidate_bands(threshold, num_perm)
+            assert bands * rows <= num_perm
+            assert candidate_probability(threshold, bands, rows) >= CANDIDATE_RECALL
+            # Fewer bands of these rows would miss it, and so would any count of longer bands.
+            assert candidate_probability(threshold, bands - 1, rows) < CANDIDATE_RECALL
+            assert all(candidate_probability(threshold, b, rows + 1) < CANDIDATE_RECALL
+                       for b in range(1, num_perm // (rows + 1) + 1))
+
+
+def test_shingle_sets_are_sorted_unique_runs():
+    hashes = np.array([5, 3, 5, 9, 7, 7, 1, 4294967295, 0], dtype=np.uint32)
+    flat, offsets = shingle_sets(hashes, [4, 3, 2])
+    assert offsets.tolist() == [0, 3, 5, 7]
+    assert flat.dtype == np.uint32
+    assert flat.tolist() == [3, 5, 9, 1, 7, 0, 4294967295]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.integers(0, 40)), st.sets(st.integers(0, 40)))
+def test_exact_jaccard_is_the_jaccard_of_the_sets(a, b):
+    arr_a, arr_b = (np.array(sorted(x), dtype=np.uint32) for x in (a, b))
+    assert intersection_size(arr_a, arr_b) == len(a & b)
+    if a or b:
+        assert jaccard(arr_a, arr_b) == len(a & b) / len(a | b)
+        if not could_be_similar(len(a), len(b), 0.7):
+            assert len(a & b) / len(a | b) < 0.7
+
+
+def test_signed_rows_carry_the_sets_of_the_shingle_hashes():
+    signer = Signer(DedupConfig())
+    texts = [PARA, "too short", PARA + " " + PARA]
+    doc = _doc("a", *texts)
+    rows = Sign(DedupConfig())(Batch(0, [doc], 0)).signed
+    assert rows is not None and rows.owners == [(0, 0), (0, 2)]
+    assert rows.shingle_set(0).tolist() == sorted(set(ref.shingle_hashes(signer, texts[0])))
+    assert rows.shingle_set(1).tolist() == sorted(set(ref.shingle_hashes(signer, texts[2])))
 
 
 def test_permutations_are_datasketchs():
@@ -163,7 +199,7 @@ def test_band_keys_are_stable_and_follow_the_bands():
     signer = Signer(DedupConfig())
     sig = ref.signature(signer, ref.shingles(signer, PARA))
     keys = ref.band_keys(signer, sig)
-    assert len(keys) == 9 and len(set(keys)) == 9
+    assert len(keys) == 18 and len(set(keys)) == 18
     assert keys == ref.band_keys(signer, sig.copy())
     changed = sig.copy()
     changed[0] ^= 1  # only band 0 changes

@@ -42,8 +42,8 @@ from curate.engines import Engine, Progress
 from curate.stages.base import Batch, Stage, run_stages
 from curate.stages.dedup.apply import apply_verdicts, duplicate_reason, paragraph_ref, row_lines
 from curate.stages.dedup.barrier import Dedup
-from curate.stages.dedup.buckets import bucket_edges, cluster
-from curate.stages.dedup.sign import SignedRows
+from curate.stages.dedup.buckets import Verdicts, bucket_edges, cluster, take_sets
+from curate.stages.dedup.sign import SignedRows, empty_rows
 from curate.stages.dedup.signature import DedupConfig
 
 # A task whose worker dies (killed, out of memory, node lost) is run again. Tasks are pure
@@ -60,8 +60,8 @@ FETCH_BATCHES = 8
 # kills its worker process, to show that Ray's retry changes no byte of the output.
 FAIL_ONCE_ENV = "CURATE_TEST_RAY_FAIL_ONCE"
 
-Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # keys, uids, signature uids, signatures
-Verdicts = dict[int, tuple[int, int]]  # removed uid -> (uid of the paragraph it copies, equal positions)
+# keys, uids, and the shingle sets of the uids the rows name: set uids, flat hashes, offsets
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 # -- in the workers ----------------------------------------------------------------------
@@ -96,40 +96,45 @@ def _fail_once_if_asked(batch_no: int) -> None:
 @ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)
 def map_batch(run_key: str, stages_box: list, batch: Batch, partitions: int):
     """One batch through the per-document stages, then its band rows in R partitions. The
-    batch goes back without its signature matrix: the partitions carry the signatures."""
+    batch goes back without its keys and shingle sets: the partitions carry them."""
     _fail_once_if_asked(batch.number)
     batch = run_stages(_stages_for(run_key, stages_box), batch)
     parts = partition_rows(band_rows(batch), partitions)
     if batch.signed is not None:
-        batch.signed = SignedRows(batch.signed.owners, np.empty((0, 0), np.uint32), [])
+        rows = empty_rows()
+        batch.signed = SignedRows(batch.signed.owners, rows.keys, rows.shingles, rows.offsets)
     return batch, *parts
 
 
 @ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)
-def reduce_partition(threshold: float, num_perm: int, *parts: Rows) -> tuple[np.ndarray, np.ndarray]:
+def reduce_partition(threshold: float, *parts: Rows) -> tuple[np.ndarray, np.ndarray]:
     """Every bucket of one partition, complete: its candidate edges and mirrored copies."""
     keys = np.concatenate([p[0] for p in parts])
     uids = np.concatenate([p[1] for p in parts])
-    sig_uids = np.concatenate([p[2] for p in parts])
-    sigs = np.concatenate([p[3].ravel() for p in parts]).reshape(-1, num_perm)  # batches without rows are (0, 0)
-    order = np.argsort(sig_uids, kind="stable")
-    return bucket_edges(keys, uids, sig_uids[order], sigs[order], threshold)
+    set_uids = np.concatenate([p[2] for p in parts])
+    flat = np.concatenate([p[3] for p in parts])
+    shift = np.cumsum([0] + [len(p[3]) for p in parts[:-1]])
+    offsets = np.concatenate([[0]] + [p[4][1:] + base for p, base in zip(parts, shift.tolist(), strict=True)])
+    order = np.argsort(set_uids, kind="stable")
+    flat, offsets = take_sets(flat, offsets.astype(np.int64), order)
+    return bucket_edges(keys, uids, set_uids[order], flat, offsets, threshold)
 
 
-def band_rows(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(uids, band keys, signatures) of the batch's signed lines, in input order: the
-    order in which the local engine's index decides them."""
+def band_rows(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(uids, band keys, flat shingle sets, offsets) of the batch's signed lines, in input
+    order: the order in which the local engine's index decides them."""
     rows = batch.signed
     if rows is None or not len(rows):
-        return np.empty(0, np.int64), np.empty((0, 0), np.uint64), np.empty((0, 0), np.uint32)
+        empty = empty_rows()
+        return np.empty(0, np.int64), np.empty((0, 0), np.uint64), empty.shingles, empty.offsets
     uids = (batch.number << 32) | np.arange(len(rows), dtype=np.int64)
-    return uids, np.array(rows.keys, dtype=np.uint64), rows.signatures
+    return uids, np.array(rows.keys, dtype=np.uint64), rows.shingles, rows.offsets
 
 
-def partition_rows(rows: tuple[np.ndarray, np.ndarray, np.ndarray], partitions: int) -> list[Rows]:
-    """Rows (band key, uid) split by ``key % partitions``, each part with the signatures of
-    the uids it holds, so a reducer can verify its candidates without asking anyone."""
-    uids, keys, sigs = rows
+def partition_rows(rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], partitions: int) -> list[Rows]:
+    """Rows (band key, uid) split by ``key % partitions``, each part with the shingle sets
+    of the uids it holds, so a reducer can verify its candidates without asking anyone."""
+    uids, keys, flat, offsets = rows
     row_keys = keys.ravel()
     row_uids = np.repeat(uids, keys.shape[1]) if len(uids) else np.empty(0, np.int64)
     part_of = row_keys % np.uint64(partitions)
@@ -137,7 +142,7 @@ def partition_rows(rows: tuple[np.ndarray, np.ndarray, np.ndarray], partitions: 
     for r in range(partitions):
         mine = part_of == r
         holds = np.unique(row_uids[mine])
-        out.append((row_keys[mine], row_uids[mine], holds, sigs[np.searchsorted(uids, holds)]))
+        out.append((row_keys[mine], row_uids[mine], holds, *take_sets(flat, offsets, np.searchsorted(uids, holds))))
     return out
 
 
@@ -171,7 +176,7 @@ class RayEngine(Engine):
         elif barrier is not None:
             raise UsageError(f"--engine ray cannot compute the {barrier.name!r} barrier; use --engine local")
         del partition_refs  # lets Ray free the band rows before the batches are fetched
-        resolve = _Resolver(verdicts, barrier.dedup.num_perm if isinstance(barrier, Dedup) else 0)
+        resolve = _Resolver(verdicts)
         first = True
         for batch in _fetch(batch_refs):
             if first:  # the cluster's phases, counted once in the run's timings
@@ -251,15 +256,14 @@ def _map(stages: list[Stage], batches: Iterator[Batch], partitions: int, on_prog
 def _deduplicate(partition_refs: list[list], dedup: DedupConfig, timings: dict[str, float]) -> Verdicts:
     """The shuffle (reducer r gets partition r of every batch) and the clustering."""
     t0 = time.perf_counter()
-    num_perm = dedup.num_perm
     partitions = len(partition_refs[0]) if partition_refs else 0
-    reducers = [reduce_partition.remote(dedup.threshold, num_perm, *[refs[r] for refs in partition_refs])
+    reducers = [reduce_partition.remote(dedup.threshold, *[refs[r] for refs in partition_refs])
                 for r in range(partitions)]
     found = ray.get(reducers)
     t1 = time.perf_counter()
-    edges = np.concatenate([f[0] for f in found]) if found else np.empty((0, 3), np.int64)
+    edges = np.concatenate([f[0] for f in found]) if found else np.empty((0, 4), np.int64)
     mirrors = np.concatenate([f[1] for f in found]) if found else np.empty((0, 2), np.int64)
-    verdicts = cluster(edges, mirrors, num_perm)
+    verdicts = cluster(edges, mirrors)
     timings["dedup_shuffle"] = t1 - t0
     timings["dedup"] = time.perf_counter() - t1
     return verdicts
@@ -278,9 +282,8 @@ class _Resolver:
     """The cluster's verdicts as reasons, batch by batch in input order. A copy's original
     comes earlier in input order, so its reference is known by the time the copy is met."""
 
-    def __init__(self, verdicts: Verdicts, num_perm: int):
+    def __init__(self, verdicts: Verdicts):
         self.verdicts = verdicts
-        self.num_perm = num_perm
         self.targets = {first for first, _ in verdicts.values()}
         self.originals: dict[int, ParagraphRef] = {}  # kept paragraphs that copies point at
 
@@ -295,6 +298,6 @@ class _Resolver:
                 if uid in self.targets:
                     self.originals[uid] = paragraph_ref(doc, line)
             else:
-                first, equal = verdict
-                reasons.append(duplicate_reason(self.originals[first], equal / self.num_perm))
+                first, jaccard = verdict
+                reasons.append(duplicate_reason(self.originals[first], jaccard))
         return reasons

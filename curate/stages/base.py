@@ -30,7 +30,7 @@ class Batch:
     number: int  # position among the run's batches: Ray's paragraph ids are built on it
     items: list[Item]
     first_item: int = 0  # ordinal of items[0] in the run (documents and problems), for checkpoints
-    signed: SignedRows | None = None  # the Sign stage's signatures, read by the dedup barrier
+    signed: SignedRows | None = None  # the Sign stage's band keys and shingle sets, read by the dedup barrier
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds spent on this batch
 
     def documents(self) -> list[Document]:

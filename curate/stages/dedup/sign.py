@@ -1,5 +1,6 @@
-"""The per-document half of dedup: a MinHash signature and LSH band keys for every kept
-line long enough to deduplicate, kept beside the batch's documents for the barrier."""
+"""The per-document half of dedup: LSH band keys (from a MinHash signature) and the shingle
+set of every kept line long enough to deduplicate, kept beside the batch's documents for
+the barrier, which finds candidates by band key and verifies them on the shingle sets."""
 
 from __future__ import annotations
 
@@ -21,28 +22,54 @@ class SignedRows:
     """The signed lines of one batch, in input order (the order the barrier decides them in)."""
 
     owners: list[tuple[int, int]]  # (position in batch.items, line index) of each row
-    signatures: np.ndarray  # (rows, num_perm) uint32
     keys: list[list[int]]  # each row's band keys
+    # Row k's shingle set is shingles[offsets[k]:offsets[k + 1]]: the xxh32 hashes of its
+    # shingles, sorted and unique (what exact verification intersects).
+    shingles: np.ndarray  # uint32
+    offsets: np.ndarray  # int64, rows + 1 long
 
     def __len__(self) -> int:
         return len(self.owners)
 
+    def shingle_set(self, k: int) -> np.ndarray:
+        return self.shingles[self.offsets[k]:self.offsets[k + 1]]
+
+
+def empty_rows() -> SignedRows:
+    return SignedRows([], [], np.empty(0, dtype=np.uint32), np.zeros(1, dtype=np.int64))
+
+
+def shingle_sets(hashes: np.ndarray, counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each run of ``counts`` hashes as a sorted set: (flat hashes, offsets). One sort of
+    (row, hash) pairs packed in 64 bits for the whole batch, not one np.unique per row."""
+    rows = np.repeat(np.arange(len(counts), dtype=np.uint64), counts)
+    packed = np.sort((rows << np.uint64(32)) | hashes.astype(np.uint64))
+    fresh = np.ones(len(packed), dtype=bool)
+    fresh[1:] = packed[1:] != packed[:-1]
+    packed = packed[fresh]
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(np.bincount((packed >> np.uint64(32)).astype(np.int64), minlength=len(counts)), out=offsets[1:])
+    return (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32), offsets
+
 
 def sign_batch(batch: Batch, signer: Signer) -> SignedRows:
-    """Signatures of every kept line of a batch at once: most records of a paragraph-per-line
-    JSONL hold one paragraph, and numpy's cost is per call."""
+    """Band keys and shingle sets of every kept line of a batch at once: most records of a
+    paragraph-per-line JSONL hold one paragraph, and numpy's cost is per call. The
+    signatures are dropped once the keys are made: verification uses the sets."""
     owners = [(pos, line) for pos, doc in enumerate(batch.items) if isinstance(doc, Document) for line in doc.lines]
     counts, hashes = signer.shingle_hash_batch([line.text for _, line in owners])
     signed = [(pos, line.index) for (pos, line), count in zip(owners, counts, strict=True) if count is not None]
     if not signed:
-        return SignedRows([], np.empty((0, signer.cfg.num_perm), dtype=np.uint32), [])
-    matrix = signer.signatures_of_hashes(hashes, [count for count in counts if count is not None])
-    return SignedRows(signed, matrix, signer.band_keys_matrix(matrix))
+        return empty_rows()
+    sizes = [count for count in counts if count is not None]
+    matrix = signer.signatures_of_hashes(hashes, sizes)
+    flat, offsets = shingle_sets(hashes, sizes)
+    return SignedRows(signed, signer.band_keys_matrix(matrix), flat, offsets)
 
 
 @dataclass
 class Sign(Stage):
-    """MinHash signatures (datasketch's, computed per batch in numpy) and band keys."""
+    """Band keys from MinHash signatures (datasketch's, computed per batch in numpy), and shingle sets."""
 
     name: ClassVar[str] = "signature"
     dedup: DedupConfig = field(default_factory=DedupConfig)

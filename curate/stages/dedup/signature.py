@@ -18,7 +18,7 @@ BLOCK_SHINGLES = 8_192
 
 @dataclass(frozen=True)
 class DedupConfig:
-    threshold: float = 0.8  # estimated Jaccard at or above which a paragraph is a near-duplicate
+    threshold: float = 0.8  # exact Jaccard of shingle sets at or above which a paragraph is a near-duplicate
     num_perm: int = 128
     shingle_words: int = 5  # word n-grams for spaced scripts
     shingle_chars: int = 5  # character n-grams for Chinese, Japanese, Thai and the like
@@ -30,28 +30,33 @@ class DedupConfig:
 
     @cached_property
     def bands(self) -> tuple[int, int]:
-        """(bands, rows) that minimise false positives plus false negatives at the threshold,
-        the same choice datasketch's MinHashLSH makes (a test checks it on a grid)."""
-        return optimal_bands(self.threshold, self.num_perm)
+        """(bands, rows) of the LSH index that proposes candidates: tuned so that a pair at
+        the threshold is a candidate with probability CANDIDATE_RECALL, since every
+        candidate is then verified on its exact Jaccard."""
+        return candidate_bands(self.threshold, self.num_perm)
 
 
-def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
-    """datasketch's ``_optimal_param`` with equal weights, without its import of scipy
-    (a second of start-up for every run and worker). Both error integrals are of
-    polynomials of degree at most ``num_perm``, so Gauss-Legendre with ``num_perm/2 + 2``
-    nodes computes them exactly, where datasketch calls scipy's adaptive ``quad``."""
-    x, w = np.polynomial.legendre.leggauss(num_perm // 2 + 2)
-    low, low_w = threshold * (x + 1) / 2, w * threshold / 2
-    high, high_w = threshold + (1 - threshold) * (x + 1) / 2, w * (1 - threshold) / 2
-    best, choice = float("inf"), (0, 0)
-    for b in range(1, num_perm + 1):
-        for r in range(1, num_perm // b + 1):
-            false_positive = float(np.dot(low_w, 1 - (1 - low ** float(r)) ** float(b)))
-            false_negative = float(np.dot(high_w, (1 - high ** float(r)) ** float(b)))
-            error = 0.5 * false_positive + 0.5 * false_negative
-            if error < best:
-                best, choice = error, (b, r)
-    return choice
+# The chance that a pair whose Jaccard is exactly the threshold shares at least one band.
+# Verification is exact, so a lower chance only loses copies and a higher one only costs
+# comparisons; pairs above the threshold are candidates more often still.
+CANDIDATE_RECALL = 0.995
+
+
+def candidate_probability(jaccard: float, bands: int, rows: int) -> float:
+    """P(two sets of this Jaccard share a band) with ``bands`` bands of ``rows`` rows."""
+    return 1.0 - (1.0 - jaccard ** rows) ** bands
+
+
+def candidate_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows): the most rows per band (the fewest false candidates) for which some
+    number of bands that fits in ``num_perm`` reaches CANDIDATE_RECALL at the threshold,
+    and then the fewest such bands (fewer keys to store). One row per band when even
+    that cannot reach it."""
+    for rows in range(num_perm, 0, -1):
+        for bands in range(1, num_perm // rows + 1):
+            if candidate_probability(threshold, bands, rows) >= CANDIDATE_RECALL:
+                return bands, rows
+    return num_perm, 1
 
 
 def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
