@@ -81,6 +81,7 @@ class Output(Protocol):
     """Where processed items go: the output folder's writer, or explain's collector."""
 
     committing: bool
+    scratch: Path | None  # where a barrier may keep its files during the run (None: a temporary folder)
 
     def restore(self) -> tuple[list, object | None, int]: ...
     def write_document(self, doc: Document) -> None: ...
@@ -95,6 +96,7 @@ class MemoryOutput:
     commit; a subclass says what to do with each item."""
 
     committing = False
+    scratch: Path | None = None
 
     def restore(self) -> tuple[list, object | None, int]:
         return [], None, 0
@@ -167,6 +169,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
         try:
             journals, state, done = writer.restore()
             if barrier is not None:
+                barrier.attach(writer.scratch)
                 barrier.restore(journals)
             summary = state if isinstance(state, Summary) else new_summary(cfg, the_plan.discovery)
             # Where the inputs are now, which a resumed run may name otherwise (its sources
@@ -196,8 +199,11 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             timings["wall"] = time.perf_counter() - started
             if barrier is not None:
                 timings.update(barrier.measure(deep=cfg.measure_index))
+                barrier.close()  # its files go before the commit needs the disk
             writer.commit(summary)
         except BaseException:
+            if barrier is not None:
+                barrier.close()
             writer.interrupt()
             raise
     return summary

@@ -138,6 +138,9 @@ class OutputWriter:
                              "give one of them")
         self.out_dir = out_dir
         self.partial = out_dir / PARTIAL
+        # The dedup index's files: inside the partial folder, so they are on the output's
+        # disk (not a small /tmp) and go with it.
+        self.scratch: Path | None = self.partial / "index"
         self.fingerprint = fingerprint
         self.sink = sink_by_name(sink) if isinstance(sink, str) else sink
         # What each output's parts are named after: 000000.corpus.jsonl.gz, 000000.removed.jsonl, ...

@@ -1,6 +1,6 @@
-"""The distributed dedup (bucket edges, then one clustering pass) gives the verdicts and the
-exact similarities of the incremental `DedupIndex`, whatever the batches and the number of
-partitions."""
+"""The distributed dedup (bucket edges, then one clustering pass) and the local engine's
+batched `DedupIndex` give the verdicts and the exact similarities of the rule applied one
+paragraph at a time, whatever the batches and the number of partitions."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate.document import ParagraphRef
+from curate.stages.base import Batch
 from curate.stages.dedup.buckets import bucket_edges, cluster, take_sets
 from curate.stages.dedup.index import DedupIndex
-from curate.stages.dedup.sign import shingle_sets
+from curate.stages.dedup.sign import SignedRows, shingle_sets
 from curate.stages.dedup.signature import DedupConfig, Signer
 
 pytestmark = pytest.mark.unit
@@ -32,20 +32,50 @@ def _keys(sets: Sets, cfg: DedupConfig) -> np.ndarray:
 
 
 def _incremental(sets: Sets, cfg: DedupConfig) -> dict[int, tuple[int, float]]:
-    """Position -> (position it copies, similarity), from the local engine's index."""
+    """Position -> (position it copies, similarity): the rule itself, one row at a time
+    with a dict of band key -> kept positions (the reference every engine must equal)."""
     flat, offsets = sets
-    index = DedupIndex(cfg)
-    kept_at: list[int] = []
+    buckets: dict[int, list[int]] = {}
     removed = {}
     for pos, row_keys in enumerate(_keys(sets, cfg).tolist()):
         mine = flat[offsets[pos]:offsets[pos + 1]]
-        found = index.find(mine, tuple(row_keys))
-        if found is None:
-            index.add(mine.tobytes(), tuple(row_keys), ParagraphRef("d", "s", pos, 0, 0))
-            kept_at.append(pos)
+        for kept in sorted({i for key in row_keys for i in buckets.get(key, ())}):
+            theirs = flat[offsets[kept]:offsets[kept + 1]]
+            inter = len(np.intersect1d(mine, theirs))
+            union = len(mine) + len(theirs) - inter
+            if inter / union >= cfg.threshold:
+                removed[pos] = (kept, inter / union)
+                break
         else:
-            removed[pos] = (kept_at[found[0]], found[1])
+            for key in row_keys:
+                buckets.setdefault(key, []).append(pos)
     return removed
+
+
+def _batched(sets: Sets, cfg: DedupConfig, cuts: list[int]) -> dict[int, tuple[int, float]]:
+    """The same from the local engine's DedupIndex, fed in batches cut at ``cuts`` (its
+    vectorised lookups and in-batch groups must not change a verdict)."""
+    flat, offsets = sets
+    keys = _keys(sets, cfg)
+    n = len(offsets) - 1
+    index = DedupIndex(cfg)
+    removed = {}
+    try:
+        for number, (start, end) in enumerate(zip([0, *cuts], [*cuts, n], strict=True)):
+            part_flat, part_offsets = take_sets(flat, offsets, np.arange(start, end))
+            refs = [("d", "s", pos, 0, 0) for pos in range(start, end)]
+            rows = SignedRows([(k, 0) for k in range(end - start)], keys[start:end], part_flat, part_offsets, refs)
+            for k, verdict in enumerate(index.decide(Batch(number, [], start, rows))):
+                if verdict is not None:
+                    assert verdict.duplicate_of is not None and verdict.similarity is not None
+                    removed[start + k] = (verdict.duplicate_of.line, verdict.similarity)
+    finally:
+        index.close()
+    return removed
+
+
+def _rounded(verdicts: dict[int, tuple[int, float]]) -> dict[int, tuple[int, float]]:
+    return {j: (i, round(jaccard, 4)) for j, (i, jaccard) in verdicts.items()}  # a Reason keeps 4 decimals
 
 
 def _distributed(sets: Sets, cfg: DedupConfig, cuts: list[int], partitions: int) -> dict[int, tuple[int, float]]:
@@ -94,6 +124,8 @@ def test_distributed_verdicts_equal_the_incremental_index(seed):
     assert expected, "the random set should hold some duplicates"
     for partitions in (1, 3, 7):
         assert _distributed(sets, cfg, cuts, partitions) == expected
+    assert _batched(sets, cfg, cuts) == _rounded(expected)
+    assert _batched(sets, cfg, []) == _rounded(expected)  # one batch: every copy is found inside it
 
 
 @settings(max_examples=60, deadline=None)
@@ -110,6 +142,7 @@ def test_distributed_equals_incremental_on_any_sets(rows, threshold, partitions,
     for jaccard in (j for _, j in expected.values()):
         assert jaccard >= threshold
     assert _distributed(sets, cfg, cuts, partitions) == expected
+    assert _batched(sets, cfg, cuts) == _rounded(expected)
 
 
 def test_a_chain_keeps_both_ends_as_the_incremental_index_does():
@@ -122,6 +155,7 @@ def test_a_chain_keeps_both_ends_as_the_incremental_index_does():
     expected = _incremental(sets, cfg)
     assert expected == {1: (0, 16 / 24)}
     assert _distributed(sets, cfg, [1, 2], partitions=2) == expected
+    assert _batched(sets, cfg, []) == _rounded(expected)
 
 
 def test_many_exact_copies_cost_mirrors_not_pairs():
@@ -135,3 +169,4 @@ def test_many_exact_copies_cost_mirrors_not_pairs():
     assert len(np.unique(edges[:, :2], axis=0)) == 1  # only (near, original): copies are mirrored
     assert _distributed(sets, cfg, [100, 300], partitions=4) == _incremental(sets, cfg)
     assert _incremental(sets, cfg) == {p: (0, 1.0 if p > 500 else 39 / 40) for p in range(1, 504)}
+    assert _batched(sets, cfg, [7, 250]) == _rounded(_incremental(sets, cfg))

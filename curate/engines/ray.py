@@ -102,7 +102,7 @@ def map_batch(run_key: str, stages_box: list, batch: Batch, partitions: int):
     parts = partition_rows(band_rows(batch), partitions)
     if batch.signed is not None:
         rows = empty_rows()
-        batch.signed = SignedRows(batch.signed.owners, rows.keys, rows.shingles, rows.offsets)
+        batch.signed = SignedRows(batch.signed.owners, rows.keys, rows.shingles, rows.offsets, [])
     return batch, *parts
 
 

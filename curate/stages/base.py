@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from curate.document import Document, Problem, RawDocument
@@ -68,6 +69,12 @@ class Stage:
 
     def restore(self, journals: list) -> None:
         """Add back what the finished chunks' journals hold (--resume)."""
+
+    def attach(self, scratch: Path | None) -> None:
+        """Where the stage may keep files for the run (None: the system's temporary folder)."""
+
+    def close(self) -> None:
+        """Let go of the run's state and files (after the last batch, or on a stop)."""
 
     def measure(self, deep: bool = False) -> dict[str, float]:
         """Figures for --timings (``deep``: also those that are slow to count)."""

@@ -46,8 +46,13 @@ def apply_verdicts(batch: Batch, verdicts: list[Reason | None]) -> None:
 
 def paragraph_ref(doc: Document, line: Line) -> ParagraphRef:
     """How a removed copy names the kept paragraph it copies."""
+    return ParagraphRef(*ref_fields(doc, line))
+
+
+def ref_fields(doc: Document, line: Line) -> tuple[str, str, int, int, int]:
+    """ParagraphRef's fields as a plain tuple: what signed rows carry (cheap to pickle)."""
     origin = line.origin
-    return ParagraphRef(doc.id, doc.source, origin.line, origin.byte_start, origin.byte_end)
+    return doc.id, doc.source, origin.line, origin.byte_start, origin.byte_end
 
 
 def duplicate_reason(original: ParagraphRef, similarity: float) -> Reason:

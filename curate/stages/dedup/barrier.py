@@ -9,6 +9,7 @@ shuffled buckets (buckets.py). Both remove the copies with apply.apply_verdicts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from curate.stages.base import Batch, Stage
@@ -44,6 +45,13 @@ class Dedup(Stage):
         for journal in journals:
             self.index.replay(journal)
         self.index.journal = []
+
+    def attach(self, scratch: Path | None) -> None:
+        self.index.close()
+        self.index = DedupIndex(self.dedup, scratch)
+
+    def close(self) -> None:
+        self.index.close()
 
     def take_journal(self, until: int) -> object:
         return self.index.take_journal(until)

@@ -4,152 +4,255 @@ A paragraph is removed when it is a near-duplicate of an earlier *kept* paragrap
 it then points at the earliest such paragraph. Candidates come from LSH bands
 and are verified on the exact Jaccard of their shingle sets, so the verdict does not
 depend on the order in which candidates are found, nor on how many workers made them.
+
+Memory per kept paragraph is its band keys and ids in sorted arrays (runs.py, 12 bytes a
+band) and two file offsets; its shingle set and reference are on disk (store.py) and read
+back only for a candidate pair or a copy that points at it.
 """
 
 from __future__ import annotations
 
-from array import array
+import marshal
+import shutil
+import tempfile
 from bisect import bisect_left
-from itertools import chain
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from curate.document import ParagraphRef, Reason
-from curate.stages.dedup.apply import duplicate_reason, paragraph_ref, row_lines
+from curate.stages.dedup.apply import duplicate_reason
+from curate.stages.dedup.runs import SortedRuns
 from curate.stages.dedup.signature import DedupConfig
+from curate.stages.dedup.store import RecordFile
 from curate.stages.dedup.verify import could_be_similar, intersection_size, is_similar, similarity
 
 if TYPE_CHECKING:
     from curate.stages.base import Batch
+    from curate.stages.dedup.sign import SignedRows
+
+RefTuple = tuple[str, str, int, int, int]  # ParagraphRef's fields, as rows carry them
+
+
+@dataclass
+class Added:
+    """The paragraphs one batch added to the index, kept until a checkpoint takes them."""
+
+    items: np.ndarray  # int64: the run's item ordinal of each paragraph's document
+    keys: np.ndarray  # uint64, (paragraphs, bands)
+    shingles: np.ndarray  # uint32: the sets, one after another
+    sizes: np.ndarray  # int64: each set's length
+    refs: list[RefTuple]
 
 
 class DedupIndex:
-    """Band key -> ids of kept paragraphs, plus the shingle sets needed to verify a candidate.
+    """Band keys -> ids of kept paragraphs, and where to find each one's shingle set and
+    reference. Ids are dense and given in input order, so the smallest candidate is the
+    first occurrence."""
 
-    Ids are dense and given in input order, so the smallest candidate is the first
-    occurrence. Shingle sets (sorted uint32 hashes) sit in one growing byte buffer with
-    an offset per paragraph rather than one numpy object each; a paragraph's signature is
-    not kept once its band keys are made.
-    """
-
-    def __init__(self, cfg: DedupConfig):
+    def __init__(self, cfg: DedupConfig, scratch: Path | None = None):
         self.cfg = cfg
-        self.buckets: dict[int, int | list[int]] = {}
-        self.shingles = bytearray()  # uint32 hashes, paragraph after paragraph
-        self.offsets = array("q", [0])  # paragraph pid's set is shingles[4*offsets[pid]:4*offsets[pid + 1]]
-        self.refs: list[ParagraphRef] = []
+        self.keys = SortedRuns()
+        self._scratch_root = scratch
+        self._folder: Path | None = None
+        self._sets: RecordFile | None = None  # each kept paragraph's sorted uint32 shingle hashes
+        self._refs: RecordFile | None = None  # each kept paragraph's reference, marshalled
         # When a list, every add is also recorded here, so a chunk of the run can save
         # what it added to the index (take_journal) and a resumed run can add it back (replay).
-        self.journal: list | None = None
-        self.journal_items: list[int] = []  # the run's item ordinal of each journal entry
+        self.journal: list[Added] | None = None
+
+    # -- storage --------------------------------------------------------------------------
+    def _open(self) -> tuple[RecordFile, RecordFile]:
+        if self._sets is None or self._refs is None:
+            if self._scratch_root is not None:
+                self._scratch_root.mkdir(parents=True, exist_ok=True)
+            self._folder = Path(tempfile.mkdtemp(prefix="dedup-index-", dir=self._scratch_root))
+            self._sets = RecordFile(self._folder / "shingles.u32")
+            self._refs = RecordFile(self._folder / "refs.marshal")
+        return self._sets, self._refs
+
+    def close(self) -> None:
+        """Delete the index's files (the index is empty afterwards)."""
+        for store in (self._sets, self._refs):
+            if store is not None:
+                store.close()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+        self._sets = self._refs = self._folder = None
+        self.keys = SortedRuns()
 
     def __len__(self) -> int:
-        return len(self.refs)
+        return 0 if self._sets is None else len(self._sets)
 
     def memory_bytes(self) -> int:
-        """What the index holds, counted object by object (what its RSS growth is made of)."""
-        import sys
+        """What the index holds in memory: its arrays (the files are on disk)."""
+        stores = sum(store.nbytes for store in (self._sets, self._refs) if store is not None)
+        return self.keys.nbytes + stores
 
-        total = (sys.getsizeof(self.buckets) + sys.getsizeof(self.shingles) + sys.getsizeof(self.offsets)
-                 + sys.getsizeof(self.refs))
-        for key, hit in self.buckets.items():
-            total += sys.getsizeof(key) + sys.getsizeof(hit)
-            if isinstance(hit, list):
-                total += sum(sys.getsizeof(pid) for pid in hit)
-        for ref in self.refs:
-            # Strings are shared with the document and across its paragraphs; count the ints.
-            total += sys.getsizeof(ref) + sum(sys.getsizeof(v) for v in (ref.line, ref.byte_start, ref.byte_end))
-        return total
+    def ref(self, pid: int) -> ParagraphRef:
+        _, refs = self._open()
+        return ParagraphRef(*marshal.loads(refs.read(pid)))
 
-    def find(self, shingles: np.ndarray, keys: tuple[int, ...]) -> tuple[int, float] | None:
-        """The earliest kept paragraph sharing a band whose exact Jaccard with ``shingles``
-        (a sorted unique uint32 set) is at or above the threshold, with that Jaccard."""
-        hits = [hit for hit in map(self.buckets.get, keys) if hit is not None]
-        if not hits:  # most paragraphs: no band seen before
-            return None
-        candidates: set[int] = set()
-        for hit in hits:
-            if isinstance(hit, int):
-                candidates.add(hit)
-            else:
-                candidates.update(hit)
-        threshold, offsets, size = self.cfg.threshold, self.offsets, len(shingles)
-        for cid in sorted(candidates):
-            start, end = offsets[cid], offsets[cid + 1]
-            if not could_be_similar(size, end - start, threshold):
-                continue
-            theirs = np.frombuffer(self.shingles, dtype=np.uint32, count=end - start, offset=4 * start)
-            inter = intersection_size(shingles, theirs)
-            union = size + (end - start) - inter
-            del theirs  # a view of the buffer would stop add() from growing it
-            if is_similar(inter, union, threshold):
-                return cid, similarity(inter, union)
-        return None
+    def shingles(self, pid: int) -> np.ndarray:
+        sets, _ = self._open()
+        return np.frombuffer(sets.read(pid), dtype=np.uint32)
 
-    def take_journal(self, until: int | None = None) -> tuple[bytes, bytes, bytes, list[tuple]]:
-        """What was added since the last call by items before ``until`` (all when None),
-        packed for a checkpoint: shingle sets, their sizes and band keys as byte strings,
-        references as plain tuples. Pickling the adds as they are (a tuple of big ints and
-        a record per paragraph) cost 4% of `curate dedup`. A batch is decided whole before
-        it is written, so a chunk can end in the middle of it: the rest of the batch's adds
-        wait."""
-        journal = self.journal or []
-        cut = len(journal) if until is None else bisect_left(self.journal_items, until)
-        entries, self.journal = journal[:cut], journal[cut:]
-        self.journal_items = self.journal_items[cut:]
-        return (b"".join(shingles for shingles, _, _ in entries),
-                array("q", (len(shingles) // 4 for shingles, _, _ in entries)).tobytes(),
-                array("Q", chain.from_iterable(keys for _, keys, _ in entries)).tobytes(),
-                [(ref.doc, ref.source, ref.line, ref.byte_start, ref.byte_end) for _, _, ref in entries])
+    def set_size(self, pid: int) -> int:
+        sets, _ = self._open()
+        start, end = sets.span(pid)
+        return (end - start) // 4
 
-    def replay(self, packed: tuple[bytes, bytes, bytes, list[tuple]]) -> None:
-        """Add back what take_journal packed, in the same order."""
-        shingles, sizes, keys, refs = packed
-        if not refs:
-            return
-        flat = array("Q", keys).tolist()
-        bands = len(flat) // len(refs)
-        start = 0
-        for k, (size, ref) in enumerate(zip(array("q", sizes).tolist(), refs, strict=True)):
-            end = start + 4 * size
-            self.add(shingles[start:end], tuple(flat[k * bands:(k + 1) * bands]), ParagraphRef(*ref))
-            start = end
-
-    def add(self, shingles: bytes, keys: tuple[int, ...], ref: ParagraphRef, item: int = 0) -> None:
-        """Index a kept paragraph: ``shingles`` is its set as uint32 bytes."""
-        pid = len(self.refs)
-        self.refs.append(ref)
-        if self.journal is not None:
-            self.journal.append((shingles, keys, ref))
-            self.journal_items.append(item)
-        self.shingles += shingles
-        self.offsets.append(len(self.shingles) // 4)
-        buckets = self.buckets
-        for key in keys:
-            hit = buckets.setdefault(key, pid)  # one lookup when the band is new, as most are
-            if hit is pid:
-                continue
-            if isinstance(hit, int):
-                buckets[key] = [hit, pid]
-            else:
-                hit.append(pid)
-
+    # -- deciding -------------------------------------------------------------------------
     def decide(self, batch: Batch) -> list[Reason | None]:
         """Each signed line of the batch, in input order, against every kept paragraph
         before it: the reason it is a copy, or None (kept, and added to the index)."""
         rows = batch.signed
         if rows is None or not len(rows):
             return []
-        verdicts: list[Reason | None] = []
-        for k, ((pos, doc, line), keys) in enumerate(zip(row_lines(batch), rows.keys, strict=True)):
-            shingles = rows.shingle_set(k)
-            band_keys = tuple(keys)
-            found = self.find(shingles, band_keys)
-            if found is None:
-                self.add(shingles.tobytes(), band_keys, paragraph_ref(doc, line), batch.first_item + pos)
-                verdicts.append(None)
-            else:
-                pid, similarity = found
-                verdicts.append(duplicate_reason(self.refs[pid], similarity))
+        verdicts = self.decide_rows(rows)
+        kept = np.array([verdict is None for verdict in verdicts], dtype=bool)
+        self._add(rows, kept, np.array([batch.first_item + pos for pos, _ in rows.owners], dtype=np.int64))
         return verdicts
+
+    def decide_rows(self, rows: SignedRows) -> list[Reason | None]:
+        """The verdicts of a batch's rows (not added to the index).
+
+        Most rows share no band with anything: they are found with one vectorised lookup
+        of all the batch's keys and are kept without a line of Python each. Only rows with
+        a key in the index, or a key another row of the batch also has, are decided one
+        by one, in order, as the index would decide them one at a time."""
+        keys = np.asarray(rows.keys, dtype=np.uint64)
+        n, bands = keys.shape
+        verdicts: list[Reason | None] = [None] * n
+        flat = keys.ravel()
+        query, found = self.keys.lookup(flat)
+        in_index: dict[int, np.ndarray] = {}
+        if len(query):
+            by_row = query // bands
+            order = np.lexsort((found, by_row))
+            by_row, found = by_row[order], found[order]
+            starts = np.flatnonzero(np.r_[True, by_row[1:] != by_row[:-1]])
+            for row, ids in zip(by_row[starts].tolist(), np.split(found, starts[1:]), strict=True):
+                in_index[row] = np.unique(ids)  # sorted: the earliest kept paragraph first
+        shared = _shared_in_batch(flat).reshape(n, bands)
+        involved = sorted(in_index.keys() | set(np.flatnonzero(shared.any(axis=1)).tolist()))
+        kept_by_key: dict[int, list[int]] = {}
+        threshold = self.cfg.threshold
+        for j in involved:
+            mine = rows.shingle_set(j)
+            hit = self._similar_in_index(mine, in_index.get(j))
+            if hit is not None:
+                pid, jaccard = hit
+                verdicts[j] = duplicate_reason(self.ref(pid), jaccard)
+                continue
+            my_keys = keys[j][shared[j]].tolist()
+            earlier = sorted({i for key in my_keys for i in kept_by_key.get(key, ())})
+            for i in earlier:
+                theirs = rows.shingle_set(i)
+                if not could_be_similar(len(mine), len(theirs), threshold):
+                    continue
+                inter = intersection_size(mine, theirs)
+                union = len(mine) + len(theirs) - inter
+                if is_similar(inter, union, threshold):
+                    verdicts[j] = duplicate_reason(ParagraphRef(*rows.refs[i]), similarity(inter, union))
+                    break
+            else:
+                for key in my_keys:
+                    kept_by_key.setdefault(key, []).append(j)
+        return verdicts
+
+    def _similar_in_index(self, mine: np.ndarray, candidates: np.ndarray | None) -> tuple[int, float] | None:
+        """The earliest of ``candidates`` (sorted kept ids) whose exact Jaccard with
+        ``mine`` reaches the threshold, with that Jaccard."""
+        if candidates is None:
+            return None
+        threshold, size = self.cfg.threshold, len(mine)
+        for pid in candidates.tolist():
+            if not could_be_similar(size, self.set_size(pid), threshold):
+                continue
+            theirs = self.shingles(pid)
+            inter = intersection_size(mine, theirs)
+            union = size + len(theirs) - inter
+            if is_similar(inter, union, threshold):
+                return pid, similarity(inter, union)
+        return None
+
+    # -- adding ---------------------------------------------------------------------------
+    def _add(self, rows: SignedRows, kept: np.ndarray, items: np.ndarray) -> None:
+        if not kept.any():
+            return
+        picked = np.flatnonzero(kept)
+        sizes = (rows.offsets[1:] - rows.offsets[:-1])[picked]
+        if len(picked) == len(rows):
+            shingles = rows.shingles
+        else:
+            from curate.stages.dedup.buckets import take_sets
+
+            shingles, _ = take_sets(rows.shingles, rows.offsets, picked)
+        added = Added(items[picked], np.asarray(rows.keys, dtype=np.uint64)[picked], shingles, sizes,
+                      [rows.refs[k] for k in picked.tolist()])
+        self._store(added)
+        if self.journal is not None:
+            self.journal.append(added)
+
+    def _store(self, added: Added) -> None:
+        sets, refs = self._open()
+        first = len(sets)
+        ids = np.repeat(np.arange(first, first + len(added.sizes), dtype=np.uint32), added.keys.shape[1])
+        self.keys.add(added.keys.ravel(), ids)
+        sets.append(added.shingles.astype(np.uint32, copy=False).tobytes(), 4 * added.sizes)
+        packed = [marshal.dumps(tuple(ref)) for ref in added.refs]
+        refs.append(b"".join(packed), np.fromiter(map(len, packed), dtype=np.int64, count=len(packed)))
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def take_journal(self, until: int | None = None) -> tuple[bytes, bytes, bytes, list[tuple]]:
+        """What was added since the last call by items before ``until`` (all when None),
+        packed for a checkpoint: shingle sets, their sizes and band keys as byte strings,
+        references as plain tuples. A batch is decided whole before it is written, so a
+        chunk can end in the middle of it: the rest of the batch's adds wait."""
+        journal, taken = self.journal or [], []
+        while journal:
+            head = journal[0]
+            cut = len(head.items) if until is None else bisect_left(head.items.tolist(), until)
+            if cut == len(head.items):
+                taken.append(journal.pop(0))
+                continue
+            if cut:
+                taken.append(_slice(head, 0, cut))
+                journal[0] = _slice(head, cut, len(head.items))
+            break
+        self.journal = journal
+        return (b"".join(a.shingles.astype(np.uint32, copy=False).tobytes() for a in taken),
+                b"".join(a.sizes.astype(np.int64).tobytes() for a in taken),
+                b"".join(a.keys.astype(np.uint64).tobytes() for a in taken),
+                [tuple(ref) for a in taken for ref in a.refs])
+
+    def replay(self, packed: tuple[bytes, bytes, bytes, list[tuple]]) -> None:
+        """Add back what take_journal packed, in the same order."""
+        shingles, sizes, keys, refs = packed
+        if not refs:
+            return
+        size_array = np.frombuffer(sizes, dtype=np.int64)
+        key_array = np.frombuffer(keys, dtype=np.uint64).reshape(len(refs), -1)
+        self._store(Added(np.zeros(len(refs), dtype=np.int64), key_array, np.frombuffer(shingles, dtype=np.uint32),
+                          size_array, [tuple(ref) for ref in refs]))
+
+
+def _slice(added: Added, start: int, end: int) -> Added:
+    bounds = np.zeros(len(added.sizes) + 1, dtype=np.int64)
+    np.cumsum(added.sizes, out=bounds[1:])
+    return Added(added.items[start:end], added.keys[start:end], added.shingles[bounds[start]:bounds[end]],
+                 added.sizes[start:end], added.refs[start:end])
+
+
+def _shared_in_batch(keys: np.ndarray) -> np.ndarray:
+    """For each key, does another entry of ``keys`` have the same value?"""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    same = ordered[1:] == ordered[:-1]
+    shared = np.zeros(len(keys), dtype=bool)
+    shared[order[1:][same]] = True
+    shared[order[:-1][same]] = True
+    return shared

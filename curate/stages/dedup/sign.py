@@ -11,6 +11,7 @@ import numpy as np
 
 from curate.document import Document
 from curate.stages.base import Batch, Stage
+from curate.stages.dedup.apply import ref_fields
 from curate.stages.dedup.signature import DedupConfig, Signer
 
 if TYPE_CHECKING:
@@ -22,11 +23,14 @@ class SignedRows:
     """The signed lines of one batch, in input order (the order the barrier decides them in)."""
 
     owners: list[tuple[int, int]]  # (position in batch.items, line index) of each row
-    keys: list[list[int]]  # each row's band keys
+    keys: np.ndarray  # uint64 (rows, bands): each row's band keys
     # Row k's shingle set is shingles[offsets[k]:offsets[k + 1]]: the xxh32 hashes of its
     # shingles, sorted and unique (what exact verification intersects).
     shingles: np.ndarray  # uint32
     offsets: np.ndarray  # int64, rows + 1 long
+    # How a copy of each row would point at it (ParagraphRef's fields), so the barrier
+    # decides from the rows alone, without the documents.
+    refs: list[tuple[str, str, int, int, int]]
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -36,7 +40,8 @@ class SignedRows:
 
 
 def empty_rows() -> SignedRows:
-    return SignedRows([], [], np.empty(0, dtype=np.uint32), np.zeros(1, dtype=np.int64))
+    return SignedRows([], np.empty((0, 0), dtype=np.uint64), np.empty(0, dtype=np.uint32),
+                      np.zeros(1, dtype=np.int64), [])
 
 
 def shingle_sets(hashes: np.ndarray, counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -58,13 +63,19 @@ def sign_batch(batch: Batch, signer: Signer) -> SignedRows:
     signatures are dropped once the keys are made: verification uses the sets."""
     owners = [(pos, line) for pos, doc in enumerate(batch.items) if isinstance(doc, Document) for line in doc.lines]
     counts, hashes = signer.shingle_hash_batch([line.text for _, line in owners])
-    signed = [(pos, line.index) for (pos, line), count in zip(owners, counts, strict=True) if count is not None]
-    if not signed:
+    kept = [(pos, line) for (pos, line), count in zip(owners, counts, strict=True) if count is not None]
+    if not kept:
         return empty_rows()
     sizes = [count for count in counts if count is not None]
     matrix = signer.signatures_of_hashes(hashes, sizes)
     flat, offsets = shingle_sets(hashes, sizes)
-    return SignedRows(signed, signer.band_keys_matrix(matrix), flat, offsets)
+    refs = []
+    for pos, line in kept:
+        doc = batch.items[pos]
+        assert isinstance(doc, Document)
+        refs.append(ref_fields(doc, line))
+    return SignedRows([(pos, line.index) for pos, line in kept], signer.band_keys_matrix(matrix), flat, offsets,
+                      refs)
 
 
 @dataclass

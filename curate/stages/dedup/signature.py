@@ -78,8 +78,11 @@ class Signer:
 
     def __init__(self, cfg: DedupConfig):
         self.cfg = cfg
-        self.a, self.b = affine32_permutations(cfg.num_perm, cfg.seed)
         self.bands, self.rows = cfg.bands
+        # Only the permutations the bands use are computed: the rest would be signed and
+        # thrown away (verification needs no signature).
+        a, b = affine32_permutations(cfg.num_perm, cfg.seed)
+        self.a, self.b = a[:self.bands * self.rows], b[:self.bands * self.rows]
 
     def _char_shingles(self, lowered: str) -> list[bytes] | None:
         chars = "".join(ch for ch in lowered if not ch.isspace())
@@ -160,7 +163,7 @@ class Signer:
             np.minimum(signature, permuted.min(axis=1), out=signature)
         return signature
 
-    def band_keys_matrix(self, matrix: np.ndarray) -> list[list[int]]:
+    def band_keys_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """64-bit keys of each row's bands, all rows at once. Plain integer mixing (multiply
         and xor-shift, as in splitmix64), so keys agree across processes, runs and machines;
         never Python's salted hash(). A key only proposes candidates: every candidate is
@@ -175,7 +178,7 @@ class Signer:
                 keys ^= keys >> np.uint64(31)
             keys *= _MIX2
             keys ^= keys >> np.uint64(29)
-        return keys.tolist()
+        return keys
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
