@@ -62,4 +62,4 @@ def test_every_removed_paragraph_is_at_least_the_threshold_similar(corpus, tmp_p
         assert quality["recall_ge_0.8_reaching_dedup"] >= 0.97, quality
         assert quality["removed_jaccard_lt_0.5"] == 0, quality
         summary = json.loads((out / "summary.json").read_text())
-        assert (summary["settings"]["dedup"]["bands"], summary["settings"]["dedup"]["rows"]) == (18, 6)
+        assert (summary["settings"]["dedup"]["bands"], summary["settings"]["dedup"]["rows"]) == (14, 5)
