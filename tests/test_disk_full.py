@@ -99,15 +99,29 @@ def test_file_size_limit_while_writing_a_chunk(corpus, reference, tmp_path):
     assert _outputs(out) == reference
 
 
-def test_file_size_limit_while_joining_the_chunks(corpus, tmp_path):
-    out = tmp_path / "out"
-    # Every chunk's files fit (corpus shards under 90 kB), the joined removed.jsonl (~170 kB)
-    # does not: the commit stops part-way.
+@pytest.fixture(scope="module")
+def copied_corpus(tmp_path_factory) -> Path:
+    """The same documents eight times over: the dedup index (files of the kept paragraphs'
+    shingle sets) stays small while removed.jsonl grows with every copy."""
+    folder = tmp_path_factory.mktemp("copied")
+    generate(0.15, folder)
+    records = (folder / "corpus.jsonl").read_text().splitlines()
+    path = folder / "copied.jsonl"
+    path.write_text("".join(line.replace('"id": "', f'"id": "copy{n}-') + "\n" for n in range(8) for line in records))
+    return path
+
+
+def test_file_size_limit_while_joining_the_chunks(copied_corpus, tmp_path):
+    corpus, out = copied_corpus, tmp_path / "out"
+    # Every chunk's files and the index fit, the joined removed.jsonl does not: the commit
+    # stops part-way.
+    whole = tmp_path / "whole"
+    assert _run("dedup", corpus, "-o", whole, "-q", "--chunk-docs", "20").returncode == 0
+    assert (whole / "removed.jsonl").stat().st_size > 2 * 130_000
     stopped = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "20", preexec_fn=_file_size_limit(130_000))
     _assert_stopped_cleanly(stopped, out, "File too large")
     assert (out / ".partial" / "commit.json").exists()
     resumed = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "20", "--resume")
     assert resumed.returncode == 0, resumed.stderr
-    assert _run("dedup", corpus, "-o", tmp_path / "whole", "-q", "--chunk-docs", "20").returncode == 0
-    assert _outputs(out) == _outputs(tmp_path / "whole")
+    assert _outputs(out) == _outputs(whole)
     assert not (out / ".partial").exists()

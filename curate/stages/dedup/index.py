@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from curate.document import ParagraphRef, Reason
+from curate.errors import RunStopped
 from curate.stages.dedup.apply import duplicate_reason
 from curate.stages.dedup.runs import SortedRuns
 from curate.stages.dedup.signature import DedupConfig
@@ -198,6 +199,15 @@ class DedupIndex:
             self.journal.append(added)
 
     def _store(self, added: Added) -> None:
+        try:
+            self._write(added)
+        except OSError as err:
+            where = err.filename or self._folder or self._scratch_root
+            # The scratch folder is OUT/.partial/index, so the run's output is two levels up.
+            output = self._scratch_root.parent.parent if self._scratch_root is not None else where
+            raise RunStopped(output, f"cannot write {where}: {err.strerror or err}") from err
+
+    def _write(self, added: Added) -> None:
         sets, refs = self._open()
         first = len(sets)
         ids = np.repeat(np.arange(first, first + len(added.sizes), dtype=np.uint32), added.keys.shape[1])

@@ -42,8 +42,11 @@ class RecordFile:
             return
         written = 0
         view = memoryview(data)
-        while written < len(view):  # os.write may write less than asked (a signal, a pipe)
-            written += os.write(self._fd, view[written:])
+        try:
+            while written < len(view):  # os.write may write less than asked (a signal, a pipe)
+                written += os.write(self._fd, view[written:])
+        except OSError as err:  # os.write does not name the file
+            raise OSError(err.errno, err.strerror, str(self.path)) from err
         need = self._count + len(lengths)
         if need > len(self._ends):
             grown = np.zeros(max(need, 2 * len(self._ends)), dtype=np.int64)
