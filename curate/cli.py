@@ -212,6 +212,15 @@ def io_options(fn):
                      help="Documents (and quarantined items) per resumable chunk, and so per corpus shard: "
                           "a killed run redoes at most this many."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table."),
+        click.option("--save-index", is_flag=True,
+                     help="Also write the dedup index into -o DIR/index/ (band keys, shingle sets and references "
+                          "of the kept paragraphs; about 0.6x the size of the kept text), so a later run can "
+                          "deduplicate against this one with --against DIR."),
+        click.option("--against", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
+                     metavar="DIR",
+                     help="Remove paragraphs that copy anything kept by an earlier run, which was run with "
+                          "--save-index: DIR is its output folder (or its index/ folder). The copies point at "
+                          "the earlier paragraph; the earlier text is not read again. Same dedup options needed."),
     ]):
         fn = decorator(fn)
     return fn
@@ -257,6 +266,8 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run crawl/ --threshold 0.9 --min-words 12
       curate run crawl/ -o clean/ --resume      # after a crash or Ctrl-C
       curate run crawl/ -o clean/ --overwrite   # replace an earlier run's output
+      curate run may/ -o clean-may/ --save-index
+      curate run june/ -o clean-june/ --against clean-may/   # drop copies of May's text
       curate run crawl/ -o clean/ --engine ray --address auto   # on a Ray cluster's head node
       curate run s3://bucket/crawl/ -o s3://bucket/clean/ --output-format parquet
     """
@@ -286,7 +297,7 @@ def dedup(inputs, output, **options):
 
 def _execute(inputs, output, ruleset, stages, workers, engine, address, input_format, text_field, encoding,
              max_line_bytes, max_doc_bytes, timings, strict, resume, overwrite, chunk_docs, quiet, output_format,
-             staging, threshold, num_perm,
+             staging, save_index, against, threshold, num_perm,
              shingle_words, shingle_chars, min_words) -> None:
     from curate import driver
     from curate.engines import engine_for
@@ -297,7 +308,7 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, input_fo
                            text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
                            measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
                            max_doc_bytes=max_doc_bytes, input_format=input_format, sink=output_format,
-                           staging=staging)
+                           staging=staging, against=against, save_index=save_index)
     try:
         if staging is not None and not isinstance(output, str):
             raise UsageError(f"--staging is where an output URL is built before its upload; -o {output} is a "

@@ -29,6 +29,7 @@ from curate.formats import (
     ReadOptions,
     read_documents,
 )
+from curate.outdir import INDEX
 from curate.staged import open_output_folder
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
 from curate.stages.base import Batch, Stage
@@ -70,6 +71,10 @@ class RunConfig:
     sink: str = DEFAULT_SINK  # how the output files are encoded: a name in curate.formats' sink registry
     # Where an output in object storage is built before its upload (None: curate.staged's default).
     staging: Path | None = field(default=None, metadata=NOT_FINGERPRINTED)
+    # An earlier run's dedup index to deduplicate against (--against); the dedup stage
+    # fingerprints it by its content, wherever it is.
+    against: Path | None = field(default=None, metadata=NOT_FINGERPRINTED)
+    save_index: bool = field(default=False, metadata=NOT_FINGERPRINTED)  # write OUT/index/ (--save-index)
 
     @property
     def read_options(self) -> ReadOptions:
@@ -157,6 +162,11 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
     engine = engine if engine is not None else engine_for("local", cfg.workers)
     if resume and not engine.resumable:
         raise UsageError(f"--resume works with --engine local only, not {engine.name}; rerun without --resume")
+    if (cfg.against is not None or cfg.save_index) and engine.name != "local":
+        raise UsageError(f"--against and --save-index work with --engine local only, not {engine.name}")
+    if cfg.save_index and not isinstance(cfg.output, Path):
+        raise UsageError(f"--save-index writes the index into a local output folder; -o {cfg.output} is a URL: "
+                         "write the output locally, or leave --save-index out")
     timings = timings if timings is not None else {}
     mapped = [stage for stage in the_plan.stages if not stage.barrier]
     barriers = [stage for stage in the_plan.stages if stage.barrier]
@@ -175,6 +185,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             # Where the inputs are now, which a resumed run may name otherwise (its sources
             # and files are the same: the fingerprint says so).
             summary.inputs = list(the_plan.discovery.roots)
+            summary.against = against_of(barrier)
             if writer.committing:  # stopped in its final commit: every input is done already
                 writer.commit(summary)
                 return summary
@@ -199,6 +210,9 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             timings["wall"] = time.perf_counter() - started
             if barrier is not None:
                 timings.update(barrier.measure(deep=cfg.measure_index))
+                if cfg.save_index:
+                    assert isinstance(cfg.output, Path)
+                    barrier.save(cfg.output / INDEX)
                 barrier.close()  # its files go before the commit needs the disk
             writer.commit(summary)
         except BaseException:
@@ -223,6 +237,12 @@ def settings_of(cfg: RunConfig) -> dict:
                   "shingle_words": cfg.dedup.shingle_words, "shingle_chars": cfg.dedup.shingle_chars,
                   "min_words": cfg.dedup.min_words, "min_chars": cfg.dedup.min_chars},
     }
+
+
+def against_of(barrier: Stage | None) -> dict | None:
+    """What summary.json says of the index a run was deduplicated against."""
+    saved = getattr(barrier, "saved", None)
+    return saved.describe() if saved is not None else None
 
 
 def new_summary(cfg: RunConfig, discovery: Discovery) -> Summary:

@@ -29,7 +29,9 @@ PARTIAL = ".partial"
 # deletion leaves a finished folder plus leftovers that the next run removes.
 DISCARDED = ".partial-discarded"
 LOCK = ".curate.lock"
-CURATE_NAMES = frozenset({*OUTPUT_FILES, LEGACY_CORPUS, SUMMARY, PARTIAL, DISCARDED, LOCK})
+INDEX = "index"  # the dedup index of a run with --save-index (curate/stages/dedup/saved.py)
+INDEX_BUILDING = ".index-building"
+CURATE_NAMES = frozenset({*OUTPUT_FILES, LEGACY_CORPUS, SUMMARY, PARTIAL, DISCARDED, LOCK, INDEX, INDEX_BUILDING})
 
 
 def fsync_path(path: Path) -> None:
@@ -172,7 +174,7 @@ def clear_folder(folder: Path) -> None:
         remove_tree(folder / name)
         (folder / f"{name}.tmp").unlink(missing_ok=True)
     fsync_path(folder)
-    for name in (PARTIAL, DISCARDED):
+    for name in (PARTIAL, DISCARDED, INDEX, INDEX_BUILDING):
         remove_tree(folder / name)
 
 

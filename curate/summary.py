@@ -44,6 +44,7 @@ class Summary:
     settings: dict = field(default_factory=dict)  # options that shape the output (never --workers)
     items_done: int = 0  # documents and problems handled, for resuming
     inputs: list = field(default_factory=list)  # the InputRoot of every input, in the order given
+    against: dict | None = None  # the earlier run's index deduplicated against (--against)
 
     def add_document(self, doc: Document) -> None:
         self.documents_read += 1
@@ -82,6 +83,8 @@ class Summary:
             # Where each source is: a source is its root's label and "/" and a path in the
             # root, or (label "") the path alone.
             "inputs": [root.to_json() for root in self.inputs],
+            # A removed copy whose duplicate_of is not in this output points into this index.
+            **({"against": self.against} if self.against is not None else {}),
             "documents": {
                 "read": self.documents_read,
                 "written": self.documents_written,

@@ -76,6 +76,10 @@ class Stage:
     def close(self) -> None:
         """Let go of the run's state and files (after the last batch, or on a stop)."""
 
+    def save(self, folder: Path) -> None:
+        """Write the state as files a later run can start from (--save-index)."""
+        raise NotImplementedError(f"the {self.name} stage has no state to save")
+
     def measure(self, deep: bool = False) -> dict[str, float]:
         """Figures for --timings (``deep``: also those that are slow to count)."""
         return {}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from curate.stages.base import Batch, Stage
 from curate.stages.dedup.apply import apply_verdicts
 from curate.stages.dedup.index import DedupIndex
+from curate.stages.dedup.saved import INDEX_JSON, SavedIndex, open_saved
 from curate.stages.dedup.signature import DedupConfig
 
 if TYPE_CHECKING:
@@ -28,13 +29,16 @@ class Dedup(Stage):
     name: ClassVar[str] = "dedup"
     barrier: ClassVar[bool] = True
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    # An earlier run's saved index (--against): its kept paragraphs come before this run's.
+    against: Path | None = field(default=None, metadata={"fingerprint": False})  # by content: fingerprint()
 
     def __post_init__(self) -> None:
         self.index = DedupIndex(self.dedup)
+        self.saved: SavedIndex | None = open_saved(self.against, self.dedup) if self.against is not None else None
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> Dedup:
-        return cls(cfg.dedup)
+        return cls(cfg.dedup, cfg.against)
 
     def __call__(self, batch: Batch) -> Batch:
         apply_verdicts(batch, self.index.decide(batch))
@@ -48,7 +52,18 @@ class Dedup(Stage):
 
     def attach(self, scratch: Path | None) -> None:
         self.index.close()
-        self.index = DedupIndex(self.dedup, scratch)
+        self.index = DedupIndex(self.dedup, scratch, self.saved)
+
+    def save(self, folder: Path) -> None:
+        self.index.save(folder)
+
+    def fingerprint(self) -> object:
+        # The index it runs against by what it holds, not by where it is.
+        found = super().fingerprint()
+        if self.saved is not None:
+            assert isinstance(found, dict)
+            found["settings"]["against"] = (self.saved.folder / INDEX_JSON).read_text()
+        return found
 
     def close(self) -> None:
         self.index.close()

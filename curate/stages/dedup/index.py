@@ -12,6 +12,7 @@ back only for a candidate pair or a copy that points at it.
 
 from __future__ import annotations
 
+import json
 import marshal
 import shutil
 import tempfile
@@ -26,6 +27,7 @@ from curate.document import ParagraphRef, Reason
 from curate.errors import RunStopped
 from curate.stages.dedup.apply import duplicate_reason
 from curate.stages.dedup.runs import SortedRuns
+from curate.stages.dedup.saved import SavedIndex, ref_line, write_index
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.dedup.store import RecordFile
 from curate.stages.dedup.verify import could_be_similar, intersection_size, is_similar, similarity
@@ -53,9 +55,20 @@ class DedupIndex:
     reference. Ids are dense and given in input order, so the smallest candidate is the
     first occurrence."""
 
-    def __init__(self, cfg: DedupConfig, scratch: Path | None = None):
+    def __init__(self, cfg: DedupConfig, scratch: Path | None = None, against: SavedIndex | None = None):
         self.cfg = cfg
         self.keys = SortedRuns()
+        # An earlier run's saved index (--against): its paragraphs are ids 0 .. n - 1, as if
+        # they had come first in this run's input.
+        self.against = against
+        self._base_sets: RecordFile | None = None
+        self._base_refs: RecordFile | None = None
+        self._base = 0
+        if against is not None:
+            self._base = against.paragraphs
+            self._base_sets = RecordFile.existing(against.folder / "shingles.u32", against.shingle_ends)
+            self._base_refs = RecordFile.existing(against.folder / "refs.jsonl", against.ref_ends)
+            self.keys.runs.append((against.keys, against.ids))
         self._scratch_root = scratch
         self._folder: Path | None = None
         self._sets: RecordFile | None = None  # each kept paragraph's sorted uint32 shingle hashes
@@ -76,15 +89,16 @@ class DedupIndex:
 
     def close(self) -> None:
         """Delete the index's files (the index is empty afterwards)."""
-        for store in (self._sets, self._refs):
+        for store in (self._sets, self._refs, self._base_sets, self._base_refs):
             if store is not None:
                 store.close()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
-        self._sets = self._refs = self._folder = None
+        self._sets = self._refs = self._folder = self._base_sets = self._base_refs = None
         self.keys = SortedRuns()
 
     def __len__(self) -> int:
+        """Kept paragraphs of this run (an index given with --against not counted)."""
         return 0 if self._sets is None else len(self._sets)
 
     def memory_bytes(self) -> int:
@@ -93,16 +107,25 @@ class DedupIndex:
         return self.keys.nbytes + stores
 
     def ref(self, pid: int) -> ParagraphRef:
+        if pid < self._base:
+            assert self._base_refs is not None
+            return ParagraphRef(*json.loads(self._base_refs.read(pid)))
         _, refs = self._open()
-        return ParagraphRef(*marshal.loads(refs.read(pid)))
+        return ParagraphRef(*marshal.loads(refs.read(pid - self._base)))
+
+    def _set_file(self, pid: int) -> tuple[RecordFile, int]:
+        if pid < self._base:
+            assert self._base_sets is not None
+            return self._base_sets, pid
+        return self._open()[0], pid - self._base
 
     def shingles(self, pid: int) -> np.ndarray:
-        sets, _ = self._open()
-        return np.frombuffer(sets.read(pid), dtype=np.uint32)
+        store, k = self._set_file(pid)
+        return np.frombuffer(store.read(k), dtype=np.uint32)
 
     def set_size(self, pid: int) -> int:
-        sets, _ = self._open()
-        start, end = sets.span(pid)
+        store, k = self._set_file(pid)
+        start, end = store.span(k)
         return (end - start) // 4
 
     # -- deciding -------------------------------------------------------------------------
@@ -209,12 +232,31 @@ class DedupIndex:
 
     def _write(self, added: Added) -> None:
         sets, refs = self._open()
-        first = len(sets)
+        first = self._base + len(sets)
         ids = np.repeat(np.arange(first, first + len(added.sizes), dtype=np.uint32), added.keys.shape[1])
         self.keys.add(added.keys.ravel(), ids)
         sets.append(added.shingles.astype(np.uint32, copy=False).tobytes(), 4 * added.sizes)
         packed = [marshal.dumps(tuple(ref)) for ref in added.refs]
         refs.append(b"".join(packed), np.fromiter(map(len, packed), dtype=np.int64, count=len(packed)))
+
+    # -- saving (--save-index) -------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        """Write the index, with the one it was run --against, as a folder (saved.py)."""
+        sets, refs = self._open()
+        keys = np.concatenate([k for k, _ in self.keys.runs]) if self.keys.runs else np.empty(0, np.uint64)
+        ids = np.concatenate([i for _, i in self.keys.runs]) if self.keys.runs else np.empty(0, np.uint32)
+        files: list[Path] = []
+        ends: list[np.ndarray] = []
+        lines: list[bytes] = []
+        for base_sets, base_refs in ((self._base_sets, self._base_refs),) if self._base_sets is not None else ():
+            assert base_refs is not None
+            files.append(base_sets.path)
+            ends.append(base_sets.ends)
+            lines.extend(base_refs.read(k) for k in range(len(base_refs)))
+        files.append(sets.path)
+        ends.append(sets.ends + (int(ends[0][-1]) if ends and len(ends[0]) else 0))
+        lines.extend(ref_line(marshal.loads(refs.read(k))) for k in range(len(refs)))
+        write_index(folder, self.cfg, keys, ids, files, np.concatenate(ends), lines)
 
     # -- checkpoints ----------------------------------------------------------------------
     def take_journal(self, until: int | None = None) -> tuple[bytes, bytes, bytes, list[tuple]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -26,6 +27,17 @@ class RecordFile:
         self._ends = np.zeros(1024, dtype=np.int64)  # record k ends at _ends[k]; grown by doubling
         self._count = 0
         self._size = 0
+
+    @classmethod
+    def existing(cls, path: Path, ends: np.ndarray) -> Self:
+        """A file written before (a saved index), read only: record k ends at ``ends[k]``."""
+        store = cls.__new__(cls)
+        store.path = path
+        store._fd = os.open(path, os.O_RDONLY)
+        store._ends = np.asarray(ends, dtype=np.int64)
+        store._count = len(ends)
+        store._size = int(ends[-1]) if len(ends) else 0
+        return store
 
     def __len__(self) -> int:
         return self._count
@@ -56,6 +68,11 @@ class RecordFile:
         self._ends[self._count:need] += self._size
         self._count = need
         self._size += len(data)
+
+    @property
+    def ends(self) -> np.ndarray:
+        """End offset of every record."""
+        return self._ends[:self._count]
 
     def span(self, k: int) -> tuple[int, int]:
         """(start, end) byte offsets of record k."""

@@ -1,0 +1,114 @@
+"""A finished run's dedup index as a folder, so a later run can deduplicate against it
+(`--save-index`, then `--against`) without reading the earlier text again.
+
+    index/index.json        format, paragraph count, the dedup settings the keys depend on
+    index/keys.npy          uint64 band keys, sorted
+    index/ids.npy           uint32 paragraph id of each key (ids in input order)
+    index/shingles.u32      each kept paragraph's sorted shingle hashes, one after another
+    index/shingle_ends.npy  int64 end (in bytes) of each paragraph's set
+    index/refs.jsonl        each kept paragraph's reference: [doc, source, line, byte_start, byte_end]
+
+Everything is plain numpy and JSON, readable without curate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from curate.errors import UsageError
+from curate.outdir import INDEX
+from curate.stages.dedup.signature import DedupConfig
+
+FORMAT = 1
+INDEX_FOLDER = INDEX  # inside a finished output folder
+INDEX_JSON = "index.json"
+
+
+def settings_of(cfg: DedupConfig) -> dict:
+    """What band keys and shingle sets depend on: an index is usable only with the same."""
+    bands, rows = cfg.bands
+    return {"threshold": cfg.threshold, "num_perm": cfg.num_perm, "bands": bands, "rows": rows, "seed": cfg.seed,
+            "shingle_words": cfg.shingle_words, "shingle_chars": cfg.shingle_chars, "min_words": cfg.min_words,
+            "min_chars": cfg.min_chars}
+
+
+@dataclass
+class SavedIndex:
+    """A saved index, opened: keys in memory, sets and references read on demand."""
+
+    folder: Path
+    paragraphs: int
+    keys: np.ndarray
+    ids: np.ndarray
+    shingle_ends: np.ndarray
+    ref_ends: np.ndarray
+
+    def describe(self) -> dict:
+        """What summary.json says of it."""
+        return {"index": str(self.folder.absolute()), "paragraphs": self.paragraphs}
+
+
+def find_index(path: Path) -> Path:
+    """The index folder named by ``--against PATH``: an earlier output folder holding one,
+    or the index folder itself."""
+    for folder in (path / INDEX_FOLDER, path):
+        if (folder / INDEX_JSON).is_file():
+            return folder
+    raise UsageError(f"--against {path}: no dedup index there (no {INDEX_FOLDER}/{INDEX_JSON}); run the earlier "
+                     "corpus with --save-index to write one into its output folder")
+
+
+def open_saved(path: Path, cfg: DedupConfig) -> SavedIndex:
+    folder = find_index(path)
+    try:
+        meta = json.loads((folder / INDEX_JSON).read_text())
+        if meta.get("format") != FORMAT:
+            raise UsageError(f"--against {folder}: index format {meta.get('format')}, this curate reads {FORMAT}; "
+                             "save the earlier run's index again with this version")
+        differs = {k: (v, meta["dedup"].get(k)) for k, v in settings_of(cfg).items() if meta["dedup"].get(k) != v}
+        if differs:
+            said = ", ".join(f"{k} {theirs} there, {ours} here" for k, (ours, theirs) in differs.items())
+            raise UsageError(f"--against {folder}: the index was made with other dedup settings ({said}); "
+                             "give the same --threshold, --num-perm, --shingle-* and --min-words")
+        saved = SavedIndex(folder, int(meta["paragraphs"]), np.load(folder / "keys.npy"), np.load(folder / "ids.npy"),
+                           np.load(folder / "shingle_ends.npy"), np.load(folder / "ref_ends.npy"))
+    except (OSError, ValueError, KeyError) as err:
+        raise UsageError(f"--against {folder}: cannot read the index ({err}); save it again with --save-index") \
+            from err
+    if not (len(saved.shingle_ends) == len(saved.ref_ends) == saved.paragraphs and len(saved.keys) == len(saved.ids)):
+        raise UsageError(f"--against {folder}: the index's files do not agree (cut short?); save it again")
+    return saved
+
+
+def write_index(folder: Path, cfg: DedupConfig, keys: np.ndarray, ids: np.ndarray, shingle_files: list[Path],
+                shingle_ends: np.ndarray, ref_lines: list[bytes]) -> None:
+    """Write an index folder (the shingle files are joined in order; ``ref_lines`` are the
+    JSON lines of refs.jsonl). Built beside it and renamed, so it is whole or absent."""
+    building = folder.with_name(f".{folder.name}-building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    order = np.argsort(keys, kind="stable")
+    np.save(building / "keys.npy", keys[order])
+    np.save(building / "ids.npy", ids[order])
+    with open(building / "shingles.u32", "wb") as joined:
+        for part in shingle_files:
+            with open(part, "rb") as f:
+                shutil.copyfileobj(f, joined, 1 << 20)
+    np.save(building / "shingle_ends.npy", shingle_ends)
+    (building / "refs.jsonl").write_bytes(b"".join(ref_lines))
+    np.save(building / "ref_ends.npy", np.cumsum(np.fromiter(map(len, ref_lines), dtype=np.int64,
+                                                             count=len(ref_lines))))
+    meta = {"format": FORMAT, "paragraphs": len(ref_lines), "dedup": settings_of(cfg)}
+    (building / INDEX_JSON).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(building, folder)
+
+
+def ref_line(ref: tuple | list) -> bytes:
+    return (json.dumps(list(ref), ensure_ascii=False) + "\n").encode("utf-8")

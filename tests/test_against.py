@@ -1,0 +1,84 @@
+"""Dedup against an earlier run (--save-index, then --against): a corpus grown crawl by
+crawl gets, for the new crawl, exactly what one run over both crawls would have given it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, read_corpus, read_jsonl, run_process
+
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import generate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def crawls(tmp_path_factory) -> Path:
+    """Two crawls cut from one generated corpus: the second copies paragraphs of the first
+    (and of itself), with edits, as the generator makes copies of earlier paragraphs."""
+    data = tmp_path_factory.mktemp("crawls")
+    generate(0.8, data / "gen")
+    records = (data / "gen" / "corpus.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    half = len(records) // 2
+    for name, part in (("A", records[:half]), ("B", records[half:])):
+        (data / name).mkdir()
+        (data / name / f"{name.lower()}.jsonl").write_text("".join(part), encoding="utf-8")
+    return data
+
+
+def _unlabelled(value: object) -> object:
+    """A record with the input-root label ("A/", "B/") taken off every source: one run over
+    both crawls names its sources by root, a run over one crawl does not."""
+    if isinstance(value, dict):
+        return {k: (v.split("/", 1)[1] if k == "source" and v[:2] in ("A/", "B/") else _unlabelled(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unlabelled(v) for v in value]
+    return value
+
+
+def test_a_run_against_an_earlier_one_equals_its_part_of_one_run_over_both(crawls, tmp_path):
+    out_a, out_b, both = tmp_path / "a", tmp_path / "b", tmp_path / "both"
+    for args in ((crawls / "A", "-o", out_a, "--save-index"),
+                 (crawls / "B", "-o", out_b, "--against", out_a, "--save-index"),
+                 (crawls / "A", crawls / "B", "-o", both)):
+        done = run_process("run", *args, "-q", "--no-project-rules")
+        assert done.returncode == 0, done.stderr
+
+    kept_b = [_unlabelled(r) for r in read_corpus(both) if r["source"].startswith("B/")]
+    removed_b = [_unlabelled(r) for r in read_jsonl(both / "removed.jsonl") if r["source"].startswith("B/")]
+    assert read_corpus(out_b) == kept_b
+    assert read_jsonl(out_b / "removed.jsonl") == removed_b
+    # The test means something only if B copies A: some of B's removals point into A.
+    into_a = [r for r in removed_b if r["reason"] == "duplicate" and r["duplicate_of"]["source"] == "a.jsonl"]
+    assert len(into_a) > 10, len(into_a)
+
+    summary_a = json.loads((out_a / "summary.json").read_text())
+    summary_b = json.loads((out_b / "summary.json").read_text())
+    saved_a = json.loads((out_a / "index" / "index.json").read_text())
+    assert summary_b["against"] == {"index": str(out_a / "index"), "paragraphs": saved_a["paragraphs"]}
+    assert "against" not in summary_a
+    # B's index holds A's kept paragraphs and B's: a third crawl can run against both at once.
+    saved_b = json.loads((out_b / "index" / "index.json").read_text())
+    kept_by_dedup_b = saved_b["paragraphs"] - saved_a["paragraphs"]
+    assert 0 < kept_by_dedup_b < summary_b["lines"]["kept"]
+
+
+def test_against_refuses_what_it_cannot_use(crawls, tmp_path):
+    out_a = tmp_path / "a"
+    assert run_process("run", crawls / "A", "-o", out_a, "-q", "--no-project-rules").returncode == 0
+    no_index = run_process("run", crawls / "B", "-o", tmp_path / "b", "--against", out_a, "-q")
+    assert no_index.returncode == 1
+    assert "no dedup index there" in no_index.stderr and "--save-index" in no_index.stderr
+    assert "Traceback" not in no_index.stderr
+
+    assert run_process("run", crawls / "A", "-o", out_a, "-q", "--no-project-rules", "--save-index",
+                       "--overwrite").returncode == 0
+    other = run_process("run", crawls / "B", "-o", tmp_path / "b", "--against", out_a, "--threshold", "0.9", "-q")
+    assert other.returncode == 1
+    assert "other dedup settings (threshold 0.8 there, 0.9 here" in other.stderr
+    assert not (tmp_path / "b").exists()
