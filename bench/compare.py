@@ -265,8 +265,8 @@ def main() -> None:
     runs = [prepare(shape, args, curate, with_peers, with_ray) for shape in shapes]
     # Rounds, not one job repeated back to back: a burst of load on this shared machine
     # then lands on several tools' runs (and both shapes) instead of all runs of one tool.
-    walls = {run.shape: {name: [] for name in run.jobs} for run in runs}
-    peaks = {run.shape: {name: [] for name in run.jobs} for run in runs}
+    walls: dict[str, dict[str, list[float]]] = {run.shape: {name: [] for name in run.jobs} for run in runs}
+    peaks: dict[str, dict[str, list[int]]] = {run.shape: {name: [] for name in run.jobs} for run in runs}
     for round_no in range(args.repeat):
         for run in runs:
             for name, (cmd, _, _, _) in run.jobs.items():

@@ -205,8 +205,8 @@ def generate(mb: float, out: Path, seed: int = SEED, shape: str = "standard", tr
         with open(out / "truth.tsv", "w", encoding="utf-8") as f:
             f.write("copy_doc\tcopy_line\toriginal_doc\toriginal_line\tedit_rate\tjaccard\n")
             f.writelines("\t".join(map(str, row)) + "\n" for row in truth_rows)
-    meta = {"mb": mb, "seed": seed, "documents": docs, "paragraphs": len(paragraphs), "bytes": written,
-            "copies": len(truth_rows)}
+    meta: dict[str, object] = {"mb": mb, "seed": seed, "documents": docs, "paragraphs": len(paragraphs),
+                               "bytes": written, "copies": len(truth_rows)}
     if shape != "standard":  # the standard meta.json keeps its bytes too
         meta["shape"] = shape
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
