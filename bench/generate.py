@@ -15,14 +15,32 @@ real lengths and real scripts. On top of them:
 - 40% of documents get boilerplate lines (cookie banners, share bars, bylines,
   "see also" links, comment widgets, dates) at the top and the bottom;
 - 3% of documents get mojibake (UTF-8 read as cp1252), 3% HTML entities.
+
+Two shapes (--shape): ``standard``, documents of about 2.9 kB with a lognormal number of
+paragraphs (mean about 6.7) of about 420 bytes; and ``large``, documents of about 6 kB with
+8 paragraphs (6 to 10) of about 750 bytes, issue 15's second corpus. Everything else
+(copies, edits, boilerplate, mojibake, truth.tsv) is the same.
+
+    python bench/generate.py --gb 10 --pieces --out bench/data/scale10gb
+
+builds a large corpus from deterministic pieces of 100 MB, each generated with its own
+seed (seed + piece number, document ids prefixed ``pNNNN-``) by two processes and
+appended to OUT/corpus.jsonl as soon as it is done, so no process holds more than one
+piece. Copies stay within a piece (pieces do share sentences). No truth.tsv: recomputing
+every copy's Jaccard is a third of the generator's time, and quality is measured on the
+small corpora.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import random
 import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +78,26 @@ BOILERPLATE_BOTTOM = [
 TOPICS = ["Politics", "Economy", "Sports", "Culture", "Science", "Region", "Wirtschaft", "Kultur"]
 NAMES = ["Anna Müller", "John Smith", "Wang Jian", "Marie Dupont", "Jan Kowalski", "Lucía García"]
 MONTHS = ["January", "March", "May", "July", "September", "November"]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How many paragraphs a document has and how many sentences a new paragraph has,
+    each drawn from the generator's one random stream (so the draws are part of the bytes)."""
+
+    paragraphs: Callable[[random.Random], int]
+    sentences: Callable[[random.Random], int]
+
+
+SHAPES = {
+    # The first shape; its draws must never change, or every standard corpus changes.
+    "standard": Shape(paragraphs=lambda rng: max(1, min(40, int(rng.lognormvariate(1.8, 0.6)))),
+                      sentences=lambda rng: max(1, int(rng.lognormvariate(1.2, 0.5)))),
+    # Issue 15's second shape: about 6 kB and 8 paragraphs of about 750 bytes per document.
+    "large": Shape(paragraphs=lambda rng: max(2, min(20, round(rng.gauss(8, 2)))),
+                   sentences=lambda rng: max(1, round(rng.lognormvariate(1.75, 0.35)))),
+}
+PIECE_MB = 100.0
 
 
 def load_sentences() -> list[str]:
@@ -107,7 +145,11 @@ def fill(template: str, rng: random.Random, sentences: list[str]) -> str:
     )
 
 
-def generate(mb: float, out: Path, seed: int = SEED) -> dict:
+def generate(mb: float, out: Path, seed: int = SEED, shape: str = "standard", truth: bool = True,
+             id_prefix: str = "") -> dict:
+    """Write OUT/corpus.jsonl (about ``mb`` MB), OUT/truth.tsv (unless ``truth`` is false)
+    and OUT/meta.json; the same arguments always give the same bytes."""
+    form = SHAPES[shape]
     rng = random.Random(seed)
     sentences = load_sentences()
     vocabulary = sorted({w for s in sentences[:3000] for w in s.split() if w.isalpha()})
@@ -119,8 +161,8 @@ def generate(mb: float, out: Path, seed: int = SEED) -> dict:
     truth_rows = []
     with open(out / "corpus.jsonl", "w", encoding="utf-8", newline="\n") as corpus:
         while written < target:
-            n_paras = max(1, min(40, int(rng.lognormvariate(1.8, 0.6))))
-            doc_id = f"doc-{docs:07d}"
+            n_paras = form.paragraphs(rng)
+            doc_id = f"{id_prefix}doc-{docs:07d}"
             body = []
             copies = []
             for _ in range(n_paras):
@@ -131,9 +173,10 @@ def generate(mb: float, out: Path, seed: int = SEED) -> dict:
                     else:
                         rate = rng.choice(EDIT_RATES)
                         text = edit(paragraphs[src], rate, rng, vocabulary)
-                    copies.append((len(paragraphs), src, rate, round(jaccard(paragraphs[src], text), 4)))
+                    jac = round(jaccard(paragraphs[src], text), 4) if truth else None
+                    copies.append((len(paragraphs), src, rate, jac))
                 else:
-                    k = max(1, int(rng.lognormvariate(1.2, 0.5)))
+                    k = form.sentences(rng)
                     text = " ".join(rng.choice(sentences) for _ in range(k))
                 paragraphs.append(text)
                 body.append(text)
@@ -158,21 +201,65 @@ def generate(mb: float, out: Path, seed: int = SEED) -> dict:
             corpus.write(record + "\n")
             written += len(record.encode("utf-8")) + 1
             docs += 1
-    with open(out / "truth.tsv", "w", encoding="utf-8") as f:
-        f.write("copy_doc\tcopy_line\toriginal_doc\toriginal_line\tedit_rate\tjaccard\n")
-        f.writelines("\t".join(map(str, row)) + "\n" for row in truth_rows)
-    meta = {"mb": mb, "seed": seed, "documents": docs, "paragraphs": len(paragraphs), "bytes": written,
-            "copies": len(truth_rows)}
+    if truth:
+        with open(out / "truth.tsv", "w", encoding="utf-8") as f:
+            f.write("copy_doc\tcopy_line\toriginal_doc\toriginal_line\tedit_rate\tjaccard\n")
+            f.writelines("\t".join(map(str, row)) + "\n" for row in truth_rows)
+    meta: dict[str, object] = {"mb": mb, "seed": seed, "documents": docs, "paragraphs": len(paragraphs),
+                               "bytes": written, "copies": len(truth_rows)}
+    if shape != "standard":  # the standard meta.json keeps its bytes too
+        meta["shape"] = shape
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
 
 
-def ensure_corpus(mb: float) -> Path:
-    """bench/data/corpus<MB>/, generated the first time it is asked for (deterministic)."""
-    data = Path(__file__).resolve().parent / "data" / f"corpus{mb:g}"
-    if not (data / "corpus.jsonl").exists():
-        print(f"generating {mb:g} MB in {data} ...", flush=True)
-        generate(mb, data)
+def _piece(job: tuple[int, float, int, str, Path]) -> Path:
+    number, mb, seed, shape, folder = job
+    out = folder / f"piece{number:04d}"
+    generate(mb, out, seed + number, shape, truth=False, id_prefix=f"p{number:04d}-")
+    return out
+
+
+def generate_pieces(mb: float, out: Path, seed: int = SEED, shape: str = "standard", piece_mb: float = PIECE_MB,
+                    processes: int = 2) -> dict:
+    """OUT/corpus.jsonl of about ``mb`` MB, the concatenation of pieces of ``piece_mb`` MB, each
+    ``generate``d with seed + its number; the pieces are made in parallel, appended in order
+    and deleted, so the disk holds at most ``processes`` pieces besides the corpus."""
+    out.mkdir(parents=True, exist_ok=True)
+    count = max(1, round(mb / piece_mb))
+    jobs = [(n, mb / count, seed, shape, out) for n in range(count)]
+    totals = {"mb": mb, "seed": seed, "shape": shape, "pieces": count, "piece_mb": round(mb / count, 3),
+              "documents": 0, "paragraphs": 0, "bytes": 0, "copies": 0}
+    with open(out / "corpus.jsonl", "wb") as corpus, multiprocessing.Pool(processes) as pool:
+        for folder in pool.imap(_piece, jobs):  # imap keeps the pieces' order
+            with open(folder / "corpus.jsonl", "rb") as part:
+                shutil.copyfileobj(part, corpus, 1 << 20)
+            piece = json.loads((folder / "meta.json").read_text())
+            for key in ("documents", "paragraphs", "bytes", "copies"):
+                totals[key] += piece[key]
+            shutil.rmtree(folder)
+    (out / "meta.json").write_text(json.dumps(totals, indent=2) + "\n")
+    return totals
+
+
+def ensure_corpus(mb: float, shape: str = "standard") -> Path:
+    """bench/data/corpus<MB>/ (corpus-large<MB>/ for the large shape), generated the first
+    time it is asked for (deterministic)."""
+    name = f"corpus{mb:g}" if shape == "standard" else f"corpus-{shape}{mb:g}"
+    data = Path(__file__).resolve().parent / "data" / name
+    if not (data / "meta.json").exists():  # written last: an interrupted generation starts again
+        print(f"generating {mb:g} MB ({shape} shape) in {data} ...", flush=True)
+        generate(mb, data, shape=shape)
+    return data
+
+
+def ensure_pieces(mb: float, shape: str = "standard") -> Path:
+    """bench/data/pieces<MB>/ (pieces-<shape><MB>/): ``generate_pieces``, the first time."""
+    name = f"pieces{mb:g}" if shape == "standard" else f"pieces-{shape}{mb:g}"
+    data = Path(__file__).resolve().parent / "data" / name
+    if not (data / "meta.json").exists():  # meta.json is written last
+        print(f"generating {mb:g} MB ({shape} shape) in pieces in {data} ...", flush=True)
+        generate_pieces(mb, data, shape=shape)
     return data
 
 
@@ -180,9 +267,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=float, default=50.0, help="size of corpus.jsonl in MB (default 50)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "data" / "corpus50")
+    parser.add_argument("--gb", type=float, help="size in GB instead of --mb")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="standard",
+                        help="standard (default) or large (about 6 kB, 8 paragraphs per document)")
+    parser.add_argument("--pieces", action="store_true",
+                        help=f"concatenate re-seeded pieces of {PIECE_MB:g} MB made by two processes (no truth.tsv)")
     args = parser.parse_args()
-    print(json.dumps(generate(args.mb, args.out, args.seed)))
+    mb = args.gb * 1000 if args.gb is not None else args.mb
+    if args.pieces:
+        print(json.dumps(generate_pieces(mb, args.out, args.seed, args.shape)))
+    else:
+        print(json.dumps(generate(mb, args.out, args.seed, args.shape)))
 
 
 if __name__ == "__main__":

@@ -35,10 +35,12 @@ from generate import ensure_corpus
 STAGES = ("read", "normalise", "noise", "language", "signature", "dedup", "write")
 
 
-def tree_rss_bytes(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+def tree_rss(root_pid: int) -> tuple[int, int]:
+    """Resident memory of a process and all its descendants, from /proc: (sum over the
+    tree, largest single process), in bytes."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -50,26 +52,30 @@ def tree_rss_bytes(root_pid: int) -> int:
             continue
         pid = int(entry)
         children.setdefault(ppid, []).append(pid)
-        rss[pid] = pages * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [root_pid]
+        rss[pid] = pages * page
+    total = largest = 0
+    stack = [root_pid]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        largest = max(largest, rss.get(pid, 0))
         stack.extend(children.get(pid, []))
-    return total
+    return total, largest
 
 
-def measure(cmd: list[str], cwd: Path) -> tuple[float, int]:
-    """Run a command; return its wall seconds and the peak RSS of its process tree (bytes)."""
+def measure_tree(cmd: list[str], cwd: Path) -> dict:
+    """Run a command; return its wall seconds, the peak of its process tree's summed RSS and
+    the peak RSS of its largest single process (bytes), sampled every 50 ms."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd)
-    peak = 0
+    peak = largest = 0
     stop = threading.Event()
 
     def sample():
-        nonlocal peak
+        nonlocal peak, largest
         while not stop.is_set():
-            peak = max(peak, tree_rss_bytes(proc.pid))
+            total, one = tree_rss(proc.pid)
+            peak, largest = max(peak, total), max(largest, one)
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -80,19 +86,29 @@ def measure(cmd: list[str], cwd: Path) -> tuple[float, int]:
     sampler.join()
     if code != 0:
         raise SystemExit(f"exit status {code}: {' '.join(cmd)}")
-    return wall, peak
+    return {"wall_s": wall, "peak_tree_bytes": peak, "peak_process_bytes": largest}
 
 
-def run_curate(corpus: Path, out: Path, workers: int, command: str = "run") -> dict:
+def measure(cmd: list[str], cwd: Path) -> tuple[float, int]:
+    """Run a command; return its wall seconds and the peak RSS of its process tree (bytes)."""
+    m = measure_tree(cmd, cwd)
+    return m["wall_s"], m["peak_tree_bytes"]
+
+
+def run_curate(corpus: Path, out: Path, workers: int, command: str = "run", extra: tuple[str, ...] = ()) -> dict:
+    """Run `curate COMMAND CORPUS --timings` (plus ``extra`` options) as a process; its wall
+    time, peak RSS (process tree summed, and largest single process), stage seconds, index
+    figures and line counts."""
     timings = out.with_suffix(".timings.json")
     exe = Path(sys.executable).parent / "curate"
     cmd = [str(exe), command, str(corpus), "-o", str(out), "--overwrite", "--workers", str(workers), "-q",
-           "--timings", str(timings)]
-    wall, peak = measure(cmd, cwd=HERE)  # from bench/: no ./rules folder here
+           "--timings", str(timings), *extra]
+    m = measure_tree(cmd, cwd=HERE)  # from bench/: no ./rules folder here
     data = json.loads(timings.read_text())
     summary = json.loads((out / "summary.json").read_text())
-    return {"workers": workers, "wall_s": wall, "peak_rss_mb": peak / 1e6, "stage_s": data["seconds"],
-            "documents": summary["documents"]["read"], "lines": summary["lines"]}
+    return {"workers": workers, "wall_s": m["wall_s"], "peak_rss_mb": m["peak_tree_bytes"] / 1e6,
+            "peak_process_rss_mb": m["peak_process_bytes"] / 1e6, "stage_s": data["seconds"],
+            "index": data.get("index", {}), "documents": summary["documents"]["read"], "lines": summary["lines"]}
 
 
 def main() -> None:
