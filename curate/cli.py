@@ -214,7 +214,7 @@ def io_options(fn):
         click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table."),
         click.option("--save-index", is_flag=True,
                      help="Also write the dedup index into -o DIR/index/ (band keys, shingle sets and references "
-                          "of the kept paragraphs; about 0.6x the size of the kept text), so a later run can "
+                          "of the kept paragraphs; about 470 bytes per kept paragraph), so a later run can "
                           "deduplicate against this one with --against DIR."),
         click.option("--against", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
                      metavar="DIR",
