@@ -39,6 +39,7 @@ from curate.summary import Summary
 
 if TYPE_CHECKING:
     from curate.rules import RuleSet
+    from curate.write import Rendered, Renderer
 
 BATCH_DOCS = 1024  # numpy work in signatures is per batch: on paragraph-per-record files 256 left
 # ~5% in per-call overhead (64 left it call-bound); BATCH_BYTES cuts first (~700 paragraphs)
@@ -85,6 +86,8 @@ class Output(Protocol):
     def restore(self) -> tuple[list, object | None, int]: ...
     def write_document(self, doc: Document) -> None: ...
     def write_problem(self, problem: Problem) -> None: ...
+    def renderer(self) -> Renderer | None: ...
+    def write_rendered(self, item: Rendered) -> None: ...
     def end_chunk(self, index_journal: object, summary_state: object) -> None: ...
     def commit(self, summary: Summary) -> None: ...
     def interrupt(self) -> None: ...
@@ -103,6 +106,12 @@ class MemoryOutput:
         raise NotImplementedError
 
     def write_problem(self, problem: Problem) -> None:
+        raise NotImplementedError
+
+    def renderer(self) -> Renderer | None:
+        return None  # it takes the items themselves
+
+    def write_rendered(self, item: Rendered) -> None:
         raise NotImplementedError
 
     def end_chunk(self, index_journal: object, summary_state: object) -> None:
@@ -182,12 +191,16 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 if on_progress is not None:
                     on_progress(skipped)
             write_s = 0.0
-            for batch in engine.process(mapped, barrier, batches(items, done), on_progress, cfg.output):
+            for batch in engine.process(mapped, barrier, batches(items, done), on_progress, cfg.output,
+                                        render=writer.renderer()):
                 for stage, seconds in batch.timings.items():
                     timings[stage] = timings.get(stage, 0.0) + seconds
                 t0 = time.perf_counter()
-                for item in batch.items:
-                    emit(item, writer, summary)
+                for item in batch.items if batch.rendered is None else batch.rendered:
+                    if isinstance(item, tuple):
+                        emit_rendered(item, writer, summary)
+                    else:
+                        emit(item, writer, summary)
                     if summary.items_done % cfg.chunk_items == 0:
                         journal = barrier.take_journal(summary.items_done) if barrier is not None else None
                         writer.end_chunk(journal, summary)
@@ -262,4 +275,16 @@ def emit(result: Document | Problem | RawDocument, writer: Output, summary: Summ
         summary.add_document(result)
     else:
         raise TypeError(f"{result.source}: a raw document reached the writer; the pipeline must start with 'read'")
+    summary.items_done += 1
+
+
+def emit_rendered(rendered: Rendered, writer: Output, summary: Summary) -> None:
+    """``emit`` for an item a worker encoded (write.Renderer): the same bytes and counts."""
+    interrupts.check()
+    writer.write_rendered(rendered)
+    tally = rendered[3]
+    if isinstance(tally, Problem):
+        summary.add_problem(tally)
+    else:
+        summary.add_tally(*tally)
     summary.items_done += 1

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from curate.errors import UsageError
 from curate.stages.base import Batch, Stage
 from curate.storage import Location
+
+if TYPE_CHECKING:
+    from curate.write import Renderer
 
 ENGINES: dict[str, str] = {
     "local": "curate.engines.local:LocalEngine",
@@ -42,9 +45,12 @@ class Engine:
         return None
 
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
-                on_progress: Progress | None = None, output: Location | None = None) -> Iterator[Batch]:
+                on_progress: Progress | None = None, output: Location | None = None,
+                render: Renderer | None = None) -> Iterator[Batch]:
         """Each batch through ``stages`` then ``barrier``, in input order. ``output`` is only
-        named in the message of a stop (a dead worker), with the --resume hint."""
+        named in the message of a stop (a dead worker), with the --resume hint. With
+        ``render``, an engine may hand back batches with their items already encoded
+        (``Batch.rendered``) instead of the items."""
         raise NotImplementedError
 
 

@@ -5,30 +5,45 @@ batch, so the output is the same for any number of workers."""
 
 from __future__ import annotations
 
+import collections
 import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from curate.document import Document, Line, Reason
 from curate.engines import Engine, Progress
-from curate.engines.pool import WorkerDied, ordered_map
+from curate.engines.pool import WorkerDied, WorkerPool, ordered_map
 from curate.errors import RunStopped
 from curate.stages.base import Batch, Stage, run_stages
+from curate.stages.dedup.apply import apply_verdicts, row_lines
 from curate.storage import Location
+
+if TYPE_CHECKING:
+    from curate.stages.dedup.sign import SignedRows
+    from curate.write import Rendered, Renderer
 
 
 class LocalEngine(Engine):
     name = "local"
 
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
-                on_progress: Progress | None = None, output: Location | None = None) -> Iterator[Batch]:
+                on_progress: Progress | None = None, output: Location | None = None,
+                render: Renderer | None = None) -> Iterator[Batch]:
+        if self.workers > 1 and render is not None:
+            yield from self._pipelined(stages, barrier, batches, on_progress, output, render)
+            return
         for batch in self.map(stages, batches, output):
             if barrier is not None:
                 started = time.perf_counter()
                 batch = barrier(batch)
                 batch.timings[barrier.name] = batch.timings.get(barrier.name, 0.0) + time.perf_counter() - started
+            if render is not None:
+                _render(batch, render)
             if on_progress is not None:
                 on_progress(batch.size)  # once a batch: a progress bar update costs more than dedup does
             yield batch
@@ -41,11 +56,7 @@ class LocalEngine(Engine):
             for batch in batches:
                 yield _process_batch(batch)
             return
-        if multiprocessing.get_start_method() == "fork":
-            # Heavy state (the language model: ~0.2 s, 20 MB) is built once, here: forked
-            # workers inherit it, and share its pages, instead of each building its own.
-            for stage in stages:
-                stage.setup()
+        self._set_up_before_fork(stages)
         try:
             # A bounded window of batches in flight: enough to keep every worker busy,
             # few enough that memory does not grow with the corpus.
@@ -56,17 +67,97 @@ class LocalEngine(Engine):
                 raise
             raise RunStopped(output, str(err)) from err
 
+    def _set_up_before_fork(self, stages: list[Stage]) -> None:
+        if multiprocessing.get_start_method() == "fork":
+            # Heavy state (the language model: ~0.2 s, 20 MB) is built once, here: forked
+            # workers inherit it, and share its pages, instead of each building its own.
+            for stage in stages:
+                stage.setup()
+
+    def _pipelined(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
+                   on_progress: Progress | None, output: Location | None, render: Renderer) -> Iterator[Batch]:
+        """Batches whose documents never come to this process: a worker maps a batch and
+        keeps it, sending back only its signed rows; the barrier decides on the rows here;
+        the same worker applies the verdicts and encodes the output records, and this
+        process gets bytes to append. (Sending documents back and forth, and encoding every
+        record here, kept this process busier than both workers together.)"""
+        self._set_up_before_fork(stages)
+        window = 4 * self.workers  # batches in flight (held in workers), as in map()
+        try:
+            with WorkerPool(self.workers, _task, _init_worker, (stages, True, render)) as pool:
+                mapping: collections.deque[tuple[int, Any, Batch]] = collections.deque()  # seq, worker, batch
+                # seq of the finish task (None: encoded when mapped), batch; in input order
+                finishing: collections.deque[tuple[int | None, Batch]] = collections.deque()
+                more = True
+                while True:
+                    while more and len(mapping) + len(finishing) < window:
+                        worker = pool.idle_worker()
+                        if worker is None:
+                            break
+                        batch = next(batches, None)
+                        if batch is None:
+                            more = False
+                            break
+                        # The barrier has nothing to decide without it: map and encode at once.
+                        kind = _MAP if barrier is not None else _MAP_AND_RENDER
+                        mapping.append((pool.send((kind, batch), worker), worker, batch))
+                    if finishing and (finishing[0][0] is None or pool.done(finishing[0][0])):
+                        seq, shell = finishing.popleft()
+                        if seq is not None:
+                            shell.rendered = pool.result(seq)
+                        if on_progress is not None:
+                            on_progress(shell.size)
+                        yield shell
+                    elif mapping and pool.done(mapping[0][0]):
+                        seq, worker, batch = mapping.popleft()
+                        shell = _shell(batch, pool.result(seq))
+                        if barrier is None:
+                            finishing.append((None, shell))
+                            continue
+                        started = time.perf_counter()
+                        verdicts = decide(barrier, shell)
+                        shell.timings[barrier.name] = (shell.timings.get(barrier.name, 0.0)
+                                                       + time.perf_counter() - started)
+                        finishing.append((pool.send((_FINISH, (batch.number, verdicts)), worker), shell))
+                    elif not mapping and not finishing and not more:
+                        return
+                    else:
+                        pool.collect()
+        except WorkerDied as err:
+            if output is None:
+                raise
+            raise RunStopped(output, str(err)) from err
+
+
+def decide(barrier: Stage, batch: Batch) -> list[Reason | None]:
+    """The barrier's verdict on each signed row of ``batch``, without applying them (the
+    documents are in a worker). Dedup keeps them in its index; this is the one place that
+    knows it, so a barrier that grows a ``decide`` of its own replaces this body."""
+    index = getattr(barrier, "index", None)
+    if index is None:
+        raise TypeError(f"the barrier stage {barrier.name!r} cannot decide without the documents")
+    verdicts: list[Reason | None] = index.decide(batch)
+    return verdicts
+
+
+# What a worker is asked to do with a batch.
+_MAP = "map"  # run the stages, keep the batch, send back its signed rows
+_FINISH = "finish"  # apply the verdicts to the batch kept, send back its encoded items
+_MAP_AND_RENDER = "map+render"  # no barrier: both at once
 
 _stages: list[Stage] = []
+_renderer: Renderer | None = None
+_held: dict[int, Batch] = {}  # batches mapped in this worker, by number, until their verdicts come
 
 
-def _init_worker(stages: list[Stage], in_pool: bool = False) -> None:
-    global _stages
+def _init_worker(stages: list[Stage], in_pool: bool = False, render: Renderer | None = None) -> None:
+    global _stages, _renderer
     if in_pool:
         _die_with_parent()
     for stage in stages:
         stage.setup()
     _stages = stages
+    _renderer = render
 
 
 def process_batch(stages: list[Stage], batch: Batch) -> Batch:
@@ -76,6 +167,82 @@ def process_batch(stages: list[Stage], batch: Batch) -> Batch:
 
 def _process_batch(batch: Batch) -> Batch:
     return process_batch(_stages, batch)
+
+
+def _task(task: tuple[str, Any]) -> Any:
+    kind, payload = task
+    if kind == _FINISH:
+        number, verdicts = payload
+        batch = _held.pop(number)
+        apply_verdicts(batch, verdicts)
+        assert _renderer is not None
+        return _rendered(batch, _renderer)
+    batch = _process_batch(payload)
+    if kind == _MAP_AND_RENDER:
+        assert _renderer is not None
+        return Mapped(None, [], batch.size, batch.timings, _rendered(batch, _renderer))
+    _held[batch.number] = batch
+    rows = batch.signed
+    refs = [] if rows is None else [ref_fields(doc, line) for _, doc, line in row_lines(batch)]
+    return Mapped(rows, refs, batch.size, batch.timings, None)
+
+
+def _rendered(batch: Batch, render: Renderer) -> list[Rendered]:
+    return [render(item) for item in batch.items]
+
+
+def _render(batch: Batch, render: Renderer) -> None:
+    batch.rendered = _rendered(batch, render)
+    batch.items = []
+
+
+@dataclass
+class Mapped:
+    """What a worker sends back for a batch it mapped and keeps."""
+
+    signed: SignedRows | None
+    refs: list[tuple[str, str, int, int, int]]  # ParagraphRef fields of each signed row
+    size: int  # input bytes, for progress
+    timings: dict[str, float]
+    rendered: list[Rendered] | None  # when there was no barrier
+
+
+def ref_fields(doc: Document, line: Line) -> tuple[str, str, int, int, int]:
+    origin = line.origin
+    return doc.id, doc.source, origin.line, origin.byte_start, origin.byte_end
+
+
+def _shell(sent: Batch, mapped: Mapped) -> Batch:
+    """The batch as this process keeps it: rows, timings and size, no documents.
+
+    Bridge: DedupIndex.decide still reads each row's ParagraphRef from the batch's
+    documents (apply.row_lines), so the shell holds stand-ins with just the fields it
+    reads (built without __init__: a full Document per row cost ~0.1 s here). Once
+    SignedRows carries the refs (the index rewrite), ``items`` stays empty."""
+    items: list[Any] = [None] * len(sent.items)
+    if mapped.signed is not None:
+        for (pos, index), (doc_id, source, line, start, end) in zip(mapped.signed.owners, mapped.refs, strict=True):
+            doc = items[pos]
+            if doc is None:
+                doc = items[pos] = object.__new__(Document)
+                doc.id, doc.source, doc.lines = doc_id, source, []
+            doc.lines.append(_StandIn(index, _Origin(line, start, end)))
+    return Batch(sent.number, items, sent.first_item, mapped.signed, dict(mapped.timings),
+                 rendered=mapped.rendered, input_bytes=mapped.size)
+
+
+class _StandIn:  # what row_lines and paragraph_ref read of a Line
+    __slots__ = ("index", "origin")
+
+    def __init__(self, index: int, origin: _Origin):
+        self.index = index
+        self.origin = origin
+
+
+class _Origin(NamedTuple):
+    line: int
+    byte_start: int
+    byte_end: int
 
 
 def _die_with_parent() -> None:

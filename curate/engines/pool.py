@@ -15,6 +15,7 @@ while it computes, and the parent sends at most TASKS_PER_WORKER tasks ahead to 
 
 from __future__ import annotations
 
+import collections
 import multiprocessing
 import os
 import pickle
@@ -75,6 +76,8 @@ class WorkerPool:
                  initializer: Callable[..., None] | None = None, initargs: tuple = ()):
         context = multiprocessing.get_context()  # fork on Linux: workers inherit what the parent built
         self._workers: list[_Worker] = []
+        self._finished: dict[int, Any] = {}  # results by sequence number, until taken
+        self._next_seq = 0
         try:
             for number in range(1, workers + 1):
                 ours, theirs = context.Pipe()
@@ -109,37 +112,53 @@ class WorkerPool:
 
     def imap(self, tasks: Iterable[Any], window: int) -> Iterator[Any]:
         tasks = iter(tasks)
-        finished: dict[int, Any] = {}  # results that came back before an earlier one
-        sent = yielded = 0
+        pending: collections.deque[int] = collections.deque()  # sequence numbers, in task order
         more = True
         while True:
-            while more and sent - yielded < window:
-                worker = min(self._workers, key=lambda w: w.tasks)
-                if worker.tasks >= TASKS_PER_WORKER:
+            while more and len(pending) < window:
+                worker = self.idle_worker()
+                if worker is None:
                     break
                 task = next(tasks, _END)
                 if task is _END:
                     more = False
                     break
-                self._send(worker, sent, task)
-                sent += 1
-            if yielded in finished:
-                yield finished.pop(yielded)
-                yielded += 1
-            elif yielded == sent and not more:
+                pending.append(self.send(task, worker))
+            if pending and pending[0] in self._finished:
+                yield self._finished.pop(pending.popleft())
+            elif not pending and not more:
                 return
             else:
-                self._collect(finished)
+                self.collect()
 
-    def _send(self, worker: _Worker, seq: int, task: Any) -> None:
+    def idle_worker(self) -> _Worker | None:
+        """The worker with the fewest tasks, if it can take one more without idling another."""
+        worker = min(self._workers, key=lambda w: w.tasks)
+        return worker if worker.tasks < TASKS_PER_WORKER else None
+
+    def send(self, task: Any, worker: _Worker) -> int:
+        """Give ``task`` to ``worker`` (whatever its load: a task may need the worker that
+        holds its data); returns the sequence number its result is kept under."""
+        seq = self._next_seq
+        self._next_seq += 1
         data = pickle.dumps((seq, task), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             worker.conn.send_bytes(data)
         except OSError:  # a broken pipe: the worker is gone
             raise self._died(worker) from None
         worker.tasks += 1
+        return seq
 
-    def _collect(self, finished: dict[int, Any]) -> None:
+    def done(self, seq: int) -> bool:
+        return seq in self._finished
+
+    def result(self, seq: int) -> Any:
+        """The result of task ``seq``, waiting for it if need be."""
+        while seq not in self._finished:
+            self.collect()
+        return self._finished.pop(seq)
+
+    def collect(self) -> None:
         """Wait until a worker answers or dies; keep the answers, raise on the rest."""
         by_sentinel: dict[Any, _Worker] = {w.process.sentinel: w for w in self._workers}
         by_conn: dict[Any, _Worker] = {w.conn: w for w in self._workers}
@@ -157,7 +176,7 @@ class WorkerPool:
             worker.tasks -= 1
             if not ok:
                 raise _reraise(worker, payload)
-            finished[seq] = payload
+            self._finished[seq] = payload
 
     def _died(self, worker: _Worker) -> WorkerDied:
         worker.process.join(STOP_SECONDS)  # end-of-file can come just before the exit status

@@ -19,6 +19,7 @@ from curate.document import Document, Problem, RawDocument
 if TYPE_CHECKING:
     from curate.driver import RunConfig
     from curate.stages.dedup.sign import SignedRows
+    from curate.write import Rendered
 
 Item = RawDocument | Document | Problem
 
@@ -32,6 +33,10 @@ class Batch:
     first_item: int = 0  # ordinal of items[0] in the run (documents and problems), for checkpoints
     signed: SignedRows | None = None  # the Sign stage's band keys and shingle sets, read by the dedup barrier
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds spent on this batch
+    # The items as the writer takes them (write.Rendered), when an engine encoded them where
+    # they were processed; then ``items`` may be empty and the driver writes these instead.
+    rendered: list[Rendered] | None = None
+    input_bytes: int | None = None  # ``size`` of a batch whose items stayed in a worker
 
     def documents(self) -> list[Document]:
         return [item for item in self.items if isinstance(item, Document)]
@@ -39,6 +44,8 @@ class Batch:
     @property
     def size(self) -> int:
         """Input bytes the batch was read from, for progress."""
+        if self.input_bytes is not None:
+            return self.input_bytes
         return sum(item.size for item in self.items if not isinstance(item, Problem))
 
 
