@@ -64,10 +64,12 @@ def ordered_map(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int,
 
 
 class _Worker:
-    def __init__(self, number: int, process: multiprocessing.process.BaseProcess, conn: Connection):
+    def __init__(self, number: int, process: multiprocessing.process.BaseProcess, tasks: Connection,
+                 results: Connection):
         self.number = number
         self.process = process
-        self.conn = conn
+        self.conn = tasks  # the parent writes tasks here
+        self.results = results  # and reads results here
         self.tasks = 0  # sent and not yet answered
 
 
@@ -80,26 +82,37 @@ class WorkerPool:
         self._next_seq = 0
         try:
             for number in range(1, workers + 1):
-                ours, theirs = context.Pipe()
+                # One pipe each way, each as large as Linux allows: a batch's task or result
+                # then fits in the pipe and goes in one write, where a 64 kB pipe made the
+                # sender wait, piece by piece, for the other side's reading thread to get
+                # its turn at the GIL (about a second of a 3-second `curate dedup`).
+                their_tasks, our_tasks = context.Pipe(duplex=False)
+                our_results, their_results = context.Pipe(duplex=False)
+                ours, theirs = [our_tasks, our_results], [their_tasks, their_results]
+                for end in ours:
+                    _enlarge_pipe(end)
                 # The worker closes its copies of the parent's ends (its own and earlier
                 # workers'), so that a parent that is gone reads as end-of-file there too.
-                parent_ends = [w.conn for w in self._workers] + [ours]
+                parent_ends = [end for w in self._workers for end in (w.conn, w.results)] + ours
                 process = context.Process(target=_serve, name=f"curate-worker-{number}", daemon=True,
-                                          args=(theirs, parent_ends, fn, initializer, initargs))
+                                          args=(their_tasks, their_results, parent_ends, fn, initializer,
+                                                initargs))
                 # A Ctrl-C during the fork would interrupt the new worker before it ignores
                 # SIGINT (a traceback from it); blocked, it waits for the parent alone.
                 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
                 try:
                     process.start()
                 except BaseException:
-                    ours.close()
+                    for end in ours:
+                        end.close()
                     raise
                 finally:
                     # From here on only the worker holds its end: its death is end-of-file
                     # here. Closed before the next fork, so no later worker inherits it.
-                    theirs.close()
+                    for end in theirs:
+                        end.close()
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-                self._workers.append(_Worker(number, process, ours))
+                self._workers.append(_Worker(number, process, our_tasks, our_results))
         except BaseException:
             self.close(kill=True)
             raise
@@ -161,7 +174,7 @@ class WorkerPool:
     def collect(self) -> None:
         """Wait until a worker answers or dies; keep the answers, raise on the rest."""
         by_sentinel: dict[Any, _Worker] = {w.process.sentinel: w for w in self._workers}
-        by_conn: dict[Any, _Worker] = {w.conn: w for w in self._workers}
+        by_conn: dict[Any, _Worker] = {w.results: w for w in self._workers}
         ready = wait([*by_sentinel, *by_conn])
         for obj in ready:
             if obj in by_sentinel:
@@ -169,7 +182,7 @@ class WorkerPool:
         for obj in ready:
             worker = by_conn[obj]
             try:
-                data = worker.conn.recv_bytes()
+                data = worker.results.recv_bytes()
             except (EOFError, OSError):  # OSError: it died part-way through a message
                 raise self._died(worker) from None
             seq, ok, payload = pickle.loads(data)
@@ -195,6 +208,7 @@ class WorkerPool:
         error, Ctrl-C) busy ones are terminated at once. None outlives this call."""
         for worker in self._workers:
             worker.conn.close()
+            worker.results.close()
         if kill:
             for worker in self._workers:
                 worker.process.terminate()
@@ -205,6 +219,20 @@ class WorkerPool:
                 worker.process.kill()
                 worker.process.join()
             worker.process.close()
+
+
+PIPE_BYTES = 1 << 20  # Linux's default ceiling for an unprivileged process (fs/pipe-max-size)
+
+
+def _enlarge_pipe(conn: Connection) -> None:
+    """Ask for PIPE_BYTES of pipe buffer; where that is refused (another system, a lower
+    ceiling) the pipe keeps its size, which is only slower."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 def _signal_name(number: int) -> str:
@@ -231,7 +259,7 @@ def _reraise(worker: _Worker, payload: tuple[bytes | None, str]) -> BaseExceptio
 
 # In the worker.
 
-def _serve(conn: Connection, parent_ends: list[Connection], fn: Callable[[Any], Any],
+def _serve(tasks: Connection, results: Connection, parent_ends: list[Connection], fn: Callable[[Any], Any],
            initializer: Callable[..., None] | None, initargs: tuple) -> None:
     """A worker's life: set up, then compute each task its receiver thread reads and hand
     the result to its sender thread, until the parent closes the pipe."""
@@ -249,8 +277,8 @@ def _serve(conn: Connection, parent_ends: list[Connection], fn: Callable[[Any], 
             failure = _failure(err)  # sent as the answer to every task, so the parent raises it
         inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        threading.Thread(target=_receive_tasks, args=(conn, inbox), daemon=True).start()
-        threading.Thread(target=_send_results, args=(conn, outbox), daemon=True).start()
+        threading.Thread(target=_receive_tasks, args=(tasks, inbox), daemon=True).start()
+        threading.Thread(target=_send_results, args=(results, outbox), daemon=True).start()
         while (data := inbox.get()) is not None:
             seq, task = pickle.loads(data)
             outbox.put(_answer(seq, fn, task, failure))
