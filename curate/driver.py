@@ -26,9 +26,13 @@ from curate.formats import (
     DEFAULT_MAX_DOC_BYTES,
     DEFAULT_MAX_LINE_BYTES,
     DEFAULT_SINK,
+    IdRegistry,
     ReadOptions,
+    options_with,
     read_documents,
+    read_file,
 )
+from curate.formats.ranges import ReadRange, cut_ranges, splittable
 from curate.staged import open_output_folder
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
 from curate.stages.base import Batch, Stage
@@ -184,15 +188,21 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             if writer.committing:  # stopped in its final commit: every input is done already
                 writer.commit(summary)
                 return summary
+            render = writer.renderer()
+            ids = None
+            if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
+                ids = IdRegistry(the_plan.discovery.files)
+                work = range_batches(the_plan.discovery, options_with(cfg.read_options, cfg.text_field), ids)
             items = iter(the_plan.items) if the_plan.items is not None else input_items(
                 the_plan.discovery, cfg.text_field, cfg.read_options)
+            if ids is None:
+                work = batches(items, done)
             if done:
                 skipped = sum(item.size for item in itertools.islice(items, done) if isinstance(item, RawDocument))
                 if on_progress is not None:
                     on_progress(skipped)
             write_s = 0.0
-            for batch in engine.process(mapped, barrier, batches(items, done), on_progress, cfg.output,
-                                        render=writer.renderer()):
+            for batch in engine.process(mapped, barrier, work, on_progress, cfg.output, render=render, ids=ids):
                 for stage, seconds in batch.timings.items():
                     timings[stage] = timings.get(stage, 0.0) + seconds
                 t0 = time.perf_counter()
@@ -261,6 +271,41 @@ def batches(items: Iterable[Item], first_item: int = 0) -> Iterator[Batch]:
             batch, size = [], 0
     if batch:
         yield Batch(number, batch, first_item)
+
+
+def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry) -> Iterator[Batch]:
+    """What `input_items` and `batches` give, for an engine whose workers read: a batch for
+    each range of a file they can read themselves (formats.ranges), batches of items read
+    here for the rest. Item ordinals (``first_item``) are the engine's to count, and the
+    ids are the engine's to check (``ids_unchecked``): it sees every batch in input order,
+    which this generator, reading ahead of the ranges, does not."""
+    def sources() -> Iterator[Item | ReadRange]:
+        yield from discovery.problems
+        for number, f in enumerate(discovery.files):
+            parts = cut_ranges(f, number, options, BATCH_BYTES) if splittable(f, options) else None
+            if parts is None:
+                yield from read_file(f, number, options, None)  # ids are checked in order by the engine
+            else:
+                yield from parts
+
+    number = 0
+    batch: list[BatchItem] = []
+    size = 0
+    for source in sources():
+        if isinstance(source, ReadRange):
+            if batch:
+                yield Batch(number, batch, ids_unchecked=True)
+                number, batch, size = number + 1, [], 0
+            yield Batch(number, [], reads=source, ids_unchecked=True)
+            number += 1
+            continue
+        batch.append(source)
+        size += source.size if isinstance(source, RawDocument) else 0
+        if len(batch) >= BATCH_DOCS or size >= BATCH_BYTES:
+            yield Batch(number, batch, ids_unchecked=True)
+            number, batch, size = number + 1, [], 0
+    if batch:
+        yield Batch(number, batch, ids_unchecked=True)
 
 
 def emit(result: Document | Problem | RawDocument, writer: Output, summary: Summary) -> None:

@@ -5,6 +5,7 @@ batch, so the output is the same for any number of workers."""
 
 from __future__ import annotations
 
+import bisect
 import collections
 import multiprocessing
 import os
@@ -19,11 +20,13 @@ from curate.document import Document, Line, Reason
 from curate.engines import Engine, Progress
 from curate.engines.pool import WorkerDied, WorkerPool, ordered_map
 from curate.errors import RunStopped
+from curate.formats.ranges import read_range
 from curate.stages.base import Batch, Stage, run_stages
 from curate.stages.dedup.apply import apply_verdicts, row_lines
 from curate.storage import Location
 
 if TYPE_CHECKING:
+    from curate.formats import IdRegistry
     from curate.stages.dedup.sign import SignedRows
     from curate.write import Rendered, Renderer
 
@@ -33,9 +36,9 @@ class LocalEngine(Engine):
 
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
                 on_progress: Progress | None = None, output: Location | None = None,
-                render: Renderer | None = None) -> Iterator[Batch]:
+                render: Renderer | None = None, ids: IdRegistry | None = None) -> Iterator[Batch]:
         if self.workers > 1 and render is not None:
-            yield from self._pipelined(stages, barrier, batches, on_progress, output, render)
+            yield from self._pipelined(stages, barrier, batches, on_progress, output, render, ids)
             return
         for batch in self.map(stages, batches, output):
             if barrier is not None:
@@ -47,6 +50,9 @@ class LocalEngine(Engine):
             if on_progress is not None:
                 on_progress(batch.size)  # once a batch: a progress bar update costs more than dedup does
             yield batch
+
+    def reads_ranges(self) -> bool:
+        return self.workers > 1  # the pipelined path, when the output takes encoded items
 
     def map(self, stages: list[Stage], batches: Iterator[Batch], output: Location | None) -> Iterator[Batch]:
         """The stages over every batch, yielded in input order. A worker that dies stops the
@@ -75,7 +81,8 @@ class LocalEngine(Engine):
                 stage.setup()
 
     def _pipelined(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
-                   on_progress: Progress | None, output: Location | None, render: Renderer) -> Iterator[Batch]:
+                   on_progress: Progress | None, output: Location | None, render: Renderer,
+                   ids: IdRegistry | None) -> Iterator[Batch]:
         """Batches whose documents never come to this process: a worker maps a batch and
         keeps it, sending back only its signed rows; the barrier decides on the rows here;
         the same worker applies the verdicts and encodes the output records, and this
@@ -83,6 +90,7 @@ class LocalEngine(Engine):
         record here, kept this process busier than both workers together.)"""
         self._set_up_before_fork(stages)
         window = 4 * self.workers  # batches in flight (held in workers), as in map()
+        next_item: int | None = None  # the run's ordinal of the next batch's first item
         try:
             with WorkerPool(self.workers, _task, _init_worker, (stages, True, render)) as pool:
                 mapping: collections.deque[tuple[int, Any, Batch]] = collections.deque()  # seq, worker, batch
@@ -105,12 +113,21 @@ class LocalEngine(Engine):
                         seq, shell = finishing.popleft()
                         if seq is not None:
                             shell.rendered = pool.result(seq)
+                        _add_id_problems(shell, render)
                         if on_progress is not None:
                             on_progress(shell.size)
                         yield shell
                     elif mapping and pool.done(mapping[0][0]):
                         seq, worker, batch = mapping.popleft()
-                        shell = _shell(batch, pool.result(seq))
+                        mapped: Mapped = pool.result(seq)
+                        shell = _shell(batch, mapped)
+                        if mapped.ids is not None:
+                            assert ids is not None
+                            _check_ids(shell, mapped.ids, ids)
+                        # Counted here, in input order: a batch that read a range learns its length only now.
+                        next_item = batch.first_item if next_item is None else next_item
+                        shell.first_item = next_item
+                        next_item += len(shell.items)
                         if barrier is None:
                             finishing.append((None, shell))
                             continue
@@ -177,14 +194,19 @@ def _task(task: tuple[str, Any]) -> Any:
         apply_verdicts(batch, verdicts)
         assert _renderer is not None
         return _rendered(batch, _renderer)
-    batch = _process_batch(payload)
+    batch = payload
+    if batch.reads is not None:
+        batch.items = list(read_range(batch.reads))
+    batch = _process_batch(batch)
+    ids = None if not batch.ids_unchecked else [(pos, item.id, item.source, item.record_line)
+                                                for pos, item in enumerate(batch.items) if isinstance(item, Document)]
     if kind == _MAP_AND_RENDER:
         assert _renderer is not None
-        return Mapped(None, [], batch.size, batch.timings, _rendered(batch, _renderer))
+        return Mapped(None, [], len(batch.items), batch.size, batch.timings, _rendered(batch, _renderer), ids)
     _held[batch.number] = batch
     rows = batch.signed
     refs = [] if rows is None else [ref_fields(doc, line) for _, doc, line in row_lines(batch)]
-    return Mapped(rows, refs, batch.size, batch.timings, None)
+    return Mapped(rows, refs, len(batch.items), batch.size, batch.timings, None, ids)
 
 
 def _rendered(batch: Batch, render: Renderer) -> list[Rendered]:
@@ -202,9 +224,13 @@ class Mapped:
 
     signed: SignedRows | None
     refs: list[tuple[str, str, int, int, int]]  # ParagraphRef fields of each signed row
+    count: int  # items
     size: int  # input bytes, for progress
     timings: dict[str, float]
     rendered: list[Rendered] | None  # when there was no barrier
+    # (position, id, source, record line) of each document, when whether an id was used
+    # before is for the engine to say, in input order (Batch.ids_unchecked).
+    ids: list[tuple[int, str, str, int | None]] | None
 
 
 def ref_fields(doc: Document, line: Line) -> tuple[str, str, int, int, int]:
@@ -219,7 +245,7 @@ def _shell(sent: Batch, mapped: Mapped) -> Batch:
     documents (apply.row_lines), so the shell holds stand-ins with just the fields it
     reads (built without __init__: a full Document per row cost ~0.1 s here). Once
     SignedRows carries the refs (the index rewrite), ``items`` stays empty."""
-    items: list[Any] = [None] * len(sent.items)
+    items: list[Any] = [None] * mapped.count
     if mapped.signed is not None:
         for (pos, index), (doc_id, source, line, start, end) in zip(mapped.signed.owners, mapped.refs, strict=True):
             doc = items[pos]
@@ -229,6 +255,29 @@ def _shell(sent: Batch, mapped: Mapped) -> Batch:
             doc.lines.append(_StandIn(index, _Origin(line, start, end)))
     return Batch(sent.number, items, sent.first_item, mapped.signed, dict(mapped.timings),
                  rendered=mapped.rendered, input_bytes=mapped.size)
+
+
+def _check_ids(shell: Batch, found: list[tuple[int, str, str, int | None]], ids: IdRegistry) -> None:
+    """Put the problem `read_documents` puts before a document whose id was used earlier
+    into the shell (a placeholder item, its rows' positions moved past it); the problem
+    itself is encoded when the batch comes back (_add_id_problems)."""
+    inserts = [(pos, problem) for pos, doc_id, source, line in found
+               if (problem := ids.check(doc_id, source, line)) is not None]
+    if not inserts:
+        return
+    shell.id_problems = inserts
+    for pos, problem in reversed(inserts):
+        shell.items.insert(pos, problem)
+    rows = shell.signed
+    if rows is not None and len(rows):
+        before = [pos for pos, _ in inserts]
+        rows.owners = [(pos + bisect.bisect_right(before, pos), index) for pos, index in rows.owners]
+
+
+def _add_id_problems(shell: Batch, render: Renderer) -> None:
+    if shell.id_problems and shell.rendered is not None:
+        for pos, problem in reversed(shell.id_problems):
+            shell.rendered.insert(pos, render(problem))
 
 
 class _StandIn:  # what row_lines and paragraph_ref read of a Line
