@@ -222,6 +222,9 @@ class WorkerPool:
 
 
 PIPE_BYTES = 1 << 20  # Linux's default ceiling for an unprivileged process (fs/pipe-max-size)
+# Only tests set this: a smaller pipe, so that a worker blocks part-way through sending a
+# result and can be killed there (tests/test_worker_kill.py).
+PIPE_BYTES_ENV = "CURATE_TEST_PIPE_BYTES"
 
 
 def _enlarge_pipe(conn: Connection) -> None:
@@ -230,7 +233,7 @@ def _enlarge_pipe(conn: Connection) -> None:
     try:
         import fcntl
 
-        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, int(os.environ.get(PIPE_BYTES_ENV, PIPE_BYTES)))
     except (ImportError, AttributeError, OSError):
         pass
 
