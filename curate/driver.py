@@ -26,9 +26,13 @@ from curate.formats import (
     DEFAULT_MAX_DOC_BYTES,
     DEFAULT_MAX_LINE_BYTES,
     DEFAULT_SINK,
+    IdRegistry,
     ReadOptions,
+    options_with,
     read_documents,
+    read_file,
 )
+from curate.formats.ranges import ReadRange, cut_ranges, splittable
 from curate.outdir import INDEX
 from curate.staged import open_output_folder
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
@@ -40,6 +44,7 @@ from curate.summary import Summary
 
 if TYPE_CHECKING:
     from curate.rules import RuleSet
+    from curate.write import Rendered, Renderer
 
 BATCH_DOCS = 1024  # numpy work in signatures is per batch: on paragraph-per-record files 256 left
 # ~5% in per-call overhead (64 left it call-bound); BATCH_BYTES cuts first (~700 paragraphs)
@@ -91,6 +96,8 @@ class Output(Protocol):
     def restore(self) -> tuple[list, object | None, int]: ...
     def write_document(self, doc: Document) -> None: ...
     def write_problem(self, problem: Problem) -> None: ...
+    def renderer(self) -> Renderer | None: ...
+    def write_rendered(self, item: Rendered) -> None: ...
     def end_chunk(self, index_journal: object, summary_state: object) -> None: ...
     def commit(self, summary: Summary) -> None: ...
     def interrupt(self) -> None: ...
@@ -110,6 +117,12 @@ class MemoryOutput:
         raise NotImplementedError
 
     def write_problem(self, problem: Problem) -> None:
+        raise NotImplementedError
+
+    def renderer(self) -> Renderer | None:
+        return None  # it takes the items themselves
+
+    def write_rendered(self, item: Rendered) -> None:
         raise NotImplementedError
 
     def end_chunk(self, index_journal: object, summary_state: object) -> None:
@@ -189,19 +202,29 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             if writer.committing:  # stopped in its final commit: every input is done already
                 writer.commit(summary)
                 return summary
+            render = writer.renderer()
+            ids = None
+            if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
+                ids = IdRegistry(the_plan.discovery.files)
+                work = range_batches(the_plan.discovery, options_with(cfg.read_options, cfg.text_field), ids)
             items = iter(the_plan.items) if the_plan.items is not None else input_items(
                 the_plan.discovery, cfg.text_field, cfg.read_options)
+            if ids is None:
+                work = batches(items, done)
             if done:
                 skipped = sum(item.size for item in itertools.islice(items, done) if isinstance(item, RawDocument))
                 if on_progress is not None:
                     on_progress(skipped)
             write_s = 0.0
-            for batch in engine.process(mapped, barrier, batches(items, done), on_progress, cfg.output):
+            for batch in engine.process(mapped, barrier, work, on_progress, cfg.output, render=render, ids=ids):
                 for stage, seconds in batch.timings.items():
                     timings[stage] = timings.get(stage, 0.0) + seconds
                 t0 = time.perf_counter()
-                for item in batch.items:
-                    emit(item, writer, summary)
+                for item in batch.items if batch.rendered is None else batch.rendered:
+                    if isinstance(item, tuple):
+                        emit_rendered(item, writer, summary)
+                    else:
+                        emit(item, writer, summary)
                     if summary.items_done % cfg.chunk_items == 0:
                         journal = barrier.take_journal(summary.items_done) if barrier is not None else None
                         writer.end_chunk(journal, summary)
@@ -276,6 +299,41 @@ def batches(items: Iterable[Item], first_item: int = 0) -> Iterator[Batch]:
         yield Batch(number, batch, first_item)
 
 
+def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry) -> Iterator[Batch]:
+    """What `input_items` and `batches` give, for an engine whose workers read: a batch for
+    each range of a file they can read themselves (formats.ranges), batches of items read
+    here for the rest. Item ordinals (``first_item``) are the engine's to count, and the
+    ids are the engine's to check (``ids_unchecked``): it sees every batch in input order,
+    which this generator, reading ahead of the ranges, does not."""
+    def sources() -> Iterator[Item | ReadRange]:
+        yield from discovery.problems
+        for number, f in enumerate(discovery.files):
+            parts = cut_ranges(f, number, options, BATCH_BYTES) if splittable(f, options) else None
+            if parts is None:
+                yield from read_file(f, number, options, None)  # ids are checked in order by the engine
+            else:
+                yield from parts
+
+    number = 0
+    batch: list[BatchItem] = []
+    size = 0
+    for source in sources():
+        if isinstance(source, ReadRange):
+            if batch:
+                yield Batch(number, batch, ids_unchecked=True)
+                number, batch, size = number + 1, [], 0
+            yield Batch(number, [], reads=source, ids_unchecked=True)
+            number += 1
+            continue
+        batch.append(source)
+        size += source.size if isinstance(source, RawDocument) else 0
+        if len(batch) >= BATCH_DOCS or size >= BATCH_BYTES:
+            yield Batch(number, batch, ids_unchecked=True)
+            number, batch, size = number + 1, [], 0
+    if batch:
+        yield Batch(number, batch, ids_unchecked=True)
+
+
 def emit(result: Document | Problem | RawDocument, writer: Output, summary: Summary) -> None:
     """Write one processed item and count it. Every engine's batches come here, in input
     order, so they write the same bytes."""
@@ -288,4 +346,16 @@ def emit(result: Document | Problem | RawDocument, writer: Output, summary: Summ
         summary.add_document(result)
     else:
         raise TypeError(f"{result.source}: a raw document reached the writer; the pipeline must start with 'read'")
+    summary.items_done += 1
+
+
+def emit_rendered(rendered: Rendered, writer: Output, summary: Summary) -> None:
+    """``emit`` for an item a worker encoded (write.Renderer): the same bytes and counts."""
+    interrupts.check()
+    writer.write_rendered(rendered)
+    tally = rendered[3]
+    if isinstance(tally, Problem):
+        summary.add_problem(tally)
+    else:
+        summary.add_tally(*tally)
     summary.items_done += 1

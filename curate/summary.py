@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from curate.document import SKIPPED_BY_DESIGN, Document, Problem
@@ -47,14 +48,18 @@ class Summary:
     against: dict | None = None  # the earlier run's index deduplicated against (--against)
 
     def add_document(self, doc: Document) -> None:
+        self.add_tally(doc.lines_read, len(doc.lines), [removal.reason for removal in doc.removed], doc.problems)
+
+    def add_tally(self, lines_read: int, lines_kept: int, removed: Iterable[str], problems: Iterable[Problem]) -> None:
+        """Count a document from its figures (what a worker sends instead of the document)."""
         self.documents_read += 1
-        self.lines_read += doc.lines_read
-        self.lines_kept += len(doc.lines)
-        for removal in doc.removed:
-            self.removed[removal.reason] += 1
-        for problem in doc.problems:
+        self.lines_read += lines_read
+        self.lines_kept += lines_kept
+        for reason in removed:
+            self.removed[reason] += 1
+        for problem in problems:
             self.add_problem(problem, counted_in_document=True)
-        if doc.lines:
+        if lines_kept:
             self.documents_written += 1
         else:
             self.documents_emptied += 1

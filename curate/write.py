@@ -13,14 +13,15 @@ import json
 import os
 import pickle
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from curate.document import Document, Problem, Removal
+from curate.document import Document, Problem, RawDocument, Removal
 from curate.errors import RunStopped, UsageError
 from curate.formats import DEFAULT_SINK, Sink, sink_by_name
-from curate.formats.base import Part
-from curate.formats.jsonl_sink import JsonlSink
+from curate.formats.base import LinePart, Part
+from curate.formats.jsonl_sink import JsonlSink, dumps
 from curate.formats.shards import SCHEMA_VERSION, join_shards
 from curate.outdir import (
     CORPUS,
@@ -103,6 +104,40 @@ def removal_record(doc: Document, removal: Removal) -> dict:
                                   "bytes": [ref.byte_start, ref.byte_end]}
         record["similarity"] = removal.similarity
     return record
+
+
+# What the summary counts of one item: a document's (lines read, lines kept, the reason of
+# each removed line, its problems), or the problem that the item is.
+Tally = tuple[int, int, tuple[str, ...], tuple[Problem, ...]] | Problem
+# One item ready to write: its corpus record (a JSON line, or the record itself for a sink
+# that does not write JSON lines; None: nothing kept), its removed.jsonl and quarantine.jsonl
+# lines (b"": none), and its tally.
+Rendered = tuple[bytes | dict | None, bytes, bytes, Tally]
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """Turns a finished item into the bytes the writer appends, where the item is: in a
+    worker, so the process that writes only joins bytes in input order. The same records
+    and the same ``dumps`` as ``write_document``, so the bytes are the same."""
+
+    corpus_lines: bool  # the corpus sink takes JSON lines (else records, as parquet does)
+
+    def __call__(self, item: Document | Problem | RawDocument) -> Rendered:
+        if isinstance(item, Problem):
+            return None, b"", dumps(problem_record(item)) + b"\n", item
+        if not isinstance(item, Document):
+            raise TypeError(f"{item.source}: a raw document reached the writer; the pipeline must start with 'read'")
+        corpus: bytes | dict | None = None
+        if item.lines:
+            record = document_record(item)
+            corpus = dumps(record) + b"\n" if self.corpus_lines else record
+        removed = b"".join(dumps(removal_record(item, removal)) + b"\n"
+                           for removal in sorted(item.removed, key=lambda r: r.line.index))
+        quarantine = b"".join(dumps(problem_record(problem)) + b"\n" for problem in item.problems)
+        tally = (item.lines_read, len(item.lines), tuple(removal.reason for removal in item.removed),
+                 tuple(item.problems))
+        return corpus, removed, quarantine, tally
 
 
 def problem_record(problem: Problem) -> dict:
@@ -307,6 +342,28 @@ class OutputWriter:
 
     def write_problem(self, problem: Problem) -> None:
         self._write("quarantine", problem_record(problem))
+
+    def renderer(self) -> Renderer:
+        """How workers turn items into what ``write_rendered`` takes."""
+        return Renderer(corpus_lines=getattr(self.sink, "writes_lines", False))
+
+    def write_rendered(self, item: Rendered) -> None:
+        corpus, removed, quarantine, _ = item
+        if corpus is not None:
+            if isinstance(corpus, dict):
+                self._write("corpus", corpus)
+            else:
+                self._write_line("corpus", corpus)
+        if removed:
+            self._write_line("removed", removed)
+        if quarantine:
+            self._write_line("quarantine", quarantine)
+
+    def _write_line(self, output: str, data: bytes) -> None:
+        try:
+            cast(LinePart, self.parts[output]).write_line(data)
+        except OSError as err:
+            raise self._stopped(err, self._part_path(self.chunk, output)) from err
 
     def _write(self, output: str, record: dict) -> None:
         try:

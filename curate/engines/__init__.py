@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from curate.errors import UsageError
 from curate.stages.base import Batch, Stage
 from curate.storage import Location
+
+if TYPE_CHECKING:
+    from curate.formats import IdRegistry
+    from curate.write import Renderer
 
 ENGINES: dict[str, str] = {
     "local": "curate.engines.local:LocalEngine",
@@ -41,10 +45,19 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         return None
 
+    def reads_ranges(self) -> bool:
+        """Whether its workers read `formats.ranges.ReadRange` batches themselves."""
+        return False
+
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
-                on_progress: Progress | None = None, output: Location | None = None) -> Iterator[Batch]:
+                on_progress: Progress | None = None, output: Location | None = None,
+                render: Renderer | None = None, ids: IdRegistry | None = None) -> Iterator[Batch]:
         """Each batch through ``stages`` then ``barrier``, in input order. ``output`` is only
-        named in the message of a stop (a dead worker), with the --resume hint."""
+        named in the message of a stop (a dead worker), with the --resume hint. With
+        ``render``, an engine may hand back batches with their items already encoded
+        (``Batch.rendered``) instead of the items. ``ids`` is the run's registry of document
+        ids, for batches that name a range of a file to read instead of their items (only
+        given to an engine whose ``reads_ranges`` says it takes them)."""
         raise NotImplementedError
 
 

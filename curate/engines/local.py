@@ -5,33 +5,54 @@ batch, so the output is the same for any number of workers."""
 
 from __future__ import annotations
 
+import bisect
+import collections
 import multiprocessing
 import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from curate.document import Document, Reason
 from curate.engines import Engine, Progress
-from curate.engines.pool import WorkerDied, ordered_map
+from curate.engines.pool import WorkerDied, WorkerPool, ordered_map
 from curate.errors import RunStopped
+from curate.formats.ranges import read_range
 from curate.stages.base import Batch, Stage, run_stages
+from curate.stages.dedup.apply import apply_verdicts
 from curate.storage import Location
+
+if TYPE_CHECKING:
+    from curate.formats import IdRegistry
+    from curate.stages.dedup.sign import SignedRows
+    from curate.write import Rendered, Renderer
 
 
 class LocalEngine(Engine):
     name = "local"
 
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
-                on_progress: Progress | None = None, output: Location | None = None) -> Iterator[Batch]:
+                on_progress: Progress | None = None, output: Location | None = None,
+                render: Renderer | None = None, ids: IdRegistry | None = None) -> Iterator[Batch]:
+        if self.workers > 1 and render is not None:
+            yield from self._pipelined(stages, barrier, batches, on_progress, output, render, ids)
+            return
         for batch in self.map(stages, batches, output):
             if barrier is not None:
                 started = time.perf_counter()
                 batch = barrier(batch)
                 batch.timings[barrier.name] = batch.timings.get(barrier.name, 0.0) + time.perf_counter() - started
+            if render is not None:
+                _render(batch, render)
             if on_progress is not None:
                 on_progress(batch.size)  # once a batch: a progress bar update costs more than dedup does
             yield batch
+
+    def reads_ranges(self) -> bool:
+        return self.workers > 1  # the pipelined path, when the output takes encoded items
 
     def map(self, stages: list[Stage], batches: Iterator[Batch], output: Location | None) -> Iterator[Batch]:
         """The stages over every batch, yielded in input order. A worker that dies stops the
@@ -41,11 +62,7 @@ class LocalEngine(Engine):
             for batch in batches:
                 yield _process_batch(batch)
             return
-        if multiprocessing.get_start_method() == "fork":
-            # Heavy state (the language model: ~0.2 s, 20 MB) is built once, here: forked
-            # workers inherit it, and share its pages, instead of each building its own.
-            for stage in stages:
-                stage.setup()
+        self._set_up_before_fork(stages)
         try:
             # A bounded window of batches in flight: enough to keep every worker busy,
             # few enough that memory does not grow with the corpus.
@@ -56,17 +73,103 @@ class LocalEngine(Engine):
                 raise
             raise RunStopped(output, str(err)) from err
 
+    def _set_up_before_fork(self, stages: list[Stage]) -> None:
+        if multiprocessing.get_start_method() == "fork":
+            # Heavy state (the language model: ~0.2 s, 20 MB) is built once, here: forked
+            # workers inherit it, and share its pages, instead of each building its own.
+            for stage in stages:
+                stage.setup()
+
+    def _pipelined(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
+                   on_progress: Progress | None, output: Location | None, render: Renderer,
+                   ids: IdRegistry | None) -> Iterator[Batch]:
+        """Batches whose documents never come to this process: a worker maps a batch and
+        keeps it, sending back only its signed rows; the barrier decides on the rows here;
+        the same worker applies the verdicts and encodes the output records, and this
+        process gets bytes to append. (Sending documents back and forth, and encoding every
+        record here, kept this process busier than both workers together.)"""
+        self._set_up_before_fork(stages)
+        window = 4 * self.workers  # batches in flight (held in workers), as in map()
+        next_item: int | None = None  # the run's ordinal of the next batch's first item
+        try:
+            with WorkerPool(self.workers, _task, _init_worker, (stages, True, render)) as pool:
+                mapping: collections.deque[tuple[int, Any, Batch]] = collections.deque()  # seq, worker, batch
+                # seq of the finish task (None: encoded when mapped), batch; in input order
+                finishing: collections.deque[tuple[int | None, Batch]] = collections.deque()
+                more = True
+                while True:
+                    while more and len(mapping) + len(finishing) < window:
+                        worker = pool.idle_worker()
+                        if worker is None:
+                            break
+                        batch = next(batches, None)
+                        if batch is None:
+                            more = False
+                            break
+                        # The barrier has nothing to decide without it: map and encode at once.
+                        kind = _MAP if barrier is not None else _MAP_AND_RENDER
+                        mapping.append((pool.send((kind, batch), worker), worker, batch))
+                    if finishing and (finishing[0][0] is None or pool.done(finishing[0][0])):
+                        seq, shell = finishing.popleft()
+                        if seq is not None:
+                            shell.rendered = pool.result(seq)
+                        _add_id_problems(shell, render)
+                        if on_progress is not None:
+                            on_progress(shell.size)
+                        yield shell
+                    elif mapping and pool.done(mapping[0][0]):
+                        seq, worker, batch = mapping.popleft()
+                        mapped: Mapped = pool.result(seq)
+                        shell = _shell(batch, mapped)
+                        if mapped.ids is not None:
+                            assert ids is not None
+                            _check_ids(shell, mapped.ids, ids)
+                        # Counted here, in input order: a batch that read a range learns its length only now.
+                        next_item = batch.first_item if next_item is None else next_item
+                        shell.first_item = next_item
+                        next_item += len(shell.items)
+                        if barrier is None:
+                            finishing.append((None, shell))
+                            continue
+                        started = time.perf_counter()
+                        verdicts = decide(barrier, shell)
+                        shell.timings[barrier.name] = (shell.timings.get(barrier.name, 0.0)
+                                                       + time.perf_counter() - started)
+                        finishing.append((pool.send((_FINISH, (batch.number, verdicts)), worker), shell))
+                    elif not mapping and not finishing and not more:
+                        return
+                    else:
+                        pool.collect()
+        except WorkerDied as err:
+            if output is None:
+                raise
+            raise RunStopped(output, str(err)) from err
+
+
+def decide(barrier: Stage, batch: Batch) -> list[Reason | None]:
+    """The barrier's verdict on each signed row of ``batch``, without applying them (the
+    documents are in a worker)."""
+    return barrier.decide(batch)
+
+
+# What a worker is asked to do with a batch.
+_MAP = "map"  # run the stages, keep the batch, send back its signed rows
+_FINISH = "finish"  # apply the verdicts to the batch kept, send back its encoded items
+_MAP_AND_RENDER = "map+render"  # no barrier: both at once
 
 _stages: list[Stage] = []
+_renderer: Renderer | None = None
+_held: dict[int, Batch] = {}  # batches mapped in this worker, by number, until their verdicts come
 
 
-def _init_worker(stages: list[Stage], in_pool: bool = False) -> None:
-    global _stages
+def _init_worker(stages: list[Stage], in_pool: bool = False, render: Renderer | None = None) -> None:
+    global _stages, _renderer
     if in_pool:
         _die_with_parent()
     for stage in stages:
         stage.setup()
     _stages = stages
+    _renderer = render
 
 
 def process_batch(stages: list[Stage], batch: Batch) -> Batch:
@@ -76,6 +179,81 @@ def process_batch(stages: list[Stage], batch: Batch) -> Batch:
 
 def _process_batch(batch: Batch) -> Batch:
     return process_batch(_stages, batch)
+
+
+def _task(task: tuple[str, Any]) -> Any:
+    kind, payload = task
+    if kind == _FINISH:
+        number, verdicts = payload
+        batch = _held.pop(number)
+        apply_verdicts(batch, verdicts)
+        assert _renderer is not None
+        return _rendered(batch, _renderer)
+    batch = payload
+    if batch.reads is not None:
+        batch.items = list(read_range(batch.reads))
+    batch = _process_batch(batch)
+    ids = None if not batch.ids_unchecked else [(pos, item.id, item.source, item.record_line)
+                                                for pos, item in enumerate(batch.items) if isinstance(item, Document)]
+    if kind == _MAP_AND_RENDER:
+        assert _renderer is not None
+        return Mapped(None, len(batch.items), batch.size, batch.timings, _rendered(batch, _renderer), ids)
+    _held[batch.number] = batch
+    return Mapped(batch.signed, len(batch.items), batch.size, batch.timings, None, ids)
+
+
+def _rendered(batch: Batch, render: Renderer) -> list[Rendered]:
+    return [render(item) for item in batch.items]
+
+
+def _render(batch: Batch, render: Renderer) -> None:
+    batch.rendered = _rendered(batch, render)
+    batch.items = []
+
+
+@dataclass
+class Mapped:
+    """What a worker sends back for a batch it mapped and keeps."""
+
+    signed: SignedRows | None  # with each row's reference: the barrier needs no document
+    count: int  # items
+    size: int  # input bytes, for progress
+    timings: dict[str, float]
+    rendered: list[Rendered] | None  # when there was no barrier
+    # (position, id, source, record line) of each document, when whether an id was used
+    # before is for the engine to say, in input order (Batch.ids_unchecked).
+    ids: list[tuple[int, str, str, int | None]] | None
+
+
+def _shell(sent: Batch, mapped: Mapped) -> Batch:
+    """The batch as this process keeps it: rows, timings and size. Its items are only
+    places (the documents stay in the worker), so that ordinals and id problems count."""
+    places: list[Any] = [None] * mapped.count
+    return Batch(sent.number, places, sent.first_item, mapped.signed, dict(mapped.timings),
+                 rendered=mapped.rendered, input_bytes=mapped.size)
+
+
+def _check_ids(shell: Batch, found: list[tuple[int, str, str, int | None]], ids: IdRegistry) -> None:
+    """Put the problem `read_documents` puts before a document whose id was used earlier
+    into the shell (a placeholder item, its rows' positions moved past it); the problem
+    itself is encoded when the batch comes back (_add_id_problems)."""
+    inserts = [(pos, problem) for pos, doc_id, source, line in found
+               if (problem := ids.check(doc_id, source, line)) is not None]
+    if not inserts:
+        return
+    shell.id_problems = inserts
+    for pos, problem in reversed(inserts):
+        shell.items.insert(pos, problem)
+    rows = shell.signed
+    if rows is not None and len(rows):
+        before = [pos for pos, _ in inserts]
+        rows.owners = [(pos + bisect.bisect_right(before, pos), index) for pos, index in rows.owners]
+
+
+def _add_id_problems(shell: Batch, render: Renderer) -> None:
+    if shell.id_problems and shell.rendered is not None:
+        for pos, problem in reversed(shell.id_problems):
+            shell.rendered.insert(pos, render(problem))
 
 
 def _die_with_parent() -> None:

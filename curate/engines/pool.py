@@ -15,6 +15,7 @@ while it computes, and the parent sends at most TASKS_PER_WORKER tasks ahead to 
 
 from __future__ import annotations
 
+import collections
 import multiprocessing
 import os
 import pickle
@@ -63,10 +64,12 @@ def ordered_map(fn: Callable[[Any], Any], tasks: Iterable[Any], workers: int,
 
 
 class _Worker:
-    def __init__(self, number: int, process: multiprocessing.process.BaseProcess, conn: Connection):
+    def __init__(self, number: int, process: multiprocessing.process.BaseProcess, tasks: Connection,
+                 results: Connection):
         self.number = number
         self.process = process
-        self.conn = conn
+        self.conn = tasks  # the parent writes tasks here
+        self.results = results  # and reads results here
         self.tasks = 0  # sent and not yet answered
 
 
@@ -75,28 +78,41 @@ class WorkerPool:
                  initializer: Callable[..., None] | None = None, initargs: tuple = ()):
         context = multiprocessing.get_context()  # fork on Linux: workers inherit what the parent built
         self._workers: list[_Worker] = []
+        self._finished: dict[int, Any] = {}  # results by sequence number, until taken
+        self._next_seq = 0
         try:
             for number in range(1, workers + 1):
-                ours, theirs = context.Pipe()
+                # One pipe each way, each as large as Linux allows: a batch's task or result
+                # then fits in the pipe and goes in one write, where a 64 kB pipe made the
+                # sender wait, piece by piece, for the other side's reading thread to get
+                # its turn at the GIL (about a second of a 3-second `curate dedup`).
+                their_tasks, our_tasks = context.Pipe(duplex=False)
+                our_results, their_results = context.Pipe(duplex=False)
+                ours, theirs = [our_tasks, our_results], [their_tasks, their_results]
+                for end in ours:
+                    _enlarge_pipe(end)
                 # The worker closes its copies of the parent's ends (its own and earlier
                 # workers'), so that a parent that is gone reads as end-of-file there too.
-                parent_ends = [w.conn for w in self._workers] + [ours]
+                parent_ends = [end for w in self._workers for end in (w.conn, w.results)] + ours
                 process = context.Process(target=_serve, name=f"curate-worker-{number}", daemon=True,
-                                          args=(theirs, parent_ends, fn, initializer, initargs))
+                                          args=(their_tasks, their_results, parent_ends, fn, initializer,
+                                                initargs))
                 # A Ctrl-C during the fork would interrupt the new worker before it ignores
                 # SIGINT (a traceback from it); blocked, it waits for the parent alone.
                 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
                 try:
                     process.start()
                 except BaseException:
-                    ours.close()
+                    for end in ours:
+                        end.close()
                     raise
                 finally:
                     # From here on only the worker holds its end: its death is end-of-file
                     # here. Closed before the next fork, so no later worker inherits it.
-                    theirs.close()
+                    for end in theirs:
+                        end.close()
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-                self._workers.append(_Worker(number, process, ours))
+                self._workers.append(_Worker(number, process, our_tasks, our_results))
         except BaseException:
             self.close(kill=True)
             raise
@@ -109,40 +125,56 @@ class WorkerPool:
 
     def imap(self, tasks: Iterable[Any], window: int) -> Iterator[Any]:
         tasks = iter(tasks)
-        finished: dict[int, Any] = {}  # results that came back before an earlier one
-        sent = yielded = 0
+        pending: collections.deque[int] = collections.deque()  # sequence numbers, in task order
         more = True
         while True:
-            while more and sent - yielded < window:
-                worker = min(self._workers, key=lambda w: w.tasks)
-                if worker.tasks >= TASKS_PER_WORKER:
+            while more and len(pending) < window:
+                worker = self.idle_worker()
+                if worker is None:
                     break
                 task = next(tasks, _END)
                 if task is _END:
                     more = False
                     break
-                self._send(worker, sent, task)
-                sent += 1
-            if yielded in finished:
-                yield finished.pop(yielded)
-                yielded += 1
-            elif yielded == sent and not more:
+                pending.append(self.send(task, worker))
+            if pending and pending[0] in self._finished:
+                yield self._finished.pop(pending.popleft())
+            elif not pending and not more:
                 return
             else:
-                self._collect(finished)
+                self.collect()
 
-    def _send(self, worker: _Worker, seq: int, task: Any) -> None:
+    def idle_worker(self) -> _Worker | None:
+        """The worker with the fewest tasks, if it can take one more without idling another."""
+        worker = min(self._workers, key=lambda w: w.tasks)
+        return worker if worker.tasks < TASKS_PER_WORKER else None
+
+    def send(self, task: Any, worker: _Worker) -> int:
+        """Give ``task`` to ``worker`` (whatever its load: a task may need the worker that
+        holds its data); returns the sequence number its result is kept under."""
+        seq = self._next_seq
+        self._next_seq += 1
         data = pickle.dumps((seq, task), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             worker.conn.send_bytes(data)
         except OSError:  # a broken pipe: the worker is gone
             raise self._died(worker) from None
         worker.tasks += 1
+        return seq
 
-    def _collect(self, finished: dict[int, Any]) -> None:
+    def done(self, seq: int) -> bool:
+        return seq in self._finished
+
+    def result(self, seq: int) -> Any:
+        """The result of task ``seq``, waiting for it if need be."""
+        while seq not in self._finished:
+            self.collect()
+        return self._finished.pop(seq)
+
+    def collect(self) -> None:
         """Wait until a worker answers or dies; keep the answers, raise on the rest."""
         by_sentinel: dict[Any, _Worker] = {w.process.sentinel: w for w in self._workers}
-        by_conn: dict[Any, _Worker] = {w.conn: w for w in self._workers}
+        by_conn: dict[Any, _Worker] = {w.results: w for w in self._workers}
         ready = wait([*by_sentinel, *by_conn])
         for obj in ready:
             if obj in by_sentinel:
@@ -150,14 +182,14 @@ class WorkerPool:
         for obj in ready:
             worker = by_conn[obj]
             try:
-                data = worker.conn.recv_bytes()
+                data = worker.results.recv_bytes()
             except (EOFError, OSError):  # OSError: it died part-way through a message
                 raise self._died(worker) from None
             seq, ok, payload = pickle.loads(data)
             worker.tasks -= 1
             if not ok:
                 raise _reraise(worker, payload)
-            finished[seq] = payload
+            self._finished[seq] = payload
 
     def _died(self, worker: _Worker) -> WorkerDied:
         worker.process.join(STOP_SECONDS)  # end-of-file can come just before the exit status
@@ -176,6 +208,7 @@ class WorkerPool:
         error, Ctrl-C) busy ones are terminated at once. None outlives this call."""
         for worker in self._workers:
             worker.conn.close()
+            worker.results.close()
         if kill:
             for worker in self._workers:
                 worker.process.terminate()
@@ -186,6 +219,23 @@ class WorkerPool:
                 worker.process.kill()
                 worker.process.join()
             worker.process.close()
+
+
+PIPE_BYTES = 1 << 20  # Linux's default ceiling for an unprivileged process (fs/pipe-max-size)
+# Only tests set this: a smaller pipe, so that a worker blocks part-way through sending a
+# result and can be killed there (tests/test_worker_kill.py).
+PIPE_BYTES_ENV = "CURATE_TEST_PIPE_BYTES"
+
+
+def _enlarge_pipe(conn: Connection) -> None:
+    """Ask for PIPE_BYTES of pipe buffer; where that is refused (another system, a lower
+    ceiling) the pipe keeps its size, which is only slower."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, int(os.environ.get(PIPE_BYTES_ENV, PIPE_BYTES)))
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 def _signal_name(number: int) -> str:
@@ -212,7 +262,7 @@ def _reraise(worker: _Worker, payload: tuple[bytes | None, str]) -> BaseExceptio
 
 # In the worker.
 
-def _serve(conn: Connection, parent_ends: list[Connection], fn: Callable[[Any], Any],
+def _serve(tasks: Connection, results: Connection, parent_ends: list[Connection], fn: Callable[[Any], Any],
            initializer: Callable[..., None] | None, initargs: tuple) -> None:
     """A worker's life: set up, then compute each task its receiver thread reads and hand
     the result to its sender thread, until the parent closes the pipe."""
@@ -230,8 +280,8 @@ def _serve(conn: Connection, parent_ends: list[Connection], fn: Callable[[Any], 
             failure = _failure(err)  # sent as the answer to every task, so the parent raises it
         inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        threading.Thread(target=_receive_tasks, args=(conn, inbox), daemon=True).start()
-        threading.Thread(target=_send_results, args=(conn, outbox), daemon=True).start()
+        threading.Thread(target=_receive_tasks, args=(tasks, inbox), daemon=True).start()
+        threading.Thread(target=_send_results, args=(results, outbox), daemon=True).start()
         while (data := inbox.get()) is not None:
             seq, task = pickle.loads(data)
             outbox.put(_answer(seq, fn, task, failure))

@@ -166,7 +166,8 @@ class RayEngine(Engine):
             ray.shutdown()
 
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
-                on_progress: Progress | None = None, output: Location | None = None) -> Iterator[Batch]:
+                on_progress: Progress | None = None, output: Location | None = None,
+                render: object = None, ids: object = None) -> Iterator[Batch]:  # items come back, not rendered
         partitions = max(1, int(ray.cluster_resources().get("CPU", 1)))
         timings: dict[str, float] = {}
         batch_refs, partition_refs = _map(stages, batches, partitions, on_progress, timings)

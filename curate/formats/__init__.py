@@ -189,28 +189,61 @@ def read_documents(files: list[InputFile], text_field: str | None = None,
     chose for it. ``text_field``, if given, replaces ``options.text_field``. A document
     whose id was used before is kept, after a problem (of 0 lines) naming where the id was
     first used: ids are meant to be unique."""
+    options = options_with(options, text_field)
+    ids = IdRegistry(files)
+    for number, f in enumerate(files):
+        yield from read_file(f, number, options, ids)
+
+
+def options_with(options: ReadOptions | None, text_field: str | None) -> ReadOptions:
     options = options or DEFAULT_READ
     if text_field is not None and text_field != options.text_field:
         options = dataclasses.replace(options, text_field=text_field)
-    first_use: dict[int, int] = {}  # 64-bit hash of an id -> file number << 40 | record line
-    for number, f in enumerate(files):
-        reader = reader_for(f.path, options.format if options.format != AUTO else f.format)
-        if reader is None:  # a file discovery would not have listed
-            raise UsageError(f"{f.path}: unsupported file type; {supported()} files, or name a format with --format")
-        for item in reader.read(f, options):
-            if isinstance(item, RawDocument):
-                key = xxhash.xxh3_64_intdigest(item.id.encode("utf-8"))
-                here = number << 40 | (item.record_line or 0)
-                first = first_use.setdefault(key, here)
-                if first != here:
-                    yield _duplicate_id_problem(item, files[first >> 40].source, first & ((1 << 40) - 1))
-            yield item
+    return options
 
 
-def _duplicate_id_problem(doc: RawDocument, first_source: str, first_line: int) -> Problem:
+def read_file(f: InputFile, number: int, options: ReadOptions,
+              ids: IdRegistry | None) -> Iterator[RawDocument | Problem]:
+    """The items of file ``number`` of the run, as read_documents yields them (without the
+    duplicate-id problems when ``ids`` is None: then the caller checks them)."""
+    reader = reader_for(f.path, options.format if options.format != AUTO else f.format)
+    if reader is None:  # a file discovery would not have listed
+        raise UsageError(f"{f.path}: unsupported file type; {supported()} files, or name a format with --format")
+    for item in reader.read(f, options):
+        if ids is not None and isinstance(item, RawDocument):
+            problem = ids.check(item.id, item.source, item.record_line, number)
+            if problem is not None:
+                yield problem
+        yield item
+
+
+class IdRegistry:
+    """Where each document id of a run was first used, to name the documents that use it again."""
+
+    def __init__(self, files: list[InputFile]):
+        self.files = files
+        self.first_use: dict[int, int] = {}  # 64-bit hash of an id -> file number << 40 | record line
+        self.numbers = {f.source: number for number, f in enumerate(files)}
+
+    def check(self, doc_id: str, source: str, record_line: int | None, number: int | None = None) -> Problem | None:
+        """None, or the problem to put before this document of file ``number`` (by default
+        the file whose source it names)."""
+        if number is None:
+            number = self.numbers[source]
+        key = xxhash.xxh3_64_intdigest(doc_id.encode("utf-8"))
+        here = number << 40 | (record_line or 0)
+        first = self.first_use.setdefault(key, here)
+        if first == here:
+            return None
+        return _duplicate_id_problem(doc_id, source, record_line, self.files[first >> 40].source,
+                                     first & ((1 << 40) - 1))
+
+
+def _duplicate_id_problem(doc_id: str, source: str, record_line: int | None, first_source: str,
+                          first_line: int) -> Problem:
     where = f"{first_source}:{first_line}" if first_line else first_source
-    shown = doc.id if len(doc.id) <= 80 else doc.id[:79] + "…"
-    return Problem(doc.source, doc.record_line, f"duplicate id {shown!r}, first used at {where}",
+    shown = doc_id if len(doc_id) <= 80 else doc_id[:79] + "…"
+    return Problem(source, record_line, f"duplicate id {shown!r}, first used at {where}",
                    "kept; give each record its own id so records can be told apart", lines=0)
 
 

@@ -132,6 +132,14 @@ class Part(Protocol):
     def close(self) -> None: ...
 
 
+class LinePart(Part, Protocol):
+    """A part of a JSON Lines output (its sink says ``writes_lines = True``): also takes
+    records already encoded by ``jsonl_sink.dumps``, a line each, so that workers can
+    encode them and the writing process only appends bytes."""
+
+    def write_line(self, data: bytes) -> None: ...
+
+
 class Sink(Protocol):
     """A corpus format (``--output-format``). A run writes the corpus as part files, one
     per chunk of documents, in ``OUT/.partial/`` (``open(path)``, ``path`` ending in

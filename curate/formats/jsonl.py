@@ -82,6 +82,37 @@ class JsonlReader:
                               "skipped; nothing to read", lines=0)
 
 
+def read_records(file: InputFile, options: ReadOptions, start: int, end: int,
+                 lines_before: int) -> Iterator[RawDocument | Problem]:
+    """The records of the lines that start in bytes ``[start, end)`` of an uncompressed
+    file, ``start`` being the start of line ``lines_before + 1``: what ``read`` yields for
+    them, for a file that has a record (curate.formats.ranges decides which files and
+    ranges; the problems of a whole file are ``read``'s). A worker reads its own range."""
+    limit = options.max_doc_bytes
+    at = start
+    lineno = lines_before
+    try:
+        with open(file.path, "rb") as stream:
+            stream.seek(start)
+            for lineno, raw in _records(stream, limit):
+                lineno += lines_before
+                if isinstance(raw, int):
+                    at += raw
+                    yield Problem(file.source, lineno,
+                                  f"record of {raw:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
+                                  "record skipped; raise --max-doc-bytes to read it, or split the record")
+                else:
+                    at += len(raw)
+                    if raw.strip():
+                        yield parse_record(file.source, lineno, raw, options.text_field)
+                if at >= end:
+                    return
+    except (_StreamFault, OSError) as fault:
+        # As ``read`` says it; unlike a whole read, the ranges after this one are still read.
+        yield Problem(file.source, lineno + 1, f"read error: {fault}",
+                      f"records after line {lineno} are lost; check the disk and the file", lines=1)
+
+
 def _may_be_one_document(file: InputFile, first: Problem) -> bool:
     name = base_name(file.path).lower()
     suffix = compression_of(file.path) or ""

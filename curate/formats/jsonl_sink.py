@@ -50,6 +50,9 @@ class JsonlPart:
     def write(self, record: dict) -> None:
         self._file.write(dumps(record) + b"\n")
 
+    def write_line(self, data: bytes) -> None:
+        self._file.write(data)
+
     def close(self) -> None:
         self._file.close()
 
@@ -57,6 +60,7 @@ class JsonlPart:
 class JsonlSink:
     name = "jsonl"
     suffix = ".jsonl"
+    writes_lines = True  # its parts take encoded lines (LinePart)
 
     def open(self, path: Path) -> JsonlPart:
         return JsonlPart(path)

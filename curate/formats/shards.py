@@ -57,6 +57,11 @@ class _LazyPart:
             self._stream = self._open_stream(self._file)
         self._stream.write(dumps(record) + b"\n")
 
+    def write_line(self, data: bytes) -> None:
+        if self._stream is None:
+            self._stream = self._open_stream(self._file)
+        self._stream.write(data)
+
     def close(self) -> None:
         try:
             if self._stream is not None and self._stream is not self._file:
@@ -88,6 +93,8 @@ class _ZstdPart(_LazyPart):
 class JsonlShards:
     """``--output-format jsonl``, ``jsonl.gz`` or ``jsonl.zst``. Uncompressed, each shard
     holds exactly the lines the single corpus.jsonl of earlier versions held for its chunk."""
+
+    writes_lines = True  # its parts take encoded lines (LinePart)
 
     def __init__(self, name: str, part: type[_LazyPart]):
         self.name = name

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from curate.document import Document, Problem, RawDocument
+from curate.document import Document, Problem, RawDocument, Reason
 
 if TYPE_CHECKING:
     from curate.driver import RunConfig
+    from curate.formats.ranges import ReadRange
     from curate.stages.dedup.sign import SignedRows
+    from curate.write import Rendered
 
 Item = RawDocument | Document | Problem
 
@@ -33,6 +35,14 @@ class Batch:
     first_item: int = 0  # ordinal of items[0] in the run (documents and problems), for checkpoints
     signed: SignedRows | None = None  # the Sign stage's band keys and shingle sets, read by the dedup barrier
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds spent on this batch
+    # The items as the writer takes them (write.Rendered), when an engine encoded them where
+    # they were processed; then ``items`` may be empty and the driver writes these instead.
+    rendered: list[Rendered] | None = None
+    input_bytes: int | None = None  # ``size`` of a batch whose items stayed in a worker
+    reads: ReadRange | None = None  # where a worker reads the items itself (then ``items`` is empty)
+    ids_unchecked: bool = False  # whether an id was used before is left to the engine (ranges)
+    # Problems (duplicate ids) the engine found for a batch a worker read: (position, problem).
+    id_problems: list[tuple[int, Problem]] | None = None
 
     def documents(self) -> list[Document]:
         return [item for item in self.items if isinstance(item, Document)]
@@ -40,6 +50,8 @@ class Batch:
     @property
     def size(self) -> int:
         """Input bytes the batch was read from, for progress."""
+        if self.input_bytes is not None:
+            return self.input_bytes
         return sum(item.size for item in self.items if not isinstance(item, Problem))
 
 
@@ -75,6 +87,11 @@ class Stage:
 
     def close(self) -> None:
         """Let go of the run's state and files (after the last batch, or on a stop)."""
+
+    def decide(self, batch: Batch) -> list[Reason | None]:
+        """A barrier's verdict on each signed row of ``batch`` from the rows alone (the
+        documents may be in another process); ``__call__`` applies them."""
+        raise NotImplementedError(f"the {self.name} stage cannot decide without the documents")
 
     def save(self, folder: Path) -> None:
         """Write the state as files a later run can start from (--save-index)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from curate.document import Reason
 from curate.stages.base import Batch, Stage
 from curate.stages.dedup.apply import apply_verdicts
 from curate.stages.dedup.index import DedupIndex
@@ -40,8 +41,11 @@ class Dedup(Stage):
     def from_config(cls, cfg: RunConfig) -> Dedup:
         return cls(cfg.dedup, cfg.against)
 
+    def decide(self, batch: Batch) -> list[Reason | None]:
+        return self.index.decide(batch)
+
     def __call__(self, batch: Batch) -> Batch:
-        apply_verdicts(batch, self.index.decide(batch))
+        apply_verdicts(batch, self.decide(batch))
         return batch
 
     # -- checkpoints: what each finished chunk added to the index, replayed on --resume --
