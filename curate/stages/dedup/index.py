@@ -26,6 +26,7 @@ import numpy as np
 from curate.document import ParagraphRef, Reason
 from curate.errors import RunStopped
 from curate.stages.dedup.apply import duplicate_reason
+from curate.stages.dedup.buckets import take_sets
 from curate.stages.dedup.runs import SortedRuns
 from curate.stages.dedup.saved import SavedIndex, ref_line, write_index
 from curate.stages.dedup.signature import DedupConfig
@@ -152,25 +153,21 @@ class DedupIndex:
         verdicts: list[Reason | None] = [None] * n
         flat = keys.ravel()
         query, found = self.keys.lookup(flat)
-        in_index: dict[int, np.ndarray] = {}
         if len(query):
-            by_row = query // bands
-            order = np.lexsort((found, by_row))
-            by_row, found = by_row[order], found[order]
-            starts = np.flatnonzero(np.r_[True, by_row[1:] != by_row[:-1]])
-            for row, ids in zip(by_row[starts].tolist(), np.split(found, starts[1:]), strict=True):
-                in_index[row] = np.unique(ids)  # sorted: the earliest kept paragraph first
+            # One (row, id) pair per candidate, however many bands it shares.
+            pairs = np.unique((query // bands).astype(np.uint64) << np.uint64(32) | found.astype(np.uint64))
+            pair_rows = (pairs >> np.uint64(32)).astype(np.int64)
+            for j, (pid, jaccard) in self._similar_in_index(rows, pair_rows, (pairs & np.uint64(0xFFFFFFFF))
+                                                            .astype(np.int64)).items():
+                verdicts[j] = duplicate_reason(self.ref(pid), jaccard)
         shared = _shared_in_batch(flat).reshape(n, bands)
-        involved = sorted(in_index.keys() | set(np.flatnonzero(shared.any(axis=1)).tolist()))
+        involved = np.flatnonzero(shared.any(axis=1)).tolist()
         kept_by_key: dict[int, list[int]] = {}
         threshold = self.cfg.threshold
         for j in involved:
-            mine = rows.shingle_set(j)
-            hit = self._similar_in_index(mine, in_index.get(j))
-            if hit is not None:
-                pid, jaccard = hit
-                verdicts[j] = duplicate_reason(self.ref(pid), jaccard)
+            if verdicts[j] is not None:  # a copy of a kept paragraph of an earlier batch
                 continue
+            mine = rows.shingle_set(j)
             my_keys = keys[j][shared[j]].tolist()
             earlier = sorted({i for key in my_keys for i in kept_by_key.get(key, ())})
             for i in earlier:
@@ -187,21 +184,51 @@ class DedupIndex:
                     kept_by_key.setdefault(key, []).append(j)
         return verdicts
 
-    def _similar_in_index(self, mine: np.ndarray, candidates: np.ndarray | None) -> tuple[int, float] | None:
-        """The earliest of ``candidates`` (sorted kept ids) whose exact Jaccard with
-        ``mine`` reaches the threshold, with that Jaccard."""
-        if candidates is None:
-            return None
-        threshold, size = self.cfg.threshold, len(mine)
-        for pid in candidates.tolist():
-            if not could_be_similar(size, self.set_size(pid), threshold):
+    def _similar_in_index(self, rows: SignedRows, pair_rows: np.ndarray,
+                          pids: np.ndarray) -> dict[int, tuple[int, float]]:
+        """For each row with a candidate pair (``pair_rows[k]``, ``pids[k]``), sorted by
+        row then id: the earliest kept paragraph whose exact Jaccard with the row reaches
+        the threshold, and that Jaccard. Every kept paragraph of the index is kept for
+        good, so the pairs of a batch are independent and verified all at once: the sets
+        of each pair are tagged with the pair's number and sorted together, and a hash
+        met twice under one tag is in both sets (each set is unique)."""
+        threshold = self.cfg.threshold
+        row_sizes = (rows.offsets[1:] - rows.offsets[:-1])[pair_rows]
+        pid_sizes = self._set_sizes(pids)
+        # The Jaccard is at most min / max: most candidates of very different length need no read.
+        possible = np.minimum(row_sizes, pid_sizes) / np.maximum(row_sizes, pid_sizes) >= threshold
+        pair_rows, pids, row_sizes, pid_sizes = (a[possible] for a in (pair_rows, pids, row_sizes, pid_sizes))
+        if not len(pids):
+            return {}
+        theirs = np.concatenate([self.shingles(pid) for pid in pids.tolist()])
+        mine, _ = take_sets(rows.shingles, rows.offsets, pair_rows)
+        tags = np.arange(len(pids), dtype=np.uint64) << np.uint64(32)
+        both = np.sort(np.concatenate([np.repeat(tags, row_sizes) | mine.astype(np.uint64),
+                                       np.repeat(tags, pid_sizes) | theirs.astype(np.uint64)]))
+        twice = both[1:][both[1:] == both[:-1]]
+        inter = np.bincount((twice >> np.uint64(32)).astype(np.int64), minlength=len(pids))
+        union = row_sizes + pid_sizes - inter
+        # The same IEEE division of two integers as verify.similarity (exact below 2**53).
+        jaccard = inter / union
+        found: dict[int, tuple[int, float]] = {}
+        for k in np.flatnonzero(jaccard >= threshold).tolist():
+            row = int(pair_rows[k])
+            if row not in found:  # pairs are sorted by id within a row: the earliest wins
+                found[row] = int(pids[k]), similarity(int(inter[k]), int(union[k]))
+        return found
+
+    def _set_sizes(self, pids: np.ndarray) -> np.ndarray:
+        """Shingle set sizes of kept paragraphs, from the record files' end offsets."""
+        sets, _ = self._open()
+        sizes = np.empty(len(pids), dtype=np.int64)
+        for store, lo, hi in ((self._base_sets, 0, self._base), (sets, self._base, None)):
+            mine = (pids >= lo) if hi is None else (pids < hi)
+            if store is None or not mine.any():
                 continue
-            theirs = self.shingles(pid)
-            inter = intersection_size(mine, theirs)
-            union = size + len(theirs) - inter
-            if is_similar(inter, union, threshold):
-                return pid, similarity(inter, union)
-        return None
+            k = pids[mine] - lo
+            ends = store.ends
+            sizes[mine] = (ends[k] - np.where(k > 0, ends[np.maximum(k - 1, 0)], 0)) // 4
+        return sizes
 
     # -- adding ---------------------------------------------------------------------------
     def _add(self, rows: SignedRows, kept: np.ndarray, items: np.ndarray) -> None:
@@ -212,8 +239,6 @@ class DedupIndex:
         if len(picked) == len(rows):
             shingles = rows.shingles
         else:
-            from curate.stages.dedup.buckets import take_sets
-
             shingles, _ = take_sets(rows.shingles, rows.offsets, picked)
         added = Added(items[picked], np.asarray(rows.keys, dtype=np.uint64)[picked], shingles, sizes,
                       [rows.refs[k] for k in picked.tolist()])
