@@ -23,6 +23,7 @@ import argparse
 import csv
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from curate.stages.dedup.shingles import is_unspaced
@@ -41,15 +42,20 @@ def removed_paragraphs(corpus: Path, out: Path, duplicates: bool = True) -> set[
             if (rec["reason"] == "duplicate") == duplicates:
                 wanted.setdefault(rec["doc"], []).append(rec["bytes"][0])
     found = set()
+    for doc, text in texts_of(corpus, wanted):
+        data = text.encode("utf-8")
+        for start in wanted[doc]:
+            found.add((doc, data.count(b"\n", 0, start) + 1))
+    return found
+
+
+def texts_of(corpus: Path, wanted: dict) -> Iterator[tuple[str, str]]:
+    """(id, text) of every record of the corpus whose id is a key of ``wanted``."""
     with open(corpus, encoding="utf-8") as f:
         for line in f:
             rec = json.loads(line)
-            starts = wanted.get(rec["id"])
-            if starts:
-                data = rec["text"].encode("utf-8")
-                for start in starts:
-                    found.add((rec["id"], data.count(b"\n", 0, start) + 1))
-    return found
+            if rec["id"] in wanted:
+                yield rec["id"], rec["text"]
 
 
 def dedup_quality(corpus_dir: Path, out: Path) -> dict:
@@ -93,14 +99,10 @@ def seen_quality(corpus_dir: Path, out: Path, removed: set, elsewhere: set) -> d
         wanted.setdefault(row["copy_doc"], set()).add(int(row["copy_line"]))
         wanted.setdefault(row["original_doc"], set()).add(int(row["original_line"]))
     lines: dict[tuple[str, int], str] = {}
-    with open(corpus_dir / "corpus.jsonl", encoding="utf-8") as f:
-        for record in f:
-            rec = json.loads(record)
-            numbers = wanted.get(rec["id"])
-            if numbers:
-                text_lines = rec["text"].split("\n")
-                for n in numbers:
-                    lines[rec["id"], n] = text_lines[n - 1]
+    for doc, text in texts_of(corpus_dir / "corpus.jsonl", wanted):
+        text_lines = text.split("\n")
+        for n in wanted[doc]:
+            lines[doc, n] = text_lines[n - 1]
     high = high_hit = low = low_hit = 0
     for row in rows:
         copy, original = (row["copy_doc"], int(row["copy_line"])), (row["original_doc"], int(row["original_line"]))
