@@ -183,3 +183,28 @@ def test_sigkill_with_a_tiny_budget_then_resume_with_another_gives_the_same_byte
     resumed = run_process("run", corpus, "-o", out, "-q", "--chunk-docs", "40", "--memory", "64K", "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert output_files(out) == output_files(reference)
+
+
+@pytest.mark.unit
+@given(batches=st.lists(st.lists(st.binary(max_size=6), max_size=6), min_size=1, max_size=8),
+       spill_after=st.sets(st.integers(0, 7)))
+def test_records_read_back_the_same_with_their_ends_moved_to_disk_at_any_point(tmp_path_factory, batches,
+                                                                               spill_after):
+    from curate.stages.dedup.store import RecordFile
+
+    folder = tmp_path_factory.mktemp("records")
+    store = RecordFile(folder / "records")
+    records: list[bytes] = []
+    for n, batch in enumerate(batches):
+        store.append(b"".join(batch), np.array([len(r) for r in batch], dtype=np.int64))
+        records.extend(batch)
+        if n in spill_after:
+            store.spill_ends()
+        assert [store.read(k) for k in range(len(store))] == records
+    assert store.ends.tolist() == np.cumsum([len(r) for r in records], dtype=np.int64).tolist()
+    # As a saved index's files: the ends read from a .npy file, not into memory.
+    np.save(folder / "ends.npy", store.ends)
+    saved = RecordFile.existing(folder / "records", np.load(folder / "ends.npy", mmap_mode="r"), in_memory=False)
+    assert [saved.read(k) for k in range(len(saved))] == records and saved.nbytes == 0
+    store.close()
+    saved.close()

@@ -40,7 +40,10 @@ if TYPE_CHECKING:
     from curate.stages.base import Batch
     from curate.stages.dedup.sign import SignedRows
 
-RefTuple = tuple[str, str, int, int, int]  # ParagraphRef's fields, as rows carry them
+RefTuple = tuple[str, str, int, int, int]
+# The record files' end offsets (16 bytes a kept paragraph) may hold 1/ENDS_SHARE of the
+# index's budget before they go to disk (store.py); the band keys get the rest.
+ENDS_SHARE = 8  # ParagraphRef's fields, as rows carry them
 
 
 @dataclass
@@ -74,8 +77,10 @@ class DedupIndex:
         self._base = 0
         if against is not None:
             self._base = against.paragraphs
-            self._base_sets = RecordFile.existing(against.folder / "shingles.u32", against.shingle_ends)
-            self._base_refs = RecordFile.existing(against.folder / "refs.jsonl", against.ref_ends)
+            # Their ends read in, or read from the saved files when the budget is short.
+            ends_fit = budget is None or 8 * (len(against.shingle_ends) + len(against.ref_ends)) <= budget // ENDS_SHARE
+            self._base_sets = RecordFile.existing(against.folder / "shingles.u32", against.shingle_ends, ends_fit)
+            self._base_refs = RecordFile.existing(against.folder / "refs.jsonl", against.ref_ends, ends_fit)
             self._add_saved(against)
         self._scratch_root = scratch
         self._folder: Path | None = None
@@ -265,7 +270,11 @@ class DedupIndex:
         sets, refs = self._open()
         first = self._base + len(sets)
         ids = np.repeat(np.arange(first, first + len(added.sizes), dtype=np.uint32), added.keys.shape[1])
-        if self.budget is not None:  # the record files' offsets take their share first
+        if self.budget is not None:
+            # The record files' offsets go to disk past their share, and the keys get the rest.
+            if sets.nbytes + refs.nbytes > self.budget // ENDS_SHARE:
+                sets.spill_ends()
+                refs.spill_ends()
             self.keys.budget = max(self.budget - self._stores_bytes(), 0)
         self.keys.add(added.keys.ravel(), ids)
         sets.append(added.shingles.astype(np.uint32, copy=False).tobytes(), 4 * added.sizes)

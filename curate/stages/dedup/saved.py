@@ -78,11 +78,12 @@ def open_saved(path: Path, cfg: DedupConfig) -> SavedIndex:
             said = ", ".join(f"{k} {theirs} there, {ours} here" for k, (ours, theirs) in differs.items())
             raise UsageError(f"--against {folder}: the index was made with other dedup settings ({said}); "
                              "give the same --threshold, --num-perm, --shingle-* and --min-words")
-        # The keys are mapped, not read: a run reads them into memory, or looks them up in
-        # the file, as its memory budget allows (index.py).
+        # Mapped, not read: a run reads them into memory, or looks them up in the files,
+        # as its memory budget allows (index.py).
         saved = SavedIndex(folder, int(meta["paragraphs"]), np.load(folder / "keys.npy", mmap_mode="r"),
                            np.load(folder / "ids.npy", mmap_mode="r"),
-                           np.load(folder / "shingle_ends.npy"), np.load(folder / "ref_ends.npy"))
+                           np.load(folder / "shingle_ends.npy", mmap_mode="r"),
+                           np.load(folder / "ref_ends.npy", mmap_mode="r"))
     except (OSError, ValueError, KeyError) as err:
         raise UsageError(f"--against {folder}: cannot read the index ({err}); save it again with --save-index") \
             from err
