@@ -230,9 +230,11 @@ class DedupIndex:
             return None
         threshold, size = self.cfg.threshold, len(mine)
         for pid in candidates.tolist():
-            if not could_be_similar(size, self.set_size(pid), threshold):
+            store, k = self._set_file(pid)
+            span = store.span(k)  # once: under a budget, spans may be read from disk
+            if not could_be_similar(size, (span[1] - span[0]) // 4, threshold):
                 continue
-            theirs = self.shingles(pid)
+            theirs = np.frombuffer(store.read(k, span), dtype=np.uint32)
             inter = intersection_size(mine, theirs)
             union = size + len(theirs) - inter
             if is_similar(inter, union, threshold):

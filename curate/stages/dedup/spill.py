@@ -4,7 +4,8 @@ A spilled run is two flat files, the keys (uint64) and their ids (uint32), sorte
 and then id. What stays in memory is what a lookup needs to skip the file for most queries:
 a Bloom filter over the keys (bloom.py, 1.25 bytes a key), and a fence, every FENCE-th key,
 so that a query the filter lets through reads only the few blocks of FENCE keys that can
-hold it, with ``os.pread`` (the kernel's page cache, not the process's memory).
+hold it, through a map of the files whose pages are let go after every lookup (they stay
+in the kernel's page cache, not in the process's memory).
 
 Runs are merged by streaming (``merge``): every source is read a chunk at a time, and what
 is surely before every source's unread rest is sorted and written. The same merge writes a
@@ -13,6 +14,7 @@ saved index's keys.npy and ids.npy.
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,6 +53,9 @@ class SpilledRun:
         self.owned = owned  # its files are deleted with it (not a saved index's)
         self._keys_fd = os.open(keys_path, os.O_RDONLY)
         self._ids_fd = os.open(ids_path, os.O_RDONLY)
+        self._maps: tuple[mmap.mmap, mmap.mmap] | None = None  # mapped at the first lookup
+        self._key_view: np.ndarray | None = None
+        self._id_view: np.ndarray | None = None
 
     @classmethod
     def of_npy(cls, keys_path: Path, ids_path: Path, chunk: int) -> SpilledRun:
@@ -91,8 +96,7 @@ class SpilledRun:
     def read_for(self, ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For ``ordered`` queries (sorted), part of the run as (keys, ids): sorted, and
         holding every entry whose key is a query, to be searched as an in-memory run is.
-        Only the blocks that may hold a query the filter lets through are read, touching
-        blocks in one read."""
+        Only the blocks that may hold a query the filter lets through are read."""
         empty = np.empty(0, dtype=np.uint64)
         passed = ordered[self.bloom.might_hold(ordered)] if len(ordered) else empty
         if not len(passed):
@@ -102,20 +106,50 @@ class SpilledRun:
         first = np.maximum(np.searchsorted(self.fences, passed, side="left") - 1, 0)
         last = np.searchsorted(self.fences, passed, side="right")
         # Spans of blocks: a query's blocks join the previous span when they touch it.
-        starts = np.r_[True, first[1:] > last[:-1]]  # both grow with the sorted queries
-        span_first = first[starts]
-        span_last = np.maximum.reduceat(last, np.flatnonzero(starts))
-        key_parts, id_parts = [], []
-        for lo, hi in zip(span_first.tolist(), span_last.tolist(), strict=True):
-            start, end = lo * FENCE, min(hi * FENCE, self.length)
-            if end > start:
-                key_parts.append(self.keys(start, end - start))
-                id_parts.append(self.ids(start, end - start))
-        if not key_parts:
+        opens = np.r_[True, first[1:] > last[:-1]]  # both grow with the sorted queries
+        span_first = first[opens]
+        span_last = np.maximum.reduceat(last, np.flatnonzero(opens))
+        starts = span_first * FENCE
+        counts = np.minimum(span_last * FENCE, self.length) - starts
+        starts, counts = starts[counts > 0], counts[counts > 0]
+        if not len(counts):
             return empty, np.empty(0, dtype=np.uint32)
-        return np.concatenate(key_parts), np.concatenate(id_parts)
+        # Every position of every span, flattened, gathered from the files mapped: one
+        # page fault a page, where a read a span cost a system call and a few objects
+        # (measured 5x slower: a copy hits 5 to 10 blocks of the run that holds its original).
+        positions = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        keys_view, ids_view = self._views()
+        found = keys_view[positions], ids_view[positions]
+        self._forget_pages()
+        return found
+
+    def _views(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._maps is None:
+            maps = []
+            for fd in (self._keys_fd, self._ids_fd):
+                mapped = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+                if hasattr(mmap, "MADV_RANDOM"):  # no read-ahead, no neighbouring pages mapped
+                    mapped.madvise(mmap.MADV_RANDOM)
+                maps.append(mapped)
+            self._maps = (maps[0], maps[1])
+            self._key_view = np.frombuffer(maps[0], dtype=KEY, count=self.length, offset=self._keys_offset)
+            self._id_view = np.frombuffer(maps[1], dtype=ID, count=self.length, offset=self._ids_offset)
+        assert self._key_view is not None and self._id_view is not None
+        return self._key_view, self._id_view
+
+    def _forget_pages(self) -> None:
+        """Unmap the pages a lookup touched: the kernel keeps them cached, but while mapped
+        they count in the process's resident memory."""
+        if self._maps is not None and hasattr(mmap, "MADV_DONTNEED"):
+            for mapped in self._maps:
+                mapped.madvise(mmap.MADV_DONTNEED)
 
     def close(self, delete: bool = True) -> None:
+        self._key_view = self._id_view = None  # views first: a map with views cannot close
+        if self._maps is not None:
+            for mapped in self._maps:
+                mapped.close()
+            self._maps = None
         for fd in (self._keys_fd, self._ids_fd):
             if fd >= 0:
                 os.close(fd)

@@ -118,8 +118,9 @@ class RecordFile:
     def _end(self, k: int) -> int:
         return int(self._read_ends(k, 1)[0]) if k < self._disk else int(self._ends[k - self._disk])
 
-    def read(self, k: int) -> bytes:
-        start, end = self.span(k)
+    def read(self, k: int, span: tuple[int, int] | None = None) -> bytes:
+        """Record k (``span``: its span, when the caller has it already)."""
+        start, end = self.span(k) if span is None else span
         data = os.pread(self._fd, end - start, start)
         if len(data) != end - start:
             raise OSError(f"{self.path}: record {k} is cut short ({len(data)} of {end - start} bytes)")
