@@ -208,3 +208,12 @@ def test_records_read_back_the_same_with_their_ends_moved_to_disk_at_any_point(t
     assert [saved.read(k) for k in range(len(saved))] == records and saved.nbytes == 0
     store.close()
     saved.close()
+
+
+@pytest.mark.unit
+def test_the_budget_is_not_part_of_the_fingerprint():
+    """--memory cannot change a byte, so a run may be resumed with another budget."""
+    from curate.stages.dedup.barrier import Dedup
+    from curate.stages.dedup.signature import DedupConfig
+
+    assert Dedup(DedupConfig(), memory=4096).fingerprint() == Dedup(DedupConfig()).fingerprint()

@@ -7,7 +7,8 @@ depend on the order in which candidates are found, nor on how many workers made 
 
 Memory per kept paragraph is its band keys and ids in sorted arrays (runs.py, 12 bytes a
 band) and two file offsets; its shingle set and reference are on disk (store.py) and read
-back only for a candidate pair or a copy that points at it.
+back only for a candidate pair or a copy that points at it. Under a memory budget the keys
+and the offsets spill to disk too (spill.py), leaving their Bloom filters in memory.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ if TYPE_CHECKING:
     from curate.stages.base import Batch
     from curate.stages.dedup.sign import SignedRows
 
-RefTuple = tuple[str, str, int, int, int]
+RefTuple = tuple[str, str, int, int, int]  # ParagraphRef's fields, as rows carry them
 # The record files' end offsets (16 bytes a kept paragraph) may hold 1/ENDS_SHARE of the
 # index's budget before they go to disk (store.py); the band keys get the rest.
-ENDS_SHARE = 8  # ParagraphRef's fields, as rows carry them
+ENDS_SHARE = 8
 
 
 @dataclass
