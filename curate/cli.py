@@ -196,6 +196,12 @@ def io_options(fn):
                      help="Longest line to read; a longer one is quarantined and the rest of its document read."),
         click.option("--max-doc-bytes", type=ByteSize(), default="64MiB", show_default=True,
                      help="Largest .txt file or JSONL record to read; a larger one is quarantined, unread."),
+        click.option("--memory", type=ByteSize(), default=None, metavar="SIZE",
+                     help="Memory budget of each process (512MiB, 4G). The dedup index, the one part that grows "
+                          "with the corpus, gets all but ~320 MiB of it (at least half) and spills band keys to "
+                          "sorted files in -o DIR/.partial/ past that; the output is byte-identical for any "
+                          "budget. Default: min(8GiB, a quarter of this machine's RAM), the rest left to the "
+                          "workers and to the page cache that serves the index's files."),
         click.option("--timings", type=click.Path(path_type=Path), default=None, metavar="FILE",
                      help="Write seconds spent per stage to FILE as JSON (kept out of the output folder, "
                           "whose files are byte-identical between runs)."),
@@ -296,8 +302,8 @@ def dedup(inputs, output, **options):
 
 
 def _execute(inputs, output, ruleset, stages, workers, engine, address, input_format, text_field, encoding,
-             max_line_bytes, max_doc_bytes, timings, strict, resume, overwrite, chunk_docs, quiet, output_format,
-             staging, save_index, against, threshold, num_perm,
+             max_line_bytes, max_doc_bytes, memory, timings, strict, resume, overwrite, chunk_docs, quiet,
+             output_format, staging, save_index, against, threshold, num_perm,
              shingle_words, shingle_chars, min_words) -> None:
     from curate import driver
     from curate.engines import engine_for
@@ -308,7 +314,7 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, input_fo
                            text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
                            measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
                            max_doc_bytes=max_doc_bytes, input_format=input_format, sink=output_format,
-                           staging=staging, against=against, save_index=save_index)
+                           staging=staging, against=against, save_index=save_index, memory=memory)
     try:
         if staging is not None and not isinstance(output, str):
             raise UsageError(f"--staging is where an output URL is built before its upload; -o {output} is a "
@@ -344,7 +350,8 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, input_fo
                 "written. Run the same command with --resume to continue where it stopped.") from None
     elapsed = time.perf_counter() - started
     if timings is not None:
-        index = {key: stage_times.pop(key) for key in ("index_paragraphs", "index_bytes") if key in stage_times}
+        index = {key: stage_times.pop(key) for key in ("index_paragraphs", "index_bytes", "index_disk_bytes",
+                                                       "index_spills") if key in stage_times}
         timings.write_text(json.dumps({"seconds": stage_times, "input_bytes": total, "index": index,
                                        "workers": workers, "engine": engine}, indent=2, sort_keys=True) + "\n")
     if not quiet:

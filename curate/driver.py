@@ -80,6 +80,9 @@ class RunConfig:
     # fingerprints it by its content, wherever it is.
     against: Path | None = field(default=None, metadata=NOT_FINGERPRINTED)
     save_index: bool = field(default=False, metadata=NOT_FINGERPRINTED)  # write OUT/index/ (--save-index)
+    # Bytes a process may use (--memory; None: stages.dedup.budget.default_memory()): the
+    # dedup index spills to disk past its share, which cannot change a byte of the output.
+    memory: int | None = field(default=None, metadata=NOT_FINGERPRINTED)
 
     @property
     def read_options(self) -> ReadOptions:

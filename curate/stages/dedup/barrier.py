@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from curate.document import Reason
 from curate.stages.base import Batch, Stage
 from curate.stages.dedup.apply import apply_verdicts
+from curate.stages.dedup.budget import default_memory, index_budget
 from curate.stages.dedup.index import DedupIndex
 from curate.stages.dedup.saved import INDEX_JSON, SavedIndex, open_saved
 from curate.stages.dedup.signature import DedupConfig
@@ -32,6 +33,9 @@ class Dedup(Stage):
     dedup: DedupConfig = field(default_factory=DedupConfig)
     # An earlier run's saved index (--against): its kept paragraphs come before this run's.
     against: Path | None = field(default=None, metadata={"fingerprint": False})  # by content: fingerprint()
+    # The process's memory budget in bytes (--memory; None: budget.default_memory()). The
+    # index spills to disk past its share; the verdicts are the same for any budget.
+    memory: int | None = field(default=None, metadata={"fingerprint": False})
 
     def __post_init__(self) -> None:
         self.index = DedupIndex(self.dedup)
@@ -39,7 +43,7 @@ class Dedup(Stage):
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> Dedup:
-        return cls(cfg.dedup, cfg.against)
+        return cls(cfg.dedup, cfg.against, cfg.memory)
 
     def decide(self, batch: Batch) -> list[Reason | None]:
         return self.index.decide(batch)
@@ -56,7 +60,8 @@ class Dedup(Stage):
 
     def attach(self, scratch: Path | None) -> None:
         self.index.close()
-        self.index = DedupIndex(self.dedup, scratch, self.saved)
+        memory = self.memory if self.memory is not None else default_memory()
+        self.index = DedupIndex(self.dedup, scratch, self.saved, index_budget(memory))
 
     def save(self, folder: Path) -> None:
         self.index.save(folder)
@@ -79,4 +84,6 @@ class Dedup(Stage):
         figures: dict[str, float] = {"index_paragraphs": len(self.index)}
         if deep:
             figures["index_bytes"] = self.index.memory_bytes()
+            figures["index_disk_bytes"] = self.index.disk_bytes()
+            figures["index_spills"] = self.index.keys.spills
         return figures

@@ -7,11 +7,13 @@ depend on the order in which candidates are found, nor on how many workers made 
 
 Memory per kept paragraph is its band keys and ids in sorted arrays (runs.py, 12 bytes a
 band) and two file offsets; its shingle set and reference are on disk (store.py) and read
-back only for a candidate pair or a copy that points at it.
+back only for a candidate pair or a copy that points at it. Under a memory budget the keys
+and the offsets spill to disk too (spill.py), leaving their Bloom filters in memory.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import marshal
 import shutil
@@ -30,14 +32,20 @@ from curate.stages.dedup.buckets import take_sets
 from curate.stages.dedup.runs import SortedRuns
 from curate.stages.dedup.saved import SavedIndex, ref_line, write_index
 from curate.stages.dedup.signature import DedupConfig
+from curate.stages.dedup.spill import SpilledRun
 from curate.stages.dedup.store import RecordFile
 from curate.stages.dedup.verify import could_be_similar, intersection_size, is_similar, similarity
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from curate.stages.base import Batch
     from curate.stages.dedup.sign import SignedRows
 
 RefTuple = tuple[str, str, int, int, int]  # ParagraphRef's fields, as rows carry them
+# The record files' end offsets (16 bytes a kept paragraph) may hold 1/ENDS_SHARE of the
+# index's budget before they go to disk (store.py); the band keys get the rest.
+ENDS_SHARE = 8
 
 
 @dataclass
@@ -56,9 +64,13 @@ class DedupIndex:
     reference. Ids are dense and given in input order, so the smallest candidate is the
     first occurrence."""
 
-    def __init__(self, cfg: DedupConfig, scratch: Path | None = None, against: SavedIndex | None = None):
+    def __init__(self, cfg: DedupConfig, scratch: Path | None = None, against: SavedIndex | None = None,
+                 budget: int | None = None):
         self.cfg = cfg
-        self.keys = SortedRuns()
+        # ``budget``: bytes the index may hold in memory (None: no limit); past it, band
+        # keys spill to sorted files beside the shingle sets (runs.py).
+        self.budget = budget
+        self.keys = SortedRuns(budget)
         # An earlier run's saved index (--against): its paragraphs are ids 0 .. n - 1, as if
         # they had come first in this run's input.
         self.against = against
@@ -67,9 +79,11 @@ class DedupIndex:
         self._base = 0
         if against is not None:
             self._base = against.paragraphs
-            self._base_sets = RecordFile.existing(against.folder / "shingles.u32", against.shingle_ends)
-            self._base_refs = RecordFile.existing(against.folder / "refs.jsonl", against.ref_ends)
-            self.keys.runs.append((against.keys, against.ids))
+            # Their ends read in, or read from the saved files when the budget is short.
+            ends_fit = budget is None or 8 * (len(against.shingle_ends) + len(against.ref_ends)) <= budget // ENDS_SHARE
+            self._base_sets = RecordFile.existing(against.folder / "shingles.u32", against.shingle_ends, ends_fit)
+            self._base_refs = RecordFile.existing(against.folder / "refs.jsonl", against.ref_ends, ends_fit)
+            self._add_saved(against)
         self._scratch_root = scratch
         self._folder: Path | None = None
         self._sets: RecordFile | None = None  # each kept paragraph's sorted uint32 shingle hashes
@@ -78,14 +92,28 @@ class DedupIndex:
         # what it added to the index (take_journal) and a resumed run can add it back (replay).
         self.journal: list[Added] | None = None
 
+    def _add_saved(self, against: SavedIndex) -> None:
+        """The saved index's keys: read into memory when they fit the budget's share for
+        runs in memory, else looked up where they are, as a run on disk."""
+        size = against.keys.nbytes + against.ids.nbytes
+        cap = self.keys.cap
+        if cap is None or size <= cap:
+            self.keys.add_sorted(np.array(against.keys), np.array(against.ids))
+        else:
+            self.keys.add_spilled(SpilledRun.of_npy(against.folder / "keys.npy", against.folder / "ids.npy", cap // 64))
+
     # -- storage --------------------------------------------------------------------------
     def _open(self) -> tuple[RecordFile, RecordFile]:
         if self._sets is None or self._refs is None:
             if self._scratch_root is not None:
                 self._scratch_root.mkdir(parents=True, exist_ok=True)
+                # A run killed before could not delete its index; this run rebuilds it.
+                for stale in self._scratch_root.glob("dedup-index-*"):
+                    shutil.rmtree(stale, ignore_errors=True)
             self._folder = Path(tempfile.mkdtemp(prefix="dedup-index-", dir=self._scratch_root))
             self._sets = RecordFile(self._folder / "shingles.u32")
             self._refs = RecordFile(self._folder / "refs.marshal")
+            self.keys.folder = self._folder / "runs"
         return self._sets, self._refs
 
     def close(self) -> None:
@@ -93,19 +121,28 @@ class DedupIndex:
         for store in (self._sets, self._refs, self._base_sets, self._base_refs):
             if store is not None:
                 store.close()
+        self.keys.close()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
         self._sets = self._refs = self._folder = self._base_sets = self._base_refs = None
-        self.keys = SortedRuns()
+        self.keys = SortedRuns(self.budget)
 
     def __len__(self) -> int:
         """Kept paragraphs of this run (an index given with --against not counted)."""
         return 0 if self._sets is None else len(self._sets)
 
     def memory_bytes(self) -> int:
-        """What the index holds in memory: its arrays (the files are on disk)."""
-        stores = sum(store.nbytes for store in (self._sets, self._refs) if store is not None)
-        return self.keys.nbytes + stores
+        """What the index holds in memory: its arrays, and the filters and fences of the
+        keys spilled to disk (the files themselves are on disk)."""
+        return self.keys.nbytes + self._stores_bytes()
+
+    def _stores_bytes(self) -> int:
+        return sum(store.nbytes for store in (self._sets, self._refs, self._base_sets, self._base_refs)
+                   if store is not None)
+
+    def disk_bytes(self) -> int:
+        """Band keys spilled to disk (the shingle sets and references are always there)."""
+        return self.keys.disk_bytes
 
     def ref(self, pid: int) -> ParagraphRef:
         if pid < self._base:
@@ -119,15 +156,6 @@ class DedupIndex:
             assert self._base_sets is not None
             return self._base_sets, pid
         return self._open()[0], pid - self._base
-
-    def shingles(self, pid: int) -> np.ndarray:
-        store, k = self._set_file(pid)
-        return np.frombuffer(store.read(k), dtype=np.uint32)
-
-    def set_size(self, pid: int) -> int:
-        store, k = self._set_file(pid)
-        start, end = store.span(k)
-        return (end - start) // 4
 
     # -- deciding -------------------------------------------------------------------------
     def decide(self, batch: Batch) -> list[Reason | None]:
@@ -194,13 +222,17 @@ class DedupIndex:
         met twice under one tag is in both sets (each set is unique)."""
         threshold = self.cfg.threshold
         row_sizes = (rows.offsets[1:] - rows.offsets[:-1])[pair_rows]
-        pid_sizes = self._set_sizes(pids)
+        # Each candidate's span once: under a budget, the end offsets may be read from disk.
+        where = [self._set_file(pid) for pid in pids.tolist()]
+        spans = [store.span(k) for store, k in where]
+        pid_sizes = np.array([(end - start) // 4 for start, end in spans], dtype=np.int64)
         # The Jaccard is at most min / max: most candidates of very different length need no read.
         possible = np.minimum(row_sizes, pid_sizes) / np.maximum(row_sizes, pid_sizes) >= threshold
         pair_rows, pids, row_sizes, pid_sizes = (a[possible] for a in (pair_rows, pids, row_sizes, pid_sizes))
         if not len(pids):
             return {}
-        theirs = np.concatenate([self.shingles(pid) for pid in pids.tolist()])
+        reads = [(where[k], spans[k]) for k in np.flatnonzero(possible).tolist()]
+        theirs = np.frombuffer(b"".join(store.read(k, span) for (store, k), span in reads), dtype=np.uint32)
         mine, _ = take_sets(rows.shingles, rows.offsets, pair_rows)
         tags = np.arange(len(pids), dtype=np.uint64) << np.uint64(32)
         both = np.sort(np.concatenate([np.repeat(tags, row_sizes) | mine.astype(np.uint64),
@@ -216,19 +248,6 @@ class DedupIndex:
             if row not in found:  # pairs are sorted by id within a row: the earliest wins
                 found[row] = int(pids[k]), similarity(int(inter[k]), int(union[k]))
         return found
-
-    def _set_sizes(self, pids: np.ndarray) -> np.ndarray:
-        """Shingle set sizes of kept paragraphs, from the record files' end offsets."""
-        sets, _ = self._open()
-        sizes = np.empty(len(pids), dtype=np.int64)
-        for store, lo, hi in ((self._base_sets, 0, self._base), (sets, self._base, None)):
-            mine = (pids >= lo) if hi is None else (pids < hi)
-            if store is None or not mine.any():
-                continue
-            k = pids[mine] - lo
-            ends = store.ends
-            sizes[mine] = (ends[k] - np.where(k > 0, ends[np.maximum(k - 1, 0)], 0)) // 4
-        return sizes
 
     # -- adding ---------------------------------------------------------------------------
     def _add(self, rows: SignedRows, kept: np.ndarray, items: np.ndarray) -> None:
@@ -259,6 +278,12 @@ class DedupIndex:
         sets, refs = self._open()
         first = self._base + len(sets)
         ids = np.repeat(np.arange(first, first + len(added.sizes), dtype=np.uint32), added.keys.shape[1])
+        if self.budget is not None:
+            # The record files' offsets go to disk past their share, and the keys get the rest.
+            if sets.nbytes + refs.nbytes > self.budget // ENDS_SHARE:
+                sets.spill_ends()
+                refs.spill_ends()
+            self.keys.budget = max(self.budget - self._stores_bytes(), 0)
         self.keys.add(added.keys.ravel(), ids)
         sets.append(added.shingles.astype(np.uint32, copy=False).tobytes(), 4 * added.sizes)
         packed = [marshal.dumps(tuple(ref)) for ref in added.refs]
@@ -268,20 +293,18 @@ class DedupIndex:
     def save(self, folder: Path) -> None:
         """Write the index, with the one it was run --against, as a folder (saved.py)."""
         sets, refs = self._open()
-        keys = np.concatenate([k for k, _ in self.keys.runs]) if self.keys.runs else np.empty(0, np.uint64)
-        ids = np.concatenate([i for _, i in self.keys.runs]) if self.keys.runs else np.empty(0, np.uint32)
         files: list[Path] = []
         ends: list[np.ndarray] = []
-        lines: list[bytes] = []
-        for base_sets, base_refs in ((self._base_sets, self._base_refs),) if self._base_sets is not None else ():
-            assert base_refs is not None
-            files.append(base_sets.path)
-            ends.append(base_sets.ends)
-            lines.extend(base_refs.read(k) for k in range(len(base_refs)))
+        lines: list[Iterable[bytes]] = []
+        if self._base_sets is not None and self._base_refs is not None:
+            base_refs = self._base_refs
+            files.append(self._base_sets.path)
+            ends.append(self._base_sets.ends)
+            lines.append(base_refs.read(k) for k in range(len(base_refs)))
         files.append(sets.path)
         ends.append(sets.ends + (int(ends[0][-1]) if ends and len(ends[0]) else 0))
-        lines.extend(ref_line(marshal.loads(refs.read(k))) for k in range(len(refs)))
-        write_index(folder, self.cfg, keys, ids, files, np.concatenate(ends), lines)
+        lines.append(ref_line(marshal.loads(refs.read(k))) for k in range(len(refs)))
+        write_index(folder, self.cfg, self.keys.save_npy, files, np.concatenate(ends), itertools.chain(*lines))
 
     # -- checkpoints ----------------------------------------------------------------------
     def take_journal(self, until: int | None = None) -> tuple[bytes, bytes, bytes, list[tuple]]:

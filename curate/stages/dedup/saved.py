@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,8 +78,12 @@ def open_saved(path: Path, cfg: DedupConfig) -> SavedIndex:
             said = ", ".join(f"{k} {theirs} there, {ours} here" for k, (ours, theirs) in differs.items())
             raise UsageError(f"--against {folder}: the index was made with other dedup settings ({said}); "
                              "give the same --threshold, --num-perm, --shingle-* and --min-words")
-        saved = SavedIndex(folder, int(meta["paragraphs"]), np.load(folder / "keys.npy"), np.load(folder / "ids.npy"),
-                           np.load(folder / "shingle_ends.npy"), np.load(folder / "ref_ends.npy"))
+        # Mapped, not read: a run reads them into memory, or looks them up in the files,
+        # as its memory budget allows (index.py).
+        saved = SavedIndex(folder, int(meta["paragraphs"]), np.load(folder / "keys.npy", mmap_mode="r"),
+                           np.load(folder / "ids.npy", mmap_mode="r"),
+                           np.load(folder / "shingle_ends.npy", mmap_mode="r"),
+                           np.load(folder / "ref_ends.npy", mmap_mode="r"))
     except (OSError, ValueError, KeyError) as err:
         raise UsageError(f"--against {folder}: cannot read the index ({err}); save it again with --save-index") \
             from err
@@ -86,25 +92,27 @@ def open_saved(path: Path, cfg: DedupConfig) -> SavedIndex:
     return saved
 
 
-def write_index(folder: Path, cfg: DedupConfig, keys: np.ndarray, ids: np.ndarray, shingle_files: list[Path],
-                shingle_ends: np.ndarray, ref_lines: list[bytes]) -> None:
-    """Write an index folder (the shingle files are joined in order; ``ref_lines`` are the
-    JSON lines of refs.jsonl). Built beside it and renamed, so it is whole or absent."""
+def write_index(folder: Path, cfg: DedupConfig, write_keys: Callable[[Path, Path], None], shingle_files: list[Path],
+                shingle_ends: np.ndarray, ref_lines: Iterable[bytes]) -> None:
+    """Write an index folder: ``write_keys(keys_path, ids_path)`` writes keys.npy and ids.npy
+    (sorted by key, then id), the shingle files are joined in order, and ``ref_lines`` are
+    the JSON lines of refs.jsonl. Built beside it and renamed, so it is whole or absent."""
     building = folder.with_name(f".{folder.name}-building")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
-    order = np.argsort(keys, kind="stable")
-    np.save(building / "keys.npy", keys[order])
-    np.save(building / "ids.npy", ids[order])
+    write_keys(building / "keys.npy", building / "ids.npy")
     with open(building / "shingles.u32", "wb") as joined:
         for part in shingle_files:
             with open(part, "rb") as f:
                 shutil.copyfileobj(f, joined, 1 << 20)
     np.save(building / "shingle_ends.npy", shingle_ends)
-    (building / "refs.jsonl").write_bytes(b"".join(ref_lines))
-    np.save(building / "ref_ends.npy", np.cumsum(np.fromiter(map(len, ref_lines), dtype=np.int64,
-                                                             count=len(ref_lines))))
-    meta = {"format": FORMAT, "paragraphs": len(ref_lines), "dedup": settings_of(cfg)}
+    lengths = array("q")  # 8 bytes a line, not a Python int's 36
+    with open(building / "refs.jsonl", "wb") as refs:
+        for line in ref_lines:
+            refs.write(line)
+            lengths.append(len(line))
+    np.save(building / "ref_ends.npy", np.cumsum(np.frombuffer(lengths, dtype=np.int64)))
+    meta = {"format": FORMAT, "paragraphs": len(lengths), "dedup": settings_of(cfg)}
     (building / INDEX_JSON).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(building, folder)
