@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import NOISE_DEV, SEEDS, output_files, run_process
+from conftest import NOISE_DEV, ROOT, SEEDS, output_files, run_process
 
 pytest.importorskip("ray")  # CI installs the extra (.ci/run), so there these tests run
 
@@ -32,8 +32,8 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def _run(out: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, bytes]:
-    result = run_process("run", *INPUTS, "-o", out, "-q", *args, env=env or _env())
+def _run(out: Path, *args: str, env: dict[str, str] | None = None, inputs: tuple = INPUTS) -> dict[str, bytes]:
+    result = run_process("run", *inputs, "-o", out, "-q", *args, env=env or _env())
     assert result.returncode == 0, result.stderr
     return output_files(out)
 
@@ -82,7 +82,8 @@ def _start_node(log: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
     with open(log, "w") as out:
         proc = subprocess.Popen([str(ray), "start", "--block", "--node-ip-address=127.0.0.1", "--num-cpus=1",
                                  f"--object-store-memory={OBJECT_STORE_BYTES}", *args],
-                                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                cwd=log.parent)
     deadline = time.monotonic() + 90
     while "block forever" not in log.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -136,6 +137,9 @@ def two_nodes(tmp_path):
 
 def test_ray_on_two_nodes_started_apart_writes_the_local_engines_bytes(tmp_path, local_output, two_nodes):
     # Each node has one CPU and each actor takes one, so the run's two actors are one on
-    # each node: both read their ranges of the inputs from disk and encode their records.
+    # each node: both read their files from disk and encode their records. The inputs are
+    # named relative to the driver's folder, which is not the nodes' (they run in tmp_path).
     address, env = two_nodes
-    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--address", address, env=env), local_output)
+    relative = tuple(path.relative_to(ROOT) for path in INPUTS)
+    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--address", address, env=env, inputs=relative),
+                 local_output)

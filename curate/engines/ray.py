@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate.document import Reason
@@ -238,7 +240,7 @@ class _Run:
                 if batch is None:
                     more = False
                     break
-                unit = _Unit(batch, slot)
+                unit = _Unit(_anywhere(batch), slot)
                 self._map(unit)
                 self.units.append(unit)
             if self._step():
@@ -408,6 +410,15 @@ class _Run:
         for slot in self.slots:
             with contextlib.suppress(Exception):
                 ray.kill(slot.actor, no_restart=True)
+
+
+def _anywhere(batch: Batch) -> Batch:
+    """The batch with its file named by an absolute path: an actor's working folder is not
+    the driver's (on another node, it is wherever `ray start` ran)."""
+    reads = batch.reads
+    if reads is not None and isinstance(reads.file.path, Path) and not reads.file.path.is_absolute():
+        batch.reads = dataclasses.replace(reads, file=dataclasses.replace(reads.file, path=reads.file.path.absolute()))
+    return batch
 
 
 def _where(batch: Batch) -> str:
