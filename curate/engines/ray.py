@@ -50,6 +50,7 @@ except ImportError as err:  # pragma: no cover - depends on what is installed
 from curate.engines import Engine, Progress
 from curate.engines.mapper import Key, Mapped, Mapper, add_id_problems, check_ids, shell_of
 from curate.engines.pool import WorkerDied
+from curate.formats.ranges import WholeFile
 from curate.stages.base import Batch, Stage
 
 if TYPE_CHECKING:
@@ -95,9 +96,14 @@ class Worker:
     def ready(self) -> bool:
         return True
 
-    def map(self, batch: Batch, keep: bool) -> list[Mapped]:
+    def map(self, batch: Batch, keep: bool) -> list[Any]:
+        """Each part's `Mapped`; for a whole file, a ref to each, which the driver fetches
+        one at a time (a file's rows at once could be more than it should hold)."""
         _fail_once_if_asked("map", batch.number)
-        return self.mapper.map(batch, keep)
+        found = self.mapper.map(batch, keep)
+        if isinstance(batch.reads, WholeFile):
+            return [ray.put(mapped) for mapped in found]
+        return list(found)
 
     def finish(self, key: Key, verdicts: list[Reason | None]) -> list[Any]:
         _fail_once_if_asked("finish", key[0])
@@ -199,12 +205,15 @@ class _Part:
 
 @dataclass
 class _Unit:
-    """A batch sent, in input order: where it is held, and its parts once mapped."""
+    """A batch sent, in input order: where it is held, and its parts as they are decided."""
 
     batch: Batch
     slot: _Slot
     mapped: Any = None  # the map call in flight
-    parts: list[_Part] | None = None  # once the first map came back and the barrier decided
+    # Its answer: each part's Mapped, or (a whole file) a ref to it, taken one at a time.
+    found: list[Any] | None = None
+    parts: list[_Part] = field(default_factory=list)  # decided so far, in order
+    decided: bool = False  # every part
     losses: int = 0
     done: list[Any] = field(default_factory=list)  # each part's encoded records, once fetched
 
@@ -247,7 +256,7 @@ class _Run:
                 continue
             if self.units and self._finished(self.units[0]):
                 unit = self.units.popleft()
-                for part, found in zip(unit.parts or [], unit.done, strict=True):
+                for part, found in zip(unit.parts, unit.done, strict=True):
                     shell = part.shell
                     if self.barrier is not None:
                         if self.render is None:  # the output takes the items themselves
@@ -264,8 +273,9 @@ class _Run:
             self._wait()
 
     def _step(self) -> bool:
-        """Take what has come back: an actor started, a batch mapped again after a loss, the
-        next batch to decide, the head's encoded parts. False when nothing could be taken."""
+        """Take what has come back: an actor started, a batch mapped (again, after a loss:
+        its parts decided so far go back with their verdicts), the next part to decide, the
+        head's encoded parts. False when nothing could be taken."""
         for call in [c for c in self.ready if self.calls[c][0] == "start"]:
             slot = self.calls.pop(call)[1]
             self.ready.discard(call)
@@ -275,21 +285,20 @@ class _Run:
             except LOST as err:
                 self._lost(slot, err)
             return True
-        for unit in self.units:  # mapped again after a loss: its verdicts are known
-            if unit.parts is not None and unit.mapped in self.ready:
-                if self._take_map(unit) is not None:
+        for unit in self.units:
+            if unit.found is None and unit.mapped in self.ready:
+                unit.found = self._take_map(unit)
+                if unit.found is not None:
                     for number, part in enumerate(unit.parts):
                         self._finish(unit, number, part)
                 return True
-        undecided = next((unit for unit in self.units if unit.parts is None), None)
-        if undecided is not None and undecided.mapped in self.ready:
-            found = self._take_map(undecided)
-            if found is not None:
-                self._decide(undecided, found)
+        undecided = next((unit for unit in self.units if not unit.decided), None)
+        if undecided is not None and undecided.found is not None:
+            self._decide(undecided)
             return True
         head = self.units[0] if self.units else None
-        if head is not None and head.parts is not None and not head.done and all(
-                part.finish is not None and part.finish in self.ready for part in head.parts):
+        if head is not None and head.decided and head.found is not None and self.barrier is not None \
+                and not head.done and all(part.finish in self.ready for part in head.parts):
             calls = [part.finish for part in head.parts]
             try:
                 head.done = ray.get(calls)
@@ -303,14 +312,14 @@ class _Run:
         return False
 
     def _finished(self, unit: _Unit) -> bool:
-        if unit.parts is None or unit.mapped is not None:
+        if not unit.decided or unit.found is None:
             return False
         if self.barrier is None:  # mapped and encoded at once
             unit.done = [part.shell.rendered for part in unit.parts]
             return True
         return bool(unit.done)
 
-    def _take_map(self, unit: _Unit) -> list[Mapped] | None:
+    def _take_map(self, unit: _Unit) -> list[Any] | None:
         """The answer of a unit's map call, or None when its actor was lost (then it is
         mapped again elsewhere)."""
         call = unit.mapped
@@ -323,11 +332,20 @@ class _Run:
             self._lost(unit.slot, err)  # maps it again, with the rest of what that actor held
             return None
 
-    def _decide(self, unit: _Unit, found: list[Mapped]) -> None:
-        """The barrier over each part of a batch mapped for the first time, in input order,
-        as the local engine decides it; the verdicts go to the actor holding the part."""
-        unit.parts = []
-        for number, mapped in enumerate(found):
+    def _decide(self, unit: _Unit) -> None:
+        """The barrier over each part of a batch not yet decided, in input order, as the
+        local engine decides it; the verdicts go to the actor holding the part. A whole
+        file's parts are fetched one at a time, so the driver never holds a file's rows."""
+        assert unit.found is not None
+        for number in range(len(unit.parts), len(unit.found)):
+            mapped: Mapped = unit.found[number]
+            if isinstance(mapped, ray.ObjectRef):
+                try:
+                    mapped = ray.get(mapped)
+                except LOST as err:
+                    self._lost(unit.slot, err)  # the parts decided so far keep their verdicts
+                    return
+            unit.found[number] = None  # lets the store free it
             shell = shell_of(unit.batch, mapped)
             if mapped.ids is not None:
                 assert self.ids is not None
@@ -344,6 +362,7 @@ class _Run:
             part.verdicts = self.barrier.decide(shell)
             shell.timings[self.barrier.name] = shell.timings.get(self.barrier.name, 0.0) + time.perf_counter() - started
             self._finish(unit, number, part)
+        unit.decided = True
 
     def _map(self, unit: _Unit) -> None:
         unit.mapped = unit.slot.actor.map.remote(unit.batch, self.barrier is not None)
@@ -400,8 +419,8 @@ class _Run:
                 raise WorkerDied(f"batch {unit.batch.number} ({_where(unit.batch)}) lost its Ray actor "
                                  f"{unit.losses} times; the last: {err}")
             unit.slot = min(up, key=lambda s: s.mapping)
-            unit.done = []
-            for part in unit.parts or []:
+            unit.found, unit.done = None, []
+            for part in unit.parts:
                 part.finish = None
             self._map(unit)
 
