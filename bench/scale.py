@@ -9,8 +9,9 @@ Each size is a corpus of bench/generate.py's standard shape built from re-seeded
 100 MB (bench/data/pieces<MB>/corpus.jsonl, made by two processes in a few minutes for
 10 GB and kept for the next run). For every size and command it runs the real `curate`
 (`--workers`, 2 by default, `--timings`, any --curate-arg) and prints: MB, paragraphs,
-seconds, MB/s, paragraphs/s, peak RSS of the process tree summed and of its largest single
-process (sampled every 50 ms from /proc), and the dedup index's bytes per indexed paragraph
+seconds, MB/s, paragraphs/s, peak RSS of the process tree summed, of its largest single
+process and of curate's own process (the driver, with --curate-arg=--engine=ray; sampled
+every 50 ms from /proc), and the dedup index's bytes per indexed paragraph
 (from `--timings`). With --budget-mb, whether the largest process stayed under it. The
 output folders are deleted after each run (--keep-output keeps them): a 10 GB run writes
 about as much again. Writes bench/results/scale-<sizes>gb.json.
@@ -88,6 +89,7 @@ def gb_rows(sizes_gb: list[float], commands: list[str], workers: int, extra: tup
                          "paragraphs_per_s": round(paragraphs / r["wall_s"]),
                          "peak_tree_rss_mb": round(r["peak_rss_mb"], 1),
                          "peak_process_rss_mb": round(r["peak_process_rss_mb"], 1),
+                         "peak_driver_rss_mb": round(r["peak_driver_rss_mb"], 1),
                          "index_paragraphs": r["index"].get("index_paragraphs"),
                          "index_bytes_per_paragraph": _index_per_paragraph(r["index"])})
     return rows
@@ -95,12 +97,14 @@ def gb_rows(sizes_gb: list[float], commands: list[str], workers: int, extra: tup
 
 def print_rows(rows: list[dict], budget_mb: float | None) -> None:
     print(f"\n{'GB':>5} {'command':<6} {'MB':>8} {'paragraphs':>11} {'seconds':>8} {'MB/s':>6} {'para/s':>8} "
-          f"{'tree RSS MB':>11} {'max proc MB':>11} {'idx B/para':>10}" + ("  budget" if budget_mb else ""))
+          f"{'tree RSS MB':>11} {'max proc MB':>11} {'driver MB':>9} {'idx B/para':>10}"
+          + ("  budget" if budget_mb else ""))
     for row in rows:
         per = row["index_bytes_per_paragraph"]
         line = (f"{row['gb']:>5g} {row['command']:<6} {row['mb']:>8.0f} {row['paragraphs']:>11,} "
                 f"{row['wall_s']:>8.1f} {row['mb_per_s']:>6.2f} {row['paragraphs_per_s']:>8,} "
                 f"{row['peak_tree_rss_mb']:>11.0f} {row['peak_process_rss_mb']:>11.0f} "
+                f"{row['peak_driver_rss_mb']:>9.0f} "
                 f"{per if per is not None else '?':>10}")
         if budget_mb:
             line += "  PASS" if row["peak_process_rss_mb"] <= budget_mb else "  FAIL"

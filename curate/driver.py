@@ -32,7 +32,7 @@ from curate.formats import (
     read_documents,
     read_file,
 )
-from curate.formats.ranges import ReadRange, cut_ranges, splittable
+from curate.formats.ranges import ReadRange, WholeFile, cut_ranges, splittable
 from curate.outdir import INDEX
 from curate.staged import open_output_folder
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
@@ -178,8 +178,6 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
     engine = engine if engine is not None else engine_for("local", cfg.workers)
     if resume and not engine.resumable:
         raise UsageError(f"--resume works with --engine local only, not {engine.name}; rerun without --resume")
-    if (cfg.against is not None or cfg.save_index) and engine.name != "local":
-        raise UsageError(f"--against and --save-index work with --engine local only, not {engine.name}")
     if cfg.save_index and not isinstance(cfg.output, Path):
         raise UsageError(f"--save-index writes the index into a local output folder; -o {cfg.output} is a URL: "
                          "write the output locally, or leave --save-index out")
@@ -209,7 +207,8 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             ids = None
             if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
                 ids = IdRegistry(the_plan.discovery.files)
-                work = range_batches(the_plan.discovery, options_with(cfg.read_options, cfg.text_field), ids)
+                work = range_batches(the_plan.discovery, options_with(cfg.read_options, cfg.text_field), ids,
+                                     whole_files=engine.reads_whole_files())
             items = iter(the_plan.items) if the_plan.items is not None else input_items(
                 the_plan.discovery, cfg.text_field, cfg.read_options)
             if ids is None:
@@ -302,26 +301,31 @@ def batches(items: Iterable[Item], first_item: int = 0) -> Iterator[Batch]:
         yield Batch(number, batch, first_item)
 
 
-def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry) -> Iterator[Batch]:
+def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
+                  whole_files: bool = False) -> Iterator[Batch]:
     """What `input_items` and `batches` give, for an engine whose workers read: a batch for
-    each range of a file they can read themselves (formats.ranges), batches of items read
-    here for the rest. Item ordinals (``first_item``) are the engine's to count, and the
-    ids are the engine's to check (``ids_unchecked``): it sees every batch in input order,
-    which this generator, reading ahead of the ranges, does not."""
-    def sources() -> Iterator[Item | ReadRange]:
+    each range of a file they can read themselves (formats.ranges), and for the rest
+    batches of items read here or, with ``whole_files``, one batch per file that a worker
+    reads whole (`WholeFile`; it may cut it into several batches). Item ordinals
+    (``first_item``) are the engine's to count, and the ids are the engine's to check
+    (``ids_unchecked``): it sees every batch in input order, which this generator, reading
+    ahead of the ranges, does not."""
+    def sources() -> Iterator[Item | ReadRange | WholeFile]:
         yield from discovery.problems
         for number, f in enumerate(discovery.files):
             parts = cut_ranges(f, number, options, BATCH_BYTES) if splittable(f, options) else None
-            if parts is None:
-                yield from read_file(f, number, options, None)  # ids are checked in order by the engine
-            else:
+            if parts is not None:
                 yield from parts
+            elif whole_files:
+                yield WholeFile(f, number, options)
+            else:
+                yield from read_file(f, number, options, None)  # ids are checked in order by the engine
 
     number = 0
     batch: list[BatchItem] = []
     size = 0
     for source in sources():
-        if isinstance(source, ReadRange):
+        if isinstance(source, (ReadRange, WholeFile)):
             if batch:
                 yield Batch(number, batch, ids_unchecked=True)
                 number, batch, size = number + 1, [], 0

@@ -49,6 +49,11 @@ class Engine:
         """Whether its workers read `formats.ranges.ReadRange` batches themselves."""
         return False
 
+    def reads_whole_files(self) -> bool:
+        """Whether its workers also read the files that cannot be cut into ranges
+        (`formats.ranges.WholeFile` batches), so that this process reads no document."""
+        return False
+
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
                 on_progress: Progress | None = None, output: Location | None = None,
                 render: Renderer | None = None, ids: IdRegistry | None = None) -> Iterator[Batch]:

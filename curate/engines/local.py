@@ -5,7 +5,6 @@ batch, so the output is the same for any number of workers."""
 
 from __future__ import annotations
 
-import bisect
 import collections
 import multiprocessing
 import os
@@ -13,22 +12,19 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from curate.document import Document, Reason
+from curate.document import Reason
 from curate.engines import Engine, Progress
+from curate.engines.mapper import Mapped, Mapper, add_id_problems, check_ids, shell_of
 from curate.engines.pool import WorkerDied, WorkerPool, ordered_map
 from curate.errors import RunStopped
-from curate.formats.ranges import read_range
 from curate.stages.base import Batch, Stage, run_stages
-from curate.stages.dedup.apply import apply_verdicts
 from curate.storage import Location
 
 if TYPE_CHECKING:
     from curate.formats import IdRegistry
-    from curate.stages.dedup.sign import SignedRows
-    from curate.write import Rendered, Renderer
+    from curate.write import Renderer
 
 
 class LocalEngine(Engine):
@@ -113,17 +109,17 @@ class LocalEngine(Engine):
                         seq, shell = finishing.popleft()
                         if seq is not None:
                             shell.rendered = pool.result(seq)
-                        _add_id_problems(shell, render)
+                        add_id_problems(shell, render)
                         if on_progress is not None:
                             on_progress(shell.size)
                         yield shell
                     elif mapping and pool.done(mapping[0][0]):
                         seq, worker, batch = mapping.popleft()
                         mapped: Mapped = pool.result(seq)
-                        shell = _shell(batch, mapped)
+                        shell = shell_of(batch, mapped)
                         if mapped.ids is not None:
                             assert ids is not None
-                            _check_ids(shell, mapped.ids, ids)
+                            check_ids(shell, mapped.ids, ids)
                         # Counted here, in input order: a batch that read a range learns its length only now.
                         next_item = batch.first_item if next_item is None else next_item
                         shell.first_item = next_item
@@ -158,18 +154,17 @@ _FINISH = "finish"  # apply the verdicts to the batch kept, send back its encode
 _MAP_AND_RENDER = "map+render"  # no barrier: both at once
 
 _stages: list[Stage] = []
-_renderer: Renderer | None = None
-_held: dict[int, Batch] = {}  # batches mapped in this worker, by number, until their verdicts come
+_mapper: Mapper | None = None  # in a pool's worker: the batches it keeps until their verdicts come
 
 
 def _init_worker(stages: list[Stage], in_pool: bool = False, render: Renderer | None = None) -> None:
-    global _stages, _renderer
+    global _stages, _mapper
     if in_pool:
         _die_with_parent()
     for stage in stages:
         stage.setup()
     _stages = stages
-    _renderer = render
+    _mapper = Mapper(stages, render, lambda _, batch: _process_batch(batch))
 
 
 def process_batch(stages: list[Stage], batch: Batch) -> Batch:
@@ -183,77 +178,17 @@ def _process_batch(batch: Batch) -> Batch:
 
 def _task(task: tuple[str, Any]) -> Any:
     kind, payload = task
+    assert _mapper is not None
     if kind == _FINISH:
         number, verdicts = payload
-        batch = _held.pop(number)
-        apply_verdicts(batch, verdicts)
-        assert _renderer is not None
-        return _rendered(batch, _renderer)
-    batch = payload
-    if batch.reads is not None:
-        batch.items = list(read_range(batch.reads))
-    batch = _process_batch(batch)
-    ids = None if not batch.ids_unchecked else [(pos, item.id, item.source, item.record_line)
-                                                for pos, item in enumerate(batch.items) if isinstance(item, Document)]
-    if kind == _MAP_AND_RENDER:
-        assert _renderer is not None
-        return Mapped(None, len(batch.items), batch.size, batch.timings, _rendered(batch, _renderer), ids)
-    _held[batch.number] = batch
-    return Mapped(batch.signed, len(batch.items), batch.size, batch.timings, None, ids)
-
-
-def _rendered(batch: Batch, render: Renderer) -> list[Rendered]:
-    return [render(item) for item in batch.items]
+        return _mapper.finish((number, 0), verdicts)
+    [mapped] = _mapper.map(payload, keep=kind != _MAP_AND_RENDER)  # one part: this engine sends no WholeFile
+    return mapped
 
 
 def _render(batch: Batch, render: Renderer) -> None:
-    batch.rendered = _rendered(batch, render)
+    batch.rendered = [render(item) for item in batch.items]
     batch.items = []
-
-
-@dataclass
-class Mapped:
-    """What a worker sends back for a batch it mapped and keeps."""
-
-    signed: SignedRows | None  # with each row's reference: the barrier needs no document
-    count: int  # items
-    size: int  # input bytes, for progress
-    timings: dict[str, float]
-    rendered: list[Rendered] | None  # when there was no barrier
-    # (position, id, source, record line) of each document, when whether an id was used
-    # before is for the engine to say, in input order (Batch.ids_unchecked).
-    ids: list[tuple[int, str, str, int | None]] | None
-
-
-def _shell(sent: Batch, mapped: Mapped) -> Batch:
-    """The batch as this process keeps it: rows, timings and size. Its items are only
-    places (the documents stay in the worker), so that ordinals and id problems count."""
-    places: list[Any] = [None] * mapped.count
-    return Batch(sent.number, places, sent.first_item, mapped.signed, dict(mapped.timings),
-                 rendered=mapped.rendered, input_bytes=mapped.size)
-
-
-def _check_ids(shell: Batch, found: list[tuple[int, str, str, int | None]], ids: IdRegistry) -> None:
-    """Put the problem `read_documents` puts before a document whose id was used earlier
-    into the shell (a placeholder item, its rows' positions moved past it); the problem
-    itself is encoded when the batch comes back (_add_id_problems)."""
-    inserts = [(pos, problem) for pos, doc_id, source, line in found
-               if (problem := ids.check(doc_id, source, line)) is not None]
-    if not inserts:
-        return
-    shell.id_problems = inserts
-    for pos, problem in reversed(inserts):
-        shell.items.insert(pos, problem)
-    rows = shell.signed
-    if rows is not None and len(rows):
-        before = [pos for pos, _ in inserts]
-        rows.owners = [(pos + bisect.bisect_right(before, pos), index) for pos, index in rows.owners]
-
-
-def _add_id_problems(shell: Batch, render: Renderer) -> None:
-    if shell.id_problems and shell.rendered is not None:
-        for pos, problem in reversed(shell.id_problems):
-            shell.rendered.insert(pos, render(problem))
 
 
 def _die_with_parent() -> None:

@@ -1,91 +1,82 @@
-"""`curate run --engine ray`: the same run on a Ray cluster, with byte-identical output.
+"""`curate run --engine ray`: the local engine's protocol with Ray actors as its workers,
+so the output is byte-identical by construction.
 
 Imported only when that engine is chosen (Ray is the optional extra `curate-corpus[ray]`).
 
-1. Map: the driver reads the inputs and cuts the same batches as for the local engine;
-   each batch is a Ray task running the per-document stages (signatures included),
-   returning the batch plus its band rows split into R partitions by ``band_key % R``.
-2. Reduce: task r takes partition r of every batch, so each bucket is complete there,
-   and returns the bucket's verified candidate edges (`buckets.bucket_edges`).
-3. Cluster: the driver replays the local engine's rule over the edges in input order
-   (`buckets.cluster`).
-4. The engine yields the batches in input order with the verdicts applied by the same
-   loop as locally (`apply.apply_verdicts`); the driver writes them as for any engine.
+1. The driver cuts the inputs as for the local engine with workers (`driver.range_batches`),
+   but reads no document: a batch names a byte range of an uncompressed JSON Lines file
+   (`ReadRange`) or a file to read whole (`WholeFile`: compressed, Parquet, WET, a URL).
+   Only the problems found while discovering the inputs travel as items.
+2. An actor reads the batch where the data lives (a path every node sees, or a URL), runs
+   the per-document stages and keeps the batch; it sends back only the signed rows
+   (`mapper.Mapped`), a batch read from a whole file in several parts.
+3. The driver's barrier is the local engine's `Dedup` stage: it decides each part in input
+   order, and sends the verdicts to the actor that holds the part.
+4. That actor applies them and returns the part's encoded records (`write.Renderer`); the
+   driver appends the bytes to the output folder, in input order.
 
-Each paragraph's uid is ``(batch number << 32) | its position among the batch's signed
-lines``, so uids sort in input order whatever the number of workers or partitions, and
-no hash of Python's (salted per process) is used anywhere.
+The object store holds only what is in flight: a window of batches' signed rows and
+encoded records, never the corpus. An actor that dies (killed, out of memory, its node
+lost) takes the batches it holds with it: each is mapped again on another actor (a batch
+is a pure function of its input) and given the verdicts already decided for it, so a loss
+changes no byte of the output.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import dataclasses
 import logging
 import os
 import socket
 import time
-import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from curate.document import ParagraphRef, Reason
+from curate.document import Reason
 from curate.errors import UsageError
 from curate.storage import Location
 
 try:
     import ray
+    from ray.exceptions import NodeDiedError, ObjectLostError, RayActorError, WorkerCrashedError
 except ImportError as err:  # pragma: no cover - depends on what is installed
     raise UsageError("--engine ray needs Ray: pip install 'curate-corpus[ray]' (or pip install -e '.[ray]' "
                      "in a checkout)") from err
 
 from curate.engines import Engine, Progress
-from curate.stages.base import Batch, Stage, run_stages
-from curate.stages.dedup.apply import apply_verdicts, duplicate_reason, paragraph_ref, row_lines
-from curate.stages.dedup.barrier import Dedup
-from curate.stages.dedup.buckets import Verdicts, bucket_edges, cluster, take_sets
-from curate.stages.dedup.sign import SignedRows, empty_rows
-from curate.stages.dedup.signature import DedupConfig
+from curate.engines.mapper import Key, Mapped, Mapper, add_id_problems, check_ids, shell_of
+from curate.engines.pool import WorkerDied
+from curate.formats.ranges import WholeFile
+from curate.stages.base import Batch, Stage
 
-# A task whose worker dies (killed, out of memory, node lost) is run again. Tasks are pure
-# functions of their arguments and every result is kept by batch or partition number, so
-# a retried task replaces its result: it can neither duplicate nor lose a document.
-# Exceptions raised by our own code are not retried: they would fail the same way again.
-MAX_RETRIES = 3
-# Batch tasks in flight per CPU of the cluster: enough to keep every CPU busy while the
-# driver reads the next batch, few enough that the driver does not read far ahead.
-IN_FLIGHT_PER_CPU = 2
-# Fetch processed batches for writing a few at a time, to overlap transfer and writing.
-FETCH_BATCHES = 8
-# Only tests set this: a folder where the first attempt of batch 1 leaves a mark and then
-# kills its worker process, to show that Ray's retry changes no byte of the output.
+if TYPE_CHECKING:
+    from curate.formats import IdRegistry
+    from curate.write import Renderer
+
+# An actor lost with the batches it holds: they are mapped again elsewhere. Exceptions raised
+# by our own code are not in this list: they would fail the same way again, and stop the run.
+LOST = (RayActorError, ObjectLostError, WorkerCrashedError, NodeDiedError)
+# How often a batch may lose its actor before the run stops (it may be what kills them).
+MAX_LOSSES = 3
+MAPS_PER_ACTOR = 2  # one being mapped, one waiting: an actor never idles between batches
+WINDOW_PER_ACTOR = 4  # batches in flight or held, as the local engine's window
+# Only tests set these: a folder where the first attempt of batch 1 leaves a mark and then
+# kills its actor's process, in the phase named (map, or finish: after its verdicts were
+# decided), to show that a lost actor changes no byte of the output.
 FAIL_ONCE_ENV = "CURATE_TEST_RAY_FAIL_ONCE"
-
-# keys, uids, and the shingle sets of the uids the rows name: set uids, flat hashes, offsets
-Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+FAIL_PHASE_ENV = "CURATE_TEST_RAY_FAIL_PHASE"
 
 
-# -- in the workers ----------------------------------------------------------------------
-
-_worker: tuple[str, list[Stage]] | None = None
+# -- in the actors -----------------------------------------------------------------------
 
 
-def _stages_for(run_key: str, stages_box: list) -> list[Stage]:
-    """The worker's stages for this run, set up on its first batch: rules, language
-    profiles and signature permutations are built once per worker process, not per task.
-    The stages come boxed in a list so Ray hands over the reference, not a fresh copy
-    of the rules for every task."""
-    global _worker
-    if _worker is None or _worker[0] != run_key:
-        stages: list[Stage] = ray.get(stages_box[0])
-        for stage in stages:
-            stage.setup()
-        _worker = (run_key, stages)
-    return _worker[1]
-
-
-def _fail_once_if_asked(batch_no: int) -> None:
+def _fail_once_if_asked(phase: str, batch_no: int) -> None:
     folder = os.environ.get(FAIL_ONCE_ENV)
-    if folder and batch_no == 1:
+    if folder and batch_no == 1 and os.environ.get(FAIL_PHASE_ENV, "finish") == phase:
         try:
             open(os.path.join(folder, "failed-once"), "x").close()
         except FileExistsError:
@@ -93,65 +84,43 @@ def _fail_once_if_asked(batch_no: int) -> None:
         os._exit(1)
 
 
-@ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)
-def map_batch(run_key: str, stages_box: list, batch: Batch, partitions: int):
-    """One batch through the per-document stages, then its band rows in R partitions. The
-    batch goes back without its keys and shingle sets: the partitions carry them."""
-    _fail_once_if_asked(batch.number)
-    batch = run_stages(_stages_for(run_key, stages_box), batch)
-    parts = partition_rows(band_rows(batch), partitions)
-    if batch.signed is not None:
-        rows = empty_rows()
-        batch.signed = SignedRows(batch.signed.owners, rows.keys, rows.shingles, rows.offsets, [])
-    return batch, *parts
+class Worker:
+    """One worker of the run: rules, language profiles and permutations set up once, and
+    the batches it mapped, kept until their verdicts come (`mapper.Mapper`)."""
+
+    def __init__(self, stages: list[Stage], render: Renderer | None):
+        for stage in stages:
+            stage.setup()
+        self.mapper = Mapper(stages, render)
+
+    def ready(self) -> bool:
+        return True
+
+    def map(self, batch: Batch, keep: bool) -> list[Any]:
+        """Each part's `Mapped`; for a whole file, a ref to each, which the driver fetches
+        one at a time (a file's rows at once could be more than it should hold)."""
+        _fail_once_if_asked("map", batch.number)
+        found = self.mapper.map(batch, keep)
+        if isinstance(batch.reads, WholeFile):
+            return [ray.put(mapped) for mapped in found]
+        return list(found)
+
+    def finish(self, key: Key, verdicts: list[Reason | None]) -> list[Any]:
+        _fail_once_if_asked("finish", key[0])
+        return self.mapper.finish(key, verdicts)
 
 
-@ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)
-def reduce_partition(threshold: float, *parts: Rows) -> tuple[np.ndarray, np.ndarray]:
-    """Every bucket of one partition, complete: its candidate edges and mirrored copies."""
-    keys = np.concatenate([p[0] for p in parts])
-    uids = np.concatenate([p[1] for p in parts])
-    set_uids = np.concatenate([p[2] for p in parts])
-    flat = np.concatenate([p[3] for p in parts])
-    shift = np.cumsum([0] + [len(p[3]) for p in parts[:-1]])
-    offsets = np.concatenate([[0]] + [p[4][1:] + base for p, base in zip(parts, shift.tolist(), strict=True)])
-    order = np.argsort(set_uids, kind="stable")
-    flat, offsets = take_sets(flat, offsets.astype(np.int64), order)
-    return bucket_edges(keys, uids, set_uids[order], flat, offsets, threshold)
-
-
-def band_rows(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(uids, band keys, flat shingle sets, offsets) of the batch's signed lines, in input
-    order: the order in which the local engine's index decides them."""
-    rows = batch.signed
-    if rows is None or not len(rows):
-        empty = empty_rows()
-        return np.empty(0, np.int64), np.empty((0, 0), np.uint64), empty.shingles, empty.offsets
-    uids = (batch.number << 32) | np.arange(len(rows), dtype=np.int64)
-    return uids, np.array(rows.keys, dtype=np.uint64), rows.shingles, rows.offsets
-
-
-def partition_rows(rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], partitions: int) -> list[Rows]:
-    """Rows (band key, uid) split by ``key % partitions``, each part with the shingle sets
-    of the uids it holds, so a reducer can verify its candidates without asking anyone."""
-    uids, keys, flat, offsets = rows
-    row_keys = keys.ravel()
-    row_uids = np.repeat(uids, keys.shape[1]) if len(uids) else np.empty(0, np.int64)
-    part_of = row_keys % np.uint64(partitions)
-    out = []
-    for r in range(partitions):
-        mine = part_of == r
-        holds = np.unique(row_uids[mine])
-        out.append((row_keys[mine], row_uids[mine], holds, *take_sets(flat, offsets, np.searchsorted(uids, holds))))
-    return out
+# Each actor takes a CPU: as many actors as the cluster has CPUs. Ray does not restart or
+# retry them: the engine maps a lost actor's batches again itself, knowing which it held.
+_RemoteWorker: Any = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(Worker)
 
 
 # -- on the driver -----------------------------------------------------------------------
 
 
 class RayEngine(Engine):
-    """Batches as Ray tasks; the dedup barrier as a shuffle of band rows (see the module
-    docstring). Not resumable: a stopped run is started again."""
+    """The local engine's protocol over Ray actors (see the module docstring). Not
+    resumable: a stopped run is started again."""
 
     name = "ray"
     resumable = False
@@ -165,27 +134,21 @@ class RayEngine(Engine):
         if self._owns_cluster:
             ray.shutdown()
 
+    def reads_ranges(self) -> bool:
+        return True
+
+    def reads_whole_files(self) -> bool:
+        return True
+
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
                 on_progress: Progress | None = None, output: Location | None = None,
-                render: object = None, ids: object = None) -> Iterator[Batch]:  # items come back, not rendered
-        partitions = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        timings: dict[str, float] = {}
-        batch_refs, partition_refs = _map(stages, batches, partitions, on_progress, timings)
-        verdicts: Verdicts = {}
-        if isinstance(barrier, Dedup):
-            verdicts = _deduplicate(partition_refs, barrier.dedup, timings)
-        elif barrier is not None:
-            raise UsageError(f"--engine ray cannot compute the {barrier.name!r} barrier; use --engine local")
-        del partition_refs  # lets Ray free the band rows before the batches are fetched
-        resolve = _Resolver(verdicts)
-        first = True
-        for batch in _fetch(batch_refs):
-            if first:  # the cluster's phases, counted once in the run's timings
-                batch.timings.update(timings)
-                first = False
-            if barrier is not None:
-                apply_verdicts(batch, resolve(batch))
-            yield batch
+                render: Renderer | None = None, ids: IdRegistry | None = None) -> Iterator[Batch]:
+        actors = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        run = _Run(ray.put(stages), barrier, render, ids, actors)
+        try:
+            yield from run.drive(batches, on_progress)
+        finally:
+            run.close()
 
 
 def _connect(address: str | None, cpus: int) -> bool:
@@ -221,84 +184,263 @@ def _check_reachable(address: str) -> None:
                          "one with `ray start --head`, or leave out --address for a local cluster") from err
 
 
-def _map(stages: list[Stage], batches: Iterator[Batch], partitions: int, on_progress: Progress | None,
-         timings: dict[str, float]) -> tuple[list, list[list]]:
-    """Submit one task per batch, in input order, with a bounded window in flight. Returns
-    each batch's ref, and each batch's R partition refs."""
-    t0 = time.perf_counter()
-    run_key = uuid.uuid4().hex
-    stages_box = [ray.put(stages)]
-    window = IN_FLIGHT_PER_CPU * partitions
-    batch_refs: list = []
-    partition_refs: list[list] = []
-    pending: dict = {}  # batch ref -> input bytes of its batch, for the progress bar
+class _Slot:
+    """One actor and what the driver knows of it."""
 
-    def finish(at_most: int) -> None:
-        while len(pending) > at_most:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                done = pending.pop(ref)
-                if on_progress is not None:
-                    on_progress(done)
-
-    for batch in batches:
-        # With num_returns > 1, remote() returns a list of refs (Ray's stubs say one ref).
-        refs: list = map_batch.options(num_returns=partitions + 1).remote(  # type: ignore[assignment]
-            run_key, stages_box, batch, partitions)
-        batch_refs.append(refs[0])
-        partition_refs.append(refs[1:])
-        pending[refs[0]] = batch.size
-        finish(window - 1)
-    finish(0)
-    timings["map"] = time.perf_counter() - t0
-    return batch_refs, partition_refs
+    def __init__(self, stages_ref: Any, render: Renderer | None):
+        self.actor: Any = _RemoteWorker.remote(stages_ref, render)
+        self.starting: Any = self.actor.ready.remote()  # until its stages are set up
+        self.mapping = 0  # map calls not yet answered
+        self.alive = True
 
 
-def _deduplicate(partition_refs: list[list], dedup: DedupConfig, timings: dict[str, float]) -> Verdicts:
-    """The shuffle (reducer r gets partition r of every batch) and the clustering."""
-    t0 = time.perf_counter()
-    partitions = len(partition_refs[0]) if partition_refs else 0
-    reducers = [reduce_partition.remote(dedup.threshold, *[refs[r] for refs in partition_refs])
-                for r in range(partitions)]
-    found = ray.get(reducers)
-    t1 = time.perf_counter()
-    edges = np.concatenate([f[0] for f in found]) if found else np.empty((0, 4), np.int64)
-    mirrors = np.concatenate([f[1] for f in found]) if found else np.empty((0, 2), np.int64)
-    verdicts = cluster(edges, mirrors)
-    timings["dedup_shuffle"] = t1 - t0
-    timings["dedup"] = time.perf_counter() - t1
-    return verdicts
+@dataclass
+class _Part:
+    """A batch (or a part of a whole file) as the driver keeps it while its actor holds it."""
+
+    shell: Batch
+    verdicts: list[Reason | None] | None = None  # decided by the barrier, kept for a re-map
+    finish: Any = None  # the call that applies them, in flight
 
 
-def _fetch(batch_refs: list) -> Iterator[Batch]:
-    """The processed batches in input order, a few at a time; written ones leave the store."""
-    for start in range(0, len(batch_refs), FETCH_BATCHES):
-        fetched = ray.get(batch_refs[start:start + FETCH_BATCHES])
-        batch_refs[start:start + FETCH_BATCHES] = [None] * len(fetched)
-        yield from fetched
-        del fetched
+@dataclass
+class _Unit:
+    """A batch sent, in input order: where it is held, and its parts as they are decided."""
+
+    batch: Batch
+    slot: _Slot
+    mapped: Any = None  # the map call in flight
+    # Its answer: each part's Mapped, or (a whole file) a ref to it, taken one at a time.
+    found: list[Any] | None = None
+    parts: list[_Part] = field(default_factory=list)  # decided so far, in order
+    decided: bool = False  # every part
+    losses: int = 0
+    done: list[Any] = field(default_factory=list)  # each part's encoded records, once fetched
 
 
-class _Resolver:
-    """The cluster's verdicts as reasons, batch by batch in input order. A copy's original
-    comes earlier in input order, so its reference is known by the time the copy is met."""
+class _Run:
+    """The driver's loop: batches to free actors, decisions in input order, verdicts back
+    to the actor holding each batch, encoded batches out in input order."""
 
-    def __init__(self, verdicts: Verdicts):
-        self.verdicts = verdicts
-        self.targets = {first for first, _ in verdicts.values()}
-        self.originals: dict[int, ParagraphRef] = {}  # kept paragraphs that copies point at
+    def __init__(self, stages_ref: Any, barrier: Stage | None, render: Renderer | None,
+                 ids: IdRegistry | None, actors: int):
+        self.stages_ref = stages_ref
+        self.barrier = barrier
+        self.render = render
+        self.ids = ids
+        self.slots = [_Slot(stages_ref, render) for _ in range(actors)]
+        self.replaced = 0
+        self.window = WINDOW_PER_ACTOR * actors
+        self.units: collections.deque[_Unit] = collections.deque()
+        self.calls: dict[Any, tuple[str, Any]] = {}  # call in flight -> (what it is, its unit or slot)
+        for slot in self.slots:
+            self.calls[slot.starting] = ("start", slot)
+        self.ready: set[Any] = set()  # calls known to be answered, not yet taken
+        self.next_item: int | None = None  # the run's ordinal of the next part's first item
 
-    def __call__(self, batch: Batch) -> list[Reason | None]:
-        reasons: list[Reason | None] = []
-        base = batch.number << 32
-        for k, (_, doc, line) in enumerate(row_lines(batch)):
-            uid = base | k
-            verdict = self.verdicts.get(uid)
-            if verdict is None:
-                reasons.append(None)
-                if uid in self.targets:
-                    self.originals[uid] = paragraph_ref(doc, line)
-            else:
-                first, jaccard = verdict
-                reasons.append(duplicate_reason(self.originals[first], jaccard))
-        return reasons
+    def drive(self, batches: Iterator[Batch], on_progress: Progress | None) -> Iterator[Batch]:
+        more = True
+        while True:
+            while more and len(self.units) < self.window:
+                slot = self._free_slot()
+                if slot is None:
+                    break
+                batch = next(batches, None)
+                if batch is None:
+                    more = False
+                    break
+                unit = _Unit(_anywhere(batch), slot)
+                self._map(unit)
+                self.units.append(unit)
+            if self._step():
+                continue
+            if self.units and self._finished(self.units[0]):
+                unit = self.units.popleft()
+                for part, found in zip(unit.parts, unit.done, strict=True):
+                    shell = part.shell
+                    if self.barrier is not None:
+                        if self.render is None:  # the output takes the items themselves
+                            shell.items, shell.rendered = found, None
+                        else:
+                            shell.rendered = found
+                    add_id_problems(shell, self.render)
+                    if on_progress is not None:
+                        on_progress(shell.size)
+                    yield shell
+                continue
+            if not self.units and not more:
+                return
+            self._wait()
+
+    def _step(self) -> bool:
+        """Take what has come back: an actor started, a batch mapped (again, after a loss:
+        its parts decided so far go back with their verdicts), the next part to decide, the
+        head's encoded parts. False when nothing could be taken."""
+        for call in [c for c in self.ready if self.calls[c][0] == "start"]:
+            slot = self.calls.pop(call)[1]
+            self.ready.discard(call)
+            try:
+                ray.get(call)
+                slot.starting = None
+            except LOST as err:
+                self._lost(slot, err)
+            return True
+        for unit in self.units:
+            if unit.found is None and unit.mapped in self.ready:
+                unit.found = self._take_map(unit)
+                if unit.found is not None:
+                    for number, part in enumerate(unit.parts):
+                        self._finish(unit, number, part)
+                return True
+        undecided = next((unit for unit in self.units if not unit.decided), None)
+        if undecided is not None and undecided.found is not None:
+            self._decide(undecided)
+            return True
+        head = self.units[0] if self.units else None
+        if head is not None and head.decided and head.found is not None and self.barrier is not None \
+                and not head.done and all(part.finish in self.ready for part in head.parts):
+            calls = [part.finish for part in head.parts]
+            try:
+                head.done = ray.get(calls)
+            except LOST as err:
+                self._lost(head.slot, err)
+                return True
+            for call in calls:
+                self.calls.pop(call)
+                self.ready.discard(call)
+            return True
+        return False
+
+    def _finished(self, unit: _Unit) -> bool:
+        if not unit.decided or unit.found is None:
+            return False
+        if self.barrier is None:  # mapped and encoded at once
+            unit.done = [part.shell.rendered for part in unit.parts]
+            return True
+        return bool(unit.done)
+
+    def _take_map(self, unit: _Unit) -> list[Any] | None:
+        """The answer of a unit's map call, or None when its actor was lost (then it is
+        mapped again elsewhere)."""
+        call = unit.mapped
+        self.calls.pop(call)
+        self.ready.discard(call)
+        unit.mapped = None
+        try:
+            return ray.get(call)
+        except LOST as err:
+            self._lost(unit.slot, err)  # maps it again, with the rest of what that actor held
+            return None
+
+    def _decide(self, unit: _Unit) -> None:
+        """The barrier over each part of a batch not yet decided, in input order, as the
+        local engine decides it; the verdicts go to the actor holding the part. A whole
+        file's parts are fetched one at a time, so the driver never holds a file's rows."""
+        assert unit.found is not None
+        for number in range(len(unit.parts), len(unit.found)):
+            mapped: Mapped = unit.found[number]
+            if isinstance(mapped, ray.ObjectRef):
+                try:
+                    mapped = ray.get(mapped)
+                except LOST as err:
+                    self._lost(unit.slot, err)  # the parts decided so far keep their verdicts
+                    return
+            unit.found[number] = None  # lets the store free it
+            shell = shell_of(unit.batch, mapped)
+            if mapped.ids is not None:
+                assert self.ids is not None
+                check_ids(shell, mapped.ids, self.ids)
+            # Counted here, in input order: a batch that read a range learns its length only now.
+            self.next_item = unit.batch.first_item if self.next_item is None else self.next_item
+            shell.first_item = self.next_item
+            self.next_item += len(shell.items)
+            part = _Part(shell)
+            unit.parts.append(part)
+            if self.barrier is None:
+                continue
+            started = time.perf_counter()
+            part.verdicts = self.barrier.decide(shell)
+            shell.timings[self.barrier.name] = shell.timings.get(self.barrier.name, 0.0) + time.perf_counter() - started
+            self._finish(unit, number, part)
+        unit.decided = True
+
+    def _map(self, unit: _Unit) -> None:
+        unit.mapped = unit.slot.actor.map.remote(unit.batch, self.barrier is not None)
+        unit.slot.mapping += 1
+        self.calls[unit.mapped] = ("map", unit)
+
+    def _finish(self, unit: _Unit, number: int, part: _Part) -> None:
+        part.finish = unit.slot.actor.finish.remote((unit.batch.number, number), part.verdicts)
+        self.calls[part.finish] = ("finish", unit)
+
+    def _free_slot(self) -> _Slot | None:
+        """The started actor with the fewest batches being mapped, if it can take one more."""
+        free = [slot for slot in self.slots if slot.starting is None and slot.mapping < MAPS_PER_ACTOR]
+        return min(free, key=lambda slot: slot.mapping) if free else None
+
+    def _wait(self) -> None:
+        """Until one more call is answered (an error counts: it is taken as an answer)."""
+        waiting = [call for call in self.calls if call not in self.ready]
+        assert waiting, "the Ray engine has nothing to wait for and nothing to take"
+        done, rest = ray.wait(waiting, num_returns=1)
+        if rest:
+            more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
+            done += more
+        for call in done:
+            self.ready.add(call)
+            kind, owner = self.calls[call]
+            if kind == "map":
+                owner.slot.mapping -= 1
+
+    def _lost(self, slot: _Slot, err: Exception) -> None:
+        """An actor died: a new one takes its place, and every batch it held or was given
+        is mapped again on the actors that are up."""
+        if not slot.alive:
+            return
+        slot.alive = False
+        with contextlib.suppress(Exception):
+            ray.kill(slot.actor, no_restart=True)
+        self.replaced += 1
+        if self.replaced > MAX_LOSSES * len(self.slots):
+            raise WorkerDied(f"Ray actors keep dying ({self.replaced} lost); the last: {err}")
+        replacement = _Slot(self.stages_ref, self.render)
+        self.slots[self.slots.index(slot)] = replacement
+        self.calls[replacement.starting] = ("start", replacement)
+        for call, (_, owner) in list(self.calls.items()):
+            if owner is slot or getattr(owner, "slot", None) is slot:
+                self.calls.pop(call)
+                self.ready.discard(call)
+        up = [s for s in self.slots if s.alive and s.starting is None] or [replacement]
+        for unit in self.units:
+            if unit.slot is not slot:
+                continue
+            unit.losses += 1
+            if unit.losses > MAX_LOSSES:
+                raise WorkerDied(f"batch {unit.batch.number} ({_where(unit.batch)}) lost its Ray actor "
+                                 f"{unit.losses} times; the last: {err}")
+            unit.slot = min(up, key=lambda s: s.mapping)
+            unit.found, unit.done = None, []
+            for part in unit.parts:
+                part.finish = None
+            self._map(unit)
+
+    def close(self) -> None:
+        """End the run's actors (on a cluster we joined, they would outlive the run)."""
+        for slot in self.slots:
+            with contextlib.suppress(Exception):
+                ray.kill(slot.actor, no_restart=True)
+
+
+def _anywhere(batch: Batch) -> Batch:
+    """The batch with its file named by an absolute path: an actor's working folder is not
+    the driver's (on another node, it is wherever `ray start` ran)."""
+    reads = batch.reads
+    if reads is not None and isinstance(reads.file.path, Path) and not reads.file.path.is_absolute():
+        batch.reads = dataclasses.replace(reads, file=dataclasses.replace(reads.file, path=reads.file.path.absolute()))
+    return batch
+
+
+def _where(batch: Batch) -> str:
+    if batch.reads is not None:
+        return str(batch.reads.file.path)
+    return f"{len(batch.items)} items read by the driver"

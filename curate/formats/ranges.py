@@ -10,6 +10,9 @@ for those lines (`jsonl.read_records`). Every other file is read here as before.
 The one thing a range cannot know is whether an id was used earlier in the run: the
 worker sends back each document's id and the engine checks them in input order with the
 run's `IdRegistry`, putting the same problem before a duplicate that `read_documents` puts.
+
+An engine whose workers may be on other machines (Ray) sends every other file as a
+`WholeFile`, read whole by one worker, so that its driver reads no document text either.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from curate.document import Problem, RawDocument
-from curate.formats import AUTO, ReadOptions, reader_for
+from curate.formats import AUTO, ReadOptions, read_file, reader_for
 from curate.formats.compressed import compression_of
 from curate.formats.jsonl import JsonlReader, read_records
 from curate.storage import base_name
@@ -42,7 +45,21 @@ class ReadRange:
     options: ReadOptions
 
 
-def read_range(part: ReadRange) -> list[RawDocument | Problem]:
+@dataclass(frozen=True)
+class WholeFile:
+    """File ``number`` of the run, read whole by a worker: one that cannot be cut into ranges
+    (compressed, Parquet, WET, a URL, a file of whitespace)."""
+
+    file: InputFile
+    number: int
+    options: ReadOptions
+
+
+def read_range(part: ReadRange | WholeFile) -> list[RawDocument | Problem]:
+    """The items `read_file` yields for the part, without the duplicate-id problems (the
+    engine checks the ids in input order)."""
+    if isinstance(part, WholeFile):
+        return list(read_file(part.file, part.number, part.options, None))
     return list(read_records(part.file, part.options, part.start, part.end, part.lines_before))
 
 

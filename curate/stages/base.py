@@ -19,7 +19,7 @@ from curate.document import Document, Problem, RawDocument, Reason
 
 if TYPE_CHECKING:
     from curate.driver import RunConfig
-    from curate.formats.ranges import ReadRange
+    from curate.formats.ranges import ReadRange, WholeFile
     from curate.stages.dedup.sign import SignedRows
     from curate.write import Rendered
 
@@ -39,7 +39,7 @@ class Batch:
     # they were processed; then ``items`` may be empty and the driver writes these instead.
     rendered: list[Rendered] | None = None
     input_bytes: int | None = None  # ``size`` of a batch whose items stayed in a worker
-    reads: ReadRange | None = None  # where a worker reads the items itself (then ``items`` is empty)
+    reads: ReadRange | WholeFile | None = None  # where a worker reads the items itself (then ``items`` is empty)
     ids_unchecked: bool = False  # whether an id was used before is left to the engine (ranges)
     # Problems (duplicate ids) the engine found for a batch a worker read: (position, problem).
     id_problems: list[tuple[int, Problem]] | None = None

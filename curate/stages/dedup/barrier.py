@@ -2,8 +2,8 @@
 
 A paragraph is removed when it is a near-duplicate of an earlier *kept* paragraph, and
 then points at the earliest such paragraph. The stage runs the decision in input order
-with one index (the local engine); the Ray engine computes the same verdicts from
-shuffled buckets (buckets.py). Both remove the copies with apply.apply_verdicts.
+with one index, in the driver of every engine (local, Ray); buckets.py computes the same
+verdicts from shuffled buckets, a reference for a dedup in distributed stages.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The same verdicts as the sequential index, computed where the paragraphs are (Ray).
+"""The same verdicts as the sequential index, computed where the paragraphs are: the
+reference (tests/test_dedup_distributed.py) for a dedup in distributed stages. No engine
+uses it today: the Ray engine runs the index in its driver, as the local engine does.
 
 Each signed paragraph has a uid that sorts in input order. Rows (band key, uid) are
 shuffled so that every bucket is complete in one place; each bucket yields its
