@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, read_corpus, read_jsonl, run_process
+from conftest import ROOT, output_files, read_corpus, read_jsonl, run_process
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -82,3 +82,18 @@ def test_against_refuses_what_it_cannot_use(crawls, tmp_path):
     assert other.returncode == 1
     assert "other dedup settings (threshold 0.8 there, 0.9 here" in other.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_the_ray_engine_runs_against_a_saved_index_as_the_local_engine(crawls, tmp_path):
+    pytest.importorskip("ray")
+    out_a = tmp_path / "a"
+    assert run_process("run", crawls / "A", "-o", out_a, "-q", "--no-project-rules", "--save-index").returncode == 0
+    outputs = {}
+    for name, engine in (("local", ()), ("ray", ("--engine", "ray", "--workers", "2"))):
+        done = run_process("run", crawls / "B", "-o", tmp_path / name, "--against", out_a, "--save-index", "-q",
+                           "--no-project-rules", *engine)
+        assert done.returncode == 0, done.stderr
+        outputs[name] = output_files(tmp_path / name)  # the saved index/ included
+    assert "index/shingles.u32" in outputs["ray"]
+    assert outputs["ray"] == outputs["local"]
+    assert json.loads(outputs["ray"]["summary.json"])["against"]["paragraphs"] > 0
