@@ -172,10 +172,11 @@ class DedupIndex:
     def decide_rows(self, rows: SignedRows) -> list[Reason | None]:
         """The verdicts of a batch's rows (not added to the index).
 
-        Most rows share no band with anything: they are found with one vectorised lookup
-        of all the batch's keys and are kept without a line of Python each. Only rows with
-        a key in the index, or a key another row of the batch also has, are decided one
-        by one, in order, as the index would decide them one at a time."""
+        All the batch's keys are looked up in one vectorised pass, and every candidate
+        pair with an earlier batch's paragraph is verified at once (those paragraphs are
+        kept for good, so the pairs are independent). Only rows with a key that another
+        row of the same batch also has are decided one by one, in order, since whether
+        the earlier row is kept depends on that order."""
         keys = np.asarray(rows.keys, dtype=np.uint64)
         n, bands = keys.shape
         verdicts: list[Reason | None] = [None] * n
