@@ -26,9 +26,17 @@ paragraphs (mean about 6.7) of about 420 bytes; and ``large``, documents of abou
 builds a large corpus from deterministic pieces of 100 MB, each generated with its own
 seed (seed + piece number, document ids prefixed ``pNNNN-``) by two processes and
 appended to OUT/corpus.jsonl as soon as it is done, so no process holds more than one
-piece. Copies stay within a piece (pieces do share sentences). No truth.tsv: recomputing
-every copy's Jaccard is a third of the generator's time, and quality is measured on the
-small corpora.
+piece. Copies stay within a piece. Every piece after the first respells about half of its
+words (``respell``, seeded by the piece): the sources hold only ~11,000 sentences, so
+without it a 10 GB corpus would use each sentence ~7,500 times, and the short paragraphs
+sharing one would form near-duplicate families (Jaccard 0.3-0.6, below the threshold, all
+kept) that grow with the corpus. Each paragraph is verified against every kept member of
+its family that shares a band, so dedup work per paragraph grew with the corpus: from 1 to
+6 candidate pairs per paragraph between 200k and 1M paragraphs, and 158 s of index work
+for 1 GB against 4.4 s for 100 MB. Real vocabularies grow with a corpus; with the
+respelling the pieces share boilerplate but not content, and each behaves like the 100 MB
+corpus. No truth.tsv: recomputing every copy's Jaccard is a third of the generator's time,
+and quality is measured on the small corpora.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ import multiprocessing
 import random
 import re
 import shutil
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +120,20 @@ def load_sentences() -> list[str]:
     return sorted(sentences)
 
 
+def respell(sentence: str, dialect: int) -> str:
+    """The sentence with about half of its words changed by one letter, the same way for
+    the same word and dialect (a piece's number), and differently in another dialect: two
+    pieces then share a word 5-gram about once in a thousand."""
+    words = []
+    for word in sentence.split(" "):
+        h = zlib.crc32(f"{dialect}:{word}".encode())
+        if h & 1 and word:
+            at = (h >> 1) % (len(word) + 1)
+            word = word[:at] + "abdegiklmnorstu"[(h >> 8) % 15] + word[at:]
+        words.append(word)
+    return " ".join(words)
+
+
 def shingles(text: str, n: int = 5) -> set[str]:
     words = re.findall(r"\w+", text.lower())
     return {" ".join(words[i:i + n]) for i in range(max(1, len(words) - n + 1))}
@@ -146,12 +169,15 @@ def fill(template: str, rng: random.Random, sentences: list[str]) -> str:
 
 
 def generate(mb: float, out: Path, seed: int = SEED, shape: str = "standard", truth: bool = True,
-             id_prefix: str = "") -> dict:
+             id_prefix: str = "", dialect: int = 0) -> dict:
     """Write OUT/corpus.jsonl (about ``mb`` MB), OUT/truth.tsv (unless ``truth`` is false)
-    and OUT/meta.json; the same arguments always give the same bytes."""
+    and OUT/meta.json; the same arguments always give the same bytes. A ``dialect`` other
+    than 0 respells the source sentences (``respell``)."""
     form = SHAPES[shape]
     rng = random.Random(seed)
     sentences = load_sentences()
+    if dialect:
+        sentences = [respell(sentence, dialect) for sentence in sentences]
     vocabulary = sorted({w for s in sentences[:3000] for w in s.split() if w.isalpha()})
     target = int(mb * 1_000_000)
     out.mkdir(parents=True, exist_ok=True)
@@ -216,7 +242,7 @@ def generate(mb: float, out: Path, seed: int = SEED, shape: str = "standard", tr
 def _piece(job: tuple[int, float, int, str, Path]) -> Path:
     number, mb, seed, shape, folder = job
     out = folder / f"piece{number:04d}"
-    generate(mb, out, seed + number, shape, truth=False, id_prefix=f"p{number:04d}-")
+    generate(mb, out, seed + number, shape, truth=False, id_prefix=f"p{number:04d}-", dialect=number)
     return out
 
 
@@ -229,7 +255,7 @@ def generate_pieces(mb: float, out: Path, seed: int = SEED, shape: str = "standa
     count = max(1, round(mb / piece_mb))
     jobs = [(n, mb / count, seed, shape, out) for n in range(count)]
     totals = {"mb": mb, "seed": seed, "shape": shape, "pieces": count, "piece_mb": round(mb / count, 3),
-              "documents": 0, "paragraphs": 0, "bytes": 0, "copies": 0}
+              "documents": 0, "paragraphs": 0, "bytes": 0, "copies": 0, "respelled": True}
     with open(out / "corpus.jsonl", "wb") as corpus, multiprocessing.Pool(processes) as pool:
         for folder in pool.imap(_piece, jobs):  # imap keeps the pieces' order
             with open(folder / "corpus.jsonl", "rb") as part:
@@ -257,7 +283,8 @@ def ensure_pieces(mb: float, shape: str = "standard") -> Path:
     """bench/data/pieces<MB>/ (pieces-<shape><MB>/): ``generate_pieces``, the first time."""
     name = f"pieces{mb:g}" if shape == "standard" else f"pieces-{shape}{mb:g}"
     data = Path(__file__).resolve().parent / "data" / name
-    if not (data / "meta.json").exists():  # meta.json is written last
+    meta = data / "meta.json"  # written last; pieces made before respelling are made again
+    if not meta.exists() or not json.loads(meta.read_text()).get("respelled"):
         print(f"generating {mb:g} MB ({shape} shape) in pieces in {data} ...", flush=True)
         generate_pieces(mb, data, shape=shape)
     return data

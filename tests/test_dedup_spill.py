@@ -38,11 +38,14 @@ batches = st.lists(st.lists(st.integers(0, 40), min_size=1, max_size=30), min_si
 
 @pytest.mark.unit
 @given(batches=batches, queries=st.lists(st.integers(0, 50), max_size=40), budget=st.sampled_from([None, 0, 300, 3000]),
-       fence=st.sampled_from([2, 3, 512]))
-def test_lookups_equal_a_dict_of_lists_with_and_without_spilling(tmp_path_factory, batches, queries, budget, fence):
+       fence=st.sampled_from([2, 3, 512]), directory_min=st.sampled_from([0, 1 << 16]))
+def test_lookups_equal_a_dict_of_lists_with_and_without_spilling(tmp_path_factory, batches, queries, budget, fence,
+                                                                 directory_min):
     """Few distinct keys, so a key has many ids, across blocks (small fences) and runs; a
-    budget of 0 spills at every add and merges on disk most times."""
-    with mock.patch.object(spill, "FENCE", fence), mock.patch.object(runs_module, "MIN_CAP", 0):
+    budget of 0 spills at every add and merges on disk most times. Runs in memory are
+    looked up by their directories (every run has one at DIRECTORY_MIN 0) or bisected."""
+    with mock.patch.object(spill, "FENCE", fence), mock.patch.object(runs_module, "MIN_CAP", 0), \
+            mock.patch.object(runs_module, "DIRECTORY_MIN", directory_min):
         runs = SortedRuns(budget, tmp_path_factory.mktemp("runs"))
         reference: dict[int, list[int]] = {}
         next_id = 0
@@ -76,6 +79,28 @@ def test_lookups_equal_a_dict_of_lists_with_and_without_spilling(tmp_path_factor
             assert (folder / "keys.npy").exists()  # not this run's to delete
         finally:
             runs.close()
+
+
+@pytest.mark.unit
+@given(keys=st.lists(st.integers(0, (1 << 64) - 1), min_size=1, max_size=300),
+       piles=st.lists(st.tuples(st.integers(0, 299), st.integers(1, 40)), max_size=3),
+       queries=st.lists(st.integers(0, (1 << 64) - 1), max_size=50), top=st.sampled_from([64, 8, 1]),
+       seed=st.integers(0, 2**32 - 1))
+def test_a_directory_finds_what_bisection_finds(keys, piles, queries, top, seed):
+    """The directory's scan against np.searchsorted, its reference: keys piled on one value
+    past SCAN_STEPS, and key sets squeezed into the lowest slots (``top`` bits of spread),
+    where a slot holds far more than ENTRIES_PER_SLOT and the scan gives up for bisection."""
+    values = np.array(keys, dtype=np.uint64) >> np.uint64(64 - top)
+    piled = [values[at % len(values)] for at, count in piles for _ in range(count)]
+    run = np.sort(np.concatenate([values, np.array(piled, dtype=np.uint64)]))
+    rng = np.random.default_rng(seed)
+    asked = np.sort(np.concatenate([np.array(queries, dtype=np.uint64) >> np.uint64(64 - top),
+                                    rng.choice(run, 20), run[:1], run[-1:]]))
+    first = runs_module._Directory(run).left(asked)
+    assert first.tolist() == np.searchsorted(run, asked, side="left").tolist()
+    hit = np.flatnonzero(run[np.minimum(first, len(run) - 1)] == asked)
+    assert runs_module._equal_from(run, first[hit].copy(), asked[hit]).tolist() == \
+        (np.searchsorted(run, asked[hit], side="right") - first[hit]).tolist()
 
 
 @pytest.mark.unit
@@ -201,6 +226,11 @@ def test_records_read_back_the_same_with_their_ends_moved_to_disk_at_any_point(t
         if n in spill_after:
             store.spill_ends()
         assert [store.read(k) for k in range(len(store))] == records
+        # All at once, as verification reads them: the same spans and bytes.
+        ks = np.arange(len(store), dtype=np.int64)[::-1]
+        starts, ends = store.spans(ks)
+        assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == [store.span(k) for k in ks.tolist()]
+        assert store.read_spans(starts, ends) == b"".join(records[::-1])
     assert store.ends.tolist() == np.cumsum([len(r) for r in records], dtype=np.int64).tolist()
     # As a saved index's files: the ends read from a .npy file, not into memory.
     np.save(folder / "ends.npy", store.ends)

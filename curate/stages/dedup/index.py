@@ -224,16 +224,33 @@ class DedupIndex:
         threshold = self.cfg.threshold
         row_sizes = (rows.offsets[1:] - rows.offsets[:-1])[pair_rows]
         # Each candidate's span once: under a budget, the end offsets may be read from disk.
-        where = [self._set_file(pid) for pid in pids.tolist()]
-        spans = [store.span(k) for store, k in where]
-        pid_sizes = np.array([(end - start) // 4 for start, end in spans], dtype=np.int64)
+        # Ids below _base are in the index run --against, the rest in this run's files.
+        in_base = pids < self._base
+        sets = self._open()[0]
+        starts = np.empty(len(pids), dtype=np.int64)
+        ends = np.empty(len(pids), dtype=np.int64)
+        for store, mask, first in ((self._base_sets, in_base, 0), (sets, ~in_base, self._base)):
+            if mask.any():
+                assert store is not None
+                starts[mask], ends[mask] = store.spans(pids[mask] - first)
+        pid_sizes = (ends - starts) // 4
         # The Jaccard is at most min / max: most candidates of very different length need no read.
         possible = np.minimum(row_sizes, pid_sizes) / np.maximum(row_sizes, pid_sizes) >= threshold
-        pair_rows, pids, row_sizes, pid_sizes = (a[possible] for a in (pair_rows, pids, row_sizes, pid_sizes))
+        pair_rows, pids, row_sizes, pid_sizes, starts, ends, in_base = (
+            a[possible] for a in (pair_rows, pids, row_sizes, pid_sizes, starts, ends, in_base))
         if not len(pids):
             return {}
-        reads = [(where[k], spans[k]) for k in np.flatnonzero(possible).tolist()]
-        theirs = np.frombuffer(b"".join(store.read(k, span) for (store, k), span in reads), dtype=np.uint32)
+        if in_base.any():  # pairs are sorted by row, not by file: join each pair's set in order
+            data = [b""] * len(pids)
+            for store, mask in ((self._base_sets, in_base), (sets, ~in_base)):
+                picked = np.flatnonzero(mask)
+                if len(picked):
+                    assert store is not None
+                    for k, record in zip(picked.tolist(), _records(store, starts[picked], ends[picked]), strict=True):
+                        data[k] = record
+            theirs = np.frombuffer(b"".join(data), dtype=np.uint32)
+        else:
+            theirs = np.frombuffer(sets.read_spans(starts, ends), dtype=np.uint32)
         mine, _ = take_sets(rows.shingles, rows.offsets, pair_rows)
         tags = np.arange(len(pids), dtype=np.uint64) << np.uint64(32)
         both = np.sort(np.concatenate([np.repeat(tags, row_sizes) | mine.astype(np.uint64),
@@ -346,6 +363,12 @@ def _slice(added: Added, start: int, end: int) -> Added:
     np.cumsum(added.sizes, out=bounds[1:])
     return Added(added.items[start:end], added.keys[start:end], added.shingles[bounds[start]:bounds[end]],
                  added.sizes[start:end], added.refs[start:end])
+
+
+def _records(store: RecordFile, starts: np.ndarray, ends: np.ndarray) -> list[bytes]:
+    data = store.read_spans(starts, ends)
+    cut = np.concatenate([[0], np.cumsum(ends - starts)]).tolist()
+    return [data[a:b] for a, b in itertools.pairwise(cut)]
 
 
 def _shared_in_batch(keys: np.ndarray) -> np.ndarray:
