@@ -12,7 +12,7 @@ With a budget, the runs in memory are capped at a quarter of it (a merge in memo
 needs about three times what it merges, on top of what is held); past the cap they are
 merged, by streaming, into one run on disk (spill.py), which keeps only a Bloom filter and
 fences in memory. Runs on disk are merged on disk by the same rule, so there are O(log n)
-of them too, each costing a filter check per query and a small read for the ~1% of
+of them too, each costing a filter check per query and a small read for the ~2% of
 queries that pass it without a match.
 """
 
