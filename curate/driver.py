@@ -206,7 +206,9 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             render = writer.renderer()
             ids = None
             if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
-                ids = IdRegistry(the_plan.discovery.files)
+                # Beside the dedup index's files, on the output's disk, and gone with them.
+                ids = IdRegistry(the_plan.discovery.files,
+                                 writer.scratch.parent / "ids" if writer.scratch is not None else None)
                 work = range_batches(the_plan.discovery, options_with(cfg.read_options, cfg.text_field), ids,
                                      whole_files=engine.reads_whole_files())
             items = iter(the_plan.items) if the_plan.items is not None else input_items(
@@ -232,6 +234,8 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                         writer.end_chunk(journal, summary)
                 write_s += time.perf_counter() - t0
             timings["write"] = timings.get("write", 0.0) + write_s
+            if ids is not None:
+                ids.close()
             timings["wall"] = time.perf_counter() - started
             if barrier is not None:
                 timings.update(barrier.measure(deep=cfg.measure_index))
@@ -319,7 +323,7 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
             elif whole_files:
                 yield WholeFile(f, number, options)
             else:
-                yield from read_file(f, number, options, None)  # ids are checked in order by the engine
+                yield from read_file(f, number, options)  # ids are checked in order by the engine
 
     number = 0
     batch: list[BatchItem] = []

@@ -101,8 +101,8 @@ def check_ids(shell: Batch, found: list[tuple[int, str, str, int | None]], ids: 
     """Put the problem `read_documents` puts before a document whose id was used earlier
     into the shell (a placeholder item, its rows' positions moved past it); the problem
     itself is encoded when the batch comes back (`add_id_problems`)."""
-    inserts = [(pos, problem) for pos, doc_id, source, line in found
-               if (problem := ids.check(doc_id, source, line)) is not None]
+    problems = ids.check_many([(doc_id, source, line, ids.numbers[source]) for _, doc_id, source, line in found])
+    inserts = [(pos, problem) for (pos, *_), problem in zip(found, problems, strict=True) if problem is not None]
     if not inserts:
         return
     shell.id_problems = inserts

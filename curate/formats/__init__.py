@@ -61,8 +61,6 @@ import dataclasses
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import xxhash
-
 from curate.document import Line, Problem, RawDocument
 from curate.errors import UsageError
 from curate.formats.base import (
@@ -75,6 +73,7 @@ from curate.formats.base import (
     Sink,
 )
 from curate.formats.compressed import COMPRESSIONS
+from curate.formats.ids import IdRegistry, with_id_problems
 from curate.formats.jsonl import JsonlReader
 from curate.formats.lines import split_decoded
 from curate.formats.parquet import ParquetReader
@@ -191,8 +190,11 @@ def read_documents(files: list[InputFile], text_field: str | None = None,
     first used: ids are meant to be unique."""
     options = options_with(options, text_field)
     ids = IdRegistry(files)
-    for number, f in enumerate(files):
-        yield from read_file(f, number, options, ids)
+    try:
+        yield from with_id_problems(((number, item) for number, f in enumerate(files)
+                                     for item in read_file(f, number, options)), ids)
+    finally:
+        ids.close()
 
 
 def options_with(options: ReadOptions | None, text_field: str | None) -> ReadOptions:
@@ -202,49 +204,13 @@ def options_with(options: ReadOptions | None, text_field: str | None) -> ReadOpt
     return options
 
 
-def read_file(f: InputFile, number: int, options: ReadOptions,
-              ids: IdRegistry | None) -> Iterator[RawDocument | Problem]:
-    """The items of file ``number`` of the run, as read_documents yields them (without the
-    duplicate-id problems when ``ids`` is None: then the caller checks them)."""
+def read_file(f: InputFile, number: int, options: ReadOptions) -> Iterator[RawDocument | Problem]:
+    """The items of file ``number`` of the run, as read_documents yields them without the
+    duplicate-id problems (the caller checks ids, in input order: ids.py)."""
     reader = reader_for(f.path, options.format if options.format != AUTO else f.format)
     if reader is None:  # a file discovery would not have listed
         raise UsageError(f"{f.path}: unsupported file type; {supported()} files, or name a format with --format")
-    for item in reader.read(f, options):
-        if ids is not None and isinstance(item, RawDocument):
-            problem = ids.check(item.id, item.source, item.record_line, number)
-            if problem is not None:
-                yield problem
-        yield item
-
-
-class IdRegistry:
-    """Where each document id of a run was first used, to name the documents that use it again."""
-
-    def __init__(self, files: list[InputFile]):
-        self.files = files
-        self.first_use: dict[int, int] = {}  # 64-bit hash of an id -> file number << 40 | record line
-        self.numbers = {f.source: number for number, f in enumerate(files)}
-
-    def check(self, doc_id: str, source: str, record_line: int | None, number: int | None = None) -> Problem | None:
-        """None, or the problem to put before this document of file ``number`` (by default
-        the file whose source it names)."""
-        if number is None:
-            number = self.numbers[source]
-        key = xxhash.xxh3_64_intdigest(doc_id.encode("utf-8"))
-        here = number << 40 | (record_line or 0)
-        first = self.first_use.setdefault(key, here)
-        if first == here:
-            return None
-        return _duplicate_id_problem(doc_id, source, record_line, self.files[first >> 40].source,
-                                     first & ((1 << 40) - 1))
-
-
-def _duplicate_id_problem(doc_id: str, source: str, record_line: int | None, first_source: str,
-                          first_line: int) -> Problem:
-    where = f"{first_source}:{first_line}" if first_line else first_source
-    shown = doc_id if len(doc_id) <= 80 else doc_id[:79] + "…"
-    return Problem(source, record_line, f"duplicate id {shown!r}, first used at {where}",
-                   "kept; give each record its own id so records can be told apart", lines=0)
+    yield from reader.read(f, options)
 
 
 def split_lines(doc: RawDocument, options: ReadOptions = DEFAULT_READ) -> tuple[list[Line], list[Problem], int, str]:

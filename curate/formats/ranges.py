@@ -59,7 +59,7 @@ def read_range(part: ReadRange | WholeFile) -> list[RawDocument | Problem]:
     """The items `read_file` yields for the part, without the duplicate-id problems (the
     engine checks the ids in input order)."""
     if isinstance(part, WholeFile):
-        return list(read_file(part.file, part.number, part.options, None))
+        return list(read_file(part.file, part.number, part.options))
     return list(read_records(part.file, part.options, part.start, part.end, part.lines_before))
 
 

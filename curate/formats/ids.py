@@ -1,0 +1,130 @@
+"""Where each document id of a run was first used, to name the documents that use it again.
+
+Ids are meant to be unique, and a document whose id was used before is kept after a
+problem naming the first use. The run must remember every id it has seen, so this state
+grows with the corpus: a Python dict from a 64-bit hash to the first use took ~120 bytes a
+document, ~420 MB in the main process for 10 GB of text, outside any `--memory` budget.
+Here the hashes are the keys of the dedup index's sorted runs (runs.py: 12 bytes a
+document in memory, spilled to disk with a Bloom filter past a small budget) and the first
+uses are 8 bytes a document in an anonymous temporary file, read only for a duplicate.
+
+Ids are checked in chunks (``check_many``): a chunk's hashes are looked up at once, as the
+dedup index looks up a batch's band keys.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import xxhash
+
+from curate.document import Problem, RawDocument
+from curate.stages.dedup.runs import SortedRuns
+
+if TYPE_CHECKING:
+    from curate.discover import InputFile
+
+BUDGET = 32 << 20  # bytes of sorted runs in memory before they spill to disk
+CHUNK = 512  # documents a reader's ids are checked together (read_documents) ...
+CHUNK_BYTES = 8 << 20  # ... or fewer, when they hold this much text
+LINE_BITS = 40  # a first use is file number << 40 | record line
+Entry = tuple[str, str, "int | None", int]  # id, source, record line, file number
+
+
+class IdRegistry:
+    """The first use of every document id of a run, in input order."""
+
+    def __init__(self, files: list[InputFile], folder: Path | None = None):
+        self.files = files
+        self.numbers = {f.source: number for number, f in enumerate(files)}
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        self._runs = SortedRuns(BUDGET, folder)
+        # int64 per id, by ordinal; closed by close(), and gone with the process anyway
+        self._first_uses = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
+        self._count = 0
+
+    def close(self) -> None:
+        self._runs.close()
+        self._first_uses.close()
+
+    def check_many(self, entries: Sequence[Entry]) -> list[Problem | None]:
+        """For consecutive documents (id, source, record line, file number), in their order:
+        None, or the problem to put before the document, whose id an earlier chunk's
+        document or an earlier one of this chunk used first."""
+        if not entries:
+            return []
+        keys = np.fromiter((xxhash.xxh3_64_intdigest(doc_id.encode("utf-8")) for doc_id, *_ in entries),
+                           dtype=np.uint64, count=len(entries))
+        here = np.fromiter((number << LINE_BITS | (line or 0) for _, _, line, number in entries),
+                           dtype=np.int64, count=len(entries))
+        first = np.full(len(entries), -1, dtype=np.int64)  # an earlier chunk's first use, or -1
+        query, found = self._runs.lookup(keys)
+        if len(query):
+            first[query] = self._read_first_uses(found)
+        # Within the chunk: the earliest position of each key not used before is its first use.
+        _, earliest = np.unique(keys, return_index=True)
+        new = np.zeros(len(entries), dtype=bool)
+        new[earliest] = True
+        new &= first < 0
+        earliest_of = dict(zip(keys[new].tolist(), here[new].tolist(), strict=True))
+        problems: list[Problem | None] = []
+        for k, (doc_id, source, line, _) in enumerate(entries):
+            use = int(first[k]) if first[k] >= 0 else earliest_of[int(keys[k])]
+            problems.append(None if new[k] else self._problem(doc_id, source, line, use))
+        self._add(keys[new], here[new])
+        return problems
+
+    def _add(self, keys: np.ndarray, here: np.ndarray) -> None:
+        if not len(keys):
+            return
+        self._runs.add(keys, np.arange(self._count, self._count + len(keys), dtype=np.uint32))
+        self._first_uses.seek(0, os.SEEK_END)
+        self._first_uses.write(here.astype(np.int64).tobytes())
+        self._count += len(keys)
+
+    def _read_first_uses(self, ordinals: np.ndarray) -> np.ndarray:
+        self._first_uses.flush()
+        fd = self._first_uses.fileno()
+        return np.array([int.from_bytes(os.pread(fd, 8, 8 * k), "little", signed=True) for k in ordinals.tolist()],
+                        dtype=np.int64)
+
+    def _problem(self, doc_id: str, source: str, record_line: int | None, first: int) -> Problem:
+        first_line = first & ((1 << LINE_BITS) - 1)
+        first_source = self.files[first >> LINE_BITS].source
+        where = f"{first_source}:{first_line}" if first_line else first_source
+        shown = doc_id if len(doc_id) <= 80 else doc_id[:79] + "…"
+        return Problem(source, record_line, f"duplicate id {shown!r}, first used at {where}",
+                       "kept; give each record its own id so records can be told apart", lines=0)
+
+
+def with_id_problems(items: Iterable[tuple[int, RawDocument | Problem]],
+                     ids: IdRegistry) -> Iterator[RawDocument | Problem]:
+    """The items (each with its file's number), with the problem of a reused id before its
+    document; ids are checked CHUNK documents at a time."""
+    pending: list[tuple[int, RawDocument | Problem]] = []
+    documents = size = 0
+
+    def flush() -> Iterator[RawDocument | Problem]:
+        docs = [(item.id, item.source, item.record_line, number) for number, item in pending
+                if isinstance(item, RawDocument)]
+        problems = iter(ids.check_many(docs))
+        for _, item in pending:
+            if isinstance(item, RawDocument) and (problem := next(problems)) is not None:
+                yield problem
+            yield item
+
+    for number, item in items:
+        pending.append((number, item))
+        if isinstance(item, RawDocument):
+            documents += 1
+            size += item.size
+        if documents >= CHUNK or size >= CHUNK_BYTES:
+            yield from flush()
+            pending, documents, size = [], 0, 0
+    yield from flush()
