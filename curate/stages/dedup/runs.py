@@ -100,6 +100,7 @@ class SortedRuns:
             # them and merges in linear time, and keeps the older entries of a key first.
             order = np.argsort(merged_keys, kind="stable")
             self.runs[-2:] = [(merged_keys[order], np.concatenate([old_ids, new_ids])[order])]
+        self._drop_stale_directories()
 
     def add_sorted(self, keys: np.ndarray, ids: np.ndarray) -> None:
         """Add a run already sorted by key and then id, older than anything added after it
@@ -142,10 +143,13 @@ class SortedRuns:
         rule as in memory."""
         spilled = self._write(list(self.runs))
         self.runs = []
+        self._directories = {}  # they hold the runs' keys
         self.spilled.append(spilled)
         self.spills += 1
         while len(self.spilled) > 1 and MERGE_RATIO * len(self.spilled[-1]) >= len(self.spilled[-2]):
             older, newer = self.spilled[-2:]
+            older.release_filter()
+            newer.release_filter()
             self.spilled[-2:] = [self._write([older, newer])]
             older.close()
             newer.close()
@@ -154,7 +158,7 @@ class SortedRuns:
         """Delete the runs on disk (the multimap is empty afterwards)."""
         for run in self.spilled:
             run.close()
-        self.spilled, self.runs = [], []
+        self.spilled, self.runs, self._directories = [], [], {}
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
@@ -193,11 +197,15 @@ class SortedRuns:
             return empty, empty
         return np.concatenate(found_queries), np.concatenate(found_ids)
 
-    def _current_directories(self) -> dict[int, _Directory]:
-        """The directory of every large run in memory, made for the runs that have none yet;
-        those of runs merged or spilled since are dropped."""
-        held = {id(keys): keys for keys, _ in self.runs if len(keys) >= DIRECTORY_MIN}
+    def _drop_stale_directories(self) -> None:
+        """Drop the directories of runs merged away: each holds its run's keys."""
+        held = {id(keys) for keys, _ in self.runs}
         self._directories = {key: directory for key, directory in self._directories.items() if key in held}
+
+    def _current_directories(self) -> dict[int, _Directory]:
+        """The directory of every large run in memory, made for the runs that have none yet."""
+        self._drop_stale_directories()
+        held = {id(keys): keys for keys, _ in self.runs if len(keys) >= DIRECTORY_MIN}
         for key, keys in held.items():
             if key not in self._directories:
                 self._directories[key] = _Directory(keys)

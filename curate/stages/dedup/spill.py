@@ -48,7 +48,7 @@ class SpilledRun:
                  keys_offset: int = 0, ids_offset: int = 0, owned: bool = True):
         self.keys_path, self.ids_path = keys_path, ids_path
         self.length = length
-        self.bloom = bloom
+        self.bloom: BloomFilter | None = bloom  # None once released for a merge (release_filter)
         self.fences = fences  # keys[0], keys[FENCE], keys[2 * FENCE], ...
         self._keys_offset, self._ids_offset = keys_offset, ids_offset  # past a .npy header
         self.owned = owned  # its files are deleted with it (not a saved index's)
@@ -65,13 +65,14 @@ class SpilledRun:
         keys = np.load(keys_path, mmap_mode="r")
         ids = np.load(ids_path, mmap_mode="r")
         assert isinstance(keys, np.memmap) and isinstance(ids, np.memmap)
-        run = cls(keys_path, ids_path, len(keys), BloomFilter(len(keys)), np.empty(0, dtype=np.uint64),
+        bloom = BloomFilter(len(keys))
+        run = cls(keys_path, ids_path, len(keys), bloom, np.empty(0, dtype=np.uint64),
                   keys.offset, ids.offset, owned=False)
         fences = []
         step = max(FENCE, chunk // FENCE * FENCE)
         for start in range(0, len(keys), step):
             part = run.keys(start, min(step, len(keys) - start))
-            run.bloom.add(part)
+            bloom.add(part)
             fences.append(part[::FENCE])
         run.fences = np.concatenate(fences) if fences else run.fences
         return run
@@ -82,7 +83,14 @@ class SpilledRun:
     @property
     def nbytes(self) -> int:
         """Memory held: the filter and the fences."""
-        return self.bloom.nbytes + self.fences.nbytes
+        return (self.bloom.nbytes if self.bloom is not None else 0) + self.fences.nbytes
+
+    def release_filter(self) -> None:
+        """Let the filter go before this run is merged into a larger one: the merged run's
+        filter holds every key of both, so keeping theirs while it is built would double
+        the filters' memory (at 10 GB, ~330 MB over the budget). A run merged away is not
+        looked up again, also when its merge fails: a disk error stops the run."""
+        self.bloom = None
 
     @property
     def disk_bytes(self) -> int:
@@ -99,6 +107,7 @@ class SpilledRun:
         holding every entry whose key is a query, to be searched as an in-memory run is.
         Only the blocks that may hold a query the filter lets through are read."""
         empty = np.empty(0, dtype=np.uint64)
+        assert self.bloom is not None, "a run whose filter was released for a merge is not looked up"
         passed = ordered[self.bloom.might_hold(ordered)] if len(ordered) else empty
         if not len(passed):
             return empty, np.empty(0, dtype=np.uint32)
