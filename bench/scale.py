@@ -7,7 +7,8 @@ over 1, 5 and 10 GB of generated text.
 
 Each size is a corpus of bench/generate.py's standard shape built from re-seeded pieces of
 100 MB (bench/data/pieces<MB>/corpus.jsonl, made by two processes in a few minutes for
-10 GB and kept for the next run). For every size and command it runs the real `curate`
+10 GB and kept for the next run); each piece after the first respells half its words, so
+pieces share boilerplate but not content (generate.py says why). For every size and command it runs the real `curate`
 (`--workers`, 2 by default, `--timings`, any --curate-arg) and prints: MB, paragraphs,
 seconds, MB/s, paragraphs/s, peak RSS of the process tree summed, of its largest single
 process and of curate's own process (the driver, with --curate-arg=--engine=ray; sampled
