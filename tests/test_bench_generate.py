@@ -15,7 +15,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 from compare import paragraphs_file
-from generate import generate, generate_pieces
+from generate import generate, generate_pieces, jaccard, load_sentences, respell
 
 pytestmark = pytest.mark.unit
 
@@ -75,8 +75,22 @@ def test_pieces_are_the_re_seeded_pieces_in_order(tmp_path):
     assert meta["pieces"] == 2 and not (tmp_path / "whole" / "piece0000").exists()
     expected = b""
     for number in range(2):
-        generate(0.2, tmp_path / f"p{number}", seed=meta["seed"] + number, truth=False, id_prefix=f"p{number:04d}-")
+        generate(0.2, tmp_path / f"p{number}", seed=meta["seed"] + number, truth=False, id_prefix=f"p{number:04d}-",
+                 dialect=number)
         expected += (tmp_path / f"p{number}" / "corpus.jsonl").read_bytes()
     assert (tmp_path / "whole" / "corpus.jsonl").read_bytes() == expected
     ids = [json.loads(line)["id"] for line in expected.splitlines()]
     assert len(ids) == len(set(ids)) == meta["documents"]
+
+
+def test_pieces_respell_their_sentences_so_that_they_share_almost_no_word_5_grams():
+    sentences = load_sentences()[:300]
+    first = [respell(sentence, 1) for sentence in sentences]
+    assert first == [respell(sentence, 1) for sentence in sentences]  # the same bytes every time
+    changed = sum(a != b for sentence, spelled in zip(sentences, first, strict=True)
+                  for a, b in zip(sentence.split(" "), spelled.split(" "), strict=True))
+    words = sum(len(sentence.split(" ")) for sentence in sentences)
+    assert 0.4 < changed / words < 0.6
+    # The same sentences in two pieces: what dedup would see as near-duplicates is gone.
+    second = [respell(sentence, 2) for sentence in sentences]
+    assert statistics.mean(jaccard(a, b) for a, b in zip(first, second, strict=True)) < 0.05
