@@ -151,12 +151,6 @@ class DedupIndex:
         _, refs = self._open()
         return ParagraphRef(*marshal.loads(refs.read(pid - self._base)))
 
-    def _set_file(self, pid: int) -> tuple[RecordFile, int]:
-        if pid < self._base:
-            assert self._base_sets is not None
-            return self._base_sets, pid
-        return self._open()[0], pid - self._base
-
     # -- deciding -------------------------------------------------------------------------
     def decide(self, batch: Batch) -> list[Reason | None]:
         """Each signed line of the batch, in input order, against every kept paragraph

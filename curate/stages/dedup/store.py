@@ -142,13 +142,10 @@ class RecordFile:
     def _end(self, k: int) -> int:
         return int(self._read_ends(k, 1)[0]) if k < self._disk else int(self._ends[k - self._disk])
 
-    def read(self, k: int, span: tuple[int, int] | None = None) -> bytes:
-        """Record k (``span``: its span, when the caller has it already)."""
-        start, end = self.span(k) if span is None else span
-        data = os.pread(self._fd, end - start, start)
-        if len(data) != end - start:
-            raise OSError(f"{self.path}: record {k} is cut short ({len(data)} of {end - start} bytes)")
-        return data
+    def read(self, k: int) -> bytes:
+        """Record k."""
+        start, end = self.span(k)
+        return self.read_spans(np.array([start]), np.array([end]))
 
     def close(self) -> None:
         for fd in (self._fd, self._ends_fd):
