@@ -193,6 +193,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
         try:
             journals, state, done = writer.restore()
             if barrier is not None:
+                barrier = engine.host_barrier(barrier)
                 barrier.attach(writer.scratch)
                 barrier.restore(journals)
             summary = state if isinstance(state, Summary) else new_summary(cfg, the_plan.discovery)

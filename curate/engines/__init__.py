@@ -45,6 +45,11 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         return None
 
+    def host_barrier(self, barrier: Stage) -> Stage:
+        """Where the barrier runs: this process (the default), or a stand-in for it that
+        forwards its calls to where the engine hosts it (Ray: an actor of its own)."""
+        return barrier
+
     def reads_ranges(self) -> bool:
         """Whether its workers read `formats.ranges.ReadRange` batches themselves."""
         return False

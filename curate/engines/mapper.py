@@ -97,20 +97,27 @@ def shell_of(sent: Batch, mapped: Mapped) -> Batch:
                  rendered=mapped.rendered, input_bytes=mapped.size)
 
 
-def check_ids(shell: Batch, found: list[tuple[int, str, str, int | None]], ids: IdRegistry) -> None:
+def check_ids(shell: Batch, found: list[tuple[int, str, str, int | None]], ids: IdRegistry) -> list[int]:
     """Put the problem `read_documents` puts before a document whose id was used earlier
     into the shell (a placeholder item, its rows' positions moved past it); the problem
-    itself is encoded when the batch comes back (`add_id_problems`)."""
+    itself is encoded when the batch comes back (`add_id_problems`). Returns the positions
+    the problems went before, for rows that are not in the shell (`shift_owners`)."""
     problems = ids.check_many([(doc_id, source, line, ids.numbers[source]) for _, doc_id, source, line in found])
     inserts = [(pos, problem) for (pos, *_), problem in zip(found, problems, strict=True) if problem is not None]
     if not inserts:
-        return
+        return []
     shell.id_problems = inserts
     for pos, problem in reversed(inserts):
         shell.items.insert(pos, problem)
-    rows = shell.signed
-    if rows is not None and len(rows):
-        before = [pos for pos, _ in inserts]
+    before = [pos for pos, _ in inserts]
+    if shell.signed is not None:
+        shift_owners(shell.signed, before)
+    return before
+
+
+def shift_owners(rows: SignedRows, before: list[int]) -> None:
+    """Move each row's document position past the problems put before it (`check_ids`)."""
+    if before and len(rows):
         rows.owners = [(pos + bisect.bisect_right(before, pos), index) for pos, index in rows.owners]
 
 

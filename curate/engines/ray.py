@@ -8,18 +8,26 @@ Imported only when that engine is chosen (Ray is the optional extra `curate-corp
    (`ReadRange`) or a file to read whole (`WholeFile`: compressed, Parquet, WET, a URL).
    Only the problems found while discovering the inputs travel as items.
 2. An actor reads the batch where the data lives (a path every node sees, or a URL), runs
-   the per-document stages and keeps the batch; it sends back only the signed rows
-   (`mapper.Mapped`), a batch read from a whole file in several parts.
-3. The driver's barrier is the local engine's `Dedup` stage: it decides each part in input
-   order, and sends the verdicts to the actor that holds the part.
+   the per-document stages and keeps the batch; it sends back each part's counts and
+   document ids (`mapper.Mapped` without its rows), and puts the signed rows in the
+   object store (a batch read from a whole file comes in several parts).
+3. The barrier (the dedup index) runs in an actor of its own, the decider, on the driver's
+   node (its spill files and --save-index folder are local paths). The driver numbers
+   the parts in input order and hands the decider each part's rows by reference: the
+   rows go from the actor that signed them to the decider, never through the driver,
+   and the decider holds the index within --memory. Its verdicts come back to the
+   driver, which sends them to the actor that holds the part.
 4. That actor applies them and returns the part's encoded records (`write.Renderer`); the
    driver appends the bytes to the output folder, in input order.
 
-The object store holds only what is in flight: a window of batches' signed rows and
-encoded records, never the corpus. An actor that dies (killed, out of memory, its node
-lost) takes the batches it holds with it: each is mapped again on another actor (a batch
-is a pure function of its input) and given the verdicts already decided for it, so a loss
-changes no byte of the output.
+So the driver holds file lists, counters and what is in flight, nothing for the whole
+corpus; the object store holds a window of batches' rows and records, never the corpus.
+An actor that dies (killed, out of memory, its node lost) takes the batches it holds with
+it: each is mapped again on another actor (a batch is a pure function of its input) and
+given the verdicts already decided for it, so a loss changes no byte of the output. The
+decider takes parts only in input order (a sequence number): when a part's rows were lost
+before it read them, it decides nothing more until they come again, mapped anew, and the
+parts after it are sent again. A decider that dies stops the run (it holds the index).
 """
 
 from __future__ import annotations
@@ -30,11 +38,12 @@ import dataclasses
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from curate.document import Reason
 from curate.errors import UsageError
@@ -43,12 +52,13 @@ from curate.storage import Location
 try:
     import ray
     from ray.exceptions import NodeDiedError, ObjectLostError, RayActorError, WorkerCrashedError
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 except ImportError as err:  # pragma: no cover - depends on what is installed
     raise UsageError("--engine ray needs Ray: pip install 'curate-corpus[ray]' (or pip install -e '.[ray]' "
                      "in a checkout)") from err
 
 from curate.engines import Engine, Progress
-from curate.engines.mapper import Key, Mapped, Mapper, add_id_problems, check_ids, shell_of
+from curate.engines.mapper import Key, Mapped, Mapper, add_id_problems, check_ids, shell_of, shift_owners
 from curate.engines.pool import WorkerDied
 from curate.formats.ranges import WholeFile
 from curate.stages.base import Batch, Stage
@@ -65,8 +75,9 @@ MAX_LOSSES = 3
 MAPS_PER_ACTOR = 2  # one being mapped, one waiting: an actor never idles between batches
 WINDOW_PER_ACTOR = 4  # batches in flight or held, as the local engine's window
 # Only tests set these: a folder where the first attempt of batch 1 leaves a mark and then
-# kills its actor's process, in the phase named (map, or finish: after its verdicts were
-# decided), to show that a lost actor changes no byte of the output.
+# kills its actor's process, in the phase named (map; rows: just after its map call was
+# answered, before the decider read the rows; or finish: after its verdicts were decided),
+# to show that a lost actor changes no byte of the output.
 FAIL_ONCE_ENV = "CURATE_TEST_RAY_FAIL_ONCE"
 FAIL_PHASE_ENV = "CURATE_TEST_RAY_FAIL_PHASE"
 
@@ -74,14 +85,36 @@ FAIL_PHASE_ENV = "CURATE_TEST_RAY_FAIL_PHASE"
 # -- in the actors -----------------------------------------------------------------------
 
 
-def _fail_once_if_asked(phase: str, batch_no: int) -> None:
+def _fail_once_if_asked(phase: str, batch_no: int, after: float = 0.0) -> None:
     folder = os.environ.get(FAIL_ONCE_ENV)
     if folder and batch_no == 1 and os.environ.get(FAIL_PHASE_ENV, "finish") == phase:
         try:
             open(os.path.join(folder, "failed-once"), "x").close()
         except FileExistsError:
             return
-        os._exit(1)
+        if after:
+            threading.Timer(after, os._exit, (1,)).start()
+        else:
+            os._exit(1)
+
+
+def _hold_decider_if_asked() -> None:
+    """In the "rows" phase, the decider's first call waits until batch 1's actor has
+    died after answering its map call, so that the rows it put are lost unread (the test
+    sees them lost by the mark left, `_mark_if_asked`)."""
+    folder = os.environ.get(FAIL_ONCE_ENV)
+    if not folder or os.environ.get(FAIL_PHASE_ENV) != "rows":
+        return
+    deadline = time.monotonic() + 60
+    while not os.path.exists(os.path.join(folder, "failed-once")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(2.0)
+
+
+def _mark_if_asked(name: str) -> None:
+    folder = os.environ.get(FAIL_ONCE_ENV)
+    if folder:
+        open(os.path.join(folder, name), "a").close()
 
 
 class Worker:
@@ -97,13 +130,18 @@ class Worker:
         return True
 
     def map(self, batch: Batch, keep: bool) -> list[Any]:
-        """Each part's `Mapped`; for a whole file, a ref to each, which the driver fetches
-        one at a time (a file's rows at once could be more than it should hold)."""
+        """Each part's `Mapped` and a ref to its rows (for the decider: they never go
+        through the driver); for a whole file, a ref to each such pair, which the driver
+        fetches one at a time (a large file's counts and ids could be many)."""
         _fail_once_if_asked("map", batch.number)
-        found = self.mapper.map(batch, keep)
+        found = []
+        for mapped in self.mapper.map(batch, keep):
+            rows = None if mapped.signed is None else ray.put(mapped.signed)
+            found.append((dataclasses.replace(mapped, signed=None), rows))
+        _fail_once_if_asked("rows", batch.number, after=0.5)  # dies just after answering
         if isinstance(batch.reads, WholeFile):
-            return [ray.put(mapped) for mapped in found]
-        return list(found)
+            return [ray.put(pair) for pair in found]
+        return found
 
     def finish(self, key: Key, verdicts: list[Reason | None]) -> list[Any]:
         _fail_once_if_asked("finish", key[0])
@@ -113,6 +151,108 @@ class Worker:
 # Each actor takes a CPU: as many actors as the cluster has CPUs. Ray does not restart or
 # retry them: the engine maps a lost actor's batches again itself, knowing which it held.
 _RemoteWorker: Any = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(Worker)
+
+# What the decider answers besides verdicts.
+SKIPPED = "skipped"  # an earlier part was not decided: this one must come again after it
+ROWS_LOST = "rows lost"  # the part's rows were lost with their actor or node: map it again
+
+
+class Decider:
+    """The barrier, hosted in an actor: decides the parts in input order (``seq``) from
+    their rows, which it reads from the object store itself."""
+
+    def __init__(self, stage: Stage, scratch: Path | None):
+        self.stage = stage
+        stage.attach(scratch)
+        self.next_seq = 0
+
+    def ready(self) -> bool:
+        return True
+
+    def decide(self, seq: int, first_item: int, before: list[int], box: list[Any]) -> tuple[str, Any]:
+        """(``"decided"``, (verdicts, seconds)); or SKIPPED, or ROWS_LOST, with nothing
+        added to the index. The rows' ref comes in a list so that this actor reads it
+        here: as an argument of its own, Ray would fail a lost one before the call, and
+        the calls after it would be decided without it."""
+        if seq == 0:
+            _hold_decider_if_asked()
+        if seq != self.next_seq:
+            return SKIPPED, None
+        try:
+            rows = ray.get(box[0])
+        except LOST as err:
+            _mark_if_asked("rows-lost")
+            return ROWS_LOST, str(err)
+        started = time.perf_counter()
+        shift_owners(rows, before)
+        verdicts = self.stage.decide(Batch(-1, [], first_item, rows))
+        self.next_seq += 1
+        return "decided", (verdicts, time.perf_counter() - started)
+
+    def measure(self, deep: bool) -> dict[str, float]:
+        return self.stage.measure(deep)
+
+    def save(self, folder: Path) -> None:
+        self.stage.save(folder)
+
+    def close(self) -> None:
+        self.stage.close()
+
+
+# No CPU of its own: the actors mapping batches take them all, and the decider's share of
+# the work is what the driver's was when it held the index.
+_RemoteDecider: Any = ray.remote(num_cpus=0, max_restarts=0, max_task_retries=0)(Decider)
+
+
+class HostedBarrier(Stage):
+    """The driver's stand-in for a barrier hosted by a `Decider` on the driver's node.
+    A Ray run is not resumable, so it keeps no journal."""
+
+    name: ClassVar[str] = "barrier"
+    barrier: ClassVar[bool] = True
+
+    def __init__(self, stage: Stage):
+        self.stage = stage
+        self.saved = getattr(stage, "saved", None)  # what summary.json says of --against
+        self.actor: Any = None
+
+    def attach(self, scratch: Path | None) -> None:
+        here = ray.get_runtime_context().get_node_id()
+        self.actor = _RemoteDecider.options(
+            scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)).remote(
+                self.stage, scratch.absolute() if scratch is not None else None)  # its folder is not ours
+        self._call("ready")
+
+    def restore(self, journals: list) -> None:
+        assert not journals, "a Ray run is never resumed"
+
+    def take_journal(self, until: int) -> object:
+        return None
+
+    def measure(self, deep: bool = False) -> dict[str, float]:
+        found: dict[str, float] = self._call("measure", deep)
+        return found
+
+    def save(self, folder: Path) -> None:
+        self._call("save", folder.absolute())
+
+    def close(self) -> None:
+        if self.actor is None:
+            return
+        with contextlib.suppress(Exception):
+            self._call("close")
+        with contextlib.suppress(Exception):
+            ray.kill(self.actor, no_restart=True)
+        self.actor = None
+
+    def fingerprint(self) -> object:
+        return self.stage.fingerprint()
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return ray.get(getattr(self.actor, method).remote(*args))
+        except LOST as err:
+            raise WorkerDied(f"the Ray actor that holds the dedup index (the decider) died: {err}") from err
 
 
 # -- on the driver -----------------------------------------------------------------------
@@ -134,6 +274,9 @@ class RayEngine(Engine):
         if self._owns_cluster:
             ray.shutdown()
 
+    def host_barrier(self, barrier: Stage) -> Stage:
+        return HostedBarrier(barrier)
+
     def reads_ranges(self) -> bool:
         return True
 
@@ -143,6 +286,8 @@ class RayEngine(Engine):
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
                 on_progress: Progress | None = None, output: Location | None = None,
                 render: Renderer | None = None, ids: IdRegistry | None = None) -> Iterator[Batch]:
+        if barrier is not None and not isinstance(barrier, HostedBarrier):
+            raise TypeError("the Ray engine decides with the barrier it hosts: pass host_barrier(barrier)")
         actors = max(1, int(ray.cluster_resources().get("CPU", 1)))
         run = _Run(ray.put(stages), barrier, render, ids, actors)
         try:
@@ -198,31 +343,38 @@ class _Slot:
 class _Part:
     """A batch (or a part of a whole file) as the driver keeps it while its actor holds it."""
 
-    shell: Batch
-    verdicts: list[Reason | None] | None = None  # decided by the barrier, kept for a re-map
+    shell: Batch  # counts and id problems; its rows stay in the object store
+    seq: int = -1  # its place among the parts with rows, in input order: the decider's order
+    before: list[int] = field(default_factory=list)  # where id problems went (mapper.shift_owners)
+    rows: Any = None  # the ref to its rows, until decided (None: being mapped again)
+    deciding: Any = None  # the decide call in flight
+    sent: Any = None  # the rows it was given
+    verdicts: list[Reason | None] | None = None  # kept for a batch mapped again
     finish: Any = None  # the call that applies them, in flight
 
 
 @dataclass
 class _Unit:
-    """A batch sent, in input order: where it is held, and its parts as they are decided."""
+    """A batch sent, in input order: where it is held, and its parts as they are numbered."""
 
     batch: Batch
     slot: _Slot
     mapped: Any = None  # the map call in flight
-    # Its answer: each part's Mapped, or (a whole file) a ref to it, taken one at a time.
+    # Its answer: each part's (Mapped, rows ref), or (a whole file) a ref to that pair;
+    # an entry is let go once its part is opened.
     found: list[Any] | None = None
-    parts: list[_Part] = field(default_factory=list)  # decided so far, in order
-    decided: bool = False  # every part
+    parts: list[_Part] = field(default_factory=list)  # opened so far, in order
+    opened: bool = False  # every part
     losses: int = 0
     done: list[Any] = field(default_factory=list)  # each part's encoded records, once fetched
 
 
 class _Run:
-    """The driver's loop: batches to free actors, decisions in input order, verdicts back
-    to the actor holding each batch, encoded batches out in input order."""
+    """The driver's loop: batches to free actors, parts numbered in input order and handed
+    to the decider, verdicts back to the actor holding each batch, encoded batches out in
+    input order."""
 
-    def __init__(self, stages_ref: Any, barrier: Stage | None, render: Renderer | None,
+    def __init__(self, stages_ref: Any, barrier: HostedBarrier | None, render: Renderer | None,
                  ids: IdRegistry | None, actors: int):
         self.stages_ref = stages_ref
         self.barrier = barrier
@@ -232,11 +384,14 @@ class _Run:
         self.replaced = 0
         self.window = WINDOW_PER_ACTOR * actors
         self.units: collections.deque[_Unit] = collections.deque()
-        self.calls: dict[Any, tuple[str, Any]] = {}  # call in flight -> (what it is, its unit or slot)
+        self.calls: dict[Any, tuple[str, Any]] = {}  # call in flight -> (what it is, its unit, part or slot)
         for slot in self.slots:
             self.calls[slot.starting] = ("start", slot)
         self.ready: set[Any] = set()  # calls known to be answered, not yet taken
         self.next_item: int | None = None  # the run's ordinal of the next part's first item
+        self.next_seq = 0  # the decider's number for the next part opened
+        # Parts opened and not yet decided, in input order, with their units.
+        self.undecided: collections.deque[tuple[_Unit, int, _Part]] = collections.deque()
 
     def drive(self, batches: Iterator[Batch], on_progress: Progress | None) -> Iterator[Batch]:
         more = True
@@ -274,8 +429,9 @@ class _Run:
 
     def _step(self) -> bool:
         """Take what has come back: an actor started, a batch mapped (again, after a loss:
-        its parts decided so far go back with their verdicts), the next part to decide, the
-        head's encoded parts. False when nothing could be taken."""
+        its parts decided so far go back with their verdicts), the next parts to number and
+        hand to the decider, the first part's verdicts, the head's encoded parts. False
+        when nothing could be taken."""
         for call in [c for c in self.ready if self.calls[c][0] == "start"]:
             slot = self.calls.pop(call)[1]
             self.ready.discard(call)
@@ -287,17 +443,18 @@ class _Run:
             return True
         for unit in self.units:
             if unit.found is None and unit.mapped in self.ready:
-                unit.found = self._take_map(unit)
-                if unit.found is not None:
-                    for number, part in enumerate(unit.parts):
-                        self._finish(unit, number, part)
+                self._take_map(unit)
                 return True
-        undecided = next((unit for unit in self.units if not unit.decided), None)
-        if undecided is not None and undecided.found is not None:
-            self._decide(undecided)
+        unopened = next((unit for unit in self.units if not unit.opened), None)
+        if unopened is not None and unopened.found is not None:
+            self._open(unopened)
+            self._submit()
+            return True
+        if self.undecided and self.undecided[0][2].deciding in self.ready:
+            self._take_verdicts()
             return True
         head = self.units[0] if self.units else None
-        if head is not None and head.decided and head.found is not None and self.barrier is not None \
+        if head is not None and head.opened and head.found is not None and self.barrier is not None \
                 and not head.done and all(part.finish in self.ready for part in head.parts):
             calls = [part.finish for part in head.parts]
             try:
@@ -312,57 +469,120 @@ class _Run:
         return False
 
     def _finished(self, unit: _Unit) -> bool:
-        if not unit.decided or unit.found is None:
+        if not unit.opened or unit.found is None:
             return False
         if self.barrier is None:  # mapped and encoded at once
             unit.done = [part.shell.rendered for part in unit.parts]
             return True
         return bool(unit.done)
 
-    def _take_map(self, unit: _Unit) -> list[Any] | None:
-        """The answer of a unit's map call, or None when its actor was lost (then it is
-        mapped again elsewhere)."""
+    def _take_map(self, unit: _Unit) -> None:
+        """The answer of a unit's map call. After a loss, the parts opened before get their
+        new rows, or their verdicts if they have them. An actor lost here has its batches
+        mapped again elsewhere."""
         call = unit.mapped
         self.calls.pop(call)
         self.ready.discard(call)
         unit.mapped = None
         try:
-            return ray.get(call)
+            found = ray.get(call)
+            for number, part in enumerate(unit.parts):
+                rows = self._pair(found, number)[1]
+                if part.verdicts is None:
+                    part.rows = rows
         except LOST as err:
             self._lost(unit.slot, err)  # maps it again, with the rest of what that actor held
-            return None
+            return
+        unit.found = found
+        for number, part in enumerate(unit.parts):
+            if part.verdicts is not None:
+                self._finish(unit, number, part)
+        self._submit()
 
-    def _decide(self, unit: _Unit) -> None:
-        """The barrier over each part of a batch not yet decided, in input order, as the
-        local engine decides it; the verdicts go to the actor holding the part. A whole
-        file's parts are fetched one at a time, so the driver never holds a file's rows."""
+    def _pair(self, found: list[Any], number: int) -> tuple[Mapped, Any]:
+        """A part's (Mapped, rows ref), fetched when the actor put it (a whole file), and let
+        go of in ``found`` (its entry there could keep the store from freeing it)."""
+        pair = found[number]
+        if isinstance(pair, ray.ObjectRef):
+            pair = ray.get(pair)
+        found[number] = None
+        return pair
+
+    def _open(self, unit: _Unit) -> None:
+        """Number each part of a batch not yet opened, in input order, as the local engine
+        counts them, check its document ids, and hand its rows to the decider."""
         assert unit.found is not None
         for number in range(len(unit.parts), len(unit.found)):
-            mapped: Mapped = unit.found[number]
-            if isinstance(mapped, ray.ObjectRef):
-                try:
-                    mapped = ray.get(mapped)
-                except LOST as err:
-                    self._lost(unit.slot, err)  # the parts decided so far keep their verdicts
-                    return
-            unit.found[number] = None  # lets the store free it
+            try:
+                mapped, rows = self._pair(unit.found, number)
+            except LOST as err:
+                self._lost(unit.slot, err)  # the parts opened so far keep their numbers
+                return
             shell = shell_of(unit.batch, mapped)
-            if mapped.ids is not None:
-                assert self.ids is not None
-                check_ids(shell, mapped.ids, self.ids)
+            before = check_ids(shell, mapped.ids, self.ids) if mapped.ids is not None and self.ids is not None else []
             # Counted here, in input order: a batch that read a range learns its length only now.
             self.next_item = unit.batch.first_item if self.next_item is None else self.next_item
             shell.first_item = self.next_item
             self.next_item += len(shell.items)
-            part = _Part(shell)
+            part = _Part(shell, before=before, rows=rows)
             unit.parts.append(part)
             if self.barrier is None:
                 continue
-            started = time.perf_counter()
-            part.verdicts = self.barrier.decide(shell)
-            shell.timings[self.barrier.name] = shell.timings.get(self.barrier.name, 0.0) + time.perf_counter() - started
+            if rows is None:  # nothing signed: nothing to decide
+                part.verdicts = []
+                self._finish(unit, number, part)
+                continue
+            part.seq = self.next_seq
+            self.next_seq += 1
+            self.undecided.append((unit, number, part))
+        unit.opened = True
+
+    def _submit(self) -> None:
+        """Hand the decider every undecided part it does not have, in input order, up to
+        the first whose rows are being mapped again."""
+        assert self.barrier is not None or not self.undecided
+        for _, _, part in self.undecided:
+            if part.deciding is not None:
+                continue
+            if part.rows is None:
+                break
+            assert self.barrier is not None and self.barrier.actor is not None
+            part.deciding = self.barrier.actor.decide.remote(part.seq, part.shell.first_item, part.before,
+                                                             [part.rows])
+            part.sent = part.rows
+            self.calls[part.deciding] = ("decide", part)
+
+    def _take_verdicts(self) -> None:
+        """The first undecided part's answer. Rows lost before the decider read them: the
+        batch is mapped again, and every part after it goes to the decider again (it
+        skipped them, to keep the input order)."""
+        unit, number, part = self.undecided[0]
+        call, part.deciding = part.deciding, None
+        self.calls.pop(call)
+        self.ready.discard(call)
+        assert self.barrier is not None
+        try:
+            answer, found = ray.get(call)
+        except LOST as err:
+            raise WorkerDied(f"the Ray actor that holds the dedup index (the decider) died: {err}") from err
+        if answer == ROWS_LOST:
+            for _, _, later in self.undecided:
+                if later.deciding is not None:
+                    self.calls.pop(later.deciding)
+                    self.ready.discard(later.deciding)
+                    later.deciding = None
+            if part.rows is part.sent:  # not mapped again since: its actor is not known to be lost yet
+                self._lost(unit.slot, WorkerDied(found))
+            return
+        if answer != "decided":
+            raise RuntimeError(f"the decider skipped part {part.seq}, the first it has not decided")
+        self.undecided.popleft()
+        part.verdicts, seconds = found
+        part.rows = None
+        name = self.barrier.stage.name
+        part.shell.timings[name] = part.shell.timings.get(name, 0.0) + seconds
+        if unit.found is not None:  # else they go once it is mapped again
             self._finish(unit, number, part)
-        unit.decided = True
 
     def _map(self, unit: _Unit) -> None:
         unit.mapped = unit.slot.actor.map.remote(unit.batch, self.barrier is not None)
@@ -394,7 +614,8 @@ class _Run:
 
     def _lost(self, slot: _Slot, err: Exception) -> None:
         """An actor died: a new one takes its place, and every batch it held or was given
-        is mapped again on the actors that are up."""
+        is mapped again on the actors that are up. The decider's calls stay: it may have
+        read the rows already (then its verdicts stand), or will say they were lost."""
         if not slot.alive:
             return
         slot.alive = False
@@ -406,8 +627,8 @@ class _Run:
         replacement = _Slot(self.stages_ref, self.render)
         self.slots[self.slots.index(slot)] = replacement
         self.calls[replacement.starting] = ("start", replacement)
-        for call, (_, owner) in list(self.calls.items()):
-            if owner is slot or getattr(owner, "slot", None) is slot:
+        for call, (kind, owner) in list(self.calls.items()):
+            if kind != "decide" and (owner is slot or getattr(owner, "slot", None) is slot):
                 self.calls.pop(call)
                 self.ready.discard(call)
         up = [s for s in self.slots if s.alive and s.starting is None] or [replacement]
@@ -422,6 +643,8 @@ class _Run:
             unit.found, unit.done = None, []
             for part in unit.parts:
                 part.finish = None
+                if part.verdicts is None:
+                    part.rows = None  # gone with the actor: they come again with the new map
             self._map(unit)
 
     def close(self) -> None:

@@ -41,6 +41,13 @@ class Dedup(Stage):
         self.index = DedupIndex(self.dedup)
         self.saved: SavedIndex | None = open_saved(self.against, self.dedup) if self.against is not None else None
 
+    def __reduce__(self) -> tuple:
+        # Its settings only: an engine that hosts the barrier in another process (Ray's
+        # decider) builds the index there, and pickling the earlier run's mapped index
+        # would copy it whole. That process may work in another folder.
+        against = self.against.absolute() if self.against is not None else None
+        return type(self), (self.dedup, against, self.memory)
+
     @classmethod
     def from_config(cls, cfg: RunConfig) -> Dedup:
         return cls(cfg.dedup, cfg.against, cfg.memory)
