@@ -25,7 +25,10 @@ round, and every round runs both shapes):
 3. two cores: `curate run --workers 2` against `--workers 1`, and `curate dedup` the same,
    with the outputs compared byte for byte;
 4. two cores: `curate run --engine ray` (when the `ray` extra is installed) against the
-   local engine with `--workers 2`, compared byte for byte with the local engine;
+   local engine with `--workers 2`, compared byte for byte with the local engine, twice:
+   joining a 2-CPU cluster started once before the rounds (`--address`; bench/raycluster.py),
+   which is issue 15's ratio, and starting a cluster of its own in every run (about 8 s
+   of Ray's start and stop);
 Then, untimed: `curate dedup --timings` once more for the dedup index's bytes per
 indexed paragraph; dedup quality from the generator's ground truth (recall of copies
 with true Jaccard >= 0.8, false positives among copies below 0.5, and removals whose
@@ -41,6 +44,7 @@ compare-20mb+large100mb.json for both).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -56,6 +60,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import ensure_corpus
 from quality import dedup_quality, exact_audit
+from raycluster import Join, running_cluster
 from run import measure, measure_tree
 from scale import scale_rows
 
@@ -110,7 +115,7 @@ class ShapeRun:
         return json.loads((self.data / "meta.json").read_text())
 
 
-def prepare(shape: str, args: argparse.Namespace, curate: str, with_peers: bool, with_ray: bool) -> ShapeRun:
+def prepare(shape: str, args: argparse.Namespace, curate: str, with_peers: bool, cluster: Join | None) -> ShapeRun:
     one, two = ["taskset", "-c", "0"], ["taskset", "-c", "0,1"]
     if shape == "standard":
         data = ensure_corpus(args.mb)
@@ -136,13 +141,22 @@ def prepare(shape: str, args: argparse.Namespace, curate: str, with_peers: bool,
         return ["python3", str(HERE / "peers" / script), str(source), str(work / out),
                 "--out", str(work / f"{out}.json"), "--tasks", "1"]
 
+    # With a cluster up: the engine joining it, and starting one of its own for each run.
+    # (The first's peak RSS is the driver's alone: the actors are the cluster's processes.)
+    ray_run = ("run", corpus, "run-ray", 2, "--engine", "ray")
+    ray_jobs = {} if cluster is None else {
+        "curate run ray": ([*cluster, *two, *curate_job(*ray_run, "--address", cluster.address)], docs_b, docs,
+                           "docs"),
+        "curate run ray own": (two + curate_job("run", corpus, "run-ray-own", 2, "--engine", "ray"), docs_b, docs,
+                               "docs"),
+    }
     # Each pair that makes a ratio runs back to back within a round, so both sides of it
     # meet the same load on this shared machine.
     jobs = {
         "datatrove e2e": (one + peer_job("datatrove_e2e.py", corpus, "dt-e2e"), docs_b, docs, "docs"),
         "curate run": (one + curate_job("run", corpus, "run-w1", 1), docs_b, docs, "docs"),
         "curate run w2": (two + curate_job("run", corpus, "run-w2", 2), docs_b, docs, "docs"),
-        "curate run ray": (two + curate_job("run", corpus, "run-ray", 2, "--engine", "ray"), docs_b, docs, "docs"),
+        **ray_jobs,
         "curate dedup w2": (two + curate_job("dedup", paras, "dedup-w2", 2), paras_b, n_paras, "paras"),
         "curate dedup": (one + curate_job("dedup", paras, "dedup-w1", 1), paras_b, n_paras, "paras"),
         "datatrove minhash": (one + peer_job("datatrove_minhash.py", paras, "dt-minhash"), paras_b, n_paras,
@@ -150,8 +164,6 @@ def prepare(shape: str, args: argparse.Namespace, curate: str, with_peers: bool,
     }
     if not with_peers:
         del jobs["datatrove e2e"], jobs["datatrove minhash"]
-    if not with_ray:
-        del jobs["curate run ray"]
     return ShapeRun(shape, data, paras, n_paras, work, jobs)
 
 
@@ -183,6 +195,7 @@ def summarise(run: ShapeRun, walls: dict, peaks: dict, with_peers: bool, with_ra
                  "dedup --workers 2 vs 1": same_output(work / "dedup-w1", work / "dedup-w2")}
     if with_ray:
         identical["run --engine ray vs local"] = same_output(work / "run-w1", work / "run-ray")
+        identical["run --engine ray (own cluster) vs local"] = same_output(work / "run-w1", work / "run-ray-own")
     pairs = {"workers_2_over_1_run": ("curate run", "curate run w2"),
              "workers_2_over_1_dedup": ("curate dedup", "curate dedup w2")}
     if with_peers:
@@ -190,6 +203,7 @@ def summarise(run: ShapeRun, walls: dict, peaks: dict, with_peers: bool, with_ra
         pairs["curate_over_datatrove_dedup"] = ("datatrove minhash", "curate dedup")
     if with_ray:
         pairs["ray_over_local_2_cores"] = ("curate run w2", "curate run ray")
+        pairs["ray_own_cluster_over_local_2_cores"] = ("curate run w2", "curate run ray own")
     # The headline ratio is of the medians; each round's own ratio shows the spread.
     wall = {name: r["wall_s"] for name, r in results.items()}
     ratios = {name: round(wall[slow] / wall[fast], 3) for name, (slow, fast) in pairs.items()}
@@ -240,6 +254,23 @@ def report(shape: str, figures: dict) -> None:
           f"the threshold {audit['threshold']} in exact Jaccard")
 
 
+def time_rounds(runs: list[ShapeRun], repeat: int) -> tuple[dict, dict]:
+    """Every job of every shape, ``repeat`` rounds: (wall seconds, peak RSS bytes) per
+    shape and job. Rounds, not one job repeated back to back: a burst of load on this
+    shared machine then lands on several tools' runs (and both shapes) instead of all runs
+    of one tool."""
+    walls: dict[str, dict[str, list[float]]] = {run.shape: {name: [] for name in run.jobs} for run in runs}
+    peaks: dict[str, dict[str, list[int]]] = {run.shape: {name: [] for name in run.jobs} for run in runs}
+    for round_no in range(repeat):
+        for run in runs:
+            for name, (cmd, _, _, _) in run.jobs.items():
+                print(f"{run.shape}: {name} (run {round_no + 1} of {repeat}) ...", flush=True)
+                wall, peak = measure(cmd, cwd=HERE)  # from bench/: no ./rules folder here
+                walls[run.shape][name].append(wall)
+                peaks[run.shape][name].append(peak)
+    return walls, peaks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shape", choices=("standard", "large", "both"), default="both",
@@ -262,18 +293,10 @@ def main() -> None:
     curate = str(Path(sys.executable).parent / "curate")
     with_peers = not args.no_peers
     with_ray = importlib.util.find_spec("ray") is not None
-    runs = [prepare(shape, args, curate, with_peers, with_ray) for shape in shapes]
-    # Rounds, not one job repeated back to back: a burst of load on this shared machine
-    # then lands on several tools' runs (and both shapes) instead of all runs of one tool.
-    walls: dict[str, dict[str, list[float]]] = {run.shape: {name: [] for name in run.jobs} for run in runs}
-    peaks: dict[str, dict[str, list[int]]] = {run.shape: {name: [] for name in run.jobs} for run in runs}
-    for round_no in range(args.repeat):
-        for run in runs:
-            for name, (cmd, _, _, _) in run.jobs.items():
-                print(f"{run.shape}: {name} (run {round_no + 1} of {args.repeat}) ...", flush=True)
-                wall, peak = measure(cmd, cwd=HERE)  # from bench/: no ./rules folder here
-                walls[run.shape][name].append(wall)
-                peaks[run.shape][name].append(peak)
+    with contextlib.ExitStack() as stack:
+        cluster = stack.enter_context(running_cluster(cpus=2, cores="0,1")) if with_ray else None
+        runs = [prepare(shape, args, curate, with_peers, cluster) for shape in shapes]
+        walls, peaks = time_rounds(runs, args.repeat)
     figures = {}
     for run in runs:
         print(f"{run.shape}: dedup index and quality (untimed) ...", flush=True)
