@@ -61,7 +61,7 @@ sys.path.insert(0, str(HERE))
 from generate import ensure_corpus
 from quality import dedup_quality, exact_audit
 from raycluster import Join, running_cluster
-from run import measure, measure_tree
+from run import compile_curate, measure, measure_tree
 from scale import scale_rows
 
 # Issue 15's speed floors: (label, ratio name, floor).
@@ -289,6 +289,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5,
                         help="runs of each timed job; the median is reported (default 5)")
     args = parser.parse_args()
+    compile_curate()
     shapes = ["standard", "large"] if args.shape == "both" else [args.shape]
     curate = str(Path(sys.executable).parent / "curate")
     with_peers = not args.no_peers

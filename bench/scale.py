@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from generate import ensure_corpus, ensure_pieces
-from run import run_curate
+from run import compile_curate, run_curate
 
 MB = 560  # about 1.3M paragraphs at the generator's mean paragraph size
 
@@ -125,6 +125,7 @@ def main() -> None:
                         help="memory budget: marks each row PASS when its largest process stayed under it")
     parser.add_argument("--keep-output", action="store_true", help="keep curate's output folders (bench/out/)")
     args = parser.parse_args()
+    compile_curate()
     rows = gb_rows(args.gb, args.commands, args.workers, tuple(args.curate_arg), args.keep_output)
     print_rows(rows, args.budget_mb)
     dest = HERE / "results" / f"scale-{'-'.join(f'{gb:g}' for gb in args.gb)}gb.json"
