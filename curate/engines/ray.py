@@ -573,6 +573,7 @@ class _Run:
                     later.deciding = None
             if part.rows is part.sent:  # not mapped again since: its actor is not known to be lost yet
                 self._lost(unit.slot, WorkerDied(found))
+            self._submit()  # at once if the rows came again already; else when they come
             return
         if answer != "decided":
             raise RuntimeError(f"the decider skipped part {part.seq}, the first it has not decided")
