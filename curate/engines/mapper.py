@@ -102,10 +102,11 @@ def check_ids(shell: Batch, found: list[tuple[int, str, str, int | None]], ids: 
     into the shell (a placeholder item, its rows' positions moved past it); the problem
     itself is encoded when the batch comes back (`add_id_problems`). Returns the positions
     the problems went before, for rows that are not in the shell (`shift_owners`)."""
-    problems = ids.check_many([(doc_id, source, line, ids.numbers[source]) for _, doc_id, source, line in found])
-    inserts = [(pos, problem) for (pos, *_), problem in zip(found, problems, strict=True) if problem is not None]
-    if not inserts:
+    numbers = ids.numbers
+    problems = ids.check_many([(doc_id, source, line, numbers[source]) for _, doc_id, source, line in found])
+    if not any(problems):  # the usual case, without a Python step per document
         return []
+    inserts = [(pos, problem) for (pos, *_), problem in zip(found, problems, strict=True) if problem is not None]
     shell.id_problems = inserts
     for pos, problem in reversed(inserts):
         shell.items.insert(pos, problem)

@@ -72,11 +72,14 @@ class IdRegistry:
         new = np.zeros(len(entries), dtype=bool)
         new[earliest] = True
         new &= first < 0
-        earliest_of = dict(zip(keys[new].tolist(), here[new].tolist(), strict=True))
-        problems: list[Problem | None] = []
-        for k, (doc_id, source, line, _) in enumerate(entries):
-            use = int(first[k]) if first[k] >= 0 else earliest_of[int(keys[k])]
-            problems.append(None if new[k] else self._problem(doc_id, source, line, use))
+        problems: list[Problem | None] = [None] * len(entries)
+        reused = np.flatnonzero(~new).tolist()  # nearly always none: no Python step per id
+        if reused:
+            earliest_of = dict(zip(keys[new].tolist(), here[new].tolist(), strict=True))
+            for k in reused:
+                doc_id, source, line, _ = entries[k]
+                use = int(first[k]) if first[k] >= 0 else earliest_of[int(keys[k])]
+                problems[k] = self._problem(doc_id, source, line, use)
         self._add(keys[new], here[new])
         return problems
 
