@@ -189,7 +189,7 @@ def summarise(run: ShapeRun, walls: dict, peaks: dict, with_peers: bool, with_ra
                          "peak_rss_mb": round(max(peaks[name]) / 1e6, 1),
                          "mb_per_s": round(size / 1e6 / wall, 3), "units": units, "unit": unit,
                          "units_per_s": round(units / wall, 1), "input_mb": round(size / 1e6, 3),
-                         "cores": cmd[2]}
+                         "cores": cmd[cmd.index("taskset") + 2]}
     work = run.work
     identical = {"run --workers 2 vs 1": same_output(work / "run-w1", work / "run-w2"),
                  "dedup --workers 2 vs 1": same_output(work / "dedup-w1", work / "dedup-w2")}
