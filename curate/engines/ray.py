@@ -215,13 +215,21 @@ class HostedBarrier(Stage):
         self.stage = stage
         self.saved = getattr(stage, "saved", None)  # what summary.json says of --against
         self.actor: Any = None
+        self.starting: Any = None  # its ready call, until waited for
 
     def attach(self, scratch: Path | None) -> None:
         here = ray.get_runtime_context().get_node_id()
         self.actor = _RemoteDecider.options(
             scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)).remote(
                 self.stage, scratch.absolute() if scratch is not None else None)  # its folder is not ours
-        self._call("ready")
+        # Not waited for here: it starts while the actors that map batches start.
+        self.starting = self.actor.ready.remote()
+
+    def wait_ready(self) -> None:
+        """Until the decider is up (it fails here, with what went wrong, if it cannot be)."""
+        if self.starting is not None:
+            starting, self.starting = self.starting, None
+            self._get(starting)
 
     def restore(self, journals: list) -> None:
         assert not journals, "a Ray run is never resumed"
@@ -230,6 +238,7 @@ class HostedBarrier(Stage):
         return None
 
     def measure(self, deep: bool = False) -> dict[str, float]:
+        self.wait_ready()
         found: dict[str, float] = self._call("measure", deep)
         return found
 
@@ -249,8 +258,12 @@ class HostedBarrier(Stage):
         return self.stage.fingerprint()
 
     def _call(self, method: str, *args: Any) -> Any:
+        return self._get(getattr(self.actor, method).remote(*args))
+
+    @staticmethod
+    def _get(call: Any) -> Any:
         try:
-            return ray.get(getattr(self.actor, method).remote(*args))
+            return ray.get(call)
         except LOST as err:
             raise WorkerDied(f"the Ray actor that holds the dedup index (the decider) died: {err}") from err
 
@@ -291,6 +304,8 @@ class RayEngine(Engine):
         actors = max(1, int(ray.cluster_resources().get("CPU", 1)))
         run = _Run(ray.put(stages), barrier, render, ids, actors)
         try:
+            if barrier is not None:
+                barrier.wait_ready()  # started with the run's other actors
             yield from run.drive(batches, on_progress)
         finally:
             run.close()
