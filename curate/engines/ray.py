@@ -152,7 +152,8 @@ class Worker:
 # retry them: the engine maps a lost actor's batches again itself, knowing which it held.
 _RemoteWorker: Any = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(Worker)
 
-# What the decider answers besides verdicts.
+# What the decider answers: verdicts, or why there are none.
+DECIDED = "decided"
 SKIPPED = "skipped"  # an earlier part was not decided: this one must come again after it
 ROWS_LOST = "rows lost"  # the part's rows were lost with their actor or node: map it again
 
@@ -170,7 +171,7 @@ class Decider:
         return True
 
     def decide(self, seq: int, first_item: int, before: list[int], box: list[Any]) -> tuple[str, Any]:
-        """(``"decided"``, (verdicts, seconds)); or SKIPPED, or ROWS_LOST, with nothing
+        """(DECIDED, (verdicts, seconds)); or SKIPPED, or ROWS_LOST, with nothing
         added to the index. The rows' ref comes in a list so that this actor reads it
         here: as an argument of its own, Ray would fail a lost one before the call, and
         the calls after it would be decided without it."""
@@ -187,7 +188,7 @@ class Decider:
         shift_owners(rows, before)
         verdicts = self.stage.decide(Batch(-1, [], first_item, rows))
         self.next_seq += 1
-        return "decided", (verdicts, time.perf_counter() - started)
+        return DECIDED, (verdicts, time.perf_counter() - started)
 
     def measure(self, deep: bool) -> dict[str, float]:
         return self.stage.measure(deep)
@@ -229,7 +230,7 @@ class HostedBarrier(Stage):
         """Until the decider is up (it fails here, with what went wrong, if it cannot be)."""
         if self.starting is not None:
             starting, self.starting = self.starting, None
-            self._get(starting)
+            self.result(starting)
 
     def restore(self, journals: list) -> None:
         assert not journals, "a Ray run is never resumed"
@@ -238,7 +239,6 @@ class HostedBarrier(Stage):
         return None
 
     def measure(self, deep: bool = False) -> dict[str, float]:
-        self.wait_ready()
         found: dict[str, float] = self._call("measure", deep)
         return found
 
@@ -258,10 +258,11 @@ class HostedBarrier(Stage):
         return self.stage.fingerprint()
 
     def _call(self, method: str, *args: Any) -> Any:
-        return self._get(getattr(self.actor, method).remote(*args))
+        return self.result(getattr(self.actor, method).remote(*args))
 
     @staticmethod
-    def _get(call: Any) -> Any:
+    def result(call: Any) -> Any:
+        """A decider call's answer; its death stops the run (it holds the index)."""
         try:
             return ray.get(call)
         except LOST as err:
@@ -534,7 +535,10 @@ class _Run:
                 self._lost(unit.slot, err)  # the parts opened so far keep their numbers
                 return
             shell = shell_of(unit.batch, mapped)
-            before = check_ids(shell, mapped.ids, self.ids) if mapped.ids is not None and self.ids is not None else []
+            before: list[int] = []
+            if mapped.ids is not None:
+                assert self.ids is not None
+                before = check_ids(shell, mapped.ids, self.ids)
             # Counted here, in input order: a batch that read a range learns its length only now.
             self.next_item = unit.batch.first_item if self.next_item is None else self.next_item
             shell.first_item = self.next_item
@@ -576,10 +580,7 @@ class _Run:
         self.calls.pop(call)
         self.ready.discard(call)
         assert self.barrier is not None
-        try:
-            answer, found = ray.get(call)
-        except LOST as err:
-            raise WorkerDied(f"the Ray actor that holds the dedup index (the decider) died: {err}") from err
+        answer, payload = self.barrier.result(call)
         if answer == ROWS_LOST:
             for _, _, later in self.undecided:
                 if later.deciding is not None:
@@ -587,13 +588,13 @@ class _Run:
                     self.ready.discard(later.deciding)
                     later.deciding = None
             if part.rows is part.sent:  # not mapped again since: its actor is not known to be lost yet
-                self._lost(unit.slot, WorkerDied(found))
+                self._lost(unit.slot, WorkerDied(payload))
             self._submit()  # at once if the rows came again already; else when they come
             return
-        if answer != "decided":
+        if answer != DECIDED:
             raise RuntimeError(f"the decider skipped part {part.seq}, the first it has not decided")
         self.undecided.popleft()
-        part.verdicts, seconds = found
+        part.verdicts, seconds = payload
         part.rows = None
         name = self.barrier.stage.name
         part.shell.timings[name] = part.shell.timings.get(name, 0.0) + seconds

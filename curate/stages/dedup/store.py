@@ -130,22 +130,20 @@ class RecordFile:
 
     def read_spans(self, starts: np.ndarray, ends: np.ndarray) -> bytes:
         """The bytes of the records at these spans, one after another."""
-        fd, parts = self._fd, []
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            data = os.pread(fd, end - start, start)
-            if len(data) != end - start:
-                raise OSError(f"{self.path}: the record at byte {start} is cut short "
-                              f"({len(data)} of {end - start} bytes)")
-            parts.append(data)
-        return b"".join(parts)
+        return b"".join(self._pread(start, end) for start, end in zip(starts.tolist(), ends.tolist(), strict=True))
+
+    def _pread(self, start: int, end: int) -> bytes:
+        data = os.pread(self._fd, end - start, start)
+        if len(data) != end - start:
+            raise OSError(f"{self.path}: the record at byte {start} is cut short ({len(data)} of {end - start} bytes)")
+        return data
 
     def _end(self, k: int) -> int:
         return int(self._read_ends(k, 1)[0]) if k < self._disk else int(self._ends[k - self._disk])
 
     def read(self, k: int) -> bytes:
-        """Record k."""
-        start, end = self.span(k)
-        return self.read_spans(np.array([start]), np.array([end]))
+        """Record k (one per duplicate found: no arrays for a single span)."""
+        return self._pread(*self.span(k))
 
     def close(self) -> None:
         for fd in (self._fd, self._ends_fd):
