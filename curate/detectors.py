@@ -17,9 +17,12 @@ and whose ``hits(lines, taken)`` returns the indices of the lines it recognises;
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Callable
 from typing import Protocol
+
+import numpy as np
 
 from curate.document import Line
 
@@ -270,3 +273,77 @@ def _title_anchor(title: str, body: list[Line], before: int) -> int | None:
                     (len(part) >= 0.6 * len(line) and part in line and len(line) < 2 * len(part)):
                 return k
     return None
+
+
+@detector("line-model")
+@dataclasses.dataclass(frozen=True)
+class LineModelRule:
+    """The learned line model (curate/linemodel) as the arbiter of the other rules.
+
+    It runs after every other rule and sees which of them hit each line. A line that a
+    line or block rule hit, or any rule of the user's own files, goes whatever the score:
+    those verdicts are final. Every other line gets a score, the probability that it is
+    noise, from its shape, its neighbours, its place in the page and the rules that hit
+    it or its neighbours: a line a built-in detector (a page rule: article-region,
+    link-run, ...) hit goes when the score reaches ``rule_threshold`` (below it the model
+    overrules the detector), any other line when it reaches ``threshold``; but a line
+    that no rule hit and that reads as prose (``long_words`` words or more, or a sentence:
+    ``sentence_words`` or more ending in a full stop, question or exclamation mark) only
+    at ``long_threshold``: prose is where content is, and losing a sentence costs a
+    corpus more than keeping a line of noise. ``model``: a model file (default: the one shipped with curate). A negative
+    threshold means the one fitted with the model."""
+
+    threshold: float = -1.0
+    rule_threshold: float = -1.0
+    long_threshold: float = 0.8
+    long_words: int = 12
+    sentence_words: int = 4
+    model: str = ""
+
+    arbitrates = True  # class attribute, not a parameter: see strip_noise
+
+    def __post_init__(self) -> None:
+        from curate.linemodel.model import load_model
+
+        load_model(self.model)  # a missing or foreign model file is the rule file's error, at load
+
+    def thresholds(self) -> tuple[float, float]:
+        """(for lines only a detector hit, for lines no rule hit)."""
+        from curate.linemodel.model import load_model
+
+        fitted = load_model(self.model)
+        return (self.rule_threshold if self.rule_threshold >= 0 else fitted.rule_threshold,
+                self.threshold if self.threshold >= 0 else fitted.free_threshold)
+
+    def reads_as_prose(self, features: np.ndarray) -> np.ndarray:
+        """Per row of line features: long, or a sentence (see the class's doc)."""
+        from curate.linemodel.features import FEATURES
+
+        n_words = features[:, FEATURES.index("log_words")]
+        sentence = (features[:, FEATURES.index("terminal")] > 0) & (n_words >= math.log1p(self.sentence_words))
+        return (n_words >= math.log1p(self.long_words)) | sentence
+
+    def judge(self, lines: list[Line], hit_groups: dict[int, set[str]],
+              detected: frozenset[int] | set[int]) -> dict[int, float]:
+        """The lines to remove, with their scores. ``hit_groups``: line index -> the rule
+        groups that hit it (features.RULE_GROUPS); ``detected``: the lines that only
+        detectors hit (every other hit line is decided before the model)."""
+        from curate.linemodel.features import line_features
+        from curate.linemodel.model import load_model
+
+        features = line_features(lines, hit_groups)
+        scores = load_model(self.model).scores(features).tolist()
+        rule_t, free_t = self.thresholds()
+        long = self.reads_as_prose(features).tolist()
+        removed = {}
+        for line, score, is_long in zip(lines, scores, long, strict=True):
+            long_cut = max(free_t, self.long_threshold) if is_long else free_t
+            cut = rule_t if line.index in detected else long_cut
+            if score >= cut:
+                removed[line.index] = score
+        return removed
+
+    def hits(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
+        """The lines it removes when ``taken`` are the lines built-in detectors hit (used
+        to check the rule's examples)."""
+        return set(self.judge(lines, {index: {"other"} for index in taken}, taken))

@@ -75,6 +75,7 @@ class Reason:
     detail: str = ""  # the rule's own explanation, shown in the audit
     duplicate_of: ParagraphRef | None = None
     similarity: float | None = None
+    score: float | None = None  # the line model's score that it is noise, when the model judged it
 
 
 @record(frozen=True)
@@ -103,6 +104,10 @@ class Removal:
     @property
     def similarity(self) -> float | None:
         return self.why.similarity
+
+    @property
+    def score(self) -> float | None:
+        return self.why.score
 
 
 @record(frozen=True)

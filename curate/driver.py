@@ -263,10 +263,22 @@ def settings_of(cfg: RunConfig) -> dict:
                  # Named only when given, so a run by suffix writes the summary it always wrote.
                  **({"format": cfg.input_format} if cfg.input_format != AUTO else {})},
         "disabled_rules": sorted(r.name for r in cfg.ruleset.rules if not r.enabled),
+        **({"models": models} if (models := models_of(cfg.ruleset)) else {}),
         "dedup": {"threshold": cfg.dedup.threshold, "num_perm": cfg.dedup.num_perm, "bands": bands, "rows": rows,
                   "shingle_words": cfg.dedup.shingle_words, "shingle_chars": cfg.dedup.shingle_chars,
                   "min_words": cfg.dedup.min_words, "min_chars": cfg.dedup.min_chars},
     }
+
+
+def models_of(ruleset: RuleSet) -> list[dict]:
+    """The line models the active rules run, by the hash of their files: a retrained model
+    changes the output as a changed rule file does."""
+    from curate.detectors import LineModelRule
+    from curate.linemodel.model import BUILTIN, load_model
+
+    return [{"rule": rule.name, "file": rule.detector.model or f"built-in {BUILTIN}",
+             "sha256": load_model(rule.detector.model).sha256}
+            for rule in ruleset.active if isinstance(rule.detector, LineModelRule)]
 
 
 def against_of(barrier: Stage | None) -> dict | None:

@@ -71,6 +71,9 @@ class Rule:
     file: str = ""
 
 
+BUILTIN_PREFIX = "built-in: "  # how a built-in rule's file is named (Rule.file)
+
+
 @dataclass(frozen=True)
 class RuleFile:
     """One rule file that was loaded, named the same on every machine (for summary.json)."""

@@ -103,6 +103,8 @@ def removal_record(doc: Document, removal: Removal) -> dict:
         record["duplicate_of"] = {"doc": ref.doc, "source": ref.source, "line": ref.line,
                                   "bytes": [ref.byte_start, ref.byte_end]}
         record["similarity"] = removal.similarity
+    if removal.score is not None:
+        record["noise_score"] = removal.score
     return record
 
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from curate.detectors import words
+from curate.detectors import LineModelRule, words
 from curate.document import Document, Line, Problem, RawDocument, Reason
 from curate.patterns import BUDGET_SECONDS, PatternTimeout, unanchored
-from curate.rules import Rule, RuleSet
+from curate.rules import BUILTIN_PREFIX, Rule, RuleSet
 from curate.stages.base import Batch, Stage
 
 if TYPE_CHECKING:
@@ -163,32 +163,86 @@ def timeout_problem(doc: Document, rule: Rule, line: Line) -> Problem:
         lines=0, byte_start=line.origin.byte_start, byte_end=line.origin.byte_end, preview=line.raw[:200])
 
 
-def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
-    """Each line goes to the first active rule that hits it.
+def all_rule_hits(lines: list[Line], ruleset: RuleSet,
+                  on_timeout: OnTimeout = _give_up) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
+    """Every active rule over the lines, in run order: (line index -> the first rule that
+    hits it, line index -> every rule that hits it, in that order).
 
     Line and block rules run first, in rule order, and all see the same lines (those
     left by normalisation), so their hits never depend on one another. Page rules
-    (detectors) run after them and also see which lines those rules took. A rule whose
-    pattern runs over its time budget is recorded in ``doc.problems``.
-    """
-    lines = doc.lines
-    taken: dict[int, Rule] = {}  # line index -> the rule that removes it
+    (detectors) run after them and also see which lines those rules took."""
+    taken: dict[int, Rule] = {}
+    every: dict[int, list[Rule]] = {}
     facts = LineFacts(lines)
+    for rule in ruleset.in_order:
+        if arbitrates(rule):
+            continue
+        for index in rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset(), facts,
+                               on_timeout):
+            taken.setdefault(index, rule)
+            every.setdefault(index, []).append(rule)
+    return taken, every
+
+
+def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
+    """Each line goes to the first active rule that hits it (see all_rule_hits). A rule
+    whose pattern runs over its time budget is recorded in ``doc.problems``."""
 
     def on_timeout(rule: Rule, line: Line) -> None:
         doc.problems.append(timeout_problem(doc, rule, line))
 
-    for rule in ruleset.in_order:
-        for index in rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset(), facts,
-                               on_timeout):
-            taken.setdefault(index, rule)
-    if taken:
+    taken, every = all_rule_hits(doc.lines, ruleset, on_timeout)
+    arbiter = next((rule for rule in reversed(ruleset.in_order) if arbitrates(rule)), None)
+    if arbiter is not None:
+        doc.drop(arbitrate(doc.lines, every, arbiter))
+    elif taken:
         reasons: dict[str, Reason] = {}  # one per rule, shared by the lines it takes
         for rule in taken.values():
             if rule.name not in reasons:
                 reasons[rule.name] = Reason("noise", f"rule:{rule.name}", rule.reason)
         doc.drop({index: reasons[rule.name] for index, rule in taken.items()})
     return doc
+
+
+def arbitrates(rule: Rule) -> bool:
+    """Does this rule decide on the others' hits (the line model) rather than add its own?"""
+    return bool(getattr(rule.detector, "arbitrates", False))
+
+
+def arbitrate(lines: list[Line], every: dict[int, list[Rule]], arbiter: Rule) -> dict[int, Reason]:
+    """The line model's verdicts (detectors.LineModelRule says how it weighs the rules).
+    A line removed where a built-in rule hit it keeps that rule's reason, with the score;
+    a line only the model removes is audited as model:<its rule's name>."""
+    from curate.linemodel.features import rule_group
+
+    detector = arbiter.detector
+    assert isinstance(detector, LineModelRule)
+    final: dict[int, Rule] = {}  # lines a pattern rule, or any rule of the user's own files, hit
+    groups: dict[int, set[str]] = {}
+    for index, rules in every.items():
+        groups[index] = {rule_group(rule.file) for rule in rules}
+        # Patterns (line and block rules) name one kind of noise each, and a user's own rules
+        # are theirs to make: final. Detectors judge a page's shape, as the model does.
+        certain = next((rule for rule in rules if rule.scope != "page" or not rule.file.startswith(BUILTIN_PREFIX)),
+                       None)
+        if certain is not None:
+            final[index] = certain
+    detected = {index for index in every if index not in final}
+    removed = detector.judge(lines, groups, detected)
+    verdicts: dict[int, Reason] = {}
+    for line in lines:
+        index = line.index
+        if index in final:
+            rule = final[index]
+            verdicts[index] = Reason("noise", f"rule:{rule.name}", rule.reason)
+        elif index in removed:
+            score = round(removed[index], 3)
+            if index in detected:
+                rule = every[index][0]
+                verdicts[index] = Reason("noise", f"rule:{rule.name}", rule.reason, score=score)
+            else:
+                verdicts[index] = Reason("noise", f"model:{arbiter.name}", arbiter.reason, score=score)
+    return verdicts
 
 
 def rule_hits_text(rule: Rule, text: str) -> bool:

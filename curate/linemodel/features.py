@@ -1,0 +1,279 @@
+"""What the line model sees of each line: its own shape, its neighbours' shape, where it
+sits in the page, and which rules and detectors hit it or its neighbours.
+
+Every feature is a number computed from the page's lines alone, the same way at training
+(tools/train_line_model.py) and at run time, so a model file is a pure function of the
+page. The names in FEATURES are written into the model file: a model trained on other
+features is refused at load rather than silently misread.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from curate.document import Line
+from curate.rules import BUILTIN_PREFIX
+
+# Built-in rule files, each one feature: "was this line hit by a rule of this file". A
+# rule from any other file counts under "other" (a user's own rules are final and never
+# reach the model, but a rule file can still be turned into evidence by name).
+RULE_GROUPS = (
+    "accounts", "ads", "breadcrumbs", "bylines", "comments", "cookies", "credits", "disclaimers", "endmarks",
+    "feedback", "keywords", "legal", "menus", "navigation", "newsletter", "pagination", "region", "related",
+    "share", "stamps", "tags", "other",
+)
+_GROUP_INDEX = {name: k for k, name in enumerate(RULE_GROUPS)}
+
+# The commonest function words of the languages the rule packs cover: the share of a
+# line's words among them tells running prose from names, labels and menus in any of
+# them. Lists written for this model: articles, pronouns, prepositions, conjunctions.
+_STOPWORDS = {
+    "en": "the a an and or but of to in on at for with from by as is are was were be been it its this that these "
+          "those he she they we you i his her their our your not no have has had will would can could which who "
+          "what when there than then so if into about after over also more",
+    "de": "der die das den dem des ein eine einen einem einer und oder aber von zu im in am an auf für mit aus bei "
+          "als ist sind war waren sein es er sie wir ihr ich nicht kein hat haben wird werden kann auch noch nach "
+          "über wie wenn dass sich so nur schon vor um durch",
+    "es": "el la los las un una unos y o pero de del al a en con por para como es son fue era ser lo le les se que "
+          "su sus no más ya muy también sobre entre",
+    "fr": "le la les un une des et ou mais de du au aux à en dans sur pour par avec est sont était être il elle ils "
+          "nous vous je ne pas que qui se sa son ses plus ce cette aussi",
+    "it": "il lo la gli le un una e o ma di del della dei al a in con per da su è sono era essere che non si più "
+          "anche come questo questa",
+    "pt": "o a os as um uma e ou mas de do da dos das ao em no na com por para é são foi ser que não se mais também "
+          "como seu sua",
+    "nl": "de het een en of maar van in op aan voor met uit bij als is zijn was waren hij zij wij ik niet geen heeft "
+          "hebben wordt ook nog naar over dat die dit er",
+    "pl": "i w z na do nie się że to jest są był była od po dla przez jak ale lub oraz przy jego jej ich tak już",
+}
+STOPWORDS = frozenset(word for words in _STOPWORDS.values() for word in words.split())
+
+# Each pattern runs once over the whole page's UTF-8 bytes (lines joined by newlines) in
+# RE2, and its matches are counted per line: one linear scan per page and pattern, where
+# Python's re, called per line, cost ~9 µs a line. The second field: run on the page
+# lowercased.
+_PAGE_PATTERNS = {
+    "terminal": (r"(?m)[.!?…。][\"'”’»)\]]*$", False),
+    "colon_end": (r"(?m):$", False),
+    "sentence_breaks": (r"[.!?…][\"»”')]?[ \t]+[\"„«“(]?[A-ZÄÖÜÀ-Ý0-9]|。[^\n]", False),
+    "bullet": (r"(?m)^(?:[-–•*·▪►✓✔]|\d{1,2}[.)]|[a-z][.)])[ \t]", False),
+    "separator": (r"(?m)[|/»\x{203A}>·•](?:[ \t]|$)", False),  # 203A: a single right angle quote
+    "date": (r"\d{1,2}[./-] ?\d{1,2}[./-] ?\d{2,4}\b|\d{4}-\d{2}-\d{2}\b|(?:19|20)\d\d\b", False),
+    "time": (r"\d:\d\d\b", False),
+    "urlish": (r"https?://|www\.|@\w+\.\w|\.(?:com|org|net|de|html?)\b", True),
+    "copyright": (r"©|\(c\)|copyright", True),
+    "price": (r"[$€£¥] ?\d|\d ?(?:€|eur|usd|zł)", True),
+}
+_compiled: dict[str, tuple[object, bool]] = {}
+
+
+def _patterns() -> dict[str, tuple[object, bool]]:
+    if not _compiled:
+        import re2
+
+        for name, (source, lowered) in _PAGE_PATTERNS.items():
+            _compiled[name] = (re2.compile(source.encode("utf-8")), lowered)
+    return _compiled
+
+
+_COUNTED = ("sentence_breaks",)  # the rest are 0/1: does the line have a match
+
+# Character classes of the Basic Multilingual Plane, built on first use: bit flags per
+# code point, read with one numpy gather per page.
+_TOKEN = re.compile(r"\w+")
+_LETTER, _UPPER, _DIGIT, _PUNCT, _CJK_FLAG, _COMMA = 1, 2, 4, 8, 16, 32
+_classes: np.ndarray | None = None
+
+
+def _class_table() -> np.ndarray:
+    global _classes
+    if _classes is None:
+        import unicodedata
+
+        table = np.zeros(0x10000 + 1, dtype=np.uint8)  # the last slot: any code point above the BMP
+        for code in range(0x10000):
+            cat = unicodedata.category(chr(code))
+            flags = 0
+            if cat[0] == "L":
+                flags |= _LETTER | (_UPPER if cat == "Lu" else 0)
+            elif cat == "Nd":
+                flags |= _DIGIT
+            elif cat[0] in "PS":
+                flags |= _PUNCT
+            if 0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF \
+                    or 0xAC00 <= code <= 0xD7AF:
+                flags |= _CJK_FLAG
+            table[code] = flags
+        table[ord(",")] |= _COMMA
+        table[0x10000] = _LETTER
+        _classes = table
+    return _classes
+
+
+# Own shape of a line, then the same few shapes averaged over windows around it.
+OWN = (
+    "log_chars", "log_words", "terminal", "colon_end", "sentence_breaks", "comma_rate", "mean_word_len",
+    "upper_initial", "caps_share", "digit_share", "punct_share", "stopword_share", "bullet", "separator",
+    "date", "time", "urlish", "copyright", "price", "cjk_share", "title_case_share", "gap_before",
+    "repeated_on_page", "prose",
+)
+_CONTEXT_OF = ("log_chars", "terminal", "prose", "stopword_share", "any_rule")
+_WINDOWS = (1, 3, 8)
+POSITION = ("title_overlap", "position", "log_from_start", "log_from_end", "first_line", "log_lines",
+            "page_prose_share", "in_prose_block", "log_to_prose", "after_last_prose", "before_first_prose")
+RULES = (*(f"rule_{name}" for name in RULE_GROUPS), "any_rule", "rule_near_2")
+FEATURES = (OWN + tuple(f"{name}_w{w}" for w in _WINDOWS for name in _CONTEXT_OF)
+            + tuple(f"{name}_prev" for name in ("log_chars", "terminal", "prose"))
+            + tuple(f"{name}_next" for name in ("log_chars", "terminal", "prose"))
+            + POSITION + RULES)
+_INDEX = {name: k for k, name in enumerate(FEATURES)}
+
+
+def rule_group(file: str) -> str:
+    """The feature a rule's hits count under: the stem of a built-in file, else "other"."""
+    if file.startswith(BUILTIN_PREFIX):
+        stem = file.removeprefix(BUILTIN_PREFIX).removesuffix(".toml")
+        if stem in _GROUP_INDEX:
+            return stem
+    return "other"
+
+
+def _own_page(texts: list[str], gap_before: list[bool]) -> np.ndarray:
+    """The OWN features of every line of a page, computed for the page at once."""
+    n = len(texts)
+    own = np.zeros((n, len(OWN)), dtype=np.float64)
+    col = {name: k for k, name in enumerate(OWN)}
+    page = "\n".join(texts)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(lengths[:-1] + 1, out=starts[1:])
+    codes = np.frombuffer(page.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    flags = _class_table()[np.minimum(codes, 0x10000)]
+    letter = (flags & _LETTER) != 0
+    # A word starts at a letter after a non-letter; the newline between lines ends each.
+    word_start = letter & ~np.concatenate([[False], letter[:-1]])
+
+    def per_line(mask: np.ndarray) -> np.ndarray:
+        sums = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
+        return (sums[starts + lengths] - sums[starts]).astype(np.float64)
+
+    letters, n_words = per_line(letter), per_line(word_start)
+    chars = lengths.astype(np.float64)
+    safe_words, safe_chars = np.maximum(n_words, 1), np.maximum(chars, 1)
+    cjk = per_line((flags & _CJK_FLAG) != 0)
+    own[:, col["log_chars"]] = np.log1p(chars)
+    own[:, col["log_words"]] = np.log1p(n_words)
+    own[:, col["comma_rate"]] = per_line((flags & _COMMA) != 0) / safe_words
+    own[:, col["mean_word_len"]] = letters / safe_words
+    own[:, col["caps_share"]] = np.divide(per_line((flags & _UPPER) != 0), letters, out=np.zeros(n),
+                                          where=letters > 0)
+    own[:, col["digit_share"]] = per_line((flags & _DIGIT) != 0) / safe_chars
+    own[:, col["punct_share"]] = per_line((flags & _PUNCT) != 0) / safe_chars
+    own[:, col["cjk_share"]] = cjk / safe_chars
+    own[:, col["upper_initial"]] = (flags[starts] & _UPPER) != 0
+    lowered = page.lower()  # the same lines: lowercasing never makes or removes a newline
+    encoded = {False: page.encode("utf-8", "surrogatepass"), True: lowered.encode("utf-8", "surrogatepass")}
+    line_starts = {}
+    for key, data in encoded.items():
+        newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        line_starts[key] = np.concatenate([[0], newlines + 1])
+    for name, (pattern, on_lowered) in _patterns().items():
+        hits = np.fromiter((m.start() for m in pattern.finditer(encoded[on_lowered])), dtype=np.int64)  # type: ignore[attr-defined]
+        where = np.searchsorted(line_starts[on_lowered], hits, side="right") - 1
+        counts = np.bincount(where, minlength=n).astype(np.float64)
+        own[:, col[name]] = counts if name in _COUNTED else np.minimum(counts, 1.0)
+    stop = np.fromiter((sum(map(STOPWORDS.__contains__, low.split())) for low in lowered.split("\n")),
+                       dtype=np.float64, count=n)
+    own[:, col["stopword_share"]] = stop / safe_words
+    own[:, col["title_case_share"]] = per_line(word_start & ((flags & _UPPER) != 0)) / safe_words
+    own[:, col["gap_before"]] = np.array(gap_before, dtype=np.float64)
+    counts_on_page = Counter(texts)
+    own[:, col["repeated_on_page"]] = np.fromiter((counts_on_page[t] > 1 for t in texts), dtype=np.float64,
+                                                  count=n)
+    terminal = own[:, col["terminal"]]
+    own[:, col["prose"]] = ((terminal > 0) & ((n_words >= 10) | (cjk >= 25))).astype(np.float64)
+    return own
+
+
+def _window_mean(column: np.ndarray, width: int) -> np.ndarray:
+    """Mean of ``column`` over the lines within ``width`` of each line, itself left out."""
+    n = len(column)
+    sums = np.concatenate([[0.0], np.cumsum(column)])
+    idx = np.arange(n)
+    lo, hi = np.maximum(idx - width, 0), np.minimum(idx + width + 1, n)
+    count = hi - lo - 1
+    total = sums[hi] - sums[lo] - column
+    return np.divide(total, count, out=np.zeros(n), where=count > 0)
+
+
+def title_overlap(texts: list[str]) -> np.ndarray:
+    """Per line, the share of the page title's words (its first line's) that it has: the
+    headline repeats the title, teasers and menus rarely do."""
+    title = {w for w in _TOKEN.findall(texts[0].casefold()) if len(w) > 2}
+    out = np.zeros(len(texts))
+    if not title:
+        return out
+    for k, text in enumerate(texts[1:], start=1):
+        words = _TOKEN.findall(text.casefold())
+        if len(words) >= 3:
+            out[k] = len(title.intersection(words)) / len(title)
+    return out
+
+
+def line_features(lines: Sequence[Line], hits: Mapping[int, set[str]]) -> np.ndarray:
+    """One row of FEATURES per line. ``hits``: line index -> the rule groups (RULE_GROUPS)
+    whose rules hit it."""
+    n = len(lines)
+    out = np.zeros((n, len(FEATURES)), dtype=np.float64)
+    if not n:
+        return out
+    own = _own_page([line.text for line in lines], [line.gap_before for line in lines])
+    out[:, :len(OWN)] = own
+    rules = np.zeros((n, len(RULE_GROUPS)), dtype=np.float64)
+    for k, line in enumerate(lines):
+        for group in hits.get(line.index, ()):
+            rules[k, _GROUP_INDEX[group]] = 1.0
+    any_rule = rules.max(axis=1)
+    column = {name: own[:, OWN.index(name)] for name in OWN}
+    column["any_rule"] = any_rule
+    for w in _WINDOWS:
+        for name in _CONTEXT_OF:
+            out[:, _INDEX[f"{name}_w{w}"]] = _window_mean(column[name], w)
+    for name in ("log_chars", "terminal", "prose"):
+        out[1:, _INDEX[f"{name}_prev"]] = column[name][:-1]
+        out[:-1, _INDEX[f"{name}_next"]] = column[name][1:]
+    out[:, _INDEX["title_overlap"]] = title_overlap([line.text for line in lines])
+    idx = np.arange(n, dtype=np.float64)
+    out[:, _INDEX["position"]] = idx / max(n - 1, 1)
+    out[:, _INDEX["log_from_start"]] = np.log1p(idx)
+    out[:, _INDEX["log_from_end"]] = np.log1p(n - 1 - idx)
+    out[0, _INDEX["first_line"]] = 1.0
+    out[:, _INDEX["log_lines"]] = math.log1p(n)
+    prose = column["prose"]
+    out[:, _INDEX["page_prose_share"]] = prose.mean()
+    # Inside a block: prose both somewhere before and somewhere after within 8 lines.
+    sums = np.concatenate([[0.0], np.cumsum(prose)])
+    idx_int = np.arange(n)
+    near_before = (sums[idx_int] - sums[np.maximum(idx_int - 8, 0)]) > 0
+    near_after = (sums[np.minimum(idx_int + 9, n)] - sums[idx_int + 1]) > 0
+    out[:, _INDEX["in_prose_block"]] = near_before & near_after
+    where = np.flatnonzero(prose)
+    if len(where):
+        pos = np.searchsorted(where, np.arange(n))
+        left = np.where(pos > 0, np.arange(n) - where[np.maximum(pos - 1, 0)], n)
+        right = np.where(pos < len(where), where[np.minimum(pos, len(where) - 1)] - np.arange(n), n)
+        out[:, _INDEX["log_to_prose"]] = np.log1p(np.minimum(np.abs(left), np.abs(right)))
+        out[:, _INDEX["after_last_prose"]] = (np.arange(n) > where[-1]).astype(np.float64)
+        out[:, _INDEX["before_first_prose"]] = (np.arange(n) < where[0]).astype(np.float64)
+    else:
+        out[:, _INDEX["log_to_prose"]] = math.log1p(n)
+    first_rule = len(FEATURES) - len(RULES)
+    out[:, first_rule:first_rule + len(RULE_GROUPS)] = rules
+    out[:, _INDEX["any_rule"]] = any_rule
+    out[:, _INDEX["rule_near_2"]] = _window_mean(any_rule, 2)
+    return out

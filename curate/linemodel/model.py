@@ -1,0 +1,104 @@
+"""A fitted line model: gradient-boosted trees evaluated with numpy.
+
+The trees come from scikit-learn's HistGradientBoostingClassifier (tools/
+train_line_model.py exports them); only their arrays are shipped, so running the model
+needs numpy alone, and the same page always gets the same scores. The evaluation is the
+classifier's own rule, written out: at each split a row goes left when its feature is at
+most the threshold; the raw score is the baseline plus the leaf values, and the score is
+its logistic. tests/test_line_model.py checks it against scikit-learn's predictions
+saved at training time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from curate.linemodel.features import FEATURES
+
+BUILTIN = "line.npz"  # inside this package
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used (missing, not a model, other features)."""
+
+
+@dataclass(frozen=True, eq=False)
+class LineModel:
+    name: str
+    features: tuple[str, ...]
+    baseline: float
+    feature: np.ndarray  # (trees, nodes) feature index at each split
+    threshold: np.ndarray  # (trees, nodes) go left when the feature is <= this
+    left: np.ndarray  # (trees, nodes) child nodes; a leaf points to itself both ways
+    right: np.ndarray
+    value: np.ndarray  # (trees, nodes) a leaf's value (0 elsewhere)
+    depth: int  # the deepest leaf's depth: steps every row takes
+    rule_threshold: float  # defaults fitted with the model (see the rule's params)
+    free_threshold: float
+    sha256: str = ""  # of the file it was read from
+
+    @property
+    def trees(self) -> int:
+        return int(self.feature.shape[0])
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """Probability that each row (a line's features) is noise."""
+        n = len(rows)
+        if not n:
+            return np.zeros(0)
+        trees = np.arange(self.trees)[None, :]
+        node = np.zeros((n, self.trees), dtype=np.int64)
+        line = np.arange(n)[:, None]
+        for _ in range(self.depth):
+            go_left = rows[line, self.feature[trees, node]] <= self.threshold[trees, node]
+            node = np.where(go_left, self.left[trees, node], self.right[trees, node])
+        raw = self.baseline + self.value[trees, node].sum(axis=1)
+        return 1.0 / (1.0 + np.exp(-raw))
+
+    def save(self, path: Path) -> None:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, name=np.array(self.name), features=np.array(self.features),
+                            baseline=np.array(self.baseline), feature=self.feature.astype(np.int16),
+                            threshold=self.threshold, left=self.left.astype(np.int16),
+                            right=self.right.astype(np.int16), value=self.value, depth=np.array(self.depth),
+                            rule_threshold=np.array(self.rule_threshold),
+                            free_threshold=np.array(self.free_threshold))
+        path.write_bytes(buffer.getvalue())
+
+
+def read_model(data: bytes, where: str) -> LineModel:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+        features = tuple(str(f) for f in arrays["features"])
+        model = LineModel(str(arrays["name"]), features, float(arrays["baseline"]),
+                          arrays["feature"].astype(np.int64), arrays["threshold"].astype(np.float64),
+                          arrays["left"].astype(np.int64), arrays["right"].astype(np.int64),
+                          arrays["value"].astype(np.float64), int(arrays["depth"]),
+                          float(arrays["rule_threshold"]), float(arrays["free_threshold"]),
+                          hashlib.sha256(data).hexdigest())
+    except (OSError, ValueError, KeyError, EOFError) as err:
+        raise ModelError(f"{where} is not a line model file ({err})") from None
+    if features != FEATURES:
+        raise ModelError(f"{where} was trained on other features than this curate computes; retrain it with "
+                         "tools/train_line_model.py")
+    return model
+
+
+@cache
+def load_model(path: str = "") -> LineModel:
+    """The model in ``path``, or the one shipped with curate when it is empty."""
+    if not path:
+        return read_model(resources.files("curate.linemodel").joinpath(BUILTIN).read_bytes(), f"built-in {BUILTIN}")
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise ModelError(f"cannot read line model {path}: {err.strerror or err}") from None
+    return read_model(data, path)

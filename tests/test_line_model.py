@@ -1,0 +1,186 @@
+"""The learned line model: its numpy evaluation, its features, and its rule in real runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FIXTURES, ROOT, run_process
+
+from curate.detectors import LineModelRule
+from curate.document import Line, Origin
+from curate.linemodel.features import FEATURES, RULE_GROUPS, line_features, rule_group
+from curate.linemodel.model import ModelError, load_model, read_model
+
+# A page whose article the model keeps, with a menu above it and teasers below.
+PAGE = "\n".join([
+    "How to repot an orchid", "", "Indoor plants", "Garden tools", "Seeds and bulbs", "Outdoor furniture", "",
+    "Repotting an orchid every two years keeps its roots healthy, because the bark it grows in breaks down and "
+    "holds too much water.", "",
+    "Water the plant a day before, so that the roots are supple and come out of the old pot without tearing.", "",
+    "Cut away any roots that are brown and mushy, and keep the firm green or silver ones.", "",
+    "Ten houseplants that thrive in low light", "Why your basil keeps dying", "The best soil for tomatoes",
+    "Garden Corner Ltd, 12 High Street, Leeds", ""])
+
+
+def lines_of(texts: list[str]) -> list[Line]:
+    return [Line(k, text, text, Origin(k + 1, 0, 0), False) for k, text in enumerate(texts)]
+
+
+@pytest.mark.unit
+def test_numpy_evaluation_equals_scikit_learn():
+    """The shipped trees, evaluated with numpy, against scikit-learn's own predictions of
+    the same rows, saved when the model was trained (tools/train_line_model.py)."""
+    reference = np.load(FIXTURES / "linemodel-reference.npz")
+    ours = load_model().scores(reference["rows"])
+    assert ours.shape == reference["scores"].shape
+    assert np.max(np.abs(ours - reference["scores"])) < 1e-9
+    # Not a constant model: it tells rows apart.
+    assert reference["scores"].min() < 0.2 and reference["scores"].max() > 0.8
+
+
+@pytest.mark.unit
+def test_model_file_is_checked_at_load(tmp_path):
+    with pytest.raises(ModelError, match="not a line model file"):
+        read_model(b"not a model", "x.npz")
+    model = load_model()
+    other = tmp_path / "other.npz"
+    model.save(other)
+    data = dict(np.load(other))
+    data["features"] = np.array(FEATURES[:-1])
+    np.savez(other, **data)
+    with pytest.raises(ModelError, match="other features"):
+        read_model(other.read_bytes(), str(other))
+    with pytest.raises(ModelError, match="cannot read line model"):
+        load_model(str(tmp_path / "missing.npz"))
+
+
+@pytest.mark.unit
+def test_saved_model_reads_back_the_same(tmp_path):
+    model = load_model()
+    path = tmp_path / "copy.npz"
+    model.save(path)
+    again = read_model(path.read_bytes(), str(path))
+    rows = np.random.default_rng(1).random((50, len(FEATURES))) * 5
+    assert np.array_equal(model.scores(rows), again.scores(rows))
+    assert (again.rule_threshold, again.free_threshold) == (model.rule_threshold, model.free_threshold)
+
+
+@pytest.mark.unit
+def test_features_read_shape_neighbours_and_rules():
+    texts = ["Orchid care at home", "Home", "- first step: water the plant", "Orchid care at home, explained",
+             "This sentence ends the way prose does, with enough words to count as a sentence here.",
+             "© 2024 Garden Corner | Imprint"]
+    rows = line_features(lines_of(texts), {1: {"menus"}, 5: {"legal", "other"}})
+    assert rows.shape == (len(texts), len(FEATURES))
+    col = {name: k for k, name in enumerate(FEATURES)}
+    assert rows[4, col["terminal"]] == 1 and rows[4, col["prose"]] == 1 and rows[1, col["prose"]] == 0
+    assert rows[2, col["bullet"]] == 1 and rows[5, col["copyright"]] == 1 and rows[5, col["separator"]] == 1
+    assert rows[3, col["title_overlap"]] == 1.0 and rows[4, col["title_overlap"]] == 0.0
+    assert rows[1, col["rule_menus"]] == 1 and rows[5, col["rule_legal"]] == 1 and rows[5, col["rule_other"]] == 1
+    assert rows[0, col["rule_near_2"]] == 0.5  # of the two lines within two after it, one was hit
+    assert rows[0, col["first_line"]] == 1 and rows[1:, col["first_line"]].sum() == 0
+    # The same page gives the same rows; an empty page gives none.
+    assert np.array_equal(rows, line_features(lines_of(texts), {1: {"menus"}, 5: {"legal", "other"}}))
+    assert line_features([], {}).shape == (0, len(FEATURES))
+
+
+@pytest.mark.unit
+def test_rule_groups_name_built_in_files():
+    assert rule_group("built-in: menus.toml") == "menus"
+    assert rule_group("--rules #1: menus.toml") == "other"
+    assert rule_group("built-in: unknown.toml") == "other"
+    assert set(RULE_GROUPS) >= {"region", "cookies", "other"}
+
+
+@pytest.mark.unit
+def test_long_lines_need_the_long_threshold():
+    """With every threshold at 0 every line would go; the long-line threshold above 1
+    keeps each line of twelve words or more that no rule hit."""
+    rule = LineModelRule(threshold=0.0, rule_threshold=0.0, long_threshold=1.01)
+    texts = ["Short line", "one two three four five six seven eight nine ten eleven twelve", "Another"]
+    removed = rule.judge(lines_of(texts), {}, set())
+    assert set(removed) == {0, 2}
+    # A line only a detector hit is judged by rule_threshold, long or not.
+    assert set(rule.judge(lines_of(texts), {1: {"region"}}, {1})) == {0, 1, 2}
+
+
+def run_page(tmp_path: Path, *args: str, text: str = PAGE) -> tuple[list[dict], str]:
+    folder = tmp_path / "in"
+    folder.mkdir(exist_ok=True)
+    (folder / "page.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+    result = run_process("run", str(folder), "-o", str(out), "-q", "--no-project-rules", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    removed = [json.loads(x) for x in (out / "removed.jsonl").read_text(encoding="utf-8").splitlines()]
+    kept = "".join(json.loads(x)["text"] for f in sorted((out / "corpus").glob("*.jsonl"))
+                   for x in f.read_text(encoding="utf-8").splitlines())
+    return removed, kept
+
+
+NOISE_DEV = FIXTURES / "noise-dev"
+# A page of noise-dev whose sidebar lines no rule names (a widget heading, a blog's tagline).
+MODEL_PAGE = "1337kultur-de-picard-654f1f"
+
+
+def test_model_removes_what_no_rule_names_and_audits_its_score(tmp_path):
+    page = (NOISE_DEV / "input" / f"{MODEL_PAGE}.txt").read_text(encoding="utf-8")
+    removed, kept = run_page(tmp_path, text=page)
+    free = load_model().free_threshold
+    only_model = [r for r in removed if r["reason"] == "model:line-model"]
+    assert only_model, "the model removed no line that no rule hit"
+    assert all(free <= r["noise_score"] <= 1.0 for r in only_model)
+    # Detector verdicts the model confirmed keep the detector's name, with the score.
+    confirmed = [r for r in removed if "noise_score" in r and r["reason"] != "model:line-model"]
+    assert confirmed and all(r["reason"].startswith("rule:") for r in confirmed)
+    gold = json.loads((NOISE_DEV / "gold" / f"{MODEL_PAGE}.json").read_text(encoding="utf-8"))
+    assert all(" ".join(snippet.split()) in " ".join(kept.split()) for snippet in gold["keep"])
+    # Without the model, no rule names those lines: they stay, and no score is written.
+    removed_without, without = run_page(tmp_path, "--disable", "line-model", text=page)
+    assert all(r["removed"] in without for r in only_model)
+    assert all("noise_score" not in r for r in removed_without)
+
+
+def test_user_rules_are_final_and_models_are_swappable(tmp_path):
+    rules = tmp_path / "my-rules"
+    rules.mkdir()
+    (rules / "mine.toml").write_text(r'''
+[[rule]]
+name = "water-tips"
+reason = "a tip we do not want"
+pattern = "^Water the plant"
+examples.match = ["Water the plant a day before."]
+examples.keep = ["Keep the plant in the shade."]
+''', encoding="utf-8")
+    removed, kept = run_page(tmp_path, "--rules", str(rules))
+    by_text = {r["removed"][:20]: r for r in removed}
+    # The model keeps this sentence; a rule of the user's own is final all the same.
+    assert by_text["Water the plant a da"]["reason"] == "rule:water-tips"
+    assert "noise_score" not in by_text["Water the plant a da"]
+    assert "Repotting an orchid every two years" in kept
+    # Another model file, in a rule of the user's own in place of the built-in one.
+    other = ROOT / "tools" / "linemodel-folds" / "fold0.npz"
+    builtin_toml = (ROOT / "curate" / "rules" / "model.toml").read_text(encoding="utf-8")
+    swapped = builtin_toml.replace('name = "line-model"', 'name = "my-model"').replace(
+        "params = { threshold = -1.0, rule_threshold = -1.0 }", f'params = {{ model = "{other}" }}')
+    assert swapped.count("my-model") == 1 and str(other) in swapped
+    models = rules / "models"
+    models.mkdir()
+    (models / "model.toml").write_text(swapped, encoding="utf-8")
+    folder = tmp_path / "in"
+    out = tmp_path / "swapped"
+    result = run_process("run", str(folder), "-o", str(out), "-q", "--no-project-rules", "--rules", str(models),
+                         "--disable", "line-model", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["settings"]["models"] == [{"rule": "my-model", "file": str(other),
+                                              "sha256": hashlib.sha256(other.read_bytes()).hexdigest()}]
+    # A model file that is not there is the rule file's error, named, without a traceback.
+    (models / "model.toml").write_text(swapped.replace(str(other), str(tmp_path / "missing.npz")), encoding="utf-8")
+    result = run_process("run", str(folder), "-o", str(tmp_path / "bad"), "-q", "--no-project-rules",
+                         "--rules", str(models), "--disable", "line-model", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "missing.npz" in result.stderr and "model.toml" in result.stderr and "Traceback" not in result.stderr

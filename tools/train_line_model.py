@@ -1,0 +1,229 @@
+"""Train curate's line model and report it out of fold.
+
+    pip install -e '.[train]'
+    python tools/train_line_model.py            # writes curate/linemodel/line.npz
+
+Reads the gold sets in tests/fixtures (noise-dev, noise-train: pages with keep/drop
+snippets, see tools/linedata.py for how lines get their labels), and:
+
+1. splits the pages into 5 folds by site (a fold never holds two pages of one site);
+2. for each fold, fits gradient-boosted trees on the other four and scores this one, so
+   every page is scored by a model that never saw its site;
+3. picks the two thresholds of the line-model rule (for lines a built-in rule hit, and
+   for lines none did) on those out-of-fold scores, and prints content kept and noise
+   removed, by set, language and page type, beside the rules alone;
+4. fits the shipped model on every page, checks the numpy evaluation against
+   scikit-learn's own predictions, and writes the model, the fold models (for
+   bench/noise.py's out-of-fold run of the real CLI) and a reference for the tests.
+
+Deterministic: the same data and versions give the same model file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from linedata import FOLDS, Page, load_set  # noqa: E402
+
+from curate.detectors import LineModelRule  # noqa: E402
+from curate.gold import fold as fold_text  # noqa: E402
+from curate.linemodel.features import FEATURES  # noqa: E402
+from curate.linemodel.model import LineModel  # noqa: E402
+from curate.rules import RuleSet, load_rules  # noqa: E402
+from curate.stages.noise import arbitrates  # noqa: E402
+
+SETS = ("noise-dev", "noise-train")
+RULE_DEFAULTS = LineModelRule()
+# A few hundred shallow trees: enough for the page shapes, cheap to run (bench/run.py).
+PARAMS = {"max_iter": 200, "learning_rate": 0.1, "max_leaf_nodes": 15, "l2_regularization": 1.0,
+          "min_samples_leaf": 30, "early_stopping": False, "random_state": 0}
+WEAK = 0.5  # what a page's lines labelled content by position weigh, against its snippets' 1
+TARGETS = (0.97, 0.90)  # content kept, noise removed (issue 16)
+# A line no rule hit goes only when the model finds noise likelier than content.
+FREE_FLOOR = 0.5
+GRID = tuple(round(x, 2) for x in np.arange(0.1, 0.95, 0.05))
+
+
+def weights(pages: list[Page]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labelled rows, labels and weights: each page's content and noise lines weigh the
+    same in all (a long page with many snippets does not outweigh a short one), and the
+    two classes weigh the same."""
+    rows, labels, weight = [], [], []
+    for page in pages:
+        mask = page.labels >= 0
+        y = page.labels[mask]
+        w = np.ones(len(y))
+        for c in (0, 1, 2):
+            if (y == c).any():
+                w[y == c] = (WEAK if c == 2 else 1.0) / (y == c).sum()
+        rows.append(page.features[mask])
+        labels.append(np.where(y == 2, 0, y))
+        weight.append(w)
+    y = np.concatenate(labels)
+    w = np.concatenate(weight)
+    for c in (0, 1):
+        w[y == c] *= 0.5 * len(y) / w[y == c].sum()
+    return np.concatenate(rows), y, w
+
+
+def fit(pages: list[Page]):
+    from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
+
+    rows, y, w = weights(pages)
+    return HistGradientBoostingClassifier(**PARAMS).fit(rows, y, sample_weight=w)
+
+
+def export(clf, name: str, rule_threshold: float, free_threshold: float) -> LineModel:
+    """The classifier's trees as padded arrays (a leaf points to itself)."""
+    trees = [predictors[0].nodes for predictors in clf._predictors]
+    width = max(len(nodes) for nodes in trees)
+    shape = (len(trees), width)
+    feature, left, right = np.zeros(shape, np.int64), np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+    threshold, value = np.zeros(shape), np.zeros(shape)
+    depth = 0
+    for t, nodes in enumerate(trees):
+        k = np.arange(len(nodes))
+        leaf = nodes["is_leaf"].astype(bool)
+        feature[t, :len(nodes)] = np.where(leaf, 0, nodes["feature_idx"])
+        threshold[t, :len(nodes)] = np.where(leaf, np.inf, nodes["num_threshold"])
+        left[t, :len(nodes)] = np.where(leaf, k, nodes["left"])
+        right[t, :len(nodes)] = np.where(leaf, k, nodes["right"])
+        value[t, :len(nodes)] = np.where(leaf, nodes["value"], 0.0)
+        depth = max(depth, int(nodes["depth"].max()))
+        if nodes["is_categorical"].any():  # features are numbers, never missing: only numeric splits
+            raise SystemExit("categorical splits are not supported by the numpy evaluation")
+    baseline = float(np.ravel(clf._baseline_prediction)[0])
+    return LineModel(name, FEATURES, baseline, feature, threshold, left, right, value, depth, rule_threshold,
+                     free_threshold)
+
+
+def kept_mask(page: Page, scores: np.ndarray, rule_threshold: float, free_threshold: float) -> np.ndarray:
+    """What the line-model rule keeps (detectors.LineModelRule.judge, with its defaults)."""
+    prose = RULE_DEFAULTS.reads_as_prose(page.features)
+    free = np.where(prose, max(free_threshold, RULE_DEFAULTS.long_threshold), free_threshold)
+    removed = np.where(page.detected, scores >= rule_threshold, scores >= free)
+    return ~(page.certain | removed)
+
+
+def snippet_counts(page: Page, kept: np.ndarray) -> np.ndarray:
+    """Keep snippets kept, of all; drop snippets removed, of all; lines between the first
+    and last keep snippet (and the title) kept, of all: headings, list items, short lines
+    of the content, which no snippet scores."""
+    text = fold_text(" ".join(line.text for line, k in zip(page.lines, kept, strict=True) if k))
+    keep = [text.count(fold_text(s)) >= 1 for s in page.gold.get("keep", [])]
+    drop = [text.count(fold_text(s)) == 0 for s in page.gold.get("drop", [])]
+    span = page.labels == 2
+    return np.array([sum(keep), len(keep), sum(drop), len(drop), int((kept & span).sum()), int(span.sum())])
+
+
+def figures(counts: np.ndarray) -> tuple[float, float, float]:
+    return counts[0] / max(counts[1], 1), counts[2] / max(counts[3], 1), counts[4] / max(counts[5], 1)
+
+
+def report(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float, free_t: float) -> None:
+    groups: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(6, dtype=np.int64))
+    rules_only: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(6, dtype=np.int64))
+    for page in pages:
+        model = snippet_counts(page, kept_mask(page, scores[page.name], rule_t, free_t))
+        alone = snippet_counts(page, np.array([line.index not in page.taken for line in page.lines]))
+        for key in ((page.corpus, "all"), (page.corpus, f"lang {page.language}"),
+                    (page.corpus, f"type {page.page_type}")):
+            groups[key] += model
+            rules_only[key] += alone
+    print(f"{'':<36}{'rules alone':^27}{'with the model':^27}")
+    print(f"{'set':<12} {'group':<17} {'pages':>5} " + f"{'kept':>8} {'removed':>8} {'short':>8} " * 2)
+    for key in sorted(groups, key=lambda k: (k[0], k[1] != "all", k[1])):
+        n = sum(1 for p in pages if p.corpus == key[0] and (key[1] == "all" or key[1] in
+                                                             (f"lang {p.language}", f"type {p.page_type}")))
+        if n < 3:
+            continue
+        a, b = figures(rules_only[key]), figures(groups[key])
+        print(f"{key[0]:<12} {key[1]:<17} {n:>5} " + "".join(f"{x:>8.3f} " for x in (*a, *b)))
+
+
+def choose_thresholds(pages: list[Page], scores: dict[str, np.ndarray]) -> tuple[float, float]:
+    """The pair with the widest worst margin to the targets (content kept, noise removed)
+    over both sets: what the thresholds trade is content for noise, and content is the
+    scarcer of the two."""
+    best, pick = -1.0, (0.5, 0.5)
+    for rule_t in GRID:
+        for free_t in GRID:
+            if free_t < max(rule_t, FREE_FLOOR):
+                continue
+            total = {name: np.zeros(6, dtype=np.int64) for name in SETS}
+            for page in pages:
+                total[page.corpus] += snippet_counts(page, kept_mask(page, scores[page.name], rule_t, free_t))
+            mean = min(min(kept - TARGETS[0], removed - TARGETS[1])
+                       for kept, removed, _ in (figures(total[name]) for name in SETS))
+            if mean > best:
+                best, pick = mean, (rule_t, free_t)
+    return pick
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT / "tests" / "fixtures", help="folder holding the gold sets")
+    parser.add_argument("--out", type=Path, default=ROOT / "curate" / "linemodel" / "line.npz")
+    parser.add_argument("--folds-dir", type=Path, default=HERE / "linemodel-folds",
+                        help="where the fold models go (bench/noise.py reads them)")
+    parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)  # pages and out-of-fold scores, pickled
+    args = parser.parse_args()
+    # The rules the model weighs: every built-in one but the model itself (whose examples
+    # need the model file this run writes).
+    ruleset = load_rules([], builtin=True, check_examples=False)
+    ruleset = RuleSet([rule for rule in ruleset.rules if not arbitrates(rule)])
+    pages = [page for name in SETS for page in load_set(args.data / name, ruleset)]
+    print(f"{len(pages)} pages; lines labelled: {sum(int((p.labels == 0).sum()) for p in pages)} content and "
+          f"{sum(int((p.labels == 1).sum()) for p in pages)} noise by snippets, "
+          f"{sum(int((p.labels == 2).sum()) for p in pages)} content by position", flush=True)
+    scores: dict[str, np.ndarray] = {}
+    fold_models = []
+    for k in range(FOLDS):
+        clf = fit([p for p in pages if p.fold != k])
+        fold_models.append(clf)
+        for page in pages:
+            if page.fold == k:
+                scores[page.name] = clf.predict_proba(page.features)[:, 1]
+        print(f"fold {k + 1}/{FOLDS} fitted", flush=True)
+    if args.dump:
+        import pickle
+
+        args.dump.write_bytes(pickle.dumps((pages, scores)))
+    rule_t, free_t = choose_thresholds(pages, scores)
+    print(f"\nthresholds: {rule_t} for lines only a built-in detector hit, {free_t} for the others (out of fold)")
+    print("kept: keep snippets kept; removed: drop snippets removed; short: lines between the first and last keep "
+          "snippet, and the title, kept (headings, list items: content no snippet scores)\n")
+    report(pages, scores, rule_t, free_t)
+
+    final = fit(pages)
+    model = export(final, "line-model", rule_t, free_t)
+    every = np.concatenate([p.features for p in pages])
+    ours, theirs = model.scores(every), final.predict_proba(every)[:, 1]
+    gap = float(np.max(np.abs(ours - theirs)))
+    if gap > 1e-9:
+        raise SystemExit(f"numpy evaluation differs from scikit-learn's by {gap}")
+    model.save(args.out)
+    args.folds_dir.mkdir(parents=True, exist_ok=True)
+    for k, clf in enumerate(fold_models):
+        export(clf, f"line-model-fold{k}", rule_t, free_t).save(args.folds_dir / f"fold{k}.npz")
+    (args.folds_dir / "folds.tsv").write_text("".join(f"{p.corpus}\t{p.name}\t{p.fold}\n" for p in pages))
+    rng = np.random.default_rng(0)
+    sample = every[np.sort(rng.choice(len(every), size=300, replace=False))]
+    reference = ROOT / "tests" / "fixtures" / "linemodel-reference.npz"
+    np.savez_compressed(reference, rows=sample, scores=final.predict_proba(sample)[:, 1])
+    print(f"\nmodel: {model.trees} trees, depth {model.depth}; numpy matches scikit-learn within {gap:.1e}")
+    print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes), fold models in {args.folds_dir}, "
+          f"reference in {reference}")
+
+
+if __name__ == "__main__":
+    main()
