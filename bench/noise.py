@@ -1,72 +1,178 @@
-"""Noise removal on noise-dev: curate against text-only cleaners, in one run.
+"""Noise removal on noise-dev and noise-train: curate against text-only cleaners, in one run.
 
     python bench/noise.py            # needs pip install -e '.[bench]' for jusText
 
-Runs the real `curate run` on tests/fixtures/noise-dev/input with default settings,
-and C4's line filter and jusText on the same pages, then scores each with the gold
-snippets (as ../shared/tools/score_gold.py counts them): content kept is the share of
-keep snippets in the output, noise removed the share of drop snippets absent from it.
-Writes the figures to bench/results/noise.json.
+For each gold set in tests/fixtures (pages of naive text with keep/drop snippets), runs:
+
+- curate, out of fold: the pages of each of the 5 site folds (tools/linedata.py) through
+  the real `curate run`, with the line model trained without that fold
+  (tools/linemodel-folds/, written by tools/train_line_model.py). These are the figures
+  to quote: no page is scored by a model that saw its site.
+- curate as shipped: the model trained on every page, so in-sample here (for reference).
+- curate's rules alone (--disable line-model), C4's line filter and jusText.
+
+Each is scored with the gold snippets (as ../shared/tools/score_gold.py counts them):
+content kept is the share of keep snippets in the output, noise removed the share of
+drop snippets absent from it; overall, per language and per page type (noise-train's
+manifest gives `page_type`). Writes the figures to bench/results/noise.json.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tools"))
 
 from baselines import JusText, c4_line_filter
+from linedata import FOLDS, LANGUAGE_CODES, site_of
 
-from curate.gold import fold, score, score_texts
+from curate.gold import fold, output_texts
+from curate.stages.language import detect
 
-PAGES = ROOT / "tests" / "fixtures" / "noise-dev" / "input"
-GOLD = ROOT / "tests" / "fixtures" / "noise-dev" / "gold"
-
-
-def run_curate(out: Path) -> tuple[dict, float]:
-    exe = Path(sys.executable).parent / "curate"
-    start = time.perf_counter()
-    subprocess.run([str(exe), "run", str(PAGES), "-o", str(out), "--overwrite", "-q", "--workers",
-                    str(os.cpu_count() or 1)],
-                   cwd=HERE, check=True)
-    return score(out, GOLD)[0], time.perf_counter() - start
+SETS = ("noise-dev", "noise-train")
+FOLD_MODELS = ROOT / "tools" / "linemodel-folds"
+CURATE = Path(sys.executable).parent / "curate"
+TARGETS = {"content_kept": 0.97, "noise_removed": 0.90, "page_type_content_kept": 0.92}  # issue 16
 
 
-def run_baseline(clean) -> tuple[dict, float]:
-    start = time.perf_counter()
-    texts = {}
-    for path in sorted(PAGES.glob("*.txt")):
-        texts[path.name.split(".")[0]] = fold(clean(path.read_text(encoding="utf-8")))
-    return score_texts(texts, GOLD)[0], time.perf_counter() - start
+class Page:
+    def __init__(self, folder: Path, name: str, entry: dict):
+        self.name = name
+        self.path = folder / "input" / f"{name}.txt"
+        self.gold = json.loads((folder / "gold" / f"{name}.json").read_text(encoding="utf-8"))
+        text = self.path.read_text(encoding="utf-8")
+        language = entry.get("language") or detect(text[:20000])[0]
+        self.language = LANGUAGE_CODES.get(language, language)
+        self.page_type = entry.get("page_type", "article" if folder.name == "noise-dev" else "unknown")
+        site = site_of(entry.get("url", ""), name)
+        self.fold = int(hashlib.sha256(site.encode()).hexdigest(), 16) % FOLDS
+
+    def counts(self, text: str) -> tuple[int, int, int, int]:
+        keep = [text.count(fold(s)) >= 1 for s in self.gold.get("keep", [])]
+        drop = [text.count(fold(s)) == 0 for s in self.gold.get("drop", [])]
+        return sum(keep), len(keep), sum(drop), len(drop)
+
+
+def load(folder: Path) -> list[Page]:
+    manifest = {}
+    for row in (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+        if row.strip():
+            entry = json.loads(row)
+            manifest[entry["name"]] = entry
+    return [Page(folder, p.stem, manifest.get(p.stem, {})) for p in sorted((folder / "input").glob("*.txt"))]
+
+
+def curate(pages: list[Page], out: Path, *extra: str) -> dict[str, str]:
+    """`curate run` over these pages (linked into one folder); folded output text by page."""
+    with tempfile.TemporaryDirectory(prefix="noise-") as tmp:
+        folder = Path(tmp) / "input"
+        folder.mkdir()
+        for page in pages:
+            (folder / page.path.name).symlink_to(page.path)
+        subprocess.run([str(CURATE), "run", str(folder), "-o", str(out), "--overwrite", "-q", "--no-project-rules",
+                        "--workers", str(os.cpu_count() or 1), *extra], cwd=ROOT, check=True)
+    return output_texts(out)
+
+
+def out_of_fold(pages: list[Page], work: Path) -> dict[str, str]:
+    """Each fold's pages through curate with the model that never saw their sites."""
+    texts: dict[str, str] = {}
+    builtin = (ROOT / "curate" / "rules" / "model.toml").read_text(encoding="utf-8")
+    for k in range(FOLDS):
+        rules = work / f"fold{k}-rules"
+        rules.mkdir(parents=True, exist_ok=True)
+        model = FOLD_MODELS / f"fold{k}.npz"
+        (rules / "model.toml").write_text(builtin.replace('name = "line-model"', f'name = "line-model-fold{k}"')
+                                          .replace("params = { threshold = -1.0, rule_threshold = -1.0 }",
+                                                   f'params = {{ model = "{model}" }}'), encoding="utf-8")
+        members = [p for p in pages if p.fold == k]
+        if members:
+            texts.update(curate(members, work / f"fold{k}", "--disable", "line-model", "--rules", str(rules)))
+    return texts
+
+
+def baseline(pages: list[Page], clean) -> dict[str, str]:
+    return {p.name: fold(clean(p.path.read_text(encoding="utf-8"))) for p in pages}
+
+
+def tally(pages: list[Page], texts: dict[str, str]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for page in pages:
+        counts = page.counts(texts.get(page.name, ""))
+        for key in ("all", f"lang {page.language}", f"type {page.page_type}"):
+            groups[key] = [a + b for a, b in zip(groups[key], counts, strict=True)]
+    return dict(groups)
+
+
+def share(counts: list[int]) -> tuple[float, float]:
+    return counts[0] / max(counts[1], 1), counts[2] / max(counts[3], 1)
 
 
 def main() -> None:
-    results = {"curate": run_curate(HERE / "out" / "noise-dev"), "c4-line-filter": run_baseline(c4_line_filter)}
-    try:
-        results["justext"] = run_baseline(JusText())
-    except ImportError:
-        print("jusText is not installed (pip install -e '.[bench]'); skipping it", file=sys.stderr)
-    print(f"{'cleaner':<16} {'content kept':>14} {'noise removed':>15} {'seconds':>8}")
-    table = {}
-    for name, (totals, seconds) in results.items():
-        keep = totals["keep"][0] / totals["keep"][1]
-        drop = totals["drop"][0] / totals["drop"][1]
-        table[name] = {"content_kept": round(keep, 4), "noise_removed": round(drop, 4),
-                       "keep": totals["keep"], "drop": totals["drop"], "seconds": round(seconds, 1)}
-        print(f"{name:<16} {keep:>8.3f} ({totals['keep'][0]:>3}) {drop:>9.3f} ({totals['drop'][0]:>3}) {seconds:>8.1f}")
+    work = HERE / "out" / "noise"
+    results: dict = {"date": date.today().isoformat(), "sets": {}}
+    for name in SETS:
+        pages = load(ROOT / "tests" / "fixtures" / name)
+        runs: dict[str, tuple[dict[str, str], float]] = {}
+        for label, job in (
+            ("curate (out of fold)", lambda p=pages, w=work / name: out_of_fold(p, w / "oof")),
+            ("curate (as shipped)", lambda p=pages, w=work / name: curate(p, w / "shipped")),
+            ("curate rules alone", lambda p=pages, w=work / name: curate(p, w / "rules", "--disable", "line-model")),
+            ("C4 line filter", lambda p=pages: baseline(p, c4_line_filter)),
+            ("jusText", lambda p=pages: baseline(p, JusText())),
+        ):
+            start = time.perf_counter()
+            try:
+                runs[label] = job(), time.perf_counter() - start
+            except ImportError:
+                print("jusText is not installed (pip install -e '.[bench]'); skipping it", file=sys.stderr)
+        tallies = {label: tally(pages, texts) for label, (texts, _) in runs.items()}
+        print(f"\n== {name}: {len(pages)} pages")
+        print(f"{'cleaner':<22} {'content kept':>13} {'noise removed':>14} {'seconds':>8}")
+        for label, (_, seconds) in runs.items():
+            kept, removed = share(tallies[label]["all"])
+            print(f"{label:<22} {kept:>13.3f} {removed:>14.3f} {seconds:>8.1f}")
+        groups = sorted({g for t in tallies.values() for g in t if g != "all"},
+                        key=lambda g: (not g.startswith("type"), g))
+        labels = [label for label in runs if label != "curate (as shipped)"]
+        print(f"\n{'group':<22} {'pages':>5}  " + "  ".join(f"{label[:20]:>20}" for label in labels))
+        for group in groups:
+            n = sum(1 for p in pages if group in (f"lang {p.language}", f"type {p.page_type}"))
+            if n < 3:
+                continue
+            cells = ["{:.3f} / {:.3f}".format(*share(tallies[label][group])) for label in labels]
+            print(f"{group:<22} {n:>5}  " + "  ".join(f"{c:>20}" for c in cells))
+        oof = tallies["curate (out of fold)"]
+        kept, removed = share(oof["all"])
+        worst_type = min((share(v)[0], g) for g, v in oof.items() if g.startswith("type"))
+        print(f"\ntargets (out of fold): content kept {kept:.3f} >= {TARGETS['content_kept']} "
+              f"{'PASS' if kept >= TARGETS['content_kept'] else 'FAIL'}; noise removed {removed:.3f} >= "
+              f"{TARGETS['noise_removed']} {'PASS' if removed >= TARGETS['noise_removed'] else 'FAIL'}; "
+              f"lowest page type ({worst_type[1]}) {worst_type[0]:.3f} >= {TARGETS['page_type_content_kept']} "
+              f"{'PASS' if worst_type[0] >= TARGETS['page_type_content_kept'] else 'FAIL'}")
+        results["sets"][name] = {
+            "pages": len(pages),
+            "results": {label: {group: {"content_kept": round(share(c)[0], 4), "noise_removed": round(share(c)[1], 4),
+                                        "keep": c[:2], "drop": c[2:]} for group, c in tallies[label].items()}
+                        for label in runs},
+            "seconds": {label: round(seconds, 1) for label, (_, seconds) in runs.items()},
+        }
     dest = HERE / "results" / "noise.json"
     dest.parent.mkdir(exist_ok=True)
-    dest.write_text(json.dumps({"date": date.today().isoformat(), "pages": len(list(PAGES.glob('*.txt'))),
-                                "results": table}, indent=2) + "\n")
-    print(f"figures written to {dest.relative_to(ROOT)}")
+    dest.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    print(f"\nfigures written to {dest.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

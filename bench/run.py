@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import ensure_corpus
 
-STAGES = ("read", "normalise", "noise", "language", "signature", "dedup", "write")
+STAGES = ("read", "normalise", "noise", "line-model", "language", "signature", "dedup", "write")  # line-model: in noise
 
 
 def tree_rss(root_pid: int) -> tuple[int, int]:

@@ -73,7 +73,7 @@ def test_any_rule_can_be_turned_off(tmp_path):
 
 
 @pytest.mark.parametrize("body,fault", [
-    ('detector = "nope"', "unknown detector 'nope'; choose from: article-region, link-run, repeated-line"),
+    ('detector = "nope"', "unknown detector 'nope'; choose from: article-region, line-model, link-run, repeated-line"),
     ('detector = "link-run"\nparams = { min_lines = "two" }',
      "parameter 'min_lines' of detector 'link-run' must be a int"),
     ('detector = "link-run"\nparams = { colour = 1 }', "detector 'link-run' has no parameter 'colour'"),

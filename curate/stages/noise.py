@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -15,6 +16,7 @@ from curate.stages.base import Batch, Stage
 if TYPE_CHECKING:
     from curate.driver import RunConfig
 
+MODEL_TIMING = "line-model"  # the key of the model's seconds in --timings (inside "noise")
 # Called when a rule's pattern runs over its time budget on a line: (rule, line).
 OnTimeout = Callable[[Rule, Line], None]
 
@@ -184,9 +186,11 @@ def all_rule_hits(lines: list[Line], ruleset: RuleSet,
     return taken, every
 
 
-def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
-    """Each line goes to the first active rule that hits it (see all_rule_hits). A rule
-    whose pattern runs over its time budget is recorded in ``doc.problems``."""
+def strip_noise(doc: Document, ruleset: RuleSet, clock: list[float] | None = None) -> Document:
+    """Each line goes to the first active rule that hits it (see all_rule_hits), or, with
+    the line model on, to the model's verdict on those hits (see arbitrate). A rule whose
+    pattern runs over its time budget is recorded in ``doc.problems``. ``clock``: seconds
+    spent in the model are added to its first item."""
 
     def on_timeout(rule: Rule, line: Line) -> None:
         doc.problems.append(timeout_problem(doc, rule, line))
@@ -194,7 +198,10 @@ def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
     taken, every = all_rule_hits(doc.lines, ruleset, on_timeout)
     arbiter = next((rule for rule in reversed(ruleset.in_order) if arbitrates(rule)), None)
     if arbiter is not None:
+        started = time.perf_counter()
         doc.drop(arbitrate(doc.lines, every, arbiter))
+        if clock is not None:
+            clock[0] += time.perf_counter() - started
     elif taken:
         reasons: dict[str, Reason] = {}  # one per rule, shared by the lines it takes
         for rule in taken.values():
@@ -269,6 +276,10 @@ class StripNoise(Stage):
         return cls(cfg.ruleset)
 
     def __call__(self, batch: Batch) -> Batch:
+        clock = [0.0]
         for doc in batch.documents():
-            strip_noise(doc, self.ruleset)
+            strip_noise(doc, self.ruleset, clock)
+        if any(arbitrates(rule) for rule in self.ruleset.in_order):
+            # Part of the noise stage's time, shown apart (bench/run.py: the model's cost per MB).
+            batch.timings[MODEL_TIMING] = batch.timings.get(MODEL_TIMING, 0.0) + clock[0]
         return batch
