@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -295,7 +295,7 @@ class LineModelRule:
 
     threshold: float = -1.0
     rule_threshold: float = -1.0
-    long_threshold: float = 0.8
+    long_threshold: float = 0.9
     long_words: int = 12
     sentence_words: int = 4
     model: str = ""
@@ -328,20 +328,37 @@ class LineModelRule:
         """The lines to remove, with their scores. ``hit_groups``: line index -> the rule
         groups that hit it (features.RULE_GROUPS); ``detected``: the lines that only
         detectors hit (every other hit line is decided before the model)."""
-        from curate.linemodel.features import line_features
+        return self.judge_pages([(lines, hit_groups, detected)])[0]
+
+    def judge_pages(self, pages: Sequence[tuple[list[Line], dict[int, set[str]], frozenset[int] | set[int]]]
+                    ) -> list[dict[int, float]]:
+        """judge() for many pages at once: one feature matrix and one pass of the trees
+        for a whole batch (a page alone is ~15 lines, too few to pay numpy's calls)."""
+        from curate.linemodel.features import pages_features
         from curate.linemodel.model import load_model
 
-        features = line_features(lines, hit_groups)
-        scores = load_model(self.model).scores(features).tolist()
+        features = pages_features([(lines, groups) for lines, groups, _ in pages])
+        # Lines a pattern rule hit are decided already (hit, not merely detected): their
+        # features are their neighbours' context, but they need no score.
+        open_rows = np.array([line.index not in groups or line.index in detected
+                              for lines, groups, detected in pages for line in lines], dtype=bool)
+        scored = np.zeros(len(features))
+        scored[open_rows] = load_model(self.model).scores(features[open_rows])
+        scores = scored.tolist()
         rule_t, free_t = self.thresholds()
         long = self.reads_as_prose(features).tolist()
-        removed = {}
-        for line, score, is_long in zip(lines, scores, long, strict=True):
-            long_cut = max(free_t, self.long_threshold) if is_long else free_t
-            cut = rule_t if line.index in detected else long_cut
-            if score >= cut:
-                removed[line.index] = score
-        return removed
+        results = []
+        row = 0
+        for lines, _, detected in pages:
+            removed = {}
+            for line in lines:
+                score = scores[row]
+                cut = rule_t if line.index in detected else (max(free_t, self.long_threshold) if long[row] else free_t)
+                if score >= cut:
+                    removed[line.index] = score
+                row += 1
+            results.append(removed)
+        return results
 
     def hits(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
         """The lines it removes when ``taken`` are the lines built-in detectors hit (used

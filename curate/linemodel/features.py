@@ -9,7 +9,6 @@ features is refused at load rather than silently misread.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -143,8 +142,9 @@ def rule_group(file: str) -> str:
     return "other"
 
 
-def _own_page(texts: list[str], gap_before: list[bool]) -> np.ndarray:
-    """The OWN features of every line of a page, computed for the page at once."""
+def _own_lines(texts: list[str], gap_before: list[bool], page_of: np.ndarray) -> np.ndarray:
+    """The OWN features of every line, computed for all at once; ``page_of``: each line's
+    page (a line is repeated when its page has it twice)."""
     n = len(texts)
     own = np.zeros((n, len(OWN)), dtype=np.float64)
     col = {name: k for k, name in enumerate(OWN)}
@@ -158,22 +158,25 @@ def _own_page(texts: list[str], gap_before: list[bool]) -> np.ndarray:
     # A word starts at a letter after a non-letter; the newline between lines ends each.
     word_start = letter & ~np.concatenate([[False], letter[:-1]])
 
+    # Per line counts of each character class, in one pass over the characters (the
+    # newline after each line is in no class).
     def per_line(mask: np.ndarray) -> np.ndarray:
-        sums = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
-        return (sums[starts + lengths] - sums[starts]).astype(np.float64)
+        return np.add.reduceat(mask.view(np.uint8), starts, dtype=np.int64).astype(np.float64)
 
-    letters, n_words = per_line(letter), per_line(word_start)
+    upper = (flags & _UPPER) != 0
+    letters, n_words, cjk, commas = (per_line(letter), per_line(word_start), per_line((flags & _CJK_FLAG) != 0),
+                                     per_line((flags & _COMMA) != 0))
+    uppers, digits, puncts = per_line(upper), per_line((flags & _DIGIT) != 0), per_line((flags & _PUNCT) != 0)
+    titled = per_line(word_start & upper)
     chars = lengths.astype(np.float64)
     safe_words, safe_chars = np.maximum(n_words, 1), np.maximum(chars, 1)
-    cjk = per_line((flags & _CJK_FLAG) != 0)
     own[:, col["log_chars"]] = np.log1p(chars)
     own[:, col["log_words"]] = np.log1p(n_words)
-    own[:, col["comma_rate"]] = per_line((flags & _COMMA) != 0) / safe_words
+    own[:, col["comma_rate"]] = commas / safe_words
     own[:, col["mean_word_len"]] = letters / safe_words
-    own[:, col["caps_share"]] = np.divide(per_line((flags & _UPPER) != 0), letters, out=np.zeros(n),
-                                          where=letters > 0)
-    own[:, col["digit_share"]] = per_line((flags & _DIGIT) != 0) / safe_chars
-    own[:, col["punct_share"]] = per_line((flags & _PUNCT) != 0) / safe_chars
+    own[:, col["caps_share"]] = np.divide(uppers, letters, out=np.zeros(n), where=letters > 0)
+    own[:, col["digit_share"]] = digits / safe_chars
+    own[:, col["punct_share"]] = puncts / safe_chars
     own[:, col["cjk_share"]] = cjk / safe_chars
     own[:, col["upper_initial"]] = (flags[starts] & _UPPER) != 0
     lowered = page.lower()  # the same lines: lowercasing never makes or removes a newline
@@ -190,24 +193,35 @@ def _own_page(texts: list[str], gap_before: list[bool]) -> np.ndarray:
     stop = np.fromiter((sum(map(STOPWORDS.__contains__, low.split())) for low in lowered.split("\n")),
                        dtype=np.float64, count=n)
     own[:, col["stopword_share"]] = stop / safe_words
-    own[:, col["title_case_share"]] = per_line(word_start & ((flags & _UPPER) != 0)) / safe_words
+    own[:, col["title_case_share"]] = titled / safe_words
     own[:, col["gap_before"]] = np.array(gap_before, dtype=np.float64)
-    counts_on_page = Counter(texts)
-    own[:, col["repeated_on_page"]] = np.fromiter((counts_on_page[t] > 1 for t in texts), dtype=np.float64,
+    keys = list(zip(page_of.tolist(), texts, strict=True))
+    counts_on_page = Counter(keys)
+    own[:, col["repeated_on_page"]] = np.fromiter((counts_on_page[key] > 1 for key in keys), dtype=np.float64,
                                                   count=n)
     terminal = own[:, col["terminal"]]
     own[:, col["prose"]] = ((terminal > 0) & ((n_words >= 10) | (cjk >= 25))).astype(np.float64)
     return own
 
 
-def _window_mean(column: np.ndarray, width: int) -> np.ndarray:
-    """Mean of ``column`` over the lines within ``width`` of each line, itself left out."""
+def _window_mean(column: np.ndarray, width: int, start: np.ndarray | None = None,
+                 end: np.ndarray | None = None) -> np.ndarray:
+    """Mean of ``column`` over the lines within ``width`` of each line, itself left out,
+    within its page (lines ``start[i]`` to ``end[i]``, exclusive; default: one page). The
+    neighbours are added one offset at a time, in the same order for every line, so a
+    line's mean does not depend on what else is in the batch (a running sum would round
+    differently after other pages' values)."""
     n = len(column)
-    sums = np.concatenate([[0.0], np.cumsum(column)])
     idx = np.arange(n)
-    lo, hi = np.maximum(idx - width, 0), np.minimum(idx + width + 1, n)
-    count = hi - lo - 1
-    total = sums[hi] - sums[lo] - column
+    start = np.zeros(n, dtype=np.int64) if start is None else start
+    end = np.full(n, n, dtype=np.int64) if end is None else end
+    total = np.zeros(n)
+    count = np.zeros(n, dtype=np.int64)
+    for offset in (*range(-width, 0), *range(1, width + 1)):
+        other = idx + offset
+        inside = (other >= start) & (other < end)
+        total += np.where(inside, column[np.clip(other, 0, n - 1)], 0.0)
+        count += inside
     return np.divide(total, count, out=np.zeros(n), where=count > 0)
 
 
@@ -226,54 +240,81 @@ def title_overlap(texts: list[str]) -> np.ndarray:
 
 
 def line_features(lines: Sequence[Line], hits: Mapping[int, set[str]]) -> np.ndarray:
-    """One row of FEATURES per line. ``hits``: line index -> the rule groups (RULE_GROUPS)
-    whose rules hit it."""
+    """One row of FEATURES per line of one page. ``hits``: line index -> the rule groups
+    (RULE_GROUPS) whose rules hit it."""
+    return pages_features([(lines, hits)])
+
+
+def pages_features(pages: Sequence[tuple[Sequence[Line], Mapping[int, set[str]]]]) -> np.ndarray:
+    """The rows of every page's lines, pages one after another, computed for all of them at
+    once: a document has ~15 lines, so numpy calls made per page, not per line, cost most
+    of the time. Each page's rows equal what it would get alone (the reference computes
+    one page at a time: tests/reference/line_features.py)."""
+    lines = [line for page, _ in pages for line in page]
     n = len(lines)
     out = np.zeros((n, len(FEATURES)), dtype=np.float64)
     if not n:
         return out
-    own = _own_page([line.text for line in lines], [line.gap_before for line in lines])
+    sizes = np.array([len(page) for page, _ in pages], dtype=np.int64)
+    page_of = np.repeat(np.arange(len(pages)), sizes)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    start, end = first[page_of], (first + sizes)[page_of]  # each line's page bounds [start, end)
+    size = sizes[page_of]
+    texts = [line.text for line in lines]
+    own = _own_lines(texts, [line.gap_before for line in lines], page_of)
     out[:, :len(OWN)] = own
     rules = np.zeros((n, len(RULE_GROUPS)), dtype=np.float64)
-    for k, line in enumerate(lines):
-        for group in hits.get(line.index, ()):
-            rules[k, _GROUP_INDEX[group]] = 1.0
+    row = 0
+    for page, hits in pages:
+        for line in page:
+            for group in hits.get(line.index, ()):
+                rules[row, _GROUP_INDEX[group]] = 1.0
+            row += 1
     any_rule = rules.max(axis=1)
     column = {name: own[:, OWN.index(name)] for name in OWN}
     column["any_rule"] = any_rule
+    idx = np.arange(n)
+
+    def window_mean(values: np.ndarray, width: int) -> np.ndarray:
+        return _window_mean(values, width, start, end)
+
     for w in _WINDOWS:
         for name in _CONTEXT_OF:
-            out[:, _INDEX[f"{name}_w{w}"]] = _window_mean(column[name], w)
+            out[:, _INDEX[f"{name}_w{w}"]] = window_mean(column[name], w)
+    has_prev, has_next = idx > start, idx < end - 1
     for name in ("log_chars", "terminal", "prose"):
-        out[1:, _INDEX[f"{name}_prev"]] = column[name][:-1]
-        out[:-1, _INDEX[f"{name}_next"]] = column[name][1:]
-    out[:, _INDEX["title_overlap"]] = title_overlap([line.text for line in lines])
-    idx = np.arange(n, dtype=np.float64)
-    out[:, _INDEX["position"]] = idx / max(n - 1, 1)
-    out[:, _INDEX["log_from_start"]] = np.log1p(idx)
-    out[:, _INDEX["log_from_end"]] = np.log1p(n - 1 - idx)
-    out[0, _INDEX["first_line"]] = 1.0
-    out[:, _INDEX["log_lines"]] = math.log1p(n)
+        out[1:, _INDEX[f"{name}_prev"]] = np.where(has_prev[1:], column[name][:-1], 0.0)
+        out[:-1, _INDEX[f"{name}_next"]] = np.where(has_next[:-1], column[name][1:], 0.0)
+    out[:, _INDEX["title_overlap"]] = np.concatenate([title_overlap([line.text for line in page])
+                                                      for page, _ in pages if len(page)])
+    at = (idx - start).astype(np.float64)
+    out[:, _INDEX["position"]] = at / np.maximum(size - 1, 1)
+    out[:, _INDEX["log_from_start"]] = np.log1p(at)
+    out[:, _INDEX["log_from_end"]] = np.log1p((end - 1 - idx).astype(np.float64))
+    out[:, _INDEX["first_line"]] = idx == start
+    out[:, _INDEX["log_lines"]] = np.log1p(size.astype(np.float64))
     prose = column["prose"]
-    out[:, _INDEX["page_prose_share"]] = prose.mean()
-    # Inside a block: prose both somewhere before and somewhere after within 8 lines.
     sums = np.concatenate([[0.0], np.cumsum(prose)])
-    idx_int = np.arange(n)
-    near_before = (sums[idx_int] - sums[np.maximum(idx_int - 8, 0)]) > 0
-    near_after = (sums[np.minimum(idx_int + 9, n)] - sums[idx_int + 1]) > 0
+    page_prose = sums[first + sizes] - sums[first]
+    out[:, _INDEX["page_prose_share"]] = (page_prose / np.maximum(sizes, 1))[page_of]
+    # Inside a block: prose both somewhere before and somewhere after within 8 lines.
+    near_before = (sums[idx] - sums[np.maximum(idx - 8, start)]) > 0
+    near_after = (sums[np.minimum(idx + 9, end)] - sums[np.minimum(idx + 1, end)]) > 0
     out[:, _INDEX["in_prose_block"]] = near_before & near_after
     where = np.flatnonzero(prose)
-    if len(where):
-        pos = np.searchsorted(where, np.arange(n))
-        left = np.where(pos > 0, np.arange(n) - where[np.maximum(pos - 1, 0)], n)
-        right = np.where(pos < len(where), where[np.minimum(pos, len(where) - 1)] - np.arange(n), n)
-        out[:, _INDEX["log_to_prose"]] = np.log1p(np.minimum(np.abs(left), np.abs(right)))
-        out[:, _INDEX["after_last_prose"]] = (np.arange(n) > where[-1]).astype(np.float64)
-        out[:, _INDEX["before_first_prose"]] = (np.arange(n) < where[0]).astype(np.float64)
-    else:
-        out[:, _INDEX["log_to_prose"]] = math.log1p(n)
+    pos = np.searchsorted(where, idx)
+    left_at = where[np.maximum(pos - 1, 0)] if len(where) else idx
+    right_at = where[np.minimum(pos, len(where) - 1)] if len(where) else idx
+    left_ok = (pos > 0) & (left_at >= start) if len(where) else np.zeros(n, dtype=bool)
+    right_ok = (pos < len(where)) & (right_at < end) if len(where) else np.zeros(n, dtype=bool)
+    left = np.where(left_ok, idx - left_at, size)
+    right = np.where(right_ok, right_at - idx, size)
+    out[:, _INDEX["log_to_prose"]] = np.log1p(np.minimum(np.abs(left), np.abs(right)).astype(np.float64))
+    has_prose = page_prose[page_of] > 0
+    out[:, _INDEX["after_last_prose"]] = has_prose & ~right_ok & (idx > left_at)
+    out[:, _INDEX["before_first_prose"]] = has_prose & ~left_ok & (idx < right_at)
     first_rule = len(FEATURES) - len(RULES)
     out[:, first_rule:first_rule + len(RULE_GROUPS)] = rules
     out[:, _INDEX["any_rule"]] = any_rule
-    out[:, _INDEX["rule_near_2"]] = _window_mean(any_rule, 2)
+    out[:, _INDEX["rule_near_2"]] = window_mean(any_rule, 2)
     return out

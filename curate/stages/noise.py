@@ -186,11 +186,10 @@ def all_rule_hits(lines: list[Line], ruleset: RuleSet,
     return taken, every
 
 
-def strip_noise(doc: Document, ruleset: RuleSet, clock: list[float] | None = None) -> Document:
+def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
     """Each line goes to the first active rule that hits it (see all_rule_hits), or, with
     the line model on, to the model's verdict on those hits (see arbitrate). A rule whose
-    pattern runs over its time budget is recorded in ``doc.problems``. ``clock``: seconds
-    spent in the model are added to its first item."""
+    pattern runs over its time budget is recorded in ``doc.problems``."""
 
     def on_timeout(rule: Rule, line: Line) -> None:
         doc.problems.append(timeout_problem(doc, rule, line))
@@ -198,10 +197,7 @@ def strip_noise(doc: Document, ruleset: RuleSet, clock: list[float] | None = Non
     taken, every = all_rule_hits(doc.lines, ruleset, on_timeout)
     arbiter = next((rule for rule in reversed(ruleset.in_order) if arbitrates(rule)), None)
     if arbiter is not None:
-        started = time.perf_counter()
         doc.drop(arbitrate(doc.lines, every, arbiter))
-        if clock is not None:
-            clock[0] += time.perf_counter() - started
     elif taken:
         reasons: dict[str, Reason] = {}  # one per rule, shared by the lines it takes
         for rule in taken.values():
@@ -217,39 +213,52 @@ def arbitrates(rule: Rule) -> bool:
 
 
 def arbitrate(lines: list[Line], every: dict[int, list[Rule]], arbiter: Rule) -> dict[int, Reason]:
-    """The line model's verdicts (detectors.LineModelRule says how it weighs the rules).
-    A line removed where a built-in rule hit it keeps that rule's reason, with the score;
-    a line only the model removes is audited as model:<its rule's name>."""
+    """The line model's verdicts on one page (see arbitrate_pages)."""
+    return arbitrate_pages([(lines, every)], arbiter)[0]
+
+
+def arbitrate_pages(pages: list[tuple[list[Line], dict[int, list[Rule]]]], arbiter: Rule) -> list[dict[int, Reason]]:
+    """The line model's verdicts (detectors.LineModelRule says how it weighs the rules),
+    for a batch of pages at once. A line removed where a built-in detector hit it keeps
+    that detector's reason, with the score; a line only the model removes is audited as
+    model:<its rule's name>."""
     from curate.linemodel.features import rule_group
 
     detector = arbiter.detector
     assert isinstance(detector, LineModelRule)
-    final: dict[int, Rule] = {}  # lines a pattern rule, or any rule of the user's own files, hit
-    groups: dict[int, set[str]] = {}
-    for index, rules in every.items():
-        groups[index] = {rule_group(rule.file) for rule in rules}
-        # Patterns (line and block rules) name one kind of noise each, and a user's own rules
-        # are theirs to make: final. Detectors judge a page's shape, as the model does.
-        certain = next((rule for rule in rules if rule.scope != "page" or not rule.file.startswith(BUILTIN_PREFIX)),
-                       None)
-        if certain is not None:
-            final[index] = certain
-    detected = {index for index in every if index not in final}
-    removed = detector.judge(lines, groups, detected)
-    verdicts: dict[int, Reason] = {}
-    for line in lines:
-        index = line.index
-        if index in final:
-            rule = final[index]
-            verdicts[index] = Reason("noise", f"rule:{rule.name}", rule.reason)
-        elif index in removed:
-            score = round(removed[index], 3)
-            if index in detected:
-                rule = every[index][0]
-                verdicts[index] = Reason("noise", f"rule:{rule.name}", rule.reason, score=score)
-            else:
-                verdicts[index] = Reason("noise", f"model:{arbiter.name}", arbiter.reason, score=score)
-    return verdicts
+    finals: list[dict[int, Rule]] = []  # per page: lines a pattern rule, or any rule of the user's own files, hit
+    asked = []
+    for lines, every in pages:
+        final: dict[int, Rule] = {}
+        groups: dict[int, set[str]] = {}
+        for index, rules in every.items():
+            groups[index] = {rule_group(rule.file) for rule in rules}
+            # Patterns (line and block rules) name one kind of noise each, and a user's own
+            # rules are theirs to make: final. Detectors judge a page's shape, as the model does.
+            certain = next((rule for rule in rules
+                            if rule.scope != "page" or not rule.file.startswith(BUILTIN_PREFIX)), None)
+            if certain is not None:
+                final[index] = certain
+        finals.append(final)
+        asked.append((lines, groups, {index for index in every if index not in final}))
+    out = []
+    for (lines, every), final, (_, _, detected), removed in zip(pages, finals, asked, detector.judge_pages(asked),
+                                                                 strict=True):
+        verdicts: dict[int, Reason] = {}
+        for line in lines:
+            index = line.index
+            if index in final:
+                rule = final[index]
+                verdicts[index] = Reason("noise", f"rule:{rule.name}", rule.reason)
+            elif index in removed:
+                score = round(removed[index], 3)
+                if index in detected:
+                    rule = every[index][0]
+                    verdicts[index] = Reason("noise", f"rule:{rule.name}", rule.reason, score=score)
+                else:
+                    verdicts[index] = Reason("noise", f"model:{arbiter.name}", arbiter.reason, score=score)
+        out.append(verdicts)
+    return out
 
 
 def rule_hits_text(rule: Rule, text: str) -> bool:
@@ -275,11 +284,24 @@ class StripNoise(Stage):
     def from_config(cls, cfg: RunConfig) -> StripNoise:
         return cls(cfg.ruleset)
 
+    def _rule_hits(self, doc: Document) -> dict[int, list[Rule]]:
+        def on_timeout(rule: Rule, line: Line) -> None:
+            doc.problems.append(timeout_problem(doc, rule, line))
+
+        return all_rule_hits(doc.lines, self.ruleset, on_timeout)[1]
+
     def __call__(self, batch: Batch) -> Batch:
-        clock = [0.0]
-        for doc in batch.documents():
-            strip_noise(doc, self.ruleset, clock)
-        if any(arbitrates(rule) for rule in self.ruleset.in_order):
-            # Part of the noise stage's time, shown apart (bench/run.py: the model's cost per MB).
-            batch.timings[MODEL_TIMING] = batch.timings.get(MODEL_TIMING, 0.0) + clock[0]
+        arbiter = next((rule for rule in reversed(self.ruleset.in_order) if arbitrates(rule)), None)
+        if arbiter is None:
+            for doc in batch.documents():
+                strip_noise(doc, self.ruleset)
+            return batch
+        docs = list(batch.documents())
+        hits = [self._rule_hits(doc) for doc in docs]
+        started = time.perf_counter()
+        verdicts = arbitrate_pages([(doc.lines, every) for doc, every in zip(docs, hits, strict=True)], arbiter)
+        # Part of the noise stage's time, shown apart (bench/run.py: the model's cost per MB).
+        batch.timings[MODEL_TIMING] = batch.timings.get(MODEL_TIMING, 0.0) + time.perf_counter() - started
+        for doc, dropped in zip(docs, verdicts, strict=True):
+            doc.drop(dropped)
         return batch
