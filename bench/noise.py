@@ -19,7 +19,6 @@ manifest gives `page_type`). Writes the figures to bench/results/noise.json.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -36,7 +35,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from baselines import JusText, c4_line_filter
-from linedata import FOLDS, LANGUAGE_CODES, site_of
+from linedata import FOLDS, LANGUAGE_CODES, fold_of, site_of
 
 from curate.gold import fold, output_texts
 from curate.stages.language import detect
@@ -56,8 +55,7 @@ class Page:
         language = entry.get("language") or detect(text[:20000])[0]
         self.language = LANGUAGE_CODES.get(language, language)
         self.page_type = entry.get("page_type", "article" if folder.name == "noise-dev" else "unknown")
-        site = site_of(entry.get("url", ""), name)
-        self.fold = int(hashlib.sha256(site.encode()).hexdigest(), 16) % FOLDS
+        self.fold = fold_of(site_of(entry.get("url", ""), name))
 
     def counts(self, text: str) -> tuple[int, int, int, int]:
         keep = [text.count(fold(s)) >= 1 for s in self.gold.get("keep", [])]

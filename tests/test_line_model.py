@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from conftest import FIXTURES, ROOT, run_process
 
 from curate.detectors import LineModelRule
 from curate.document import Line, Origin
-from curate.linemodel.features import FEATURES, RULE_GROUPS, line_features, rule_group
+from curate.linemodel.features import FEATURES, RULE_GROUPS, line_features, pages_features, rule_group
 from curate.linemodel.model import ModelError, load_model, read_model
 
 # A page whose article the model keeps, with a menu above it and teasers below.
@@ -24,6 +25,9 @@ PAGE = "\n".join([
     "Cut away any roots that are brown and mushy, and keep the firm green or silver ones.", "",
     "Ten houseplants that thrive in low light", "Why your basil keeps dying", "The best soil for tomatoes",
     "Garden Corner Ltd, 12 High Street, Leeds", ""])
+
+
+NOISE_DEV = FIXTURES / "noise-dev"
 
 
 def lines_of(texts: list[str]) -> list[Line]:
@@ -89,6 +93,26 @@ def test_features_read_shape_neighbours_and_rules():
 
 
 @pytest.mark.unit
+def test_batched_features_equal_the_one_page_reference():
+    """A batch's rows equal each page's own, computed one page at a time by the reference,
+    whatever the batch holds: verdicts never depend on how documents are batched."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from linedata import page_lines
+    from reference.line_features import line_features_reference
+
+    pages = [page_lines(path.read_text(encoding="utf-8"))
+             for path in sorted((NOISE_DEV / "input").glob("*.txt"))[:40]]
+    pages += [page_lines("One line only"), page_lines(PAGE)]
+    hits = [{k: {"menus", "region"} if k % 4 == 0 else {"other"} for k in range(0, len(p), 3)} for p in pages]
+    reference = np.concatenate([line_features_reference(p, h) for p, h in zip(pages, hits, strict=True)])
+    batched = pages_features(list(zip(pages, hits, strict=True)))
+    assert reference.shape == batched.shape and np.array_equal(reference, batched)
+    split = np.concatenate([pages_features(list(zip(pages[i:i + 7], hits[i:i + 7], strict=True)))
+                            for i in range(0, len(pages), 7)])
+    assert np.array_equal(split, batched)
+
+
+@pytest.mark.unit
 def test_rule_groups_name_built_in_files():
     assert rule_group("built-in: menus.toml") == "menus"
     assert rule_group("--rules #1: menus.toml") == "other"
@@ -121,7 +145,6 @@ def run_page(tmp_path: Path, *args: str, text: str = PAGE) -> tuple[list[dict], 
     return removed, kept
 
 
-NOISE_DEV = FIXTURES / "noise-dev"
 # A page of noise-dev whose sidebar lines no rule names (a widget heading, a blog's tagline).
 MODEL_PAGE = "1337kultur-de-picard-654f1f"
 

@@ -51,7 +51,12 @@ class Page:
 
     @property
     def fold(self) -> int:
-        return int(hashlib.sha256(self.site.encode()).hexdigest(), 16) % FOLDS
+        return fold_of(self.site)
+
+
+def fold_of(site: str) -> int:
+    """The fold of a site's pages: a hash, so the split is the same on every machine."""
+    return int(hashlib.sha256(site.encode()).hexdigest(), 16) % FOLDS
 
 
 def site_of(url: str, name: str) -> str:

@@ -32,7 +32,8 @@ def line_features_reference(lines: Sequence[Line], hits: Mapping[int, set[str]])
     out = np.zeros((n, len(FEATURES)), dtype=np.float64)
     if not n:
         return out
-    own = _own_lines([line.text for line in lines], [line.gap_before for line in lines], np.zeros(len(lines), dtype=np.int64))
+    own = _own_lines([line.text for line in lines], [line.gap_before for line in lines],
+                     np.zeros(len(lines), dtype=np.int64))
     out[:, :len(OWN)] = own
     rules = np.zeros((n, len(RULE_GROUPS)), dtype=np.float64)
     for k, line in enumerate(lines):
