@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from baselines import JusText, c4_line_filter
-from linedata import FOLDS, LANGUAGE_CODES, fold_of, site_of
+from linedata import FOLDS, LANGUAGE_CODES, fold_of, read_manifest, site_of
 
 from curate.gold import fold, output_texts
 from curate.stages.language import detect
@@ -64,11 +64,7 @@ class Page:
 
 
 def load(folder: Path) -> list[Page]:
-    manifest = {}
-    for row in (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
-        if row.strip():
-            entry = json.loads(row)
-            manifest[entry["name"]] = entry
+    manifest = read_manifest(folder)
     return [Page(folder, p.stem, manifest.get(p.stem, {})) for p in sorted((folder / "input").glob("*.txt"))]
 
 

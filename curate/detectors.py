@@ -290,8 +290,8 @@ class LineModelRule:
     that no rule hit and that reads as prose (``long_words`` words or more, or a sentence:
     ``sentence_words`` or more ending in a full stop, question or exclamation mark) only
     at ``long_threshold``: prose is where content is, and losing a sentence costs a
-    corpus more than keeping a line of noise. ``model``: a model file (default: the one shipped with curate). A negative
-    threshold means the one fitted with the model."""
+    corpus more than keeping a line of noise. ``model``: a model file (default: the one
+    shipped with curate). A negative threshold means the one fitted with the model."""
 
     threshold: float = -1.0
     rule_threshold: float = -1.0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from curate.detectors import LineModelRule
 from curate.document import Line, Origin
 from curate.linemodel.features import FEATURES, RULE_GROUPS, line_features, pages_features, rule_group
 from curate.linemodel.model import ModelError, load_model, read_model
+from curate.stages.noise import text_lines
 
 # A page whose article the model keeps, with a menu above it and teasers below.
 PAGE = "\n".join([
@@ -96,13 +96,11 @@ def test_features_read_shape_neighbours_and_rules():
 def test_batched_features_equal_the_one_page_reference():
     """A batch's rows equal each page's own, computed one page at a time by the reference,
     whatever the batch holds: verdicts never depend on how documents are batched."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    from linedata import page_lines
     from reference.line_features import line_features_reference
 
-    pages = [page_lines(path.read_text(encoding="utf-8"))
+    pages = [text_lines(path.read_text(encoding="utf-8"))
              for path in sorted((NOISE_DEV / "input").glob("*.txt"))[:40]]
-    pages += [page_lines("One line only"), page_lines(PAGE)]
+    pages += [text_lines("One line only"), text_lines(PAGE)]
     hits = [{k: {"menus", "region"} if k % 4 == 0 else {"other"} for k in range(0, len(p), 3)} for p in pages]
     reference = np.concatenate([line_features_reference(p, h) for p, h in zip(pages, hits, strict=True)])
     batched = pages_features(list(zip(pages, hits, strict=True)))

@@ -19,14 +19,12 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from curate.document import Line, RawDocument
-from curate.formats import split_lines
+from curate.document import Line
 from curate.gold import fold
 from curate.linemodel.features import line_features, rule_group, title_overlap
 from curate.rules import Rule, RuleSet
 from curate.stages.language import detect
-from curate.stages.noise import all_rule_hits
-from curate.stages.normalise import normalise_text
+from curate.stages.noise import all_rule_hits, text_lines
 
 FOLDS = 5
 # noise-train's manifest names languages; noise-dev's pages get a detected ISO 639-1 code.
@@ -64,17 +62,6 @@ def site_of(url: str, name: str) -> str:
     if not host or "::" in url:  # no URL, or a label in place of one: the page is its own site
         return f"page:{name}"
     return host.removeprefix("www.")
-
-
-def page_lines(text: str) -> list[Line]:
-    """The page's lines as the noise stage sees them (split, normalised, blank ones gone)."""
-    lines, _, _, _ = split_lines(RawDocument("page", "page", 1, text, len(text.encode("utf-8"))))
-    out: list[Line] = []
-    for line in lines:
-        normal = normalise_text(line.raw)
-        if normal:
-            out.append(Line(len(out), line.raw, normal, line.origin, line.gap_before))
-    return out
 
 
 HEADLINE_REACH = 15  # lines before the first keep snippet where the headline is looked for
@@ -127,18 +114,20 @@ def label_lines(lines: list[Line], gold: dict, certain: np.ndarray) -> np.ndarra
     return labels
 
 
+def read_manifest(folder: Path) -> dict[str, dict]:
+    """A gold set's manifest.jsonl, by page name."""
+    rows = (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+    return {entry["name"]: entry for entry in map(json.loads, filter(str.strip, rows))}
+
+
 def load_set(folder: Path, ruleset: RuleSet) -> list[Page]:
-    manifest = {}
-    for row in (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
-        if row.strip():
-            entry = json.loads(row)
-            manifest[entry["name"]] = entry
+    manifest = read_manifest(folder)
     pages = []
     for path in sorted((folder / "input").glob("*.txt")):
         name = path.stem
         entry = manifest.get(name, {})
         gold = json.loads((folder / "gold" / f"{name}.json").read_text(encoding="utf-8"))
-        lines = page_lines(path.read_text(encoding="utf-8"))
+        lines = text_lines(path.read_text(encoding="utf-8"))
         taken, every = all_rule_hits(lines, ruleset)
         hits = {index: {rule_group(rule.file) for rule in rules} for index, rules in every.items()}
         certain = np.array([any(r.scope != "page" for r in every.get(line.index, ())) for line in lines], dtype=bool)

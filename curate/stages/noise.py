@@ -186,16 +186,26 @@ def all_rule_hits(lines: list[Line], ruleset: RuleSet,
     return taken, every
 
 
-def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
-    """Each line goes to the first active rule that hits it (see all_rule_hits), or, with
-    the line model on, to the model's verdict on those hits (see arbitrate). A rule whose
-    pattern runs over its time budget is recorded in ``doc.problems``."""
+def document_rule_hits(doc: Document, ruleset: RuleSet) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
+    """all_rule_hits over a document's lines; a rule whose pattern runs over its time
+    budget is recorded in ``doc.problems``."""
 
     def on_timeout(rule: Rule, line: Line) -> None:
         doc.problems.append(timeout_problem(doc, rule, line))
 
-    taken, every = all_rule_hits(doc.lines, ruleset, on_timeout)
-    arbiter = next((rule for rule in reversed(ruleset.in_order) if arbitrates(rule)), None)
+    return all_rule_hits(doc.lines, ruleset, on_timeout)
+
+
+def arbiter_of(ruleset: RuleSet) -> Rule | None:
+    """The active rule that has the last word on the others' hits (the line model), if any."""
+    return next((rule for rule in reversed(ruleset.in_order) if arbitrates(rule)), None)
+
+
+def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
+    """Each line goes to the first active rule that hits it (see all_rule_hits), or, with
+    the line model on, to the model's verdict on those hits (see arbitrate)."""
+    taken, every = document_rule_hits(doc, ruleset)
+    arbiter = arbiter_of(ruleset)
     if arbiter is not None:
         doc.drop(arbitrate(doc.lines, every, arbiter))
     elif taken:
@@ -264,12 +274,18 @@ def arbitrate_pages(pages: list[tuple[list[Line], dict[int, list[Rule]]]], arbit
 def rule_hits_text(rule: Rule, text: str) -> bool:
     """Does the rule fire anywhere in this text? (Used to check a rule's examples.) Raises
     PatternTimeout if its pattern runs over budget."""
+    return bool(rule_hits(rule, text_lines(text)))
+
+
+def text_lines(text: str) -> list[Line]:
+    """A text's lines as this stage sees a document's: split, normalised, blank ones gone
+    (for rule examples, and the line model's training pages)."""
     from curate.formats import split_lines
     from curate.stages.normalise import normalise_text
 
-    lines, _, _, _ = split_lines(RawDocument("example", "example", 1, text, len(text)))
-    lines = [Line(x.index, x.raw, normalise_text(x.raw), x.origin, x.gap_before) for x in lines]
-    return bool(rule_hits(rule, [x for x in lines if x.text]))
+    lines, _, _, _ = split_lines(RawDocument("text", "text", 1, text, len(text.encode("utf-8", "surrogatepass"))))
+    normalised = [Line(x.index, x.raw, normalise_text(x.raw), x.origin, x.gap_before) for x in lines]
+    return [x for x in normalised if x.text]
 
 
 
@@ -284,20 +300,14 @@ class StripNoise(Stage):
     def from_config(cls, cfg: RunConfig) -> StripNoise:
         return cls(cfg.ruleset)
 
-    def _rule_hits(self, doc: Document) -> dict[int, list[Rule]]:
-        def on_timeout(rule: Rule, line: Line) -> None:
-            doc.problems.append(timeout_problem(doc, rule, line))
-
-        return all_rule_hits(doc.lines, self.ruleset, on_timeout)[1]
-
     def __call__(self, batch: Batch) -> Batch:
-        arbiter = next((rule for rule in reversed(self.ruleset.in_order) if arbitrates(rule)), None)
+        arbiter = arbiter_of(self.ruleset)
         if arbiter is None:
             for doc in batch.documents():
                 strip_noise(doc, self.ruleset)
             return batch
         docs = list(batch.documents())
-        hits = [self._rule_hits(doc) for doc in docs]
+        hits = [document_rule_hits(doc, self.ruleset)[1] for doc in docs]
         started = time.perf_counter()
         verdicts = arbitrate_pages([(doc.lines, every) for doc, every in zip(docs, hits, strict=True)], arbiter)
         # Part of the noise stage's time, shown apart (bench/run.py: the model's cost per MB).
