@@ -15,6 +15,7 @@ from curate.errors import CurateError, UsageError
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
 from curate.stages import DEDUP_PIPELINE, RUN_PIPELINE
 from curate.stages.dedup.signature import DedupConfig
+from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SITE_MODES
 
 PROJECT_RULES = Path("rules")
 
@@ -252,9 +253,29 @@ def dedup_options(fn):
     return fn
 
 
+def site_options(fn):
+    """Site-level boilerplate (curate.stages.site): only `run` has it."""
+    for decorator in reversed([
+        click.option("--site", "site", type=click.Choice(SITE_MODES), default="url", show_default=True,
+                     help="Where a page's site comes from, for removing the lines a site repeats on many of "
+                          "its pages (menus, footers, promos; audited as site:repeated). url: the host of "
+                          "the record's 'url' field (a WET record's WARC-Target-URI); pages without one are "
+                          "left alone. folder: the folder the file is in. off: no site pass. Costs a "
+                          "first read of the input (a census of its lines), only when some page has a site."),
+        click.option("--site-min-pages", type=click.IntRange(min=2), default=DEFAULT_MIN_PAGES, show_default=True,
+                     help="Pages of one site a line must be on to be that site's boilerplate."),
+        click.option("--site-min-share", type=click.FloatRange(0.0, 1.0), default=DEFAULT_MIN_SHARE,
+                     show_default=True,
+                     help="... and the share of the site's pages it must be on (0.02: 20 of a 1,000-page site)."),
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
 @cli.command()
 @io_options
 @rule_options
+@site_options
 @dedup_options
 def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled, **options):
     """Clean INPUTS (folders, files or URLs of .txt, JSONL, Parquet and WET files) into -o DIR.
@@ -270,6 +291,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run crawl/ more.jsonl.gz -o clean/ --workers 2
       curate run crawl/ --rules my-rules/ --disable byline
       curate run crawl/ --threshold 0.9 --min-words 12
+      curate run pages/ --site folder    # pages/<site>/*.txt: drop each site's template lines
       curate run crawl/ -o clean/ --resume      # after a crash or Ctrl-C
       curate run crawl/ -o clean/ --overwrite   # replace an earlier run's output
       curate run may/ -o clean-may/ --save-index
@@ -304,7 +326,8 @@ def dedup(inputs, output, **options):
 def _execute(inputs, output, ruleset, stages, workers, engine, address, input_format, text_field, encoding,
              max_line_bytes, max_doc_bytes, memory, timings, strict, resume, overwrite, chunk_docs, quiet,
              output_format, staging, save_index, against, threshold, num_perm,
-             shingle_words, shingle_chars, min_words) -> None:
+             shingle_words, shingle_chars, min_words, site="off", site_min_pages=DEFAULT_MIN_PAGES,
+             site_min_share=DEFAULT_MIN_SHARE) -> None:
     from curate import driver
     from curate.engines import engine_for
 
@@ -314,7 +337,8 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, input_fo
                            text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
                            measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
                            max_doc_bytes=max_doc_bytes, input_format=input_format, sink=output_format,
-                           staging=staging, against=against, save_index=save_index, memory=memory)
+                           staging=staging, against=against, save_index=save_index, memory=memory,
+                           site=site, site_min_pages=site_min_pages, site_min_share=site_min_share)
     try:
         if staging is not None and not isinstance(output, str):
             raise UsageError(f"--staging is where an output URL is built before its upload; -o {output} is a "
@@ -329,7 +353,7 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, input_fo
     stage_times: dict[str, float] = {}
     started = time.perf_counter()
     show_bar = not quiet and sys.stderr.isatty()
-    with click.progressbar(length=max(total, 1), label="curate", file=sys.stderr, show_eta=True,
+    with click.progressbar(length=max(total * plan.passes, 1), label="curate", file=sys.stderr, show_eta=True,
                            show_pos=False, hidden=not show_bar) as bar:
         try:
             with interrupts.noticed():
@@ -448,13 +472,14 @@ def score(output, gold, show):
 
 @cli.group()
 def rules():
-    """List the active rules, or test rule files against their own examples.
+    """List the active rules, test rule files against their own examples, or suggest rules.
 
     \b
     Examples:
       curate rules list
       curate rules list --rules my-rules/
       curate rules test my-rules/
+      curate rules suggest clean/ -o my-rules/site.toml
     """
 
 
@@ -523,6 +548,46 @@ def rules_test(folders, no_builtin_rules):
     click.echo(f"\n{len(ruleset.rules) - failed} of {len(ruleset.rules)} rules pass their examples")
     if failed:
         sys.exit(1)
+
+
+@rules.command("suggest")
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("-o", "--to", "target", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("suggested-rules/suggested.toml"), show_default=True,
+              help="The rule file to write (never over an existing file). Outside rules/ on purpose: "
+                   "`curate run` loads ./rules/ by itself, and suggestions want a person's review first.")
+@click.option("--top", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Suggest at most this many rules, the most frequent lines first.")
+@click.option("--min-count", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Only lines removed at least this many times.")
+def rules_suggest(out, target, top, min_count):
+    """Propose line rules for the lines OUT's run removed most often without a rule:
+    repeated across a site's pages (site:repeated), or judged by the line model or a page
+    detector. Each rule has the removed lines as match examples and kept lines from the
+    same pages as keep examples, and passes them; review, then use with --rules.
+
+    \b
+    Examples:
+      curate run crawl/ -o clean/
+      curate rules suggest clean/ -o my-rules/site.toml
+      curate rules test my-rules/ --no-builtin-rules
+      curate run crawl2/ -o clean2/ --rules my-rules/
+    """
+    from curate.suggest import suggestions, to_toml
+
+    if target.exists():
+        raise click.ClickException(f"{target} exists; choose another file with -o, or move it away first")
+    try:
+        found = list(suggestions(out, top=top, min_count=min_count))
+    except CurateError as err:
+        raise _fail(err) from err
+    if not found:
+        click.echo(f"nothing to suggest: no line was removed {min_count}+ times without a rule in {out}", err=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(to_toml(found, out), encoding="utf-8")
+    click.echo(f"{len(found)} rules written to {target}; review them, then: curate rules test {target.parent} "
+               "--no-builtin-rules", err=True)
 
 
 def main() -> None:

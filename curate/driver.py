@@ -39,6 +39,8 @@ from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
 from curate.stages.base import Batch, Stage
 from curate.stages.base import Item as BatchItem
 from curate.stages.dedup.signature import DedupConfig
+from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SiteBoilerplate
+from curate.stages.site_census import census_stage_of, take_census
 from curate.storage import Location
 from curate.summary import Summary
 
@@ -83,6 +85,11 @@ class RunConfig:
     # Bytes a process may use (--memory; None: stages.dedup.budget.default_memory()): the
     # dedup index spills to disk past its share, which cannot change a byte of the output.
     memory: int | None = field(default=None, metadata=NOT_FINGERPRINTED)
+    # Site-level boilerplate (stages.site): where a document's site comes from, and how many
+    # of a site's pages a line must be on to be its template (--site, --site-min-pages, --site-min-share).
+    site: str = "url"
+    site_min_pages: int = DEFAULT_MIN_PAGES
+    site_min_share: float = DEFAULT_MIN_SHARE
 
     @property
     def read_options(self) -> ReadOptions:
@@ -152,6 +159,17 @@ class Plan:
     def total_bytes(self) -> int:
         return sum(f.size for f in self.discovery.files)
 
+    @property
+    def passes(self) -> int:
+        """Reads of the input: two when a census of the site lines comes first."""
+        return 2 if self.census_stage() is not None else 1
+
+    def census_stage(self) -> SiteBoilerplate | None:
+        """The stage whose census runs before the main pass, if one must."""
+        if self.items is not None:  # records given in memory are read once
+            return None
+        return census_stage_of(self.stages, self.discovery.files)
+
     def fingerprint(self) -> str:
         return fingerprint({"config": self.cfg, "pipeline": [stage.fingerprint() for stage in self.stages]},
                            self.discovery.files)
@@ -204,6 +222,15 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             if writer.committing:  # stopped in its final commit: every input is done already
                 writer.commit(summary)
                 return summary
+            census = the_plan.census_stage()
+            if census is not None:
+                # Not checkpointed: a resumed run counts again, to the same table.
+                t0 = time.perf_counter()
+                census.table = take_census(
+                    census, [stage for stage in mapped if stage.name in CENSUS_STAGES], engine,
+                    census_work(the_plan, engine, writer.scratch), on_progress, cfg,
+                    writer.scratch)
+                timings["census"] = time.perf_counter() - t0
             render = writer.renderer()
             ids = None
             if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
@@ -253,6 +280,20 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
     return summary
 
 
+CENSUS_STAGES = ("read", "normalise")  # what the census needs of a page: its lines as the stages see them
+
+
+def census_work(the_plan: Plan, engine: Engine, scratch: Path | None) -> tuple[Iterator[Batch], IdRegistry | None]:
+    """The census's batches: ranges for workers that read (with an id registry of its own,
+    which the engine needs to place problems), else documents read here."""
+    cfg = the_plan.cfg
+    if engine.reads_ranges():
+        ids = IdRegistry(the_plan.discovery.files, scratch.parent / "census-ids" if scratch is not None else None)
+        return range_batches(the_plan.discovery, options_with(cfg.read_options, cfg.text_field), ids,
+                             whole_files=engine.reads_whole_files()), ids
+    return batches(input_items(the_plan.discovery, cfg.text_field, cfg.read_options)), None
+
+
 def settings_of(cfg: RunConfig) -> dict:
     """The options that shape the output (never --workers: it must not change a byte)."""
     bands, rows = cfg.dedup.bands
@@ -264,6 +305,8 @@ def settings_of(cfg: RunConfig) -> dict:
                  **({"format": cfg.input_format} if cfg.input_format != AUTO else {})},
         "disabled_rules": sorted(r.name for r in cfg.ruleset.rules if not r.enabled),
         **({"models": models} if (models := models_of(cfg.ruleset)) else {}),
+        **({"site": {"from": cfg.site, "min_pages": cfg.site_min_pages, "min_share": cfg.site_min_share}}
+           if "site" in cfg.stages else {}),
         "dedup": {"threshold": cfg.dedup.threshold, "num_perm": cfg.dedup.num_perm, "bands": bands, "rows": rows,
                   "shingle_words": cfg.dedup.shingle_words, "shingle_chars": cfg.dedup.shingle_chars,
                   "min_words": cfg.dedup.min_words, "min_chars": cfg.dedup.min_chars},

@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import NOISE_DEV, ROOT, SEEDS, output_files, run_process
+from conftest import FIXTURES, NOISE_DEV, ROOT, SEEDS, output_files, run_process
 
 pytest.importorskip("ray")  # CI installs the extra (.ci/run), so there these tests run
 
 pytestmark = pytest.mark.slow  # noise-dev through Ray, several times: about a minute in all
 
-INPUTS = (SEEDS, NOISE_DEV)
+INPUTS = (SEEDS, NOISE_DEV, FIXTURES / "sites" / "crawl")  # the sites: a census of JSON Lines read by the workers
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -19,16 +19,17 @@ if TYPE_CHECKING:
 STAGES: dict[str, str] = {
     "read": "curate.stages.split:Split",
     "normalise": "curate.stages.normalise:Normalise",
+    "site": "curate.stages.site:SiteBoilerplate",
     "noise": "curate.stages.noise:StripNoise",
     "language": "curate.stages.language:LabelLanguages",
     "signature": "curate.stages.dedup.sign:Sign",
     "dedup": "curate.stages.dedup.barrier:Dedup",
 }
 
-RUN_PIPELINE = ("read", "normalise", "noise", "language", "signature", "dedup")  # curate run
+RUN_PIPELINE = ("read", "normalise", "site", "noise", "language", "signature", "dedup")  # curate run
 DEDUP_PIPELINE = ("read", "signature", "dedup")  # curate dedup
 # The stages a run may leave out; summary.json lists which of them ran.
-OPTIONAL_STAGES = ("normalise", "noise", "language")
+OPTIONAL_STAGES = ("normalise", "site", "noise", "language")
 
 
 def stage_class(name: str) -> type[Stage]:

@@ -1,0 +1,195 @@
+"""Site-level boilerplate: the census counts a site's lines across its pages, the site stage
+removes those on many of them, and `curate rules suggest` turns what a run removed without
+a rule into rules that pass `curate rules test`.
+
+tests/fixtures/sites is bench/sites.py's crawl of 6 sites (2 to 20 pages each: site
+templates around real article lines), with its truth."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+from conftest import FIXTURES, ROOT, SEEDS, output_files, read_jsonl, run_process
+
+from curate.document import Document, Line, Origin
+from curate.stages.base import Batch
+from curate.stages.site import REASON, SiteBoilerplate, page_key, page_keys, site_of
+from curate.stages.site_census import Census
+
+sys.path.insert(0, str(ROOT / "bench"))
+from site_boilerplate import score
+from sites import generate
+
+SITES = FIXTURES / "sites"
+
+
+def _doc(texts: list[str], url: str | None = None, source: str = "a/b/page.txt") -> Document:
+    lines = [Line(i, t, t, Origin(i + 1, 0, len(t)), False) for i, t in enumerate(texts)]
+    return Document(source, source, None, lines, metadata={"url": url} if url is not None else None)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("url", "site"), [
+    ("https://www.example.org/a/b.html", "example.org"),
+    ("http://News.Example.org:8080/x", "news.example.org"),
+    ("  https://example.org  ", "example.org"),
+    ("not a url", None),
+    ("http://[::1", None),  # unparsable: no site, no crash
+    ("", None),
+])
+def test_the_site_of_a_page_is_the_host_of_its_url(url, site):
+    assert site_of(_doc(["x"], url), "url") == site
+
+
+@pytest.mark.unit
+def test_a_page_without_a_url_has_no_site_and_folder_mode_uses_its_folder():
+    assert site_of(_doc(["x"]), "url") is None
+    assert site_of(_doc(["x"], "https://example.org/"), "off") is None
+    assert site_of(_doc(["x"]), "folder") == "a/b"
+    assert site_of(_doc(["x"], source="top.txt"), "folder") == "."
+
+
+def _census_of(pages: list[tuple[str, list[str]]], budget: int, min_pages: int = 3, min_share: float = 0.0):
+    census = Census(min_pages, min_share, budget=budget)
+    census.limit = budget  # keys held before a spill: tiny here, so that the test spills
+    for n, (site, texts) in enumerate(pages):
+        doc = _doc(texts, f"https://{site}/{n}" if "/" not in site else f"https://{site}")
+        site = site.split("/")[0]
+        census.add((site, page_key(doc, "url"), page_keys(doc, site)))
+    return census.table()
+
+
+@pytest.mark.unit
+def test_the_census_spilled_to_disk_gives_the_table_it_gives_in_memory():
+    rng = np.random.default_rng(0)
+    pages = []
+    for n in range(300):
+        site = f"site{n % 7}.example"
+        texts = [f"menu {k}" for k in range(5)] + [f"line {rng.integers(0, 60)}" for _ in range(8)]
+        pages.append((site, texts))
+    in_memory = _census_of(pages, budget=1 << 30)
+    spilled = _census_of(pages, budget=64)
+    assert len(in_memory) > 35  # 5 menu lines per site, and the common random lines
+    for field in ("keys", "counts", "pages"):
+        assert np.array_equal(getattr(in_memory, field), getattr(spilled, field)), field
+    assert np.all(np.diff(in_memory.keys.astype(np.float64)) > 0)  # sorted, for searchsorted
+
+
+@pytest.mark.unit
+def test_a_line_must_be_on_min_pages_and_min_share_of_its_sites_pages():
+    pages = [("a.example", ["menu", f"story {n}"] + (["promo"] if n < 3 else [])) for n in range(10)]
+    table = _census_of(pages, budget=1 << 30, min_pages=3, min_share=0.0)
+    stage = SiteBoilerplate(table=table)
+    batch = stage(Batch(0, [_doc(["menu", "promo", "story 0"], "https://a.example/")]))
+    doc = batch.items[0]
+    assert [line.text for line in doc.lines] == ["story 0"]
+    assert {r.line.text: r.why.detail for r in doc.removed} == {
+        "menu": "repeated on 10 of 10 pages of a.example", "promo": "repeated on 3 of 10 pages of a.example"}
+    assert all(r.reason == REASON for r in doc.removed)
+    # With a share of 0.5 a line on 3 of 10 pages is no longer the site's template.
+    table = _census_of(pages, budget=1 << 30, min_pages=3, min_share=0.5)
+    assert len(table) == 1
+
+
+@pytest.mark.unit
+def test_a_page_read_twice_counts_once():
+    # The same URL in two shards of a dump is one page of its site, not two.
+    pages = [("a.example/1", ["menu", "story"]), ("a.example/1", ["menu", "story"]), ("a.example/2", ["menu"])]
+    assert len(_census_of(pages, budget=1 << 30, min_pages=3)) == 0
+    table = _census_of(pages, budget=1 << 30, min_pages=2)
+    assert len(table) == 1 and table.counts.tolist() == [2] and table.pages.tolist() == [2]
+
+
+@pytest.mark.unit
+def test_another_sites_page_keeps_the_same_lines():
+    table = _census_of([("a.example", ["menu", f"story {n}"]) for n in range(5)], budget=1 << 30)
+    doc = SiteBoilerplate(table=table)(Batch(0, [_doc(["menu", "story 9"], "https://b.example/")])).items[0]
+    assert not doc.removed
+
+
+def test_the_generator_writes_the_committed_crawl(tmp_path):
+    generate(tmp_path / "sites", sites=6)
+    for name in ("truth.jsonl", *(f"crawl/part-{k}.jsonl" for k in range(4))):
+        assert (tmp_path / "sites" / name).read_bytes() == (SITES / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def site_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site") / "out"
+    result = run_process("run", SITES / "crawl", "-o", out, "-q", "--timings", out.parent / "t.json")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_the_site_pass_removes_the_templates_and_no_article_line(site_run):
+    table = score(SITES, site_run)
+    template, article = table["template"], table["article"]
+    assert template["lines"] > 1000
+    assert template["by site share"] >= 0.95, template
+    assert article["by site"] == 0, article
+    # A two-page site has no template to find: the site pass leaves it to the rules.
+    assert table["template (sites of <3 pages)"]["by site"] == 0
+    summary = json.loads((site_run / "summary.json").read_text())
+    assert summary["settings"]["site"] == {"from": "url", "min_pages": 3, "min_share": 0.02}
+    assert summary["removed_by_reason"][REASON] == template["by site"]
+    assert "census" in json.loads((site_run.parent / "t.json").read_text())["seconds"]
+
+
+def test_the_site_pass_writes_the_same_bytes_with_two_workers(tmp_path, site_run):
+    result = run_process("run", SITES / "crawl", "-o", tmp_path / "w2", "-q", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert output_files(tmp_path / "w2") == output_files(site_run)
+
+
+def test_site_off_and_pages_without_urls_run_no_census(tmp_path):
+    result = run_process("run", SITES / "crawl", "-o", tmp_path / "off", "-q", "--site", "off")
+    assert result.returncode == 0, result.stderr
+    assert all(r["reason"] != REASON for r in read_jsonl(tmp_path / "off" / "removed.jsonl"))
+    # .txt pages carry no URL: no first read of the input at all.
+    result = run_process("run", SEEDS, "-o", tmp_path / "seeds", "-q", "--timings", tmp_path / "t.json")
+    assert result.returncode == 0, result.stderr
+    assert "census" not in json.loads((tmp_path / "t.json").read_text())["seconds"]
+
+
+def test_site_folder_mode_finds_the_template_of_pages_in_one_folder(tmp_path):
+    pages = tmp_path / "pages" / "gazette"
+    pages.mkdir(parents=True)
+    for n in range(4):
+        (pages / f"{n}.txt").write_text(f"Home\nSport\n\nStory {n} is about a quiet bakery that reopened on the "
+                                        "corner of the market square after two years.\n\n© 2024 Gazette\n")
+    result = run_process("run", tmp_path / "pages", "-o", tmp_path / "out", "-q", "--site", "folder")
+    assert result.returncode == 0, result.stderr
+    by_site = {r["removed"] for r in read_jsonl(tmp_path / "out" / "removed.jsonl") if r["reason"] == REASON}
+    assert by_site == {"Home", "Sport", "© 2024 Gazette"}
+
+
+def test_rules_suggest_writes_rules_that_rules_test_accepts(tmp_path, site_run):
+    target = tmp_path / "mine" / "site.toml"
+    result = run_process("rules", "suggest", site_run, "-o", target, "--top", "12", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = target.read_text(encoding="utf-8")
+    assert text.count("[[rule]]") == 12
+    assert "site:repeated" in text
+    tested = run_process("rules", "test", target.parent, "--no-builtin-rules", cwd=tmp_path)
+    assert tested.returncode == 0, tested.stdout
+    assert "12 of 12 rules pass their examples" in tested.stdout
+    # The rules remove, on their own, the lines they were made from.
+    out = tmp_path / "with-rules"
+    result = run_process("run", SITES / "crawl", "-o", out, "-q", "--site", "off", "--no-builtin-rules",
+                         "--rules", target.parent, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    reasons = {r["reason"] for r in read_jsonl(out / "removed.jsonl")}
+    assert sum(reason.startswith("rule:suggested-") for reason in reasons) == 12
+
+
+def test_rules_suggest_never_overwrites_and_says_what_is_wrong(tmp_path, site_run):
+    target = tmp_path / "site.toml"
+    target.write_text("# mine\n")
+    result = run_process("rules", "suggest", site_run, "-o", target, cwd=tmp_path)
+    assert result.returncode != 0 and "exists" in result.stderr
+    assert target.read_text() == "# mine\n"
+    result = run_process("rules", "suggest", tmp_path, "-o", tmp_path / "new.toml", cwd=tmp_path)
+    assert result.returncode != 0 and "removed.jsonl" in result.stderr and "Traceback" not in result.stderr
