@@ -192,6 +192,13 @@ class ArticleRegion:
     title_anchor: bool = True
     head_meta_max_words: int = 12
     title_reach: int = 4  # the title counts as the headline if the article starts this close
+    # Lines above the article searched for its headline when the page title does not head
+    # it (the title is then a site name or a skip link): the longest line there that reads
+    # like a headline stays, with the lead paragraphs between it and the article.
+    headline_reach: int = 14
+    # Lists, specification rows, recipe steps and table rows right before or after the
+    # article (each run of 3+ such lines, under a heading of its own or not) are part of it.
+    structure: bool = True
 
     runs_last = True  # class attribute, not a parameter
 
@@ -231,8 +238,17 @@ class ArticleRegion:
                 # The title itself heads the article: keep what sits between them
                 # (a subtitle, a lead) unless rules removed it.
                 start = 0
+        moved = start <= self.title_reach or (self.title_anchor and self.keep_title
+                                               and _title_anchor(title, body, start) is not None)
+        if self.structure:
+            start, end = _grow_by_structure(body, start, end, taken)
         found = {line.index for k, line in enumerate(body) if k < start or k > end}
         found.update(line.index for line in lines[:first])
+        if not moved and self.headline_reach:
+            headline = _headline(body, start, taken, self.headline_reach)
+            if headline is not None:
+                found.difference_update(body[k].index for k in range(headline, start)
+                                        if k == headline or prose[k])
         for k in range(start, end + 1):
             if prose[k]:
                 break
@@ -240,6 +256,77 @@ class ArticleRegion:
             if (_DATE.search(text) or _META.search(text)) and tokens(text) <= self.head_meta_max_words:
                 found.add(body[k].index)
         return found
+
+
+# A line of a list, a specification or a recipe: "1. Heat the oven", "- salt", "Weight: 1.2 kg",
+# "200 g flour", "2 eggs", "| 3 | 4 |".
+_ITEM = re.compile(r"^\s*(?:\d{1,3}[.)]\s|[-•*–·▪►✓]\s?|\d+(?:[.,/]\d+)?\s*\S|[½¼¾⅓]|\|"
+                   r"|[^\W\d_][^:]{0,40}:\s*\S)")
+ITEM_RUN = 3  # items in a row before they count as a list
+
+
+def _is_item(text: str) -> bool:
+    return bool(_ITEM.match(text)) and tokens(text) <= 40
+
+
+def _is_heading(text: str) -> bool:
+    return 1 <= tokens(text) <= 8 and not _SENTENCE_END.search(text) and bool(_LETTER.match(text))
+
+
+def _grow_by_structure(body: list[Line], start: int, end: int, taken: frozenset[int]) -> tuple[int, int]:
+    """The article's ends moved over the runs of list items next to it (each perhaps under
+    a heading): ingredients after a recipe's intro, a product's specifications after its
+    description. Lines another rule removed end a run."""
+    def run_from(k: int, step: int) -> int:
+        """The last line of a run of items starting at ``k`` going ``step``, or ``k - step``."""
+        j = k
+        while 0 <= j < len(body) and body[j].index not in taken and _is_item(body[j].text):
+            j += step
+        return j - step if abs(j - k) >= ITEM_RUN else k - step
+
+    k = end + 1
+    while k < len(body):
+        if body[k].index in taken:
+            break
+        heading = _is_heading(body[k].text) and not _is_item(body[k].text)
+        last = run_from(k + 1 if heading else k, 1)
+        if last < (k + 1 if heading else k):
+            break
+        end = last
+        k = last + 1
+    k = start - 1
+    while k >= 0:
+        first = run_from(k, -1)
+        if first > k:
+            break
+        start = first
+        if first - 1 >= 0 and body[first - 1].index not in taken and _is_heading(body[first - 1].text):
+            start = first - 1
+        k = start - 1
+    return start, end
+
+
+# What a headline does not hold: a field and its value ("Prep time: 25 min"), separators of
+# facts or of a breadcrumb ("Docs / Guide / Setup", "a | b").
+_CRUMB = "[|/>\u00bb\u203a]"  # bar, slash, greater-than, and the right-pointing angle quotes
+_NOT_HEADLINE = re.compile(r"^[^\W\d_][^:]{0,40}:\s*\S|\s" + _CRUMB + r"\s.*\s" + _CRUMB + r"\s|\s\|\s")
+
+
+def _headline(body: list[Line], start: int, taken: frozenset[int], reach: int) -> int | None:
+    """The line above ``start`` that reads most like the article's headline: 3 to 20
+    words, beginning with a letter or digit, mostly words, not ending like a sentence,
+    not a date, a field or a breadcrumb; the longest such line."""
+    best, best_words = None, 0.0
+    for k in range(start - 1, max(-1, start - 1 - reach), -1):
+        text = body[k].text
+        if (body[k].index in taken or _SENTENCE_END.search(text) or not re.match(r"[^\W_]", text)
+                or _NOT_HEADLINE.search(text) or _DATE.search(text) or _META.search(text)):
+            continue
+        w = tokens(text)
+        letters = sum(ch.isalpha() for ch in text)
+        if 3 <= w <= 20 and letters >= 0.6 * len(text.replace(" ", "")) and w > best_words:
+            best, best_words = k, w
+    return best
 
 
 def _max_segment(values: list[float]) -> tuple[int, int]:
@@ -340,24 +427,21 @@ class LineModelRule:
         features = pages_features([(lines, groups) for lines, groups, _ in pages])
         # Lines a pattern rule hit are decided already (hit, not merely detected): their
         # features are their neighbours' context, but they need no score.
-        open_rows = np.array([line.index not in groups or line.index in detected
-                              for lines, groups, detected in pages for line in lines], dtype=bool)
-        scored = np.zeros(len(features))
-        scored[open_rows] = load_model(self.model).scores(features[open_rows])
-        scores = scored.tolist()
+        hit = np.array([line.index in groups for lines, groups, _ in pages for line in lines], dtype=bool)
+        detected = np.array([line.index in found for lines, _, found in pages for line in lines], dtype=bool)
+        open_rows = ~hit | detected
+        scores = np.zeros(len(features))
+        scores[open_rows] = load_model(self.model).scores(features[open_rows])
         rule_t, free_t = self.thresholds()
-        long = self.reads_as_prose(features).tolist()
-        results = []
-        row = 0
-        for lines, _, detected in pages:
-            removed = {}
-            for line in lines:
-                score = scores[row]
-                cut = rule_t if line.index in detected else (max(free_t, self.long_threshold) if long[row] else free_t)
-                if score >= cut:
-                    removed[line.index] = score
-                row += 1
-            results.append(removed)
+        cut = np.where(detected, rule_t,
+                       np.where(self.reads_as_prose(features), max(free_t, self.long_threshold), free_t))
+        # One comparison for all rows; only the removed ones are then looked up.
+        where = [(page, line.index) for page, (lines, _, _) in enumerate(pages) for line in lines]
+        results: list[dict[int, float]] = [{} for _ in pages]
+        removed = np.flatnonzero(scores >= cut)
+        for row, score in zip(removed.tolist(), scores[removed].tolist(), strict=True):
+            page, index = where[row]
+            results[page][index] = score
         return results
 
     def hits(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:

@@ -46,7 +46,11 @@ import numpy as np
 BUDGET_SECONDS = 0.5
 MAX_NESTING = 100  # groups and repeats inside one another; Python's own parser recurses
 RE2_MAX_REPEAT = 1000  # RE2 refuses larger repeat counts
-RE2_MAX_MEM = 8 << 20  # RE2's budget per pattern (its default is 8 MiB); the DFA cache is most of it
+# RE2's budget per pattern (its default is 8 MiB), most of it the DFA's cache. The keyword
+# rules in eight languages are alternations of ~200 branches: under 8 MiB their DFA ran out
+# of cache and RE2 fell back to its NFA, 190x slower (69 s against 0.37 s for 60,000 lines).
+# The cache grows only as far as a pattern needs: a run's resident memory grew by ~20 MB.
+RE2_MAX_MEM = 64 << 20
 MAX_CODE_POINT = 0x110000
 SURROGATES = (0xD800, 0xE000)
 CASED_BELOW = 0x20000  # no code point above has a case mapping (a test checks every one)
@@ -103,10 +107,8 @@ class CompiledPattern:
             data = _utf8(text, encoded)
             if data is not None:
                 return _re2_program(self.re2).Match(_UNANCHORED, data, 0, len(data))[0][0] >= 0
-        if self.prefilter is not None:
-            data = _utf8(text, encoded)
-            if data is not None and _re2_program(self.prefilter).Match(_UNANCHORED, data, 0, len(data))[0][0] < 0:
-                return False
+        if self.prefilter is not None and self._ruled_out(text, encoded):
+            return False
         try:
             return _regex_program(self.fallback()).search(text, timeout=BUDGET_SECONDS) is not None
         except TimeoutError as err:
@@ -118,10 +120,21 @@ class CompiledPattern:
             found = _re2_spans(self.re2, text)
             if found is not None:
                 return found
+        # No match anywhere, no spans: the prefilter rules out most block windows (88-99%
+        # for the built-in teaser rules) before the backtracking engine (the guard: as above).
+        if self.prefilter is not None and not text.endswith("\n") and self._ruled_out(text, None):
+            return []
         try:
             return [m.span() for m in _regex_program(self.fallback()).finditer(text, timeout=BUDGET_SECONDS)]
         except TimeoutError as err:
             raise PatternTimeout() from err
+
+    def _ruled_out(self, text: str, encoded: bytes | None) -> bool:
+        """Does the relaxed RE2 form (``prefilter``), which matches a superset of the
+        pattern's texts, not match this one?"""
+        assert self.prefilter is not None
+        data = _utf8(text, encoded)
+        return data is not None and _re2_program(self.prefilter).Match(_UNANCHORED, data, 0, len(data))[0][0] < 0
 
 
 def compile_pattern(pattern: str, flags: int, boolean: bool = True) -> CompiledPattern:

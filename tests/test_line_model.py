@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,29 @@ PAGE = "\n".join([
 
 
 NOISE_DEV = FIXTURES / "noise-dev"
+
+# Lines where a shortcut in pages_features could part from the reference: how lines end
+# (marks, closers, a space after them, more closers than _line_ends steps over), patterns
+# matching many times in one line, words that casefolding or lowercasing changes (İ splits
+# into two words, ß, the long s, final sigma, ligatures), characters above the BMP (a
+# title word of three), a lone surrogate, whitespace str.split knows and RE2 does not,
+# underscores and digits that \w counts.
+EDGE_LINES = [
+    "Straße İstanbul ǰournal ſo ﬁnal ΟΔΟΣ ΣΟΦΟΣ \U00020000\U00020001\U00020002: der Weg über die Brücke",
+    "Ende.", "Ende.)", "Ende.\u201d\u00bb", "Ende. ", "...", ")", "x\u3002", "Was?!\"", "Fertig\u2026", "»Ja«",
+    "Ende.))))", "(Ende.))))))))", "Ende))))))", ")))))))))", "))))", "a.)x))))))",
+    "Kontakt:", "Kontakt: ", ":", "a:b", "12.05.2020, 13.06.2021 und 1999 2000 2024; 10:30 11:45 12:00",
+    "- one", "1) two", "b. three", "•four", "Home | News | Sport › Fußball » Bundesliga / Tabelle",
+    "Visit www.example.com or https://x.org/a.html, mail me@host.de, (c) 2024 \u00a9 Copyright",
+    "Price: $ 5, 10\u20ac, 12 EUR, 3 usd, 4 z\u0142, \u00a3 7",
+    "Er sagte. Dann ging er. \u201eSo\u201c (nicht) 3 Mal. Fertig! Ja? Nein\u3002\u3002\u6211",
+    "\U0001d400\U0001d401 \U00020000\U00020001\U00020002 emoji \U0001f600 word_with_underscore x\u00b2 \u00bd",
+    "lone \ud800 surrogate and the der die das",
+    "wide\u2028space\u00a0nbsp\x1cfs\u3000ideographic the a an",
+    "The the THE tHe. And and, or OR; of of of",
+    "\u6211\u4eec\u7684\u7f51\u7ad9\u4f7f\u7528cookies\u3002\u8fd9\u662f\u4e00\u4e2a\u957f\u53e5\u5b50",
+    "STRASSE İstanbul the story of Weg Brücke SO FINAL \U00020000\U00020001\U00020002",
+]
 
 
 def lines_of(texts: list[str]) -> list[Line]:
@@ -100,7 +124,7 @@ def test_batched_features_equal_the_one_page_reference():
 
     pages = [text_lines(path.read_text(encoding="utf-8"))
              for path in sorted((NOISE_DEV / "input").glob("*.txt"))[:40]]
-    pages += [text_lines("One line only"), text_lines(PAGE)]
+    pages += [text_lines("One line only"), text_lines(PAGE), lines_of(EDGE_LINES), lines_of(EDGE_LINES[::-1])]
     hits = [{k: {"menus", "region"} if k % 4 == 0 else {"other"} for k in range(0, len(p), 3)} for p in pages]
     reference = np.concatenate([line_features_reference(p, h) for p, h in zip(pages, hits, strict=True)])
     batched = pages_features(list(zip(pages, hits, strict=True)))
@@ -108,6 +132,29 @@ def test_batched_features_equal_the_one_page_reference():
     split = np.concatenate([pages_features(list(zip(pages[i:i + 7], hits[i:i + 7], strict=True)))
                             for i in range(0, len(pages), 7)])
     assert np.array_equal(split, batched)
+
+
+@pytest.mark.unit
+def test_word_characters_are_never_whitespace():
+    """pages_features splits a batch's words with str.split after blanking every non-word
+    character, which cuts at _TOKEN's word ends only if no word character is whitespace."""
+    every = "".join(map(chr, range(0x110000)))
+    assert not any(ch.isspace() for ch in re.findall(r"\w", every))
+
+
+@pytest.mark.unit
+def test_tree_walk_equals_the_reference_exactly():
+    from reference.tree_walk import scores_reference
+
+    model = load_model()
+    reference = np.load(FIXTURES / "linemodel-reference.npz")["rows"]
+    rng = np.random.default_rng(7)
+    # Rows exactly on a split's threshold (they go left in both walks), one per split.
+    inner = model.left != np.arange(model.feature.shape[1])  # a leaf points to itself
+    on_splits = np.tile(reference[:1], (int(inner.sum()), 1))
+    on_splits[np.arange(len(on_splits)), model.feature[inner]] = model.threshold[inner]
+    for rows in (reference, rng.random((300, len(FEATURES))) * 5, on_splits, reference[:1], reference[:0]):
+        assert np.array_equal(model.scores(rows), scores_reference(model, rows))
 
 
 @pytest.mark.unit

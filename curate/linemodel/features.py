@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +57,8 @@ STOPWORDS = frozenset(word for words in _STOPWORDS.values() for word in words.sp
 # Each pattern runs once over the whole page's UTF-8 bytes (lines joined by newlines) in
 # RE2, and its matches are counted per line: one linear scan per page and pattern, where
 # Python's re, called per line, cost ~9 µs a line. The second field: run on the page
-# lowercased.
+# lowercased. No pattern may match the empty string or a newline: then the matches of
+# one line never depend on another's, which _first_match_per_line relies on.
 _PAGE_PATTERNS = {
     "terminal": (r"(?m)[.!?…。][\"'”’»)\]]*$", False),
     "colon_end": (r"(?m):$", False),
@@ -68,24 +71,68 @@ _PAGE_PATTERNS = {
     "copyright": (r"©|\(c\)|copyright", True),
     "price": (r"[$€£¥] ?\d|\d ?(?:€|eur|usd|zł)", True),
 }
-_compiled: dict[str, tuple[object, bool]] = {}
+_COUNTED = ("sentence_breaks",)  # the rest are 0/1: does the line have a match
+# Two patterns only ask how a line ends: terminal, one of _MARKS then any of _CLOSERS;
+# colon_end, a colon. _line_ends reads that off the characters of all lines at once, with
+# no scan of the page (tests/reference/line_features.py runs the patterns themselves).
+_READ_OFF = ("terminal", "colon_end")
+_MARKS, _CLOSERS = ".!?…。", "\"'”’»)]"
+_CLOSER_STEPS = 4
+_compiled: dict[str, tuple[Any, bool]] = {}
+_UNANCHORED: Any = None  # RE2's "search anywhere", set with the patterns
 
 
-def _patterns() -> dict[str, tuple[object, bool]]:
+def _patterns() -> dict[str, tuple[Any, bool]]:
+    """The RE2 programs themselves (what re2.compile wraps, with its default options): their
+    Match is called directly, as the module's finditer would, without its Match objects."""
+    global _UNANCHORED
     if not _compiled:
         import re2
+        from re2 import _re2
 
+        _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
         for name, (source, lowered) in _PAGE_PATTERNS.items():
-            _compiled[name] = (re2.compile(source.encode("utf-8")), lowered)
+            if name not in _READ_OFF:
+                _compiled[name] = (_re2.RE2(source.encode("utf-8"), re2.Options()), lowered)
     return _compiled
 
 
-_COUNTED = ("sentence_breaks",)  # the rest are 0/1: does the line have a match
+def _every_match(program: Any, data: bytes) -> list[int]:
+    """Where each match starts, as the re2 module's finditer steps through ``data``."""
+    match, anchor, end = program.Match, _UNANCHORED, len(data)
+    found: list[int] = []
+    pos = 0
+    while True:
+        start, stop = match(anchor, data, pos, end)[0]
+        if start < 0:
+            return found
+        found.append(start)
+        if pos == end:
+            return found
+        pos = pos + 1 if stop == pos else stop
+
+
+def _first_match_per_line(program: Any, data: bytes) -> list[int]:
+    """Where the first match of each line that has one starts: all that a 0/1 feature reads.
+    The search goes on from the next line, so a line of many dates costs one call, and a
+    line has a match here exactly when finditer finds one in it (see _PAGE_PATTERNS)."""
+    match, anchor, end = program.Match, _UNANCHORED, len(data)
+    found: list[int] = []
+    pos = 0
+    while True:
+        start = match(anchor, data, pos, end)[0][0]
+        if start < 0:
+            return found
+        found.append(start)
+        pos = data.find(b"\n", start) + 1
+        if not pos:
+            return found
+
 
 # Character classes of the Basic Multilingual Plane, built on first use: bit flags per
 # code point, read with one numpy gather per page.
 _TOKEN = re.compile(r"\w+")
-_LETTER, _UPPER, _DIGIT, _PUNCT, _CJK_FLAG, _COMMA = 1, 2, 4, 8, 16, 32
+_LETTER, _UPPER, _DIGIT, _PUNCT, _CJK_FLAG, _COMMA, _MARK, _CLOSER = 1, 2, 4, 8, 16, 32, 64, 128
 _classes: np.ndarray | None = None
 
 
@@ -109,9 +156,45 @@ def _class_table() -> np.ndarray:
                 flags |= _CJK_FLAG
             table[code] = flags
         table[ord(",")] |= _COMMA
+        table[[ord(char) for char in _MARKS]] |= _MARK
+        table[[ord(char) for char in _CLOSERS]] |= _CLOSER
         table[0x10000] = _LETTER
         _classes = table
     return _classes
+
+
+# Which code points are word characters to _TOKEN (Python's \w): a table of the BMP,
+# built on first use by _TOKEN itself; _TOKEN's answer, kept, for the rare code point above.
+_word_table: np.ndarray | None = None
+_astral_words: dict[int, bool] = {}
+
+
+def _word_chars(codes: np.ndarray) -> np.ndarray:
+    global _word_table
+    if _word_table is None:
+        _word_table = np.zeros(0x10000, dtype=bool)
+        for run in _TOKEN.finditer("".join(map(chr, range(0x10000)))):
+            _word_table[run.start():run.end()] = True
+    word = _word_table[np.minimum(codes, 0xFFFF)]
+    for at in np.flatnonzero(codes > 0xFFFF).tolist():
+        code = int(codes[at])
+        if code not in _astral_words:
+            _astral_words[code] = _TOKEN.fullmatch(chr(code)) is not None
+        word[at] = _astral_words[code]
+    return word
+
+
+def _line_words(folded: str, n: int) -> tuple[list[str], list[int]]:
+    """_TOKEN's words of each of the ``n`` newline-joined lines of ``folded``, found for all
+    lines at once: every word, in order, and where each line's words begin (line r's are
+    words[bounds[r]:bounds[r + 1]]). Every non-word character becomes a space, so one
+    str.split cuts where _TOKEN's words end (no word character is whitespace)."""
+    codes = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    word = _word_chars(codes)
+    words = np.where(word, codes, 32).astype(np.uint32).tobytes().decode("utf-32-le").split()
+    starts = np.flatnonzero(word & ~np.concatenate([[False], word[:-1]]))
+    per_line = np.bincount(np.searchsorted(np.flatnonzero(codes == 10), starts), minlength=n)
+    return words, np.concatenate([[0], np.cumsum(per_line)]).tolist()
 
 
 # Own shape of a line, then the same few shapes averaged over windows around it.
@@ -133,6 +216,7 @@ FEATURES = (OWN + tuple(f"{name}_w{w}" for w in _WINDOWS for name in _CONTEXT_OF
 _INDEX = {name: k for k, name in enumerate(FEATURES)}
 
 
+@cache  # a few files, asked for each line they hit
 def rule_group(file: str) -> str:
     """The feature a rule's hits count under: the stem of a built-in file, else "other"."""
     if file.startswith(BUILTIN_PREFIX):
@@ -179,17 +263,10 @@ def _own_lines(texts: list[str], gap_before: list[bool], page_of: np.ndarray) ->
     own[:, col["punct_share"]] = puncts / safe_chars
     own[:, col["cjk_share"]] = cjk / safe_chars
     own[:, col["upper_initial"]] = (flags[starts] & _UPPER) != 0
+    own[:, col["terminal"]], own[:, col["colon_end"]] = _line_ends(codes, flags, starts, lengths)
     lowered = page.lower()  # the same lines: lowercasing never makes or removes a newline
-    encoded = {False: page.encode("utf-8", "surrogatepass"), True: lowered.encode("utf-8", "surrogatepass")}
-    line_starts = {}
-    for key, data in encoded.items():
-        newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-        line_starts[key] = np.concatenate([[0], newlines + 1])
-    for name, (pattern, on_lowered) in _patterns().items():
-        hits = np.fromiter((m.start() for m in pattern.finditer(encoded[on_lowered])), dtype=np.int64)  # type: ignore[attr-defined]
-        where = np.searchsorted(line_starts[on_lowered], hits, side="right") - 1
-        counts = np.bincount(where, minlength=n).astype(np.float64)
-        own[:, col[name]] = counts if name in _COUNTED else np.minimum(counts, 1.0)
+    for name, values in _pattern_columns(texts, page, lowered).items():
+        own[:, col[name]] = values
     stop = np.fromiter((sum(map(STOPWORDS.__contains__, low.split())) for low in lowered.split("\n")),
                        dtype=np.float64, count=n)
     own[:, col["stopword_share"]] = stop / safe_words
@@ -204,38 +281,96 @@ def _own_lines(texts: list[str], gap_before: list[bool], page_of: np.ndarray) ->
     return own
 
 
-def _window_mean(column: np.ndarray, width: int, start: np.ndarray | None = None,
+def _line_ends(codes: np.ndarray, flags: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """terminal and colon_end of each line (``starts``, ``lengths``: where it is in
+    ``codes``, the page's code points, whose classes are ``flags``): does it end with a
+    mark and closers, with a colon. Each line's last character that is not a closer is
+    found by stepping back over closers, all lines at once; the few lines still on a
+    closer after a few steps take a running maximum over the page (a step per closer
+    would let a line of a million brackets cost a million steps)."""
+    if not len(codes):
+        return np.zeros(len(starts)), np.zeros(len(starts))
+    nonempty = lengths > 0
+    last = np.where(nonempty, starts + lengths - 1, 0)
+    at = last.copy()  # ends as the last character that is not a closer, or before the line
+    steps = np.flatnonzero(nonempty)
+    for _ in range(_CLOSER_STEPS):
+        steps = steps[(at[steps] >= starts[steps]) & ((flags[at[steps]] & _CLOSER) != 0)]
+        if not len(steps):
+            break
+        at[steps] -= 1
+    else:
+        steps = steps[(at[steps] >= starts[steps]) & ((flags[at[steps]] & _CLOSER) != 0)]
+        if len(steps):
+            no_closer = np.maximum.accumulate(np.where(flags & _CLOSER, -1, np.arange(len(codes))))
+            at[steps] = no_closer[at[steps]]
+    terminal = nonempty & (at >= starts) & ((flags[np.maximum(at, 0)] & _MARK) != 0)
+    colon = nonempty & (codes[last] == ord(":"))
+    return terminal.astype(np.float64), colon.astype(np.float64)
+
+
+def _pattern_columns(texts: list[str], page: str, lowered: str) -> dict[str, np.ndarray]:
+    """The _PAGE_PATTERNS features (but _READ_OFF) of every line of ``page`` (``texts``
+    joined by newlines)."""
+    n = len(texts)
+    columns: dict[str, np.ndarray] = {}
+    encoded = {False: page.encode("utf-8", "surrogatepass"), True: lowered.encode("utf-8", "surrogatepass")}
+    line_starts = {}
+    for key, data in encoded.items():
+        newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        line_starts[key] = np.concatenate([[0], newlines + 1])
+    for name, (program, on_lowered) in _patterns().items():
+        counted = name in _COUNTED
+        hits = (_every_match if counted else _first_match_per_line)(program, encoded[on_lowered])
+        where = np.searchsorted(line_starts[on_lowered], np.array(hits, dtype=np.int64), side="right") - 1
+        counts = np.bincount(where, minlength=n).astype(np.float64)
+        columns[name] = counts if counted else np.minimum(counts, 1.0)
+    return columns
+
+
+def _window_mean(columns: np.ndarray, width: int, start: np.ndarray | None = None,
                  end: np.ndarray | None = None) -> np.ndarray:
-    """Mean of ``column`` over the lines within ``width`` of each line, itself left out,
-    within its page (lines ``start[i]`` to ``end[i]``, exclusive; default: one page). The
-    neighbours are added one offset at a time, in the same order for every line, so a
-    line's mean does not depend on what else is in the batch (a running sum would round
-    differently after other pages' values)."""
-    n = len(column)
+    """Mean of each column of ``columns`` (n or n x k) over the lines within ``width`` of
+    each line, itself left out, within its page (lines ``start[i]`` to ``end[i]``,
+    exclusive; default: one page). The neighbours are added one offset at a time, in the
+    same order for every line, so a line's mean does not depend on what else is in the
+    batch (a running sum would round differently after other pages' values); several
+    columns at once add the same numbers in the same order as one at a time."""
+    n = len(columns)
     idx = np.arange(n)
     start = np.zeros(n, dtype=np.int64) if start is None else start
     end = np.full(n, n, dtype=np.int64) if end is None else end
-    total = np.zeros(n)
+    per_row = (slice(None),) + (None,) * (columns.ndim - 1)  # a row's flag or count, for each of its columns
+    total = np.zeros(columns.shape)
     count = np.zeros(n, dtype=np.int64)
     for offset in (*range(-width, 0), *range(1, width + 1)):
         other = idx + offset
         inside = (other >= start) & (other < end)
-        total += np.where(inside, column[np.clip(other, 0, n - 1)], 0.0)
+        total += np.where(inside[per_row], columns[np.clip(other, 0, n - 1)], 0.0)
         count += inside
-    return np.divide(total, count, out=np.zeros(n), where=count > 0)
+    return np.divide(total, count[per_row], out=np.zeros(columns.shape), where=count[per_row] > 0)
 
 
 def title_overlap(texts: list[str]) -> np.ndarray:
     """Per line, the share of the page title's words (its first line's) that it has: the
     headline repeats the title, teasers and menus rarely do."""
-    title = {w for w in _TOKEN.findall(texts[0].casefold()) if len(w) > 2}
+    return _title_overlaps(texts, np.zeros(1, dtype=np.int64), np.array([len(texts)]))
+
+
+def _title_overlaps(texts: list[str], first: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """title_overlap of each page of a batch (rows ``first[p]`` on, ``sizes[p]`` of them),
+    with one casefold and one tokenisation for the batch: line by line, those calls cost
+    more than the work."""
     out = np.zeros(len(texts))
-    if not title:
-        return out
-    for k, text in enumerate(texts[1:], start=1):
-        words = _TOKEN.findall(text.casefold())
-        if len(words) >= 3:
-            out[k] = len(title.intersection(words)) / len(title)
+    words, bounds = _line_words("\n".join(texts).casefold(), len(texts))  # casefolding never makes a newline
+    for start, size in zip(first.tolist(), sizes.tolist(), strict=True):
+        title = {w for w in words[bounds[start]:bounds[start + 1]] if len(w) > 2} if size else set()
+        if not title:
+            continue
+        for row in range(start + 1, start + size):
+            if bounds[row + 1] - bounds[row] >= 3:
+                out[row] = len(title.intersection(words[bounds[row]:bounds[row + 1]])) / len(title)
     return out
 
 
@@ -243,6 +378,25 @@ def line_features(lines: Sequence[Line], hits: Mapping[int, set[str]]) -> np.nda
     """One row of FEATURES per line of one page. ``hits``: line index -> the rule groups
     (RULE_GROUPS) whose rules hit it."""
     return pages_features([(lines, hits)])
+
+
+def _rule_columns(pages: Sequence[tuple[Sequence[Line], Mapping[int, set[str]]]], n: int) -> np.ndarray:
+    """Per line of the pages, 1 in the column of each rule group that hit it."""
+    rows: list[int] = []
+    columns: list[int] = []
+    first = 0
+    for page, hits in pages:
+        if hits:
+            row_of = {line.index: first + k for k, line in enumerate(page)}
+            for index, groups in hits.items():
+                row = row_of.get(index)  # None: not a line of the page
+                if row is not None:
+                    rows.extend([row] * len(groups))
+                    columns.extend([_GROUP_INDEX[group] for group in groups])
+        first += len(page)
+    rules = np.zeros((n, len(RULE_GROUPS)), dtype=np.float64)
+    rules[rows, columns] = 1.0
+    return rules
 
 
 def pages_features(pages: Sequence[tuple[Sequence[Line], Mapping[int, set[str]]]]) -> np.ndarray:
@@ -263,13 +417,7 @@ def pages_features(pages: Sequence[tuple[Sequence[Line], Mapping[int, set[str]]]
     texts = [line.text for line in lines]
     own = _own_lines(texts, [line.gap_before for line in lines], page_of)
     out[:, :len(OWN)] = own
-    rules = np.zeros((n, len(RULE_GROUPS)), dtype=np.float64)
-    row = 0
-    for page, hits in pages:
-        for line in page:
-            for group in hits.get(line.index, ()):
-                rules[row, _GROUP_INDEX[group]] = 1.0
-            row += 1
+    rules = _rule_columns(pages, n)
     any_rule = rules.max(axis=1)
     column = {name: own[:, OWN.index(name)] for name in OWN}
     column["any_rule"] = any_rule
@@ -278,15 +426,16 @@ def pages_features(pages: Sequence[tuple[Sequence[Line], Mapping[int, set[str]]]
     def window_mean(values: np.ndarray, width: int) -> np.ndarray:
         return _window_mean(values, width, start, end)
 
+    context = np.column_stack([column[name] for name in _CONTEXT_OF])
     for w in _WINDOWS:
-        for name in _CONTEXT_OF:
-            out[:, _INDEX[f"{name}_w{w}"]] = window_mean(column[name], w)
+        means = window_mean(context, w)
+        for k, name in enumerate(_CONTEXT_OF):
+            out[:, _INDEX[f"{name}_w{w}"]] = means[:, k]
     has_prev, has_next = idx > start, idx < end - 1
     for name in ("log_chars", "terminal", "prose"):
         out[1:, _INDEX[f"{name}_prev"]] = np.where(has_prev[1:], column[name][:-1], 0.0)
         out[:-1, _INDEX[f"{name}_next"]] = np.where(has_next[:-1], column[name][1:], 0.0)
-    out[:, _INDEX["title_overlap"]] = np.concatenate([title_overlap([line.text for line in page])
-                                                      for page, _ in pages if len(page)])
+    out[:, _INDEX["title_overlap"]] = _title_overlaps(texts, first, sizes)
     at = (idx - start).astype(np.float64)
     out[:, _INDEX["position"]] = at / np.maximum(size - 1, 1)
     out[:, _INDEX["log_from_start"]] = np.log1p(at)

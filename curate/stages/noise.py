@@ -5,17 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
 from curate.detectors import LineModelRule, words
 from curate.document import Document, Line, Problem, RawDocument, Reason
-from curate.patterns import BUDGET_SECONDS, PatternTimeout, unanchored
+from curate.patterns import BUDGET_SECONDS, CompiledPattern, PatternTimeout, unanchored
 from curate.rules import BUILTIN_PREFIX, Rule, RuleSet
 from curate.stages.base import Batch, Stage
 
 if TYPE_CHECKING:
     from curate.driver import RunConfig
 
+MEMO_CHARS = 400  # longer lines are searched afresh each time: boilerplate is short, memory is not free
 MODEL_TIMING = "line-model"  # the key of the model's seconds in --timings (inside "noise")
 # Called when a rule's pattern runs over its time budget on a line: (rule, line).
 OnTimeout = Callable[[Rule, Line], None]
@@ -90,12 +92,21 @@ def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None
                 hits.add(line.index)
             continue
         try:
-            if search(line.text, data):
+            if (search(line.text, data) if len(line.text) > MEMO_CHARS else _remembered_search(regex, line.text)):
                 hits.add(line.index)
         except PatternTimeout:
             on_timeout(rule, line)
             break  # a pattern that blew its budget once is not tried again in this document
     return hits
+
+
+@lru_cache(maxsize=1 << 13)  # at most ~13 MB of lines, ~1 MB for typical ones
+def _remembered_search(regex: CompiledPattern, text: str) -> bool:
+    """CompiledPattern.search, remembered per pattern and line for the lines RE2 cannot
+    take: the backtracking engine costs ~100 µs a line, and the lines these rules look at
+    (a cookie banner, "Share this:", a byline) come back page after page. A line that runs
+    over the time budget raises, and is not remembered."""
+    return regex.search(text)
 
 
 def block_rule_hits(rule: Rule, lines: list[Line], on_timeout: OnTimeout = _give_up) -> set[int]:
@@ -232,43 +243,70 @@ def arbitrate_pages(pages: list[tuple[list[Line], dict[int, list[Rule]]]], arbit
     for a batch of pages at once. A line removed where a built-in detector hit it keeps
     that detector's reason, with the score; a line only the model removes is audited as
     model:<its rule's name>."""
-    from curate.linemodel.features import rule_group
-
     detector = arbiter.detector
     assert isinstance(detector, LineModelRule)
-    finals: list[dict[int, Rule]] = []  # per page: lines a pattern rule, or any rule of the user's own files, hit
-    asked = []
-    for lines, every in pages:
-        final: dict[int, Rule] = {}
-        groups: dict[int, set[str]] = {}
-        for index, rules in every.items():
-            groups[index] = {rule_group(rule.file) for rule in rules}
-            # Patterns (line and block rules) name one kind of noise each, and a user's own
-            # rules are theirs to make: final. Detectors judge a page's shape, as the model does.
-            certain = next((rule for rule in rules
-                            if rule.scope != "page" or not rule.file.startswith(BUILTIN_PREFIX)), None)
-            if certain is not None:
-                final[index] = certain
-        finals.append(final)
-        asked.append((lines, groups, {index for index in every if index not in final}))
+    known: dict[tuple[str, ...], tuple[set[str], int | None]] = {}
+    facts = [_hit_facts(every, known) for _, every in pages]
+    judged = detector.judge_pages([(lines, groups, detected) for (lines, _), (_, groups, detected)
+                                   in zip(pages, facts, strict=True)])
+    reason = _Reasons()
     out = []
-    for (lines, every), final, (_, _, detected), removed in zip(pages, finals, asked, detector.judge_pages(asked),
-                                                                 strict=True):
+    for (_, every), (final, _, detected), removed in zip(pages, facts, judged, strict=True):
         verdicts: dict[int, Reason] = {}
-        for line in lines:
-            index = line.index
-            if index in final:
-                rule = final[index]
-                verdicts[index] = Reason("noise", f"rule:{rule.name}", rule.reason)
-            elif index in removed:
-                score = round(removed[index], 3)
-                if index in detected:
-                    rule = every[index][0]
-                    verdicts[index] = Reason("noise", f"rule:{rule.name}", rule.reason, score=score)
-                else:
-                    verdicts[index] = Reason("noise", f"model:{arbiter.name}", arbiter.reason, score=score)
+        for index in sorted(final.keys() | removed.keys()):  # in line order, as the lines are
+            rule = final.get(index)
+            if rule is not None:
+                verdicts[index] = reason("rule", rule)
+            elif index in detected:
+                verdicts[index] = reason("rule", every[index][0], round(removed[index], 3))
+            else:
+                verdicts[index] = reason("model", arbiter, round(removed[index], 3))
         out.append(verdicts)
     return out
+
+
+class _Reasons:
+    """One Reason per verdict (kind, rule, and the score rounded as the audit shows it),
+    shared by the lines that get it: the model removes about half the lines of a real page."""
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[str, str, float | None], Reason] = {}
+
+    def __call__(self, kind: str, rule: Rule, score: float | None = None) -> Reason:
+        key = (kind, rule.name, score)
+        found = self.made.get(key)
+        if found is None:
+            found = self.made[key] = Reason("noise", f"{kind}:{rule.name}", rule.reason, score=score)
+        return found
+
+
+def _hit_facts(every: dict[int, list[Rule]], known: dict[tuple[str, ...], tuple[set[str], int | None]]
+               ) -> tuple[dict[int, Rule], dict[int, set[str]], set[int]]:
+    """What the model needs of one page's hits: the lines whose verdict is final, with the
+    first rule that makes it so; the rule groups (features.RULE_GROUPS) that hit each line;
+    the lines only built-in detectors hit. ``known``: for each list of rules (by name) met
+    so far, its groups and which of its rules is the first final one (on a real page most
+    lines are hit, by the same few lists of rules)."""
+    from curate.linemodel.features import rule_group
+
+    final: dict[int, Rule] = {}
+    groups: dict[int, set[str]] = {}
+    for index, rules in every.items():
+        key = tuple([rule.name for rule in rules])
+        if key not in known:
+            known[key] = ({rule_group(rule.file) for rule in rules},
+                          next((k for k, rule in enumerate(rules) if _is_final(rule)), None))
+        hit_by, certain = known[key]
+        groups[index] = set(hit_by)
+        if certain is not None:
+            final[index] = rules[certain]
+    return final, groups, {index for index in every if index not in final}
+
+
+def _is_final(rule: Rule) -> bool:
+    """Patterns (line and block rules) name one kind of noise each, and a user's own rules
+    are theirs to make: final. Detectors judge a page's shape, as the model does."""
+    return rule.scope != "page" or not rule.file.startswith(BUILTIN_PREFIX)
 
 
 def rule_hits_text(rule: Rule, text: str) -> bool:

@@ -1,0 +1,108 @@
+"""The article region keeps the structure of pages that are not news articles: a headline
+below a site name, list and specification runs next to the prose, and it still cuts
+what surrounds them."""
+
+from __future__ import annotations
+
+import pytest
+
+from curate.detectors import ArticleRegion, _headline, _is_item
+from curate.document import Line, Origin
+
+pytestmark = pytest.mark.unit
+
+
+def _lines(text: str) -> list[Line]:
+    out, gap = [], False
+    for raw in text.split("\n"):
+        if not raw.strip():
+            gap = True
+            continue
+        out.append(Line(len(out), raw, raw, Origin(len(out) + 1, 0, len(raw)), gap))
+        gap = False
+    return out
+
+
+def _kept(text: str, taken: set[str] = frozenset(), **params) -> list[str]:  # type: ignore[assignment]
+    lines = _lines(text)
+    hit_by_others = frozenset(line.index for line in lines if line.text in taken)
+    found = ArticleRegion(**params).hits(lines, hit_by_others)
+    return [line.text for line in lines if line.index not in found and line.index not in hit_by_others]
+
+
+RECIPE = """Crumb Corner
+Recipes
+Baking
+
+Lemon drizzle loaf with poppy seeds
+
+Published 3 May 2024 by Ana
+Jump to recipe
+
+This loaf keeps for days, and the drizzle soaks right through it while it is still warm.
+
+I bake it for every birthday at work, because it is quick and nobody ever leaves a slice.
+
+Ingredients
+225 g butter
+225 g caster sugar
+4 eggs
+1 lemon, zested
+
+Method
+1. Heat the oven to 180C and line the tin.
+2. Beat the butter and sugar until pale.
+3. Add the eggs one by one and fold in the flour.
+
+You might also like
+Carrot cake
+Banana bread
+"""
+
+
+def test_a_headline_below_the_site_name_and_the_lists_after_the_intro_stay():
+    kept = _kept(RECIPE, taken={"Recipes", "Baking", "Published 3 May 2024 by Ana", "You might also like"})
+    assert "Lemon drizzle loaf with poppy seeds" in kept
+    assert "Jump to recipe" not in kept  # between the headline and the intro, and no lead
+    assert "Lemon drizzle loaf with poppy seeds" not in _kept(RECIPE, taken={"Recipes", "Baking"}, headline_reach=0)
+    assert {"225 g butter", "4 eggs", "1 lemon, zested", "2. Beat the butter and sugar until pale."} <= set(kept)
+    assert "Carrot cake" not in kept and "Banana bread" not in kept
+
+
+def test_a_specification_table_under_its_heading_joins_the_description():
+    page = """Shop
+
+Grinder Mirto 40
+
+The Mirto 40 grinds coffee with conical burrs, and it does so slowly enough to keep the beans cool.
+
+It is meant for people who make one or two cups at a time, from espresso to filter.
+
+Specifications
+Burrs: conical steel, 40 mm
+Power: 150 W
+Weight: 1.6 kg
+
+Customers also bought
+Beans, 1 kg
+"""
+    kept = _kept(page, taken={"Customers also bought"})
+    assert {"Specifications", "Burrs: conical steel, 40 mm", "Power: 150 W", "Weight: 1.6 kg"} <= set(kept)
+    assert "Beans, 1 kg" not in kept
+    # Before the region knew structure, the table went with the cross-sells.
+    kept = _kept(page, taken={"Customers also bought"}, structure=False)
+    assert "Power: 150 W" not in kept and "Beans, 1 kg" not in kept
+
+
+@pytest.mark.parametrize("line", ["Docs / Guide / Retention policies", "Prep time: 25 min", "Published 3 May 2024",
+                                  "Home | Recipes | Cakes"])
+def test_a_breadcrumb_a_field_or_a_date_is_never_the_headline(line):
+    lines = _lines(f"{line}\n\nA first paragraph of the article, long enough to be prose for the detector.")
+    assert _headline(lines, 1, frozenset(), 14) is None
+
+
+@pytest.mark.parametrize(("text", "item"), [("200 g flour", True), ("1. Heat the oven", True), ("- salt", True),
+                                           ("Weight: 1.2 kg", True), ("Home", False),
+                                           ("The council met on Monday.", False)])
+def test_list_items(text, item):
+    assert _is_item(text) is item
