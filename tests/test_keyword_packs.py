@@ -58,11 +58,15 @@ CHROME: dict[str, dict[str, str]] = {
     },
     "cookie-banner": {
         "es": "Usamos cookies propias y de terceros para analizar el tráfico.",
-        "fr": "Gérer les cookies",
+        "fr": "Nous utilisons des cookies pour mesurer l'audience du site.",
         "it": "Questo sito web usa i cookie per migliorare la tua esperienza.",
         "pt": "Utilizamos cookies para personalizar conteúdos e anúncios.",
         "nl": "Wij gebruiken cookies om onze website te verbeteren.",
         "pl": "Używamy plików cookies, aby ułatwić korzystanie z serwisu.",
+    },
+    "cookie-controls": {
+        "es": "Configurar cookies", "fr": "Gérer les cookies", "it": "Gestisci i cookie",
+        "pt": "Gerir cookies", "nl": "Cookies weigeren", "pl": "Ustawienia plików cookies",
     },
     "privacy-link": {
         "es": "Términos y condiciones | Política de cookies", "fr": "CGU | Politique des cookies",

@@ -109,7 +109,7 @@ def test_one_corpus_as_jsonl_zst_parquet_and_wet_keeps_the_same_text_metadata_an
             _assert_span_is_a_line(TEXT[rec["doc"]], *rec["bytes"], rec["removed"])
         reasons = {(rec["doc"], rec["removed"], rec["reason"]) for rec in removed}
         assert (DOCUMENTS[2]["id"], FOOD, "duplicate") in reasons, name  # the copy goes, the first stays
-        assert (DOCUMENTS[0]["id"], "Accept all cookies", "rule:cookie-banner") in reasons, name
+        assert (DOCUMENTS[0]["id"], "Accept all cookies", "rule:cookie-controls") in reasons, name
         # Every non-blank line of every document is kept or removed, once.
         for doc in DOCUMENTS:
             lines = [line for line in doc["text"].split("\n") if line.strip()]
