@@ -23,7 +23,8 @@ pytest.importorskip("ray")  # CI installs the extra (.ci/run), so there these te
 
 pytestmark = pytest.mark.slow  # noise-dev through Ray, several times: about a minute in all
 
-INPUTS = (SEEDS, NOISE_DEV, FIXTURES / "sites" / "crawl")  # the sites: a census of JSON Lines read by the workers
+INPUTS = (SEEDS, NOISE_DEV)
+SITES = FIXTURES / "sites" / "crawl"  # pages with URLs: a census first, of JSON Lines the workers read
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -53,6 +54,12 @@ def _assert_same(ray_output: dict[str, bytes], local_output: dict[str, bytes]) -
 
 def test_ray_on_a_local_cluster_writes_the_local_engines_bytes(tmp_path, local_output):
     _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--workers", "2"), local_output)
+
+
+def test_ray_takes_the_site_census_and_writes_the_local_engines_bytes(tmp_path):
+    local = _run(tmp_path / "local", "--workers", "2", inputs=(SITES,))
+    assert b'"reason":"site:repeated"' in local["removed.jsonl"]
+    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--workers", "2", inputs=(SITES,)), local)
 
 
 @pytest.mark.parametrize("phase", ["map", "rows", "finish"])

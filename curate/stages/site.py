@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import xxhash
 
-from curate.document import Document, Reason
+from curate.document import Document, RawDocument, Reason
 from curate.stages.base import Batch, Stage
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ REASON = "site:repeated"
 URL_FIELD = "url"
 
 
-def site_of(doc: Document, mode: str) -> str | None:
+def site_of(doc: Document | RawDocument, mode: str) -> str | None:
     """The site a document belongs to, or None (no URL, or ``mode`` off)."""
     if mode == "url":
         url = doc.metadata.get(URL_FIELD) if doc.metadata else None
@@ -67,7 +67,7 @@ def page_keys(doc: Document, site: str) -> np.ndarray:
                                  count=len(doc.lines)))
 
 
-def page_key(doc: Document, mode: str) -> int:
+def page_key(doc: Document | RawDocument, mode: str) -> int:
     """One page, however many times the input holds it: its URL, or its source and id."""
     url = doc.metadata.get(URL_FIELD) if mode == "url" and doc.metadata else None
     name = url.strip() if isinstance(url, str) else f"{doc.source}\n{doc.id}"

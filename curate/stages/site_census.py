@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from curate.document import Document
+from curate.document import Document, RawDocument
 from curate.formats import reader_for
-from curate.stages.base import Batch, Stage
+from curate.stages.base import Batch, Stage, run_stages
 from curate.stages.dedup.budget import default_memory
 from curate.stages.site import SiteBoilerplate, SiteTable, page_key, page_keys, site_of, threshold
 
@@ -43,17 +43,25 @@ CensusRow = tuple[str, int, np.ndarray] | None  # site, page, the keys of its di
 class CensusRenderer:
     """What a worker sends back for each item of the census: (site, page, keys) or None.
     The page is a hash of its URL (of its source and id with --site folder): a page read
-    twice, from two shards of a dump, counts once."""
+    twice, from two shards of a dump, counts once. ``stages`` (read, normalise) run here,
+    and only on a page that has a site: a corpus without URLs costs the census no more
+    than reading it."""
 
     mode: str
+    stages: tuple[Stage, ...] = ()
 
     def __call__(self, item: object) -> CensusRow:
-        if not isinstance(item, Document):
+        if not isinstance(item, (RawDocument, Document)):
             return None  # a problem: the main pass reports it
         site = site_of(item, self.mode)
-        if site is None or not item.lines:
+        if site is None:
             return None
-        return site, page_key(item, self.mode), page_keys(item, site)
+        doc: object = item
+        if self.stages:
+            [doc] = run_stages(list(self.stages), Batch(0, [item])).items
+        if not isinstance(doc, Document) or not doc.lines:
+            return None
+        return site, page_key(doc, self.mode), page_keys(doc, site)
 
 
 class Census:
@@ -202,8 +210,8 @@ def take_census(stage: SiteBoilerplate, stages: list[Stage], engine: Engine,
     try:
         # The engines call a renderer on each item where it is and hand back what it gave:
         # any picklable callable does, though their signatures name the output's Renderer.
-        for batch in engine.process(stages, None, batches, on_progress, cfg.output,
-                                    render=CensusRenderer(stage.mode), ids=ids):  # type: ignore[arg-type]
+        for batch in engine.process([], None, batches, on_progress, cfg.output,
+                                    render=CensusRenderer(stage.mode, tuple(stages)), ids=ids):  # type: ignore[arg-type]
             for row in batch.rendered or ():
                 census.add(row)  # type: ignore[arg-type]
         return census.table()
