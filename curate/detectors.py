@@ -230,21 +230,22 @@ class ArticleRegion:
         start, end = _max_segment(values)
         if end < start:
             return {line.index for line in body}
+        anchored = False
         if self.title_anchor and self.keep_title:
             anchor = _title_anchor(title, body, start)
             if anchor is not None:
-                start = anchor
+                start, anchored = anchor, True
             elif start <= self.title_reach:
                 # The title itself heads the article: keep what sits between them
                 # (a subtitle, a lead) unless rules removed it.
                 start = 0
-        moved = start <= self.title_reach or (self.title_anchor and self.keep_title
-                                               and _title_anchor(title, body, start) is not None)
+        # The headline is looked for only when neither the title nor its repeat heads the article.
+        look_for_headline = self.headline_reach and not anchored and start > self.title_reach
         if self.structure:
             start, end = _grow_by_structure(body, start, end, taken)
         found = {line.index for k, line in enumerate(body) if k < start or k > end}
         found.update(line.index for line in lines[:first])
-        if not moved and self.headline_reach:
+        if look_for_headline:
             headline = _headline(body, start, taken, self.headline_reach)
             if headline is not None:
                 found.difference_update(body[k].index for k in range(headline, start)

@@ -235,10 +235,8 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             ids = None
             if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
                 # Beside the dedup index's files, on the output's disk, and gone with them.
-                ids = IdRegistry(the_plan.discovery.files,
-                                 writer.scratch.parent / "ids" if writer.scratch is not None else None)
-                work = range_batches(the_plan.discovery, options_with(cfg.read_options, cfg.text_field), ids,
-                                     whole_files=engine.reads_whole_files())
+                work, ids = range_work(the_plan, engine,
+                                       writer.scratch.parent / "ids" if writer.scratch is not None else None)
             items = iter(the_plan.items) if the_plan.items is not None else input_items(
                 the_plan.discovery, cfg.text_field, cfg.read_options)
             if ids is None:
@@ -286,12 +284,19 @@ CENSUS_STAGES = ("read", "normalise")  # what the census needs of a page: its li
 def census_work(the_plan: Plan, engine: Engine, scratch: Path | None) -> tuple[Iterator[Batch], IdRegistry | None]:
     """The census's batches: ranges for workers that read (with an id registry of its own,
     which the engine needs to place problems), else documents read here."""
-    cfg = the_plan.cfg
     if engine.reads_ranges():
-        ids = IdRegistry(the_plan.discovery.files, scratch.parent / "census-ids" if scratch is not None else None)
-        return range_batches(the_plan.discovery, options_with(cfg.read_options, cfg.text_field), ids,
-                             whole_files=engine.reads_whole_files()), ids
+        return range_work(the_plan, engine, scratch.parent / "census-ids" if scratch is not None else None)
+    cfg = the_plan.cfg
     return batches(input_items(the_plan.discovery, cfg.text_field, cfg.read_options)), None
+
+
+def range_work(the_plan: Plan, engine: Engine, folder: Path | None) -> tuple[Iterator[Batch], IdRegistry]:
+    """Batches that name the ranges an engine's workers read themselves, with the registry
+    of document ids (its files in ``folder``) the engine checks them against."""
+    cfg = the_plan.cfg
+    ids = IdRegistry(the_plan.discovery.files, folder)
+    return range_batches(the_plan.discovery, options_with(cfg.read_options, cfg.text_field), ids,
+                         whole_files=engine.reads_whole_files()), ids
 
 
 def settings_of(cfg: RunConfig) -> dict:

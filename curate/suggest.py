@@ -21,6 +21,7 @@ from pathlib import Path
 
 from curate.errors import RuleError, UsageError
 from curate.rules import Rule, _parse_rule, example_failures
+from curate.stages.noise import rule_hits_text
 
 # Reasons of removals no line rule made: where a rule would add something.
 RULE_FREE_REASONS = ("site:", "model:")
@@ -111,18 +112,12 @@ def nearest_keeps(candidate: Candidate, lines: dict[tuple[str, str], list[tuple[
     for doc, source, start in candidate.places:
         near = sorted(lines.get((doc, source), []), key=lambda kept: (abs(kept[0] - start), kept[0]))
         for _, text in near:
-            if len(text.split()) >= MIN_KEEP_WORDS and text not in keeps and not rule_matches(rule, text):
+            if len(text.split()) >= MIN_KEEP_WORDS and text not in keeps and not rule_hits_text(rule, text):
                 keeps.append(text)
                 break
         if len(keeps) >= 2:
             break
     return keeps
-
-
-def rule_matches(rule: Rule, text: str) -> bool:
-    from curate.stages.noise import rule_hits_text
-
-    return rule_hits_text(rule, text)
 
 
 def rule_name(candidate: Candidate, taken: set[str]) -> str:
@@ -141,8 +136,8 @@ def rule_name(candidate: Candidate, taken: set[str]) -> str:
 def build_rule(name: str, candidate: Candidate, keeps: list[str]) -> dict:
     """The TOML table of one suggestion."""
     matches = [text for text, _ in candidate.texts.most_common(MAX_EXAMPLES)]
-    sites = sorted({reason for reason in candidate.reasons})
-    return {"name": name, "reason": f"line removed {candidate.count} times in a curate run ({', '.join(sites)}); "
+    return {"name": name, "reason": f"line removed {candidate.count} times in a curate run "
+                                    f"({', '.join(sorted(candidate.reasons))}); "
                                     "suggested by `curate rules suggest`",
             "pattern": candidate.pattern, "case_sensitive": True,
             "examples": {"match": matches, "keep": keeps}}

@@ -61,10 +61,14 @@ def line_key(site: str, text: str) -> int:
     return xxhash.xxh3_64_intdigest(f"{site}\n{text}".encode("utf-8", "surrogatepass"))
 
 
+def line_keys(doc: Document, site: str) -> np.ndarray:
+    """The key of each of a page's lines, in order."""
+    return np.fromiter((line_key(site, line.text) for line in doc.lines), dtype=np.uint64, count=len(doc.lines))
+
+
 def page_keys(doc: Document, site: str) -> np.ndarray:
     """The keys of a page's distinct lines, sorted: a page counts once per line."""
-    return np.unique(np.fromiter((line_key(site, line.text) for line in doc.lines), dtype=np.uint64,
-                                 count=len(doc.lines)))
+    return np.unique(line_keys(doc, site))
 
 
 def page_key(doc: Document | RawDocument, mode: str) -> int:
@@ -105,7 +109,6 @@ class SiteBoilerplate(Stage):
     """Removes the lines the census found repeated across a site's pages."""
 
     name: ClassVar[str] = "site"
-    census: ClassVar[bool] = True  # the driver counts the input's lines by site before the main pass
     mode: str = "url"
     min_pages: int = DEFAULT_MIN_PAGES
     min_share: float = DEFAULT_MIN_SHARE
@@ -128,9 +131,7 @@ class SiteBoilerplate(Stage):
             site = site_of(doc, self.mode)
             if site is None or not doc.lines:
                 continue
-            keys = np.fromiter((line_key(site, line.text) for line in doc.lines), dtype=np.uint64,
-                               count=len(doc.lines))
-            found = self.table.find(keys)
+            found = self.table.find(line_keys(doc, site))
             if (found < 0).all():
                 continue
             doc.drop({line.index: self._reason(site, int(where))
@@ -141,7 +142,4 @@ class SiteBoilerplate(Stage):
         count, pages = int(self.table.counts[where]), int(self.table.pages[where])
         return Reason("site", REASON, f"repeated on {count} of {pages} pages of {site}")
 
-
-def needs_census(stage: Stage) -> bool:
-    return getattr(stage, "census", False) and getattr(stage, "active", False)
 
