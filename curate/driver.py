@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -107,7 +107,7 @@ class Output(Protocol):
     def write_document(self, doc: Document) -> None: ...
     def write_problem(self, problem: Problem) -> None: ...
     def renderer(self) -> Renderer | None: ...
-    def write_rendered(self, item: Rendered) -> None: ...
+    def write_rendered(self, items: Sequence[Rendered]) -> None: ...
     def end_chunk(self, index_journal: object, summary_state: object) -> None: ...
     def commit(self, summary: Summary) -> None: ...
     def interrupt(self) -> None: ...
@@ -132,7 +132,7 @@ class MemoryOutput:
     def renderer(self) -> Renderer | None:
         return None  # it takes the items themselves
 
-    def write_rendered(self, item: Rendered) -> None:
+    def write_rendered(self, items: Sequence[Rendered]) -> None:
         raise NotImplementedError
 
     def end_chunk(self, index_journal: object, summary_state: object) -> None:
@@ -250,14 +250,22 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 for stage, seconds in batch.timings.items():
                     timings[stage] = timings.get(stage, 0.0) + seconds
                 t0 = time.perf_counter()
-                for item in batch.items if batch.rendered is None else batch.rendered:
-                    if isinstance(item, tuple):
-                        emit_rendered(item, writer, summary)
-                    else:
+                if batch.rendered is not None:
+                    # Written a chunk's share at a time: one write per output file, not per item.
+                    rendered, start = batch.rendered, 0
+                    while start < len(rendered):
+                        room = cfg.chunk_items - summary.items_done % cfg.chunk_items
+                        emit_rendered(rendered[start:start + room], writer, summary)
+                        start += room
+                        if summary.items_done % cfg.chunk_items == 0:
+                            journal = barrier.take_journal(summary.items_done) if barrier is not None else None
+                            writer.end_chunk(journal, summary)
+                else:
+                    for item in batch.items:
                         emit(item, writer, summary)
-                    if summary.items_done % cfg.chunk_items == 0:
-                        journal = barrier.take_journal(summary.items_done) if barrier is not None else None
-                        writer.end_chunk(journal, summary)
+                        if summary.items_done % cfg.chunk_items == 0:
+                            journal = barrier.take_journal(summary.items_done) if barrier is not None else None
+                            writer.end_chunk(journal, summary)
                 write_s += time.perf_counter() - t0
             timings["write"] = timings.get("write", 0.0) + write_s
             if ids is not None:
@@ -421,13 +429,14 @@ def emit(result: Document | Problem | RawDocument, writer: Output, summary: Summ
     summary.items_done += 1
 
 
-def emit_rendered(rendered: Rendered, writer: Output, summary: Summary) -> None:
-    """``emit`` for an item a worker encoded (write.Renderer): the same bytes and counts."""
+def emit_rendered(rendered: Sequence[Rendered], writer: Output, summary: Summary) -> None:
+    """``emit`` for consecutive items a worker encoded (write.Renderer), all in one chunk:
+    the same bytes and counts as one at a time."""
     interrupts.check()
     writer.write_rendered(rendered)
-    tally = rendered[3]
-    if isinstance(tally, Problem):
-        summary.add_problem(tally)
-    else:
-        summary.add_tally(*tally)
-    summary.items_done += 1
+    for *_, tally in rendered:
+        if isinstance(tally, Problem):
+            summary.add_problem(tally)
+        else:
+            summary.add_tally(*tally)
+    summary.items_done += len(rendered)

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import pickle
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -349,15 +350,20 @@ class OutputWriter:
         """How workers turn items into what ``write_rendered`` takes."""
         return Renderer(corpus_lines=getattr(self.sink, "writes_lines", False))
 
-    def write_rendered(self, item: Rendered) -> None:
-        corpus, removed, quarantine, _ = item
-        if corpus is not None:
-            if isinstance(corpus, dict):
-                self._write("corpus", corpus)
-            else:
-                self._write_line("corpus", corpus)
+    def write_rendered(self, items: Sequence[Rendered]) -> None:
+        """Items a worker encoded, in order, all in the current chunk: each output file gets
+        their bytes joined, in one write (a part never sees an empty write: a compressed one
+        would start its stream)."""
+        records = [corpus for corpus, *_ in items if corpus is not None]
+        if records and isinstance(records[0], dict):  # the sink takes records (parquet)
+            for record in records:
+                self._write("corpus", cast(dict, record))
+        elif records:
+            self._write_line("corpus", b"".join(cast(list[bytes], records)))
+        removed = b"".join([item[1] for item in items])
         if removed:
             self._write_line("removed", removed)
+        quarantine = b"".join([item[2] for item in items])
         if quarantine:
             self._write_line("quarantine", quarantine)
 

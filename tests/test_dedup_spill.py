@@ -20,7 +20,9 @@ from curate.stages.dedup import runs as runs_module
 from curate.stages.dedup import spill
 from curate.stages.dedup.bloom import BloomFilter
 from curate.stages.dedup.budget import index_budget
+from curate.stages.dedup.index import kept_order
 from curate.stages.dedup.runs import SortedRuns
+from curate.stages.dedup.sign import key_order
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -34,6 +36,21 @@ def _keys(numbers: list[int]) -> np.ndarray:
 
 # -- the runs, in process -------------------------------------------------------------------
 batches = st.lists(st.lists(st.integers(0, 40), min_size=1, max_size=30), min_size=1, max_size=25)
+
+
+@pytest.mark.unit
+@given(rows=st.lists(st.lists(st.integers(0, 6), min_size=3, max_size=3), min_size=1, max_size=40),
+       kept=st.lists(st.booleans(), min_size=40, max_size=40))
+def test_the_kept_rows_key_order_taken_from_the_batchs_equals_sorting_them_again(rows, kept):
+    """The barrier takes the kept rows' order from the worker's order of the whole batch
+    (index.kept_order) instead of sorting again; few distinct keys, so ties are many and
+    stability is what is tested."""
+    keys = _keys([k for row in rows for k in row]).reshape(len(rows), 3)
+    mask = np.array(kept[:len(rows)], dtype=bool)
+    order = key_order(keys)
+    assert order.tolist() == np.argsort(keys.ravel(), kind="stable").tolist()
+    expected = np.argsort(keys[mask].ravel(), kind="stable")
+    assert kept_order(order, mask, 3).tolist() == expected.tolist()
 
 
 @pytest.mark.unit

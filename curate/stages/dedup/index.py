@@ -160,7 +160,8 @@ class DedupIndex:
             return []
         verdicts = self.decide_rows(rows)
         kept = np.array([verdict is None for verdict in verdicts], dtype=bool)
-        self._add(rows, kept, np.array([batch.first_item + pos for pos, _ in rows.owners], dtype=np.int64))
+        self._add(rows, kept, np.array([batch.first_item + pos for pos, _ in rows.owners], dtype=np.int64),
+                  rows.order)
         return verdicts
 
     def decide_rows(self, rows: SignedRows) -> list[Reason | None]:
@@ -175,7 +176,8 @@ class DedupIndex:
         n, bands = keys.shape
         verdicts: list[Reason | None] = [None] * n
         flat = keys.ravel()
-        query, found = self.keys.lookup(flat)
+        order = rows.order if rows.order is not None else np.argsort(flat, kind="stable")
+        query, found = self.keys.lookup(flat, order)
         if len(query):
             # One (row, id) pair per candidate, however many bands it shares.
             pairs = np.unique((query // bands).astype(np.uint64) << np.uint64(32) | found.astype(np.uint64))
@@ -183,7 +185,7 @@ class DedupIndex:
             for j, (pid, jaccard) in self._similar_in_index(rows, pair_rows, (pairs & np.uint64(0xFFFFFFFF))
                                                             .astype(np.int64)).items():
                 verdicts[j] = duplicate_reason(self.ref(pid), jaccard)
-        shared = _shared_in_batch(flat).reshape(n, bands)
+        shared = _shared_in_batch(flat, order).reshape(n, bands)
         involved = np.flatnonzero(shared.any(axis=1)).tolist()
         kept_by_key: dict[int, list[int]] = {}
         threshold = self.cfg.threshold
@@ -262,7 +264,9 @@ class DedupIndex:
         return found
 
     # -- adding ---------------------------------------------------------------------------
-    def _add(self, rows: SignedRows, kept: np.ndarray, items: np.ndarray) -> None:
+    def _add(self, rows: SignedRows, kept: np.ndarray, items: np.ndarray, order: np.ndarray | None = None) -> None:
+        """Index the kept rows. ``order``: the stable argsort of all the rows' keys, from
+        which the kept rows' own is taken without sorting again."""
         if not kept.any():
             return
         picked = np.flatnonzero(kept)
@@ -273,20 +277,20 @@ class DedupIndex:
             shingles, _ = take_sets(rows.shingles, rows.offsets, picked)
         added = Added(items[picked], np.asarray(rows.keys, dtype=np.uint64)[picked], shingles, sizes,
                       [rows.refs[k] for k in picked.tolist()])
-        self._store(added)
+        self._store(added, None if order is None else kept_order(order, kept, added.keys.shape[1]))
         if self.journal is not None:
             self.journal.append(added)
 
-    def _store(self, added: Added) -> None:
+    def _store(self, added: Added, order: np.ndarray | None = None) -> None:
         try:
-            self._write(added)
+            self._write(added, order)
         except OSError as err:
             where = err.filename or self._folder or self._scratch_root
             # The scratch folder is OUT/.partial/index, so the run's output is two levels up.
             output = self._scratch_root.parent.parent if self._scratch_root is not None else where
             raise RunStopped(output, f"cannot write {where}: {err.strerror or err}") from err
 
-    def _write(self, added: Added) -> None:
+    def _write(self, added: Added, order: np.ndarray | None = None) -> None:
         sets, refs = self._open()
         first = self._base + len(sets)
         ids = np.repeat(np.arange(first, first + len(added.sizes), dtype=np.uint32), added.keys.shape[1])
@@ -296,7 +300,7 @@ class DedupIndex:
                 sets.spill_ends()
                 refs.spill_ends()
             self.keys.budget = max(self.budget - self._stores_bytes(), 0)
-        self.keys.add(added.keys.ravel(), ids)
+        self.keys.add(added.keys.ravel(), ids, order)
         sets.append(added.shingles.astype(np.uint32, copy=False).tobytes(), 4 * added.sizes)
         packed = [marshal.dumps(tuple(ref)) for ref in added.refs]
         refs.append(b"".join(packed), np.fromiter(map(len, packed), dtype=np.int64, count=len(packed)))
@@ -365,9 +369,21 @@ def _records(store: RecordFile, starts: np.ndarray, ends: np.ndarray) -> list[by
     return [data[a:b] for a, b in itertools.pairwise(cut)]
 
 
-def _shared_in_batch(keys: np.ndarray) -> np.ndarray:
-    """For each key, does another entry of ``keys`` have the same value?"""
-    order = np.argsort(keys, kind="stable")
+def kept_order(order: np.ndarray, kept: np.ndarray, bands: int) -> np.ndarray:
+    """The stable argsort of the kept rows' keys (row after row), from ``order``, the
+    stable argsort of every row's: the kept entries in the same order, renumbered. Equal
+    keys stay in row order, which is what a stable sort of the kept keys gives."""
+    rows = order // bands
+    mine = kept[rows]
+    renumbered = (np.cumsum(kept) - 1)[rows[mine]] * bands + order[mine] % bands
+    return renumbered.astype(np.int64, copy=False)
+
+
+def _shared_in_batch(keys: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+    """For each key, does another entry of ``keys`` have the same value? ``order``: the
+    stable argsort of ``keys``, when the caller has it."""
+    if order is None:
+        order = np.argsort(keys, kind="stable")
     ordered = keys[order]
     same = ordered[1:] == ordered[:-1]
     shared = np.zeros(len(keys), dtype=bool)

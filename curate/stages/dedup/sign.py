@@ -31,6 +31,10 @@ class SignedRows:
     # How a copy of each row would point at it (ParagraphRef's fields), so the barrier
     # decides from the rows alone, without the documents.
     refs: list[tuple[str, str, int, int, int]]
+    # The stable argsort of keys.ravel(), made here in the worker: the barrier, one process
+    # for the whole run, needs this order three times a batch (its lookups, the keys shared
+    # within the batch, the kept rows' run), and sorting was a quarter of its time.
+    order: np.ndarray | None = None  # int32
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -41,7 +45,7 @@ class SignedRows:
 
 def empty_rows() -> SignedRows:
     return SignedRows([], np.empty((0, 0), dtype=np.uint64), np.empty(0, dtype=np.uint32),
-                      np.zeros(1, dtype=np.int64), [])
+                      np.zeros(1, dtype=np.int64), [], np.empty(0, dtype=np.int32))
 
 
 def shingle_sets(hashes: np.ndarray, counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -74,8 +78,14 @@ def sign_batch(batch: Batch, signer: Signer) -> SignedRows:
         doc = batch.items[pos]
         assert isinstance(doc, Document)
         refs.append(ref_fields(doc, line))
-    return SignedRows([(pos, line.index) for pos, line in kept], signer.band_keys_matrix(matrix), flat, offsets,
-                      refs)
+    keys = signer.band_keys_matrix(matrix)
+    return SignedRows([(pos, line.index) for pos, line in kept], keys, flat, offsets, refs, key_order(keys))
+
+
+def key_order(keys: np.ndarray) -> np.ndarray:
+    """The stable argsort of a batch's band keys, row after row (int32: a batch holds far
+    fewer than 2**31 keys)."""
+    return np.argsort(np.asarray(keys, dtype=np.uint64).ravel(), kind="stable").astype(np.int32)
 
 
 @dataclass
