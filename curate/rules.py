@@ -113,6 +113,10 @@ class RuleSet:
     def names(self) -> list[str]:
         return [r.name for r in self.rules]
 
+    def __getstate__(self) -> dict:
+        # What a process builds for itself from the rules (rule_filter's compiled filter) stays behind.
+        return {key: value for key, value in self.__dict__.items() if not key.startswith("_")}
+
 
 @dataclass(frozen=True)
 class RuleText:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 from curate.detectors import LineModelRule, words
 from curate.document import Document, Line, Problem, RawDocument, Reason
 from curate.patterns import BUDGET_SECONDS, CompiledPattern, PatternTimeout, unanchored
+from curate.rule_filter import MAX_LINE_BYTES, LineRuleFilter, line_filter
 from curate.rules import BUILTIN_PREFIX, Rule, RuleSet
 from curate.stages.base import Batch, Stage
 
@@ -176,25 +177,72 @@ def timeout_problem(doc: Document, rule: Rule, line: Line) -> Problem:
         lines=0, byte_start=line.origin.byte_start, byte_end=line.origin.byte_end, preview=line.raw[:200])
 
 
-def all_rule_hits(lines: list[Line], ruleset: RuleSet,
-                  on_timeout: OnTimeout = _give_up) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
+def all_rule_hits(lines: list[Line], ruleset: RuleSet, on_timeout: OnTimeout = _give_up,
+                  use_filter: bool = True) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
     """Every active rule over the lines, in run order: (line index -> the first rule that
     hits it, line index -> every rule that hits it, in that order).
 
     Line and block rules run first, in rule order, and all see the same lines (those
     left by normalisation), so their hits never depend on one another. Page rules
-    (detectors) run after them and also see which lines those rules took."""
+    (detectors) run after them and also see which lines those rules took. The line rules
+    on RE2 are asked all at once per line (rule_filter); ``use_filter=False`` asks them
+    one by one, the reference the tests compare it with."""
     taken: dict[int, Rule] = {}
     every: dict[int, list[Rule]] = {}
     facts = LineFacts(lines)
+    flt = line_filter(ruleset) if use_filter else None
+    filtered = filtered_hits(flt, lines, facts, on_timeout) if flt is not None else None
     for rule in ruleset.in_order:
         if arbitrates(rule):
             continue
-        for index in rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset(), facts,
-                               on_timeout):
+        position = flt.position.get(rule.name) if flt is not None else None
+        if position is not None:
+            assert filtered is not None
+            hits: Iterable[int] = filtered[position]
+        else:
+            hits = rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset(), facts, on_timeout)
+        for index in hits:
             taken.setdefault(index, rule)
             every.setdefault(index, []).append(rule)
     return taken, every
+
+
+def filtered_hits(flt: LineRuleFilter, lines: list[Line], facts: LineFacts,
+                  on_timeout: OnTimeout) -> list[list[int]]:
+    """For each rule of the filter, the lines it hits, in line order: the filter's answer
+    for the lines it takes, with each rule's word bounds and literal prefilter applied as
+    line_rule_hits applies them; the other lines rule by rule."""
+    found: list[list[int]] = [[] for _ in flt.rules]
+    encoded = facts.encoded
+    words: list[int] | None = None
+    lowered: list[str] | None = None
+    rest: list[Line] = []
+    for k, line in enumerate(lines):
+        data = encoded[k]
+        if data is None or len(data) > MAX_LINE_BYTES or data.endswith(b"\n"):
+            rest.append(line)
+            continue
+        for position in flt.matching(data):
+            rule = flt.rules[position]
+            if rule.max_words is not None or rule.min_words is not None:
+                words = words if words is not None else facts.words
+                n = words[k]
+                if (rule.max_words is not None and n > rule.max_words) or (
+                        rule.min_words is not None and n < rule.min_words):
+                    continue
+            if rule.literals:
+                lowered = lowered if lowered is not None else facts.lowered
+                text = lowered[k]
+                if not any(lit in text for lit in rule.literals):
+                    continue
+            found[position].append(line.index)
+    if rest:
+        rest_facts = LineFacts(rest)
+        for position, rule in enumerate(flt.rules):
+            hits = line_rule_hits(rule, rest, rest_facts, on_timeout)
+            if hits:
+                found[position] = sorted({*found[position], *hits})
+    return found
 
 
 def document_rule_hits(doc: Document, ruleset: RuleSet) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
@@ -337,6 +385,9 @@ class StripNoise(Stage):
     @classmethod
     def from_config(cls, cfg: RunConfig) -> StripNoise:
         return cls(cfg.ruleset)
+
+    def setup(self) -> None:
+        line_filter(self.ruleset)  # ~0.1 s: built before the fork, workers share it
 
     def __call__(self, batch: Batch) -> Batch:
         arbiter = arbiter_of(self.ruleset)

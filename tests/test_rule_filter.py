@@ -1,0 +1,101 @@
+"""The line rules asked all at once per line (rule_filter, RE2's FilteredRE2) hit exactly
+the lines they hit when asked one by one (noise.line_rule_hits), on real pages, on lines
+made to reach the edges (case folding, lone surrogates, lines longer than the filter
+takes), and with a user's rules beside the built-in ones."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, ROOT
+
+from curate.document import Line, Origin
+from curate.rule_filter import MAX_BOUNDED_PATTERN_CHARS, MAX_LINE_BYTES, filtered_rules, line_filter
+from curate.rules import load_rules
+from curate.stages.noise import all_rule_hits
+
+pytestmark = pytest.mark.unit
+
+
+def _lines(texts: list[str]) -> list[Line]:
+    return [Line(k, text, text, Origin(k + 1, 0, 0), False) for k, text in enumerate(texts)]
+
+
+def _pages() -> list[list[str]]:
+    files = [*sorted((ROOT / "seeds").glob("*.txt")), *sorted((FIXTURES / "probes").rglob("*.txt")),
+             *sorted((FIXTURES / "noise-dev" / "input").glob("*.txt"))[:25],
+             *sorted((FIXTURES / "noise-train" / "input").rglob("*.txt"))[:25]]
+    pages = [[line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+             for path in files]
+    return [page for page in pages if page]
+
+
+EDGES = [
+    "Cookie-Einstellungen", "COOKIE-EINSTELLUNGEN", "İmpressum", "Straße und Datenschutz", "ΑΠΟΔΟΧΗ ΌΛΩΝ",
+    "Share this: \ud800 Facebook", "© 2024 Gazette", "Foto: dpa", "Teilen auf Facebook", "Weiterlesen »",
+    "Newsletter abonnieren " + "x " * (MAX_LINE_BYTES // 2), "Advertisement", "ANZEIGE", "Seite 2 von 5",
+]
+
+
+def _same(lines: list[Line], ruleset) -> None:
+    fast_taken, fast_every = all_rule_hits(lines, ruleset)
+    slow_taken, slow_every = all_rule_hits(lines, ruleset, use_filter=False)
+    assert {k: r.name for k, r in fast_taken.items()} == {k: r.name for k, r in slow_taken.items()}
+    assert {k: [r.name for r in rs] for k, rs in fast_every.items()} == \
+        {k: [r.name for r in rs] for k, rs in slow_every.items()}
+
+
+def test_the_filter_hits_what_the_rules_hit_one_by_one_on_real_pages_and_edge_lines():
+    ruleset = load_rules()
+    pages = [*_pages(), EDGES]
+    assert len(pages) > 50
+    hits = 0
+    for page in pages:
+        lines = _lines(page)
+        _same(lines, ruleset)
+        hits += len(all_rule_hits(lines, ruleset)[0])
+    assert hits > 500  # the pages hold boilerplate: a check that finds nothing proves nothing
+
+
+def test_the_filter_takes_the_small_and_unbounded_rules_and_leaves_the_large_bounded_ones(tmp_path: Path):
+    ruleset = load_rules()
+    flt = line_filter(ruleset)
+    assert flt is not None and len(flt.rules) >= 20
+    left = [r for r in ruleset.in_order if r.scope == "line" and r.regex is not None and r.regex.re2 is not None
+            and r not in flt.rules]
+    assert left and all(r.max_words is not None and len(r.regex.re2) > MAX_BOUNDED_PATTERN_CHARS for r in left)
+    # What a process built for itself does not travel with the rules (Ray, spawn).
+    copy = pickle.loads(pickle.dumps(ruleset))
+    assert "_line_filter" not in copy.__dict__
+    assert [r.name for r in filtered_rules(copy)] == [r.name for r in flt.rules]
+
+
+def test_a_users_rules_with_bounds_and_phrases_beside_the_built_in_ones(tmp_path: Path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "mine.toml").write_text('''
+[[rule]]
+name = "short-shout"
+reason = "a short line in capitals"
+pattern = '^[A-ZÄÖÜ ]+$'
+case_sensitive = true
+max_words = 3
+examples = { match = ["JETZT KAUFEN"], keep = ["JETZT KAUFEN SIE DAS BUCH HEUTE NOCH"] }
+
+[[rule]]
+name = "gift-phrases"
+reason = "gift promos"
+phrases = ["Gutschein", "gift card"]
+max_words = 12
+examples.match = ["Jetzt Gutschein sichern"]
+examples.keep = ["Der Gutschein, den sie ihrem Bruder geschenkt hatte, lag noch Jahre in der Schublade"]
+''', encoding="utf-8")
+    ruleset = load_rules([rules])
+    assert {"short-shout", "gift-phrases"} <= {r.name for r in filtered_rules(ruleset)}
+    page = ["JETZT KAUFEN", "GUTSCHEIN", "Jetzt Gutschein sichern", "GIFT CARD deals", "Die Gutscheine sind da.",
+            "Ein ganz normaler Satz über einen Gutschein, der nichts verkauft und lang genug ist."]
+    _same(_lines(page + EDGES), ruleset)
+    taken, _ = all_rule_hits(_lines(page), ruleset)
+    assert taken[0].name == "short-shout" and taken[2].name == "gift-phrases"
