@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from curate.stages.normalise import normalise_text
@@ -31,8 +33,10 @@ def test_ftfy_gate_changes_nothing_on_real_lines():
 
     from curate.stages import normalise as n
 
+    every_run = re.compile(n._SPACING + "+")
+
     def always_ftfy(raw: str) -> str:
-        text = n._SPACES.sub(" ", ftfy.fix_text(raw, n.FIXER))
+        text = every_run.sub(" ", ftfy.fix_text(raw, n.FIXER))
         text = n._strip_controls(n._INVISIBLE.sub("", text))
         return text.strip()
 
@@ -44,21 +48,23 @@ def test_ftfy_gate_changes_nothing_on_real_lines():
 
 
 def test_space_runs_collapse_exactly_as_the_plain_pattern_does():
-    """_SPACES skips runs that are one " " already; the result must equal replacing every
-    run of spacing characters, whatever the mix."""
-    import re
-
+    """collapse_spacing splits on whitespace; the result must equal replacing every run of
+    _SPACING characters with one space and stripping the ends, whatever the mix, and
+    str.isspace must hold for exactly the characters of _SPACING but U+180E."""
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from curate.stages.normalise import _SPACES, _SPACING
+    from curate.stages.normalise import _SPACING, collapse_spacing
 
     every_run = re.compile(_SPACING + "+")
+    spacing = re.compile(_SPACING)
+    assert [c for c in range(0x110000) if bool(spacing.fullmatch(chr(c))) != (chr(c).isspace() or c == 0x180E)] == []
 
-    pieces = st.sampled_from([" ", "  ", "\t", "\u00a0", "\u180e", "\u2028", "a", "é", "\u3000", "\x1c", "\x85", "\r"])
+    pieces = st.sampled_from([" ", "  ", "\t", "\u00a0", "\u180e", "\u2028", "a", "é", "\u3000", "\x1c", "\x85", "\r",
+                              "\u200b", "\x00"])
 
     @given(st.lists(pieces, max_size=14).map("".join))
     def check(text):
-        assert _SPACES.sub(" ", text) == every_run.sub(" ", text)
+        assert collapse_spacing(text) == every_run.sub(" ", text).strip()
 
     check()
