@@ -498,8 +498,8 @@ def report(out, target, overwrite):
         written = make_report(out, target, overwrite)
     except CurateError as err:
         raise _fail(err) from err
-    click.echo(f"report written to {written.path} ({written.size / 1e6:.2f} MB, {written.clusters:,} duplicate "
-               f"clusters) in {time.monotonic() - started:.1f} s", err=True)
+    click.echo(f"report written to {written.path} ({written.size / 1e6:.2f} MB, "
+               f"{_count(written.clusters, 'duplicate cluster')}) in {time.monotonic() - started:.1f} s", err=True)
 
 
 @cli.command()

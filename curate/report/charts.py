@@ -11,13 +11,14 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 INSTALL = "pip install 'curate-corpus[report]'"
 KEPT = "#4c78a8"
 REMOVED = "#e45756"
-_RC = {
+_RC: dict[Any, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "curate-report",
     "font.family": "DejaVu Sans",

@@ -81,7 +81,8 @@ class _Samples:
                 heapq.heapreplace(heap, item)
 
     def result(self) -> dict[str, list[Example]]:
-        return {reason: [e for _, _, e in sorted(heap, key=lambda item: item[1])] for reason, heap in self.heaps.items()}
+        return {reason: [example for _, _, example in sorted(heap, key=lambda item: item[1])]
+                for reason, heap in self.heaps.items()}
 
 
 def gather(folder: OutputFolder) -> Figures:
@@ -109,12 +110,12 @@ def gather(folder: OutputFolder) -> Figures:
             similarity = record.get("similarity")
             if isinstance(similarity, (int, float)):
                 fig.similarity[min(max(int(similarity * SIMILARITY_STEPS), 0), SIMILARITY_STEPS - 1)] += 1
-        doc = (str(record.get("doc", "")), source)
-        if doc != last:
-            keys.append(doc_key(*doc))
+        place = (str(record.get("doc", "")), source)
+        if place != last:
+            keys.append(doc_key(*place))
             lines.append(0)
             chars.append(0)
-            last = doc
+            last = place
         lines[-1] += 1
         chars[-1] += size
     fig.examples = samples.result()

@@ -21,11 +21,13 @@ TOP_LANGUAGES = 15
 CLUSTERS_SHOWN = 50
 COPIES_SHOWN = 5
 CLUSTER_CHARS = 400
+NOT_HERE = "(not in this output: a paragraph of the index the run was deduplicated --against)"
 
 _CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1100px; padding: 1em 2em; color: #222; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
-table { border-collapse: collapse; margin: 0.5em 0; } td, th { padding: 2px 8px; vertical-align: top; text-align: left; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+td, th { padding: 2px 8px; vertical-align: top; text-align: left; }
 th { background: #f3f3f3; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
 tr:nth-child(even) td { background: #fafafa; }
 .note { color: #666; font-style: italic; } .chart svg { max-width: 100%; height: auto; }
@@ -33,7 +35,8 @@ tr:nth-child(even) td { background: #fafafa; }
 .pair div { background: #f6f8fa; padding: 4px 8px; border-radius: 3px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .pair .kept { background: #e8f0f8; } .where { color: #666; font-size: 0.85em; }
 code, .mono { font-family: ui-monospace, monospace; font-size: 0.9em; overflow-wrap: anywhere; }
-.cards { display: flex; flex-wrap: wrap; gap: 12px; } .card { border: 1px solid #ddd; border-radius: 4px; padding: 6px 12px; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; }
+.card { border: 1px solid #ddd; border-radius: 4px; padding: 6px 12px; }
 .card b { display: block; font-size: 1.4em; }
 """
 _CSP = "default-src 'none'; style-src 'unsafe-inline'"
@@ -181,7 +184,7 @@ def _clusters(folder: OutputFolder, fig: Figures) -> str:
     out = [head, _note(note), _chart("similarity", svg_sim), _chart("cluster-sizes", svg_sizes)]
     for record in cluster_records(folder, shown, COPIES_SHOWN):
         kept = record["kept"]
-        kept_text = kept["text"] if kept["text"] is not None else "(not in this output: a paragraph of the --against index)"
+        kept_text = kept["text"] if kept["text"] is not None else NOT_HERE
         out.append(f'<h3 id="cluster-{record["cluster"]}">Cluster {record["cluster"]}: {record["size"] - 1:,} '
                    f"{'copy' if record['size'] == 2 else 'copies'}</h3><div class=\"pair\">"
                    '<div class="kept"><span class="where">kept: ' + _place(kept) + "</span>\n"
@@ -224,8 +227,8 @@ def _examples(fig: Figures) -> str:
 
 def _settings(summary: dict) -> str:
     settings = _get(summary, "settings", default={}) or {}
-    rows = [[f"<code>{escape(key)}</code>", f"<code>{escape(json.dumps(value, sort_keys=True, ensure_ascii=False))}</code>"]
-            for key, value in _flat(settings)]
+    rows = [[f"<code>{escape(key)}</code>", f"<code>{escape(json.dumps(value, sort_keys=True, ensure_ascii=False))}"
+             "</code>"] for key, value in _flat(settings)]
     rules = [[escape(str(_get(r, "file", default="?"))), escape(str(_get(r, "origin", default="?"))),
               n(_get(r, "rules", default="?"))] for r in _get(summary, "rules", default=[]) or []]
     problems = [[escape(k), n(v)] for k, v in (_get(summary, "problem_counts", "by_kind", default={}) or {}).items()]

@@ -1,0 +1,197 @@
+"""`curate report OUT`: one self-contained HTML page read back from a finished output
+folder, driven through the real CLI on the seeds and on generated runs."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import SEEDS, invoke, read_jsonl
+
+pytest.importorskip("matplotlib", reason="curate report needs the report extra: pip install -e '.[report]'")
+
+SECTIONS = ("overview", "reasons", "sources", "languages", "lengths", "clusters", "examples", "settings")
+CHARTS = ("reasons", "reason-chars", "sources", "languages", "lengths", "similarity", "cluster-sizes")
+
+
+def _run(inputs: Path, out: Path, *options: str) -> Path:
+    result = invoke("run", inputs, "-o", out, "--quiet", *options)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _report(out: Path, *options: str) -> str:
+    result = invoke("report", out, *options)
+    assert result.exit_code == 0, result.output
+    target = Path(options[options.index("-o") + 1]) if "-o" in options else out / "report.html"
+    return target.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def seeds_out(tmp_path_factory) -> Path:
+    return _run(SEEDS, tmp_path_factory.mktemp("seeds") / "out")
+
+
+@pytest.fixture(scope="module")
+def seeds_page(seeds_out) -> str:
+    return _report(seeds_out)
+
+
+class _Tags(HTMLParser):
+    """Every start tag with its attributes, and the text of <style> elements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.styles: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.styles.append(data)
+
+
+def _tags(page: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(page)
+    return parser
+
+
+def test_every_section_and_chart_is_there(seeds_page):
+    ids = {attrs.get("id") for _, attrs in _tags(seeds_page).tags}
+    assert {*SECTIONS, *(f"chart-{c}" for c in CHARTS)} <= ids
+    for chart in CHARTS:
+        figure = re.search(rf'<figure class="chart" id="chart-{chart}">(.*?)</figure>', seeds_page, re.S)
+        assert figure and "<svg" in figure.group(1) and "<path" in figure.group(1), chart
+
+
+def test_the_numbers_are_summary_json_s(seeds_out, seeds_page):
+    summary = json.loads((seeds_out / "summary.json").read_text())
+    cards = dict((label, int(value.replace(",", ""))) for value, label in
+                 re.findall(r'<div class="card" data-figure="[^"]*"><b>([\d,]+)</b>([^<]+)</div>', seeds_page))
+    assert cards["documents read"] == summary["documents"]["read"]
+    assert cards["documents written"] == summary["documents"]["written"]
+    for key in ("read", "kept", "removed", "quarantined"):
+        assert cards[f"lines {key}"] == summary["lines"][key]
+    assert cards["problems"] == summary["problem_counts"]["total"]
+    dups = [r for r in read_jsonl(seeds_out / "removed.jsonl") if r["stage"] == "dedup"]
+    assert cards["duplicate clusters"] == len({json.dumps(r["duplicate_of"], sort_keys=True) for r in dups})
+    # The reason table: lines counted from removed.jsonl, and summary.json's own count beside it.
+    rows = re.findall(r'<tr><td>([^<]+)</td><td class="n">([\d,]+)</td><td class="n">([\d,]+)</td>'
+                      r'<td class="n">([\d,]+)</td></tr>', seeds_page)
+    assert {reason: int(lines) for reason, lines, _, _ in rows} == summary["removed_by_reason"]
+    assert all(lines == theirs for _, lines, _, theirs in rows)
+    removed = read_jsonl(seeds_out / "removed.jsonl")
+    chars = {reason: int(c.replace(",", "")) for reason, _, c, _ in rows}
+    assert chars == {reason: sum(len(r["removed"]) for r in removed if r["reason"] == reason) for reason in chars}
+    # The settings, flattened: the dedup threshold the run used.
+    threshold = summary["settings"]["dedup"]["threshold"]
+    assert f"<td><code>dedup.threshold</code></td><td><code>{threshold}</code></td>" in seeds_page
+
+
+def test_examples_and_the_cluster_show_removed_text(seeds_out, seeds_page):
+    removed = read_jsonl(seeds_out / "removed.jsonl")
+    for reason in {r["reason"] for r in removed}:
+        assert f'<h3 class="mono">{reason} <span class="where">(' in seeds_page
+    copy = next(r for r in removed if r["stage"] == "dedup")
+    from html import escape
+
+    assert escape(copy["removed"]) in seeds_page.split('id="clusters"')[1].split('id="examples"')[0]
+    assert "showing 1 of 1 clusters" in seeds_page
+
+
+def test_the_page_loads_nothing(seeds_page):
+    parsed = _tags(seeds_page)
+    for tag, attrs in parsed.tags:
+        assert tag not in ("script", "link", "img", "iframe", "object", "embed", "base"), tag
+        assert "src" not in attrs and "srcset" not in attrs, tag
+        for name, value in attrs.items():
+            if name in ("href", "xlink:href"):
+                assert value and value.startswith("#"), (tag, name, value)
+            assert not re.search(r"https?://|//", value or "") or name == "content", (tag, name, value)
+    assert not re.search(r"url\((?!#)|@import|https?://", "".join(parsed.styles))
+    assert re.search(r'http-equiv="Content-Security-Policy" content="default-src \'none\'', seeds_page)
+    assert "<script" not in seeds_page.lower()
+
+
+def test_same_output_same_bytes_wherever_it_lies(seeds_out, seeds_page, tmp_path):
+    copy = tmp_path / "elsewhere" / seeds_out.name
+    shutil.copytree(seeds_out, copy)
+    (copy / "report.html").unlink()
+    assert _report(copy) == seeds_page
+    assert _report(seeds_out, "-o", str(tmp_path / "again.html")) == seeds_page
+
+
+def test_refuses_to_overwrite_and_says_how(seeds_out, tmp_path):
+    target = tmp_path / "r.html"
+    target.write_text("mine")
+    result = invoke("report", seeds_out, "-o", target)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {target}: exists already; use --overwrite to replace it, or -o FILE to write "
+                             "elsewhere\n")
+    assert target.read_text() == "mine"
+    done = invoke("report", seeds_out, "-o", target, "--overwrite")
+    assert done.exit_code == 0 and done.output.startswith(f"report written to {target} (0.")
+    assert "1 duplicate cluster)" in done.output
+
+
+def test_bad_output_folder_says_what_to_do(tmp_path):
+    assert invoke("report", tmp_path / "nope").output == (
+        f"Error: {tmp_path / 'nope'}: no such folder; give the output folder of a finished `curate run` (the "
+        "folder given to -o, which holds summary.json)\n")
+    (tmp_path / "summary.json").write_text("{not json")
+    assert invoke("report", tmp_path).output.startswith(f"Error: {tmp_path / 'summary.json'}: unreadable (")
+
+
+def test_without_matplotlib_it_names_the_pip_command(seeds_out, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what `import matplotlib` meets when it is not installed
+    result = invoke("report", seeds_out, "-o", tmp_path / "r.html")
+    assert result.exit_code == 1
+    assert result.output == ("Error: curate report draws its charts with matplotlib, which is not installed; "
+                             "pip install 'curate-corpus[report]'\n")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_later_run_overwrites_the_folder_and_its_report(seeds_out, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(seeds_out, out)
+    assert (out / "report.html").exists()
+    _run(SEEDS, out, "--overwrite")  # report.html is curate's own: the folder is not refused as foreign
+    assert not (out / "report.html").exists()  # and a report of the old run does not outlive it
+
+
+def _many_clusters(folder: Path, clusters: int) -> Path:
+    """Documents whose paragraphs are copied: cluster k has 1 + k % 3 copies."""
+    words = [f"w{n}" for n in range(400)]
+    paragraphs = [" ".join(random.Random(k).choices(words, k=14)) for k in range(clusters)]
+    folder.mkdir(parents=True)
+    with open(folder / "docs.jsonl", "w", encoding="utf-8") as f:
+        for k, paragraph in enumerate(paragraphs):
+            for copy in range(2 + k % 3):
+                f.write(json.dumps({"id": f"d{k}-{copy}", "text": paragraph}) + "\n")
+    return folder
+
+
+def test_large_runs_are_sampled_and_say_so(tmp_path):
+    out = _run(_many_clusters(tmp_path / "in", 80), tmp_path / "out", "--no-project-rules")
+    page = _report(out)
+    copies = sum(1 + k % 3 for k in range(80))
+    assert f"showing 50 of 80 clusters ({copies:,} copies), largest first, and at most 5 copies of each" in page
+    assert page.count('<h3 id="cluster-') == 50
+    # Largest first: every cluster of 3 copies before any of 2.
+    sizes = [int(n) for n in re.findall(r'<h3 id="cluster-\d+">Cluster \d+: (\d+) cop', page)]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] == 3
+    assert "up to 5 lines per reason" in page and "(5 of " in page
