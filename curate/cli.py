@@ -498,8 +498,9 @@ def report(out, target, overwrite):
         written = make_report(out, target, overwrite)
     except CurateError as err:
         raise _fail(err) from err
-    click.echo(f"report written to {written.path} ({written.size / 1e6:.2f} MB, "
-               f"{_count(written.clusters, 'duplicate cluster')}) in {time.monotonic() - started:.1f} s", err=True)
+    clusters = f"{written.clusters:,} duplicate cluster{'' if written.clusters == 1 else 's'}"
+    click.echo(f"report written to {written.path} ({written.size / 1e6:.2f} MB, {clusters}) in "
+               f"{time.monotonic() - started:.1f} s", err=True)
 
 
 @cli.command()
