@@ -17,7 +17,7 @@ from conftest import SEEDS, invoke, read_jsonl
 pytest.importorskip("matplotlib", reason="curate report needs the report extra: pip install -e '.[report]'")
 
 SECTIONS = ("overview", "reasons", "sources", "languages", "lengths", "clusters", "examples", "settings")
-CHARTS = ("reasons", "reason-chars", "sources", "languages", "lengths", "similarity", "cluster-sizes")
+CHARTS = ("reasons", "sources", "languages", "lengths", "similarity", "cluster-sizes")
 
 
 def _run(inputs: Path, out: Path, *options: str) -> Path:

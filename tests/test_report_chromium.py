@@ -22,7 +22,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WIDTH, HEIGHT = 1200, 5000
 REMOVED = (0xE4, 0x57, 0x56)  # curate/report/charts.py: the colours of removed and kept bars
 KEPT = (0x4C, 0x78, 0xA8)
-CHARTS_WITH_BARS = {"reasons": 16, "reason-chars": 16, "sources": 10, "languages": 2, "cluster-sizes": 1}
+CHARTS_WITH_BARS = {"reasons": 32, "sources": 10, "languages": 2, "cluster-sizes": 1}
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (apt-get install chromium; .ci/run does)")
 

@@ -62,29 +62,39 @@ def _svg(figure, prefix: str) -> str:
     return text
 
 
-def barh(prefix: str, title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float], str]],
-         xlabel: str, stacked: bool = False) -> str:
+Series = Sequence[tuple[str, Sequence[float], str]]  # (name, one value per label, colour)
+
+
+def barh(prefix: str, title: str, labels: Sequence[str], series: Series, xlabel: str, stacked: bool = False) -> str:
     """Horizontal bars, first label on top; several series side by side or stacked."""
+    return barh_panels(prefix, labels, [(title, xlabel, series)], stacked)
+
+
+def barh_panels(prefix: str, labels: Sequence[str], panels: Sequence[tuple[str, str, Series]],
+                stacked: bool = False) -> str:
+    """One bar chart per panel (title, x label, series), side by side, sharing the labels."""
     import matplotlib
 
+    widest = max((len(series) for _, _, series in panels), default=1)
     with matplotlib.rc_context(_RC):
-        fig = _figure(10, 0.9 + 0.24 * max(len(labels), 1) * (1 if stacked else max(len(series), 1) ** 0.5))
-        ax = fig.add_subplot()
+        fig = _figure(10, 0.9 + 0.24 * max(len(labels), 1) * (1 if stacked else max(widest, 1) ** 0.5))
+        axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
         y = np.arange(len(labels))
-        height = 0.8 if stacked else 0.8 / max(len(series), 1)
-        left = np.zeros(len(labels))
-        for n, (name, values, color) in enumerate(series):
-            offset = 0 if stacked else (n - (len(series) - 1) / 2) * height
-            ax.barh(y + offset, values, height=height, left=left if stacked else None, label=name, color=color,
-                    gid=f"bars-{n}")
-            if stacked:
-                left = left + np.asarray(values, dtype=float)
-        ax.set_yticks(y, [_short(label) for label in labels])
-        ax.invert_yaxis()
-        ax.set_xlabel(xlabel)
-        ax.set_title(title, loc="left")
-        if len(series) > 1:
-            fig.legend(loc="outside right upper", frameon=False)
+        for ax, (title, xlabel, series) in zip(axes, panels, strict=True):
+            height = 0.8 if stacked else 0.8 / max(len(series), 1)
+            left = np.zeros(len(labels))
+            for n, (name, values, color) in enumerate(series):
+                offset = 0 if stacked else (n - (len(series) - 1) / 2) * height
+                ax.barh(y + offset, values, height=height, left=left if stacked else None, label=name, color=color,
+                        gid=f"bars-{n}")
+                if stacked:
+                    left = left + np.asarray(values, dtype=float)
+            ax.set_xlabel(xlabel)
+            ax.set_title(title, loc="left")
+        axes[0].set_yticks(y, [_short(label) for label in labels])
+        axes[0].invert_yaxis()
+        if widest > 1:
+            fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
         return _svg(fig, prefix)
 
 

@@ -37,7 +37,7 @@ tr:nth-child(even) td { background: #fafafa; }
 code, .mono { font-family: ui-monospace, monospace; font-size: 0.9em; overflow-wrap: anywhere; }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; }
 .card { border: 1px solid #ddd; border-radius: 4px; padding: 6px 12px; }
-.card b { display: block; font-size: 1.4em; }
+.card b { display: block; font-size: 1.4em; } summary { cursor: pointer; color: #444; }
 """
 _CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -113,10 +113,10 @@ def _overview(folder: OutputFolder, fig: Figures) -> str:
 
 def _reasons(summary: dict, fig: Figures) -> str:
     shown, note = _top(fig.removed_lines, TOP_REASONS)
-    lines = charts.barh("reasons", "Lines removed, by reason", shown,
-                        [("lines", [fig.removed_lines[r] for r in shown], charts.REMOVED)], "lines")
-    chars = charts.barh("reason-chars", "Characters removed, by reason", shown,
-                        [("characters", [fig.removed_chars[r] for r in shown], charts.REMOVED)], "characters")
+    svg = charts.barh_panels("reasons", shown, [
+        ("Lines removed, by reason", "lines", [("lines", [fig.removed_lines[r] for r in shown], charts.REMOVED)]),
+        ("Characters removed", "characters", [("characters", [fig.removed_chars[r] for r in shown], charts.REMOVED)]),
+    ])
     by_summary = _get(summary, "removed_by_reason", default={}) or {}
     rows = [[escape(r), n(fig.removed_lines[r]), n(fig.removed_chars[r]), n(by_summary.get(r, "?"))]
             for r in sorted(fig.removed_lines, key=lambda r: (-fig.removed_lines[r], r))]
@@ -125,9 +125,10 @@ def _reasons(summary: dict, fig: Figures) -> str:
             "<p>A reason <code>rule:NAME</code> is a noise rule (<code>curate rules list</code>), "
             "<code>duplicate</code> a near-duplicate paragraph, <code>site:repeated</code> a line repeated across "
             "a site's pages. Counted from removed.jsonl; the last column is summary.json's count.</p>"
-            + _note(note) + _chart("reasons", lines) + _chart("reason-chars", chars)
+            + _note(note) + _chart("reasons", svg)
+            + "<details><summary>The figures, by reason and by stage</summary>"
             + _table(["reason", "lines", "characters", "summary.json"], rows, {1, 2, 3})
-            + "<h3>By stage</h3>" + _table(["stage", "lines removed"], stages, {1}) + "</section>")
+            + _table(["stage", "lines removed"], stages, {1}) + "</details></section>")
 
 
 def _sources(fig: Figures) -> str:
