@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, invoke, read_jsonl
+from conftest import FIXTURES, SEEDS, invoke, read_jsonl
 
 pytest.importorskip("matplotlib", reason="curate report needs the report extra: pip install -e '.[report]'")
 
@@ -195,3 +195,35 @@ def test_large_runs_are_sampled_and_say_so(tmp_path):
     sizes = [int(n) for n in re.findall(r'<h3 id="cluster-\d+">Cluster \d+: (\d+) cop', page)]
     assert sizes == sorted(sizes, reverse=True) and sizes[0] == 3
     assert "up to 5 lines per reason" in page and "(5 of " in page
+
+
+def _folded(page: str, what: str) -> dict[str, tuple[int, ...]]:
+    """The rows of a chart's folded table of figures: label -> its numbers."""
+    table = re.search(rf"<summary>The figures, by {what}</summary><table>(.*?)</table>", page, re.S)
+    assert table, f"no figures by {what}"
+    rows = re.findall(r"<tr><td>([^<]*)</td>((?:<td class=\"n\">[\d,]+</td>)+)</tr>", table.group(1))
+    return {label: tuple(int(v.replace(",", "")) for v in re.findall(r">([\d,]+)<", cells)) for label, cells in rows}
+
+
+@pytest.mark.parametrize("case", ["seeds", "sites"])
+def test_sources_sites_and_languages_add_up_to_summary_json(case, seeds_out, seeds_page, tmp_path):
+    if case == "seeds":
+        out, page = seeds_out, seeds_page
+    else:  # six sites, with lines each site repeats: the site stage ran (--site url, the default)
+        out = _run(FIXTURES / "sites" / "crawl", tmp_path / "out")
+        page = _report(out)
+    summary = json.loads((out / "summary.json").read_text())
+    kept, removed = summary["lines"]["kept"], summary["lines"]["removed"]
+    groups = ["source", "language"] + (["site"] if case == "sites" else [])
+    assert ("<summary>The figures, by site</summary>" in page) == (case == "sites")
+    for what in groups:
+        rows = _folded(page, what)
+        assert sum(r[0] for r in rows.values()) == kept, what
+        assert sum(r[1] for r in rows.values()) == removed, what
+    if case == "sites":
+        sites = _folded(page, "site")
+        assert len(sites) == 6 and all(label.endswith(".example") for label in sites)
+        assert summary["removed_by_reason"]["site:repeated"] > 0
+    sources = _folded(page, "source")
+    by_source = {r["source"] for r in read_jsonl(out / "removed.jsonl")}
+    assert by_source <= set(sources)

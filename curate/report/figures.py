@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 import xxhash
 
+from curate.document import RawDocument
 from curate.report.clusters import ClusterIndex, is_copy
-from curate.report.folder import OutputFolder
+from curate.report.folder import CorpusDoc, OutputFolder
+from curate.stages.site import SITE_MODES, site_of
 
 EXAMPLES_PER_REASON = 5
 EXAMPLE_CHARS = 300
@@ -24,7 +26,7 @@ EXAMPLE_CHARS = 300
 LENGTH_BINS = np.concatenate([[0.0], np.logspace(0, 8, 49)])
 SIMILARITY_STEPS = 50  # bins of 0.02; 1.0 falls in the last
 SIMILARITY_BINS = np.linspace(0.0, 1.0, SIMILARITY_STEPS + 1)
-EMPTIED = "(document emptied)"  # the language of a removed line whose document kept nothing
+EMPTIED = "(document emptied)"  # the language (and site) of a removed line whose document kept nothing
 NO_LANGUAGE = "(none)"
 
 
@@ -47,6 +49,8 @@ class Figures:
     by_stage: Counter = field(default_factory=Counter)  # stage -> lines
     source_removed: Counter = field(default_factory=Counter)  # source -> lines removed
     source_kept: Counter = field(default_factory=Counter)  # source -> lines kept
+    site_removed: Counter = field(default_factory=Counter)  # its document's site -> lines removed
+    site_kept: Counter = field(default_factory=Counter)  # site -> lines kept (none without a site stage)
     language_kept: Counter = field(default_factory=Counter)  # language -> lines kept
     language_removed: Counter = field(default_factory=Counter)  # its document's language -> lines removed
     length_before: np.ndarray = field(default_factory=lambda: np.zeros(len(LENGTH_BINS) - 1, np.int64))
@@ -85,8 +89,21 @@ class _Samples:
                 for reason, heap in self.heaps.items()}
 
 
+def _site_mode(summary: dict[str, Any]) -> str:
+    """How the run told a document's site (--site), "off" when summary.json does not say."""
+    site = summary.get("settings", {}).get("site") if isinstance(summary.get("settings"), dict) else None
+    mode = site.get("from") if isinstance(site, dict) else None
+    return mode if mode in SITE_MODES else "off"
+
+
+def site_of_doc(doc: CorpusDoc, mode: str) -> str | None:
+    """The site the run gave the document (curate.stages.site.site_of, on the record read back)."""
+    return site_of(RawDocument(doc.id, doc.source, None, "", 0, doc.metadata), mode)
+
+
 def gather(folder: OutputFolder) -> Figures:
     fig = Figures()
+    mode = _site_mode(folder.summary)
     samples = _Samples(EXAMPLES_PER_REASON)
     # Per document with a removed line: its key, lines and characters removed (removed.jsonl
     # holds a document's lines together, in input order).
@@ -132,6 +149,9 @@ def gather(folder: OutputFolder) -> Figures:
         language = doc.language or NO_LANGUAGE
         fig.documents += 1
         fig.source_kept[doc.source] += len(doc.lines)
+        site = site_of_doc(doc, mode) if mode != "off" else None
+        if site is not None:
+            fig.site_kept[site] += len(doc.lines)
         for line in doc.lines:
             fig.language_kept[line.get("language") or language] += 1
         kept_chars = len(doc.text) - doc.text.count("\n")
@@ -140,6 +160,8 @@ def gather(folder: OutputFolder) -> Figures:
         if at < len(key_array) and key_array[at] == doc_key(doc.id, doc.source) and not matched[at]:
             matched[at] = True
             fig.language_removed[language] += int(line_array[at])
+            if site is not None:
+                fig.site_removed[site] += int(line_array[at])
             removed_chars = int(char_array[at])
         before.append(kept_chars + removed_chars)
         after.append(kept_chars)
@@ -152,6 +174,8 @@ def gather(folder: OutputFolder) -> Figures:
     fig.language_removed[EMPTIED] += int(line_array[unmatched].sum())
     if fig.language_removed[EMPTIED] == 0:
         del fig.language_removed[EMPTIED]
+    elif fig.site_kept:
+        fig.site_removed[EMPTIED] += fig.language_removed[EMPTIED]
     before.extend(int(c) for c in char_array[unmatched])
     _bin(fig, before, [])
     _bin(fig, [], after)

@@ -31,6 +31,7 @@ class CorpusDoc:
     text: str
     language: str | None
     lines: list[dict[str, Any]]  # each line's provenance: line, bytes, and language if its own
+    metadata: dict[str, Any] | None  # the input record's other fields (its url, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +122,14 @@ def _corpus_doc(raw: RawDocument) -> CorpusDoc:
     # Parquet has every column, with null where a JSON record has no field.
     lines = [{k: v for k, v in line.items() if v is not None} for line in lines]
     text = raw.payload if isinstance(raw.payload, str) else raw.payload.decode("utf-8", "replace")
-    return CorpusDoc(id=raw.id, source=str(fields.get("source", "")), text=text,
-                     language=fields.get("language"), lines=lines)
+    metadata = fields.get("metadata")
+    if isinstance(metadata, str):  # Parquet holds it as a JSON string (docs/output.md)
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            metadata = None
+    return CorpusDoc(id=raw.id, source=str(fields.get("source", "")), text=text, language=fields.get("language"),
+                     lines=lines, metadata=metadata if isinstance(metadata, dict) else None)
 
 
 def kept_lines(doc: CorpusDoc) -> list[str]:

@@ -79,6 +79,18 @@ def _table(head: list[str], rows: list[list[str]], numeric: set[int] | None = No
     return "".join(out)
 
 
+def _figures(what: str, shown: list[str], columns: list[tuple[str, Counter]]) -> str:
+    """The numbers a chart draws, folded: its rows, and the rest summed in one row, so
+    every column adds up to the run's total."""
+    rows = [[escape(label), *(n(counter[label]) for _, counter in columns)] for label in shown]
+    rest = {key for _, counter in columns for key in counter} - set(shown)
+    if rest:
+        rows.append([escape(f"(the other {len(rest):,})"),
+                     *(n(sum(counter[key] for key in rest)) for _, counter in columns)])
+    return (f"<details><summary>The figures, by {escape(what)}</summary>"
+            + _table([what, *(name for name, _ in columns)], rows, set(range(1, len(columns) + 1))) + "</details>")
+
+
 def _chart(name: str, svg: str) -> str:
     return f'<figure class="chart" id="chart-{name}">{svg}</figure>'
 
@@ -138,8 +150,21 @@ def _sources(fig: Figures) -> str:
     svg = charts.barh("sources", "Lines kept and removed, by source", shown,
                       [("kept", [fig.source_kept[s] for s in shown], charts.KEPT),
                        ("removed", [fig.source_removed[s] for s in shown], charts.REMOVED)], "lines", stacked=True)
-    return ('<section id="sources"><h2>By source</h2><p>Each input file (its path under its input root).</p>'
-            + _note(note) + _chart("sources", svg) + "</section>")
+    out = ['<section id="sources"><h2>By source and site</h2><p>Each input file (its path under its input root).'
+           "</p>", _note(note), _chart("sources", svg),
+           _figures("source", shown, [("lines kept", fig.source_kept), ("lines removed", fig.source_removed)])]
+    if fig.site_kept:
+        sites = Counter(fig.site_kept)
+        sites.update(fig.site_removed)
+        shown, note = _top(sites, TOP_SOURCES)
+        out += ["<p>Each site, as the run's <code>--site</code> setting told it (the host of a record's URL, or a "
+                "page's folder); a removed line counts under its document's site.</p>", _note(note),
+                _chart("sites", charts.barh("sites", "Lines kept and removed, by site", shown,
+                                            [("kept", [fig.site_kept[s] for s in shown], charts.KEPT),
+                                             ("removed", [fig.site_removed[s] for s in shown], charts.REMOVED)],
+                                            "lines", stacked=True)),
+                _figures("site", shown, [("lines kept", fig.site_kept), ("lines removed", fig.site_removed)])]
+    return "".join(out) + "</section>"
 
 
 def _languages(fig: Figures) -> str:
@@ -153,7 +178,9 @@ def _languages(fig: Figures) -> str:
             "has one, else its document's; a removed line under its document's language (removed.jsonl names "
             "none), or <code>(document emptied)</code> when the document kept nothing; <code>(none)</code>: "
             "the language stage did not run or found no language.</p>"
-            + _note(note) + _chart("languages", svg) + "</section>")
+            + _note(note) + _chart("languages", svg)
+            + _figures("language", shown, [("lines kept", fig.language_kept), ("lines removed", fig.language_removed)])
+            + "</section>")
 
 
 def _lengths(fig: Figures) -> str:
