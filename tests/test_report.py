@@ -130,7 +130,7 @@ def test_the_page_loads_nothing(seeds_page):
 def test_same_output_same_bytes_wherever_it_lies(seeds_out, seeds_page, tmp_path):
     copy = tmp_path / "elsewhere" / seeds_out.name
     shutil.copytree(seeds_out, copy)
-    (copy / "report.html").unlink()
+    (copy / "report.html").unlink()  # seeds_page wrote it
     assert _report(copy) == seeds_page
     assert _report(seeds_out, "-o", str(tmp_path / "again.html")) == seeds_page
 
@@ -154,6 +154,28 @@ def test_bad_output_folder_says_what_to_do(tmp_path):
         "folder given to -o, which holds summary.json)\n")
     (tmp_path / "summary.json").write_text("{not json")
     assert invoke("report", tmp_path).output.startswith(f"Error: {tmp_path / 'summary.json'}: unreadable (")
+
+
+@pytest.mark.parametrize("command", ["report", "clusters"])
+def test_a_damaged_output_folder_is_named_not_a_traceback(command, seeds_out, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(seeds_out, out)
+    (out / "report.html").unlink(missing_ok=True)
+    removed = (out / "removed.jsonl").read_bytes()
+    (out / "removed.jsonl").write_bytes(removed + b'{"broken\n')
+    lines = removed.count(b"\n")
+    assert invoke(command, out).output.startswith(f"Error: {out / 'removed.jsonl'}:{lines + 1}: invalid JSON (")
+    copy = b'{"stage": "dedup", "reason": "duplicate", "duplicate_of": {"doc": "x"}}\n'
+    (out / "removed.jsonl").write_bytes(removed + copy)
+    assert invoke(command, out).output == (
+        f"Error: {out / 'removed.jsonl'}: the record at byte {len(removed)} is not one curate writes "
+        "(KeyError('bytes')); the output folder is damaged, run `curate run` again\n")
+    (out / "removed.jsonl").write_bytes(removed)
+    with open(next((out / "corpus").iterdir()), "a", encoding="utf-8") as shard:
+        shard.write('{"id": "no text"}\n')
+    if command == "report":  # clusters reads the corpus only for kept texts, and stops when it has them all
+        assert invoke(command, out).output.endswith(": record has no 'text' field; the output folder is damaged, "
+                                                    "run `curate run` again\n")
 
 
 def test_without_matplotlib_it_names_the_pip_command(seeds_out, tmp_path, monkeypatch):

@@ -68,7 +68,10 @@ class ClusterIndex:
     def of(cls, folder: OutputFolder) -> ClusterIndex:
         index = cls()
         for item in folder.removed():
-            index.add(item.offset, item.record)
+            try:
+                index.add(item.offset, item.record)
+            except (KeyError, TypeError, ValueError) as err:
+                raise folder.not_ours(item.offset, err) from None
         return index
 
     @property

@@ -105,43 +105,19 @@ def gather(folder: OutputFolder) -> Figures:
     fig = Figures()
     mode = _site_mode(folder.summary)
     samples = _Samples(EXAMPLES_PER_REASON)
-    # Per document with a removed line: its key, lines and characters removed (removed.jsonl
-    # holds a document's lines together, in input order).
-    keys: list[int] = []
-    lines: list[int] = []
-    chars: list[int] = []
-    last: tuple[str, str] | None = None
+    per_doc = _PerDocument()
     for item in folder.removed():
-        record = item.record
-        reason = str(record.get("reason", "(no reason)"))
-        text = record.get("removed", "")
-        size = len(text) if isinstance(text, str) else 0
-        fig.removed_lines[reason] += 1
-        fig.removed_chars[reason] += size
-        fig.by_stage[str(record.get("stage", "?"))] += 1
-        source = str(record.get("source", ""))
-        fig.source_removed[source] += 1
-        samples.offer(reason, item.offset, record)
-        if is_copy(record):
-            fig.clusters.add(item.offset, record)
-            similarity = record.get("similarity")
-            if isinstance(similarity, (int, float)):
-                fig.similarity[min(max(int(similarity * SIMILARITY_STEPS), 0), SIMILARITY_STEPS - 1)] += 1
-        place = (str(record.get("doc", "")), source)
-        if place != last:
-            keys.append(doc_key(*place))
-            lines.append(0)
-            chars.append(0)
-            last = place
-        lines[-1] += 1
-        chars[-1] += size
+        try:
+            _count_removed(fig, samples, per_doc, item.offset, item.record)
+        except (KeyError, TypeError, ValueError) as err:
+            raise folder.not_ours(item.offset, err) from None
     fig.examples = samples.result()
 
-    key_array = np.array(keys, dtype=np.uint64)
+    key_array = np.array(per_doc.keys, dtype=np.uint64)
     order = np.argsort(key_array, kind="stable")
     key_array = key_array[order]
-    line_array = np.array(lines, dtype=np.int64)[order]
-    char_array = np.array(chars, dtype=np.int64)[order]
+    line_array = np.array(per_doc.lines, dtype=np.int64)[order]
+    char_array = np.array(per_doc.chars, dtype=np.int64)[order]
     matched = np.zeros(len(key_array), dtype=bool)
     before: list[int] = []
     after: list[int] = []
@@ -180,6 +156,45 @@ def gather(folder: OutputFolder) -> Figures:
     _bin(fig, before, [])
     _bin(fig, [], after)
     return fig
+
+
+class _PerDocument:
+    """Lines and characters removed per document, one entry per document (removed.jsonl
+    holds a document's lines together, in input order)."""
+
+    def __init__(self) -> None:
+        self.keys: list[int] = []
+        self.lines: list[int] = []
+        self.chars: list[int] = []
+        self.last: tuple[str, str] | None = None
+
+    def add(self, doc: str, source: str, chars: int) -> None:
+        if (doc, source) != self.last:
+            self.keys.append(doc_key(doc, source))
+            self.lines.append(0)
+            self.chars.append(0)
+            self.last = (doc, source)
+        self.lines[-1] += 1
+        self.chars[-1] += chars
+
+
+def _count_removed(fig: Figures, samples: _Samples, per_doc: _PerDocument, offset: int, record: dict[str, Any]) -> None:
+    """Count one removed.jsonl record."""
+    reason = str(record.get("reason", "(no reason)"))
+    text = record.get("removed", "")
+    size = len(text) if isinstance(text, str) else 0
+    fig.removed_lines[reason] += 1
+    fig.removed_chars[reason] += size
+    fig.by_stage[str(record.get("stage", "?"))] += 1
+    source = str(record.get("source", ""))
+    fig.source_removed[source] += 1
+    samples.offer(reason, offset, record)
+    if is_copy(record):
+        fig.clusters.add(offset, record)
+        similarity = record.get("similarity")
+        if isinstance(similarity, (int, float)):
+            fig.similarity[min(max(int(similarity * SIMILARITY_STEPS), 0), SIMILARITY_STEPS - 1)] += 1
+    per_doc.add(str(record.get("doc", "")), source, size)
 
 
 def _bin(fig: Figures, before: list[int], after: list[int]) -> None:

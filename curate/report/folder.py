@@ -103,8 +103,16 @@ class OutputFolder:
                     except orjson.JSONDecodeError as err:
                         raise UsageError(f"{self.removed_path}:{number}: invalid JSON ({err}); the output "
                                          "folder is damaged, run `curate run` again") from None
+                    if not isinstance(record, dict):
+                        raise UsageError(f"{self.removed_path}:{number}: a JSON {type(record).__name__}, not a "
+                                         "record; the output folder is damaged, run `curate run` again")
                     yield Removed(offset, record)
                 offset += len(raw)
+
+    def not_ours(self, offset: int, err: Exception) -> UsageError:
+        """The error for a removed.jsonl record of the wrong shape (curate never writes one)."""
+        return UsageError(f"{self.removed_path}: the record at byte {offset} is not one curate writes ({err!r}); "
+                          "the output folder is damaged, run `curate run` again")
 
     def removed_at(self, offsets: list[int]) -> list[dict[str, Any]]:
         """The records of removed.jsonl that start at these offsets, in that order."""
