@@ -26,17 +26,18 @@ def test_clusters_largest_first_then_by_their_first_copy():
     for offset, kept in [(5, 3), (10, 1), (20, 2), (30, 2), (40, 2), (50, 1)]:
         index.add(offset, _copy(kept, offset))
     index.add(60, {"stage": "noise", "reason": "rule:x", "doc": "d", "source": "s", "line": 9, "bytes": [0, 1]})
-    clusters = index.clusters()
+    clusters = list(index.clusters())
     assert [(c.id, c.key, c.offsets.tolist()) for c in clusters] == [
         (1, paragraph_key("d", "s", 2, 0, 10), [20, 30, 40]),
         (2, paragraph_key("d", "s", 1, 0, 10), [10, 50]),
         (3, paragraph_key("d", "s", 3, 0, 10), [5]),
     ]
-    assert index.total_copies == 6
+    assert index.total_copies == 6 and len(index) == 3 and index.sizes().tolist() == [3, 2, 1]
+    assert [c.id for c in index.clusters(limit=2)] == [1, 2]
 
 
 def test_an_empty_index_has_no_clusters():
-    assert ClusterIndex().clusters() == []
+    assert list(ClusterIndex().clusters()) == [] and len(ClusterIndex()) == 0
 
 
 def test_examples_are_spread_the_same_on_every_read_and_shown_in_file_order():

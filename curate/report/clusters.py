@@ -3,12 +3,13 @@ copies removed as its duplicates (docs/output.md, "Clusters").
 
 Memory: the index holds two 8-byte numbers per removed copy (where its record starts in
 removed.jsonl, and a 64-bit hash of the kept paragraph it names), so 5 million copies take
-80 MB; texts are read back by offset, a batch of clusters at a time, and the kept
+80 MB (about four times that while they are sorted); texts are read back by offset, a batch of clusters at a time, and the kept
 paragraphs' texts from the corpus shards in one pass per batch.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -53,9 +54,10 @@ class ClusterIndex:
     """Every removed copy, grouped by the paragraph it copies."""
 
     def __init__(self) -> None:
-        self._offsets: list[int] = []
-        self._keys: list[int] = []
-        self._order: list[Cluster] | None = None
+        # array, not list: 8 bytes a number instead of a list slot and an int object (~40)
+        self._offsets = array("q")
+        self._keys = array("Q")
+        self._order: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def add(self, offset: int, record: dict[str, Any]) -> None:
         """Count one removed.jsonl record (those that are not copies are ignored)."""
@@ -78,19 +80,33 @@ class ClusterIndex:
     def total_copies(self) -> int:
         return len(self._offsets)
 
-    def clusters(self) -> list[Cluster]:
-        """Largest first; clusters of one size in the order of their first copy in removed.jsonl."""
+    def _ranked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Offsets grouped by kept paragraph (file order inside a group), and each
+        cluster's start, end and key in that array, largest cluster first."""
         if self._order is None:
-            offsets = np.array(self._offsets, dtype=np.int64)
+            offsets = np.array(self._offsets, dtype=np.int64)  # a copy: a view would stop the arrays growing
             keys = np.array(self._keys, dtype=np.uint64)
             order = np.lexsort((offsets, keys))  # by kept paragraph, then file order
             offsets, keys = offsets[order], keys[order]
-            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], np.int64)
-            ends = np.r_[starts[1:], len(keys)]
-            rank = sorted(range(len(starts)), key=lambda i: (-(ends[i] - starts[i]), offsets[starts[i]]))
-            self._order = [Cluster(n, int(keys[starts[i]]), offsets[starts[i]:ends[i]])
-                           for n, i in enumerate(rank, 1)]
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
+            ends = np.r_[starts[1:], len(keys)].astype(np.int64)
+            rank = np.lexsort((offsets[starts], -(ends - starts)))  # largest first, then by first copy
+            self._order = (offsets, starts[rank], ends[rank], keys[starts[rank]])
         return self._order
+
+    def __len__(self) -> int:
+        return len(self._ranked()[1])
+
+    def sizes(self) -> np.ndarray:
+        """The copies of each cluster, largest first."""
+        _, starts, ends, _ = self._ranked()
+        return ends - starts
+
+    def clusters(self, limit: int | None = None) -> Iterator[Cluster]:
+        """Largest first; clusters of one size in the order of their first copy in removed.jsonl."""
+        offsets, starts, ends, keys = self._ranked()
+        for n in range(len(starts) if limit is None else min(limit, len(starts))):
+            yield Cluster(n + 1, int(keys[n]), offsets[starts[n]:ends[n]])
 
 
 def kept_texts(folder: OutputFolder, wanted: set[int]) -> dict[int, str]:

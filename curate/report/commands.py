@@ -61,14 +61,13 @@ def make_report(out: Path, target: Path | None = None, overwrite: bool = False) 
     path = target_of(out, target, REPORT, overwrite)
     figures = gather(folder)
     size = _replace(path, [render(folder, figures).encode("utf-8")])
-    return Written(path, size, len(figures.clusters.clusters()), figures.clusters.total_copies)
+    return Written(path, size, len(figures.clusters), figures.clusters.total_copies)
 
 
 def export_clusters(out: Path, target: Path | None = None, overwrite: bool = False) -> Written:
     folder = OutputFolder(out)
     path = target_of(out, target, CLUSTERS, overwrite)
     index = ClusterIndex.of(folder)
-    clusters = index.clusters()
-    lines = (orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n" for record in cluster_records(folder, clusters))
-    size = _replace(path, lines)
-    return Written(path, size, len(clusters), index.total_copies)
+    records = cluster_records(folder, index.clusters())
+    size = _replace(path, (orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n" for record in records))
+    return Written(path, size, len(index), index.total_copies)

@@ -1,13 +1,15 @@
 """The report's figures: one pass over removed.jsonl, one over the corpus shards.
 
-Memory is bounded by the number of documents with a removed line (16 bytes each, to join
-removed lines to their document's language and length), the number of copies (16 bytes
-each, ClusterIndex), the distinct reasons, sources and languages, and the capped samples.
+Memory grows with the number of documents with a removed line (24 bytes each, to join
+removed lines to their document's language, site and length) and of copies (16 bytes each,
+ClusterIndex), and with the distinct reasons, sources, sites and languages; the samples are
+capped, and no text is held but theirs.
 """
 
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -163,9 +165,9 @@ class _PerDocument:
     holds a document's lines together, in input order)."""
 
     def __init__(self) -> None:
-        self.keys: list[int] = []
-        self.lines: list[int] = []
-        self.chars: list[int] = []
+        self.keys = array("Q")  # 8 bytes a number, as in ClusterIndex
+        self.lines = array("q")
+        self.chars = array("q")
         self.last: tuple[str, str] | None = None
 
     def add(self, doc: str, source: str, chars: int) -> None:

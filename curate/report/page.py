@@ -112,7 +112,7 @@ def _overview(folder: OutputFolder, fig: Figures) -> str:
              ("lines read", _get(s, "lines", "read")), ("lines kept", _get(s, "lines", "kept")),
              ("lines removed", _get(s, "lines", "removed")), ("lines quarantined", _get(s, "lines", "quarantined")),
              ("problems", _get(s, "problem_counts", "total")),
-             ("duplicate clusters", len(fig.clusters.clusters()))]
+             ("duplicate clusters", len(fig.clusters))]
     inputs = ", ".join(escape(str(_get(i, "root", default="?"))) for i in _get(s, "inputs", default=[]) or [])
     return (f"<h1>curate report: {escape(folder.path.name)}</h1>"
             "<p class=\"where\">"
@@ -194,19 +194,19 @@ def _lengths(fig: Figures) -> str:
 
 
 def _clusters(folder: OutputFolder, fig: Figures) -> str:
-    clusters = fig.clusters.clusters()
+    clusters = fig.clusters
     head = ('<section id="clusters"><h2>Near-duplicate clusters</h2>'
             "<p>Each kept paragraph and the paragraphs removed as its copies, with the exact Jaccard similarity "
             "of their shingle sets (docs/output.md). All of them: <code>curate clusters OUT</code>.</p>")
     if not clusters:
         return head + "<p>No paragraph was removed as a near-duplicate.</p></section>"
-    sizes = Counter(c.copies for c in clusters)
+    sizes = Counter(clusters.sizes().tolist())
     svg_sim = charts.histogram("similarity", "Similarity of each copy to its kept paragraph", SIMILARITY_BINS,
                                [("copies", fig.similarity, charts.REMOVED)], "Jaccard similarity")
     size_labels = sorted(sizes)[:20]
     svg_sizes = charts.barh("cluster-sizes", "Clusters by number of copies", [str(s) for s in size_labels],
                             [("clusters", [sizes[s] for s in size_labels], charts.KEPT)], "clusters")
-    shown = clusters[:CLUSTERS_SHOWN]
+    shown = list(clusters.clusters(CLUSTERS_SHOWN))
     note = (f"showing {len(shown):,} of {len(clusters):,} clusters ({fig.clusters.total_copies:,} copies), "
             f"largest first, and at most {COPIES_SHOWN} copies of each")
     out = [head, _note(note), _chart("similarity", svg_sim), _chart("cluster-sizes", svg_sizes)]
