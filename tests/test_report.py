@@ -211,7 +211,7 @@ def test_large_runs_are_sampled_and_say_so(tmp_path):
     out = _run(_many_clusters(tmp_path / "in", 80), tmp_path / "out", "--no-project-rules")
     page = _report(out)
     copies = sum(1 + k % 3 for k in range(80))
-    assert f"showing 50 of 80 clusters ({copies:,} copies), largest first, and at most 5 copies of each" in page
+    assert f"showing 50 of 80 clusters ({copies:,} copies), largest first, and at most 3 copies of each" in page
     assert page.count('<h3 id="cluster-') == 50
     # Largest first: every cluster of 3 copies before any of 2.
     sizes = [int(n) for n in re.findall(r'<h3 id="cluster-\d+">Cluster \d+: (\d+) cop', page)]

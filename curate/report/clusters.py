@@ -3,8 +3,9 @@ copies removed as its duplicates (docs/output.md, "Clusters").
 
 Memory: the index holds two 8-byte numbers per removed copy (where its record starts in
 removed.jsonl, and a 64-bit hash of the kept paragraph it names), so 5 million copies take
-80 MB (about four times that while they are sorted); texts are read back by offset, a batch of clusters at a time, and the kept
-paragraphs' texts from the corpus shards in one pass per batch.
+80 MB (about four times that while they are sorted); texts are read back by offset, a
+batch of clusters at a time, and the kept paragraphs' texts from the corpus shards in one
+pass per batch.
 """
 
 from __future__ import annotations

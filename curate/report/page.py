@@ -19,8 +19,8 @@ TOP_REASONS = 25
 TOP_SOURCES = 20
 TOP_LANGUAGES = 15
 CLUSTERS_SHOWN = 50
-COPIES_SHOWN = 5
-CLUSTER_CHARS = 400
+COPIES_SHOWN = 3
+CLUSTER_CHARS = 300
 NOT_HERE = "(not in this output: a paragraph of the index the run was deduplicated --against)"
 
 _CSS = """
@@ -38,6 +38,7 @@ code, .mono { font-family: ui-monospace, monospace; font-size: 0.9em; overflow-w
 .cards { display: flex; flex-wrap: wrap; gap: 12px; }
 .card { border: 1px solid #ddd; border-radius: 4px; padding: 6px 12px; }
 .card b { display: block; font-size: 1.4em; } summary { cursor: pointer; color: #444; }
+nav { margin: 0.5em 0 1em; } a { color: #2a5d9f; }
 """
 _CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -117,10 +118,20 @@ def _overview(folder: OutputFolder, fig: Figures) -> str:
     return (f"<h1>curate report: {escape(folder.path.name)}</h1>"
             "<p class=\"where\">"
             + (f"inputs <code>{inputs}</code>" if inputs else "") + "</p>"
-            '<section id="overview"><div class="cards">'
+            + _contents() + '<section id="overview"><div class="cards">'
             + "".join(f'<div class="card" data-figure="{escape(label)}"><b>{n(value if value is not None else "?")}'
                       f"</b>{escape(label)}</div>" for label, value in cards)
             + "</div></section>")
+
+
+CONTENTS = (("reasons", "removed, by reason"), ("sources", "by source and site"), ("languages", "languages"),
+            ("lengths", "document lengths"), ("clusters", "near-duplicate clusters"),
+            ("examples", "examples per reason"), ("settings", "settings"))
+
+
+def _contents() -> str:
+    return ('<nav class="where">' + " · ".join(f'<a href="#{anchor}">{escape(name)}</a>' for anchor, name in CONTENTS)
+            + "</nav>")
 
 
 def _reasons(summary: dict, fig: Figures) -> str:
