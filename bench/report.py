@@ -58,8 +58,8 @@ def main() -> None:
         sizes = {"report": (Path(tmp) / "report.html").stat().st_size,
                  "clusters": (Path(tmp) / "clusters.jsonl").stat().st_size}
         removed = (out / "removed.jsonl").stat().st_size
-    print(f"curate run on {args.mb:g} MB ({corpus}), --workers 1: {run_seconds:.1f} s; removed.jsonl "
-          f"{removed / 1e6:.2f} MB")
+    print(f"curate run on {args.mb:g} MB ({corpus.relative_to(HERE.parent)}), --workers 1: {run_seconds:.1f} s; "
+          f"removed.jsonl {removed / 1e6:.2f} MB")
     for name in commands:
         print(f"curate {name:<9} median {statistics.median(seconds[name]):5.2f} s of {args.rounds} rounds, "
               f"max RSS {rss[name] / 1e6:6.1f} MB, wrote {sizes[name] / 1e6:6.2f} MB")
