@@ -471,7 +471,7 @@ def score(output, gold, show):
 
 
 @cli.command()
-@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path())  # a str: a URL must reach the message as spelled
 @click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the report here instead of OUT/report.html.")
 @click.option("--overwrite", is_flag=True, help="Replace the report file if it exists.")
@@ -504,7 +504,7 @@ def report(out, target, overwrite):
 
 
 @cli.command()
-@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path())  # a str: a URL must reach the message as spelled
 @click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the clusters here instead of OUT/clusters.jsonl.")
 @click.option("--overwrite", is_flag=True, help="Replace the clusters file if it exists.")
@@ -526,8 +526,9 @@ def clusters(out, target, overwrite):
         written = export_clusters(out, target, overwrite)
     except CurateError as err:
         raise _fail(err) from err
-    click.echo(f"{written.clusters:,} clusters ({written.copies:,} copies) written to {written.path} "
-               f"({written.size / 1e6:.2f} MB)", err=True)
+    clusters = f"{written.clusters:,} cluster{'' if written.clusters == 1 else 's'}"
+    copies = f"{written.copies:,} cop{'y' if written.copies == 1 else 'ies'}"
+    click.echo(f"{clusters} ({copies}) written to {written.path} ({written.size / 1e6:.2f} MB)", err=True)
 
 
 @cli.group()

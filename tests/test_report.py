@@ -152,6 +152,9 @@ def test_bad_output_folder_says_what_to_do(tmp_path):
     assert invoke("report", tmp_path / "nope").output == (
         f"Error: {tmp_path / 'nope'}: no such folder; give the output folder of a finished `curate run` (the "
         "folder given to -o, which holds summary.json)\n")
+    assert invoke("report", "s3://bucket/clean/").output == (
+        "Error: s3://bucket/clean/: a URL; curate report and curate clusters read a local output folder: copy it "
+        "here first (aws s3 sync, gsutil rsync, ...)\n")
     (tmp_path / "summary.json").write_text("{not json")
     assert invoke("report", tmp_path).output.startswith(f"Error: {tmp_path / 'summary.json'}: unreadable (")
 

@@ -50,7 +50,7 @@ def _replace(path: Path, chunks) -> int:
     return size
 
 
-def make_report(out: Path, target: Path | None = None, overwrite: bool = False) -> Written:
+def make_report(out: Path | str, target: Path | None = None, overwrite: bool = False) -> Written:
     from curate.report.charts import require_matplotlib
 
     require_matplotlib()
@@ -58,15 +58,15 @@ def make_report(out: Path, target: Path | None = None, overwrite: bool = False) 
     from curate.report.page import render
 
     folder = OutputFolder(out)
-    path = target_of(out, target, REPORT, overwrite)
+    path = target_of(folder.path, target, REPORT, overwrite)
     figures = gather(folder)
     size = _replace(path, [render(folder, figures).encode("utf-8")])
     return Written(path, size, len(figures.clusters), figures.clusters.total_copies)
 
 
-def export_clusters(out: Path, target: Path | None = None, overwrite: bool = False) -> Written:
+def export_clusters(out: Path | str, target: Path | None = None, overwrite: bool = False) -> Written:
     folder = OutputFolder(out)
-    path = target_of(out, target, CLUSTERS, overwrite)
+    path = target_of(folder.path, target, CLUSTERS, overwrite)
     index = ClusterIndex.of(folder)
     records = cluster_records(folder, index.clusters())
     size = _replace(path, (orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n" for record in records))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +46,11 @@ class Removed:
 class OutputFolder:
     """A finished curate output folder (summary.json present, no run in progress)."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, where: Path | str):
+        if re.match(r"^[a-z][a-z0-9+.-]*://", str(where)):
+            raise UsageError(f"{where}: a URL; curate report and curate clusters read a local output folder: copy "
+                             "it here first (aws s3 sync, gsutil rsync, ...)")
+        path = self.path = Path(where)
         if not path.is_dir():
             raise UsageError(f"{path}: no such folder; give the output folder of a finished `curate run` "
                              "(the folder given to -o, which holds summary.json)")

@@ -103,8 +103,13 @@ def render(folder: OutputFolder, fig: Figures) -> str:
     body = "\n".join(parts)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
-            f"<title>curate report: {escape(folder.path.name)}</title><style>{_CSS}</style></head>\n"
+            f"<title>curate report: {escape(_name(folder))}</title><style>{_CSS}</style></head>\n"
             f"<body>\n{body}\n</body></html>\n")
+
+
+def _name(folder: OutputFolder) -> str:
+    """The folder's own name (of `.` too), not its path: the page is the same wherever the folder lies."""
+    return folder.path.resolve().name or str(folder.path)
 
 
 def _overview(folder: OutputFolder, fig: Figures) -> str:
@@ -115,7 +120,7 @@ def _overview(folder: OutputFolder, fig: Figures) -> str:
              ("problems", _get(s, "problem_counts", "total")),
              ("duplicate clusters", len(fig.clusters))]
     inputs = ", ".join(escape(str(_get(i, "root", default="?"))) for i in _get(s, "inputs", default=[]) or [])
-    return (f"<h1>curate report: {escape(folder.path.name)}</h1>"
+    return (f"<h1>curate report: {escape(_name(folder))}</h1>"
             "<p class=\"where\">"
             + (f"inputs <code>{inputs}</code>" if inputs else "") + "</p>"
             + _contents() + '<section id="overview"><div class="cards">'
