@@ -74,6 +74,7 @@ def barh_panels(prefix: str, labels: Sequence[str], panels: Sequence[tuple[str, 
                 stacked: bool = False) -> str:
     """One bar chart per panel (title, x label, series), side by side, sharing the labels."""
     import matplotlib
+    from matplotlib.ticker import MaxNLocator
 
     widest = max((len(series) for _, _, series in panels), default=1)
     with matplotlib.rc_context(_RC):
@@ -91,6 +92,7 @@ def barh_panels(prefix: str, labels: Sequence[str], panels: Sequence[tuple[str, 
                     left = left + np.asarray(values, dtype=float)
             ax.set_xlabel(xlabel)
             ax.set_title(title, loc="left")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no tick at 0.25 of a line
         axes[0].set_yticks(y, [_short(label) for label in labels])
         axes[0].invert_yaxis()
         if widest > 1:
@@ -102,6 +104,7 @@ def histogram(prefix: str, title: str, edges: np.ndarray, series: Sequence[tuple
               xlabel: str, log_x: bool = False) -> str:
     """Counts per bin drawn as outlined steps, one per series, so they can overlap."""
     import matplotlib
+    from matplotlib.ticker import MaxNLocator
 
     with matplotlib.rc_context(_RC):
         fig = _figure(10, 3.2)
@@ -117,6 +120,7 @@ def histogram(prefix: str, title: str, edges: np.ndarray, series: Sequence[tuple
             ax.set_xscale("log")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("count")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title, loc="left")
         if len(series) > 1:
             ax.legend(frameon=False)

@@ -38,7 +38,7 @@ code, .mono { font-family: ui-monospace, monospace; font-size: 0.9em; overflow-w
 .cards { display: flex; flex-wrap: wrap; gap: 12px; }
 .card { border: 1px solid #ddd; border-radius: 4px; padding: 6px 12px; }
 .card b { display: block; font-size: 1.4em; } summary { cursor: pointer; color: #444; }
-nav { margin: 0.5em 0 1em; } a { color: #2a5d9f; }
+nav { margin: 0.5em 0 1em; } a { color: #2a5d9f; } td:first-child > code { white-space: nowrap; }
 """
 _CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -223,7 +223,8 @@ def _clusters(folder: OutputFolder, fig: Figures) -> str:
     svg_sizes = charts.barh("cluster-sizes", "Clusters by number of copies", [str(s) for s in size_labels],
                             [("clusters", [sizes[s] for s in size_labels], charts.KEPT)], "clusters")
     shown = list(clusters.clusters(CLUSTERS_SHOWN))
-    note = (f"showing {len(shown):,} of {len(clusters):,} clusters ({fig.clusters.total_copies:,} copies), "
+    copies = fig.clusters.total_copies
+    note = (f"showing {len(shown):,} of {len(clusters):,} clusters ({copies:,} cop{'y' if copies == 1 else 'ies'}), "
             f"largest first, and at most {COPIES_SHOWN} copies of each")
     out = [head, _note(note), _chart("similarity", svg_sim), _chart("cluster-sizes", svg_sizes)]
     for record in cluster_records(folder, shown, COPIES_SHOWN):
