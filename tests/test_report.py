@@ -274,3 +274,15 @@ def test_a_generated_run_gives_a_small_report_and_every_cluster(tmp_path):
     assert len(clusters) == int(found.group(1).replace(",", ""))
     assert sum(len(c["copies"]) for c in clusters) == len(copies) == int(found.group(2).replace(",", ""))
     assert all(c["kept"]["text"] for c in clusters)  # every kept paragraph found in the corpus
+
+
+@pytest.mark.parametrize("text,kept", [("Leave a Comment\n", 0), ("A fine sentence about nothing much at all.\n", 1)])
+def test_a_run_that_keeps_nothing_or_removes_nothing_still_has_its_page(text, kept, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(text)
+    out = _run(tmp_path / "in", tmp_path / "out")
+    assert json.loads((out / "summary.json").read_text())["lines"]["kept"] == kept
+    page = _report(out)
+    ids = {attrs.get("id") for _, attrs in _tags(page).tags}
+    assert set(SECTIONS) <= ids
+    assert "No paragraph was removed as a near-duplicate." in page
