@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from html import escape
-from pathlib import Path
 from typing import Any
 
 from curate.report import charts
@@ -291,9 +290,3 @@ def _flat(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
         return [item for key in sorted(value) for item in _flat(value[key], f"{prefix}{key}.")]
     return [(prefix.rstrip("."), value)]
 
-
-def write_report(folder: OutputFolder, target: Path, fig: Figures) -> int:
-    """Write the page to target; its size in bytes."""
-    data = render(folder, fig).encode("utf-8")
-    target.write_bytes(data)
-    return len(data)
