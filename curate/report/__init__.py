@@ -10,4 +10,6 @@ Both read the output only (docs/output.md), never the inputs, and stream it:
 - ``figures``: one pass over removed.jsonl and one over the corpus, into counts and samples.
 - ``charts``: the figures drawn as SVG with matplotlib (the ``report`` extra).
 - ``page``: the HTML page, self-contained (no script, no link, no network).
+- ``commands``: what the two commands do (``make_report``, ``export_clusters``), for the
+  CLI and for Python callers.
 """
