@@ -470,6 +470,67 @@ def score(output, gold, show):
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("out", type=click.Path())  # a str: a URL must reach the message as spelled
+@click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the report here instead of OUT/report.html.")
+@click.option("--overwrite", is_flag=True, help="Replace the report file if it exists.")
+def report(out, target, overwrite):
+    """Write one HTML page showing what the run in output folder OUT did: lines and
+    characters removed by reason, by source and by language, document lengths before
+    and after, the largest near-duplicate clusters side by side with their similarity,
+    examples of what each rule removed, and the run's settings.
+
+    The page is self-contained (charts are inline SVG; no script, no network): open it
+    from disk, mail it, archive it beside the output. Large runs are sampled (50
+    clusters, 5 examples per reason, ...), and the page says so. Needs matplotlib:
+    pip install 'curate-corpus[report]'.
+
+    \b
+    Examples:
+      curate run seeds/ -o out/ && curate report out/     # writes out/report.html
+      curate report out/ -o /tmp/run-42.html --overwrite
+    """
+    from curate.report.commands import make_report
+
+    started = time.monotonic()
+    try:
+        written = make_report(out, target, overwrite)
+    except CurateError as err:
+        raise _fail(err) from err
+    clusters = f"{written.clusters:,} duplicate cluster{'' if written.clusters == 1 else 's'}"
+    click.echo(f"report written to {written.path} ({written.size / 1e6:.2f} MB, {clusters}) in "
+               f"{time.monotonic() - started:.1f} s", err=True)
+
+
+@cli.command()
+@click.argument("out", type=click.Path())  # a str: a URL must reach the message as spelled
+@click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the clusters here instead of OUT/clusters.jsonl.")
+@click.option("--overwrite", is_flag=True, help="Replace the clusters file if it exists.")
+def clusters(out, target, overwrite):
+    """Write the near-duplicate clusters of output folder OUT as JSON Lines: one record
+    per cluster, largest first, with the kept paragraph (provenance and text) and each
+    copy removed as its duplicate (provenance, text and similarity). The format is in
+    docs/output.md ("Clusters").
+
+    \b
+    Examples:
+      curate clusters out/                      # writes out/clusters.jsonl
+      curate clusters out/ -o dups.jsonl --overwrite
+      head -1 out/clusters.jsonl | python -m json.tool     # the largest cluster
+    """
+    from curate.report.commands import export_clusters
+
+    try:
+        written = export_clusters(out, target, overwrite)
+    except CurateError as err:
+        raise _fail(err) from err
+    clusters = f"{written.clusters:,} cluster{'' if written.clusters == 1 else 's'}"
+    copies = f"{written.copies:,} cop{'y' if written.copies == 1 else 'ies'}"
+    click.echo(f"{clusters} ({copies}) written to {written.path} ({written.size / 1e6:.2f} MB)", err=True)
+
+
 @cli.group()
 def rules():
     """List the active rules, test rule files against their own examples, or suggest rules.

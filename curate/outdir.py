@@ -31,7 +31,13 @@ DISCARDED = ".partial-discarded"
 LOCK = ".curate.lock"
 INDEX = "index"  # the dedup index of a run with --save-index (curate/stages/dedup/saved.py)
 INDEX_BUILDING = ".index-building"
-CURATE_NAMES = frozenset({*OUTPUT_FILES, LEGACY_CORPUS, SUMMARY, PARTIAL, DISCARDED, LOCK, INDEX, INDEX_BUILDING})
+# What `curate report` and `curate clusters` write into the folder by default: curate's
+# own, so a later --overwrite neither refuses the folder as foreign nor keeps a stale report.
+REPORT = "report.html"
+CLUSTERS = "clusters.jsonl"
+DERIVED = (REPORT, CLUSTERS)
+CURATE_NAMES = frozenset({*OUTPUT_FILES, LEGACY_CORPUS, SUMMARY, PARTIAL, DISCARDED, LOCK, INDEX, INDEX_BUILDING,
+                          *DERIVED})
 
 
 def fsync_path(path: Path) -> None:
@@ -170,7 +176,7 @@ def refusal(folder: Path, state: FolderState, resume: bool, overwrite: bool) -> 
 def clear_folder(folder: Path) -> None:
     """Delete curate's own files from the folder, summary.json first: until a new one
     lands the folder must not look finished."""
-    for name in (SUMMARY, *OUTPUT_FILES, LEGACY_CORPUS):
+    for name in (SUMMARY, *OUTPUT_FILES, LEGACY_CORPUS, *DERIVED):
         remove_tree(folder / name)
         (folder / f"{name}.tmp").unlink(missing_ok=True)
     fsync_path(folder)

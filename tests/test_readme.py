@@ -8,7 +8,7 @@ from conftest import ROOT
 pytestmark = pytest.mark.unit
 
 RUN = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/curate run seeds/"
-TEST = "python3 -m venv .venv && .venv/bin/pip install -e '.[test,ray,lint]' && .venv/bin/python tests/tiers.py"
+TEST = "python3 -m venv .venv && .venv/bin/pip install -e '.[test,ray,lint,report]' && .venv/bin/python tests/tiers.py"
 
 
 def test_readme_first_screen_has_both_commands():

@@ -1,0 +1,150 @@
+"""A finished output folder, read back: its summary, its corpus shards and removed.jsonl."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from curate.discover import InputFile
+from curate.document import RawDocument
+from curate.errors import UsageError
+from curate.formats import reader_for
+from curate.formats.base import ReadOptions
+from curate.outdir import CORPUS, LEGACY_CORPUS, PARTIAL, REMOVED, SUMMARY
+
+# A corpus record can be as large as the biggest input document, which --max-doc-bytes
+# caps at 64 MiB by default; read back without a cap, so no kept document is skipped.
+_READ = ReadOptions(max_doc_bytes=1 << 62, max_line_bytes=1 << 62)
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusDoc:
+    """A corpus record, as the report needs it."""
+
+    id: str
+    source: str
+    text: str
+    language: str | None
+    lines: list[dict[str, Any]]  # each line's provenance: line, bytes, and language if its own
+    metadata: dict[str, Any] | None  # the input record's other fields (its url, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """A record of removed.jsonl and the byte offset it starts at."""
+
+    offset: int
+    record: dict[str, Any]
+
+
+class OutputFolder:
+    """A finished curate output folder (summary.json present, no run in progress)."""
+
+    def __init__(self, where: Path | str):
+        if re.match(r"^[a-z][a-z0-9+.-]*://", str(where)):
+            raise UsageError(f"{where}: a URL; curate report and curate clusters read a local output folder: copy "
+                             "it here first (aws s3 sync, gsutil rsync, ...)")
+        path = self.path = Path(where)
+        if not path.is_dir():
+            raise UsageError(f"{path}: no such folder; give the output folder of a finished `curate run` "
+                             "(the folder given to -o, which holds summary.json)")
+        summary = path / SUMMARY
+        if not summary.is_file():
+            if (path / PARTIAL).exists():
+                raise UsageError(f"{path}: the run writing this folder has not finished (no {SUMMARY} yet); "
+                                 "wait for it, or finish a stopped run with `curate run ... --resume`")
+            raise UsageError(f"{path}: not a curate output folder (no {SUMMARY}); give the folder given to "
+                             "`curate run -o`")
+        try:
+            self.summary: dict[str, Any] = json.loads(summary.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as err:
+            raise UsageError(f"{summary}: unreadable ({err}); run `curate run` again to rewrite it") from None
+        if not isinstance(self.summary, dict):
+            raise UsageError(f"{summary}: not a curate summary (a JSON object); run `curate run` again")
+        if (path / LEGACY_CORPUS).exists() and not (path / CORPUS).is_dir():
+            raise UsageError(f"{path}: written by curate before output schema 1 (one corpus.jsonl); "
+                             "run `curate run` again to make a folder this version reads")
+        if not (path / REMOVED).is_file():
+            raise UsageError(f"{path}: {REMOVED} is missing; the folder is incomplete, run `curate run` again")
+
+    @property
+    def removed_path(self) -> Path:
+        return self.path / REMOVED
+
+    def shards(self) -> list[Path]:
+        """The corpus shards, in name order (which is input order: docs/output.md)."""
+        corpus = self.path / CORPUS
+        if not corpus.is_dir():
+            return []
+        return sorted(p for p in corpus.iterdir() if p.is_file() and reader_for(p) is not None)
+
+    def corpus(self) -> Iterator[CorpusDoc]:
+        """Every corpus record, in order, read by the format registry's reader of its shard."""
+        for shard in self.shards():
+            reader = reader_for(shard)
+            assert reader is not None  # shards() keeps only files a reader claims
+            file = InputFile(path=shard, source=f"{CORPUS}/{shard.name}", size=shard.stat().st_size)
+            for item in reader.read(file, _READ):
+                if not isinstance(item, RawDocument):
+                    raise UsageError(f"{self.path / item.source}:{item.line or ''}: {item.problem}; the output "
+                                     "folder is damaged, run `curate run` again")
+                yield _corpus_doc(item)
+
+    def removed(self) -> Iterator[Removed]:
+        """Every record of removed.jsonl with its byte offset (for reading it again later)."""
+        offset = 0
+        with open(self.removed_path, "rb") as f:
+            for number, raw in enumerate(f, 1):
+                if raw.strip():
+                    try:
+                        record = orjson.loads(raw)
+                    except orjson.JSONDecodeError as err:
+                        raise UsageError(f"{self.removed_path}:{number}: invalid JSON ({err}); the output "
+                                         "folder is damaged, run `curate run` again") from None
+                    if not isinstance(record, dict):
+                        raise UsageError(f"{self.removed_path}:{number}: a JSON {type(record).__name__}, not a "
+                                         "record; the output folder is damaged, run `curate run` again")
+                    yield Removed(offset, record)
+                offset += len(raw)
+
+    def not_ours(self, offset: int, err: Exception) -> UsageError:
+        """The error for a removed.jsonl record of the wrong shape (curate never writes one)."""
+        return UsageError(f"{self.removed_path}: the record at byte {offset} is not one curate writes ({err!r}); "
+                          "the output folder is damaged, run `curate run` again")
+
+    def removed_at(self, offsets: list[int]) -> list[dict[str, Any]]:
+        """The records of removed.jsonl that start at these offsets, in that order."""
+        found = []
+        with open(self.removed_path, "rb") as f:
+            for offset in offsets:
+                f.seek(offset)
+                found.append(orjson.loads(f.readline()))
+        return found
+
+
+def _corpus_doc(raw: RawDocument) -> CorpusDoc:
+    fields = raw.metadata or {}
+    lines = fields.get("lines") or []
+    # Parquet has every column, with null where a JSON record has no field.
+    lines = [{k: v for k, v in line.items() if v is not None} for line in lines]
+    text = raw.payload if isinstance(raw.payload, str) else raw.payload.decode("utf-8", "replace")
+    metadata = fields.get("metadata")
+    if isinstance(metadata, str):  # Parquet holds it as a JSON string (docs/output.md)
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            metadata = None
+    return CorpusDoc(id=raw.id, source=str(fields.get("source", "")), text=text, language=fields.get("language"),
+                     lines=lines, metadata=metadata if isinstance(metadata, dict) else None)
+
+
+def kept_lines(doc: CorpusDoc) -> list[str]:
+    """The text of each kept line, in the order of ``doc.lines``: kept lines are never
+    blank, and a blank line or a removed one in between is an empty segment."""
+    return [segment for segment in doc.text.split("\n") if segment]
