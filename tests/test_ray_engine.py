@@ -59,7 +59,12 @@ def test_ray_on_a_local_cluster_writes_the_local_engines_bytes(tmp_path, local_o
 def test_ray_takes_the_site_census_and_writes_the_local_engines_bytes(tmp_path):
     local = _run(tmp_path / "local", "--workers", "2", inputs=(SITES,))
     assert b'"reason":"site:repeated"' in local["removed.jsonl"]
-    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--workers", "2", inputs=(SITES,)), local)
+    marks = tmp_path / "marks"  # where actors say they started (no fault is asked for in phase "none")
+    marks.mkdir()
+    env = _env(CURATE_TEST_RAY_FAIL_ONCE=str(marks), CURATE_TEST_RAY_FAIL_PHASE="none")
+    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--workers", "2", inputs=(SITES,), env=env), local)
+    # The census's two actors go on to the run's pass: no second start of Ray workers.
+    assert len(list(marks.glob("actor-started-*"))) == 2
 
 
 @pytest.mark.parametrize("phase", ["map", "rows", "finish"])

@@ -122,9 +122,19 @@ class Worker:
     the batches it mapped, kept until their verdicts come (`mapper.Mapper`)."""
 
     def __init__(self, stages: list[Stage], render: Renderer | None):
+        _mark_if_asked(f"actor-started-{os.getpid()}")
+        self.mapper = Mapper([], None)
+        self.configure(stages, render)
+
+    def configure(self, stages: list[Stage], render: Renderer | None) -> bool:
+        """Take the stages of the run's next pass (a site census, then the run itself): an
+        actor serves every pass of a run, as starting one costs a process, Ray's import and
+        the stages' setup. Only between passes, when it holds no batch."""
+        assert not self.mapper.held, "an actor is given new stages while it holds batches"
         for stage in stages:
             stage.setup()
         self.mapper = Mapper(stages, render)
+        return True
 
     def ready(self) -> bool:
         return True
@@ -282,9 +292,12 @@ class RayEngine(Engine):
     def __enter__(self) -> RayEngine:
         # Before the driver takes the output folder: a bad --address changes nothing.
         self._owns_cluster = _connect(self.address, self.workers)
+        self._idle: list[Any] = []  # actors of a finished pass, for the next one
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # On a cluster we joined, they would outlive the run.
+        self._close_idle()
         if self._owns_cluster:
             ray.shutdown()
 
@@ -303,13 +316,23 @@ class RayEngine(Engine):
         if barrier is not None and not isinstance(barrier, HostedBarrier):
             raise TypeError("the Ray engine decides with the barrier it hosts: pass host_barrier(barrier)")
         actors = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        run = _Run(ray.put(stages), barrier, render, ids, actors)
+        run = _Run(ray.put(stages), barrier, render, ids, actors, self._idle)
+        self._idle = []
         try:
             if barrier is not None:
                 barrier.wait_ready()  # started with the run's other actors
             yield from run.drive(batches, on_progress)
-        finally:
+        except BaseException:
             run.close()
+            raise
+        # Finished: the actors hold nothing, and the run's next pass takes them as they are.
+        self._idle = run.release()
+
+    def _close_idle(self) -> None:
+        for actor in self._idle:
+            with contextlib.suppress(Exception):
+                ray.kill(actor, no_restart=True)
+        self._idle = []
 
 
 def _connect(address: str | None, cpus: int) -> bool:
@@ -348,9 +371,14 @@ def _check_reachable(address: str) -> None:
 class _Slot:
     """One actor and what the driver knows of it."""
 
-    def __init__(self, stages_ref: Any, render: Renderer | None):
-        self.actor: Any = _RemoteWorker.remote(stages_ref, render)
-        self.starting: Any = self.actor.ready.remote()  # until its stages are set up
+    def __init__(self, stages_ref: Any, render: Renderer | None, actor: Any = None):
+        """A new actor, or ``actor`` of an earlier pass given this pass's stages."""
+        if actor is None:
+            self.actor: Any = _RemoteWorker.remote(stages_ref, render)
+            self.starting: Any = self.actor.ready.remote()  # until its stages are set up
+        else:
+            self.actor = actor
+            self.starting = actor.configure.remote(stages_ref, render)
         self.mapping = 0  # map calls not yet answered
         self.alive = True
 
@@ -391,12 +419,18 @@ class _Run:
     input order."""
 
     def __init__(self, stages_ref: Any, barrier: HostedBarrier | None, render: Renderer | None,
-                 ids: IdRegistry | None, actors: int):
+                 ids: IdRegistry | None, actors: int, reuse: list[Any] | None = None):
+        """``reuse``: actors of the run's previous pass, given this pass's stages."""
         self.stages_ref = stages_ref
         self.barrier = barrier
         self.render = render
         self.ids = ids
-        self.slots = [_Slot(stages_ref, render) for _ in range(actors)]
+        reuse = list(reuse or [])
+        for extra in reuse[actors:]:  # the cluster lost CPUs between passes
+            with contextlib.suppress(Exception):
+                ray.kill(extra, no_restart=True)
+        self.slots = [_Slot(stages_ref, render, actor) for actor in reuse[:actors]]
+        self.slots += [_Slot(stages_ref, render) for _ in range(actors - len(self.slots))]
         self.replaced = 0
         self.window = WINDOW_PER_ACTOR * actors
         self.units: collections.deque[_Unit] = collections.deque()
@@ -669,6 +703,18 @@ class _Run:
         for slot in self.slots:
             with contextlib.suppress(Exception):
                 ray.kill(slot.actor, no_restart=True)
+        self.slots = []
+
+    def release(self) -> list[Any]:
+        """After a finished pass: the actors that are up, for the next pass (they hold no
+        batch); the others ended."""
+        up = [slot.actor for slot in self.slots if slot.alive and slot.starting is None]
+        for slot in self.slots:
+            if slot.actor not in up:
+                with contextlib.suppress(Exception):
+                    ray.kill(slot.actor, no_restart=True)
+        self.slots = []
+        return up
 
 
 def _anywhere(batch: Batch) -> Batch:
