@@ -99,3 +99,25 @@ examples.keep = ["Der Gutschein, den sie ihrem Bruder geschenkt hatte, lag noch 
     _same(_lines(page + EDGES), ruleset)
     taken, _ = all_rule_hits(_lines(page), ruleset)
     assert taken[0].name == "short-shout" and taken[2].name == "gift-phrases"
+
+
+def test_a_rules_literals_as_one_program_find_what_a_search_for_each_finds():
+    """noise.literal_program stands for ``any(lit in text for lit in literals)`` on the
+    lowercased line, for every phrase rule of the built-in pack."""
+    from curate.patterns import unanchored
+    from curate.stages.noise import literal_program
+
+    anchor = unanchored()
+    texts = [line.lower() for page in _pages() for line in page] + [e.lower() for e in EDGES if "\ud800" not in e]
+    phrase_rules = [r for r in load_rules().in_order if r.literals]
+    assert len(phrase_rules) >= 5
+    found = 0
+    for rule in phrase_rules:
+        program = literal_program(rule.literals)
+        assert program is not None, rule.name
+        for text in texts:
+            data = text.encode("utf-8")
+            expected = any(lit in text for lit in rule.literals)
+            assert (program.Match(anchor, data, 0, len(data))[0][0] >= 0) == expected, (rule.name, text)
+            found += expected
+    assert found > 100

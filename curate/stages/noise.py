@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from curate.detectors import LineModelRule, words
 from curate.document import Document, Line, Problem, RawDocument, Reason
-from curate.patterns import BUDGET_SECONDS, CompiledPattern, PatternTimeout, unanchored
+from curate.patterns import BUDGET_SECONDS, CompiledPattern, PatternTimeout, _re2_module, _re2_program, unanchored
 from curate.rule_filter import MAX_LINE_BYTES, LineRuleFilter, line_filter
 from curate.rules import BUILTIN_PREFIX, Rule, RuleSet
 from curate.stages.base import Batch, Stage
@@ -33,6 +33,7 @@ class LineFacts:
         self._words: list[int] | None = None
         self._lowered: list[str] | None = None
         self._encoded: list[bytes | None] | None = None
+        self._lowered_encoded: list[bytes | None] | None = None
 
     @property
     def words(self) -> list[int]:
@@ -51,6 +52,12 @@ class LineFacts:
         if self._encoded is None:
             self._encoded = [_utf8(line.text) for line in self.lines]
         return self._encoded
+
+    @property
+    def lowered_encoded(self) -> list[bytes | None]:
+        if self._lowered_encoded is None:
+            self._lowered_encoded = [_utf8(text) for text in self.lowered]
+        return self._lowered_encoded
 
 
 def _utf8(text: str) -> bytes | None:
@@ -71,6 +78,10 @@ def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None
     facts = facts or LineFacts(lines)
     counts = facts.words if max_words is not None or min_words is not None else None
     lowered = facts.lowered if literals else None
+    # The literals as one RE2 program over the lowercased line: a Python step per literal
+    # cost more than the keyword rules' own match, with hundreds of phrases to try.
+    any_literal = literal_program(literals) if literals else None
+    lowered_encoded = facts.lowered_encoded if any_literal is not None else None
     encoded = facts.encoded
     search = regex.search
     # RE2 called directly: the method call per line and rule cost as much as the match
@@ -84,8 +95,11 @@ def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None
             if (max_words is not None and n > max_words) or (min_words is not None and n < min_words):
                 continue
         if lowered is not None:
-            text = lowered[k]
-            if not any(lit in text for lit in literals):
+            lowered_data = lowered_encoded[k] if lowered_encoded is not None else None
+            if any_literal is not None and lowered_data is not None:
+                if any_literal.Match(anchor, lowered_data, 0, len(lowered_data))[0][0] < 0:
+                    continue
+            elif not any(lit in lowered[k] for lit in literals):
                 continue
         data = encoded[k]
         if match is not None and data is not None and not data.endswith(b"\n"):
@@ -99,6 +113,18 @@ def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None
             on_timeout(rule, line)
             break  # a pattern that blew its budget once is not tried again in this document
     return hits
+
+
+@lru_cache(maxsize=256)
+def literal_program(literals: tuple[str, ...]):
+    """An RE2 program that finds any of the literals in a UTF-8 text: the same answer as
+    ``any(lit in text for lit in literals)`` (a substring of the text is a substring of
+    its UTF-8 bytes, and back); None if RE2 will not take them."""
+    quote = _re2_module()[1].RE2.QuoteMeta
+    try:
+        return _re2_program("|".join(quote(lit.encode("utf-8")).decode("utf-8") for lit in literals))
+    except Exception:  # noqa: BLE001 - too large for RE2's budget, a lone surrogate: tried one by one
+        return None
 
 
 @lru_cache(maxsize=1 << 13)  # at most ~13 MB of lines, ~1 MB for typical ones
