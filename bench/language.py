@@ -25,8 +25,8 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from curate.document import Document, Line, Origin  # noqa: E402
-from curate.stages import language  # noqa: E402
+from curate.document import Document, Line, Origin
+from curate.stages import language
 
 SET = ROOT / "tests" / "fixtures" / "languages" / "labelled.jsonl.gz"
 RESULTS = ROOT / "bench" / "results"
@@ -179,6 +179,7 @@ def report() -> dict:
     # The naive posterior (langdetect's, what curate reported before) on the same texts.
     naive_right = [codes[k] == recs[k]["lang"] and recs[k]["in_model"] for k in pure]
     naive = [float(posterior[k]) for k in pure]
+    out["naive_accuracy"] = round(float(np.mean(naive_right)), 4)  # no und: out-of-model texts all wrong
     out["naive_auroc"] = round(auroc(naive, naive_right), 4)
     out["naive_wrong_at_0.999"] = round(float(np.mean([p >= 0.999 for p, r in zip(naive, naive_right, strict=True)
                                                        if not r])), 4)

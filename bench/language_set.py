@@ -45,6 +45,9 @@ OUT_OF_MODEL = {
     "kk": "kk", "ka": "ka", "hy": "hy", "am": "am", "si": "si", "km": "km", "az": "az", "sr": "sr",
     "bs": "bs", "mn": "mn", "uz": "uz", "xh": "xh", "zu": "zu",
 }
+# Catalogs whose package's copyright file names no clear licence for them (or that hold
+# keyboard layout names rather than prose) are left out.
+LEFT_OUT = {"xkeyboard-config", "shared-mime-info", "cups-pk-helper", "gtk20", "gtk20-properties"}
 SHORT_PER_LANGUAGE = 40
 LONG_PER_LANGUAGE = 12
 MIXED = 120
@@ -82,7 +85,7 @@ def _lines(folder: str) -> tuple[list[str], list[str]]:
     seen: dict[str, None] = {}
     domains = []
     for mo in sorted((LOCALE / folder / "LC_MESSAGES").glob("*.mo")):
-        if mo.stem.startswith("iso_"):
+        if mo.stem.startswith("iso_") or mo.stem in LEFT_OUT:
             continue
         try:
             with mo.open("rb") as f:

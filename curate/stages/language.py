@@ -29,8 +29,8 @@ from langdetect.utils.ngram import NGram
 
 from curate.document import Document, Line
 from curate.stages import language_calibration as calibration
-from curate.stages.language_calibration import FIT_OFFSET
 from curate.stages.base import Batch, Stage
+from curate.stages.language_calibration import FIT_OFFSET
 
 UNDETERMINED = "und"
 MIN_LETTERS_DOCUMENT = 20
