@@ -11,6 +11,13 @@ the agreement on the seeds and noise-dev).
 
 The document's label is the sum of its paragraphs' evidence, so it costs nothing
 extra. Text with too few letters is "und" (undetermined), not a guess.
+
+langdetect's posterior saturates (0.9999 for Icelandic labelled Danish, or for a
+document a third of which is in another language), so the score is not it but a
+calibrated confidence (`calibrated`, fitted by bench/language.py on a labelled set): how
+well the text fits the winning profile against what that language's own text scores, its
+lead over other languages, its length; for a document, times the share of its lines in
+its language. Under the fitted threshold the label is "und". Codes are ISO 639-1.
 """
 
 from __future__ import annotations
@@ -488,6 +495,13 @@ class LabelLanguages(Stage):
     """The language of each document and of each kept line that differs from it."""
 
     name = "language"
+
+    def fingerprint(self) -> object:
+        # The calibration decides labels and scores as much as a setting would: a resumed
+        # run must not mix shards labelled under two of them.
+        own = {"calibration": [list(calibration.CALIBRATION), calibration.UND_BELOW,
+                               sorted(calibration.FIT_OFFSET.items())]}
+        return {"stage": super().fingerprint(), **own}
 
     def setup(self) -> None:
         model()  # ~0.2 s and 20 MB: built once per process (forked workers share the parent's)
