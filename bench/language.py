@@ -44,9 +44,26 @@ def document(record: dict) -> Document:
     return Document(record["id"], "set.jsonl", None, lines)
 
 
+MODEL = "langdetect"  # --model
+
+
+def covered() -> set[str]:
+    """The codes the model can give."""
+    if MODEL == "py3langid":
+        from curate.stages.language_py3langid import identifier
+
+        return set(identifier().labels)
+    return set(language.model().codes)
+
+
 def label(recs: list[dict]) -> list[tuple[str, float]]:
     docs = [document(r) for r in recs]
-    language.detect_languages(docs)
+    if MODEL == "py3langid":
+        from curate.stages.language_py3langid import detect_languages
+
+        detect_languages(docs)
+    else:
+        language.detect_languages(docs)
     return [(d.language or language.UNDETERMINED, d.language_score) for d in docs]
 
 
@@ -89,6 +106,19 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> np.ndarra
 
 def right(record: dict, code: str) -> bool:
     return code == (record["lang"] if record["in_model"] else language.UNDETERMINED)
+
+
+def fit_py3langid() -> None:
+    """py3langid's own probabilities are its calibration: only the `und` threshold to scan."""
+    from curate.stages import language_py3langid as other
+
+    known = covered()
+    recs = [{**r, "in_model": r["lang"] in known} for r in records("fit") if r["kind"] != "mixed"]
+    for threshold in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.9):
+        other.UND_BELOW = threshold
+        labels = label(recs)
+        accuracy = np.mean([right(r, c) for r, (c, _) in zip(recs, labels, strict=True)])
+        print(f"und below {threshold:.2f}: accuracy {accuracy:.4f}")
 
 
 def fit() -> None:
@@ -142,14 +172,16 @@ def auroc(scores: list[float], positive: list[bool]) -> float:
 
 
 def report() -> dict:
-    recs = records("test")
+    known = covered()
+    recs = [{**r, "in_model": r["lang"] in known} for r in records("test")]
     labels = label(recs)
     codes, _, posterior, _ = document_features(recs)
     pure = [k for k, r in enumerate(recs) if r["kind"] != "mixed"]
-    out: dict = {"set": str(SET.relative_to(ROOT)), "split": "test", "texts": len(recs),
+    out: dict = {"model": MODEL, "set": str(SET.relative_to(ROOT)), "split": "test", "texts": len(recs),
                  "languages_in_model": len({r["lang"] for r in recs if r["in_model"]}),
                  "languages_out_of_model": len({r["lang"] for r in recs if not r["in_model"]}),
-                 "calibration": list(language.calibration.CALIBRATION), "und_below": language.calibration.UND_BELOW}
+                 "calibration": list(language.calibration.CALIBRATION) if MODEL == "langdetect" else None,
+                 "und_below": language.calibration.UND_BELOW if MODEL == "langdetect" else _py3langid_und()}
     ok = [right(recs[k], labels[k][0]) for k in pure]
     out["accuracy"] = round(float(np.mean(ok)), 4)
     for kind in ("short", "long"):
@@ -157,6 +189,8 @@ def report() -> dict:
         out[f"accuracy_{kind}"] = round(float(np.mean([right(recs[k], labels[k][0]) for k in sel])), 4)
     for in_model in (True, False):
         sel = [k for k in pure if recs[k]["in_model"] == in_model]
+        if not sel:
+            continue
         name = "in_model" if in_model else "out_of_model"
         out[f"accuracy_{name}"] = round(float(np.mean([right(recs[k], labels[k][0]) for k in sel])), 4)
         out[f"und_share_{name}"] = round(float(np.mean([labels[k][0] == "und" for k in sel])), 4)
@@ -176,13 +210,14 @@ def report() -> dict:
         kept = [r for s, r in zip(scores, is_right, strict=True) if s >= cut]
         out[f"precision_at_{cut}"] = round(float(np.mean(kept)), 4) if kept else None
         out[f"kept_at_{cut}"] = round(len(kept) / len(pure), 4)
-    # The naive posterior (langdetect's, what curate reported before) on the same texts.
-    naive_right = [codes[k] == recs[k]["lang"] and recs[k]["in_model"] for k in pure]
-    naive = [float(posterior[k]) for k in pure]
-    out["naive_accuracy"] = round(float(np.mean(naive_right)), 4)  # no und: out-of-model texts all wrong
-    out["naive_auroc"] = round(auroc(naive, naive_right), 4)
-    out["naive_wrong_at_0.999"] = round(float(np.mean([p >= 0.999 for p, r in zip(naive, naive_right, strict=True)
-                                                       if not r])), 4)
+    if MODEL == "langdetect":
+        # The naive posterior (langdetect's, what curate reported before) on the same texts.
+        naive_right = [codes[k] == recs[k]["lang"] and recs[k]["in_model"] for k in pure]
+        naive = [float(posterior[k]) for k in pure]
+        out["naive_accuracy"] = round(float(np.mean(naive_right)), 4)  # no und: out-of-model texts all wrong
+        out["naive_auroc"] = round(auroc(naive, naive_right), 4)
+        out["naive_wrong_at_0.999"] = round(float(np.mean([p >= 0.999 for p, r in zip(naive, naive_right, strict=True)
+                                                           if not r])), 4)
     out["wrong_at_0.999"] = round(float(np.mean([s >= 0.999 for s, r in zip(scores, is_right, strict=True)
                                                  if not r])), 4) if not all(is_right) else 0.0
     # Mixed texts against pure long texts.
@@ -192,16 +227,23 @@ def report() -> dict:
     out["mixed_main_label"] = round(float(np.mean([labels[k][0] == recs[k]["lang"] for k in mixed])), 4)
     out["mixed_mean_score"] = round(float(np.mean([labels[k][1] for k in mixed])), 4)
     out["mixed_share_at_0.9"] = round(float(np.mean([labels[k][1] >= 0.9 for k in mixed])), 4)
-    out["mixed_naive_at_0.999"] = round(float(np.mean([posterior[k] >= 0.999 for k in mixed])), 4)
+    if MODEL == "langdetect":
+        out["mixed_naive_at_0.999"] = round(float(np.mean([posterior[k] >= 0.999 for k in mixed])), 4)
     out["pure_long_mean_score"] = round(float(np.mean([labels[k][1] for k in long_in])), 4)
     return out
 
 
+def _py3langid_und() -> float:
+    from curate.stages import language_py3langid as other
+
+    return other.UND_BELOW
+
+
 def _text(out: dict) -> str:
-    lines = [f"curate language labels on {out['set']} ({out['split']} half, {out['texts']} texts; "
-             f"{out['languages_in_model']} languages in langdetect's profiles, {out['languages_out_of_model']} not)"]
+    lines = [f"curate language labels ({out['model']}) on {out['set']} ({out['split']} half, {out['texts']} texts; "
+             f"{out['languages_in_model']} languages in the model, {out['languages_out_of_model']} not)"]
     for key, value in out.items():
-        if key not in ("per_language", "set", "split", "texts"):
+        if key not in ("per_language", "set", "split", "texts", "model"):
             lines.append(f"  {key:28} {value}")
     lines.append("  per language (share right): " + " ".join(f"{k} {v}" for k, v in out["per_language"].items()))
     return "\n".join(lines) + "\n"
@@ -210,11 +252,17 @@ def _text(out: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fit", action="store_true", help="fit the calibration and the und threshold (fit half)")
-    parser.add_argument("--name", default="language", help="results file stem under bench/results/")
+    parser.add_argument("--name", default=None, help="results file stem under bench/results/ "
+                                                     "(default: language, or language-MODEL)")
+    parser.add_argument("--model", choices=language.LANGUAGE_MODELS, default="langdetect",
+                        help="the --language-model to measure")
     args = parser.parse_args()
+    global MODEL
+    MODEL = args.model
     if args.fit:
-        fit()
+        fit() if MODEL == "langdetect" else fit_py3langid()
         return
+    args.name = args.name or ("language" if MODEL == "langdetect" else f"language-{MODEL}")
     out = report()
     text = _text(out)
     print(text, end="")

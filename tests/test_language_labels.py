@@ -104,3 +104,42 @@ def test_cli_labels_pure_mixed_and_out_of_model_documents(tmp_path):
     assert half["language"] == "en" and half["language_score"] <= pure["language_score"] - 0.2
     assert {line.get("language") for line in half["lines"]} >= {"de"}
     assert iceland["language"] == "und" and iceland["language_score"] == 0.0
+
+
+@pytest.mark.unit
+def test_py3langid_model_measures_above_the_default_on_the_held_out_half(report, monkeypatch):
+    """The optional --language-model py3langid, measured the same way (its training data
+    included Debian's translations, so its figures here are optimistic)."""
+    pytest.importorskip("py3langid")
+    monkeypatch.setattr(bench, "MODEL", "py3langid")
+    other = bench.report()
+    assert other["languages_in_model"] >= 60
+    assert other["accuracy"] >= 0.93 and other["accuracy"] > report["accuracy"]
+    assert other["auroc"] >= 0.9 and other["precision_at_0.9"] >= 0.98
+    assert other["mixed_mean_score"] <= other["pure_long_mean_score"] - 0.2
+
+
+def test_cli_language_model_py3langid_labels_icelandic(tmp_path):
+    pytest.importorskip("py3langid")
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "is.txt").write_text("\n".join(_test_texts("is", "long")[:2]) + "\n", encoding="utf-8")
+    (src / "en.txt").write_text(EN + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("run", src, "-o", out, "--language-model", "py3langid")
+    assert result.exit_code == 0, result.output
+    docs = {d["source"]: d for d in read_corpus(out)}
+    assert docs["is.txt"]["language"] == "is" and docs["is.txt"]["language_score"] >= 0.5
+    assert docs["en.txt"]["language"] == "en"
+
+
+@pytest.mark.unit
+def test_the_model_and_its_calibration_are_in_the_stages_fingerprint(monkeypatch):
+    """A resumed run refuses chunks labelled by another model or calibration."""
+    from curate.stages import language_calibration
+    from curate.stages.language import LabelLanguages
+
+    default = LabelLanguages().fingerprint()
+    assert LabelLanguages("py3langid").fingerprint() != default
+    monkeypatch.setattr(language_calibration, "UND_BELOW", 0.6)
+    assert LabelLanguages().fingerprint() != default

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import chain, repeat
 from operator import add
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import orjson
@@ -38,6 +40,9 @@ from curate.document import Document, Line
 from curate.stages import language_calibration as calibration
 from curate.stages.base import Batch, Stage
 from curate.stages.language_calibration import FIT_OFFSET
+
+if TYPE_CHECKING:
+    from curate.driver import RunConfig
 
 UNDETERMINED = "und"
 MIN_LETTERS_DOCUMENT = 20
@@ -491,21 +496,56 @@ def _sample(line: Line) -> tuple[int, int, int, list[tuple[str, bool]]]:
     return line.index, n_letters, len(sample), word_keys(sample) if n_letters else []
 
 
+# --language-model: langdetect's profiles with curate's calibration (the default), or
+# py3langid's model (an extra; curate/stages/language_py3langid.py).
+LANGUAGE_MODELS = ("langdetect", "py3langid")
+
+
+@dataclass
 class LabelLanguages(Stage):
     """The language of each document and of each kept line that differs from it."""
 
-    name = "language"
+    name: ClassVar[str] = "language"
+    language_model: str = "langdetect"
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig) -> LabelLanguages:
+        return cls(cfg.language_model)
 
     def fingerprint(self) -> object:
         # The calibration decides labels and scores as much as a setting would: a resumed
         # run must not mix shards labelled under two of them.
-        own = {"calibration": [list(calibration.CALIBRATION), calibration.UND_BELOW,
-                               sorted(calibration.FIT_OFFSET.items())]}
+        if self.language_model == "py3langid":
+            from curate.stages import language_py3langid as other
+
+            own: dict[str, object] = {"und_below": other.UND_BELOW, "version": _version("py3langid")}
+        else:
+            own = {"calibration": [list(calibration.CALIBRATION), calibration.UND_BELOW,
+                                   sorted(calibration.FIT_OFFSET.items())]}
         return {"stage": super().fingerprint(), **own}
 
     def setup(self) -> None:
-        model()  # ~0.2 s and 20 MB: built once per process (forked workers share the parent's)
+        if self.language_model == "py3langid":
+            from curate.stages.language_py3langid import identifier
+
+            identifier()  # fails here, before any output, if py3langid is not installed
+        else:
+            model()  # ~0.2 s and 20 MB: built once per process (forked workers share the parent's)
 
     def __call__(self, batch: Batch) -> Batch:
-        detect_languages(batch.documents())  # a batch's new words are learnt in one pass
+        if self.language_model == "py3langid":
+            from curate.stages.language_py3langid import detect_languages as other_model
+
+            other_model(batch.documents())
+        else:
+            detect_languages(batch.documents())  # a batch's new words are learnt in one pass
         return batch
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
