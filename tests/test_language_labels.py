@@ -80,15 +80,20 @@ def test_chinese_profiles_label_iso_639_1_zh():
 
 
 def test_cli_labels_pure_mixed_and_out_of_model_documents(tmp_path):
-    """Through `curate run`: a pure English page scores high, the same page with a third of
-    its lines in German clearly lower (still "en"), an Icelandic page is "und"."""
+    """Through `curate run`: a pure English page scores high, one with a third of its lines
+    in German clearly lower (still "en"), an Icelandic page is "und"."""
     english = [EN, EN.replace("council", "committee").replace("Tuesday", "Monday"),
                "Parents welcomed the plan, though some said the bridge should have come first and the roads later.",
                "The budget also pays for two new buses on the school route and for longer library hours in winter.",
                "Local businesses said that the roadworks planned for the summer would keep customers away for months.",
                "The council will publish the full figures next week and invites comments until the end of the month."]
-    mixed = list(english)
-    mixed[2], mixed[5] = DE, DE.replace("Dienstag", "Montag")
+    # Its own English lines: copies of the pure page's would be removed as duplicates.
+    mixed = ["The harbour board met on Friday to discuss the ferry timetable and the price of tickets for locals.",
+             "Fishermen asked for longer opening hours at the fuel dock, and the board agreed to a trial in May.",
+             "Der Stadtrat hat am Dienstag nach einer langen Debatte über die Schulen den Haushalt beschlossen.",
+             "Residents of the islands said that the late ferry on Sundays was the one they needed most of all.",
+             "The board will vote on the new timetable in June, after a survey of passengers on every route.",
+             "Die Lehrer hatten mehr Geld für Bücher gefordert, und der Bürgermeister versprach eine Brücke."]
     icelandic = "\n".join(_test_texts("is", "long")[:2])
     src = tmp_path / "in"
     src.mkdir()
