@@ -272,10 +272,22 @@ def site_options(fn):
     return fn
 
 
+def language_option(fn):
+    """The language stage's model: only `run` has it."""
+    return click.option(
+        "--language-model", type=click.Choice(["langdetect", "py3langid"]), default="langdetect",
+        show_default=True,
+        help="What labels each document's and line's language. langdetect: its 55 profiles, scored by curate "
+             "with a calibrated confidence; text in another language or script is 'und'. py3langid: langid.py's "
+             "model, 97 languages and more, better on the labelled set of the README's Language section (pip "
+             "install 'curate-corpus[py3langid]').")(fn)
+
+
 @cli.command()
 @io_options
 @rule_options
 @site_options
+@language_option
 @dedup_options
 def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled, **options):
     """Clean INPUTS (folders, files or URLs of .txt, JSONL, Parquet and WET files) into -o DIR.
@@ -292,6 +304,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run crawl/ --rules my-rules/ --disable byline
       curate run crawl/ --threshold 0.9 --min-words 12
       curate run pages/ --site folder    # pages/<site>/*.txt: drop each site's template lines
+      curate run crawl/ --language-model py3langid   # 97+ languages instead of 55
       curate run crawl/ -o clean/ --resume      # after a crash or Ctrl-C
       curate run crawl/ -o clean/ --overwrite   # replace an earlier run's output
       curate run may/ -o clean-may/ --save-index
@@ -327,7 +340,7 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, input_fo
              max_line_bytes, max_doc_bytes, memory, timings, strict, resume, overwrite, chunk_docs, quiet,
              output_format, staging, save_index, against, threshold, num_perm,
              shingle_words, shingle_chars, min_words, site="off", site_min_pages=DEFAULT_MIN_PAGES,
-             site_min_share=DEFAULT_MIN_SHARE) -> None:
+             site_min_share=DEFAULT_MIN_SHARE, language_model="langdetect") -> None:
     from curate import driver
     from curate.engines import engine_for
 
@@ -338,7 +351,8 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, input_fo
                            measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
                            max_doc_bytes=max_doc_bytes, input_format=input_format, sink=output_format,
                            staging=staging, against=against, save_index=save_index, memory=memory,
-                           site=site, site_min_pages=site_min_pages, site_min_share=site_min_share)
+                           site=site, site_min_pages=site_min_pages, site_min_share=site_min_share,
+                           language_model=language_model)
     try:
         if staging is not None and not isinstance(output, str):
             raise UsageError(f"--staging is where an output URL is built before its upload; -o {output} is a "

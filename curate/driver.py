@@ -90,6 +90,8 @@ class RunConfig:
     site: str = "url"
     site_min_pages: int = DEFAULT_MIN_PAGES
     site_min_share: float = DEFAULT_MIN_SHARE
+    # The language stage's model (--language-model): a name in stages.language.LANGUAGE_MODELS.
+    language_model: str = "langdetect"
 
     @property
     def read_options(self) -> ReadOptions:

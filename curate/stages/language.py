@@ -11,15 +11,24 @@ the agreement on the seeds and noise-dev).
 
 The document's label is the sum of its paragraphs' evidence, so it costs nothing
 extra. Text with too few letters is "und" (undetermined), not a guess.
+
+langdetect's posterior saturates (0.9999 for Icelandic labelled Danish, or for a
+document a third of which is in another language), so the score is not it but a
+calibrated confidence (`calibrated`, fitted by bench/language.py on a labelled set): how
+well the text fits the winning profile against what that language's own text scores, its
+lead over other languages, its length; for a document, times the share of its lines in
+its language. Under the fitted threshold the label is "und". Codes are ISO 639-1.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import chain, repeat
 from operator import add
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import orjson
@@ -28,7 +37,12 @@ from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.utils.ngram import NGram
 
 from curate.document import Document, Line
+from curate.stages import language_calibration as calibration
 from curate.stages.base import Batch, Stage
+from curate.stages.language_calibration import FIT_OFFSET
+
+if TYPE_CHECKING:
+    from curate.driver import RunConfig
 
 UNDETERMINED = "und"
 MIN_LETTERS_DOCUMENT = 20
@@ -42,13 +56,26 @@ DOCUMENT_SAMPLE_CHARS = 10_000
 # langdetect's smoothing: each n-gram multiplies a language's probability by
 # (alpha / BASE_FREQ + p(n-gram | language)), with alpha 0.5 and BASE_FREQ 10,000.
 SMOOTHING = Detector.ALPHA_DEFAULT / Detector.BASE_FREQ
+LOG_SMOOTHING = float(np.log(SMOOTHING))
+# langdetect's codes are ISO 639-1 but for Chinese, which it splits by script
+# (zh-cn Simplified, zh-tw Traditional); both are ISO 639-1 "zh".
+ISO_639_1 = {"zh-cn": "zh", "zh-tw": "zh"}
 
 
 class LanguageModel:
     """langdetect's profiles as one matrix of log-probabilities, n-gram by language."""
 
     def __init__(self) -> None:
-        self.languages, self.row, self.log_prob = _profile_log_probabilities()
+        self.languages, self.row, self.log_prob, self.expected = _profile_log_probabilities()
+        self.codes = [ISO_639_1.get(lang, lang) for lang in self.languages]
+        # What a language's own real text scores per n-gram differs from what its profile
+        # alone predicts (CJK profiles cover few of a text's bigrams and trigrams), by an
+        # offset measured on labelled text; languages without labelled text get the median.
+        default = float(np.median(list(FIT_OFFSET.values()))) if FIT_OFFSET else 0.0
+        self.expected = self.expected + np.array([FIT_OFFSET.get(lang, default) for lang in self.languages])
+        # Columns that share an ISO code (zh-cn, zh-tw) are not each other's rival.
+        code_ids = np.unique(self.codes, return_inverse=True)[1]
+        self._same_code = code_ids[:, None] == code_ids[None, :]
 
     # Words whose evidence is kept, at most; the table is started afresh when full, which
     # changes no result (a word's vector depends on the word alone).
@@ -68,11 +95,17 @@ class LanguageModel:
 
     def evidence_of(self, keys: list[tuple[str, bool]]) -> np.ndarray | None:
         """`evidence` of a text from its word keys, every one of which the table has learnt."""
-        index = self._index
-        ids = [slot for slot in map(index.__getitem__, keys) if slot >= 0]
+        row = self.row_of(keys)
+        return None if row is None else row[:len(self.languages)]
+
+    def row_of(self, keys: list[tuple[str, bool]]) -> np.ndarray | None:
+        """The text's evidence followed by its count of n-grams and of n-grams some profile
+        has (what `fit` needs), or None if no profile has any of its n-grams."""
+        ids = list(map(self._index.__getitem__, keys))
         if not ids:
             return None
-        return self._vectors[ids].sum(axis=0)
+        row = self._vectors[ids].sum(axis=0)
+        return row if row[-1] > 0 else None
 
     def learn(self, keys: Iterable[tuple[str, bool]]) -> bool:
         """Put every word not yet in the table into it, in one numpy pass.
@@ -102,18 +135,23 @@ class LanguageModel:
         grams = list(chain.from_iterable(gram_lists))
         rows = np.fromiter(map(self.row.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
         owner = np.repeat(np.arange(len(keys)), np.fromiter(map(len, gram_lists), dtype=np.int64, count=len(keys)))
-        known = rows >= 0  # n-grams in no profile add nothing
+        n_grams = np.bincount(owner, minlength=len(keys))
+        known = rows >= 0  # n-grams in no profile add nothing to any language's evidence ...
         rows, owner = rows[known], owner[known]
         counts = np.bincount(owner, minlength=len(keys))
         has_evidence = counts > 0
-        slots = np.full(len(keys), -1, dtype=np.int64)
         first = self._used
-        n = int(np.count_nonzero(has_evidence))
-        slots[has_evidence] = np.arange(first, first + n)
-        if n:
+        n = len(keys)
+        slots = np.arange(first, first + n)
+        table = self._vectors[first:first + n]
+        table[:] = 0.0
+        if rows.size:
             starts = (np.cumsum(counts) - counts)[has_evidence]
             # Each word's rows are summed in their listed order, as one sum per word.
-            self._vectors[first:first + n] = np.add.reduceat(self.log_prob[rows], starts, axis=0, dtype=np.float64)
+            table[has_evidence, :-2] = np.add.reduceat(self.log_prob[rows], starts, axis=0, dtype=np.float64)
+        # ... but they count for how well the text fits a language (see `fit`).
+        table[:, -2] = n_grams
+        table[:, -1] = counts
         self._index.update(zip(keys, slots.tolist(), strict=True))
         self._used = first + n
 
@@ -121,9 +159,33 @@ class LanguageModel:
     def _index(self) -> dict[tuple[str, bool], int]:
         if "_word_index" not in self.__dict__:
             self.__dict__["_word_index"] = {}
-            self._vectors = np.zeros((self.WORD_TABLE_ROWS, len(self.languages)), dtype=np.float64)
+            # One row per word: its evidence per language, its n-grams, its known n-grams.
+            self._vectors = np.zeros((self.WORD_TABLE_ROWS, len(self.languages) + 2), dtype=np.float64)
             self._used = 0
         return self.__dict__["_word_index"]
+
+    def judge(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(winning column, calibrated confidence that its code is right) of each row of
+        `row_of` evidence, all rows at once: the confidence is `calibrated` of `features`."""
+        top, fit, margin, grams = self.features(rows)
+        return top, calibrated(fit, margin, grams)
+
+    def features(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(winning column, fit, margin, n-grams) of each row of `row_of` evidence.
+
+        fit: the winner's log-probability per n-gram (an n-gram in no profile counts at
+        the smoothing floor) less what that language's own text scores per n-gram
+        (`expected`): near 0 for text in the language, far below for text the profile
+        does not know (another language, another script, a mixture).
+        margin: the winner's lead per n-gram over the best language with another code."""
+        n_languages = len(self.languages)
+        evidence, grams, known = rows[:, :n_languages], rows[:, -2], rows[:, -1]
+        top = evidence.argmax(axis=1)
+        at = np.arange(len(rows))
+        best = evidence[at, top]
+        rival = np.where(self._same_code[top], -np.inf, evidence).max(axis=1)
+        fit = (best + (grams - known) * LOG_SMOOTHING) / grams - self.expected[top]
+        return top, fit, (best - rival) / grams, grams
 
     def best(self, evidence: np.ndarray) -> tuple[str, float]:
         """The most likely language and its posterior probability (uniform prior)."""
@@ -132,8 +194,9 @@ class LanguageModel:
         return self.languages[top], round(float(1.0 / shifted.sum()), 4)
 
 
-def _profile_log_probabilities() -> tuple[list[str], dict[str, int], np.ndarray]:
-    """langdetect's profiles as (languages, n-gram -> row, smoothed log-probabilities).
+def _profile_log_probabilities() -> tuple[list[str], dict[str, int], np.ndarray, np.ndarray]:
+    """langdetect's profiles as (languages, n-gram -> row, smoothed log-probabilities,
+    expected log-probability per n-gram of each language's own text).
 
     The probabilities langdetect's DetectorFactory computes (an n-gram's count over the
     profile's count of n-grams of its length, 0 for longer ones), read with orjson and
@@ -146,6 +209,7 @@ def _profile_log_probabilities() -> tuple[list[str], dict[str, int], np.ndarray]
     row: dict[str, int] = {}
     slot = row.setdefault
     columns = []
+    expected: list[float] = []
     for name in names:
         profile = orjson.loads((directory / name).read_bytes())
         freq: dict[str, int] = profile["freq"]
@@ -154,11 +218,25 @@ def _profile_log_probabilities() -> tuple[list[str], dict[str, int], np.ndarray]
         counts = np.fromiter(freq.values(), dtype=np.float64, count=len(freq))
         per_length = np.array(list(profile["n_words"][:3]) + [0] * 3, dtype=np.float64)
         scored = (lengths >= 1) & (lengths <= 3)
-        columns.append((profile["name"], rows[scored], counts[scored] / per_length[lengths[scored] - 1]))
+        probabilities = counts[scored] / per_length[lengths[scored] - 1]
+        columns.append((profile["name"], rows[scored], probabilities))
+        expected.append(_expected_log_probability(lengths[scored], probabilities))
     log_prob = np.full((len(row), len(columns)), np.log(SMOOTHING), dtype=np.float32)
     for j, (_, rows, values) in enumerate(columns):
         log_prob[rows, j] = np.log(values + SMOOTHING)
-    return [lang for lang, _, _ in columns], row, log_prob
+    return [lang for lang, _, _ in columns], row, log_prob, np.array(expected)
+
+
+def _expected_log_probability(lengths: np.ndarray, probabilities: np.ndarray) -> float:
+    """The mean log-probability per n-gram of text drawn from the profile itself: for each
+    n-gram length, sum p log(p + s) over the profile's n-grams, and the mass the profile
+    leaves out (its rare n-grams, which langdetect pruned) at the floor log(s); a text has
+    about as many 1-, 2- and 3-grams, so the three are averaged."""
+    per_length = []
+    for n in (1, 2, 3):
+        p = probabilities[lengths == n]
+        per_length.append(float(np.dot(p, np.log(p + SMOOTHING)) + max(0.0, 1.0 - p.sum()) * LOG_SMOOTHING))
+    return sum(per_length) / 3
 
 
 class _NormaliseTable(dict):
@@ -260,25 +338,155 @@ def model() -> LanguageModel:
 
 def detect(text: str, min_letters: int = MIN_LETTERS_PARAGRAPH,
            sample_chars: int = PARAGRAPH_SAMPLE_CHARS) -> tuple[str, float]:
-    """(language code, probability), or ("und", 0.0) when the text is too short to tell."""
+    """(language code, calibrated confidence), or ("und", 0.0) when the text is too short
+    to tell or fits no profile well enough."""
     sample = text[:sample_chars]
     if _letters(sample) < min_letters:
         return UNDETERMINED, 0.0
-    evidence = model().evidence(sample)
-    return (UNDETERMINED, 0.0) if evidence is None else model().best(evidence)
+    m = model()
+    keys = word_keys(sample)
+    m.learn(keys)  # always fits: a cleaned text has at most 10,000 characters
+    row = m.row_of(keys)
+    if row is None:
+        return UNDETERMINED, 0.0
+    top, confidence = m.judge(row[None, :])
+    return _label_of(m, int(top[0]), float(confidence[0]))
+
+
+def _label_of(m: LanguageModel, top: int, confidence: float, share: float = 1.0) -> tuple[str, float]:
+    if confidence < calibration.UND_BELOW:
+        return UNDETERMINED, 0.0
+    return m.codes[top], round(confidence * share, 4)
+
+
+def calibrated(fit: np.ndarray, margin: np.ndarray, grams: np.ndarray) -> np.ndarray:
+    """The probability that the winning label is right, a logistic function of the
+    evidence's features (LanguageModel.features), fitted by bench/language.py."""
+    b0, b_fit, b_margin, b_grams = calibration.CALIBRATION
+    z = b0 + b_fit * fit + b_margin * margin + b_grams * np.log(grams)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def evidence_rows(docs: list[Document]) -> tuple[np.ndarray, list[list[tuple[int, int, int]]], list[list[int]],
+                                                 list[int]]:
+    """The `row_of` evidence of every scored line of the documents, as one matrix, and per
+    document: its lines' (line index, letters, row or -1), the rows its label sums (up to
+    DOCUMENT_SAMPLE_CHARS) and their letters. The new words of all the documents are
+    learnt at once."""
+    m = model()
+    samples = [[_sample(line) for line in doc.lines] for doc in docs]
+    learnt = m.learn(key for doc_samples in samples for _, _, _, keys in doc_samples for key in keys)
+    index = m._index
+    # Every scored line's words' rows are summed in one numpy call per batch (a call per
+    # line cost more than the rest of the stage); a line's sum is the same either way.
+    ids: list[int] = []
+    starts: list[int] = []
+    fallback: list[np.ndarray] = []
+    for doc_samples in samples:
+        for _, n_letters, _, keys in doc_samples:
+            if n_letters and keys:
+                if not learnt:
+                    m.learn(keys)  # the batch did not fit in the table: one line at a time
+                    line_ids = list(map(index.__getitem__, keys))
+                    fallback.append(np.add.reduceat(m._vectors[line_ids], [0], axis=0)[0])
+                else:
+                    starts.append(len(ids))
+                    ids.extend(map(index.__getitem__, keys))
+    width = len(m.languages) + 2
+    if fallback:
+        candidates = np.array(fallback)
+    elif ids:
+        candidates = np.add.reduceat(m._vectors[ids], starts, axis=0)
+    else:
+        candidates = np.zeros((0, width))
+    valid = (candidates[:, -1] > 0).tolist()  # a line with no n-gram in any profile has no evidence
+    rows: list[int] = []
+    scored: list[list[tuple[int, int, int]]] = []
+    summed: list[list[int]] = []
+    summed_letters: list[int] = []
+    candidate = 0
+    for doc_samples in samples:
+        lines, total = [], []
+        budget = DOCUMENT_SAMPLE_CHARS
+        letters = 0
+        for line_index, n_letters, n_chars, keys in doc_samples:
+            if not (n_letters and keys):
+                lines.append((line_index, n_letters, -1))
+                continue
+            candidate += 1
+            if not valid[candidate - 1]:
+                lines.append((line_index, n_letters, -1))
+                continue
+            lines.append((line_index, n_letters, len(rows)))
+            if budget > 0:
+                total.append(len(rows))
+                budget -= n_chars
+                letters += n_letters
+            rows.append(candidate - 1)
+        scored.append(lines)
+        summed.append(total)
+        summed_letters.append(letters)
+    return candidates[rows], scored, summed, summed_letters
 
 
 def detect_languages(docs: list[Document]) -> None:
     """Label each document and each of its kept lines; a line's label is kept only where
-    it differs from its document's. The new words of all the documents are learnt at once."""
+    it differs from its document's. All the lines' and documents' evidence is judged at once."""
     m = model()
-    samples = [[_sample(line) for line in doc.lines] for doc in docs]
-    learnt = m.learn(key for doc_samples in samples for _, _, _, keys in doc_samples for key in keys)
-    for doc, doc_samples in zip(docs, samples, strict=True):
-        if doc.lines:
-            _label(doc, doc_samples, m, learnt)
-        else:
+    rows, scored, summed, summed_letters = evidence_rows(docs)
+    line_top, line_confidence = m.judge(rows)
+    line_tops, line_confidences = line_top.tolist(), line_confidence.tolist()
+    codes = m.codes
+    doc_top, doc_confidence = m.judge(_main_parts(rows, summed, line_tops, codes))
+    doc_tops, doc_confidences = iter(doc_top.tolist()), iter(doc_confidence.tolist())
+    for doc, lines, positions, letters in zip(docs, scored, summed, summed_letters, strict=True):
+        per_line: dict[int, tuple[str, float]] = {}
+        for index, n_letters, at in lines:
+            if at < 0 or n_letters < MIN_LETTERS_PARAGRAPH:
+                per_line[index] = (UNDETERMINED, 0.0)
+            else:
+                per_line[index] = _label_of(m, line_tops[at], line_confidences[at])
+        if not positions:
             doc.language, doc.language_score = UNDETERMINED, 0.0
+        else:
+            top, confidence = next(doc_tops), next(doc_confidences)
+            if letters < MIN_LETTERS_DOCUMENT:
+                doc.language, doc.language_score = UNDETERMINED, 0.0
+            else:
+                doc.language, doc.language_score = _label_of(m, top, confidence, _share(lines, line_tops, codes, top))
+        doc.line_languages = {i: label for i, label in per_line.items() if label[0] != doc.language}
+
+
+def _main_parts(rows: np.ndarray, summed: list[list[int]], line_tops: list[int], codes: list[str]) -> np.ndarray:
+    """Per document with evidence, the summed evidence of its lines (up to
+    DOCUMENT_SAMPLE_CHARS) whose own best code is the document's: the confidence is that of
+    the document's main language on its own part, and `_share` then weighs in the rest.
+    Judged on the whole, a mixture fits no profile and would be "und" despite a clear
+    main language."""
+    totals = [rows[positions].sum(axis=0) for positions in summed if positions]
+    if not totals:
+        return np.zeros((0, rows.shape[1]))
+    n_languages = rows.shape[1] - 2
+    parts = []
+    for total, positions in zip(totals, (p for p in summed if p), strict=True):
+        code = codes[int(total[:n_languages].argmax())]
+        main = [at for at in positions if codes[line_tops[at]] == code]
+        parts.append(total if len(main) in (0, len(positions)) else rows[main].sum(axis=0))
+    return np.array(parts)
+
+
+def _share(lines: list[tuple[int, int, int]], line_tops: list[int], codes: list[str], top: int) -> float:
+    """The share of the document's letters, over its lines long enough to judge alone, in
+    lines whose own best code is the document's: 1.0 for one language, 0.67 for a text
+    with a third of its lines in another (1.0 when no line is long enough)."""
+    code = codes[top]
+    judged = agreeing = 0
+    for _, n_letters, at in lines:
+        if at >= 0 and n_letters >= MIN_LETTERS_PARAGRAPH:
+            judged += n_letters
+            if codes[line_tops[at]] == code:
+                agreeing += n_letters
+    return agreeing / judged if judged else 1.0
 
 
 def _sample(line: Line) -> tuple[int, int, int, list[tuple[str, bool]]]:
@@ -288,40 +496,56 @@ def _sample(line: Line) -> tuple[int, int, int, list[tuple[str, bool]]]:
     return line.index, n_letters, len(sample), word_keys(sample) if n_letters else []
 
 
-def _label(doc: Document, samples: list, m: LanguageModel, learnt: bool) -> None:
-    total = None
-    budget = DOCUMENT_SAMPLE_CHARS
-    letters = 0
-    per_line: dict[int, tuple[str, float]] = {}
-    for index, n_letters, n_chars, keys in samples:
-        evidence = None
-        if n_letters:
-            if not learnt:
-                m.learn(keys)  # the batch did not fit in the table: one line at a time
-            evidence = m.evidence_of(keys)
-        if evidence is not None and budget > 0:
-            total = evidence if total is None else total + evidence
-            letters += n_letters
-            budget -= n_chars
-        if n_letters < MIN_LETTERS_PARAGRAPH or evidence is None:
-            per_line[index] = (UNDETERMINED, 0.0)
-        else:
-            per_line[index] = m.best(evidence)
-    if total is None or letters < MIN_LETTERS_DOCUMENT:
-        doc.language, doc.language_score = UNDETERMINED, 0.0
-    else:
-        doc.language, doc.language_score = m.best(total)
-    doc.line_languages = {i: label for i, label in per_line.items() if label[0] != doc.language}
+# --language-model: langdetect's profiles with curate's calibration (the default), or
+# py3langid's model (an extra; curate/stages/language_py3langid.py).
+LANGUAGE_MODELS = ("langdetect", "py3langid")
 
 
+@dataclass
 class LabelLanguages(Stage):
     """The language of each document and of each kept line that differs from it."""
 
-    name = "language"
+    name: ClassVar[str] = "language"
+    language_model: str = "langdetect"
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig) -> LabelLanguages:
+        return cls(cfg.language_model)
+
+    def fingerprint(self) -> object:
+        # The calibration decides labels and scores as much as a setting would: a resumed
+        # run must not mix shards labelled under two of them.
+        if self.language_model == "py3langid":
+            from curate.stages import language_py3langid as other
+
+            own: dict[str, object] = {"und_below": other.UND_BELOW, "version": _version("py3langid")}
+        else:
+            own = {"calibration": [list(calibration.CALIBRATION), calibration.UND_BELOW,
+                                   sorted(calibration.FIT_OFFSET.items())]}
+        return {"stage": super().fingerprint(), **own}
 
     def setup(self) -> None:
-        model()  # ~0.2 s and 20 MB: built once per process (forked workers share the parent's)
+        if self.language_model == "py3langid":
+            from curate.stages.language_py3langid import identifier
+
+            identifier()  # fails here, before any output, if py3langid is not installed
+        else:
+            model()  # ~0.2 s and 20 MB: built once per process (forked workers share the parent's)
 
     def __call__(self, batch: Batch) -> Batch:
-        detect_languages(batch.documents())  # a batch's new words are learnt in one pass
+        if self.language_model == "py3langid":
+            from curate.stages.language_py3langid import detect_languages as other_model
+
+            other_model(batch.documents())
+        else:
+            detect_languages(batch.documents())  # a batch's new words are learnt in one pass
         return batch
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
