@@ -165,3 +165,14 @@ def test_labels_do_not_depend_on_the_word_table_filling_up(monkeypatch):
     assert labels(400, 10) == roomy  # a batch (~150 words) fits, but the table fills up
     assert labels(60, 30) == roomy  # no batch (400+ words) fits: learnt line by line (< 40 each)
     model().__dict__.pop("_word_index", None)
+
+
+def test_word_keys_are_the_words_split_on_spaces_each_with_the_space_that_follows():
+    from reference.language import word_keys_reference
+
+    from curate.stages.language import word_keys
+
+    texts = [*_paragraphs(400), "ABC def GHi jKL", "  lead and trail  ", "a, b;  c", "tab\there", "line\nbreak",
+             "Visit https://example.com or mail me@example.com now", "中文段落，没有空格。", "", " ", "x"]
+    for text in texts:
+        assert word_keys(text) == word_keys_reference(text), text

@@ -93,12 +93,12 @@ class LanguageModel:
         self.learn(keys)  # always fits: a cleaned text has at most 10,000 characters
         return self.evidence_of(keys)
 
-    def evidence_of(self, keys: list[tuple[str, bool]]) -> np.ndarray | None:
+    def evidence_of(self, keys: list[str]) -> np.ndarray | None:
         """`evidence` of a text from its word keys, every one of which the table has learnt."""
         row = self.row_of(keys)
         return None if row is None else row[:len(self.languages)]
 
-    def row_of(self, keys: list[tuple[str, bool]]) -> np.ndarray | None:
+    def row_of(self, keys: list[str]) -> np.ndarray | None:
         """The text's evidence followed by its count of n-grams and of n-grams some profile
         has (what `fit` needs), or None if no profile has any of its n-grams."""
         ids = list(map(self._index.__getitem__, keys))
@@ -107,7 +107,7 @@ class LanguageModel:
         row = self._vectors[ids].sum(axis=0)
         return row if row[-1] > 0 else None
 
-    def learn(self, keys: Iterable[tuple[str, bool]]) -> bool:
+    def learn(self, keys: Iterable[str]) -> bool:
         """Put every word not yet in the table into it, in one numpy pass.
 
         Learning a whole batch of paragraphs at once matters: the pass costs ~70 µs
@@ -129,9 +129,29 @@ class LanguageModel:
         self._add_words(new)
         return True
 
-    def _add_words(self, keys: list[tuple[str, bool]]) -> None:
+    def ids_of(self, keys: list[str]) -> np.ndarray | None:
+        """The table's row of each key, the words not yet in it learnt first (as `learn`
+        learns them); None if they would not fit even in an empty table. One lookup per
+        key, and a Python step only for the keys not found (a batch's words are mostly
+        known): looking every key up after learning the batch's distinct words cost
+        twice as much."""
+        index = self._index
+        ids = np.fromiter(map(index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
+        missing = np.flatnonzero(ids < 0).tolist()
+        if not missing:
+            return ids
+        new = list(dict.fromkeys([keys[k] for k in missing]))
+        if self._used + len(new) > self.WORD_TABLE_ROWS:
+            if not self.learn(keys):
+                return None
+            return np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys))
+        self._add_words(new)
+        ids[missing] = [index[keys[k]] for k in missing]
+        return ids
+
+    def _add_words(self, keys: list[str]) -> None:
         """Put each word's summed n-gram evidence in the table, all words in one numpy pass."""
-        gram_lists = [_word_grams(*key) for key in keys]
+        gram_lists = [_word_grams(key) for key in keys]
         grams = list(chain.from_iterable(gram_lists))
         rows = np.fromiter(map(self.row.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
         owner = np.repeat(np.arange(len(keys)), np.fromiter(map(len, gram_lists), dtype=np.int64, count=len(keys)))
@@ -156,7 +176,7 @@ class LanguageModel:
         self._used = first + n
 
     @property
-    def _index(self) -> dict[tuple[str, bool], int]:
+    def _index(self) -> dict[str, int]:
         if "_word_index" not in self.__dict__:
             self.__dict__["_word_index"] = {}
             # One row per word: its evidence per language, its n-grams, its known n-grams.
@@ -280,23 +300,30 @@ def _cleaned(text: str) -> str:
     return text
 
 
-def word_keys(text: str) -> list[tuple[str, bool]]:
-    """The text's words as the word table knows them: (normalised word, followed by a
-    space), since a word followed by a space also yields its trailing n-grams."""
-    words = _cleaned(text).translate(_NORMALISE).split(" ")
-    last = len(words) - 1
-    return [(word, k < last) for k, word in enumerate(words) if word]
+# A word of the normalised text and the space after it, if one follows: normalisation
+# leaves " " as the only separator.
+_WORD_KEY = re.compile("[^ ]+ ?")
 
 
-def _word_grams(word: str, followed_by_space: bool) -> list[str]:
-    """langdetect's n-grams of one normalised word: every 1-, 2- and 3-gram of
-    " word " (the closing space only if one follows) that ends on a character, except
-    where that character and the one before it are both upper case (inside an acronym).
+def word_keys(text: str) -> list[str]:
+    """The text's words as the word table knows them: each normalised word with the space
+    that follows it, if one does, since a word followed by a space also yields its trailing
+    n-grams. (One findall: splitting and pairing each word with a flag in Python was a
+    fifth of the stage.)"""
+    return _WORD_KEY.findall(_cleaned(text).translate(_NORMALISE))
+
+
+def _word_grams(key: str) -> list[str]:
+    """langdetect's n-grams of one normalised word (a `word_keys` key: the word, and the
+    space after it if one follows): every 1-, 2- and 3-gram of " word " (the closing space
+    only if one follows) that ends on a character, except where that character and the
+    one before it are both upper case (inside an acronym).
 
     Listed unigrams first, then bigrams, then trigrams, not position by position as
     langdetect does: a word's evidence is their sum, and a float64 sum of these float32
     log-probabilities is exact (they span fewer than 53 bits), so order cannot change it."""
-    padded = " " + word + (" " if followed_by_space else "")
+    padded = " " + key
+    word = key[:-1] if key.endswith(" ") else key
     if not word.islower() and sum(map(str.isupper, word)) >= 2:
         return _word_grams_with_capitals(padded)
     # Built with C-level loops (str concatenation mapped over shifted copies): this runs
@@ -375,30 +402,29 @@ def evidence_rows(docs: list[Document]) -> tuple[np.ndarray, list[list[tuple[int
     learnt at once."""
     m = model()
     samples = [[_sample(line) for line in doc.lines] for doc in docs]
-    learnt = m.learn(key for doc_samples in samples for _, _, _, keys in doc_samples for key in keys)
-    index = m._index
     # Every scored line's words' rows are summed in one numpy call per batch (a call per
     # line cost more than the rest of the stage); a line's sum is the same either way.
-    ids: list[int] = []
+    keys: list[str] = []
     starts: list[int] = []
-    fallback: list[np.ndarray] = []
     for doc_samples in samples:
-        for _, n_letters, _, keys in doc_samples:
-            if n_letters and keys:
-                if not learnt:
-                    m.learn(keys)  # the batch did not fit in the table: one line at a time
-                    line_ids = list(map(index.__getitem__, keys))
-                    fallback.append(np.add.reduceat(m._vectors[line_ids], [0], axis=0)[0])
-                else:
-                    starts.append(len(ids))
-                    ids.extend(map(index.__getitem__, keys))
+        for _, n_letters, _, line_keys in doc_samples:
+            if n_letters and line_keys:
+                starts.append(len(keys))
+                keys.extend(line_keys)
+    ids = m.ids_of(keys)
     width = len(m.languages) + 2
-    if fallback:
-        candidates = np.array(fallback)
-    elif ids:
-        candidates = np.add.reduceat(m._vectors[ids], starts, axis=0)
-    else:
+    if not starts:
         candidates = np.zeros((0, width))
+    elif ids is not None:
+        candidates = np.add.reduceat(m._vectors[ids], starts, axis=0)
+    else:  # the batch's words do not fit in the table: one line at a time
+        ends = [*starts[1:], len(keys)]
+        sums = []
+        for start, end in zip(starts, ends, strict=True):
+            line_ids = m.ids_of(keys[start:end])
+            assert line_ids is not None  # a line's sample is at most PARAGRAPH_SAMPLE_CHARS
+            sums.append(np.add.reduceat(m._vectors[line_ids], [0], axis=0)[0])
+        candidates = np.array(sums)
     valid = (candidates[:, -1] > 0).tolist()  # a line with no n-gram in any profile has no evidence
     rows: list[int] = []
     scored: list[list[tuple[int, int, int]]] = []
@@ -409,8 +435,8 @@ def evidence_rows(docs: list[Document]) -> tuple[np.ndarray, list[list[tuple[int
         lines, total = [], []
         budget = DOCUMENT_SAMPLE_CHARS
         letters = 0
-        for line_index, n_letters, n_chars, keys in doc_samples:
-            if not (n_letters and keys):
+        for line_index, n_letters, n_chars, line_keys in doc_samples:
+            if not (n_letters and line_keys):
                 lines.append((line_index, n_letters, -1))
                 continue
             candidate += 1
@@ -489,7 +515,7 @@ def _share(lines: list[tuple[int, int, int]], line_tops: list[int], codes: list[
     return agreeing / judged if judged else 1.0
 
 
-def _sample(line: Line) -> tuple[int, int, int, list[tuple[str, bool]]]:
+def _sample(line: Line) -> tuple[int, int, int, list[str]]:
     """(line index, letters, characters, word keys) of the part of a line that is scored."""
     sample = line.text[:PARAGRAPH_SAMPLE_CHARS]
     n_letters = _letters(sample)

@@ -86,7 +86,15 @@ def extract_ngrams_fast(text: str) -> list[str]:
     """The same n-grams as extract_ngrams, computed word by word as the word table does."""
     words = _cleaned(text).translate(_NORMALISE).split(" ")
     last = len(words) - 1
-    return [g for k, word in enumerate(words) if word for g in _word_grams(word, k < last)]
+    return [g for k, word in enumerate(words) if word for g in _word_grams(word + " " if k < last else word)]
+
+
+def word_keys_reference(text: str) -> list[str]:
+    """The word table's keys as the text split on " " gives them: each word, with a space
+    when one follows it."""
+    words = _cleaned(text).translate(_NORMALISE).split(" ")
+    last = len(words) - 1
+    return [word + " " if k < last else word for k, word in enumerate(words) if word]
 
 
 def profile_rows(model: LanguageModel, text: str) -> list[int]:
