@@ -1,0 +1,260 @@
+"""Statistics of a whole document, for document rules (scope = "document" in a rule file).
+
+A document rule names one statistic of this registry and bounds it (min, max); the
+document is measured as it would be written: its kept lines, joined as the corpus record
+joins them (write.document_record). Each statistic is a small pure function of a
+DocView, so that a test can compare it with an independent reference of the published
+definition (tests/reference/doc_heuristics.py).
+
+Words. The published heuristics count "words" without defining them; datatrove splits
+with spaCy's English tokenizer, which makes each punctuation mark a token. curate does not
+ship spaCy: TOKEN below is a regular expression close to it (punctuation marks, "...",
+"--" and hyphens between letters are tokens of their own; URLs, decimals and "1,000"
+stay whole), and a *word* is a token with a letter or digit in it. bench/document_rules.py
+counts where this makes a decision differ from datatrove's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+TOKEN = re.compile(r"https?://\S+|www\.\S+|\.\.\.+|…|--+|[^\W_]+(?:[.,'’:/@&#][^\W_]+)*|\S")
+# Gopher's stop words (Rae et al. 2021, appendix A1.1: "the, be, to, of, and, that, have, with").
+GOPHER_STOPWORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
+# Sentence-ending marks: the commonest characters of Unicode's Sentence_Terminal property
+# (UAX #29); datatrove's TERMINAL_PUNCTUATION is the whole property (159 characters).
+# Escaped where a letter-alike would trip a reader: full-width ! ? . and the Arabic full stop.
+TERMINAL = (".", "!", "?", "。", "\uff01", "\uff1f", "\uff0e", "؟", "\u06d4", "।", "॥", "။", "።",
+            "‼", "‽", "⁇", "⁈", "⁉")
+BULLETS = ("•", "-")  # line starts Gopher counts as bullet points (as datatrove reads it)
+ELLIPSES = ("...", "…")
+SENTENCE_END = re.compile("[.!?。\uff01\uff1f\uff0e؟।]+[\"'”’)\\]]*(?=\\s|$)")
+
+
+@dataclass(frozen=True)
+class DocView:
+    """A document as document rules see it: its kept lines (non-blank, normalised) and
+    where a paragraph ends after each (a blank or removed line before the next)."""
+
+    lines: tuple[str, ...]
+    breaks: tuple[bool, ...]  # breaks[k]: a paragraph ends after lines[k]
+    language: str | None = None
+    language_score: float = 0.0
+
+    @cached_property
+    def text(self) -> str:
+        parts = []
+        for k, line in enumerate(self.lines):
+            if k:
+                parts.append("\n\n" if self.breaks[k - 1] else "\n")
+            parts.append(line)
+        return "".join(parts)
+
+    @cached_property
+    def paragraphs(self) -> list[str]:
+        out, current = [], []
+        for line, ends in zip(self.lines, self.breaks, strict=True):
+            current.append(line)
+            if ends:
+                out.append("\n".join(current))
+                current = []
+        if current:
+            out.append("\n".join(current))
+        return out
+
+    @cached_property
+    def tokens(self) -> list[str]:
+        return TOKEN.findall(self.text)
+
+    @cached_property
+    def words(self) -> list[str]:
+        return [t for t in self.tokens if any(c.isalnum() for c in t)]
+
+
+def view_of(texts: list[str], breaks: list[bool], language: str | None = None, score: float = 0.0) -> DocView:
+    return DocView(tuple(texts), tuple(breaks), language, score)
+
+
+def _ratio(part: float, whole: float) -> float:
+    return part / whole if whole else 0.0
+
+
+def _duplicates(items: list[str]) -> tuple[int, int]:
+    """(items that repeat an earlier one, their characters): Gopher's duplicate count."""
+    seen: set[str] = set()
+    count = chars = 0
+    for item in items:
+        if item in seen:
+            count += 1
+            chars += len(item)
+        else:
+            seen.add(item)
+    return count, chars
+
+
+def _ngrams(words: list[str], n: int) -> list[str]:
+    return [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)]
+
+
+def words(doc: DocView, p: Mapping[str, Any]) -> float:
+    return len(doc.words)
+
+
+def mean_word_length(doc: DocView, p: Mapping[str, Any]) -> float:
+    return _ratio(sum(len(w) for w in doc.words), len(doc.words))
+
+
+def hash_ratio(doc: DocView, p: Mapping[str, Any]) -> float:
+    return _ratio(doc.text.count("#"), len(doc.tokens))
+
+
+def ellipsis_ratio(doc: DocView, p: Mapping[str, Any]) -> float:
+    return _ratio(doc.text.count("...") + doc.text.count("…"), len(doc.tokens))
+
+
+def bullet_lines(doc: DocView, p: Mapping[str, Any]) -> float:
+    return _ratio(sum(line.lstrip().startswith(BULLETS) for line in doc.lines), len(doc.lines))
+
+
+def ellipsis_lines(doc: DocView, p: Mapping[str, Any]) -> float:
+    return _ratio(sum(line.rstrip().endswith(ELLIPSES) for line in doc.lines), len(doc.lines))
+
+
+def alpha_words(doc: DocView, p: Mapping[str, Any]) -> float:
+    return _ratio(sum(any(c.isalpha() for c in w) for w in doc.words), len(doc.words))
+
+
+def stopwords(doc: DocView, p: Mapping[str, Any]) -> float:
+    wanted = set(p.get("words", GOPHER_STOPWORDS))
+    return len(wanted.intersection(w.lower() for w in doc.words))
+
+
+def dup_line_fraction(doc: DocView, p: Mapping[str, Any]) -> float:
+    return _ratio(_duplicates(list(doc.lines))[0], len(doc.lines))
+
+
+def dup_line_char_fraction(doc: DocView, p: Mapping[str, Any]) -> float:
+    return _ratio(_duplicates(list(doc.lines))[1], len(doc.text))
+
+
+def dup_paragraph_fraction(doc: DocView, p: Mapping[str, Any]) -> float:
+    return _ratio(_duplicates(doc.paragraphs)[0], len(doc.paragraphs))
+
+
+def dup_paragraph_char_fraction(doc: DocView, p: Mapping[str, Any]) -> float:
+    return _ratio(_duplicates(doc.paragraphs)[1], len(doc.text))
+
+
+def top_ngram_char_fraction(doc: DocView, p: Mapping[str, Any]) -> float:
+    """Characters of the commonest word n-gram (with its inner spaces) times its count,
+    over the document's characters (Gopher's "top n-gram character fraction")."""
+    grams = _ngrams(doc.words, p["n"])
+    if not grams:
+        return 0.0
+    # Ties go to the n-gram seen first (Counter keeps insertion order), as datatrove's most_common(1).
+    gram, count = Counter(grams).most_common(1)[0]
+    return _ratio(len(gram) * count, len(doc.text))
+
+
+def dup_ngram_char_fraction(doc: DocView, p: Mapping[str, Any]) -> float:
+    """Characters of the word n-grams that repeat an earlier one, over the document's
+    characters; an n-gram counted skips the n words it covers, so no character counts
+    twice (Gopher's "duplicate n-gram character fraction", read as datatrove reads it)."""
+    n, ws = p["n"], doc.words
+    seen: set[tuple[str, ...]] = set()
+    chars = i = 0
+    while i < len(ws) - n + 1:
+        gram = tuple(ws[i:i + n])
+        if gram in seen:
+            chars += sum(len(w) for w in gram)
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return _ratio(chars, len(doc.text))
+
+
+def punct_lines(doc: DocView, p: Mapping[str, Any]) -> float:
+    return _ratio(sum(line.endswith(TERMINAL) for line in doc.lines), len(doc.lines))
+
+
+def short_lines(doc: DocView, p: Mapping[str, Any]) -> float:
+    limit = p.get("chars", 30)
+    return _ratio(sum(len(line) <= limit for line in doc.lines), len(doc.lines))
+
+
+def char_duplicate_ratio(doc: DocView, p: Mapping[str, Any]) -> float:
+    """Characters of lines that repeat an earlier line over the characters of all lines
+    (FineWeb's char_dup_ratio: newlines not counted)."""
+    return _ratio(_duplicates(list(doc.lines))[1], sum(len(line) for line in doc.lines))
+
+
+def newline_ratio(doc: DocView, p: Mapping[str, Any]) -> float:
+    """Line breaks (a paragraph break counts two) per token: FineWeb's list_ratio."""
+    return _ratio(doc.text.count("\n"), len(doc.tokens))
+
+
+def lorem_ipsum(doc: DocView, p: Mapping[str, Any]) -> float:
+    return doc.text.lower().count("lorem ipsum")
+
+
+def curly_brackets(doc: DocView, p: Mapping[str, Any]) -> float:
+    return doc.text.count("{")
+
+
+def sentences(doc: DocView, p: Mapping[str, Any]) -> float:
+    return len(SENTENCE_END.findall(doc.text))
+
+
+def language_score(doc: DocView, p: Mapping[str, Any]) -> float:
+    return doc.language_score
+
+
+@dataclass(frozen=True)
+class Statistic:
+    measure: Callable[[DocView, Mapping[str, Any]], float]
+    about: str  # one line for `curate rules list` and the README
+    params: tuple[str, ...] = ()  # the params it reads
+    required: tuple[str, ...] = ()  # ... of which these must be given
+
+
+STATISTICS: dict[str, Statistic] = {
+    "words": Statistic(words, "words (tokens with a letter or digit)"),
+    "mean_word_length": Statistic(mean_word_length, "mean characters per word"),
+    "hash_ratio": Statistic(hash_ratio, "'#' characters per token"),
+    "ellipsis_ratio": Statistic(ellipsis_ratio, "'...' and '…' per token"),
+    "bullet_lines": Statistic(bullet_lines, "share of lines that start with '•' or '-'"),
+    "ellipsis_lines": Statistic(ellipsis_lines, "share of lines that end with '...' or '…'"),
+    "alpha_words": Statistic(alpha_words, "share of words with a letter"),
+    "stopwords": Statistic(stopwords, "distinct stop words present (params.words; Gopher's 8 by default)",
+                           ("words",)),
+    "dup_line_fraction": Statistic(dup_line_fraction, "share of lines that repeat an earlier line"),
+    "dup_line_char_fraction": Statistic(dup_line_char_fraction, "characters in repeated lines / all characters"),
+    "dup_paragraph_fraction": Statistic(dup_paragraph_fraction, "share of paragraphs that repeat an earlier one"),
+    "dup_paragraph_char_fraction": Statistic(dup_paragraph_char_fraction,
+                                             "characters in repeated paragraphs / all characters"),
+    "top_ngram_char_fraction": Statistic(top_ngram_char_fraction,
+                                         "characters of the commonest word n-gram x its count / all (params.n)",
+                                         ("n",), ("n",)),
+    "dup_ngram_char_fraction": Statistic(dup_ngram_char_fraction,
+                                         "characters in repeated word n-grams / all characters (params.n)",
+                                         ("n",), ("n",)),
+    "punct_lines": Statistic(punct_lines, "share of lines that end in terminal punctuation"),
+    "short_lines": Statistic(short_lines, "share of lines of at most params.chars (30) characters", ("chars",)),
+    "char_duplicate_ratio": Statistic(char_duplicate_ratio, "characters in repeated lines / characters of lines"),
+    "newline_ratio": Statistic(newline_ratio, "line breaks per token"),
+    "lorem_ipsum": Statistic(lorem_ipsum, "occurrences of 'lorem ipsum'"),
+    "curly_brackets": Statistic(curly_brackets, "'{' characters"),
+    "sentences": Statistic(sentences, "sentence ends (. ! ? and the like before a space or the end)"),
+    "language_score": Statistic(language_score, "the language stage's score for the document's language"),
+}
+LANGUAGE = "language"  # the statistic a keep-list tests: the document's language label, in a set
+
+
+def measure(stat: str, doc: DocView, params: Mapping[str, Any]) -> float:
+    return STATISTICS[stat].measure(doc, params)
