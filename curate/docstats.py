@@ -129,6 +129,12 @@ def alpha_words(doc: DocView, p: Mapping[str, Any]) -> float:
     return _ratio(sum(any(c.isalpha() for c in w) for w in doc.words), len(doc.words))
 
 
+def alpha_tokens(doc: DocView, p: Mapping[str, Any]) -> float:
+    """Share of tokens with a letter: punctuation marks count against it (datatrove's
+    reading of Gopher's 80% rule; the gopher-alpha-words rule reads "words", as the paper)."""
+    return _ratio(sum(any(c.isalpha() for c in t) for t in doc.tokens), len(doc.tokens))
+
+
 def stopwords(doc: DocView, p: Mapping[str, Any]) -> float:
     wanted = set(p.get("words", GOPHER_STOPWORDS))
     return len(wanted.intersection(w.lower() for w in doc.words))
@@ -231,6 +237,7 @@ STATISTICS: dict[str, Statistic] = {
     "bullet_lines": Statistic(bullet_lines, "share of lines that start with '•' or '-'"),
     "ellipsis_lines": Statistic(ellipsis_lines, "share of lines that end with '...' or '…'"),
     "alpha_words": Statistic(alpha_words, "share of words with a letter"),
+    "alpha_tokens": Statistic(alpha_tokens, "share of tokens (words and punctuation marks) with a letter"),
     "stopwords": Statistic(stopwords, "distinct stop words present (params.words; Gopher's 8 by default)",
                            ("words",)),
     "dup_line_fraction": Statistic(dup_line_fraction, "share of lines that repeat an earlier line"),
