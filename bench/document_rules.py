@@ -51,30 +51,17 @@ def kept_texts(source: Path, work: Path) -> list[dict]:
     return [{"id": r["id"], "text": r["text"], "language": r.get("language", "und")} for r in records]
 
 
-# gopher-alpha-words read as datatrove reads it (punctuation tokens count against the 80%):
-# with it, what differences remain are those of the word tokenizer.
-AS_DATATROVE = """
-[[rule]]
-name = "gopher-alpha-tokens"
-scope = "document"
-reason = "fewer than 80% of tokens contain a letter (Gopher, as datatrove counts)"
-stat = "alpha_tokens"
-min = 0.8
-examples.match = ["1 2 3 , . !"]
-"""
-
-
 def curate_verdicts(records: list[dict], as_datatrove: bool = False) -> dict[str, str | None]:
-    """The first Gopher rule that drops each text, or None."""
+    """The first Gopher rule that drops each text, or None. ``as_datatrove``: the 80%
+    alphabetic rule read as datatrove reads it (of tokens, punctuation included), so that
+    the differences left are the word tokenizer's."""
     import curate
-    from curate.rules import RuleSet, load_rules, parse_rule_file
+    from curate.rules import load_rules
 
-    ruleset = load_rules(enabled=PACKS, disabled=("gopher-alpha-words",) if as_datatrove else ())
     if as_datatrove:
-        rules = list(ruleset.rules)
-        at = next(i for i, r in enumerate(rules) if r.name == "gopher-alpha-words")
-        rules.insert(at, parse_rule_file("bench", AS_DATATROVE)[0])
-        ruleset = RuleSet(rules)
+        ruleset = load_rules(enabled=(*PACKS, "datatrove-readings"), disabled=("gopher-alpha-words",))
+    else:
+        ruleset = load_rules(enabled=PACKS)
     out: dict[str, str | None] = {}
     for cleaned in curate.process(({"id": r["id"], "text": r["text"]} for r in records), ruleset=ruleset,
                                   stages=("read", "documents")):

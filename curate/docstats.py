@@ -8,9 +8,9 @@ definition (tests/reference/doc_heuristics.py).
 
 Words. The published heuristics count "words" without defining them; datatrove splits
 with spaCy's English tokenizer, which makes each punctuation mark a token. curate does not
-ship spaCy: TOKEN below is a regular expression close to it (punctuation marks, "...",
-"--" and hyphens between letters are tokens of their own; URLs, decimals and "1,000"
-stay whole), and a *word* is a token with a letter or digit in it. bench/document_rules.py
+ship spaCy: TOKEN and CONTRACTION below are close to it (punctuation marks, "...", "--",
+hyphens between letters and "n't", "'s" are tokens of their own; URLs, decimals, "1,000"
+and snake_case stay whole), and a *word* is a token with a letter or digit in it. bench/document_rules.py
 counts where this makes a decision differ from datatrove's.
 """
 
@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-TOKEN = re.compile(r"https?://\S+|www\.\S+|\.\.\.+|…|--+|[^\W_]+(?:[.,'’:/@&#][^\W_]+)*|\S")
+# A word's inner marks keep it whole ("3.14", "1,000", "CVE-2025", "snake_case"), but a
+# hyphen between two letters is a token of its own, as in spaCy ("well", "-", "known").
+TOKEN = re.compile(r"https?://\S+|www\.\S+|\.\.+|…|--+"
+                   r"|\w+(?:(?:[.,'’:/@&#\u2011]|(?<![^\W\d_])-|-(?![^\W\d_]))\w+)*|\S")
+# spaCy's English contractions: "don't" is "do" + "n't", "it's" is "it" + "'s".
+CONTRACTION = re.compile(r"(?i)^(\w+?)(n['’]t|['’](?:s|re|ve|m|ll|d))$")
 # Gopher's stop words (Rae et al. 2021, appendix A1.1: "the, be, to, of, and, that, have, with").
 GOPHER_STOPWORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 # Sentence-ending marks: the commonest characters of Unicode's Sentence_Terminal property
@@ -69,7 +74,14 @@ class DocView:
 
     @cached_property
     def tokens(self) -> list[str]:
-        return TOKEN.findall(self.text)
+        tokens = TOKEN.findall(self.text)
+        if "'" not in self.text and "’" not in self.text:
+            return tokens
+        out = []
+        for token in tokens:
+            parts = CONTRACTION.match(token) if "'" in token or "’" in token else None
+            out.extend(parts.groups() if parts else (token,))
+        return out
 
     @cached_property
     def words(self) -> list[str]:

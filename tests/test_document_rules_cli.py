@@ -105,7 +105,8 @@ def test_keep_lang_keeps_only_the_listed_languages(tmp_path):
 def test_unknown_pack_is_refused_with_the_known_names(tmp_path):
     result = _run([MIXED], tmp_path / "out", "--enable", "gopher")
     assert result.exit_code == 1
-    assert "no pack or rule named gopher; packs: c4, fineweb, gopher-quality, gopher-repetition" in result.output
+    assert ("no pack or rule named gopher; packs: c4, datatrove-readings, fineweb, gopher-quality, "
+            "gopher-repetition") in result.output
     assert not (tmp_path / "out").exists()
     bad = _run([MIXED], tmp_path / "out", "--keep-lang", "english")
     assert bad.exit_code == 1 and "'english' is not a language code" in bad.output

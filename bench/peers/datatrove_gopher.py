@@ -15,10 +15,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _dtcommon import DATATROVE_VERSION  # noqa: E402  (re-executes under the peer venv)
-
-from datatrove.data import Document  # noqa: E402
-from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilter  # noqa: E402
+from _dtcommon import DATATROVE_VERSION  # re-executes this script under the peer venv
+from datatrove.data import Document
+from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilter
 
 
 def reason(verdict):
@@ -31,7 +30,7 @@ def main():
     source, target = sys.argv[1], sys.argv[2]
     repetition, quality = GopherRepetitionFilter(), GopherQualityFilter()
     with open(source, encoding="utf-8") as f, open(target, "w", encoding="utf-8") as out:
-        for number, line in enumerate(f):
+        for line in f:
             record = json.loads(line)
             doc = Document(text=record["text"], id=record["id"])
             out.write(json.dumps({"id": record["id"], "repetition": reason(repetition.filter(doc)),

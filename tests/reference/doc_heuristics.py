@@ -60,10 +60,7 @@ def mean_word_length(doc: Doc) -> float:
 def symbol_to_word_ratio(doc: Doc, symbol: str) -> float:
     """Occurrences of the symbol per token (curate's reading: per token, as datatrove counts)."""
     n = len(tokens(doc))
-    if symbol == "...":
-        count = text(doc).count("...") + text(doc).count("…")
-    else:
-        count = text(doc).count(symbol)
+    count = text(doc).count(symbol) + (text(doc).count("…") if symbol == "..." else 0)
     return count / n if n else 0.0
 
 
