@@ -77,7 +77,7 @@ class DocView:
         tokens = TOKEN.findall(self.text)
         if "'" not in self.text and "’" not in self.text:
             return tokens
-        out = []
+        out: list[str] = []
         for token in tokens:
             parts = CONTRACTION.match(token) if "'" in token or "’" in token else None
             out.extend(parts.groups() if parts else (token,))
