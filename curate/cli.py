@@ -310,7 +310,8 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
     """Clean INPUTS (folders, files or URLs of .txt, JSONL, Parquet and WET files) into -o DIR.
 
     Each document is read, normalised (ftfy, spacing, control characters), stripped of
-    noise by the rule files, labelled with its language, and its paragraphs are
+    noise by the rule files, labelled with its language, dropped whole if a document rule
+    is on and says so (--enable gopher-quality, --keep-lang en), and its paragraphs are
     deduplicated against everything before them in input order. Every kept line carries
     its source line and byte span; every removed line is in removed.jsonl with its reason.
 
