@@ -85,7 +85,16 @@ class DocView:
 
     @cached_property
     def words(self) -> list[str]:
-        return [t for t in self.tokens if any(c.isalnum() for c in t)]
+        return list(filter(_HAS_ALNUM, self.tokens))
+
+    def grams(self, n: int) -> tuple[list[tuple[str, ...]], Counter]:
+        """The word n-grams in order, and how often each occurs (zip and Counter run in C)."""
+        cache = self.__dict__.setdefault("_grams", {})
+        if n not in cache:
+            grams = list(zip(*(self.words[k:] for k in range(n)), strict=False))
+            cache[n] = (grams, Counter(grams))
+        found: tuple[list[tuple[str, ...]], Counter] = cache[n]
+        return found
 
 
 def view_of(texts: list[str], breaks: list[bool], language: str | None = None, score: float = 0.0) -> DocView:
@@ -109,8 +118,8 @@ def _duplicates(items: list[str]) -> tuple[int, int]:
     return count, chars
 
 
-def _ngrams(words: list[str], n: int) -> list[str]:
-    return [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)]
+_HAS_ALNUM = re.compile(r"[^\W_]").search
+_HAS_ALPHA = re.compile(r"[^\W\d_]").search
 
 
 def words(doc: DocView, p: Mapping[str, Any]) -> float:
@@ -118,7 +127,7 @@ def words(doc: DocView, p: Mapping[str, Any]) -> float:
 
 
 def mean_word_length(doc: DocView, p: Mapping[str, Any]) -> float:
-    return _ratio(sum(len(w) for w in doc.words), len(doc.words))
+    return _ratio(sum(map(len, doc.words)), len(doc.words))
 
 
 def hash_ratio(doc: DocView, p: Mapping[str, Any]) -> float:
@@ -138,18 +147,18 @@ def ellipsis_lines(doc: DocView, p: Mapping[str, Any]) -> float:
 
 
 def alpha_words(doc: DocView, p: Mapping[str, Any]) -> float:
-    return _ratio(sum(any(c.isalpha() for c in w) for w in doc.words), len(doc.words))
+    return _ratio(len(list(filter(_HAS_ALPHA, doc.words))), len(doc.words))
 
 
 def alpha_tokens(doc: DocView, p: Mapping[str, Any]) -> float:
     """Share of tokens with a letter: punctuation marks count against it (datatrove's
     reading of Gopher's 80% rule; the gopher-alpha-words rule reads "words", as the paper)."""
-    return _ratio(sum(any(c.isalpha() for c in t) for t in doc.tokens), len(doc.tokens))
+    return _ratio(len(list(filter(_HAS_ALPHA, doc.tokens))), len(doc.tokens))
 
 
 def stopwords(doc: DocView, p: Mapping[str, Any]) -> float:
     wanted = set(p.get("words", GOPHER_STOPWORDS))
-    return len(wanted.intersection(w.lower() for w in doc.words))
+    return len(wanted.intersection(map(str.lower, doc.words)))
 
 
 def dup_line_fraction(doc: DocView, p: Mapping[str, Any]) -> float:
@@ -171,29 +180,43 @@ def dup_paragraph_char_fraction(doc: DocView, p: Mapping[str, Any]) -> float:
 def top_ngram_char_fraction(doc: DocView, p: Mapping[str, Any]) -> float:
     """Characters of the commonest word n-gram (with its inner spaces) times its count,
     over the document's characters (Gopher's "top n-gram character fraction")."""
-    grams = _ngrams(doc.words, p["n"])
+    n = p["n"]
+    grams, counts = doc.grams(n)
     if not grams:
         return 0.0
-    # Ties go to the n-gram seen first (Counter keeps insertion order), as datatrove's most_common(1).
-    gram, count = Counter(grams).most_common(1)[0]
-    return _ratio(len(gram) * count, len(doc.text))
+    # most_common(1) is max(): a tie goes to the n-gram seen first, as in datatrove.
+    gram, count = counts.most_common(1)[0]
+    return _ratio((sum(map(len, gram)) + n - 1) * count, len(doc.text))
 
 
 def dup_ngram_char_fraction(doc: DocView, p: Mapping[str, Any]) -> float:
     """Characters of the word n-grams that repeat an earlier one, over the document's
     characters; an n-gram counted skips the n words it covers, so no character counts
-    twice (Gopher's "duplicate n-gram character fraction", read as datatrove reads it)."""
-    n, ws = p["n"], doc.words
+    twice (Gopher's "duplicate n-gram character fraction", read as datatrove reads it).
+
+    Only n-grams that occur twice or more can repeat, so the walk stops only at them: one
+    that occurs once changes nothing whether the walk remembers it or jumps over it."""
+    n = p["n"]
+    # No m-gram occurring twice means no longer one does: most documents stop at the
+    # 4-grams the top-4-gram rule counted already.
+    known = doc.__dict__.get("_grams", {})
+    if any(m <= n and len(c) == len(g) for m, (g, c) in known.items()):
+        return 0.0
+    grams, counts = doc.grams(n)
+    if len(counts) == len(grams):  # no n-gram occurs twice: decided in C
+        return 0.0
+    repeated = {gram for gram, count in counts.items() if count > 1}
     seen: set[tuple[str, ...]] = set()
-    chars = i = 0
-    while i < len(ws) - n + 1:
-        gram = tuple(ws[i:i + n])
+    chars = cursor = 0
+    for i, gram in enumerate(grams):
+        if i < cursor or gram not in repeated:
+            continue
         if gram in seen:
-            chars += sum(len(w) for w in gram)
-            i += n
+            chars += sum(map(len, gram))
+            cursor = i + n
         else:
             seen.add(gram)
-            i += 1
+            cursor = i + 1
     return _ratio(chars, len(doc.text))
 
 
