@@ -632,7 +632,8 @@ def rules_test(folders, no_builtin_rules):
     failed = risky = 0
     for rule in ruleset.rules:
         failures = example_failures(rule)
-        engine = rule.regex.engine if rule.regex is not None else "detector"
+        engine = rule.regex.engine if rule.regex is not None else (
+            "statistic" if rule.scope == "document" else "detector")
         risk = backtracking_risk(rule.regex) if rule.regex is not None else None
         n_examples = len(rule.examples_match) + len(rule.examples_keep)
         if failures:
