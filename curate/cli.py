@@ -25,9 +25,14 @@ def _fail(err: CurateError) -> click.ClickException:
 
 
 def rule_options(fn):
-    """--rules, --no-builtin-rules, --no-project-rules and --disable, shared by every command that loads rules."""
+    """--rules, --no-builtin-rules, --no-project-rules, --enable and --disable, shared by every command that
+    loads rules."""
     fn = click.option("--disable", "disabled", multiple=True, metavar="NAME",
                       help="Turn off one rule by name (repeatable). `curate rules list` shows the names.")(fn)
+    fn = click.option("--enable", "enabled", multiple=True, metavar="NAME[,NAME...]", callback=_names,
+                      help="Turn on a pack of rules or one rule that is off by default (repeatable). Built-in "
+                           "packs of document rules: gopher-quality, gopher-repetition, c4, fineweb (README, "
+                           "\"Document rules\"). --disable wins over it.")(fn)
     fn = click.option("--no-project-rules", is_flag=True,
                       help="Do not load ./rules/ (loaded by default when it exists).")(fn)
     fn = click.option("--no-builtin-rules", is_flag=True,
@@ -39,14 +44,21 @@ def rule_options(fn):
     return fn
 
 
+def _names(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
+    """NAME,NAME given once or repeated, as one tuple of names."""
+    return tuple(name.strip() for item in value for name in item.split(",") if name.strip())
+
+
 def ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, quiet: bool = False,
-                         check_examples: bool = True) -> RuleSet:
+                         check_examples: bool = True, enabled: tuple[str, ...] = (),
+                         keep_languages: tuple[str, ...] = ()) -> RuleSet:
     """Load the rules the options name. ./rules/ is read from the working directory without
     being named, so the output depends on where the command runs: say so (unless quiet)."""
     project = PROJECT_RULES if not no_project_rules and PROJECT_RULES.is_dir() else None
     try:
         ruleset = load_rules(list(rule_dirs), builtin=not no_builtin_rules, disabled=tuple(disabled),
-                             check_examples=check_examples, project=project)
+                             check_examples=check_examples, project=project, enabled=tuple(enabled),
+                             keep_languages=tuple(keep_languages))
     except CurateError as err:
         raise _fail(err) from err
     if ruleset.project_rules and not quiet:
@@ -286,14 +298,20 @@ def language_option(fn):
 @cli.command()
 @io_options
 @rule_options
+@click.option("--keep-lang", "keep_languages", multiple=True, metavar="CODE[,CODE...]", callback=_names,
+              help="Keep only documents labelled with these languages (en,de; 'und', too little text to tell, "
+                   "is dropped unless listed); the others go to removed.jsonl as doc:keep-lang. A document rule "
+                   "like any other: a rule file can do the same with stat = \"language\".")
 @site_options
 @language_option
 @dedup_options
-def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled, **options):
+def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled, keep_languages,
+        **options):
     """Clean INPUTS (folders, files or URLs of .txt, JSONL, Parquet and WET files) into -o DIR.
 
     Each document is read, normalised (ftfy, spacing, control characters), stripped of
-    noise by the rule files, labelled with its language, and its paragraphs are
+    noise by the rule files, labelled with its language, dropped whole if a document rule
+    is on and says so (--enable gopher-quality, --keep-lang en), and its paragraphs are
     deduplicated against everything before them in input order. Every kept line carries
     its source line and byte span; every removed line is in removed.jsonl with its reason.
 
@@ -302,6 +320,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run seeds/
       curate run crawl/ more.jsonl.gz -o clean/ --workers 2
       curate run crawl/ --rules my-rules/ --disable byline
+      curate run crawl/ --enable gopher-quality,gopher-repetition --keep-lang en
       curate run crawl/ --threshold 0.9 --min-words 12
       curate run pages/ --site folder    # pages/<site>/*.txt: drop each site's template lines
       curate run crawl/ --language-model py3langid   # 97+ languages instead of 55
@@ -312,7 +331,8 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run crawl/ -o clean/ --engine ray --address auto   # on a Ray cluster's head node
       curate run s3://bucket/crawl/ -o s3://bucket/clean/ --output-format parquet
     """
-    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, quiet=options["quiet"])
+    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, quiet=options["quiet"],
+                                   enabled=enabled, keep_languages=keep_languages)
     _execute(inputs, output, ruleset, stages=RUN_PIPELINE, **options)
 
 
@@ -415,7 +435,8 @@ def _execute(inputs, output, ruleset, stages, workers, engine, address, input_fo
               help="Show every line, or only kept or only dropped lines.")
 @click.option("--width", type=click.IntRange(min=20), default=100, show_default=True,
               help="Cut each line's text to this many characters.")
-def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, input_format, text_field, only, width):
+def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled, input_format, text_field, only,
+            width):
     """Show every line of FILE with its verdict and the reason: the rule that removed it,
     or the paragraph it duplicates (within FILE), with the same rules `curate run` uses.
 
@@ -436,7 +457,7 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, input
                                    ".jsonl file")
     if reader_for(file, input_format) is None:
         raise click.ClickException(f"{file}: {supported()} files; or name its format with --format")
-    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled)
+    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled)
     try:
         explained = explain_file(file, ruleset, DedupConfig(), text_field, input_format)
     except CurateError as err:
@@ -560,10 +581,11 @@ def rules():
 
 @rules.command("list")
 @rule_options
-def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled):
+def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled):
     """Show every rule that `curate run` would load with these options: name, scope, whether
-    it is on, the file it comes from, and what it removes."""
-    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled)
+    it is on, the file it comes from, and what it removes. Rules of a pack that is off by
+    default (the document rule packs) are listed as off until --enable names the pack."""
+    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled)
     if not ruleset.rules:
         click.echo("no rules loaded")
         return
@@ -571,13 +593,19 @@ def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled):
     src_w = max(len(r.source) for r in ruleset.rules)
     for r in ruleset.rules:
         state = "on" if r.enabled else "off"
-        click.echo(f"{r.name:<{name_w}}  {r.scope:<5}  {state:<3}  {r.source:<{src_w}}  {r.reason}")
+        click.echo(f"{r.name:<{name_w}}  {r.scope:<8}  {state:<3}  {r.source:<{src_w}}  {r.reason}")
     origins: dict[str, int] = {}
     for rule_file in ruleset.sources:
         origin = "built-in pack" if rule_file.origin == "built-in" else rule_file.origin
         origins[origin] = origins.get(origin, 0) + rule_file.rules
     click.echo(f"\n{len(ruleset.active)} of {len(ruleset.rules)} rules on, from: "
                + ", ".join(f"{origin} ({n})" for origin, n in origins.items()))
+    packs = ruleset.packs()
+    if packs:
+        click.echo("packs: " + ", ".join(
+            f"{pack} ({sum(r.enabled for r in ruleset.rules if r.pack == pack)} of "
+            f"{sum(r.pack == pack for r in ruleset.rules)} on)" for pack in packs)
+            + "; turn one on with --enable NAME")
 
 
 @rules.command("test")
@@ -604,7 +632,8 @@ def rules_test(folders, no_builtin_rules):
     failed = risky = 0
     for rule in ruleset.rules:
         failures = example_failures(rule)
-        engine = rule.regex.engine if rule.regex is not None else "detector"
+        engine = rule.regex.engine if rule.regex is not None else (
+            "statistic" if rule.scope == "document" else "detector")
         risk = backtracking_risk(rule.regex) if rule.regex is not None else None
         n_examples = len(rule.examples_match) + len(rule.examples_keep)
         if failures:

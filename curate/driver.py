@@ -314,11 +314,16 @@ def settings_of(cfg: RunConfig) -> dict:
     bands, rows = cfg.dedup.bands
     return {
         "curate": __version__, "text_field": cfg.text_field,
-        "stages": [name for name in cfg.stages if name in OPTIONAL_STAGES],
+        # "documents" only when a document rule is on: without one it changes nothing.
+        "stages": [name for name in cfg.stages if name in OPTIONAL_STAGES
+                   and (name != "documents" or cfg.ruleset.document_rules)],
         "read": {"encoding": cfg.encoding, "max_line_bytes": cfg.max_line_bytes, "max_doc_bytes": cfg.max_doc_bytes,
                  # Named only when given, so a run by suffix writes the summary it always wrote.
                  **({"format": cfg.input_format} if cfg.input_format != AUTO else {})},
-        "disabled_rules": sorted(r.name for r in cfg.ruleset.rules if not r.enabled),
+        # A pack's rules are off until --enable names them: they are not "disabled".
+        "disabled_rules": sorted(r.name for r in cfg.ruleset.rules if not r.enabled and not r.pack),
+        **({"enabled_rules": sorted(r.name for r in cfg.ruleset.active if r.pack or r.scope == "document")}
+           if cfg.ruleset.document_rules or any(r.pack for r in cfg.ruleset.active) else {}),
         **({"models": models} if (models := models_of(cfg.ruleset)) else {}),
         **({"site": {"from": cfg.site, "min_pages": cfg.site_min_pages, "min_share": cfg.site_min_share}}
            if "site" in cfg.stages else {}),
@@ -346,7 +351,7 @@ def against_of(barrier: Stage | None) -> dict | None:
 
 
 def new_summary(cfg: RunConfig, discovery: Discovery) -> Summary:
-    return Summary(files=len(discovery.files), rules=list(cfg.ruleset.sources), settings=settings_of(cfg),
+    return Summary(files=len(discovery.files), rules=cfg.ruleset.sources_in_use(), settings=settings_of(cfg),
                    inputs=list(discovery.roots))
 
 

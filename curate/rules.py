@@ -34,11 +34,15 @@ if TYPE_CHECKING:
     from curate.detectors import Detector
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-SCOPES = ("line", "block", "page")
+SCOPES = ("line", "block", "page", "document")
 KEYS = {
     "name", "reason", "scope", "pattern", "phrases", "max_words", "min_words", "lines",
     "case_sensitive", "enabled", "examples", "whole_line", "detector", "params", "requires",
+    "stat", "min", "max", "languages", "pack",
 }
+DOCUMENT_KEYS = {"name", "reason", "scope", "enabled", "examples", "params", "stat", "min", "max", "languages", "pack"}
+LANGUAGE_CODE = re.compile(r"^(?:[a-z]{2,3}(?:-[a-z0-9]{2,8})?|und)$")
+KEEP_LANG = "keep-lang"  # the rule --keep-lang makes
 EXAMPLE_KEYS = {"match", "keep"}
 MAX_BLOCK_LINES = 12
 # Rule files are loaded from ./rules/ without being named, so they are bounded before the
@@ -69,6 +73,15 @@ class Rule:
     # The file, named the same on every machine and however the folder was spelled:
     # "built-in: menus.toml", "project ./rules: x.toml", "--rules #2: sub/y.toml".
     file: str = ""
+    pack: str = ""  # the group --enable turns on by one name ("gopher-quality"); "" for none
+    # A document rule (scope = "document"; curate.docstats): the statistic it bounds, the
+    # bounds (it drops a document whose statistic is below low or above high), the
+    # statistic's parameters, and for stat = "language" the languages it keeps.
+    stat: str = ""
+    low: float | None = None
+    high: float | None = None
+    params: tuple[tuple[str, object], ...] = ()
+    languages: tuple[str, ...] = ()
 
 
 BUILTIN_PREFIX = "built-in: "  # how a built-in rule's file is named (Rule.file)
@@ -108,7 +121,22 @@ class RuleSet:
                 return 0
             return 2 if getattr(rule.detector, "runs_last", False) else 1
 
-        return sorted(self.active, key=phase)
+        return sorted((r for r in self.active if r.scope != "document"), key=phase)
+
+    @cached_property
+    def document_rules(self) -> list[Rule]:
+        """Active document rules, in the order they run (file order; --keep-lang first)."""
+        return [r for r in self.active if r.scope == "document"]
+
+    def sources_in_use(self) -> list[RuleFile]:
+        """The rule files summary.json lists: every file loaded, but a built-in pack file
+        whose rules are all off (as they are until --enable), which cannot change a byte."""
+        idle = {r.file for r in self.rules if r.pack and r.file.startswith(BUILTIN_PREFIX)}
+        idle -= {r.file for r in self.rules if r.enabled or not r.pack}
+        return [f for f in self.sources if f.label not in idle]
+
+    def packs(self) -> list[str]:
+        return sorted({r.pack for r in self.rules if r.pack})
 
     def names(self) -> list[str]:
         return [r.name for r in self.rules]
@@ -213,9 +241,13 @@ def load_rules(
     disabled: tuple[str, ...] = (),
     check_examples: bool = True,
     project: Path | None = None,
+    enabled: tuple[str, ...] = (),
+    keep_languages: tuple[str, ...] = (),
 ) -> RuleSet:
     """Load the built-in pack (unless turned off), the project folder (``project``,
-    ./rules/ when the caller found one) and each folder, in that order."""
+    ./rules/ when the caller found one) and each folder, in that order. ``enabled``: packs
+    or rules to turn on (--enable); ``disabled`` turns off, and wins over ``enabled``.
+    ``keep_languages``: --keep-lang, a document rule that drops every other language."""
     ruleset = RuleSet()
     groups: list[tuple[str, list[RuleText]]] = []
     if builtin:
@@ -243,9 +275,23 @@ def load_rules(
                 where[rule.name] = text.display
                 ruleset.rules.append(rule)
             ruleset.sources.append(replace(rule_file, rules=len(rules)))
+    if keep_languages:
+        if KEEP_LANG in where:
+            raise RuleError(where[KEEP_LANG], f"a rule named {KEEP_LANG!r} clashes with --keep-lang; rename it",
+                            KEEP_LANG)
+        ruleset.rules.insert(0, keep_lang_rule(keep_languages))
+        where[KEEP_LANG] = "--keep-lang"
     unknown = sorted(set(disabled) - set(where))
     if unknown:
         raise RuleError("--disable", f"no rule named {', '.join(unknown)}; `curate rules list` shows the names")
+    if enabled:
+        packs = set(ruleset.packs())
+        unknown = sorted(set(enabled) - set(where) - packs)
+        if unknown:
+            raise RuleError("--enable", f"no pack or rule named {', '.join(unknown)}; packs: "
+                            f"{', '.join(sorted(packs)) or 'none loaded'} (`curate rules list` shows the rules)")
+        ruleset.rules = [_replace(r, enabled=True) if r.name in enabled or r.pack in enabled else r
+                         for r in ruleset.rules]
     if disabled:
         ruleset.rules = [_replace(r, enabled=False) if r.name in disabled else r for r in ruleset.rules]
     if check_examples:
@@ -367,6 +413,16 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         raise fail(f"scope {scope!r} is unknown; choose from: {', '.join(SCOPES)}")
     examples_match, examples_keep = _examples(table, fail)
     enabled = _typed(table, "enabled", bool, True, fail)
+    pack = table.get("pack", "")
+    if not isinstance(pack, str) or (pack and not NAME.match(pack)):
+        raise fail("'pack' must be lowercase letters, digits and hyphens, e.g. pack = \"gopher-quality\"")
+    if scope == "document":
+        rule = _parse_document_rule(table, name, reason.strip(), display, fail)
+        return replace(rule, examples_match=examples_match, examples_keep=examples_keep, enabled=enabled,
+                       pack=pack)
+    for key in ("stat", "min", "max", "languages"):
+        if key in table:
+            raise fail(f"{key!r} belongs to document rules: add scope = \"document\"")
     if scope == "page":
         return _parse_page_rule(table, name, reason.strip(), display, examples_match, examples_keep, enabled, fail)
     if "detector" in table or "params" in table:
@@ -460,6 +516,83 @@ def _parse_page_rule(table, name, reason, display, examples_match, examples_keep
                 examples_match=examples_match, examples_keep=examples_keep, enabled=enabled, detector=instance)
 
 
+def _parse_document_rule(table: dict, name: str, reason: str, display: str, fail) -> Rule:
+    """A rule on a whole document's statistic (curate.docstats), or on its language."""
+    from curate.docstats import LANGUAGE, STATISTICS
+
+    extra = sorted(set(table) - DOCUMENT_KEYS)
+    if extra:
+        raise fail(f"{extra[0]!r} does not apply to a document rule; it takes {', '.join(sorted(DOCUMENT_KEYS))}")
+    stat = table.get("stat")
+    known = [*STATISTICS, LANGUAGE]
+    if stat not in known:
+        raise fail(f"a document rule needs stat = one of: {', '.join(known)} (got {stat!r})")
+    if stat == LANGUAGE:
+        for key in ("min", "max", "params"):
+            if key in table:
+                raise fail(f"{key!r} does not apply to stat = \"language\": give the languages to keep")
+        return Rule(name=name, reason=reason, scope="document", regex=None, source=display, stat=stat,
+                    languages=_language_codes(table.get("languages"), fail))
+    if "languages" in table:
+        raise fail("'languages' goes with stat = \"language\"")
+    low, high = _bound(table, "min", fail), _bound(table, "max", fail)
+    if low is None and high is None:
+        raise fail("give 'min', 'max' or both: the rule drops a document whose statistic is outside them")
+    if low is not None and high is not None and low > high:
+        raise fail(f"'min' ({low}) is above 'max' ({high}), so every document would be dropped")
+    params = table.get("params", {})
+    if not isinstance(params, dict):
+        raise fail("'params' must be a table, e.g. params = { n = 2 }")
+    info = STATISTICS[stat]
+    unknown = sorted(set(params) - set(info.params))
+    if unknown:
+        allowed = ", ".join(info.params) or "none"
+        raise fail(f"stat {stat!r} takes no parameter {unknown[0]!r} (it takes: {allowed})")
+    missing = [p for p in info.required if p not in params]
+    if missing:
+        raise fail(f"stat {stat!r} needs params.{missing[0]}")
+    for key, value in params.items():
+        if key == "words":
+            if not isinstance(value, list) or not value or not all(isinstance(w, str) and w for w in value):
+                raise fail("params.words must be a non-empty list of words")
+            params[key] = tuple(w.lower() for w in value)
+        elif not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
+            raise fail(f"params.{key} must be a whole number from 1 to 100")
+    return Rule(name=name, reason=reason, scope="document", regex=None, source=display, stat=stat,
+                low=low, high=high, params=tuple(sorted(params.items())))
+
+
+def _bound(table: dict, key: str, fail) -> float | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+        raise fail(f"{key!r} must be a number")
+    return float(value)
+
+
+def _language_codes(value: object, fail) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise fail("'languages' must be a non-empty list of language codes, e.g. languages = [\"en\", \"de\"]")
+    bad = [v for v in value if not LANGUAGE_CODE.match(v)]
+    if bad:
+        raise fail(f"{bad[0]!r} is not a language code as the language stage writes them "
+                   "(lowercase ISO 639-1, e.g. \"en\", \"zh-cn\", or \"und\" for undetermined)")
+    return tuple(sorted(set(value)))
+
+
+def keep_lang_rule(codes: tuple[str, ...]) -> Rule:
+    """The document rule --keep-lang en,de stands for; it proves itself on its own examples
+    (a document in the first language kept; one in no language, "und", dropped unless kept)."""
+    def fail(msg: str) -> RuleError:
+        return RuleError("--keep-lang", msg, KEEP_LANG)
+
+    languages = _language_codes(list(codes), fail)
+    return Rule(name=KEEP_LANG, reason=f"language not in --keep-lang {','.join(languages)}", scope="document",
+                regex=None, source="--keep-lang", file="--keep-lang", stat="language", languages=languages,
+                examples_match=() if "und" in languages else ("12345 67890",))
+
+
 def _typed(table: dict, key: str, kind: type[int] | type[bool], default, fail):
     value = table.get(key, default)
     if value is default:
@@ -476,11 +609,15 @@ def example_failures(rule: Rule) -> list[str]:
     """Every way the rule fails its own examples (empty when it passes)."""
     from curate.stages.noise import rule_hits_text
 
+    if rule.scope == "document":
+        from curate.stages.documents import rule_fires_text as fires
+    else:
+        fires = rule_hits_text
     failures = []
     for kind, examples, wanted in (("match", rule.examples_match, True), ("keep", rule.examples_keep, False)):
         for i, example in enumerate(examples, start=1):
             try:
-                hit = rule_hits_text(rule, example)
+                hit = fires(rule, example)
             except PatternTimeout:
                 failures.append(f"examples.{kind} #{i} takes more than {BUDGET_SECONDS} s to match "
                                 f"(catastrophic backtracking); rewrite the pattern: {example!r}")

@@ -27,6 +27,13 @@ def problem_kind(problem: str) -> str:
     return kind[:80] or OTHER_KIND
 
 
+DOCUMENT_REASON = "doc:"  # the reason prefix of the lines a document rule drops (stages.documents)
+
+
+def _by_count(counts: Counter) -> dict:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 @dataclass
 class Summary:
     files: int = 0
@@ -46,6 +53,7 @@ class Summary:
     items_done: int = 0  # documents and problems handled, for resuming
     inputs: list = field(default_factory=list)  # the InputRoot of every input, in the order given
     against: dict | None = None  # the earlier run's index deduplicated against (--against)
+    dropped: Counter = field(default_factory=Counter)  # document rule -> documents it dropped
 
     def add_document(self, doc: Document) -> None:
         self.add_tally(doc.lines_read, len(doc.lines), [removal.reason for removal in doc.removed], doc.problems)
@@ -55,8 +63,13 @@ class Summary:
         self.documents_read += 1
         self.lines_read += lines_read
         self.lines_kept += lines_kept
+        last = ""
         for reason in removed:
             self.removed[reason] += 1
+            last = reason
+        # A document rule drops what is left of a document last, and nothing comes after it.
+        if last.startswith(DOCUMENT_REASON):
+            self.dropped[last[len(DOCUMENT_REASON):]] += 1
         for problem in problems:
             self.add_problem(problem, counted_in_document=True)
         if lines_kept:
@@ -94,6 +107,8 @@ class Summary:
                 "read": self.documents_read,
                 "written": self.documents_written,
                 "emptied": self.documents_emptied,
+                # Only with a document rule on, so that other runs' summaries stay as they were.
+                **({"dropped_by_rule": _by_count(self.dropped)} if self.dropped else {}),
             },
             "lines": {
                 "read": self.lines_read,
@@ -124,6 +139,8 @@ class Summary:
             ("documents read", self.documents_read),
             ("documents written", self.documents_written),
             ("documents emptied (every line removed)", self.documents_emptied),
+            *([("  of which dropped by document rules", sum(self.dropped.values()))] if self.dropped else []),
+            *[(f"    {rule}", n) for rule, n in _by_count(self.dropped).items()],
             ("lines read (non-blank)", self.lines_read),
             ("lines kept", self.lines_kept),
             ("lines removed", self.lines_removed),

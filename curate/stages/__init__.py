@@ -22,14 +22,15 @@ STAGES: dict[str, str] = {
     "site": "curate.stages.site:SiteBoilerplate",
     "noise": "curate.stages.noise:StripNoise",
     "language": "curate.stages.language:LabelLanguages",
+    "documents": "curate.stages.documents:DocumentRules",
     "signature": "curate.stages.dedup.sign:Sign",
     "dedup": "curate.stages.dedup.barrier:Dedup",
 }
 
-RUN_PIPELINE = ("read", "normalise", "site", "noise", "language", "signature", "dedup")  # curate run
+RUN_PIPELINE = ("read", "normalise", "site", "noise", "language", "documents", "signature", "dedup")  # curate run
 DEDUP_PIPELINE = ("read", "signature", "dedup")  # curate dedup
 # The stages a run may leave out; summary.json lists which of them ran.
-OPTIONAL_STAGES = ("normalise", "site", "noise", "language")
+OPTIONAL_STAGES = ("normalise", "site", "noise", "language", "documents")
 
 
 def stage_class(name: str) -> type[Stage]:

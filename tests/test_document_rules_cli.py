@@ -1,0 +1,193 @@
+"""Document rules through the real CLI: --enable and --keep-lang, the audit and the
+summary's accounting, and the same bytes with --workers 2, after --resume and on Ray."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import MIXED, NOISE_DEV, ROOT, invoke, output_files, read_corpus, read_jsonl, run_process
+from test_accounting import check_txt_accounting
+
+ALL_PACKS = "gopher-quality,gopher-repetition,c4,fineweb"
+
+
+def _run(inputs, out: Path, *extra: str):
+    return invoke("run", *inputs, "-o", out, "-q", "--no-project-rules", *extra)
+
+
+def test_packs_on_noise_dev_close_the_accounting_and_count_dropped_documents(tmp_path):
+    out = tmp_path / "out"
+    result = _run([NOISE_DEV], out, "--enable", ALL_PACKS)
+    assert result.exit_code == 0, result.output
+    assert check_txt_accounting(NOISE_DEV, out) > 0  # every line kept, removed or quarantined, once
+    summary = json.loads((out / "summary.json").read_text())
+    removed = read_jsonl(out / "removed.jsonl")
+    by_doc: dict[str, set[str]] = {}
+    for rec in removed:
+        if rec["reason"].startswith("doc:"):
+            assert rec["stage"] == "documents" and rec["detail"]
+            by_doc.setdefault(rec["doc"], set()).add(rec["reason"][4:])
+    dropped = Counter(rule for rules in by_doc.values() for rule in rules)
+    assert all(len(rules) == 1 for rules in by_doc.values())  # one rule drops a document
+    assert dropped and summary["documents"]["dropped_by_rule"] == dict(dropped)
+    lines = summary["lines"]
+    assert lines["read"] == lines["kept"] + lines["removed"] + lines["quarantined"]
+    assert lines["removed"] == len(removed)
+    kept_ids = {rec["id"] for rec in read_corpus(out)}
+    assert not kept_ids & set(by_doc)  # a dropped document writes no corpus record
+    assert summary["settings"]["stages"][-1] == "documents"
+    assert "gopher-word-count" in summary["settings"]["enabled_rules"]
+    assert {f["file"] for f in summary["rules"]} >= {"c4.toml", "fineweb.toml", "gopher-quality.toml"}
+
+
+def test_without_document_rules_the_summary_is_as_before(tmp_path):
+    out = tmp_path / "out"
+    assert _run([MIXED / "page1.txt"], out).exit_code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert "documents" not in summary["settings"]["stages"] and "enabled_rules" not in summary["settings"]
+    assert "dropped_by_rule" not in summary["documents"]
+    # Pack files whose rules all stay off cannot change a byte: not listed.
+    assert not {f["file"] for f in summary["rules"]} & {"c4.toml", "fineweb.toml", "gopher-quality.toml"}
+
+
+PARAGRAPH = ("The river rises in the hills above the town and runs south through farmland for about forty "
+             "miles, and the old stone bridge has been closed twice in the last ten years.")
+LONG_RULE = """
+[[rule]]
+name = "long-doc"
+scope = "document"
+reason = "longer than 40 words"
+stat = "words"
+max = 40
+examples.match = ["{long}"]
+examples.keep = ["a short note"]
+""".format(long=" ".join(["word"] * 41))
+
+
+def test_a_dropped_document_does_not_enter_the_dedup_index(tmp_path):
+    # The first record holds the paragraph and more (too long: dropped); the second holds
+    # only the paragraph, which would be its copy had the first been indexed.
+    (tmp_path / "in").mkdir()
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "long.toml").write_text(LONG_RULE)
+    records = [{"id": "long", "text": PARAGRAPH + "\n\n" + PARAGRAPH.replace("river", "canal").upper()},
+               {"id": "short", "text": PARAGRAPH}]
+    (tmp_path / "in" / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out"
+    assert _run([tmp_path / "in"], out, "--rules", tmp_path / "rules").exit_code == 0
+    assert [r["id"] for r in read_corpus(out)] == ["short"]
+    reasons = {(r["doc"], r["reason"]) for r in read_jsonl(out / "removed.jsonl")}
+    assert reasons == {("long", "doc:long-doc")}
+    # And with the rule off, the second record is the first's copy: the test can fail.
+    again = tmp_path / "again"
+    assert _run([tmp_path / "in"], again).exit_code == 0
+    assert ("short", "duplicate") in {(r["doc"], r["reason"]) for r in read_jsonl(again / "removed.jsonl")}
+
+
+def test_keep_lang_keeps_only_the_listed_languages(tmp_path):
+    out = tmp_path / "out"
+    assert _run([MIXED], out, "--keep-lang", "de").exit_code == 0
+    kept = read_corpus(out)
+    assert kept and {r["language"] for r in kept} == {"de"}
+    removed = [r for r in read_jsonl(out / "removed.jsonl") if r["reason"] == "doc:keep-lang"]
+    assert removed and all("labelled" in r["detail"] for r in removed)
+    both = tmp_path / "both"
+    assert _run([MIXED], both, "--keep-lang", "de", "--keep-lang", "en").exit_code == 0
+    assert {r["language"] for r in read_corpus(both)} == {"de", "en"}
+
+
+def test_unknown_pack_is_refused_with_the_known_names(tmp_path):
+    result = _run([MIXED], tmp_path / "out", "--enable", "gopher")
+    assert result.exit_code == 1
+    assert ("no pack or rule named gopher; packs: c4, datatrove-readings, fineweb, gopher-quality, "
+            "gopher-repetition") in result.output
+    assert not (tmp_path / "out").exists()
+    bad = _run([MIXED], tmp_path / "out", "--keep-lang", "english")
+    assert bad.exit_code == 1 and "'english' is not a language code" in bad.output
+
+
+def test_rules_list_shows_packs_off_until_enabled():
+    listed = invoke("rules", "list", "--no-project-rules")
+    row = next(line for line in listed.output.splitlines() if line.startswith("gopher-stopwords "))
+    assert row.split()[1:3] == ["document", "off"]
+    assert "gopher-quality (0 of 8 on)" in listed.output
+    on = invoke("rules", "list", "--no-project-rules", "--enable", "gopher-quality")
+    assert "gopher-quality (8 of 8 on)" in on.output
+
+
+def test_run_help_teaches_enable_and_keep_lang():
+    text = invoke("run", "--help").output
+    assert "--enable NAME[,NAME...]" in text and "gopher-quality" in text
+    assert "--keep-lang CODE[,CODE...]" in text and "--keep-lang en" in text
+
+
+def test_workers_2_writes_the_same_bytes_with_packs_on(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    args = ("--enable", ALL_PACKS, "--keep-lang", "en,de")
+    assert _run([NOISE_DEV, MIXED], one, *args).exit_code == 0
+    assert _run([NOISE_DEV, MIXED], two, *args, "--workers", "2").exit_code == 0
+    assert b'"reason":"doc:' in (one / "removed.jsonl").read_bytes()
+    assert output_files(one) == output_files(two)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import generate
+
+    folder = tmp_path_factory.mktemp("corpus")
+    generate(2.0, folder)  # about 700 documents in several languages
+    return folder / "corpus.jsonl"
+
+
+PACK_ARGS = ("--enable", "gopher-quality,gopher-repetition", "--keep-lang", "en,de,fr")
+
+
+def _start(corpus: Path, out: Path, *extra: str) -> subprocess.Popen:
+    exe = Path(sys.executable).parent / "curate"
+    return subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--chunk-docs", "40",
+                             "--no-project-rules", *PACK_ARGS, *extra],
+                            cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_resume_after_a_kill_writes_the_same_bytes_with_packs_on(corpus, tmp_path):
+    reference = tmp_path / "reference"
+    proc = _start(corpus, reference)
+    assert proc.wait() == 0, proc.stderr.read()
+    assert b'"reason":"doc:' in (reference / "removed.jsonl").read_bytes()
+    out = tmp_path / "out"
+    proc = _start(corpus, out, "--workers", "2")
+    deadline = time.time() + 120
+    while len(list((out / ".partial").glob("*.done"))) < 3:
+        assert proc.poll() is None, "the run ended before it could be killed; use a bigger corpus"
+        assert time.time() < deadline
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    time.sleep(1)  # its workers notice their parent is gone and end
+    assert not (out / "summary.json").exists()
+    resumed = _start(corpus, out, "--workers", "2", "--resume")
+    assert resumed.wait() == 0, resumed.stderr.read()
+    assert output_files(out) == output_files(reference)
+
+
+@pytest.mark.slow
+def test_ray_writes_the_local_engines_bytes_with_packs_on(corpus, tmp_path):
+    pytest.importorskip("ray")
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
+    local, ray = tmp_path / "local", tmp_path / "ray"
+    for out, extra in ((local, ("--workers", "2")), (ray, ("--engine", "ray", "--workers", "2"))):
+        result = run_process("run", corpus, "-o", out, "-q", "--no-project-rules", *PACK_ARGS, *extra, env=env)
+        assert result.returncode == 0, result.stderr
+    assert b'"reason":"doc:' in (local / "removed.jsonl").read_bytes()
+    assert output_files(ray) == output_files(local)
