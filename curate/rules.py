@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from curate.errors import RuleError
+from curate.pattern_table import translate
 from curate.patterns import (
     BUDGET_SECONDS,
     CompiledPattern,
     PatternError,
     PatternTimeout,
-    compile_pattern,
 )
 
 if TYPE_CHECKING:
@@ -454,11 +454,9 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
             literals = tuple(sorted({p.strip().lower() for p in phrases}))
     flags |= re.MULTILINE if scope == "block" else 0
     try:
-        regex = compile_pattern(source, flags, boolean=scope == "line")
+        regex = translate(source, flags, boolean=scope == "line")
     except PatternError as err:
         raise fail(str(err)) from err
-    if re.compile(source, flags).search(""):  # Python's own engine: an empty text cannot take long
-        raise fail("the pattern matches an empty line, so it would match everything; anchor it or make it longer")
     lines = _typed(table, "lines", int, 1, fail)
     if scope == "block" and not 2 <= lines <= MAX_BLOCK_LINES:
         raise fail(f"a block rule needs 'lines' between 2 and {MAX_BLOCK_LINES} (the window it looks at)")
