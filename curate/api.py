@@ -50,11 +50,16 @@ class Cleaned:
     problems: list[dict[str, Any]] = field(default_factory=list)  # its quarantine.jsonl records
 
 
-def ruleset(folders: Sequence[str | os.PathLike] = (), builtin: bool = True, disabled: Sequence[str] = ()) -> RuleSet:
+def ruleset(folders: Sequence[str | os.PathLike] = (), builtin: bool = True, disabled: Sequence[str] = (),
+            enabled: Sequence[str] = (), keep_languages: Sequence[str] = ()) -> RuleSet:
     """The rule set to clean with: the built-in pack (unless ``builtin=False``) and the
-    *.toml files of ``folders``, with the rules named in ``disabled`` turned off. Unlike
-    the CLI, ./rules/ is not read unless named: code should not depend on where it runs."""
-    return load_rules([Path(f) for f in folders], builtin=builtin, disabled=tuple(disabled))
+    *.toml files of ``folders``, with the packs or rules named in ``enabled`` turned on
+    (``--enable``: e.g. "gopher-quality"), those in ``disabled`` turned off, and with
+    ``keep_languages`` (``--keep-lang``) a document rule that drops every other language.
+    Unlike the CLI, ./rules/ is not read unless named: code should not depend on where it
+    runs."""
+    return load_rules([Path(f) for f in folders], builtin=builtin, disabled=tuple(disabled), enabled=tuple(enabled),
+                      keep_languages=tuple(keep_languages))
 
 
 def clean_text(text: str, *, id: str = "text", ruleset: RuleSet | None = None) -> Cleaned:

@@ -44,6 +44,19 @@ def test_process_gives_the_records_the_cli_writes(tmp_path):
     assert results[0].record is not None and results[0].record["metadata"] == {"url": "https://example.org/0"}
 
 
+def test_document_rules_and_the_language_keep_list_from_the_api():
+    records = [{"id": "en", "text": PAGE}, {"id": "short", "text": "Only a few words here, not an article."},
+               {"id": "de", "text": "Der Hafen wird erst im Frühjahr eröffnet, zwei Jahre später als geplant, weil "
+                                    "die Baggerarbeiten länger gedauert haben als erwartet."}]
+    rules = curate.ruleset(enabled=["gopher-quality"], keep_languages=["en"])
+    assert {"gopher-word-count", "keep-lang"} <= {r.name for r in rules.active}
+    en, short, de = curate.process(records, ruleset=rules)
+    assert en.text and not short.text and not de.text
+    assert {r["reason"] for r in short.removed} == {"doc:gopher-word-count"}
+    assert {r["reason"] for r in de.removed} == {"doc:keep-lang"}
+    assert not curate.process(records[1:2], ruleset=curate.ruleset())[0].removed  # off by default
+
+
 def test_a_record_without_text_is_a_problem_not_an_exception():
     [bad, good] = curate.process([{"id": "a", "body": "no text field"}, {"id": "b", "text": PAGE}])
     assert bad.record is None and bad.problems[0]["problem"] == "record has no 'text' field"
