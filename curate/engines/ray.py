@@ -292,7 +292,10 @@ class RayEngine(Engine):
     def __enter__(self) -> RayEngine:
         # Before the driver takes the output folder: a bad --address changes nothing.
         self._owns_cluster = _connect(self.address, self.workers)
-        self._idle: list[Any] = []  # actors of a finished pass, for the next one
+        # Actors of a finished pass, for the next one. The first pass's are started now,
+        # bare: their processes come up while the driver prepares the output folder.
+        actors = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self._idle: list[Any] = [_RemoteWorker.remote([], None) for _ in range(actors)]
         return self
 
     def __exit__(self, *exc: object) -> None:
