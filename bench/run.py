@@ -32,7 +32,8 @@ sys.path.insert(0, str(HERE))
 
 from generate import ensure_corpus
 
-STAGES = ("read", "normalise", "noise", "line-model", "language", "signature", "dedup", "write")  # line-model: in noise
+# line-model: inside noise; site and documents: 0 unless a census ran or a document rule is on
+STAGES = ("read", "normalise", "site", "noise", "line-model", "language", "documents", "signature", "dedup", "write")
 
 
 def tree_rss(root_pid: int) -> tuple[int, int]:
