@@ -248,6 +248,12 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 if on_progress is not None:
                     on_progress(skipped)
             write_s = 0.0
+
+            def end_chunk_if_full() -> None:
+                if summary.items_done % cfg.chunk_items == 0:
+                    journal = barrier.take_journal(summary.items_done) if barrier is not None else None
+                    writer.end_chunk(journal, summary)
+
             for batch in engine.process(mapped, barrier, work, on_progress, cfg.output, render=render, ids=ids):
                 for stage, seconds in batch.timings.items():
                     timings[stage] = timings.get(stage, 0.0) + seconds
@@ -259,15 +265,11 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                         room = cfg.chunk_items - summary.items_done % cfg.chunk_items
                         emit_rendered(rendered[start:start + room], writer, summary)
                         start += room
-                        if summary.items_done % cfg.chunk_items == 0:
-                            journal = barrier.take_journal(summary.items_done) if barrier is not None else None
-                            writer.end_chunk(journal, summary)
+                        end_chunk_if_full()
                 else:
                     for item in batch.items:
                         emit(item, writer, summary)
-                        if summary.items_done % cfg.chunk_items == 0:
-                            journal = barrier.take_journal(summary.items_done) if barrier is not None else None
-                            writer.end_chunk(journal, summary)
+                        end_chunk_if_full()
                 write_s += time.perf_counter() - t0
             timings["write"] = timings.get("write", 0.0) + write_s
             if ids is not None:

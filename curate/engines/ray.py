@@ -332,9 +332,7 @@ class RayEngine(Engine):
         self._idle = run.release()
 
     def _close_idle(self) -> None:
-        for actor in self._idle:
-            with contextlib.suppress(Exception):
-                ray.kill(actor, no_restart=True)
+        _end(self._idle)
         self._idle = []
 
 
@@ -429,9 +427,7 @@ class _Run:
         self.render = render
         self.ids = ids
         reuse = list(reuse or [])
-        for extra in reuse[actors:]:  # the cluster lost CPUs between passes
-            with contextlib.suppress(Exception):
-                ray.kill(extra, no_restart=True)
+        _end(reuse[actors:])  # the cluster lost CPUs between passes
         self.slots = [_Slot(stages_ref, render, actor) for actor in reuse[:actors]]
         self.slots += [_Slot(stages_ref, render) for _ in range(actors - len(self.slots))]
         self.replaced = 0
@@ -673,8 +669,7 @@ class _Run:
         if not slot.alive:
             return
         slot.alive = False
-        with contextlib.suppress(Exception):
-            ray.kill(slot.actor, no_restart=True)
+        _end([slot.actor])
         self.replaced += 1
         if self.replaced > MAX_LOSSES * len(self.slots):
             raise WorkerDied(f"Ray actors keep dying ({self.replaced} lost); the last: {err}")
@@ -703,21 +698,24 @@ class _Run:
 
     def close(self) -> None:
         """End the run's actors (on a cluster we joined, they would outlive the run)."""
-        for slot in self.slots:
-            with contextlib.suppress(Exception):
-                ray.kill(slot.actor, no_restart=True)
+        _end([slot.actor for slot in self.slots])
         self.slots = []
 
     def release(self) -> list[Any]:
         """After a finished pass: the actors that are up, for the next pass (they hold no
         batch); the others ended."""
-        up = [slot.actor for slot in self.slots if slot.alive and slot.starting is None]
-        for slot in self.slots:
-            if slot.actor not in up:
-                with contextlib.suppress(Exception):
-                    ray.kill(slot.actor, no_restart=True)
+        up = [slot for slot in self.slots if slot.alive and slot.starting is None]
+        _end([slot.actor for slot in self.slots if slot not in up])
         self.slots = []
-        return up
+        return [slot.actor for slot in up]
+
+
+def _end(actors: list[Any]) -> None:
+    """Kill the actors (on a cluster we joined, they would outlive the run); one already
+    gone is no error."""
+    for actor in actors:
+        with contextlib.suppress(Exception):
+            ray.kill(actor, no_restart=True)
 
 
 def _anywhere(batch: Batch) -> Batch:

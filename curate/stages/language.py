@@ -89,20 +89,15 @@ class LanguageModel:
 
         Each word's n-grams are summed once and kept as one row of a word table, so a
         paragraph sums ~50 word rows instead of ~900 n-gram rows."""
-        keys = word_keys(text)
-        self.learn(keys)  # always fits: a cleaned text has at most 10,000 characters
-        return self.evidence_of(keys)
-
-    def evidence_of(self, keys: list[str]) -> np.ndarray | None:
-        """`evidence` of a text from its word keys, every one of which the table has learnt."""
-        row = self.row_of(keys)
+        row = self.row_of(word_keys(text))
         return None if row is None else row[:len(self.languages)]
 
     def row_of(self, keys: list[str]) -> np.ndarray | None:
         """The text's evidence followed by its count of n-grams and of n-grams some profile
-        has (what `fit` needs), or None if no profile has any of its n-grams."""
-        ids = list(map(self._index.__getitem__, keys))
-        if not ids:
+        has (what `fit` needs), or None if no profile has any of its n-grams. Its new words
+        are learnt first (they always fit: a cleaned text has at most 10,000 characters)."""
+        ids = self.ids_of(keys)
+        if ids is None or not len(ids):
             return None
         row = self._vectors[ids].sum(axis=0)
         return row if row[-1] > 0 else None
@@ -371,9 +366,7 @@ def detect(text: str, min_letters: int = MIN_LETTERS_PARAGRAPH,
     if _letters(sample) < min_letters:
         return UNDETERMINED, 0.0
     m = model()
-    keys = word_keys(sample)
-    m.learn(keys)  # always fits: a cleaned text has at most 10,000 characters
-    row = m.row_of(keys)
+    row = m.row_of(word_keys(sample))
     if row is None:
         return UNDETERMINED, 0.0
     top, confidence = m.judge(row[None, :])

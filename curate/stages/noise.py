@@ -240,8 +240,6 @@ def filtered_hits(flt: LineRuleFilter, lines: list[Line], facts: LineFacts,
     line_rule_hits applies them; the other lines rule by rule."""
     found: list[list[int]] = [[] for _ in flt.rules]
     encoded = facts.encoded
-    words: list[int] | None = None
-    lowered: list[str] | None = None
     rest: list[Line] = []
     for k, line in enumerate(lines):
         data = encoded[k]
@@ -249,19 +247,8 @@ def filtered_hits(flt: LineRuleFilter, lines: list[Line], facts: LineFacts,
             rest.append(line)
             continue
         for position in flt.matching(data):
-            rule = flt.rules[position]
-            if rule.max_words is not None or rule.min_words is not None:
-                words = words if words is not None else facts.words
-                n = words[k]
-                if (rule.max_words is not None and n > rule.max_words) or (
-                        rule.min_words is not None and n < rule.min_words):
-                    continue
-            if rule.literals:
-                lowered = lowered if lowered is not None else facts.lowered
-                text = lowered[k]
-                if not any(lit in text for lit in rule.literals):
-                    continue
-            found[position].append(line.index)
+            if _admits(flt.rules[position], facts, k):
+                found[position].append(line.index)
     if rest:
         rest_facts = LineFacts(rest)
         for position, rule in enumerate(flt.rules):
@@ -269,6 +256,16 @@ def filtered_hits(flt: LineRuleFilter, lines: list[Line], facts: LineFacts,
             if hits:
                 found[position] = sorted({*found[position], *hits})
     return found
+
+
+def _admits(rule: Rule, facts: LineFacts, k: int) -> bool:
+    """Do the rule's word bounds and literal prefilter let line ``k`` through, as
+    line_rule_hits applies them? (Asked only of lines the rule's pattern matched.)"""
+    if rule.max_words is not None or rule.min_words is not None:
+        n = facts.words[k]
+        if (rule.max_words is not None and n > rule.max_words) or (rule.min_words is not None and n < rule.min_words):
+            return False
+    return not rule.literals or any(lit in facts.lowered[k] for lit in rule.literals)
 
 
 def document_rule_hits(doc: Document, ruleset: RuleSet) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
