@@ -702,9 +702,11 @@ class _Run:
         self.slots = []
 
     def release(self) -> list[Any]:
-        """After a finished pass: the actors that are up, for the next pass (they hold no
-        batch); the others ended."""
-        up = [slot for slot in self.slots if slot.alive and slot.starting is None]
+        """After a finished pass: its live actors, for the next pass (they hold no batch);
+        the others ended. An actor whose start was not yet taken stays too (a short pass
+        can end before it is): its calls run in order, so it takes the next pass's stages
+        after this one's, and if it died, the next pass finds it lost and replaces it."""
+        up = [slot for slot in self.slots if slot.alive]
         _end([slot.actor for slot in self.slots if slot not in up])
         self.slots = []
         return [slot.actor for slot in up]
