@@ -403,10 +403,12 @@ class OutputWriter:
         """Close the chunk's parts; a write that only fails on the final flush fails here."""
         parts, self.parts = self.parts, {}
         failure: OSError | None = None
-        for part in parts.values():
+        for output, part in parts.items():
             try:
                 part.close()
             except OSError as err:
+                if err.filename is None:  # a buffered flush does not name its file: the message must
+                    err.filename = str(self._part_path(self.chunk, output))
                 failure = failure or err
         if failure is not None:
             raise failure
