@@ -363,6 +363,25 @@ def _title_anchor(title: str, body: list[Line], before: int) -> int | None:
     return None
 
 
+def _share_list_scores(scores: np.ndarray, pages: list[list[Line]], free: np.ndarray) -> None:
+    """Items of one list share one verdict: in each run of at least ``ITEM_RUN`` adjacent
+    list items ("400 g flour", "Weight: 1.2 kg", "2. Stir") that no rule hit, every item
+    gets the run's median score. An ingredient list is content or noise as a whole; a
+    short item that scores apart from its siblings is the model's noise, not the page's.
+    ``scores`` and ``free`` (no rule hit) have a row per line, the pages one after another."""
+    row = 0
+    for lines in pages:
+        k = 0
+        while k < len(lines):
+            j = k
+            while j < len(lines) and free[row + j] and _is_item(lines[j].text):
+                j += 1
+            if j - k >= ITEM_RUN:
+                scores[row + k:row + j] = float(np.median(scores[row + k:row + j]))
+            k = max(j, k + 1)
+        row += len(lines)
+
+
 @detector("line-model")
 @dataclasses.dataclass(frozen=True)
 class LineModelRule:
@@ -433,6 +452,7 @@ class LineModelRule:
         open_rows = ~hit | detected
         scores = np.zeros(len(features))
         scores[open_rows] = load_model(self.model).scores(features[open_rows])
+        _share_list_scores(scores, [lines for lines, _, _ in pages], ~hit)
         rule_t, free_t = self.thresholds()
         cut = np.where(detected, rule_t,
                        np.where(self.reads_as_prose(features), max(free_t, self.long_threshold), free_t))

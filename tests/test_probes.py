@@ -56,8 +56,6 @@ KNOWN_GAPS: dict[str, str] = {
                "the article region in two and only the larger part stays",
     "forum-en": "the article region keeps one post of the thread; the others, split from it by user cards and "
                 "buttons, go (the line model rescues only some)",
-    "recipe-de": "the line model scores the first ingredient under its heading ('400 g Mehl (Type 405)') 0.60, "
-                 "above the 0.5 at which it removes a line no rule hit: short content lines are its weak side",
     "product-es": "customer reviews below the specifications are outside the article region, and the "
                   "free-shipping bar at the top of the page is kept as the page title",
 }
