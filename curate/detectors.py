@@ -213,7 +213,15 @@ class ArticleRegion:
         values = []
         junk_run = 0
         prose = []
-        for line in body:
+        contents = _contents(body, self.prose_min_words, self.long_words) if self.structure else set()
+        for k, line in enumerate(body):
+            if k in contents:
+                # An in-page table of contents and the headings it lists are part of the
+                # article whatever removes them: they cost what a short line costs.
+                values.append(-self.short_penalty)
+                junk_run = 0
+                prose.append(False)
+                continue
             if line.index in taken:
                 values.append(-self.junk_penalty * self.junk_decay ** junk_run)
                 junk_run += 1
@@ -305,6 +313,44 @@ def _grow_by_structure(body: list[Line], start: int, end: int, taken: frozenset[
             start = first - 1
         k = start - 1
     return start, end
+
+
+def _contents(body: list[Line], min_words: int, long_words: int) -> set[int]:
+    """Positions of an in-page table of contents ("On this page" and the run of headings
+    below it) and of the headings it lists: a run of at least ``ITEM_RUN`` short lines each
+    of which comes back further down, in the same order, as a line followed by prose (a
+    heading). The line just above the run (its own heading) counts with it. A menu shown
+    at the top and bottom of a page is not one: its second copy heads no paragraphs."""
+    first_at: dict[str, list[int]] = {}
+    for k, line in enumerate(body):
+        first_at.setdefault(_fold(line.text), []).append(k)
+
+    def heads_prose(k: int) -> bool:
+        return k + 1 < len(body) and is_prose(body[k + 1].text, min_words, long_words)
+
+    found: set[int] = set()
+    k = 0
+    while k < len(body):
+        run: list[int] = []
+        targets: list[int] = []
+        j = k
+        while j < len(body) and (j == k or not body[j].gap_before) and tokens(body[j].text) <= 8 \
+                and not _SENTENCE_END.search(body[j].text):
+            later = [m for m in first_at[_fold(body[j].text)] if m > j and (not targets or m > targets[-1])]
+            if not later:
+                break
+            run.append(j)
+            targets.append(later[0])
+            j += 1
+        if len(run) >= ITEM_RUN and targets[0] > run[-1] and sum(map(heads_prose, targets)) * 3 >= 2 * len(targets):
+            found.update(run)
+            found.update(targets)
+            if run[0] > 0 and not body[run[0]].gap_before and tokens(body[run[0] - 1].text) <= 8:
+                found.add(run[0] - 1)
+            k = j
+        else:
+            k += 1
+    return found
 
 
 # What a headline does not hold: a field and its value ("Prep time: 25 min"), separators of

@@ -52,8 +52,6 @@ def _why_removed(removed: list[dict], page: str, snippet: str) -> str:
 # Pages whose gold curate does not meet yet, and why (issue 16 is open on them). strict:
 # a page that starts passing fails here until it leaves this list.
 KNOWN_GAPS: dict[str, str] = {
-    "docs-en": "the intro above an 'On this page' list is cut off: the list, which other rules take, splits "
-               "the article region in two and only the larger part stays",
     "forum-en": "the article region keeps one post of the thread; the others, split from it by user cards and "
                 "buttons, go (the line model rescues only some)",
     "product-es": "customer reviews below the specifications are outside the article region, and the "
