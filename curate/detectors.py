@@ -251,6 +251,7 @@ class ArticleRegion:
         look_for_headline = self.headline_reach and not anchored and start > self.title_reach
         if self.structure:
             start, end = _grow_by_structure(body, start, end, taken)
+            end = _grow_by_reviews(body, end, prose)
         found = {line.index for k, line in enumerate(body) if k < start or k > end}
         found.update(line.index for line in lines[:first])
         if look_for_headline:
@@ -351,6 +352,43 @@ def _contents(body: list[Line], min_words: int, long_words: int) -> set[int]:
         else:
             k += 1
     return found
+
+
+# A heading that opens a section of customer reviews ("Customer reviews", "Reviews (12)").
+_REVIEWS = re.compile(
+    r"^(?:\d+\s+)?(?:(?:customer|user|product|guest|verified)\s+)?(?:reviews?|ratings?\s+(?:and|&)\s+reviews?"
+    r"|kunden(?:bewertungen|rezensionen|meinungen)|bewertungen|rezensionen|erfahrungsberichte"
+    r"|opiniones|valoraciones|reseñas|comentarios\s+de\s+(?:los\s+)?clientes|avis(?:\s+(?:des\s+)?clients)?"
+    r"|recensioni|opinioni|avaliações|opiniões|recensies|beoordelingen|ervaringen|opinie|recenzje)"
+    r"(?:\s+(?:de|des|dei|der|van|dos|das|od|from)\s+(?:los\s+|nos\s+)?(?:clientes|clients|clienti|kunden|klanten"
+    r"|klientów|customers|usuarios|utilisateurs|utenti))?(?:\s*\(\d[\d.,]*\))?\W*$", re.IGNORECASE)
+REVIEWS_REACH = 6  # lines between the article's end and a reviews heading
+
+
+def _grow_by_reviews(body: list[Line], end: int, prose: list[bool]) -> int:
+    """The article's end moved over a section of customer reviews right after it: from a
+    heading that names reviews, each block (lines between blank lines) that holds prose
+    (a review's text) joins, with the widget block under the heading; the first block
+    without prose (a "see all reviews" link, cross-sells) ends it."""
+    heading = next((k for k in range(end + 1, min(len(body), end + 1 + REVIEWS_REACH))
+                    if _REVIEWS.match(body[k].text)), None)
+    if heading is None:
+        return end
+    blocks: list[tuple[int, int]] = []
+    k = heading
+    while k < len(body):
+        j = k + 1
+        while j < len(body) and not body[j].gap_before:
+            j += 1
+        blocks.append((k, j - 1))
+        k = j
+    grown = end
+    for n, (first, last) in enumerate(blocks):
+        if any(prose[first:last + 1]):
+            grown = last
+        elif n:  # the heading's own block (stars, "write a review") may hold none
+            break
+    return grown if grown > end else end
 
 
 # What a headline does not hold: a field and its value ("Prep time: 25 min"), separators of

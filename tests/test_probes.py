@@ -54,8 +54,6 @@ def _why_removed(removed: list[dict], page: str, snippet: str) -> str:
 KNOWN_GAPS: dict[str, str] = {
     "forum-en": "the article region keeps one post of the thread; the others, split from it by user cards and "
                 "buttons, go (the line model rescues only some)",
-    "product-es": "customer reviews below the specifications are outside the article region, and the "
-                  "free-shipping bar at the top of the page is kept as the page title",
 }
 
 
