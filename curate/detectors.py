@@ -252,7 +252,11 @@ class ArticleRegion:
         if self.structure:
             start, end = _grow_by_structure(body, start, end, taken)
             end = _grow_by_reviews(body, end, prose)
+            start, end, signatures = _grow_by_posts(body, start, end, taken, prose)
+        else:
+            signatures = set()
         found = {line.index for k, line in enumerate(body) if k < start or k > end}
+        found.update(body[k].index for k in signatures)
         found.update(line.index for line in lines[:first])
         if look_for_headline:
             headline = _headline(body, start, taken, self.headline_reach)
@@ -374,14 +378,7 @@ def _grow_by_reviews(body: list[Line], end: int, prose: list[bool]) -> int:
                     if _REVIEWS.match(body[k].text)), None)
     if heading is None:
         return end
-    blocks: list[tuple[int, int]] = []
-    k = heading
-    while k < len(body):
-        j = k + 1
-        while j < len(body) and not body[j].gap_before:
-            j += 1
-        blocks.append((k, j - 1))
-        k = j
+    blocks = [(max(first, heading), last) for first, last in _blocks(body) if last >= heading]
     grown = end
     for n, (first, last) in enumerate(blocks):
         if any(prose[first:last + 1]):
@@ -389,6 +386,90 @@ def _grow_by_reviews(body: list[Line], end: int, prose: list[bool]) -> int:
         elif n:  # the heading's own block (stars, "write a review") may hold none
             break
     return grown if grown > end else end
+
+
+def _blocks(body: list[Line]) -> list[tuple[int, int]]:
+    """(first, last) positions of each block: lines between blank lines."""
+    blocks, k = [], 0
+    while k < len(body):
+        j = k + 1
+        while j < len(body) and not body[j].gap_before:
+            j += 1
+        blocks.append((k, j - 1))
+        k = j
+    return blocks
+
+
+def _post(body: list[Line], first: int, last: int, prose: list[bool]) -> tuple[int, int] | None:
+    """A block that is a post of a thread: a dated line (the post's header: its date, the
+    author's card) and prose after it. (first line, last line of the post's text), or
+    None. The text runs from the first line after the date that ends like a sentence to
+    the last line before the post's buttons (short lines without a sentence end: "Reply",
+    "Quote", "Like")."""
+    dated = next((k for k in range(first, last + 1)
+                  if _DATE.search(body[k].text) and tokens(body[k].text) <= 12 and not prose[k]), None)
+    if dated is None:
+        return None
+    if not any(prose[dated + 1:last + 1]):
+        return None
+    # the text starts at the first line after the header ("#3", "Edited") that ends like a sentence
+    text_start = next(k for k in range(dated + 1, last + 1) if prose[k] or _SENTENCE_END.search(body[k].text))
+    text_end = last
+    while text_end > text_start and tokens(body[text_end].text) <= 2 and not _SENTENCE_END.search(body[text_end].text):
+        text_end -= 1
+    return text_start, text_end
+
+
+SIGNATURE_WORDS = 10  # a post's last line this short, below a longer one, is its author's signature
+
+
+def _grow_by_posts(body: list[Line], start: int, end: int, taken: frozenset[int],
+                   prose: list[bool]) -> tuple[int, int, set[int]]:
+    """A thread: when the article is the text of a post (its block holds a dated header
+    above it: a forum post, a comment), the posts next to it, block after block, are part
+    of the article too; blocks that rules removed whole (an ad label) sit between them. A
+    post's header above its text (author, rank, date) goes, and so does its last line when
+    that is short, under a longer line of the same post: its author's signature. Returns
+    the new start and end, and the positions of the headers and signatures."""
+    blocks = _blocks(body)
+    starts = {first for first, _ in blocks}
+    home = next((n for n, (first, last) in enumerate(blocks) if first <= start <= last), None)
+    if home is None:
+        return start, end, set()
+    first, last = blocks[home]
+    own = _post(body, first, last, prose)
+    # the article is this post's text: it starts inside it, or the text starts inside the article
+    if own is None or not (own[0] <= start <= own[1] or start <= own[0] <= end):
+        return start, end, set()
+    posts = [own]
+
+    def gather(order: range) -> None:
+        for n in order:
+            b_first, b_last = blocks[n]
+            if all(body[k].index in taken for k in range(b_first, b_last + 1)):
+                continue  # an ad label, a divider between posts
+            post = _post(body, b_first, b_last, prose)
+            if post is None:
+                return
+            posts.append(post)
+
+    gather(range(home + 1, len(blocks)))
+    gather(range(home - 1, -1, -1))
+    if len(posts) < 2:
+        return start, end, set()
+    signatures = set()
+    for text_start, text_end in posts:
+        # the post's header above its text: the author's name, rank and card, the date, "#3"
+        k = text_start - 1
+        while k >= 0 and not prose[k]:
+            signatures.add(k)
+            if k in starts:
+                break
+            k -= 1
+        if text_end > text_start and tokens(body[text_end].text) <= SIGNATURE_WORDS \
+                and tokens(body[text_end].text) < tokens(body[text_end - 1].text):
+            signatures.add(text_end)
+    return min(start, *(p[0] for p in posts)), max(end, *(p[1] for p in posts)), signatures
 
 
 # What a headline does not hold: a field and its value ("Prep time: 25 min"), separators of

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import FIXTURES, ROOT, run_process
 
-from curate.detectors import LineModelRule
+from curate.detectors import LineModelRule, _share_list_scores
 from curate.document import Line, Origin
 from curate.linemodel.features import FEATURES, RULE_GROUPS, line_features, pages_features, rule_group
 from curate.linemodel.model import ModelError, load_model, read_model
@@ -252,3 +252,17 @@ examples.keep = ["Keep the plant in the shade."]
                          "--rules", str(models), "--disable", "line-model", cwd=tmp_path)
     assert result.returncode != 0
     assert "missing.npz" in result.stderr and "model.toml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_items_of_a_list_share_one_verdict():
+    """A run of list items that no rule hit gets the run's median score: one ingredient
+    scored apart from its siblings is not cut out of its list; other lines keep theirs."""
+    texts = ["Ingredients", "400 g flour", "4 eggs", "1 tsp salt", "Method", "2 eggs", "3 eggs"]
+    lines = [Line(k, t, t, Origin(k + 1, 0, len(t)), False) for k, t in enumerate(texts)]
+    scores = np.array([0.7, 0.6, 0.1, 0.2, 0.4, 0.9, 0.9])
+    free = np.ones(len(lines), dtype=bool)
+    _share_list_scores(scores, [lines[:4], lines[4:]], free)
+    assert scores.tolist() == [0.7, 0.2, 0.2, 0.2, 0.4, 0.9, 0.9]  # the second page's two items are no list
+    scores = np.array([0.7, 0.6, 0.1, 0.2])
+    _share_list_scores(scores, [lines[:4]], np.array([True, True, False, True]))  # a rule hit "4 eggs"
+    assert scores.tolist() == [0.7, 0.6, 0.1, 0.2]

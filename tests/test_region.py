@@ -106,3 +106,104 @@ def test_a_breadcrumb_a_field_or_a_date_is_never_the_headline(line):
                                            ("The council met on Monday.", False)])
 def test_list_items(text, item):
     assert _is_item(text) is item
+
+
+def test_an_in_page_contents_list_does_not_cut_off_the_intro_above_it():
+    page = """Docs
+
+Retention policies
+
+A retention policy decides which snapshots the tool deletes after each run, and keeps the rest.
+
+On this page
+How pruning works
+Configuring a policy
+Testing a policy
+
+How pruning works
+After a snapshot is written, the tool lists the older ones and sorts them by age.
+
+Configuring a policy
+Add a table to the job's file, with one key for each rule you want to apply.
+
+Testing a policy
+Run a dry run first, which prints what would be deleted without deleting it.
+"""
+    contents = {"On this page", "How pruning works", "Configuring a policy", "Testing a policy"}
+    kept = _kept(page, taken=contents)
+    assert "A retention policy decides which snapshots the tool deletes after each run, and keeps the rest." in kept
+    assert "Run a dry run first, which prints what would be deleted without deleting it." in kept
+    # The same list as a menu shown at the top and the bottom heads no paragraphs: no contents.
+    paragraph = "A first paragraph of a post, long enough to be prose for it."
+    menu = f"Home\nBlog\nShop\n\n{paragraph}\n\nHome\nBlog\nShop"
+    assert _kept(menu, taken={"Home", "Blog", "Shop"}) == [paragraph]
+
+
+def test_customer_reviews_after_a_product_description_join_it():
+    page = """Shop
+
+Grinder Mirto 40
+
+The Mirto 40 grinds coffee with conical burrs, and it does so slowly enough to keep the beans cool.
+
+It is meant for people who make one or two cups at a time, from espresso to filter, and it has forty settings.
+
+Customer reviews
+Write a review
+
+Great value for money
+Laura G. - 3 September 2024
+I use it every morning for the moka pot, and the grind comes out very even.
+
+Good for filter
+Andrew P. - 21 July 2024
+For pour-over it is perfect, for espresso the finest settings are a little coarse.
+
+See all 127 reviews
+
+Customers also bought
+Beans, 1 kg
+"""
+    kept = _kept(page, taken={"Write a review", "See all 127 reviews", "Customers also bought"})
+    assert "I use it every morning for the moka pot, and the grind comes out very even." in kept
+    assert "For pour-over it is perfect, for espresso the finest settings are a little coarse." in kept
+    assert "Customer reviews" in kept and "Beans, 1 kg" not in kept
+
+
+THREAD = """Forum
+
+Board stuck after the update
+
+anna_k
+Joined Jan 12, 2024
+Feb 3, 2024
+#1
+After the update last night the board no longer boots, and the screen stays blank every time.
+Reply
+
+mlanders
+Feb 3, 2024
+#2
+That usually means the firmware file on the card is missing or was only half written.
+Pi 4 / Pi 5 / far too many cards
+Reply
+
+anna_k
+Feb 4, 2024
+#3
+Thanks, that fixed it!
+The board booted on the first try after I copied the files again.
+Reply
+
+Similar threads
+Board will not boot after editing the config
+"""
+
+
+def test_the_posts_of_a_thread_join_the_one_the_region_found():
+    kept = _kept(THREAD, taken={"Reply", "Feb 3, 2024", "Feb 4, 2024", "Similar threads"})
+    assert "That usually means the firmware file on the card is missing or was only half written." in kept
+    assert {"Thanks, that fixed it!", "The board booted on the first try after I copied the files again."} <= set(kept)
+    assert "Pi 4 / Pi 5 / far too many cards" not in kept  # a signature under a longer line of the post
+    assert "mlanders" not in kept and "#2" not in kept  # the post's header
+    assert "Board will not boot after editing the config" not in kept
