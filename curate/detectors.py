@@ -17,6 +17,7 @@ and whose ``hits(lines, taken)`` returns the indices of the lines it recognises;
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -400,76 +401,94 @@ def _blocks(body: list[Line]) -> list[tuple[int, int]]:
     return blocks
 
 
+def _is_dated(text: str) -> bool:
+    return bool(_DATE.search(text)) and tokens(text) <= 12
+
+
+def _text_end(body: list[Line], first: int, last: int, prose: list[bool]) -> int:
+    """The last line of ``first..last`` before what trails a post's text: buttons ("Reply",
+    "Quote", "Like"), the next post's author card, a signature: lines that are not prose
+    and do not end like a sentence."""
+    while last > first and not prose[last] and not _SENTENCE_END.search(body[last].text):
+        last -= 1
+    return last
+
+
 def _post(body: list[Line], first: int, last: int, prose: list[bool]) -> tuple[int, int] | None:
     """A block that is a post of a thread: a dated line (the post's header: its date, the
     author's card) and prose after it. (first line, last line of the post's text), or
     None. The text runs from the first line after the date that ends like a sentence to
-    the last line before the post's buttons (short lines without a sentence end: "Reply",
-    "Quote", "Like")."""
-    dated = next((k for k in range(first, last + 1)
-                  if _DATE.search(body[k].text) and tokens(body[k].text) <= 12 and not prose[k]), None)
-    if dated is None:
-        return None
-    if not any(prose[dated + 1:last + 1]):
+    the last line before the post's buttons."""
+    dated = next((k for k in range(first, last + 1) if _is_dated(body[k].text) and not prose[k]), None)
+    if dated is None or not any(prose[dated + 1:last + 1]):
         return None
     # the text starts at the first line after the header ("#3", "Edited") that ends like a sentence
     text_start = next(k for k in range(dated + 1, last + 1) if prose[k] or _SENTENCE_END.search(body[k].text))
-    text_end = last
-    while text_end > text_start and tokens(body[text_end].text) <= 2 and not _SENTENCE_END.search(body[text_end].text):
-        text_end -= 1
+    text_end = _text_end(body, text_start, last, prose)
+    if any(_is_dated(body[k].text) and not prose[k] for k in range(text_start, text_end + 1)):
+        return None  # dates inside the text: a list of dated teasers, not one post
     return text_start, text_end
 
 
+POST_GAP = 3  # blocks without text in a row (author cards, buttons) that may part two posts
 SIGNATURE_WORDS = 10  # a post's last line this short, below a longer one, is its author's signature
+
+
+def _threads(body: list[Line], taken: frozenset[int], prose: list[bool]) -> list[list[tuple[int, int]]]:
+    """The page's runs of posts, each post as (first, last line of its text). A post is a
+    block with a dated header above prose (see _post); a block of prose right after a post
+    is a paragraph of it; up to ``POST_GAP`` blocks without text (author cards, buttons, an
+    ad label) may part two posts; anything else ends the run."""
+    threads: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
+    skipped = 0
+    for first, last in _blocks(body):
+        text = [k for k in range(first, last + 1) if prose[k] and body[k].index not in taken]
+        post = _post(body, first, last, prose)
+        if post is not None:
+            current.append(post)
+            skipped = 0
+        elif not text:
+            skipped += 1
+            if skipped > POST_GAP and current:
+                threads.append(current)
+                current = []
+        elif current and skipped == 0:
+            current[-1] = (current[-1][0], _text_end(body, text[0], last, prose))
+        else:
+            if current:
+                threads.append(current)
+            current, skipped = [], 0
+    if current:
+        threads.append(current)
+    return threads
 
 
 def _grow_by_posts(body: list[Line], start: int, end: int, taken: frozenset[int],
                    prose: list[bool]) -> tuple[int, int, set[int]]:
-    """A thread: when the article is the text of a post (its block holds a dated header
-    above it: a forum post, a comment), the posts next to it, block after block, are part
-    of the article too; blocks that rules removed whole (an ad label) sit between them. A
-    post's header above its text (author, rank, date) goes, and so does its last line when
+    """A thread: when the article is the text of a post (a forum post, a comment: see
+    _threads), the other posts of its run are part of the article too. What lies between
+    their texts (headers, author cards, buttons) goes, and so does a post's last line when
     that is short, under a longer line of the same post: its author's signature. Returns
-    the new start and end, and the positions of the headers and signatures."""
-    blocks = _blocks(body)
-    starts = {first for first, _ in blocks}
-    home = next((n for n, (first, last) in enumerate(blocks) if first <= start <= last), None)
-    if home is None:
+    the new start and end, and the positions of the lines that go inside them."""
+    thread = next((t for t in _threads(body, taken, prose)
+                   if any(a <= start <= b or start <= a <= end for a, b in t)), None)
+    if thread is None or len(thread) < 2:
         return start, end, set()
-    first, last = blocks[home]
-    own = _post(body, first, last, prose)
-    # the article is this post's text: it starts inside it, or the text starts inside the article
-    if own is None or not (own[0] <= start <= own[1] or start <= own[0] <= end):
-        return start, end, set()
-    posts = [own]
-
-    def gather(order: range) -> None:
-        for n in order:
-            b_first, b_last = blocks[n]
-            if all(body[k].index in taken for k in range(b_first, b_last + 1)):
-                continue  # an ad label, a divider between posts
-            post = _post(body, b_first, b_last, prose)
-            if post is None:
-                return
-            posts.append(post)
-
-    gather(range(home + 1, len(blocks)))
-    gather(range(home - 1, -1, -1))
-    if len(posts) < 2:
-        return start, end, set()
-    signatures = set()
-    for text_start, text_end in posts:
-        # the post's header above its text: the author's name, rank and card, the date, "#3"
-        k = text_start - 1
-        while k >= 0 and not prose[k]:
-            signatures.add(k)
-            if k in starts:
-                break
-            k -= 1
+    chrome: set[int] = set()
+    k = thread[0][0] - 1  # the first post's header, up to its block's start
+    while k >= 0 and not prose[k]:
+        chrome.add(k)
+        if body[k].gap_before:
+            break
+        k -= 1
+    for (_, before), (after, _) in itertools.pairwise(thread):
+        chrome.update(range(before + 1, after))
+    for text_start, text_end in thread:
         if text_end > text_start and tokens(body[text_end].text) <= SIGNATURE_WORDS \
                 and tokens(body[text_end].text) < tokens(body[text_end - 1].text):
-            signatures.add(text_end)
-    return min(start, *(p[0] for p in posts)), max(end, *(p[1] for p in posts)), signatures
+            chrome.add(text_end)
+    return min(start, thread[0][0]), max(end, thread[-1][1]), chrome
 
 
 # What a headline does not hold: a field and its value ("Prep time: 25 min"), separators of

@@ -207,3 +207,30 @@ def test_the_posts_of_a_thread_join_the_one_the_region_found():
     assert "Pi 4 / Pi 5 / far too many cards" not in kept  # a signature under a longer line of the post
     assert "mlanders" not in kept and "#2" not in kept  # the post's header
     assert "Board will not boot after editing the config" not in kept
+
+
+def test_a_post_keeps_its_paragraphs_and_what_lies_between_posts_goes():
+    page = """Forum
+
+Which tyres for wet roots?
+
+#1 · Jun 3, 2024
+My local trails are all roots, and they get slippery as soon as it rains, even a little bit.
+
+I ride a hardtail with the tyres it came with, and I would rather not spend a fortune on new ones.
+Save Share
+rider_two
+1,674 posts · Joined 2020
+
+#2 · Jun 4, 2024
+A softer compound helps more than a wider tyre does, on roots.
+Save Share
+
+Related threads
+Best pedals for winter riding
+"""
+    kept = _kept(page, taken={"Save Share"})
+    assert "I ride a hardtail with the tyres it came with, and I would rather not spend a fortune on new ones." in kept
+    assert "A softer compound helps more than a wider tyre does, on roots." in kept
+    assert "1,674 posts · Joined 2020" not in kept and "rider_two" not in kept and "#2 · Jun 4, 2024" not in kept
+    assert "Best pedals for winter riding" not in kept
