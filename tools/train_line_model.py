@@ -155,13 +155,20 @@ def choose_thresholds(pages: list[Page], scores: dict[str, np.ndarray]) -> tuple
     over both sets: what the thresholds trade is content for noise, and content is the
     scarcer of the two."""
     best, pick = -1.0, (0.5, 0.5)
+    # Most pairs keep the same lines of most pages: each page's counts are remembered by
+    # what it keeps, so a page's text is folded and searched once per distinct verdict.
+    counted: dict[tuple[str, bytes], np.ndarray] = {}
     for rule_t in GRID:
         for free_t in GRID:
             if free_t < max(rule_t, FREE_FLOOR):
                 continue
             total = {name: np.zeros(6, dtype=np.int64) for name in SETS}
             for page in pages:
-                total[page.corpus] += snippet_counts(page, kept_mask(page, scores[page.name], rule_t, free_t))
+                kept = kept_mask(page, scores[page.name], rule_t, free_t)
+                key = (page.name, np.packbits(kept).tobytes())
+                if key not in counted:
+                    counted[key] = snippet_counts(page, kept)
+                total[page.corpus] += counted[key]
             mean = min(min(kept - TARGETS[0], removed - TARGETS[1])
                        for kept, removed, _ in (figures(total[name]) for name in SETS))
             if mean > best:
