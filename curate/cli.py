@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -331,8 +333,10 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run crawl/ -o clean/ --engine ray --address auto   # on a Ray cluster's head node
       curate run s3://bucket/crawl/ -o s3://bucket/clean/ --output-format parquet
     """
-    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, quiet=options["quiet"],
-                                   enabled=enabled, keep_languages=keep_languages)
+    def ruleset() -> RuleSet:
+        return ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled,
+                                    quiet=options["quiet"], enabled=enabled, keep_languages=keep_languages)
+
     _execute(inputs, output, ruleset, stages=RUN_PIPELINE, **options)
 
 
@@ -351,79 +355,88 @@ def dedup(inputs, output, **options):
       curate dedup crawl/ -o deduped/
       curate dedup a.jsonl.gz b.jsonl.gz -o deduped/ --threshold 0.9 --workers 2
     """
-    from curate.rules import RuleSet
-
-    _execute(inputs, output, RuleSet(), stages=DEDUP_PIPELINE, **options)
+    _execute(inputs, output, RuleSet, stages=DEDUP_PIPELINE, **options)
 
 
-def _execute(inputs, output, ruleset, stages, workers, engine, address, input_format, text_field, encoding,
-             max_line_bytes, max_doc_bytes, memory, timings, strict, resume, overwrite, chunk_docs, quiet,
-             output_format, staging, save_index, against, threshold, num_perm,
+def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engine, address, input_format,
+             text_field, encoding, max_line_bytes, max_doc_bytes, memory, timings, strict, resume, overwrite,
+             chunk_docs, quiet, output_format, staging, save_index, against, threshold, num_perm,
              shingle_words, shingle_chars, min_words, site="off", site_min_pages=DEFAULT_MIN_PAGES,
              site_min_share=DEFAULT_MIN_SHARE, language_model="langdetect") -> None:
     from curate import driver
     from curate.engines import engine_for
 
-    dedup = DedupConfig(threshold=threshold, num_perm=num_perm, shingle_words=shingle_words,
-                        shingle_chars=shingle_chars, min_words=min_words)
-    cfg = driver.RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
-                           text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
-                           measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
-                           max_doc_bytes=max_doc_bytes, input_format=input_format, sink=output_format,
-                           staging=staging, against=against, save_index=save_index, memory=memory,
-                           site=site, site_min_pages=site_min_pages, site_min_share=site_min_share,
-                           language_model=language_model)
     try:
-        if staging is not None and not isinstance(output, str):
-            raise UsageError(f"--staging is where an output URL is built before its upload; -o {output} is a "
-                             "local folder, written in place: leave --staging out")
         runner = engine_for(engine, workers, address)
         if resume and not runner.resumable:
             raise UsageError("--resume works with --engine local only; rerun without --resume")
-        plan = driver.plan(cfg)
     except CurateError as err:
         raise _fail(err) from err
-    total = plan.total_bytes
-    stage_times: dict[str, float] = {}
-    started = time.perf_counter()
-    show_bar = not quiet and sys.stderr.isatty()
-    with click.progressbar(length=max(total * plan.passes, 1), label="curate", file=sys.stderr, show_eta=True,
-                           show_pos=False, hidden=not show_bar) as bar:
+    with contextlib.ExitStack() as engine_up:
         try:
-            with interrupts.noticed():
-                summary = driver.run(plan, runner, on_progress=bar.update if show_bar else None,
-                                     timings=stage_times, resume=resume, overwrite=overwrite)
+            # Entered here, and again by the driver: a Ray cluster's actors start, and
+            # warm up, while this process loads the rules.
+            engine_up.enter_context(runner)
         except CurateError as err:
             raise _fail(err) from err
-        except KeyboardInterrupt:
-            if engine != "local":
-                raise click.ClickException("interrupted; no final file was written") from None
-            kept = output
-            if isinstance(output, str):
-                from curate.staged import staging_folder
+        ruleset = rules()
+        dedup = DedupConfig(threshold=threshold, num_perm=num_perm, shingle_words=shingle_words,
+                            shingle_chars=shingle_chars, min_words=min_words)
+        cfg = driver.RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
+                               text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
+                               measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
+                               max_doc_bytes=max_doc_bytes, input_format=input_format, sink=output_format,
+                               staging=staging, against=against, save_index=save_index, memory=memory,
+                               site=site, site_min_pages=site_min_pages, site_min_share=site_min_share,
+                               language_model=language_model)
+        try:
+            if staging is not None and not isinstance(output, str):
+                raise UsageError(f"--staging is where an output URL is built before its upload; -o {output} is a "
+                                 "local folder, written in place: leave --staging out")
+            plan = driver.plan(cfg)
+        except CurateError as err:
+            raise _fail(err) from err
+        total = plan.total_bytes
+        stage_times: dict[str, float] = {}
+        started = time.perf_counter()
+        show_bar = not quiet and sys.stderr.isatty()
+        with click.progressbar(length=max(total * plan.passes, 1), label="curate", file=sys.stderr, show_eta=True,
+                               show_pos=False, hidden=not show_bar) as bar:
+            try:
+                with interrupts.noticed():
+                    summary = driver.run(plan, runner, on_progress=bar.update if show_bar else None,
+                                         timings=stage_times, resume=resume, overwrite=overwrite)
+            except CurateError as err:
+                raise _fail(err) from err
+            except KeyboardInterrupt:
+                if engine != "local":
+                    raise click.ClickException("interrupted; no final file was written") from None
+                kept = output
+                if isinstance(output, str):
+                    from curate.staged import staging_folder
 
-                kept = staging_folder(output, staging)
-            raise click.ClickException(
-                f"interrupted; finished chunks are kept in {kept}/.partial/ and no final file was "
-                "written. Run the same command with --resume to continue where it stopped.") from None
-    elapsed = time.perf_counter() - started
-    if timings is not None:
-        index = {key: stage_times.pop(key) for key in ("index_paragraphs", "index_bytes", "index_disk_bytes",
-                                                       "index_spills") if key in stage_times}
-        timings.write_text(json.dumps({"seconds": stage_times, "input_bytes": total, "index": index,
-                                       "workers": workers, "engine": engine}, indent=2, sort_keys=True) + "\n")
-    if not quiet:
-        click.echo(summary.table(), err=True)
-        mb = total / 1e6
-        click.echo(f"\n{mb:,.1f} MB in {elapsed:,.1f} s ({mb / max(elapsed, 1e-9):,.2f} MB/s); "
-                   f"output in {output}/", err=True)
-        for problem in summary.problems[:10]:
-            where = f"{problem.source}:{problem.line}" if problem.line is not None else problem.source
-            click.echo(f"warning: {where}: {problem.problem} ({problem.action})", err=True)
-        if summary.problems_total > 10:
-            click.echo(f"... and {summary.problems_total - 10} more in {output}/quarantine.jsonl", err=True)
-    if strict and summary.problems_total > summary.skipped_by_design:
-        sys.exit(3)
+                    kept = staging_folder(output, staging)
+                raise click.ClickException(
+                    f"interrupted; finished chunks are kept in {kept}/.partial/ and no final file was "
+                    "written. Run the same command with --resume to continue where it stopped.") from None
+        elapsed = time.perf_counter() - started
+        if timings is not None:
+            index = {key: stage_times.pop(key) for key in ("index_paragraphs", "index_bytes", "index_disk_bytes",
+                                                           "index_spills") if key in stage_times}
+            timings.write_text(json.dumps({"seconds": stage_times, "input_bytes": total, "index": index,
+                                           "workers": workers, "engine": engine}, indent=2, sort_keys=True) + "\n")
+        if not quiet:
+            click.echo(summary.table(), err=True)
+            mb = total / 1e6
+            click.echo(f"\n{mb:,.1f} MB in {elapsed:,.1f} s ({mb / max(elapsed, 1e-9):,.2f} MB/s); "
+                       f"output in {output}/", err=True)
+            for problem in summary.problems[:10]:
+                where = f"{problem.source}:{problem.line}" if problem.line is not None else problem.source
+                click.echo(f"warning: {where}: {problem.problem} ({problem.action})", err=True)
+            if summary.problems_total > 10:
+                click.echo(f"... and {summary.problems_total - 10} more in {output}/quarantine.jsonl", err=True)
+        if strict and summary.problems_total > summary.skipped_by_design:
+            sys.exit(3)
 
 
 @cli.command()

@@ -36,3 +36,18 @@ def test_an_address_where_no_ray_listens_fails_at_once_and_writes_nothing(tmp_pa
     result = invoke("run", SEEDS, "-o", tmp_path / "out", "--engine", "ray", "--address", f"127.0.0.1:{port}")
     assert result.exit_code == 1 and "cannot reach a Ray head there" in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow  # starts a Ray cluster
+def test_a_broken_rule_file_with_the_ray_engine_stops_the_cluster_started_for_the_run(tmp_path):
+    """The engine connects before the rules load (its actors warm up meanwhile): a rule
+    error still ends the run with its message, nothing written, and no cluster left up."""
+    ray = pytest.importorskip("ray")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "broken.toml").write_text("[[rule]\nname = 'x'\n", encoding="utf-8")
+    result = invoke("run", SEEDS, "-o", tmp_path / "out", "--engine", "ray", "--rules", rules)
+    assert result.exit_code == 1 and "broken.toml" in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "out").exists()
+    assert not ray.is_initialized()

@@ -124,6 +124,8 @@ class Worker:
     def __init__(self, stages: list[Stage], render: Renderer | None):
         _mark_if_asked(f"actor-started-{os.getpid()}")
         self.mapper = Mapper([], None)
+        if not stages:
+            _warm_up()  # started bare, before the run's stages exist
         self.configure(stages, render)
 
     def configure(self, stages: list[Stage], render: Renderer | None) -> bool:
@@ -156,6 +158,21 @@ class Worker:
     def finish(self, key: Key, verdicts: list[Reason | None]) -> list[Any]:
         _fail_once_if_asked("finish", key[0])
         return self.mapper.finish(key, verdicts)
+
+
+def _warm_up() -> None:
+    """What every run's stages set up the same way, whatever its rules: the modules the
+    stages' unpickling imports and the language profiles (~0.2 s, built once per process).
+    A bare actor does it while the driver still loads the rules, so `configure` has only
+    the rules left to build."""
+    import curate.stages.dedup.sign
+    import curate.stages.noise
+    import curate.stages.normalise  # noqa: F401 - imported for their import time alone
+    from curate.linemodel.model import load_model
+    from curate.stages.language import model
+
+    model()
+    load_model()
 
 
 # Each actor takes a CPU: as many actors as the cluster has CPUs. Ray does not restart or
@@ -289,16 +306,25 @@ class RayEngine(Engine):
     name = "ray"
     resumable = False
 
+    _entered = 0  # nested `with`s: the CLI enters before it loads the rules, the driver again
+
     def __enter__(self) -> RayEngine:
+        self._entered += 1
+        if self._entered > 1:
+            return self
         # Before the driver takes the output folder: a bad --address changes nothing.
         self._owns_cluster = _connect(self.address, self.workers)
         # Actors of a finished pass, for the next one. The first pass's are started now,
-        # bare: their processes come up while the driver prepares the output folder.
+        # bare: their processes come up, and warm up, while this process loads the rules
+        # and prepares the output folder.
         actors = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._idle: list[Any] = [_RemoteWorker.remote([], None) for _ in range(actors)]
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._entered -= 1
+        if self._entered > 0:
+            return
         # On a cluster we joined, they would outlive the run.
         self._close_idle()
         if self._owns_cluster:
