@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -125,6 +133,89 @@ def output_files(out: Path) -> dict[str, bytes]:
     """Every file of a finished output folder by its path in it (corpus/part-00000.jsonl,
     removed.jsonl, ...), for byte-for-byte comparisons."""
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def ray_env(**extra: str) -> dict[str, str]:
+    """This process's environment without its RAY_ settings, usage stats off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
+    return {**env, **extra}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Small on purpose: the object store holds a window of batches' rows and records in flight,
+# never the corpus, so a run needs little of it (Ray's least is 75 MB).
+OBJECT_STORE_BYTES = 200 * 1024 * 1024
+
+
+def start_ray_node(log: Path, env: dict[str, str], *args: str, cpus: int = 1) -> subprocess.Popen:
+    """`ray start --block ...` in a process group of its own, so the test can end exactly
+    the processes of this node (never `ray stop`, which ends every Ray on the machine).
+    Skips the test, with Ray's words, when a node cannot start here."""
+    ray = Path(sys.executable).parent / "ray"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(ray), "start", "--block", "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}",
+                                 f"--object-store-memory={OBJECT_STORE_BYTES}", *args],
+                                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                cwd=log.parent)
+    deadline = time.monotonic() + 90
+    while "block forever" not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_ray_nodes([proc])
+            pytest.skip(f"`ray start` cannot run a node here:\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    return proc
+
+
+def stop_ray_nodes(nodes: list[subprocess.Popen], grace: float = 3.0) -> None:
+    """SIGTERM each node's process group, then SIGKILL whatever is left after ``grace``."""
+    for proc in nodes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in nodes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    for proc in nodes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@contextlib.contextmanager
+def ray_head(log: Path, env: dict[str, str], cpus: int) -> Iterator[str]:
+    """A head node started apart (`ray start --head`) with a temporary folder of its own;
+    yields its HOST:PORT."""
+    port = free_port()
+    # In /tmp, not tmp_path: Ray's socket paths must fit 107 bytes.
+    temp = tempfile.mkdtemp(prefix="ray-head-", dir="/tmp")
+    nodes: list[subprocess.Popen] = []
+    try:
+        nodes.append(start_ray_node(log, env, "--head", f"--port={port}", f"--temp-dir={temp}",
+                                    "--include-dashboard=false", "--disable-usage-stats", cpus=cpus))
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop_ray_nodes(nodes)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory) -> Iterator[tuple[tuple[str, ...], dict[str, str]]]:
+    """One Ray cluster of two CPUs for the session, for the tests that compare what the Ray
+    engine writes with the local engine's bytes (starting a cluster for each run cost them
+    most of their time; how a run starts its own cluster is tested in test_ray_engine.py).
+    Yields the options that join it (--engine ray --address HOST:PORT) and the environment
+    to run curate with: its actors then have two CPUs, as under --workers 2."""
+    pytest.importorskip("ray")
+    # Ray >= 2.59 wants a shared token between nodes and drivers.
+    env = ray_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    with ray_head(tmp_path_factory.mktemp("ray-cluster") / "head.log", env, cpus=2) as address:
+        yield ("--engine", "ray", "--address", address), env
 
 
 # Hypothesis: a modest number of examples in CI, many more with HYPOTHESIS_PROFILE=local.

@@ -84,14 +84,14 @@ def test_against_refuses_what_it_cannot_use(crawls, tmp_path):
     assert not (tmp_path / "b").exists()
 
 
-def test_the_ray_engine_runs_against_a_saved_index_as_the_local_engine(crawls, tmp_path):
-    pytest.importorskip("ray")
+def test_the_ray_engine_runs_against_a_saved_index_as_the_local_engine(crawls, tmp_path, ray_cluster):
+    ray_options, env = ray_cluster
     out_a = tmp_path / "a"
     assert run_process("run", crawls / "A", "-o", out_a, "-q", "--no-project-rules", "--save-index").returncode == 0
     outputs = {}
-    for name, engine in (("local", ()), ("ray", ("--engine", "ray", "--workers", "2"))):
+    for name, engine in (("local", ()), ("ray", ray_options)):
         done = run_process("run", crawls / "B", "-o", tmp_path / name, "--against", out_a, "--save-index", "-q",
-                           "--no-project-rules", *engine)
+                           "--no-project-rules", *engine, env=env)
         assert done.returncode == 0, done.stderr
         outputs[name] = output_files(tmp_path / name)  # the saved index/ included
     assert "index/shingles.u32" in outputs["ray"]

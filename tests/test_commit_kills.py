@@ -2,9 +2,14 @@
 a run that was never stopped.
 
 strace records which system calls the commit makes (each write, fsync, truncate, rename,
-unlink and file creation of the main thread after the last chunk is written), then one
-run per such call is killed by strace just before that call (``inject=...:signal=KILL``)
-and resumed.
+unlink and file creation of the main thread after the last chunk is written), then runs
+are killed by strace just before such a call (``inject=...:signal=KILL``) and resumed.
+The commit repeats its steps for each chunk of each file (a join is the same five calls
+for chunk 2 as for chunk 3): every kind of step is killed at, its first and last time,
+where a kind is the call, the names of the files it touches (chunk numbers aside) and
+the kind of step before it. That is about 100 kills of a format's 140 calls, and every
+phase of the commit (the last chunk's flush, the journal, each join's first, middle and
+last chunk, the renames, the clean-up) is still killed at.
 """
 
 from __future__ import annotations
@@ -58,11 +63,12 @@ def _outputs(out: Path) -> dict[str, bytes]:
     return output_files(out)
 
 
-def _commit_calls(trace: str) -> list[tuple[str, int]]:
-    """(syscall, its number among the main thread's calls of that name) for each call of
-    the commit that changes the disk. The commit starts where the main thread creates the
-    last chunk's .state file (earlier chunks are finished on another thread); the calls
-    just before it flush and sync the last chunk, so they are included too."""
+def _commit_calls(trace: str) -> list[tuple[str, int, str]]:
+    """(syscall, its number among the main thread's calls of that name, the call as strace
+    wrote it) for each call of the commit that changes the disk. The commit starts where
+    the main thread creates the last chunk's .state file (earlier chunks are finished on
+    another thread); the calls just before it flush and sync the last chunk, so they are
+    included too."""
     lines = trace.splitlines()
     main = lines[0].split(None, 1)[0]
     counts: dict[str, int] = {}
@@ -75,7 +81,29 @@ def _commit_calls(trace: str) -> list[tuple[str, int]]:
         counts[name] = counts.get(name, 0) + 1
         calls.append((name, counts[name], call))
     start = next(i for i, (name, _, call) in enumerate(calls) if name == "openat" and ".state\"" in call)
-    return [(name, n) for name, n, call in calls[max(start - 8, 0):] if CHANGES_DISK.match(call)]
+    return [(name, n, call) for name, n, call in calls[max(start - 8, 0):] if CHANGES_DISK.match(call)]
+
+
+def _step(call: str) -> tuple[str, ...]:
+    """What kind of step a call is: its name and the names of the files it touches (strace
+    -y writes a descriptor's path after it, <...>), chunk numbers and sizes aside."""
+    name, arguments = call.split("(", 1)
+    if name == "write":
+        arguments = arguments.split(", ", 1)[0]  # the descriptor, not the data written
+    files = re.findall(r'<([^<>]*)>|"([^"]*/[^"]*)"', arguments.split(") = ", 1)[0])
+    return (name, *(re.sub(r"\d+", "#", (a or b).rsplit("/", 1)[-1]) for a, b in files))
+
+
+def _kill_points(calls: list[tuple[str, int, str]]) -> list[tuple[str, int]]:
+    """The first and the last call of each kind of step (see the module's docstring)."""
+    first: dict[tuple, int] = {}
+    last: dict[tuple, int] = {}
+    before: tuple[str, ...] = ()
+    for i, (_, _, call) in enumerate(calls):
+        kind = (before, before := _step(call))
+        first.setdefault(kind, i)
+        last[kind] = i
+    return [calls[i][:2] for i in sorted({*first.values(), *last.values()})]
 
 
 @pytest.mark.slow
@@ -98,11 +126,15 @@ def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_
 
     traced = tmp_path / "traced"
     log = tmp_path / "trace.log"
-    subprocess.run([STRACE, "-f", "-o", str(log), "-e", f"trace={','.join(TRACED)}", *_command(src, traced)],
+    subprocess.run([STRACE, "-f", "-y", "-o", str(log), "-e", f"trace={','.join(TRACED)}", *_command(src, traced)],
                    cwd=ROOT / "tests", capture_output=True, timeout=60, check=True)
     assert _outputs(traced) == expected
     calls = _commit_calls(log.read_text())
     assert len(calls) > 40, calls  # joins of 3 files x 3 chunks, renames, the deletion
+    points = _kill_points(calls)
+    # Every kind of call of the commit is killed at, and each join's steps at more than one chunk.
+    assert {name for name, _ in points} == {name for name, _, _ in calls}
+    assert len(points) > 40, points
     assert len([name for name in expected if name.startswith("corpus/")]) == 5  # 14 items, 3 a chunk
 
     def kill_then_resume(point: tuple[str, int]) -> str | None:
@@ -129,7 +161,7 @@ def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_
         return None
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        failures = [f for f in pool.map(kill_then_resume, calls) if f is not None]
+        failures = [f for f in pool.map(kill_then_resume, points) if f is not None]
     assert not failures, "\n".join(failures)
 
 

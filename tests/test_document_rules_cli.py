@@ -179,14 +179,10 @@ def test_resume_after_a_kill_writes_the_same_bytes_with_packs_on(corpus, tmp_pat
 
 
 @pytest.mark.slow
-def test_ray_writes_the_local_engines_bytes_with_packs_on(corpus, tmp_path):
-    pytest.importorskip("ray")
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    env["RAY_USAGE_STATS_ENABLED"] = "0"
+def test_ray_writes_the_local_engines_bytes_with_packs_on(corpus, tmp_path, ray_cluster):
+    ray_options, env = ray_cluster
     local, ray = tmp_path / "local", tmp_path / "ray"
-    for out, extra in ((local, ("--workers", "2")), (ray, ("--engine", "ray", "--workers", "2"))):
+    for out, extra in ((local, ("--workers", "2")), (ray, ray_options)):
         result = run_process("run", corpus, "-o", out, "-q", "--no-project-rules", *PACK_ARGS, *extra, env=env)
         assert result.returncode == 0, result.stderr
     assert b'"reason":"doc:' in (local / "removed.jsonl").read_bytes()

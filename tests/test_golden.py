@@ -47,7 +47,6 @@ VARIANTS = {
     "workers-2": ("--workers", "2"),
     "workers-2-chunk-1": ("--workers", "2", "--chunk-docs", "1"),  # many chunks joined at the end
 }
-RAY = ("--engine", "ray", "--workers", "2")
 WIDTH = 300  # characters of a differing line shown
 
 
@@ -145,27 +144,19 @@ def test_output_equals_the_golden_files(case, variant, tmp_path, update_golden):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
-def test_the_ray_engine_writes_the_golden_files(case, tmp_path):
-    pytest.importorskip("ray")
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    env["RAY_USAGE_STATS_ENABLED"] = "0"
-    _compare(case, _run(case, RAY, tmp_path, env=env))
+def test_the_ray_engine_writes_the_golden_files(case, tmp_path, ray_cluster):
+    options, env = ray_cluster
+    _compare(case, _run(case, options, tmp_path, env=env))
 
 
 @pytest.mark.slow
-def test_the_ray_engine_writes_compressed_shards_byte_for_byte_as_the_local_engine(tmp_path):
-    pytest.importorskip("ray")
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    env["RAY_USAGE_STATS_ENABLED"] = "0"
+def test_the_ray_engine_writes_compressed_shards_byte_for_byte_as_the_local_engine(tmp_path, ray_cluster):
+    options, env = ray_cluster
     sharded = ("--output-format", "jsonl.zst", "--chunk-docs", "2")
     (tmp_path / "local").mkdir()
     (tmp_path / "ray").mkdir()
     local = _run("mixed-run", sharded, tmp_path / "local")
-    ray = _run("mixed-run", (*RAY, *sharded), tmp_path / "ray", env=env)
+    ray = _run("mixed-run", (*options, *sharded), tmp_path / "ray", env=env)
     assert len(list((local / "corpus").iterdir())) > 1
     assert output_files(ray) == output_files(local)
 

@@ -4,20 +4,25 @@ running cluster of two nodes (two `ray start` processes) it joins with --address
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, NOISE_DEV, ROOT, SEEDS, output_files, run_process
+from conftest import (
+    FIXTURES,
+    NOISE_DEV,
+    ROOT,
+    SEEDS,
+    output_files,
+    ray_env,
+    ray_head,
+    run_process,
+    start_ray_node,
+    stop_ray_nodes,
+)
 
 pytest.importorskip("ray")  # CI installs the extra (.ci/run), so there these tests run
 
@@ -27,10 +32,7 @@ INPUTS = (SEEDS, NOISE_DEV)
 SITES = FIXTURES / "sites" / "crawl"  # pages with URLs: a census first, of JSON Lines the workers read
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    env["RAY_USAGE_STATS_ENABLED"] = "0"
-    return {**env, **extra}
+_env = ray_env
 
 
 def _run(out: Path, *args: str, env: dict[str, str] | None = None, inputs: tuple = INPUTS) -> dict[str, bytes]:
@@ -83,70 +85,21 @@ def test_an_actor_that_dies_holding_batches_changes_no_byte(tmp_path, local_outp
     assert (marks / "rows-lost").exists() == (phase == "rows"), "the decider should have found rows lost"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_node(log: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
-    """`ray start --block ...` in a process group of its own, so the test can end exactly
-    the processes of this node (never `ray stop`, which ends every Ray on the machine).
-    Skips the test, with Ray's words, when a node cannot start here."""
-    ray = Path(sys.executable).parent / "ray"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([str(ray), "start", "--block", "--node-ip-address=127.0.0.1", "--num-cpus=1",
-                                 f"--object-store-memory={OBJECT_STORE_BYTES}", *args],
-                                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                cwd=log.parent)
-    deadline = time.monotonic() + 90
-    while "block forever" not in log.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            _stop_nodes([proc])
-            pytest.skip(f"`ray start` cannot run a node here:\n{log.read_text()[-2000:]}")
-        time.sleep(0.2)
-    return proc
-
-
-def _stop_nodes(nodes: list[subprocess.Popen], grace: float = 3.0) -> None:
-    """SIGTERM each node's process group, then SIGKILL whatever is left after ``grace``."""
-    for proc in nodes:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for proc in nodes:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-    for proc in nodes:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-# Small on purpose: the object store holds a window of batches' rows and records in flight,
-# never the corpus, so a run needs little of it (Ray's least is 75 MB).
-OBJECT_STORE_BYTES = 200 * 1024 * 1024
-
-
 @pytest.fixture
 def two_nodes(tmp_path):
     """A head and a second node, each a `ray start` process with one CPU and a temporary
     folder of its own; yields (HOST:PORT of the head, the environment to join with)."""
     # Ray >= 2.59 wants a shared token between nodes and drivers; give all three our own.
     env = _env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
-    port = _free_port()
-    # In /tmp, not tmp_path: Ray's socket paths must fit 107 bytes.
-    temps = [tempfile.mkdtemp(prefix=f"ray-{name}-", dir="/tmp") for name in ("head", "node")]
-    nodes: list[subprocess.Popen] = []
-    try:
-        nodes.append(_start_node(tmp_path / "head.log", env, "--head", f"--port={port}", f"--temp-dir={temps[0]}",
-                                 "--include-dashboard=false", "--disable-usage-stats"))
-        nodes.append(_start_node(tmp_path / "node.log", env, f"--address=127.0.0.1:{port}",
-                                 f"--temp-dir={temps[1]}"))
-        yield f"127.0.0.1:{port}", env
-    finally:
-        _stop_nodes(nodes)
-        for temp in temps:
+    with ray_head(tmp_path / "head.log", env, cpus=1) as address:
+        # In /tmp, not tmp_path: Ray's socket paths must fit 107 bytes.
+        temp = tempfile.mkdtemp(prefix="ray-node-", dir="/tmp")
+        nodes: list[subprocess.Popen] = []
+        try:
+            nodes.append(start_ray_node(tmp_path / "node.log", env, f"--address={address}", f"--temp-dir={temp}"))
+            yield address, env
+        finally:
+            stop_ray_nodes(nodes)
             shutil.rmtree(temp, ignore_errors=True)
 
 

@@ -2,20 +2,22 @@
 with the --resume hint, every time, and --resume then gives output byte-identical to a run
 that was never stopped.
 
-Fifty trials kill a worker at varying moments: right after it is forked (still setting
-up), at random moments of the run, and part-way through sending a result to the parent.
-That last case hung concurrent.futures' pool in 3 of 75 trials (the parent waited forever
-for the rest of the message); it is made certain here by stopping the parent (SIGSTOP, as
-a busy parent would be) until a worker blocks writing a result, a batch's result being
-several times what a pipe holds, then killing that worker and letting the parent
-go on, to read the header and part of the message and then nothing."""
+Ten trials kill a worker in each phase of its life: right after it is forked (still
+setting up), at moments spread evenly over the first half of the run (mapping batches,
+between them, sending results), and part-way through sending a result to the parent.
+That last case hung concurrent.futures' pool in 3 of 75 random trials (the parent waited
+forever for the rest of the message); it is made certain here by stopping the parent
+(SIGSTOP, as a busy parent would be) until a worker blocks writing a result, a batch's
+result being several times what a pipe holds, then killing that worker and letting the
+parent go on, to read the header and part of the message and then nothing. The kill
+points are chosen, not drawn: fifty random ones (as before) cost a minute and a half and
+covered the same phases, the one that hung being the one forced."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import platform
-import random
 import signal
 import subprocess
 import sys
@@ -29,8 +31,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
 
 FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
-TRIALS = 50
-RESUMED = 8  # trials also resumed and compared (each costs a run)
+# (mode, share): "setup" kills a worker as soon as both are forked, "running" after
+# ``share`` of a clean run's workers' lifetime, "writing" (after ``share``) while the
+# parent is stopped and a worker is blocked part-way through writing a result. The
+# victim alternates between the two workers.
+TRIALS = (("setup", 0.0), ("running", 0.05), ("writing", 0.0), ("running", 0.15), ("writing", 0.2),
+          ("setup", 0.0), ("running", 0.25), ("writing", 0.4), ("running", 0.35), ("running", 0.45))
+RESUMED = (0, 1, 2, 9)  # trials also resumed and compared (each costs a run): one of each mode, and the latest kill
 EXIT_LIMIT = 20.0  # seconds from the kill to the end of the run; it takes well under one
 WRITE_SYSCALL = {"x86_64": 1, "aarch64": 64}.get(platform.machine())
 CHUNK = ("--chunk-docs", "40")
@@ -91,7 +98,7 @@ def _workers_of(proc: subprocess.Popen) -> list[int]:
     return workers
 
 
-def _kill_a_worker(proc: subprocess.Popen, mode: str, delay: float, rng: random.Random) -> tuple[int, bool]:
+def _kill_a_worker(proc: subprocess.Popen, mode: str, delay: float, which: int) -> tuple[int, bool]:
     """Kill one worker as ``mode`` says; returns its pid and whether it was caught writing."""
     workers = _workers_of(proc)
     time.sleep(delay)
@@ -111,7 +118,7 @@ def _kill_a_worker(proc: subprocess.Popen, mode: str, delay: float, rng: random.
             finally:
                 proc.send_signal(signal.SIGCONT)
             time.sleep(0.02)
-    victim = rng.choice(workers)
+    victim = workers[which % len(workers)]
     with contextlib.suppress(ProcessLookupError):  # the workers had finished and exited: too late to matter
         os.kill(victim, signal.SIGKILL)
     return victim, False
@@ -136,13 +143,13 @@ def reference(corpus, tmp_path_factory) -> tuple[dict[str, bytes], float]:
     return _outputs(out), lifetime
 
 
-def _kill_trial(corpus: Path, out: Path, mode: str, delay: float, rng: random.Random):
+def _kill_trial(corpus: Path, out: Path, mode: str, delay: float, which: int):
     """Start a run, kill one of its workers; returns (the run, its stderr, the worker's pid,
     whether it was caught writing, the workers' (pid, state, start time))."""
     proc = _start(corpus, out)
     workers = _workers_of(proc)
     starts = {pid: _stat(pid) for pid in workers}
-    victim, writing = _kill_a_worker(proc, mode, delay, rng)
+    victim, writing = _kill_a_worker(proc, mode, delay, which)
     try:
         _, stderr = proc.communicate(timeout=EXIT_LIMIT)
     except subprocess.TimeoutExpired:
@@ -155,19 +162,18 @@ def _kill_trial(corpus: Path, out: Path, mode: str, delay: float, rng: random.Ra
 @pytest.mark.slow
 def test_a_killed_worker_stops_the_run_with_the_resume_hint_every_time(corpus, reference, tmp_path):
     clean, lifetime = reference
-    rng = random.Random(2024)
-    modes = ["setup", "random", "writing"] if WRITE_SYSCALL else ["setup", "random"]
+    modes = {mode for mode, _ in TRIALS} if WRITE_SYSCALL else {"setup", "running"}
+    trials = [(mode, share) for mode, share in TRIALS if mode in modes]
     caught_writing = too_late = 0
-    for trial in range(TRIALS):
-        mode = modes[trial % len(modes)]
+    for trial, (mode, share) in enumerate(trials):
         # Kills land in the first half of a clean run's workers' lifetime. A worker killed
         # after the parent has every result changes nothing (on a machine busier when the
         # reference ran, that moment can come earlier): the run must then finish with
         # the same output, and the trial is made again with an earlier kill.
-        share = {"setup": 0.0, "random": rng.uniform(0, 0.5), "writing": rng.uniform(0, 0.4)}[mode]
         for attempt in range(5):
             out = tmp_path / f"out{trial}-{attempt}"
-            proc, stderr, victim, writing, starts = _kill_trial(corpus, out, mode, share * lifetime / 2 ** attempt, rng)
+            proc, stderr, victim, writing, starts = _kill_trial(corpus, out, mode, share * lifetime / 2 ** attempt,
+                                                                trial)
             if proc.returncode != 0:
                 break
             assert _outputs(out) == clean, f"trial {trial}: the run went on after a kill and its output differs"
@@ -183,15 +189,15 @@ def test_a_killed_worker_stops_the_run_with_the_resume_hint_every_time(corpus, r
         for pid, start in starts.items():
             now = _stat(pid)
             assert now is None or now[1] != start[1] or now[0] == "Z", f"{what}\norphan worker {pid}: {now}"
-        if trial % (TRIALS // RESUMED) == 0:
+        if trial in RESUMED:
             resumed = _start(corpus, out, "--resume")
             _, stderr = resumed.communicate(timeout=300)
             assert resumed.returncode == 0, stderr
             assert _outputs(out) == clean, f"trial {trial}: resumed output differs"
     # A kill part-way through a message is the case that used to hang: make sure the
     # trials really exercised it.
-    assert caught_writing == sum(modes[t % len(modes)] == "writing" for t in range(TRIALS))
-    assert too_late <= TRIALS // 5, f"{too_late} kills came after the work was done: use a bigger corpus"
+    assert caught_writing == sum(mode == "writing" for mode, _ in trials)
+    assert too_late <= len(trials) // 5, f"{too_late} kills came after the work was done: use a bigger corpus"
 
 
 def _as_from_a_terminal() -> None:

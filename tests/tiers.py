@@ -67,8 +67,17 @@ def run_linters() -> tuple[int, str]:
     return 0, f"tier lint: ruff and mypy clean in {time.monotonic() - started:.1f} s"
 
 
+def compile_package() -> None:
+    """Write curate's bytecode once, before the tests start a few hundred curate processes.
+    Where PYTHONDONTWRITEBYTECODE is set (CI's machines set it) and an editable install
+    wrote none, every one of them compiled the whole package again: 0.25 s of CPU each, a
+    third of a small run's."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "curate"], cwd=ROOT, check=True)
+
+
 def main(argv: list[str]) -> int:
     started = time.monotonic()
+    compile_package()
     lines = []
     for name, marker in TIERS:
         status, line = run_linters() if marker is None else run_tier(name, marker, argv)
