@@ -13,6 +13,7 @@ import errno
 import fcntl
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,11 +41,24 @@ CURATE_NAMES = frozenset({*OUTPUT_FILES, LEGACY_CORPUS, SUMMARY, PARTIAL, DISCAR
                           *DERIVED})
 
 
+@contextlib.contextmanager
+def naming(path: Path | str) -> Iterator[None]:
+    """An OSError raised inside that names no file (a buffered flush, an fsync: a full
+    disk's usual way to fail) names ``path``, so the user's message says which file."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is None:
+            err.filename = str(path)
+        raise
+
+
 def fsync_path(path: Path) -> None:
     """Flush a file's data, or a folder's entries (renames, new and deleted files), to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        with naming(path):
+            os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -53,7 +67,7 @@ def write_durably(path: Path, data: bytes) -> None:
     """Replace ``path`` by ``data`` all at once, on disk before this returns: written to
     a temporary file, synced, renamed, and the folder synced."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with naming(tmp), open(tmp, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())

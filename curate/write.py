@@ -36,6 +36,7 @@ from curate.outdir import (
     clear_folder,
     fsync_path,
     inspect_folder,
+    naming,
     refusal,
     remove_tree,
     write_durably,
@@ -418,7 +419,8 @@ class OutputWriter:
         chunk only if its ``.done`` marker exists, and the marker comes last."""
         for output in OUTPUTS:
             fsync_path(self._part_path(chunk, output))
-        with open(self.partial / f"{chunk:06d}.state", "wb") as f:
+        state_file = self.partial / f"{chunk:06d}.state"
+        with naming(state_file), open(state_file, "wb") as f:
             f.write(state)
             f.flush()
             os.fsync(f.fileno())
