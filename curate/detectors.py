@@ -16,6 +16,7 @@ and whose ``hits(lines, taken)`` returns the indices of the lines it recognises;
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import itertools
 import math
@@ -214,7 +215,8 @@ class ArticleRegion:
         values = []
         junk_run = 0
         prose = []
-        contents = _contents(body, self.prose_min_words, self.long_words) if self.structure else set()
+        counts = [tokens(line.text) for line in body]
+        contents = _contents(body, counts, self.prose_min_words, self.long_words) if self.structure else set()
         for k, line in enumerate(body):
             if k in contents:
                 # An in-page table of contents and the headings it lists are part of the
@@ -229,7 +231,7 @@ class ArticleRegion:
                 prose.append(False)
                 continue
             junk_run = 0
-            w = tokens(line.text)
+            w = counts[k]
             p = is_prose(line.text, self.prose_min_words, self.long_words, w)
             prose.append(p)
             if p:
@@ -321,41 +323,56 @@ def _grow_by_structure(body: list[Line], start: int, end: int, taken: frozenset[
     return start, end
 
 
-def _contents(body: list[Line], min_words: int, long_words: int) -> set[int]:
+CONTENTS_MAX = 400  # entries of one table of contents, at most
+
+
+def _contents(body: list[Line], counts: list[float], min_words: int, long_words: int) -> set[int]:
     """Positions of an in-page table of contents ("On this page" and the run of headings
     below it) and of the headings it lists: a run of at least ``ITEM_RUN`` short lines each
     of which comes back further down, in the same order, as a line followed by prose (a
     heading). The line just above the run (its own heading) counts with it. A menu shown
     at the top and bottom of a page is not one: its second copy heads no paragraphs."""
-    first_at: dict[str, list[int]] = {}
-    for k, line in enumerate(body):
-        first_at.setdefault(_fold(line.text), []).append(k)
+    # ``counts``: each line's tokens(). Entries and the headings they name are short lines,
+    # so only short lines are compared.
+    keys = [_fold(line.text) if n <= 8 else None for line, n in zip(body, counts, strict=True)]
+    at: dict[str | None, list[int]] = {}
+    for k, key in enumerate(keys):
+        at.setdefault(key, []).append(k)
+    # Only a line that comes back further down can be an entry: that leaves few to look at.
+    entry = [key is not None and at[key][-1] > k and not _SENTENCE_END.search(body[k].text)
+             for k, key in enumerate(keys)]
 
     def heads_prose(k: int) -> bool:
-        return k + 1 < len(body) and is_prose(body[k + 1].text, min_words, long_words)
+        return k + 1 < len(body) and is_prose(body[k + 1].text, min_words, long_words, counts[k + 1])
 
     found: set[int] = set()
-    k = 0
-    while k < len(body):
+    starts = [k for k, ok in enumerate(entry) if ok]
+    if len(starts) < ITEM_RUN:
+        return found
+    s = 0
+    while s < len(starts):
+        k = starts[s]
         run: list[int] = []
         targets: list[int] = []
         j = k
-        while j < len(body) and (j == k or not body[j].gap_before) and tokens(body[j].text) <= 8 \
-                and not _SENTENCE_END.search(body[j].text):
-            later = [m for m in first_at[_fold(body[j].text)] if m > j and (not targets or m > targets[-1])]
-            if not later:
+        # A run is cut at CONTENTS_MAX entries: a failed run is looked at again from each of
+        # its lines, and that must stay linear on a page of a million repeated short lines.
+        while j < len(body) and entry[j] and (j == k or not body[j].gap_before) and len(run) < CONTENTS_MAX:
+            places = at[keys[j]]
+            later = bisect.bisect_right(places, max(j, targets[-1]) if targets else j)
+            if later == len(places):
                 break
             run.append(j)
-            targets.append(later[0])
+            targets.append(places[later])
             j += 1
         if len(run) >= ITEM_RUN and targets[0] > run[-1] and sum(map(heads_prose, targets)) * 3 >= 2 * len(targets):
             found.update(run)
             found.update(targets)
-            if run[0] > 0 and not body[run[0]].gap_before and tokens(body[run[0] - 1].text) <= 8:
+            if run[0] > 0 and not body[run[0]].gap_before and counts[run[0] - 1] <= 8:
                 found.add(run[0] - 1)
-            k = j
+            s = bisect.bisect_left(starts, j)
         else:
-            k += 1
+            s += 1
     return found
 
 
@@ -402,7 +419,10 @@ def _blocks(body: list[Line]) -> list[tuple[int, int]]:
 
 
 def _is_dated(text: str) -> bool:
-    return bool(_DATE.search(text)) and tokens(text) <= 12
+    return bool(_DIGIT.search(text)) and bool(_DATE.search(text)) and tokens(text) <= 12
+
+
+_DIGIT = re.compile(r"\d")  # every date has one, and looking for one is much cheaper than _DATE
 
 
 def _text_end(body: list[Line], first: int, last: int, prose: list[bool]) -> int:
@@ -414,18 +434,18 @@ def _text_end(body: list[Line], first: int, last: int, prose: list[bool]) -> int
     return last
 
 
-def _post(body: list[Line], first: int, last: int, prose: list[bool]) -> tuple[int, int] | None:
+def _post(body: list[Line], first: int, last: int, prose: list[bool], header: list[bool]) -> tuple[int, int] | None:
     """A block that is a post of a thread: a dated line (the post's header: its date, the
     author's card) and prose after it. (first line, last line of the post's text), or
     None. The text runs from the first line after the date that ends like a sentence to
     the last line before the post's buttons."""
-    dated = next((k for k in range(first, last + 1) if _is_dated(body[k].text) and not prose[k]), None)
+    dated = next((k for k in range(first, last + 1) if header[k]), None)
     if dated is None or not any(prose[dated + 1:last + 1]):
         return None
     # the text starts at the first line after the header ("#3", "Edited") that ends like a sentence
     text_start = next(k for k in range(dated + 1, last + 1) if prose[k] or _SENTENCE_END.search(body[k].text))
     text_end = _text_end(body, text_start, last, prose)
-    if any(_is_dated(body[k].text) and not prose[k] for k in range(text_start, text_end + 1)):
+    if any(header[text_start:text_end + 1]):
         return None  # dates inside the text: a list of dated teasers, not one post
     return text_start, text_end
 
@@ -434,7 +454,8 @@ POST_GAP = 3  # blocks without text in a row (author cards, buttons) that may pa
 SIGNATURE_WORDS = 10  # a post's last line this short, below a longer one, is its author's signature
 
 
-def _threads(body: list[Line], taken: frozenset[int], prose: list[bool]) -> list[list[tuple[int, int]]]:
+def _threads(body: list[Line], taken: frozenset[int], prose: list[bool],
+             header: list[bool]) -> list[list[tuple[int, int]]]:
     """The page's runs of posts, each post as (first, last line of its text). A post is a
     block with a dated header above prose (see _post); a block of prose right after a post
     is a paragraph of it; up to ``POST_GAP`` blocks without text (author cards, buttons, an
@@ -444,7 +465,7 @@ def _threads(body: list[Line], taken: frozenset[int], prose: list[bool]) -> list
     skipped = 0
     for first, last in _blocks(body):
         text = [k for k in range(first, last + 1) if prose[k] and body[k].index not in taken]
-        post = _post(body, first, last, prose)
+        post = _post(body, first, last, prose, header)
         if post is not None:
             current.append(post)
             skipped = 0
@@ -471,7 +492,10 @@ def _grow_by_posts(body: list[Line], start: int, end: int, taken: frozenset[int]
     their texts (headers, author cards, buttons) goes, and so does a post's last line when
     that is short, under a longer line of the same post: its author's signature. Returns
     the new start and end, and the positions of the lines that go inside them."""
-    thread = next((t for t in _threads(body, taken, prose)
+    header = [not p and _is_dated(line.text) for line, p in zip(body, prose, strict=True)]  # a post's date line
+    if sum(header) < 2:
+        return start, end, set()  # a thread has two posts at least, each under its date
+    thread = next((t for t in _threads(body, taken, prose, header)
                    if any(a <= start <= b or start <= a <= end for a, b in t)), None)
     if thread is None or len(thread) < 2:
         return start, end, set()

@@ -139,6 +139,23 @@ Run a dry run first, which prints what would be deleted without deleting it.
     assert _kept(menu, taken={"Home", "Blog", "Shop"}) == [paragraph]
 
 
+def test_a_contents_list_longer_than_one_run_is_found_whole_and_a_long_menu_is_not():
+    """A run is cut at CONTENTS_MAX entries (a failed run is looked at again from each of
+    its lines, which must stay linear): a longer list is found as several runs."""
+    from curate.detectors import CONTENTS_MAX, _contents
+
+    n = CONTENTS_MAX * 2 + 7
+    sections = "\n\n".join(f"Step {k}\nDo the thing number {k} with care, then check the result twice." for k in range(n))
+    page = _lines("Contents\n" + "\n".join(f"Step {k}" for k in range(n)) + "\n\n" + sections)
+    counts = [float(len(line.text.split())) for line in page]
+    found = _contents(page, counts, 6, 30)
+    assert {page[k].text for k in found} >= {"Contents"} | {f"Step {k}" for k in range(n)}
+    # A menu of as many items shown twice heads no paragraphs: nothing, however long.
+    menu = "\n".join(f"Item {k}" for k in range(n))
+    page = _lines(f"{menu}\n\nOne paragraph between the two copies of the menu, long enough.\n\n{menu}")
+    assert _contents(page, [float(len(line.text.split())) for line in page], 6, 30) == set()
+
+
 def test_customer_reviews_after_a_product_description_join_it():
     page = """Shop
 
