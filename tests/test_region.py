@@ -145,7 +145,7 @@ def test_a_contents_list_longer_than_one_run_is_found_whole_and_a_long_menu_is_n
     from curate.detectors import CONTENTS_MAX, _contents
 
     n = CONTENTS_MAX * 2 + 7
-    sections = "\n\n".join(f"Step {k}\nDo the thing number {k} with care, then check the result twice." for k in range(n))
+    sections = "\n\n".join(f"Step {k}\nDo the thing number {k} with care, then check it twice." for k in range(n))
     page = _lines("Contents\n" + "\n".join(f"Step {k}" for k in range(n)) + "\n\n" + sections)
     counts = [float(len(line.text.split())) for line in page]
     found = _contents(page, counts, 6, 30)
