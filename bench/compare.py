@@ -264,8 +264,10 @@ def time_rounds(runs: list[ShapeRun], repeat: int) -> tuple[dict, dict]:
     for round_no in range(repeat):
         for run in runs:
             for name, (cmd, _, _, _) in run.jobs.items():
-                print(f"{run.shape}: {name} (run {round_no + 1} of {repeat}) ...", flush=True)
+                print(f"{run.shape}: {name} (run {round_no + 1} of {repeat}) ...", end=" ", flush=True)
                 wall, peak = measure(cmd, cwd=HERE)  # from bench/: no ./rules folder here
+                # As each job ends: a run stopped before the table still leaves its figures.
+                print(f"{wall:.2f} s, {peak / 1e6:.0f} MB", flush=True)
                 walls[run.shape][name].append(wall)
                 peaks[run.shape][name].append(peak)
     return walls, peaks

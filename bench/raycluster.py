@@ -56,6 +56,10 @@ def running_cluster(cpus: int, cores: str | None = None, object_store_mb: int = 
                                  f"--object-store-memory={object_store_mb * 1024 * 1024}",
                                  "--include-dashboard=false", "--disable-usage-stats"],
                                 stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    # `timeout` and a closed terminal stop a benchmark with SIGTERM or SIGHUP, whose default
+    # action ends Python without running the finally below: the cluster, in a session of
+    # its own, would live on. As exceptions they unwind through it.
+    handlers = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         deadline = time.monotonic() + 120
         while "block forever" not in log.read_text():
@@ -75,3 +79,9 @@ def running_cluster(cpus: int, cores: str | None = None, object_store_mb: int = 
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         shutil.rmtree(temp, ignore_errors=True)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+def _stop(number: int, _frame: object) -> None:
+    raise SystemExit(f"stopped by {signal.Signals(number).name}; the Ray cluster is being shut down")
