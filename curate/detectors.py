@@ -201,6 +201,16 @@ class ArticleRegion:
     # Lists, specification rows, recipe steps and table rows right before or after the
     # article (each run of 3+ such lines, under a heading of its own or not) are part of it.
     structure: bool = True
+    # A listing (news, results, products, a forum's posts): items of comparable weight, each
+    # a title and a short text parted by per-item chrome (a byline, a date, "Comment") that
+    # other rules remove, make many small stretches where an article makes one big one, and
+    # the best stretch is a single item (or a footer blurb). When the heaviest chain of
+    # stretches (each within ``listing_gap`` lines of the next) has ``listing_items`` of
+    # them and weighs ``listing_weight`` times the best, the region spans the chain and the
+    # best stretch. Teasers beside an article weigh less than it, so they still go.
+    listing_items: int = 3
+    listing_weight: float = 1.5
+    listing_gap: int = 8
 
     runs_last = True  # class attribute, not a parameter
 
@@ -241,6 +251,8 @@ class ArticleRegion:
         start, end = _max_segment(values)
         if end < start:
             return {line.index for line in body}
+        if self.listing_items:
+            start, end = _listing_span(values, start, end, self.listing_items, self.listing_weight, self.listing_gap)
         anchored = False
         if self.title_anchor and self.keep_title:
             anchor = _title_anchor(title, body, start)
@@ -550,6 +562,57 @@ def _max_segment(values: list[float]) -> tuple[int, int]:
         if total > best:
             best, best_start, best_end = total, start, i
     return best_start, best_end
+
+
+def _pieces(values: list[float]) -> list[tuple[float, int, int]]:
+    """(sum, start, end) of the best stretch of each piece of the page that Kadane's scan
+    (see _max_segment) parts: where the running total falls to zero or below, a piece ends.
+    The pieces are disjoint and in page order; the best of them is the maximum segment."""
+    pieces: list[tuple[float, int, int]] = []
+    best, best_start, best_end = 0.0, 0, -1
+    total, start = 0.0, 0
+    for i, v in enumerate(values):
+        if total <= 0:
+            if best > 0:
+                pieces.append((best, best_start, best_end))
+            best, total, start = 0.0, v, i
+        else:
+            total += v
+        if total > best:
+            best, best_start, best_end = total, start, i
+    if best > 0:
+        pieces.append((best, best_start, best_end))
+    return pieces
+
+
+def _listing_span(values: list[float], start: int, end: int, items: int, weight: float, gap: int) -> tuple[int, int]:
+    """``start..end`` (the best stretch) widened over the heaviest chain of stretches when
+    that is a listing (see ArticleRegion's listing parameters)."""
+    pieces = _pieces(values)
+    best = max(total for total, _, _ in pieces)
+    chains: list[list[tuple[float, int, int]]] = []
+    for piece in pieces:
+        if chains and piece[1] - chains[-1][-1][2] - 1 <= gap:
+            chains[-1].append(piece)
+        else:
+            chains.append([piece])
+    heaviest = _trimmed(max(chains, key=_weight))
+    if len(heaviest) < items or _weight(heaviest) < weight * best:
+        return start, end
+    return min(start, heaviest[0][1]), max(end, heaviest[-1][2])
+
+
+def _trimmed(chain: list[tuple[float, int, int]]) -> list[tuple[float, int, int]]:
+    """The chain without the light stretches at its ends: a question under "Similar
+    threads", a one-line blurb in the footer, next to the last of a listing's items."""
+    floor = 0.5 * float(np.median([total for total, _, _ in chain]))
+    first = next(k for k, (total, _, _) in enumerate(chain) if total >= floor)
+    last = next(k for k in range(len(chain) - 1, -1, -1) if chain[k][0] >= floor)
+    return chain[first:last + 1]
+
+
+def _weight(chain: list[tuple[float, int, int]]) -> float:
+    return sum(total for total, _, _ in chain)
 
 
 def _fold(text: str) -> str:

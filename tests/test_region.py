@@ -251,3 +251,41 @@ Best pedals for winter riding
     assert "A softer compound helps more than a wider tyre does, on roots." in kept
     assert "1,674 posts · Joined 2020" not in kept and "rider_two" not in kept and "#2 · Jun 4, 2024" not in kept
     assert "Best pedals for winter riding" not in kept
+
+
+def _news_items(n: int) -> str:
+    """A news listing's items: a headline, a one-sentence summary, a byline other rules remove."""
+    return "\n\n".join(
+        f"Story number {k} about the harbour\n\n"
+        f"The council voted on the harbour plan for the {k}th time, and the vote was close again.\n\n"
+        f"By Staff Writer {k}" for k in range(1, n + 1))
+
+
+def test_every_item_of_a_listing_stays_when_each_is_parted_by_its_byline():
+    page = f"Latest news | Harbour Times\n\nHome\nNews\nSport\n\n{_news_items(8)}\n\nMore stories\n\nImprint\nPrivacy"
+    bylines = {f"By Staff Writer {k}" for k in range(1, 9)}
+    kept = _kept(page, taken=bylines | {"Home", "News", "Sport", "More stories", "Imprint", "Privacy"})
+    for k in range(1, 9):
+        assert f"Story number {k} about the harbour" in kept
+        assert f"The council voted on the harbour plan for the {k}th time, and the vote was close again." in kept
+    # one byline stretch at a time, as before: only one item
+    assert len(_kept(page, taken=bylines, listing_items=0)) < 10
+
+
+def test_teasers_beside_a_longer_article_still_go():
+    article = "\n\n".join(
+        f"Paragraph {k} of the report explains how the new harbour wall was built, what it cost the town, "
+        f"and why the engineers chose stone over concrete for the outer face of it." for k in range(1, 4))
+    share = "Share\nFacebook\nEmail\nPrint\nComments"
+    tags = "\n".join(f"Tag {k}" for k in range(1, 13))
+    page = (f"Harbour wall finished | Harbour Times\n\nHome\nNews\n\nHarbour wall finished\n\n{article}\n\n"
+            f"{share}\n\n{tags}\n\nRead more\n\n{_news_items(6)}\n\nImprint")
+    bylines = {f"By Staff Writer {k}" for k in range(1, 7)}
+    taken = bylines | set(share.split("\n")) | {"Home", "News", "Read more", "Imprint"}
+    # The share bar and the tags part the teasers from the article, so that each teaser is
+    # a stretch of its own, like a listing's items; but together they weigh less than the
+    # article (they would stay if they needed to weigh only half of it).
+    kept = _kept(page, taken=taken)
+    assert sum(line.startswith("Paragraph ") for line in kept) == 3
+    assert not any(line.startswith(("Story number", "The council voted")) for line in kept)
+    assert any(line.startswith("The council voted") for line in _kept(page, taken=taken, listing_weight=0.5))
