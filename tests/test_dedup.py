@@ -42,8 +42,11 @@ def _dedup(*docs: Document, cfg: DedupConfig | None = None) -> list[Document]:
     """Each document as a batch of its own through the signature stage and the barrier."""
     cfg = cfg or DedupConfig()
     sign, dedup = Sign(cfg), Dedup(cfg)
-    for number, doc in enumerate(docs):
-        dedup(sign(Batch(number, [doc], number)))
+    try:
+        for number, doc in enumerate(docs):
+            dedup(sign(Batch(number, [doc], number)))
+    finally:
+        dedup.close()  # its index's files live in a temporary folder until then
     return list(docs)
 
 
