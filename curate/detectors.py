@@ -248,11 +248,13 @@ class ArticleRegion:
                 values.append(min(w, self.cap))
             else:
                 values.append(-self.long_penalty if w >= self.prose_min_words else -self.short_penalty)
-        start, end = _max_segment(values)
-        if end < start:
+        pieces = _pieces(values)
+        if not pieces:
             return {line.index for line in body}
+        best, start, end = max(pieces, key=lambda piece: piece[0])  # the first, on a tie
         if self.listing_items:
-            start, end = _listing_span(values, start, end, self.listing_items, self.listing_weight, self.listing_gap)
+            start, end = _listing_span(pieces, best, start, end, self.listing_items, self.listing_weight,
+                                       self.listing_gap)
         anchored = False
         if self.title_anchor and self.keep_title:
             anchor = _title_anchor(title, body, start)
@@ -267,7 +269,7 @@ class ArticleRegion:
         if self.structure:
             start, end = _grow_by_structure(body, start, end, taken)
             end = _grow_by_reviews(body, end, prose)
-            start, end, signatures = _grow_by_posts(body, start, end, taken, prose)
+            start, end, signatures = _grow_by_posts(body, counts, start, end, taken, prose)
         else:
             signatures = set()
         found = {line.index for k, line in enumerate(body) if k < start or k > end}
@@ -430,13 +432,6 @@ def _blocks(body: list[Line]) -> list[tuple[int, int]]:
     return blocks
 
 
-def _is_dated(text: str) -> bool:
-    return bool(_DIGIT.search(text)) and bool(_DATE.search(text)) and tokens(text) <= 12
-
-
-_DIGIT = re.compile(r"\d")  # every date has one, and looking for one is much cheaper than _DATE
-
-
 def _text_end(body: list[Line], first: int, last: int, prose: list[bool]) -> int:
     """The last line of ``first..last`` before what trails a post's text: buttons ("Reply",
     "Quote", "Like"), the next post's author card, a signature: lines that are not prose
@@ -497,14 +492,17 @@ def _threads(body: list[Line], taken: frozenset[int], prose: list[bool],
     return threads
 
 
-def _grow_by_posts(body: list[Line], start: int, end: int, taken: frozenset[int],
+def _grow_by_posts(body: list[Line], counts: list[float], start: int, end: int, taken: frozenset[int],
                    prose: list[bool]) -> tuple[int, int, set[int]]:
     """A thread: when the article is the text of a post (a forum post, a comment: see
     _threads), the other posts of its run are part of the article too. What lies between
     their texts (headers, author cards, buttons) goes, and so does a post's last line when
     that is short, under a longer line of the same post: its author's signature. Returns
-    the new start and end, and the positions of the lines that go inside them."""
-    header = [not p and _is_dated(line.text) for line, p in zip(body, prose, strict=True)]  # a post's date line
+    the new start and end, and the positions of the lines that go inside them. ``counts``:
+    each line's tokens()."""
+    # A post's date line: short, not prose, with a date (the count first: it is free).
+    header = [not p and n <= 12 and bool(_DATE.search(line.text))
+              for line, p, n in zip(body, prose, counts, strict=True)]
     if sum(header) < 2:
         return start, end, set()  # a thread has two posts at least, each under its date
     thread = next((t for t in _threads(body, taken, prose, header)
@@ -521,8 +519,7 @@ def _grow_by_posts(body: list[Line], start: int, end: int, taken: frozenset[int]
     for (_, before), (after, _) in itertools.pairwise(thread):
         chrome.update(range(before + 1, after))
     for text_start, text_end in thread:
-        if text_end > text_start and tokens(body[text_end].text) <= SIGNATURE_WORDS \
-                and tokens(body[text_end].text) < tokens(body[text_end - 1].text):
+        if text_end > text_start and counts[text_end] <= SIGNATURE_WORDS and counts[text_end] < counts[text_end - 1]:
             chrome.add(text_end)
     return min(start, thread[0][0]), max(end, thread[-1][1]), chrome
 
@@ -550,24 +547,11 @@ def _headline(body: list[Line], start: int, taken: frozenset[int], reach: int) -
     return best
 
 
-def _max_segment(values: list[float]) -> tuple[int, int]:
-    """(start, end) of the contiguous stretch with the largest positive sum; (0, -1) if none."""
-    best, best_start, best_end = 0.0, 0, -1
-    total, start = 0.0, 0
-    for i, v in enumerate(values):
-        if total <= 0:
-            total, start = v, i
-        else:
-            total += v
-        if total > best:
-            best, best_start, best_end = total, start, i
-    return best_start, best_end
-
-
 def _pieces(values: list[float]) -> list[tuple[float, int, int]]:
     """(sum, start, end) of the best stretch of each piece of the page that Kadane's scan
-    (see _max_segment) parts: where the running total falls to zero or below, a piece ends.
-    The pieces are disjoint and in page order; the best of them is the maximum segment."""
+    parts: where the running total falls to zero or below, a piece ends. The pieces are
+    disjoint and in page order; the first of the heaviest is the stretch of the largest
+    positive sum (the article). None when no value is positive."""
     pieces: list[tuple[float, int, int]] = []
     best, best_start, best_end = 0.0, 0, -1
     total, start = 0.0, 0
@@ -585,11 +569,10 @@ def _pieces(values: list[float]) -> list[tuple[float, int, int]]:
     return pieces
 
 
-def _listing_span(values: list[float], start: int, end: int, items: int, weight: float, gap: int) -> tuple[int, int]:
-    """``start..end`` (the best stretch) widened over the heaviest chain of stretches when
-    that is a listing (see ArticleRegion's listing parameters)."""
-    pieces = _pieces(values)
-    best = max(total for total, _, _ in pieces)
+def _listing_span(pieces: list[tuple[float, int, int]], best: float, start: int, end: int, items: int,
+                  weight: float, gap: int) -> tuple[int, int]:
+    """``start..end`` (the best stretch, of sum ``best``) widened over the heaviest chain of
+    ``pieces`` (see _pieces) when that is a listing (see ArticleRegion's listing parameters)."""
     chains: list[list[tuple[float, int, int]]] = []
     for piece in pieces:
         if chains and piece[1] - chains[-1][-1][2] - 1 <= gap:
