@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from curate.detectors import ArticleRegion, _headline, _is_item
+from curate.detectors import CONTENTS_MAX, ArticleRegion, _contents, _headline, _is_item
 from curate.document import Line, Origin
 
 pytestmark = pytest.mark.unit
@@ -142,8 +142,6 @@ Run a dry run first, which prints what would be deleted without deleting it.
 def test_a_contents_list_longer_than_one_run_is_found_whole_and_a_long_menu_is_not():
     """A run is cut at CONTENTS_MAX entries (a failed run is looked at again from each of
     its lines, which must stay linear): a longer list is found as several runs."""
-    from curate.detectors import CONTENTS_MAX, _contents
-
     n = CONTENTS_MAX * 2 + 7
     sections = "\n\n".join(f"Step {k}\nDo the thing number {k} with care, then check it twice." for k in range(n))
     page = _lines("Contents\n" + "\n".join(f"Step {k}" for k in range(n)) + "\n\n" + sections)
