@@ -19,6 +19,7 @@ manifest gives `page_type`). Writes the figures to bench/results/noise.json.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -127,9 +128,14 @@ def share(counts: list[int]) -> tuple[float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS), help="the gold sets to score (default: both)")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "noise.json",
+                        help="where the figures go (default: bench/results/noise.json)")
+    args = parser.parse_args()
     work = HERE / "out" / "noise"
     results: dict = {"date": date.today().isoformat(), "sets": {}}
-    for name in SETS:
+    for name in args.sets:
         pages = load(ROOT / "tests" / "fixtures" / name)
         runs: dict[str, tuple[dict[str, str], float]] = {}
         for label, job in (
@@ -175,10 +181,10 @@ def main() -> None:
                         for label in runs},
             "seconds": {label: round(seconds, 1) for label, (_, seconds) in runs.items()},
         }
-    dest = HERE / "results" / "noise.json"
-    dest.parent.mkdir(exist_ok=True)
+    dest = args.out
+    dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    print(f"\nfigures written to {dest.relative_to(ROOT)}")
+    print(f"\nfigures written to {dest}")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ SCOPES = ("line", "block", "page", "document")
 KEYS = {
     "name", "reason", "scope", "pattern", "phrases", "max_words", "min_words", "lines",
     "case_sensitive", "enabled", "examples", "whole_line", "detector", "params", "requires",
-    "stat", "min", "max", "languages", "pack",
+    "stat", "min", "max", "languages", "pack", "final",
 }
 DOCUMENT_KEYS = {"name", "reason", "scope", "enabled", "examples", "params", "stat", "min", "max", "languages", "pack"}
 LANGUAGE_CODE = re.compile(r"^(?:[a-z]{2,3}(?:-[a-z0-9]{2,8})?|und)$")
@@ -82,6 +82,9 @@ class Rule:
     high: float | None = None
     params: tuple[tuple[str, object], ...] = ()
     languages: tuple[str, ...] = ()
+    # Does the line model take this rule's hit as it is (True), or weigh it as it weighs a
+    # detector's (False)? None: the default by origin (curate.stages.noise.is_final).
+    final: bool | None = None
 
 
 BUILTIN_PREFIX = "built-in: "  # how a built-in rule's file is named (Rule.file)
@@ -416,7 +419,10 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
     pack = table.get("pack", "")
     if not isinstance(pack, str) or (pack and not NAME.match(pack)):
         raise fail("'pack' must be lowercase letters, digits and hyphens, e.g. pack = \"gopher-quality\"")
+    final = _typed(table, "final", bool, None, fail)
     if scope == "document":
+        if final is not None:
+            raise fail("'final' is for line, block and page rules: the line model does not judge documents")
         rule = _parse_document_rule(table, name, reason.strip(), display, fail)
         return replace(rule, examples_match=examples_match, examples_keep=examples_keep, enabled=enabled,
                        pack=pack)
@@ -424,7 +430,8 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         if key in table:
             raise fail(f"{key!r} belongs to document rules: add scope = \"document\"")
     if scope == "page":
-        return _parse_page_rule(table, name, reason.strip(), display, examples_match, examples_keep, enabled, fail)
+        return replace(_parse_page_rule(table, name, reason.strip(), display, examples_match, examples_keep, enabled,
+                                        fail), final=final)
     if "detector" in table or "params" in table:
         raise fail("'detector' and 'params' belong to page rules: add scope = \"page\"")
     case_sensitive = _typed(table, "case_sensitive", bool, False, fail)
@@ -479,6 +486,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         name=name, reason=reason.strip(), scope=scope, regex=regex, source=display,
         max_words=max_words, min_words=min_words, lines=lines,
         examples_match=examples_match, examples_keep=examples_keep, enabled=enabled, literals=literals,
+        final=final,
     )
 
 

@@ -254,6 +254,39 @@ examples.keep = ["Keep the plant in the shade."]
     assert "missing.npz" in result.stderr and "model.toml" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_rule_that_is_not_final_is_weighed_by_the_model(tmp_path):
+    """final = false: the model keeps the rule's hit on a sentence of the article and
+    confirms it on a menu line, with its score, under the rule's own reason; without the
+    model the rule removes every hit, as any rule does."""
+    rules = tmp_path / "my-rules"
+    rules.mkdir()
+    (rules / "mine.toml").write_text(r'''
+[[rule]]
+name = "plant-word"
+reason = "a word our menus use"
+pattern = "\\bplants?\\b"
+final = false
+examples.match = ["Indoor plants"]
+examples.keep = ["A garden of trees."]
+''', encoding="utf-8")
+    # Two more paragraphs: the hit sentence is then inside the article, not at its end.
+    longer = PAGE.replace("Ten houseplants", (
+        "Set the orchid in a pot only a little larger than the old one, with fresh bark around the roots, and press "
+        "it down gently.\n\nKeep it out of direct sun for a week and water it sparingly until new roots show at the "
+        "rim of the pot.\n\nTen houseplants"))
+    removed, kept = run_page(tmp_path, "--rules", str(rules), text=longer)
+    by_text = {r["removed"]: r for r in removed}
+    # The menu line goes under the rule's reason, with the model's score beside it.
+    assert by_text["Indoor plants"]["reason"] == "rule:plant-word"
+    assert "noise_score" in by_text["Indoor plants"]
+    # The article's sentences that hold the word stay.
+    assert "Water the plant a day before" in kept
+    removed_without, without = run_page(tmp_path, "--rules", str(rules), "--disable", "line-model", text=longer)
+    assert "Water the plant a day before" not in without
+    assert [r["reason"] for r in removed_without if r["removed"].startswith(("Indoor plants", "Water the plant"))] == [
+        "rule:plant-word", "rule:plant-word"]
+
+
 def test_the_items_of_a_list_share_one_verdict():
     """A run of list items that no rule hit gets the run's median score: one ingredient
     scored apart from its siblings is not cut out of its list; other lines keep theirs."""

@@ -30,6 +30,12 @@ CASES = {
         '[[rule]]\nname = "narrow"\nreason = "r"\npattern = "cookie|consent"\nrequires = ["cookie"]\n'
         'examples.match = ["consent"]\n',
         "rule 'narrow': examples.match #1 does not match", "consent"),
+    "final-not-a-bool": ('[[rule]]\nname = "fin"\nreason = "r"\npattern = "a"\nfinal = "no"\nexamples.match = ["a"]\n',
+                         "rule 'fin': 'final' must be true or false", "bad.toml"),
+    "final-on-a-document-rule": (
+        '[[rule]]\nname = "docfin"\nreason = "r"\nscope = "document"\nstat = "words"\nmin = 3\nfinal = false\n'
+        'examples.match = ["a b"]\n',
+        "rule 'docfin': 'final' is for line, block and page rules", "does not judge documents"),
     "no-examples": ('[[rule]]\nname = "lazy"\nreason = "r"\npattern = "a"\n',
                     "rule 'lazy'", "at least one examples.match"),
 }

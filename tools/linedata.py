@@ -24,7 +24,7 @@ from curate.gold import fold
 from curate.linemodel.features import line_features, rule_group, title_overlap
 from curate.rules import Rule, RuleSet
 from curate.stages.language import detect
-from curate.stages.noise import all_rule_hits, text_lines
+from curate.stages.noise import all_rule_hits, is_final, text_lines
 
 FOLDS = 5
 # noise-train's manifest names languages; noise-dev's pages get a detected ISO 639-1 code.
@@ -130,7 +130,7 @@ def load_set(folder: Path, ruleset: RuleSet) -> list[Page]:
         lines = text_lines(path.read_text(encoding="utf-8"))
         taken, every = all_rule_hits(lines, ruleset)
         hits = {index: {rule_group(rule.file) for rule in rules} for index, rules in every.items()}
-        certain = np.array([any(r.scope != "page" for r in every.get(line.index, ())) for line in lines], dtype=bool)
+        certain = np.array([any(is_final(r) for r in every.get(line.index, ())) for line in lines], dtype=bool)
         detected = np.array([line.index in every for line in lines], dtype=bool) & ~certain
         language = entry.get("language") or detect(" ".join(line.text for line in lines[:200]))[0] or "?"
         language = LANGUAGE_CODES.get(language, language)

@@ -366,7 +366,7 @@ def _hit_facts(every: dict[int, list[Rule]], known: dict[tuple[str, ...], tuple[
         key = tuple([rule.name for rule in rules])
         if key not in known:
             known[key] = ({rule_group(rule.file) for rule in rules},
-                          next((k for k, rule in enumerate(rules) if _is_final(rule)), None))
+                          next((k for k, rule in enumerate(rules) if is_final(rule)), None))
         hit_by, certain = known[key]
         groups[index] = set(hit_by)
         if certain is not None:
@@ -374,9 +374,13 @@ def _hit_facts(every: dict[int, list[Rule]], known: dict[tuple[str, ...], tuple[
     return final, groups, {index for index in every if index not in final}
 
 
-def _is_final(rule: Rule) -> bool:
-    """Patterns (line and block rules) name one kind of noise each, and a user's own rules
-    are theirs to make: final. Detectors judge a page's shape, as the model does."""
+def is_final(rule: Rule) -> bool:
+    """Does the line model take this rule's hit as it is? A rule says so itself with
+    `final`; otherwise patterns (line and block rules) name one kind of noise each, and a
+    user's own rules are theirs to make: final. Detectors judge a page's shape, as the
+    model does. (The built-in keyword rules that also fire inside prose say final = false.)"""
+    if rule.final is not None:
+        return rule.final
     return rule.scope != "page" or not rule.file.startswith(BUILTIN_PREFIX)
 
 
