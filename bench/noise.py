@@ -129,7 +129,8 @@ def share(counts: list[int]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS), help="the gold sets to score (default: both)")
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS),
+                        help="the gold sets to score (default: both)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "noise.json",
                         help="where the figures go (default: bench/results/noise.json)")
     args = parser.parse_args()

@@ -1,20 +1,34 @@
-"""Write curate/rules/translated.json.gz: the built-in rules' patterns, translated ahead of
-time (curate/pattern_table.py says why). Run it after changing a built-in rule's pattern
-or phrases, or the translation in curate/patterns.py:
+"""Write what the package ships about its built-in rules, after changing one of them (or
+the translation in curate/patterns.py, or the line model):
 
     python tools/translate_patterns.py
 
-tests/test_pattern_table.py fails until the file matches the rules and the code.
+- curate/rules/translated.json.gz: the built-in rules' patterns, translated ahead of
+  time (curate/pattern_table.py says why);
+- curate/rules/verified.json: the SHA-256 of each built-in rule file, of the line model
+  file and the pattern engines' versions, once every built-in rule has passed its own
+  examples here (curate/rules_verified.py says why). Nothing is written if one fails.
+
+tests/test_pattern_table.py and tests/test_rules_verified.py fail until both files match
+the rules and the code.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from curate.pattern_table import TABLE_FILE, build_table
+from curate.rules import builtin_rule_files, example_failures, load_rules
+from curate.rules_verified import RECORD_FILE, record_bytes
 
 if __name__ == "__main__":
-    target = Path(__file__).resolve().parent.parent / "curate" / "rules" / TABLE_FILE
-    data = build_table()
-    target.write_bytes(data)
-    print(f"wrote {target} ({len(data):,} bytes)")
+    folder = Path(__file__).resolve().parent.parent / "curate" / "rules"
+    failures = [f"{rule.source}: rule {rule.name!r}: {failure}"
+                for rule in load_rules(check_examples=False).rules for failure in example_failures(rule)]
+    if failures:
+        sys.exit("built-in rules fail their examples, nothing written:\n" + "\n".join(failures))
+    for name, data in ((TABLE_FILE, build_table()),
+                       (RECORD_FILE, record_bytes({f.relative: f.data for f in builtin_rule_files()}))):
+        (folder / name).write_bytes(data)
+        print(f"wrote {folder / name} ({len(data):,} bytes)")
