@@ -18,13 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
-from importlib import metadata, resources
+from importlib import resources
 
 RECORD_FILE = "verified.json"  # in the curate/rules package folder
 ENGINES = ("google-re2", "regex")  # the distributions whose engines run the patterns
 
 
 def _engine_versions() -> dict[str, str]:
+    from importlib import metadata  # ~18 ms to import: only when a built-in file is asked about
+
     versions = {}
     for name in ENGINES:
         try:
