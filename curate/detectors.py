@@ -215,8 +215,14 @@ class ArticleRegion:
     runs_last = True  # class attribute, not a parameter
 
     def hits(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
+        return self.hits_and_vouched(lines, taken)[0]
+
+    def hits_and_vouched(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> tuple[set[int], set[int]]:
+        """The lines outside the article, and the page title it keeps (the first line no
+        rule removed): a line the region keeps for what it is, not for being inside the
+        article, which the line model then judges as it judges prose."""
         if not lines:
-            return set()
+            return set(), set()
         # The title is the page's first line that no rule removed (a date or a skip link
         # may come before it).
         first = next((k for k, line in enumerate(lines) if line.index not in taken), len(lines))
@@ -250,7 +256,8 @@ class ArticleRegion:
                 values.append(-self.long_penalty if w >= self.prose_min_words else -self.short_penalty)
         pieces = _pieces(values)
         if not pieces:
-            return {line.index for line in body}
+            return {line.index for line in body}, ({lines[first].index} if self.keep_title and first < len(lines)
+                                                   else set())
         best, start, end = max(pieces, key=lambda piece: piece[0])  # the first, on a tie
         if self.listing_items:
             start, end = _listing_span(pieces, best, start, end, self.listing_items, self.listing_weight,
@@ -275,6 +282,7 @@ class ArticleRegion:
         found = {line.index for k, line in enumerate(body) if k < start or k > end}
         found.update(body[k].index for k in signatures)
         found.update(line.index for line in lines[:first])
+        vouched = {lines[first].index} if self.keep_title and first < len(lines) else set()
         if look_for_headline:
             headline = _headline(body, start, taken, self.headline_reach)
             if headline is not None:
@@ -286,7 +294,7 @@ class ArticleRegion:
             text = body[k].text
             if (_DATE.search(text) or _META.search(text)) and tokens(text) <= self.head_meta_max_words:
                 found.add(body[k].index)
-        return found
+        return found, vouched - found
 
 
 # A line of a list, a specification or a recipe: "1. Heat the oven", "- salt", "Weight: 1.2 kg",
@@ -691,10 +699,12 @@ class LineModelRule:
         detectors hit (every other hit line is decided before the model)."""
         return self.judge_pages([(lines, hit_groups, detected)])[0]
 
-    def judge_pages(self, pages: Sequence[tuple[list[Line], dict[int, set[str]], frozenset[int] | set[int]]]
-                    ) -> list[dict[int, float]]:
+    def judge_pages(self, pages: Sequence[tuple[list[Line], dict[int, set[str]], frozenset[int] | set[int]]],
+                    vouched: Sequence[set[int]] | None = None) -> list[dict[int, float]]:
         """judge() for many pages at once: one feature matrix and one pass of the trees
-        for a whole batch (a page alone is ~15 lines, too few to pay numpy's calls)."""
+        for a whole batch (a page alone is ~15 lines, too few to pay numpy's calls).
+        ``vouched``: per page, lines a detector keeps for what they are (the article
+        region's headline); one that no rule hit needs ``long_threshold``, as prose does."""
         from curate.linemodel.features import pages_features
         from curate.linemodel.model import load_model
 
@@ -708,8 +718,11 @@ class LineModelRule:
         scores[open_rows] = load_model(self.model).scores(features[open_rows])
         _share_list_scores(scores, [lines for lines, _, _ in pages], ~hit)
         rule_t, free_t = self.thresholds()
-        cut = np.where(detected, rule_t,
-                       np.where(self.reads_as_prose(features), max(free_t, self.long_threshold), free_t))
+        prose_like = self.reads_as_prose(features)
+        if vouched is not None:
+            prose_like |= np.array([line.index in kept for (lines, _, _), kept in zip(pages, vouched, strict=True)
+                                    for line in lines], dtype=bool)
+        cut = np.where(detected, rule_t, np.where(prose_like, max(free_t, self.long_threshold), free_t))
         # One comparison for all rows; only the removed ones are then looked up.
         where = [(page, line.index) for page, (lines, _, _) in enumerate(pages) for line in lines]
         results: list[dict[int, float]] = [{} for _ in pages]

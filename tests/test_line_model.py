@@ -177,6 +177,29 @@ def test_long_lines_need_the_long_threshold():
     assert set(rule.judge(lines_of(texts), {1: {"region"}}, {1})) == {0, 1, 2}
 
 
+@pytest.mark.unit
+def test_a_vouched_line_needs_the_long_threshold_as_prose_does():
+    """The page title the article region keeps is judged as prose is: at long_threshold."""
+    rule = LineModelRule(threshold=0.0, rule_threshold=0.0, long_threshold=1.01)
+    texts = ["Short line", "Thread title among buttons", "Another"]
+    pages = [(lines_of(texts), {}, set())]
+    assert set(rule.judge_pages(pages)[0]) == {0, 1, 2}
+    assert set(rule.judge_pages(pages, [{1}])[0]) == {0, 2}
+
+
+@pytest.mark.unit
+def test_the_region_vouches_for_the_page_title_it_keeps():
+    """The title is the first line no rule removed, wherever it is on the page."""
+    from curate.detectors import ArticleRegion
+
+    texts = ["Skip to content", "Why my filter rattles after cleaning", "Reply", *(
+        f"Post {k}: the impeller sat the wrong way round after I cleaned it, and turning it fixed the noise."
+        for k in range(3))]
+    found, vouched = ArticleRegion().hits_and_vouched(lines_of(texts), frozenset({0, 2}))
+    assert vouched == {1} and 1 not in found
+    assert ArticleRegion(keep_title=False).hits_and_vouched(lines_of(texts), frozenset({0, 2}))[1] == set()
+
+
 def run_page(tmp_path: Path, *args: str, text: str = PAGE) -> tuple[list[dict], str]:
     folder = tmp_path / "in"
     folder.mkdir(exist_ok=True)

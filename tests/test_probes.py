@@ -51,11 +51,7 @@ def _why_removed(removed: list[dict], page: str, snippet: str) -> str:
 
 # Pages whose gold curate does not meet yet, and why (issue 16 is open on them). strict:
 # a page that starts passing fails here until it leaves this list.
-KNOWN_GAPS: dict[str, str] = {
-    "forum-de": "the line model scores the thread's title ('Außenfilter wird nach Reinigung nicht mehr leise') "
-                "0.77, above the 0.5 at which it removes a line no rule hit: the region keeps it as the page "
-                "title, but the title sits among the thread's buttons ('Antworten', 'Suche in diesem Thema')",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("page", [pytest.param(page, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[page]))

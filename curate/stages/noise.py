@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
-from curate.detectors import LineModelRule, words
+from curate.detectors import ArticleRegion, LineModelRule, words
 from curate.document import Document, Line, Problem, RawDocument, Reason
 from curate.patterns import BUDGET_SECONDS, CompiledPattern, PatternTimeout, _re2_module, _re2_program, unanchored
 from curate.rule_filter import MAX_LINE_BYTES, LineRuleFilter, line_filter
@@ -204,7 +204,8 @@ def timeout_problem(doc: Document, rule: Rule, line: Line) -> Problem:
 
 
 def all_rule_hits(lines: list[Line], ruleset: RuleSet, on_timeout: OnTimeout = _give_up,
-                  use_filter: bool = True) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
+                  use_filter: bool = True, vouched: set[int] | None = None
+                  ) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
     """Every active rule over the lines, in run order: (line index -> the first rule that
     hits it, line index -> every rule that hits it, in that order).
 
@@ -212,7 +213,9 @@ def all_rule_hits(lines: list[Line], ruleset: RuleSet, on_timeout: OnTimeout = _
     left by normalisation), so their hits never depend on one another. Page rules
     (detectors) run after them and also see which lines those rules took. The line rules
     on RE2 are asked all at once per line (rule_filter); ``use_filter=False`` asks them
-    one by one, the reference the tests compare it with."""
+    one by one, the reference the tests compare it with. ``vouched``: where to add the
+    lines a detector keeps for what they are (the article region's headline), for the
+    line model."""
     taken: dict[int, Rule] = {}
     every: dict[int, list[Rule]] = {}
     facts = LineFacts(lines)
@@ -225,6 +228,9 @@ def all_rule_hits(lines: list[Line], ruleset: RuleSet, on_timeout: OnTimeout = _
         if position is not None:
             assert filtered is not None
             hits: Iterable[int] = filtered[position]
+        elif vouched is not None and isinstance(rule.detector, ArticleRegion):
+            hits, kept = rule.detector.hits_and_vouched(lines, frozenset(taken))
+            vouched.update(kept)
         else:
             hits = rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset(), facts, on_timeout)
         for index in hits:
@@ -268,14 +274,15 @@ def _admits(rule: Rule, facts: LineFacts, k: int) -> bool:
     return not rule.literals or any(lit in facts.lowered[k] for lit in rule.literals)
 
 
-def document_rule_hits(doc: Document, ruleset: RuleSet) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
+def document_rule_hits(doc: Document, ruleset: RuleSet, vouched: set[int] | None = None
+                       ) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
     """all_rule_hits over a document's lines; a rule whose pattern runs over its time
     budget is recorded in ``doc.problems``."""
 
     def on_timeout(rule: Rule, line: Line) -> None:
         doc.problems.append(timeout_problem(doc, rule, line))
 
-    return all_rule_hits(doc.lines, ruleset, on_timeout)
+    return all_rule_hits(doc.lines, ruleset, on_timeout, vouched=vouched)
 
 
 def arbiter_of(ruleset: RuleSet) -> Rule | None:
@@ -286,10 +293,11 @@ def arbiter_of(ruleset: RuleSet) -> Rule | None:
 def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
     """Each line goes to the first active rule that hits it (see all_rule_hits), or, with
     the line model on, to the model's verdict on those hits (see arbitrate)."""
-    taken, every = document_rule_hits(doc, ruleset)
+    vouched: set[int] = set()
+    taken, every = document_rule_hits(doc, ruleset, vouched)
     arbiter = arbiter_of(ruleset)
     if arbiter is not None:
-        doc.drop(arbitrate(doc.lines, every, arbiter))
+        doc.drop(arbitrate(doc.lines, every, arbiter, vouched))
     elif taken:
         reasons: dict[str, Reason] = {}  # one per rule, shared by the lines it takes
         for rule in taken.values():
@@ -304,22 +312,24 @@ def arbitrates(rule: Rule) -> bool:
     return bool(getattr(rule.detector, "arbitrates", False))
 
 
-def arbitrate(lines: list[Line], every: dict[int, list[Rule]], arbiter: Rule) -> dict[int, Reason]:
+def arbitrate(lines: list[Line], every: dict[int, list[Rule]], arbiter: Rule,
+              vouched: set[int] | None = None) -> dict[int, Reason]:
     """The line model's verdicts on one page (see arbitrate_pages)."""
-    return arbitrate_pages([(lines, every)], arbiter)[0]
+    return arbitrate_pages([(lines, every)], arbiter, None if vouched is None else [vouched])[0]
 
 
-def arbitrate_pages(pages: list[tuple[list[Line], dict[int, list[Rule]]]], arbiter: Rule) -> list[dict[int, Reason]]:
+def arbitrate_pages(pages: list[tuple[list[Line], dict[int, list[Rule]]]], arbiter: Rule,
+                    vouched: list[set[int]] | None = None) -> list[dict[int, Reason]]:
     """The line model's verdicts (detectors.LineModelRule says how it weighs the rules),
     for a batch of pages at once. A line removed where a built-in detector hit it keeps
     that detector's reason, with the score; a line only the model removes is audited as
-    model:<its rule's name>."""
+    model:<its rule's name>. ``vouched``: per page, the lines all_rule_hits reported."""
     detector = arbiter.detector
     assert isinstance(detector, LineModelRule)
     known: dict[tuple[str, ...], tuple[set[str], int | None]] = {}
     facts = [_hit_facts(every, known) for _, every in pages]
     judged = detector.judge_pages([(lines, groups, detected) for (lines, _), (_, groups, detected)
-                                   in zip(pages, facts, strict=True)])
+                                   in zip(pages, facts, strict=True)], vouched)
     reason = _Reasons()
     out = []
     for (_, every), (final, _, detected), removed in zip(pages, facts, judged, strict=True):
@@ -423,9 +433,11 @@ class StripNoise(Stage):
                 strip_noise(doc, self.ruleset)
             return batch
         docs = list(batch.documents())
-        hits = [document_rule_hits(doc, self.ruleset)[1] for doc in docs]
+        vouched: list[set[int]] = [set() for _ in docs]
+        hits = [document_rule_hits(doc, self.ruleset, kept)[1] for doc, kept in zip(docs, vouched, strict=True)]
         started = time.perf_counter()
-        verdicts = arbitrate_pages([(doc.lines, every) for doc, every in zip(docs, hits, strict=True)], arbiter)
+        verdicts = arbitrate_pages([(doc.lines, every) for doc, every in zip(docs, hits, strict=True)], arbiter,
+                                   vouched)
         # Part of the noise stage's time, shown apart (bench/run.py: the model's cost per MB).
         batch.timings[MODEL_TIMING] = batch.timings.get(MODEL_TIMING, 0.0) + time.perf_counter() - started
         for doc, dropped in zip(docs, verdicts, strict=True):
