@@ -235,17 +235,23 @@ def test_model_removes_what_no_rule_names_and_audits_its_score(tmp_path):
     assert all("noise_score" not in r for r in removed_without)
 
 
-def test_user_rules_are_final_and_models_are_swappable(tmp_path):
+def rule_folder(tmp_path: Path, toml: str) -> Path:
+    """A folder for --rules holding one rule file with ``toml``."""
     rules = tmp_path / "my-rules"
     rules.mkdir()
-    (rules / "mine.toml").write_text(r'''
+    (rules / "mine.toml").write_text(toml, encoding="utf-8")
+    return rules
+
+
+def test_user_rules_are_final_and_models_are_swappable(tmp_path):
+    rules = rule_folder(tmp_path, r'''
 [[rule]]
 name = "water-tips"
 reason = "a tip we do not want"
 pattern = "^Water the plant"
 examples.match = ["Water the plant a day before."]
 examples.keep = ["Keep the plant in the shade."]
-''', encoding="utf-8")
+''')
     removed, kept = run_page(tmp_path, "--rules", str(rules))
     by_text = {r["removed"][:20]: r for r in removed}
     # The model keeps this sentence; a rule of the user's own is final all the same.
@@ -281,9 +287,7 @@ def test_a_rule_that_is_not_final_is_weighed_by_the_model(tmp_path):
     """final = false: the model keeps the rule's hit on a sentence of the article and
     confirms it on a menu line, with its score, under the rule's own reason; without the
     model the rule removes every hit, as any rule does."""
-    rules = tmp_path / "my-rules"
-    rules.mkdir()
-    (rules / "mine.toml").write_text(r'''
+    rules = rule_folder(tmp_path, r'''
 [[rule]]
 name = "plant-word"
 reason = "a word our menus use"
@@ -291,7 +295,7 @@ pattern = "\\bplants?\\b"
 final = false
 examples.match = ["Indoor plants"]
 examples.keep = ["A garden of trees."]
-''', encoding="utf-8")
+''')
     # Two more paragraphs: the hit sentence is then inside the article, not at its end.
     longer = PAGE.replace("Ten houseplants", (
         "Set the orchid in a pot only a little larger than the old one, with fresh bark around the roots, and press "
