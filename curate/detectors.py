@@ -20,6 +20,7 @@ import bisect
 import dataclasses
 import itertools
 import math
+import operator
 import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -227,6 +228,8 @@ class ArticleRegion:
         # may come before it).
         first = next((k for k, line in enumerate(lines) if line.index not in taken), len(lines))
         title = lines[first].text if first < len(lines) else ""
+        # The title is kept, never in ``found``: the model is to judge it as it judges prose.
+        vouched = {lines[first].index} if self.keep_title and first < len(lines) else set()
         body = lines[first + 1:] if self.keep_title else lines[first:]
         values = []
         junk_run = 0
@@ -256,8 +259,7 @@ class ArticleRegion:
                 values.append(-self.long_penalty if w >= self.prose_min_words else -self.short_penalty)
         pieces = _pieces(values)
         if not pieces:
-            return {line.index for line in body}, ({lines[first].index} if self.keep_title and first < len(lines)
-                                                   else set())
+            return {line.index for line in body}, vouched
         best, start, end = max(pieces, key=lambda piece: piece[0])  # the first, on a tie
         if self.listing_items:
             start, end = _listing_span(pieces, best, start, end, self.listing_items, self.listing_weight,
@@ -282,7 +284,6 @@ class ArticleRegion:
         found = {line.index for k, line in enumerate(body) if k < start or k > end}
         found.update(body[k].index for k in signatures)
         found.update(line.index for line in lines[:first])
-        vouched = {lines[first].index} if self.keep_title and first < len(lines) else set()
         if look_for_headline:
             headline = _headline(body, start, taken, self.headline_reach)
             if headline is not None:
@@ -294,7 +295,7 @@ class ArticleRegion:
             text = body[k].text
             if (_DATE.search(text) or _META.search(text)) and tokens(text) <= self.head_meta_max_words:
                 found.add(body[k].index)
-        return found, vouched - found
+        return found, vouched
 
 
 # A line of a list, a specification or a recipe: "1. Heat the oven", "- salt", "Weight: 1.2 kg",
@@ -644,6 +645,9 @@ def _share_list_scores(scores: np.ndarray, pages: list[list[Line]], free: np.nda
         row += len(lines)
 
 
+_line_index = operator.attrgetter("index")  # lines are in index order: bisect by it
+
+
 @detector("line-model")
 @dataclasses.dataclass(frozen=True)
 class LineModelRule:
@@ -720,8 +724,11 @@ class LineModelRule:
         rule_t, free_t = self.thresholds()
         prose_like = self.reads_as_prose(features)
         if vouched is not None:
-            prose_like |= np.array([line.index in kept for (lines, _, _), kept in zip(pages, vouched, strict=True)
-                                    for line in lines], dtype=bool)
+            # A line or so a page: its row by bisection, not a test of every line's index.
+            first_row = np.cumsum([0] + [len(lines) for lines, _, _ in pages])
+            prose_like[[first_row[p] + bisect.bisect_left(lines, index, key=_line_index)
+                        for p, ((lines, _, _), kept) in enumerate(zip(pages, vouched, strict=True))
+                        for index in kept]] = True
         cut = np.where(detected, rule_t, np.where(prose_like, max(free_t, self.long_threshold), free_t))
         # One comparison for all rows; only the removed ones are then looked up.
         where = [(page, line.index) for page, (lines, _, _) in enumerate(pages) for line in lines]

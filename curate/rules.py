@@ -273,7 +273,7 @@ def load_rules(
         for text in files:
             rule_file = RuleFile(origin, text.relative, hashlib.sha256(text.data).hexdigest(), 0)
             rules = parse_rule_file(text.display, _decode(text), rule_file.label)
-            if origin == "built-in" and check_examples and rules_verified.proven(text.relative, text.data):
+            if origin == "built-in" and check_examples and rules_verified.proven(text.relative, rule_file.sha256):
                 proven.update(rule.name for rule in rules)
             for rule in rules:
                 if rule.name in where:

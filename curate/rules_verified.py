@@ -37,9 +37,9 @@ def _engine_versions() -> dict[str, str]:
 
 
 def _model_sha256() -> str:
-    from curate.linemodel.model import BUILTIN
+    from curate.linemodel.model import load_model
 
-    return hashlib.sha256((resources.files("curate") / "linemodel" / BUILTIN).read_bytes()).hexdigest()
+    return load_model().sha256  # the built-in model, loaded (and hashed) once per process anyway
 
 
 def current_record(files: dict[str, bytes]) -> dict:
@@ -65,12 +65,11 @@ def _setting_matches() -> bool:
     return record.get("engines") == _engine_versions() and record.get("model") == _model_sha256()
 
 
-def proven(name: str, data: bytes) -> bool:
-    """Were these bytes of the built-in file ``name`` proved on their examples by the test
-    suite, with the engines and model file in use here?"""
+def proven(name: str, sha256: str) -> bool:
+    """Was the built-in file ``name``, with this SHA-256, proved on its examples by the
+    test suite, with the engines and model file in use here?"""
     files = shipped_record().get("files")
-    return (isinstance(files, dict) and files.get(name) == hashlib.sha256(data).hexdigest()
-            and _setting_matches())
+    return isinstance(files, dict) and files.get(name) == sha256 and _setting_matches()
 
 
 def record_bytes(files: dict[str, bytes]) -> bytes:

@@ -4,6 +4,7 @@ checks a built-in file whose bytes are not the ones proved."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -25,7 +26,7 @@ def test_the_shipped_record_matches_the_built_in_files():
     files = {f.relative: f.data for f in builtin_rule_files()}
     assert rules_verified.shipped_record() == rules_verified.current_record(files), \
         "a built-in rule file, the line model or a pattern engine changed: run python tools/translate_patterns.py"
-    assert all(rules_verified.proven(name, data) for name, data in files.items())
+    assert all(rules_verified.proven(name, hashlib.sha256(data).hexdigest()) for name, data in files.items())
 
 
 def _count_checks(monkeypatch) -> list[str]:

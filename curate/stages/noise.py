@@ -177,16 +177,23 @@ def block_rule_hits(rule: Rule, lines: list[Line], on_timeout: OnTimeout = _give
 
 
 def rule_hits(rule: Rule, lines: list[Line], taken: frozenset[int] = frozenset(),
-              facts: LineFacts | None = None, on_timeout: OnTimeout = _give_up) -> set[int]:
+              facts: LineFacts | None = None, on_timeout: OnTimeout = _give_up,
+              vouched: set[int] | None = None) -> set[int]:
     """Indices of the lines the rule removes. ``taken``: lines earlier rules removed, which
     page detectors read as evidence (a line a rule calls noise is not article text).
     ``on_timeout``: what to do when the rule's pattern runs over its budget on a line (by
-    default, raise PatternTimeout); the rule then stops for this document."""
+    default, raise PatternTimeout); the rule then stops for this document. ``vouched``:
+    where a detector that keeps lines for what they are (the article region's page title)
+    adds them, for the line model."""
     if rule.scope == "line":
         return line_rule_hits(rule, lines, facts, on_timeout)
     if rule.scope == "block":
         return block_rule_hits(rule, lines, on_timeout)
     assert rule.detector is not None  # page rules always have one (rules.py)
+    if vouched is not None and isinstance(rule.detector, ArticleRegion):
+        hits, kept = rule.detector.hits_and_vouched(lines, taken)
+        vouched.update(kept)
+        return hits
     return rule.detector.hits(lines, taken)
 
 
@@ -213,9 +220,7 @@ def all_rule_hits(lines: list[Line], ruleset: RuleSet, on_timeout: OnTimeout = _
     left by normalisation), so their hits never depend on one another. Page rules
     (detectors) run after them and also see which lines those rules took. The line rules
     on RE2 are asked all at once per line (rule_filter); ``use_filter=False`` asks them
-    one by one, the reference the tests compare it with. ``vouched``: where to add the
-    lines a detector keeps for what they are (the article region's headline), for the
-    line model."""
+    one by one, the reference the tests compare it with. ``vouched``: see rule_hits."""
     taken: dict[int, Rule] = {}
     every: dict[int, list[Rule]] = {}
     facts = LineFacts(lines)
@@ -228,11 +233,9 @@ def all_rule_hits(lines: list[Line], ruleset: RuleSet, on_timeout: OnTimeout = _
         if position is not None:
             assert filtered is not None
             hits: Iterable[int] = filtered[position]
-        elif vouched is not None and isinstance(rule.detector, ArticleRegion):
-            hits, kept = rule.detector.hits_and_vouched(lines, frozenset(taken))
-            vouched.update(kept)
         else:
-            hits = rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset(), facts, on_timeout)
+            hits = rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset(), facts, on_timeout,
+                             vouched)
         for index in hits:
             taken.setdefault(index, rule)
             every.setdefault(index, []).append(rule)
