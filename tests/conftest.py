@@ -37,6 +37,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                           "review the change with `git diff tests/golden` before committing it")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `ray` every test that runs a Ray cluster: the session's (the ray_cluster
+    fixture) or one of its own (test_ray_engine.py). tests/tiers.py runs them in a tier of
+    their own, one at a time: beside other tests on two cores they ran 3-4x slower."""
+    for item in items:
+        if "ray_cluster" in getattr(item, "fixturenames", ()) or item.path.name == "test_ray_engine.py":
+            item.add_marker(pytest.mark.ray)
+
+
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))

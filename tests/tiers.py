@@ -4,10 +4,13 @@
 
 unit (in-process, no curate process, no Ray), then lint (ruff and mypy, which must report
 nothing: pip install -e '.[lint]'), then cli (the CLI and integration tests: everything
-neither unit nor slow), then slow (noise-dev, kills and resumes, Ray clusters).
-A failing tier stops the run, so a broken function is reported in seconds, not after the
-slow tier. Any arguments are passed to each pytest (e.g. -x). Exit status: pytest's, of
-the first tier that failed; 0 when every tier passed.
+neither unit, slow nor ray), then slow (noise-dev, kills and resumes), then ray (the tests
+that run a Ray cluster, marked by conftest.py: beside the other tests' curate processes
+they ran 3-4x slower, so they run apart). A failing tier stops the run, so a broken
+function is reported in seconds, not after the slow tier. Each tier runs on every core, up
+to four (pytest-xdist, `-n auto --maxprocesses 4`). Any arguments are passed to each
+pytest (e.g. -x; `-n 0` runs a tier in one process). Exit status: pytest's, of the first
+tier that failed; 0 when every tier passed.
 """
 
 from __future__ import annotations
@@ -22,18 +25,31 @@ ROOT = Path(__file__).resolve().parent.parent
 TIERS = (
     ("unit", "unit"),
     ("lint", None),
-    ("cli", "not unit and not slow"),
-    ("slow", "slow"),
+    ("cli", "not unit and not slow and not ray"),
+    ("slow", "slow and not ray"),
+    ("ray", "ray"),
 )
 LINTERS = (("ruff", "check", "."), ("mypy",))  # mypy's settings (packages, overrides) are in pyproject.toml
+# worksteal: a worker that runs out of tests takes some of the other's, so one long test
+# (the commit kills take 1-2 minutes) does not leave a core idle at the end of a tier.
+PARALLEL = ("-n", "auto", "--maxprocesses", "4", "--dist", "worksteal")
 NO_TESTS_COLLECTED = 5  # pytest's status when a marker selects nothing: not a failure here
 # The counts of pytest's last line ("3 failed, 150 passed, 2 skipped, 198 deselected in 21.99s").
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
 
 
+def parallel() -> tuple[str, ...]:
+    """pytest-xdist's options, where it is installed (the test extra has it)."""
+    try:
+        import xdist  # noqa: F401
+    except ImportError:
+        return ()
+    return PARALLEL
+
+
 def run_tier(name: str, marker: str, extra: list[str]) -> tuple[int, str]:
     """Run one tier with its output shown as it comes; (exit status, its summary line)."""
-    command = [sys.executable, "-m", "pytest", "-q", "-m", marker, *extra]
+    command = [sys.executable, "-m", "pytest", "-q", "-m", marker, *parallel(), *extra]
     print(f"== tier {name}: pytest -m {marker!r}", flush=True)
     started = time.monotonic()
     counts = ""
