@@ -2,6 +2,7 @@
 
     pip install -e '.[train]'
     python tools/train_line_model.py            # writes curate/linemodel/line.npz
+    python tools/train_line_model.py --dry-run --weak 0.25 --trees 300   # try a variant: report, write nothing
 
 Reads the gold sets in tests/fixtures (noise-dev, noise-train: pages with keep/drop
 snippets, see tools/linedata.py for how lines get their labels), and:
@@ -80,6 +81,17 @@ def fit(pages: list[Page]):
 
     rows, y, w = weights(pages)
     return HistGradientBoostingClassifier(**PARAMS).fit(rows, y, sample_weight=w)
+
+
+def set_variant(weak: float | None, trees: int | None, depth: int | None) -> None:
+    """Change what weights() and fit() use, for a variant tried with --dry-run."""
+    global WEAK
+    if weak is not None:
+        WEAK = weak
+    if trees is not None:
+        PARAMS["max_iter"] = trees
+    if depth is not None:
+        PARAMS["max_depth"] = depth
 
 
 def export(clf, name: str, rule_threshold: float, free_threshold: float) -> LineModel:
@@ -183,7 +195,14 @@ def main() -> None:
     parser.add_argument("--folds-dir", type=Path, default=HERE / "linemodel-folds",
                         help="where the fold models go (bench/noise.py reads them)")
     parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)  # pages and out-of-fold scores, pickled
+    parser.add_argument("--dry-run", action="store_true",
+                        help="fit the folds and print the out-of-fold figures; write no model, no fold models and "
+                             "no test reference")
+    parser.add_argument("--weak", type=float, help=f"what a line labelled content by position weighs (default {WEAK})")
+    parser.add_argument("--trees", type=int, help=f"boosting rounds (default {PARAMS['max_iter']})")
+    parser.add_argument("--depth", type=int, help=f"the trees' largest depth (default {PARAMS['max_depth']})")
     args = parser.parse_args()
+    set_variant(args.weak, args.trees, args.depth)
     # The rules the model weighs: every built-in one but the model itself (whose examples
     # need the model file this run writes).
     ruleset = load_rules([], builtin=True, check_examples=False)
@@ -210,6 +229,8 @@ def main() -> None:
     print("kept: keep snippets kept; removed: drop snippets removed; short: lines between the first and last keep "
           "snippet, and the title, kept (headings, list items: content no snippet scores)\n")
     report(pages, scores, rule_t, free_t)
+    if args.dry_run:
+        return
 
     final = fit(pages)
     model = export(final, "line-model", rule_t, free_t)
