@@ -40,7 +40,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `ray` every test that runs a Ray cluster: the session's (the ray_cluster
     fixture) or one of its own (test_ray_engine.py). tests/tiers.py runs them in a tier of
-    their own, one at a time: beside other tests on two cores they ran 3-4x slower."""
+    their own, after the others: beside other tests' curate processes on two cores they ran
+    3-4x slower."""
     for item in items:
         if "ray_cluster" in getattr(item, "fixturenames", ()) or item.path.name == "test_ray_engine.py":
             item.add_marker(pytest.mark.ray)

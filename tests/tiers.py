@@ -31,7 +31,7 @@ TIERS = (
 )
 LINTERS = (("ruff", "check", "."), ("mypy",))  # mypy's settings (packages, overrides) are in pyproject.toml
 # worksteal: a worker that runs out of tests takes some of the other's, so one long test
-# (the commit kills take 1-2 minutes) does not leave a core idle at the end of a tier.
+# (the commit kills take about a minute) does not leave a core idle at the end of a tier.
 PARALLEL = ("-n", "auto", "--maxprocesses", "4", "--dist", "worksteal")
 NO_TESTS_COLLECTED = 5  # pytest's status when a marker selects nothing: not a failure here
 # The counts of pytest's last line ("3 failed, 150 passed, 2 skipped, 198 deselected in 21.99s").
