@@ -98,14 +98,14 @@ def _step(call: str) -> tuple[str, ...]:
     return (name, *(re.sub(r"\d+", "#", (a or b).rsplit("/", 1)[-1]) for a, b in files))
 
 
-def _touches_corpus(calls: list[tuple[str, int, str]], i: int) -> bool:
-    """Whether call i, or the call before it, names a corpus shard or the corpus folder."""
-    steps = [_step(calls[k][2]) for k in (i - 1, i) if k >= 0]
-    return any("corpus" in name or name.startswith("part-") for step in steps for name in step[1:])
+def _near_corpus(calls: list[tuple[str, int, str]]) -> list[bool]:
+    """Per call: whether it, or the call before it, names a corpus shard or the corpus folder."""
+    named = [any("corpus" in name or name.startswith("part-") for name in _step(call)[1:]) for _, _, call in calls]
+    return [here or (i > 0 and named[i - 1]) for i, here in enumerate(named)]
 
 
 def _without_corpus(calls: list[tuple[str, int, str]]) -> list[tuple[str, ...]]:
-    return [_step(call) for i, (_, _, call) in enumerate(calls) if not _touches_corpus(calls, i)]
+    return [_step(call) for (_, _, call), near in zip(calls, _near_corpus(calls), strict=True) if not near]
 
 
 def _traced_commit(command: list[str], log: Path) -> list[tuple[str, int, str]]:
@@ -159,8 +159,8 @@ def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_
         (tmp_path / "jsonl").mkdir()  # its output folder has the same name: strace -y writes it
         jsonl = _traced_commit(_dedup(src, tmp_path / "jsonl" / "traced"), tmp_path / "jsonl" / "trace.log")
         assert _without_corpus(calls) == _without_corpus(jsonl)
-        index = {call[:2]: i for i, call in enumerate(calls)}
-        points = [point for point in points if _touches_corpus(calls, index[point])]
+        near = {call[:2] for call, here in zip(calls, _near_corpus(calls), strict=True) if here}
+        points = [point for point in points if point in near]
         assert {"write", "fsync", "mkdir", "rename"} <= {name for name, _ in points}, points
     assert len([name for name in expected if name.startswith("corpus/")]) == 5  # 14 items, 3 a chunk
 
