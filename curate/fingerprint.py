@@ -65,7 +65,7 @@ def canonical(obj: Any, depth: int = 0, seen: frozenset[int] = frozenset()) -> A
                                    for f in dataclasses.fields(obj) if f.metadata.get("fingerprint", True)}]
     if isinstance(obj, Mapping):
         items = [[canonical(k, deeper, seen), canonical(v, deeper, seen)] for k, v in obj.items()]
-        return ["map", sorted(items, key=_sort_key)]
+        return ["map", sorted_items(items)]
     if isinstance(obj, (list, tuple)):
         return [canonical(x, deeper, seen) for x in obj]
     if isinstance(obj, (set, frozenset)):
@@ -93,3 +93,17 @@ def _class_name(obj: Any) -> str:
 
 def _sort_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=True)
+
+
+def sorted_items(items: list[list]) -> list[list]:
+    """[key, value] pairs in the order of their JSON text, as ``sorted(items,
+    key=_sort_key)`` puts them, found from the keys' text alone where the keys differ.
+    The pair's text is "[" + key + ", " + value + "]", and no key's text is a proper prefix
+    of another's but an integer's (1, 12), whose next character, a digit, sorts after the
+    ",": so the keys decide. Encoding each pair encoded every value again at every level
+    of nesting: with the rules' written-out patterns (9 MB of JSON), 0.2 s of each run's
+    start."""
+    keys = [_sort_key(key) for key, _ in items]
+    if len(set(keys)) < len(keys):  # keys alike in text (two objects equal by attributes)
+        return sorted(items, key=_sort_key)
+    return [items[i] for i in sorted(range(len(items)), key=keys.__getitem__)]

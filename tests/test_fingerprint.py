@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SEEDS, output_files
+from hypothesis import given
+from hypothesis import strategies as st
 
 from curate.driver import RunConfig
-from curate.fingerprint import NOT_FINGERPRINTED, canonical, fingerprint
+from curate.fingerprint import NOT_FINGERPRINTED, _sort_key, canonical, fingerprint, sorted_items
 from curate.rules import load_rules
 from curate.stages.dedup.signature import DedupConfig
 
@@ -141,6 +143,23 @@ def test_how_each_kind_of_object_is_walked():
     assert canonical({"x": 1.5}) != canonical({"x": 1.25})
     with pytest.raises(TypeError):
         canonical(object())  # its repr holds an address: no silent fingerprint from it
+
+
+# What canonical() makes of keys and values: integers (some the prefix of others in text),
+# strings (with quotes, backslashes, non-ASCII), and tagged lists such as floats and paths.
+_canonical_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), st.text(max_size=6),
+              st.floats(allow_nan=False).map(lambda x: ["float", repr(x)]),
+              st.text(max_size=4).map(lambda p: ["path", p])),
+    lambda inner: st.lists(inner, max_size=3), max_leaves=8)
+
+
+@pytest.mark.unit
+@given(st.lists(st.tuples(_canonical_values, _canonical_values), max_size=12))
+def test_map_items_sort_as_the_whole_pairs_sort(pairs):
+    # The reference is the order it replaced: each [key, value] pair's whole JSON text.
+    items = [[key, value] for key, value in pairs]
+    assert sorted_items(items) == sorted(items, key=_sort_key)
 
 
 def test_the_fingerprint_is_the_same_in_every_process():

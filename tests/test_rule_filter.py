@@ -72,6 +72,17 @@ def test_the_filter_takes_the_small_and_unbounded_rules_and_leaves_the_large_bou
     assert [r.name for r in filtered_rules(copy)] == [r.name for r in flt.rules]
 
 
+def test_rules_loaded_again_share_the_compiled_filter_and_other_rules_get_their_own():
+    first, again = line_filter(load_rules()), line_filter(load_rules())
+    assert first is not None and again is not None and first is not again
+    assert first._filter is again._filter  # compiled once per process for the same patterns
+    one_off = load_rules(disabled=(first.rules[0].name,))
+    fewer = line_filter(one_off)
+    assert fewer is not None and fewer._filter is not first._filter
+    assert [r.name for r in fewer.rules] == [r.name for r in first.rules[1:]]
+    _same(_lines(EDGES + _pages()[0]), one_off)
+
+
 def test_a_users_rules_with_bounds_and_phrases_beside_the_built_in_ones(tmp_path: Path):
     rules = tmp_path / "rules"
     rules.mkdir()
