@@ -82,6 +82,13 @@ FAIL_ONCE_ENV = "CURATE_TEST_RAY_FAIL_ONCE"
 FAIL_PHASE_ENV = "CURATE_TEST_RAY_FAIL_PHASE"
 
 
+def _actor_options() -> dict[str, Any]:
+    """Ray options for a new actor: the test settings above, when the driver has them, go
+    with it (an actor on a cluster the run joined has its node's environment, not ours)."""
+    asked = {name: os.environ[name] for name in (FAIL_ONCE_ENV, FAIL_PHASE_ENV) if name in os.environ}
+    return {"runtime_env": {"env_vars": asked}} if asked else {}
+
+
 # -- in the actors -----------------------------------------------------------------------
 
 
@@ -248,7 +255,7 @@ class HostedBarrier(Stage):
     def attach(self, scratch: Path | None) -> None:
         here = ray.get_runtime_context().get_node_id()
         self.actor = _RemoteDecider.options(
-            scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)).remote(
+            scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False), **_actor_options()).remote(
                 self.stage, scratch.absolute() if scratch is not None else None)  # its folder is not ours
         # Not waited for here: it starts while the actors that map batches start.
         self.starting = self.actor.ready.remote()
@@ -318,7 +325,7 @@ class RayEngine(Engine):
         # bare: their processes come up, and warm up, while this process loads the rules
         # and prepares the output folder.
         actors = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        self._idle: list[Any] = [_RemoteWorker.remote([], None) for _ in range(actors)]
+        self._idle: list[Any] = [_RemoteWorker.options(**_actor_options()).remote([], None) for _ in range(actors)]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -401,7 +408,7 @@ class _Slot:
     def __init__(self, stages_ref: Any, render: Renderer | None, actor: Any = None):
         """A new actor, or ``actor`` of an earlier pass given this pass's stages."""
         if actor is None:
-            self.actor: Any = _RemoteWorker.remote(stages_ref, render)
+            self.actor: Any = _RemoteWorker.options(**_actor_options()).remote(stages_ref, render)
             self.starting: Any = self.actor.ready.remote()  # until its stages are set up
         else:
             self.actor = actor
