@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from curate import rules_verified
 from curate.errors import RuleError
+from curate.fingerprint import NOT_FINGERPRINTED
 from curate.pattern_table import translate
 from curate.patterns import (
     BUDGET_SECONDS,
@@ -110,6 +111,9 @@ class RuleSet:
     rules: list[Rule] = field(default_factory=list)
     sources: list[RuleFile] = field(default_factory=list)  # every file loaded, in load order
     project_rules: bool = False  # ./rules/ was loaded without being named on the command line
+    # Rules of built-in files the test suite proved as they are (rules_verified): their
+    # examples need no check at load, nor the line filter's agreement with them at start.
+    proven: frozenset[str] = field(default=frozenset(), metadata=NOT_FINGERPRINTED)
 
     @property
     def active(self) -> list[Rule]:
@@ -305,6 +309,7 @@ def load_rules(
         for rule in ruleset.rules:
             if rule.name not in proven:
                 check_rule_examples(rule)
+        ruleset.proven = frozenset(proven)
     # Compiling patterns leaves the regex module's parse trees behind in reference cycles
     # whose __del__ the collector would run at some point of the run, where a Ctrl-C that
     # lands inside one is swallowed: collect them now (about 10 ms), before any input.

@@ -72,6 +72,16 @@ def test_the_filter_takes_the_small_and_unbounded_rules_and_leaves_the_large_bou
     assert [r.name for r in filtered_rules(copy)] == [r.name for r in flt.rules]
 
 
+def test_the_built_in_rules_filter_agrees_with_their_examples_every_pack_on():
+    # A run does not check this for rules of proven built-in files (rule_filter.line_filter):
+    # it is proved here, with every rule they hold turned on.
+    every_pack = load_rules(enabled=tuple(load_rules().packs()))
+    flt = line_filter(every_pack)
+    assert flt is not None and {r.name for r in flt.rules} <= every_pack.proven
+    assert flt.agrees_on_examples()
+    assert {r.name for r in flt.rules} >= {r.name for r in filtered_rules(load_rules())}
+
+
 def test_rules_loaded_again_share_the_compiled_filter_and_other_rules_get_their_own():
     first, again = line_filter(load_rules()), line_filter(load_rules())
     assert first is not None and again is not None and first is not again
