@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     FIXTURES,
+    MIXED,
     NOISE_DEV,
     ROOT,
     SEEDS,
@@ -54,17 +55,23 @@ def _assert_same(ray_output: dict[str, bytes], local_output: dict[str, bytes]) -
         assert ray_output[name] == local_output[name], f"{name} differs between --engine ray and local"
 
 
-def test_ray_on_a_local_cluster_writes_the_local_engines_bytes(tmp_path, local_output):
-    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--workers", "2"), local_output)
+def test_ray_on_a_local_cluster_writes_the_local_engines_bytes(tmp_path):
+    # The cluster the run starts for itself is what is tested here, so the inputs are small
+    # (the other tests here run noise-dev): pages, and JSON Lines compressed two ways and
+    # plain, which the actors read themselves.
+    inputs = (SEEDS, MIXED)
+    local = _run(tmp_path / "local", "--workers", "2", inputs=inputs)
+    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--workers", "2", inputs=inputs), local)
 
 
-def test_ray_takes_the_site_census_and_writes_the_local_engines_bytes(tmp_path):
+def test_ray_takes_the_site_census_and_writes_the_local_engines_bytes(tmp_path, ray_cluster):
     local = _run(tmp_path / "local", "--workers", "2", inputs=(SITES,))
     assert b'"reason":"site:repeated"' in local["removed.jsonl"]
     marks = tmp_path / "marks"  # where actors say they started (no fault is asked for in phase "none")
     marks.mkdir()
-    env = _env(CURATE_TEST_RAY_FAIL_ONCE=str(marks), CURATE_TEST_RAY_FAIL_PHASE="none")
-    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--workers", "2", inputs=(SITES,), env=env), local)
+    joined, cluster_env = ray_cluster  # two CPUs, as --workers 2
+    env = {**cluster_env, "CURATE_TEST_RAY_FAIL_ONCE": str(marks), "CURATE_TEST_RAY_FAIL_PHASE": "none"}
+    _assert_same(_run(tmp_path / "ray", *joined, inputs=(SITES,), env=env), local)
     # The census's two actors go on to the run's pass: no second start of Ray workers.
     assert len(list(marks.glob("actor-started-*"))) == 2
 
