@@ -113,11 +113,12 @@ def two_nodes(tmp_path):
             shutil.rmtree(temp, ignore_errors=True)
 
 
-def test_ray_on_two_nodes_started_apart_writes_the_local_engines_bytes(tmp_path, local_output, two_nodes):
+def test_ray_on_two_nodes_started_apart_writes_the_local_engines_bytes(tmp_path, two_nodes):
     # Each node has one CPU and each actor takes one, so the run's two actors are one on
-    # each node: both read their files from disk and encode their records. The inputs are
-    # named relative to the driver's folder, which is not the nodes' (they run in tmp_path).
+    # each node: both read their files from disk (pages, and JSON Lines plain and
+    # compressed) and encode their records. The inputs are named relative to the driver's
+    # folder, which is not the nodes' (they run in tmp_path).
     address, env = two_nodes
-    relative = tuple(path.relative_to(ROOT) for path in INPUTS)
-    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--address", address, env=env, inputs=relative),
-                 local_output)
+    local = _run(tmp_path / "local", "--workers", "2", inputs=(SEEDS, MIXED))
+    relative = tuple(path.relative_to(ROOT) for path in (SEEDS, MIXED))
+    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--address", address, env=env, inputs=relative), local)
