@@ -6,14 +6,15 @@ unlink and file creation of the main thread after the last chunk is written), th
 are killed by strace just before such a call (``inject=...:signal=KILL``) and resumed.
 The commit repeats its steps for each chunk of each file (a join is the same five calls
 for chunk 2 as for chunk 3): every kind of step is killed at, its first and last time,
-where a kind is the call, the names of the files it touches (chunk numbers aside) and
-the kind of step before it. That is about 100 kills of a format's 140 calls, and every
-phase of the commit (the last chunk's flush, the journal, each join's first, middle and
-last chunk, the renames, the clean-up) is still killed at. The Parquet run's commit makes
-the same calls on the same files as the JSON Lines run's, the corpus shards' names aside
-(checked on both traces), so it is killed only where a corpus shard or folder is in the
-step or the one before: 13 kills instead of 91, for the part of the commit the format
-changes.
+where a kind is the call, the names of the files it touches (chunk numbers aside, and
+removed.jsonl and quarantine.jsonl alike: one function joins both) and the kind of step
+before it. That is about 70 kills of a format's 136 calls, and every phase of the commit
+(the last chunk's flush, the journal, each join's first, middle and last chunk, the first
+audit file's join begun and the second's ended, the renames, the clean-up) is still
+killed at. The Parquet run's commit makes the same calls on the same files as the JSON
+Lines run's, the corpus shards' names aside (checked on both traces), so it is killed only
+where a corpus shard or folder is in the step or the one before: 13 kills, for the part of
+the commit the format changes.
 """
 
 from __future__ import annotations
@@ -115,13 +116,20 @@ def _traced_commit(command: list[str], log: Path) -> list[tuple[str, int, str]]:
     return _commit_calls(log.read_text())
 
 
+def _audit_step(call: str) -> tuple[str, ...]:
+    """_step, with the two audit files under one name: the commit joins removed.jsonl and
+    then quarantine.jsonl by the same code (write.Output._join), so a step of the one join
+    is of the same kind as the same step of the other."""
+    return tuple(re.sub(r"^(#\.)?(removed|quarantine)\.jsonl", r"\1audit.jsonl", part) for part in _step(call))
+
+
 def _kill_points(calls: list[tuple[str, int, str]]) -> list[tuple[str, int]]:
     """The first and the last call of each kind of step (see the module's docstring)."""
     first: dict[tuple, int] = {}
     last: dict[tuple, int] = {}
     before: tuple[str, ...] = ()
     for i, (_, _, call) in enumerate(calls):
-        kind = (before, before := _step(call))
+        kind = (before, before := _audit_step(call))
         first.setdefault(kind, i)
         last[kind] = i
     return [calls[i][:2] for i in sorted({*first.values(), *last.values()})]
