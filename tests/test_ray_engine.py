@@ -30,6 +30,9 @@ pytest.importorskip("ray")  # CI installs the extra (.ci/run), so there these te
 pytestmark = pytest.mark.slow  # noise-dev through Ray, several times: about a minute in all
 
 INPUTS = (SEEDS, NOISE_DEV)
+# Where the input's size is not what is tested: pages, and JSON Lines plain, gzip and zstd,
+# which the actors read themselves.
+SMALL = (SEEDS, MIXED)
 SITES = FIXTURES / "sites" / "crawl"  # pages with URLs: a census first, of JSON Lines the workers read
 
 
@@ -49,19 +52,28 @@ def local_output(tmp_path_factory) -> dict[str, bytes]:
     return out
 
 
+@pytest.fixture(scope="module")
+def small_local_output(tmp_path_factory) -> dict[str, bytes]:
+    return _run(tmp_path_factory.mktemp("small") / "out", "--workers", "2", inputs=SMALL)
+
+
+def _faults(cluster_env: dict[str, str], marks: Path, phase: str) -> dict[str, str]:
+    """The environment of a run on the session's cluster whose actors leave their marks in
+    ``marks`` and die once in ``phase`` (the engine's test settings; "none": no death)."""
+    from curate.engines.ray import FAIL_ONCE_ENV, FAIL_PHASE_ENV
+
+    return {**cluster_env, FAIL_ONCE_ENV: str(marks), FAIL_PHASE_ENV: phase}
+
+
 def _assert_same(ray_output: dict[str, bytes], local_output: dict[str, bytes]) -> None:
     assert ray_output.keys() == local_output.keys()
     for name in local_output:
         assert ray_output[name] == local_output[name], f"{name} differs between --engine ray and local"
 
 
-def test_ray_on_a_local_cluster_writes_the_local_engines_bytes(tmp_path):
-    # The cluster the run starts for itself is what is tested here, so the inputs are small
-    # (the other tests here run noise-dev): pages, and JSON Lines compressed two ways and
-    # plain, which the actors read themselves.
-    inputs = (SEEDS, MIXED)
-    local = _run(tmp_path / "local", "--workers", "2", inputs=inputs)
-    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--workers", "2", inputs=inputs), local)
+def test_ray_on_a_local_cluster_writes_the_local_engines_bytes(tmp_path, small_local_output):
+    # The cluster the run starts for itself is what is tested here, so the inputs are small.
+    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--workers", "2", inputs=SMALL), small_local_output)
 
 
 def test_ray_takes_the_site_census_and_writes_the_local_engines_bytes(tmp_path, ray_cluster):
@@ -70,8 +82,7 @@ def test_ray_takes_the_site_census_and_writes_the_local_engines_bytes(tmp_path, 
     marks = tmp_path / "marks"  # where actors say they started (no fault is asked for in phase "none")
     marks.mkdir()
     joined, cluster_env = ray_cluster  # two CPUs, as --workers 2
-    env = {**cluster_env, "CURATE_TEST_RAY_FAIL_ONCE": str(marks), "CURATE_TEST_RAY_FAIL_PHASE": "none"}
-    _assert_same(_run(tmp_path / "ray", *joined, inputs=(SITES,), env=env), local)
+    _assert_same(_run(tmp_path / "ray", *joined, inputs=(SITES,), env=_faults(cluster_env, marks, "none")), local)
     # The census's two actors go on to the run's pass: no second start of Ray workers.
     assert len(list(marks.glob("actor-started-*"))) == 2
 
@@ -89,8 +100,7 @@ def test_an_actor_that_dies_holding_batches_changes_no_byte(tmp_path, local_outp
     joined, cluster_env = ray_cluster
     marks = tmp_path / "marks"
     marks.mkdir()
-    env = {**cluster_env, "CURATE_TEST_RAY_FAIL_ONCE": str(marks), "CURATE_TEST_RAY_FAIL_PHASE": phase}
-    _assert_same(_run(tmp_path / "ray", *joined, env=env), local_output)
+    _assert_same(_run(tmp_path / "ray", *joined, env=_faults(cluster_env, marks, phase)), local_output)
     assert (marks / "failed-once").exists(), f"the actor of batch 1 should have died once ({phase})"
     assert (marks / "rows-lost").exists() == (phase == "rows"), "the decider should have found rows lost"
 
@@ -113,12 +123,11 @@ def two_nodes(tmp_path):
             shutil.rmtree(temp, ignore_errors=True)
 
 
-def test_ray_on_two_nodes_started_apart_writes_the_local_engines_bytes(tmp_path, two_nodes):
+def test_ray_on_two_nodes_started_apart_writes_the_local_engines_bytes(tmp_path, small_local_output, two_nodes):
     # Each node has one CPU and each actor takes one, so the run's two actors are one on
-    # each node: both read their files from disk (pages, and JSON Lines plain and
-    # compressed) and encode their records. The inputs are named relative to the driver's
-    # folder, which is not the nodes' (they run in tmp_path).
+    # each node: both read their files from disk and encode their records. The inputs are
+    # named relative to the driver's folder, which is not the nodes' (they run in tmp_path).
     address, env = two_nodes
-    local = _run(tmp_path / "local", "--workers", "2", inputs=(SEEDS, MIXED))
-    relative = tuple(path.relative_to(ROOT) for path in (SEEDS, MIXED))
-    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--address", address, env=env, inputs=relative), local)
+    relative = tuple(path.relative_to(ROOT) for path in SMALL)
+    _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--address", address, env=env, inputs=relative),
+                 small_local_output)
