@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -137,6 +138,26 @@ def portable_summary(data: bytes, tmp: Path | None = None) -> bytes:
 
 
 OUTPUT_NAMES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
+
+
+@pytest.fixture(scope="session")
+def noise_dev_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output folder of `curate run noise-dev --workers 2 -q`, made once per test
+    session however many xdist workers ask for it: the slow tests that check its
+    accounting, its quality and its determinism each made their own (9-10 s a run).
+    Read it, never write into it: other tests read the same folder."""
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker has a temp folder of its own inside the session's: the
+    # parent is the session's folder (pytest-xdist's own advice for shared fixtures).
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out = shared / "noise-dev-w2"
+    with open(shared / "noise-dev-w2.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker runs curate; the others wait for it
+        if not (out / "summary.json").exists():
+            shutil.rmtree(out, ignore_errors=True)  # a run that failed under another worker
+            result = run_process("run", NOISE_DEV, "-o", out, "-q", "--workers", "2")
+            assert result.returncode == 0, result.stderr
+    return out
 
 
 def output_files(out: Path) -> dict[str, bytes]:

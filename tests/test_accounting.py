@@ -79,9 +79,8 @@ def test_every_seed_line_is_accounted_for(tmp_path):
 
 
 @pytest.mark.slow
-def test_every_noise_dev_line_is_accounted_for(tmp_path):
-    out = tmp_path / "out"
-    assert invoke("run", NOISE_DEV, "-o", out, "-q", "--workers", "2").exit_code == 0
+def test_every_noise_dev_line_is_accounted_for(noise_dev_output):
+    out = noise_dev_output
     checked = check_txt_accounting(NOISE_DEV, out)
     summary = json.loads((out / "summary.json").read_text())
     assert checked == summary["lines"]["read"] > 40_000

@@ -14,16 +14,15 @@ def _run(tmp_path, name, *args):
 
 
 @pytest.mark.slow
-def test_workers_and_reruns_give_identical_bytes(tmp_path):
-    inputs = (SEEDS, NOISE_DEV)
-    one = _run(tmp_path, "w1", *inputs, "--workers", "1")
-    two = _run(tmp_path, "w2", *inputs, "--workers", "2")
-    again = _run(tmp_path, "w2b", *inputs, "--workers", "2")
-    assert sum(data.count(b"\n") for name, data in one.items() if name.startswith("corpus/")) == 5 + 226
-    assert one.keys() == two.keys() == again.keys()
+def test_one_and_two_workers_give_identical_bytes_on_noise_dev(tmp_path, noise_dev_output):
+    # Two separate runs: anything that differs from run to run (hash seeds, timing, the
+    # order workers finish in) shows here as well as what depends on the worker count.
+    one = _run(tmp_path, "w1", NOISE_DEV, "--workers", "1")
+    two = output_files(noise_dev_output)
+    assert sum(data.count(b"\n") for name, data in one.items() if name.startswith("corpus/")) == 226
+    assert one.keys() == two.keys()
     for name in one:
         assert one[name] == two[name], f"{name} differs between --workers 1 and 2"
-        assert two[name] == again[name], f"{name} differs between two runs"
 
 
 def test_seed_runs_are_identical_under_different_hash_seeds(tmp_path):

@@ -27,9 +27,8 @@ from conftest import (
 
 pytest.importorskip("ray")  # CI installs the extra (.ci/run), so there these tests run
 
-pytestmark = pytest.mark.slow  # noise-dev through Ray, several times: about a minute in all
+pytestmark = pytest.mark.slow  # part of noise-dev through Ray, several times: about half a minute in all
 
-INPUTS = (SEEDS, NOISE_DEV)
 # Where the input's size is not what is tested: pages, and JSON Lines plain, gzip and zstd,
 # which the actors read themselves.
 SMALL = (SEEDS, MIXED)
@@ -39,15 +38,33 @@ SITES = FIXTURES / "sites" / "crawl"  # pages with URLs: a census first, of JSON
 _env = ray_env
 
 
-def _run(out: Path, *args: str, env: dict[str, str] | None = None, inputs: tuple = INPUTS) -> dict[str, bytes]:
+def _run(out: Path, *args: str, inputs: tuple, env: dict[str, str] | None = None) -> dict[str, bytes]:
     result = run_process("run", *inputs, "-o", out, "-q", *args, env=env or _env())
     assert result.returncode == 0, result.stderr
     return output_files(out)
 
 
 @pytest.fixture(scope="module")
-def local_output(tmp_path_factory) -> dict[str, bytes]:
-    out = _run(tmp_path_factory.mktemp("local") / "out", "--workers", "2")
+def fault_inputs(tmp_path_factory) -> tuple[Path, Path]:
+    """The seeds and the first noise-dev pages, enough for five batches: an actor then dies
+    with others in flight, in a third of the time of all of noise-dev (what is left is
+    mostly a Ray run's fixed cost: actors started, and one started again)."""
+    from curate.driver import BATCH_BYTES
+
+    folder = tmp_path_factory.mktemp("noise-dev-part")
+    size = 0
+    for page in sorted(NOISE_DEV.glob("*.txt")):
+        if size > 5 * BATCH_BYTES:
+            break
+        shutil.copy(page, folder / page.name)
+        size += page.stat().st_size
+    assert size > 5 * BATCH_BYTES
+    return SEEDS, folder
+
+
+@pytest.fixture(scope="module")
+def local_output(tmp_path_factory, fault_inputs) -> dict[str, bytes]:
+    out = _run(tmp_path_factory.mktemp("local") / "out", "--workers", "2", inputs=fault_inputs)
     assert b'"reason":"duplicate"' in out["removed.jsonl"]  # the input has copies to find
     return out
 
@@ -88,7 +105,8 @@ def test_ray_takes_the_site_census_and_writes_the_local_engines_bytes(tmp_path, 
 
 
 @pytest.mark.parametrize("phase", ["map", "rows", "finish"])
-def test_an_actor_that_dies_holding_batches_changes_no_byte(tmp_path, local_output, ray_cluster, phase):
+def test_an_actor_that_dies_holding_batches_changes_no_byte(tmp_path, fault_inputs, local_output, ray_cluster,
+                                                           phase):
     # "map": batch 1's actor dies mapping it; "rows": it dies just after answering, while
     # the decider (held back by the test) has not yet read the rows it put in the object
     # store; "finish": it dies when batch 1's verdicts, already decided, come to it. Every
@@ -100,7 +118,8 @@ def test_an_actor_that_dies_holding_batches_changes_no_byte(tmp_path, local_outp
     joined, cluster_env = ray_cluster
     marks = tmp_path / "marks"
     marks.mkdir()
-    _assert_same(_run(tmp_path / "ray", *joined, env=_faults(cluster_env, marks, phase)), local_output)
+    _assert_same(_run(tmp_path / "ray", *joined, inputs=fault_inputs, env=_faults(cluster_env, marks, phase)),
+                 local_output)
     assert (marks / "failed-once").exists(), f"the actor of batch 1 should have died once ({phase})"
     assert (marks / "rows-lost").exists() == (phase == "rows"), "the decider should have found rows lost"
 
