@@ -21,7 +21,9 @@ FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("corpus")
-    generate(2.0, folder)  # about 700 documents, with near-duplicates across them
+    # About 330 documents, with near-duplicates across them: 17 chunks of 20, so a kill
+    # after the third leaves most of the run to resume.
+    generate(1.0, folder)
     return folder / "corpus.jsonl"
 
 
@@ -35,7 +37,7 @@ def _as_from_a_terminal() -> None:
 
 def _start(corpus: Path, out: Path, *extra: str) -> subprocess.Popen:
     exe = Path(sys.executable).parent / "curate"
-    return subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--chunk-docs", "40", *extra],
+    return subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--chunk-docs", "20", *extra],
                             cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_as_from_a_terminal)
 
