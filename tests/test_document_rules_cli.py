@@ -142,7 +142,7 @@ def corpus(tmp_path_factory) -> Path:
     from generate import generate
 
     folder = tmp_path_factory.mktemp("corpus")
-    generate(2.0, folder)  # about 700 documents in several languages
+    generate(1.0, folder)  # about 330 documents in several languages: 17 chunks of 20
     return folder / "corpus.jsonl"
 
 
@@ -151,7 +151,7 @@ PACK_ARGS = ("--enable", "gopher-quality,gopher-repetition", "--keep-lang", "en,
 
 def _start(corpus: Path, out: Path, *extra: str) -> subprocess.Popen:
     exe = Path(sys.executable).parent / "curate"
-    return subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--chunk-docs", "40",
+    return subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--chunk-docs", "20",
                              "--no-project-rules", *PACK_ARGS, *extra],
                             cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

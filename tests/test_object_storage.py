@@ -203,7 +203,7 @@ def _start(args: list, **kwargs) -> subprocess.Popen:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("generated")
-    generate(1.5, folder)
+    generate(0.75, folder)  # about 250 documents: 12 chunks of 20
     return folder / "corpus.jsonl"
 
 
@@ -211,8 +211,8 @@ def generated(tmp_path_factory) -> Path:
 def test_a_run_into_a_bucket_killed_midway_resumes_to_identical_bytes(s3, bucket, generated, tmp_path):
     s3.put(str(generated), f"{bucket}/in/corpus.jsonl")
     source, url, staging = f"s3://{bucket}/in", f"s3://{bucket}/out", tmp_path / "staging"
-    command = ["run", source, "-o", url, "-q", "--chunk-docs", "40", "--staging", staging]
-    reference = run_process("run", source, "-o", tmp_path / "local", "-q", "--chunk-docs", "40")
+    command = ["run", source, "-o", url, "-q", "--chunk-docs", "20", "--staging", staging]
+    reference = run_process("run", source, "-o", tmp_path / "local", "-q", "--chunk-docs", "20")
     assert reference.returncode == 0, reference.stderr
 
     proc = _start(command)
