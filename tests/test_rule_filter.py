@@ -122,6 +122,35 @@ examples.keep = ["Der Gutschein, den sie ihrem Bruder geschenkt hatte, lag noch 
     assert taken[0].name == "short-shout" and taken[2].name == "gift-phrases"
 
 
+def test_a_run_with_a_users_rule_checks_the_filter_on_that_rules_examples_only(tmp_path: Path, monkeypatch):
+    # The built-in rules' own examples are proved by the test above; a pattern's atoms
+    # are its own whatever else is in the filter, so only the user's rule is checked.
+    from curate.rule_filter import LineRuleFilter
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "mine.toml").write_text('''
+[[rule]]
+name = "app-promo"
+reason = "app promotion"
+pattern = '^download our app\\b'
+examples = { match = ["Download our app now"], keep = ["We download our apps from the store."] }
+''', encoding="utf-8")
+    asked: list[set[str] | None] = []
+    check = LineRuleFilter.agrees_on_examples
+
+    def recording(self, names=None):
+        asked.append(None if names is None else set(names))
+        return check(self, names)
+
+    monkeypatch.setattr(LineRuleFilter, "agrees_on_examples", recording)
+    ruleset = load_rules([rules])
+    flt = line_filter(ruleset)
+    assert flt is not None and "app-promo" in {r.name for r in flt.rules}  # the check passed: the filter is used
+    assert asked == [{"app-promo"}]
+    assert line_filter(load_rules()) is not None and asked == [{"app-promo"}]  # the built-in rules: no check
+
+
 def test_a_rules_literals_as_one_program_find_what_a_search_for_each_finds():
     """noise.literal_program stands for ``any(lit in text for lit in literals)`` on the
     lowercased line, for every phrase rule of the built-in pack."""
