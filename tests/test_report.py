@@ -256,17 +256,17 @@ def test_sources_sites_and_languages_add_up_to_summary_json(case, seeds_out, see
 
 @pytest.mark.slow
 def test_a_generated_run_gives_a_small_report_and_every_cluster(tmp_path):
-    """bench/generate.py's corpus (copies and near copies, boilerplate, mojibake), 3 MB:
+    """bench/generate.py's corpus (copies and near copies, boilerplate, mojibake), 1.5 MB:
     the page stays small and sampled, and the clusters file holds every copy."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
     from generate import generate
 
-    generate(3.0, tmp_path / "corpus", truth=False)
+    generate(1.5, tmp_path / "corpus", truth=False)
     out = _run(tmp_path / "corpus" / "corpus.jsonl", tmp_path / "out", "--no-project-rules")
     page = _report(out)
     assert len(page.encode("utf-8")) < 1_000_000
     found = re.search(r"showing 50 of ([\d,]+) clusters \(([\d,]+) copies\)", page)
-    assert found, "a 3 MB generated run has more than 50 clusters"
+    assert found, "a 1.5 MB generated run has more than 50 clusters"
     result = invoke("clusters", out)
     assert result.exit_code == 0, result.output
     clusters = read_jsonl(out / "clusters.jsonl")
