@@ -14,7 +14,8 @@ import pytest
 from conftest import ROOT, read_corpus, read_jsonl
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
-LINES = 100_000
+LINES = 20_000
+CHUNK = 2_000  # 10 chunks: a state holding every problem so far would be 10x its share by the last
 
 
 def _curate(*args) -> list[str]:
@@ -23,7 +24,7 @@ def _curate(*args) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
-def test_100k_invalid_lines_keep_checkpoints_and_summary_small(tmp_path):
+def test_20k_invalid_lines_keep_checkpoints_and_summary_small(tmp_path):
     src = tmp_path / "bad.jsonl"
     with open(src, "w") as f:
         for i in range(LINES):
@@ -34,17 +35,17 @@ def test_100k_invalid_lines_keep_checkpoints_and_summary_small(tmp_path):
     # Killed at the commit's first rename (the first is run.json's, at the start): every
     # chunk is finished and its state still on disk.
     killed = subprocess.run([STRACE, "-f", "-o", "/dev/null", "-e", "trace=rename",
-                             "-e", "inject=rename:signal=KILL:when=2", *_curate("run", src, "-o", out, "-q")],
+                             "-e", "inject=rename:signal=KILL:when=2", *_curate("run", src, "-o", out, "-q", "--chunk-docs", CHUNK)],
                             cwd=ROOT / "tests", capture_output=True, text=True, timeout=300, check=False)
     assert killed.returncode != 0
     partial = out / ".partial"
     states = sorted(partial.glob("*.state"))
-    assert len(states) == 11  # 10 chunks of 10,000 items, and the last, empty one
+    assert len(states) == 11  # 10 chunks of 2,000 items, and the last, empty one
     assert max(p.stat().st_size for p in states) < 64_000
     chunk_bytes = sum(p.stat().st_size for p in partial.glob("0*.jsonl"))
     assert sum(p.stat().st_size for p in partial.iterdir()) < chunk_bytes + 1_000_000
 
-    resumed = subprocess.run(_curate("run", src, "-o", out, "-q", "--resume"), cwd=ROOT / "tests",
+    resumed = subprocess.run(_curate("run", src, "-o", out, "-q", "--chunk-docs", CHUNK, "--resume"), cwd=ROOT / "tests",
                              capture_output=True, text=True, timeout=300, check=False)
     assert resumed.returncode == 0, resumed.stderr
     assert (out / "summary.json").stat().st_size < 64_000
