@@ -34,8 +34,9 @@ def test_20k_invalid_lines_keep_checkpoints_and_summary_small(tmp_path):
     out = tmp_path / "out"
     # Killed at the commit's first rename (the first is run.json's, at the start): every
     # chunk is finished and its state still on disk.
+    run = ("run", src, "-o", out, "-q", "--chunk-docs", CHUNK)
     killed = subprocess.run([STRACE, "-f", "-o", "/dev/null", "-e", "trace=rename",
-                             "-e", "inject=rename:signal=KILL:when=2", *_curate("run", src, "-o", out, "-q", "--chunk-docs", CHUNK)],
+                             "-e", "inject=rename:signal=KILL:when=2", *_curate(*run)],
                             cwd=ROOT / "tests", capture_output=True, text=True, timeout=300, check=False)
     assert killed.returncode != 0
     partial = out / ".partial"
@@ -45,7 +46,7 @@ def test_20k_invalid_lines_keep_checkpoints_and_summary_small(tmp_path):
     chunk_bytes = sum(p.stat().st_size for p in partial.glob("0*.jsonl"))
     assert sum(p.stat().st_size for p in partial.iterdir()) < chunk_bytes + 1_000_000
 
-    resumed = subprocess.run(_curate("run", src, "-o", out, "-q", "--chunk-docs", CHUNK, "--resume"), cwd=ROOT / "tests",
+    resumed = subprocess.run(_curate(*run, "--resume"), cwd=ROOT / "tests",
                              capture_output=True, text=True, timeout=300, check=False)
     assert resumed.returncode == 0, resumed.stderr
     assert (out / "summary.json").stat().st_size < 64_000
