@@ -93,10 +93,16 @@ def test_rules_loaded_again_share_the_compiled_filter_and_other_rules_get_their_
     _same(_lines(EDGES + _pages()[0]), one_off)
 
 
-def test_a_users_rules_with_bounds_and_phrases_beside_the_built_in_ones(tmp_path: Path):
+def _user_rules(tmp_path: Path, toml: str) -> Path:
+    """A folder of a user's rules holding one file, mine.toml."""
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "mine.toml").write_text('''
+    (rules / "mine.toml").write_text(toml, encoding="utf-8")
+    return rules
+
+
+def test_a_users_rules_with_bounds_and_phrases_beside_the_built_in_ones(tmp_path: Path):
+    rules = _user_rules(tmp_path, '''
 [[rule]]
 name = "short-shout"
 reason = "a short line in capitals"
@@ -112,7 +118,7 @@ phrases = ["Gutschein", "gift card"]
 max_words = 12
 examples.match = ["Jetzt Gutschein sichern"]
 examples.keep = ["Der Gutschein, den sie ihrem Bruder geschenkt hatte, lag noch Jahre in der Schublade"]
-''', encoding="utf-8")
+''')
     ruleset = load_rules([rules])
     assert {"short-shout", "gift-phrases"} <= {r.name for r in filtered_rules(ruleset)}
     page = ["JETZT KAUFEN", "GUTSCHEIN", "Jetzt Gutschein sichern", "GIFT CARD deals", "Die Gutscheine sind da.",
@@ -128,15 +134,13 @@ def test_a_run_with_a_users_rule_checks_the_filter_on_that_rules_examples_only(t
     # (each is then matched by its own program), so only the user's rule is checked.
     from curate.rule_filter import LineRuleFilter
 
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "mine.toml").write_text('''
+    rules = _user_rules(tmp_path, '''
 [[rule]]
 name = "app-promo"
 reason = "app promotion"
 pattern = '^download our app\\b'
 examples = { match = ["Download our app now"], keep = ["We download our apps from the store."] }
-''', encoding="utf-8")
+''')
     asked: list[set[str] | None] = []
     check = LineRuleFilter.agrees_on_examples
 
