@@ -219,19 +219,22 @@ def stop_ray_nodes(nodes: list[subprocess.Popen], grace: float = 3.0) -> None:
 
 
 @contextlib.contextmanager
-def ray_head(log: Path, env: dict[str, str], cpus: int) -> Iterator[str]:
+def ray_head(log: Path, env: dict[str, str], cpus: int,
+             nodes: list[subprocess.Popen] | None = None) -> Iterator[str]:
     """A head node started apart (`ray start --head`) with a temporary folder of its own;
-    yields its HOST:PORT."""
+    yields its HOST:PORT. ``nodes``: other nodes the caller starts into this list, stopped
+    with the head at the end, all at once (one grace period, not one each)."""
     port = free_port()
     # In /tmp, not tmp_path: Ray's socket paths must fit 107 bytes.
     temp = tempfile.mkdtemp(prefix="ray-head-", dir="/tmp")
-    nodes: list[subprocess.Popen] = []
+    others = nodes if nodes is not None else []
+    head: list[subprocess.Popen] = []
     try:
-        nodes.append(start_ray_node(log, env, "--head", f"--port={port}", f"--temp-dir={temp}",
-                                    "--include-dashboard=false", "--disable-usage-stats", cpus=cpus))
+        head.append(start_ray_node(log, env, "--head", f"--port={port}", f"--temp-dir={temp}",
+                                   "--include-dashboard=false", "--disable-usage-stats", cpus=cpus))
         yield f"127.0.0.1:{port}"
     finally:
-        stop_ray_nodes(nodes)
+        stop_ray_nodes([*others, *head])
         shutil.rmtree(temp, ignore_errors=True)
 
 

@@ -22,7 +22,6 @@ from conftest import (
     ray_head,
     run_process,
     start_ray_node,
-    stop_ray_nodes,
 )
 
 pytest.importorskip("ray")  # CI installs the extra (.ci/run), so there these tests run
@@ -130,16 +129,16 @@ def two_nodes(tmp_path):
     folder of its own; yields (HOST:PORT of the head, the environment to join with)."""
     # Ray >= 2.59 wants a shared token between nodes and drivers; give all three our own.
     env = _env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
-    with ray_head(tmp_path / "head.log", env, cpus=1) as address:
-        # In /tmp, not tmp_path: Ray's socket paths must fit 107 bytes.
-        temp = tempfile.mkdtemp(prefix="ray-node-", dir="/tmp")
-        nodes: list[subprocess.Popen] = []
-        try:
+    # In /tmp, not tmp_path: Ray's socket paths must fit 107 bytes.
+    temp = tempfile.mkdtemp(prefix="ray-node-", dir="/tmp")
+    nodes: list[subprocess.Popen] = []
+    try:
+        # The head stops the node with itself at the end: one grace period, not two.
+        with ray_head(tmp_path / "head.log", env, cpus=1, nodes=nodes) as address:
             nodes.append(start_ray_node(tmp_path / "node.log", env, f"--address={address}", f"--temp-dir={temp}"))
             yield address, env
-        finally:
-            stop_ray_nodes(nodes)
-            shutil.rmtree(temp, ignore_errors=True)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_ray_on_two_nodes_started_apart_writes_the_local_engines_bytes(tmp_path, small_local_output, two_nodes):
