@@ -227,14 +227,13 @@ def ray_head(log: Path, env: dict[str, str], cpus: int,
     port = free_port()
     # In /tmp, not tmp_path: Ray's socket paths must fit 107 bytes.
     temp = tempfile.mkdtemp(prefix="ray-head-", dir="/tmp")
-    others = nodes if nodes is not None else []
     head: list[subprocess.Popen] = []
     try:
         head.append(start_ray_node(log, env, "--head", f"--port={port}", f"--temp-dir={temp}",
                                    "--include-dashboard=false", "--disable-usage-stats", cpus=cpus))
         yield f"127.0.0.1:{port}"
     finally:
-        stop_ray_nodes([*others, *head])
+        stop_ray_nodes([*(nodes or []), *head])
         shutil.rmtree(temp, ignore_errors=True)
 
 

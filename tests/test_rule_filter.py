@@ -129,7 +129,8 @@ examples.keep = ["Der Gutschein, den sie ihrem Bruder geschenkt hatte, lag noch 
 
 
 def test_a_run_with_a_users_rule_checks_the_filter_on_that_rules_examples_only(tmp_path: Path, monkeypatch):
-    # The built-in rules' own examples are proved by the test above; what a user's
+    # The built-in rules' own examples are proved by
+    # test_the_built_in_rules_filter_agrees_with_their_examples_every_pack_on; what a user's
     # pattern adds to the filter can only let others through their prefilter more often
     # (each is then matched by its own program), so only the user's rule is checked.
     from curate.rule_filter import LineRuleFilter
