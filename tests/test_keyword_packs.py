@@ -176,6 +176,11 @@ CHROME: dict[str, dict[str, str]] = {
         "es": "« Anterior", "fr": "Suivant »", "it": "« Precedente",
         "pt": "Próximo »", "nl": "Vorige", "pl": "Następna »",
     },
+    "post-navigation": {
+        "es": "Entrada siguiente: Receta de pan casero", "fr": "Billet suivant → Les vendanges de 2024",
+        "it": "Post precedente Le spiagge più belle della Sardegna", "pt": "Próximo artigo: Como cuidar de orquídeas",
+        "nl": "Volgend artikel Fietsen langs de Maas", "pl": "Następny wpis: Przepis na pierogi ruskie",
+    },
     "related-heading": {
         "es": "Te recomendamos", "fr": "Dans la même rubrique", "it": "Sullo stesso argomento",
         "pt": "Notícias relacionadas", "nl": "Meer nieuws", "pl": "Może cię zainteresować",
