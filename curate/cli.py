@@ -196,7 +196,9 @@ def io_options(fn):
                           "the local Ray cluster). The output is byte-identical for any number."),
         click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
                      help="local: processes on this machine. ray: tasks on a Ray cluster (pip install "
-                          "'curate-corpus[ray]'); same output, byte for byte."),
+                          "'curate-corpus[ray]'); same output, byte for byte. Ray is for more cores than one "
+                          "machine has: on one machine, local --workers N spares its start-up and its processes "
+                          "(docs/scaling.md)."),
         click.option("--address", default=None, metavar="ADDR",
                      help="With --engine ray: 'auto' or HOST:PORT joins a running Ray cluster; without it a "
                           "local cluster is started for the run."),
