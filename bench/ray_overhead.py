@@ -73,13 +73,12 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     runs: dict[str, list[dict[str, float]]] = {"ray": [], "local": []}
     with running_cluster(cpus=2, cores="0,1") as join:
+        # engine -> (command prefix, curate's engine options): both on cores 0 and 1
+        how = {"ray": ([*join], ["--engine", "ray", "--address", join.address]),
+               "local": (["taskset", "-c", "0,1"], ["--workers", "2"])}
         for k in range(args.rounds):
-            for engine in ("ray", "local"):
-                if engine == "ray":
-                    found = one_run([*join], curate, corpus, work / "ray",
-                                    ["--engine", "ray", "--address", join.address])
-                else:
-                    found = one_run(["taskset", "-c", "0,1"], curate, corpus, work / "local", ["--workers", "2"])
+            for engine, (prefix, options) in how.items():
+                found = one_run(prefix, curate, corpus, work / engine, options)
                 runs[engine].append(found)
                 print(f"round {k + 1}: {engine:5} {found['process']:6.1f} s", flush=True)
     identical = same_output(work / "ray", work / "local")
@@ -98,9 +97,9 @@ def main() -> None:
     print(f"output byte-identical, ray vs local: {identical}")
     out = args.out or HERE / "results" / f"ray-overhead-{corpus.parent.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"corpus": corpus.parent.name, "bytes": corpus.stat().st_size, "runs": runs,
-                                    "median": median, "speed_ratio": speed, "identical": identical},
-                                   indent=2, sort_keys=True) + "\n")
+    figures = {"corpus": corpus.parent.name, "bytes": corpus.stat().st_size, "runs": runs, "median": median,
+               "speed_ratio": speed, "identical": identical}
+    out.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
     print(f"figures written to {out}")
 
 
