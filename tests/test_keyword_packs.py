@@ -181,6 +181,16 @@ CHROME: dict[str, dict[str, str]] = {
         "it": "Post precedente Le spiagge più belle della Sardegna", "pt": "Próximo artigo: Como cuidar de orquídeas",
         "nl": "Volgend artikel Fietsen langs de Maas", "pl": "Następny wpis: Przepis na pierogi ruskie",
     },
+    "post-footer": {
+        "es": "Esta entrada fue publicada en Deportes y etiquetada Fútbol. Guarda el enlace permanente.",
+        "fr": "Voir tous les articles par Claire Dubois", "it": "Questa voce è stata pubblicata in Cucina.",
+        "pt": "Ver todos os artigos de João Pereira", "nl": "Dit bericht werd geplaatst op 3 mei 2021 in Sport.",
+        "pl": "Zobacz wszystkie wpisy autora Anna Kowalska",
+    },
+    "no-liability": {
+        "es": "Salvo errores u omisiones.", "fr": "Sauf erreurs ou omissions", "it": "Salvo errori ed omissioni.",
+        "pt": "Salvo erros e omissões.", "nl": "Fouten voorbehouden.", "pl": "Ceny bez gwarancji",
+    },
     "related-heading": {
         "es": "Te recomendamos", "fr": "Dans la même rubrique", "it": "Sullo stesso argomento",
         "pt": "Notícias relacionadas", "nl": "Meer nieuws", "pl": "Może cię zainteresować",
