@@ -181,6 +181,22 @@ CHROME: dict[str, dict[str, str]] = {
         "it": "Post precedente Le spiagge più belle della Sardegna", "pt": "Próximo artigo: Como cuidar de orquídeas",
         "nl": "Volgend artikel Fietsen langs de Maas", "pl": "Następny wpis: Przepis na pierogi ruskie",
     },
+    "form-message": {
+        "es": "Por favor, introduce un correo electrónico válido.", "fr": "Veuillez saisir une adresse e-mail valide.",
+        "it": "Inserisci un indirizzo email valido.", "pt": "Por favor, insira um endereço de e-mail válido.",
+        "nl": "Vul een geldig e-mailadres in.", "pl": "Podaj poprawny adres e-mail.",
+    },
+    "page-edited": {
+        "es": "Esta página fue modificada por última vez el 3 de mayo de 2024.",
+        "fr": "La dernière modification de cette page a été faite le 3 mai 2024 à 10:12.",
+        "it": "Questa pagina è stata modificata per l'ultima volta il 3 maggio 2024.",
+        "pt": "Esta página foi modificada pela última vez em 3 de maio de 2024.",
+        "nl": "Deze pagina is laatst gewijzigd op 3 mei 2024.", "pl": "Tę stronę ostatnio zmodyfikowano 3 maja 2024.",
+    },
+    "cart-button": {
+        "es": "29,99 € Añadir al carrito", "fr": "Ajouter au panier →", "it": "€ 19,90 Aggiungi al carrello",
+        "pt": "R$ 99 Adicionar ao carrinho", "nl": "In de winkelwagen", "pl": "49 zł Dodaj do koszyka",
+    },
     "post-footer": {
         "es": "Esta entrada fue publicada en Deportes y etiquetada Fútbol. Guarda el enlace permanente.",
         "fr": "Voir tous les articles par Claire Dubois", "it": "Questa voce è stata pubblicata in Cucina.",
