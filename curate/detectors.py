@@ -664,10 +664,18 @@ class LineModelRule:
     ``sentence_words`` or more ending in a full stop, question or exclamation mark) only
     at ``long_threshold``: prose is where content is, and losing a sentence costs a
     corpus more than keeping a line of noise. ``model``: a model file (default: the one
-    shipped with curate). A negative threshold means the one fitted with the model."""
+    shipped with curate). A negative threshold means the one fitted with the model.
+
+    A line that only the article region removed goes at ``region_threshold`` instead of
+    ``rule_threshold`` on a page where the region removes more than ``region_share`` of
+    the prose words: the region assumes one article a page, and a page it cuts that much
+    prose from is seldom one article (a listing, a forum thread, a product or service
+    page), so its verdict there is weak evidence. ``region_share = 1`` turns this off."""
 
     threshold: float = -1.0
     rule_threshold: float = -1.0
+    region_threshold: float = 0.5
+    region_share: float = 0.4
     long_threshold: float = 0.9
     long_words: int = 12
     sentence_words: int = 4
@@ -695,6 +703,22 @@ class LineModelRule:
         n_words = features[:, FEATURES.index("log_words")]
         sentence = (features[:, FEATURES.index("terminal")] > 0) & (n_words >= math.log1p(self.sentence_words))
         return (n_words >= math.log1p(self.long_words)) | sentence
+
+    def doubtful_region(self, features: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
+        """Per row of the pages' line features (pages of ``sizes`` lines one after
+        another): only the article region hit the line, on a page where the region hit
+        more than ``region_share`` of the words of the lines that read as prose."""
+        from curate.linemodel.features import FEATURES, RULE_GROUPS
+
+        groups = features[:, [FEATURES.index(f"rule_{name}") for name in RULE_GROUPS]] > 0
+        region = groups[:, RULE_GROUPS.index("region")]
+        only_region = region & (groups.sum(axis=1) == 1)
+        words = np.expm1(features[:, FEATURES.index("log_words")]) * (features[:, FEATURES.index("prose")] > 0)
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)  # a page with no lines sums to 0
+        cut = np.concatenate([[0.0], np.cumsum(words * region)])[bounds]
+        whole = np.concatenate([[0.0], np.cumsum(words)])[bounds]
+        doubtful_page = np.diff(cut) > self.region_share * np.maximum(np.diff(whole), 1.0)
+        return only_region & np.repeat(doubtful_page, sizes)
 
     def judge(self, lines: list[Line], hit_groups: dict[int, set[str]],
               detected: frozenset[int] | set[int]) -> dict[int, float]:
@@ -730,6 +754,8 @@ class LineModelRule:
                         for p, ((lines, _, _), kept) in enumerate(zip(pages, vouched, strict=True))
                         for index in kept]] = True
         cut = np.where(detected, rule_t, np.where(prose_like, max(free_t, self.long_threshold), free_t))
+        weak = detected & self.doubtful_region(features, [len(lines) for lines, _, _ in pages])
+        cut[weak] = max(rule_t, self.region_threshold)
         # One comparison for all rows; only the removed ones are then looked up.
         where = [(page, line.index) for page, (lines, _, _) in enumerate(pages) for line in lines]
         results: list[dict[int, float]] = [{} for _ in pages]

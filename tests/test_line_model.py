@@ -187,6 +187,46 @@ def test_a_vouched_line_needs_the_long_threshold_as_prose_does():
     assert set(rule.judge_pages(pages, [{1}])[0]) == {0, 2}
 
 
+# Two pages: on the first the article region removes three of four prose lines (a listing
+# read as one article), on the second one short prose line of four.
+SENTENCE = "The new bridge over the river opened on Monday after three years of work on its piers."
+DEEP_CUT = [f"Item {k}: {SENTENCE}" for k in range(4)]
+SHALLOW_CUT = ["Title of the story", *(f"{SENTENCE} Part {k}." for k in range(3)), "A short line that ends here."]
+
+
+def _region_pages() -> list[tuple[list[Line], dict[int, set[str]], set[int]]]:
+    deep = (lines_of(DEEP_CUT), {0: {"region"}, 1: {"region"}, 2: {"region", "keywords"}}, {0, 1, 2})
+    shallow = (lines_of(SHALLOW_CUT), {4: {"region"}}, {4})
+    return [deep, shallow]
+
+
+@pytest.mark.unit
+def test_region_verdicts_are_doubtful_where_the_region_cuts_most_of_the_prose():
+    rule = LineModelRule()
+    pages = _region_pages()
+    features = pages_features([(lines, groups) for lines, groups, _ in pages])
+    doubtful = rule.doubtful_region(features, [len(lines) for lines, _, _ in pages])
+    # Lines 0 and 1 of the first page: only the region hit them, and it cut 3 of its 4
+    # prose lines; line 2 another rule hit too; the second page lost under 40% of its prose.
+    assert doubtful.tolist() == [True, True, False, False] + [False] * 5
+    # A page's verdict does not depend on the pages batched with it.
+    alone = rule.doubtful_region(pages_features([(pages[0][0], pages[0][1])]), [4])
+    assert alone.tolist() == doubtful[:4].tolist()
+    assert not LineModelRule(region_share=1.0).doubtful_region(features, [4, 5]).any()
+
+
+@pytest.mark.unit
+def test_doubtful_region_lines_need_the_region_threshold():
+    """With every other threshold at 0 every line would go; a region threshold above 1
+    keeps the lines only the region hit on the page it cut most of."""
+    pages = _region_pages()
+    strict = LineModelRule(threshold=0.0, rule_threshold=0.0, long_threshold=0.0, region_threshold=1.01)
+    assert [set(removed) for removed in strict.judge_pages(pages)] == [{2, 3}, {0, 1, 2, 3, 4}]
+    off = LineModelRule(threshold=0.0, rule_threshold=0.0, long_threshold=0.0, region_threshold=1.01,
+                        region_share=1.0)
+    assert [set(removed) for removed in off.judge_pages(pages)] == [{0, 1, 2, 3}, {0, 1, 2, 3, 4}]
+
+
 @pytest.mark.unit
 def test_the_region_vouches_for_the_page_title_it_keeps():
     """The title is the first line no rule removed, wherever it is on the page."""

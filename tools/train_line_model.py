@@ -23,6 +23,7 @@ Deterministic: the same data and versions give the same model file.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -118,11 +119,15 @@ def export(clf, name: str, rule_threshold: float, free_threshold: float) -> Line
                      free_threshold)
 
 
-def kept_mask(page: Page, scores: np.ndarray, rule_threshold: float, free_threshold: float) -> np.ndarray:
-    """What the line-model rule keeps (detectors.LineModelRule.judge, with its defaults)."""
-    prose = RULE_DEFAULTS.reads_as_prose(page.features)
-    free = np.where(prose, max(free_threshold, RULE_DEFAULTS.long_threshold), free_threshold)
-    removed = np.where(page.detected, scores >= rule_threshold, scores >= free)
+def kept_mask(page: Page, scores: np.ndarray, rule_threshold: float, free_threshold: float,
+              rule: LineModelRule = RULE_DEFAULTS) -> np.ndarray:
+    """What the line-model rule keeps (detectors.LineModelRule.judge, with ``rule``'s settings)."""
+    prose = rule.reads_as_prose(page.features)
+    free = np.where(prose, max(free_threshold, rule.long_threshold), free_threshold)
+    cut = np.where(page.detected, rule_threshold, free)
+    weak = page.detected & rule.doubtful_region(page.features, [len(page.lines)])
+    cut[weak] = max(rule_threshold, rule.region_threshold)
+    removed = scores >= cut
     return ~(page.certain | removed)
 
 
@@ -160,6 +165,26 @@ def report(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float, free
             continue
         a, b = figures(rules_only[key]), figures(groups[key])
         print(f"{key[0]:<12} {key[1]:<17} {n:>5} " + "".join(f"{x:>8.3f} " for x in (*a, *b)))
+
+
+# The doubtful-region settings (LineModelRule.region_threshold, region_share) shown beside
+# the defaults, to see how the figures move around them.
+REGION_SWEEP = ((0.35, 0.4), (0.5, 0.25), (0.5, 0.35), (0.5, 0.5), (0.7, 0.4), (0.0, 1.0))
+
+
+def region_sweep(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float, free_t: float) -> None:
+    """Content kept and noise removed per set at other doubtful-region settings (out of
+    fold, with the chosen thresholds); share 1.0 is the region judged like any detector."""
+    print("\ndoubtful region: lines only the region hit, on pages where it cut more than the share of the prose")
+    print(f"{'threshold':>9} {'share':>6}" + "".join(f" {name + ' kept':>17} {'removed':>8}" for name in SETS))
+    defaults = (RULE_DEFAULTS.region_threshold, RULE_DEFAULTS.region_share)
+    for region_t, share in (defaults, *REGION_SWEEP):
+        rule = dataclasses.replace(RULE_DEFAULTS, region_threshold=region_t, region_share=share)
+        total = {name: np.zeros(6, dtype=np.int64) for name in SETS}
+        for page in pages:
+            total[page.corpus] += snippet_counts(page, kept_mask(page, scores[page.name], rule_t, free_t, rule))
+        row = "".join(f" {figures(total[name])[0]:>17.3f} {figures(total[name])[1]:>8.3f}" for name in SETS)
+        print(f"{region_t:>9.2f} {share:>6.2f}{row}{'  (default)' if (region_t, share) == defaults else ''}")
 
 
 def choose_thresholds(pages: list[Page], scores: dict[str, np.ndarray]) -> tuple[float, float]:
@@ -229,6 +254,7 @@ def main() -> None:
     print("kept: keep snippets kept; removed: drop snippets removed; short: lines between the first and last keep "
           "snippet, and the title, kept (headings, list items: content no snippet scores)\n")
     report(pages, scores, rule_t, free_t)
+    region_sweep(pages, scores, rule_t, free_t)
     if args.dry_run:
         return
 
