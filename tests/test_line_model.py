@@ -301,8 +301,8 @@ examples.keep = ["Keep the plant in the shade."]
     # Another model file, in a rule of the user's own in place of the built-in one.
     other = ROOT / "tools" / "linemodel-folds" / "fold0.npz"
     builtin_toml = (ROOT / "curate" / "rules" / "model.toml").read_text(encoding="utf-8")
-    swapped = builtin_toml.replace('name = "line-model"', 'name = "my-model"').replace(
-        "params = { threshold = -1.0, rule_threshold = -1.0 }", f'params = {{ model = "{other}" }}')
+    swapped = re.sub(r"(?m)^params = \{.*\}$", f'params = {{ model = "{other}" }}',
+                     builtin_toml.replace('name = "line-model"', 'name = "my-model"'))
     assert swapped.count("my-model") == 1 and str(other) in swapped
     models = rules / "models"
     models.mkdir()
