@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -101,9 +102,12 @@ def out_of_fold(pages: list[Page], work: Path) -> dict[str, str]:
         rules = work / f"fold{k}-rules"
         rules.mkdir(parents=True, exist_ok=True)
         model = FOLD_MODELS / f"fold{k}.npz"
-        (rules / "model.toml").write_text(builtin.replace('name = "line-model"', f'name = "line-model-fold{k}"')
-                                          .replace("params = { threshold = -1.0, rule_threshold = -1.0 }",
-                                                   f'params = {{ model = "{model}" }}'), encoding="utf-8")
+        # The fold's model in place of the built-in one, every other setting as shipped.
+        fold_rule, swaps = re.subn(r'(?m)^params = \{ (.*) \}$', f'params = {{ model = "{model}", \\1 }}',
+                                   builtin.replace('name = "line-model"', f'name = "line-model-fold{k}"'))
+        if swaps != 1 or f"line-model-fold{k}" not in fold_rule:
+            raise SystemExit("curate/rules/model.toml has no one-line params table to swap the fold's model into")
+        (rules / "model.toml").write_text(fold_rule, encoding="utf-8")
         members = [p for p in pages if p.fold == k]
         if members:
             texts.update(curate(members, work / f"fold{k}", "--disable", "line-model", "--rules", str(rules)))
