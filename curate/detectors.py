@@ -720,6 +720,19 @@ class LineModelRule:
         doubtful_page = np.diff(cut) > self.region_share * np.maximum(np.diff(whole), 1.0)
         return only_region & np.repeat(doubtful_page, sizes)
 
+    def cuts(self, features: np.ndarray, detected: np.ndarray, sizes: Sequence[int], thresholds: tuple[float, float],
+             prose_like: np.ndarray | None = None) -> np.ndarray:
+        """The score each row must reach for its line to go, with ``thresholds`` (for
+        lines only a detector hit, for the others): rule_threshold, the region's own where
+        it is doubtful, threshold, or long_threshold for prose (``prose_like``: by default
+        reads_as_prose)."""
+        rule_t, free_t = thresholds
+        if prose_like is None:
+            prose_like = self.reads_as_prose(features)
+        cut = np.where(detected, rule_t, np.where(prose_like, max(free_t, self.long_threshold), free_t))
+        cut[detected & self.doubtful_region(features, sizes)] = max(rule_t, self.region_threshold)
+        return cut
+
     def judge(self, lines: list[Line], hit_groups: dict[int, set[str]],
               detected: frozenset[int] | set[int]) -> dict[int, float]:
         """The lines to remove, with their scores. ``hit_groups``: line index -> the rule
@@ -753,9 +766,7 @@ class LineModelRule:
             prose_like[[first_row[p] + bisect.bisect_left(lines, index, key=_line_index)
                         for p, ((lines, _, _), kept) in enumerate(zip(pages, vouched, strict=True))
                         for index in kept]] = True
-        cut = np.where(detected, rule_t, np.where(prose_like, max(free_t, self.long_threshold), free_t))
-        weak = detected & self.doubtful_region(features, [len(lines) for lines, _, _ in pages])
-        cut[weak] = max(rule_t, self.region_threshold)
+        cut = self.cuts(features, detected, [len(lines) for lines, _, _ in pages], (rule_t, free_t), prose_like)
         # One comparison for all rows; only the removed ones are then looked up.
         where = [(page, line.index) for page, (lines, _, _) in enumerate(pages) for line in lines]
         results: list[dict[int, float]] = [{} for _ in pages]

@@ -122,13 +122,8 @@ def export(clf, name: str, rule_threshold: float, free_threshold: float) -> Line
 def kept_mask(page: Page, scores: np.ndarray, rule_threshold: float, free_threshold: float,
               rule: LineModelRule = RULE_DEFAULTS) -> np.ndarray:
     """What the line-model rule keeps (detectors.LineModelRule.judge, with ``rule``'s settings)."""
-    prose = rule.reads_as_prose(page.features)
-    free = np.where(prose, max(free_threshold, rule.long_threshold), free_threshold)
-    cut = np.where(page.detected, rule_threshold, free)
-    weak = page.detected & rule.doubtful_region(page.features, [len(page.lines)])
-    cut[weak] = max(rule_threshold, rule.region_threshold)
-    removed = scores >= cut
-    return ~(page.certain | removed)
+    cut = rule.cuts(page.features, page.detected, [len(page.lines)], (rule_threshold, free_threshold))
+    return ~(page.certain | (scores >= cut))
 
 
 def snippet_counts(page: Page, kept: np.ndarray) -> np.ndarray:
