@@ -193,6 +193,14 @@ CHROME: dict[str, dict[str, str]] = {
         "pt": "Esta página foi modificada pela última vez em 3 de maio de 2024.",
         "nl": "Deze pagina is laatst gewijzigd op 3 mei 2024.", "pl": "Tę stronę ostatnio zmodyfikowano 3 maja 2024.",
     },
+    "widget-control": {
+        "es": "× Cerrar ventana", "fr": "Tout accepter", "it": "Caricamento…",
+        "pt": "A carregar...", "nl": "Alles accepteren", "pl": "Odsłuchaj artykuł",
+    },
+    "reading-time": {
+        "es": "Tiempo de lectura: 5 min", "fr": "Durée de lecture : 6 minutes", "it": "Tempo di lettura: 2 min",
+        "pt": "3 min de leitura", "nl": "Leestijd 7 minuten", "pl": "Czas lektury: 4 minuty",
+    },
     "cart-button": {
         "es": "29,99 € Añadir al carrito", "fr": "Ajouter au panier →", "it": "€ 19,90 Aggiungi al carrello",
         "pt": "R$ 99 Adicionar ao carrinho", "nl": "In de winkelwagen", "pl": "49 zł Dodaj do koszyka",
