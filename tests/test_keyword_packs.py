@@ -197,6 +197,14 @@ CHROME: dict[str, dict[str, str]] = {
         "es": "× Cerrar ventana", "fr": "Tout accepter", "it": "Caricamento…",
         "pt": "A carregar...", "nl": "Alles accepteren", "pl": "Odsłuchaj artykuł",
     },
+    "see-also-headline": {
+        "es": "Te puede interesar\nLos precios del alquiler siguen subiendo en Madrid",
+        "fr": "Lire aussi\nLa grève des contrôleurs perturbe le trafic aérien",
+        "it": "Leggi anche\nIl Senato approva la riforma della giustizia",
+        "pt": "Veja também:\nPreço da gasolina volta a subir esta semana",
+        "nl": "Lees ook:\nTreinverkeer rond Utrecht urenlang plat",
+        "pl": "Zobacz także\nSejm przyjął ustawę o ochronie zwierząt",
+    },
     "reading-time": {
         "es": "Tiempo de lectura: 5 min", "fr": "Durée de lecture : 6 minutes", "it": "Tempo di lettura: 2 min",
         "pt": "3 min de leitura", "nl": "Leestijd 7 minuten", "pl": "Czas lektury: 4 minuty",
