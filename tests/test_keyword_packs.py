@@ -205,6 +205,22 @@ CHROME: dict[str, dict[str, str]] = {
         "nl": "Lees ook:\nTreinverkeer rond Utrecht urenlang plat",
         "pl": "Zobacz także\nSejm przyjął ustawę o ochronie zwierząt",
     },
+    "time-ago": {
+        "es": "Actualizado hace 5 minutos", "fr": "Mis à jour il y a 2 jours", "it": "Aggiornato 5 minuti fa",
+        "pt": "Publicado há 3 horas", "nl": "Bijgewerkt 2 dagen geleden", "pl": "Zaktualizowano 5 minut temu",
+    },
+    "view-count": {
+        "es": "Visitas: 12.345", "fr": "Vues : 12 345", "it": "12.345 letture",
+        "pt": "12.345 leituras", "nl": "12.345 keer gelezen", "pl": "Odsłony: 12345",
+    },
+    "media-link": {
+        "es": "Fotogalería", "fr": "Voir le diaporama", "it": "Fotogallery",
+        "pt": "Fotogaleria", "nl": "Fotogalerij", "pl": "Fotorelacja",
+    },
+    "agency-credit": {
+        "es": "Europa Press", "fr": "Rédaction / Reuters", "it": "Con Ansa",
+        "pt": "Com Lusa", "nl": "Met ANP", "pl": "PAP",
+    },
     "reading-time": {
         "es": "Tiempo de lectura: 5 min", "fr": "Durée de lecture : 6 minutes", "it": "Tempo di lettura: 2 min",
         "pt": "3 min de leitura", "nl": "Leestijd 7 minuten", "pl": "Czas lektury: 4 minuty",
