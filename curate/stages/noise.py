@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -136,15 +137,35 @@ def _remembered_search(regex: CompiledPattern, text: str) -> bool:
     return regex.search(text)
 
 
-def block_rule_hits(rule: Rule, lines: list[Line], on_timeout: OnTimeout = _give_up) -> set[int]:
+# What lets a pattern see past the text it matches: a window's edges and the page around
+# it differ only there (the page has "\n" beside the window where the window has nothing).
+_SEES_PAST_ITS_MATCH = re.compile(r"\(\?<[=!]|\(\?[=!]|\\[AZz]|\(\?[a-zA-Z]*-")
+
+
+def block_rule_hits(rule: Rule, lines: list[Line], on_timeout: OnTimeout = _give_up,
+                    page_check: bool = True) -> set[int]:
     """Lines covered by a match of the rule inside any window of ``rule.lines`` lines.
 
     A window is the lines joined by "\\n", with "\\n\\n" where the source had a
     blank line between them, so a pattern can tell a card from a paragraph.
+
+    ``page_check``: first search the whole page, joined the same way, once. Each window
+    is a slice of that text between line breaks, and a pattern with no lookaround, no
+    \\A, \\Z or \\z and no flag turned off (multiline ^ and $ see a line break as they
+    see a window's edge) that matches in a window matches at the same place in the page;
+    so a page without a match has no window with one, and most pages are done with one
+    search instead of one per line.
+    False: every window, the reference the tests compare it with.
     """
     hits: set[int] = set()
     size, regex = rule.lines, rule.regex
     assert regex is not None  # line and block rules always have a pattern (rules.py)
+    if page_check and len(lines) >= 2 and not _SEES_PAST_ITS_MATCH.search(regex.pattern):
+        try:
+            if not regex.search(joined_page(lines)):
+                return hits
+        except PatternTimeout:
+            pass  # the windows below each get the budget again
     for first in range(len(lines)):
         window = lines[first:first + size]
         if len(window) < 2:
@@ -174,6 +195,12 @@ def block_rule_hits(rule: Rule, lines: list[Line], on_timeout: OnTimeout = _give
         if len(window) < size:
             break
     return hits
+
+
+def joined_page(lines: list[Line]) -> str:
+    """The lines as block windows join them, all of them."""
+    return "".join(("\n\n" if line.gap_before else "\n") + line.text if k else line.text
+                   for k, line in enumerate(lines))
 
 
 def rule_hits(rule: Rule, lines: list[Line], taken: frozenset[int] = frozenset(),
