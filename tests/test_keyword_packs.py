@@ -221,6 +221,11 @@ CHROME: dict[str, dict[str, str]] = {
         "es": "Europa Press", "fr": "Rédaction / Reuters", "it": "Con Ansa",
         "pt": "Com Lusa", "nl": "Met ANP", "pl": "PAP",
     },
+    "social-embed": {
+        "es": "Ver esta publicación en Instagram", "fr": "Voir cette publication sur Instagram",
+        "it": "Visualizza questo post su Instagram", "pt": "Uma publicação compartilhada por Ana (@ana.lima)",
+        "nl": "Dit bericht op Instagram bekijken", "pl": "Wyświetl ten post na Instagramie",
+    },
     "reading-time": {
         "es": "Tiempo de lectura: 5 min", "fr": "Durée de lecture : 6 minutes", "it": "Tempo di lettura: 2 min",
         "pt": "3 min de leitura", "nl": "Leestijd 7 minuten", "pl": "Czas lektury: 4 minuty",
