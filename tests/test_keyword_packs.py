@@ -226,6 +226,18 @@ CHROME: dict[str, dict[str, str]] = {
         "it": "Visualizza questo post su Instagram", "pt": "Uma publicação compartilhada por Ana (@ana.lima)",
         "nl": "Dit bericht op Instagram bekijken", "pl": "Wyświetl ten post na Instagramie",
     },
+    "forum-control": {
+        "es": "Responder citando", "fr": "Répondre en citant", "it": "Rispondi citando",
+        "pt": "Responder com citação", "nl": "Reageer met citaat", "pl": "Odpowiedz z cytatem",
+    },
+    "shop-control": {
+        "es": "Seleccionar talla", "fr": "Choisir la taille", "it": "Seleziona la taglia",
+        "pt": "Selecione o tamanho", "nl": "Kies je maat", "pl": "Wybierz rozmiar",
+    },
+    "edit-link": {
+        "es": "Editar en GitHub", "fr": "Modifier sur GitHub", "it": "Modifica su GitHub",
+        "pt": "Editar no GitHub", "nl": "Bewerk deze pagina", "pl": "Edytuj na GitHubie",
+    },
     "reading-time": {
         "es": "Tiempo de lectura: 5 min", "fr": "Durée de lecture : 6 minutes", "it": "Tempo di lettura: 2 min",
         "pt": "3 min de leitura", "nl": "Leestijd 7 minuten", "pl": "Czas lektury: 4 minuty",
