@@ -238,6 +238,11 @@ CHROME: dict[str, dict[str, str]] = {
         "es": "Editar en GitHub", "fr": "Modifier sur GitHub", "it": "Modifica su GitHub",
         "pt": "Editar no GitHub", "nl": "Bewerk deze pagina", "pl": "Edytuj na GitHubie",
     },
+    "ad-continue": {
+        "es": "La noticia sigue tras la publicidad", "fr": "L'article continue sous cette publicité",
+        "it": "Continua a leggere dopo la pubblicità", "pt": "O texto continua após a publicidade",
+        "nl": "Het artikel gaat verder onder de advertentie", "pl": "Artykuł jest kontynuowany poniżej",
+    },
     "reading-time": {
         "es": "Tiempo de lectura: 5 min", "fr": "Durée de lecture : 6 minutes", "it": "Tempo di lettura: 2 min",
         "pt": "3 min de leitura", "nl": "Leestijd 7 minuten", "pl": "Czas lektury: 4 minuty",
