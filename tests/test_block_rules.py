@@ -79,7 +79,7 @@ def test_patterns_that_see_past_their_match_find_in_windows_what_the_page_search
     path.write_text(RULES, encoding="utf-8")
     rules = {rule.name: rule for rule in _block_rules(load_rules([tmp_path], builtin=False, check_examples=False))}
     lines = text_lines("Intro line of the page.\nRelated\nA headline of another story\nClosing sentence here.")
-    page = joined_page(lines)
+    page, _ = joined_page(lines)
     assert page == "Intro line of the page.\nRelated\nA headline of another story\nClosing sentence here."
     for name in ("before-a-break", "text-start"):
         # the window that starts at "Related" matches; the whole page, where a line break

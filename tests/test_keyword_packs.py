@@ -194,8 +194,8 @@ CHROME: dict[str, dict[str, str]] = {
         "nl": "Deze pagina is laatst gewijzigd op 3 mei 2024.", "pl": "Tę stronę ostatnio zmodyfikowano 3 maja 2024.",
     },
     "widget-control": {
-        "es": "× Cerrar ventana", "fr": "Tout accepter", "it": "Caricamento…",
-        "pt": "A carregar...", "nl": "Alles accepteren", "pl": "Odsłuchaj artykuł",
+        "es": "× Cerrar ventana", "fr": "Fermer la fenêtre", "it": "Caricamento…",
+        "pt": "A carregar...", "nl": "Venster sluiten", "pl": "Zamknij okno",
     },
     "see-also-headline": {
         "es": "Te puede interesar\nLos precios del alquiler siguen subiendo en Madrid",

@@ -142,65 +142,70 @@ def _remembered_search(regex: CompiledPattern, text: str) -> bool:
 _SEES_PAST_ITS_MATCH = re.compile(r"\(\?<[=!]|\(\?[=!]|\\[AZz]|\(\?[a-zA-Z]*-")
 
 
+@lru_cache(maxsize=256)  # a few block rules, asked for every page
+def sees_past_its_match(pattern: str) -> bool:
+    return _SEES_PAST_ITS_MATCH.search(pattern) is not None
+
+
 def block_rule_hits(rule: Rule, lines: list[Line], on_timeout: OnTimeout = _give_up,
                     page_check: bool = True) -> set[int]:
     """Lines covered by a match of the rule inside any window of ``rule.lines`` lines.
 
     A window is the lines joined by "\\n", with "\\n\\n" where the source had a
-    blank line between them, so a pattern can tell a card from a paragraph.
+    blank line between them, so a pattern can tell a card from a paragraph: a slice of
+    the whole page joined that way (joined_page).
 
-    ``page_check``: first search the whole page, joined the same way, once. Each window
-    is a slice of that text between line breaks, and a pattern with no lookaround, no
+    ``page_check``: first search the whole page once. A pattern with no lookaround, no
     \\A, \\Z or \\z and no flag turned off (multiline ^ and $ see a line break as they
     see a window's edge) that matches in a window matches at the same place in the page;
     so a page without a match has no window with one, and most pages are done with one
-    search instead of one per line.
-    False: every window, the reference the tests compare it with.
+    search instead of one per line. False: every window, the reference the tests compare
+    it with.
     """
     hits: set[int] = set()
     size, regex = rule.lines, rule.regex
     assert regex is not None  # line and block rules always have a pattern (rules.py)
-    if page_check and len(lines) >= 2 and not _SEES_PAST_ITS_MATCH.search(regex.pattern):
+    if len(lines) < 2:
+        return hits
+    page, starts = joined_page(lines)
+    if page_check and not sees_past_its_match(regex.pattern):
         try:
-            if not regex.search(joined_page(lines)):
+            if not regex.search(page):
                 return hits
         except PatternTimeout:
             pass  # the windows below each get the budget again
-    for first in range(len(lines)):
-        window = lines[first:first + size]
-        if len(window) < 2:
-            break
-        parts, starts, pos = [], [], 0
-        for k, line in enumerate(window):
-            if k:
-                sep = "\n\n" if line.gap_before else "\n"
-                parts.append(sep)
-                pos += len(sep)
-            starts.append(pos)
-            parts.append(line.text)
-            pos += len(line.text)
-        text = "".join(parts)
+    for first in range(len(lines) - 1):
+        last = min(first + size, len(lines))  # the window is lines[first:last]
+        base = starts[first]
         try:
-            spans = regex.spans(text)
+            spans = regex.spans(page[base:starts[last - 1] + len(lines[last - 1].text)])
         except PatternTimeout:
-            on_timeout(rule, window[0])
+            on_timeout(rule, lines[first])
             break
         for start, end in spans:
             if end == start:
                 continue
-            for k, line in enumerate(window):
-                line_end = starts[k] + len(line.text)
-                if starts[k] < end and line_end > start:
-                    hits.add(line.index)
-        if len(window) < size:
+            for k in range(first, last):
+                line_start = starts[k] - base
+                if line_start < end and line_start + len(lines[k].text) > start:
+                    hits.add(lines[k].index)
+        if last - first < size:
             break
     return hits
 
 
-def joined_page(lines: list[Line]) -> str:
-    """The lines as block windows join them, all of them."""
-    return "".join(("\n\n" if line.gap_before else "\n") + line.text if k else line.text
-                   for k, line in enumerate(lines))
+def joined_page(lines: list[Line]) -> tuple[str, list[int]]:
+    """The lines as block windows join them, all of them, and where each line starts."""
+    parts, starts, pos = [], [], 0
+    for k, line in enumerate(lines):
+        if k:
+            sep = "\n\n" if line.gap_before else "\n"
+            parts.append(sep)
+            pos += len(sep)
+        starts.append(pos)
+        parts.append(line.text)
+        pos += len(line.text)
+    return "".join(parts), starts
 
 
 def rule_hits(rule: Rule, lines: list[Line], taken: frozenset[int] = frozenset(),
