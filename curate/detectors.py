@@ -72,9 +72,25 @@ def words(text: str) -> int:
     return text.count(" ") + 1
 
 
+def menu_words(text: str) -> int:
+    """Words between spaces, a lone symbol between two words not counted: "Food & Drink"
+    and "News | Sport" are two words, as menus show them."""
+    tokens = text.split(" ")
+    return len(tokens) - sum(1 for k in range(1, len(tokens) - 1) if tokens[k] in _JOINERS
+                             and tokens[k - 1] not in _JOINERS and tokens[k + 1] not in _JOINERS)
+
+
+_JOINERS = frozenset("&|/+·•–—-")  # not "=": keep_daily = 7 is code
+
+
 def is_link_like(text: str, max_words: int) -> bool:
     """Short, not a sentence: what menu items, tags and link lists look like."""
-    return words(text) <= max_words and not _TERMINAL.search(text) and bool(_LETTER.search(text))
+    spaced = words(text)
+    # Each symbol menu_words() leaves out sits between two words, so it is at most
+    # (spaced - 1) // 2 below words(): prose, most of a page, is settled without it.
+    if spaced - (spaced - 1) // 2 > max_words or (spaced > max_words and menu_words(text) > max_words):
+        return False
+    return not _TERMINAL.search(text) and bool(_LETTER.search(text))
 
 
 _TOKEN = re.compile(r"\w+")
@@ -688,11 +704,14 @@ class LineModelRule:
 
         load_model(self.model)  # a missing or foreign model file is the rule file's error, at load
 
-    def thresholds(self) -> tuple[float, float]:
-        """(for lines only a detector hit, for lines no rule hit)."""
+    def thresholds(self, other_pages: bool = False) -> tuple[float, float]:
+        """(for lines only a detector hit, for lines no rule hit); with ``other_pages``,
+        those of the model for pages that are not articles, where the file has one."""
         from curate.linemodel.model import load_model
 
         fitted = load_model(self.model)
+        if other_pages and fitted.gate is not None:
+            fitted = fitted.gate.other
         return (self.rule_threshold if self.rule_threshold >= 0 else fitted.rule_threshold,
                 self.threshold if self.threshold >= 0 else fitted.free_threshold)
 
@@ -720,18 +739,47 @@ class LineModelRule:
         doubtful_page = np.diff(cut) > self.region_share * np.maximum(np.diff(whole), 1.0)
         return only_region & np.repeat(doubtful_page, sizes)
 
-    def cuts(self, features: np.ndarray, detected: np.ndarray, sizes: Sequence[int], thresholds: tuple[float, float],
+    def cuts(self, features: np.ndarray, detected: np.ndarray, sizes: Sequence[int],
+             thresholds: tuple[float | np.ndarray, float | np.ndarray],
              prose_like: np.ndarray | None = None) -> np.ndarray:
         """The score each row must reach for its line to go, with ``thresholds`` (for
-        lines only a detector hit, for the others): rule_threshold, the region's own where
-        it is doubtful, threshold, or long_threshold for prose (``prose_like``: by default
-        reads_as_prose)."""
-        rule_t, free_t = thresholds
+        lines only a detector hit, for the others; a number, or one per row):
+        rule_threshold, the region's own where it is doubtful, threshold, or
+        long_threshold for prose (``prose_like``: by default reads_as_prose)."""
+        rule_t, free_t = (np.broadcast_to(np.asarray(t, dtype=np.float64), (len(features),)) for t in thresholds)
         if prose_like is None:
             prose_like = self.reads_as_prose(features)
-        cut = np.where(detected, rule_t, np.where(prose_like, max(free_t, self.long_threshold), free_t))
-        cut[detected & self.doubtful_region(features, sizes)] = max(rule_t, self.region_threshold)
+        cut = np.where(detected, rule_t, np.where(prose_like, np.maximum(free_t, self.long_threshold), free_t))
+        doubtful = detected & self.doubtful_region(features, sizes)
+        cut[doubtful] = np.maximum(rule_t, self.region_threshold)[doubtful]
         return cut
+
+    def page_kinds(self, features: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
+        """Per row of the pages' line features: whether the model file's page gate calls
+        the line's page something other than an article (all False without a gate)."""
+        from curate.linemodel.features import page_vectors
+        from curate.linemodel.model import load_model
+
+        model = load_model(self.model)
+        if model.gate is None:
+            return np.zeros(len(features), dtype=bool)
+        return np.repeat(model.not_articles(page_vectors(features, sizes)), sizes)
+
+    def scores_and_thresholds(self, features: np.ndarray, sizes: Sequence[int], rows: np.ndarray
+                              ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Each row's score (0 where ``rows`` is False: no score needed) and the two
+        thresholds that apply to it: the article model's, or on a page the gate calls
+        something else, the other model's."""
+        from curate.linemodel.model import load_model
+
+        model = load_model(self.model)
+        scores = np.zeros(len(features))
+        other = self.page_kinds(features, sizes)
+        for mine, part in ((rows & ~other, model), (rows & other, model.gate.other if model.gate else None)):
+            if part is not None and mine.any():
+                scores[mine] = part.scores(features[mine])
+        (rule_a, free_a), (rule_o, free_o) = self.thresholds(), self.thresholds(other_pages=True)
+        return scores, (np.where(other, rule_o, rule_a), np.where(other, free_o, free_a))
 
     def judge(self, lines: list[Line], hit_groups: dict[int, set[str]],
               detected: frozenset[int] | set[int]) -> dict[int, float]:
@@ -747,7 +795,6 @@ class LineModelRule:
         ``vouched``: per page, lines a detector keeps for what they are (the article
         region's headline); one that no rule hit needs ``long_threshold``, as prose does."""
         from curate.linemodel.features import pages_features
-        from curate.linemodel.model import load_model
 
         features = pages_features([(lines, groups) for lines, groups, _ in pages])
         # Lines a pattern rule hit are decided already (hit, not merely detected): their
@@ -755,10 +802,9 @@ class LineModelRule:
         hit = np.array([line.index in groups for lines, groups, _ in pages for line in lines], dtype=bool)
         detected = np.array([line.index in found for lines, _, found in pages for line in lines], dtype=bool)
         open_rows = ~hit | detected
-        scores = np.zeros(len(features))
-        scores[open_rows] = load_model(self.model).scores(features[open_rows])
+        sizes = [len(lines) for lines, _, _ in pages]
+        scores, (rule_t, free_t) = self.scores_and_thresholds(features, sizes, open_rows)
         _share_list_scores(scores, [lines for lines, _, _ in pages], ~hit)
-        rule_t, free_t = self.thresholds()
         prose_like = self.reads_as_prose(features)
         if vouched is not None:
             # A line or so a page: its row by bisection, not a test of every line's index.
@@ -766,7 +812,7 @@ class LineModelRule:
             prose_like[[first_row[p] + bisect.bisect_left(lines, index, key=_line_index)
                         for p, ((lines, _, _), kept) in enumerate(zip(pages, vouched, strict=True))
                         for index in kept]] = True
-        cut = self.cuts(features, detected, [len(lines) for lines, _, _ in pages], (rule_t, free_t), prose_like)
+        cut = self.cuts(features, detected, sizes, (rule_t, free_t), prose_like)
         # One comparison for all rows; only the removed ones are then looked up.
         where = [(page, line.index) for page, (lines, _, _) in enumerate(pages) for line in lines]
         results: list[dict[int, float]] = [{} for _ in pages]

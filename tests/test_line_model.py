@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -13,8 +14,16 @@ from conftest import FIXTURES, ROOT, run_process
 
 from curate.detectors import LineModelRule, _share_list_scores
 from curate.document import Line, Origin
-from curate.linemodel.features import FEATURES, RULE_GROUPS, line_features, pages_features, rule_group
-from curate.linemodel.model import ModelError, load_model, read_model
+from curate.linemodel.features import (
+    FEATURES,
+    PAGE_FEATURES,
+    RULE_GROUPS,
+    line_features,
+    page_vectors,
+    pages_features,
+    rule_group,
+)
+from curate.linemodel.model import ModelError, PageGate, load_model, read_model
 from curate.stages.noise import text_lines
 
 # A page whose article the model keeps, with a menu above it and teasers below.
@@ -63,11 +72,15 @@ def test_numpy_evaluation_equals_scikit_learn():
     """The shipped trees, evaluated with numpy, against scikit-learn's own predictions of
     the same rows, saved when the model was trained (tools/train_line_model.py)."""
     reference = np.load(FIXTURES / "linemodel-reference.npz")
-    ours = load_model().scores(reference["rows"])
-    assert ours.shape == reference["scores"].shape
-    assert np.max(np.abs(ours - reference["scores"])) < 1e-9
-    # Not a constant model: it tells rows apart.
-    assert reference["scores"].min() < 0.2 and reference["scores"].max() > 0.8
+    model = load_model()
+    assert model.gate is not None
+    for ours, theirs in ((model.scores(reference["rows"]), reference["scores"]),
+                         (model.gate.other.scores(reference["rows"]), reference["other_scores"]),
+                         (model.gate.classifier.scores(reference["page_rows"]), reference["page_scores"])):
+        assert ours.shape == theirs.shape
+        assert np.max(np.abs(ours - theirs)) < 1e-9
+        # Not a constant model: it tells rows apart.
+        assert theirs.min() < 0.2 and theirs.max() > 0.8
 
 
 @pytest.mark.unit
@@ -79,6 +92,11 @@ def test_model_file_is_checked_at_load(tmp_path):
     model.save(other)
     data = dict(np.load(other))
     data["features"] = np.array(FEATURES[:-1])
+    np.savez(other, **data)
+    with pytest.raises(ModelError, match="other features"):
+        read_model(other.read_bytes(), str(other))
+    data = dict(np.load(ROOT / "curate" / "linemodel" / "line.npz"))
+    data["pages__features"] = np.array(PAGE_FEATURES[1:])  # the page gate's features too
     np.savez(other, **data)
     with pytest.raises(ModelError, match="other features"):
         read_model(other.read_bytes(), str(other))
@@ -95,6 +113,63 @@ def test_saved_model_reads_back_the_same(tmp_path):
     rows = np.random.default_rng(1).random((50, len(FEATURES))) * 5
     assert np.array_equal(model.scores(rows), again.scores(rows))
     assert (again.rule_threshold, again.free_threshold) == (model.rule_threshold, model.free_threshold)
+    assert model.gate is not None and again.gate is not None
+    assert np.array_equal(model.gate.other.scores(rows), again.gate.other.scores(rows))
+    pages = np.random.default_rng(2).random((20, len(PAGE_FEATURES)))
+    assert np.array_equal(model.gate.classifier.scores(pages), again.gate.classifier.scores(pages))
+    assert again.gate.threshold == model.gate.threshold
+    assert (again.gate.other.rule_threshold, again.gate.other.free_threshold) == (
+        model.gate.other.rule_threshold, model.gate.other.free_threshold)
+
+
+@pytest.mark.unit
+def test_page_vectors_are_each_pages_own_whatever_the_batch():
+    pages = [text_lines(path.read_text(encoding="utf-8")) for path in sorted((NOISE_DEV / "input").glob("*.txt"))[:9]]
+    pages.insert(3, [])
+    features = [line_features(page, {}) for page in pages]
+    batch = page_vectors(np.concatenate(features), [len(page) for page in pages])
+    assert batch.shape == (len(pages), len(PAGE_FEATURES))
+    for row, rows in zip(batch, features, strict=True):
+        assert np.array_equal(row, page_vectors(rows, [len(rows)])[0])
+        if len(rows):
+            assert np.allclose(row[:len(FEATURES)], rows.mean(axis=0))
+            assert np.allclose(row[len(FEATURES):], rows[:, :len(PAGE_FEATURES) - len(FEATURES)].std(axis=0), atol=1e-6)
+    assert not batch[3].any()  # a page without lines
+
+
+def _gated_at(tmp_path: Path, threshold: float) -> str:
+    """The built-in model file with its gate sending pages to the other model from ``threshold`` on."""
+    model = load_model()
+    assert model.gate is not None
+    path = tmp_path / f"gate-{threshold}.npz"
+    dataclasses.replace(model, gate=PageGate(model.gate.classifier, threshold, model.gate.other)).save(path)
+    return str(path)
+
+
+@pytest.mark.unit
+def test_the_page_gate_picks_the_model_and_thresholds_of_each_page(tmp_path):
+    """Gate at 0: every page is judged by the model for pages that are not articles, with
+    its thresholds; above 1: none is. A page's verdicts do not depend on its batch."""
+    pages = [(text_lines(PAGE), {}, set()), (lines_of(DEEP_CUT), {0: {"region"}}, {0})]
+    features = pages_features([(lines, groups) for lines, groups, _ in pages])
+    rows = np.ones(len(features), dtype=bool)
+    model = load_model()
+    assert model.gate is not None
+    every, never = LineModelRule(model=_gated_at(tmp_path, 0.0)), LineModelRule(model=_gated_at(tmp_path, 1.01))
+    sizes = [len(lines) for lines, _, _ in pages]
+    scores, (rule_t, free_t) = every.scores_and_thresholds(features, sizes, rows)
+    assert np.array_equal(scores, model.gate.other.scores(features))
+    assert (rule_t == model.gate.other.rule_threshold).all() and (free_t == model.gate.other.free_threshold).all()
+    scores, (rule_t, free_t) = never.scores_and_thresholds(features, sizes, rows)
+    assert np.array_equal(scores, model.scores(features))
+    assert (rule_t == model.rule_threshold).all() and (free_t == model.free_threshold).all()
+    # The shipped gate: each page as it would be judged alone.
+    shipped = LineModelRule()
+    kinds = shipped.page_kinds(features, sizes)
+    alone = np.concatenate([shipped.page_kinds(pages_features([(lines, groups)]), [len(lines)])
+                            for lines, groups, _ in pages])
+    assert np.array_equal(kinds, alone)
+    assert [shipped.judge_pages([page])[0] for page in pages] == shipped.judge_pages(pages)
 
 
 @pytest.mark.unit

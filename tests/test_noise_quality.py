@@ -51,6 +51,32 @@ def test_link_run_keeps_short_list_items_in_their_own_paragraphs():
 
 
 @pytest.mark.unit
+def test_link_run_does_not_count_a_lone_symbol_as_a_word():
+    """A menu's "Food & Drink" is two words, as "Food Drink" is; three words are not."""
+    link_run = _detector("link-run")
+    assert link_run.hits(_lines("Rezepte", "Schnell & einfach", "Magazin", gaps=False)) == {0, 1, 2}
+    assert link_run.hits(_lines("Home", "News | Sport", "Contact", gaps=False)) == {0, 1, 2}
+    assert link_run.hits(_lines("Home", "Food and drink", "Contact", gaps=False)) == set()
+
+
+@pytest.mark.unit
+def test_link_like_shortcut_equals_its_definition():
+    """is_link_like settles most lines by counting before it runs the lone-symbol pattern;
+    it must answer as the plain definition does (few enough words, no sentence end, a letter)."""
+    import random
+
+    from curate.detectors import _LETTER, _TERMINAL, is_link_like, menu_words
+
+    tokens = ["a", "Über", "x.", "&", "|", "-", "–", "/", "+", "=", "C++", "&&", "1"]
+    rng = random.Random(0)
+    for _ in range(5000):
+        text = " ".join(rng.choice(tokens) for _ in range(rng.randint(1, 8)))
+        for most in (1, 2, 3):
+            plain = menu_words(text) <= most and not _TERMINAL.search(text) and bool(_LETTER.search(text))
+            assert is_link_like(text, most) == plain, (text, most)
+
+
+@pytest.mark.unit
 def test_repeated_short_line_between_paragraphs_is_content():
     lines = _lines(PROSE, "Liang Guangting said", PROSE + " One.", "Liang Guangting said", PROSE + " Two.")
     assert _detector("repeated-line").hits(lines) == set()

@@ -11,10 +11,14 @@ snippets, see tools/linedata.py for how lines get their labels), and:
 2. for each fold, fits gradient-boosted trees on the other four and scores this one, so
    every page is scored by a model that never saw its site;
 3. picks the two thresholds of the line-model rule (for lines a built-in rule hit, and
-   for lines none did) on those out-of-fold scores, and prints content kept and noise
-   removed, by set, language and page type, beside the rules alone;
-4. fits the shipped model on every page, checks the numpy evaluation against
-   scikit-learn's own predictions, and writes the model, the fold models (for
+   for lines none did) on those out-of-fold scores;
+4. the same way, fits the page gate: a classifier of whole pages (article, or a page of
+   another type: noise-train's page_type) and a second line model fitted on the pages
+   that are not articles, which judges the lines of the pages the classifier calls so,
+   with thresholds of its own picked on the gated out-of-fold verdicts; and prints content
+   kept and noise removed, by set, language and page type, beside the rules alone;
+5. fits the shipped models on every page, checks the numpy evaluation against
+   scikit-learn's own predictions, and writes the model file, the fold model files (for
    bench/noise.py's out-of-fold run of the real CLI) and a reference for the tests.
 
 Deterministic: the same data and versions give the same model file.
@@ -38,8 +42,8 @@ from linedata import FOLDS, Page, load_set  # noqa: E402
 
 from curate.detectors import LineModelRule  # noqa: E402
 from curate.gold import fold as fold_text  # noqa: E402
-from curate.linemodel.features import FEATURES  # noqa: E402
-from curate.linemodel.model import LineModel  # noqa: E402
+from curate.linemodel.features import FEATURES, PAGE_FEATURES, page_vectors  # noqa: E402
+from curate.linemodel.model import LineModel, PageGate  # noqa: E402
 from curate.rules import RuleSet, load_rules  # noqa: E402
 from curate.stages.noise import arbitrates  # noqa: E402
 
@@ -49,13 +53,32 @@ RULE_DEFAULTS = LineModelRule()
 PARAMS = {"max_iter": 100, "learning_rate": 0.15, "max_leaf_nodes": 31, "max_depth": 6, "l2_regularization": 1.0,
           "min_samples_leaf": 30, "early_stopping": False, "random_state": 0}
 WEAK = 0.5  # what a page's lines labelled content by position weigh, against its snippets' 1
+# The same for the model of pages that are not articles: between a thread's or a grid's
+# first and last keep snippet lie much of its chrome (usernames, buttons, dates, filters),
+# so position says less there. Out of fold, 0.1 against 0.5 kept as much content and
+# removed more noise of noise-train (0.915 against 0.910).
+OTHER_WEAK = 0.1
 TARGETS = (0.97, 0.90)  # content kept, noise removed (issue 16)
-# A line no rule hit goes only when the model finds noise likelier than content.
-FREE_FLOOR = 0.5
+# A line no rule hit goes only when the model finds noise clearly likelier than content:
+# at 0.5 it took a list item and a thank-you post off two of the probe pages
+# (tests/fixtures/probes); out of fold, 0.6 moved no figure by more than 0.003.
+FREE_FLOOR = 0.6
 GRID = tuple(round(x, 2) for x in np.arange(0.1, 0.95, 0.05))
+# The page types of noise-train's manifest that are not articles: the page gate's class 1.
+NOT_ARTICLES = frozenset({"collection", "listing", "product", "service", "documentation", "forum"})
+# From this probability on, a page's lines go to the model for pages that are not
+# articles: above one half, since a news article taken for a listing loses more of its
+# noise than a listing taken for an article loses of its content.
+GATE = 0.7
+# A small classifier for ~1,000 pages: shallow trees, many leaves' worth of samples.
+PAGE_PARAMS = {"max_iter": 200, "learning_rate": 0.05, "max_depth": 3, "min_samples_leaf": 10,
+               "early_stopping": False, "random_state": 0}
+# What a point of content kept weighs against a point of noise removed when thresholds
+# are chosen: without it, the chooser gave noise-dev's content up to reach its noise.
+CONTENT_WEIGHT = 2.0
 
 
-def weights(pages: list[Page]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def weights(pages: list[Page], weak: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Labelled rows, labels and weights: each page's content and noise lines weigh the
     same in all (a long page with many snippets does not outweigh a short one), and the
     two classes weigh the same."""
@@ -66,7 +89,7 @@ def weights(pages: list[Page]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         w = np.ones(len(y))
         for c in (0, 1, 2):
             if (y == c).any():
-                w[y == c] = (WEAK if c == 2 else 1.0) / (y == c).sum()
+                w[y == c] = ((WEAK if weak is None else weak) if c == 2 else 1.0) / (y == c).sum()
         rows.append(page.features[mask])
         labels.append(np.where(y == 2, 0, y))
         weight.append(w)
@@ -77,11 +100,48 @@ def weights(pages: list[Page]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(rows), y, w
 
 
-def fit(pages: list[Page]):
+def fit(pages: list[Page], weak: float | None = None):
     from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
 
-    rows, y, w = weights(pages)
+    rows, y, w = weights(pages, weak)
     return HistGradientBoostingClassifier(**PARAMS).fit(rows, y, sample_weight=w)
+
+
+def page_row(page: Page) -> np.ndarray:
+    return page_vectors(page.features, [len(page.features)])[0]
+
+
+def fit_pages(pages: list[Page]):
+    """The page classifier: 1 for a page that is not an article, on the pages whose type
+    is known (noise-dev's are news articles; noise-train's manifest names the rest)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    known = [p for p in pages if p.page_type != "?"]
+    rows = np.array([page_row(p) for p in known])
+    return HistGradientBoostingClassifier(**PAGE_PARAMS).fit(rows, [int(p.page_type in NOT_ARTICLES) for p in known])
+
+
+def fit_other(pages: list[Page]):
+    """The line model for pages that are not articles: fitted on those pages alone, its
+    lines labelled content by position weighing OTHER_WEAK."""
+    return fit([p for p in pages if p.page_type in NOT_ARTICLES], OTHER_WEAK)
+
+
+@dataclasses.dataclass
+class Gated:
+    """Out-of-fold verdict inputs of the page gate: each page's other-model scores and
+    whether the gate sends the page to it."""
+
+    other: dict[str, np.ndarray]
+    sent: dict[str, bool]
+    thresholds: tuple[float, float] = (0.15, 0.5)  # the other model's (rule, free)
+    main: tuple[float, float] = (0.15, 0.5)  # the article model's
+
+    def kept(self, page: Page, scores: np.ndarray, main: tuple[float, float] | None = None,
+             rule: LineModelRule = RULE_DEFAULTS) -> np.ndarray:
+        if self.sent[page.name]:
+            return kept_mask(page, self.other[page.name], *self.thresholds, rule)
+        return kept_mask(page, scores, *(main or self.main), rule)
 
 
 def set_variant(weak: float | None, trees: int | None, depth: int | None) -> None:
@@ -95,7 +155,8 @@ def set_variant(weak: float | None, trees: int | None, depth: int | None) -> Non
         PARAMS["max_depth"] = depth
 
 
-def export(clf, name: str, rule_threshold: float, free_threshold: float) -> LineModel:
+def export(clf, name: str, rule_threshold: float, free_threshold: float,
+           features: tuple[str, ...] = FEATURES) -> LineModel:
     """The classifier's trees as padded arrays (a leaf points to itself)."""
     trees = [predictors[0].nodes for predictors in clf._predictors]
     width = max(len(nodes) for nodes in trees)
@@ -115,8 +176,17 @@ def export(clf, name: str, rule_threshold: float, free_threshold: float) -> Line
         if nodes["is_categorical"].any():  # features are numbers, never missing: only numeric splits
             raise SystemExit("categorical splits are not supported by the numpy evaluation")
     baseline = float(np.ravel(clf._baseline_prediction)[0])
-    return LineModel(name, FEATURES, baseline, feature, threshold, left, right, value, depth, rule_threshold,
+    return LineModel(name, features, baseline, feature, threshold, left, right, value, depth, rule_threshold,
                      free_threshold)
+
+
+def export_gated(main, pages_clf, other, name: str, main_t: tuple[float, float],
+                 other_t: tuple[float, float]) -> LineModel:
+    """One model file: the line model, and its page gate (the page classifier and the
+    line model for pages that are not articles)."""
+    gate = PageGate(export(pages_clf, f"{name}-pages", GATE, GATE, PAGE_FEATURES), GATE,
+                    export(other, f"{name}-other", *other_t))
+    return dataclasses.replace(export(main, name, *main_t), gate=gate)
 
 
 def kept_mask(page: Page, scores: np.ndarray, rule_threshold: float, free_threshold: float,
@@ -141,11 +211,14 @@ def figures(counts: np.ndarray) -> tuple[float, float, float]:
     return counts[0] / max(counts[1], 1), counts[2] / max(counts[3], 1), counts[4] / max(counts[5], 1)
 
 
-def report(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float, free_t: float) -> None:
+def report(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float, free_t: float,
+           gated: Gated | None = None) -> None:
     groups: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(6, dtype=np.int64))
     rules_only: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(6, dtype=np.int64))
     for page in pages:
-        model = snippet_counts(page, kept_mask(page, scores[page.name], rule_t, free_t))
+        kept = (gated.kept(page, scores[page.name], (rule_t, free_t)) if gated is not None
+                else kept_mask(page, scores[page.name], rule_t, free_t))
+        model = snippet_counts(page, kept)
         alone = snippet_counts(page, np.array([line.index not in page.taken for line in page.lines]))
         for key in ((page.corpus, "all"), (page.corpus, f"lang {page.language}"),
                     (page.corpus, f"type {page.page_type}")):
@@ -167,7 +240,8 @@ def report(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float, free
 REGION_SWEEP = ((0.35, 0.4), (0.5, 0.25), (0.5, 0.35), (0.5, 0.5), (0.7, 0.4), (0.0, 1.0))
 
 
-def region_sweep(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float, free_t: float) -> None:
+def region_sweep(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float, free_t: float,
+                 gated: Gated) -> None:
     """Content kept and noise removed per set at other doubtful-region settings (out of
     fold, with the chosen thresholds); share 1.0 is the region judged like any detector."""
     print("\ndoubtful region: lines only the region hit, on pages where it cut more than the share of the prose")
@@ -177,34 +251,42 @@ def region_sweep(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float
         rule = dataclasses.replace(RULE_DEFAULTS, region_threshold=region_t, region_share=share)
         total = {name: np.zeros(6, dtype=np.int64) for name in SETS}
         for page in pages:
-            total[page.corpus] += snippet_counts(page, kept_mask(page, scores[page.name], rule_t, free_t, rule))
+            total[page.corpus] += snippet_counts(page, gated.kept(page, scores[page.name], (rule_t, free_t), rule))
         row = "".join(f" {figures(total[name])[0]:>17.3f} {figures(total[name])[1]:>8.3f}" for name in SETS)
         print(f"{region_t:>9.2f} {share:>6.2f}{row}{'  (default)' if (region_t, share) == defaults else ''}")
 
 
-def choose_thresholds(pages: list[Page], scores: dict[str, np.ndarray]) -> tuple[float, float]:
-    """The pair with the widest worst margin to the targets (content kept, noise removed)
-    over both sets: what the thresholds trade is content for noise, and content is the
-    scarcer of the two."""
-    best, pick = -1.0, (0.5, 0.5)
+def choose_thresholds(pages: list[Page], scores: dict[str, np.ndarray],
+                      gated: Gated | None = None) -> tuple[float, float]:
+    """The pair (for lines only a detector hit, for the others) with the widest worst
+    margin to the targets (content kept, noise removed) over both sets, a margin of
+    content kept counting CONTENT_WEIGHT times one of noise removed: what the thresholds
+    trade is content for noise, and content is the scarcer of the two (a corpus loses
+    more by a lost sentence than by a kept menu). Ties go to the widest second worst
+    margin, and so on. The second threshold is FREE_FLOOR (chosen too, it wandered from
+    0.5 to 0.8 between retrainings that moved no figure much). With ``gated``, one pair
+    for both models: each page judged by the one the gate gives it (two pairs chosen
+    apart wandered as well, and each is one more number fitted to the same pages)."""
+    best: list[float] | None = None
+    pick = (0.5, FREE_FLOOR)
     # Most pairs keep the same lines of most pages: each page's counts are remembered by
     # what it keeps, so a page's text is folded and searched once per distinct verdict.
     counted: dict[tuple[str, bytes], np.ndarray] = {}
     for rule_t in GRID:
-        for free_t in GRID:
-            if free_t < max(rule_t, FREE_FLOOR):
-                continue
-            total = {name: np.zeros(6, dtype=np.int64) for name in SETS}
-            for page in pages:
-                kept = kept_mask(page, scores[page.name], rule_t, free_t)
-                key = (page.name, np.packbits(kept).tobytes())
-                if key not in counted:
-                    counted[key] = snippet_counts(page, kept)
-                total[page.corpus] += counted[key]
-            mean = min(min(kept - TARGETS[0], removed - TARGETS[1])
-                       for kept, removed, _ in (figures(total[name]) for name in SETS))
-            if mean > best:
-                best, pick = mean, (rule_t, free_t)
+        free_t = max(FREE_FLOOR, rule_t)
+        total = {name: np.zeros(6, dtype=np.int64) for name in SETS}
+        for page in pages:
+            judged = gated.other[page.name] if gated is not None and gated.sent[page.name] else scores[page.name]
+            kept = kept_mask(page, judged, rule_t, free_t)
+            key = (page.name, np.packbits(kept).tobytes())
+            if key not in counted:
+                counted[key] = snippet_counts(page, kept)
+            total[page.corpus] += counted[key]
+        margins = [min(CONTENT_WEIGHT * (set_kept - TARGETS[0]), set_removed - TARGETS[1])
+                   for set_kept, set_removed, _ in (figures(total[name]) for name in SETS)]
+        ranked = sorted(round(m, 6) for m in margins)
+        if best is None or ranked > best:
+            best, pick = ranked, (rule_t, free_t)
     return pick
 
 
@@ -240,36 +322,65 @@ def main() -> None:
             if page.fold == k:
                 scores[page.name] = clf.predict_proba(page.features)[:, 1]
         print(f"fold {k + 1}/{FOLDS} fitted", flush=True)
+    rule_t, free_t = choose_thresholds(pages, scores)
+    gated = Gated({}, {})
+    fold_gates = []
+    for k in range(FOLDS):
+        rest = [p for p in pages if p.fold != k]
+        pages_clf, other = fit_pages(rest), fit_other(rest)
+        fold_gates.append((pages_clf, other))
+        for page in pages:
+            if page.fold == k:
+                gated.sent[page.name] = bool(pages_clf.predict_proba(page_row(page)[None, :])[0, 1] >= GATE)
+                gated.other[page.name] = other.predict_proba(page.features)[:, 1]
+        print(f"page gate, fold {k + 1}/{FOLDS} fitted", flush=True)
     if args.dump:
         import pickle
 
-        args.dump.write_bytes(pickle.dumps((pages, scores)))
-    rule_t, free_t = choose_thresholds(pages, scores)
-    print(f"\nthresholds: {rule_t} for lines only a built-in detector hit, {free_t} for the others (out of fold)")
+        args.dump.write_bytes(pickle.dumps((pages, scores, gated)))
+    gated.main = gated.thresholds = choose_thresholds(pages, scores, gated)
+    print(f"\nthresholds without the page gate: {rule_t} for lines only a built-in detector hit, {free_t} for the "
+          f"others (out of fold); with it (both models): {gated.main[0]} and {gated.main[1]}")
+    for corpus in SETS:
+        for kind in sorted({p.page_type for p in pages if p.corpus == corpus}):
+            group = [p for p in pages if p.corpus == corpus and p.page_type == kind]
+            print(f"  gate, {corpus} {kind}: {sum(gated.sent[p.name] for p in group)} of {len(group)} pages "
+                  "sent to the model for pages that are not articles")
     print("kept: keep snippets kept; removed: drop snippets removed; short: lines between the first and last keep "
           "snippet, and the title, kept (headings, list items: content no snippet scores)\n")
+    print("without the page gate:")
     report(pages, scores, rule_t, free_t)
-    region_sweep(pages, scores, rule_t, free_t)
+    print("\nwith the page gate (as shipped):")
+    report(pages, scores, *gated.main, gated)
+    region_sweep(pages, scores, *gated.main, gated)
     if args.dry_run:
         return
 
-    final = fit(pages)
-    model = export(final, "line-model", rule_t, free_t)
+    final, final_pages, final_other = fit(pages), fit_pages(pages), fit_other(pages)
+    model = export_gated(final, final_pages, final_other, "line-model", gated.main, gated.thresholds)
+    assert model.gate is not None
     every = np.concatenate([p.features for p in pages])
-    ours, theirs = model.scores(every), final.predict_proba(every)[:, 1]
-    gap = float(np.max(np.abs(ours - theirs)))
-    if gap > 1e-9:
-        raise SystemExit(f"numpy evaluation differs from scikit-learn's by {gap}")
+    page_rows = np.array([page_row(p) for p in pages])
+    gaps = [float(np.max(np.abs(ours.scores(rows) - theirs.predict_proba(rows)[:, 1])))
+            for ours, theirs, rows in ((model, final, every), (model.gate.other, final_other, every),
+                                       (model.gate.classifier, final_pages, page_rows))]
+    if max(gaps) > 1e-9:
+        raise SystemExit(f"numpy evaluation differs from scikit-learn's by {max(gaps)}")
     model.save(args.out)
     args.folds_dir.mkdir(parents=True, exist_ok=True)
-    for k, clf in enumerate(fold_models):
-        export(clf, f"line-model-fold{k}", rule_t, free_t).save(args.folds_dir / f"fold{k}.npz")
+    for k, (clf, (pages_clf, other)) in enumerate(zip(fold_models, fold_gates, strict=True)):
+        export_gated(clf, pages_clf, other, f"line-model-fold{k}", gated.main,
+                     gated.thresholds).save(args.folds_dir / f"fold{k}.npz")
     (args.folds_dir / "folds.tsv").write_text("".join(f"{p.corpus}\t{p.name}\t{p.fold}\n" for p in pages))
     rng = np.random.default_rng(0)
     sample = every[np.sort(rng.choice(len(every), size=300, replace=False))]
     reference = ROOT / "tests" / "fixtures" / "linemodel-reference.npz"
-    np.savez_compressed(reference, rows=sample, scores=final.predict_proba(sample)[:, 1])
-    print(f"\nmodel: {model.trees} trees, depth {model.depth}; numpy matches scikit-learn within {gap:.1e}")
+    np.savez_compressed(reference, rows=sample, scores=final.predict_proba(sample)[:, 1],
+                        other_scores=final_other.predict_proba(sample)[:, 1], page_rows=page_rows,
+                        page_scores=final_pages.predict_proba(page_rows)[:, 1])
+    print(f"\nmodel: {model.trees} trees, depth {model.depth}; for pages that are not articles "
+          f"{model.gate.other.trees} trees; page gate {model.gate.classifier.trees} trees, depth "
+          f"{model.gate.classifier.depth}; numpy matches scikit-learn within {max(gaps):.1e}")
     print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes), fold models in {args.folds_dir}, "
           f"reference in {reference}")
 

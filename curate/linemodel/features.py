@@ -214,6 +214,10 @@ FEATURES = (OWN + tuple(f"{name}_w{w}" for w in _WINDOWS for name in _CONTEXT_OF
             + tuple(f"{name}_next" for name in ("log_chars", "terminal", "prose"))
             + POSITION + RULES)
 _INDEX = {name: k for k, name in enumerate(FEATURES)}
+# A whole page's shape, for the model that tells an article from the pages that are not
+# one (a listing, a shop's grid, a forum thread, docs): every line feature's mean over the
+# page, and how much the lines' own shapes vary.
+PAGE_FEATURES = tuple(f"page_mean_{name}" for name in FEATURES) + tuple(f"page_std_{name}" for name in OWN)
 
 
 @cache  # a few files, asked for each line they hit
@@ -466,4 +470,22 @@ def pages_features(pages: Sequence[tuple[Sequence[Line], Mapping[int, set[str]]]
     out[:, first_rule:first_rule + len(RULE_GROUPS)] = rules
     out[:, _INDEX["any_rule"]] = any_rule
     out[:, _INDEX["rule_near_2"]] = window_mean(any_rule, 2)
+    return out
+
+
+def page_vectors(features: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
+    """One row of PAGE_FEATURES per page, the pages' lines one after another in
+    ``features`` (pages of ``sizes`` lines; a page without lines gets zeros). Each page's
+    sums run over its own rows in order, so a page gets the same row alone or in a batch."""
+    counts = np.asarray(sizes, dtype=np.int64)
+    out = np.zeros((len(counts), len(PAGE_FEATURES)), dtype=np.float64)
+    full = counts > 0
+    if not full.any():
+        return out
+    starts = (np.cumsum(counts) - counts)[full]
+    n = counts[full][:, None].astype(np.float64)
+    mean = np.add.reduceat(features, starts, axis=0) / n
+    own = features[:, :len(OWN)]
+    spread = np.maximum(np.add.reduceat(own * own, starts, axis=0) / n - mean[:, :len(OWN)] ** 2, 0.0)
+    out[full] = np.hstack([mean, np.sqrt(spread)])
     return out

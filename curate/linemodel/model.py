@@ -7,10 +7,18 @@ classifier's own rule, written out: at each split a row goes left when its featu
 most the threshold; the raw score is the baseline plus the leaf values, and the score is
 its logistic. tests/test_line_model.py checks it against scikit-learn's predictions
 saved at training time.
+
+A model file may carry a page gate beside its line model: a classifier of whole pages
+(features.PAGE_FEATURES) that tells an article from a page that is not one (a listing, a
+shop's grid, a forum thread, a documentation or service page), and a second line model,
+fitted on such pages alone, which judges the lines of the pages the classifier calls so.
+One model fitted on every page learnt mostly from articles, where the article region is
+right; on the other pages it trusted the region as much, and lost their content.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from dataclasses import dataclass
@@ -20,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.linemodel.features import FEATURES
+from curate.linemodel.features import FEATURES, PAGE_FEATURES
 
 BUILTIN = "line.npz"  # inside this package
 
@@ -54,6 +62,7 @@ class LineModel:
     rule_threshold: float  # defaults fitted with the model (see the rule's params)
     free_threshold: float
     sha256: str = ""  # of the file it was read from
+    gate: PageGate | None = None  # pages that are not articles, and their own line model
 
     @property
     def trees(self) -> int:
@@ -85,34 +94,69 @@ class LineModel:
         children = np.stack([self.right + roots[:, None], self.left + roots[:, None]], axis=-1)
         return FlatTrees(roots, self.feature.ravel(), self.threshold.ravel(), children.ravel(), self.value.ravel())
 
+    def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        """What its file holds, each key after ``prefix``."""
+        found = {"name": np.array(self.name), "features": np.array(self.features),
+                 "baseline": np.array(self.baseline), "feature": self.feature.astype(np.int16),
+                 "threshold": self.threshold, "left": self.left.astype(np.int16),
+                 "right": self.right.astype(np.int16), "value": self.value, "depth": np.array(self.depth),
+                 "rule_threshold": np.array(self.rule_threshold), "free_threshold": np.array(self.free_threshold)}
+        if self.gate is not None:
+            found.update(self.gate.classifier.arrays(_PAGES))
+            found.update(self.gate.other.arrays(_OTHER))
+            found["gate_threshold"] = np.array(self.gate.threshold)
+        return {prefix + key: value for key, value in found.items()}
+
     def save(self, path: Path) -> None:
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, name=np.array(self.name), features=np.array(self.features),
-                            baseline=np.array(self.baseline), feature=self.feature.astype(np.int16),
-                            threshold=self.threshold, left=self.left.astype(np.int16),
-                            right=self.right.astype(np.int16), value=self.value, depth=np.array(self.depth),
-                            rule_threshold=np.array(self.rule_threshold),
-                            free_threshold=np.array(self.free_threshold))
+        np.savez_compressed(buffer, **self.arrays())  # type: ignore[arg-type]  # no key is named allow_pickle
         path.write_bytes(buffer.getvalue())
+
+    def not_articles(self, pages: np.ndarray) -> np.ndarray:
+        """Per row of page_vectors: whether the gate calls the page something other than
+        an article (all False without a gate)."""
+        if self.gate is None or not len(pages):
+            return np.zeros(len(pages), dtype=bool)
+        return self.gate.classifier.scores(pages) >= self.gate.threshold
+
+
+@dataclass(frozen=True, eq=False)
+class PageGate:
+    classifier: LineModel  # over features.PAGE_FEATURES: the probability a page is not an article
+    threshold: float  # from this probability on, the page's lines go to ``other``
+    other: LineModel  # the line model fitted on pages that are not articles
+
+
+_PAGES = "pages__"  # the keys of a gate's parts in a model file
+_OTHER = "other__"
+
+
+def _trees(arrays: dict[str, np.ndarray], prefix: str, sha256: str) -> LineModel:
+    return LineModel(str(arrays[prefix + "name"]), tuple(str(f) for f in arrays[prefix + "features"]),
+                     float(arrays[prefix + "baseline"]), arrays[prefix + "feature"].astype(np.int64),
+                     arrays[prefix + "threshold"].astype(np.float64), arrays[prefix + "left"].astype(np.int64),
+                     arrays[prefix + "right"].astype(np.int64), arrays[prefix + "value"].astype(np.float64),
+                     int(arrays[prefix + "depth"]), float(arrays[prefix + "rule_threshold"]),
+                     float(arrays[prefix + "free_threshold"]), sha256)
 
 
 def read_model(data: bytes, where: str) -> LineModel:
+    sha256 = hashlib.sha256(data).hexdigest()
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-        features = tuple(str(f) for f in arrays["features"])
-        model = LineModel(str(arrays["name"]), features, float(arrays["baseline"]),
-                          arrays["feature"].astype(np.int64), arrays["threshold"].astype(np.float64),
-                          arrays["left"].astype(np.int64), arrays["right"].astype(np.int64),
-                          arrays["value"].astype(np.float64), int(arrays["depth"]),
-                          float(arrays["rule_threshold"]), float(arrays["free_threshold"]),
-                          hashlib.sha256(data).hexdigest())
+        model = _trees(arrays, "", sha256)
+        gate = None
+        if _PAGES + "name" in arrays:
+            gate = PageGate(_trees(arrays, _PAGES, sha256), float(arrays["gate_threshold"]),
+                            _trees(arrays, _OTHER, sha256))
     except (OSError, ValueError, KeyError, EOFError) as err:
         raise ModelError(f"{where} is not a line model file ({err})") from None
-    if features != FEATURES:
+    if model.features != FEATURES or (gate is not None and (gate.other.features != FEATURES
+                                                            or gate.classifier.features != PAGE_FEATURES)):
         raise ModelError(f"{where} was trained on other features than this curate computes; retrain it with "
                          "tools/train_line_model.py")
-    return model
+    return dataclasses.replace(model, gate=gate) if gate is not None else model
 
 
 @cache
