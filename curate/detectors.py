@@ -760,10 +760,10 @@ class LineModelRule:
         from curate.linemodel.features import page_vectors
         from curate.linemodel.model import load_model
 
-        model = load_model(self.model)
-        if model.gate is None:
+        gate = load_model(self.model).gate
+        if gate is None or not len(features):
             return np.zeros(len(features), dtype=bool)
-        return np.repeat(model.not_articles(page_vectors(features, sizes)), sizes)
+        return np.repeat(gate.classifier.scores(page_vectors(features, sizes)) >= gate.threshold, sizes)
 
     def scores_and_thresholds(self, features: np.ndarray, sizes: Sequence[int], rows: np.ndarray
                               ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
@@ -774,9 +774,9 @@ class LineModelRule:
 
         model = load_model(self.model)
         scores = np.zeros(len(features))
-        other = self.page_kinds(features, sizes)
-        for mine, part in ((rows & ~other, model), (rows & other, model.gate.other if model.gate else None)):
-            if part is not None and mine.any():
+        other = self.page_kinds(features, sizes)  # all False without a gate
+        for mine, part in ((rows & ~other, model), (rows & other, model.gate.other if model.gate else model)):
+            if mine.any():
                 scores[mine] = part.scores(features[mine])
         (rule_a, free_a), (rule_o, free_o) = self.thresholds(), self.thresholds(other_pages=True)
         return scores, (np.where(other, rule_o, rule_a), np.where(other, free_o, free_a))

@@ -14,9 +14,10 @@ snippets, see tools/linedata.py for how lines get their labels), and:
    for lines none did) on those out-of-fold scores;
 4. the same way, fits the page gate: a classifier of whole pages (article, or a page of
    another type: noise-train's page_type) and a second line model fitted on the pages
-   that are not articles, which judges the lines of the pages the classifier calls so,
-   with thresholds of its own picked on the gated out-of-fold verdicts; and prints content
-   kept and noise removed, by set, language and page type, beside the rules alone;
+   that are not articles, which judges the lines of the pages the classifier calls so;
+   picks the thresholds again, one pair for both models, on the gated out-of-fold
+   verdicts; and prints content kept and noise removed, by set, language and page type,
+   beside the rules alone;
 5. fits the shipped models on every page, checks the numpy evaluation against
    scikit-learn's own predictions, and writes the model file, the fold model files (for
    bench/noise.py's out-of-fold run of the real CLI) and a reference for the tests.
@@ -129,19 +130,19 @@ def fit_other(pages: list[Page]):
 
 @dataclasses.dataclass
 class Gated:
-    """Out-of-fold verdict inputs of the page gate: each page's other-model scores and
-    whether the gate sends the page to it."""
+    """Out-of-fold verdict inputs of the page gate: each page's other-model scores,
+    whether the gate sends the page to it, and the thresholds of both models."""
 
     other: dict[str, np.ndarray]
     sent: dict[str, bool]
-    thresholds: tuple[float, float] = (0.15, 0.5)  # the other model's (rule, free)
-    main: tuple[float, float] = (0.15, 0.5)  # the article model's
+    thresholds: tuple[float, float] = (0.5, FREE_FLOOR)  # (rule, free), chosen by choose_thresholds
 
-    def kept(self, page: Page, scores: np.ndarray, main: tuple[float, float] | None = None,
-             rule: LineModelRule = RULE_DEFAULTS) -> np.ndarray:
-        if self.sent[page.name]:
-            return kept_mask(page, self.other[page.name], *self.thresholds, rule)
-        return kept_mask(page, scores, *(main or self.main), rule)
+    def scores_of(self, page: Page, scores: dict[str, np.ndarray]) -> np.ndarray:
+        """The page's out-of-fold scores by the model the gate gives it."""
+        return self.other[page.name] if self.sent[page.name] else scores[page.name]
+
+    def kept(self, page: Page, scores: dict[str, np.ndarray], rule: LineModelRule = RULE_DEFAULTS) -> np.ndarray:
+        return kept_mask(page, self.scores_of(page, scores), *self.thresholds, rule)
 
 
 def set_variant(weak: float | None, trees: int | None, depth: int | None) -> None:
@@ -180,13 +181,12 @@ def export(clf, name: str, rule_threshold: float, free_threshold: float,
                      free_threshold)
 
 
-def export_gated(main, pages_clf, other, name: str, main_t: tuple[float, float],
-                 other_t: tuple[float, float]) -> LineModel:
+def export_gated(main, pages_clf, other, name: str, thresholds: tuple[float, float]) -> LineModel:
     """One model file: the line model, and its page gate (the page classifier and the
-    line model for pages that are not articles)."""
+    line model for pages that are not articles), both line models at ``thresholds``."""
     gate = PageGate(export(pages_clf, f"{name}-pages", GATE, GATE, PAGE_FEATURES), GATE,
-                    export(other, f"{name}-other", *other_t))
-    return dataclasses.replace(export(main, name, *main_t), gate=gate)
+                    export(other, f"{name}-other", *thresholds))
+    return dataclasses.replace(export(main, name, *thresholds), gate=gate)
 
 
 def kept_mask(page: Page, scores: np.ndarray, rule_threshold: float, free_threshold: float,
@@ -216,8 +216,7 @@ def report(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float, free
     groups: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(6, dtype=np.int64))
     rules_only: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(6, dtype=np.int64))
     for page in pages:
-        kept = (gated.kept(page, scores[page.name], (rule_t, free_t)) if gated is not None
-                else kept_mask(page, scores[page.name], rule_t, free_t))
+        kept = gated.kept(page, scores) if gated is not None else kept_mask(page, scores[page.name], rule_t, free_t)
         model = snippet_counts(page, kept)
         alone = snippet_counts(page, np.array([line.index not in page.taken for line in page.lines]))
         for key in ((page.corpus, "all"), (page.corpus, f"lang {page.language}"),
@@ -240,8 +239,7 @@ def report(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float, free
 REGION_SWEEP = ((0.35, 0.4), (0.5, 0.25), (0.5, 0.35), (0.5, 0.5), (0.7, 0.4), (0.0, 1.0))
 
 
-def region_sweep(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float, free_t: float,
-                 gated: Gated) -> None:
+def region_sweep(pages: list[Page], scores: dict[str, np.ndarray], gated: Gated) -> None:
     """Content kept and noise removed per set at other doubtful-region settings (out of
     fold, with the chosen thresholds); share 1.0 is the region judged like any detector."""
     print("\ndoubtful region: lines only the region hit, on pages where it cut more than the share of the prose")
@@ -251,7 +249,7 @@ def region_sweep(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float
         rule = dataclasses.replace(RULE_DEFAULTS, region_threshold=region_t, region_share=share)
         total = {name: np.zeros(6, dtype=np.int64) for name in SETS}
         for page in pages:
-            total[page.corpus] += snippet_counts(page, gated.kept(page, scores[page.name], (rule_t, free_t), rule))
+            total[page.corpus] += snippet_counts(page, gated.kept(page, scores, rule))
         row = "".join(f" {figures(total[name])[0]:>17.3f} {figures(total[name])[1]:>8.3f}" for name in SETS)
         print(f"{region_t:>9.2f} {share:>6.2f}{row}{'  (default)' if (region_t, share) == defaults else ''}")
 
@@ -276,7 +274,7 @@ def choose_thresholds(pages: list[Page], scores: dict[str, np.ndarray],
         free_t = max(FREE_FLOOR, rule_t)
         total = {name: np.zeros(6, dtype=np.int64) for name in SETS}
         for page in pages:
-            judged = gated.other[page.name] if gated is not None and gated.sent[page.name] else scores[page.name]
+            judged = gated.scores_of(page, scores) if gated is not None else scores[page.name]
             kept = kept_mask(page, judged, rule_t, free_t)
             key = (page.name, np.packbits(kept).tobytes())
             if key not in counted:
@@ -338,9 +336,9 @@ def main() -> None:
         import pickle
 
         args.dump.write_bytes(pickle.dumps((pages, scores, gated)))
-    gated.main = gated.thresholds = choose_thresholds(pages, scores, gated)
+    gated.thresholds = choose_thresholds(pages, scores, gated)
     print(f"\nthresholds without the page gate: {rule_t} for lines only a built-in detector hit, {free_t} for the "
-          f"others (out of fold); with it (both models): {gated.main[0]} and {gated.main[1]}")
+          f"others (out of fold); with it (both models): {gated.thresholds[0]} and {gated.thresholds[1]}")
     for corpus in SETS:
         for kind in sorted({p.page_type for p in pages if p.corpus == corpus}):
             group = [p for p in pages if p.corpus == corpus and p.page_type == kind]
@@ -351,13 +349,13 @@ def main() -> None:
     print("without the page gate:")
     report(pages, scores, rule_t, free_t)
     print("\nwith the page gate (as shipped):")
-    report(pages, scores, *gated.main, gated)
-    region_sweep(pages, scores, *gated.main, gated)
+    report(pages, scores, *gated.thresholds, gated)
+    region_sweep(pages, scores, gated)
     if args.dry_run:
         return
 
     final, final_pages, final_other = fit(pages), fit_pages(pages), fit_other(pages)
-    model = export_gated(final, final_pages, final_other, "line-model", gated.main, gated.thresholds)
+    model = export_gated(final, final_pages, final_other, "line-model", gated.thresholds)
     assert model.gate is not None
     every = np.concatenate([p.features for p in pages])
     page_rows = np.array([page_row(p) for p in pages])
@@ -369,8 +367,8 @@ def main() -> None:
     model.save(args.out)
     args.folds_dir.mkdir(parents=True, exist_ok=True)
     for k, (clf, (pages_clf, other)) in enumerate(zip(fold_models, fold_gates, strict=True)):
-        export_gated(clf, pages_clf, other, f"line-model-fold{k}", gated.main,
-                     gated.thresholds).save(args.folds_dir / f"fold{k}.npz")
+        export_gated(clf, pages_clf, other, f"line-model-fold{k}", gated.thresholds).save(
+            args.folds_dir / f"fold{k}.npz")
     (args.folds_dir / "folds.tsv").write_text("".join(f"{p.corpus}\t{p.name}\t{p.fold}\n" for p in pages))
     rng = np.random.default_rng(0)
     sample = every[np.sort(rng.choice(len(every), size=300, replace=False))]

@@ -112,13 +112,6 @@ class LineModel:
         np.savez_compressed(buffer, **self.arrays())  # type: ignore[arg-type]  # no key is named allow_pickle
         path.write_bytes(buffer.getvalue())
 
-    def not_articles(self, pages: np.ndarray) -> np.ndarray:
-        """Per row of page_vectors: whether the gate calls the page something other than
-        an article (all False without a gate)."""
-        if self.gate is None or not len(pages):
-            return np.zeros(len(pages), dtype=bool)
-        return self.gate.classifier.scores(pages) >= self.gate.threshold
-
 
 @dataclass(frozen=True, eq=False)
 class PageGate:
