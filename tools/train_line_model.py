@@ -49,10 +49,12 @@ from curate.rules import RuleSet, load_rules  # noqa: E402
 from curate.stages.noise import arbitrates  # noqa: E402
 
 SETS = ("noise-dev", "noise-train")
+
 # This script makes the model file, so it must run when the shipped one is stale (fitted
-# on other features than this curate computes, which load_model refuses): the line-model
-# rule is built without loading it. Nothing here scores with the shipped file.
-setattr(LineModelRule, "__post_init__", lambda self: None)
+# on other features than this curate computes, which load_model refuses when the
+# line-model rule is built, as load_rules does): here the rule is built without loading
+# it. Nothing in this script scores with the shipped file.
+LineModelRule.__post_init__ = lambda self: None  # type: ignore[method-assign]
 RULE_DEFAULTS = LineModelRule()
 # A hundred trees of depth 6 at most: every line walks 600 nodes, ~8 µs a line (bench/run.py).
 PARAMS = {"max_iter": 100, "learning_rate": 0.15, "max_leaf_nodes": 31, "max_depth": 6, "l2_regularization": 1.0,
