@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
@@ -37,27 +37,14 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from baselines import JusText, c4_line_filter
-from linedata import FOLDS, LANGUAGE_CODES, fold_of, read_manifest, site_of
+from linedata import FOLDS, LANGUAGE_CODES, fold_of, page_language, read_manifest, site_of
 
 from curate.gold import fold, output_texts
-from curate.stages.language import detect
 
 SETS = ("noise-dev", "noise-train")
 FOLD_MODELS = ROOT / "tools" / "linemodel-folds"
 CURATE = Path(sys.executable).parent / "curate"
 TARGETS = {"content_kept": 0.97, "noise_removed": 0.90, "page_type_content_kept": 0.92}  # issue 16
-
-
-def page_language(text: str) -> str:
-    """The language of most of a page's letters, line by line: curate's detector is
-    calibrated per paragraph, and a whole page of menus and text in one sample fits no
-    profile well (it labelled 82 of noise-dev's 226 pages `und`)."""
-    letters: Counter[str] = Counter()
-    for line in text.splitlines():
-        code, _ = detect(line)
-        if code != "und":
-            letters[code] += sum(ch.isalpha() for ch in line)
-    return letters.most_common(1)[0][0] if letters else "und"
 
 
 class Page:

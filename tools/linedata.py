@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -114,6 +115,18 @@ def label_lines(lines: list[Line], gold: dict, certain: np.ndarray) -> np.ndarra
     return labels
 
 
+def page_language(text: str) -> str:
+    """The language of most of a page's letters, line by line: curate's detector is
+    calibrated per paragraph, and a whole page of menus and text in one sample fits no
+    profile well (it labelled 82 of noise-dev's 226 pages `und`)."""
+    letters: Counter[str] = Counter()
+    for line in text.splitlines():
+        code, _ = detect(line)
+        if code != "und":
+            letters[code] += sum(ch.isalpha() for ch in line)
+    return letters.most_common(1)[0][0] if letters else "und"
+
+
 def read_manifest(folder: Path) -> dict[str, dict]:
     """A gold set's manifest.jsonl, by page name."""
     rows = (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
@@ -132,7 +145,7 @@ def load_set(folder: Path, ruleset: RuleSet) -> list[Page]:
         hits = {index: {rule_group(rule.file) for rule in rules} for index, rules in every.items()}
         certain = np.array([any(is_final(r) for r in every.get(line.index, ())) for line in lines], dtype=bool)
         detected = np.array([line.index in every for line in lines], dtype=bool) & ~certain
-        language = entry.get("language") or detect(" ".join(line.text for line in lines[:200]))[0] or "?"
+        language = entry.get("language") or page_language(path.read_text(encoding="utf-8"))
         language = LANGUAGE_CODES.get(language, language)
         page_type = entry.get("page_type", "article" if folder.name == "noise-dev" else "?")
         pages.append(Page(name, folder.name, site_of(entry.get("url", ""), name), language, page_type, lines, taken,
