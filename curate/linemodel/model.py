@@ -18,7 +18,6 @@ right; on the other pages it trusted the region as much, and lost their content.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 from dataclasses import dataclass
@@ -124,13 +123,13 @@ _PAGES = "pages__"  # the keys of a gate's parts in a model file
 _OTHER = "other__"
 
 
-def _trees(arrays: dict[str, np.ndarray], prefix: str, sha256: str) -> LineModel:
+def _trees(arrays: dict[str, np.ndarray], prefix: str, sha256: str, gate: PageGate | None = None) -> LineModel:
     return LineModel(str(arrays[prefix + "name"]), tuple(str(f) for f in arrays[prefix + "features"]),
                      float(arrays[prefix + "baseline"]), arrays[prefix + "feature"].astype(np.int64),
                      arrays[prefix + "threshold"].astype(np.float64), arrays[prefix + "left"].astype(np.int64),
                      arrays[prefix + "right"].astype(np.int64), arrays[prefix + "value"].astype(np.float64),
                      int(arrays[prefix + "depth"]), float(arrays[prefix + "rule_threshold"]),
-                     float(arrays[prefix + "free_threshold"]), sha256)
+                     float(arrays[prefix + "free_threshold"]), sha256, gate)
 
 
 def read_model(data: bytes, where: str) -> LineModel:
@@ -138,18 +137,18 @@ def read_model(data: bytes, where: str) -> LineModel:
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-        model = _trees(arrays, "", sha256)
         gate = None
         if _PAGES + "name" in arrays:
             gate = PageGate(_trees(arrays, _PAGES, sha256), float(arrays["gate_threshold"]),
                             _trees(arrays, _OTHER, sha256))
+        model = _trees(arrays, "", sha256, gate)
     except (OSError, ValueError, KeyError, EOFError) as err:
         raise ModelError(f"{where} is not a line model file ({err})") from None
     if model.features != FEATURES or (gate is not None and (gate.other.features != FEATURES
                                                             or gate.classifier.features != PAGE_FEATURES)):
         raise ModelError(f"{where} was trained on other features than this curate computes; retrain it with "
                          "tools/train_line_model.py")
-    return dataclasses.replace(model, gate=gate) if gate is not None else model
+    return model
 
 
 @cache
