@@ -72,6 +72,27 @@ def words(text: str) -> int:
     return text.count(" ") + 1
 
 
+SENTENCE_WORDS = 4  # words (as words() counts them) from which a line ending in a stop reads as a sentence
+# A full stop, question or exclamation mark right after a word, perhaps inside quotes or
+# brackets: "It was published in Nature." An ellipsis ("Read more...") is not one.
+_SENTENCE_STOP = re.compile(r"\w[)\]\"'”’»]?[.!?][\"'”’»)\]]*$")
+
+
+def reads_as_sentence(text: str, n_words: int | None = None) -> bool:
+    """Four words or more ending like a sentence, not led by a word in capitals: a line of
+    prose, however short, whatever keyword it holds. ``n_words``: words(text), when the
+    caller has counted it."""
+    if n_words is None:
+        n_words = words(text)
+    return (n_words >= SENTENCE_WORDS and bool(_SENTENCE_STOP.search(text.rstrip()))
+            and not _first_word_in_capitals(text))
+
+
+def _first_word_in_capitals(text: str) -> bool:
+    first = next(iter(_TOKEN.findall(text)), "")
+    return len(first) >= 2 and first.isalpha() and first.isupper()
+
+
 def menu_words(text: str) -> int:
     """Words between spaces, a lone symbol between two words not counted: "Food & Drink"
     and "News | Sport" are two words, as menus show them."""
@@ -289,10 +310,16 @@ class ArticleRegion:
                 # The title itself heads the article: keep what sits between them
                 # (a subtitle, a lead) unless rules removed it.
                 start = 0
+        if self.structure:
+            grown, end = _grow_by_structure(body, start, end, taken, prose, self.title_reach)
+            if grown < start and not anchored and self.keep_title and grown <= self.title_reach:
+                # Lists above the article (a recipe's ingredients above its steps) brought it
+                # up to the title: the title heads it, and the lead between them stays.
+                grown = 0
+            start = grown
         # The headline is looked for only when neither the title nor its repeat heads the article.
         look_for_headline = self.headline_reach and not anchored and start > self.title_reach
         if self.structure:
-            start, end = _grow_by_structure(body, start, end, taken)
             end = _grow_by_reviews(body, end, prose)
             start, end, signatures = _grow_by_posts(body, counts, start, end, taken, prose)
         else:
@@ -329,10 +356,13 @@ def _is_heading(text: str) -> bool:
     return 1 <= tokens(text) <= 8 and not _SENTENCE_END.search(text) and bool(_LETTER.match(text))
 
 
-def _grow_by_structure(body: list[Line], start: int, end: int, taken: frozenset[int]) -> tuple[int, int]:
+def _grow_by_structure(body: list[Line], start: int, end: int, taken: frozenset[int], prose: list[bool],
+                       reach: int) -> tuple[int, int]:
     """The article's ends moved over the runs of list items next to it (each perhaps under
     a heading): ingredients after a recipe's intro, a product's specifications after its
-    description. Lines another rule removed end a run."""
+    description. Lines another rule removed end a run. ``prose``: which lines read as
+    prose; ``reach``: how close to the title (the first line of ``body``) an article
+    starts that the title heads."""
     def run_from(k: int, step: int) -> int:
         """The last line of a run of items starting at ``k`` going ``step``, or ``k - step``."""
         j = k
@@ -353,11 +383,28 @@ def _grow_by_structure(body: list[Line], start: int, end: int, taken: frozenset[
     k = start - 1
     while k >= 0:
         first = run_from(k, -1)
-        if first > k:
-            break
-        start = first
+        crossed = first > k
+        if crossed:
+            # A heading of the article's own (a recipe's "Instructions") between it and a
+            # run above it (the ingredients) joins with the run when the run leads up to
+            # the article's lead or its title: a short intro above a list weighs less than
+            # the list's short lines cost, and the article then starts at its steps.
+            if body[k].index in taken or not _is_heading(body[k].text) or _is_item(body[k].text):
+                break
+            first = run_from(k - 1, -1)
+            if first > k - 1:
+                break
+        top = first
         if first - 1 >= 0 and body[first - 1].index not in taken and _is_heading(body[first - 1].text):
-            start = first - 1
+            top = first - 1
+        if crossed:
+            lead = top
+            while lead - 1 >= 0 and prose[lead - 1]:
+                lead -= 1
+            if lead == top and top > reach:
+                break  # neither a lead nor the title above it: a menu's run, not the article's
+            top = lead
+        start = top
         k = start - 1
     return start, end
 

@@ -40,7 +40,7 @@ SCOPES = ("line", "block", "page", "document")
 KEYS = {
     "name", "reason", "scope", "pattern", "phrases", "max_words", "min_words", "lines",
     "case_sensitive", "enabled", "examples", "whole_line", "detector", "params", "requires",
-    "stat", "min", "max", "languages", "pack", "final",
+    "stat", "min", "max", "languages", "pack", "final", "skip_sentences",
 }
 DOCUMENT_KEYS = {"name", "reason", "scope", "enabled", "examples", "params", "stat", "min", "max", "languages", "pack"}
 LANGUAGE_CODE = re.compile(r"^(?:[a-z]{2,3}(?:-[a-z0-9]{2,8})?|und)$")
@@ -87,6 +87,10 @@ class Rule:
     # Does the line model take this rule's hit as it is (True), or weigh it as it weighs a
     # detector's (False)? None: the default by origin (curate.stages.noise.is_final).
     final: bool | None = None
+    # A line rule that never fires on a line that reads as a sentence (detectors.reads_as_sentence):
+    # a keyword that marks a short line as chrome ("Published 3 hours ago") is prose in "The
+    # results were published in Nature."
+    skip_sentences: bool = False
 
 
 BUILTIN_PREFIX = "built-in: "  # how a built-in rule's file is named (Rule.file)
@@ -489,6 +493,9 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         literals = tuple(sorted({x.lower() for x in requires}))
     max_words = _typed(table, "max_words", int, None, fail)
     min_words = _typed(table, "min_words", int, None, fail)
+    skip_sentences = _typed(table, "skip_sentences", bool, False, fail)
+    if skip_sentences and scope != "line":
+        raise fail("'skip_sentences' is for line rules: a block rule's window is not one sentence")
     if phrases is not None and whole_line and max_words is None:
         # A line that is one phrase has about as many words; skip longer lines unsearched.
         max_words = max(len(p.split()) for p in phrases) + 4
@@ -496,7 +503,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         name=name, reason=reason.strip(), scope=scope, regex=regex, source=display,
         max_words=max_words, min_words=min_words, lines=lines,
         examples_match=examples_match, examples_keep=examples_keep, enabled=enabled, literals=literals,
-        final=final,
+        final=final, skip_sentences=skip_sentences,
     )
 
 
@@ -516,7 +523,8 @@ def _examples(table: dict, fail) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _parse_page_rule(table, name, reason, display, examples_match, examples_keep, enabled, fail) -> Rule:
     from curate.detectors import build_detector
 
-    for key in ("pattern", "phrases", "whole_line", "lines", "max_words", "min_words", "case_sensitive"):
+    for key in ("pattern", "phrases", "whole_line", "lines", "max_words", "min_words", "case_sensitive",
+                "skip_sentences"):
         if key in table:
             raise fail(f"{key!r} does not apply to a page rule; a page rule runs a detector, tuned by 'params'")
     kind, params = table.get("detector"), table.get("params", {})

@@ -94,6 +94,65 @@ Beans, 1 kg
     assert "Power: 150 W" not in kept and "Beans, 1 kg" not in kept
 
 
+SHORT_INTRO_RECIPE = """Grandma's apple pie
+
+This apple pie has been in our family for three generations, and it never fails at holiday dinners.
+
+Ingredients
+2 cups all-purpose flour
+1 teaspoon salt
+3/4 cup cold butter, cubed
+6 tablespoons ice water
+6 medium apples, peeled and sliced
+1/2 cup sugar
+
+Instructions
+1. Preheat the oven to 425F and mix the flour and salt in a large bowl.
+2. Cut in the butter until the mixture resembles coarse crumbs, then add the water.
+3. Roll out half of the dough and place it in a nine-inch pie plate.
+4. Toss the apples with the sugar, fill the crust and cover it with the rest of the dough.
+5. Bake for 45 minutes, until the crust is golden and the filling bubbles.
+"""
+
+
+def test_a_short_intro_and_the_list_under_its_own_heading_stay_above_the_steps():
+    # The seven short lines of the list cost what the one-sentence intro earns, so the best
+    # stretch starts at the steps; the list joins them across the "Instructions" heading,
+    # and as it reaches up to the title, the intro between them stays too.
+    kept = _kept(SHORT_INTRO_RECIPE)
+    lines = [line for line in SHORT_INTRO_RECIPE.splitlines() if line.strip()]
+    assert kept == lines
+    # Without the region's knowledge of structure, intro and ingredients went.
+    bare = _kept(SHORT_INTRO_RECIPE, structure=False)
+    assert "2 cups all-purpose flour" not in bare and not any(line.startswith("This apple pie") for line in bare)
+
+
+def test_a_menu_run_above_a_heading_does_not_join_the_article():
+    # The same shape with nothing above the run but other rules' removals, further from the
+    # title than an article starts that the title heads: a menu of "Label: value" lines in
+    # a site's chrome, not the article's ingredients.
+    page = """Docs home
+
+News
+Code
+Issues
+Community
+Foundation
+Donate
+Toggle theme (current theme: auto)
+Toggle theme (current theme: light)
+Toggle theme (current theme: dark)
+Toggle the colour theme
+
+Getting started with the framework takes about ten minutes, and this page walks through every step of it.
+
+Install it with pip, then create a project with the command shown below, which writes a settings file.
+"""
+    kept = _kept(page, taken={"News", "Code", "Issues", "Community", "Foundation", "Donate"})
+    assert not any(line.startswith("Toggle theme (") for line in kept)
+    assert any(line.startswith("Getting started") for line in kept)
+
+
 @pytest.mark.parametrize("line", ["Docs / Guide / Retention policies", "Prep time: 25 min", "Published 3 May 2024",
                                   "Home | Recipes | Cakes"])
 def test_a_breadcrumb_a_field_or_a_date_is_never_the_headline(line):

@@ -93,3 +93,50 @@ def test_a_disabled_rule_removes_nothing(pack):
     off = load_rules([], disabled=("breadcrumb",))
     doc = strip_noise(_document("Home » News » Council", PROSE, PROSE.replace("Monday", "Friday")), off)
     assert "rule:breadcrumb" not in {removal.reason for removal in doc.removed}
+
+
+SKIPPING = '''
+[[rule]]
+name = "published-label"
+reason = "publication stamp"
+pattern = '\\bpublished\\b'
+max_words = 8
+skip_sentences = true
+examples.match = ["Published 3 hours ago", "PUBLISHED IN NATURE."]
+examples.keep = ["The results were published in Nature."]
+'''
+
+
+@pytest.mark.parametrize(("text", "sentence"), [
+    ("The results were published in Nature.", True),
+    ("Die Teilnehmer teilen sich die Kosten.", True),
+    ("Is it worth it?", True),
+    ("“It was published,” she said.", True),
+    ("Published 3 hours ago", False),  # no stop at the end
+    ("Read more...", False),  # an ellipsis is not a stop
+    ("It was published.", False),  # three words: too short to tell from a label
+    ("ZOBACZ WIDEO Prezes klubu zabrał głos!", False),  # a kicker in capitals leads it
+])
+def test_what_reads_as_a_sentence(text, sentence):
+    from curate.detectors import reads_as_sentence
+
+    assert reads_as_sentence(text) is sentence
+
+
+def test_a_rule_that_skips_sentences_leaves_a_short_sentence_and_takes_the_label(tmp_path):
+    [rule] = parse_rule_file("t.toml", SKIPPING)
+    assert rule.skip_sentences
+    (tmp_path / "t.toml").write_text(SKIPPING, encoding="utf-8")
+    doc = strip_noise(_document("Published 3 hours ago", PROSE, "The results were published in Nature.",
+                                "Published 3 hours ago by the desk"), load_rules([tmp_path], builtin=False))
+    assert "The results were published in Nature." in [line.text for line in doc.lines]
+    assert {removal.line.text for removal in doc.removed} == {"Published 3 hours ago",
+                                                              "Published 3 hours ago by the desk"}
+
+
+def test_skip_sentences_is_for_line_rules():
+    block = SKIPPING.replace("max_words = 8", 'scope = "block"\nlines = 2')
+    with pytest.raises(RuleError, match="'skip_sentences' is for line rules"):
+        parse_rule_file("t.toml", block)
+    with pytest.raises(RuleError, match="must be true or false"):
+        parse_rule_file("t.toml", SKIPPING.replace("skip_sentences = true", 'skip_sentences = "yes"'))

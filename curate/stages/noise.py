@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
-from curate.detectors import ArticleRegion, LineModelRule, words
+from curate.detectors import ArticleRegion, LineModelRule, reads_as_sentence, words
 from curate.document import Document, Line, Problem, RawDocument, Reason
 from curate.patterns import BUDGET_SECONDS, CompiledPattern, PatternTimeout, _re2_module, _re2_program, unanchored
 from curate.rule_filter import MAX_LINE_BYTES, LineRuleFilter, line_filter
@@ -75,9 +75,10 @@ def _give_up(rule: Rule, line: Line) -> None:
 def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None,
                    on_timeout: OnTimeout = _give_up) -> set[int]:
     regex, max_words, min_words, literals = rule.regex, rule.max_words, rule.min_words, rule.literals
+    skip_sentences = rule.skip_sentences
     assert regex is not None  # line and block rules always have a pattern (rules.py)
     facts = facts or LineFacts(lines)
-    counts = facts.words if max_words is not None or min_words is not None else None
+    counts = facts.words if max_words is not None or min_words is not None or skip_sentences else None
     lowered = facts.lowered if literals else None
     # The literals as one RE2 program over the lowercased line: a Python step per literal
     # cost more than the keyword rules' own match, with hundreds of phrases to try.
@@ -104,15 +105,16 @@ def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None
                 continue
         data = encoded[k]
         if match is not None and data is not None and not data.endswith(b"\n"):
-            if match(anchor, data, 0, len(data))[0][0] >= 0:
-                hits.add(line.index)
-            continue
-        try:
-            if (search(line.text, data) if len(line.text) > MEMO_CHARS else _remembered_search(regex, line.text)):
-                hits.add(line.index)
-        except PatternTimeout:
-            on_timeout(rule, line)
-            break  # a pattern that blew its budget once is not tried again in this document
+            found = match(anchor, data, 0, len(data))[0][0] >= 0
+        else:
+            try:
+                found = search(line.text, data) if len(line.text) > MEMO_CHARS else _remembered_search(regex, line.text)
+            except PatternTimeout:
+                on_timeout(rule, line)
+                break  # a pattern that blew its budget once is not tried again in this document
+        # Asked only of the lines the pattern matched: few, where every short line is many.
+        if found and not (skip_sentences and counts is not None and reads_as_sentence(line.text, counts[k])):
+            hits.add(line.index)
     return hits
 
 
@@ -306,6 +308,8 @@ def _admits(rule: Rule, facts: LineFacts, k: int) -> bool:
         n = facts.words[k]
         if (rule.max_words is not None and n > rule.max_words) or (rule.min_words is not None and n < rule.min_words):
             return False
+    if rule.skip_sentences and reads_as_sentence(facts.lines[k].text, facts.words[k]):
+        return False
     return not rule.literals or any(lit in facts.lowered[k] for lit in rule.literals)
 
 
