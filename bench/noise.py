@@ -36,10 +36,12 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tools"))
 
+import numpy as np
 from baselines import JusText, c4_line_filter
-from linedata import FOLDS, LANGUAGE_CODES, fold_of, page_language, read_manifest, site_of
+from linedata import FOLDS, LANGUAGE_CODES, fold_of, label_lines, page_language, read_manifest, site_of
 
 from curate.gold import fold, output_texts
+from curate.stages.noise import text_lines
 
 SETS = ("noise-dev", "noise-train")
 FOLD_MODELS = ROOT / "tools" / "linemodel-folds"
@@ -57,11 +59,25 @@ class Page:
         self.language = LANGUAGE_CODES.get(language, language)
         self.page_type = entry.get("page_type", "article" if folder.name == "noise-dev" else "unknown")
         self.fold = fold_of(site_of(entry.get("url", ""), name))
+        self._span: list[str] | None = None
 
-    def counts(self, text: str) -> tuple[int, int, int, int]:
+    def counts(self, text: str) -> tuple[int, int, int, int, int, int]:
         keep = [text.count(fold(s)) >= 1 for s in self.gold.get("keep", [])]
         drop = [text.count(fold(s)) == 0 for s in self.gold.get("drop", [])]
-        return sum(keep), len(keep), sum(drop), len(drop)
+        span = [text.count(line) >= 1 for line in self.span_lines()]
+        return sum(keep), len(keep), sum(drop), len(drop), sum(span), len(span)
+
+    def span_lines(self) -> list[str]:
+        """Folded lines of two words or more between the first and the last keep snippet
+        that no snippet marks (tools/linedata.py's content by position): the headings, list
+        items and short sentences of the content, which the keep snippets (long sentences)
+        never score."""
+        if self._span is None:
+            lines = text_lines(self.path.read_text(encoding="utf-8"))
+            labels = label_lines(lines, self.gold, np.zeros(len(lines), dtype=bool))
+            self._span = [fold(line.text) for line, label in zip(lines, labels, strict=True)
+                          if label == 2 and line.index and len(line.text.split()) >= 2]
+        return self._span
 
 
 def load(folder: Path) -> list[Page]:
@@ -106,7 +122,7 @@ def baseline(pages: list[Page], clean) -> dict[str, str]:
 
 
 def tally(pages: list[Page], texts: dict[str, str]) -> dict[str, list[int]]:
-    groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    groups: dict[str, list[int]] = defaultdict(lambda: [0] * 6)
     for page in pages:
         counts = page.counts(texts.get(page.name, ""))
         for key in ("all", f"lang {page.language}", f"type {page.page_type}"):
@@ -144,10 +160,13 @@ def main() -> None:
                 print("jusText is not installed (pip install -e '.[bench]'); skipping it", file=sys.stderr)
         tallies = {label: tally(pages, texts) for label, (texts, _) in runs.items()}
         print(f"\n== {name}: {len(pages)} pages")
-        print(f"{'cleaner':<22} {'content kept':>13} {'noise removed':>14} {'seconds':>8}")
+        print(f"{'cleaner':<22} {'content kept':>13} {'noise removed':>14} {'seconds':>8} {'short kept':>11}")
         for label, (_, seconds) in runs.items():
             kept, removed = share(tallies[label]["all"])
-            print(f"{label:<22} {kept:>13.3f} {removed:>14.3f} {seconds:>8.1f}")
+            short = tallies[label]["all"][4] / max(tallies[label]["all"][5], 1)
+            print(f"{label:<22} {kept:>13.3f} {removed:>14.3f} {seconds:>8.1f} {short:>11.3f}")
+        print("short kept: lines of the content that no snippet scores (headings, list items, short sentences "
+              "between the first and last keep snippet), kept")
         groups = sorted({g for t in tallies.values() for g in t if g != "all"},
                         key=lambda g: (not g.startswith("type"), g))
         labels = [label for label in runs if label != "curate (as shipped)"]
@@ -169,7 +188,8 @@ def main() -> None:
         results["sets"][name] = {
             "pages": len(pages),
             "results": {label: {group: {"content_kept": round(share(c)[0], 4), "noise_removed": round(share(c)[1], 4),
-                                        "keep": c[:2], "drop": c[2:]} for group, c in tallies[label].items()}
+                                        "keep": c[:2], "drop": c[2:4], "short": c[4:]}
+                                for group, c in tallies[label].items()}
                         for label in runs},
             "seconds": {label: round(seconds, 1) for label, (_, seconds) in runs.items()},
         }
