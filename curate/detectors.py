@@ -311,7 +311,12 @@ class ArticleRegion:
                 # (a subtitle, a lead) unless rules removed it.
                 start = 0
         if self.structure:
+            before = (start, end)
             grown, end = _grow_by_structure(body, start, end, taken, prose, self.title_reach)
+            # The runs of items the article took in by their structure (ingredients,
+            # specification rows) are vouched for: the line model judges them as prose.
+            vouched.update(body[k].index for k in [*range(grown, before[0]), *range(before[1] + 1, end + 1)]
+                           if _is_item(body[k].text))
             if grown < start and not anchored and self.keep_title and grown <= self.title_reach:
                 # Lists above the article (a recipe's ingredients above its steps) brought it
                 # up to the title: the title heads it, and the lead between them stays.
@@ -332,6 +337,7 @@ class ArticleRegion:
             if headline is not None:
                 found.difference_update(body[k].index for k in range(headline, start)
                                         if k == headline or prose[k])
+                vouched.add(body[headline].index)  # kept for what it is, as the title is
         for k in range(start, end + 1):
             if prose[k]:
                 break

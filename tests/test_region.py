@@ -122,6 +122,13 @@ def test_a_short_intro_and_the_list_under_its_own_heading_stay_above_the_steps()
     kept = _kept(SHORT_INTRO_RECIPE)
     lines = [line for line in SHORT_INTRO_RECIPE.splitlines() if line.strip()]
     assert kept == lines
+    # The runs it took in by their structure are vouched for: the line model judges those
+    # short lines as it judges prose, not as the menu lines they look like.
+    lines = _lines(SHORT_INTRO_RECIPE)
+    _, vouched = ArticleRegion().hits_and_vouched(lines)
+    texts = [line.text for line in lines]
+    ingredients = {line.index for line in lines[texts.index("Ingredients") + 1:texts.index("Instructions")]}
+    assert len(ingredients) == 6 and ingredients <= vouched
     # Without the region's knowledge of structure, intro and ingredients went.
     bare = _kept(SHORT_INTRO_RECIPE, structure=False)
     assert "2 cups all-purpose flour" not in bare and not any(line.startswith("This apple pie") for line in bare)
