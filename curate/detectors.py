@@ -338,6 +338,10 @@ class ArticleRegion:
                 found.difference_update(body[k].index for k in range(headline, start)
                                         if k == headline or prose[k])
                 vouched.add(body[headline].index)  # kept for what it is, as the title is
+        # A heading between two paragraphs of the article heads the second: kept for what
+        # it is, as the headline is (the line model judges it as prose).
+        vouched.update(body[k].index for k in range(start + 1, end) if prose[k + 1] and not prose[k]
+                       and body[k].index not in taken and _is_heading(body[k].text) and any(prose[start:k]))
         for k in range(start, end + 1):
             if prose[k]:
                 break

@@ -353,3 +353,22 @@ def test_teasers_beside_a_longer_article_still_go():
     assert sum(line.startswith("Paragraph ") for line in kept) == 3
     assert not any(line.startswith(("Story number", "The council voted")) for line in kept)
     assert any(line.startswith("The council voted") for line in _kept(page, taken=taken, listing_weight=0.5))
+
+
+def test_a_heading_between_two_paragraphs_of_the_article_is_vouched_for():
+    page = """Council approves bike lanes
+
+The council voted on Tuesday to build twelve kilometres of protected bike lanes downtown.
+
+What happens next
+
+The transport department will publish a detailed timeline for the work in March.
+
+Related stories
+"""
+    lines = _lines(page)
+    found, vouched = ArticleRegion().hits_and_vouched(lines)
+    by_text = {line.text: line.index for line in lines}
+    assert by_text["What happens next"] in vouched and by_text["What happens next"] not in found
+    # A short line after the article's last paragraph heads nothing of it.
+    assert by_text["Related stories"] not in vouched
