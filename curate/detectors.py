@@ -340,8 +340,9 @@ class ArticleRegion:
                 vouched.add(body[headline].index)  # kept for what it is, as the title is
         # A heading between two paragraphs of the article heads the second: kept for what
         # it is, as the headline is (the line model judges it as prose).
-        vouched.update(body[k].index for k in range(start + 1, end) if prose[k + 1] and not prose[k]
-                       and body[k].index not in taken and _is_heading(body[k].text) and any(prose[start:k]))
+        first_prose = next((k for k in range(start, end + 1) if prose[k]), end)
+        vouched.update(body[k].index for k in range(first_prose + 1, end) if prose[k + 1] and not prose[k]
+                       and body[k].index not in taken and _is_heading(body[k].text))
         for k in range(start, end + 1):
             if prose[k]:
                 break
