@@ -282,3 +282,32 @@ def test_numpy_xxh32_equals_xxhash(data, spans):
     ends = [min(s + n, len(data)) for s, n in zip(starts, (n for _, n in spans), strict=True)]
     got = xxh32_slices(data, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64))
     assert got.tolist() == [xxhash.xxh32_intdigest(data[s:e]) for s, e in zip(starts, ends, strict=True)]
+
+
+def _verdicts(docs: list[Document]) -> list[tuple[str, int, str | None]]:
+    return [(doc.id, removal.line.index, removal.duplicate_of.doc if removal.duplicate_of else None)
+            for doc in docs for removal in doc.removed]
+
+
+def test_a_crowd_under_one_band_key_is_verified_against_its_first_members_only(monkeypatch):
+    """Templated paragraphs share band keys by the hundred; a copy is still found under the
+    keys only it and its original have, and the verdicts do not depend on how the
+    paragraphs fall into batches (a key's quota is shared between the index and the batch)."""
+    from curate.stages.dedup import index as index_module
+
+    template = "This is listing number {} of the catalogue, and it ends with the usual closing words."
+    crowd = [template.format(n) for n in range(600)]
+    copies = [crowd[5], crowd[300], crowd[599]]
+
+    def run(cap: int, one_batch: bool) -> list[tuple[str, int, str | None]]:
+        monkeypatch.setattr(index_module, "CANDIDATES_PER_KEY", cap)
+        texts = crowd + copies
+        if one_batch:
+            return _verdicts(_dedup(_doc("all", *texts)))
+        return _verdicts(_dedup(*(_doc(f"d{k:04d}", text) for k, text in enumerate(texts))))
+
+    for one_batch in (True, False):
+        bounded, unbounded = run(2, one_batch), run(10 ** 9, one_batch)
+        assert bounded == unbounded
+        assert len(bounded) == 3  # the three copies, and nothing of the crowd
+    assert [line for _, line, _ in run(2, True)] == [600, 601, 602]

@@ -78,6 +78,11 @@ def test_lookups_equal_a_dict_of_lists_with_and_without_spilling(tmp_path_factor
                 found_queries, found_ids = runs.lookup(asked)
                 expected = sorted((q, pid) for q, key in enumerate(asked.tolist()) for pid in reference.get(key, ()))
                 assert sorted(zip(found_queries.tolist(), found_ids.tolist(), strict=True)) == expected
+                # Bounded: a key's two smallest ids, however its entries are spread over runs.
+                found_queries, found_ids = runs.lookup(asked, per_key=2)
+                expected = sorted((q, pid) for q, key in enumerate(asked.tolist())
+                                  for pid in sorted(reference.get(key, ()))[:2])
+                assert sorted(zip(found_queries.tolist(), found_ids.tolist(), strict=True)) == expected
             if budget == 0:
                 assert runs.spills == len(batches) and not runs.runs
             # Saved as np.save would save every entry sorted by key, then id.

@@ -7,6 +7,9 @@ shuffled so that every bucket is complete in one place; each bucket yields its
 verified candidate edges; one pass over the edges in uid order then replays
 `DedupIndex.decide` exactly: j is removed iff an earlier *kept* paragraph shares a band
 and is similar enough (exact Jaccard of the shingle sets), and points at the smallest one.
+The index verifies a paragraph only against the first CANDIDATES_PER_KEY (64) kept
+paragraphs of each of its band keys (index.py says why); this reference has no such
+bound, so the two agree while no band key has more kept paragraphs than that.
 
 Shingle sets travel as one flat uint32 array and int64 offsets (rows + 1 long), as in
 `SignedRows`: set k is ``flat[offsets[k]:offsets[k + 1]]``.

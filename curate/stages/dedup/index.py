@@ -46,6 +46,13 @@ RefTuple = tuple[str, str, int, int, int]  # ParagraphRef's fields, as rows carr
 # The record files' end offsets (16 bytes a kept paragraph) may hold 1/ENDS_SHARE of the
 # index's budget before they go to disk (store.py); the band keys get the rest.
 ENDS_SHARE = 8
+# Candidates a paragraph is verified against under one band key: the first this many
+# kept paragraphs (in input order) that have the key. A true copy shares most of its bands
+# with its original, so it is found under the keys no crowd shares; without a bound, a
+# corpus of templated paragraphs ("This is listing number N ...") puts thousands under one
+# key and verifying them is quadratic (100,000 such paragraphs: 46 s of dedup, 0.1 s per
+# 1,000 paragraphs more each 1,000).
+CANDIDATES_PER_KEY = 64
 
 
 @dataclass
@@ -177,7 +184,10 @@ class DedupIndex:
         verdicts: list[Reason | None] = [None] * n
         flat = keys.ravel()
         order = rows.order if rows.order is not None else np.argsort(flat, kind="stable")
-        query, found = self.keys.lookup(flat, order)
+        query, found = self.keys.lookup(flat, order, per_key=CANDIDATES_PER_KEY)
+        # How many of a key's candidates the index gave (at most CANDIDATES_PER_KEY): the
+        # rest of the key's quota goes to this batch's own earlier kept rows.
+        from_index = np.bincount(query, minlength=len(flat)) if len(query) else np.zeros(len(flat), dtype=np.int64)
         if len(query):
             # One (row, id) pair per candidate, however many bands it shares.
             pairs = np.unique((query // bands).astype(np.uint64) << np.uint64(32) | found.astype(np.uint64))
@@ -193,7 +203,8 @@ class DedupIndex:
             if verdicts[j] is not None:  # a copy of a kept paragraph of an earlier batch
                 continue
             mine = rows.shingle_set(j)
-            my_keys = keys[j][shared[j]].tolist()
+            my_bands = np.flatnonzero(shared[j])
+            my_keys = keys[j][my_bands].tolist()
             earlier = sorted({i for key in my_keys for i in kept_by_key.get(key, ())})
             for i in earlier:
                 theirs = rows.shingle_set(i)
@@ -205,8 +216,11 @@ class DedupIndex:
                     verdicts[j] = duplicate_reason(ParagraphRef(*rows.refs[i]), similarity(inter, union))
                     break
             else:
-                for key in my_keys:
-                    kept_by_key.setdefault(key, []).append(j)
+                room = (CANDIDATES_PER_KEY - from_index[j * bands + my_bands]).tolist()
+                for key, left in zip(my_keys, room, strict=True):
+                    earlier_rows = kept_by_key.setdefault(key, [])
+                    if len(earlier_rows) < left:
+                        earlier_rows.append(j)
         return verdicts
 
     def _similar_in_index(self, rows: SignedRows, pair_rows: np.ndarray,

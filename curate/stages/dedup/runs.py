@@ -166,11 +166,13 @@ class SortedRuns:
             self._folder = None
 
     # -- looking up -------------------------------------------------------------------------
-    def lookup(self, queries: np.ndarray, order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def lookup(self, queries: np.ndarray, order: np.ndarray | None = None,
+               per_key: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Every entry whose key is among ``queries``: (index of the query, id), as int64
-        arrays. Most queries of a batch find nothing, so the work is one binary search per
-        query and run (on the queries sorted: neighbouring searches then touch the same
-        memory, which measured 40% faster), plus the hits. A run on disk is searched in
+        arrays; with ``per_key``, only the ``per_key`` smallest ids of each key. Most
+        queries of a batch find nothing, so the work is one binary search per query and run
+        (on the queries sorted: neighbouring searches then touch the same memory, which
+        measured 40% faster), plus the hits. A run on disk is searched in
         the blocks it reads for the queries that pass its filter. ``order``: the stable
         argsort of ``queries``, when the caller has it already."""
         if not (self.runs or self.spilled) or not len(queries):
@@ -192,6 +194,10 @@ class SortedRuns:
                 continue
             first = first[hit]
             counts = _equal_from(keys, first, ordered[hit])
+            if per_key is not None:
+                # Within a key a run holds ids in ascending order, so the smallest ids of
+                # all runs are among each run's first per_key.
+                counts = np.minimum(counts, per_key)
             found_queries.append(np.repeat(order[hit], counts))
             # Positions first[h] .. first[h] + counts[h] - 1 of every hit h, flattened.
             starts = np.repeat(first - np.cumsum(counts) + counts, counts)
@@ -199,7 +205,10 @@ class SortedRuns:
         if not found_queries:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty
-        return np.concatenate(found_queries), np.concatenate(found_ids)
+        query, found = np.concatenate(found_queries), np.concatenate(found_ids)
+        if per_key is not None and len(found_queries) > 1:
+            query, found = _smallest_per_query(query, found, per_key)
+        return query, found
 
     def _drop_stale_directories(self) -> None:
         """Drop the directories of runs merged away: each holds its run's keys."""
@@ -267,6 +276,17 @@ class _Directory:
         if len(todo):
             pos[todo] = np.searchsorted(self.keys, queries[todo], side="left")
         return pos
+
+
+def _smallest_per_query(query: np.ndarray, found: np.ndarray, per_key: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (query, id) with only the ``per_key`` smallest ids of each query, sorted
+    by query then id: the same pairs however the entries are spread over runs."""
+    order = np.lexsort((found, query))
+    query, found = query[order], found[order]
+    starts = np.flatnonzero(np.concatenate([[True], query[1:] != query[:-1]]))
+    rank = np.arange(len(query)) - np.repeat(starts, np.diff(np.concatenate([starts, [len(query)]])))
+    keep = rank < per_key
+    return query[keep], found[keep]
 
 
 def _equal_from(keys: np.ndarray, first: np.ndarray, queries: np.ndarray) -> np.ndarray:
