@@ -89,8 +89,8 @@ def reads_as_sentence(text: str, n_words: int | None = None) -> bool:
 
 
 def _first_word_in_capitals(text: str) -> bool:
-    first = next(iter(_TOKEN.findall(text)), "")
-    return len(first) >= 2 and first.isalpha() and first.isupper()
+    first = _TOKEN.search(text)
+    return first is not None and len(first[0]) >= 2 and first[0].isalpha() and first[0].isupper()
 
 
 def menu_words(text: str) -> int:
@@ -311,11 +311,11 @@ class ArticleRegion:
                 # (a subtitle, a lead) unless rules removed it.
                 start = 0
         if self.structure:
-            before = (start, end)
+            old_end = end
             grown, end = _grow_by_structure(body, start, end, taken, prose, self.title_reach)
             # The runs of items the article took in by their structure (ingredients,
             # specification rows) are vouched for: the line model judges them as prose.
-            vouched.update(body[k].index for k in [*range(grown, before[0]), *range(before[1] + 1, end + 1)]
+            vouched.update(body[k].index for k in [*range(grown, start), *range(old_end + 1, end + 1)]
                            if _is_item(body[k].text))
             if grown < start and not anchored and self.keep_title and grown <= self.title_reach:
                 # Lists above the article (a recipe's ingredients above its steps) brought it
@@ -338,14 +338,12 @@ class ArticleRegion:
                 found.difference_update(body[k].index for k in range(headline, start)
                                         if k == headline or prose[k])
                 vouched.add(body[headline].index)  # kept for what it is, as the title is
+        first_prose = next((k for k in range(start, end + 1) if prose[k]), end + 1)
         # A heading between two paragraphs of the article heads the second: kept for what
         # it is, as the headline is (the line model judges it as prose).
-        first_prose = next((k for k in range(start, end + 1) if prose[k]), end)
         vouched.update(body[k].index for k in range(first_prose + 1, end) if prose[k + 1] and not prose[k]
                        and body[k].index not in taken and _is_heading(body[k].text))
-        for k in range(start, end + 1):
-            if prose[k]:
-                break
+        for k in range(start, first_prose):
             text = body[k].text
             if (_DATE.search(text) or _META.search(text)) and tokens(text) <= self.head_meta_max_words:
                 found.add(body[k].index)

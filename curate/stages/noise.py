@@ -308,9 +308,9 @@ def _admits(rule: Rule, facts: LineFacts, k: int) -> bool:
         n = facts.words[k]
         if (rule.max_words is not None and n > rule.max_words) or (rule.min_words is not None and n < rule.min_words):
             return False
-    if rule.skip_sentences and reads_as_sentence(facts.lines[k].text, facts.words[k]):
+    if rule.literals and not any(lit in facts.lowered[k] for lit in rule.literals):
         return False
-    return not rule.literals or any(lit in facts.lowered[k] for lit in rule.literals)
+    return not (rule.skip_sentences and reads_as_sentence(facts.lines[k].text, facts.words[k]))
 
 
 def document_rule_hits(doc: Document, ruleset: RuleSet, vouched: set[int] | None = None

@@ -185,9 +185,6 @@ class DedupIndex:
         flat = keys.ravel()
         order = rows.order if rows.order is not None else np.argsort(flat, kind="stable")
         query, found = self.keys.lookup(flat, order, per_key=CANDIDATES_PER_KEY)
-        # How many of a key's candidates the index gave (at most CANDIDATES_PER_KEY): the
-        # rest of the key's quota goes to this batch's own earlier kept rows.
-        from_index = np.bincount(query, minlength=len(flat)) if len(query) else np.zeros(len(flat), dtype=np.int64)
         if len(query):
             # One (row, id) pair per candidate, however many bands it shares.
             pairs = np.unique((query // bands).astype(np.uint64) << np.uint64(32) | found.astype(np.uint64))
@@ -197,6 +194,9 @@ class DedupIndex:
                 verdicts[j] = duplicate_reason(self.ref(pid), jaccard)
         shared = _shared_in_batch(flat, order).reshape(n, bands)
         involved = np.flatnonzero(shared.any(axis=1)).tolist()
+        # How many of a key's candidates the index gave (at most CANDIDATES_PER_KEY): the
+        # rest of the key's quota goes to this batch's own earlier kept rows.
+        from_index = np.bincount(query, minlength=len(flat))
         kept_by_key: dict[int, list[int]] = {}
         threshold = self.cfg.threshold
         for j in involved:
