@@ -294,6 +294,13 @@ class ArticleRegion:
                 values.append(min(w, self.cap))
             else:
                 values.append(-self.long_penalty if w >= self.prose_min_words else -self.short_penalty)
+        if self.structure:
+            # A table inside the text costs nothing: its rows are short lines, but the
+            # paragraphs around it are one article. (A list costs what its lines cost: a
+            # documentation site's numbered sidebar is one too.)
+            for k in _item_runs(body, 0, len(body) - 1, taken, _TABLE_ROW):
+                if not prose[k]:
+                    values[k] = 0.0
         pieces = _pieces(values)
         if not pieces:
             return {line.index for line in body}, vouched
@@ -339,10 +346,12 @@ class ArticleRegion:
                                         if k == headline or prose[k])
                 vouched.add(body[headline].index)  # kept for what it is, as the title is
         first_prose = next((k for k in range(start, end + 1) if prose[k]), end + 1)
-        # A heading between two paragraphs of the article heads the second: kept for what
-        # it is, as the headline is (the line model judges it as prose).
-        vouched.update(body[k].index for k in range(first_prose + 1, end) if prose[k + 1] and not prose[k]
-                       and body[k].index not in taken and _is_heading(body[k].text))
+        # A heading inside the article over a paragraph or a list ("What we offer" over its
+        # bullets) is kept for what it is, as the headline is (the line model judges it as
+        # prose).
+        vouched.update(body[k].index for k in range(first_prose + 1, end)
+                       if not prose[k] and body[k].index not in taken and _is_heading(body[k].text)
+                       and (prose[k + 1] or (not _is_item(body[k].text) and _heads_items(body, k + 1, end, taken))))
         for k in range(start, first_prose):
             text = body[k].text
             if (_DATE.search(text) or _META.search(text)) and tokens(text) <= self.head_meta_max_words:
@@ -352,13 +361,37 @@ class ArticleRegion:
 
 # A line of a list, a specification or a recipe: "1. Heat the oven", "- salt", "Weight: 1.2 kg",
 # "200 g flour", "2 eggs", "| 3 | 4 |".
+# A table's row: cells parted by " | " or tabs ("Centro | 921 | 960").
+_TABLE_ROW = re.compile(r"^[^|\t]*\S(?:[ \t]+\|[ \t]+|\t+)\S")
 _ITEM = re.compile(r"^\s*(?:\d{1,3}[.)]\s|[-•*–·▪►✓]\s?|\d+(?:[.,/]\d+)?\s*\S|[½¼¾⅓]|\|"
-                   r"|[^\W\d_][^:]{0,40}:\s*\S)")
+                   r"|[^\W\d_][^:]{0,40}:\s*\S)|" + _TABLE_ROW.pattern)
 ITEM_RUN = 3  # items in a row before they count as a list
 
 
 def _is_item(text: str) -> bool:
     return bool(_ITEM.match(text)) and tokens(text) <= 40
+
+
+def _item_runs(body: list[Line], start: int, end: int, taken: frozenset[int],
+               shape: re.Pattern[str] = _ITEM) -> list[int]:
+    """Positions in ``start..end`` of the runs of at least ITEM_RUN list items (lines of
+    ``shape``, of 40 tokens at most) that no rule removed."""
+    found: list[int] = []
+    k = start
+    while k <= end:
+        j = k
+        while j <= end and body[j].index not in taken and shape.match(body[j].text) and tokens(body[j].text) <= 40:
+            j += 1
+        if j - k >= ITEM_RUN:
+            found.extend(range(k, j))
+        k = max(j, k + 1)
+    return found
+
+
+def _heads_items(body: list[Line], k: int, end: int, taken: frozenset[int]) -> bool:
+    """Whether a run of list items, no rule removed, starts at ``k`` and ends by ``end``."""
+    return k + ITEM_RUN - 1 <= end and all(body[j].index not in taken and _is_item(body[j].text)
+                                           for j in range(k, k + ITEM_RUN))
 
 
 def _is_heading(text: str) -> bool:
@@ -388,7 +421,10 @@ def _grow_by_structure(body: list[Line], start: int, end: int, taken: frozenset[
         if last < (k + 1 if heading else k):
             break
         end = last
-        k = last + 1
+        # A note under a table or a list ("Figures are estimates...") belongs with it.
+        while end + 1 < len(body) and body[end + 1].index not in taken and prose[end + 1]:
+            end += 1
+        k = end + 1
     k = start - 1
     while k >= 0:
         first = run_from(k, -1)
@@ -698,6 +734,9 @@ def _title_anchor(title: str, body: list[Line], before: int) -> int | None:
     return None
 
 
+_INTRO = re.compile(r"\w\s*:\s*$")  # a short line that ends in a colon: it announces what follows
+
+
 def _share_list_scores(scores: np.ndarray, pages: list[list[Line]], free: np.ndarray) -> None:
     """Items of one list share one verdict: in each run of at least ``ITEM_RUN`` adjacent
     list items ("400 g flour", "Weight: 1.2 kg", "2. Stir") that no rule hit, every item
@@ -712,7 +751,12 @@ def _share_list_scores(scores: np.ndarray, pages: list[list[Line]], free: np.nda
             while j < len(lines) and free[row + j] and _is_item(lines[j].text):
                 j += 1
             if j - k >= ITEM_RUN:
-                scores[row + k:row + j] = float(np.median(scores[row + k:row + j]))
+                shared = float(np.median(scores[row + k:row + j]))
+                scores[row + k:row + j] = shared
+                if k and free[row + k - 1] and _INTRO.search(lines[k - 1].text) and tokens(lines[k - 1].text) <= 8:
+                    # The line that announces the list ("You will need:", "Follow us on:")
+                    # goes or stays with it.
+                    scores[row + k - 1] = shared
             k = max(j, k + 1)
         row += len(lines)
 

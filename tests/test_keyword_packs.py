@@ -424,3 +424,15 @@ def test_every_extended_rule_carries_examples_beyond_english_and_german(pack, ru
 def test_no_line_rule_fires_inside_prose_that_holds_a_keyword(line_rules, lang):
     fired = {text: [r.name for r in line_rules if rule_hits_text(r, text)] for text in PROSE[lang]}
     assert {text: names for text, names in fired.items() if names} == {}
+
+
+@pytest.mark.parametrize(("line", "first"), [("© 2024 Example Media GmbH", "copyright-line"),
+                                             ("© Maison & Jardin Magazine 2024 – Tous droits réservés",
+                                              "copyright-line"),
+                                             ("Copyright 2021 – All rights reserved", "copyright-line"),
+                                             ("© Getty Images", "photo-credit"),
+                                             ("© dpa/Jan Woitas", "photo-credit")])
+def test_a_copyright_line_is_audited_as_one_and_a_photo_credit_as_one(line_rules, line, first):
+    """The audit names the first rule that hits a line: the credit and keyword rules that
+    match any "©" come after copyright-line."""
+    assert next(rule.name for rule in line_rules if rule_hits_text(rule, line)) == first

@@ -441,3 +441,20 @@ def test_the_items_of_a_list_share_one_verdict():
     scores = np.array([0.7, 0.6, 0.1, 0.2])
     _share_list_scores(scores, [lines[:4]], np.array([True, True, False, True]))  # a rule hit "4 eggs"
     assert scores.tolist() == [0.7, 0.6, 0.1, 0.2]
+
+
+def test_the_line_that_announces_a_list_shares_its_verdict():
+    """"You will need:" goes or stays with the list under it; a heading that does not end
+    in a colon, or a line a rule hit, keeps its own score."""
+    texts = ["You will need:", "- tyre levers", "- a new inner tube", "- a pump"]
+    lines = [Line(k, t, t, Origin(k + 1, 0, len(t)), False) for k, t in enumerate(texts)]
+    scores = np.array([0.8, 0.1, 0.2, 0.3])
+    _share_list_scores(scores, [lines], np.ones(4, dtype=bool))
+    assert scores.tolist() == [0.2, 0.2, 0.2, 0.2]
+    scores = np.array([0.8, 0.1, 0.2, 0.3])
+    _share_list_scores(scores, [lines], np.array([False, True, True, True]))  # a rule hit the intro
+    assert scores.tolist() == [0.8, 0.2, 0.2, 0.2]
+    heading = [Line(0, "Equipment", "Equipment", Origin(1, 0, 9), False), *lines[1:]]
+    scores = np.array([0.8, 0.1, 0.2, 0.3])
+    _share_list_scores(scores, [heading], np.ones(4, dtype=bool))
+    assert scores.tolist() == [0.8, 0.2, 0.2, 0.2]

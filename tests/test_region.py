@@ -168,7 +168,8 @@ def test_a_breadcrumb_a_field_or_a_date_is_never_the_headline(line):
 
 
 @pytest.mark.parametrize(("text", "item"), [("200 g flour", True), ("1. Heat the oven", True), ("- salt", True),
-                                           ("Weight: 1.2 kg", True), ("Home", False),
+                                           ("Weight: 1.2 kg", True), ("Centro | 921 | 960 | -4%", True),
+                                           ("Tokyo\tJapan\t37,400,000", True), ("modules |", False), ("Home", False),
                                            ("The council met on Monday.", False)])
 def test_list_items(text, item):
     assert _is_item(text) is item
@@ -372,3 +373,80 @@ Related stories
     assert by_text["What happens next"] in vouched and by_text["What happens next"] not in found
     # A short line after the article's last paragraph heads nothing of it.
     assert by_text["Related stories"] not in vouched
+
+
+TABLE_PAGE = """Population of the largest cities
+
+The table below lists the five largest cities by population in 2020, with their countries.
+
+City | Country | Population
+Tokyo | Japan | 37,400,000
+Delhi | India | 31,000,000
+Shanghai | China | 27,100,000
+São Paulo | Brazil | 22,000,000
+Mexico City | Mexico | 21,800,000
+
+Figures are estimates for the urban area, not the city proper.
+
+Advertisement
+
+The ranking changes little from year to year, although Delhi is expected to overtake Tokyo within a decade.
+
+More statistics
+"""
+
+
+def test_a_table_between_paragraphs_is_part_of_the_article():
+    """Its rows are short lines, but they cost nothing: the intro above the table and the
+    note under it are one article with the paragraph after the ad label."""
+    kept = _kept(TABLE_PAGE, taken={"Advertisement"})
+    assert kept[:3] == ["Population of the largest cities", "The table below lists the five largest cities by "
+                        "population in 2020, with their countries.", "City | Country | Population"]
+    assert "Mexico City | Mexico | 21,800,000" in kept and "Figures are estimates for the urban area, not the city " \
+        "proper." in kept
+    assert "More statistics" not in kept
+
+
+def test_a_note_under_a_list_after_the_article_joins_it():
+    """The list costs more than the note earns, so the article ends at its paragraph; the
+    list joins it for its structure, and the note under the list with it."""
+    page = """Spring cleaning checklist
+
+Most of the work is done in a weekend if you start with the rooms you use the least and keep going.
+
+What to clean
+- windows and their frames
+- the oven and the hood
+- the fridge, shelf by shelf
+- the curtains
+- the rugs
+- the skirting boards
+- the mattresses
+
+Open the windows while you work, so that the rooms dry quickly.
+
+Newsletter
+Sign up
+"""
+    kept = _kept(page, taken={"Newsletter", "Sign up"})
+    assert "- the mattresses" in kept
+    assert "Open the windows while you work, so that the rooms dry quickly." in kept
+
+
+def test_a_heading_over_a_list_inside_the_article_is_vouched_for():
+    page = """Senior data engineer
+
+We build route planning software for bus and ferry operators across the whole region.
+
+What we offer
+- A yearly training budget.
+- Private health insurance.
+- 25 days of paid holiday.
+
+We reply to every application within two weeks, whatever the outcome of it.
+"""
+    lines = _lines(page)
+    found, vouched = ArticleRegion().hits_and_vouched(lines)
+    by_text = {line.text: line.index for line in lines}
+    assert by_text["What we offer"] in vouched and by_text["What we offer"] not in found
+    assert by_text["- A yearly training budget."] not in vouched  # items are judged as the model judges them
