@@ -359,10 +359,11 @@ class ArticleRegion:
         return found, vouched
 
 
-# A line of a list, a specification or a recipe: "1. Heat the oven", "- salt", "Weight: 1.2 kg",
-# "200 g flour", "2 eggs", "| 3 | 4 |".
-# A table's row: cells parted by " | " or tabs ("Centro | 921 | 960").
-_TABLE_ROW = re.compile(r"^[^|\t]*\S(?:[ \t]+\|[ \t]+|\t+)\S")
+# A table's row: cells parted by " | " ("Centro | 921 | 960"). (Normalising turned tabs
+# into single spaces: a row of tab-parted cells reads as words.)
+_TABLE_ROW = re.compile(r"^[^|]*\S +\| +\S")
+# A line of a list, a specification, a recipe or a table: "1. Heat the oven", "- salt",
+# "Weight: 1.2 kg", "200 g flour", "2 eggs", "| 3 | 4 |", "Centro | 921 | 960".
 _ITEM = re.compile(r"^\s*(?:\d{1,3}[.)]\s|[-•*–·▪►✓]\s?|\d+(?:[.,/]\d+)?\s*\S|[½¼¾⅓]|\|"
                    r"|[^\W\d_][^:]{0,40}:\s*\S)|" + _TABLE_ROW.pattern)
 ITEM_RUN = 3  # items in a row before they count as a list
