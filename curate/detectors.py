@@ -273,6 +273,11 @@ class ArticleRegion:
         prose = []
         counts = [tokens(line.text) for line in body]
         contents = _contents(body, counts, self.prose_min_words, self.long_words) if self.structure else set()
+        # Paragraphs wrapped at a width and verse are prose, line by line: each piece alone is
+        # a short line, but together they are the page's text.
+        verse = set(_stanzas(body, taken)) if self.structure else set()
+        wrapped = _wrapped_prose(body, counts, taken, self.prose_min_words, self.long_words)
+        verse_or_wrapped = verse.union(k for first, last in wrapped for k in range(first, last + 1))
         for k, line in enumerate(body):
             if k in contents:
                 # An in-page table of contents and the headings it lists are part of the
@@ -288,7 +293,7 @@ class ArticleRegion:
                 continue
             junk_run = 0
             w = counts[k]
-            p = is_prose(line.text, self.prose_min_words, self.long_words, w)
+            p = k in verse_or_wrapped or is_prose(line.text, self.prose_min_words, self.long_words, w)
             prose.append(p)
             if p:
                 values.append(min(w, self.cap))
@@ -345,6 +350,8 @@ class ArticleRegion:
                 found.difference_update(body[k].index for k in range(headline, start)
                                         if k == headline or prose[k])
                 vouched.add(body[headline].index)  # kept for what it is, as the title is
+        # Verse in the article is its text: the line model judges it as prose.
+        vouched.update(body[k].index for k in verse if start <= k <= end)
         first_prose = next((k for k in range(start, end + 1) if prose[k]), end + 1)
         # A heading inside the article over a paragraph or a list ("What we offer" over its
         # bullets) is kept for what it is, as the headline is (the line model judges it as
@@ -386,6 +393,77 @@ def _item_runs(body: list[Line], start: int, end: int, taken: frozenset[int],
         if j - k >= ITEM_RUN:
             found.extend(range(k, j))
         k = max(j, k + 1)
+    return found
+
+
+# Lines wrapped at a width are about as long as each other (but the last): steps or notes
+# that go on in lower case are not one paragraph.
+WRAP_EVENNESS = 0.7
+WRAP_MIN_WIDTH = 40
+WRAP_MAX_WIDTH = 100  # text is wrapped at 60-80 characters; a longer line was never wrapped
+_CONTINUES = re.compile(r"[,;–-]\s*$")  # a line that ends so goes on in the next
+
+
+def _wrapped_prose(body: list[Line], counts: Sequence[float] | None, taken: frozenset[int] | set[int],
+                   min_words: int, long_words: int) -> list[tuple[int, int]]:
+    """(first, last) positions of the hard-wrapped paragraphs that read as prose together:
+    a plain-text book, a mail or a poem broken into lines at a width ("...walked out of
+    the church, and that was the / beginning of the trouble."). A line goes on in the next
+    of its block when it does not end like a sentence and the next starts in lower case,
+    or it ends in a comma or a dash; the lines but the last are of about one length (at
+    least WRAP_EVENNESS of the longest, which has WRAP_MIN_WIDTH to WRAP_MAX_WIDTH
+    characters, as the last has at most). Each piece alone is a short line, or a long one
+    with no sentence end; the paragraph is prose. ``counts``: each line's tokens(), or
+    None to count them here."""
+    found: list[tuple[int, int]] = []
+    k = 0
+    while k < len(body):
+        j = k
+        while (j + 1 < len(body) and not body[j + 1].gap_before and body[j].index not in taken
+               and body[j + 1].index not in taken and not _SENTENCE_END.search(body[j].text)
+               and (body[j + 1].text[:1].islower() or _CONTINUES.search(body[j].text))):
+            j += 1
+        if j > k:
+            widths = [len(line.text) for line in body[k:j]]  # the last line may be short
+            if (min(widths) >= WRAP_EVENNESS * max(widths) and WRAP_MIN_WIDTH <= max(widths) <= WRAP_MAX_WIDTH
+                    and len(body[j].text) <= WRAP_MAX_WIDTH):
+                w = sum(counts[k:j + 1]) if counts is not None else sum(tokens(line.text) for line in body[k:j + 1])
+                last = body[j].text
+                if w >= min_words and (_SENTENCE_END.search(last) or _SENTENCE_BREAK.search(last) or w >= long_words):
+                    found.append((k, j))
+        k = j + 1
+    return found
+
+
+STANZA_LINES = (3, 12)  # lines of a stanza, at least and at most
+STANZA_WORDS = (2, 10)  # words of each of its lines
+
+
+def _stanzas(body: list[Line], taken: frozenset[int]) -> list[int]:
+    """Positions of the lines of verse (see _stanza_blocks)."""
+    return [k for first, last in _stanza_blocks(body, taken) for k in range(first, last + 1)]
+
+
+def _stanza_blocks(body: list[Line], taken: frozenset[int] | set[int]) -> list[tuple[int, int]]:
+    """(first, last) positions of the stanzas of verse: blocks of STANZA_LINES lines of
+    STANZA_WORDS words each, no rule removed and none with a sentence break inside, where
+    most lines after the first go on in lower case ("Down by the river / where the willows
+    grow"), or most end in a comma and the last like a sentence ("Die Nebel ziehen übers
+    Land, / ..."). A song or a poem's lines are short, but they are the page's text; a
+    menu's or a teaser list's lines each start a new name or headline."""
+    found: list[tuple[int, int]] = []
+    for first, last in _blocks(body):
+        n = last - first + 1
+        if not STANZA_LINES[0] <= n <= STANZA_LINES[1]:
+            continue
+        lines = body[first:last + 1]
+        if any(line.index in taken or not STANZA_WORDS[0] <= words(line.text) <= STANZA_WORDS[1]
+               or _SENTENCE_BREAK.search(line.text) for line in lines):
+            continue  # (a sentence that ends inside a line: prose wrapped at a width, not verse)
+        lower = sum(1 for line in lines[1:] if line.text[:1].islower())
+        commas = sum(1 for line in lines[:-1] if line.text.rstrip()[-1:] in ",;")
+        if 2 * lower >= n - 1 or (2 * commas >= n - 1 and lines[-1].text.rstrip()[-1:] in ".!?"):
+            found.append((first, last))
     return found
 
 
@@ -759,6 +837,12 @@ def _share_list_scores(scores: np.ndarray, pages: list[list[Line]], free: np.nda
                     # goes or stays with it.
                     scores[row + k - 1] = shared
             k = max(j, k + 1)
+        # So do the lines of a stanza, and of a paragraph wrapped at a width: a poem's or a
+        # paragraph's last line is no more noise than its first.
+        hit = {line.index for k, line in enumerate(lines) if not free[row + k]}
+        wrapped = _wrapped_prose(lines, None, hit, ArticleRegion.prose_min_words, ArticleRegion.long_words)
+        for first, last in [*_stanza_blocks(lines, hit), *wrapped]:
+            scores[row + first:row + last + 1] = float(np.median(scores[row + first:row + last + 1]))
         row += len(lines)
 
 

@@ -458,3 +458,15 @@ def test_the_line_that_announces_a_list_shares_its_verdict():
     scores = np.array([0.8, 0.1, 0.2, 0.3])
     _share_list_scores(scores, [heading], np.ones(4, dtype=bool))
     assert scores.tolist() == [0.8, 0.2, 0.2, 0.2]
+
+
+def test_the_lines_of_a_wrapped_paragraph_share_one_verdict():
+    """A paragraph broken into lines at a width is one paragraph: its short last line is no
+    more noise than the rest (the model scored the line before a footer as noise)."""
+    texts = ["He kept to himself for a month. Then one Sunday he stood up in the",
+             "middle of the sermon and walked out of the church, and that was the", "beginning of the trouble.",
+             "Next chapter"]
+    lines = [Line(k, t, t, Origin(k + 1, 0, len(t)), False) for k, t in enumerate(texts)]
+    scores = np.array([0.1, 0.2, 0.95, 0.9])
+    _share_list_scores(scores, [lines], np.ones(4, dtype=bool))
+    assert scores.tolist() == [0.2, 0.2, 0.2, 0.9]

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from curate.detectors import CONTENTS_MAX, ArticleRegion, _contents, _headline, _is_item
+from curate.detectors import (
+    CONTENTS_MAX,
+    ArticleRegion,
+    _contents,
+    _headline,
+    _is_item,
+    _stanza_blocks,
+    _wrapped_prose,
+    tokens,
+)
 from curate.document import Line, Origin
 
 pytestmark = pytest.mark.unit
@@ -450,3 +459,62 @@ We reply to every application within two weeks, whatever the outcome of it.
     by_text = {line.text: line.index for line in lines}
     assert by_text["What we offer"] in vouched and by_text["What we offer"] not in found
     assert by_text["- A yearly training budget."] not in vouched  # items are judged as the model judges them
+
+
+SONG = """River Song
+
+Traditional folk song, collected in the valley in 1921.
+
+Down by the river
+where the willows grow
+I met my true love
+a long time ago
+
+She wore a ribbon
+the colour of rain
+and said she would wait
+till I came home again
+
+More songs
+"""
+
+
+def test_verse_is_the_text_of_a_song_page():
+    kept = _kept(SONG, taken={"More songs"})
+    assert "a long time ago" in kept and "till I came home again" in kept
+
+
+@pytest.mark.parametrize(("block", "verse"), [
+    ("Down by the river\nwhere the willows grow\nI met my true love\na long time ago", True),
+    ("Die Nebel ziehen übers Land,\nDie Boote liegen still am Strand,\nEin Reiher steht im flachen Grau,\n"
+     "Und wartet auf den Morgentau.", True),
+    # teaser headlines, a menu, and prose wrapped at a width (a sentence ends inside a line)
+    ("Council approves the new budget\nStorm closes the coast road\nSchools reopen after the holidays", False),
+    ("News\nSport\nWeather", False),
+    ("Our greenhouse staff are experienced\nhorticulturists who care for the plants\nfor our customers. We love\n"
+     "sending you our best.", False),
+])
+def test_stanzas(block, verse):
+    assert bool(_stanza_blocks(_lines(block), frozenset())) is verse
+
+
+WRAPPED = """The village lay at the foot of a long green hill, and in the mornings
+the mist came down from the woods and filled the lanes so that the
+children walked to school through a white world.
+
+He kept to himself for a month. Then one Sunday he stood up in the
+middle of the sermon and walked out of the church, and that was the
+beginning of the trouble."""
+
+
+def test_a_paragraph_wrapped_at_a_width_is_prose_to_its_last_line():
+    lines = _lines(WRAPPED)
+    assert _wrapped_prose(lines, [tokens(line.text) for line in lines], frozenset(), 6, 30) == [(0, 2), (3, 5)]
+    assert _kept(f"Chapter One\n\n{WRAPPED}\n\nNext chapter", taken={"Next chapter"})[-1] == "beginning of the trouble."
+
+
+def test_steps_that_go_on_in_lower_case_are_not_a_wrapped_paragraph():
+    """Lines of very different lengths were not wrapped at a width: each is a line of its own."""
+    steps = _lines("Enchufla\nder Mann macht auch eine Enchufla und taucht unter ihrem rechten Arm hindurch\n"
+                   "direkt danach ein Handwechsel\nwieder Enchufla und andere Hand greifen.")
+    assert _wrapped_prose(steps, None, frozenset(), 6, 30) == []
