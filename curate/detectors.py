@@ -653,6 +653,7 @@ def _post(body: list[Line], first: int, last: int, prose: list[bool], header: li
     return text_start, text_end
 
 
+LISTING_TITLE_WORDS = 4  # a headline above a post's date this long is an item's title, not its author
 POST_GAP = 3  # blocks without text in a row (author cards, buttons) that may part two posts
 SIGNATURE_WORDS = 10  # a post's last line this short, below a longer one, is its author's signature
 
@@ -714,6 +715,12 @@ def _grow_by_posts(body: list[Line], counts: list[float], start: int, end: int, 
         k -= 1
     for (_, before), (after, _) in itertools.pairwise(thread):
         chrome.update(range(before + 1, after))
+    # A headline right above a post's date is a listing's item title ("How to pack a lighter
+    # rucksack" / "2 March 2024" / its excerpt), not an author's card: that is a name or two.
+    # (One that starts with a figure is a review's rating: "5.0 out of 5 stars Great value".)
+    chrome.difference_update(k for k in list(chrome) if k + 1 < len(body) and header[k + 1]
+                             and body[k].index not in taken and body[k].text[:1].isalpha()
+                             and _headline_words(body[k].text) >= LISTING_TITLE_WORDS)
     for text_start, text_end in thread:
         if text_end > text_start and counts[text_end] <= SIGNATURE_WORDS and counts[text_end] < counts[text_end - 1]:
             chrome.add(text_end)
@@ -732,15 +739,24 @@ def _headline(body: list[Line], start: int, taken: frozenset[int], reach: int) -
     not a date, a field or a breadcrumb; the longest such line."""
     best, best_words = None, 0.0
     for k in range(start - 1, max(-1, start - 1 - reach), -1):
-        text = body[k].text
-        if (body[k].index in taken or _SENTENCE_END.search(text) or not re.match(r"[^\W_]", text)
-                or _NOT_HEADLINE.search(text) or _DATE.search(text) or _META.search(text)):
+        if body[k].index in taken:
             continue
-        w = tokens(text)
-        letters = sum(ch.isalpha() for ch in text)
-        if 3 <= w <= 20 and letters >= 0.6 * len(text.replace(" ", "")) and w > best_words:
+        w = _headline_words(body[k].text)
+        if w > best_words:
             best, best_words = k, w
     return best
+
+
+def _headline_words(text: str) -> float:
+    """The words of a line that reads like a headline (3 to 20 words, beginning with a
+    letter or digit, mostly words, not ending like a sentence, not a date, a field or a
+    breadcrumb), or 0 for any other line."""
+    if (_SENTENCE_END.search(text) or not re.match(r"[^\W_]", text) or _NOT_HEADLINE.search(text)
+            or _DATE.search(text) or _META.search(text)):
+        return 0
+    w = tokens(text)
+    letters = sum(ch.isalpha() for ch in text)
+    return w if 3 <= w <= 20 and letters >= 0.6 * len(text.replace(" ", "")) else 0
 
 
 def _pieces(values: list[float]) -> list[tuple[float, int, int]]:

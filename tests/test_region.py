@@ -518,3 +518,36 @@ def test_steps_that_go_on_in_lower_case_are_not_a_wrapped_paragraph():
     steps = _lines("Enchufla\nder Mann macht auch eine Enchufla und taucht unter ihrem rechten Arm hindurch\n"
                    "direkt danach ein Handwechsel\nwieder Enchufla und andere Hand greifen.")
     assert _wrapped_prose(steps, None, frozenset(), 6, 30) == []
+
+
+BLOG_INDEX = """Trail Notes
+
+Three days on the Cotswold Way
+12 March 2024
+We walked the northern half of the trail in early spring, with mud up to our ankles.
+Read more
+
+How to pack a lighter rucksack
+2 March 2024
+Most of the weight in a rucksack comes from three or four items, and here is how we cut ours.
+Read more
+
+A beginner's guide to map reading
+8 February 2024
+You do not need a GPS to find your way: a paper map, a compass and an hour of practice do.
+Read more
+
+Ramblerjoe
+9 February 2024
+Great guide, thank you for writing it up so clearly for the rest of us.
+"""
+
+
+def test_a_blog_index_keeps_its_post_titles_and_a_thread_drops_its_authors():
+    """Dated blocks of prose are read as posts, and what lies between posts goes; a
+    headline of four words or more right above a post's date stays (an item's title), a
+    name does not (a commenter's card)."""
+    kept = _kept(BLOG_INDEX, taken={"Read more", "12 March 2024", "2 March 2024", "8 February 2024",
+                                    "9 February 2024"})
+    assert "How to pack a lighter rucksack" in kept and "A beginner's guide to map reading" in kept
+    assert "Ramblerjoe" not in kept
