@@ -303,7 +303,7 @@ class ArticleRegion:
             # A table inside the text costs nothing: its rows are short lines, but the
             # paragraphs around it are one article. (A list costs what its lines cost: a
             # documentation site's numbered sidebar is one too.)
-            for k in _item_runs(body, 0, len(body) - 1, taken, _TABLE_ROW):
+            for k in _item_runs(body, 0, len(body) - 1, taken, _is_table_row):
                 if not prose[k]:
                     values[k] = 0.0
         pieces = _pieces(values)
@@ -381,14 +381,14 @@ def _is_item(text: str) -> bool:
 
 
 def _item_runs(body: list[Line], start: int, end: int, taken: frozenset[int],
-               shape: re.Pattern[str] = _ITEM) -> list[int]:
-    """Positions in ``start..end`` of the runs of at least ITEM_RUN list items (lines of
-    ``shape``, of 40 tokens at most) that no rule removed."""
+               shape: Callable[[str], bool] = _is_item) -> list[int]:
+    """Positions in ``start..end`` of the runs of at least ITEM_RUN list items (lines
+    ``shape`` says are) that no rule removed."""
     found: list[int] = []
     k = start
     while k <= end:
         j = k
-        while j <= end and body[j].index not in taken and shape.match(body[j].text) and tokens(body[j].text) <= 40:
+        while j <= end and body[j].index not in taken and shape(body[j].text):
             j += 1
         if j - k >= ITEM_RUN:
             found.extend(range(k, j))
@@ -396,12 +396,25 @@ def _item_runs(body: list[Line], start: int, end: int, taken: frozenset[int],
     return found
 
 
+def _is_table_row(text: str) -> bool:
+    return " | " in text and bool(_TABLE_ROW.match(text)) and tokens(text) <= 40  # the test of " | " is cheap
+
+
 # Lines wrapped at a width are about as long as each other (but the last): steps or notes
 # that go on in lower case are not one paragraph.
 WRAP_EVENNESS = 0.7
 WRAP_MIN_WIDTH = 40
 WRAP_MAX_WIDTH = 100  # text is wrapped at 60-80 characters; a longer line was never wrapped
-_CONTINUES = re.compile(r"[,;–-]\s*$")  # a line that ends so goes on in the next
+_ENDS_SENTENCE = frozenset(".!?:;\"'»«)]…“”„’")  # a line's last character, as _SENTENCE_END reads it
+_ENDS_UNFINISHED = frozenset(",;–-")  # a line that ends so goes on in the next
+
+
+def _goes_on(text: str, following: str) -> bool:
+    """Whether ``text`` goes on in the line ``following`` it: it does not end like a
+    sentence, and the next starts in lower case or it ends in a comma or a dash. (The last
+    character, not an end-anchored search: that scans every line from its start.)"""
+    last = text.rstrip()[-1:]
+    return last not in _ENDS_SENTENCE and (following[:1].islower() or last in _ENDS_UNFINISHED)
 
 
 def _wrapped_prose(body: list[Line], counts: Sequence[float] | None, taken: frozenset[int] | set[int],
@@ -420,8 +433,7 @@ def _wrapped_prose(body: list[Line], counts: Sequence[float] | None, taken: froz
     while k < len(body):
         j = k
         while (j + 1 < len(body) and not body[j + 1].gap_before and body[j].index not in taken
-               and body[j + 1].index not in taken and not _SENTENCE_END.search(body[j].text)
-               and (body[j + 1].text[:1].islower() or _CONTINUES.search(body[j].text))):
+               and body[j + 1].index not in taken and _goes_on(body[j].text, body[j + 1].text)):
             j += 1
         if j > k:
             widths = [len(line.text) for line in body[k:j]]  # the last line may be short
@@ -457,12 +469,13 @@ def _stanza_blocks(body: list[Line], taken: frozenset[int] | set[int]) -> list[t
         if not STANZA_LINES[0] <= n <= STANZA_LINES[1]:
             continue
         lines = body[first:last + 1]
-        if any(line.index in taken or not STANZA_WORDS[0] <= words(line.text) <= STANZA_WORDS[1]
-               or _SENTENCE_BREAK.search(line.text) for line in lines):
-            continue  # (a sentence that ends inside a line: prose wrapped at a width, not verse)
         lower = sum(1 for line in lines[1:] if line.text[:1].islower())
         commas = sum(1 for line in lines[:-1] if line.text.rstrip()[-1:] in ",;")
-        if 2 * lower >= n - 1 or (2 * commas >= n - 1 and lines[-1].text.rstrip()[-1:] in ".!?"):
+        if not (2 * lower >= n - 1 or (2 * commas >= n - 1 and lines[-1].text.rstrip()[-1:] in ".!?")):
+            continue
+        if all(line.index not in taken and STANZA_WORDS[0] <= words(line.text) <= STANZA_WORDS[1]
+               and not _SENTENCE_BREAK.search(line.text) for line in lines):
+            # (a sentence that ends inside a line: prose wrapped at a width, not verse)
             found.append((first, last))
     return found
 
