@@ -369,15 +369,15 @@ class ArticleRegion:
 # A table's row: cells parted by " | " ("Centro | 921 | 960"). (Normalising turned tabs
 # into single spaces: a row of tab-parted cells reads as words.)
 _TABLE_ROW = re.compile(r"^[^|]*\S +\| +\S")
-# A line of a list, a specification, a recipe or a table: "1. Heat the oven", "- salt",
-# "Weight: 1.2 kg", "200 g flour", "2 eggs", "| 3 | 4 |", "Centro | 921 | 960".
+# A line of a list, a specification or a recipe: "1. Heat the oven", "- salt", "Weight: 1.2 kg",
+# "200 g flour", "2 eggs", "| 3 | 4 |"; or a table's row (_is_item).
 _ITEM = re.compile(r"^\s*(?:\d{1,3}[.)]\s|[-•*–·▪►✓]\s?|\d+(?:[.,/]\d+)?\s*\S|[½¼¾⅓]|\|"
-                   r"|[^\W\d_][^:]{0,40}:\s*\S)|" + _TABLE_ROW.pattern)
+                   r"|[^\W\d_][^:]{0,40}:\s*\S)")
 ITEM_RUN = 3  # items in a row before they count as a list
 
 
 def _is_item(text: str) -> bool:
-    return bool(_ITEM.match(text)) and tokens(text) <= 40
+    return bool(_ITEM.match(text) or (" | " in text and _TABLE_ROW.match(text))) and tokens(text) <= 40
 
 
 def _item_runs(body: list[Line], start: int, end: int, taken: frozenset[int],
