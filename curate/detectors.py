@@ -377,7 +377,11 @@ ITEM_RUN = 3  # items in a row before they count as a list
 
 
 def _is_item(text: str) -> bool:
-    return bool(_ITEM.match(text) or (" | " in text and _TABLE_ROW.match(text))) and tokens(text) <= 40
+    return (bool(_ITEM.match(text)) and tokens(text) <= 40) or _is_table_row(text)
+
+
+def _is_table_row(text: str) -> bool:
+    return " | " in text and bool(_TABLE_ROW.match(text)) and tokens(text) <= 40  # the test of " | " is cheap
 
 
 def _item_runs(body: list[Line], start: int, end: int, taken: frozenset[int],
@@ -394,10 +398,6 @@ def _item_runs(body: list[Line], start: int, end: int, taken: frozenset[int],
             found.extend(range(k, j))
         k = max(j, k + 1)
     return found
-
-
-def _is_table_row(text: str) -> bool:
-    return " | " in text and bool(_TABLE_ROW.match(text)) and tokens(text) <= 40  # the test of " | " is cheap
 
 
 # Lines wrapped at a width are about as long as each other (but the last): steps or notes
