@@ -275,9 +275,10 @@ class ArticleRegion:
         contents = _contents(body, counts, self.prose_min_words, self.long_words) if self.structure else set()
         # Paragraphs wrapped at a width and verse are prose, line by line: each piece alone is
         # a short line, but together they are the page's text.
-        verse = set(_stanzas(body, taken)) if self.structure else set()
+        stanzas = _stanza_blocks(body, taken) if self.structure else []
+        verse = {k for top, bottom in stanzas for k in range(top, bottom + 1)}
         wrapped = _wrapped_prose(body, counts, taken, self.prose_min_words, self.long_words)
-        verse_or_wrapped = verse.union(k for first, last in wrapped for k in range(first, last + 1))
+        verse_or_wrapped = verse.union(k for top, bottom in wrapped for k in range(top, bottom + 1))
         for k, line in enumerate(body):
             if k in contents:
                 # An in-page table of contents and the headings it lists are part of the
@@ -303,9 +304,10 @@ class ArticleRegion:
             # A table inside the text costs nothing: its rows are short lines, but the
             # paragraphs around it are one article. (A list costs what its lines cost: a
             # documentation site's numbered sidebar is one too.)
-            for k in _item_runs(body, 0, len(body) - 1, taken, _is_table_row):
-                if not prose[k]:
-                    values[k] = 0.0
+            for top, bottom in _item_runs(body, taken, _is_table_row):
+                for k in range(top, bottom + 1):
+                    if not prose[k]:
+                        values[k] = 0.0
         pieces = _pieces(values)
         if not pieces:
             return {line.index for line in body}, vouched
@@ -384,18 +386,18 @@ def _is_table_row(text: str) -> bool:
     return " | " in text and bool(_TABLE_ROW.match(text)) and tokens(text) <= 40  # the test of " | " is cheap
 
 
-def _item_runs(body: list[Line], start: int, end: int, taken: frozenset[int],
-               shape: Callable[[str], bool] = _is_item) -> list[int]:
-    """Positions in ``start..end`` of the runs of at least ITEM_RUN list items (lines
-    ``shape`` says are) that no rule removed."""
-    found: list[int] = []
-    k = start
-    while k <= end:
+def _item_runs(body: list[Line], taken: frozenset[int] | set[int],
+               shape: Callable[[str], bool] = _is_item) -> list[tuple[int, int]]:
+    """(first, last) positions of the runs of at least ITEM_RUN list items (lines ``shape``
+    says are) that no rule removed."""
+    found: list[tuple[int, int]] = []
+    k = 0
+    while k < len(body):
         j = k
-        while j <= end and body[j].index not in taken and shape(body[j].text):
+        while j < len(body) and body[j].index not in taken and shape(body[j].text):
             j += 1
         if j - k >= ITEM_RUN:
-            found.extend(range(k, j))
+            found.append((k, j - 1))
         k = max(j, k + 1)
     return found
 
@@ -449,11 +451,6 @@ def _wrapped_prose(body: list[Line], counts: Sequence[float] | None, taken: froz
 
 STANZA_LINES = (3, 12)  # lines of a stanza, at least and at most
 STANZA_WORDS = (2, 10)  # words of each of its lines
-
-
-def _stanzas(body: list[Line], taken: frozenset[int]) -> list[int]:
-    """Positions of the lines of verse (see _stanza_blocks)."""
-    return [k for first, last in _stanza_blocks(body, taken) for k in range(first, last + 1)]
 
 
 def _stanza_blocks(body: list[Line], taken: frozenset[int] | set[int]) -> list[tuple[int, int]]:
@@ -846,29 +843,27 @@ _INTRO = re.compile(r"\w\s*:\s*$")  # a short line that ends in a colon: it anno
 
 
 def _share_list_scores(scores: np.ndarray, pages: list[list[Line]], free: np.ndarray) -> None:
-    """Items of one list share one verdict: in each run of at least ``ITEM_RUN`` adjacent
-    list items ("400 g flour", "Weight: 1.2 kg", "2. Stir") that no rule hit, every item
-    gets the run's median score. An ingredient list is content or noise as a whole; a
-    short item that scores apart from its siblings is the model's noise, not the page's.
-    ``scores`` and ``free`` (no rule hit) have a row per line, the pages one after another."""
+    """Items of one list share one verdict, and so do the lines of a stanza and of a
+    paragraph wrapped at a width: in each run of at least ``ITEM_RUN`` adjacent list items
+    ("400 g flour", "Weight: 1.2 kg", "2. Stir") that no rule hit, every item gets the
+    run's median score (as does the short line ending in a colon that announces it). An
+    ingredient list is content or noise as a whole; a short item that scores apart from its
+    siblings is the model's noise, not the page's. ``scores`` and ``free`` (no rule hit)
+    have a row per line, the pages one after another."""
     row = 0
     for lines in pages:
-        k = 0
-        while k < len(lines):
-            j = k
-            while j < len(lines) and free[row + j] and _is_item(lines[j].text):
-                j += 1
-            if j - k >= ITEM_RUN:
-                shared = float(np.median(scores[row + k:row + j]))
-                scores[row + k:row + j] = shared
-                if k and free[row + k - 1] and _INTRO.search(lines[k - 1].text) and tokens(lines[k - 1].text) <= 8:
-                    # The line that announces the list ("You will need:", "Follow us on:")
-                    # goes or stays with it.
-                    scores[row + k - 1] = shared
-            k = max(j, k + 1)
+        hit = {line.index for line, ok in zip(lines, free[row:row + len(lines)].tolist(), strict=True) if not ok}
+        for first, last in _item_runs(lines, hit):
+            shared = float(np.median(scores[row + first:row + last + 1]))
+            scores[row + first:row + last + 1] = shared
+            intro = lines[first - 1] if first else None
+            if (intro is not None and intro.index not in hit and _INTRO.search(intro.text)
+                    and tokens(intro.text) <= 8):
+                # The line that announces the list ("You will need:", "Follow us on:") goes
+                # or stays with it.
+                scores[row + first - 1] = shared
         # So do the lines of a stanza, and of a paragraph wrapped at a width: a poem's or a
         # paragraph's last line is no more noise than its first.
-        hit = {line.index for k, line in enumerate(lines) if not free[row + k]}
         wrapped = _wrapped_prose(lines, None, hit, ArticleRegion.prose_min_words, ArticleRegion.long_words)
         for first, last in [*_stanza_blocks(lines, hit), *wrapped]:
             scores[row + first:row + last + 1] = float(np.median(scores[row + first:row + last + 1]))
