@@ -28,6 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from curate.document import Line
+from curate.stages.normalise import tab_cells
 
 DETECTORS: dict[str, type] = {}
 
@@ -330,7 +331,7 @@ class ArticleRegion:
             # The runs of items the article took in by their structure (ingredients,
             # specification rows) are vouched for: the line model judges them as prose.
             vouched.update(body[k].index for k in [*range(grown, start), *range(old_end + 1, end + 1)]
-                           if _is_item(body[k].text))
+                           if _is_item(body[k]))
             if grown < start and not anchored and self.keep_title and grown <= self.title_reach:
                 # Lists above the article (a recipe's ingredients above its steps) brought it
                 # up to the title: the title heads it, and the lead between them stays.
@@ -360,7 +361,7 @@ class ArticleRegion:
         # prose).
         vouched.update(body[k].index for k in range(first_prose + 1, end)
                        if not prose[k] and body[k].index not in taken and _is_heading(body[k].text)
-                       and (prose[k + 1] or (not _is_item(body[k].text) and _heads_items(body, k + 1, end, taken))))
+                       and (prose[k + 1] or (not _is_item(body[k]) and _heads_items(body, k + 1, end, taken))))
         for k in range(start, first_prose):
             text = body[k].text
             if (_DATE.search(text) or _META.search(text)) and tokens(text) <= self.head_meta_max_words:
@@ -368,8 +369,8 @@ class ArticleRegion:
         return found, vouched
 
 
-# A table's row: cells parted by " | " ("Centro | 921 | 960"). (Normalising turned tabs
-# into single spaces: a row of tab-parted cells reads as words.)
+# A table's row: cells parted by " | " ("Centro | 921 | 960"), or by tabs in the raw line
+# ("Centro\t921\t960"; normalising made them spaces, and the output has them back).
 _TABLE_ROW = re.compile(r"^[^|]*\S +\| +\S")
 # A line of a list, a specification or a recipe: "1. Heat the oven", "- salt", "Weight: 1.2 kg",
 # "200 g flour", "2 eggs", "| 3 | 4 |"; or a table's row (_is_item).
@@ -378,23 +379,27 @@ _ITEM = re.compile(r"^\s*(?:\d{1,3}[.)]\s|[-•*–·▪►✓]\s?|\d+(?:[.,/]\d
 ITEM_RUN = 3  # items in a row before they count as a list
 
 
-def _is_item(text: str) -> bool:
-    return (bool(_ITEM.match(text)) and tokens(text) <= 40) or _is_table_row(text)
+def _is_item(line: Line) -> bool:
+    return (bool(_ITEM.match(line.text)) and tokens(line.text) <= 40) or _is_table_row(line)
 
 
-def _is_table_row(text: str) -> bool:
-    return " | " in text and bool(_TABLE_ROW.match(text)) and tokens(text) <= 40  # the test of " | " is cheap
+def _is_table_row(line: Line) -> bool:
+    text = line.text
+    if " | " in text:  # the test of " | " is cheap
+        return bool(_TABLE_ROW.match(text)) and tokens(text) <= 40
+    # Cells parted by tabs, which normalising made spaces: the raw line still has them.
+    return "\t" in line.raw and tab_cells(line.raw) is not None and tokens(text) <= 40
 
 
 def _item_runs(body: list[Line], taken: frozenset[int] | set[int],
-               shape: Callable[[str], bool] = _is_item) -> list[tuple[int, int]]:
+               shape: Callable[[Line], bool] = _is_item) -> list[tuple[int, int]]:
     """(first, last) positions of the runs of at least ITEM_RUN list items (lines ``shape``
     says are) that no rule removed."""
     found: list[tuple[int, int]] = []
     k = 0
     while k < len(body):
         j = k
-        while j < len(body) and body[j].index not in taken and shape(body[j].text):
+        while j < len(body) and body[j].index not in taken and shape(body[j]):
             j += 1
         if j - k >= ITEM_RUN:
             found.append((k, j - 1))
@@ -479,7 +484,7 @@ def _stanza_blocks(body: list[Line], taken: frozenset[int] | set[int]) -> list[t
 
 def _heads_items(body: list[Line], k: int, end: int, taken: frozenset[int]) -> bool:
     """Whether a run of list items, no rule removed, starts at ``k`` and ends by ``end``."""
-    return k + ITEM_RUN - 1 <= end and all(body[j].index not in taken and _is_item(body[j].text)
+    return k + ITEM_RUN - 1 <= end and all(body[j].index not in taken and _is_item(body[j])
                                            for j in range(k, k + ITEM_RUN))
 
 
@@ -497,7 +502,7 @@ def _grow_by_structure(body: list[Line], start: int, end: int, taken: frozenset[
     def run_from(k: int, step: int) -> int:
         """The last line of a run of items starting at ``k`` going ``step``, or ``k - step``."""
         j = k
-        while 0 <= j < len(body) and body[j].index not in taken and _is_item(body[j].text):
+        while 0 <= j < len(body) and body[j].index not in taken and _is_item(body[j]):
             j += step
         return j - step if abs(j - k) >= ITEM_RUN else k - step
 
@@ -505,7 +510,7 @@ def _grow_by_structure(body: list[Line], start: int, end: int, taken: frozenset[
     while k < len(body):
         if body[k].index in taken:
             break
-        heading = _is_heading(body[k].text) and not _is_item(body[k].text)
+        heading = _is_heading(body[k].text) and not _is_item(body[k])
         last = run_from(k + 1 if heading else k, 1)
         if last < (k + 1 if heading else k):
             break
@@ -523,7 +528,7 @@ def _grow_by_structure(body: list[Line], start: int, end: int, taken: frozenset[
             # run above it (the ingredients) joins with the run when the run leads up to
             # the article's lead or its title: a short intro above a list weighs less than
             # the list's short lines cost, and the article then starts at its steps.
-            if body[k].index in taken or not _is_heading(body[k].text) or _is_item(body[k].text):
+            if body[k].index in taken or not _is_heading(body[k].text) or _is_item(body[k]):
                 break
             first = run_from(k - 1, -1)
             if first > k - 1:

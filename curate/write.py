@@ -41,6 +41,7 @@ from curate.outdir import (
     remove_tree,
     write_durably,
 )
+from curate.stages.normalise import with_cells
 
 if TYPE_CHECKING:
     from curate.summary import Summary
@@ -65,7 +66,8 @@ def document_record(doc: Document) -> dict:
         if previous is not None:
             # A blank line in the source, or a removed line in between, ends a paragraph.
             parts.append("\n\n" if line.gap_before or line.index != previous + 1 else "\n")
-        parts.append(line.text)
+        # A line without tabs is its text (the same object, when normalising changed nothing).
+        parts.append(line.text if line.raw is line.text or "\t" not in line.raw else with_cells(line.raw, line.text))
         previous = line.index
         entry = {"line": line.origin.line, "bytes": [line.origin.byte_start, line.origin.byte_end]}
         label = doc.line_languages.get(line.index)

@@ -68,3 +68,43 @@ def test_space_runs_collapse_exactly_as_the_plain_pattern_does():
         assert collapse_spacing(text) == every_run.sub(" ", text).strip()
 
     check()
+
+
+def test_a_rows_cells_keep_their_tabs_in_the_output_text():
+    from curate.stages.normalise import with_cells
+
+    def output(raw: str) -> str:
+        return with_cells(raw, normalise_text(raw))
+
+    assert normalise_text("Tokyo\tJapan\t37,400,000") == "Tokyo Japan 37,400,000"  # what the rules see
+    assert output("Tokyo\tJapan\t37,400,000") == "Tokyo\tJapan\t37,400,000"
+    # Each cell is cleaned on its own; an empty cell stays a cell; the ends lose their tabs.
+    assert output("\tCaf\u00c3\u00a9\u00a0 au lait\t\t 4,50\u00a0\u20ac \t") == "Caf\u00e9 au lait\t\t4,50 \u20ac"
+    assert output("no tabs  here") == "no tabs here"
+    # A tab inside a sentence parts no cells: a piece of more than CELL_WORDS words is prose.
+    sentence = "The harbour master said that the new cafe on the quay would stay open\tuntil late."
+    assert output(sentence) == normalise_text(sentence)
+    # Not normalised (the stage off): the line is its text, tabs and all.
+    assert with_cells("a\t b", "a\t b") == "a\t b"
+
+
+def test_the_output_text_is_always_the_rules_text_with_tabs_for_some_spaces():
+    """Whatever the line, the text written out collapses to exactly the text the rules
+    saw: the tabs put back only part what the rules read as spaces."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from curate.stages.normalise import collapse_spacing, with_cells
+
+    pieces = st.sampled_from(["\t", " ", "  ", "\u00a0", "a", "é", "Ã©", "&amp;", "\u200b", "\x07", "\ufffd", "1,5",
+                              "ﬁ", "\u3000", "â€œ"])
+
+    @given(st.lists(pieces, max_size=16).map("".join))
+    def check(raw):
+        text = normalise_text(raw)
+        out = with_cells(raw, text)
+        assert collapse_spacing(out) == text
+        assert out == out.strip()
+        assert "\t" not in out or "\t" in raw
+
+    check()

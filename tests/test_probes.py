@@ -21,15 +21,17 @@ PAGES = sorted(p.stem for p in PROBES_GOLD.glob("*.json"))
 
 
 @pytest.fixture(scope="module")
-def probe_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], list[dict]]:
+def probe_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], list[dict], list[dict]]:
     """One run of `python -m curate run` over every probe page (from the checkout, as
-    test_seeds does): (kept text per page, folded as curate.gold does; removed.jsonl)."""
+    test_seeds does): (kept text per page, folded as curate.gold does; removed.jsonl;
+    the corpus records as written)."""
     out = tmp_path_factory.mktemp("probes") / "out"
     result = subprocess.run([sys.executable, "-m", "curate", "run", str(PROBES_INPUT.relative_to(ROOT)),
                              "-o", str(out), "-q"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     # Scored on the corpus alone: the kept text, as `curate score` counts it.
-    return output_texts(out / "corpus"), read_jsonl(out / "removed.jsonl")
+    records = [record for part in sorted((out / "corpus").glob("*.jsonl")) for record in read_jsonl(part)]
+    return output_texts(out / "corpus"), read_jsonl(out / "removed.jsonl"), records
 
 
 def _page_line(page: str, snippet: str) -> int:
@@ -56,8 +58,8 @@ KNOWN_GAPS: dict[str, str] = {}
 
 @pytest.mark.parametrize("page", [pytest.param(page, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[page]))
                                   if page in KNOWN_GAPS else page for page in PAGES])
-def test_probe_page_meets_its_gold(page: str, probe_run: tuple[dict[str, str], list[dict]]) -> None:
-    texts, removed = probe_run
+def test_probe_page_meets_its_gold(page: str, probe_run: tuple[dict[str, str], list[dict], list[dict]]) -> None:
+    texts, removed, _ = probe_run
     gold = json.loads((PROBES_GOLD / f"{page}.json").read_text(encoding="utf-8"))
     text = texts.get(page, "")
     failures = []
@@ -77,3 +79,13 @@ def test_probe_page_meets_its_gold(page: str, probe_run: tuple[dict[str, str], l
     if failures:
         total = sum(len(gold.get(k, [])) for k in ("keep", "drop", "once"))
         pytest.fail(f"{len(failures)} of {total} snippets failed:\n" + "\n".join(failures), pytrace=False)
+
+
+def test_a_tables_rows_keep_their_tabs_in_the_output(probe_run: tuple[dict[str, str], list[dict], list[dict]]) -> None:
+    """The rules read a row's tabs as spaces; the text written out has them, so that its
+    columns do not run together ("Am Mühlbach 6.1., 20.1. 13.1. 16.1.")."""
+    [record] = [r for r in probe_run[2] if Path(r["source"]).stem == "calendar-de"]
+    page = (PROBES_INPUT / "calendar-de.txt").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if "\t" in line]
+    assert len(rows) == 13
+    assert [row for row in rows if row not in record["text"].split("\n")] == []

@@ -17,6 +17,7 @@ from curate.detectors import (
     tokens,
 )
 from curate.document import Line, Origin
+from curate.stages.normalise import normalise_text
 
 pytestmark = pytest.mark.unit
 
@@ -27,7 +28,8 @@ def _lines(text: str) -> list[Line]:
         if not raw.strip():
             gap = True
             continue
-        out.append(Line(len(out), raw, raw, Origin(len(out) + 1, 0, len(raw)), gap))
+        # As the normalise stage makes them: tabs and runs of spaces read as one space.
+        out.append(Line(len(out), raw, normalise_text(raw), Origin(len(out) + 1, 0, len(raw)), gap))
         gap = False
     return out
 
@@ -176,12 +178,19 @@ def test_a_breadcrumb_a_field_or_a_date_is_never_the_headline(line):
     assert _headline(lines, 1, frozenset(), 14) is None
 
 
+# A tab inside a sentence: a piece of more than 12 words is no table's cell.
+LONG_PIECE = "The council met on Monday evening and agreed at last on the budget of the new school\tfor next year."
+
+
 @pytest.mark.parametrize(("text", "item"), [("200 g flour", True), ("1. Heat the oven", True), ("- salt", True),
                                            ("Weight: 1.2 kg", True), ("Centro | 921 | 960 | -4%", True),
-                                           ("modules |", False), ("Home", False),
+                                           ("Centro\t921\t960\t-4%", True), ("São Paulo\t \tBrazil", True),
+                                           (LONG_PIECE, False),
+                                           ("modules |", False), ("Home", False), ("\tindented line", False),
                                            ("The council met on Monday.", False)])
 def test_list_items(text, item):
-    assert _is_item(text) is item
+    [line] = _lines(text)
+    assert _is_item(line) is item
 
 
 def test_an_in_page_contents_list_does_not_cut_off_the_intro_above_it():
@@ -414,6 +423,17 @@ def test_a_table_between_paragraphs_is_part_of_the_article():
     assert "Mexico City | Mexico | 21,800,000" in kept and "Figures are estimates for the urban area, not the city " \
         "proper." in kept
     assert "More statistics" not in kept
+
+
+def test_a_table_whose_cells_tabs_part_is_a_table_too():
+    """Normalising makes a row's tabs spaces ("Tokyo Japan 37,400,000"), which read as
+    three short words; the raw line still has its cells, and the rows cost nothing."""
+    page = TABLE_PAGE.replace(" | ", "\t")
+    kept = _kept(page, taken={"Advertisement"})
+    rows = [line for line in page.splitlines() if "\t" in line]
+    assert len(rows) == 6
+    assert [normalise_text(row) for row in rows if normalise_text(row) not in kept] == []
+    assert "Figures are estimates for the urban area, not the city proper." in kept
 
 
 def test_a_note_under_a_list_after_the_article_joins_it():

@@ -70,6 +70,34 @@ def normalise_text(raw: str) -> str:
     return text.strip()
 
 
+CELL_WORDS = 12  # words of a table's cell at most: a longer piece is prose that a stray tab cut
+
+
+def tab_cells(raw: str) -> list[str] | None:
+    """The cells of a table's row that tabs part ("Alice\t30\tParis", as text extractors
+    write a row), or None: a line with no tab between two pieces of text, or with a piece
+    too long to be a cell (a tab inside a sentence)."""
+    if "\t" not in raw:
+        return None
+    cells = raw.strip().split("\t")
+    if sum(1 for cell in cells if cell.strip()) < 2 or any(len(cell.split()) > CELL_WORDS for cell in cells):
+        return None
+    return cells
+
+
+def with_cells(raw: str, text: str) -> str:
+    """``text``, the normalised form of ``raw``, with the tabs back that part the cells of
+    a table's row (tab_cells): as spaces its columns run together ("New York 30 San
+    Francisco"). The rules see ``text``; the output keeps the tabs. ``text`` itself for any
+    other line, and when the cells, normalised one by one, do not make it up again (ftfy
+    can judge a cell alone otherwise than the line)."""
+    cells = tab_cells(raw) if raw != text else None
+    if cells is None:
+        return text
+    joined = "\t".join(normalise_text(cell) for cell in cells)
+    return joined if collapse_spacing(joined) == text else text
+
+
 EMPTIED = Reason("normalise", "empty-after-normalise", "only spaces, control or invisible characters")
 
 
