@@ -28,6 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from curate.document import Line
+from curate.stages.fences import code_positions
 from curate.stages.normalise import tab_cells
 
 DETECTORS: dict[str, type] = {}
@@ -280,7 +281,16 @@ class ArticleRegion:
         verse = {k for top, bottom in stanzas for k in range(top, bottom + 1)}
         wrapped = _wrapped_prose(body, counts, taken, self.prose_min_words, self.long_words)
         verse_or_wrapped = verse.union(k for top, bottom in wrapped for k in range(top, bottom + 1))
+        code = code_positions(body) if self.structure else set()
         for k, line in enumerate(body):
+            if k in code:
+                # A fenced code block is the text's, whatever a rule says of its lines (the
+                # noise stage keeps them all): it costs nothing, so the paragraphs around
+                # it are one article.
+                values.append(0.0)
+                junk_run = 0
+                prose.append(False)
+                continue
             if k in contents:
                 # An in-page table of contents and the headings it lists are part of the
                 # article whatever removes them: they cost what a short line costs.
@@ -371,7 +381,7 @@ class ArticleRegion:
 
 # A table's row: cells parted by " | " ("Centro | 921 | 960"), or by tabs in the raw line
 # ("Centro\t921\t960"; normalising made them spaces, and the output has them back).
-_TABLE_ROW = re.compile(r"^[^|]*\S +\| +\S")
+_TABLE_ROW = re.compile(r"^\|?[^|]*\S +\| +\S|^\|? *:?-{3,}:? *\|")  # Markdown's too: "| a | b |", "|---|:--:|"
 # A line of a list, a specification or a recipe: "1. Heat the oven", "- salt", "Weight: 1.2 kg",
 # "200 g flour", "2 eggs", "| 3 | 4 |"; or a table's row (_is_item).
 _ITEM = re.compile(r"^\s*(?:\d{1,3}[.)]\s|[-•*–·▪►✓]\s?|\d+(?:[.,/]\d+)?\s*\S|[½¼¾⅓]|\|"
@@ -385,7 +395,7 @@ def _is_item(line: Line) -> bool:
 
 def _is_table_row(line: Line) -> bool:
     text = line.text
-    if " | " in text:  # the test of " | " is cheap
+    if "|" in text:  # the test of "|" is cheap
         return bool(_TABLE_ROW.match(text)) and tokens(text) <= 40
     # Cells parted by tabs, which normalising made spaces: the raw line still has them.
     return "\t" in line.raw and tab_cells(line.raw) is not None and tokens(text) <= 40
@@ -488,7 +498,12 @@ def _heads_items(body: list[Line], k: int, end: int, taken: frozenset[int]) -> b
                                            for j in range(k, k + ITEM_RUN))
 
 
+_ATX = re.compile(r"#{1,6}\s+")  # Markdown's heading mark: "## Write the policy"
+
+
 def _is_heading(text: str) -> bool:
+    if text[:1] == "#" and (mark := _ATX.match(text)) is not None:
+        text = text[mark.end():]
     return 1 <= tokens(text) <= 8 and not _SENTENCE_END.search(text) and bool(_LETTER.match(text))
 
 

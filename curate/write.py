@@ -66,8 +66,10 @@ def document_record(doc: Document) -> dict:
         if previous is not None:
             # A blank line in the source, or a removed line in between, ends a paragraph.
             parts.append("\n\n" if line.gap_before or line.index != previous + 1 else "\n")
-        # A line without tabs is its text (the same object, when normalising changed nothing).
-        parts.append(line.text if line.raw is line.text or "\t" not in line.raw else with_cells(line.raw, line.text))
+        text = line.text
+        if text is not line.raw and "\t" in line.raw and "\t" not in text:  # normalising took a row's tabs
+            text = with_cells(line.raw, text)
+        parts.append(text)
         previous = line.index
         entry = {"line": line.origin.line, "bytes": [line.origin.byte_start, line.origin.byte_end]}
         label = doc.line_languages.get(line.index)

@@ -436,6 +436,23 @@ def test_a_table_whose_cells_tabs_part_is_a_table_too():
     assert "Figures are estimates for the urban area, not the city proper." in kept
 
 
+def test_a_markdown_table_is_a_table_and_a_markdown_heading_a_heading():
+    """"| a | b |" rows and their "|---|---|" line cost nothing inside the text, as " | "
+    rows do; "## Sources" over a paragraph is vouched for, as a heading is."""
+    rows = TABLE_PAGE.split("\n\n")[2].splitlines()
+    markdown = "\n".join(["| " + row + " |" for row in rows[:1]] + ["|---|:---:|---:|"]
+                         + ["| " + row + " |" for row in rows[1:]])
+    page = TABLE_PAGE.replace("\n".join(rows), markdown).replace("More statistics", "## Sources\n\n"
+                                                                 "The figures come from the national statistics "
+                                                                 "offices of each country, as published in 2021.")
+    lines = _lines(page)
+    found, vouched = ArticleRegion().hits_and_vouched(lines, frozenset(
+        line.index for line in lines if line.text == "Advertisement"))
+    kept = [line.text for line in lines if line.index not in found]
+    assert [row for row in markdown.splitlines() if row not in kept] == []
+    assert "## Sources" in kept and next(line.index for line in lines if line.text == "## Sources") in vouched
+
+
 def test_a_note_under_a_list_after_the_article_joins_it():
     """The list costs more than the note earns, so the article ends at its paragraph; the
     list joins it for its structure, and the note under the list with it."""

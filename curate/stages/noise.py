@@ -15,6 +15,7 @@ from curate.patterns import BUDGET_SECONDS, CompiledPattern, PatternTimeout, _re
 from curate.rule_filter import MAX_LINE_BYTES, LineRuleFilter, line_filter
 from curate.rules import BUILTIN_PREFIX, Rule, RuleSet
 from curate.stages.base import Batch, Stage
+from curate.stages.fences import code_positions
 
 if TYPE_CHECKING:
     from curate.driver import RunConfig
@@ -336,14 +337,27 @@ def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
     taken, every = document_rule_hits(doc, ruleset, vouched)
     arbiter = arbiter_of(ruleset)
     if arbiter is not None:
-        doc.drop(arbitrate(doc.lines, every, arbiter, vouched))
+        doc.drop(sparing_code(doc.lines, arbitrate(doc.lines, every, arbiter, vouched)))
     elif taken:
         reasons: dict[str, Reason] = {}  # one per rule, shared by the lines it takes
         for rule in taken.values():
             if rule.name not in reasons:
                 reasons[rule.name] = Reason("noise", f"rule:{rule.name}", rule.reason)
-        doc.drop({index: reasons[rule.name] for index, rule in taken.items()})
+        doc.drop(sparing_code(doc.lines, {index: reasons[rule.name] for index, rule in taken.items()}))
     return doc
+
+
+def sparing_code(lines: list[Line], dropped: dict[int, Reason]) -> dict[int, Reason]:
+    """``dropped`` without the lines of fenced code blocks (fences.py): a block is code as a
+    whole, and a line taken out of it ("# Copyright 2024" as a comment, a short
+    `login(user)` read as a login link) breaks the rest."""
+    if not dropped:
+        return dropped
+    code = code_positions(lines)
+    if not code:
+        return dropped
+    spared = {lines[k].index for k in code}
+    return {index: why for index, why in dropped.items() if index not in spared}
 
 
 def arbitrates(rule: Rule) -> bool:
@@ -480,5 +494,5 @@ class StripNoise(Stage):
         # Part of the noise stage's time, shown apart (bench/run.py: the model's cost per MB).
         batch.timings[MODEL_TIMING] = batch.timings.get(MODEL_TIMING, 0.0) + time.perf_counter() - started
         for doc, dropped in zip(docs, verdicts, strict=True):
-            doc.drop(dropped)
+            doc.drop(sparing_code(doc.lines, dropped))
         return batch

@@ -9,6 +9,7 @@ import ftfy
 
 from curate.document import Document, Line, Reason
 from curate.stages.base import Batch, Stage
+from curate.stages.fences import code_positions
 
 # ftfy's defaults, except:
 # - fix_character_width folds full-width CJK punctuation and letters; models want the originals;
@@ -101,12 +102,30 @@ def with_cells(raw: str, text: str) -> str:
 EMPTIED = Reason("normalise", "empty-after-normalise", "only spaces, control or invisible characters")
 
 
+def code_text(raw: str) -> str:
+    """The cleaned form of a line of code (a fenced block's, fences.py): repaired as any
+    line is, but its spacing is the code's (indentation, tabs, alignment), so only its
+    end loses spaces, and an NBSP (an HTML page's indentation) is a space."""
+    text = raw.rstrip()
+    if _MAY_NEED_FTFY.search(text):
+        text = ftfy.fix_text(text, FIXER)
+    elif not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    if not text.isascii():
+        text = _INVISIBLE.sub("", text.replace("\u00a0", " "))
+    if not text.isprintable():
+        text = "".join(ch for ch in text if ch == "\t" or unicodedata.category(ch) != "Cc")
+    return text.rstrip() if text.strip() else ""
+
+
 def normalise(doc: Document) -> Document:
-    """Normalise every line; a line that is empty once cleaned goes to the audit."""
+    """Normalise every line (a fenced code block's as code); a line that is empty once
+    cleaned goes to the audit."""
     kept: list[Line] = []
     empty: set[int] = set()
-    for line in doc.lines:
-        text = normalise_text(line.raw)
+    code = code_positions(doc.lines)
+    for k, line in enumerate(doc.lines):
+        text = code_text(line.raw) if k in code else normalise_text(line.raw)
         if text:
             kept.append(line if text == line.text else _with_text(line, text))
         else:

@@ -1,0 +1,103 @@
+"""Markdown's fenced code blocks: found exactly, kept whole with their spacing, and no
+rule or model takes a line out of one (through the real CLI)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, corpus_shards, read_jsonl
+
+from curate.document import Line, Origin
+from curate.stages.fences import fenced_blocks
+from curate.stages.normalise import code_text
+
+
+def _lines(text: str) -> list[Line]:
+    raws = [raw for raw in text.split("\n") if raw.strip()]
+    return [Line(k, raw, raw, Origin(k + 1, 0, len(raw)), False) for k, raw in enumerate(raws)]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("text", "blocks"), [
+    ("intro\n```\ncode\n```\nafter", [(1, 3)]),
+    ("```yaml\na: 1\n```\n~~~\nb\n~~~", [(0, 2), (3, 5)]),
+    # A fence closes on the same character, at least as long, and nothing else on the line.
+    ("````\n```\nstill code\n````", [(0, 3)]),
+    ("~~~\n```\n~~~", [(0, 2)]),
+    ("```\ncode\n``` not a fence\n```", [(0, 3)]),
+    # An opening fence that nothing closes opens nothing: the rest of the page is not code.
+    ("```\nMenu\nFooter", []),
+    ("text\n```\nclosed\n```\n```\nunclosed", [(1, 3)]),
+    # Inside a list item, indented; and "``` a ` b" is inline code, not a fence.
+    ("- step one:\n    ```sh\n    make\n    ```", [(1, 3)]),
+    ("``` a ` b\nx\n```", []),
+    ("No fences here, only prose with `code` and ~approximately~ nothing.", []),
+])
+def test_fenced_blocks(text, blocks):
+    assert fenced_blocks(_lines(text)) == blocks
+
+
+@pytest.mark.unit
+def test_a_line_of_code_keeps_its_spacing():
+    assert code_text("        return {'a':  1}\t# two spaces   ") == "        return {'a':  1}\t# two spaces"
+    assert code_text("\u00a0\u00a0x = caf\u00c3\u00a9") == "  x = caf\u00e9"  # NBSP indentation, mojibake
+    assert code_text("\tgo func() {}\x07") == "\tgo func() {}"
+    assert code_text(" \u200b ") == ""
+
+
+PAGE = """Sign in
+Docs
+Pricing
+
+Configuring retention
+
+Retention decides how long the server keeps each artifact before the cleanup job removes it for good.
+
+Create a file with the policy:
+
+```yaml
+rules:
+  - action: retain
+    tag_selectors:
+      - kind: doublestar
+        pattern: "release-*"
+# Copyright 2024 Example Inc. All rights reserved.
+login(user)
+Share
+```
+
+| Field | Meaning |
+|---|---|
+| action | what to do with matching artifacts |
+| tag_selectors | which tags the rule applies to |
+| schedule | a cron expression for when the policy runs |
+
+The policy runs every night at midnight and keeps the ten most recent release images.
+
+Privacy policy
+© 2024 Example Inc.
+"""
+
+
+def test_a_code_block_goes_through_whole_with_its_indentation(tmp_path):
+    """Through `curate run`: the block and its fences are in the output, indented as
+    written, though rules hit three of its lines (a copyright line, a login link, a share
+    button); the table after it and the paragraph after the table stay with the article,
+    and the page's chrome goes."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "page.txt").write_text(PAGE, encoding="utf-8")
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "curate", "run", str(tmp_path / "in"), "-o", str(out), "-q",
+                             "--no-project-rules"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    [record] = [r for shard in corpus_shards(out) for r in read_jsonl(shard)]
+    block = PAGE[PAGE.index("```yaml"):PAGE.index("```\n\n|") + 3]
+    assert block in record["text"]
+    assert "| schedule | a cron expression for when the policy runs |" in record["text"]
+    assert record["text"].endswith("keeps the ten most recent release images.")
+    assert "Privacy policy" not in record["text"] and "Sign in" not in record["text"]
+    removed = [json.loads(line)["removed"] for line in (out / "removed.jsonl").read_text().splitlines()]
+    assert "Privacy policy" in removed and not [text for text in removed if text in block]
