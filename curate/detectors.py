@@ -366,12 +366,13 @@ class ArticleRegion:
         # Verse in the article is its text: the line model judges it as prose.
         vouched.update(body[k].index for k in verse if start <= k <= end)
         first_prose = next((k for k in range(start, end + 1) if prose[k]), end + 1)
-        # A heading inside the article over a paragraph or a list ("What we offer" over its
-        # bullets) is kept for what it is, as the headline is (the line model judges it as
+        # A heading inside the article over a paragraph, a code block or a list ("What we
+        # offer" over its bullets) is kept for what it is, as the headline is (the line model judges it as
         # prose).
         vouched.update(body[k].index for k in range(first_prose + 1, end)
                        if not prose[k] and body[k].index not in taken and _is_heading(body[k].text)
-                       and (prose[k + 1] or (not _is_item(body[k]) and _heads_items(body, k + 1, end, taken))))
+                       and (prose[k + 1] or k + 1 in code
+                            or (not _is_item(body[k]) and _heads_items(body, k + 1, end, taken))))
         for k in range(start, first_prose):
             text = body[k].text
             if (_DATE.search(text) or _META.search(text)) and tokens(text) <= self.head_meta_max_words:

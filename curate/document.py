@@ -60,9 +60,12 @@ class Line:
 
     index: int  # position among the document's non-blank lines
     raw: str
-    text: str
+    text: str  # what every stage reads (normalised; Markdown's marks rendered)
     origin: Origin
     gap_before: bool  # a blank line separated it from the previous line
+    # What the output writes, where it is not ``text``: the tabs of a table's row, Markdown
+    # as it was (normalise.py).
+    shown: str | None = None
 
 
 @record(frozen=True)

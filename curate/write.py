@@ -41,7 +41,6 @@ from curate.outdir import (
     remove_tree,
     write_durably,
 )
-from curate.stages.normalise import with_cells
 
 if TYPE_CHECKING:
     from curate.summary import Summary
@@ -66,10 +65,7 @@ def document_record(doc: Document) -> dict:
         if previous is not None:
             # A blank line in the source, or a removed line in between, ends a paragraph.
             parts.append("\n\n" if line.gap_before or line.index != previous + 1 else "\n")
-        text = line.text
-        if text is not line.raw and "\t" in line.raw and "\t" not in text:  # normalising took a row's tabs
-            text = with_cells(line.raw, text)
-        parts.append(text)
+        parts.append(line.text if line.shown is None else line.shown)
         previous = line.index
         entry = {"line": line.origin.line, "bytes": [line.origin.byte_start, line.origin.byte_end]}
         label = doc.line_languages.get(line.index)

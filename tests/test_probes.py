@@ -89,3 +89,15 @@ def test_a_tables_rows_keep_their_tabs_in_the_output(probe_run: tuple[dict[str, 
     rows = [line for line in page.splitlines() if "\t" in line]
     assert len(rows) == 13
     assert [row for row in rows if row not in record["text"].split("\n")] == []
+
+
+def test_a_markdown_pages_code_keeps_its_spacing_in_the_output(
+        probe_run: tuple[dict[str, str], list[dict], list[dict]]) -> None:
+    """Each fenced block of the Markdown page is in the output as written: indentation,
+    the columns a command printed, the fences; and the links the rules read as text stay
+    links."""
+    [record] = [r for r in probe_run[2] if Path(r["source"]).stem == "docs-md-en"]
+    page = (PROBES_INPUT / "docs-md-en.txt").read_text(encoding="utf-8")
+    blocks = page.split("```")[1::2]
+    assert len(blocks) == 3
+    assert [block for block in blocks if f"```{block}```" not in record["text"]] == []

@@ -10,6 +10,7 @@ import ftfy
 from curate.document import Document, Line, Reason
 from curate.stages.base import Batch, Stage
 from curate.stages.fences import code_positions
+from curate.stages.markdown import may_have_marks, rendered_marks
 
 # ftfy's defaults, except:
 # - fix_character_width folds full-width CJK punctuation and letters; models want the originals;
@@ -95,7 +96,7 @@ def with_cells(raw: str, text: str) -> str:
     cells = tab_cells(raw) if raw != text else None
     if cells is None:
         return text
-    joined = "\t".join(normalise_text(cell) for cell in cells)
+    joined = "\t".join(normalise_text(cell) for cell in cells).strip("\t")  # an end cell may clean to nothing
     return joined if collapse_spacing(joined) == text else text
 
 
@@ -123,21 +124,48 @@ def normalise(doc: Document) -> Document:
     cleaned goes to the audit."""
     kept: list[Line] = []
     empty: set[int] = set()
-    code = code_positions(doc.lines)
-    for k, line in enumerate(doc.lines):
-        text = code_text(line.raw) if k in code else normalise_text(line.raw)
-        if text:
-            kept.append(line if text == line.text else _with_text(line, text))
-        else:
-            kept.append(line)
-            empty.add(line.index)
+    # Which kinds of layout the page may hold, asked of all its lines at once: most pages
+    # hold none, and their lines take the plain loop.
+    page = "\n".join([line.raw for line in doc.lines])
+    # (A character first: one is a memchr, two are a slower search.)
+    code = code_positions(doc.lines) if ("`" in page and "```" in page) or ("~" in page and "~~~" in page) else set()
+    tabs = "\t" in page
+    marks = (("]" in page and "](" in page) or ("*" in page and "**" in page)
+             or ("#" in page and ("\n#" in page or page[:1] == "#")))
+    if not (code or tabs or marks):
+        for line in doc.lines:
+            text = normalise_text(line.raw)
+            if text:
+                kept.append(line if text == line.text else _with_text(line, text, None))
+            else:
+                kept.append(line)
+                empty.add(line.index)
+    else:
+        for k, line in enumerate(doc.lines):
+            shown = None
+            if k in code:
+                text = code_text(line.raw)
+            else:
+                text = normalise_text(line.raw)
+                # The stages read a row's cells as words and a Markdown link as its text;
+                # the output writes the tabs and the Markdown (Line.shown).
+                written = with_cells(line.raw, text) if "\t" in line.raw else text
+                if text and marks and may_have_marks(text):
+                    text = rendered_marks(text)
+                if written != text:
+                    shown = written
+            if text:
+                kept.append(line if text == line.text and shown is None else _with_text(line, text, shown))
+            else:
+                kept.append(line)
+                empty.add(line.index)
     doc.lines = kept
     doc.drop(dict.fromkeys(empty, EMPTIED))
     return doc
 
 
-def _with_text(line: Line, text: str) -> Line:
-    return Line(line.index, line.raw, text, line.origin, line.gap_before)
+def _with_text(line: Line, text: str, shown: str | None) -> Line:
+    return Line(line.index, line.raw, text, line.origin, line.gap_before, shown)
 
 
 class Normalise(Stage):

@@ -1,5 +1,6 @@
-"""Markdown's fenced code blocks: found exactly, kept whole with their spacing, and no
-rule or model takes a line out of one (through the real CLI)."""
+"""Markdown: fenced code blocks found exactly, kept whole with their spacing, and no rule
+or model takes a line out of one; inline marks (links, images, headings, bold) read as
+rendered text by the stages and written as they were (units and the real CLI)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from conftest import ROOT, corpus_shards, read_jsonl
 
 from curate.document import Line, Origin
 from curate.stages.fences import fenced_blocks
-from curate.stages.normalise import code_text
+from curate.stages.markdown import rendered_marks
+from curate.stages.normalise import code_text, normalise
 
 
 def _lines(text: str) -> list[Line]:
@@ -101,3 +103,38 @@ def test_a_code_block_goes_through_whole_with_its_indentation(tmp_path):
     assert "Privacy policy" not in record["text"] and "Sign in" not in record["text"]
     removed = [json.loads(line)["removed"] for line in (out / "removed.jsonl").read_text().splitlines()]
     assert "Privacy policy" in removed and not [text for text in removed if text in block]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("text", "read"), [
+    ("- [Sign in](/login)", "- Sign in"),
+    ("[Skip to main content](#main)", "Skip to main content"),
+    ("[![Tidepool](/logo.svg)](/)", "Tidepool"),
+    ('See [the film](/wiki/Tide_(film) "Tide") and ![a map](map.png).', "See the film and a map."),
+    ("## Related articles", "Related articles"),
+    ("**Note:** the bucket must exist.", "Note: the bucket must exist."),
+    # Not Markdown's, or not a mark: left as they are.
+    ("# include <stdio.h>", "# include <stdio.h>"),
+    ("# 10", "# 10"),
+    ("[Symbol.iterator]()", "[Symbol.iterator]()"),
+    (">>> print(comments[2]['user'])", ">>> print(comments[2]['user'])"),
+    ("** STOP HERE **", "** STOP HERE **"),
+    ("![](/spacer.gif)", "![](/spacer.gif)"),  # nothing left once rendered: the mark is the line
+])
+def test_inline_marks_render_as_a_reader_sees_them(text, read):
+    assert rendered_marks(text) == read
+
+
+@pytest.mark.unit
+def test_the_stages_read_the_rendered_line_and_the_output_writes_the_markdown():
+    from curate.document import Document
+    from curate.write import document_record
+
+    raws = ["## Sources", "- [Sign in](/login)", "Plain text stays as it is.", "Tokyo\tJapan\t37,400,000"]
+    lines = [Line(k, raw, raw, Origin(k + 1, 0, len(raw)), False) for k, raw in enumerate(raws)]
+    doc = normalise(Document("d", "d.txt", None, lines))
+    assert [line.text for line in doc.lines] == ["Sources", "- Sign in", "Plain text stays as it is.",
+                                                 "Tokyo Japan 37,400,000"]
+    assert [line.shown for line in doc.lines] == ["## Sources", "- [Sign in](/login)", None,
+                                                  "Tokyo\tJapan\t37,400,000"]
+    assert document_record(doc)["text"] == "\n".join(raws)
