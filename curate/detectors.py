@@ -499,12 +499,8 @@ def _heads_items(body: list[Line], k: int, end: int, taken: frozenset[int]) -> b
                                            for j in range(k, k + ITEM_RUN))
 
 
-_ATX = re.compile(r"#{1,6}\s+")  # Markdown's heading mark: "## Write the policy"
-
-
 def _is_heading(text: str) -> bool:
-    if text[:1] == "#" and (mark := _ATX.match(text)) is not None:
-        text = text[mark.end():]
+    # (A Markdown heading's mark is gone: the stages read "## Sources" as "Sources".)
     return 1 <= tokens(text) <= 8 and not _SENTENCE_END.search(text) and bool(_LETTER.match(text))
 
 

@@ -40,7 +40,7 @@ SCOPES = ("line", "block", "page", "document")
 KEYS = {
     "name", "reason", "scope", "pattern", "phrases", "max_words", "min_words", "lines",
     "case_sensitive", "enabled", "examples", "whole_line", "detector", "params", "requires",
-    "stat", "min", "max", "languages", "pack", "final", "skip_sentences",
+    "stat", "min", "max", "languages", "pack", "final", "skip_sentences", "inline",
 }
 DOCUMENT_KEYS = {"name", "reason", "scope", "enabled", "examples", "params", "stat", "min", "max", "languages", "pack"}
 LANGUAGE_CODE = re.compile(r"^(?:[a-z]{2,3}(?:-[a-z0-9]{2,8})?|und)$")
@@ -91,6 +91,10 @@ class Rule:
     # a keyword that marks a short line as chrome ("Published 3 hours ago") is prose in "The
     # results were published in Nature."
     skip_sentences: bool = False
+    # Noise that sits inside the text (an ad slot's label or script): the page rules (the
+    # article region) read a line it takes as a line of the page, not as chrome that parts
+    # the text.
+    inline: bool = False
 
 
 BUILTIN_PREFIX = "built-in: "  # how a built-in rule's file is named (Rule.file)
@@ -496,6 +500,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
     skip_sentences = _typed(table, "skip_sentences", bool, False, fail)
     if skip_sentences and scope != "line":
         raise fail("'skip_sentences' is for line rules: a block rule's window is not one sentence")
+    inline = _typed(table, "inline", bool, False, fail)
     if phrases is not None and whole_line and max_words is None:
         # A line that is one phrase has about as many words; skip longer lines unsearched.
         max_words = max(len(p.split()) for p in phrases) + 4
@@ -503,7 +508,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         name=name, reason=reason.strip(), scope=scope, regex=regex, source=display,
         max_words=max_words, min_words=min_words, lines=lines,
         examples_match=examples_match, examples_keep=examples_keep, enabled=enabled, literals=literals,
-        final=final, skip_sentences=skip_sentences,
+        final=final, skip_sentences=skip_sentences, inline=inline,
     )
 
 
@@ -524,7 +529,7 @@ def _parse_page_rule(table, name, reason, display, examples_match, examples_keep
     from curate.detectors import build_detector
 
     for key in ("pattern", "phrases", "whole_line", "lines", "max_words", "min_words", "case_sensitive",
-                "skip_sentences"):
+                "skip_sentences", "inline"):
         if key in table:
             raise fail(f"{key!r} does not apply to a page rule; a page rule runs a detector, tuned by 'params'")
     kind, params = table.get("detector"), table.get("params", {})

@@ -8,6 +8,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from curate.document import Document, Line, Origin
 from curate.errors import RuleError
@@ -140,3 +141,57 @@ def test_skip_sentences_is_for_line_rules():
         parse_rule_file("t.toml", block)
     with pytest.raises(RuleError, match="must be true or false"):
         parse_rule_file("t.toml", SKIPPING.replace("skip_sentences = true", 'skip_sentences = "yes"'))
+
+
+INLINE_PAGE = """Council approves new footbridge
+
+The city council voted on Tuesday to build a pedestrian footbridge across the river, ending a long debate.
+
+The bridge will link the old town with the new housing district, and building starts next spring.
+
+Sponsored slot
+
+The council will publish the designs in June, and residents can send their views until July.
+
+Imprint
+"""
+
+SLOT = '''
+[[rule]]
+name = "sponsored-slot"
+reason = "an ad slot's label"
+phrases = ["sponsored slot"]
+whole_line = true
+inline = true
+examples.match = ["Sponsored slot"]
+'''
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_an_inline_rules_line_between_sentences_does_not_end_the_article(tmp_path, inline):
+    """The slot's label goes either way; the paragraph after it stays with the article only
+    when the rule says its noise sits inside the text."""
+    (tmp_path / "slot.toml").write_text(SLOT if inline else SLOT.replace("inline = true\n", ""), encoding="utf-8")
+    (tmp_path / "region.toml").write_text((ROOT / "curate" / "rules" / "region.toml").read_text(encoding="utf-8"),
+                                          encoding="utf-8")
+    doc = strip_noise(_document(*[line for line in INLINE_PAGE.splitlines() if line]),
+                      load_rules([tmp_path], builtin=False))
+    kept = [line.text for line in doc.lines]
+    assert "Sponsored slot" not in kept and "Imprint" not in kept
+    assert ("The council will publish the designs in June, and residents can send their views until July."
+            in kept) is inline
+
+
+def test_inline_is_for_line_and_block_rules():
+    with pytest.raises(RuleError, match="'inline' does not apply to a page rule"):
+        parse_rule_file("t.toml", '''
+[[rule]]
+name = "p"
+reason = "r"
+scope = "page"
+detector = "link-run"
+inline = true
+examples.match = ["a\\nb\\nc"]
+''')
+    with pytest.raises(RuleError, match="must be true or false"):
+        parse_rule_file("t.toml", SLOT.replace("inline = true", 'inline = "yes"'))

@@ -269,12 +269,27 @@ def all_rule_hits(lines: list[Line], ruleset: RuleSet, on_timeout: OnTimeout = _
             assert filtered is not None
             hits: Iterable[int] = filtered[position]
         else:
-            hits = rule_hits(rule, lines, frozenset(taken) if rule.scope == "page" else frozenset(), facts, on_timeout,
-                             vouched)
+            hits = rule_hits(rule, lines, _chrome(taken, lines) if rule.scope == "page" else frozenset(), facts,
+                             on_timeout, vouched)
         for index in hits:
             taken.setdefault(index, rule)
             every.setdefault(index, []).append(rule)
     return taken, every
+
+
+def _chrome(taken: dict[int, Rule], lines: list[Line]) -> frozenset[int]:
+    """The lines other rules took, as a page rule reads them: chrome, but for a line of
+    noise that sits inside the text (Rule.inline: an ad slot's label or script) between two
+    sentences no rule took, which is a line of the text to them (the article region does
+    not end at it)."""
+    inside = set()
+    for k, line in enumerate(lines):
+        rule = taken.get(line.index)
+        if (rule is not None and rule.inline and 0 < k < len(lines) - 1
+                and lines[k - 1].index not in taken and lines[k + 1].index not in taken
+                and reads_as_sentence(lines[k - 1].text) and reads_as_sentence(lines[k + 1].text)):
+            inside.add(line.index)
+    return frozenset(taken.keys() - inside) if inside else frozenset(taken)
 
 
 def filtered_hits(flt: LineRuleFilter, lines: list[Line], facts: LineFacts,
