@@ -763,15 +763,23 @@ _NOT_HEADLINE = re.compile(r"^[^\W\d_][^:]{0,40}:\s*\S|\s" + _CRUMB + r"\s.*\s" 
 def _headline(body: list[Line], start: int, taken: frozenset[int], reach: int) -> int | None:
     """The line above ``start`` that reads most like the article's headline: 3 to 20
     words, beginning with a letter or digit, mostly words, not ending like a sentence,
-    not a date, a field or a breadcrumb; the longest such line."""
+    not a date, a field or a breadcrumb; the longest such line. But a Markdown "# Title"
+    (the nearest) before any of them."""
     best, best_words = None, 0.0
     for k in range(start - 1, max(-1, start - 1 - reach), -1):
         if body[k].index in taken:
             continue
+        if _is_title_heading(body[k]):
+            return k  # a Markdown page's "# Title" is its headline, however short
         w = _headline_words(body[k].text)
         if w > best_words:
             best, best_words = k, w
     return best
+
+
+def _is_title_heading(line: Line) -> bool:
+    """A Markdown level-1 heading ("# Scheduling backups"; the stages read its text)."""
+    return line.shown is not None and line.shown.startswith("# ") and line.text == line.shown[2:].strip()
 
 
 def _headline_words(text: str) -> float:

@@ -590,3 +590,20 @@ def test_a_blog_index_keeps_its_post_titles_and_a_thread_drops_its_authors():
                                     "9 February 2024"})
     assert "How to pack a lighter rucksack" in kept and "A beginner's guide to map reading" in kept
     assert "Ramblerjoe" not in kept
+
+
+def test_a_markdown_title_heading_is_the_headline_however_short():
+    """Plain text's headline has 3 to 20 words; "# Backups" is a page's title by its mark."""
+    from curate.document import Document
+    from curate.stages.normalise import normalise
+
+    menu = [f"- [{item}](/{item.lower()})" for item in ("Docs", "Blog", "Pricing", "Status", "Careers", "Sign in")]
+    page = ["Tidepool", *menu, "Docs > Guides", "# Backups",
+            "Tidepool copies each volume to the bucket you name, on the schedule you set, every night.",
+            "A run that fails is retried twice, ten minutes apart, before it is reported as failed."]
+    lines = normalise(Document("d", "d.txt", None, [Line(k, raw, raw, Origin(k + 1, 0, len(raw)), False)
+                                                    for k, raw in enumerate(page)])).lines
+    chrome = frozenset(line.index for line in lines if line.text.startswith("- ") or ">" in line.text)
+    found, vouched = ArticleRegion().hits_and_vouched(lines, chrome)
+    title = page.index("# Backups")
+    assert title not in found and title in vouched
