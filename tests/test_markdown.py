@@ -138,3 +138,21 @@ def test_the_stages_read_the_rendered_line_and_the_output_writes_the_markdown():
     assert [line.shown for line in doc.lines] == ["## Sources", "- [Sign in](/login)", None,
                                                   "Tokyo\tJapan\t37,400,000"]
     assert document_record(doc)["text"] == "\n".join(raws)
+
+
+@pytest.mark.unit
+def test_a_nested_list_keeps_its_nesting_and_a_templates_indentation_goes():
+    from curate.document import Document
+    from curate.write import document_record
+
+    def written(raws: list[str]) -> str:
+        lines = [Line(k, raw, raw, Origin(k + 1, 0, len(raw)), False) for k, raw in enumerate(raws)]
+        return document_record(normalise(Document("d", "d.txt", None, lines)))["text"]
+
+    nested = ["- Clothes", "  - a warm layer", "    - with a hood", "- Food", "\t- lunch"]
+    assert written(nested) == "\n".join(nested)
+    # Every item indented alike (an HTML template's indentation): flush left, as the stages read them.
+    assert written(["        - [Home](/)", "        - [News](/news)"]) == "- [Home](/)\n- [News](/news)"
+    # Not a list: indentation goes, as before.
+    assert written(["    An indented sentence on its own.", "  - a lone item"]) == \
+        "An indented sentence on its own.\n- a lone item"

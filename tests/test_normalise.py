@@ -16,6 +16,8 @@ def test_mojibake_is_repaired():
 def test_spaces_and_controls():
     assert normalise_text("\u00a0 two\u00a0\u00a0spaces\tand\u3000more \x07bell\x00 ") == "two spaces and more bell"
     assert normalise_text("zero\u200bwidth soft\u00adhyphen") == "zerowidth softhyphen"
+    # Neither an invisible character nor a control between two spaces leaves them both.
+    assert normalise_text("a \u200b b \x07 c\t\u200b\td") == "a b c d"
 
 
 def test_html_entities_in_ascii_lines():
@@ -36,9 +38,8 @@ def test_ftfy_gate_changes_nothing_on_real_lines():
     every_run = re.compile(n._SPACING + "+")
 
     def always_ftfy(raw: str) -> str:
-        text = every_run.sub(" ", ftfy.fix_text(raw, n.FIXER))
-        text = n._strip_controls(n._INVISIBLE.sub("", text))
-        return text.strip()
+        text = every_run.sub(" ", n._INVISIBLE.sub("", ftfy.fix_text(raw, n.FIXER)))
+        return every_run.sub(" ", n._strip_controls(text)).strip()
 
     lines = [line for path in sorted(SEEDS.glob("*.txt")) + sorted(NOISE_DEV.glob("*.txt"))[::3]
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -64,11 +64,14 @@ def normalise_text(raw: str) -> str:
     elif not text.isascii():
         text = unicodedata.normalize("NFC", text)
     if not text.isascii():
-        text = _INVISIBLE.sub("", collapse_spacing(text))
+        # The invisible characters go first: "a \u200b b" is "a b", not "a  b".
+        text = collapse_spacing(_INVISIBLE.sub("", text))
     elif "  " in text or not text.isprintable():  # ASCII spacing other than single spaces
         text = collapse_spacing(text)
     if not text.isprintable():
-        text = _strip_controls(text)
+        # Controls that are not spacing (spacing ones are spaces now) go, and so does the
+        # space either side of them would leave twice ("a \x07 b").
+        text = collapse_spacing(_strip_controls(text))
     return text.strip()
 
 
@@ -159,9 +162,39 @@ def normalise(doc: Document) -> Document:
             else:
                 kept.append(line)
                 empty.add(line.index)
+    if "\n " in page or "\n\t" in page or page[:1] in (" ", "\t"):
+        kept = _nested_items(kept, empty)
     doc.lines = kept
     doc.drop(dict.fromkeys(empty, EMPTIED))
     return doc
+
+
+# A list's item: "- salt", "* step", "+ note", "1. Heat", "2) Stir" (as the stages read it).
+_LIST_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)])\s")
+
+
+def _nested_items(lines: list[Line], empty: set[int]) -> list[Line]:
+    """``lines`` with each list item of a run of them indented, in the output, by as much
+    as its raw line is indented past the run's least indented item: a nested list keeps
+    its nesting (the stages read every item flush left), and the indentation an HTML
+    template put before every item of the list is not the text's."""
+    out = list(lines)
+    k = 0
+    while k < len(out):
+        j = k
+        while j < len(out) and out[j].index not in empty and _LIST_ITEM.match(out[j].text):
+            j += 1
+        if j - k >= 2:
+            indents = [line.raw[:len(line.raw) - len(line.raw.lstrip())] for line in out[k:j]]
+            lo, hi = min(indents), max(indents)  # the common prefix of all is theirs
+            common = next((n for n, (a, b) in enumerate(zip(lo, hi, strict=False)) if a != b), len(lo))
+            for m in range(k, j):
+                extra = "".join("\t" if ch == "\t" else " " for ch in indents[m - k][common:])
+                if extra:
+                    line = out[m]
+                    out[m] = _with_text(line, line.text, extra + (line.shown if line.shown is not None else line.text))
+        k = max(j, k + 1)
+    return out
 
 
 def _with_text(line: Line, text: str, shown: str | None) -> Line:
