@@ -156,3 +156,37 @@ def test_a_nested_list_keeps_its_nesting_and_a_templates_indentation_goes():
     # Not a list: indentation goes, as before.
     assert written(["    An indented sentence on its own.", "  - a lone item"]) == \
         "An indented sentence on its own.\n- a lone item"
+
+
+def test_a_line_of_unclosed_bold_marks_takes_linear_time(tmp_path):
+    """An 800 kB line of "**a ": each "**" had been looked past to the end of the line, some
+    twenty minutes for this page. The run must finish within the hostile-input limit, with
+    every line judged and the page's code block found."""
+    from conftest import run_process
+
+    page = ["Intro sentence of the page that says what the code below does for the reader.",
+            "```sh", "make install", "```", "**a " * 200_000,
+            "A closing sentence of the page, long enough to read as the page's own text."]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "hostile.txt").write_text("\n".join(page) + "\n", encoding="utf-8")
+    result = run_process("run", tmp_path / "in", "-o", tmp_path / "out", "-q", "--no-project-rules", timeout=90)
+    assert result.returncode == 0, result.stderr
+    [record] = [r for shard in corpus_shards(tmp_path / "out") for r in read_jsonl(shard)]
+    assert "```sh\nmake install\n```" in record["text"]
+    removed = read_jsonl(tmp_path / "out" / "removed.jsonl")
+    assert len(record["lines"]) + len(removed) == len(page)
+
+
+@pytest.mark.unit
+def test_fences_that_nothing_closes_are_never_scanned_past(monkeypatch):
+    """A hundred thousand opening fences that nothing closes had cost a scan to the end of
+    the page each (quadratic). Now the scan forward runs only where a closing fence is
+    there: the lines it looks at, over the page, are fewer than the page's lines."""
+    from curate.stages import fences
+
+    looked = []
+    real = fences._closes
+    monkeypatch.setattr(fences, "_closes", lambda raw, fence: looked.append(raw) or real(raw, fence))
+    page = ["```x"] * 100_000 + ["~~~", "code", "~~~"] + ["````y"] * 1000 + ["``"]
+    assert fenced_blocks(_lines("\n".join(page))) == [(100_000, 100_002)]
+    assert len(looked) <= len(page)

@@ -7,6 +7,7 @@ normalising keeps."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 
@@ -22,23 +23,50 @@ def fenced_blocks(lines: Sequence[Line]) -> list[tuple[int, int]]:
     """(first, last) positions in ``lines`` of each fenced code block, its two fences
     included. A fence closes on a line of the same character, at least as long, and
     nothing else; an opening fence that nothing closes opens no block (a stray fence
-    must not make the rest of a page code)."""
+    must not make the rest of a page code).
+
+    Linear in the lines, hostile pages too: whether anything closes an opening fence is
+    looked up (the last line of each fence length), so a scan forward only runs to a
+    closing fence that is there, and the next opening fence is looked for past it."""
+    openers: list[tuple[int, str]] = []
+    closers: dict[str, list[tuple[int, int]]] = {"`": [], "~": []}  # char: (length, position)
+    for k, line in enumerate(lines):
+        raw = line.raw
+        if "`" not in raw and "~" not in raw:  # memchr first: most lines have neither
+            continue
+        opening = _OPENING.match(raw)
+        if opening is not None:
+            openers.append((k, opening.group(1)))
+        text = raw.strip()
+        if len(text) >= 3 and text[0] in closers and text == text[0] * len(text):
+            closers[text[0]].append((len(text), k))
+    if not openers:
+        return []
+    last_at_least = {char: _last_at_least(found) for char, found in closers.items()}
     blocks: list[tuple[int, int]] = []
-    k = 0
-    while k < len(lines):
-        raw = lines[k].raw
-        opening = _OPENING.match(raw) if ("`" in raw or "~" in raw) else None  # memchr first: most lines have neither
-        if opening is None:
-            k += 1
+    after = 0  # openers inside a block found already are its text
+    for k, fence in openers:
+        if k < after:
             continue
-        fence = opening.group(1)
-        end = next((j for j in range(k + 1, len(lines)) if _closes(lines[j].raw, fence)), None)
-        if end is None:
-            k += 1
-            continue
+        lengths, last = last_at_least[fence[0]]
+        at = bisect.bisect_left(lengths, len(fence))
+        if at == len(lengths) or last[at] <= k:
+            continue  # nothing closes it
+        end = next(j for j in range(k + 1, len(lines)) if _closes(lines[j].raw, fence))
         blocks.append((k, end))
-        k = end + 1
+        after = end + 1
     return blocks
+
+
+def _last_at_least(closers: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """(the closing fences' lengths, ascending; for each, the last position of a closing
+    fence at least that long)."""
+    ordered = sorted(closers)
+    lengths = [length for length, _ in ordered]
+    last = [position for _, position in ordered]
+    for n in range(len(last) - 2, -1, -1):
+        last[n] = max(last[n], last[n + 1])
+    return lengths, last
 
 
 def _closes(raw: str, fence: str) -> bool:

@@ -18,7 +18,9 @@ _LINK = re.compile(r"\[([^\]\[]*)\]" + _TARGET)
 # A heading's mark, before a word that does not start in lower case: "# include <stdio.h>"
 # and "# 10" (a forum post's number) are not headings.
 _HEADING = re.compile(r"#{1,6}\s+(?=[^\W\d_])(?![a-z])")
-_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+# Bold text holds no asterisk: each "**" is then looked past only up to the next "*", so a
+# line of many unclosed "**a " takes linear time, not quadratic.
+_BOLD = re.compile(r"\*\*(?=[^\s*])([^*]*?[^\s*])?\*\*")
 
 
 def may_have_marks(text: str) -> bool:
