@@ -135,11 +135,16 @@ def normalise(doc: Document) -> Document:
     tabs = "\t" in page
     marks = (("]" in page and "](" in page) or ("*" in page and "**" in page)
              or ("#" in page and ("\n#" in page or page[:1] == "#")))
+    indented = False  # a line starts with spacing: a list's items may be nested
     if not (code or tabs or marks):
         for line in doc.lines:
             text = normalise_text(line.raw)
-            if text:
-                kept.append(line if text == line.text else _with_text(line, text, None))
+            if text == line.text:
+                kept.append(line)
+            elif text:
+                # Only a line normalising changed can have started with spacing.
+                indented = indented or line.raw[:1].isspace()
+                kept.append(_with_text(line, text, None))
             else:
                 kept.append(line)
                 empty.add(line.index)
@@ -158,11 +163,12 @@ def normalise(doc: Document) -> Document:
                 if written != text:
                     shown = written
             if text:
+                indented = indented or line.raw[:1].isspace()
                 kept.append(line if text == line.text and shown is None else _with_text(line, text, shown))
             else:
                 kept.append(line)
                 empty.add(line.index)
-    if "\n " in page or "\n\t" in page or page[:1] in (" ", "\t"):
+    if indented:
         kept = _nested_items(kept, empty)
     doc.lines = kept
     doc.drop(dict.fromkeys(empty, EMPTIED))
