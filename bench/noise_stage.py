@@ -1,4 +1,5 @@
-"""Seconds per MB of the noise stage and of its line model, in process, before and after.
+"""Seconds per MB of the normalise and noise stages and of the line model, in process,
+before and after.
 
     python bench/noise_stage.py                       # the 20 MB bench corpus, this checkout
     python bench/noise_stage.py --baseline HEAD       # HEAD's curate beside this checkout's
@@ -7,12 +8,15 @@
     python bench/noise_stage.py --profile             # and cProfile's top functions of the stage
 
 Reads the corpus (bench/generate.py's corpus<MB>/corpus.jsonl by default, made if it is
-not there; or any file or folder `curate run` reads) through the read and normalise
-stages once, in batches as the driver cuts them, and keeps each batch pickled. Then, for
-``--reps`` repetitions, each batch is unpickled afresh and put through the noise stage
-(StripNoise with the built-in rules and the line model), timed with perf_counter:
+not there; or any file or folder `curate run` reads) through the read stage once, in
+batches as the driver cuts them, and keeps each batch pickled. Then, for ``--reps``
+repetitions, each batch is unpickled afresh and put through the normalise stage and the
+noise stage (StripNoise with the built-in rules and the line model), timed with
+perf_counter:
 
-- noise: the whole stage call;
+- normalise: the normalise stage's call (ftfy's repairs, spacing, fenced code, Markdown's
+  marks, a table row's tabs, nested lists);
+- noise: the whole noise stage call;
 - rules: noise minus line-model (document_rule_hits: every rule over every line);
 - line-model: the stage's own ``batch.timings["line-model"]`` (arbitrate_pages);
 - of which features (pages_features) and trees (LineModel.scores), timed by wrapping
@@ -55,24 +59,23 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-FIGURES = ("noise", "rules", "line-model", "features", "trees")
+FIGURES = ("normalise", "noise", "rules", "line-model", "features", "trees")
 
 
 def prepared_batches(corpus: Path) -> tuple[list[bytes], int]:
-    """Each batch after the read and normalise stages, pickled; and the input bytes."""
+    """Each batch after the read stage, pickled; and the input bytes."""
     from curate.discover import discover
     from curate.driver import batches, input_items
     from curate.formats import DEFAULT_READ
-    from curate.stages.normalise import Normalise
     from curate.stages.split import Split
 
     found = discover([corpus])
-    split, normalise = Split(), Normalise()
+    split = Split()
     out = []
     size = 0
     for batch in batches(input_items(found, "text", DEFAULT_READ)):
         size += batch.size
-        out.append(pickle.dumps(normalise(split(batch)), protocol=pickle.HIGHEST_PROTOCOL))
+        out.append(pickle.dumps(split(batch), protocol=pickle.HIGHEST_PROTOCOL))
     return out, size
 
 
@@ -103,8 +106,10 @@ def measure(corpus: Path, reps: int, profile: bool) -> dict:
     from curate.linemodel.model import LineModel
     from curate.rules import load_rules
     from curate.stages.noise import MODEL_TIMING, StripNoise
+    from curate.stages.normalise import Normalise
 
     pickled, size = prepared_batches(corpus)
+    normalise = Normalise()
     stage = StripNoise(load_rules([]))
     feature_clock, tree_clock = Stopwatch(), Stopwatch()
     features.pages_features = feature_clock.wrap(features.pages_features)  # type: ignore[method-assign]
@@ -116,10 +121,13 @@ def measure(corpus: Path, reps: int, profile: bool) -> dict:
         for k, data in enumerate(pickled):
             batch = pickle.loads(data)
             started = time.perf_counter()
+            normalise(batch)
+            normalised = time.perf_counter() - started
+            started = time.perf_counter()
             stage(batch)
             noise = time.perf_counter() - started
             model = batch.timings.get(MODEL_TIMING, 0.0)
-            seen = {"noise": noise, "rules": noise - model, "line-model": model,
+            seen = {"normalise": normalised, "noise": noise, "rules": noise - model, "line-model": model,
                     "features": feature_clock.take(), "trees": tree_clock.take()}
             best[k] = {name: min(best[k][name], seen[name]) for name in FIGURES}
             if rep == 0:
@@ -128,7 +136,7 @@ def measure(corpus: Path, reps: int, profile: bool) -> dict:
     figures = {name: sum(b[name] for b in best) for name in FIGURES}
     result = {"mb": size / 1e6, "batches": len(pickled), "seconds": figures, "verdicts": digest.hexdigest()[:16]}
     if profile:
-        result["profile"] = profile_stage(stage, pickled)
+        result["profile"] = profile_stage(stage, [normalise(pickle.loads(data)) for data in pickled])
     return result
 
 
@@ -142,11 +150,11 @@ def forget_verdicts() -> None:
         remembered.cache_clear()
 
 
-def profile_stage(stage, pickled: list[bytes]) -> str:
+def profile_stage(stage, batches: list) -> str:
+    """cProfile's top functions of the noise stage over normalised batches, one pass."""
     import cProfile
     import pstats
 
-    batches = [pickle.loads(data) for data in pickled]
     forget_verdicts()
     profiler = cProfile.Profile()
     profiler.enable()
@@ -207,7 +215,7 @@ def print_table(variants: dict[str, dict]) -> None:
         print(f"{figure:<12}{cells}")
     if len(variants) > 1:
         names = list(variants)
-        for figure in ("noise", "line-model"):
+        for figure in ("normalise", "noise", "line-model"):
             before, after = (variants[n]["seconds"][figure] for n in names[:2])
             print(f"{figure}: {names[1]} takes {after / before:.2f}x the time of {names[0]} "
                   f"({before / after:.2f}x as fast)")
