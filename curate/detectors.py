@@ -779,7 +779,7 @@ def _headline(body: list[Line], start: int, taken: frozenset[int], reach: int) -
 
 def _is_title_heading(line: Line) -> bool:
     """A Markdown level-1 heading ("# Scheduling backups"; the stages read its text)."""
-    return line.shown is not None and line.shown.startswith("# ") and line.text == line.shown[2:].strip()
+    return line.shown is not None and line.shown.startswith("# ") and not line.text.startswith("#")
 
 
 def _headline_words(text: str) -> float:

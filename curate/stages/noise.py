@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
-from curate.detectors import ArticleRegion, LineModelRule, reads_as_sentence, words
+from curate.detectors import ArticleRegion, LineModelRule, _line_index, reads_as_sentence, words
 from curate.document import Document, Line, Problem, RawDocument, Reason
 from curate.patterns import BUDGET_SECONDS, CompiledPattern, PatternTimeout, _re2_module, _re2_program, unanchored
 from curate.rule_filter import MAX_LINE_BYTES, LineRuleFilter, line_filter
@@ -282,14 +283,16 @@ def _chrome(taken: dict[int, Rule], lines: list[Line]) -> frozenset[int]:
     noise that sits inside the text (Rule.inline: an ad slot's label or script) between two
     sentences no rule took, which is a line of the text to them (the article region does
     not end at it)."""
+    inline = [index for index, rule in taken.items() if rule.inline]
+    if not inline:  # the usual page: no step per line
+        return frozenset(taken)
     inside = set()
-    for k, line in enumerate(lines):
-        rule = taken.get(line.index)
-        if (rule is not None and rule.inline and 0 < k < len(lines) - 1
-                and lines[k - 1].index not in taken and lines[k + 1].index not in taken
+    for index in inline:
+        k = bisect.bisect_left(lines, index, key=_line_index)  # lines are in index order
+        if (0 < k < len(lines) - 1 and lines[k - 1].index not in taken and lines[k + 1].index not in taken
                 and reads_as_sentence(lines[k - 1].text) and reads_as_sentence(lines[k + 1].text)):
-            inside.add(line.index)
-    return frozenset(taken.keys() - inside) if inside else frozenset(taken)
+            inside.add(index)
+    return frozenset(taken.keys() - inside)
 
 
 def filtered_hits(flt: LineRuleFilter, lines: list[Line], facts: LineFacts,

@@ -51,18 +51,22 @@ def collapse_spacing(text: str) -> str:
 _INVISIBLE = re.compile(r"[\u200b\u2060\ufeff\u00ad]")
 
 
-def _strip_controls(text: str) -> str:
-    # Cc covers C0 and C1 controls and DEL; whitespace controls were already turned into spaces.
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cc")
+def _strip_controls(text: str, keep: str = "") -> str:
+    # Cc covers C0 and C1 controls and DEL; whitespace controls were already turned into
+    # spaces (but those in ``keep``: a line of code's tabs).
+    return "".join(ch for ch in text if ch in keep or unicodedata.category(ch) != "Cc")
+
+
+def _repaired(text: str) -> str:
+    """``text`` with ftfy's repairs where it may need them, else in NFC."""
+    if _MAY_NEED_FTFY.search(text):
+        return ftfy.fix_text(text, FIXER)
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def normalise_text(raw: str) -> str:
     """The cleaned form of one line; empty if nothing but spacing and controls is left."""
-    text = raw
-    if _MAY_NEED_FTFY.search(text):
-        text = ftfy.fix_text(text, FIXER)
-    elif not text.isascii():
-        text = unicodedata.normalize("NFC", text)
+    text = _repaired(raw)
     if not text.isascii():
         # The invisible characters go first: "a \u200b b" is "a b", not "a  b".
         text = collapse_spacing(_INVISIBLE.sub("", text))
@@ -110,15 +114,11 @@ def code_text(raw: str) -> str:
     """The cleaned form of a line of code (a fenced block's, fences.py): repaired as any
     line is, but its spacing is the code's (indentation, tabs, alignment), so only its
     end loses spaces, and an NBSP (an HTML page's indentation) is a space."""
-    text = raw.rstrip()
-    if _MAY_NEED_FTFY.search(text):
-        text = ftfy.fix_text(text, FIXER)
-    elif not text.isascii():
-        text = unicodedata.normalize("NFC", text)
+    text = _repaired(raw.rstrip())
     if not text.isascii():
         text = _INVISIBLE.sub("", text.replace("\u00a0", " "))
     if not text.isprintable():
-        text = "".join(ch for ch in text if ch == "\t" or unicodedata.category(ch) != "Cc")
+        text = _strip_controls(text, keep="\t")
     return text.rstrip() if text.strip() else ""
 
 
