@@ -27,6 +27,7 @@ from typing import Protocol
 
 import numpy as np
 
+from curate import writing
 from curate.document import Line
 from curate.stages.fences import code_positions
 from curate.stages.normalise import tab_cells
@@ -39,7 +40,7 @@ class Detector(Protocol):
 
     def hits(self, lines: list[Line], taken: frozenset[int] = ...) -> set[int]: ...
 
-_TERMINAL = re.compile(r"[.!?…:;\"'”’»)\]]$")
+_TERMINAL = re.compile(f"[{writing.SENTENCE_MARKS}:;\"'”’»)\\]]$")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -77,7 +78,8 @@ def words(text: str) -> int:
 SENTENCE_WORDS = 4  # words (as words() counts them) from which a line ending in a stop reads as a sentence
 # A full stop, question or exclamation mark right after a word, perhaps inside quotes or
 # brackets: "It was published in Nature." An ellipsis ("Read more...") is not one.
-_SENTENCE_STOP = re.compile(r"\w[)\]\"'”’»]?[.!?][\"'”’»)\]]*$")
+_SENTENCE_STOP = re.compile(f"{writing.WORD_CHAR}[)\\]\"'”’»]?[{writing.STOPS}]"
+                            f"[\"'”’»)\\]{writing.FULL_WIDTH_CLOSERS}]*$")
 
 
 def reads_as_sentence(text: str, n_words: int | None = None) -> bool:
@@ -86,8 +88,16 @@ def reads_as_sentence(text: str, n_words: int | None = None) -> bool:
     caller has counted it."""
     if n_words is None:
         n_words = words(text)
-    return (n_words >= SENTENCE_WORDS and bool(_SENTENCE_STOP.search(text.rstrip()))
-            and not _first_word_in_capitals(text))
+    if n_words < SENTENCE_WORDS and not text.isascii():
+        n_words = max(n_words, int(unspaced_words(text)))  # Chinese, Thai...: words without spaces
+    if n_words < SENTENCE_WORDS or _first_word_in_capitals(text):
+        return False
+    if _SENTENCE_STOP.search(text.rstrip()):
+        return True
+    # Thai and Lao write no full stop: a space between two of their letters parts sentences,
+    # and a line as long as a paragraph is one (curate/writing.py).
+    return (not text.isascii() and bool(_NO_STOP.search(text))
+            and (bool(_UNSPACED_BREAK.search(text)) or unspaced_words(text) >= writing.NO_STOP_PROSE_WORDS))
 
 
 def _first_word_in_capitals(text: str) -> bool:
@@ -109,6 +119,9 @@ _JOINERS = frozenset("&|/+·•–—-")  # not "=": keep_daily = 7 is code
 def is_link_like(text: str, max_words: int) -> bool:
     """Short, not a sentence: what menu items, tags and link lists look like."""
     spaced = words(text)
+    if not text.isascii():
+        # Thai, Lao, Myanmar and Khmer do not space their words: a headline is one "word".
+        spaced = max(spaced, math.ceil(len(_UNSPACED.findall(text)) / writing.UNSPACED_CHARS_PER_WORD))
     # Each symbol menu_words() leaves out sits between two words, so it is at most
     # (spaced - 1) // 2 below words(): prose, most of a page, is settled without it.
     if spaced - (spaced - 1) // 2 > max_words or (spaced > max_words and menu_words(text) > max_words):
@@ -116,11 +129,16 @@ def is_link_like(text: str, max_words: int) -> bool:
     return not _TERMINAL.search(text) and bool(_LETTER.search(text))
 
 
-_TOKEN = re.compile(r"\w+")
-_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-# A line that ends like a sentence, or has a sentence break inside it.
-_SENTENCE_END = re.compile(r"[.!?:;\"'»«)\]…“”„’]\s*$")
-_SENTENCE_BREAK = re.compile(r"\w[.!?…][\"»”')]?\s+[\"„«“(]?[A-ZÄÖÜÀ-Ý0-9]|。")
+_TOKEN = writing.WORD  # \w and the combining marks \w leaves out (curate/writing.py)
+_CJK = re.compile(f"[{writing.CJK_RANGES}]")
+_UNSPACED = re.compile(f"[{writing.UNSPACED_RANGES}]")
+_UNSPACED_BREAK = re.compile(writing.UNSPACED_BREAK)
+_NO_STOP = re.compile(f"[{writing.NO_STOP_RANGES}]")
+# A line that ends like a sentence, or has a sentence break inside it (in any script).
+_SENTENCE_END = re.compile(f"[{writing.SENTENCE_MARKS}:;\"'»«)\\]“”„’]\\s*$")
+_SENTENCE_BREAK = re.compile(f"{writing.WORD_CHAR}[{writing.SENTENCE_MARKS}][\"»”')]?\\s+"
+                             f"[\"„«“(]?[{writing.SENTENCE_OPENERS}]"
+                             f"|[{writing.IDEOGRAPHIC_BREAKS}]|{writing.UNSPACED_BREAK}")
 _DATE = re.compile(
     r"\b\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b"
     r"|\b\d{1,2}\.?\s+(jan|feb|mär|mar|apr|mai|may|jun|jul|aug|sep|okt|oct|nov|dez|dec)[a-zä]*\.?\s+\d{4}"
@@ -132,10 +150,18 @@ _TITLE_PARTS = re.compile(r"\s+[|–—\-:·»]\s+")
 
 
 def tokens(text: str) -> float:
-    """Words, counting two CJK characters as one word (they are written without spaces)."""
+    """Words, counting two CJK characters as one word, and five of Thai, Lao, Myanmar or
+    Khmer (they are written without spaces: curate/writing.py)."""
     n = len(_TOKEN.findall(text))
+    return n if text.isascii() else n + unspaced_words(text)
+
+
+def unspaced_words(text: str) -> float:
+    """The words of the scripts written without spaces in ``text``: two CJK characters a
+    word, five of Thai, Lao, Myanmar or Khmer (curate/writing.py); 0 for any other."""
     cjk = len(_CJK.findall(text))
-    return n + cjk / 2 if cjk else n
+    unspaced = len(_UNSPACED.findall(text))
+    return cjk / 2 + unspaced / writing.UNSPACED_CHARS_PER_WORD if cjk or unspaced else 0
 
 
 def is_prose(text: str, min_words: int, long_words: int, w: float | None = None) -> bool:
@@ -143,7 +169,8 @@ def is_prose(text: str, min_words: int, long_words: int, w: float | None = None)
     if w is None:
         w = tokens(text)
     return w >= min_words and (
-        bool(_SENTENCE_END.search(text)) or bool(_SENTENCE_BREAK.search(text)) or w >= long_words)
+        bool(_SENTENCE_END.search(text)) or bool(_SENTENCE_BREAK.search(text)) or w >= long_words
+        or (w >= writing.NO_STOP_PROSE_WORDS and not text.isascii() and bool(_NO_STOP.search(text))))
 
 
 @detector("link-run")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from conftest import FIXTURES, ROOT, run_process
 
+from curate import writing
 from curate.detectors import LineModelRule, _share_list_scores
 from curate.document import Line, Origin
 from curate.linemodel.features import (
@@ -60,6 +61,11 @@ EDGE_LINES = [
     "The the THE tHe. And and, or OR; of of of",
     "\u6211\u4eec\u7684\u7f51\u7ad9\u4f7f\u7528cookies\u3002\u8fd9\u662f\u4e00\u4e2a\u957f\u53e5\u5b50",
     "STRASSE İstanbul the story of Weg Brücke SO FINAL \U00020000\U00020001\U00020002",
+    # other scripts (curate/writing.py): vowel signs, a danda, the Arabic question mark, a
+    # space between Thai clauses, full-width marks and brackets, a Cyrillic capital
+    "वे बचपन में तैरना सीखे थे। क्या हमारे बच्चे भी तैरेंगे?", "هل ستفتح المكتبة؟ أكد المدير ذلك",
+    "เทศบาลเมืองเริ่มโครงการ โดยมีอาสาสมัคร", "運賃はどうなるのでしょうか？市によると「二百円」",
+    "Жители просили. Как добираться",
 ]
 
 
@@ -212,9 +218,10 @@ def test_batched_features_equal_the_one_page_reference():
 @pytest.mark.unit
 def test_word_characters_are_never_whitespace():
     """pages_features splits a batch's words with str.split after blanking every non-word
-    character, which cuts at _TOKEN's word ends only if no word character is whitespace."""
+    character, which cuts at _TOKEN's word ends (curate/writing.py) only if no word character
+    is whitespace."""
     every = "".join(map(chr, range(0x110000)))
-    assert not any(ch.isspace() for ch in re.findall(r"\w", every))
+    assert not any(ch.isspace() for ch in re.findall(writing.WORD_CHAR, every))
 
 
 @pytest.mark.unit

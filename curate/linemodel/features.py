@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from curate import writing
 from curate.document import Line
 from curate.rules import BUILTIN_PREFIX
 
@@ -51,6 +52,12 @@ _STOPWORDS = {
     "nl": "de het een en of maar van in op aan voor met uit bij als is zijn was waren hij zij wij ik niet geen heeft "
           "hebben wordt ook nog naar over dat die dit er",
     "pl": "i w z na do nie się że to jest są był była od po dla przez jak ale lub oraz przy jego jej ich tak już",
+    # and of Russian, Arabic and Hindi
+    "ru": "и в во не что он она они на с со как а но по к у из за от до для о об это этот эта его её ее их был была "  # noqa: RUF001
+          "были будет также уже только который которая которые при после или же бы то",
+    "ar": "في من على إلى الى عن مع هذا هذه ذلك التي الذي الذين كان كانت أن إن لا ما هو هي قد كما بعد بين عند حتى "
+          "لم لن أو ثم كل",
+    "hi": "का की के है हैं में से को और पर ने भी यह वह ये वे एक था थी थे तो कि लिए नहीं हो इस उस जो कर गया गई",
 }
 STOPWORDS = frozenset(word for words in _STOPWORDS.values() for word in words.split())
 
@@ -60,9 +67,10 @@ STOPWORDS = frozenset(word for words in _STOPWORDS.values() for word in words.sp
 # lowercased. No pattern may match the empty string or a newline: then the matches of
 # one line never depend on another's, which _first_match_per_line relies on.
 _PAGE_PATTERNS = {
-    "terminal": (r"(?m)[.!?…。][\"'”’»)\]]*$", False),
+    "terminal": (f"(?m)[{writing.SENTENCE_MARKS}][\"'”’»)\\]]*$", False),
     "colon_end": (r"(?m):$", False),
-    "sentence_breaks": (r"[.!?…][\"»”')]?[ \t]+[\"„«“(]?[A-ZÄÖÜÀ-Ý0-9]|。[^\n]", False),
+    "sentence_breaks": (f"[{writing.SENTENCE_MARKS}][\"»”')]?[ \\t]+[\"„«“(]?[{writing.SENTENCE_OPENERS}]"
+                        f"|[{writing.IDEOGRAPHIC_BREAKS}][^\\n]|{writing.UNSPACED_BREAK}", False),
     "bullet": (r"(?m)^(?:[-–•*·▪►✓✔]|\d{1,2}[.)]|[a-z][.)])[ \t]", False),
     "separator": (r"(?m)[|/»\x{203A}>·•](?:[ \t]|$)", False),  # 203A: a single right angle quote
     "date": (r"\d{1,2}[./-] ?\d{1,2}[./-] ?\d{2,4}\b|\d{4}-\d{2}-\d{2}\b|(?:19|20)\d\d\b", False),
@@ -76,7 +84,7 @@ _COUNTED = ("sentence_breaks",)  # the rest are 0/1: does the line have a match
 # colon_end, a colon. _line_ends reads that off the characters of all lines at once, with
 # no scan of the page (tests/reference/line_features.py runs the patterns themselves).
 _READ_OFF = ("terminal", "colon_end")
-_MARKS, _CLOSERS = ".!?…。", "\"'”’»)]"
+_MARKS, _CLOSERS = writing.SENTENCE_MARKS, "\"'”’»)]"
 _CLOSER_STEPS = 4
 _compiled: dict[str, tuple[Any, bool]] = {}
 _UNANCHORED: Any = None  # RE2's "search anywhere", set with the patterns
@@ -131,9 +139,13 @@ def _first_match_per_line(program: Any, data: bytes) -> list[int]:
 
 # Character classes of the Basic Multilingual Plane, built on first use: bit flags per
 # code point, read with one numpy gather per page.
-_TOKEN = re.compile(r"\w+")
+_TOKEN = writing.WORD  # \w and the combining marks \w leaves out
 _LETTER, _UPPER, _DIGIT, _PUNCT, _CJK_FLAG, _COMMA, _MARK, _CLOSER = 1, 2, 4, 8, 16, 32, 64, 128
 _classes: np.ndarray | None = None
+# Scripts written without spaces between words (CJK_FLAG): CJK, and Thai, Lao, Myanmar, Khmer.
+_UNSPACED = re.compile(f"[{writing.CJK_RANGES}{writing.UNSPACED_RANGES}]")
+# Combining marks that belong to a word (not an emoji's variation selector): letters here.
+_SCRIPT_MARK = re.compile(f"[{writing.MARK_RANGES}]")
 
 
 def _class_table() -> np.ndarray:
@@ -147,12 +159,13 @@ def _class_table() -> np.ndarray:
             flags = 0
             if cat[0] == "L":
                 flags |= _LETTER | (_UPPER if cat == "Lu" else 0)
+            elif cat in ("Mn", "Mc") and _SCRIPT_MARK.match(chr(code)):
+                flags |= _LETTER  # a vowel sign of Hindi or Thai is as much of the word as its consonant
             elif cat == "Nd":
                 flags |= _DIGIT
             elif cat[0] in "PS":
                 flags |= _PUNCT
-            if 0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF \
-                    or 0xAC00 <= code <= 0xD7AF:
+            if _UNSPACED.match(chr(code)):
                 flags |= _CJK_FLAG
             table[code] = flags
         table[ord(",")] |= _COMMA

@@ -1,0 +1,150 @@
+"""Pages in scripts other than Latin: Cyrillic (Russian), Arabic, Devanagari (Hindi),
+Japanese, Chinese and Thai.
+
+What a word and a sentence end are (curate/writing.py), as the detectors and the line
+model's features read them; and the built-in rules' chrome in these languages, each rule
+removing a second line per language beside its own examples, while no line rule fires on
+the prose of news pages that holds one of their keywords. The lines are written for these
+tests. tests/fixtures/probes/ has a whole news page in each of these languages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from curate.detectors import is_link_like, is_prose, reads_as_sentence, tokens
+from curate.linemodel.features import FEATURES, pages_features
+from curate.rules import load_rules
+from curate.stages.noise import rule_hits_text, text_lines
+
+pytestmark = pytest.mark.unit
+
+LANGS = ("ru", "ar", "hi", "ja", "zh", "th")
+
+# rule -> one chrome line per language that this very rule must remove.
+CHROME: dict[str, dict[str, str]] = {
+    "ad-label": {"ru": "На правах рекламы", "ar": "محتوى ممول", "hi": "प्रायोजित", "ja": "スポンサー広告",
+                 "zh": "推广", "th": "- โฆษณา -"},
+    "share-bar": {"ru": "Поделиться в соцсетях", "ar": "شارك الخبر: فيسبوك تويتر واتساب", "hi": "साझा करें: फेसबुक ट्विटर",
+                  "ja": "シェア", "zh": "分享：微博 豆瓣", "th": "แชร์ เฟซบุ๊ก ไลน์"},
+    "related-heading": {"ru": "Материалы по теме", "ar": "الأكثر قراءة", "hi": "ताजा खबरें", "ja": "こちらもおすすめ",
+                        "zh": "推荐阅读", "th": "ข่าวล่าสุด"},
+    "newsletter-prompt": {"ru": "Подписаться на рассылку", "ar": "اشترك الآن", "hi": "सदस्यता लें",
+                          "ja": "メルマガ登録", "zh": "订阅", "th": "สมัครรับข่าวสาร"},
+    "footer-link": {"ru": "Пользовательское соглашение", "ar": "شروط الاستخدام", "hi": "नियम और शर्तें",
+                    "ja": "利用規約", "zh": "联系我们", "th": "นโยบายความเป็นส่วนตัว"},
+    "copyright-line": {"ru": "Все права защищены.", "ar": "© 2024 الموقع. جميع الحقوق محفوظة.",
+                       "hi": "© 2024 समाचार सर्वाधिकार सुरक्षित", "ja": "無断転載禁止", "zh": "版權所有",
+                       "th": "© 2567 ข่าวเมือง สงวนลิขสิทธิ์"},
+    "cookie-banner": {"ru": "Сайт использует файлы cookie для удобства пользователей.",
+                      "ar": "يستخدم هذا الموقع ملفات تعريف الارتباط.", "hi": "यह वेबसाइट कुकीज़ का इस्तेमाल करती है।",
+                      "ja": "本サイトはCookieを利用しています。", "zh": "我们使用cookies来提升您的体验。",
+                      "th": "เราใช้คุกกี้เพื่อให้คุณได้รับประสบการณ์ที่ดี"},
+    "consent-button": {"ru": "Принять все", "ar": "قبول الكل", "hi": "स्वीकार", "ja": "すべて同意", "zh": "全部接受",
+                       "th": "ยอมรับทั้งหมด"},
+    "byline-label": {"ru": "Корреспондент: Олег Иванов", "ar": "تحرير: منى حسن", "hi": "लेखक: अमित शर्मा",
+                     "ja": "作者：佐藤一郎", "zh": "编辑：王芳", "th": "ผู้เขียน: วิภา ศรีสุข"},
+}
+
+# Sentences and headlines of news pages, each holding a word some rule above looks for.
+PROSE: dict[str, list[str]] = {
+    "ru": ["Реклама на остановках появится только летом, сообщили в мэрии.",
+           "Поделиться опытом пришли учителя из соседних школ.",
+           "Подписаться на газету в деревне можно только на почте.",
+           "О нас говорят в соседних городах",
+           "Все права на здание перешли к городу в 2020 году."],
+    "ar": ["أعلنت البلدية عن إعلان جديد لتوظيف المعلمين.",
+           "شارك أكثر من ألف شخص في الماراثون يوم الجمعة.",
+           "من نحن لنحكم على قرارات الآخرين؟ قال الكاتب في مقاله.",
+           "اشترك الطلاب في مسابقة العلوم للمرة الأولى."],
+    "hi": ["विज्ञापन पर खर्च इस साल बीस प्रतिशत बढ़ा।",
+           "यह भी पढ़ें कि अदालत ने क्या फैसला सुनाया था।",
+           "गोपनीयता नीति पर संसद में लंबी बहस हुई।"],
+    "ja": ["広告費は前年より一割増えた。",
+           "関連記事の扱いについて、編集部は新しい方針を示した。",
+           "利用規約の改定は来月から適用される。",
+           "シェアサイクルの利用者は三年で倍になった！"],
+    "zh": ["广告收入今年增长了一成。",
+           "相关新闻报道引起了广泛关注。",
+           "记者在现场看到，道路已经恢复通行。",
+           "版权保护的问题越来越受到重视？"],
+    "th": ["โฆษณาทางโทรทัศน์ลดลงมากในปีนี้",
+           "โดยทั่วไปแล้วฝนจะตกหนักในเดือนพฤษภาคม และน้ำในแม่น้ำจะสูงขึ้น",
+           "ผู้เขียนหนังสือเล่มนี้อาศัยอยู่ที่เชียงใหม่มานานกว่าสิบปี"],
+}
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return load_rules([], builtin=True)
+
+
+@pytest.mark.parametrize("rule_name", sorted(CHROME))
+def test_each_rule_removes_its_chrome_in_every_script(pack, rule_name):
+    rule = next(r for r in pack.rules if r.name == rule_name)
+    assert set(CHROME[rule_name]) == set(LANGS)
+    missed = {lang: line for lang, line in CHROME[rule_name].items() if not rule_hits_text(rule, line)}
+    assert not missed
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_line_rule_fires_inside_prose_that_holds_a_keyword(pack, lang):
+    line_rules = [rule for rule in pack.in_order if rule.scope == "line"]
+    fired = {text: [r.name for r in line_rules if rule_hits_text(r, text)] for text in PROSE[lang]}
+    assert {text: names for text, names in fired.items() if names} == {}
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("स्थानीय निवासी रमेश कुमार ने कहा", 6),  # vowel signs are part of the word: not 11 pieces
+    ("Жители давно просили о ночном транспорте", 6),
+    ("ما زالت المكتبة مفتوحة", 4),
+    ("Hello, world", 2),
+])
+def test_a_word_keeps_its_vowel_signs(text, words):
+    assert tokens(text) == words
+
+
+def test_thai_words_are_counted_from_their_characters():
+    # 13 words written without spaces: a headline, not one "word" and not a menu item
+    headline = "เทศบาลเริ่มโครงการปลูกต้นไม้หนึ่งหมื่นต้นริมแม่น้ำ"
+    assert 8 <= tokens(headline) <= 13
+    assert not is_link_like(headline, 2)
+    assert is_link_like("หน้าแรก", 2)  # "home", a menu item
+
+
+@pytest.mark.parametrize("text", [
+    "वे बचपन में इसी झील में तैरना सीखे थे।",  # the danda
+    "هل ستفتح المكتبة أبوابها في المساء؟",  # the Arabic question mark
+    "市は来月一日から運行すると発表しました。",
+    "運賃はどうなるのでしょうか？",  # a full-width question mark
+    "図書館は夜十時まで開いています！",
+])
+def test_sentences_end_in_the_marks_of_their_script(text):
+    assert reads_as_sentence(text)
+    assert is_prose(text, 6, 30)
+
+
+@pytest.mark.parametrize("text", [
+    "Жители давно просили о транспорте. Как добираться домой после смены",  # a Cyrillic capital opens
+    "هل ستفتح المكتبة أبوابها؟ أكد المدير أنها ستعمل حتى العاشرة",  # no capitals in Arabic
+    "เทศบาลเมืองเริ่มโครงการปลูกต้นไม้ริมแม่น้ำเมื่อวันเสาร์ โดยมีอาสาสมัครเข้าร่วมกว่าห้าร้อยคน",  # a space parts Thai clauses
+])
+def test_a_sentence_break_inside_a_line_in_other_scripts(text):
+    assert is_prose(text, 6, 30)
+    features = pages_features([(text_lines(text), {})])
+    assert features[0, FEATURES.index("sentence_breaks")] > 0
+
+
+def test_the_line_models_features_read_the_same_sentence_ends():
+    lines = text_lines("वे बचपन में इसी झील में तैरना सीखे थे।\n\n運賃はどうなるのでしょうか？\n\nОни ушли домой")
+    features = pages_features([(lines, {})])
+    assert np.array_equal(features[:, FEATURES.index("terminal")] > 0, [True, True, False])
+
+
+def test_thai_prose_without_a_full_stop():
+    """Thai writes no full stop: a paragraph's line is prose by its length, or by the space
+    that parts its clauses; a headline or a menu item is neither."""
+    paragraph = "ชาวบ้านที่อาศัยอยู่ริมแม่น้ำหลายคนนำต้นกล้ามาร่วมปลูกด้วยตัวเอง"
+    assert is_prose(paragraph, 6, 30) and reads_as_sentence(paragraph)
+    assert not is_prose("ข่าวที่เกี่ยวข้อง", 6, 30) and not reads_as_sentence("ข่าวที่เกี่ยวข้อง")
+    assert not reads_as_sentence("เทศบาลเริ่มโครงการปลูกต้นไม้")
