@@ -27,9 +27,10 @@ MARK_RANGES = ("\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\
 WORD_CHAR = f"[\\w{MARK_RANGES}]"
 WORD = re.compile(f"{WORD_CHAR}+")
 
-# Scripts written without spaces between words: Chinese, Japanese kana, Korean syllables
-# (spaced, but long words), counted two characters a word...
-CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+# Scripts written without spaces between words: Chinese and Japanese, counted two
+# characters a word (Korean spaces its words: its syllables are \w, counted as any word)...
+CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+HANGUL_RANGE = "\uac00-\ud7af"
 # ...and Thai, Lao, Myanmar and Khmer, whose words run to about five characters with
 # their marks ("เทศบาล", "เมือง", "เริ่ม").
 UNSPACED_RANGES = "\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff"

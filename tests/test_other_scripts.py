@@ -74,6 +74,45 @@ PROSE: dict[str, list[str]] = {
 }
 
 
+# And six more languages of the web, three of them in Latin script: the same rules, a line
+# each that is not one of the rule's own examples.
+MORE_LANGS = ("tr", "vi", "id", "ko", "uk", "fa")
+MORE_CHROME: dict[str, dict[str, str]] = {
+    "ad-label": {"tr": "Sponsorlu İçerik", "vi": "Nội dung được tài trợ", "id": "Konten Bersponsor", "ko": "스폰서",
+                 "uk": "На правах реклами", "fa": "آگهی"},
+    "share-bar": {"tr": "Paylaş: Facebook Twitter WhatsApp", "vi": "Chia sẻ", "id": "Bagikan artikel ini",
+                  "ko": "카카오스토리", "uk": "Поділитися: Facebook Telegram", "fa": "اشتراک گذاری"},
+    "related-heading": {"tr": "En Çok Okunanlar", "vi": "Có thể bạn quan tâm", "id": "Berita Terkait",
+                        "ko": "많이 본 뉴스", "uk": "Схожі новини", "fa": "مطالب مرتبط"},
+    "newsletter-prompt": {"tr": "Abone ol", "vi": "Đăng ký nhận tin", "id": "Berlangganan newsletter", "ko": "구독하기",
+                          "uk": "Підписатися", "fa": "اشتراک خبرنامه"},
+    "footer-link": {"tr": "Künye", "vi": "Điều khoản sử dụng", "id": "Pedoman Media Siber", "ko": "이용약관",
+                    "uk": "Політика конфіденційності", "fa": "درباره ما"},
+    "copyright-line": {"tr": "© 2024 Gazete. Tüm hakları saklıdır.", "vi": "© Bản quyền thuộc về Báo Thành Phố",
+                       "id": "Hak Cipta Dilindungi", "ko": "ⓒ 시티뉴스, 무단 전재 및 재배포 금지",
+                       "uk": "Всі права захищені", "fa": "تمامی حقوق برای این سایت محفوظ است."},
+    "cookie-banner": {"tr": "Sitemizde çerezler kullanılmaktadır.", "vi": "Chúng tôi sử dụng cookie.",
+                      "id": "Kami menggunakan cookie.", "ko": "당사는 쿠키를 이용합니다.",
+                      "uk": "Сайт використовує файли cookie.", "fa": "ما از کوکی‌ها استفاده می‌کنیم."},
+    "consent-button": {"tr": "Kabul Ediyorum", "vi": "Chấp nhận", "id": "Terima Semua", "ko": "모두 동의",
+                       "uk": "Прийняти", "fa": "موافقم"},
+    "byline-label": {"tr": "Muhabir: Mehmet Demir", "vi": "Tác giả: Trần Thị Mai", "id": "Pewarta: Andi Wijaya",
+                     "ko": "이수진 기자", "uk": "Кореспондент: Олена Коваль", "fa": "نویسنده: مریم احمدی"},
+}
+MORE_PROSE: dict[str, list[str]] = {
+    "tr": ["Reklam harcamaları bu yıl yüzde yirmi arttı.", "İletişim fakültesinde okuyan öğrenciler ödül aldı.",
+           "Abone sayısı geçen yıl yüzde on arttı."],
+    "vi": ["Quảng cáo trên mạng xã hội tăng mạnh trong năm nay.",
+           "Chia sẻ với phóng viên, bà Lan cho biết gia đình rất vui."],
+    "id": ["Iklan rokok dilarang tayang di televisi sejak tahun lalu.",
+           "Baca juga laporan komisi sebelum memberi penilaian.", "Penulis buku itu tinggal di Bandung sejak lama."],
+    "ko": ["광고 수입이 작년보다 10% 줄었다.", "관련 기사를 쓴 기자는 상을 받았다.",
+           "기자 회견은 오후 3시에 시작됐다."],
+    "uk": ["Реклама на зупинках з'явиться тільки влітку, повідомили в мерії.", "Про нас говорять у сусідніх містах."],
+    "fa": ["تبلیغات تلویزیونی امسال کاهش یافت.", "درباره ما چیزهای زیادی در روزنامه‌ها نوشته‌اند."],
+}
+
+
 @pytest.fixture(scope="module")
 def pack():
     return load_rules([], builtin=True)
@@ -148,3 +187,23 @@ def test_thai_prose_without_a_full_stop():
     assert is_prose(paragraph, 6, 30) and reads_as_sentence(paragraph)
     assert not is_prose("ข่าวที่เกี่ยวข้อง", 6, 30) and not reads_as_sentence("ข่าวที่เกี่ยวข้อง")
     assert not reads_as_sentence("เทศบาลเริ่มโครงการปลูกต้นไม้")
+
+
+@pytest.mark.parametrize("rule_name", sorted(MORE_CHROME))
+def test_each_rule_removes_its_chrome_in_six_more_languages(pack, rule_name):
+    rule = next(r for r in pack.rules if r.name == rule_name)
+    assert set(MORE_CHROME[rule_name]) == set(MORE_LANGS)
+    missed = {lang: line for lang, line in MORE_CHROME[rule_name].items() if not rule_hits_text(rule, line)}
+    assert not missed
+
+
+@pytest.mark.parametrize("lang", MORE_LANGS)
+def test_no_line_rule_fires_inside_prose_in_six_more_languages(pack, lang):
+    line_rules = [rule for rule in pack.in_order if rule.scope == "line"]
+    fired = {text: [r.name for r in line_rules if rule_hits_text(r, text)] for text in MORE_PROSE[lang]}
+    assert {text: names for text, names in fired.items() if names} == {}
+
+
+def test_korean_words_are_spaced_words():
+    """Hangul is written with spaces between words: its syllables are not counted as CJK."""
+    assert tokens("시내버스 심야 노선 다음 달부터 운행") == 6

@@ -142,8 +142,9 @@ def _first_match_per_line(program: Any, data: bytes) -> list[int]:
 _TOKEN = writing.WORD  # \w and the combining marks \w leaves out
 _LETTER, _UPPER, _DIGIT, _PUNCT, _CJK_FLAG, _COMMA, _MARK, _CLOSER = 1, 2, 4, 8, 16, 32, 64, 128
 _classes: np.ndarray | None = None
-# Scripts written without spaces between words (CJK_FLAG): CJK, and Thai, Lao, Myanmar, Khmer.
-_UNSPACED = re.compile(f"[{writing.CJK_RANGES}{writing.UNSPACED_RANGES}]")
+# The scripts of CJK_FLAG: Chinese and Japanese, Thai, Lao, Myanmar and Khmer (written
+# without spaces between words), and Korean's syllables, as the shipped model was fitted.
+_UNSPACED = re.compile(f"[{writing.CJK_RANGES}{writing.HANGUL_RANGE}{writing.UNSPACED_RANGES}]")
 # Combining marks that belong to a word (not an emoji's variation selector): letters here.
 _SCRIPT_MARK = re.compile(f"[{writing.MARK_RANGES}]")
 
