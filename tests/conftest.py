@@ -257,3 +257,20 @@ from hypothesis import HealthCheck, settings  # noqa: E402 - beside the profiles
 settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("local", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def chrome_missed(pack, rule_name: str, lines: dict[str, str]) -> dict[str, str]:
+    """Of ``lines`` (by language), those the pack's rule ``rule_name`` does not remove."""
+    from curate.stages.noise import rule_hits_text
+
+    rule = next(r for r in pack.rules if r.name == rule_name)
+    return {lang: line for lang, line in lines.items() if not rule_hits_text(rule, line)}
+
+
+def prose_fired(pack, texts: list[str]) -> dict[str, list[str]]:
+    """Of ``texts``, those some line rule of the pack fires on, with the rules' names."""
+    from curate.stages.noise import rule_hits_text
+
+    line_rules = [rule for rule in pack.in_order if rule.scope == "line"]
+    fired = {text: [rule.name for rule in line_rules if rule_hits_text(rule, text)] for text in texts}
+    return {text: names for text, names in fired.items() if names}

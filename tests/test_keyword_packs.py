@@ -9,6 +9,7 @@ headlines of the kind news and blog pages print, each holding a word some rule l
 from __future__ import annotations
 
 import pytest
+from conftest import chrome_missed, prose_fired
 
 from curate.rules import load_rules
 from curate.stages.noise import rule_hits_text
@@ -407,10 +408,8 @@ def line_rules(pack):
 
 @pytest.mark.parametrize("rule_name", sorted(CHROME))
 def test_every_language_bound_rule_removes_its_chrome_in_every_pack_language(pack, rule_name):
-    rule = next(r for r in pack.rules if r.name == rule_name)
     assert set(CHROME[rule_name]) == set(LANGS)
-    missed = {lang: line for lang, line in CHROME[rule_name].items() if not rule_hits_text(rule, line)}
-    assert not missed
+    assert chrome_missed(pack, rule_name, CHROME[rule_name]) == {}
 
 
 @pytest.mark.parametrize("rule_name", sorted(CHROME))
@@ -421,9 +420,8 @@ def test_every_extended_rule_carries_examples_beyond_english_and_german(pack, ru
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_no_line_rule_fires_inside_prose_that_holds_a_keyword(line_rules, lang):
-    fired = {text: [r.name for r in line_rules if rule_hits_text(r, text)] for text in PROSE[lang]}
-    assert {text: names for text, names in fired.items() if names} == {}
+def test_no_line_rule_fires_inside_prose_that_holds_a_keyword(pack, lang):
+    assert prose_fired(pack, PROSE[lang]) == {}
 
 
 @pytest.mark.parametrize(("line", "first"), [("© 2024 Example Media GmbH", "copyright-line"),
