@@ -894,6 +894,28 @@ def _title_anchor(title: str, body: list[Line], before: int) -> int | None:
 _INTRO = re.compile(r"\w\s*:\s*$")  # a short line that ends in a colon: it announces what follows
 
 
+def _share_menu_scores(scores: np.ndarray,
+                       pages: Sequence[tuple[list[Line], dict[int, set[str]], frozenset[int] | set[int]]]) -> None:
+    """The lines of a run inside the article that a menu detector alone hit (link-run,
+    repeated-line: a run of short lines the article region keeps) share the run's median
+    score, as a list's items do (_share_list_scores): the run is kept or removed whole, not
+    cut where the model scores one line apart from its neighbours (the first or last short
+    item, whose next line is not one of them)."""
+    row = 0
+    for lines, groups, detected in pages:
+        # The few lines detectors hit, placed by bisection: no step per line of the page.
+        menu = sorted(bisect.bisect_left(lines, index, key=_line_index)
+                      for index in detected if groups.get(index) == _MENUS_ONLY)
+        for _, run in itertools.groupby(enumerate(menu), key=lambda pair: pair[1] - pair[0]):
+            first, *rest = [k for _, k in run]
+            if rest:
+                scores[row + first:row + rest[-1] + 1] = float(np.median(scores[row + first:row + rest[-1] + 1]))
+        row += len(lines)
+
+
+_MENUS_ONLY = {"menus"}
+
+
 def _share_list_scores(scores: np.ndarray, pages: list[list[Line]], free: np.ndarray) -> None:
     """Items of one list share one verdict, and so do the lines of a stanza and of a
     paragraph wrapped at a width: in each run of at least ``ITEM_RUN`` adjacent list items
@@ -1066,6 +1088,7 @@ class LineModelRule:
         sizes = [len(lines) for lines, _, _ in pages]
         scores, (rule_t, free_t) = self.scores_and_thresholds(features, sizes, open_rows)
         _share_list_scores(scores, [lines for lines, _, _ in pages], ~hit)
+        _share_menu_scores(scores, pages)
         prose_like = self.reads_as_prose(features)
         if vouched is not None:
             # A line or so a page: its row by bisection, not a test of every line's index.

@@ -13,7 +13,7 @@ import pytest
 from conftest import FIXTURES, ROOT, run_process
 
 from curate import writing
-from curate.detectors import LineModelRule, _share_list_scores
+from curate.detectors import LineModelRule, _share_list_scores, _share_menu_scores
 from curate.document import Line, Origin
 from curate.linemodel.features import (
     FEATURES,
@@ -448,6 +448,24 @@ def test_the_items_of_a_list_share_one_verdict():
     scores = np.array([0.7, 0.6, 0.1, 0.2])
     _share_list_scores(scores, [lines[:4]], np.array([True, True, False, True]))  # a rule hit "4 eggs"
     assert scores.tolist() == [0.7, 0.6, 0.1, 0.2]
+
+
+def test_a_menu_run_inside_the_article_shares_its_verdict():
+    """Adjacent lines only a menu detector hit (the article region kept them) get the run's
+    median score; a line another rule hit, or one outside the article (the region hit it
+    too), ends the run or keeps its own score."""
+    texts = ["Key features", "Waterproof", "Bluetooth 5.3", "USB-C", "Made in Portugal"]
+    lines = [Line(k, t, t, Origin(k + 1, 0, len(t)), False) for k, t in enumerate(texts)]
+    menus = {k: {"menus"} for k in range(5)}
+    scores = np.array([0.8, 0.3, 0.2, 0.05, 0.1])
+    _share_menu_scores(scores, [(lines, menus, set(range(5)))])
+    assert scores.tolist() == [0.2, 0.2, 0.2, 0.2, 0.2]
+    scores = np.array([0.8, 0.3, 0.2, 0.05, 0.1])
+    _share_menu_scores(scores, [(lines, {**menus, 2: {"menus", "region"}}, set(range(5)))])
+    assert scores.tolist() == pytest.approx([0.55, 0.55, 0.2, 0.075, 0.075])  # two runs of two around line 2
+    scores = np.array([0.8, 0.3, 0.2, 0.05, 0.1])
+    _share_menu_scores(scores, [(lines[:1], menus, {0}), (lines[1:], menus, {1, 2, 3, 4})])
+    assert scores.tolist() == pytest.approx([0.8, 0.15, 0.15, 0.15, 0.15])  # a page's run ends with its page
 
 
 def test_the_line_that_announces_a_list_shares_its_verdict():
