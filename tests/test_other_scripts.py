@@ -189,3 +189,17 @@ def test_thai_prose_without_a_full_stop():
 def test_korean_words_are_spaced_words():
     """Hangul is written with spaces between words: its syllables are not counted as CJK."""
     assert tokens("시내버스 심야 노선 다음 달부터 운행") == 6
+
+
+def test_the_feature_tables_ranges_are_the_character_classes_of_writing():
+    """features._range_mask reads a character class's ranges without the regex engine (the
+    class table is built once a process); it must agree with the regex on every code point."""
+    import re
+
+    from curate import writing
+    from curate.linemodel.features import _UNSPACED_RANGES, _range_mask
+
+    for ranges in (writing.MARK_RANGES, _UNSPACED_RANGES, writing.NO_STOP_RANGES):
+        pattern = re.compile(f"[{ranges}]")
+        expected = np.array([pattern.match(chr(code)) is not None for code in range(0x10000)])
+        assert np.array_equal(_range_mask(ranges), expected)

@@ -9,7 +9,6 @@ features is refused at load rather than silently misread.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -144,9 +143,23 @@ _LETTER, _UPPER, _DIGIT, _PUNCT, _CJK_FLAG, _COMMA, _MARK, _CLOSER = 1, 2, 4, 8,
 _classes: np.ndarray | None = None
 # The scripts of CJK_FLAG: Chinese and Japanese, Thai, Lao, Myanmar and Khmer (written
 # without spaces between words), and Korean's syllables, as the shipped model was fitted.
-_UNSPACED = re.compile(f"[{writing.CJK_RANGES}{writing.HANGUL_RANGE}{writing.UNSPACED_RANGES}]")
-# Combining marks that belong to a word (not an emoji's variation selector): letters here.
-_SCRIPT_MARK = re.compile(f"[{writing.MARK_RANGES}]")
+_UNSPACED_RANGES = writing.CJK_RANGES + writing.HANGUL_RANGE + writing.UNSPACED_RANGES
+
+
+def _range_mask(ranges: str) -> np.ndarray:
+    """The code points of the BMP in ``ranges`` (a character class's body: "a-z0-9_"), as
+    a mask. Combining marks that belong to a word (writing.MARK_RANGES; not an emoji's
+    variation selector) are letters in the table."""
+    mask = np.zeros(0x10000, dtype=bool)
+    k = 0
+    while k < len(ranges):
+        if k + 2 < len(ranges) and ranges[k + 1] == "-":
+            mask[ord(ranges[k]):ord(ranges[k + 2]) + 1] = True
+            k += 3
+        else:
+            mask[ord(ranges[k])] = True
+            k += 1
+    return mask
 
 
 def _class_table() -> np.ndarray:
@@ -155,20 +168,20 @@ def _class_table() -> np.ndarray:
         import unicodedata
 
         table = np.zeros(0x10000 + 1, dtype=np.uint8)  # the last slot: any code point above the BMP
+        script_mark = _range_mask(writing.MARK_RANGES)
         for code in range(0x10000):
             cat = unicodedata.category(chr(code))
             flags = 0
             if cat[0] == "L":
                 flags |= _LETTER | (_UPPER if cat == "Lu" else 0)
-            elif cat in ("Mn", "Mc") and _SCRIPT_MARK.match(chr(code)):
+            elif cat in ("Mn", "Mc") and script_mark[code]:
                 flags |= _LETTER  # a vowel sign of Hindi or Thai is as much of the word as its consonant
             elif cat == "Nd":
                 flags |= _DIGIT
             elif cat[0] in "PS":
                 flags |= _PUNCT
-            if _UNSPACED.match(chr(code)):
-                flags |= _CJK_FLAG
             table[code] = flags
+        table[:0x10000][_range_mask(_UNSPACED_RANGES)] |= _CJK_FLAG
         table[ord(",")] |= _COMMA
         table[[ord(char) for char in _MARKS]] |= _MARK
         table[[ord(char) for char in _CLOSERS]] |= _CLOSER
