@@ -105,6 +105,41 @@ def test_a_code_block_goes_through_whole_with_its_indentation(tmp_path):
     assert "Privacy policy" in removed and not [text for text in removed if text in block]
 
 
+BLOCK = ("```bash\npython3 -m venv .venv && .venv/bin/pip install --upgrade the-tool-with-a-long-name\n"
+         "{middle}\n.venv/bin/the-tool-with-a-long-name run --input data/ --output cleaned/ --workers 4\n```")
+FIRST = BLOCK.format(middle='echo "done with the first batch of files in the data folder"')
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_dedup_removes_a_code_block_whole_or_not_at_all(tmp_path, workers):
+    """A fenced block is one paragraph to dedup: a page that copies another's block loses
+    it whole, fences included, each line pointing at the kept block's bytes; a page whose
+    block shares two of its three lines keeps it whole (line by line, the two had gone and
+    left a broken block: "```bash", a blank, the crontab line, a blank, "```")."""
+    pages = {
+        "a.txt": f"# Installing the tool\n\nThe tool runs on any machine with Python and a shell.\n\n{FIRST}\n",
+        "b.txt": "# Running it nightly\n\nA second page explains how to run the same tool every night.\n\n"
+                 + BLOCK.format(middle="crontab -e   # add a line that runs the command below at two") + "\n",
+        "c.txt": f"# Installing it again\n\nA third page copies the block of the first page as it is.\n\n{FIRST}\n",
+    }
+    (tmp_path / "in").mkdir()
+    for name, text in pages.items():
+        (tmp_path / "in" / name).write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "curate", "run", str(tmp_path / "in"), "-o", str(out), "-q",
+                             "--no-project-rules", "--workers", workers], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    texts = {r["source"]: r["text"] for shard in corpus_shards(out) for r in read_jsonl(shard)}
+    assert FIRST in texts["a.txt"]
+    assert BLOCK.format(middle="crontab -e   # add a line that runs the command below at two") in texts["b.txt"]
+    assert "```" not in texts["c.txt"] and "A third page copies" in texts["c.txt"]
+    removed = [r for r in read_jsonl(out / "removed.jsonl") if r["reason"] == "duplicate"]
+    assert [r["removed"] for r in removed] == FIRST.split("\n")
+    start = len(pages["a.txt"].encode()) - len(FIRST.encode()) - 1
+    assert {(r["duplicate_of"]["doc"], tuple(r["duplicate_of"]["bytes"])) for r in removed} == {
+        ("a.txt", (start, start + len(FIRST.encode())))}
+
+
 @pytest.mark.unit
 @pytest.mark.parametrize(("text", "read"), [
     ("- [Sign in](/login)", "- Sign in"),

@@ -10,6 +10,7 @@ pass per batch.
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -124,8 +125,24 @@ def kept_texts(folder: OutputFolder, wanted: set[int]) -> dict[int, str]:
             key = paragraph_key(doc.id, doc.source, line["line"], start, end)
             if key in wanted:
                 found[key] = text
+        found.update(_kept_blocks(doc, texts, wanted))
         if len(found) == len(wanted):
             break
+    return found
+
+
+def _kept_blocks(doc: Any, texts: list[str], wanted: set[int]) -> dict[int, str]:
+    """The wanted fenced code blocks of a record (dedup's paragraph for a block runs from
+    its opening fence's first byte to its closing fence's last), as the corpus holds them."""
+    fences = [k for k, text in enumerate(texts) if text.lstrip()[:3] in ("```", "~~~")]
+    found = {}
+    # A block closes at the next fence line (a longer fence inside a block is rare: its
+    # text is then not found, as a paragraph of the --against index is not).
+    for first, last in itertools.pairwise(fences):
+        key = paragraph_key(doc.id, doc.source, doc.lines[first]["line"], doc.lines[first]["bytes"][0],
+                            doc.lines[last]["bytes"][1])
+        if key in wanted:
+            found[key] = "\n".join(texts[first:last + 1])
     return found
 
 

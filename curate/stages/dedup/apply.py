@@ -35,9 +35,12 @@ def apply_verdicts(batch: Batch, verdicts: list[Reason | None]) -> None:
     if rows is None or not any(verdict is not None for verdict in verdicts):
         return
     dropped: dict[int, dict[int, Reason]] = {}
-    for (pos, index), verdict in zip(rows.owners, verdicts, strict=True):
+    blocks = rows.blocks or {}
+    for row, ((pos, index), verdict) in enumerate(zip(rows.owners, verdicts, strict=True)):
         if verdict is not None:
-            dropped.setdefault(pos, {})[index] = verdict
+            # A fenced code block's row removes the block, its fences included.
+            for line_index in range(index, blocks.get(row, index) + 1):
+                dropped.setdefault(pos, {})[line_index] = verdict
     for pos, reasons in dropped.items():
         doc = batch.items[pos]
         assert isinstance(doc, Document)

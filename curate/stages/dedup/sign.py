@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from curate.document import Document
+from curate.document import Document, Line
 from curate.stages.base import Batch, Stage
 from curate.stages.dedup.apply import ref_fields
 from curate.stages.dedup.signature import DedupConfig, Signer
+from curate.stages.fences import fenced_blocks
 
 if TYPE_CHECKING:
     from curate.driver import RunConfig
@@ -35,6 +36,9 @@ class SignedRows:
     # for the whole run, needs this order three times a batch (its lookups, the keys shared
     # within the batch, the kept rows' run), and sorting was a quarter of its time.
     order: np.ndarray | None = None  # int32
+    # Row -> the index of the last line of the fenced code block the row stands for (its
+    # owner is the opening fence): a block is one paragraph, removed whole or kept whole.
+    blocks: dict[int, int] | None = None
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -64,22 +68,58 @@ def shingle_sets(hashes: np.ndarray, counts: list[int]) -> tuple[np.ndarray, np.
 def sign_batch(batch: Batch, signer: Signer) -> SignedRows:
     """Band keys and shingle sets of every kept line of a batch at once: most records of a
     paragraph-per-line JSONL hold one paragraph, and numpy's cost is per call. The
-    signatures are dropped once the keys are made: verification uses the sets."""
-    owners = [(pos, line) for pos, doc in enumerate(batch.items) if isinstance(doc, Document) for line in doc.lines]
-    counts, hashes = signer.shingle_hash_batch([line.text for _, line in owners])
-    kept = [(pos, line) for (pos, line), count in zip(owners, counts, strict=True) if count is not None]
+    signatures are dropped once the keys are made: verification uses the sets. A fenced
+    code block is one row, its code lines' text (fences.py): a copy of a block goes whole,
+    where a copied line of code taken out of a block would leave the rest broken."""
+    owners: list[tuple[int, Line, Line | None]] = []  # (position, line or opening fence, closing fence)
+    texts: list[str] = []
+    for pos, doc in enumerate(batch.items):
+        if not isinstance(doc, Document):
+            continue
+        blocks = _code_blocks(doc.lines)
+        if not blocks:
+            owners.extend((pos, line, None) for line in doc.lines)
+            texts.extend(line.text for line in doc.lines)
+            continue
+        k = 0
+        for first, last in blocks:
+            owners.extend((pos, line, None) for line in doc.lines[k:first])
+            texts.extend(line.text for line in doc.lines[k:first])
+            owners.append((pos, doc.lines[first], doc.lines[last]))
+            texts.append("\n".join(line.text for line in doc.lines[first + 1:last]))
+            k = last + 1
+        owners.extend((pos, line, None) for line in doc.lines[k:])
+        texts.extend(line.text for line in doc.lines[k:])
+    counts, hashes = signer.shingle_hash_batch(texts)
+    kept = [owner for owner, count in zip(owners, counts, strict=True) if count is not None]
     if not kept:
         return empty_rows()
     sizes = [count for count in counts if count is not None]
     matrix = signer.signatures_of_hashes(hashes, sizes)
     flat, offsets = shingle_sets(hashes, sizes)
     refs = []
-    for pos, line in kept:
+    blocks_of: dict[int, int] = {}
+    for row, (pos, line, closing) in enumerate(kept):
         doc = batch.items[pos]
         assert isinstance(doc, Document)
-        refs.append(ref_fields(doc, line))
+        if closing is None:
+            refs.append(ref_fields(doc, line))
+        else:
+            # A copy of the block points at the whole kept block: its opening fence's line,
+            # and the bytes from there to the end of its closing fence.
+            doc_id, source, number, start, _ = ref_fields(doc, line)
+            refs.append((doc_id, source, number, start, closing.origin.byte_end))
+            blocks_of[row] = closing.index
     keys = signer.band_keys_matrix(matrix)
-    return SignedRows([(pos, line.index) for pos, line in kept], keys, flat, offsets, refs, key_order(keys))
+    return SignedRows([(pos, line.index) for pos, line, _ in kept], keys, flat, offsets, refs, key_order(keys),
+                      blocks_of or None)
+
+
+def _code_blocks(lines: list[Line]) -> list[tuple[int, int]]:
+    """fenced_blocks(lines), asked only of a page that holds a fence's characters."""
+    if not any("`" in line.raw or "~" in line.raw for line in lines):
+        return []
+    return fenced_blocks(lines)
 
 
 def key_order(keys: np.ndarray) -> np.ndarray:
