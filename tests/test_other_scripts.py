@@ -21,7 +21,7 @@ from curate.stages.noise import text_lines
 
 pytestmark = pytest.mark.unit
 
-LANGS = ("ru", "ar", "hi", "ja", "zh", "th", "tr", "vi", "id", "ko", "uk", "fa")
+LANGS = ("ru", "ar", "hi", "ja", "zh", "th", "tr", "vi", "id", "ko", "uk", "fa", "he", "el")
 
 # rule -> one chrome line per language that this very rule must remove.
 CHROME: dict[str, dict[str, str]] = {
@@ -100,6 +100,20 @@ for rule_name, lines in {
                      "ko": "이수진 기자", "uk": "Кореспондент: Олена Коваль", "fa": "نویسنده: مریم احمدی"},
 }.items():
     CHROME[rule_name].update(lines)
+# And Hebrew and Greek.
+for rule_name, lines in {
+    "ad-label": {"he": "תוכן ממומן", "el": "Χορηγούμενο περιεχόμενο"},
+    "share-bar": {"he": "שיתוף", "el": "Μοιραστείτε: Facebook Twitter"},
+    "related-heading": {"he": "כתבות קשורות", "el": "Σχετικά άρθρα"},
+    "newsletter-prompt": {"he": "הצטרפו לניוזלטר", "el": "Εγγραφή στο newsletter"},
+    "footer-link": {"he": "מדיניות פרטיות", "el": "Πολιτική απορρήτου"},
+    "copyright-line": {"he": "כל הזכויות שמורות לעיתון", "el": "Όλα τα δικαιώματα διατηρούνται."},
+    "cookie-banner": {"he": "אנו משתמשים בעוגיות כדי לשפר את חוויית הגלישה.",
+                      "el": "Χρησιμοποιούμε cookies για να βελτιώσουμε την εμπειρία σας."},
+    "consent-button": {"he": "קבל הכל", "el": "Αποδοχή όλων"},
+    "byline-label": {"he": "כתב: יוסי לוי", "el": "Συγγραφέας: Μαρία Γεωργίου"},
+}.items():
+    CHROME[rule_name].update(lines)
 PROSE.update({
     "tr": ["Reklam harcamaları bu yıl yüzde yirmi arttı.", "İletişim fakültesinde okuyan öğrenciler ödül aldı.",
            "Abone sayısı geçen yıl yüzde on arttı."],
@@ -111,6 +125,8 @@ PROSE.update({
            "기자 회견은 오후 3시에 시작됐다."],
     "uk": ["Реклама на зупинках з'явиться тільки влітку, повідомили в мерії.", "Про нас говорять у сусідніх містах."],
     "fa": ["تبلیغات تلویزیونی امسال کاهش یافت.", "درباره ما چیزهای زیادی در روزنامه‌ها نوشته‌اند."],
+    "he": ["הפרסומת החדשה של החברה עוררה ויכוח ברשתות.", "צור קשר עם ההורים היה הצעד הראשון של המורה."],
+    "el": ["Η διαφήμιση στην τηλεόραση μειώθηκε φέτος.", "Η επικοινωνία με τους γονείς είναι το πρώτο βήμα."],
 })
 
 
