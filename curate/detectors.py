@@ -88,16 +88,24 @@ def reads_as_sentence(text: str, n_words: int | None = None) -> bool:
     caller has counted it."""
     if n_words is None:
         n_words = words(text)
-    if n_words < SENTENCE_WORDS and not text.isascii():
-        n_words = max(n_words, int(unspaced_words(text)))  # Chinese, Thai...: words without spaces
-    if n_words < SENTENCE_WORDS or _first_word_in_capitals(text):
+    unspaced = None  # Chinese, Thai...: words without spaces, counted only when they matter
+    if n_words < SENTENCE_WORDS:
+        if text.isascii():
+            return False
+        unspaced = unspaced_words(text)
+        if unspaced < SENTENCE_WORDS:
+            return False
+    if _first_word_in_capitals(text):
         return False
     if _SENTENCE_STOP.search(text.rstrip()):
         return True
     # Thai and Lao write no full stop: a space between two of their letters parts sentences,
     # and a line as long as a paragraph is one (curate/writing.py).
-    return (not text.isascii() and bool(_NO_STOP.search(text))
-            and (bool(_UNSPACED_BREAK.search(text)) or unspaced_words(text) >= writing.NO_STOP_PROSE_WORDS))
+    if text.isascii() or not _NO_STOP.search(text):
+        return False
+    if unspaced is None:
+        unspaced = unspaced_words(text)
+    return bool(_UNSPACED_BREAK.search(text)) or unspaced >= writing.NO_STOP_PROSE_WORDS
 
 
 def _first_word_in_capitals(text: str) -> bool:
@@ -118,20 +126,27 @@ _JOINERS = frozenset("&|/+·•–—-")  # not "=": keep_daily = 7 is code
 
 def is_link_like(text: str, max_words: int) -> bool:
     """Short, not a sentence: what menu items, tags and link lists look like."""
-    spaced = words(text)
+    if _too_many_words(text, words(text), max_words):
+        return False
     if not text.isascii():
         # Thai, Lao, Myanmar and Khmer do not space their words: a headline is one "word".
-        spaced = max(spaced, math.ceil(len(_UNSPACED.findall(text)) / writing.UNSPACED_CHARS_PER_WORD))
+        # Asked only of a line short enough by its spaces.
+        unspaced = math.ceil(len(_UNSPACED.findall(text)) / writing.UNSPACED_CHARS_PER_WORD)
+        if unspaced > words(text) and _too_many_words(text, unspaced, max_words):
+            return False
+    return not _TERMINAL.search(text) and bool(_LETTER.search(text))
+
+
+def _too_many_words(text: str, spaced: int, max_words: int) -> bool:
     # Each symbol menu_words() leaves out sits between two words, so it is at most
     # (spaced - 1) // 2 below words(): prose, most of a page, is settled without it.
-    if spaced - (spaced - 1) // 2 > max_words or (spaced > max_words and menu_words(text) > max_words):
-        return False
-    return not _TERMINAL.search(text) and bool(_LETTER.search(text))
+    return spaced - (spaced - 1) // 2 > max_words or (spaced > max_words and menu_words(text) > max_words)
 
 
 _TOKEN = writing.WORD  # \w and the combining marks \w leaves out (curate/writing.py)
 _CJK = re.compile(f"[{writing.CJK_RANGES}]")
 _UNSPACED = re.compile(f"[{writing.UNSPACED_RANGES}]")
+_ANY_UNSPACED = re.compile(f"[{writing.CJK_RANGES}{writing.UNSPACED_RANGES}]")
 _UNSPACED_BREAK = re.compile(writing.UNSPACED_BREAK)
 _NO_STOP = re.compile(f"[{writing.NO_STOP_RANGES}]")
 # A line that ends like a sentence, or has a sentence break inside it (in any script).
@@ -159,9 +174,9 @@ def tokens(text: str) -> float:
 def unspaced_words(text: str) -> float:
     """The words of the scripts written without spaces in ``text``: two CJK characters a
     word, five of Thai, Lao, Myanmar or Khmer (curate/writing.py); 0 for any other."""
-    cjk = len(_CJK.findall(text))
-    unspaced = len(_UNSPACED.findall(text))
-    return cjk / 2 + unspaced / writing.UNSPACED_CHARS_PER_WORD if cjk or unspaced else 0
+    if not _ANY_UNSPACED.search(text):  # one scan for a line of any other script
+        return 0
+    return len(_CJK.findall(text)) / 2 + len(_UNSPACED.findall(text)) / writing.UNSPACED_CHARS_PER_WORD
 
 
 def is_prose(text: str, min_words: int, long_words: int, w: float | None = None) -> bool:

@@ -76,8 +76,8 @@ PROSE: dict[str, list[str]] = {
 }
 
 
-# And six more languages of the web, three of them in Latin script.
-for rule_name, lines in {
+# And six more languages of the web, three of them in Latin script...
+SIX_MORE: dict[str, dict[str, str]] = {
     "ad-label": {"tr": "Sponsorlu İçerik", "vi": "Nội dung được tài trợ", "id": "Konten Bersponsor", "ko": "스폰서",
                  "uk": "На правах реклами", "fa": "آگهی"},
     "share-bar": {"tr": "Paylaş: Facebook Twitter WhatsApp", "vi": "Chia sẻ", "id": "Bagikan artikel ini",
@@ -98,10 +98,9 @@ for rule_name, lines in {
                        "uk": "Прийняти", "fa": "موافقم"},
     "byline-label": {"tr": "Muhabir: Mehmet Demir", "vi": "Tác giả: Trần Thị Mai", "id": "Pewarta: Andi Wijaya",
                      "ko": "이수진 기자", "uk": "Кореспондент: Олена Коваль", "fa": "نویسنده: مریم احمدی"},
-}.items():
-    CHROME[rule_name].update(lines)
-# And Hebrew and Greek.
-for rule_name, lines in {
+}
+# ...and Hebrew and Greek.
+HEBREW_GREEK: dict[str, dict[str, str]] = {
     "ad-label": {"he": "תוכן ממומן", "el": "Χορηγούμενο περιεχόμενο"},
     "share-bar": {"he": "שיתוף", "el": "Μοιραστείτε: Facebook Twitter"},
     "related-heading": {"he": "כתבות קשורות", "el": "Σχετικά άρθρα"},
@@ -112,8 +111,10 @@ for rule_name, lines in {
                       "el": "Χρησιμοποιούμε cookies για να βελτιώσουμε την εμπειρία σας."},
     "consent-button": {"he": "קבל הכל", "el": "Αποδοχή όλων"},
     "byline-label": {"he": "כתב: יוסי לוי", "el": "Συγγραφέας: Μαρία Γεωργίου"},
-}.items():
-    CHROME[rule_name].update(lines)
+}
+for table in (SIX_MORE, HEBREW_GREEK):
+    for rule_name, lines in table.items():
+        CHROME[rule_name].update(lines)
 PROSE.update({
     "tr": ["Reklam harcamaları bu yıl yüzde yirmi arttı.", "İletişim fakültesinde okuyan öğrenciler ödül aldı.",
            "Abone sayısı geçen yıl yüzde on arttı."],

@@ -10,7 +10,6 @@ pass per batch.
 
 from __future__ import annotations
 
-import itertools
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,7 +18,9 @@ from typing import Any
 import numpy as np
 import xxhash
 
+from curate.document import Line, Origin
 from curate.report.folder import OutputFolder, kept_lines
+from curate.stages.fences import fenced_blocks
 
 DEDUP_STAGE = "dedup"
 BATCH_COPIES = 50_000  # copies whose texts are held at once while clusters are written
@@ -133,12 +134,12 @@ def kept_texts(folder: OutputFolder, wanted: set[int]) -> dict[int, str]:
 
 def _kept_blocks(doc: Any, texts: list[str], wanted: set[int]) -> dict[int, str]:
     """The wanted fenced code blocks of a record (dedup's paragraph for a block runs from
-    its opening fence's first byte to its closing fence's last), as the corpus holds them."""
-    fences = [k for k, text in enumerate(texts) if text.lstrip()[:3] in ("```", "~~~")]
+    its opening fence's first byte to its closing fence's last), as the corpus holds them;
+    the blocks found as dedup found them (fences.fenced_blocks)."""
+    if not any("```" in text or "~~~" in text for text in texts):
+        return {}
     found = {}
-    # A block closes at the next fence line (a longer fence inside a block is rare: its
-    # text is then not found, as a paragraph of the --against index is not).
-    for first, last in itertools.pairwise(fences):
+    for first, last in fenced_blocks([Line(k, text, text, Origin(0, 0, 0), False) for k, text in enumerate(texts)]):
         key = paragraph_key(doc.id, doc.source, doc.lines[first]["line"], doc.lines[first]["bytes"][0],
                             doc.lines[last]["bytes"][1])
         if key in wanted:
