@@ -299,6 +299,14 @@ CHROME: dict[str, dict[str, str]] = {
         "es": "Etiquetas", "fr": "Catégories", "it": "Parole chiave", "pt": "Categorias", "nl": "Trefwoorden",
         "pl": "Słowa kluczowe",
     },
+    "browser-notice": {
+        "es": "Para usar esta web necesitas activar JavaScript en tu navegador.",
+        "fr": "Votre navigateur ne prend pas en charge la lecture de cette vidéo.",
+        "it": "Il tuo browser non supporta la riproduzione di questo video.",
+        "pt": "O seu navegador está desatualizado, atualize-o para ver esta página.",
+        "nl": "Je gebruikt een verouderde browser, update je browser voor de beste ervaring.",
+        "pl": "JavaScript jest wyłączony w Twojej przeglądarce.",
+    },
 }
 
 # Article prose and headlines that hold a word some rule looks for: no line rule may fire.
@@ -320,6 +328,8 @@ PROSE: dict[str, list[str]] = {
         "Entrar en la Unión Europea fue el gran objetivo del país durante décadas.",
         "Fotos de la boda real muestran a los invitados llegando a la catedral bajo la lluvia.",
         "Sin comentarios del ministro tras la votación en el Congreso.",
+        "El navegador de Mozilla perdió cuota frente a Chrome, según el último informe del sector.",
+        "La empresa busca programadores con experiencia en JavaScript y Python.",
     ],
     "fr": [
         "La plateforme revendique 10 millions d'abonnés en France.",
@@ -335,6 +345,8 @@ PROSE: dict[str, list[str]] = {
         "Plus de la moitié des sondés se disent favorables à la réforme.",
         "Suivant les recommandations du médecin, il a arrêté de fumer.",
         "Pour se connecter au réseau, les habitants du village doivent encore marcher jusqu'à la mairie.",
+        "Le navigateur de Google équipe deux ordinateurs sur trois en France.",
+        "Le cours d'initiation à JavaScript est gratuit pour les demandeurs d'emploi.",
     ],
     "it": [
         "Sono stati registrati 300 nuovi casi nelle ultime ventiquattro ore.",
@@ -350,6 +362,8 @@ PROSE: dict[str, list[str]] = {
         "Accedi al portale con lo SPID: così il Comune spiega la nuova procedura ai cittadini.",
         "Gli iscritti al partito sono scesi sotto i centomila.",
         "I commenti del ministro hanno irritato l'opposizione.",
+        "Il browser di Google è installato su due computer su tre.",
+        "Il corso di JavaScript per principianti inizia a settembre.",
     ],
     "pt": [
         "O acordo foi subscrito por 20 países durante a cimeira.",
@@ -364,6 +378,8 @@ PROSE: dict[str, list[str]] = {
         "Os assinantes do jornal cresceram 10% no último ano.",
         "Para entrar no museu, os visitantes precisam de reservar o bilhete com uma semana de antecedência.",
         "Início do ano letivo marcado por greves",
+        "O navegador da Mozilla perdeu utilizadores para o Chrome no último ano.",
+        "A empresa procura programadores com experiência em JavaScript.",
     ],
     "nl": [
         "Grote delen van Nederland staan onder water na de storm.",
@@ -378,6 +394,8 @@ PROSE: dict[str, list[str]] = {
         "Reclame voor gokken wordt vanaf juli verboden.",
         "Terug naar de tekentafel voor het stadsbestuur",
         "Start/stop-systemen besparen weinig brandstof in de stad, blijkt uit metingen.",
+        "De browser van Mozilla verloor vorig jaar marktaandeel aan Chrome.",
+        "De cursus JavaScript voor beginners begint in september.",
     ],
     "pl": [
         "Polacy chcą zobaczyć zmiany w systemie podatkowym.",
@@ -392,6 +410,8 @@ PROSE: dict[str, list[str]] = {
         "Wydawnictwo opublikowało w 2020 roku jego wspomnienia.",
         "Powrót do szkoły po wakacjach oznacza wydatki dla rodziców.",
         "Zobacz też, jak zmieniły się ceny, radzi ekonomista.",
+        "Przeglądarka Mozilli straciła w zeszłym roku udziały na rzecz Chrome.",
+        "Kurs JavaScript dla początkujących rusza we wrześniu.",
     ],
 }
 
@@ -434,3 +454,33 @@ def test_a_copyright_line_is_audited_as_one_and_a_photo_credit_as_one(line_rules
     """The audit names the first rule that hits a line: the credit and keyword rules that
     match any "©" come after copyright-line."""
     assert next(rule.name for rule in line_rules if rule_hits_text(rule, line)) == first
+
+
+# Documentation and writing about the web: "JavaScript" and "browser" in sentences of the
+# page's own text, which the keyword tiers removed before browser-notice took those words.
+WEB_PROSE = [
+    "A custom Hook is a JavaScript function whose name starts with use and that may call other Hooks.",
+    "The Fetch API provides a JavaScript interface for making HTTP requests and processing the responses.",
+    "This feature is well established and works across many devices and browser versions.",
+    "See all the network requests your browser makes, how long each request takes and details of each request.",
+    "State-of-the-art ML running directly in your browser",
+    "Rhino is an open source JavaScript engine managed by the Mozilla Foundation.",
+    "Step through JavaScript code and examine or modify its state to help track down bugs.",
+    "Der Browser speichert die Seite im Cache, bis der Nutzer sie neu lädt.",
+    "Mit JavaScript lassen sich Formulare prüfen, bevor sie abgeschickt werden.",
+]
+
+
+def test_javascript_and_browser_in_prose_about_the_web_fire_no_line_rule(pack):
+    assert prose_fired(pack, WEB_PROSE) == {}
+
+
+@pytest.mark.parametrize("line", [
+    "You must have javascript enabled to submit the form.",
+    "Your browser does not support the video tag.",
+    "Captcha failed to load. Try using a different browser or disabling ad blockers.",
+    "Sie verwenden eine veraltete Browser-Version. Dies kann zu Einschränkungen in der Darstellung führen.",
+    "現在JavaScriptが無効になっています。",
+])
+def test_a_notice_about_javascript_or_the_browser_is_audited_as_one(line_rules, line):
+    assert next(rule.name for rule in line_rules if rule_hits_text(rule, line)) == "browser-notice"
