@@ -19,8 +19,10 @@ import re
 
 # Combining marks that Python's \w leaves out: Latin's combining diacritics (text not in
 # NFC), Cyrillic's, Hebrew points, Arabic harakat, and the Brahmic scripts' blocks
-# (Devanagari to Sinhala) whole but their dandas, and Thai, Lao, Myanmar and Khmer.
-MARK_RANGES = ("\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7\u0610-\u061a"
+# (Devanagari to Sinhala) whole but their dandas, and Thai, Lao, Myanmar and Khmer. And
+# the zero-width non-joiner, which Persian writes inside a word ("می\u200cشود", "it
+# becomes"; Python's \w made it two), as do Kurdish and the Brahmic scripts now and then.
+MARK_RANGES = ("\u200c\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7\u0610-\u061a"
                "\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed"
                "\u0900-\u0963\u0966-\u0dff\u0e00-\u0e4e\u0e50-\u0e59\u0e80-\u0eff\u1000-\u1049\u1050-\u109f"
                "\u1780-\u17d3\u17d7\u17dc\u17dd\u17e0-\u17e9")

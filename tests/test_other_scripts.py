@@ -151,6 +151,7 @@ def test_no_line_rule_fires_inside_prose_that_holds_a_keyword(pack, lang):
     ("स्थानीय निवासी रमेश कुमार ने कहा", 6),  # vowel signs are part of the word: not 11 pieces
     ("Жители давно просили о ночном транспорте", 6),
     ("ما زالت المكتبة مفتوحة", 4),
+    ("کتابخانه از ماه آینده بیشتر باز می\u200cشود", 7),  # the non-joiner is inside a Persian word
     ("Hello, world", 2),
 ])
 def test_a_word_keeps_its_vowel_signs(text, words):
