@@ -929,6 +929,34 @@ def _share_menu_scores(scores: np.ndarray,
 
 
 _MENUS_ONLY = {"menus"}
+_MENUS_AND_REGION = {"menus", "region"}
+MENU_RUN = 4  # lines of a menu outside the article, at least, for _close_menu_runs
+
+
+def _close_menu_runs(scores: np.ndarray, cut: np.ndarray,
+                     pages: Sequence[tuple[list[Line], dict[int, set[str]], frozenset[int] | set[int]]]) -> None:
+    """A menu outside the article (a run of MENU_RUN lines or more that only a menu
+    detector and the article region hit) whose lines the model removes all but its first
+    or last: that one goes too (its score is raised to its cut). The model scores an end
+    of a run apart from the rest, as its other neighbour is no menu item ("娱乐" before a
+    cookie banner). Only then: sharing the run's median outside the article, as inside it
+    (_share_menu_scores), kept menus whose lines the model mostly keeps and lost 25 noise
+    snippets of noise-train, and raising every line to the median cut the short lines of
+    listings' content."""
+    row = 0
+    for lines, groups, detected in pages:
+        menu = sorted(bisect.bisect_left(lines, index, key=_line_index)
+                      for index in detected if groups.get(index) == _MENUS_AND_REGION)
+        for _, run in itertools.groupby(enumerate(menu), key=lambda pair: pair[1] - pair[0]):
+            ks = [k for _, k in run]
+            if len(ks) < MENU_RUN:
+                continue
+            first, last = row + ks[0], row + ks[-1]
+            gone = scores[first:last + 1] >= cut[first:last + 1]
+            if int(gone.sum()) == len(ks) - 1 and (not gone[0] or not gone[-1]):
+                end = first if not gone[0] else last
+                scores[end] = max(scores[end], cut[end])
+        row += len(lines)
 
 
 def _share_list_scores(scores: np.ndarray, pages: list[list[Line]], free: np.ndarray) -> None:
@@ -1112,6 +1140,7 @@ class LineModelRule:
                         for p, ((lines, _, _), kept) in enumerate(zip(pages, vouched, strict=True))
                         for index in kept]] = True
         cut = self.cuts(features, detected, sizes, (rule_t, free_t), prose_like)
+        _close_menu_runs(scores, cut, pages)
         # One comparison for all rows; only the removed ones are then looked up.
         where = [(page, line.index) for page, (lines, _, _) in enumerate(pages) for line in lines]
         results: list[dict[int, float]] = [{} for _ in pages]

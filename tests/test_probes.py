@@ -53,9 +53,7 @@ def _why_removed(removed: list[dict], page: str, snippet: str) -> str:
 
 # Pages whose gold curate does not meet yet, and why (issue 16 is open on them). strict:
 # a page that starts passing fails here until it leaves this list.
-KNOWN_GAPS: dict[str, str] = {
-    "news-zh": "the line model keeps the last item of the Chinese menu ('娱乐') against link-run",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("page", [pytest.param(page, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[page]))
