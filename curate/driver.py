@@ -338,6 +338,8 @@ def settings_of(cfg: RunConfig) -> dict:
 def models_of(ruleset: RuleSet) -> list[dict]:
     """The line models the active rules run, by the hash of their files: a retrained model
     changes the output as a changed rule file does."""
+    if not any(rule.detector is not None for rule in ruleset.active):
+        return []  # no page rule (`curate dedup`): spare the detectors' import, 0.07 s a run
     from curate.detectors import LineModelRule
     from curate.linemodel.model import BUILTIN, load_model
 
