@@ -939,7 +939,7 @@ def _close_menu_runs(scores: np.ndarray, cut: np.ndarray,
     detector and the article region hit) whose lines the model removes all but its first
     or last: that one goes too (its score is raised to its cut). The model scores an end
     of a run apart from the rest, as its other neighbour is no menu item ("娱乐" before a
-    cookie banner). Only then: sharing the run's median outside the article, as inside it
+    cookie banner). Narrow on purpose: sharing the run's median outside the article, as inside it
     (_share_menu_scores), kept menus whose lines the model mostly keeps and lost 25 noise
     snippets of noise-train, and raising every line to the median cut the short lines of
     listings' content."""

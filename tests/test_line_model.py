@@ -13,7 +13,7 @@ import pytest
 from conftest import FIXTURES, ROOT, run_process
 
 from curate import writing
-from curate.detectors import LineModelRule, _share_list_scores, _share_menu_scores
+from curate.detectors import LineModelRule, _close_menu_runs, _share_list_scores, _share_menu_scores
 from curate.document import Line, Origin
 from curate.linemodel.features import (
     FEATURES,
@@ -466,6 +466,29 @@ def test_a_menu_run_inside_the_article_shares_its_verdict():
     scores = np.array([0.8, 0.3, 0.2, 0.05, 0.1])
     _share_menu_scores(scores, [(lines[:1], menus, {0}), (lines[1:], menus, {1, 2, 3, 4})])
     assert scores.tolist() == pytest.approx([0.8, 0.15, 0.15, 0.15, 0.15])  # a page's run ends with its page
+
+
+@pytest.mark.unit
+def test_a_menu_outside_the_article_loses_the_one_end_the_model_kept():
+    """A run of 4+ lines only a menu detector and the region hit, all removed but its first
+    or last line: that line goes too (its score raised to its cut). Two kept, a kept line
+    inside the run, a shorter run or a run inside the article change nothing."""
+    texts = ["Home", "News", "Sport", "Business", "Culture"]
+    lines = [Line(k, t, t, Origin(k + 1, 0, len(t)), False) for k, t in enumerate(texts)]
+    outside = {k: {"menus", "region"} for k in range(5)}
+    cut = np.full(5, 0.15)
+
+    def closed(scores: list[float], groups=outside, page=lines) -> list[float]:
+        found = np.array(scores)
+        _close_menu_runs(found, cut[:len(page)], [(page, groups, set(groups))])
+        return found.tolist()
+
+    assert closed([0.9, 0.8, 0.7, 0.9, 0.1]) == [0.9, 0.8, 0.7, 0.9, 0.15]  # the last item
+    assert closed([0.05, 0.8, 0.7, 0.9, 0.6]) == [0.15, 0.8, 0.7, 0.9, 0.6]  # the first
+    assert closed([0.9, 0.8, 0.7, 0.1, 0.05]) == [0.9, 0.8, 0.7, 0.1, 0.05]  # two kept
+    assert closed([0.9, 0.8, 0.1, 0.9, 0.6]) == [0.9, 0.8, 0.1, 0.9, 0.6]  # kept inside the run
+    assert closed([0.9, 0.8, 0.1], {k: {"menus", "region"} for k in range(3)}, lines[:3]) == [0.9, 0.8, 0.1]
+    assert closed([0.9, 0.8, 0.7, 0.9, 0.1], {k: {"menus"} for k in range(5)}) == [0.9, 0.8, 0.7, 0.9, 0.1]
 
 
 def test_the_line_that_announces_a_list_shares_its_verdict():
