@@ -22,7 +22,7 @@ import itertools
 import math
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -126,13 +126,14 @@ _JOINERS = frozenset("&|/+·•–—-")  # not "=": keep_daily = 7 is code
 
 def is_link_like(text: str, max_words: int) -> bool:
     """Short, not a sentence: what menu items, tags and link lists look like."""
-    if _too_many_words(text, words(text), max_words):
+    spaced = words(text)
+    if _too_many_words(text, spaced, max_words):
         return False
     if not text.isascii():
         # Thai, Lao, Myanmar and Khmer do not space their words: a headline is one "word".
         # Asked only of a line short enough by its spaces.
         unspaced = math.ceil(len(_UNSPACED.findall(text)) / writing.UNSPACED_CHARS_PER_WORD)
-        if unspaced > words(text) and _too_many_words(text, unspaced, max_words):
+        if unspaced > spaced and _too_many_words(text, unspaced, max_words):
             return False
     return not _TERMINAL.search(text) and bool(_LETTER.search(text))
 
@@ -916,15 +917,23 @@ def _share_menu_scores(scores: np.ndarray,
     score, as a list's items do (_share_list_scores): the run is kept or removed whole, not
     cut where the model scores one line apart from its neighbours (the first or last short
     item, whose next line is not one of them)."""
+    for first, last in _runs_hit_by(pages, _MENUS_ONLY):
+        if last > first:
+            scores[first:last + 1] = float(np.median(scores[first:last + 1]))
+
+
+def _runs_hit_by(pages: Sequence[tuple[list[Line], dict[int, set[str]], frozenset[int] | set[int]]],
+                 wanted: set[str]) -> Iterator[tuple[int, int]]:
+    """(first row, last row) of each run of adjacent lines that detectors alone hit, with
+    exactly the rule groups ``wanted``, rows counted over the pages one after another. The
+    few lines detectors hit are placed by bisection: no step per line of the page."""
     row = 0
     for lines, groups, detected in pages:
-        # The few lines detectors hit, placed by bisection: no step per line of the page.
-        menu = sorted(bisect.bisect_left(lines, index, key=_line_index)
-                      for index in detected if groups.get(index) == _MENUS_ONLY)
-        for _, run in itertools.groupby(enumerate(menu), key=lambda pair: pair[1] - pair[0]):
-            first, *rest = [k for _, k in run]
-            if rest:
-                scores[row + first:row + rest[-1] + 1] = float(np.median(scores[row + first:row + rest[-1] + 1]))
+        hit = sorted(bisect.bisect_left(lines, index, key=_line_index)
+                     for index in detected if groups.get(index) == wanted)
+        for _, run in itertools.groupby(enumerate(hit), key=lambda pair: pair[1] - pair[0]):
+            ks = [k for _, k in run]
+            yield row + ks[0], row + ks[-1]
         row += len(lines)
 
 
@@ -943,20 +952,13 @@ def _close_menu_runs(scores: np.ndarray, cut: np.ndarray,
     (_share_menu_scores), kept menus whose lines the model mostly keeps and lost 25 noise
     snippets of noise-train, and raising every line to the median cut the short lines of
     listings' content."""
-    row = 0
-    for lines, groups, detected in pages:
-        menu = sorted(bisect.bisect_left(lines, index, key=_line_index)
-                      for index in detected if groups.get(index) == _MENUS_AND_REGION)
-        for _, run in itertools.groupby(enumerate(menu), key=lambda pair: pair[1] - pair[0]):
-            ks = [k for _, k in run]
-            if len(ks) < MENU_RUN:
-                continue
-            first, last = row + ks[0], row + ks[-1]
-            gone = scores[first:last + 1] >= cut[first:last + 1]
-            if int(gone.sum()) == len(ks) - 1 and (not gone[0] or not gone[-1]):
-                end = first if not gone[0] else last
-                scores[end] = max(scores[end], cut[end])
-        row += len(lines)
+    for first, last in _runs_hit_by(pages, _MENUS_AND_REGION):
+        if last - first + 1 < MENU_RUN:
+            continue
+        gone = scores[first:last + 1] >= cut[first:last + 1]
+        if int(gone.sum()) == last - first and (not gone[0] or not gone[-1]):
+            end = first if not gone[0] else last
+            scores[end] = max(scores[end], cut[end])
 
 
 def _share_list_scores(scores: np.ndarray, pages: list[list[Line]], free: np.ndarray) -> None:

@@ -4,6 +4,7 @@ the barrier, which finds candidates by band key and verifies them on the shingle
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -74,22 +75,10 @@ def sign_batch(batch: Batch, signer: Signer) -> SignedRows:
     owners: list[tuple[int, Line, Line | None]] = []  # (position, line or opening fence, closing fence)
     texts: list[str] = []
     for pos, doc in enumerate(batch.items):
-        if not isinstance(doc, Document):
-            continue
-        blocks = fenced_blocks(doc.lines)  # [] at the cost of a memchr a line, most pages
-        if not blocks:
-            owners.extend((pos, line, None) for line in doc.lines)
-            texts.extend(line.text for line in doc.lines)
-            continue
-        k = 0
-        for first, last in blocks:
-            owners.extend((pos, line, None) for line in doc.lines[k:first])
-            texts.extend(line.text for line in doc.lines[k:first])
-            owners.append((pos, doc.lines[first], doc.lines[last]))
-            texts.append("\n".join(line.text for line in doc.lines[first + 1:last]))
-            k = last + 1
-        owners.extend((pos, line, None) for line in doc.lines[k:])
-        texts.extend(line.text for line in doc.lines[k:])
+        if isinstance(doc, Document):
+            for line, closing, text in _paragraphs(doc.lines):
+                owners.append((pos, line, closing))
+                texts.append(text)
     counts, hashes = signer.shingle_hash_batch(texts)
     kept = [owner for owner, count in zip(owners, counts, strict=True) if count is not None]
     if not kept:
@@ -113,6 +102,17 @@ def sign_batch(batch: Batch, signer: Signer) -> SignedRows:
     keys = signer.band_keys_matrix(matrix)
     return SignedRows([(pos, line.index) for pos, line, _ in kept], keys, flat, offsets, refs, key_order(keys),
                       blocks_of or None)
+
+
+def _paragraphs(lines: list[Line]) -> Iterator[tuple[Line, Line | None, str]]:
+    """What dedup signs of a document, in order: each line as (line, None, its text), and
+    each fenced code block as (opening fence, closing fence, its code lines' text)."""
+    k = 0
+    for first, last in fenced_blocks(lines):  # none, at the cost of a memchr a line, most pages
+        yield from ((line, None, line.text) for line in lines[k:first])
+        yield lines[first], lines[last], "\n".join(line.text for line in lines[first + 1:last])
+        k = last + 1
+    yield from ((line, None, line.text) for line in lines[k:])
 
 
 def key_order(keys: np.ndarray) -> np.ndarray:
