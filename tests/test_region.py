@@ -481,6 +481,49 @@ Sign up
     assert "Open the windows while you work, so that the rooms dry quickly." in kept
 
 
+FEATURE_GRID = """Plannery
+
+Plan your team's week in one place
+
+Plannery brings your tasks, your calendar and your team's notes together, so that nobody has to ask where anything is.
+
+Every plan starts from a template, and you change it as the work changes, without losing what was decided before.
+
+Task boards
+Drag tasks across columns as they move from an idea to done
+Shared calendar
+See every deadline and meeting of the team on one page
+Time tracking
+Record the hours spent on each task and bill them to your clients
+Reports
+A weekly summary of what was finished and what is late
+
+Pricing
+Log in
+"""
+
+
+def test_a_grid_of_feature_cards_after_the_text_joins_it():
+    """A title over a line about it, three times or more: a service page's features,
+    which read as neither prose nor a list, and the article used to end before them."""
+    kept = _kept(FEATURE_GRID, taken={"Pricing", "Log in"})
+    assert {"Task boards", "Shared calendar", "Reports",
+            "Record the hours spent on each task and bill them to your clients",
+            "A weekly summary of what was finished and what is late"} <= set(kept)
+
+
+def test_two_cards_or_cards_parted_by_removed_lines_are_not_a_grid():
+    two = FEATURE_GRID.replace("Time tracking\nRecord the hours spent on each task and bill them to your clients\n", "")
+    two = two.replace("Reports\nA weekly summary of what was finished and what is late\n", "")
+    kept = _kept(two, taken={"Pricing", "Log in"})
+    assert "Task boards" not in kept and "Shared calendar" not in kept
+    parted = FEATURE_GRID.replace("Shared calendar\n", "Sponsored\nShared calendar\n")
+    kept = _kept(parted, taken={"Pricing", "Log in", "Sponsored"})
+    assert "Shared calendar" not in kept and "Reports" not in kept
+    assert "Plannery brings your tasks, your calendar and your team's notes together, so that nobody has to ask " \
+           "where anything is." in kept
+
+
 def test_a_heading_over_a_list_inside_the_article_is_vouched_for():
     page = """Senior data engineer
 
