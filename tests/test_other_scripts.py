@@ -221,3 +221,14 @@ def test_the_feature_tables_ranges_are_the_character_classes_of_writing():
         pattern = re.compile(f"[{ranges}]")
         expected = np.array([pattern.match(chr(code)) is not None for code in range(0x10000)])
         assert np.array_equal(_range_mask(ranges), expected)
+
+
+def test_chinese_site_registration_numbers_go_and_news_of_the_filings_stays(pack):
+    """The ICP and public-security filing numbers every site served from mainland China
+    shows in its footer (lines beside the rule's own examples), and prose about the filings."""
+    assert chrome_missed(pack, "site-registration", {
+        "a": "粤ICP备12345678号", "b": "Copyright © 2024 示例网 版权所有 浙ICP备2021000001号-2",
+        "c": "京公网安备 11010802030000号", "d": "网站标识码：3100000012",
+        "e": "互联网新闻信息服务许可证：31120180004"}) == {}
+    assert prose_fired(pack, ["网站必须在上线前完成ICP备案，否则将被关闭。",
+                              "据介绍，今年新增公网安备案网站三万余家。"]) == {}
