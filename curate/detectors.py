@@ -1056,12 +1056,19 @@ class LineModelRule:
     ``rule_threshold`` on a page where the region removes more than ``region_share`` of
     the prose words: the region assumes one article a page, and a page it cuts that much
     prose from is seldom one article (a listing, a forum thread, a product or service
-    page), so its verdict there is weak evidence. ``region_share = 1`` turns this off."""
+    page), so its verdict there is weak evidence. ``region_share = 1`` turns this off. On
+    a page the model file's page gate calls something other than an article, a line only
+    the region hit that reads as prose and comes after the article's end goes at
+    ``region_threshold`` whatever the share (``region_prose_other``): a service or product
+    page's sentences lie in many blocks, and the region keeps one. Short lines there (a
+    cart, "copy link") and lines the region cut inside the article (a forum post's
+    signature) keep the region's verdict."""
 
     threshold: float = -1.0
     rule_threshold: float = -1.0
     region_threshold: float = 0.5
     region_share: float = 0.4
+    region_prose_other: bool = True
     long_threshold: float = 0.9
     long_words: int = 12
     sentence_words: int = 4
@@ -1093,10 +1100,14 @@ class LineModelRule:
         sentence = (features[:, FEATURES.index("terminal")] > 0) & (n_words >= math.log1p(self.sentence_words))
         return (n_words >= math.log1p(self.long_words)) | sentence
 
-    def doubtful_region(self, features: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
+    def doubtful_region(self, features: np.ndarray, sizes: Sequence[int], other: np.ndarray | None = None,
+                        prose_like: np.ndarray | None = None) -> np.ndarray:
         """Per row of the pages' line features (pages of ``sizes`` lines one after
         another): only the article region hit the line, on a page where the region hit
-        more than ``region_share`` of the words of the lines that read as prose."""
+        more than ``region_share`` of the words of the lines that read as prose; or, with
+        ``region_prose_other``, the line reads as prose (``prose_like``, by default
+        reads_as_prose) and comes after the last line the region did not hit, on a page
+        the gate calls something other than an article (``other``, per row)."""
         from curate.linemodel.features import FEATURES, RULE_GROUPS
 
         groups = features[:, [FEATURES.index(f"rule_{name}") for name in RULE_GROUPS]] > 0
@@ -1107,11 +1118,19 @@ class LineModelRule:
         cut = np.concatenate([[0.0], np.cumsum(words * region)])[bounds]
         whole = np.concatenate([[0.0], np.cumsum(words)])[bounds]
         doubtful_page = np.diff(cut) > self.region_share * np.maximum(np.diff(whole), 1.0)
-        return only_region & np.repeat(doubtful_page, sizes)
+        doubtful = np.repeat(doubtful_page, sizes)
+        if other is not None and self.region_prose_other:
+            page_of = np.repeat(np.arange(len(sizes)), sizes)
+            article_end = np.full(len(sizes), -1)  # per page: the last row the region left
+            left = np.flatnonzero(~region)
+            np.maximum.at(article_end, page_of[left], left)
+            after_end = np.arange(len(features)) > article_end[page_of]
+            doubtful |= other & after_end & (self.reads_as_prose(features) if prose_like is None else prose_like)
+        return only_region & doubtful
 
     def cuts(self, features: np.ndarray, detected: np.ndarray, sizes: Sequence[int],
              thresholds: tuple[float | np.ndarray, float | np.ndarray],
-             prose_like: np.ndarray | None = None) -> np.ndarray:
+             prose_like: np.ndarray | None = None, other: np.ndarray | None = None) -> np.ndarray:
         """The score each row must reach for its line to go, with ``thresholds`` (for
         lines only a detector hit, for the others; a number, or one per row):
         rule_threshold, the region's own where it is doubtful, threshold, or
@@ -1120,7 +1139,7 @@ class LineModelRule:
         if prose_like is None:
             prose_like = self.reads_as_prose(features)
         cut = np.where(detected, rule_t, np.where(prose_like, np.maximum(free_t, self.long_threshold), free_t))
-        doubtful = detected & self.doubtful_region(features, sizes)
+        doubtful = detected & self.doubtful_region(features, sizes, other, prose_like)
         cut[doubtful] = np.maximum(rule_t, self.region_threshold)[doubtful]
         return cut
 
@@ -1135,16 +1154,17 @@ class LineModelRule:
             return np.zeros(len(features), dtype=bool)
         return np.repeat(gate.classifier.scores(page_vectors(features, sizes)) >= gate.threshold, sizes)
 
-    def scores_and_thresholds(self, features: np.ndarray, sizes: Sequence[int], rows: np.ndarray
-                              ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    def scores_and_thresholds(self, features: np.ndarray, sizes: Sequence[int], rows: np.ndarray,
+                              other: np.ndarray | None = None) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Each row's score (0 where ``rows`` is False: no score needed) and the two
         thresholds that apply to it: the article model's, or on a page the gate calls
-        something else, the other model's."""
+        something else, the other model's. ``other``: page_kinds(), if known."""
         from curate.linemodel.model import load_model
 
         model = load_model(self.model)
         scores = np.zeros(len(features))
-        other = self.page_kinds(features, sizes)  # all False without a gate
+        if other is None:
+            other = self.page_kinds(features, sizes)  # all False without a gate
         for mine, part in ((rows & ~other, model), (rows & other, model.gate.other if model.gate else model)):
             if mine.any():
                 scores[mine] = part.scores(features[mine])
@@ -1173,7 +1193,8 @@ class LineModelRule:
         detected = np.array([line.index in found for lines, _, found in pages for line in lines], dtype=bool)
         open_rows = ~hit | detected
         sizes = [len(lines) for lines, _, _ in pages]
-        scores, (rule_t, free_t) = self.scores_and_thresholds(features, sizes, open_rows)
+        other = self.page_kinds(features, sizes)
+        scores, (rule_t, free_t) = self.scores_and_thresholds(features, sizes, open_rows, other)
         _share_list_scores(scores, [lines for lines, _, _ in pages], ~hit)
         _share_menu_scores(scores, pages)
         prose_like = self.reads_as_prose(features)
@@ -1183,7 +1204,7 @@ class LineModelRule:
             prose_like[[first_row[p] + bisect.bisect_left(lines, index, key=_line_index)
                         for p, ((lines, _, _), kept) in enumerate(zip(pages, vouched, strict=True))
                         for index in kept]] = True
-        cut = self.cuts(features, detected, sizes, (rule_t, free_t), prose_like)
+        cut = self.cuts(features, detected, sizes, (rule_t, free_t), prose_like, other)
         _close_menu_runs(scores, cut, pages)
         # One comparison for all rows; only the removed ones are then looked up.
         where = [(page, line.index) for page, (lines, _, _) in enumerate(pages) for line in lines]

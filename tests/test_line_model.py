@@ -298,6 +298,29 @@ def test_region_verdicts_are_doubtful_where_the_region_cuts_most_of_the_prose():
 
 
 @pytest.mark.unit
+def test_on_a_page_the_gate_calls_no_article_a_sentence_after_the_article_is_doubtful():
+    """The second page lost a short sentence and a cart line after its article to the
+    region, and a signature inside it: a small share of its prose. Called something other
+    than an article by the page gate, the sentence after the article is doubtful all the
+    same; the cart line (not prose) and the signature (inside the article) are not."""
+    deep, _ = _region_pages()
+    body = [*SHALLOW_CUT[:2], "Running Debian on everything that has a CPU.", *SHALLOW_CUT[2:], "Cart (0)"]
+    pages = [deep, (lines_of(body), {2: {"region"}, 5: {"region"}, 6: {"region"}}, {2, 5, 6})]
+    features = pages_features([(lines, groups) for lines, groups, _ in pages])
+    sizes = [len(lines) for lines, _, _ in pages]
+    other = np.repeat([False, True], sizes)
+    first = [True, True, False, False]  # as an article: most of its prose cut
+    after = [False] * 5 + [True, False]
+    assert LineModelRule().doubtful_region(features, sizes, other).tolist() == [*first, *after]
+    assert LineModelRule(region_prose_other=False).doubtful_region(features, sizes, other).tolist() == \
+        [*first, *[False] * 7]
+    # Without the pages' kinds (no gate), the share alone decides; and a page with no
+    # lines in the batch shifts nothing.
+    assert LineModelRule().doubtful_region(features, sizes).tolist() == [*first, *[False] * 7]
+    assert LineModelRule().doubtful_region(features, [4, 0, 7], other).tolist() == [*first, *after]
+
+
+@pytest.mark.unit
 def test_doubtful_region_lines_need_the_region_threshold():
     """With every other threshold at 0 every line would go; a region threshold above 1
     keeps the lines only the region hit on the page it cut most of."""

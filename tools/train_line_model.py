@@ -151,7 +151,7 @@ class Gated:
         return self.other[page.name] if self.sent[page.name] else scores[page.name]
 
     def kept(self, page: Page, scores: dict[str, np.ndarray], rule: LineModelRule = RULE_DEFAULTS) -> np.ndarray:
-        return kept_mask(page, self.scores_of(page, scores), *self.thresholds, rule)
+        return kept_mask(page, self.scores_of(page, scores), *self.thresholds, rule, self.sent[page.name])
 
 
 def set_variant(weak: float | None, trees: int | None, depth: int | None) -> None:
@@ -199,9 +199,11 @@ def export_gated(main, pages_clf, other, name: str, thresholds: tuple[float, flo
 
 
 def kept_mask(page: Page, scores: np.ndarray, rule_threshold: float, free_threshold: float,
-              rule: LineModelRule = RULE_DEFAULTS) -> np.ndarray:
-    """What the line-model rule keeps (detectors.LineModelRule.judge, with ``rule``'s settings)."""
-    cut = rule.cuts(page.features, page.detected, [len(page.lines)], (rule_threshold, free_threshold))
+              rule: LineModelRule = RULE_DEFAULTS, other: bool = False) -> np.ndarray:
+    """What the line-model rule keeps (detectors.LineModelRule.judge, with ``rule``'s
+    settings); ``other``: the page gate calls the page something other than an article."""
+    cut = rule.cuts(page.features, page.detected, [len(page.lines)], (rule_threshold, free_threshold),
+                    other=np.full(len(page.lines), other))
     return ~(page.certain | (scores >= cut))
 
 
@@ -243,24 +245,29 @@ def report(pages: list[Page], scores: dict[str, np.ndarray], rule_t: float, free
         print(f"{key[0]:<12} {key[1]:<17} {n:>5} " + "".join(f"{x:>8.3f} " for x in (*a, *b)))
 
 
-# The doubtful-region settings (LineModelRule.region_threshold, region_share) shown beside
-# the defaults, to see how the figures move around them.
-REGION_SWEEP = ((0.35, 0.4), (0.5, 0.25), (0.5, 0.35), (0.5, 0.5), (0.7, 0.4), (0.0, 1.0))
+# The doubtful-region settings (LineModelRule.region_threshold, region_share,
+# region_prose_other) shown beside the defaults, to see how the figures move around them.
+REGION_SWEEP = ((0.35, 0.4, True), (0.5, 0.25, True), (0.5, 0.35, True), (0.5, 0.5, True), (0.7, 0.4, True),
+                (0.5, 0.4, False), (0.0, 1.0, False))
 
 
 def region_sweep(pages: list[Page], scores: dict[str, np.ndarray], gated: Gated) -> None:
     """Content kept and noise removed per set at other doubtful-region settings (out of
     fold, with the chosen thresholds); share 1.0 is the region judged like any detector."""
-    print("\ndoubtful region: lines only the region hit, on pages where it cut more than the share of the prose")
-    print(f"{'threshold':>9} {'share':>6}" + "".join(f" {name + ' kept':>17} {'removed':>8}" for name in SETS))
-    defaults = (RULE_DEFAULTS.region_threshold, RULE_DEFAULTS.region_share)
-    for region_t, share in (defaults, *REGION_SWEEP):
-        rule = dataclasses.replace(RULE_DEFAULTS, region_threshold=region_t, region_share=share)
+    print("\ndoubtful region: lines only the region hit, on pages where it cut more than the share of the prose "
+          "(prose, other: and a prose line after the article on a page the gate calls something other than an article)")
+    heads = "".join(f" {name + ' kept':>17} {'removed':>8}" for name in SETS)
+    print(f"{'threshold':>9} {'share':>6} {'prose, other':>12}{heads}")
+    defaults = (RULE_DEFAULTS.region_threshold, RULE_DEFAULTS.region_share, RULE_DEFAULTS.region_prose_other)
+    for region_t, share, prose_other in (defaults, *REGION_SWEEP):
+        rule = dataclasses.replace(RULE_DEFAULTS, region_threshold=region_t, region_share=share,
+                                   region_prose_other=prose_other)
         total = {name: np.zeros(6, dtype=np.int64) for name in SETS}
         for page in pages:
             total[page.corpus] += snippet_counts(page, gated.kept(page, scores, rule))
         row = "".join(f" {figures(total[name])[0]:>17.3f} {figures(total[name])[1]:>8.3f}" for name in SETS)
-        print(f"{region_t:>9.2f} {share:>6.2f}{row}{'  (default)' if (region_t, share) == defaults else ''}")
+        chosen = "  (default)" if (region_t, share, prose_other) == defaults else ""
+        print(f"{region_t:>9.2f} {share:>6.2f} {'yes' if prose_other else 'no':>12}{row}{chosen}")
 
 
 def choose_thresholds(pages: list[Page], scores: dict[str, np.ndarray],
@@ -284,7 +291,7 @@ def choose_thresholds(pages: list[Page], scores: dict[str, np.ndarray],
         total = {name: np.zeros(6, dtype=np.int64) for name in SETS}
         for page in pages:
             judged = gated.scores_of(page, scores) if gated is not None else scores[page.name]
-            kept = kept_mask(page, judged, rule_t, free_t)
+            kept = kept_mask(page, judged, rule_t, free_t, other=gated is not None and gated.sent[page.name])
             key = (page.name, np.packbits(kept).tobytes())
             if key not in counted:
                 counted[key] = snippet_counts(page, kept)
