@@ -13,6 +13,10 @@ The atoms are found by an RE2::Set of literals that the binding builds with RE2'
 default memory budget. Its DFA adds at most one state per byte of a line, so lines of
 at most MAX_LINE_BYTES stay well inside the cache; longer lines, and the few that RE2
 does not take (a lone surrogate; a trailing newline, which no line has), go rule by rule.
+That budget is per filter, and the atoms of every rule share it: past ~30 built-in rules
+(their phrases in 20 languages) the set's DFA outgrew it on long lines, was thrown away
+and rebuilt within a line, and the filter cost 4x the time of two filters over half the
+rules each. So the rules are split into parts of at most PART_RULES, one filter each.
 """
 
 from __future__ import annotations
@@ -27,11 +31,16 @@ if TYPE_CHECKING:
     from curate.rules import Rule, RuleSet
 
 MAX_LINE_BYTES = 2048
+# Rules per filter. Measured on 57 built-in rules (best of three, warm, µs a line): one
+# filter 39.2 on bench/generate.py's paragraphs and 9.8 on noise-train's lines; two of
+# 29 and 28 rules 9.8 and 4.5; three 11.4 and 5.7 (each filter costs its own scan).
+PART_RULES = 32
 _CACHE_KEY = "_line_filter"  # where a RuleSet keeps its filter (not pickled: rules.RuleSet.__getstate__)
 
 
 class LineRuleFilter:
-    """The active line rules of a rule set that run on RE2, as one FilteredRE2."""
+    """The active line rules of a rule set that run on RE2, as FilteredRE2s of at most
+    PART_RULES rules each (parts of about equal size, in the rules' order)."""
 
     def __init__(self, rules: list[Rule]):
         self.rules = rules
@@ -40,10 +49,14 @@ class LineRuleFilter:
         for rule in rules:
             assert rule.regex is not None and rule.regex.re2 is not None
             sources.append(rule.regex.re2)
-        try:
-            self._filter = _compiled_filter(tuple(sources))
-        except _Refused as err:
-            raise RuntimeError(f"rule {rules[err.position].name!r}: RE2's filter did not take its pattern") from None
+        size = -(-len(sources) // max(1, -(-len(sources) // PART_RULES)))  # ceil(n / ceil(n / PART_RULES))
+        self._parts: list[tuple[int, object]] = []  # (position of its first rule, its filter)
+        for first in range(0, len(sources), size):
+            try:
+                self._parts.append((first, _compiled_filter(tuple(sources[first:first + size]))))
+            except _Refused as err:
+                raise RuntimeError(f"rule {rules[first + err.position].name!r}: RE2's filter did not take its "
+                                   "pattern") from None
 
     def agrees_on_examples(self, names: Collection[str] | None = None) -> bool:
         """Does the filter find every rule (of ``names``, default all) on each of its own
@@ -69,8 +82,10 @@ class LineRuleFilter:
     def matching(self, data: bytes) -> list[int]:
         """Positions (in ``rules``) of the rules whose pattern matches the UTF-8 line,
         before word bounds and literal prefilters."""
-        found: list[int] = self._filter.Match(data, False)
-        return found
+        if len(self._parts) == 1:
+            found: list[int] = self._parts[0][1].Match(data, False)  # type: ignore[attr-defined]
+            return found
+        return [first + k for first, part in self._parts for k in part.Match(data, False)]  # type: ignore[attr-defined]
 
 
 class _Refused(Exception):
@@ -84,7 +99,7 @@ class _Refused(Exception):
 # The compiled filter depends on the patterns alone: a process that loads the same rules
 # again (a program calling curate's run() for one folder after another, the tests) builds
 # it once, not for every rule set (0.2 s for the built-in rules).
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=16)
 def _compiled_filter(sources: tuple[str, ...]):
     """RE2's FilteredRE2 over these patterns, compiled, with each rule's own options."""
     re2, _re2 = _re2_module()

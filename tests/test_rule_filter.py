@@ -12,7 +12,14 @@ import pytest
 from conftest import FIXTURES, ROOT
 
 from curate.document import Line, Origin
-from curate.rule_filter import MAX_BOUNDED_PATTERN_CHARS, MAX_LINE_BYTES, filtered_rules, line_filter
+from curate.rule_filter import (
+    MAX_BOUNDED_PATTERN_CHARS,
+    MAX_LINE_BYTES,
+    PART_RULES,
+    LineRuleFilter,
+    filtered_rules,
+    line_filter,
+)
 from curate.rules import load_rules
 from curate.stages.noise import all_rule_hits
 
@@ -85,10 +92,11 @@ def test_the_built_in_rules_filter_agrees_with_their_examples_every_pack_on():
 def test_rules_loaded_again_share_the_compiled_filter_and_other_rules_get_their_own():
     first, again = line_filter(load_rules()), line_filter(load_rules())
     assert first is not None and again is not None and first is not again
-    assert first._filter is again._filter  # compiled once per process for the same patterns
+    assert first._parts == again._parts  # compiled once per process for the same patterns
+    assert all(a is b for (_, a), (_, b) in zip(first._parts, again._parts, strict=True))
     one_off = load_rules(disabled=(first.rules[0].name,))
     fewer = line_filter(one_off)
-    assert fewer is not None and fewer._filter is not first._filter
+    assert fewer is not None and fewer._parts[0][1] is not first._parts[0][1]
     assert [r.name for r in fewer.rules] == [r.name for r in first.rules[1:]]
     _same(_lines(EDGES + _pages()[0]), one_off)
 
@@ -177,3 +185,28 @@ def test_a_rules_literals_as_one_program_find_what_a_search_for_each_finds():
             assert (program.Match(anchor, data, 0, len(data))[0][0] >= 0) == expected, (rule.name, text)
             found += expected
     assert found > 100
+
+
+def test_the_rules_are_split_into_filters_of_at_most_part_rules_and_answer_as_one():
+    """Past PART_RULES rules the atoms of one filter outgrow RE2's budget (see
+    rule_filter): the parts, of about equal size, find the same rules a line matches as
+    one filter over all of them would, at their own positions."""
+    rules = filtered_rules(load_rules())
+    assert len(rules) > PART_RULES  # the built-in rules need more than one part
+    split = LineRuleFilter(rules)
+    sizes = [len(rules[first:]) if k == len(split._parts) - 1 else split._parts[k + 1][0] - first
+             for k, (first, _) in enumerate(split._parts)]
+    assert len(split._parts) >= 2 and max(sizes) <= PART_RULES and max(sizes) - min(sizes) <= 1
+    import curate.rule_filter as rule_filter
+
+    whole = LineRuleFilter.__new__(LineRuleFilter)
+    whole.rules, whole._parts = rules, [(0, rule_filter._compiled_filter(tuple(r.regex.re2 for r in rules)))]
+    checked = 0
+    for line in _lines(EDGES + _pages()[0]):
+        try:
+            data = line.text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: such lines go rule by rule
+            continue
+        checked += 1
+        assert sorted(split.matching(data)) == sorted(whole.matching(data)), line.text
+    assert checked > 20
