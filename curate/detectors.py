@@ -542,18 +542,15 @@ def _heads_items(body: list[Line], k: int, end: int, taken: frozenset[int]) -> b
                                            for j in range(k, k + ITEM_RUN))
 
 
-def _is_heading(text: str) -> bool:
+def _is_heading(text: str, max_tokens: int = 8) -> bool:
     # (A Markdown heading's mark is gone: the stages read "## Sources" as "Sources".)
-    return 1 <= tokens(text) <= 8 and not _SENTENCE_END.search(text) and bool(_LETTER.match(text))
+    return 1 <= tokens(text) <= max_tokens and not _SENTENCE_END.search(text) and bool(_LETTER.match(text))
 
 
 # A service or product page lists its features as cards, each a short title over a line
 # of text, that read as neither prose nor a list: the region used to end before them.
 CARD_RUN = 3  # cards in a row before they count as a grid of them
-
-
-def _is_card_title(text: str) -> bool:
-    return 1 <= tokens(text) <= 5 and not _SENTENCE_END.search(text) and bool(_LETTER.match(text))
+CARD_TITLE_TOKENS = 5  # a card's title: a heading this short
 
 
 def _is_card_text(text: str) -> bool:
@@ -567,8 +564,8 @@ def _cards_from(body: list[Line], k: int, taken: frozenset[int] | set[int]) -> i
     pairs = 0
     while k + 1 < len(body):
         title, text = body[k], body[k + 1]
-        if (title.index in taken or text.index in taken or not _is_card_title(title.text) or _is_item(title)
-                or not _is_card_text(text.text)):
+        if (title.index in taken or text.index in taken or not _is_heading(title.text, CARD_TITLE_TOKENS)
+                or _is_item(title) or not _is_card_text(text.text)):
             break
         k += 2
         pairs += 1
@@ -582,10 +579,7 @@ def _card_run_after(body: list[Line], end: int, taken: frozenset[int] | set[int]
     each line. (Before the article, on the gold sets, such pairs were a menu's headings
     and their links.)"""
     pairs = _cards_from(body, end + 1, taken)
-    while pairs >= CARD_RUN:
-        end += 2 * pairs
-        pairs = _cards_from(body, end + 1, taken)
-    return end
+    return end + 2 * pairs if pairs >= CARD_RUN else end
 
 
 def _grow_by_structure(body: list[Line], start: int, end: int, taken: frozenset[int], prose: list[bool],

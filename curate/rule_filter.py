@@ -21,6 +21,7 @@ rules each. So the rules are split into parts of at most PART_RULES, one filter 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -49,7 +50,8 @@ class LineRuleFilter:
         for rule in rules:
             assert rule.regex is not None and rule.regex.re2 is not None
             sources.append(rule.regex.re2)
-        size = -(-len(sources) // max(1, -(-len(sources) // PART_RULES)))  # ceil(n / ceil(n / PART_RULES))
+        count = max(1, math.ceil(len(sources) / PART_RULES))  # filters needed
+        size = max(1, math.ceil(len(sources) / count))  # rules in each, about as many
         self._parts: list[tuple[int, object]] = []  # (position of its first rule, its filter)
         for first in range(0, len(sources), size):
             try:
@@ -82,9 +84,6 @@ class LineRuleFilter:
     def matching(self, data: bytes) -> list[int]:
         """Positions (in ``rules``) of the rules whose pattern matches the UTF-8 line,
         before word bounds and literal prefilters."""
-        if len(self._parts) == 1:
-            found: list[int] = self._parts[0][1].Match(data, False)  # type: ignore[attr-defined]
-            return found
         return [first + k for first, part in self._parts for k in part.Match(data, False)]  # type: ignore[attr-defined]
 
 
