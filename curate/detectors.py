@@ -1160,8 +1160,9 @@ class LineModelRule:
         if other is None:
             other = self.page_kinds(features, sizes)  # all False without a gate
         for mine, part in ((rows & ~other, model), (rows & other, model.gate.other if model.gate else model)):
-            if mine.any():
-                scores[mine] = part.scores(features[mine])
+            at = np.flatnonzero(mine)
+            if len(at):
+                scores[at] = part.scores(features, at)
         (rule_a, free_a), (rule_o, free_o) = self.thresholds(), self.thresholds(other_pages=True)
         return scores, (np.where(other, rule_o, rule_a), np.where(other, free_o, free_a))
 

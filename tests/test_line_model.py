@@ -240,6 +240,25 @@ def test_tree_walk_equals_the_reference_exactly():
 
 
 @pytest.mark.unit
+def test_scores_in_slices_equal_one_walk_of_all_rows():
+    """A page's rows are scored SCORE_ROWS at a time (memory, cache): each row's score is
+    the one the reference gives it, for any count of rows around a slice's end, and
+    ``at`` scores just those rows."""
+    from reference.tree_walk import scores_reference
+
+    from curate.linemodel.model import SCORE_ROWS
+
+    model = load_model()
+    rows = np.random.default_rng(11).random((2 * SCORE_ROWS + 5, len(FEATURES))) * 5
+    expected = scores_reference(model, rows)
+    for n in (SCORE_ROWS - 1, SCORE_ROWS, SCORE_ROWS + 1, 2 * SCORE_ROWS + 5):
+        assert np.array_equal(model.scores(rows[:n]), expected[:n])
+    at = np.flatnonzero(np.arange(len(rows)) % 3 != 1)
+    assert np.array_equal(model.scores(rows, at), expected[at])
+    assert np.array_equal(model.scores(rows, at[:0]), expected[:0])
+
+
+@pytest.mark.unit
 def test_rule_groups_name_built_in_files():
     assert rule_group("built-in: menus.toml") == "menus"
     assert rule_group("--rules #1: menus.toml") == "other"
