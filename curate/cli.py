@@ -14,6 +14,7 @@ import click
 
 from curate import __version__, interrupts
 from curate.errors import CurateError, UsageError
+from curate.formats.base import DEFAULT_MAX_DOC_LINES
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
 from curate.stages import DEDUP_PIPELINE, RUN_PIPELINE
 from curate.stages.dedup.signature import DedupConfig
@@ -213,6 +214,9 @@ def io_options(fn):
                      help="Longest line to read; a longer one is quarantined and the rest of its document read."),
         click.option("--max-doc-bytes", type=ByteSize(), default="64MiB", show_default=True,
                      help="Largest .txt file or JSONL record to read; a larger one is quarantined, unread."),
+        click.option("--max-doc-lines", type=click.IntRange(min=1), default=DEFAULT_MAX_DOC_LINES, show_default=True,
+                     help="Most lines one document may have; one with more is quarantined, unread. A document's "
+                          "lines are cleaned together, about 2 kB of memory each."),
         click.option("--memory", type=ByteSize(), default=None, metavar="SIZE",
                      help="Memory budget of each process (512MiB, 4G). The dedup index, the one part that grows "
                           "with the corpus, gets all but ~320 MiB of it (at least half) and spills band keys to "
@@ -361,8 +365,8 @@ def dedup(inputs, output, **options):
 
 
 def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engine, address, input_format,
-             text_field, encoding, max_line_bytes, max_doc_bytes, memory, timings, strict, resume, overwrite,
-             chunk_docs, quiet, output_format, staging, save_index, against, threshold, num_perm,
+             text_field, encoding, max_line_bytes, max_doc_bytes, max_doc_lines, memory, timings, strict, resume,
+             overwrite, chunk_docs, quiet, output_format, staging, save_index, against, threshold, num_perm,
              shingle_words, shingle_chars, min_words, site="off", site_min_pages=DEFAULT_MIN_PAGES,
              site_min_share=DEFAULT_MIN_SHARE, language_model="langdetect") -> None:
     from curate import driver
@@ -387,7 +391,8 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
         cfg = driver.RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
                                text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
                                measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
-                               max_doc_bytes=max_doc_bytes, input_format=input_format, sink=output_format,
+                               max_doc_bytes=max_doc_bytes, max_doc_lines=max_doc_lines, input_format=input_format,
+                               sink=output_format,
                                staging=staging, against=against, save_index=save_index, memory=memory,
                                site=site, site_min_pages=site_min_pages, site_min_share=site_min_share,
                                language_model=language_model)

@@ -24,6 +24,7 @@ from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
 from curate.formats import (
     AUTO,
     DEFAULT_MAX_DOC_BYTES,
+    DEFAULT_MAX_DOC_LINES,
     DEFAULT_MAX_LINE_BYTES,
     DEFAULT_SINK,
     IdRegistry,
@@ -74,6 +75,7 @@ class RunConfig:
     encoding: str = "auto"  # of .txt files: --encoding
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
+    max_doc_lines: int = DEFAULT_MAX_DOC_LINES
     input_format: str = "auto"  # --format: a reader's name, or auto (by suffix)
     sink: str = DEFAULT_SINK  # how the output files are encoded: a name in curate.formats' sink registry
     # Where an output in object storage is built before its upload (None: curate.staged's default).
@@ -96,7 +98,8 @@ class RunConfig:
     @property
     def read_options(self) -> ReadOptions:
         return ReadOptions(format=self.input_format, text_field=self.text_field, encoding=self.encoding,
-                           max_line_bytes=self.max_line_bytes, max_doc_bytes=self.max_doc_bytes)
+                           max_line_bytes=self.max_line_bytes, max_doc_bytes=self.max_doc_bytes,
+                           max_doc_lines=self.max_doc_lines)
 
 
 class Output(Protocol):
@@ -320,8 +323,10 @@ def settings_of(cfg: RunConfig) -> dict:
         "stages": [name for name in cfg.stages if name in OPTIONAL_STAGES
                    and (name != "documents" or cfg.ruleset.document_rules)],
         "read": {"encoding": cfg.encoding, "max_line_bytes": cfg.max_line_bytes, "max_doc_bytes": cfg.max_doc_bytes,
-                 # Named only when given, so a run by suffix writes the summary it always wrote.
-                 **({"format": cfg.input_format} if cfg.input_format != AUTO else {})},
+                 # Named only when given, so a run by suffix (or within the line limit that
+                 # came later) writes the summary it always wrote.
+                 **({"format": cfg.input_format} if cfg.input_format != AUTO else {}),
+                 **({"max_doc_lines": cfg.max_doc_lines} if cfg.max_doc_lines != DEFAULT_MAX_DOC_LINES else {})},
         # A pack's rules are off until --enable names them: they are not "disabled".
         "disabled_rules": sorted(r.name for r in cfg.ruleset.rules if not r.enabled and not r.pack),
         **({"enabled_rules": sorted(r.name for r in cfg.ruleset.active if r.pack or r.scope == "document")}

@@ -286,6 +286,45 @@ def test_a_txt_file_over_the_limit_is_not_read_but_its_lines_are_counted(tmp_pat
     _accounted(out)
 
 
+def test_a_document_with_more_lines_than_max_doc_lines_is_quarantined_unread(tmp_path):
+    src = _folder(tmp_path)
+    # 300 non-blank lines, with blank ones and every kind of line break between them.
+    (src / "list.txt").write_bytes(b"".join(b"item %d%s" % (i, (b"\n\n", b"\r\n", b"\r", b"\n \t\n")[i % 4])
+                                            for i in range(300)))
+    (src / "fits.txt").write_text("".join(f"Entry {i}: {'x' * (i % 7)} {i * i}\n" for i in range(200)))
+    records = [{"id": "many", "text": "\n".join(f"row {i}" for i in range(250))}, {"id": "few", "text": "one\ntwo"}]
+    (src / "recs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out"
+    result = _curate("run", src, "-o", out, "-q", "--no-builtin-rules", "--max-doc-lines", "200")
+    assert result.returncode == 0, result.stderr
+    problems = _problems(out)
+    assert problems[("list.txt", None)]["problem"] == "300 lines, more than --max-doc-lines (200)"
+    assert problems[("list.txt", None)]["lines"] == 300
+    assert "raise --max-doc-lines" in problems[("list.txt", None)]["action"]
+    assert problems[("recs.jsonl", 1)]["problem"] == "250 lines, more than --max-doc-lines (200)"
+    assert problems[("recs.jsonl", 1)]["lines"] == 250
+    texts = _texts(out)
+    assert len(texts["fits.txt"].splitlines()) == 200  # exactly the limit: read
+    assert texts["few"] == "one\ntwo" and "many" not in texts and "list.txt" not in texts
+    _good_survives(out)
+    summary = _accounted(out)
+    assert summary["settings"]["read"]["max_doc_lines"] == 200
+
+
+@pytest.mark.slow
+def test_a_document_of_millions_of_lines_is_skipped_in_bounded_memory(tmp_path):
+    """Three million two-byte lines: read, they would take ~6 GB in the noise stage."""
+    src = _folder(tmp_path)
+    (src / "words.txt").write_bytes(b"a\n" * 3_000_000)
+    out = tmp_path / "out"
+    result, peak = _peak_rss_mb("run", src, "-o", out, "-q")
+    assert result.returncode == 0, result.stderr
+    assert peak < 400, f"peak memory {peak:.0f} MB for a document of 3 million lines"
+    assert _problems(out)[("words.txt", None)]["problem"] == "3,000,000 lines, more than --max-doc-lines (1,000,000)"
+    _good_survives(out)
+    _accounted(out)
+
+
 def test_over_long_lines_and_records_are_quarantined_and_the_rest_is_read(tmp_path):
     src = _folder(tmp_path)
     long_line = "word " * 400

@@ -266,3 +266,25 @@ def test_a_json_file_that_is_one_document_is_one_problem_that_says_how_to_conver
     # JSON lines with a bad first line stay JSON lines: the problem is that line's, the rest is read.
     bad, doc = _read(tmp_path / "lines.json", "jsonl")
     assert (bad.line, bad.problem.split(":")[0]) == (1, "invalid JSON") and doc.id == DOCUMENTS[0]["id"]
+
+
+@pytest.mark.unit
+def test_the_line_limit_counts_the_lines_the_splitter_would_make():
+    """--max-doc-lines counts without splitting (bounded memory); its count must be the
+    splitter's, for every kind of break and blank line, in a file's bytes and a record's text."""
+    import random
+
+    from curate.formats import _lines_over_limit, split_lines
+
+    rng = random.Random(7)
+    pieces = ["word", "two words", " ", "\t", "", "x"]
+    breaks = ["\n", "\r\n", "\r", "\n\n", "\r\r\n"]
+    for _ in range(200):
+        text = "".join(rng.choice(pieces) + rng.choice(breaks) for _ in range(rng.randrange(1, 30)))
+        text += rng.choice(pieces)  # with or without a last line break
+        for payload in (text, text.encode()):
+            doc = RawDocument(id="d", source="d.txt", record_line=None, payload=payload, size=len(text))
+            _, _, read, _ = split_lines(doc)
+            if read > 1:
+                assert _lines_over_limit(payload, read - 1) == read
+            assert _lines_over_limit(payload, max(read, 1)) is None  # a document of exactly the limit is read

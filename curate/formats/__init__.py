@@ -58,6 +58,7 @@ sink is one module and one ``register_sink(...)`` line (tests/toys/sink.py is a 
 from __future__ import annotations
 
 import dataclasses
+import io
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,7 @@ from curate.errors import UsageError
 from curate.formats.base import (
     AUTO,
     DEFAULT_MAX_DOC_BYTES,
+    DEFAULT_MAX_DOC_LINES,
     DEFAULT_MAX_LINE_BYTES,
     DEFAULT_READ,
     Reader,
@@ -79,14 +81,15 @@ from curate.formats.lines import split_decoded
 from curate.formats.parquet import ParquetReader
 from curate.formats.parquet_sink import ParquetShards
 from curate.formats.shards import JSONL, JSONL_GZ, JSONL_ZST
-from curate.formats.txt import TxtReader, split_file
+from curate.formats.txt import TxtReader, count_nonblank_lines, split_file
 from curate.formats.wet import WetReader
 from curate.storage import Location, base_name
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
 
-__all__ = ["AUTO", "COMPRESSIONS", "DEFAULT_MAX_DOC_BYTES", "DEFAULT_MAX_LINE_BYTES", "DEFAULT_READ", "DEFAULT_SINK",
+__all__ = ["AUTO", "COMPRESSIONS", "DEFAULT_MAX_DOC_BYTES", "DEFAULT_MAX_DOC_LINES", "DEFAULT_MAX_LINE_BYTES",
+           "DEFAULT_READ", "DEFAULT_SINK",
            "ReadOptions", "Reader", "Sink", "check_format", "format_names", "read_documents", "reader_by_name",
            "reader_for", "register_reader", "register_sink", "sink_by_name", "sink_names", "split_lines", "suffix_list",
            "suffixes_of", "supported"]
@@ -220,6 +223,12 @@ def split_lines(doc: RawDocument, options: ReadOptions = DEFAULT_READ) -> tuple[
     Returns the lines, the lines that could not be decoded (or were too long), the number
     of non-blank lines read (the accounting total), and the encoding the byte spans refer to.
     """
+    too_many = _lines_over_limit(doc.payload, options.max_doc_lines)
+    if too_many is not None:
+        return [], [Problem(doc.source, doc.record_line,
+                            f"{too_many:,} lines, more than --max-doc-lines ({options.max_doc_lines:,})",
+                            "skipped, unread: all of a document's lines are held at once (about 2 kB each); raise "
+                            "--max-doc-lines to read it, or split the document", lines=too_many)], too_many, "utf-8"
     # A line is never longer than the input it came from (a JSONL text's UTF-8 bytes are
     # no more than its raw record's), so only a document this big needs its lines measured.
     limit = options.max_line_bytes if doc.size > options.max_line_bytes else 0
@@ -234,6 +243,21 @@ def split_lines(doc: RawDocument, options: ReadOptions = DEFAULT_READ) -> tuple[
         problems.append(Problem(doc.source, doc.record_line, f"no text: the {where} holds only whitespace",
                                 "nothing to keep; remove it or check how it was produced", lines=0))
     return lines, problems, read, encoding
+
+
+def _lines_over_limit(payload: bytes | str, limit: int) -> int | None:
+    """The document's non-blank lines if they are more than ``limit``, else None. Counted
+    without splitting (a list of 30 million lines is itself gigabytes), and only when its
+    line breaks (each of "\r" and "\n" counted, more than there are) allow that many."""
+    if isinstance(payload, bytes):
+        breaks = payload.count(b"\n") + payload.count(b"\r")
+    else:
+        breaks = payload.count("\n") + payload.count("\r")
+    if breaks < limit:
+        return None
+    data = payload if isinstance(payload, bytes) else payload.encode("utf-8", "surrogatepass")
+    count = count_nonblank_lines(io.BytesIO(data))
+    return count if count > limit else None
 
 
 # The built-in formats: a new one is a module and a line here.

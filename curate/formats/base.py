@@ -25,6 +25,12 @@ DEFAULT_MAX_LINE_BYTES = 8 << 20
 # is a long book many times over; beyond it a file is almost always a dump, a bomb or a
 # mistake, and holding it (and its lines) would need gigabytes.
 DEFAULT_MAX_DOC_BYTES = 64 << 20
+# The most lines one document may have. Every line of a document is held at once while it
+# is cleaned (the page rules and the line model see the whole page): about 2.2 kB a line,
+# measured on a document of a million short lines (2.2 GB). 64 MiB of two-byte lines
+# would be 32 million lines and 70 GB; a web page has hundreds, a long book tens of
+# thousands.
+DEFAULT_MAX_DOC_LINES = 1_000_000
 SKIP_CHUNK = 1 << 20  # an over-long record is skipped in pieces of this size, never held
 
 AUTO = "auto"  # the format of each file told by its suffix
@@ -40,6 +46,7 @@ class ReadOptions:
     encoding: str = AUTO  # of .txt files: "auto" or a codec name accepted by check_encoding
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
+    max_doc_lines: int = DEFAULT_MAX_DOC_LINES
 
 
 DEFAULT_READ = ReadOptions()  # frozen: safe to share as a default

@@ -20,7 +20,7 @@ from curate.outdir import CORPUS, LEGACY_CORPUS, PARTIAL, REMOVED, SUMMARY
 
 # A corpus record can be as large as the biggest input document, which --max-doc-bytes
 # caps at 64 MiB by default; read back without a cap, so no kept document is skipped.
-_READ = ReadOptions(max_doc_bytes=1 << 62, max_line_bytes=1 << 62)
+_READ = ReadOptions(max_doc_bytes=1 << 62, max_line_bytes=1 << 62, max_doc_lines=1 << 62)
 
 
 @dataclass(frozen=True, slots=True)
