@@ -210,3 +210,35 @@ def test_the_rules_are_split_into_filters_of_at_most_part_rules_and_answer_as_on
         checked += 1
         assert sorted(split.matching(data)) == sorted(whole.matching(data)), line.text
     assert checked > 20
+
+
+def test_a_batch_of_pages_gets_the_hits_and_timeouts_each_page_gets_alone(tmp_path: Path):
+    """The noise stage asks each line rule once over a batch's pages (batch_line_hits):
+    every page must get the hits, in the same order, and the timeouts, in the same order,
+    that it gets alone; a rule over its budget on one page still runs on the next."""
+    from curate.stages.noise import batch_line_hits
+
+    (tmp_path / "slow.toml").write_text(
+        '[[rule]]\nname = "slow-rule"\nreason = "backtracks"\npattern = \'^(?:a|aa)+(?<=b)|^spam!$\'\n'
+        'examples.match = ["spam!"]\nexamples.keep = ["an ordinary sentence"]\n', encoding="utf-8")
+    ruleset = load_rules([tmp_path])
+    hostile = "a" * 40 + "!"
+    texts = [*_pages()[:30], ["spam!", hostile, "spam!", "Share this:"], [], ["spam!", "Foto: dpa"], EDGES]
+    pages = [_lines(page) for page in texts]
+
+    def run(lines: list[Line], line_hits=None):
+        problems: list[tuple[str, int]] = []
+        taken, every = all_rule_hits(lines, ruleset, lambda rule, line: problems.append((rule.name, line.index)),
+                                     line_hits=line_hits)
+        return ([(k, r.name) for k, r in taken.items()], [(k, [r.name for r in rs]) for k, rs in every.items()],
+                problems)
+
+    alone = [run(lines) for lines in pages]
+    together = [run(lines, found) for lines, found in zip(pages, batch_line_hits(pages, ruleset), strict=True)]
+    assert together == alone
+    assert alone[30][2] == [("slow-rule", 1)]  # the hostile line timed out, on its own page only
+
+    def slow_hits(page: int) -> list[int]:
+        return [k for k, names in alone[page][1] if "slow-rule" in names]
+
+    assert slow_hits(30) == [0] and slow_hits(32) == [0]  # not line 2 after the timeout; the next page again

@@ -5,9 +5,10 @@ from __future__ import annotations
 import bisect
 import re
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from typing import TYPE_CHECKING, ClassVar
 
 from curate.detectors import ArticleRegion, LineModelRule, _line_index, reads_as_sentence, words
@@ -76,10 +77,34 @@ def _give_up(rule: Rule, line: Line) -> None:
 
 def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None,
                    on_timeout: OnTimeout = _give_up) -> set[int]:
+    """Indices of the lines the line rule hits."""
+    return {lines[k].index for k in line_rule_positions(rule, lines, facts or LineFacts(lines), on_timeout)}
+
+
+def line_rule_positions(rule: Rule, lines: list[Line], facts: LineFacts, on_timeout: OnTimeout = _give_up,
+                        ends: Sequence[int] = ()) -> list[int]:
+    """Positions in ``lines`` of the lines the line rule hits, ascending. ``ends``: where
+    each document's lines end, when ``lines`` are several documents' (the last end is
+    len(lines)); a pattern that runs over its budget on a line is not tried on the rest of
+    that line's document."""
+    found: list[int] = []
+    start = 0
+    while start < len(lines):
+        timed_out = _scan_lines(rule, lines, facts, start, found)
+        if timed_out is None:
+            break
+        on_timeout(rule, lines[timed_out])
+        # Its document's end: the first end past the line (the whole list if no ends).
+        start = next((end for end in ends if end > timed_out), len(lines))
+    return found
+
+
+def _scan_lines(rule: Rule, lines: list[Line], facts: LineFacts, start: int, found: list[int]) -> int | None:
+    """Adds to ``found`` the positions from ``start`` on that the line rule hits; stops at
+    a line its pattern runs over budget on, and returns that position (else None)."""
     regex, max_words, min_words, literals = rule.regex, rule.max_words, rule.min_words, rule.literals
     skip_sentences = rule.skip_sentences
     assert regex is not None  # line and block rules always have a pattern (rules.py)
-    facts = facts or LineFacts(lines)
     counts = facts.words if max_words is not None or min_words is not None or skip_sentences else None
     lowered = facts.lowered if literals else None
     # The literals as one RE2 program over the lowercased line: a Python step per literal
@@ -92,8 +117,7 @@ def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None
     program = regex.re2_program()
     match = program.Match if program is not None else None
     anchor = unanchored()
-    hits = set()
-    for k, line in enumerate(lines):
+    for k, line in enumerate(lines[start:] if start else lines, start):
         if counts is not None:
             n = counts[k]
             if (max_words is not None and n > max_words) or (min_words is not None and n < min_words):
@@ -107,17 +131,16 @@ def line_rule_hits(rule: Rule, lines: list[Line], facts: LineFacts | None = None
                 continue
         data = encoded[k]
         if match is not None and data is not None and not data.endswith(b"\n"):
-            found = match(anchor, data, 0, len(data))[0][0] >= 0
+            hit = match(anchor, data, 0, len(data))[0][0] >= 0
         else:
             try:
-                found = search(line.text, data) if len(line.text) > MEMO_CHARS else _remembered_search(regex, line.text)
+                hit = search(line.text, data) if len(line.text) > MEMO_CHARS else _remembered_search(regex, line.text)
             except PatternTimeout:
-                on_timeout(rule, line)
-                break  # a pattern that blew its budget once is not tried again in this document
+                return k  # a pattern that blew its budget once is not tried again in this document
         # Asked only of the lines the pattern matched: few, where every short line is many.
-        if found and not (skip_sentences and counts is not None and reads_as_sentence(line.text, counts[k])):
-            hits.add(line.index)
-    return hits
+        if hit and not (skip_sentences and counts is not None and reads_as_sentence(line.text, counts[k])):
+            found.append(k)
+    return None
 
 
 @lru_cache(maxsize=256)
@@ -247,7 +270,7 @@ def timeout_problem(doc: Document, rule: Rule, line: Line) -> Problem:
 
 
 def all_rule_hits(lines: list[Line], ruleset: RuleSet, on_timeout: OnTimeout = _give_up,
-                  use_filter: bool = True, vouched: set[int] | None = None
+                  use_filter: bool = True, vouched: set[int] | None = None, line_hits: PageLineHits | None = None
                   ) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
     """Every active rule over the lines, in run order: (line index -> the first rule that
     hits it, line index -> every rule that hits it, in that order).
@@ -256,19 +279,32 @@ def all_rule_hits(lines: list[Line], ruleset: RuleSet, on_timeout: OnTimeout = _
     left by normalisation), so their hits never depend on one another. Page rules
     (detectors) run after them and also see which lines those rules took. The line rules
     on RE2 are asked all at once per line (rule_filter); ``use_filter=False`` asks them
-    one by one, the reference the tests compare it with. ``vouched``: see rule_hits."""
+    one by one, the reference the tests compare it with. ``vouched``: see rule_hits.
+    ``line_hits``: the line rules' hits on these lines, found with a batch's other pages
+    (batch_line_hits); their timeouts are reported here, in the order they would be."""
     taken: dict[int, Rule] = {}
     every: dict[int, list[Rule]] = {}
     facts = LineFacts(lines)
     flt = line_filter(ruleset) if use_filter else None
-    filtered = filtered_hits(flt, lines, facts, on_timeout) if flt is not None else None
-    for rule in ruleset.in_order:
-        if arbitrates(rule):
-            continue
-        position = flt.position.get(rule.name) if flt is not None else None
-        if position is not None:
+    filtered = None
+    if line_hits is not None:
+        for rule, line in line_hits.filter_timeouts:
+            on_timeout(rule, line)
+    elif flt is not None:
+        filtered = filtered_hits(flt, lines, facts, on_timeout)
+    for rule, position in _steps(ruleset, flt):
+        hits: Iterable[int]
+        if line_hits is not None and rule.scope == "line":
+            if line_hits.timeouts:
+                for line in line_hits.timeouts.get(rule.name, ()):
+                    on_timeout(rule, line)
+            found = line_hits.found.get(rule.name)
+            if not found:
+                continue
+            hits = found
+        elif position is not None:
             assert filtered is not None
-            hits: Iterable[int] = filtered[position]
+            hits = filtered[position]
         else:
             hits = rule_hits(rule, lines, _chrome(taken, lines) if rule.scope == "page" else frozenset(), facts,
                              on_timeout, vouched)
@@ -276,6 +312,69 @@ def all_rule_hits(lines: list[Line], ruleset: RuleSet, on_timeout: OnTimeout = _
             taken.setdefault(index, rule)
             every.setdefault(index, []).append(rule)
     return taken, every
+
+
+def _steps(ruleset: RuleSet, flt: LineRuleFilter | None) -> list[tuple[Rule, int | None]]:
+    """The rules all_rule_hits runs, in order, each with its position in the filter (None
+    if not in it); made once per rule set, not for every page."""
+    key = "_rule_steps" if flt is not None else "_rule_steps_unfiltered"  # "_": not pickled
+    steps = ruleset.__dict__.get(key)
+    if steps is None:
+        steps = ruleset.__dict__[key] = [(rule, flt.position.get(rule.name) if flt is not None else None)
+                                         for rule in ruleset.in_order if not arbitrates(rule)]
+    return steps
+
+
+@dataclass
+class PageLineHits:
+    """One page's part of batch_line_hits: what all_rule_hits finds for its line rules."""
+
+    # The line indices each line rule hits, by name, in the form all_rule_hits finds them
+    # for one page (the filter's rules: ascending lists; the others: sets); none: no hit.
+    found: dict[str, list[int] | set[int]] = field(default_factory=dict)
+    filter_timeouts: list[tuple[Rule, Line]] = field(default_factory=list)  # (rule, line) over budget
+    timeouts: dict[str, list[Line]] = field(default_factory=dict)  # another line rule's line over budget
+
+
+def batch_line_hits(pages: Sequence[list[Line]], ruleset: RuleSet) -> list[PageLineHits]:
+    """The line rules' hits on every page of a batch, each rule asked once over all the
+    pages' lines: a call per rule and page cost more than the matching on pages of a few
+    lines (a batch of one-line records: half the rules' time; bench/line_rules_batch.py).
+    A line rule reads one line at a time, so its hits are those it has on each page
+    alone; a pattern that runs over its budget stops for the rest of that page only."""
+    flt = line_filter(ruleset)
+    out = [PageLineHits() for _ in pages]
+    lines = [line for page in pages for line in page]
+    page_of = [p for p, page in enumerate(pages) for _ in page]
+    ends = list(accumulate(len(page) for page in pages))
+    facts = LineFacts(lines)
+    where: dict[int, int] = {}  # id(line) -> its page, made at the first timeout
+    in_filter = True
+
+    def on_timeout(rule: Rule, line: Line) -> None:
+        if not where:
+            where.update((id(x), page) for x, page in zip(lines, page_of, strict=True))
+        page = out[where[id(line)]]
+        if in_filter:
+            page.filter_timeouts.append((rule, line))
+        else:
+            page.timeouts.setdefault(rule.name, []).append(line)
+
+    if flt is not None:
+        for rule, found in zip(flt.rules, filtered_positions(flt, lines, facts, on_timeout, ends), strict=True):
+            for k in found:
+                hits = out[page_of[k]].found.setdefault(rule.name, [])
+                assert isinstance(hits, list)
+                hits.append(lines[k].index)
+    in_filter = False
+    for rule in ruleset.in_order:
+        if rule.scope != "line" or arbitrates(rule) or (flt is not None and rule.name in flt.position):
+            continue
+        for k in line_rule_positions(rule, lines, facts, on_timeout, ends):
+            unfiltered = out[page_of[k]].found.setdefault(rule.name, set())
+            assert isinstance(unfiltered, set)
+            unfiltered.add(lines[k].index)
+    return out
 
 
 def _chrome(taken: dict[int, Rule], lines: list[Line]) -> frozenset[int]:
@@ -297,26 +396,36 @@ def _chrome(taken: dict[int, Rule], lines: list[Line]) -> frozenset[int]:
 
 def filtered_hits(flt: LineRuleFilter, lines: list[Line], facts: LineFacts,
                   on_timeout: OnTimeout) -> list[list[int]]:
-    """For each rule of the filter, the lines it hits, in line order: the filter's answer
-    for the lines it takes, with each rule's word bounds and literal prefilter applied as
-    line_rule_hits applies them; the other lines rule by rule."""
+    """For each rule of the filter, the indices of the lines it hits, in line order."""
+    return [[lines[k].index for k in found] for found in filtered_positions(flt, lines, facts, on_timeout)]
+
+
+def filtered_positions(flt: LineRuleFilter, lines: list[Line], facts: LineFacts, on_timeout: OnTimeout,
+                       ends: Sequence[int] = ()) -> list[list[int]]:
+    """For each rule of the filter, the positions of the lines it hits, ascending: the
+    filter's answer for the lines it takes, with each rule's word bounds and literal
+    prefilter applied as line_rule_positions applies them; the other lines rule by rule.
+    ``ends``: as line_rule_positions takes them."""
     found: list[list[int]] = [[] for _ in flt.rules]
     encoded = facts.encoded
-    rest: list[Line] = []
-    for k, line in enumerate(lines):
-        data = encoded[k]
+    rest: list[int] = []
+    for k, data in enumerate(encoded):
         if data is None or len(data) > MAX_LINE_BYTES or data.endswith(b"\n"):
-            rest.append(line)
+            rest.append(k)
             continue
         for position in flt.matching(data):
             if _admits(flt.rules[position], facts, k):
-                found[position].append(line.index)
+                found[position].append(k)
     if rest:
-        rest_facts = LineFacts(rest)
+        rest_lines = [lines[k] for k in rest]
+        rest_facts = LineFacts(rest_lines)
+        # Each document's end among the rest, so a timeout still ends the rule's turn
+        # on its own document only.
+        rest_ends = sorted({bisect.bisect_left(rest, end) for end in ends})
         for position, rule in enumerate(flt.rules):
-            hits = line_rule_hits(rule, rest, rest_facts, on_timeout)
+            hits = line_rule_positions(rule, rest_lines, rest_facts, on_timeout, rest_ends)
             if hits:
-                found[position] = sorted({*found[position], *hits})
+                found[position] = sorted({*found[position], *(rest[k] for k in hits)})
     return found
 
 
@@ -332,15 +441,15 @@ def _admits(rule: Rule, facts: LineFacts, k: int) -> bool:
     return not (rule.skip_sentences and reads_as_sentence(facts.lines[k].text, facts.words[k]))
 
 
-def document_rule_hits(doc: Document, ruleset: RuleSet, vouched: set[int] | None = None
-                       ) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
+def document_rule_hits(doc: Document, ruleset: RuleSet, vouched: set[int] | None = None,
+                       line_hits: PageLineHits | None = None) -> tuple[dict[int, Rule], dict[int, list[Rule]]]:
     """all_rule_hits over a document's lines; a rule whose pattern runs over its time
     budget is recorded in ``doc.problems``."""
 
     def on_timeout(rule: Rule, line: Line) -> None:
         doc.problems.append(timeout_problem(doc, rule, line))
 
-    return all_rule_hits(doc.lines, ruleset, on_timeout, vouched=vouched)
+    return all_rule_hits(doc.lines, ruleset, on_timeout, vouched=vouched, line_hits=line_hits)
 
 
 def arbiter_of(ruleset: RuleSet) -> Rule | None:
@@ -348,11 +457,11 @@ def arbiter_of(ruleset: RuleSet) -> Rule | None:
     return next((rule for rule in reversed(ruleset.in_order) if arbitrates(rule)), None)
 
 
-def strip_noise(doc: Document, ruleset: RuleSet) -> Document:
+def strip_noise(doc: Document, ruleset: RuleSet, line_hits: PageLineHits | None = None) -> Document:
     """Each line goes to the first active rule that hits it (see all_rule_hits), or, with
     the line model on, to the model's verdict on those hits (see arbitrate)."""
     vouched: set[int] = set()
-    taken, every = document_rule_hits(doc, ruleset, vouched)
+    taken, every = document_rule_hits(doc, ruleset, vouched, line_hits)
     arbiter = arbiter_of(ruleset)
     if arbiter is not None:
         doc.drop(sparing_code(doc.lines, arbitrate(doc.lines, every, arbiter, vouched)))
@@ -499,13 +608,15 @@ class StripNoise(Stage):
 
     def __call__(self, batch: Batch) -> Batch:
         arbiter = arbiter_of(self.ruleset)
-        if arbiter is None:
-            for doc in batch.documents():
-                strip_noise(doc, self.ruleset)
-            return batch
         docs = list(batch.documents())
+        line_hits = batch_line_hits([doc.lines for doc in docs], self.ruleset)
+        if arbiter is None:
+            for doc, found in zip(docs, line_hits, strict=True):
+                strip_noise(doc, self.ruleset, found)
+            return batch
         vouched: list[set[int]] = [set() for _ in docs]
-        hits = [document_rule_hits(doc, self.ruleset, kept)[1] for doc, kept in zip(docs, vouched, strict=True)]
+        hits = [document_rule_hits(doc, self.ruleset, kept, found)[1]
+                for doc, kept, found in zip(docs, vouched, line_hits, strict=True)]
         started = time.perf_counter()
         verdicts = arbitrate_pages([(doc.lines, every) for doc, every in zip(docs, hits, strict=True)], arbiter,
                                    vouched)
