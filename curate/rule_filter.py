@@ -36,12 +36,19 @@ MAX_LINE_BYTES = 2048
 # filter 39.2 on bench/generate.py's paragraphs and 9.8 on noise-train's lines; two of
 # 29 and 28 rules 9.8 and 4.5; three 11.4 and 5.7 (each filter costs its own scan).
 PART_RULES = 32
+# A rule whose RE2 form is longer than this gets a filter of its own: its atoms alone
+# crowd a part (a user's list of 3,000 brand names, 410k characters once case-folded:
+# beside 28 built-in rules, 13.0-13.7 µs a line on bench's paragraphs; alone, 10.6-11.4;
+# the built-in rules without it 8.4-8.7; bench/rule_filter_parts.py). The largest
+# built-in rule is 141k characters.
+PART_ALONE_CHARS = 200_000
 _CACHE_KEY = "_line_filter"  # where a RuleSet keeps its filter (not pickled: rules.RuleSet.__getstate__)
 
 
 class LineRuleFilter:
     """The active line rules of a rule set that run on RE2, as FilteredRE2s of at most
-    PART_RULES rules each (parts of about equal size, in the rules' order)."""
+    PART_RULES rules each (parts of about equal size, in the rules' order), and one of
+    its own for each rule longer than PART_ALONE_CHARS."""
 
     def __init__(self, rules: list[Rule]):
         self.rules = rules
@@ -50,14 +57,17 @@ class LineRuleFilter:
         for rule in rules:
             assert rule.regex is not None and rule.regex.re2 is not None
             sources.append(rule.regex.re2)
-        count = max(1, math.ceil(len(sources) / PART_RULES))  # filters needed
-        size = max(1, math.ceil(len(sources) / count))  # rules in each, about as many
-        self._parts: list[tuple[int, object]] = []  # (position of its first rule, its filter)
-        for first in range(0, len(sources), size):
+        shared = [k for k, source in enumerate(sources) if len(source) <= PART_ALONE_CHARS]
+        count = max(1, math.ceil(len(shared) / PART_RULES))  # filters needed
+        size = max(1, math.ceil(len(shared) / count))  # rules in each, about as many
+        groups = [shared[first:first + size] for first in range(0, len(shared), size)]
+        groups += [[k] for k, source in enumerate(sources) if len(source) > PART_ALONE_CHARS]
+        self._parts: list[tuple[list[int], object]] = []  # (the positions of its rules, its filter)
+        for group in groups:
             try:
-                self._parts.append((first, _compiled_filter(tuple(sources[first:first + size]))))
+                self._parts.append((group, _compiled_filter(tuple(sources[k] for k in group))))
             except _Refused as err:
-                raise RuntimeError(f"rule {rules[first + err.position].name!r}: RE2's filter did not take its "
+                raise RuntimeError(f"rule {rules[group[err.position]].name!r}: RE2's filter did not take its "
                                    "pattern") from None
 
     def agrees_on_examples(self, names: Collection[str] | None = None) -> bool:
@@ -84,7 +94,7 @@ class LineRuleFilter:
     def matching(self, data: bytes) -> list[int]:
         """Positions (in ``rules``) of the rules whose pattern matches the UTF-8 line,
         before word bounds and literal prefilters."""
-        return [first + k for first, part in self._parts for k in part.Match(data, False)]  # type: ignore[attr-defined]
+        return [group[k] for group, part in self._parts for k in part.Match(data, False)]  # type: ignore[attr-defined]
 
 
 class _Refused(Exception):

@@ -194,13 +194,14 @@ def test_the_rules_are_split_into_filters_of_at_most_part_rules_and_answer_as_on
     rules = filtered_rules(load_rules())
     assert len(rules) > PART_RULES  # the built-in rules need more than one part
     split = LineRuleFilter(rules)
-    sizes = [len(rules[first:]) if k == len(split._parts) - 1 else split._parts[k + 1][0] - first
-             for k, (first, _) in enumerate(split._parts)]
+    sizes = [len(group) for group, _ in split._parts]
     assert len(split._parts) >= 2 and max(sizes) <= PART_RULES and max(sizes) - min(sizes) <= 1
+    assert [k for group, _ in split._parts for k in group] == list(range(len(rules)))  # in order, each once
     import curate.rule_filter as rule_filter
 
     whole = LineRuleFilter.__new__(LineRuleFilter)
-    whole.rules, whole._parts = rules, [(0, rule_filter._compiled_filter(tuple(r.regex.re2 for r in rules)))]
+    whole.rules = rules
+    whole._parts = [(list(range(len(rules))), rule_filter._compiled_filter(tuple(r.regex.re2 for r in rules)))]
     checked = 0
     for line in _lines(EDGES + _pages()[0]):
         try:
@@ -210,6 +211,36 @@ def test_the_rules_are_split_into_filters_of_at_most_part_rules_and_answer_as_on
         checked += 1
         assert sorted(split.matching(data)) == sorted(whole.matching(data)), line.text
     assert checked > 20
+
+
+def test_a_rule_too_large_to_share_a_filter_gets_its_own_and_hits_as_it_does_alone(tmp_path: Path):
+    """A user's list of thousands of names crowds the atoms of any part it joins (see
+    PART_ALONE_CHARS): it goes in a filter of its own, and every rule still hits the
+    lines it hits asked one by one."""
+    import random
+
+    from curate.rule_filter import PART_ALONE_CHARS
+
+    rng = random.Random(5)
+    names = sorted({"".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(rng.randint(6, 11)))
+                    for _ in range(3000)})
+    quote = "'" * 3
+    (tmp_path / "brands.toml").write_text(
+        '[[rule]]\nname = "brand-list"\nreason = "brand names"\n'
+        f"pattern = {quote}(?i)\\b({'|'.join(names)})\\b{quote}\n"
+        f'examples.match = ["Buy {names[0]} now"]\nexamples.keep = ["an ordinary sentence"]\n', encoding="utf-8")
+    ruleset = load_rules([tmp_path])
+    flt = line_filter(ruleset)
+    assert flt is not None
+    big = flt.position["brand-list"]
+    assert len(flt.rules[big].regex.re2) > PART_ALONE_CHARS
+    assert [group for group, _ in flt._parts if big in group] == [[big]]
+    assert sorted(k for group, _ in flt._parts for k in group) == list(range(len(flt.rules)))
+    page = [f"Buy {names[7].upper()} today", f"{names[100]} and {names[2000]}", "Teilen auf Facebook",
+            "an ordinary sentence", *EDGES]
+    _same(_lines(page), ruleset)
+    every = all_rule_hits(_lines(page), ruleset)[1]
+    assert sorted(k for k, rules in every.items() if "brand-list" in [r.name for r in rules]) == [0, 1]
 
 
 def test_a_batch_of_pages_gets_the_hits_and_timeouts_each_page_gets_alone(tmp_path: Path):
