@@ -41,9 +41,9 @@ sys.path.insert(0, str(HERE))
 
 from linedata import FOLDS, Page, load_set  # noqa: E402
 
-from curate.detectors import LineModelRule  # noqa: E402
+from curate.detectors import LineModelRule, _close_menu_runs, _share_list_scores, _share_menu_scores  # noqa: E402
 from curate.gold import fold as fold_text  # noqa: E402
-from curate.linemodel.features import FEATURES, PAGE_FEATURES, page_vectors  # noqa: E402
+from curate.linemodel.features import FEATURES, PAGE_FEATURES, RULE_GROUPS, page_vectors  # noqa: E402
 from curate.linemodel.model import LineModel, PageGate  # noqa: E402
 from curate.rules import RuleSet, load_rules  # noqa: E402
 from curate.stages.noise import arbitrates  # noqa: E402
@@ -200,10 +200,23 @@ def export_gated(main, pages_clf, other, name: str, thresholds: tuple[float, flo
 
 def kept_mask(page: Page, scores: np.ndarray, rule_threshold: float, free_threshold: float,
               rule: LineModelRule = RULE_DEFAULTS, other: bool = False) -> np.ndarray:
-    """What the line-model rule keeps (detectors.LineModelRule.judge, with ``rule``'s
-    settings); ``other``: the page gate calls the page something other than an article."""
+    """What the line-model rule keeps (detectors.LineModelRule.judge_pages, with ``rule``'s
+    settings): the items of a list and the lines of a menu run inside the article share
+    their run's score, and a menu run outside it goes whole when the model takes all but
+    an end; ``other``: the page gate calls the page something other than an article. (Not
+    simulated: the region's headline, which judge_pages reads as prose.)"""
+    hit = page.certain | page.detected
+    columns = page.features[:, [FEATURES.index(f"rule_{name}") for name in RULE_GROUPS]] > 0
+    groups = {line.index: {RULE_GROUPS[k] for k in np.flatnonzero(row)}
+              for line, row, was_hit in zip(page.lines, columns, hit, strict=True) if was_hit}
+    detected = {line.index for line, flag in zip(page.lines, page.detected, strict=True) if flag}
+    arbitrated = [(page.lines, groups, detected)]
+    scores = scores.copy()
+    _share_list_scores(scores, [page.lines], ~hit)
+    _share_menu_scores(scores, arbitrated)
     cut = rule.cuts(page.features, page.detected, [len(page.lines)], (rule_threshold, free_threshold),
                     other=np.full(len(page.lines), other))
+    _close_menu_runs(scores, cut, arbitrated)
     return ~(page.certain | (scores >= cut))
 
 
