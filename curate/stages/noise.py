@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
@@ -95,7 +95,8 @@ def line_rule_positions(rule: Rule, lines: list[Line], facts: LineFacts, on_time
             break
         on_timeout(rule, lines[timed_out])
         # Its document's end: the first end past the line (the whole list if no ends).
-        start = next((end for end in ends if end > timed_out), len(lines))
+        after = bisect.bisect_right(ends, timed_out)
+        start = ends[after] if after < len(ends) else len(lines)
     return found
 
 
@@ -330,8 +331,9 @@ class PageLineHits:
     """One page's part of batch_line_hits: what all_rule_hits finds for its line rules."""
 
     # The line indices each line rule hits, by name, in the form all_rule_hits finds them
-    # for one page (the filter's rules: ascending lists; the others: sets); none: no hit.
-    found: dict[str, list[int] | set[int]] = field(default_factory=dict)
+    # for one page (the filter's rules: ascending lists; the others: sets, filled in line
+    # order as line_rule_hits fills them); none: no hit.
+    found: dict[str, Collection[int]] = field(default_factory=dict)
     filter_timeouts: list[tuple[Rule, Line]] = field(default_factory=list)  # (rule, line) over budget
     timeouts: dict[str, list[Line]] = field(default_factory=dict)  # another line rule's line over budget
 
@@ -360,20 +362,20 @@ def batch_line_hits(pages: Sequence[list[Line]], ruleset: RuleSet) -> list[PageL
         else:
             page.timeouts.setdefault(rule.name, []).append(line)
 
+    def hand_out(rule: Rule, positions: list[int], as_set: bool) -> None:
+        by_page: dict[int, list[int]] = {}
+        for k in positions:
+            by_page.setdefault(page_of[k], []).append(lines[k].index)
+        for page, indices in by_page.items():
+            out[page].found[rule.name] = set(indices) if as_set else indices
+
     if flt is not None:
         for rule, found in zip(flt.rules, filtered_positions(flt, lines, facts, on_timeout, ends), strict=True):
-            for k in found:
-                hits = out[page_of[k]].found.setdefault(rule.name, [])
-                assert isinstance(hits, list)
-                hits.append(lines[k].index)
+            hand_out(rule, found, as_set=False)
     in_filter = False
-    for rule in ruleset.in_order:
-        if rule.scope != "line" or arbitrates(rule) or (flt is not None and rule.name in flt.position):
-            continue
-        for k in line_rule_positions(rule, lines, facts, on_timeout, ends):
-            unfiltered = out[page_of[k]].found.setdefault(rule.name, set())
-            assert isinstance(unfiltered, set)
-            unfiltered.add(lines[k].index)
+    for rule, position in _steps(ruleset, flt):
+        if rule.scope == "line" and position is None:
+            hand_out(rule, line_rule_positions(rule, lines, facts, on_timeout, ends), as_set=True)
     return out
 
 
