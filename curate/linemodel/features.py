@@ -394,9 +394,11 @@ def _title_overlaps(texts: list[str], first: np.ndarray, sizes: np.ndarray) -> n
     with one casefold and one tokenisation for the batch: line by line, those calls cost
     more than the work."""
     out = np.zeros(len(texts))
+    if not len(sizes) or sizes.max() < 2:  # one-line pages (paragraph records): no line but the title
+        return out
     words, bounds = _line_words("\n".join(texts).casefold(), len(texts))  # casefolding never makes a newline
     for start, size in zip(first.tolist(), sizes.tolist(), strict=True):
-        title = {w for w in words[bounds[start]:bounds[start + 1]] if len(w) > 2} if size else set()
+        title = {w for w in words[bounds[start]:bounds[start + 1]] if len(w) > 2} if size > 1 else set()
         if not title:
             continue
         for row in range(start + 1, start + size):

@@ -127,15 +127,24 @@ class SiteBoilerplate(Stage):
     def __call__(self, batch: Batch) -> Batch:
         if not len(self.table):
             return batch
-        for doc in batch.documents():
-            site = site_of(doc, self.mode)
-            if site is None or not doc.lines:
-                continue
-            found = self.table.find(line_keys(doc, site))
-            if (found < 0).all():
-                continue
-            doc.drop({line.index: self._reason(site, int(where))
-                      for line, where in zip(doc.lines, found.tolist(), strict=True) if where >= 0})
+        sited = [(doc, site) for doc in batch.documents()
+                 if doc.lines and (site := site_of(doc, self.mode)) is not None]
+        if not sited:
+            return batch
+        # The batch's lines looked up at once: a lookup a page cost more than the lookup.
+        sizes = [len(doc.lines) for doc, _ in sited]
+        keys = np.fromiter((line_key(site, line.text) for doc, site in sited for line in doc.lines),
+                           dtype=np.uint64, count=sum(sizes))
+        found = self.table.find(keys)
+        rows = np.flatnonzero(found >= 0)
+        if not len(rows):
+            return batch
+        ends = np.cumsum(sizes)
+        first = ends - sizes
+        for page in np.unique(np.searchsorted(ends, rows, side="right")).tolist():
+            doc, site = sited[page]
+            where = found[first[page]:ends[page]].tolist()
+            doc.drop({line.index: self._reason(site, at) for line, at in zip(doc.lines, where, strict=True) if at >= 0})
         return batch
 
     def _reason(self, site: str, where: int) -> Reason:

@@ -74,9 +74,10 @@ class Census:
         self.sites: dict[str, int] = {}  # site -> its number
         self.page_sites: list[int] = []  # each page's site and key, in the order they came
         self.page_keys: list[int] = []
-        self.keys: list[np.ndarray] = []
-        self.owners: list[np.ndarray] = []  # the site of each key
-        self.pages: list[np.ndarray] = []  # the page of each key
+        self.keys: list[np.ndarray] = []  # each page's keys, as they came
+        self.held_sites: list[int] = []  # the site of each page of ``keys`` ...
+        self.held_pages: list[int] = []  # ... its page key ...
+        self.held_counts: list[int] = []  # ... and its number of keys (arrays a key are made at _take)
         self.held = 0  # keys in memory
         self.limit = max(1 << 16, budget // KEY_BYTES)
         self.scratch = scratch
@@ -90,8 +91,9 @@ class Census:
         self.page_sites.append(number)
         self.page_keys.append(page)
         self.keys.append(keys)
-        self.owners.append(np.full(len(keys), number, dtype=np.uint32))
-        self.pages.append(np.full(len(keys), page, dtype=np.uint64))
+        self.held_sites.append(number)
+        self.held_pages.append(page)
+        self.held_counts.append(len(keys))
         self.held += len(keys)
         if self.held >= self.limit:
             self._spill()
@@ -116,7 +118,7 @@ class Census:
                          np.concatenate([p[2] for p in parts]).astype(np.uint32))
 
     def close(self) -> None:
-        self.keys, self.owners, self.pages, self.held = [], [], [], 0
+        self.keys, self.held_sites, self.held_pages, self.held_counts, self.held = [], [], [], [], 0
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
@@ -141,9 +143,10 @@ class Census:
 
     def _take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         keys = np.concatenate(self.keys) if self.keys else np.empty(0, np.uint64)
-        owners = np.concatenate(self.owners) if self.owners else np.empty(0, np.uint32)
-        pages = np.concatenate(self.pages) if self.pages else np.empty(0, np.uint64)
-        self.keys, self.owners, self.pages, self.held = [], [], [], 0
+        counts = np.asarray(self.held_counts, dtype=np.int64)
+        owners = np.repeat(np.asarray(self.held_sites, dtype=np.uint32), counts)
+        pages = np.repeat(np.asarray(self.held_pages, dtype=np.uint64), counts)
+        self.keys, self.held_sites, self.held_pages, self.held_counts, self.held = [], [], [], [], 0
         return keys, owners, pages
 
     def _spill(self) -> None:
