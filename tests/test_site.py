@@ -45,6 +45,33 @@ def test_the_site_of_a_page_is_the_host_of_its_url(url, site):
 
 
 @pytest.mark.unit
+def test_the_host_is_parsed_from_the_urls_start_as_from_the_whole_url():
+    """site_of parses only the URL's start, up to its authority's end (cached per site):
+    the same host as urlsplit finds in the whole URL, for URLs made of the pieces that
+    move urlsplit's bounds (schemes, slashes, queries, fragments, ports, user info,
+    brackets, tabs and newlines it drops, characters it refuses)."""
+    import random
+    from urllib.parse import urlsplit
+
+    def whole(url: str) -> str | None:
+        try:
+            host = urlsplit(url.strip()).hostname
+        except ValueError:
+            return None
+        if not host:
+            return None
+        return host[4:] if host.startswith("www.") else host
+
+    pieces = ["http:", "https:", "HTTP:", "", "mailto:", "//", "/", "?", "#", "www.", "Ex.ample", "user:pw@",
+              ":8080", "[::1]", "[::1", "]", "a", "é", "\t", "\n", " ", "%41", "@", ":", ".", "\u2100", "\uff0f",
+              "/path//x", "?q=//h", "#//h"]
+    rng = random.Random(5)
+    for _ in range(20_000):
+        url = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 7)))
+        assert site_of(_doc(["x"], url), "url") == whole(url), url
+
+
+@pytest.mark.unit
 def test_a_page_without_a_url_has_no_site_and_folder_mode_uses_its_folder():
     assert site_of(_doc(["x"]), "url") is None
     assert site_of(_doc(["x"], "https://example.org/"), "off") is None

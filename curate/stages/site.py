@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
@@ -43,16 +44,32 @@ def site_of(doc: Document | RawDocument, mode: str) -> str | None:
         url = doc.metadata.get(URL_FIELD) if doc.metadata else None
         if not isinstance(url, str):
             return None
-        try:
-            host = urlsplit(url.strip()).hostname
-        except ValueError:  # an unparsable URL (a bad IPv6 literal, ...): no site, not a crash
-            return None
-        if not host:
-            return None
-        return host[4:] if host.startswith("www.") else host
+        return _site_of_url(_authority_part(url.strip()))
     if mode == "folder":
         return posixpath.dirname(doc.source) or "."
     return None
+
+
+def _authority_part(url: str) -> str:
+    """The start of ``url`` up to where its authority (the host) ends: urlsplit finds the
+    same host in it as in the whole URL, and a site's pages share it, so its host is
+    parsed once a site (urlsplit cost ~2 µs a page, twice a page: census and stage)."""
+    at = url.find("//")
+    if at < 0:
+        return url
+    ends = [end for end in (url.find("/", at + 2), url.find("?", at + 2), url.find("#", at + 2)) if end >= 0]
+    return url[:min(ends)] if ends else url
+
+
+@lru_cache(maxsize=4096)
+def _site_of_url(url: str) -> str | None:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # an unparsable URL (a bad IPv6 literal, ...): no site, not a crash
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
 
 
 def line_key(site: str, text: str) -> int:
