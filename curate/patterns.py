@@ -38,6 +38,7 @@ from functools import cache, lru_cache
 from re import _compiler as sre_compile  # type: ignore[attr-defined]  # private: typeshed has no stub
 from re import _constants as C  # type: ignore[attr-defined]  # private: typeshed has no stub
 from re import _parser as sre_parse  # type: ignore[attr-defined]  # private: typeshed has no stub
+from typing import Any
 
 import numpy as np
 
@@ -201,11 +202,26 @@ def unanchored():
     return _re2_module()[1].RE2.Anchor.UNANCHORED
 
 
+# Programs compiled elsewhere with _re2_program's options, by source: a FilteredRE2 compiles
+# its own copy of each rule's pattern (`rule_filter.LineRuleFilter`), and compiling it again
+# for the rule cost every process 0.12 s of its start for the built-in rules.
+_ADOPTED: dict[str, Any] = {}
+
+
+def adopt_re2_program(source: str, program: Any) -> None:
+    """``program``, compiled from ``source`` with the options `_re2_program` uses, is what
+    `_re2_program` hands out for that source from now on (unless it compiled one first)."""
+    _ADOPTED.setdefault(source, program)
+
+
 @lru_cache(maxsize=4096)
 def _re2_program(source: str):
     global _UNANCHORED
     re2, _re2 = _re2_module()
     _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+    adopted = _ADOPTED.get(source)
+    if adopted is not None:
+        return adopted
     options = re2.Options()
     options.max_mem = RE2_MAX_MEM
     options.never_capture = True

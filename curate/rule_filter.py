@@ -26,7 +26,7 @@ from collections.abc import Collection
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from curate.patterns import RE2_MAX_MEM, _re2_module
+from curate.patterns import RE2_MAX_MEM, _re2_module, adopt_re2_program
 
 if TYPE_CHECKING:
     from curate.rules import Rule, RuleSet
@@ -65,10 +65,15 @@ class LineRuleFilter:
         self._parts: list[tuple[list[int], object]] = []  # (the positions of its rules, its filter)
         for group in groups:
             try:
-                self._parts.append((group, _compiled_filter(tuple(sources[k] for k in group))))
+                compiled = _compiled_filter(tuple(sources[k] for k in group))
             except _Refused as err:
                 raise RuntimeError(f"rule {rules[group[err.position]].name!r}: RE2's filter did not take its "
                                    "pattern") from None
+            self._parts.append((group, compiled))
+            # The filter compiled each pattern with the rules' own options: the rule's program
+            # where it runs alone (a line too long for the filter) is that one, not a second.
+            for j, k in enumerate(group):
+                adopt_re2_program(sources[k], compiled.GetRE2(j))
 
     def agrees_on_examples(self, names: Collection[str] | None = None) -> bool:
         """Does the filter find every rule (of ``names``, default all) on each of its own
