@@ -95,6 +95,11 @@ class CompiledPattern:
         (``Match(anchor, utf8, start, end)``); None if the pattern is not on RE2."""
         return _re2_program(self.re2) if self.re2 is not None else None
 
+    def prefilter_program(self):
+        """The compiled RE2 program of ``prefilter``, for callers that rule lines out
+        themselves (as `search` does first); None without one."""
+        return _re2_program(self.prefilter) if self.prefilter is not None else None
+
     def fallback(self) -> str:
         """The regex-module form (an RE2 pattern needs it only for rare texts)."""
         return self.backtracking if self.backtracking is not None else _regex_form(self.pattern, self.flags)

@@ -5,6 +5,7 @@ takes), and with a user's rules beside the built-in ones."""
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from pathlib import Path
 
@@ -23,7 +24,15 @@ from curate.rule_filter import (
     line_filter,
 )
 from curate.rules import load_rules
-from curate.stages.noise import StripNoise, all_rule_hits, literal_program
+from curate.stages.noise import (
+    LineFacts,
+    StripNoise,
+    _admitted,
+    _remembered_search,
+    all_rule_hits,
+    line_rule_positions,
+    literal_program,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -122,6 +131,42 @@ def test_after_the_noise_stages_setup_its_rules_compile_nothing_more_on_pages():
     hits = sum(len(all_rule_hits(_lines(page), stage.ruleset)[0]) for page in [*_pages(), EDGES])
     assert hits > 500
     assert (_re2_program.cache_info().currsize, literal_program.cache_info().currsize) == (programs, literals)
+
+
+def test_the_lines_a_rule_reads_are_those_its_bounds_and_literals_admit_one_by_one():
+    ruleset = load_rules()
+    rules = [rule for rule in ruleset.in_order if rule.scope == "line"]
+    assert sum(bool(rule.literals) for rule in rules) > 5 and sum(rule.max_words is not None for rule in rules) > 5
+    odd = ["Wir verwenden Cookies \ud800 auf dieser Seite", "COOKIE", "", "İstanbul cookie", "cook\nie"]
+    pages = [*_pages()[:40], EDGES + odd]
+    lines = _lines([text for page in pages for text in page])
+    facts = LineFacts(lines)
+    # A phrase over two lines is in neither: the text RE2 reads joins them by newlines.
+    joined_rule = dataclasses.replace(rules[0], literals=("cook\nie", "cookie"))
+    checked = 0
+    for rule in [*rules, joined_rule]:
+        for start in (0, 7, len(lines) - 3):
+            expected = [k for k in range(start, len(lines))
+                        if (rule.max_words is None or facts.words[k] <= rule.max_words)
+                        and (rule.min_words is None or facts.words[k] >= rule.min_words)
+                        and (not rule.literals or any(lit in lines[k].text.lower() for lit in rule.literals))]
+            assert list(_admitted(rule, facts, start)) == expected, rule.name
+            checked += len(expected)
+    assert checked > 1000
+
+
+def test_a_backtracking_rules_memo_keeps_only_the_lines_its_prefilter_lets_through():
+    # The memo is for the searches that cost (~0.5 ms on the backtracking engine): lines
+    # the RE2 prefilter rules out in a microsecond pushed them out of it, to run again.
+    rule = next(r for r in load_rules().in_order if r.name == "cookie-banner")
+    assert rule.regex is not None and rule.regex.re2 is None and rule.regex.prefilter is not None
+    texts = [f"Our cookie jar number {n} is on the shelf." for n in range(300)]
+    texts += ["We use cookies to personalise content and ads.", "Diese Website verwendet Cookies."]
+    lines = _lines(texts)
+    _remembered_search.cache_clear()
+    found = line_rule_positions(rule, lines, LineFacts(lines))
+    assert found == [300, 301]
+    assert _remembered_search.cache_info().currsize <= 2
 
 
 def _user_rules(tmp_path: Path, toml: str) -> Path:
