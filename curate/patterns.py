@@ -54,6 +54,7 @@ RE2_MAX_REPEAT = 1000  # RE2 refuses larger repeat counts
 RE2_MAX_MEM = 64 << 20
 MAX_CODE_POINT = 0x110000
 SURROGATES = (0xD800, 0xE000)
+ASCII_LAST = 0x7F
 CASED_BELOW = 0x20000  # no code point above has a case mapping (a test checks every one)
 
 # re's flags as plain ints: enum arithmetic was a tenth of the load time
@@ -85,15 +86,26 @@ class CompiledPattern:
     re2: str | None  # the exact RE2 form, when there is one
     backtracking: str | None  # the exact regex-module form; for an RE2 pattern, made when first needed
     prefilter: str | None  # RE2 form matching a superset, tried before the backtracking engine
+    # A pattern with no exact RE2 form (a Unicode \b beside characters not known, in most
+    # built-in ones) may still have one for texts of ASCII characters alone: there Python's
+    # \b is RE2's, and each class is its ASCII part. The backtracking form took 0.5-40 ms
+    # a line (its written-out classes are called as subroutines); this takes microseconds.
+    ascii_re2: str | None = None
 
     def fingerprint(self) -> dict:
         return {"pattern": self.pattern, "flags": self.flags, "engine": self.engine,
-                "re2": self.re2, "backtracking": self.backtracking, "prefilter": self.prefilter}
+                "re2": self.re2, "backtracking": self.backtracking, "prefilter": self.prefilter,
+                "ascii_re2": self.ascii_re2}
 
     def re2_program(self):
         """The compiled RE2 program, for callers that run it on many lines themselves
         (``Match(anchor, utf8, start, end)``); None if the pattern is not on RE2."""
         return _re2_program(self.re2) if self.re2 is not None else None
+
+    def ascii_program(self):
+        """The compiled RE2 program of ``ascii_re2`` (exact on ASCII texts only); None
+        without one."""
+        return _re2_program(self.ascii_re2) if self.ascii_re2 is not None else None
 
     def prefilter_program(self):
         """The compiled RE2 program of ``prefilter``, for callers that rule lines out
@@ -113,6 +125,9 @@ class CompiledPattern:
             data = _utf8(text, encoded)
             if data is not None:
                 return _re2_program(self.re2).Match(_UNANCHORED, data, 0, len(data))[0][0] >= 0
+        if self.ascii_re2 is not None and text.isascii() and not text.endswith("\n"):
+            data = encoded if encoded is not None else text.encode("ascii")
+            return _re2_program(self.ascii_re2).Match(_UNANCHORED, data, 0, len(data))[0][0] >= 0
         if self.prefilter is not None and self._ruled_out(text, encoded):
             return False
         try:
@@ -122,10 +137,11 @@ class CompiledPattern:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) of every match, as Python's finditer finds them."""
-        if self.re2 is not None and not text.endswith("\n"):
-            found = _re2_spans(self.re2, text)
-            if found is not None:
-                return found
+        for form in (self.re2, self.ascii_re2 if text.isascii() else None):
+            if form is not None and not text.endswith("\n"):
+                found = _re2_spans(form, text)
+                if found is not None:
+                    return found
         # No match anywhere, no spans: the prefilter rules out most block windows (88-99%
         # for the built-in teaser rules) before the backtracking engine (the guard: as above).
         if self.prefilter is not None and not text.endswith("\n") and self._ruled_out(text, None):
@@ -165,14 +181,21 @@ def compile_pattern(pattern: str, flags: int, boolean: bool = True) -> CompiledP
             re2 = None
     except _NoRE2:
         pass
+    ascii_re2 = None
     if re2 is None:
         backtracking = _regex_form(pattern, flags)
         _check_regex(backtracking)
         prefilter = _Writer(flags, re2=True, relaxed=True).re2(tree)
         if not _re2_compiles(prefilter):
             prefilter = None
+        try:
+            ascii_re2 = _Writer(flags, re2=True, boolean=boolean, ascii_text=True).re2(tree)
+            if not _re2_compiles(ascii_re2):
+                ascii_re2 = None
+        except _NoRE2:  # a lookbehind, a back-reference: nothing to do with the characters
+            pass
     return CompiledPattern(pattern=pattern, flags=flags, engine=ENGINE_RE2 if re2 is not None else ENGINE_BACKTRACKING,
-                           re2=re2, backtracking=backtracking, prefilter=prefilter)
+                           re2=re2, backtracking=backtracking, prefilter=prefilter, ascii_re2=ascii_re2)
 
 
 @lru_cache(maxsize=1024)
@@ -471,13 +494,16 @@ def _code_point(cp: int, re2: bool) -> str:
 class _Writer:
     """Writes a parse tree in RE2 or regex syntax. ``relaxed``: RE2 that matches a superset
     (for a prefilter). ``boolean``: the RE2 form may rewrite edge assertions, which keeps
-    whether a line matches but not where."""
+    whether a line matches but not where. ``ascii_text``: RE2 exact on texts of ASCII
+    characters only (each class written as its ASCII part; a Unicode \\b as RE2's)."""
 
-    def __init__(self, flags: int, re2: bool = False, relaxed: bool = False, boolean: bool = False):
+    def __init__(self, flags: int, re2: bool = False, relaxed: bool = False, boolean: bool = False,
+                 ascii_text: bool = False):
         self.flags = flags
         self.is_re2 = re2
         self.relaxed = relaxed
         self.boolean = boolean
+        self.ascii_text = ascii_text
         self.defined: dict[str, str] = {}  # regex syntax: large class -> its group name
         self.behind = 0  # how many lookbehinds the writer is inside
 
@@ -506,6 +532,8 @@ class _Writer:
         return self.write_ranges(ranges)
 
     def write_ranges(self, ranges) -> str:
+        if self.ascii_text:  # no other character is in the text
+            ranges = [(lo, min(hi, ASCII_LAST)) for lo, hi in ranges if lo <= ASCII_LAST]
         text = _class_text(tuple(ranges), self.is_re2)
         if self.is_re2 or len(text) <= LARGE_CLASS:
             return text
@@ -623,7 +651,8 @@ class _Writer:
             return "\\z" if self.is_re2 else "\\Z"
         if at in (C.AT_BOUNDARY, C.AT_NON_BOUNDARY):
             if self.is_re2:
-                if flags & _A and at is C.AT_BOUNDARY:  # RE2's \b is ASCII-only, as Python's is here
+                # RE2's \b is ASCII-only, as Python's is here (or as the text is)
+                if (flags & _A or self.ascii_text) and at is C.AT_BOUNDARY:
                     return "\\b"
                 return self.unsupported("")
             w = self.word_class(flags)
@@ -640,7 +669,7 @@ class _Writer:
 
     def boundary_between(self, before: list, after: list, at, flags: int) -> str:
         """\\b between two neighbours whose characters are known: always or never true."""
-        if flags & _A and at is C.AT_BOUNDARY:
+        if (flags & _A or self.ascii_text) and at is C.AT_BOUNDARY:
             return "\\b"
         left, right = _last_set(before, flags), _first_set(after, flags)
         if left is None or right is None:

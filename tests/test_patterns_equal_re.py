@@ -81,6 +81,11 @@ def regex_search(compiled, text: str) -> bool:
     return _regex_program(compiled.fallback()).search(text) is not None
 
 
+def ascii_search(compiled, text: str) -> bool:
+    data = text.encode("ascii")
+    return _re2_program(compiled.ascii_re2).Match(unanchored(), data, 0, len(data))[0][0] >= 0
+
+
 LINE_RULES = [r for r in BUILTIN.rules if r.scope == "line"]
 BLOCK_RULES = [r for r in BUILTIN.rules if r.scope == "block"]
 LINE_FRAGMENTS = _fragments([r.regex.pattern for r in LINE_RULES])
@@ -94,7 +99,29 @@ def test_builtin_line_rule_means_what_re_says(rule, data):
     expected = reference_search(compiled.pattern, compiled.flags, text)
     if compiled.re2 is not None:
         assert re2_search(compiled, text) == expected, (compiled.pattern, text)
+    if compiled.ascii_re2 is not None and text.isascii():
+        assert ascii_search(compiled, text) == expected, (compiled.pattern, text)
     assert regex_search(compiled, text) == expected, (compiled.pattern, text)
+    assert compiled.search(text) == expected
+
+
+# The built-in rules without an exact RE2 form: on a text of ASCII characters alone they
+# run on their ASCII form (CompiledPattern.ascii_re2), which must say what re says there.
+BACKTRACKING_LINE_RULES = [r for r in LINE_RULES if r.regex.re2 is None]
+ASCII_FRAGMENTS = [f for f in LINE_FRAGMENTS if f.isascii()]
+ASCII_TRICKY = "".join(ch for ch in TRICKY if ch.isascii()) + "'\"()[]&@#\x7f\x00"
+
+
+@pytest.mark.parametrize("rule", BACKTRACKING_LINE_RULES, ids=lambda r: r.name)
+@given(data=st.data())
+def test_builtin_backtracking_rule_on_an_ascii_line_means_what_re_says(rule, data):
+    piece = st.one_of(st.sampled_from(ASCII_FRAGMENTS), st.text(alphabet=ASCII_TRICKY, max_size=6),
+                      st.sampled_from([" ", "  "]))
+    text = data.draw(st.lists(piece, max_size=12).map("".join))
+    compiled = rule.regex
+    assert compiled.ascii_re2 is not None
+    expected = reference_search(compiled.pattern, compiled.flags, text)
+    assert ascii_search(compiled, text) == expected, (compiled.pattern, text)
     assert compiled.search(text) == expected
 
 
@@ -141,6 +168,10 @@ def test_tricky_pattern_means_what_re_says(pattern, flags, data):
         expected = reference_search(pattern, flags, text)
         if compiled.re2 is not None and not text.endswith("\n"):
             assert re2_search(compiled, text) == expected, (pattern, text, compiled.re2)
+        ascii_text = text.encode("ascii", "ignore").decode("ascii")  # the same text, its ASCII only
+        if compiled.ascii_re2 is not None and not ascii_text.endswith("\n"):
+            assert ascii_search(compiled, ascii_text) == reference_search(pattern, flags, ascii_text), \
+                (pattern, ascii_text, compiled.ascii_re2)
         assert regex_search(compiled, text) == expected, (pattern, text)
         if not boolean:
             reference = [m.span() for m in re.compile(pattern, flags).finditer(text)]
@@ -181,6 +212,16 @@ def test_phrase_rules_and_word_edges_run_on_re2():
     assert phrase_rules and all(r.regex.engine == "re2" for r in phrase_rules)
     assert compile_pattern(r"\bcookies?\b", re.IGNORECASE).engine == "re2"
     assert compile_pattern(r"(?<=x)y", 0, boolean=False).engine == "backtracking"
+
+
+@pytest.mark.unit
+def test_a_unicode_word_bound_beside_any_character_runs_on_re2_for_ascii_text():
+    compiled = compile_pattern(r"^(we|wir)\b.{0,20}\b(use|nutzen)\b", re.IGNORECASE)
+    assert compiled.engine == "backtracking" and compiled.ascii_re2 is not None
+    assert "\\b" in compiled.ascii_re2 and "\\x{C0}" not in compiled.ascii_re2  # classes cut to ASCII
+    assert compiled.search("We also use cookies") and not compiled.search("Weuse")
+    assert compiled.search("Wir können sie nutzen")  # not ASCII: the backtracking form says it
+    assert compile_pattern(r"(a)\1", 0).ascii_re2 is None  # a back-reference has no RE2 form at all
 
 
 @pytest.mark.unit

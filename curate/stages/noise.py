@@ -145,12 +145,17 @@ def _scan_lines(rule: Rule, lines: list[Line], facts: LineFacts, start: int, fou
     # ~0.5 ms were pushed out by ones that cost nothing and run again).
     prefilter = regex.prefilter_program() if program is None else None
     ruled_out = prefilter.Match if prefilter is not None else None
+    # Its exact RE2 form for ASCII lines, if it has one (patterns.CompiledPattern.ascii_re2).
+    ascii_program = regex.ascii_program() if program is None else None
+    ascii_match = ascii_program.Match if ascii_program is not None else None
     anchor = unanchored()
     for k in _admitted(rule, facts, start):
         line = lines[k]
         data = encoded[k]
         if match is not None and data is not None and not data.endswith(b"\n"):
             hit = match(anchor, data, 0, len(data))[0][0] >= 0
+        elif ascii_match is not None and data is not None and data.isascii() and not data.endswith(b"\n"):
+            hit = ascii_match(anchor, data, 0, len(data))[0][0] >= 0
         elif ruled_out is not None and data is not None and ruled_out(anchor, data, 0, len(data))[0][0] < 0:
             hit = False  # what `search` answers for it
         else:
@@ -189,6 +194,7 @@ def compile_programs(ruleset: RuleSet) -> None:
         if regex is None:
             continue
         regex.re2_program()
+        regex.ascii_program()
         if regex.prefilter is not None:
             _re2_program(regex.prefilter)
         if rule.literals:
