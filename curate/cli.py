@@ -637,8 +637,10 @@ def rules_test(folders, no_builtin_rules):
     Exits with status 1 if any rule fails, listing every failure.
 
     Each rule's line also says which engine runs its pattern: [re2] (linear time, whatever
-    the line) or [backtracking] (lookarounds, \\b, backreferences: a time limit per line).
-    A RISK line flags a backtracking pattern that can take exponential time.
+    the line) or [backtracking] (lookarounds, \\b, backreferences: a time limit per line);
+    [backtracking; re2 on ASCII lines] when its only obstacle is a \\b beside characters
+    not known, which on a line of ASCII characters RE2 says exactly. A RISK line flags a
+    backtracking pattern that can take exponential time.
 
     \b
     Examples:
@@ -654,6 +656,8 @@ def rules_test(folders, no_builtin_rules):
         failures = example_failures(rule)
         engine = rule.regex.engine if rule.regex is not None else (
             "statistic" if rule.scope == "document" else "detector")
+        if rule.regex is not None and rule.regex.ascii_re2 is not None:
+            engine += "; re2 on ASCII lines"
         risk = backtracking_risk(rule.regex) if rule.regex is not None else None
         n_examples = len(rule.examples_match) + len(rule.examples_keep)
         if failures:

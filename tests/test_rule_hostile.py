@@ -139,6 +139,13 @@ def test_nested_quantifier_rule_runs_in_linear_time_on_re2(tmp_path):
     assert "ok   slow-rule (2 examples) [re2]" in tested.stdout
 
 
+def test_rules_test_says_when_a_backtracking_rule_runs_on_re2_for_ascii_lines(tmp_path):
+    rules = _rule_folder(tmp_path, SLOW_RULE.replace("^(?:a|aa)+(?<=b)|^spam!$", r"^(we|wir)\b.{0,20}\bspam\b")
+                         .replace('"spam!"', '"We sell spam"'))
+    result = invoke("rules", "test", rules, "--no-builtin-rules")
+    assert "ok   slow-rule (2 examples) [backtracking; re2 on ASCII lines]" in result.output, result.output
+
+
 def test_rules_test_flags_exponential_backtracking_patterns(tmp_path):
     rules = _rule_folder(tmp_path, SLOW_RULE)
     result = invoke("rules", "test", rules, "--no-builtin-rules")
@@ -157,7 +164,9 @@ def test_builtin_pack_runs_on_re2_or_passes_the_exponential_check():
     engines = {line.split()[1]: line.rsplit("[", 1)[1].rstrip("]")
                for line in result.output.splitlines() if line.startswith("ok ")}
     assert engines["pagination"] == "re2"
-    assert set(engines.values()) <= {"re2", "backtracking", "detector", "statistic"} and len(engines) >= 40
+    assert set(engines.values()) <= {"re2", "backtracking", "backtracking; re2 on ASCII lines", "detector",
+                                     "statistic"} and len(engines) >= 40
+    assert engines["cookie-banner"] == "backtracking; re2 on ASCII lines"
 
 
 def _page_number_line(last: int = 129) -> str:
