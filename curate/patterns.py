@@ -233,16 +233,21 @@ def unanchored():
 # Programs compiled elsewhere with _re2_program's options, by source: a FilteredRE2 compiles
 # its own copy of each rule's pattern (`rule_filter.LineRuleFilter`), and compiling it again
 # for the rule cost every process 0.12 s of its start for the built-in rules.
+# At most as many as _re2_program keeps: each holds its whole filter alive, and a program
+# that loads rule set after rule set (the API, the tests) would otherwise keep them all.
 _ADOPTED: dict[str, Any] = {}
+MAX_ADOPTED = 4096
 
 
 def adopt_re2_program(source: str, program: Any) -> None:
     """``program``, compiled from ``source`` with the options `_re2_program` uses, is what
     `_re2_program` hands out for that source from now on (unless it compiled one first)."""
+    if source not in _ADOPTED and len(_ADOPTED) >= MAX_ADOPTED:
+        del _ADOPTED[next(iter(_ADOPTED))]  # the oldest: compiled again if it is asked for
     _ADOPTED.setdefault(source, program)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=MAX_ADOPTED)
 def _re2_program(source: str):
     global _UNANCHORED
     re2, _re2 = _re2_module()

@@ -122,6 +122,15 @@ def test_a_rule_in_the_filter_runs_alone_on_the_filters_own_program_not_a_second
         assert rule.regex.re2_program() is patterns._ADOPTED[rule.regex.re2], rule.name
 
 
+def test_the_adopted_programs_are_bounded_oldest_first(monkeypatch):
+    monkeypatch.setattr(patterns, "_ADOPTED", {})
+    monkeypatch.setattr(patterns, "MAX_ADOPTED", 3)
+    for k in range(5):
+        patterns.adopt_re2_program(f"source{k}", k)
+    patterns.adopt_re2_program("source4", 99)  # already there: kept as it was
+    assert patterns._ADOPTED == {"source2": 2, "source3": 3, "source4": 4}
+
+
 def test_after_the_noise_stages_setup_its_rules_compile_nothing_more_on_pages():
     # Set up before the fork, the programs are the workers' from their parent: a program
     # compiled on a page instead costs every worker its compile (0.3-0.4 s in all).
