@@ -143,11 +143,14 @@ def measure(corpus: Path, reps: int, profile: bool) -> dict:
 def forget_verdicts() -> None:
     """Empty what the noise stage remembers of lines it has seen, so that each repetition
     sees what a run sees: a cold start, warmed by the batches before."""
+    from curate import patterns
     from curate.stages import noise
 
-    remembered = getattr(noise, "_remembered_search", None)  # not in older checkouts
-    if remembered is not None:
-        remembered.cache_clear()
+    # Where it lives moved (noise.py before 2026-12-03, patterns.py since); older checkouts have neither.
+    for module in (patterns, noise):
+        remembered = getattr(module, "_remembered_search", None)
+        if remembered is not None:
+            remembered.cache_clear()
 
 
 def profile_stage(stage, batches: list) -> str:

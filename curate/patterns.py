@@ -45,6 +45,7 @@ import numpy as np
 # Per call of the backtracking engine. A rule over budget on a line leaves that line to
 # the other rules and is reported; its verdict there depends on the machine's speed.
 BUDGET_SECONDS = 0.5
+MEMO_CHARS = 400  # longer texts are searched afresh each time: boilerplate is short, memory is not free
 MAX_NESTING = 100  # groups and repeats inside one another; Python's own parser recurses
 RE2_MAX_REPEAT = 1000  # RE2 refuses larger repeat counts
 # RE2's budget per pattern (its default is 8 MiB), most of it the DFA's cache. The keyword
@@ -102,15 +103,12 @@ class CompiledPattern:
         (``Match(anchor, utf8, start, end)``); None if the pattern is not on RE2."""
         return _re2_program(self.re2) if self.re2 is not None else None
 
-    def ascii_program(self):
-        """The compiled RE2 program of ``ascii_re2`` (exact on ASCII texts only); None
-        without one."""
-        return _re2_program(self.ascii_re2) if self.ascii_re2 is not None else None
-
-    def prefilter_program(self):
-        """The compiled RE2 program of ``prefilter``, for callers that rule lines out
-        themselves (as `search` does first); None without one."""
-        return _re2_program(self.prefilter) if self.prefilter is not None else None
+    def compile_re2_forms(self) -> None:
+        """Compile now each RE2 form the pattern has (once per process: a worker forked
+        after this has them)."""
+        for source in (self.re2, self.ascii_re2, self.prefilter):
+            if source is not None:
+                _re2_program(source)
 
     def fallback(self) -> str:
         """The regex-module form (an RE2 pattern needs it only for rare texts)."""
@@ -130,10 +128,10 @@ class CompiledPattern:
             return _re2_program(self.ascii_re2).Match(_UNANCHORED, data, 0, len(data))[0][0] >= 0
         if self.prefilter is not None and self._ruled_out(text, encoded):
             return False
-        try:
-            return _regex_program(self.fallback()).search(text, timeout=BUDGET_SECONDS) is not None
-        except TimeoutError as err:
-            raise PatternTimeout() from err
+        # Remembered only here, past the checks that take a microsecond: a memo ahead of
+        # them filled with lines the prefilter rules out and pushed out the costly searches.
+        source = self.fallback()
+        return _remembered_search(source, text) if len(text) <= MEMO_CHARS else _backtracking_search(source, text)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) of every match, as Python's finditer finds them."""
@@ -292,6 +290,22 @@ def _re2_spans(source: str, text: str) -> list[tuple[int, int]] | None:
     if not found or data.isascii():
         return found
     return [(len(data[:s].decode("utf-8")), len(data[:e].decode("utf-8"))) for s, e in found]
+
+
+def _backtracking_search(source: str, text: str) -> bool:
+    try:
+        return _regex_program(source).search(text, timeout=BUDGET_SECONDS) is not None
+    except TimeoutError as err:
+        raise PatternTimeout() from err
+
+
+@lru_cache(maxsize=1 << 13)  # at most ~13 MB of lines, ~1 MB for typical ones
+def _remembered_search(source: str, text: str) -> bool:
+    """_backtracking_search, remembered per pattern and text: the backtracking engine costs
+    0.1-40 ms a line, and the lines these rules look at (a cookie banner, "Share this:", a
+    byline) come back page after page. A text over the time budget raises, and is not
+    remembered."""
+    return _backtracking_search(source, text)
 
 
 @lru_cache(maxsize=4096)

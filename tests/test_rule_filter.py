@@ -14,7 +14,7 @@ from conftest import FIXTURES, ROOT
 
 from curate import patterns
 from curate.document import Line, Origin
-from curate.patterns import _re2_program
+from curate.patterns import _re2_program, _remembered_search
 from curate.rule_filter import (
     MAX_BOUNDED_PATTERN_CHARS,
     MAX_LINE_BYTES,
@@ -28,7 +28,6 @@ from curate.stages.noise import (
     LineFacts,
     StripNoise,
     _admitted,
-    _remembered_search,
     all_rule_hits,
     line_rule_positions,
     literal_program,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from curate.detectors import ArticleRegion, LineModelRule, _line_index, reads_as_sentence, words
 from curate.document import Document, Line, Problem, RawDocument, Reason
-from curate.patterns import BUDGET_SECONDS, CompiledPattern, PatternTimeout, _re2_module, _re2_program, unanchored
+from curate.patterns import BUDGET_SECONDS, PatternTimeout, _re2_module, _re2_program, unanchored
 from curate.rule_filter import MAX_LINE_BYTES, LineRuleFilter, line_filter
 from curate.rules import BUILTIN_PREFIX, Rule, RuleSet
 from curate.stages.base import Batch, Stage
@@ -22,7 +22,6 @@ from curate.stages.fences import code_positions
 if TYPE_CHECKING:
     from curate.driver import RunConfig
 
-MEMO_CHARS = 400  # longer lines are searched afresh each time: boilerplate is short, memory is not free
 MODEL_TIMING = "line-model"  # the key of the model's seconds in --timings (inside "noise")
 # Called when a rule's pattern runs over its time budget on a line: (rule, line).
 OnTimeout = Callable[[Rule, Line], None]
@@ -40,6 +39,7 @@ class LineFacts:
         self._lowered_encoded: list[bytes | None] | None = None
         self._joined: bytes | None = None  # the lowercased lines as one text (holding_any)
         self._starts: list[int] = []  # where each line starts in it
+        self._unreadable: list[int] = []  # the lines in it as empty ones: RE2 cannot read them
 
     @property
     def words(self) -> list[int]:
@@ -77,6 +77,7 @@ class LineFacts:
             # A line RE2 cannot read (a lone surrogate) stands in the text as an empty one.
             self._joined = b"\n".join(part or b"" for part in parts)
             self._starts = list(accumulate((len(part or b"") + 1 for part in parts[:-1]), initial=0))
+            self._unreadable = [k for k, part in enumerate(parts) if part is None]
         joined, starts, anchor = self._joined, self._starts, unanchored()
         found: set[int] = set()
         pos, end = 0, len(joined)
@@ -87,8 +88,7 @@ class LineFacts:
             k = bisect.bisect_right(starts, first) - 1
             found.add(k)
             pos = starts[k + 1] if k + 1 < len(starts) else end + 1
-        unreadable = [k for k, part in enumerate(self.lowered_encoded) if part is None]
-        found.update(k for k in unreadable if any(lit in self.lowered[k] for lit in literals))
+        found.update(k for k in self._unreadable if any(lit in self.lowered[k] for lit in literals))
         return found
 
 
@@ -139,28 +139,15 @@ def _scan_lines(rule: Rule, lines: list[Line], facts: LineFacts, start: int, fou
     # RE2 called directly: the method call per line and rule cost as much as the match
     program = regex.re2_program()
     match = program.Match if program is not None else None
-    # A pattern on the backtracking engine: its RE2 prefilter rules most lines out in a
-    # microsecond, here, before the memo of its searches, which then holds only the lines
-    # worth remembering (it held every line the rule read, and the searches that cost
-    # ~0.5 ms were pushed out by ones that cost nothing and run again).
-    prefilter = regex.prefilter_program() if program is None else None
-    ruled_out = prefilter.Match if prefilter is not None else None
-    # Its exact RE2 form for ASCII lines, if it has one (patterns.CompiledPattern.ascii_re2).
-    ascii_program = regex.ascii_program() if program is None else None
-    ascii_match = ascii_program.Match if ascii_program is not None else None
     anchor = unanchored()
     for k in _admitted(rule, facts, start):
         line = lines[k]
         data = encoded[k]
         if match is not None and data is not None and not data.endswith(b"\n"):
             hit = match(anchor, data, 0, len(data))[0][0] >= 0
-        elif ascii_match is not None and data is not None and data.isascii() and not data.endswith(b"\n"):
-            hit = ascii_match(anchor, data, 0, len(data))[0][0] >= 0
-        elif ruled_out is not None and data is not None and ruled_out(anchor, data, 0, len(data))[0][0] < 0:
-            hit = False  # what `search` answers for it
-        else:
+        else:  # the ASCII form, the prefilter and the memo of backtracking searches (CompiledPattern.search)
             try:
-                hit = search(line.text, data) if len(line.text) > MEMO_CHARS else _remembered_search(regex, line.text)
+                hit = search(line.text, data)
             except PatternTimeout:
                 return k  # a pattern that blew its budget once is not tried again in this document
         # Asked only of the lines the pattern matched: few, where every short line is many.
@@ -190,13 +177,8 @@ def compile_programs(ruleset: RuleSet) -> None:
     compiled once per process: the line filter's own are taken from it). Translation
     kept only the RE2 forms that compile (`patterns.compile_pattern`)."""
     for rule in ruleset.in_order:
-        regex = rule.regex
-        if regex is None:
-            continue
-        regex.re2_program()
-        regex.ascii_program()
-        if regex.prefilter is not None:
-            _re2_program(regex.prefilter)
+        if rule.regex is not None:
+            rule.regex.compile_re2_forms()
         if rule.literals:
             literal_program(rule.literals)
 
@@ -211,15 +193,6 @@ def literal_program(literals: tuple[str, ...]):
         return _re2_program("|".join(quote(lit.encode("utf-8")).decode("utf-8") for lit in literals))
     except Exception:  # noqa: BLE001 - too large for RE2's budget, a lone surrogate: tried one by one
         return None
-
-
-@lru_cache(maxsize=1 << 13)  # at most ~13 MB of lines, ~1 MB for typical ones
-def _remembered_search(regex: CompiledPattern, text: str) -> bool:
-    """CompiledPattern.search, remembered per pattern and line for the lines RE2 cannot
-    take: the backtracking engine costs ~100 µs a line, and the lines these rules look at
-    (a cookie banner, "Share this:", a byline) come back page after page. A line that runs
-    over the time budget raises, and is not remembered."""
-    return regex.search(text)
 
 
 # What lets a pattern see past the text it matches: a window's edges and the page around

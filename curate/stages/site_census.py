@@ -74,8 +74,7 @@ class Census:
         self.sites: dict[str, int] = {}  # site -> its number
         self.page_sites: list[int] = []  # each page's site and key, in the order they came
         self.page_keys: list[int] = []
-        self.keys: list[np.ndarray] = []  # each page's keys, as they came, since the last _take ...
-        self.held_counts: list[int] = []  # ... and how many: those pages are page_sites[held_from:]
+        self.keys: list[np.ndarray] = []  # each page's keys since the last _take: pages page_sites[held_from:]
         self.held_from = 0
         self.held = 0  # keys in memory
         self.limit = max(1 << 16, budget // KEY_BYTES)
@@ -90,7 +89,6 @@ class Census:
         self.page_sites.append(number)
         self.page_keys.append(page)
         self.keys.append(keys)
-        self.held_counts.append(len(keys))
         self.held += len(keys)
         if self.held >= self.limit:
             self._spill()
@@ -115,7 +113,7 @@ class Census:
                          np.concatenate([p[2] for p in parts]).astype(np.uint32))
 
     def close(self) -> None:
-        self.keys, self.held_counts, self.held = [], [], 0
+        self.keys, self.held = [], 0
         self.held_from = len(self.page_sites)
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
@@ -142,10 +140,10 @@ class Census:
     def _take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         keys = np.concatenate(self.keys) if self.keys else np.empty(0, np.uint64)
         # Each key's site and page: its page's, repeated (two arrays a page cost more than the keys).
-        counts = np.asarray(self.held_counts, dtype=np.int64)
+        counts = np.fromiter(map(len, self.keys), dtype=np.int64, count=len(self.keys))
         owners = np.repeat(np.asarray(self.page_sites[self.held_from:], dtype=np.uint32), counts)
         pages = np.repeat(np.asarray(self.page_keys[self.held_from:], dtype=np.uint64), counts)
-        self.keys, self.held_counts, self.held = [], [], 0
+        self.keys, self.held = [], 0
         self.held_from = len(self.page_sites)
         return keys, owners, pages
 
