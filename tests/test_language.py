@@ -94,6 +94,42 @@ def test_a_words_evidence_does_not_depend_on_the_order_of_its_ngrams():
         assert (m.log_prob[sorted(rows)].sum(axis=0, dtype=np.float64) == forward).all(), word
 
 
+def test_sparse_word_sums_equal_the_gathered_reference():
+    """The sparse product that sums new words' n-gram rows past the first n-grams of a
+    process gives the very bits of gathering and reducing them, for words with repeated
+    n-grams, words no profile knows and real paragraphs' words, and so the same labels."""
+    import numpy as np
+
+    from curate.stages.language import _summed_rows_gathered, _summed_rows_sparse, _word_grams, model, word_keys
+
+    m = model()
+    keys = list(dict.fromkeys(k for text in _paragraphs(400) for k in word_keys(text)))
+    keys += ["aaaa ", "ababab", "\u2603\u2603 ", "qzxj"]
+    gram_rows = [[m.row[g] for g in _word_grams(key) if g in m.row] for key in keys]
+    assert any(not r for r in gram_rows) and any(len(r) != len(set(r)) for r in gram_rows)
+    rows = np.array([r for word in gram_rows for r in word], dtype=np.int64)
+    counts = np.array([len(r) for r in gram_rows], dtype=np.int64)
+    gathered = _summed_rows_gathered(m.log_prob, rows, counts)
+    sparse = _summed_rows_sparse(m.log_prob, rows, counts)
+    assert gathered.shape == sparse.shape == (len(keys), len(m.languages))
+    assert np.array_equal(gathered, sparse)
+    assert (gathered[counts == 0] == 0).all()
+
+
+def test_labels_are_the_same_on_either_side_of_the_sparse_switch(monkeypatch):
+    from curate.stages.language import LanguageModel, detect, model
+
+    def labels(after: int) -> list:
+        monkeypatch.setattr(LanguageModel, "SPARSE_AFTER_GRAMS", after)
+        m = model()
+        m.__dict__.pop("_word_index", None)  # a fresh table: every word is learnt again
+        m._grams_summed = 0
+        return [detect(text) for text in _paragraphs(300)]
+
+    assert labels(0) == labels(10**9)
+    model().__dict__.pop("_word_index", None)
+
+
 def test_fast_cleaning_equals_langdetects():
     from reference.language import reference_cleaned
 
@@ -135,6 +171,7 @@ def test_profile_matrix_is_langdetects_own():
     assert mine.row.keys() == factory.word_lang_prob_map.keys()
     columns = [factory.langlist.index(lang) for lang in mine.languages]
     theirs = np.array([factory.word_lang_prob_map[gram] for gram in mine.row], dtype=np.float64)[:, columns]
+    assert mine.log_prob.dtype == np.float64  # float32 values, held in float64
     assert np.array_equal(np.log(theirs + SMOOTHING).astype(np.float32), mine.log_prob)
 
 
