@@ -130,6 +130,21 @@ def test_labels_are_the_same_on_either_side_of_the_sparse_switch(monkeypatch):
     model().__dict__.pop("_word_index", None)
 
 
+def test_batched_samples_equal_each_lines_own():
+    """The letters, characters and word keys of all of a batch's lines at once are each
+    line's own: lines with no letters, astral letters and symbols, lone surrogates,
+    Vietnamese marks, URLs, every script langdetect folds (kana, hangul, CJK)."""
+    from curate.document import Line, Origin
+    from curate.stages.language import _sample, _samples
+
+    texts = [*_paragraphs(300), "", "1234 -- !!", "\U0001d400\U0001d401 math letters \U0001f600 and \U00020000",
+             "lone \ud800 surrogate", "Tiếng Việt có dấu", "see https://x.org/a?b=c or a@b.de now",
+             "ひらがな カタカナ 한국어 中文字 ȘȚ ệ", "x" * 1000]
+    lines = [Line(k, text, text, Origin(k + 1, 0, len(text)), False) for k, text in enumerate(texts)]
+    assert _samples(lines) == [_sample(line) for line in lines]
+    assert _samples([]) == []
+
+
 def test_fast_cleaning_equals_langdetects():
     from reference.language import reference_cleaned
 
