@@ -130,6 +130,29 @@ def test_labels_are_the_same_on_either_side_of_the_sparse_switch(monkeypatch):
     model().__dict__.pop("_word_index", None)
 
 
+def test_sparse_line_sums_are_the_same_bits_as_reducing_in_order(monkeypatch):
+    """A line's evidence adds its words' rows one after another; the sparse product adds
+    them in the same order, so every line's sum, and every label, is the same bits."""
+    import numpy as np
+
+    from curate.stages.language import LanguageModel, model, word_keys
+
+    m = model()
+    texts = _paragraphs(400)
+    keys, starts = [], []
+    for text in texts:
+        starts.append(len(keys))
+        keys.extend(word_keys(text) or ["x"])
+    ids = m.ids_of(keys)
+    assert ids is not None
+    monkeypatch.setattr(LanguageModel, "SPARSE_AFTER_GRAMS", 10**12)
+    reduced = m.summed_lines(ids, starts)
+    monkeypatch.setattr(LanguageModel, "SPARSE_AFTER_GRAMS", -1)
+    sparse = m.summed_lines(ids, starts)
+    assert reduced.shape == sparse.shape == (len(texts), len(m.languages) + 2)
+    assert np.array_equal(reduced.view(np.uint64), sparse.view(np.uint64))
+
+
 def test_batched_samples_equal_each_lines_own():
     """The letters, characters and word keys of all of a batch's lines at once are each
     line's own: lines with no letters, astral letters and symbols, lone surrogates,
