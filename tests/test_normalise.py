@@ -43,7 +43,8 @@ def test_ftfy_gate_changes_nothing_on_real_lines():
 
     lines = [line for path in sorted(SEEDS.glob("*.txt")) + sorted(NOISE_DEV.glob("*.txt"))[::3]
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    lines += ["CafÃ© crÃ¨me", "â€œquotedâ€\x9d", "ﬁne ﬂour", "Fish &amp; chips", "broken \ufffd char", "\x93smart\x94"]
+    lines += ["CafÃ© crÃ¨me", "â€œquotedâ€\x9d", "ﬁne ﬂour", "Fish &amp; chips", "broken \ufffd char", "\x93smart\x94",
+              "AT&T & Co", "P&EACUTE;REZ", "&#233;t&#xe9; &amp", "a &nosuch; b", "&lt;tag&gt;", "R&D; café"]
     assert len(lines) > 10_000
     assert [normalise_text(line) for line in lines] == [always_ftfy(line) for line in lines]
 
