@@ -162,7 +162,8 @@ def test_batched_samples_equal_each_lines_own():
 
     texts = [*_paragraphs(300), "", "1234 -- !!", "\U0001d400\U0001d401 math letters \U0001f600 and \U00020000",
              "lone \ud800 surrogate", "Tiếng Việt có dấu", "see https://x.org/a?b=c or a@b.de now",
-             "ひらがな カタカナ 한국어 中文字 ȘȚ ệ", "x" * 1000]
+             "ひらがな カタカナ 한국어 中文字 ȘȚ ệ", "x" * 1000,
+             "\U0001f600\U0001d400 \U00020001" * 100, "a\U0001f600b \U0001d41a\U0001d41b" * 40]
     lines = [Line(k, text, text, Origin(k + 1, 0, len(text)), False) for k, text in enumerate(texts)]
     assert _samples(lines) == [_sample(line) for line in lines]
     assert _samples([]) == []

@@ -23,7 +23,7 @@ its language. Under the fitted threshold the label is "und". Codes are ISO 639-1
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import accumulate, chain, pairwise, repeat
 from operator import add
@@ -608,14 +608,26 @@ def _letter_counts(texts: list[str]) -> list[int]:
         _alpha_bmp = np.fromiter((chr(code).isalpha() for code in range(0x10000)), dtype=bool, count=0x10000)
     codes, starts = _code_points(texts)
     alpha = _alpha_bmp[np.minimum(codes, 0xFFFF)]
-    for at in np.flatnonzero(codes > 0xFFFF).tolist():
-        code = int(codes[at])
-        if code not in _alpha_astral:
-            _alpha_astral[code] = chr(code).isalpha()
-        alpha[at] = _alpha_astral[code]
+    _each_astral(codes, alpha, _is_alpha_astral)
     running = np.concatenate([[0], np.cumsum(alpha, dtype=np.int64)])
     bounds = np.array(starts, dtype=np.int64)
     return (running[bounds[1:]] - running[bounds[:-1]]).tolist()
+
+
+def _is_alpha_astral(code: int) -> bool:
+    if code not in _alpha_astral:
+        _alpha_astral[code] = chr(code).isalpha()
+    return _alpha_astral[code]
+
+
+def _each_astral(codes: np.ndarray, out: np.ndarray, answer: Callable[[int], object]) -> None:
+    """``out`` at each code point above the BMP: ``answer`` of it, asked once per distinct
+    code point (a line of emoji is 300 of them, mostly the same few)."""
+    where = np.flatnonzero(codes > 0xFFFF)
+    if not len(where):
+        return
+    distinct, inverse = np.unique(codes[where], return_inverse=True)
+    out[where] = np.array([answer(int(code)) for code in distinct.tolist()], dtype=out.dtype)[inverse]
 
 
 # langdetect's normalisation of each BMP code point (always one character: a code point
@@ -633,8 +645,7 @@ def _normalised_each(texts: list[str]) -> list[str]:
         _normalised_bmp[code] = ord(_NORMALISE[code])
     _normalised_known[new] = True
     mapped = _normalised_bmp[np.minimum(codes, 0xFFFF)]
-    for at in np.flatnonzero(~bmp).tolist():
-        mapped[at] = ord(_NORMALISE[int(codes[at])])
+    _each_astral(codes, mapped, lambda code: ord(_NORMALISE[code]))
     joined = mapped.tobytes().decode("utf-32-le", "surrogatepass")
     return [joined[start:end] for start, end in pairwise(starts)]
 
