@@ -71,7 +71,7 @@ class LocalEngine(Engine):
 
     def _set_up_before_fork(self, stages: list[Stage]) -> None:
         if multiprocessing.get_start_method() == "fork":
-            # Heavy state (the language model: ~0.2 s, 20 MB) is built once, here: forked
+            # Heavy state (the language model: ~0.2 s, 40 MB) is built once, here: forked
             # workers inherit it, and share its pages, instead of each building its own.
             for stage in stages:
                 stage.setup()
