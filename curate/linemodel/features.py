@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from curate import writing
+from curate.codepoints import look_up
 from curate.document import Line
 from curate.rules import BUILTIN_PREFIX
 
@@ -193,7 +194,11 @@ def _class_table() -> np.ndarray:
 # Which code points are word characters to _TOKEN (Python's \w): a table of the BMP,
 # built on first use by _TOKEN itself; _TOKEN's answer, kept, for the rare code point above.
 _word_table: np.ndarray | None = None
-_astral_words: dict[int, bool] = {}
+
+
+@cache
+def _is_word_char(code: int) -> bool:
+    return _TOKEN.fullmatch(chr(code)) is not None
 
 
 def _word_chars(codes: np.ndarray) -> np.ndarray:
@@ -202,13 +207,7 @@ def _word_chars(codes: np.ndarray) -> np.ndarray:
         _word_table = np.zeros(0x10000, dtype=bool)
         for run in _TOKEN.finditer("".join(map(chr, range(0x10000)))):
             _word_table[run.start():run.end()] = True
-    word = _word_table[np.minimum(codes, 0xFFFF)]
-    for at in np.flatnonzero(codes > 0xFFFF).tolist():
-        code = int(codes[at])
-        if code not in _astral_words:
-            _astral_words[code] = _TOKEN.fullmatch(chr(code)) is not None
-        word[at] = _astral_words[code]
-    return word
+    return look_up(_word_table, codes, _is_word_char)
 
 
 def _line_words(folded: str, n: int) -> tuple[list[str], list[int]]:

@@ -23,8 +23,9 @@ its language. Under the fitted threshold the label is "und". Codes are ISO 639-1
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from itertools import accumulate, chain, pairwise, repeat
 from operator import add
 from pathlib import Path
@@ -36,6 +37,7 @@ from langdetect.detector import Detector
 from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.utils.ngram import NGram
 
+from curate.codepoints import BMP_LAST, code_points, look_up
 from curate.document import Document, Line
 from curate.stages import language_calibration as calibration
 from curate.stages.base import Batch, Stage
@@ -588,17 +590,14 @@ def _samples(lines: list[Line]) -> list[tuple[int, int, int, list[str]]]:
             for line, n, text, norm in zip(lines, letters, texts, normalised, strict=True)]
 
 
-def _code_points(texts: list[str]) -> tuple[np.ndarray, list[int]]:
-    """The texts' code points, one after another, and where each text starts (its last
-    entry: the end). Lone surrogates stay code points, as str keeps them."""
-    codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    return codes, list(accumulate(map(len, texts), initial=0))
-
-
 # str.isalpha of every BMP code point, made on first use (65,536 calls, ~5 ms); above the
-# BMP, each code point's answer as it is met.
+# BMP, each code point's answer, kept.
 _alpha_bmp: np.ndarray | None = None
-_alpha_astral: dict[int, bool] = {}
+
+
+@cache
+def _is_alpha_above_bmp(code: int) -> bool:
+    return chr(code).isalpha()
 
 
 def _letter_counts(texts: list[str]) -> list[int]:
@@ -606,28 +605,10 @@ def _letter_counts(texts: list[str]) -> list[int]:
     global _alpha_bmp
     if _alpha_bmp is None:
         _alpha_bmp = np.fromiter((chr(code).isalpha() for code in range(0x10000)), dtype=bool, count=0x10000)
-    codes, starts = _code_points(texts)
-    alpha = _alpha_bmp[np.minimum(codes, 0xFFFF)]
-    _each_astral(codes, alpha, _is_alpha_astral)
-    running = np.concatenate([[0], np.cumsum(alpha, dtype=np.int64)])
+    codes, starts = code_points(texts)
+    running = np.concatenate([[0], np.cumsum(look_up(_alpha_bmp, codes, _is_alpha_above_bmp), dtype=np.int64)])
     bounds = np.array(starts, dtype=np.int64)
     return (running[bounds[1:]] - running[bounds[:-1]]).tolist()
-
-
-def _is_alpha_astral(code: int) -> bool:
-    if code not in _alpha_astral:
-        _alpha_astral[code] = chr(code).isalpha()
-    return _alpha_astral[code]
-
-
-def _each_astral(codes: np.ndarray, out: np.ndarray, answer: Callable[[int], object]) -> None:
-    """``out`` at each code point above the BMP: ``answer`` of it, asked once per distinct
-    code point (a line of emoji is 300 of them, mostly the same few)."""
-    where = np.flatnonzero(codes > 0xFFFF)
-    if not len(where):
-        return
-    distinct, inverse = np.unique(codes[where], return_inverse=True)
-    out[where] = np.array([answer(int(code)) for code in distinct.tolist()], dtype=out.dtype)[inverse]
 
 
 # langdetect's normalisation of each BMP code point (always one character: a code point
@@ -638,14 +619,13 @@ _normalised_known = np.zeros(0x10000, dtype=bool)
 
 def _normalised_each(texts: list[str]) -> list[str]:
     """``text.translate(_NORMALISE)`` of each text, as one lookup of all their code points."""
-    codes, starts = _code_points(texts)
-    bmp = codes <= 0xFFFF
-    new = np.unique(codes[bmp][~_normalised_known[codes[bmp]]]).tolist()
+    codes, starts = code_points(texts)
+    in_bmp = codes[codes <= BMP_LAST]
+    new = np.unique(in_bmp[~_normalised_known[in_bmp]]).tolist()
     for code in new:
         _normalised_bmp[code] = ord(_NORMALISE[code])
     _normalised_known[new] = True
-    mapped = _normalised_bmp[np.minimum(codes, 0xFFFF)]
-    _each_astral(codes, mapped, lambda code: ord(_NORMALISE[code]))
+    mapped = look_up(_normalised_bmp, codes, lambda code: ord(_NORMALISE[code]))
     joined = mapped.tobytes().decode("utf-32-le", "surrogatepass")
     return [joined[start:end] for start, end in pairwise(starts)]
 

@@ -133,7 +133,7 @@ def _scan_lines(rule: Rule, lines: list[Line], facts: LineFacts, start: int, fou
     a line its pattern runs over budget on, and returns that position (else None)."""
     regex, skip_sentences = rule.regex, rule.skip_sentences
     assert regex is not None  # line and block rules always have a pattern (rules.py)
-    counts = facts.words if rule.max_words is not None or rule.min_words is not None or skip_sentences else None
+    counts = facts.words if skip_sentences else None  # the word bounds are _admitted's
     encoded = facts.encoded
     search = regex.search
     # RE2 called directly: the method call per line and rule cost as much as the match
@@ -151,7 +151,7 @@ def _scan_lines(rule: Rule, lines: list[Line], facts: LineFacts, start: int, fou
             except PatternTimeout:
                 return k  # a pattern that blew its budget once is not tried again in this document
         # Asked only of the lines the pattern matched: few, where every short line is many.
-        if hit and not (skip_sentences and counts is not None and reads_as_sentence(line.text, counts[k])):
+        if hit and not (counts is not None and reads_as_sentence(line.text, counts[k])):
             found.append(k)
     return None
 
@@ -160,15 +160,14 @@ def _admitted(rule: Rule, facts: LineFacts, start: int) -> list[int] | range:
     """The positions from ``start`` on whose word count the rule's bounds admit and that
     hold one of its literals, ascending: a Python step per line and rule to ask cost
     more than the rules' matching (~3 µs a line for each rule with literals)."""
-    positions: list[int] | range = range(start, len(facts.lines))
+    # The lines holding a literal first: they are few, and the bounds are then asked of them only.
+    positions: list[int] | range = (sorted(k for k in facts.holding_any(rule.literals) if k >= start)
+                                    if rule.literals else range(start, len(facts.lines)))
     low, high = rule.min_words, rule.max_words
     if low is not None or high is not None:
         counts = facts.words
         positions = [k for k in positions
                      if (high is None or counts[k] <= high) and (low is None or counts[k] >= low)]
-    if rule.literals:
-        holding = facts.holding_any(rule.literals)
-        positions = [k for k in positions if k in holding]
     return positions
 
 
