@@ -1,6 +1,7 @@
-"""A worker killed under --workers 2 (the OOM killer, SIGKILL) ends the run within seconds
+"""A worker killed under --workers (the OOM killer, SIGKILL) ends the run within seconds
 with the --resume hint, every time, and --resume then gives output byte-identical to a run
-that was never stopped.
+that was never stopped. The runs use --workers 3: the main process maps batches too, so
+that forks two workers, and the kills alternate between them.
 
 Ten trials kill a worker in each phase of its life: right after it is forked (still
 setting up), at moments spread evenly over the first half of the run (mapping batches,
@@ -57,7 +58,7 @@ def _start(corpus: Path, out: Path, *extra: str) -> subprocess.Popen:
     env = dict(os.environ, CURATE_TEST_PIPE_BYTES=str(64 << 10))
     # --site off: JSON Lines may carry URLs, so a run would first take a census of the
     # sites with workers of its own, and the kills here are aimed at the main pass's workers.
-    return subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--workers", "2", "--site", "off",
+    return subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--workers", "3", "--site", "off",
                              *CHUNK, *extra],
                             cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
@@ -217,7 +218,7 @@ def test_ctrl_c_under_workers_stops_every_process_and_says_how_to_resume(corpus,
     # its output must then be complete and right, and the test tries again at another moment.
     for attempt, share in enumerate((0.3, 0.15, 0.45, 0.05)):
         out = tmp_path / f"out{attempt}"
-        proc = subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--workers", "2", "--site", "off",
+        proc = subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--workers", "3", "--site", "off",
                                  *CHUNK],
                                 cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 process_group=0,  # its own group: a Ctrl-C reaches it and its workers alone

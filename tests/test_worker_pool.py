@@ -153,11 +153,22 @@ def test_closing_the_results_early_stops_every_worker():
 
 
 # Through the CLI: the pipeline's workers are forked from this process, so a patched
-# stage runs in them.
+# stage runs in them. This process maps batches too (--workers 2 forks one worker), so
+# a fault meant for a worker is made only in a forked one.
+
+def _in_a_worker() -> bool:
+    return multiprocessing.parent_process() is not None
+
 
 def _batch_with_a_bug(stages, batch):
-    if any(getattr(item, "id", "").startswith("003_") for item in batch.items):
+    if _in_a_worker():
         raise ZeroDivisionError("a bug in a stage")
+    return _real_process_batch(stages, batch)
+
+
+def _batch_with_a_bug_here(stages, batch):
+    if not _in_a_worker():
+        raise ZeroDivisionError("a bug in a stage, in the main process")
     return _real_process_batch(stages, batch)
 
 
@@ -179,6 +190,18 @@ def test_cli_a_bug_in_a_worker_raises_with_the_workers_traceback(monkeypatch, tm
     assert _no_workers_left()
 
 
+def test_cli_a_bug_in_a_batch_the_main_process_maps_raises_as_with_one_worker(monkeypatch, tmp_path):
+    # The worker is given two batches to map ahead; the third is this process's own.
+    _tiny_batches(monkeypatch)
+    monkeypatch.setattr(local, "process_batch", _batch_with_a_bug_here)
+    out = tmp_path / "out"
+    with pytest.raises(ZeroDivisionError, match="in the main process") as caught:
+        invoke("run", SEEDS, "-o", out, "-q", "--workers", "2")
+    assert not isinstance(caught.value.__cause__, RemoteTraceback)
+    assert not (out / "summary.json").exists()
+    assert _no_workers_left()
+
+
 def _batch_with_a_rule_error(stages, batch):
     raise RuleError("rules/slow.toml", "took over its time budget on line 3", rule="slow")
 
@@ -194,7 +217,7 @@ def test_cli_a_curate_error_in_a_worker_is_reported_as_one(monkeypatch, tmp_path
 
 
 def _batch_that_kills_its_worker(stages, batch):
-    if any(getattr(item, "id", "").startswith("003_") for item in batch.items):
+    if _in_a_worker() and any(getattr(item, "id", "").startswith("001_") for item in batch.items):
         os.kill(os.getpid(), signal.SIGKILL)
     return _real_process_batch(stages, batch)
 

@@ -9,6 +9,7 @@ batch that stayed in a worker, and the document-id checks in input order.
 from __future__ import annotations
 
 import bisect
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -93,7 +94,10 @@ def shell_of(sent: Batch, mapped: Mapped) -> Batch:
     """The batch as the engine keeps it: rows, timings and size. Its items are only
     places (the documents stay in the worker), so that ordinals and id problems count."""
     places: list[Any] = [None] * mapped.count
-    return Batch(sent.number, places, sent.first_item, mapped.signed, dict(mapped.timings),
+    # Its own rows object: check_ids moves the shell's owners, and a batch the engine's
+    # process mapped itself shares its rows with the batch it keeps for the verdicts.
+    signed = copy.copy(mapped.signed)
+    return Batch(sent.number, places, sent.first_item, signed, dict(mapped.timings),
                  rendered=mapped.rendered, input_bytes=mapped.size)
 
 

@@ -144,6 +144,10 @@ class WorkerPool:
             else:
                 self.collect()
 
+    @property
+    def workers(self) -> list[_Worker]:
+        return self._workers
+
     def idle_worker(self) -> _Worker | None:
         """The worker with the fewest tasks, if it can take one more without idling another."""
         worker = min(self._workers, key=lambda w: w.tasks)
@@ -171,11 +175,12 @@ class WorkerPool:
             self.collect()
         return self._finished.pop(seq)
 
-    def collect(self) -> None:
-        """Wait until a worker answers or dies; keep the answers, raise on the rest."""
+    def collect(self, block: bool = True) -> bool:
+        """Wait until a worker answers or dies (without ``block``: only look); keep the
+        answers, raise on the rest. Returns whether an answer came."""
         by_sentinel: dict[Any, _Worker] = {w.process.sentinel: w for w in self._workers}
         by_conn: dict[Any, _Worker] = {w.results: w for w in self._workers}
-        ready = wait([*by_sentinel, *by_conn])
+        ready = wait([*by_sentinel, *by_conn], timeout=None if block else 0)
         for obj in ready:
             if obj in by_sentinel:
                 raise self._died(by_sentinel[obj])
@@ -190,6 +195,7 @@ class WorkerPool:
             if not ok:
                 raise _reraise(worker, payload)
             self._finished[seq] = payload
+        return bool(ready)
 
     def _died(self, worker: _Worker) -> WorkerDied:
         worker.process.join(STOP_SECONDS)  # end-of-file can come just before the exit status
