@@ -193,8 +193,9 @@ def io_options(fn):
                           "'curate-corpus[parquet]'). One shard per --chunk-docs chunk, part-00000.jsonl, ...; the "
                           "record fields are in docs/output.md."),
         click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Processes for the per-document stages (with --engine ray and no --address: CPUs of "
-                          "the local Ray cluster). The output is byte-identical for any number."),
+                     help="Processes for the per-document stages, this one included: give it the cores you "
+                          "can spare (with --engine ray and no --address: CPUs of the local Ray cluster). The "
+                          "output is byte-identical for any number."),
         click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
                      help="local: processes on this machine. ray: tasks on a Ray cluster (pip install "
                           "'curate-corpus[ray]'); same output, byte for byte. Ray is for more cores than one "
