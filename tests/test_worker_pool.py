@@ -179,26 +179,24 @@ def _tiny_batches(monkeypatch) -> None:
     monkeypatch.setattr(driver, "BATCH_DOCS", 1)  # one seed page per batch: several in flight
 
 
-def test_cli_a_bug_in_a_worker_raises_with_the_workers_traceback(monkeypatch, tmp_path):
+@pytest.mark.parametrize(("bug", "where"), [(_batch_with_a_bug, "a worker"),
+                                             (_batch_with_a_bug_here, "the main process")])
+def test_cli_a_bug_in_a_stage_raises_with_its_traceback(monkeypatch, tmp_path, bug, where):
+    # With one page a batch, the worker is given two batches to map ahead and the third is
+    # the main process's own: each raises, as in one process, with the traceback of the
+    # process it came from.
     _tiny_batches(monkeypatch)
-    monkeypatch.setattr(local, "process_batch", _batch_with_a_bug)
+    monkeypatch.setattr(local, "process_batch", bug)
     out = tmp_path / "out"
     with pytest.raises(ZeroDivisionError, match="a bug in a stage") as caught:
         invoke("run", SEEDS, "-o", out, "-q", "--workers", "2")
-    assert "_batch_with_a_bug" in str(caught.value.__cause__)
+    if where == "a worker":
+        assert isinstance(caught.value.__cause__, RemoteTraceback)
+        assert "_batch_with_a_bug" in str(caught.value.__cause__)
+    else:
+        assert "in the main process" in str(caught.value)
+        assert not isinstance(caught.value.__cause__, RemoteTraceback)
     assert not (out / "summary.json").exists()  # nothing that looks finished
-    assert _no_workers_left()
-
-
-def test_cli_a_bug_in_a_batch_the_main_process_maps_raises_as_with_one_worker(monkeypatch, tmp_path):
-    # The worker is given two batches to map ahead; the third is this process's own.
-    _tiny_batches(monkeypatch)
-    monkeypatch.setattr(local, "process_batch", _batch_with_a_bug_here)
-    out = tmp_path / "out"
-    with pytest.raises(ZeroDivisionError, match="in the main process") as caught:
-        invoke("run", SEEDS, "-o", out, "-q", "--workers", "2")
-    assert not isinstance(caught.value.__cause__, RemoteTraceback)
-    assert not (out / "summary.json").exists()
     assert _no_workers_left()
 
 

@@ -122,21 +122,26 @@ class LocalEngine(Engine):
                     worker = min(pool.workers, key=lambda w: unmapped[w])
                     return worker if unmapped[worker] < MAPS_AHEAD else None
 
+                def map_next(worker: Any) -> bool:
+                    """Give ``worker`` the next batch to map; False when there is none."""
+                    nonlocal more
+                    batch = next(batches, None)
+                    if batch is None:
+                        more = False
+                        return False
+                    # The barrier has nothing to decide without it: map and encode at once.
+                    mapping.append((send((_MAP if barrier is not None else _MAP_AND_RENDER, batch), worker),
+                                    worker, batch))
+                    return True
+
                 while True:
                     # Answers already in first: a worker's count of tasks must be current
                     # for it to be given more while this process is busy with its own.
                     pool.collect(block=False)
                     while more and len(mapping) + len(finishing) < window:
                         worker = least_busy()
-                        if worker is None:
+                        if worker is None or not map_next(worker):
                             break
-                        batch = next(batches, None)
-                        if batch is None:
-                            more = False
-                            break
-                        # The barrier has nothing to decide without it: map and encode at once.
-                        mapping.append((send((_MAP if barrier is not None else _MAP_AND_RENDER, batch), worker),
-                                        worker, batch))
                     if finishing and (finishing[0][0] is None or ready(finishing[0][0])):
                         pending, shell = finishing.popleft()
                         if pending is not None:
@@ -167,12 +172,7 @@ class LocalEngine(Engine):
                     elif not mapping and not finishing and not more:
                         return
                     elif more and len(mapping) + len(finishing) < window and least_busy() is None:
-                        batch = next(batches, None)
-                        if batch is None:
-                            more = False
-                            continue
-                        mapping.append((send((_MAP if barrier is not None else _MAP_AND_RENDER, batch), HERE),
-                                        HERE, batch))
+                        map_next(HERE)  # every worker has its fill, and nothing waits for this process
                     else:
                         pool.collect()
         except WorkerDied as err:
