@@ -38,7 +38,46 @@ STAGES = ("read", "normalise", "site", "noise", "line-model", "language", "docum
 
 def tree_rss(root_pid: int) -> tuple[int, int]:
     """Resident memory of a process and all its descendants, from /proc: (sum over the
-    tree, largest single process), in bytes."""
+    tree, largest single process), in bytes.
+
+    The tree is walked through each thread's ``children`` file, not by reading every
+    process's stat: on a 2-core machine this sampler shares the cores with what it
+    measures, and a scan of all of /proc every 50 ms (0.6 ms each) slowed a two-core run
+    by 2-3% while a one-core run, pinned, left it the other core. Where the kernel has
+    no ``children`` files, every process is read, as before."""
+    if not os.path.exists(f"/proc/{root_pid}/task/{root_pid}/children"):
+        return _tree_rss_by_scan(root_pid)
+    total = largest = 0
+    stack = [root_pid]
+    while stack:
+        pid = stack.pop()
+        rss = _stat_rss(pid)
+        total += rss
+        largest = max(largest, rss)
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    stack.extend(int(child) for child in f.read().split())
+            except (OSError, ValueError):
+                continue
+    return total, largest
+
+
+def _stat_rss(pid: int) -> int:
+    """A process's resident bytes as its stat file counts them (as the scan below reads
+    them, so figures stay comparable with earlier runs; statm's count differs by ~10%)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[21]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _tree_rss_by_scan(root_pid: int) -> tuple[int, int]:
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
