@@ -237,3 +237,13 @@ def test_cli_a_killed_worker_stops_the_run_with_the_resume_hint(monkeypatch, tmp
     assert invoke("run", SEEDS, "-o", clean, "-q", "--chunk-docs", "1").exit_code == 0
     assert invoke("run", SEEDS, "-o", out, "-q", "--workers", "2", "--chunk-docs", "1", "--resume").exit_code == 0
     assert output_files(out) == output_files(clean)
+
+
+def test_a_run_with_workers_leaves_nothing_frozen(tmp_path):
+    # The engine freezes the collector's objects while its workers live (their pages stay
+    # shared); a program that runs one folder after another must get them back after.
+    import gc
+
+    assert invoke("run", SEEDS, "-o", tmp_path / "out", "-q", "--workers", "2").exit_code == 0
+    assert gc.get_freeze_count() == 0
+    assert _no_workers_left()

@@ -6,6 +6,7 @@ batch, so the output is the same for any number of workers."""
 from __future__ import annotations
 
 import collections
+import gc
 import multiprocessing
 import os
 import signal
@@ -69,6 +70,8 @@ class LocalEngine(Engine):
             if output is None:
                 raise
             raise RunStopped(output, str(err)) from err
+        finally:
+            gc.unfreeze()
 
     def _set_up_before_fork(self, stages: list[Stage]) -> None:
         if multiprocessing.get_start_method() == "fork":
@@ -76,6 +79,14 @@ class LocalEngine(Engine):
             # workers inherit it, and share its pages, instead of each building its own.
             for stage in stages:
                 stage.setup()
+        # Everything built so far (modules, rule tables, models) lives as long as the
+        # workers: out of the collector's reach, its objects' headers are not written by a
+        # collection in a worker or here, so their pages stay shared instead of being
+        # copied (what gc.freeze is for, says Python's gc documentation), and no
+        # collection walks them again. `dedup --workers 2`: 1.36-1.47 s against
+        # 1.47-1.55 s. The caller unfreezes when its workers are gone, so that a program
+        # that runs one folder after another can collect what each run left.
+        gc.freeze()
 
     def _pipelined(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
                    on_progress: Progress | None, output: Location | None, render: Renderer,
@@ -179,6 +190,8 @@ class LocalEngine(Engine):
             if output is None:
                 raise
             raise RunStopped(output, str(err)) from err
+        finally:
+            gc.unfreeze()
 
 
 @dataclass
