@@ -6,6 +6,7 @@ batch, so the output is the same for any number of workers."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -60,33 +61,16 @@ class LocalEngine(Engine):
             for batch in batches:
                 yield _process_batch(batch)
             return
-        self._set_up_before_fork(stages)
         try:
             # A bounded window of batches in flight: enough to keep every worker busy,
             # few enough that memory does not grow with the corpus.
-            yield from ordered_map(_process_batch, batches, self.workers, initializer=_init_worker,
-                                   initargs=(stages, True), window=4 * self.workers)
+            with _set_up_to_fork(stages):
+                yield from ordered_map(_process_batch, batches, self.workers, initializer=_init_worker,
+                                       initargs=(stages, True), window=4 * self.workers)
         except WorkerDied as err:
             if output is None:
                 raise
             raise RunStopped(output, str(err)) from err
-        finally:
-            gc.unfreeze()
-
-    def _set_up_before_fork(self, stages: list[Stage]) -> None:
-        if multiprocessing.get_start_method() == "fork":
-            # Heavy state (the language model: ~0.2 s, 40 MB) is built once, here: forked
-            # workers inherit it, and share its pages, instead of each building its own.
-            for stage in stages:
-                stage.setup()
-        # Everything built so far (modules, rule tables, models) lives as long as the
-        # workers: out of the collector's reach, its objects' headers are not written by a
-        # collection in a worker or here, so their pages stay shared instead of being
-        # copied (what gc.freeze is for, says Python's gc documentation), and no
-        # collection walks them again. `dedup --workers 2`: 1.36-1.47 s against
-        # 1.47-1.55 s. The caller unfreezes when its workers are gone, so that a program
-        # that runs one folder after another can collect what each run left.
-        gc.freeze()
 
     def _pipelined(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
                    on_progress: Progress | None, output: Location | None, render: Renderer,
@@ -101,12 +85,12 @@ class LocalEngine(Engine):
         itself whenever every worker has its fill of tasks and no answer is waiting. The
         barrier and the writer leave it idle most of the run, and a batch it maps is never
         pickled or piped (a third process on two cores cost ~0.4 s of CPU in 2.3)."""
-        self._set_up_before_fork(stages)
         window = 4 * self.workers  # batches in flight (held here and in workers), as in map()
         next_item: int | None = None  # the run's ordinal of the next batch's first item
         try:
-            _init_worker(stages, False, render)  # this process's own Mapper, for the batches it maps
-            with WorkerPool(self.workers - 1, _task, _init_worker, (stages, True, render)) as pool:
+            with (_set_up_to_fork(stages),
+                  WorkerPool(self.workers - 1, _task, _init_worker, (stages, True, render)) as pool):
+                _init_worker(stages, False, render)  # this process's own Mapper, for the batches it maps
                 # (seq of the map task, or its result when mapped here; worker, or HERE; batch)
                 mapping: collections.deque[tuple[Any, Any, Batch]] = collections.deque()
                 # (seq of the finish task, its result when finished here, or None: encoded when mapped; shell)
@@ -190,8 +174,28 @@ class LocalEngine(Engine):
             if output is None:
                 raise
             raise RunStopped(output, str(err)) from err
-        finally:
-            gc.unfreeze()
+
+
+@contextlib.contextmanager
+def _set_up_to_fork(stages: list[Stage]) -> Iterator[None]:
+    """Around the life of forked workers: their stages set up here first, and what is
+    built so far kept out of the collector's reach until they are gone."""
+    if multiprocessing.get_start_method() == "fork":
+        # Heavy state (the language model: ~0.2 s, 40 MB) is built once, here: forked
+        # workers inherit it, and share its pages, instead of each building its own.
+        for stage in stages:
+            stage.setup()
+    # Everything built so far (modules, rule tables, models) lives as long as the workers:
+    # frozen, its objects' headers are not written by a collection in a worker or here,
+    # so their pages stay shared instead of being copied (what gc.freeze is for, says
+    # Python's gc documentation), and no collection walks them again. `dedup --workers 2`:
+    # 1.36-1.47 s against 1.47-1.55 s. Unfrozen after, so that a program that runs one
+    # folder after another can collect what each run left.
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @dataclass

@@ -9,7 +9,7 @@ batch that stayed in a worker, and the document-id checks in input order.
 from __future__ import annotations
 
 import bisect
-import copy
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -94,10 +94,7 @@ def shell_of(sent: Batch, mapped: Mapped) -> Batch:
     """The batch as the engine keeps it: rows, timings and size. Its items are only
     places (the documents stay in the worker), so that ordinals and id problems count."""
     places: list[Any] = [None] * mapped.count
-    # Its own rows object: check_ids moves the shell's owners, and a batch the engine's
-    # process mapped itself shares its rows with the batch it keeps for the verdicts.
-    signed = copy.copy(mapped.signed)
-    return Batch(sent.number, places, sent.first_item, signed, dict(mapped.timings),
+    return Batch(sent.number, places, sent.first_item, mapped.signed, dict(mapped.timings),
                  rendered=mapped.rendered, input_bytes=mapped.size)
 
 
@@ -116,14 +113,19 @@ def check_ids(shell: Batch, found: list[tuple[int, str, str, int | None]], ids: 
         shell.items.insert(pos, problem)
     before = [pos for pos, _ in inserts]
     if shell.signed is not None:
-        shift_owners(shell.signed, before)
+        shell.signed = shift_owners(shell.signed, before)
     return before
 
 
-def shift_owners(rows: SignedRows, before: list[int]) -> None:
-    """Move each row's document position past the problems put before it (`check_ids`)."""
-    if before and len(rows):
-        rows.owners = [(pos + bisect.bisect_right(before, pos), index) for pos, index in rows.owners]
+def shift_owners(rows: SignedRows, before: list[int]) -> SignedRows:
+    """``rows`` with each row's document position moved past the problems put before it
+    (`check_ids`): a new rows object when any moves, never ``rows`` changed, since the
+    rows of a batch the engine's own process mapped are those of the batch it keeps
+    for the verdicts, whose positions have no problems among them."""
+    if not before or not len(rows):
+        return rows
+    return dataclasses.replace(rows, owners=[(pos + bisect.bisect_right(before, pos), index)
+                                             for pos, index in rows.owners])
 
 
 def add_id_problems(shell: Batch, render: Renderer | None) -> None:

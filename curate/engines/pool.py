@@ -175,9 +175,9 @@ class WorkerPool:
             self.collect()
         return self._finished.pop(seq)
 
-    def collect(self, block: bool = True) -> bool:
+    def collect(self, block: bool = True) -> None:
         """Wait until a worker answers or dies (without ``block``: only look); keep the
-        answers, raise on the rest. Returns whether an answer came."""
+        answers, raise on the rest."""
         by_sentinel: dict[Any, _Worker] = {w.process.sentinel: w for w in self._workers}
         by_conn: dict[Any, _Worker] = {w.results: w for w in self._workers}
         ready = wait([*by_sentinel, *by_conn], timeout=None if block else 0)
@@ -195,7 +195,6 @@ class WorkerPool:
             if not ok:
                 raise _reraise(worker, payload)
             self._finished[seq] = payload
-        return bool(ready)
 
     def _died(self, worker: _Worker) -> WorkerDied:
         worker.process.join(STOP_SECONDS)  # end-of-file can come just before the exit status

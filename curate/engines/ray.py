@@ -219,7 +219,7 @@ class Decider:
             _mark_if_asked("rows-lost")
             return ROWS_LOST, str(err)
         started = time.perf_counter()
-        shift_owners(rows, before)
+        rows = shift_owners(rows, before)
         verdicts = self.stage.decide(Batch(-1, [], first_item, rows))
         self.next_seq += 1
         return DECIDED, (verdicts, time.perf_counter() - started)
