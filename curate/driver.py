@@ -310,8 +310,9 @@ def range_work(the_plan: Plan, engine: Engine, folder: Path | None) -> tuple[Ite
     of document ids (its files in ``folder``) the engine checks them against."""
     cfg = the_plan.cfg
     ids = IdRegistry(the_plan.discovery.files, folder)
+    input_bytes = sum(f.size for f in the_plan.discovery.files)
     return range_batches(the_plan.discovery, options_with(cfg.read_options, cfg.text_field), ids,
-                         whole_files=engine.reads_whole_files()), ids
+                         whole_files=engine.reads_whole_files(), batch_bytes=engine.batch_bytes(input_bytes)), ids
 
 
 def settings_of(cfg: RunConfig) -> dict:
@@ -373,15 +374,17 @@ def input_items(discovery: Discovery, text_field: str, options: ReadOptions | No
     return itertools.chain(discovery.problems, read_documents(discovery.files, text_field, options))
 
 
-def batches(items: Iterable[Item], first_item: int = 0) -> Iterator[Batch]:
-    """Consecutive items, cut at BATCH_DOCS documents or BATCH_BYTES of input."""
+def batches(items: Iterable[Item], first_item: int = 0, batch_bytes: int | None = None) -> Iterator[Batch]:
+    """Consecutive items, cut at BATCH_DOCS documents or ``batch_bytes`` of input
+    (default BATCH_BYTES)."""
+    batch_bytes = batch_bytes or BATCH_BYTES
     batch: list[BatchItem] = []
     size = 0
     number = 0
     for item in items:
         batch.append(item)
         size += item.size if isinstance(item, RawDocument) else 0
-        if len(batch) >= BATCH_DOCS or size >= BATCH_BYTES:
+        if len(batch) >= BATCH_DOCS or size >= batch_bytes:
             yield Batch(number, batch, first_item)
             first_item += len(batch)
             number += 1
@@ -391,22 +394,25 @@ def batches(items: Iterable[Item], first_item: int = 0) -> Iterator[Batch]:
 
 
 def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
-                  whole_files: bool = False) -> Iterator[Batch]:
+                  whole_files: bool = False, batch_bytes: int | None = None) -> Iterator[Batch]:
     """What `input_items` and `batches` give, for an engine whose workers read: a batch for
     each range of a file they can read themselves (formats.ranges), and for the rest
     batches of items read here or, with ``whole_files``, one batch per file that a worker
     reads whole (`WholeFile`; it may cut it into several batches). Item ordinals
     (``first_item``) are the engine's to count, and the ids are the engine's to check
     (``ids_unchecked``): it sees every batch in input order, which this generator, reading
-    ahead of the ranges, does not."""
+    ahead of the ranges, does not. Batches hold ``batch_bytes`` of input (default
+    BATCH_BYTES), and so do the parts a worker cuts a whole file into."""
+    batch_bytes = batch_bytes or BATCH_BYTES
+
     def sources() -> Iterator[Item | ReadRange | WholeFile]:
         yield from discovery.problems
         for number, f in enumerate(discovery.files):
-            parts = cut_ranges(f, number, options, BATCH_BYTES) if splittable(f, options) else None
+            parts = cut_ranges(f, number, options, batch_bytes) if splittable(f, options) else None
             if parts is not None:
                 yield from parts
             elif whole_files:
-                yield WholeFile(f, number, options)
+                yield WholeFile(f, number, options, batch_bytes)
             else:
                 yield from read_file(f, number, options)  # ids are checked in order by the engine
 
@@ -423,7 +429,7 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
             continue
         batch.append(source)
         size += source.size if isinstance(source, RawDocument) else 0
-        if len(batch) >= BATCH_DOCS or size >= BATCH_BYTES:
+        if len(batch) >= BATCH_DOCS or size >= batch_bytes:
             yield Batch(number, batch, ids_unchecked=True)
             number, batch, size = number + 1, [], 0
     if batch:

@@ -103,6 +103,42 @@ def test_ray_takes_the_site_census_and_writes_the_local_engines_bytes(tmp_path, 
     assert len(list(marks.glob("actor-started-*"))) == 2
 
 
+def test_ray_batches_larger_than_the_local_engines_write_the_same_bytes(tmp_path, ray_cluster):
+    # Past 16 local batches (8 MB on two CPUs) the Ray engine cuts larger ones (up to 1 MB):
+    # ranges of a plain file, and parts of a compressed one an actor reads whole.
+    import gzip
+    import json
+    import random
+
+    from curate.driver import BATCH_BYTES
+    from curate.engines.ray import batch_bytes_for
+
+    rng = random.Random(7)
+    words = [f"w{k}" for k in range(3000)]
+    paragraphs = [" ".join(rng.choices(words, k=60)) for _ in range(6000)]
+    records = []
+    for k in range(28000):
+        text = paragraphs[k % len(paragraphs)] if k % 5 else " ".join(rng.choices(words, k=60))
+        records.append(json.dumps({"id": f"p{k}", "text": text}))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    plain = "\n".join(records[:20000]) + "\n"
+    (folder / "a.jsonl").write_text(plain)
+    (folder / "b.jsonl.gz").write_bytes(gzip.compress(("\n".join(records[20000:]) + "\n").encode()))
+    size = sum(f.stat().st_size for f in folder.iterdir())
+    assert batch_bytes_for(size, 2) > BATCH_BYTES and len(plain) > 2 * batch_bytes_for(size, 2)
+    local = output_files(_dedup(tmp_path / "local", folder, "--workers", "2"))
+    assert b'"reason":"duplicate"' in local["removed.jsonl"]
+    joined, cluster_env = ray_cluster
+    _assert_same(output_files(_dedup(tmp_path / "ray", folder, *joined, env=cluster_env)), local)
+
+
+def _dedup(out: Path, folder: Path, *args: str, env: dict[str, str] | None = None) -> Path:
+    result = run_process("dedup", folder, "-o", out, "-q", *args, env=env or _env())
+    assert result.returncode == 0, result.stderr
+    return out
+
+
 @pytest.mark.parametrize("phase", ["map", "rows", "finish"])
 def test_an_actor_that_dies_holding_batches_changes_no_byte(tmp_path, fault_inputs, local_output, ray_cluster,
                                                            phase):

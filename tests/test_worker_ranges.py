@@ -91,3 +91,56 @@ def test_whole_files_read_by_workers_give_the_items_the_driver_reads(tmp_path, m
     assert [item for number in range(len(parts)) for item in mapper.finish((gz.number, number), [])] \
         == read_range(gz.reads)
     assert not mapper.held  # every part handed back once
+
+
+@pytest.mark.unit
+def test_an_engine_may_ask_for_larger_batches(tmp_path, monkeypatch):
+    # Engine.batch_bytes (the Ray engine's are larger): ranges, and the parts a worker cuts
+    # a whole file into, hold that much input, and the items are the same whatever the size.
+    from curate.discover import discover
+    from curate.engines.mapper import Mapper
+    from curate.formats import IdRegistry, ReadOptions
+    from curate.formats.ranges import ReadRange, WholeFile, read_range
+
+    _corpus(tmp_path / "in")
+    monkeypatch.setattr(driver, "BATCH_BYTES", 300)
+    options = ReadOptions()
+    found = discover([tmp_path / "in"], tmp_path / "out", options)
+
+    def sent(batch_bytes: int | None) -> list[Batch]:
+        return list(driver.range_batches(found, options, IdRegistry(found.files), whole_files=True,
+                                         batch_bytes=batch_bytes))
+
+    def items(batches: list[Batch]) -> list:
+        return [item for batch in batches for item in read_range(batch.reads)]
+
+    small, large = sent(None), sent(3000)
+    assert items(small) == items(large)
+    ranges = {size: [b.reads for b in batches if isinstance(b.reads, ReadRange)]
+              for size, batches in (("small", small), ("large", large))}
+    assert len(ranges["large"]) < len(ranges["small"]) / 4
+    # Every range but a file's last holds at least the size asked for, and ends at a line.
+    for name, size in (("small", 300), ("large", 3000)):
+        by_file: dict[int, list[ReadRange]] = {}
+        for part in ranges[name]:
+            by_file.setdefault(part.file.path.name, []).append(part)
+        assert all(part.end - part.start >= size for parts in by_file.values() for part in parts[:-1])
+
+    gz = next(b for b in large if isinstance(b.reads, WholeFile) and b.reads.file.path.name == "c.jsonl.gz")
+    assert gz.reads.batch_bytes == 3000
+    mapper = Mapper([], None, process=lambda stages, batch: batch)
+    assert len(mapper.map(gz)) == 1  # 20 records of ~130 bytes: one part of 3000 bytes
+    gz_small = next(b for b in small if isinstance(b.reads, WholeFile) and b.reads.file.path.name == "c.jsonl.gz")
+    assert len(Mapper([], None, process=lambda stages, batch: batch).map(gz_small)) > 1
+
+
+@pytest.mark.unit
+def test_ray_batches_grow_with_the_input_up_to_a_limit():
+    pytest.importorskip("ray")
+    from curate.engines.ray import BATCH_BYTES_MAX, BATCHES_PER_ACTOR, batch_bytes_for
+
+    assert batch_bytes_for(0, 2) == driver.BATCH_BYTES  # a small input: as many batches as locally
+    assert BATCHES_PER_ACTOR == 8 and batch_bytes_for(10 << 20, 2) == 640 << 10  # 10 MB, 16 batches
+    assert batch_bytes_for(10 << 40, 2) == BATCH_BYTES_MAX  # a large one: no more than the limit
+    assert batch_bytes_for(10 << 20, 0) == batch_bytes_for(10 << 20, 1)  # a cluster with no CPU yet
+    assert batch_bytes_for(40 << 20, 64) < batch_bytes_for(40 << 20, 2)  # more actors, smaller batches

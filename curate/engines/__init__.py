@@ -59,6 +59,11 @@ class Engine:
         (`formats.ranges.WholeFile` batches), so that this process reads no document."""
         return False
 
+    def batch_bytes(self, input_bytes: int) -> int | None:
+        """How much input a batch of ranges holds, for a run over ``input_bytes``; None:
+        the driver's BATCH_BYTES."""
+        return None
+
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
                 on_progress: Progress | None = None, output: Location | None = None,
                 render: Renderer | None = None, ids: IdRegistry | None = None) -> Iterator[Batch]:

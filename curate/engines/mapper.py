@@ -64,7 +64,7 @@ class Mapper:
                 from curate.driver import batches  # the driver imports the engines
 
                 parts = [Batch(batch.number, part.items, ids_unchecked=batch.ids_unchecked)
-                         for part in batches(read)] or [batch]
+                         for part in batches(read, batch_bytes=batch.reads.batch_bytes)] or [batch]
         found = []
         for number, part in enumerate(parts):
             part = self.process(self.stages, part)

@@ -74,6 +74,8 @@ LOST = (RayActorError, ObjectLostError, WorkerCrashedError, NodeDiedError)
 MAX_LOSSES = 3
 MAPS_PER_ACTOR = 2  # one being mapped, one waiting: an actor never idles between batches
 WINDOW_PER_ACTOR = 4  # batches in flight or held, as the local engine's window
+BATCH_BYTES_MAX = 1 << 20  # 1 MB of input a batch (see RayEngine.batch_bytes)
+BATCHES_PER_ACTOR = 8
 # Only tests set these: a folder where the first attempt of batch 1 leaves a mark and then
 # kills its actor's process, in the phase named (map; rows: just after its map call was
 # answered, before the decider read the rows; or finish: after its verdicts were decided),
@@ -346,6 +348,9 @@ class RayEngine(Engine):
     def reads_whole_files(self) -> bool:
         return True
 
+    def batch_bytes(self, input_bytes: int) -> int:
+        return batch_bytes_for(input_bytes, max(1, int(ray.cluster_resources().get("CPU", 1))))
+
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
                 on_progress: Progress | None = None, output: Location | None = None,
                 render: Renderer | None = None, ids: IdRegistry | None = None) -> Iterator[Batch]:
@@ -367,6 +372,18 @@ class RayEngine(Engine):
     def _close_idle(self) -> None:
         _end(self._idle)
         self._idle = []
+
+
+def batch_bytes_for(input_bytes: int, actors: int) -> int:
+    """Input a batch holds on this engine: more than the local engine's BATCH_BYTES, as a
+    batch costs the driver, the raylet and the decider about 30 ms of CPU in calls and
+    object-store traffic whatever its size (a tenth of a 256 kB batch's work); up to
+    BATCH_BYTES_MAX, while every actor still gets BATCHES_PER_ACTOR batches to finish
+    together. (On 2 CPUs, 1 MB batches took a 100 MB run from 0.82x the local engine's
+    speed to 0.94x; 2 MB gave 0.91x.)"""
+    from curate.driver import BATCH_BYTES
+
+    return max(BATCH_BYTES, min(BATCH_BYTES_MAX, input_bytes // (max(1, actors) * BATCHES_PER_ACTOR)))
 
 
 def _connect(address: str | None, cpus: int) -> bool:

@@ -53,6 +53,7 @@ class WholeFile:
     file: InputFile
     number: int
     options: ReadOptions
+    batch_bytes: int | None = None  # the parts the worker cuts it into (None: driver.BATCH_BYTES)
 
 
 def read_range(part: ReadRange | WholeFile) -> list[RawDocument | Problem]:
