@@ -119,9 +119,9 @@ def test_an_engine_may_ask_for_larger_batches(tmp_path, monkeypatch):
     ranges = {size: [b.reads for b in batches if isinstance(b.reads, ReadRange)]
               for size, batches in (("small", small), ("large", large))}
     assert len(ranges["large"]) < len(ranges["small"]) / 4
-    # Every range but a file's last holds at least the size asked for, and ends at a line.
+    # Every range but a file's last holds at least the size asked for.
     for name, size in (("small", 300), ("large", 3000)):
-        by_file: dict[int, list[ReadRange]] = {}
+        by_file: dict[str, list[ReadRange]] = {}
         for part in ranges[name]:
             by_file.setdefault(part.file.path.name, []).append(part)
         assert all(part.end - part.start >= size for parts in by_file.values() for part in parts[:-1])

@@ -74,7 +74,7 @@ LOST = (RayActorError, ObjectLostError, WorkerCrashedError, NodeDiedError)
 MAX_LOSSES = 3
 MAPS_PER_ACTOR = 2  # one being mapped, one waiting: an actor never idles between batches
 WINDOW_PER_ACTOR = 4  # batches in flight or held, as the local engine's window
-BATCH_BYTES_MAX = 1 << 20  # 1 MB of input a batch (see RayEngine.batch_bytes)
+BATCH_BYTES_MAX = 1 << 20  # 1 MB of input a batch (see batch_bytes_for)
 BATCHES_PER_ACTOR = 8
 # Only tests set these: a folder where the first attempt of batch 1 leaves a mark and then
 # kills its actor's process, in the phase named (map; rows: just after its map call was
@@ -326,7 +326,7 @@ class RayEngine(Engine):
         # Actors of a finished pass, for the next one. The first pass's are started now,
         # bare: their processes come up, and warm up, while this process loads the rules
         # and prepares the output folder.
-        actors = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        actors = _cluster_cpus()
         self._idle: list[Any] = [_RemoteWorker.options(**_actor_options()).remote([], None) for _ in range(actors)]
         return self
 
@@ -349,14 +349,14 @@ class RayEngine(Engine):
         return True
 
     def batch_bytes(self, input_bytes: int) -> int:
-        return batch_bytes_for(input_bytes, max(1, int(ray.cluster_resources().get("CPU", 1))))
+        return batch_bytes_for(input_bytes, _cluster_cpus())
 
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
                 on_progress: Progress | None = None, output: Location | None = None,
                 render: Renderer | None = None, ids: IdRegistry | None = None) -> Iterator[Batch]:
         if barrier is not None and not isinstance(barrier, HostedBarrier):
             raise TypeError("the Ray engine decides with the barrier it hosts: pass host_barrier(barrier)")
-        actors = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        actors = _cluster_cpus()
         run = _Run(ray.put(stages), barrier, render, ids, actors, self._idle)
         self._idle = []
         try:
@@ -372,6 +372,11 @@ class RayEngine(Engine):
     def _close_idle(self) -> None:
         _end(self._idle)
         self._idle = []
+
+
+def _cluster_cpus() -> int:
+    """The cluster's CPUs, so its actors: one per CPU, and at least one."""
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
 def batch_bytes_for(input_bytes: int, actors: int) -> int:
