@@ -15,6 +15,7 @@ import click
 from curate import __version__, interrupts
 from curate.errors import CurateError, UsageError
 from curate.formats.base import DEFAULT_MAX_DOC_LINES
+from curate.prompt_exit import exit_promptly
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
 from curate.stages import DEDUP_PIPELINE, RUN_PIPELINE
 from curate.stages.dedup.signature import DedupConfig
@@ -720,4 +721,10 @@ def rules_suggest(out, target, top, min_count):
 
 
 def main() -> None:
-    cli()
+    """The console script: the command, then an exit that skips the interpreter's teardown
+    (curate/prompt_exit.py says what it still does, and why)."""
+    try:
+        cli()
+    except SystemExit as stop:
+        exit_promptly(stop.code)
+    exit_promptly(0)
