@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from curate.document import Reason
 from curate.engines import Engine, Progress
+from curate.engines.heap import keep_freed_heap
 from curate.engines.mapper import Mapped, Mapper, add_id_problems, check_ids, shell_of
 from curate.engines.pool import WorkerDied, WorkerPool, ordered_map
 from curate.errors import RunStopped
@@ -228,6 +229,7 @@ def _init_worker(stages: list[Stage], in_pool: bool = False, render: Renderer | 
     global _stages, _mapper
     if in_pool:
         _die_with_parent()
+        keep_freed_heap()  # a worker frees all of a batch's memory before the next batch
     for stage in stages:
         stage.setup()
     _stages = stages

@@ -58,6 +58,7 @@ except ImportError as err:  # pragma: no cover - depends on what is installed
                      "in a checkout)") from err
 
 from curate.engines import Engine, Progress
+from curate.engines.heap import keep_freed_heap
 from curate.engines.mapper import Key, Mapped, Mapper, add_id_problems, check_ids, shell_of, shift_owners
 from curate.engines.pool import WorkerDied
 from curate.formats.ranges import WholeFile
@@ -132,6 +133,7 @@ class Worker:
 
     def __init__(self, stages: list[Stage], render: Renderer | None):
         _mark_if_asked(f"actor-started-{os.getpid()}")
+        keep_freed_heap()  # as a local engine's worker: it frees all of a batch's memory before the next
         self.mapper = Mapper([], None)
         if not stages:
             _warm_up()  # started bare, before the run's stages exist

@@ -1,0 +1,50 @@
+"""A worker keeps the heap a batch freed, for the next batch (curate/engines/heap.py)."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from curate.engines.local import _init_worker
+from curate.engines.pool import ordered_map
+
+pytestmark = [pytest.mark.unit,
+              pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt's thresholds are glibc's")]
+
+BLOCK = 20 << 20  # below the kept mmap threshold (32 MB), above glibc's starting one (128 kB)
+
+
+def freed_and_still_resident(_: object = None) -> int:
+    """Bytes of a freed 20 MB block this process still holds (about all, or about none)."""
+    def resident() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4096
+
+    before = resident()
+    block = bytearray(BLOCK)  # zeroed: every page touched
+    del block
+    return resident() - before
+
+
+def _in_a_fresh_process(keep: bool) -> int:
+    code = ("import sys; from tests.test_heap import freed_and_still_resident; "
+            "from curate.engines.heap import keep_freed_heap; "
+            f"assert keep_freed_heap() if {keep} else True; print(freed_and_still_resident())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
+                          cwd=Path(__file__).resolve().parent.parent)
+    return int(done.stdout)
+
+
+def test_a_freed_block_stays_in_the_process_only_when_asked():
+    assert _in_a_fresh_process(keep=False) < BLOCK // 4  # glibc's default: handed back at once
+    assert _in_a_fresh_process(keep=True) > BLOCK * 3 // 4
+
+
+def test_the_local_engines_workers_keep_their_freed_heap():
+    # A pool worker set up as the local engine sets up its own (no stages needed here).
+    [held] = list(ordered_map(freed_and_still_resident, [None], 1, initializer=_init_worker, initargs=([], True)))
+    assert held > BLOCK * 3 // 4
