@@ -34,9 +34,8 @@ def given_back(_: object = None) -> int:
 
 
 def _in_a_fresh_process(keep: bool) -> int:
-    code = ("import sys; from tests.test_heap import given_back; "
-            "from curate.engines.heap import keep_freed_heap; "
-            f"assert keep_freed_heap() if {keep} else True; print(given_back())")
+    code = ("from tests.test_heap import given_back; from curate.engines.heap import keep_freed_heap; "
+            + ("assert keep_freed_heap(); " if keep else "") + "print(given_back())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
                           cwd=Path(__file__).resolve().parent.parent)
     return int(done.stdout)
