@@ -99,6 +99,23 @@ def test_truncated_zstd_says_so_and_keeps_what_came_before(tmp_path):
 # -- 2. names that are not UTF-8, and an ASCII locale -------------------------------------------
 
 
+def test_a_compressed_txt_file_is_skipped_with_what_to_do_and_refused_when_named(tmp_path):
+    src = _folder(tmp_path)
+    (src / "page.txt.gz").write_bytes(gzip.compress(b"A page of text that was compressed before it came here.\n"))
+    out = tmp_path / "out"
+    result = _curate("run", src, "-o", out, "--no-builtin-rules")
+    assert result.returncode == 0, result.stderr
+    problem = _problems(out)[("page.txt.gz", None)]
+    assert problem["problem"] == "unsupported file type"
+    assert problem["action"].startswith("skipped; a compressed .txt file: curate reads .txt files uncompressed only")
+    assert "warning: page.txt.gz: unsupported file type (skipped; a compressed .txt file" in result.stderr
+    _good_survives(out)
+    _accounted(out)
+    named = _curate("run", src / "page.txt.gz", "-o", tmp_path / "named")
+    assert named.returncode == 1 and "decompress it first" in named.stderr, named.stderr
+    assert "--format" not in named.stderr and not (tmp_path / "named").exists()
+
+
 def test_names_that_are_not_utf8_are_spelled_with_escapes(tmp_path):
     src = _folder(tmp_path)
     raw = os.fsencode(src)
