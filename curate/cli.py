@@ -470,7 +470,7 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
       curate explain part-00000 --format jsonl
     """
     from curate.explain import explain_file, format_verdicts
-    from curate.formats import not_read, reader_for
+    from curate.formats import reader_for, supported
 
     if not file.exists():
         raise click.ClickException(f"{file}: no such file; give one .txt or .jsonl file")
@@ -478,8 +478,7 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
         raise click.ClickException(f"{file}: not a regular file (a folder, pipe or device); give one .txt or "
                                    ".jsonl file")
     if reader_for(file, input_format) is None:
-        raise click.ClickException(f"{file}: unsupported file type; "
-                                   f"{not_read(file, also='or name its format with --format')}")
+        raise click.ClickException(f"{file}: {supported()} files; or name its format with --format")
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled)
     try:
         explained = explain_file(file, ruleset, DedupConfig(), text_field, input_format)

@@ -31,8 +31,8 @@ from curate.formats import (
     DEFAULT_READ,
     ReadOptions,
     check_format,
-    not_read,
     reader_for,
+    supported,
 )
 from curate.formats.base import (
     DEFAULT_MAX_DOC_BYTES,
@@ -337,9 +337,9 @@ def _reader_or_skip(path: Location, source: str, input_format: str, problems: li
     if reader is not None:
         return reader.name
     if named:  # named on the command line: a mistake to say at once, not a skip to find later
-        also = "or name the format of this one with --format"
-        raise UsageError(f"{path}: unsupported file type; {not_read(path, walked=True, also=also)}")
-    problems.append(Problem(source, None, "unsupported file type", f"skipped; {not_read(path)}", lines=0))
+        raise UsageError(f"{path}: unsupported file type; {supported()} files (a folder is walked for them), "
+                         "or name the format of this one with --format")
+    problems.append(Problem(source, None, "unsupported file type", f"skipped; {supported()}", lines=0))
     return None
 
 
@@ -443,7 +443,7 @@ def input_file(path: Path, input_format: str = AUTO) -> InputFile:
     UsageError if no reader reads it."""
     reader = reader_for(path, check_format(input_format))
     if reader is None:
-        raise UsageError(f"{path}: unsupported file type; {not_read(path, also='or name its format with --format')}")
+        raise UsageError(f"{path}: unsupported file type; {supported()} files, or name its format with --format")
     return InputFile(path, source_name(path.name), path.stat().st_size, reader.name)
 
 

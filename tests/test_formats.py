@@ -51,7 +51,7 @@ def toy_sink(monkeypatch) -> TextSink:
 
 @pytest.mark.parametrize(("name", "reader"), [("a.txt", "txt"), ("A.TXT", "txt"), ("a.jsonl", "jsonl"),
                                               ("a.jsonl.gz", "jsonl"), ("a.Jsonl.Zst", "jsonl"), ("a.md", None),
-                                              ("a.txt.gz", None), ("jsonl", None),
+                                              ("a.txt.gz", "txt"), ("a.Txt.Zst", "txt"), ("jsonl", None),
                                               ("a.json", "jsonl"), ("a.ndjson.xz", "jsonl"), ("a.json.bz2", "jsonl"),
                                               ("a.parquet", "parquet"), ("a.warc.wet.gz", "wet"),
                                               ("a.wet.zst", "wet"), ("a.warc.gz", None)])
@@ -64,25 +64,10 @@ def test_auto_picks_the_reader_by_suffix(name, reader):
 @pytest.mark.unit
 def test_the_message_of_what_auto_reads_names_each_reader_once():
     # It is in the quarantine records of skipped files: output bytes.
-    # Readers apart by semicolons: the compressed names are told of the readers that read them, not of .txt.
-    assert formats.supported() == ("curate reads .txt; .jsonl, .json, .ndjson (each also .gz, .zst, .bz2 or .xz); "
-                                   ".parquet; and .warc.wet, .wet (each also .gz, .zst, .bz2 or .xz)")
-
-
-@pytest.mark.unit
-@pytest.mark.parametrize("name", ["a.txt.gz", "A.TXT.ZST", "a.txt.bz2", "a.txt.xz"])
-def test_a_compressed_txt_file_is_told_to_be_decompressed_not_read_with_a_format(name):
-    # --format txt would read its compressed bytes as text: not offered.
-    told = formats.not_read(Path(name), walked=True, also="or name its format with --format")
-    assert told.startswith("a compressed .txt file: curate reads .txt files uncompressed only")
-    assert "decompress it first" in told and "--format" not in told and "walked" not in told
-
-
-@pytest.mark.unit
-def test_any_other_name_is_told_what_curate_reads_then_what_else_to_do():
-    assert formats.not_read(Path("notes.md")) == formats.supported() + " files"
-    assert formats.not_read(Path("a.gz"), walked=True, also="or name its format with --format") == (
-        formats.supported() + " files (a folder is walked for them), or name its format with --format")
+    # Readers apart by semicolons: a reader's compressed names are told of it alone.
+    assert formats.supported() == ("curate reads .txt (each also .gz, .zst, .bz2 or .xz); .jsonl, .json, .ndjson "
+                                   "(each also .gz, .zst, .bz2 or .xz); .parquet; and .warc.wet, .wet (each also "
+                                   ".gz, .zst, .bz2 or .xz)")
 
 
 def test_an_unknown_format_fails_with_the_valid_names():

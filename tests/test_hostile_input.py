@@ -99,21 +99,28 @@ def test_truncated_zstd_says_so_and_keeps_what_came_before(tmp_path):
 # -- 2. names that are not UTF-8, and an ASCII locale -------------------------------------------
 
 
-def test_a_compressed_txt_file_is_skipped_with_what_to_do_and_refused_when_named(tmp_path):
+def test_a_compressed_txt_file_is_read_and_a_bad_or_huge_one_costs_that_file_only(tmp_path):
     src = _folder(tmp_path)
-    (src / "page.txt.gz").write_bytes(gzip.compress(b"A page of text that was compressed before it came here.\n"))
+    page = "A page that was compressed before it came here.\n\nIts second paragraph, after a blank line.\n"
+    (src / "page.txt.gz").write_bytes(gzip.compress(page.encode()))
+    (src / "cut.txt.gz").write_bytes(gzip.compress(page.encode())[:30])  # a download cut off
+    # 60 MB of text in a few kB: decompressed only up to --max-doc-bytes, then counted as it streams.
+    (src / "bomb.txt.zst").write_bytes(zstandard.ZstdCompressor().compress(b"x\n" * (30 << 20)))
     out = tmp_path / "out"
-    result = _curate("run", src, "-o", out, "--no-builtin-rules")
+    result = _curate("run", src, "-o", out, "--no-builtin-rules", "--max-doc-bytes", "1MiB")
     assert result.returncode == 0, result.stderr
-    problem = _problems(out)[("page.txt.gz", None)]
-    assert problem["problem"] == "unsupported file type"
-    assert problem["action"].startswith("skipped; a compressed .txt file: curate reads .txt files uncompressed only")
-    assert "warning: page.txt.gz: unsupported file type (skipped; a compressed .txt file" in result.stderr
+    [record] = [r for r in read_corpus(out) if r["source"] == "page.txt.gz"]
+    assert record["text"] == page.strip() and record["bytes_of"] == "file"
+    # Spans index the decompressed bytes, what zcat prints.
+    assert [page.encode()[a:b].decode() for a, b in (line["bytes"] for line in record["lines"])] == \
+        page.strip().split("\n\n")
+    problems = _problems(out)
+    assert problems[("cut.txt.gz", None)]["problem"].startswith("corrupt or truncated compressed data")
+    assert problems[("cut.txt.gz", None)]["action"] == "skipped; re-download or recompress the file"
+    assert problems[("bomb.txt.zst", None)]["problem"] == f"file larger than --max-doc-bytes ({1 << 20:,} bytes)"
+    assert problems[("bomb.txt.zst", None)]["lines"] == 30 << 20
     _good_survives(out)
     _accounted(out)
-    named = _curate("run", src / "page.txt.gz", "-o", tmp_path / "named")
-    assert named.returncode == 1 and "decompress it first" in named.stderr, named.stderr
-    assert "--format" not in named.stderr and not (tmp_path / "named").exists()
 
 
 def test_names_that_are_not_utf8_are_spelled_with_escapes(tmp_path):

@@ -15,7 +15,8 @@ type of ``RawDocument.payload``:
 - ``bytes``: the bytes of the whole file (``record_line`` is None). They are decoded
   as a .txt file is (a byte order mark, ``--encoding``, UTF-8, UTF-16, a detected legacy
   encoding), lines are numbered from 1 in the file, and each line's ``bytes`` span
-  indexes the raw file: ``"bytes_of": "file"`` in the corpus, with the encoding named.
+  indexes the raw file (a compressed file's decompressed bytes): ``"bytes_of": "file"``
+  in the corpus, with the encoding named.
 - ``str``: the text of one record (``record_line`` is the record's 1-based line or
   number in the file). Every line of it has the record's number as its ``line``, and its
   span indexes the UTF-8 encoding of the text: ``"bytes_of": "text_field"``.
@@ -88,32 +89,11 @@ from curate.storage import Location, base_name
 if TYPE_CHECKING:
     from curate.discover import InputFile
 
-__all__ = [
-    "AUTO",
-    "COMPRESSIONS",
-    "DEFAULT_MAX_DOC_BYTES",
-    "DEFAULT_MAX_DOC_LINES",
-    "DEFAULT_MAX_LINE_BYTES",
-    "DEFAULT_READ",
-    "DEFAULT_SINK",
-    "ReadOptions",
-    "Reader",
-    "Sink",
-    "check_format",
-    "format_names",
-    "not_read",
-    "read_documents",
-    "reader_by_name",
-    "reader_for",
-    "register_reader",
-    "register_sink",
-    "sink_by_name",
-    "sink_names",
-    "split_lines",
-    "suffix_list",
-    "suffixes_of",
-    "supported",
-]
+__all__ = ["AUTO", "COMPRESSIONS", "DEFAULT_MAX_DOC_BYTES", "DEFAULT_MAX_DOC_LINES", "DEFAULT_MAX_LINE_BYTES",
+           "DEFAULT_READ", "DEFAULT_SINK",
+           "ReadOptions", "Reader", "Sink", "check_format", "format_names", "read_documents", "reader_by_name",
+           "reader_for", "register_reader", "register_sink", "sink_by_name", "sink_names", "split_lines", "suffix_list",
+           "suffixes_of", "supported"]
 
 _READERS: dict[str, Reader] = {}
 _SINKS: dict[str, Sink] = {}
@@ -193,31 +173,14 @@ def suffix_list() -> str:
     kinds = kinds if len(COMPRESSIONS) < 2 else kinds.rsplit(", ", 1)[0] + " or " + list(COMPRESSIONS)[-1]
     names = [", ".join(reader.suffixes) + (f" (each also {kinds})" if reader.compressed else "")
              for reader in _READERS.values()]
-    # Readers apart by semicolons: with commas, ".txt, .jsonl (each also .gz)" told
-    # people that .txt.gz was read.
+    # Readers apart by semicolons: with commas, "(each also .gz)" seemed to be said of
+    # the reader before too (".parquet, .wet (each also .gz)").
     return names[0] if len(names) == 1 else f"{'; '.join(names[:-1])}; and {names[-1]}"
 
 
 def supported() -> str:
-    """What ``auto`` reads, for messages: 'curate reads .txt; and .jsonl (each also .gz)'."""
+    """What ``auto`` reads, for messages: 'curate reads .parquet; and .jsonl (each also .gz)'."""
     return f"curate reads {suffix_list()}"
-
-
-def not_read(path: Location, walked: bool = False, also: str = "") -> str:
-    """Why ``auto`` reads no file of this name, and what to do, for messages: a compressed
-    file of a format read only uncompressed (.txt.gz) is told so (--format would read its
-    compressed bytes as text); any other name gets what curate reads (``walked``: and that
-    a folder is walked for those files), then ``also``."""
-    name = base_name(path).lower()
-    for reader in _READERS.values():
-        if reader.compressed:
-            continue
-        for suffix in reader.suffixes:
-            if any(name.endswith(suffix + kind) for kind in COMPRESSIONS):
-                return (f"a compressed {suffix} file: curate reads {suffix} files uncompressed only (a line's "
-                        f"provenance is its byte offset in the file); decompress it first, or put its text in "
-                        f"a .jsonl.gz record")
-    return f"{supported()} files" + (" (a folder is walked for them)" if walked else "") + (f", {also}" if also else "")
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -252,7 +215,7 @@ def read_file(f: InputFile, number: int, options: ReadOptions) -> Iterator[RawDo
     duplicate-id problems (the caller checks ids, in input order: ids.py)."""
     reader = reader_for(f.path, options.format if options.format != AUTO else f.format)
     if reader is None:  # a file discovery would not have listed
-        raise UsageError(f"{f.path}: unsupported file type; {not_read(f.path, also='or name a format with --format')}")
+        raise UsageError(f"{f.path}: unsupported file type; {supported()} files, or name a format with --format")
     yield from reader.read(f, options)
 
 

@@ -1,6 +1,8 @@
 """``.txt``: a file is one document. Its payload is the file's bytes; they are decoded
 in the workers (a byte order mark, ``--encoding``, UTF-8, UTF-16 told by its NULs, or a
-detected legacy encoding) and every span indexes the raw file."""
+detected legacy encoding) and every span indexes the raw file. A compressed one
+(``.txt.gz``, ``.zst``, ``.bz2``, ``.xz``) is read the same way once decompressed: its
+spans index the decompressed bytes, what ``zcat`` (``zstdcat``, ...) prints."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from curate.formats.base import (
     open_input,
     unreadable_problem,
 )
+from curate.formats.compressed import compression_of, open_stream
 from curate.formats.lines import (
     BYTES_BREAK,
     UTF16,
@@ -39,9 +42,12 @@ UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
 class TxtReader:
     name = "txt"
     suffixes: tuple[str, ...] = (".txt",)
-    compressed = False  # spans index the file's own bytes, which a compressed file does not hold
+    compressed = True  # a compressed file's spans index its decompressed bytes
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
+        if compression_of(file.path) is not None:
+            yield from _read_compressed(file, options)
+            return
         try:
             with open_input(file.path) as handle:
                 # By seeking, which a file and an object in a store both answer (no descriptor there).
@@ -59,6 +65,31 @@ class TxtReader:
             yield empty_file_problem(file.source)
             return
         yield RawDocument(id=file.source, source=file.source, record_line=None, payload=data, size=len(data))
+
+
+def _read_compressed(file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
+    """A compressed .txt file, decompressed up to --max-doc-bytes (its size is known only
+    once read: a larger one is counted, in bounded memory, and skipped as a plain one is)."""
+    limit = options.max_doc_bytes
+    try:
+        with open_stream(file.path) as stream:
+            try:
+                data = stream.read(limit + 1)
+                if len(data) > limit:
+                    yield _too_big_problem(file.source, limit, count_nonblank_lines(stream, data))
+                    return
+            except Exception as err:  # noqa: BLE001 - EOFError, zlib.error, ZstdError, LZMAError, OSError: all faults of the stream
+                # One document: its text cut off where the data is would pass for the whole page.
+                yield Problem(file.source, None, f"corrupt or truncated compressed data: {err or type(err).__name__}",
+                              "skipped; re-download or recompress the file", lines=0)
+                return
+    except (NotRegularFile, OSError) as err:
+        yield unreadable_problem(file.source, err)
+        return
+    if not data:
+        yield empty_file_problem(file.source)
+        return
+    yield RawDocument(id=file.source, source=file.source, record_line=None, payload=data, size=len(data))
 
 
 def _too_big_problem(source: str, limit: int, lines: int) -> Problem:
