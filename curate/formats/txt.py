@@ -45,51 +45,47 @@ class TxtReader:
     compressed = True  # a compressed file's spans index its decompressed bytes
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
-        if compression_of(file.path) is not None:
-            yield from _read_compressed(file, options)
-            return
-        try:
-            with open_input(file.path) as handle:
-                # By seeking, which a file and an object in a store both answer (no descriptor there).
-                size = handle.seek(0, os.SEEK_END)
-                handle.seek(0)
-                limit = options.max_doc_bytes
-                data = b"" if size > limit else handle.read(limit + 1)
-                if size > limit or len(data) > limit:  # checked before reading, and again if it grew
-                    yield _too_big_problem(file.source, limit, count_nonblank_lines(handle, data))
-                    return
-        except (NotRegularFile, OSError) as err:
-            yield unreadable_problem(file.source, err)
-            return
-        if not data:
+        compressed = compression_of(file.path) is not None
+        found = (_decompressed if compressed else _file_bytes)(file, options.max_doc_bytes)
+        if isinstance(found, Problem):
+            yield found
+        elif not found:
             yield empty_file_problem(file.source)
-            return
-        yield RawDocument(id=file.source, source=file.source, record_line=None, payload=data, size=len(data))
+        else:
+            yield RawDocument(id=file.source, source=file.source, record_line=None, payload=found, size=len(found))
 
 
-def _read_compressed(file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
-    """A compressed .txt file, decompressed up to --max-doc-bytes (its size is known only
-    once read: a larger one is counted, in bounded memory, and skipped as a plain one is)."""
-    limit = options.max_doc_bytes
+def _file_bytes(file: InputFile, limit: int) -> bytes | Problem:
+    """A plain file's bytes, or why they are not read."""
+    try:
+        with open_input(file.path) as handle:
+            # By seeking, which a file and an object in a store both answer (no descriptor there).
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(0)
+            data = b"" if size > limit else handle.read(limit + 1)
+            if size > limit or len(data) > limit:  # checked before reading, and again if it grew
+                return _too_big_problem(file.source, limit, count_nonblank_lines(handle, data))
+            return data
+    except (NotRegularFile, OSError) as err:
+        return unreadable_problem(file.source, err)
+
+
+def _decompressed(file: InputFile, limit: int) -> bytes | Problem:
+    """A compressed file's bytes, decompressed up to ``limit`` (its size is known only once
+    read: a larger one is counted, in bounded memory, and skipped as a plain one is)."""
     try:
         with open_stream(file.path) as stream:
             try:
                 data = stream.read(limit + 1)
                 if len(data) > limit:
-                    yield _too_big_problem(file.source, limit, count_nonblank_lines(stream, data))
-                    return
+                    return _too_big_problem(file.source, limit, count_nonblank_lines(stream, data))
+                return data
             except Exception as err:  # noqa: BLE001 - EOFError, zlib.error, ZstdError, LZMAError, OSError: all faults of the stream
                 # One document: its text cut off where the data is would pass for the whole page.
-                yield Problem(file.source, None, f"corrupt or truncated compressed data: {err or type(err).__name__}",
-                              "skipped; re-download or recompress the file", lines=0)
-                return
+                return Problem(file.source, None, f"corrupt or truncated compressed data: {err or type(err).__name__}",
+                               "skipped; re-download or recompress the file", lines=0)
     except (NotRegularFile, OSError) as err:
-        yield unreadable_problem(file.source, err)
-        return
-    if not data:
-        yield empty_file_problem(file.source)
-        return
-    yield RawDocument(id=file.source, source=file.source, record_line=None, payload=data, size=len(data))
+        return unreadable_problem(file.source, err)
 
 
 def _too_big_problem(source: str, limit: int, lines: int) -> Problem:
