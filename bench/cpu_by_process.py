@@ -24,7 +24,6 @@ import argparse
 import collections
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -116,7 +115,6 @@ def main() -> None:
             row = bins.get(b, {})
             print(f"{b * args.timeline:7.2f} {sum(row.values()):6.2f} "
                   + " ".join(f"{row.get(h, 0.0):16.2f}" for h in heads))
-    sys.exit(0)
 
 
 if __name__ == "__main__":

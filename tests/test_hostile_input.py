@@ -96,9 +96,6 @@ def test_truncated_zstd_says_so_and_keeps_what_came_before(tmp_path):
     _accounted(out)
 
 
-# -- 2. names that are not UTF-8, and an ASCII locale -------------------------------------------
-
-
 def test_a_compressed_txt_file_is_read_and_a_bad_or_huge_one_costs_that_file_only(tmp_path):
     src = _folder(tmp_path)
     page = "A page that was compressed before it came here.\n\nIts second paragraph, after a blank line.\n"
@@ -121,6 +118,9 @@ def test_a_compressed_txt_file_is_read_and_a_bad_or_huge_one_costs_that_file_onl
     assert problems[("bomb.txt.zst", None)]["lines"] == 30 << 20
     _good_survives(out)
     _accounted(out)
+
+
+# -- 2. names that are not UTF-8, and an ASCII locale -------------------------------------------
 
 
 def test_names_that_are_not_utf8_are_spelled_with_escapes(tmp_path):

@@ -100,6 +100,14 @@ def compression_of(path: Location) -> str | None:
     return next((suffix for suffix in COMPRESSIONS if name.endswith(suffix)), None)
 
 
+def fault_wording(path: Location, why: str) -> tuple[str, str]:
+    """(problem, what to do) for bytes of ``path`` that could not be read or decompressed,
+    in every reader's words: a compressed file is corrupt or cut off, a plain one unreadable."""
+    if compression_of(path) is not None:
+        return f"corrupt or truncated compressed data: {why}", "re-download or recompress the file"
+    return f"read error: {why}", "check the disk and the file"
+
+
 @contextmanager
 def open_stream(path: Location) -> Iterator[BinaryIO]:
     """The file's bytes, decompressed if its name says so. Raises NotRegularFile for a

@@ -22,7 +22,7 @@ from curate.formats.base import (
     empty_file_problem,
     unreadable_problem,
 )
-from curate.formats.compressed import compression_of, open_stream
+from curate.formats.compressed import compression_of, fault_wording, open_stream
 from curate.storage import base_name
 
 if TYPE_CHECKING:
@@ -62,11 +62,9 @@ class JsonlReader:
                     yield parsed
         except _StreamFault as fault:
             # The records before the fault have already been yielded and are kept.
-            compressed = compression_of(file.path) is not None
-            fix = "re-download or recompress the file" if compressed else "check the disk and the file"
+            problem, fix = fault_wording(file.path, str(fault))
             yield Problem(
-                file.source, lineno + 1,
-                f"corrupt or truncated compressed data: {fault}" if compressed else f"read error: {fault}",
+                file.source, lineno + 1, problem,
                 f"records after line {lineno} are lost; {fix}" if lineno else f"no record could be read; {fix}",
                 lines=1,
             )

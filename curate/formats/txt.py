@@ -21,7 +21,7 @@ from curate.formats.base import (
     open_input,
     unreadable_problem,
 )
-from curate.formats.compressed import compression_of, open_stream
+from curate.formats.compressed import compression_of, fault_wording, open_stream
 from curate.formats.lines import (
     BYTES_BREAK,
     UTF16,
@@ -82,8 +82,8 @@ def _decompressed(file: InputFile, limit: int) -> bytes | Problem:
                 return data
             except Exception as err:  # noqa: BLE001 - EOFError, zlib.error, ZstdError, LZMAError, OSError: all faults of the stream
                 # One document: its text cut off where the data is would pass for the whole page.
-                return Problem(file.source, None, f"corrupt or truncated compressed data: {err or type(err).__name__}",
-                               "skipped; re-download or recompress the file", lines=0)
+                problem, fix = fault_wording(file.path, str(err) or type(err).__name__)
+                return Problem(file.source, None, problem, f"skipped; {fix}", lines=0)
     except (NotRegularFile, OSError) as err:
         return unreadable_problem(file.source, err)
 

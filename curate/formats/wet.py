@@ -35,7 +35,7 @@ from curate.formats.base import (
     missing_extra_problem,
     unreadable_problem,
 )
-from curate.formats.compressed import compression_of, open_stream
+from curate.formats.compressed import fault_wording, open_stream
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
@@ -128,10 +128,8 @@ def _invalid(source: str, number: int, why: str) -> Problem:
 
 
 def _fault(file: InputFile, number: int, why: str) -> Problem:
-    compressed = compression_of(file.path) is not None
-    fix = "re-download or recompress the file" if compressed else "check the disk and the file"
-    return Problem(file.source, number + 1,
-                   f"corrupt or truncated compressed data: {why}" if compressed else f"read error: {why}",
+    problem, fix = fault_wording(file.path, why)
+    return Problem(file.source, number + 1, problem,
                    f"records after record {number} are lost; {fix}" if number else f"no record could be read; {fix}")
 
 
