@@ -317,7 +317,7 @@ def language_option(fn):
 @dedup_options
 def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled, keep_languages,
         **options):
-    """Clean INPUTS (folders, files or URLs of .txt, JSONL, Parquet and WET files) into -o DIR.
+    """Clean INPUTS (folders, files or URLs of .txt, JSONL (or a JSON array), Parquet and WET files) into -o DIR.
 
     Each document is read, normalised (ftfy, spacing, control characters), stripped of
     noise by the rule files, labelled with its language, dropped whole if a document rule

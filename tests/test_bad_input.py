@@ -43,8 +43,8 @@ def test_bad_files_are_quarantined_and_the_rest_goes_on(tmp_path):
     assert problems[("e_records.jsonl", 2)]["problem"].startswith("invalid JSON")
     assert problems[("e_records.jsonl", 3)]["problem"] == "record has no 'text' field"
     assert "--text-field" in problems[("e_records.jsonl", 3)]["action"]
-    assert problems[("e_records.jsonl", 4)]["problem"] == "record is a JSON list, not an object"
-    assert problems[("e_records.jsonl", 5)]["problem"] == "field 'text' is a int, not a string"
+    assert problems[("e_records.jsonl", 4)]["problem"] == "record is an array, not an object"
+    assert problems[("e_records.jsonl", 5)]["problem"] == "field 'text' is a number, not a string"
     assert problems[("notes.md", None)]["problem"] == "unsupported file type"
     assert not any("text" in q for q in problems.values())
     texts = {r["source"]: r["text"] for r in read_corpus(out)}

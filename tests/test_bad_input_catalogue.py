@@ -166,9 +166,9 @@ def _everything_bad(folder: Path) -> dict[str, str]:
         "bad-empty.txt": (b"", "empty file"),
         "bad-blank.txt": (b" \n\n\t\n", "no text"),
         "bad-json.jsonl": (b"{oops\n", "invalid JSON"),
-        "bad-list.jsonl": (b"[1, 2]\n", "record is a JSON list"),
+        "bad-list.jsonl": (b"[1, 2]\n", "record is an array"),
         "bad-notext.jsonl": (b'{"body": "x"}\n', "record has no 'text' field"),
-        "bad-number.jsonl": (b'{"text": 5}\n', "field 'text' is a int"),
+        "bad-number.jsonl": (b'{"text": 5}\n', "field 'text' is a number"),
         "bad-cut.jsonl.gz": (gz[: len(gz) // 2], ""),
         "bad-zst.jsonl.zst": (bytes(zst), ""),
     }

@@ -253,16 +253,17 @@ def test_a_file_that_is_not_warc_or_has_a_bad_header_is_a_problem_never_a_crash(
 
 
 @pytest.mark.unit
-def test_a_json_file_that_is_one_document_is_one_problem_that_says_how_to_convert_it(tmp_path):
+def test_a_json_file_that_is_one_object_is_one_problem_and_one_that_is_an_array_is_its_records(tmp_path):
     (tmp_path / "meta.json").write_bytes(orjson.dumps({"name": "dump", "text": "x"}, option=orjson.OPT_INDENT_2))
-    (tmp_path / "array.json").write_bytes(orjson.dumps(DOCUMENTS, option=orjson.OPT_INDENT_2))
+    (tmp_path / "array.json").write_bytes(b"\n  " + orjson.dumps(DOCUMENTS, option=orjson.OPT_INDENT_2))
     (tmp_path / "lines.json").write_bytes(b"not json\n" + orjson.dumps(DOCUMENTS[0]) + b"\n")
     [meta] = _read(tmp_path / "meta.json", "jsonl")
     assert isinstance(meta, Problem) and meta.line is None
-    assert meta.problem == "a whole JSON document (one JSON object, over 4 lines), not JSON lines"
+    assert meta.problem == ("a whole JSON document (one JSON object, over 4 lines), not JSON lines or an array of "
+                            "records")
     assert meta.lines == 4 and "one record per line" in meta.action
-    [array] = _read(tmp_path / "array.json", "jsonl")
-    assert array.problem.startswith("a whole JSON document (an array of 3 items, over ")
+    array = _read(tmp_path / "array.json", "jsonl")
+    assert [(d.record_line, d.payload) for d in array] == [(k + 1, d["text"]) for k, d in enumerate(DOCUMENTS)]
     # JSON lines with a bad first line stay JSON lines: the problem is that line's, the rest is read.
     bad, doc = _read(tmp_path / "lines.json", "jsonl")
     assert (bad.line, bad.problem.split(":")[0]) == (1, "invalid JSON") and doc.id == DOCUMENTS[0]["id"]

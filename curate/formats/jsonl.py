@@ -2,9 +2,12 @@
 one document per line, an object whose text field (``--text-field``) is the payload and
 whose ``id`` field, if any, is kept.
 Each record is read in bounded memory, and a stream that breaks off keeps the records
-before the break. A ``.json`` file is read as JSON lines too (what most dumps named so
-hold); one whose first line is not JSON but whose whole is one JSON document (pretty
-printed, or an array) is one problem that says how to convert it, not a problem per line."""
+before the break. A ``.json`` file that starts with ``[`` is one array of such objects
+(Scrapy's feed, ``json.dump(records, f)``): its elements are records, numbered from 1 as
+a Parquet file's rows are (``json_array.py``). Any other ``.json`` file is read as JSON
+lines (what most dumps named so hold); one whose first line is not JSON but whose whole
+is one JSON document (a pretty printed object) is one problem that says how to convert
+it, not a problem per line."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from curate.formats.base import (
     unreadable_problem,
 )
 from curate.formats.compressed import compression_of, fault_wording, open_stream
+from curate.formats.json_array import ArrayBroken, array_elements, starts_an_array
 from curate.storage import base_name
 
 if TYPE_CHECKING:
@@ -38,6 +42,9 @@ class JsonlReader:
     compressed = True
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
+        if _named_json(file) and _holds_an_array(file):
+            yield from _read_array(file, options)
+            return
         lineno = 0
         records = 0
         limit = options.max_doc_bytes
@@ -111,10 +118,63 @@ def read_records(file: InputFile, options: ReadOptions, start: int, end: int,
                       f"records after line {lineno} are lost; check the disk and the file", lines=1)
 
 
+def _named_json(file: InputFile) -> bool:
+    """Is the file named .json (compressed or not)? (Not .jsonl or .ndjson: those are JSON
+    lines by name.)"""
+    return base_name(file.path).lower().removesuffix(compression_of(file.path) or "").endswith(".json")
+
+
 def _may_be_one_document(file: InputFile, first: Problem) -> bool:
-    name = base_name(file.path).lower()
-    suffix = compression_of(file.path) or ""
-    return name.removesuffix(suffix).endswith(".json") and first.problem.startswith("invalid JSON")
+    return _named_json(file) and first.problem.startswith("invalid JSON")
+
+
+def _holds_an_array(file: InputFile) -> bool:
+    """Does the file start (after whitespace) with '['? False when it cannot be read: the
+    line-by-line read then says why."""
+    try:
+        with open_stream(file.path) as stream:
+            while head := stream.read(SKIP_CHUNK):
+                if not head.isspace():
+                    return starts_an_array(head)
+    except Exception:  # noqa: BLE001 - unreadable, corrupt: reported by the read that follows
+        pass
+    return False
+
+
+def _read_array(file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
+    """The records of a .json file that is one array: element k is record k, as row k of a
+    Parquet file."""
+    try:
+        with open_stream(file.path) as stream:
+            yield from _array_records(file, stream, options)
+    except (NotRegularFile, OSError) as err:
+        yield unreadable_problem(file.source, err)
+
+
+def _array_records(file: InputFile, stream: BinaryIO, options: ReadOptions) -> Iterator[RawDocument | Problem]:
+    """A bad element costs that element only; an array that breaks off, or a stream that
+    fails, keeps the elements before the break."""
+    limit = options.max_doc_bytes
+    number = 0
+    try:
+        for number, raw in array_elements(stream, limit):
+            if isinstance(raw, int):
+                yield Problem(file.source, number,
+                              f"array element of {raw:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
+                              "element skipped; raise --max-doc-bytes to read it, or split the element")
+            else:
+                yield parse_record(file.source, number, raw, options.text_field, unit="array element")
+    except ArrayBroken as broken:
+        lost = f"elements from {broken.element:,} on are lost" if broken.element > 1 else "no element could be read"
+        yield Problem(file.source, broken.element, broken.problem, f"{lost}; re-download or rewrite the file")
+        return
+    except Exception as err:  # noqa: BLE001 - OSError, zlib.error, ZstdError, EOFError: the stream's faults
+        problem, fix = fault_wording(file.path, str(err) or type(err).__name__)
+        lost = f"elements after element {number:,} are lost" if number else "no element could be read"
+        yield Problem(file.source, number + 1, problem, f"{lost}; {fix}")
+        return
+    if number == 0:
+        yield Problem(file.source, None, "an empty JSON array", "skipped; nothing to read", lines=0)
 
 
 def _whole_document_problem(file: InputFile, limit: int) -> Problem | None:
@@ -131,12 +191,13 @@ def _whole_document_problem(file: InputFile, limit: int) -> Problem | None:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:
         return None
-    kinds = {dict: "object", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
-    what = f"an array of {len(value):,} items" if isinstance(value, list) else f"one JSON {kinds[type(value)]}"
+    # Not an array: one starting with '[' was read as one (_holds_an_array).
     lines = sum(1 for line in data.splitlines() if line.strip())
-    return Problem(file.source, None, f"a whole JSON document ({what}, over {lines:,} lines), not JSON lines",
-                   "skipped; write one record per line (for an array: jq -c '.[]' FILE > FILE.jsonl), or leave "
-                   "such files out of the input folder", lines=lines)
+    return Problem(file.source, None,
+                   f"a whole JSON document (one JSON {json_kind(value).split()[-1]}, over {lines:,} lines), "
+                   "not JSON lines or an array of records",
+                   "skipped; write one record per line (for the records of a field: jq -c '.FIELD[]' FILE > "
+                   "FILE.jsonl), or leave such files out of the input folder", lines=lines)
 
 
 class _StreamFault(Exception):
@@ -178,15 +239,25 @@ def _preview(raw: bytes) -> str:
     return raw[:120].decode("utf-8", "replace").rstrip()
 
 
-def _json_error(err: Exception) -> tuple[str, str]:
-    """(problem, action) for a record json cannot read."""
+def _json_error(err: Exception, unit: str) -> tuple[str, str]:
+    """(problem, action) for a record json cannot read; ``unit``: what holds a record."""
     if isinstance(err, RecursionError):
         return ("invalid JSON: nested too deeply (more levels than Python's json reads, about 1,000)",
-                "record skipped; flatten or delete this line")
+                f"record skipped; flatten or delete this {unit}")
     if _INT_DIGITS_MESSAGE in str(err):
         return ("invalid JSON: a number with more than 4,300 digits (more than Python's json reads)",
-                "record skipped; write the number as a string or delete this line")
-    return f"invalid JSON: {err}", "record skipped; fix or delete this line"
+                f"record skipped; write the number as a string or delete this {unit}")
+    return f"invalid JSON: {err}", f"record skipped; fix or delete this {unit}"
+
+
+def json_kind(value: Any) -> str:
+    """What JSON calls the value, with its article ("an array", "null")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = ((str, "a string"), ((int, float), "a number"), (list, "an array"), (dict, "an object"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), f"a {type(value).__name__}")
 
 
 def safe_text(value: str) -> str:
@@ -195,8 +266,9 @@ def safe_text(value: str) -> str:
     return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawDocument | Problem:
-    """One JSON line: a document with the text field as its payload, or why it is not one."""
+def parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: str = "line") -> RawDocument | Problem:
+    """One JSON line (or ``unit``, an array element): a document with the text field as its
+    payload, or why it is not one."""
     lenient = False
     try:
         record = orjson.loads(raw)
@@ -206,18 +278,18 @@ def parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawDo
         try:
             record = json.loads(raw)
         except (ValueError, RecursionError) as err:  # also a number of 4,300+ digits, deep nesting
-            problem, action = _json_error(err)
+            problem, action = _json_error(err, unit)
             return Problem(source, lineno, problem, action, preview=_preview(raw))
         lenient = True
     if not isinstance(record, dict):
-        return Problem(source, lineno, f"record is a JSON {type(record).__name__}, not an object",
-                       "record skipped; each line must be an object with a text field", preview=_preview(raw))
+        return Problem(source, lineno, f"record is {json_kind(record)}, not an object",
+                       f"record skipped; each {unit} must be an object with a text field", preview=_preview(raw))
     if text_field not in record:
         return Problem(source, lineno, f"record has no {text_field!r} field",
                        "record skipped; add the field or choose another with --text-field", preview=_preview(raw))
     text = record[text_field]
     if not isinstance(text, str):
-        return Problem(source, lineno, f"field {text_field!r} is a {type(text).__name__}, not a string",
+        return Problem(source, lineno, f"field {text_field!r} is {json_kind(text)}, not a string",
                        "record skipped; the text field must be a string", preview=_preview(raw))
     rid = record.get("id")
     if lenient:  # only json lets a lone surrogate escape through; orjson refuses them
@@ -225,7 +297,7 @@ def parse_record(source: str, lineno: int, raw: bytes, text_field: str) -> RawDo
             text.encode("utf-8")
         except UnicodeEncodeError:
             return Problem(source, lineno, "text contains lone surrogates (invalid \\ud800-\\udfff escapes)",
-                           "record skipped; fix the escapes in this line", preview=_preview(raw))
+                           f"record skipped; fix the escapes in this {unit}", preview=_preview(raw))
         if isinstance(rid, str):
             rid = safe_text(rid)
     usable_id = isinstance(rid, (str, int)) and not isinstance(rid, bool)
