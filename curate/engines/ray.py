@@ -404,6 +404,11 @@ def _connect(address: str | None, cpus: int) -> bool:
     if address is None:
         # A cluster we start for one run: nothing to report anywhere, no dashboard to serve.
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        # Ray >= 2.59 turns token authentication on for a new local cluster when the mode
+        # is unset, and warns that it did, even under -q: for a cluster of one run's own,
+        # on this machine, that is no news. (Setting the mode instead broke the start: the
+        # driver had read it as unset already.)
+        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
         # "local", not None: None would join whatever cluster RAY_ADDRESS names.
         ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
                  logging_level=logging.WARNING)
