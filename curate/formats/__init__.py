@@ -29,7 +29,8 @@ reader                ``line``                                     ``bytes`` (``
 ====================  ===========================================  ====================================
 txt                   the line's 1-based number in the file        the raw file (``file``)
 jsonl (.json,         the record's 1-based line in the             the UTF-8 of its text field
-.ndjson)              (decompressed) file                          (``text_field``)
+.ndjson)              (decompressed) file; in a .json file that    (``text_field``)
+                      is one array, the element's 1-based number
 parquet               the row's 1-based number in the file,        the UTF-8 of the row's text value
                       over all row groups                          (``text_field``)
 wet                   the record's 1-based number among all        the UTF-8 of the record's payload
