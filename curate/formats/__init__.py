@@ -33,12 +33,14 @@ jsonl (.json,         the record's 1-based line in the             the UTF-8 of 
                       is one array, the element's 1-based number
 parquet               the row's 1-based number in the file,        the UTF-8 of the row's text value
                       over all row groups                          (``text_field``)
+csv (.tsv)            the row's 1-based number under the header    the UTF-8 of the row's text cell
+                      (a row may span lines of the file)           (``text_field``)
 wet                   the record's 1-based number among all        the UTF-8 of the record's payload
                       WARC records of the (decompressed) file;     (``text_field``)
                       the warcinfo record is 1
 ====================  ===========================================  ====================================
 
-An id comes from the record (a JSONL ``id`` field, a Parquet ``id`` column, a WET
+An id comes from the record (a JSONL ``id`` field, a Parquet or CSV ``id`` column, a WET
 record's ``WARC-Record-ID``), else it is ``SOURCE:LINE``; the record's other fields go to
 ``RawDocument.metadata`` (each reader's module says how it names and converts them).
 
@@ -77,6 +79,7 @@ from curate.formats.base import (
     Sink,
 )
 from curate.formats.compressed import COMPRESSIONS
+from curate.formats.csv_file import CsvReader
 from curate.formats.ids import IdRegistry, with_id_problems
 from curate.formats.jsonl import JsonlReader
 from curate.formats.lines import split_decoded
@@ -269,5 +272,6 @@ register_reader(TxtReader())
 register_reader(JsonlReader())
 register_reader(ParquetReader())
 register_reader(WetReader())
+register_reader(CsvReader())
 for _sink in (JSONL, JSONL_GZ, JSONL_ZST, ParquetShards()):
     register_sink(_sink)

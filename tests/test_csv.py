@@ -1,0 +1,156 @@
+"""CSV and TSV input: the cut into records (csv_records.py) against Python's csv module
+over whole texts, and the real CLI on a folder of such files."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+
+import pytest
+from conftest import read_corpus, read_jsonl, run_process
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from curate.formats import csv_records
+from curate.formats.csv_records import CutOff
+
+
+def _cut(data: bytes, delimiter: bytes = b",", limit: int = 1 << 20, chunk: int | None = None) -> list:
+    old = csv_records.CHUNK
+    csv_records.CHUNK = chunk or old
+    try:
+        return list(csv_records.csv_records(io.BytesIO(data), delimiter, limit))
+    finally:
+        csv_records.CHUNK = old
+
+
+def _fields(raw: bytes, delimiter: str = ",") -> list[str]:
+    rows = list(csv.reader([raw.decode("utf-8")], delimiter=delimiter))
+    return rows[0] if rows else []
+
+
+@pytest.mark.unit
+@settings(max_examples=600, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list('ab é,"\t\r\n')), max_size=40), chunk=st.integers(1, 7),
+       tab=st.booleans())
+@example(text='a,"b\r\nc",d\r\ne', chunk=1, tab=False)
+@example(text='"a"b"c,d\rx', chunk=2, tab=False)
+def test_the_cut_gives_the_rows_csv_reader_gives(text, chunk, tab):
+    delimiter = "\t" if tab else ","
+    reference = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    records: list = []
+    old = csv_records.CHUNK
+    csv_records.CHUNK = chunk
+    try:
+        for raw in csv_records.csv_records(io.BytesIO(text.encode()), delimiter.encode(), 1 << 20):
+            records.append(raw)
+    except CutOff:
+        # The text ends inside a quoted field: csv (not strict) reads that field to the end
+        # as the last row; the cut says so instead, after the same rows before it.
+        assert len(reference) == len(records) + 1
+        reference.pop()
+    finally:
+        csv_records.CHUNK = old
+    assert [_fields(raw, delimiter) for raw in records] == reference
+
+
+@pytest.mark.unit
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.lists(st.text(alphabet=st.sampled_from(list('xy ,"\n')), max_size=15), min_size=2,
+                              max_size=2), min_size=1, max_size=6),
+       limit=st.integers(1, 30), chunk=st.integers(1, 9))
+def test_a_record_over_the_limit_is_its_size_and_the_others_are_its_bytes(rows, limit, chunk):
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    records = [line.encode() for line in _split_written(out.getvalue())]
+    got = _cut(out.getvalue().encode(), limit=limit, chunk=chunk)
+    assert got == [len(raw) if len(raw) > limit else raw for raw in records]
+
+
+def _split_written(text: str) -> list[str]:
+    """Records csv.writer wrote with "\\n" line ends, split by re-reading them one by one."""
+    records, start = [], 0
+    reader_input = io.StringIO(text, newline="")
+    for _ in csv.reader(reader_input):
+        end = reader_input.tell()
+        records.append(text[start:end].removesuffix("\n"))
+        start = end
+    return records
+
+
+@pytest.mark.unit
+def test_a_file_cut_inside_a_quote_keeps_the_records_before():
+    records: list = []
+    with pytest.raises(CutOff) as cut:
+        for raw in csv_records.csv_records(io.BytesIO(b'a,b\n"open,\nno close'), b",", 100):
+            records.append(raw)
+    assert records == [b"a,b"] and cut.value.size == len(b'"open,\nno close')
+
+
+# -- the real CLI ----------------------------------------------------------------------------------
+
+ROWS = [
+    ("p1", "The harbour master said the new pier would open to ferries before the summer season began."),
+    ("p2", "Farmers in the valley planted barley early, because the spring rains came in March.\n"
+           "A second line of the same cell: \"quoted\" words and a comma, inside one field."),
+    ("p3", "A museum downtown restored three paintings that had hung unseen in its basement for decades."),
+]
+
+
+def _csv(rows: list[tuple[str, ...]], header: tuple[str, ...], delimiter: str = ",", terminator: str = "\r\n") -> str:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator=terminator)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def test_a_folder_of_csv_and_tsv_files_is_read_row_by_row_with_every_row_accounted_for(tmp_path):
+    src = tmp_path / "tables"
+    src.mkdir()
+    with_ids = [(rid, text, f"https://example.org/{rid}") for rid, text in ROWS]
+    (src / "pages.csv").write_text(_csv(with_ids, ("id", "text", "url")), encoding="utf-8")
+    # A spreadsheet's "Unicode text": UTF-16 with a byte order mark, tab-separated, no id column.
+    (src / "sheet.tsv").write_bytes(_csv([(ROWS[2][1] + " Again, in a sheet with ünïcode.", "de")],
+                                         ("text", "lang"), "\t").encode("utf-16"))
+    bad = ("id,text,url\n"
+           "b1,Volunteers counted two hundred migrating cranes resting on the lake shore at dawn.,u1\n"
+           "b2,a row with a missing field\n"
+           "b3," + "x" * 400 + ",u3\n"
+           '"b4","The bakery on the corner switched to a wood oven and sells out of rye bread by ten.",u4\n'
+           'b5,"a quote that never closes,u5\n')
+    (src / "bad.csv.gz").write_bytes(gzip.compress(bad.encode()))
+    (src / "no_text.csv").write_text("title,body\nx,y\nz,w\n")
+
+    out = tmp_path / "out"
+    result = run_process("run", str(src), "-o", str(out), "--max-doc-bytes", "300", timeout=120)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    records = {(r["source"], r["lines"][0]["line"]): r for r in read_corpus(out)}
+    # Row k (the header not counted) is record k: its id, its other cells as metadata, its
+    # line breaks and quotes as the cell held them.
+    for k, (rid, text, url) in enumerate(with_ids, start=1):
+        record = records[("pages.csv", k)]
+        assert (record["id"], record["metadata"], record["bytes_of"]) == (rid, {"url": url}, "text_field")
+        assert record["text"] == text
+    sheet = records[("sheet.tsv", 1)]
+    assert sheet["id"] == "sheet.tsv:1" and sheet["metadata"] == {"lang": "de"} and "ünïcode" in sheet["text"]
+    assert records[("bad.csv.gz", 1)]["id"] == "b1" and records[("bad.csv.gz", 4)]["id"] == "b4"
+
+    problems = {(q["source"], q["line"]): q for q in read_jsonl(out / "quarantine.jsonl")}
+    assert problems[("bad.csv.gz", 2)]["problem"] == "row has 2 fields where the header has 3"
+    assert problems[("bad.csv.gz", 3)]["problem"] == "row of 406 bytes is larger than --max-doc-bytes (300 bytes)"
+    assert problems[("bad.csv.gz", 5)]["problem"].startswith("the file ends inside a quoted field")
+    assert problems[("no_text.csv", None)]["problem"] == "no column 'text' (columns: title, body)"
+    assert problems[("no_text.csv", None)]["lines"] == 2  # its rows
+
+    summary = json.loads((out / "summary.json").read_text())
+    lines = summary["lines"]
+    assert lines["read"] == lines["kept"] + lines["removed"] + lines["quarantined"]
+    assert sum(q["lines"] for q in problems.values()) == lines["quarantined"] == 5
+
+    again = tmp_path / "again"
+    run_process("run", str(src), "-o", str(again), "--max-doc-bytes", "300", "--workers", "2", timeout=120)
+    for part in (out / "corpus").iterdir():
+        assert part.read_bytes() == (again / "corpus" / part.name).read_bytes()
