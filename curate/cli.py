@@ -207,7 +207,7 @@ def io_options(fn):
                           "local cluster is started for the run."),
         format_option(inputs=True),
         click.option("--text-field", default="text", show_default=True,
-                     help="Field of a JSONL record (or column of a Parquet or CSV file) that holds the document "
+                     help="Field of a JSONL record (or column of a Parquet, Arrow or CSV file) that holds the document "
                           "text."),
         click.option("--encoding", default="auto", show_default=True, callback=_encoding, metavar="NAME",
                      help="Encoding of .txt files without a byte order mark. auto: UTF-8, UTF-16 told by its "
@@ -318,7 +318,7 @@ def language_option(fn):
 @dedup_options
 def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled, keep_languages,
         **options):
-    """Clean INPUTS (folders, files or URLs of .txt, JSONL or JSON, Parquet, CSV and WET files) into -o DIR.
+    """Clean INPUTS (folders, files or URLs of .txt, JSON, Parquet, Arrow, CSV and WET files) into -o DIR.
 
     Each document is read, normalised (ftfy, spacing, control characters), stripped of
     noise by the rule files, labelled with its language, dropped whole if a document rule
@@ -454,7 +454,7 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
 @rule_options
 @format_option(inputs=False)
 @click.option("--text-field", default="text", show_default=True,
-              help="Field of a JSONL record (or column of a Parquet or CSV file) that holds the text.")
+              help="Field of a JSONL record (or column of a Parquet, Arrow or CSV file) that holds the text.")
 @click.option("--only", type=click.Choice(["all", "keep", "drop"]), default="all", show_default=True,
               help="Show every line, or only kept or only dropped lines.")
 @click.option("--width", type=click.IntRange(min=20), default=100, show_default=True,

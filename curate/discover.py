@@ -11,14 +11,17 @@ that no reader claims is an error at once, not a skip found later.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
 from curate.document import (
+    DATASET_METADATA,
     HIDDEN_FILE,
     HIDDEN_FOLDER,
     OTHER_OUTPUT,
@@ -48,7 +51,49 @@ SKIP_ACTIONS = {
     HIDDEN_FILE: "not read; curate skips names that start with '.': rename it to read it",
     HIDDEN_FOLDER: "not read; curate skips names that start with '.': rename it to read it",
     OTHER_OUTPUT: "not read; to read its corpus, give its corpus/ folder as an input",
+    DATASET_METADATA: "not read: not text; the dataset's .arrow files are read",
 }
+
+# What `datasets`' save_to_disk writes beside the .arrow files, and the key that tells it
+# is theirs: a Dataset's folder has the first two, a DatasetDict's the third.
+_DATASET_METADATA = {"state.json": "_data_files", "dataset_info.json": None, "dataset_dict.json": "splits"}
+
+
+def dataset_metadata(names: list[str], read: Callable[[str], bytes | None]) -> set[str]:
+    """The names among a folder's files that are the metadata of a dataset saved by
+    `datasets` (``read(name)``: that file's bytes, None if unreadable): state.json with its
+    list of data files and the dataset_info.json beside it, or a DatasetDict's
+    dataset_dict.json with its splits."""
+    def has_key(name: str, key: str) -> bool:
+        data = read(name) if name in names else None
+        try:
+            parsed = orjson.loads(data) if data is not None else None
+        except orjson.JSONDecodeError:
+            return False
+        return isinstance(parsed, dict) and key in parsed
+
+    found = set()
+    if has_key("state.json", "_data_files"):
+        found.add("state.json")
+        if "dataset_info.json" in names:
+            found.add("dataset_info.json")
+    if has_key("dataset_dict.json", "splits"):
+        found.add("dataset_dict.json")
+    return found
+
+
+def _file_in(folder: Path, name: str) -> bytes | None:
+    return _small_file(folder / name)
+
+
+def _small_file(path: Location) -> bytes | None:
+    """A metadata file's bytes, or None if it cannot be read or is too large to be one."""
+    try:
+        with open_input(path) as f:
+            data = f.read(DEFAULT_MAX_DOC_BYTES + 1)
+    except (OSError, NotRegularFile):
+        return None
+    return data if len(data) <= DEFAULT_MAX_DOC_BYTES else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,11 +324,12 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
             else:
                 kept.append(name)
         dirnames[:] = kept
+        metadata = dataset_metadata(filenames, functools.partial(_file_in, Path(dirpath)))
         for name in _sorted_names(filenames):
             path = Path(dirpath) / name
-            if name.startswith("."):
-                problems.append(Problem(_rel(path, root, label), None, HIDDEN_FILE, SKIP_ACTIONS[HIDDEN_FILE],
-                                        lines=0))
+            skip = HIDDEN_FILE if name.startswith(".") else DATASET_METADATA if name in metadata else None
+            if skip is not None:
+                problems.append(Problem(_rel(path, root, label), None, skip, SKIP_ACTIONS[skip], lines=0))
                 continue
             _add_file(path, _rel(path, root, label), input_format, found, problems)
     found.sort(key=lambda f: f.source)
@@ -408,11 +454,14 @@ def _walk_remote(root: str, label: str, problems: list[Problem], input_format: s
                 entered.append(name)
             else:
                 problems.append(Problem(source_name(_prefixed(label, path)), None, kind, SKIP_ACTIONS[kind], lines=0))
-        for name in (n for n in names if not isinstance(node[n], dict)):
+        files = [n for n in names if not isinstance(node[n], dict)]
+        metadata = dataset_metadata(files, lambda name: _small_file(node[name].url))
+        for name in files:
             entry = node[name]
             source = source_name(_prefixed(label, entry.relative))
-            if name.startswith("."):
-                problems.append(Problem(source, None, HIDDEN_FILE, SKIP_ACTIONS[HIDDEN_FILE], lines=0))
+            skip = HIDDEN_FILE if name.startswith(".") else DATASET_METADATA if name in metadata else None
+            if skip is not None:
+                problems.append(Problem(source, None, skip, SKIP_ACTIONS[skip], lines=0))
                 continue
             reader = _reader_or_skip(entry.url, source, input_format, problems, named=False)
             if reader is not None:

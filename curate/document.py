@@ -124,14 +124,16 @@ class ParagraphRef:
     byte_end: int
 
 
-# What a folder walk leaves out on purpose: hidden names and curate's own output folders.
+# What a folder walk leaves out on purpose: hidden names, curate's own output folders and
+# the metadata files `datasets` writes beside a saved dataset's .arrow files.
 # Each is said in the quarantine, so nothing is skipped silently, but none is a reason for
 # --strict to fail a run (`curate run . --strict` always has its own output folder inside).
 HIDDEN_FILE = "hidden file skipped"
 HIDDEN_FOLDER = "hidden folder skipped"
 OWN_OUTPUT = "this run's output folder skipped"
 OTHER_OUTPUT = "output folder of a curate run skipped"
-SKIPPED_BY_DESIGN = frozenset({HIDDEN_FILE, HIDDEN_FOLDER, OWN_OUTPUT, OTHER_OUTPUT})
+DATASET_METADATA = "metadata of a Hugging Face dataset folder (save_to_disk) skipped"
+SKIPPED_BY_DESIGN = frozenset({HIDDEN_FILE, HIDDEN_FOLDER, OWN_OUTPUT, OTHER_OUTPUT, DATASET_METADATA})
 
 
 @record(frozen=True)

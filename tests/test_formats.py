@@ -67,16 +67,17 @@ def test_the_message_of_what_auto_reads_names_each_reader_once():
     # Readers apart by semicolons: a reader's compressed names are told of it alone.
     assert formats.supported() == ("curate reads .txt (each also .gz, .zst, .bz2 or .xz); .jsonl, .json, .ndjson "
                                    "(each also .gz, .zst, .bz2 or .xz); .parquet; .warc.wet, .wet (each also "
-                                   ".gz, .zst, .bz2 or .xz); and .csv, .tsv (each also .gz, .zst, .bz2 or .xz)")
+                                   ".gz, .zst, .bz2 or .xz); .csv, .tsv (each also .gz, .zst, .bz2 or .xz); and "
+                                   ".arrow, .feather")
 
 
 def test_an_unknown_format_fails_with_the_valid_names():
-    with pytest.raises(UsageError, match=r"--format avro: unknown format; use one of auto, csv, jsonl, parquet, txt, "
-                                         r"wet$"):
+    with pytest.raises(UsageError, match=r"--format avro: unknown format; use one of auto, arrow, csv, jsonl, "
+                                         r"parquet, txt, wet$"):
         formats.check_format("avro")
     result = invoke("run", "x.txt", "--format", "avro")
     assert result.exit_code == 2
-    assert "unknown format; use one of auto, csv, jsonl, parquet, txt, wet" in result.output
+    assert "unknown format; use one of auto, arrow, csv, jsonl, parquet, txt, wet" in result.output
 
 
 @pytest.mark.unit

@@ -87,6 +87,15 @@ def _sharded_dataset(folder: Path) -> Path:
         lines.replace(b'"shard":', b'"copy":')))
     _write_parquet(data / "b" / "part-00000.parquet")
     _write_wet(data / "b" / "part-00001.warc.wet.gz")
+    # A dataset saved by `datasets` (its .arrow file, and two metadata files to skip), a
+    # JSON array and a CSV file.
+    import datasets
+
+    datasets.Dataset.from_list([{**doc, "saved": k} for k, doc in enumerate(DOCUMENTS)]).save_to_disk(data / "c")
+    (data / "d").mkdir()
+    (data / "d" / "items.json").write_bytes(orjson.dumps([{**doc, "item": k} for k, doc in enumerate(DOCUMENTS)]))
+    (data / "d" / "table.csv").write_bytes(b"id,text\n" + b"".join(
+        b'row-%d,"%s"\n' % (k, doc["text"].replace('"', '""').encode()) for k, doc in enumerate(DOCUMENTS)))
     (data / ".listing.jsonl").write_bytes(lines)
     (data / "README.md").write_text("what this dump is\n")
     old = run_process("run", ROOT / "seeds", "-o", data / "old-run", "-q")
@@ -125,13 +134,16 @@ def test_a_sharded_dataset_in_a_bucket_reads_as_it_does_from_disk(s3, bucket, tm
     # Every format was read, the skipped entries are said, and the metadata came along.
     records = [orjson.loads(line) for line in remote["corpus/part-00000.jsonl"].splitlines()]
     assert {r["source"] for r in records} == {"a/part-00000.jsonl.gz", "a/part-00001.jsonl.zst",
-                                              "b/part-00000.parquet", "b/part-00001.warc.wet.gz"}
+                                              "b/part-00000.parquet", "b/part-00001.warc.wet.gz",
+                                              "c/data-00000-of-00001.arrow", "d/items.json", "d/table.csv"}
     assert {r["metadata"]["url"] for r in records if r["source"].startswith("a/")} == \
         {doc["url"] for doc in DOCUMENTS}
     problems = [orjson.loads(line) for line in remote["quarantine.jsonl"].splitlines()]
     skipped = {p["source"]: p["problem"] for p in problems if not p["problem"].startswith("duplicate id")}
+    metadata = "metadata of a Hugging Face dataset folder (save_to_disk) skipped"
     assert skipped == {".listing.jsonl": "hidden file skipped", "README.md": "unsupported file type",
-                       "old-run": "output folder of a curate run skipped"}
+                       "old-run": "output folder of a curate run skipped", "c/state.json": metadata,
+                       "c/dataset_info.json": metadata}
 
 
 def test_the_output_goes_to_a_bucket_byte_for_byte_and_is_not_overwritten_unasked(s3, bucket, tmp_path):

@@ -33,6 +33,7 @@ jsonl (.json,         the record's 1-based line in the             the UTF-8 of 
                       is one array, the element's 1-based number
 parquet               the row's 1-based number in the file,        the UTF-8 of the row's text value
                       over all row groups                          (``text_field``)
+arrow (.feather)       as parquet                                   as parquet
 csv (.tsv)            the row's 1-based number under the header    the UTF-8 of the row's text cell
                       (a row may span lines of the file)           (``text_field``)
 wet                   the record's 1-based number among all        the UTF-8 of the record's payload
@@ -40,7 +41,7 @@ wet                   the record's 1-based number among all        the UTF-8 of 
                       the warcinfo record is 1
 ====================  ===========================================  ====================================
 
-An id comes from the record (a JSONL ``id`` field, a Parquet or CSV ``id`` column, a WET
+An id comes from the record (a JSONL ``id`` field, a Parquet, Arrow or CSV ``id`` column, a WET
 record's ``WARC-Record-ID``), else it is ``SOURCE:LINE``; the record's other fields go to
 ``RawDocument.metadata`` (each reader's module says how it names and converts them).
 
@@ -68,6 +69,7 @@ from typing import TYPE_CHECKING
 
 from curate.document import Line, Problem, RawDocument
 from curate.errors import UsageError
+from curate.formats.arrow import ArrowReader
 from curate.formats.base import (
     AUTO,
     DEFAULT_MAX_DOC_BYTES,
@@ -273,5 +275,6 @@ register_reader(JsonlReader())
 register_reader(ParquetReader())
 register_reader(WetReader())
 register_reader(CsvReader())
+register_reader(ArrowReader())
 for _sink in (JSONL, JSONL_GZ, JSONL_ZST, ParquetShards()):
     register_sink(_sink)

@@ -64,34 +64,52 @@ class ParquetReader:
                     yield Problem(file.source, None, f"not a Parquet file pyarrow can read: {err}",
                                   "skipped; check the file (a truncated download, or another format?)", lines=0)
                 return
-            yield from _rows(file.source, parquet, options)
+            yield from table_rows(file.source, parquet.schema_arrow, parquet.iter_batches(batch_size=ROWS_PER_BATCH),
+                                  parquet.metadata.num_rows, options, "Parquet")
 
 
-def _rows(source: str, parquet: Any, options: ReadOptions) -> Iterator[RawDocument | Problem]:
-    rows = parquet.metadata.num_rows
-    schema = parquet.schema_arrow
+def table_rows(source: str, schema: Any, batches: Iterator[Any], rows: int | None, options: ReadOptions,
+               kind: str) -> Iterator[RawDocument | Problem]:
+    """The documents of a table read in record batches (Parquet, Arrow): ``rows``, its
+    row count, or None if only reading every batch can tell (then the rows lost to a
+    corrupt batch cannot be counted, and the problem counts one); ``kind`` names the
+    format in problems."""
     field = options.text_field
+    unusable = None
     if field not in schema.names:
-        yield Problem(source, None, f"no column {field!r} (columns: {', '.join(schema.names)})",
-                      "skipped; choose the text column with --text-field", lines=rows)
-        return
-    if not _is_text(schema.field(field).type):
-        yield Problem(source, None, f"column {field!r} holds {schema.field(field).type}, not strings",
-                      "skipped; the text column must be a string column; choose another with --text-field",
-                      lines=rows)
-        return
-    if rows == 0:
-        yield Problem(source, None, "no rows: the file holds a schema only", "skipped; nothing to read", lines=0)
+        unusable = (f"no column {field!r} (columns: {', '.join(schema.names)})",
+                    "skipped; choose the text column with --text-field")
+    elif not _is_text(schema.field(field).type):
+        unusable = (f"column {field!r} holds {schema.field(field).type}, not strings",
+                    "skipped; the text column must be a string column; choose another with --text-field")
+    if unusable is not None:
+        yield Problem(source, None, *unusable, lines=rows if rows is not None else _count(batches))
         return
     row = 0
     try:
-        for batch in parquet.iter_batches(batch_size=ROWS_PER_BATCH):
+        for batch in batches:
             for record in batch.to_pylist():
                 row += 1
                 yield _document(source, row, record, field, options.max_doc_bytes)
-    except Exception as err:  # noqa: BLE001 - a corrupt page or row group: the rows before it are kept
-        yield Problem(source, row + 1, f"corrupt Parquet data: {err}",
-                      f"rows from {row + 1} on are lost; re-download or rewrite the file", lines=rows - row)
+    except Exception as err:  # noqa: BLE001 - a corrupt page, row group or batch: the rows before it are kept
+        lost = 1 if rows is None else rows - row
+        yield Problem(source, row + 1, f"corrupt {kind} data: {err}",
+                      f"rows from {row + 1} on are lost; re-download or rewrite the file", lines=lost)
+        return
+    if row == 0:
+        yield Problem(source, None, "no rows: the file holds a schema only", "skipped; nothing to read", lines=0)
+
+
+def _count(batches: Iterator[Any]) -> int:
+    """The rows of the batches, read without turning them into Python objects; what a
+    corrupt batch hides is not counted."""
+    count = 0
+    try:
+        for batch in batches:
+            count += batch.num_rows
+    except Exception:  # noqa: BLE001 - the file is skipped whole anyway
+        pass
+    return count
 
 
 def _is_text(arrow_type: Any) -> bool:
