@@ -341,6 +341,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run june/ -o clean-june/ --against clean-may/   # drop copies of May's text
       curate run crawl/ -o clean/ --engine ray --address auto   # on a Ray cluster's head node
       curate run s3://bucket/crawl/ -o s3://bucket/clean/ --output-format parquet
+      curate run 's3://bucket/crawl/*/wet/*.warc.wet.gz' -o clean/   # a pattern, quoted
     """
     def ruleset() -> RuleSet:
         return ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled,

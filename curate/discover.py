@@ -44,6 +44,7 @@ from curate.formats.base import (
     not_regular_problem,
     open_input,
 )
+from curate.globs import Glob, as_glob
 from curate.outdir import PARTIAL, SUMMARY
 from curate.storage import Location, RemoteEntry, as_location, base_name, is_remote, list_remote
 
@@ -205,10 +206,16 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
     (``s3://bucket/crawl/``) is listed through fsspec (curate.storage) the same way."""
     input_format = check_format((options or DEFAULT_READ).format)
     given = [os.fspath(p) for p in inputs]
-    roots = [as_location(p) for p in given]
-    labels = root_labels(given)
+    globs = [as_glob(p) for p in given]
+    walked = [glob.root if glob is not None else p for glob, p in zip(globs, given, strict=True)]
+    roots = [as_location(p) for p in walked]
+    labels = root_labels(walked)
     local_roots = [root for root in roots if isinstance(root, Path)]
-    for local in local_roots:
+    for local, glob, spelled in zip(roots, globs, given, strict=True):
+        if not isinstance(local, Path):
+            continue
+        if glob is not None and not local.is_dir():
+            raise UsageError(f"{spelled}: no folder {local} to match the pattern in; check the path")
         if not local.exists() and not local.is_symlink():
             raise UsageError(f"{local}: no such file or folder; check the path")
     _refuse_overlapping_roots(local_roots)
@@ -222,15 +229,19 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
     files: list[InputFile] = []
     problems: list[Problem] = []
     visited: dict[str, str] = {}  # real path of every folder walked -> its source
-    for root, label in zip(roots, labels, strict=True):
+    for root, label, glob, spelled in zip(roots, labels, globs, given, strict=True):
+        before = len(files), len(problems)
         if isinstance(root, str):
-            files.extend(_walk_remote(root, label, problems, input_format))
+            files.extend(_walk_remote(root, label, problems, input_format, glob))
         elif root.is_dir():
             if local_output is not None:
                 problems.extend(_own_output_notice(root, local_output, label))
-            files.extend(_walk(root, label, problems, visited, out_real, input_format))
+            files.extend(_walk(root, label, problems, visited, out_real, input_format, glob))
         else:
             _add_file(root, label or source_name(root.name), input_format, files, problems, named=True)
+        if glob is not None and (len(files), len(problems)) == before:
+            raise UsageError(f"{spelled}: no file matches the pattern; check it (quote it, so that the shell "
+                             "leaves it to curate)")
     # Labels keep roots apart; what is left is two names spelled alike in the output (a
     # name holding the text \xe9 beside one holding the byte 0xE9).
     seen: dict[str, Location] = {}
@@ -297,7 +308,8 @@ def _sorted_names(names: list[str]) -> list[str]:
 
 
 def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, str], out_real: str | None,
-          input_format: str) -> list[InputFile]:
+          input_format: str, glob: Glob | None = None) -> list[InputFile]:
+    """The files under the folder (those ``glob`` takes, with one), in sorted order."""
     found: list[InputFile] = []
 
     def onerror(err: OSError) -> None:
@@ -318,15 +330,19 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
             path = Path(dirpath) / name
             if out_real is not None and os.path.realpath(path) == out_real:
                 continue  # this run's output: said once, by _own_output_notice
+            if glob is not None and not glob.may_hold(path.relative_to(root).as_posix()):
+                continue  # not asked for: nothing to say of it
             skipped = _skipped_folder(path, _rel(path, root, label))
-            if skipped is not None:
-                problems.append(skipped)
-            else:
+            if skipped is None:
                 kept.append(name)
+            elif glob is None or _holds_taken(path, root, glob):  # as a bucket's walk, which sees files only
+                problems.append(skipped)
         dirnames[:] = kept
         metadata = dataset_metadata(filenames, functools.partial(_file_in, Path(dirpath)))
         for name in _sorted_names(filenames):
             path = Path(dirpath) / name
+            if glob is not None and not glob.takes(path.relative_to(root).as_posix()):
+                continue
             skip = HIDDEN_FILE if name.startswith(".") else DATASET_METADATA if name in metadata else None
             if skip is not None:
                 problems.append(Problem(_rel(path, root, label), None, skip, SKIP_ACTIONS[skip], lines=0))
@@ -334,6 +350,14 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
             _add_file(path, _rel(path, root, label), input_format, found, problems)
     found.sort(key=lambda f: f.source)
     return found
+
+
+def _holds_taken(folder: Path, root: Path, glob: Glob) -> bool:
+    """Does the folder hold a file the pattern takes?"""
+    for here, _, names in os.walk(folder):
+        if any(glob.takes((Path(here) / name).relative_to(root).as_posix()) for name in names):
+            return True
+    return False
 
 
 def _revisit_problem(here: str, real: str, dirpath: str, visited: dict[str, str]) -> Problem:
@@ -425,10 +449,16 @@ def _refuse_overlapping_urls(urls: list[str], output: Location | None) -> None:
                              "over its inputs or reads its own output; choose another output with -o URL")
 
 
-def _walk_remote(root: str, label: str, problems: list[Problem], input_format: str) -> list[InputFile]:
+def _walk_remote(root: str, label: str, problems: list[Problem], input_format: str,
+                 glob: Glob | None = None) -> list[InputFile]:
     """A bucket prefix walked as a local folder is (_walk), problems in the same order:
     in each folder its skipped subfolders, then its files, then each subfolder in turn."""
     folder, entries = list_remote(root)
+    outputs = _remote_outputs(entries)  # told by their summary.json, which a pattern may leave out
+    if glob is not None:
+        if not folder:
+            raise UsageError(f"{root}: a file, not a folder to match a pattern in; check the pattern")
+        entries = [entry for entry in entries if glob.takes(entry.relative)]
     if not folder:
         [entry] = entries
         source = label or source_name(base_name(root))
@@ -441,7 +471,6 @@ def _walk_remote(root: str, label: str, problems: list[Problem], input_format: s
         for part in folders:
             node = node.setdefault(part, {})
         node[name] = entry
-    outputs = _remote_outputs(entries)
     found: list[InputFile] = []
 
     def walk(node: dict, here: str) -> None:

@@ -146,6 +146,23 @@ def test_a_sharded_dataset_in_a_bucket_reads_as_it_does_from_disk(s3, bucket, tm
                        "c/dataset_info.json": metadata}
 
 
+def test_a_pattern_over_a_bucket_takes_what_the_same_pattern_takes_on_disk(s3, bucket, tmp_path):
+    data = _sharded_dataset(tmp_path)
+    s3.put(str(data), f"{bucket}/crawl", recursive=True)
+    pattern = "*/part-0000[01].*"  # a/ and b/'s shards, not c/'s dataset, d/'s files or old-run/'s output
+    on_disk = run_process("run", f"{data}/{pattern}", "-o", tmp_path / "disk", "-q")
+    in_bucket = run_process("run", f"s3://{bucket}/crawl/{pattern}", "-o", tmp_path / "bucket", "-q")
+    assert on_disk.returncode == 0 and in_bucket.returncode == 0, on_disk.stderr + in_bucket.stderr
+    disk, remote = output_files(tmp_path / "disk"), output_files(tmp_path / "bucket")
+    for name in disk:
+        if name != "summary.json":
+            assert remote[name] == disk[name], name
+    sources = {orjson.loads(line)["source"] for line in remote["corpus/part-00000.jsonl"].splitlines()}
+    assert sources == {"a/part-00000.jsonl.gz", "a/part-00001.jsonl.zst", "b/part-00000.parquet",
+                       "b/part-00001.warc.wet.gz"}
+    assert orjson.loads(remote["summary.json"])["inputs"][0]["root"] == f"s3://{bucket}/crawl/{pattern}"
+
+
 def test_the_output_goes_to_a_bucket_byte_for_byte_and_is_not_overwritten_unasked(s3, bucket, tmp_path):
     local = tmp_path / "local"
     url = f"s3://{bucket}/clean"

@@ -1,0 +1,94 @@
+"""Inputs given as glob patterns: what a pattern takes, against Python's glob module on a
+real folder tree, and the real CLI on them."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import read_corpus, run_process
+
+from curate.errors import UsageError
+from curate.globs import Glob, as_glob
+
+TREE = ["a.jsonl", "b.txt", ".hidden.jsonl", "s1/wet/x.jsonl", "s1/wet/y.txt", "s1/warc/x.jsonl", "s2/wet/x.jsonl",
+        "s2/wet/deep/z.jsonl", "s2/.h/x.jsonl", "s10/wet/x.jsonl", "t[1]/q.jsonl", "c.d/e.jsonl"]
+PATTERNS = ["*.jsonl", "*/wet/*.jsonl", "s?/wet/*", "s[12]/*/*.jsonl", "s[!1]/**/*.jsonl", "**/*.jsonl", "**",
+            "s1", "*/wet", ".*", "s*/**/x.jsonl", "**/deep/*", "*.d/*", "s2/.h/*", "nothing/*"]
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("tree")
+    for name in TREE:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("x\n")
+    return root
+
+
+def _by_python(root: Path, pattern: str) -> set[str]:
+    """The files Python's glob finds, and the files under a folder it finds but for hidden
+    names, as a walk of the shell's expansion of the pattern would take them."""
+    found = set()
+    for match in glob.glob(pattern, root_dir=root, recursive=True):
+        path = root / match
+        if path.is_dir():
+            found |= {p.relative_to(root).as_posix() for p in path.rglob("*")
+                      if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)}
+        else:
+            found.add(Path(match).as_posix())
+    return found
+
+
+def _by_curate(root: Path, pattern: str) -> set[str]:
+    taken = set()
+    for folder, folders, files in os.walk(root):
+        here = Path(folder).relative_to(root).as_posix()
+        here = "" if here == "." else here + "/"
+        folders[:] = [name for name in folders if Glob(".", pattern).may_hold(here + name)]
+        taken |= {here + name for name in files if Glob(".", pattern).takes(here + name)}
+    return taken
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_a_pattern_takes_what_python_glob_takes(tree, pattern):
+    assert _by_curate(tree, pattern) == _by_python(tree, pattern)
+
+
+@pytest.mark.unit
+def test_an_input_is_a_pattern_only_with_a_wildcard_and_no_such_name(tmp_path):
+    assert as_glob("crawl/part-1.jsonl") is None
+    assert as_glob("crawl/*/wet/*.gz") == Glob("crawl", "*/wet/*.gz")
+    assert as_glob("*.jsonl") == Glob(".", "*.jsonl")
+    assert as_glob("/data/**/x") == Glob("/data", "**/x")
+    assert as_glob("s3://bucket/dump/CC-*/wet/*.gz") == Glob("s3://bucket/dump", "CC-*/wet/*.gz")
+    literal = tmp_path / "odd[1].txt"
+    literal.write_text("x\n")
+    assert as_glob(str(literal)) is None  # a name with brackets in it, read as it is
+    with pytest.raises(UsageError, match="bucket's name cannot be a pattern"):
+        as_glob("s3://bucket-*/x")
+
+
+def test_a_quoted_pattern_reads_the_files_it_matches_with_sources_under_its_folder(tmp_path):
+    crawl = tmp_path / "crawl"
+    for segment in ("s1", "s2"):
+        for kind in ("wet", "warc"):
+            (crawl / segment / kind).mkdir(parents=True)
+            (crawl / segment / kind / "part.jsonl").write_text(json.dumps(
+                {"text": f"The {kind} file of segment {segment} holds a sentence that is long enough to keep."}) + "\n")
+    (crawl / "s1" / ".cache").mkdir()
+    (crawl / "s1" / ".cache" / "part.jsonl").write_text("{}\n")
+    out = tmp_path / "out"
+    result = run_process("run", "crawl/*/wet/*.jsonl", "-o", out, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [r["source"] for r in read_corpus(out)] == ["s1/wet/part.jsonl", "s2/wet/part.jsonl"]
+    assert (out / "quarantine.jsonl").read_text() == ""  # nothing outside the pattern is said
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["inputs"] == [{"label": "", "root": str(crawl / "*" / "wet" / "*.jsonl")}]
+
+    missing = run_process("run", "crawl/*/wat/*.jsonl", "-o", tmp_path / "none", cwd=tmp_path)
+    assert missing.returncode == 1 and "crawl/*/wat/*.jsonl: no file matches the pattern" in missing.stderr
