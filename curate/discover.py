@@ -14,7 +14,8 @@ import errno
 import functools
 import os
 import stat
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,14 +152,16 @@ def root_labels(roots: list[str]) -> list[str]:
     named by its position instead: ``input-1``, ``input-2``, ..."""
     if len(roots) <= 1:
         return [""] * len(roots)
-    parts = [_components(root) for root in roots]
+    parts = [tuple(_components(root)) for root in roots]
+    # Counted once for all roots, so that tens of thousands of inputs (a shell's expansion
+    # of a crawl's files) are labelled in linear time, not by comparing every pair.
+    ends = Counter(own[-k:] for own in parts for k in range(1, len(own) + 1))
     labels = []
-    for i, own in enumerate(parts):
-        others = parts[:i] + parts[i + 1:]
-        unique = [k for k in range(1, len(own) + 1) if all(own[-k:] != other[-k:] for other in others)]
-        if not unique:
+    for own in parts:
+        unique = next((k for k in range(1, len(own) + 1) if ends[own[-k:]] == 1), None)
+        if unique is None:
             return _by_position(roots)
-        labels.append("/".join(own[-unique[0]:]))
+        labels.append("/".join(own[-unique:]))
     return _by_position(roots) if _ambiguous(labels) else labels
 
 
@@ -172,11 +175,18 @@ def _components(root: str) -> list[str]:
 
 def _ambiguous(labels: list[str]) -> bool:
     """Two labels the same, or one a leading run of another's components."""
-    for i, a in enumerate(labels):
-        for b in labels[i + 1:]:
-            if a == b or b.startswith(a + "/") or a.startswith(b + "/"):
-                return True
-    return False
+    if len(set(labels)) < len(labels):
+        return True
+    known = set(labels)
+    return any(label[:cut] in known for label in labels for cut in _slashes(label))
+
+
+def _slashes(text: str) -> Iterator[int]:
+    """The positions of the "/"s in the text."""
+    at = text.find("/")
+    while at >= 0:
+        yield at
+        at = text.find("/", at + 1)
 
 
 def input_root(given: str) -> str:
@@ -267,17 +277,44 @@ def _spellings(path: Path) -> tuple[str, str]:
 
 
 def _refuse_overlapping_roots(roots: list[Path]) -> None:
-    """Two inputs that are the same, or one inside the other, would read files twice."""
-    spelled = [(root, _spellings(root), root.is_dir()) for root in roots]
-    for i, (a, a_paths, a_dir) in enumerate(spelled):
-        for b, b_paths, b_dir in spelled[i + 1:]:
-            if any(x == y for x, y in zip(a_paths, b_paths, strict=True)):
-                raise UsageError(f"{a} and {b} are the same {'folder' if a_dir else 'file'}; give it once")
-            for outer, outer_paths, outer_dir, inner, inner_paths in ((a, a_paths, a_dir, b, b_paths),
-                                                                      (b, b_paths, b_dir, a, a_paths)):
-                if outer_dir and any(_inside(x, y) for x, y in zip(inner_paths, outer_paths, strict=True)):
-                    raise UsageError(f"{inner} is inside {outer}, so its files would be read twice; "
-                                     f"give only {outer}, or only {inner}")
+    """Two inputs that are the same, or one inside the other, would read files twice.
+    Said of the first such pair in input order; found through each root's own path and
+    its folders', so that many inputs cost linear time, not a check of every pair."""
+    spelled = [_spellings(root) for root in roots]
+    is_dir = [root.is_dir() for root in roots]
+    # Each spelling (as given, and resolved) of every root: the roots spelled so.
+    at: list[dict[str, list[int]]] = [defaultdict(list), defaultdict(list)]
+    for k, paths in enumerate(spelled):
+        for kind, path in enumerate(paths):
+            at[kind][path].append(k)
+    pairs: set[tuple[int, int]] = set()  # (first, second) in input order
+    for k, paths in enumerate(spelled):
+        for kind, path in enumerate(paths):
+            pairs.update((min(j, k), max(j, k)) for j in at[kind][path] if j != k)
+            for folder in _folders_above(path):
+                pairs.update((min(j, k), max(j, k)) for j in at[kind].get(folder, ()) if is_dir[j] and j != k)
+    if not pairs:
+        return
+    i, j = min(pairs)
+    a, b = roots[i], roots[j]
+    if any(x == y for x, y in zip(spelled[i], spelled[j], strict=True)):
+        raise UsageError(f"{a} and {b} are the same {'folder' if is_dir[i] else 'file'}; give it once")
+    outer, inner = (a, b) if is_dir[i] and any(_inside(x, y) for x, y in zip(spelled[j], spelled[i], strict=True)) \
+        else (b, a)
+    raise UsageError(f"{inner} is inside {outer}, so its files would be read twice; give only {outer}, or only {inner}")
+
+
+def _folders_above(path: str, sep: str = os.sep) -> Iterator[str]:
+    """Every folder the path is inside, nearest first, as _inside reads them."""
+    head = path.rstrip(sep) or path
+    while True:
+        cut = head.rfind(sep)
+        if cut < 0:
+            return
+        head = head[:cut] or sep
+        yield head
+        if head == sep:
+            return
 
 
 def _refuse_output_over_inputs(roots: list[Path], output: Path) -> None:
@@ -440,10 +477,18 @@ def _refuse_overlapping_urls(urls: list[str], output: Location | None) -> None:
     def inside(child: str, parent: str) -> bool:
         return _inside(child, parent, "/")
 
-    for i, a in enumerate(urls):
-        for b in urls[i + 1:]:
-            if inside(a, b) or inside(b, a):
-                raise UsageError(f"{a} and {b} overlap, so files would be read twice; give each input once")
+    # As for local roots: through each URL and the folders above it, not every pair.
+    spelled: dict[str, list[int]] = defaultdict(list)
+    for k, url in enumerate(urls):
+        spelled[url.rstrip("/") or url].append(k)
+    pairs: set[tuple[int, int]] = set()
+    for k, url in enumerate(urls):
+        for other in (url.rstrip("/") or url, *_folders_above(url, "/")):
+            pairs.update((min(j, k), max(j, k)) for j in spelled.get(other, ()) if j != k)
+    if pairs:
+        i, j = min(pairs)
+        raise UsageError(f"{urls[i]} and {urls[j]} overlap, so files would be read twice; give each input once")
+    for a in urls:
         if isinstance(output, str) and (inside(a, output) or inside(output, a)):
             raise UsageError(f"-o {output}: the output folder and the input {a} overlap, and curate never writes "
                              "over its inputs or reads its own output; choose another output with -o URL")
