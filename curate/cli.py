@@ -179,7 +179,11 @@ def format_option(inputs: bool):
 def io_options(fn):
     """Inputs, output folder and how the run goes: shared by run and dedup."""
     for decorator in reversed([
-        click.argument("inputs", nargs=-1, required=True, type=PathOrUrl()),
+        click.argument("inputs", nargs=-1, type=PathOrUrl()),
+        click.option("--inputs-from", "inputs_from", default=None, metavar="FILE",
+                     help="Also read the inputs listed in FILE, one path, URL or pattern a line, after INPUTS "
+                          "(blank lines and '#' comments left out; - for standard input; FILE may be compressed "
+                          "or a URL): a crawl's list of files, too long for a command line."),
         click.option("-o", "--output", type=PathOrUrl(), default=Path("output"), show_default=True,
                      help="Folder for corpus/ (the kept text, in shards), removed.jsonl, quarantine.jsonl and "
                           "summary.json: a local folder, or a URL (s3://bucket/clean/, gs://, hf://), written "
@@ -342,6 +346,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run crawl/ -o clean/ --engine ray --address auto   # on a Ray cluster's head node
       curate run s3://bucket/crawl/ -o s3://bucket/clean/ --output-format parquet
       curate run 's3://bucket/crawl/*/wet/*.warc.wet.gz' -o clean/   # a pattern, quoted
+      curate run --inputs-from files.txt -o clean/   # one path, URL or pattern a line
     """
     def ruleset() -> RuleSet:
         return ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled,
@@ -371,12 +376,18 @@ def dedup(inputs, output, **options):
 def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engine, address, input_format,
              text_field, encoding, max_line_bytes, max_doc_bytes, max_doc_lines, memory, timings, strict, resume,
              overwrite, chunk_docs, quiet, output_format, staging, save_index, against, threshold, num_perm,
-             shingle_words, shingle_chars, min_words, site="off", site_min_pages=DEFAULT_MIN_PAGES,
+             shingle_words, shingle_chars, min_words, inputs_from=None, site="off", site_min_pages=DEFAULT_MIN_PAGES,
              site_min_share=DEFAULT_MIN_SHARE, language_model="langdetect") -> None:
     from curate import driver
     from curate.engines import engine_for
+    from curate.input_list import listed_inputs
 
     try:
+        if inputs_from is not None:
+            inputs = (*inputs, *listed_inputs(inputs_from))
+        if not inputs:
+            raise UsageError("no inputs: name files, folders, URLs or patterns, or list them with --inputs-from "
+                             "FILE (try --help)")
         runner = engine_for(engine, workers, address)
         if resume and not runner.resumable:
             raise UsageError("--resume works with --engine local only; rerun without --resume")

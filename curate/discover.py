@@ -228,8 +228,12 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
             raise UsageError(f"{spelled}: no folder {local} to match the pattern in; check the path")
         if not local.exists() and not local.is_symlink():
             raise UsageError(f"{local}: no such file or folder; check the path")
-    _refuse_overlapping_roots(local_roots)
-    _refuse_overlapping_urls([root for root in roots if isinstance(root, str)],
+    # A pattern's folder is not read whole: two inputs meet only if a file is taken twice
+    # (checked once the files are listed, below).
+    _refuse_overlapping_roots([root for root, glob in zip(roots, globs, strict=True)
+                               if isinstance(root, Path) and glob is None])
+    _refuse_overlapping_urls([root for root, glob in zip(roots, globs, strict=True)
+                              if isinstance(root, str) and glob is None],
                              output if output is not None and is_remote(output) else None)
     out_real = None
     local_output = Path(output) if output is not None and not is_remote(output) else None
@@ -239,6 +243,7 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
     files: list[InputFile] = []
     problems: list[Problem] = []
     visited: dict[str, str] = {}  # real path of every folder walked -> its source
+    taken: dict[str, str] = {}  # with patterns: every file's real path (or URL) -> the input that took it
     for root, label, glob, spelled in zip(roots, labels, globs, given, strict=True):
         before = len(files), len(problems)
         if isinstance(root, str):
@@ -246,12 +251,16 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
         elif root.is_dir():
             if local_output is not None:
                 problems.extend(_own_output_notice(root, local_output, label))
-            files.extend(_walk(root, label, problems, visited, out_real, input_format, glob))
+            # A pattern's walk keeps its own record of the folders it went through: two
+            # patterns may walk one folder for different files (checked by _refuse_taken_twice).
+            files.extend(_walk(root, label, problems, visited if glob is None else {}, out_real, input_format, glob))
         else:
             _add_file(root, label or source_name(root.name), input_format, files, problems, named=True)
         if glob is not None and (len(files), len(problems)) == before:
             raise UsageError(f"{spelled}: no file matches the pattern; check it (quote it, so that the shell "
                              "leaves it to curate)")
+        if any(globs):
+            _refuse_taken_twice(files[before[0]:], spelled, taken)
     # Labels keep roots apart; what is left is two names spelled alike in the output (a
     # name holding the text \xe9 beside one holding the byte 0xE9).
     seen: dict[str, Location] = {}
@@ -387,6 +396,16 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
             _add_file(path, _rel(path, root, label), input_format, found, problems)
     found.sort(key=lambda f: f.source)
     return found
+
+
+def _refuse_taken_twice(files: list[InputFile], spelled: str, taken: dict[str, str]) -> None:
+    """With a pattern among the inputs, a file two inputs take would be read twice."""
+    for file in files:
+        where = file.path if isinstance(file.path, str) else os.path.realpath(file.path)
+        first = taken.setdefault(where, spelled)
+        if first != spelled:
+            raise UsageError(f"{source_name(file.path)} is taken by both {first} and {spelled}, so it would be read "
+                             "twice; narrow one of them")
 
 
 def _holds_taken(folder: Path, root: Path, glob: Glob) -> bool:

@@ -92,3 +92,49 @@ def test_a_quoted_pattern_reads_the_files_it_matches_with_sources_under_its_fold
 
     missing = run_process("run", "crawl/*/wat/*.jsonl", "-o", tmp_path / "none", cwd=tmp_path)
     assert missing.returncode == 1 and "crawl/*/wat/*.jsonl: no file matches the pattern" in missing.stderr
+
+
+def test_two_patterns_may_walk_one_folder_but_not_take_one_file_twice(tmp_path):
+    crawl = tmp_path / "crawl"
+    for kind in ("wet", "warc"):
+        (crawl / "s1" / kind).mkdir(parents=True)
+        (crawl / "s1" / kind / "part.jsonl").write_text(json.dumps(
+            {"text": f"The {kind} file holds a sentence of its own that is long enough to be kept."}) + "\n")
+    both = run_process("run", "crawl/*/wet", "crawl/*/warc", "-o", tmp_path / "both", cwd=tmp_path)
+    assert both.returncode == 0, both.stderr
+    assert [r["source"] for r in read_corpus(tmp_path / "both")] == ["input-1/s1/wet/part.jsonl",
+                                                                      "input-2/s1/warc/part.jsonl"]
+    twice = run_process("run", "crawl/*/wet", "crawl/s1/**", "-o", tmp_path / "twice", cwd=tmp_path)
+    assert twice.returncode == 1
+    assert ("crawl/s1/wet/part.jsonl is taken by both crawl/*/wet and crawl/s1/**, so it would be read twice"
+            in twice.stderr)
+
+
+def test_inputs_listed_in_a_file_are_read_as_if_named_on_the_command_line(tmp_path):
+    import gzip
+
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    for k in range(4):
+        (crawl / f"part-{k}.jsonl").write_text(json.dumps(
+            {"text": f"Part {k} of the crawl holds a sentence of its own, long enough to be kept: {'abcd'[k] * 3}."})
+            + "\n")
+    named = ["crawl/part-0.jsonl", "crawl/part-[23].jsonl"]
+    listing = "# the parts to read\n\ncrawl/part-0.jsonl\ncrawl/part-[23].jsonl\n"
+    (tmp_path / "list.txt").write_text(listing)
+    (tmp_path / "list.txt.gz").write_bytes(gzip.compress(listing.encode()))
+    expected = run_process("run", *named, "-o", tmp_path / "named", "-q", cwd=tmp_path)
+    assert expected.returncode == 0, expected.stderr
+    corpus = (tmp_path / "named" / "corpus" / "part-00000.jsonl").read_bytes()
+    assert corpus.count(b"\n") == 3
+    for source, stdin in (("list.txt", None), ("list.txt.gz", None), ("-", listing)):
+        out = tmp_path / f"from-{source}"
+        result = run_process("run", "--inputs-from", source, "-o", out, "-q", cwd=tmp_path, input=stdin)
+        assert result.returncode == 0, result.stderr
+        assert (out / "corpus" / "part-00000.jsonl").read_bytes() == corpus
+
+    none = run_process("run", "-o", tmp_path / "none", cwd=tmp_path)
+    assert none.returncode == 1 and "no inputs: name files, folders, URLs or patterns" in none.stderr
+    (tmp_path / "empty.txt").write_text("# nothing yet\n")
+    empty = run_process("run", "--inputs-from", "empty.txt", "-o", tmp_path / "none", cwd=tmp_path)
+    assert empty.returncode == 1 and "--inputs-from empty.txt: the file lists no input" in empty.stderr
