@@ -382,12 +382,12 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
     from curate.engines import engine_for
     from curate.input_list import listed_inputs
 
+    if not inputs and inputs_from is None:
+        raise click.UsageError("Missing argument 'INPUTS...': name files, folders, URLs or patterns, or list them "
+                               "with --inputs-from FILE", ctx=click.get_current_context())
     try:
         if inputs_from is not None:
             inputs = (*inputs, *listed_inputs(inputs_from))
-        if not inputs:
-            raise UsageError("no inputs: name files, folders, URLs or patterns, or list them with --inputs-from "
-                             "FILE (try --help)")
         runner = engine_for(engine, workers, address)
         if resume and not runner.resumable:
             raise UsageError("--resume works with --engine local only; rerun without --resume")

@@ -134,7 +134,7 @@ def test_inputs_listed_in_a_file_are_read_as_if_named_on_the_command_line(tmp_pa
         assert (out / "corpus" / "part-00000.jsonl").read_bytes() == corpus
 
     none = run_process("run", "-o", tmp_path / "none", cwd=tmp_path)
-    assert none.returncode == 1 and "no inputs: name files, folders, URLs or patterns" in none.stderr
+    assert none.returncode == 2 and "Missing argument 'INPUTS...': name files, folders, URLs" in none.stderr
     (tmp_path / "empty.txt").write_text("# nothing yet\n")
     empty = run_process("run", "--inputs-from", "empty.txt", "-o", tmp_path / "none", cwd=tmp_path)
     assert empty.returncode == 1 and "--inputs-from empty.txt: the file lists no input" in empty.stderr

@@ -18,15 +18,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from curate.document import Problem, RawDocument
-from curate.formats.base import (
-    NotRegularFile,
-    ReadOptions,
-    empty_file_problem,
-    missing_extra_problem,
-    open_input,
-    unreadable_problem,
-)
-from curate.formats.parquet import INSTALL, table_rows
+from curate.formats.base import ReadOptions
+from curate.formats.parquet import read_table
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
@@ -38,32 +31,12 @@ class ArrowReader:
     compressed = False  # IPC buffers may be compressed inside the file (lz4, zstd)
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
-        try:
-            import pyarrow.ipc  # noqa: F401 - the extra's test: only then is a file opened
-        except ImportError:
-            yield missing_extra_problem(file.source, "Arrow", "pyarrow", "Parquet", INSTALL)
-            return
-        try:
-            handle = open_input(file.path)
-        except (NotRegularFile, OSError) as err:
-            yield unreadable_problem(file.source, err)
-            return
-        with handle:
-            try:
-                schema, batches = _open(handle)
-            except Exception as err:  # noqa: BLE001 - ArrowInvalid, OSError: whatever pyarrow cannot open
-                if handle.seek(0, 2) == 0:
-                    yield empty_file_problem(file.source)
-                else:
-                    yield Problem(file.source, None, f"not an Arrow IPC file pyarrow can read: {err}",
-                                  "skipped; check the file (a truncated download, or another format?)", lines=0)
-                return
-            # No row count without reading every batch: a corrupt batch's lost rows count as one.
-            yield from table_rows(file.source, schema, batches, None, options, "Arrow")
+        yield from read_table(file, options, "Arrow", "an Arrow IPC file", _open)
 
 
-def _open(handle: Any) -> tuple[Any, Iterator[Any]]:
-    """(schema, record batches) of an IPC file or stream."""
+def _open(handle: Any) -> tuple[Any, Iterator[Any], None]:
+    """(schema, record batches, no row count) of an IPC file or stream: there is no row
+    count without reading every batch, so a corrupt batch's lost rows count as one."""
     import pyarrow as pa
 
     try:
@@ -71,5 +44,5 @@ def _open(handle: Any) -> tuple[Any, Iterator[Any]]:
     except pa.ArrowInvalid:
         handle.seek(0)
         stream = pa.ipc.open_stream(handle)  # the stream format, as datasets writes it
-        return stream.schema, iter(stream)
-    return reader.schema, (reader.get_batch(k) for k in range(reader.num_record_batches))
+        return stream.schema, iter(stream), None
+    return reader.schema, (reader.get_batch(k) for k in range(reader.num_record_batches)), None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from curate.document import Problem, RawDocument
@@ -44,28 +44,42 @@ class ParquetReader:
     compressed = False  # Parquet compresses inside the file, column chunk by column chunk
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
+        yield from read_table(file, options, "Parquet", "a Parquet file", _open_parquet)
+
+
+def _open_parquet(handle: Any) -> tuple[Any, Iterator[Any], int]:
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(handle)
+    return parquet.schema_arrow, parquet.iter_batches(batch_size=ROWS_PER_BATCH), parquet.metadata.num_rows
+
+
+def read_table(file: InputFile, options: ReadOptions, kind: str, what: str,
+               open_table: Callable[[Any], tuple[Any, Iterator[Any], int | None]]) -> Iterator[RawDocument | Problem]:
+    """The documents of a file pyarrow reads as a table (``kind``: Parquet, Arrow; ``what``:
+    such a file, in a problem's words): ``open_table(handle)`` gives its schema, its record
+    batches and its row count, or None if only reading every batch can tell."""
+    try:
+        import pyarrow  # noqa: F401 - the extra's test: only then is a file opened
+    except ImportError:
+        yield missing_extra_problem(file.source, kind, "pyarrow", "Parquet", INSTALL)
+        return
+    try:
+        handle = open_input(file.path)
+    except (NotRegularFile, OSError) as err:
+        yield unreadable_problem(file.source, err)
+        return
+    with handle:
         try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            yield missing_extra_problem(file.source, "Parquet", "pyarrow", "Parquet", INSTALL)
+            schema, batches, rows = open_table(handle)
+        except Exception as err:  # noqa: BLE001 - ArrowInvalid, OSError, ...: whatever pyarrow cannot open
+            if handle.seek(0, 2) == 0:
+                yield empty_file_problem(file.source)
+            else:
+                yield Problem(file.source, None, f"not {what} pyarrow can read: {err}",
+                              "skipped; check the file (a truncated download, or another format?)", lines=0)
             return
-        try:
-            handle = open_input(file.path)
-        except (NotRegularFile, OSError) as err:
-            yield unreadable_problem(file.source, err)
-            return
-        with handle:
-            try:
-                parquet = pq.ParquetFile(handle)
-            except Exception as err:  # noqa: BLE001 - ArrowInvalid, OSError, ...: whatever pyarrow cannot open
-                if handle.seek(0, 2) == 0:
-                    yield empty_file_problem(file.source)
-                else:
-                    yield Problem(file.source, None, f"not a Parquet file pyarrow can read: {err}",
-                                  "skipped; check the file (a truncated download, or another format?)", lines=0)
-                return
-            yield from table_rows(file.source, parquet.schema_arrow, parquet.iter_batches(batch_size=ROWS_PER_BATCH),
-                                  parquet.metadata.num_rows, options, "Parquet")
+        yield from table_rows(file.source, schema, batches, rows, options, kind)
 
 
 def table_rows(source: str, schema: Any, batches: Iterator[Any], rows: int | None, options: ReadOptions,
