@@ -205,11 +205,18 @@ def test_parquet_problems_name_the_file_and_row(tmp_path):
 
 
 @pytest.mark.unit
-def test_without_pyarrow_a_parquet_file_says_how_to_install_it(tmp_path, monkeypatch):
+def test_without_pyarrow_a_parquet_or_arrow_file_says_how_to_install_it(tmp_path, monkeypatch):
     pq.write_table(pa.table({"text": ["x"]}), tmp_path / "t.parquet")
-    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # what an import sees when it is not installed
-    [problem] = _read(tmp_path / "t.parquet", "parquet")
-    assert isinstance(problem, Problem) and "pip install 'curate-corpus[parquet]'" in problem.action
+    import pyarrow.feather
+
+    pyarrow.feather.write_feather(pa.table({"text": ["x"]}), tmp_path / "t.arrow")
+    # What an import sees when it is not installed.
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.ipc", None)
+    for name, format in (("t.parquet", "parquet"), ("t.arrow", "arrow")):
+        [problem] = _read(tmp_path / name, format)
+        assert isinstance(problem, Problem) and "pip install 'curate-corpus[parquet]'" in problem.action
+        assert problem.problem.startswith("cannot read ") and problem.problem.endswith(": pyarrow is not installed")
 
 
 @pytest.mark.unit

@@ -31,7 +31,7 @@ class ArrowReader:
     compressed = False  # IPC buffers may be compressed inside the file (lz4, zstd)
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
-        yield from read_table(file, options, "Arrow", "an Arrow IPC file", _open)
+        yield from read_table(file, options, "Arrow", "an Arrow IPC file", "pyarrow.ipc", _open)
 
 
 def _open(handle: Any) -> tuple[Any, Iterator[Any], None]:

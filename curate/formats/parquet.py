@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import importlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +45,7 @@ class ParquetReader:
     compressed = False  # Parquet compresses inside the file, column chunk by column chunk
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
-        yield from read_table(file, options, "Parquet", "a Parquet file", _open_parquet)
+        yield from read_table(file, options, "Parquet", "a Parquet file", "pyarrow.parquet", _open_parquet)
 
 
 def _open_parquet(handle: Any) -> tuple[Any, Iterator[Any], int]:
@@ -54,13 +55,14 @@ def _open_parquet(handle: Any) -> tuple[Any, Iterator[Any], int]:
     return parquet.schema_arrow, parquet.iter_batches(batch_size=ROWS_PER_BATCH), parquet.metadata.num_rows
 
 
-def read_table(file: InputFile, options: ReadOptions, kind: str, what: str,
+def read_table(file: InputFile, options: ReadOptions, kind: str, what: str, module: str,
                open_table: Callable[[Any], tuple[Any, Iterator[Any], int | None]]) -> Iterator[RawDocument | Problem]:
     """The documents of a file pyarrow reads as a table (``kind``: Parquet, Arrow; ``what``:
-    such a file, in a problem's words): ``open_table(handle)`` gives its schema, its record
-    batches and its row count, or None if only reading every batch can tell."""
+    such a file, in a problem's words; ``module``: the part of pyarrow that reads it):
+    ``open_table(handle)`` gives its schema, its record batches and its row count, or None
+    if only reading every batch can tell."""
     try:
-        import pyarrow  # noqa: F401 - the extra's test: only then is a file opened
+        importlib.import_module(module)  # the extra's test: only then is a file opened
     except ImportError:
         yield missing_extra_problem(file.source, kind, "pyarrow", "Parquet", INSTALL)
         return
