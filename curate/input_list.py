@@ -4,19 +4,20 @@ the command line (paths, URLs or patterns).
 A crawl's file list does not fit a command line (Common Crawl's ``wet.paths.gz`` names
 about 90,000 files, some 10 MB of text; Linux takes 2 MB of arguments), and it is already
 a file. Lines are read as written but for their line break; blank lines and lines
-starting with ``#`` are left out. FILE may be ``-`` (standard input), compressed
-(``.gz``, ``.zst``, ...) and a URL.
+starting with ``#`` are left out. FILE may be ``-`` (standard input, told compressed by
+its first bytes), compressed (``.gz``, ``.zst``, ...: by its name) and a URL.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Iterator
 
 from curate.errors import UsageError
 from curate.formats.base import NotRegularFile
-from curate.formats.compressed import open_stream
+from curate.formats.compressed import COMPRESSIONS, open_stream
 from curate.storage import Location, as_location
 
 
@@ -24,17 +25,37 @@ def listed_inputs(source: str) -> list[Location]:
     """The inputs the file (or ``-``, standard input) lists, in its order."""
     try:
         if source == "-":
-            names = list(_names(sys.stdin.buffer.read().splitlines()))
+            data = _decompressed(sys.stdin.buffer.read(LIMIT + 1))
         else:
             with open_stream(as_location(source)) as stream:
-                names = list(_names(stream.read().splitlines()))
+                data = stream.read(LIMIT + 1)
     except (OSError, NotRegularFile, EOFError, ValueError) as err:
         raise UsageError(f"--inputs-from {source}: cannot read it ({err}); check the path") from err
     except Exception as err:  # a compressed list's own decoding errors (zlib, zstd)
         raise UsageError(f"--inputs-from {source}: cannot read it ({err}); check the file") from err
+    if len(data) > LIMIT:
+        raise UsageError(f"--inputs-from {source}: a list of more than {LIMIT >> 20} MiB (millions of inputs); "
+                         "split it into several runs")
+    names = list(_names(data.splitlines()))
     if not names:
         raise UsageError(f"--inputs-from {source}: the file lists no input (one path, URL or pattern a line)")
     return [as_location(name) for name in names]
+
+
+LIMIT = 256 << 20  # bytes of a list, decompressed: Common Crawl's list of WET files is ~10 MB
+
+# A stream has no name to tell its compression by; its first bytes do.
+_MAGIC = {b"\x1f\x8b": ".gz", b"\x28\xb5\x2f\xfd": ".zst", b"BZh": ".bz2", b"\xfd7zXZ\x00": ".xz"}
+
+
+def _decompressed(data: bytes) -> bytes:
+    """Standard input's bytes, decompressed if they start as a compressed stream does
+    (``curl .../wet.paths.gz | curate run --inputs-from -``)."""
+    suffix = next((suffix for magic, suffix in _MAGIC.items() if data.startswith(magic)), None)
+    if suffix is None:
+        return data
+    with COMPRESSIONS[suffix](io.BytesIO(data)) as stream:
+        return stream.read(LIMIT + 1)
 
 
 def _names(lines: list[bytes]) -> Iterator[str]:

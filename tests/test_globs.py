@@ -6,6 +6,8 @@ from __future__ import annotations
 import glob
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,9 +129,12 @@ def test_inputs_listed_in_a_file_are_read_as_if_named_on_the_command_line(tmp_pa
     assert expected.returncode == 0, expected.stderr
     corpus = (tmp_path / "named" / "corpus" / "part-00000.jsonl").read_bytes()
     assert corpus.count(b"\n") == 3
-    for source, stdin in (("list.txt", None), ("list.txt.gz", None), ("-", listing)):
-        out = tmp_path / f"from-{source}"
-        result = run_process("run", "--inputs-from", source, "-o", out, "-q", cwd=tmp_path, input=stdin)
+    for k, (source, stdin) in enumerate((("list.txt", None), ("list.txt.gz", None), ("-", listing),
+                                         ("-", gzip.compress(listing.encode())))):
+        out = tmp_path / f"from-{k}"
+        result = subprocess.run([str(Path(sys.executable).parent / "curate"), "run", "--inputs-from", source, "-o",
+                                 str(out), "-q"], cwd=tmp_path, capture_output=True,
+                                input=stdin.encode() if isinstance(stdin, str) else stdin)
         assert result.returncode == 0, result.stderr
         assert (out / "corpus" / "part-00000.jsonl").read_bytes() == corpus
 
