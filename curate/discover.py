@@ -56,23 +56,14 @@ SKIP_ACTIONS = {
     DATASET_METADATA: "not read: not text; the dataset's .arrow files are read",
 }
 
-# What `datasets`' save_to_disk writes beside the .arrow files, and the key that tells it
-# is theirs: a Dataset's folder has the first two, a DatasetDict's the third.
-_DATASET_METADATA = {"state.json": "_data_files", "dataset_info.json": None, "dataset_dict.json": "splits"}
-
-
 def dataset_metadata(names: list[str], read: Callable[[str], bytes | None]) -> set[str]:
     """The names among a folder's files that are the metadata of a dataset saved by
     `datasets` (``read(name)``: that file's bytes, None if unreadable): state.json with its
     list of data files and the dataset_info.json beside it, or a DatasetDict's
     dataset_dict.json with its splits."""
     def has_key(name: str, key: str) -> bool:
-        data = read(name) if name in names else None
-        try:
-            parsed = orjson.loads(data) if data is not None else None
-        except orjson.JSONDecodeError:
-            return False
-        return isinstance(parsed, dict) and key in parsed
+        parsed = _json_object(read(name)) if name in names else None
+        return parsed is not None and key in parsed
 
     found = set()
     if has_key("state.json", "_data_files"):
@@ -89,13 +80,23 @@ def _file_in(folder: Path, name: str) -> bytes | None:
 
 
 def _small_file(path: Location) -> bytes | None:
-    """A metadata file's bytes, or None if it cannot be read or is too large to be one."""
+    """A metadata file's bytes (a summary.json, a saved dataset's state.json), or None if it
+    cannot be read or is too large to be one."""
     try:
         with open_input(path) as f:
             data = f.read(DEFAULT_MAX_DOC_BYTES + 1)
     except (OSError, NotRegularFile):
         return None
     return data if len(data) <= DEFAULT_MAX_DOC_BYTES else None
+
+
+def _json_object(data: bytes | None) -> dict | None:
+    """The JSON object the bytes hold, or None."""
+    try:
+        parsed = orjson.loads(data) if data is not None else None
+    except orjson.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,13 +443,8 @@ def is_curate_output(folder: Path) -> bool:
 
 def _is_curate_summary(summary: Location) -> bool:
     """A summary.json, on disk or in a store, with curate's settings in it."""
-    try:
-        with open_input(summary) as f:
-            data = f.read(DEFAULT_MAX_DOC_BYTES + 1)
-        parsed = orjson.loads(data)
-    except (OSError, NotRegularFile, orjson.JSONDecodeError):
-        return False
-    settings = parsed.get("settings") if isinstance(parsed, dict) else None
+    parsed = _json_object(_small_file(summary))
+    settings = parsed.get("settings") if parsed is not None else None
     return isinstance(settings, dict) and "curate" in settings
 
 

@@ -20,6 +20,11 @@ from curate.formats.base import NotRegularFile
 from curate.formats.compressed import COMPRESSIONS, open_stream
 from curate.storage import Location, as_location
 
+LIMIT = 256 << 20  # bytes of a list, decompressed: Common Crawl's list of WET files is ~10 MB
+
+# A stream has no name to tell its compression by; its first bytes do.
+_MAGIC = {b"\x1f\x8b": ".gz", b"\x28\xb5\x2f\xfd": ".zst", b"BZh": ".bz2", b"\xfd7zXZ\x00": ".xz"}
+
 
 def listed_inputs(source: str) -> list[Location]:
     """The inputs the file (or ``-``, standard input) lists, in its order."""
@@ -40,12 +45,6 @@ def listed_inputs(source: str) -> list[Location]:
     if not names:
         raise UsageError(f"--inputs-from {source}: the file lists no input (one path, URL or pattern a line)")
     return [as_location(name) for name in names]
-
-
-LIMIT = 256 << 20  # bytes of a list, decompressed: Common Crawl's list of WET files is ~10 MB
-
-# A stream has no name to tell its compression by; its first bytes do.
-_MAGIC = {b"\x1f\x8b": ".gz", b"\x28\xb5\x2f\xfd": ".zst", b"BZh": ".bz2", b"\xfd7zXZ\x00": ".xz"}
 
 
 def _decompressed(data: bytes) -> bytes:
