@@ -21,7 +21,9 @@ the parse tree is written out again:
 
 Lookarounds and ``\\b`` at the edges of a yes/no line search (the phrase rules'
 ``(?<!\\w)...(?!\\w)``) have an exact RE2 form: ``(?<!\\w)`` at the start is "start of
-text or one non-word character", and so on (``edges`` below).
+text or one non-word character", and so on (``edges`` below). A ``\\b`` in the middle
+of one, beside characters that may or may not be word characters, is rewritten as the
+choice of what stands on its two sides (pattern_bounds.py).
 
 The one known difference left: a backreference under IGNORECASE compares with the regex
 module's case folding rather than Python's lower-casing (they differ for a few letters
@@ -41,6 +43,8 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]  # private: ty
 from typing import Any
 
 import numpy as np
+
+from curate import pattern_bounds
 
 # Per call of the backtracking engine. A rule over budget on a line leaves that line to
 # the other rules and is reported; its verdict there depends on the machine's speed.
@@ -422,6 +426,8 @@ def _sensitive_set(op, av, flags: int) -> np.ndarray:
 @lru_cache(maxsize=4096)
 def _node_set(op, av, flags: int) -> tuple[tuple[int, int], ...]:
     """Ranges of the characters Python's engine accepts for this one-character node."""
+    if op == pattern_bounds.RANGES:  # a set the \\b rewrite cut down (pattern_bounds): as it is
+        return av
     if op is C.LITERAL and not (flags & _I and _sre.unicode_iscased(av)):
         return ((av, av),) if not SURROGATES[0] <= av < SURROGATES[1] else ()
     if op is C.LITERAL:  # a cased letter: itself and whatever Python folds it with
@@ -479,7 +485,7 @@ def _mask(ranges) -> np.ndarray:
 
 # --- writing the tree out ----------------------------------------------------------------
 
-CHAR_NODES = (C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN)
+CHAR_NODES = (C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN, pattern_bounds.RANGES)
 NEVER = "[^\\x00-\\x{10FFFF}]"
 LARGE_CLASS = 80  # characters of regex syntax above which a class is defined once and called
 DEFINED_PREFIX = "_curate_class_"  # RE2 for "no character": an empty class
@@ -573,23 +579,32 @@ class _Writer:
 
     # structure
 
-    def sequence(self, items: list, flags: int) -> str:
+    def sequence(self, items: list, flags: int, at_start: bool = False, at_end: bool = False) -> str:
+        """The items in order. ``at_start``, ``at_end``: the sequence begins (ends) a yes/no
+        search, so a \\b there may consume the character beyond it (``edges``)."""
+        if self.is_re2 and self.boolean and not self.relaxed:
+            items = pattern_bounds.inline_bounded_groups(items)
         out = []
         for k, (op, av) in enumerate(items):
             if op is C.AT and av in (C.AT_BOUNDARY, C.AT_NON_BOUNDARY) and self.is_re2 and not self.relaxed:
-                out.append(self.boundary_between(items[:k], items[k + 1:], av, flags))
+                try:
+                    out.append(self.boundary_between(items[:k], items[k + 1:], av, flags))
+                except _NoRE2:
+                    if not (self.boolean and av is C.AT_BOUNDARY):
+                        raise
+                    return self.split_boundary(items, k, flags, at_start, at_end)
             else:
-                out.append(self.node(op, av, flags))
+                out.append(self.node(op, av, flags, at_start and k == 0, at_end and k == len(items) - 1))
         return "".join(out)
 
-    def node(self, op, av, flags: int) -> str:
+    def node(self, op, av, flags: int, at_start: bool = False, at_end: bool = False) -> str:
         if op in CHAR_NODES:
             return self.char_class(op, av, flags)
         if op is C.BRANCH:
-            return "(?:" + "|".join(self.sequence(list(b.data), flags) for b in av[1]) + ")"
+            return "(?:" + "|".join(self.sequence(list(b.data), flags, at_start, at_end) for b in av[1]) + ")"
         if op is C.SUBPATTERN:
             group, add, remove, body = av
-            inner = self.sequence(list(body.data), (flags | add) & ~remove)
+            inner = self.sequence(list(body.data), (flags | add) & ~remove, at_start, at_end)
             return f"({inner})" if group is not None else f"(?:{inner})"
         if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
             return self.repeat(op, av, flags)
@@ -686,6 +701,18 @@ class _Writer:
 
     # \b and lookarounds RE2 can still say exactly
 
+    def split_boundary(self, items: list, k: int, flags: int, at_start: bool, at_end: bool) -> str:
+        """A \\b whose neighbours' characters are not known, in a yes/no search: the
+        sequence as the choice of what stands on each side of it (pattern_bounds)."""
+        sets = pattern_bounds.Sets(_char_mask, _nullable_item, _ranges, _mask(_word_ranges(flags)))
+        try:
+            alternatives = pattern_bounds.split_boundary(items, k, flags, sets, at_start, at_end)
+        except pattern_bounds.NoRE2 as err:
+            raise _NoRE2() from err
+        if not alternatives:
+            return NEVER
+        return "(?:" + "|".join(self.sequence(a, flags, at_start, at_end) for a in alternatives) + ")"
+
     def boundary_between(self, before: list, after: list, at, flags: int) -> str:
         """\\b between two neighbours whose characters are known: always or never true."""
         if (flags & _A or self.ascii_text) and at is C.AT_BOUNDARY:
@@ -718,7 +745,7 @@ class _Writer:
             trail = self.edge(items[-1], items[:-1], flags, start=False)
             if trail is not None:
                 tail, items = trail, items[:-1]
-        return head + self.sequence(items, flags) + tail
+        return head + self.sequence(items, flags, at_start=not head, at_end=not tail) + tail
 
     def edge(self, item, rest: list, flags: int, start: bool) -> str | None:
         """The exact RE2 form of a one-character lookaround or a \\b at the start (or the
@@ -803,6 +830,10 @@ def _edge(items: list, flags: int, first: bool) -> tuple[np.ndarray | None, bool
         if not nullable:
             return marks, False
     return marks, True
+
+
+def _nullable_item(op, av, flags: int) -> bool | None:
+    return _item_edge(op, av, flags, True)[1]
 
 
 def _item_edge(op, av, flags: int, first: bool) -> tuple[np.ndarray | None, bool | None]:

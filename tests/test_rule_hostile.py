@@ -140,10 +140,19 @@ def test_nested_quantifier_rule_runs_in_linear_time_on_re2(tmp_path):
 
 
 def test_rules_test_says_when_a_backtracking_rule_runs_on_re2_for_ascii_lines(tmp_path):
-    rules = _rule_folder(tmp_path, SLOW_RULE.replace("^(?:a|aa)+(?<=b)|^spam!$", r"^(we|wir)\b.{0,20}\bspam\b")
-                         .replace('"spam!"', '"We sell spam"'))
+    rules = _rule_folder(tmp_path, SLOW_RULE.replace("^(?:a|aa)+(?<=b)|^spam!$", r"^(we|wir)(?:\s?\bspam|!)")
+                         .replace('"spam!"', '"We spam"'))
     result = invoke("rules", "test", rules, "--no-builtin-rules")
     assert "ok   slow-rule (2 examples) [backtracking; re2 on ASCII lines]" in result.output, result.output
+
+
+def test_rules_test_says_a_word_bound_in_the_middle_runs_on_re2(tmp_path):
+    """A \\b between a word and `.{0,20}` is rewritten for RE2 (pattern_bounds): the
+    rule runs there on every line, ASCII or not."""
+    rules = _rule_folder(tmp_path, SLOW_RULE.replace("^(?:a|aa)+(?<=b)|^spam!$", r"^(we|wir)\b.{0,20}\bspam\b")
+                         .replace('"spam!"', '"Wir verkaufen spam"'))
+    result = invoke("rules", "test", rules, "--no-builtin-rules")
+    assert "ok   slow-rule (2 examples) [re2]" in result.output, result.output
 
 
 def test_rules_test_flags_exponential_backtracking_patterns(tmp_path):
@@ -166,7 +175,8 @@ def test_builtin_pack_runs_on_re2_or_passes_the_exponential_check():
     assert engines["pagination"] == "re2"
     assert set(engines.values()) <= {"re2", "backtracking", "backtracking; re2 on ASCII lines", "detector",
                                      "statistic"} and len(engines) >= 40
-    assert engines["cookie-banner"] == "backtracking; re2 on ASCII lines"
+    assert engines["cookie-banner"] == "re2"  # its \b beside `.{0,60}`, rewritten (pattern_bounds)
+    assert engines["teaser-card"] == "backtracking"  # a back-reference: the headline shown twice
 
 
 def _page_number_line(last: int = 129) -> str:
