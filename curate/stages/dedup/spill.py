@@ -23,7 +23,11 @@ import numpy as np
 
 from curate.stages.dedup.bloom import BloomFilter
 
-FENCE = 512  # keys per block read for a query: 4 kB of keys, one page
+# Keys per block read for a query the filter lets through (512 bytes of keys). The fences
+# cost 8 bytes a block in memory, 1.75 bytes a paragraph of 14 bands at 64; blocks of 512
+# keys (a page) made the barrier 13% slower at 1 GB spilled (bench/results/spill-fence-s46.txt):
+# a query then gathered 512-1,024 entries where it needs one or two.
+FENCE = 64
 SPANS_MAPPED = 32  # spans of blocks gathered between two unmappings: ~32 x 2 x 64 kB mapped at most
 KEY = np.dtype("<u8")
 ID = np.dtype("<u4")
