@@ -163,10 +163,19 @@ def test_the_lines_a_rule_reads_are_those_its_bounds_and_literals_admit_one_by_o
     assert checked > 1000
 
 
-def test_a_backtracking_rules_memo_keeps_only_the_lines_its_prefilter_lets_through():
+def test_a_backtracking_rules_memo_keeps_only_the_lines_its_prefilter_lets_through(tmp_path: Path):
     # The memo is for the searches that cost (~0.5 ms on the backtracking engine): lines
     # the RE2 prefilter rules out in a microsecond pushed them out of it, to run again.
-    rule = next(r for r in load_rules().in_order if r.name == "cookie-banner")
+    # (A \b beside a part that can match nothing, inside an alternative, keeps a rule there.)
+    folder = _user_rules(tmp_path, r"""
+[[rule]]
+name = "consent"
+reason = "a cookie banner"
+pattern = '^(we|diese website)(?:\s?\b(use|verwendet) cookies|!)'
+examples.match = ["We use cookies"]
+examples.keep = ["an ordinary sentence"]
+""")
+    rule = next(r for r in load_rules([folder]).in_order if r.name == "consent")
     assert rule.regex is not None and rule.regex.re2 is None and rule.regex.prefilter is not None
     texts = [f"Our cookie jar number {n} is on the shelf." for n in range(300)]
     texts += ["We use cookies to personalise content and ads.", "Diese Website verwendet Cookies."]
