@@ -489,6 +489,10 @@ CHAR_NODES = (C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN, pattern_bounds.RANGES)
 NEVER = "[^\\x00-\\x{10FFFF}]"
 LARGE_CLASS = 80  # characters of regex syntax above which a class is defined once and called
 DEFINED_PREFIX = "_curate_class_"  # RE2 for "no character": an empty class
+# A \b rewritten (pattern_bounds) copies what follows it into each choice, so k of them in
+# a row can cost 3^k: the built-in rules need at most 15 rewrites a pattern; past this many,
+# the pattern keeps the backtracking engine (`a(.{0,5}\b){7}` took 13 s and 59 MB of RE2).
+MAX_BOUND_REWRITES = 32
 
 
 @lru_cache(maxsize=4096)
@@ -531,6 +535,7 @@ class _Writer:
         self.ascii_text = ascii_text
         self.defined: dict[str, str] = {}  # regex syntax: large class -> its group name
         self.behind = 0  # how many lookbehinds the writer is inside
+        self.bound_rewrites = 0  # \b rewritten by split_boundary, capped at MAX_BOUND_REWRITES
 
     # entry points
 
@@ -704,6 +709,9 @@ class _Writer:
     def split_boundary(self, items: list, k: int, flags: int, at_start: bool, at_end: bool) -> str:
         """A \\b whose neighbours' characters are not known, in a yes/no search: the
         sequence as the choice of what stands on each side of it (pattern_bounds)."""
+        self.bound_rewrites += 1
+        if self.bound_rewrites > MAX_BOUND_REWRITES:
+            raise _NoRE2()
         sets = pattern_bounds.Sets(_char_mask, _nullable_item, _ranges, _mask(_word_ranges(flags)))
         try:
             alternatives = pattern_bounds.split_boundary(items, k, flags, sets, at_start, at_end)

@@ -140,6 +140,7 @@ TRICKY_PATTERNS = [
     (r"\b(foo|bar baz)\b|x\b.", re.IGNORECASE), (r"(?:\w|-)+\b", 0), (r"\b(?:\.a|b)", 0), (r"\b\W", 0),
     (r"ab(?:c\b)?.", 0), (r"(?m)^.?\b", 0), (r"x(?:.\b){2}y", 0), (r"(a|.)*?\bb", 0),
     (r"^(we|wir)(?:\s?\bnutzen|!)", re.IGNORECASE),  # not rewritten: RE2 for ASCII texts alone
+    ("a" + r".{0,3}\b" * 6 + "z", 0),  # too many rewrites (3^k): the backtracking engine
 ]
 TRICKY_FRAGMENTS = sorted({*_fragments([p for p, _ in TRICKY_PATTERNS]), "foo", "bar baz", "abc", "ab", "a\n"})
 
@@ -211,6 +212,15 @@ def test_a_unicode_word_bound_beside_any_character_runs_on_re2():
     assert re2_search(compiled, "Wir können sie nutzen")  # on RE2, not the backtracking form
     # by the rules' own words: the byline's \b sits inside a group, before `:?` and `\s+`
     assert compile_pattern(r"^(?i:(by|von)\b:?)\s+\w", 0).engine == "re2"
+
+
+@pytest.mark.unit
+def test_word_bounds_that_would_cost_3_to_the_k_are_not_rewritten():
+    """Each rewritten \\b copies what follows it into its choices: a run of them is left
+    to the backtracking engine rather than translated for seconds into megabytes."""
+    compiled = compile_pattern("a" + r".{0,5}\b" * 6 + ".z", 0)  # uncapped: 4 s, 20 MB of RE2
+    assert compiled.engine == "backtracking" and compiled.ascii_re2 is not None
+    assert compile_pattern("a" + r".{0,5}\b" * 2 + ".z", 0).engine == "re2"
 
 
 @pytest.mark.unit
