@@ -12,8 +12,9 @@ the parse tree is written out again:
   accepts for it under the pattern's flags (worked out by running Python's engine
   over the code points), and ``$`` becomes ``\\z`` (texts ending in a newline, where
   Python's ``$`` differs, go to the other engine; lines never end in one).
-- otherwise (lookarounds, ``\\b`` with Unicode words, backreferences, conditionals,
-  atomic groups, possessive and over-1000 repeats) in the ``regex`` module's syntax,
+- otherwise (lookarounds, a ``\\b`` with Unicode words where it is not worked out below,
+  ``\\B``, backreferences, conditionals, atomic groups, possessive and over-1000 repeats)
+  in the ``regex`` module's syntax,
   with the same written-out classes, ``\\b`` written as lookarounds over them, and a
   time budget per call (BUDGET_SECONDS). Before it runs, a relaxed RE2 form (every
   assertion dropped, a backreference read as any text) rules out most lines in linear
