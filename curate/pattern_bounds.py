@@ -36,6 +36,7 @@ import numpy as np
 
 Item = tuple  # (op, av), as in re._parser's trees
 RANGES = "ranges"  # a node of our own: av is the tuple of (lo, hi) code point ranges it accepts
+CHAR_NODES = (C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN, RANGES)  # the nodes that match one character
 REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT)
 START_ANCHORS = (C.AT_BEGINNING, C.AT_BEGINNING_STRING)
 END_ANCHORS = (C.AT_END, C.AT_END_STRING)
@@ -62,6 +63,11 @@ class Sets:
         self.nullable = nullable  # (op, av, flags) -> True / False / None (not known)
         self.ranges_of = ranges_of  # bool mask -> ((lo, hi), ...)
         self.word = word
+        self.nonword = ~word
+
+    def of(self, word: bool) -> np.ndarray:
+        """The word characters, or the others."""
+        return self.word if word else self.nonword
 
 
 def inline_bounded_groups(items: list) -> list:
@@ -130,7 +136,7 @@ def _empty_side(empty: list, word: bool, sets: Sets, first: bool, at_edge: bool)
         return [empty] if not word else []
     if not at_edge:
         raise NoRE2()
-    beyond = (RANGES, sets.ranges_of(sets.word if word else ~sets.word))
+    beyond = (RANGES, sets.ranges_of(sets.of(word)))
     if word:
         return [[*empty, beyond]] if first else [[beyond, *empty]]
     edge = (C.AT, C.AT_END_STRING if first else C.AT_BEGINNING_STRING)
@@ -143,7 +149,7 @@ def restrict(items: list, flags: int, sets: Sets, word: bool, other_word: bool, 
     a word character (``word``) or not, as a sequence; None if it has none. ``other_word``
     is the class of the character beyond that edge, which decides any ``\\b`` met before
     the first character is consumed."""
-    mask = sets.word if word else ~sets.word
+    mask = sets.of(word)
     order = range(len(items)) if first else range(len(items) - 1, -1, -1)
     alternatives = []
     for j in order:
@@ -181,7 +187,7 @@ def restrict(items: list, flags: int, sets: Sets, word: bool, other_word: bool, 
 def _restrict_item(op, av, flags: int, sets: Sets, mask: np.ndarray, word: bool, other_word: bool,
                    first: bool) -> Item | None:
     """One item's non-empty matches with the edge character in ``mask``; None if none."""
-    if op in (C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN, RANGES):
+    if op in CHAR_NODES:
         kept = sets.char_mask(op, av, flags) & mask
         return (RANGES, sets.ranges_of(kept)) if kept.any() else None
     if op is C.SUBPATTERN:

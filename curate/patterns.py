@@ -486,7 +486,7 @@ def _mask(ranges) -> np.ndarray:
 
 # --- writing the tree out ----------------------------------------------------------------
 
-CHAR_NODES = (C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN, pattern_bounds.RANGES)
+CHAR_NODES = pattern_bounds.CHAR_NODES
 NEVER = "[^\\x00-\\x{10FFFF}]"
 LARGE_CLASS = 80  # characters of regex syntax above which a class is defined once and called
 DEFINED_PREFIX = "_curate_class_"  # RE2 for "no character": an empty class
