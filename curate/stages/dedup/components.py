@@ -1,0 +1,162 @@
+"""The dedup verdicts computed in parts that can run apart: band keys partitioned by range,
+connected components of "shares a band key", and the sequential rule replayed inside each
+component. Not yet used by an engine (both run `DedupIndex` in one process, in input
+order); bench/components.py measures it, and tests/test_dedup_components.py holds it equal
+to the one-process index.
+
+Why the parts give the same verdicts as `DedupIndex` run over the whole corpus: a
+paragraph's verdict depends only on the kept paragraphs before it that share one of its
+band keys (the first CANDIDATES_PER_KEY of each key), and on theirs in turn. Every
+paragraph that has a key is in the same component as every other paragraph with that key,
+so running the very same index over one component's paragraphs, in input order, meets the
+same candidates under every key, in the same order, and decides each paragraph as the
+whole run does. A paragraph that shares no key with any other is kept and needs no replay.
+
+Unlike `buckets.py` (verified pairs, then one pass over them), nothing here is quadratic in
+a crowded key: a key shared by n paragraphs gives n - 1 edges (each to the key's first
+paragraph), and the replay verifies at most CANDIDATES_PER_KEY candidates per key, as the
+index does.
+
+The three steps, each a pure function of its input:
+
+1. `star_edges`, per key partition (`key_partition`): each key's paragraphs tied to its
+   first one. Partitions by key range need only their own rows.
+2. `component_roots`: every paragraph met in an edge, with the smallest uid of its component
+   (numpy label propagation with pointer jumping: a few passes over the edges).
+3. `replay`: the index over a group of components' paragraphs, in uid order; groups
+   (`component_group`) are independent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from curate.stages.base import Batch
+from curate.stages.dedup.buckets import take_sets
+from curate.stages.dedup.index import DedupIndex
+from curate.stages.dedup.sign import SignedRows, key_order
+
+if TYPE_CHECKING:
+    from curate.document import Reason
+    from curate.stages.dedup.signature import DedupConfig
+
+# Rows of paragraphs a replay hands the index at a time: its verdicts do not depend on how
+# the rows are cut (the local engine's batches are cut anywhere too).
+REPLAY_ROWS = 4096
+
+
+def key_partition(keys: np.ndarray, parts: int) -> np.ndarray:
+    """The partition of each band key, by range: partition p holds the keys whose top 32
+    bits fall in the p-th of ``parts`` equal slices (band keys are mixed to be uniform)."""
+    top = np.asarray(keys, dtype=np.uint64) >> np.uint64(32)
+    return ((top * np.uint64(parts)) >> np.uint64(32)).astype(np.int64)
+
+
+def star_edges(keys: np.ndarray, uids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges (first, other) tying every paragraph that has a key to the key's first (smallest
+    uid) paragraph, for rows (band key, uid) of one partition, in any order. Both int64,
+    one edge per (key, other paragraph): a paragraph twice under one key counts once."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    uids = np.asarray(uids, dtype=np.int64)
+    order = np.lexsort((uids, keys))
+    keys, uids = keys[order], uids[order]
+    fresh = np.ones(len(keys), dtype=bool)
+    fresh[1:] = (keys[1:] != keys[:-1]) | (uids[1:] != uids[:-1])
+    keys, uids = keys[fresh], uids[fresh]
+    if not len(keys):
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    opens = np.ones(len(keys), dtype=bool)
+    opens[1:] = keys[1:] != keys[:-1]
+    first = uids[np.flatnonzero(opens)][np.cumsum(opens) - 1]  # each row's key's first uid
+    later = ~opens
+    return first[later], uids[later]
+
+
+def component_roots(first: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes, roots): every uid met in the edges, sorted, and the smallest uid of its
+    connected component. Each pass lowers both ends of every edge to the smaller of their
+    labels, then jumps every label to its label's label until none moves; it ends when a
+    pass changes nothing."""
+    nodes = np.unique(np.concatenate([first, other]))
+    if not len(nodes):
+        return nodes, nodes
+    a = np.searchsorted(nodes, first)
+    b = np.searchsorted(nodes, other)
+    label = np.arange(len(nodes), dtype=np.int64)
+    while True:
+        low = np.minimum(label[a], label[b])
+        before = label.copy()
+        np.minimum.at(label, a, low)
+        np.minimum.at(label, b, low)
+        while True:  # pointer jumping: a label always points at a smaller or equal node
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        if np.array_equal(label, before):
+            return nodes, nodes[label]
+
+
+def component_group(roots: np.ndarray, groups: int) -> np.ndarray:
+    """The replay group of each component, by its root: a mix of the root, so that groups
+    get about as many components whatever the uids' pattern."""
+    mixed = np.asarray(roots, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return ((mixed >> np.uint64(32)) % np.uint64(groups)).astype(np.int64)
+
+
+def replay(cfg: DedupConfig, uids: np.ndarray, rows_of: Callable[[np.ndarray], SignedRows],
+           scratch: Path | None = None) -> Iterator[tuple[int, Reason]]:
+    """The removed paragraphs among ``uids`` (whole components, any order): (uid, reason),
+    in uid order, as `DedupIndex` run over the whole corpus decides them. ``rows_of(uids)``
+    gives the signed rows of the uids asked for (sorted), in that order."""
+    ordered = np.unique(np.asarray(uids, dtype=np.int64))
+    index = DedupIndex(cfg, scratch)
+    try:
+        for start in range(0, len(ordered), REPLAY_ROWS):
+            part = ordered[start:start + REPLAY_ROWS]
+            rows = rows_of(part)
+            for k, verdict in enumerate(index.decide(Batch(-1, [], start, rows))):
+                if verdict is not None:
+                    yield int(part[k]), verdict
+    finally:
+        index.close()
+
+
+def partitioned_verdicts(cfg: DedupConfig, keys: np.ndarray, uids: np.ndarray,
+                         rows_of: Callable[[np.ndarray], SignedRows], parts: int = 1,
+                         groups: int = 1, scratch: Path | None = None) -> dict[int, Reason]:
+    """Every removed uid's reason, the three steps run one after another in this process
+    (the reference for running them apart): ``keys`` (rows, bands) are the band keys of
+    the paragraphs ``uids``."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    flat = keys.ravel()
+    row_uids = np.repeat(np.asarray(uids, dtype=np.int64), keys.shape[1])
+    part_of = key_partition(flat, parts)
+    edges = [star_edges(flat[part_of == p], row_uids[part_of == p]) for p in range(parts)]
+    nodes, roots = component_roots(np.concatenate([e[0] for e in edges]), np.concatenate([e[1] for e in edges]))
+    group_of = component_group(roots, groups)
+    found: dict[int, Reason] = {}
+    for g in range(groups):
+        found.update(replay(cfg, nodes[group_of == g], rows_of, scratch))
+    return found
+
+
+class RowsByUid:
+    """`replay`'s ``rows_of`` over rows held in memory: the signed rows of paragraphs
+    ``uids`` (sorted), their sets as one flat array and offsets (`SignedRows`' layout)."""
+
+    def __init__(self, uids: np.ndarray, keys: np.ndarray, shingles: np.ndarray, offsets: np.ndarray,
+                 refs: list[tuple[str, str, int, int, int]]):
+        self.uids, self.keys, self.shingles, self.offsets, self.refs = uids, keys, shingles, offsets, refs
+
+    def __call__(self, wanted: np.ndarray) -> SignedRows:
+        at = np.searchsorted(self.uids, wanted)
+        flat, offsets = take_sets(self.shingles, self.offsets, at)
+        keys = np.asarray(self.keys[at], dtype=np.uint64)
+        return SignedRows([(k, 0) for k in range(len(at))], keys, flat, offsets,
+                          [self.refs[k] for k in at.tolist()], key_order(keys))
