@@ -1,6 +1,8 @@
-"""The same verdicts as the sequential index, computed where the paragraphs are: the
-reference (tests/test_dedup_distributed.py) for a dedup in distributed stages. No engine
-uses it today: the Ray engine runs the index in its driver, as the local engine does.
+"""The same verdicts as the sequential index, computed where the paragraphs are, from
+verified pairs: a reference (tests/test_dedup_distributed.py) for a dedup in distributed
+stages. No engine uses it: both run the index in one process (the Ray engine in an actor
+of its own). components.py computes the same verdicts by replaying the index itself per
+connected component, which keeps its per-key quota and lists no pairs.
 
 Each signed paragraph has a uid that sorts in input order. Rows (band key, uid) are
 shuffled so that every bucket is complete in one place; each bucket yields its
