@@ -1,6 +1,7 @@
-"""The distributed dedup (bucket edges, then one clustering pass) and the local engine's
-batched `DedupIndex` give the verdicts and the exact similarities of the rule applied one
-paragraph at a time, whatever the batches and the number of partitions."""
+"""The distributed dedup (bucket edges, then one clustering pass; or components replayed
+with the index itself) and the local engine's batched `DedupIndex` give the verdicts and
+the exact similarities of the rule applied one paragraph at a time, whatever the batches
+and the number of partitions."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from hypothesis import strategies as st
 
 from curate.stages.base import Batch
 from curate.stages.dedup.buckets import bucket_edges, cluster, take_sets
-from curate.stages.dedup.index import DedupIndex
+from curate.stages.dedup.components import (
+    RowsByUid,
+    component_roots,
+    key_partition,
+    partitioned_verdicts,
+    star_edges,
+)
+from curate.stages.dedup.index import CANDIDATES_PER_KEY, DedupIndex
 from curate.stages.dedup.sign import SignedRows, shingle_sets
 from curate.stages.dedup.signature import DedupConfig, Signer
 
@@ -170,3 +178,132 @@ def test_many_exact_copies_cost_mirrors_not_pairs():
     assert _distributed(sets, cfg, [100, 300], partitions=4) == _incremental(sets, cfg)
     assert _incremental(sets, cfg) == {p: (0, 1.0 if p > 500 else 39 / 40) for p in range(1, 504)}
     assert _batched(sets, cfg, [7, 250]) == _rounded(_incremental(sets, cfg))
+
+
+# -- dedup in parts (components.py): key partitions, connected components, a replay per
+# group of components, equal to one DedupIndex over the whole input in order, for any
+# number of partitions and groups, crowded keys included (where the index verifies only
+# the first CANDIDATES_PER_KEY kept paragraphs).
+def _rows(groups: list[list[int]], cfg: DedupConfig, keys: np.ndarray | None = None,
+          uid_step: int = 1) -> RowsByUid:
+    """Rows of these shingle sets, their band keys from MinHash (or ``keys``), uids spaced
+    ``uid_step`` apart (uids need only sort in input order)."""
+    flat, offsets = shingle_sets(np.array([h for g in groups for h in g], dtype=np.uint32), [len(g) for g in groups])
+    if keys is None:
+        signer = Signer(cfg)
+        keys = signer.band_keys_matrix(signer.signatures_of_hashes(flat, np.diff(offsets).tolist()))
+    uids = np.arange(len(groups), dtype=np.int64) * uid_step + 7
+    refs = [("d", "s", int(u), 0, 0) for u in uids]
+    return RowsByUid(uids, np.asarray(keys, dtype=np.uint64), flat, offsets, refs)
+
+
+def _sequential(rows: RowsByUid, cfg: DedupConfig, batch: int) -> dict[int, tuple[int, float | None]]:
+    """removed uid -> (uid it copies, similarity): one index over every row in input order."""
+    index = DedupIndex(cfg)
+    out = {}
+    try:
+        for start in range(0, len(rows.uids), batch):
+            part = rows.uids[start:start + batch]
+            for k, verdict in enumerate(index.decide(Batch(0, [], start, rows(part)))):
+                if verdict is not None:
+                    assert verdict.duplicate_of is not None
+                    out[int(part[k])] = (verdict.duplicate_of.line, verdict.similarity)
+    finally:
+        index.close()
+    return out
+
+
+def _parted(rows: RowsByUid, cfg: DedupConfig, parts: int, groups: int) -> dict[int, tuple[int, float | None]]:
+    found = partitioned_verdicts(cfg, rows.keys, rows.uids, rows, parts, groups)
+    out = {}
+    for uid, verdict in found.items():
+        assert verdict.duplicate_of is not None
+        out[uid] = (verdict.duplicate_of.line, verdict.similarity)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_parts_give_the_verdicts_of_one_index(seed):
+    rng = np.random.default_rng(seed)
+    cfg = DedupConfig(threshold=float(rng.choice([0.5, 0.7, 0.8])), num_perm=32)
+    # Singletons among the families: paragraphs that share no key need no replay.
+    groups = _variants(rng, int(rng.integers(50, 300)), int(rng.integers(3, 12)), 30, int(rng.integers(1, 12)))
+    groups += [rng.choice(1 << 30, 25, replace=False).tolist() for _ in range(40)]
+    order = rng.permutation(len(groups))
+    rows = _rows([groups[k] for k in order], cfg, uid_step=int(rng.integers(1, 5)))
+    expected = _sequential(rows, cfg, batch=int(rng.integers(5, 80)))
+    assert expected, "the random set should hold some duplicates"
+    for parts, n_groups in ((1, 1), (3, 2), (8, 5)):
+        assert _parted(rows, cfg, parts, n_groups) == expected
+
+
+def test_a_crowded_key_is_verified_as_the_index_does():
+    # Every paragraph has one key in common (a template's band), so the index verifies a
+    # paragraph under it only against the key's first CANDIDATES_PER_KEY kept paragraphs.
+    # Copies of paragraphs 0-9 and 70-79 share only that key with their originals; copies
+    # of 60-69 also share their originals' other keys. The replay must meet the same quota.
+    rng = np.random.default_rng(5)
+    cfg = DedupConfig(threshold=0.7, num_perm=32)
+    n_unique = CANDIDATES_PER_KEY + 40
+    uniques = [rng.choice(1 << 30, 30, replace=False).tolist() for _ in range(n_unique)]
+    originals = [*range(0, 10), *range(60, 70), *range(70, 80)]
+    groups = uniques + [uniques[k][:-1] for k in originals]  # 29/30 similar
+    keys = np.column_stack([np.full(len(groups), 12345, dtype=np.uint64),
+                            rng.integers(1 << 40, 1 << 62, (len(groups), 3)).astype(np.uint64)])
+    keys[n_unique + 10:n_unique + 20, 1:] = keys[60:70, 1:]
+    rows = _rows(groups, cfg, keys)
+    expected = _sequential(rows, cfg, batch=16)
+    copies = rows.uids[n_unique:].tolist()
+    assert sorted(expected) == copies[:20]  # the copies of 70-79 are past the crowded key's quota
+    for parts, n_groups in ((1, 1), (4, 3)):
+        assert _parted(rows, cfg, parts, n_groups) == expected
+
+
+def test_exact_copies_and_chains_as_the_index_decides():
+    cfg = DedupConfig(threshold=0.6, num_perm=128)
+    a, b, c = list(range(20)), list(range(4, 24)), list(range(8, 28))  # A~B, B~C, A!~C
+    original = list(range(1000, 1040))
+    rows = _rows([a, b, c, *([original] * 300), original[:-1]], cfg)
+    expected = _sequential(rows, cfg, batch=64)
+    assert expected[int(rows.uids[1])] == (int(rows.uids[0]), round(16 / 24, 4))
+    assert int(rows.uids[2]) not in expected  # its only match, B, is removed
+    assert len(expected) == 1 + 299 + 1
+    assert _parted(rows, cfg, 5, 3) == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sets(st.integers(0, 11), max_size=4)), min_size=1, max_size=40),
+       st.sampled_from([0.5, 0.7, 0.8]), st.integers(1, 6), st.integers(1, 4), st.integers(1, 40))
+def test_parts_equal_one_index_on_any_sets(rows, threshold, parts, groups, batch):
+    sets = [[base * 100 + h for h in range(12) if h not in dropped] for base, dropped in rows]
+    cfg = DedupConfig(threshold=threshold, num_perm=16)
+    signed = _rows(sets, cfg)
+    assert _parted(signed, cfg, parts, groups) == _sequential(signed, cfg, batch)
+
+
+def test_star_edges_tie_each_key_to_its_first_paragraph():
+    keys = np.array([5, 9, 5, 5, 9, 1, 5], dtype=np.uint64)
+    uids = np.array([30, 11, 10, 20, 40, 50, 10], dtype=np.int64)  # (5, 10) twice: one edge
+    first, other = star_edges(keys, uids)
+    assert sorted(zip(first.tolist(), other.tolist(), strict=True)) == [(10, 20), (10, 30), (11, 40)]
+    empty = star_edges(np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64))
+    assert len(empty[0]) == len(empty[1]) == 0
+
+
+def test_component_roots_are_the_smallest_uid_of_each_component():
+    # A long chain given in the worst order for propagation, and a separate pair.
+    chain = np.arange(1000, 0, -1, dtype=np.int64)
+    first = np.concatenate([chain[1:], [7000]])
+    other = np.concatenate([chain[:-1], [6000]])
+    nodes, roots = component_roots(first, other)
+    assert nodes.tolist() == [*range(1, 1001), 6000, 7000]
+    assert roots.tolist() == [1] * 1000 + [6000, 6000]
+
+
+def test_key_partitions_are_ranges_of_the_key_space():
+    keys = np.array([0, (1 << 63) - 1, 1 << 63, (1 << 64) - 1], dtype=np.uint64)
+    assert key_partition(keys, 2).tolist() == [0, 0, 1, 1]
+    assert key_partition(keys, 1).tolist() == [0, 0, 0, 0]
+    spread = np.bincount(key_partition(np.random.default_rng(0).integers(0, 1 << 63, 10_000, dtype=np.uint64) * 2,
+                                       7), minlength=7)
+    assert spread.min() > 1200  # uniform keys: about 10,000 / 7 each

@@ -1,7 +1,7 @@
 """The dedup verdicts computed in parts that can run apart: band keys partitioned by range,
 connected components of "shares a band key", and the sequential rule replayed inside each
 component. Not yet used by an engine (both run `DedupIndex` in one process, in input
-order); bench/components.py measures it, and tests/test_dedup_components.py holds it equal
+order); bench/components.py measures it, and tests/test_dedup_distributed.py holds it equal
 to the one-process index.
 
 Why the parts give the same verdicts as `DedupIndex` run over the whole corpus: a
