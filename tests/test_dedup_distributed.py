@@ -307,3 +307,12 @@ def test_key_partitions_are_ranges_of_the_key_space():
     spread = np.bincount(key_partition(np.random.default_rng(0).integers(0, 1 << 63, 10_000, dtype=np.uint64) * 2,
                                        7), minlength=7)
     assert spread.min() > 1200  # uniform keys: about 10,000 / 7 each
+
+
+def test_parts_of_nothing_and_of_one_paragraph():
+    cfg = DedupConfig(num_perm=16)
+    for groups in ([], [list(range(30))]):
+        rows = _rows(groups, cfg, np.empty((0, 4), dtype=np.uint64) if not groups else None)
+        assert _parted(rows, cfg, 3, 2) == _sequential(rows, cfg, 8) == {}
+    nodes, roots = component_roots(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    assert len(nodes) == len(roots) == 0
