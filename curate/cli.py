@@ -255,6 +255,13 @@ def io_options(fn):
                      help="Remove paragraphs that copy anything kept by an earlier run, which was run with "
                           "--save-index: DIR is its output folder (or its index/ folder). The copies point at "
                           "the earlier paragraph; the earlier text is not read again. Same dedup options needed."),
+        click.option("--dedup-parts", is_flag=True,
+                     help="Find the near-duplicates in parts that run side by side on --workers processes, "
+                          "between two passes over the input, instead of with one index that takes every "
+                          "paragraph in input order. Same output, byte for byte. The first pass runs every "
+                          "stage again, so it pays only where the one index limits the run: many cores, "
+                          "and a large corpus (docs/scaling.md). Not with --resume, --against, --save-index "
+                          "or --engine ray yet."),
     ]):
         fn = decorator(fn)
     return fn
@@ -377,7 +384,7 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
              text_field, encoding, max_line_bytes, max_doc_bytes, max_doc_lines, memory, timings, strict, resume,
              overwrite, chunk_docs, quiet, output_format, staging, save_index, against, threshold, num_perm,
              shingle_words, shingle_chars, min_words, inputs_from=None, site="off", site_min_pages=DEFAULT_MIN_PAGES,
-             site_min_share=DEFAULT_MIN_SHARE, language_model="langdetect") -> None:
+             site_min_share=DEFAULT_MIN_SHARE, language_model="langdetect", dedup_parts=False) -> None:
     from curate import driver
     from curate.engines import engine_for
     from curate.input_list import listed_inputs
@@ -388,6 +395,9 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
     try:
         if inputs_from is not None:
             inputs = (*inputs, *listed_inputs(inputs_from))
+        if dedup_parts and engine == "ray":  # before a cluster is started for nothing
+            raise UsageError("--dedup-parts does not work with --engine ray yet; leave --dedup-parts out (the "
+                             "one-index dedup gives the same output)")
         runner = engine_for(engine, workers, address)
         if resume and not runner.resumable:
             raise UsageError("--resume works with --engine local only; rerun without --resume")
@@ -410,7 +420,7 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                                sink=output_format,
                                staging=staging, against=against, save_index=save_index, memory=memory,
                                site=site, site_min_pages=site_min_pages, site_min_share=site_min_share,
-                               language_model=language_model)
+                               language_model=language_model, dedup_parts=dedup_parts)
         try:
             if staging is not None and not isinstance(output, str):
                 raise UsageError(f"--staging is where an output URL is built before its upload; -o {output} is a "

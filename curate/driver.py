@@ -94,6 +94,9 @@ class RunConfig:
     site_min_share: float = DEFAULT_MIN_SHARE
     # The language stage's model (--language-model): a name in stages.language.LANGUAGE_MODELS.
     language_model: str = "langdetect"
+    # --dedup-parts: dedup verdicts found in parts between two passes (stages/dedup/parts.py).
+    # The same output; fingerprinted all the same, so that a stopped run resumes in its own mode.
+    dedup_parts: bool = False
 
     @property
     def read_options(self) -> ReadOptions:
@@ -166,8 +169,13 @@ class Plan:
 
     @property
     def passes(self) -> int:
-        """Reads of the input: two when a census of the site lines comes first."""
-        return 2 if self.census_stage() is not None else 1
+        """Reads of the input: one more when a census of the site lines comes first, and
+        one more when the dedup verdicts are found in parts (--dedup-parts)."""
+        return 1 + (self.census_stage() is not None) + self.dedup_parts()
+
+    def dedup_parts(self) -> bool:
+        """Whether a first pass keeps the signed rows for the dedup verdicts in parts."""
+        return self.cfg.dedup_parts and any(stage.barrier for stage in self.stages)
 
     def census_stage(self) -> SiteBoilerplate | None:
         """The stage whose census runs before the main pass, if one must."""
@@ -204,6 +212,13 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
     if cfg.save_index and not isinstance(cfg.output, Path):
         raise UsageError(f"--save-index writes the index into a local output folder; -o {cfg.output} is a URL: "
                          "write the output locally, or leave --save-index out")
+    if the_plan.dedup_parts():
+        refused = [name for name, used in (("--resume", resume), ("--against", cfg.against is not None),
+                                           ("--save-index", cfg.save_index), ("--engine ray", engine.name == "ray"))
+                   if used]
+        if refused:
+            raise UsageError(f"--dedup-parts does not work with {' or '.join(refused)} yet; leave --dedup-parts "
+                             "out (the one-index dedup gives the same output)")
     timings = timings if timings is not None else {}
     mapped = [stage for stage in the_plan.stages if not stage.barrier]
     barriers = [stage for stage in the_plan.stages if stage.barrier]
@@ -237,6 +252,13 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                     writer.scratch)
                 timings["census"] = time.perf_counter() - t0
             render = writer.renderer()
+            if the_plan.dedup_parts():
+                assert barrier is not None
+                t0 = time.perf_counter()
+                take_rows(the_plan, mapped, barrier, engine,
+                          census_work(the_plan, engine, writer.scratch, "dedup-parts-ids"), on_progress, render,
+                          timings)
+                timings["dedup-parts"] = time.perf_counter() - t0
             ids = None
             if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
                 # Beside the dedup index's files, on the output's disk, and gone with them.
@@ -296,11 +318,33 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
 CENSUS_STAGES = ("read", "normalise")  # what the census needs of a page: its lines as the stages see them
 
 
-def census_work(the_plan: Plan, engine: Engine, scratch: Path | None) -> tuple[Iterator[Batch], IdRegistry | None]:
-    """The census's batches: ranges for workers that read (with an id registry of its own,
-    which the engine needs to place problems), else documents read here."""
+def take_rows(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engine,
+              work: tuple[Iterator[Batch], IdRegistry | None], on_progress: Callable[[int], None] | None,
+              render: Renderer | None, timings: dict[str, float]) -> None:
+    """--dedup-parts' first pass: every stage over the input, the barrier keeping the
+    signed rows and removing nothing, the records encoded and let go; then the verdicts
+    found in parts, for the pass that writes."""
+    batches_in, ids = work
+    try:
+        for batch in engine.process(mapped, barrier, batches_in, on_progress, the_plan.cfg.output, render=render,
+                                    ids=ids):
+            for stage, seconds in batch.timings.items():
+                timings[stage] = timings.get(stage, 0.0) + seconds
+    finally:
+        if ids is not None:
+            ids.close()
+    t0 = time.perf_counter()
+    barrier.settle(the_plan.cfg.workers)
+    timings["dedup-settle"] = time.perf_counter() - t0
+
+
+def census_work(the_plan: Plan, engine: Engine, scratch: Path | None,
+                ids_folder: str = "census-ids") -> tuple[Iterator[Batch], IdRegistry | None]:
+    """The batches of a pass before the one that writes (the census, --dedup-parts' rows):
+    ranges for workers that read (with an id registry of its own, in ``ids_folder`` beside
+    ``scratch``, which the engine needs to place problems), else documents read here."""
     if engine.reads_ranges():
-        return range_work(the_plan, engine, scratch.parent / "census-ids" if scratch is not None else None)
+        return range_work(the_plan, engine, scratch.parent / ids_folder if scratch is not None else None)
     cfg = the_plan.cfg
     return batches(input_items(the_plan.discovery, cfg.text_field, cfg.read_options)), None
 

@@ -93,6 +93,11 @@ class Stage:
         documents may be in another process); ``__call__`` applies them."""
         raise NotImplementedError(f"the {self.name} stage cannot decide without the documents")
 
+    def settle(self, processes: int) -> None:
+        """Between a first pass that only gathered (--dedup-parts) and the pass that writes:
+        decide everything gathered, with up to ``processes`` processes."""
+        raise NotImplementedError(f"the {self.name} stage gathers nothing to settle")
+
     def save(self, folder: Path) -> None:
         """Write the state as files a later run can start from (--save-index)."""
         raise NotImplementedError(f"the {self.name} stage has no state to save")

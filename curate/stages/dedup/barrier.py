@@ -8,15 +8,21 @@ verdicts from shuffled buckets, a reference for a dedup in distributed stages.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from curate.document import Reason
+from curate.errors import CurateError
 from curate.stages.base import Batch, Stage
 from curate.stages.dedup.apply import apply_verdicts
 from curate.stages.dedup.budget import default_memory, index_budget
 from curate.stages.dedup.index import DedupIndex
+from curate.stages.dedup.parts import RowStore, Verdicts, settle
 from curate.stages.dedup.saved import INDEX_JSON, SavedIndex, open_saved
 from curate.stages.dedup.signature import DedupConfig
 
@@ -36,24 +42,59 @@ class Dedup(Stage):
     # The process's memory budget in bytes (--memory; None: budget.default_memory()). The
     # index spills to disk past its share; the verdicts are the same for any budget.
     memory: int | None = field(default=None, metadata={"fingerprint": False})
+    # --dedup-parts: the verdicts found in parts between two passes (parts.py), not by one
+    # index in input order. The same bytes; the run's fingerprint has it (RunConfig), so a
+    # run stopped in one mode is never resumed in the other.
+    parts: bool = field(default=False, metadata={"fingerprint": False})
 
     def __post_init__(self) -> None:
         self.index = DedupIndex(self.dedup)
         self.saved: SavedIndex | None = open_saved(self.against, self.dedup) if self.against is not None else None
+        self._rows: RowStore | None = None  # --dedup-parts, first pass: the rows kept
+        self._verdicts: Verdicts | None = None  # second pass: the verdicts found
+        self._folder: Path | None = None
 
     def __reduce__(self) -> tuple:
         # Its settings only: an engine that hosts the barrier in another process (Ray's
         # decider) builds the index there, and pickling the earlier run's mapped index
         # would copy it whole. That process may work in another folder.
         against = self.against.absolute() if self.against is not None else None
-        return type(self), (self.dedup, against, self.memory)
+        return type(self), (self.dedup, against, self.memory, self.parts)
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> Dedup:
-        return cls(cfg.dedup, cfg.against, cfg.memory)
+        return cls(cfg.dedup, cfg.against, cfg.memory, cfg.dedup_parts)
 
     def decide(self, batch: Batch) -> list[Reason | None]:
+        if self._rows is not None:  # the first pass: every row kept, nothing removed yet
+            if batch.signed is not None:
+                with self._stopped_by_disk():
+                    self._rows.append(batch.signed)
+            return [None] * (len(batch.signed) if batch.signed is not None else 0)
+        if self._verdicts is not None:
+            return self._verdicts.decide(batch.signed)
         return self.index.decide(batch)
+
+    def settle(self, processes: int) -> None:
+        """--dedup-parts, between the passes: the verdicts of every row the first pass kept,
+        found by ``processes`` processes; the next pass's batches get them."""
+        assert self._rows is not None and self._folder is not None, "settle is for a barrier in --dedup-parts"
+        rows, self._rows = self._rows, None
+        with self._stopped_by_disk():
+            rows.close()
+            settle(self._folder, rows.bands, self.dedup, processes)
+        self._verdicts = Verdicts(self._folder)
+
+    @contextlib.contextmanager
+    def _stopped_by_disk(self) -> Iterator[None]:
+        """A full or failing disk under --dedup-parts' files stops the run with what to do
+        (such a run cannot be resumed: it starts again)."""
+        try:
+            yield
+        except OSError as err:
+            raise CurateError(f"cannot write {err.filename or self._folder}: {err.strerror or err}; a run with "
+                              "--dedup-parts cannot be resumed: make room, then run the same command again with "
+                              "--overwrite") from err
 
     def __call__(self, batch: Batch) -> Batch:
         apply_verdicts(batch, self.decide(batch))
@@ -69,6 +110,13 @@ class Dedup(Stage):
         self.index.close()
         memory = self.memory if self.memory is not None else default_memory()
         self.index = DedupIndex(self.dedup, scratch, self.saved, index_budget(memory))
+        if self.parts:
+            if scratch is not None:
+                scratch.mkdir(parents=True, exist_ok=True)
+                for stale in scratch.glob("dedup-parts-*"):  # a run killed before could not delete them
+                    shutil.rmtree(stale, ignore_errors=True)
+            self._folder = Path(tempfile.mkdtemp(prefix="dedup-parts-", dir=scratch))
+            self._rows = RowStore(self._folder)
 
     def save(self, folder: Path) -> None:
         self.index.save(folder)
@@ -83,11 +131,19 @@ class Dedup(Stage):
 
     def close(self) -> None:
         self.index.close()
+        if self._rows is not None:
+            self._rows.close()
+            self._rows = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
 
     def take_journal(self, until: int) -> object:
         return self.index.take_journal(until)
 
     def measure(self, deep: bool = False) -> dict[str, float]:
+        if self.parts:  # no index: the verdicts were found in parts
+            return {}
         figures: dict[str, float] = {"index_paragraphs": len(self.index)}
         if deep:
             figures["index_bytes"] = self.index.memory_bytes()

@@ -1,0 +1,198 @@
+"""`--dedup-parts`: the dedup verdicts computed in parts that run side by side
+(components.py), between two passes over the input, instead of one index deciding every
+paragraph in input order.
+
+1. The first pass runs every stage and keeps nothing but the signed rows, which the
+   barrier appends here in input order (`RowStore`): a row's number in that order is its
+   uid.
+2. `settle` finds the verdicts: the key partitions' edges and the groups' replays run in
+   a pool of processes that read the rows from these files; the components are found in
+   this process. The removed rows' uids, similarities and references go to files sorted
+   by uid.
+3. The second pass runs every stage again, and the barrier answers each batch from those
+   files (`Verdicts`), in the same input order.
+
+The output is byte-identical to the one-index run's (tests/test_dedup_parts.py): the
+parts give the index's own verdicts, and the same reasons are built from them. The cost
+is a second pass over the input; what it buys is a dedup whose work spreads over
+processes, where the single index is one process that limits a run past a few cores
+(docs/scaling.md, section 4).
+"""
+
+from __future__ import annotations
+
+import marshal
+import multiprocessing
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from curate.document import ParagraphRef, Reason
+from curate.stages.dedup.apply import duplicate_reason
+from curate.stages.dedup.buckets import take_sets
+from curate.stages.dedup.components import component_group, component_roots, key_partition, replay, star_edges
+from curate.stages.dedup.sign import SignedRows, key_order
+from curate.stages.dedup.signature import DedupConfig
+
+_FILES = ("keys.u64", "sets.u32", "sizes.i64", "refs.bin", "ref-sizes.i64")
+
+
+class RowStore:
+    """The signed rows of a run, appended in input order to flat files in ``folder``."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.rows = 0
+        self.bands = 0
+        self._files = {name: open(folder / name, "wb") for name in _FILES}  # noqa: SIM115 - closed by close()
+
+    def append(self, rows: SignedRows) -> None:
+        if not len(rows):
+            return
+        keys = np.ascontiguousarray(rows.keys, dtype=np.uint64)
+        self.bands = keys.shape[1]
+        packed = [marshal.dumps(tuple(ref)) for ref in rows.refs]
+        self._files["keys.u64"].write(keys.tobytes())
+        self._files["sets.u32"].write(np.asarray(rows.shingles, dtype=np.uint32).tobytes())
+        self._files["sizes.i64"].write(np.diff(rows.offsets).astype(np.int64).tobytes())
+        self._files["refs.bin"].write(b"".join(packed))
+        self._files["ref-sizes.i64"].write(np.fromiter(map(len, packed), dtype=np.int64, count=len(packed)).tobytes())
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
+
+
+class StoredRows:
+    """The rows of a `RowStore`'s folder, read back: ``rows_of(uids)`` for `replay`."""
+
+    def __init__(self, folder: Path, bands: int):
+        sizes = np.fromfile(folder / "sizes.i64", dtype=np.int64)
+        self.count = len(sizes)
+        self.keys = _mapped(folder / "keys.u64", np.uint64).reshape(self.count, bands)
+        self.shingles = _mapped(folder / "sets.u32", np.uint32)
+        self.offsets = np.zeros(self.count + 1, dtype=np.int64)
+        np.cumsum(sizes, out=self.offsets[1:])
+        self.refs = _mapped(folder / "refs.bin", np.uint8)
+        self.ref_ends = np.zeros(self.count + 1, dtype=np.int64)
+        np.cumsum(np.fromfile(folder / "ref-sizes.i64", dtype=np.int64), out=self.ref_ends[1:])
+
+    def ref(self, uid: int) -> tuple:
+        return marshal.loads(self.refs[self.ref_ends[uid]:self.ref_ends[uid + 1]].tobytes())
+
+    def __call__(self, uids: np.ndarray) -> SignedRows:
+        flat, offsets = take_sets(self.shingles, self.offsets, uids)
+        keys = np.asarray(self.keys[uids], dtype=np.uint64)
+        return SignedRows([(k, 0) for k in range(len(uids))], keys, flat, offsets,
+                          [self.ref(uid) for uid in uids.tolist()], key_order(keys))
+
+
+def _mapped(path: Path, dtype: type) -> np.ndarray:
+    """A file's items, mapped read-only (an empty file maps to an empty array)."""
+    if path.stat().st_size == 0:
+        return np.empty(0, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r")
+
+
+def _edges(task: tuple[Path, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A key partition's edges, read from the row files (a pool task)."""
+    folder, bands, part, parts = task
+    rows = StoredRows(folder, bands)
+    flat = np.asarray(rows.keys).ravel()
+    mine = key_partition(flat, parts) == part
+    return star_edges(flat[mine], np.flatnonzero(mine) // max(bands, 1))
+
+
+def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path]) -> tuple[np.ndarray, np.ndarray, bytes, np.ndarray]:
+    """A group's removed uids, similarities and references (marshalled, with their sizes)."""
+    folder, bands, cfg, uids, scratch = task
+    removed, similarity, packed = [], [], []
+    for uid, reason in replay(cfg, uids, StoredRows(folder, bands), scratch):
+        assert reason.duplicate_of is not None and reason.similarity is not None
+        removed.append(uid)
+        similarity.append(reason.similarity)
+        ref = reason.duplicate_of
+        packed.append(marshal.dumps((ref.doc, ref.source, ref.line, ref.byte_start, ref.byte_end)))
+    return (np.array(removed, dtype=np.int64), np.array(similarity, dtype=np.float64), b"".join(packed),
+            np.fromiter(map(len, packed), dtype=np.int64, count=len(packed)))
+
+
+def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int) -> None:
+    """Every removed row's verdict, from the rows in ``folder``, written beside them:
+    removed.i64 (uids, sorted), similarity.f64, duplicate-of.bin and its sizes."""
+    parts = groups = max(1, processes)
+    scratch = folder / "replay"
+    scratch.mkdir(exist_ok=True)
+    edge_tasks = [(folder, bands, p, parts) for p in range(parts)]
+    with _pool(processes) as pool:
+        edges = list(pool.map(_edges, edge_tasks))
+        nodes, roots = component_roots(np.concatenate([e[0] for e in edges] or [np.empty(0, np.int64)]),
+                                       np.concatenate([e[1] for e in edges] or [np.empty(0, np.int64)]))
+        del edges
+        group_of = component_group(roots, groups)
+        found = list(pool.map(_replay, [(folder, bands, cfg, nodes[group_of == g], scratch) for g in range(groups)]))
+    shutil.rmtree(scratch, ignore_errors=True)
+    uids = np.concatenate([f[0] for f in found]) if found else np.empty(0, dtype=np.int64)
+    order = np.argsort(uids, kind="stable")
+    similarity = np.concatenate([f[1] for f in found]) if found else np.empty(0)
+    sizes = np.concatenate([f[3] for f in found]) if found else np.empty(0, dtype=np.int64)
+    blobs = b"".join(f[2] for f in found)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(sizes) else sizes
+    uids[order].tofile(folder / "removed.i64")
+    similarity[order].tofile(folder / "similarity.f64")
+    sizes[order].tofile(folder / "duplicate-of-sizes.i64")
+    with open(folder / "duplicate-of.bin", "wb") as out:
+        for start, size in zip(starts[order].tolist(), sizes[order].tolist(), strict=True):
+            out.write(blobs[start:start + size])
+
+
+class _InProcess:
+    """A pool's map, run here: one process needs no pool."""
+
+    def __enter__(self) -> _InProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    @staticmethod
+    def map(function, tasks):
+        return map(function, tasks)
+
+
+def _pool(processes: int):
+    """Processes for the parts: started afresh ("spawn"), as the process that settles may
+    hold threads that a fork would copy mid-way; an executor, not a Pool, so that a process
+    killed (out of memory) fails the map instead of leaving it waiting forever."""
+    if processes <= 1:
+        return _InProcess()
+    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+
+
+class Verdicts:
+    """The verdicts `settle` wrote, read in uid order as the second pass asks for them."""
+
+    def __init__(self, folder: Path):
+        self.removed = np.fromfile(folder / "removed.i64", dtype=np.int64)
+        self.similarity = np.fromfile(folder / "similarity.f64", dtype=np.float64)
+        self.ends = np.zeros(len(self.removed) + 1, dtype=np.int64)
+        np.cumsum(np.fromfile(folder / "duplicate-of-sizes.i64", dtype=np.int64), out=self.ends[1:])
+        self.refs = _mapped(folder / "duplicate-of.bin", np.uint8)
+        self.next_uid = 0
+
+    def decide(self, rows: SignedRows | None) -> list[Reason | None]:
+        """The next ``len(rows)`` rows' verdicts."""
+        if rows is None or not len(rows):
+            return []
+        first, n = self.next_uid, len(rows)
+        self.next_uid += n
+        verdicts: list[Reason | None] = [None] * n
+        lo, hi = np.searchsorted(self.removed, [first, first + n])
+        for k in range(int(lo), int(hi)):
+            ref = ParagraphRef(*marshal.loads(self.refs[self.ends[k]:self.ends[k + 1]].tobytes()))
+            verdicts[int(self.removed[k]) - first] = duplicate_reason(ref, float(self.similarity[k]))
+        return verdicts

@@ -1,0 +1,105 @@
+"""--dedup-parts: the near-duplicates found in parts between two passes give the very
+output of the one index, byte for byte, for `curate run` and `curate dedup`, on one
+process or several; what it cannot do yet it refuses before touching the output."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT, SEEDS, output_files, run_process
+
+from curate.document import ParagraphRef
+from curate.stages.dedup.apply import duplicate_reason
+from curate.stages.dedup.parts import RowStore, StoredRows, Verdicts, settle
+from curate.stages.dedup.sign import SignedRows, shingle_sets
+from curate.stages.dedup.signature import DedupConfig, Signer
+
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import generate
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A generated corpus with copies and near-copies, in two files, and a text file with
+    a fenced code block copied whole (a block is one paragraph: removed whole)."""
+    data = tmp_path_factory.mktemp("parts")
+    generate(0.4, data / "gen")
+    records = (data / "gen" / "corpus.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    folder = data / "in"
+    folder.mkdir()
+    half = len(records) // 2
+    (folder / "a.jsonl").write_text("".join(records[:half]), encoding="utf-8")
+    (folder / "b.jsonl").write_text("".join(records[half:]), encoding="utf-8")
+    block = "```\nfor item in items:\n    print(item, 'is one of the items we print here')\n```\n"
+    prose = "A paragraph of plain prose that names what the code below does, at enough length to be signed.\n"
+    (folder / "c.txt").write_text(prose + block + "\n" + prose + block, encoding="utf-8")
+    return folder
+
+
+def _output(tmp_path, name: str, *args) -> dict[str, bytes]:
+    out = tmp_path / name
+    rules = ("--no-project-rules",) if args[0] == "run" else ()  # `dedup` reads no rules
+    done = run_process(*args, "-o", out, "-q", *rules)
+    assert done.returncode == 0, done.stderr
+    return output_files(out)
+
+
+@pytest.mark.parametrize("command", ["run", "dedup"])
+def test_parts_give_the_output_of_one_index(corpus, tmp_path, command):
+    one = _output(tmp_path, "one", command, corpus)
+    removed = one["removed.jsonl"].count(b'"reason":"duplicate"')
+    assert removed > 50, "the generated corpus should hold copies"
+    for workers in ("1", "2"):
+        parts = _output(tmp_path, f"parts{workers}", command, corpus, "--dedup-parts", "--workers", workers)
+        assert parts.keys() == one.keys()
+        for name in one:
+            assert parts[name] == one[name], f"{name} differs with --dedup-parts --workers {workers}"
+
+
+def test_parts_on_the_seed_pages_and_with_a_site_census(tmp_path):
+    # The seeds carry no URL: --site folder makes a census pass, so the run reads its input
+    # three times (census, rows, output).
+    one = _output(tmp_path, "one", "run", SEEDS, "--site", "folder")
+    assert _output(tmp_path, "parts", "run", SEEDS, "--site", "folder", "--dedup-parts") == one
+
+
+@pytest.mark.parametrize("option", [("--resume",), ("--save-index",), ("--engine", "ray")])
+def test_what_parts_cannot_do_yet_is_refused_before_the_output(corpus, tmp_path, option):
+    out = tmp_path / "out"
+    done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", *option)
+    assert done.returncode != 0
+    assert "--dedup-parts does not work with" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.unit
+def test_rows_and_verdicts_round_trip_through_their_files(tmp_path):
+    cfg = DedupConfig(threshold=0.7, num_perm=32)
+    rng = np.random.default_rng(3)
+    base = [rng.choice(1 << 30, 40, replace=False).tolist() for _ in range(5)]
+    groups = [*base, base[0][:-1], base[3][1:], base[0]]  # rows 5, 6 and 7 copy 0, 3 and 0
+    flat, offsets = shingle_sets(np.array([h for g in groups for h in g], dtype=np.uint32), [len(g) for g in groups])
+    signer = Signer(cfg)
+    keys = signer.band_keys_matrix(signer.signatures_of_hashes(flat, np.diff(offsets).tolist()))
+    refs = [(f"doc{k}", "src", k + 1, 10 * k, 10 * k + 9) for k in range(len(groups))]
+    store = RowStore(tmp_path / "rows")
+    for start, end in ((0, 3), (3, 3), (3, 8)):  # an empty batch between two
+        part_flat = flat[offsets[start]:offsets[end]]
+        rows = SignedRows([(k, 0) for k in range(end - start)], keys[start:end], part_flat,
+                          offsets[start:end + 1] - offsets[start], refs[start:end])
+        store.append(rows)
+    store.close()
+    read = StoredRows(tmp_path / "rows", keys.shape[1])
+    back = read(np.array([7, 0, 5]))
+    assert back.refs == [refs[7], refs[0], refs[5]]
+    assert np.array_equal(back.keys, keys[[7, 0, 5]])
+    assert np.array_equal(back.shingle_set(1), flat[offsets[0]:offsets[1]])
+    settle(tmp_path / "rows", keys.shape[1], cfg, processes=1)
+    verdicts = Verdicts(tmp_path / "rows")
+    first = verdicts.decide(SignedRows([(0, 0)] * 6, keys[:6], flat, offsets[:7], refs[:6]))
+    rest = verdicts.decide(SignedRows([(0, 0)] * 2, keys[6:], flat, offsets[:3], refs[6:]))
+    expected = {5: (0, 39 / 40), 6: (3, 39 / 40), 7: (0, 1.0)}
+    got = {k: v for k, v in enumerate(first + rest) if v is not None}
+    assert got == {k: duplicate_reason(ParagraphRef(*refs[i]), s) for k, (i, s) in expected.items()}
