@@ -75,7 +75,7 @@ def test_what_parts_cannot_do_yet_is_refused_before_the_output(corpus, tmp_path,
 
 
 @pytest.mark.unit
-def test_rows_and_verdicts_round_trip_through_their_files(tmp_path):
+def test_rows_and_verdicts_round_trip_through_their_files(tmp_path, monkeypatch):
     cfg = DedupConfig(threshold=0.7, num_perm=32)
     rng = np.random.default_rng(3)
     base = [rng.choice(1 << 30, 40, replace=False).tolist() for _ in range(5)]
@@ -98,8 +98,23 @@ def test_rows_and_verdicts_round_trip_through_their_files(tmp_path):
     assert np.array_equal(back.shingle_set(1), flat[offsets[0]:offsets[1]])
     settle(tmp_path / "rows", keys.shape[1], cfg, processes=1)
     verdicts = Verdicts(tmp_path / "rows")
+    found = (verdicts.removed.tolist(), verdicts.similarity.tolist(), bytes(verdicts.refs))  # before they are rewritten
+    assert found[0] == [5, 6, 7]
+    assert _settled_again_in_small_parts(tmp_path / "rows", keys.shape[1], cfg, monkeypatch) == found
     first = verdicts.decide(SignedRows([(0, 0)] * 6, keys[:6], flat, offsets[:7], refs[:6]))
     rest = verdicts.decide(SignedRows([(0, 0)] * 2, keys[6:], flat, offsets[:3], refs[6:]))
     expected = {5: (0, 39 / 40), 6: (3, 39 / 40), 7: (0, 1.0)}
     got = {k: v for k, v in enumerate(first + rest) if v is not None}
     assert got == {k: duplicate_reason(ParagraphRef(*refs[i]), s) for k, (i, s) in expected.items()}
+
+
+def _settled_again_in_small_parts(folder, bands, cfg, monkeypatch) -> tuple[list, list, bytes]:
+    """The verdicts settled again with a budget that cuts the keys into a partition per
+    few rows, read two rows at a time: the same files."""
+    import curate.stages.dedup.parts as parts
+
+    monkeypatch.setattr(parts, "READ_ROWS", 2)
+    monkeypatch.setattr(parts, "MIN_SHARE", 1)
+    settle(folder, bands, cfg, processes=1, memory=4 * bands * 32 * 3)  # three rows a partition
+    again = Verdicts(folder)
+    return again.removed.tolist(), again.similarity.tolist(), bytes(again.refs)

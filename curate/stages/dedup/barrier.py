@@ -82,7 +82,8 @@ class Dedup(Stage):
         rows, self._rows = self._rows, None
         with self._stopped_by_disk():
             rows.close()
-            settle(self._folder, rows.bands, self.dedup, processes)
+            memory = self.memory if self.memory is not None else default_memory()
+            settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory))
         self._verdicts = Verdicts(self._folder)
 
     @contextlib.contextmanager

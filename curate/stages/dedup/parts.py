@@ -37,6 +37,8 @@ from curate.stages.dedup.sign import SignedRows, key_order
 from curate.stages.dedup.signature import DedupConfig
 
 _FILES = ("keys.u64", "sets.u32", "sizes.i64", "refs.bin", "ref-sizes.i64")
+READ_ROWS = 1 << 18  # rows of band keys a partition's task reads at a time
+MIN_SHARE = 1 << 20  # the least memory a part is given, whatever the budget
 
 
 class RowStore:
@@ -99,19 +101,28 @@ def _mapped(path: Path, dtype: type) -> np.ndarray:
 
 
 def _edges(task: tuple[Path, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """A key partition's edges, read from the row files (a pool task)."""
+    """A key partition's edges, its rows picked from the key file a slice at a time (a
+    pool task: only the partition's rows are held)."""
     folder, bands, part, parts = task
-    rows = StoredRows(folder, bands)
-    flat = np.asarray(rows.keys).ravel()
-    mine = key_partition(flat, parts) == part
-    return star_edges(flat[mine], np.flatnonzero(mine) // max(bands, 1))
+    keys = StoredRows(folder, bands).keys
+    picked_keys, picked_uids = [], []
+    for start in range(0, len(keys), READ_ROWS):
+        flat = np.asarray(keys[start:start + READ_ROWS]).ravel()
+        mine = np.flatnonzero(key_partition(flat, parts) == part)
+        picked_keys.append(flat[mine])
+        picked_uids.append(start + mine // max(bands, 1))
+    if not picked_keys:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    return star_edges(np.concatenate(picked_keys), np.concatenate(picked_uids))
 
 
-def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path]) -> tuple[np.ndarray, np.ndarray, bytes, np.ndarray]:
+def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path, int | None]
+            ) -> tuple[np.ndarray, np.ndarray, bytes, np.ndarray]:
     """A group's removed uids, similarities and references (marshalled, with their sizes)."""
-    folder, bands, cfg, uids, scratch = task
+    folder, bands, cfg, uids, scratch, budget = task
     removed, similarity, packed = [], [], []
-    for uid, reason in replay(cfg, uids, StoredRows(folder, bands), scratch):
+    for uid, reason in replay(cfg, uids, StoredRows(folder, bands), scratch, budget):
         assert reason.duplicate_of is not None and reason.similarity is not None
         removed.append(uid)
         similarity.append(reason.similarity)
@@ -121,10 +132,17 @@ def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path]) -> tuple[np.n
             np.fromiter(map(len, packed), dtype=np.int64, count=len(packed)))
 
 
-def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int) -> None:
+def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: int | None = None) -> None:
     """Every removed row's verdict, from the rows in ``folder``, written beside them:
-    removed.i64 (uids, sorted), similarity.f64, duplicate-of.bin and its sizes."""
-    parts = groups = max(1, processes)
+    removed.i64 (uids, sorted), similarity.f64, duplicate-of.bin and its sizes.
+    ``memory``: bytes each process may use (None: no limit); the key partitions are cut
+    small enough that one fits a process's share, and each replay's index spills past it."""
+    processes = max(1, processes)
+    rows = (folder / "sizes.i64").stat().st_size // 8
+    share = None if memory is None else max(memory // 4, MIN_SHARE)
+    # A partition's rows (key, uid) take 16 bytes each, sorted with about as much again.
+    parts = processes if share is None else max(processes, -(-rows * bands * 32 // share))
+    groups = processes
     scratch = folder / "replay"
     scratch.mkdir(exist_ok=True)
     edge_tasks = [(folder, bands, p, parts) for p in range(parts)]
@@ -134,7 +152,8 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int) -> None:
                                        np.concatenate([e[1] for e in edges] or [np.empty(0, np.int64)]))
         del edges
         group_of = component_group(roots, groups)
-        found = list(pool.map(_replay, [(folder, bands, cfg, nodes[group_of == g], scratch) for g in range(groups)]))
+        found = list(pool.map(_replay, [(folder, bands, cfg, nodes[group_of == g], scratch, share)
+                                        for g in range(groups)]))
     shutil.rmtree(scratch, ignore_errors=True)
     uids = np.concatenate([f[0] for f in found]) if found else np.empty(0, dtype=np.int64)
     order = np.argsort(uids, kind="stable")
