@@ -22,6 +22,7 @@ processes, where the single index is one process that limits a run past a few co
 from __future__ import annotations
 
 import marshal
+import mmap
 import multiprocessing
 import shutil
 from concurrent.futures import ProcessPoolExecutor
@@ -70,27 +71,60 @@ class RowStore:
 
 
 class StoredRows:
-    """The rows of a `RowStore`'s folder, read back: ``rows_of(uids)`` for `replay`."""
+    """The rows of a `RowStore`'s folder, read back: ``rows_of(uids)`` for `replay`. The
+    files are mapped, and the pages a read touched are let go after it: mapped pages count
+    in a process's resident memory, and a replay touches pages all over the files."""
 
     def __init__(self, folder: Path, bands: int):
         sizes = np.fromfile(folder / "sizes.i64", dtype=np.int64)
         self.count = len(sizes)
-        self.keys = _mapped(folder / "keys.u64", np.uint64).reshape(self.count, bands)
-        self.shingles = _mapped(folder / "sets.u32", np.uint32)
+        self._maps = [_Mapped(folder / name) for name in ("keys.u64", "sets.u32", "refs.bin")]
+        keys, sets, refs = self._maps
+        self.keys = keys.array(np.uint64).reshape(self.count, bands)
+        self.shingles = sets.array(np.uint32)
+        self.refs = refs.array(np.uint8)
         self.offsets = np.zeros(self.count + 1, dtype=np.int64)
         np.cumsum(sizes, out=self.offsets[1:])
-        self.refs = _mapped(folder / "refs.bin", np.uint8)
         self.ref_ends = np.zeros(self.count + 1, dtype=np.int64)
         np.cumsum(np.fromfile(folder / "ref-sizes.i64", dtype=np.int64), out=self.ref_ends[1:])
 
     def ref(self, uid: int) -> tuple:
         return marshal.loads(self.refs[self.ref_ends[uid]:self.ref_ends[uid + 1]].tobytes())
 
+    def key_rows(self, start: int, count: int) -> np.ndarray:
+        """A copy of rows ``start`` .. ``start + count - 1`` of the band keys."""
+        part = np.array(self.keys[start:start + count])
+        self.forget()
+        return part
+
     def __call__(self, uids: np.ndarray) -> SignedRows:
         flat, offsets = take_sets(self.shingles, self.offsets, uids)
-        keys = np.asarray(self.keys[uids], dtype=np.uint64)
-        return SignedRows([(k, 0) for k in range(len(uids))], keys, flat, offsets,
-                          [self.ref(uid) for uid in uids.tolist()], key_order(keys))
+        keys = np.array(self.keys[uids], dtype=np.uint64)
+        refs = [self.ref(uid) for uid in uids.tolist()]
+        self.forget()
+        return SignedRows([(k, 0) for k in range(len(uids))], keys, flat, offsets, refs, key_order(keys))
+
+    def forget(self) -> None:
+        for mapped in self._maps:
+            mapped.forget()
+
+
+class _Mapped:
+    """A file mapped read-only (an empty one maps to an empty array)."""
+
+    def __init__(self, path: Path):
+        self._map: mmap.mmap | None = None
+        if path.stat().st_size:
+            with open(path, "rb") as f:
+                self._map = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+
+    def array(self, dtype: type) -> np.ndarray:
+        return np.frombuffer(self._map, dtype=dtype) if self._map is not None else np.empty(0, dtype=dtype)
+
+    def forget(self) -> None:
+        """Unmap the pages touched so far (the kernel keeps them cached)."""
+        if self._map is not None and hasattr(mmap, "MADV_DONTNEED"):
+            self._map.madvise(mmap.MADV_DONTNEED)
 
 
 def _mapped(path: Path, dtype: type) -> np.ndarray:
@@ -104,10 +138,10 @@ def _edges(task: tuple[Path, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """A key partition's edges, its rows picked from the key file a slice at a time (a
     pool task: only the partition's rows are held)."""
     folder, bands, part, parts = task
-    keys = StoredRows(folder, bands).keys
+    rows = StoredRows(folder, bands)
     picked_keys, picked_uids = [], []
-    for start in range(0, len(keys), READ_ROWS):
-        flat = np.asarray(keys[start:start + READ_ROWS]).ravel()
+    for start in range(0, rows.count, READ_ROWS):
+        flat = rows.key_rows(start, READ_ROWS).ravel()
         mine = np.flatnonzero(key_partition(flat, parts) == part)
         picked_keys.append(flat[mine])
         picked_uids.append(start + mine // max(bands, 1))
