@@ -260,8 +260,8 @@ def io_options(fn):
                           "between two passes over the input, instead of with one index that takes every "
                           "paragraph in input order. Same output, byte for byte. The first pass runs every "
                           "stage again, so it pays only where the one index limits the run: many cores, "
-                          "and a large corpus (docs/scaling.md). Not with --resume, --against, --save-index "
-                          "or --engine ray yet."),
+                          "and a large corpus (docs/scaling.md). With --engine ray the parts run on the "
+                          "decider's node. Not with --resume, --against or --save-index yet."),
     ]):
         fn = decorator(fn)
     return fn
@@ -395,9 +395,6 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
     try:
         if inputs_from is not None:
             inputs = (*inputs, *listed_inputs(inputs_from))
-        if dedup_parts and engine == "ray":  # before a cluster is started for nothing
-            raise UsageError("--dedup-parts does not work with --engine ray yet; leave --dedup-parts out (the "
-                             "one-index dedup gives the same output)")
         runner = engine_for(engine, workers, address)
         if resume and not runner.resumable:
             raise UsageError("--resume works with --engine local only; rerun without --resume")

@@ -214,8 +214,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                          "write the output locally, or leave --save-index out")
     if the_plan.dedup_parts():
         refused = [name for name, used in (("--resume", resume), ("--against", cfg.against is not None),
-                                           ("--save-index", cfg.save_index), ("--engine ray", engine.name == "ray"))
-                   if used]
+                                           ("--save-index", cfg.save_index)) if used]
         if refused:
             raise UsageError(f"--dedup-parts does not work with {' or '.join(refused)} yet; leave --dedup-parts "
                              "out (the one-index dedup gives the same output)")

@@ -1,6 +1,7 @@
 """--dedup-parts: the near-duplicates found in parts between two passes give the very
 output of the one index, byte for byte, for `curate run` and `curate dedup`, on one
-process or several; what it cannot do yet it refuses before touching the output."""
+process or several, on the local engine and on Ray; what it cannot do yet it refuses
+before touching the output."""
 
 from __future__ import annotations
 
@@ -65,13 +66,24 @@ def test_parts_on_the_seed_pages_and_with_a_site_census(tmp_path):
     assert _output(tmp_path, "parts", "run", SEEDS, "--site", "folder", "--dedup-parts") == one
 
 
-@pytest.mark.parametrize("option", [("--resume",), ("--save-index",), ("--engine", "ray")])
+@pytest.mark.parametrize("option", [("--resume",), ("--save-index",)])
 def test_what_parts_cannot_do_yet_is_refused_before_the_output(corpus, tmp_path, option):
     out = tmp_path / "out"
     done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", *option)
     assert done.returncode != 0
     assert "--dedup-parts does not work with" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_parts_on_the_ray_engine_give_the_local_output(corpus, tmp_path, ray_cluster):
+    # The rows, the parts and the verdicts live with the decider, on the driver's node;
+    # the actors read, sign and apply in both passes.
+    ray_options, env = ray_cluster
+    local = _output(tmp_path, "local", "dedup", corpus)
+    out = tmp_path / "ray"
+    done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", *ray_options, env=env)
+    assert done.returncode == 0, done.stderr
+    assert output_files(out) == local
 
 
 @pytest.mark.unit

@@ -231,6 +231,12 @@ class Decider:
     def measure(self, deep: bool) -> dict[str, float]:
         return self.stage.measure(deep)
 
+    def settle(self, processes: int) -> None:
+        """--dedup-parts, between its passes: the verdicts found here, where the rows are;
+        the next pass's parts are numbered from 0 again."""
+        self.stage.settle(processes)
+        self.next_seq = 0
+
     def save(self, folder: Path) -> None:
         self.stage.save(folder)
 
@@ -282,6 +288,9 @@ class HostedBarrier(Stage):
 
     def save(self, folder: Path) -> None:
         self._call("save", folder.absolute())
+
+    def settle(self, processes: int) -> None:
+        self._call("settle", processes)
 
     def close(self) -> None:
         if self.actor is None:
