@@ -438,6 +438,9 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
             except CurateError as err:
                 raise _fail(err) from err
             except KeyboardInterrupt:
+                if dedup_parts:
+                    raise click.ClickException(f"interrupted; no final file was written; {driver.NOT_RESUMABLE}") \
+                        from None
                 if engine != "local":
                     raise click.ClickException("interrupted; no final file was written") from None
                 kept = output

@@ -19,7 +19,7 @@ from curate import __version__, interrupts
 from curate.discover import Discovery, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
-from curate.errors import UsageError
+from curate.errors import CurateError, RunStopped, UsageError
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
 from curate.formats import (
     AUTO,
@@ -306,12 +306,19 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                     barrier.save(cfg.output / INDEX)
                 barrier.close()  # its files go before the commit needs the disk
             writer.commit(summary)
-        except BaseException:
+        except BaseException as err:
             if barrier is not None:
                 barrier.close()
             writer.interrupt()
+            if isinstance(err, RunStopped) and the_plan.dedup_parts():
+                raise CurateError(f"{err.cause}; {NOT_RESUMABLE}") from err
             raise
     return summary
+
+
+# What a stopped --dedup-parts run must be told instead of "--resume".
+NOT_RESUMABLE = ("a run with --dedup-parts cannot be resumed yet: fix the cause, then run the same command again "
+                 "with --overwrite")
 
 
 CENSUS_STAGES = ("read", "normalise")  # what the census needs of a page: its lines as the stages see them

@@ -37,6 +37,7 @@ class RunStopped(CurateError):
 
     def __init__(self, output: object, cause: str):
         self.output = output
+        self.cause = cause
         super().__init__(
             f"{cause}; finished chunks are kept in {output}/.partial/ and no final file was written. "
             "Fix the cause, then run the same command with --resume to continue where it stopped.")

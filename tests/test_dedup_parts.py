@@ -5,7 +5,9 @@ before touching the output."""
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -130,3 +132,26 @@ def _settled_again_in_small_parts(folder, bands, cfg, monkeypatch) -> tuple[list
     settle(folder, bands, cfg, processes=1, memory=4 * bands * 32 * 3)  # three rows a partition
     again = Verdicts(folder)
     return again.removed.tolist(), again.similarity.tolist(), bytes(again.refs)
+
+
+def test_an_interrupted_run_says_to_start_again_not_to_resume(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    generate(3.0, tmp_path / "gen")
+    out = tmp_path / "out"
+    command = [str(Path(sys.executable).parent / "curate"), "dedup", str(tmp_path / "gen" / "corpus.jsonl"),
+               "-o", str(out), "--dedup-parts", "--workers", "2"]
+    # Ctrl-C as a terminal sends it: SIGINT at its default (a test run in the background
+    # may have it ignored, which the child would inherit), to the whole process group.
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not (out / ".partial").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert "interrupted" in err and "--overwrite" in err and "with --resume" not in err and "Traceback" not in err
+    assert not (out / "summary.json").exists()

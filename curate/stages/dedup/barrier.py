@@ -94,8 +94,8 @@ class Dedup(Stage):
             yield
         except OSError as err:
             raise CurateError(f"cannot write {err.filename or self._folder}: {err.strerror or err}; a run with "
-                              "--dedup-parts cannot be resumed: make room, then run the same command again with "
-                              "--overwrite") from err
+                              "--dedup-parts cannot be resumed yet: make room, then run the same command again "
+                              "with --overwrite") from err
 
     def __call__(self, batch: Batch) -> Batch:
         apply_verdicts(batch, self.decide(batch))
