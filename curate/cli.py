@@ -258,8 +258,8 @@ def io_options(fn):
         click.option("--dedup-parts", is_flag=True,
                      help="Find the near-duplicates in parts that run side by side on --workers processes, "
                           "between two passes over the input, instead of with one index that takes every "
-                          "paragraph in input order. Same output, byte for byte. The first pass runs every "
-                          "stage again, so it pays only where the one index limits the run: many cores, "
+                          "paragraph in input order. Same output, byte for byte. The input is read, and every "
+                          "stage run, twice, so it pays only where the one index limits the run: many cores, "
                           "and a large corpus (docs/scaling.md). With --engine ray the parts run on the "
                           "decider's node. Not with --resume, --against or --save-index yet."),
     ]):
