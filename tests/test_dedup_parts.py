@@ -155,3 +155,27 @@ def test_an_interrupted_run_says_to_start_again_not_to_resume(tmp_path):
     assert proc.returncode == 1, err
     assert "interrupted" in err and "--overwrite" in err and "with --resume" not in err and "Traceback" not in err
     assert not (out / "summary.json").exists()
+
+
+@pytest.mark.unit
+def test_a_part_process_that_dies_stops_the_run_with_what_to_do(tmp_path, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    import curate.stages.dedup.barrier as barrier
+    from curate.errors import CurateError
+    from curate.stages.base import Batch
+    from curate.stages.dedup.barrier import Dedup
+
+    def died(*args, **kwargs):
+        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    stage = Dedup(DedupConfig(num_perm=16), parts=True)
+    stage.attach(tmp_path / "scratch")
+    flat, offsets = shingle_sets(np.arange(40, dtype=np.uint32), [40])
+    rows = SignedRows([(0, 0)], np.ones((1, 4), dtype=np.uint64), flat, offsets, [("d", "s", 1, 0, 9)])
+    assert stage.decide(Batch(0, [], 0, rows)) == [None]
+    monkeypatch.setattr(barrier, "settle", died)  # as an out-of-memory kill of a part's process shows
+    with pytest.raises(CurateError, match="--overwrite, with a smaller --memory or fewer --workers"):
+        stage.settle(2)
+    stage.close()
+    assert not list((tmp_path / "scratch").glob("dedup-parts-*"))  # its files go with it

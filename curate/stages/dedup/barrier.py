@@ -12,6 +12,7 @@ import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -80,10 +81,15 @@ class Dedup(Stage):
         found by ``processes`` processes; the next pass's batches get them."""
         assert self._rows is not None and self._folder is not None, "settle is for a barrier in --dedup-parts"
         rows, self._rows = self._rows, None
-        with self._stopped_by_disk():
-            rows.close()
-            memory = self.memory if self.memory is not None else default_memory()
-            settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory))
+        memory = self.memory if self.memory is not None else default_memory()
+        try:
+            with self._stopped_by_disk():
+                rows.close()
+                settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory))
+        except BrokenProcessPool as err:
+            raise CurateError(f"a process finding the near-duplicates in parts died ({err}; out of memory?); a run "
+                              "with --dedup-parts cannot be resumed yet: run the same command again with "
+                              "--overwrite, with a smaller --memory or fewer --workers") from err
         self._verdicts = Verdicts(self._folder)
 
     @contextlib.contextmanager
