@@ -316,3 +316,33 @@ def test_parts_of_nothing_and_of_one_paragraph():
         assert _parted(rows, cfg, 3, 2) == _sequential(rows, cfg, 8) == {}
     nodes, roots = component_roots(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     assert len(nodes) == len(roots) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 59), st.integers(0, 59)), max_size=120), st.integers(1, 5))
+def test_dense_components_fed_a_set_at_a_time_equal_components_of_all_edges(edges, sets):
+    from curate.stages.dedup.components import DenseComponents
+
+    first = np.array([a for a, _ in edges], dtype=np.int64)
+    other = np.array([b for _, b in edges], dtype=np.int64)
+    dense = DenseComponents(60)
+    for part in range(sets):  # the sets in any order: here, edges dealt round-robin
+        dense.add(first[part::sets], other[part::sets])
+    nodes, roots = dense.result()
+    expected_nodes, expected_roots = component_roots(first, other)
+    assert nodes.tolist() == expected_nodes.tolist()
+    assert roots.tolist() == expected_roots.tolist()
+
+
+def test_dense_components_join_a_long_chain_given_backwards_in_pieces():
+    from curate.stages.dedup.components import DenseComponents
+
+    chain = np.arange(999, 0, -1, dtype=np.int64)
+    dense = DenseComponents(2000)
+    links = chain[1:], chain[:-1]  # (998, 999), (997, 998), ...
+    for start in range(0, len(links[0]), 100):  # each piece shares one node with the next
+        dense.add(links[0][start:start + 100], links[1][start:start + 100])
+    dense.add(np.array([1500]), np.array([1999]))
+    nodes, roots = dense.result()
+    assert nodes.tolist() == [*range(1, 1000), 1500, 1999]
+    assert roots.tolist() == [1] * 999 + [1500, 1500]

@@ -129,6 +129,45 @@ def component_roots(first: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, n
     return nodes, nodes[label]
 
 
+class DenseComponents:
+    """Connected components of paragraphs numbered 0 .. ``count`` - 1, edges given a set at
+    a time and let go: memory is a label per paragraph and one set of edges, where
+    `component_roots` holds every edge and sorts them all (at 5 GB, 37M edges took its
+    process to 4.8 GB). Each set is hooked to convergence as `component_roots` does; the
+    labels of every paragraph met so far jump to their roots after each round, so the
+    edges of earlier sets stay joined when their roots are hooked later."""
+
+    def __init__(self, count: int):
+        self.label = np.arange(count, dtype=np.int64)
+        self.seen = np.zeros(count, dtype=bool)
+
+    def add(self, first: np.ndarray, other: np.ndarray) -> None:
+        a, b = np.asarray(first, dtype=np.int64), np.asarray(other, dtype=np.int64)
+        self.seen[a] = True
+        self.seen[b] = True
+        label = self.label
+        touched: np.ndarray | None = None
+        while len(a):
+            la, lb = label[a], label[b]
+            apart = la != lb
+            a, b, la, lb = a[apart], b[apart], la[apart], lb[apart]
+            if not len(a):
+                break
+            np.minimum.at(label, np.maximum(la, lb), np.minimum(la, lb))
+            if touched is None:
+                touched = np.flatnonzero(self.seen)  # a paragraph not met points at itself
+            while True:
+                jumped = label[label[touched]]
+                if np.array_equal(jumped, label[touched]):
+                    break
+                label[touched] = jumped
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """(nodes, roots), as `component_roots` gives them."""
+        nodes = np.flatnonzero(self.seen).astype(np.int64)
+        return nodes, self.label[nodes]
+
+
 def component_group(roots: np.ndarray, groups: int) -> np.ndarray:
     """The replay group of each component, by its root: a mix of the root, so that groups
     get about as many components whatever the uids' pattern."""

@@ -33,7 +33,7 @@ import numpy as np
 from curate.document import ParagraphRef, Reason
 from curate.stages.dedup.apply import duplicate_reason
 from curate.stages.dedup.buckets import take_sets
-from curate.stages.dedup.components import component_group, component_roots, key_partition, replay, star_edges
+from curate.stages.dedup.components import DenseComponents, component_group, key_partition, replay, star_edges
 from curate.stages.dedup.sign import SignedRows, key_order
 from curate.stages.dedup.signature import DedupConfig
 
@@ -181,10 +181,11 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
     scratch.mkdir(exist_ok=True)
     edge_tasks = [(folder, bands, p, parts) for p in range(parts)]
     with _pool(processes) as pool:
-        edges = list(pool.map(_edges, edge_tasks))
-        nodes, roots = component_roots(np.concatenate([e[0] for e in edges] or [np.empty(0, np.int64)]),
-                                       np.concatenate([e[1] for e in edges] or [np.empty(0, np.int64)]))
-        del edges
+        components = DenseComponents(rows)
+        for first, other in pool.map(_edges, edge_tasks):  # each partition's edges, let go once joined
+            components.add(first, other)
+        nodes, roots = components.result()
+        del components
         group_of = component_group(roots, groups)
         found = list(pool.map(_replay, [(folder, bands, cfg, nodes[group_of == g], scratch, share)
                                         for g in range(groups)]))
