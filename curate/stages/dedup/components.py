@@ -113,16 +113,16 @@ def component_roots(first: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, n
     number = np.empty(len(both), dtype=np.int64)
     number[order] = np.cumsum(fresh) - 1
     label = np.arange(len(nodes), dtype=np.int64)
-    _hook(label, number[:len(first)], number[len(first):], np.arange(len(nodes)))
+    _hook(label, number[:len(first)], number[len(first):])
     return nodes, nodes[label]
 
 
-def _hook(label: np.ndarray, a: np.ndarray, b: np.ndarray, touched: np.ndarray) -> None:
+def _hook(label: np.ndarray, a: np.ndarray, b: np.ndarray, touched: np.ndarray | None = None) -> None:
     """Join the edges (a, b) into ``label`` (each node's label a smaller or equal node, a
     root its own): each round hooks the larger root of every edge whose ends still differ
     onto the smaller, then jumps the labels of ``touched`` (every node that is not its own
-    root must be in it) to their roots. An edge whose ends share a root keeps sharing it,
-    so it is dropped."""
+    root must be in it; None: all) to their roots. An edge whose ends share a root keeps
+    sharing it, so it is dropped."""
     while len(a):
         la, lb = label[a], label[b]
         apart = la != lb
@@ -131,6 +131,12 @@ def _hook(label: np.ndarray, a: np.ndarray, b: np.ndarray, touched: np.ndarray) 
             return
         np.minimum.at(label, np.maximum(la, lb), np.minimum(la, lb))
         while True:
+            if touched is None:
+                jumped = label[label]
+                if np.array_equal(jumped, label):
+                    break
+                label[:] = jumped
+                continue
             jumped = label[label[touched]]
             if np.array_equal(jumped, label[touched]):
                 break
