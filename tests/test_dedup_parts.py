@@ -78,12 +78,13 @@ def test_what_parts_cannot_do_yet_is_refused_before_the_output(corpus, tmp_path,
 
 
 def test_parts_on_the_ray_engine_give_the_local_output(corpus, tmp_path, ray_cluster):
-    # The rows, the parts and the verdicts live with the decider, on the driver's node;
-    # the actors read, sign and apply in both passes.
+    # The rows, the parts and the verdicts live with the decider, on the driver's node,
+    # which spawns the part processes (two: --workers 2); the actors read, sign and apply
+    # in both passes.
     ray_options, env = ray_cluster
     local = _output(tmp_path, "local", "dedup", corpus)
     out = tmp_path / "ray"
-    done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", *ray_options, env=env)
+    done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", "--workers", "2", *ray_options, env=env)
     assert done.returncode == 0, done.stderr
     assert output_files(out) == local
 
