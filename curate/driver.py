@@ -279,8 +279,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                     writer.end_chunk(journal, summary)
 
             for batch in engine.process(mapped, barrier, work, on_progress, cfg.output, render=render, ids=ids):
-                for stage, seconds in batch.timings.items():
-                    timings[stage] = timings.get(stage, 0.0) + seconds
+                add_timings(timings, batch)
                 t0 = time.perf_counter()
                 if batch.rendered is not None:
                     # Written a chunk's share at a time: one write per output file, not per item.
@@ -324,6 +323,12 @@ NOT_RESUMABLE = ("a run with --dedup-parts cannot be resumed yet: fix the cause,
 CENSUS_STAGES = ("read", "normalise")  # what the census needs of a page: its lines as the stages see them
 
 
+def add_timings(timings: dict[str, float], batch: Batch) -> None:
+    """A batch's seconds per stage, added to the run's."""
+    for stage, seconds in batch.timings.items():
+        timings[stage] = timings.get(stage, 0.0) + seconds
+
+
 def take_rows(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engine,
               work: tuple[Iterator[Batch], IdRegistry | None], on_progress: Callable[[int], None] | None,
               render: Renderer | None, timings: dict[str, float]) -> None:
@@ -334,8 +339,7 @@ def take_rows(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engin
     try:
         for batch in engine.process(mapped, barrier, batches_in, on_progress, the_plan.cfg.output, render=render,
                                     ids=ids):
-            for stage, seconds in batch.timings.items():
-                timings[stage] = timings.get(stage, 0.0) + seconds
+            add_timings(timings, batch)
     finally:
         if ids is not None:
             ids.close()

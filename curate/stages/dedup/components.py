@@ -1,8 +1,7 @@
 """The dedup verdicts computed in parts that can run apart: band keys partitioned by range,
 connected components of "shares a band key", and the sequential rule replayed inside each
-component. Not yet used by an engine (both run `DedupIndex` in one process, in input
-order); bench/components.py measures it, and tests/test_dedup_distributed.py holds it equal
-to the one-process index.
+component. `--dedup-parts` runs it between two passes (parts.py); bench/components.py
+measures it, and tests/test_dedup_distributed.py holds it equal to the one-process index.
 
 Why the parts give the same verdicts as `DedupIndex` run over the whole corpus: a
 paragraph's verdict depends only on the kept paragraphs before it that share one of its
@@ -94,13 +93,10 @@ def unique_pairs(first: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.n
 
 def component_roots(first: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(nodes, roots): every uid met in the edges, sorted, and the smallest uid of its
-    connected component. Nodes are numbered by one sort of both ends (a node's number is
-    then below every larger uid's). Each round hooks, for every edge whose ends still have
-    different labels, the larger label onto the smaller, then jumps every label to its
-    label's label until none moves; an edge whose ends share a label keeps sharing it and
-    is dropped. A label only ever points at a smaller or equal number, so the root that
-    remains is the component's smallest. (On 1 GB of generated text, 7.5M edges: 3.0 s,
-    where propagating labels along every edge each round took 7.9 s.)"""
+    connected component, for uids of any size: the nodes are numbered by one sort of both
+    ends (a node's number is then below every larger uid's), then joined as
+    `DenseComponents` joins them. (On 1 GB of generated text, 7.5M edges: 2.6-4.0 s, where
+    propagating labels along every edge each round took 7.9 s.)"""
     both = np.concatenate([np.asarray(first, dtype=np.int64), np.asarray(other, dtype=np.int64)])
     if not len(both):
         return both, both
@@ -112,44 +108,23 @@ def component_roots(first: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, n
     nodes = ordered[fresh]
     number = np.empty(len(both), dtype=np.int64)
     number[order] = np.cumsum(fresh) - 1
-    label = np.arange(len(nodes), dtype=np.int64)
-    _hook(label, number[:len(first)], number[len(first):])
-    return nodes, nodes[label]
-
-
-def _hook(label: np.ndarray, a: np.ndarray, b: np.ndarray, touched: np.ndarray | None = None) -> None:
-    """Join the edges (a, b) into ``label`` (each node's label a smaller or equal node, a
-    root its own): each round hooks the larger root of every edge whose ends still differ
-    onto the smaller, then jumps the labels of ``touched`` (every node that is not its own
-    root must be in it; None: all) to their roots. An edge whose ends share a root keeps
-    sharing it, so it is dropped."""
-    while len(a):
-        la, lb = label[a], label[b]
-        apart = la != lb
-        a, b, la, lb = a[apart], b[apart], la[apart], lb[apart]
-        if not len(a):
-            return
-        np.minimum.at(label, np.maximum(la, lb), np.minimum(la, lb))
-        while True:
-            if touched is None:
-                jumped = label[label]
-                if np.array_equal(jumped, label):
-                    break
-                label[:] = jumped
-                continue
-            jumped = label[label[touched]]
-            if np.array_equal(jumped, label[touched]):
-                break
-            label[touched] = jumped
+    joined = DenseComponents(len(nodes))
+    joined.add(number[:len(first)], number[len(first):])
+    return nodes, nodes[joined.label]
 
 
 class DenseComponents:
     """Connected components of paragraphs numbered 0 .. ``count`` - 1, edges given a set at
-    a time and let go: memory is a label per paragraph and one set of edges, where
-    `component_roots` holds every edge and sorts them all (at 5 GB under --memory 1GiB,
-    --dedup-parts' driver reached 4.8 GB with it). Each set is hooked to convergence as `component_roots` does; the
-    labels of every paragraph met so far jump to their roots after each round, so the
-    edges of earlier sets stay joined when their roots are hooked later."""
+    a time and let go: memory is a label per paragraph and one set of edges, where holding
+    every edge and sorting them all took --dedup-parts' driver to 4.8 GB at 5 GB under
+    --memory 1GiB.
+
+    A label is always a smaller or equal number, and a root's label is itself. Each round
+    hooks, for every edge whose ends still have different roots, the larger root onto the
+    smaller, then jumps the labels of every paragraph met so far to their roots; an edge
+    whose ends share a root keeps sharing it, so it is dropped. The root that remains is
+    the component's smallest number, and the edges of earlier sets stay joined when their
+    roots are hooked later."""
 
     def __init__(self, count: int):
         self.label = np.arange(count, dtype=np.int64)
@@ -159,7 +134,20 @@ class DenseComponents:
         a, b = np.asarray(first, dtype=np.int64), np.asarray(other, dtype=np.int64)
         self.seen[a] = True
         self.seen[b] = True
-        _hook(self.label, a, b, np.flatnonzero(self.seen))  # a paragraph never met points at itself
+        label = self.label
+        touched = np.flatnonzero(self.seen)  # a paragraph never met points at itself
+        while len(a):
+            la, lb = label[a], label[b]
+            apart = la != lb
+            a, b, la, lb = a[apart], b[apart], la[apart], lb[apart]
+            if not len(a):
+                return
+            np.minimum.at(label, np.maximum(la, lb), np.minimum(la, lb))
+            while True:
+                jumped = label[label[touched]]
+                if np.array_equal(jumped, label[touched]):
+                    break
+                label[touched] = jumped
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """(nodes, roots), as `component_roots` gives them."""

@@ -127,13 +127,6 @@ class _Mapped:
             self._map.madvise(mmap.MADV_DONTNEED)
 
 
-def _mapped(path: Path, dtype: type) -> np.ndarray:
-    """A file's items, mapped read-only (an empty file maps to an empty array)."""
-    if path.stat().st_size == 0:
-        return np.empty(0, dtype=dtype)
-    return np.memmap(path, dtype=dtype, mode="r")
-
-
 def _edges(task: tuple[Path, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """A key partition's edges, its rows picked from the key file a slice at a time (a
     pool task: only the partition's rows are held)."""
@@ -235,7 +228,7 @@ class Verdicts:
         self.similarity = np.fromfile(folder / "similarity.f64", dtype=np.float64)
         self.ends = np.zeros(len(self.removed) + 1, dtype=np.int64)
         np.cumsum(np.fromfile(folder / "duplicate-of-sizes.i64", dtype=np.int64), out=self.ends[1:])
-        self.refs = _mapped(folder / "duplicate-of.bin", np.uint8)
+        self.refs = _Mapped(folder / "duplicate-of.bin").array(np.uint8)
         self.next_uid = 0
 
     def decide(self, rows: SignedRows | None) -> list[Reason | None]:
