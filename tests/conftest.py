@@ -44,7 +44,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     their own, after the others: beside other tests' curate processes on two cores they ran
     3-4x slower."""
     for item in items:
-        if "ray_cluster" in getattr(item, "fixturenames", ()) or item.path.name == "test_ray_engine.py":
+        fixtures = getattr(item, "fixturenames", ())
+        if "ray_cluster" in fixtures or "two_nodes" in fixtures or item.path.name == "test_ray_engine.py":
             item.add_marker(pytest.mark.ray)
 
 
@@ -249,6 +250,25 @@ def ray_cluster(tmp_path_factory) -> Iterator[tuple[tuple[str, ...], dict[str, s
     env = ray_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
     with ray_head(tmp_path_factory.mktemp("ray-cluster") / "head.log", env, cpus=2) as address:
         yield ("--engine", "ray", "--address", address), env
+
+
+@pytest.fixture
+def two_nodes(tmp_path):
+    """A head and a second node, each a `ray start` process with one CPU and a temporary
+    folder of its own; yields (HOST:PORT of the head, the environment to join with)."""
+    pytest.importorskip("ray")
+    # Ray >= 2.59 wants a shared token between nodes and drivers; give all three our own.
+    env = ray_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    # In /tmp, not tmp_path: Ray's socket paths must fit 107 bytes.
+    temp = tempfile.mkdtemp(prefix="ray-node-", dir="/tmp")
+    nodes: list[subprocess.Popen] = []
+    try:
+        # The head stops the node with itself at the end: one grace period, not two.
+        with ray_head(tmp_path / "head.log", env, cpus=1, nodes=nodes) as address:
+            nodes.append(start_ray_node(tmp_path / "node.log", env, f"--address={address}", f"--temp-dir={temp}"))
+            yield address, env
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 # Hypothesis: a modest number of examples in CI, many more with HYPOTHESIS_PROFILE=local.

@@ -89,6 +89,23 @@ def test_parts_on_the_ray_engine_give_the_local_output(corpus, tmp_path, ray_clu
     assert output_files(out) == local
 
 
+def test_parts_run_as_tasks_on_two_ray_nodes_and_give_the_local_output(corpus, tmp_path, two_nodes):
+    # Two nodes of one CPU each, on this machine, so both see the rows' folder: the part
+    # tasks (two key partitions' edges, then two groups' replays) go to both, one a node
+    # at a time; each leaves a mark naming its node.
+    address, env = two_nodes
+    local = _output(tmp_path, "local", "dedup", corpus)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    out = tmp_path / "ray"
+    done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", "--engine", "ray", "--address", address,
+                       env={**env, "CURATE_TEST_RAY_PARTS_MARKS": str(marks)})
+    assert done.returncode == 0, done.stderr
+    assert output_files(out) == local
+    assert len([mark for mark in marks.iterdir() if mark.name.startswith("part-on-")]) == 2, \
+        "the parts should have run on both nodes"
+
+
 @pytest.mark.unit
 def test_rows_and_verdicts_round_trip_through_their_files(tmp_path, monkeypatch):
     cfg = DedupConfig(threshold=0.7, num_perm=32)

@@ -4,10 +4,7 @@ running cluster of two nodes (two `ray start` processes) it joins with --address
 
 from __future__ import annotations
 
-import secrets
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,9 +16,7 @@ from conftest import (
     SEEDS,
     output_files,
     ray_env,
-    ray_head,
     run_process,
-    start_ray_node,
 )
 
 pytest.importorskip("ray")  # CI installs the extra (.ci/run), so there these tests run
@@ -162,24 +157,6 @@ def test_an_actor_that_dies_holding_batches_changes_no_byte(tmp_path, fault_inpu
                  local_output)
     assert (marks / "failed-once").exists(), f"the actor of batch 1 should have died once ({phase})"
     assert (marks / "rows-lost").exists() == (phase == "rows"), "the decider should have found rows lost"
-
-
-@pytest.fixture
-def two_nodes(tmp_path):
-    """A head and a second node, each a `ray start` process with one CPU and a temporary
-    folder of its own; yields (HOST:PORT of the head, the environment to join with)."""
-    # Ray >= 2.59 wants a shared token between nodes and drivers; give all three our own.
-    env = _env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
-    # In /tmp, not tmp_path: Ray's socket paths must fit 107 bytes.
-    temp = tempfile.mkdtemp(prefix="ray-node-", dir="/tmp")
-    nodes: list[subprocess.Popen] = []
-    try:
-        # The head stops the node with itself at the end: one grace period, not two.
-        with ray_head(tmp_path / "head.log", env, cpus=1, nodes=nodes) as address:
-            nodes.append(start_ray_node(tmp_path / "node.log", env, f"--address={address}", f"--temp-dir={temp}"))
-            yield address, env
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_ray_on_two_nodes_started_apart_writes_the_local_engines_bytes(tmp_path, small_local_output, two_nodes):

@@ -83,12 +83,15 @@ BATCHES_PER_ACTOR = 8
 # to show that a lost actor changes no byte of the output.
 FAIL_ONCE_ENV = "CURATE_TEST_RAY_FAIL_ONCE"
 FAIL_PHASE_ENV = "CURATE_TEST_RAY_FAIL_PHASE"
+# Only tests set this: a folder where each --dedup-parts part task leaves a mark naming its node.
+PARTS_MARKS_ENV = "CURATE_TEST_RAY_PARTS_MARKS"
 
 
 def _actor_options() -> dict[str, Any]:
     """Ray options for a new actor: the test settings above, when the driver has them, go
     with it (an actor on a cluster the run joined has its node's environment, not ours)."""
-    asked = {name: os.environ[name] for name in (FAIL_ONCE_ENV, FAIL_PHASE_ENV) if name in os.environ}
+    asked = {name: os.environ[name] for name in (FAIL_ONCE_ENV, FAIL_PHASE_ENV, PARTS_MARKS_ENV)
+             if name in os.environ}
     return {"runtime_env": {"env_vars": asked}} if asked else {}
 
 
@@ -232,9 +235,10 @@ class Decider:
         return self.stage.measure(deep)
 
     def settle(self, processes: int) -> None:
-        """--dedup-parts, between its passes: the verdicts found here, where the rows are;
-        the next pass's parts are numbered from 0 again."""
-        self.stage.settle(processes)
+        """--dedup-parts, between its passes: the verdicts found by part tasks on the nodes
+        that see the rows' folder (`PartsOnNodes`); the next pass's parts are numbered from
+        0 again."""
+        self.stage.settle(processes, PartsOnNodes)
         self.next_seq = 0
 
     def save(self, folder: Path) -> None:
@@ -242,6 +246,96 @@ class Decider:
 
     def close(self) -> None:
         self.stage.close()
+
+
+def _sees(path: str) -> bool:
+    return os.path.exists(path)
+
+
+def _part(function: Any, task: Any) -> Any:
+    mark_folder = os.environ.get(PARTS_MARKS_ENV)
+    if mark_folder:
+        open(os.path.join(mark_folder, f"part-on-{ray.get_runtime_context().get_node_id()}"), "a").close()
+    return function(task)
+
+
+# No CPU of their own: between the passes the actors that map batches are idle but hold the
+# CPUs; PartsOnNodes runs no more parts at once on a node than it has CPUs.
+_remote_sees: Any = ray.remote(num_cpus=0, max_retries=0)(_sees)
+_remote_part: Any = ray.remote(num_cpus=0, max_retries=0)(_part)
+
+
+class PartsOnNodes:
+    """--dedup-parts' parts (key partitions' edges, groups' replays) as Ray tasks, as many
+    at once on each node as it has CPUs, on the nodes that see the folder of the rows
+    (the decider's own always does; others do when it is on storage they share). A task
+    whose node is lost runs again on another; the results come in task order, and where a
+    part ran changes no verdict."""
+
+    PROBE_SECONDS = 60
+
+    def __init__(self, folder: Path):
+        here = ray.get_runtime_context().get_node_id()
+        cpus = {node["NodeID"]: int(node.get("Resources", {}).get("CPU", 0)) for node in ray.nodes()
+                if node.get("Alive")}
+        mark = folder / f".seen-by-nodes-{os.getpid()}"
+        mark.touch()
+        try:
+            probes = {node: _remote_sees.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+                node, soft=False)).remote(str(mark.absolute())) for node, n in cpus.items() if n > 0 and node != here}
+            seen = {here}
+            for node, probe in probes.items():
+                with contextlib.suppress(Exception):  # a node that cannot answer runs no part
+                    if ray.get(probe, timeout=self.PROBE_SECONDS):
+                        seen.add(node)
+        finally:
+            mark.unlink(missing_ok=True)
+        # Sorted, so the same cluster hands out its parts the same way run after run.
+        self.cpus = {node: max(1, cpus.get(node, 1)) for node in sorted(seen)}
+        self.slots = sum(self.cpus.values())
+        self.losses = 0
+
+    def __enter__(self) -> PartsOnNodes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def map(self, function: Any, tasks: Any) -> Iterator[Any]:
+        tasks = list(tasks)
+        waiting = collections.deque(range(len(tasks)))
+        running: dict[Any, tuple[int, str]] = {}
+        load = dict.fromkeys(self.cpus, 0)
+        results: dict[int, Any] = {}
+        for number in range(len(tasks)):
+            while number not in results:
+                while waiting and any(load[node] < n for node, n in self.cpus.items()):
+                    node = min((node for node, n in self.cpus.items() if load[node] < n), key=lambda m: load[m])
+                    k = waiting.popleft()
+                    call = _remote_part.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+                        node, soft=False)).remote(function, tasks[k])
+                    running[call] = (k, node)
+                    load[node] += 1
+                [call], _ = ray.wait(list(running), num_returns=1)
+                k, node = running.pop(call)
+                load[node] -= 1
+                try:
+                    results[k] = ray.get(call)
+                except (*LOST, ray.exceptions.TaskUnschedulableError) as err:
+                    self._lost(node, err)
+                    waiting.appendleft(k)
+            yield results.pop(number)
+
+    def _lost(self, node: str, err: Exception) -> None:
+        """A part's node (or its worker) was lost: that node takes no more parts (unless it
+        is the last), and the part runs again."""
+        self.losses += 1
+        if self.losses > MAX_LOSSES * max(1, self.slots):
+            raise WorkerDied(f"the tasks finding the near-duplicates in parts keep failing ({self.losses} lost); "
+                             f"the last: {err}")
+        if len(self.cpus) > 1 and not any(n.get("Alive") for n in ray.nodes() if n["NodeID"] == node):
+            del self.cpus[node]
+            self.slots = sum(self.cpus.values())
 
 
 # No CPU of its own: the actors mapping batches take them all, and the decider's share of
@@ -289,7 +383,8 @@ class HostedBarrier(Stage):
     def save(self, folder: Path) -> None:
         self._call("save", folder.absolute())
 
-    def settle(self, processes: int) -> None:
+    def settle(self, processes: int, spread: Any = None) -> None:
+        """The decider settles, with part tasks on the cluster's nodes (it picks them)."""
         self._call("settle", processes)
 
     def close(self) -> None:

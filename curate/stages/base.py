@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -93,9 +94,11 @@ class Stage:
         documents may be in another process); ``__call__`` applies them."""
         raise NotImplementedError(f"the {self.name} stage cannot decide without the documents")
 
-    def settle(self, processes: int) -> None:
+    def settle(self, processes: int, spread: Callable[[Path], Any] | None = None) -> None:
         """Between a first pass that only gathered (--dedup-parts) and the pass that writes:
-        decide everything gathered, with up to ``processes`` processes."""
+        decide everything gathered, with up to ``processes`` processes; ``spread``, given
+        the folder of what was gathered, makes the pool that runs the parts instead (the
+        Ray engine's: tasks on the cluster's nodes)."""
         raise NotImplementedError(f"the {self.name} stage gathers nothing to settle")
 
     def save(self, folder: Path) -> None:

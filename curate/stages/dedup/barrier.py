@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from curate.document import Reason
 from curate.errors import CurateError
@@ -76,16 +76,18 @@ class Dedup(Stage):
             return self._verdicts.decide(batch.signed)
         return self.index.decide(batch)
 
-    def settle(self, processes: int) -> None:
+    def settle(self, processes: int, spread: Callable[[Path], Any] | None = None) -> None:
         """--dedup-parts, between the passes: the verdicts of every row the first pass kept,
-        found by ``processes`` processes; the next pass's batches get them."""
+        found by ``processes`` processes (or the pool ``spread`` makes for the rows' folder);
+        the next pass's batches get them."""
         assert self._rows is not None and self._folder is not None, "settle is for a barrier in --dedup-parts"
         rows, self._rows = self._rows, None
         memory = self.memory if self.memory is not None else default_memory()
         try:
             with self._stopped_by_disk():
                 rows.close()
-                settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory))
+                settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory),
+                       spread(self._folder) if spread is not None else None)
         except BrokenProcessPool as err:
             raise CurateError(f"a process finding the near-duplicates in parts died ({err}; out of memory?); a run "
                               "with --dedup-parts cannot be resumed yet: run the same command again with "

@@ -25,8 +25,10 @@ import marshal
 import mmap
 import multiprocessing
 import shutil
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -159,12 +161,15 @@ def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path, int | None]
             np.fromiter(map(len, packed), dtype=np.int64, count=len(packed)))
 
 
-def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: int | None = None) -> None:
+def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: int | None = None,
+           pool: PartsPool | None = None) -> None:
     """Every removed row's verdict, from the rows in ``folder``, written beside them:
     removed.i64 (uids, sorted), similarity.f64, duplicate-of.bin and its sizes.
     ``memory``: bytes each process may use (None: no limit); the key partitions are cut
-    small enough that one fits a process's share, and each replay's index spills past it."""
-    processes = max(1, processes)
+    small enough that one fits a process's share, and each replay's index spills past it.
+    ``pool``: where the parts run, with as many at once as its ``slots`` (else a pool of
+    ``processes`` processes on this machine). Where they run changes no verdict."""
+    processes = max(1, pool.slots if pool is not None else processes)
     rows = (folder / "sizes.i64").stat().st_size // 8
     share = None if memory is None else max(memory // 4, MIN_SHARE)
     # A partition's rows (key, uid) take 16 bytes each, sorted with about as much again.
@@ -173,14 +178,14 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
     scratch = folder / "replay"
     scratch.mkdir(exist_ok=True)
     edge_tasks = [(folder, bands, p, parts) for p in range(parts)]
-    with _pool(processes) as pool:
+    with pool if pool is not None else _pool(processes) as parts_pool:
         components = DenseComponents(rows)
-        for first, other in pool.map(_edges, edge_tasks):  # each partition's edges, let go once joined
+        for first, other in parts_pool.map(_edges, edge_tasks):  # each partition's edges, let go once joined
             components.add(first, other)
         nodes, roots = components.result()
         del components
         group_of = component_group(roots, groups)
-        found = list(pool.map(_replay, [(folder, bands, cfg, nodes[group_of == g], scratch, share)
+        found = list(parts_pool.map(_replay, [(folder, bands, cfg, nodes[group_of == g], scratch, share)
                                         for g in range(groups)]))
     shutil.rmtree(scratch, ignore_errors=True)
     uids = np.concatenate([f[0] for f in found]) if found else np.empty(0, dtype=np.int64)
@@ -195,6 +200,19 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
     with open(folder / "duplicate-of.bin", "wb") as out:
         for start, size in zip(starts[order].tolist(), sizes[order].tolist(), strict=True):
             out.write(blobs[start:start + size])
+
+
+class PartsPool(Protocol):
+    """Where the parts run: ``map`` gives ``function(task)`` for each task, in task order,
+    running up to ``slots`` of them at once."""
+
+    slots: int
+
+    def __enter__(self) -> PartsPool: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]: ...
 
 
 class _InProcess:
