@@ -106,6 +106,19 @@ def test_parts_run_as_tasks_on_two_ray_nodes_and_give_the_local_output(corpus, t
         "the parts should have run on both nodes"
 
 
+def test_a_part_task_whose_worker_dies_runs_again_and_changes_no_byte(corpus, tmp_path, ray_cluster):
+    ray_options, env = ray_cluster
+    local = _output(tmp_path, "local", "dedup", corpus)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    out = tmp_path / "ray"
+    done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", *ray_options,
+                       env={**env, "CURATE_TEST_RAY_FAIL_ONCE": str(marks), "CURATE_TEST_RAY_FAIL_PHASE": "part"})
+    assert done.returncode == 0, done.stderr
+    assert (marks / "failed-once").exists(), "the first part task should have died once"
+    assert output_files(out) == local
+
+
 @pytest.mark.unit
 def test_rows_and_verdicts_round_trip_through_their_files(tmp_path, monkeypatch):
     cfg = DedupConfig(threshold=0.7, num_perm=32)

@@ -79,8 +79,9 @@ BATCH_BYTES_MAX = 1 << 20  # 1 MB of input a batch (see batch_bytes_for)
 BATCHES_PER_ACTOR = 8
 # Only tests set these: a folder where the first attempt of batch 1 leaves a mark and then
 # kills its actor's process, in the phase named (map; rows: just after its map call was
-# answered, before the decider read the rows; or finish: after its verdicts were decided),
-# to show that a lost actor changes no byte of the output.
+# answered, before the decider read the rows; or finish: after its verdicts were decided;
+# or part: the first --dedup-parts part task kills its worker), to show that a lost actor
+# or task changes no byte of the output.
 FAIL_ONCE_ENV = "CURATE_TEST_RAY_FAIL_ONCE"
 FAIL_PHASE_ENV = "CURATE_TEST_RAY_FAIL_PHASE"
 # Only tests set this: a folder where each --dedup-parts part task leaves a mark naming its node.
@@ -253,6 +254,7 @@ def _sees(path: str) -> bool:
 
 
 def _part(function: Any, task: Any) -> Any:
+    _fail_once_if_asked("part", 1)  # the first part task to run dies, once
     mark_folder = os.environ.get(PARTS_MARKS_ENV)
     if mark_folder:
         open(os.path.join(mark_folder, f"part-on-{ray.get_runtime_context().get_node_id()}"), "a").close()
