@@ -260,8 +260,8 @@ def io_options(fn):
                           "between two passes over the input, instead of with one index that takes every "
                           "paragraph in input order. Same output, byte for byte. The input is read, and every "
                           "stage run, twice, so it pays only where the one index limits the run: many cores, "
-                          "and a large corpus (docs/scaling.md). With --engine ray the parts run on the "
-                          "decider's node. Not with --resume, --against or --save-index yet."),
+                          "and a large corpus (docs/scaling.md). With --engine ray the parts run as tasks on "
+                          "the nodes that see the output folder. Not with --resume or --against yet."),
     ]):
         fn = decorator(fn)
     return fn

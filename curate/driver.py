@@ -213,8 +213,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
         raise UsageError(f"--save-index writes the index into a local output folder; -o {cfg.output} is a URL: "
                          "write the output locally, or leave --save-index out")
     if the_plan.dedup_parts():
-        refused = [name for name, used in (("--resume", resume), ("--against", cfg.against is not None),
-                                           ("--save-index", cfg.save_index)) if used]
+        refused = [name for name, used in (("--resume", resume), ("--against", cfg.against is not None)) if used]
         if refused:
             raise UsageError(f"--dedup-parts does not work with {' or '.join(refused)} yet; leave --dedup-parts "
                              "out (the one-index dedup gives the same output)")

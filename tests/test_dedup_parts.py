@@ -68,8 +68,20 @@ def test_parts_on_the_seed_pages_and_with_a_site_census(tmp_path):
     assert _output(tmp_path, "parts", "run", SEEDS, "--site", "folder", "--dedup-parts") == one
 
 
-@pytest.mark.parametrize("option", [("--resume",), ("--save-index",)])
+def test_parts_save_the_index_the_one_index_run_saves(corpus, tmp_path):
+    # The saved index a later run goes --against: the rows the parts kept, added in input
+    # order, make the very files the one index leaves.
+    one = _output(tmp_path, "one", "dedup", corpus, "--save-index")
+    parts = _output(tmp_path, "parts", "dedup", corpus, "--save-index", "--dedup-parts", "--workers", "2")
+    assert parts == one
+    assert any(name.startswith("index/") for name in one)
+
+
+@pytest.mark.parametrize("option", ["--resume", "--against"])
 def test_what_parts_cannot_do_yet_is_refused_before_the_output(corpus, tmp_path, option):
+    if option == "--against":
+        _output(tmp_path, "earlier", "dedup", corpus, "--save-index")
+    option = ("--against", tmp_path / "earlier") if option == "--against" else (option,)
     out = tmp_path / "out"
     done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", *option)
     assert done.returncode != 0

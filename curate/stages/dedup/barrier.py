@@ -23,7 +23,7 @@ from curate.stages.base import Batch, Stage
 from curate.stages.dedup.apply import apply_verdicts
 from curate.stages.dedup.budget import default_memory, index_budget
 from curate.stages.dedup.index import DedupIndex
-from curate.stages.dedup.parts import RowStore, Verdicts, settle
+from curate.stages.dedup.parts import RowStore, Verdicts, add_kept, settle
 from curate.stages.dedup.saved import INDEX_JSON, SavedIndex, open_saved
 from curate.stages.dedup.signature import DedupConfig
 
@@ -54,6 +54,7 @@ class Dedup(Stage):
         self._rows: RowStore | None = None  # --dedup-parts, first pass: the rows kept
         self._verdicts: Verdicts | None = None  # second pass: the verdicts found
         self._folder: Path | None = None
+        self._bands = 0  # the band keys a stored row has, once the rows are settled
 
     def __reduce__(self) -> tuple:
         # Its settings only: an engine that hosts the barrier in another process (Ray's
@@ -82,6 +83,7 @@ class Dedup(Stage):
         the next pass's batches get them."""
         assert self._rows is not None and self._folder is not None, "settle is for a barrier in --dedup-parts"
         rows, self._rows = self._rows, None
+        self._bands = rows.bands
         memory = self.memory if self.memory is not None else default_memory()
         try:
             with self._stopped_by_disk():
@@ -128,6 +130,11 @@ class Dedup(Stage):
             self._rows = RowStore(self._folder)
 
     def save(self, folder: Path) -> None:
+        if self._verdicts is not None and self._folder is not None:
+            # --dedup-parts has no index: the one the verdicts imply is built from the rows
+            # kept, as the one-index run would have built it (the same files, byte for byte).
+            with self._stopped_by_disk():
+                add_kept(self.index, self._folder, self._bands)
         self.index.save(folder)
 
     def fingerprint(self) -> object:

@@ -278,6 +278,11 @@ class DedupIndex:
         return found
 
     # -- adding ---------------------------------------------------------------------------
+    def add_kept(self, rows: SignedRows, kept: np.ndarray, items: np.ndarray) -> None:
+        """Index the rows ``kept`` marks, whose verdicts were found elsewhere (--dedup-parts),
+        as `decide` would have after deciding them: ``items`` are their ordinals."""
+        self._add(rows, kept, items, rows.order)
+
     def _add(self, rows: SignedRows, kept: np.ndarray, items: np.ndarray, order: np.ndarray | None = None) -> None:
         """Index the kept rows. ``order``: the stable argsort of all the rows' keys, from
         which the kept rows' own is taken without sorting again."""

@@ -35,7 +35,15 @@ import numpy as np
 from curate.document import ParagraphRef, Reason
 from curate.stages.dedup.apply import duplicate_reason
 from curate.stages.dedup.buckets import take_sets
-from curate.stages.dedup.components import DenseComponents, component_group, key_partition, replay, star_edges
+from curate.stages.dedup.components import (
+    REPLAY_ROWS,
+    DenseComponents,
+    component_group,
+    key_partition,
+    replay,
+    star_edges,
+)
+from curate.stages.dedup.index import DedupIndex
 from curate.stages.dedup.sign import SignedRows, key_order
 from curate.stages.dedup.signature import DedupConfig
 
@@ -236,6 +244,18 @@ def _pool(processes: int):
     if processes <= 1:
         return _InProcess()
     return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+
+
+def add_kept(index: DedupIndex, folder: Path, bands: int) -> None:
+    """Every row the verdicts in ``folder`` keep, added to ``index`` in uid order: the
+    index the one-index run holds at its end, for --save-index. Only adds: no lookup, no
+    verification."""
+    rows = StoredRows(folder, bands)
+    removed = np.fromfile(folder / "removed.i64", dtype=np.int64)
+    for start in range(0, rows.count, REPLAY_ROWS):
+        uids = np.arange(start, min(start + REPLAY_ROWS, rows.count), dtype=np.int64)
+        signed = rows(uids)
+        index.add_kept(signed, ~np.isin(uids, removed, assume_unique=True), uids)
 
 
 class Verdicts:
