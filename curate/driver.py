@@ -212,11 +212,9 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
     if cfg.save_index and not isinstance(cfg.output, Path):
         raise UsageError(f"--save-index writes the index into a local output folder; -o {cfg.output} is a URL: "
                          "write the output locally, or leave --save-index out")
-    if the_plan.dedup_parts():
-        refused = [name for name, used in (("--resume", resume), ("--against", cfg.against is not None)) if used]
-        if refused:
-            raise UsageError(f"--dedup-parts does not work with {' or '.join(refused)} yet; leave --dedup-parts "
-                             "out (the one-index dedup gives the same output)")
+    if the_plan.dedup_parts() and resume:
+        raise UsageError("--dedup-parts does not work with --resume yet; leave --dedup-parts out (the one-index "
+                         "dedup gives the same output)")
     timings = timings if timings is not None else {}
     mapped = [stage for stage in the_plan.stages if not stage.barrier]
     barriers = [stage for stage in the_plan.stages if stage.barrier]

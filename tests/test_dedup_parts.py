@@ -77,13 +77,39 @@ def test_parts_save_the_index_the_one_index_run_saves(corpus, tmp_path):
     assert any(name.startswith("index/") for name in one)
 
 
-@pytest.mark.parametrize("option", ["--resume", "--against"])
-def test_what_parts_cannot_do_yet_is_refused_before_the_output(corpus, tmp_path, option):
-    if option == "--against":
-        _output(tmp_path, "earlier", "dedup", corpus, "--save-index")
-    option = ("--against", tmp_path / "earlier") if option == "--against" else (option,)
+def _parts_against_an_earlier_run(tmp_path, corpus, *engine_options, env=None) -> None:
+    # Crawl A, then crawl B against A's saved index: the parts take A's kept paragraphs
+    # first, as the one index does, and remove B's copies of them, pointing at A. B's own
+    # saved index (A's paragraphs, then B's kept) is the one index's too.
+    earlier = tmp_path / "a"
+    earlier.mkdir()
+    (earlier / "a.jsonl").write_bytes((corpus / "a.jsonl").read_bytes())
+    later = tmp_path / "b"
+    later.mkdir()
+    for name in ("b.jsonl", "c.txt"):
+        (later / name).write_bytes((corpus / name).read_bytes())
+    _output(tmp_path, "out-a", "dedup", earlier, "--save-index")
+    against = ("--against", tmp_path / "out-a", "--save-index")
+    one = _output(tmp_path, "one", "dedup", later, *against)
+    out = tmp_path / "parts"
+    done = run_process("dedup", later, "-o", out, "-q", "--dedup-parts", *against, *engine_options, env=env)
+    assert done.returncode == 0, done.stderr
+    assert output_files(out) == one
+    assert "a.jsonl" in one["removed.jsonl"].decode(), "some paragraphs of B should point at copies in A"
+
+
+def test_parts_against_an_earlier_run_give_the_one_index_output(tmp_path, corpus):
+    _parts_against_an_earlier_run(tmp_path, corpus, "--workers", "2")
+
+
+def test_parts_against_an_earlier_run_on_ray_give_the_one_index_output(tmp_path, corpus, ray_cluster):
+    ray_options, env = ray_cluster
+    _parts_against_an_earlier_run(tmp_path, corpus, *ray_options, env=env)
+
+
+def test_resuming_is_refused_before_the_output(corpus, tmp_path):
     out = tmp_path / "out"
-    done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", *option)
+    done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", "--resume")
     assert done.returncode != 0
     assert "--dedup-parts does not work with" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists() or not any(out.iterdir())

@@ -88,8 +88,9 @@ class Dedup(Stage):
         try:
             with self._stopped_by_disk():
                 rows.close()
+                earlier = (self.saved.folder, self.saved.paragraphs) if self.saved is not None else None
                 settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory),
-                       spread(self._folder) if spread is not None else None)
+                       spread(self._folder) if spread is not None else None, earlier)
         except BrokenProcessPool as err:
             raise CurateError(f"a process finding the near-duplicates in parts died ({err}; out of memory?); a run "
                               "with --dedup-parts cannot be resumed yet: run the same command again with "

@@ -163,14 +163,22 @@ def component_group(roots: np.ndarray, groups: int) -> np.ndarray:
 
 
 def replay(cfg: DedupConfig, uids: np.ndarray, rows_of: Callable[[np.ndarray], SignedRows],
-           scratch: Path | None = None, budget: int | None = None) -> Iterator[tuple[int, Reason]]:
+           scratch: Path | None = None, budget: int | None = None, kept_before: int = 0
+           ) -> Iterator[tuple[int, Reason]]:
     """The removed paragraphs among ``uids`` (whole components, any order): (uid, reason),
     in uid order, as `DedupIndex` run over the whole corpus decides them. ``rows_of(uids)``
     gives the signed rows of the uids asked for (sorted), in that order; ``budget``: the
-    index's bytes in memory, past which it spills (as the one index does under --memory)."""
+    index's bytes in memory, past which it spills (as the one index does under --memory).
+    ``kept_before``: the uids below it are an earlier run's kept paragraphs (--against),
+    indexed first as the one index holds them, never decided."""
     ordered = np.unique(np.asarray(uids, dtype=np.int64))
     index = DedupIndex(cfg, scratch, None, budget)
     try:
+        earlier = ordered[:int(np.searchsorted(ordered, kept_before))]
+        ordered = ordered[len(earlier):]
+        for start in range(0, len(earlier), REPLAY_ROWS):
+            part = earlier[start:start + REPLAY_ROWS]
+            index.add_kept(rows_of(part), np.ones(len(part), dtype=bool), part)
         for start in range(0, len(ordered), REPLAY_ROWS):
             part = ordered[start:start + REPLAY_ROWS]
             rows = rows_of(part)

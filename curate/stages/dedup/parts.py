@@ -21,6 +21,7 @@ processes, where the single index is one process that limits a run past a few co
 
 from __future__ import annotations
 
+import json
 import marshal
 import mmap
 import multiprocessing
@@ -137,31 +138,97 @@ class _Mapped:
             self._map.madvise(mmap.MADV_DONTNEED)
 
 
-def _edges(task: tuple[Path, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+class SavedRows:
+    """An earlier run's saved index (--against) read as rows: its paragraphs are uids 0 ..
+    count - 1, before this run's. ``uids``: the ones a replay needs; their band keys are
+    picked from the index's key file a slice at a time, the rest read where asked."""
+
+    def __init__(self, folder: Path, bands: int, uids: np.ndarray):
+        keys = np.load(folder / "keys.npy", mmap_mode="r")
+        ids = np.load(folder / "ids.npy", mmap_mode="r")
+        picked_keys, picked_ids = [], []
+        step = READ_ROWS * max(bands, 1)
+        for start in range(0, len(keys), step):
+            some = np.asarray(ids[start:start + step]).astype(np.int64)
+            mine = np.isin(some, uids)
+            picked_keys.append(np.asarray(keys[start:start + step])[mine])
+            picked_ids.append(some[mine])
+        found = np.concatenate(picked_ids) if picked_ids else np.empty(0, dtype=np.int64)
+        order = np.argsort(found, kind="stable")
+        self.uids = np.unique(found)
+        flat = np.concatenate(picked_keys)[order] if picked_keys else np.empty(0, dtype=np.uint64)
+        self.keys = flat.astype(np.uint64).reshape(len(self.uids), bands)  # each paragraph has one key a band
+        self.shingle_ends = np.load(folder / "shingle_ends.npy", mmap_mode="r")
+        self.ref_ends = np.load(folder / "ref_ends.npy", mmap_mode="r")
+        self._maps = [_Mapped(folder / "shingles.u32"), _Mapped(folder / "refs.jsonl")]
+        self.shingles = self._maps[0].array(np.uint32)
+        self.refs = self._maps[1].array(np.uint8)
+
+    def __call__(self, uids: np.ndarray) -> SignedRows:
+        rows = np.searchsorted(self.uids, uids)
+        ends = np.asarray(self.shingle_ends, dtype=np.int64) // 4  # the sets' ends are in bytes
+        sets = [np.array(self.shingles[(ends[u - 1] if u else 0):ends[u]]) for u in uids.tolist()]
+        offsets = np.zeros(len(uids) + 1, dtype=np.int64)
+        np.cumsum([len(one) for one in sets], out=offsets[1:])
+        flat = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint32)
+        refs = [tuple(json.loads(self.refs[(self.ref_ends[u - 1] if u else 0):self.ref_ends[u]].tobytes()))
+                for u in uids.tolist()]
+        keys = self.keys[rows]
+        for mapped in self._maps:
+            mapped.forget()
+        return SignedRows([(k, 0) for k in range(len(uids))], keys, flat, offsets, refs, key_order(keys))
+
+
+# An earlier run's saved index the parts run against: its folder and how many paragraphs it has.
+Earlier = tuple[Path, int] | None
+
+
+def _edges(task: tuple[Path, int, int, int, Earlier]) -> tuple[np.ndarray, np.ndarray]:
     """A key partition's edges, its rows picked from the key file a slice at a time (a
-    pool task: only the partition's rows are held)."""
-    folder, bands, part, parts = task
+    pool task: only the partition's rows are held); with ``earlier``, its paragraphs'
+    keys too, and this run's uids come after theirs."""
+    folder, bands, part, parts, earlier = task
     rows = StoredRows(folder, bands)
+    first_uid = earlier[1] if earlier is not None else 0
     picked_keys, picked_uids = [], []
     for start in range(0, rows.count, READ_ROWS):
         flat = rows.key_rows(start, READ_ROWS).ravel()
         mine = np.flatnonzero(key_partition(flat, parts) == part)
         picked_keys.append(flat[mine])
-        picked_uids.append(start + mine // max(bands, 1))
+        picked_uids.append(first_uid + start + mine // max(bands, 1))
+    if earlier is not None:
+        keys = np.load(earlier[0] / "keys.npy", mmap_mode="r")
+        ids = np.load(earlier[0] / "ids.npy", mmap_mode="r")
+        step = READ_ROWS * max(bands, 1)
+        for start in range(0, len(keys), step):
+            some = np.asarray(keys[start:start + step])
+            mine = np.flatnonzero(key_partition(some, parts) == part)
+            picked_keys.append(some[mine])
+            picked_uids.append(np.asarray(ids[start:start + step])[mine].astype(np.int64))
     if not picked_keys:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
     return star_edges(np.concatenate(picked_keys), np.concatenate(picked_uids))
 
 
-def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path, int | None]
+def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path, int | None, Earlier]
             ) -> tuple[np.ndarray, np.ndarray, bytes, np.ndarray]:
-    """A group's removed uids, similarities and references (marshalled, with their sizes)."""
-    folder, bands, cfg, uids, scratch, budget = task
+    """A group's removed uids (this run's own numbers), similarities and references
+    (marshalled, with their sizes)."""
+    folder, bands, cfg, uids, scratch, budget, earlier = task
+    stored = StoredRows(folder, bands)
+    first_uid = earlier[1] if earlier is not None else 0
+    saved = SavedRows(earlier[0], bands, uids[uids < first_uid]) if earlier is not None else None
+
+    def rows_of(asked: np.ndarray) -> SignedRows:  # a replay asks for one side at a time
+        if saved is not None and len(asked) and asked[0] < first_uid:
+            return saved(asked)
+        return stored(asked - first_uid)
+
     removed, similarity, packed = [], [], []
-    for uid, reason in replay(cfg, uids, StoredRows(folder, bands), scratch, budget):
+    for uid, reason in replay(cfg, uids, rows_of, scratch, budget, first_uid):
         assert reason.duplicate_of is not None and reason.similarity is not None
-        removed.append(uid)
+        removed.append(uid - first_uid)
         similarity.append(reason.similarity)
         ref = reason.duplicate_of
         packed.append(marshal.dumps((ref.doc, ref.source, ref.line, ref.byte_start, ref.byte_end)))
@@ -170,22 +237,24 @@ def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path, int | None]
 
 
 def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: int | None = None,
-           pool: PartsPool | None = None) -> None:
+           pool: PartsPool | None = None, earlier: Earlier = None) -> None:
     """Every removed row's verdict, from the rows in ``folder``, written beside them:
     removed.i64 (uids, sorted), similarity.f64, duplicate-of.bin and its sizes.
     ``memory``: bytes each process may use (None: no limit); the key partitions are cut
     small enough that one fits a process's share, and each replay's index spills past it.
     ``pool``: where the parts run, with as many at once as its ``slots`` (else a pool of
-    ``processes`` processes on this machine). Where they run changes no verdict."""
+    ``processes`` processes on this machine). Where they run changes no verdict.
+    ``earlier``: the saved index of an earlier run (--against), whose paragraphs come
+    first, all kept, as the one index takes them."""
     processes = max(1, pool.slots if pool is not None else processes)
-    rows = (folder / "sizes.i64").stat().st_size // 8
+    rows = (folder / "sizes.i64").stat().st_size // 8 + (earlier[1] if earlier is not None else 0)
     share = None if memory is None else max(memory // 4, MIN_SHARE)
     # A partition's rows (key, uid) take 16 bytes each, sorted with about as much again.
     parts = processes if share is None else max(processes, -(-rows * bands * 32 // share))
     groups = processes
     scratch = folder / "replay"
     scratch.mkdir(exist_ok=True)
-    edge_tasks = [(folder, bands, p, parts) for p in range(parts)]
+    edge_tasks = [(folder, bands, p, parts, earlier) for p in range(parts)]
     with pool if pool is not None else _pool(processes) as parts_pool:
         components = DenseComponents(rows)
         for first, other in parts_pool.map(_edges, edge_tasks):  # each partition's edges, let go once joined
@@ -193,8 +262,8 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
         nodes, roots = components.result()
         del components
         group_of = component_group(roots, groups)
-        found = list(parts_pool.map(_replay, [(folder, bands, cfg, nodes[group_of == g], scratch, share)
-                                        for g in range(groups)]))
+        found = list(parts_pool.map(_replay, [(folder, bands, cfg, nodes[group_of == g], scratch, share, earlier)
+                                              for g in range(groups)]))
     shutil.rmtree(scratch, ignore_errors=True)
     uids = np.concatenate([f[0] for f in found]) if found else np.empty(0, dtype=np.int64)
     order = np.argsort(uids, kind="stable")
