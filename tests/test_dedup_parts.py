@@ -14,8 +14,11 @@ import pytest
 from conftest import ROOT, SEEDS, output_files, run_process
 
 from curate.document import ParagraphRef
+from curate.stages.base import Batch
 from curate.stages.dedup.apply import duplicate_reason
+from curate.stages.dedup.index import CANDIDATES_PER_KEY, DedupIndex
 from curate.stages.dedup.parts import RowStore, StoredRows, Verdicts, settle
+from curate.stages.dedup.saved import open_saved
 from curate.stages.dedup.sign import SignedRows, shingle_sets
 from curate.stages.dedup.signature import DedupConfig, Signer
 
@@ -189,6 +192,44 @@ def test_rows_and_verdicts_round_trip_through_their_files(tmp_path, monkeypatch)
     expected = {5: (0, 39 / 40), 6: (3, 39 / 40), 7: (0, 1.0)}
     got = {k: v for k, v in enumerate(first + rest) if v is not None}
     assert got == {k: duplicate_reason(ParagraphRef(*refs[i]), s) for k, (i, s) in expected.items()}
+
+
+def test_parts_against_a_saved_index_meet_its_crowded_key_as_the_one_index_does(tmp_path):
+    # An earlier run kept 104 paragraphs that all have one band key in common (a
+    # template's band): the one index run against it verifies a paragraph under that key
+    # only against the key's first CANDIDATES_PER_KEY of them. Copies of 0-9 and 70-79
+    # share only that key with their originals, copies of 60-69 their other keys too; so
+    # the copies of 70-79 stay. The parts, with the saved index's paragraphs first, must
+    # meet the same quota.
+    rng = np.random.default_rng(5)
+    cfg = DedupConfig(threshold=0.7, num_perm=32)
+    uniques = [rng.choice(1 << 30, 30, replace=False).tolist() for _ in range(CANDIDATES_PER_KEY + 40)]
+    originals = [*range(0, 10), *range(60, 70), *range(70, 80)]
+    copies = [uniques[k][:-1] for k in originals]  # 29/30 similar
+    keys = np.column_stack([np.full(len(uniques) + len(copies), 12345, dtype=np.uint64),
+                            rng.integers(1 << 40, 1 << 62, (len(uniques) + len(copies), 3)).astype(np.uint64)])
+    keys[len(uniques) + 10:len(uniques) + 20, 1:] = keys[60:70, 1:]
+
+    def rows_of(groups, first):
+        flat, offsets = shingle_sets(np.array([h for g in groups for h in g], dtype=np.uint32),
+                                     [len(g) for g in groups])
+        refs = [(f"doc{first + k}", "src", first + k + 1, 0, 9) for k in range(len(groups))]
+        return SignedRows([(k, 0) for k in range(len(groups))], keys[first:first + len(groups)], flat, offsets, refs)
+
+    earlier = DedupIndex(cfg, tmp_path / "scratch")
+    assert earlier.decide(Batch(0, [], 0, rows_of(uniques, 0))) == [None] * len(uniques)
+    earlier.save(tmp_path / "earlier")
+    earlier.close()
+    later = rows_of(copies, len(uniques))
+    one = DedupIndex(cfg, tmp_path / "scratch", open_saved(tmp_path / "earlier", cfg))
+    expected = one.decide(Batch(0, [], 0, later))
+    one.close()
+    assert [k for k, v in enumerate(expected) if v is not None] == list(range(20))
+    store = RowStore(tmp_path / "rows")
+    store.append(later)
+    store.close()
+    settle(tmp_path / "rows", keys.shape[1], cfg, processes=1, earlier=(tmp_path / "earlier", len(uniques)))
+    assert Verdicts(tmp_path / "rows").decide(later) == expected
 
 
 def _settled_again_in_small_parts(folder, bands, cfg, monkeypatch) -> tuple[list, list, bytes]:
