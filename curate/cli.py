@@ -261,7 +261,7 @@ def io_options(fn):
                           "paragraph in input order. Same output, byte for byte. The input is read, and every "
                           "stage run, twice, so it pays only where the one index limits the run: many cores, "
                           "and a large corpus (docs/scaling.md). With --engine ray the parts run as tasks on "
-                          "the nodes that see the output folder. Not with --resume or --against yet."),
+                          "the nodes that see the output folder. Not with --resume yet."),
     ]):
         fn = decorator(fn)
     return fn

@@ -6,9 +6,10 @@ paragraph in input order.
    barrier appends here in input order (`RowStore`): a row's number in that order is its
    uid.
 2. `settle` finds the verdicts: the key partitions' edges and the groups' replays run in
-   a pool of processes that read the rows from these files; the components are found in
-   this process. The removed rows' uids, similarities and references go to files sorted
-   by uid.
+   a pool of processes (on Ray, tasks on the nodes that see these files) that read the
+   rows from these files; the components are found in this process. With --against, the
+   earlier run's saved index takes part as the rows before this run's. The removed rows'
+   uids, similarities and references go to files sorted by uid.
 3. The second pass runs every stage again, and the barrier answers each batch from those
    files (`Verdicts`), in the same input order.
 
