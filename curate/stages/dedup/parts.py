@@ -167,8 +167,8 @@ class SavedRows:
 
     def __call__(self, uids: np.ndarray) -> SignedRows:
         rows = np.searchsorted(self.uids, uids)
-        ends = np.asarray(self.shingle_ends, dtype=np.int64) // 4  # the sets' ends are in bytes
-        sets = [np.array(self.shingles[(ends[u - 1] if u else 0):ends[u]]) for u in uids.tolist()]
+        ends = self.shingle_ends  # in bytes: 4 a shingle
+        sets = [np.array(self.shingles[(int(ends[u - 1]) // 4 if u else 0):int(ends[u]) // 4]) for u in uids.tolist()]
         offsets = np.zeros(len(uids) + 1, dtype=np.int64)
         np.cumsum([len(one) for one in sets], out=offsets[1:])
         flat = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint32)
