@@ -261,7 +261,7 @@ def io_options(fn):
                           "paragraph in input order. Same output, byte for byte. The input is read, and every "
                           "stage run, twice, so it pays only where the one index limits the run: many cores, "
                           "and a large corpus (docs/scaling.md). With --engine ray the parts run as tasks on "
-                          "the nodes that see the output folder. Not with --resume yet."),
+                          "the nodes that see the output folder."),
     ]):
         fn = decorator(fn)
     return fn
@@ -438,9 +438,6 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
             except CurateError as err:
                 raise _fail(err) from err
             except KeyboardInterrupt:
-                if dedup_parts:
-                    raise click.ClickException(f"interrupted; no final file was written; {driver.NOT_RESUMABLE}") \
-                        from None
                 if engine != "local":
                     raise click.ClickException("interrupted; no final file was written") from None
                 kept = output

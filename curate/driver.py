@@ -19,7 +19,7 @@ from curate import __version__, interrupts
 from curate.discover import Discovery, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
-from curate.errors import CurateError, RunStopped, UsageError
+from curate.errors import UsageError
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
 from curate.formats import (
     AUTO,
@@ -212,9 +212,6 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
     if cfg.save_index and not isinstance(cfg.output, Path):
         raise UsageError(f"--save-index writes the index into a local output folder; -o {cfg.output} is a URL: "
                          "write the output locally, or leave --save-index out")
-    if the_plan.dedup_parts() and resume:
-        raise UsageError("--dedup-parts does not work with --resume yet; leave --dedup-parts out (the one-index "
-                         "dedup gives the same output)")
     timings = timings if timings is not None else {}
     mapped = [stage for stage in the_plan.stages if not stage.barrier]
     barriers = [stage for stage in the_plan.stages if stage.barrier]
@@ -302,19 +299,12 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                     barrier.save(cfg.output / INDEX)
                 barrier.close()  # its files go before the commit needs the disk
             writer.commit(summary)
-        except BaseException as err:
+        except BaseException:
             if barrier is not None:
                 barrier.close()
             writer.interrupt()
-            if isinstance(err, RunStopped) and the_plan.dedup_parts():
-                raise CurateError(f"{err.cause}; {NOT_RESUMABLE}") from err
             raise
     return summary
-
-
-# What a stopped --dedup-parts run must be told instead of "--resume".
-NOT_RESUMABLE = ("a run with --dedup-parts cannot be resumed yet: fix the cause, then run the same command again "
-                 "with --overwrite")
 
 
 CENSUS_STAGES = ("read", "normalise")  # what the census needs of a page: its lines as the stages see them

@@ -110,14 +110,6 @@ def test_parts_against_an_earlier_run_on_ray_give_the_one_index_output(tmp_path,
     _parts_against_an_earlier_run(tmp_path, corpus, *ray_options, env=env)
 
 
-def test_resuming_is_refused_before_the_output(corpus, tmp_path):
-    out = tmp_path / "out"
-    done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", "--resume")
-    assert done.returncode != 0
-    assert "--dedup-parts does not work with" in done.stderr and "Traceback" not in done.stderr
-    assert not out.exists() or not any(out.iterdir())
-
-
 def test_parts_on_the_ray_engine_give_the_local_output(corpus, tmp_path, ray_cluster):
     # The rows, the parts and the verdicts live with the decider, on the driver's node,
     # which spawns the part processes (two: --workers 2); the actors read, sign and apply
@@ -244,15 +236,17 @@ def _settled_again_in_small_parts(folder, bands, cfg, monkeypatch) -> tuple[list
     return again.removed.tolist(), again.similarity.tolist(), bytes(again.refs)
 
 
-def test_an_interrupted_run_says_to_start_again_not_to_resume(tmp_path):
+def test_an_interrupted_run_says_to_resume_and_resumes_to_the_one_index_bytes(tmp_path):
     import signal
     import subprocess
     import time
 
     generate(3.0, tmp_path / "gen")
+    corpus = tmp_path / "gen" / "corpus.jsonl"
+    one = _output(tmp_path, "one", "dedup", corpus)
     out = tmp_path / "out"
-    command = [str(Path(sys.executable).parent / "curate"), "dedup", str(tmp_path / "gen" / "corpus.jsonl"),
-               "-o", str(out), "--dedup-parts", "--workers", "2"]
+    command = [str(Path(sys.executable).parent / "curate"), "dedup", str(corpus), "-o", str(out), "--dedup-parts",
+               "--workers", "2"]
     # Ctrl-C as a terminal sends it: SIGINT at its default (a test run in the background
     # may have it ignored, which the child would inherit), to the whole process group.
     proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True,
@@ -263,8 +257,40 @@ def test_an_interrupted_run_says_to_start_again_not_to_resume(tmp_path):
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
-    assert "interrupted" in err and "--overwrite" in err and "with --resume" not in err and "Traceback" not in err
+    assert "interrupted" in err and "--resume" in err and "Traceback" not in err
     assert not (out / "summary.json").exists()
+    resumed = run_process(*command[1:], "-q", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert output_files(out) == one
+
+
+@pytest.mark.slow
+def test_a_run_killed_while_it_writes_resumes_to_the_one_index_bytes(tmp_path):
+    # Killed in the pass that writes, after three chunks of 20 documents: the resumed run
+    # finds the rows and the verdicts again, and takes them up at the uid where the last
+    # finished chunk ended (a chunk ends inside a batch, so inside its rows).
+    import subprocess
+    import time
+
+    generate(1.0, tmp_path / "gen")
+    corpus = tmp_path / "gen" / "corpus.jsonl"
+    one = _output(tmp_path, "one", "run", corpus, "--chunk-docs", "20")
+    out = tmp_path / "out"
+    args = ["run", str(corpus), "-o", str(out), "-q", "--no-project-rules", "--chunk-docs", "20", "--dedup-parts",
+            "--workers", "2"]
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "curate"), *args], cwd=ROOT,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(list((out / ".partial").glob("*.done"))) < 3:
+        assert proc.poll() is None, "the run ended before it could be killed; use a bigger corpus"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.kill()  # SIGKILL: no handler runs
+    proc.wait()
+    assert not (out / "summary.json").exists()
+    resumed = run_process(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert output_files(out) == one
 
 
 @pytest.mark.unit
@@ -285,7 +311,7 @@ def test_a_part_process_that_dies_stops_the_run_with_what_to_do(tmp_path, monkey
     rows = SignedRows([(0, 0)], np.ones((1, 4), dtype=np.uint64), flat, offsets, [("d", "s", 1, 0, 9)])
     assert stage.decide(Batch(0, [], 0, rows)) == [None]
     monkeypatch.setattr(barrier, "settle", died)  # as an out-of-memory kill of a part's process shows
-    with pytest.raises(CurateError, match="--overwrite, with a smaller --memory or fewer --workers"):
+    with pytest.raises(CurateError, match=r"a smaller --memory or fewer --workers.*--resume"):
         stage.settle(2)
     stage.close()
     assert not list((tmp_path / "scratch").glob("dedup-parts-*"))  # its files go with it

@@ -8,6 +8,7 @@ verdicts from shuffled buckets, a reference for a dedup in distributed stages.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import shutil
 import tempfile
@@ -17,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
+
 from curate.document import Reason
-from curate.errors import CurateError
+from curate.errors import RunStopped
 from curate.stages.base import Batch, Stage
 from curate.stages.dedup.apply import apply_verdicts
 from curate.stages.dedup.budget import default_memory, index_budget
@@ -55,6 +58,11 @@ class Dedup(Stage):
         self._verdicts: Verdicts | None = None  # second pass: the verdicts found
         self._folder: Path | None = None
         self._bands = 0  # the band keys a stored row has, once the rows are settled
+        # The pass that writes, for its checkpoints: the first uid and the items of the rows
+        # of each batch decided since the last chunk ended (a chunk can end inside a batch).
+        self._decided: collections.deque[tuple[int, np.ndarray]] = collections.deque()
+        self._resume_uid = 0  # where a resumed run's pass that writes starts in the verdicts
+        self._output: Path | None = None  # the run's output folder, named when it stops
 
     def __reduce__(self) -> tuple:
         # Its settings only: an engine that hosts the barrier in another process (Ray's
@@ -74,7 +82,11 @@ class Dedup(Stage):
                     self._rows.append(batch.signed)
             return [None] * (len(batch.signed) if batch.signed is not None else 0)
         if self._verdicts is not None:
-            return self._verdicts.decide(batch.signed)
+            rows = batch.signed
+            if rows is not None and len(rows):
+                items = np.fromiter((batch.first_item + pos for pos, _ in rows.owners), dtype=np.int64, count=len(rows))
+                self._decided.append((self._verdicts.next_uid, items))
+            return self._verdicts.decide(rows)
         return self.index.decide(batch)
 
     def settle(self, processes: int, spread: Callable[[Path], Any] | None = None) -> None:
@@ -92,10 +104,10 @@ class Dedup(Stage):
                 settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory),
                        spread(self._folder) if spread is not None else None, earlier)
         except BrokenProcessPool as err:
-            raise CurateError(f"a process finding the near-duplicates in parts died ({err}; out of memory?); a run "
-                              "with --dedup-parts cannot be resumed yet: run the same command again with "
-                              "--overwrite, with a smaller --memory or fewer --workers") from err
+            raise RunStopped(self._output, f"a process finding the near-duplicates in parts died ({err}; out of "
+                             "memory?): give a smaller --memory or fewer --workers") from err
         self._verdicts = Verdicts(self._folder)
+        self._verdicts.next_uid = self._resume_uid
 
     @contextlib.contextmanager
     def _stopped_by_disk(self) -> Iterator[None]:
@@ -104,9 +116,8 @@ class Dedup(Stage):
         try:
             yield
         except OSError as err:
-            raise CurateError(f"cannot write {err.filename or self._folder}: {err.strerror or err}; a run with "
-                              "--dedup-parts cannot be resumed yet: make room, then run the same command again "
-                              "with --overwrite") from err
+            raise RunStopped(self._output, f"cannot write {err.filename or self._folder}: {err.strerror or err}") \
+                from err
 
     def __call__(self, batch: Batch) -> Batch:
         apply_verdicts(batch, self.decide(batch))
@@ -114,6 +125,9 @@ class Dedup(Stage):
 
     # -- checkpoints: what each finished chunk added to the index, replayed on --resume --
     def restore(self, journals: list) -> None:
+        if self.parts:  # each chunk's journal says where the verdicts stood at its end
+            self._resume_uid = journals[-1][1] if journals else 0
+            return
         for journal in journals:
             self.index.replay(journal)
         self.index.journal = []
@@ -128,6 +142,8 @@ class Dedup(Stage):
                 for stale in scratch.glob("dedup-parts-*"):  # a run killed before could not delete them
                     shutil.rmtree(stale, ignore_errors=True)
             self._folder = Path(tempfile.mkdtemp(prefix="dedup-parts-", dir=scratch))
+            # The scratch folder is OUT/.partial/index: the output is two levels up.
+            self._output = scratch.parent.parent if scratch is not None else self._folder
             self._rows = RowStore(self._folder)
 
     def save(self, folder: Path) -> None:
@@ -156,7 +172,19 @@ class Dedup(Stage):
             self._folder = None
 
     def take_journal(self, until: int) -> object:
+        if self.parts:
+            return ("parts", self._uid_at(until))
         return self.index.take_journal(until)
+
+    def _uid_at(self, until: int) -> int:
+        """--dedup-parts: the uid of the first row of an item at or after ``until`` (every
+        row before it is decided), which a resumed run's verdicts start at."""
+        while self._decided and self._decided[0][1][-1] < until:
+            self._decided.popleft()
+        if not self._decided:
+            return self._verdicts.next_uid if self._verdicts is not None else 0
+        first_uid, items = self._decided[0]
+        return first_uid + int(np.searchsorted(items, until))
 
     def measure(self, deep: bool = False) -> dict[str, float]:
         if self.parts:  # no index: the verdicts were found in parts
