@@ -41,3 +41,8 @@ class RunStopped(CurateError):
         super().__init__(
             f"{cause}; finished chunks are kept in {output}/.partial/ and no final file was written. "
             "Fix the cause, then run the same command with --resume to continue where it stopped.")
+
+    def __reduce__(self) -> tuple:
+        # Raised in a part's process (--dedup-parts), it is sent back pickled: rebuilt from
+        # its message alone it failed, and the pool reported a process "terminated abruptly".
+        return type(self), (self.output, self.cause)

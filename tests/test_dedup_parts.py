@@ -224,6 +224,53 @@ def test_parts_against_a_saved_index_meet_its_crowded_key_as_the_one_index_does(
     assert Verdicts(tmp_path / "rows").decide(later) == expected
 
 
+@pytest.mark.unit
+def test_each_group_replays_in_a_scratch_folder_of_its_own(tmp_path):
+    # An index opening in a folder deletes the indexes it finds there (a killed run's):
+    # two groups' replays sharing one folder deleted each other's files mid-way, which
+    # a loaded machine showed as a part's process dying.
+    import curate.stages.dedup.parts as parts
+
+    class Recording:
+        slots = 2
+
+        def __init__(self):
+            self.tasks: list = []
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def map(self, function, tasks):
+            tasks = list(tasks)
+            if function is parts._replay:
+                self.tasks += tasks
+            return map(function, tasks)
+
+    cfg = DedupConfig(num_perm=16)
+    flat, offsets = shingle_sets(np.arange(80, dtype=np.uint32), [40, 40])
+    store = RowStore(tmp_path / "rows")
+    store.append(SignedRows([(0, 0), (1, 0)], np.ones((2, 4), dtype=np.uint64), flat, offsets,
+                            [("d", "s", 1, 0, 9), ("d", "s", 2, 0, 9)]))
+    store.close()
+    pool = Recording()
+    settle(tmp_path / "rows", 4, cfg, processes=1, pool=pool)
+    folders = [task[4] for task in pool.tasks]
+    assert len(folders) == 2 and len(set(folders)) == 2
+
+
+@pytest.mark.unit
+def test_a_stopped_run_raised_in_a_part_process_comes_back_as_itself():
+    import pickle
+
+    from curate.errors import RunStopped
+
+    err = pickle.loads(pickle.dumps(RunStopped("out", "cannot write out/x: No space left on device")))
+    assert isinstance(err, RunStopped) and err.cause.startswith("cannot write") and "--resume" in str(err)
+
+
 def _settled_again_in_small_parts(folder, bands, cfg, monkeypatch) -> tuple[list, list, bytes]:
     """The verdicts settled again with a budget that cuts the keys into a partition per
     few rows, read two rows at a time: the same files."""

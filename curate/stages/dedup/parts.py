@@ -263,8 +263,10 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
         nodes, roots = components.result()
         del components
         group_of = component_group(roots, groups)
-        found = list(parts_pool.map(_replay, [(folder, bands, cfg, nodes[group_of == g], scratch, share, earlier)
-                                              for g in range(groups)]))
+        # A folder for each group's index: an index opening in a folder takes the indexes it
+        # finds there for a killed run's, and deletes them.
+        found = list(parts_pool.map(_replay, [(folder, bands, cfg, nodes[group_of == g], scratch / f"group-{g}",
+                                               share, earlier) for g in range(groups)]))
     shutil.rmtree(scratch, ignore_errors=True)
     uids = np.concatenate([f[0] for f in found]) if found else np.empty(0, dtype=np.int64)
     order = np.argsort(uids, kind="stable")
