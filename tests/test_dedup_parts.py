@@ -122,34 +122,38 @@ def test_parts_on_the_ray_engine_give_the_local_output(corpus, tmp_path, ray_clu
     assert output_files(out) == local
 
 
+def _parts_on_ray_give_the_local_output(corpus, tmp_path, ray_options, env, **test_env) -> Path:
+    """`curate dedup --dedup-parts` on Ray with the test settings ``test_env`` (each value
+    "MARKS" is the folder where the run leaves its marks), whose bytes must be the local
+    engine's; returns that folder."""
+    local = _output(tmp_path, "local", "dedup", corpus)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    out = tmp_path / "ray"
+    done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", *ray_options,
+                       env={**env, **{name: str(marks) if value == "MARKS" else value
+                                      for name, value in test_env.items()}})
+    assert done.returncode == 0, done.stderr
+    assert output_files(out) == local
+    return marks
+
+
 def test_parts_run_as_tasks_on_two_ray_nodes_and_give_the_local_output(corpus, tmp_path, two_nodes):
     # Two nodes of one CPU each, on this machine, so both see the rows' folder: the part
     # tasks (two key partitions' edges, then two groups' replays) go to both, one a node
     # at a time; each leaves a mark naming its node.
     address, env = two_nodes
-    local = _output(tmp_path, "local", "dedup", corpus)
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    out = tmp_path / "ray"
-    done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", "--engine", "ray", "--address", address,
-                       env={**env, "CURATE_TEST_RAY_PARTS_MARKS": str(marks)})
-    assert done.returncode == 0, done.stderr
-    assert output_files(out) == local
+    marks = _parts_on_ray_give_the_local_output(corpus, tmp_path, ("--engine", "ray", "--address", address), env,
+                                                CURATE_TEST_RAY_PARTS_MARKS="MARKS")
     assert len([mark for mark in marks.iterdir() if mark.name.startswith("part-on-")]) == 2, \
         "the parts should have run on both nodes"
 
 
 def test_a_part_task_whose_worker_dies_runs_again_and_changes_no_byte(corpus, tmp_path, ray_cluster):
     ray_options, env = ray_cluster
-    local = _output(tmp_path, "local", "dedup", corpus)
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    out = tmp_path / "ray"
-    done = run_process("dedup", corpus, "-o", out, "-q", "--dedup-parts", *ray_options,
-                       env={**env, "CURATE_TEST_RAY_FAIL_ONCE": str(marks), "CURATE_TEST_RAY_FAIL_PHASE": "part"})
-    assert done.returncode == 0, done.stderr
+    marks = _parts_on_ray_give_the_local_output(corpus, tmp_path, ray_options, env,
+                                                CURATE_TEST_RAY_FAIL_ONCE="MARKS", CURATE_TEST_RAY_FAIL_PHASE="part")
     assert (marks / "failed-once").exists(), "the first part task should have died once"
-    assert output_files(out) == local
 
 
 @pytest.mark.unit
