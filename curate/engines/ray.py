@@ -249,10 +249,6 @@ class Decider:
         self.stage.close()
 
 
-def _sees(path: str) -> bool:
-    return os.path.exists(path)
-
-
 def _part(function: Any, task: Any) -> Any:
     _fail_once_if_asked("part", 1)  # the first part task to run dies, once
     mark_folder = os.environ.get(PARTS_MARKS_ENV)
@@ -263,7 +259,7 @@ def _part(function: Any, task: Any) -> Any:
 
 # No CPU of their own: between the passes the actors that map batches are idle but hold the
 # CPUs; PartsOnNodes runs no more parts at once on a node than it has CPUs.
-_remote_sees: Any = ray.remote(num_cpus=0, max_retries=0)(_sees)
+_remote_sees: Any = ray.remote(num_cpus=0, max_retries=0)(os.path.exists)
 _remote_part: Any = ray.remote(num_cpus=0, max_retries=0)(_part)
 
 

@@ -60,7 +60,9 @@ class Dedup(Stage):
         self._bands = 0  # the band keys a stored row has, once the rows are settled
         # The pass that writes, for its checkpoints: the first uid and the items of the rows
         # of each batch decided since the last chunk ended (a chunk can end inside a batch).
-        self._decided: collections.deque[tuple[int, np.ndarray]] = collections.deque()
+        # None until the driver restores the checkpoints it will take (the Ray engine takes
+        # none): as the index's journal, recorded only for them.
+        self._decided: collections.deque[tuple[int, np.ndarray]] | None = None
         self._resume_uid = 0  # where a resumed run's pass that writes starts in the verdicts
         self._output: Path | None = None  # the run's output folder, named when it stops
 
@@ -83,7 +85,7 @@ class Dedup(Stage):
             return [None] * (len(batch.signed) if batch.signed is not None else 0)
         if self._verdicts is not None:
             rows = batch.signed
-            if rows is not None and len(rows):
+            if self._decided is not None and rows is not None and len(rows):
                 items = np.fromiter((batch.first_item + pos for pos, _ in rows.owners), dtype=np.int64, count=len(rows))
                 self._decided.append((self._verdicts.next_uid, items))
             return self._verdicts.decide(rows)
@@ -127,6 +129,7 @@ class Dedup(Stage):
     def restore(self, journals: list) -> None:
         if self.parts:  # each chunk's journal says where the verdicts stood at its end
             self._resume_uid = journals[-1][1] if journals else 0
+            self._decided = collections.deque()
             return
         for journal in journals:
             self.index.replay(journal)
@@ -179,6 +182,7 @@ class Dedup(Stage):
     def _uid_at(self, until: int) -> int:
         """--dedup-parts: the uid of the first row of an item at or after ``until`` (every
         row before it is decided), which a resumed run's verdicts start at."""
+        assert self._decided is not None, "checkpoints are taken only after restore()"
         while self._decided and self._decided[0][1][-1] < until:
             self._decided.popleft()
         if not self._decided:

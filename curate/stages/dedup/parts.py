@@ -48,6 +48,7 @@ from curate.stages.dedup.components import (
 from curate.stages.dedup.index import DedupIndex
 from curate.stages.dedup.sign import SignedRows, key_order
 from curate.stages.dedup.signature import DedupConfig
+from curate.stages.dedup.store import RecordFile
 
 _FILES = ("keys.u64", "sets.u32", "sizes.i64", "refs.bin", "ref-sizes.i64")
 READ_ROWS = 1 << 18  # rows of band keys a partition's task reads at a time
@@ -139,45 +140,48 @@ class _Mapped:
             self._map.madvise(mmap.MADV_DONTNEED)
 
 
+def _saved_pairs(folder: Path, bands: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """A saved index's (band key, paragraph) pairs, a slice at a time (its keys.npy and
+    ids.npy, sorted by key)."""
+    keys = np.load(folder / "keys.npy", mmap_mode="r")
+    ids = np.load(folder / "ids.npy", mmap_mode="r")
+    step = READ_ROWS * max(bands, 1)
+    for start in range(0, len(keys), step):
+        yield np.asarray(keys[start:start + step]), np.asarray(ids[start:start + step]).astype(np.int64)
+
+
 class SavedRows:
     """An earlier run's saved index (--against) read as rows: its paragraphs are uids 0 ..
     count - 1, before this run's. ``uids``: the ones a replay needs; their band keys are
-    picked from the index's key file a slice at a time, the rest read where asked."""
+    picked from the index's key file a slice at a time, their sets and references read
+    where asked, as the one index reads them (`RecordFile`)."""
 
     def __init__(self, folder: Path, bands: int, uids: np.ndarray):
-        keys = np.load(folder / "keys.npy", mmap_mode="r")
-        ids = np.load(folder / "ids.npy", mmap_mode="r")
         picked_keys, picked_ids = [], []
-        step = READ_ROWS * max(bands, 1)
-        for start in range(0, len(keys), step):
-            some = np.asarray(ids[start:start + step]).astype(np.int64)
-            mine = np.isin(some, uids)
-            picked_keys.append(np.asarray(keys[start:start + step])[mine])
-            picked_ids.append(some[mine])
+        for keys, ids in _saved_pairs(folder, bands):
+            mine = np.isin(ids, uids)
+            picked_keys.append(keys[mine])
+            picked_ids.append(ids[mine])
         found = np.concatenate(picked_ids) if picked_ids else np.empty(0, dtype=np.int64)
-        order = np.argsort(found, kind="stable")
+        flat = np.concatenate(picked_keys)[np.argsort(found, kind="stable")] if picked_keys else found
         self.uids = np.unique(found)
-        flat = np.concatenate(picked_keys)[order] if picked_keys else np.empty(0, dtype=np.uint64)
         self.keys = flat.astype(np.uint64).reshape(len(self.uids), bands)  # each paragraph has one key a band
-        self.shingle_ends = np.load(folder / "shingle_ends.npy", mmap_mode="r")
-        self.ref_ends = np.load(folder / "ref_ends.npy", mmap_mode="r")
-        self._maps = [_Mapped(folder / "shingles.u32"), _Mapped(folder / "refs.jsonl")]
-        self.shingles = self._maps[0].array(np.uint32)
-        self.refs = self._maps[1].array(np.uint8)
+        ends = [np.load(folder / name, mmap_mode="r") for name in ("shingle_ends.npy", "ref_ends.npy")]
+        self.sets = RecordFile.existing(folder / "shingles.u32", ends[0], in_memory=False)
+        self.refs = RecordFile.existing(folder / "refs.jsonl", ends[1], in_memory=False)
 
     def __call__(self, uids: np.ndarray) -> SignedRows:
-        rows = np.searchsorted(self.uids, uids)
-        ends = self.shingle_ends  # in bytes: 4 a shingle
-        sets = [np.array(self.shingles[(int(ends[u - 1]) // 4 if u else 0):int(ends[u]) // 4]) for u in uids.tolist()]
+        sets = [np.frombuffer(self.sets.read(u), dtype=np.uint32) for u in uids.tolist()]
         offsets = np.zeros(len(uids) + 1, dtype=np.int64)
         np.cumsum([len(one) for one in sets], out=offsets[1:])
         flat = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint32)
-        refs = [tuple(json.loads(self.refs[(self.ref_ends[u - 1] if u else 0):self.ref_ends[u]].tobytes()))
-                for u in uids.tolist()]
-        keys = self.keys[rows]
-        for mapped in self._maps:
-            mapped.forget()
+        refs = [tuple(json.loads(self.refs.read(u))) for u in uids.tolist()]
+        keys = self.keys[np.searchsorted(self.uids, uids)]
         return SignedRows([(k, 0) for k in range(len(uids))], keys, flat, offsets, refs, key_order(keys))
+
+    def close(self) -> None:
+        self.sets.close()
+        self.refs.close()
 
 
 # An earlier run's saved index the parts run against: its folder and how many paragraphs it has.
@@ -191,21 +195,19 @@ def _edges(task: tuple[Path, int, int, int, Earlier]) -> tuple[np.ndarray, np.nd
     folder, bands, part, parts, earlier = task
     rows = StoredRows(folder, bands)
     first_uid = earlier[1] if earlier is not None else 0
+
+    def slices() -> Iterator[tuple[np.ndarray, np.ndarray]]:  # (band keys, their uids)
+        for start in range(0, rows.count, READ_ROWS):
+            flat = rows.key_rows(start, READ_ROWS).ravel()
+            yield flat, first_uid + start + np.arange(len(flat)) // max(bands, 1)
+        if earlier is not None:
+            yield from _saved_pairs(earlier[0], bands)
+
     picked_keys, picked_uids = [], []
-    for start in range(0, rows.count, READ_ROWS):
-        flat = rows.key_rows(start, READ_ROWS).ravel()
-        mine = np.flatnonzero(key_partition(flat, parts) == part)
-        picked_keys.append(flat[mine])
-        picked_uids.append(first_uid + start + mine // max(bands, 1))
-    if earlier is not None:
-        keys = np.load(earlier[0] / "keys.npy", mmap_mode="r")
-        ids = np.load(earlier[0] / "ids.npy", mmap_mode="r")
-        step = READ_ROWS * max(bands, 1)
-        for start in range(0, len(keys), step):
-            some = np.asarray(keys[start:start + step])
-            mine = np.flatnonzero(key_partition(some, parts) == part)
-            picked_keys.append(some[mine])
-            picked_uids.append(np.asarray(ids[start:start + step])[mine].astype(np.int64))
+    for keys, uids in slices():
+        mine = key_partition(keys, parts) == part
+        picked_keys.append(keys[mine])
+        picked_uids.append(uids[mine])
     if not picked_keys:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
@@ -227,12 +229,16 @@ def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path, int | None, Ea
         return stored(asked - first_uid)
 
     removed, similarity, packed = [], [], []
-    for uid, reason in replay(cfg, uids, rows_of, scratch, budget, first_uid):
-        assert reason.duplicate_of is not None and reason.similarity is not None
-        removed.append(uid - first_uid)
-        similarity.append(reason.similarity)
-        ref = reason.duplicate_of
-        packed.append(marshal.dumps((ref.doc, ref.source, ref.line, ref.byte_start, ref.byte_end)))
+    try:
+        for uid, reason in replay(cfg, uids, rows_of, scratch, budget, first_uid):
+            assert reason.duplicate_of is not None and reason.similarity is not None
+            removed.append(uid - first_uid)
+            similarity.append(reason.similarity)
+            ref = reason.duplicate_of
+            packed.append(marshal.dumps((ref.doc, ref.source, ref.line, ref.byte_start, ref.byte_end)))
+    finally:
+        if saved is not None:
+            saved.close()  # a pool's process, or a Ray worker, runs part after part
     return (np.array(removed, dtype=np.int64), np.array(similarity, dtype=np.float64), b"".join(packed),
             np.fromiter(map(len, packed), dtype=np.int64, count=len(packed)))
 
