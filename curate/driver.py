@@ -245,7 +245,12 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                     writer.scratch)
                 timings["census"] = time.perf_counter() - t0
             render = writer.renderer()
-            if the_plan.dedup_parts():
+            if the_plan.dedup_parts() and barrier is not None and barrier.settled():
+                # Resumed after the parts had found every verdict: the first pass would only
+                # gather the same rows again.
+                if on_progress is not None:
+                    on_progress(the_plan.total_bytes)
+            elif the_plan.dedup_parts():
                 assert barrier is not None
                 t0 = time.perf_counter()
                 take_rows(the_plan, mapped, barrier, engine,
@@ -301,7 +306,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             writer.commit(summary)
         except BaseException:
             if barrier is not None:
-                barrier.close()
+                barrier.close(stopped=True)
             writer.interrupt()
             raise
     return summary

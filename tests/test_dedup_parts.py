@@ -5,6 +5,7 @@ before touching the output."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -287,10 +288,16 @@ def _settled_again_in_small_parts(folder, bands, cfg, monkeypatch) -> tuple[list
     return again.removed.tolist(), again.similarity.tolist(), bytes(again.refs)
 
 
-def test_an_interrupted_run_says_to_resume_and_resumes_to_the_one_index_bytes(tmp_path):
+@pytest.mark.parametrize("when", ["gathering", "writing"])
+def test_an_interrupted_run_says_to_resume_and_resumes_to_the_one_index_bytes(tmp_path, when):
+    # Ctrl-C in the first pass: the resumed run gathers the rows again. Once the parts
+    # have found the verdicts (their folder's mark is written), it takes them up and goes
+    # straight to the pass that writes: no first pass, no parts (--timings says so).
     import signal
     import subprocess
     import time
+
+    from curate.stages.dedup.barrier import PARTS_FOLDER, SETTLED
 
     generate(3.0, tmp_path / "gen")
     corpus = tmp_path / "gen" / "corpus.jsonl"
@@ -302,17 +309,21 @@ def test_an_interrupted_run_says_to_resume_and_resumes_to_the_one_index_bytes(tm
     # may have it ignored, which the child would inherit), to the whole process group.
     proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    wait_for = out / ".partial" if when == "gathering" else out / ".partial" / "index" / PARTS_FOLDER / SETTLED
     deadline = time.monotonic() + 60
-    while not (out / ".partial").exists() and proc.poll() is None and time.monotonic() < deadline:
+    while not wait_for.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
     assert "interrupted" in err and "--resume" in err and "Traceback" not in err
     assert not (out / "summary.json").exists()
-    resumed = run_process(*command[1:], "-q", "--resume")
+    timings = tmp_path / "timings.json"
+    resumed = run_process(*command[1:], "-q", "--resume", "--timings", timings)
     assert resumed.returncode == 0, resumed.stderr
     assert output_files(out) == one
+    assert ("dedup-settle" in json.loads(timings.read_text())["seconds"]) == (when == "gathering")
+    assert not (out / ".partial").exists()
 
 
 @pytest.mark.slow
@@ -339,9 +350,11 @@ def test_a_run_killed_while_it_writes_resumes_to_the_one_index_bytes(tmp_path):
     proc.kill()  # SIGKILL: no handler runs
     proc.wait()
     assert not (out / "summary.json").exists()
-    resumed = run_process(*args, "--resume")
+    timings = tmp_path / "timings.json"
+    resumed = run_process(*args, "--resume", "--timings", timings)
     assert resumed.returncode == 0, resumed.stderr
     assert output_files(out) == one
+    assert "dedup-settle" not in json.loads(timings.read_text())["seconds"]  # the verdicts were taken up
 
 
 @pytest.mark.unit
@@ -364,5 +377,56 @@ def test_a_part_process_that_dies_stops_the_run_with_what_to_do(tmp_path, monkey
     monkeypatch.setattr(barrier, "settle", died)  # as an out-of-memory kill of a part's process shows
     with pytest.raises(CurateError, match=r"a smaller --memory or fewer --workers.*--resume"):
         stage.settle(2)
-    stage.close()
-    assert not list((tmp_path / "scratch").glob("dedup-parts-*"))  # its files go with it
+    stage.close(stopped=True)  # nothing settled: nothing a resumed run could take up
+    assert not (tmp_path / "scratch" / "dedup-parts").exists()  # its files go with it
+
+
+def _copies_signed(cfg: DedupConfig) -> SignedRows:
+    """Eight signed rows; rows 5, 6 and 7 copy rows 0, 3 and 0."""
+    rng = np.random.default_rng(3)
+    base = [rng.choice(1 << 30, 40, replace=False).tolist() for _ in range(5)]
+    groups = [*base, base[0][:-1], base[3][1:], base[0]]
+    flat, offsets = shingle_sets(np.array([h for g in groups for h in g], dtype=np.uint32), [len(g) for g in groups])
+    signer = Signer(cfg)
+    keys = signer.band_keys_matrix(signer.signatures_of_hashes(flat, np.diff(offsets).tolist()))
+    return SignedRows([(k, 0) for k in range(8)], keys, flat, offsets,
+                      [(f"doc{k}", "src", k + 1, 10 * k, 10 * k + 9) for k in range(8)])
+
+
+@pytest.mark.unit
+def test_verdicts_found_before_a_stop_are_taken_up_by_the_resumed_run(tmp_path):
+    """A run stopped after its parts keeps their files (the first pass and the parts
+    are not done again); it resumes at the uid its last chunk's journal names. A stop
+    before they were whole, or the end of the run, leaves nothing behind."""
+    from curate.stages.dedup.barrier import SETTLED, Dedup
+
+    cfg = DedupConfig(threshold=0.7, num_perm=32)
+    rows = _copies_signed(cfg)
+    scratch = tmp_path / "partial" / "index"
+    first = Dedup(cfg, parts=True)
+    first.attach(scratch)
+    assert not first.settled()
+    first.decide(Batch(0, [], 0, rows))
+    first.settle(1)
+    assert first.settled() and (scratch / "dedup-parts" / SETTLED).exists()
+    whole = first.decide(Batch(0, [], 0, rows))
+    assert [k for k, v in enumerate(whole) if v is not None] == [5, 6, 7]
+    first.close(stopped=True)
+    again = Dedup(cfg, parts=True)
+    again.attach(scratch)
+    assert again.settled()
+    again.restore([("parts", 0), ("parts", 5)])  # two chunks ended: the verdicts stood at uid 5
+    tail = SignedRows(rows.owners[5:], rows.keys[5:], rows.shingles[rows.offsets[5]:],
+                      rows.offsets[5:] - rows.offsets[5], rows.refs[5:])
+    assert again.decide(Batch(0, [], 0, tail)) == whole[5:]
+    again.close()  # the run ended: its files go
+    assert not (scratch / "dedup-parts").exists()
+    # Stopped in the first pass: the rows are gathered again from the start.
+    third = Dedup(cfg, parts=True)
+    third.attach(scratch)
+    third.decide(Batch(0, [], 0, rows))
+    third.close(stopped=True)
+    fourth = Dedup(cfg, parts=True)
+    fourth.attach(scratch)
+    assert not fourth.settled() and (scratch / "dedup-parts" / "keys.u64").stat().st_size == 0
+    fourth.close()

@@ -385,7 +385,8 @@ class HostedBarrier(Stage):
         """The decider settles, with part tasks on the cluster's nodes (it picks them)."""
         self._call("settle", processes)
 
-    def close(self) -> None:
+    def close(self, stopped: bool = False) -> None:
+        # A Ray run is never resumed: the decider keeps nothing for one (stopped=False).
         if self.actor is None:
             return
         with contextlib.suppress(Exception):

@@ -86,13 +86,18 @@ class Stage:
     def attach(self, scratch: Path | None) -> None:
         """Where the stage may keep files for the run (None: the system's temporary folder)."""
 
-    def close(self) -> None:
-        """Let go of the run's state and files (after the last batch, or on a stop)."""
+    def close(self, stopped: bool = False) -> None:
+        """Let go of the run's state and files: after the last batch, or on a stop
+        (``stopped``), when it may keep the files a resumed run would take up."""
 
     def decide(self, batch: Batch) -> list[Reason | None]:
         """A barrier's verdict on each signed row of ``batch`` from the rows alone (the
         documents may be in another process); ``__call__`` applies them."""
         raise NotImplementedError(f"the {self.name} stage cannot decide without the documents")
+
+    def settled(self) -> bool:
+        """Whether what settle() finds is there already: a resumed run found it whole."""
+        return False
 
     def settle(self, processes: int, spread: Callable[[Path], Any] | None = None) -> None:
         """Between a first pass that only gathered (--dedup-parts) and the pass that writes:

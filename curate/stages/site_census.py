@@ -112,7 +112,7 @@ class Census:
         return SiteTable(keys, np.concatenate([p[1] for p in parts]).astype(np.uint32),
                          np.concatenate([p[2] for p in parts]).astype(np.uint32))
 
-    def close(self) -> None:
+    def close(self, stopped: bool = False) -> None:
         self.keys, self.held = [], 0
         self.held_from = len(self.page_sites)
         if self.folder is not None:

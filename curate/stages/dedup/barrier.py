@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ import numpy as np
 
 from curate.document import Reason
 from curate.errors import RunStopped
+from curate.outdir import fsync_path, write_durably
 from curate.stages.base import Batch, Stage
 from curate.stages.dedup.apply import apply_verdicts
 from curate.stages.dedup.budget import default_memory, index_budget
@@ -32,6 +34,11 @@ from curate.stages.dedup.signature import DedupConfig
 
 if TYPE_CHECKING:
     from curate.driver import RunConfig
+
+PARTS_FOLDER = "dedup-parts"  # --dedup-parts' rows and verdicts, in the run's scratch folder
+# Written there, last, once the verdicts are found: a resumed run that finds it takes them
+# up and skips the first pass and the parts, which would give the same files again.
+SETTLED = "settled.json"
 
 
 @dataclass
@@ -105,11 +112,23 @@ class Dedup(Stage):
                 earlier = (self.saved.folder, self.saved.paragraphs) if self.saved is not None else None
                 settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory),
                        spread(self._folder) if spread is not None else None, earlier)
+                self._mark_settled(rows.rows)
         except BrokenProcessPool as err:
             raise RunStopped(self._output, f"a process finding the near-duplicates in parts died ({err}; out of "
                              "memory?): give a smaller --memory or fewer --workers") from err
         self._verdicts = Verdicts(self._folder)
         self._verdicts.next_uid = self._resume_uid
+
+    def _mark_settled(self, rows: int) -> None:
+        """Every file of the folder on disk, then the mark that says they are whole."""
+        assert self._folder is not None
+        for path in sorted(self._folder.iterdir()):
+            if path.is_file():
+                fsync_path(path)
+        write_durably(self._folder / SETTLED, json.dumps({"rows": rows, "bands": self._bands}).encode())
+
+    def settled(self) -> bool:
+        return self._verdicts is not None
 
     @contextlib.contextmanager
     def _stopped_by_disk(self) -> Iterator[None]:
@@ -130,6 +149,8 @@ class Dedup(Stage):
         if self.parts:  # each chunk's journal says where the verdicts stood at its end
             self._resume_uid = journals[-1][1] if journals else 0
             self._decided = collections.deque()
+            if self._verdicts is not None:  # settled before the stop (attach found them)
+                self._verdicts.next_uid = self._resume_uid
             return
         for journal in journals:
             self.index.replay(journal)
@@ -140,14 +161,26 @@ class Dedup(Stage):
         memory = self.memory if self.memory is not None else default_memory()
         self.index = DedupIndex(self.dedup, scratch, self.saved, index_budget(memory))
         if self.parts:
-            if scratch is not None:
-                scratch.mkdir(parents=True, exist_ok=True)
-                for stale in scratch.glob("dedup-parts-*"):  # a run killed before could not delete them
-                    shutil.rmtree(stale, ignore_errors=True)
-            self._folder = Path(tempfile.mkdtemp(prefix="dedup-parts-", dir=scratch))
-            # The scratch folder is OUT/.partial/index: the output is two levels up.
-            self._output = scratch.parent.parent if scratch is not None else self._folder
-            self._rows = RowStore(self._folder)
+            if scratch is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="dedup-parts-"))
+                self._output = self._folder
+                self._rows = RowStore(self._folder)
+                return
+            # The scratch folder is OUT/.partial/index: the output is two levels up. It
+            # holds files only for --resume: a run that is not resumed starts without it.
+            self._output = scratch.parent.parent
+            self._folder = scratch / PARTS_FOLDER
+            mark = self._folder / SETTLED
+            if mark.exists():
+                try:
+                    self._bands = int(json.loads(mark.read_text())["bands"])
+                    self._verdicts = Verdicts(self._folder)
+                    return
+                except (OSError, ValueError, KeyError, TypeError):  # damaged since: found again
+                    self._verdicts = None
+            shutil.rmtree(self._folder, ignore_errors=True)  # a stop before the verdicts were whole
+            with self._stopped_by_disk():
+                self._rows = RowStore(self._folder)
 
     def save(self, folder: Path) -> None:
         if self._verdicts is not None and self._folder is not None:
@@ -165,14 +198,15 @@ class Dedup(Stage):
             found["settings"]["against"] = (self.saved.folder / INDEX_JSON).read_text()
         return found
 
-    def close(self) -> None:
+    def close(self, stopped: bool = False) -> None:
         self.index.close()
         if self._rows is not None:
             self._rows.close()
             self._rows = None
-        if self._folder is not None:
+        if self._folder is not None and not (stopped and self._verdicts is not None):
             shutil.rmtree(self._folder, ignore_errors=True)
-            self._folder = None
+        self._folder = None
+        self._verdicts = None
 
     def take_journal(self, until: int) -> object:
         if self.parts:
