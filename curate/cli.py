@@ -439,7 +439,9 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                 raise _fail(err) from err
             except KeyboardInterrupt:
                 if engine != "local":
-                    raise click.ClickException("interrupted; no final file was written") from None
+                    raise click.ClickException(
+                        f"interrupted; no final file was written. A run on --engine {engine} cannot be resumed: "
+                        "run the same command with --overwrite to start again.") from None
                 kept = output
                 if isinstance(output, str):
                     from curate.staged import staging_folder

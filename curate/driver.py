@@ -220,7 +220,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
     with engine:
         writer = output if output is not None else open_output_folder(
             cfg.output, the_plan.fingerprint(), resume=resume, overwrite=overwrite, sink=cfg.sink,
-            staging=cfg.staging)
+            staging=cfg.staging, resumable=engine.resumable)
         try:
             journals, state, done = writer.restore()
             if barrier is not None:

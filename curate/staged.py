@@ -50,23 +50,25 @@ def staging_folder(url: str, root: Path | None = None) -> Path:
 
 
 def open_output_folder(output: Location, fingerprint: str, resume: bool = False, overwrite: bool = False,
-                       sink: Sink | str = DEFAULT_SINK, staging: Path | None = None) -> OutputWriter:
+                       sink: Sink | str = DEFAULT_SINK, staging: Path | None = None,
+                       resumable: bool = True) -> OutputWriter:
     """The writer of an output folder: local, or staged and uploaded for a URL."""
     if isinstance(output, str) and is_remote(output):
-        return StagedOutputWriter(output, fingerprint, resume, overwrite, sink, staging)
-    return OutputWriter(Path(output), fingerprint, resume=resume, overwrite=overwrite, sink=sink)
+        return StagedOutputWriter(output, fingerprint, resume, overwrite, sink, staging, resumable)
+    return OutputWriter(Path(output), fingerprint, resume=resume, overwrite=overwrite, sink=sink,
+                        resumable=resumable)
 
 
 class StagedOutputWriter(OutputWriter):
     def __init__(self, url: str, fingerprint: str, resume: bool = False, overwrite: bool = False,
-                 sink: Sink | str = DEFAULT_SINK, staging: Path | None = None):
+                 sink: Sink | str = DEFAULT_SINK, staging: Path | None = None, resumable: bool = True):
         self.url = url.rstrip("/")
         refused = remote_refusal(self.url, state_of(remote_names(self.url)), resume, overwrite)
         if refused is not None:
             raise refused
         local = staging_folder(self.url, staging)
         try:
-            super().__init__(local, fingerprint, resume=resume, overwrite=overwrite, sink=sink)
+            super().__init__(local, fingerprint, resume=resume, overwrite=overwrite, sink=sink, resumable=resumable)
         except UsageError as err:
             raise UsageError(f"-o {self.url} is staged in {local}: {err}") from err
         if overwrite:  # the local lock is held: no other run of this machine is writing there

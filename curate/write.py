@@ -170,8 +170,10 @@ class OutputWriter:
     """
 
     def __init__(self, out_dir: Path, fingerprint: str, resume: bool = False, overwrite: bool = False,
-                 sink: Sink | str = DEFAULT_SINK):
-        """``sink``: the corpus format, a registered sink or its name (see curate.formats)."""
+                 sink: Sink | str = DEFAULT_SINK, resumable: bool = True):
+        """``sink``: the corpus format, a registered sink or its name (see curate.formats);
+        ``resumable``: the engine keeps the checkpoints a resumed run needs (the Ray
+        engine does not: its chunks cannot be continued)."""
         if resume and overwrite:
             raise UsageError("--resume continues the run in the output folder and --overwrite discards it; "
                              "give one of them")
@@ -181,6 +183,7 @@ class OutputWriter:
         # disk (not a small /tmp) and go with it.
         self.scratch: Path | None = self.partial / "index"
         self.fingerprint = fingerprint
+        self.resumable = resumable
         self.sink = sink_by_name(sink) if isinstance(sink, str) else sink
         # What each output's parts are named after: 000000.corpus.jsonl.gz, 000000.removed.jsonl, ...
         self.names = {output: output + (self.sink.suffix if output == "corpus" else AUDIT_SINK.suffix)
@@ -238,7 +241,9 @@ class OutputWriter:
     def _run_record(self) -> dict:
         # The sink is named only when it is not the default, so run.json stays as it was.
         sink = {} if self.sink.name == DEFAULT_SINK else {"sink": self.sink.name}
-        return {"fingerprint": self.fingerprint, **sink}
+        # Named only when false, so run.json stays as it was for the runs that can resume.
+        resumable = {} if self.resumable else {"resumable": False}
+        return {"fingerprint": self.fingerprint, **sink, **resumable}
 
     # -- resuming ---------------------------------------------------------------------
     def _resumable(self) -> bool:
@@ -255,6 +260,12 @@ class OutputWriter:
             raise damaged from err
         if not isinstance(recorded, dict):
             raise damaged
+        if recorded.get("resumable", True) is False:
+            # Its chunks hold no dedup journal: continued, the paragraphs they kept would
+            # not be in the index, and their copies in the rest of the input would stay.
+            raise UsageError(
+                f"{self.out_dir}: the unfinished run there ran on an engine that keeps no checkpoints "
+                "(--engine ray), so it cannot be resumed; use --overwrite to discard it and start again")
         if recorded != self._run_record():
             raise UsageError(
                 f"{self.out_dir}: the unfinished run there used other inputs, rules or options, so it "

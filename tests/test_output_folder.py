@@ -12,7 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, SEEDS, invoke, output_files
+
+from curate.errors import UsageError
 
 FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
@@ -185,3 +188,19 @@ def test_a_second_run_into_the_same_folder_is_refused_at_once(tmp_path):
     assert _outputs(out) == _outputs(reference)
     assert not (out / ".curate.lock").exists()
     assert os.listdir(out) and sorted(os.listdir(out)) == sorted(FILES)
+
+
+def test_a_run_stopped_on_an_engine_without_checkpoints_is_not_resumed(tmp_path):
+    # A Ray run's chunks carry no dedup journal: continued by the local engine, the index
+    # would lack every paragraph they kept, and their copies later in the input would stay.
+    from curate.write import OutputWriter
+
+    out = tmp_path / "out"
+    OutputWriter(out, "fp", resumable=False).interrupt()
+    kept = sorted(p.name for p in (out / ".partial").iterdir())
+    with pytest.raises(UsageError, match=r"ran on an engine that keeps no checkpoints \(--engine ray\), so it "
+                                         r"cannot be resumed; use --overwrite"):
+        OutputWriter(out, "fp", resume=True)
+    assert sorted(p.name for p in (out / ".partial").iterdir()) == kept  # nothing discarded
+    OutputWriter(out, "fp", overwrite=True).interrupt()  # what the message says works
+    OutputWriter(out, "fp", resume=True).interrupt()  # and a local run's folder resumes

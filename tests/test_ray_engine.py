@@ -167,3 +167,39 @@ def test_ray_on_two_nodes_started_apart_writes_the_local_engines_bytes(tmp_path,
     relative = tuple(path.relative_to(ROOT) for path in SMALL)
     _assert_same(_run(tmp_path / "ray", "--engine", "ray", "--address", address, env=env, inputs=relative),
                  small_local_output)
+
+
+def test_a_killed_ray_run_is_not_resumed_by_the_local_engine(tmp_path, ray_cluster):
+    # Its chunks hold no dedup journal: the local engine would continue without the
+    # paragraphs they kept, and keep their copies (it did, silently, until this test).
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import generate
+
+    generate(1.0, tmp_path / "gen")
+    corpus = tmp_path / "gen" / "corpus.jsonl"
+    out = tmp_path / "out"
+    joined, cluster_env = ray_cluster
+    args = ["run", str(corpus), "-o", str(out), "-q", "--no-project-rules", "--chunk-docs", "20"]
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "curate"), *args, *joined], env=cluster_env,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((out / ".partial").glob("*.done")):
+        assert proc.poll() is None, "the run ended before it could be killed; use a bigger corpus"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    refused = run_process(*args, "--resume")
+    assert refused.returncode == 1
+    assert "keeps no checkpoints (--engine ray), so it cannot be resumed; use --overwrite" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    again = run_process(*args, "--overwrite")
+    assert again.returncode == 0, again.stderr
+    reference = run_process(*args[:3], str(tmp_path / "reference"), *args[4:])
+    assert reference.returncode == 0, reference.stderr
+    assert output_files(out) == output_files(tmp_path / "reference")
