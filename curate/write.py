@@ -219,6 +219,9 @@ class OutputWriter:
             remove_tree(self.out_dir / DISCARDED)  # what a finished commit left to delete
             state = inspect_folder(self.out_dir)
             refused = refusal(self.out_dir, state, resume, overwrite)
+            if refused is not None and state.kind == "unfinished" and not resume and self._left_by_ray():
+                raise UsageError(f"{self.out_dir}: the folder holds an unfinished run (.partial/) of an engine that "
+                                 "keeps no checkpoints (--engine ray); use --overwrite to discard it and start again")
             if refused is not None:
                 raise refused
             if resume and self._resumable():
@@ -246,6 +249,15 @@ class OutputWriter:
         return {"fingerprint": self.fingerprint, **sink, **resumable}
 
     # -- resuming ---------------------------------------------------------------------
+    def _left_by_ray(self) -> bool:
+        """Whether .partial's run record says its engine keeps no checkpoints (as far as
+        it can be read: a damaged one is _resumable's to report)."""
+        try:
+            recorded = json.loads((self.partial / RUN_FILE).read_bytes())
+        except (OSError, ValueError):
+            return False
+        return isinstance(recorded, dict) and recorded.get("resumable", True) is False
+
     def _resumable(self) -> bool:
         """True if .partial holds a run to continue; refuses one made with other settings
         (or another output format, whose parts this sink cannot join).

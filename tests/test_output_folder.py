@@ -201,6 +201,9 @@ def test_a_run_stopped_on_an_engine_without_checkpoints_is_not_resumed(tmp_path)
     with pytest.raises(UsageError, match=r"ran on an engine that keeps no checkpoints \(--engine ray\), so it "
                                          r"cannot be resumed; use --overwrite"):
         OutputWriter(out, "fp", resume=True)
+    with pytest.raises(UsageError, match=r"unfinished run \(.partial/\) of an engine that keeps no checkpoints "
+                                         r"\(--engine ray\); use --overwrite to discard it"):
+        OutputWriter(out, "fp")  # not offered --resume, which cannot work
     assert sorted(p.name for p in (out / ".partial").iterdir()) == kept  # nothing discarded
-    OutputWriter(out, "fp", overwrite=True).interrupt()  # what the message says works
+    OutputWriter(out, "fp", overwrite=True).interrupt()  # what the messages say works
     OutputWriter(out, "fp", resume=True).interrupt()  # and a local run's folder resumes
