@@ -253,23 +253,21 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             elif the_plan.dedup_parts():
                 assert barrier is not None
                 t0 = time.perf_counter()
-                take_rows(the_plan, mapped, barrier, engine,
-                          census_work(the_plan, engine, writer.scratch, "dedup-parts-ids"), on_progress, render,
-                          timings)
+                gathered = barrier.gathered()
+                first_pass: tuple[Iterator[Batch], IdRegistry | None]
+                if gathered:  # resumed in the first pass: on from the first item not gathered
+                    first_pass = batches(skip_items(the_plan, gathered, on_progress), gathered), None
+                else:
+                    first_pass = census_work(the_plan, engine, writer.scratch, "dedup-parts-ids")
+                take_rows(the_plan, mapped, barrier, engine, first_pass, on_progress, render, timings)
                 timings["dedup-parts"] = time.perf_counter() - t0
             ids = None
             if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
                 # Beside the dedup index's files, on the output's disk, and gone with them.
                 work, ids = range_work(the_plan, engine,
                                        writer.scratch.parent / "ids" if writer.scratch is not None else None)
-            items = iter(the_plan.items) if the_plan.items is not None else input_items(
-                the_plan.discovery, cfg.text_field, cfg.read_options)
             if ids is None:
-                work = batches(items, done)
-            if done:
-                skipped = sum(item.size for item in itertools.islice(items, done) if isinstance(item, RawDocument))
-                if on_progress is not None:
-                    on_progress(skipped)
+                work = batches(skip_items(the_plan, done, on_progress), done)
             write_s = 0.0
 
             def end_chunk_if_full() -> None:
@@ -321,17 +319,38 @@ def add_timings(timings: dict[str, float], batch: Batch) -> None:
         timings[stage] = timings.get(stage, 0.0) + seconds
 
 
+def skip_items(the_plan: Plan, done: int, on_progress: Callable[[int], None] | None) -> Iterator[Item]:
+    """The input's items after the first ``done`` (a resumed pass's), whose bytes count as
+    progress made."""
+    cfg = the_plan.cfg
+    items = iter(the_plan.items) if the_plan.items is not None else input_items(
+        the_plan.discovery, cfg.text_field, cfg.read_options)
+    if done:
+        skipped = sum(item.size for item in itertools.islice(items, done) if isinstance(item, RawDocument))
+        if on_progress is not None:
+            on_progress(skipped)
+    return items
+
+
 def take_rows(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engine,
               work: tuple[Iterator[Batch], IdRegistry | None], on_progress: Callable[[int], None] | None,
               render: Renderer | None, timings: dict[str, float]) -> None:
     """--dedup-parts' first pass: every stage over the input, the barrier keeping the
     signed rows and removing nothing, the records encoded and let go; then the verdicts
-    found in parts, for the pass that writes."""
+    found in parts, for the pass that writes. On an engine that resumes, what is gathered
+    is kept on disk every chunk's worth of items (--chunk-docs), as the pass that writes
+    keeps its chunks."""
     batches_in, ids = work
+    every = the_plan.cfg.chunk_items
+    kept = barrier.gathered()
     try:
         for batch in engine.process(mapped, barrier, batches_in, on_progress, the_plan.cfg.output, render=render,
                                     ids=ids):
             add_timings(timings, batch)
+            through = batch.first_item + len(batch.items)  # decided in input order: rows gathered to here
+            if engine.resumable and through // every > kept // every:
+                barrier.keep_gathered(through)
+                kept = through
     finally:
         if ids is not None:
             ids.close()

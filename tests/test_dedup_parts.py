@@ -327,12 +327,16 @@ def test_an_interrupted_run_says_to_resume_and_resumes_to_the_one_index_bytes(tm
 
 
 @pytest.mark.slow
-def test_a_run_killed_while_it_writes_resumes_to_the_one_index_bytes(tmp_path):
+@pytest.mark.parametrize("when", ["gathering", "writing"])
+def test_a_run_killed_while_it_writes_resumes_to_the_one_index_bytes(tmp_path, when):
     # Killed in the pass that writes, after three chunks of 20 documents: the resumed run
-    # finds the rows and the verdicts again, and takes them up at the uid where the last
-    # finished chunk ended (a chunk ends inside a batch, so inside its rows).
+    # takes the verdicts up, at the uid where the last finished chunk ended (a chunk ends
+    # inside a batch, so inside its rows). Killed in the first pass once it has kept the
+    # rows of some chunks' worth of documents: the resumed run goes on gathering from there.
     import subprocess
     import time
+
+    from curate.stages.dedup.barrier import GATHERED, PARTS_FOLDER
 
     generate(1.0, tmp_path / "gen")
     corpus = tmp_path / "gen" / "corpus.jsonl"
@@ -343,18 +347,28 @@ def test_a_run_killed_while_it_writes_resumes_to_the_one_index_bytes(tmp_path):
     proc = subprocess.Popen([str(Path(sys.executable).parent / "curate"), *args], cwd=ROOT,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while len(list((out / ".partial").glob("*.done"))) < 3:
+    gathered = out / ".partial" / "index" / PARTS_FOLDER / GATHERED
+
+    def ready() -> bool:
+        if when == "writing":
+            return len(list((out / ".partial").glob("*.done"))) >= 3
+        return gathered.exists() and json.loads(gathered.read_text())["items"] >= 40
+
+    while not ready():
         assert proc.poll() is None, "the run ended before it could be killed; use a bigger corpus"
         assert time.monotonic() < deadline
-        time.sleep(0.02)
+        time.sleep(0.005)
     proc.kill()  # SIGKILL: no handler runs
     proc.wait()
     assert not (out / "summary.json").exists()
+    if when == "gathering":
+        assert not list((out / ".partial").glob("*.done"))  # killed before the pass that writes
     timings = tmp_path / "timings.json"
     resumed = run_process(*args, "--resume", "--timings", timings)
     assert resumed.returncode == 0, resumed.stderr
     assert output_files(out) == one
-    assert "dedup-settle" not in json.loads(timings.read_text())["seconds"]  # the verdicts were taken up
+    # Taken up once the parts had run; found again when killed before them.
+    assert ("dedup-settle" in json.loads(timings.read_text())["seconds"]) == (when == "gathering")
 
 
 @pytest.mark.unit
@@ -430,3 +444,47 @@ def test_verdicts_found_before_a_stop_are_taken_up_by_the_resumed_run(tmp_path):
     fourth.attach(scratch)
     assert not fourth.settled() and (scratch / "dedup-parts" / "keys.u64").stat().st_size == 0
     fourth.close()
+
+
+def _slice_rows(rows: SignedRows, start: int, end: int) -> SignedRows:
+    return SignedRows(rows.owners[start:end], rows.keys[start:end], rows.shingles[rows.offsets[start]:rows.offsets[end]],
+                      rows.offsets[start:end + 1] - rows.offsets[start], rows.refs[start:end])
+
+
+@pytest.mark.unit
+def test_a_run_stopped_in_its_first_pass_goes_on_from_the_rows_it_kept(tmp_path):
+    """What the first pass gathered up to its last keep_gathered survives a stop: the
+    resumed run cuts off the rows gathered after it (the stop came before they were kept)
+    and goes on from the next item, to the verdicts of a run that never stopped."""
+    from curate.stages.dedup.barrier import GATHERED, Dedup
+
+    cfg = DedupConfig(threshold=0.7, num_perm=32)
+    rows = _copies_signed(cfg)  # one item a row here
+    scratch = tmp_path / "partial" / "index"
+    first = Dedup(cfg, parts=True)
+    first.attach(scratch)
+    first.restore([])  # a run that takes checkpoints
+    first.decide(Batch(0, [], 0, _slice_rows(rows, 0, 3)))
+    # The engine decides ahead of what the driver has seen: the next batch's rows are
+    # gathered already when the driver keeps what came before it.
+    first.decide(Batch(1, [], 3, _slice_rows(rows, 3, 6)))
+    first.keep_gathered(3)
+    assert (scratch / "dedup-parts" / GATHERED).exists()
+    first.close(stopped=True)
+    again = Dedup(cfg, parts=True)
+    again.attach(scratch)
+    again.restore([])
+    assert again.gathered() == 3 and not again.settled()
+    assert (scratch / "dedup-parts" / "sizes.i64").stat().st_size == 3 * 8  # cut back to the kept rows
+    again.decide(Batch(0, [], 3, _slice_rows(rows, 3, 8)))
+    again.settle(1)
+    resumed = again.decide(Batch(0, [], 0, rows))
+    again.close()
+    assert not (scratch / "dedup-parts").exists()
+    whole = Dedup(cfg, parts=True)
+    whole.attach(tmp_path / "whole")
+    whole.decide(Batch(0, [], 0, rows))
+    whole.settle(1)
+    assert resumed == whole.decide(Batch(0, [], 0, rows))
+    assert [k for k, v in enumerate(resumed) if v is not None] == [5, 6, 7]
+    whole.close()

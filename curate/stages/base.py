@@ -99,6 +99,13 @@ class Stage:
         """Whether what settle() finds is there already: a resumed run found it whole."""
         return False
 
+    def gathered(self) -> int:
+        """How many items' worth a resumed first pass (--dedup-parts) found gathered already."""
+        return 0
+
+    def keep_gathered(self, items: int) -> None:
+        """Make what the first pass gathered from the first ``items`` items last past a stop."""
+
     def settle(self, processes: int, spread: Callable[[Path], Any] | None = None) -> None:
         """Between a first pass that only gathered (--dedup-parts) and the pass that writes:
         decide everything gathered, with up to ``processes`` processes; ``spread``, given

@@ -39,6 +39,10 @@ PARTS_FOLDER = "dedup-parts"  # --dedup-parts' rows and verdicts, in the run's s
 # Written there, last, once the verdicts are found: a resumed run that finds it takes them
 # up and skips the first pass and the parts, which would give the same files again.
 SETTLED = "settled.json"
+# Written there during the first pass (keep_gathered): how many items the rows on disk
+# come from, and the files' lengths then. A run resumed in the first pass cuts the files
+# back to them and gathers from the next item on.
+GATHERED = "gathered.json"
 
 
 @dataclass
@@ -71,6 +75,11 @@ class Dedup(Stage):
         # none): as the index's journal, recorded only for them.
         self._decided: collections.deque[tuple[int, np.ndarray]] | None = None
         self._resume_uid = 0  # where a resumed run's pass that writes starts in the verdicts
+        self._gathered = 0  # the items whose rows a resumed first pass found on disk
+        # The first pass: where the rows stood before each batch since the last keep_gathered
+        # (its first item, RowStore.position()). The engine decides ahead of what the driver
+        # has seen, so the rows gathered up to an item are those before its batch.
+        self._starts: collections.deque[tuple[int, dict]] = collections.deque()
         self._output: Path | None = None  # the run's output folder, named when it stops
 
     def __reduce__(self) -> tuple:
@@ -86,6 +95,8 @@ class Dedup(Stage):
 
     def decide(self, batch: Batch) -> list[Reason | None]:
         if self._rows is not None:  # the first pass: every row kept, nothing removed yet
+            if self._decided is not None:  # checkpoints will be taken (restore() was called)
+                self._starts.append((batch.first_item, self._rows.position()))
             if batch.signed is not None:
                 with self._stopped_by_disk():
                     self._rows.append(batch.signed)
@@ -104,6 +115,7 @@ class Dedup(Stage):
         the next pass's batches get them."""
         assert self._rows is not None and self._folder is not None, "settle is for a barrier in --dedup-parts"
         rows, self._rows = self._rows, None
+        self._starts.clear()
         self._bands = rows.bands
         memory = self.memory if self.memory is not None else default_memory()
         try:
@@ -129,6 +141,22 @@ class Dedup(Stage):
 
     def settled(self) -> bool:
         return self._verdicts is not None
+
+    def gathered(self) -> int:
+        return self._gathered
+
+    def keep_gathered(self, items: int) -> None:
+        """The first pass has gathered the rows of the first ``items`` items: on disk, and
+        said so, for a resumed run to go on from there."""
+        if self._rows is None or self._folder is None or self._folder.name != PARTS_FOLDER:
+            return  # nothing gathered, or gathered where no resumed run will look
+        while self._starts and self._starts[0][0] < items:
+            self._starts.popleft()
+        # The batch that starts at ``items`` is decided already, or is the next to be.
+        at = self._starts[0][1] if self._starts and self._starts[0][0] == items else self._rows.position()
+        with self._stopped_by_disk():
+            self._rows.sync()
+            write_durably(self._folder / GATHERED, json.dumps({"items": items, "store": at}).encode())
 
     @contextlib.contextmanager
     def _stopped_by_disk(self) -> Iterator[None]:
@@ -178,7 +206,17 @@ class Dedup(Stage):
                     return
                 except (OSError, ValueError, KeyError, TypeError):  # damaged since: found again
                     self._verdicts = None
-            shutil.rmtree(self._folder, ignore_errors=True)  # a stop before the verdicts were whole
+            kept = self._folder / GATHERED
+            if kept.exists():
+                try:
+                    record = json.loads(kept.read_text())
+                    with self._stopped_by_disk():
+                        self._rows = RowStore(self._folder, record["store"])
+                    self._gathered = int(record["items"])
+                    return
+                except (ValueError, KeyError, TypeError, FileNotFoundError):  # damaged since: gathered again
+                    self._rows = None
+            shutil.rmtree(self._folder, ignore_errors=True)  # stopped before any of it was kept
             with self._stopped_by_disk():
                 self._rows = RowStore(self._folder)
 
@@ -203,7 +241,8 @@ class Dedup(Stage):
         if self._rows is not None:
             self._rows.close()
             self._rows = None
-        if self._folder is not None and not (stopped and self._verdicts is not None):
+        resumable = self._verdicts is not None or (self._folder is not None and (self._folder / GATHERED).exists())
+        if self._folder is not None and not (stopped and resumable):
             shutil.rmtree(self._folder, ignore_errors=True)
         self._folder = None
         self._verdicts = None

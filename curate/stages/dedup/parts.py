@@ -26,11 +26,12 @@ import json
 import marshal
 import mmap
 import multiprocessing
+import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import numpy as np
 
@@ -56,14 +57,33 @@ MIN_SHARE = 1 << 20  # the least memory a part is given, whatever the budget
 
 
 class RowStore:
-    """The signed rows of a run, appended in input order to flat files in ``folder``."""
+    """The signed rows of a run, appended in input order to flat files in ``folder``;
+    with ``kept`` (what `sync` returned), the files of a stopped run, cut back to that
+    point and appended to from there."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, kept: dict | None = None):
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
-        self.rows = 0
-        self.bands = 0
-        self._files = {name: open(folder / name, "wb") for name in _FILES}  # noqa: SIM115 - closed by close()
+        self.rows = 0 if kept is None else int(kept["rows"])
+        self.bands = 0 if kept is None else int(kept["bands"])
+        # "r+b" when continuing: the files are cut back (rows appended after the sync are
+        # gathered again), not emptied.
+        mode = "wb" if kept is None else "r+b"
+        self._files: dict[str, IO[bytes]] = {name: open(folder / name, mode) for name in _FILES}  # noqa: SIM115
+        if kept is not None:
+            for name, f in self._files.items():
+                f.truncate(int(kept["sizes"][name]))
+                f.seek(0, 2)
+
+    def position(self) -> dict:
+        """Where the rows end now: what a RowStore continuing from here takes."""
+        return {"rows": self.rows, "bands": self.bands, "sizes": {name: f.tell() for name, f in self._files.items()}}
+
+    def sync(self) -> None:
+        """Everything appended so far on disk."""
+        for f in self._files.values():
+            f.flush()
+            os.fsync(f.fileno())
 
     def append(self, rows: SignedRows) -> None:
         if not len(rows):
