@@ -342,15 +342,19 @@ def take_rows(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engin
     keeps its chunks."""
     batches_in, ids = work
     every = the_plan.cfg.chunk_items
-    kept = barrier.gathered()
+    kept = through = barrier.gathered()
     try:
         for batch in engine.process(mapped, barrier, batches_in, on_progress, the_plan.cfg.output, render=render,
                                     ids=ids):
             add_timings(timings, batch)
-            through = batch.first_item + len(batch.items)  # decided in input order: rows gathered to here
+            # Decided in input order: the rows of every item to here are gathered. (Encoded,
+            # a batch's items are its records, one each, as the pass that writes counts them.)
+            through = batch.first_item + len(batch.rendered if batch.rendered is not None else batch.items)
             if engine.resumable and through // every > kept // every:
                 barrier.keep_gathered(through)
                 kept = through
+        if engine.resumable and through > kept:  # all of it: a stop in the parts redoes only them
+            barrier.keep_gathered(through)
     finally:
         if ids is not None:
             ids.close()

@@ -447,7 +447,8 @@ def test_verdicts_found_before_a_stop_are_taken_up_by_the_resumed_run(tmp_path):
 
 
 def _slice_rows(rows: SignedRows, start: int, end: int) -> SignedRows:
-    return SignedRows(rows.owners[start:end], rows.keys[start:end], rows.shingles[rows.offsets[start]:rows.offsets[end]],
+    shingles = rows.shingles[rows.offsets[start]:rows.offsets[end]]
+    return SignedRows(rows.owners[start:end], rows.keys[start:end], shingles,
                       rows.offsets[start:end + 1] - rows.offsets[start], rows.refs[start:end])
 
 
@@ -488,3 +489,34 @@ def test_a_run_stopped_in_its_first_pass_goes_on_from_the_rows_it_kept(tmp_path)
     assert resumed == whole.decide(Batch(0, [], 0, rows))
     assert [k for k, v in enumerate(resumed) if v is not None] == [5, 6, 7]
     whole.close()
+
+
+def test_a_run_stopped_in_the_parts_gathers_nothing_again(tmp_path, monkeypatch, corpus):
+    """The first pass keeps all it gathered before the parts start: a run stopped in
+    them resumes with every document gathered (its first pass skips them all), and
+    writes the bytes of a run that never stopped."""
+    import curate.driver as driver
+    import curate.stages.dedup.barrier as barrier
+    from curate.rules import load_rules
+
+    def config(out: Path) -> driver.RunConfig:
+        return driver.RunConfig(inputs=(corpus,), output=out, ruleset=load_rules(), workers=1, chunk_items=50,
+                                dedup_parts=True)
+
+    driver.run(config(tmp_path / "whole"))
+    real_settle = barrier.settle
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # as Ctrl-C in the parts
+
+    monkeypatch.setattr(barrier, "settle", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        driver.run(config(tmp_path / "out"))
+    monkeypatch.setattr(barrier, "settle", real_settle)
+    skipped: list[int] = []
+    real_skip = driver.skip_items
+    monkeypatch.setattr(driver, "skip_items", lambda plan, done, progress: skipped.append(done) or
+                        real_skip(plan, done, progress))
+    documents = driver.run(config(tmp_path / "out"), resume=True).items_done
+    assert skipped[0] == documents  # the first pass: every document gathered already
+    assert output_files(tmp_path / "out") == output_files(tmp_path / "whole")
