@@ -106,11 +106,11 @@ def main() -> None:
             raise SystemExit(f"{label}: the resumed output differs from the whole run's")
         rows.append((f"resumed after a stop in: {label}", seconds, json.loads(timings.read_text())["seconds"]))
         print(f"{label}: resumed in {seconds:.1f} s", flush=True)
-    print(f"\n{'':48} {'wall s':>7} {'dedup-parts':>12} {'dedup-settle':>13}")
+    print(f"\n{'':58} {'wall s':>7} {'dedup-parts':>12} {'dedup-settle':>13}")
     for label, seconds, steps in rows:
         parts = f"{steps['dedup-parts']:.1f}" if steps and "dedup-parts" in steps else "-"
         settle = f"{steps['dedup-settle']:.1f}" if steps and "dedup-settle" in steps else "-"
-        print(f"{label:48} {seconds:7.1f} {parts:>12} {settle:>13}")
+        print(f"{label:58} {seconds:7.1f} {parts:>12} {settle:>13}")
     print("every resumed output byte-identical to the whole run's")
 
 
