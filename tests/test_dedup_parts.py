@@ -520,3 +520,70 @@ def test_a_run_stopped_in_the_parts_gathers_nothing_again(tmp_path, monkeypatch,
     documents = driver.run(config(tmp_path / "out"), resume=True).items_done
     assert skipped[0] == documents  # the first pass: every document gathered already
     assert output_files(tmp_path / "out") == output_files(tmp_path / "whole")
+
+
+@pytest.mark.unit
+def test_a_settle_stopped_midway_runs_only_the_parts_it_had_not_finished(tmp_path):
+    """Each part's result is kept as it comes: settled again (a resumed run), the parts
+    kept are read back, not run, even with another number of processes (the cut is the
+    first settle's), and the verdicts are those of a settle that never stopped."""
+    import curate.stages.dedup.parts as parts
+
+    class Pool:
+        def __init__(self, slots: int, stop_after_groups: int | None = None):
+            self.slots, self.stop_after = slots, stop_after_groups
+            self.ran: dict[str, int] = {"edges": 0, "replay": 0}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def map(self, function, tasks):
+            kind = "edges" if function is parts._edges else "replay"
+            for task in tasks:
+                if kind == "replay" and self.ran["replay"] == self.stop_after:
+                    raise KeyboardInterrupt  # stopped with a group's replay still to run
+                self.ran[kind] += 1
+                yield function(task)
+
+    cfg = DedupConfig(threshold=0.7, num_perm=32)
+    rows = _copies_signed(cfg)
+    bands = rows.keys.shape[1]
+    for name in ("whole", "stopped"):
+        store = RowStore(tmp_path / name)
+        store.append(rows)
+        store.close()
+    settle(tmp_path / "whole", bands, cfg, processes=1, pool=Pool(slots=3))
+    first = Pool(slots=3, stop_after_groups=1)
+    with pytest.raises(KeyboardInterrupt):
+        settle(tmp_path / "stopped", bands, cfg, processes=1, pool=first)
+    assert first.ran == {"edges": 3, "replay": 1}
+    again = Pool(slots=2)  # resumed with fewer workers
+    settle(tmp_path / "stopped", bands, cfg, processes=1, pool=again)
+    assert again.ran == {"edges": 0, "replay": 2}  # the first settle's three groups, one of them kept
+    whole, resumed = Verdicts(tmp_path / "whole"), Verdicts(tmp_path / "stopped")
+    assert resumed.removed.tolist() == whole.removed.tolist() == [5, 6, 7]
+    assert resumed.similarity.tolist() == whole.similarity.tolist() and bytes(resumed.refs) == bytes(whole.refs)
+    assert not (tmp_path / "stopped" / "settle").exists()  # the parts' results go once the verdicts are written
+
+
+@pytest.mark.unit
+def test_part_results_come_back_as_they_were_kept_and_only_for_the_rows_they_were_made_for(tmp_path):
+    from curate.stages.dedup.part_results import PartResults
+
+    blob = b"\x00marshalled\x00\x00"  # trailing zero bytes, which a numpy bytes scalar drops
+    result = (np.array([3, 1], dtype=np.int64), np.array([0.9, 0.85]), blob)
+    kept = PartResults(tmp_path / "settle", rows=10, plan={"parts": 4, "groups": 2})
+    assert list(kept.ordered("group", ["t0"], lambda tasks: iter([result]))) == [result]
+    again = PartResults(tmp_path / "settle", rows=10, plan={"parts": 9, "groups": 9})
+    assert again.plan["parts"] == 4 and again.plan["groups"] == 2  # the cut the results were made with
+
+    def not_run(tasks):
+        raise AssertionError(f"{tasks} ran again")
+
+    (back,) = again.ordered("group", ["t0"], not_run)
+    assert back[2] == blob and back[0].tolist() == [3, 1] and back[1].tolist() == [0.9, 0.85]
+    other = PartResults(tmp_path / "settle", rows=11, plan={"parts": 9, "groups": 9})  # other rows: made afresh
+    assert other.plan["parts"] == 9 and not list((tmp_path / "settle").glob("group-*"))

@@ -47,6 +47,7 @@ from curate.stages.dedup.components import (
     star_edges,
 )
 from curate.stages.dedup.index import DedupIndex
+from curate.stages.dedup.part_results import PartResults
 from curate.stages.dedup.sign import SignedRows, key_order
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.dedup.store import RecordFile
@@ -278,21 +279,24 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
     share = None if memory is None else max(memory // 4, MIN_SHARE)
     # A partition's rows (key, uid) take 16 bytes each, sorted with about as much again.
     parts = processes if share is None else max(processes, -(-rows * bands * 32 // share))
-    groups = processes
+    # A resumed settle keeps the cut its results on disk were made with (part_results.py).
+    kept = PartResults(folder / "settle", rows, {"parts": parts, "groups": processes})
+    parts, groups = kept.plan["parts"], kept.plan["groups"]
     scratch = folder / "replay"
     scratch.mkdir(exist_ok=True)
     edge_tasks = [(folder, bands, p, parts, earlier) for p in range(parts)]
     with pool if pool is not None else _pool(processes) as parts_pool:
         components = DenseComponents(rows)
-        for first, other in parts_pool.map(_edges, edge_tasks):  # each partition's edges, let go once joined
-            components.add(first, other)
+        for first, other in kept.ordered("edges", edge_tasks, lambda tasks: parts_pool.map(_edges, tasks)):
+            components.add(first, other)  # each partition's edges, let go once joined
         nodes, roots = components.result()
         del components
         group_of = component_group(roots, groups)
         # A folder for each group's index: an index opening in a folder takes the indexes it
         # finds there for a killed run's, and deletes them.
-        found = list(parts_pool.map(_replay, [(folder, bands, cfg, nodes[group_of == g], scratch / f"group-{g}",
-                                               share, earlier) for g in range(groups)]))
+        replays = [(folder, bands, cfg, nodes[group_of == g], scratch / f"group-{g}", share, earlier)
+                   for g in range(groups)]
+        found = list(kept.ordered("group", replays, lambda tasks: parts_pool.map(_replay, tasks)))
     shutil.rmtree(scratch, ignore_errors=True)
     uids = np.concatenate([f[0] for f in found]) if found else np.empty(0, dtype=np.int64)
     order = np.argsort(uids, kind="stable")
@@ -306,6 +310,7 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
     with open(folder / "duplicate-of.bin", "wb") as out:
         for start, size in zip(starts[order].tolist(), sizes[order].tolist(), strict=True):
             out.write(blobs[start:start + size])
+    kept.remove()
 
 
 class PartsPool(Protocol):
