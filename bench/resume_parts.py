@@ -8,6 +8,8 @@ whole, then, for each stop, once more killed with SIGKILL at that point and resu
 `--resume`, timing the resumed run alone:
 
 - `first pass`: once the first pass has kept the rows of half the documents;
+- `parts`: once half the parts (key ranges' edges, then groups' replays) have kept their
+  results;
 - `writing`: once the pass that writes has finished half its chunks;
 - `writing, parts folder removed`: the same stop with `.partial/index/dedup-parts/`
   deleted before the resume, which is what every resume did before the folder was kept
@@ -91,10 +93,22 @@ def main() -> None:
         record = out / ".partial" / "index" / PARTS_FOLDER / GATHERED
         return lambda: record.exists() and json.loads(record.read_text())["items"] >= half
 
+    def parts_half(out: Path):
+        folder = out / ".partial" / "index" / PARTS_FOLDER / "settle"
+
+        def ready() -> bool:
+            try:
+                plan = json.loads((folder / "plan.json").read_text())
+            except (OSError, ValueError):
+                return False
+            return len(list(folder.glob("*-*.npz"))) * 2 >= plan["parts"] + plan["groups"]
+        return ready
+
     def written_half(out: Path):
         return lambda: len(list((out / ".partial").glob("*.done"))) >= documents // chunk // 2
 
-    for label, ready, remove in (("first pass", gathered_half, False), ("writing", written_half, False),
+    for label, ready, remove in (("first pass", gathered_half, False), ("parts", parts_half, False),
+                                 ("writing", written_half, False),
                                  ("writing, parts folder removed", written_half, True)):
         out = work / label.replace(" ", "-").replace(",", "")
         killed_when(command(out), ready(out))
