@@ -13,6 +13,10 @@ paragraph in input order.
 3. The second pass runs every stage again, and the barrier answers each batch from those
    files (`Verdicts`), in the same input order.
 
+A stopped run resumes where it stopped: the first pass keeps what it gathered every
+--chunk-docs documents (`Dedup.keep_gathered`), each part its result (part_results.py),
+and the verdicts are marked whole once written (barrier.py's SETTLED).
+
 The output is byte-identical to the one-index run's (tests/test_dedup_parts.py): the
 parts give the index's own verdicts, and the same reasons are built from them. The cost
 is a second pass over the input; what it buys is a dedup whose work spreads over
@@ -59,8 +63,8 @@ MIN_SHARE = 1 << 20  # the least memory a part is given, whatever the budget
 
 class RowStore:
     """The signed rows of a run, appended in input order to flat files in ``folder``;
-    with ``kept`` (what `sync` returned), the files of a stopped run, cut back to that
-    point and appended to from there."""
+    with ``kept`` (a `position()` taken before a stop, the files synced since), the files
+    of the stopped run, cut back to that point and appended to from there."""
 
     def __init__(self, folder: Path, kept: dict | None = None):
         folder.mkdir(parents=True, exist_ok=True)
