@@ -1,7 +1,8 @@
 """--dedup-parts: the near-duplicates found in parts between two passes give the very
 output of the one index, byte for byte, for `curate run` and `curate dedup`, on one
-process or several, on the local engine and on Ray; what it cannot do yet it refuses
-before touching the output."""
+process or several, on the local engine and on Ray, against an earlier run and saving
+its index; and a run stopped anywhere (the first pass, the parts, the pass that writes)
+resumes where it stopped, to the same bytes."""
 
 from __future__ import annotations
 
