@@ -254,12 +254,17 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 assert barrier is not None
                 t0 = time.perf_counter()
                 gathered = barrier.gathered()
-                first_pass: tuple[Iterator[Batch], IdRegistry | None]
-                if gathered:  # resumed in the first pass: on from the first item not gathered
-                    first_pass = batches(skip_items(the_plan, gathered, on_progress), gathered), None
+                if barrier.gathered_all():  # resumed after the first pass: on to the parts, reading nothing
+                    if on_progress is not None:
+                        on_progress(the_plan.total_bytes)
                 else:
-                    first_pass = census_work(the_plan, engine, writer.scratch, "dedup-parts-ids")
-                take_rows(the_plan, mapped, barrier, engine, first_pass, on_progress, render, timings)
+                    first_pass: tuple[Iterator[Batch], IdRegistry | None]
+                    if gathered:  # resumed in the first pass: on from the first item not gathered
+                        first_pass = batches(skip_items(the_plan, gathered, on_progress), gathered), None
+                    else:
+                        first_pass = census_work(the_plan, engine, writer.scratch, "dedup-parts-ids")
+                    take_rows(the_plan, mapped, barrier, engine, first_pass, on_progress, render, timings)
+                settle_parts(the_plan, barrier, timings)
                 timings["dedup-parts"] = time.perf_counter() - t0
             ids = None
             if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
@@ -336,10 +341,9 @@ def take_rows(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engin
               work: tuple[Iterator[Batch], IdRegistry | None], on_progress: Callable[[int], None] | None,
               render: Renderer | None, timings: dict[str, float]) -> None:
     """--dedup-parts' first pass: every stage over the input, the barrier keeping the
-    signed rows and removing nothing, the records encoded and let go; then the verdicts
-    found in parts, for the pass that writes. On an engine that resumes, what is gathered
-    is kept on disk every chunk's worth of items (--chunk-docs), as the pass that writes
-    keeps its chunks."""
+    signed rows and removing nothing, the records encoded and let go. On an engine that
+    resumes, what is gathered is kept on disk every chunk's worth of items (--chunk-docs),
+    as the pass that writes keeps its chunks, and once more at the end."""
     batches_in, ids = work
     every = the_plan.cfg.chunk_items
     kept = through = barrier.gathered()
@@ -353,11 +357,16 @@ def take_rows(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engin
             if engine.resumable and through // every > kept // every:
                 barrier.keep_gathered(through)
                 kept = through
-        if engine.resumable and through > kept:  # all of it: a stop in the parts redoes only them
-            barrier.keep_gathered(through)
+        if engine.resumable:  # all of it: a run stopped in the parts neither gathers nor reads again
+            barrier.keep_gathered(through, whole=True)
     finally:
         if ids is not None:
             ids.close()
+
+
+def settle_parts(the_plan: Plan, barrier: Stage, timings: dict[str, float]) -> None:
+    """--dedup-parts, after the first pass: the verdicts found in parts, for the pass that
+    writes."""
     t0 = time.perf_counter()
     barrier.settle(the_plan.cfg.workers)
     timings["dedup-settle"] = time.perf_counter() - t0

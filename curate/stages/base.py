@@ -103,8 +103,13 @@ class Stage:
         """How many items' worth a resumed first pass (--dedup-parts) found gathered already."""
         return 0
 
-    def keep_gathered(self, items: int) -> None:
-        """Make what the first pass gathered from the first ``items`` items last past a stop."""
+    def gathered_all(self) -> bool:
+        """Whether what a resumed first pass found gathered is the whole input's."""
+        return False
+
+    def keep_gathered(self, items: int, whole: bool = False) -> None:
+        """Make what the first pass gathered from the first ``items`` items (``whole``: from
+        every item) last past a stop."""
 
     def settle(self, processes: int, spread: Callable[[Path], Any] | None = None) -> None:
         """Between a first pass that only gathered (--dedup-parts) and the pass that writes:

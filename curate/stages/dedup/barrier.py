@@ -76,6 +76,7 @@ class Dedup(Stage):
         self._decided: collections.deque[tuple[int, np.ndarray]] | None = None
         self._resume_uid = 0  # where a resumed run's pass that writes starts in the verdicts
         self._gathered = 0  # the items whose rows a resumed first pass found on disk
+        self._gathered_all = False  # ... and whether they are the whole input's
         # The first pass: where the rows stood before each batch since the last keep_gathered
         # (its first item, RowStore.position()). The engine decides ahead of what the driver
         # has seen, so the rows gathered up to an item are those before its batch.
@@ -145,9 +146,12 @@ class Dedup(Stage):
     def gathered(self) -> int:
         return self._gathered
 
-    def keep_gathered(self, items: int) -> None:
-        """The first pass has gathered the rows of the first ``items`` items: on disk, and
-        said so, for a resumed run to go on from there."""
+    def gathered_all(self) -> bool:
+        return self._gathered_all
+
+    def keep_gathered(self, items: int, whole: bool = False) -> None:
+        """The first pass has gathered the rows of the first ``items`` items (``whole``:
+        of every item): on disk, and said so, for a resumed run to go on from there."""
         if self._rows is None or self._folder is None or self._folder.name != PARTS_FOLDER:
             return  # nothing gathered, or gathered where no resumed run will look
         while self._starts and self._starts[0][0] < items:
@@ -156,7 +160,8 @@ class Dedup(Stage):
         at = self._starts[0][1] if self._starts and self._starts[0][0] == items else self._rows.position()
         with self._stopped_by_disk():
             self._rows.sync()
-            write_durably(self._folder / GATHERED, json.dumps({"items": items, "store": at}).encode())
+            record = {"items": items, "store": at, "whole": whole}
+            write_durably(self._folder / GATHERED, json.dumps(record).encode())
 
     @contextlib.contextmanager
     def _stopped_by_disk(self) -> Iterator[None]:
@@ -213,6 +218,7 @@ class Dedup(Stage):
                     with self._stopped_by_disk():
                         self._rows = RowStore(self._folder, record["store"])
                     self._gathered = int(record["items"])
+                    self._gathered_all = record.get("whole") is True
                     return
                 except (ValueError, KeyError, TypeError, FileNotFoundError):  # damaged since: gathered again
                     self._rows = None
