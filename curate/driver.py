@@ -245,27 +245,10 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                     writer.scratch)
                 timings["census"] = time.perf_counter() - t0
             render = writer.renderer()
-            if the_plan.dedup_parts() and barrier is not None and barrier.settled():
-                # Resumed after the parts had found every verdict: the first pass would only
-                # gather the same rows again.
-                if on_progress is not None:
-                    on_progress(the_plan.total_bytes)
-            elif the_plan.dedup_parts():
+            if the_plan.dedup_parts():
                 assert barrier is not None
-                t0 = time.perf_counter()
-                gathered = barrier.gathered()
-                if barrier.gathered_all():  # resumed after the first pass: on to the parts, reading nothing
-                    if on_progress is not None:
-                        on_progress(the_plan.total_bytes)
-                else:
-                    first_pass: tuple[Iterator[Batch], IdRegistry | None]
-                    if gathered:  # resumed in the first pass: on from the first item not gathered
-                        first_pass = batches(skip_items(the_plan, gathered, on_progress), gathered), None
-                    else:
-                        first_pass = census_work(the_plan, engine, writer.scratch, "dedup-parts-ids")
-                    take_rows(the_plan, mapped, barrier, engine, first_pass, on_progress, render, timings)
-                settle_parts(the_plan, barrier, timings)
-                timings["dedup-parts"] = time.perf_counter() - t0
+                find_verdicts_in_parts(the_plan, mapped, barrier, engine, writer.scratch, on_progress, render,
+                                       timings)
             ids = None
             if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
                 # Beside the dedup index's files, on the output's disk, and gone with them.
@@ -337,6 +320,32 @@ def skip_items(the_plan: Plan, done: int, on_progress: Callable[[int], None] | N
     return items
 
 
+def find_verdicts_in_parts(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engine,
+                           scratch: Path | None, on_progress: Callable[[int], None] | None,
+                           render: Renderer | None, timings: dict[str, float]) -> None:
+    """--dedup-parts before the pass that writes: the first pass, then the parts. A
+    resumed run does not do again what it finds kept: the verdicts (both steps), the whole
+    first pass, or its first items."""
+    first_pass_done = barrier.settled() or barrier.gathered_all()
+    if first_pass_done and on_progress is not None:  # it would only read the same input again
+        on_progress(the_plan.total_bytes)
+    if barrier.settled():
+        return
+    t0 = time.perf_counter()
+    if not first_pass_done:
+        gathered = barrier.gathered()
+        first_pass: tuple[Iterator[Batch], IdRegistry | None]
+        if gathered:  # on from the first item not gathered
+            first_pass = batches(skip_items(the_plan, gathered, on_progress), gathered), None
+        else:
+            first_pass = census_work(the_plan, engine, scratch, "dedup-parts-ids")
+        take_rows(the_plan, mapped, barrier, engine, first_pass, on_progress, render, timings)
+    t1 = time.perf_counter()
+    barrier.settle(the_plan.cfg.workers)
+    timings["dedup-settle"] = time.perf_counter() - t1
+    timings["dedup-parts"] = time.perf_counter() - t0
+
+
 def take_rows(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engine,
               work: tuple[Iterator[Batch], IdRegistry | None], on_progress: Callable[[int], None] | None,
               render: Renderer | None, timings: dict[str, float]) -> None:
@@ -363,13 +372,6 @@ def take_rows(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engin
         if ids is not None:
             ids.close()
 
-
-def settle_parts(the_plan: Plan, barrier: Stage, timings: dict[str, float]) -> None:
-    """--dedup-parts, after the first pass: the verdicts found in parts, for the pass that
-    writes."""
-    t0 = time.perf_counter()
-    barrier.settle(the_plan.cfg.workers)
-    timings["dedup-settle"] = time.perf_counter() - t0
 
 
 def census_work(the_plan: Plan, engine: Engine, scratch: Path | None,

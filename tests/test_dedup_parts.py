@@ -577,7 +577,7 @@ def test_part_results_come_back_as_they_were_kept_and_only_for_the_rows_they_wer
     from curate.stages.dedup.part_results import PartResults
 
     blob = b"\x00marshalled\x00\x00"  # trailing zero bytes, which a numpy bytes scalar drops
-    result = (np.array([3, 1], dtype=np.int64), np.array([0.9, 0.85]), blob)
+    result = (np.array([3, 1], dtype=np.int64), np.array([0.9, 0.85]), np.frombuffer(blob, dtype=np.uint8))
     kept = PartResults(tmp_path / "settle", rows=10, plan={"parts": 4, "groups": 2})
     assert list(kept.ordered("group", ["t0"], lambda tasks: iter([result]))) == [result]
     again = PartResults(tmp_path / "settle", rows=10, plan={"parts": 9, "groups": 9})
@@ -587,6 +587,6 @@ def test_part_results_come_back_as_they_were_kept_and_only_for_the_rows_they_wer
         raise AssertionError(f"{tasks} ran again")
 
     (back,) = again.ordered("group", ["t0"], not_run)
-    assert back[2] == blob and back[0].tolist() == [3, 1] and back[1].tolist() == [0.9, 0.85]
+    assert back[2].tobytes() == blob and back[0].tolist() == [3, 1] and back[1].tolist() == [0.9, 0.85]
     other = PartResults(tmp_path / "settle", rows=11, plan={"parts": 9, "groups": 9})  # other rows: made afresh
     assert other.plan["parts"] == 9 and not list((tmp_path / "settle").glob("group-*"))

@@ -68,6 +68,7 @@ class Dedup(Stage):
         self._rows: RowStore | None = None  # --dedup-parts, first pass: the rows kept
         self._verdicts: Verdicts | None = None  # second pass: the verdicts found
         self._folder: Path | None = None
+        self._for_resume = False  # the folder is where a resumed run looks (the output's scratch)
         self._bands = 0  # the band keys a stored row has, once the rows are settled
         # The pass that writes, for its checkpoints: the first uid and the items of the rows
         # of each batch decided since the last chunk ended (a chunk can end inside a batch).
@@ -125,20 +126,20 @@ class Dedup(Stage):
                 earlier = (self.saved.folder, self.saved.paragraphs) if self.saved is not None else None
                 settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory),
                        spread(self._folder) if spread is not None else None, earlier)
-                self._mark_settled(rows.rows)
+                self._mark_settled()
         except BrokenProcessPool as err:
             raise RunStopped(self._output, f"a process finding the near-duplicates in parts died ({err}; out of "
                              "memory?): give a smaller --memory or fewer --workers") from err
         self._verdicts = Verdicts(self._folder)
         self._verdicts.next_uid = self._resume_uid
 
-    def _mark_settled(self, rows: int) -> None:
+    def _mark_settled(self) -> None:
         """Every file of the folder on disk, then the mark that says they are whole."""
         assert self._folder is not None
         for path in sorted(self._folder.iterdir()):
             if path.is_file():
                 fsync_path(path)
-        write_durably(self._folder / SETTLED, json.dumps({"rows": rows, "bands": self._bands}).encode())
+        write_durably(self._folder / SETTLED, json.dumps({"bands": self._bands}).encode())
 
     def settled(self) -> bool:
         return self._verdicts is not None
@@ -152,7 +153,7 @@ class Dedup(Stage):
     def keep_gathered(self, items: int, whole: bool = False) -> None:
         """The first pass has gathered the rows of the first ``items`` items (``whole``:
         of every item): on disk, and said so, for a resumed run to go on from there."""
-        if self._rows is None or self._folder is None or self._folder.name != PARTS_FOLDER:
+        if self._rows is None or self._folder is None or not self._for_resume:
             return  # nothing gathered, or gathered where no resumed run will look
         while self._starts and self._starts[0][0] < items:
             self._starts.popleft()
@@ -203,26 +204,21 @@ class Dedup(Stage):
             # holds files only for --resume: a run that is not resumed starts without it.
             self._output = scratch.parent.parent
             self._folder = scratch / PARTS_FOLDER
-            mark = self._folder / SETTLED
-            if mark.exists():
-                try:
-                    self._bands = int(json.loads(mark.read_text())["bands"])
+            self._for_resume = True
+            try:  # what a stopped run kept: its verdicts, else the rows it had gathered
+                if (self._folder / SETTLED).exists():
+                    self._bands = int(json.loads((self._folder / SETTLED).read_text())["bands"])
                     self._verdicts = Verdicts(self._folder)
                     return
-                except (OSError, ValueError, KeyError, TypeError):  # damaged since: found again
-                    self._verdicts = None
-            kept = self._folder / GATHERED
-            if kept.exists():
-                try:
-                    record = json.loads(kept.read_text())
-                    with self._stopped_by_disk():
-                        self._rows = RowStore(self._folder, record["store"])
-                    self._gathered = int(record["items"])
-                    self._gathered_all = record.get("whole") is True
+                if (self._folder / GATHERED).exists():
+                    record = json.loads((self._folder / GATHERED).read_text())
+                    self._rows = RowStore(self._folder, record["store"])
+                    self._gathered, self._gathered_all = int(record["items"]), record.get("whole") is True
                     return
-                except (ValueError, KeyError, TypeError, FileNotFoundError):  # damaged since: gathered again
-                    self._rows = None
-            shutil.rmtree(self._folder, ignore_errors=True)  # stopped before any of it was kept
+            except (OSError, ValueError, KeyError, TypeError):  # damaged since: found again from the start
+                self._verdicts = self._rows = None
+                self._gathered, self._gathered_all = 0, False
+            shutil.rmtree(self._folder, ignore_errors=True)  # nothing kept (or nothing usable)
             with self._stopped_by_disk():
                 self._rows = RowStore(self._folder)
 

@@ -41,19 +41,20 @@ class PartResults:
         self.plan: dict[str, int] = recorded
 
     def ordered(self, kind: str, tasks: Sequence[Any], run: Callable[[list], Iterator[tuple]]) -> Iterator[tuple]:
-        """Each task's result, in task order: read back if kept, else from ``run`` (given
-        the tasks not kept, in order) and kept as it comes."""
+        """Each task's result (a tuple of arrays), in task order: read back if kept, else
+        from ``run`` (given the tasks not kept, in order) and kept as it comes."""
         missing = [k for k in range(len(tasks)) if not self._path(kind, k).exists()]
         computed = run([tasks[k] for k in missing]) if missing else iter(())
+        todo = set(missing)
         for k in range(len(tasks)):
             path = self._path(kind, k)
-            if path.exists():
+            if k not in todo:
                 with np.load(path, allow_pickle=False) as found:
-                    yield tuple(_from_array(found[f"p{i}"]) for i in range(len(found.files)))
+                    yield tuple(found[f"p{i}"] for i in range(len(found.files)))
                 continue
             result = next(computed)
             buffer = io.BytesIO()
-            np.savez(buffer, **{f"p{i}": _to_array(part) for i, part in enumerate(result)})  # type: ignore[arg-type]
+            np.savez(buffer, **{f"p{i}": part for i, part in enumerate(result)})
             write_durably(path, buffer.getvalue())
             yield result
 
@@ -63,17 +64,3 @@ class PartResults:
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
-
-# A result's bytes (marshalled references) kept as a 1-d array of bytes with this dtype
-# name's marker: a numpy bytes scalar would drop their trailing zero bytes.
-_BYTES = np.dtype([("byte", np.uint8)])
-
-
-def _to_array(part: Any) -> np.ndarray:
-    if isinstance(part, bytes):
-        return np.frombuffer(part, dtype=_BYTES)
-    return np.asarray(part)
-
-
-def _from_array(array: np.ndarray) -> Any:
-    return array.tobytes() if array.dtype == _BYTES else array

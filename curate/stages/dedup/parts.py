@@ -240,9 +240,10 @@ def _edges(task: tuple[Path, int, int, int, Earlier]) -> tuple[np.ndarray, np.nd
 
 
 def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path, int | None, Earlier]
-            ) -> tuple[np.ndarray, np.ndarray, bytes, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A group's removed uids (this run's own numbers), similarities and references
-    (marshalled, with their sizes)."""
+    (marshalled, as one array of bytes, with their sizes): arrays only, as a part's result
+    is kept on disk (part_results.py)."""
     folder, bands, cfg, uids, scratch, budget, earlier = task
     stored = StoredRows(folder, bands)
     first_uid = earlier[1] if earlier is not None else 0
@@ -264,8 +265,9 @@ def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path, int | None, Ea
     finally:
         if saved is not None:
             saved.close()  # a pool's process, or a Ray worker, runs part after part
-    return (np.array(removed, dtype=np.int64), np.array(similarity, dtype=np.float64), b"".join(packed),
-            np.fromiter(map(len, packed), dtype=np.int64, count=len(packed)))
+    return (np.array(removed, dtype=np.int64), np.array(similarity, dtype=np.float64),
+            np.frombuffer(b"".join(packed), dtype=np.uint8), np.fromiter(map(len, packed), dtype=np.int64,
+                                                                          count=len(packed)))
 
 
 def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: int | None = None,
@@ -306,7 +308,7 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
     order = np.argsort(uids, kind="stable")
     similarity = np.concatenate([f[1] for f in found]) if found else np.empty(0)
     sizes = np.concatenate([f[3] for f in found]) if found else np.empty(0, dtype=np.int64)
-    blobs = b"".join(f[2] for f in found)
+    blobs = b"".join(f[2].tobytes() for f in found)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(sizes) else sizes
     uids[order].tofile(folder / "removed.i64")
     similarity[order].tofile(folder / "similarity.f64")
