@@ -117,6 +117,7 @@ class Output(Protocol):
     def renderer(self) -> Renderer | None: ...
     def write_rendered(self, items: Sequence[Rendered]) -> None: ...
     def end_chunk(self, index_journal: object, summary_state: object) -> None: ...
+    def seal(self, summary: Summary) -> None: ...  # every chunk durable: only the commit is left
     def commit(self, summary: Summary) -> None: ...
     def interrupt(self) -> None: ...
 
@@ -144,6 +145,9 @@ class MemoryOutput:
         raise NotImplementedError
 
     def end_chunk(self, index_journal: object, summary_state: object) -> None:
+        return None
+
+    def seal(self, summary: Summary) -> None:
         return None
 
     def commit(self, summary: Summary) -> None:
@@ -288,7 +292,10 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 if cfg.save_index:
                     assert isinstance(cfg.output, Path)
                     barrier.save(cfg.output / INDEX)
-                barrier.close()  # its files go before the commit needs the disk
+                # Its files go before the commit needs the disk, and only once every chunk
+                # is sealed: a run killed between the two would decide its last chunks again.
+                writer.seal(summary)
+                barrier.close()
             writer.commit(summary)
         except BaseException:
             if barrier is not None:

@@ -461,6 +461,28 @@ class OutputWriter:
                 self._syncer = None
 
     # -- committing ---------------------------------------------------------------------
+    def seal(self, summary: Summary) -> None:
+        """The commit's first step alone: every chunk durable and marked finished, the last
+        one too, then ``summary.json`` and the commit record. From here a resumed run only
+        commits, so what the run kept to decide its chunks (the dedup barrier's files) may
+        go. The background syncs lag behind the chunks written: before this returns, a kill
+        can leave chunks that a resumed run must write again. ``commit`` seals first."""
+        if self.committing:
+            return
+        try:
+            self._wait_for_syncs()
+            self._close_files()
+            state = pickle.dumps((None, summary), protocol=pickle.HIGHEST_PROTOCOL)
+            self._finish_chunk(self.chunk, state)
+            self.chunk += 1
+            record = {**summary.to_json(), "output": self._output_record()}
+            text = json.dumps(record, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+            write_durably(self.partial / SUMMARY, text.encode("utf-8"))
+            write_durably(self.partial / COMMIT_FILE, json.dumps({"chunks": self.chunk}).encode() + b"\n")
+            self.committing = True
+        except OSError as err:
+            raise self._stopped(err) from err
+
     def commit(self, summary: Summary) -> None:
         """Finish the run: the output files move into place, ``summary.json`` last.
 
@@ -481,18 +503,8 @@ class OutputWriter:
         A joined output that is no longer in .partial/ but in the output folder was moved
         there by this commit: the folder held no output when the run began.
         """
+        self.seal(summary)
         try:
-            if not self.committing:
-                self._wait_for_syncs()
-                self._close_files()
-                state = pickle.dumps((None, summary), protocol=pickle.HIGHEST_PROTOCOL)
-                self._finish_chunk(self.chunk, state)
-                self.chunk += 1
-                record = {**summary.to_json(), "output": self._output_record()}
-                text = json.dumps(record, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
-                write_durably(self.partial / SUMMARY, text.encode("utf-8"))
-                write_durably(self.partial / COMMIT_FILE, json.dumps({"chunks": self.chunk}).encode() + b"\n")
-                self.committing = True
             self._drop_states_before(self.chunk - 1)
             for output in OUTPUTS:
                 self._join(output)

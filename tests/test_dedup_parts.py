@@ -525,6 +525,41 @@ def test_a_run_stopped_in_the_parts_gathers_nothing_again(tmp_path, monkeypatch,
     assert output_files(tmp_path / "out") == output_files(tmp_path / "whole")
 
 
+def test_a_run_stopped_as_its_verdicts_go_only_commits_when_resumed(tmp_path, monkeypatch, corpus):
+    """The verdicts' files go once every chunk is sealed (the last one too): a run stopped
+    right after they went resumes into its commit, and does not find the verdicts again.
+    (Before, they went while the chunks' background syncs still lagged behind, and a kill
+    there made the resumed run redo the first pass and the parts: CI caught it.)"""
+    import curate.driver as driver
+    from curate.rules import load_rules
+    from curate.stages.dedup.barrier import Dedup
+    from curate.write import COMMIT_FILE, PARTIAL
+
+    def config(out: Path) -> driver.RunConfig:
+        return driver.RunConfig(inputs=(corpus,), output=out, ruleset=load_rules(), workers=1, chunk_items=50,
+                                dedup_parts=True)
+
+    driver.run(config(tmp_path / "whole"))
+    real_close = Dedup.close
+    sealed_at_close: list[bool] = []
+
+    def close_then_stop(self, stopped=False):
+        real_close(self, stopped)
+        if not stopped:
+            sealed_at_close.append((tmp_path / "out" / PARTIAL / COMMIT_FILE).exists())
+            raise KeyboardInterrupt  # as a kill just after the files went
+
+    monkeypatch.setattr(Dedup, "close", close_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        driver.run(config(tmp_path / "out"))
+    monkeypatch.setattr(Dedup, "close", real_close)
+    assert sealed_at_close == [True]
+    timings: dict[str, float] = {}
+    driver.run(config(tmp_path / "out"), resume=True, timings=timings)
+    assert "dedup-settle" not in timings and "dedup-parts" not in timings
+    assert output_files(tmp_path / "out") == output_files(tmp_path / "whole")
+
+
 @pytest.mark.unit
 def test_a_settle_stopped_midway_runs_only_the_parts_it_had_not_finished(tmp_path):
     """Each part's result is kept as it comes: settled again (a resumed run), the parts
