@@ -11,10 +11,10 @@ removed.jsonl and quarantine.jsonl alike: one function joins both) and the kind 
 before it. That is about 75 kills of a format's 139 calls, and every phase of the commit
 (the last chunk's flush, the journal, the dedup index's files going once the journal is
 written, each join's first, middle and last chunk, the first audit file's join begun and
-the second's ended, the renames, the clean-up) is still killed at. The Parquet run's commit makes the same calls on the same files as the JSON
-Lines run's, the corpus shards' names aside (checked on both traces), so it is killed only
-where a corpus shard or folder is in the step or the one before: 13 kills, for the part of
-the commit the format changes.
+the second's ended, the renames, the clean-up) is still killed at. The Parquet run's
+commit makes the same calls on the same files as the JSON Lines run's, the corpus shards'
+names aside (checked on both traces), so it is killed only where a corpus shard or folder
+is in the step or the one before: 13 kills, for the part of the commit the format changes.
 """
 
 from __future__ import annotations
