@@ -14,6 +14,7 @@ from curate.stages.base import Batch
 from curate.stages.dedup.buckets import bucket_edges, cluster, take_sets
 from curate.stages.dedup.components import (
     RowsByUid,
+    component_group,
     component_roots,
     key_partition,
     partitioned_verdicts,
@@ -318,20 +319,72 @@ def test_parts_of_nothing_and_of_one_paragraph():
     assert len(nodes) == len(roots) == 0
 
 
+def _components_by_search(edges: list[tuple[int, int]]) -> dict[int, int]:
+    """The reference: each node met in an edge and the smallest node of its component,
+    found by a breadth-first search from each node not yet reached, smallest first."""
+    near: dict[int, set[int]] = {}
+    for a, b in edges:
+        near.setdefault(a, set()).add(b)
+        near.setdefault(b, set()).add(a)
+    root: dict[int, int] = {}
+    for start in sorted(near):
+        if start in root:
+            continue
+        root[start], todo = start, [start]
+        while todo:
+            for nxt in near[todo.pop()]:
+                if nxt not in root:
+                    root[nxt] = start
+                    todo.append(nxt)
+    return root
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 59), st.integers(0, 59)), max_size=120), st.integers(1, 5))
-def test_dense_components_fed_a_set_at_a_time_equal_components_of_all_edges(edges, sets):
+@given(st.lists(st.tuples(st.integers(0, 59), st.integers(0, 59)), max_size=120), st.integers(1, 5),
+       st.booleans())
+def test_dense_components_fed_a_set_at_a_time_equal_a_search_of_all_edges(tmp_path_factory, edges, sets, mapped):
     from curate.stages.dedup.components import DenseComponents
 
     first = np.array([a for a, _ in edges], dtype=np.int64)
     other = np.array([b for _, b in edges], dtype=np.int64)
-    dense = DenseComponents(60)
+    folder = tmp_path_factory.mktemp("labels") if mapped else None
+    dense = DenseComponents(60, folder)
     for part in range(sets):  # the sets in any order: here, edges dealt round-robin
         dense.add(first[part::sets], other[part::sets])
     nodes, roots = dense.result()
-    expected_nodes, expected_roots = component_roots(first, other)
-    assert nodes.tolist() == expected_nodes.tolist()
-    assert roots.tolist() == expected_roots.tolist()
+    expected = _components_by_search(edges)
+    assert nodes.tolist() == sorted(expected)
+    assert roots.tolist() == [expected[node] for node in sorted(expected)]
+    by_function = component_roots(first, other)
+    assert by_function[0].tolist() == nodes.tolist() and by_function[1].tolist() == roots.tolist()
+    if folder is not None:  # each group's file holds its nodes, in order
+        paths = dense.write_groups(3, folder)
+        groups = component_group(roots, 3)
+        for g, path in enumerate(paths):
+            assert np.fromfile(path, dtype=np.int64).tolist() == nodes[groups == g].tolist()
+        dense.close()
+
+
+def test_mapped_components_over_several_slices_meet_a_chain_across_them(tmp_path, monkeypatch):
+    """Labels in a file, finished a slice at a time: a chain that runs backwards across
+    every slice, and pairs inside slices, join as they do in memory."""
+    import curate.stages.dedup.components as components
+
+    monkeypatch.setattr(components, "SLICE", 64)
+    rng = np.random.default_rng(3)
+    first = np.concatenate([np.arange(999, 0, -7), rng.integers(0, 1000, 300)])
+    other = np.concatenate([np.arange(992, -7, -7).clip(0), rng.integers(0, 1000, 300)])
+    found = []
+    for folder in (None, tmp_path):
+        dense = components.DenseComponents(1000, folder)
+        for start in range(0, len(first), 50):
+            dense.add(first[start:start + 50], other[start:start + 50])
+        found.append(dense.result())
+    expected = _components_by_search(list(zip(first.tolist(), other.tolist(), strict=True)))
+    for nodes, roots in found:
+        assert nodes.tolist() == sorted(expected)
+        assert roots.tolist() == [expected[node] for node in sorted(expected)]
+    assert (tmp_path / "labels.bin").stat().st_size == 1000 * 4  # four bytes a label
 
 
 def test_dense_components_join_a_long_chain_given_backwards_in_pieces():

@@ -277,6 +277,48 @@ def test_a_stopped_run_raised_in_a_part_process_comes_back_as_itself():
     assert isinstance(err, RunStopped) and err.cause.startswith("cannot write") and "--resume" in str(err)
 
 
+@pytest.mark.unit
+def test_settled_in_many_groups_and_merged_a_few_at_a_time_the_verdicts_are_the_same(tmp_path, monkeypatch):
+    """A budget that cuts the paragraphs into many replay groups (each group's paragraphs
+    read from a file of their own), and a merge of their verdicts that takes one from
+    each group at a time: the verdict files are those of one group merged at once."""
+    import curate.stages.dedup.parts as parts
+
+    cfg = DedupConfig(threshold=0.7, num_perm=32)
+    rng = np.random.default_rng(5)
+    base = [rng.choice(1 << 30, 40, replace=False).tolist() for _ in range(60)]
+    groups = base + [base[int(k)][int(k) % 3:] for k in rng.integers(0, 60, 240)]  # 240 copies and near-copies
+    flat, offsets = shingle_sets(np.array([h for g in groups for h in g], dtype=np.uint32), [len(g) for g in groups])
+    signer = Signer(cfg)
+    keys = signer.band_keys_matrix(signer.signatures_of_hashes(flat, np.diff(offsets).tolist()))
+    refs = [(f"doc{k}", "src", k + 1, 10 * k, 10 * k + 9) for k in range(len(groups))]
+    for name in ("whole", "cut"):
+        store = RowStore(tmp_path / name)
+        store.append(SignedRows([(k, 0) for k in range(len(groups))], keys, flat, offsets, refs))
+        store.close()
+    settle(tmp_path / "whole", keys.shape[1], cfg, processes=1)
+
+    replays: list = []
+
+    class Recording(parts._InProcess):
+        slots = 1
+
+        def map(self, function, tasks):
+            tasks = list(tasks)
+            if function is parts._replay:
+                replays.extend(tasks)
+            return map(function, tasks)
+
+    monkeypatch.setattr(parts, "MIN_SHARE", 1)
+    monkeypatch.setattr(parts, "MERGE_ROWS", 1)
+    settle(tmp_path / "cut", keys.shape[1], cfg, processes=1, memory=4 * 300 * 16 // 12, pool=Recording())
+    assert len(replays) == 12  # a group per 25 paragraphs
+    whole, cut = Verdicts(tmp_path / "whole"), Verdicts(tmp_path / "cut")
+    assert len(whole.removed) > 100
+    assert cut.removed.tolist() == whole.removed.tolist() and cut.similarity.tolist() == whole.similarity.tolist()
+    assert bytes(cut.refs) == bytes(whole.refs) and cut.ends.tolist() == whole.ends.tolist()
+
+
 def _settled_again_in_small_parts(folder, bands, cfg, monkeypatch) -> tuple[list, list, bytes]:
     """The verdicts settled again with a budget that cuts the keys into a partition per
     few rows, read two rows at a time: the same files."""
@@ -477,7 +519,7 @@ def test_a_run_stopped_in_its_first_pass_goes_on_from_the_rows_it_kept(tmp_path)
     again.attach(scratch)
     again.restore([])
     assert again.gathered() == 3 and not again.settled()
-    assert (scratch / "dedup-parts" / "sizes.i64").stat().st_size == 3 * 8  # cut back to the kept rows
+    assert (scratch / "dedup-parts" / "set-ends.i64").stat().st_size == (3 + 1) * 8  # cut back to the kept rows
     again.decide(Batch(0, [], 3, _slice_rows(rows, 3, 8)))
     again.settle(1)
     resumed = again.decide(Batch(0, [], 0, rows))
@@ -614,7 +656,8 @@ def test_part_results_come_back_as_they_were_kept_and_only_for_the_rows_they_wer
     blob = b"\x00marshalled\x00\x00"  # trailing zero bytes, which a numpy bytes scalar drops
     result = (np.array([3, 1], dtype=np.int64), np.array([0.9, 0.85]), np.frombuffer(blob, dtype=np.uint8))
     kept = PartResults(tmp_path / "settle", rows=10, plan={"parts": 4, "groups": 2})
-    assert list(kept.ordered("group", ["t0"], lambda tasks: iter([result]))) == [result]
+    (first,) = kept.ordered("group", ["t0"], lambda tasks: iter([result]))  # read back from its files, too
+    assert [part.tolist() for part in first] == [part.tolist() for part in result]
     again = PartResults(tmp_path / "settle", rows=10, plan={"parts": 9, "groups": 9})
     assert again.plan["parts"] == 4 and again.plan["groups"] == 2  # the cut the results were made with
 

@@ -37,6 +37,7 @@ import numpy as np
 from curate.stages.base import Batch
 from curate.stages.dedup.buckets import take_sets
 from curate.stages.dedup.index import DedupIndex
+from curate.stages.dedup.mapped import MappedFile
 from curate.stages.dedup.sign import SignedRows, key_order
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
 # Rows of paragraphs a replay hands the index at a time: its verdicts do not depend on how
 # the rows are cut (the local engine's batches are cut anywhere too).
 REPLAY_ROWS = 4096
+# Paragraphs a step over every paragraph (the components' labels) takes at a time.
+SLICE = 1 << 20
 
 
 def key_partition(keys: np.ndarray, parts: int) -> np.ndarray:
@@ -115,47 +118,123 @@ def component_roots(first: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, n
 
 class DenseComponents:
     """Connected components of paragraphs numbered 0 .. ``count`` - 1, edges given a set at
-    a time and let go: memory is a label per paragraph and one set of edges, where holding
-    every edge and sorting them all took --dedup-parts' driver to 4.8 GB at 5 GB under
-    --memory 1GiB.
+    a time and let go. A label per paragraph (4 bytes while the numbers fit in 32 bits)
+    and a byte for whether an edge has met it are all it keeps; with ``folder``, they are
+    files mapped into memory whose pages are let go after each step, so the process holds
+    one set of edges and a slice, whatever the corpus (the labels of 1 TB of text are
+    some 12 GB: the kernel keeps what it can of them in its cache and writes back the rest).
 
-    A label is always a smaller or equal number, and a root's label is itself. Each round
-    hooks, for every edge whose ends still have different roots, the larger root onto the
-    smaller, then jumps the labels of every paragraph met so far to their roots; an edge
-    whose ends share a root keeps sharing it, so it is dropped. The root that remains is
-    the component's smallest number, and the edges of earlier sets stay joined when their
-    roots are hooked later."""
+    A union-find: each round finds the roots of both ends of every edge whose ends are
+    still apart, by following labels (and points the ends straight at them), and hooks the
+    larger root onto the smaller (the smallest wins where several edges hook one root);
+    an edge whose ends share a root keeps sharing it, so it is dropped. A label is always
+    a smaller or equal number, so the root that remains is the component's smallest
+    number. `finish` points every label at its root, a slice at a time in number order:
+    a slice's labels point below it or into it, and those below are done already."""
 
-    def __init__(self, count: int):
-        # Four bytes a label while the numbers fit (4.3 billion paragraphs, some 1.8 TB of
-        # text), not eight: the label array is the step's memory that grows with the corpus.
-        self.dtype = np.uint32 if count <= np.iinfo(np.uint32).max else np.int64
-        self.label = np.arange(count, dtype=self.dtype)
-        self.seen = np.zeros(count, dtype=bool)
+    def __init__(self, count: int, folder: Path | None = None):
+        self.count = count
+        self.dtype = np.dtype(np.uint32 if count <= np.iinfo(np.uint32).max else np.int64)
+        self._maps: list[MappedFile] = []
+        if folder is None:
+            self.label = np.arange(count, dtype=self.dtype)
+            self.seen = np.zeros(count, dtype=bool)
+        else:
+            labels = MappedFile(folder / "labels.bin", count * self.dtype.itemsize)
+            seen = MappedFile(folder / "seen.bin", count)
+            self._maps = [labels, seen]
+            self.label, self.seen = labels.array(self.dtype), seen.array(np.dtype(bool))
+            for start in range(0, count, SLICE):
+                self.label[start:start + SLICE] = np.arange(start, min(start + SLICE, count), dtype=self.dtype)
+                self._forget()
+        self._finished = False
 
     def add(self, first: np.ndarray, other: np.ndarray) -> None:
         a, b = np.asarray(first, dtype=np.int64), np.asarray(other, dtype=np.int64)
         self.seen[a] = True
         self.seen[b] = True
-        label = self.label
-        touched = np.flatnonzero(self.seen)  # a paragraph never met points at itself
+        self._finished = False
         while len(a):
-            la, lb = label[a], label[b]
-            apart = la != lb
-            a, b, la, lb = a[apart], b[apart], la[apart], lb[apart]
-            if not len(a):
-                return
-            np.minimum.at(label, np.maximum(la, lb), np.minimum(la, lb))
-            while True:
-                jumped = label[label[touched]]
-                if np.array_equal(jumped, label[touched]):
+            ra, rb = self._roots(a), self._roots(b)
+            apart = ra != rb
+            a, b, ra, rb = a[apart], b[apart], ra[apart], rb[apart]
+            if len(a):
+                np.minimum.at(self.label, np.maximum(ra, rb), np.minimum(ra, rb).astype(self.dtype))
+        self._forget()
+
+    def _roots(self, nodes: np.ndarray) -> np.ndarray:
+        """The roots of ``nodes``, which are then labelled with them (ancestors, so the
+        components are the same, and the next search is one step)."""
+        found = self.label[nodes].astype(np.int64)
+        while True:
+            up = self.label[found].astype(np.int64)
+            if np.array_equal(up, found):
+                break
+            # Two steps, and what was passed points two steps on (path halving): the
+            # nodes of a long chain, all walking at once, halve their paths each round.
+            grand = self.label[up].astype(np.int64)
+            self.label[found] = grand
+            found = grand
+        self.label[nodes] = found
+        return found
+
+    def finish(self) -> None:
+        """Every label pointed at its root."""
+        if self._finished:
+            return
+        for start in range(0, self.count, SLICE):
+            own = self.label[start:start + SLICE].astype(np.int64)
+            while True:  # pointer jumping: the slice's labels are read back as they move
+                up = self.label[own].astype(np.int64)
+                if np.array_equal(up, own):
                     break
-                label[touched] = jumped
+                self.label[start:start + SLICE] = up
+                own = up
+            self._forget()
+        self._finished = True
+
+    def slices(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(nodes, roots) a slice of numbers at a time, in number order: each paragraph met
+        in an edge and the smallest number of its component."""
+        self.finish()
+        for start in range(0, self.count, SLICE):
+            nodes = start + np.flatnonzero(self.seen[start:start + SLICE])
+            roots = self.label[nodes].astype(np.int64)
+            self._forget()
+            yield nodes, roots
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
-        """(nodes, roots), as `component_roots` gives them."""
-        nodes = np.flatnonzero(self.seen).astype(np.int64)
-        return nodes, self.label[nodes].astype(np.int64)
+        """(nodes, roots), as `component_roots` gives them, all at once."""
+        found = list(self.slices())
+        if not found:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+    def write_groups(self, groups: int, folder: Path) -> list[Path]:
+        """Each replay group's nodes (`component_group`), in number order, as a file of
+        int64 in ``folder`` (``nodes-{g}.i64``), written a slice at a time."""
+        paths = [folder / f"nodes-{g}.i64" for g in range(groups)]
+        for path in paths:
+            path.write_bytes(b"")
+        for nodes, roots in self.slices():
+            group_of = component_group(roots, groups)
+            order = np.argsort(group_of, kind="stable")
+            bounds = np.searchsorted(group_of[order], np.arange(groups + 1))
+            for g in np.flatnonzero(np.diff(bounds)).tolist():
+                with open(paths[g], "ab") as out:
+                    nodes[order[bounds[g]:bounds[g + 1]]].tofile(out)
+        return paths
+
+    def _forget(self) -> None:
+        for mapped in self._maps:
+            mapped.forget()
+
+    def close(self) -> None:
+        """Unmap the files (a mapped-file component set only; the files stay)."""
+        self.label = self.seen = np.empty(0)
+        for mapped in self._maps:
+            mapped.close()
+        self._maps = []
 
 
 def component_group(roots: np.ndarray, groups: int) -> np.ndarray:

@@ -9,8 +9,8 @@ that the results on disk fit. A plan made for other rows is discarded with its r
 
 from __future__ import annotations
 
-import io
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -18,14 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from curate.outdir import write_durably
+from curate.outdir import fsync_path, write_durably
 
 PLAN = "plan.json"
 
 
 class PartResults:
     """The folder of one settle's part results: ``plan`` (the cut), then each part's
-    arrays as ``{kind}-{number}.npz``, each written whole or not at all."""
+    arrays as ``{kind}-{number}/{i}.npy``, the folder written whole or not at all. Results
+    come back mapped from their files, so that holding every group's result (to merge
+    them) holds no array in memory."""
 
     def __init__(self, folder: Path, rows: int, plan: dict[str, int]):
         self.folder = folder
@@ -48,19 +50,31 @@ class PartResults:
         todo = set(missing)
         for k in range(len(tasks)):
             path = self._path(kind, k)
-            if k not in todo:
-                with np.load(path, allow_pickle=False) as found:
-                    yield tuple(found[f"p{i}"] for i in range(len(found.files)))
-                continue
-            result = next(computed)
-            buffer = io.BytesIO()
-            np.savez(buffer, **{f"p{i}": part for i, part in enumerate(result)})
-            write_durably(path, buffer.getvalue())
-            yield result
+            if k in todo:
+                self._keep(path, next(computed))
+            yield self._read(path)
+
+    @staticmethod
+    def _keep(path: Path, result: tuple) -> None:
+        building = path.with_name(path.name + ".tmp")
+        shutil.rmtree(building, ignore_errors=True)  # a killed run's
+        building.mkdir()
+        for i, part in enumerate(result):
+            with open(building / f"{i}.npy", "wb") as f:
+                np.save(f, np.asarray(part), allow_pickle=False)
+                f.flush()
+                os.fsync(f.fileno())
+        fsync_path(building)
+        os.replace(building, path)
+        fsync_path(path.parent)
+
+    @staticmethod
+    def _read(path: Path) -> tuple:
+        count = len(list(path.glob("*.npy")))
+        return tuple(np.load(path / f"{i}.npy", mmap_mode="r", allow_pickle=False) for i in range(count))
 
     def _path(self, kind: str, number: int) -> Path:
-        return self.folder / f"{kind}-{number}.npz"
+        return self.folder / f"{kind}-{number}"
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
-

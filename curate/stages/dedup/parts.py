@@ -13,6 +13,11 @@ paragraph in input order.
 3. The second pass runs every stage again, and the barrier answers each batch from those
    files (`Verdicts`), in the same input order.
 
+No process holds an array with an entry per paragraph: the rows, the components' labels,
+each replay group's paragraphs and the verdicts are files, mapped (mapped.py) or read a
+block at a time. A process holds one key partition's rows, or one group's paragraphs and
+its index, each cut to a share of --memory, or one block of the verdicts' merge.
+
 A stopped run resumes where it stopped: the first pass keeps what it gathered every
 --chunk-docs documents (`Dedup.keep_gathered`), each part its result (part_results.py),
 and the verdicts are marked whole once written (barrier.py's SETTLED).
@@ -45,18 +50,20 @@ from curate.stages.dedup.buckets import take_sets
 from curate.stages.dedup.components import (
     REPLAY_ROWS,
     DenseComponents,
-    component_group,
     key_partition,
     replay,
     star_edges,
 )
 from curate.stages.dedup.index import DedupIndex
+from curate.stages.dedup.mapped import MappedFile
 from curate.stages.dedup.part_results import PartResults
 from curate.stages.dedup.sign import SignedRows, key_order
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.dedup.store import RecordFile
 
-_FILES = ("keys.u64", "sets.u32", "sizes.i64", "refs.bin", "ref-sizes.i64")
+# The rows' band keys, shingle sets and references; where each row's set and reference
+# ends (int64, from a first 0), so that a reader maps them and holds nothing per row.
+_FILES = ("keys.u64", "sets.u32", "set-ends.i64", "refs.bin", "ref-ends.i64")
 READ_ROWS = 1 << 18  # rows of band keys a partition's task reads at a time
 MIN_SHARE = 1 << 20  # the least memory a part is given, whatever the budget
 
@@ -79,6 +86,12 @@ class RowStore:
             for name, f in self._files.items():
                 f.truncate(int(kept["sizes"][name]))
                 f.seek(0, 2)
+        else:
+            for name in ("set-ends.i64", "ref-ends.i64"):
+                self._files[name].write(np.zeros(1, dtype=np.int64).tobytes())
+        # Where the next row's set and reference start (what the files hold).
+        self._set_end = self._files["sets.u32"].tell() // 4
+        self._ref_end = self._files["refs.bin"].tell()
 
     def position(self) -> dict:
         """Where the rows end now: what a RowStore continuing from here takes."""
@@ -97,15 +110,25 @@ class RowStore:
         self.bands = keys.shape[1]
         packed = [marshal.dumps(tuple(ref)) for ref in rows.refs]
         self._files["keys.u64"].write(keys.tobytes())
-        self._files["sets.u32"].write(np.asarray(rows.shingles, dtype=np.uint32).tobytes())
-        self._files["sizes.i64"].write(np.diff(rows.offsets).astype(np.int64).tobytes())
+        shingles = np.asarray(rows.shingles, dtype=np.uint32)
+        self._files["sets.u32"].write(shingles.tobytes())
+        offsets = np.asarray(rows.offsets, dtype=np.int64)
+        self._files["set-ends.i64"].write((self._set_end + offsets[1:] - offsets[0]).tobytes())
+        self._set_end += int(offsets[-1] - offsets[0])
         self._files["refs.bin"].write(b"".join(packed))
-        self._files["ref-sizes.i64"].write(np.fromiter(map(len, packed), dtype=np.int64, count=len(packed)).tobytes())
+        ref_ends = self._ref_end + np.cumsum(np.fromiter(map(len, packed), dtype=np.int64, count=len(packed)))
+        self._files["ref-ends.i64"].write(ref_ends.tobytes())
+        self._ref_end = int(ref_ends[-1])
         self.rows += len(rows)
 
     def close(self) -> None:
         for f in self._files.values():
             f.close()
+
+
+def stored_rows(folder: Path) -> int:
+    """How many rows a `RowStore`'s folder holds."""
+    return (folder / "set-ends.i64").stat().st_size // 8 - 1
 
 
 class StoredRows:
@@ -114,17 +137,15 @@ class StoredRows:
     in a process's resident memory, and a replay touches pages all over the files."""
 
     def __init__(self, folder: Path, bands: int):
-        sizes = np.fromfile(folder / "sizes.i64", dtype=np.int64)
-        self.count = len(sizes)
-        self._maps = [_Mapped(folder / name) for name in ("keys.u64", "sets.u32", "refs.bin")]
-        keys, sets, refs = self._maps
+        self.count = stored_rows(folder)
+        names = ("keys.u64", "sets.u32", "refs.bin", "set-ends.i64", "ref-ends.i64")
+        self._maps = [MappedFile(folder / name) for name in names]
+        keys, sets, refs, set_ends, ref_ends = self._maps
         self.keys = keys.array(np.uint64).reshape(self.count, bands)
         self.shingles = sets.array(np.uint32)
         self.refs = refs.array(np.uint8)
-        self.offsets = np.zeros(self.count + 1, dtype=np.int64)
-        np.cumsum(sizes, out=self.offsets[1:])
-        self.ref_ends = np.zeros(self.count + 1, dtype=np.int64)
-        np.cumsum(np.fromfile(folder / "ref-sizes.i64", dtype=np.int64), out=self.ref_ends[1:])
+        self.offsets = set_ends.array(np.int64)
+        self.ref_ends = ref_ends.array(np.int64)
 
     def ref(self, uid: int) -> tuple:
         return marshal.loads(self.refs[self.ref_ends[uid]:self.ref_ends[uid + 1]].tobytes())
@@ -145,24 +166,6 @@ class StoredRows:
     def forget(self) -> None:
         for mapped in self._maps:
             mapped.forget()
-
-
-class _Mapped:
-    """A file mapped read-only (an empty one maps to an empty array)."""
-
-    def __init__(self, path: Path):
-        self._map: mmap.mmap | None = None
-        if path.stat().st_size:
-            with open(path, "rb") as f:
-                self._map = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
-
-    def array(self, dtype: type) -> np.ndarray:
-        return np.frombuffer(self._map, dtype=dtype) if self._map is not None else np.empty(0, dtype=dtype)
-
-    def forget(self) -> None:
-        """Unmap the pages touched so far (the kernel keeps them cached)."""
-        if self._map is not None and hasattr(mmap, "MADV_DONTNEED"):
-            self._map.madvise(mmap.MADV_DONTNEED)
 
 
 def _saved_pairs(folder: Path, bands: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -239,12 +242,14 @@ def _edges(task: tuple[Path, int, int, int, Earlier]) -> tuple[np.ndarray, np.nd
     return star_edges(np.concatenate(picked_keys), np.concatenate(picked_uids))
 
 
-def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path, int | None, Earlier]
+def _replay(task: tuple[Path, int, DedupConfig, Path, Path, int | None, Earlier]
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A group's removed uids (this run's own numbers), similarities and references
-    (marshalled, as one array of bytes, with their sizes): arrays only, as a part's result
-    is kept on disk (part_results.py)."""
-    folder, bands, cfg, uids, scratch, budget, earlier = task
+    """A group's removed uids (this run's own numbers, in order), similarities and
+    references (marshalled, as one array of bytes, with their sizes): arrays only, as a
+    part's result is kept on disk (part_results.py). The group's paragraphs are read from
+    the file `DenseComponents.write_groups` wrote."""
+    folder, bands, cfg, nodes, scratch, budget, earlier = task
+    uids = np.fromfile(nodes, dtype=np.int64)
     stored = StoredRows(folder, bands)
     first_uid = earlier[1] if earlier is not None else 0
     saved = SavedRows(earlier[0], bands, uids[uids < first_uid]) if earlier is not None else None
@@ -272,51 +277,102 @@ def _replay(task: tuple[Path, int, DedupConfig, np.ndarray, Path, int | None, Ea
 
 def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: int | None = None,
            pool: PartsPool | None = None, earlier: Earlier = None) -> None:
-    """Every removed row's verdict, from the rows in ``folder``, written beside them:
-    removed.i64 (uids, sorted), similarity.f64, duplicate-of.bin and its sizes.
-    ``memory``: bytes each process may use (None: no limit); the key partitions are cut
-    small enough that one fits a process's share, and each replay's index spills past it.
-    ``pool``: where the parts run, with as many at once as its ``slots`` (else a pool of
-    ``processes`` processes on this machine). Where they run changes no verdict.
-    ``earlier``: the saved index of an earlier run (--against), whose paragraphs come
-    first, all kept, as the one index takes them."""
+    """Every removed row's verdict, from the rows in ``folder``, written beside them
+    (`write_verdicts`). ``memory``: bytes each process may use (None: no limit); the key
+    partitions and the replay groups are cut small enough that one fits a process's
+    share, and each replay's index spills past it. ``pool``: where the parts run, with as
+    many at once as its ``slots`` (else a pool of ``processes`` processes on this
+    machine). Where they run changes no verdict. ``earlier``: the saved index of an
+    earlier run (--against), whose paragraphs come first, all kept, as the one index
+    takes them.
+
+    Nothing here holds an array per paragraph in memory: the components' labels are a
+    mapped file (`DenseComponents`), each group's paragraphs go to a file of their own,
+    and the groups' verdicts come back mapped from theirs and are merged a block at a
+    time."""
     processes = max(1, pool.slots if pool is not None else processes)
-    rows = (folder / "sizes.i64").stat().st_size // 8 + (earlier[1] if earlier is not None else 0)
+    rows = stored_rows(folder) + (earlier[1] if earlier is not None else 0)
     share = None if memory is None else max(memory // 4, MIN_SHARE)
-    # A partition's rows (key, uid) take 16 bytes each, sorted with about as much again.
+    # A partition's rows (key, uid) take 16 bytes each, sorted with about as much again;
+    # a group's paragraphs 8 bytes each, made unique with as much again.
     parts = processes if share is None else max(processes, -(-rows * bands * 32 // share))
+    groups = processes if share is None else max(processes, -(-rows * 16 // share))
     # A resumed settle keeps the cut its results on disk were made with (part_results.py).
-    kept = PartResults(folder / "settle", rows, {"parts": parts, "groups": processes})
+    kept = PartResults(folder / "settle", rows, {"parts": parts, "groups": groups})
     parts, groups = kept.plan["parts"], kept.plan["groups"]
     scratch = folder / "replay"
     scratch.mkdir(exist_ok=True)
     edge_tasks = [(folder, bands, p, parts, earlier) for p in range(parts)]
     with pool if pool is not None else _pool(processes) as parts_pool:
-        components = DenseComponents(rows)
+        components = DenseComponents(rows, scratch)
         for first, other in kept.ordered("edges", edge_tasks, lambda tasks: parts_pool.map(_edges, tasks)):
             components.add(first, other)  # each partition's edges, let go once joined
-        nodes, roots = components.result()
-        del components
-        group_of = component_group(roots, groups)
+        nodes = components.write_groups(groups, scratch)
+        components.close()
         # A folder for each group's index: an index opening in a folder takes the indexes it
         # finds there for a killed run's, and deletes them.
-        replays = [(folder, bands, cfg, nodes[group_of == g], scratch / f"group-{g}", share, earlier)
-                   for g in range(groups)]
+        replays = [(folder, bands, cfg, nodes[g], scratch / f"group-{g}", share, earlier) for g in range(groups)]
         found = list(kept.ordered("group", replays, lambda tasks: parts_pool.map(_replay, tasks)))
+    write_verdicts(folder, found)
+    del found
     shutil.rmtree(scratch, ignore_errors=True)
-    uids = np.concatenate([f[0] for f in found]) if found else np.empty(0, dtype=np.int64)
-    order = np.argsort(uids, kind="stable")
-    similarity = np.concatenate([f[1] for f in found]) if found else np.empty(0)
-    sizes = np.concatenate([f[3] for f in found]) if found else np.empty(0, dtype=np.int64)
-    blobs = b"".join(f[2].tobytes() for f in found)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(sizes) else sizes
-    uids[order].tofile(folder / "removed.i64")
-    similarity[order].tofile(folder / "similarity.f64")
-    sizes[order].tofile(folder / "duplicate-of-sizes.i64")
-    with open(folder / "duplicate-of.bin", "wb") as out:
-        for start, size in zip(starts[order].tolist(), sizes[order].tolist(), strict=True):
-            out.write(blobs[start:start + size])
     kept.remove()
+
+
+MERGE_ROWS = 1 << 20  # verdicts merged at a time, over all the groups
+
+
+def write_verdicts(folder: Path, found: list[tuple[np.ndarray, ...]]) -> None:
+    """The groups' verdicts, each group's in uid order, merged into one uid order:
+    removed.i64 (uids), similarity.f64, duplicate-of.bin (the references, marshalled) and
+    duplicate-of-ends.i64 (where each ends, from a first 0). A block at a time: each step
+    takes from every group the verdicts up to the smallest of their next blocks' last
+    uids, so that none is left behind, and sorts only those."""
+    block = max(1, MERGE_ROWS // max(len(found), 1))
+    at = [0] * len(found)  # the next verdict of each group
+    byte_at = [0] * len(found)  # ... and where its reference starts
+    written = 0
+    names = ("removed.i64", "similarity.f64", "duplicate-of.bin", "duplicate-of-ends.i64")
+    files = [open(folder / name, "wb") for name in names]  # noqa: SIM115 - closed below
+    try:
+        removed_out, similarity_out, refs_out, ends_out = files
+        ends_out.write(np.zeros(1, dtype=np.int64).tobytes())
+        while live := [g for g, result in enumerate(found) if at[g] < len(result[0])]:
+            cutoff = min(int(found[g][0][min(at[g] + block, len(found[g][0])) - 1]) for g in live)
+            uids, similarity, sizes, blobs = [], [], [], []
+            for g in live:
+                group_uids, group_similarity, group_refs, group_sizes = found[g]
+                end = at[g] + int(np.searchsorted(group_uids[at[g]:at[g] + block], cutoff, side="right"))
+                uids.append(np.array(group_uids[at[g]:end]))
+                similarity.append(np.array(group_similarity[at[g]:end]))
+                sizes.append(np.array(group_sizes[at[g]:end]))
+                length = int(sizes[-1].sum())
+                blobs.append(np.array(group_refs[byte_at[g]:byte_at[g] + length]))
+                at[g], byte_at[g] = end, byte_at[g] + length
+                _let_go(found[g])
+            order = np.argsort(np.concatenate(uids), kind="stable")
+            size = np.concatenate(sizes)
+            starts = np.cumsum(size) - size
+            size, starts = size[order], starts[order]
+            ends = np.cumsum(size)
+            gather = np.repeat(starts - (ends - size), size) + np.arange(int(ends[-1]) if len(ends) else 0)
+            np.concatenate(uids)[order].tofile(removed_out)
+            np.concatenate(similarity)[order].tofile(similarity_out)
+            np.concatenate(blobs)[gather].tofile(refs_out)
+            (written + ends).tofile(ends_out)
+            written += int(ends[-1]) if len(ends) else 0
+    finally:
+        for f in files:
+            f.close()
+
+
+def _let_go(arrays: tuple[np.ndarray, ...]) -> None:
+    """Unmap the pages read so far of arrays np.load mapped (numpy's memmap keeps its
+    mmap as ``_mmap``): read pages count in a process's resident memory until then."""
+    for array in arrays:
+        mapped = getattr(array, "_mmap", None)
+        if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
+            mapped.madvise(mmap.MADV_DONTNEED)
 
 
 class PartsPool(Protocol):
@@ -360,23 +416,38 @@ def add_kept(index: DedupIndex, folder: Path, bands: int) -> None:
     index the one-index run holds at its end, for --save-index. Only adds: no lookup, no
     verification."""
     rows = StoredRows(folder, bands)
-    removed = np.fromfile(folder / "removed.i64", dtype=np.int64)
+    verdicts = Verdicts(folder)
     for start in range(0, rows.count, REPLAY_ROWS):
         uids = np.arange(start, min(start + REPLAY_ROWS, rows.count), dtype=np.int64)
         signed = rows(uids)
-        index.add_kept(signed, ~np.isin(uids, removed, assume_unique=True), uids)
+        keep = np.ones(len(uids), dtype=bool)
+        keep[verdicts.removed_among(start, len(uids)) - start] = False
+        index.add_kept(signed, keep, uids)
 
 
 class Verdicts:
-    """The verdicts `settle` wrote, read in uid order as the second pass asks for them."""
+    """The verdicts `settle` wrote, read in uid order as the second pass asks for them,
+    from the files mapped (the pages read are let go every FORGET_ROWS rows)."""
+
+    FORGET_ROWS = 1 << 20
 
     def __init__(self, folder: Path):
-        self.removed = np.fromfile(folder / "removed.i64", dtype=np.int64)
-        self.similarity = np.fromfile(folder / "similarity.f64", dtype=np.float64)
-        self.ends = np.zeros(len(self.removed) + 1, dtype=np.int64)
-        np.cumsum(np.fromfile(folder / "duplicate-of-sizes.i64", dtype=np.int64), out=self.ends[1:])
-        self.refs = _Mapped(folder / "duplicate-of.bin").array(np.uint8)
+        names = ("removed.i64", "similarity.f64", "duplicate-of-ends.i64", "duplicate-of.bin")
+        self._maps = [MappedFile(folder / name) for name in names]
+        removed, similarity, ends, refs = self._maps
+        self.removed = removed.array(np.int64)
+        self.similarity = similarity.array(np.float64)
+        self.ends = ends.array(np.int64)
+        self.refs = refs.array(np.uint8)
+        if len(self.ends) != len(self.removed) + 1 or len(self.similarity) != len(self.removed):
+            raise ValueError(f"{folder}: the verdicts' files do not match")
         self.next_uid = 0
+        self._forgot_at = 0
+
+    def removed_among(self, first: int, n: int) -> np.ndarray:
+        """The removed uids from ``first`` to ``first + n - 1``."""
+        lo, hi = np.searchsorted(self.removed, [first, first + n])
+        return np.array(self.removed[lo:hi])
 
     def decide(self, rows: SignedRows | None) -> list[Reason | None]:
         """The next ``len(rows)`` rows' verdicts."""
@@ -389,4 +460,8 @@ class Verdicts:
         for k in range(int(lo), int(hi)):
             ref = ParagraphRef(*marshal.loads(self.refs[self.ends[k]:self.ends[k + 1]].tobytes()))
             verdicts[int(self.removed[k]) - first] = duplicate_reason(ref, float(self.similarity[k]))
+        if self.next_uid - self._forgot_at >= self.FORGET_ROWS:
+            for mapped in self._maps:
+                mapped.forget()
+            self._forgot_at = self.next_uid
         return verdicts
