@@ -9,7 +9,8 @@ wall time, the peak RSS of its process tree and of its largest process (sampled 
 50 ms), and the seconds of the dedup steps: `dedup` (the barrier's calls), `dedup-parts`
 (the first pass and the parts), `dedup-settle` (the parts alone). Checks that the two
 outputs are byte-identical. With --parts-only, only the --dedup-parts run, and each of
-its processes' peak RSS by what it is (the driver, a forked worker, a part's process).
+its processes' peak RSS by what it is (the driver, a forked worker, a part's process), and
+the driver's peak in each step (the first pass, the parts, the pass that writes).
 """
 
 from __future__ import annotations
@@ -28,16 +29,41 @@ from run import compile_curate, measure_tree
 STEPS = ("dedup", "dedup-parts", "dedup-settle", "read", "signature", "write")
 
 
-def per_process_peaks(command: list[str], cwd: Path, peaks: dict[tuple[int, str], int]) -> dict:
+PHASES = ("first pass", "parts", "pass that writes")
+
+
+def phase_of(out: Path, last: int) -> int:
+    """Which step a --dedup-parts run in ``out`` is at (an index into PHASES), from its
+    files: the parts' results folder exists while they run, the verdicts' mark once they
+    are written; never an earlier step than ``last``."""
+    folder = out / ".partial" / "index" / "dedup-parts"
+    if (folder / "settled.json").exists():
+        return 2
+    return max(last, 1 if (folder / "settle").exists() else 0)
+
+
+def per_process_peaks(command: list[str], cwd: Path, peaks: dict[tuple[int, str], int],
+                      out: Path | None = None, driver_by_phase: dict[str, int] | None = None) -> dict:
     """Run the command; each curate process's peak RSS into ``peaks`` by (pid, what it is),
-    sampled every 0.1 s; the wall seconds and the largest peak as measure_tree gives them."""
+    sampled every 0.1 s; the wall seconds and the largest peak as measure_tree gives them.
+    With ``out`` and ``driver_by_phase``, the driver's peak in each step of the run too."""
     import os
     import time
 
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd)
     page = os.sysconf("SC_PAGE_SIZE")
+    phase = 0
+    driver = proc.pid  # taskset execs curate: the same process
     while proc.poll() is None:
+        if out is not None and driver_by_phase is not None:
+            phase = phase_of(out, phase)
+            try:
+                with open(f"/proc/{driver}/statm") as f:
+                    rss = int(f.read().split()[1]) * page
+                driver_by_phase[PHASES[phase]] = max(driver_by_phase.get(PHASES[phase], 0), rss)
+            except (OSError, IndexError, ValueError):
+                pass
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -89,8 +115,9 @@ def main() -> None:
                        "--overwrite", "-q", "--workers", str(args.workers), "--timings", str(timings),
                        *args.curate_arg, *extra]
             per_process: dict[tuple[int, str], int] = {}
-            m = measure_tree(command, cwd=work) if not args.parts_only else per_process_peaks(command, work,
-                                                                                                per_process)
+            by_phase: dict[str, int] = {}
+            m = measure_tree(command, cwd=work) if not args.parts_only else per_process_peaks(
+                command, work, per_process, out, by_phase)
             seconds = json.loads(timings.read_text())["seconds"]
             steps = " ".join(f"{k} {seconds[k]:.1f}" for k in STEPS if k in seconds)
             tree = "sum of the peaks" if per_process else "tree peak"  # each process's own peak, not at once
@@ -99,6 +126,9 @@ def main() -> None:
             outs[name] = out
             for (pid, what), rss in sorted(per_process.items(), key=lambda kv: -kv[1])[:5]:
                 print(f"  {rss / 1e6:6.0f} MB  {what} ({pid})")
+            if by_phase:
+                print("  the driver's peak in each step: " + ", ".join(
+                    f"{phase} {by_phase[phase] / 1e6:.0f} MB" for phase in PHASES if phase in by_phase))
     if args.parts_only:
         return
     same = subprocess.run(["diff", "-rq", str(outs["one index"]), str(outs["--dedup-parts"])],

@@ -311,12 +311,28 @@ def test_settled_in_many_groups_and_merged_a_few_at_a_time_the_verdicts_are_the_
 
     monkeypatch.setattr(parts, "MIN_SHARE", 1)
     monkeypatch.setattr(parts, "MERGE_ROWS", 1)
-    settle(tmp_path / "cut", keys.shape[1], cfg, processes=1, memory=4 * 300 * 16 // 12, pool=Recording())
+    settle(tmp_path / "cut", keys.shape[1], cfg, processes=1, memory=4 * 300 * parts.GROUP_BYTES // 12,
+           pool=Recording())
     assert len(replays) == 12  # a group per 25 paragraphs
     whole, cut = Verdicts(tmp_path / "whole"), Verdicts(tmp_path / "cut")
     assert len(whole.removed) > 100
     assert cut.removed.tolist() == whole.removed.tolist() and cut.similarity.tolist() == whole.similarity.tolist()
     assert bytes(cut.refs) == bytes(whole.refs) and cut.ends.tolist() == whole.ends.tolist()
+
+
+@pytest.mark.unit
+def test_a_replays_verdicts_packed_a_few_at_a_time_come_back_whole_and_in_order(monkeypatch):
+    import curate.stages.dedup.parts as parts
+
+    monkeypatch.setattr(parts, "REPLAY_ROWS", 3)
+    found = parts._Found()
+    refs = [bytes([k]) * (k % 4 + 1) for k in range(8)]  # sizes 1 to 4, a zero byte first
+    for k in range(8):
+        found.add(10 + k, k / 8, refs[k])
+    uids, similarity, blob, sizes = found.arrays()
+    assert uids.tolist() == list(range(10, 18)) and similarity.tolist() == [k / 8 for k in range(8)]
+    assert blob.tobytes() == b"".join(refs) and sizes.tolist() == [len(r) for r in refs]
+    assert [len(a) for a in parts._Found().arrays()] == [0, 0, 0, 0]
 
 
 def _settled_again_in_small_parts(folder, bands, cfg, monkeypatch) -> tuple[list, list, bytes]:
@@ -326,7 +342,7 @@ def _settled_again_in_small_parts(folder, bands, cfg, monkeypatch) -> tuple[list
 
     monkeypatch.setattr(parts, "READ_ROWS", 2)
     monkeypatch.setattr(parts, "MIN_SHARE", 1)
-    settle(folder, bands, cfg, processes=1, memory=4 * bands * 32 * 3)  # three rows a partition
+    settle(folder, bands, cfg, processes=1, memory=4 * bands * parts.PARTITION_BYTES * 3)  # three rows a partition
     again = Verdicts(folder)
     return again.removed.tolist(), again.similarity.tolist(), bytes(again.refs)
 

@@ -113,6 +113,7 @@ def component_roots(first: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, n
     number[order] = np.cumsum(fresh) - 1
     joined = DenseComponents(len(nodes))
     joined.add(number[:len(first)], number[len(first):])
+    joined.finish()  # every label its root's
     return nodes, nodes[joined.label]
 
 

@@ -66,6 +66,8 @@ from curate.stages.dedup.store import RecordFile
 _FILES = ("keys.u64", "sets.u32", "set-ends.i64", "refs.bin", "ref-ends.i64")
 READ_ROWS = 1 << 18  # rows of band keys a partition's task reads at a time
 MIN_SHARE = 1 << 20  # the least memory a part is given, whatever the budget
+PARTITION_BYTES = 96  # a key partition's memory per (band key, paragraph) row, at its peak
+GROUP_BYTES = 176  # a replay group's per paragraph, at most (each removed), besides its index
 
 
 class RowStore:
@@ -239,7 +241,9 @@ def _edges(task: tuple[Path, int, int, int, Earlier]) -> tuple[np.ndarray, np.nd
     if not picked_keys:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
-    return star_edges(np.concatenate(picked_keys), np.concatenate(picked_uids))
+    all_keys, all_uids = np.concatenate(picked_keys), np.concatenate(picked_uids)
+    del picked_keys, picked_uids  # not held beside their copies while the edges are found
+    return star_edges(all_keys, all_uids)
 
 
 def _replay(task: tuple[Path, int, DedupConfig, Path, Path, int | None, Earlier]
@@ -259,20 +263,48 @@ def _replay(task: tuple[Path, int, DedupConfig, Path, Path, int | None, Earlier]
             return saved(asked)
         return stored(asked - first_uid)
 
-    removed, similarity, packed = [], [], []
+    found = _Found()
     try:
         for uid, reason in replay(cfg, uids, rows_of, scratch, budget, first_uid):
             assert reason.duplicate_of is not None and reason.similarity is not None
-            removed.append(uid - first_uid)
-            similarity.append(reason.similarity)
             ref = reason.duplicate_of
-            packed.append(marshal.dumps((ref.doc, ref.source, ref.line, ref.byte_start, ref.byte_end)))
+            found.add(uid - first_uid, reason.similarity,
+                      marshal.dumps((ref.doc, ref.source, ref.line, ref.byte_start, ref.byte_end)))
     finally:
         if saved is not None:
             saved.close()  # a pool's process, or a Ray worker, runs part after part
-    return (np.array(removed, dtype=np.int64), np.array(similarity, dtype=np.float64),
-            np.frombuffer(b"".join(packed), dtype=np.uint8), np.fromiter(map(len, packed), dtype=np.int64,
-                                                                          count=len(packed)))
+    return found.arrays()
+
+
+class _Found:
+    """A replay's verdicts as they come, packed into arrays every REPLAY_ROWS of them:
+    about 75 bytes a verdict, where Python's ints, floats and bytes took some 140."""
+
+    def __init__(self) -> None:
+        self.uids: list[int] = []
+        self.similarity: list[float] = []
+        self.refs: list[bytes] = []
+        self.packed: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, uid: int, similarity: float, ref: bytes) -> None:
+        self.uids.append(uid)
+        self.similarity.append(similarity)
+        self.refs.append(ref)
+        if len(self.uids) == REPLAY_ROWS:
+            self._pack()
+
+    def _pack(self) -> None:
+        self.packed.append((np.array(self.uids, dtype=np.int64), np.array(self.similarity, dtype=np.float64),
+                            np.frombuffer(b"".join(self.refs), dtype=np.uint8),
+                            np.fromiter(map(len, self.refs), dtype=np.int64, count=len(self.refs))))
+        self.uids, self.similarity, self.refs = [], [], []
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(uids, similarities, the references' bytes, their sizes)."""
+        self._pack()
+        packed, self.packed = self.packed, []
+        return (np.concatenate([p[0] for p in packed]), np.concatenate([p[1] for p in packed]),
+                np.concatenate([p[2] for p in packed]), np.concatenate([p[3] for p in packed]))
 
 
 def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: int | None = None,
@@ -293,10 +325,12 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
     processes = max(1, pool.slots if pool is not None else processes)
     rows = stored_rows(folder) + (earlier[1] if earlier is not None else 0)
     share = None if memory is None else max(memory // 4, MIN_SHARE)
-    # A partition's rows (key, uid) take 16 bytes each, sorted with about as much again;
-    # a group's paragraphs 8 bytes each, made unique with as much again.
-    parts = processes if share is None else max(processes, -(-rows * bands * 32 // share))
-    groups = processes if share is None else max(processes, -(-rows * 16 // share))
+    # Measured peaks: a partition's rows (key, uid) take 16 bytes each, and finding its
+    # edges some 70 more (star_edges); a group's paragraphs 8 bytes each, made unique
+    # with as much again, and each removed one's verdict about 75 (_Found) then as much
+    # again to hand it back.
+    parts = processes if share is None else max(processes, -(-rows * bands * PARTITION_BYTES // share))
+    groups = processes if share is None else max(processes, -(-rows * GROUP_BYTES // share))
     # A resumed settle keeps the cut its results on disk were made with (part_results.py).
     kept = PartResults(folder / "settle", rows, {"parts": parts, "groups": groups})
     parts, groups = kept.plan["parts"], kept.plan["groups"]
@@ -319,7 +353,10 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
     kept.remove()
 
 
-MERGE_ROWS = 1 << 20  # verdicts merged at a time, over all the groups
+# Verdicts merged at a time, over all the groups: the references' bytes (about 50 a
+# verdict) are gathered by an index of 8 bytes a byte, built with as much again, so a
+# block takes about 30 MB.
+MERGE_ROWS = 1 << 15
 
 
 def write_verdicts(folder: Path, found: list[tuple[np.ndarray, ...]]) -> None:
