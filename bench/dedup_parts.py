@@ -56,14 +56,8 @@ def per_process_peaks(command: list[str], cwd: Path, peaks: dict[tuple[int, str]
     phase = 0
     driver = proc.pid  # taskset execs curate: the same process
     while proc.poll() is None:
-        if out is not None and driver_by_phase is not None:
+        if out is not None:
             phase = phase_of(out, phase)
-            try:
-                with open(f"/proc/{driver}/statm") as f:
-                    rss = int(f.read().split()[1]) * page
-                driver_by_phase[PHASES[phase]] = max(driver_by_phase.get(PHASES[phase], 0), rss)
-            except (OSError, IndexError, ValueError):
-                pass
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -78,6 +72,8 @@ def per_process_peaks(command: list[str], cwd: Path, peaks: dict[tuple[int, str]
             if what is not None:
                 key = (int(entry), what)
                 peaks[key] = max(peaks.get(key, 0), rss)
+            if int(entry) == driver and driver_by_phase is not None:
+                driver_by_phase[PHASES[phase]] = max(driver_by_phase.get(PHASES[phase], 0), rss)
         time.sleep(0.1)
     if proc.returncode != 0:
         raise SystemExit(f"exit status {proc.returncode}: {' '.join(command)}")

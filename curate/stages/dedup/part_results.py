@@ -19,18 +19,22 @@ from typing import Any
 import numpy as np
 
 from curate.outdir import fsync_path, write_durably
+from curate.stages.dedup.mapped import MappedFile
 
 PLAN = "plan.json"
+TYPES = "types.json"  # each array's numpy type, in order
 
 
 class PartResults:
     """The folder of one settle's part results: ``plan`` (the cut), then each part's
-    arrays as ``{kind}-{number}/{i}.npy``, the folder written whole or not at all. Results
-    come back mapped from their files, so that holding every group's result (to merge
-    them) holds no array in memory."""
+    arrays as ``{kind}-{number}/{i}.bin`` with their types in ``types.json``, the folder
+    written whole or not at all. Results come back mapped from their files (mapped.py), so
+    that holding every group's result (to merge them) holds no array in memory; `forget`
+    lets go of the pages read so far."""
 
     def __init__(self, folder: Path, rows: int, plan: dict[str, int]):
         self.folder = folder
+        self._maps: list[MappedFile] = []
         try:
             recorded = json.loads((folder / PLAN).read_text())
         except (OSError, ValueError):
@@ -59,22 +63,34 @@ class PartResults:
         building = path.with_name(path.name + ".tmp")
         shutil.rmtree(building, ignore_errors=True)  # a killed run's
         building.mkdir()
-        for i, part in enumerate(result):
-            with open(building / f"{i}.npy", "wb") as f:
-                np.save(f, np.asarray(part), allow_pickle=False)
+        arrays = [np.ascontiguousarray(part) for part in result]
+        files = [(building / f"{i}.bin", array.tobytes()) for i, array in enumerate(arrays)]
+        files.append((building / TYPES, json.dumps([array.dtype.str for array in arrays]).encode()))
+        for file, data in files:
+            with open(file, "wb") as f:
+                f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
         fsync_path(building)
         os.replace(building, path)
         fsync_path(path.parent)
 
-    @staticmethod
-    def _read(path: Path) -> tuple:
-        count = len(list(path.glob("*.npy")))
-        return tuple(np.load(path / f"{i}.npy", mmap_mode="r", allow_pickle=False) for i in range(count))
+    def _read(self, path: Path) -> tuple:
+        types = json.loads((path / TYPES).read_text())
+        maps = [MappedFile(path / f"{i}.bin") for i in range(len(types))]
+        self._maps += maps
+        return tuple(mapped.array(np.dtype(kind)) for mapped, kind in zip(maps, types, strict=True))
 
     def _path(self, kind: str, number: int) -> Path:
         return self.folder / f"{kind}-{number}"
 
+    def forget(self) -> None:
+        """Let go of the pages of every result read so far."""
+        for mapped in self._maps:
+            mapped.forget()
+
     def remove(self) -> None:
+        for mapped in self._maps:
+            mapped.close()
+        self._maps = []
         shutil.rmtree(self.folder, ignore_errors=True)

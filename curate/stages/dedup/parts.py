@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import marshal
-import mmap
 import multiprocessing
 import os
 import shutil
@@ -341,13 +340,14 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
         components = DenseComponents(rows, scratch)
         for first, other in kept.ordered("edges", edge_tasks, lambda tasks: parts_pool.map(_edges, tasks)):
             components.add(first, other)  # each partition's edges, let go once joined
+            kept.forget()
         nodes = components.write_groups(groups, scratch)
         components.close()
         # A folder for each group's index: an index opening in a folder takes the indexes it
         # finds there for a killed run's, and deletes them.
         replays = [(folder, bands, cfg, nodes[g], scratch / f"group-{g}", share, earlier) for g in range(groups)]
         found = list(kept.ordered("group", replays, lambda tasks: parts_pool.map(_replay, tasks)))
-    write_verdicts(folder, found)
+    write_verdicts(folder, found, kept.forget)
     del found
     shutil.rmtree(scratch, ignore_errors=True)
     kept.remove()
@@ -359,12 +359,13 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
 MERGE_ROWS = 1 << 15
 
 
-def write_verdicts(folder: Path, found: list[tuple[np.ndarray, ...]]) -> None:
+def write_verdicts(folder: Path, found: list[tuple[np.ndarray, ...]], forget: Callable[[], None]) -> None:
     """The groups' verdicts, each group's in uid order, merged into one uid order:
     removed.i64 (uids), similarity.f64, duplicate-of.bin (the references, marshalled) and
     duplicate-of-ends.i64 (where each ends, from a first 0). A block at a time: each step
     takes from every group the verdicts up to the smallest of their next blocks' last
-    uids, so that none is left behind, and sorts only those."""
+    uids, so that none is left behind, and sorts only those; then ``forget`` lets go of
+    the groups' pages read (they are mapped files)."""
     block = max(1, MERGE_ROWS // max(len(found), 1))
     at = [0] * len(found)  # the next verdict of each group
     byte_at = [0] * len(found)  # ... and where its reference starts
@@ -386,7 +387,7 @@ def write_verdicts(folder: Path, found: list[tuple[np.ndarray, ...]]) -> None:
                 length = int(sizes[-1].sum())
                 blobs.append(np.array(group_refs[byte_at[g]:byte_at[g] + length]))
                 at[g], byte_at[g] = end, byte_at[g] + length
-                _let_go(found[g])
+            forget()
             order = np.argsort(np.concatenate(uids), kind="stable")
             size = np.concatenate(sizes)
             starts = np.cumsum(size) - size
@@ -401,15 +402,6 @@ def write_verdicts(folder: Path, found: list[tuple[np.ndarray, ...]]) -> None:
     finally:
         for f in files:
             f.close()
-
-
-def _let_go(arrays: tuple[np.ndarray, ...]) -> None:
-    """Unmap the pages read so far of arrays np.load mapped (numpy's memmap keeps its
-    mmap as ``_mmap``): read pages count in a process's resident memory until then."""
-    for array in arrays:
-        mapped = getattr(array, "_mmap", None)
-        if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
-            mapped.madvise(mmap.MADV_DONTNEED)
 
 
 class PartsPool(Protocol):
