@@ -10,8 +10,9 @@ exact copies later in the input, so the edges and the removed paragraphs grow wi
 and settles them in a fresh process with --workers part processes and --memory, as a run
 does. Prints per k: the rows, the seconds, the paragraphs removed, the settling process's
 peak RSS (sampled every 10 ms) and the largest part process's (its maximum resident set),
-and the settling process's peak above its start per row. A settle that holds an array per
-paragraph grows with k; one that holds only its parts stays flat.
+the settling process's peak above its start per row, and the seconds of each of the
+settle's steps. A settle that holds an array per paragraph grows with k; one that holds
+only its parts stays flat.
 """
 
 from __future__ import annotations
@@ -123,11 +124,11 @@ def main():
     time.sleep(0.05)
     start = peak[0]
     began = time.perf_counter()
-    settle(folder, bands, DedupConfig(), workers, memory)
+    steps = settle(folder, bands, DedupConfig(), workers, memory) or {}  # code before it timed its steps: None
     seconds = time.perf_counter() - began
     stop[0] = True
     parts = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    print(json.dumps({"seconds": seconds, "start": start, "peak": peak[0], "parts": parts,
+    print(json.dumps({"seconds": seconds, "steps": steps, "start": start, "peak": peak[0], "parts": parts,
                       "removed": len(Verdicts(folder).removed)}))
 
 if __name__ == "__main__":
@@ -165,6 +166,8 @@ def main() -> None:
               f"{found['peak'] / 1e6:5.0f} MB ({(found['peak'] - found['start']) / count:5.1f} B a row above its "
               f"start of {found['start'] / 1e6:.0f} MB)  largest part process {found['parts'] / 1e6:5.0f} MB",
               flush=True)
+        if found["steps"]:
+            print("    steps: " + ", ".join(f"{name} {t:.1f} s" for name, t in found["steps"].items()), flush=True)
         shutil.rmtree(folder, ignore_errors=True)
 
 

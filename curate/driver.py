@@ -348,8 +348,9 @@ def find_verdicts_in_parts(the_plan: Plan, mapped: list[Stage], barrier: Stage, 
             first_pass = census_work(the_plan, engine, scratch, "dedup-parts-ids")
         take_rows(the_plan, mapped, barrier, engine, first_pass, on_progress, render, timings)
     t1 = time.perf_counter()
-    barrier.settle(the_plan.cfg.workers)
+    steps = barrier.settle(the_plan.cfg.workers)
     timings["dedup-settle"] = time.perf_counter() - t1
+    timings.update({f"dedup-settle-{name}": seconds for name, seconds in steps.items()})
     timings["dedup-parts"] = time.perf_counter() - t0
 
 

@@ -192,7 +192,7 @@ def test_rows_and_verdicts_round_trip_through_their_files(tmp_path, monkeypatch)
     assert got == {k: duplicate_reason(ParagraphRef(*refs[i]), s) for k, (i, s) in expected.items()}
 
 
-def test_parts_against_a_saved_index_meet_its_crowded_key_as_the_one_index_does(tmp_path):
+def test_parts_against_a_saved_index_meet_its_crowded_key_as_the_one_index_does(tmp_path, monkeypatch):
     # An earlier run kept 104 paragraphs that all have one band key in common (a
     # template's band): the one index run against it verifies a paragraph under that key
     # only against the key's first CANDIDATES_PER_KEY of them. Copies of 0-9 and 70-79
@@ -223,11 +223,34 @@ def test_parts_against_a_saved_index_meet_its_crowded_key_as_the_one_index_does(
     expected = one.decide(Batch(0, [], 0, later))
     one.close()
     assert [k for k, v in enumerate(expected) if v is not None] == list(range(20))
-    store = RowStore(tmp_path / "rows")
-    store.append(later)
-    store.close()
+    for name in ("rows", "small"):
+        store = RowStore(tmp_path / name)
+        store.append(later)
+        store.close()
     settle(tmp_path / "rows", keys.shape[1], cfg, processes=1, earlier=(tmp_path / "earlier", len(uniques)))
     assert Verdicts(tmp_path / "rows").decide(later) == expected
+    # Cut small, the saved index's pairs and this run's rows are scattered a few at a time
+    # into many partitions, each read from every scatter's files: the same verdicts.
+    import curate.stages.dedup.parts as parts
+
+    scattered: list = []
+
+    class Recording(parts._InProcess):
+        slots = 1
+
+        def map(self, function, tasks):
+            tasks = list(tasks)
+            if function is parts._scatter:
+                scattered.extend(tasks)
+            return map(function, tasks)
+
+    monkeypatch.setattr(parts, "MIN_SHARE", 1)
+    bands = keys.shape[1]
+    settle(tmp_path / "small", bands, cfg, processes=1, memory=4 * 3 * bands * parts.SCATTER_BYTES,
+           earlier=(tmp_path / "earlier", len(uniques)), pool=Recording())
+    own = [task for task in scattered if task[5] is None]
+    assert len(own) == 10 and len(scattered) == 10 + -(-len(uniques) // 3)  # three rows, or their pairs, each
+    assert Verdicts(tmp_path / "small").decide(later) == expected
 
 
 @pytest.mark.unit
@@ -321,6 +344,35 @@ def test_settled_in_many_groups_and_merged_a_few_at_a_time_the_verdicts_are_the_
 
 
 @pytest.mark.unit
+def test_each_partitions_pairs_scattered_in_one_pass_give_the_edges_of_all_its_pairs(tmp_path):
+    """The scatter (parts._scatter) is a speed-up only: a partition's edges read from
+    every scatter task's files are those of its pairs picked from all the rows at once
+    (with keys crowded into a few values, so that partitions hold many pairs a key)."""
+    import curate.stages.dedup.parts as parts
+    from curate.stages.dedup.components import key_partition, star_edges
+
+    rng = np.random.default_rng(11)
+    bands, count, first_uid = 3, 50, 7
+    keys = (rng.integers(0, 12, (count, bands)).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    store = RowStore(tmp_path / "rows")
+    store.append(SignedRows([(k, 0) for k in range(count)], keys, np.zeros(count, dtype=np.uint32),
+                            np.arange(count + 1), [("d", "s", k, 0, 1) for k in range(count)]))
+    store.close()
+    into = tmp_path / "settle"
+    tasks, bases = parts._scatter_tasks(tmp_path / "rows", bands, 4, count, 16, None, into)
+    assert len(tasks) == 4 and bases == [0, 16, 32, 48]
+    for task in tasks:
+        parts._scatter(task)
+    flat, uids = keys.ravel(), np.repeat(np.arange(count), bands)
+    part_of = key_partition(flat, 4)
+    assert sorted(set(part_of.tolist())) == [0, 1, 2, 3]
+    for p in range(4):
+        got = parts._edges((into, tuple(b + first_uid for b in bases), p))
+        want = star_edges(flat[part_of == p], uids[part_of == p] + first_uid)
+        assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist() and len(want[0])
+
+
+@pytest.mark.unit
 def test_a_replays_verdicts_packed_a_few_at_a_time_come_back_whole_and_in_order(monkeypatch):
     import curate.stages.dedup.parts as parts
 
@@ -381,7 +433,12 @@ def test_an_interrupted_run_says_to_resume_and_resumes_to_the_one_index_bytes(tm
     resumed = run_process(*command[1:], "-q", "--resume", "--timings", timings)
     assert resumed.returncode == 0, resumed.stderr
     assert output_files(out) == one
-    assert ("dedup-settle" in json.loads(timings.read_text())["seconds"]) == (when == "gathering")
+    seconds = json.loads(timings.read_text())["seconds"]
+    assert ("dedup-settle" in seconds) == (when == "gathering")
+    if when == "gathering":  # each step of the settle timed, and within it
+        steps = {name: t for name, t in seconds.items() if name.startswith("dedup-settle-")}
+        assert set(steps) == {f"dedup-settle-{name}" for name in ("scatter", "edges", "components", "replay", "merge")}
+        assert sum(steps.values()) <= seconds["dedup-settle"]
     assert not (out / ".partial").exists()
 
 
@@ -628,7 +685,7 @@ def test_a_settle_stopped_midway_runs_only_the_parts_it_had_not_finished(tmp_pat
     class Pool:
         def __init__(self, slots: int, stop_after_groups: int | None = None):
             self.slots, self.stop_after = slots, stop_after_groups
-            self.ran: dict[str, int] = {"edges": 0, "replay": 0}
+            self.ran: dict[str, int] = {"scatter": 0, "edges": 0, "replay": 0}
 
         def __enter__(self):
             return self
@@ -637,7 +694,7 @@ def test_a_settle_stopped_midway_runs_only_the_parts_it_had_not_finished(tmp_pat
             return None
 
         def map(self, function, tasks):
-            kind = "edges" if function is parts._edges else "replay"
+            kind = {parts._scatter: "scatter", parts._edges: "edges"}.get(function, "replay")
             for task in tasks:
                 if kind == "replay" and self.ran["replay"] == self.stop_after:
                     raise KeyboardInterrupt  # stopped with a group's replay still to run
@@ -655,10 +712,11 @@ def test_a_settle_stopped_midway_runs_only_the_parts_it_had_not_finished(tmp_pat
     first = Pool(slots=3, stop_after_groups=1)
     with pytest.raises(KeyboardInterrupt):
         settle(tmp_path / "stopped", bands, cfg, processes=1, pool=first)
-    assert first.ran == {"edges": 3, "replay": 1}
+    assert first.ran == {"scatter": 3, "edges": 3, "replay": 1}  # without a budget, a scatter per slot too
+    assert not list((tmp_path / "stopped" / "settle").glob("pairs-*"))  # gone once every partition's edges are kept
     again = Pool(slots=2)  # resumed with fewer workers
     settle(tmp_path / "stopped", bands, cfg, processes=1, pool=again)
-    assert again.ran == {"edges": 0, "replay": 2}  # the first settle's three groups, one of them kept
+    assert again.ran == {"scatter": 0, "edges": 0, "replay": 2}  # the first settle's three groups, one of them kept
     whole, resumed = Verdicts(tmp_path / "whole"), Verdicts(tmp_path / "stopped")
     assert resumed.removed.tolist() == whole.removed.tolist() == [5, 6, 7]
     assert resumed.similarity.tolist() == whole.similarity.tolist() and bytes(resumed.refs) == bytes(whole.refs)

@@ -235,12 +235,13 @@ class Decider:
     def measure(self, deep: bool) -> dict[str, float]:
         return self.stage.measure(deep)
 
-    def settle(self, processes: int) -> None:
+    def settle(self, processes: int) -> dict[str, float]:
         """--dedup-parts, between its passes: the verdicts found by part tasks on the nodes
         that see the rows' folder (`PartsOnNodes`); the next pass's parts are numbered from
-        0 again."""
-        self.stage.settle(processes, PartsOnNodes)
+        0 again. Returns the seconds of the settle's steps."""
+        steps = self.stage.settle(processes, PartsOnNodes)
         self.next_seq = 0
+        return steps
 
     def save(self, folder: Path) -> None:
         self.stage.save(folder)
@@ -381,9 +382,9 @@ class HostedBarrier(Stage):
     def save(self, folder: Path) -> None:
         self._call("save", folder.absolute())
 
-    def settle(self, processes: int, spread: Any = None) -> None:
+    def settle(self, processes: int, spread: Any = None) -> dict[str, float]:
         """The decider settles, with part tasks on the cluster's nodes (it picks them)."""
-        self._call("settle", processes)
+        return self._call("settle", processes)
 
     def close(self, stopped: bool = False) -> None:
         # A Ray run is never resumed: the decider keeps nothing for one (stopped=False).

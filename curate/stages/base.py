@@ -111,11 +111,11 @@ class Stage:
         """Make what the first pass gathered from the first ``items`` items (``whole``: from
         every item) last past a stop."""
 
-    def settle(self, processes: int, spread: Callable[[Path], Any] | None = None) -> None:
+    def settle(self, processes: int, spread: Callable[[Path], Any] | None = None) -> dict[str, float]:
         """Between a first pass that only gathered (--dedup-parts) and the pass that writes:
         decide everything gathered, with up to ``processes`` processes; ``spread``, given
         the folder of what was gathered, makes the pool that runs the parts instead (the
-        Ray engine's: tasks on the cluster's nodes)."""
+        Ray engine's: tasks on the cluster's nodes). Returns the seconds of its steps."""
         raise NotImplementedError(f"the {self.name} stage gathers nothing to settle")
 
     def save(self, folder: Path) -> None:

@@ -111,10 +111,10 @@ class Dedup(Stage):
             return self._verdicts.decide(rows)
         return self.index.decide(batch)
 
-    def settle(self, processes: int, spread: Callable[[Path], Any] | None = None) -> None:
+    def settle(self, processes: int, spread: Callable[[Path], Any] | None = None) -> dict[str, float]:
         """--dedup-parts, between the passes: the verdicts of every row the first pass kept,
         found by ``processes`` processes (or the pool ``spread`` makes for the rows' folder);
-        the next pass's batches get them."""
+        the next pass's batches get them. Returns the seconds of the settle's steps."""
         assert self._rows is not None and self._folder is not None, "settle is for a barrier in --dedup-parts"
         rows, self._rows = self._rows, None
         self._starts.clear()
@@ -124,14 +124,15 @@ class Dedup(Stage):
             with self._stopped_by_disk():
                 rows.close()
                 earlier = (self.saved.folder, self.saved.paragraphs) if self.saved is not None else None
-                settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory),
-                       spread(self._folder) if spread is not None else None, earlier)
+                steps = settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory),
+                               spread(self._folder) if spread is not None else None, earlier)
                 self._mark_settled()
         except BrokenProcessPool as err:
             raise RunStopped(self._output, f"a process finding the near-duplicates in parts died ({err}; out of "
                              "memory?): give a smaller --memory or fewer --workers") from err
         self._verdicts = Verdicts(self._folder)
         self._verdicts.next_uid = self._resume_uid
+        return steps
 
     def _mark_settled(self) -> None:
         """Every file of the folder on disk, then the mark that says they are whole."""

@@ -39,8 +39,8 @@ class PartResults:
             recorded = json.loads((folder / PLAN).read_text())
         except (OSError, ValueError):
             recorded = None
-        if not isinstance(recorded, dict) or recorded.get("rows") != rows:
-            shutil.rmtree(folder, ignore_errors=True)  # none, damaged, or made for other rows
+        if not isinstance(recorded, dict) or recorded.get("rows") != rows or set(recorded) != {*plan, "rows"}:
+            shutil.rmtree(folder, ignore_errors=True)  # none, damaged, made for other rows or by another version
             folder.mkdir(parents=True)
             recorded = {**plan, "rows": rows}
             write_durably(folder / PLAN, json.dumps(recorded, sort_keys=True).encode())
@@ -57,6 +57,10 @@ class PartResults:
             if k in todo:
                 self._keep(path, next(computed))
             yield self._read(path)
+
+    def missing(self, kind: str, count: int) -> bool:
+        """Whether any of the ``count`` results of ``kind`` is not kept."""
+        return any(not self._path(kind, k).exists() for k in range(count))
 
     @staticmethod
     def _keep(path: Path, result: tuple) -> None:

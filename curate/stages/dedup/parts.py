@@ -36,6 +36,7 @@ import marshal
 import multiprocessing
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -44,6 +45,7 @@ from typing import IO, Any, Protocol
 import numpy as np
 
 from curate.document import ParagraphRef, Reason
+from curate.outdir import fsync_path
 from curate.stages.dedup.apply import duplicate_reason
 from curate.stages.dedup.buckets import take_sets
 from curate.stages.dedup.components import (
@@ -63,7 +65,7 @@ from curate.stages.dedup.store import RecordFile
 # The rows' band keys, shingle sets and references; where each row's set and reference
 # ends (int64, from a first 0), so that a reader maps them and holds nothing per row.
 _FILES = ("keys.u64", "sets.u32", "set-ends.i64", "refs.bin", "ref-ends.i64")
-READ_ROWS = 1 << 18  # rows of band keys a partition's task reads at a time
+READ_ROWS = 1 << 18  # rows of a saved index's band keys read at a time
 MIN_SHARE = 1 << 20  # the least memory a part is given, whatever the budget
 PARTITION_BYTES = 96  # a key partition's memory per (band key, paragraph) row, at its peak
 GROUP_BYTES = 176  # a replay group's per paragraph, at most (each removed), besides its index
@@ -217,31 +219,90 @@ class SavedRows:
 Earlier = tuple[Path, int] | None
 
 
-def _edges(task: tuple[Path, int, int, int, Earlier]) -> tuple[np.ndarray, np.ndarray]:
-    """A key partition's edges, its rows picked from the key file a slice at a time (a
-    pool task: only the partition's rows are held); with ``earlier``, its paragraphs'
-    keys too, and this run's uids come after theirs."""
-    folder, bands, part, parts, earlier = task
-    rows = StoredRows(folder, bands)
+# A scatter task's memory per (band key, paragraph) pair, at its peak: the keys (8 bytes),
+# their partitions (2, and 8 while they are found), the order that sorts them (8), then
+# the keys and paragraph offsets in that order (8 and 4) written out.
+SCATTER_BYTES = 40
+PAIRS = "pairs-{}"  # a scatter task's folder, in the settle's (part_results.py) folder
+
+
+def _scatter(task: tuple[Path, int, int, int, int, Path | None, Path]) -> tuple[np.ndarray]:
+    """One pass over a range of rows that sends each (band key, paragraph) pair to its key
+    partition, so that each partition's task reads only its own pairs: rows ``start`` ..
+    ``stop - 1`` of this run, or with ``earlier`` the pairs ``start`` .. ``stop - 1`` of
+    that saved index. Writes to ``out`` the keys sorted by partition (keys.u64), each
+    one's paragraph as an offset from the range's first (offsets.u32: this run's row
+    ``start`` is offset 0, a saved paragraph is its own id), and where each partition's
+    pairs end (ends.i64, from a first 0); all synced before it returns, as its result
+    (the pairs it wrote) marks it done (part_results.py)."""
+    folder, bands, parts, start, stop, earlier, out = task
+    if earlier is None:
+        keys = StoredRows(folder, bands).key_rows(start, stop - start).ravel()
+        ids = None
+    else:
+        keys = np.array(np.load(earlier / "keys.npy", mmap_mode="r")[start:stop])
+        ids = np.load(earlier / "ids.npy", mmap_mode="r")
+    partition = key_partition(keys, parts)
+    order = np.argsort(partition, kind="stable")
+    ends = np.zeros(parts + 1, dtype=np.int64)
+    np.cumsum(np.bincount(partition, minlength=parts), out=ends[1:])
+    del partition
+    shutil.rmtree(out, ignore_errors=True)  # a stopped run's
+    out.mkdir(parents=True)
+    files = {"keys.u64": keys[order], "ends.i64": ends}
+    del keys
+    if ids is None:
+        order //= max(bands, 1)  # a pair's row, from the range's first
+        files["offsets.u32"] = order.astype(np.uint32)
+    else:
+        files["offsets.u32"] = np.asarray(ids[start:stop], dtype=np.uint32)[order]
+    del order
+    for name, array in files.items():
+        with open(out / name, "wb") as f:
+            array.tofile(f)
+            f.flush()
+            os.fsync(f.fileno())
+    fsync_path(out)
+    return (np.array([len(files["keys.u64"])], dtype=np.int64),)
+
+
+def _scatter_tasks(folder: Path, bands: int, parts: int, rows: int, scatter_rows: int, earlier: Earlier,
+                   into: Path) -> tuple[list[tuple], list[int]]:
+    """The scatter tasks, each ``scatter_rows`` rows (of an earlier index, as many pairs
+    as that many rows have), and the uid each one's offsets count from."""
+    tasks: list[tuple] = []
+    bases: list[int] = []
     first_uid = earlier[1] if earlier is not None else 0
+    for start in range(0, rows, scatter_rows):
+        tasks.append((folder, bands, parts, start, min(start + scatter_rows, rows), None,
+                      into / PAIRS.format(len(tasks))))
+        bases.append(first_uid + start)
+    if earlier is not None:
+        pairs, step = len(np.load(earlier[0] / "keys.npy", mmap_mode="r")), scatter_rows * bands
+        for start in range(0, pairs, step):
+            tasks.append((folder, bands, parts, start, min(start + step, pairs), earlier[0],
+                          into / PAIRS.format(len(tasks))))
+            bases.append(0)
+    return tasks, bases
 
-    def slices() -> Iterator[tuple[np.ndarray, np.ndarray]]:  # (band keys, their uids)
-        for start in range(0, rows.count, READ_ROWS):
-            flat = rows.key_rows(start, READ_ROWS).ravel()
-            yield flat, first_uid + start + np.arange(len(flat)) // max(bands, 1)
-        if earlier is not None:
-            yield from _saved_pairs(earlier[0], bands)
 
-    picked_keys, picked_uids = [], []
-    for keys, uids in slices():
-        mine = key_partition(keys, parts) == part
-        picked_keys.append(keys[mine])
-        picked_uids.append(uids[mine])
-    if not picked_keys:
+def _edges(task: tuple[Path, tuple[int, ...], int]) -> tuple[np.ndarray, np.ndarray]:
+    """A key partition's edges, from its pairs in each scatter task's files (a pool task:
+    it reads and holds only the partition's pairs). ``bases``: each scatter's first uid."""
+    into, bases, part = task
+    keys, uids = [], []
+    for k, base in enumerate(bases):
+        pairs = into / PAIRS.format(k)
+        lo, hi = np.fromfile(pairs / "ends.i64", dtype=np.int64, count=2, offset=8 * part).tolist()
+        if hi > lo:
+            keys.append(np.fromfile(pairs / "keys.u64", dtype=np.uint64, count=hi - lo, offset=8 * lo))
+            uids.append(np.fromfile(pairs / "offsets.u32", dtype=np.uint32, count=hi - lo, offset=4 * lo)
+                        .astype(np.int64) + base)
+    if not keys:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
-    all_keys, all_uids = np.concatenate(picked_keys), np.concatenate(picked_uids)
-    del picked_keys, picked_uids  # not held beside their copies while the edges are found
+    all_keys, all_uids = np.concatenate(keys), np.concatenate(uids)
+    del keys, uids  # not held beside their copies while the edges are found
     return star_edges(all_keys, all_uids)
 
 
@@ -307,7 +368,7 @@ class _Found:
 
 
 def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: int | None = None,
-           pool: PartsPool | None = None, earlier: Earlier = None) -> None:
+           pool: PartsPool | None = None, earlier: Earlier = None) -> dict[str, float]:
     """Every removed row's verdict, from the rows in ``folder``, written beside them
     (`write_verdicts`). ``memory``: bytes each process may use (None: no limit); the key
     partitions and the replay groups are cut small enough that one fits a process's
@@ -320,37 +381,68 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
     Nothing here holds an array per paragraph in memory: the components' labels are a
     mapped file (`DenseComponents`), each group's paragraphs go to a file of their own,
     and the groups' verdicts come back mapped from theirs and are merged a block at a
-    time."""
+    time.
+
+    The rows are first scattered into their key partitions in one pass (`_scatter`),
+    so that each partition's task reads only its own pairs: picking them from the whole
+    key file instead cost every partition a read of all the keys, a cost that grew as
+    the square of the rows over the share.
+
+    Returns the seconds of each step (--timings shows them)."""
+    steps: dict[str, float] = {}
+    began = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal began
+        now = time.perf_counter()
+        steps[name] = steps.get(name, 0.0) + now - began
+        began = now
+
     processes = max(1, pool.slots if pool is not None else processes)
-    rows = stored_rows(folder) + (earlier[1] if earlier is not None else 0)
+    own_rows = stored_rows(folder)
+    rows = own_rows + (earlier[1] if earlier is not None else 0)
     share = None if memory is None else max(memory // 4, MIN_SHARE)
-    # Measured peaks: a partition's rows (key, uid) take 16 bytes each, and finding its
+    # Measured peaks: a partition's pairs (key, uid) take 16 bytes each, and finding its
     # edges some 70 more (star_edges); a group's paragraphs 8 bytes each, made unique
     # with as much again, and each removed one's verdict about 75 (_Found) then as much
     # again to hand it back.
     parts = processes if share is None else max(processes, -(-rows * bands * PARTITION_BYTES // share))
     groups = processes if share is None else max(processes, -(-rows * GROUP_BYTES // share))
+    scatter_rows = max(1, -(-rows // processes) if share is None else share // (max(bands, 1) * SCATTER_BYTES))
     # A resumed settle keeps the cut its results on disk were made with (part_results.py).
-    kept = PartResults(folder / "settle", rows, {"parts": parts, "groups": groups})
-    parts, groups = kept.plan["parts"], kept.plan["groups"]
+    kept = PartResults(folder / "settle", rows, {"parts": parts, "groups": groups, "scatter_rows": scatter_rows})
+    parts, groups, scatter_rows = kept.plan["parts"], kept.plan["groups"], kept.plan["scatter_rows"]
+    scatters, bases = _scatter_tasks(folder, bands, parts, own_rows, scatter_rows, earlier, kept.folder)
+    edge_tasks = [(kept.folder, tuple(bases), p) for p in range(parts)]
     scratch = folder / "replay"
     scratch.mkdir(exist_ok=True)
-    edge_tasks = [(folder, bands, p, parts, earlier) for p in range(parts)]
     with pool if pool is not None else _pool(processes) as parts_pool:
+        if kept.missing("edges", parts):  # else the scatter's files may be gone, and are not needed
+            for _ in kept.ordered("scatter", scatters, lambda tasks: parts_pool.map(_scatter, tasks)):
+                pass
+        step("scatter")
         components = DenseComponents(rows, scratch)
         for first, other in kept.ordered("edges", edge_tasks, lambda tasks: parts_pool.map(_edges, tasks)):
+            step("edges")  # the joins are timed apart: this process, while the pool waits
             components.add(first, other)  # each partition's edges, let go once joined
             kept.forget()
+            step("components")
+        for k in range(len(scatters)):  # every partition's edges are kept: the pairs have done their work
+            shutil.rmtree(kept.folder / PAIRS.format(k), ignore_errors=True)
         nodes = components.write_groups(groups, scratch)
         components.close()
+        step("components")
         # A folder for each group's index: an index opening in a folder takes the indexes it
         # finds there for a killed run's, and deletes them.
         replays = [(folder, bands, cfg, nodes[g], scratch / f"group-{g}", share, earlier) for g in range(groups)]
         found = list(kept.ordered("group", replays, lambda tasks: parts_pool.map(_replay, tasks)))
+        step("replay")
     write_verdicts(folder, found, kept.forget)
     del found
     shutil.rmtree(scratch, ignore_errors=True)
     kept.remove()
+    step("merge")
+    return steps
 
 
 # Verdicts merged at a time, over all the groups: the references' bytes (about 50 a
