@@ -1,7 +1,8 @@
 """A finished run's dedup index as a folder, so a later run can deduplicate against it
 (`--save-index`, then `--against`) without reading the earlier text again.
 
-    index/index.json        format, paragraph count, the dedup settings the keys depend on
+    index/index.json        format, paragraph count, the dedup settings the keys depend on,
+                            and a digest of the other files (what a resumed run checks)
     index/keys.npy          uint64 band keys, sorted
     index/ids.npy           uint32 paragraph id of each key (ids in input order)
     index/shingles.u32      each kept paragraph's sorted shingle hashes, one after another
@@ -13,6 +14,7 @@ Everything is plain numpy and JSON, readable without curate.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -112,10 +114,26 @@ def write_index(folder: Path, cfg: DedupConfig, write_keys: Callable[[Path, Path
             refs.write(line)
             lengths.append(len(line))
     np.save(building / "ref_ends.npy", np.cumsum(np.frombuffer(lengths, dtype=np.int64)))
-    meta = {"format": FORMAT, "paragraphs": len(lengths), "dedup": settings_of(cfg)}
+    meta = {"format": FORMAT, "paragraphs": len(lengths), "dedup": settings_of(cfg), "digest": digest_of(building)}
     (building / INDEX_JSON).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(building, folder)
+
+
+# The files a digest covers, in the order it reads them.
+DIGESTED = ("keys.npy", "ids.npy", "shingles.u32", "shingle_ends.npy", "refs.jsonl", "ref_ends.npy")
+
+
+def digest_of(folder: Path) -> str:
+    """What an index folder holds, as one hash of its files: a run deduplicated against
+    an index is fingerprinted by index.json (barrier.py), so that a resumed run refuses
+    an index saved again over the first, and its paragraph count and settings alone can
+    be the same for other text. One read of files just written, at about a GB a second."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in DIGESTED:
+        with open(folder / name, "rb") as f:
+            digest.update(hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).digest())
+    return "blake2b-128:" + digest.hexdigest()
 
 
 def ref_line(ref: tuple | list) -> bytes:
