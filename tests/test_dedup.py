@@ -21,7 +21,7 @@ from curate.stages.dedup.signature import (
     candidate_bands,
     candidate_probability,
 )
-from curate.stages.dedup.verify import could_be_similar, intersection_size, jaccard
+from curate.stages.dedup.verify import could_be_similar, intersection_size, jaccard, tagged_intersections
 
 pytestmark = pytest.mark.unit
 
@@ -132,6 +132,25 @@ def test_exact_jaccard_is_the_jaccard_of_the_sets(a, b):
         assert jaccard(arr_a, arr_b) == len(a & b) / len(a | b)
         if not could_be_similar(len(a), len(b), 0.7):
             assert len(a & b) / len(a | b) < 0.7
+
+
+@given(st.lists(st.tuples(st.sets(st.integers(0, (1 << 32) - 1), max_size=12),
+                          st.sets(st.integers(0, (1 << 32) - 1), max_size=12)), max_size=8),
+       st.sets(st.integers(0, 30), max_size=12))
+def test_the_batch_intersections_are_each_pairs_own(pairs, shared):
+    # The index verifies a batch's pairs at once (tagged_intersections); the reference is
+    # intersection_size pair by pair. Hashes from a small pool shared by both sides make
+    # pairs that meet; the full 32-bit range checks the tag does not mix with the hash.
+    sides = [[np.array(sorted(a | (shared if k % 2 else set())), dtype=np.uint32),
+              np.array(sorted(b | shared), dtype=np.uint32)] for k, (a, b) in enumerate(pairs)]
+
+    def flat(side: int) -> tuple[np.ndarray, np.ndarray]:
+        sets = [pair[side] for pair in sides]
+        return (np.concatenate(sets) if sets else np.empty(0, dtype=np.uint32),
+                np.array([len(one) for one in sets], dtype=np.int64))
+
+    got = tagged_intersections(*flat(0), *flat(1))
+    assert got.tolist() == [intersection_size(a, b) for a, b in sides]
 
 
 def test_signed_rows_carry_the_sets_of_the_shingle_hashes():

@@ -34,7 +34,7 @@ from curate.stages.dedup.saved import SavedIndex, ref_line, write_index
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.dedup.spill import SpilledRun
 from curate.stages.dedup.store import RecordFile
-from curate.stages.dedup.verify import could_be_similar, intersection_size, is_similar, similarity
+from curate.stages.dedup.verify import could_be_similar, intersection_size, is_similar, similarity, tagged_intersections
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -228,9 +228,8 @@ class DedupIndex:
         """For each row with a candidate pair (``pair_rows[k]``, ``pids[k]``), sorted by
         row then id: the earliest kept paragraph whose exact Jaccard with the row reaches
         the threshold, and that Jaccard. Every kept paragraph of the index is kept for
-        good, so the pairs of a batch are independent and verified all at once: the sets
-        of each pair are tagged with the pair's number and sorted together, and a hash
-        met twice under one tag is in both sets (each set is unique)."""
+        good, so the pairs of a batch are independent and verified all at once
+        (`tagged_intersections`)."""
         threshold = self.cfg.threshold
         row_sizes = (rows.offsets[1:] - rows.offsets[:-1])[pair_rows]
         # Each candidate's span once: under a budget, the end offsets may be read from disk.
@@ -262,11 +261,7 @@ class DedupIndex:
         else:
             theirs = np.frombuffer(sets.read_spans(starts, ends), dtype=np.uint32)
         mine, _ = take_sets(rows.shingles, rows.offsets, pair_rows)
-        tags = np.arange(len(pids), dtype=np.uint64) << np.uint64(32)
-        both = np.sort(np.concatenate([np.repeat(tags, row_sizes) | mine.astype(np.uint64),
-                                       np.repeat(tags, pid_sizes) | theirs.astype(np.uint64)]))
-        twice = both[1:][both[1:] == both[:-1]]
-        inter = np.bincount((twice >> np.uint64(32)).astype(np.int64), minlength=len(pids))
+        inter = tagged_intersections(mine, row_sizes, theirs, pid_sizes)
         union = row_sizes + pid_sizes - inter
         # The same IEEE division of two integers as verify.similarity (exact below 2**53).
         jaccard = inter / union
