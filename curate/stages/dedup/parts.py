@@ -409,6 +409,7 @@ def settle(folder: Path, bands: int, cfg: DedupConfig, processes: int, memory: i
     parts = processes if share is None else max(processes, -(-rows * bands * PARTITION_BYTES // share))
     groups = processes if share is None else max(processes, -(-rows * GROUP_BYTES // share))
     scatter_rows = max(1, -(-rows // processes) if share is None else share // (max(bands, 1) * SCATTER_BYTES))
+    scatter_rows = min(scatter_rows, 1 << 31)  # a pair's row is written as a 32-bit offset
     # A resumed settle keeps the cut its results on disk were made with (part_results.py).
     kept = PartResults(folder / "settle", rows, {"parts": parts, "groups": groups, "scatter_rows": scatter_rows})
     parts, groups, scatter_rows = kept.plan["parts"], kept.plan["groups"], kept.plan["scatter_rows"]
