@@ -192,6 +192,25 @@ def test_rows_and_verdicts_round_trip_through_their_files(tmp_path, monkeypatch)
     assert got == {k: duplicate_reason(ParagraphRef(*refs[i]), s) for k, (i, s) in expected.items()}
 
 
+def _recording(kind) -> tuple:
+    """A pool that runs the parts in this process, one at a time, and the list it records
+    the tasks of ``kind`` (a part's function) in."""
+    import curate.stages.dedup.parts as parts
+
+    recorded: list = []
+
+    class Recording(parts._InProcess):
+        slots = 1
+
+        def map(self, function, tasks):
+            tasks = list(tasks)
+            if function is kind:
+                recorded.extend(tasks)
+            return map(function, tasks)
+
+    return Recording(), recorded
+
+
 def test_parts_against_a_saved_index_meet_its_crowded_key_as_the_one_index_does(tmp_path, monkeypatch):
     # An earlier run kept 104 paragraphs that all have one band key in common (a
     # template's band): the one index run against it verifies a paragraph under that key
@@ -233,21 +252,11 @@ def test_parts_against_a_saved_index_meet_its_crowded_key_as_the_one_index_does(
     # into many partitions, each read from every scatter's files: the same verdicts.
     import curate.stages.dedup.parts as parts
 
-    scattered: list = []
-
-    class Recording(parts._InProcess):
-        slots = 1
-
-        def map(self, function, tasks):
-            tasks = list(tasks)
-            if function is parts._scatter:
-                scattered.extend(tasks)
-            return map(function, tasks)
-
+    pool, scattered = _recording(parts._scatter)
     monkeypatch.setattr(parts, "MIN_SHARE", 1)
     bands = keys.shape[1]
     settle(tmp_path / "small", bands, cfg, processes=1, memory=4 * 3 * bands * parts.SCATTER_BYTES,
-           earlier=(tmp_path / "earlier", len(uniques)), pool=Recording())
+           earlier=(tmp_path / "earlier", len(uniques)), pool=pool)
     own = [task for task in scattered if task[5] is None]
     assert len(own) == 10 and len(scattered) == 10 + -(-len(uniques) // 3)  # three rows, or their pairs, each
     assert Verdicts(tmp_path / "small").decide(later) == expected
@@ -321,21 +330,10 @@ def test_settled_in_many_groups_and_merged_a_few_at_a_time_the_verdicts_are_the_
         store.close()
     settle(tmp_path / "whole", keys.shape[1], cfg, processes=1)
 
-    replays: list = []
-
-    class Recording(parts._InProcess):
-        slots = 1
-
-        def map(self, function, tasks):
-            tasks = list(tasks)
-            if function is parts._replay:
-                replays.extend(tasks)
-            return map(function, tasks)
-
+    pool, replays = _recording(parts._replay)
     monkeypatch.setattr(parts, "MIN_SHARE", 1)
     monkeypatch.setattr(parts, "MERGE_ROWS", 1)
-    settle(tmp_path / "cut", keys.shape[1], cfg, processes=1, memory=4 * 300 * parts.GROUP_BYTES // 12,
-           pool=Recording())
+    settle(tmp_path / "cut", keys.shape[1], cfg, processes=1, memory=4 * 300 * parts.GROUP_BYTES // 12, pool=pool)
     assert len(replays) == 12  # a group per 25 paragraphs
     whole, cut = Verdicts(tmp_path / "whole"), Verdicts(tmp_path / "cut")
     assert len(whole.removed) > 100
