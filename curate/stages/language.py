@@ -38,6 +38,7 @@ from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.utils.ngram import NGram
 
 from curate.codepoints import BMP_LAST, code_points, look_up
+from curate.distinct import distinct
 from curate.document import Document, Line
 from curate.stages import language_calibration as calibration
 from curate.stages.base import Batch, Stage
@@ -621,7 +622,7 @@ def _normalised_each(texts: list[str]) -> list[str]:
     """``text.translate(_NORMALISE)`` of each text, as one lookup of all their code points."""
     codes, starts = code_points(texts)
     in_bmp = codes[codes <= BMP_LAST]
-    new = np.unique(in_bmp[~_normalised_known[in_bmp]]).tolist()
+    new = distinct(in_bmp[~_normalised_known[in_bmp]]).tolist()
     for code in new:
         _normalised_bmp[code] = ord(_NORMALISE[code])
     _normalised_known[new] = True

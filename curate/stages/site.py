@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import xxhash
 
+from curate.distinct import distinct
 from curate.document import Document, RawDocument, Reason
 from curate.stages.base import Batch, Stage
 
@@ -92,7 +93,7 @@ def pages_line_keys(pages: list[tuple[Document, str]]) -> np.ndarray:
 
 def page_keys(doc: Document, site: str) -> np.ndarray:
     """The keys of a page's distinct lines, sorted: a page counts once per line."""
-    return np.unique(line_keys(doc, site))
+    return distinct(line_keys(doc, site))
 
 
 def page_key(doc: Document | RawDocument, mode: str) -> int:
@@ -163,7 +164,7 @@ class SiteBoilerplate(Stage):
         sizes = [len(doc.lines) for doc, _ in sited]
         ends = np.cumsum(sizes)
         first = ends - sizes
-        for page in np.unique(np.searchsorted(ends, rows, side="right")).tolist():
+        for page in distinct(np.searchsorted(ends, rows, side="right")).tolist():
             doc, site = sited[page]
             where = found[first[page]:ends[page]].tolist()
             doc.drop({line.index: self._reason(site, at) for line, at in zip(doc.lines, where, strict=True) if at >= 0})

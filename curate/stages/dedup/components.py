@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from curate.distinct import distinct
 from curate.stages.base import Batch
 from curate.stages.dedup.buckets import take_sets
 from curate.stages.dedup.index import DedupIndex
@@ -91,7 +92,7 @@ def unique_pairs(first: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.n
     if not len(first):
         return first, other
     if int(first.max()) < 1 << 31 and int(other.max()) < 1 << 31 and int(min(first.min(), other.min())) >= 0:
-        packed = np.unique((first.astype(np.uint64) << np.uint64(32)) | other.astype(np.uint64))
+        packed = distinct((first.astype(np.uint64) << np.uint64(32)) | other.astype(np.uint64))
         return (packed >> np.uint64(32)).astype(np.int64), (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
     order = np.lexsort((other, first))
     first, other = first[order], other[order]
@@ -260,7 +261,7 @@ def replay(cfg: DedupConfig, uids: np.ndarray, rows_of: Callable[[np.ndarray], S
     index's bytes in memory, past which it spills (as the one index does under --memory).
     ``kept_before``: the uids below it are an earlier run's kept paragraphs (--against),
     indexed first as the one index holds them, never decided."""
-    ordered = np.unique(np.asarray(uids, dtype=np.int64))
+    ordered = distinct(np.asarray(uids, dtype=np.int64))
     index = DedupIndex(cfg, scratch, None, budget)
     try:
         earlier = ordered[:int(np.searchsorted(ordered, kept_before))]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from curate.distinct import distinct
 from curate.document import ParagraphRef, Reason
 from curate.errors import RunStopped
 from curate.stages.dedup.apply import duplicate_reason
@@ -187,7 +188,7 @@ class DedupIndex:
         query, found = self.keys.lookup(flat, order, per_key=CANDIDATES_PER_KEY)
         if len(query):
             # One (row, id) pair per candidate, however many bands it shares.
-            pairs = np.unique((query // bands).astype(np.uint64) << np.uint64(32) | found.astype(np.uint64))
+            pairs = distinct((query // bands).astype(np.uint64) << np.uint64(32) | found.astype(np.uint64))
             pair_rows = (pairs >> np.uint64(32)).astype(np.int64)
             for j, (pid, jaccard) in self._similar_in_index(rows, pair_rows, (pairs & np.uint64(0xFFFFFFFF))
                                                             .astype(np.int64)).items():

@@ -44,6 +44,7 @@ from typing import IO, Any, Protocol
 
 import numpy as np
 
+from curate.distinct import distinct
 from curate.document import ParagraphRef, Reason
 from curate.outdir import fsync_path
 from curate.stages.dedup.apply import duplicate_reason
@@ -195,7 +196,7 @@ class SavedRows:
             picked_ids.append(ids[mine])
         found = np.concatenate(picked_ids) if picked_ids else np.empty(0, dtype=np.int64)
         flat = np.concatenate(picked_keys)[np.argsort(found, kind="stable")] if picked_keys else found
-        self.uids = np.unique(found)
+        self.uids = distinct(found)
         self.keys = flat.astype(np.uint64).reshape(len(self.uids), bands)  # each paragraph has one key a band
         ends = [np.load(folder / name, mmap_mode="r") for name in ("shingle_ends.npy", "ref_ends.npy")]
         self.sets = RecordFile.existing(folder / "shingles.u32", ends[0], in_memory=False)

@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from curate.distinct import distinct
+
 # Scripts written without spaces between words: word shingles would make one
 # shingle of a whole paragraph, so these lines are shingled by characters.
 UNSPACED = re.compile(
@@ -111,7 +113,7 @@ def _words_as_utf8(joined: str) -> tuple[bytes, list[int]]:
         return data, []
     line_ends = np.flatnonzero(codes == NEWLINE)
     found = []
-    for line_no in np.unique(np.searchsorted(line_ends, hits)).tolist():
+    for line_no in distinct(np.searchsorted(line_ends, hits)).tolist():
         start = int(line_ends[line_no - 1]) + 1 if line_no else 0
         if is_unspaced(joined[start:int(line_ends[line_no])]):
             found.append(line_no)
