@@ -7,10 +7,16 @@ engine's patterns compiled to try them), and proved nothing new: the same bytes 
 same examples on every machine with the same pattern engines. So the package ships a
 record (curate/rules/verified.json, written by tools/translate_patterns.py) of each
 built-in file's SHA-256, of the line model file that the model rule's examples run, and of
-the pattern engines' versions; a built-in file that matches it loads without the check,
-and one that does not (edited where it is installed, another engine version) is checked
-as a user's file is. tests/test_rules_verified.py proves every built-in example afresh,
-and fails until the record matches the files.
+each set of pattern engine versions the examples were proved with; a built-in file that
+matches it loads without the check, and one that does not (edited where it is installed,
+an engine version not proved) is checked as a user's file is. tests/test_rules_verified.py
+proves every built-in example afresh, and fails until the record matches the files.
+
+The engine versions are a list because a fresh install takes the newest release of each
+engine: with only the versions of the machine that wrote the record, a `regex` released
+the next day had every new install check the built-in files at every start (1.6 s
+against 0.4 s to load the rules here). tools/translate_patterns.py adds the versions it
+runs with to those already proved for the same files and model.
 """
 
 from __future__ import annotations
@@ -42,10 +48,26 @@ def _model_sha256() -> str:
     return load_model().sha256  # the built-in model, loaded (and hashed) once per process anyway
 
 
-def current_record(files: dict[str, bytes]) -> dict:
-    """The record for these built-in rule files (name -> bytes) as they are here."""
-    return {"engines": _engine_versions(), "model": _model_sha256(),
-            "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}}
+def current_record(files: dict[str, bytes], earlier: dict | None = None) -> dict:
+    """The record for these built-in rule files (name -> bytes) as they are here; with
+    ``earlier`` (the record before), the engine versions it proved the same files and
+    model with are kept beside these."""
+    hashes = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
+    model = _model_sha256()
+    engines = [_engine_versions()]
+    if earlier and earlier.get("files") == hashes and earlier.get("model") == model:
+        engines += [proved for proved in proved_engines(earlier) if proved not in engines]
+    engines.sort(key=lambda one: json.dumps(one, sort_keys=True))
+    return {"engines": engines, "model": model, "files": hashes}
+
+
+def proved_engines(record: dict) -> list[dict]:
+    """The sets of engine versions a record's files were proved with (one, as a dict, in
+    the record's first format)."""
+    engines = record.get("engines")
+    if isinstance(engines, dict):
+        return [engines]
+    return [one for one in engines if isinstance(one, dict)] if isinstance(engines, list) else []
 
 
 @cache
@@ -62,7 +84,7 @@ def shipped_record() -> dict:
 @cache
 def _setting_matches() -> bool:
     record = shipped_record()
-    return record.get("engines") == _engine_versions() and record.get("model") == _model_sha256()
+    return _engine_versions() in proved_engines(record) and record.get("model") == _model_sha256()
 
 
 def proven(name: str, sha256: str) -> bool:
@@ -72,6 +94,7 @@ def proven(name: str, sha256: str) -> bool:
     return isinstance(files, dict) and files.get(name) == sha256 and _setting_matches()
 
 
-def record_bytes(files: dict[str, bytes]) -> bytes:
-    """The record file for these built-in rule files, written the same way every time."""
-    return (json.dumps(current_record(files), indent=1, sort_keys=True) + "\n").encode("utf-8")
+def record_bytes(files: dict[str, bytes], earlier: dict | None = None) -> bytes:
+    """The record file for these built-in rule files (``earlier``: as `current_record`),
+    written the same way every time."""
+    return (json.dumps(current_record(files, earlier), indent=1, sort_keys=True) + "\n").encode("utf-8")

@@ -141,6 +141,25 @@ def portable_summary(data: bytes, tmp: Path | None = None) -> bytes:
 OUTPUT_NAMES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
+@pytest.fixture
+def recorded_engines(monkeypatch) -> Iterator[dict[str, str]]:
+    """The pattern engines' versions made the ones the shipped record of proven built-in
+    rule files names (curate/rules_verified.py). A fresh install may get a newer engine
+    than the record's: a run then checks every built-in file's examples as it loads them,
+    as it should, and test_every_built_in_rule_passes_its_own_examples proves them with
+    the engines installed. The tests of what a proven file is spared need the record to
+    hold, whatever the install."""
+    from curate import rules_verified
+
+    proved = rules_verified.proved_engines(rules_verified.shipped_record())
+    assert proved, "the shipped record names no engines"
+    engines = proved[-1]
+    monkeypatch.setattr(rules_verified, "_engine_versions", lambda: dict(engines))
+    rules_verified._setting_matches.cache_clear()
+    yield dict(engines)
+    rules_verified._setting_matches.cache_clear()  # before the real versions come back
+
+
 @pytest.fixture(scope="session")
 def noise_dev_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The output folder of `curate run noise-dev --workers 2 -q`, made once per test

@@ -89,7 +89,7 @@ def test_the_filter_takes_the_small_and_unbounded_rules_and_leaves_the_large_bou
     assert [r.name for r in filtered_rules(copy)] == [r.name for r in flt.rules]
 
 
-def test_the_built_in_rules_filter_agrees_with_their_examples_every_pack_on():
+def test_the_built_in_rules_filter_agrees_with_their_examples_every_pack_on(recorded_engines):
     # A run does not check this for rules of proven built-in files (rule_filter.line_filter):
     # it is proved here, with every rule they hold turned on.
     every_pack = load_rules(enabled=tuple(load_rules().packs()))
@@ -221,7 +221,8 @@ examples.keep = ["Der Gutschein, den sie ihrem Bruder geschenkt hatte, lag noch 
     assert taken[0].name == "short-shout" and taken[2].name == "gift-phrases"
 
 
-def test_a_run_with_a_users_rule_checks_the_filter_on_that_rules_examples_only(tmp_path: Path, monkeypatch):
+def test_a_run_with_a_users_rule_checks_the_filter_on_that_rules_examples_only(tmp_path: Path, monkeypatch,
+                                                                              recorded_engines):
     # The built-in rules' own examples are proved by
     # test_the_built_in_rules_filter_agrees_with_their_examples_every_pack_on; what a user's
     # pattern adds to the filter can only let others through their prefilter more often
