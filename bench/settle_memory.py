@@ -34,17 +34,11 @@ sys.path.insert(0, str(HERE))
 
 from run import compile_curate
 
+from curate.cli import ByteSize
+
 ROW_FILES = ("keys.u64", "sets.u32", "set-ends.i64", "refs.bin", "ref-ends.i64")
 ENDS = {"set-ends.i64": "sets.u32", "ref-ends.i64": "refs.bin"}  # an ends file and what it indexes
 BLOCK = 1 << 26  # bytes copied at a time
-
-
-def parse_size(text: str) -> int:
-    units = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
-    for unit, factor in units.items():
-        if text.endswith(unit):
-            return int(float(text[:-len(unit)]) * factor)
-    return int(text)
 
 
 def first_pass_rows(corpus: Path, folder: Path, workers: int, memory: str) -> dict:
@@ -146,6 +140,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.corpus.exists():
         raise SystemExit(f"{args.corpus}: not found")
+    budget = ByteSize().convert(args.memory, None, None)  # as the run's --memory reads it
     compile_curate()
     work = HERE / "out" / "settle-memory"
     rows = first_pass_rows(args.corpus, work / "rows", args.workers, args.memory)
@@ -157,7 +152,7 @@ def main() -> None:
         folder = work / f"x{times}"
         repeated(work / "rows", times, folder)
         done = subprocess.run([sys.executable, str(script), str(folder), str(rows["bands"]), str(args.workers),
-                               str(parse_size(args.memory))], capture_output=True, text=True, check=False)
+                               str(budget)], capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(done.stderr)
         found = json.loads(done.stdout.strip().splitlines()[-1])

@@ -63,14 +63,21 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def write_synced(path: Path, data: bytes | memoryview) -> None:
+    """``data`` written to ``path`` and on disk before this returns, with no rename: for
+    the files of a folder that is renamed whole once they are all written. A memoryview
+    of a numpy array (its ``.data``) writes the array without copying it."""
+    with naming(path), open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def write_durably(path: Path, data: bytes) -> None:
     """Replace ``path`` by ``data`` all at once, on disk before this returns: written to
     a temporary file, synced, renamed, and the folder synced."""
     tmp = path.with_name(path.name + ".tmp")
-    with naming(tmp), open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    write_synced(tmp, data)
     os.replace(tmp, path)
     fsync_path(path.parent)
 

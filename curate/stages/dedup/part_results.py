@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from curate.outdir import fsync_path, write_durably
+from curate.outdir import fsync_path, write_durably, write_synced
 from curate.stages.dedup.mapped import MappedFile
 
 PLAN = "plan.json"
@@ -68,13 +68,9 @@ class PartResults:
         shutil.rmtree(building, ignore_errors=True)  # a killed run's
         building.mkdir()
         arrays = [np.ascontiguousarray(part) for part in result]
-        files = [(building / f"{i}.bin", array.tobytes()) for i, array in enumerate(arrays)]
-        files.append((building / TYPES, json.dumps([array.dtype.str for array in arrays]).encode()))
-        for file, data in files:
-            with open(file, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+        for i, array in enumerate(arrays):
+            write_synced(building / f"{i}.bin", array.data.cast("B"))
+        write_synced(building / TYPES, json.dumps([array.dtype.str for array in arrays]).encode())
         fsync_path(building)
         os.replace(building, path)
         fsync_path(path.parent)

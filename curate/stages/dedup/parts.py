@@ -46,7 +46,7 @@ import numpy as np
 
 from curate.distinct import distinct
 from curate.document import ParagraphRef, Reason
-from curate.outdir import fsync_path
+from curate.outdir import fsync_path, write_synced
 from curate.stages.dedup.apply import duplicate_reason
 from curate.stages.dedup.buckets import take_sets
 from curate.stages.dedup.components import (
@@ -259,10 +259,7 @@ def _scatter(task: tuple[Path, int, int, int, int, Path | None, Path]) -> tuple[
         files["offsets.u32"] = np.asarray(ids[start:stop], dtype=np.uint32)[order]
     del order
     for name, array in files.items():
-        with open(out / name, "wb") as f:
-            array.tofile(f)
-            f.flush()
-            os.fsync(f.fileno())
+        write_synced(out / name, array.data.cast("B"))
     fsync_path(out)
     return (np.array([len(files["keys.u64"])], dtype=np.int64),)
 
