@@ -17,12 +17,22 @@ PROBLEMS_LISTED = 100
 PROBLEM_KINDS = 100  # beyond that many kinds, the rest count as "other"
 OTHER_KIND = "other"
 _KIND_END = re.compile(r"[:(]")
-_NUMBER = re.compile(r"\d+")
+# A number standing alone ("8", "12,345"), not one inside a name ("UTF-16-LE", "part2.jsonl").
+_NUMBER = re.compile(r"(?<![\w.-])\d+(?:,\d{3})*(?![\w.-])")
+# Problems whose text goes on with the input's own data (an id, a path) before any ':' or
+# '(': each id or path made a kind of its own, and a corpus whose shards repeat their ids
+# filled the table with them, leaving every other problem to "other".
+_DATA_AFTER = ("duplicate id", "folder already read as")
 
 
 def problem_kind(problem: str) -> str:
     """What kind of problem, without its particulars: the text before the first ':' or
-    '(', numbers as N ("invalid JSON: Expecting value: ..." -> "invalid JSON")."""
+    '(', numbers as N ("invalid JSON: Expecting value: ..." -> "invalid JSON"; "row has 3
+    fields where the header has 2" -> "row has N fields where the header has N"), and of
+    a problem that names the input's own data, what comes before it ("duplicate id")."""
+    for start in _DATA_AFTER:
+        if problem.startswith(start):
+            return start
     kind = _NUMBER.sub("N", _KIND_END.split(problem, 1)[0]).strip()
     return kind[:80] or OTHER_KIND
 
