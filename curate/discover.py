@@ -423,7 +423,7 @@ def _revisit_problem(here: str, real: str, dirpath: str, visited: dict[str, str]
     if _inside(os.path.realpath(os.path.dirname(dirpath)), real):
         return Problem(here, None, "symlink loop", "skipped; remove the link", lines=0)
     return Problem(here, None, f"folder already read as {visited[real]!r} (a symlink leads to it)",
-                   "skipped, so its files are read once", lines=0)
+                   "skipped, so its files are read once", lines=0, kind="folder already read")
 
 
 def _skipped_folder(path: Path, source: str) -> Problem | None:

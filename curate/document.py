@@ -148,6 +148,10 @@ class Problem:
     byte_start: int | None = None
     byte_end: int | None = None
     preview: str = ""
+    # What summary.json counts it under (problem_counts.by_kind), given where its text
+    # starts with the input's own data (an id, a path); else found from the text
+    # (summary.problem_kind).
+    kind: str = ""
 
 
 @record

@@ -19,20 +19,15 @@ OTHER_KIND = "other"
 _KIND_END = re.compile(r"[:(]")
 # A number standing alone ("8", "12,345"), not one inside a name ("UTF-16-LE", "part2.jsonl").
 _NUMBER = re.compile(r"(?<![\w.-])\d+(?:,\d{3})*(?![\w.-])")
-# Problems whose text goes on with the input's own data (an id, a path) before any ':' or
-# '(': each id or path made a kind of its own, and a corpus whose shards repeat their ids
-# filled the table with them, leaving every other problem to "other".
-_DATA_AFTER = ("duplicate id", "folder already read as")
 
 
 def problem_kind(problem: str) -> str:
     """What kind of problem, without its particulars: the text before the first ':' or
     '(', numbers as N ("invalid JSON: Expecting value: ..." -> "invalid JSON"; "row has 3
-    fields where the header has 2" -> "row has N fields where the header has N"), and of
-    a problem that names the input's own data, what comes before it ("duplicate id")."""
-    for start in _DATA_AFTER:
-        if problem.startswith(start):
-            return start
+    fields where the header has 2" -> "row has N fields where the header has N"). A
+    problem whose text starts with the input's own data (a duplicate id) names its kind
+    itself (Problem.kind): each id would be a kind of its own, and shards that repeat
+    their ids filled the table, leaving every other problem to "other"."""
     kind = _NUMBER.sub("N", _KIND_END.split(problem, 1)[0]).strip()
     return kind[:80] or OTHER_KIND
 
@@ -93,7 +88,7 @@ class Summary:
         self.skipped_by_design += problem.problem in SKIPPED_BY_DESIGN
         if len(self.problems) < PROBLEMS_LISTED:
             self.problems.append(problem)
-        kind = problem_kind(problem.problem)
+        kind = problem.kind or problem_kind(problem.problem)
         if kind not in self.problem_kinds and len(self.problem_kinds) >= PROBLEM_KINDS:
             kind = OTHER_KIND
         self.problem_kinds[kind] += 1

@@ -8,15 +8,13 @@ import json
 import pytest
 from conftest import run_process
 
-from curate.summary import PROBLEM_KINDS, problem_kind
+from curate.document import Problem
+from curate.summary import PROBLEM_KINDS, Summary, problem_kind
 
 
 @pytest.mark.unit
 @pytest.mark.parametrize(("problem", "kind"), [
     ("invalid JSON: Expecting value: line 1 column 1 (char 0)", "invalid JSON"),
-    ("duplicate id 'doc-17', first used at shard-2.jsonl:17", "duplicate id"),
-    ("duplicate id '3:4 (x)', first used at a.jsonl:1", "duplicate id"),
-    ("folder already read as 'crawl/2024' (a symlink leads to it)", "folder already read as"),
     ("row has 3 fields where the header has 12", "row has N fields where the header has N"),
     ("line of 12,345,678 bytes is longer than --max-line-bytes (8,388,608)",
      "line of N bytes is longer than --max-line-bytes"),
@@ -28,6 +26,17 @@ from curate.summary import PROBLEM_KINDS, problem_kind
 ])
 def test_a_kind_is_the_problem_without_its_particulars(problem, kind):
     assert problem_kind(problem) == kind
+
+
+@pytest.mark.unit
+def test_a_problem_that_names_its_kind_is_counted_under_it():
+    summary = Summary()
+    for problem, kind in (("duplicate id 'doc-17', first used at shard-2.jsonl:17", "duplicate id"),
+                          ("duplicate id '3:4 (x)', first used at a.jsonl:1", "duplicate id"),
+                          ("folder already read as 'crawl/2024' (a symlink leads to it)", "folder already read"),
+                          ("invalid JSON: Expecting value: line 1 column 1 (char 0)", "")):
+        summary.add_problem(Problem("a.jsonl", 1, problem, "skipped", lines=0, kind=kind))
+    assert summary.problem_kinds == {"duplicate id": 2, "folder already read": 1, "invalid JSON": 1}
 
 
 def test_ids_repeated_across_shards_count_as_one_kind(tmp_path):

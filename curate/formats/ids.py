@@ -103,7 +103,8 @@ class IdRegistry:
         where = f"{first_source}:{first_line}" if first_line else first_source
         shown = doc_id if len(doc_id) <= 80 else doc_id[:79] + "…"
         return Problem(source, record_line, f"duplicate id {shown!r}, first used at {where}",
-                       "kept; give each record its own id so records can be told apart", lines=0)
+                       "kept; give each record its own id so records can be told apart", lines=0,
+                       kind="duplicate id")
 
 
 def with_id_problems(items: Iterable[tuple[int, RawDocument | Problem]],
