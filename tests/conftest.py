@@ -186,6 +186,14 @@ def output_files(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
+def traced_env() -> dict[str, str]:
+    """The environment of a curate run that strace kills at its Nth call of a kind: no
+    bytecode written. A module edited since it was last compiled has its bytecode written
+    on import, with a write and a rename of its own, which moved the count: the run was
+    killed while importing, before the call the test meant."""
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
 def ray_env(**extra: str) -> dict[str, str]:
     """This process's environment without its RAY_ settings, usage stats off."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, read_corpus, read_jsonl
+from conftest import ROOT, read_corpus, read_jsonl, traced_env
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
 LINES = 20_000
@@ -37,7 +37,8 @@ def test_20k_invalid_lines_keep_checkpoints_and_summary_small(tmp_path):
     run = ("run", src, "-o", out, "-q", "--chunk-docs", CHUNK)
     killed = subprocess.run([STRACE, "-f", "-o", "/dev/null", "-e", "trace=rename",
                              "-e", "inject=rename:signal=KILL:when=2", *_curate(*run)],
-                            cwd=ROOT / "tests", capture_output=True, text=True, timeout=300, check=False)
+                            cwd=ROOT / "tests", capture_output=True, text=True, timeout=300, check=False,
+                            env=traced_env())
     assert killed.returncode != 0
     partial = out / ".partial"
     states = sorted(partial.glob("*.state"))

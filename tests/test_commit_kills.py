@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, output_files
+from conftest import ROOT, output_files, traced_env
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
 FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
@@ -114,7 +114,7 @@ def _without_corpus(calls: list[tuple[str, int, str]]) -> list[tuple[str, ...]]:
 def _traced_commit(command: list[str], log: Path) -> list[tuple[str, int, str]]:
     """The commit's calls (_commit_calls) of one run of ``command`` under strace."""
     subprocess.run([STRACE, "-f", "-y", "-o", str(log), "-e", f"trace={','.join(TRACED)}", *command],
-                   cwd=ROOT / "tests", capture_output=True, timeout=60, check=True)
+                   cwd=ROOT / "tests", capture_output=True, timeout=60, check=True, env=traced_env())
     return _commit_calls(log.read_text())
 
 
@@ -179,7 +179,8 @@ def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_
         out = tmp_path / f"{name}-{n}"
         killed = subprocess.run([STRACE, "-f", "-o", "/dev/null", "-e", f"trace={name}",
                                  "-e", f"inject={name}:signal=KILL:when={n}", *_command(src, out)],
-                                cwd=ROOT / "tests", capture_output=True, text=True, timeout=60, check=False)
+                                cwd=ROOT / "tests", capture_output=True, text=True, timeout=60, check=False,
+                                env=traced_env())
         if killed.returncode == 0:
             return f"{name} #{n}: the run was not killed"
         resumed = subprocess.run(_command(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True,
@@ -211,7 +212,8 @@ def test_resume_redoes_chunks_whose_state_is_missing_or_damaged(tmp_path):
     out = tmp_path / "out"
     # Killed at the commit's first rename (run.json's is the first): every chunk finished.
     subprocess.run([STRACE, "-f", "-o", "/dev/null", "-e", "trace=rename", "-e", "inject=rename:signal=KILL:when=2",
-                    *_dedup(src, out)], cwd=ROOT / "tests", capture_output=True, timeout=60, check=False)
+                    *_dedup(src, out)], cwd=ROOT / "tests", capture_output=True, timeout=60, check=False,
+                   env=traced_env())
     partial = out / ".partial"
     assert len(list(partial.glob("*.done"))) == 5 and not (partial / "commit.json").exists()
     # A marker whose state is gone (what the old clean-up could leave), and a garbled state.
