@@ -322,8 +322,9 @@ def language_option(fn):
 @rule_options
 @click.option("--keep-lang", "keep_languages", multiple=True, metavar="CODE[,CODE...]", callback=_names,
               help="Keep only documents labelled with these languages (en,de; 'und', too little text to tell, "
-                   "is dropped unless listed); the others go to removed.jsonl as doc:keep-lang. A document rule "
-                   "like any other: a rule file can do the same with stat = \"language\".")
+                   "is dropped unless listed); the others go to removed.jsonl as doc:keep-lang. Codes as the "
+                   "language model writes them (ISO 639-1: en, not eng or en-US); any other is refused before the "
+                   "run. A document rule like any other: a rule file can do the same with stat = \"language\".")
 @site_options
 @language_option
 @dedup_options

@@ -605,8 +605,12 @@ def _language_codes(value: object, fail) -> tuple[str, ...]:
         raise fail("'languages' must be a non-empty list of language codes, e.g. languages = [\"en\", \"de\"]")
     bad = [v for v in value if not LANGUAGE_CODE.match(v)]
     if bad:
+        from curate.language_codes import meant
+
+        guess = meant(bad[0], "langdetect")  # the default model's: py3langid's is checked with the run's settings
+        hint = f"; did you mean {guess!r}?" if guess else ""
         raise fail(f"{bad[0]!r} is not a language code as the language stage writes them "
-                   "(lowercase ISO 639-1, e.g. \"en\", \"zh-cn\", or \"und\" for undetermined)")
+                   f"(lowercase ISO 639-1, e.g. \"en\", \"zh\", or \"und\" for undetermined){hint}")
     return tuple(sorted(set(value)))
 
 

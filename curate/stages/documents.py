@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from curate.docstats import LANGUAGE, DocView, measure
 from curate.document import Document, Reason
-from curate.errors import UsageError
+from curate.errors import RuleError, UsageError
+from curate.language_codes import unknown_code_message, written_codes
 from curate.rules import Rule, RuleSet
 from curate.stages.base import Batch, Stage
 from curate.summary import DOCUMENT_REASON
@@ -24,6 +25,15 @@ if TYPE_CHECKING:
     from curate.driver import RunConfig
 
 STAGE = "documents"
+
+
+def _check_codes(rule: Rule, language_model: str) -> None:
+    """Refuse a language rule that names a code the language model never writes: it would
+    keep no document of that language (--keep-lang eng drops an English corpus whole)."""
+    written = written_codes(language_model)
+    unknown = [code for code in rule.languages if code not in written]
+    if unknown:
+        raise RuleError(rule.file or rule.source, unknown_code_message(unknown[0], language_model), rule.name)
 
 
 def view(doc: Document) -> DocView:
@@ -91,6 +101,9 @@ class DocumentRules(Stage):
         if any(rule.stat == LANGUAGE for rule in rules) and "language" not in cfg.stages:
             raise UsageError("a language rule (--keep-lang) needs the language stage, which this pipeline "
                              "leaves out; run `curate run`, or drop the language rule")
+        for rule in rules:
+            if rule.stat == LANGUAGE:
+                _check_codes(rule, cfg.language_model)
         return cls(rules)
 
     def __call__(self, batch: Batch) -> Batch:

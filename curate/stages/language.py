@@ -239,6 +239,13 @@ class LanguageModel:
         return self.languages[top], round(float(1.0 / shifted.sum()), 4)
 
 
+def profile_names() -> list[str]:
+    """The languages of langdetect's profiles (its file names), sorted: the codes this
+    model labels documents with, besides "und"."""
+    directory = Path(PROFILES_DIRECTORY)
+    return sorted(p.name for p in directory.iterdir() if not p.name.startswith(".") and p.is_file())
+
+
 def _profile_log_probabilities() -> tuple[list[str], dict[str, int], np.ndarray, np.ndarray]:
     """langdetect's profiles as (languages, n-gram -> row, smoothed log-probabilities,
     expected log-probability per n-gram of each language's own text).
@@ -250,7 +257,7 @@ def _profile_log_probabilities() -> tuple[list[str], dict[str, int], np.ndarray,
     a tenth of what --workers 2 could gain). Profiles are taken in sorted order, not
     directory order, so the columns are the same on every file system."""
     directory = Path(PROFILES_DIRECTORY)
-    names = sorted(p.name for p in directory.iterdir() if not p.name.startswith(".") and p.is_file())
+    names = profile_names()
     row: dict[str, int] = {}
     slot = row.setdefault
     columns = []
