@@ -41,10 +41,10 @@ def rule_options(fn):
                       help="Do not load ./rules/ (loaded by default when it exists).")(fn)
     fn = click.option("--no-builtin-rules", is_flag=True,
                       help="Do not load the built-in rule pack.")(fn)
-    fn = click.option("--rules", "rule_dirs", multiple=True, metavar="DIR",
+    fn = click.option("--rules", "rule_dirs", multiple=True, metavar="DIR|FILE",
                       type=click.Path(path_type=Path),
-                      help="A folder of *.toml rule files to add (repeatable), after the built-in "
-                           "pack and ./rules/.")(fn)
+                      help="A folder of *.toml rule files, or one *.toml file, to add (repeatable), after "
+                           "the built-in pack and ./rules/.")(fn)
     return fn
 
 
@@ -659,7 +659,7 @@ def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled)
 @click.option("--no-builtin-rules", is_flag=True, help="Test only the given folders, not the built-in pack.")
 def rules_test(folders, no_builtin_rules):
     """Check every rule's examples: each examples.match must be removed and each
-    examples.keep left alone. Tests the built-in pack, ./rules/ and each FOLDER.
+    examples.keep left alone. Tests the built-in pack, ./rules/ and each FOLDER (or *.toml file).
     Exits with status 1 if any rule fails, listing every failure.
 
     Each rule's line also says which engine runs its pattern: [re2] (linear time, whatever

@@ -181,12 +181,19 @@ def builtin_rule_files() -> list[RuleText]:
 
 def folder_rule_files(folder: Path, named: bool = True) -> list[RuleText]:
     """Every *.toml under the folder, in path order. ``named``: the user passed it with
-    --rules, so a folder without rule files is a mistake worth stopping for."""
+    --rules, so a folder without rule files is a mistake worth stopping for, and the path
+    may be one *.toml file."""
     try:
         info = folder.stat()
     except OSError as err:
         raise RuleError(str(folder), f"cannot open the rule folder ({_os_reason(err)}); "
                         "pass a folder that holds *.toml files") from err
+    if stat.S_ISREG(info.st_mode) and named:
+        # One rule file named on its own (--rules my-rule.toml), as a folder holding it alone.
+        if not folder.name.endswith(".toml"):
+            raise RuleError(str(folder), "not a rule file: rule files end in .toml; pass a *.toml file or "
+                            "a folder that holds them")
+        return [RuleText(str(folder), folder.name, read_rule_file(folder))]
     if not stat.S_ISDIR(info.st_mode):
         raise RuleError(str(folder), "not a folder of rule files; pass a folder that holds *.toml files")
     paths = _toml_files(folder)

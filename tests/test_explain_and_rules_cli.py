@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import ROOT, SEEDS, invoke
+import hashlib
+import json
+
+from conftest import ROOT, SEEDS, invoke, read_jsonl
 
 BAD_EXAMPLE = '''
 [[rule]]
@@ -66,3 +69,41 @@ def test_project_rules_named_again_load_once():
     result = invoke("rules", "test", "rules/", cwd=ROOT)
     assert result.exit_code == 0, result.output
     assert result.output.count("ok   app-promo") == 1
+
+
+ONE_RULE = '''
+[[rule]]
+name = "printed-with-love"
+reason = "a shop's signature line"
+pattern = '^printed with love in \\w+$'
+examples.match = ["Printed with love in Tallinn"]
+examples.keep = ["The book was printed with love in Tallinn by a small press in 1921."]
+'''
+
+
+def test_rules_takes_one_toml_file_as_well_as_a_folder(tmp_path):
+    rule_file = tmp_path / "shop.toml"
+    rule_file.write_text(ONE_RULE, encoding="utf-8")
+    page = tmp_path / "page.txt"
+    page.write_text("The shop opened on Monday after two years of building work in the old town.\n\n"
+                    "Printed with love in Tallinn\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("run", page, "-o", out, "-q", "--no-project-rules", "--rules", rule_file)
+    assert result.exit_code == 0, result.output
+    assert [r["reason"] for r in read_jsonl(out / "removed.jsonl")] == ["rule:printed-with-love"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"file": "shop.toml", "origin": "--rules #1", "rules": 1,
+            "sha256": hashlib.sha256(rule_file.read_bytes()).hexdigest()} in summary["rules"]
+    tested = invoke("rules", "test", rule_file, "--no-builtin-rules")
+    assert tested.exit_code == 0 and "ok   printed-with-love (2 examples) [re2]" in tested.output
+    listed = invoke("rules", "list", "--no-builtin-rules", "--no-project-rules", "--rules", rule_file)
+    assert listed.output.split()[:3] == ["printed-with-love", "line", "on"]
+
+
+def test_rules_refuses_a_file_not_named_toml(tmp_path):
+    other = tmp_path / "shop.txt"
+    other.write_text(ONE_RULE, encoding="utf-8")
+    result = invoke("run", SEEDS, "-o", tmp_path / "out", "-q", "--rules", other)
+    assert result.exit_code == 1
+    assert "shop.txt: not a rule file: rule files end in .toml" in result.output
+    assert not (tmp_path / "out").exists()
