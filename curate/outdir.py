@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from curate.card import CARD, CARD_HEAD, is_own_card
 from curate.errors import UsageError
 
 CORPUS = "corpus"  # a folder of shards: part-00000.jsonl, ... (docs/output.md)
@@ -147,12 +148,22 @@ class FolderState:
 
 
 def inspect_folder(folder: Path) -> FolderState:
-    return state_of(sorted(entry.name for entry in os.scandir(folder)))
+    names = sorted(entry.name for entry in os.scandir(folder))
+    return state_of(names, own_card=CARD in names and _own_card_file(folder / CARD))
 
 
-def state_of(names: list[str]) -> FolderState:
-    """The state of a folder holding these names (sorted): local, or in object storage."""
-    foreign = [n for n in names if n not in CURATE_NAMES and not _is_temporary(n)]
+def _own_card_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return is_own_card(f.read(len(CARD_HEAD) * 4))
+    except OSError:
+        return False  # unreadable: not known to be curate's, so the folder is not taken
+
+
+def state_of(names: list[str], own_card: bool = False) -> FolderState:
+    """The state of a folder holding these names (sorted): local, or in object storage.
+    ``own_card``: its README.md is curate's dataset card (curate.card), not the user's."""
+    foreign = [n for n in names if n not in CURATE_NAMES and not _is_temporary(n) and not (n == CARD and own_card)]
     if foreign:
         return FolderState("foreign", tuple(foreign))
     ours = [n for n in names if n not in (LOCK, DISCARDED) and not _is_temporary(n)]
@@ -200,6 +211,8 @@ def clear_folder(folder: Path) -> None:
     for name in (SUMMARY, *OUTPUT_FILES, LEGACY_CORPUS, *DERIVED):
         remove_tree(folder / name)
         (folder / f"{name}.tmp").unlink(missing_ok=True)
+    if _own_card_file(folder / CARD):  # the user's own README.md stays (a folder holding one is refused anyway)
+        (folder / CARD).unlink()
     fsync_path(folder)
     for name in (PARTIAL, DISCARDED, INDEX, INDEX_BUILDING):
         remove_tree(folder / name)

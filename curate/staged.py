@@ -20,10 +20,21 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from curate.card import CARD, CARD_HEAD, is_own_card
 from curate.errors import UsageError
 from curate.formats import DEFAULT_SINK, Sink
 from curate.outdir import CORPUS, QUARANTINE, REMOVED, SUMMARY, FolderState, state_of
-from curate.storage import Location, base_name, is_remote, join, remote_names, remove_remote, upload, walk_files
+from curate.storage import (
+    Location,
+    base_name,
+    is_remote,
+    join,
+    open_remote,
+    remote_names,
+    remove_remote,
+    upload,
+    walk_files,
+)
 from curate.write import OutputWriter
 
 if TYPE_CHECKING:
@@ -63,7 +74,9 @@ class StagedOutputWriter(OutputWriter):
     def __init__(self, url: str, fingerprint: str, resume: bool = False, overwrite: bool = False,
                  sink: Sink | str = DEFAULT_SINK, staging: Path | None = None, resumable: bool = True):
         self.url = url.rstrip("/")
-        refused = remote_refusal(self.url, state_of(remote_names(self.url)), resume, overwrite)
+        names = remote_names(self.url)
+        refused = remote_refusal(self.url, state_of(names, own_card=CARD in names and _own_remote_card(self.url)),
+                                 resume, overwrite)
         if refused is not None:
             raise refused
         local = staging_folder(self.url, staging)
@@ -72,13 +85,15 @@ class StagedOutputWriter(OutputWriter):
         except UsageError as err:
             raise UsageError(f"-o {self.url} is staged in {local}: {err}") from err
         if overwrite:  # the local lock is held: no other run of this machine is writing there
-            for name in (SUMMARY, CORPUS, REMOVED, QUARANTINE):  # summary.json first: not finished from now
+            for name in (SUMMARY, CORPUS, REMOVED, QUARANTINE, CARD):  # summary.json first: not finished from now
                 remove_remote(join(self.url, name))
 
     def _publish(self) -> None:
         """Upload what the commit put in the staging folder, summary.json last."""
-        for name in (CORPUS, REMOVED, QUARANTINE):
+        for name in (CORPUS, REMOVED, QUARANTINE, CARD):
             path = self.out_dir / name
+            if not path.exists():  # the card of a run sealed by a curate that wrote none
+                continue
             for file in walk_files(path) if path.is_dir() else [path]:
                 upload(file, join(self.url, file.relative_to(self.out_dir).as_posix()))
         upload(self.out_dir / SUMMARY, join(self.url, SUMMARY))
@@ -86,6 +101,15 @@ class StagedOutputWriter(OutputWriter):
     def commit(self, summary: Summary) -> None:
         super().commit(summary)
         shutil.rmtree(self.out_dir, ignore_errors=True)  # everything is in the store now
+
+
+def _own_remote_card(url: str) -> bool:
+    """Whether the remote folder's README.md is curate's dataset card (curate.card)."""
+    try:
+        with open_remote(join(url, CARD)) as f:
+            return is_own_card(f.read(len(CARD_HEAD) * 4))
+    except OSError:  # not known to be curate's, so the folder is not taken
+        return False
 
 
 def remote_refusal(url: str, state: FolderState, resume: bool, overwrite: bool) -> UsageError | None:

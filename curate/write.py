@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from curate.card import CARD, dataset_card
 from curate.document import Document, Problem, RawDocument, Removal
 from curate.errors import RunStopped, UsageError
 from curate.formats import DEFAULT_SINK, Sink, sink_by_name
@@ -477,6 +478,9 @@ class OutputWriter:
             self.chunk += 1
             record = {**summary.to_json(), "output": self._output_record()}
             text = json.dumps(record, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+            card = dataset_card(self.sink.suffix, tuple(TARGETS[output] for output in OUTPUTS[1:]
+                                                        if self._holds_records(output)))
+            write_durably(self.partial / CARD, card.encode("utf-8"))
             write_durably(self.partial / SUMMARY, text.encode("utf-8"))
             write_durably(self.partial / COMMIT_FILE, json.dumps({"chunks": self.chunk}).encode() + b"\n")
             self.committing = True
@@ -520,6 +524,14 @@ class OutputWriter:
         only a staging place copies it to where it belongs (curate.staged). A kill here
         leaves the commit record, so a resumed run publishes again."""
 
+    def _holds_records(self, output: str) -> bool:
+        """Whether any finished chunk wrote a record to this output (before it is joined)."""
+        for k in range(self.chunk):
+            part = self._part_path(k, output)
+            if part.exists() and part.stat().st_size > 0:
+                return True
+        return False
+
     def _output_record(self) -> dict:
         """What summary.json says of the corpus folder: its schema and format. Not its
         shards: a summary is the same for any --chunk-docs, as the records are."""
@@ -543,9 +555,9 @@ class OutputWriter:
             AUDIT_SINK.join(parts, target)
 
     def _move_into_place(self) -> None:
-        for name in TARGETS.values():
+        for name in (*TARGETS.values(), CARD):
             joined = self.partial / name
-            if joined.exists():  # else a stopped commit moved it already
+            if joined.exists():  # else a stopped commit moved it already (or sealed it before cards were written)
                 os.replace(joined, self.out_dir / name)
         fsync_path(self.out_dir)
         if (self.partial / SUMMARY).exists():

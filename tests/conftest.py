@@ -138,7 +138,7 @@ def portable_summary(data: bytes, tmp: Path | None = None) -> bytes:
     return text.encode("utf-8")
 
 
-OUTPUT_NAMES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
+OUTPUT_NAMES = ("README.md", "corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
 @pytest.fixture

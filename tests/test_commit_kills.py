@@ -31,7 +31,7 @@ import pytest
 from conftest import ROOT, output_files, traced_env
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
-FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("README.md", "corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 TRACED = ("write", "fsync", "fdatasync", "ftruncate", "rename", "renameat", "renameat2", "unlink", "unlinkat",
           "openat", "mkdir", "rmdir")
 CHANGES_DISK = re.compile(r"^(write|fsync|fdatasync|ftruncate|rename\w*|unlink\w*|mkdir|rmdir)\(|"

@@ -15,7 +15,7 @@ from conftest import ROOT, output_files
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
 
-FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("README.md", "corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
 def _curate(*args) -> list[str]:

@@ -36,7 +36,7 @@ EDITS = {
     "case_sensitive": ('requires = ["buy"]', 'requires = ["buy"]\ncase_sensitive = true'),
     "requires": ('requires = ["buy"]', 'requires = ["buy", "now"]'),
 }
-FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("README.md", "corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
 def _curate(*args) -> list[str]:

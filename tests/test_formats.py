@@ -249,7 +249,8 @@ def test_a_new_sink_writes_the_same_documents_in_the_same_shards(tmp_path, toy_s
     texts = [r["text"] for r in read_corpus(tmp_path / "jsonl")]
     assert b"".join(p.read_bytes() for p in shards) == "".join(t + "\n\n" for t in texts).encode()
     assert sorted(p.name for p in (tmp_path / "text").iterdir()) == [
-        "corpus", "quarantine.jsonl", "removed.jsonl", "summary.json"]
+        "README.md", "corpus", "quarantine.jsonl", "removed.jsonl", "summary.json"]
+    assert "    path: corpus/*.txt\n" in (tmp_path / "text" / "README.md").read_text()
     assert (tmp_path / "text" / "removed.jsonl").read_bytes() == (tmp_path / "jsonl" / "removed.jsonl").read_bytes()
 
 

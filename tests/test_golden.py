@@ -32,8 +32,8 @@ from conftest import (
 
 # The golden corpus.jsonl is the corpus/ shards joined: the same bytes for any --chunk-docs
 # (and the single corpus.jsonl of curate before output schema 1).
-FILES = ("corpus.jsonl", "quarantine.jsonl", "removed.jsonl", "summary.json")
-WRITTEN = ["corpus", "quarantine.jsonl", "removed.jsonl", "summary.json"]
+FILES = ("README.md", "corpus.jsonl", "quarantine.jsonl", "removed.jsonl", "summary.json")
+WRITTEN = ["README.md", "corpus", "quarantine.jsonl", "removed.jsonl", "summary.json"]
 # The project's ./rules/ is left out, so the copies do not change when this repository's
 # own example rule does; cwd is a temporary folder for the same reason.
 CASES = {

@@ -35,7 +35,7 @@ import s3fs
 from generate import generate
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
-FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("README.md", "corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +181,9 @@ def test_the_output_goes_to_a_bucket_byte_for_byte_and_is_not_overwritten_unaske
     replaced = run_process("run", ROOT / "seeds", "-o", url, "-q", "--overwrite")
     assert replaced.returncode == 0, replaced.stderr
     plain = {name.replace(".jsonl.zst", ".jsonl"): data for name, data in _remote_files(s3, url).items()}
-    assert set(plain) == {"corpus/part-00000.jsonl", "removed.jsonl", "quarantine.jsonl", "summary.json"}, \
-        "--overwrite removed the old shards before writing the new ones"
+    assert set(plain) == {"README.md", "corpus/part-00000.jsonl", "removed.jsonl", "quarantine.jsonl",
+                          "summary.json"}, "--overwrite removed the old shards before writing the new ones"
+    assert plain["README.md"] == (local / "README.md").read_bytes().replace(b".jsonl.zst", b".jsonl")
 
 
 def test_a_bucket_folder_holding_other_files_is_refused(s3, bucket):
@@ -191,6 +192,14 @@ def test_a_bucket_folder_holding_other_files_is_refused(s3, bucket):
     assert result.returncode == 1
     assert "holds files curate did not write (notes.txt)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_bucket_folder_holding_a_readme_of_the_users_own_is_refused(s3, bucket):
+    s3.pipe(f"{bucket}/carded/README.md", b"# My corpus\n")
+    result = run_process("run", ROOT / "seeds", "-o", f"s3://{bucket}/carded", "-q", "--overwrite")
+    assert result.returncode == 1
+    assert "holds files curate did not write (README.md)" in result.stderr
+    assert s3.cat(f"{bucket}/carded/README.md") == b"# My corpus\n"
 
 
 def test_staging_with_a_local_output_is_refused(tmp_path):

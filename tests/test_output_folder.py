@@ -17,7 +17,7 @@ from conftest import ROOT, SEEDS, invoke, output_files
 
 from curate.errors import UsageError
 
-FILES = ("corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
+FILES = ("README.md", "corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
 def _outputs(out: Path) -> dict[str, bytes]:

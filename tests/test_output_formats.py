@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, SEEDS, corpus_shards, invoke, output_files, read_corpus, read_jsonl
+from conftest import GOLDEN, MIXED, SEEDS, corpus_shards, invoke, output_files, read_corpus, read_jsonl
 
 FORMATS = ["jsonl", "jsonl.gz", "jsonl.zst", "parquet"]
 GOLDEN_RECORDS = read_jsonl(GOLDEN / "seeds-run" / "corpus.jsonl")
@@ -31,7 +31,7 @@ def test_every_format_holds_the_golden_records_in_deterministic_shards(tmp_path,
     assert read_corpus(one) == GOLDEN_RECORDS
     assert output_files(one) == output_files(two)  # any --workers, and a second run: the same bytes
     summary = json.loads((one / "summary.json").read_text())
-    assert summary["output"] == {"corpus": "corpus/", "format": output_format, "schema_version": 1}
+    assert summary["output"] == {"corpus": "corpus/", "format": output_format, "schema_version": 2}
     for name in ("removed.jsonl", "quarantine.jsonl"):  # the audit is JSON Lines whatever the format
         assert (one / name).read_bytes() == (GOLDEN / "seeds-run" / name).read_bytes()
 
@@ -71,7 +71,8 @@ def test_a_legacy_output_folder_is_recognised_and_replaced_with_overwrite(tmp_pa
     refused = invoke("run", SEEDS, "-o", out, "-q")
     assert refused.exit_code == 1 and "holds a finished run (summary.json)" in refused.output
     assert invoke("run", SEEDS, "-o", out, "-q", "--overwrite").exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["corpus", "quarantine.jsonl", "removed.jsonl", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "corpus", "quarantine.jsonl", "removed.jsonl",
+                                                     "summary.json"]
 
 
 def test_an_unknown_output_format_is_refused_with_the_valid_names(tmp_path):
@@ -92,6 +93,54 @@ def test_datasets_loads_the_corpus_folder(tmp_path, output_format):
     assert ds["text"] == [r["text"] for r in GOLDEN_RECORDS]
     assert ds["id"] == [r["id"] for r in GOLDEN_RECORDS]
     assert ds[0]["lines"][0]["bytes"] == GOLDEN_RECORDS[0]["lines"][0]["bytes"]
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_datasets_loads_the_output_folder_itself_by_its_dataset_card(tmp_path, output_format):
+    datasets = pytest.importorskip("datasets")
+    out = _run(tmp_path / "out", output_format)
+    cache = str(tmp_path / "c")
+    corpus = datasets.load_dataset(str(out), split="train", cache_dir=cache)  # README.md names the shards
+    assert corpus["text"] == [r["text"] for r in GOLDEN_RECORDS]
+    mixed = tmp_path / "mixed"  # its inputs leave records in both audit files
+    result = invoke("run", MIXED, "--no-project-rules", "-o", mixed, "-q", "--output-format", output_format)
+    assert result.exit_code == 0, result.output
+    for name in ("removed", "quarantine"):
+        expected = read_jsonl(mixed / f"{name}.jsonl")
+        assert expected
+        if output_format == "parquet":  # datasets reads a folder's every configuration with one builder
+            loaded = datasets.load_dataset("json", data_files=str(mixed / f"{name}.jsonl"), split="train",
+                                           cache_dir=cache)
+        else:
+            loaded = datasets.load_dataset(str(mixed), name, split="train", cache_dir=cache)
+        assert loaded["source"] == [r["source"] for r in expected]
+
+
+def test_the_dataset_card_names_the_shards_and_only_audit_files_that_hold_records(tmp_path):
+    from curate.card import dataset_card
+
+    both = ("removed.jsonl", "quarantine.jsonl")
+    out = _run(tmp_path / "out", "jsonl.zst")  # the seeds: lines removed, no input quarantined
+    assert (out / "README.md").read_text(encoding="utf-8") == dataset_card(".jsonl.zst", ("removed.jsonl",))
+    assert "    path: corpus/*.jsonl.zst\n" in dataset_card(".jsonl.zst", both)
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "page.txt").write_text("The harbour reopens in spring, two years later than planned.\n", encoding="utf-8")
+    quiet = tmp_path / "quiet"
+    assert invoke("run", clean, "-o", quiet, "-q", "--no-project-rules").exit_code == 0
+    card = (quiet / "README.md").read_text(encoding="utf-8")
+    assert card == dataset_card(".jsonl") and "config_name: removed" not in card  # an empty file fails to load
+    assert "config_name: removed" not in dataset_card(".parquet", both)
+
+
+def test_a_readme_of_the_users_own_keeps_the_folder_from_curate(tmp_path):
+    out = _run(tmp_path / "out", "jsonl")
+    again = invoke("run", SEEDS, "--no-project-rules", "-o", out, "-q", "--overwrite")
+    assert again.exit_code == 0 and (out / "README.md").read_text().startswith("---\n# Written by curate")
+    (out / "README.md").write_text("# My corpus\n\nNotes I wrote by hand.\n")
+    refused = invoke("run", SEEDS, "--no-project-rules", "-o", out, "-q", "--overwrite")
+    assert refused.exit_code == 1 and "holds files curate did not write (README.md)" in refused.output
+    assert (out / "README.md").read_text() == "# My corpus\n\nNotes I wrote by hand.\n"
 
 
 @pytest.mark.parametrize("output_format", FORMATS)

@@ -83,5 +83,5 @@ def test_the_toy_sink_writes_a_whole_run_as_text_shards_of_the_golden_corpus(mon
     for name in ("removed.jsonl", "quarantine.jsonl"):  # the audit files are JSON Lines whatever the sink
         assert (out / name).read_bytes() == (golden / name).read_bytes()
     summary = json.loads(portable_summary((out / "summary.json").read_bytes()))
-    assert summary.pop("output") == {"corpus": "corpus/", "format": "text", "schema_version": 1}
+    assert summary.pop("output") == {"corpus": "corpus/", "format": "text", "schema_version": 2}
     assert summary == {k: v for k, v in json.loads((golden / "summary.json").read_text()).items() if k != "output"}

@@ -21,7 +21,8 @@ from curate.formats.jsonl_sink import dumps
 from curate.outdir import fsync_path
 
 # The version of the corpus record and folder layout (docs/output.md), in summary.json.
-SCHEMA_VERSION = 1
+# 2: the folder holds README.md, a dataset card (curate.card); nothing else changed.
+SCHEMA_VERSION = 2
 GZIP_LEVEL = 6  # gzip's own default: about a third of level 9's time for 1-2% more bytes
 ZSTD_LEVEL = 3  # zstd's own default
 

@@ -1,0 +1,75 @@
+"""The output folder's README.md: a dataset card whose YAML header tells Hugging Face
+`datasets` (and the Hub's viewer, once the folder is uploaded) which files hold what.
+
+Without it `load_dataset("output")` read every JSON Lines file of the folder as one table
+and failed on their different columns (the corpus, removed.jsonl, quarantine.jsonl). With
+it the folder loads as the corpus, and `load_dataset("output", "removed")` as the audit.
+
+The card depends only on the corpus format and on which audit files hold records, so two
+runs of the same inputs and settings write the same bytes. A README.md that does not start
+with CARD_HEAD is the user's: an output folder holding one is not curate's (curate.outdir),
+and nothing of curate's replaces it.
+"""
+
+from __future__ import annotations
+
+CARD = "README.md"
+CARD_HEAD = "---\n# Written by curate"
+
+
+def dataset_card(shard_suffix: str, audits: tuple[str, ...] = ()) -> str:
+    """The card of an output folder whose corpus shards end in ``shard_suffix``
+    (".jsonl", ".jsonl.gz", ".parquet", ...). ``audits``: the audit files that hold
+    records ("removed.jsonl", "quarantine.jsonl"), each a configuration of its own when the
+    corpus is JSON Lines too: `datasets` reads every configuration of a folder with the
+    builder of its first (so not Parquet's), and fails on an empty file."""
+    configs = [_config("corpus", f"corpus/*{shard_suffix}", default=True)]
+    if shard_suffix.startswith(".jsonl"):
+        configs += [_config(name.split(".")[0], name) for name in audits]
+    audit_note = "" if len(configs) > 1 else _AUDIT_BY_JSON
+    return f"""{CARD_HEAD}: how Hugging Face datasets and the Hub read this output folder.
+configs:
+{"".join(configs)}---
+
+# A corpus cleaned by curate
+
+- `corpus/`: the kept text, one record a document, in shards: `text`, its `id` and
+  `source`, each kept line's input line and byte span (`lines`), its `language`, and the
+  input record's other fields (`metadata`).
+- `removed.jsonl`: every removed line: its document, line and bytes, the stage and the
+  reason.
+- `quarantine.jsonl`: every input that could not be read (a file, record or line), and
+  what to do about it.
+- `summary.json`: what was read, kept, removed and quarantined, every rule file and the
+  run's settings.
+
+```python
+from datasets import load_dataset
+
+corpus = load_dataset("path/to/this/folder", split="train")
+{_load_removed(len(configs) > 1 and "removed.jsonl" in audits)}```
+{audit_note}
+The fields of each file are described in curate's `docs/output.md`.
+"""
+
+
+_AUDIT_BY_JSON = """
+`removed.jsonl` and `quarantine.jsonl` are JSON Lines whatever the corpus format: read them
+with `load_dataset("json", data_files="path/to/this/folder/removed.jsonl")`.
+"""
+
+
+def _config(name: str, path: str, default: bool = False) -> str:
+    first = "  default: true\n" if default else ""
+    return f"- config_name: {name}\n{first}  data_files:\n  - split: train\n    path: {path}\n"
+
+
+def _load_removed(configured: bool) -> str:
+    if configured:
+        return 'removed = load_dataset("path/to/this/folder", "removed", split="train")\n'
+    return 'removed = load_dataset("json", data_files="path/to/this/folder/removed.jsonl", split="train")\n'
+
+
+def is_own_card(head: bytes) -> bool:
+    """Whether a README.md starting with ``head`` (its first bytes) is curate's card."""
+    return head.startswith(CARD_HEAD.encode("utf-8"))
