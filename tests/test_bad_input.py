@@ -107,3 +107,17 @@ def test_json_that_orjson_refuses_is_read_as_json_reads_it(tmp_path):
     raw = corpus_bytes(tmp_path / "kept")
     assert b"\\u2028" in raw and "\u2028".encode() not in raw and raw.count(b"\n") == 2
     assert read_corpus(tmp_path / "kept")[1]["text"].startswith("Line two\u2028of")
+
+
+def test_a_record_without_the_text_field_names_the_fields_it_has(tmp_path):
+    src = tmp_path / "posts.jsonl"
+    records = [{"id": 1, "content": "The harbour reopens in spring.", "url": "https://example.org/1", "views": 3},
+               {"id": 2, "views": 4}]
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    out = tmp_path / "out"
+    assert invoke("run", src, "-o", out, "-q").exit_code == 0
+    first, second = read_jsonl(out / "quarantine.jsonl")
+    assert first["problem"] == second["problem"] == "record has no 'text' field"  # one kind in summary.json
+    assert first["action"] == ("record skipped; add the field or choose another with --text-field "
+                               "(its string fields: content, url)")
+    assert second["action"] == "record skipped; add the field or choose another with --text-field"

@@ -286,7 +286,8 @@ def parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: st
                        f"record skipped; each {unit} must be an object with a text field", preview=_preview(raw))
     if text_field not in record:
         return Problem(source, lineno, f"record has no {text_field!r} field",
-                       "record skipped; add the field or choose another with --text-field", preview=_preview(raw))
+                       "record skipped; add the field or choose another with --text-field" + _text_fields(record),
+                       preview=_preview(raw))
     text = record[text_field]
     if not isinstance(text, str):
         return Problem(source, lineno, f"field {text_field!r} is {json_kind(text)}, not a string",
@@ -309,6 +310,16 @@ def parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: st
         metadata = _without_lone_surrogates(metadata)
     return RawDocument(id=doc_id, source=source, record_line=lineno, payload=text, size=len(raw),
                        metadata=metadata or None)
+
+
+def _text_fields(record: dict) -> str:
+    """The fields that could be the text field (those that hold a string), for a record
+    without the one asked for: a corpus whose text is under "content" says so at once."""
+    names = sorted(str(key) for key, value in record.items() if isinstance(value, str))
+    if not names:
+        return ""
+    shown = [name if len(name) <= 40 else name[:39] + "…" for name in names[:8]]
+    return f" (its string fields: {', '.join(shown)}{', ...' if len(names) > 8 else ''})"
 
 
 def _without_lone_surrogates(value: Any) -> Any:
