@@ -119,5 +119,5 @@ def test_a_record_without_the_text_field_names_the_fields_it_has(tmp_path):
     first, second = read_jsonl(out / "quarantine.jsonl")
     assert first["problem"] == second["problem"] == "record has no 'text' field"  # one kind in summary.json
     assert first["action"] == ("record skipped; add the field or choose another with --text-field "
-                               "(its string fields: content, url)")
+                               ": its string fields are content, url")
     assert second["action"] == "record skipped; add the field or choose another with --text-field"

@@ -319,7 +319,7 @@ def _text_fields(record: dict) -> str:
     if not names:
         return ""
     shown = [name if len(name) <= 40 else name[:39] + "…" for name in names[:8]]
-    return f" (its string fields: {', '.join(shown)}{', ...' if len(names) > 8 else ''})"
+    return f": its string fields are {', '.join(shown)}{', ...' if len(names) > 8 else ''}"
 
 
 def _without_lone_surrogates(value: Any) -> Any:
