@@ -118,6 +118,6 @@ def test_a_record_without_the_text_field_names_the_fields_it_has(tmp_path):
     assert invoke("run", src, "-o", out, "-q").exit_code == 0
     first, second = read_jsonl(out / "quarantine.jsonl")
     assert first["problem"] == second["problem"] == "record has no 'text' field"  # one kind in summary.json
-    assert first["action"] == ("record skipped; add the field or choose another with --text-field "
-                               ": its string fields are content, url")
+    assert first["action"] == ("record skipped; add the field or choose another with --text-field: "
+                               "its string fields are content, url")
     assert second["action"] == "record skipped; add the field or choose another with --text-field"
