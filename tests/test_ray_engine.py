@@ -156,7 +156,11 @@ def test_an_actor_that_dies_holding_batches_changes_no_byte(tmp_path, fault_inpu
     _assert_same(_run(tmp_path / "ray", *joined, inputs=fault_inputs, env=_faults(cluster_env, marks, phase)),
                  local_output)
     assert (marks / "failed-once").exists(), f"the actor of batch 1 should have died once ({phase})"
-    assert (marks / "rows-lost").exists() == (phase == "rows"), "the decider should have found rows lost"
+    if phase == "rows":
+        assert (marks / "rows-lost").exists(), "the decider should have found rows lost"
+    # In the other phases the actor may die holding the rows of an earlier batch that the
+    # decider has not read yet (they are the dead actor's objects): rows lost too, or not,
+    # as the two race; the bytes are the same either way, as asserted above.
 
 
 def test_ray_on_two_nodes_started_apart_writes_the_local_engines_bytes(tmp_path, small_local_output, two_nodes):
