@@ -24,12 +24,13 @@ def dataset_card(shard_suffix: str, audits: tuple[str, ...] = ()) -> str:
     corpus is JSON Lines too: `datasets` reads every configuration of a folder with the
     builder of its first (so not Parquet's), and fails on an empty file."""
     configs = [_config("corpus", f"corpus/*{shard_suffix}", default=True)]
-    if shard_suffix.startswith(".jsonl"):
-        configs += [_config(name.split(".")[0], name) for name in audits]
-    audit_note = "" if len(configs) > 1 else _AUDIT_BY_JSON
+    audit_configs = [name.split(".")[0] for name in audits] if shard_suffix.startswith(".jsonl") else []
+    configs += [_config(name, f"{name}.jsonl") for name in audit_configs]
+    audit_note = "" if audit_configs else _AUDIT_BY_JSON
+    info = "".join(f"- config_name: {name}\n  features:\n{_features(AUDIT_FIELDS[name])}" for name in audit_configs)
     return f"""{CARD_HEAD}: how Hugging Face datasets and the Hub read this output folder.
 configs:
-{"".join(configs)}---
+{"".join(configs)}{"dataset_info:" + chr(10) + info if info else ""}---
 
 # A corpus cleaned by curate
 
@@ -57,6 +58,36 @@ _AUDIT_BY_JSON = """
 `removed.jsonl` and `quarantine.jsonl` are JSON Lines whatever the corpus format: read them
 with `load_dataset("json", data_files="path/to/this/folder/removed.jsonl")`.
 """
+
+
+# The columns of the audit files (docs/output.md, "The audit files"; curate.write's
+# removal_record and problem_record), declared so that `datasets` reads a file whose later
+# records hold fields its first ones lack (a duplicate's `duplicate_of`, a model's
+# `noise_score`) instead of failing to cast them to the columns of its first block.
+# (name, type): a dtype, "[int64]" for a list, or a tuple of fields for a struct.
+Field = tuple[str, "str | tuple[Field, ...]"]
+_SPAN: tuple[Field, ...] = (("doc", "string"), ("source", "string"), ("line", "int64"), ("bytes", "[int64]"))
+AUDIT_FIELDS: dict[str, tuple[Field, ...]] = {
+    "removed": (*_SPAN, ("stage", "string"), ("reason", "string"), ("detail", "string"), ("removed", "string"),
+                ("duplicate_of", _SPAN), ("similarity", "float64"), ("noise_score", "float64")),
+    "quarantine": (("source", "string"), ("line", "int64"), ("bytes", "[int64]"), ("problem", "string"),
+                   ("action", "string"), ("lines", "int64"), ("preview", "string")),
+}
+
+
+def _features(fields: tuple[Field, ...], indent: str = "  ") -> str:
+    """``fields`` as the YAML of a card's `features` (a `sequence:` list, understood by old
+    and new releases of `datasets`)."""
+    out = []
+    for name, kind in fields:
+        out.append(f"{indent}- name: {name}\n")
+        if isinstance(kind, tuple):
+            out.append(f"{indent}  struct:\n{_features(kind, indent + '  ')}")
+        elif kind.startswith("["):
+            out.append(f"{indent}  sequence: {kind[1:-1]}\n")
+        else:
+            out.append(f"{indent}  dtype: {kind}\n")
+    return "".join(out)
 
 
 def _config(name: str, path: str, default: bool = False) -> str:

@@ -133,6 +133,26 @@ def test_the_dataset_card_names_the_shards_and_only_audit_files_that_hold_record
     assert "config_name: removed" not in dataset_card(".parquet", both)
 
 
+def test_the_cards_audit_columns_hold_every_field_of_the_audit_records(tmp_path):
+    # Declared, so that datasets reads a removed.jsonl whose later records hold fields its
+    # first block lacks (duplicate_of, noise_score) instead of failing to cast them.
+    datasets = pytest.importorskip("datasets")
+    yaml = pytest.importorskip("yaml")
+    out = tmp_path / "mixed"
+    assert invoke("run", MIXED, "--no-project-rules", "-o", out, "-q").exit_code == 0
+    header = (out / "README.md").read_text(encoding="utf-8").split("---\n")[1]
+    declared = {entry["config_name"]: datasets.Features._from_yaml_list(entry["features"])
+                for entry in yaml.safe_load(header)["dataset_info"]}
+    assert set(declared) == {"removed", "quarantine"}
+    for name, features in declared.items():
+        records = read_jsonl(out / f"{name}.jsonl")
+        assert {key for record in records for key in record} <= set(features)
+        rows = [{key: record.get(key) for key in features} for record in records]  # absent: null, as datasets reads it
+        assert datasets.Dataset.from_list(rows, features=features).to_list() == rows  # every value casts, unchanged
+    removed = read_jsonl(out / "removed.jsonl")
+    assert {"duplicate_of", "noise_score"} <= {key for record in removed for key in record}
+
+
 def test_a_readme_of_the_users_own_keeps_the_folder_from_curate(tmp_path):
     out = _run(tmp_path / "out", "jsonl")
     again = invoke("run", SEEDS, "--no-project-rules", "-o", out, "-q", "--overwrite")
