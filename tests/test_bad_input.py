@@ -121,3 +121,15 @@ def test_a_record_without_the_text_field_names_the_fields_it_has(tmp_path):
     assert first["action"] == ("record skipped; add the field or choose another with --text-field: "
                                "its string fields are content, url")
     assert second["action"] == "record skipped; add the field or choose another with --text-field"
+
+
+def test_the_text_field_hint_writes_a_key_with_a_lone_surrogate(tmp_path):
+    # json's lenient parse (a NaN sends the line there) lets "\ud800" into a key; the hint
+    # names it as written, escaped, and quarantine.jsonl stays UTF-8.
+    src = tmp_path / "odd.jsonl"
+    src.write_text('{"\\ud800key": "v", "x": NaN}\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("run", src, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    [problem] = read_jsonl(out / "quarantine.jsonl")
+    assert problem["action"].endswith("its string fields are \\ud800key")

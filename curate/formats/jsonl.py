@@ -315,7 +315,8 @@ def parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: st
 def _text_fields(record: dict) -> str:
     """The fields that could be the text field (those that hold a string), for a record
     without the one asked for: a corpus whose text is under "content" says so at once."""
-    names = sorted(str(key) for key, value in record.items() if isinstance(value, str))
+    # safe_text: a key json's lenient parse let a lone surrogate into must still write as UTF-8.
+    names = sorted(safe_text(str(key)) for key, value in record.items() if isinstance(value, str))
     if not names:
         return ""
     shown = [name if len(name) <= 40 else name[:39] + "…" for name in names[:8]]
