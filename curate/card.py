@@ -27,10 +27,12 @@ def dataset_card(shard_suffix: str, audits: tuple[str, ...] = ()) -> str:
     audit_configs = [name.split(".")[0] for name in audits] if shard_suffix.startswith(".jsonl") else []
     configs += [_config(name, f"{name}.jsonl") for name in audit_configs]
     audit_note = "" if audit_configs else _AUDIT_BY_JSON
-    info = "".join(f"- config_name: {name}\n  features:\n{_features(AUDIT_FIELDS[name])}" for name in audit_configs)
+    columns = "".join(f"- config_name: {name}\n  features:\n{_features(AUDIT_FIELDS[name])}"
+                      for name in audit_configs)
+    dataset_info = f"dataset_info:\n{columns}" if columns else ""
     return f"""{CARD_HEAD}: how Hugging Face datasets and the Hub read this output folder.
 configs:
-{"".join(configs)}{"dataset_info:" + chr(10) + info if info else ""}---
+{"".join(configs)}{dataset_info}---
 
 # A corpus cleaned by curate
 
@@ -48,7 +50,7 @@ configs:
 from datasets import load_dataset
 
 corpus = load_dataset("path/to/this/folder", split="train")
-{_load_removed(len(configs) > 1 and "removed.jsonl" in audits)}```
+{_load_removed("removed" in audit_configs)}```
 {audit_note}
 The fields of each file are described in curate's `docs/output.md`.
 """
