@@ -13,6 +13,9 @@ and nothing of curate's replaces it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import BinaryIO
+
 CARD = "README.md"
 CARD_HEAD = "---\n# Written by curate"
 
@@ -103,6 +106,12 @@ def _load_removed(configured: bool) -> str:
     return 'removed = load_dataset("json", data_files="path/to/this/folder/removed.jsonl", split="train")\n'
 
 
-def is_own_card(head: bytes) -> bool:
-    """Whether a README.md starting with ``head`` (its first bytes) is curate's card."""
-    return head.startswith(CARD_HEAD.encode("utf-8"))
+def is_own_card(opener: Callable[[], BinaryIO]) -> bool:
+    """Whether the README.md that ``opener`` opens (on disk or in a bucket) is curate's
+    card; one that cannot be read is not known to be, so its folder is not taken."""
+    head = CARD_HEAD.encode("utf-8")
+    try:
+        with opener() as f:
+            return f.read(len(head)) == head
+    except OSError:
+        return False

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from curate.errors import UsageError
 from curate.stages.language import UNDETERMINED
 
 # Other spellings of the codes the models write: ISO 639-2/T and /B and 639-3 codes, and
@@ -93,5 +94,5 @@ def unknown_code_message(code: str, language_model: str) -> str:
 def _known_to(language_model: str, code: str) -> bool:
     try:
         return code in written_codes(language_model)
-    except Exception:  # noqa: BLE001 - the other model is an extra that may be missing: no hint then
+    except UsageError:  # the other model is an extra that is not installed: no hint then
         return False

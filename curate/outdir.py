@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from curate.card import CARD, CARD_HEAD, is_own_card
+from curate.card import CARD, is_own_card
 from curate.errors import UsageError
 
 CORPUS = "corpus"  # a folder of shards: part-00000.jsonl, ... (docs/output.md)
@@ -153,11 +153,7 @@ def inspect_folder(folder: Path) -> FolderState:
 
 
 def _own_card_file(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return is_own_card(f.read(len(CARD_HEAD) * 4))
-    except OSError:
-        return False  # unreadable: not known to be curate's, so the folder is not taken
+    return is_own_card(lambda: open(path, "rb"))
 
 
 def state_of(names: list[str], own_card: bool = False) -> FolderState:

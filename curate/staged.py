@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from curate.card import CARD, CARD_HEAD, is_own_card
+from curate.card import CARD, is_own_card
 from curate.errors import UsageError
 from curate.formats import DEFAULT_SINK, Sink
 from curate.outdir import CORPUS, QUARANTINE, REMOVED, SUMMARY, FolderState, state_of
@@ -75,8 +75,8 @@ class StagedOutputWriter(OutputWriter):
                  sink: Sink | str = DEFAULT_SINK, staging: Path | None = None, resumable: bool = True):
         self.url = url.rstrip("/")
         names = remote_names(self.url)
-        refused = remote_refusal(self.url, state_of(names, own_card=CARD in names and _own_remote_card(self.url)),
-                                 resume, overwrite)
+        own_card = CARD in names and is_own_card(lambda: open_remote(join(self.url, CARD)))
+        refused = remote_refusal(self.url, state_of(names, own_card=own_card), resume, overwrite)
         if refused is not None:
             raise refused
         local = staging_folder(self.url, staging)
@@ -101,15 +101,6 @@ class StagedOutputWriter(OutputWriter):
     def commit(self, summary: Summary) -> None:
         super().commit(summary)
         shutil.rmtree(self.out_dir, ignore_errors=True)  # everything is in the store now
-
-
-def _own_remote_card(url: str) -> bool:
-    """Whether the remote folder's README.md is curate's dataset card (curate.card)."""
-    try:
-        with open_remote(join(url, CARD)) as f:
-            return is_own_card(f.read(len(CARD_HEAD) * 4))
-    except OSError:  # not known to be curate's, so the folder is not taken
-        return False
 
 
 def remote_refusal(url: str, state: FolderState, resume: bool, overwrite: bool) -> UsageError | None:

@@ -478,8 +478,10 @@ class OutputWriter:
             self.chunk += 1
             record = {**summary.to_json(), "output": self._output_record()}
             text = json.dumps(record, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
-            card = dataset_card(self.sink.suffix, tuple(TARGETS[output] for output in OUTPUTS[1:]
-                                                        if self._holds_records(output)))
+            # summary.json says every problem is in quarantine.jsonl and counts each removed line.
+            audits = tuple(name for name, records in ((REMOVED, summary.lines_removed),
+                                                      (QUARANTINE, summary.problems_total)) if records)
+            card = dataset_card(self.sink.suffix, audits)
             write_durably(self.partial / CARD, card.encode("utf-8"))
             write_durably(self.partial / SUMMARY, text.encode("utf-8"))
             write_durably(self.partial / COMMIT_FILE, json.dumps({"chunks": self.chunk}).encode() + b"\n")
@@ -523,14 +525,6 @@ class OutputWriter:
         """After the output is in place and before .partial/ goes: a writer whose folder is
         only a staging place copies it to where it belongs (curate.staged). A kill here
         leaves the commit record, so a resumed run publishes again."""
-
-    def _holds_records(self, output: str) -> bool:
-        """Whether any finished chunk wrote a record to this output (before it is joined)."""
-        for k in range(self.chunk):
-            part = self._part_path(k, output)
-            if part.exists() and part.stat().st_size > 0:
-                return True
-        return False
 
     def _output_record(self) -> dict:
         """What summary.json says of the corpus folder: its schema and format. Not its
