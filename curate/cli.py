@@ -666,14 +666,16 @@ def rules_test(folders, no_builtin_rules):
     the line) or [backtracking] (lookarounds, \\b, backreferences: a time limit per line);
     [backtracking; re2 on ASCII lines] when its only obstacle is a \\b beside characters
     not known, which on a line of ASCII characters RE2 says exactly. A RISK line flags a
-    backtracking pattern that can take exponential time.
+    backtracking pattern that can take exponential time; a COST line, a pattern whose RE2
+    program is so large that compiling it slows the start of every run (a bounded repeat
+    of \\w, like [\\w ]{1,40}, is written out forty times).
 
     \b
     Examples:
       curate rules test
       curate rules test my-rules/ --no-builtin-rules
     """
-    from curate.patterns import BUDGET_SECONDS, backtracking_risk
+    from curate.patterns import BUDGET_SECONDS, backtracking_risk, compile_cost
     from curate.rules import example_failures
 
     ruleset = ruleset_from_options(folders, no_builtin_rules, False, (), check_examples=False)
@@ -695,6 +697,9 @@ def rules_test(folders, no_builtin_rules):
         if risk:
             risky += 1
             click.echo(f"RISK {rule.source}: rule {rule.name!r}: {risk}")
+        cost = compile_cost(rule.regex) if rule.regex is not None else None
+        if cost:
+            click.echo(f"COST {rule.source}: rule {rule.name!r}: {cost}")
     if risky:
         click.echo(f"\n{risky} rule{'s' if risky > 1 else ''} can backtrack catastrophically: each runs with a "
                    f"time limit of {BUDGET_SECONDS} s per line, and a line over it is reported and left to the "

@@ -897,6 +897,31 @@ def _children(op, av) -> list:
 
 # --- the static check `curate rules test` runs ------------------------------------------
 
+# RE2 instructions of a pattern's programs past which `curate rules test` says what they
+# cost: compiling takes ~0.4 ms per thousand on this project's test machine, in every
+# process of every run (and as much again backwards at the first match of a pattern not
+# anchored at the line's start). The largest built-in program has 128,383.
+COSTLY_PROGRAM = 150_000
+
+
+def compile_cost(compiled: CompiledPattern) -> str | None:
+    """What a pattern's RE2 programs cost each process to compile, when they are large,
+    and the usual cause: a bounded repeat of a large class, which RE2 writes out as that
+    many copies of it (Python's \\w is about 600 ranges of code points written out). None
+    for a pattern of ordinary size. Counted in RE2's instructions, so the answer is the
+    same on every machine."""
+    size = 0
+    for form in (compiled.re2, compiled.ascii_re2, compiled.prefilter):
+        if form is not None:
+            size += _re2_program(form).ProgramSize()
+    if size <= COSTLY_PROGRAM:
+        return None
+    return (f"its RE2 program has {size:,} instructions, compiled at the start of every curate process (about "
+            f"{size * 0.4 / 1e6:.2f} s, at the 0.4 ms per thousand the README measured). A repeat with a bound, "
+            "like [\\w -]{1,30}, is written out that many times, each copy of \\w some 600 ranges of code points: "
+            "bound it by words (\\w+(\\ \\w+){0,3}) or drop the bound (\\w+); a long list of phrases is fine as it is")
+
+
 def backtracking_risk(compiled: CompiledPattern) -> str | None:
     """Why a pattern on the backtracking engine can take exponential time, or None.
 

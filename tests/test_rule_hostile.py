@@ -167,9 +167,29 @@ def test_rules_test_flags_exponential_backtracking_patterns(tmp_path):
     assert "rule 'slow-rule': a repeated alternation whose branches can start alike" in result.output
 
 
+def test_rules_test_says_what_a_bounded_repeat_of_a_word_class_costs_and_what_to_write(tmp_path):
+    """[\\w ]{1,200} is two hundred copies of \\w written out for RE2: a program compiled at the
+    start of every process. The same rule bounded by words is not flagged."""
+    costly = SLOW_RULE.replace("^(?:a|aa)+(?<=b)|^spam!$", r"^please\ enter\ your\ [\w\ ]{1,200}$").replace(
+        '"spam!"', '"please enter your email address"')
+    rules = _rule_folder(tmp_path, costly)
+    result = invoke("rules", "test", rules, "--no-builtin-rules")
+    assert result.exit_code == 0, result.output
+    cost = [line for line in result.output.splitlines() if line.startswith("COST")]
+    assert len(cost) == 1 and f"COST {rules / 'slow.toml'}: rule 'slow-rule': its RE2 program has" in cost[0]
+    assert "bound it by words" in cost[0]
+    size = int(cost[0].split("has ", 1)[1].split(" instructions")[0].replace(",", ""))
+    assert size > 150_000
+    fixed = tmp_path / "fixed"
+    fixed.mkdir()
+    (fixed / "slow.toml").write_text(costly.replace(r"[\w\ ]{1,200}", r"\w+(\ \w+){0,5}"), encoding="utf-8")
+    result = invoke("rules", "test", fixed, "--no-builtin-rules")
+    assert result.exit_code == 0 and "COST" not in result.output and "ok   slow-rule" in result.output, result.output
+
+
 def test_builtin_pack_runs_on_re2_or_passes_the_exponential_check():
     result = invoke("rules", "test")
-    assert result.exit_code == 0 and "RISK" not in result.output
+    assert result.exit_code == 0 and "RISK" not in result.output and "COST" not in result.output
     engines = {line.split()[1]: line.rsplit("[", 1)[1].rstrip("]")
                for line in result.output.splitlines() if line.startswith("ok ")}
     assert engines["pagination"] == "re2"
