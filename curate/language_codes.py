@@ -78,13 +78,18 @@ def meant(code: str, language_model: str) -> str | None:
     return base if base in written and base != code else None
 
 
+def did_you_mean(code: str, language_model: str) -> str:
+    """"; did you mean 'en'?" after an error about ``code``, when `meant` knows; else ""."""
+    guess = meant(code, language_model)
+    return f"; did you mean {guess!r}?" if guess else ""
+
+
 def unknown_code_message(code: str, language_model: str) -> str:
     """Why ``code`` cannot be kept, and what to write instead."""
-    guess = meant(code, language_model)
-    hint = f"; did you mean {guess!r}?" if guess else ""
+    hint = did_you_mean(code, language_model)
     other = "py3langid" if language_model == "langdetect" else "langdetect"
     elsewhere = ""
-    if not guess and _known_to(other, code):
+    if not hint and _known_to(other, code):
         elsewhere = f"; --language-model {other} writes it"
     codes = ", ".join(sorted(written_codes(language_model)))
     return (f"{language_model} never labels a document {code!r}, so the rule keeps no document for it"

@@ -898,10 +898,12 @@ def _children(op, av) -> list:
 # --- the static check `curate rules test` runs ------------------------------------------
 
 # RE2 instructions of a pattern's programs past which `curate rules test` says what they
-# cost: compiling takes ~0.4 ms per thousand on this project's test machine, in every
-# process of every run (and as much again backwards at the first match of a pattern not
-# anchored at the line's start). The largest built-in program has 128,383.
+# cost: compiling takes ~0.4 ms per thousand on this project's test machine (README,
+# "Patterns that cannot hang a run"), in every process of every run (and as much again
+# backwards at the first match of a pattern not anchored at the line's start). The
+# largest built-in program has 128,383.
 COSTLY_PROGRAM = 150_000
+SECONDS_PER_INSTRUCTION = 0.4e-6
 
 
 def compile_cost(compiled: CompiledPattern) -> str | None:
@@ -917,9 +919,10 @@ def compile_cost(compiled: CompiledPattern) -> str | None:
     if size <= COSTLY_PROGRAM:
         return None
     return (f"its RE2 program has {size:,} instructions, compiled at the start of every curate process (about "
-            f"{size * 0.4 / 1e6:.2f} s, at the 0.4 ms per thousand the README measured). A repeat with a bound, "
-            "like [\\w -]{1,30}, is written out that many times, each copy of \\w some 600 ranges of code points: "
-            "bound it by words (\\w+(\\ \\w+){0,3}) or drop the bound (\\w+); a long list of phrases is fine as it is")
+            f"{size * SECONDS_PER_INSTRUCTION:.2f} s, at the 0.4 ms per thousand the README measured). A repeat "
+            "with a bound, like [\\w -]{1,30}, is written out that many times, each copy of \\w some 600 ranges of "
+            "code points: bound it by words (\\w+(\\ \\w+){0,3}) or drop the bound (\\w+); a long list of "
+            "phrases is fine as it is")
 
 
 def backtracking_risk(compiled: CompiledPattern) -> str | None:

@@ -612,12 +612,12 @@ def _language_codes(value: object, fail) -> tuple[str, ...]:
         raise fail("'languages' must be a non-empty list of language codes, e.g. languages = [\"en\", \"de\"]")
     bad = [v for v in value if not LANGUAGE_CODE.match(v)]
     if bad:
-        from curate.language_codes import meant
+        from curate.language_codes import did_you_mean
 
-        guess = meant(bad[0], "langdetect")  # the default model's: py3langid's is checked with the run's settings
-        hint = f"; did you mean {guess!r}?" if guess else ""
+        # The default model's codes: py3langid's are checked with the run's settings (stages.documents).
         raise fail(f"{bad[0]!r} is not a language code as the language stage writes them "
-                   f"(lowercase ISO 639-1, e.g. \"en\", \"zh\", or \"und\" for undetermined){hint}")
+                   f"(lowercase ISO 639-1, e.g. \"en\", \"zh\", or \"und\" for undetermined)"
+                   f"{did_you_mean(bad[0], 'langdetect')}")
     return tuple(sorted(set(value)))
 
 
