@@ -1048,7 +1048,7 @@ class LineModelRule:
 
     A line that only the article region removed goes at ``region_threshold`` instead of
     ``rule_threshold`` on a page where the region removes more than ``region_share`` of
-    the prose words: the region assumes one article a page, and a page it cuts that much
+    the words of its sentences of ten words or more: the region assumes one article a page, and a page it cuts that much
     prose from is seldom one article (a listing, a forum thread, a product or service
     page), so its verdict there is weak evidence. ``region_share = 1`` turns this off. On
     a page the model file's page gate calls something other than an article, a line only
@@ -1098,7 +1098,9 @@ class LineModelRule:
                         prose_like: np.ndarray | None = None) -> np.ndarray:
         """Per row of the pages' line features (pages of ``sizes`` lines one after
         another): only the article region hit the line, on a page where the region hit
-        more than ``region_share`` of the words of the lines that read as prose; or, with
+        more than ``region_share`` of the words of its sentences of ten words or more (the
+        ``prose`` feature, not reads_as_prose: a listing of short sentences, whose region
+        cuts none of them, is not doubtful by this measure); or, with
         ``region_prose_other``, the line reads as prose (``prose_like``, by default
         reads_as_prose) and comes after the last line the region did not hit, on a page
         the gate calls something other than an article (``other``, per row)."""
