@@ -46,7 +46,7 @@ from curate.formats.base import (
     open_input,
 )
 from curate.globs import Glob, as_glob
-from curate.outdir import PARTIAL, SUMMARY
+from curate.outdir import PARTIAL, SUMMARY, is_curate_summary
 from curate.storage import Location, RemoteEntry, as_location, base_name, is_remote, list_remote
 
 SKIP_ACTIONS = {
@@ -349,6 +349,19 @@ def _own_output_notice(root: Path, output: Path, label: str) -> list[Problem]:
     return []
 
 
+def _leads_into(path: Path, out_real: str | None) -> bool:
+    """A link (or a path through one) that leads inside this run's output folder."""
+    if out_real is None:
+        return False
+    real = os.path.realpath(path)
+    return real.startswith(out_real.rstrip(os.sep) + os.sep)
+
+
+def _link_into_output(source: str) -> Problem:
+    return Problem(source, None, OWN_OUTPUT, "not read; a symlink leads into this run's output folder, and the "
+                   "output of a run is not its input", lines=0)
+
+
 def _sorted_names(names: list[str]) -> list[str]:
     # By raw bytes: the same order whatever the locale decodes names as.
     return sorted(names, key=os.fsencode)
@@ -377,6 +390,9 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
             path = Path(dirpath) / name
             if out_real is not None and os.path.realpath(path) == out_real:
                 continue  # this run's output: said once, by _own_output_notice
+            if _leads_into(path, out_real):
+                problems.append(_link_into_output(_rel(path, root, label)))
+                continue
             if glob is not None and not glob.may_hold(path.relative_to(root).as_posix()):
                 continue  # not asked for: nothing to say of it
             skipped = _skipped_folder(path, _rel(path, root, label))
@@ -389,6 +405,10 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
         for name in _sorted_names(filenames):
             path = Path(dirpath) / name
             if glob is not None and not glob.takes(path.relative_to(root).as_posix()):
+                continue
+            # Only a link can lead elsewhere: a folder reached through one was checked above.
+            if os.path.islink(path) and _leads_into(path, out_real):  # --overwrite would delete it mid-run
+                problems.append(_link_into_output(_rel(path, root, label)))
                 continue
             skip = HIDDEN_FILE if name.startswith(".") else DATASET_METADATA if name in metadata else None
             if skip is not None:
@@ -443,9 +463,8 @@ def is_curate_output(folder: Path) -> bool:
 
 def _is_curate_summary(summary: Location) -> bool:
     """A summary.json, on disk or in a store, with curate's settings in it."""
-    parsed = _json_object(_small_file(summary))
-    settings = parsed.get("settings") if parsed is not None else None
-    return isinstance(settings, dict) and "curate" in settings
+    data = _small_file(summary)
+    return data is not None and is_curate_summary(data)
 
 
 def _rel(path: Path, root: Path, label: str) -> str:

@@ -12,12 +12,15 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from curate.card import CARD, is_own_card
+import orjson
+
+from curate.card import AUDIT_FIELDS, CARD, is_own_card
 from curate.errors import UsageError
 
 CORPUS = "corpus"  # a folder of shards: part-00000.jsonl, ... (docs/output.md)
@@ -149,7 +152,81 @@ class FolderState:
 
 def inspect_folder(folder: Path) -> FolderState:
     names = sorted(entry.name for entry in os.scandir(folder))
-    return state_of(names, own_card=CARD in names and _own_card_file(folder / CARD))
+    state = state_of(names, own_card=CARD in names and _own_card_file(folder / CARD))
+    if state.kind == "foreign":
+        return state
+    # Names alone are not enough: --overwrite deletes these, and a user's own corpus/ or
+    # summary.json must not be taken for curate's.
+    impostors = not_curates(names, lambda name, size: _head(folder / name, size),
+                            lambda name: _listing(folder / name))
+    return FolderState("foreign", tuple(impostors)) if impostors else state
+
+
+# A corpus shard, whatever the sink (plugins name their own suffixes): part-00000.jsonl, ...
+SHARD_NAME = re.compile(r"part-\d{5,}\.[A-Za-z0-9_.-]+")
+# How every record of each audit file starts: a JSON object whose keys are written sorted,
+# and whose first key is always there.
+AUDIT_START = {file: b'{"' + min(name for name, _ in AUDIT_FIELDS[kind]).encode() + b'":'
+               for file, kind in ((REMOVED, "removed"), (QUARANTINE, "quarantine"))}
+# Reads the first bytes of a file of the folder (None: not a file, or unreadable).
+Head = Callable[[str, int], "bytes | None"]
+# Lists a subfolder: each entry's name and whether it is a file (None: not a folder).
+Listing = Callable[[str], "list[tuple[str, bool]] | None"]
+
+
+def not_curates(names: list[str], head: Head, listing: Listing) -> list[str]:
+    """The entries among curate's names in a folder (local or in a store) whose content
+    curate did not write, for the message: a summary.json without curate's settings, a
+    corpus/ or index/ that is not a folder or holds other files, an audit file that is
+    not a file or whose first record is not one of curate's."""
+    found = []
+    if SUMMARY in names and not is_curate_summary(head(SUMMARY, 1 << 26) or b""):
+        found.append(f"{SUMMARY} (not a curate run's)")
+    for name, fits in ((CORPUS, SHARD_NAME.fullmatch), (INDEX, _index_file_name)):
+        if name not in names:
+            continue
+        entries = listing(name)
+        if entries is None:
+            found.append(f"{name} (not a folder)")
+        else:
+            found.extend(f"{name}/{entry}" for entry, is_file in entries if not (is_file and fits(entry)))
+    for name, start in AUDIT_START.items():
+        first = head(name, len(start)) if name in names else b""
+        if first is None or (first and not first.startswith(start)):
+            found.append(f"{name} (not curate's)")
+    return found
+
+
+def _index_file_name(name: str) -> bool:
+    from curate.stages.dedup.saved import INDEX_FILES  # it imports this module
+
+    return name in INDEX_FILES
+
+
+def _head(path: Path, size: int) -> bytes | None:
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except OSError:
+        return None
+
+
+def _listing(path: Path) -> list[tuple[str, bool]] | None:
+    if path.is_symlink() or not path.is_dir():
+        return None
+    return sorted((entry.name, entry.is_file(follow_symlinks=False)) for entry in os.scandir(path))
+
+
+def is_curate_summary(data: bytes) -> bool:
+    """The bytes of a summary.json with curate's settings in it."""
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    settings = parsed.get("settings") if isinstance(parsed, dict) else None
+    return isinstance(settings, dict) and "curate" in settings
 
 
 def _own_card_file(path: Path) -> bool:

@@ -23,13 +23,15 @@ from typing import TYPE_CHECKING
 from curate.card import CARD, is_own_card
 from curate.errors import UsageError
 from curate.formats import DEFAULT_SINK, Sink
-from curate.outdir import CORPUS, QUARANTINE, REMOVED, SUMMARY, FolderState, state_of
+from curate.outdir import CORPUS, QUARANTINE, REMOVED, SUMMARY, FolderState, not_curates, state_of
 from curate.storage import (
     Location,
     base_name,
     is_remote,
     join,
     open_remote,
+    remote_entries,
+    remote_head,
     remote_names,
     remove_remote,
     upload,
@@ -76,7 +78,12 @@ class StagedOutputWriter(OutputWriter):
         self.url = url.rstrip("/")
         names = remote_names(self.url)
         own_card = CARD in names and is_own_card(lambda: open_remote(join(self.url, CARD)))
-        refused = remote_refusal(self.url, state_of(names, own_card=own_card), resume, overwrite)
+        state = state_of(names, own_card=own_card)
+        if state.kind != "foreign":  # names alone are not enough: --overwrite deletes these
+            impostors = not_curates(names, lambda name, size: remote_head(join(self.url, name), size),
+                                    lambda name: remote_entries(join(self.url, name)))
+            state = FolderState("foreign", tuple(impostors)) if impostors else state
+        refused = remote_refusal(self.url, state, resume, overwrite)
         if refused is not None:
             raise refused
         local = staging_folder(self.url, staging)

@@ -206,6 +206,27 @@ def remote_names(url: str) -> list[str]:
         raise remote_failure(url, err, "list the output folder") from err
 
 
+def remote_entries(url: str) -> list[tuple[str, bool]] | None:
+    """Each name in a remote folder and whether it is a file; None if it is no folder."""
+    fs, path = filesystem(url)
+    try:
+        if not fs.isdir(path):
+            return None
+        return sorted((posixpath.basename(entry["name"].rstrip("/")), entry.get("type") == "file")
+                      for entry in fs.ls(path, detail=True))
+    except Exception as err:
+        raise remote_failure(url, err, "list the output folder") from err
+
+
+def remote_head(url: str, size: int) -> bytes | None:
+    """The first ``size`` bytes of an object, or None if it cannot be read."""
+    try:
+        with open_remote(url) as f:
+            return f.read(size)
+    except OSError:
+        return None
+
+
 def upload(local: Path, url: str) -> None:
     """Copy a local file to ``url``, replacing what is there. OSError if it fails."""
     try:

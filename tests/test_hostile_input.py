@@ -546,6 +546,24 @@ def test_a_run_in_its_input_folder_never_reads_its_own_output(tmp_path):
     _accounted(out)
 
 
+def test_a_symlink_in_the_input_that_leads_into_the_output_is_not_read(tmp_path):
+    """--overwrite deletes the output's files while the run reads its inputs: a link to
+    one of them (or to its corpus/ folder) is this run's output, not an input."""
+    src = _folder(tmp_path)
+    out = tmp_path / "out"
+    assert _curate("run", src, "-o", out, "-q", "--no-builtin-rules").returncode == 0
+    (src / "prev.jsonl").symlink_to(out / "removed.jsonl")
+    (src / "prevcorpus").symlink_to(out / "corpus")
+    again = _curate("run", src, "-o", out, "-q", "--no-builtin-rules", "--overwrite")
+    assert again.returncode == 0, again.stderr
+    problems = _problems(out)
+    for name in ("prev.jsonl", "prevcorpus"):
+        assert problems[(name, None)]["problem"] == "this run's output folder skipped"
+        assert "a symlink leads into this run's output folder" in problems[(name, None)]["action"]
+    assert _texts(out).keys() == {"a_good.txt"}
+    _accounted(out)
+
+
 def test_output_over_an_input_is_refused(tmp_path):
     src = _folder(tmp_path)
     (src / "corpus.jsonl").write_text(json.dumps({"text": "An input that happens to be called corpus.jsonl."}) + "\n")

@@ -202,6 +202,16 @@ def test_a_bucket_folder_holding_a_readme_of_the_users_own_is_refused(s3, bucket
     assert s3.cat(f"{bucket}/carded/README.md") == b"# My corpus\n"
 
 
+def test_a_bucket_folder_whose_corpus_or_summary_is_not_curates_is_refused_with_overwrite(s3, bucket):
+    s3.pipe(f"{bucket}/lookalike/corpus/notes.txt", b"my notes\n")
+    s3.pipe(f"{bucket}/lookalike/summary.json", b'{"f1": 0.9}\n')
+    result = run_process("run", ROOT / "seeds", "-o", f"s3://{bucket}/lookalike", "-q", "--overwrite")
+    assert result.returncode == 1
+    assert "holds files curate did not write (summary.json (not a curate run's), corpus/notes.txt)" in result.stderr
+    assert s3.cat(f"{bucket}/lookalike/corpus/notes.txt") == b"my notes\n"
+    assert s3.cat(f"{bucket}/lookalike/summary.json") == b'{"f1": 0.9}\n'
+
+
 def test_staging_with_a_local_output_is_refused(tmp_path):
     result = run_process("run", ROOT / "seeds", "-o", tmp_path / "out", "--staging", tmp_path / "stage", "-q")
     assert result.returncode == 1

@@ -125,6 +125,39 @@ def test_a_folder_of_other_files_is_refused_even_with_overwrite(tmp_path):
         assert (out / "corpus.jsonl").read_text() == '{"text": "mine"}\n'
 
 
+@pytest.mark.parametrize("made", ["summary", "corpus-file", "index-file", "audit", "corpus-not-folder"])
+def test_a_folder_with_curates_names_but_not_its_files_is_refused_even_with_overwrite(tmp_path, made):
+    """--overwrite deletes corpus/, index/, summary.json and the audit files: a user's own
+    files under those names must not be taken for curate's (the names alone were)."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    expected = {
+        "summary": ("summary.json", '{"f1": 0.9}\n', "summary.json (not a curate run's)"),
+        "corpus-file": ("corpus/notes.txt", "my notes\n", "corpus/notes.txt"),
+        "index-file": ("index/keys.txt", "my keys\n", "index/keys.txt"),
+        "audit": ("removed.jsonl", '{"doc": "mine"}\n', "removed.jsonl (not curate's)"),
+        "corpus-not-folder": ("corpus", "a file named corpus\n", "corpus (not a folder)"),
+    }
+    name, content, listed = expected[made]
+    (out / name).parent.mkdir(parents=True, exist_ok=True)
+    (out / name).write_text(content)
+    before = output_files(out)
+    for flag in ((), ("--overwrite",), ("--resume",)):
+        result = invoke("run", SEEDS, "-o", out, "-q", *flag)
+        assert result.exit_code == 1, result.output
+        assert f"{out}: the folder holds files curate did not write ({listed})" in result.output
+        assert "--overwrite" not in result.output, "the message must not advise what would delete them"
+        assert output_files(out) == before
+
+
+def test_overwrite_still_replaces_a_run_with_an_index_and_an_empty_audit(tmp_path):
+    out = tmp_path / "out"
+    _clean(out, "--save-index")
+    assert (out / "index" / "index.json").is_file() and (out / "quarantine.jsonl").stat().st_size == 0
+    _clean(out, "--overwrite")
+    assert not (out / "index").exists()
+
+
 def test_part_of_an_output_without_its_summary_needs_overwrite(tmp_path):
     out = tmp_path / "out"
     out.mkdir()

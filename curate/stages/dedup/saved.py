@@ -122,6 +122,7 @@ def write_index(folder: Path, cfg: DedupConfig, write_keys: Callable[[Path, Path
 
 # The files a digest covers, in the order it reads them.
 DIGESTED = ("keys.npy", "ids.npy", "shingles.u32", "shingle_ends.npy", "refs.jsonl", "ref_ends.npy")
+INDEX_FILES = frozenset({INDEX_JSON, *DIGESTED})  # all an index folder holds
 
 
 def digest_of(folder: Path) -> str:
