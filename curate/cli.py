@@ -13,7 +13,7 @@ from typing import ClassVar
 import click
 
 from curate import __version__, interrupts
-from curate.errors import CurateError, UsageError
+from curate.errors import ArgumentError, CurateError, UsageError
 from curate.formats.base import DEFAULT_MAX_DOC_LINES
 from curate.prompt_exit import exit_promptly
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
@@ -25,6 +25,8 @@ PROJECT_RULES = Path("rules")
 
 
 def _fail(err: CurateError) -> click.ClickException:
+    if isinstance(err, ArgumentError):  # status 2 and the usage line, as click's own argument errors
+        return click.UsageError(str(err))
     return click.ClickException(str(err))
 
 
