@@ -1,15 +1,19 @@
 """`curate report -o FILE` and `curate clusters -o FILE` never write among a run's own
 files: not over a corpus shard, summary.json or removed.jsonl, not into corpus/ or
-index/, whatever links or `..` the path takes. Driven through the CLI on real output
-folders; a refused command leaves every byte of the folder as it was."""
+index/, whatever links or `..` the path takes; and neither reads a folder a run is
+writing. Driven through the CLI on real output folders; a refused command leaves every
+byte of the folder as it was."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import SEEDS, invoke, output_files
+
+from curate.outdir import OutputLock
 
 COMMANDS = ("report", "clusters")
 DEFAULT = {"report": "report.html", "clusters": "clusters.jsonl"}
@@ -101,4 +105,19 @@ def test_the_default_file_and_a_file_elsewhere_are_still_written(command, out, t
     assert (out / DEFAULT[command]).exists()
     assert invoke(command, out, "-o", out / DEFAULT[command], "--overwrite").exit_code == 0
     assert invoke(command, out, "-o", tmp_path / "elsewhere.out").exit_code == 0
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_folder_a_run_is_writing_is_not_read(command, out, tmp_path):
+    _needs(command)
+    lock = OutputLock(out)  # what a run holds from its start to its end (curate.write)
+    lock.acquire()
+    try:
+        result = invoke(command, out, "-o", tmp_path / "r.out")
+    finally:
+        lock.release()
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (f"Error: {out}: a curate run is writing this folder (pid "
+                                              f"{os.getpid()}); wait for it to end, then read the folder")
+    assert not (tmp_path / "r.out").exists()
 
