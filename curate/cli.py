@@ -13,7 +13,7 @@ from typing import ClassVar
 import click
 
 from curate import __version__, interrupts
-from curate.errors import CurateError, UsageError
+from curate.errors import ArgumentError, CurateError, UsageError
 from curate.formats.base import DEFAULT_MAX_DOC_LINES
 from curate.prompt_exit import exit_promptly
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
@@ -25,6 +25,8 @@ PROJECT_RULES = Path("rules")
 
 
 def _fail(err: CurateError) -> click.ClickException:
+    if isinstance(err, ArgumentError):  # status 2 and the usage line, as click's own argument errors
+        return click.UsageError(str(err))
     return click.ClickException(str(err))
 
 
@@ -527,7 +529,9 @@ def score(output, gold, show):
 
     GOLD holds NAME.json files of {"keep": [...], "drop": [...], "once": [...]}: keep
     snippets must appear in the output of input NAME, drop snippets must not, once
-    snippets must appear exactly once. Exits 0 only if every snippet holds.
+    snippets must appear exactly once. OUTPUT is the folder of a finished `curate run`
+    (any --output-format); its corpus is what counts. Exits 0 if every snippet holds, 1 if
+    any misses, 2 if OUTPUT or GOLD cannot be scored (the message says why).
 
     \b
     Examples:
@@ -536,7 +540,12 @@ def score(output, gold, show):
     """
     from curate.gold import score as score_output
 
-    totals, failures = score_output(output, gold)
+    try:
+        totals, failures = score_output(output, gold)
+    except CurateError as err:
+        # Status 2, not _fail's 1: 1 says snippets missed, and a script must not read a
+        # folder that could not be scored as a scored one.
+        raise click.UsageError(str(err)) from err
     for failure in failures[:show]:
         click.echo(f"MISS {failure}")
     if len(failures) > show:

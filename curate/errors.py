@@ -31,6 +31,12 @@ class UsageError(CurateError):
     """Inputs or options that cannot work (missing path, unwritable output). Fatal."""
 
 
+class ArgumentError(UsageError):
+    """An argument or option that names what the command must not touch (a report written
+    over a run's own files). The CLI exits with status 2 for it, click's status for a
+    usage error, so a script can tell it from a command that ran and failed."""
+
+
 class RunStopped(CurateError):
     """The run could not go on (a worker died, the disk filled up): what is finished stays
     in ``OUT/.partial/`` and the message says how to resume."""

@@ -2,11 +2,12 @@
 
 A gold folder holds NAME.json files of {"keep": [...], "drop": [...], "once": [...]}:
 keep snippets must appear in the output of the input whose file name starts with
-NAME, drop snippets must not appear, once snippets must appear exactly once. Every
-*.jsonl record with `text` and `source` under the output folder counts, grouped by
-the stem of `source`; text is compared after NFKC, case folding, straight quotes,
-removal of invisible characters and collapsed whitespace. These are the conventions
-of the gold sets in tests/fixtures (and of the score_gold.py tool they came with).
+NAME, drop snippets must not appear, once snippets must appear exactly once. The kept
+text of a finished output folder counts (its corpus shards, in any --output-format,
+read as `curate report` reads them), grouped by the stem of each record's `source`;
+text is compared after NFKC, case folding, straight quotes, removal of invisible
+characters and collapsed whitespace. These are the conventions of the gold sets in
+tests/fixtures (and of the score_gold.py tool they came with).
 """
 
 from __future__ import annotations
@@ -16,9 +17,17 @@ import re
 import unicodedata
 from pathlib import Path, PurePosixPath
 
+from curate.discover import is_curate_output
+from curate.errors import UsageError
+from curate.report.folder import OutputFolder
+
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                          "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"'})
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+KINDS = ("keep", "drop", "once")
+GOLD_SHAPE = '{"keep": [...], "drop": [...], "once": [...]}, each a list of strings'
+
+Gold = dict[str, list[str]]  # kind -> snippets, every kind present
 
 
 def fold(text: str) -> str:
@@ -28,37 +37,85 @@ def fold(text: str) -> str:
 
 
 def output_texts(out_dir: Path) -> dict[str, str]:
-    """Every *.jsonl record with text and source under out_dir, joined per source stem."""
+    """The kept text of a finished output folder, folded and joined per source stem.
+    OutputFolder refuses what is not a finished run (no summary.json, a run writing it)
+    and reads each shard with the format registry's reader, so a compressed or Parquet
+    corpus scores as its JSON Lines twin; nothing else in the folder is read."""
     docs: dict[str, list[str]] = {}
-    for path in sorted(out_dir.rglob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            if isinstance(rec, dict) and "text" in rec and "source" in rec:
-                stem = PurePosixPath(str(rec["source"])).name.split(".")[0]
-                docs.setdefault(stem, []).append(fold(str(rec["text"])))
+    for doc in OutputFolder(out_dir).corpus():
+        stem = PurePosixPath(doc.source).name.split(".")[0]
+        docs.setdefault(stem, []).append(fold(doc.text))
     return {k: "\n".join(v) for k, v in docs.items()}
 
 
 def score(out_dir: Path, gold_dir: Path) -> tuple[dict[str, list[int]], list[str]]:
-    """({kind: [satisfied, total]}, failures) for keep, drop and once snippets."""
-    return score_texts(output_texts(out_dir), gold_dir)
+    """({kind: [satisfied, total]}, failures) for keep, drop and once snippets. The gold
+    is read first: a wrong GOLD argument is named before a large corpus is read."""
+    golds = load_gold(gold_dir)
+    return score_golds(output_texts(out_dir), golds)
 
 
-def score_texts(docs: dict[str, str], gold_dir: Path) -> tuple[dict[str, list[int]], list[str]]:
-    """Score texts already folded and grouped by source stem (see output_texts)."""
-    totals = {"keep": [0, 0], "drop": [0, 0], "once": [0, 0]}
+def score_golds(docs: dict[str, str], golds: dict[str, Gold]) -> tuple[dict[str, list[int]], list[str]]:
+    totals = {kind: [0, 0] for kind in KINDS}
     failures = []
-    for gold_path in sorted(gold_dir.glob("*.json")):
-        gold = json.loads(gold_path.read_text(encoding="utf-8"))
-        text = docs.get(gold_path.stem, "")
-        for kind in totals:
-            for snippet in gold.get(kind, []):
+    for name, gold in golds.items():
+        text = docs.get(name, "")
+        for kind in KINDS:
+            for snippet in gold[kind]:
                 n = text.count(fold(snippet))
                 ok = {"keep": n >= 1, "drop": n == 0, "once": n == 1}[kind]
                 totals[kind][0] += ok
                 totals[kind][1] += 1
                 if not ok:
-                    failures.append(f"{gold_path.stem}: {kind} x{n}: {snippet[:80]}")
+                    failures.append(f"{name}: {kind} x{n}: {snippet[:80]}")
     return totals, failures
+
+
+def load_gold(gold_dir: Path) -> dict[str, Gold]:
+    """Every NAME.json of the gold folder, by NAME in name order, checked: a file of the
+    wrong shape is an error naming it, never a silent 0 (a string iterated as snippets
+    counted each of its characters; a folder of no gold files scored 0/0 and passed)."""
+    if is_curate_output(gold_dir):
+        raise UsageError(f"{gold_dir}: a curate output folder, not a gold folder; the order is "
+                         "`curate score OUT GOLD`, GOLD holding NAME.json files of " + GOLD_SHAPE)
+    paths = sorted(gold_dir.glob("*.json"))
+    if not paths:
+        raise UsageError(f"{gold_dir}: no gold files (NAME.json) in this folder; give the folder that holds them, "
+                         f"each {GOLD_SHAPE}")
+    return {path.stem: _gold_file(path) for path in paths}
+
+
+def _gold_file(path: Path) -> Gold:
+    try:
+        gold = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise _bad(path, f"invalid JSON at line {err.lineno} column {err.colno} ({err.msg})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise _bad(path, f"unreadable ({getattr(err, 'strerror', None) or err})") from None
+    if not isinstance(gold, dict):
+        raise _bad(path, f"a JSON {_kind_of(gold)}, not an object")
+    unknown = sorted(set(gold) - set(KINDS))
+    if unknown or not gold:
+        raise _bad(path, f"unknown key {unknown[0]!r}" if unknown else "no keep, drop or once list")
+    return {kind: _snippets(path, kind, gold.get(kind, [])) for kind in KINDS}
+
+
+def _snippets(path: Path, kind: str, value: object) -> list[str]:
+    if not isinstance(value, list):
+        raise _bad(path, f"{kind!r} is a JSON {_kind_of(value)}, not a list of strings")
+    for n, snippet in enumerate(value, 1):
+        if not isinstance(snippet, str):
+            raise _bad(path, f"{kind!r} item {n} is a JSON {_kind_of(snippet)}, not a string")
+        if not fold(snippet):  # "" is in every text: a keep that always holds, a drop that never does
+            raise _bad(path, f"{kind!r} item {n} is empty (or only spaces and invisible characters)")
+    return value
+
+
+def _bad(path: Path, problem: str) -> UsageError:
+    return UsageError(f"{path}: {problem}; a gold file holds one object {GOLD_SHAPE}")
+
+
+def _kind_of(value: object) -> str:
+    """The JSON name of a parsed value's type, for messages."""
+    names = {dict: "object", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)

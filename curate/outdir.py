@@ -132,6 +132,27 @@ class OutputLock:
         os.close(fd)
 
 
+def lock_holder(folder: Path) -> str | None:
+    """The pid of the run that holds the folder's lock (``"unknown"`` if it wrote none
+    yet), or None when no run holds it: for the commands that read a finished folder,
+    which must not read one a run is replacing. Only a file that exists is opened (a reader
+    creates nothing in the folder), and a shared lock is taken and let go at once: a run
+    that starts in that instant is refused as if a run held the folder, and says so."""
+    try:
+        fd = os.open(folder / LOCK, os.O_RDONLY)
+    except OSError:
+        return None  # no lock file: no run, or one that has ended
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as err:
+        if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise
+        return _read_pid(fd) or "unknown"
+    finally:
+        os.close(fd)  # closing the only descriptor of this open file drops its lock
+    return None
+
+
 def _read_pid(fd: int) -> str:
     try:
         return os.pread(fd, 32, 0).decode("ascii", "replace").strip()

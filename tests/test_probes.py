@@ -31,7 +31,7 @@ def probe_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str],
     assert result.returncode == 0, result.stderr
     # Scored on the corpus alone: the kept text, as `curate score` counts it.
     records = [record for part in sorted((out / "corpus").glob("*.jsonl")) for record in read_jsonl(part)]
-    return output_texts(out / "corpus"), read_jsonl(out / "removed.jsonl"), records
+    return output_texts(out), read_jsonl(out / "removed.jsonl"), records
 
 
 def _page_line(page: str, snippet: str) -> int:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import orjson
 
-from curate.errors import UsageError
-from curate.outdir import CLUSTERS, REPORT
+from curate.card import CARD
+from curate.discover import is_curate_output
+from curate.errors import ArgumentError, UsageError
+from curate.outdir import CLUSTERS, CORPUS, CURATE_NAMES, DISCARDED, INDEX, INDEX_BUILDING, PARTIAL, REPORT
 from curate.report.clusters import ClusterIndex, cluster_records
 from curate.report.folder import OutputFolder
 
@@ -23,15 +25,51 @@ class Written:
 
 
 def target_of(out: Path, target: Path | None, default: str, overwrite: bool) -> Path:
-    """Where to write: the given file or OUT/default; refuses an existing file unless overwrite."""
+    """Where to write: the given file or OUT/default; refuses a file of an output folder
+    (see _refuse_inside_output) and an existing file unless overwrite."""
     path = target if target is not None else out / default
     if path.is_dir():
         raise UsageError(f"{path}: is a folder; give a file name with -o FILE")
-    if path.exists() and not overwrite:
-        raise UsageError(f"{path}: exists already; use --overwrite to replace it, or -o FILE to write elsewhere")
     if not path.parent.is_dir():
         raise UsageError(f"{path.parent}: no such folder; create it, or choose another -o FILE")
+    _refuse_inside_output(path, out, default)
+    if path.exists() and not overwrite:
+        raise UsageError(f"{path}: exists already; use --overwrite to replace it, or -o FILE to write elsewhere")
     return path
+
+
+# What each of a run's own folders holds, for the message that refuses a file in it.
+_HOLDS = {CORPUS: "the kept text (corpus shards) and nothing else", INDEX: "the run's saved dedup index",
+          PARTIAL: "the chunks of a run being written", INDEX_BUILDING: "a dedup index being written",
+          DISCARDED: "what a finished run left to delete"}
+
+
+def _refuse_inside_output(path: Path, out: Path, default: str) -> None:
+    """Refuse a file that would land among an output folder's own files: over a corpus
+    shard, summary.json, removed.jsonl, ... (data lost), or anywhere in corpus/ (which
+    holds the kept text and nothing else: a reader of the corpus would read the report).
+    Only ``default`` (report.html, clusters.jsonl) may be written into the run's own
+    folder: curate counts it as its own, so a later `curate run --overwrite` removes it."""
+    # Where os.replace puts the file: the folder with its links and `..` resolved, and the
+    # name as given (a link there is replaced, not followed, so it is no way in).
+    landing = path.parent.resolve() / path.name
+    home = out.resolve()
+    folder = next((f for f in landing.parents if f == home or is_curate_output(f)), None)
+    if folder is None:
+        return
+    inside = landing.relative_to(folder).parts
+    if folder == home and inside == (default,):
+        return
+    if folder != home:
+        why = f"lies in another run's output folder ({folder})"
+    elif len(inside) > 1:
+        why = f"lies in {folder / inside[0]}/, which holds {_HOLDS.get(inside[0], 'part of the run')}"
+    elif inside[0] in CURATE_NAMES or inside[0] == CARD:
+        why = f"is curate's own {inside[0]} in the output folder {folder}"
+    else:
+        why = f"would add a file the run did not write to its output folder {folder}"
+    raise ArgumentError(f"{path}: {why}; give -o a file outside the output folder, or leave out -o to write "
+                        f"{out / default}")
 
 
 def _replace(path: Path, chunks) -> int:

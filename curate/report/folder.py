@@ -16,7 +16,7 @@ from curate.document import RawDocument
 from curate.errors import UsageError
 from curate.formats import reader_for
 from curate.formats.base import ReadOptions
-from curate.outdir import CORPUS, LEGACY_CORPUS, PARTIAL, REMOVED, SUMMARY
+from curate.outdir import CORPUS, LEGACY_CORPUS, PARTIAL, REMOVED, SUMMARY, lock_holder
 
 # A corpus record can be as large as the biggest input document, which --max-doc-bytes
 # caps at 64 MiB by default; read back without a cap, so no kept document is skipped.
@@ -44,7 +44,8 @@ class Removed:
 
 
 class OutputFolder:
-    """A finished curate output folder (summary.json present, no run in progress)."""
+    """A finished curate output folder (summary.json present, no run in progress): what
+    `curate report`, `curate clusters` and `curate score` read."""
 
     def __init__(self, where: Path | str):
         if re.match(r"^[a-z][a-z0-9+.-]*://", str(where)):
@@ -54,6 +55,12 @@ class OutputFolder:
         if not path.is_dir():
             raise UsageError(f"{path}: no such folder; give the output folder of a finished `curate run` "
                              "(the folder given to -o, which holds summary.json)")
+        # A run that replaces a finished folder (--overwrite) holds its lock while its
+        # summary.json is still there: reading it then would read files being deleted.
+        writer = lock_holder(path)
+        if writer is not None:
+            raise UsageError(f"{path}: a curate run is writing this folder (pid {writer}); wait for it to end, "
+                             "then read the folder")
         summary = path / SUMMARY
         if not summary.is_file():
             if (path / PARTIAL).exists():
