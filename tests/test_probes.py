@@ -63,7 +63,7 @@ def test_probe_page_meets_its_gold(page: str, probe_run: tuple[dict[str, str], l
     gold = json.loads((PROBES_GOLD / f"{page}.json").read_text(encoding="utf-8"))
     text = texts.get(page, "")
     failures = []
-    # The same test as curate.gold.score_texts: keep n >= 1, drop n == 0, once n == 1.
+    # The same test as curate.gold.score_golds: keep n >= 1, drop n == 0, once n == 1.
     for snippet in gold.get("keep", []):
         if text.count(fold(snippet)) == 0:
             failures.append(f"{page}: keep lost (page line {_page_line(page, snippet)}): {snippet!r}"
