@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -109,6 +110,18 @@ class ByteSize(click.ParamType):
                       param, ctx)
         if number < 1:
             self.fail(f"{value!r}: the limit must be at least 1 byte", param, ctx)
+        return number
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses nan and inf: every comparison with nan is false,
+    so FloatRange lets it through its bounds, and a nan threshold turned dedup off
+    silently and wrote NaN (not JSON) into summary.json. Every float option uses this."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number; give one in the range {self._describe_range()}", param, ctx)
         return number
 
 
@@ -270,7 +283,7 @@ def io_options(fn):
 def dedup_options(fn):
     """MinHash and LSH settings: shared by run and dedup."""
     for decorator in reversed([
-        click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.8, show_default=True,
+        click.option("--threshold", type=FiniteFloatRange(0.0, 1.0, min_open=True), default=0.8, show_default=True,
                      help="Exact Jaccard similarity of two paragraphs' shingle sets at or above which "
                           "the later one is a near-duplicate."),
         click.option("--num-perm", type=click.IntRange(min=16), default=128, show_default=True,
@@ -298,7 +311,7 @@ def site_options(fn):
                           "first read of the input (a census of its lines), only when some page has a site."),
         click.option("--site-min-pages", type=click.IntRange(min=2), default=DEFAULT_MIN_PAGES, show_default=True,
                      help="Pages of one site a line must be on to be that site's boilerplate."),
-        click.option("--site-min-share", type=click.FloatRange(0.0, 1.0), default=DEFAULT_MIN_SHARE,
+        click.option("--site-min-share", type=FiniteFloatRange(0.0, 1.0), default=DEFAULT_MIN_SHARE,
                      show_default=True,
                      help="... and the share of the site's pages it must be on (0.02: 20 of a 1,000-page site)."),
     ]):
