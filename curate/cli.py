@@ -127,14 +127,29 @@ class FiniteFloatRange(click.FloatRange):
 
 class PathOrUrl(click.ParamType):
     """A local path, or a URL of object storage (s3://, gs://, hf://, http(s)://), kept
-    as spelled: click.Path would fold s3://bucket into s3:/bucket."""
+    as spelled: click.Path would fold s3://bucket into s3:/bucket. A URL curate cannot
+    read (or, for ``output``, write) is a usage error here, before anything is read."""
 
     name = "path_or_url"
 
-    def convert(self, value, param, ctx):
-        from curate.storage import as_location
+    def __init__(self, output: bool = False):
+        self.output = output
 
-        return as_location(value)
+    def convert(self, value, param, ctx):
+        from curate.storage import as_location, location_problem
+
+        location = as_location(value)
+        problem = location_problem(location, output=self.output)
+        if problem is not None:
+            self.fail(problem, param, ctx)
+        return location
+
+
+def _inputs_from(ctx, param, value: str | None) -> str | None:
+    """--inputs-from FILE: a URL curate cannot read is refused as the arguments are."""
+    if value is not None and value != "-":
+        PathOrUrl().convert(value, param, ctx)
+    return value
 
 
 def _encoding(ctx, param, value: str) -> str:
@@ -193,14 +208,14 @@ def io_options(fn):
     """Inputs, output folder and how the run goes: shared by run and dedup."""
     for decorator in reversed([
         click.argument("inputs", nargs=-1, type=PathOrUrl()),
-        click.option("--inputs-from", "inputs_from", default=None, metavar="FILE",
+        click.option("--inputs-from", "inputs_from", default=None, metavar="FILE", callback=_inputs_from,
                      help="Also read the inputs listed in FILE, one path, URL or pattern a line, after INPUTS "
                           "(blank lines and '#' comments left out; - for standard input; FILE may be compressed "
                           "or a URL): a crawl's list of files, too long for a command line."),
-        click.option("-o", "--output", type=PathOrUrl(), default=Path("output"), show_default=True,
+        click.option("-o", "--output", type=PathOrUrl(output=True), default=Path("output"), show_default=True,
                      help="Folder for corpus/ (the kept text, in shards), removed.jsonl, quarantine.jsonl and "
-                          "summary.json: a local folder, or a URL (s3://bucket/clean/, gs://, hf://), written "
-                          "through a local --staging folder and uploaded at the end."),
+                          "summary.json: a local folder, or a URL (s3://bucket/clean/, gs://, hf://; not http(s)://, "
+                          "which is read-only), written through a local --staging folder and uploaded at the end."),
         click.option("--staging", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR",
                      help="With -o URL: the local folder where the output is built and checkpointed before its "
                           "upload (it needs room for the whole output; deleted after the upload). Default: "
