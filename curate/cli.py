@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -114,16 +115,43 @@ class ByteSize(click.ParamType):
         return number
 
 
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses nan and inf: every comparison with nan is false,
+    so FloatRange lets it through its bounds, and a nan threshold turned dedup off
+    silently and wrote NaN (not JSON) into summary.json. Every float option uses this."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number; give one in the range {self._describe_range()}", param, ctx)
+        return number
+
+
 class PathOrUrl(click.ParamType):
     """A local path, or a URL of object storage (s3://, gs://, hf://, http(s)://), kept
-    as spelled: click.Path would fold s3://bucket into s3:/bucket."""
+    as spelled: click.Path would fold s3://bucket into s3:/bucket. A URL curate cannot
+    read (or, for ``output``, write) is a usage error here, before anything is read."""
 
     name = "path_or_url"
 
-    def convert(self, value, param, ctx):
-        from curate.storage import as_location
+    def __init__(self, output: bool = False):
+        self.output = output
 
-        return as_location(value)
+    def convert(self, value, param, ctx):
+        from curate.storage import as_location, location_problem
+
+        location = as_location(value)
+        problem = location_problem(location, output=self.output)
+        if problem is not None:
+            self.fail(problem, param, ctx)
+        return location
+
+
+def _inputs_from(ctx, param, value: str | None) -> str | None:
+    """--inputs-from FILE: a URL curate cannot read is refused as the arguments are."""
+    if value is not None and value != "-":
+        PathOrUrl().convert(value, param, ctx)
+    return value
 
 
 def _encoding(ctx, param, value: str) -> str:
@@ -182,14 +210,14 @@ def io_options(fn):
     """Inputs, output folder and how the run goes: shared by run and dedup."""
     for decorator in reversed([
         click.argument("inputs", nargs=-1, type=PathOrUrl()),
-        click.option("--inputs-from", "inputs_from", default=None, metavar="FILE",
+        click.option("--inputs-from", "inputs_from", default=None, metavar="FILE", callback=_inputs_from,
                      help="Also read the inputs listed in FILE, one path, URL or pattern a line, after INPUTS "
                           "(blank lines and '#' comments left out; - for standard input; FILE may be compressed "
                           "or a URL): a crawl's list of files, too long for a command line."),
-        click.option("-o", "--output", type=PathOrUrl(), default=Path("output"), show_default=True,
+        click.option("-o", "--output", type=PathOrUrl(output=True), default=Path("output"), show_default=True,
                      help="Folder for corpus/ (the kept text, in shards), removed.jsonl, quarantine.jsonl and "
-                          "summary.json: a local folder, or a URL (s3://bucket/clean/, gs://, hf://), written "
-                          "through a local --staging folder and uploaded at the end."),
+                          "summary.json: a local folder, or a URL (s3://bucket/clean/, gs://, hf://; not http(s)://, "
+                          "which is read-only), written through a local --staging folder and uploaded at the end."),
         click.option("--staging", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR",
                      help="With -o URL: the local folder where the output is built and checkpointed before its "
                           "upload (it needs room for the whole output; deleted after the upload). Default: "
@@ -272,7 +300,7 @@ def io_options(fn):
 def dedup_options(fn):
     """MinHash and LSH settings: shared by run and dedup."""
     for decorator in reversed([
-        click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.8, show_default=True,
+        click.option("--threshold", type=FiniteFloatRange(0.0, 1.0, min_open=True), default=0.8, show_default=True,
                      help="Exact Jaccard similarity of two paragraphs' shingle sets at or above which "
                           "the later one is a near-duplicate."),
         click.option("--num-perm", type=click.IntRange(min=16), default=128, show_default=True,
@@ -300,7 +328,7 @@ def site_options(fn):
                           "first read of the input (a census of its lines), only when some page has a site."),
         click.option("--site-min-pages", type=click.IntRange(min=2), default=DEFAULT_MIN_PAGES, show_default=True,
                      help="Pages of one site a line must be on to be that site's boilerplate."),
-        click.option("--site-min-share", type=click.FloatRange(0.0, 1.0), default=DEFAULT_MIN_SHARE,
+        click.option("--site-min-share", type=FiniteFloatRange(0.0, 1.0), default=DEFAULT_MIN_SHARE,
                      show_default=True,
                      help="... and the share of the site's pages it must be on (0.02: 20 of a 1,000-page site)."),
     ]):

@@ -47,7 +47,15 @@ from curate.formats.base import (
 )
 from curate.globs import Glob, as_glob
 from curate.outdir import PARTIAL, SUMMARY, is_curate_summary
-from curate.storage import Location, RemoteEntry, as_location, base_name, is_remote, list_remote
+from curate.storage import (
+    Location,
+    RemoteEntry,
+    as_location,
+    base_name,
+    check_location,
+    is_remote,
+    list_remote,
+)
 
 SKIP_ACTIONS = {
     HIDDEN_FILE: "not read; curate skips names that start with '.': rename it to read it",
@@ -217,6 +225,8 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
     (``s3://bucket/crawl/``) is listed through fsspec (curate.storage) the same way."""
     input_format = check_format((options or DEFAULT_READ).format)
     given = [os.fspath(p) for p in inputs]
+    for spelled in given:  # every URL, before the first is listed: a run that cannot read one does not start
+        check_location(as_location(spelled))
     globs = [as_glob(p) for p in given]
     walked = [glob.root if glob is not None else p for glob, p in zip(globs, given, strict=True)]
     roots = [as_location(p) for p in walked]

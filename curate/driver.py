@@ -42,7 +42,7 @@ from curate.stages.base import Item as BatchItem
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SiteBoilerplate
 from curate.stages.site_census import census_stage_of, take_census
-from curate.storage import Location
+from curate.storage import Location, check_location
 from curate.summary import Summary
 
 if TYPE_CHECKING:
@@ -193,7 +193,9 @@ class Plan:
 
 
 def plan(cfg: RunConfig, discovery: Discovery | None = None) -> Plan:
-    """Find the inputs and build the stages; raises UsageError on a bad input or stage name."""
+    """Find the inputs and build the stages; raises UsageError on a bad input or stage name,
+    or an output URL curate cannot write (checked first: before any input is listed)."""
+    check_location(cfg.output, output=True)
     found = discovery if discovery is not None else discover(list(cfg.inputs), cfg.output, cfg.read_options)
     return Plan(cfg, found, build_pipeline(cfg.stages, cfg))
 

@@ -186,14 +186,18 @@ def folder_rule_files(folder: Path, named: bool = True) -> list[RuleText]:
     try:
         info = folder.stat()
     except OSError as err:
-        raise RuleError(str(folder), f"cannot open the rule folder ({_os_reason(err)}); "
-                        "pass a folder that holds *.toml files") from err
+        raise _unopened(folder, err) from err
     if stat.S_ISREG(info.st_mode) and named:
         # One rule file named on its own (--rules my-rule.toml), as a folder holding it alone.
         if not folder.name.endswith(".toml"):
             raise RuleError(str(folder), "not a rule file: rule files end in .toml; pass a *.toml file or "
                             "a folder that holds them")
         return [RuleText(str(folder), folder.name, read_rule_file(folder))]
+    if not stat.S_ISDIR(info.st_mode) and named:
+        from curate.formats.base import kind_of_mode  # only here: the rules load without the readers
+
+        # A FIFO, device or socket: told as such, since its name may well end in .toml.
+        raise RuleError(str(folder), f"{kind_of_mode(info.st_mode)}, not a regular file or folder; {RULE_PATHS}")
     if not stat.S_ISDIR(info.st_mode):
         raise RuleError(str(folder), "not a folder of rule files; pass a folder that holds *.toml files")
     paths = _toml_files(folder)
@@ -246,6 +250,17 @@ def _os_reason(err: OSError) -> str:
     return err.strerror or type(err).__name__
 
 
+RULE_PATHS = "rules come from a folder of *.toml files or one *.toml file (--rules DIR|FILE)"
+
+
+def _unopened(folder: Path, err: OSError) -> RuleError:
+    """A rule path that cannot be looked at: a missing one said as missing (it was called
+    a folder that could not be opened, though --rules also takes a file)."""
+    if err.errno == errno.ENOENT:
+        return RuleError(str(folder), f"no such file or folder; check the path: {RULE_PATHS}")
+    return RuleError(str(folder), f"cannot open it ({_os_reason(err)}); {RULE_PATHS}")
+
+
 def _folder_key(folder: Path) -> str:
     """The same for every spelling of one folder (for loading ./rules once)."""
     try:
@@ -254,8 +269,7 @@ def _folder_key(folder: Path) -> str:
         if isinstance(err, RuntimeError) or err.errno == errno.ELOOP:
             raise RuleError(str(folder), "symlink loop: the path points back at itself; "
                             "pass a real folder of *.toml files") from err
-        raise RuleError(str(folder), f"cannot open the rule folder ({_os_reason(err)}); "
-                        "pass a folder that holds *.toml files") from err
+        raise _unopened(folder, err) from err
 
 
 def load_rules(
@@ -428,21 +442,24 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
     def fail(msg: str) -> RuleError:
         return RuleError(display, msg, label)
 
-    if not isinstance(name, str) or not NAME.match(name):
+    if name is None:
+        raise fail("'name' is required, e.g. name = \"cookie-banner\"")
+    _string(table, "name", fail, "name = \"cookie-banner\"")
+    if not NAME.match(name):
         raise fail("'name' must be lowercase letters, digits and hyphens, e.g. name = \"cookie-banner\"")
     unknown = sorted(set(table) - KEYS)
     if unknown:
         raise fail(f"unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(KEYS))}")
-    reason = table.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        raise fail("'reason' is required: say in words what kind of noise this is")
-    scope = table.get("scope", "line")
+    reason = _string(table, "reason", fail, "reason = \"cookie banner\"")
+    if reason is None or not reason.strip():
+        raise fail(f"'reason' is {'required' if reason is None else 'empty'}: say in words what kind of noise this is")
+    scope = _string(table, "scope", fail, "scope = \"line\"") or "line"
     if scope not in SCOPES:
         raise fail(f"scope {scope!r} is unknown; choose from: {', '.join(SCOPES)}")
     examples_match, examples_keep = _examples(table, fail)
     enabled = _typed(table, "enabled", bool, True, fail)
-    pack = table.get("pack", "")
-    if not isinstance(pack, str) or (pack and not NAME.match(pack)):
+    pack = _string(table, "pack", fail, "pack = \"gopher-quality\"") or ""
+    if pack and not NAME.match(pack):
         raise fail("'pack' must be lowercase letters, digits and hyphens, e.g. pack = \"gopher-quality\"")
     final = _typed(table, "final", bool, None, fail)
     if scope == "document":
@@ -468,7 +485,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         raise fail("give exactly one of 'pattern' (a regular expression) or 'phrases' (a list of strings)")
     literals: tuple[str, ...] = ()
     if pattern is not None:
-        if not isinstance(pattern, str) or not pattern:
+        if not _string(table, "pattern", fail, "pattern = '^cookie settings$'"):
             raise fail("'pattern' must be a non-empty string")
         source = pattern
     else:
@@ -539,8 +556,8 @@ def _parse_page_rule(table, name, reason, display, examples_match, examples_keep
                 "skip_sentences", "inline"):
         if key in table:
             raise fail(f"{key!r} does not apply to a page rule; a page rule runs a detector, tuned by 'params'")
-    kind, params = table.get("detector"), table.get("params", {})
-    if not isinstance(kind, str):
+    kind, params = _string(table, "detector", fail, "detector = \"link-run\""), table.get("params", {})
+    if kind is None:
         raise fail("a page rule needs detector = \"<name>\", e.g. detector = \"link-run\"")
     if not isinstance(params, dict):
         raise fail("'params' must be a table, e.g. params = { min_lines = 4 }")
@@ -559,7 +576,7 @@ def _parse_document_rule(table: dict, name: str, reason: str, display: str, fail
     extra = sorted(set(table) - DOCUMENT_KEYS)
     if extra:
         raise fail(f"{extra[0]!r} does not apply to a document rule; it takes {', '.join(sorted(DOCUMENT_KEYS))}")
-    stat = table.get("stat")
+    stat = _string(table, "stat", fail, "stat = \"words\"")
     known = [*STATISTICS, LANGUAGE]
     if stat not in known:
         raise fail(f"a document rule needs stat = one of: {', '.join(known)} (got {stat!r})")
@@ -631,6 +648,23 @@ def keep_lang_rule(codes: tuple[str, ...]) -> Rule:
     return Rule(name=KEEP_LANG, reason=f"language not in --keep-lang {','.join(languages)}", scope="document",
                 regex=None, source="--keep-lang", file="--keep-lang", stat="language", languages=languages,
                 examples_match=() if "und" in languages else ("12345 67890",))
+
+
+def _string(table: dict, key: str, fail, example: str) -> str | None:
+    """The key's string, or None if it is not given; a value of another type is named as
+    such (reason = 5 was told "'reason' is required", though it was given)."""
+    value = table.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise fail(f"{key!r} must be a string in quotes, not {_toml_kind(value)}, e.g. {example}")
+
+
+def _toml_kind(value: object) -> str:
+    """What a TOML value is, in TOML's words."""
+    if isinstance(value, bool):
+        return "true or false"
+    kinds = ((int, "a number"), (float, "a number"), (list, "a list"), (dict, "a table"))
+    return next((kind for type_, kind in kinds if isinstance(value, type_)), "a date or time")
 
 
 def _typed(table: dict, key: str, kind: type[int] | type[bool], default, fail):

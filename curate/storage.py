@@ -14,6 +14,7 @@ import contextlib
 import io
 import os
 import posixpath
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -30,19 +31,35 @@ Location = Path | str  # a local path, or a URL kept as the user spelled it
 PROTOCOL_EXTRAS = {"s3": ("s3fs", "s3"), "s3a": ("s3fs", "s3"), "gs": ("gcsfs", "gcs"), "gcs": ("gcsfs", "gcs"),
                    "hf": ("huggingface_hub", "hf"), "http": ("aiohttp", "http"), "https": ("aiohttp", "http")}
 LOCAL_PROTOCOLS = frozenset({"file", "local"})
+# The stores curate reads, and those it writes (a web server takes no uploads). fsspec knows
+# many more (ftp, sftp, zip, memory, ...): they are refused before fsspec is asked, since
+# curate was never tested on them, and some connect as they are named, failing with a
+# library's traceback instead of a message.
+READABLE_PROTOCOLS = frozenset(PROTOCOL_EXTRAS)
+WRITABLE_PROTOCOLS = READABLE_PROTOCOLS - {"http", "https"}
+READABLE_NAMES = "s3://, gs://, hf://, http:// and https://"
+WRITABLE_NAMES = "s3://, gs:// or hf://"
+# A scheme (RFC 3986's letters), or fsspec's chain of them (simplecache::s3://...), before ://.
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-_]*)(?:::[A-Za-z][A-Za-z0-9+.\-_]*)*://")
 READ_BLOCK = 8 << 20  # bytes fetched per request: few round trips, bounded memory per open file
 
 
 def protocol_of(location: Location) -> str:
-    """``s3`` for ``s3://bucket/key``; ``file`` for a local path, spelled with file:// or not."""
+    """``s3`` for ``s3://bucket/key`` (the first of a chain's); ``file`` for a local path,
+    spelled with file:// or not."""
     if isinstance(location, PurePath):
         return "file"
-    scheme, sep, _ = location.partition("://")
-    return scheme.lower() if sep and scheme.isascii() and scheme.replace("+", "").isalnum() else "file"
+    spelled = _URL.match(location)
+    return spelled.group(1).lower() if spelled else "file"
 
 
 def is_remote(location: Location) -> bool:
-    return protocol_of(location) not in LOCAL_PROTOCOLS
+    """A URL, not a local path: any scheme but file://, and any chain of stores (which
+    location_problem refuses, as a URL, not as a missing file)."""
+    if isinstance(location, PurePath):
+        return False
+    spelled = _URL.match(location)
+    return spelled is not None and (spelled.group(1).lower() not in LOCAL_PROTOCOLS or "::" in spelled.group(0))
 
 
 def as_location(text: str | os.PathLike) -> Location:
@@ -53,7 +70,32 @@ def as_location(text: str | os.PathLike) -> Location:
     spelled = str(text)
     if is_remote(spelled):
         return spelled
-    return Path(spelled[len("file://"):] if spelled.lower().startswith("file://") else spelled)
+    scheme = f"{protocol_of(spelled)}://"
+    return Path(spelled[len(scheme):] if spelled.lower().startswith(scheme) else spelled)
+
+
+def location_problem(location: Location, output: bool = False) -> str | None:
+    """Why curate cannot read this location (or, for ``output``, write it), or None: said
+    before fsspec is asked, and before anything is read or staged."""
+    if not isinstance(location, str) or not is_remote(location):
+        return None
+    protocol = protocol_of(location)
+    takes = (f"-o takes a local folder or an {WRITABLE_NAMES} URL" if output
+             else f"it reads local paths and {READABLE_NAMES} URLs: copy the files to one of those first")
+    if "::" in location:  # fsspec would read it as a chain of stores (zip://a::s3://b.zip)
+        return f"{location}: a chained URL (with ::), which curate does not take; {takes}"
+    if output and protocol in READABLE_PROTOCOLS - WRITABLE_PROTOCOLS:
+        return f"{location}: curate reads {protocol}:// but cannot write there (a web server takes no uploads); {takes}"
+    if protocol not in (WRITABLE_PROTOCOLS if output else READABLE_PROTOCOLS):
+        return f"{location}: curate does not {'write' if output else 'read'} {protocol}:// URLs; {takes}"
+    return None
+
+
+def check_location(location: Location, output: bool = False) -> None:
+    """UsageError if curate cannot read (or, for ``output``, write) the location."""
+    problem = location_problem(location, output)
+    if problem is not None:
+        raise UsageError(problem)
 
 
 def base_name(location: Location) -> str:
@@ -76,6 +118,7 @@ def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
     """The fsspec filesystem for ``url`` and the path inside it. Credentials and endpoints
     come from the store's usual settings (for S3: AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL,
     ~/.aws/config, ...; any fsspec option also as FSSPEC_<PROTOCOL>_<OPTION>)."""
+    check_location(url)
     protocol = protocol_of(url)
     try:
         import fsspec
@@ -85,9 +128,6 @@ def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
         return fsspec.core.url_to_fs(url)
     except ImportError as err:
         raise UsageError(f"{url}: {install_hint(protocol)}") from err
-    except ValueError as err:  # an unknown protocol
-        known = ", ".join(f"{p}://" for p in ("s3", "gs", "hf", "http", "https"))
-        raise UsageError(f"{url}: {err}; curate reads local paths and {known}") from err
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +148,8 @@ def remote_failure(url: str, err: BaseException, doing: str) -> UsageError:
 def list_remote(url: str) -> tuple[bool, list[RemoteEntry]]:
     """(is it a folder, every object at or below ``url``), sorted by relative path.
     UsageError if nothing is there or the store cannot be listed."""
-    fs, root = filesystem(url)
     try:
+        fs, root = filesystem(url)  # inside: a store's file system may connect as it is made
         if fs.isdir(root):
             found = fs.find(root, detail=True)
             folder = True
@@ -197,11 +237,13 @@ def open_remote(url: str) -> BinaryIO:
 
 def remote_names(url: str) -> list[str]:
     """The names directly in a remote folder ([] if there is none yet)."""
-    fs, path = filesystem(url)
     try:
+        fs, path = filesystem(url)
         if not fs.exists(path):
             return []
         return sorted(posixpath.basename(name.rstrip("/")) for name in fs.ls(path, detail=False))
+    except UsageError:
+        raise
     except Exception as err:
         raise remote_failure(url, err, "list the output folder") from err
 

@@ -224,8 +224,9 @@ def test_a_missing_bucket_path_or_unknown_store_is_a_usage_error(s3, bucket):
     assert missing.returncode == 1
     assert f"s3://{bucket}/nothing-here: no such file or folder; check the URL" in missing.stderr
     unknown = run_process("run", "nosuchstore://x/y", "-o", "unused", "-q")
-    assert unknown.returncode == 1
-    assert "nosuchstore://x/y" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert unknown.returncode == 2  # refused as the arguments are read: tests/test_url_schemes.py has the rest
+    assert "nosuchstore://x/y: curate does not read nosuchstore:// URLs" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
 
 
 def test_an_object_gone_between_listing_and_reading_is_quarantined_not_a_crash(s3, bucket):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from conftest import SEEDS, invoke
+from conftest import SEEDS, invoke, run_process
 
 GOOD_RULE = '''
 [[rule]]
@@ -12,6 +14,8 @@ reason = "test rule"
 pattern = '{pattern}'
 examples.match = ["{match}"]
 '''
+
+_KEYED = '[[rule]]\nname = "{name}"\n{extra}\nexamples.match = ["a"]\n'
 
 CASES = {
     "toml-syntax": ('[[rule]]\nname = "x\n', "not valid TOML", "line 2"),
@@ -38,6 +42,25 @@ CASES = {
         "rule 'docfin': 'final' is for line, block and page rules", "does not judge documents"),
     "no-examples": ('[[rule]]\nname = "lazy"\nreason = "r"\npattern = "a"\n',
                     "rule 'lazy'", "at least one examples.match"),
+    # A string key given a value of another type is told so, not called missing.
+    "reason-not-a-string": (_KEYED.format(name="r5", extra="reason = 5\npattern = \"a\""),
+                            "rule 'r5': 'reason' must be a string in quotes, not a number",
+                            'e.g. reason = "cookie banner"'),
+    "reason-empty": (_KEYED.format(name="r0", extra='reason = " "\npattern = "a"'),
+                     "rule 'r0': 'reason' is empty", "say in words what kind of noise this is"),
+    "name-not-a-string": ('[[rule]]\nname = 7\nreason = "r"\npattern = "a"\nexamples.match = ["a"]\n',
+                          "rule '#1': 'name' must be a string in quotes, not a number", 'name = "cookie-banner"'),
+    "scope-not-a-string": (_KEYED.format(name="s", extra='reason = "r"\nscope = ["line"]\npattern = "a"'),
+                           "rule 's': 'scope' must be a string in quotes, not a list", 'scope = "line"'),
+    "pack-not-a-string": (_KEYED.format(name="p", extra='reason = "r"\npack = true\npattern = "a"'),
+                          "rule 'p': 'pack' must be a string in quotes, not true or false", "pack = "),
+    "pattern-not-a-string": (_KEYED.format(name="pt", extra='reason = "r"\npattern = 1.5'),
+                             "rule 'pt': 'pattern' must be a string in quotes, not a number", "pattern = "),
+    "detector-not-a-string": (_KEYED.format(name="d", extra='reason = "r"\nscope = "page"\ndetector = {a = 1}'),
+                              "rule 'd': 'detector' must be a string in quotes, not a table",
+                              'detector = "link-run"'),
+    "stat-not-a-string": (_KEYED.format(name="st", extra='reason = "r"\nscope = "document"\nstat = 3\nmin = 1'),
+                          "rule 'st': 'stat' must be a string in quotes, not a number", 'stat = "words"'),
 }
 
 
@@ -79,3 +102,25 @@ def test_disable_unknown_rule_lists_where_to_look(tmp_path):
     result = invoke("run", SEEDS, "-o", tmp_path / "out", "--disable", "no-such-rule")
     assert result.exit_code == 1
     assert "no rule named no-such-rule" in result.output and "curate rules list" in result.output
+
+
+@pytest.mark.parametrize("spelled", ["nope.toml", "nope/"])
+def test_a_missing_rules_path_is_said_missing_and_what_rules_takes(tmp_path, spelled):
+    for command in (["run", SEEDS, "-o", tmp_path / "out"], ["rules", "list"], ["rules", "test"]):
+        args = [*command, spelled] if command[-1] == "test" else [*command, "--rules", spelled]
+        result = run_process(*args, cwd=tmp_path)
+        assert result.returncode == 1, result.stderr
+        assert (f"Error: {spelled.rstrip('/')}: no such file or folder; check the path: rules come from a folder of "
+                "*.toml files or one *.toml file (--rules DIR|FILE)") in result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_fifo_given_as_the_rule_file_is_said_not_a_regular_file(tmp_path):
+    os.mkfifo(tmp_path / "x.toml")
+    result = run_process("run", SEEDS, "-o", tmp_path / "out", "--rules", "x.toml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert ("Error: x.toml: a named pipe (FIFO), not a regular file or folder; rules come from a folder of *.toml "
+            "files or one *.toml file (--rules DIR|FILE)") in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

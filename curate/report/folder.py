@@ -52,6 +52,9 @@ class OutputFolder:
             raise UsageError(f"{where}: a URL; curate report and curate clusters read a local output folder: copy "
                              "it here first (aws s3 sync, gsutil rsync, ...)")
         path = self.path = Path(where)
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{path}: a file, not an output folder; give the output folder of a finished "
+                             "`curate run` (the folder given to -o, which holds summary.json)")
         if not path.is_dir():
             raise UsageError(f"{path}: no such folder; give the output folder of a finished `curate run` "
                              "(the folder given to -o, which holds summary.json)")
