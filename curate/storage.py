@@ -83,6 +83,9 @@ def location_problem(location: Location, output: bool = False) -> str | None:
     takes = (f"-o takes a local folder or an {WRITABLE_NAMES} URL" if output
              else f"it reads local paths and {READABLE_NAMES} URLs: copy the files to one of those first")
     if "::" in location:  # fsspec would read it as a chain of stores (zip://a::s3://b.zip)
+        if re.search(r"//\[[0-9A-Fa-f:.]*::", location):  # http://[::1]:8000/: fsspec splits it all the same
+            return (f"{location}: an IPv6 address with :: in a URL, which fsspec reads as a chain of stores; "
+                    f"give the host by name (e.g. localhost) or with its zeros written out; {takes}")
         return f"{location}: a chained URL (with ::), which curate does not take; {takes}"
     if output and protocol in READABLE_PROTOCOLS - WRITABLE_PROTOCOLS:
         return f"{location}: curate reads {protocol}:// but cannot write there (a web server takes no uploads); {takes}"
