@@ -35,7 +35,8 @@ def _curate(*args, staging=None):
     ("zip://x.txt::/tmp/a.zip", "a chained URL (with ::), which curate does not take"),
     ("simplecache::s3://bucket/x.txt", "a chained URL (with ::), which curate does not take"),
     ("s3://bucket/a.zip::zip://x.txt", "a chained URL (with ::), which curate does not take"),
-    ("http://[::1]:1/x.txt", "an IPv6 address with :: in a URL, which fsspec reads as a chain of stores"),
+    ("http://[::1]:1/x.txt", "an IPv6 address with :: in a URL, which fsspec reads as a chain of stores; give the "
+                             "host by name (e.g. localhost) or with its zeros written out"),
 ])
 def test_an_input_url_curate_cannot_read_is_a_usage_error(tmp_path, command, url, why):
     out = tmp_path / "out"
