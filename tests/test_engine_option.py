@@ -38,6 +38,15 @@ def test_an_address_where_no_ray_listens_fails_at_once_and_writes_nothing(tmp_pa
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("address", ["not a host", "host:notaport", ":6379", "localhost:99999", "10.0.0.5"])
+def test_an_address_that_is_no_host_and_port_is_refused_with_its_form(tmp_path, address):
+    pytest.importorskip("ray")
+    result = invoke("dedup", SEEDS, "-o", tmp_path / "out", "--engine", "ray", "--address", address)
+    assert result.exit_code == 1, result.output
+    assert f"--address {address}: not a Ray address; give the HOST:PORT of a head" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow  # starts a Ray cluster
 def test_a_broken_rule_file_with_the_ray_engine_stops_the_cluster_started_for_the_run(tmp_path):
     """The engine connects before the rules load (its actors warm up meanwhile): a rule

@@ -523,15 +523,25 @@ def _connect(address: str | None, cpus: int) -> bool:
         except ConnectionError as err:
             raise UsageError(f"--address {address}: no Ray cluster found there ({err}); start one with "
                              "`ray start --head`, or leave out --address for a local one") from err
+        except ValueError as err:  # an address Ray cannot parse (RAY_ADDRESS's, which wins over ours)
+            raise UsageError(f"--address {address}: {err}; {_ADDRESS_FORM}") from err
     return True
 
 
+_ADDRESS_FORM = ("give the HOST:PORT of a head started with `ray start --head` (e.g. 10.0.0.5:6379), or auto, "
+                 "or leave out --address for a local cluster")
+
+
 def _check_reachable(address: str) -> None:
-    """Fail at once on a HOST:PORT where nothing listens: Ray itself keeps retrying for
-    minutes. (RAY_ADDRESS, when set, is what Ray uses, even over --address.)"""
-    host, sep, port = address.rpartition(":")
-    if address == "auto" or not sep or not port.isdigit():
+    """Fail at once on an address that is no HOST:PORT, or one where nothing listens: Ray
+    itself raises a ValueError on the first and keeps retrying for minutes on the second.
+    (RAY_ADDRESS, when set, is what Ray uses, even over --address.)"""
+    if address in ("auto", "local") or address.startswith("ray://"):  # Ray's own forms: its to check
         return
+    host, sep, port = address.rpartition(":")
+    if not sep or not host.strip("[]") or any(c.isspace() for c in host) or not port.isascii() \
+            or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--address {address}: not a Ray address; {_ADDRESS_FORM}")
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as err:
