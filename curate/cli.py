@@ -77,6 +77,19 @@ def ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled
     return ruleset
 
 
+def _warn_if_unmet(memory: int) -> None:
+    """Say so when --memory is under what a process needs besides its dedup index: the
+    index keeps to its share, but the process as a whole cannot keep to the budget."""
+    from curate.stages.dedup.budget import RESERVE, index_budget
+
+    if memory < 2 * RESERVE:
+        mib = 1 << 20
+        click.echo(f"warning: --memory {memory / mib:,.0f} MiB is under {2 * RESERVE // mib} MiB: a curate process "
+                   f"holds up to ~{RESERVE // mib} MiB besides its dedup index (Python, the rules, the language "
+                   f"profiles), so it will use more than that; the index keeps to {index_budget(memory) / mib:,.0f} "
+                   "MiB and spills the rest to disk", err=True)
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -255,7 +268,8 @@ def io_options(fn):
                      help="Most lines one document may have; one with more is quarantined, unread. A document's "
                           "lines are cleaned together, about 2 kB of memory each."),
         click.option("--memory", type=ByteSize(), default=None, metavar="SIZE",
-                     help="Memory budget of each process (512MiB, 4G). The dedup index, the one part that grows "
+                     help="Memory budget of each process (1GiB, 4G; under 640MiB it cannot be met in full). The "
+                          "dedup index, the one part that grows "
                           "with the corpus, gets all but ~320 MiB of it (at least half) and spills band keys to "
                           "sorted files in -o DIR/.partial/ past that; the output is byte-identical for any "
                           "budget. Default: min(8GiB, a quarter of this machine's RAM), the rest left to the "
@@ -431,6 +445,8 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
             raise UsageError("--resume works with --engine local only; rerun without --resume")
     except CurateError as err:
         raise _fail(err) from err
+    if memory is not None and not quiet:
+        _warn_if_unmet(memory)
     with contextlib.ExitStack() as engine_up:
         try:
             # Entered here, and again by the driver: a Ray cluster's actors start, and

@@ -163,6 +163,17 @@ def test_the_index_gets_all_but_a_reserve_of_the_budget_and_at_least_half():
     assert index_budget(1) == 1
 
 
+def test_a_budget_a_process_cannot_keep_to_is_said_and_one_it_can_is_not(tmp_path):
+    seeds = ROOT / "seeds"
+    small = run_process("dedup", seeds, "-o", tmp_path / "small", "--memory", "64MiB")
+    assert small.returncode == 0, small.stderr
+    assert ("warning: --memory 64 MiB is under 640 MiB: a curate process holds up to ~320 MiB besides its dedup "
+            "index") in small.stderr
+    assert "the index keeps to 32 MiB and spills the rest to disk" in small.stderr
+    enough = run_process("dedup", seeds, "-o", tmp_path / "enough", "--memory", "1GiB")
+    assert enough.returncode == 0 and "warning: --memory" not in enough.stderr, enough.stderr
+
+
 # -- the CLI: the same bytes for any budget -------------------------------------------------
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
