@@ -7,6 +7,7 @@ spans index the decompressed bytes, what ``zcat`` (``zstdcat``, ...) prints."""
 from __future__ import annotations
 
 import codecs
+import io
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
@@ -24,6 +25,7 @@ from curate.formats.base import (
 from curate.formats.compressed import compression_of, fault_wording, open_stream
 from curate.formats.lines import (
     BYTES_BREAK,
+    TEXT_BREAK,
     UTF16,
     line_bounds,
     split_decoded,
@@ -75,17 +77,32 @@ def _decompressed(file: InputFile, limit: int) -> bytes | Problem:
     read: a larger one is counted, in bounded memory, and skipped as a plain one is)."""
     try:
         with open_stream(file.path) as stream:
+            pieces: list[bytes] = []
+            size = 0
             try:
-                data = stream.read(limit + 1)
-                if len(data) > limit:
-                    return _too_big_problem(file.source, limit, count_nonblank_lines(stream, data))
-                return data
+                while size <= limit:  # in pieces: what came before a fault is counted
+                    piece = stream.read(min(SKIP_CHUNK, limit + 1 - size))
+                    if not piece:
+                        return b"".join(pieces)
+                    pieces.append(piece)
+                    size += len(piece)
+                data = b"".join(pieces)
+                return _too_big_problem(file.source, limit, count_nonblank_lines(stream, data))
             except Exception as err:  # noqa: BLE001 - EOFError, zlib.error, ZstdError, LZMAError, OSError: all faults of the stream
                 # One document: its text cut off where the data is would pass for the whole page.
                 problem, fix = fault_wording(file.path, str(err) or type(err).__name__)
-                return Problem(file.source, None, problem, f"skipped; {fix}", lines=0)
+                return Problem(file.source, None, problem, f"skipped; {fix}",
+                               lines=_lines_before_a_break(b"".join(pieces)))
     except (NotRegularFile, OSError) as err:
         return unreadable_problem(file.source, err)
+
+
+def _lines_before_a_break(head: bytes) -> int:
+    """The lines a stream that broke off after ``head`` counts: its whole non-blank lines,
+    and one for the line the break cut (docs/bad-input.md: a stream that breaks off
+    counts as one line)."""
+    ends = max(head.rfind(b"\n"), head.rfind(b"\r")) + 1
+    return count_nonblank_lines(io.BytesIO(), head[:ends]) + 1
 
 
 def _too_big_problem(source: str, limit: int, lines: int) -> Problem:
@@ -223,7 +240,9 @@ def _split_utf16(doc: RawDocument, data: bytes, encoding: str, first_byte: int,
     try:
         text = data[first_byte:].decode(encoding)
     except UnicodeDecodeError as err:
-        count = max(1, data.count(b"\n\x00") + data.count(b"\x00\n"))
+        # Counted as a valid file's lines are, on the text with the bad units replaced.
+        text = data[first_byte:].decode(encoding, errors="replace")
+        count = max(1, sum(1 for part in TEXT_BREAK.split(text) if part.strip()))
         return [], [Problem(doc.source, None,
                             f"invalid {encoding.upper()} ({err.reason} at byte {first_byte + err.start})",
                             "skipped; convert the file to UTF-8 (e.g. iconv -f utf-16 -t utf-8)", lines=count)], count
