@@ -34,7 +34,7 @@ class ArrowReader:
         yield from read_table(file, options, "Arrow", "an Arrow IPC file", "pyarrow.ipc", _open)
 
 
-def _open(handle: Any) -> tuple[Any, Iterator[Any], None]:
+def _open(handle: Any, options: ReadOptions) -> tuple[Any, Iterator[Any], None]:
     """(schema, record batches, no row count) of an IPC file or stream: there is no row
     count without reading every batch, so a corrupt batch's lost rows count as one."""
     import pyarrow as pa
