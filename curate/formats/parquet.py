@@ -83,7 +83,7 @@ def _row_groups(parquet: Any, handle: Any, page_max: int) -> Iterator[Any]:
     first = 1
     for number in range(parquet.metadata.num_row_groups):
         group = parquet.metadata.row_group(number)
-        plan = _batch_rows(_Chunks(parquet, handle, number), page_max)
+        plan = _batch_rows(_Chunks(parquet, handle, number, page_max), page_max)
         if isinstance(plan, str):
             yield SkippedRows(group.num_rows, f"row group {number + 1} (rows {first:,} to "
                               f"{first + group.num_rows - 1:,}): {plan}",
@@ -97,11 +97,12 @@ def _row_groups(parquet: Any, handle: Any, page_max: int) -> Iterator[Any]:
 class _Chunks:
     """The column chunks of one row group, as _batch_rows needs them."""
 
-    def __init__(self, parquet: Any, handle: Any, number: int) -> None:
+    def __init__(self, parquet: Any, handle: Any, number: int, page_max: int) -> None:
         self.parquet, self.handle, self.number = parquet, handle, number
         group = parquet.metadata.row_group(number)
         self.columns = [group.column(k) for k in range(group.num_columns)]
-        self.walk = sum(column.total_uncompressed_size for column in self.columns) > BATCH_BYTES
+        # Only a row group this large can have pages too large for a batch or at all.
+        self.walk = sum(column.total_uncompressed_size for column in self.columns) > min(BATCH_BYTES, page_max)
         self.pages = [chunk_pages(handle, column, self.walk) for column in self.columns]
 
     def repeated(self, k: int) -> bool:
