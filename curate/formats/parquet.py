@@ -9,8 +9,13 @@ strings, durations seconds (a float), decimals strings, binary values base64 str
 file (over all row groups), and each line's span indexes the UTF-8 of the row's text
 value (``"bytes_of": "text_field"``), exactly as for a JSONL record.
 
-Rows are read in batches (``ParquetFile.iter_batches``), so memory is bounded by a row
-group's column chunks and a batch of rows, never the file.
+Rows are read a row group at a time, in batches (``ParquetFile.iter_batches``) whose size
+the row group's page headers set (``_batch_rows``): pyarrow decompresses a page whole and
+copies a dictionary value out for every row, so a few kB of zstd can become gigabytes in
+one batch. A row group with a page over the limit is quarantined unread. Each batch is
+then turned into Python values column by column, so a cell Python cannot hold costs that
+cell (or, in the text column, its row), and a text's size is checked in Arrow before it
+is copied.
 """
 
 from __future__ import annotations
