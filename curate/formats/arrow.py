@@ -6,7 +6,9 @@ the IPC *stream* format) and what pyarrow and pandas write as Feather v2 (the IP
 format) are both read. Rows are documents exactly as a Parquet file's are: the
 ``--text-field`` column, an ``id`` column, every other column in the metadata made
 JSON-able, and provenance by row number (``parquet.py`` says how). Batches are read one at
-a time, so memory holds a record batch, never the file.
+a time, so memory holds a record batch, never the file; but pyarrow decompresses a record
+batch whole, however large the writer made it (docs/bad-input.md: not bounded yet). Its
+Python copies are made at most 512 rows at a time (``parquet._slices``).
 
 The two metadata files ``save_to_disk`` writes beside its data files (``state.json``,
 ``dataset_info.json``) are not documents: ``discover.py`` skips them.
@@ -34,7 +36,7 @@ class ArrowReader:
         yield from read_table(file, options, "Arrow", "an Arrow IPC file", "pyarrow.ipc", _open)
 
 
-def _open(handle: Any) -> tuple[Any, Iterator[Any], None]:
+def _open(handle: Any, options: ReadOptions) -> tuple[Any, Iterator[Any], None]:
     """(schema, record batches, no row count) of an IPC file or stream: there is no row
     count without reading every batch, so a corrupt batch's lost rows count as one."""
     import pyarrow as pa

@@ -9,8 +9,13 @@ strings, durations seconds (a float), decimals strings, binary values base64 str
 file (over all row groups), and each line's span indexes the UTF-8 of the row's text
 value (``"bytes_of": "text_field"``), exactly as for a JSONL record.
 
-Rows are read in batches (``ParquetFile.iter_batches``), so memory is bounded by a row
-group's column chunks and a batch of rows, never the file.
+Rows are read a row group at a time, in batches (``ParquetFile.iter_batches``) whose size
+the row group's page headers set (``_batch_rows``): pyarrow decompresses a page whole and
+copies a dictionary value out for every row, so a few kB of zstd can become gigabytes in
+one batch. A row group with a page over the limit is quarantined unread. Each batch is
+then turned into Python values column by column, so a cell Python cannot hold costs that
+cell (or, in the text column, its row), and a text's size is checked in Arrow before it
+is copied.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import datetime as dt
 import decimal
 import importlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from curate.document import Problem, RawDocument
 from curate.formats.base import (
@@ -31,12 +37,31 @@ from curate.formats.base import (
     open_input,
     unreadable_problem,
 )
+from curate.formats.parquet_pages import chunk_pages
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
 
 ROWS_PER_BATCH = 512  # rows turned into Python objects at once: a few MB for web pages
+# Arrow memory a batch may take for the copies of dictionary values pyarrow makes (each
+# row's value is copied out of the dictionary) and for the pages it decompresses: a 2 kB
+# file of 30 rows that share one 60 MB dictionary value was 1.8 GB of strings in one batch.
+BATCH_BYTES = 64 << 20
+# The largest page (or dictionary page) decompressed: pyarrow decompresses a page whole,
+# and a page may hold many rows. A page holding one document over --max-doc-bytes is
+# fine up to twice that.
+PAGE_BYTES_MIN = 256 << 20
+FIXED_WIDTH = frozenset({"BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE"})  # Parquet's physical types
 INSTALL = "pip install 'curate-corpus[parquet]'"
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedRows:
+    """Rows a reader will not hand to pyarrow, in place of their record batch."""
+
+    rows: int
+    problem: str
+    action: str
 
 
 class ParquetReader:
@@ -48,19 +73,125 @@ class ParquetReader:
         yield from read_table(file, options, "Parquet", "a Parquet file", "pyarrow.parquet", _open_parquet)
 
 
-def _open_parquet(handle: Any) -> tuple[Any, Iterator[Any], int]:
+def _open_parquet(handle: Any, options: ReadOptions) -> tuple[Any, Iterator[Any], int]:
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(handle)
-    return parquet.schema_arrow, parquet.iter_batches(batch_size=ROWS_PER_BATCH), parquet.metadata.num_rows
+    page_max = max(PAGE_BYTES_MIN, 2 * options.max_doc_bytes)
+    return parquet.schema_arrow, _row_groups(parquet, handle, page_max), parquet.metadata.num_rows
+
+
+def _row_groups(parquet: Any, handle: Any, page_max: int) -> Iterator[Any]:
+    """The record batches of each row group, in as many rows at a time as its pages and
+    dictionaries allow (``_batch_rows``), or a SkippedRows for a row group with a page
+    larger than ``page_max``."""
+    first = 1
+    for number in range(parquet.metadata.num_row_groups):
+        group = parquet.metadata.row_group(number)
+        plan = _batch_rows(_Chunks(parquet, handle, number, page_max), page_max)
+        if isinstance(plan, str):
+            yield SkippedRows(group.num_rows, f"row group {number + 1} (rows {first:,} to "
+                              f"{first + group.num_rows - 1:,}): {plan}",
+                              "rows skipped: pyarrow decompresses a page whole (a compressed bomb?); "
+                              "rewrite the file with smaller pages, or raise --max-doc-bytes to read it")
+        else:
+            yield from parquet.iter_batches(batch_size=plan, row_groups=[number])
+        first += group.num_rows
+
+
+class _Chunks:
+    """The column chunks of one row group, as _batch_rows needs them."""
+
+    def __init__(self, parquet: Any, handle: Any, number: int, page_max: int) -> None:
+        self.parquet, self.handle, self.number = parquet, handle, number
+        group = parquet.metadata.row_group(number)
+        self.columns = [group.column(k) for k in range(group.num_columns)]
+        # Only a row group this large can have pages too large for a batch or at all.
+        self.walk = sum(column.total_uncompressed_size for column in self.columns) > min(BATCH_BYTES, page_max)
+        self.pages = [chunk_pages(handle, column, self.walk) for column in self.columns]
+
+    def repeated(self, k: int) -> bool:
+        return bool(self.parquet.schema.column(k).max_repetition_level > 0)
+
+    def largest_values(self, names: list[str]) -> int | None:
+        """The largest value of each of these top-level string columns' dictionaries,
+        added up, read as pyarrow reads a dictionary page (whole, without copying it out
+        for each row); None if that fails."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        try:
+            probe = pq.ParquetFile(self.handle, read_dictionary=names)
+            batch = next(probe.iter_batches(batch_size=1, row_groups=[self.number], columns=names), None)
+        except Exception:  # noqa: BLE001 - the main read says what is wrong with the file
+            return None
+        total = 0
+        for column in batch.columns if batch is not None else []:
+            if pa.types.is_dictionary(column.type) and len(column.dictionary):
+                total += pc.max(pc.binary_length(column.dictionary)).as_py() or 0
+        return total
+
+
+def _batch_rows(chunks: _Chunks, page_max: int) -> int | str:
+    """How many rows of a row group to read at a time, or why it cannot be read. pyarrow
+    copies a row's value out of its column's dictionary, and a row may fill a page, so
+    rows are read fewer at a time only when a row group holds large values or pages."""
+    dictionaries: list[str] = []  # top-level string columns whose dictionaries may be large
+    per_row = 0  # bytes a row may take in the dictionary columns not probed
+    pages: list[tuple[int, int]] = []  # (largest page, fewest rows a page holds), when walked
+    for k, (column, found) in enumerate(zip(chunks.columns, chunks.pages, strict=True)):
+        for what, size in (("a dictionary page", found.dictionary), ("a page", found.largest_page)):
+            if size is not None and size > page_max:
+                return (f"column {column.path_in_schema!r} has {what} of {size:,} bytes uncompressed, "
+                        f"more than curate decompresses at once ({page_max:,} bytes)")
+        whole = column.total_uncompressed_size  # what the headers did not tell is taken at its most
+        if column.physical_type in FIXED_WIDTH:
+            per_row += 16  # a number's copy out of a dictionary is its width, whatever the dictionary
+        elif found.dictionary is None or found.dictionary:
+            if column.physical_type == "BYTE_ARRAY" and "." not in column.path_in_schema:
+                dictionaries.append(column.path_in_schema)
+            per_row += whole if found.dictionary is None else found.dictionary
+        if chunks.walk:
+            rows = 1 if chunks.repeated(k) or not found.fewest_values else found.fewest_values
+            pages.append((whole if found.largest_page is None else found.largest_page, rows))
+    if dictionaries and per_row * ROWS_PER_BATCH > BATCH_BYTES:
+        probed = chunks.largest_values(dictionaries)
+        if probed is not None:
+            per_row = probed + sum(whole for name, whole in _unprobed(chunks, dictionaries))
+    return _rows_within(per_row, pages)
+
+
+def _unprobed(chunks: _Chunks, probed: list[str]) -> Iterator[tuple[str, int]]:
+    """The dictionary columns the probe does not read (nested or not strings): each row
+    may take their whole dictionary page."""
+    for column, found in zip(chunks.columns, chunks.pages, strict=True):
+        if column.path_in_schema not in probed and column.physical_type not in FIXED_WIDTH \
+                and (found.dictionary is None or found.dictionary):
+            yield column.path_in_schema, column.total_uncompressed_size if found.dictionary is None \
+                else found.dictionary
+
+
+def _rows_within(per_row: int, pages: list[tuple[int, int]]) -> int:
+    """The most rows, up to ROWS_PER_BATCH, whose dictionary copies (``per_row`` each)
+    and pages (``pages``: each column's largest page and the fewest rows its pages hold;
+    b rows span at most b / fewest + 1 pages) fit in BATCH_BYTES; at least one."""
+    rows = ROWS_PER_BATCH
+    while rows > 1:
+        spanned = sum(min(rows, -(-rows // fewest) + 1) * largest for largest, fewest in pages)
+        if rows * per_row + spanned <= BATCH_BYTES:
+            break
+        rows //= 2
+    return rows
 
 
 def read_table(file: InputFile, options: ReadOptions, kind: str, what: str, module: str,
-               open_table: Callable[[Any], tuple[Any, Iterator[Any], int | None]]) -> Iterator[RawDocument | Problem]:
+               open_table: Callable[[Any, ReadOptions], tuple[Any, Iterator[Any], int | None]],
+               ) -> Iterator[RawDocument | Problem]:
     """The documents of a file pyarrow reads as a table (``kind``: Parquet, Arrow; ``what``:
     such a file, in a problem's words; ``module``: the part of pyarrow that reads it):
-    ``open_table(handle)`` gives its schema, its record batches and its row count, or None
-    if only reading every batch can tell."""
+    ``open_table(handle, options)`` gives its schema, its record batches (or SkippedRows)
+    and its row count, or None if only reading every batch can tell."""
     try:
         importlib.import_module(module)  # the extra's test: only then is a file opened
     except ImportError:
@@ -73,7 +204,7 @@ def read_table(file: InputFile, options: ReadOptions, kind: str, what: str, modu
         return
     with handle:
         try:
-            schema, batches, rows = open_table(handle)
+            schema, batches, rows = open_table(handle, options)
         except Exception as err:  # noqa: BLE001 - ArrowInvalid, OSError, ...: whatever pyarrow cannot open
             if handle.seek(0, 2) == 0:
                 yield empty_file_problem(file.source)
@@ -91,22 +222,22 @@ def table_rows(source: str, schema: Any, batches: Iterator[Any], rows: int | Non
     corrupt batch cannot be counted, and the problem counts one); ``kind`` names the
     format in problems."""
     field = options.text_field
-    unusable = None
-    if field not in schema.names:
-        unusable = (f"no column {field!r} (columns: {', '.join(schema.names)})",
-                    "skipped; choose the text column with --text-field")
-    elif not _is_text(schema.field(field).type):
-        unusable = (f"column {field!r} holds {schema.field(field).type}, not strings",
-                    "skipped; the text column must be a string column; choose another with --text-field")
+    unusable = _unusable(schema, field)
     if unusable is not None:
         yield Problem(source, None, *unusable, lines=rows if rows is not None else _count(batches))
         return
     row = 0
     try:
         for batch in batches:
-            for record in batch.to_pylist():
-                row += 1
-                yield _document(source, row, record, field, options.max_doc_bytes)
+            if isinstance(batch, SkippedRows):
+                yield Problem(source, row + 1, batch.problem, batch.action, lines=batch.rows)
+                row += batch.rows
+                continue
+            for part in _slices(batch):
+                columns = _Columns(part, field)
+                for index in range(part.num_rows):
+                    row += 1
+                    yield from columns.row(source, row, index, options.max_doc_bytes)
     except Exception as err:  # noqa: BLE001 - a corrupt page, row group or batch: the rows before it are kept
         lost = 1 if rows is None else rows - row
         yield Problem(source, row + 1, f"corrupt {kind} data: {err}",
@@ -116,13 +247,31 @@ def table_rows(source: str, schema: Any, batches: Iterator[Any], rows: int | Non
         yield Problem(source, None, "no rows: the file holds a schema only", "skipped; nothing to read", lines=0)
 
 
+def _unusable(schema: Any, field: str) -> tuple[str, str] | None:
+    """(problem, what to do) when the file's columns cannot be read as documents."""
+    names = schema.names
+    if field not in names:
+        return f"no column {field!r} (columns: {', '.join(names)})", "skipped; choose the text column with --text-field"
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        # As the CSV reader says of its header: a second column of a name would have to
+        # be dropped or renamed in the metadata, silently; which of two text columns is
+        # the text cannot be guessed.
+        return (f"the schema names {', '.join(repr(name) for name in twice)} more than once",
+                "skipped; give each column its own name and rewrite the file")
+    if not _is_text(schema.field(field).type):
+        return (f"column {field!r} holds {schema.field(field).type}, not strings",
+                "skipped; the text column must be a string column; choose another with --text-field")
+    return None
+
+
 def _count(batches: Iterator[Any]) -> int:
     """The rows of the batches, read without turning them into Python objects; what a
     corrupt batch hides is not counted."""
     count = 0
     try:
         for batch in batches:
-            count += batch.num_rows
+            count += batch.rows if isinstance(batch, SkippedRows) else batch.num_rows
     except Exception:  # noqa: BLE001 - the file is skipped whole anyway
         pass
     return count
@@ -137,15 +286,152 @@ def _is_text(arrow_type: Any) -> bool:
                 or getattr(pa.types, "is_string_view", lambda _: False)(arrow_type))
 
 
-def _document(source: str, row: int, record: dict[str, Any], field: str, limit: int) -> RawDocument | Problem:
-    text = record.pop(field)
-    if text is None:
-        return Problem(source, row, f"column {field!r} is null in this row",
-                       "row skipped; nothing to read (fill the text or drop the row)")
-    size = len(text.encode("utf-8"))
-    if size > limit:
-        return Problem(source, row, f"text of {size:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
-                       "row skipped; raise --max-doc-bytes to read it, or split the text")
+def _slices(batch: Any) -> Iterator[Any]:
+    """The batch in slices (no copy) small enough to turn into Python objects: at most
+    ROWS_PER_BATCH rows (an Arrow IPC batch may hold millions), and fewer when a
+    dictionary column holds a large value, since each row gets its own copy of it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    largest = 0
+    for column in batch.columns:
+        if pa.types.is_dictionary(column.type) and len(column.dictionary):
+            values = column.dictionary
+            if pa.types.is_binary(values.type) or pa.types.is_string(values.type) \
+                    or pa.types.is_large_binary(values.type) or pa.types.is_large_string(values.type):
+                largest += pc.max(pc.binary_length(values)).as_py() or 0
+    step = max(1, min(ROWS_PER_BATCH, BATCH_BYTES // max(1, largest)))
+    for start in range(0, batch.num_rows, step):
+        yield batch.slice(start, step)
+
+
+class _Columns:
+    """The columns of a slice of a record batch, turned into Python values column by
+    column, so a value Python cannot hold (a timestamp past year 9999, invalid UTF-8)
+    costs its cell, not its batch; the text is decoded row by row, after its size is
+    checked in Arrow, so a row over --max-doc-bytes is never copied."""
+
+    def __init__(self, batch: Any, field: str) -> None:
+        self.field = field
+        self.text = _TextColumn(batch.column(field))
+        self.others = {name: _values(column) for name, column in zip(batch.schema.names, batch.columns, strict=True)
+                       if name != field}
+
+    def row(self, source: str, row: int, index: int, limit: int) -> Iterator[RawDocument | Problem]:
+        """The document of row ``index`` of the slice (row ``row`` of the file), after a
+        problem of 0 lines for each cell of it that could not be read as it is."""
+        field = self.field
+        size = self.text.sizes[index]
+        if size is None:
+            yield Problem(source, row, f"column {field!r} is null in this row",
+                          "row skipped; nothing to read (fill the text or drop the row)")
+            return
+        if size > limit:
+            yield Problem(source, row, f"text of {size:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
+                          "row skipped; raise --max-doc-bytes to read it, or split the text")
+            return
+        try:
+            text = self.text.value(index, limit)
+        except UnicodeDecodeError as err:
+            yield Problem(source, row, f"column {field!r} is not valid UTF-8 in this row ({err.reason} at byte "
+                          f"{err.start:,})", "row skipped; rewrite the file with this text as UTF-8")
+            return
+        record = {}
+        for name, (values, faults) in self.others.items():
+            if index in faults:
+                yield _cell_problem(source, row, name, faults[index])
+            record[name] = values[index]
+        yield _document(source, row, text, size, record)
+
+
+def _cell_problem(source: str, row: int, column: str, fault: tuple[str, bool]) -> Problem:
+    reason, escaped = fault
+    written = "with the value's invalid bytes written as \\xff escapes" if escaped else "with the value written as null"
+    return Problem(source, row, f"column {column!r} holds a value Python cannot represent ({reason})",
+                   f"row kept, {written}; fix the value in the file if it matters", lines=0)
+
+
+class _TextColumn:
+    """A string column's sizes in bytes (None for null) and its values as UTF-8 bytes,
+    taken without Python's decoding, which would fail the whole column on one bad row."""
+
+    def __init__(self, column: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self.indices = None
+        if pa.types.is_dictionary(column.type):
+            self.indices = column.indices
+            column = column.dictionary
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            column = column.cast(pa.large_string())  # a string view: binary_length has no kernel for it
+        lengths = pc.binary_length(column)
+        if self.indices is not None:
+            lengths = pc.take(lengths, self.indices)
+        self.sizes: list[int | None] = lengths.to_pylist()
+        self.column = column
+        self.texts: list[str | None] | None = None  # all the slice's texts, decoded by pyarrow at once
+        self.bytes = column.view(pa.large_binary() if pa.types.is_large_string(column.type) else pa.binary())
+
+    def value(self, index: int, limit: int) -> str:
+        """The text of row ``index``, whose size is known to be within ``limit``. Raises
+        UnicodeDecodeError."""
+        if self.texts is None and max((size or 0 for size in self.sizes), default=0) <= limit:
+            # The fast way, when no row is too large to copy: pyarrow decodes the column
+            # in one call (a row at a time takes five times as long on short rows).
+            try:
+                self.texts = self._dense().to_pylist()
+            except UnicodeDecodeError:
+                self.texts = []  # some row is not UTF-8: each row is decoded alone
+        if self.texts:
+            return cast(str, self.texts[index])
+        position = index if self.indices is None else self.indices[index].as_py()
+        return bytes(self.bytes[position].as_py()).decode("utf-8")
+
+    def _dense(self) -> Any:
+        return self.column if self.indices is None else self.column.take(self.indices)
+
+
+def _values(column: Any) -> tuple[list[Any], dict[int, tuple[str, bool]]]:
+    """A column's values as Python objects, and the faults of those Python cannot hold
+    by row index: (what is wrong, whether the value was kept with escapes)."""
+    try:
+        return column.to_pylist(), {}
+    except Exception:  # noqa: BLE001 - OverflowError, UnicodeDecodeError, ...: found cell by cell below
+        pass
+    values: list[Any] = []
+    faults: dict[int, tuple[str, bool]] = {}
+    for index in range(len(column)):
+        try:
+            values.append(column[index].as_py())
+        except Exception as err:  # noqa: BLE001 - whatever pyarrow's conversion raises for this cell
+            value = _escaped(column, index)
+            reason = f"not valid UTF-8: {err.reason} at byte {err.start:,}" if isinstance(
+                err, UnicodeDecodeError) else str(err)
+            faults[index] = (reason, value is not None)
+            values.append(value)
+    return values, faults
+
+
+def _escaped(column: Any, index: int) -> str | None:
+    """A string cell that is not UTF-8, with each invalid byte written as ``\\xff``, as
+    curate writes the bytes of a file name that is not UTF-8; None for any other cell.
+    A date or time out of Python's range is written as null: no string for it would be
+    one a reader of the metadata could parse."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(column.type):
+        index, column = column.indices[index].as_py(), column.dictionary
+    if pa.types.is_large_string(column.type):
+        raw = column.view(pa.large_binary())[index].as_py()
+    elif pa.types.is_string(column.type):
+        raw = column.view(pa.binary())[index].as_py()
+    else:
+        return None
+    return None if raw is None else bytes(raw).decode("utf-8", "backslashreplace")
+
+
+def _document(source: str, row: int, text: str, size: int, record: dict[str, Any]) -> RawDocument:
     rid = record.get("id")
     usable_id = isinstance(rid, (str, int)) and not isinstance(rid, bool)
     if usable_id:
