@@ -68,6 +68,34 @@ def test_utf16_with_bom_is_read_and_spans_cut_the_utf16_bytes(tmp_path):
     _accounted(summary)
 
 
+def test_invalid_utf16_counts_its_lines_once(tmp_path):
+    """Ten lines, then a lone low surrogate: the file is quarantined with its ten lines
+    (each break of ASCII text in UTF-16 was counted twice, as b"\\n\\0" and b"\\0\\n")."""
+    text = "".join(f"Line number {i} of a UTF-16 file with words\n" for i in range(10))
+    out = tmp_path / "out"
+    result, summary = _run(_one(tmp_path, "u16.txt", b"\xff\xfe" + text.encode("utf-16-le") + b"\x00\xdc"), out,
+                           "--no-builtin-rules")
+    assert result.exit_code == 0
+    problem = _problems(out)[("u16.txt", None)]
+    assert problem["problem"].startswith("invalid UTF-16-LE") and problem["lines"] == 11  # ten, and the bad unit's
+    _good_survives(out)
+    _accounted(summary)
+
+
+def test_a_truncated_txt_gz_counts_its_lines_before_the_break_and_one_for_it(tmp_path):
+    page = b"".join(b"Line %d of a page that is not repetitive %d words\n" % (i, i * i) for i in range(2000))
+    packed = gzip.compress(page)
+    out = tmp_path / "out"
+    result, summary = _run(_one(tmp_path, "cut.txt.gz", packed[: len(packed) // 2]), out, "--no-builtin-rules")
+    assert result.exit_code == 0
+    problem = _problems(out)[("cut.txt.gz", None)]
+    assert problem["problem"].startswith("corrupt or truncated compressed data")
+    # The lines before the break, and one for it: about half of the page's.
+    assert 500 < problem["lines"] < 2000 and summary["lines"]["quarantined"] == problem["lines"]
+    _good_survives(out)
+    _accounted(summary)
+
+
 def test_a_line_of_several_megabytes(tmp_path):
     words = " ".join(f"wort{i % 5000} und" for i in range(400_000))  # about 4.4 MB, one line
     data = (GOOD + "\n" + words + ".\n").encode()

@@ -79,9 +79,11 @@ def _decompressed(file: InputFile, limit: int) -> bytes | Problem:
         with open_stream(file.path) as stream:
             pieces: list[bytes] = []
             size = 0
+            # read1: what one decompressed buffer holds; read() would drop what it gathered on a fault.
+            read = getattr(stream, "read1", stream.read)
             try:
                 while size <= limit:  # in pieces: what came before a fault is counted
-                    piece = stream.read(min(SKIP_CHUNK, limit + 1 - size))
+                    piece = read(min(SKIP_CHUNK, limit + 1 - size))
                     if not piece:
                         return b"".join(pieces)
                     pieces.append(piece)
