@@ -26,7 +26,7 @@ from curate.formats.base import (
     unreadable_problem,
 )
 from curate.formats.compressed import compression_of, fault_wording, open_stream
-from curate.formats.json_array import ArrayBroken, array_elements, starts_an_array
+from curate.formats.json_array import ArrayBroken, Gap, array_elements, starts_an_array
 from curate.storage import base_name
 
 if TYPE_CHECKING:
@@ -171,7 +171,15 @@ def _array_records(file: InputFile, stream: BinaryIO, options: ReadOptions) -> I
     number = 0
     try:
         for number, raw in array_elements(stream, limit):
-            if isinstance(raw, int):
+            if isinstance(raw, Gap):
+                # Nothing is lost (lines=0), but a gigabyte of blanks is no feed a scraper
+                # wrote: said, as the other bombs are.
+                yield Problem(file.source, number,
+                              f"{raw.size:,} bytes of whitespace before this element, more than --max-doc-bytes "
+                              f"({limit:,} bytes)",
+                              "skipped; the element after it is read, nothing is lost; check how the file was made",
+                              lines=0)
+            elif isinstance(raw, int):
                 yield Problem(file.source, number,
                               f"array element of {raw:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
                               "element skipped; raise --max-doc-bytes to read it, or split the element")
