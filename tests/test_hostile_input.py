@@ -241,6 +241,10 @@ def test_one_depth_limit_for_every_record_whichever_parser_reads_it(tmp_path):
     assert corpus_bytes(outputs["1", "jsonl"]) == corpus_bytes(outputs["2", "jsonl"])
 
 
+def _not_json(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
+
+
 def test_integers_beyond_64_bits_are_kept_exactly(tmp_path):
     """orjson reads an integer beyond 64 bits as a float without a word: the output said
     1.2345678901234568e+29 for 123456789012345678901234567890. Now such a record is read
@@ -251,7 +255,10 @@ def test_integers_beyond_64_bits_are_kept_exactly(tmp_path):
     records = [{"id": 123456789012345678901234567891, "text": "A record whose id is wider than 64 bits."},
                {"id": "b", "text": "A record whose metadata holds wide integers.", "n": wide, "f": 2.5e19,
                 "deep": {"x": [{"y": -123456789012345678901234567890}]}},
-               {"id": "c", "text": "A record whose integers all fit in 64 bits.", "n": fitting}]
+               {"id": "c", "text": "A record whose integers all fit in 64 bits.", "n": fitting},
+               # json's writer, which such a record needs, wrote NaN and Infinity, which are not JSON.
+               {"id": "d", "text": "A record with a wide integer and numbers JSON has not.", "big": 10 ** 30,
+                "x": float("nan"), "y": [float("-inf")]}]
     (src / "wide.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     outs = []
     for workers in ("1", "2"):
@@ -259,9 +266,12 @@ def test_integers_beyond_64_bits_are_kept_exactly(tmp_path):
         assert _curate("run", src, "-o", out, "-q", "--no-builtin-rules", "--workers", workers).returncode == 0
         outs.append(out)
         kept = {r["id"]: r for r in read_corpus(out) if r["source"] == "wide.jsonl"}
-        assert list(kept) == ["123456789012345678901234567891", "b", "c"]
+        assert list(kept) == ["123456789012345678901234567891", "b", "c", "d"]
         assert kept["b"]["metadata"] == {key: records[1][key] for key in ("n", "f", "deep")}
         assert kept["c"]["metadata"] == {"n": fitting}
+        assert kept["d"]["metadata"] == {"big": 10 ** 30, "x": None, "y": [None]}  # null, as orjson writes them
+        for line in corpus_bytes(out).splitlines():
+            json.loads(line, parse_constant=_not_json)
         assert b"123456789012345678901234567890," in corpus_bytes(out)  # written as digits, not 1.23e+29
         _accounted(out)
     assert corpus_bytes(outs[0]) == corpus_bytes(outs[1])
