@@ -44,7 +44,8 @@ def dumps(record: dict) -> bytes:
 
 
 def _json_dumps(record: dict) -> bytes:
-    """What orjson would write, by json: for the records orjson cannot write."""
+    """The record as json writes it, for the records orjson cannot write: the same bytes
+    orjson would write but for a float with an exponent (json: 1e+300, orjson: 1e300)."""
     try:
         text = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except ValueError:
