@@ -198,11 +198,86 @@ def test_records_json_rejects_for_depth_or_size_do_not_lose_the_rest(tmp_path):
     out = tmp_path / "out"
     assert _curate("run", src, "-o", out, "--no-builtin-rules", "-q").returncode == 0
     problems = _problems(out)
-    assert problems[("bad.jsonl", 2)]["problem"].startswith("invalid JSON: nested too deeply")
+    assert problems[("bad.jsonl", 2)]["problem"].startswith("nested too deeply")
     assert problems[("bad.jsonl", 3)]["problem"].startswith("invalid JSON: a number with more than 4,300 digits")
     assert len([r for r in read_corpus(out) if r["source"] == "bad.jsonl"]) == 1001
     summary = _accounted(out)
     assert summary["lines"]["read"] == 1 + 1003
+
+
+def _nested(depth: int, extra: str = "") -> bytes:
+    """A record ``depth`` levels of arrays and objects deep (the record is level 1)."""
+    inner = "[" * (depth - 1) + "]" * (depth - 1)
+    read_by = "json" if "NaN" in extra else "orjson"
+    return f'{{"text": "A record of {depth} levels that {read_by} reads.", "m": {inner}{extra}}}\n'.encode()
+
+
+def test_one_depth_limit_for_every_record_whichever_parser_reads_it(tmp_path):
+    """Records deeper than 200 levels are quarantined at read time, whether orjson reads
+    them (up to its 1,024 levels) or json's lenient parse does (a NaN): deeper ones crashed
+    the run in the lone-surrogate scrub, in the writer or in pickling to a worker. The
+    deepest record kept is written whole, to JSON lines and Parquet, on one or two workers."""
+    src = _folder(tmp_path)
+    lines = [_nested(200), _nested(200, ', "x": NaN'), _nested(201), _nested(201, ', "x": NaN'),
+             _nested(600, ', "x": NaN'), _nested(975, ', "x": NaN'), _nested(1000), _nested(1024), _nested(1025)]
+    (src / "deep.jsonl").write_bytes(b"".join(lines) + _records(1))
+    outputs = {}
+    for workers, fmt in (("1", "jsonl"), ("2", "jsonl"), ("2", "parquet")):
+        out = outputs[workers, fmt] = tmp_path / f"out{workers}{fmt}"
+        result = _curate("run", src, "-o", out, "-q", "--no-builtin-rules", "--workers", workers,
+                         "--output-format", fmt)
+        assert result.returncode == 0, result.stderr
+        problems = _problems(out)
+        assert sorted(line for source, line in problems if source == "deep.jsonl") == list(range(3, 10))
+        for line in range(3, 10):
+            assert problems[("deep.jsonl", line)]["problem"] == (
+                "nested too deeply (more than 200 levels of arrays and objects)")
+            assert problems[("deep.jsonl", line)]["action"] == "record skipped; flatten or delete this line"
+        kept = [r for r in read_corpus(out) if r["source"] == "deep.jsonl"]
+        assert [r["id"] for r in kept] == ["deep.jsonl:1", "deep.jsonl:2", "r0"]
+        assert kept[0]["metadata"]["m"] == json.loads(_nested(200))["m"]
+        _good_survives(out)
+        assert _accounted(out)["lines"]["read"] == 1 + 10
+    assert corpus_bytes(outputs["1", "jsonl"]) == corpus_bytes(outputs["2", "jsonl"])
+
+
+def _not_json(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
+
+
+def test_integers_beyond_64_bits_are_kept_exactly(tmp_path):
+    """orjson reads an integer beyond 64 bits as a float without a word: the output said
+    1.2345678901234568e+29 for 123456789012345678901234567890. Now such a record is read
+    by json, which keeps the integer, and written by json's writer, which writes it whole."""
+    src = _folder(tmp_path)
+    wide = [123456789012345678901234567890, -9223372036854775809, 18446744073709551616, -(10 ** 300)]
+    fitting = [18446744073709551615, -9223372036854775808]  # orjson reads and writes these itself
+    records = [{"id": 123456789012345678901234567891, "text": "A record whose id is wider than 64 bits."},
+               {"id": "b", "text": "A record whose metadata holds wide integers.", "n": wide, "f": 2.5e19,
+                "deep": {"x": [{"y": -123456789012345678901234567890}]}},
+               {"id": "c", "text": "A record whose integers all fit in 64 bits.", "n": fitting},
+               # json's writer, which such a record needs, wrote NaN and Infinity, which are not JSON.
+               {"id": "d", "text": "A record with a wide integer and numbers JSON has not.", "big": 10 ** 30,
+                "x": float("nan"), "y": [float("-inf")]}]
+    (src / "wide.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        assert _curate("run", src, "-o", out, "-q", "--no-builtin-rules", "--workers", workers).returncode == 0
+        outs.append(out)
+        kept = {r["id"]: r for r in read_corpus(out) if r["source"] == "wide.jsonl"}
+        assert list(kept) == ["123456789012345678901234567891", "b", "c", "d"]
+        assert kept["b"]["metadata"] == {key: records[1][key] for key in ("n", "f", "deep")}
+        assert kept["c"]["metadata"] == {"n": fitting}
+        assert kept["d"]["metadata"] == {"big": 10 ** 30, "x": None, "y": [None]}  # null, as orjson writes them
+        for line in corpus_bytes(out).splitlines():
+            json.loads(line, parse_constant=_not_json)
+        assert b"123456789012345678901234567890," in corpus_bytes(out)  # written as digits, not 1.23e+29
+        _accounted(out)
+    assert corpus_bytes(outs[0]) == corpus_bytes(outs[1])
+    out = tmp_path / "parquet"
+    assert _curate("run", src, "-o", out, "-q", "--no-builtin-rules", "--output-format", "parquet").returncode == 0
+    assert {r["id"]: r.get("metadata") for r in read_corpus(out)}["b"]["n"] == wide
 
 
 # -- 5. FIFOs and devices ----------------------------------------------------------------------

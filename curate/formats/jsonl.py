@@ -26,7 +26,7 @@ from curate.formats.base import (
     unreadable_problem,
 )
 from curate.formats.compressed import compression_of, fault_wording, open_stream
-from curate.formats.json_array import ArrayBroken, array_elements, starts_an_array
+from curate.formats.json_array import ArrayBroken, Gap, array_elements, starts_an_array
 from curate.storage import base_name
 
 if TYPE_CHECKING:
@@ -34,6 +34,19 @@ if TYPE_CHECKING:
 
 # Python's json.loads rejects integers longer than this (sys.int_info.str_digits_check_threshold).
 _INT_DIGITS_MESSAGE = "Exceeds the limit"
+
+# The deepest record read, in levels of arrays and objects (the record itself is level 1).
+# One limit for every record, whichever parser read it, so that nothing after the read
+# meets a deeper one: orjson writes at most 254 levels (an output record wraps the input's
+# fields one level down, in "metadata"), and json's writer, the lone-surrogate scrub and
+# pickle (records go to worker processes) all recurse, up to Python's limit of about 1,000
+# frames less what the caller's stack already holds. Metadata this deep is never data
+# anyone meant to keep.
+MAX_DEPTH = 200
+_TOO_DEEP = f"nested too deeply (more than {MAX_DEPTH:,} levels of arrays and objects)"
+
+# orjson reads an integer of this magnitude or more (beyond int64/uint64) as a float.
+_INT64_BOUND = 2.0 ** 63
 
 
 class JsonlReader:
@@ -158,7 +171,15 @@ def _array_records(file: InputFile, stream: BinaryIO, options: ReadOptions) -> I
     number = 0
     try:
         for number, raw in array_elements(stream, limit):
-            if isinstance(raw, int):
+            if isinstance(raw, Gap):
+                # Nothing is lost (lines=0), but a gigabyte of blanks is no feed a scraper
+                # wrote: said, as the other bombs are.
+                yield Problem(file.source, number,
+                              f"{raw.size:,} bytes of whitespace before this element, more than --max-doc-bytes "
+                              f"({limit:,} bytes)",
+                              "skipped; the element after it is read, nothing is lost; check how the file was made",
+                              lines=0)
+            elif isinstance(raw, int):
                 yield Problem(file.source, number,
                               f"array element of {raw:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
                               "element skipped; raise --max-doc-bytes to read it, or split the element")
@@ -242,8 +263,7 @@ def _preview(raw: bytes) -> str:
 def _json_error(err: Exception, unit: str) -> tuple[str, str]:
     """(problem, action) for a record json cannot read; ``unit``: what holds a record."""
     if isinstance(err, RecursionError):
-        return ("invalid JSON: nested too deeply (more levels than Python's json reads, about 1,000)",
-                f"record skipped; flatten or delete this {unit}")
+        return _too_deep(unit)
     if _INT_DIGITS_MESSAGE in str(err):
         return ("invalid JSON: a number with more than 4,300 digits (more than Python's json reads)",
                 f"record skipped; write the number as a string or delete this {unit}")
@@ -269,18 +289,15 @@ def safe_text(value: str) -> str:
 def parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: str = "line") -> RawDocument | Problem:
     """One JSON line (or ``unit``, an array element): a document with the text field as its
     payload, or why it is not one."""
-    lenient = False
     try:
-        record = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        # orjson is strict where json is lenient (NaN, lone surrogate escapes, a BOM) and
-        # words errors differently: json decides what such a line is, as it always did.
-        try:
-            record = json.loads(raw)
-        except (ValueError, RecursionError) as err:  # also a number of 4,300+ digits, deep nesting
-            problem, action = _json_error(err, unit)
-            return Problem(source, lineno, problem, action, preview=_preview(raw))
-        lenient = True
+        record, lenient, containers = _load(raw)
+    except (ValueError, RecursionError) as err:  # also a number of 4,300+ digits, deep nesting
+        problem, action = _json_error(err, unit)
+        return Problem(source, lineno, problem, action, preview=_preview(raw))
+    # n levels take n arrays and objects: counting them spares nearly every record the walk.
+    if containers > MAX_DEPTH and _nested_deeper_than(record, MAX_DEPTH):
+        problem, action = _too_deep(unit)
+        return Problem(source, lineno, problem, action, preview=_preview(raw))
     if not isinstance(record, dict):
         return Problem(source, lineno, f"record is {json_kind(record)}, not an object",
                        f"record skipped; each {unit} must be an object with a text field", preview=_preview(raw))
@@ -310,6 +327,65 @@ def parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: st
         metadata = _without_lone_surrogates(metadata)
     return RawDocument(id=doc_id, source=source, record_line=lineno, payload=text, size=len(raw),
                        metadata=metadata or None)
+
+
+def _load(raw: bytes) -> tuple[Any, bool, int]:
+    """The JSON value of ``raw``, whether json's lenient parse read it (only that one lets
+    lone surrogates in), and how many arrays and objects it holds. Raises ValueError or
+    RecursionError for what json cannot read."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # orjson is strict where json is lenient (NaN, lone surrogate escapes, a BOM) and
+        # words errors differently: json decides what such a line is, as it always did.
+        value = json.loads(raw)
+        return value, True, _survey(value)[0]
+    containers, wide = _survey(value)
+    if wide:
+        # orjson reads an integer beyond 64 bits as a float without a word, rounding it
+        # (123456789012345678901234567890 became 1.2345678901234568e+29 in the output);
+        # json keeps it whole, and the writer writes it whole (jsonl_sink.dumps).
+        return json.loads(raw), False, containers
+    return value, False, containers
+
+
+def _survey(value: Any) -> tuple[int, bool]:
+    """(how many arrays and objects the value holds, itself included; whether it holds a
+    float of 2**63 or more, or its negative, which orjson may have made of an integer).
+    One loop over every item, as cheap as it can be made (``type() is``: the parsers make
+    exact dicts, lists and floats); not recursion, since the value may be 1,024 levels deep."""
+    containers = 0
+    wide = False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            containers += 1
+            stack.extend(item.values())
+        elif kind is list:
+            containers += 1
+            stack.extend(item)
+        elif kind is float and abs(item) >= _INT64_BOUND:
+            wide = True
+    return containers, wide
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Is the value nested more than ``limit`` levels of arrays and objects deep? A loop,
+    as in _survey."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _too_deep(unit: str) -> tuple[str, str]:
+    return _TOO_DEEP, f"record skipped; flatten or delete this {unit}"
 
 
 def _text_fields(record: dict) -> str:

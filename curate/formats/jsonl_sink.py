@@ -5,9 +5,11 @@ got, so it needs free space for one part, not for a second copy of the output.""
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -25,11 +27,12 @@ def dumps(record: dict) -> bytes:
     orjson writes the same bytes as ``json.dumps(ensure_ascii=False, sort_keys=True,
     separators=(",", ":"))`` for what records hold (strings, ints, lists, and floats rounded
     to 4 places, which never take an exponent) at a fraction of the cost; anything it
-    refuses (a lone surrogate, an int beyond 64 bits) goes through json as before."""
+    refuses (a lone surrogate, an int beyond 64 bits) goes through json as before, which
+    writes NaN and the infinities as null, as orjson does."""
     try:
         data = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
     except TypeError:
-        data = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        data = _json_dumps(record)
     # NEL and the Unicode line and paragraph separators stay raw in JSON, and readers that
     # split lines the Unicode way (str.splitlines, some JSONL loaders) would cut the record
     # in two. They can only occur inside strings, so escaping them keeps the JSON the same.
@@ -38,6 +41,30 @@ def dumps(record: dict) -> bytes:
             if raw in data:
                 data = data.replace(raw, escaped)
     return data
+
+
+def _json_dumps(record: dict) -> bytes:
+    """The record as json writes it, for the records orjson cannot write: the same bytes
+    orjson would write but for a float with an exponent (json: 1e+300, orjson: 1e300)."""
+    try:
+        text = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        # NaN or an infinity, which json's lenient parse reads: json would write them as
+        # NaN and Infinity, which are not JSON, where orjson writes null. Rare: walk then.
+        text = json.dumps(_non_finite_as_null(record), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.encode("utf-8")
+
+
+def _non_finite_as_null(value: Any) -> Any:
+    """The value with NaN and the infinities as None. Recursion is safe: records are at
+    most 200 levels deep (curate.formats.jsonl.MAX_DEPTH)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _non_finite_as_null(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_non_finite_as_null(item) for item in value]
+    return value
 
 
 class JsonlPart:
