@@ -775,8 +775,11 @@ def rules_test(folders, no_builtin_rules):
 def rules_suggest(out, target, top, min_count):
     """Propose line rules for the lines OUT's run removed most often without a rule:
     repeated across a site's pages (site:repeated), or judged by the line model or a page
-    detector. Each rule has the removed lines as match examples and kept lines from the
-    same pages as keep examples, and passes them; review, then use with --rules.
+    detector. Each rule's pattern is the line as the rules read it (normalised, its
+    Markdown marks rendered), with the removed lines as match examples and kept lines
+    from the same pages as keep examples; it is written only if it passes them and fires
+    on every line it was made from. The removed lines that could not be made into a rule
+    are counted, with why. Review, then use with --rules.
 
     \b
     Examples:
@@ -785,21 +788,26 @@ def rules_suggest(out, target, top, min_count):
       curate rules test my-rules/ --no-builtin-rules
       curate run crawl2/ -o clean2/ --rules my-rules/
     """
-    from curate.suggest import suggestions, to_toml
+    from curate.suggest import skipped_report, suggestions, to_toml
 
     if target.exists():
         raise click.ClickException(f"{target} exists; choose another file with -o, or move it away first")
     try:
-        found = list(suggestions(out, top=top, min_count=min_count))
+        found = suggestions(out, top=top, min_count=min_count)
     except CurateError as err:
         raise _fail(err) from err
-    if not found:
-        click.echo(f"nothing to suggest: no line was removed {min_count}+ times without a rule in {out}", err=True)
+    for line in skipped_report(found, top, min_count):
+        click.echo(line, err=True)
+    if not found.written:
+        click.echo(f"nothing to suggest: no line was removed {min_count}+ times without a rule in {out}"
+                   + (" that could be made into one" if found.skipped else ""), err=True)
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(to_toml(found, out), encoding="utf-8")
-    click.echo(f"{len(found)} rules written to {target}; review them, then: curate rules test {target.parent} "
-               "--no-builtin-rules", err=True)
+    target.write_text(to_toml(found.written, out), encoding="utf-8")
+    lines = sum(candidate.count for candidate, _ in found.written)
+    rules = len(found.written)
+    click.echo(f"{rules} rule{'' if rules == 1 else 's'} written to {target}, for {lines} removed lines; "
+               f"review them, then: curate rules test {target.parent} --no-builtin-rules", err=True)
 
 
 def main() -> None:

@@ -4,9 +4,12 @@ The lines worth a rule are those a run removed without one: repeated on many pag
 site (``site:repeated``), or judged by the line model or a page detector. Turned into
 line rules, they catch the same lines on the pages the run could not judge so (a site with
 two pages in the next crawl, a page the model was unsure of). Each suggestion is one
-line (digits generalised to ``\\d+``, so "© 2023" and "© 2024" are one rule), with the
-lines it removed as match examples and the nearest kept line of the same pages as keep
-examples; a suggestion whose examples would fail `curate rules test` is not written.
+line as a run's rules read it (normalised, its Markdown marks rendered: "**Subscribe**
+now" is "Subscribe now" to them), digits generalised to ``\\d+`` (so "© 2023" and
+"© 2024" are one rule), with the lines it removed as match examples and the nearest kept
+line of the same pages as keep examples. A suggestion is written only if it passes its
+examples and fires on every line it was made from; the lines that could not be made into
+one are counted, with why (Suggestions.skipped).
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from curate.errors import RuleError, UsageError
 from curate.rules import Rule, _parse_rule, example_failures
-from curate.stages.noise import rule_hits_text
+from curate.stages.noise import rule_hits_text, text_lines
+from curate.stages.normalise import as_read, normalise_text, page_may_have_marks
 
 # Reasons of removals no line rule made: where a rule would add something.
 RULE_FREE_REASONS = ("site:", "model:")
@@ -32,13 +36,24 @@ DIGITS = re.compile(r"\d+")
 SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")  # what a regex reads as syntax (re.escape also escapes spaces)
 
 
+# Why a removed line got no rule (Suggestions.skipped's keys).
+TOO_LONG = f"longer than {MAX_CHARS} characters (an article's paragraph more often than a template's)"
+UNWRITABLE = "not valid UTF-8, which a TOML file cannot hold"
+NOTHING_READ = "nothing left of it once normalised"
+PAGE_DEPENDENT = ("a Markdown heading after spaces, which the rules read with or without its #,"
+                  " by what else its page holds")
+REFUSED = "its pattern is not a valid rule"
+FAILS = "its rule fails its own examples, or misses a line it was made from"
+
+
 @dataclass
 class Candidate:
     """Removed lines that generalise to one pattern, with where they were removed."""
 
     pattern: str
+    read: str = ""  # the first of its lines as the rules read it (the rule's name)
     count: int = 0
-    texts: Counter = field(default_factory=Counter)
+    texts: Counter = field(default_factory=Counter)  # the lines as removed (raw, stripped)
     reasons: Counter = field(default_factory=Counter)
     docs: set[tuple[str, str]] = field(default_factory=set)
     places: list[tuple[str, str, int]] = field(default_factory=list)  # (doc, source, byte start), the first few
@@ -49,14 +64,35 @@ def rule_free(reason: str, page_rules: frozenset[str]) -> bool:
     return reason.startswith(RULE_FREE_REASONS) or reason.removeprefix("rule:") in page_rules
 
 
+@dataclass
+class Suggestions:
+    """What `rules suggest` found: the rules it writes, and the removed lines it could not
+    make into one, counted by why (so that none is left out silently)."""
+
+    written: list[tuple[Candidate, dict]] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)  # why -> lines
+    failures: list[tuple[Candidate, str]] = field(default_factory=list)  # a rule not written, and its first failure
+    left_out: int = 0  # lines of patterns removed fewer than min_count times, or past top: by choice
+
+
+def as_rules_read(raw: str) -> str:
+    """One removed line as a run's rules read it: normalised (spacing runs, NBSP, entities,
+    invisible characters) and its Markdown marks rendered; "" if nothing is left. The
+    audit holds the raw line, and a pattern made from it would miss the line it was made
+    from ("**Bold** promo" is "Bold promo" to the rules)."""
+    lines = text_lines(raw, marks=True)
+    return lines[0].text if len(lines) == 1 else ""
+
+
 def pattern_of(text: str) -> str:
     """The whole line, its digits generalised: '© 2024 Site' -> '^© \\d+ Site$'."""
     parts = DIGITS.split(text)
     return "^" + r"\d+".join(SPECIAL.sub(r"\\\1", part) for part in parts) + "$"
 
 
-def read_audit(out: Path, page_rules: frozenset[str]) -> dict[str, Candidate]:
-    """The rule-free removals of ``out/removed.jsonl``, grouped by pattern."""
+def read_audit(out: Path, page_rules: frozenset[str], skipped: Counter) -> dict[str, Candidate]:
+    """The rule-free removals of ``out/removed.jsonl``, grouped by the pattern of the line
+    as the rules read it; a line no rule can be made from is counted in ``skipped``."""
     audit = out / "removed.jsonl"
     if not audit.is_file():
         raise UsageError(f"{out} has no removed.jsonl: give the output folder of a finished `curate run`")
@@ -65,15 +101,21 @@ def read_audit(out: Path, page_rules: frozenset[str]) -> dict[str, Candidate]:
         for number, line in enumerate(f, start=1):
             try:
                 record = json.loads(line)
-                reason, text = record["reason"], record["removed"].strip()
+                reason, raw = record["reason"], record["removed"]
                 doc, source, start = record["doc"], record["source"], record["bytes"][0]
             except (ValueError, KeyError, TypeError, IndexError):
                 raise UsageError(f"{audit}:{number}: not an audit record of curate; is {out} a curate output "
                                  "folder?") from None
-            if not text or len(text) > MAX_CHARS or not rule_free(reason, page_rules) or not _writable(text):
+            # Judged unstripped: a heading after spaces reads otherwise than one without.
+            text = raw.strip()
+            if not text or not rule_free(reason, page_rules):
                 continue
-            key = pattern_of(text)
-            candidate = found.setdefault(key, Candidate(key))
+            why, read = _unsuggestable(raw)
+            if why:
+                skipped[why] += 1
+                continue
+            key = pattern_of(read)
+            candidate = found.setdefault(key, Candidate(key, read))
             candidate.count += 1
             candidate.texts[text] += 1
             candidate.reasons[reason] += 1
@@ -81,6 +123,30 @@ def read_audit(out: Path, page_rules: frozenset[str]) -> dict[str, Candidate]:
             if len(candidate.places) < MAX_EXAMPLES * 2:
                 candidate.places.append((doc, source, start))
     return found
+
+
+@lru_cache(maxsize=1 << 16)
+def _unsuggestable(text: str) -> tuple[str, str]:
+    """Why no rule can be made from a removed line ("" if one can), and the line as the
+    rules read it. (Cached: a site's template lines are removed thousands of times each,
+    and reading one as the rules do costs a normalisation.)"""
+    if len(text) > MAX_CHARS:
+        return TOO_LONG, ""
+    if not _writable(text):
+        return UNWRITABLE, ""
+    if _marks_depend_on_page(text):
+        return PAGE_DEPENDENT, ""
+    read = as_rules_read(text)
+    return ("" if read else NOTHING_READ), read
+
+
+def _marks_depend_on_page(raw: str) -> bool:
+    """Whether the run renders this line's Markdown marks or not by what else its page
+    holds: normalise renders a line's marks only on a page that passes
+    page_may_have_marks, which a heading after spaces ("  # Menu") does not pass alone.
+    No one pattern would take the line read both ways."""
+    text = normalise_text(raw)
+    return not page_may_have_marks(raw) and as_read(text, True) != text
 
 
 def kept_lines(out: Path, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[int, str]]]:
@@ -122,7 +188,7 @@ def nearest_keeps(candidate: Candidate, lines: dict[tuple[str, str], list[tuple[
 
 def rule_name(candidate: Candidate, taken: set[str]) -> str:
     """'suggested-' and the line's first words, ASCII, unique in the file."""
-    text = candidate.texts.most_common(1)[0][0]
+    text = candidate.read
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     words = re.findall(r"[a-z0-9]+", ascii_text.lower())[:5]
     base = "suggested-" + ("-".join(words) or "line")
@@ -143,27 +209,68 @@ def build_rule(name: str, candidate: Candidate, keeps: list[str]) -> dict:
             "examples": {"match": matches, "keep": keeps}}
 
 
-def suggestions(out: Path, top: int = 30, min_count: int = 3) -> Iterator[tuple[Candidate, dict]]:
+def suggestions(out: Path, top: int = 30, min_count: int = 3) -> Suggestions:
     """The ``top`` most frequent rule-free removals of ``out`` seen at least ``min_count``
-    times, each as a rule table that passes its own examples."""
+    times, each as a rule table that passes its own examples and fires on every line it
+    was made from; and the lines that could not be made into a rule, counted by why."""
     from curate.rules import load_rules
 
     page_rules = frozenset(rule.name for rule in load_rules(check_examples=False).rules if rule.scope == "page")
-    found = read_audit(out, page_rules)
+    result = Suggestions()
+    found = read_audit(out, page_rules, result.skipped)
     ranked = sorted((c for c in found.values() if c.count >= min_count), key=lambda c: (-c.count, c.pattern))[:top]
+    result.left_out = sum(c.count for c in found.values()) - sum(c.count for c in ranked)
     lines = kept_lines(out, {(doc, source) for c in ranked for doc, source, _ in c.places})
     taken: set[str] = set()
     for candidate in ranked:
-        name = rule_name(candidate, taken)
-        table = build_rule(name, candidate, [])
-        try:
-            rule = _parse_rule("suggested", 1, table)
-        except RuleError:
-            continue
-        table["examples"]["keep"] = nearest_keeps(candidate, lines, rule)
+        table, why, failure = _proven_rule(candidate, rule_name(candidate, taken), lines)
+        if table is not None:
+            result.written.append((candidate, table))
+        else:
+            result.skipped[why] += candidate.count
+            result.failures.append((candidate, failure))
+    return result
+
+
+def _proven_rule(candidate: Candidate, name: str, lines: dict[tuple[str, str], list[tuple[int, str]]],
+                 ) -> tuple[dict | None, str, str]:
+    """The candidate's rule table if it passes its examples and fires on every line it was
+    made from, as `curate run` reads them; else None, why, and the first failure."""
+    table = build_rule(name, candidate, [])
+    try:
         rule = _parse_rule("suggested", 1, table)
-        if not example_failures(rule):
-            yield candidate, table
+    except RuleError as err:
+        return None, REFUSED, str(err)
+    table["examples"]["keep"] = nearest_keeps(candidate, lines, rule)
+    rule = _parse_rule("suggested", 1, table)
+    # The examples are at most MAX_EXAMPLES of the lines; the rule must take all of them,
+    # or the run with it would keep some of what the site pass removed.
+    missed = [f"does not match the removed line {text!r}" for text in candidate.texts
+              if not rule_hits_text(rule, text)]
+    failures = example_failures(rule) + missed
+    return (None, FAILS, failures[0]) if failures else (table, "", "")
+
+
+MAX_FAILURES_SHOWN = 5
+
+
+def skipped_report(found: Suggestions, top: int, min_count: int) -> list[str]:
+    """Lines for the terminal: how many removed lines got no rule, by why, and the first
+    failures of the rules not written (so that a reviewer can write them by hand)."""
+    report = []
+    if found.left_out:
+        report.append(f"{found.left_out} removed line{_s(found.left_out)} left out: removed fewer than "
+                      f"{min_count} times (--min-count), or not among the {top} most frequent (--top)")
+    if not found.skipped:
+        return report
+    total = sum(found.skipped.values())
+    report.append(f"{total} removed line{_s(total)} could not be made into a rule:")
+    report += [f"  {n} {why}" for why, n in sorted(found.skipped.items(), key=lambda item: (-item[1], item[0]))]
+    for candidate, failure in found.failures[:MAX_FAILURES_SHOWN]:
+        report.append(f"    {candidate.pattern} ({candidate.count} lines): {failure}")
+    if len(found.failures) > MAX_FAILURES_SHOWN:
+        report.append(f"    and {len(found.failures) - MAX_FAILURES_SHOWN} more such rules")
+    return report
 
 
 def to_toml(tables: list[tuple[Candidate, dict]], out: Path) -> str:
@@ -186,6 +293,10 @@ def to_toml(tables: list[tuple[Candidate, dict]], out: Path) -> str:
     return "\n".join(head + body)
 
 
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
 def _writable(text: str) -> bool:
     """Whether a TOML file can hold the text (a line read with undecodable bytes cannot)."""
     try:
@@ -196,6 +307,15 @@ def _writable(text: str) -> bool:
 
 
 def _string(text: str) -> str:
-    """A TOML basic string: JSON's escapes are TOML's (\\uXXXX, \\", \\\\, \\n)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A TOML basic string: JSON's escapes are TOML's (\\uXXXX, \\", \\\\, \\n). A character
+    no one can see (an NBSP, a zero-width space, a soft hyphen) is escaped too: a match
+    example keeps the line as the page had it, and the reviewer should see why it differs
+    from the pattern."""
+    return "".join(ch if ch == " " or (ch.isprintable() and not ch.isspace()) else _escape(ch)
+                   for ch in json.dumps(text, ensure_ascii=False))
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
 

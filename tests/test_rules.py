@@ -195,3 +195,31 @@ examples.match = ["a\\nb\\nc"]
 ''')
     with pytest.raises(RuleError, match="must be true or false"):
         parse_rule_file("t.toml", SLOT.replace("inline = true", 'inline = "yes"'))
+
+
+@pytest.mark.unit
+def test_examples_are_read_as_a_run_reads_a_line_markdown_rendered():
+    """A run's rules read "**Subscribe** now" as "Subscribe now"; a rule's examples are
+    read the same way, so that a rule that passes them fires in a run (and one written for
+    the marks, which never fires in a run, fails them)."""
+    from curate.rules import example_failures
+    from curate.stages.normalise import normalise
+
+    rules = parse_rule_file("t.toml", """
+[[rule]]
+name = "as-read"
+reason = "promo"
+pattern = '^Subscribe now for \\d+ days$'
+examples.match = ["**Subscribe** now for 30 days", "[Subscribe](/join) now  for&nbsp;30 days"]
+
+[[rule]]
+name = "as-written"
+reason = "promo"
+pattern = '^\\*\\*Subscribe\\*\\* now$'
+examples.match = ["**Subscribe** now"]
+""")
+    assert example_failures(rules[0]) == []
+    assert example_failures(rules[1]) == ["examples.match #1 does not match: '**Subscribe** now'"]
+    raw = "**Subscribe** now for 30 days"
+    doc = normalise(Document("d", "d", None, [Line(0, raw, raw, Origin(1, 0, len(raw)), False)]))
+    assert doc.lines[0].text == "Subscribe now for 30 days"

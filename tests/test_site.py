@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+import tomllib
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -210,6 +212,73 @@ def test_rules_suggest_writes_rules_that_rules_test_accepts(tmp_path, site_run):
     assert result.returncode == 0, result.stderr
     reasons = {r["reason"] for r in read_jsonl(out / "removed.jsonl")}
     assert sum(reason.startswith("rule:suggested-") for reason in reasons) == 12
+
+
+# A site's template as a scraper writes it: Markdown marks, spacing runs, an entity, NBSPs,
+# a zero-width space, a tab, trailing spaces. The rules read each line otherwise than the
+# audit holds it ("**Bold promo line** for ..." is "Bold promo line for ..." to them).
+TEMPLATE = [
+    "**Bold promo line** for subscribers only",
+    "# Heading line that repeats",
+    "[Sign up](/join) for the morning briefing",
+    "![Gazette logo](/logo.png) The Gazette",
+    "Call  us   at 555-1234 now",
+    "Fish &amp; chips every Friday at the pier",
+    "Read\u00a0more\u00a0stories here today",
+    "Share\u200b this story with a friend",
+    "Footer\tcontact  desk",
+    "Letters to the editor welcome   ",
+]
+# No rule can be made of these, and rules suggest says why.
+UNSUGGESTABLE = {"  # Indented heading here": "a Markdown heading after spaces",
+                 "word " * 70: "longer than 300 characters"}
+TOPICS = ["boats", "gulls", "tides", "ferries"]
+
+
+def _gazette(folder):
+    folder.mkdir()
+    with open(folder / "pages.jsonl", "w", encoding="utf-8") as f:
+        for n, topic in enumerate(TOPICS):
+            lines = [f"The harbour master said the {topic} had come back early this year, before the spring fair.",
+                     *TEMPLATE, *UNSUGGESTABLE,
+                     f"Page {n} ends on a sentence of its own about the {topic} and the old town walls."]
+            f.write(json.dumps({"url": f"https://gazette.example/{topic}", "text": "\n".join(lines)}) + "\n")
+
+
+def test_suggested_rules_remove_exactly_what_the_site_pass_removed(tmp_path):
+    """End to end: a run removes a site's template, `rules suggest` turns it into rules,
+    `rules test` passes them, and a run with --site off and only those rules removes the
+    same lines, each by the rule made from it, as many times: the rules match the lines as
+    a run reads them (Markdown rendered, normalised), not as the audit holds them."""
+    _gazette(tmp_path / "crawl")
+    plain = ("-q", "--no-project-rules", "--no-builtin-rules")
+    result = run_process("run", tmp_path / "crawl", "-o", tmp_path / "site", *plain, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    by_site = Counter(r["removed"] for r in read_jsonl(tmp_path / "site" / "removed.jsonl") if r["reason"] == REASON)
+    assert by_site == Counter({line: len(TOPICS) for line in [*TEMPLATE, *UNSUGGESTABLE]})
+
+    target = tmp_path / "mine" / "site.toml"
+    result = run_process("rules", "suggest", tmp_path / "site", "-o", target, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # Nothing is left out silently: the lines without a rule are counted, with why.
+    assert f"{len(UNSUGGESTABLE) * len(TOPICS)} removed lines could not be made into a rule" in result.stderr
+    for why in UNSUGGESTABLE.values():
+        assert f"{len(TOPICS)} {why}" in result.stderr
+    assert f"{len(TEMPLATE)} rules written" in result.stderr
+    tested = run_process("rules", "test", target.parent, "--no-builtin-rules", cwd=tmp_path)
+    assert tested.returncode == 0, tested.stdout
+    assert f"{len(TEMPLATE)} of {len(TEMPLATE)} rules pass their examples" in tested.stdout
+
+    made_from = {rule["name"]: rule["examples"]["match"]
+                 for rule in tomllib.loads(target.read_text(encoding="utf-8"))["rule"]}
+    assert sorted(line for lines in made_from.values() for line in lines) == sorted(line.strip() for line in TEMPLATE)
+    result = run_process("run", tmp_path / "crawl", "-o", tmp_path / "rules", *plain, "--site", "off",
+                         "--rules", target.parent, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    by_rule = Counter((r["reason"].removeprefix("rule:"), r["removed"].strip())
+                      for r in read_jsonl(tmp_path / "rules" / "removed.jsonl") if r["reason"].startswith("rule:"))
+    assert by_rule == Counter({(name, line): by_site[raw] for name, lines in made_from.items()
+                               for line in lines for raw in TEMPLATE if raw.strip() == line})
 
 
 def test_rules_suggest_never_overwrites_and_says_what_is_wrong(tmp_path, site_run):

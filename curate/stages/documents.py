@@ -76,10 +76,11 @@ def judge(doc: Document, rules: list[Rule]) -> None:
 
 def rule_fires_text(rule: Rule, text: str) -> bool:
     """Does the rule drop this text, taken as a document? (A rule's examples.) The text is
-    split and normalised as a document's lines are; a language rule has it labelled first."""
+    split, normalised and its Markdown read as a document's lines are; a language rule has
+    it labelled first."""
     from curate.stages.noise import text_lines
 
-    lines = text_lines(text)
+    lines = text_lines(text, marks=True)
     doc = Document("example", "example", 1, lines)
     if rule.stat == LANGUAGE:
         from curate.stages.language import detect_languages

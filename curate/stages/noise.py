@@ -606,19 +606,25 @@ def is_final(rule: Rule) -> bool:
 
 
 def rule_hits_text(rule: Rule, text: str) -> bool:
-    """Does the rule fire anywhere in this text? (Used to check a rule's examples.) Raises
-    PatternTimeout if its pattern runs over budget."""
-    return bool(rule_hits(rule, text_lines(text)))
+    """Does the rule fire anywhere in this text, read as a run reads a page (Markdown
+    marks rendered)? (Used to check a rule's examples.) Raises PatternTimeout if its
+    pattern runs over budget."""
+    return bool(rule_hits(rule, text_lines(text, marks=True)))
 
 
-def text_lines(text: str) -> list[Line]:
+def text_lines(text: str, marks: bool = False) -> list[Line]:
     """A text's lines as this stage sees a document's: split, normalised, blank ones gone
-    (for rule examples, and the line model's training pages)."""
+    (for rule examples, and the line model's training pages). ``marks``: with Markdown's
+    marks rendered where the normalise stage renders them, as a run's rules see a line
+    ("**Subscribe** now" is "Subscribe now"); rule examples want it. The line model's
+    training pages are read without it, as the model was trained."""
     from curate.formats import split_lines
-    from curate.stages.normalise import normalise_text
+    from curate.stages.normalise import as_read, normalise_text, page_may_have_marks
 
     lines, _, _, _ = split_lines(RawDocument("text", "text", 1, text, len(text.encode("utf-8", "surrogatepass"))))
-    normalised = [Line(x.index, x.raw, normalise_text(x.raw), x.origin, x.gap_before) for x in lines]
+    rendered = marks and page_may_have_marks(text)
+    normalised = [Line(x.index, x.raw, as_read(normalise_text(x.raw), rendered), x.origin, x.gap_before)
+                  for x in lines]
     return [x for x in normalised if x.text]
 
 

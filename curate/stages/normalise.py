@@ -124,6 +124,22 @@ def with_cells(raw: str, text: str) -> str:
     return joined if collapse_spacing(joined) == text else text
 
 
+def page_may_have_marks(page: str) -> bool:
+    """Whether a page (its raw lines joined by newlines) may hold a Markdown mark that
+    rendered_marks removes: substring tests, so that most pages skip the lines' own test.
+    (A character first: one is a memchr, two are a slower search.)"""
+    return (("]" in page and "](" in page) or ("*" in page and "**" in page)
+            or ("#" in page and ("\n#" in page or page[:1] == "#")))
+
+
+def as_read(text: str, marks: bool) -> str:
+    """``text``, a normalised line outside a code block, as the later stages read it: its
+    Markdown marks rendered when its page may hold some (``marks``, page_may_have_marks).
+    Rule examples are read through it too (noise.text_lines), so that a rule proves itself
+    on what a run's rules see."""
+    return rendered_marks(text) if text and marks and may_have_marks(text) else text
+
+
 EMPTIED = Reason("normalise", "empty-after-normalise", "only spaces, control or invisible characters")
 
 
@@ -150,8 +166,7 @@ def normalise(doc: Document) -> Document:
     # (A character first: one is a memchr, two are a slower search.)
     code = code_positions(doc.lines) if ("`" in page and "```" in page) or ("~" in page and "~~~" in page) else set()
     tabs = "\t" in page
-    marks = (("]" in page and "](" in page) or ("*" in page and "**" in page)
-             or ("#" in page and ("\n#" in page or page[:1] == "#")))
+    marks = page_may_have_marks(page)
     indented = False  # a line starts with spacing: a list's items may be nested
     if not (code or tabs or marks):
         for line in doc.lines:
@@ -175,8 +190,7 @@ def normalise(doc: Document) -> Document:
                 # The stages read a row's cells as words and a Markdown link as its text;
                 # the output writes the tabs and the Markdown (Line.shown).
                 written = with_cells(line.raw, text) if "\t" in line.raw else text
-                if text and marks and may_have_marks(text):
-                    text = rendered_marks(text)
+                text = as_read(text, marks)
                 if written != text:
                     shown = written
             if text:
