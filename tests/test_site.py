@@ -18,6 +18,7 @@ from curate.document import Document, Line, Origin
 from curate.stages.base import Batch
 from curate.stages.site import REASON, SiteBoilerplate, page_key, page_keys, site_of
 from curate.stages.site_census import Census
+from curate.stages.site_host import bare_host, site_key
 
 sys.path.insert(0, str(ROOT / "bench"))
 from site_boilerplate import score
@@ -49,22 +50,21 @@ def test_the_host_is_parsed_from_the_urls_start_as_from_the_whole_url():
     """site_of parses only the URL's start, up to its authority's end (cached per site):
     the same host as urlsplit finds in the whole URL, for URLs made of the pieces that
     move urlsplit's bounds (schemes, slashes, queries, fragments, ports, user info,
-    brackets, tabs and newlines it drops, characters it refuses)."""
+    brackets, tabs and newlines it drops, characters it refuses), and URLs without a
+    scheme whose first segment is a host."""
     import random
     from urllib.parse import urlsplit
 
     def whole(url: str) -> str | None:
         try:
-            host = urlsplit(url.strip()).hostname
+            parts = urlsplit(url.strip())
         except ValueError:
             return None
-        if not host:
-            return None
-        return host[4:] if host.startswith("www.") else host
+        return site_key(parts.hostname if parts.netloc else bare_host(url.strip()))
 
     pieces = ["http:", "https:", "HTTP:", "", "mailto:", "//", "/", "?", "#", "www.", "Ex.ample", "user:pw@",
               ":8080", "[::1]", "[::1", "]", "a", "é", "\t", "\n", " ", "%41", "@", ":", ".", "\u2100", "\uff0f",
-              "/path//x", "?q=//h", "#//h"]
+              "/path//x", "?q=//h", "#//h", "xn--bcher-kva", "ｅｘ", "\u3002", ".org", "index.html", "1.2.3.4"]
     rng = random.Random(5)
     for _ in range(20_000):
         url = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 7)))
