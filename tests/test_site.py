@@ -20,6 +20,7 @@ from curate.document import Document, Line, Origin
 from curate.stages.base import Batch
 from curate.stages.site import REASON, SiteBoilerplate, page_key, page_keys, site_of
 from curate.stages.site_census import Census
+from curate.stages.site_host import bare_host, site_key
 
 sys.path.insert(0, str(ROOT / "bench"))
 from site_boilerplate import score
@@ -51,22 +52,21 @@ def test_the_host_is_parsed_from_the_urls_start_as_from_the_whole_url():
     """site_of parses only the URL's start, up to its authority's end (cached per site):
     the same host as urlsplit finds in the whole URL, for URLs made of the pieces that
     move urlsplit's bounds (schemes, slashes, queries, fragments, ports, user info,
-    brackets, tabs and newlines it drops, characters it refuses)."""
+    brackets, tabs and newlines it drops, characters it refuses), and URLs without a
+    scheme whose first segment is a host."""
     import random
     from urllib.parse import urlsplit
 
     def whole(url: str) -> str | None:
         try:
-            host = urlsplit(url.strip()).hostname
+            parts = urlsplit(url.strip())
         except ValueError:
             return None
-        if not host:
-            return None
-        return host[4:] if host.startswith("www.") else host
+        return site_key(parts.hostname if parts.netloc else bare_host(url.strip()))
 
     pieces = ["http:", "https:", "HTTP:", "", "mailto:", "//", "/", "?", "#", "www.", "Ex.ample", "user:pw@",
               ":8080", "[::1]", "[::1", "]", "a", "é", "\t", "\n", " ", "%41", "@", ":", ".", "\u2100", "\uff0f",
-              "/path//x", "?q=//h", "#//h"]
+              "/path//x", "?q=//h", "#//h", "xn--bcher-kva", "ｅｘ", "\u3002", ".org", "index.html", "1.2.3.4"]
     rng = random.Random(5)
     for _ in range(20_000):
         url = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 7)))
@@ -289,3 +289,91 @@ def test_rules_suggest_never_overwrites_and_says_what_is_wrong(tmp_path, site_ru
     assert target.read_text() == "# mine\n"
     result = run_process("rules", "suggest", tmp_path, "-o", tmp_path / "new.toml", cwd=tmp_path)
     assert result.returncode != 0 and "removed.jsonl" in result.stderr and "Traceback" not in result.stderr
+
+
+# One host spelled several ways is one site: the census must count its pages together.
+REPEATED = "Our weekly print edition reaches forty thousand homes across the valley."
+SENTENCES = [
+    "The council voted on Tuesday to repair the old stone bridge before the spring floods arrive.",
+    "Local farmers say the late frost damaged nearly half of this year's apple blossoms in the valley.",
+    "A new library branch will open next month with longer evening hours and a small reading garden.",
+    "Volunteers cleaned the river banks over the weekend and collected more than two hundred bags of litter.",
+    "The school choir won the regional contest with a program of folk songs from the northern hills.",
+    "Road works on the main street will close one lane for three weeks starting on Monday morning.",
+]
+
+
+@pytest.mark.parametrize(("urls", "site"), [
+    (["https://example.org/1", "https://example.org/2", "https://example.org/3"], "example.org"),
+    (["http://EXAMPLE.org:8080/1", "https://example.org/2", "http://Example.Org:80/3"], "example.org"),
+    (["https://example.org/1", "https://example.org./2", "https://example.org/3"], "example.org"),
+    (["https://bücher.example/1", "https://xn--bcher-kva.example/2", "https://bücher.example/3"], "bücher.example"),
+    (["http://[::1]/a", "http://[0:0:0:0:0:0:0:1]/b", "http://[::1]/c"], "::1"),
+    (["https://ｅｘａｍｐｌｅ.org/1", "https://example.org/2", "https://ＥＸＡＭＰＬＥ．org/3"], "example.org"),
+    (["example.org/1", "example.org/2", "example.org/3"], "example.org"),
+    (["www.example.org/1", "https://example.org/2", "example.org:8080/3"], "example.org"),
+], ids=["control", "case-and-ports", "trailing-dot", "idn", "ipv6", "full-width", "no-scheme", "no-scheme-www"])
+def test_one_host_spelled_several_ways_is_one_site(tmp_path, urls, site):
+    pages = [{"id": str(n), "url": url, "text": "\n\n".join([SENTENCES[2 * n], REPEATED, SENTENCES[2 * n + 1]])}
+             for n, url in enumerate(urls)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pages),
+                                       encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_process("run", tmp_path / "in.jsonl", "-o", out, "-q")
+    assert result.returncode == 0, result.stderr
+    by_site = [r for r in read_jsonl(out / "removed.jsonl") if r["reason"] == REASON]
+    assert sorted(r["doc"] for r in by_site) == ["0", "1", "2"]
+    assert {r["removed"] for r in by_site} == {REPEATED}
+    assert {r["detail"] for r in by_site} == {f"repeated on 3 of 3 pages of {site}"}
+    kept = {doc["id"]: doc["text"] for doc in read_jsonl(out / "corpus" / "part-00000.jsonl")}
+    assert kept == {p["id"]: "\n\n".join(SENTENCES[2 * n:2 * n + 2]) for n, p in enumerate(pages)}
+
+
+def test_pages_whose_urls_are_relative_paths_get_no_site(tmp_path):
+    # "news/1" or "index.html" is a path on some site, not a host: pages whose url fields
+    # are such paths are left alone, as pages without a url are.
+    urls = ["news/1", "/a/b", "index.html?page=3"]
+    pages = [{"id": str(n), "url": url, "text": "\n\n".join([SENTENCES[2 * n], REPEATED, SENTENCES[2 * n + 1]])}
+             for n, url in enumerate(urls)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pages), encoding="utf-8")
+    result = run_process("run", tmp_path / "in.jsonl", "-o", tmp_path / "out", "-q")
+    assert result.returncode == 0, result.stderr
+    assert all(r["reason"] != REASON for r in read_jsonl(tmp_path / "out" / "removed.jsonl"))
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("host", "key"), [
+    (None, None), ("", None), (".", None),
+    ("example.org", "example.org"), ("www.example.org", "example.org"), ("example.org.", "example.org"),
+    ("www.example.org.", "example.org"), ("news.example.org", "news.example.org"),
+    ("localhost", "localhost"), ("localhost.", "localhost"), ("www", "www"), ("my_host.example", "my_host.example"),
+    ("bücher.example", "bücher.example"), ("xn--bcher-kva.example", "bücher.example"),
+    ("ｅｘａｍｐｌｅ.org", "example.org"), ("ｅｘａｍｐｌｅ．org", "example.org"),
+    ("ｅｘａｍｐｌｅ。org", "example.org"),
+    ("ｗｗｗ.example.org", "example.org"), ("ｘｎ－－ｂｃｈｅｒ－ｋｖａ.example", "bücher.example"),
+    ("faß.de", "fass.de"), ("xn--fa-hia.de", "fass.de"),  # nameprep (IDNA 2003) maps ß to ss
+    # No valid IDN: kept as written, not merged with another host or dropped.
+    ("xn--zzz-.example", "xn--zzz-.example"), ("xn--a.example", "xn--a.example"), ("xn--.example", "xn--.example"),
+    ("a\u200eb.example", "a\u200eb.example"),
+    ("127.0.0.1", "127.0.0.1"), ("::1", "::1"), ("0:0:0:0:0:0:0:1", "::1"), ("2001:db8:0:0:0:0:0:1", "2001:db8::1"),
+    ("::ffff:1.2.3.4", "::ffff:1.2.3.4"), ("::ffff:102:304", "::ffff:1.2.3.4"), ("::zz", "::zz"),
+])
+def test_the_site_key_of_a_host(host, key):
+    assert site_key(host) == key
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("url", "host"), [
+    ("example.org/1", "example.org"), ("Example.ORG", "example.org"), ("www.example.org/x", "www.example.org"),
+    ("example.org:8080/x?q=1", "example.org"), ("example.org.", "example.org."), ("example.org#top", "example.org"),
+    ("bücher.example/1", "bücher.example"), ("xn--bcher-kva.example/1", "xn--bcher-kva.example"),
+    ("192.168.0.1/admin", "192.168.0.1"), ("docs.rs/serde", "docs.rs"),
+    # Relative paths, files, and what else is no host.
+    ("news/1", None), ("/a/b", None), ("./x", None), ("../x", None), ("", None), (".", None), (".org/x", None),
+    ("localhost/x", None), ("localhost:8080/x", None), ("index.html", None), ("page.php?id=3", None),
+    ("v1.2/x", None), ("3.14", None), ("a.b/x", None), ("-a.example/x", None), ("a_b.example/x", None),
+    ("mailto:a@b.org", None), ("user@example.org/x", None), ("example.org:http/x", None), ("C:/x.y/z", None),
+    ("c:\\x.y\\z", None), ("[::1]/x", None), ("a..example/x", None), ("a b.example/x", None),
+])
+def test_a_url_without_a_scheme_has_a_host_only_when_its_first_segment_is_one(url, host):
+    assert bare_host(url) == host

@@ -8,13 +8,16 @@ lines its site repeats on at least ``min_pages`` pages and on at least ``min_sha
 site's pages, each audited as ``site:repeated`` with the count.
 
 The site of a document is the host of its ``url`` (a JSONL or Parquet field, or a WET
-record's WARC-Target-URI), without ``www.``; with ``--site folder``, the folder its file
-is in. A document without one is left alone.
+record's WARC-Target-URI), one key however the host is spelled (`curate.stages.site_host`:
+lower case, no trailing dot or ``www.``, IDNA's Unicode form, IPv6 compressed), also of a
+URL written without its scheme ("example.org/1"); with ``--site folder``, the folder its
+file is in. A document without one is left alone.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
@@ -26,6 +29,7 @@ import xxhash
 from curate.distinct import distinct
 from curate.document import Document, RawDocument, Reason
 from curate.stages.base import Batch, Stage
+from curate.stages.site_host import bare_host, site_key
 
 if TYPE_CHECKING:
     from curate.driver import RunConfig
@@ -37,6 +41,7 @@ DEFAULT_MIN_PAGES = 3
 DEFAULT_MIN_SHARE = 0.02
 REASON = "site:repeated"
 URL_FIELD = "url"
+_FIRST_SEGMENT_END = re.compile(r"[/?#]")
 
 
 def site_of(doc: Document | RawDocument, mode: str) -> str | None:
@@ -58,7 +63,10 @@ def _authority_part(url: str) -> str:
     stage)."""
     at = url.find("//")
     if at < 0:
-        return url
+        # No authority: a scheme-less URL's host, if any, is its first segment, shared by its
+        # site's pages. (urlsplit drops tabs and newlines, which can make a "//" of "/\t/":
+        # such a URL is parsed whole.)
+        return url if any(c in url for c in "\t\n\r") else _FIRST_SEGMENT_END.split(url, maxsplit=1)[0]
     ends = [end for end in (url.find("/", at + 2), url.find("?", at + 2), url.find("#", at + 2)) if end >= 0]
     return url[:min(ends)] if ends else url
 
@@ -66,12 +74,13 @@ def _authority_part(url: str) -> str:
 @lru_cache(maxsize=4096)
 def _site_of_url(url: str) -> str | None:
     try:
-        host = urlsplit(url).hostname
+        parts = urlsplit(url)
+        host = parts.hostname
     except ValueError:  # an unparsable URL (a bad IPv6 literal, ...): no site, not a crash
         return None
-    if not host:
-        return None
-    return host[4:] if host.startswith("www.") else host
+    if not parts.netloc:  # no "//": "example.org/1" may still start with its host
+        host = bare_host(url)
+    return site_key(host)
 
 
 def line_key(site: str, text: str) -> int:
