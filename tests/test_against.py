@@ -97,3 +97,54 @@ def test_the_ray_engine_runs_against_a_saved_index_as_the_local_engine(crawls, t
     assert "index/shingles.u32" in outputs["ray"]
     assert outputs["ray"] == outputs["local"]
     assert json.loads(outputs["ray"]["summary.json"])["against"]["paragraphs"] > 0
+
+
+@pytest.fixture(scope="module")
+def earlier(crawls, tmp_path_factory) -> Path:
+    """A finished run of crawl A with its index saved, which the refusals must leave as it is."""
+    out = tmp_path_factory.mktemp("earlier") / "a"
+    assert run_process("dedup", crawls / "A", "-o", out, "-q", "--save-index").returncode == 0
+    return out
+
+
+def _everything(folder: Path) -> dict[str, bytes | None]:
+    """Every entry of a folder, hidden ones too (a .partial/ left behind), files with their bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize(("against", "options", "said"), [
+    ("a", ["--overwrite"], "--against {a} and -o {a} are the same folder"),
+    ("a/index", ["--overwrite"], "-o {a} holds the index --against {a}/index reads"),
+    ("a/../a", ["--overwrite"], "--against {a}/../a and -o {a} are the same folder"),  # `..` folded
+    ("a", ["--resume"], "--against {a} and -o {a} are the same folder"),
+    ("a", [], "--against {a} and -o {a} are the same folder"),
+])
+def test_against_the_output_folder_is_refused_before_anything_is_deleted(crawls, earlier, against, options, said):
+    # --overwrite deleted the folder, index and all, before the run opened the index's
+    # shingle file: a traceback, and the earlier run gone.
+    before = _everything(earlier)
+    given = str(earlier.parent / against)
+    refused = run_process("dedup", crawls / "B", "-o", earlier, "--against", given, "-q", *options)
+    assert refused.returncode == 2, refused.stderr
+    assert said.format(a=earlier) in refused.stderr
+    assert "this run would delete or write over" in refused.stderr and "give another -o DIR" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert _everything(earlier) == before
+
+
+def test_against_through_a_symlink_to_the_output_folder_is_refused(crawls, earlier, tmp_path):
+    before = _everything(earlier)
+    (tmp_path / "link").symlink_to(earlier)  # -o names the folder through a link: the same folder on disk
+    refused = run_process("dedup", crawls / "B", "-o", tmp_path / "link", "--against", earlier, "-q", "--overwrite")
+    assert refused.returncode == 2 and "are the same folder" in refused.stderr, refused.stderr
+    # The index reached through a link inside -o: deleting -o removes the link the run reads through.
+    outside = tmp_path / "kept"
+    outside.mkdir()
+    (outside / "index").symlink_to(earlier / "index")
+    refused = run_process("dedup", crawls / "B", "-o", outside, "--against", outside, "-q", "--overwrite")
+    assert refused.returncode == 2 and "are the same folder" in refused.stderr, refused.stderr
+    inside = run_process("dedup", crawls / "B", "-o", earlier / "index" / "new", "--against", earlier, "-q")
+    assert inside.returncode == 2 and f"-o {earlier}/index/new is inside the index" in inside.stderr, inside.stderr
+    assert "Traceback" not in refused.stderr + inside.stderr
+    assert _everything(earlier) == before
+    assert not (earlier / "index" / "new").exists()

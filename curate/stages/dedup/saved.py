@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from curate.errors import UsageError
+from curate.errors import ArgumentError, UsageError
 from curate.outdir import INDEX
 from curate.stages.dedup.signature import DedupConfig
+from curate.storage import Location
 
 FORMAT = 1
 INDEX_FOLDER = INDEX  # inside a finished output folder
@@ -66,6 +67,39 @@ def find_index(path: Path) -> Path:
             return folder
     raise UsageError(f"--against {path}: no dedup index there (no {INDEX_FOLDER}/{INDEX_JSON}); run the earlier "
                      "corpus with --save-index to write one into its output folder")
+
+
+def refuse_index_in_output(path: Path, output: Location) -> None:
+    """Refuse an ``--against`` index that ``-o`` holds (or that holds ``-o``): --overwrite
+    deletes the folder before the run reads the index, and a resumed or finished run
+    writes its own index over it, so the earlier run would be lost. Called before the
+    output folder is touched. Both spellings of each path are compared, as given (made
+    absolute: ``..`` folded) and with symlinks resolved, since either can reach the other:
+    deleting ``-o`` removes a symlinked ``index/`` the run would read through."""
+    if not isinstance(output, Path):  # a URL: never where a local index is
+        return
+    index = next((folder for folder in (path / INDEX_FOLDER, path) if (folder / INDEX_JSON).is_file()), None)
+    if index is None:  # no index: open_saved says so
+        return
+    outs, indexes = _spellings(output), _spellings(index)
+    fix = "give another -o DIR, or copy the earlier output elsewhere and give --against that copy"
+    if any(_inside(i, o) for i in indexes for o in outs):
+        if any(_inside(a, o) and _inside(o, a) for a in _spellings(path) for o in outs):
+            raise ArgumentError(f"--against {path} and -o {output} are the same folder: this run would delete or "
+                                f"write over the index it reads ({index}); {fix}")
+        raise ArgumentError(f"-o {output} holds the index --against {path} reads ({index}): this run would "
+                            f"delete or write over it; {fix}")
+    if any(_inside(o, i) for i in indexes for o in outs):
+        raise ArgumentError(f"-o {output} is inside the index --against {path} reads ({index}); give an -o DIR "
+                            "outside it")
+
+
+def _spellings(path: Path) -> tuple[str, str]:
+    return os.path.abspath(path), os.path.realpath(path)
+
+
+def _inside(child: str, parent: str) -> bool:
+    return child == parent or child.startswith(parent.rstrip(os.sep) + os.sep)
 
 
 def open_saved(path: Path, cfg: DedupConfig) -> SavedIndex:
