@@ -39,6 +39,7 @@ from curate.staged import open_output_folder
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
 from curate.stages.base import Batch, Stage
 from curate.stages.base import Item as BatchItem
+from curate.stages.dedup.saved import refuse_index_in_output
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SiteBoilerplate
 from curate.stages.site_census import census_stage_of, take_census
@@ -196,6 +197,8 @@ def plan(cfg: RunConfig, discovery: Discovery | None = None) -> Plan:
     """Find the inputs and build the stages; raises UsageError on a bad input or stage name,
     or an output URL curate cannot write (checked first: before any input is listed)."""
     check_location(cfg.output, output=True)
+    if cfg.against is not None:  # before the index is opened, and long before -o is touched
+        refuse_index_in_output(cfg.against, cfg.output)
     found = discovery if discovery is not None else discover(list(cfg.inputs), cfg.output, cfg.read_options)
     return Plan(cfg, found, build_pipeline(cfg.stages, cfg))
 

@@ -4,9 +4,11 @@ crawl gets, for the new crawl, exactly what one run over both crawls would have 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, output_files, read_corpus, read_jsonl, run_process
 
@@ -97,3 +99,100 @@ def test_the_ray_engine_runs_against_a_saved_index_as_the_local_engine(crawls, t
     assert "index/shingles.u32" in outputs["ray"]
     assert outputs["ray"] == outputs["local"]
     assert json.loads(outputs["ray"]["summary.json"])["against"]["paragraphs"] > 0
+
+
+@pytest.fixture(scope="module")
+def earlier(crawls, tmp_path_factory) -> Path:
+    """A finished run of crawl A with its index saved, which the refusals must leave as it is."""
+    out = tmp_path_factory.mktemp("earlier") / "a"
+    assert run_process("dedup", crawls / "A", "-o", out, "-q", "--save-index").returncode == 0
+    return out
+
+
+def _everything(folder: Path) -> dict[str, bytes | None]:
+    """Every entry of a folder, hidden ones too (a .partial/ left behind), files with their bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize(("against", "options", "said"), [
+    ("a", ["--overwrite"], "--against {a} and -o {a} are the same folder"),
+    ("a/index", ["--overwrite"], "-o {a} holds the index --against {a}/index reads"),
+    ("a/../a", ["--overwrite"], "--against {a}/../a and -o {a} are the same folder"),  # `..` folded
+    ("a", ["--resume"], "--against {a} and -o {a} are the same folder"),
+    ("a", [], "--against {a} and -o {a} are the same folder"),
+])
+def test_against_the_output_folder_is_refused_before_anything_is_deleted(crawls, earlier, against, options, said):
+    # --overwrite deleted the folder, index and all, before the run opened the index's
+    # shingle file: a traceback, and the earlier run gone.
+    before = _everything(earlier)
+    given = str(earlier.parent / against)
+    refused = run_process("dedup", crawls / "B", "-o", earlier, "--against", given, "-q", *options)
+    assert refused.returncode == 2, refused.stderr
+    assert said.format(a=earlier) in refused.stderr
+    assert "this run would delete or write over" in refused.stderr and "give another -o DIR" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert _everything(earlier) == before
+
+
+def test_against_through_a_symlink_to_the_output_folder_is_refused(crawls, earlier, tmp_path):
+    before = _everything(earlier)
+    (tmp_path / "link").symlink_to(earlier)  # -o names the folder through a link: the same folder on disk
+    refused = run_process("dedup", crawls / "B", "-o", tmp_path / "link", "--against", earlier, "-q", "--overwrite")
+    assert refused.returncode == 2 and "are the same folder" in refused.stderr, refused.stderr
+    # The index reached through a link inside -o: deleting -o removes the link the run reads through.
+    outside = tmp_path / "kept"
+    outside.mkdir()
+    (outside / "index").symlink_to(earlier / "index")
+    refused = run_process("dedup", crawls / "B", "-o", outside, "--against", outside, "-q", "--overwrite")
+    assert refused.returncode == 2 and "are the same folder" in refused.stderr, refused.stderr
+    inside = run_process("dedup", crawls / "B", "-o", earlier / "index" / "new", "--against", earlier, "-q")
+    assert inside.returncode == 2 and f"-o {earlier}/index/new is inside the index" in inside.stderr, inside.stderr
+    assert "Traceback" not in refused.stderr + inside.stderr
+    assert _everything(earlier) == before
+    assert not (earlier / "index" / "new").exists()
+
+
+def _cut(path: Path, size: int | None = None) -> None:
+    """The file cut to ``size`` bytes (half of it by default), as a copy broken off leaves it."""
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2 if size is None else size])
+
+
+def _nudge(path: Path) -> None:
+    """The second record's end moved by half a shingle hash: the last end, the file's size, as it was."""
+    ends = np.load(path)
+    ends[1] += 2
+    np.save(path, ends)
+
+
+def _meta_with(folder: Path, **fields: object) -> None:
+    meta = json.loads((folder / "index.json").read_text())
+    (folder / "index.json").write_text(json.dumps({**meta, **fields}))
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    # Each was a traceback once the run reached that part, or an AttributeError at once.
+    (lambda ix: _cut(ix / "shingles.u32", 100_000), "shingles.u32 holds 100000 bytes, its ends say "),
+    (lambda ix: _cut(ix / "refs.jsonl"), "refs.jsonl holds "),
+    (lambda ix: (ix / "index.json").write_text("[1]\n"), "index.json holds list, not an object"),
+    (lambda ix: _meta_with(ix, dedup="x"), "index.json: \"dedup\" is 'x', not an object of settings"),
+    (lambda ix: _meta_with(ix, paragraphs="12"), "index.json: \"paragraphs\" is '12', not a count"),
+    (lambda ix: _meta_with(ix, paragraphs=12), "index.json says 12 paragraphs, shingle_ends.npy has "),
+    (lambda ix: (ix / "refs.jsonl").unlink(), "No such file or directory"),
+    (lambda ix: _cut(ix / "keys.npy"), "cannot read the index ("),  # np.load's own words
+    (lambda ix: np.save(ix / "ids.npy", np.load(ix / "ids.npy").astype(np.int64)),
+     "ids.npy holds int64 "),
+    (lambda ix: np.save(ix / "ids.npy", np.load(ix / "ids.npy")[:-1]), "keys.npy has "),
+    (lambda ix: np.save(ix / "ref_ends.npy", np.load(ix / "ref_ends.npy")[::-1].copy()), "refs.jsonl holds "),
+    (lambda ix: _nudge(ix / "shingle_ends.npy"), "the ends of shingles.u32's records go back, or cut its values "
+                                                  "(from record 1)"),
+])
+def test_a_damaged_index_is_refused_before_the_run_starts(crawls, earlier, tmp_path, damage, said):
+    ix = tmp_path / "ix"
+    shutil.copytree(earlier / "index", ix)
+    damage(ix)
+    refused = run_process("dedup", crawls / "B", "-o", tmp_path / "out", "--against", ix, "-q")
+    assert refused.returncode == 1, refused.stderr
+    assert f"--against {ix}: cannot read the index (" in refused.stderr and said in refused.stderr
+    assert "save it again with --save-index" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "out").exists()  # said before the run started: no .partial/ left

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from curate.document import Reason
-from curate.errors import RunStopped
+from curate.errors import CurateError, RunStopped
 from curate.outdir import fsync_path, write_durably
 from curate.stages.base import Batch, Stage
 from curate.stages.dedup.apply import apply_verdicts
@@ -109,7 +109,8 @@ class Dedup(Stage):
                 items = np.fromiter((batch.first_item + pos for pos, _ in rows.owners), dtype=np.int64, count=len(rows))
                 self._decided.append((self._verdicts.next_uid, items))
             return self._verdicts.decide(rows)
-        return self.index.decide(batch)
+        with self._stopped_by_reading():
+            return self.index.decide(batch)
 
     def settle(self, processes: int, spread: Callable[[Path], Any] | None = None) -> dict[str, float]:
         """--dedup-parts, between the passes: the verdicts of every row the first pass kept,
@@ -175,6 +176,23 @@ class Dedup(Stage):
             raise RunStopped(self._output, f"cannot write {err.filename or self._folder}: {err.strerror or err}") \
                 from err
 
+    @contextlib.contextmanager
+    def _stopped_by_reading(self, doing: str = "read") -> Iterator[None]:
+        """A disk error reading the index (the earlier run's, --against, or this run's own
+        files) stops the run with what to do, not a traceback: open_saved checked the
+        saved files' sizes, but a disk can fail, or the files change, after that.
+        ``doing``: what the message says could not be done (saving also writes)."""
+        try:
+            yield
+        except OSError as err:
+            said = f"{err.filename}: {err.strerror}" if err.filename else str(err)
+            cause = f"cannot {doing} the dedup index ({said})"
+            if self.saved is not None:
+                cause += f"; if the index --against {self.saved.folder} is damaged, save it again with --save-index"
+            if self._output is None:  # no output folder to resume in (a run written in memory)
+                raise CurateError(cause) from err
+            raise RunStopped(self._output, cause) from err
+
     def __call__(self, batch: Batch) -> Batch:
         apply_verdicts(batch, self.decide(batch))
         return batch
@@ -194,7 +212,10 @@ class Dedup(Stage):
     def attach(self, scratch: Path | None) -> None:
         self.index.close()
         memory = self.memory if self.memory is not None else default_memory()
-        self.index = DedupIndex(self.dedup, scratch, self.saved, index_budget(memory))
+        # The scratch folder is OUT/.partial/index: the output is two levels up.
+        self._output = scratch.parent.parent if scratch is not None else None
+        with self._stopped_by_reading():  # the saved index's files are opened here
+            self.index = DedupIndex(self.dedup, scratch, self.saved, index_budget(memory))
         if self.parts:
             if scratch is None:
                 self._folder = Path(tempfile.mkdtemp(prefix="dedup-parts-"))
@@ -229,7 +250,8 @@ class Dedup(Stage):
             # kept, as the one-index run would have built it (the same files, byte for byte).
             with self._stopped_by_disk():
                 add_kept(self.index, self._folder, self._bands)
-        self.index.save(folder)
+        with self._stopped_by_reading("save"):  # the saved index is copied into the new one
+            self.index.save(folder)
 
     def fingerprint(self) -> object:
         # The index it runs against by what it holds, not by where it is.
