@@ -196,3 +196,17 @@ def test_a_damaged_index_is_refused_before_the_run_starts(crawls, earlier, tmp_p
     assert f"--against {ix}: cannot read the index (" in refused.stderr and said in refused.stderr
     assert "save it again with --save-index" in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "out").exists()  # said before the run started: no .partial/ left
+
+
+def test_references_scrambled_in_place_stop_the_run_with_what_to_do(crawls, earlier, tmp_path):
+    """refs.jsonl overwritten with bytes of the same length passes the size checks; the
+    first duplicate that points into it stops the run cleanly, not with a traceback."""
+    ix = tmp_path / "ix"
+    shutil.copytree(earlier / "index", ix)
+    refs = ix / "refs.jsonl"
+    refs.write_bytes(bytes(b if b == ord("\n") else ord("x") for b in refs.read_bytes()))
+    stopped = run_process("dedup", crawls / "B", "-o", tmp_path / "out", "--against", ix, "-q")
+    assert stopped.returncode == 1, stopped.stderr
+    assert "refs.jsonl: reference " in stopped.stderr and "is not [doc, source, line, start, end]" in stopped.stderr
+    assert f"if the index --against {ix} is damaged, save it again with --save-index" in stopped.stderr
+    assert "Traceback" not in stopped.stderr

@@ -155,7 +155,12 @@ class DedupIndex:
     def ref(self, pid: int) -> ParagraphRef:
         if pid < self._base:
             assert self._base_refs is not None
-            return ParagraphRef(*json.loads(self._base_refs.read(pid)))
+            record = self._base_refs.read(pid)
+            try:
+                return ParagraphRef(*json.loads(record))
+            except (ValueError, TypeError) as err:  # a saved file changed in place: its size was right
+                # An OSError, so the run stops as on any damaged index file, with what to do.
+                raise OSError(f"refs.jsonl: reference {pid} is not [doc, source, line, start, end] ({err})") from err
         _, refs = self._open()
         return ParagraphRef(*marshal.loads(refs.read(pid - self._base)))
 
