@@ -48,7 +48,7 @@ class CsvReader:
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
         try:
             with open_stream(file.path) as raw:
-                yield from _rows(file, _as_utf8(raw), options)
+                yield from _rows(file, raw, options)
         except (NotRegularFile, OSError) as err:
             yield unreadable_problem(file.source, err)
 
@@ -58,7 +58,7 @@ def delimiter_of(file: InputFile) -> bytes:
     return b"\t" if name.endswith(".tsv") else b","
 
 
-def _rows(file: InputFile, stream: BinaryIO, options: ReadOptions) -> Iterator[RawDocument | Problem]:
+def _rows(file: InputFile, raw_stream: BinaryIO, options: ReadOptions) -> Iterator[RawDocument | Problem]:
     source, field = file.source, options.text_field
     limit = options.max_doc_bytes
     delimiter = delimiter_of(file)
@@ -66,7 +66,10 @@ def _rows(file: InputFile, stream: BinaryIO, options: ReadOptions) -> Iterator[R
     row = 0  # data rows so far
     read_any = False
     try:
-        records = csv_records(stream, delimiter, limit)
+        # The first bytes are read here, inside the try: a stream that fails at once (garbage
+        # named .xz, a gzip cut in its header, a UTF-16 file whose first character is invalid)
+        # is a problem of this file like one that fails later, never an error of the run.
+        records = csv_records(_as_utf8(raw_stream), delimiter, limit)
         for raw in records:
             read_any = True
             if header is None:
@@ -95,7 +98,11 @@ def _rows(file: InputFile, stream: BinaryIO, options: ReadOptions) -> Iterator[R
                       "a stray quote that opened a field no quote closes",
                       f"the {what} is skipped, the rows before it are kept; fix the quoting or re-download the file")
         return
-    except Exception as err:  # noqa: BLE001 - OSError, zlib.error, ZstdError, EOFError, bad UTF-16: the stream's
+    except InvalidUtf16 as err:
+        lost = f"rows after row {row:,} are lost" if row else "no row could be read"
+        yield Problem(source, row + 1, str(err), f"{lost}; {UTF16_FIX}")
+        return
+    except Exception as err:  # noqa: BLE001 - OSError, zlib.error, ZstdError, LZMAError, EOFError: the stream's
         problem, fix = fault_wording(file.path, str(err) or type(err).__name__)
         lost = f"rows after row {row:,} are lost" if row else "no row could be read"
         yield Problem(source, row + 1, problem, f"{lost}; {fix}")
@@ -185,19 +192,49 @@ class _Prefixed(io.RawIOBase):
         return self.stream.read(size)
 
 
+class InvalidUtf16(ValueError):
+    """A UTF-16 file holds bytes that are not UTF-16 (a lone surrogate, an odd byte at the end)."""
+
+
+UTF16_FIX = "convert the file to UTF-8 (e.g. iconv -f utf-16 -t utf-8)"  # what the .txt reader says too
+
+
 class _Utf16AsUtf8(_Prefixed):
+    """UTF-16 transcoded to UTF-8 as it is read. Invalid UTF-16 raises InvalidUtf16, in the
+    .txt reader's words and with the byte where it is, after the text before it: the rows
+    before the fault are kept, as for a compressed stream that breaks off."""
+
     def __init__(self, stream: BinaryIO, head: bytes):
         super().__init__(b"", stream)
-        # "utf-16" reads the byte order mark and drops it; errors stay errors (the read's problem).
+        # "utf-16" reads the byte order mark and drops it; an error is raised, never replaced.
         self.decoder = codecs.getincrementaldecoder("utf-16")()
-        self.pending = self.decoder.decode(head).encode("utf-8")
+        self.pending = b""  # UTF-8 not yet returned
+        self.unread = head  # bytes of the stream not yet given to the decoder
+        self.fed = 0  # bytes of the stream given to the decoder so far
+        self.fault: InvalidUtf16 | None = None
+        self.ended = False
 
     def read(self, size: int = -1) -> bytes:
-        while True:
-            if self.pending:
-                data, self.pending = self.pending, b""
-                return data
-            chunk = self.stream.read(CHUNK)
-            if not chunk:
-                return self.decoder.decode(b"", final=True).encode("utf-8")
-            self.pending = self.decoder.decode(chunk).encode("utf-8")
+        while not self.pending:
+            if self.fault is not None:
+                raise self.fault
+            if self.ended:
+                return b""
+            chunk, self.unread = self.unread or self.stream.read(CHUNK), b""
+            self.ended = not chunk
+            self.pending = self._decode(chunk)
+        data, self.pending = self.pending, b""
+        return data
+
+    def _decode(self, chunk: bytes) -> bytes:
+        """``chunk`` as UTF-8; up to a fault, which the next read raises."""
+        buffered = len(self.decoder.getstate()[0])  # bytes of the last chunk the decoder holds back
+        try:
+            text = self.decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as err:
+            # err.start counts from the held-back bytes; the decoder's state is as it was.
+            at = self.fed - buffered + err.start
+            self.fault = InvalidUtf16(f"invalid {err.encoding.upper()} ({err.reason} at byte {at})")
+            text = self.decoder.decode(chunk[:max(0, err.start - buffered)])
+        self.fed += len(chunk)
+        return text.encode("utf-8")
