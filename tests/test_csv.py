@@ -34,15 +34,17 @@ def _fields(raw: bytes, delimiter: str = ",") -> list[str]:
 @pytest.mark.unit
 @settings(max_examples=600, deadline=None)
 @given(text=st.text(alphabet=st.sampled_from(list('ab é,"\t\r\n')), max_size=40), chunk=st.integers(1, 7),
-       tab=st.booleans())
-@example(text='a,"b\r\nc",d\r\ne', chunk=1, tab=False)
-@example(text='"a"b"c,d\rx', chunk=2, tab=False)
-def test_the_cut_gives_the_rows_csv_reader_gives(text, chunk, tab):
+       tab=st.booleans(), runs=st.booleans())
+@example(text='a,"b\r\nc",d\r\ne', chunk=1, tab=False, runs=False)
+@example(text='"a"b"c,d\rx', chunk=2, tab=False, runs=False)
+@example(text='"","",x,"a,b","",""x,"\n",', chunk=3, tab=False, runs=True)
+def test_the_cut_gives_the_rows_csv_reader_gives(text, chunk, tab, runs):
     delimiter = "\t" if tab else ","
     reference = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     records: list = []
-    old = csv_records.CHUNK
+    old, old_runs = csv_records.CHUNK, csv_records.RUN_AFTER
     csv_records.CHUNK = chunk
+    csv_records.RUN_AFTER = 0 if runs else old_runs  # runs of short fields matched from the first field on
     try:
         for raw in csv_records.csv_records(io.BytesIO(text.encode()), delimiter.encode(), 1 << 20):
             records.append(raw)
@@ -52,8 +54,10 @@ def test_the_cut_gives_the_rows_csv_reader_gives(text, chunk, tab):
         assert len(reference) == len(records) + 1
         reference.pop()
     finally:
-        csv_records.CHUNK = old
+        csv_records.CHUNK, csv_records.RUN_AFTER = old, old_runs
     assert [_fields(raw, delimiter) for raw in records] == reference
+    # The cut counts the fields csv splits a record into (a blank line is one empty field to it).
+    assert [raw.fields for raw in records] == [len(fields) or 1 for fields in reference]
 
 
 @pytest.mark.unit

@@ -24,13 +24,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from curate.document import Problem, RawDocument
 from curate.formats.base import NotRegularFile, ReadOptions, empty_file_problem, unreadable_problem
 from curate.formats.compressed import compression_of, fault_wording, open_stream
-from curate.formats.csv_records import CHUNK, CutOff, csv_records
+from curate.formats.csv_records import CHUNK, CutOff, Record, csv_records
 from curate.storage import base_name
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
 
 _UTF8_BOM = codecs.BOM_UTF8
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# Columns a header may name: spreadsheets stop at 16,384; far more is not a table of
+# documents but a dump, and each name is a Python string held for the whole file.
+MAX_COLUMNS = 100_000
 
 
 class CsvReader:
@@ -77,15 +81,14 @@ def _rows(file: InputFile, raw_stream: BinaryIO, options: ReadOptions) -> Iterat
                     yield Problem(source, None, f"a header row of {raw:,} bytes, over --max-doc-bytes ({limit:,})",
                                   "skipped; is this a CSV file? (--format names how a file is read)", lines=1)
                     return
-                parsed = _parse(raw, delimiter)
-                if parsed == []:
+                found = _header(raw, delimiter, field)
+                if found == []:
                     continue  # blank lines before the header
-                unusable = _header_problem(parsed, field)
-                if unusable is not None:
+                if isinstance(found, tuple):
                     rows = sum(1 for more in records if more)  # the rest of the file's, not a new cut's
-                    yield Problem(source, None, unusable[0], f"skipped; {unusable[1]}", lines=rows)
+                    yield Problem(source, None, found[0], f"skipped; {found[1]}", lines=rows)
                     return
-                header = parsed
+                header = found
                 continue
             if not raw:
                 continue  # a blank line: no row
@@ -116,45 +119,54 @@ def _rows(file: InputFile, raw_stream: BinaryIO, options: ReadOptions) -> Iterat
         yield Problem(source, None, "no rows: the file holds a header only", "skipped; nothing to read", lines=0)
 
 
-def _header_problem(header: list[str] | None, field: str) -> tuple[str, str] | None:
-    """(problem, what to do) when the header row cannot name the columns, else None."""
-    if header is None:
+def _header(raw: Record, delimiter: bytes, field: str) -> list[str] | tuple[str, str]:
+    """The column names of a header row ([] for a blank line), or (problem, what to do)."""
+    if raw.fields > MAX_COLUMNS:  # counted by the cut: not split into millions of names first
+        return (f"a header row of {raw.fields:,} columns, more than curate reads ({MAX_COLUMNS:,})",
+                "is this a CSV file? (--format names how a file is read)")
+    try:
+        names = _split(raw.decode("utf-8"), delimiter)
+    except UnicodeDecodeError:
         return "the header row is not valid UTF-8", "convert the file to UTF-8 (iconv -f ENCODING -t utf-8)"
+    return _header_problem(names, field) or names
+
+
+def _header_problem(header: list[str], field: str) -> tuple[str, str] | None:
+    """(problem, what to do) when the header row cannot name the columns, else None."""
+    if not header:
+        return None  # a blank line before the header
     if field not in header:
         return f"no column {field!r} (columns: {', '.join(header)})", "choose the text column with --text-field"
-    twice = sorted({name for name in header if header.count(name) > 1})
+    twice = sorted(name for name, times in Counter(header).items() if times > 1)  # header.count: n² steps
     if twice:
         return (f"the header names {', '.join(repr(name) for name in twice)} more than once",
                 "give each column its own name")
     return None
 
 
-def _parse(raw: bytes, delimiter: bytes) -> list[str] | None:
-    """The fields of one cut record, or None if it is not UTF-8."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+def _split(text: str, delimiter: bytes) -> list[str]:
+    """The fields of one cut record."""
     rows = list(csv.reader([text], delimiter=delimiter.decode("ascii")))
     return rows[0] if rows else []
 
 
-def _document(source: str, row: int, raw: bytes | int, header: list[str], field: str, delimiter: bytes,
+def _document(source: str, row: int, raw: Record | int, header: list[str], field: str, delimiter: bytes,
               limit: int) -> RawDocument | Problem:
     if isinstance(raw, int):
         return Problem(source, row, f"row of {raw:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
                        "row skipped; raise --max-doc-bytes to read it, or split the row")
-    values = _parse(raw, delimiter)
-    if values is None:
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            reason = f"{err.reason} at byte {err.start}"
-        return Problem(source, row, f"row is not valid UTF-8 ({reason})",
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return Problem(source, row, f"row is not valid UTF-8 ({err.reason} at byte {err.start})",
                        "row skipped; convert the file to UTF-8 (iconv -f cp1252 -t utf-8, or the encoding it is in)",
                        preview=raw[:120].decode("utf-8", "replace"))
+    # The cut's count first: a row of 20 million tiny fields is refused before it is split
+    # (csv's own count is checked too, so that a miscount can cost a row, not the run).
+    values = _split(decoded, delimiter) if raw.fields == len(header) else []
     if len(values) != len(header):
-        return Problem(source, row, f"row has {len(values)} fields where the header has {len(header)}",
+        fields = len(values) if values else raw.fields
+        return Problem(source, row, f"row has {fields:,} fields where the header has {len(header):,}",
                        "row skipped; check this row's quoting and delimiters",
                        preview=raw[:120].decode("utf-8", "replace"))
     record = dict(zip(header, values, strict=True))
