@@ -34,15 +34,17 @@ def _fields(raw: bytes, delimiter: str = ",") -> list[str]:
 @pytest.mark.unit
 @settings(max_examples=600, deadline=None)
 @given(text=st.text(alphabet=st.sampled_from(list('ab é,"\t\r\n')), max_size=40), chunk=st.integers(1, 7),
-       tab=st.booleans())
-@example(text='a,"b\r\nc",d\r\ne', chunk=1, tab=False)
-@example(text='"a"b"c,d\rx', chunk=2, tab=False)
-def test_the_cut_gives_the_rows_csv_reader_gives(text, chunk, tab):
+       tab=st.booleans(), runs=st.booleans())
+@example(text='a,"b\r\nc",d\r\ne', chunk=1, tab=False, runs=False)
+@example(text='"a"b"c,d\rx', chunk=2, tab=False, runs=False)
+@example(text='"","",x,"a,b","",""x,"\n",', chunk=3, tab=False, runs=True)
+def test_the_cut_gives_the_rows_csv_reader_gives(text, chunk, tab, runs):
     delimiter = "\t" if tab else ","
     reference = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     records: list = []
-    old = csv_records.CHUNK
+    old, old_runs = csv_records.CHUNK, csv_records.RUN_AFTER
     csv_records.CHUNK = chunk
+    csv_records.RUN_AFTER = 0 if runs else old_runs  # runs of short fields matched from the first field on
     try:
         for raw in csv_records.csv_records(io.BytesIO(text.encode()), delimiter.encode(), 1 << 20):
             records.append(raw)
@@ -52,8 +54,10 @@ def test_the_cut_gives_the_rows_csv_reader_gives(text, chunk, tab):
         assert len(reference) == len(records) + 1
         reference.pop()
     finally:
-        csv_records.CHUNK = old
+        csv_records.CHUNK, csv_records.RUN_AFTER = old, old_runs
     assert [_fields(raw, delimiter) for raw in records] == reference
+    # The cut counts the fields csv splits a record into (a blank line is one empty field to it).
+    assert [raw.fields for raw in records] == [len(fields) or 1 for fields in reference]
 
 
 @pytest.mark.unit
@@ -154,3 +158,78 @@ def test_a_folder_of_csv_and_tsv_files_is_read_row_by_row_with_every_row_account
     run_process("run", str(src), "-o", str(again), "--max-doc-bytes", "300", "--workers", "2", timeout=120)
     for part in (out / "corpus").iterdir():
         assert part.read_bytes() == (again / "corpus" / part.name).read_bytes()
+
+
+def _run(src, out, *options: str):
+    """The real CLI on ``src``: it ends well (no traceback, no click "Aborted!"), and every
+    line it read is kept, removed or quarantined."""
+    result = run_process("run", str(src), "-o", str(out), *options, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "Aborted" not in result.stderr, result.stderr
+    lines = json.loads((out / "summary.json").read_text())["lines"]
+    assert lines["read"] == lines["kept"] + lines["removed"] + lines["quarantined"]
+    return {(q["source"], q["line"]): q for q in read_jsonl(out / "quarantine.jsonl")}, lines
+
+
+def test_a_compressed_csv_that_fails_in_its_first_bytes_is_quarantined_as_other_formats_say_it(tmp_path):
+    import bz2
+    import lzma
+
+    import zstandard
+
+    src = tmp_path / "in"
+    src.mkdir()
+    good = _csv([(text,) for _, text in ROWS], ("text",)).encode()
+    (src / "bad.csv.xz").write_bytes(b"not xz data\n")
+    (src / "bad.csv.zst").write_bytes(b"not zstd data\n")
+    (src / "bad.csv.bz2").write_bytes(b"not bz2\n")
+    (src / "bad.csv.gz").write_bytes(b"not gz\n")  # gzip's error is an OSError: not "cannot read file"
+    (src / "cut.csv.gz").write_bytes(gzip.compress(b"text\nhello world\n")[:12])  # EOFError inside gzip's header
+    (src / "cut.csv.xz").write_bytes(lzma.compress(good)[:-20])
+    (src / "cut.csv.bz2").write_bytes(bz2.compress(good)[:-10])
+    (src / "good.csv.zst").write_bytes(zstandard.ZstdCompressor().compress(good))
+
+    problems, lines = _run(src, tmp_path / "out")
+    fix = "re-download or recompress the file"
+    for name, why in [("bad.csv.xz", "Input format not supported by decoder"),
+                      ("bad.csv.zst", "Unknown frame descriptor"), ("bad.csv.bz2", "Invalid data stream"),
+                      ("bad.csv.gz", "Not a gzipped file"),
+                      ("cut.csv.gz", "Compressed file ended before the end-of-stream marker was reached")]:
+        problem = problems.pop((name, 1))
+        assert problem["problem"].startswith("corrupt or truncated compressed data: ") and why in problem["problem"]
+        assert problem["action"] == f"no row could be read; {fix}" and problem["lines"] == 1
+    for name in ("cut.csv.xz", "cut.csv.bz2"):  # cut near the end: what came before is kept
+        ((source, _), problem), = [item for item in problems.items() if item[0][0] == name]
+        assert problem["problem"].startswith("corrupt or truncated compressed data: ")
+        assert problem["action"].endswith(fix)
+        del problems[(source, problem["line"])]
+    assert not problems
+    kept = {(r["source"], r["lines"][0]["line"]) for r in read_corpus(tmp_path / "out")}
+    assert {("good.csv.zst", k) for k in (1, 2, 3)} <= kept
+    assert lines["quarantined"] == 7  # one line for each broken file
+
+
+def test_invalid_utf16_in_a_csv_is_quarantined_in_the_txt_readers_words_after_the_rows_before_it(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    # The first character a lone surrogate:
+    (src / "lone.csv").write_bytes(b"\xff\xfe\x00\xdct\x00e\x00x\x00t\x00\n\x00")
+    head = "text\nrow one is here\nrow two is here\n".encode("utf-16")
+    (src / "mid.csv").write_bytes(head + "\udc00x\n".encode("utf-16-le", "surrogatepass"))
+    (src / "odd.csv.gz").write_bytes(gzip.compress("text\nthe only row\n".encode("utf-16") + b"x"))
+
+    problems, lines = _run(src, tmp_path / "out", "--no-builtin-rules")
+    fix = "convert the file to UTF-8 (e.g. iconv -f utf-16 -t utf-8)"
+    assert problems.pop(("lone.csv", 1)) | {"preview": ""} == {
+        "source": "lone.csv", "line": 1, "lines": 1, "bytes": None, "preview": "",
+        "problem": "invalid UTF-16-LE (illegal encoding at byte 2)", "action": f"no row could be read; {fix}"}
+    mid = problems.pop(("mid.csv", 3))
+    assert (mid["problem"], mid["action"]) == (f"invalid UTF-16-LE (illegal encoding at byte {len(head)})",
+                                               f"rows after row 2 are lost; {fix}")
+    odd = problems.pop(("odd.csv.gz", 2))
+    assert odd["problem"].startswith("invalid UTF-16-LE (truncated data at byte ")
+    assert not problems
+    texts = {(r["source"], r["lines"][0]["line"]): r["text"] for r in read_corpus(tmp_path / "out")}
+    assert texts == {("mid.csv", 1): "row one is here", ("mid.csv", 2): "row two is here",
+                     ("odd.csv.gz", 1): "the only row"}
+    assert lines == {**lines, "kept": 3, "quarantined": 3}

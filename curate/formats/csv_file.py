@@ -24,13 +24,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from curate.document import Problem, RawDocument
 from curate.formats.base import NotRegularFile, ReadOptions, empty_file_problem, unreadable_problem
 from curate.formats.compressed import compression_of, fault_wording, open_stream
-from curate.formats.csv_records import CHUNK, CutOff, csv_records
+from curate.formats.csv_records import CHUNK, CutOff, Record, csv_records
 from curate.storage import base_name
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
 
 _UTF8_BOM = codecs.BOM_UTF8
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# Columns a header may name: spreadsheets stop at 16,384; far more is not a table of
+# documents but a dump, and each name is a Python string held for the whole file.
+MAX_COLUMNS = 100_000
 
 
 class CsvReader:
@@ -48,7 +52,7 @@ class CsvReader:
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
         try:
             with open_stream(file.path) as raw:
-                yield from _rows(file, _as_utf8(raw), options)
+                yield from _rows(file, raw, options)
         except (NotRegularFile, OSError) as err:
             yield unreadable_problem(file.source, err)
 
@@ -58,7 +62,7 @@ def delimiter_of(file: InputFile) -> bytes:
     return b"\t" if name.endswith(".tsv") else b","
 
 
-def _rows(file: InputFile, stream: BinaryIO, options: ReadOptions) -> Iterator[RawDocument | Problem]:
+def _rows(file: InputFile, raw_stream: BinaryIO, options: ReadOptions) -> Iterator[RawDocument | Problem]:
     source, field = file.source, options.text_field
     limit = options.max_doc_bytes
     delimiter = delimiter_of(file)
@@ -66,7 +70,10 @@ def _rows(file: InputFile, stream: BinaryIO, options: ReadOptions) -> Iterator[R
     row = 0  # data rows so far
     read_any = False
     try:
-        records = csv_records(stream, delimiter, limit)
+        # The first bytes are read here, inside the try: a stream that fails at once (garbage
+        # named .xz, a gzip cut in its header, a UTF-16 file whose first character is invalid)
+        # is a problem of this file like one that fails later, never an error of the run.
+        records = csv_records(_as_utf8(raw_stream), delimiter, limit)
         for raw in records:
             read_any = True
             if header is None:
@@ -74,15 +81,14 @@ def _rows(file: InputFile, stream: BinaryIO, options: ReadOptions) -> Iterator[R
                     yield Problem(source, None, f"a header row of {raw:,} bytes, over --max-doc-bytes ({limit:,})",
                                   "skipped; is this a CSV file? (--format names how a file is read)", lines=1)
                     return
-                parsed = _parse(raw, delimiter)
-                if parsed == []:
+                found = _header(raw, delimiter, field)
+                if found == []:
                     continue  # blank lines before the header
-                unusable = _header_problem(parsed, field)
-                if unusable is not None:
+                if isinstance(found, tuple):
                     rows = sum(1 for more in records if more)  # the rest of the file's, not a new cut's
-                    yield Problem(source, None, unusable[0], f"skipped; {unusable[1]}", lines=rows)
+                    yield Problem(source, None, found[0], f"skipped; {found[1]}", lines=rows)
                     return
-                header = parsed
+                header = found
                 continue
             if not raw:
                 continue  # a blank line: no row
@@ -95,7 +101,11 @@ def _rows(file: InputFile, stream: BinaryIO, options: ReadOptions) -> Iterator[R
                       "a stray quote that opened a field no quote closes",
                       f"the {what} is skipped, the rows before it are kept; fix the quoting or re-download the file")
         return
-    except Exception as err:  # noqa: BLE001 - OSError, zlib.error, ZstdError, EOFError, bad UTF-16: the stream's
+    except InvalidUtf16 as err:
+        lost = f"rows after row {row:,} are lost" if row else "no row could be read"
+        yield Problem(source, row + 1, str(err), f"{lost}; {UTF16_FIX}")
+        return
+    except Exception as err:  # noqa: BLE001 - OSError, zlib.error, ZstdError, LZMAError, EOFError: the stream's
         problem, fix = fault_wording(file.path, str(err) or type(err).__name__)
         lost = f"rows after row {row:,} are lost" if row else "no row could be read"
         yield Problem(source, row + 1, problem, f"{lost}; {fix}")
@@ -109,45 +119,54 @@ def _rows(file: InputFile, stream: BinaryIO, options: ReadOptions) -> Iterator[R
         yield Problem(source, None, "no rows: the file holds a header only", "skipped; nothing to read", lines=0)
 
 
-def _header_problem(header: list[str] | None, field: str) -> tuple[str, str] | None:
-    """(problem, what to do) when the header row cannot name the columns, else None."""
-    if header is None:
+def _header(raw: Record, delimiter: bytes, field: str) -> list[str] | tuple[str, str]:
+    """The column names of a header row ([] for a blank line), or (problem, what to do)."""
+    if raw.fields > MAX_COLUMNS:  # counted by the cut: not split into millions of names first
+        return (f"a header row of {raw.fields:,} columns, more than curate reads ({MAX_COLUMNS:,})",
+                "is this a CSV file? (--format names how a file is read)")
+    try:
+        names = _split(raw.decode("utf-8"), delimiter)
+    except UnicodeDecodeError:
         return "the header row is not valid UTF-8", "convert the file to UTF-8 (iconv -f ENCODING -t utf-8)"
+    return _header_problem(names, field) or names
+
+
+def _header_problem(header: list[str], field: str) -> tuple[str, str] | None:
+    """(problem, what to do) when the header row cannot name the columns, else None."""
+    if not header:
+        return None  # a blank line before the header
     if field not in header:
         return f"no column {field!r} (columns: {', '.join(header)})", "choose the text column with --text-field"
-    twice = sorted({name for name in header if header.count(name) > 1})
+    twice = sorted(name for name, times in Counter(header).items() if times > 1)  # header.count: n² steps
     if twice:
         return (f"the header names {', '.join(repr(name) for name in twice)} more than once",
                 "give each column its own name")
     return None
 
 
-def _parse(raw: bytes, delimiter: bytes) -> list[str] | None:
-    """The fields of one cut record, or None if it is not UTF-8."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+def _split(text: str, delimiter: bytes) -> list[str]:
+    """The fields of one cut record."""
     rows = list(csv.reader([text], delimiter=delimiter.decode("ascii")))
     return rows[0] if rows else []
 
 
-def _document(source: str, row: int, raw: bytes | int, header: list[str], field: str, delimiter: bytes,
+def _document(source: str, row: int, raw: Record | int, header: list[str], field: str, delimiter: bytes,
               limit: int) -> RawDocument | Problem:
     if isinstance(raw, int):
         return Problem(source, row, f"row of {raw:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
                        "row skipped; raise --max-doc-bytes to read it, or split the row")
-    values = _parse(raw, delimiter)
-    if values is None:
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            reason = f"{err.reason} at byte {err.start}"
-        return Problem(source, row, f"row is not valid UTF-8 ({reason})",
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return Problem(source, row, f"row is not valid UTF-8 ({err.reason} at byte {err.start})",
                        "row skipped; convert the file to UTF-8 (iconv -f cp1252 -t utf-8, or the encoding it is in)",
                        preview=raw[:120].decode("utf-8", "replace"))
+    # The cut's count first: a row of 20 million tiny fields is refused before it is split
+    # (csv's own count is checked too, so that a miscount can cost a row, not the run).
+    values = _split(decoded, delimiter) if raw.fields == len(header) else []
     if len(values) != len(header):
-        return Problem(source, row, f"row has {len(values)} fields where the header has {len(header)}",
+        fields = len(values) if values else raw.fields
+        return Problem(source, row, f"row has {fields:,} fields where the header has {len(header):,}",
                        "row skipped; check this row's quoting and delimiters",
                        preview=raw[:120].decode("utf-8", "replace"))
     record = dict(zip(header, values, strict=True))
@@ -185,19 +204,49 @@ class _Prefixed(io.RawIOBase):
         return self.stream.read(size)
 
 
+class InvalidUtf16(ValueError):
+    """A UTF-16 file holds bytes that are not UTF-16 (a lone surrogate, an odd byte at the end)."""
+
+
+UTF16_FIX = "convert the file to UTF-8 (e.g. iconv -f utf-16 -t utf-8)"  # what the .txt reader says too
+
+
 class _Utf16AsUtf8(_Prefixed):
+    """UTF-16 transcoded to UTF-8 as it is read. Invalid UTF-16 raises InvalidUtf16, in the
+    .txt reader's words and with the byte where it is, after the text before it: the rows
+    before the fault are kept, as for a compressed stream that breaks off."""
+
     def __init__(self, stream: BinaryIO, head: bytes):
         super().__init__(b"", stream)
-        # "utf-16" reads the byte order mark and drops it; errors stay errors (the read's problem).
+        # "utf-16" reads the byte order mark and drops it; an error is raised, never replaced.
         self.decoder = codecs.getincrementaldecoder("utf-16")()
-        self.pending = self.decoder.decode(head).encode("utf-8")
+        self.pending = b""  # UTF-8 not yet returned
+        self.unread = head  # bytes of the stream not yet given to the decoder
+        self.fed = 0  # bytes of the stream given to the decoder so far
+        self.fault: InvalidUtf16 | None = None
+        self.ended = False
 
     def read(self, size: int = -1) -> bytes:
-        while True:
-            if self.pending:
-                data, self.pending = self.pending, b""
-                return data
-            chunk = self.stream.read(CHUNK)
-            if not chunk:
-                return self.decoder.decode(b"", final=True).encode("utf-8")
-            self.pending = self.decoder.decode(chunk).encode("utf-8")
+        while not self.pending:
+            if self.fault is not None:
+                raise self.fault
+            if self.ended:
+                return b""
+            chunk, self.unread = self.unread or self.stream.read(CHUNK), b""
+            self.ended = not chunk
+            self.pending = self._decode(chunk)
+        data, self.pending = self.pending, b""
+        return data
+
+    def _decode(self, chunk: bytes) -> bytes:
+        """``chunk`` as UTF-8; up to a fault, which the next read raises."""
+        buffered = len(self.decoder.getstate()[0])  # bytes of the last chunk the decoder holds back
+        try:
+            text = self.decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as err:
+            # err.start counts from the held-back bytes; the decoder's state is as it was.
+            at = self.fed - buffered + err.start
+            self.fault = InvalidUtf16(f"invalid {err.encoding.upper()} ({err.reason} at byte {at})")
+            text = self.decoder.decode(chunk[:max(0, err.start - buffered)])
+        self.fed += len(chunk)
+        return text.encode("utf-8")
