@@ -56,6 +56,16 @@ def _names(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name.strip() for item in value for name in item.split(",") if name.strip())
 
 
+def _codes(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
+    """--keep-lang's codes: given, it must name one (an empty shell variable would turn
+    the filter off without a word, and the corpus would keep every language)."""
+    codes = _names(ctx, param, value)
+    if value and not codes:
+        raise click.BadParameter("names no language code; give the codes to keep, e.g. --keep-lang en,de, or leave "
+                                 "the option out to keep every language", ctx=ctx, param=param)
+    return codes
+
+
 def ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, quiet: bool = False,
                          check_examples: bool = True, enabled: tuple[str, ...] = (),
                          keep_languages: tuple[str, ...] = ()) -> RuleSet:
@@ -364,7 +374,7 @@ def language_option(fn):
 @cli.command()
 @io_options
 @rule_options
-@click.option("--keep-lang", "keep_languages", multiple=True, metavar="CODE[,CODE...]", callback=_names,
+@click.option("--keep-lang", "keep_languages", multiple=True, metavar="CODE[,CODE...]", callback=_codes,
               help="Keep only documents labelled with these languages (en,de; 'und', too little text to tell, "
                    "is dropped unless listed); the others go to removed.jsonl as doc:keep-lang. Codes as the "
                    "language model writes them (ISO 639-1: en, not eng or en-US); any other is refused before the "

@@ -35,6 +35,7 @@ from curate.formats import (
 )
 from curate.formats.ranges import ReadRange, WholeFile, cut_ranges, splittable
 from curate.outdir import INDEX
+from curate.rules import KEEP_LANG, KEEP_LANG_SOURCE
 from curate.staged import open_output_folder
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
 from curate.stages.base import Batch, Stage
@@ -426,6 +427,12 @@ def settings_of(cfg: RunConfig) -> dict:
         **({"enabled_rules": sorted(r.name for r in cfg.ruleset.active if r.pack or r.scope == "document")}
            if cfg.ruleset.document_rules or any(r.pack for r in cfg.ruleset.active) else {}),
         **({"models": models} if (models := models_of(cfg.ruleset)) else {}),
+        # Named only when they are not the default, so a run without them writes the summary
+        # it always wrote; both change which text is written.
+        **({"language_model": cfg.language_model} if cfg.language_model != "langdetect" else {}),
+        **({"keep_languages": list(keep[0].languages)}
+           if (keep := [r for r in cfg.ruleset.active if r.name == KEEP_LANG and r.source == KEEP_LANG_SOURCE])
+           else {}),
         **({"site": {"from": cfg.site, "min_pages": cfg.site_min_pages, "min_share": cfg.site_min_share}}
            if "site" in cfg.stages else {}),
         "dedup": {"threshold": cfg.dedup.threshold, "num_perm": cfg.dedup.num_perm, "bands": bands, "rows": rows,

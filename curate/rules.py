@@ -45,6 +45,7 @@ KEYS = {
 DOCUMENT_KEYS = {"name", "reason", "scope", "enabled", "examples", "params", "stat", "min", "max", "languages", "pack"}
 LANGUAGE_CODE = re.compile(r"^(?:[a-z]{2,3}(?:-[a-z0-9]{2,8})?|und)$")
 KEEP_LANG = "keep-lang"  # the rule --keep-lang makes
+KEEP_LANG_SOURCE = "--keep-lang"  # where that rule comes from, as its source says
 EXAMPLE_KEYS = {"match", "keep"}
 MAX_BLOCK_LINES = 12
 # Rule files are loaded from ./rules/ without being named, so they are bounded before the
@@ -646,7 +647,7 @@ def keep_lang_rule(codes: tuple[str, ...]) -> Rule:
 
     languages = _language_codes(list(codes), fail)
     return Rule(name=KEEP_LANG, reason=f"language not in --keep-lang {','.join(languages)}", scope="document",
-                regex=None, source="--keep-lang", file="--keep-lang", stat="language", languages=languages,
+                regex=None, source=KEEP_LANG_SOURCE, file=KEEP_LANG_SOURCE, stat="language", languages=languages,
                 examples_match=() if "und" in languages else ("12345 67890",))
 
 

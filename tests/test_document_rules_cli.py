@@ -102,6 +102,27 @@ def test_keep_lang_keeps_only_the_listed_languages(tmp_path):
     assert {r["language"] for r in read_corpus(both)} == {"de", "en"}
 
 
+def test_the_summary_names_the_languages_kept_and_a_language_model_other_than_the_default(tmp_path):
+    """Both change which text is written, so summary.json's settings must tell runs apart
+    (it named only the rule keep-lang, so --keep-lang en and --keep-lang fr looked alike)."""
+    settings = {}
+    for name, extra in (("en", ("--keep-lang", "en,de")), ("fr", ("--keep-lang", "fr")), ("plain", ())):
+        assert _run([MIXED], tmp_path / name, *extra).exit_code == 0
+        settings[name] = json.loads((tmp_path / name / "summary.json").read_text())["settings"]
+    assert settings["en"]["keep_languages"] == ["de", "en"] and settings["fr"]["keep_languages"] == ["fr"]
+    assert "keep_languages" not in settings["plain"] and "language_model" not in settings["plain"]
+    pytest.importorskip("py3langid")
+    assert _run([MIXED], tmp_path / "py", "--language-model", "py3langid").exit_code == 0
+    assert json.loads((tmp_path / "py" / "summary.json").read_text())["settings"]["language_model"] == "py3langid"
+
+
+@pytest.mark.parametrize("given", ["", ",", " , "])
+def test_a_keep_lang_that_names_no_code_is_refused(tmp_path, given):
+    result = _run([MIXED], tmp_path / "out", "--keep-lang", given)
+    assert result.exit_code == 2 and "names no language code" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_unknown_pack_is_refused_with_the_known_names(tmp_path):
     result = _run([MIXED], tmp_path / "out", "--enable", "gopher")
     assert result.exit_code == 1
