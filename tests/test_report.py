@@ -286,3 +286,17 @@ def test_a_run_that_keeps_nothing_or_removes_nothing_still_has_its_page(text, ke
     ids = {attrs.get("id") for _, attrs in _tags(page).tags}
     assert set(SECTIONS) <= ids
     assert "No paragraph was removed as a near-duplicate." in page
+
+
+def test_dollar_signs_in_names_and_sites_are_text_not_formulas(tmp_path):
+    """Chart labels are file names and sites: matplotlib read '$...$' in them as TeX, and
+    one that did not parse stopped the report with a traceback."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "price_$5_and_$6.txt").write_text("The harbour authority said on Monday that the terminal would open.\n")
+    (src / "cost $5 to $10.txt").write_text("The second page says the bridge will close for repairs in spring.\n")
+    pages = [{"url": f"http://a$\\frac{{x}}$b.com/{i}", "text": f"Page {i} of the site says something new today.\n"
+              "Our weekly print edition reaches forty thousand homes across the valley."} for i in range(3)]
+    (src / "site.jsonl").write_text("".join(json.dumps(page) + "\n" for page in pages))
+    page = _report(_run(src, tmp_path / "out"))
+    assert "price_$5_and_$6.txt" in page and "cost $5 to $10.txt" in page  # as written, spaces and all

@@ -25,6 +25,9 @@ _RC: dict[Any, Any] = {
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
+    # Labels are file names, sites and rule names: text, never TeX ("price_$5_and_$6.txt"
+    # was parsed as a formula, and one that did not parse stopped the report).
+    "text.parse_math": False,
 }
 _NAMESPACES = re.compile(r'\s+xmlns(:xlink)?="[^"]*"')
 
