@@ -384,8 +384,7 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
 
     def onerror(err: OSError) -> None:
         rel = _rel(Path(err.filename), root, label) if err.filename else _prefixed(label, ".")
-        problems.append(Problem(rel, None, f"cannot read folder: {err.strerror}", "skipped; fix its permissions",
-                                lines=0))
+        problems.append(Problem(rel, None, f"cannot read folder: {err.strerror}", _folder_action(err), lines=0))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
         here = _rel(Path(dirpath), root, label)
@@ -460,9 +459,19 @@ def _skipped_folder(path: Path, source: str) -> Problem | None:
     """Why a folder met in a walk is not entered, or None to enter it."""
     if path.name.startswith("."):
         return Problem(source, None, HIDDEN_FOLDER, SKIP_ACTIONS[HIDDEN_FOLDER], lines=0)
-    if is_curate_output(path):
-        return Problem(source, None, OTHER_OUTPUT, SKIP_ACTIONS[OTHER_OUTPUT], lines=0)
+    try:
+        if is_curate_output(path):
+            return Problem(source, None, OTHER_OUTPUT, SKIP_ACTIONS[OTHER_OUTPUT], lines=0)
+    except OSError as err:  # ENAMETOOLONG: Path.is_dir() lets it through
+        return Problem(source, None, f"cannot read folder: {err.strerror}", _folder_action(err), lines=0)
     return None
+
+
+def _folder_action(err: OSError) -> str:
+    if err.errno == errno.ENAMETOOLONG:
+        return ("skipped; its path is longer than this system allows: give a folder nearer to it as the input, or "
+                "shorten the names above it")
+    return "skipped; fix its permissions"
 
 
 def is_curate_output(folder: Path) -> bool:

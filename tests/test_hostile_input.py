@@ -721,3 +721,24 @@ def test_strict_fails_on_a_real_problem_not_on_what_a_walk_skips_on_purpose(tmp_
     (src / "notes.md").write_text("not a page\n")
     second = _curate("run", ".", "-q", "--strict", "--overwrite", "--no-builtin-rules", cwd=src)
     assert second.returncode == 3, second.stderr
+
+
+def test_a_folder_deeper_than_the_system_path_limit_is_skipped_not_a_traceback(tmp_path):
+    """Past PATH_MAX (4096 bytes on Linux) a folder cannot be named from the input: it is
+    one problem, and the files above it are read (Path.is_dir() raised ENAMETOOLONG)."""
+    src = _folder(tmp_path)
+    here = os.getcwd()
+    try:  # made one level at a time from inside, as only a relative name stays short enough
+        os.chdir(src)
+        for _ in range(17):  # 17 x 251 bytes: past 4096
+            os.mkdir("x" * 250)
+            os.chdir("x" * 250)
+    finally:
+        os.chdir(here)
+    result = _curate("run", src, "-o", tmp_path / "out", "-q", "--no-builtin-rules")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    problems = [p for p in read_jsonl(tmp_path / "out" / "quarantine.jsonl")
+                if p["problem"] == "cannot read folder: File name too long"]
+    assert problems and "its path is longer than this system allows" in problems[0]["action"]
+    assert "a_good.txt" in _texts(tmp_path / "out")
+    _accounted(tmp_path / "out")
