@@ -20,15 +20,20 @@ CARD = "README.md"
 CARD_HEAD = "---\n# Written by curate"
 
 
-def dataset_card(shard_suffix: str, audits: tuple[str, ...] = ()) -> str:
+def dataset_card(shard_suffix: str, audits: tuple[str, ...] = (), corpus: bool = True) -> str:
     """The card of an output folder whose corpus shards end in ``shard_suffix``
     (".jsonl", ".jsonl.gz", ".parquet", ...). ``audits``: the audit files that hold
     records ("removed.jsonl", "quarantine.jsonl"), each a configuration of its own when the
     corpus is JSON Lines too: `datasets` reads every configuration of a folder with the
-    builder of its first (so not Parquet's), and fails on an empty file."""
-    configs = [_config("corpus", f"corpus/*{shard_suffix}", default=True)]
-    audit_configs = [name.split(".")[0] for name in audits] if shard_suffix.startswith(".jsonl") else []
-    configs += [_config(name, f"{name}.jsonl") for name in audit_configs]
+    builder of its first (so not Parquet's), and fails on an empty file. ``corpus``: the
+    corpus has a shard; a configuration that matches no file fails every configuration of
+    the folder, so a run that kept nothing declares only its audit files (the first the
+    default), whatever the corpus format."""
+    declared = corpus or not audits
+    configs = [_config("corpus", f"corpus/*{shard_suffix}", default=True)] if declared else []
+    audit_configs = [name.split(".")[0] for name in audits] \
+        if shard_suffix.startswith(".jsonl") or not declared else []
+    configs += [_config(name, f"{name}.jsonl", default=not configs) for name in audit_configs]
     audit_note = "" if audit_configs else _AUDIT_BY_JSON
     columns = "".join(f"- config_name: {name}\n  features:\n{_features(AUDIT_FIELDS[name])}"
                       for name in audit_configs)
@@ -52,8 +57,7 @@ configs:
 ```python
 from datasets import load_dataset
 
-corpus = load_dataset("path/to/this/folder", split="train")
-{_load_removed("removed" in audit_configs)}```
+{_load_corpus(declared)}{_load_removed("removed" in audit_configs)}```
 {audit_note}
 The fields of each file are described in curate's `docs/output.md`.
 """
@@ -98,6 +102,12 @@ def _features(fields: tuple[Field, ...], indent: str = "  ") -> str:
 def _config(name: str, path: str, default: bool = False) -> str:
     first = "  default: true\n" if default else ""
     return f"- config_name: {name}\n{first}  data_files:\n  - split: train\n    path: {path}\n"
+
+
+def _load_corpus(declared: bool) -> str:
+    if declared:
+        return 'corpus = load_dataset("path/to/this/folder", split="train")\n'
+    return "# This run kept no document: corpus/ is empty, and the folder loads as its audit.\n"
 
 
 def _load_removed(configured: bool) -> str:

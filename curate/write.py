@@ -481,7 +481,7 @@ class OutputWriter:
             # summary.json says every problem is in quarantine.jsonl and counts each removed line.
             audits = tuple(name for name, records in ((REMOVED, summary.lines_removed),
                                                       (QUARANTINE, summary.problems_total)) if records)
-            card = dataset_card(self.sink.suffix, audits)
+            card = dataset_card(self.sink.suffix, audits, corpus=summary.lines_kept > 0)
             write_durably(self.partial / CARD, card.encode("utf-8"))
             write_durably(self.partial / SUMMARY, text.encode("utf-8"))
             write_durably(self.partial / COMMIT_FILE, json.dumps({"chunks": self.chunk}).encode() + b"\n")
