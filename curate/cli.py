@@ -21,6 +21,7 @@ from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
 from curate.stages import DEDUP_PIPELINE, RUN_PIPELINE
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SITE_MODES
+from curate.terminal import echo, shown, shown_lines
 
 PROJECT_RULES = Path("rules")
 
@@ -81,9 +82,9 @@ def ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled
     if ruleset.project_rules and not quiet:
         files = [f for f in ruleset.sources if f.origin == PROJECT_ORIGIN]
         rules = sum(f.rules for f in files)
-        click.echo(f"note: also using the project rules in ./rules/ ({_count(len(files), 'file')}, "
-                   f"{_count(rules, 'rule')}) found in the working directory; --no-project-rules leaves "
-                   "them out", err=True)
+        echo(f"note: also using the project rules in ./rules/ ({_count(len(files), 'file')}, "
+             f"{_count(rules, 'rule')}) found in the working directory; --no-project-rules leaves "
+             "them out", err=True)
     return ruleset
 
 
@@ -94,17 +95,32 @@ def _warn_if_unmet(memory: int) -> None:
 
     if memory < 2 * RESERVE:
         mib = 1 << 20
-        click.echo(f"warning: --memory {memory / mib:,.0f} MiB is under {2 * RESERVE // mib} MiB: a curate process "
-                   f"holds up to ~{RESERVE // mib} MiB besides its dedup index (Python, the rules, the language "
-                   f"profiles), so it will use more than that; the index keeps to {index_budget(memory) / mib:,.0f} "
-                   "MiB and spills the rest to disk", err=True)
+        echo(f"warning: --memory {memory / mib:,.0f} MiB is under {2 * RESERVE // mib} MiB: a curate process "
+             f"holds up to ~{RESERVE // mib} MiB besides its dedup index (Python, the rules, the language "
+             f"profiles), so it will use more than that; the index keeps to {index_budget(memory) / mib:,.0f} "
+             "MiB and spills the rest to disk", err=True)
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class CurateGroup(click.Group):
+    """The command group. An error's message is shown as every other message is
+    (terminal.py): many name an input (a file, a source found in a folder), and click
+    prints its errors itself, not through terminal.echo."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as err:
+            # The same exception, so that its class keeps its exit status and usage line;
+            # message is Final only in click's type hints, a plain attribute at run time.
+            err.message = shown_lines(err.message)  # type: ignore[misc]
+            raise
+
+
+@click.group(cls=CurateGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="curate")
 def cli():
     """Turn noisy scraped text into a clean, deduplicated, traceable corpus.
@@ -514,15 +530,17 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
             timings.write_text(json.dumps({"seconds": stage_times, "input_bytes": total, "index": index,
                                            "workers": workers, "engine": engine}, indent=2, sort_keys=True) + "\n")
         if not quiet:
-            click.echo(summary.table(), err=True)
+            echo(summary.table(), err=True)
             mb = total / 1e6
-            click.echo(f"\n{mb:,.1f} MB in {elapsed:,.1f} s ({mb / max(elapsed, 1e-9):,.2f} MB/s); "
-                       f"output in {output}/", err=True)
+            echo(f"\n{mb:,.1f} MB in {elapsed:,.1f} s ({mb / max(elapsed, 1e-9):,.2f} MB/s); "
+                 f"output in {output}/", err=True)
             for problem in summary.problems[:10]:
+                # Each part shown whole: a source, a problem or an action that names an input
+                # (a file name, an id, a JSON key) must not break the line and fake another one.
                 where = f"{problem.source}:{problem.line}" if problem.line is not None else problem.source
-                click.echo(f"warning: {where}: {problem.problem} ({problem.action})", err=True)
+                echo(f"warning: {shown(where)}: {shown(problem.problem)} ({shown(problem.action)})", err=True)
             if summary.problems_total > 10:
-                click.echo(f"... and {summary.problems_total - 10} more in {output}/quarantine.jsonl", err=True)
+                echo(f"... and {summary.problems_total - 10} more in {output}/quarantine.jsonl", err=True)
         if strict and summary.problems_total > summary.skipped_by_design:
             sys.exit(3)
 
@@ -552,25 +570,26 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
     from curate.explain import explain_file, format_verdicts
     from curate.formats import reader_for, supported
 
+    name = shown(str(file))  # a name from a scraped folder (curate explain crawl/*)
     if not file.exists():
-        raise click.ClickException(f"{file}: no such file; give one .txt or .jsonl file")
+        raise click.ClickException(f"{name}: no such file; give one .txt or .jsonl file")
     if not file.is_file():
-        raise click.ClickException(f"{file}: not a regular file (a folder, pipe or device); give one .txt or "
+        raise click.ClickException(f"{name}: not a regular file (a folder, pipe or device); give one .txt or "
                                    ".jsonl file")
     if reader_for(file, input_format) is None:
-        raise click.ClickException(f"{file}: {supported()} files; or name its format with --format")
+        raise click.ClickException(f"{name}: {supported()} files; or name its format with --format")
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled)
     try:
         explained = explain_file(file, ruleset, DedupConfig(), text_field, input_format)
     except CurateError as err:
         raise _fail(err) from err
     for doc_id, verdicts in explained:
-        shown = [v for v in verdicts if only == "all" or v.verdict == only]
-        click.echo(f"== {doc_id}: {sum(v.verdict == 'keep' for v in verdicts)} kept, "
-                   f"{sum(v.verdict == 'drop' for v in verdicts)} dropped, "
-                   f"{sum(v.verdict == 'quarantine' for v in verdicts)} quarantined")
-        if shown:
-            click.echo(format_verdicts(shown, width))
+        listed = [v for v in verdicts if only == "all" or v.verdict == only]
+        echo(f"== {shown(doc_id)}: {sum(v.verdict == 'keep' for v in verdicts)} kept, "
+             f"{sum(v.verdict == 'drop' for v in verdicts)} dropped, "
+             f"{sum(v.verdict == 'quarantine' for v in verdicts)} quarantined")
+        if listed:
+            echo(format_verdicts(listed, width))
 
 
 @cli.command()
@@ -601,15 +620,15 @@ def score(output, gold, show):
         # folder that could not be scored as a scored one.
         raise click.UsageError(str(err)) from err
     for failure in failures[:show]:
-        click.echo(f"MISS {failure}")
+        echo(f"MISS {shown(failure)}")
     if len(failures) > show:
-        click.echo(f"... and {len(failures) - show} more")
+        echo(f"... and {len(failures) - show} more")
 
     def pct(kind):
         ok, of = totals[kind]
         return f"{ok}/{of}" + (f" ({100 * ok / of:.1f}%)" if of else "")
 
-    click.echo(f"content kept {pct('keep')}, noise removed {pct('drop')}, once {pct('once')}")
+    echo(f"content kept {pct('keep')}, noise removed {pct('drop')}, once {pct('once')}")
     if failures:
         sys.exit(1)
 
@@ -643,8 +662,8 @@ def report(out, target, overwrite):
     except CurateError as err:
         raise _fail(err) from err
     clusters = f"{written.clusters:,} duplicate cluster{'' if written.clusters == 1 else 's'}"
-    click.echo(f"report written to {written.path} ({written.size / 1e6:.2f} MB, {clusters}) in "
-               f"{time.monotonic() - started:.1f} s", err=True)
+    echo(f"report written to {written.path} ({written.size / 1e6:.2f} MB, {clusters}) in "
+         f"{time.monotonic() - started:.1f} s", err=True)
 
 
 @cli.command()
@@ -672,7 +691,7 @@ def clusters(out, target, overwrite):
         raise _fail(err) from err
     clusters = f"{written.clusters:,} cluster{'' if written.clusters == 1 else 's'}"
     copies = f"{written.copies:,} cop{'y' if written.copies == 1 else 'ies'}"
-    click.echo(f"{clusters} ({copies}) written to {written.path} ({written.size / 1e6:.2f} MB)", err=True)
+    echo(f"{clusters} ({copies}) written to {written.path} ({written.size / 1e6:.2f} MB)", err=True)
 
 
 @cli.group()
@@ -696,22 +715,22 @@ def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled)
     default (the document rule packs) are listed as off until --enable names the pack."""
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled)
     if not ruleset.rules:
-        click.echo("no rules loaded")
+        echo("no rules loaded")
         return
-    name_w = max(len(r.name) for r in ruleset.rules)
-    src_w = max(len(r.source) for r in ruleset.rules)
+    name_w = max(len(shown(r.name)) for r in ruleset.rules)
+    src_w = max(len(shown(r.source)) for r in ruleset.rules)
     for r in ruleset.rules:
         state = "on" if r.enabled else "off"
-        click.echo(f"{r.name:<{name_w}}  {r.scope:<8}  {state:<3}  {r.source:<{src_w}}  {r.reason}")
+        echo(f"{shown(r.name):<{name_w}}  {r.scope:<8}  {state:<3}  {shown(r.source):<{src_w}}  {shown(r.reason)}")
     origins: dict[str, int] = {}
     for rule_file in ruleset.sources:
         origin = "built-in pack" if rule_file.origin == "built-in" else rule_file.origin
         origins[origin] = origins.get(origin, 0) + rule_file.rules
-    click.echo(f"\n{len(ruleset.active)} of {len(ruleset.rules)} rules on, from: "
-               + ", ".join(f"{origin} ({n})" for origin, n in origins.items()))
+    echo(f"\n{len(ruleset.active)} of {len(ruleset.rules)} rules on, from: "
+         + ", ".join(f"{origin} ({n})" for origin, n in origins.items()))
     packs = ruleset.packs()
     if packs:
-        click.echo("packs: " + ", ".join(
+        echo("packs: " + ", ".join(
             f"{pack} ({sum(r.enabled for r in ruleset.rules if r.pack == pack)} of "
             f"{sum(r.pack == pack for r in ruleset.rules)} on)" for pack in packs)
             + "; turn one on with --enable NAME")
@@ -754,20 +773,20 @@ def rules_test(folders, no_builtin_rules):
         if failures:
             failed += 1
             for failure in failures:
-                click.echo(f"FAIL {rule.source}: rule {rule.name!r}: {failure}")
+                echo(f"FAIL {shown(rule.source)}: rule {rule.name!r}: {failure}")
         else:
-            click.echo(f"ok   {rule.name} ({n_examples} examples) [{engine}]")
+            echo(f"ok   {shown(rule.name)} ({n_examples} examples) [{engine}]")
         if risk:
             risky += 1
-            click.echo(f"RISK {rule.source}: rule {rule.name!r}: {risk}")
+            echo(f"RISK {shown(rule.source)}: rule {rule.name!r}: {risk}")
         cost = compile_cost(rule.regex) if rule.regex is not None else None
         if cost:
-            click.echo(f"COST {rule.source}: rule {rule.name!r}: {cost}")
+            echo(f"COST {shown(rule.source)}: rule {rule.name!r}: {cost}")
     if risky:
-        click.echo(f"\n{risky} rule{'s' if risky > 1 else ''} can backtrack catastrophically: each runs with a "
-                   f"time limit of {BUDGET_SECONDS} s per line, and a line over it is reported and left to the "
-                   "other rules. Rewrite the pattern so that every part of a line can match one way only.")
-    click.echo(f"\n{len(ruleset.rules) - failed} of {len(ruleset.rules)} rules pass their examples")
+        echo(f"\n{risky} rule{'s' if risky > 1 else ''} can backtrack catastrophically: each runs with a "
+             f"time limit of {BUDGET_SECONDS} s per line, and a line over it is reported and left to the "
+             "other rules. Rewrite the pattern so that every part of a line can match one way only.")
+    echo(f"\n{len(ruleset.rules) - failed} of {len(ruleset.rules)} rules pass their examples")
     if failed:
         sys.exit(1)
 
@@ -807,17 +826,17 @@ def rules_suggest(out, target, top, min_count):
     except CurateError as err:
         raise _fail(err) from err
     for line in skipped_report(found, top, min_count):
-        click.echo(line, err=True)
+        echo(line, err=True)
     if not found.written:
-        click.echo(f"nothing to suggest: no line was removed {min_count}+ times without a rule in {out}"
-                   + (" that could be made into one" if found.skipped else ""), err=True)
+        echo(f"nothing to suggest: no line was removed {min_count}+ times without a rule in {out}"
+             + (" that could be made into one" if found.skipped else ""), err=True)
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(to_toml(found.written, out), encoding="utf-8")
     lines = sum(candidate.count for candidate, _ in found.written)
     rules = len(found.written)
-    click.echo(f"{rules} rule{'' if rules == 1 else 's'} written to {target}, for {lines} removed lines; "
-               f"review them, then: curate rules test {target.parent} --no-builtin-rules", err=True)
+    echo(f"{rules} rule{'' if rules == 1 else 's'} written to {target}, for {lines} removed lines; "
+         f"review them, then: curate rules test {target.parent} --no-builtin-rules", err=True)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from curate.document import Document, Problem
 from curate.driver import MemoryOutput, RunConfig, plan, run
 from curate.rules import RuleSet
 from curate.stages.dedup.signature import DedupConfig
+from curate.terminal import shown
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,15 @@ def _language(doc: Document, index: int) -> str:
 
 
 def format_verdicts(verdicts: list[Verdict], width: int = 100) -> str:
-    reason_width = max([len(v.reason) for v in verdicts] + [6])
+    """The verdicts as lines for the terminal. The text and the reason (which may name a
+    source, or quote an id) come from the data: shown (terminal.py) before they are
+    measured, so the columns line up and --width bounds what the terminal prints."""
+    reasons = [shown(v.reason) for v in verdicts]
+    reason_width = max([len(reason) for reason in reasons] + [6])
     lines = []
-    for v in verdicts:
+    for v, reason in zip(verdicts, reasons, strict=True):
         where = "" if v.line is None else str(v.line)
-        text = v.text if len(v.text) <= width else v.text[: width - 1] + "…"
-        lines.append(f"{where:>5}  {v.verdict:<10}  {v.reason:<{reason_width}}  {text}")
+        text = shown(v.text)
+        text = text if len(text) <= width else text[: width - 1] + "…"
+        lines.append(f"{where:>5}  {v.verdict:<10}  {reason:<{reason_width}}  {text}")
     return "\n".join(lines)

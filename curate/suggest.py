@@ -26,6 +26,7 @@ from curate.errors import RuleError, UsageError
 from curate.rules import Rule, _parse_rule, example_failures
 from curate.stages.noise import rule_hits_text, text_lines
 from curate.stages.normalise import as_read, normalise_text, page_may_have_marks
+from curate.terminal import shown
 
 # Reasons of removals no line rule made: where a rule would add something.
 RULE_FREE_REASONS = ("site:", "model:")
@@ -267,7 +268,9 @@ def skipped_report(found: Suggestions, top: int, min_count: int) -> list[str]:
     report.append(f"{total} removed line{_s(total)} could not be made into a rule:")
     report += [f"  {n} {why}" for why, n in sorted(found.skipped.items(), key=lambda item: (-item[1], item[0]))]
     for candidate, failure in found.failures[:MAX_FAILURES_SHOWN]:
-        report.append(f"    {candidate.pattern} ({candidate.count} lines): {failure}")
+        # The pattern is made from a removed line, and the failure may quote one: shown,
+        # so a line of the data cannot drive the terminal (terminal.py).
+        report.append(f"    {shown(candidate.pattern)} ({candidate.count} lines): {shown(failure)}")
     if len(found.failures) > MAX_FAILURES_SHOWN:
         report.append(f"    and {len(found.failures) - MAX_FAILURES_SHOWN} more such rules")
     return report
