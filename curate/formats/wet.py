@@ -19,11 +19,22 @@ span indexes the UTF-8 of the record's payload (``"bytes_of": "text_field"``).
 The file is decompressed by ``compressed.open_stream`` (Python's decompressors say when a
 file is cut off; FastWARC's own gzip reader stops there silently) and FastWARC parses
 the stream; a record cut off inside its headers or its payload is a Problem too.
+
+A record FastWARC cannot parse (headers past MAX_HEADER, garbage between records) costs
+that record: reading goes on at the next line starting ``WARC/1.`` after it, with a new
+iterator on the same stream (``_Stream`` keeps the bytes since the last good record's end,
+which FastWARC had already buffered). This works on the decompressed stream, so a gzip
+member per record (Common Crawl's layout) or one member for the file read alike.
+
+Records that are not ``conversion`` hold no extracted text and are not read; a file with
+none (a WARC of responses) or with types a WET file does not hold (anything but
+``warcinfo``) is one Problem of 0 lines, so nothing goes missing unsaid.
 """
 
 from __future__ import annotations
 
 import io
+from collections import Counter, deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +53,9 @@ if TYPE_CHECKING:
 
 INSTALL = "pip install 'curate-corpus[wet]'"
 CUT_OFF = "WARC record cut off"
+MAX_HEADER = 1 << 20  # bytes of one record's WARC headers; longer is damage (no blank line ends them)
+HEADER_END = b"\r\n\r\n"
+RECORD_START = b"\nWARC/1."  # a record's version line (WARC/1.0, WARC/1.1), at a line start
 KEPT_HEADERS = {"WARC-Target-URI": "url", "WARC-Date": "date", "WARC-Refers-To": "refers_to",
                 "Content-Type": "content_type", "WARC-Identified-Content-Language": "content_language"}
 
@@ -53,54 +67,115 @@ class WetReader:
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
         try:
-            from fastwarc.warc import ArchiveIterator
+            from fastwarc.warc import ArchiveIterator  # noqa: F401 - only to say early that it is missing
         except ImportError:
             yield missing_extra_problem(file.source, "WET", "FastWARC", "WET", INSTALL)
             return
-        number = 0
+        tally = _Tally()
         try:
             with open_stream(file.path) as raw:
-                stream = _EndAtFault(raw)
-                records = iter(ArchiveIterator(stream, parse_http=False, stream_detect=False))
-                while True:
-                    try:
-                        record = next(records, None)
-                    except Exception as err:  # noqa: BLE001 - FastWARC's "Invalid WARC header" and the like
-                        if stream.fault is None:
-                            yield _invalid(file.source, number, str(err) or type(err).__name__)
-                            return
-                        break  # the stream's fault made the record unreadable: said below
-                    if record is None:
-                        break
-                    number += 1
-                    item = _record(file.source, number, record, options.max_doc_bytes)
-                    if stream.fault is not None and isinstance(item, Problem) and item.problem.startswith(CUT_OFF):
-                        number -= 1  # the stream's fault cut it: one problem, the fault's, says so
-                        break
-                    if item is not None:
-                        yield item
+                stream = _Stream(raw)
+                yield from _records(file.source, stream, options.max_doc_bytes, tally)
                 if stream.fault is not None:
-                    yield _fault(file, number, stream.fault)
+                    yield _fault(file, tally.number, stream.fault)
                     return
         except (NotRegularFile, OSError) as err:
             yield unreadable_problem(file.source, err)
             return
-        if number == 0:
-            yield empty_file_problem(file.source) if file.size == 0 else Problem(
-                file.source, None, "no WARC records in the file", "skipped; is it a WET file?", lines=0)
+        yield from _file_problems(file, tally)
 
 
-class _EndAtFault(io.RawIOBase):
-    """The stream, ending where it cannot be read further (the error kept in ``fault``):
-    FastWARC reads ahead, so an error passed through would lose the records before it."""
+class _Tally:
+    """What a file's records were: their count and how many of each type were read."""
+
+    def __init__(self) -> None:
+        self.number = 0  # records met so far, good or bad: the number of the last one
+        self.types: Counter[str] = Counter()  # the records parsed, by WARC-Type
+
+
+def _iterate(stream: _Stream) -> Iterator[Any]:
+    from fastwarc.warc import ArchiveIterator
+
+    # max_header_len: FastWARC's 32 KiB default would refuse valid records with a long
+    # WARC-Target-URI; a longer header than MAX_HEADER is taken as damage (see _records).
+    return iter(ArchiveIterator(stream, parse_http=False, stream_detect=False, max_header_len=MAX_HEADER))
+
+
+def _records(source: str, stream: _Stream, limit: int, tally: _Tally) -> Iterator[RawDocument | Problem]:
+    """The file's documents and record problems; a record FastWARC cannot parse costs that
+    record only: reading goes on with a new iterator at the next record start after it."""
+    records = _iterate(stream)
+    while True:
+        try:
+            record = next(records, None)
+        except Exception as err:  # noqa: BLE001 - FastWARC's "Invalid WARC header" and the like
+            if stream.fault is not None:
+                return  # the stream's fault made the record unreadable: the caller says so
+            tally.number += 1
+            found = stream.skip_bad_record()
+            if stream.fault is None:  # else the fault, met while looking for the next record, says it
+                yield _invalid(source, tally.number, str(err) or type(err).__name__, found)
+            if not found:
+                return
+            records = _iterate(stream)
+            continue
+        if record is None:
+            return
+        tally.number += 1
+        stream.record_at(record.stream_pos, record.content_length)
+        item = _record(source, tally.number, record, limit, tally.types)
+        if stream.fault is not None and isinstance(item, Problem) and item.problem.startswith(CUT_OFF):
+            tally.number -= 1  # the stream's fault cut it: one problem, the fault's, says so
+            return
+        if item is not None:
+            yield item
+
+
+def _file_problems(file: InputFile, tally: _Tally) -> Iterator[Problem]:
+    """What the file as a whole lacks or holds that curate does not read: WET's text is in
+    its conversion records; a file without them (a WARC of responses) or with records a
+    WET file does not hold would otherwise give less output and no word of it."""
+    if tally.number == 0:
+        yield empty_file_problem(file.source) if file.size == 0 else Problem(
+            file.source, None, "no WARC records in the file", "skipped; is it a WET file?", lines=0)
+        return
+    others = {kind: n for kind, n in tally.types.items() if kind != "conversion"}
+    if not tally.types or tally.types["conversion"]:
+        unread = {kind: n for kind, n in others.items() if kind != "warcinfo"}  # warcinfo opens every WET file
+        if unread:
+            yield Problem(file.source, None, f"{_count(unread)} not read: curate reads only conversion records",
+                          "skipped; a WET file holds warcinfo and conversion records: check how the file was made",
+                          lines=0)
+        return
+    yield Problem(file.source, None, f"no conversion records ({_count(others)}): a WARC file, not a WET file?",
+                  "skipped; curate reads the extracted text of WET files (conversion records): extract the text "
+                  "first (Common Crawl publishes each WARC's WET file) or give another --format", lines=0)
+
+
+def _count(kinds: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {kind} record{'s' if n != 1 else ''}" for kind, n in sorted(kinds.items()))
+
+
+class _Stream(io.RawIOBase):
+    """The decompressed stream FastWARC reads, which
+
+    - ends where it cannot be read further (the error kept in ``fault``): FastWARC reads
+      ahead, so an error passed through would lose the records before it;
+    - keeps the bytes read since the end of the last good record, so that after a record
+      FastWARC cannot parse, reading can go on at the next record start (FastWARC has
+      read past it into its own buffer, and an iterator cannot be moved back)."""
 
     def __init__(self, raw: Any):
         super().__init__()
         # read1: at most one block of the decompressor per call, so what came before a
         # fault is returned before the fault is raised (read(n) would drop it).
         self._read = getattr(raw, "read1", raw.read)
-        self._at = 0
+        self._at = 0  # where the next byte handed out is in the stream
         self.fault: str | None = None
+        self._replay = memoryview(b"")  # bytes to hand out again before reading on
+        self._kept: deque[bytes] = deque()  # the bytes handed out since _kept_at
+        self._kept_at = 0
+        self._next = 0  # where the record after the last good one begins (leading blank lines aside)
 
     def readable(self) -> bool:
         return True
@@ -109,22 +184,105 @@ class _EndAtFault(io.RawIOBase):
         return self._at
 
     def readinto(self, buffer: Any) -> int:
-        if self.fault is not None:
-            return 0
-        try:
-            data = self._read(len(buffer))
-        except Exception as err:  # noqa: BLE001 - EOFError, zlib.error, ZstdError, OSError: all of them faults
-            self.fault = str(err) or type(err).__name__
-            return 0
+        if self._replay:
+            data = bytes(self._replay[:len(buffer)])
+            self._replay = self._replay[len(data):]
+        else:
+            data = self._read_raw(len(buffer))
+        self._keep(data)
         buffer[:len(data)] = data
         self._at += len(data)
         return len(data)
 
+    def _read_raw(self, size: int) -> bytes:
+        if self.fault is not None:
+            return b""
+        try:
+            return bytes(self._read(size))
+        except Exception as err:  # noqa: BLE001 - EOFError, zlib.error, ZstdError, OSError: all of them faults
+            self.fault = str(err) or type(err).__name__
+            return b""
 
-def _invalid(source: str, number: int, why: str) -> Problem:
-    return Problem(source, number + 1, f"invalid WARC record: {why}",
-                   f"records after record {number} are lost; check how the file was made" if number
-                   else "skipped; is it a WARC/WET file? (--format wet reads any name as one)")
+    def _keep(self, data: bytes) -> None:
+        if data and self._at + len(data) > self._next:  # a payload's bytes are not needed again
+            if not self._kept:
+                self._kept_at = self._at
+            self._kept.append(data)
+
+    def record_at(self, start: int, length: int) -> None:
+        """A good record begins at ``start``: the next one begins after its header and
+        ``length`` bytes of payload; what is kept from before that is let go."""
+        header_end = self._find(HEADER_END, start)
+        self._next = start + length + (header_end + len(HEADER_END) - start if header_end >= 0 else 0)
+        while self._kept and self._kept_at + len(self._kept[0]) <= self._next:
+            self._kept_at += len(self._kept.popleft())
+
+    def _find(self, pattern: bytes, start: int) -> int:
+        """Where ``pattern`` is in the kept bytes at or after ``start``, or -1; the few
+        chunks joined are those up to the match (a header spans one or two)."""
+        first = self._kept[0] if self._kept else b""
+        found = first.find(pattern, start - self._kept_at) if start >= self._kept_at else -1
+        if found >= 0:  # the usual case: the header is in one chunk
+            return self._kept_at + found
+        seen = b""
+        at = self._kept_at
+        for chunk in self._kept:
+            if at + len(chunk) > start:
+                seen = seen[-(len(pattern) - 1):] if seen else b""
+                base = at - len(seen)
+                found = (seen + chunk).find(pattern, max(start - base, 0))
+                if found >= 0:
+                    return base + found
+                seen = chunk
+            at += len(chunk)
+        return -1
+
+    def skip_bad_record(self) -> bool:
+        """After a record FastWARC could not parse: go on at the next record start after
+        it (a line that begins with ``WARC/1.``); False if none follows. The bad record's
+        own Content-Length is not trusted: it is the record found damaged."""
+        if not self._kept:
+            self._kept_at = self._at
+        data = b"".join(self._kept) + bytes(self._replay)  # the replay: what FastWARC was not given yet
+        self._replay = memoryview(b"")
+        self._at = self._kept_at + len(data)
+        bad = max(self._next - self._kept_at, 0)
+        while bad < len(data) and data[bad] in b" \t\r\n":  # FastWARC skips these before a record
+            bad += 1
+        found = data.find(RECORD_START, bad)
+        if found >= 0:
+            return self._go_on_at(self._kept_at + found + 1, memoryview(data)[found + 1:])
+        return self._scan(data[max(bad + 1, len(data) - len(RECORD_START) + 1):])
+
+    def _scan(self, tail: bytes) -> bool:
+        """Reads on, past what FastWARC was given, to the next record start."""
+        while chunk := self._read_raw(1 << 16):
+            self._at += len(chunk)
+            seen = tail + chunk
+            found = seen.find(RECORD_START)
+            if found >= 0:
+                return self._go_on_at(self._at - len(seen) + found + 1, memoryview(seen)[found + 1:])
+            tail = seen[-(len(RECORD_START) - 1):]
+        return False
+
+    def _go_on_at(self, at: int, rest: memoryview) -> bool:
+        self._replay = rest
+        self._at = at
+        self._kept.clear()
+        self._kept_at = self._next = at
+        return True
+
+
+def _invalid(source: str, number: int, why: str, found: bool) -> Problem:
+    if "Maximum header length" in why:
+        why = f"headers longer than {MAX_HEADER:,} bytes ({why})"
+    if found:
+        fix = "record skipped; read on from the next record start after it; check how the file was made"
+    elif number > 1:
+        fix = "record skipped; no record start (a WARC/1. line) follows it; check how the file was made"
+    else:
+        fix = "skipped; is it a WARC/WET file? (--format wet reads any name as one)"
+    return Problem(source, number, f"invalid WARC record: {why}", fix)
 
 
 def _fault(file: InputFile, number: int, why: str) -> Problem:
@@ -133,7 +291,7 @@ def _fault(file: InputFile, number: int, why: str) -> Problem:
                    f"records after record {number} are lost; {fix}" if number else f"no record could be read; {fix}")
 
 
-def _record(source: str, number: int, record: Any, limit: int) -> RawDocument | Problem | None:
+def _record(source: str, number: int, record: Any, limit: int, types: Counter[str]) -> RawDocument | Problem | None:
     from fastwarc.warc import WarcRecordType
 
     headers = record.headers
@@ -143,6 +301,7 @@ def _record(source: str, number: int, record: Any, limit: int) -> RawDocument | 
     if not headers["Content-Length"].strip().isdigit():
         return Problem(source, number, f"invalid WARC record: Content-Length {headers['Content-Length'][:40]!r}",
                        "record skipped; check how the file was made")
+    types[str(record.record_type)] += 1  # "response", "conversion"; "unknown" for a type not in WARC 1.1
     if record.record_type != WarcRecordType.conversion:
         record.reader.consume()
         return None
