@@ -372,6 +372,16 @@ def _link_into_output(source: str) -> Problem:
                    "output of a run is not its input", lines=0)
 
 
+def _is_link_loop(path: Path) -> bool:
+    if not path.is_symlink():
+        return False
+    try:
+        path.stat()
+    except OSError as err:
+        return err.errno == errno.ELOOP
+    return False
+
+
 def _sorted_names(names: list[str]) -> list[str]:
     # By raw bytes: the same order whatever the locale decodes names as.
     return sorted(names, key=os.fsencode)
@@ -505,14 +515,16 @@ def _reader_or_skip(path: Location, source: str, input_format: str, problems: li
 
 def _add_file(path: Path, source: str, input_format: str, files: list[InputFile], problems: list[Problem],
               named: bool = False) -> None:
+    if _is_link_loop(path):  # said as a folder's loop is, whatever the name's suffix
+        problems.append(Problem(source, None, "symlink loop", "skipped; remove the link", lines=0))
+        return
     reader = _reader_or_skip(path, source, input_format, problems, named)
     if reader is None:
         return
     try:
         st = path.stat()
     except OSError as err:
-        what = "symlink loop" if err.errno == errno.ELOOP else err.strerror
-        problems.append(Problem(source, None, f"cannot read file: {what}",
+        problems.append(Problem(source, None, f"cannot read file: {err.strerror}",
                                 "skipped; check the path and its permissions", lines=0))
         return
     if not stat.S_ISREG(st.st_mode):

@@ -167,6 +167,22 @@ def test_symlink_loop(tmp_path):
     _good_survives(out)
 
 
+def test_a_loop_of_file_links_is_a_symlink_loop_whatever_its_name(tmp_path):
+    """It was 'cannot read file: symlink loop ... check its permissions', and a loop on a
+    name without a suffix 'unsupported file type'."""
+    src = _one(tmp_path, "b.txt", GOOD.encode())
+    for name, target in (("x.txt", "y.txt"), ("y.txt", "x.txt"), ("loop1", "loop2"), ("loop2", "loop1")):
+        (src / name).symlink_to(target)
+    out = tmp_path / "out"
+    result, summary = _run(src, out, "--no-builtin-rules")
+    assert result.exit_code == 0
+    for name in ("x.txt", "y.txt", "loop1", "loop2"):
+        problem = _problems(out)[(name, None)]
+        assert (problem["problem"], problem["action"]) == ("symlink loop", "skipped; remove the link")
+    _good_survives(out)
+    _accounted(summary)
+
+
 def test_output_folder_that_cannot_be_written(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
