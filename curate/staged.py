@@ -83,10 +83,10 @@ class StagedOutputWriter(OutputWriter):
             impostors = not_curates(names, lambda name, size: remote_head(join(self.url, name), size),
                                     lambda name: remote_entries(join(self.url, name)))
             state = FolderState("foreign", tuple(impostors)) if impostors else state
-        refused = remote_refusal(self.url, state, resume, overwrite)
+        local = staging_folder(self.url, staging)
+        refused = remote_refusal(self.url, state, resume, overwrite, local)
         if refused is not None:
             raise refused
-        local = staging_folder(self.url, staging)
         try:
             super().__init__(local, fingerprint, resume=resume, overwrite=overwrite, sink=sink, resumable=resumable)
         except UsageError as err:
@@ -110,10 +110,12 @@ class StagedOutputWriter(OutputWriter):
         shutil.rmtree(self.out_dir, ignore_errors=True)  # everything is in the store now
 
 
-def remote_refusal(url: str, state: FolderState, resume: bool, overwrite: bool) -> UsageError | None:
+def remote_refusal(url: str, state: FolderState, resume: bool, overwrite: bool,
+                   local: Path | None = None) -> UsageError | None:
     """Why a run may not write this remote folder as asked, or None: the rules of a local
     folder (curate.outdir.refusal), where a folder holding curate's files without
-    summary.json is an upload that stopped, which --resume finishes."""
+    summary.json is an upload that stopped, which --resume finishes from its staging
+    folder ``local``, if that is still there."""
     listed = ", ".join(state.names[:5]) + (", ..." if len(state.names) > 5 else "")
     if state.kind == "foreign":
         return UsageError(f"{url}: the folder holds files curate did not write ({listed}); curate writes only into "
@@ -122,7 +124,18 @@ def remote_refusal(url: str, state: FolderState, resume: bool, overwrite: bool) 
         how = "nothing is left to resume; " if resume else ""
         return UsageError(f"{url}: the folder holds a finished run (summary.json); {how}use --overwrite to replace "
                           "it, or choose another folder with -o URL")
-    if state.kind in ("incomplete", "unfinished") and not (resume or overwrite):
+    stopped = state.kind in ("incomplete", "unfinished")
+    # A kill while uploading leaves the sealed run (or its finished files) in the staging
+    # folder; with nothing there, --resume has nothing to finish from.
+    staged = local is None or (local.is_dir() and any(local.iterdir()))
+    if stopped and not (resume or overwrite):
+        how = "Use --resume to finish it, or --overwrite to start again" if staged else (
+            f"Its staging folder {local} is gone (another machine, a cleared cache or another --staging), so it "
+            "cannot be resumed: use --overwrite to start again")
         return UsageError(f"{url}: the folder holds part of an output ({listed}) but no summary.json: a run that "
-                          "stopped while uploading. Use --resume to finish it, or --overwrite to start again")
+                          f"stopped while uploading. {how}")
+    if stopped and resume and not staged:
+        return UsageError(f"{url}: --resume finishes an upload from the staging folder of the run that stopped, "
+                          f"{local}, and it holds none (another machine, a cleared cache or another --staging); "
+                          "use --overwrite to start again")
     return None

@@ -313,6 +313,25 @@ def test_a_run_killed_while_uploading_is_finished_by_resume(s3, bucket, tmp_path
     assert not summary.parent.exists()
 
 
+def test_an_upload_whose_staging_folder_is_gone_says_resume_cannot_finish_it(s3, bucket, tmp_path):
+    """The bucket holds part of an upload and the staging folder is gone (another machine,
+    a cleared cache): each message sent the user to the other (--resume: 'nothing to
+    continue', without it: 'use --resume'); both now say --overwrite."""
+    url, staging = f"s3://{bucket}/half", tmp_path / "staging"
+    command = ["run", ROOT / "seeds", "-o", url, "-q", "--staging", staging]
+    assert run_process(*command).returncode == 0
+    for name in ("summary.json", "README.md"):  # as a kill during the upload leaves it
+        s3.rm(f"{bucket}/half/{name}")
+    assert not staging.exists() or not any(staging.iterdir())
+    for extra in ((), ("--resume",)):
+        refused = run_process(*command, *extra)
+        assert refused.returncode == 1, refused.stderr
+        assert "cannot be resumed" in refused.stderr or "holds none" in refused.stderr, refused.stderr
+        assert "use --overwrite to start again" in refused.stderr and "Traceback" not in refused.stderr
+    assert run_process(*command, "--overwrite").returncode == 0
+    assert "summary.json" in _remote_files(s3, url)
+
+
 @pytest.fixture(scope="module")
 def web(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """Python's own web server on a free localhost port, serving a folder."""
