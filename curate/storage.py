@@ -11,6 +11,7 @@ connection) reaches the readers as an ``OSError`` they quarantine, or the user a
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import posixpath
@@ -228,7 +229,14 @@ def open_remote(url: str) -> BinaryIO:
     """Open an object for reading; OSError if it cannot be."""
     try:
         fs, path = filesystem(url)
+        # Asked afresh, not from the listing's cache: where a key is an object and a folder
+        # too (x.jsonl, x.jsonl/a.jsonl) the cache may hold the folder under its name, and
+        # the object would open as an empty file, its lines lost without a word.
+        fs.invalidate_cache(path)
         raw = fs.open(path, "rb", block_size=READ_BLOCK)
+    except FileNotFoundError as err:  # a store says only the path: say what is wrong with it
+        raise FileNotFoundError(errno.ENOENT, "the object does not exist (deleted since it was listed?)",
+                                url) from err
     except OSError:
         raise
     except UsageError as err:
