@@ -15,7 +15,7 @@ import functools
 import os
 import stat
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +55,7 @@ from curate.storage import (
     check_location,
     is_remote,
     list_remote,
+    object_at,
 )
 
 SKIP_ACTIONS = {
@@ -574,43 +575,106 @@ def _walk_remote(root: str, label: str, problems: list[Problem], input_format: s
         source = label or source_name(base_name(root))
         reader = _reader_or_skip(entry.url, source, input_format, problems, named=True)
         return [InputFile(entry.url, source, entry.size, reader or AUTO, entry.stamp)]
-    tree: dict = {}  # name -> subtree (a dict) or RemoteEntry
+    if glob is None and not root.endswith("/"):
+        problems.extend(_object_named_as_root(root, label))
+    found: list[InputFile] = []
+
+    def walk(node: _RemoteFolder, here: str) -> None:
+        entered = []
+        for name in _by_bytes(node.folders):
+            path = f"{here}{name}"
+            kind = HIDDEN_FOLDER if _hidden(name) else OTHER_OUTPUT if path in outputs else None
+            if kind is None:
+                entered.append(name)
+            else:
+                problems.append(Problem(_remote_source(label, path, root), None, kind, SKIP_ACTIONS[kind], lines=0))
+        metadata = dataset_metadata(list(node.files), lambda name: _small_file(node.files[name].url))
+        for name in _by_bytes(node.files):
+            _take_remote(node.files[name], _remote_source(label, node.files[name].relative, root),
+                         name in metadata, input_format, found, problems)
+        for name in entered:
+            walk(node.folders[name], f"{here}{name}/")
+
+    walk(_remote_tree(entries), "")
+    found.sort(key=lambda f: f.source)
+    return found
+
+
+@dataclass
+class _RemoteFolder:
+    """A folder in a bucket's walk. A name may be a file and a folder at once (keys
+    ``x.jsonl`` and ``x.jsonl/a.jsonl``), which no disk allows: both are read, so the two
+    are kept apart, never one in place of the other."""
+
+    files: dict[str, RemoteEntry] = field(default_factory=dict)
+    folders: dict[str, _RemoteFolder] = field(default_factory=dict)
+
+
+def _remote_tree(entries: list[RemoteEntry]) -> _RemoteFolder:
+    """The folders the keys spell, split at every '/' as written: ``a/../d.jsonl`` is
+    ``d.jsonl`` in a folder ``..`` in a folder ``a``, and a key ending in '/' is a file
+    named "" (see _take_remote)."""
+    tree = _RemoteFolder()
     for entry in entries:
         *folders, name = entry.relative.split("/")
         node = tree
         for part in folders:
-            node = node.setdefault(part, {})
-        node[name] = entry
-    found: list[InputFile] = []
+            node = node.folders.setdefault(part, _RemoteFolder())
+        node.files[name] = entry
+    return tree
 
-    def walk(node: dict, here: str) -> None:
-        names = sorted(node, key=lambda n: n.encode("utf-8", "surrogateescape"))
-        entered = []
-        for name in (n for n in names if isinstance(node[n], dict)):
-            path = f"{here}{name}"
-            kind = HIDDEN_FOLDER if name.startswith(".") else OTHER_OUTPUT if path in outputs else None
-            if kind is None:
-                entered.append(name)
-            else:
-                problems.append(Problem(source_name(_prefixed(label, path)), None, kind, SKIP_ACTIONS[kind], lines=0))
-        files = [n for n in names if not isinstance(node[n], dict)]
-        metadata = dataset_metadata(files, lambda name: _small_file(node[name].url))
-        for name in files:
-            entry = node[name]
-            source = source_name(_prefixed(label, entry.relative))
-            skip = HIDDEN_FILE if name.startswith(".") else DATASET_METADATA if name in metadata else None
-            if skip is not None:
-                problems.append(Problem(source, None, skip, SKIP_ACTIONS[skip], lines=0))
-                continue
-            reader = _reader_or_skip(entry.url, source, input_format, problems, named=False)
-            if reader is not None:
-                found.append(InputFile(entry.url, source, entry.size, reader, entry.stamp))
-        for name in entered:
-            walk(node[name], f"{here}{name}/")
 
-    walk(tree, "")
-    found.sort(key=lambda f: f.source)
-    return found
+def _by_bytes(names: Iterable[str]) -> list[str]:
+    return sorted(names, key=lambda n: n.encode("utf-8", "surrogateescape"))
+
+
+def _hidden(name: str) -> bool:
+    """A name that starts with '.', as on disk. A key's '.' and '..' segments are no
+    hidden names but the spelling of the key (no disk has a file or folder so named):
+    their objects are read, and counted, as any other."""
+    return name.startswith(".") and name not in (".", "..")
+
+
+def _remote_source(label: str, relative: str, root: str) -> str:
+    """An object's source: its key below the input prefix, exactly as written, so that
+    two keys (``a/../d.jsonl`` and ``d.jsonl``, ``crawl//e.jsonl`` and ``crawl/e.jsonl``)
+    never meet as one source; ordinary keys are spelled as a disk's files are. The object
+    named as the prefix itself with a '/' (relative "") is named by the prefix's last
+    segment and that '/'."""
+    if not relative:
+        return source_name((label or base_name(root)) + "/")
+    return source_name(f"{label}/{relative}" if label else relative)
+
+
+def _take_remote(entry: RemoteEntry, source: str, is_metadata: bool, input_format: str, found: list[InputFile],
+                 problems: list[Problem]) -> None:
+    """An object met in a bucket's walk: added to ``found``, or skipped with a problem."""
+    if entry.relative.endswith("/") or not entry.relative:
+        problems.append(Problem(source, None, "object key ends in '/'",
+                                f"not read: fsspec opens {entry.url} as a folder, not as the object; copy it to a "
+                                "key without the trailing '/' to read it", lines=0))
+        return
+    name = entry.relative.rpartition("/")[2]
+    skip = HIDDEN_FILE if _hidden(name) else DATASET_METADATA if is_metadata else None
+    if skip is not None:
+        problems.append(Problem(source, None, skip, SKIP_ACTIONS[skip], lines=0))
+        return
+    reader = _reader_or_skip(entry.url, source, input_format, problems, named=False)
+    if reader is not None:
+        found.append(InputFile(entry.url, source, entry.size, reader, entry.stamp))
+
+
+def _object_named_as_root(root: str, label: str) -> list[Problem]:
+    """A folder given as ``s3://b/crawl/x.jsonl`` that is an object too (keys ``x.jsonl``
+    and ``x.jsonl/a.jsonl``): listing the folder does not show the object, so it is said,
+    never silently lost. It is read from the folder above, where both are."""
+    entry = object_at(root)
+    if entry is None:
+        return []
+    above = root.rstrip("/").rpartition("/")[0] + "/"
+    return [Problem(label or source_name(base_name(root)), None, "object named as the folder given",
+                    f"not read: {root} is both an object and a folder, and the folder's objects are read; to read "
+                    f"the object too, give the folder above it ({above}) as the input", lines=0)]
 
 
 def _remote_outputs(entries: list[RemoteEntry]) -> set[str]:

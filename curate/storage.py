@@ -11,6 +11,7 @@ connection) reaches the readers as an ``OSError`` they quarantine, or the user a
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import posixpath
@@ -37,6 +38,10 @@ LOCAL_PROTOCOLS = frozenset({"file", "local"})
 # library's traceback instead of a message.
 READABLE_PROTOCOLS = frozenset(PROTOCOL_EXTRAS)
 WRITABLE_PROTOCOLS = READABLE_PROTOCOLS - {"http", "https"}
+# Object stores, whose keys are strings, not paths: one name may be an object and a folder
+# at once. (A web server answers any folder's URL with a page; a Hugging Face repository is
+# a git tree, where a name is one or the other.)
+KEYED_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs"})
 READABLE_NAMES = "s3://, gs://, hf://, http:// and https://"
 WRITABLE_NAMES = "s3://, gs:// or hf://"
 # A scheme (RFC 3986's letters), or fsspec's chain of them (simplecache::s3://...), before ://.
@@ -150,7 +155,14 @@ def remote_failure(url: str, err: BaseException, doing: str) -> UsageError:
 
 def list_remote(url: str) -> tuple[bool, list[RemoteEntry]]:
     """(is it a folder, every object at or below ``url``), sorted by relative path.
-    UsageError if nothing is there or the store cannot be listed."""
+    UsageError if nothing is there or the store cannot be listed.
+
+    In a bucket a key is an opaque string: ``a/../d.jsonl``, ``./f.jsonl`` and ``/e.jsonl``
+    (from ``crawl//e.jsonl``) are objects of their own, beside ``d.jsonl`` and ``e.jsonl``. So
+    each entry keeps its key as listed, below the prefix, and is opened by that key: a
+    normalised path would read another object, or none. An empty object whose key ends in
+    '/' (the marker a console's "Create folder" leaves) is a folder, not a file, and is
+    left out, as an empty folder on disk holds no file."""
     try:
         fs, root = filesystem(url)  # inside: a store's file system may connect as it is made
         if fs.isdir(root):
@@ -167,13 +179,49 @@ def list_remote(url: str) -> tuple[bool, list[RemoteEntry]]:
         raise remote_failure(url, err, "list it") from err
     entries = []
     for name, info in found.items():
-        if info.get("type") == "directory":
+        size = int(info.get("size") or 0)
+        if info.get("type") == "directory" or (folder and _folder_marker(name, size)):
             continue
-        relative = posixpath.relpath(name, root) if folder else ""
+        relative = _below(name, root) if folder else ""
         full = join(url, relative) if folder else url
-        entries.append(RemoteEntry(full, relative, int(info.get("size") or 0), _stamp(info)))
+        entries.append(RemoteEntry(full, relative, size, _stamp(info)))
     entries.sort(key=lambda e: e.relative.encode("utf-8", "surrogateescape"))
     return folder, entries
+
+
+def _folder_marker(name: str, size: int) -> bool:
+    """An empty object whose key ends in '/': a folder made in a console, no file."""
+    return size == 0 and name.endswith("/")
+
+
+def _below(name: str, root: str) -> str:
+    """An object's key below the folder listed, as written: never normalised (see
+    list_remote). ``root`` is the folder's path without its trailing '/'s, which the
+    listing's names all start with; "" for an object named as the folder itself (with a
+    trailing '/', or a store's lone object)."""
+    return name[len(root) + 1:] if name.startswith(root + "/") else ""
+
+
+def object_at(url: str) -> RemoteEntry | None:
+    """The object named exactly ``url``, when ``url`` is also a folder (keys ``x.jsonl``
+    and ``x.jsonl/a.jsonl``): listing the folder does not show it. None if there is none.
+    UsageError if the store cannot be asked, as for list_remote."""
+    if protocol_of(url) not in KEYED_PROTOCOLS:
+        return None
+    try:
+        fs, path = filesystem(url)
+        # Asked afresh: listing the folder cached its name as a folder, hiding the object.
+        fs.invalidate_cache(path)
+        info = fs.info(path)
+    except FileNotFoundError:
+        return None
+    except UsageError:
+        raise
+    except Exception as err:
+        raise remote_failure(url, err, "list it") from err
+    if info.get("type") != "file":
+        return None
+    return RemoteEntry(url, "", int(info.get("size") or 0), _stamp(info))
 
 
 def _stamp(info: dict) -> str:
@@ -228,7 +276,14 @@ def open_remote(url: str) -> BinaryIO:
     """Open an object for reading; OSError if it cannot be."""
     try:
         fs, path = filesystem(url)
+        # Asked afresh, not from the listing's cache: where a key is an object and a folder
+        # too (x.jsonl, x.jsonl/a.jsonl) the cache may hold the folder under its name, and
+        # the object would open as an empty file, its lines lost without a word.
+        fs.invalidate_cache(path)
         raw = fs.open(path, "rb", block_size=READ_BLOCK)
+    except FileNotFoundError as err:  # a store says only the path: say what is wrong with it
+        raise FileNotFoundError(errno.ENOENT, "the object does not exist (deleted since it was listed?)",
+                                url) from err
     except OSError:
         raise
     except UsageError as err:

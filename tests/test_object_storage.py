@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import http.server
 import os
 import shutil
@@ -359,3 +360,121 @@ def test_files_are_read_over_http_as_from_disk(web, tmp_path):
     assert {k: v for k, v in web_files.items() if k != "summary.json"} == \
         {k: v for k, v in disk.items() if k != "summary.json"}
     assert _without_inputs(web_files["summary.json"]) == _without_inputs(disk["summary.json"])
+
+
+# -- keys as S3 writes them: folder markers, a name both object and folder, odd segments ------
+
+
+def _put_keys(bucket: str, keys: dict[str, bytes]) -> None:
+    """Objects under exactly these keys, through boto3: s3fs would strip a key's trailing
+    '/', and a test of keys must not depend on the library under test spelling them."""
+    import boto3
+
+    client = boto3.client("s3")
+    for key, body in keys.items():
+        client.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+_WORDS = ("river", "stone", "lantern", "orchard", "violin", "harbour", "meadow", "copper", "thunder", "garden",
+          "falcon", "silver", "bridge", "candle", "forest", "marble")
+
+
+def _record(key: str) -> bytes:
+    """One JSONL line whose id is its object's key, so that each document shows which object
+    it was read from; its words drawn from the key's hash, so that dedup finds no two alike."""
+    words = " ".join(_WORDS[b % len(_WORDS)] for b in hashlib.sha256(key.encode()).digest()[:16])
+    return orjson.dumps({"id": key, "text": f"Object {key} holds {words}."}) + b"\n"
+
+
+def _run_accounted(*args, objects: int) -> tuple[dict, dict[str, str], list[dict]]:
+    """A run that ends without a traceback, every line read accounted for (kept, removed
+    or quarantined) and one document read per object: (summary, {source: id} of the
+    corpus, the quarantine's problems)."""
+    out = Path(args[args.index("-o") + 1])
+    done = run_process("run", *args, "-q", "--no-builtin-rules")
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    summary = orjson.loads((out / "summary.json").read_bytes())
+    lines = summary["lines"]
+    assert lines["read"] == lines["kept"] + lines["removed"] + lines["quarantined"] == objects, lines
+    assert summary["documents"]["read"] == objects, summary["documents"]
+    kept = [orjson.loads(line) for line in (out / "corpus" / "part-00000.jsonl").read_bytes().splitlines()] \
+        if objects else []
+    problems = [orjson.loads(line) for line in (out / "quarantine.jsonl").read_bytes().splitlines()]
+    return summary, {doc["source"]: doc["id"] for doc in kept}, problems
+
+
+def test_folder_markers_are_empty_folders_as_on_disk(s3, bucket, tmp_path):
+    """The AWS console's "Create folder" leaves an empty object whose key ends in '/': it
+    crashed the walk (a file where a folder was needed), and a marker at the prefix given
+    was a hidden file '.'. It is a folder, as on disk, and the run reads as the disk does."""
+    _put_keys(bucket, {"crawl/": b"", "crawl/sub/": b"", "crawl/sub/a.jsonl": _record("crawl/sub/a.jsonl"),
+                       "crawl/empty/": b""})
+    (tmp_path / "disk" / "sub").mkdir(parents=True)
+    (tmp_path / "disk" / "empty").mkdir()
+    (tmp_path / "disk" / "sub" / "a.jsonl").write_bytes(_record("crawl/sub/a.jsonl"))
+    _, sources, problems = _run_accounted(f"s3://{bucket}/crawl/", "-o", tmp_path / "bucket", objects=1)
+    assert sources == {"sub/a.jsonl": "crawl/sub/a.jsonl"} and problems == []
+    _run_accounted(tmp_path / "disk", "-o", tmp_path / "from-disk", objects=1)
+    disk, remote = output_files(tmp_path / "from-disk"), output_files(tmp_path / "bucket")
+    assert {k: v for k, v in remote.items() if k != "summary.json"} == \
+        {k: v for k, v in disk.items() if k != "summary.json"}
+
+    # The marker of the very prefix given is that folder, not a file named '.'.
+    _, sources, problems = _run_accounted(f"s3://{bucket}/crawl/sub/", "-o", tmp_path / "sub", objects=1)
+    assert sources == {"a.jsonl": "crawl/sub/a.jsonl"} and problems == []
+
+
+def test_an_object_and_a_folder_of_one_name_are_both_read(s3, bucket, tmp_path):
+    """Keys x.jsonl and x.jsonl/a.jsonl: no disk can hold both, a bucket can. The walk
+    crashed on them; now both are read, each under its own key."""
+    keys = ("crawl/x.jsonl", "crawl/x.jsonl/a.jsonl", "crawl/sub", "crawl/sub/b.jsonl")
+    _put_keys(bucket, {key: _record(key) for key in keys})
+    _, sources, problems = _run_accounted(f"s3://{bucket}/crawl", "-o", tmp_path / "all", objects=3)
+    assert sources == {"x.jsonl": "crawl/x.jsonl", "x.jsonl/a.jsonl": "crawl/x.jsonl/a.jsonl",
+                       "sub/b.jsonl": "crawl/sub/b.jsonl"}
+    assert [(p["source"], p["problem"]) for p in problems] == [("sub", "unsupported file type")]
+
+
+def test_a_folder_given_that_is_also_an_object_names_the_object_it_leaves(s3, bucket, tmp_path):
+    """s3://b/crawl/x.jsonl is a folder (x.jsonl/a.jsonl) and an object: the folder is read,
+    and the object, which listing the folder does not show, is named with what to do."""
+    _put_keys(bucket, {key: _record(key) for key in ("crawl/x.jsonl", "crawl/x.jsonl/a.jsonl")})
+    _, sources, problems = _run_accounted(f"s3://{bucket}/crawl/x.jsonl", "-o", tmp_path / "named", objects=1)
+    assert sources == {"a.jsonl": "crawl/x.jsonl/a.jsonl"}
+    assert [(p["source"], p["problem"], p["action"], p["lines"]) for p in problems] == [
+        ("x.jsonl", "object named as the folder given",
+         f"not read: s3://{bucket}/crawl/x.jsonl is both an object and a folder, and the folder's objects are read; "
+         f"to read the object too, give the folder above it (s3://{bucket}/crawl/) as the input", 0)]
+    # With its '/', the URL names the folder alone: the object beside it is not asked for.
+    _, sources, problems = _run_accounted(f"s3://{bucket}/crawl/x.jsonl/", "-o", tmp_path / "folder", objects=1)
+    assert sources == {"a.jsonl": "crawl/x.jsonl/a.jsonl"} and problems == []
+
+
+def test_an_object_with_data_whose_key_ends_in_a_slash_is_named_not_lost(s3, bucket, tmp_path):
+    """Not a marker (it holds data), and fsspec opens such a key as its folder, reading
+    nothing: said, with what to do, rather than read as empty."""
+    _put_keys(bucket, {"crawl/sub/": _record("crawl/sub/"), "crawl/sub/a.jsonl": _record("crawl/sub/a.jsonl")})
+    for url, out, source in ((f"s3://{bucket}/crawl/", "all", "sub/"), (f"s3://{bucket}/crawl/sub/", "sub", "sub/")):
+        _, sources, problems = _run_accounted(url, "-o", tmp_path / out, "--format", "jsonl", objects=1)
+        assert list(sources.values()) == ["crawl/sub/a.jsonl"]
+        assert [(p["source"], p["problem"]) for p in problems] == [(source, "object key ends in '/'")]
+        assert f"s3://{bucket}/crawl/sub/" in problems[0]["action"] and "copy it to a key" in problems[0]["action"]
+
+
+def test_keys_with_dot_and_empty_segments_are_read_by_their_exact_key(s3, bucket, tmp_path):
+    """In S3 a key is an opaque string: a/../d.jsonl is not d.jsonl, crawl//e.jsonl is not
+    crawl/e.jsonl. Normalised, one object was read twice while another was lost, an
+    object was looked up under a key it does not have, and one under '..' was a hidden
+    folder. Each is read under its own key, named by it as written."""
+    keys = ("crawl/a/../d.jsonl", "crawl/d.jsonl", "crawl//e.jsonl", "crawl/e.jsonl", "crawl/x/../../s.jsonl",
+            "crawl/./f.jsonl", "crawl/.hidden/g.jsonl")
+    _put_keys(bucket, {key: _record(key) for key in keys})
+    _, sources, problems = _run_accounted(f"s3://{bucket}/crawl/", "-o", tmp_path / "out", objects=6)
+    assert sources == {key.removeprefix("crawl/"): key for key in keys if ".hidden" not in key}
+    assert [(p["source"], p["problem"]) for p in problems] == [(".hidden", "hidden folder skipped")]
+    # Under a label (two inputs), the same keys as written after it.
+    _put_keys(bucket, {"other/o.jsonl": _record("other/o.jsonl")})
+    _, sources, _ = _run_accounted(f"s3://{bucket}/crawl", f"s3://{bucket}/other", "-o", tmp_path / "two",
+                                   objects=7)
+    assert sources == {**{key: key for key in keys if ".hidden" not in key}, "other/o.jsonl": "other/o.jsonl"}
