@@ -47,6 +47,7 @@ from curate.formats.base import (
 )
 from curate.globs import Glob, as_glob
 from curate.outdir import PARTIAL, SUMMARY, is_curate_summary
+from curate.paths import inside, spellings
 from curate.storage import (
     Location,
     RemoteEntry,
@@ -286,22 +287,11 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
     return Discovery(files, problems, [InputRoot(input_root(p), label) for p, label in zip(given, labels, strict=True)])
 
 
-def _inside(child: str, parent: str, sep: str = os.sep) -> bool:
-    child = child.rstrip(sep) or child
-    return child == parent.rstrip(sep) or child.startswith(parent.rstrip(sep) + sep)
-
-
-def _spellings(path: Path) -> tuple[str, str]:
-    """The path as given (made absolute) and with every symlink resolved: a walk reaches
-    files by the first, the disk holds them at the second."""
-    return os.path.abspath(path), os.path.realpath(path)
-
-
 def _refuse_overlapping_roots(roots: list[Path]) -> None:
     """Two inputs that are the same, or one inside the other, would read files twice.
     Said of the first such pair in input order; found through each root's own path and
     its folders', so that many inputs cost linear time, not a check of every pair."""
-    spelled = [_spellings(root) for root in roots]
+    spelled = [spellings(root) for root in roots]
     is_dir = [root.is_dir() for root in roots]
     # Each spelling (as given, and resolved) of every root: the roots spelled so.
     at: list[dict[str, list[int]]] = [defaultdict(list), defaultdict(list)]
@@ -320,7 +310,7 @@ def _refuse_overlapping_roots(roots: list[Path]) -> None:
     a, b = roots[i], roots[j]
     if any(x == y for x, y in zip(spelled[i], spelled[j], strict=True)):
         raise UsageError(f"{a} and {b} are the same {'folder' if is_dir[i] else 'file'}; give it once")
-    outer, inner = (a, b) if is_dir[i] and any(_inside(x, y) for x, y in zip(spelled[j], spelled[i], strict=True)) \
+    outer, inner = (a, b) if is_dir[i] and any(inside(x, y) for x, y in zip(spelled[j], spelled[i], strict=True)) \
         else (b, a)
     raise UsageError(f"{inner} is inside {outer}, so its files would be read twice; give only {outer}, or only {inner}")
 
@@ -339,10 +329,10 @@ def _folders_above(path: str, sep: str = os.sep) -> Iterator[str]:
 
 
 def _refuse_output_over_inputs(roots: list[Path], output: Path) -> None:
-    out_paths = _spellings(output)
+    out_paths = spellings(output)
     for root in roots:
-        root_paths = _spellings(root)
-        if any(_inside(r, o) for r, o in zip(root_paths, out_paths, strict=True)):
+        root_paths = spellings(root)
+        if any(inside(r, o) for r, o in zip(root_paths, out_paths, strict=True)):
             what = "folder" if root.is_dir() else "file"
             how = "is" if any(r == o for r, o in zip(root_paths, out_paths, strict=True)) else "holds"
             raise UsageError(f"-o {output}: the output folder {how} the input {what} {root}, and curate never "
@@ -352,8 +342,8 @@ def _refuse_output_over_inputs(roots: list[Path], output: Path) -> None:
 def _own_output_notice(root: Path, output: Path, label: str) -> list[Problem]:
     """Say that the output folder, inside this input folder, is not read. Said whether or
     not the folder exists yet, so a run and its --resume see the same items."""
-    for root_path, out_path in zip(_spellings(root), _spellings(output), strict=True):
-        if _inside(out_path, root_path):
+    for root_path, out_path in zip(spellings(root), spellings(output), strict=True):
+        if inside(out_path, root_path):
             source = source_name(_prefixed(label, Path(os.path.relpath(out_path, root_path)).as_posix()))
             return [Problem(source, None, OWN_OUTPUT,
                             "not read; the output of a run is not its input", lines=0)]
@@ -364,8 +354,7 @@ def _leads_into(path: Path, out_real: str | None) -> bool:
     """A link (or a path through one) that leads inside this run's output folder."""
     if out_real is None:
         return False
-    real = os.path.realpath(path)
-    return real.startswith(out_real.rstrip(os.sep) + os.sep)
+    return inside(os.path.realpath(path), out_real)
 
 
 def _link_into_output(source: str) -> Problem:
@@ -460,7 +449,7 @@ def _holds_taken(folder: Path, root: Path, glob: Glob) -> bool:
 def _revisit_problem(here: str, real: str, dirpath: str, visited: dict[str, str]) -> Problem:
     """A folder reached a second time through a symlink: a loop if it leads back to a
     folder above it, else a second way into a folder already read."""
-    if _inside(os.path.realpath(os.path.dirname(dirpath)), real):
+    if inside(os.path.realpath(os.path.dirname(dirpath)), real):
         return Problem(here, None, "symlink loop", "skipped; remove the link", lines=0)
     return Problem(here, None, f"folder already read as {visited[real]!r} (a symlink leads to it)",
                    "skipped, so its files are read once", lines=0, kind="folder already read")
@@ -540,8 +529,8 @@ def _add_file(path: Path, source: str, input_format: str, files: list[InputFile]
 def _refuse_overlapping_urls(urls: list[str], output: Location | None) -> None:
     """The checks of the local roots, on URLs as spelled: the same input twice, one inside
     another, or the output folder among the inputs."""
-    def inside(child: str, parent: str) -> bool:
-        return _inside(child, parent, "/")
+    def url_inside(child: str, parent: str) -> bool:
+        return inside(child, parent, "/")
 
     # As for local roots: through each URL and the folders above it, not every pair.
     spelled: dict[str, list[int]] = defaultdict(list)
@@ -555,7 +544,7 @@ def _refuse_overlapping_urls(urls: list[str], output: Location | None) -> None:
         i, j = min(pairs)
         raise UsageError(f"{urls[i]} and {urls[j]} overlap, so files would be read twice; give each input once")
     for a in urls:
-        if isinstance(output, str) and (inside(a, output) or inside(output, a)):
+        if isinstance(output, str) and (url_inside(a, output) or url_inside(output, a)):
             raise UsageError(f"-o {output}: the output folder and the input {a} overlap, and curate never writes "
                              "over its inputs or reads its own output; choose another output with -o URL")
 

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from curate.discover import is_curate_output
 from curate.errors import UsageError
+from curate.formats.jsonl import json_kind
 from curate.report.folder import OutputFolder
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
@@ -93,7 +94,7 @@ def _gold_file(path: Path) -> Gold:
     except (OSError, UnicodeDecodeError) as err:
         raise _bad(path, f"unreadable ({getattr(err, 'strerror', None) or err})") from None
     if not isinstance(gold, dict):
-        raise _bad(path, f"a JSON {_kind_of(gold)}, not an object")
+        raise _bad(path, f"{json_kind(gold)}, not a JSON object")
     unknown = sorted(set(gold) - set(KINDS))
     if unknown or not gold:
         raise _bad(path, f"unknown key {unknown[0]!r}" if unknown else "no keep, drop or once list")
@@ -102,10 +103,10 @@ def _gold_file(path: Path) -> Gold:
 
 def _snippets(path: Path, kind: str, value: object) -> list[str]:
     if not isinstance(value, list):
-        raise _bad(path, f"{kind!r} is a JSON {_kind_of(value)}, not a list of strings")
+        raise _bad(path, f"{kind!r} is {json_kind(value)}, not a list of strings")
     for n, snippet in enumerate(value, 1):
         if not isinstance(snippet, str):
-            raise _bad(path, f"{kind!r} item {n} is a JSON {_kind_of(snippet)}, not a string")
+            raise _bad(path, f"{kind!r} item {n} is {json_kind(snippet)}, not a string")
         if not fold(snippet):  # "" is in every text: a keep that always holds, a drop that never does
             raise _bad(path, f"{kind!r} item {n} is empty (or only spaces and invisible characters)")
     return value
@@ -114,8 +115,3 @@ def _snippets(path: Path, kind: str, value: object) -> list[str]:
 def _bad(path: Path, problem: str) -> UsageError:
     return UsageError(f"{path}: {problem}; a gold file holds one object {GOLD_SHAPE}")
 
-
-def _kind_of(value: object) -> str:
-    """The JSON name of a parsed value's type, for messages."""
-    names = {dict: "object", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)

@@ -131,7 +131,7 @@ def _unsuggestable(text: str) -> tuple[str, str]:
     """Why no rule can be made from a removed line ("" if one can), and the line as the
     rules read it. (Cached: a site's template lines are removed thousands of times each,
     and reading one as the rules do costs a normalisation.)"""
-    if len(text) > MAX_CHARS:
+    if len(text.strip()) > MAX_CHARS:  # the limit is on the line, not on the spaces around it
         return TOO_LONG, ""
     if not _writable(text):
         return UNWRITABLE, ""

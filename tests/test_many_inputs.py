@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from curate import discover
 from curate.errors import UsageError
+from curate.paths import inside, spellings
 
 # -- the pairwise reference --------------------------------------------------------------------
 
@@ -35,14 +36,14 @@ def _labels_pairwise(roots: list[str]) -> list[str]:
 
 
 def _overlap_pairwise(roots: list[Path]) -> str | None:
-    spelled = [(root, discover._spellings(root), root.is_dir()) for root in roots]
+    spelled = [(root, spellings(root), root.is_dir()) for root in roots]
     for i, (a, a_paths, a_dir) in enumerate(spelled):
         for b, b_paths, b_dir in spelled[i + 1:]:
             if any(x == y for x, y in zip(a_paths, b_paths, strict=True)):
                 return f"{a} and {b} are the same {'folder' if a_dir else 'file'}; give it once"
             for outer, outer_paths, outer_dir, inner, inner_paths in ((a, a_paths, a_dir, b, b_paths),
                                                                       (b, b_paths, b_dir, a, a_paths)):
-                if outer_dir and any(discover._inside(x, y) for x, y in zip(inner_paths, outer_paths, strict=True)):
+                if outer_dir and any(inside(x, y) for x, y in zip(inner_paths, outer_paths, strict=True)):
                     return (f"{inner} is inside {outer}, so its files would be read twice; give only {outer}, "
                             f"or only {inner}")
     return None
@@ -51,7 +52,7 @@ def _overlap_pairwise(roots: list[Path]) -> str | None:
 def _url_overlap_pairwise(urls: list[str]) -> str | None:
     for i, a in enumerate(urls):
         for b in urls[i + 1:]:
-            if discover._inside(a, b, "/") or discover._inside(b, a, "/"):
+            if inside(a, b, "/") or inside(b, a, "/"):
                 return f"{a} and {b} overlap, so files would be read twice; give each input once"
     return None
 

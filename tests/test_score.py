@@ -98,9 +98,9 @@ def test_a_folder_that_is_not_a_finished_run_is_refused(runs, tmp_path):
 
 @pytest.mark.parametrize(("text", "problem"), [
     ("{oops", "invalid JSON at line 1 column 2 (Expecting property name enclosed in double quotes)"),
-    ('["a"]', "a JSON list, not an object"),
-    ('{"keep": "abc"}', "'keep' is a JSON string, not a list of strings"),
-    ('{"keep": ["a", 3]}', "'keep' item 2 is a JSON number, not a string"),
+    ('["a"]', "an array, not a JSON object"),
+    ('{"keep": "abc"}', "'keep' is a string, not a list of strings"),
+    ('{"keep": ["a", 3]}', "'keep' item 2 is a number, not a string"),
     ('{"keep": ["a"], "dorp": ["b"]}', "unknown key 'dorp'"),
     ('{"drop": [" \\u200b "]}', "'drop' item 1 is empty (or only spaces and invisible characters)"),
     ("{}", "no keep, drop or once list"),

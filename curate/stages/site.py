@@ -17,7 +17,6 @@ file is in. A document without one is left alone.
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
@@ -29,7 +28,7 @@ import xxhash
 from curate.distinct import distinct
 from curate.document import Document, RawDocument, Reason
 from curate.stages.base import Batch, Stage
-from curate.stages.site_host import bare_host, site_key
+from curate.stages.site_host import FIRST_SEGMENT_END, bare_host, site_key
 
 if TYPE_CHECKING:
     from curate.driver import RunConfig
@@ -41,7 +40,6 @@ DEFAULT_MIN_PAGES = 3
 DEFAULT_MIN_SHARE = 0.02
 REASON = "site:repeated"
 URL_FIELD = "url"
-_FIRST_SEGMENT_END = re.compile(r"[/?#]")
 
 
 def site_of(doc: Document | RawDocument, mode: str) -> str | None:
@@ -66,7 +64,7 @@ def _authority_part(url: str) -> str:
         # No authority: a scheme-less URL's host, if any, is its first segment, shared by its
         # site's pages. (urlsplit drops tabs and newlines, which can make a "//" of "/\t/":
         # such a URL is parsed whole.)
-        return url if any(c in url for c in "\t\n\r") else _FIRST_SEGMENT_END.split(url, maxsplit=1)[0]
+        return url if any(c in url for c in "\t\n\r") else FIRST_SEGMENT_END.split(url, maxsplit=1)[0]
     ends = [end for end in (url.find("/", at + 2), url.find("?", at + 2), url.find("#", at + 2)) if end >= 0]
     return url[:min(ends)] if ends else url
 

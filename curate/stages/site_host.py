@@ -32,7 +32,7 @@ _WWW = "www."
 # A URL with no scheme and no "//" ("example.org/1"): its first segment is taken for a host
 # only if it is one, with an optional port. No ":" other than the port's, no "@" (an e-mail
 # address, "mailto:..."), no brackets or backslashes (a Windows path).
-_FIRST_SEGMENT_END = re.compile(r"[/?#]")
+FIRST_SEGMENT_END = re.compile(r"[/?#]")  # site.py cuts its cache key here too: one rule
 _BARE_AUTHORITY = re.compile(r"([^:/?#@\[\]\\\s]+)(?::[0-9]{1,5})?")
 _LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 # A top-level domain is letters (an IDN's is punycode once encoded): "v1.2/x" is a path.
@@ -61,7 +61,7 @@ def bare_host(url: str) -> str | None:
     or None when its first segment is not a host: a relative path ("news/1", "/a/b",
     "../x"), a file ("index.html"), a name without a dot ("localhost/x" is as likely a
     folder), a version ("v1.2/x")."""
-    first = _FIRST_SEGMENT_END.split(url, maxsplit=1)[0]
+    first = FIRST_SEGMENT_END.split(url, maxsplit=1)[0]
     match = _BARE_AUTHORITY.fullmatch(first)
     if match is None:
         return None

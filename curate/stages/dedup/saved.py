@@ -27,6 +27,7 @@ import numpy as np
 
 from curate.errors import ArgumentError, UsageError
 from curate.outdir import INDEX
+from curate.paths import inside, spellings
 from curate.stages.dedup.signature import DedupConfig
 from curate.storage import Location
 
@@ -81,25 +82,17 @@ def refuse_index_in_output(path: Path, output: Location) -> None:
     index = next((folder for folder in (path / INDEX_FOLDER, path) if (folder / INDEX_JSON).is_file()), None)
     if index is None:  # no index: open_saved says so
         return
-    outs, indexes = _spellings(output), _spellings(index)
+    outs, indexes = spellings(output), spellings(index)
     fix = "give another -o DIR, or copy the earlier output elsewhere and give --against that copy"
-    if any(_inside(i, o) for i in indexes for o in outs):
-        if any(_inside(a, o) and _inside(o, a) for a in _spellings(path) for o in outs):
+    if any(inside(i, o) for i in indexes for o in outs):
+        if any(inside(a, o) and inside(o, a) for a in spellings(path) for o in outs):
             raise ArgumentError(f"--against {path} and -o {output} are the same folder: this run would delete or "
                                 f"write over the index it reads ({index}); {fix}")
         raise ArgumentError(f"-o {output} holds the index --against {path} reads ({index}): this run would "
                             f"delete or write over it; {fix}")
-    if any(_inside(o, i) for i in indexes for o in outs):
+    if any(inside(o, i) for i in indexes for o in outs):
         raise ArgumentError(f"-o {output} is inside the index --against {path} reads ({index}); give an -o DIR "
                             "outside it")
-
-
-def _spellings(path: Path) -> tuple[str, str]:
-    return os.path.abspath(path), os.path.realpath(path)
-
-
-def _inside(child: str, parent: str) -> bool:
-    return child == parent or child.startswith(parent.rstrip(os.sep) + os.sep)
 
 
 def open_saved(path: Path, cfg: DedupConfig) -> SavedIndex:
