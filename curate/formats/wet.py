@@ -21,10 +21,13 @@ file is cut off; FastWARC's own gzip reader stops there silently) and FastWARC p
 the stream; a record cut off inside its headers or its payload is a Problem too.
 
 A record FastWARC cannot parse (headers past MAX_HEADER, garbage between records) costs
-that record: reading goes on at the next line starting ``WARC/1.`` after it, with a new
-iterator on the same stream (``_Stream`` keeps the bytes since the last good record's end,
-which FastWARC had already buffered). This works on the decompressed stream, so a gzip
-member per record (Common Crawl's layout) or one member for the file read alike.
+that record: the file is opened again, read past the last good record (its header and
+Content-Length), and reading goes on with a new iterator at the next line starting
+``WARC/1.`` after the bad record's start. FastWARC has read past the bad record into its
+own buffer and an iterator cannot be moved back, so opening again is the way back; it
+costs a second read of the file up to there, and only for a file with a bad record. This
+works on the decompressed stream, so a gzip member per record (Common Crawl's layout) or
+one member for the file read alike.
 
 Records that are not ``conversion`` hold no extracted text and are not read; a file with
 none (a WARC of responses) or with types a WET file does not hold (anything but
@@ -33,9 +36,10 @@ none (a WARC of responses) or with types a WET file does not hold (anything but
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections import Counter, deque
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from curate.document import Problem, RawDocument
@@ -73,12 +77,10 @@ class WetReader:
             return
         tally = _Tally()
         try:
-            with open_stream(file.path) as raw:
-                stream = _Stream(raw)
-                yield from _records(file.source, stream, options.max_doc_bytes, tally)
-                if stream.fault is not None:
-                    yield _fault(file, tally.number, stream.fault)
-                    return
+            fault = yield from _records(file, options.max_doc_bytes, tally)
+            if fault is not None:
+                yield _fault(file, tally.number, fault)
+                return
         except (NotRegularFile, OSError) as err:
             yield unreadable_problem(file.source, err)
             return
@@ -101,32 +103,45 @@ def _iterate(stream: _Stream) -> Iterator[Any]:
     return iter(ArchiveIterator(stream, parse_http=False, stream_detect=False, max_header_len=MAX_HEADER))
 
 
-def _records(source: str, stream: _Stream, limit: int, tally: _Tally) -> Iterator[RawDocument | Problem]:
+def _records(file: InputFile, limit: int, tally: _Tally) -> Generator[RawDocument | Problem, None, str | None]:
     """The file's documents and record problems; a record FastWARC cannot parse costs that
-    record only: reading goes on with a new iterator at the next record start after it."""
+    record only: reading goes on in the file opened again, at the next record start after
+    it. Returns the fault that ended the stream, if one did."""
+    stream = _Stream(open_stream(file.path))
+    try:
+        return (yield from _read_on(file, stream, limit, tally))
+    finally:
+        stream.release()
+
+
+def _read_on(file: InputFile, stream: _Stream, limit: int,
+             tally: _Tally) -> Generator[RawDocument | Problem, None, str | None]:
     records = _iterate(stream)
+    last: tuple[int, int] | None = None  # the last good record's start and Content-Length
     while True:
         try:
             record = next(records, None)
         except Exception as err:  # noqa: BLE001 - FastWARC's "Invalid WARC header" and the like
             if stream.fault is not None:
-                return  # the stream's fault made the record unreadable: the caller says so
+                return stream.fault  # the stream's fault made the record unreadable: the caller says so
             tally.number += 1
-            found = stream.skip_bad_record()
-            if stream.fault is None:  # else the fault, met while looking for the next record, says it
-                yield _invalid(source, tally.number, str(err) or type(err).__name__, found)
+            stream.reopen(open_stream(file.path))
+            found = stream.skip_to_record_after(last)
+            if stream.fault is not None:  # met while looking for the next record: it says what is lost
+                return stream.fault
+            yield _invalid(file.source, tally.number, str(err) or type(err).__name__, found)
             if not found:
-                return
+                return None
             records = _iterate(stream)
             continue
         if record is None:
-            return
+            return stream.fault
         tally.number += 1
-        stream.record_at(record.stream_pos, record.content_length)
-        item = _record(source, tally.number, record, limit, tally.types)
+        last = (record.stream_pos, record.content_length)
+        item = _record(file.source, tally.number, record, limit, tally.types)
         if stream.fault is not None and isinstance(item, Problem) and item.problem.startswith(CUT_OFF):
             tally.number -= 1  # the stream's fault cut it: one problem, the fault's, says so
-            return
+            return stream.fault
         if item is not None:
             yield item
 
@@ -157,25 +172,32 @@ def _count(kinds: dict[str, int]) -> str:
 
 
 class _Stream(io.RawIOBase):
-    """The decompressed stream FastWARC reads, which
+    """The decompressed stream FastWARC reads, ending where it cannot be read further (the
+    error kept in ``fault``): FastWARC reads ahead, so an error passed through would lose
+    the records before it. ``skip_to_record_after`` moves a freshly opened one to where
+    reading goes on after a bad record."""
 
-    - ends where it cannot be read further (the error kept in ``fault``): FastWARC reads
-      ahead, so an error passed through would lose the records before it;
-    - keeps the bytes read since the end of the last good record, so that after a record
-      FastWARC cannot parse, reading can go on at the next record start (FastWARC has
-      read past it into its own buffer, and an iterator cannot be moved back)."""
-
-    def __init__(self, raw: Any):
+    def __init__(self, opening: contextlib.AbstractContextManager[Any]):
         super().__init__()
+        self.reopen(opening)
+
+    def reopen(self, opening: contextlib.AbstractContextManager[Any]) -> None:
+        """Read from the stream ``opening`` opens (the file from its start), the one read
+        so far closed."""
+        opened = contextlib.ExitStack()
+        raw = opened.enter_context(opening)  # if this fails, the stream read so far stays
+        if getattr(self, "_opened", None) is not None:
+            self.release()
+        self._opened = opened
         # read1: at most one block of the decompressor per call, so what came before a
         # fault is returned before the fault is raised (read(n) would drop it).
         self._read = getattr(raw, "read1", raw.read)
         self._at = 0  # where the next byte handed out is in the stream
         self.fault: str | None = None
-        self._replay = memoryview(b"")  # bytes to hand out again before reading on
-        self._kept: deque[bytes] = deque()  # the bytes handed out since _kept_at
-        self._kept_at = 0
-        self._next = 0  # where the record after the last good one begins (leading blank lines aside)
+        self._replay = memoryview(b"")  # bytes read ahead while seeking, handed out first
+
+    def release(self) -> None:
+        self._opened.close()
 
     def readable(self) -> bool:
         return True
@@ -189,7 +211,6 @@ class _Stream(io.RawIOBase):
             self._replay = self._replay[len(data):]
         else:
             data = self._read_raw(len(buffer))
-        self._keep(data)
         buffer[:len(data)] = data
         self._at += len(data)
         return len(data)
@@ -203,74 +224,45 @@ class _Stream(io.RawIOBase):
             self.fault = str(err) or type(err).__name__
             return b""
 
-    def _keep(self, data: bytes) -> None:
-        if data and self._at + len(data) > self._next:  # a payload's bytes are not needed again
-            if not self._kept:
-                self._kept_at = self._at
-            self._kept.append(data)
-
-    def record_at(self, start: int, length: int) -> None:
-        """A good record begins at ``start``: the next one begins after its header and
-        ``length`` bytes of payload; what is kept from before that is let go."""
-        header_end = self._find(HEADER_END, start)
-        self._next = start + length + (header_end + len(HEADER_END) - start if header_end >= 0 else 0)
-        while self._kept and self._kept_at + len(self._kept[0]) <= self._next:
-            self._kept_at += len(self._kept.popleft())
-
-    def _find(self, pattern: bytes, start: int) -> int:
-        """Where ``pattern`` is in the kept bytes at or after ``start``, or -1; the few
-        chunks joined are those up to the match (a header spans one or two)."""
-        first = self._kept[0] if self._kept else b""
-        found = first.find(pattern, start - self._kept_at) if start >= self._kept_at else -1
-        if found >= 0:  # the usual case: the header is in one chunk
-            return self._kept_at + found
-        seen = b""
-        at = self._kept_at
-        for chunk in self._kept:
-            if at + len(chunk) > start:
-                seen = seen[-(len(pattern) - 1):] if seen else b""
-                base = at - len(seen)
-                found = (seen + chunk).find(pattern, max(start - base, 0))
-                if found >= 0:
-                    return base + found
-                seen = chunk
-            at += len(chunk)
-        return -1
-
-    def skip_bad_record(self) -> bool:
-        """After a record FastWARC could not parse: go on at the next record start after
-        it (a line that begins with ``WARC/1.``); False if none follows. The bad record's
-        own Content-Length is not trusted: it is the record found damaged."""
-        if not self._kept:
-            self._kept_at = self._at
-        data = b"".join(self._kept) + bytes(self._replay)  # the replay: what FastWARC was not given yet
-        self._replay = memoryview(b"")
-        self._at = self._kept_at + len(data)
-        bad = max(self._next - self._kept_at, 0)
-        while bad < len(data) and data[bad] in b" \t\r\n":  # FastWARC skips these before a record
-            bad += 1
-        found = data.find(RECORD_START, bad)
-        if found >= 0:
-            return self._go_on_at(self._kept_at + found + 1, memoryview(data)[found + 1:])
-        return self._scan(data[max(bad + 1, len(data) - len(RECORD_START) + 1):])
-
-    def _scan(self, tail: bytes) -> bool:
-        """Reads on, past what FastWARC was given, to the next record start."""
-        while chunk := self._read_raw(1 << 16):
-            self._at += len(chunk)
-            seen = tail + chunk
-            found = seen.find(RECORD_START)
-            if found >= 0:
-                return self._go_on_at(self._at - len(seen) + found + 1, memoryview(seen)[found + 1:])
-            tail = seen[-(len(RECORD_START) - 1):]
-        return False
-
-    def _go_on_at(self, at: int, rest: memoryview) -> bool:
-        self._replay = rest
-        self._at = at
-        self._kept.clear()
-        self._kept_at = self._next = at
+    def skip_to_record_after(self, last: tuple[int, int] | None) -> bool:
+        """Move this stream, opened again from its start, to the next record start (a line
+        that begins with ``WARC/1.``) after the bad record, which begins where the last good
+        record (``last``: its start and Content-Length; None: there was none) ends; False if
+        none follows. The bad record's own Content-Length is not trusted: it is the record
+        found damaged."""
+        data, pos = b"", 0  # bytes read and not yet passed, and where data[0] is in the stream
+        if last is not None:
+            start, length = last
+            data, pos = self._pass(data, pos, start)
+            while (end := data.find(HEADER_END)) < 0:  # the good record's header, then its payload
+                if len(data) > MAX_HEADER or not (chunk := self._read_raw(1 << 16)):
+                    return False
+                data += chunk
+            data, pos = self._pass(data, pos, pos + end + len(HEADER_END) + length)
+        while not (rest := data.lstrip(b" \t\r\n")):  # FastWARC skips these before a record
+            pos += len(data)
+            if not (data := self._read_raw(1 << 16)):
+                return False
+        data, pos = rest, pos + len(data) - len(rest)
+        # data[0] is the bad record's first byte: a record start found after it is the next.
+        while (found := data.find(RECORD_START)) < 0:
+            keep = len(RECORD_START) - 1
+            pos, data = pos + max(len(data) - keep, 0), data[-keep:]
+            if not (chunk := self._read_raw(1 << 16)):
+                return False
+            data += chunk
+        self._replay = memoryview(data)[found + 1:]
+        self._at = pos + found + 1
         return True
+
+    def _pass(self, data: bytes, pos: int, target: int) -> tuple[bytes, int]:
+        """(what is left of ``data``, read on as needed, once the stream's bytes before
+        ``target`` are passed; where it starts)."""
+        while pos + len(data) < target:
+            pos += len(data)
+            if not (data := self._read_raw(min(max(target - pos, 1 << 16), 1 << 20))):
+                return b"", pos
+        return data[target - pos:], target
 
 
 def _invalid(source: str, number: int, why: str, found: bool) -> Problem:
