@@ -21,6 +21,7 @@ is copied.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import decimal
 import importlib
@@ -369,6 +370,7 @@ class _TextColumn:
         if self.indices is not None:
             lengths = pc.take(lengths, self.indices)
         self.sizes: list[int | None] = lengths.to_pylist()
+        self.largest = max((size or 0 for size in self.sizes), default=0)
         self.column = column
         self.texts: list[str | None] | None = None  # all the slice's texts, decoded by pyarrow at once
         self.bytes = column.view(pa.large_binary() if pa.types.is_large_string(column.type) else pa.binary())
@@ -376,13 +378,13 @@ class _TextColumn:
     def value(self, index: int, limit: int) -> str:
         """The text of row ``index``, whose size is known to be within ``limit``. Raises
         UnicodeDecodeError."""
-        if self.texts is None and max((size or 0 for size in self.sizes), default=0) <= limit:
-            # The fast way, when no row is too large to copy: pyarrow decodes the column
-            # in one call (a row at a time takes five times as long on short rows).
-            try:
-                self.texts = self._dense().to_pylist()
-            except UnicodeDecodeError:
-                self.texts = []  # some row is not UTF-8: each row is decoded alone
+        if self.texts is None:  # decided once a slice: each row after would redo it
+            self.texts = []  # a row too large to copy, or not UTF-8: each row is decoded alone
+            if self.largest <= limit:
+                # The fast way, when no row is too large to copy: pyarrow decodes the column
+                # in one call (a row at a time takes five times as long on short rows).
+                with contextlib.suppress(UnicodeDecodeError):
+                    self.texts = self._dense().to_pylist()
         if self.texts:
             return cast(str, self.texts[index])
         position = index if self.indices is None else self.indices[index].as_py()
