@@ -78,8 +78,7 @@ def _commit_calls(trace: str) -> list[tuple[str, int, str]]:
     main = lines[0].split(None, 1)[0]
     counts: dict[str, int] = {}
     calls: list[tuple[str, int, str]] = []
-    for line in lines:
-        tid, call = line.split(None, 1)
+    for tid, call in _whole_calls(lines):
         name = call.split("(", 1)[0]
         if tid != main or name not in TRACED:
             continue
@@ -87,6 +86,23 @@ def _commit_calls(trace: str) -> list[tuple[str, int, str]]:
         calls.append((name, counts[name], call))
     start = next(i for i, (name, _, call) in enumerate(calls) if name == "openat" and ".state\"" in call)
     return [(name, n, call) for name, n, call in calls[max(start - 8, 0):] if CHANGES_DISK.match(call)]
+
+
+def _whole_calls(lines: list[str]) -> list[tuple[str, str]]:
+    """(thread id, call) for each call of strace -f's log, where a call another thread
+    interrupted is written in two lines ('rename("a", "b" <unfinished ...>', then
+    '<... rename resumed>) = 0'): joined into one, as an uninterrupted call is written."""
+    waiting: dict[str, str] = {}  # thread id -> the first half of its unfinished call
+    whole = []
+    for line in lines:
+        tid, call = line.split(None, 1)
+        if call.endswith(" <unfinished ...>"):
+            waiting[tid] = call.removesuffix(" <unfinished ...>")
+            continue
+        if call.startswith("<... ") and tid in waiting:
+            call = waiting.pop(tid) + call.split(" resumed>", 1)[1]
+        whole.append((tid, call))
+    return whole
 
 
 def _step(call: str) -> tuple[str, ...]:
