@@ -48,6 +48,7 @@ from curate.storage import Location, check_location
 from curate.summary import Summary
 
 if TYPE_CHECKING:
+    from curate.engines.tapering import BatchSizes
     from curate.rules import RuleSet
     from curate.write import Rendered, Renderer
 
@@ -494,7 +495,7 @@ def batches(items: Iterable[Item], first_item: int = 0, batch_bytes: int | None 
 
 
 def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
-                  whole_files: bool = False, batch_bytes: int | None = None) -> Iterator[Batch]:
+                  whole_files: bool = False, batch_bytes: int | BatchSizes | None = None) -> Iterator[Batch]:
     """What `input_items` and `batches` give, for an engine whose workers read: a batch for
     each range of a file they can read themselves (formats.ranges), and for the rest
     batches of items read here or, with ``whole_files``, one batch per file that a worker
@@ -502,19 +503,26 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
     (``first_item``) are the engine's to count, and the ids are the engine's to check
     (``ids_unchecked``): it sees every batch in input order, which this generator, reading
     ahead of the ranges, does not. Batches hold ``batch_bytes`` of input (default
-    BATCH_BYTES), and so do the parts a worker cuts a whole file into."""
-    batch_bytes = batch_bytes or BATCH_BYTES
+    BATCH_BYTES; with `BatchSizes`, less towards the end of the input), and so do the parts
+    a worker cuts a whole file into."""
+    sizes = batch_bytes or BATCH_BYTES
+    size_at = sizes if callable(sizes) else (lambda _done: sizes)
+    batch_size = size_at(0)
 
     def sources() -> Iterator[Item | ReadRange | WholeFile]:
+        nonlocal batch_size
         yield from discovery.problems
+        before = 0  # the input of the files before this one
         for number, f in enumerate(discovery.files):
-            parts = cut_ranges(f, number, options, batch_bytes) if splittable(f, options) else None
+            batch_size = size_at(before)
+            parts = cut_ranges(f, number, options, sizes, before) if splittable(f, options) else None
             if parts is not None:
                 yield from parts
             elif whole_files:
-                yield WholeFile(f, number, options, batch_bytes)
+                yield WholeFile(f, number, options, batch_size)
             else:
                 yield from read_file(f, number, options)  # ids are checked in order by the engine
+            before += f.size
 
     number = 0
     batch: list[BatchItem] = []
@@ -529,7 +537,7 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
             continue
         batch.append(source)
         size += source.size if isinstance(source, RawDocument) else 0
-        if len(batch) >= BATCH_DOCS or size >= batch_bytes:
+        if len(batch) >= BATCH_DOCS or size >= batch_size:
             yield Batch(number, batch, ids_unchecked=True)
             number, batch, size = number + 1, [], 0
     if batch:

@@ -126,7 +126,7 @@ def test_ray_batches_larger_than_the_local_engines_write_the_same_bytes(tmp_path
     (folder / "a.jsonl").write_text(plain)
     (folder / "b.jsonl.gz").write_bytes(gzip.compress(("\n".join(records[20000:]) + "\n").encode()))
     size = sum(f.stat().st_size for f in folder.iterdir())
-    assert batch_bytes_for(size, 2) > BATCH_BYTES and len(plain) > 2 * batch_bytes_for(size, 2)
+    assert batch_bytes_for(size, 2)(0) > BATCH_BYTES and len(plain) > 2 * batch_bytes_for(size, 2)(0)
     local = output_files(_dedup(tmp_path / "local", folder, "--workers", "2"))
     assert b'"reason":"duplicate"' in local["removed.jsonl"]
     joined, cluster_env = ray_cluster

@@ -139,8 +139,54 @@ def test_ray_batches_grow_with_the_input_up_to_a_limit():
     pytest.importorskip("ray")
     from curate.engines.ray import BATCH_BYTES_MAX, BATCHES_PER_ACTOR, batch_bytes_for
 
-    assert batch_bytes_for(0, 2) == driver.BATCH_BYTES  # a small input: as many batches as locally
-    assert BATCHES_PER_ACTOR == 8 and batch_bytes_for(10 << 20, 2) == 640 << 10  # 10 MB, 16 batches
-    assert batch_bytes_for(10 << 40, 2) == BATCH_BYTES_MAX  # a large one: no more than the limit
-    assert batch_bytes_for(10 << 20, 0) == batch_bytes_for(10 << 20, 1)  # a cluster with no CPU yet
-    assert batch_bytes_for(40 << 20, 64) < batch_bytes_for(40 << 20, 2)  # more actors, smaller batches
+    def full(size: int, actors: int) -> int:
+        return batch_bytes_for(size, actors)(0)  # the first batch's size
+
+    assert full(0, 2) == driver.BATCH_BYTES  # a small input: as many batches as locally
+    assert BATCHES_PER_ACTOR == 8 and full(10 << 20, 2) == 640 << 10  # 10 MB, 16 batches
+    assert full(10 << 40, 2) == BATCH_BYTES_MAX  # a large one: no more than the limit
+    assert full(10 << 20, 0) == full(10 << 20, 1)  # a cluster with no CPU yet
+    assert full(40 << 20, 64) < full(40 << 20, 2)  # more actors, smaller batches
+
+
+@pytest.mark.unit
+def test_batches_shrink_towards_the_end_of_the_input():
+    from curate.engines.tapering import TAPER, BatchSizes
+
+    sizes = BatchSizes(full=1 << 20, least=1 << 18, total=20 << 20, workers=2)
+    assert sizes(0) == sizes(10 << 20) == 1 << 20  # full-sized while plenty is left
+    left = 3 << 20
+    assert sizes((20 << 20) - left) == left // (TAPER * 2) < 1 << 20  # then a share of what is left
+    assert sizes(20 << 20) == sizes((20 << 20) - 1000) == 1 << 18  # never below the least
+    # Never larger for a later batch.
+    seen = [sizes(done) for done in range(0, 20 << 20, 1 << 16)]
+    assert seen == sorted(seen, reverse=True)
+
+
+@pytest.mark.unit
+def test_ranges_cut_with_shrinking_sizes_cover_the_file(tmp_path):
+    from curate.discover import discover
+    from curate.engines.tapering import BatchSizes
+    from curate.formats import IdRegistry, ReadOptions
+    from curate.formats.ranges import ReadRange, read_range
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    lines = [f'{{"id": "d{k}", "text": "{"word " * (k % 40 + 5)}"}}' for k in range(4000)]
+    (folder / "a.jsonl").write_text("\n".join(lines) + "\n")
+    options = ReadOptions()
+    found = discover([folder], tmp_path / "out", options)
+    total = sum(f.size for f in found.files)
+    sizes = BatchSizes(full=total // 8, least=total // 64, total=total, workers=2)
+    batches = list(driver.range_batches(found, options, IdRegistry(found.files), whole_files=True,
+                                        batch_bytes=sizes))
+    parts = [b.reads for b in batches]
+    assert all(isinstance(p, ReadRange) for p in parts)
+    assert [p.start for p in parts[1:]] == [p.end for p in parts[:-1]] and parts[-1].end == total
+    lengths = [p.end - p.start for p in parts]
+    assert lengths[0] >= total // 8 and min(lengths[:-1]) >= total // 64
+    assert lengths[-2] < lengths[0] / 3  # the last batches are smaller than the first
+    fixed = list(driver.range_batches(found, options, IdRegistry(found.files), whole_files=True,
+                                      batch_bytes=total // 8))
+    assert [item for b in batches for item in read_range(b.reads)] == \
+        [item for b in fixed for item in read_range(b.reads)]

@@ -17,6 +17,7 @@ from curate.stages.base import Batch, Stage
 from curate.storage import Location
 
 if TYPE_CHECKING:
+    from curate.engines.tapering import BatchSizes
     from curate.formats import IdRegistry
     from curate.write import Renderer
 
@@ -59,9 +60,10 @@ class Engine:
         (`formats.ranges.WholeFile` batches), so that this process reads no document."""
         return False
 
-    def batch_bytes(self, input_bytes: int) -> int | None:
-        """How much input a batch of ranges holds, for a run over ``input_bytes``; None:
-        the driver's BATCH_BYTES."""
+    def batch_bytes(self, input_bytes: int) -> int | BatchSizes | None:
+        """How much input a batch of ranges holds, for a run over ``input_bytes`` (one size,
+        or sizes that shrink towards the end: `tapering.BatchSizes`); None: the driver's
+        BATCH_BYTES."""
         return None
 
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],

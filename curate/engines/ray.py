@@ -61,6 +61,7 @@ from curate.engines import Engine, Progress
 from curate.engines.heap import keep_freed_heap
 from curate.engines.mapper import Key, Mapped, Mapper, add_id_problems, check_ids, shell_of, shift_owners
 from curate.engines.pool import WorkerDied
+from curate.engines.tapering import BatchSizes
 from curate.formats.ranges import WholeFile
 from curate.stages.base import Batch, Stage
 
@@ -454,7 +455,7 @@ class RayEngine(Engine):
     def reads_whole_files(self) -> bool:
         return True
 
-    def batch_bytes(self, input_bytes: int) -> int:
+    def batch_bytes(self, input_bytes: int) -> BatchSizes:
         return batch_bytes_for(input_bytes, _cluster_cpus())
 
     def process(self, stages: list[Stage], barrier: Stage | None, batches: Iterator[Batch],
@@ -485,16 +486,18 @@ def _cluster_cpus() -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
-def batch_bytes_for(input_bytes: int, actors: int) -> int:
+def batch_bytes_for(input_bytes: int, actors: int) -> BatchSizes:
     """Input a batch holds on this engine: more than the local engine's BATCH_BYTES, as a
     batch costs the driver, the raylet and the decider about 30 ms of CPU in calls and
     object-store traffic whatever its size (a tenth of a 256 kB batch's work); up to
     BATCH_BYTES_MAX, while every actor still gets BATCHES_PER_ACTOR batches to finish
     together. (On 2 CPUs, 1 MB batches took a 100 MB run from 0.82x the local engine's
-    speed to 0.94x; 2 MB gave 0.91x.)"""
+    speed to 0.94x; 2 MB gave 0.91x.) Towards the end of the run batches shrink back to
+    BATCH_BYTES, so that the actors finish together (`tapering`)."""
     from curate.driver import BATCH_BYTES
 
-    return max(BATCH_BYTES, min(BATCH_BYTES_MAX, input_bytes // (max(1, actors) * BATCHES_PER_ACTOR)))
+    full = max(BATCH_BYTES, min(BATCH_BYTES_MAX, input_bytes // (max(1, actors) * BATCHES_PER_ACTOR)))
+    return BatchSizes(full=full, least=BATCH_BYTES, total=input_bytes, workers=actors)
 
 
 def _connect(address: str | None, cpus: int) -> bool:

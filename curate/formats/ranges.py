@@ -17,6 +17,7 @@ An engine whose workers may be on other machines (Ray) sends every other file as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,10 +74,14 @@ def splittable(file: InputFile, options: ReadOptions) -> bool:
             and not base_name(file.path).lower().endswith(".json") and file.size > 0)
 
 
-def cut_ranges(file: InputFile, number: int, options: ReadOptions, batch_bytes: int) -> list[ReadRange] | None:
+def cut_ranges(file: InputFile, number: int, options: ReadOptions, batch_bytes: int | Callable[[int], int],
+               before: int = 0) -> list[ReadRange] | None:
     """The file's ranges, each ending at a line end after at least ``batch_bytes``; None when
     the file cannot be read here or holds nothing but whitespace (then it is read whole,
-    so that its problem is the one a whole read reports)."""
+    so that its problem is the one a whole read reports). ``batch_bytes`` may be a function
+    of the run's input before a range (``before`` this file, plus the range's start in it),
+    giving each range its own size (`BatchSizes`)."""
+    size_at = batch_bytes if callable(batch_bytes) else (lambda _done: batch_bytes)
     ranges: list[ReadRange] = []
     start = lines_before = 0  # where the next range starts, and the lines before it
     offset = lines = 0  # bytes and lines scanned so far
@@ -86,8 +91,8 @@ def cut_ranges(file: InputFile, number: int, options: ReadOptions, batch_bytes: 
             while block := f.read(SCAN_BYTES):
                 content = content or not block.isspace()
                 at = 0  # within the block
-                while start + batch_bytes < offset + len(block):
-                    cut = block.find(b"\n", max(at, start + batch_bytes - offset))
+                while start + (want := size_at(before + start)) < offset + len(block):
+                    cut = block.find(b"\n", max(at, start + want - offset))
                     if cut < 0:
                         break
                     lines += block.count(b"\n", at, cut + 1)
