@@ -32,6 +32,7 @@ from curate.formats.jsonl import parse_record
 from curate.rules import RuleSet, load_rules
 from curate.stages import DEDUP_PIPELINE, RUN_PIPELINE
 from curate.stages.dedup.signature import DedupConfig
+from curate.stages.site_census import active_site_stage
 from curate.storage import as_location
 from curate.summary import Summary
 from curate.write import document_record, problem_record, removal_record
@@ -74,13 +75,18 @@ def process(records: Iterable[Mapping[str, Any]], *, text_field: str = "text", r
             stages: Sequence[str] = RUN_PIPELINE) -> list[Cleaned]:
     """Every record through the pipeline, deduplicated against the records before it, as
     if they were the lines of one JSONL file named ``source``: the same ids, metadata,
-    problems and verdicts. The results are held in memory; for a corpus, write it to an
-    output folder with `run`. ``stages=curate.stages.DEDUP_PIPELINE`` deduplicates only."""
+    problems and verdicts, the site pass included. ``records`` may be a generator, read
+    once. Held in memory until it returns: the results and, with stage "site" in
+    ``stages`` (the default), the records as read (their text and other fields), since the
+    site pass's census reads every record before any is cleaned. For a corpus, write it to
+    an output folder with `run`. ``stages=curate.stages.DEDUP_PIPELINE`` deduplicates only."""
     cfg = RunConfig(inputs=(), output=Path(os.devnull), ruleset=ruleset if ruleset is not None else load_rules(),
                     workers=workers, text_field=text_field, dedup=dedup or DedupConfig(), stages=tuple(stages))
     collector = _Collector()
     the_plan = plan(cfg, Discovery([], []))
-    the_plan.items = _raw_documents(records, source, text_field)
+    items = _raw_documents(records, source, text_field)
+    # The site stage's census reads every page before the pass that cleans them.
+    the_plan.items = list(items) if active_site_stage(the_plan.stages) is not None else items
     run_driver(the_plan, engine_for("local", workers), output=collector)
     return collector.results
 
