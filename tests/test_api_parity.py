@@ -1,5 +1,6 @@
 """The Python API gives, record for record, what `curate run` writes for the same records in
-a JSONL file: the site pass included."""
+a JSONL file: the site pass, records the reader takes that orjson cannot write, reused ids
+and --max-doc-bytes."""
 
 from __future__ import annotations
 
@@ -84,3 +85,101 @@ def test_documents_given_in_memory_are_a_sequence_when_the_census_reads_them():
         census_stage_of_items([stage], iter([]))
     assert census_stage_of_items([stage], []) is None  # no page has a site: no census
     assert census_stage_of_items([SiteBoilerplate(mode="off")], iter([])) is None
+
+
+# -- records the reader takes ----------------------------------------------------------------
+
+
+def _deep(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def test_records_orjson_cannot_write_are_read_as_the_reader_reads_their_line(tmp_path):
+    records = [
+        {"id": "big", "text": ARTICLES[0], "views": 2**70, "debt": -(2**70), "share": 0.25},
+        {"id": "surrogate", "text": ARTICLES[1], "title": "bad \ud800 title", "tags": ["ok", "\udfff"]},
+        {"id": "key", "text": ARTICLES[2], "bad\ud800key": 1},
+        {"id": "id \ud800", "text": ARTICLES[3]},
+        {"id": "pair", "text": ARTICLES[4], "emoji": "\ud83d\ude00"},  # two halves: one character when read
+        {"id": "text", "text": "a lone \ud800 in the text itself"},
+        {"id": "number key", "text": ARTICLES[5], 1: "one", "big": 2**70},
+        {"id": "deep", "text": "nested far too deep", "x": _deep(300)},
+        {"id": 7, "text": "The text of a record whose id is a number, which is kept as its id.", "n": 2**64},
+    ]
+    out = cli_records(tmp_path, [line_of(r) for r in records])
+    results = curate.process(records, source="recs.jsonl", ruleset=curate.ruleset())
+    assert len(results) == len(records)
+    assert_same(results, out)
+    assert results[0].record is not None and results[0].record["metadata"]["views"] == 2**70
+    assert results[1].record is not None and results[1].record["metadata"]["title"] == "bad \\ud800 title"
+    assert [p["problem"] for p in results[5].problems] == [
+        "text contains lone surrogates (invalid \\ud800-\\udfff escapes)"]
+    assert results[7].problems[0]["problem"].startswith("nested too deeply")
+    assert not any(p["problem"].startswith("record cannot be written") for r in results for p in r.problems)
+
+
+def test_nan_is_null_as_the_output_writes_it(tmp_path):
+    records = [{"id": "a", "text": ARTICLES[0], "score": float("nan"), "hi": float("inf"), "big": 2**70},
+               {"id": "b", "text": ARTICLES[1], "score": float("nan")}]
+    # json writes NaN, which the reader reads, and the output writes as null.
+    out = cli_records(tmp_path, [json.dumps(r).encode() + b"\n" for r in records])
+    results = curate.process(records, source="recs.jsonl", ruleset=curate.ruleset())
+    assert_same(results, out)
+    assert results[0].record is not None and results[0].record["metadata"]["score"] is None
+
+
+@pytest.mark.unit
+def test_what_no_json_line_can_hold_is_a_problem_that_says_what_to_give():
+    [bad, good] = curate.process([{"id": "a", "text": "Some words.", "tags": {"x"}},
+                                  {"id": "b", "text": ARTICLES[0]}], ruleset=curate.ruleset(builtin=False))
+    assert bad.record is None and bad.problems[0]["problem"].startswith("record cannot be written as JSON")
+    assert "str, int, float, bool, None, lists, and dicts with str keys" in bad.problems[0]["action"]
+    assert good.text == ARTICLES[0]
+
+
+# -- ids and --max-doc-bytes -----------------------------------------------------------------
+
+
+def test_a_reused_id_is_the_problem_the_cli_writes(tmp_path):
+    records = [{"id": "dup", "text": ARTICLES[0]}, {"id": "dup", "text": ARTICLES[1]},
+               {"id": "other", "text": ARTICLES[2]}, {"text": ARTICLES[3]}, {"id": "dup", "text": ARTICLES[4]},
+               {"id": 5, "text": ARTICLES[5]}, {"id": "5", "text": "The fifth record's id again, now as a string."}]
+    out = cli_records(tmp_path, [line_of(r) for r in records])
+    results = curate.process(records, source="recs.jsonl", ruleset=curate.ruleset())
+    assert_same(results, out)
+    assert len(results) == len(records)  # each problem with the record that reuses the id
+    assert [p["problem"] for p in results[1].problems] == ["duplicate id 'dup', first used at recs.jsonl:1"]
+    assert results[1].text == ARTICLES[1]  # kept, as the CLI keeps it
+    assert [p["problem"] for p in results[6].problems] == ["duplicate id '5', first used at recs.jsonl:6"]
+
+
+def test_a_record_over_max_doc_bytes_is_skipped_as_the_cli_skips_it(tmp_path):
+    limit = 400
+    empty = len(line_of({"id": "a", "text": ""})) - 1
+
+    def sized(name: str, size: int) -> dict:  # a record whose line is ``size`` bytes, its newline left out
+        words = ("Line of the record text number " * 20)[:size - empty - 1]
+        return {"id": name, "text": words + "\n" * (size - empty - len(words) - 1) + "x"}
+
+    records = [sized("a", limit), sized("b", limit + 1), sized("c", 5 * limit), {"id": "d", "text": ARTICLES[0]}]
+    assert [len(line_of(r)) - 1 for r in records[:2]] == [limit, limit + 1]
+    out = cli_records(tmp_path, [line_of(r) for r in records], "--max-doc-bytes", str(limit))
+    results = curate.process(records, source="recs.jsonl", ruleset=curate.ruleset(), max_doc_bytes=limit)
+    assert_same(results, out)
+    assert results[0].record is not None and results[3].record is not None
+    assert [p["problem"] for p in results[1].problems] == [
+        f"record of {limit + 2} bytes is larger than --max-doc-bytes ({limit} bytes)"]
+
+
+def test_the_default_max_doc_bytes_is_the_clis(tmp_path):
+    records = [{"id": "huge", "text": "x" * (64 << 20)}, {"id": "small", "text": ARTICLES[0]}]
+    out = cli_records(tmp_path, [line_of(r) for r in records])
+    results = curate.process(records, source="recs.jsonl", ruleset=curate.ruleset())
+    assert_same(results, out)
+    size = len(line_of(records[0]))
+    assert [p["problem"] for p in results[0].problems] == [
+        f"record of {size:,} bytes is larger than --max-doc-bytes (67,108,864 bytes)"]
+    assert not results[0].removed and results[1].text == ARTICLES[0]
