@@ -1,16 +1,21 @@
 """The Python API gives, record for record, what `curate run` writes for the same records in
 a JSONL file: the site pass, records the reader takes that orjson cannot write, reused ids
-and --max-doc-bytes."""
+and --max-doc-bytes. Its arguments are checked as the CLI checks its options, before
+anything is read or written."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, invoke, read_corpus, read_jsonl
+from conftest import FIXTURES, SEEDS, invoke, read_corpus, read_jsonl
 
 import curate
+from curate.driver import RunConfig
+from curate.errors import ApiTypeError, ApiValueError, UsageError
+from curate.stages.dedup.signature import DedupConfig
 from curate.stages.site import REASON
 
 ARTICLES = [
@@ -183,3 +188,106 @@ def test_the_default_max_doc_bytes_is_the_clis(tmp_path):
     assert [p["problem"] for p in results[0].problems] == [
         f"record of {size:,} bytes is larger than --max-doc-bytes (67,108,864 bytes)"]
     assert not results[0].removed and results[1].text == ARTICLES[0]
+
+
+# -- arguments -------------------------------------------------------------------------------
+
+RECORDS = [{"id": "a", "text": ARTICLES[0]}]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("call", "error", "said"), [
+    (lambda out: curate.ruleset("my-rules"), ApiTypeError, "folders=['my-rules']"),
+    (lambda out: curate.ruleset(disabled="byline"), ApiTypeError, "disabled=['byline']"),
+    (lambda out: curate.ruleset(enabled="c4"), ApiTypeError, "enabled=['c4']"),
+    (lambda out: curate.ruleset(keep_languages="en"), ApiTypeError, "keep_languages=['en']"),
+    (lambda out: curate.ruleset(keep_languages=[""]), ApiValueError, "names no language code"),
+    (lambda out: curate.ruleset(builtin="no"), ApiTypeError, "builtin must be True or False"),
+    (lambda out: curate.clean_text(ARTICLES[0], ruleset="x"), ApiTypeError, "ruleset must be a RuleSet"),
+    (lambda out: curate.clean_text(b"bytes"), ApiTypeError, "text must be a str"),
+    (lambda out: curate.process({"id": "a", "text": ARTICLES[0]}), ApiTypeError, "give process([record])"),
+    (lambda out: curate.process(ARTICLES[0]), ApiTypeError, "records must be an iterable of records"),
+    (lambda out: curate.process(RECORDS, stages="dedup"), ApiTypeError, "stages=['dedup']"),
+    (lambda out: curate.process(RECORDS, stages=["read", "nope"]), ApiValueError, "unknown stage 'nope'"),
+    (lambda out: curate.process(RECORDS, dedup=0.9), ApiTypeError, "dedup must be a DedupConfig"),
+    (lambda out: curate.process(RECORDS, dedup=DedupConfig(threshold=0.0)), ApiValueError, "dedup.threshold=0.0"),
+    (lambda out: curate.process(RECORDS, workers="2"), ApiTypeError, "workers must be an int, not str '2'"),
+    (lambda out: curate.process(RECORDS, workers=0), ApiValueError, "workers=0"),
+    (lambda out: curate.process(RECORDS, workers=-1), ApiValueError, "workers=-1"),
+    (lambda out: curate.process(RECORDS, max_doc_bytes=0), ApiValueError, "max_doc_bytes=0"),
+    (lambda out: curate.process(RECORDS, text_field=None), ApiTypeError, "text_field must be a str"),
+    (lambda out: curate.run("crawl", out), ApiTypeError, "inputs=['crawl']"),
+    (lambda out: curate.run(SEEDS, out), ApiTypeError, "inputs must be a list"),
+    (lambda out: curate.run([], out), ApiValueError, "inputs is empty"),
+    (lambda out: curate.run([SEEDS], out, chunk_items=0), ApiValueError, "chunk_items=0"),
+    (lambda out: curate.run([SEEDS], out, site="URL"), ApiValueError, "site='URL'"),
+    (lambda out: curate.run([SEEDS], out, site="nope"), ApiValueError, "site='nope'"),
+    (lambda out: curate.run([SEEDS], out, workers=0), ApiValueError, "workers=0"),
+    (lambda out: curate.run([SEEDS], out, engine="spark"), ApiValueError, "engine='spark'"),
+    (lambda out: curate.run([SEEDS], out, overwrite="yes"), ApiTypeError, "overwrite must be True or False"),
+    (lambda out: curate.run([SEEDS], out, dedup_only=1), ApiTypeError, "dedup_only must be True or False"),
+    (lambda out: curate.run([SEEDS], out, stages=("read",)), ApiTypeError, "unexpected setting 'stages'"),
+    (lambda out: curate.run([SEEDS], out, chunk_docs=5), ApiTypeError, "unexpected setting 'chunk_docs'"),
+    (lambda out: curate.run([SEEDS], out, sink="xml"), ApiValueError, "sink='xml'"),
+    (lambda out: curate.run([SEEDS], out, memory=0), ApiValueError, "memory=0"),
+    (lambda out: curate.run([SEEDS], out, staging=out.parent), ApiValueError, "leave staging out"),
+    (lambda out: curate.run([SEEDS], out, against=out.parent / "nowhere"), ApiValueError, "does not exist"),
+    (lambda out: curate.run([SEEDS], "http://example.org/out"), ApiValueError, "cannot write there"),
+])
+def test_a_bad_argument_is_refused_before_anything_is_written(tmp_path, call, error, said):
+    out = tmp_path / "out"
+    with pytest.raises(error) as raised:
+        call(out)
+    assert said in str(raised.value)
+    assert isinstance(raised.value, UsageError)
+    assert not out.exists()
+
+
+@pytest.mark.unit
+def test_a_refused_run_leaves_the_folder_free_for_the_next(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(ApiValueError):
+        curate.run([SEEDS], out, chunk_items=0)
+    assert curate.run([SEEDS], out, ruleset=curate.ruleset(builtin=False)).documents_read == 5
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("settings", "option"), [
+    ({"workers": 0}, ("--workers", "0")),
+    ({"chunk_items": 0}, ("--chunk-docs", "0")),
+    ({"site": "URL"}, ("--site", "URL")),
+    ({"site_min_pages": 1}, ("--site-min-pages", "1")),
+    ({"site_min_share": 1.5}, ("--site-min-share", "1.5")),
+    ({"dedup": DedupConfig(threshold=float("nan"))}, ("--threshold", "nan")),
+    ({"dedup": DedupConfig(num_perm=8)}, ("--num-perm", "8")),
+    ({"dedup": DedupConfig(min_words=0)}, ("--min-words", "0")),
+    ({"max_doc_lines": 0}, ("--max-doc-lines", "0")),
+    ({"language_model": "cld3"}, ("--language-model", "cld3")),
+    ({"input_format": "xml"}, ("--format", "xml")),
+    ({"encoding": "nope"}, ("--encoding", "nope")),
+    ({"engine": "spark"}, ("--engine", "spark")),
+])
+def test_the_api_refuses_what_the_cli_refuses_with_its_reason(tmp_path, settings, option):
+    result = invoke("run", SEEDS, "-o", tmp_path / "cli", *option)
+    assert result.exit_code == 2
+    with pytest.raises(ApiValueError) as raised:
+        curate.run([SEEDS], tmp_path / "api", **settings)
+    reason = str(raised.value).split(": ", 1)[1].split(" (refused as")[0]
+    assert reason.replace("'", "") in " ".join(result.output.replace("'", "").split())  # 'nan' (typed), nan
+    assert not (tmp_path / "api").exists() and not (tmp_path / "cli").exists()
+
+
+@pytest.mark.unit
+def test_every_run_setting_is_checked_as_its_option():
+    from curate.api import _OTHER_SETTINGS, _SETTINGS
+
+    arguments = {"inputs", "output", "ruleset", "workers", "stages"}  # run's own, or set by dedup_only
+    assert {f.name for f in dataclasses.fields(RunConfig)} == {*_SETTINGS, *_OTHER_SETTINGS, *arguments}
+
+
+def test_a_setting_is_converted_as_the_cli_converts_it(tmp_path):
+    curate.run([SEEDS], tmp_path / "api", site_min_share=1, dedup=DedupConfig(threshold=1))
+    assert invoke("run", SEEDS, "-o", tmp_path / "cli", "-q", "--no-project-rules", "--site-min-share", "1",
+                  "--threshold", "1").exit_code == 0
+    assert (tmp_path / "api" / "summary.json").read_bytes().replace(b"/api", b"/cli") == \
+        (tmp_path / "cli" / "summary.json").read_bytes()
