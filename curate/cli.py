@@ -140,15 +140,16 @@ class ByteSize(click.ParamType):
     _UNITS: ClassVar[dict[str, int]] = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
     def convert(self, value, param, ctx):
-        if isinstance(value, int):
-            return value
-        text = str(value).strip().lower().removesuffix("b").removesuffix("i")
-        unit = text[-1:] if text[-1:] in self._UNITS else ""
-        try:
-            number = int(text[: len(text) - len(unit)]) * self._UNITS[unit]
-        except ValueError:
-            self.fail(f"{value!r} is not a size; write a number of bytes, or one with K, M or G (64M, 1GiB)",
-                      param, ctx)
+        if isinstance(value, int):  # a number of bytes given by code (the Python API checks its values here)
+            number = value
+        else:
+            text = str(value).strip().lower().removesuffix("b").removesuffix("i")
+            unit = text[-1:] if text[-1:] in self._UNITS else ""
+            try:
+                number = int(text[: len(text) - len(unit)]) * self._UNITS[unit]
+            except ValueError:
+                self.fail(f"{value!r} is not a size; write a number of bytes, or one with K, M or G (64M, 1GiB)",
+                          param, ctx)
         if number < 1:
             self.fail(f"{value!r}: the limit must be at least 1 byte", param, ctx)
         return number

@@ -43,7 +43,7 @@ from curate.stages.base import Item as BatchItem
 from curate.stages.dedup.saved import refuse_index_in_output
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SiteBoilerplate
-from curate.stages.site_census import census_stage_of, take_census
+from curate.stages.site_census import census_stage_of, census_stage_of_items, take_census
 from curate.storage import Location, check_location
 from curate.summary import Summary
 
@@ -167,7 +167,9 @@ class Plan:
     cfg: RunConfig
     discovery: Discovery
     stages: list[Stage]
-    # Documents given in memory (the Python API) instead of read from the discovered files.
+    # Documents given in memory (the Python API) instead of read from the discovered files,
+    # in input order: read once, or twice when the site stage's census runs first (then a
+    # Sequence: census_stage).
     items: Iterable[Item] | None = None
 
     @property
@@ -186,8 +188,8 @@ class Plan:
 
     def census_stage(self) -> SiteBoilerplate | None:
         """The stage whose census runs before the main pass, if one must."""
-        if self.items is not None:  # records given in memory are read once
-            return None
+        if self.items is not None:
+            return census_stage_of_items(self.stages, self.items)
         return census_stage_of(self.stages, self.discovery.files)
 
     def fingerprint(self) -> str:
@@ -393,7 +395,10 @@ def census_work(the_plan: Plan, engine: Engine, scratch: Path | None,
                 ids_folder: str = "census-ids") -> tuple[Iterator[Batch], IdRegistry | None]:
     """The batches of a pass before the one that writes (the census, --dedup-parts' rows):
     ranges for workers that read (with an id registry of its own, in ``ids_folder`` beside
-    ``scratch``, which the engine needs to place problems), else documents read here."""
+    ``scratch``, which the engine needs to place problems), else documents read here, or
+    those given in memory."""
+    if the_plan.items is not None:
+        return batches(the_plan.items), None
     if engine.reads_ranges():
         return range_work(the_plan, engine, scratch.parent / ids_folder if scratch is not None else None)
     cfg = the_plan.cfg

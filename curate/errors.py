@@ -37,6 +37,19 @@ class ArgumentError(UsageError):
     usage error, so a script can tell it from a command that ran and failed."""
 
 
+class ApiValueError(UsageError, ValueError):
+    """An argument of the Python API (curate/api.py) with a value the command line would
+    refuse (a --workers of 0, a --site not among its choices): a ValueError, as Python's
+    own functions raise, and a UsageError, as the CLI's refusals are. Raised before
+    anything is read or written."""
+
+
+class ApiTypeError(UsageError, TypeError):
+    """An argument of the Python API of the wrong type (a str where a list of names is
+    wanted, a float for a DedupConfig): a TypeError, and a UsageError. Raised before
+    anything is read or written."""
+
+
 class RunStopped(CurateError):
     """The run could not go on (a worker died, the disk filled up): what is finished stays
     in ``OUT/.partial/`` and the message says how to resume."""

@@ -34,6 +34,7 @@ CHUNK = 512  # documents a reader's ids are checked together (read_documents) ..
 CHUNK_BYTES = 8 << 20  # ... or fewer, when they hold this much text
 LINE_BITS = 40  # a first use is file number << 40 | record line
 Entry = tuple[str, str, "int | None", int]  # id, source, record line, file number
+DUPLICATE_ID = "duplicate id"  # the kind of a reused id's problem (summary.json's by_kind)
 
 
 class IdRegistry:
@@ -104,7 +105,7 @@ class IdRegistry:
         shown = doc_id if len(doc_id) <= 80 else doc_id[:79] + "…"
         return Problem(source, record_line, f"duplicate id {shown!r}, first used at {where}",
                        "kept; give each record its own id so records can be told apart", lines=0,
-                       kind="duplicate id")
+                       kind=DUPLICATE_ID)
 
 
 def with_id_problems(items: Iterable[tuple[int, RawDocument | Problem]],

@@ -66,9 +66,7 @@ class JsonlReader:
                 for lineno, raw in _records(stream, limit):
                     if isinstance(raw, int):
                         records += 1
-                        yield Problem(file.source, lineno,
-                                      f"record of {raw:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
-                                      "record skipped; raise --max-doc-bytes to read it, or split the record")
+                        yield too_large_problem(file.source, lineno, raw, limit)
                         continue
                     if not raw.strip():
                         continue
@@ -116,9 +114,7 @@ def read_records(file: InputFile, options: ReadOptions, start: int, end: int,
                 lineno += lines_before
                 if isinstance(raw, int):
                     at += raw
-                    yield Problem(file.source, lineno,
-                                  f"record of {raw:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
-                                  "record skipped; raise --max-doc-bytes to read it, or split the record")
+                    yield too_large_problem(file.source, lineno, raw, limit)
                 else:
                     at += len(raw)
                     if raw.strip():
@@ -129,6 +125,14 @@ def read_records(file: InputFile, options: ReadOptions, start: int, end: int,
         # As ``read`` says it; unlike a whole read, the ranges after this one are still read.
         yield Problem(file.source, lineno + 1, f"read error: {fault}",
                       f"records after line {lineno} are lost; check the disk and the file", lines=1)
+
+
+def too_large_problem(source: str, lineno: int, size: int, limit: int) -> Problem:
+    """The problem of record line ``lineno``, of ``size`` bytes (its newline included),
+    which is longer than ``limit`` (--max-doc-bytes) and is skipped unread; the Python API
+    says the same of a record given in memory."""
+    return Problem(source, lineno, f"record of {size:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
+                   "record skipped; raise --max-doc-bytes to read it, or split the record")
 
 
 def _named_json(file: InputFile) -> bool:
@@ -263,7 +267,7 @@ def _preview(raw: bytes) -> str:
 def _json_error(err: Exception, unit: str) -> tuple[str, str]:
     """(problem, action) for a record json cannot read; ``unit``: what holds a record."""
     if isinstance(err, RecursionError):
-        return _too_deep(unit)
+        return too_deep(unit)
     if _INT_DIGITS_MESSAGE in str(err):
         return ("invalid JSON: a number with more than 4,300 digits (more than Python's json reads)",
                 f"record skipped; write the number as a string or delete this {unit}")
@@ -296,7 +300,7 @@ def parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: st
         return Problem(source, lineno, problem, action, preview=_preview(raw))
     # n levels take n arrays and objects: counting them spares nearly every record the walk.
     if containers > MAX_DEPTH and _nested_deeper_than(record, MAX_DEPTH):
-        problem, action = _too_deep(unit)
+        problem, action = too_deep(unit)
         return Problem(source, lineno, problem, action, preview=_preview(raw))
     if not isinstance(record, dict):
         return Problem(source, lineno, f"record is {json_kind(record)}, not an object",
@@ -384,7 +388,8 @@ def _nested_deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def _too_deep(unit: str) -> tuple[str, str]:
+def too_deep(unit: str) -> tuple[str, str]:
+    """(problem, action) for a record nested deeper than MAX_DEPTH; ``unit``: what holds it."""
     return _TOO_DEEP, f"record skipped; flatten or delete this {unit}"
 
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from curate.document import Document, RawDocument
+from curate.document import Document, Problem, RawDocument
 from curate.formats import reader_for
 from curate.stages.base import Batch, Stage, run_stages
 from curate.stages.dedup.budget import default_memory
@@ -185,14 +185,33 @@ def _first_of_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 NO_METADATA_READERS = frozenset({"txt"})
 
 
+def active_site_stage(stages: list[Stage]) -> SiteBoilerplate | None:
+    """The pipeline's site stage, if it has one that is on (not --site off)."""
+    return next((s for s in stages if isinstance(s, SiteBoilerplate) and s.active), None)
+
+
 def census_stage_of(stages: list[Stage], files: list[InputFile]) -> SiteBoilerplate | None:
     """The site stage, when its census can find anything in these files."""
-    stage = next((s for s in stages if isinstance(s, SiteBoilerplate) and s.active), None)
+    stage = active_site_stage(stages)
     if stage is None or not files:
         return None
     if stage.mode == "url" and all(_reader_name(f) in NO_METADATA_READERS for f in files):
         return None
     return stage
+
+
+def census_stage_of_items(stages: list[Stage], items: Iterable[RawDocument | Problem]) -> SiteBoilerplate | None:
+    """The site stage, when its census can find anything in documents given in memory
+    (the Python API): when one of them has a site. The census reads them before the main
+    pass does, so with a site stage on they must be a Sequence, not an iterator."""
+    stage = active_site_stage(stages)
+    if stage is None:
+        return None
+    if not isinstance(items, Sequence):
+        raise TypeError("documents given in memory are read twice when the site stage is on (a census first): "
+                        f"give a Sequence, not {type(items).__name__}")
+    return stage if any(isinstance(item, RawDocument) and site_of(item, stage.mode) is not None
+                        for item in items) else None
 
 
 def _reader_name(f: InputFile) -> str | None:
