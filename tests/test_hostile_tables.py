@@ -1,20 +1,25 @@
 """Hostile Parquet and Arrow files (docs/bad-input.md): two columns of one name, cells
-Python cannot represent, text that is not UTF-8, dictionary and page bombs. Each file is
-written by pyarrow and read by the real CLI (or, for the sizes a row group is read in,
-the real reader on a real file): a bad cell costs its cell or row, never its batch."""
+Python cannot represent, text that is not UTF-8, dictionary, page and record batch bombs.
+Each file is written by pyarrow and read by the real CLI (or, for the sizes a row group is
+read in, the real reader on a real file): a bad cell costs its cell or row, never its
+batch, and a batch too large to decompress costs its rows, never the file."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
-from conftest import invoke, read_corpus, read_jsonl
+from conftest import ROOT, invoke, read_corpus, read_jsonl
 
+from curate.formats import arrow
 from curate.formats.parquet import BATCH_BYTES, _batch_rows, _Chunks
 from curate.formats.parquet_pages import chunk_pages
 
@@ -160,3 +165,164 @@ def test_valid_parquet_values_come_out_as_before(tmp_path):
     assert [(r["id"], r["metadata"]) for r in records] == [
         ("a", {"when": "2024-02-20T10:00:00", "tags": ["x"], "raw": "AP8=", "cat": "p"}),
         ("b", {"when": None, "tags": [], "raw": "", "cat": "q"})]
+
+
+# -- Arrow IPC bombs: a record batch or dictionary pyarrow would decompress whole ---------------
+
+TEXT_ROWS = pa.schema([("text", pa.large_string()), ("n", pa.int64())])
+LIMIT = 4_000_000  # the least curate decompresses at once, lowered from 256 MiB for these tests
+
+
+def _ipc(path: Path, batches: list, file_format: bool, **options) -> None:
+    with pa.OSFile(str(path), "wb") as sink, (pa.ipc.new_file if file_format else pa.ipc.new_stream)(
+            sink, batches[0].schema, options=pa.ipc.IpcWriteOptions(**options)) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+
+
+def _nbytes(array) -> int:
+    return sum(buffer.size for buffer in array.buffers() if buffer is not None)
+
+
+def _good(first: int, count: int, **more) -> pa.RecordBatch:
+    """Rows ``first`` to ``first + count - 1`` (1-based) of ordinary sentences."""
+    return pa.record_batch({"text": pa.array(_sentences(first + count - 1)[first - 1:], pa.large_string()),
+                            "n": list(range(first, first + count)), **more})
+
+
+@pytest.mark.parametrize(("name", "compression"), [("bomb.feather", "zstd"), ("bomb.arrow", "lz4"),
+                                                   ("plain.arrow", None)])
+def test_an_arrow_record_batch_larger_than_curate_decompresses_costs_its_rows(tmp_path, monkeypatch, name,
+                                                                           compression):
+    """Three rows of 2 MB in one batch, between two ordinary batches: with the limit at
+    4 MB the batch is skipped unread, its rows counted; the batches around it are read;
+    with --max-doc-bytes raised to 4M (a limit of 8 MB) it is read too."""
+    monkeypatch.setattr(arrow, "PAGE_BYTES_MIN", LIMIT)
+    src = tmp_path / "in"
+    src.mkdir()
+    bomb = pa.record_batch({"text": pa.array([f"{i} " + "x" * 2_000_000 for i in range(3)], pa.large_string()),
+                            "n": [4, 5, 6]}, schema=TEXT_ROWS)
+    _ipc(src / name, [_good(1, 3), bomb, _good(7, 3)], name.endswith(".feather"), compression=compression)
+    if compression:
+        assert (src / name).stat().st_size < 50_000  # a bomb: a few kB for 6 MB
+        size = sum(_nbytes(column) for column in bomb.columns)
+    else:  # the body pyarrow reads whole: each buffer padded to 8 bytes
+        size = sum(-(-buffer.size // 8) * 8 for column in bomb.columns for buffer in column.buffers() if buffer)
+    summary, problems = _run(src, tmp_path / "out", "--max-doc-bytes", "1M")
+    problem = problems[(name, 4)]
+    assert problem["problem"] == (f"record batch 2 (rows 4 to 6): {size:,} bytes uncompressed, more than curate "
+                                  f"decompresses at once ({LIMIT:,} bytes)")
+    how = "decompresses a record batch whole (a compressed bomb?)" if compression else "reads a record batch whole"
+    assert problem["action"] == (f"rows skipped: pyarrow {how}; rewrite the file with smaller record batches, "
+                                 "or raise --max-doc-bytes to read it")
+    assert problem["lines"] == 3 and len(problems) == 1
+    assert [r["lines"][0]["line"] for r in read_corpus(tmp_path / "out")] == [1, 2, 3, 7, 8, 9]
+    assert summary["lines"] == {"kept": 6, "quarantined": 3, "read": 9, "removed": 0}
+
+    summary, problems = _run(src, tmp_path / "raised", "--max-doc-bytes", "4M")
+    assert summary["lines"]["read"] == 9 and not problems
+    assert {r["lines"][0]["line"] for r in read_corpus(tmp_path / "raised")} >= {1, 2, 3, 7, 8, 9}
+
+
+def test_rows_that_need_a_dictionary_larger_than_curate_decompresses_are_skipped(tmp_path, monkeypatch):
+    """A stream whose dictionary is replaced by one of a 5 MB value for two batches, then by
+    a small one again: the two batches are skipped in one problem, the others read. A
+    file (Feather) holds one dictionary for every batch: all its rows are skipped. A
+    stream that adds 1.5 MB to its dictionary with each batch (deltas, which pyarrow
+    concatenates) is read until the dictionary would pass the limit."""
+    monkeypatch.setattr(arrow, "PAGE_BYTES_MIN", LIMIT)
+    src = tmp_path / "in"
+    src.mkdir()
+    small, large = pa.array(["a.example", "b.example"]), pa.array(["b.example", "w" * 5_000_000])
+    indices = pa.array([0, 1], pa.int32())
+
+    def site(dictionary: pa.Array) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(indices, dictionary)
+
+    _ipc(src / "replaced.arrow", [_good(1, 2, site=site(small)), _good(3, 2, site=site(large)),
+                                  _good(5, 2, site=site(large)), _good(7, 2, site=site(pa.array(["c", "d"])))],
+         False, compression="zstd")
+    _ipc(src / "one.feather", [_good(1, 2, site=site(large)), _good(3, 2, site=site(large))], True,
+         compression="zstd")
+    grown = [f"{k} " + "g" * 1_500_000 for k in range(5)]
+    _ipc(src / "deltas.arrow", [_good(2 * k + 21, 2, site=pa.DictionaryArray.from_arrays(
+        pa.array([0, k], pa.int32()), pa.array(grown[: k + 1]))) for k in range(5)], False,
+         compression="zstd", emit_dictionary_deltas=True)
+    summary, problems = _run(src, tmp_path / "out", "--max-doc-bytes", "1M")
+    too_large = (f"column 'site' has a dictionary of {_nbytes(large):,} bytes uncompressed, more than curate "
+                 f"decompresses at once ({LIMIT:,} bytes)")
+    assert problems[("replaced.arrow", 3)]["problem"] == f"record batches 2 to 3 (rows 3 to 6): {too_large}"
+    assert problems[("one.feather", 1)]["problem"] == f"record batches 1 to 2 (rows 1 to 4): {too_large}"
+    # Three values and their offsets: each delta's buffers are its own values'.
+    assert problems[("deltas.arrow", 5)]["problem"] == (
+        f"record batches 3 to 5 (rows 5 to 10): column 'site' has a dictionary of {3 * (1_500_002 + 8):,} bytes "
+        f"uncompressed, more than curate decompresses at once ({LIMIT:,} bytes)")
+    for key, rows in ((("replaced.arrow", 3), 4), (("one.feather", 1), 4), (("deltas.arrow", 5), 6)):
+        assert problems[key]["lines"] == rows
+        assert problems[key]["action"] == ("rows skipped: pyarrow holds a dictionary whole (a compressed bomb?); "
+                                           "rewrite the file without dictionary encoding, or raise --max-doc-bytes "
+                                           "to read it")
+    assert len(problems) == 3
+    kept = {(r["source"], r["lines"][0]["line"]): r["metadata"] for r in read_corpus(tmp_path / "out")}
+    assert kept == {("replaced.arrow", 1): {"n": 1, "site": "a.example"},
+                    ("replaced.arrow", 2): {"n": 2, "site": "b.example"},
+                    ("replaced.arrow", 7): {"n": 7, "site": "c"}, ("replaced.arrow", 8): {"n": 8, "site": "d"},
+                    ("deltas.arrow", 1): {"n": 21, "site": grown[0]}, ("deltas.arrow", 2): {"n": 22, "site": grown[0]},
+                    ("deltas.arrow", 3): {"n": 23, "site": grown[0]}, ("deltas.arrow", 4): {"n": 24, "site": grown[1]}}
+    assert summary["lines"] == {"kept": 8, "quarantined": 14, "read": 22, "removed": 0}
+
+
+def _peak_rss_mb(*args: str) -> tuple[subprocess.CompletedProcess, float]:
+    """Run curate in a fresh process; its peak resident memory in MB."""
+    probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+             "sys.stdout.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + '\\n' + r.stderr); "
+             "sys.exit(r.returncode)")
+    exe = Path(sys.executable).parent / "curate"
+    result = subprocess.run([sys.executable, "-c", probe, str(exe), *map(str, args)], capture_output=True,
+                            text=True, timeout=300, cwd=ROOT / "tests", check=False)
+    peak_kb, _, stderr = result.stdout.partition("\n")
+    assert "Traceback" not in stderr, stderr
+    return subprocess.CompletedProcess(result.args, result.returncode, "", stderr), int(peak_kb) / 1024
+
+
+@pytest.mark.slow
+def test_the_arrow_bomb_of_docs_bad_input_is_skipped_in_bounded_memory(tmp_path):
+    """The bomb of docs/bad-input.md: 15 rows of 60 MB in one zstd batch, 28 kB on disk,
+    which pyarrow decompressed into 1.95 GB; as a Feather file and as a stream, each with
+    an ordinary batch before and after it. Written by a process of its own, so that the
+    900 MB it takes to write is not this one's."""
+    src = tmp_path / "in"
+    src.mkdir()
+    writer = textwrap.dedent("""
+        import sys
+        import pyarrow as pa
+        schema = pa.schema([("text", pa.large_string()), ("n", pa.int64())])
+        good = lambda first, name: pa.record_batch({
+            "text": [f"Row {i} of {name} holds an ordinary sentence about item {i}." for i in range(first, first + 3)],
+            "n": list(range(first, first + 3))}, schema=schema)
+        bomb = pa.record_batch({"text": [f"{i} " + "x" * 60_000_000 for i in range(15)],
+                                "n": list(range(4, 19))}, schema=schema)
+        for name, new in (("bomb.feather", pa.ipc.new_file), ("bomb.arrow", pa.ipc.new_stream)):
+            with pa.OSFile(sys.argv[1] + "/" + name, "wb") as sink, new(
+                    sink, schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
+                for batch in (good(1, name), bomb, good(19, name)):
+                    writer.write_batch(batch)
+    """)
+    subprocess.run([sys.executable, "-c", writer, str(src)], check=True, timeout=120)
+    assert all((src / name).stat().st_size < 40_000 for name in ("bomb.feather", "bomb.arrow"))
+    out = tmp_path / "out"
+    result, peak = _peak_rss_mb("run", src, "-o", out, "-q", "--no-builtin-rules")
+    assert result.returncode == 0, result.stderr
+    assert peak < 500, f"peak memory {peak:.0f} MB for a batch pyarrow makes 900 MB (1.95 GB unbounded)"
+    problems = {(q["source"], q["line"]): q for q in read_jsonl(out / "quarantine.jsonl")}
+    for name in ("bomb.feather", "bomb.arrow"):
+        problem = problems[(name, 4)]
+        assert problem["problem"].startswith("record batch 2 (rows 4 to 18): 900,000,")
+        assert problem["problem"].endswith(" bytes uncompressed, more than curate decompresses at once "
+                                           f"({256 << 20:,} bytes)")
+        assert problem["lines"] == 15
+    kept = sorted((r["source"], r["lines"][0]["line"]) for r in read_corpus(out))
+    assert kept == [(name, line) for name in ("bomb.arrow", "bomb.feather") for line in (1, 2, 3, 19, 20, 21)]
+    lines = json.loads((out / "summary.json").read_text())["lines"]
+    assert lines["read"] == 42 and lines["quarantined"] == 30
+    assert lines["read"] == lines["kept"] + lines["removed"] + lines["quarantined"]
