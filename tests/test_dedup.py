@@ -303,6 +303,23 @@ def test_numpy_xxh32_equals_xxhash(data, spans):
     assert got.tolist() == [xxhash.xxh32_intdigest(data[s:e]) for s, e in zip(starts, ends, strict=True)]
 
 
+@given(st.lists(st.tuples(st.integers(0, 9000), st.integers(0, 5000)), min_size=1, max_size=20))
+def test_numpy_xxh32_equals_xxhash_on_long_slices(spans):
+    # Past LONG_SLICE bytes a slice is hashed by xxhash itself, the others in numpy: the
+    # result keeps each slice's place.
+    import xxhash
+
+    from curate.stages.dedup.shingles import LONG_SLICE, xxh32_slices
+
+    data = bytes(range(256)) * 40
+    starts = np.array([s for s, _ in spans], dtype=np.int64)
+    ends = np.minimum(starts + np.array([n for _, n in spans], dtype=np.int64), len(data))
+    got = xxh32_slices(data, starts, ends)
+    assert got.tolist() == [xxhash.xxh32_intdigest(data[s:e]) for s, e in zip(starts.tolist(), ends.tolist(),
+                                                                               strict=True)]
+    assert LONG_SLICE < 5000
+
+
 def _verdicts(docs: list[Document]) -> list[tuple[str, int, str | None]]:
     return [(doc.id, removal.line.index, removal.duplicate_of.doc if removal.duplicate_of else None)
             for doc in docs for removal in doc.removed]

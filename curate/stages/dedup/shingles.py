@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import xxhash
 
 from curate.distinct import distinct
 
@@ -143,11 +144,26 @@ def _rotl(x: np.ndarray, r: int) -> np.ndarray:
     return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
 
 
+# Slices longer than this are hashed by xxhash itself, one call each: the numpy rounds below
+# take one pass of the interpreter per 16 bytes of the longest slice (about 25 us each), so
+# a shingle holding one 320 kB "word" cost 0.5 s, and one of 8 MB (a line within
+# --max-line-bytes) would have cost seconds; word shingles this long are rare in text.
+LONG_SLICE = 1024
+
+
 def xxh32_slices(buffer: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """``xxhash.xxh32_intdigest(buffer[s:e])`` for every (s, e), as uint32, computed in numpy
     (a test checks it against xxhash). Calling xxhash once per shingle cost ~0.4 us each in
     the interpreter; here every step of the algorithm is one array operation over all
     slices still long enough for it, so the cost is per batch, not per shingle."""
+    long = np.flatnonzero(ends - starts > LONG_SLICE)
+    if len(long):
+        hashes = np.empty(len(starts), dtype=np.uint32)
+        hashes[long] = [xxhash.xxh32_intdigest(buffer[s:e]) for s, e in zip(starts[long].tolist(),
+                                                                             ends[long].tolist(), strict=True)]
+        short = np.flatnonzero(ends - starts <= LONG_SLICE)
+        hashes[short] = xxh32_slices(buffer, starts[short], ends[short])
+        return hashes
     size = len(buffer)
     padded = np.frombuffer(buffer + b"\0\0\0\0", dtype=np.uint8).astype(np.uint32)
     # The little-endian 32-bit word starting at every byte offset.
