@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import gc
 import hashlib
+import math
 import os
 import re
 import stat
@@ -620,9 +621,17 @@ def _bound(table: dict, key: str, fail) -> float | None:
     value = table.get(key)
     if value is None:
         return None
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
-        raise fail(f"{key!r} must be a number")
-    return float(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise fail(f"{key!r} must be a number, not {_toml_kind(value)}, e.g. {key} = 50")
+    try:
+        bound = float(value)
+    except OverflowError:  # an integer of 400 digits is past any float
+        bound = math.inf
+    if not math.isfinite(bound):
+        # nan compares false with everything, and an infinite bound keeps or drops every document
+        got = repr(value) if isinstance(value, float) else "an integer that large"
+        raise fail(f"{key!r} must be a finite number, not {got}: leave {key!r} out for no bound on that side")
+    return bound
 
 
 def _language_codes(value: object, fail) -> tuple[str, ...]:

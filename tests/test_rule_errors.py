@@ -61,6 +61,12 @@ CASES = {
                               'detector = "link-run"'),
     "stat-not-a-string": (_KEYED.format(name="st", extra='reason = "r"\nscope = "document"\nstat = 3\nmin = 1'),
                           "rule 'st': 'stat' must be a string in quotes, not a number", 'stat = "words"'),
+    # inf crashed the run with OverflowError (int(inf), where the verdict shows its bound)
+    "min-inf": (_KEYED.format(name="too-short", extra='reason = "r"\nscope = "document"\nstat = "words"\nmin = inf'),
+                "rule 'too-short': 'min' must be a finite number, not inf", "leave 'min' out"),
+    "max-minus-inf": (_KEYED.format(name="too-long", extra='reason = "r"\nscope = "document"\nstat = "words"\n'
+                                                          'max = -inf'),
+                      "rule 'too-long': 'max' must be a finite number, not -inf", "leave 'max' out"),
 }
 
 
