@@ -371,8 +371,16 @@ def parse_rule_file(display: str, text: str, file: str = "") -> list[Rule]:
     if extra:
         raise RuleError(display, f"unknown top-level key {extra[0]!r}; a rule file holds only [[rule]] tables")
     tables = data.get("rule", [])
-    if not isinstance(tables, list):
+    if isinstance(tables, dict):
         raise RuleError(display, "'rule' must be an array of tables: write [[rule]], not [rule]")
+    if not isinstance(tables, list):
+        raise RuleError(display, f"'rule' must be an array of tables, not {_toml_kind(tables)}: begin each rule "
+                        "with a line [[rule]] and give its keys on the lines under it")
+    for i, table in enumerate(tables, start=1):
+        # rule = [1, 2] is a list all the same, and each item was read as a table (AttributeError)
+        if not isinstance(table, dict):
+            raise RuleError(display, f"a rule must be a table of keys, not {_toml_kind(table)}: begin each rule "
+                            "with a line [[rule]] and give its keys on the lines under it", f"#{i}")
     return [replace(_parse_rule(display, i, table), file=file or display) for i, table in enumerate(tables, start=1)]
 
 
@@ -492,7 +500,8 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         source = pattern
     else:
         if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
-            raise fail("'phrases' must be a non-empty list of non-empty strings")
+            raise fail("'phrases' must be a non-empty list of non-empty strings, e.g. "
+                       "phrases = [\"download our app\", \"get the app\"]")
         if scope != "line":
             raise fail("'phrases' work on single lines; use 'pattern' for a block rule")
         alternatives = "|".join(re.escape(p.strip()) for p in sorted(phrases, key=len, reverse=True))
@@ -540,12 +549,18 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
 
 def _examples(table: dict, fail) -> tuple[tuple[str, ...], tuple[str, ...]]:
     examples = table.get("examples", {})
-    if not isinstance(examples, dict) or set(examples) - EXAMPLE_KEYS:
+    if not isinstance(examples, dict):
+        raise fail(f"'examples' must be a table, not {_toml_kind(examples)}: write examples.match = [\"...\"] "
+                   "(and examples.keep = [\"...\"])")
+    if set(examples) - EXAMPLE_KEYS:
         raise fail("'examples' takes only 'match' and 'keep', each a list of strings")
     match, keep = examples.get("match", []), examples.get("keep", [])
     for key, value in (("match", match), ("keep", keep)):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise fail(f"examples.{key} must be a list of strings")
+        if not isinstance(value, list):
+            raise fail(f"examples.{key} must be a list of strings, not {_toml_kind(value)}: "
+                       f"examples.{key} = [\"...\"]")
+        if not all(isinstance(v, str) for v in value):
+            raise fail(f"examples.{key} must be a list of strings, each in quotes")
     if not match:
         raise fail("give at least one examples.match: a rule proves itself on its own examples")
     return tuple(match), tuple(keep)
@@ -673,7 +688,7 @@ def _toml_kind(value: object) -> str:
     """What a TOML value is, in TOML's words."""
     if isinstance(value, bool):
         return "true or false"
-    kinds = ((int, "a number"), (float, "a number"), (list, "a list"), (dict, "a table"))
+    kinds = ((str, "a string"), (int, "a number"), (float, "a number"), (list, "a list"), (dict, "a table"))
     return next((kind for type_, kind in kinds if isinstance(value, type_)), "a date or time")
 
 

@@ -130,3 +130,37 @@ def test_a_fifo_given_as_the_rule_file_is_said_not_a_regular_file(tmp_path):
             "files or one *.toml file (--rules DIR|FILE)") in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# Rule files a bug hunt found to crash with a Python traceback: each now stops `run`,
+# `rules test` and curate.ruleset with the file, the rule and what to do. Real processes
+# on real files, as a user meets them.
+HUNTED = {
+    "rule-items-not-tables": ("rule = [1, 2]\n",
+                              "rule '#1': a rule must be a table of keys, not a number: begin each rule with a "
+                              "line [[rule]]"),
+    "min-inf": ('[[rule]]\nname = "too-short"\nreason = "short page"\nscope = "document"\nstat = "words"\n'
+                'min = inf\nexamples.match = ["a b"]\n',
+                "rule 'too-short': 'min' must be a finite number, not inf"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HUNTED))
+def test_a_rule_file_that_crashed_is_refused_by_run_rules_test_and_the_api(tmp_path, case):
+    import curate
+    from curate.errors import RuleError
+
+    text, message = HUNTED[case]
+    rules = tmp_path / "hunted.toml"
+    rules.write_text(text, encoding="utf-8")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "p.txt").write_text("The council met on Monday and agreed on a new budget.\n")
+    for args in (["rules", "test", "--no-builtin-rules", rules],
+                 ["run", tmp_path / "in", "-o", tmp_path / "out", "--rules", rules, "--no-project-rules"]):
+        result = run_process(*args, cwd=tmp_path)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert f"Error: {rules}: {message}" in result.stderr
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(RuleError) as caught:
+        curate.ruleset([rules], builtin=False)
+    assert str(caught.value).startswith(f"{rules}: {message}")
