@@ -36,7 +36,9 @@ from curate.patterns import (
 if TYPE_CHECKING:
     from curate.detectors import Detector
 
-NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Used with fullmatch: `$` with match also takes a final newline ("app-promo\n" was a name
+# that --disable could not name, and "rule:app-promo\n" the reason in the audit).
+NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 SCOPES = ("line", "block", "page", "document")
 KEYS = {
     "name", "reason", "scope", "pattern", "phrases", "max_words", "min_words", "lines",
@@ -44,7 +46,7 @@ KEYS = {
     "stat", "min", "max", "languages", "pack", "final", "skip_sentences", "inline",
 }
 DOCUMENT_KEYS = {"name", "reason", "scope", "enabled", "examples", "params", "stat", "min", "max", "languages", "pack"}
-LANGUAGE_CODE = re.compile(r"^(?:[a-z]{2,3}(?:-[a-z0-9]{2,8})?|und)$")
+LANGUAGE_CODE = re.compile(r"(?:[a-z]{2,3}(?:-[a-z0-9]{2,8})?|und)")  # fullmatch, as NAME
 KEEP_LANG = "keep-lang"  # the rule --keep-lang makes
 KEEP_LANG_SOURCE = "--keep-lang"  # where that rule comes from, as its source says
 EXAMPLE_KEYS = {"match", "keep"}
@@ -455,7 +457,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
     if name is None:
         raise fail("'name' is required, e.g. name = \"cookie-banner\"")
     _string(table, "name", fail, "name = \"cookie-banner\"")
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise fail("'name' must be lowercase letters, digits and hyphens, e.g. name = \"cookie-banner\"")
     unknown = sorted(set(table) - KEYS)
     if unknown:
@@ -469,7 +471,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
     examples_match, examples_keep = _examples(table, fail)
     enabled = _typed(table, "enabled", bool, True, fail)
     pack = _string(table, "pack", fail, "pack = \"gopher-quality\"") or ""
-    if pack and not NAME.match(pack):
+    if pack and not NAME.fullmatch(pack):
         raise fail("'pack' must be lowercase letters, digits and hyphens, e.g. pack = \"gopher-quality\"")
     final = _typed(table, "final", bool, None, fail)
     if scope == "document":
@@ -652,7 +654,7 @@ def _bound(table: dict, key: str, fail) -> float | None:
 def _language_codes(value: object, fail) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise fail("'languages' must be a non-empty list of language codes, e.g. languages = [\"en\", \"de\"]")
-    bad = [v for v in value if not LANGUAGE_CODE.match(v)]
+    bad = [v for v in value if not LANGUAGE_CODE.fullmatch(v)]
     if bad:
         from curate.language_codes import did_you_mean
 

@@ -205,6 +205,8 @@ def test_keep_lang_keeps_listed_languages_and_drops_und_unless_listed():
     assert with_und.lines
     with pytest.raises(RuleError, match="'english' is not a language code"):
         keep_lang_rule(("english",))
+    with pytest.raises(RuleError, match=r"'en\\n' is not a language code"):  # `$` took the newline
+        keep_lang_rule(("en\n",))
 
 
 RULE = """

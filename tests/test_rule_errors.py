@@ -132,7 +132,7 @@ def test_a_fifo_given_as_the_rule_file_is_said_not_a_regular_file(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-# Rule files a bug hunt found to crash with a Python traceback: each now stops `run`,
+# Rule files a bug hunt found (most crashed with a Python traceback): each now stops `run`,
 # `rules test` and curate.ruleset with the file, the rule and what to do. Real processes
 # on real files, as a user meets them.
 HUNTED = {
@@ -142,11 +142,15 @@ HUNTED = {
     "min-inf": ('[[rule]]\nname = "too-short"\nreason = "short page"\nscope = "document"\nstat = "words"\n'
                 'min = inf\nexamples.match = ["a b"]\n',
                 "rule 'too-short': 'min' must be a finite number, not inf"),
+    # Not a crash, but as bad: the audit's reason was "rule:app-promo\n", which --disable cannot name
+    "name-with-a-newline": ('[[rule]]\nname = "app-promo\\n"\nreason = "app promotion"\n'
+                            "pattern = '^download our app$'\nexamples.match = [\"Download our app\"]\n",
+                            "rule 'app-promo\\n': 'name' must be lowercase letters, digits and hyphens"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(HUNTED))
-def test_a_rule_file_that_crashed_is_refused_by_run_rules_test_and_the_api(tmp_path, case):
+def test_a_bad_rule_file_the_bug_hunt_found_is_refused_by_run_rules_test_and_the_api(tmp_path, case):
     import curate
     from curate.errors import RuleError
 

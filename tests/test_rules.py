@@ -77,6 +77,13 @@ _KEYED = '[[rule]]\nname = "k"\nreason = "r"\n{extra}\n'
     (_KEYED.format(extra='phrases = [["a"]]\nexamples.match = ["a"]'), "rule 'k': 'phrases' must be a non-empty list"),
     (_KEYED.format(extra='pattern = "a"\nrequires = [1]\nexamples.match = ["a"]'),
      "rule 'k': 'requires' must be a non-empty list of strings"),
+    # `$` with re.match takes a final newline: "app-promo\n" was a name --disable could not give
+    ('[[rule]]\nname = "app-promo\\n"\nreason = "r"\npattern = "a"\nexamples.match = ["a"]\n',
+     "rule 'app-promo\\n': 'name' must be lowercase letters, digits and hyphens"),
+    (_KEYED.format(extra='pattern = "a"\npack = "mine\\n"\nexamples.match = ["a"]'),
+     "rule 'k': 'pack' must be lowercase letters, digits and hyphens"),
+    (_KEYED.format(extra='scope = "document"\nstat = "language"\nlanguages = ["en\\n"]\nexamples.match = ["a"]'),
+     "rule 'k': 'en\\n' is not a language code"),
 ])
 def test_a_bad_rule_file_names_itself_the_rule_and_the_fault(text, fault):
     with pytest.raises(RuleError) as caught:
