@@ -7,6 +7,7 @@ rule and fault. Matching lives in noise.py.
 
 from __future__ import annotations
 
+import codecs
 import errno
 import gc
 import hashlib
@@ -351,6 +352,8 @@ def load_rules(
 
 
 def _decode(text: RuleText) -> str:
+    if text.data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's "Unicode"
+        raise RuleError(text.display, "saved as UTF-16; save it as UTF-8")
     try:
         return text.data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -362,6 +365,9 @@ def _replace(rule: Rule, **changes) -> Rule:
 
 
 def parse_rule_file(display: str, text: str, file: str = "") -> list[Rule]:
+    # A UTF-8 byte order mark, as Windows Notepad writes one, is no TOML: read past it, as
+    # TOML editors do (it was "not valid TOML: Invalid statement (at line 1, column 1)").
+    text = text.removeprefix("\ufeff")
     check_toml_shape(display, text)
     try:
         data = tomllib.loads(text)

@@ -91,6 +91,20 @@ def test_a_bad_rule_file_names_itself_the_rule_and_the_fault(text, fault):
     assert str(caught.value).startswith("my-rules/bad.toml") and fault in str(caught.value)
 
 
+def test_a_byte_order_mark_is_read_past_and_utf16_is_named(tmp_path):
+    text = RULE.format(name="bom", pattern="^x$", match="x")
+    [rule] = parse_rule_file("bom.toml", "\ufeff" + text)
+    assert rule.name == "bom"
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + text.encode())  # as Windows Notepad saves UTF-8
+    loaded = load_rules([tmp_path], builtin=False)
+    assert loaded.names() == ["bom"]
+    # the file's own bytes, mark and all, are what summary.json's sha256 names
+    assert loaded.sources[0].sha256 == hashlib.sha256((tmp_path / "bom.toml").read_bytes()).hexdigest()
+    (tmp_path / "bom.toml").write_bytes(text.encode("utf-16"))
+    with pytest.raises(RuleError, match=r"bom\.toml: saved as UTF-16; save it as UTF-8"):
+        load_rules([tmp_path], builtin=False)
+
+
 def test_a_failing_example_stops_the_load(tmp_path):
     (tmp_path / "picky.toml").write_text(RULE.format(name="picky", pattern="^cookie$", match="biscuit"))
     with pytest.raises(RuleError, match=r"rule 'picky': examples\.match #1 does not match"):
