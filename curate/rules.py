@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from curate import rules_verified
 from curate.errors import RuleError
 from curate.fingerprint import NOT_FINGERPRINTED
+from curate.ignorecase import fold
 from curate.pattern_table import translate
 from curate.patterns import (
     BUDGET_SECONDS,
@@ -73,8 +74,8 @@ class Rule:
     examples_match: tuple[str, ...] = ()
     examples_keep: tuple[str, ...] = ()
     enabled: bool = True
-    # Lowercase literals one of which must occur in a line for the regex to be worth
-    # running; empty means always run. Set only for phrase rules.
+    # Literals, folded (ignorecase.fold), one of which must occur in a line, folded, for the
+    # regex to be worth running; empty means always run. Set for phrase rules and `requires`.
     literals: tuple[str, ...] = ()
     detector: Detector | None = None  # for scope = "page"
     # The file, named the same on every machine and however the folder was spelled:
@@ -519,7 +520,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         source = (r"^[\W_]*(?:" + alternatives + r")[\W_]*$" if whole_line
                   else r"(?<!\w)(?:" + alternatives + r")(?!\w)")
         if not case_sensitive and not whole_line:
-            literals = tuple(sorted({p.strip().lower() for p in phrases}))
+            literals = tuple(sorted({fold(p.strip()) for p in phrases}))
     flags |= re.MULTILINE if scope == "block" else 0
     try:
         regex = translate(source, flags, boolean=scope == "line")
@@ -536,8 +537,10 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
             raise fail("'requires' is a prefilter for line rules with a 'pattern'")
         if not isinstance(requires, list) or not requires or not all(isinstance(x, str) and x for x in requires):
             raise fail("'requires' must be a non-empty list of strings, one of which every match contains")
-        # Checked on the lowercased line before the pattern runs: a cheap way past most lines.
-        literals = tuple(sorted({x.lower() for x in requires}))
+        # Checked on the folded line before the pattern runs: a cheap way past most lines.
+        # Folded as re's IGNORECASE compares letters (ignorecase.py): "iletişim" is in
+        # "İLETİŞİM", as the pattern finds it, though "İ".lower() is "i" and a dot.
+        literals = tuple(sorted({fold(x) for x in requires}))
     max_words = _typed(table, "max_words", int, None, fail)
     min_words = _typed(table, "min_words", int, None, fail)
     skip_sentences = _typed(table, "skip_sentences", bool, False, fail)
