@@ -12,6 +12,7 @@ from conftest import read_jsonl, run_process
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+import curate
 from curate.ignorecase import CASED_BELOW, _tables, fold, re2_literal
 from curate.pattern_table import translate
 from curate.patterns import _cased, _re2_program, unanchored
@@ -179,6 +180,9 @@ def test_turkish_capitals_are_removed_by_run_and_pass_rules_test(tmp_path):
     assert removed == {"Uygulamamızı İndir": "rule:tr-app-promo", "UYGULAMAMIZI İNDİR": "rule:tr-app-promo",
                        "Uygulamamızı indir": "rule:tr-app-promo", "İletişim": "rule:tr-contact",
                        "İLETİŞİM": "rule:tr-contact"}
+    cleaned = curate.clean_text((src / "haber.txt").read_text(encoding="utf-8"),
+                                ruleset=curate.ruleset([rules], builtin=False))
+    assert {r["removed"]: r["reason"] for r in cleaned.removed} == removed
 
 
 @pytest.mark.unit
