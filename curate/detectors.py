@@ -65,10 +65,20 @@ def build_detector(name: str, params: dict) -> Detector:
         # TOML integers are fine where a float is expected; bools are never numbers.
         ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            ok, params = True, {**params, key: float(value)}
+            try:
+                ok, params = True, {**params, key: float(value)}
+            except OverflowError:  # an integer of 400 digits: past any float, as inf is
+                ok, params = True, {**params, key: math.inf}
         if not ok:
-            raise ValueError(f"parameter {key!r} of detector {name!r} must be a {kind.__name__}")
+            raise ValueError(f"parameter {key!r} of detector {name!r} must be {_KIND_WORDS.get(kind, kind.__name__)}")
+        if kind is float and not math.isfinite(params[key]):
+            # nan compares false with everything, so a threshold of nan or inf never or always holds
+            got = repr(value) if isinstance(value, float) else "an integer that large"
+            raise ValueError(f"parameter {key!r} of detector {name!r} must be a finite number, not {got}")
     return cls(**params)
+
+
+_KIND_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string in quotes"}
 
 
 def words(text: str) -> int:

@@ -7,9 +7,11 @@ rule and fault. Matching lives in noise.py.
 
 from __future__ import annotations
 
+import codecs
 import errno
 import gc
 import hashlib
+import math
 import os
 import re
 import stat
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING
 from curate import rules_verified
 from curate.errors import RuleError
 from curate.fingerprint import NOT_FINGERPRINTED
+from curate.ignorecase import fold
 from curate.pattern_table import translate
 from curate.patterns import (
     BUDGET_SECONDS,
@@ -35,7 +38,9 @@ from curate.patterns import (
 if TYPE_CHECKING:
     from curate.detectors import Detector
 
-NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Used with fullmatch: `$` with match also takes a final newline ("app-promo\n" was a name
+# that --disable could not name, and "rule:app-promo\n" the reason in the audit).
+NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 SCOPES = ("line", "block", "page", "document")
 KEYS = {
     "name", "reason", "scope", "pattern", "phrases", "max_words", "min_words", "lines",
@@ -43,7 +48,7 @@ KEYS = {
     "stat", "min", "max", "languages", "pack", "final", "skip_sentences", "inline",
 }
 DOCUMENT_KEYS = {"name", "reason", "scope", "enabled", "examples", "params", "stat", "min", "max", "languages", "pack"}
-LANGUAGE_CODE = re.compile(r"^(?:[a-z]{2,3}(?:-[a-z0-9]{2,8})?|und)$")
+LANGUAGE_CODE = re.compile(r"(?:[a-z]{2,3}(?:-[a-z0-9]{2,8})?|und)")  # fullmatch, as NAME
 KEEP_LANG = "keep-lang"  # the rule --keep-lang makes
 KEEP_LANG_SOURCE = "--keep-lang"  # where that rule comes from, as its source says
 EXAMPLE_KEYS = {"match", "keep"}
@@ -69,8 +74,8 @@ class Rule:
     examples_match: tuple[str, ...] = ()
     examples_keep: tuple[str, ...] = ()
     enabled: bool = True
-    # Lowercase literals one of which must occur in a line for the regex to be worth
-    # running; empty means always run. Set only for phrase rules.
+    # Literals, folded (ignorecase.fold), one of which must occur in a line, folded, for the
+    # regex to be worth running; empty means always run. Set for phrase rules and `requires`.
     literals: tuple[str, ...] = ()
     detector: Detector | None = None  # for scope = "page"
     # The file, named the same on every machine and however the folder was spelled:
@@ -348,6 +353,8 @@ def load_rules(
 
 
 def _decode(text: RuleText) -> str:
+    if text.data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's "Unicode"
+        raise RuleError(text.display, "saved as UTF-16; save it as UTF-8")
     try:
         return text.data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -359,6 +366,9 @@ def _replace(rule: Rule, **changes) -> Rule:
 
 
 def parse_rule_file(display: str, text: str, file: str = "") -> list[Rule]:
+    # A UTF-8 byte order mark, as Windows Notepad writes one, is no TOML: read past it, as
+    # TOML editors do (it was "not valid TOML: Invalid statement (at line 1, column 1)").
+    text = text.removeprefix("\ufeff")
     check_toml_shape(display, text)
     try:
         data = tomllib.loads(text)
@@ -370,8 +380,16 @@ def parse_rule_file(display: str, text: str, file: str = "") -> list[Rule]:
     if extra:
         raise RuleError(display, f"unknown top-level key {extra[0]!r}; a rule file holds only [[rule]] tables")
     tables = data.get("rule", [])
-    if not isinstance(tables, list):
+    if isinstance(tables, dict):
         raise RuleError(display, "'rule' must be an array of tables: write [[rule]], not [rule]")
+    if not isinstance(tables, list):
+        raise RuleError(display, f"'rule' must be an array of tables, not {_toml_kind(tables)}: begin each rule "
+                        "with a line [[rule]] and give its keys on the lines under it")
+    for i, table in enumerate(tables, start=1):
+        # rule = [1, 2] is a list all the same, and each item was read as a table (AttributeError)
+        if not isinstance(table, dict):
+            raise RuleError(display, f"a rule must be a table of keys, not {_toml_kind(table)}: begin each rule "
+                            "with a line [[rule]] and give its keys on the lines under it", f"#{i}")
     return [replace(_parse_rule(display, i, table), file=file or display) for i, table in enumerate(tables, start=1)]
 
 
@@ -446,7 +464,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
     if name is None:
         raise fail("'name' is required, e.g. name = \"cookie-banner\"")
     _string(table, "name", fail, "name = \"cookie-banner\"")
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise fail("'name' must be lowercase letters, digits and hyphens, e.g. name = \"cookie-banner\"")
     unknown = sorted(set(table) - KEYS)
     if unknown:
@@ -460,7 +478,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
     examples_match, examples_keep = _examples(table, fail)
     enabled = _typed(table, "enabled", bool, True, fail)
     pack = _string(table, "pack", fail, "pack = \"gopher-quality\"") or ""
-    if pack and not NAME.match(pack):
+    if pack and not NAME.fullmatch(pack):
         raise fail("'pack' must be lowercase letters, digits and hyphens, e.g. pack = \"gopher-quality\"")
     final = _typed(table, "final", bool, None, fail)
     if scope == "document":
@@ -491,7 +509,8 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         source = pattern
     else:
         if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
-            raise fail("'phrases' must be a non-empty list of non-empty strings")
+            raise fail("'phrases' must be a non-empty list of non-empty strings, e.g. "
+                       "phrases = [\"download our app\", \"get the app\"]")
         if scope != "line":
             raise fail("'phrases' work on single lines; use 'pattern' for a block rule")
         alternatives = "|".join(re.escape(p.strip()) for p in sorted(phrases, key=len, reverse=True))
@@ -501,7 +520,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         source = (r"^[\W_]*(?:" + alternatives + r")[\W_]*$" if whole_line
                   else r"(?<!\w)(?:" + alternatives + r")(?!\w)")
         if not case_sensitive and not whole_line:
-            literals = tuple(sorted({p.strip().lower() for p in phrases}))
+            literals = tuple(sorted({fold(p.strip()) for p in phrases}))
     flags |= re.MULTILINE if scope == "block" else 0
     try:
         regex = translate(source, flags, boolean=scope == "line")
@@ -518,8 +537,10 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
             raise fail("'requires' is a prefilter for line rules with a 'pattern'")
         if not isinstance(requires, list) or not requires or not all(isinstance(x, str) and x for x in requires):
             raise fail("'requires' must be a non-empty list of strings, one of which every match contains")
-        # Checked on the lowercased line before the pattern runs: a cheap way past most lines.
-        literals = tuple(sorted({x.lower() for x in requires}))
+        # Checked on the folded line before the pattern runs: a cheap way past most lines.
+        # Folded as re's IGNORECASE compares letters (ignorecase.py): "iletişim" is in
+        # "İLETİŞİM", as the pattern finds it, though "İ".lower() is "i" and a dot.
+        literals = tuple(sorted({fold(x) for x in requires}))
     max_words = _typed(table, "max_words", int, None, fail)
     min_words = _typed(table, "min_words", int, None, fail)
     skip_sentences = _typed(table, "skip_sentences", bool, False, fail)
@@ -539,12 +560,18 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
 
 def _examples(table: dict, fail) -> tuple[tuple[str, ...], tuple[str, ...]]:
     examples = table.get("examples", {})
-    if not isinstance(examples, dict) or set(examples) - EXAMPLE_KEYS:
+    if not isinstance(examples, dict):
+        raise fail(f"'examples' must be a table, not {_toml_kind(examples)}: write examples.match = [\"...\"] "
+                   "(and examples.keep = [\"...\"])")
+    if set(examples) - EXAMPLE_KEYS:
         raise fail("'examples' takes only 'match' and 'keep', each a list of strings")
     match, keep = examples.get("match", []), examples.get("keep", [])
     for key, value in (("match", match), ("keep", keep)):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise fail(f"examples.{key} must be a list of strings")
+        if not isinstance(value, list):
+            raise fail(f"examples.{key} must be a list of strings, not {_toml_kind(value)}: "
+                       f"examples.{key} = [\"...\"]")
+        if not all(isinstance(v, str) for v in value):
+            raise fail(f"examples.{key} must be a list of strings, each in quotes")
     if not match:
         raise fail("give at least one examples.match: a rule proves itself on its own examples")
     return tuple(match), tuple(keep)
@@ -620,15 +647,23 @@ def _bound(table: dict, key: str, fail) -> float | None:
     value = table.get(key)
     if value is None:
         return None
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
-        raise fail(f"{key!r} must be a number")
-    return float(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise fail(f"{key!r} must be a number, not {_toml_kind(value)}, e.g. {key} = 50")
+    try:
+        bound = float(value)
+    except OverflowError:  # an integer of 400 digits is past any float
+        bound = math.inf
+    if not math.isfinite(bound):
+        # nan compares false with everything, and an infinite bound keeps or drops every document
+        got = repr(value) if isinstance(value, float) else "an integer that large"
+        raise fail(f"{key!r} must be a finite number, not {got}: leave {key!r} out for no bound on that side")
+    return bound
 
 
 def _language_codes(value: object, fail) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise fail("'languages' must be a non-empty list of language codes, e.g. languages = [\"en\", \"de\"]")
-    bad = [v for v in value if not LANGUAGE_CODE.match(v)]
+    bad = [v for v in value if not LANGUAGE_CODE.fullmatch(v)]
     if bad:
         from curate.language_codes import did_you_mean
 
@@ -664,7 +699,7 @@ def _toml_kind(value: object) -> str:
     """What a TOML value is, in TOML's words."""
     if isinstance(value, bool):
         return "true or false"
-    kinds = ((int, "a number"), (float, "a number"), (list, "a list"), (dict, "a table"))
+    kinds = ((str, "a string"), (int, "a number"), (float, "a number"), (list, "a list"), (dict, "a table"))
     return next((kind for type_, kind in kinds if isinstance(value, type_)), "a date or time")
 
 

@@ -205,6 +205,8 @@ def test_keep_lang_keeps_listed_languages_and_drops_und_unless_listed():
     assert with_und.lines
     with pytest.raises(RuleError, match="'english' is not a language code"):
         keep_lang_rule(("english",))
+    with pytest.raises(RuleError, match=r"'en\\n' is not a language code"):  # `$` took the newline
+        keep_lang_rule(("en\n",))
 
 
 RULE = """
@@ -224,6 +226,13 @@ examples.keep = ["one two three four five"]
     ("", "give 'min', 'max' or both"),
     ("min = 5\nmax = 1", "'min' (5.0) is above 'max' (1.0)"),
     ('min = "3"', "'min' must be a number"),
+    # inf and nan are TOML numbers, and an integer of 400 digits is past any float: each
+    # was an OverflowError (int(inf) in the verdict's message), or a rule that never fires
+    ("min = inf", "'min' must be a finite number, not inf"),
+    ("max = -inf", "'max' must be a finite number, not -inf"),
+    ("max = +inf", "'max' must be a finite number, not inf"),
+    ("min = nan", "'min' must be a finite number, not nan"),
+    ("min = 1" + "0" * 400, "'min' must be a finite number, not an integer that large"),
     ("min = 3\nparams = { n = 2 }", "stat 'words' takes no parameter 'n'"),
     ("min = 3\npattern = 'x'", "'pattern' does not apply to a document rule"),
     ('min = 3\nlanguages = ["en"]', "'languages' goes with stat = \"language\""),

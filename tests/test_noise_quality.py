@@ -99,7 +99,11 @@ def test_any_rule_can_be_turned_off(tmp_path):
 @pytest.mark.parametrize("body,fault", [
     ('detector = "nope"', "unknown detector 'nope'; choose from: article-region, line-model, link-run, repeated-line"),
     ('detector = "link-run"\nparams = { min_lines = "two" }',
-     "parameter 'min_lines' of detector 'link-run' must be a int"),
+     "parameter 'min_lines' of detector 'link-run' must be an integer"),
+    ('detector = "article-region"\nparams = { short_penalty = nan }',
+     "parameter 'short_penalty' of detector 'article-region' must be a finite number, not nan"),
+    ('detector = "article-region"\nparams = { junk_penalty = 1' + '0' * 400 + ' }',
+     "parameter 'junk_penalty' of detector 'article-region' must be a finite number, not an integer that large"),
     ('detector = "link-run"\nparams = { colour = 1 }', "detector 'link-run' has no parameter 'colour'"),
     ('detector = "link-run"\npattern = "x"', "'pattern' does not apply to a page rule"),
 ])

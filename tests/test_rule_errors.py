@@ -61,6 +61,12 @@ CASES = {
                               'detector = "link-run"'),
     "stat-not-a-string": (_KEYED.format(name="st", extra='reason = "r"\nscope = "document"\nstat = 3\nmin = 1'),
                           "rule 'st': 'stat' must be a string in quotes, not a number", 'stat = "words"'),
+    # inf crashed the run with OverflowError (int(inf), where the verdict shows its bound)
+    "min-inf": (_KEYED.format(name="too-short", extra='reason = "r"\nscope = "document"\nstat = "words"\nmin = inf'),
+                "rule 'too-short': 'min' must be a finite number, not inf", "leave 'min' out"),
+    "max-minus-inf": (_KEYED.format(name="too-long", extra='reason = "r"\nscope = "document"\nstat = "words"\n'
+                                                          'max = -inf'),
+                      "rule 'too-long': 'max' must be a finite number, not -inf", "leave 'max' out"),
 }
 
 
@@ -124,3 +130,41 @@ def test_a_fifo_given_as_the_rule_file_is_said_not_a_regular_file(tmp_path):
             "files or one *.toml file (--rules DIR|FILE)") in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# Rule files a bug hunt found (most crashed with a Python traceback): each now stops `run`,
+# `rules test` and curate.ruleset with the file, the rule and what to do. Real processes
+# on real files, as a user meets them.
+HUNTED = {
+    "rule-items-not-tables": ("rule = [1, 2]\n",
+                              "rule '#1': a rule must be a table of keys, not a number: begin each rule with a "
+                              "line [[rule]]"),
+    "min-inf": ('[[rule]]\nname = "too-short"\nreason = "short page"\nscope = "document"\nstat = "words"\n'
+                'min = inf\nexamples.match = ["a b"]\n',
+                "rule 'too-short': 'min' must be a finite number, not inf"),
+    # Not a crash, but as bad: the audit's reason was "rule:app-promo\n", which --disable cannot name
+    "name-with-a-newline": ('[[rule]]\nname = "app-promo\\n"\nreason = "app promotion"\n'
+                            "pattern = '^download our app$'\nexamples.match = [\"Download our app\"]\n",
+                            "rule 'app-promo\\n': 'name' must be lowercase letters, digits and hyphens"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HUNTED))
+def test_a_bad_rule_file_the_bug_hunt_found_is_refused_by_run_rules_test_and_the_api(tmp_path, case):
+    import curate
+    from curate.errors import RuleError
+
+    text, message = HUNTED[case]
+    rules = tmp_path / "hunted.toml"
+    rules.write_text(text, encoding="utf-8")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "p.txt").write_text("The council met on Monday and agreed on a new budget.\n")
+    for args in (["rules", "test", "--no-builtin-rules", rules],
+                 ["run", tmp_path / "in", "-o", tmp_path / "out", "--rules", rules, "--no-project-rules"]):
+        result = run_process(*args, cwd=tmp_path)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert f"Error: {rules}: {message}" in result.stderr
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(RuleError) as caught:
+        curate.ruleset([rules], builtin=False)
+    assert str(caught.value).startswith(f"{rules}: {message}")

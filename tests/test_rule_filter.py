@@ -14,6 +14,7 @@ from conftest import FIXTURES, ROOT
 
 from curate import patterns
 from curate.document import Line, Origin
+from curate.ignorecase import fold
 from curate.patterns import _re2_program, _remembered_search
 from curate.rule_filter import (
     MAX_BOUNDED_PATTERN_CHARS,
@@ -157,7 +158,7 @@ def test_the_lines_a_rule_reads_are_those_its_bounds_and_literals_admit_one_by_o
             expected = [k for k in range(start, len(lines))
                         if (rule.max_words is None or facts.words[k] <= rule.max_words)
                         and (rule.min_words is None or facts.words[k] >= rule.min_words)
-                        and (not rule.literals or any(lit in lines[k].text.lower() for lit in rule.literals))]
+                        and (not rule.literals or any(lit in fold(lines[k].text) for lit in rule.literals))]
             assert list(_admitted(rule, facts, start)) == expected, rule.name
             checked += len(expected)
     assert checked > 1000
@@ -252,13 +253,15 @@ examples = { match = ["Download our app now"], keep = ["We download our apps fro
 
 
 def test_a_rules_literals_as_one_program_find_what_a_search_for_each_finds():
-    """noise.literal_program stands for ``any(lit in text for lit in literals)`` on the
-    lowercased line, for every phrase rule of the built-in pack."""
+    """noise.literal_program, searched in a line as it is, stands for ``any(lit in
+    fold(line) for lit in literals)`` (ignorecase.fold), for every phrase rule of the
+    built-in pack."""
     from curate.patterns import unanchored
     from curate.stages.noise import literal_program
 
     anchor = unanchored()
-    texts = [line.lower() for page in _pages() for line in page] + [e.lower() for e in EDGES if "\ud800" not in e]
+    texts = [line for page in _pages() for line in page] + [e for e in EDGES if "\ud800" not in e]
+    texts += [text.upper() for text in texts[::7]] + ["İLGİLİ HABERLER", "ÇEREZLERİ KABUL EDİYORUM", "ΣΥΝΔΡΟΜΗ"]
     phrase_rules = [r for r in load_rules().in_order if r.literals]
     assert len(phrase_rules) >= 5
     found = 0
@@ -267,7 +270,7 @@ def test_a_rules_literals_as_one_program_find_what_a_search_for_each_finds():
         assert program is not None, rule.name
         for text in texts:
             data = text.encode("utf-8")
-            expected = any(lit in text for lit in rule.literals)
+            expected = any(lit in fold(text) for lit in rule.literals)
             assert (program.Match(anchor, data, 0, len(data))[0][0] >= 0) == expected, (rule.name, text)
             found += expected
     assert found > 100

@@ -260,6 +260,25 @@ def test_unusual_rule_file_is_a_rule_error(tmp_path, case):
     assert not out.exists()
 
 
+def test_a_rule_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """Windows Notepad starts a UTF-8 file with a byte order mark: it was "not valid TOML:
+    Invalid statement (at line 1, column 1)"."""
+    folder = tmp_path / "rules-in"
+    folder.mkdir()
+    (folder / "bom.toml").write_bytes(b"\xef\xbb\xbf" + SLOW_RULE.encode())
+    result = run_process("rules", "test", "--no-builtin-rules", folder, timeout=TIME_LIMIT)
+    assert result.returncode == 0 and "ok   slow-rule" in result.stdout, result.stderr
+    out = tmp_path / "out"
+    result = run_process("run", _inputs(tmp_path), "-o", out, "--rules", folder, "--no-builtin-rules",
+                         timeout=TIME_LIMIT)
+    assert result.returncode == 0, result.stderr
+    assert "rule:slow-rule" in {r["reason"] for r in read_jsonl(out / "removed.jsonl")}
+    (folder / "bom.toml").write_bytes(SLOW_RULE.encode("utf-16"))
+    result = run_process("rules", "test", "--no-builtin-rules", folder, timeout=TIME_LIMIT)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"Error: {folder / 'bom.toml'}: saved as UTF-16; save it as UTF-8" in result.stderr
+
+
 def test_rules_naming_a_self_referencing_symlink(tmp_path):
     loop = tmp_path / "loop"
     loop.symlink_to(loop)

@@ -48,6 +48,9 @@ def test_page_rules_run_after_line_rules_and_the_article_region_last(pack):
     assert pack.in_order[-1].name == "article-region"
 
 
+_KEYED = '[[rule]]\nname = "k"\nreason = "r"\n{extra}\n'
+
+
 @pytest.mark.parametrize(("text", "fault"), [
     (RULE.format(name="broken", pattern="(unclosed", match="x"), "rule 'broken': bad regex"),
     (RULE.format(name="greedy", pattern=".*", match="x"), "matches an empty line"),
@@ -55,11 +58,51 @@ def test_page_rules_run_after_line_rules_and_the_article_region_last(pack):
      "rule 'k': unknown key 'colour'"),
     ('[[rule]]\nname = "x\n', "not valid TOML"),
     ("[rule]\nname = 'one'\n", "write [[rule]], not [rule]"),
+    # a list whose items are no tables was read table by table: AttributeError, a traceback
+    ("rule = [1, 2]\n", "rule '#1': a rule must be a table of keys, not a number: begin each rule with a line"),
+    ('rule = [{ name = "a" }, "b"]\n', "rule '#2': a rule must be a table of keys, not a string"),
+    ("rule = [[1]]\n", "rule '#1': a rule must be a table of keys, not a list"),
+    ('rule = "x"\n', "'rule' must be an array of tables, not a string: begin each rule with a line [[rule]]"),
+    ("rule = 3\n", "'rule' must be an array of tables, not a number"),
+    (_KEYED.format(extra='pattern = "a"\nexamples = 3'), "rule 'k': 'examples' must be a table, not a number"),
+    (_KEYED.format(extra='pattern = "a"\nexamples = ["a"]'), "rule 'k': 'examples' must be a table, not a list"),
+    (_KEYED.format(extra='pattern = "a"\nexamples.match = "a"'),
+     "rule 'k': examples.match must be a list of strings, not a string: examples.match = [\"...\"]"),
+    (_KEYED.format(extra='pattern = "a"\nexamples.match = ["a"]\nexamples.keep = { b = 1 }'),
+     "rule 'k': examples.keep must be a list of strings, not a table"),
+    (_KEYED.format(extra='pattern = "a"\nexamples.match = [1]'),
+     "rule 'k': examples.match must be a list of strings, each in quotes"),
+    (_KEYED.format(extra='phrases = "get the app"\nexamples.match = ["a"]'),
+     "rule 'k': 'phrases' must be a non-empty list of non-empty strings, e.g. phrases = ["),
+    (_KEYED.format(extra='phrases = [["a"]]\nexamples.match = ["a"]'), "rule 'k': 'phrases' must be a non-empty list"),
+    (_KEYED.format(extra='pattern = "a"\nrequires = [1]\nexamples.match = ["a"]'),
+     "rule 'k': 'requires' must be a non-empty list of strings"),
+    # `$` with re.match takes a final newline: "app-promo\n" was a name --disable could not give
+    ('[[rule]]\nname = "app-promo\\n"\nreason = "r"\npattern = "a"\nexamples.match = ["a"]\n',
+     "rule 'app-promo\\n': 'name' must be lowercase letters, digits and hyphens"),
+    (_KEYED.format(extra='pattern = "a"\npack = "mine\\n"\nexamples.match = ["a"]'),
+     "rule 'k': 'pack' must be lowercase letters, digits and hyphens"),
+    (_KEYED.format(extra='scope = "document"\nstat = "language"\nlanguages = ["en\\n"]\nexamples.match = ["a"]'),
+     "rule 'k': 'en\\n' is not a language code"),
 ])
 def test_a_bad_rule_file_names_itself_the_rule_and_the_fault(text, fault):
     with pytest.raises(RuleError) as caught:
         parse_rule_file("my-rules/bad.toml", text)
     assert str(caught.value).startswith("my-rules/bad.toml") and fault in str(caught.value)
+
+
+def test_a_byte_order_mark_is_read_past_and_utf16_is_named(tmp_path):
+    text = RULE.format(name="bom", pattern="^x$", match="x")
+    [rule] = parse_rule_file("bom.toml", "\ufeff" + text)
+    assert rule.name == "bom"
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + text.encode())  # as Windows Notepad saves UTF-8
+    loaded = load_rules([tmp_path], builtin=False)
+    assert loaded.names() == ["bom"]
+    # the file's own bytes, mark and all, are what summary.json's sha256 names
+    assert loaded.sources[0].sha256 == hashlib.sha256((tmp_path / "bom.toml").read_bytes()).hexdigest()
+    (tmp_path / "bom.toml").write_bytes(text.encode("utf-16"))
+    with pytest.raises(RuleError, match=r"bom\.toml: saved as UTF-16; save it as UTF-8"):
+        load_rules([tmp_path], builtin=False)
 
 
 def test_a_failing_example_stops_the_load(tmp_path):

@@ -9,6 +9,7 @@ a dropped document never enters the dedup index (it has no lines left to sign).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING, ClassVar
@@ -58,7 +59,8 @@ def verdict(rule: Rule, doc: DocView) -> str | None:
 
 
 def _show(value: float) -> str:
-    return str(int(value)) if value == int(value) else f"{value:.4g}"
+    # Rules refuse bounds that are not finite, but a statistic may still be one (inf, nan)
+    return str(int(value)) if math.isfinite(value) and value == int(value) else f"{value:.4g}"
 
 
 def judge(doc: Document, rules: list[Rule]) -> None:
