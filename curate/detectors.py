@@ -938,10 +938,17 @@ def _fold(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+# A title's parts looked for above the article: a title has a handful ("Headline | Section |
+# Site"); each line above the article was tested against every part, so a first line of
+# 40,000 parts over 20,000 menu lines took minutes (0.8 MB: 146 s in the noise stage).
+TITLE_PARTS_MAX = 16
+
+
 def _title_anchor(title: str, body: list[Line], before: int) -> int | None:
-    """The last line before ``before`` that repeats the title or one of its parts."""
+    """The last line before ``before`` that repeats the title or one of its first
+    TITLE_PARTS_MAX parts."""
     folded = _fold(title)
-    parts = [p for p in _TITLE_PARTS.split(folded) if len(p) >= 8] or [folded]
+    parts = list(dict.fromkeys(p for p in _TITLE_PARTS.split(folded) if len(p) >= 8))[:TITLE_PARTS_MAX] or [folded]
     for k in range(min(before, len(body)) - 1, -1, -1):
         line = _fold(body[k].text)
         if len(line) < 8:

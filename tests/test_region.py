@@ -650,3 +650,16 @@ def test_a_markdown_title_heading_is_the_headline_however_short():
     found, vouched = ArticleRegion().hits_and_vouched(lines, chrome)
     title = page.index("# Backups")
     assert title not in found and title in vouched
+
+
+def test_the_title_anchor_looks_for_a_titles_first_parts_only():
+    # A title has a handful of parts; a first line of thousands of them was tested against
+    # every line above the article, parts times lines (minutes for a 0.8 MB page).
+    from curate.detectors import TITLE_PARTS_MAX, _title_anchor
+
+    parts = [f"section number {k:03d}" for k in range(TITLE_PARTS_MAX + 4)]
+    title = " | ".join(parts)
+    body = _lines("\n".join(["Home", parts[2], "Menu entry one", parts[-1], "Menu entry two"]))
+    assert _title_anchor(title, body, len(body)) == 1  # the last part is past the first TITLE_PARTS_MAX
+    assert _title_anchor(" | ".join(parts[:3] * 50), body, len(body)) == 1  # repeated parts count once
+    assert _title_anchor(title, body, 1) is None  # only lines before the article's start
