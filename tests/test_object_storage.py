@@ -187,6 +187,30 @@ def test_the_output_goes_to_a_bucket_byte_for_byte_and_is_not_overwritten_unaske
     assert plain["README.md"] == (local / "README.md").read_bytes().replace(b".jsonl.zst", b".jsonl")
 
 
+def test_an_earlier_runs_output_in_a_bucket_named_as_the_input_is_refused_and_its_corpus_is_read(s3, bucket,
+                                                                                                     tmp_path):
+    """As on disk (test_hostile_input): named, the output folder was read whole."""
+    local = tmp_path / "clean"
+    first = run_process("run", ROOT / "seeds", "-o", local, "-q", "--save-index")
+    assert first.returncode == 0, first.stderr
+    s3.put(str(local), f"{bucket}/clean", recursive=True)
+    s3.put(str(local / "corpus"), f"{bucket}/part/corpus", recursive=True)
+    s3.pipe(f"{bucket}/part/.partial/chunks.jsonl", b"")  # an unfinished run's folder
+    for given in (f"s3://{bucket}/clean", f"s3://{bucket}/clean/", f"s3://{bucket}/clean/*.jsonl",
+                  f"s3://{bucket}/part"):
+        result = run_process("run", given, "-o", tmp_path / "again", "-q")
+        folder = given.removesuffix("/*.jsonl").rstrip("/")
+        assert result.returncode == 1, result.stderr
+        assert f"a curate run's output folder, whose files curate does not read as input; to read its corpus, give " \
+               f"{folder}/corpus/ as the input" in result.stderr, result.stderr
+        assert not (tmp_path / "again").exists()
+    from_bucket = run_process("run", f"s3://{bucket}/clean/corpus/", "-o", tmp_path / "bucket", "-q")
+    from_disk = run_process("run", local / "corpus", "-o", tmp_path / "disk", "-q")
+    assert from_bucket.returncode == 0 and from_disk.returncode == 0, from_bucket.stderr + from_disk.stderr
+    assert output_files(tmp_path / "bucket")["corpus/part-00000.jsonl"] == \
+        output_files(tmp_path / "disk")["corpus/part-00000.jsonl"] != b""
+
+
 def test_a_bucket_folder_holding_other_files_is_refused(s3, bucket):
     s3.pipe(f"{bucket}/mixed/notes.txt", b"someone else's file\n")
     result = run_process("run", ROOT / "seeds", "-o", f"s3://{bucket}/mixed", "-q")
