@@ -130,9 +130,14 @@ class InputRoot:
 
     root: str  # made absolute (symlinks kept as given); a URL as given; always valid Unicode
     label: str
+    # A pattern's folder (curate.globs: up to its first segment with a wildcard), spelled as
+    # root is: its sources are paths inside it, not inside root (which holds the wildcards).
+    # None for any other input, whose summary entry has no such key.
+    folder: str | None = None
 
     def to_json(self) -> dict[str, str]:
-        return {"root": self.root, "label": self.label}
+        spelled = {"root": self.root, "label": self.label}
+        return spelled if self.folder is None else {**spelled, "folder": self.folder}
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +295,8 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
                 "rename one of them"
             )
         seen[f.source] = f.path
-    return Discovery(files, problems, [InputRoot(input_root(p), label) for p, label in zip(given, labels, strict=True)])
+    return Discovery(files, problems, [InputRoot(input_root(p), label, None if glob is None else input_root(glob.root))
+                                       for p, label, glob in zip(given, labels, globs, strict=True)])
 
 
 def _refuse_overlapping_roots(roots: list[Path]) -> None:

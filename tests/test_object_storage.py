@@ -161,7 +161,8 @@ def test_a_pattern_over_a_bucket_takes_what_the_same_pattern_takes_on_disk(s3, b
     sources = {orjson.loads(line)["source"] for line in remote["corpus/part-00000.jsonl"].splitlines()}
     assert sources == {"a/part-00000.jsonl.gz", "a/part-00001.jsonl.zst", "b/part-00000.parquet",
                        "b/part-00001.warc.wet.gz"}
-    assert orjson.loads(remote["summary.json"])["inputs"][0]["root"] == f"s3://{bucket}/crawl/{pattern}"
+    assert orjson.loads(remote["summary.json"])["inputs"] == [
+        {"folder": f"s3://{bucket}/crawl", "label": "", "root": f"s3://{bucket}/crawl/{pattern}"}]
 
 
 def test_the_output_goes_to_a_bucket_byte_for_byte_and_is_not_overwritten_unasked(s3, bucket, tmp_path):
