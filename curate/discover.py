@@ -439,7 +439,7 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
             if glob is not None and not glob.may_hold(path.relative_to(root).as_posix()):
                 continue  # not asked for: nothing to say of it
             skipped = _skipped_folder(path, _rel(path, root, label))
-            if skipped is None:
+            if skipped is None or _into_corpus(glob, skipped, path.relative_to(root).as_posix()):
                 kept.append(name)
             elif glob is None or _holds_taken(path, root, glob):  # as a bucket's walk, which sees files only
                 problems.append(skipped)
@@ -499,6 +499,13 @@ def _skipped_folder(path: Path, source: str) -> Problem | None:
     except OSError as err:  # ENAMETOOLONG: Path.is_dir() lets it through
         return Problem(source, None, f"cannot read folder: {err.strerror}", _folder_action(err), lines=0)
     return None
+
+
+def _into_corpus(glob: Glob | None, skipped: Problem, relative: str) -> bool:
+    """A pattern that names an output folder's corpus/ (``'runs/*/corpus/*.jsonl'``) goes
+    into it, as the shell's expansion (``runs/a/corpus/part-00000.jsonl ...``) would be
+    read: it takes nothing else of the folder."""
+    return glob is not None and skipped.problem == OTHER_OUTPUT and glob.names_below(relative, CORPUS)
 
 
 def _folder_action(err: OSError) -> str:
@@ -610,6 +617,8 @@ def _walk_remote(root: str, label: str, problems: list[Problem], input_format: s
         for name in _by_bytes(node.folders):
             path = f"{here}{name}"
             kind = HIDDEN_FOLDER if _hidden(name) else OTHER_OUTPUT if path in outputs else None
+            if kind == OTHER_OUTPUT and glob is not None and glob.names_below(path, CORPUS):
+                kind = None  # as _into_corpus: the pattern takes only its corpus/
             if kind is None:
                 entered.append(name)
             else:

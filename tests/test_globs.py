@@ -126,6 +126,34 @@ def test_the_summary_locates_every_source_of_a_pattern_as_docs_output_md_says(tm
             assert path.is_file(), (source, entry)
 
 
+def test_a_pattern_enters_an_output_folder_only_for_the_corpus_it_names(tmp_path):
+    """'runs/*/corpus/*.jsonl' reads each run's corpus, as the shell's expansion of it
+    would; a pattern that does not name corpus/ right below the output folder ('runs/*',
+    '**') skips the folder with its problem, as a folder walk does."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("A paragraph of real content, long enough to be kept by every stage.\n")
+    for run in ("x", "y"):
+        first = run_process("run", "in", "-o", f"runs/{run}", "-q", "--save-index", cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+    assert Glob(".", "*/corpus/*.jsonl").names_below("x", "corpus")
+    assert not Glob(".", "**/corpus/*.jsonl").names_below("x", "corpus")
+    assert not Glob(".", "*/*/*.jsonl").names_below("x", "corpus")
+    for pattern, read in (("runs/*/corpus/*.jsonl", True), ("runs/*/corpus", True), ("runs/*", False),
+                          ("runs/**/corpus/*.jsonl", False), ("runs/*/*/*.jsonl", False)):
+        out = tmp_path / "out"
+        result = run_process("run", pattern, "-o", out, "-q", "--overwrite", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        problems = [json.loads(line) for line in (out / "quarantine.jsonl").read_text().splitlines()]
+        summary = json.loads((out / "summary.json").read_text())
+        if read:
+            assert summary["files"] == 2 and summary["lines"]["read"] == 2, pattern
+            assert {p["problem"].split(",")[0] for p in problems} == {"duplicate id 'a.txt'"}, pattern
+        else:
+            assert summary["lines"]["read"] == 0, pattern
+            assert [(p["source"], p["problem"]) for p in problems] == [
+                (run, "output folder of a curate run skipped") for run in ("x", "y")], pattern
+
+
 def test_two_patterns_may_walk_one_folder_but_not_take_one_file_twice(tmp_path):
     crawl = tmp_path / "crawl"
     for kind in ("wet", "warc"):

@@ -205,6 +205,11 @@ def test_an_earlier_runs_output_in_a_bucket_named_as_the_input_is_refused_and_it
         assert f"a curate run's output folder, whose files curate does not read as input; to read its corpus, give " \
                f"{folder}/corpus/ as the input" in result.stderr, result.stderr
         assert not (tmp_path / "again").exists()
+    # A pattern that names the corpus/ below each output folder reads both corpora.
+    both = run_process("run", f"s3://{bucket}/*/corpus/*.jsonl", "-o", tmp_path / "both", "-q")
+    assert both.returncode == 0, both.stderr
+    assert {orjson.loads(line)["source"].split("/corpus/")[0] for line in
+            output_files(tmp_path / "both")["corpus/part-00000.jsonl"].splitlines()} == {"clean", "part"}
     from_bucket = run_process("run", f"s3://{bucket}/clean/corpus/", "-o", tmp_path / "bucket", "-q")
     from_disk = run_process("run", local / "corpus", "-o", tmp_path / "disk", "-q")
     assert from_bucket.returncode == 0 and from_disk.returncode == 0, from_bucket.stderr + from_disk.stderr
