@@ -1,6 +1,8 @@
 """Find the inputs, in a deterministic order: folders walked recursively and sorted,
 hidden names and curate's own output folders skipped (and said), files no reader
-claims, pipes, devices and unreadable entries reported, never opened.
+claims, pipes, devices and unreadable entries reported, never opened. An input that is
+itself a curate output folder (or the folder a pattern is matched in) stops the run: its
+corpus is read by naming its corpus/ folder.
 
 Which files a walk takes depends on ``--format``: with ``auto`` those a reader claims
 by suffix (the others are reported as skipped); with a named format every file that
@@ -46,7 +48,7 @@ from curate.formats.base import (
     open_input,
 )
 from curate.globs import Glob, as_glob
-from curate.outdir import PARTIAL, SUMMARY, is_curate_summary
+from curate.outdir import CORPUS, PARTIAL, SUMMARY, is_curate_summary
 from curate.paths import inside, spellings
 from curate.storage import (
     Location,
@@ -55,6 +57,7 @@ from curate.storage import (
     base_name,
     check_location,
     is_remote,
+    join,
     list_remote,
     object_at,
 )
@@ -127,9 +130,14 @@ class InputRoot:
 
     root: str  # made absolute (symlinks kept as given); a URL as given; always valid Unicode
     label: str
+    # A pattern's folder (curate.globs: up to its first segment with a wildcard), spelled as
+    # root is: its sources are paths inside it, not inside root (which holds the wildcards).
+    # None for any other input, whose summary entry has no such key.
+    folder: str | None = None
 
     def to_json(self) -> dict[str, str]:
-        return {"root": self.root, "label": self.label}
+        spelled = {"root": self.root, "label": self.label}
+        return spelled if self.folder is None else {**spelled, "folder": self.folder}
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +261,9 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
     if local_output is not None:
         _refuse_output_over_inputs(local_roots, local_output)
         out_real = os.path.realpath(local_output)
+    for local, glob, spelled in zip(roots, globs, given, strict=True):
+        if isinstance(local, Path):
+            _refuse_curate_output_root(local, spelled, glob is not None)
     files: list[InputFile] = []
     problems: list[Problem] = []
     visited: dict[str, str] = {}  # real path of every folder walked -> its source
@@ -260,7 +271,7 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
     for root, label, glob, spelled in zip(roots, labels, globs, given, strict=True):
         before = len(files), len(problems)
         if isinstance(root, str):
-            files.extend(_walk_remote(root, label, problems, input_format, glob))
+            files.extend(_walk_remote(root, label, problems, input_format, glob, spelled))
         elif root.is_dir():
             if local_output is not None:
                 problems.extend(_own_output_notice(root, local_output, label))
@@ -284,7 +295,8 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
                 "rename one of them"
             )
         seen[f.source] = f.path
-    return Discovery(files, problems, [InputRoot(input_root(p), label) for p, label in zip(given, labels, strict=True)])
+    return Discovery(files, problems, [InputRoot(input_root(p), label, None if glob is None else input_root(glob.root))
+                                       for p, label, glob in zip(given, labels, globs, strict=True)])
 
 
 def _refuse_overlapping_roots(roots: list[Path]) -> None:
@@ -350,6 +362,28 @@ def _own_output_notice(root: Path, output: Path, label: str) -> list[Problem]:
     return []
 
 
+def _refuse_curate_output_root(root: Path, spelled: str, pattern: bool) -> None:
+    """An input (or the folder a pattern is matched in) that is a curate run's output
+    folder: its summary.json, audit files and index are no text, and its corpus is read
+    only when its corpus/ folder is named. A walk skips such a folder inside an input with
+    a problem; named, it is a mistake to say at once, as a file no reader claims is."""
+    try:
+        found = root.is_dir() and is_curate_output(root)
+    except OSError:  # ENAMETOOLONG and the like: the walk says it
+        return
+    if found:
+        raise UsageError(_output_as_input(spelled, source_name(root) if pattern else None,
+                                          source_name(root / CORPUS) + os.sep))
+
+
+def _output_as_input(spelled: str, pattern_root: str | None, corpus: str) -> str:
+    """The refusal of an input that is a curate run's output folder (``pattern_root``:
+    the folder a pattern is matched in, which is one)."""
+    where = "" if pattern_root is None else f"the pattern is matched in {pattern_root}, "
+    return (f"{spelled}: {where}a curate run's output folder, whose files curate does not read as input; to read "
+            f"its corpus, give {corpus} as the input")
+
+
 def _leads_into(path: Path, out_real: str | None) -> bool:
     """A link (or a path through one) that leads inside this run's output folder."""
     if out_real is None:
@@ -405,7 +439,7 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
             if glob is not None and not glob.may_hold(path.relative_to(root).as_posix()):
                 continue  # not asked for: nothing to say of it
             skipped = _skipped_folder(path, _rel(path, root, label))
-            if skipped is None:
+            if skipped is None or _into_corpus(glob, skipped, path.relative_to(root).as_posix()):
                 kept.append(name)
             elif glob is None or _holds_taken(path, root, glob):  # as a bucket's walk, which sees files only
                 problems.append(skipped)
@@ -465,6 +499,13 @@ def _skipped_folder(path: Path, source: str) -> Problem | None:
     except OSError as err:  # ENAMETOOLONG: Path.is_dir() lets it through
         return Problem(source, None, f"cannot read folder: {err.strerror}", _folder_action(err), lines=0)
     return None
+
+
+def _into_corpus(glob: Glob | None, skipped: Problem, relative: str) -> bool:
+    """A pattern that names an output folder's corpus/ (``'runs/*/corpus/*.jsonl'``) goes
+    into it, as the shell's expansion (``runs/a/corpus/part-00000.jsonl ...``) would be
+    read: it takes nothing else of the folder."""
+    return glob is not None and skipped.problem == OTHER_OUTPUT and glob.names_below(relative, CORPUS)
 
 
 def _folder_action(err: OSError) -> str:
@@ -550,11 +591,14 @@ def _refuse_overlapping_urls(urls: list[str], output: Location | None) -> None:
 
 
 def _walk_remote(root: str, label: str, problems: list[Problem], input_format: str,
-                 glob: Glob | None = None) -> list[InputFile]:
+                 glob: Glob | None = None, spelled: str | None = None) -> list[InputFile]:
     """A bucket prefix walked as a local folder is (_walk), problems in the same order:
     in each folder its skipped subfolders, then its files, then each subfolder in turn."""
     folder, entries = list_remote(root)
     outputs = _remote_outputs(entries)  # told by their summary.json, which a pattern may leave out
+    if folder and "" in outputs:  # the folder given is one, as _refuse_curate_output_root says of a local one
+        raise UsageError(_output_as_input(spelled or root, root if glob is not None else None,
+                                          join(root, CORPUS) + "/"))
     if glob is not None:
         if not folder:
             raise UsageError(f"{root}: a file, not a folder to match a pattern in; check the pattern")
@@ -573,6 +617,8 @@ def _walk_remote(root: str, label: str, problems: list[Problem], input_format: s
         for name in _by_bytes(node.folders):
             path = f"{here}{name}"
             kind = HIDDEN_FOLDER if _hidden(name) else OTHER_OUTPUT if path in outputs else None
+            if kind == OTHER_OUTPUT and glob is not None and glob.names_below(path, CORPUS):
+                kind = None  # as _into_corpus: the pattern takes only its corpus/
             if kind is None:
                 entered.append(name)
             else:
@@ -668,11 +714,13 @@ def _object_named_as_root(root: str, label: str) -> list[Problem]:
 
 def _remote_outputs(entries: list[RemoteEntry]) -> set[str]:
     """The folders among a remote walk's entries that hold a curate run's output (see
-    is_curate_output)."""
+    is_curate_output), by their path below the folder walked: "" for that folder itself."""
     outputs = set()
     for entry in entries:
         head, _, name = entry.relative.rpartition("/")
-        if f"/{PARTIAL}/" in entry.relative:  # an unfinished run's folder (one at the root is hidden anyway)
+        if entry.relative.startswith(f"{PARTIAL}/"):  # the folder walked is an unfinished run's ("")
+            outputs.add("")
+        elif f"/{PARTIAL}/" in entry.relative:  # an unfinished run's folder
             outputs.add(entry.relative.split(f"/{PARTIAL}/")[0])
         elif name == SUMMARY and entry.size <= DEFAULT_MAX_DOC_BYTES and _is_curate_summary(entry.url):
             outputs.add(head)

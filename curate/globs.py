@@ -9,7 +9,9 @@ taken: ``*`` and ``?`` within one segment, ``[...]`` a character class (``[!...]
 complement), ``**`` any number of segments; as in a shell, none of them matches a hidden
 name (one starting with ".") unless the segment starts with "." itself. A folder the
 pattern matches is taken whole, as the shell's expansion of it would be walked. Sources
-are relative to that folder.
+are relative to that folder (summary.json's ``folder`` of the input). A curate output
+folder is entered only for its corpus/, when the pattern names ``corpus`` right below it
+(``'runs/*/corpus/*.jsonl'``, as the shell's expansion would be read).
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ class Glob:
     def may_hold(self, relative: str) -> bool:
         """Could the folder (its path under ``root``) hold a file the pattern takes?"""
         return _match((*self._segments, "**"), tuple(relative.split("/")), partial=True)
+
+    def names_below(self, relative: str, name: str) -> bool:
+        """Does the pattern go from the folder (its path under ``root``, which it may hold)
+        into ``name`` by that very name: no ``**`` up to there, so its segments are the
+        folder's, and the next one is ``name`` itself (``'runs/*/corpus/*.jsonl'`` names
+        ``corpus`` below ``runs/a``)?"""
+        depth = len(relative.split("/"))
+        return len(self._segments) > depth and self._segments[depth] == name and \
+            "**" not in self._segments[:depth]
 
     @functools.cached_property
     def _segments(self) -> tuple[str, ...]:

@@ -90,10 +90,68 @@ def test_a_quoted_pattern_reads_the_files_it_matches_with_sources_under_its_fold
     assert [r["source"] for r in read_corpus(out)] == ["s1/wet/part.jsonl", "s2/wet/part.jsonl"]
     assert (out / "quarantine.jsonl").read_text() == ""  # nothing outside the pattern is said
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["inputs"] == [{"label": "", "root": str(crawl / "*" / "wet" / "*.jsonl")}]
+    # root is the pattern as given; folder, the folder its sources are relative to.
+    assert summary["inputs"] == [{"folder": str(crawl), "label": "", "root": str(crawl / "*" / "wet" / "*.jsonl")}]
 
     missing = run_process("run", "crawl/*/wat/*.jsonl", "-o", tmp_path / "none", cwd=tmp_path)
     assert missing.returncode == 1 and "crawl/*/wat/*.jsonl: no file matches the pattern" in missing.stderr
+
+
+def test_the_summary_locates_every_source_of_a_pattern_as_docs_output_md_says(tmp_path):
+    """docs/output.md, "Sources and input roots": the file is the input's folder (for a
+    pattern) or root, "/", and the source without its label. With a pattern's root (the
+    pattern itself) that named no file; other inputs' entries have no folder key."""
+    crawl = tmp_path / "crawl"
+    (crawl / "s1").mkdir(parents=True)
+    (crawl / "s1" / "p.jsonl").write_text(json.dumps({"text": "A paragraph of real content that is long enough to be "
+                                                               "kept by every stage of the run."}) + "\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "q.txt").write_text("Another page of the crawl, with a sentence long enough to keep here.\n")
+    (tmp_path / "one.txt").write_text("A file given by its name, which holds a sentence long enough to keep.\n")
+    for name, inputs in (("pattern", ["crawl/*/*.jsonl"]), ("mixed", ["crawl/*/*.jsonl", "other", "one.txt"])):
+        out = tmp_path / name
+        result = run_process("run", *inputs, "-o", out, "-q", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        entries = json.loads((out / "summary.json").read_text())["inputs"]
+        assert [sorted(entry) for entry in entries] == [["folder", "label", "root"]] + [["label", "root"]] * (
+            len(inputs) - 1)
+        assert entries[0]["folder"] == str(crawl) and entries[0]["root"] == str(crawl / "*" / "*.jsonl")
+        sources = [record["source"] for record in read_corpus(out)]
+        assert len(sources) == len(inputs)
+        for source in sources:
+            entry = next(e for e in entries if not e["label"] or source == e["label"]
+                         or source.startswith(e["label"] + "/"))
+            inside = source.removeprefix(entry["label"]).removeprefix("/")
+            path = Path(entry.get("folder", entry["root"]) + "/" + inside if inside else entry["root"])
+            assert path.is_file(), (source, entry)
+
+
+def test_a_pattern_enters_an_output_folder_only_for_the_corpus_it_names(tmp_path):
+    """'runs/*/corpus/*.jsonl' reads each run's corpus, as the shell's expansion of it
+    would; a pattern that does not name corpus/ right below the output folder ('runs/*',
+    '**') skips the folder with its problem, as a folder walk does."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("A paragraph of real content, long enough to be kept by every stage.\n")
+    for run in ("x", "y"):
+        first = run_process("run", "in", "-o", f"runs/{run}", "-q", "--save-index", cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+    assert Glob(".", "*/corpus/*.jsonl").names_below("x", "corpus")
+    assert not Glob(".", "**/corpus/*.jsonl").names_below("x", "corpus")
+    assert not Glob(".", "*/*/*.jsonl").names_below("x", "corpus")
+    for pattern, read in (("runs/*/corpus/*.jsonl", True), ("runs/*/corpus", True), ("runs/*", False),
+                          ("runs/**/corpus/*.jsonl", False), ("runs/*/*/*.jsonl", False)):
+        out = tmp_path / "out"
+        result = run_process("run", pattern, "-o", out, "-q", "--overwrite", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        problems = [json.loads(line) for line in (out / "quarantine.jsonl").read_text().splitlines()]
+        summary = json.loads((out / "summary.json").read_text())
+        if read:
+            assert summary["files"] == 2 and summary["lines"]["read"] == 2, pattern
+            assert {p["problem"].split(",")[0] for p in problems} == {"duplicate id 'a.txt'"}, pattern
+        else:
+            assert summary["lines"]["read"] == 0, pattern
+            assert [(p["source"], p["problem"]) for p in problems] == [
+                (run, "output folder of a curate run skipped") for run in ("x", "y")], pattern
 
 
 def test_two_patterns_may_walk_one_folder_but_not_take_one_file_twice(tmp_path):

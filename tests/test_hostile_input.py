@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -660,6 +661,41 @@ def test_a_run_in_its_input_folder_never_reads_its_own_output(tmp_path):
         assert "give its corpus/ folder as an input" in problems[(name, None)]["action"]
     assert corpus_bytes(out).replace(b"\n", b"") and _texts(out).keys() == {"a_good.txt", "b.txt"}
     _accounted(out)
+
+
+def test_an_earlier_runs_output_folder_named_as_the_input_is_refused_and_its_corpus_is_read(tmp_path):
+    """Named, the folder was read whole: summary.json quarantined as a JSON document,
+    the audit files' records as records without text, the index as unsupported files,
+    and the corpus read back. Named as a pattern's folder, or in --inputs-from, the same."""
+    src = _folder(tmp_path)
+    clean = tmp_path / "clean"
+    assert _curate("run", src, "-o", clean, "-q", "--no-builtin-rules", "--save-index").returncode == 0
+    (tmp_path / "list.txt").write_text(f"{src}\n{clean}\n")
+    (tmp_path / "part" / ".partial").mkdir(parents=True)  # an unfinished run's folder
+    (tmp_path / "part" / "corpus").mkdir()
+    shutil.copy(clean / "corpus" / "part-00000.jsonl", tmp_path / "part" / "corpus")
+    corpus = f"clean{os.sep}corpus{os.sep}"
+    cases = [(("clean",), f"clean: a curate run's output folder, whose files curate does not read as input; to "
+                          f"read its corpus, give {corpus} as the input"),
+             (("clean/",), f"give {corpus} as the input"),
+             ((".",), f"give corpus{os.sep} as the input"),
+             (("clean/*.jsonl",), "clean/*.jsonl: the pattern is matched in clean, a curate run's output folder"),
+             (("clean/**/*.jsonl",), f"give {corpus} as the input"),
+             (("--inputs-from", "list.txt"), f"{clean}: a curate run's output folder"),
+             (("part",), f"part: a curate run's output folder, whose files curate does not read as input; to read "
+                         f"its corpus, give part{os.sep}corpus{os.sep} as the input")]
+    for inputs, message in cases:
+        out = tmp_path / "again"
+        result = _curate("run", *inputs, "-o", out, "-q", cwd=clean if inputs == (".",) else tmp_path)
+        assert result.returncode == 1 and message in result.stderr, (inputs, result.stderr)
+        assert not out.exists()
+    # Its corpus, named, is read as any folder of JSON lines is: the same text again.
+    for corpus_input in ("clean/corpus", "clean/corpus/*.jsonl"):
+        again = _curate("run", corpus_input, "-o", tmp_path / "again", "-q", "--no-builtin-rules", "--overwrite",
+                        cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert list(_texts(tmp_path / "again").values()) == [GOOD] and not _problems(tmp_path / "again")
+        _accounted(tmp_path / "again")
 
 
 def test_a_symlink_in_the_input_that_leads_into_the_output_is_not_read(tmp_path):

@@ -161,7 +161,8 @@ def test_a_pattern_over_a_bucket_takes_what_the_same_pattern_takes_on_disk(s3, b
     sources = {orjson.loads(line)["source"] for line in remote["corpus/part-00000.jsonl"].splitlines()}
     assert sources == {"a/part-00000.jsonl.gz", "a/part-00001.jsonl.zst", "b/part-00000.parquet",
                        "b/part-00001.warc.wet.gz"}
-    assert orjson.loads(remote["summary.json"])["inputs"][0]["root"] == f"s3://{bucket}/crawl/{pattern}"
+    assert orjson.loads(remote["summary.json"])["inputs"] == [
+        {"folder": f"s3://{bucket}/crawl", "label": "", "root": f"s3://{bucket}/crawl/{pattern}"}]
 
 
 def test_the_output_goes_to_a_bucket_byte_for_byte_and_is_not_overwritten_unasked(s3, bucket, tmp_path):
@@ -185,6 +186,35 @@ def test_the_output_goes_to_a_bucket_byte_for_byte_and_is_not_overwritten_unaske
     assert set(plain) == {"README.md", "corpus/part-00000.jsonl", "removed.jsonl", "quarantine.jsonl",
                           "summary.json"}, "--overwrite removed the old shards before writing the new ones"
     assert plain["README.md"] == (local / "README.md").read_bytes().replace(b".jsonl.zst", b".jsonl")
+
+
+def test_an_earlier_runs_output_in_a_bucket_named_as_the_input_is_refused_and_its_corpus_is_read(s3, bucket,
+                                                                                                     tmp_path):
+    """As on disk (test_hostile_input): named, the output folder was read whole."""
+    local = tmp_path / "clean"
+    first = run_process("run", ROOT / "seeds", "-o", local, "-q", "--save-index")
+    assert first.returncode == 0, first.stderr
+    s3.put(str(local), f"{bucket}/clean", recursive=True)
+    s3.put(str(local / "corpus"), f"{bucket}/part/corpus", recursive=True)
+    s3.pipe(f"{bucket}/part/.partial/chunks.jsonl", b"")  # an unfinished run's folder
+    for given in (f"s3://{bucket}/clean", f"s3://{bucket}/clean/", f"s3://{bucket}/clean/*.jsonl",
+                  f"s3://{bucket}/part"):
+        result = run_process("run", given, "-o", tmp_path / "again", "-q")
+        folder = given.removesuffix("/*.jsonl").rstrip("/")
+        assert result.returncode == 1, result.stderr
+        assert f"a curate run's output folder, whose files curate does not read as input; to read its corpus, give " \
+               f"{folder}/corpus/ as the input" in result.stderr, result.stderr
+        assert not (tmp_path / "again").exists()
+    # A pattern that names the corpus/ below each output folder reads both corpora.
+    both = run_process("run", f"s3://{bucket}/*/corpus/*.jsonl", "-o", tmp_path / "both", "-q")
+    assert both.returncode == 0, both.stderr
+    assert {orjson.loads(line)["source"].split("/corpus/")[0] for line in
+            output_files(tmp_path / "both")["corpus/part-00000.jsonl"].splitlines()} == {"clean", "part"}
+    from_bucket = run_process("run", f"s3://{bucket}/clean/corpus/", "-o", tmp_path / "bucket", "-q")
+    from_disk = run_process("run", local / "corpus", "-o", tmp_path / "disk", "-q")
+    assert from_bucket.returncode == 0 and from_disk.returncode == 0, from_bucket.stderr + from_disk.stderr
+    assert output_files(tmp_path / "bucket")["corpus/part-00000.jsonl"] == \
+        output_files(tmp_path / "disk")["corpus/part-00000.jsonl"] != b""
 
 
 def test_a_bucket_folder_holding_other_files_is_refused(s3, bucket):

@@ -43,8 +43,8 @@ def _expected_nonblank(data: bytes) -> set[int]:
     wide = utf16_by_nuls(data) if b"\x00" in data[:8192] else None
     if wide is not None:  # NULs in every other byte: UTF-16 without a byte order mark
         return {n for n, part in enumerate(re.split(r"\r\n|\n|\r", data.decode(wide)), 1) if part.strip()}
-    if b"\x00" in data[:8192]:
-        return {n for n, part in enumerate(BREAK.split(data), 1) if part.strip()}
+    if b"\x00" in data[:8192]:  # binary: its lines told blank as UTF-8 text's are
+        return {n for n, part in enumerate(BREAK.split(data), 1) if part.decode("utf-8", "replace").strip()}
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     found = set()

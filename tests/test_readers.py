@@ -285,7 +285,7 @@ def test_the_line_limit_counts_the_lines_the_splitter_would_make():
     from curate.formats import _lines_over_limit, split_lines
 
     rng = random.Random(7)
-    pieces = ["word", "two words", " ", "\t", "", "x"]
+    pieces = ["word", "two words", " ", "\t", "", "x", "\u00a0", " \u3000 ", "\x1c"]
     breaks = ["\n", "\r\n", "\r", "\n\n", "\r\r\n"]
     for _ in range(200):
         text = "".join(rng.choice(pieces) + rng.choice(breaks) for _ in range(rng.randrange(1, 30)))
@@ -294,5 +294,5 @@ def test_the_line_limit_counts_the_lines_the_splitter_would_make():
             doc = RawDocument(id="d", source="d.txt", record_line=None, payload=payload, size=len(text))
             _, _, read, _ = split_lines(doc)
             if read > 1:
-                assert _lines_over_limit(payload, read - 1) == read
-            assert _lines_over_limit(payload, max(read, 1)) is None  # a document of exactly the limit is read
+                assert _lines_over_limit(payload, read - 1, "auto") == read
+            assert _lines_over_limit(payload, max(read, 1), "auto") is None  # a document of exactly the limit is read

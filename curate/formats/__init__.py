@@ -63,7 +63,6 @@ sink is one module and one ``register_sink(...)`` line (tests/toys/sink.py is a 
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -84,7 +83,7 @@ from curate.formats.compressed import COMPRESSIONS
 from curate.formats.csv_file import CsvReader
 from curate.formats.ids import IdRegistry, with_id_problems
 from curate.formats.jsonl import JsonlReader
-from curate.formats.lines import split_decoded
+from curate.formats.lines import count_nonblank, split_decoded
 from curate.formats.parquet import ParquetReader
 from curate.formats.parquet_sink import ParquetShards
 from curate.formats.shards import JSONL, JSONL_GZ, JSONL_ZST
@@ -232,7 +231,7 @@ def split_lines(doc: RawDocument, options: ReadOptions = DEFAULT_READ) -> tuple[
     Returns the lines, the lines that could not be decoded (or were too long), the number
     of non-blank lines read (the accounting total), and the encoding the byte spans refer to.
     """
-    too_many = _lines_over_limit(doc.payload, options.max_doc_lines)
+    too_many = _lines_over_limit(doc.payload, options.max_doc_lines, options.encoding)
     if too_many is not None:
         return [], [Problem(doc.source, doc.record_line,
                             f"{too_many:,} lines, more than --max-doc-lines ({options.max_doc_lines:,})",
@@ -254,18 +253,19 @@ def split_lines(doc: RawDocument, options: ReadOptions = DEFAULT_READ) -> tuple[
     return lines, problems, read, encoding
 
 
-def _lines_over_limit(payload: bytes | str, limit: int) -> int | None:
-    """The document's non-blank lines if they are more than ``limit``, else None. Counted
-    without splitting (a list of 30 million lines is itself gigabytes), and only when its
-    line breaks (each of "\r" and "\n" counted, more than there are) allow that many."""
+def _lines_over_limit(payload: bytes | str, limit: int, encoding: str) -> int | None:
+    """The document's non-blank lines if they are more than ``limit``, else None: the
+    ``read`` split_lines would count. Counted without splitting (a list of 30 million
+    lines is itself gigabytes), and only when its line breaks (each of "\r" and "\n"
+    counted, as bytes in a file: more than there are) allow that many. A file's bytes are
+    decoded as split_file would decode them (``encoding``: --encoding)."""
     if isinstance(payload, bytes):
         breaks = payload.count(b"\n") + payload.count(b"\r")
     else:
         breaks = payload.count("\n") + payload.count("\r")
     if breaks < limit:
         return None
-    data = payload if isinstance(payload, bytes) else payload.encode("utf-8", "surrogatepass")
-    count = count_nonblank_lines(io.BytesIO(data))
+    count = count_nonblank_lines(payload, None, encoding) if isinstance(payload, bytes) else count_nonblank(payload)
     return count if count > limit else None
 
 

@@ -27,6 +27,7 @@ from curate.formats.base import (
 )
 from curate.formats.compressed import compression_of, fault_wording, open_stream
 from curate.formats.json_array import ArrayBroken, Gap, array_elements, starts_an_array
+from curate.formats.lines import count_nonblank
 from curate.storage import base_name
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ def _whole_document_problem(file: InputFile, limit: int) -> Problem | None:
     except orjson.JSONDecodeError:
         return None
     # Not an array: one starting with '[' was read as one (_holds_an_array).
-    lines = sum(1 for line in data.splitlines() if line.strip())
+    lines = count_nonblank(data.decode("utf-8", "replace"))  # orjson took it: it is UTF-8
     return Problem(file.source, None,
                    f"a whole JSON document (one JSON {json_kind(value).split()[-1]}, over {lines:,} lines), "
                    "not JSON lines or an array of records",

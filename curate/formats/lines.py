@@ -12,6 +12,57 @@ BYTES_BREAK = re.compile(rb"\r\n|\n|\r")
 TEXT_BREAK = re.compile(r"\r\n|\n|\r")
 UTF16 = ("utf-16-le", "utf-16-be")
 
+# What a blank line is, everywhere lines are counted: a line (between the breaks above) is
+# blank when its decoded text is all whitespace as str.strip() sees it, Unicode's (a no-break
+# space, an ideographic space, U+001C..U+001F are whitespace), never bytes.strip()'s ASCII.
+# A line that does not decode is not blank: it is read, and quarantined. re's \s (for str)
+# is exactly str.isspace(), which strip() removes (tests/test_line_counts.py checks every code point).
+_CONTENT = re.compile(r"\S")
+_NONBLANK_LINE = re.compile(r"\S[^\r\n]*")  # from a line's first non-space to its end: one match a line
+
+
+_PIECE = 1 << 20  # characters counted at once: findall's list of one piece's lines is bounded
+
+
+def count_nonblank(text: str) -> int:
+    """The non-blank lines of decoded text, counted without splitting it into lines."""
+    counter = LineCounter()
+    for at in range(0, len(text), _PIECE):
+        counter.feed(text[at:at + _PIECE])
+    return counter.total()
+
+
+class LineCounter:
+    """Non-blank lines of text given in pieces (as an incremental decoder yields it), in
+    bounded memory: ``lines`` the finished ones, ``open`` whether the unfinished last line
+    has something other than whitespace so far. A piece may end anywhere, between the
+    "\r" and "\n" of a break too: the empty line that seems to make is blank."""
+
+    __slots__ = ("lines", "open")
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.open = False
+
+    def feed(self, text: str) -> None:
+        cut = max(text.rfind("\n"), text.rfind("\r")) + 1
+        if not cut:
+            self.open = self.open or _CONTENT.search(text) is not None
+            return
+        # findall: a list of strings is made faster than an iterator of matches is walked
+        # (twice as fast on two-byte lines), and a piece is at most a MiB or so of text.
+        count = len(_NONBLANK_LINE.findall(text, 0, cut))
+        if self.open:  # the line left open ends here: counted once, if the part here has not been
+            first = TEXT_BREAK.search(text)
+            assert first is not None
+            count += _CONTENT.search(text, 0, first.start()) is None
+        self.lines += count
+        self.open = _CONTENT.search(text, cut) is not None
+
+    def total(self) -> int:
+        """Every non-blank line, the unfinished last one included."""
+        return self.lines + self.open
+
 
 def line_bounds(pattern: re.Pattern, data, start: int) -> Iterator[tuple[int, int]]:
     """Yield (end of line, start of next line) for every line from ``start``, the last one included."""
