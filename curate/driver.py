@@ -8,6 +8,7 @@ how batches are mapped and how the barrier is computed; everything a user sees o
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -234,6 +235,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
         writer = output if output is not None else open_output_folder(
             cfg.output, the_plan.fingerprint(), resume=resume, overwrite=overwrite, sink=cfg.sink,
             staging=cfg.staging, resumable=engine.resumable)
+        ids: IdRegistry | None = None
         try:
             journals, state, done = writer.restore()
             if barrier is not None:
@@ -262,7 +264,6 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 assert barrier is not None
                 find_verdicts_in_parts(the_plan, mapped, barrier, engine, writer.scratch, on_progress, render,
                                        timings)
-            ids = None
             if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
                 # Beside the dedup index's files, on the output's disk, and gone with them.
                 work, ids = range_work(the_plan, engine,
@@ -294,7 +295,9 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 write_s += time.perf_counter() - t0
             timings["write"] = timings.get("write", 0.0) + write_s
             if ids is not None:
-                ids.close()
+                closing = ids
+                ids = None  # closed here, not again by the clean-up below if this fails
+                closing.close()
             timings["wall"] = time.perf_counter() - started
             if barrier is not None:
                 timings.update(barrier.measure(deep=cfg.measure_index))
@@ -307,11 +310,23 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 barrier.close()
             writer.commit(summary)
         except BaseException:
+            # Clean-up, never raising over what stopped the run: a full disk fails the
+            # flush of a buffered file again as it is closed, and that error would be
+            # reported instead, as a traceback, with the writer's own clean-up skipped.
+            if ids is not None:
+                quietly(ids.close)
             if barrier is not None:
-                barrier.close(stopped=True)
-            writer.interrupt()
+                quietly(lambda: barrier.close(stopped=True))
+            quietly(writer.interrupt)
             raise
     return summary
+
+
+def quietly(clean_up: Callable[[], object]) -> None:
+    """A clean-up step of a run that is stopping: what goes wrong in it is left unsaid, so
+    that the error that stopped the run is the one reported (and the next steps done)."""
+    with contextlib.suppress(Exception):  # any: the run is stopping with an error of its own
+        clean_up()
 
 
 CENSUS_STAGES = ("read", "normalise")  # what the census needs of a page: its lines as the stages see them
@@ -385,9 +400,12 @@ def take_rows(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engin
                 kept = through
         if engine.resumable:  # all of it: a run stopped in the parts neither gathers nor reads again
             barrier.keep_gathered(through, whole=True)
-    finally:
+    except BaseException:
         if ids is not None:
-            ids.close()
+            quietly(ids.close)  # never over what stopped the run (driver.run's clean-up)
+        raise
+    if ids is not None:
+        ids.close()
 
 
 

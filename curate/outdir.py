@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import orjson
 
@@ -55,6 +56,17 @@ def naming(path: Path | str) -> Iterator[None]:
         if err.filename is None:
             err.filename = str(path)
         raise
+
+
+def close_unwritten(f: IO[bytes]) -> None:
+    """Close a buffered file without writing what it still holds: for a file no one reads
+    after (scratch, or the files of a run that is stopping), whose last write would only
+    fail again on a full disk, and be raised over the error that stopped the run."""
+    raw = getattr(f, "raw", None)
+    with contextlib.suppress(OSError):
+        if raw is not None:
+            raw.close()  # the buffer's own close() then finds its file closed, and writes nothing
+        f.close()
 
 
 def fsync_path(path: Path) -> None:

@@ -46,7 +46,7 @@ import numpy as np
 
 from curate.distinct import distinct
 from curate.document import ParagraphRef, Reason
-from curate.outdir import fsync_path, write_synced
+from curate.outdir import close_unwritten, fsync_path, write_synced
 from curate.stages.dedup.apply import duplicate_reason
 from curate.stages.dedup.buckets import take_sets
 from curate.stages.dedup.components import (
@@ -125,9 +125,14 @@ class RowStore:
         self._ref_end = int(ref_ends[-1])
         self.rows += len(rows)
 
-    def close(self) -> None:
+    def close(self, discard: bool = False) -> None:
+        """Close the files; with ``discard`` (a stopped run), without writing what is still
+        buffered: a resumed run cuts the files back to their last sync anyway."""
         for f in self._files.values():
-            f.close()
+            if discard:
+                close_unwritten(f)
+            else:
+                f.close()
 
 
 def stored_rows(folder: Path) -> int:
