@@ -20,7 +20,7 @@ from curate import __version__, interrupts
 from curate.discover import Discovery, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
-from curate.errors import UsageError
+from curate.errors import CurateError, RunStopped, UsageError
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
 from curate.formats import (
     AUTO,
@@ -309,7 +309,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 writer.seal(summary)
                 barrier.close()
             writer.commit(summary)
-        except BaseException:
+        except BaseException as err:
             # Clean-up, never raising over what stopped the run: a full disk fails the
             # flush of a buffered file again as it is closed, and that error would be
             # reported instead, as a traceback, with the writer's own clean-up skipped.
@@ -318,6 +318,8 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             if barrier is not None:
                 quietly(lambda: barrier.close(stopped=True))
             quietly(writer.interrupt)
+            if isinstance(err, MemoryError):
+                raise out_of_memory(err, writer, engine) from err
             raise
     return summary
 
@@ -327,6 +329,18 @@ def quietly(clean_up: Callable[[], object]) -> None:
     that the error that stopped the run is the one reported (and the next steps done)."""
     with contextlib.suppress(Exception):  # any: the run is stopping with an error of its own
         clean_up()
+
+
+def out_of_memory(err: MemoryError, writer: Output, engine: Engine) -> CurateError:
+    """The stop a MemoryError in this process makes: as a worker's out-of-memory death
+    (engines/pool.py), the run's finished chunks kept for --resume."""
+    detail = f" ({err})" if str(err) else ""
+    fewer = " or fewer --workers" if getattr(engine, "workers", 1) > 1 else ""
+    cause = f"curate's main process ran out of memory{detail}; free memory, or give a smaller --memory{fewer}"
+    out_dir = getattr(writer, "out_dir", None)
+    if out_dir is None or not engine.resumable:
+        return CurateError(cause)  # nothing kept to resume from (explain, the Python API, Ray)
+    return RunStopped(out_dir, cause)
 
 
 CENSUS_STAGES = ("read", "normalise")  # what the census needs of a page: its lines as the stages see them

@@ -131,6 +131,10 @@ class Dedup(Stage):
         except BrokenProcessPool as err:
             raise RunStopped(self._output, f"a process finding the near-duplicates in parts died ({err}; out of "
                              "memory?): give a smaller --memory or fewer --workers") from err
+        except MemoryError as err:  # raised in a process of the parts (sent back as itself), or in this one
+            detail = f" ({err})" if str(err) else ""
+            raise RunStopped(self._output, f"a process finding the near-duplicates in parts ran out of memory{detail}: "
+                             "give a smaller --memory or fewer --workers") from err
         self._verdicts = Verdicts(self._folder)
         self._verdicts.next_uid = self._resume_uid
         return steps
