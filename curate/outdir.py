@@ -282,6 +282,20 @@ def state_of(names: list[str], own_card: bool = False) -> FolderState:
     return FolderState("empty")
 
 
+def finished_run_leftover(folder: Path) -> bool:
+    """Whether the folder's .partial/ is what a finished run's commit could not delete (a
+    Ctrl-C or a disk error in its last step): curate's summary.json is beside it, and the
+    commit renames summary.json into place after every other output, so the run is
+    finished and .partial/ holds nothing a later run needs. The next run into the folder
+    deletes it, as it deletes .partial-discarded/. (Not so in a staging folder, which is
+    uploaded after that: curate.staged.)"""
+    partial = folder / PARTIAL
+    if partial.is_symlink() or not partial.is_dir():
+        return False
+    summary = _head(folder / SUMMARY, 1 << 26)
+    return summary is not None and is_curate_summary(summary)
+
+
 def _is_temporary(name: str) -> bool:
     """A file write_durably left half-written, named after one of curate's own files."""
     return name.endswith(".tmp") and name[:-4] in CURATE_NAMES

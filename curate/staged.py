@@ -73,6 +73,10 @@ def open_output_folder(output: Location, fingerprint: str, resume: bool = False,
 
 
 class StagedOutputWriter(OutputWriter):
+    # Its folder is only where the output is built: the run is finished once summary.json
+    # is uploaded, not when it is renamed into the staging folder.
+    _finished_in_place = False
+
     def __init__(self, url: str, fingerprint: str, resume: bool = False, overwrite: bool = False,
                  sink: Sink | str = DEFAULT_SINK, staging: Path | None = None, resumable: bool = True):
         self.url = url.rstrip("/")

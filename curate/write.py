@@ -35,6 +35,7 @@ from curate.outdir import (
     SUMMARY,
     OutputLock,
     clear_folder,
+    finished_run_leftover,
     fsync_path,
     inspect_folder,
     naming,
@@ -170,6 +171,10 @@ class OutputWriter:
     stops the run with RunStopped, which says how to resume; finished chunks are kept.
     """
 
+    # Whether the folder written is where the output belongs, so that summary.json renamed
+    # into it finishes the run (a staged writer's folder is uploaded after that: curate.staged).
+    _finished_in_place = True
+
     def __init__(self, out_dir: Path, fingerprint: str, resume: bool = False, overwrite: bool = False,
                  sink: Sink | str = DEFAULT_SINK, resumable: bool = True):
         """``sink``: the corpus format, a registered sink or its name (see curate.formats);
@@ -218,6 +223,8 @@ class OutputWriter:
     def _prepare(self, resume: bool, overwrite: bool) -> None:
         try:
             remove_tree(self.out_dir / DISCARDED)  # what a finished commit left to delete
+            if self._finished_in_place and finished_run_leftover(self.out_dir):
+                remove_tree(self.partial)  # likewise, where it could not be renamed aside
             state = inspect_folder(self.out_dir)
             refused = refusal(self.out_dir, state, resume, overwrite)
             if refused is not None and state.kind == "unfinished" and not resume and self._left_by_ray():
@@ -560,13 +567,18 @@ class OutputWriter:
 
     def _discard_partial(self) -> None:
         """The run is finished and on disk; what is left is only clean-up, so it may fail
-        (a later run removes the leftovers) but never hides the finished run."""
+        but never hides the finished run: a .partial/ (or .partial-discarded/) beside
+        summary.json is a finished run's leftover (outdir.finished_run_leftover), which the
+        next run into the folder deletes."""
         try:
             os.replace(self.partial, self.out_dir / DISCARDED)
+        except OSError:
+            with contextlib.suppress(OSError):
+                remove_tree(self.partial)  # in place, as far as it goes
+            return
+        with contextlib.suppress(OSError):
             fsync_path(self.out_dir)
             remove_tree(self.out_dir / DISCARDED)
-        except OSError:
-            pass
 
     # -- stopping -------------------------------------------------------------------------
     def _stopped(self, err: OSError, path: Path | None = None) -> RunStopped:
