@@ -14,7 +14,7 @@ from typing import ClassVar
 import click
 
 from curate import __version__, interrupts
-from curate.errors import ArgumentError, CurateError, UsageError
+from curate.errors import ArgumentError, CurateError, Interrupted, UsageError
 from curate.formats.base import DEFAULT_MAX_DOC_LINES
 from curate.prompt_exit import exit_promptly
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
@@ -511,19 +511,8 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                                          timings=stage_times, resume=resume, overwrite=overwrite)
             except CurateError as err:
                 raise _fail(err) from err
-            except KeyboardInterrupt:
-                if engine != "local":
-                    raise click.ClickException(
-                        f"interrupted; no final file was written. A run on --engine {engine} cannot be resumed: "
-                        "run the same command with --overwrite to start again.") from None
-                kept = output
-                if isinstance(output, str):
-                    from curate.staged import staging_folder
-
-                    kept = staging_folder(output, staging)
-                raise click.ClickException(
-                    f"interrupted; finished chunks are kept in {kept}/.partial/ and no final file was "
-                    "written. Run the same command with --resume to continue where it stopped.") from None
+            except KeyboardInterrupt as err:
+                raise click.ClickException(_interrupted(err, output, engine, staging, overwrite)) from None
         elapsed = time.perf_counter() - started
         if timings is not None:
             index = {key: stage_times.pop(key) for key in ("index_paragraphs", "index_bytes", "index_disk_bytes",
@@ -544,6 +533,33 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                 echo(f"... and {summary.problems_total - 10} more in {output}/quarantine.jsonl", err=True)
         if strict and summary.problems_total > summary.skipped_by_design:
             sys.exit(3)
+
+
+def _interrupted(err: KeyboardInterrupt, output, engine: str, staging: Path | None, overwrite: bool) -> str:
+    """What a Ctrl-C that stopped a run left, and what to do: as the writer found the
+    folder (errors.Interrupted says when the usual --resume would not be true)."""
+    state = err.state if isinstance(err, Interrupted) else None
+    if state == Interrupted.UNTOUCHED:
+        return (f"interrupted before the run began; nothing was written to {output}/. Run the same command again "
+                "to start it.")
+    if state == Interrupted.REPLACING:
+        return (f"interrupted while --overwrite was deleting the earlier output in {output}/: part of it is gone, "
+                "and the new run had not begun. Run the same command again (with --overwrite) to start afresh.")
+    if engine != "local":
+        return (f"interrupted; no final file was written. A run on --engine {engine} cannot be resumed: run the "
+                "same command with --overwrite to start again.")
+    kept = output
+    if isinstance(output, str):
+        from curate.staged import staging_folder
+
+        kept = staging_folder(output, staging)
+    # --resume and --overwrite are refused together: the one replaces the other.
+    resume = "--resume instead of --overwrite" if overwrite else "--resume"
+    if state == Interrupted.COMMITTING:
+        return (f"interrupted while the finished run was being moved into place; its chunks are kept in "
+                f"{kept}/.partial/. Run the same command with {resume} to finish it.")
+    return (f"interrupted; finished chunks are kept in {kept}/.partial/ and no final file was written. Run the "
+            f"same command with {resume} to continue where it stopped.")
 
 
 @cli.command()

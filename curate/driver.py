@@ -20,7 +20,7 @@ from curate import __version__, interrupts
 from curate.discover import Discovery, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
-from curate.errors import CurateError, RunStopped, UsageError
+from curate.errors import CurateError, Interrupted, RunStopped, UsageError
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
 from curate.formats import (
     AUTO,
@@ -123,6 +123,8 @@ class Output(Protocol):
     def end_chunk(self, index_journal: object, summary_state: object) -> None: ...
     def seal(self, summary: Summary) -> None: ...  # every chunk durable: only the commit is left
     def commit(self, summary: Summary) -> None: ...
+    def finished(self) -> bool: ...  # the commit has put the output in place: only clean-up is left
+    def finish_after_interrupt(self) -> None: ...  # that clean-up, after a Ctrl-C stopped it
     def interrupt(self) -> None: ...
 
 
@@ -155,6 +157,12 @@ class MemoryOutput:
         return None
 
     def commit(self, summary: Summary) -> None:
+        return None
+
+    def finished(self) -> bool:
+        return False
+
+    def finish_after_interrupt(self) -> None:
         return None
 
     def interrupt(self) -> None:
@@ -232,9 +240,14 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
     barrier = barriers[0] if barriers else None
     started = time.perf_counter()
     with engine:
-        writer = output if output is not None else open_output_folder(
-            cfg.output, the_plan.fingerprint(), resume=resume, overwrite=overwrite, sink=cfg.sink,
-            staging=cfg.staging, resumable=engine.resumable)
+        try:
+            writer = output if output is not None else open_output_folder(
+                cfg.output, the_plan.fingerprint(), resume=resume, overwrite=overwrite, sink=cfg.sink,
+                staging=cfg.staging, resumable=engine.resumable)
+        except KeyboardInterrupt as err:
+            if isinstance(err, Interrupted):  # the writer says what it left
+                raise
+            raise Interrupted(Interrupted.UNTOUCHED) from None
         ids: IdRegistry | None = None
         try:
             journals, state, done = writer.restore()
@@ -310,6 +323,10 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 barrier.close()
             writer.commit(summary)
         except BaseException as err:
+            if isinstance(err, KeyboardInterrupt) and writer.finished():
+                # The output is in place: the run is finished, and only its clean-up is left.
+                writer.finish_after_interrupt()
+                return summary
             # Clean-up, never raising over what stopped the run: a full disk fails the
             # flush of a buffered file again as it is closed, and that error would be
             # reported instead, as a traceback, with the writer's own clean-up skipped.
@@ -320,6 +337,8 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             quietly(writer.interrupt)
             if isinstance(err, MemoryError):
                 raise out_of_memory(err, writer, engine) from err
+            if isinstance(err, KeyboardInterrupt) and not isinstance(err, Interrupted) and writer.committing:
+                raise Interrupted(Interrupted.COMMITTING) from None
             raise
     return summary
 

@@ -1,10 +1,11 @@
-"""A stopped run says what is on disk, and its advice works: here, a clean-up that fails
-after the commit put summary.json in place leaves a finished run, never one that looks
-unfinished.
+"""A stopped run says what is on disk, and its advice works, where "finished chunks are
+kept: --resume" would not be true: a Ctrl-C before the output folder is set up, while
+--overwrite deletes the old output, or in the commit's last steps; a clean-up that fails
+after the commit put summary.json in place.
 
-The failures are strace's (``inject=CALL:error=EIO``), at a chosen system call of the
-real CLI, so each lands where it is meant to, every time; those tests are skipped where
-strace is missing."""
+The Ctrl-Cs and failures are strace's (``inject=CALL:signal=INT``, ``error=EIO``), at a
+chosen system call of the real CLI, so each lands where it is meant to, every time;
+those tests are skipped where strace is missing."""
 
 from __future__ import annotations
 
@@ -72,6 +73,116 @@ def finished(corpus, tmp_path_factory) -> Path:
 
 def _command(corpus: Path, out: Path, *extra: str) -> list[str]:
     return _curate("run", corpus, "-o", out, "-q", *CHUNKS, *extra)
+
+
+# -- the commit's last steps ----------------------------------------------------------------
+
+def _nth_rename(command: list[str], log: Path, source: str, target: str) -> int:
+    """Which of the main process's renames (1, 2, ...) renames a path ending in ``source``
+    to one ending in ``target``, in a traced run of ``command``. (strace -P would name the
+    call, but it matches only a rename's first path in some versions, both in others.)"""
+    _run([STRACE, "-f", "-o", str(log), "-e", "trace=rename", *command])
+    lines = log.read_text().splitlines()
+    main = lines[0].split(None, 1)[0]
+    renames = [line.split(None, 1)[1] for line in lines if line.split(None, 1)[0] == main
+               and line.split(None, 1)[1].startswith("rename(")]
+    return next(n for n, call in enumerate(renames, 1)
+                if call.split('", "')[0].endswith(source) and call.split('", "')[1].split('"')[0].endswith(target))
+
+
+@needs_strace
+@pytest.mark.parametrize("renamed", ["summary.json", ".partial"])
+def test_a_ctrl_c_once_summary_json_moves_into_place_is_too_late_to_stop_the_run(corpus, finished, tmp_path,
+                                                                                renamed):
+    # The rename of summary.json into the folder, and the rename of .partial/ aside once
+    # the output is in place: the run is finished either way, and ends as one, with
+    # nothing left behind.
+    out = tmp_path / "out"
+    if renamed == "summary.json":
+        nth = _nth_rename(_command(corpus, tmp_path / "ref"), tmp_path / "trace.log", "/.partial/summary.json",
+                          "/ref/summary.json")
+        stopped = _traced("rename", f"signal=INT:when={nth}", _command(corpus, out))
+    else:
+        stopped = _traced("rename", "signal=INT", _command(corpus, out), out / ".partial")
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stderr == ""
+    assert output_files(out) == output_files(finished)
+    assert _leftovers(out) == []
+
+
+@needs_strace
+def test_a_ctrl_c_while_the_output_moves_into_place_is_finished_by_resume(corpus, finished, tmp_path):
+    out = tmp_path / "out"
+    # At the rename of .partial/removed.jsonl into the folder (or, with a strace that
+    # matches a rename's second path too, at the join's rename into .partial/removed.jsonl:
+    # in the commit either way).
+    stopped = _traced("rename", "signal=INT", _command(corpus, out), out / ".partial" / "removed.jsonl")
+    assert stopped.returncode == 1
+    assert stopped.stderr == (
+        f"Error: interrupted while the finished run was being moved into place; its chunks are kept in "
+        f"{out}/.partial/. Run the same command with --resume to finish it.\n")
+    assert not (out / "summary.json").exists()
+    resumed = _run(_command(corpus, out, "--resume"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert output_files(out) == output_files(finished)
+    assert _leftovers(out) == []
+
+
+# -- before the run begins --------------------------------------------------------------------
+
+UNTOUCHED = "Error: interrupted before the run began; nothing was written to {out}/. Run the same command again " \
+            "to start it.\n"
+
+
+@needs_strace
+@pytest.mark.parametrize("made", ["", ".partial"])
+def test_a_ctrl_c_before_the_run_began_leaves_no_folder_and_says_so(corpus, finished, tmp_path, made):
+    # At the mkdir of the output folder, or of its .partial/ (deleted again: it holds nothing).
+    out = tmp_path / "out"
+    stopped = _traced("mkdir", "signal=INT", _command(corpus, out), out / made)
+    assert stopped.returncode == 1
+    assert stopped.stderr == UNTOUCHED.format(out=out)
+    assert not out.exists()
+    again = _run(_command(corpus, out))
+    assert again.returncode == 0, again.stderr
+    assert output_files(out) == output_files(finished)
+
+
+@needs_strace
+def test_a_ctrl_c_before_overwrite_began_says_the_folder_is_as_it_was(corpus, finished, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)
+    # While the folder is looked at, before --overwrite deletes anything.
+    stopped = _traced("openat", "signal=INT", _command(corpus, out, "--overwrite"), out)
+    assert stopped.returncode == 1
+    assert stopped.stderr == UNTOUCHED.format(out=out)
+    assert output_files(out) == output_files(finished)
+
+
+@needs_strace
+@pytest.mark.parametrize("nth", [2, 4])
+def test_a_ctrl_c_while_overwrite_deletes_the_old_output_says_run_it_again(corpus, finished, tmp_path, nth):
+    # summary.json goes first, then the corpus shards one by one (unlinkat), then the rest.
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)
+    stopped = _traced("unlinkat", f"signal=INT:when={nth}", _command(corpus, out, "--overwrite"))
+    assert stopped.returncode == 1
+    assert stopped.stderr == (
+        f"Error: interrupted while --overwrite was deleting the earlier output in {out}/: part of it is gone, and "
+        "the new run had not begun. Run the same command again (with --overwrite) to start afresh.\n")
+    assert not (out / "summary.json").exists()
+    assert (out / "corpus").is_dir() and len(list((out / "corpus").iterdir())) < 4  # half deleted
+    # The advice works: --overwrite takes the half-deleted folder as curate's own.
+    again = _run(_command(corpus, out, "--overwrite"))
+    assert again.returncode == 0, again.stderr
+    assert output_files(out) == output_files(finished)
+    # And --resume, which the message does not suggest, says why not.
+    shutil.rmtree(out)
+    shutil.copytree(finished, out)
+    _traced("unlinkat", f"signal=INT:when={nth}", _command(corpus, out, "--overwrite"))
+    resumed = _run(_command(corpus, out, "--resume"))
+    assert resumed.returncode == 1
+    assert "without summary.json or .partial/" in resumed.stderr and "--overwrite" in resumed.stderr
 
 
 # -- a clean-up that fails once the run is finished --------------------------------------------
