@@ -24,6 +24,7 @@ from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SITE_MODES
 from curate.terminal import echo, shown, shown_lines
 
 PROJECT_RULES = Path("rules")
+INTERRUPTED = 130  # the exit status of a command that Ctrl-C stopped before it did anything (128 + SIGINT)
 
 
 def _fail(err: CurateError) -> click.ClickException:
@@ -118,6 +119,12 @@ class CurateGroup(click.Group):
             # message is Final only in click's type hints, a plain attribute at run time.
             err.message = shown_lines(err.message)  # type: ignore[misc]
             raise
+        except KeyboardInterrupt:
+            # A Ctrl-C that no command turned into its own message (a run's says what is
+            # on disk): click's word for it, and the status of a process SIGINT ended, as
+            # for a Ctrl-C while the command is still being imported (curate/__main__.py).
+            echo("Aborted!", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
 
 
 @click.group(cls=CurateGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

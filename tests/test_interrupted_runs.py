@@ -1,7 +1,7 @@
 """A stopped run says what is on disk, and its advice works, where "finished chunks are
 kept: --resume" would not be true: a Ctrl-C before the output folder is set up, while
---overwrite deletes the old output, or in the commit's last steps; a clean-up that fails
-after the commit put summary.json in place.
+--overwrite deletes the old output, in the commit's last steps, or while the command is
+still being imported; a clean-up that fails after the commit put summary.json in place.
 
 The Ctrl-Cs and failures are strace's (``inject=CALL:signal=INT``, ``error=EIO``), at a
 chosen system call of the real CLI, so each lands where it is meant to, every time;
@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,34 @@ def test_a_partial_folder_left_beside_summary_json_is_a_finished_runs_leftover(c
     assert replaced.returncode == 0, replaced.stderr
     assert output_files(out) == output_files(finished)
     assert _leftovers(out) == []
+
+
+# -- before the command has control ---------------------------------------------------------------
+
+def test_the_console_script_is_the_entry_that_catches_an_early_ctrl_c():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["curate"] == "curate.__main__:main"
+
+
+@needs_strace
+def test_a_ctrl_c_while_the_command_is_imported_is_quiet(tmp_path):
+    import click
+
+    # click is imported first of the heavy modules; its bytecode, or its source without one.
+    package = Path(click.__file__).parent
+    opened = [package / "__pycache__" / f"__init__.{sys.implementation.cache_tag}.pyc", package / "__init__.py"]
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "curate", "run", str(ROOT / "seeds"), "-o", str(out), "-q"]
+    stopped = _traced("openat", "signal=INT:when=1", command, *opened)
+    assert stopped.returncode == 130
+    assert stopped.stderr == "Aborted!\n"
+    assert not out.exists()
+
+
+@needs_strace
+def test_a_ctrl_c_while_the_inputs_are_found_is_quiet(corpus, tmp_path):
+    out = tmp_path / "out"
+    stopped = _traced("%file", "signal=INT:when=1", _command(corpus, out), corpus)
+    assert stopped.returncode == 130
+    assert stopped.stderr.strip() == "Aborted!"
+    assert not out.exists()
