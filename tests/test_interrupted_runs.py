@@ -1,18 +1,23 @@
 """A stopped run says what is on disk, and its advice works, where "finished chunks are
 kept: --resume" would not be true: a Ctrl-C before the output folder is set up, while
 --overwrite deletes the old output, in the commit's last steps, or while the command is
-still being imported; a clean-up that fails after the commit put summary.json in place.
+still being imported; a clean-up that fails after the commit; a Ctrl-C that reaches the
+processes of --dedup-parts' settle.
 
 The Ctrl-Cs and failures are strace's (``inject=CALL:signal=INT``, ``error=EIO``), at a
 chosen system call of the real CLI, so each lands where it is meant to, every time;
-those tests are skipped where strace is missing."""
+those tests are skipped where strace is missing. (A terminal's Ctrl-C reaches every
+process of the group: only the settle's test needs that, and sends SIGINT to the group
+itself.)"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -251,3 +256,45 @@ def test_a_ctrl_c_while_the_inputs_are_found_is_quiet(corpus, tmp_path):
     assert stopped.returncode == 130
     assert stopped.stderr.strip() == "Aborted!"
     assert not out.exists()
+
+
+# -- --dedup-parts' settle ------------------------------------------------------------------------
+
+def _settle_process_of(pid: int) -> bool:
+    """Whether a process that --dedup-parts' settle spawned runs (still importing curate:
+    it was started a moment ago)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if b"--multiprocessing-fork" in command and int(stat[1]) == pid and stat[0] != "Z":
+            return True
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the settle's processes in /proc")
+def test_a_ctrl_c_in_the_settle_of_dedup_parts_is_one_message(corpus, finished, tmp_path):
+    # A terminal's Ctrl-C reaches every process of the group: the settle's processes, which
+    # import curate again for a second, printed KeyboardInterrupt tracebacks of their own.
+    out = tmp_path / "out"
+    command = _command(corpus, out, "--dedup-parts", "--workers", "2")
+    proc = subprocess.Popen(command, cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=_as_from_a_terminal)
+    deadline = time.monotonic() + 60
+    while not _settle_process_of(proc.pid):
+        assert proc.poll() is None, "the run ended before the settle was seen"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    time.sleep(0.2)  # into its imports (it takes a second or so), past Python's own start
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1, stderr
+    assert stderr == (f"Error: interrupted; finished chunks are kept in {out}/.partial/ and no final file was "
+                      "written. Run the same command with --resume to continue where it stopped.\n")
+    resumed = _run(_command(corpus, out, "--dedup-parts", "--workers", "2", "--resume"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert output_files(out) == output_files(finished)
