@@ -14,7 +14,7 @@ from typing import ClassVar
 import click
 
 from curate import __version__, interrupts
-from curate.errors import ArgumentError, CurateError, UsageError
+from curate.errors import ArgumentError, CurateError, Interrupted, UsageError
 from curate.formats.base import DEFAULT_MAX_DOC_LINES
 from curate.prompt_exit import exit_promptly
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
@@ -24,6 +24,7 @@ from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SITE_MODES
 from curate.terminal import echo, shown, shown_lines
 
 PROJECT_RULES = Path("rules")
+INTERRUPTED = 130  # the exit status of a command that Ctrl-C stopped before it did anything (128 + SIGINT)
 
 
 def _fail(err: CurateError) -> click.ClickException:
@@ -118,6 +119,12 @@ class CurateGroup(click.Group):
             # message is Final only in click's type hints, a plain attribute at run time.
             err.message = shown_lines(err.message)  # type: ignore[misc]
             raise
+        except KeyboardInterrupt:
+            # A Ctrl-C that no command turned into its own message (a run's says what is
+            # on disk): click's word for it, and the status of a process SIGINT ended, as
+            # for a Ctrl-C while the command is still being imported (curate/__main__.py).
+            echo("Aborted!", err=True)
+            raise click.exceptions.Exit(INTERRUPTED) from None
 
 
 @click.group(cls=CurateGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -511,19 +518,8 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                                          timings=stage_times, resume=resume, overwrite=overwrite)
             except CurateError as err:
                 raise _fail(err) from err
-            except KeyboardInterrupt:
-                if engine != "local":
-                    raise click.ClickException(
-                        f"interrupted; no final file was written. A run on --engine {engine} cannot be resumed: "
-                        "run the same command with --overwrite to start again.") from None
-                kept = output
-                if isinstance(output, str):
-                    from curate.staged import staging_folder
-
-                    kept = staging_folder(output, staging)
-                raise click.ClickException(
-                    f"interrupted; finished chunks are kept in {kept}/.partial/ and no final file was "
-                    "written. Run the same command with --resume to continue where it stopped.") from None
+            except KeyboardInterrupt as err:
+                raise click.ClickException(_interrupted(err, output, engine, staging, overwrite)) from None
         elapsed = time.perf_counter() - started
         if timings is not None:
             index = {key: stage_times.pop(key) for key in ("index_paragraphs", "index_bytes", "index_disk_bytes",
@@ -544,6 +540,33 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                 echo(f"... and {summary.problems_total - 10} more in {output}/quarantine.jsonl", err=True)
         if strict and summary.problems_total > summary.skipped_by_design:
             sys.exit(3)
+
+
+def _interrupted(err: KeyboardInterrupt, output, engine: str, staging: Path | None, overwrite: bool) -> str:
+    """What a Ctrl-C that stopped a run left, and what to do: as the writer found the
+    folder (errors.Interrupted says when the usual --resume would not be true)."""
+    state = err.state if isinstance(err, Interrupted) else None
+    if state == Interrupted.UNTOUCHED:
+        return (f"interrupted before the run began; nothing was written to {output}/. Run the same command again "
+                "to start it.")
+    if state == Interrupted.REPLACING:
+        return (f"interrupted while --overwrite was deleting the earlier output in {output}/: part of it is gone, "
+                "and the new run had not begun. Run the same command again (with --overwrite) to start afresh.")
+    if engine != "local":
+        return (f"interrupted; no final file was written. A run on --engine {engine} cannot be resumed: run the "
+                "same command with --overwrite to start again.")
+    kept = output
+    if isinstance(output, str):
+        from curate.staged import staging_folder
+
+        kept = staging_folder(output, staging)
+    # --resume and --overwrite are refused together: the one replaces the other.
+    resume = "--resume instead of --overwrite" if overwrite else "--resume"
+    if state == Interrupted.COMMITTING:
+        return (f"interrupted while the finished run was being moved into place; its chunks are kept in "
+                f"{kept}/.partial/. Run the same command with {resume} to finish it.")
+    return (f"interrupted; finished chunks are kept in {kept}/.partial/ and no final file was written. Run the "
+            f"same command with {resume} to continue where it stopped.")
 
 
 @cli.command()

@@ -8,6 +8,7 @@ how batches are mapped and how the barrier is computed; everything a user sees o
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -19,7 +20,7 @@ from curate import __version__, interrupts
 from curate.discover import Discovery, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
-from curate.errors import UsageError
+from curate.errors import CurateError, Interrupted, RunStopped, UsageError
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
 from curate.formats import (
     AUTO,
@@ -122,6 +123,8 @@ class Output(Protocol):
     def end_chunk(self, index_journal: object, summary_state: object) -> None: ...
     def seal(self, summary: Summary) -> None: ...  # every chunk durable: only the commit is left
     def commit(self, summary: Summary) -> None: ...
+    def finished(self) -> bool: ...  # the commit has put the output in place: only clean-up is left
+    def finish_after_interrupt(self) -> None: ...  # that clean-up, after a Ctrl-C stopped it
     def interrupt(self) -> None: ...
 
 
@@ -154,6 +157,12 @@ class MemoryOutput:
         return None
 
     def commit(self, summary: Summary) -> None:
+        return None
+
+    def finished(self) -> bool:
+        return False
+
+    def finish_after_interrupt(self) -> None:
         return None
 
     def interrupt(self) -> None:
@@ -231,9 +240,15 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
     barrier = barriers[0] if barriers else None
     started = time.perf_counter()
     with engine:
-        writer = output if output is not None else open_output_folder(
-            cfg.output, the_plan.fingerprint(), resume=resume, overwrite=overwrite, sink=cfg.sink,
-            staging=cfg.staging, resumable=engine.resumable)
+        try:
+            writer = output if output is not None else open_output_folder(
+                cfg.output, the_plan.fingerprint(), resume=resume, overwrite=overwrite, sink=cfg.sink,
+                staging=cfg.staging, resumable=engine.resumable)
+        except KeyboardInterrupt as err:
+            if isinstance(err, Interrupted):  # the writer says what it left
+                raise
+            raise Interrupted(Interrupted.UNTOUCHED) from None
+        ids: IdRegistry | None = None
         try:
             journals, state, done = writer.restore()
             if barrier is not None:
@@ -262,7 +277,6 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 assert barrier is not None
                 find_verdicts_in_parts(the_plan, mapped, barrier, engine, writer.scratch, on_progress, render,
                                        timings)
-            ids = None
             if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
                 # Beside the dedup index's files, on the output's disk, and gone with them.
                 work, ids = range_work(the_plan, engine,
@@ -294,7 +308,9 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 write_s += time.perf_counter() - t0
             timings["write"] = timings.get("write", 0.0) + write_s
             if ids is not None:
-                ids.close()
+                closing = ids
+                ids = None  # closed here, not again by the clean-up below if this fails
+                closing.close()
             timings["wall"] = time.perf_counter() - started
             if barrier is not None:
                 timings.update(barrier.measure(deep=cfg.measure_index))
@@ -306,12 +322,44 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 writer.seal(summary)
                 barrier.close()
             writer.commit(summary)
-        except BaseException:
+        except BaseException as err:
+            if isinstance(err, KeyboardInterrupt) and writer.finished():
+                # The output is in place: the run is finished, and only its clean-up is left.
+                writer.finish_after_interrupt()
+                return summary
+            # Clean-up, never raising over what stopped the run: a full disk fails the
+            # flush of a buffered file again as it is closed, and that error would be
+            # reported instead, as a traceback, with the writer's own clean-up skipped.
+            if ids is not None:
+                quietly(ids.close)
             if barrier is not None:
-                barrier.close(stopped=True)
-            writer.interrupt()
+                quietly(lambda: barrier.close(stopped=True))
+            quietly(writer.interrupt)
+            if isinstance(err, MemoryError):
+                raise out_of_memory(err, writer, engine) from err
+            if isinstance(err, KeyboardInterrupt) and not isinstance(err, Interrupted) and writer.committing:
+                raise Interrupted(Interrupted.COMMITTING) from None
             raise
     return summary
+
+
+def quietly(clean_up: Callable[[], object]) -> None:
+    """A clean-up step of a run that is stopping: what goes wrong in it is left unsaid, so
+    that the error that stopped the run is the one reported (and the next steps done)."""
+    with contextlib.suppress(Exception):  # any: the run is stopping with an error of its own
+        clean_up()
+
+
+def out_of_memory(err: MemoryError, writer: Output, engine: Engine) -> CurateError:
+    """The stop a MemoryError in this process makes: as a worker's out-of-memory death
+    (engines/pool.py), the run's finished chunks kept for --resume."""
+    detail = f" ({err})" if str(err) else ""
+    fewer = " or fewer --workers" if getattr(engine, "workers", 1) > 1 else ""
+    cause = f"curate's main process ran out of memory{detail}; free memory, or give a smaller --memory{fewer}"
+    out_dir = getattr(writer, "out_dir", None)
+    if out_dir is None or not engine.resumable:
+        return CurateError(cause)  # nothing kept to resume from (explain, the Python API, Ray)
+    return RunStopped(out_dir, cause)
 
 
 CENSUS_STAGES = ("read", "normalise")  # what the census needs of a page: its lines as the stages see them
@@ -385,9 +433,12 @@ def take_rows(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engin
                 kept = through
         if engine.resumable:  # all of it: a run stopped in the parts neither gathers nor reads again
             barrier.keep_gathered(through, whole=True)
-    finally:
+    except BaseException:
         if ids is not None:
-            ids.close()
+            quietly(ids.close)  # never over what stopped the run (driver.run's clean-up)
+        raise
+    if ids is not None:
+        ids.close()
 
 
 

@@ -65,3 +65,27 @@ class RunStopped(CurateError):
         # Raised in a part's process (--dedup-parts), it is sent back pickled: rebuilt from
         # its message alone it failed, and the pool reported a process "terminated abruptly".
         return type(self), (self.output, self.cause)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A Ctrl-C that stopped a run, where the writer knows what it left (a plain
+    KeyboardInterrupt: the run was under way); ``state`` says what the output folder holds:
+
+    - KEPT: the usual, an unfinished run whose finished chunks are kept (--resume continues);
+    - UNTOUCHED: the run stopped before it wrote anything; the folder is as it was (or
+      was never made), and the same command starts the run again;
+    - REPLACING: --overwrite had begun deleting the folder's old output, and no new file
+      was written; the same command (with --overwrite) starts again;
+    - COMMITTING: every chunk was finished and the output was being moved into place;
+      --resume finishes it.
+
+    A KeyboardInterrupt still, so that a program that calls curate stops as it would."""
+
+    KEPT = "kept"
+    UNTOUCHED = "untouched"
+    REPLACING = "replacing"
+    COMMITTING = "committing"
+
+    def __init__(self, state: str):
+        self.state = state
+        super().__init__(state)

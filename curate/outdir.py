@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import orjson
 
@@ -55,6 +56,17 @@ def naming(path: Path | str) -> Iterator[None]:
         if err.filename is None:
             err.filename = str(path)
         raise
+
+
+def close_unwritten(f: IO[bytes]) -> None:
+    """Close a buffered file without writing what it still holds: for a file no one reads
+    after (scratch, or the files of a run that is stopping), whose last write would only
+    fail again on a full disk, and be raised over the error that stopped the run."""
+    raw = getattr(f, "raw", None)
+    with contextlib.suppress(OSError):
+        if raw is not None:
+            raw.close()  # the buffer's own close() then finds its file closed, and writes nothing
+        f.close()
 
 
 def fsync_path(path: Path) -> None:
@@ -268,6 +280,20 @@ def state_of(names: list[str], own_card: bool = False) -> FolderState:
     if ours:
         return FolderState("incomplete", tuple(ours))
     return FolderState("empty")
+
+
+def finished_run_leftover(folder: Path) -> bool:
+    """Whether the folder's .partial/ is what a finished run's commit could not delete (a
+    Ctrl-C or a disk error in its last step): curate's summary.json is beside it, and the
+    commit renames summary.json into place after every other output, so the run is
+    finished and .partial/ holds nothing a later run needs. The next run into the folder
+    deletes it, as it deletes .partial-discarded/. (Not so in a staging folder, which is
+    uploaded after that: curate.staged.)"""
+    partial = folder / PARTIAL
+    if partial.is_symlink() or not partial.is_dir():
+        return False
+    summary = _head(folder / SUMMARY, 1 << 26)
+    return summary is not None and is_curate_summary(summary)
 
 
 def _is_temporary(name: str) -> bool:

@@ -20,8 +20,9 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from curate import interrupts
 from curate.card import CARD, is_own_card
-from curate.errors import UsageError
+from curate.errors import Interrupted, UsageError
 from curate.formats import DEFAULT_SINK, Sink
 from curate.outdir import CORPUS, QUARANTINE, REMOVED, SUMMARY, FolderState, not_curates, state_of
 from curate.storage import (
@@ -73,9 +74,14 @@ def open_output_folder(output: Location, fingerprint: str, resume: bool = False,
 
 
 class StagedOutputWriter(OutputWriter):
+    # Its folder is only where the output is built: the run is finished once summary.json
+    # is uploaded, not when it is renamed into the staging folder.
+    _finished_in_place = False
+
     def __init__(self, url: str, fingerprint: str, resume: bool = False, overwrite: bool = False,
                  sink: Sink | str = DEFAULT_SINK, staging: Path | None = None, resumable: bool = True):
         self.url = url.rstrip("/")
+        self._published = False
         names = remote_names(self.url)
         own_card = CARD in names and is_own_card(lambda: open_remote(join(self.url, CARD)))
         state = state_of(names, own_card=own_card)
@@ -92,8 +98,12 @@ class StagedOutputWriter(OutputWriter):
         except UsageError as err:
             raise UsageError(f"-o {self.url} is staged in {local}: {err}") from err
         if overwrite:  # the local lock is held: no other run of this machine is writing there
-            for name in (SUMMARY, CORPUS, REMOVED, QUARANTINE, CARD):  # summary.json first: not finished from now
-                remove_remote(join(self.url, name))
+            try:
+                for name in (SUMMARY, CORPUS, REMOVED, QUARANTINE, CARD):  # summary.json first: not finished from now
+                    remove_remote(join(self.url, name))
+            except KeyboardInterrupt:
+                self._lock.release()
+                raise Interrupted(Interrupted.REPLACING) from None
 
     def _publish(self) -> None:
         """Upload what the commit put in the staging folder, summary.json last."""
@@ -103,11 +113,20 @@ class StagedOutputWriter(OutputWriter):
                 continue
             for file in walk_files(path) if path.is_dir() else [path]:
                 upload(file, join(self.url, file.relative_to(self.out_dir).as_posix()))
+        interrupts.too_late()  # the upload that finishes the run: a Ctrl-C from here on has nothing to stop
         upload(self.out_dir / SUMMARY, join(self.url, SUMMARY))
+        self._published = True
+
+    def finished(self) -> bool:
+        return self._published
 
     def commit(self, summary: Summary) -> None:
         super().commit(summary)
         shutil.rmtree(self.out_dir, ignore_errors=True)  # everything is in the store now
+
+    def finish_after_interrupt(self) -> None:
+        super().finish_after_interrupt()
+        shutil.rmtree(self.out_dir, ignore_errors=True)
 
 
 def remote_refusal(url: str, state: FolderState, resume: bool, overwrite: bool,

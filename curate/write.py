@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from curate import interrupts
 from curate.card import CARD, dataset_card
 from curate.document import Document, Problem, RawDocument, Removal
-from curate.errors import RunStopped, UsageError
+from curate.errors import Interrupted, RunStopped, UsageError
 from curate.formats import DEFAULT_SINK, Sink, sink_by_name
 from curate.formats.base import LinePart, Part
 from curate.formats.jsonl_sink import JsonlSink, dumps
@@ -35,6 +36,7 @@ from curate.outdir import (
     SUMMARY,
     OutputLock,
     clear_folder,
+    finished_run_leftover,
     fsync_path,
     inspect_folder,
     naming,
@@ -50,6 +52,7 @@ __all__ = ["CORPUS", "OUTPUT_FILES", "PARTIAL", "QUARANTINE", "REMOVED", "SUMMAR
 
 RUN_FILE = "run.json"  # the fingerprint of the run .partial/ belongs to
 COMMIT_FILE = "commit.json"  # written once the run is over: only the commit is left to do
+STARTING, RESUMING = "starting", "resuming"  # what OutputWriter._prepare is doing (with Interrupted's states)
 # The outputs a run writes: the corpus, a folder of shards in the run's output format, and
 # the audit files, JSON Lines always.
 OUTPUTS = ("corpus", "removed", "quarantine")
@@ -170,6 +173,10 @@ class OutputWriter:
     stops the run with RunStopped, which says how to resume; finished chunks are kept.
     """
 
+    # Whether the folder written is where the output belongs, so that summary.json renamed
+    # into it finishes the run (a staged writer's folder is uploaded after that: curate.staged).
+    _finished_in_place = True
+
     def __init__(self, out_dir: Path, fingerprint: str, resume: bool = False, overwrite: bool = False,
                  sink: Sink | str = DEFAULT_SINK, resumable: bool = True):
         """``sink``: the corpus format, a registered sink or its name (see curate.formats);
@@ -195,29 +202,65 @@ class OutputWriter:
         self._syncer: ThreadPoolExecutor | None = None
         self._syncing: list[Future] = []
         self._lock = OutputLock(out_dir)
-        created = self._take_folder()
+        self._created = False  # this run made the folder
+        # What _prepare has begun to change, for the message of a Ctrl-C that stops it:
+        # None (nothing yet), Interrupted.REPLACING (--overwrite deleting the old output),
+        # STARTING (a new .partial/ being made) or RESUMING (the unfinished run taken up).
+        self._changing: str | None = None
         try:
+            self._take_folder()
             self._prepare(resume, overwrite)
-        except BaseException:
-            self._lock.release()
-            if created:
-                _remove_empty_folder(out_dir)
+        except BaseException as err:
+            stopped = None
+            try:
+                if isinstance(err, KeyboardInterrupt) and not isinstance(err, Interrupted):
+                    stopped = Interrupted(self._interrupted_setting_up())
+            finally:
+                self._lock.release()
+                if self._created:
+                    _remove_empty_folder(out_dir)
+            if stopped is not None:
+                raise stopped from None
             raise
 
-    def _take_folder(self) -> bool:
-        """Create the folder if need be and lock it; True if this run created it."""
+    def _take_folder(self) -> None:
+        """Create the folder if need be and lock it."""
         try:
-            created = not self.out_dir.is_dir()
+            self._created = not self.out_dir.is_dir()
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self._lock.acquire()
         except OSError as err:
             raise UsageError(f"{self.out_dir}: cannot write the output folder ({err.strerror}); "
                              "choose another with -o DIR or fix its permissions") from err
-        return created
+
+    def _interrupted_setting_up(self) -> str:
+        """A Ctrl-C before the run began: the Interrupted state the folder is left in. A
+        new run's half-made .partial/ is deleted, so that the folder is as it was."""
+        if self._changing == Interrupted.REPLACING:
+            return Interrupted.REPLACING
+        if self._changing == RESUMING:
+            return Interrupted.KEPT  # the unfinished run is as it was, less its unfinished chunk
+        if self._changing == STARTING and not self._drop_new_partial():
+            return Interrupted.KEPT  # still there: --resume starts it afresh
+        return Interrupted.UNTOUCHED
+
+    def _drop_new_partial(self) -> bool:
+        """Delete the .partial/ this run began (it holds no chunk yet); True if it is gone."""
+        for part in self.parts.values():
+            with contextlib.suppress(OSError):
+                part.close()
+        self.parts = {}
+        try:
+            remove_tree(self.partial)
+        except OSError:
+            return False
+        return True
 
     def _prepare(self, resume: bool, overwrite: bool) -> None:
         try:
             remove_tree(self.out_dir / DISCARDED)  # what a finished commit left to delete
+            if self._finished_in_place and finished_run_leftover(self.out_dir):
+                remove_tree(self.partial)  # likewise, where it could not be renamed aside
             state = inspect_folder(self.out_dir)
             refused = refusal(self.out_dir, state, resume, overwrite)
             if refused is not None and state.kind == "unfinished" and not resume and self._left_by_ray():
@@ -225,12 +268,19 @@ class OutputWriter:
                                  "keeps no checkpoints (--engine ray); use --overwrite to discard it and start again")
             if refused is not None:
                 raise refused
-            if resume and self._resumable():
-                self._resume()
+            if resume:
+                self._changing = RESUMING
+                if self._resumable():
+                    self._resume()
+                else:
+                    self._start()
+                return
+            if overwrite:
+                self._changing = Interrupted.REPLACING
+                clear_folder(self.out_dir)
             else:
-                if overwrite:
-                    clear_folder(self.out_dir)
-                self._start()
+                self._changing = STARTING
+            self._start()
         except OSError as err:
             raise UsageError(f"{self.out_dir}: cannot write the output folder ({err.strerror}); "
                              "choose another with -o DIR or fix its permissions") from err
@@ -555,18 +605,40 @@ class OutputWriter:
                 os.replace(joined, self.out_dir / name)
         fsync_path(self.out_dir)
         if (self.partial / SUMMARY).exists():
+            if self._finished_in_place:
+                # The rename that finishes the run: a Ctrl-C from here on has nothing to stop.
+                interrupts.too_late()
             os.replace(self.partial / SUMMARY, self.out_dir / SUMMARY)
             fsync_path(self.out_dir)
 
+    def finished(self) -> bool:
+        """Whether this run's output is finished where it belongs: its commit renamed
+        summary.json into the folder, so what a Ctrl-C or an error stopped after that was
+        only clean-up."""
+        try:
+            return self.committing and not (self.partial / SUMMARY).exists() and (self.out_dir / SUMMARY).exists()
+        except OSError:
+            return False
+
     def _discard_partial(self) -> None:
         """The run is finished and on disk; what is left is only clean-up, so it may fail
-        (a later run removes the leftovers) but never hides the finished run."""
+        but never hides the finished run: a .partial/ (or .partial-discarded/) beside
+        summary.json is a finished run's leftover (outdir.finished_run_leftover), which the
+        next run into the folder deletes."""
         try:
             os.replace(self.partial, self.out_dir / DISCARDED)
+        except OSError:
+            with contextlib.suppress(OSError):
+                remove_tree(self.partial)  # in place, as far as it goes
+            return
+        with contextlib.suppress(OSError):
             fsync_path(self.out_dir)
             remove_tree(self.out_dir / DISCARDED)
-        except OSError:
-            pass
+
+    def finish_after_interrupt(self) -> None:
+        """The clean-up of a finished run that a Ctrl-C stopped (see ``finished``)."""
+        self._discard_partial()
+        self._lock.release()
 
     # -- stopping -------------------------------------------------------------------------
     def _stopped(self, err: OSError, path: Path | None = None) -> RunStopped:

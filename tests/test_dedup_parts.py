@@ -418,7 +418,10 @@ def test_an_interrupted_run_says_to_resume_and_resumes_to_the_one_index_bytes(tm
     # may have it ignored, which the child would inherit), to the whole process group.
     proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    wait_for = out / ".partial" if when == "gathering" else out / ".partial" / "index" / PARTS_FOLDER / SETTLED
+    # (Its folder, made once the output folder is set up: a Ctrl-C while .partial/ is still
+    # being made stops a run that had not begun, and says so.)
+    parts_folder = out / ".partial" / "index" / PARTS_FOLDER
+    wait_for = parts_folder if when == "gathering" else parts_folder / SETTLED
     deadline = time.monotonic() + 60
     while not wait_for.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)

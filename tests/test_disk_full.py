@@ -4,9 +4,11 @@ bytes of a run that never stopped."""
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,12 +48,12 @@ def reference(corpus, tmp_path_factory) -> dict[str, bytes]:
     return _outputs(out)
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 1 MB tmpfs, unmounted at the end; skipped where mounting is not allowed."""
-    mount = tmp_path / "disk"
+@contextlib.contextmanager
+def _tmpfs(mount: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` at ``mount``, unmounted at the end; skipped where mounting is
+    not allowed."""
     mount.mkdir()
-    tried = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+    tried = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
                            capture_output=True, text=True, check=False)
     if tried.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {tried.stderr.strip()}")
@@ -59,6 +61,20 @@ def small_disk(tmp_path):
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB tmpfs."""
+    with _tmpfs(tmp_path / "disk", "1m") as mount:
+        yield mount
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 64 kB tmpfs: full within --dedup-parts' first pass, before any chunk is written."""
+    with _tmpfs(tmp_path / "disk", "64k") as mount:
+        yield mount
 
 
 def _assert_stopped_cleanly(proc: subprocess.CompletedProcess, out: Path, cause: str) -> None:
@@ -79,6 +95,27 @@ def test_full_disk_stops_with_the_resume_hint_and_resumes_identically(corpus, re
     size = sum(map(len, reference.values())) * 3 + (512 << 10)
     subprocess.run(["mount", "-o", f"remount,size={size}", str(small_disk)], check=True)
     resumed = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert _outputs(out) == reference
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_full_disk_under_dedup_parts_stops_with_the_resume_hint(corpus, reference, tiny_disk, workers):
+    # The rows --dedup-parts keeps fill the disk; closing their files flushed their buffers
+    # onto the full disk again, and that error (and with --workers 2, the document ids'
+    # registry's) was raised over the stop, as tracebacks, with the folder left locked.
+    out = tiny_disk / "out"
+    command = ("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--dedup-parts", "--workers", workers)
+    stopped = _run(*command)
+    assert stopped.stderr == (f"Error: cannot write {out}/.partial/index/dedup-parts: No space left on device; "
+                              f"finished chunks are kept in {out}/.partial/ and no final file was written. Fix the "
+                              "cause, then run the same command with --resume to continue where it stopped.\n")
+    assert stopped.returncode == 1
+    assert not (out / ".curate.lock").exists()
+    assert not list((out / ".partial").glob("[0-9]*")), "the unfinished chunk is dropped"
+    subprocess.run(["mount", "-o", "remount,size=16m", str(tiny_disk)], check=True)
+    resumed = _run(*command, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert _outputs(out) == reference
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)

@@ -239,6 +239,63 @@ def test_cli_a_killed_worker_stops_the_run_with_the_resume_hint(monkeypatch, tmp
     assert output_files(out) == output_files(clean)
 
 
+def _batch_out_of_memory(stages, batch):
+    if _in_a_worker():
+        raise MemoryError("std::bad_alloc")  # what RE2 raises when an allocation fails
+    return _real_process_batch(stages, batch)
+
+
+def _batch_out_of_memory_here(stages, batch):
+    if any(getattr(item, "id", "").startswith("002_") for item in batch.items):
+        raise MemoryError
+    return _real_process_batch(stages, batch)
+
+
+@pytest.mark.parametrize(("bug", "workers", "cause"), [
+    (_batch_out_of_memory, "2", "worker process 1 (pid {pid}) ran out of memory (MemoryError: std::bad_alloc); "
+                                "free memory, or use fewer --workers"),
+    (_batch_out_of_memory_here, "1", "curate's main process ran out of memory; free memory, or give a smaller "
+                                     "--memory")])
+def test_cli_out_of_memory_stops_the_run_with_the_resume_hint(monkeypatch, tmp_path, bug, workers, cause):
+    # A MemoryError (an allocation refused under `ulimit -v`, or by RE2) is the OOM killer's
+    # SIGKILL by other means: the same stop, not a bug's traceback.
+    _tiny_batches(monkeypatch)
+    monkeypatch.setattr(local, "process_batch", bug)
+    out = tmp_path / "out"
+    result = invoke("run", SEEDS, "-o", out, "-q", "--workers", workers, "--chunk-docs", "1")
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    pid = line.split("(pid ", 1)[1].split(")", 1)[0] if "(pid " in line else ""
+    assert line == (f"Error: {cause.format(pid=pid)}; finished chunks are kept in {out}/.partial/ and no final file "
+                    "was written. Fix the cause, then run the same command with --resume to continue where it "
+                    "stopped.")
+    assert _no_workers_left()
+    monkeypatch.setattr(local, "process_batch", _real_process_batch)
+    clean = tmp_path / "clean"
+    assert invoke("run", SEEDS, "-o", clean, "-q", "--chunk-docs", "1").exit_code == 0
+    assert invoke("run", SEEDS, "-o", out, "-q", "--workers", workers, "--chunk-docs", "1", "--resume").exit_code == 0
+    assert output_files(out) == output_files(clean)
+
+
+def _allocates_too_much(n: int) -> int:
+    if n == 3:
+        raise MemoryError("std::bad_alloc")
+    return n
+
+
+def _dies_out_of_memory(n: int) -> int:
+    if n == 3:
+        os._exit(pool.OUT_OF_MEMORY)  # what a worker does when it cannot even answer
+    return n
+
+
+@pytest.mark.parametrize("fn", [_allocates_too_much, _dies_out_of_memory])
+def test_a_worker_out_of_memory_raises_worker_died(fn):
+    with pytest.raises(WorkerDied, match=r"worker process \d \(pid \d+\) ran out of memory"):
+        list(ordered_map(fn, range(8), workers=2))
+    assert _no_workers_left()
+
+
 def test_a_run_with_workers_leaves_nothing_frozen(tmp_path):
     # The engine freezes the collector's objects while its workers live (their pages stay
     # shared); a program that runs one folder after another must get them back after.

@@ -31,6 +31,9 @@ from typing import Any, Self
 from curate.errors import CurateError
 
 TASKS_PER_WORKER = 2  # one being computed, one waiting: a worker never idles between tasks
+# A worker's exit status when it ran out of memory where it could not even say so (the
+# exception's traceback, or its answer, needed memory too).
+OUT_OF_MEMORY = 99
 STOP_SECONDS = 2.0  # how long workers get to exit on their own before they are killed
 _END = object()
 
@@ -200,12 +203,22 @@ class WorkerPool:
             seq, ok, payload = pickle.loads(data)
             worker.tasks -= 1
             if not ok:
-                raise _reraise(worker, payload)
+                err = _reraise(worker, payload)
+                if isinstance(err, MemoryError):  # as the OOM killer's SIGKILL: a stop, not a bug
+                    raise self._out_of_memory(worker, str(err)) from err
+                raise err
             self._finished[seq] = payload
+
+    def _out_of_memory(self, worker: _Worker, detail: str) -> WorkerDied:
+        said = f" (MemoryError: {detail})" if detail else ""
+        return WorkerDied(f"worker process {worker.number} (pid {worker.process.pid}) ran out of memory{said}; "
+                          "free memory, or use fewer --workers")
 
     def _died(self, worker: _Worker) -> WorkerDied:
         worker.process.join(STOP_SECONDS)  # end-of-file can come just before the exit status
         code = worker.process.exitcode
+        if code == OUT_OF_MEMORY:
+            return self._out_of_memory(worker, "")
         if code is None:
             how = "closed its pipe"
         elif code < 0:
@@ -297,6 +310,8 @@ def _serve(tasks: Connection, results: Connection, parent_ends: list[Connection]
         while (data := inbox.get()) is not None:
             seq, task = pickle.loads(data)
             outbox.put(_answer(seq, fn, task, failure))
+    except MemoryError:  # no traceback: the parent reports it, as it reports the OOM killer's SIGKILL
+        os._exit(OUT_OF_MEMORY)
     except BaseException:  # noqa: BLE001 - a worker must never run on past a fault
         traceback.print_exc()  # a bug in this loop: the parent reports the exit status
         os._exit(1)
@@ -308,6 +323,10 @@ def _answer(seq: int, fn: Callable[[Any], Any], task: Any, failure: tuple[bytes 
     if failure is None:
         try:
             return pickle.dumps((seq, True, fn(task)), protocol=pickle.HIGHEST_PROTOCOL)
+        except MemoryError as err:
+            # Small, and without the traceback's text, which takes memory to format; the
+            # parent stops the run with the out-of-memory message, which needs no traceback.
+            failure = (pickle.dumps(MemoryError(str(err))), "MemoryError")
         except BaseException as err:  # noqa: BLE001 - a bug, or a result that cannot be pickled
             failure = _failure(err)
     return pickle.dumps((seq, False, failure), protocol=pickle.HIGHEST_PROTOCOL)
@@ -332,6 +351,8 @@ def _receive_tasks(conn: Connection, inbox: queue.SimpleQueue) -> None:
             inbox.put(conn.recv_bytes())
     except (EOFError, OSError):  # the parent closed the pipe (done, or stopping) or is gone
         inbox.put(None)
+    except MemoryError:  # a task too large to take in: the worker cannot go on (see _serve)
+        os._exit(OUT_OF_MEMORY)
 
 
 def _send_results(conn: Connection, outbox: queue.SimpleQueue) -> None:
@@ -341,3 +362,5 @@ def _send_results(conn: Connection, outbox: queue.SimpleQueue) -> None:
             conn.send_bytes(data)
         except OSError:  # the parent is gone or stopping this worker
             os._exit(0)
+        except MemoryError:
+            os._exit(OUT_OF_MEMORY)

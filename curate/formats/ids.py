@@ -24,6 +24,7 @@ import numpy as np
 import xxhash
 
 from curate.document import Problem, RawDocument
+from curate.outdir import close_unwritten
 from curate.stages.dedup.runs import SortedRuns
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class IdRegistry:
     def __init__(self, files: list[InputFile], folder: Path | None = None):
         self.files = files
         self.numbers = {f.source: number for number, f in enumerate(files)}
+        self.folder = folder
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
         self._runs = SortedRuns(BUDGET, folder)
@@ -51,8 +53,10 @@ class IdRegistry:
         self._count = 0
 
     def close(self) -> None:
+        """Delete the registry's files. What they still buffer is not written: no one reads
+        it, and on a full disk that write failed (over the error that stopped the run)."""
         self._runs.close()
-        self._first_uses.close()
+        close_unwritten(self._first_uses)
 
     def check_many(self, entries: Sequence[Entry]) -> list[Problem | None]:
         """For consecutive documents (id, source, record line, file number), in their order:

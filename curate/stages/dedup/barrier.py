@@ -131,6 +131,10 @@ class Dedup(Stage):
         except BrokenProcessPool as err:
             raise RunStopped(self._output, f"a process finding the near-duplicates in parts died ({err}; out of "
                              "memory?): give a smaller --memory or fewer --workers") from err
+        except MemoryError as err:  # raised in a process of the parts (sent back as itself), or in this one
+            detail = f" ({err})" if str(err) else ""
+            raise RunStopped(self._output, f"a process finding the near-duplicates in parts ran out of memory{detail}: "
+                             "give a smaller --memory or fewer --workers") from err
         self._verdicts = Verdicts(self._folder)
         self._verdicts.next_uid = self._resume_uid
         return steps
@@ -262,10 +266,20 @@ class Dedup(Stage):
         return found
 
     def close(self, stopped: bool = False) -> None:
-        self.index.close()
-        if self._rows is not None:
-            self._rows.close()
-            self._rows = None
+        """Delete the barrier's files; ``stopped``: the run is stopping (an error, Ctrl-C),
+        and what a resumed run takes up is kept. Then nothing buffered is written (on a full
+        disk that write failed again), and every step is taken whatever fails in another."""
+        try:
+            self.index.close()
+        finally:
+            try:
+                if self._rows is not None:
+                    rows, self._rows = self._rows, None
+                    rows.close(discard=stopped)
+            finally:
+                self._close_folder(stopped)
+
+    def _close_folder(self, stopped: bool) -> None:
         resumable = self._verdicts is not None or (self._folder is not None and (self._folder / GATHERED).exists())
         if self._folder is not None and not (stopped and resumable):
             shutil.rmtree(self._folder, ignore_errors=True)

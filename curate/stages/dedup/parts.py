@@ -36,6 +36,8 @@ import marshal
 import multiprocessing
 import os
 import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -46,7 +48,7 @@ import numpy as np
 
 from curate.distinct import distinct
 from curate.document import ParagraphRef, Reason
-from curate.outdir import fsync_path, write_synced
+from curate.outdir import close_unwritten, fsync_path, write_synced
 from curate.stages.dedup.apply import duplicate_reason
 from curate.stages.dedup.buckets import take_sets
 from curate.stages.dedup.components import (
@@ -125,9 +127,14 @@ class RowStore:
         self._ref_end = int(ref_ends[-1])
         self.rows += len(rows)
 
-    def close(self) -> None:
+    def close(self, discard: bool = False) -> None:
+        """Close the files; with ``discard`` (a stopped run), without writing what is still
+        buffered: a resumed run cuts the files back to their last sync anyway."""
         for f in self._files.values():
-            f.close()
+            if discard:
+                close_unwritten(f)
+            else:
+                f.close()
 
 
 def stored_rows(folder: Path) -> int:
@@ -522,13 +529,100 @@ class _InProcess:
         return map(function, tasks)
 
 
-def _pool(processes: int):
+def _pool(processes: int) -> _InProcess | _Processes:
     """Processes for the parts: started afresh ("spawn"), as the process that settles may
     hold threads that a fork would copy mid-way; an executor, not a Pool, so that a process
     killed (out of memory) fails the map instead of leaving it waiting forever."""
     if processes <= 1:
         return _InProcess()
-    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+    return _Processes(processes)
+
+
+class _Processes:
+    """A ProcessPoolExecutor whose processes leave Ctrl-C to this one. A Ctrl-C reaches
+    every process of the terminal's group: a process still importing curate (a spawned
+    one imports it all again, for a second or so) printed a KeyboardInterrupt traceback of
+    its own, and an idle one its "Process SpawnProcess-1" traceback. Here each starts with
+    SIGINT blocked, and ignores it before it unblocks it; this process, stopped by the
+    Ctrl-C (or by an error), cancels the parts not begun and ends the others at once,
+    rather than wait for them (a resumed run redoes them: part_results.py)."""
+
+    def __init__(self, processes: int):
+        self.slots = processes
+        self._context = _QuietSpawnContext()
+        self._executor = ProcessPoolExecutor(processes, mp_context=self._context, initializer=_ignore_ctrl_c)
+
+    def __enter__(self) -> _Processes:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is None:
+            try:  # a process started late may still be importing: a Ctrl-C can come here too
+                self._executor.shutdown(wait=True)
+            except BaseException:
+                self._stop()
+                raise
+            return
+        self._stop()
+
+    def _stop(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        # Every process started, the executor's count or not: one whose start the Ctrl-C
+        # interrupted is not, and it went on alone, and failed once this process was gone.
+        started = [process for process in self._context.processes if process.pid is not None]
+        for process in started:
+            process.terminate()
+        for process in started:
+            process.join(5.0)
+            if process.exitcode is None:
+                process.kill()
+                process.join()
+
+    def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        return self._executor.map(function, tasks)
+
+
+class _QuietSpawnProcess(multiprocessing.context.SpawnProcess):
+    def start(self) -> None:
+        """Start the process with SIGINT blocked: the signal mask outlives the exec, so it
+        imports with SIGINT blocked. A Ctrl-C meanwhile (another thread of this process
+        takes it, and the main thread's handler runs at once) is held until the process
+        is started, and counted (Process.pid): raised part-way, it left a process that
+        its pool did not know of, to go on alone and fail once this one was gone."""
+        held: list[int] = []
+        handler = signal.getsignal(signal.SIGINT)  # None: not Python's to change
+        in_main = threading.current_thread() is threading.main_thread() and handler is not None
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        if in_main:
+            signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
+        try:
+            super().start()
+        finally:
+            if in_main:
+                signal.signal(signal.SIGINT, handler)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if held:
+            signal.raise_signal(signal.SIGINT)  # to the handler it was meant for
+
+
+class _QuietSpawnContext(multiprocessing.context.SpawnContext):
+    """The spawn context, its processes _QuietSpawnProcess, each kept in ``processes``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.processes: list[_QuietSpawnProcess] = []
+
+    def Process(self, *args: Any, **kwargs: Any) -> _QuietSpawnProcess:  # type: ignore[override] # the executor calls it
+        process = _QuietSpawnProcess(*args, **kwargs)
+        self.processes.append(process)
+        return process
+
+
+def _ignore_ctrl_c() -> None:
+    """In a part's process, before any part: a Ctrl-C that came while it started (blocked
+    until now) and every later one are left to the process that settles."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def add_kept(index: DedupIndex, folder: Path, bands: int) -> None:
