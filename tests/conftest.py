@@ -298,6 +298,20 @@ def two_nodes(tmp_path):
         shutil.rmtree(temp, ignore_errors=True)
 
 
+def peak_rss_mb(*args: str, timeout: float = 600) -> tuple[subprocess.CompletedProcess, float]:
+    """Run curate with ``args`` in a fresh process; its result (stderr only) and its peak
+    resident memory in MB, read from the child's rusage by a probe process around it."""
+    probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+             "sys.stdout.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + '\\n' + r.stderr); "
+             "sys.exit(r.returncode)")
+    exe = Path(sys.executable).parent / "curate"
+    result = subprocess.run([sys.executable, "-c", probe, str(exe), *map(str, args)], capture_output=True,
+                            text=True, timeout=timeout, cwd=ROOT / "tests", check=False)
+    peak_kb, _, stderr = result.stdout.partition("\n")
+    assert "Traceback" not in stderr, stderr
+    return subprocess.CompletedProcess(result.args, result.returncode, "", stderr), int(peak_kb) / 1024
+
+
 # Hypothesis: a modest number of examples in CI, many more with HYPOTHESIS_PROFILE=local.
 from hypothesis import HealthCheck, settings  # noqa: E402 - beside the profiles it configures
 

@@ -10,12 +10,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import zstandard
-from conftest import ROOT, corpus_bytes, invoke, output_files, read_corpus, read_jsonl, run_process
+from conftest import corpus_bytes, invoke, output_files, peak_rss_mb, read_corpus, read_jsonl, run_process
 
 GOOD = "A sentence of real content that must survive whatever sits next to it in the folder."
 LIMIT = 90  # seconds: a hang is a failure, not a stuck suite
@@ -329,19 +328,6 @@ def test_a_fifo_swapped_in_after_discovery_is_not_opened(tmp_path):
 # -- 6. limits -----------------------------------------------------------------------------------
 
 
-def _peak_rss_mb(*args: str) -> tuple[subprocess.CompletedProcess, float]:
-    """Run curate in a fresh process and return its peak resident memory."""
-    probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-             "sys.stdout.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + '\\n' + r.stderr); "
-             "sys.exit(r.returncode)")
-    exe = Path(sys.executable).parent / "curate"
-    result = subprocess.run([sys.executable, "-c", probe, str(exe), *map(str, args)], capture_output=True,
-                            text=True, timeout=LIMIT * 2, cwd=ROOT / "tests", check=False)
-    peak_kb, _, stderr = result.stdout.partition("\n")
-    assert "Traceback" not in stderr, stderr
-    return subprocess.CompletedProcess(result.args, result.returncode, "", stderr), int(peak_kb) / 1024
-
-
 @pytest.mark.slow
 def test_a_gzip_bomb_is_skipped_in_bounded_memory(tmp_path):
     src = _folder(tmp_path)
@@ -358,7 +344,7 @@ def test_a_gzip_bomb_is_skipped_in_bounded_memory(tmp_path):
         f.write(b"\n" + _records(1, 11))
     assert (src / "bomb.jsonl.gz").stat().st_size + (src / "bomb.jsonl.zst").stat().st_size < 4 << 20
     out = tmp_path / "out"
-    result, peak = _peak_rss_mb("run", src, "-o", out, "-q", "--no-builtin-rules")
+    result, peak = peak_rss_mb("run", src, "-o", out, "-q", "--no-builtin-rules", timeout=LIMIT * 2)
     assert result.returncode == 0, result.stderr
     assert peak < 400, f"peak memory {peak:.0f} MB for a 400 MB line"
     for name in ("bomb.jsonl.gz", "bomb.jsonl.zst"):
@@ -390,7 +376,7 @@ def test_a_csv_row_of_millions_of_tiny_fields_is_refused_before_it_is_split_in_b
     write("escaped.csv.gz", b"text", b'"a""b","c,d",' * 1_000_000, 5)  # quotes and delimiters inside quotes
     write("wide.csv.gz", b"text," + b"c," * 200_000 + b"x", b"", 0)  # no row under a header this wide
     out = tmp_path / "out"
-    result, peak = _peak_rss_mb("run", src, "-o", out, "-q", "--no-builtin-rules")
+    result, peak = peak_rss_mb("run", src, "-o", out, "-q", "--no-builtin-rules", timeout=LIMIT * 2)
     assert result.returncode == 0, result.stderr
     assert peak < 500, f"peak memory {peak:.0f} MB"
     problems = _problems(out)
@@ -458,7 +444,7 @@ def test_a_document_of_millions_of_lines_is_skipped_in_bounded_memory(tmp_path):
     src = _folder(tmp_path)
     (src / "words.txt").write_bytes(b"a\n" * 3_000_000)
     out = tmp_path / "out"
-    result, peak = _peak_rss_mb("run", src, "-o", out, "-q")
+    result, peak = peak_rss_mb("run", src, "-o", out, "-q", timeout=LIMIT * 2)
     assert result.returncode == 0, result.stderr
     assert peak < 400, f"peak memory {peak:.0f} MB for a document of 3 million lines"
     assert _problems(out)[("words.txt", None)]["problem"] == "3,000,000 lines, more than --max-doc-lines (1,000,000)"

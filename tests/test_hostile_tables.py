@@ -25,7 +25,7 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-from conftest import FIXTURES, ROOT, corpus_shards, invoke, read_corpus, read_jsonl
+from conftest import FIXTURES, ROOT, corpus_shards, invoke, peak_rss_mb, read_corpus, read_jsonl
 
 from curate.formats import arrow
 from curate.formats.arrow_messages import DICTIONARY_BATCH, Message, read_block, read_footer, read_message
@@ -470,19 +470,6 @@ def test_rows_that_need_a_dictionary_larger_than_curate_decompresses_are_skipped
     assert summary["lines"] == {"kept": 10, "quarantined": 14, "read": 24, "removed": 0}
 
 
-def _peak_rss_mb(*args: str) -> tuple[subprocess.CompletedProcess, float]:
-    """Run curate in a fresh process; its peak resident memory in MB."""
-    probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-             "sys.stdout.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + '\\n' + r.stderr); "
-             "sys.exit(r.returncode)")
-    exe = Path(sys.executable).parent / "curate"
-    result = subprocess.run([sys.executable, "-c", probe, str(exe), *map(str, args)], capture_output=True,
-                            text=True, timeout=600, cwd=ROOT / "tests", check=False)
-    peak_kb, _, stderr = result.stdout.partition("\n")
-    assert "Traceback" not in stderr, stderr
-    return subprocess.CompletedProcess(result.args, result.returncode, "", stderr), int(peak_kb) / 1024
-
-
 @pytest.mark.slow
 def test_the_arrow_bomb_of_docs_bad_input_is_skipped_in_bounded_memory(tmp_path):
     """The bomb of docs/bad-input.md: 15 rows of 60 MB in one zstd batch, 28 kB on disk,
@@ -509,7 +496,7 @@ def test_the_arrow_bomb_of_docs_bad_input_is_skipped_in_bounded_memory(tmp_path)
     subprocess.run([sys.executable, "-c", writer, str(src)], check=True, timeout=120)
     assert all((src / name).stat().st_size < 40_000 for name in ("bomb.feather", "bomb.arrow"))
     out = tmp_path / "out"
-    result, peak = _peak_rss_mb("run", src, "-o", out, "-q", "--no-builtin-rules")
+    result, peak = peak_rss_mb("run", src, "-o", out, "-q", "--no-builtin-rules")
     assert result.returncode == 0, result.stderr
     assert peak < 500, f"peak memory {peak:.0f} MB for a batch pyarrow makes 900 MB (1.95 GB unbounded)"
     problems = {(q["source"], q["line"]): q for q in read_jsonl(out / "quarantine.jsonl")}
@@ -560,7 +547,7 @@ def test_datasets_batches_of_long_documents_are_read_whole(tmp_path):
         assert batch.rows == 1000 and batch.size > 256 << 20
     assert not mapped.compressed and 2 * streamed.body_length < streamed.size < 3 * streamed.body_length
     out = tmp_path / "out"
-    result, peak = _peak_rss_mb("dedup", src, "-o", out, "-q")
+    result, peak = peak_rss_mb("dedup", src, "-o", out, "-q")
     assert result.returncode == 0, result.stderr
     assert not read_jsonl(out / "quarantine.jsonl")
     found = {}
