@@ -14,7 +14,7 @@ from typing import ClassVar
 import click
 
 from curate import __version__, interrupts
-from curate.errors import ArgumentError, CurateError, Interrupted, UsageError
+from curate.errors import ArgumentError, CurateError, Interrupted, RunStopped, UsageError
 from curate.formats.base import DEFAULT_MAX_DOC_LINES
 from curate.prompt_exit import exit_promptly
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
@@ -517,7 +517,7 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                     summary = driver.run(plan, runner, on_progress=bar.update if show_bar else None,
                                          timings=stage_times, resume=resume, overwrite=overwrite)
             except CurateError as err:
-                raise _fail(err) from err
+                raise _fail(_unresumable(err, engine)) from err
             except KeyboardInterrupt as err:
                 raise click.ClickException(_interrupted(err, output, engine, staging, overwrite)) from None
         elapsed = time.perf_counter() - started
@@ -540,6 +540,15 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                 echo(f"... and {summary.problems_total - 10} more in {output}/quarantine.jsonl", err=True)
         if strict and summary.problems_total > summary.skipped_by_design:
             sys.exit(3)
+
+
+def _unresumable(err: CurateError, engine: str) -> CurateError:
+    """A stopped run's error as the engine can follow it: RunStopped advises --resume,
+    which only the local engine does."""
+    if isinstance(err, RunStopped) and engine != "local":
+        return CurateError(f"{err.cause}; no final file was written. A run on --engine {engine} cannot be resumed: "
+                           "fix the cause, then run the same command with --overwrite to start again.")
+    return err
 
 
 def _interrupted(err: KeyboardInterrupt, output, engine: str, staging: Path | None, overwrite: bool) -> str:

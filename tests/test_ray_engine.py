@@ -207,3 +207,24 @@ def test_a_killed_ray_run_is_not_resumed_by_the_local_engine(tmp_path, ray_clust
     reference = run_process(*args[:3], str(tmp_path / "reference"), *args[4:])
     assert reference.returncode == 0, reference.stderr
     assert output_files(out) == output_files(tmp_path / "reference")
+
+
+def test_a_stopped_ray_run_does_not_advise_resume(tmp_path, ray_cluster):
+    # A file-size limit on the driver, which writes the output: the stop's message, which
+    # on the local engine says --resume, must say what a Ray run can do.
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4_000, 4_000))
+
+    out = tmp_path / "out"
+    joined, cluster_env = ray_cluster
+    stopped = subprocess.run([str(Path(sys.executable).parent / "curate"), "dedup", str(SEEDS), "-o", str(out), "-q",
+                              "--chunk-docs", "1", *joined], env=cluster_env, capture_output=True, text=True,
+                             timeout=300, preexec_fn=limit, check=False)
+    assert stopped.returncode == 1, stopped.stderr
+    assert "Traceback" not in stopped.stderr
+    assert "File too large" in stopped.stderr and "--engine ray cannot be resumed" in stopped.stderr
+    assert "--overwrite to start again" in stopped.stderr and "with --resume" not in stopped.stderr
