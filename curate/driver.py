@@ -571,7 +571,7 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
         before = 0  # the input of the files before this one
         for number, f in enumerate(discovery.files):
             batch_size = size_at(before)
-            parts = cut_ranges(f, number, options, sizes, before) if splittable(f, options) else None
+            parts = cut_ranges(f, number, options, size_at, before) if splittable(f, options) else None
             if parts is not None:
                 yield from parts
             elif whole_files:

@@ -104,11 +104,6 @@ def fold(text: str) -> str:
     return text.lower()
 
 
-def fold_lines(texts: list[str]) -> list[str]:
-    """fold of each text (the lines of a batch: most of them ASCII, lowercased and done)."""
-    return [text.lower() if text.isascii() else fold(text) for text in texts]
-
-
 def re2_literal(literal: str) -> str:
     """RE2 syntax for the texts whose fold is the literal's: each letter written as the
     class of letters that fold alike. Searched in a line's UTF-8 bytes, it answers

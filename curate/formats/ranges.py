@@ -3,7 +3,7 @@
 A large uncompressed JSON Lines file is the common input (one record per paragraph or
 page), and reading it was a third of what the writing process did: every record parsed
 there, then pickled to a worker. Here that process only counts the file's lines (bytes
-at a time, no parsing) to cut it at line starts about every ``batch_bytes``, and sends
+at a time, no parsing) to cut it at line starts about every batch's size, and sends
 each worker a `ReadRange`; the worker yields the records `JsonlReader.read` would yield
 for those lines (`jsonl.read_records`). Every other file is read here as before.
 
@@ -74,14 +74,13 @@ def splittable(file: InputFile, options: ReadOptions) -> bool:
             and not base_name(file.path).lower().endswith(".json") and file.size > 0)
 
 
-def cut_ranges(file: InputFile, number: int, options: ReadOptions, batch_bytes: int | Callable[[int], int],
+def cut_ranges(file: InputFile, number: int, options: ReadOptions, size_at: Callable[[int], int],
                before: int = 0) -> list[ReadRange] | None:
-    """The file's ranges, each ending at a line end after at least ``batch_bytes``; None when
-    the file cannot be read here or holds nothing but whitespace (then it is read whole,
-    so that its problem is the one a whole read reports). ``batch_bytes`` may be a function
-    of the run's input before a range (``before`` this file, plus the range's start in it),
-    giving each range its own size (`BatchSizes`)."""
-    size_at = batch_bytes if callable(batch_bytes) else (lambda _done: batch_bytes)
+    """The file's ranges, each ending at a line end after at least ``size_at(done)`` bytes,
+    ``done`` being the run's input before the range (``before`` this file, plus the range's
+    start in it: `BatchSizes` shrinks them towards the end); None when the file cannot be
+    read here or holds nothing but whitespace (then it is read whole, so that its problem
+    is the one a whole read reports)."""
     ranges: list[ReadRange] = []
     start = lines_before = 0  # where the next range starts, and the lines before it
     offset = lines = 0  # bytes and lines scanned so far

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from curate.detectors import ArticleRegion, LineModelRule, _line_index, reads_as_sentence, words
 from curate.document import Document, Line, Problem, RawDocument, Reason
-from curate.ignorecase import fold, fold_lines, re2_literal
+from curate.ignorecase import fold, re2_literal
 from curate.patterns import BUDGET_SECONDS, PatternTimeout, _re2_program, unanchored
 from curate.rule_filter import MAX_LINE_BYTES, LineRuleFilter, line_filter
 from curate.rules import BUILTIN_PREFIX, Rule, RuleSet
@@ -51,7 +51,7 @@ class LineFacts:
     @property
     def folded(self) -> list[str]:
         if self._folded is None:
-            self._folded = fold_lines([line.text for line in self.lines])
+            self._folded = [fold(line.text) for line in self.lines]
         return self._folded
 
     @property
@@ -66,8 +66,8 @@ class LineFacts:
         again only after each line it finds: one call per line found, not per line. Its
         program spells each letter as the letters that fold alike (literal_program): the
         lines are read as they are, not folded (which cost a line 0.2-2 us)."""
-        program = literal_program(literals) if not any("\n" in lit for lit in literals) else None
-        if program is None:  # RE2 would not take them, or one spans lines
+        program = literal_program(literals)
+        if program is None:
             return {k for k, text in enumerate(self.folded) if any(lit in text for lit in literals)}
         if self._joined is None:
             parts = self.encoded
@@ -91,7 +91,7 @@ class LineFacts:
     def holds(self, literals: tuple[str, ...], k: int) -> bool:
         """Does line k's folded text hold one of the (folded) literals?"""
         data = self.encoded[k]
-        program = literal_program(literals) if not any("\n" in lit for lit in literals) else None
+        program = literal_program(literals)
         if program is None or data is None:
             return holds(literals, self.lines[k].text)
         return program.Match(unanchored(), data, 0, len(data))[0][0] >= 0
@@ -198,7 +198,10 @@ def literal_program(literals: tuple[str, ...]):
     """An RE2 program that finds any of the (folded) literals in a UTF-8 text, letters
     compared as ignorecase.fold compares them: the same answer as ``any(lit in fold(text)
     for lit in literals)`` (fold is a letter for a letter, and a substring of the text is a
-    substring of its UTF-8 bytes, and back); None if RE2 will not take them."""
+    substring of its UTF-8 bytes, and back); None if RE2 will not take them, or one of them
+    spans lines (the lines are searched joined by newlines: holding_any)."""
+    if any("\n" in lit for lit in literals):
+        return None
     try:
         return _re2_program("|".join(re2_literal(lit) for lit in literals))
     except Exception:  # noqa: BLE001 - too large for RE2's budget, a lone surrogate: tried one by one
