@@ -385,6 +385,12 @@ def parse_rule_file(display: str, text: str, file: str = "") -> list[Rule]:
     if not isinstance(tables, list):
         raise RuleError(display, f"'rule' must be an array of tables, not {_toml_kind(tables)}: begin each rule "
                         "with a line [[rule]] and give its keys on the lines under it")
+    if not tables:
+        # An empty file, one of comments only, or `rule = []` loaded nothing and said nothing,
+        # as a folder without *.toml files once did: a rule file is there to define rules.
+        given = "'rule = []' is an empty list of rules" if "rule" in data else "no [[rule]] table"
+        raise RuleError(display, f"defines no rule ({given}): begin each rule with a line [[rule]] and give its "
+                        "keys on the lines under it, or remove the file")
     for i, table in enumerate(tables, start=1):
         # rule = [1, 2] is a list all the same, and each item was read as a table (AttributeError)
         if not isinstance(table, dict):

@@ -142,6 +142,11 @@ HUNTED = {
     "min-inf": ('[[rule]]\nname = "too-short"\nreason = "short page"\nscope = "document"\nstat = "words"\n'
                 'min = inf\nexamples.match = ["a b"]\n',
                 "rule 'too-short': 'min' must be a finite number, not inf"),
+    # A file that defines no rule loaded nothing and said nothing, empty or `rule = []` alike
+    "empty-rule-list": ("rule = []\n", "defines no rule ('rule = []' is an empty list of rules): begin each rule "
+                                       "with a line [[rule]]"),
+    "empty-file": ("", "defines no rule (no [[rule]] table): begin each rule with a line [[rule]]"),
+    "comments-only": ("# rules for the shop pages, to come\n\n", "defines no rule (no [[rule]] table)"),
     # Loaded, and ran as min_lines = 1: every short line alone was a menu
     "page-rule-negative-count": ('[[rule]]\nname = "menus"\nreason = "menu runs"\nscope = "page"\n'
                                  'detector = "link-run"\nparams = { min_lines = -3, max_words = 4 }\n'
