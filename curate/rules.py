@@ -642,7 +642,7 @@ def _parse_document_rule(table: dict, name: str, reason: str, display: str, fail
         if key == "words":
             if not isinstance(value, list) or not value or not all(isinstance(w, str) and w for w in value):
                 raise fail("params.words must be a non-empty list of words")
-            params[key] = tuple(w.lower() for w in value)
+            params[key] = tuple(fold(w) for w in value)  # as docstats.stopwords folds the document's words
         elif not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
             raise fail(f"params.{key} must be a whole number from 1 to 100")
     return Rule(name=name, reason=reason, scope="document", regex=None, source=display, stat=stat,
