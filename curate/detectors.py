@@ -75,10 +75,31 @@ def build_detector(name: str, params: dict) -> Detector:
             # nan compares false with everything, so a threshold of nan or inf never or always holds
             got = repr(value) if isinstance(value, float) else "an integer that large"
             raise ValueError(f"parameter {key!r} of detector {name!r} must be a finite number, not {got}")
+        if kind is int:
+            # A count of lines or words: min_lines = -3 loaded and ran as 1, and the line
+            # model's sentence_words = -3 crashed the run (math.log1p: math domain error).
+            least = fields[key].metadata.get("least", 0)
+            if not least <= value <= MAX_COUNT:
+                raise ValueError(f"parameter {key!r} of detector {name!r} must be a whole number from {least} "
+                                 f"to {MAX_COUNT:,}, not {_shown_int(value)}")
     return cls(**params)
 
 
 _KIND_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string in quotes"}
+# The largest count a detector's integer parameter takes: far past any page, and within a
+# float (the line model takes log1p of its word counts: 10**400 was an OverflowError).
+MAX_COUNT = 1_000_000_000
+
+
+def _shown_int(value: int) -> str:
+    return str(value) if abs(value) < 10**12 else "an integer that large"
+
+
+def _count(default: int, least: int) -> int:
+    """A detector's integer parameter whose least sensible value is ``least`` (1, where 0
+    would be no setting at all: a run of no lines); an integer field without one takes 0
+    or more."""
+    return dataclasses.field(default=default, metadata={"least": least})
 
 
 def words(text: str) -> int:
@@ -207,8 +228,8 @@ class LinkRun:
     may continue across blank lines (menus with headings); by default a blank line ends it,
     which keeps short list items that sit in paragraphs of their own."""
 
-    min_lines: int = 2
-    max_words: int = 2
+    min_lines: int = _count(2, least=1)
+    max_words: int = _count(2, least=1)  # words() is 1 or more: 0 would find nothing
     cross_blank_lines: bool = False
 
     def hits(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
@@ -238,8 +259,8 @@ class RepeatedLine:
     paragraphs ("Liang Guangting said", before two different quotes) is part of the text."""
 
     max_words: int = 6
-    prose_min_words: int = 6
-    prose_long_words: int = 30
+    prose_min_words: int = _count(6, least=1)  # a line of no words is never prose
+    prose_long_words: int = _count(30, least=1)
 
     def hits(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
         counts: dict[str, int] = {}
@@ -276,9 +297,9 @@ class ArticleRegion:
     Runs last, after every line, block and page rule, and counts their removals as junk.
     """
 
-    prose_min_words: int = 6
-    long_words: int = 30
-    cap: int = 60
+    prose_min_words: int = _count(6, least=1)  # a line of no words is never prose
+    long_words: int = _count(30, least=1)
+    cap: int = _count(60, least=1)  # at 0 prose would be worth nothing
     short_penalty: float = 2.0
     long_penalty: float = 3.0
     junk_penalty: float = 25.0
@@ -1081,8 +1102,8 @@ class LineModelRule:
     region_share: float = 0.4
     region_prose_other: bool = True
     long_threshold: float = 0.9
-    long_words: int = 12
-    sentence_words: int = 4
+    long_words: int = _count(12, least=1)  # a line of no words never reads as prose
+    sentence_words: int = _count(4, least=1)
     model: str = ""
 
     arbitrates = True  # class attribute, not a parameter: see strip_noise

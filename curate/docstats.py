@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from curate.ignorecase import fold
+
 # A word's inner marks keep it whole ("3.14", "1,000", "CVE-2025", "snake_case"), but a
 # hyphen between two letters is a token of its own, as in spaCy ("well", "-", "known").
 TOKEN = re.compile(r"https?://\S+|www\.\S+|\.\.+|…|--+"
@@ -157,8 +159,11 @@ def alpha_tokens(doc: DocView, p: Mapping[str, Any]) -> float:
 
 
 def stopwords(doc: DocView, p: Mapping[str, Any]) -> float:
-    wanted = set(p.get("words", GOPHER_STOPWORDS))
-    return len(wanted.intersection(map(str.lower, doc.words)))
+    """Distinct stop words present, in any case: the stop words and the document's words
+    folded as the rules compare letters (curate/ignorecase.py). str.lower made "İÇİN"
+    "i̇çi̇n", with a combining dot, so a Turkish stop word in capitals never counted."""
+    wanted = set(map(fold, p.get("words", GOPHER_STOPWORDS)))
+    return len(wanted.intersection(map(fold, doc.words)))
 
 
 def dup_line_fraction(doc: DocView, p: Mapping[str, Any]) -> float:

@@ -385,6 +385,12 @@ def parse_rule_file(display: str, text: str, file: str = "") -> list[Rule]:
     if not isinstance(tables, list):
         raise RuleError(display, f"'rule' must be an array of tables, not {_toml_kind(tables)}: begin each rule "
                         "with a line [[rule]] and give its keys on the lines under it")
+    if not tables:
+        # An empty file, one of comments only, or `rule = []` loaded nothing and said nothing,
+        # as a folder without *.toml files once did: a rule file is there to define rules.
+        given = "'rule = []' is an empty list of rules" if "rule" in data else "no [[rule]] table"
+        raise RuleError(display, f"defines no rule ({given}): begin each rule with a line [[rule]] and give its "
+                        "keys on the lines under it, or remove the file")
     for i, table in enumerate(tables, start=1):
         # rule = [1, 2] is a list all the same, and each item was read as a table (AttributeError)
         if not isinstance(table, dict):
@@ -636,7 +642,7 @@ def _parse_document_rule(table: dict, name: str, reason: str, display: str, fail
         if key == "words":
             if not isinstance(value, list) or not value or not all(isinstance(w, str) and w for w in value):
                 raise fail("params.words must be a non-empty list of words")
-            params[key] = tuple(w.lower() for w in value)
+            params[key] = tuple(fold(w) for w in value)  # as docstats.stopwords folds the document's words
         elif not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
             raise fail(f"params.{key} must be a whole number from 1 to 100")
     return Rule(name=name, reason=reason, scope="document", regex=None, source=display, stat=stat,

@@ -291,3 +291,43 @@ def test_tokens_split_as_spacys_english_tokenizer_does_on_common_cases():
         "Do", "n't", "stop", "well", "-", "known", "3.14", "1,000", "e", "-", "mail", "...", "(", "hi", ")",
         "#", "#", "#", "foo#bar", "http://x.com/a?b=1", "“", "quote", "”", "it", "'s", "--", "fine",
         "CVE-2025", "REDIS_HOST"]
+
+
+
+def _stopwords(text: str, words: tuple[str, ...] | None = None) -> float:
+    return STATISTICS["stopwords"].measure(view_of([text], [True]), {} if words is None else {"words": words})
+
+
+def test_a_capitalised_turkish_stop_word_counts_as_the_rules_fold_letters():
+    # str.lower made "İÇİN" "i̇çi̇n", an i and a combining dot: no Turkish stop word in capitals counted.
+    words = ("için", "bir", "ve", "bu")
+    assert _stopwords("KÖPRÜ BİR YIL İÇİN KAPANDI.", words) == 2
+    assert _stopwords("Köprü Bir yıl İçin kapandı.", words) == 2
+    # Stop words given in capitals are folded alike when the rule loads.
+    [rule] = parse_rule_file("x.toml", """
+[[rule]]
+name = "turkish-stopwords"
+scope = "document"
+reason = "fewer than two Turkish stop words"
+stat = "stopwords"
+params = { words = ["İÇİN", "BİR"] }
+min = 2
+examples.match = ["Köprü kapandı."]
+examples.keep = ["KÖPRÜ BİR YIL İÇİN KAPANDI."]
+""")
+    assert dict(rule.params)["words"] == ("için", "bir") and example_failures(rule) == []
+
+
+GERMAN = ("der", "die", "und", "über", "daß")
+GREEK = ("της", "και")
+
+
+def test_capitalised_english_and_german_stop_words_count_as_before():
+    assert _stopwords("THE BRIDGE IS CLOSED TO TRAFFIC WITH THE ARCHES") == 3  # the, to, with
+    assert _stopwords("The Bridge And The River") == 2
+    assert _stopwords("DER FLUSS UND DIE BRÜCKE ÜBER DAẞ", GERMAN) == 5
+    # Any language but Turkish counts what str.lower counted: Greek's final sigma too.
+    for text, words, count in (("DER FLUSS UND DIE BRÜCKE ÜBER DAẞ", GERMAN, 5),
+                               ("ΤΗΣ ΠΟΛΗΣ ΚΑΙ ΤΟΥ ΠΟΤΑΜΟΥ", GREEK, 2)):
+        lowered = {word.lower() for word in view_of([text], [True]).words}
+        assert _stopwords(text, words) == len(set(words) & lowered) == count

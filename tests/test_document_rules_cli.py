@@ -218,3 +218,35 @@ def test_ray_writes_the_local_engines_bytes_with_packs_on(corpus, tmp_path, ray_
         assert result.returncode == 0, result.stderr
     assert b'"reason":"doc:' in (local / "removed.jsonl").read_bytes()
     assert output_files(ray) == output_files(local)
+
+
+STOPWORD_RULE = """
+[[rule]]
+name = "few-stopwords"
+scope = "document"
+reason = "fewer than two stop words"
+stat = "stopwords"
+params = { words = ["için", "bir", "ve", "the", "with", "der", "und"] }
+min = 2
+examples.match = ["Köprü kapandı."]
+examples.keep = ["KÖPRÜ BİR YIL İÇİN KAPANDI.", "THE BRIDGE CLOSED WITH NO WARNING."]
+"""
+
+
+def test_capitalised_stop_words_count_in_turkish_as_in_english_and_german(tmp_path):
+    """str.lower made "İÇİN" "i̇çi̇n" (an i and a combining dot): a Turkish document in
+    capitals had no stop word, failed the rule's own keep example and was dropped."""
+    rules, inputs, out = tmp_path / "my-rules", tmp_path / "in", tmp_path / "out"
+    rules.mkdir()
+    inputs.mkdir()
+    (rules / "stopwords.toml").write_text(STOPWORD_RULE, encoding="utf-8")
+    texts = {"tr": "KÖPRÜ BİR YIL İÇİN KAPANDI.", "en": "THE BRIDGE CLOSED WITH NO WARNING.",
+             "de": "DER FLUSS UND DIE BRÜCKE.", "none": "Köprü kapandı."}
+    for name, text in texts.items():
+        (inputs / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+    tested = run_process("rules", "test", "--no-builtin-rules", rules, cwd=tmp_path)
+    assert tested.returncode == 0 and "ok   few-stopwords (3 examples)" in tested.stdout, tested.stdout
+    result = run_process("run", inputs, "-o", out, "-q", "--no-builtin-rules", "--rules", rules, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(rec["source"] for rec in read_corpus(out)) == ["de.txt", "en.txt", "tr.txt"]
+    assert {(r["doc"], r["reason"]) for r in read_jsonl(out / "removed.jsonl")} == {("none.txt", "doc:few-stopwords")}

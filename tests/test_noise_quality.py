@@ -105,6 +105,10 @@ def test_any_rule_can_be_turned_off(tmp_path):
     ('detector = "article-region"\nparams = { junk_penalty = 1' + '0' * 400 + ' }',
      "parameter 'junk_penalty' of detector 'article-region' must be a finite number, not an integer that large"),
     ('detector = "link-run"\nparams = { colour = 1 }', "detector 'link-run' has no parameter 'colour'"),
+    ('detector = "link-run"\nparams = { min_lines = -3 }',
+     "parameter 'min_lines' of detector 'link-run' must be a whole number from 1 to 1,000,000,000, not -3"),
+    ('detector = "article-region"\nparams = { listing_gap = -1 }',
+     "parameter 'listing_gap' of detector 'article-region' must be a whole number from 0 to 1,000,000,000, not -1"),
     ('detector = "link-run"\npattern = "x"', "'pattern' does not apply to a page rule"),
 ])
 def test_invalid_page_rule_stops_the_run(tmp_path, body, fault):
@@ -116,3 +120,28 @@ def test_invalid_page_rule_stops_the_run(tmp_path, body, fault):
     assert result.exit_code == 1
     assert f"{rules / 'page.toml'}: rule 'mine': {fault}" in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.unit
+def test_every_integer_parameter_of_a_detector_refuses_a_count_out_of_range():
+    """Counts of lines and words: min_lines = -3 loaded (and ran as 1), and the line
+    model's sentence_words = -3 crashed the run in math.log1p. 0 where it means something
+    (headline_reach = 0 looks for no headline), 1 or more where it would be no setting."""
+    import dataclasses
+
+    from curate.detectors import DETECTORS, MAX_COUNT, build_detector
+
+    checked = []
+    for name, cls in DETECTORS.items():
+        for f in dataclasses.fields(cls):
+            if type(f.default) is not int:
+                continue
+            least = f.metadata.get("least", 0)
+            for bad in (-3, least - 1, MAX_COUNT + 1, 10**400):
+                with pytest.raises(ValueError, match=f"parameter '{f.name}' of detector '{name}' must be a whole "
+                                                     f"number from {least} to 1,000,000,000, not "):
+                    build_detector(name, {f.name: bad})
+            assert getattr(build_detector(name, {f.name: least}), f.name) == least
+            checked.append(f"{name}.{f.name}")
+    assert {"link-run.min_lines", "link-run.max_words", "line-model.sentence_words", "line-model.long_words",
+            "article-region.listing_gap", "repeated-line.max_words"} <= set(checked)

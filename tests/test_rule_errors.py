@@ -142,6 +142,23 @@ HUNTED = {
     "min-inf": ('[[rule]]\nname = "too-short"\nreason = "short page"\nscope = "document"\nstat = "words"\n'
                 'min = inf\nexamples.match = ["a b"]\n',
                 "rule 'too-short': 'min' must be a finite number, not inf"),
+    # A file that defines no rule loaded nothing and said nothing, empty or `rule = []` alike
+    "empty-rule-list": ("rule = []\n", "defines no rule ('rule = []' is an empty list of rules): begin each rule "
+                                       "with a line [[rule]]"),
+    "empty-file": ("", "defines no rule (no [[rule]] table): begin each rule with a line [[rule]]"),
+    "comments-only": ("# rules for the shop pages, to come\n\n", "defines no rule (no [[rule]] table)"),
+    # Loaded, and ran as min_lines = 1: every short line alone was a menu
+    "page-rule-negative-count": ('[[rule]]\nname = "menus"\nreason = "menu runs"\nscope = "page"\n'
+                                 'detector = "link-run"\nparams = { min_lines = -3, max_words = 4 }\n'
+                                 'examples.match = ["Home\\nNews\\nSport\\nWeather"]\n',
+                                 "rule 'menus': parameter 'min_lines' of detector 'link-run' must be a whole number "
+                                 "from 1 to 1,000,000,000, not -3"),
+    # ValueError: math domain error, from the line model's math.log1p(sentence_words)
+    "line-model-negative-words": ('[[rule]]\nname = "my-model"\nreason = "the line model"\nscope = "page"\n'
+                                  'detector = "line-model"\nparams = { sentence_words = -3 }\n'
+                                  'examples.match = ["Home\\nNews\\nSport\\nWeather"]\n',
+                                  "rule 'my-model': parameter 'sentence_words' of detector 'line-model' must be a "
+                                  "whole number from 1 to 1,000,000,000, not -3"),
     # Not a crash, but as bad: the audit's reason was "rule:app-promo\n", which --disable cannot name
     "name-with-a-newline": ('[[rule]]\nname = "app-promo\\n"\nreason = "app promotion"\n'
                             "pattern = '^download our app$'\nexamples.match = [\"Download our app\"]\n",
