@@ -125,6 +125,16 @@ class CurateGroup(click.Group):
             # for a Ctrl-C while the command is still being imported (curate/__main__.py).
             echo("Aborted!", err=True)
             raise click.exceptions.Exit(INTERRUPTED) from None
+        except MemoryError as err:
+            # Raised before a run begins (loading its rules, finding its inputs), where
+            # nothing is written yet, or by a command that is no run: a run's own is its
+            # stop, which says what it kept (driver.out_of_memory).
+            raise click.ClickException(_out_of_memory(err)) from err
+
+
+def _out_of_memory(err: MemoryError) -> str:
+    detail = f" ({err})" if str(err) else ""
+    return f"curate ran out of memory{detail}; free memory, then run the same command again"
 
 
 @click.group(cls=CurateGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -34,6 +34,7 @@ from curate.formats import (
     read_documents,
     read_file,
 )
+from curate.formats.ids import IdRegistryError
 from curate.formats.ranges import ReadRange, WholeFile, cut_ranges, splittable
 from curate.outdir import INDEX
 from curate.rules import KEEP_LANG, KEEP_LANG_SOURCE
@@ -337,6 +338,8 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             quietly(writer.interrupt)
             if isinstance(err, MemoryError):
                 raise out_of_memory(err, writer, engine) from err
+            if isinstance(err, IdRegistryError):
+                raise stopped(str(err), writer) from err
             if isinstance(err, KeyboardInterrupt) and not isinstance(err, Interrupted) and writer.committing:
                 raise Interrupted(Interrupted.COMMITTING) from None
             raise
@@ -360,6 +363,14 @@ def out_of_memory(err: MemoryError, writer: Output, engine: Engine) -> CurateErr
     if out_dir is None or not engine.resumable:
         return CurateError(cause)  # nothing kept to resume from (explain, the Python API, Ray)
     return RunStopped(out_dir, cause)
+
+
+def stopped(cause: str, writer: Output) -> CurateError:
+    """The stop an error outside the writer's own files makes (the id registry's, in a
+    worker's reading or an engine's checks): what the writer keeps, and how to go on, as
+    the writer says it for its own files (cli.py words it for an engine that cannot resume)."""
+    out_dir = getattr(writer, "out_dir", None)
+    return RunStopped(out_dir, cause) if out_dir is not None else CurateError(cause)
 
 
 CENSUS_STAGES = ("read", "normalise")  # what the census needs of a page: its lines as the stages see them

@@ -36,6 +36,8 @@ def listed_inputs(source: str) -> list[Location]:
                 data = stream.read(LIMIT + 1)
     except (OSError, NotRegularFile, EOFError, ValueError) as err:
         raise UsageError(f"--inputs-from {source}: cannot read it ({err}); check the path") from err
+    except MemoryError:  # no fault of the file's: "cannot read it ()" sent the user to check it
+        raise
     except Exception as err:  # a compressed list's own decoding errors (zlib, zstd)
         raise UsageError(f"--inputs-from {source}: cannot read it ({err}); check the file") from err
     if len(data) > LIMIT:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, SEEDS, output_files, run_process
+from conftest import ROOT, SEEDS, output_files, run_process, traced_env
 
 from curate.document import ParagraphRef
 from curate.stages.base import Batch
@@ -743,3 +744,29 @@ def test_part_results_come_back_as_they_were_kept_and_only_for_the_rows_they_wer
     assert back[2].tobytes() == blob and back[0].tolist() == [3, 1] and back[1].tolist() == [0.9, 0.85]
     other = PartResults(tmp_path / "settle", rows=11, plan={"parts": 9, "groups": 9})  # other rows: made afresh
     assert other.plan["parts"] == 9 and not list((tmp_path / "settle").glob("group-*"))
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+@pytest.mark.parametrize(("workers", "name", "opened"), [("1", "keys.u64", 2), ("2", "keys.u64", 2),
+                                                         ("1", "removed.i64", 3)])
+def test_a_file_the_parts_cannot_read_back_is_named_as_unreadable(corpus, tmp_path, workers, name, opened):
+    # strace fails an open to read: the rows' keys as the parts open them (the first pass
+    # opened the file to write), and the verdicts as the barrier takes them up (written,
+    # then synced). The stop said "cannot write" the first, and sent the user to look for
+    # room on a disk that had plenty; the second ended in a traceback. With two workers
+    # the error is raised in a part's process and comes back pickled.
+    import subprocess
+
+    out = tmp_path / "out"
+    path = out / ".partial" / "index" / "dedup-parts" / name
+    command = ("dedup", corpus, "-o", out, "-q", "--dedup-parts", "--workers", workers)
+    stopped = subprocess.run([shutil.which("strace"), "-f", "-qq", "-o", "/dev/null", "-P", str(path),
+                              "-e", "trace=openat", "-e", f"inject=openat:error=EIO:when={opened}",
+                              str(Path(sys.executable).parent / "curate"), *map(str, command)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120, env=traced_env(), check=False)
+    assert stopped.stderr == (f"Error: cannot read {path}: Input/output error; finished chunks are kept in "
+                              f"{out}/.partial/ and no final file was written. Fix the cause, then run the same "
+                              "command with --resume to continue where it stopped.\n")
+    assert stopped.returncode == 1
+    resumed = run_process(*command, "--resume")
+    assert resumed.returncode == 0, resumed.stderr

@@ -5,6 +5,7 @@ bytes of a run that never stopped."""
 from __future__ import annotations
 
 import contextlib
+import os
 import resource
 import subprocess
 import sys
@@ -162,3 +163,47 @@ def test_file_size_limit_while_joining_the_chunks(copied_corpus, tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert _outputs(out) == _outputs(whole)
     assert not (out / ".partial").exists()
+
+
+@pytest.fixture(scope="module")
+def many_ids(tmp_path_factory) -> Path:
+    """3,000 short documents: their ids take 24 kB of the id registry's scratch file, more
+    than a small disk holds, before a chunk of output is written."""
+    path = tmp_path_factory.mktemp("ids") / "ids.jsonl"
+    path.write_text("".join(f'{{"id": "d{n}", "text": "document {n} of many, each one with a short text"}}\n'
+                            for n in range(3000)))
+    return path
+
+
+def test_a_full_temporary_folder_under_the_id_registry_stops_with_what_to_do(many_ids, tmp_path):
+    # --workers 1 keeps the document ids' registry in the system's temporary folder, which
+    # the user never named: filling it ended the run with a traceback.
+    out = tmp_path / "out"
+    with _tmpfs(tmp_path / "tmp", "8k") as tmp:
+        stopped = _run("dedup", many_ids, "-o", out, "-q", "--workers", "1", env={**os.environ, "TMPDIR": str(tmp)})
+    assert stopped.stderr == (f"Error: cannot write the document ids' scratch file in the temporary folder {tmp}: No "
+                              "space left on device; set TMPDIR to a folder with room; finished chunks are kept in "
+                              f"{out}/.partial/ and no final file was written. Fix the cause, then run the same "
+                              "command with --resume to continue where it stopped.\n")
+    assert stopped.returncode == 1
+    assert not (out / ".curate.lock").exists()
+    resumed = _run("dedup", many_ids, "-o", out, "-q", "--workers", "1", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    whole = tmp_path / "whole"
+    assert _run("dedup", many_ids, "-o", whole, "-q").returncode == 0
+    assert _outputs(out) == _outputs(whole)
+
+
+def test_a_full_disk_under_the_id_registry_on_ray_stops_with_the_overwrite_hint(many_ids, small_disk, ray_cluster):
+    # The Ray driver checks the ids its actors read in a registry beside the output, and a
+    # full disk there ended the run with a traceback; a stop on Ray says to start again.
+    joined, cluster_env = ray_cluster
+    out = small_disk / "out"
+    # Full at the ids (their 24 kB are checked before any chunk is written), past run.json.
+    subprocess.run(["mount", "-o", "remount,size=16k", str(small_disk)], check=True)
+    stopped = _run("dedup", many_ids, "-o", out, "-q", *joined, env=cluster_env)
+    assert stopped.stderr == (f"Error: cannot write {out}/.partial/ids: No space left on device; no final file was "
+                              "written. A run on --engine ray cannot be resumed: fix the cause, then run the same "
+                              "command with --overwrite to start again.\n")
+    assert stopped.returncode == 1
+    assert not (out / ".curate.lock").exists()

@@ -10,6 +10,7 @@ import signal
 import struct
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import SEEDS, invoke, output_files
@@ -275,6 +276,49 @@ def test_cli_out_of_memory_stops_the_run_with_the_resume_hint(monkeypatch, tmp_p
     assert invoke("run", SEEDS, "-o", clean, "-q", "--chunk-docs", "1").exit_code == 0
     assert invoke("run", SEEDS, "-o", out, "-q", "--workers", workers, "--chunk-docs", "1", "--resume").exit_code == 0
     assert output_files(out) == output_files(clean)
+
+
+def _address_space(extra: int) -> tuple[dict[str, str], object]:
+    """The environment and preexec_fn of a curate process whose address space (ulimit -v)
+    is what curate takes once imported, measured here (it differs between machines), plus
+    ``extra`` bytes. OpenBLAS on one thread: its threads' buffers take more on more cores."""
+    import resource
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    probe = ("import curate.cli, curate.driver; print(next(line.split()[1] for line in open('/proc/self/status') "
+             "if line.startswith('VmPeak:')))")
+    imported = int(subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                                  check=True).stdout) * 1024
+    limit = imported + extra
+    return env, lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+@pytest.mark.parametrize("where", ["rules", "inputs"])
+def test_cli_out_of_memory_before_the_run_begins_is_one_line(tmp_path, where):
+    # Room to start, not to load the built-in rules (~100 MB more at their peak) nor to read
+    # an --inputs-from list (a 256 MiB buffer). The first ended in a traceback, the second
+    # said the list could not be read "()", and to check it.
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    listed = tmp_path / "inputs.txt"
+    listed.write_text(f"{SEEDS}\n")
+    inputs = ("--inputs-from", listed) if where == "inputs" else (SEEDS,)
+    out = tmp_path / "out"
+    env, limit = _address_space(40 << 20)
+    stopped = subprocess.run([str(Path(sys.executable).parent / "curate"), "run", *map(str, inputs), "-o", str(out),
+                              "-q"], cwd=ROOT, env=env, preexec_fn=limit, capture_output=True, text=True, timeout=60,
+                             check=False)
+    assert stopped.returncode == 1, stopped.stderr
+    assert "Traceback" not in stopped.stderr, stopped.stderr
+    [line] = stopped.stderr.splitlines()
+    assert line.startswith("Error: curate ran out of memory"), line
+    assert line.endswith("; free memory, then run the same command again")
+    assert not out.exists()
 
 
 def _allocates_too_much(n: int) -> int:

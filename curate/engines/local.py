@@ -152,13 +152,7 @@ class LocalEngine(Engine):
                         shell = shell_of(batch, mapped)
                         if mapped.ids is not None:
                             assert ids is not None
-                            try:
-                                check_ids(shell, mapped.ids, ids)
-                            except OSError as err:  # its files are on the output's disk: a full one stops the run
-                                if output is None:
-                                    raise
-                                where = err.filename or ids.folder or "the document ids' files"
-                                raise RunStopped(output, f"cannot write {where}: {err.strerror or err}") from err
+                            check_ids(shell, mapped.ids, ids)  # a full disk under its files stops the run (driver)
                         # Counted here, in input order: a batch that read a range learns its length only now.
                         next_item = batch.first_item if next_item is None else next_item
                         shell.first_item = next_item

@@ -14,6 +14,8 @@ dedup index looks up a batch's band keys.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,6 +26,7 @@ import numpy as np
 import xxhash
 
 from curate.document import Problem, RawDocument
+from curate.errors import CurateError
 from curate.outdir import close_unwritten
 from curate.stages.dedup.runs import SortedRuns
 
@@ -38,6 +41,12 @@ Entry = tuple[str, str, "int | None", int]  # id, source, record line, file numb
 DUPLICATE_ID = "duplicate id"  # the kind of a reused id's problem (summary.json's by_kind)
 
 
+class IdRegistryError(CurateError):
+    """The registry's files could not be made, written or read (a full disk, a temporary
+    folder curate cannot write): the run stops (driver.run), its message naming the folder
+    and what to do."""
+
+
 class IdRegistry:
     """The first use of every document id of a run, in input order."""
 
@@ -45,12 +54,28 @@ class IdRegistry:
         self.files = files
         self.numbers = {f.source: number for number, f in enumerate(files)}
         self.folder = folder
-        if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
-        self._runs = SortedRuns(BUDGET, folder)
-        # int64 per id, by ordinal; closed by close(), and gone with the process anyway
-        self._first_uses = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
+        with self._stopped_by_disk():
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+            self._runs = SortedRuns(BUDGET, folder)
+            # int64 per id, by ordinal; closed by close(), and gone with the process anyway
+            self._first_uses = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
         self._count = 0
+
+    @contextlib.contextmanager
+    def _stopped_by_disk(self) -> Iterator[None]:
+        """An OSError of the registry's files as the error that stops the run. Without a
+        folder they are in the system's temporary folder, which the user never named: the
+        message names it, and how to choose another."""
+        try:
+            yield
+        except OSError as err:
+            reason = err.strerror or str(err)
+            if self.folder is not None:
+                raise IdRegistryError(f"cannot write {err.filename or self.folder}: {reason}") from err
+            room = "with room" if err.errno in (errno.ENOSPC, errno.EDQUOT) else "curate can write"
+            raise IdRegistryError(f"cannot write the document ids' scratch file in the temporary folder "
+                                  f"{tempfile.gettempdir()}: {reason}; set TMPDIR to a folder {room}") from err
 
     def close(self) -> None:
         """Delete the registry's files. What they still buffer is not written: no one reads
@@ -62,6 +87,10 @@ class IdRegistry:
         """For consecutive documents (id, source, record line, file number), in their order:
         None, or the problem to put before the document, whose id an earlier chunk's
         document or an earlier one of this chunk used first."""
+        with self._stopped_by_disk():
+            return self._check_many(entries)
+
+    def _check_many(self, entries: Sequence[Entry]) -> list[Problem | None]:
         if not entries:
             return []
         keys = np.fromiter((xxhash.xxh3_64_intdigest(doc_id.encode("utf-8")) for doc_id, *_ in entries),

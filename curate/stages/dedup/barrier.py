@@ -28,7 +28,7 @@ from curate.stages.base import Batch, Stage
 from curate.stages.dedup.apply import apply_verdicts
 from curate.stages.dedup.budget import default_memory, index_budget
 from curate.stages.dedup.index import DedupIndex
-from curate.stages.dedup.parts import RowStore, Verdicts, add_kept, settle
+from curate.stages.dedup.parts import ReadFailed, RowStore, Verdicts, add_kept, settle
 from curate.stages.dedup.saved import INDEX_JSON, SavedIndex, open_saved
 from curate.stages.dedup.signature import DedupConfig
 
@@ -128,6 +128,7 @@ class Dedup(Stage):
                 steps = settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory),
                                spread(self._folder) if spread is not None else None, earlier)
                 self._mark_settled()
+                verdicts = Verdicts(self._folder)  # read back at once: a disk that fails it stops the run here
         except BrokenProcessPool as err:
             raise RunStopped(self._output, f"a process finding the near-duplicates in parts died ({err}; out of "
                              "memory?): give a smaller --memory or fewer --workers") from err
@@ -135,7 +136,7 @@ class Dedup(Stage):
             detail = f" ({err})" if str(err) else ""
             raise RunStopped(self._output, f"a process finding the near-duplicates in parts ran out of memory{detail}: "
                              "give a smaller --memory or fewer --workers") from err
-        self._verdicts = Verdicts(self._folder)
+        self._verdicts = verdicts
         self._verdicts.next_uid = self._resume_uid
         return steps
 
@@ -173,11 +174,13 @@ class Dedup(Stage):
     @contextlib.contextmanager
     def _stopped_by_disk(self) -> Iterator[None]:
         """A full or failing disk under --dedup-parts' files stops the run with what to do
-        (such a run cannot be resumed: it starts again)."""
+        (such a run cannot be resumed: it starts again). A file the parts could not read
+        back is said to be so: "cannot write" sent the user to look for room on the disk."""
         try:
             yield
         except OSError as err:
-            raise RunStopped(self._output, f"cannot write {err.filename or self._folder}: {err.strerror or err}") \
+            doing = "read" if isinstance(err, ReadFailed) else "write"
+            raise RunStopped(self._output, f"cannot {doing} {err.filename or self._folder}: {err.strerror or err}") \
                 from err
 
     @contextlib.contextmanager

@@ -31,6 +31,7 @@ processes, where the single index is one process that limits a run past a few co
 
 from __future__ import annotations
 
+import contextlib
 import json
 import marshal
 import multiprocessing
@@ -72,6 +73,25 @@ READ_ROWS = 1 << 18  # rows of a saved index's band keys read at a time
 MIN_SHARE = 1 << 20  # the least memory a part is given, whatever the budget
 PARTITION_BYTES = 96  # a key partition's memory per (band key, paragraph) row, at its peak
 GROUP_BYTES = 176  # a replay group's per paragraph, at most (each removed), besides its index
+
+
+class ReadFailed(OSError):
+    """An OSError reading back a file of the parts (the rows, the pairs, a group's
+    paragraphs, the verdicts, an earlier run's index): the run's stop says it could not
+    read the file, where most of the parts' errors are a full disk's, writing."""
+
+
+@contextlib.contextmanager
+def reading() -> Iterator[None]:
+    """An OSError of the block raised as ReadFailed (in a part's process too: it is sent
+    back pickled, errno, message and file kept)."""
+    try:
+        yield
+    except ReadFailed:
+        raise
+    except OSError as err:
+        raise (ReadFailed(err.errno, err.strerror, err.filename) if err.filename is not None
+               else ReadFailed(*err.args)) from err
 
 
 class RowStore:
@@ -139,7 +159,8 @@ class RowStore:
 
 def stored_rows(folder: Path) -> int:
     """How many rows a `RowStore`'s folder holds."""
-    return (folder / "set-ends.i64").stat().st_size // 8 - 1
+    with reading():
+        return (folder / "set-ends.i64").stat().st_size // 8 - 1
 
 
 class StoredRows:
@@ -150,7 +171,8 @@ class StoredRows:
     def __init__(self, folder: Path, bands: int):
         self.count = stored_rows(folder)
         names = ("keys.u64", "sets.u32", "refs.bin", "set-ends.i64", "ref-ends.i64")
-        self._maps = [MappedFile(folder / name) for name in names]
+        with reading():
+            self._maps = [MappedFile(folder / name) for name in names]
         keys, sets, refs, set_ends, ref_ends = self._maps
         self.keys = keys.array(np.uint64).reshape(self.count, bands)
         self.shingles = sets.array(np.uint32)
@@ -244,12 +266,13 @@ def _scatter(task: tuple[Path, int, int, int, int, Path | None, Path]) -> tuple[
     pairs end (ends.i64, from a first 0); all synced before it returns, as its result
     (the pairs it wrote) marks it done (part_results.py)."""
     folder, bands, parts, start, stop, earlier, out = task
-    if earlier is None:
-        keys = StoredRows(folder, bands).key_rows(start, stop - start).ravel()
-        ids = None
-    else:
-        keys = np.array(np.load(earlier / "keys.npy", mmap_mode="r")[start:stop])
-        ids = np.load(earlier / "ids.npy", mmap_mode="r")
+    with reading():
+        if earlier is None:
+            keys = StoredRows(folder, bands).key_rows(start, stop - start).ravel()
+            ids = None
+        else:
+            keys = np.array(np.load(earlier / "keys.npy", mmap_mode="r")[start:stop])
+            ids = np.load(earlier / "ids.npy", mmap_mode="r")
     partition = key_partition(keys, parts)
     order = np.argsort(partition, kind="stable")
     ends = np.zeros(parts + 1, dtype=np.int64)
@@ -298,11 +321,12 @@ def _edges(task: tuple[Path, tuple[int, ...], int]) -> tuple[np.ndarray, np.ndar
     keys, uids = [], []
     for k, base in enumerate(bases):
         pairs = into / PAIRS.format(k)
-        lo, hi = np.fromfile(pairs / "ends.i64", dtype=np.int64, count=2, offset=8 * part).tolist()
-        if hi > lo:
-            keys.append(np.fromfile(pairs / "keys.u64", dtype=np.uint64, count=hi - lo, offset=8 * lo))
-            uids.append(np.fromfile(pairs / "offsets.u32", dtype=np.uint32, count=hi - lo, offset=4 * lo)
-                        .astype(np.int64) + base)
+        with reading():
+            lo, hi = np.fromfile(pairs / "ends.i64", dtype=np.int64, count=2, offset=8 * part).tolist()
+            if hi > lo:
+                keys.append(np.fromfile(pairs / "keys.u64", dtype=np.uint64, count=hi - lo, offset=8 * lo))
+                uids.append(np.fromfile(pairs / "offsets.u32", dtype=np.uint32, count=hi - lo, offset=4 * lo)
+                            .astype(np.int64) + base)
     if not keys:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
@@ -318,14 +342,16 @@ def _replay(task: tuple[Path, int, DedupConfig, Path, Path, int | None, Earlier]
     part's result is kept on disk (part_results.py). The group's paragraphs are read from
     the file `DenseComponents.write_groups` wrote."""
     folder, bands, cfg, nodes, scratch, budget, earlier = task
-    uids = np.fromfile(nodes, dtype=np.int64)
-    stored = StoredRows(folder, bands)
     first_uid = earlier[1] if earlier is not None else 0
-    saved = SavedRows(earlier[0], bands, uids[uids < first_uid]) if earlier is not None else None
+    with reading():
+        uids = np.fromfile(nodes, dtype=np.int64)
+        stored = StoredRows(folder, bands)
+        saved = SavedRows(earlier[0], bands, uids[uids < first_uid]) if earlier is not None else None
 
     def rows_of(asked: np.ndarray) -> SignedRows:  # a replay asks for one side at a time
         if saved is not None and len(asked) and asked[0] < first_uid:
-            return saved(asked)
+            with reading():
+                return saved(asked)
         return stored(asked - first_uid)
 
     found = _Found()
@@ -647,7 +673,8 @@ class Verdicts:
 
     def __init__(self, folder: Path):
         names = ("removed.i64", "similarity.f64", "duplicate-of-ends.i64", "duplicate-of.bin")
-        self._maps = [MappedFile(folder / name) for name in names]
+        with reading():
+            self._maps = [MappedFile(folder / name) for name in names]
         removed, similarity, ends, refs = self._maps
         self.removed = removed.array(np.int64)
         self.similarity = similarity.array(np.float64)
