@@ -466,10 +466,9 @@ def test_a_run_killed_while_it_writes_resumes_to_the_one_index_bytes(tmp_path, w
     gathered = out / ".partial" / "index" / PARTS_FOLDER / GATHERED
     exe = Path(sys.executable).parent / "curate"
     if when == "writing":
-        killed = killed_at_open(out / ".partial" / "000003.done", exe, *args, cwd=ROOT)
+        killed_at_open(out / ".partial" / "000003.done", exe, *args, cwd=ROOT)
     else:  # written to a temporary file, then renamed: its second one (by the driver's thread)
-        killed = killed_at_open(gathered.with_name(GATHERED + ".tmp"), exe, *args, nth=2, cwd=ROOT)
-    assert killed.returncode != 0, killed.stderr
+        killed_at_open(gathered.with_name(GATHERED + ".tmp"), exe, *args, nth=2, cwd=ROOT)
     assert not (out / "summary.json").exists()
     markers = sorted(path.name for path in (out / ".partial").glob("*.done"))
     if when == "writing":

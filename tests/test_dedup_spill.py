@@ -230,9 +230,8 @@ def test_sigkill_with_a_tiny_budget_then_resume_with_another_gives_the_same_byte
     # SIGKILL, the index's files staying where they were, by strace as the run marks its
     # seventh chunk (of about 18) finished: waiting for six markers to appear and then
     # killing it raced the run, which could end first.
-    killed = killed_at_open(out / ".partial" / "000006.done", exe, "run", corpus, "-o", out, "-q", "--chunk-docs",
-                            "40", "--memory", "4K", cwd=ROOT)
-    assert killed.returncode != 0, killed.stderr
+    killed_at_open(out / ".partial" / "000006.done", exe, "run", corpus, "-o", out, "-q", "--chunk-docs", "40",
+                   "--memory", "4K", cwd=ROOT)
     assert not (out / "summary.json").exists()
     assert len(list((out / ".partial").glob("*.done"))) == 6
     assert list((out / ".partial" / "index").glob("dedup-index-*/runs/*/run-*"))

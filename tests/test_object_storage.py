@@ -289,8 +289,7 @@ def test_a_run_into_a_bucket_killed_midway_resumes_to_identical_bytes(s3, bucket
     # Killed by strace as it marks its fourth chunk (of 12) finished: waiting for the third
     # marker to appear and then killing it raced the run, which could end first.
     partial = staging_folder(url, staging) / ".partial"
-    killed = killed_at_open(partial / "000003.done", Path(sys.executable).parent / "curate", *command, cwd=ROOT)
-    assert killed.returncode != 0, killed.stderr
+    killed_at_open(partial / "000003.done", Path(sys.executable).parent / "curate", *command, cwd=ROOT)
     assert sorted(path.name for path in partial.glob("*.done")) == ["000000.done", "000001.done", "000002.done"]
     assert _remote_files(s3, url) == {}, "nothing reaches the bucket before the run is finished"
 
@@ -313,8 +312,7 @@ def test_a_run_killed_while_uploading_is_finished_by_resume(s3, bucket, tmp_path
 
     # Killed as it opens the staged summary.json to upload it: the last file to go up.
     summary = staging_folder(url, staging) / "summary.json"
-    killed = killed_at_open(summary, Path(sys.executable).parent / "curate", *command)
-    assert killed.returncode != 0, killed.stderr
+    killed_at_open(summary, Path(sys.executable).parent / "curate", *command)
     uploaded = _remote_files(s3, url)
     assert "summary.json" not in uploaded and "removed.jsonl" in uploaded, sorted(uploaded)
 

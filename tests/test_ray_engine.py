@@ -192,9 +192,8 @@ def test_a_killed_ray_run_is_not_resumed_by_the_local_engine(tmp_path, ray_clust
     # The driver writes the output, so strace follows it alone (the actors are the
     # cluster's processes) and kills it as it marks its second chunk finished: waiting for
     # the first marker to appear and then killing it raced the run, which could end first.
-    killed = killed_at_open(out / ".partial" / "000001.done", Path(sys.executable).parent / "curate", *args,
-                            *joined, env=cluster_env)
-    assert killed.returncode != 0, killed.stderr
+    killed_at_open(out / ".partial" / "000001.done", Path(sys.executable).parent / "curate", *args, *joined,
+                   env=cluster_env)
     assert not (out / "summary.json").exists()
     assert [path.name for path in (out / ".partial").glob("*.done")] == ["000000.done"]
     refused = run_process(*args, "--resume")
