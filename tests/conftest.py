@@ -194,6 +194,25 @@ def traced_env() -> dict[str, str]:
     return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+STRACE = shutil.which("strace") or "/usr/bin/strace"
+needs_strace = pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
+
+
+def killed_at_open(path: Path, *command: str | Path, nth: int = 1, timeout: float = 300, **kwargs) -> None:
+    """``command`` run under strace, which kills it (SIGKILL: no handler runs) as it opens
+    ``path`` for the ``nth`` time, before the call is made: a marker file killed at is
+    never created. For the tests that killed a run once some marker had appeared: on a
+    fast or loaded machine the run ended first, or went on past the step meant. -f: a
+    thread (the chunks' sync thread) or a child may open it; strace counts each thread's
+    calls apart, so ``nth`` > 1 wants a path one thread opens. Use ``needs_strace``.
+    Fails unless the run died of that SIGKILL (strace dies of its tracee's signal): a run
+    that failed, or ended before the call, is not the kill the test meant."""
+    killed = subprocess.run([STRACE, "-f", "-qq", "-o", os.devnull, "-P", str(path), "-e", "trace=openat",
+                             "-e", f"inject=openat:signal=KILL:when={nth}", *map(str, command)],
+                            capture_output=True, text=True, timeout=timeout, **kwargs)
+    assert killed.returncode == -signal.SIGKILL, f"not killed at {path} ({killed.returncode}):\n{killed.stderr}"
+
+
 def ray_env(**extra: str) -> dict[str, str]:
     """This process's environment without its RAY_ settings, usage stats off."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, SEEDS, output_files, run_process, traced_env
+from conftest import ROOT, SEEDS, killed_at_open, needs_strace, output_files, run_process, traced_env
 
 from curate.document import ParagraphRef
 from curate.stages.base import Batch
@@ -445,15 +445,17 @@ def test_an_interrupted_run_says_to_resume_and_resumes_to_the_one_index_bytes(tm
 
 
 @pytest.mark.slow
+@needs_strace
 @pytest.mark.parametrize("when", ["gathering", "writing"])
 def test_a_run_killed_while_it_writes_resumes_to_the_one_index_bytes(tmp_path, when):
     # Killed in the pass that writes, after three chunks of 20 documents: the resumed run
     # takes the verdicts up, at the uid where the last finished chunk ended (a chunk ends
     # inside a batch, so inside its rows). Killed in the first pass once it has kept the
     # rows of some chunks' worth of documents: the resumed run goes on gathering from there.
-    import subprocess
-    import time
-
+    # strace kills it as it marks the fourth chunk finished, or as it begins to keep what
+    # it gathered a second time (the first time, a batch's worth: about 100 documents):
+    # waiting for the markers to appear and then killing it raced the run, which could
+    # end, or go on to another step, first.
     from curate.stages.dedup.barrier import GATHERED, PARTS_FOLDER
 
     generate(1.0, tmp_path / "gen")
@@ -462,25 +464,20 @@ def test_a_run_killed_while_it_writes_resumes_to_the_one_index_bytes(tmp_path, w
     out = tmp_path / "out"
     args = ["run", str(corpus), "-o", str(out), "-q", "--no-project-rules", "--chunk-docs", "20", "--dedup-parts",
             "--workers", "2"]
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "curate"), *args], cwd=ROOT,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
     gathered = out / ".partial" / "index" / PARTS_FOLDER / GATHERED
-
-    def ready() -> bool:
-        if when == "writing":
-            return len(list((out / ".partial").glob("*.done"))) >= 3
-        return gathered.exists() and json.loads(gathered.read_text())["items"] >= 40
-
-    while not ready():
-        assert proc.poll() is None, "the run ended before it could be killed; use a bigger corpus"
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-    proc.kill()  # SIGKILL: no handler runs
-    proc.wait()
+    exe = Path(sys.executable).parent / "curate"
+    if when == "writing":
+        killed_at_open(out / ".partial" / "000003.done", exe, *args, cwd=ROOT)
+    else:  # written to a temporary file, then renamed: its second one (by the driver's thread)
+        killed_at_open(gathered.with_name(GATHERED + ".tmp"), exe, *args, nth=2, cwd=ROOT)
     assert not (out / "summary.json").exists()
-    if when == "gathering":
-        assert not list((out / ".partial").glob("*.done"))  # killed before the pass that writes
+    markers = sorted(path.name for path in (out / ".partial").glob("*.done"))
+    if when == "writing":
+        assert markers == ["000000.done", "000001.done", "000002.done"]
+    else:
+        assert not markers  # killed before the pass that writes
+        record = json.loads(gathered.read_text())
+        assert record["items"] >= 40 and record["whole"] is False, record
     timings = tmp_path / "timings.json"
     resumed = run_process(*args, "--resume", "--timings", timings)
     assert resumed.returncode == 0, resumed.stderr

@@ -4,15 +4,13 @@ exactly as in memory, and the output is byte-identical for any budget, resumed o
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 from unittest import mock
 
 import numpy as np
 import pytest
-from conftest import ROOT, output_files, run_process
+from conftest import ROOT, killed_at_open, needs_strace, output_files, run_process
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -216,6 +214,7 @@ def test_a_run_against_a_saved_index_larger_than_the_budget_gives_the_same_bytes
 
 
 @pytest.mark.slow
+@needs_strace
 def test_sigkill_with_a_tiny_budget_then_resume_with_another_gives_the_same_bytes(tmp_path):
     """The spilled runs of the killed run are left behind in .partial/index/; the resumed
     run rebuilds its index from the chunks' journals, spilling at its own budget (--memory
@@ -228,15 +227,13 @@ def test_sigkill_with_a_tiny_budget_then_resume_with_another_gives_the_same_byte
 
     out = tmp_path / "out"
     exe = Path(sys.executable).parent / "curate"
-    proc = subprocess.Popen([str(exe), "run", str(corpus), "-o", str(out), "-q", "--chunk-docs", "40",
-                             "--memory", "4K"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while len(list((out / ".partial").glob("*.done"))) < 6:
-        assert proc.poll() is None, "the run ended before it could be killed; use a bigger corpus"
-        assert time.time() < deadline
-        time.sleep(0.05)
-    proc.kill()  # SIGKILL: the index's files stay where they were
-    proc.wait()
+    # SIGKILL, the index's files staying where they were, by strace as the run marks its
+    # seventh chunk (of about 18) finished: waiting for six markers to appear and then
+    # killing it raced the run, which could end first.
+    killed_at_open(out / ".partial" / "000006.done", exe, "run", corpus, "-o", out, "-q", "--chunk-docs", "40",
+                   "--memory", "4K", cwd=ROOT)
+    assert not (out / "summary.json").exists()
+    assert len(list((out / ".partial").glob("*.done"))) == 6
     assert list((out / ".partial" / "index").glob("dedup-index-*/runs/*/run-*"))
     resumed = run_process("run", corpus, "-o", out, "-q", "--chunk-docs", "40", "--memory", "64K", "--resume")
     assert resumed.returncode == 0, resumed.stderr

@@ -14,19 +14,15 @@ import gzip
 import hashlib
 import http.server
 import os
-import shutil
-import signal
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 import zstandard
-from conftest import ROOT, output_files, run_process
+from conftest import ROOT, killed_at_open, needs_strace, output_files, run_process
 from test_readers import DOCUMENTS, _write_parquet, _write_wet
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -35,7 +31,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 import s3fs
 from generate import generate
 
-STRACE = shutil.which("strace") or "/usr/bin/strace"
 FILES = ("README.md", "corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
 
 
@@ -274,12 +269,6 @@ def test_an_object_gone_between_listing_and_reading_is_quarantined_not_a_crash(s
     assert items[1].id == DOCUMENTS[1]["id"]
 
 
-def _start(args: list, **kwargs) -> subprocess.Popen:
-    exe = Path(sys.executable).parent / "curate"
-    return subprocess.Popen([str(exe), *map(str, args)], cwd=ROOT,  # as run_process stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("generated")
@@ -288,24 +277,20 @@ def generated(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+@needs_strace
 def test_a_run_into_a_bucket_killed_midway_resumes_to_identical_bytes(s3, bucket, generated, tmp_path):
     s3.put(str(generated), f"{bucket}/in/corpus.jsonl")
     source, url, staging = f"s3://{bucket}/in", f"s3://{bucket}/out", tmp_path / "staging"
     command = ["run", source, "-o", url, "-q", "--chunk-docs", "20", "--staging", staging]
     reference = run_process("run", source, "-o", tmp_path / "local", "-q", "--chunk-docs", "20")
     assert reference.returncode == 0, reference.stderr
+    from curate.staged import staging_folder
 
-    proc = _start(command)
-    partial: Path | None = None
-    deadline = time.time() + 120
-    while partial is None:
-        found = list(staging.glob("*/.partial/000002.done"))
-        partial = found[0].parent if found else None
-        assert proc.poll() is None, "the run ended before it could be killed; use a bigger corpus"
-        assert time.time() < deadline
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    # Killed by strace as it marks its fourth chunk (of 12) finished: waiting for the third
+    # marker to appear and then killing it raced the run, which could end first.
+    partial = staging_folder(url, staging) / ".partial"
+    killed_at_open(partial / "000003.done", Path(sys.executable).parent / "curate", *command, cwd=ROOT)
+    assert sorted(path.name for path in partial.glob("*.done")) == ["000000.done", "000001.done", "000002.done"]
     assert _remote_files(s3, url) == {}, "nothing reaches the bucket before the run is finished"
 
     refused = run_process(*command)
@@ -317,7 +302,7 @@ def test_a_run_into_a_bucket_killed_midway_resumes_to_identical_bytes(s3, bucket
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
+@needs_strace
 def test_a_run_killed_while_uploading_is_finished_by_resume(s3, bucket, tmp_path):
     url, staging = f"s3://{bucket}/out", tmp_path / "staging"
     command = ["run", ROOT / "seeds", "-o", url, "-q", "--chunk-docs", "2", "--staging", staging]
@@ -327,11 +312,7 @@ def test_a_run_killed_while_uploading_is_finished_by_resume(s3, bucket, tmp_path
 
     # Killed as it opens the staged summary.json to upload it: the last file to go up.
     summary = staging_folder(url, staging) / "summary.json"
-    exe = Path(sys.executable).parent / "curate"
-    killed = subprocess.run([STRACE, "-f", "-qq", "-o", os.devnull, "-P", str(summary),
-                             "-e", "trace=openat", "-e", "inject=openat:signal=KILL:when=1",
-                             str(exe), *map(str, command)], capture_output=True, text=True, timeout=300)
-    assert killed.returncode != 0, killed.stderr
+    killed_at_open(summary, Path(sys.executable).parent / "curate", *command)
     uploaded = _remote_files(s3, url)
     assert "summary.json" not in uploaded and "removed.jsonl" in uploaded, sorted(uploaded)
 
