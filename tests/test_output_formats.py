@@ -219,6 +219,23 @@ def test_the_documented_datatrove_adapter_keeps_the_inputs_fields_that_share_cur
         ("en", "pages.jsonl", record["lines"][0]["bytes"])  # curate's, under their own names
 
 
+def test_a_parquet_corpus_gives_back_metadata_integers_beyond_2_53_exactly(tmp_path):
+    """docs/output.md recommends --output-format parquet for ids and counters beyond 2**53,
+    which JSON readers that type a field as float64 round: its metadata is JSON text, whose
+    integers json.loads reads whole, whatever their size."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    pages = {2**53 + 1: "The harbour master said the new pier would open to ferries before the summer season began.",
+             2**64 + 1: "A sourdough starter is flour and water left to ferment for days, fed every single morning.",
+             -(2**63) - 1: "Mulch keeps the soil moist and the weeds down through the long and very dry summer months."}
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "pages.jsonl").write_text("".join(json.dumps({"text": text, "counter": counter}) + "\n"
+                                                         for counter, text in pages.items()))
+    out = _run_on(tmp_path / "in", tmp_path / "out", "parquet")
+    rows = pq.read_table(out / "corpus").to_pylist()
+    assert [json.loads(row["metadata"])["counter"] for row in rows] == list(pages)
+    assert [row["text"] for row in rows] == list(pages.values())
+
+
 def test_pandas_reads_the_parquet_folder_and_the_compressed_shards(tmp_path):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
