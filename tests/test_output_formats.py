@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, MIXED, SEEDS, corpus_shards, invoke, output_files, read_corpus, read_jsonl
+from conftest import GOLDEN, MIXED, ROOT, SEEDS, corpus_shards, invoke, output_files, read_corpus, read_jsonl
 
 FORMATS = ["jsonl", "jsonl.gz", "jsonl.zst", "parquet"]
 GOLDEN_RECORDS = read_jsonl(GOLDEN / "seeds-run" / "corpus.jsonl")
@@ -18,6 +19,12 @@ def _run(out: Path, output_format: str, *args: str) -> Path:
     if output_format == "parquet":
         pytest.importorskip("pyarrow")
     result = invoke("run", SEEDS, "--no-project-rules", "-o", out, "-q", "--output-format", output_format, *args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _run_on(src: Path, out: Path, output_format: str) -> Path:
+    result = invoke("run", src, "--no-project-rules", "-o", out, "-q", "--output-format", output_format)
     assert result.exit_code == 0, result.output
     return out
 
@@ -173,6 +180,60 @@ def test_datatrove_reads_the_corpus_folder_with_default_arguments(tmp_path, outp
     docs = list(reader(str(out / "corpus"))())
     assert [(d.id, d.text) for d in docs] == [(r["id"], r["text"]) for r in GOLDEN_RECORDS]
     assert docs[0].metadata["source"] == GOLDEN_RECORDS[0]["source"]
+
+
+def _python_block(path: Path, marker: str) -> str:
+    """The one ```python block of a Markdown file that holds ``marker``, as written."""
+    [block] = [block for block in re.findall(r"```python\n(.*?)```", path.read_text(), re.S) if marker in block]
+    return block
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "parquet"])
+def test_the_documented_datatrove_adapter_keeps_the_inputs_fields_that_share_curates_names(
+        tmp_path, monkeypatch, output_format):
+    """datatrove's default adapter lets curate's top-level fields replace the input's own
+    metadata of the same names (a FineWeb record's language, a dolma record's source): the
+    adapter README.md and docs/output.md give keeps both, run here as written."""
+    pytest.importorskip("datatrove")
+    from datatrove.pipeline.readers import ParquetReader
+
+    snippet = _python_block(ROOT / "README.md", "def keep_both")
+    assert _python_block(ROOT / "docs" / "output.md", "def keep_both") == snippet.replace("output/", "OUT/")
+    own = {"language": "fr", "language_score": 0.25, "source": "dolma-cc", "encoding": "latin-1",
+           "bytes_of": "html", "lines": 7, "url": "https://example.org/pier"}  # each top-level name curate writes
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "pages.jsonl").write_text(json.dumps({
+        "id": "pier", "text": "The harbour master said the new pier would open to ferries before the summer season "
+                              "began, and the town council agreed to pay for the lights along it.", **own}) + "\n")
+    out = _run_on(tmp_path / "in", tmp_path / "output", output_format)
+    monkeypatch.chdir(tmp_path)
+    found: dict = {}
+    exec(snippet, found)  # the snippet reads "output/corpus" as JSON Lines
+    docs = list(found["docs"] if output_format == "jsonl" else ParquetReader(str(out / "corpus"),
+                                                                                 adapter=found["keep_both"])())
+    [record] = read_corpus(out)
+    assert [(doc.id, doc.text) for doc in docs] == [("pier", record["text"])]
+    metadata = docs[0].metadata
+    assert metadata["input"] == own  # the input's own fields, every one as it was
+    assert (metadata["language"], metadata["source"], metadata["lines"][0]["bytes"]) == \
+        ("en", "pages.jsonl", record["lines"][0]["bytes"])  # curate's, under their own names
+
+
+def test_a_parquet_corpus_gives_back_metadata_integers_beyond_2_53_exactly(tmp_path):
+    """docs/output.md recommends --output-format parquet for ids and counters beyond 2**53,
+    which JSON readers that type a field as float64 round: its metadata is JSON text, whose
+    integers json.loads reads whole, whatever their size."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    pages = {2**53 + 1: "The harbour master said the new pier would open to ferries before the summer season began.",
+             2**64 + 1: "A sourdough starter is flour and water left to ferment for days, fed every single morning.",
+             -(2**63) - 1: "Mulch keeps the soil moist and the weeds down through the long and very dry summer months."}
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "pages.jsonl").write_text("".join(json.dumps({"text": text, "counter": counter}) + "\n"
+                                                         for counter, text in pages.items()))
+    out = _run_on(tmp_path / "in", tmp_path / "out", "parquet")
+    rows = pq.read_table(out / "corpus").to_pylist()
+    assert [json.loads(row["metadata"])["counter"] for row in rows] == list(pages)
+    assert [row["text"] for row in rows] == list(pages.values())
 
 
 def test_pandas_reads_the_parquet_folder_and_the_compressed_shards(tmp_path):

@@ -128,6 +128,37 @@ def test_one_corpus_as_jsonl_zst_parquet_and_wet_keeps_the_same_text_metadata_an
     assert [rec["lines"][0]["line"] for rec in parquet_corpus] == [1, 2, 3]  # row numbers across row groups
 
 
+PAGES = [  # (id, text): two empty ids, which name nothing, and an id of a space, which is an id
+    ("", "The harbour master said the new pier would open to ferries before the summer season began."),
+    ("", "A sourdough starter is flour and water left to ferment for days, fed every single morning."),
+    (" ", "Mulch keeps the soil moist and the weeds down through the long and very dry summer months."),
+    ("page-4", "The library will stay open late on Thursdays so that students can study for their exams."),
+]
+
+
+def _write_pages_csv(path: Path) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("id", "text"), *PAGES])
+
+
+@pytest.mark.parametrize("name, write", [
+    ("pages.jsonl", lambda p: p.write_bytes(b"".join(orjson.dumps({"id": i, "text": t}) + b"\n" for i, t in PAGES))),
+    ("pages.parquet", lambda p: pq.write_table(pa.table(dict(zip(("id", "text"), zip(*PAGES, strict=True),
+                                                                 strict=True))), p)),
+    ("pages.csv", _write_pages_csv),
+])
+def test_an_empty_id_names_nothing_in_jsonl_parquet_and_csv_alike(tmp_path, name, write):
+    """An "id" of "" was the id of every such JSONL or Parquet record, each after the first
+    a duplicate id in the quarantine, where an empty CSV cell fell back to source:ROW: now
+    every reader falls back, and keeps the empty id in the metadata."""
+    corpus, _ = _run(tmp_path, name, write)  # _run: nothing quarantined, no duplicate id
+    assert [(rec["id"], rec.get("metadata")) for rec in corpus] == [
+        (f"{name}:1", {"id": ""}), (f"{name}:2", {"id": ""}), (" ", None), ("page-4", None)]
+    assert [rec["text"] for rec in corpus] == [text for _, text in PAGES]
+
+
 # -- each reader on its own, in process ------------------------------------------------------
 
 

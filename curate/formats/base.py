@@ -131,6 +131,16 @@ def empty_file_problem(source: str) -> Problem:
     return Problem(source, None, "empty file", "skipped; nothing to read", lines=0)
 
 
+def names_a_document(rid: object) -> bool:
+    """Can a record's ``id`` value be its document's id? A string or an integer (not a
+    bool), but not ``""``: an empty id names nothing, as an empty CSV cell never did, and
+    taken as an id it made every such record a duplicate of the first. One rule for every
+    reader of records (JSONL, ``.json`` arrays, Parquet, Arrow, CSV); a value it refuses
+    is kept in the metadata and the document is ``source:LINE``. An id of spaces is an id
+    as written, as every other id is (CSV's cells always were)."""
+    return (isinstance(rid, str) and rid != "") or (isinstance(rid, int) and not isinstance(rid, bool))
+
+
 class Part(Protocol):
     """One part file of one output (corpus, removed or quarantine) being written."""
 

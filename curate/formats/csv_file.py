@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from curate.document import Problem, RawDocument
-from curate.formats.base import NotRegularFile, ReadOptions, empty_file_problem, unreadable_problem
+from curate.formats.base import NotRegularFile, ReadOptions, empty_file_problem, names_a_document, unreadable_problem
 from curate.formats.compressed import compression_of, fault_wording, open_stream
 from curate.formats.csv_records import CHUNK, CutOff, Record, csv_records
 from curate.storage import base_name
@@ -172,7 +172,7 @@ def _document(source: str, row: int, raw: Record | int, header: list[str], field
     record = dict(zip(header, values, strict=True))
     text = record.pop(field)
     rid = record.pop("id", None)
-    doc_id = rid if rid else f"{source}:{row}"
+    doc_id = rid if rid is not None and names_a_document(rid) else f"{source}:{row}"
     if rid == "":
         record["id"] = rid  # an empty id cell names nothing: kept as the other cells are
     return RawDocument(id=doc_id, source=source, record_line=row, payload=text, size=len(raw),

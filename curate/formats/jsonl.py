@@ -23,6 +23,7 @@ from curate.formats.base import (
     NotRegularFile,
     ReadOptions,
     empty_file_problem,
+    names_a_document,
     unreadable_problem,
 )
 from curate.formats.compressed import compression_of, fault_wording, open_stream
@@ -323,10 +324,10 @@ def parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: st
                            f"record skipped; fix the escapes in this {unit}", preview=_preview(raw))
         if isinstance(rid, str):
             rid = safe_text(rid)
-    usable_id = isinstance(rid, (str, int)) and not isinstance(rid, bool)
+    usable_id = names_a_document(rid)
     doc_id = str(rid) if usable_id else f"{source}:{lineno}"
     # Every other field is kept for the output's "metadata"; an id that could not be the
-    # document's id (a list, an object, a bool) is kept there too, so nothing is lost.
+    # document's id (a list, an object, a bool, "") is kept there too, so nothing is lost.
     metadata = {key: value for key, value in record.items() if key != text_field and (key != "id" or not usable_id)}
     if lenient and metadata:
         metadata = _without_lone_surrogates(metadata)

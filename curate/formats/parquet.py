@@ -35,6 +35,7 @@ from curate.formats.base import (
     ReadOptions,
     empty_file_problem,
     missing_extra_problem,
+    names_a_document,
     open_input,
     unreadable_problem,
 )
@@ -435,7 +436,7 @@ def _escaped(column: Any, index: int) -> str | None:
 
 def _document(source: str, row: int, text: str, size: int, record: dict[str, Any]) -> RawDocument:
     rid = record.get("id")
-    usable_id = isinstance(rid, (str, int)) and not isinstance(rid, bool)
+    usable_id = names_a_document(rid)  # what it refuses ("", null, a list) stays in the metadata
     if usable_id:
         del record["id"]
     metadata = {key: jsonable(value) for key, value in record.items()}
