@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -851,7 +852,8 @@ def rules_suggest(out, target, top, min_count):
     Markdown marks rendered), with the removed lines as match examples and kept lines
     from the same pages as keep examples; it is written only if it passes them and fires
     on every line it was made from. The removed lines that could not be made into a rule
-    are counted, with why. Review, then use with --rules.
+    are counted, with why. The rules are named apart from those of the rule files in the
+    target's folder and in ./rules/, which load with them. Review, then use with --rules.
 
     \b
     Examples:
@@ -860,12 +862,22 @@ def rules_suggest(out, target, top, min_count):
       curate rules test my-rules/ --no-builtin-rules
       curate run crawl2/ -o clean2/ --rules my-rules/
     """
-    from curate.suggest import skipped_report, suggestions, to_toml
+    from curate.suggest import rule_names_in, skipped_report, suggestions, to_toml
+    from curate.userfile import cannot_write, check_new_file, create_file
 
     if target.exists():
         raise click.ClickException(f"{target} exists; choose another file with -o, or move it away first")
     try:
-        found = suggestions(out, top=top, min_count=min_count)
+        check_new_file(target, "-o FILE")
+    except CurateError as err:
+        raise _fail(err) from err
+    # Named apart from the rules the next steps load with them: the folder's own rule
+    # files (`curate rules test FOLDER`, `--rules FOLDER`) and ./rules/.
+    taken = rule_names_in(target.parent)
+    if PROJECT_RULES.is_dir():
+        taken |= rule_names_in(PROJECT_RULES)
+    try:
+        found = suggestions(out, top=top, min_count=min_count, taken=frozenset(taken))
     except CurateError as err:
         raise _fail(err) from err
     for line in skipped_report(found, top, min_count):
@@ -874,12 +886,18 @@ def rules_suggest(out, target, top, min_count):
         echo(f"nothing to suggest: no line was removed {min_count}+ times without a rule in {out}"
              + (" that could be made into one" if found.skipped else ""), err=True)
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(to_toml(found.written, out), encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _fail(cannot_write(target, err, "-o FILE")) from None
+    try:
+        create_file(target, to_toml(found.written, out).encode("utf-8"), "-o FILE")
+    except CurateError as err:
+        raise _fail(err) from err
     lines = sum(candidate.count for candidate, _ in found.written)
     rules = len(found.written)
     echo(f"{rules} rule{'' if rules == 1 else 's'} written to {target}, for {lines} removed lines; "
-         f"review them, then: curate rules test {target.parent} --no-builtin-rules", err=True)
+         f"review them, then: curate rules test {shlex.quote(str(target.parent))} --no-builtin-rules", err=True)
 
 
 def main() -> None:

@@ -24,14 +24,33 @@ TEMPORARY = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{8}\.tmp")
 _ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
-def cannot_write(path: Path, err: OSError, option: str) -> UsageError:
-    """The one line for a file that could not be written: why, and what to do."""
+def cannot_write(path: Path, err: OSError, option: str, folder: Path | None = None) -> UsageError:
+    """The one line for a file that could not be written: why, and what to do (``folder``:
+    the one that refused it, if not the file's own)."""
     reason = err.strerror or str(err)
     if err.errno in _ROOM:
         advice = f"free space on its disk, or choose another file with {option}"
     else:
-        advice = f"choose another file with {option}, or fix the permissions of its folder ({path.parent})"
+        advice = f"choose another file with {option}, or fix the permissions of its folder ({folder or path.parent})"
     return UsageError(f"{path}: cannot write it ({reason}); {advice}")
+
+
+def check_new_file(path: Path, option: str) -> None:
+    """Refuse, before the work that makes it, a file whose folder cannot be: a file where
+    a folder of its path should be, or a folder (the nearest that exists) this process
+    may not write into. The write itself may still fail (a full disk, /proc), and says so."""
+    folder = path.parent
+    while not folder.exists() and not folder.is_symlink() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{path}: {folder} is a file, not a folder; choose another file with {option}")
+    if not os.access(folder, os.W_OK):
+        try:
+            read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        except OSError:
+            read_only = False
+        code = errno.EROFS if read_only else errno.EACCES
+        raise cannot_write(path, OSError(code, os.strerror(code)), option, folder)
 
 
 def _create_temporary(path: Path) -> tuple[int, Path]:
