@@ -16,7 +16,7 @@ from curate.document import RawDocument
 from curate.errors import UsageError
 from curate.formats import reader_for
 from curate.formats.base import ReadOptions
-from curate.outdir import CORPUS, LEGACY_CORPUS, PARTIAL, REMOVED, SUMMARY, lock_holder
+from curate.outdir import CORPUS, LEGACY_CORPUS, PARTIAL, REMOVED, SUMMARY, is_curate_summary, lock_holder
 
 # A corpus record can be as large as the biggest input document, which --max-doc-bytes
 # caps at 64 MiB by default; read back without a cap, so no kept document is skipped.
@@ -72,11 +72,17 @@ class OutputFolder:
             raise UsageError(f"{path}: not a curate output folder (no {SUMMARY}); give the folder given to "
                              "`curate run -o`")
         try:
-            self.summary: dict[str, Any] = json.loads(summary.read_text(encoding="utf-8"))
+            data = summary.read_bytes()
+            self.summary: dict[str, Any] = json.loads(data.decode("utf-8"))
         except (ValueError, OSError) as err:
             raise UsageError(f"{summary}: unreadable ({err}); run `curate run` again to rewrite it") from None
         if not isinstance(self.summary, dict):
             raise UsageError(f"{summary}: not a curate summary (a JSON object); run `curate run` again")
+        # A JSON object is not enough: another tool's summary.json (or a --timings file
+        # written over it) was read as a run's, and its folder scored or reported on.
+        if not is_curate_summary(data):
+            raise UsageError(f"{summary}: not a curate run's summary (it holds no curate settings); give the "
+                             "output folder of a finished `curate run`, or run it again into this folder")
         if (path / LEGACY_CORPUS).exists() and not (path / CORPUS).is_dir():
             raise UsageError(f"{path}: written by curate before output schema 1 (one corpus.jsonl); "
                              "run `curate run` again to make a folder this version reads")
