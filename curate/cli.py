@@ -23,6 +23,7 @@ from curate.stages import DEDUP_PIPELINE, RUN_PIPELINE
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SITE_MODES
 from curate.terminal import echo, shown, shown_lines
+from curate.userfile import replace_file
 
 PROJECT_RULES = Path("rules")
 INTERRUPTED = 130  # the exit status of a command that Ctrl-C stopped before it did anything (128 + SIGINT)
@@ -320,8 +321,9 @@ def io_options(fn):
                           "budget. Default: min(8GiB, a quarter of this machine's RAM), the rest left to the "
                           "workers and to the page cache that serves the index's files."),
         click.option("--timings", type=click.Path(path_type=Path), default=None, metavar="FILE",
-                     help="Write seconds spent per stage to FILE as JSON (kept out of the output folder, "
-                          "whose files are byte-identical between runs)."),
+                     help="Write seconds spent per stage to FILE as JSON, in a folder that exists (kept out of "
+                          "the output folder, whose files are byte-identical between runs). An existing FILE is "
+                          "replaced only if it holds an earlier run's timings."),
         click.option("--strict", is_flag=True,
                      help="Exit with status 3 if any input was quarantined (hidden files and output folders, "
                           "which a folder walk skips on purpose, do not count)."),
@@ -483,6 +485,8 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
         raise click.UsageError("Missing argument 'INPUTS...': name files, folders, URLs or patterns, or list them "
                                "with --inputs-from FILE", ctx=click.get_current_context())
     try:
+        if timings is not None:
+            _check_timings(timings, output)
         if inputs_from is not None:
             inputs = (*inputs, *listed_inputs(inputs_from))
         runner = engine_for(engine, workers, address)
@@ -535,8 +539,12 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
         if timings is not None:
             index = {key: stage_times.pop(key) for key in ("index_paragraphs", "index_bytes", "index_disk_bytes",
                                                            "index_spills") if key in stage_times}
-            timings.write_text(json.dumps({"seconds": stage_times, "input_bytes": total, "index": index,
-                                           "workers": workers, "engine": engine}, indent=2, sort_keys=True) + "\n")
+            data = json.dumps({"seconds": stage_times, "input_bytes": total, "index": index, "workers": workers,
+                               "engine": engine}, indent=2, sort_keys=True) + "\n"
+            try:
+                replace_file(timings, [data.encode("utf-8")], "--timings FILE")
+            except CurateError as err:
+                raise click.ClickException(f"{err}; the run itself finished, its output is in {output}/") from err
         if not quiet:
             echo(summary.table(), err=True)
             mb = total / 1e6
@@ -551,6 +559,58 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                 echo(f"... and {summary.problems_total - 10} more in {output}/quarantine.jsonl", err=True)
         if strict and summary.problems_total > summary.skipped_by_design:
             sys.exit(3)
+
+
+TIMINGS_KEYS = ("seconds", "input_bytes", "index", "workers", "engine")  # what --timings writes
+
+
+def _check_timings(timings: Path, output) -> None:
+    """Refuse, before the run, a --timings FILE the run must not or cannot write: one in
+    the output folder (or another run's), which --help promises to keep out of it (and a
+    later --overwrite refused the folder for it); a file that is not timings written
+    earlier (another run's summary.json was replaced without a word); a FILE in a folder
+    that does not exist or cannot be written (the run was over before it said so)."""
+    from curate.discover import is_curate_output
+    from curate.outdir import is_curate_summary
+    from curate.userfile import check_new_file
+
+    landing = timings.resolve()  # written through a link: where the bytes land
+    keep_out = ("the timings are kept out of the output folder, whose files are byte-identical between runs; "
+                "give --timings a FILE outside it")
+    if isinstance(output, Path) and (landing == output.resolve() or output.resolve() in landing.parents):
+        raise ArgumentError(f"--timings {timings}: lies in the output folder {output}; {keep_out}")
+    folder = next((f for f in landing.parents if is_curate_output(f)), None)
+    if folder is not None:
+        raise ArgumentError(f"--timings {timings}: lies in another run's output folder ({folder}); {keep_out}")
+    if timings.is_dir():
+        raise ArgumentError(f"--timings {timings}: is a folder; give a file name")
+    if not timings.parent.is_dir():
+        what = "is a file, not a folder;" if timings.parent.exists() else "no such folder; create it, or"
+        raise ArgumentError(f"--timings {timings}: {timings.parent}: {what} give --timings a FILE in a folder "
+                            "that exists")
+    if timings.exists():
+        try:
+            with open(timings, "rb") as f:
+                head = f.read(1 << 20)
+        except OSError as err:
+            raise UsageError(f"--timings {timings}: exists and cannot be read ({err.strerror}); give another FILE, "
+                             "or remove it first") from None
+        if is_curate_summary(head):
+            raise ArgumentError(f"--timings {timings}: is a curate run's summary.json; give another FILE")
+        if not _holds_timings(head):
+            raise ArgumentError(f"--timings {timings}: exists and holds no timings of an earlier run, which "
+                                "alone --timings replaces; give another FILE, or remove it first")
+    check_new_file(timings, "--timings FILE")
+
+
+def _holds_timings(data: bytes) -> bool:
+    """The bytes of a file --timings wrote."""
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return False
+    return (isinstance(parsed, dict) and set(parsed) <= set(TIMINGS_KEYS)
+            and isinstance(parsed.get("seconds"), dict) and "input_bytes" in parsed)
 
 
 def _unresumable(err: CurateError, engine: str) -> CurateError:
