@@ -130,3 +130,21 @@ def test_a_damaged_shard_is_named_not_a_traceback(runs, tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "the output folder is damaged, run `curate run` again" in result.stderr.splitlines()[-1]
     assert str(shard) in result.stderr
+
+
+def test_shards_missing_from_the_corpus_are_named_damaged(tmp_path):
+    """Deleted shards scored as text removed ("content kept 0/32", status 1): status 2,
+    as --help promises for an OUT that cannot be scored."""
+    out = tmp_path / "out"
+    result = invoke("run", SEEDS, "-o", out, "-q", "--chunk-docs", "2")
+    assert result.exit_code == 0, result.output
+    shards = sorted((out / "corpus").iterdir())
+    assert len(shards) == 3
+    shards[1].unlink()
+    assert _refused(out, SEEDS_GOLD) == (f"Error: {out}: corpus/ holds 3 documents, but summary.json says the run "
+                                         "wrote 5; the folder is damaged (a shard missing or cut short), run "
+                                         "`curate run` again")
+    for shard in shards[::2]:
+        shard.unlink()
+    assert _refused(out, SEEDS_GOLD) == (f"Error: {out}: corpus/ holds no shard, but summary.json says the run "
+                                         "wrote 5 documents; the folder is damaged, run `curate run` again")
