@@ -705,24 +705,33 @@ def score(output, gold, show):
     """Score a curate OUTPUT folder against a GOLD folder of snippet files.
 
     GOLD holds NAME.json files of {"keep": [...], "drop": [...], "once": [...]}: keep
-    snippets must appear in the output of input NAME, drop snippets must not, once
-    snippets must appear exactly once. OUTPUT is the folder of a finished `curate run`
-    (any --output-format); its corpus is what counts. Exits 0 if every snippet holds, 1 if
-    any misses, 2 if OUTPUT or GOLD cannot be scored (the message says why).
+    snippets must appear in the output of input NAME (its file name less its format's
+    suffix: page.v2.txt is page.v2), drop snippets must not, once snippets must appear
+    exactly once. OUTPUT is the folder of a finished `curate run` (any --output-format); its
+    corpus is what counts. Gold pages that name no input of OUTPUT are counted in a
+    warning. Exits 0 if every snippet holds, 1 if any misses, 2 if OUTPUT or GOLD cannot be
+    scored (the message says why): OUTPUT is no finished run or is damaged, a gold file is
+    of the wrong shape, or no gold page names an input of OUTPUT.
 
     \b
     Examples:
       curate run seeds/ -o out/ && curate score out/ tests/fixtures/seeds-gold
       curate score out/ tests/fixtures/noise-dev/gold --show 50
     """
-    from curate.gold import score as score_output
+    from curate.gold import score_folder
 
     try:
-        totals, failures = score_output(output, gold)
+        scored = score_folder(output, gold)
     except CurateError as err:
         # Status 2, not _fail's 1: 1 says snippets missed, and a script must not read a
         # folder that could not be scored as a scored one.
         raise click.UsageError(str(err)) from err
+    totals, failures, absent = scored.totals, scored.failures, scored.absent
+    if absent:
+        listed = ", ".join(shown(name) for name in absent[:5]) + (", ..." if len(absent) > 5 else "")
+        echo(f"warning: {len(absent)} of {scored.pages} gold pages name no input of {output} (no line of it kept "
+             f"or removed: {listed}); their keep and once snippets count as missed, their drop snippets as removed",
+             err=True)
     for failure in failures[:show]:
         echo(f"MISS {shown(failure)}")
     if len(failures) > show:
