@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from curate.stages import DEDUP_PIPELINE, RUN_PIPELINE
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SITE_MODES
 from curate.terminal import echo, shown, shown_lines
+from curate.userfile import replace_file
 
 PROJECT_RULES = Path("rules")
 INTERRUPTED = 130  # the exit status of a command that Ctrl-C stopped before it did anything (128 + SIGINT)
@@ -319,8 +321,9 @@ def io_options(fn):
                           "budget. Default: min(8GiB, a quarter of this machine's RAM), the rest left to the "
                           "workers and to the page cache that serves the index's files."),
         click.option("--timings", type=click.Path(path_type=Path), default=None, metavar="FILE",
-                     help="Write seconds spent per stage to FILE as JSON (kept out of the output folder, "
-                          "whose files are byte-identical between runs)."),
+                     help="Write seconds spent per stage to FILE as JSON, in a folder that exists (kept out of "
+                          "the output folder, whose files are byte-identical between runs). An existing FILE is "
+                          "replaced only if it holds an earlier run's timings."),
         click.option("--strict", is_flag=True,
                      help="Exit with status 3 if any input was quarantined (hidden files and output folders, "
                           "which a folder walk skips on purpose, do not count)."),
@@ -482,6 +485,8 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
         raise click.UsageError("Missing argument 'INPUTS...': name files, folders, URLs or patterns, or list them "
                                "with --inputs-from FILE", ctx=click.get_current_context())
     try:
+        if timings is not None:
+            _check_timings(timings, output)
         if inputs_from is not None:
             inputs = (*inputs, *listed_inputs(inputs_from))
         runner = engine_for(engine, workers, address)
@@ -534,8 +539,12 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
         if timings is not None:
             index = {key: stage_times.pop(key) for key in ("index_paragraphs", "index_bytes", "index_disk_bytes",
                                                            "index_spills") if key in stage_times}
-            timings.write_text(json.dumps({"seconds": stage_times, "input_bytes": total, "index": index,
-                                           "workers": workers, "engine": engine}, indent=2, sort_keys=True) + "\n")
+            data = json.dumps({"seconds": stage_times, "input_bytes": total, "index": index, "workers": workers,
+                               "engine": engine}, indent=2, sort_keys=True) + "\n"
+            try:
+                replace_file(timings, [data.encode("utf-8")], "--timings FILE")
+            except CurateError as err:
+                raise click.ClickException(f"{err}; the run itself finished, its output is in {output}/") from err
         if not quiet:
             echo(summary.table(), err=True)
             mb = total / 1e6
@@ -550,6 +559,58 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                 echo(f"... and {summary.problems_total - 10} more in {output}/quarantine.jsonl", err=True)
         if strict and summary.problems_total > summary.skipped_by_design:
             sys.exit(3)
+
+
+TIMINGS_KEYS = ("seconds", "input_bytes", "index", "workers", "engine")  # what --timings writes
+
+
+def _check_timings(timings: Path, output) -> None:
+    """Refuse, before the run, a --timings FILE the run must not or cannot write: one in
+    the output folder (or another run's), which --help promises to keep out of it (and a
+    later --overwrite refused the folder for it); a file that is not timings written
+    earlier (another run's summary.json was replaced without a word); a FILE in a folder
+    that does not exist or cannot be written (the run was over before it said so)."""
+    from curate.discover import is_curate_output
+    from curate.outdir import is_curate_summary
+    from curate.userfile import check_new_file
+
+    landing = timings.resolve()  # written through a link: where the bytes land
+    keep_out = ("the timings are kept out of the output folder, whose files are byte-identical between runs; "
+                "give --timings a FILE outside it")
+    if isinstance(output, Path) and (landing == output.resolve() or output.resolve() in landing.parents):
+        raise ArgumentError(f"--timings {timings}: lies in the output folder {output}; {keep_out}")
+    folder = next((f for f in landing.parents if is_curate_output(f)), None)
+    if folder is not None:
+        raise ArgumentError(f"--timings {timings}: lies in another run's output folder ({folder}); {keep_out}")
+    if timings.is_dir():
+        raise ArgumentError(f"--timings {timings}: is a folder; give a file name")
+    if not timings.parent.is_dir():
+        what = "is a file, not a folder;" if timings.parent.exists() else "no such folder; create it, or"
+        raise ArgumentError(f"--timings {timings}: {timings.parent}: {what} give --timings a FILE in a folder "
+                            "that exists")
+    if timings.exists():
+        try:
+            with open(timings, "rb") as f:
+                head = f.read(1 << 20)
+        except OSError as err:
+            raise UsageError(f"--timings {timings}: exists and cannot be read ({err.strerror}); give another FILE, "
+                             "or remove it first") from None
+        if is_curate_summary(head):
+            raise ArgumentError(f"--timings {timings}: is a curate run's summary.json; give another FILE")
+        if not _holds_timings(head):
+            raise ArgumentError(f"--timings {timings}: exists and holds no timings of an earlier run, which "
+                                "alone --timings replaces; give another FILE, or remove it first")
+    check_new_file(timings, "--timings FILE")
+
+
+def _holds_timings(data: bytes) -> bool:
+    """The bytes of a file --timings wrote."""
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return False
+    return (isinstance(parsed, dict) and set(parsed) <= set(TIMINGS_KEYS)
+            and isinstance(parsed.get("seconds"), dict) and "input_bytes" in parsed)
 
 
 def _unresumable(err: CurateError, engine: str) -> CurateError:
@@ -644,24 +705,33 @@ def score(output, gold, show):
     """Score a curate OUTPUT folder against a GOLD folder of snippet files.
 
     GOLD holds NAME.json files of {"keep": [...], "drop": [...], "once": [...]}: keep
-    snippets must appear in the output of input NAME, drop snippets must not, once
-    snippets must appear exactly once. OUTPUT is the folder of a finished `curate run`
-    (any --output-format); its corpus is what counts. Exits 0 if every snippet holds, 1 if
-    any misses, 2 if OUTPUT or GOLD cannot be scored (the message says why).
+    snippets must appear in the output of input NAME (its file name less its format's
+    suffix: page.v2.txt is page.v2), drop snippets must not, once snippets must appear
+    exactly once. OUTPUT is the folder of a finished `curate run` (any --output-format); its
+    corpus is what counts. Gold pages that name no input of OUTPUT are counted in a
+    warning. Exits 0 if every snippet holds, 1 if any misses, 2 if OUTPUT or GOLD cannot be
+    scored (the message says why): OUTPUT is no finished run or is damaged, a gold file is
+    of the wrong shape, or no gold page names an input of OUTPUT.
 
     \b
     Examples:
       curate run seeds/ -o out/ && curate score out/ tests/fixtures/seeds-gold
       curate score out/ tests/fixtures/noise-dev/gold --show 50
     """
-    from curate.gold import score as score_output
+    from curate.gold import score_folder
 
     try:
-        totals, failures = score_output(output, gold)
+        scored = score_folder(output, gold)
     except CurateError as err:
         # Status 2, not _fail's 1: 1 says snippets missed, and a script must not read a
         # folder that could not be scored as a scored one.
         raise click.UsageError(str(err)) from err
+    totals, failures, absent = scored.totals, scored.failures, scored.absent
+    if absent:
+        listed = ", ".join(shown(name) for name in absent[:5]) + (", ..." if len(absent) > 5 else "")
+        echo(f"warning: {len(absent)} of {scored.pages} gold pages name no input of {output} (no line of it kept "
+             f"or removed: {listed}); their keep and once snippets count as missed, their drop snippets as removed",
+             err=True)
     for failure in failures[:show]:
         echo(f"MISS {shown(failure)}")
     if len(failures) > show:
@@ -851,7 +921,8 @@ def rules_suggest(out, target, top, min_count):
     Markdown marks rendered), with the removed lines as match examples and kept lines
     from the same pages as keep examples; it is written only if it passes them and fires
     on every line it was made from. The removed lines that could not be made into a rule
-    are counted, with why. Review, then use with --rules.
+    are counted, with why. The rules are named apart from those of the rule files in the
+    target's folder and in ./rules/, which load with them. Review, then use with --rules.
 
     \b
     Examples:
@@ -860,12 +931,22 @@ def rules_suggest(out, target, top, min_count):
       curate rules test my-rules/ --no-builtin-rules
       curate run crawl2/ -o clean2/ --rules my-rules/
     """
-    from curate.suggest import skipped_report, suggestions, to_toml
+    from curate.suggest import rule_names_in, skipped_report, suggestions, to_toml
+    from curate.userfile import cannot_write, check_new_file, create_file
 
     if target.exists():
         raise click.ClickException(f"{target} exists; choose another file with -o, or move it away first")
     try:
-        found = suggestions(out, top=top, min_count=min_count)
+        check_new_file(target, "-o FILE")
+    except CurateError as err:
+        raise _fail(err) from err
+    # Named apart from the rules the next steps load with them: the folder's own rule
+    # files (`curate rules test FOLDER`, `--rules FOLDER`) and ./rules/.
+    taken = rule_names_in(target.parent)
+    if PROJECT_RULES.is_dir():
+        taken |= rule_names_in(PROJECT_RULES)
+    try:
+        found = suggestions(out, top=top, min_count=min_count, taken=frozenset(taken))
     except CurateError as err:
         raise _fail(err) from err
     for line in skipped_report(found, top, min_count):
@@ -874,12 +955,18 @@ def rules_suggest(out, target, top, min_count):
         echo(f"nothing to suggest: no line was removed {min_count}+ times without a rule in {out}"
              + (" that could be made into one" if found.skipped else ""), err=True)
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(to_toml(found.written, out), encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _fail(cannot_write(target, err, "-o FILE")) from None
+    try:
+        create_file(target, to_toml(found.written, out).encode("utf-8"), "-o FILE")
+    except CurateError as err:
+        raise _fail(err) from err
     lines = sum(candidate.count for candidate, _ in found.written)
     rules = len(found.written)
     echo(f"{rules} rule{'' if rules == 1 else 's'} written to {target}, for {lines} removed lines; "
-         f"review them, then: curate rules test {target.parent} --no-builtin-rules", err=True)
+         f"review them, then: curate rules test {shlex.quote(str(target.parent))} --no-builtin-rules", err=True)
 
 
 def main() -> None:

@@ -1,10 +1,11 @@
 """Score an output folder against gold snippets (`curate score`).
 
 A gold folder holds NAME.json files of {"keep": [...], "drop": [...], "once": [...]}:
-keep snippets must appear in the output of the input whose file name starts with
-NAME, drop snippets must not appear, once snippets must appear exactly once. The kept
-text of a finished output folder counts (its corpus shards, in any --output-format,
-read as `curate report` reads them), grouped by the stem of each record's `source`;
+keep snippets must appear in the output of input NAME (its file name less the suffix its
+format is read by: NAME.txt, NAME.jsonl.gz, ...; page.v2.txt is page.v2), drop snippets
+must not appear, once snippets must appear exactly once. The kept text of a finished
+output folder counts (its corpus shards, in any --output-format, read as `curate report`
+reads them), grouped by the page name of each record's `source`;
 text is compared after NFKC, case folding, straight quotes, removal of invisible
 characters and collapsed whitespace. These are the conventions of the gold sets in
 tests/fixtures (and of the score_gold.py tool they came with).
@@ -15,10 +16,12 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from curate.discover import is_curate_output
 from curate.errors import UsageError
+from curate.formats import reader_for, suffixes_of
 from curate.formats.jsonl import json_kind
 from curate.report.folder import OutputFolder
 
@@ -37,23 +40,67 @@ def fold(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def page_name(source: str) -> str:
+    """The name gold calls an input by: its file name less the suffix its reader claims
+    (``page.v2.txt`` is ``page.v2``, ``crawl.jsonl.gz`` is ``crawl``); a name no reader
+    claims (read with --format) stays whole."""
+    name = PurePosixPath(source).name
+    reader = reader_for(name)
+    if reader is None:
+        return name
+    lower = name.lower()
+    suffix = max((s for s in suffixes_of(reader) if lower.endswith(s.lower())), key=len, default="")
+    return name[: len(name) - len(suffix)] or name
+
+
 def output_texts(out_dir: Path) -> dict[str, str]:
-    """The kept text of a finished output folder, folded and joined per source stem.
+    """The kept text of a finished output folder, folded and joined per page name.
     OutputFolder refuses what is not a finished run (no summary.json, a run writing it)
     and reads each shard with the format registry's reader, so a compressed or Parquet
     corpus scores as its JSON Lines twin; nothing else in the folder is read."""
+    return _texts(OutputFolder(out_dir))
+
+
+def _texts(folder: OutputFolder) -> dict[str, str]:
     docs: dict[str, list[str]] = {}
-    for doc in OutputFolder(out_dir).corpus():
-        stem = PurePosixPath(doc.source).name.split(".")[0]
-        docs.setdefault(stem, []).append(fold(doc.text))
+    for doc in folder.corpus():
+        docs.setdefault(page_name(doc.source), []).append(fold(doc.text))
     return {k: "\n".join(v) for k, v in docs.items()}
 
 
+@dataclass(frozen=True)
+class Scored:
+    totals: dict[str, list[int]]  # kind -> [satisfied, total]
+    failures: list[str]
+    absent: list[str]  # gold pages that name no input of the run (no kept or removed line)
+    pages: int  # gold pages in all
+
+
 def score(out_dir: Path, gold_dir: Path) -> tuple[dict[str, list[int]], list[str]]:
-    """({kind: [satisfied, total]}, failures) for keep, drop and once snippets. The gold
-    is read first: a wrong GOLD argument is named before a large corpus is read."""
+    """({kind: [satisfied, total]}, failures) for keep, drop and once snippets."""
+    scored = score_folder(out_dir, gold_dir)
+    return scored.totals, scored.failures
+
+
+def score_folder(out_dir: Path, gold_dir: Path) -> Scored:
+    """The scores, and the gold pages the run has no input of: their keep snippets miss
+    and every drop snippet holds, so a GOLD of other inputs scored "noise removed 663/663"
+    without a word. None of them found is an error. The gold is read first: a wrong GOLD
+    argument is named before a large corpus is read."""
     golds = load_gold(gold_dir)
-    return score_golds(output_texts(out_dir), golds)
+    folder = OutputFolder(out_dir)
+    docs = _texts(folder)
+    totals, failures = score_golds(docs, golds)
+    absent = [name for name in golds if name not in docs]
+    if absent:  # a page whose every line was removed has no kept text, and is an input all the same
+        removed = {page_name(source) for item in folder.removed()
+                   if isinstance(source := item.record.get("source"), str)}
+        absent = [name for name in absent if name not in removed]
+    if absent and len(absent) == len(golds):
+        raise UsageError(f"{gold_dir}: none of its {len(golds)} gold page{'' if len(golds) == 1 else 's'} names an "
+                         f"input of {out_dir} (no line of it kept or removed; {absent[0]}.json scores the input "
+                         f"{absent[0]}.txt, {absent[0]}.jsonl, ...); give the gold of this run's inputs")
+    return Scored(totals, failures, absent, len(golds))
 
 
 def score_golds(docs: dict[str, str], golds: dict[str, Gold]) -> tuple[dict[str, list[int]], list[str]]:

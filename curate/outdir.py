@@ -23,6 +23,7 @@ import orjson
 
 from curate.card import AUDIT_FIELDS, CARD, is_own_card
 from curate.errors import UsageError
+from curate.userfile import TEMPORARY
 
 CORPUS = "corpus"  # a folder of shards: part-00000.jsonl, ... (docs/output.md)
 LEGACY_CORPUS = "corpus.jsonl"  # the single corpus file of curate before output schema 1
@@ -297,8 +298,13 @@ def finished_run_leftover(folder: Path) -> bool:
 
 
 def _is_temporary(name: str) -> bool:
-    """A file write_durably left half-written, named after one of curate's own files."""
-    return name.endswith(".tmp") and name[:-4] in CURATE_NAMES
+    """A file write_durably left half-written, named after one of curate's own files, or
+    the temporary file of a report or clusters file that `curate report` or `curate
+    clusters` was writing into the folder when it was killed (curate.userfile)."""
+    if name.endswith(".tmp") and name[:-4] in CURATE_NAMES:
+        return True
+    temporary = TEMPORARY.fullmatch(name)
+    return temporary is not None and temporary["name"] in DERIVED
 
 
 def refusal(folder: Path, state: FolderState, resume: bool, overwrite: bool) -> UsageError | None:
@@ -331,6 +337,9 @@ def clear_folder(folder: Path) -> None:
     for name in (SUMMARY, *OUTPUT_FILES, LEGACY_CORPUS, *DERIVED):
         remove_tree(folder / name)
         (folder / f"{name}.tmp").unlink(missing_ok=True)
+    for entry in os.scandir(folder):
+        if _is_temporary(entry.name) and not entry.is_dir(follow_symlinks=False):
+            os.unlink(entry.path)
     if _own_card_file(folder / CARD):  # the user's own README.md stays (a folder holding one is refused anyway)
         (folder / CARD).unlink()
     fsync_path(folder)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -210,10 +211,11 @@ def build_rule(name: str, candidate: Candidate, keeps: list[str]) -> dict:
             "examples": {"match": matches, "keep": keeps}}
 
 
-def suggestions(out: Path, top: int = 30, min_count: int = 3) -> Suggestions:
+def suggestions(out: Path, top: int = 30, min_count: int = 3, taken: frozenset[str] = frozenset()) -> Suggestions:
     """The ``top`` most frequent rule-free removals of ``out`` seen at least ``min_count``
     times, each as a rule table that passes its own examples and fires on every line it
-    was made from; and the lines that could not be made into a rule, counted by why."""
+    was made from; and the lines that could not be made into a rule, counted by why.
+    No rule is given a name in ``taken`` (the rules loaded beside the new ones)."""
     from curate.rules import load_rules
 
     page_rules = frozenset(rule.name for rule in load_rules(check_examples=False).rules if rule.scope == "page")
@@ -222,15 +224,42 @@ def suggestions(out: Path, top: int = 30, min_count: int = 3) -> Suggestions:
     ranked = sorted((c for c in found.values() if c.count >= min_count), key=lambda c: (-c.count, c.pattern))[:top]
     result.left_out = sum(c.count for c in found.values()) - sum(c.count for c in ranked)
     lines = kept_lines(out, {(doc, source) for c in ranked for doc, source, _ in c.places})
-    taken: set[str] = set()
+    names = set(taken)
     for candidate in ranked:
-        table, why, failure = _proven_rule(candidate, rule_name(candidate, taken), lines)
+        table, why, failure = _proven_rule(candidate, rule_name(candidate, names), lines)
         if table is not None:
             result.written.append((candidate, table))
         else:
             result.skipped[why] += candidate.count
             result.failures.append((candidate, failure))
     return result
+
+
+def rule_names_in(folder: Path) -> set[str]:
+    """The names of the rules in the *.toml files under ``folder``, as `curate rules test
+    FOLDER` would read them (none if there is no such folder): suggestions written beside
+    them must take other names, or that test, and a run with --rules FOLDER, stop at the
+    second rule of one name. A file that is no valid rule file adds none (the test says
+    what is wrong with it)."""
+    from curate.rules import _toml_files, read_rule_file
+
+    if not folder.is_dir():
+        return set()
+    try:
+        paths = _toml_files(folder)
+    except RuleError:
+        return set()
+    names = set()
+    for path in paths:
+        try:
+            data = tomllib.loads(read_rule_file(path).decode("utf-8").removeprefix("\ufeff"))
+        except (RuleError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+            continue
+        tables = data.get("rule")
+        for table in tables if isinstance(tables, list) else []:
+            if isinstance(table, dict) and isinstance(table.get("name"), str):
+                names.add(table["name"])
+    return names
 
 
 def _proven_rule(candidate: Candidate, name: str, lines: dict[tuple[str, str], list[tuple[int, str]]],

@@ -181,6 +181,45 @@ def test_a_damaged_output_folder_is_named_not_a_traceback(command, seeds_out, tm
                                                     "run `curate run` again\n")
 
 
+@pytest.mark.parametrize("command", ["report", "clusters"])
+def test_a_corpus_deleted_from_the_folder_is_named_damaged(command, seeds_out, tmp_path):
+    """A report drew "5 documents before, 0 after" where summary.json says 5 were written."""
+    out = Path(shutil.copytree(seeds_out, tmp_path / "out"))
+    shutil.rmtree(out / "corpus")
+    result = invoke(command, out, "-o", tmp_path / "x")
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {out}: corpus/ holds no shard, but summary.json says the run wrote 5 "
+                             "documents; the folder is damaged, run `curate run` again\n")
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    (("removed_by_reason",), [1], "removed_by_reason is an array, not an object"),
+    (("inputs",), 5, "inputs is a number, not an array"),
+    (("rules",), 5, "rules is a number, not an array"),
+    (("problem_counts", "by_kind"), "x", "problem_counts.by_kind is a string, not an object"),
+    (("documents",), [], "documents is an array, not an object"),
+    (("documents", "written"), "5", "documents.written is a string, not a whole number"),
+    (("lines",), None, None),  # null, or no field at all: an older or newer run's summary, read as far as it goes
+])
+def test_a_summary_field_of_the_wrong_type_is_named_not_a_traceback(field, value, said, seeds_out, tmp_path):
+    out = Path(shutil.copytree(seeds_out, tmp_path / "out"))
+    summary = json.loads((out / "summary.json").read_text())
+    *parents, last = field
+    holder = summary
+    for key in parents:
+        holder = holder[key]
+    holder[last] = value
+    (out / "summary.json").write_text(json.dumps(summary))
+    result = invoke("report", out, "-o", tmp_path / "r.html")
+    if said is None:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {out / 'summary.json'}: {said} as curate writes it; the summary is damaged, "
+                             "run `curate run` again\n")
+
+
 def test_without_matplotlib_it_names_the_pip_command(seeds_out, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # what `import matplotlib` meets when it is not installed
     result = invoke("report", seeds_out, "-o", tmp_path / "r.html")

@@ -122,3 +122,35 @@ def test_a_folder_a_run_is_writing_is_not_read(command, out, tmp_path):
                                               f"{os.getpid()}); wait for it to end, then read the folder")
     assert not (tmp_path / "r.out").exists()
 
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_target_that_cannot_be_written_is_one_line(command, out):
+    """/proc takes no new file, whoever runs the tests (a read-only folder would not stop root)."""
+    _needs(command)
+    result = invoke(command, out, "-o", "/proc/curate-report.out")
+    assert result.exit_code == 1
+    assert result.output == ("Error: /proc/curate-report.out: cannot write it (No such file or directory); choose "
+                             "another file with -o FILE, or fix the permissions of its folder (/proc)\n")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_tmp_file_of_the_user_beside_the_target_is_left_alone(command, out, tmp_path):
+    """The file is written under a temporary name of its own: NAME.tmp, the user's, was
+    truncated and then deleted."""
+    _needs(command)
+    (tmp_path / "r.out.tmp").write_text("precious")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert invoke(command, out, "-o", tmp_path / "r.out").exit_code == 0
+    assert (tmp_path / "r.out.tmp").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "r.out"])
+
+
+def test_what_a_killed_report_left_in_the_folder_does_not_stop_overwrite(out):
+    """The temporary file of a report killed while writing it is curate's: `run
+    --overwrite` removes it, where it refused the folder as holding files curate did not
+    write."""
+    (out / ".report.html.0123abcd.tmp").write_text("<html>half")
+    result = invoke("run", SEEDS, "-o", out, "--quiet", "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert not (out / ".report.html.0123abcd.tmp").exists()

@@ -5,6 +5,7 @@ that say what to do (status 2: 1 says snippets missed), never a traceback or a 0
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import shutil
@@ -130,3 +131,86 @@ def test_a_damaged_shard_is_named_not_a_traceback(runs, tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "the output folder is damaged, run `curate run` again" in result.stderr.splitlines()[-1]
     assert str(shard) in result.stderr
+
+
+def test_shards_missing_from_the_corpus_are_named_damaged(tmp_path):
+    """Deleted shards scored as text removed ("content kept 0/32", status 1): status 2,
+    as --help promises for an OUT that cannot be scored."""
+    out = tmp_path / "out"
+    result = invoke("run", SEEDS, "-o", out, "-q", "--chunk-docs", "2")
+    assert result.exit_code == 0, result.output
+    shards = sorted((out / "corpus").iterdir())
+    assert len(shards) == 3
+    shards[1].unlink()
+    assert _refused(out, SEEDS_GOLD) == (f"Error: {out}: corpus/ holds 3 documents, but summary.json says the run "
+                                         "wrote 5; the folder is damaged (a shard missing or cut short), run "
+                                         "`curate run` again")
+    for shard in shards[::2]:
+        shard.unlink()
+    assert _refused(out, SEEDS_GOLD) == (f"Error: {out}: corpus/ holds no shard, but summary.json says the run "
+                                         "wrote 5 documents; the folder is damaged, run `curate run` again")
+
+
+def _pages(folder: Path, pages: dict[str, str]) -> Path:
+    folder.mkdir(parents=True)
+    for name, text in pages.items():
+        if name.endswith(".jsonl.gz"):
+            with gzip.open(folder / name, "wt", encoding="utf-8") as f:
+                f.write(json.dumps({"text": text}) + "\n")
+        else:
+            (folder / name).write_text(text + "\n", encoding="utf-8")
+    return folder
+
+
+HARBOUR = "Another article about the harbour and the ferries that came back early this year, before the spring fair."
+BAKERY = "The bakery on the corner of the market square reopened after two years with a queue down the whole street."
+
+
+def test_a_dotted_page_name_is_scored_by_its_whole_name(tmp_path):
+    """NAME.json scores input NAME: page.v2.txt is page.v2, not page (the name was cut at
+    its first dot, so page.v2.json matched nothing, and page.v1 and page.v2 were one page)."""
+    inputs = _pages(tmp_path / "in", {"page.v1.txt": BAKERY, "page.v2.txt": HARBOUR, "crawl.v2.jsonl.gz": BAKERY})
+    gold = tmp_path / "gold"
+    gold.mkdir()
+    (gold / "page.v2.json").write_text(json.dumps({"keep": ["harbour and the ferries"], "drop": ["bakery"]}))
+    (gold / "crawl.v2.json").write_text(json.dumps({"once": ["market square reopened"]}))
+    assert invoke("run", inputs, "-o", tmp_path / "out", "-q").exit_code == 0
+    result = invoke("score", tmp_path / "out", gold)
+    assert result.exit_code == 0, result.output
+    assert _figures(result.output) == {"content kept": (1, 1), "noise removed": (1, 1), "once": (1, 1)}
+    assert "warning" not in result.output
+
+
+def test_gold_pages_the_run_has_no_input_of_are_counted(runs, tmp_path):
+    """Every drop snippet of a page not in the run holds: said, with the figures as before."""
+    gold = Path(shutil.copytree(SEEDS_GOLD, tmp_path / "gold"))
+    (gold / "elsewhere.json").write_text(json.dumps({"keep": ["a line of another crawl"], "drop": ["menu"]}))
+    (gold / "also-elsewhere.json").write_text(json.dumps({"drop": ["footer"]}))
+    result = invoke("score", runs["jsonl"], gold, "--show", "0")
+    assert result.exit_code == 1
+    assert (f"warning: 2 of 7 gold pages name no input of {runs['jsonl']} (no line of it kept or removed: "
+            "also-elsewhere, elsewhere); their keep and once snippets count as missed, their drop snippets as "
+            "removed") in result.output.splitlines()
+    assert _figures(result.output) == {"content kept": (32, 33), "noise removed": (31, 31), "once": (3, 3)}
+
+
+def test_a_page_whose_every_line_was_removed_is_an_input_all_the_same(tmp_path):
+    inputs = _pages(tmp_path / "in", {"story.txt": HARBOUR, "gone.txt": "(Finish)"})
+    gold = tmp_path / "gold"
+    gold.mkdir()
+    (gold / "gone.json").write_text(json.dumps({"drop": ["(Finish)"]}))
+    assert invoke("run", inputs, "-o", tmp_path / "out", "-q").exit_code == 0
+    result = invoke("score", tmp_path / "out", gold)
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
+
+
+def test_gold_of_other_inputs_is_refused(runs, tmp_path):
+    """The noise-dev gold against the seeds' run scored "noise removed 663/663" (status 1)."""
+    gold = tmp_path / "gold"
+    gold.mkdir()
+    (gold / "other.json").write_text(json.dumps({"keep": ["a line"], "drop": ["menu"]}))
+    (gold / "more.json").write_text(json.dumps({"drop": ["footer"]}))
+    assert _refused(runs["jsonl"], gold) == (
+        f"Error: {gold}: none of its 2 gold pages names an input of {runs['jsonl']} (no line of it kept or removed; "
+        "more.json scores the input more.txt, more.jsonl, ...); give the gold of this run's inputs")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from curate.errors import ArgumentError, UsageError
 from curate.outdir import CLUSTERS, CORPUS, CURATE_NAMES, DISCARDED, INDEX, INDEX_BUILDING, PARTIAL, REPORT
 from curate.report.clusters import ClusterIndex, cluster_records
 from curate.report.folder import OutputFolder
+from curate.userfile import replace_file
 
 
 @dataclass(frozen=True)
@@ -72,22 +72,6 @@ def _refuse_inside_output(path: Path, out: Path, default: str) -> None:
                         f"{out / default}")
 
 
-def _replace(path: Path, chunks) -> int:
-    """Write the chunks to path.tmp and rename it: a failed write never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    size = 0
-    try:
-        with open(tmp, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)
-                size += len(chunk)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return size
-
-
 def make_report(out: Path | str, target: Path | None = None, overwrite: bool = False) -> Written:
     from curate.report.charts import require_matplotlib
 
@@ -98,7 +82,7 @@ def make_report(out: Path | str, target: Path | None = None, overwrite: bool = F
     folder = OutputFolder(out)
     path = target_of(folder.path, target, REPORT, overwrite)
     figures = gather(folder)
-    size = _replace(path, [render(folder, figures).encode("utf-8")])
+    size = replace_file(path, [render(folder, figures).encode("utf-8")])
     return Written(path, size, len(figures.clusters), figures.clusters.total_copies)
 
 
@@ -107,5 +91,5 @@ def export_clusters(out: Path | str, target: Path | None = None, overwrite: bool
     path = target_of(folder.path, target, CLUSTERS, overwrite)
     index = ClusterIndex.of(folder)
     records = cluster_records(folder, index.clusters())
-    size = _replace(path, (orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n" for record in records))
+    size = replace_file(path, (orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n" for record in records))
     return Written(path, size, len(index), index.total_copies)

@@ -16,7 +16,8 @@ from curate.document import RawDocument
 from curate.errors import UsageError
 from curate.formats import reader_for
 from curate.formats.base import ReadOptions
-from curate.outdir import CORPUS, LEGACY_CORPUS, PARTIAL, REMOVED, SUMMARY, lock_holder
+from curate.formats.jsonl import json_kind
+from curate.outdir import CORPUS, LEGACY_CORPUS, PARTIAL, REMOVED, SUMMARY, is_curate_summary, lock_holder
 
 # A corpus record can be as large as the biggest input document, which --max-doc-bytes
 # caps at 64 MiB by default; read back without a cap, so no kept document is skipped.
@@ -72,16 +73,30 @@ class OutputFolder:
             raise UsageError(f"{path}: not a curate output folder (no {SUMMARY}); give the folder given to "
                              "`curate run -o`")
         try:
-            self.summary: dict[str, Any] = json.loads(summary.read_text(encoding="utf-8"))
+            data = summary.read_bytes()
+            self.summary: dict[str, Any] = json.loads(data.decode("utf-8"))
         except (ValueError, OSError) as err:
             raise UsageError(f"{summary}: unreadable ({err}); run `curate run` again to rewrite it") from None
         if not isinstance(self.summary, dict):
             raise UsageError(f"{summary}: not a curate summary (a JSON object); run `curate run` again")
+        # A JSON object is not enough: another tool's summary.json (or a --timings file
+        # written over it) was read as a run's, and its folder scored or reported on.
+        if not is_curate_summary(data):
+            raise UsageError(f"{summary}: not a curate run's summary (it holds no curate settings); give the "
+                             "output folder of a finished `curate run`, or run it again into this folder")
+        _check_shapes(summary, self.summary)
         if (path / LEGACY_CORPUS).exists() and not (path / CORPUS).is_dir():
             raise UsageError(f"{path}: written by curate before output schema 1 (one corpus.jsonl); "
                              "run `curate run` again to make a folder this version reads")
         if not (path / REMOVED).is_file():
             raise UsageError(f"{path}: {REMOVED} is missing; the folder is incomplete, run `curate run` again")
+        written = self.summary.get("documents", {}).get("written")
+        # What the corpus must hold: each document that kept a line is one record (a
+        # shard deleted or cut short scored as text removed, and a report drew 0 documents).
+        self.written: int | None = written if isinstance(written, int) and not isinstance(written, bool) else None
+        if self.written and not self.shards():
+            raise UsageError(f"{path}: {CORPUS}/ holds no shard, but {SUMMARY} says the run wrote "
+                             f"{_documents(self.written)}; the folder is damaged, run `curate run` again")
 
     @property
     def removed_path(self) -> Path:
@@ -96,6 +111,7 @@ class OutputFolder:
 
     def corpus(self) -> Iterator[CorpusDoc]:
         """Every corpus record, in order, read by the format registry's reader of its shard."""
+        read = 0
         for shard in self.shards():
             reader = reader_for(shard)
             assert reader is not None  # shards() keeps only files a reader claims
@@ -104,7 +120,12 @@ class OutputFolder:
                 if not isinstance(item, RawDocument):
                     raise UsageError(f"{self.path / item.source}:{item.line or ''}: {item.problem}; the output "
                                      "folder is damaged, run `curate run` again")
+                read += 1
                 yield _corpus_doc(item)
+        if self.written is not None and read != self.written:
+            raise UsageError(f"{self.path}: {CORPUS}/ holds {_documents(read)}, but {SUMMARY} says the run wrote "
+                             f"{self.written:,}; the folder is damaged (a shard missing or cut short), run "
+                             "`curate run` again")
 
     def removed(self) -> Iterator[Removed]:
         """Every record of removed.jsonl with its byte offset (for reading it again later)."""
@@ -136,6 +157,32 @@ class OutputFolder:
                 f.seek(offset)
                 found.append(orjson.loads(f.readline()))
         return found
+
+
+def _documents(n: int) -> str:
+    return f"{n:,} document{'' if n == 1 else 's'}"
+
+
+# The fields of summary.json that `curate report` (and this class) read, and the JSON
+# type curate writes each as: one of another type was a traceback deep in the report.
+# A field that is not there is left to the reader (an older or newer run's summary).
+_SHAPES: tuple[tuple[tuple[str, ...], type], ...] = (
+    (("documents",), dict), (("documents", "written"), int), (("lines",), dict), (("inputs",), list),
+    (("rules",), list), (("removed_by_reason",), dict), (("problem_counts",), dict),
+    (("problem_counts", "by_kind"), dict), (("settings",), dict))
+
+
+def _check_shapes(summary: Path, data: dict[str, Any]) -> None:
+    for keys, kind in _SHAPES:
+        value: Any = data
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        if not isinstance(value, kind) or isinstance(value, bool):
+            want = {dict: "an object", list: "an array", int: "a whole number"}[kind]
+            raise UsageError(f"{summary}: {'.'.join(keys)} is {json_kind(value)}, not {want} as curate writes it; "
+                             "the summary is damaged, run `curate run` again")
 
 
 def _corpus_doc(raw: RawDocument) -> CorpusDoc:
