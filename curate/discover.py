@@ -356,7 +356,7 @@ def _own_output_notice(root: Path, output: Path, label: str) -> list[Problem]:
     not the folder exists yet, so a run and its --resume see the same items."""
     for root_path, out_path in zip(spellings(root), spellings(output), strict=True):
         if inside(out_path, root_path):
-            source = source_name(_prefixed(label, Path(os.path.relpath(out_path, root_path)).as_posix()))
+            source = _prefixed(label, source_name(Path(os.path.relpath(out_path, root_path)).as_posix()))
             return [Problem(source, None, OWN_OUTPUT,
                             "not read; the output of a run is not its input", lines=0)]
     return []
@@ -528,7 +528,10 @@ def _is_curate_summary(summary: Location) -> bool:
 
 
 def _rel(path: Path, root: Path, label: str) -> str:
-    return source_name(_prefixed(label, path.relative_to(root).as_posix()))
+    # The label is spelled already (root_labels): decoded again, its characters would be
+    # encoded in the locale's encoding first (``ü`` as the byte 0xFC under Latin-1, or an
+    # error under ASCII), so only the path below the root is.
+    return _prefixed(label, source_name(path.relative_to(root).as_posix()))
 
 
 def _reader_or_skip(path: Location, source: str, input_format: str, problems: list[Problem],
@@ -677,8 +680,8 @@ def _remote_source(label: str, relative: str, root: str) -> str:
     named as the prefix itself with a '/' (relative "") is named by the prefix's last
     segment and that '/'."""
     if not relative:
-        return source_name((label or base_name(root)) + "/")
-    return source_name(f"{label}/{relative}" if label else relative)
+        return (label or source_name(base_name(root))) + "/"
+    return _prefixed(label, source_name(relative))  # the label is spelled already, as in _rel
 
 
 def _take_remote(entry: RemoteEntry, source: str, is_metadata: bool, input_format: str, found: list[InputFile],
