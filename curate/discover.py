@@ -60,6 +60,8 @@ from curate.storage import (
     join,
     list_remote,
     object_at,
+    spelled_bytes,
+    url_text,
 )
 
 SKIP_ACTIONS = {
@@ -210,8 +212,8 @@ def _slashes(text: str) -> Iterator[int]:
 
 def input_root(given: str) -> str:
     """A root as summary.json names it: a URL as given, a local path made absolute (the
-    link as given, not where it leads), decoded as sources are."""
-    return given if is_remote(given) else source_name(os.path.abspath(given))
+    link as given, not where it leads), both decoded as sources are."""
+    return url_text(given) if is_remote(given) else source_name(os.path.abspath(given))
 
 
 def _prefixed(label: str, rel: str) -> str:
@@ -663,7 +665,7 @@ def _remote_tree(entries: list[RemoteEntry]) -> _RemoteFolder:
 
 
 def _by_bytes(names: Iterable[str]) -> list[str]:
-    return sorted(names, key=lambda n: n.encode("utf-8", "surrogateescape"))
+    return sorted(names, key=spelled_bytes)  # as a local walk (_sorted_names), whatever the locale
 
 
 def _hidden(name: str) -> bool:
@@ -689,8 +691,8 @@ def _take_remote(entry: RemoteEntry, source: str, is_metadata: bool, input_forma
     """An object met in a bucket's walk: added to ``found``, or skipped with a problem."""
     if entry.relative.endswith("/") or not entry.relative:
         problems.append(Problem(source, None, "object key ends in '/'",
-                                f"not read: fsspec opens {entry.url} as a folder, not as the object; copy it to a "
-                                "key without the trailing '/' to read it", lines=0))
+                                f"not read: fsspec opens {url_text(entry.url)} as a folder, not as the object; copy it "
+                                "to a key without the trailing '/' to read it", lines=0))
         return
     name = entry.relative.rpartition("/")[2]
     skip = HIDDEN_FILE if _hidden(name) else DATASET_METADATA if is_metadata else None
@@ -711,8 +713,9 @@ def _object_named_as_root(root: str, label: str) -> list[Problem]:
         return []
     above = root.rstrip("/").rpartition("/")[0] + "/"
     return [Problem(label or source_name(base_name(root)), None, "object named as the folder given",
-                    f"not read: {root} is both an object and a folder, and the folder's objects are read; to read "
-                    f"the object too, give the folder above it ({above}) as the input", lines=0)]
+                    f"not read: {url_text(root)} is both an object and a folder, and the folder's objects are "
+                    f"read; to read the object too, give the folder above it ({url_text(above)}) as the input",
+                    lines=0)]
 
 
 def _remote_outputs(entries: list[RemoteEntry]) -> set[str]:

@@ -4,14 +4,20 @@ encoding, each output folder compared byte for byte with the UTF-8 run's.
 
 Python decodes names (and argv) in the locale's encoding: ``ünï`` typed in a UTF-8 terminal
 is ``\\udcc3\\udcbcn\\udcc3\\udcaf`` under ASCII and ``Ã¼nÃ¯`` under Latin-1. A name decoded
-twice was the byte 0xFC under Latin-1 (``\\xfcn\\xef`` in the output), a crash under ASCII."""
+twice was the byte 0xFC under Latin-1 (``\\xfcn\\xef`` in the output), a crash under ASCII;
+a URL handed to the store as the system spelled it asked for another name."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import shutil
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
+import pytest
 from conftest import SEEDS, UTF8_LOCALE, locale_env, output_files, run_process
 
 
@@ -74,3 +80,29 @@ def test_an_output_folder_inside_a_non_ascii_input_is_named_alike_in_every_local
         outs.append(_run(work, "ünï/out", settings, "ünï", "b"))
     assert outs[0] == {k: v.replace(b"/other/", b"/utf8/") for k, v in outs[1].items()}
     assert b'"source":"\xc3\xbcn\xc3\xaf/out"' in outs[0]["quarantine.jsonl"]
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """Python's own web server on a free localhost port, serving a folder."""
+    folder = tmp_path_factory.mktemp("www")
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    finally:
+        server.shutdown()
+
+
+def test_a_url_with_non_ascii_characters_is_read_in_every_locale(web, tmp_path, other_locale):
+    base, folder = web
+    (folder / "d").mkdir(exist_ok=True)
+    (folder / "d" / "café.txt").write_bytes((SEEDS / SEED_NAMES[0]).read_bytes())
+    (folder / "d" / "naïve.txt").write_bytes((SEEDS / SEED_NAMES[1]).read_bytes())
+    files = _same_as_utf8(tmp_path, other_locale, f"{base}/d/café.txt", f"{base}/d/naïve.txt")
+    assert sorted(_sources(files)) == ["café.txt", "naïve.txt"]
