@@ -49,7 +49,7 @@ from curate.formats.base import (
 )
 from curate.globs import Glob, as_glob
 from curate.outdir import CORPUS, PARTIAL, SUMMARY, is_curate_summary
-from curate.paths import inside, spellings
+from curate.paths import absolute, inside, spellings
 from curate.storage import (
     Location,
     RemoteEntry,
@@ -213,7 +213,7 @@ def _slashes(text: str) -> Iterator[int]:
 def input_root(given: str) -> str:
     """A root as summary.json names it: a URL as given, a local path made absolute (the
     link as given, not where it leads), both decoded as sources are."""
-    return url_text(given) if is_remote(given) else source_name(os.path.abspath(given))
+    return url_text(given) if is_remote(given) else source_name(absolute(given))
 
 
 def _prefixed(label: str, rel: str) -> str:
@@ -247,6 +247,7 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
     for local, glob, spelled in zip(roots, globs, given, strict=True):
         if not isinstance(local, Path):
             continue
+        absolute(local)  # a relative path with the current folder gone: said so, not "no such file"
         if glob is not None and not local.is_dir():
             raise UsageError(f"{spelled}: no folder {local} to match the pattern in; check the path")
         if not local.exists() and not local.is_symlink():
