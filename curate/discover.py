@@ -49,7 +49,7 @@ from curate.formats.base import (
 )
 from curate.globs import Glob, as_glob
 from curate.outdir import CORPUS, PARTIAL, SUMMARY, is_curate_summary
-from curate.paths import inside, spellings
+from curate.paths import absolute, inside, spellings
 from curate.storage import (
     Location,
     RemoteEntry,
@@ -60,6 +60,8 @@ from curate.storage import (
     join,
     list_remote,
     object_at,
+    spelled_bytes,
+    url_text,
 )
 
 SKIP_ACTIONS = {
@@ -210,8 +212,8 @@ def _slashes(text: str) -> Iterator[int]:
 
 def input_root(given: str) -> str:
     """A root as summary.json names it: a URL as given, a local path made absolute (the
-    link as given, not where it leads), decoded as sources are."""
-    return given if is_remote(given) else source_name(os.path.abspath(given))
+    link as given, not where it leads), both decoded as sources are."""
+    return url_text(given) if is_remote(given) else source_name(absolute(given))
 
 
 def _prefixed(label: str, rel: str) -> str:
@@ -245,6 +247,7 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
     for local, glob, spelled in zip(roots, globs, given, strict=True):
         if not isinstance(local, Path):
             continue
+        absolute(local)  # a relative path with the current folder gone: said so, not "no such file"
         if glob is not None and not local.is_dir():
             raise UsageError(f"{spelled}: no folder {local} to match the pattern in; check the path")
         if not local.exists() and not local.is_symlink():
@@ -356,7 +359,7 @@ def _own_output_notice(root: Path, output: Path, label: str) -> list[Problem]:
     not the folder exists yet, so a run and its --resume see the same items."""
     for root_path, out_path in zip(spellings(root), spellings(output), strict=True):
         if inside(out_path, root_path):
-            source = source_name(_prefixed(label, Path(os.path.relpath(out_path, root_path)).as_posix()))
+            source = _prefixed(label, source_name(Path(os.path.relpath(out_path, root_path)).as_posix()))
             return [Problem(source, None, OWN_OUTPUT,
                             "not read; the output of a run is not its input", lines=0)]
     return []
@@ -528,7 +531,10 @@ def _is_curate_summary(summary: Location) -> bool:
 
 
 def _rel(path: Path, root: Path, label: str) -> str:
-    return source_name(_prefixed(label, path.relative_to(root).as_posix()))
+    # The label is spelled already (root_labels): decoded again, its characters would be
+    # encoded in the locale's encoding first (``ü`` as the byte 0xFC under Latin-1, or an
+    # error under ASCII), so only the path below the root is.
+    return _prefixed(label, source_name(path.relative_to(root).as_posix()))
 
 
 def _reader_or_skip(path: Location, source: str, input_format: str, problems: list[Problem],
@@ -660,7 +666,7 @@ def _remote_tree(entries: list[RemoteEntry]) -> _RemoteFolder:
 
 
 def _by_bytes(names: Iterable[str]) -> list[str]:
-    return sorted(names, key=lambda n: n.encode("utf-8", "surrogateescape"))
+    return sorted(names, key=spelled_bytes)  # as a local walk (_sorted_names), whatever the locale
 
 
 def _hidden(name: str) -> bool:
@@ -677,8 +683,8 @@ def _remote_source(label: str, relative: str, root: str) -> str:
     named as the prefix itself with a '/' (relative "") is named by the prefix's last
     segment and that '/'."""
     if not relative:
-        return source_name((label or base_name(root)) + "/")
-    return source_name(f"{label}/{relative}" if label else relative)
+        return (label or source_name(base_name(root))) + "/"
+    return _prefixed(label, source_name(relative))  # the label is spelled already, as in _rel
 
 
 def _take_remote(entry: RemoteEntry, source: str, is_metadata: bool, input_format: str, found: list[InputFile],
@@ -686,8 +692,8 @@ def _take_remote(entry: RemoteEntry, source: str, is_metadata: bool, input_forma
     """An object met in a bucket's walk: added to ``found``, or skipped with a problem."""
     if entry.relative.endswith("/") or not entry.relative:
         problems.append(Problem(source, None, "object key ends in '/'",
-                                f"not read: fsspec opens {entry.url} as a folder, not as the object; copy it to a "
-                                "key without the trailing '/' to read it", lines=0))
+                                f"not read: fsspec opens {url_text(entry.url)} as a folder, not as the object; copy it "
+                                "to a key without the trailing '/' to read it", lines=0))
         return
     name = entry.relative.rpartition("/")[2]
     skip = HIDDEN_FILE if _hidden(name) else DATASET_METADATA if is_metadata else None
@@ -708,8 +714,9 @@ def _object_named_as_root(root: str, label: str) -> list[Problem]:
         return []
     above = root.rstrip("/").rpartition("/")[0] + "/"
     return [Problem(label or source_name(base_name(root)), None, "object named as the folder given",
-                    f"not read: {root} is both an object and a folder, and the folder's objects are read; to read "
-                    f"the object too, give the folder above it ({above}) as the input", lines=0)]
+                    f"not read: {url_text(root)} is both an object and a folder, and the folder's objects are "
+                    f"read; to read the object too, give the folder above it ({url_text(above)}) as the input",
+                    lines=0)]
 
 
 def _remote_outputs(entries: list[RemoteEntry]) -> set[str]:

@@ -26,7 +26,9 @@ from curate.errors import UsageError
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-Location = Path | str  # a local path, or a URL kept as the user spelled it
+# A local path, or a URL kept as the user spelled it: as the system decoded its bytes (the
+# command line, --inputs-from), as a local path is. See store_url.
+Location = Path | str
 
 # The package fsspec needs for each protocol, and the extra of curate-corpus that installs it.
 PROTOCOL_EXTRAS = {"s3": ("s3fs", "s3"), "s3a": ("s3fs", "s3"), "gs": ("gcsfs", "gcs"), "gcs": ("gcsfs", "gcs"),
@@ -106,6 +108,47 @@ def check_location(location: Location, output: bool = False) -> None:
         raise UsageError(problem)
 
 
+def store_url(url: str) -> str:
+    """The URL as a store is asked for it. A URL is kept as the system spelled its bytes
+    (os.fsdecode), as a local path is: outside UTF-8 mode that is not the text typed
+    (``café`` is ``caf\\udcc3\\udca9`` under LC_ALL=C, ``cafÃ©`` under Latin-1). A URL's
+    characters are UTF-8 (RFC 3986, 3987), so its bytes are decoded as UTF-8 here, the same
+    whatever the locale. A str that holds characters the system's encoding has not (one
+    given to the API, not read from the system) is taken as written."""
+    return _decoded(url, "surrogateescape")
+
+
+def url_text(url: str) -> str:
+    """The URL as the output spells it (discover.source_name's spelling): its characters,
+    and each byte that is not UTF-8 as ``\\xNN``; the same whatever the locale."""
+    return _decoded(url, "backslashreplace")
+
+
+def _decoded(url: str, errors: str) -> str:
+    try:
+        raw = os.fsencode(url)
+    except UnicodeEncodeError:
+        return url
+    return raw.decode("utf-8", errors)
+
+
+def system_spelled(name: str) -> str:
+    """A name a store lists (its characters) spelled as the system spells a URL given on
+    the command line, so that it joins one: store_url turns it back."""
+    try:
+        return os.fsdecode(name.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:  # a lone surrogate no store should list: as it is
+        return name
+
+
+def spelled_bytes(name: str) -> bytes:
+    """The bytes of a name spelled as the system spells them: what a walk sorts by."""
+    try:
+        return os.fsencode(name)
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogatepass")
+
+
 def base_name(location: Location) -> str:
     """The last component of a path or URL: what a reader's suffix is matched against."""
     return posixpath.basename(os.fspath(location).rstrip("/")) if isinstance(location, str) \
@@ -125,7 +168,8 @@ def install_hint(protocol: str) -> str:
 def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
     """The fsspec filesystem for ``url`` and the path inside it. Credentials and endpoints
     come from the store's usual settings (for S3: AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL,
-    ~/.aws/config, ...; any fsspec option also as FSSPEC_<PROTOCOL>_<OPTION>)."""
+    ~/.aws/config, ...; any fsspec option also as FSSPEC_<PROTOCOL>_<OPTION>). The path is
+    the store's (store_url): the URL's characters, not the system's spelling of them."""
     check_location(url)
     protocol = protocol_of(url)
     try:
@@ -133,7 +177,7 @@ def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
     except ImportError as err:  # pragma: no cover - fsspec is a dependency of curate itself
         raise UsageError(f"{url}: {install_hint(protocol)}") from err
     try:
-        return fsspec.core.url_to_fs(url)
+        return fsspec.core.url_to_fs(store_url(url))
     except ImportError as err:
         raise UsageError(f"{url}: {install_hint(protocol)}") from err
 
@@ -182,10 +226,11 @@ def list_remote(url: str) -> tuple[bool, list[RemoteEntry]]:
         size = int(info.get("size") or 0)
         if info.get("type") == "directory" or (folder and _folder_marker(name, size)):
             continue
-        relative = _below(name, root) if folder else ""
+        # Spelled as the URL given is (system_spelled), which it is joined to.
+        relative = system_spelled(_below(name, root)) if folder else ""
         full = join(url, relative) if folder else url
         entries.append(RemoteEntry(full, relative, size, _stamp(info)))
-    entries.sort(key=lambda e: e.relative.encode("utf-8", "surrogateescape"))
+    entries.sort(key=lambda e: spelled_bytes(e.relative))
     return folder, entries
 
 
@@ -251,7 +296,7 @@ class _Translated(io.RawIOBase):
         except OSError:
             raise
         except Exception as err:
-            raise OSError(f"{self._url}: {err}") from err
+            raise OSError(f"{url_text(self._url)}: {err}") from err
         buffer[:len(data)] = data
         return len(data)
 
@@ -261,7 +306,7 @@ class _Translated(io.RawIOBase):
         except OSError:
             raise
         except Exception as err:
-            raise OSError(f"{self._url}: {err}") from err
+            raise OSError(f"{url_text(self._url)}: {err}") from err
 
     def tell(self) -> int:
         return self._raw.tell()
@@ -289,7 +334,7 @@ def open_remote(url: str) -> BinaryIO:
     except UsageError as err:
         raise OSError(str(err)) from err
     except Exception as err:
-        raise OSError(f"{url}: {err}") from err
+        raise OSError(f"{url_text(url)}: {err}") from err
     return io.BufferedReader(_Translated(raw, url), buffer_size=1 << 16)
 
 

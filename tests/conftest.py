@@ -220,6 +220,51 @@ def ray_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+# Locales whose file-system encoding Python reads names and arguments in: UTF-8, and two
+# that are not, where a name typed as ``ü`` (bytes C3 BC) is ``\udcc3\udcbc`` (ASCII) or
+# ``Ã¼`` (Latin-1). ASCII needs no system locale; Latin-1 is built by the latin1 fixture.
+UTF8_LOCALE = {"LC_ALL": "C.UTF-8", "PYTHONUTF8": "1"}
+ASCII_LOCALE = {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+
+
+def locale_env(settings: dict[str, str]) -> dict[str, str]:
+    """This process's environment under the locale ``settings`` name, and no other."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LC_") and key != "LANG"}
+    return {**env, "PYTHONCOERCECLOCALE": "0", **settings}
+
+
+def fs_encoding(settings: dict[str, str]) -> str:
+    """The file-system encoding Python has under the locale ``settings`` name."""
+    done = subprocess.run([sys.executable, "-c", "import sys; print(sys.getfilesystemencoding())"],
+                          env=locale_env(settings), capture_output=True, text=True, timeout=60)
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def latin1(tmp_path_factory) -> dict[str, str]:
+    """The settings of a Latin-1 locale built for the tests by localedef (no system need
+    have one installed); the test is skipped where it cannot be built."""
+    localedef = shutil.which("localedef")
+    if localedef is None:
+        pytest.skip("needs localedef to build a Latin-1 locale")
+    folder = tmp_path_factory.mktemp("locales")
+    # localedef says 1 for warnings too: whether the locale works is asked of Python below.
+    subprocess.run([localedef, "-i", "de_DE", "-f", "ISO-8859-1", str(folder / "de_DE.ISO-8859-1")],
+                   capture_output=True, timeout=120, check=False)
+    settings = {"LOCPATH": str(folder), "LC_ALL": "de_DE.ISO-8859-1", "PYTHONUTF8": "0"}
+    if fs_encoding(settings) != "iso8859-1":
+        pytest.skip("localedef could not build a Latin-1 locale here")
+    return settings
+
+
+@pytest.fixture(params=["ascii", "latin1"])
+def other_locale(request) -> dict[str, str]:
+    """A locale whose file-system encoding is not UTF-8: ASCII, then Latin-1."""
+    settings = ASCII_LOCALE if request.param == "ascii" else request.getfixturevalue("latin1")
+    assert fs_encoding(settings) in ("ascii", "iso8859-1")
+    return settings
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -565,6 +565,24 @@ def test_encoding_option_names_the_encoding_of_txt_files(tmp_path):
         assert not (tmp_path / "no").exists()
 
 
+def test_encoding_utf8_on_a_cp1252_file_advises_auto_or_cp1252_not_latin1(tmp_path):
+    """iconv -f latin1 makes cp1252's quotes and dashes (0x80-0x9F) C1 controls: --encoding
+    utf-8 on such a file advises what reads it right, auto or the encoding by name."""
+    src = _folder(tmp_path)
+    (src / "quotes.txt").write_bytes("\u201cQuoted\u201d text \u2013 with a dash.\n".encode("cp1252"))
+    out = tmp_path / "out"
+    result = _curate("run", src, "-o", out, "-q", "--encoding", "utf8", "--no-builtin-rules")
+    assert result.returncode == 0, result.stderr
+    problem = _problems(out)[("quotes.txt", 1)]
+    assert problem["problem"].startswith("not valid UTF-8")
+    assert "--encoding auto" in problem["action"] and "--encoding cp1252" in problem["action"]
+    assert "iconv" not in problem["action"] and "latin1" not in problem["action"]
+    advised = _curate("run", src, "-o", tmp_path / "advised", "-q", "--encoding", "cp1252", "--no-builtin-rules")
+    assert advised.returncode == 0, advised.stderr
+    rec = next(r for r in read_corpus(tmp_path / "advised") if r["source"] == "quotes.txt")
+    assert rec["text"] == "\u201cQuoted\u201d text \u2013 with a dash."
+
+
 # -- 8. silent skips and no-ops ------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 import pytest
 import zstandard
-from conftest import ROOT, killed_at_open, needs_strace, output_files, run_process
+from conftest import ROOT, UTF8_LOCALE, killed_at_open, locale_env, needs_strace, output_files, run_process
 from test_readers import DOCUMENTS, _write_parquet, _write_wet
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -489,3 +489,22 @@ def test_keys_with_dot_and_empty_segments_are_read_by_their_exact_key(s3, bucket
     _, sources, _ = _run_accounted(f"s3://{bucket}/crawl", f"s3://{bucket}/other", "-o", tmp_path / "two",
                                    objects=7)
     assert sources == {**{key: key for key in keys if ".hidden" not in key}, "other/o.jsonl": "other/o.jsonl"}
+
+
+def test_non_ascii_keys_and_urls_are_read_and_named_alike_in_every_locale(s3, bucket, tmp_path, other_locale):
+    """Outside UTF-8 mode the command line's ``café`` is ``caf\\udcc3\\udca9`` (ASCII) or
+    ``cafÃ©`` (Latin-1): handed to the store so, it named no object, and a listed key spelled
+    through the locale's encoding crashed or changed. The store is asked for the URL's
+    characters, and the output is the UTF-8 run's."""
+    keys = ("café/naïve.jsonl", "café/b.jsonl", "café/zürich.jsonl", "other/İstanbul.jsonl")
+    _put_keys(bucket, {key: _record(key) for key in keys})
+    outputs = []
+    for name, settings in (("utf8", UTF8_LOCALE), ("other", other_locale)):
+        done = run_process("run", f"s3://{bucket}/café/", f"s3://{bucket}/other", "-o", tmp_path / name, "-q",
+                           "--no-builtin-rules", env=locale_env(settings))
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == 0, done.stderr
+        outputs.append(output_files(tmp_path / name))
+    assert outputs[0] == outputs[1]
+    sources = [orjson.loads(line)["source"] for line in outputs[0]["corpus/part-00000.jsonl"].splitlines()]
+    assert sources == ["café/b.jsonl", "café/naïve.jsonl", "café/zürich.jsonl", "other/İstanbul.jsonl"]

@@ -5,10 +5,13 @@ resolved from summary.json's `inputs` alone."""
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import output_files, read_corpus, read_jsonl, run_process
+from conftest import SEEDS, output_files, read_corpus, read_jsonl, run_process
 
 from curate.discover import InputRoot, discover, input_root, root_labels
 
@@ -105,6 +108,32 @@ def test_a_relative_root_is_named_absolute_without_resolving_links(tmp_path, mon
     (tmp_path / "link").symlink_to(a)
     monkeypatch.chdir(tmp_path)
     assert discover([Path("link")]).roots == [InputRoot(str(tmp_path / "link"), "")]
+
+
+@pytest.mark.parametrize("args", [
+    ("a", "b", "-o", "{out}"),  # relative inputs: the overlap check made them absolute
+    (".", "-o", "{out}"),  # the deleted folder itself, which can still be listed
+    ("a", "-o", "{out}"),  # one relative input, that cannot be found
+    ("./*.txt", "-o", "{out}"),  # a pattern
+    ("{seeds}",),  # no -o: the output folder's default name is relative
+    ("{seeds}", "-o", "out"),
+])
+def test_relative_paths_in_a_deleted_current_folder_are_one_line_of_advice(tmp_path, args):
+    """os.path.abspath asks os.getcwd(), which fails once the current folder is deleted:
+    that was a FileNotFoundError traceback."""
+    gone = tmp_path / "gone"
+    (gone / "a").mkdir(parents=True)
+    (gone / "b").mkdir()
+    spelled = [arg.format(out=tmp_path / "out", seeds=SEEDS) for arg in args]
+    exe = Path(sys.executable).parent / "curate"
+    script = f"cd {shlex.quote(str(gone))} && rm -r {shlex.quote(str(gone))} && exec {shlex.quote(str(exe))} run " \
+        + " ".join(shlex.quote(arg) for arg in spelled) + " -q"
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("Error: the current folder no longer exists"), done.stderr
+    assert "cd to an existing folder" in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.unit

@@ -308,7 +308,7 @@ def split_file(doc: RawDocument, data: bytes, encoding: str, limit: int) -> tupl
         return [], [Problem(doc.source, None, "binary file (NUL bytes in its first 8 KiB)",
                             "skipped; it is not text", lines=count)], count, "utf-8"
     if encoding != "auto":
-        lines, problems, read, _, _ = _split_bytes(doc, data, encoding, limit)
+        lines, problems, read, _, _ = _split_bytes(doc, data, encoding, limit, named=True)
         return lines, problems, read, encoding
     lines, problems, read, saw_utf8, undecodable = _split_bytes(doc, data, "utf-8", limit)
     if saw_utf8 or not undecodable:
@@ -374,13 +374,13 @@ def _split_utf16(doc: RawDocument, data: bytes, encoding: str, first_byte: int,
     return split_decoded(doc, text, encoding, first_byte=first_byte, record_line=None, limit=limit)
 
 
-def _split_bytes(doc: RawDocument, data: bytes, encoding: str,
-                 limit: int) -> tuple[list[Line], list[Problem], int, bool, int]:
+def _split_bytes(doc: RawDocument, data: bytes, encoding: str, limit: int,
+                 named: bool = False) -> tuple[list[Line], list[Problem], int, bool, int]:
     """Lines cut on byte line breaks, each decoded on its own (``encoding`` is ASCII
     compatible, so a break is a break in any of them): a line that does not decode is
     quarantined and the rest of the file is read. Also says whether any line decoded
     that is not plain ASCII (for UTF-8: the file holds real UTF-8), and how many lines
-    did not decode."""
+    did not decode. ``named``: the encoding is --encoding's, not auto's choice."""
     lines: list[Line] = []
     problems: list[Problem] = []
     utf8 = encoding == "utf-8"
@@ -411,7 +411,7 @@ def _split_bytes(doc: RawDocument, data: bytes, encoding: str,
                 if limit and end - start > limit:
                     problems.append(too_long(doc, limit, lineno, start, end, chunk[:120].decode(encoding, "replace")))
                 elif raw is None:
-                    problems.append(_undecodable(doc, encoding, lineno, start, end, error, chunk))
+                    problems.append(_undecodable(doc, encoding, lineno, start, end, error, chunk, named))
                 else:
                     lines.append(Line(len(lines), raw, raw, Origin(lineno, start, end), gap and bool(lines)))
                 gap = False
@@ -420,12 +420,20 @@ def _split_bytes(doc: RawDocument, data: bytes, encoding: str,
     return lines, problems, read, saw_non_ascii, undecodable
 
 
+# --encoding utf-8 on a file in another encoding: auto tells a legacy one (cp1252, ...) from
+# a file with no UTF-8 in it. iconv -f latin1 is no advice here: it makes cp1252's quotes
+# and dashes (0x80-0x9F) C1 controls.
+NAMED_UTF8_FIX = ("line skipped; if the file is in another encoding, read it with --encoding auto (which tells "
+                  "cp1252 and other legacy encodings) or name it (e.g. --encoding cp1252)")
+
+
 def _undecodable(doc: RawDocument, encoding: str, lineno: int, start: int, end: int,
-                 err: UnicodeDecodeError, chunk: bytes) -> Problem:
+                 err: UnicodeDecodeError, chunk: bytes, named: bool = False) -> Problem:
     where = f"{err.reason} at byte {start + err.start}"
     if encoding == "utf-8":
         return Problem(doc.source, lineno, f"not valid UTF-8 ({where})",
-                       "line skipped; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+                       NAMED_UTF8_FIX if named else "line skipped; convert the file to UTF-8 (e.g. iconv -f latin1 -t "
+                       "utf-8)",
                        byte_start=start, byte_end=end, preview=chunk[:120].decode("utf-8", "replace"))
     return Problem(doc.source, lineno, f"not valid {encoding} ({where})",
                    "line skipped; convert the file to UTF-8, or name its encoding with --encoding",
