@@ -117,3 +117,22 @@ def test_a_worker_that_cannot_start_its_threads_stops_the_run_with_the_limit(inp
     assert "raise the limit (ulimit -u), or use fewer --workers" in stopped.stderr
     assert RESUME in stopped.stderr
     assert "Traceback" not in stopped.stderr and "exited unexpectedly" not in stopped.stderr
+
+
+def test_a_zstd_file_made_with_a_long_window_is_said_as_such_not_as_corrupt(tmp_path):
+    if shutil.which("zstd") is None:
+        pytest.skip("zstd is not installed")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (tmp_path / "w.txt").write_text("a line of text, which is fine\n")
+    # From stdin: zstd does not know the size, so the window stays 256 MiB (for a file it
+    # shrinks the window to the file's size).
+    with (tmp_path / "w.txt").open("rb") as given, (folder / "w.txt.zst").open("wb") as made_file:
+        made = subprocess.run(["zstd", "-q", "--long=28", "-c"], stdin=given, stdout=made_file,
+                              stderr=subprocess.PIPE, text=True, check=False)
+    assert made.returncode == 0, made.stderr
+    done = _run([CURATE, "run", str(folder), "-o", str(tmp_path / "o"), "-q"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = (tmp_path / "o" / "quarantine.jsonl").read_text()
+    assert "needs a zstd decoding window of 256 MiB, over curate's limit of 128 MiB" in said
+    assert "recompress the file without --long" in said and "corrupt" not in said
