@@ -20,7 +20,7 @@ from curate import __version__, interrupts
 from curate.discover import Discovery, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
-from curate.errors import CurateError, Interrupted, RunStopped, UsageError
+from curate.errors import CurateError, Interrupted, MachineLimit, RunStopped, UsageError
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
 from curate.formats import (
     AUTO,
@@ -338,7 +338,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             quietly(writer.interrupt)
             if isinstance(err, MemoryError):
                 raise out_of_memory(err, writer, engine) from err
-            if isinstance(err, IdRegistryError):
+            if isinstance(err, (IdRegistryError, MachineLimit)):
                 raise stopped(str(err), writer) from err
             if isinstance(err, KeyboardInterrupt) and not isinstance(err, Interrupted) and writer.committing:
                 raise Interrupted(Interrupted.COMMITTING) from None

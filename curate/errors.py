@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class CurateError(Exception):
     """Base class: a problem curate can explain to the user."""
@@ -89,3 +91,40 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, state: str):
         self.state = state
         super().__init__(state)
+
+
+class MachineLimit(CurateError):
+    """A limit of this process or of the machine (open files, processes or threads, kernel
+    memory) that a run met: no input's fault, so nothing is quarantined for it; the run
+    stops (driver.py makes it a RunStopped, which says how to resume) with the limit named
+    and how to raise it. One message argument: it is sent back pickled from a worker."""
+
+
+# The errnos that are the process's or the machine's limits, never a file's fault, and
+# what to do about each. EAGAIN only where a process or thread is started (fork, clone).
+_LIMITS = {
+    errno.EMFILE: "too many open files{where}: raise the limit (ulimit -n)",
+    errno.ENFILE: "the system's table of open files is full{where}: close other programs, or raise fs.file-max",
+    errno.ENOMEM: "out of kernel memory{where}: free memory{fewer}",
+    errno.ENOBUFS: "out of kernel buffer space{where}: free memory{fewer}",
+}
+THREAD_LIMIT = ("too many processes or threads for this user{where}: raise the limit (ulimit -u){fewer}")
+
+
+def machine_limit(err: BaseException, where: str = "", fewer: str = "") -> MachineLimit | None:
+    """The stop ``err`` (or the OSError that caused it) makes if it is a limit of the
+    process or the machine, else None. ``where`` says what was being done ("opening
+    FILE"); ``fewer`` is advice to add (", or use fewer --workers")."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _LIMITS:
+            said = f" ({where})" if where else ""
+            return MachineLimit(_LIMITS[seen.errno].format(where=said, fewer=fewer))
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def thread_limit(where: str = "", fewer: str = "") -> MachineLimit:
+    """The stop a thread or process that could not be started makes (RuntimeError "can't
+    start new thread", or EAGAIN from fork: RLIMIT_NPROC or the system's threads-max)."""
+    return MachineLimit(THREAD_LIMIT.format(where=f" ({where})" if where else "", fewer=fewer))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, cast
 from curate import interrupts
 from curate.card import CARD, dataset_card
 from curate.document import Document, Problem, RawDocument, Removal
-from curate.errors import Interrupted, RunStopped, UsageError
+from curate.errors import Interrupted, RunStopped, UsageError, machine_limit
 from curate.formats import DEFAULT_SINK, Sink, sink_by_name
 from curate.formats.base import LinePart, Part
 from curate.formats.jsonl_sink import JsonlSink, dumps
@@ -643,7 +643,9 @@ class OutputWriter:
     # -- stopping -------------------------------------------------------------------------
     def _stopped(self, err: OSError, path: Path | None = None) -> RunStopped:
         where = err.filename if err.filename is not None else path or self.partial
-        return RunStopped(self.out_dir, f"cannot write {where}: {err.strerror or err}")
+        limit = machine_limit(err, f"writing {where}")  # too many open files: says which limit, and how to raise it
+        cause = str(limit) if limit is not None else f"cannot write {where}: {err.strerror or err}"
+        return RunStopped(self.out_dir, cause)
 
     def interrupt(self) -> None:
         """Stop writing; finished chunks stay for --resume, the unfinished one is dropped.

@@ -16,6 +16,7 @@ while it computes, and the parent sends at most TASKS_PER_WORKER tasks ahead to 
 from __future__ import annotations
 
 import collections
+import errno
 import multiprocessing
 import os
 import pickle
@@ -28,12 +29,15 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any, Self
 
-from curate.errors import CurateError
+from curate.errors import CurateError, MachineLimit, machine_limit, thread_limit
 
 TASKS_PER_WORKER = 2  # one being computed, one waiting: a worker never idles between tasks
 # A worker's exit status when it ran out of memory where it could not even say so (the
 # exception's traceback, or its answer, needed memory too).
 OUT_OF_MEMORY = 99
+# A worker's exit status when it could not start its threads (RLIMIT_NPROC, the system's
+# threads-max): a limit of the machine, said by the parent, with no traceback.
+NO_THREAD = 98
 STOP_SECONDS = 2.0  # how long workers get to exit on their own before they are killed
 _END = object()
 
@@ -124,8 +128,11 @@ class WorkerPool:
                 self._workers.append(worker)
                 self._by_sentinel[process.sentinel] = worker
                 self._by_conn[our_results] = worker
-        except BaseException:
+        except BaseException as err:
             self.close(kill=True)
+            limit = _start_limit(err, f"starting worker process {len(self._workers) + 1}")
+            if limit is not None:
+                raise limit from err
             raise
 
     def __enter__(self) -> Self:
@@ -219,6 +226,9 @@ class WorkerPool:
         code = worker.process.exitcode
         if code == OUT_OF_MEMORY:
             return self._out_of_memory(worker, "")
+        if code == NO_THREAD:
+            return WorkerDied(str(thread_limit(f"worker process {worker.number}, pid {worker.process.pid}, could "
+                                               "not start a thread", ", or use fewer --workers")))
         if code is None:
             how = "closed its pipe"
         elif code < 0:
@@ -263,6 +273,15 @@ def _enlarge_pipe(conn: Connection) -> None:
         pass
 
 
+def _start_limit(err: BaseException, where: str) -> MachineLimit | None:
+    """The stop a failure to start a worker (its pipes, its fork) makes if it is a limit of
+    the process or the machine: too many open files, or (EAGAIN from fork) processes."""
+    fewer = ", or use fewer --workers"
+    if isinstance(err, OSError) and err.errno == errno.EAGAIN:
+        return thread_limit(where, fewer)
+    return machine_limit(err, where, fewer)
+
+
 def _signal_name(number: int) -> str:
     try:
         return f", {signal.Signals(number).name}"
@@ -305,8 +324,11 @@ def _serve(tasks: Connection, results: Connection, parent_ends: list[Connection]
             failure = _failure(err)  # sent as the answer to every task, so the parent raises it
         inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        threading.Thread(target=_receive_tasks, args=(tasks, inbox), daemon=True).start()
-        threading.Thread(target=_send_results, args=(results, outbox), daemon=True).start()
+        try:
+            threading.Thread(target=_receive_tasks, args=(tasks, inbox), daemon=True).start()
+            threading.Thread(target=_send_results, args=(results, outbox), daemon=True).start()
+        except RuntimeError:  # "can't start new thread": a limit of the machine, said by the parent
+            os._exit(NO_THREAD)
         while (data := inbox.get()) is not None:
             seq, task = pickle.loads(data)
             outbox.put(_answer(seq, fn, task, failure))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from curate.document import Problem, RawDocument
+from curate.errors import machine_limit
 from curate.storage import Location, is_remote, open_remote
 
 if TYPE_CHECKING:
@@ -114,11 +115,24 @@ def not_regular_problem(source: str, kind: str) -> Problem:
 
 
 def unreadable_problem(source: str, err: NotRegularFile | OSError) -> Problem:
-    """What every reader says of a file it cannot open or read through."""
+    """What every reader says of a file it cannot open or read through. A limit of the
+    process or the machine (too many open files, no kernel memory) is not the file's
+    fault: it stops the run (stop_on_machine_limit) instead of quarantining the file."""
+    stop_on_machine_limit(source, err)
     if isinstance(err, NotRegularFile):
         return not_regular_problem(source, err.kind)
     return Problem(source, None, f"cannot read file: {err.strerror or err}",
                    "skipped; check the path and its permissions", lines=0)
+
+
+def stop_on_machine_limit(source: str, err: BaseException) -> None:
+    """The one rule of every reader: an error reading ``source`` that is a limit of the
+    process or the machine (EMFILE, ENFILE, ENOMEM, ENOBUFS, also as the cause of a
+    stream's fault) raises MachineLimit, which stops the run with --resume advice, the
+    same in a worker process (sent back pickled) as here. Any other error is the file's."""
+    limit = machine_limit(err, f"reading {source}")
+    if limit is not None:
+        raise limit from err
 
 
 def missing_extra_problem(source: str, what: str, library: str, extra: str, install: str) -> Problem:

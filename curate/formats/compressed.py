@@ -19,6 +19,13 @@ from typing import BinaryIO, cast
 from curate.formats.base import open_input
 from curate.storage import Location, base_name
 
+# The largest zstd window decoded: zstd's own default limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT,
+# 2**27), which `zstd --long` (27) stays within. A window is memory held for the whole
+# frame, in every worker reading one: a file made with --long=28 or more is refused, said
+# as what it is, not as corrupt data.
+MAX_ZSTD_WINDOW = 1 << 27
+WINDOW_TOO_LARGE = "needs a zstd decoding window of"
+
 
 class ZstdFrames(io.RawIOBase):
     """A zstd stream, every frame of it, that says when its last frame is cut off.
@@ -63,6 +70,7 @@ class ZstdFrames(io.RawIOBase):
                     raise zstandard.ZstdError("the data ends inside a frame (truncated file)")
                 return False
         if self._frame is None:
+            self._check_window()
             self._frame = self._dctx.decompressobj()
         piece = self._input[self._at:self._at + self.FEED]
         self._at += len(piece)
@@ -72,6 +80,20 @@ class ZstdFrames(io.RawIOBase):
             self._at -= len(self._frame.unused_data)
             self._frame = None
         return True
+
+
+    def _check_window(self) -> None:
+        """Raise for a frame whose window is over MAX_ZSTD_WINDOW, with its size (a frame
+        header the buffer cuts is left to the decompressor, which refuses it too)."""
+        import zstandard
+
+        try:
+            window = zstandard.get_frame_parameters(self._input[self._at:self._at + 18]).window_size
+        except zstandard.ZstdError:
+            return
+        if window > MAX_ZSTD_WINDOW:
+            raise zstandard.ZstdError(f"{WINDOW_TOO_LARGE} {window >> 20:,} MiB, over curate's limit of "
+                                      f"{MAX_ZSTD_WINDOW >> 20} MiB")
 
 
 def _gzip(handle: BinaryIO) -> BinaryIO:
@@ -103,6 +125,8 @@ def compression_of(path: Location) -> str | None:
 def fault_wording(path: Location, why: str) -> tuple[str, str]:
     """(problem, what to do) for bytes of ``path`` that could not be read or decompressed,
     in every reader's words: a compressed file is corrupt or cut off, a plain one unreadable."""
+    if why.startswith(WINDOW_TOO_LARGE):  # made with zstd --long=28 or more: valid, but over the bound
+        return why, "recompress the file without --long (or with --long=27 or less)"
     if compression_of(path) is not None:
         return f"corrupt or truncated compressed data: {why}", "re-download or recompress the file"
     return f"read error: {why}", "check the disk and the file"

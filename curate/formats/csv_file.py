@@ -29,7 +29,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from curate.document import Problem, RawDocument
-from curate.formats.base import NotRegularFile, ReadOptions, empty_file_problem, names_a_document, unreadable_problem
+from curate.formats.base import (
+    NotRegularFile,
+    ReadOptions,
+    empty_file_problem,
+    names_a_document,
+    stop_on_machine_limit,
+    unreadable_problem,
+)
 from curate.formats.compressed import compression_of, fault_wording, open_stream
 from curate.formats.csv_records import CHUNK, CutOff, Record, csv_records
 from curate.storage import base_name
@@ -106,6 +113,7 @@ def _rows(file: InputFile, raw_stream: BinaryIO, options: ReadOptions) -> Iterat
         yield Problem(source, row + 1, str(err), f"{lost}; {UTF16_FIX}")
         return
     except Exception as err:  # noqa: BLE001 - OSError, zlib.error, ZstdError, LZMAError, EOFError: the stream's
+        stop_on_machine_limit(source, err)
         problem, fix = fault_wording(file.path, str(err) or type(err).__name__)
         lost = f"rows after row {row:,} are lost" if row else "no row could be read"
         yield Problem(source, row + 1, problem, f"{lost}; {fix}")

@@ -24,6 +24,7 @@ from curate.formats.base import (
     ReadOptions,
     empty_file_problem,
     names_a_document,
+    stop_on_machine_limit,
     unreadable_problem,
 )
 from curate.formats.compressed import compression_of, fault_wording, open_stream
@@ -81,6 +82,7 @@ class JsonlReader:
                             return
                     yield parsed
         except _StreamFault as fault:
+            stop_on_machine_limit(file.source, fault)
             # The records before the fault have already been yielded and are kept.
             problem, fix = fault_wording(file.path, str(fault))
             yield Problem(
@@ -124,6 +126,7 @@ def read_records(file: InputFile, options: ReadOptions, start: int, end: int,
                 if at >= end:
                     return
     except (_StreamFault, OSError) as fault:
+        stop_on_machine_limit(file.source, fault)
         # As ``read`` says it; unlike a whole read, the ranges after this one are still read.
         yield Problem(file.source, lineno + 1, f"read error: {fault}",
                       f"records after line {lineno} are lost; check the disk and the file", lines=1)
@@ -196,6 +199,7 @@ def _array_records(file: InputFile, stream: BinaryIO, options: ReadOptions) -> I
         yield Problem(file.source, broken.element, broken.problem, f"{lost}; re-download or rewrite the file")
         return
     except Exception as err:  # noqa: BLE001 - OSError, zlib.error, ZstdError, EOFError: the stream's faults
+        stop_on_machine_limit(file.source, err)
         problem, fix = fault_wording(file.path, str(err) or type(err).__name__)
         lost = f"elements after element {number:,} are lost" if number else "no element could be read"
         yield Problem(file.source, number + 1, problem, f"{lost}; {fix}")

@@ -37,6 +37,7 @@ from curate.formats.base import (
     missing_extra_problem,
     names_a_document,
     open_input,
+    stop_on_machine_limit,
     unreadable_problem,
 )
 from curate.formats.parquet_pages import chunk_pages
@@ -208,6 +209,7 @@ def read_table(file: InputFile, options: ReadOptions, kind: str, what: str, modu
         try:
             schema, batches, rows = open_table(handle, options)
         except Exception as err:  # noqa: BLE001 - ArrowInvalid, OSError, ...: whatever pyarrow cannot open
+            stop_on_machine_limit(file.source, err)
             if handle.seek(0, 2) == 0:
                 yield empty_file_problem(file.source)
             else:
@@ -241,6 +243,7 @@ def table_rows(source: str, schema: Any, batches: Iterator[Any], rows: int | Non
                     row += 1
                     yield from columns.row(source, row, index, options.max_doc_bytes)
     except Exception as err:  # noqa: BLE001 - a corrupt page, row group or batch: the rows before it are kept
+        stop_on_machine_limit(source, err)
         lost = 1 if rows is None else rows - row
         yield Problem(source, row + 1, f"corrupt {kind} data: {err}",
                       f"rows from {row + 1} on are lost; re-download or rewrite the file", lines=lost)

@@ -21,6 +21,7 @@ from curate.formats.base import (
     ReadOptions,
     empty_file_problem,
     open_input,
+    stop_on_machine_limit,
     unreadable_problem,
 )
 from curate.formats.compressed import compression_of, fault_wording, open_stream
@@ -93,6 +94,7 @@ def _decompressed(file: InputFile, limit: int, encoding: str) -> bytes | Problem
                 data = b"".join(pieces)
                 return _too_big_problem(file.source, limit, count_nonblank_lines(data, stream, encoding))
             except Exception as err:  # noqa: BLE001 - EOFError, zlib.error, ZstdError, LZMAError, OSError: all faults of the stream
+                stop_on_machine_limit(file.source, err)
                 # One document: its text cut off where the data is would pass for the whole page.
                 problem, fix = fault_wording(file.path, str(err) or type(err).__name__)
                 return Problem(file.source, None, problem, f"skipped; {fix}",

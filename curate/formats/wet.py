@@ -43,6 +43,7 @@ from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from curate.document import Problem, RawDocument
+from curate.errors import machine_limit
 from curate.formats.base import (
     NotRegularFile,
     ReadOptions,
@@ -220,7 +221,9 @@ class _Stream(io.RawIOBase):
             return b""
         try:
             return bytes(self._read(size))
-        except Exception as err:  # noqa: BLE001 - EOFError, zlib.error, ZstdError, OSError: all of them faults
+        except Exception as err:  # EOFError, zlib.error, ZstdError, OSError: all of them faults
+            if machine_limit(err) is not None:
+                raise  # not the file's: its OSError stops the run (unreadable_problem)
             self.fault = str(err) or type(err).__name__
             return b""
 

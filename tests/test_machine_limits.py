@@ -1,0 +1,138 @@
+"""A limit of the process or the machine (too many open files, processes or threads) met
+by a run stops it cleanly, with the limit named and --resume advised: never a file
+quarantined for it, never a traceback, the same with one worker or several."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, output_files
+
+CURATE = str(Path(sys.executable).parent / "curate")
+NO_FILES = "too many open files (reading b"
+RESUME = "run the same command with --resume"
+
+
+def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture
+def inputs(tmp_path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in "acd":
+        (folder / f"{name}.txt").write_text(f"a line of text from file {name}, which is fine\n")
+    return folder
+
+
+def _injected(path: Path, errno_name: str) -> list[str]:
+    """strace failing every open of ``path`` (only that file) with ``errno_name``."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    return ["strace", "-f", "-qq", "-o", "/dev/null", "-P", str(path), "-e", "trace=openat",
+            "-e", f"inject=openat:error={errno_name}"]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("name", ["b.txt", "b.jsonl.gz", "b.csv"])
+def test_too_many_open_files_stops_the_run_and_resume_finishes_it(inputs, tmp_path, workers, name):
+    target = inputs / name
+    if name.endswith(".gz"):
+        target.write_bytes(gzip.compress(b'{"text": "a record from file b, which is fine"}\n'))
+    elif name.endswith(".csv"):
+        target.write_text("text\na row of file b, which is fine\n")
+    else:
+        target.write_text("a line of text from file b, which is fine\n")
+    out, clean = tmp_path / "out", tmp_path / "clean"
+    args = ["run", str(inputs), "-o", str(out), "-q", "--workers", workers]
+    stopped = _run([*_injected(target, "EMFILE"), CURATE, *args], tmp_path)
+    assert stopped.returncode == 1, stopped.stderr
+    assert NO_FILES in stopped.stderr and "raise the limit (ulimit -n)" in stopped.stderr
+    assert RESUME in stopped.stderr and "Traceback" not in stopped.stderr
+    assert not (out / "quarantine.jsonl").exists()  # nothing quarantined, nothing final
+    resumed = _run([CURATE, *args, "--resume"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    done = _run([CURATE, "run", str(inputs), "-o", str(clean), "-q"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert output_files(out) == output_files(clean)
+
+
+def test_a_full_system_file_table_is_a_stop_too(inputs, tmp_path):
+    target = inputs / "b.txt"
+    target.write_text("text\n")
+    stopped = _run([*_injected(target, "ENFILE"), CURATE, "run", str(inputs), "-o", str(tmp_path / "o"), "-q"],
+                   tmp_path)
+    assert stopped.returncode == 1
+    assert "the system's table of open files is full (reading b.txt)" in stopped.stderr
+    assert RESUME in stopped.stderr
+
+
+def test_a_file_that_cannot_be_opened_for_its_own_reason_is_still_quarantined(inputs, tmp_path):
+    target = inputs / "b.txt"
+    target.write_text("text\n")
+    done = _run([*_injected(target, "EACCES"), CURATE, "run", str(inputs), "-o", str(tmp_path / "o"), "-q"],
+                tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "cannot read file: Permission denied" in (tmp_path / "o" / "quarantine.jsonl").read_text()
+
+
+def test_too_few_descriptors_to_start_the_workers_is_a_stop(inputs, tmp_path):
+    # Every pipe the run makes fails as under `prlimit --nofile=16 ... --workers 2`, where
+    # the pool's first Pipe() raised a traceback.
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    stopped = _run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=pipe2", "-e", "inject=pipe2:error=EMFILE",
+                    CURATE, "run", str(inputs), "-o", str(tmp_path / "o"), "-q", "--workers", "2"], tmp_path)
+    assert stopped.returncode == 1
+    assert "too many open files (starting worker process 1): raise the limit (ulimit -n)" in stopped.stderr
+    assert RESUME in stopped.stderr and "Traceback" not in stopped.stderr
+
+
+NO_THREADS = """
+import os, sys, threading
+main, start = os.getpid(), threading.Thread.start
+def failing(self):
+    if os.getpid() != main:  # in the forked workers only, as RLIMIT_NPROC does
+        raise RuntimeError("can't start new thread")
+    return start(self)
+threading.Thread.start = failing
+from curate.cli import main as cli
+sys.argv = ["curate", *sys.argv[1:]]
+cli()
+"""
+
+
+def test_a_worker_that_cannot_start_its_threads_stops_the_run_with_the_limit(inputs, tmp_path):
+    stopped = _run([sys.executable, "-c", NO_THREADS, "run", str(inputs), "-o", str(tmp_path / "o"), "-q",
+                    "--workers", "2"], tmp_path)
+    assert stopped.returncode == 1
+    assert "too many processes or threads for this user (worker process 1" in stopped.stderr
+    assert "raise the limit (ulimit -u), or use fewer --workers" in stopped.stderr
+    assert RESUME in stopped.stderr
+    assert "Traceback" not in stopped.stderr and "exited unexpectedly" not in stopped.stderr
+
+
+def test_a_zstd_file_made_with_a_long_window_is_said_as_such_not_as_corrupt(tmp_path):
+    if shutil.which("zstd") is None:
+        pytest.skip("zstd is not installed")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (tmp_path / "w.txt").write_text("a line of text, which is fine\n")
+    # From stdin: zstd does not know the size, so the window stays 256 MiB (for a file it
+    # shrinks the window to the file's size).
+    with (tmp_path / "w.txt").open("rb") as given, (folder / "w.txt.zst").open("wb") as made_file:
+        made = subprocess.run(["zstd", "-q", "--long=28", "-c"], stdin=given, stdout=made_file,
+                              stderr=subprocess.PIPE, text=True, check=False)
+    assert made.returncode == 0, made.stderr
+    done = _run([CURATE, "run", str(folder), "-o", str(tmp_path / "o"), "-q"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = (tmp_path / "o" / "quarantine.jsonl").read_text()
+    assert "needs a zstd decoding window of 256 MiB, over curate's limit of 128 MiB" in said
+    assert "recompress the file without --long" in said and "corrupt" not in said
