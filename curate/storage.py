@@ -60,6 +60,28 @@ def protocol_of(location: Location) -> str:
     return spelled.group(1).lower() if spelled else "file"
 
 
+# Two spellings of one store (fsspec opens s3a:// with the S3 file system, gcs:// with GCS's).
+_SAME_STORE = {"s3a": "s3", "gcs": "gs"}
+
+
+def comparable_url(url: str) -> str:
+    """The URL as two URLs of one object or folder compare equal: its scheme lower-cased
+    and spelled once (``s3a://`` is ``s3://``), a web server's host lower-cased, without
+    trailing '/'s. A key is
+    otherwise as written (keys are strings: ``a//b`` is not ``a/b``). For telling whether
+    inputs and the output overlap, never for asking a store."""
+    spelled = _URL.match(url)
+    if spelled is None or "::" in spelled.group(0):
+        return url.rstrip("/") or url
+    protocol = spelled.group(1).lower()
+    rest = url[spelled.end():]
+    if protocol in ("http", "https"):
+        host, slash, path = rest.partition("/")
+        rest = host.lower() + slash + path
+    rest = rest.rstrip("/")
+    return f"{_SAME_STORE.get(protocol, protocol)}://{rest}"
+
+
 def is_remote(location: Location) -> bool:
     """A URL, not a local path: any scheme but file://, and any chain of stores (which
     location_problem refuses, as a URL, not as a missing file)."""

@@ -212,6 +212,32 @@ def test_an_earlier_runs_output_in_a_bucket_named_as_the_input_is_refused_and_it
         output_files(tmp_path / "disk")["corpus/part-00000.jsonl"] != b""
 
 
+def test_an_input_inside_the_output_bucket_folder_is_refused_however_spelled_and_never_deleted(s3, bucket):
+    """A pattern over a finished output's corpus, with --overwrite, deleted the shard it
+    was to read and ended with 0; so did an input spelled s3a:// inside an s3:// output.
+    Refused as on disk, before anything is deleted."""
+    out = f"s3://{bucket}/out1"
+    assert run_process("run", ROOT / "seeds", "-o", out, "-q").returncode == 0
+    before = _remote_files(s3, out)
+    refused = {
+        (f"{out}/corpus/*.jsonl", out): "the output folder holds the folder the pattern",
+        (f"s3://{bucket}/*/corpus/*.jsonl", f"s3a://{bucket}/out1/"): "may take the output folder's files",
+        (f"s3a://{bucket}/out1/corpus", out): "the output folder and the input",
+        (f"s3a://{bucket}/out1/corpus/", f"S3://{bucket}/out1/"): "the output folder and the input",
+    }
+    for (given, output), why in refused.items():
+        result = run_process("run", given, "-o", output, "-q", "--overwrite")
+        assert result.returncode == 1, (given, result.stderr)
+        assert why in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert _remote_files(s3, out) == before, given
+    twice = run_process("run", f"s3a://{bucket}/out1/corpus/", f"s3://{bucket}/out1/corpus", "-o", "unused", "-q")
+    assert twice.returncode == 1 and "overlap, so files would be read twice" in twice.stderr, twice.stderr
+    # A pattern whose folder holds the output but takes none of its files is no overlap.
+    s3.pipe(f"{bucket}/in/a.jsonl", _record("in/a.jsonl"))
+    apart = run_process("run", f"s3://{bucket}/i*/*.jsonl", "-o", out, "-q", "--overwrite")
+    assert apart.returncode == 0, apart.stderr
+
+
 def test_a_bucket_folder_holding_other_files_is_refused(s3, bucket):
     s3.pipe(f"{bucket}/mixed/notes.txt", b"someone else's file\n")
     result = run_process("run", ROOT / "seeds", "-o", f"s3://{bucket}/mixed", "-q")
