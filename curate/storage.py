@@ -243,6 +243,10 @@ def list_remote(url: str) -> tuple[bool, list[RemoteEntry]]:
         raise
     except Exception as err:
         raise remote_failure(url, err, "list it") from err
+    if protocol_of(url) not in KEYED_PROTOCOLS:
+        # A web server's folder is listed by its URL as given, '/' and all (fsspec strips a
+        # bucket path's): its files are below the folder, not below "folder/".
+        root = root.rstrip("/") or root
     entries = []
     for name, info in found.items():
         size = int(info.get("size") or 0)

@@ -399,6 +399,23 @@ def test_files_are_read_over_http_as_from_disk(web, tmp_path):
     assert _without_inputs(web_files["summary.json"]) == _without_inputs(disk["summary.json"])
 
 
+def test_a_web_folder_url_ending_in_a_slash_reads_its_files_as_without_it(web, tmp_path):
+    """``http://host/sub/`` read nothing, with advice about object keys ending in '/'."""
+    base, folder = web
+    (folder / "sub").mkdir()
+    for k, doc in enumerate(DOCUMENTS[:3]):
+        (folder / "sub" / f"doc-{k}.jsonl").write_bytes(orjson.dumps(doc) + b"\n")
+    outputs = {}
+    for given in (f"{base}/sub", f"{base}/sub/"):
+        out = tmp_path / f"out{len(outputs)}"
+        result = run_process("run", given, "-o", out, "-q")
+        assert result.returncode == 0 and "ends in '/'" not in result.stderr, result.stderr
+        summary = orjson.loads((out / "summary.json").read_bytes())
+        assert summary["files"] == 3, summary
+        outputs[given] = output_files(out)["corpus/part-00000.jsonl"]
+    assert len(set(outputs.values())) == 1 and b'"source":"doc-0.jsonl"' in outputs[f"{base}/sub/"]
+
+
 # -- keys as S3 writes them: folder markers, a name both object and folder, odd segments ------
 
 
