@@ -172,9 +172,13 @@ def spelled_bytes(name: str) -> bytes:
 
 
 def base_name(location: Location) -> str:
-    """The last component of a path or URL: what a reader's suffix is matched against."""
-    return posixpath.basename(os.fspath(location).rstrip("/")) if isinstance(location, str) \
-        else Path(location).name
+    """The last component of a path or URL: what a reader's suffix is matched against. A
+    web URL's query and fragment are no part of it (``doc.jsonl?X-Amz-Signature=...``)."""
+    if not isinstance(location, str):
+        return Path(location).name
+    if protocol_of(location) in ("http", "https"):
+        location = re.split(r"[?#]", location, maxsplit=1)[0]
+    return posixpath.basename(location.rstrip("/"))
 
 
 def join(location: str, name: str) -> str:

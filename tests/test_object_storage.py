@@ -416,6 +416,18 @@ def test_a_web_folder_url_ending_in_a_slash_reads_its_files_as_without_it(web, t
     assert len(set(outputs.values())) == 1 and b'"source":"doc-0.jsonl"' in outputs[f"{base}/sub/"]
 
 
+def test_a_presigned_web_url_with_a_query_is_read_as_the_file_it_names(web, tmp_path):
+    """Its '?' made it a pattern, which no listing of the server could match."""
+    base, folder = web
+    (folder / "signed.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in DOCUMENTS))
+    out = tmp_path / "out"
+    result = run_process("run", f"{base}/signed.jsonl?X-Amz-Signature=abc&X-Amz-Expires=60", "-o", out, "-q")
+    assert result.returncode == 0, result.stderr
+    summary = orjson.loads((out / "summary.json").read_bytes())
+    assert summary["files"] == 1 and summary["documents"]["read"] == len(DOCUMENTS), summary
+    assert b'"source":"signed.jsonl"' in output_files(out)["corpus/part-00000.jsonl"]
+
+
 # -- keys as S3 writes them: folder markers, a name both object and folder, odd segments ------
 
 
