@@ -368,6 +368,30 @@ def open_remote(url: str) -> BinaryIO:
     return io.BufferedReader(_Translated(raw, url), buffer_size=1 << 16)
 
 
+def check_output_bucket(url: str) -> None:
+    """UsageError if the bucket of an output URL does not exist: said before the run, not
+    by the first upload once it is over. Asked of S3 only (HEAD on the bucket, one
+    request); a store that refuses the question (a key allowed to write a prefix, not to
+    look at the bucket) or cannot be reached is left to the listing that follows, which
+    says so."""
+    if protocol_of(url) not in ("s3", "s3a"):
+        return
+    try:
+        fs, path = filesystem(url)
+        bucket = path.split("/", 1)[0]
+        fs.call_s3("head_bucket", Bucket=bucket)
+    except FileNotFoundError:
+        scheme = url.split("://", 1)[0]
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        where = f" at {endpoint} (AWS_ENDPOINT_URL)" if endpoint else ""
+        raise UsageError(f"-o {url}: the bucket {scheme}://{bucket} does not exist{where}; create it first "
+                         f"(aws s3 mb s3://{bucket}) or check the URL") from None
+    except UsageError:
+        raise
+    except Exception:  # noqa: BLE001 - remote_names, next, says what is wrong with the store
+        pass
+
+
 def remote_names(url: str) -> list[str]:
     """The names directly in a remote folder ([] if there is none yet)."""
     try:

@@ -281,6 +281,21 @@ def test_a_missing_bucket_path_or_unknown_store_is_a_usage_error(s3, bucket):
     assert "Traceback" not in unknown.stderr
 
 
+def test_an_output_bucket_that_does_not_exist_is_said_before_the_run(s3, bucket, tmp_path):
+    """It was found by the first upload, once the run was over, in an error naming the
+    local staging folder and advising --resume."""
+    s3.pipe(f"{bucket}/in/a.jsonl", _record("in/a.jsonl"))
+    for output in ("s3://no-such-bucket-here/out", "s3a://no-such-bucket-here/out/"):
+        result = run_process("run", f"s3://{bucket}/in/", "-o", output, "-q")
+        assert result.returncode == 1, result.stderr
+        scheme = output.split("://")[0]
+        assert f"-o {output.rstrip('/')}: the bucket {scheme}://no-such-bucket-here does not exist" in result.stderr, \
+            result.stderr
+        assert "aws s3 mb s3://no-such-bucket-here" in result.stderr
+        assert "staging" not in result.stderr and "--resume" not in result.stderr
+    assert not any(Path(os.environ["CURATE_STAGING"]).iterdir()), "nothing was staged"
+
+
 def test_an_object_gone_between_listing_and_reading_is_quarantined_not_a_crash(s3, bucket):
     from curate.discover import discover
     from curate.formats import read_documents
