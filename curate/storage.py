@@ -235,7 +235,11 @@ def list_remote(url: str) -> tuple[bool, list[RemoteEntry]]:
     left out, as an empty folder on disk holds no file."""
     try:
         fs, root = filesystem(url)  # inside: a store's file system may connect as it is made
-        if fs.isdir(root):
+        web_file = _web_file(fs, root, url)
+        if web_file is not None:
+            found = {root: web_file}
+            folder = False
+        elif fs.isdir(root):
             found = fs.find(root, detail=True)
             folder = True
         elif fs.isfile(root):
@@ -262,6 +266,29 @@ def list_remote(url: str) -> tuple[bool, list[RemoteEntry]]:
         entries.append(RemoteEntry(full, relative, size, _stamp(info)))
     entries.sort(key=lambda e: spelled_bytes(e.relative))
     return folder, entries
+
+
+def _web_file(fs: AbstractFileSystem, root: str, url: str) -> dict | None:
+    """The info of a web URL that is a file, told without asking whether it is a folder,
+    else None. fsspec tells a web folder by GETting the URL and reading its links: a file
+    served without a Content-Type (or as text/html) was read whole into memory as a page
+    (a 194 MB file took 606 MB) and then fetched again to be read. So a URL whose name has
+    a suffix curate reads is a file, and so is one whose HEAD says it is no page; only
+    the rest is listed as a folder."""
+    if protocol_of(url) not in ("http", "https") or root.endswith("/"):
+        return None
+    from curate.formats import reader_for  # curate.formats reads files through this module
+
+    try:
+        info = fs.info(root)  # a HEAD (or a GET whose body is not read)
+    except FileNotFoundError as err:  # fsspec's word for any failed HEAD and GET: a 500 is said as one
+        status = getattr(err.__cause__, "status", None)
+        if status in (None, 404, 410):
+            raise UsageError(f"{url}: no such file or folder; check the URL") from None
+        raise remote_failure(url, err.__cause__ or err, "list it") from err
+    if reader_for(url) is not None or info.get("mimetype") not in (None, "text/html"):
+        return info
+    return None
 
 
 def _folder_marker(name: str, size: int) -> bool:

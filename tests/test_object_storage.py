@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import orjson
 import pytest
@@ -441,6 +442,43 @@ def test_a_presigned_web_url_with_a_query_is_read_as_the_file_it_names(web, tmp_
     summary = orjson.loads((out / "summary.json").read_bytes())
     assert summary["files"] == 1 and summary["documents"]["read"] == len(DOCUMENTS), summary
     assert b'"source":"signed.jsonl"' in output_files(out)["corpus/part-00000.jsonl"]
+
+
+class _UntypedFiles(http.server.BaseHTTPRequestHandler):
+    """Serves one JSONL file at every path without a Content-Type, counting the GETs."""
+
+    body = b"".join(orjson.dumps(d) + b"\n" for d in DOCUMENTS)
+    gets: ClassVar[list[str]] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_HEAD(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        self.gets.append(f"{self.path} {self.headers.get('Range')}")
+        self.do_HEAD()
+        self.wfile.write(self.body)
+
+
+def test_a_web_file_without_a_content_type_is_fetched_once_not_read_as_a_page_first(tmp_path):
+    """fsspec asked whether the URL was a folder by GETting it and reading it all as a
+    page of links: a 194 MB file took 606 MB of memory, and was fetched twice."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _UntypedFiles)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out = tmp_path / "out"
+        result = run_process("run", f"http://127.0.0.1:{server.server_address[1]}/docs.jsonl", "-o", out, "-q")
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    assert orjson.loads((out / "summary.json").read_bytes())["documents"]["read"] == len(DOCUMENTS)
+    # Only the reads' ranged GETs: none of the whole file, as a page of links.
+    assert _UntypedFiles.gets and all(get.startswith("/docs.jsonl bytes=") for get in _UntypedFiles.gets), \
+        _UntypedFiles.gets
 
 
 # -- keys as S3 writes them: folder markers, a name both object and folder, odd segments ------
