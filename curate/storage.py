@@ -191,11 +191,63 @@ def install_hint(protocol: str) -> str:
     return f"{protocol}:// needs {needs}installed by: pip install 'curate-corpus[{extra}]'"
 
 
+CONNECT_TIMEOUT_ENV = "CURATE_CONNECT_TIMEOUT"
+READ_TIMEOUT_ENV = "CURATE_READ_TIMEOUT"
+CONNECT_TIMEOUT = 10.0  # seconds to connect to a store
+READ_TIMEOUT = 60.0  # seconds a store may stay silent in the middle of a request
+# Tries of one S3 request (botocore's "standard" retries: throttling, 5xx, timeouts). s3fs
+# retries each botocore call 5 times more, so that a server that never answered kept a run
+# silent for 5 to 7 minutes; its own loop is made one try (S3_TRIES below).
+S3_TRIES = 2
+
+
+def timeouts() -> tuple[float, float]:
+    """(connect, read) timeouts in seconds: $CURATE_CONNECT_TIMEOUT and $CURATE_READ_TIMEOUT,
+    else 10 and 60. UsageError for a value that is no positive number."""
+    values = []
+    for env, default in ((CONNECT_TIMEOUT_ENV, CONNECT_TIMEOUT), (READ_TIMEOUT_ENV, READ_TIMEOUT)):
+        given = os.environ.get(env, "").strip()
+        try:
+            value = float(given) if given else default
+        except ValueError:
+            value = -1.0
+        if not 0 < value < float("inf"):
+            raise UsageError(f"{env}={given}: not a number of seconds above 0; set it to one (the default is "
+                             f"{default:g}) or unset it")
+        values.append(value)
+    return values[0], values[1]
+
+
+def _store_options(protocol: str) -> dict:
+    """The timeouts of ``timeouts()`` as the store's fsspec options, under what the user's
+    fsspec configuration (FSSPEC_S3='{"config_kwargs": {...}}', ~/.config/fsspec) sets,
+    which wins: fsspec lets an option passed here replace the configured one whole."""
+    if protocol not in ("s3", "s3a", "http", "https"):
+        return {}
+    import fsspec.config
+
+    configured = {**fsspec.config.conf.get("http" if protocol.startswith("http") else "s3", {}),
+                  **fsspec.config.conf.get(protocol, {})}
+    connect, read = timeouts()
+    if protocol in ("s3", "s3a"):
+        config = {"connect_timeout": connect, "read_timeout": read,
+                  "retries": {"mode": "standard", "total_max_attempts": S3_TRIES}}
+        return {"config_kwargs": {**config, **configured.get("config_kwargs", {})}}
+    import aiohttp
+
+    # No limit on a whole request (aiohttp's default, 5 minutes, would cut a long read).
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
+    return {"client_kwargs": {"timeout": timeout, **configured.get("client_kwargs", {})}}
+
+
 def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
     """The fsspec filesystem for ``url`` and the path inside it. Credentials and endpoints
     come from the store's usual settings (for S3: AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL,
-    ~/.aws/config, ...; any fsspec option also as FSSPEC_<PROTOCOL>_<OPTION>). The path is
-    the store's (store_url): the URL's characters, not the system's spelling of them."""
+    ~/.aws/config, ...; any fsspec option also as FSSPEC_<PROTOCOL>_<OPTION>, or all of a
+    store's as FSSPEC_<PROTOCOL>='{"option": ...}'). An S3 or web store gets a connect and a
+    read timeout (``timeouts()``; fsspec's own settings of them win), so that a server that
+    accepts and never answers stops the run with a message, not minutes of silence. The
+    path is the store's (store_url): the URL's characters, not the system's spelling of them."""
     check_location(url)
     protocol = protocol_of(url)
     try:
@@ -203,9 +255,12 @@ def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
     except ImportError as err:  # pragma: no cover - fsspec is a dependency of curate itself
         raise UsageError(f"{url}: {install_hint(protocol)}") from err
     try:
-        return fsspec.core.url_to_fs(store_url(url))
+        fs, path = fsspec.core.url_to_fs(store_url(url), **_store_options(protocol))
     except ImportError as err:
         raise UsageError(f"{url}: {install_hint(protocol)}") from err
+    if protocol in ("s3", "s3a"):
+        fs.retries = 1  # botocore retries (S3_TRIES); s3fs's loop around it multiplied them
+    return fs, path
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +274,8 @@ class RemoteEntry:
 def remote_failure(url: str, err: BaseException, doing: str) -> UsageError:
     """A store that cannot be reached, or refuses us, stops a run before it starts."""
     what = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
+    if isinstance(err, TimeoutError) or "timeout" in f"{type(err).__name__} {what}".lower():
+        what = f"{what}: no answer within the timeout, {CONNECT_TIMEOUT_ENV} or {READ_TIMEOUT_ENV} seconds"
     return UsageError(f"{url}: cannot {doing} ({what}); check the URL, the credentials (for S3: "
                       "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL) and the network")
 
@@ -282,10 +339,10 @@ def _web_file(fs: AbstractFileSystem, root: str, url: str) -> dict | None:
     try:
         info = fs.info(root)  # a HEAD (or a GET whose body is not read)
     except FileNotFoundError as err:  # fsspec's word for any failed HEAD and GET: a 500 is said as one
-        status = getattr(err.__cause__, "status", None)
-        if status in (None, 404, 410):
+        cause = err.__cause__  # None for fsspec's own 404; a timeout, a refused connection, a 5xx...
+        if cause is None or getattr(cause, "status", None) in (404, 410):
             raise UsageError(f"{url}: no such file or folder; check the URL") from None
-        raise remote_failure(url, err.__cause__ or err, "list it") from err
+        raise remote_failure(url, cause, "list it") from err
     if reader_for(url) is not None or info.get("mimetype") not in (None, "text/html"):
         return info
     return None
@@ -398,9 +455,9 @@ def open_remote(url: str) -> BinaryIO:
 def check_output_bucket(url: str) -> None:
     """UsageError if the bucket of an output URL does not exist: said before the run, not
     by the first upload once it is over. Asked of S3 only (HEAD on the bucket, one
-    request); a store that refuses the question (a key allowed to write a prefix, not to
-    look at the bucket) or cannot be reached is left to the listing that follows, which
-    says so."""
+    request); a store that cannot be reached is said at once, while one that refuses the
+    question (a key allowed to write a prefix, not to look at the bucket) is left to the
+    listing that follows, which says what it refuses."""
     if protocol_of(url) not in ("s3", "s3a"):
         return
     try:
@@ -415,8 +472,12 @@ def check_output_bucket(url: str) -> None:
                          f"(aws s3 mb s3://{bucket}) or check the URL") from None
     except UsageError:
         raise
-    except Exception:  # noqa: BLE001 - remote_names, next, says what is wrong with the store
-        pass
+    except Exception as err:
+        from botocore.exceptions import ConnectionError as NoConnection
+        from botocore.exceptions import HTTPClientError
+
+        if isinstance(err, NoConnection | HTTPClientError | TimeoutError):  # said now: not waited for twice
+            raise remote_failure(url, err, "reach the output bucket") from err
 
 
 def remote_names(url: str) -> list[str]:
