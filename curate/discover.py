@@ -56,6 +56,7 @@ from curate.storage import (
     as_location,
     base_name,
     check_location,
+    comparable_url,
     is_remote,
     join,
     list_remote,
@@ -258,7 +259,9 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
                                if isinstance(root, Path) and glob is None])
     _refuse_overlapping_urls([root for root, glob in zip(roots, globs, strict=True)
                               if isinstance(root, str) and glob is None],
-                             output if output is not None and is_remote(output) else None)
+                             output if output is not None and is_remote(output) else None,
+                             [(spelled, glob) for root, glob, spelled in zip(roots, globs, given, strict=True)
+                              if isinstance(root, str) and glob is not None])
     out_real = None
     local_output = Path(output) if output is not None and not is_remote(output) else None
     if local_output is not None:
@@ -573,27 +576,44 @@ def _add_file(path: Path, source: str, input_format: str, files: list[InputFile]
 # -- object storage --------------------------------------------------------------------------
 
 
-def _refuse_overlapping_urls(urls: list[str], output: Location | None) -> None:
-    """The checks of the local roots, on URLs as spelled: the same input twice, one inside
-    another, or the output folder among the inputs."""
+def _refuse_overlapping_urls(urls: list[str], output: Location | None,
+                             patterns: Iterable[tuple[str, Glob]] = ()) -> None:
+    """The checks of the local roots, on URLs (compared as storage.comparable_url spells
+    them, so ``s3a://b/x/`` is ``s3://b/x``): the same input twice, one inside another, or
+    the output folder among the inputs. ``patterns``: each pattern as given and its Glob,
+    whose folder may hold other inputs' files (two patterns may take different files of
+    one folder), but not the output folder's, nor be inside it."""
     def url_inside(child: str, parent: str) -> bool:
-        return inside(child, parent, "/")
+        return inside(comparable_url(child), comparable_url(parent), "/")
 
     # As for local roots: through each URL and the folders above it, not every pair.
     spelled: dict[str, list[int]] = defaultdict(list)
     for k, url in enumerate(urls):
-        spelled[url.rstrip("/") or url].append(k)
+        spelled[comparable_url(url)].append(k)
     pairs: set[tuple[int, int]] = set()
     for k, url in enumerate(urls):
-        for other in (url.rstrip("/") or url, *_folders_above(url, "/")):
+        same = comparable_url(url)
+        for other in (same, *_folders_above(same, "/")):
             pairs.update((min(j, k), max(j, k)) for j in spelled.get(other, ()) if j != k)
     if pairs:
         i, j = min(pairs)
         raise UsageError(f"{urls[i]} and {urls[j]} overlap, so files would be read twice; give each input once")
+    if not isinstance(output, str):
+        return
     for a in urls:
-        if isinstance(output, str) and (url_inside(a, output) or url_inside(output, a)):
+        if url_inside(a, output) or url_inside(output, a):
             raise UsageError(f"-o {output}: the output folder and the input {a} overlap, and curate never writes "
                              "over its inputs or reads its own output; choose another output with -o URL")
+    for given, glob in patterns:
+        if url_inside(glob.root, output):
+            raise UsageError(f"-o {output}: the output folder holds the folder the pattern {given} is matched in "
+                             f"({glob.root}), and curate never writes over its inputs or reads its own output; "
+                             "choose another output with -o URL")
+        out, root = comparable_url(output), comparable_url(glob.root)
+        if url_inside(output, glob.root) and glob.may_hold(out[len(root) + 1:]):
+            raise UsageError(f"-o {output}: the pattern {given} may take the output folder's files, and curate "
+                             "never reads its own output; choose another output with -o URL, or a pattern that "
+                             "leaves it out")
 
 
 def _walk_remote(root: str, label: str, problems: list[Problem], input_format: str,

@@ -7,7 +7,9 @@ wildcard: the folder before it is walked as any input folder is (sorted, hidden 
 and curate outputs skipped, the same problems said), and only what the rest matches is
 taken: ``*`` and ``?`` within one segment, ``[...]`` a character class (``[!...]`` its
 complement), ``**`` any number of segments; as in a shell, none of them matches a hidden
-name (one starting with ".") unless the segment starts with "." itself. A folder the
+name (one starting with ".") unless the segment starts with "." itself. In an http(s) URL,
+``?`` starts its query (a presigned URL's ``?X-Amz-Signature=...``), which is sent as it
+is, never matched: only the URL's path may hold wildcards. A folder the
 pattern matches is taken whole, as the shell's expansion of it would be walked. Sources
 are relative to that folder (summary.json's ``folder`` of the input). A curate output
 folder is entered only for its corpus/, when the pattern names ``corpus`` right below it
@@ -59,8 +61,12 @@ class Glob:
 def as_glob(given: str) -> Glob | None:
     """The input as a Glob, or None when it has no wildcard or names an existing local path
     (a file may be called ``*.txt``)."""
-    if not _MAGIC.search(given) or ("://" not in given and os.path.lexists(given)):
+    if not _MAGIC.search(_path_part(given)) or ("://" not in given and os.path.lexists(given)):
         return None
+    if _path_part(given) != given:  # a web URL's pattern, with a query: no listing could match it
+        raise UsageError(f"{given}: a pattern in a URL with a query string ('?...') or '#', which curate cannot "
+                         "match against a web server's listing; give each URL in full (--inputs-from FILE takes "
+                         "a list)")
     parts = given.split("/")
     first = next(k for k, part in enumerate(parts) if _MAGIC.search(part))
     root = "/".join(parts[:first])
@@ -69,6 +75,15 @@ def as_glob(given: str) -> Glob | None:
     elif root.endswith(":/"):  # "s3://bucket" was cut at its "//"
         raise UsageError(f"{given}: a bucket's name cannot be a pattern; put the wildcards after it")
     return Glob(root, "/".join(part for part in parts[first:]))
+
+
+def _path_part(given: str) -> str:
+    """The input up to an http(s) URL's query or fragment: ``?`` and what follows it in a
+    web URL are its query (a presigned URL's ``?X-Amz-Signature=...``), no wildcard; a
+    ``#`` starts its fragment. Any other input, whole."""
+    if re.match(r"https?://", given, re.IGNORECASE):
+        return re.split(r"[?#]", given, maxsplit=1)[0]
+    return given
 
 
 def _match(pattern: tuple[str, ...], path: tuple[str, ...], partial: bool) -> bool:

@@ -28,6 +28,7 @@ from curate.outdir import CORPUS, QUARANTINE, REMOVED, SUMMARY, FolderState, not
 from curate.storage import (
     Location,
     base_name,
+    check_output_bucket,
     is_remote,
     join,
     open_remote,
@@ -82,6 +83,7 @@ class StagedOutputWriter(OutputWriter):
                  sink: Sink | str = DEFAULT_SINK, staging: Path | None = None, resumable: bool = True):
         self.url = url.rstrip("/")
         self._published = False
+        check_output_bucket(self.url)
         names = remote_names(self.url)
         own_card = CARD in names and is_own_card(lambda: open_remote(join(self.url, CARD)))
         state = state_of(names, own_card=own_card)

@@ -60,6 +60,28 @@ def protocol_of(location: Location) -> str:
     return spelled.group(1).lower() if spelled else "file"
 
 
+# Two spellings of one store (fsspec opens s3a:// with the S3 file system, gcs:// with GCS's).
+_SAME_STORE = {"s3a": "s3", "gcs": "gs"}
+
+
+def comparable_url(url: str) -> str:
+    """The URL as two URLs of one object or folder compare equal: its scheme lower-cased
+    and spelled once (``s3a://`` is ``s3://``), a web server's host lower-cased, without
+    trailing '/'s. A key is
+    otherwise as written (keys are strings: ``a//b`` is not ``a/b``). For telling whether
+    inputs and the output overlap, never for asking a store."""
+    spelled = _URL.match(url)
+    if spelled is None or "::" in spelled.group(0):
+        return url.rstrip("/") or url
+    protocol = spelled.group(1).lower()
+    rest = url[spelled.end():]
+    if protocol in ("http", "https"):
+        host, slash, path = rest.partition("/")
+        rest = host.lower() + slash + path
+    rest = rest.rstrip("/")
+    return f"{_SAME_STORE.get(protocol, protocol)}://{rest}"
+
+
 def is_remote(location: Location) -> bool:
     """A URL, not a local path: any scheme but file://, and any chain of stores (which
     location_problem refuses, as a URL, not as a missing file)."""
@@ -150,9 +172,13 @@ def spelled_bytes(name: str) -> bytes:
 
 
 def base_name(location: Location) -> str:
-    """The last component of a path or URL: what a reader's suffix is matched against."""
-    return posixpath.basename(os.fspath(location).rstrip("/")) if isinstance(location, str) \
-        else Path(location).name
+    """The last component of a path or URL: what a reader's suffix is matched against. A
+    web URL's query and fragment are no part of it (``doc.jsonl?X-Amz-Signature=...``)."""
+    if not isinstance(location, str):
+        return Path(location).name
+    if protocol_of(location) in ("http", "https"):
+        location = re.split(r"[?#]", location, maxsplit=1)[0]
+    return posixpath.basename(location.rstrip("/"))
 
 
 def join(location: str, name: str) -> str:
@@ -165,11 +191,63 @@ def install_hint(protocol: str) -> str:
     return f"{protocol}:// needs {needs}installed by: pip install 'curate-corpus[{extra}]'"
 
 
+CONNECT_TIMEOUT_ENV = "CURATE_CONNECT_TIMEOUT"
+READ_TIMEOUT_ENV = "CURATE_READ_TIMEOUT"
+CONNECT_TIMEOUT = 10.0  # seconds to connect to a store
+READ_TIMEOUT = 60.0  # seconds a store may stay silent in the middle of a request
+# Tries of one S3 request (botocore's "standard" retries: throttling, 5xx, timeouts). s3fs
+# retries each botocore call 5 times more, so that a server that never answered kept a run
+# silent for 5 to 7 minutes; its own loop is made one try (S3_TRIES below).
+S3_TRIES = 2
+
+
+def timeouts() -> tuple[float, float]:
+    """(connect, read) timeouts in seconds: $CURATE_CONNECT_TIMEOUT and $CURATE_READ_TIMEOUT,
+    else 10 and 60. UsageError for a value that is no positive number."""
+    values = []
+    for env, default in ((CONNECT_TIMEOUT_ENV, CONNECT_TIMEOUT), (READ_TIMEOUT_ENV, READ_TIMEOUT)):
+        given = os.environ.get(env, "").strip()
+        try:
+            value = float(given) if given else default
+        except ValueError:
+            value = -1.0
+        if not 0 < value < float("inf"):
+            raise UsageError(f"{env}={given}: not a number of seconds above 0; set it to one (the default is "
+                             f"{default:g}) or unset it")
+        values.append(value)
+    return values[0], values[1]
+
+
+def _store_options(protocol: str) -> dict:
+    """The timeouts of ``timeouts()`` as the store's fsspec options, under what the user's
+    fsspec configuration (FSSPEC_S3='{"config_kwargs": {...}}', ~/.config/fsspec) sets,
+    which wins: fsspec lets an option passed here replace the configured one whole."""
+    if protocol not in ("s3", "s3a", "http", "https"):
+        return {}
+    import fsspec.config
+
+    configured = {**fsspec.config.conf.get("http" if protocol.startswith("http") else "s3", {}),
+                  **fsspec.config.conf.get(protocol, {})}
+    connect, read = timeouts()
+    if protocol in ("s3", "s3a"):
+        config = {"connect_timeout": connect, "read_timeout": read,
+                  "retries": {"mode": "standard", "total_max_attempts": S3_TRIES}}
+        return {"config_kwargs": {**config, **configured.get("config_kwargs", {})}}
+    import aiohttp
+
+    # No limit on a whole request (aiohttp's default, 5 minutes, would cut a long read).
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
+    return {"client_kwargs": {"timeout": timeout, **configured.get("client_kwargs", {})}}
+
+
 def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
     """The fsspec filesystem for ``url`` and the path inside it. Credentials and endpoints
     come from the store's usual settings (for S3: AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL,
-    ~/.aws/config, ...; any fsspec option also as FSSPEC_<PROTOCOL>_<OPTION>). The path is
-    the store's (store_url): the URL's characters, not the system's spelling of them."""
+    ~/.aws/config, ...; any fsspec option also as FSSPEC_<PROTOCOL>_<OPTION>, or all of a
+    store's as FSSPEC_<PROTOCOL>='{"option": ...}'). An S3 or web store gets a connect and a
+    read timeout (``timeouts()``; fsspec's own settings of them win), so that a server that
+    accepts and never answers stops the run with a message, not minutes of silence. The
+    path is the store's (store_url): the URL's characters, not the system's spelling of them."""
     check_location(url)
     protocol = protocol_of(url)
     try:
@@ -177,9 +255,12 @@ def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
     except ImportError as err:  # pragma: no cover - fsspec is a dependency of curate itself
         raise UsageError(f"{url}: {install_hint(protocol)}") from err
     try:
-        return fsspec.core.url_to_fs(store_url(url))
+        fs, path = fsspec.core.url_to_fs(store_url(url), **_store_options(protocol))
     except ImportError as err:
         raise UsageError(f"{url}: {install_hint(protocol)}") from err
+    if protocol in ("s3", "s3a"):
+        fs.retries = 1  # botocore retries (S3_TRIES); s3fs's loop around it multiplied them
+    return fs, path
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +274,8 @@ class RemoteEntry:
 def remote_failure(url: str, err: BaseException, doing: str) -> UsageError:
     """A store that cannot be reached, or refuses us, stops a run before it starts."""
     what = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
+    if isinstance(err, TimeoutError) or "timeout" in f"{type(err).__name__} {what}".lower():
+        what = f"{what}: no answer within the timeout, {CONNECT_TIMEOUT_ENV} or {READ_TIMEOUT_ENV} seconds"
     return UsageError(f"{url}: cannot {doing} ({what}); check the URL, the credentials (for S3: "
                       "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL) and the network")
 
@@ -209,7 +292,11 @@ def list_remote(url: str) -> tuple[bool, list[RemoteEntry]]:
     left out, as an empty folder on disk holds no file."""
     try:
         fs, root = filesystem(url)  # inside: a store's file system may connect as it is made
-        if fs.isdir(root):
+        web_file = _web_file(fs, root, url)
+        if web_file is not None:
+            found = {root: web_file}
+            folder = False
+        elif fs.isdir(root):
             found = fs.find(root, detail=True)
             folder = True
         elif fs.isfile(root):
@@ -221,6 +308,10 @@ def list_remote(url: str) -> tuple[bool, list[RemoteEntry]]:
         raise
     except Exception as err:
         raise remote_failure(url, err, "list it") from err
+    if protocol_of(url) not in KEYED_PROTOCOLS:
+        # A web server's folder is listed by its URL as given, '/' and all (fsspec strips a
+        # bucket path's): its files are below the folder, not below "folder/".
+        root = root.rstrip("/") or root
     entries = []
     for name, info in found.items():
         size = int(info.get("size") or 0)
@@ -232,6 +323,29 @@ def list_remote(url: str) -> tuple[bool, list[RemoteEntry]]:
         entries.append(RemoteEntry(full, relative, size, _stamp(info)))
     entries.sort(key=lambda e: spelled_bytes(e.relative))
     return folder, entries
+
+
+def _web_file(fs: AbstractFileSystem, root: str, url: str) -> dict | None:
+    """The info of a web URL that is a file, told without asking whether it is a folder,
+    else None. fsspec tells a web folder by GETting the URL and reading its links: a file
+    served without a Content-Type (or as text/html) was read whole into memory as a page
+    (a 194 MB file took 606 MB) and then fetched again to be read. So a URL whose name has
+    a suffix curate reads is a file, and so is one whose HEAD says it is no page; only
+    the rest is listed as a folder."""
+    if protocol_of(url) not in ("http", "https") or root.endswith("/"):
+        return None
+    from curate.formats import reader_for  # curate.formats reads files through this module
+
+    try:
+        info = fs.info(root)  # a HEAD (or a GET whose body is not read)
+    except FileNotFoundError as err:  # fsspec's word for any failed HEAD and GET: a 500 is said as one
+        cause = err.__cause__  # None for fsspec's own 404; a timeout, a refused connection, a 5xx...
+        if cause is None or getattr(cause, "status", None) in (404, 410):
+            raise UsageError(f"{url}: no such file or folder; check the URL") from None
+        raise remote_failure(url, cause, "list it") from err
+    if reader_for(url) is not None or info.get("mimetype") not in (None, "text/html"):
+        return info
+    return None
 
 
 def _folder_marker(name: str, size: int) -> bool:
@@ -336,6 +450,34 @@ def open_remote(url: str) -> BinaryIO:
     except Exception as err:
         raise OSError(f"{url_text(url)}: {err}") from err
     return io.BufferedReader(_Translated(raw, url), buffer_size=1 << 16)
+
+
+def check_output_bucket(url: str) -> None:
+    """UsageError if the bucket of an output URL does not exist: said before the run, not
+    by the first upload once it is over. Asked of S3 only (HEAD on the bucket, one
+    request); a store that cannot be reached is said at once, while one that refuses the
+    question (a key allowed to write a prefix, not to look at the bucket) is left to the
+    listing that follows, which says what it refuses."""
+    if protocol_of(url) not in ("s3", "s3a"):
+        return
+    try:
+        fs, path = filesystem(url)
+        bucket = path.split("/", 1)[0]
+        fs.call_s3("head_bucket", Bucket=bucket)
+    except FileNotFoundError:
+        scheme = url.split("://", 1)[0]
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        where = f" at {endpoint} (AWS_ENDPOINT_URL)" if endpoint else ""
+        raise UsageError(f"-o {url}: the bucket {scheme}://{bucket} does not exist{where}; create it first "
+                         f"(aws s3 mb s3://{bucket}) or check the URL") from None
+    except UsageError:
+        raise
+    except Exception as err:
+        from botocore.exceptions import ConnectionError as NoConnection
+        from botocore.exceptions import HTTPClientError
+
+        if isinstance(err, NoConnection | HTTPClientError | TimeoutError):  # said now: not waited for twice
+            raise remote_failure(url, err, "reach the output bucket") from err
 
 
 def remote_names(url: str) -> list[str]:

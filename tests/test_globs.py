@@ -75,6 +75,17 @@ def test_an_input_is_a_pattern_only_with_a_wildcard_and_no_such_name(tmp_path):
         as_glob("s3://bucket-*/x")
 
 
+@pytest.mark.unit
+def test_a_web_urls_query_is_no_wildcard():
+    """A presigned URL's ``?X-Amz-Signature=...`` made it a pattern no file could match."""
+    assert as_glob("https://host/doc.jsonl?X-Amz-Signature=abc&X-Amz-Expires=60") is None
+    assert as_glob("HTTP://host/doc.jsonl?a=b#part*") is None
+    assert as_glob("http://host/dump/*.jsonl") == Glob("http://host/dump", "*.jsonl")
+    assert as_glob("s3://bucket/doc?.jsonl") == Glob("s3://bucket", "doc?.jsonl")  # in a bucket, still a wildcard
+    with pytest.raises(UsageError, match="a pattern in a URL with a query string"):
+        as_glob("https://host/dump/*.jsonl?sig=1")
+
+
 def test_a_quoted_pattern_reads_the_files_it_matches_with_sources_under_its_folder(tmp_path):
     crawl = tmp_path / "crawl"
     for segment in ("s1", "s2"):

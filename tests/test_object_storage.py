@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import orjson
 import pytest
@@ -212,6 +213,32 @@ def test_an_earlier_runs_output_in_a_bucket_named_as_the_input_is_refused_and_it
         output_files(tmp_path / "disk")["corpus/part-00000.jsonl"] != b""
 
 
+def test_an_input_inside_the_output_bucket_folder_is_refused_however_spelled_and_never_deleted(s3, bucket):
+    """A pattern over a finished output's corpus, with --overwrite, deleted the shard it
+    was to read and ended with 0; so did an input spelled s3a:// inside an s3:// output.
+    Refused as on disk, before anything is deleted."""
+    out = f"s3://{bucket}/out1"
+    assert run_process("run", ROOT / "seeds", "-o", out, "-q").returncode == 0
+    before = _remote_files(s3, out)
+    refused = {
+        (f"{out}/corpus/*.jsonl", out): "the output folder holds the folder the pattern",
+        (f"s3://{bucket}/*/corpus/*.jsonl", f"s3a://{bucket}/out1/"): "may take the output folder's files",
+        (f"s3a://{bucket}/out1/corpus", out): "the output folder and the input",
+        (f"s3a://{bucket}/out1/corpus/", f"S3://{bucket}/out1/"): "the output folder and the input",
+    }
+    for (given, output), why in refused.items():
+        result = run_process("run", given, "-o", output, "-q", "--overwrite")
+        assert result.returncode == 1, (given, result.stderr)
+        assert why in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert _remote_files(s3, out) == before, given
+    twice = run_process("run", f"s3a://{bucket}/out1/corpus/", f"s3://{bucket}/out1/corpus", "-o", "unused", "-q")
+    assert twice.returncode == 1 and "overlap, so files would be read twice" in twice.stderr, twice.stderr
+    # A pattern whose folder holds the output but takes none of its files is no overlap.
+    s3.pipe(f"{bucket}/in/a.jsonl", _record("in/a.jsonl"))
+    apart = run_process("run", f"s3://{bucket}/i*/*.jsonl", "-o", out, "-q", "--overwrite")
+    assert apart.returncode == 0, apart.stderr
+
+
 def test_a_bucket_folder_holding_other_files_is_refused(s3, bucket):
     s3.pipe(f"{bucket}/mixed/notes.txt", b"someone else's file\n")
     result = run_process("run", ROOT / "seeds", "-o", f"s3://{bucket}/mixed", "-q")
@@ -253,6 +280,21 @@ def test_a_missing_bucket_path_or_unknown_store_is_a_usage_error(s3, bucket):
     assert unknown.returncode == 2  # refused as the arguments are read: tests/test_url_schemes.py has the rest
     assert "nosuchstore://x/y: curate does not read nosuchstore:// URLs" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+
+def test_an_output_bucket_that_does_not_exist_is_said_before_the_run(s3, bucket, tmp_path):
+    """It was found by the first upload, once the run was over, in an error naming the
+    local staging folder and advising --resume."""
+    s3.pipe(f"{bucket}/in/a.jsonl", _record("in/a.jsonl"))
+    for output in ("s3://no-such-bucket-here/out", "s3a://no-such-bucket-here/out/"):
+        result = run_process("run", f"s3://{bucket}/in/", "-o", output, "-q")
+        assert result.returncode == 1, result.stderr
+        scheme = output.split("://")[0]
+        assert f"-o {output.rstrip('/')}: the bucket {scheme}://no-such-bucket-here does not exist" in result.stderr, \
+            result.stderr
+        assert "aws s3 mb s3://no-such-bucket-here" in result.stderr
+        assert "staging" not in result.stderr and "--resume" not in result.stderr
+    assert not any(Path(os.environ["CURATE_STAGING"]).iterdir()), "nothing was staged"
 
 
 def test_an_object_gone_between_listing_and_reading_is_quarantined_not_a_crash(s3, bucket):
@@ -371,6 +413,72 @@ def test_files_are_read_over_http_as_from_disk(web, tmp_path):
     assert {k: v for k, v in web_files.items() if k != "summary.json"} == \
         {k: v for k, v in disk.items() if k != "summary.json"}
     assert _without_inputs(web_files["summary.json"]) == _without_inputs(disk["summary.json"])
+
+
+def test_a_web_folder_url_ending_in_a_slash_reads_its_files_as_without_it(web, tmp_path):
+    """``http://host/sub/`` read nothing, with advice about object keys ending in '/'."""
+    base, folder = web
+    (folder / "sub").mkdir()
+    for k, doc in enumerate(DOCUMENTS[:3]):
+        (folder / "sub" / f"doc-{k}.jsonl").write_bytes(orjson.dumps(doc) + b"\n")
+    outputs = {}
+    for given in (f"{base}/sub", f"{base}/sub/"):
+        out = tmp_path / f"out{len(outputs)}"
+        result = run_process("run", given, "-o", out, "-q")
+        assert result.returncode == 0 and "ends in '/'" not in result.stderr, result.stderr
+        summary = orjson.loads((out / "summary.json").read_bytes())
+        assert summary["files"] == 3, summary
+        outputs[given] = output_files(out)["corpus/part-00000.jsonl"]
+    assert len(set(outputs.values())) == 1 and b'"source":"doc-0.jsonl"' in outputs[f"{base}/sub/"]
+
+
+def test_a_presigned_web_url_with_a_query_is_read_as_the_file_it_names(web, tmp_path):
+    """Its '?' made it a pattern, which no listing of the server could match."""
+    base, folder = web
+    (folder / "signed.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in DOCUMENTS))
+    out = tmp_path / "out"
+    result = run_process("run", f"{base}/signed.jsonl?X-Amz-Signature=abc&X-Amz-Expires=60", "-o", out, "-q")
+    assert result.returncode == 0, result.stderr
+    summary = orjson.loads((out / "summary.json").read_bytes())
+    assert summary["files"] == 1 and summary["documents"]["read"] == len(DOCUMENTS), summary
+    assert b'"source":"signed.jsonl"' in output_files(out)["corpus/part-00000.jsonl"]
+
+
+class _UntypedFiles(http.server.BaseHTTPRequestHandler):
+    """Serves one JSONL file at every path without a Content-Type, counting the GETs."""
+
+    body = b"".join(orjson.dumps(d) + b"\n" for d in DOCUMENTS)
+    gets: ClassVar[list[str]] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_HEAD(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        self.gets.append(f"{self.path} {self.headers.get('Range')}")
+        self.do_HEAD()
+        self.wfile.write(self.body)
+
+
+def test_a_web_file_without_a_content_type_is_fetched_once_not_read_as_a_page_first(tmp_path):
+    """fsspec asked whether the URL was a folder by GETting it and reading it all as a
+    page of links: a 194 MB file took 606 MB of memory, and was fetched twice."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _UntypedFiles)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out = tmp_path / "out"
+        result = run_process("run", f"http://127.0.0.1:{server.server_address[1]}/docs.jsonl", "-o", out, "-q")
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    assert orjson.loads((out / "summary.json").read_bytes())["documents"]["read"] == len(DOCUMENTS)
+    # Only the reads' ranged GETs: none of the whole file, as a page of links.
+    assert _UntypedFiles.gets and all(get.startswith("/docs.jsonl bytes=") for get in _UntypedFiles.gets), \
+        _UntypedFiles.gets
 
 
 # -- keys as S3 writes them: folder markers, a name both object and folder, odd segments ------

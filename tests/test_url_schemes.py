@@ -101,3 +101,56 @@ def test_file_and_local_urls_are_local_paths(tmp_path):
     result = _curate("run", f"file://{SEEDS}", "-o", f"local://{out}", "-q")
     assert result.returncode == 0, result.stderr
     assert (out / "summary.json").is_file()
+
+
+@pytest.fixture
+def silent_server():
+    """A server that accepts connections and never answers: ``http://127.0.0.1:PORT``."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(50)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("store", ["http", "s3"])
+def test_a_server_that_never_answers_stops_the_run_at_the_read_timeout_saying_so(tmp_path, silent_server, store):
+    """With no timeout the run stayed silent for 5 to 7 minutes (s3fs and botocore retried
+    each other's timeouts)."""
+    import time
+
+    env = {**os.environ, "CURATE_READ_TIMEOUT": "1", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": silent_server}
+    url = f"{silent_server}/doc.jsonl" if store == "http" else "s3://bucket/crawl/"
+    started = time.monotonic()
+    result = run_process("run", url, "-o", tmp_path / "out", "-q", env=env)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"Error: {url}: cannot list it (" in result.stderr, result.stderr
+    assert "no answer within the timeout, CURATE_CONNECT_TIMEOUT or CURATE_READ_TIMEOUT seconds" in result.stderr
+    assert elapsed < 30, elapsed  # two tries of a second each, and curate's start
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_timeout_that_is_no_number_of_seconds_is_said(tmp_path):
+    env = {**os.environ, "CURATE_READ_TIMEOUT": "soon"}
+    result = run_process("run", "http://127.0.0.1:1/x.jsonl", "-o", tmp_path / "out", "-q", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "CURATE_READ_TIMEOUT=soon: not a number of seconds above 0" in result.stderr
+
+
+def test_an_output_bucket_on_a_server_that_never_answers_is_said_before_the_run(tmp_path, silent_server):
+    import time
+
+    env = {**os.environ, "CURATE_READ_TIMEOUT": "1", "AWS_ACCESS_KEY_ID": "testing", "CURATE_STAGING": str(tmp_path),
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": silent_server}
+    started = time.monotonic()
+    result = run_process("run", SEEDS, "-o", "s3://bucket/out", "-q", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "Error: s3://bucket/out: cannot reach the output bucket (" in result.stderr, result.stderr
+    assert "no answer within the timeout" in result.stderr
+    assert time.monotonic() - started < 30
