@@ -195,10 +195,11 @@ CONNECT_TIMEOUT_ENV = "CURATE_CONNECT_TIMEOUT"
 READ_TIMEOUT_ENV = "CURATE_READ_TIMEOUT"
 CONNECT_TIMEOUT = 10.0  # seconds to connect to a store
 READ_TIMEOUT = 60.0  # seconds a store may stay silent in the middle of a request
-# Tries of one S3 request (botocore's "standard" retries: throttling, 5xx, timeouts). s3fs
-# retries each botocore call 5 times more, so that a server that never answered kept a run
-# silent for 5 to 7 minutes; its own loop is made one try (S3_TRIES below).
-S3_TRIES = 2
+# Tries of one S3 request (botocore's "standard" retries, with backoff: throttling, 5xx,
+# timeouts). Three is that mode's own default, what AWS advises against SlowDown at scale;
+# s3fs retried each botocore call 5 times more, so that a server that never answered kept
+# a run silent for 5 to 7 minutes: its own loop is made one try (filesystem).
+S3_TRIES = 3
 
 
 def timeouts() -> tuple[float, float]:

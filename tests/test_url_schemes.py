@@ -132,7 +132,7 @@ def test_a_server_that_never_answers_stops_the_run_at_the_read_timeout_saying_so
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert f"Error: {url}: cannot list it (" in result.stderr, result.stderr
     assert "no answer within the timeout, CURATE_CONNECT_TIMEOUT or CURATE_READ_TIMEOUT seconds" in result.stderr
-    assert elapsed < 30, elapsed  # two tries of a second each, and curate's start
+    assert elapsed < 30, elapsed  # three tries of a second each, their backoff, and curate's start
     assert not (tmp_path / "out").exists()
 
 
