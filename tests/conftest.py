@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import http.server
 import json
 import os
 import secrets
@@ -13,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,6 +214,26 @@ def killed_at_open(path: Path, *command: str | Path, nth: int = 1, timeout: floa
                              "-e", f"inject=openat:signal=KILL:when={nth}", *map(str, command)],
                             capture_output=True, text=True, timeout=timeout, **kwargs)
     assert killed.returncode == -signal.SIGKILL, f"not killed at {path} ({killed.returncode}):\n{killed.stderr}"
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def web_server(folder: Path | None = None,
+               handler: type[http.server.BaseHTTPRequestHandler] | None = None) -> Iterator[str]:
+    """Python's own web server on a free localhost port, serving ``folder`` (or answering
+    with ``handler``), quiet; yields its base URL and stops with the block."""
+    answer = handler or functools.partial(_QuietFiles, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def ray_env(**extra: str) -> dict[str, str]:

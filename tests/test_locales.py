@@ -9,16 +9,13 @@ a URL handed to the store as the system spelled it asked for another name."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
-from conftest import SEEDS, UTF8_LOCALE, locale_env, output_files, run_process
+from conftest import SEEDS, UTF8_LOCALE, locale_env, output_files, run_process, web_server
 
 
 def _run(cwd: Path, out: str, settings: dict[str, str], *args: str) -> dict[str, bytes]:
@@ -86,17 +83,8 @@ def test_an_output_folder_inside_a_non_ascii_input_is_named_alike_in_every_local
 def web(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """Python's own web server on a free localhost port, serving a folder."""
     folder = tmp_path_factory.mktemp("www")
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", folder
-    finally:
-        server.shutdown()
+    with web_server(folder) as base:
+        yield base, folder
 
 
 def test_a_url_with_non_ascii_characters_is_read_in_every_locale(web, tmp_path, other_locale):

@@ -9,13 +9,11 @@ machine is contacted: the endpoint is 127.0.0.1 and the credentials are dummies.
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import http.server
 import os
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -23,7 +21,16 @@ from typing import ClassVar
 import orjson
 import pytest
 import zstandard
-from conftest import ROOT, UTF8_LOCALE, killed_at_open, locale_env, needs_strace, output_files, run_process
+from conftest import (
+    ROOT,
+    UTF8_LOCALE,
+    killed_at_open,
+    locale_env,
+    needs_strace,
+    output_files,
+    run_process,
+    web_server,
+)
 from test_readers import DOCUMENTS, _write_parquet, _write_wet
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -390,15 +397,8 @@ def test_an_upload_whose_staging_folder_is_gone_says_resume_cannot_finish_it(s3,
 def web(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """Python's own web server on a free localhost port, serving a folder."""
     folder = tmp_path_factory.mktemp("www")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", folder
-    finally:
-        server.shutdown()
+    with web_server(folder) as base:
+        yield base, folder
 
 
 def test_files_are_read_over_http_as_from_disk(web, tmp_path):
@@ -467,13 +467,9 @@ class _UntypedFiles(http.server.BaseHTTPRequestHandler):
 def test_a_web_file_without_a_content_type_is_fetched_once_not_read_as_a_page_first(tmp_path):
     """fsspec asked whether the URL was a folder by GETting it and reading it all as a
     page of links: a 194 MB file took 606 MB of memory, and was fetched twice."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _UntypedFiles)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        out = tmp_path / "out"
-        result = run_process("run", f"http://127.0.0.1:{server.server_address[1]}/docs.jsonl", "-o", out, "-q")
-    finally:
-        server.shutdown()
+    out = tmp_path / "out"
+    with web_server(handler=_UntypedFiles) as base:
+        result = run_process("run", f"{base}/docs.jsonl", "-o", out, "-q")
     assert result.returncode == 0, result.stderr
     assert orjson.loads((out / "summary.json").read_bytes())["documents"]["read"] == len(DOCUMENTS)
     # Only the reads' ranged GETs: none of the whole file, as a page of links.
