@@ -31,7 +31,7 @@ from curate.errors import RunStopped
 from curate.stages.dedup.apply import duplicate_reason
 from curate.stages.dedup.buckets import take_sets
 from curate.stages.dedup.runs import SortedRuns
-from curate.stages.dedup.saved import SavedIndex, ref_line, write_index
+from curate.stages.dedup.saved import DamagedIndex, SavedIndex, check_ids, ref_line, write_index
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.dedup.spill import SpilledRun
 from curate.stages.dedup.store import RecordFile
@@ -160,7 +160,8 @@ class DedupIndex:
                 return ParagraphRef(*json.loads(record))
             except (ValueError, TypeError) as err:  # a saved file changed in place: its size was right
                 # An OSError, so the run stops as on any damaged index file, with what to do.
-                raise OSError(f"refs.jsonl: reference {pid} is not [doc, source, line, start, end] ({err})") from err
+                said = f"refs.jsonl: reference {pid} is not [doc, source, line, start, end] ({err})"
+                raise DamagedIndex(said) from err
         _, refs = self._open()
         return ParagraphRef(*marshal.loads(refs.read(pid - self._base)))
 
@@ -191,6 +192,9 @@ class DedupIndex:
         flat = keys.ravel()
         order = rows.order if rows.order is not None else np.argsort(flat, kind="stable")
         query, found = self.keys.lookup(flat, order, per_key=CANDIDATES_PER_KEY)
+        # This run's ids are dense: only a saved index's ids.npy changed in place gives one
+        # past them, which no record file holds.
+        check_ids(found, self._base + len(self), self._base)
         if len(query):
             # One (row, id) pair per candidate, however many bands it shares.
             pairs = distinct((query // bands).astype(np.uint64) << np.uint64(32) | found.astype(np.uint64))
@@ -340,7 +344,12 @@ class DedupIndex:
         files.append(sets.path)
         ends.append(sets.ends + (int(ends[0][-1]) if ends and len(ends[0]) else 0))
         lines.append(ref_line(marshal.loads(refs.read(k))) for k in range(len(refs)))
-        write_index(folder, self.cfg, self.keys.save_npy, files, np.concatenate(ends), itertools.chain(*lines))
+        total = self._base + len(sets)
+
+        def write_keys(keys_path: Path, ids_path: Path) -> None:  # a damaged id not carried on
+            self.keys.save_npy(keys_path, ids_path, lambda ids: check_ids(ids, total, self._base))
+
+        write_index(folder, self.cfg, write_keys, files, np.concatenate(ends), itertools.chain(*lines))
 
     # -- checkpoints ----------------------------------------------------------------------
     def take_journal(self, until: int | None = None) -> tuple[bytes, bytes, bytes, list[tuple]]:
