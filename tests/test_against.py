@@ -281,3 +281,21 @@ def test_references_scrambled_in_place_stop_a_run_in_parts_with_what_to_do(crawl
     assert "cannot read the dedup index (refs.jsonl: reference " in stopped.stderr
     assert f"if the index --against {ix} is damaged, save it again with --save-index" in stopped.stderr
     assert "Traceback" not in stopped.stderr
+
+
+@pytest.mark.parametrize("options", [[], ["--dedup-parts"]], ids=["index", "parts"])
+def test_paragraph_ids_damaged_in_place_stop_a_run_on_ray_in_one_line(crawls, earlier, tmp_path, ray_cluster,
+                                                                      options):
+    """On Ray the damage is met in the decider or in a part task: it said the task's
+    traceback as its cause, or advised the --resume a Ray run cannot do."""
+    ray_options, env = ray_cluster
+    ix = tmp_path / "ix"
+    shutil.copytree(earlier / "index", ix)
+    _ids_set(ix / "ids.npy", 0xFFFF0000, every=7)
+    stopped = run_process("dedup", crawls / "B", "-o", tmp_path / "out", "--against", ix, "-q", *options,
+                          *ray_options, env=env)
+    assert stopped.returncode == 1, stopped.stderr
+    assert "Traceback" not in stopped.stderr and len(stopped.stderr.strip().splitlines()) == 1, stopped.stderr
+    assert "cannot read the dedup index (ids.npy: paragraph id 4294901760, but the index holds " in stopped.stderr
+    assert f"if the index --against {ix} is damaged, save it again with --save-index" in stopped.stderr
+    assert "with --resume" not in stopped.stderr and "--overwrite to start again" in stopped.stderr
