@@ -59,7 +59,7 @@ from curate.stages.dedup.components import (
     replay,
     star_edges,
 )
-from curate.stages.dedup.index import DedupIndex
+from curate.stages.dedup.index import DedupIndex, paragraph_ref
 from curate.stages.dedup.mapped import MappedFile
 from curate.stages.dedup.part_results import PartResults
 from curate.stages.dedup.saved import DamagedIndex, check_ids
@@ -244,7 +244,7 @@ class SavedRows:
     def _ref(self, uid: int) -> tuple:
         try:
             ref = json.loads(self.refs.read(uid))
-            ParagraphRef(*ref)  # five fields, as DedupIndex.ref reads them
+            paragraph_ref(ref, against=True)  # five fields, as DedupIndex.ref reads them
             return tuple(ref)
         except (ValueError, TypeError) as err:  # changed in place, as DedupIndex.ref says
             raise DamagedIndex(f"refs.jsonl: reference {uid} is not [doc, source, line, start, end] ({err})") from err
@@ -370,7 +370,7 @@ def _replay(task: tuple[Path, int, DedupConfig, Path, Path, int | None, Earlier]
             assert reason.duplicate_of is not None and reason.similarity is not None
             ref = reason.duplicate_of
             found.add(uid - first_uid, reason.similarity,
-                      marshal.dumps((ref.doc, ref.source, ref.line, ref.byte_start, ref.byte_end)))
+                      marshal.dumps((ref.doc, ref.source, ref.line, ref.byte_start, ref.byte_end, ref.against)))
     finally:
         if saved is not None:
             saved.close()  # a pool's process, or a Ray worker, runs part after part
