@@ -304,3 +304,25 @@ def test_paragraph_ids_damaged_in_place_stop_a_run_on_ray_in_one_line(crawls, ea
     assert "cannot read the dedup index (ids.npy: paragraph id 4294901760, but the index holds " in stopped.stderr
     assert f"if the index --against {ix} is damaged, save it again with --save-index" in stopped.stderr
     assert "with --resume" not in stopped.stderr and "--overwrite to start again" in stopped.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "dedup"])
+def test_against_given_twice_is_refused_before_anything_is_read(crawls, earlier, tmp_path, command):
+    """click kept the last --against and the run deduplicated against it alone, without a
+    word. The latest index of a chain holds every one before it: one is all a run takes."""
+    b_out = tmp_path / "b"
+    done = run_process("dedup", crawls / "B", "-o", b_out, "--against", earlier, "--save-index", "-q")
+    assert done.returncode == 0, done.stderr
+    refused = run_process(command, crawls / "B", "-o", tmp_path / "c", "--against", earlier, "--against", b_out, "-q")
+    assert refused.returncode == 2, refused.stderr
+    said = refused.stderr.strip().splitlines()[-1]
+    assert said == (f"Error: Invalid value for '--against': 2 indexes given ({earlier}, {b_out}); a run takes one: "
+                    "the index of a run made with --against X --save-index already holds X's paragraphs, so give "
+                    "the latest index alone")
+    assert "Traceback" not in refused.stderr and not (tmp_path / "c").exists()
+    # The latest alone holds both: copies point at A's paragraphs and at B's, all in the index.
+    latest = run_process(command, crawls / "B", "-o", tmp_path / "c", "--against", b_out, "-q")
+    assert latest.returncode == 0, latest.stderr
+    kept = {r["duplicate_of"]["source"] for r in read_jsonl(tmp_path / "c" / "removed.jsonl")
+            if r["reason"] == "duplicate" and r["duplicate_of"].get("against") is True}
+    assert kept == {"a.jsonl", "b.jsonl"}
