@@ -319,11 +319,12 @@ def _run_command() -> tuple[click.Command, dict[str, click.Parameter]]:
     return command, {param.name: param for param in command.params if param.name is not None}
 
 
-def _option(name: str, value: Any, option: str) -> Any:
+def _option(name: str, value: Any, option: str, shown: Any = None) -> Any:
     """``value`` of the argument ``name``, as `curate run`'s parameter ``option`` takes it:
     the Python type its click type converts from (a list of them for a repeatable option),
     then the option's own conversion, range, choices and callback, so that the API refuses
-    what the CLI refuses, with the CLI's reason."""
+    what the CLI refuses, with the CLI's reason. ``shown``: the value as given, for the
+    message, when ``value`` is it made a list."""
     import click
 
     from curate.cli import ByteSize, PathOrUrl
@@ -347,7 +348,8 @@ def _option(name: str, value: Any, option: str) -> Any:
         return param.process_value(click.Context(command), given)
     except click.BadParameter as err:
         flag = max(param.opts, key=len) if param.opts else option.upper()
-        raise ApiValueError(f"{name}={_shown(value)}: {err.message.rstrip('.')} (refused as `curate run {flag}` "
+        said = _shown(value if shown is None else shown)
+        raise ApiValueError(f"{name}={said}: {err.message.rstrip('.')} (refused as `curate run {flag}` "
                             "refuses it)") from None
 
 
@@ -398,6 +400,12 @@ def _settings(settings: dict[str, Any]) -> dict[str, Any]:
             checked[name] = _dedup(value)
         elif name == "measure_index":
             checked[name] = _checked(name, value, (bool,), "True or False")
+        elif name == "against" and value is not None:
+            # One path, as --against; a list of them is refused as the option repeated is
+            # (a chain's latest index holds every one before it).
+            given = value if isinstance(value, (list, tuple)) else \
+                [_checked(name, value, (str, os.PathLike), "a path (str or os.PathLike)")]
+            checked[name] = _option(name, given, _SETTINGS[name], shown=value)
         elif name in _SETTINGS:
             checked[name] = value if value is None and defaults[name] is None else _option(name, value,
                                                                                            _SETTINGS[name])

@@ -20,7 +20,7 @@ CARD = "README.md"
 CARD_HEAD = "---\n# Written by curate"
 
 
-def dataset_card(shard_suffix: str, audits: tuple[str, ...] = (), corpus: bool = True) -> str:
+def dataset_card(shard_suffix: str, audits: tuple[str, ...] = (), corpus: bool = True, against: bool = False) -> str:
     """The card of an output folder whose corpus shards end in ``shard_suffix``
     (".jsonl", ".jsonl.gz", ".parquet", ...). ``audits``: the audit files that hold
     records ("removed.jsonl", "quarantine.jsonl"), each a configuration of its own when the
@@ -28,14 +28,16 @@ def dataset_card(shard_suffix: str, audits: tuple[str, ...] = (), corpus: bool =
     builder of its first (so not Parquet's), and fails on an empty file. ``corpus``: the
     corpus has a shard; a configuration that matches no file fails every configuration of
     the folder, so a run that kept nothing declares only its audit files (the first the
-    default), whatever the corpus format."""
+    default), whatever the corpus format. ``against``: the run was given an earlier run's
+    index, and a `duplicate_of` may say it names a paragraph of it (`against`)."""
     declared = corpus or not audits
     configs = [_config("corpus", f"corpus/*{shard_suffix}", default=True)] if declared else []
     audit_configs = [name.split(".")[0] for name in audits] \
         if shard_suffix.startswith(".jsonl") or not declared else []
     configs += [_config(name, f"{name}.jsonl", default=not configs) for name in audit_configs]
     audit_note = "" if audit_configs else _AUDIT_BY_JSON
-    columns = "".join(f"- config_name: {name}\n  features:\n{_features(AUDIT_FIELDS[name])}"
+    fields = {**AUDIT_FIELDS, "removed": AGAINST_REMOVED_FIELDS} if against else AUDIT_FIELDS
+    columns = "".join(f"- config_name: {name}\n  features:\n{_features(fields[name])}"
                       for name in audit_configs)
     dataset_info = f"dataset_info:\n{columns}" if columns else ""
     return f"""{CARD_HEAD}: how Hugging Face datasets and the Hub read this output folder.
@@ -82,6 +84,10 @@ AUDIT_FIELDS: dict[str, tuple[Field, ...]] = {
     "quarantine": (("source", "string"), ("line", "int64"), ("bytes", "[int64]"), ("problem", "string"),
                    ("action", "string"), ("lines", "int64"), ("preview", "string")),
 }
+# A run --against: a duplicate_of may also say that it names a paragraph of the earlier run.
+AGAINST_REMOVED_FIELDS: tuple[Field, ...] = tuple(
+    (name, (*_SPAN, ("against", "bool"))) if name == "duplicate_of" else (name, kind)
+    for name, kind in AUDIT_FIELDS["removed"])
 
 
 def _features(fields: tuple[Field, ...], indent: str = "  ") -> str:

@@ -70,6 +70,18 @@ def _codes(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
     return codes
 
 
+def _one_index(ctx, param, value: tuple[Path, ...]) -> Path | None:
+    """--against's index: given more than once, click kept the last and the run silently
+    deduplicated against it alone. Chains accumulate (the latest index holds every one
+    before it), so one is all a run needs."""
+    if len(value) > 1:
+        raise click.BadParameter(
+            f"{len(value)} indexes given ({', '.join(map(str, value))}); a run takes one: the index of a run made "
+            "with --against X --save-index already holds X's paragraphs, so give the latest index alone",
+            ctx=ctx, param=param)
+    return value[0] if value else None
+
+
 def ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, quiet: bool = False,
                          check_examples: bool = True, enabled: tuple[str, ...] = (),
                          keep_languages: tuple[str, ...] = ()) -> RuleSet:
@@ -341,11 +353,13 @@ def io_options(fn):
                      help="Also write the dedup index into -o DIR/index/ (band keys, shingle sets and references "
                           "of the kept paragraphs; about 470 bytes per kept paragraph), so a later run can "
                           "deduplicate against this one with --against DIR."),
-        click.option("--against", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
-                     metavar="DIR",
+        # Repeatable only to be refused when repeated: a single-valued option kept the last.
+        click.option("--against", type=click.Path(path_type=Path, exists=True, file_okay=False), multiple=True,
+                     callback=_one_index, metavar="DIR",
                      help="Remove paragraphs that copy anything kept by an earlier run, which was run with "
                           "--save-index: DIR is its output folder (or its index/ folder). The copies point at "
-                          "the earlier paragraph; the earlier text is not read again. Same dedup options needed."),
+                          "the earlier paragraph; the earlier text is not read again. Same dedup options needed. "
+                          "Once: the index of a run made with --against X --save-index holds X's paragraphs too."),
         click.option("--dedup-parts", is_flag=True,
                      help="Find the near-duplicates in parts that run side by side on --workers processes, "
                           "between two passes over the input, instead of with one index that takes every "
@@ -617,7 +631,10 @@ def _unresumable(err: CurateError, engine: str) -> CurateError:
     """A stopped run's error as the engine can follow it: RunStopped advises --resume,
     which only the local engine does."""
     if isinstance(err, RunStopped) and engine != "local":
-        return CurateError(f"{err.cause}; no final file was written. A run on --engine {engine} cannot be resumed: "
+        # Raised in Ray's decider, it comes as a RayTaskError whose ``cause`` is the
+        # RunStopped itself, whose words advise --resume.
+        cause = err.cause.cause if isinstance(err.cause, RunStopped) else err.cause
+        return CurateError(f"{cause}; no final file was written. A run on --engine {engine} cannot be resumed: "
                            "fix the cause, then run the same command with --overwrite to start again.")
     return err
 

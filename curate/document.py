@@ -115,13 +115,16 @@ class Removal:
 
 @record(frozen=True)
 class ParagraphRef:
-    """The kept paragraph a duplicate points at."""
+    """The kept paragraph a duplicate points at. ``against``: it is a paragraph of the
+    earlier run whose index this run was given (--against), not of this run: crawls that
+    reuse file names can hold a paragraph of each with the same doc, source, line and bytes."""
 
     doc: str
     source: str
     line: int
     byte_start: int
     byte_end: int
+    against: bool = False
 
 
 # What a folder walk leaves out on purpose: hidden names, curate's own output folders and

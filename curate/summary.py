@@ -106,7 +106,7 @@ class Summary:
             # Where each source is: a source is its root's label and "/" and a path in the
             # root, or (label "") the path alone.
             "inputs": [root.to_json() for root in self.inputs],
-            # A removed copy whose duplicate_of is not in this output points into this index.
+            # A removed copy whose duplicate_of says "against": true points into this index.
             **({"against": self.against} if self.against is not None else {}),
             "documents": {
                 "read": self.documents_read,

@@ -106,8 +106,11 @@ def removal_record(doc: Document, removal: Removal) -> dict:
     }
     if removal.duplicate_of is not None:
         ref = removal.duplicate_of
-        record["duplicate_of"] = {"doc": ref.doc, "source": ref.source, "line": ref.line,
-                                  "bytes": [ref.byte_start, ref.byte_end]}
+        kept: dict[str, object] = {"doc": ref.doc, "source": ref.source, "line": ref.line,
+                                   "bytes": [ref.byte_start, ref.byte_end]}
+        if ref.against:  # only a run --against writes it: other runs' records are as they were
+            kept["against"] = True
+        record["duplicate_of"] = kept
         record["similarity"] = removal.similarity
     if removal.score is not None:
         record["noise_score"] = removal.score
@@ -531,7 +534,8 @@ class OutputWriter:
             # summary.json says every problem is in quarantine.jsonl and counts each removed line.
             audits = tuple(name for name, records in ((REMOVED, summary.lines_removed),
                                                       (QUARANTINE, summary.problems_total)) if records)
-            card = dataset_card(self.sink.suffix, audits, corpus=summary.lines_kept > 0)
+            card = dataset_card(self.sink.suffix, audits, corpus=summary.lines_kept > 0,
+                                against=summary.against is not None)
             write_durably(self.partial / CARD, card.encode("utf-8"))
             write_durably(self.partial / SUMMARY, text.encode("utf-8"))
             write_durably(self.partial / COMMIT_FILE, json.dumps({"chunks": self.chunk}).encode() + b"\n")

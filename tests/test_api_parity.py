@@ -232,6 +232,9 @@ RECORDS = [{"id": "a", "text": ARTICLES[0]}]
     (lambda out: curate.run([SEEDS], out, memory=0), ApiValueError, "memory=0"),
     (lambda out: curate.run([SEEDS], out, staging=out.parent), ApiValueError, "leave staging out"),
     (lambda out: curate.run([SEEDS], out, against=out.parent / "nowhere"), ApiValueError, "does not exist"),
+    (lambda out: curate.run([SEEDS], out, against=[SEEDS, FIXTURES]), ApiValueError,
+     "2 indexes given (" + f"{SEEDS}, {FIXTURES}); a run takes one"),
+    (lambda out: curate.run([SEEDS], out, against=b"seeds"), ApiTypeError, "against must be a path"),
     (lambda out: curate.run([SEEDS], "http://example.org/out"), ApiValueError, "cannot write there"),
 ])
 def test_a_bad_argument_is_refused_before_anything_is_written(tmp_path, call, error, said):
@@ -266,6 +269,7 @@ def test_a_refused_run_leaves_the_folder_free_for_the_next(tmp_path):
     ({"input_format": "xml"}, ("--format", "xml")),
     ({"encoding": "nope"}, ("--encoding", "nope")),
     ({"engine": "spark"}, ("--engine", "spark")),
+    ({"against": (SEEDS, FIXTURES)}, ("--against", str(SEEDS), "--against", str(FIXTURES))),
 ])
 def test_the_api_refuses_what_the_cli_refuses_with_its_reason(tmp_path, settings, option):
     result = invoke("run", SEEDS, "-o", tmp_path / "cli", *option)

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, GOLDEN, SEEDS, invoke, read_corpus, read_jsonl
+from conftest import FIXTURES, GOLDEN, SEEDS, invoke, read_corpus, read_jsonl, run_process
 
 PAGES = FIXTURES / "clusters" / "pages.jsonl"  # three clusters: 3 copies (two near), then a tie of 1 and 1
 GOLDEN_CLUSTERS = GOLDEN / "clusters" / "pages-clusters.jsonl"
@@ -127,3 +127,73 @@ def test_bad_output_folders_say_what_to_do(tmp_path):
     assert invoke("clusters", tmp_path).output == (
         f"Error: {tmp_path}: the run writing this folder has not finished (no summary.json yet); wait for it, or "
         "finish a stopped run with `curate run ... --resume`\n")
+
+
+def _crawls_that_reuse_a_file_name(root: Path) -> tuple[Path, Path]:
+    """Two crawls that both hold page.txt (a .txt page's doc is its file name): the second's
+    line 3 is other text, of about the same length, and its zz.txt copies the first's line
+    3. So the second run keeps a paragraph with the same doc, source, line and bytes as the
+    earlier run's paragraph that zz.txt copies."""
+    page = (SEEDS / "000_81f965e35548dbec.txt").read_text(encoding="utf-8").split("\n")
+    first, second = root / "X1", root / "X2"
+    first.mkdir()
+    second.mkdir()
+    (first / "page.txt").write_text("\n".join(page), encoding="utf-8")
+    other = ("A different third paragraph of the second crawl's page, of its own words, on the river authority's "
+             "flood report and the new harbour lights, the ferry timetable for the winter months, the schools "
+             "that open their halls as shelters, the volunteers who fill sandbags, and what the mayor said of it")
+    other = (other + " " + "x" * len(page[2]))[:len(page[2].encode("utf-8"))]
+    assert len(other.encode("utf-8")) == len(page[2].encode("utf-8"))
+    (second / "page.txt").write_text("\n".join([*page[:2], other, *page[3:]]), encoding="utf-8")
+    (second / "zz.txt").write_text(f"A short new intro for this second document, written fresh today.\n\n{page[2]}\n",
+                                   encoding="utf-8")
+    return first, second
+
+
+@pytest.mark.parametrize("options", [[], ["--dedup-parts"], ["--memory", "4kB"]], ids=["index", "parts", "spilled"])
+def test_a_kept_paragraph_of_the_earlier_run_is_told_from_one_of_this_run_with_the_same_span(tmp_path, options):
+    """The cluster's kept text was this run's own line 3 (the corpus line with the same doc,
+    source, line and bytes), where the paragraph is the earlier run's: the audit could not
+    tell them apart. Now duplicate_of says `"against": true`, and clusters keeps its text null."""
+    first, second = _crawls_that_reuse_a_file_name(tmp_path)
+    o1, o2 = tmp_path / "o1", tmp_path / "o2"
+    for args in ((first, "-o", o1, "--save-index"), (second, "-o", o2, "--against", o1, *options)):
+        done = run_process("run", *args, "-q")
+        assert done.returncode == 0, done.stderr
+    copies = [r for r in read_jsonl(o2 / "removed.jsonl") if r.get("reason") == "duplicate"]
+    from_zz = [r for r in copies if r["source"] == "zz.txt"]
+    assert len(from_zz) == 1
+    assert from_zz[0]["duplicate_of"] == {"doc": "page.txt", "source": "page.txt", "line": 3,
+                                          "bytes": from_zz[0]["duplicate_of"]["bytes"], "against": True}
+    # This run keeps page.txt's line 3 with the same span: the very ambiguity.
+    kept_lines = {(d["source"], line["line"], tuple(line["bytes"])) for d in read_corpus(o2) for line in d["lines"]}
+    assert ("page.txt", 3, tuple(from_zz[0]["duplicate_of"]["bytes"])) in kept_lines
+    # Every copy of page.txt's other lines points into the earlier run too; none is this run's.
+    assert all(r["duplicate_of"].get("against") is True for r in copies)
+    done = run_process("clusters", o2)
+    assert done.returncode == 0, done.stderr
+    clusters = read_jsonl(o2 / "clusters.jsonl")
+    zz = [c for c in clusters if c["copies"][0]["source"] == "zz.txt"]
+    assert len(zz) == 1 and zz[0]["kept"]["text"] is None and zz[0]["kept"]["against"] is True
+    assert all(c["kept"]["text"] is None for c in clusters)
+
+
+def test_a_copy_of_this_runs_own_paragraph_in_a_run_against_says_nothing_more(tmp_path):
+    """Only a duplicate_of into the earlier run carries the field; one of this run's own,
+    in the same run, is as before, and clusters gives its kept text."""
+    first, second = _crawls_that_reuse_a_file_name(tmp_path)
+    page = (second / "page.txt").read_text(encoding="utf-8").split("\n")
+    (second / "zy.txt").write_text(page[2] + "\n", encoding="utf-8")  # copies this run's own line 3
+    o1, o2 = tmp_path / "o1", tmp_path / "o2"
+    for args in ((first, "-o", o1, "--save-index"), (second, "-o", o2, "--against", o1)):
+        done = run_process("run", *args, "-q")
+        assert done.returncode == 0, done.stderr
+    from_zy = [r for r in read_jsonl(o2 / "removed.jsonl") if r["source"] == "zy.txt"]
+    assert len(from_zy) == 1 and "against" not in from_zy[0]["duplicate_of"]
+    assert run_process("clusters", o2).returncode == 0
+    zy = [c for c in read_jsonl(o2 / "clusters.jsonl") if c["copies"][0]["source"] == "zy.txt"]
+    assert len(zy) == 1 and zy[0]["kept"]["text"] == page[2] and "against" not in zy[0]["kept"]
+    datasets = pytest.importorskip("datasets")
+    removed = datasets.load_dataset(str(o2), "removed", split="train", cache_dir=str(tmp_path / "cache"))
+    refs = {r["source"]: r["duplicate_of"] for r in removed if r["duplicate_of"] is not None}
+    assert refs["zy.txt"]["against"] is None and refs["zz.txt"]["against"] is True

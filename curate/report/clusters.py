@@ -26,16 +26,18 @@ DEDUP_STAGE = "dedup"
 BATCH_COPIES = 50_000  # copies whose texts are held at once while clusters are written
 
 
-def paragraph_key(doc: str, source: str, line: int, start: int, end: int) -> int:
-    """A 64-bit name of one paragraph (a line of a document), as duplicate_of gives it."""
-    return xxhash.xxh3_64_intdigest(f"{doc}\x00{source}\x00{line}\x00{start}\x00{end}".encode("utf-8",
-                                                                                                   "surrogatepass"))
+def paragraph_key(doc: str, source: str, line: int, start: int, end: int, against: bool = False) -> int:
+    """A 64-bit name of one paragraph (a line of a document), as duplicate_of gives it.
+    ``against``: a paragraph of the --against index, which may have the doc, source, line
+    and bytes of one of this run and is another paragraph (no line of the corpus has its key)."""
+    name = f"{doc}\x00{source}\x00{line}\x00{start}\x00{end}" + ("\x00against" if against else "")
+    return xxhash.xxh3_64_intdigest(name.encode("utf-8", "surrogatepass"))
 
 
 def kept_key(record: dict[str, Any]) -> int:
     kept = record["duplicate_of"]
     start, end = kept["bytes"]
-    return paragraph_key(kept["doc"], kept["source"], kept["line"], start, end)
+    return paragraph_key(kept["doc"], kept["source"], kept["line"], start, end, kept.get("against") is True)
 
 
 def is_copy(record: dict[str, Any]) -> bool:

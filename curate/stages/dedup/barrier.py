@@ -29,7 +29,7 @@ from curate.stages.dedup.apply import apply_verdicts
 from curate.stages.dedup.budget import default_memory, index_budget
 from curate.stages.dedup.index import DedupIndex
 from curate.stages.dedup.parts import ReadFailed, RowStore, Verdicts, add_kept, settle
-from curate.stages.dedup.saved import INDEX_JSON, SavedIndex, open_saved
+from curate.stages.dedup.saved import INDEX_JSON, DamagedIndex, SavedIndex, open_saved
 from curate.stages.dedup.signature import DedupConfig
 
 if TYPE_CHECKING:
@@ -125,8 +125,9 @@ class Dedup(Stage):
             with self._stopped_by_disk():
                 rows.close()
                 earlier = (self.saved.folder, self.saved.paragraphs) if self.saved is not None else None
-                steps = settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory),
-                               spread(self._folder) if spread is not None else None, earlier)
+                with self._stopped_by_reading(errors=DamagedIndex):  # said as the one index says it
+                    steps = settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory),
+                                   spread(self._folder) if spread is not None else None, earlier)
                 self._mark_settled()
                 verdicts = Verdicts(self._folder)  # read back at once: a disk that fails it stops the run here
         except BrokenProcessPool as err:
@@ -184,15 +185,20 @@ class Dedup(Stage):
                 from err
 
     @contextlib.contextmanager
-    def _stopped_by_reading(self, doing: str = "read") -> Iterator[None]:
+    def _stopped_by_reading(self, doing: str = "read", errors: type[OSError] = OSError) -> Iterator[None]:
         """A disk error reading the index (the earlier run's, --against, or this run's own
         files) stops the run with what to do, not a traceback: open_saved checked the
         saved files' sizes, but a disk can fail, or the files change, after that.
-        ``doing``: what the message says could not be done (saving also writes)."""
+        ``doing``: what the message says could not be done (saving also writes);
+        ``errors``: the errors said so."""
         try:
             yield
-        except OSError as err:
-            said = f"{err.filename}: {err.strerror}" if err.filename else str(err)
+        except errors as err:
+            # Raised in a Ray task (--dedup-parts' parts), it comes as a RayTaskError that
+            # holds it as ``cause``, and whose own words are the task's traceback.
+            cause = getattr(err, "cause", None)
+            raised = cause if isinstance(cause, OSError) else err
+            said = f"{raised.filename}: {raised.strerror}" if raised.filename else str(raised)
             cause = f"cannot {doing} the dedup index ({said})"
             if self.saved is not None:
                 cause += f"; if the index --against {self.saved.folder} is damaged, save it again with --save-index"

@@ -269,6 +269,7 @@ def replay(cfg: DedupConfig, uids: np.ndarray, rows_of: Callable[[np.ndarray], S
         for start in range(0, len(earlier), REPLAY_ROWS):
             part = earlier[start:start + REPLAY_ROWS]
             index.add_kept(rows_of(part), np.ones(len(part), dtype=bool), part)
+        index.earlier = len(earlier)  # its first ids: a copy of one names it as the earlier run's
         for start in range(0, len(ordered), REPLAY_ROWS):
             part = ordered[start:start + REPLAY_ROWS]
             rows = rows_of(part)

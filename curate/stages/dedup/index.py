@@ -21,7 +21,7 @@ import tempfile
 from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from curate.errors import RunStopped
 from curate.stages.dedup.apply import duplicate_reason
 from curate.stages.dedup.buckets import take_sets
 from curate.stages.dedup.runs import SortedRuns
-from curate.stages.dedup.saved import SavedIndex, ref_line, write_index
+from curate.stages.dedup.saved import DamagedIndex, SavedIndex, check_ids, ref_line, write_index
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.dedup.spill import SpilledRun
 from curate.stages.dedup.store import RecordFile
@@ -85,8 +85,11 @@ class DedupIndex:
         self._base_sets: RecordFile | None = None
         self._base_refs: RecordFile | None = None
         self._base = 0
+        # Ids below it are an earlier run's paragraphs (those of --against), which a copy
+        # names as such: the saved index's, or those a replay of --dedup-parts adds first.
+        self.earlier = 0
         if against is not None:
-            self._base = against.paragraphs
+            self._base = self.earlier = against.paragraphs
             # Their ends read in, or read from the saved files when the budget is short.
             ends_fit = budget is None or 8 * (len(against.shingle_ends) + len(against.ref_ends)) <= budget // ENDS_SHARE
             self._base_sets = RecordFile.existing(against.folder / "shingles.u32", against.shingle_ends, ends_fit)
@@ -157,12 +160,13 @@ class DedupIndex:
             assert self._base_refs is not None
             record = self._base_refs.read(pid)
             try:
-                return ParagraphRef(*json.loads(record))
+                return paragraph_ref(json.loads(record), against=True)
             except (ValueError, TypeError) as err:  # a saved file changed in place: its size was right
                 # An OSError, so the run stops as on any damaged index file, with what to do.
-                raise OSError(f"refs.jsonl: reference {pid} is not [doc, source, line, start, end] ({err})") from err
+                said = f"refs.jsonl: reference {pid} is not [doc, source, line, start, end] ({err})"
+                raise DamagedIndex(said) from err
         _, refs = self._open()
-        return ParagraphRef(*marshal.loads(refs.read(pid - self._base)))
+        return paragraph_ref(marshal.loads(refs.read(pid - self._base)), against=pid < self.earlier)
 
     # -- deciding -------------------------------------------------------------------------
     def decide(self, batch: Batch) -> list[Reason | None]:
@@ -191,6 +195,9 @@ class DedupIndex:
         flat = keys.ravel()
         order = rows.order if rows.order is not None else np.argsort(flat, kind="stable")
         query, found = self.keys.lookup(flat, order, per_key=CANDIDATES_PER_KEY)
+        # This run's ids are dense: only a saved index's ids.npy changed in place gives one
+        # past them, which no record file holds.
+        check_ids(found, self._base + len(self), self._base)
         if len(query):
             # One (row, id) pair per candidate, however many bands it shares.
             pairs = distinct((query // bands).astype(np.uint64) << np.uint64(32) | found.astype(np.uint64))
@@ -340,7 +347,12 @@ class DedupIndex:
         files.append(sets.path)
         ends.append(sets.ends + (int(ends[0][-1]) if ends and len(ends[0]) else 0))
         lines.append(ref_line(marshal.loads(refs.read(k))) for k in range(len(refs)))
-        write_index(folder, self.cfg, self.keys.save_npy, files, np.concatenate(ends), itertools.chain(*lines))
+        total = self._base + len(sets)
+
+        def write_keys(keys_path: Path, ids_path: Path) -> None:  # a damaged id not carried on
+            self.keys.save_npy(keys_path, ids_path, lambda ids: check_ids(ids, total, self._base))
+
+        write_index(folder, self.cfg, write_keys, files, np.concatenate(ends), itertools.chain(*lines))
 
     # -- checkpoints ----------------------------------------------------------------------
     def take_journal(self, until: int | None = None) -> tuple[bytes, bytes, bytes, list[tuple]]:
@@ -374,6 +386,13 @@ class DedupIndex:
         key_array = np.frombuffer(keys, dtype=np.uint64).reshape(len(refs), -1)
         self._store(Added(np.zeros(len(refs), dtype=np.int64), key_array, np.frombuffer(shingles, dtype=np.uint32),
                           size_array, [tuple(ref) for ref in refs]))
+
+
+def paragraph_ref(fields: Any, against: bool) -> ParagraphRef:
+    """A reference read back as stored, [doc, source, line, start, end] (a ValueError or
+    TypeError when it is not), and whether it names an earlier run's paragraph."""
+    doc, source, line, start, end = fields
+    return ParagraphRef(doc, source, line, start, end, against)
 
 
 def _slice(added: Added, start: int, end: int) -> Added:

@@ -59,9 +59,10 @@ from curate.stages.dedup.components import (
     replay,
     star_edges,
 )
-from curate.stages.dedup.index import DedupIndex
+from curate.stages.dedup.index import DedupIndex, paragraph_ref
 from curate.stages.dedup.mapped import MappedFile
 from curate.stages.dedup.part_results import PartResults
+from curate.stages.dedup.saved import DamagedIndex, check_ids
 from curate.stages.dedup.sign import SignedRows, key_order
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.dedup.store import RecordFile
@@ -87,7 +88,7 @@ def reading() -> Iterator[None]:
     back pickled, errno, message and file kept)."""
     try:
         yield
-    except ReadFailed:
+    except (ReadFailed, DamagedIndex):  # a saved index's damage is said as such (barrier.py)
         raise
     except OSError as err:
         raise (ReadFailed(err.errno, err.strerror, err.filename) if err.filename is not None
@@ -236,9 +237,17 @@ class SavedRows:
         offsets = np.zeros(len(uids) + 1, dtype=np.int64)
         np.cumsum([len(one) for one in sets], out=offsets[1:])
         flat = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint32)
-        refs = [tuple(json.loads(self.refs.read(u))) for u in uids.tolist()]
+        refs = [self._ref(u) for u in uids.tolist()]
         keys = self.keys[np.searchsorted(self.uids, uids)]
         return SignedRows([(k, 0) for k in range(len(uids))], keys, flat, offsets, refs, key_order(keys))
+
+    def _ref(self, uid: int) -> tuple:
+        try:
+            ref = json.loads(self.refs.read(uid))
+            paragraph_ref(ref, against=True)  # five fields, as DedupIndex.ref reads them
+            return tuple(ref)
+        except (ValueError, TypeError) as err:  # changed in place, as DedupIndex.ref says
+            raise DamagedIndex(f"refs.jsonl: reference {uid} is not [doc, source, line, start, end] ({err})") from err
 
     def close(self) -> None:
         self.sets.close()
@@ -256,23 +265,24 @@ SCATTER_BYTES = 40
 PAIRS = "pairs-{}"  # a scatter task's folder, in the settle's (part_results.py) folder
 
 
-def _scatter(task: tuple[Path, int, int, int, int, Path | None, Path]) -> tuple[np.ndarray]:
+def _scatter(task: tuple[Path, int, int, int, int, Earlier, Path]) -> tuple[np.ndarray]:
     """One pass over a range of rows that sends each (band key, paragraph) pair to its key
     partition, so that each partition's task reads only its own pairs: rows ``start`` ..
-    ``stop - 1`` of this run, or with ``earlier`` the pairs ``start`` .. ``stop - 1`` of
-    that saved index. Writes to ``out`` the keys sorted by partition (keys.u64), each
-    one's paragraph as an offset from the range's first (offsets.u32: this run's row
-    ``start`` is offset 0, a saved paragraph is its own id), and where each partition's
-    pairs end (ends.i64, from a first 0); all synced before it returns, as its result
-    (the pairs it wrote) marks it done (part_results.py)."""
+    ``stop - 1`` of this run, or with ``earlier`` (its folder and paragraph count) the
+    pairs ``start`` .. ``stop - 1`` of that saved index. Writes to ``out`` the keys sorted
+    by partition (keys.u64), each one's paragraph as an offset from the range's first
+    (offsets.u32: this run's row ``start`` is offset 0, a saved paragraph is its own id),
+    and where each partition's pairs end (ends.i64, from a first 0); all synced before it
+    returns, as its result (the pairs it wrote) marks it done (part_results.py)."""
     folder, bands, parts, start, stop, earlier, out = task
     with reading():
         if earlier is None:
             keys = StoredRows(folder, bands).key_rows(start, stop - start).ravel()
             ids = None
         else:
-            keys = np.array(np.load(earlier / "keys.npy", mmap_mode="r")[start:stop])
-            ids = np.load(earlier / "ids.npy", mmap_mode="r")
+            keys = np.array(np.load(earlier[0] / "keys.npy", mmap_mode="r")[start:stop])
+            ids = np.asarray(np.load(earlier[0] / "ids.npy", mmap_mode="r")[start:stop], dtype=np.uint32)
+            check_ids(ids, earlier[1])  # else taken for a paragraph of this run, or for none
     partition = key_partition(keys, parts)
     order = np.argsort(partition, kind="stable")
     ends = np.zeros(parts + 1, dtype=np.int64)
@@ -286,7 +296,7 @@ def _scatter(task: tuple[Path, int, int, int, int, Path | None, Path]) -> tuple[
         order //= max(bands, 1)  # a pair's row, from the range's first
         files["offsets.u32"] = order.astype(np.uint32)
     else:
-        files["offsets.u32"] = np.asarray(ids[start:stop], dtype=np.uint32)[order]
+        files["offsets.u32"] = ids[order]
     del order
     for name, array in files.items():
         write_synced(out / name, array.data.cast("B"))
@@ -308,7 +318,7 @@ def _scatter_tasks(folder: Path, bands: int, parts: int, rows: int, scatter_rows
     if earlier is not None:
         pairs, step = len(np.load(earlier[0] / "keys.npy", mmap_mode="r")), scatter_rows * bands
         for start in range(0, pairs, step):
-            tasks.append((folder, bands, parts, start, min(start + step, pairs), earlier[0],
+            tasks.append((folder, bands, parts, start, min(start + step, pairs), earlier,
                           into / PAIRS.format(len(tasks))))
             bases.append(0)
     return tasks, bases
@@ -360,7 +370,7 @@ def _replay(task: tuple[Path, int, DedupConfig, Path, Path, int | None, Earlier]
             assert reason.duplicate_of is not None and reason.similarity is not None
             ref = reason.duplicate_of
             found.add(uid - first_uid, reason.similarity,
-                      marshal.dumps((ref.doc, ref.source, ref.line, ref.byte_start, ref.byte_end)))
+                      marshal.dumps((ref.doc, ref.source, ref.line, ref.byte_start, ref.byte_end, ref.against)))
     finally:
         if saved is not None:
             saved.close()  # a pool's process, or a Ray worker, runs part after part

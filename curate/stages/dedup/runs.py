@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -225,9 +226,10 @@ class SortedRuns:
         return self._directories
 
     # -- saving -----------------------------------------------------------------------------
-    def save_npy(self, keys_path: Path, ids_path: Path) -> None:
+    def save_npy(self, keys_path: Path, ids_path: Path, check: Callable[[np.ndarray], None] | None = None) -> None:
         """Every entry, sorted by key and then id, as two .npy files (np.load reads them),
-        written by streaming: as np.save would write the whole arrays."""
+        written by streaming: as np.save would write the whole arrays. ``check``: called
+        with each block of ids before it is written."""
         sources: list[Source] = [*self.spilled, *self.runs]
         length = len(self)
         with open(keys_path, "wb") as keys_file, open(ids_path, "wb") as ids_file:
@@ -235,6 +237,8 @@ class SortedRuns:
             ids_file.write(_npy_header(ID, length))
 
             def emit(keys: np.ndarray, ids: np.ndarray) -> None:
+                if check is not None:
+                    check(ids)
                 keys_file.write(keys.astype(KEY, copy=False).tobytes())
                 ids_file.write(ids.astype(ID, copy=False).tobytes())
 

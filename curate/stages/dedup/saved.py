@@ -44,6 +44,23 @@ def settings_of(cfg: DedupConfig) -> dict:
             "min_chars": cfg.min_chars}
 
 
+class DamagedIndex(OSError):
+    """A saved index's file found damaged as a run reads it, past what `open_saved`
+    checks (a byte changed in place keeps every size right): the run stops with one line
+    that says to save the index again, as on any file of it it cannot read."""
+
+
+def check_ids(ids: np.ndarray, paragraphs: int, saved: int | None = None) -> None:
+    """Every paragraph id of ``ids`` (a saved index's, or those of an index that holds
+    one) is below ``paragraphs``, the paragraphs there are: else the saved index's ids.npy
+    was changed in place (``saved``: its paragraph count, when not ``paragraphs``). One
+    comparison per id looked up or copied, where a scan of ids.npy at open would read 4
+    bytes a band of every paragraph of every crawl so far."""
+    if len(ids) and (largest := int(ids.max())) >= paragraphs:
+        held = paragraphs if saved is None else saved
+        raise DamagedIndex(f"ids.npy: paragraph id {largest}, but the index holds {held} paragraphs")
+
+
 @dataclass
 class SavedIndex:
     """A saved index, opened: keys in memory, sets and references read on demand."""
