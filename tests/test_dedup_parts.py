@@ -431,13 +431,20 @@ def test_an_interrupted_run_says_to_resume_and_resumes_to_the_one_index_bytes(tm
     assert proc.returncode == 1, err
     assert "interrupted" in err and "--resume" in err and "Traceback" not in err
     assert not (out / "summary.json").exists()
+    # Where the Ctrl-C landed, as the resumed run finds it: on a quiet machine a run may
+    # gather its 3 MB and settle the parts in the moments between the folder's appearance
+    # and the signal (a fresh clone's run did), and it then rightly goes straight on to the
+    # pass that writes. What holds either way is that the resumed run settles exactly when
+    # the verdicts were not kept.
+    settled = (parts_folder / SETTLED).exists()
+    assert settled or when == "gathering"
     timings = tmp_path / "timings.json"
     resumed = run_process(*command[1:], "-q", "--resume", "--timings", timings)
     assert resumed.returncode == 0, resumed.stderr
     assert output_files(out) == one
     seconds = json.loads(timings.read_text())["seconds"]
-    assert ("dedup-settle" in seconds) == (when == "gathering")
-    if when == "gathering":  # each step of the settle timed, and within it
+    assert ("dedup-settle" in seconds) == (not settled)
+    if not settled:  # each step of the settle timed, and within it
         steps = {name: t for name, t in seconds.items() if name.startswith("dedup-settle-")}
         assert set(steps) == {f"dedup-settle-{name}" for name in ("scatter", "edges", "components", "replay", "merge")}
         assert sum(steps.values()) <= seconds["dedup-settle"]
