@@ -156,8 +156,9 @@ def source_name(name: str | os.PathLike) -> str:
 
     It depends only on the bytes on disk, never on the locale (under LC_ALL=C Python sees
     ``café`` as ``caf\\udcc3\\udca9``), and it is always encodable, so it can be written as
-    JSON. The real path is kept separately for opening the file."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
+    JSON. The real path is kept separately for opening the file. A URL's is spelled the
+    same way (storage.url_text, which this is)."""
+    return url_text(os.fsdecode(name))
 
 
 # -- input roots ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from curate.discover import is_curate_output
 from curate.errors import UsageError
-from curate.formats import reader_for, suffixes_of
+from curate.formats import claimed_suffix
 from curate.formats.jsonl import json_kind
 from curate.report.folder import OutputFolder
 
@@ -45,12 +45,7 @@ def page_name(source: str) -> str:
     (``page.v2.txt`` is ``page.v2``, ``crawl.jsonl.gz`` is ``crawl``); a name no reader
     claims (read with --format) stays whole."""
     name = PurePosixPath(source).name
-    reader = reader_for(name)
-    if reader is None:
-        return name
-    lower = name.lower()
-    suffix = max((s for s in suffixes_of(reader) if lower.endswith(s.lower())), key=len, default="")
-    return name[: len(name) - len(suffix)] or name
+    return name[: len(name) - len(claimed_suffix(name))] or name
 
 
 def output_texts(out_dir: Path) -> dict[str, str]:

@@ -141,8 +141,8 @@ def store_url(url: str) -> str:
 
 
 def url_text(url: str) -> str:
-    """The URL as the output spells it (discover.source_name's spelling): its characters,
-    and each byte that is not UTF-8 as ``\\xNN``; the same whatever the locale."""
+    """A URL, or a file's name, as the output spells it (discover.source_name is this): its
+    characters, and each byte that is not UTF-8 as ``\\xNN``; the same whatever the locale."""
     return _decoded(url, "backslashreplace")
 
 

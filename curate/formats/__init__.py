@@ -96,7 +96,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AUTO", "COMPRESSIONS", "DEFAULT_MAX_DOC_BYTES", "DEFAULT_MAX_DOC_LINES", "DEFAULT_MAX_LINE_BYTES",
            "DEFAULT_READ", "DEFAULT_SINK",
-           "ReadOptions", "Reader", "Sink", "check_format", "format_names", "read_documents", "reader_by_name",
+           "ReadOptions", "Reader", "Sink", "check_format", "claimed_suffix", "format_names", "read_documents",
+           "reader_by_name",
            "reader_for", "register_reader", "register_sink", "sink_by_name", "sink_names", "split_lines", "suffix_list",
            "suffixes_of", "supported"]
 
@@ -162,13 +163,29 @@ def reader_for(path: Location, format: str = AUTO) -> Reader | None:
     longest the file name ends with (None if no reader claims it)."""
     if format != AUTO:
         return reader_by_name(format)
+    claim = _longest_claim(path)
+    return None if claim is None else claim[1]
+
+
+def claimed_suffix(path: Location) -> str:
+    """The ending of ``path``'s file name that its reader claims, as written (``.jsonl.gz``
+    of ``crawl.v2.jsonl.gz``); "" when no reader claims the name."""
+    claim = _longest_claim(path)
+    if claim is None:
+        return ""
+    name = base_name(path)
+    return name[len(name) - claim[0]:]
+
+
+def _longest_claim(path: Location) -> tuple[int, Reader] | None:
+    """The longest suffix a reader claims of the file name, by its length, and that reader."""
     name = base_name(path).lower()
     best: tuple[int, Reader] | None = None
     for reader in _READERS.values():
         for suffix in suffixes_of(reader):
             if name.endswith(suffix) and (best is None or len(suffix) > best[0]):
                 best = (len(suffix), reader)
-    return None if best is None else best[1]
+    return best
 
 
 def suffix_list() -> str:
