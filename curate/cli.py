@@ -948,11 +948,22 @@ def rules_suggest(out, target, top, min_count):
       curate rules test my-rules/ --no-builtin-rules
       curate run crawl2/ -o clean2/ --rules my-rules/
     """
+    import os
+
     from curate.suggest import rule_names_in, skipped_report, suggestions, to_toml
     from curate.userfile import cannot_write, check_new_file, create_file
 
     if target.exists():
         raise click.ClickException(f"{target} exists; choose another file with -o, or move it away first")
+    # ./rules/ is loaded by every plain `curate run` here without being named: rules no one
+    # has reviewed must not land in it. Compared resolved, so that rules/../rules/x.toml,
+    # a link to the folder or a dangling link into it is caught too (realpath: never raises).
+    project = os.path.realpath(PROJECT_RULES)
+    if Path(os.path.realpath(target)).is_relative_to(project):
+        raise click.ClickException(
+            f"{target}: inside ./rules/, which every `curate run` in this folder loads by itself, so rules no one "
+            "has reviewed would change its output; write them outside it (e.g. -o my-rules/site.toml), review "
+            "and test them, then run with --rules my-rules/ (or move them into rules/ once they are right)")
     try:
         check_new_file(target, "-o FILE")
     except CurateError as err:
