@@ -35,6 +35,11 @@ def _fail(err: CurateError) -> click.ClickException:
     return click.ClickException(str(err))
 
 
+# One definition for every command that can leave ./rules/ out (rule_options, rules test).
+no_project_rules_option = click.option("--no-project-rules", is_flag=True,
+                                       help="Do not load ./rules/ (loaded by default when it exists).")
+
+
 def rule_options(fn):
     """--rules, --no-builtin-rules, --no-project-rules, --enable and --disable, shared by every command that
     loads rules."""
@@ -44,8 +49,7 @@ def rule_options(fn):
                       help="Turn on a pack of rules or one rule that is off by default (repeatable). Built-in "
                            "packs of document rules: gopher-quality, gopher-repetition, c4, fineweb (README, "
                            "\"Document rules\"). --disable wins over it.")(fn)
-    fn = click.option("--no-project-rules", is_flag=True,
-                      help="Do not load ./rules/ (loaded by default when it exists).")(fn)
+    fn = no_project_rules_option(fn)
     fn = click.option("--no-builtin-rules", is_flag=True,
                       help="Do not load the built-in rule pack.")(fn)
     fn = click.option("--rules", "rule_dirs", multiple=True, metavar="DIR|FILE",
@@ -868,10 +872,13 @@ def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled)
 
 @rules.command("test")
 @click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--no-builtin-rules", is_flag=True, help="Test only the given folders, not the built-in pack.")
-def rules_test(folders, no_builtin_rules):
+@click.option("--no-builtin-rules", is_flag=True,
+              help="Do not test the built-in pack; with --no-project-rules, test only the given folders.")
+@no_project_rules_option
+def rules_test(folders, no_builtin_rules, no_project_rules):
     """Check every rule's examples: each examples.match must be removed and each
-    examples.keep left alone. Tests the built-in pack, ./rules/ and each FOLDER (or *.toml file).
+    examples.keep left alone. Tests the built-in pack, ./rules/ and each FOLDER (or *.toml file);
+    --no-builtin-rules --no-project-rules tests only the FOLDERs.
     Exits with status 1 if any rule fails, listing every failure.
 
     Each rule's line also says which engine runs its pattern: [re2] (linear time, whatever
@@ -885,12 +892,12 @@ def rules_test(folders, no_builtin_rules):
     \b
     Examples:
       curate rules test
-      curate rules test my-rules/ --no-builtin-rules
+      curate rules test my-rules/ --no-builtin-rules --no-project-rules
     """
     from curate.patterns import BUDGET_SECONDS, backtracking_risk, compile_cost
     from curate.rules import example_failures
 
-    ruleset = ruleset_from_options(folders, no_builtin_rules, False, (), check_examples=False)
+    ruleset = ruleset_from_options(folders, no_builtin_rules, no_project_rules, (), check_examples=False)
     failed = risky = 0
     for rule in ruleset.rules:
         failures = example_failures(rule)
@@ -945,7 +952,7 @@ def rules_suggest(out, target, top, min_count):
     Examples:
       curate run crawl/ -o clean/
       curate rules suggest clean/ -o my-rules/site.toml
-      curate rules test my-rules/ --no-builtin-rules
+      curate rules test my-rules/ --no-builtin-rules --no-project-rules
       curate run crawl2/ -o clean2/ --rules my-rules/
     """
     import os
@@ -993,8 +1000,11 @@ def rules_suggest(out, target, top, min_count):
         raise _fail(err) from err
     lines = sum(candidate.count for candidate, _ in found.written)
     rules = len(found.written)
+    # The next step tests the suggestions alone: with ./rules/ left out too, its lines are
+    # theirs, and it is the same command wherever the user's ./rules/ stands.
     echo(f"{rules} rule{'' if rules == 1 else 's'} written to {target}, for {lines} removed lines; "
-         f"review them, then: curate rules test {shlex.quote(str(target.parent))} --no-builtin-rules", err=True)
+         f"review them, then: curate rules test {shlex.quote(str(target.parent))} --no-builtin-rules "
+         "--no-project-rules", err=True)
 
 
 def main() -> None:

@@ -107,3 +107,21 @@ def test_rules_refuses_a_file_not_named_toml(tmp_path):
     assert result.exit_code == 1
     assert "shop.txt: not a rule file: rule files end in .toml" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_rules_test_leaves_out_project_rules_when_told(tmp_path):
+    """`rules test mine/ --no-builtin-rules` beside a ./rules/ tested ./rules/ too and said to
+    use --no-project-rules, which `rules test` did not take ("No such option")."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "eager.toml").write_text(BAD_EXAMPLE)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "shop.toml").write_text(ONE_RULE, encoding="utf-8")
+    alone = invoke("rules", "test", "mine", "--no-builtin-rules", "--no-project-rules", cwd=tmp_path)
+    assert alone.exit_code == 0, alone.output
+    assert alone.output == "ok   printed-with-love (2 examples) [re2]\n\n1 of 1 rules pass their examples\n"
+    both = invoke("rules", "test", "mine", "--no-builtin-rules", cwd=tmp_path)
+    assert both.exit_code == 1
+    assert both.output.startswith("note: also using the project rules in ./rules/ (1 file, 1 rule) found in the "
+                                  "working directory; --no-project-rules leaves them out\n")
+    assert "FAIL rules/eager.toml: rule 'too-eager'" in both.output
+    assert "1 of 2 rules pass their examples" in both.output

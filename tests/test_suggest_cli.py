@@ -65,9 +65,26 @@ def test_the_next_step_it_prints_is_quoted_for_the_shell(site_out, tmp_path):
     result = invoke("rules", "suggest", site_out, "-o", folder / "site.toml")
     assert result.exit_code == 0, result.output
     step = result.output.splitlines()[-1].split("review them, then: ", 1)[1]
-    assert step == f"curate rules test {shlex.quote(str(folder))} --no-builtin-rules"
+    assert step == f"curate rules test {shlex.quote(str(folder))} --no-builtin-rules --no-project-rules"
     tested = invoke(*shlex.split(step)[1:])
     assert tested.exit_code == 0, tested.output
+
+
+def test_the_next_step_tests_the_suggestions_alone_beside_project_rules(site_out, tmp_path):
+    """The step printed `curate rules test FOLDER --no-builtin-rules`, which beside a
+    ./rules/ tested that folder too (and said to use --no-project-rules, which `rules test`
+    did not have): now it tests the suggested rules and nothing else."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "mine.toml").write_text(
+        '[[rule]]\nname = "house-rule"\nreason = "t"\npattern = "^house$"\nexamples.match = ["house"]\n')
+    result = invoke("rules", "suggest", site_out, "-o", "suggested/site.toml", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    step = result.output.splitlines()[-1].split("review them, then: ", 1)[1]
+    tested = invoke(*shlex.split(step)[1:], cwd=tmp_path)
+    assert tested.exit_code == 0, tested.output
+    suggested = _names(tmp_path / "suggested" / "site.toml")
+    assert [line.split()[1] for line in tested.output.splitlines() if line.startswith("ok ")] == suggested
+    assert "house-rule" not in tested.output and "note:" not in tested.output
 
 
 @pytest.mark.parametrize("spelling", ["rules/site.toml", "./rules/../rules/site.toml", "link/site.toml",
