@@ -882,9 +882,15 @@ def rules_test(folders, no_builtin_rules, no_project_rules):
     Exits with status 1 if any rule fails, listing every failure.
 
     Each rule's line also says which engine runs its pattern: [re2] (linear time, whatever
-    the line) or [backtracking] (lookarounds, \\b, backreferences: a time limit per line);
-    [backtracking; re2 on ASCII lines] when its only obstacle is a \\b beside characters
-    not known, which on a line of ASCII characters RE2 says exactly. A RISK line flags a
+    the line) for every pattern RE2 can say exactly, which in a line rule includes \\b (at
+    its edges, and in its middle as the choice of what stands on each side) and a
+    one-character lookaround at its start or end, like (?<!\\w)...(?!\\w); [backtracking]
+    (a time limit per line) for the rest: backreferences, any other lookaround (in the
+    middle, or longer), \\B beside characters not known, conditionals, atomic groups,
+    possessive repeats, repeats over 1,000, and a \\b RE2 cannot say exactly (beside a part
+    that can match nothing inside an alternative, or in a block rule beside characters not
+    known); [backtracking; re2 on ASCII lines] when such a \\b is its only obstacle, which
+    on a line of ASCII characters RE2 says exactly. A RISK line flags a
     backtracking pattern that can take exponential time; a COST line, a pattern whose RE2
     program is so large that compiling it slows the start of every run (a bounded repeat
     of \\w, like [\\w ]{1,40}, is written out forty times).
