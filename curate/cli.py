@@ -35,6 +35,24 @@ def _fail(err: CurateError) -> click.ClickException:
     return click.ClickException(str(err))
 
 
+PACKS = "{packs}"  # in an option's help: the built-in packs, named when the help is shown
+
+
+class PacksInHelp(click.Option):
+    """An option whose help names the built-in packs as the rule files define them, so that
+    a pack added there is named here too (the list was written by hand and missed one).
+    Found when the help is shown: reading the rule files at every start would slow every
+    command."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None or PACKS not in record[1]:
+            return record
+        from curate.rules import builtin_packs
+
+        return record[0], record[1].replace(PACKS, ", ".join(builtin_packs()))
+
+
 # One definition for every command that can leave ./rules/ out (rule_options, rules test).
 no_project_rules_option = click.option("--no-project-rules", is_flag=True,
                                        help="Do not load ./rules/ (loaded by default when it exists).")
@@ -46,9 +64,10 @@ def rule_options(fn):
     fn = click.option("--disable", "disabled", multiple=True, metavar="NAME",
                       help="Turn off one rule by name (repeatable). `curate rules list` shows the names.")(fn)
     fn = click.option("--enable", "enabled", multiple=True, metavar="NAME[,NAME...]", callback=_names,
+                      cls=PacksInHelp,
                       help="Turn on a pack of rules or one rule that is off by default (repeatable). Built-in "
-                           "packs of document rules: gopher-quality, gopher-repetition, c4, fineweb (README, "
-                           "\"Document rules\"). --disable wins over it.")(fn)
+                           f"packs of document rules: {PACKS} (README, \"Document rules\"). --disable wins "
+                           "over it.")(fn)
     fn = no_project_rules_option(fn)
     fn = click.option("--no-builtin-rules", is_flag=True,
                       help="Do not load the built-in rule pack.")(fn)
