@@ -35,17 +35,40 @@ def _fail(err: CurateError) -> click.ClickException:
     return click.ClickException(str(err))
 
 
+PACKS = "{packs}"  # in an option's help: the built-in packs, named when the help is shown
+
+
+class PacksInHelp(click.Option):
+    """An option whose help names the built-in packs as the rule files define them, so that
+    a pack added there is named here too (the list was written by hand and missed one).
+    Found when the help is shown: reading the rule files at every start would slow every
+    command."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None or PACKS not in record[1]:
+            return record
+        from curate.rules import builtin_packs
+
+        return record[0], record[1].replace(PACKS, ", ".join(builtin_packs()))
+
+
+# One definition for every command that can leave ./rules/ out (rule_options, rules test).
+no_project_rules_option = click.option("--no-project-rules", is_flag=True,
+                                       help="Do not load ./rules/ (loaded by default when it exists).")
+
+
 def rule_options(fn):
     """--rules, --no-builtin-rules, --no-project-rules, --enable and --disable, shared by every command that
     loads rules."""
     fn = click.option("--disable", "disabled", multiple=True, metavar="NAME",
                       help="Turn off one rule by name (repeatable). `curate rules list` shows the names.")(fn)
     fn = click.option("--enable", "enabled", multiple=True, metavar="NAME[,NAME...]", callback=_names,
+                      cls=PacksInHelp,
                       help="Turn on a pack of rules or one rule that is off by default (repeatable). Built-in "
-                           "packs of document rules: gopher-quality, gopher-repetition, c4, fineweb (README, "
-                           "\"Document rules\"). --disable wins over it.")(fn)
-    fn = click.option("--no-project-rules", is_flag=True,
-                      help="Do not load ./rules/ (loaded by default when it exists).")(fn)
+                           f"packs of document rules: {PACKS} (README, \"Document rules\"). --disable wins "
+                           "over it.")(fn)
+    fn = no_project_rules_option(fn)
     fn = click.option("--no-builtin-rules", is_flag=True,
                       help="Do not load the built-in rule pack.")(fn)
     fn = click.option("--rules", "rule_dirs", multiple=True, metavar="DIR|FILE",
@@ -868,16 +891,25 @@ def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled)
 
 @rules.command("test")
 @click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--no-builtin-rules", is_flag=True, help="Test only the given folders, not the built-in pack.")
-def rules_test(folders, no_builtin_rules):
+@click.option("--no-builtin-rules", is_flag=True,
+              help="Do not test the built-in pack; with --no-project-rules, test only the given folders.")
+@no_project_rules_option
+def rules_test(folders, no_builtin_rules, no_project_rules):
     """Check every rule's examples: each examples.match must be removed and each
-    examples.keep left alone. Tests the built-in pack, ./rules/ and each FOLDER (or *.toml file).
+    examples.keep left alone. Tests the built-in pack, ./rules/ and each FOLDER (or *.toml file);
+    --no-builtin-rules --no-project-rules tests only the FOLDERs.
     Exits with status 1 if any rule fails, listing every failure.
 
     Each rule's line also says which engine runs its pattern: [re2] (linear time, whatever
-    the line) or [backtracking] (lookarounds, \\b, backreferences: a time limit per line);
-    [backtracking; re2 on ASCII lines] when its only obstacle is a \\b beside characters
-    not known, which on a line of ASCII characters RE2 says exactly. A RISK line flags a
+    the line) for every pattern RE2 can say exactly, which in a line rule includes \\b (at
+    its edges, and in its middle as the choice of what stands on each side) and a
+    one-character lookaround at its start or end, like (?<!\\w)...(?!\\w); [backtracking]
+    (a time limit per line) for the rest: backreferences, any other lookaround (in the
+    middle, or longer), \\B beside characters not known, conditionals, atomic groups,
+    possessive repeats, repeats over 1,000, and a \\b RE2 cannot say exactly (beside a part
+    that can match nothing inside an alternative, or in a block rule beside characters not
+    known); [backtracking; re2 on ASCII lines] when such a \\b is its only obstacle, which
+    on a line of ASCII characters RE2 says exactly. A RISK line flags a
     backtracking pattern that can take exponential time; a COST line, a pattern whose RE2
     program is so large that compiling it slows the start of every run (a bounded repeat
     of \\w, like [\\w ]{1,40}, is written out forty times).
@@ -885,12 +917,12 @@ def rules_test(folders, no_builtin_rules):
     \b
     Examples:
       curate rules test
-      curate rules test my-rules/ --no-builtin-rules
+      curate rules test my-rules/ --no-builtin-rules --no-project-rules
     """
     from curate.patterns import BUDGET_SECONDS, backtracking_risk, compile_cost
     from curate.rules import example_failures
 
-    ruleset = ruleset_from_options(folders, no_builtin_rules, False, (), check_examples=False)
+    ruleset = ruleset_from_options(folders, no_builtin_rules, no_project_rules, (), check_examples=False)
     failed = risky = 0
     for rule in ruleset.rules:
         failures = example_failures(rule)
@@ -945,14 +977,25 @@ def rules_suggest(out, target, top, min_count):
     Examples:
       curate run crawl/ -o clean/
       curate rules suggest clean/ -o my-rules/site.toml
-      curate rules test my-rules/ --no-builtin-rules
+      curate rules test my-rules/ --no-builtin-rules --no-project-rules
       curate run crawl2/ -o clean2/ --rules my-rules/
     """
+    import os
+
     from curate.suggest import rule_names_in, skipped_report, suggestions, to_toml
     from curate.userfile import cannot_write, check_new_file, create_file
 
     if target.exists():
         raise click.ClickException(f"{target} exists; choose another file with -o, or move it away first")
+    # ./rules/ is loaded by every plain `curate run` here without being named: rules no one
+    # has reviewed must not land in it. Compared resolved, so that rules/../rules/x.toml,
+    # a link to the folder or a dangling link into it is caught too (realpath: never raises).
+    project = os.path.realpath(PROJECT_RULES)
+    if Path(os.path.realpath(target)).is_relative_to(project):
+        raise click.ClickException(
+            f"{target}: inside ./rules/, which every `curate run` in this folder loads by itself, so rules no one "
+            "has reviewed would change its output; write them outside it (e.g. -o my-rules/site.toml), review "
+            "and test them, then run with --rules my-rules/ (or move them into rules/ once they are right)")
     try:
         check_new_file(target, "-o FILE")
     except CurateError as err:
@@ -982,8 +1025,11 @@ def rules_suggest(out, target, top, min_count):
         raise _fail(err) from err
     lines = sum(candidate.count for candidate, _ in found.written)
     rules = len(found.written)
+    # The next step tests the suggestions alone: with ./rules/ left out too, its lines are
+    # theirs, and it is the same command wherever the user's ./rules/ stands.
     echo(f"{rules} rule{'' if rules == 1 else 's'} written to {target}, for {lines} removed lines; "
-         f"review them, then: curate rules test {shlex.quote(str(target.parent))} --no-builtin-rules", err=True)
+         f"review them, then: curate rules test {shlex.quote(str(target.parent))} --no-builtin-rules "
+         "--no-project-rules", err=True)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ def problem_kind(problem: str) -> str:
     return kind[:80] or OTHER_KIND
 
 
+DOCUMENTS_STAGE = "documents"  # the stage of the document rules, as settings.stages names it
 DOCUMENT_REASON = "doc:"  # the reason prefix of the lines a document rule drops (stages.documents)
 
 
@@ -112,8 +113,11 @@ class Summary:
                 "read": self.documents_read,
                 "written": self.documents_written,
                 "emptied": self.documents_emptied,
-                # Only with a document rule on, so that other runs' summaries stay as they were.
-                **({"dropped_by_rule": _by_count(self.dropped)} if self.dropped else {}),
+                # Whenever a document rule is on (the documents stage runs: settings_of), even
+                # one that dropped nothing, as docs/output.md says; without one it is left
+                # out, so that other runs' summaries stay as they were.
+                **({"dropped_by_rule": _by_count(self.dropped)}
+                   if self.dropped or DOCUMENTS_STAGE in self.settings.get("stages", ()) else {}),
             },
             "lines": {
                 "read": self.lines_read,

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import MIXED, NOISE_DEV, ROOT, invoke, output_files, read_corpus, read_jsonl, run_process
+from conftest import MIXED, NOISE_DEV, ROOT, SEEDS, invoke, output_files, read_corpus, read_jsonl, run_process
 from test_accounting import check_txt_accounting
 
 ALL_PACKS = "gopher-quality,gopher-repetition,c4,fineweb"
@@ -55,6 +55,20 @@ def test_without_document_rules_the_summary_is_as_before(tmp_path):
     assert "dropped_by_rule" not in summary["documents"]
     # Pack files whose rules all stay off cannot change a byte: not listed.
     assert not {f["file"] for f in summary["rules"]} & {"c4.toml", "fineweb.toml", "gopher-quality.toml"}
+
+
+def test_a_document_rule_that_drops_nothing_is_counted_as_such(tmp_path):
+    """docs/output.md: with a document rule on, `documents` has `dropped_by_rule`; it was
+    left out when the rules dropped nothing (`--enable c4` on the seeds), so a reader could
+    not tell "no document dropped" from "no document rule ran". The same with two workers."""
+    out = tmp_path / "out"
+    result = _run([SEEDS], out, "--enable", "c4")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["documents"] == {"dropped_by_rule": {}, "emptied": 0, "read": 5, "written": 5}
+    assert summary["settings"]["stages"][-1] == "documents"
+    assert _run([SEEDS], tmp_path / "w2", "--enable", "c4", "--workers", "2").exit_code == 0
+    assert (tmp_path / "w2" / "summary.json").read_bytes() == (out / "summary.json").read_bytes()
 
 
 PARAGRAPH = ("The river rises in the hills above the town and runs south through farmland for about forty "

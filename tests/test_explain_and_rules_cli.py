@@ -107,3 +107,63 @@ def test_rules_refuses_a_file_not_named_toml(tmp_path):
     assert result.exit_code == 1
     assert "shop.txt: not a rule file: rule files end in .toml" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_rules_test_leaves_out_project_rules_when_told(tmp_path):
+    """`rules test mine/ --no-builtin-rules` beside a ./rules/ tested ./rules/ too and said to
+    use --no-project-rules, which `rules test` did not take ("No such option")."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "eager.toml").write_text(BAD_EXAMPLE)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "shop.toml").write_text(ONE_RULE, encoding="utf-8")
+    alone = invoke("rules", "test", "mine", "--no-builtin-rules", "--no-project-rules", cwd=tmp_path)
+    assert alone.exit_code == 0, alone.output
+    assert alone.output == "ok   printed-with-love (2 examples) [re2]\n\n1 of 1 rules pass their examples\n"
+    both = invoke("rules", "test", "mine", "--no-builtin-rules", cwd=tmp_path)
+    assert both.exit_code == 1
+    assert both.output.startswith("note: also using the project rules in ./rules/ (1 file, 1 rule) found in the "
+                                  "working directory; --no-project-rules leaves them out\n")
+    assert "FAIL rules/eager.toml: rule 'too-eager'" in both.output
+    assert "1 of 2 rules pass their examples" in both.output
+
+
+# What `rules test --help` says of each engine, one pattern per claim, with the engine
+# `rules test` reports for it (patterns.py decides). The help once sent every \b and
+# lookaround to the backtracking engine, where these run on RE2.
+ENGINES = {
+    "line": [
+        ("\\bsubscribe\\b", "subscribe now", "re2"),  # \b at the edges
+        ("^we\\b.{0,60}\\buse cookies", "we and our partners use cookies", "re2"),  # \b in the middle
+        ("(?<=x)subscribe", "xsubscribe", "re2"),  # a one-character lookaround at the start
+        ("(?<!\\w)subscribe(?!\\w)", "subscribe", "re2"),  # ... at both ends
+        ("^(\\w+) \\1$", "bye bye", "backtracking"),  # a backreference
+        ("sub(?=s)scribe", "subscribe", "backtracking"),  # a lookaround in the middle
+        ("(?<=xy)subscribe", "xysubscribe", "backtracking"),  # a longer one
+        ("\\Bscribe", "subscribe", "backtracking"),  # \B beside characters not known
+        ("(?>sub)scribe", "subscribe", "backtracking"),  # an atomic group
+        ("(?:foo|x?\\b)bar", "a bar", "backtracking; re2 on ASCII lines"),  # \b beside what can match nothing
+    ],
+    "block": [
+        ("^subscribe\\b[^\\n]*\\n[^\\n]+$", "subscribe now\\nor later", "backtracking; re2 on ASCII lines"),
+    ],
+}
+
+
+def test_rules_test_names_the_engine_its_help_says(tmp_path):
+    rules = []
+    expected = []
+    for scope, cases in ENGINES.items():
+        for n, (pattern, example, engine) in enumerate(cases):
+            lines = "lines = 2\n" if scope == "block" else ""
+            rules.append(f"[[rule]]\nname = \"{scope}-{n}\"\nreason = \"t\"\nscope = \"{scope}\"\n{lines}"
+                         f"pattern = '''{pattern}'''\nexamples.match = [\"{example}\"]\n")
+            expected.append(f"ok   {scope}-{n} (1 examples) [{engine}]")
+    (tmp_path / "engines.toml").write_text("\n".join(rules), encoding="utf-8")
+    result = invoke("rules", "test", tmp_path / "engines.toml", "--no-builtin-rules", "--no-project-rules")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:len(expected)] == expected
+    helped = " ".join(invoke("rules", "test", "--help").output.split())
+    assert ("[re2] (linear time, whatever the line) for every pattern RE2 can say exactly, which in a line rule "
+            "includes \\b (at its edges, and in its middle") in helped
+    assert "one-character lookaround at its start or end" in helped
+    assert "[backtracking] (a time limit per line) for the rest: backreferences, any other lookaround" in helped

@@ -65,6 +65,45 @@ def test_the_next_step_it_prints_is_quoted_for_the_shell(site_out, tmp_path):
     result = invoke("rules", "suggest", site_out, "-o", folder / "site.toml")
     assert result.exit_code == 0, result.output
     step = result.output.splitlines()[-1].split("review them, then: ", 1)[1]
-    assert step == f"curate rules test {shlex.quote(str(folder))} --no-builtin-rules"
+    assert step == f"curate rules test {shlex.quote(str(folder))} --no-builtin-rules --no-project-rules"
     tested = invoke(*shlex.split(step)[1:])
     assert tested.exit_code == 0, tested.output
+
+
+def test_the_next_step_tests_the_suggestions_alone_beside_project_rules(site_out, tmp_path):
+    """The step printed `curate rules test FOLDER --no-builtin-rules`, which beside a
+    ./rules/ tested that folder too (and said to use --no-project-rules, which `rules test`
+    did not have): now it tests the suggested rules and nothing else."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "mine.toml").write_text(
+        '[[rule]]\nname = "house-rule"\nreason = "t"\npattern = "^house$"\nexamples.match = ["house"]\n')
+    result = invoke("rules", "suggest", site_out, "-o", "suggested/site.toml", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    step = result.output.splitlines()[-1].split("review them, then: ", 1)[1]
+    tested = invoke(*shlex.split(step)[1:], cwd=tmp_path)
+    assert tested.exit_code == 0, tested.output
+    suggested = _names(tmp_path / "suggested" / "site.toml")
+    assert [line.split()[1] for line in tested.output.splitlines() if line.startswith("ok ")] == suggested
+    assert "house-rule" not in tested.output and "note:" not in tested.output
+
+
+@pytest.mark.parametrize("spelling", ["rules/site.toml", "./rules/../rules/site.toml", "link/site.toml",
+                                      "rules/sub/site.toml", "to-rules.toml"])
+def test_a_target_in_the_project_rules_folder_is_refused(site_out, tmp_path, spelling):
+    """./rules/ loads into every plain `curate run` unasked, so suggestions written there ran
+    unreviewed (the -o help says "Outside rules/ on purpose"; only an existing file was
+    refused). Every spelling of a file in it is refused, before the work, and nothing is written."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "link").symlink_to("rules")
+    (tmp_path / "to-rules.toml").symlink_to("rules/dangling.toml")
+    result = invoke("rules", "suggest", site_out, "-o", spelling, cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {Path(spelling)}: inside ./rules/, which every `curate run` in this folder loads by itself, so rules "
+        "no one has reviewed would change its output; write them outside it (e.g. -o my-rules/site.toml), review "
+        "and test them, then run with --rules my-rules/ (or move them into rules/ once they are right)\n")
+    assert list((tmp_path / "rules").iterdir()) == []
+    # What the message advises works from the same folder.
+    advised = invoke("rules", "suggest", site_out, "-o", "my-rules/site.toml", cwd=tmp_path)
+    assert advised.exit_code == 0, advised.output
+    assert _names(tmp_path / "my-rules" / "site.toml")

@@ -104,4 +104,5 @@ def test_a_summary_that_is_not_a_curate_runs_is_refused(command, status, finishe
     assert result.exit_code == status, result.output
     assert result.output.splitlines()[-1] == (
         f"Error: {out / 'summary.json'}: not a curate run's summary (it holds no curate settings); give the output "
-        "folder of a finished `curate run`, or run it again into this folder")
+        "folder of a finished `curate run`, or make one: run into another folder (-o DIR), or move this "
+        "summary.json away and run into this folder again (with --overwrite if it holds the rest of a run)")

@@ -44,6 +44,14 @@ class Removed:
     record: dict[str, Any]
 
 
+# What to do about a summary.json curate cannot take for a run's. Not "run it again into
+# this folder": `curate run -o` refuses a folder whose summary.json is not a run's, even
+# with --overwrite (outdir.not_curates), since that file may be another tool's.
+NOT_A_RUN = ("give the output folder of a finished `curate run`, or make one: run into another folder "
+             "(-o DIR), or move this summary.json away and run into this folder again (with --overwrite "
+             "if it holds the rest of a run)")
+
+
 class OutputFolder:
     """A finished curate output folder (summary.json present, no run in progress): what
     `curate report`, `curate clusters` and `curate score` read."""
@@ -76,14 +84,13 @@ class OutputFolder:
             data = summary.read_bytes()
             self.summary: dict[str, Any] = json.loads(data.decode("utf-8"))
         except (ValueError, OSError) as err:
-            raise UsageError(f"{summary}: unreadable ({err}); run `curate run` again to rewrite it") from None
+            raise UsageError(f"{summary}: unreadable ({err}); {NOT_A_RUN}") from None
         if not isinstance(self.summary, dict):
-            raise UsageError(f"{summary}: not a curate summary (a JSON object); run `curate run` again")
+            raise UsageError(f"{summary}: not a curate summary (a JSON object); {NOT_A_RUN}")
         # A JSON object is not enough: another tool's summary.json (or a --timings file
         # written over it) was read as a run's, and its folder scored or reported on.
         if not is_curate_summary(data):
-            raise UsageError(f"{summary}: not a curate run's summary (it holds no curate settings); give the "
-                             "output folder of a finished `curate run`, or run it again into this folder")
+            raise UsageError(f"{summary}: not a curate run's summary (it holds no curate settings); {NOT_A_RUN}")
         _check_shapes(summary, self.summary)
         if (path / LEGACY_CORPUS).exists() and not (path / CORPUS).is_dir():
             raise UsageError(f"{path}: written by curate before output schema 1 (one corpus.jsonl); "

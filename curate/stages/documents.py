@@ -20,12 +20,12 @@ from curate.errors import RuleError, UsageError
 from curate.language_codes import unknown_code_message, written_codes
 from curate.rules import Rule, RuleSet
 from curate.stages.base import Batch, Stage
-from curate.summary import DOCUMENT_REASON
+from curate.summary import DOCUMENT_REASON, DOCUMENTS_STAGE
 
 if TYPE_CHECKING:
     from curate.driver import RunConfig
 
-STAGE = "documents"
+STAGE = DOCUMENTS_STAGE
 
 
 def _check_codes(rule: Rule, language_model: str) -> None:
