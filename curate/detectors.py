@@ -28,6 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from curate import writing
+from curate.detector_params import MAX_COUNT, checked, count, decimal
 from curate.document import Line
 from curate.stages.fences import code_positions
 from curate.stages.normalise import tab_cells
@@ -53,53 +54,12 @@ def detector(name: str) -> Callable[[type], type]:
 
 
 def build_detector(name: str, params: dict) -> Detector:
-    """Instantiate a detector from a rule's params; ValueError says what is wrong and what is allowed."""
+    """Instantiate a detector from a rule's params; ValueError says what is wrong and what is
+    allowed (detector_params.py)."""
     if name not in DETECTORS:
         raise ValueError(f"unknown detector {name!r}; choose from: {', '.join(sorted(DETECTORS))}")
     cls = DETECTORS[name]
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key, value in params.items():
-        if key not in fields:
-            raise ValueError(f"detector {name!r} has no parameter {key!r}; its parameters: {', '.join(fields)}")
-        kind = type(fields[key].default)
-        # TOML integers are fine where a float is expected; bools are never numbers.
-        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            try:
-                ok, params = True, {**params, key: float(value)}
-            except OverflowError:  # an integer of 400 digits: past any float, as inf is
-                ok, params = True, {**params, key: math.inf}
-        if not ok:
-            raise ValueError(f"parameter {key!r} of detector {name!r} must be {_KIND_WORDS.get(kind, kind.__name__)}")
-        if kind is float and not math.isfinite(params[key]):
-            # nan compares false with everything, so a threshold of nan or inf never or always holds
-            got = repr(value) if isinstance(value, float) else "an integer that large"
-            raise ValueError(f"parameter {key!r} of detector {name!r} must be a finite number, not {got}")
-        if kind is int:
-            # A count of lines or words: min_lines = -3 loaded and ran as 1, and the line
-            # model's sentence_words = -3 crashed the run (math.log1p: math domain error).
-            least = fields[key].metadata.get("least", 0)
-            if not least <= value <= MAX_COUNT:
-                raise ValueError(f"parameter {key!r} of detector {name!r} must be a whole number from {least} "
-                                 f"to {MAX_COUNT:,}, not {_shown_int(value)}")
-    return cls(**params)
-
-
-_KIND_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string in quotes"}
-# The largest count a detector's integer parameter takes: far past any page, and within a
-# float (the line model takes log1p of its word counts: 10**400 was an OverflowError).
-MAX_COUNT = 1_000_000_000
-
-
-def _shown_int(value: int) -> str:
-    return str(value) if abs(value) < 10**12 else "an integer that large"
-
-
-def _count(default: int, least: int) -> int:
-    """A detector's integer parameter whose least sensible value is ``least`` (1, where 0
-    would be no setting at all: a run of no lines); an integer field without one takes 0
-    or more."""
-    return dataclasses.field(default=default, metadata={"least": least})
+    return cls(**checked(name, cls, params))
 
 
 def words(text: str) -> int:
@@ -228,8 +188,8 @@ class LinkRun:
     may continue across blank lines (menus with headings); by default a blank line ends it,
     which keeps short list items that sit in paragraphs of their own."""
 
-    min_lines: int = _count(2, least=1)
-    max_words: int = _count(2, least=1)  # words() is 1 or more: 0 would find nothing
+    min_lines: int = count(2, least=1)
+    max_words: int = count(2, least=1)  # words() is 1 or more: 0 would find nothing
     cross_blank_lines: bool = False
 
     def hits(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
@@ -259,8 +219,8 @@ class RepeatedLine:
     paragraphs ("Liang Guangting said", before two different quotes) is part of the text."""
 
     max_words: int = 6
-    prose_min_words: int = _count(6, least=1)  # a line of no words is never prose
-    prose_long_words: int = _count(30, least=1)
+    prose_min_words: int = count(6, least=1)  # a line of no words is never prose
+    prose_long_words: int = count(30, least=1)
 
     def hits(self, lines: list[Line], taken: frozenset[int] = frozenset()) -> set[int]:
         counts: dict[str, int] = {}
@@ -297,13 +257,16 @@ class ArticleRegion:
     Runs last, after every line, block and page rule, and counts their removals as junk.
     """
 
-    prose_min_words: int = _count(6, least=1)  # a line of no words is never prose
-    long_words: int = _count(30, least=1)
-    cap: int = _count(60, least=1)  # at 0 prose would be worth nothing
-    short_penalty: float = 2.0
-    long_penalty: float = 3.0
-    junk_penalty: float = 25.0
-    junk_decay: float = 0.7
+    prose_min_words: int = count(6, least=1)  # a line of no words is never prose
+    long_words: int = count(30, least=1)
+    cap: int = count(60, least=1)  # at 0 prose would be worth nothing
+    # Costs in words, as prose is worth its words: a negative one made noise worth keeping.
+    short_penalty: float = decimal(2.0, 0, MAX_COUNT, "a cost in words")
+    long_penalty: float = decimal(3.0, 0, MAX_COUNT, "a cost in words")
+    junk_penalty: float = decimal(25.0, 0, MAX_COUNT, "a cost in words")
+    # Past 1 each line of a run cost more than the one before (1.5 overflowed a float on a
+    # long run); below 0 every other line was worth keeping.
+    junk_decay: float = decimal(0.7, 0, 1, "a factor", note="1: every line of a run costs junk_penalty")
     keep_title: bool = True
     title_anchor: bool = True
     head_meta_max_words: int = 12
@@ -323,7 +286,7 @@ class ArticleRegion:
     # them and weighs ``listing_weight`` times the best, the region spans the chain and the
     # best stretch. Teasers beside an article weigh less than it, so they still go.
     listing_items: int = 3
-    listing_weight: float = 1.5
+    listing_weight: float = decimal(1.5, 0, MAX_COUNT, "a factor")  # of the best stretch's weight
     listing_gap: int = 8
 
     runs_last = True  # class attribute, not a parameter
@@ -1096,14 +1059,17 @@ class LineModelRule:
     cart, "copy link") and lines the region cut inside the article (a forum post's
     signature) keep the region's verdict."""
 
-    threshold: float = -1.0
-    rule_threshold: float = -1.0
-    region_threshold: float = 0.5
-    region_share: float = 0.4
+    # Noise scores are from 0 to 1: past 1 a threshold is never reached. Below 0 the first
+    # two mean the ones fitted with the model; the region's and the prose one, each a floor
+    # on another threshold, would be no floor at all.
+    threshold: float = decimal(-1.0, 0, 1, "a score", fitted=True)
+    rule_threshold: float = decimal(-1.0, 0, 1, "a score", fitted=True)
+    region_threshold: float = decimal(0.5, 0, 1, "a score")
+    region_share: float = decimal(0.4, 0, 1, "a share of words", note="1 turns the region's doubt off")
     region_prose_other: bool = True
-    long_threshold: float = 0.9
-    long_words: int = _count(12, least=1)  # a line of no words never reads as prose
-    sentence_words: int = _count(4, least=1)
+    long_threshold: float = decimal(0.9, 0, 1, "a score")
+    long_words: int = count(12, least=1)  # a line of no words never reads as prose
+    sentence_words: int = count(4, least=1)
     model: str = ""
 
     arbitrates = True  # class attribute, not a parameter: see strip_noise

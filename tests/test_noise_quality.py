@@ -3,6 +3,9 @@ turning any rule off."""
 
 from __future__ import annotations
 
+import math
+import re
+
 import pytest
 from conftest import NOISE_DEV, NOISE_DEV_GOLD, SEEDS, invoke, read_corpus, read_jsonl
 
@@ -129,7 +132,8 @@ def test_every_integer_parameter_of_a_detector_refuses_a_count_out_of_range():
     (headline_reach = 0 looks for no headline), 1 or more where it would be no setting."""
     import dataclasses
 
-    from curate.detectors import DETECTORS, MAX_COUNT, build_detector
+    from curate.detector_params import MAX_COUNT
+    from curate.detectors import DETECTORS, build_detector
 
     checked = []
     for name, cls in DETECTORS.items():
@@ -145,3 +149,39 @@ def test_every_integer_parameter_of_a_detector_refuses_a_count_out_of_range():
             checked.append(f"{name}.{f.name}")
     assert {"link-run.min_lines", "link-run.max_words", "line-model.sentence_words", "line-model.long_words",
             "article-region.listing_gap", "repeated-line.max_words"} <= set(checked)
+
+
+@pytest.mark.unit
+def test_every_decimal_parameter_of_a_detector_refuses_a_value_out_of_range():
+    """Shares and scores from 0 to 1, costs and factors from 0: region_share = -0.5 or 7.0
+    loaded and judged every page doubtful or none, a negative penalty made noise worth
+    keeping, and junk_decay = 1.5 crashed a run (OverflowError) on a long run of removed
+    lines. Every float field declares its range, so that a new one cannot go unchecked;
+    the line model's first two thresholds take a negative value too (the fitted ones)."""
+    import dataclasses
+
+    from curate.detectors import DETECTORS, build_detector
+
+    checked = {}
+    for name, cls in DETECTORS.items():
+        for f in dataclasses.fields(cls):
+            if type(f.default) is not float:
+                continue
+            assert "range" in f.metadata, f"{name}.{f.name} declares no range (detector_params.decimal)"
+            low, high = f.metadata["range"]
+            too_low = [] if f.metadata["fitted"] else [low - 0.5, -1e300]
+            for bad in [*too_low, high + 0.5, 1e300]:
+                with pytest.raises(ValueError, match=f"parameter '{f.name}' of detector '{name}' must be .* from "
+                                                     f".* to .*, not {re.escape(repr(bad))}; "
+                                                     f"e.g. {f.name} = {re.escape(repr(f.default))}"):
+                    build_detector(name, {f.name: bad})
+            for bad in (math.nan, math.inf, -math.inf):
+                with pytest.raises(ValueError, match=f"must be a finite number, not {bad!r}"):
+                    build_detector(name, {f.name: bad})
+            for good in (low, high, *([-1.0, -0.5] if f.metadata["fitted"] else [])):
+                assert getattr(build_detector(name, {f.name: good}), f.name) == good
+            checked[f"{name}.{f.name}"] = (low, high)
+    assert {key: checked[key] for key in ("line-model.region_share", "line-model.threshold",
+                                          "article-region.junk_decay")} == {
+        "line-model.region_share": (0, 1), "line-model.threshold": (0, 1), "article-region.junk_decay": (0, 1)}
+    assert checked["article-region.junk_penalty"][0] == 0 and len(checked) == 10

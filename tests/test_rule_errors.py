@@ -159,6 +159,29 @@ HUNTED = {
                                   'examples.match = ["Home\\nNews\\nSport\\nWeather"]\n',
                                   "rule 'my-model': parameter 'sentence_words' of detector 'line-model' must be a "
                                   "whole number from 1 to 1,000,000,000, not -3"),
+    # Decimals out of the range their meaning allows, loaded and run as they were: a share
+    # of -0.5 judged the region doubtful on every page it cut anything from, a threshold of
+    # 7 is never reached (the model kept every line no rule hit), and a negative penalty
+    # made the lines it costs worth keeping
+    "line-model-negative-share": ('[[rule]]\nname = "my-model"\nreason = "the line model"\nscope = "page"\n'
+                                  'detector = "line-model"\nparams = { region_share = -0.5 }\n'
+                                  'examples.match = ["Home\\nNews\\nSport\\nWeather"]\n',
+                                  "rule 'my-model': parameter 'region_share' of detector 'line-model' must be a "
+                                  "share of words from 0 to 1, not -0.5; e.g. region_share = 0.4 (1 turns the "
+                                  "region's doubt off)"),
+    "line-model-threshold-past-one": ('[[rule]]\nname = "my-model"\nreason = "the line model"\nscope = "page"\n'
+                                      'detector = "line-model"\nparams = { threshold = 7 }\n'
+                                      'examples.match = ["Home\\nNews\\nSport\\nWeather"]\n',
+                                      "rule 'my-model': parameter 'threshold' of detector 'line-model' must be a "
+                                      "score from 0 to 1, or negative for the one fitted with the model, not 7; "
+                                      "e.g. threshold = -1.0"),
+    "article-region-negative-penalty": ('[[rule]]\nname = "region"\nreason = "outside the article"\n'
+                                        'scope = "page"\ndetector = "article-region"\n'
+                                        'params = { short_penalty = -2.0 }\n'
+                                        'examples.match = ["Home\\nNews\\nSport\\nWeather"]\n',
+                                        "rule 'region': parameter 'short_penalty' of detector 'article-region' "
+                                        "must be a cost in words from 0 to 1,000,000,000, not -2.0; "
+                                        "e.g. short_penalty = 2.0"),
     # Not a crash, but as bad: the audit's reason was "rule:app-promo\n", which --disable cannot name
     "name-with-a-newline": ('[[rule]]\nname = "app-promo\\n"\nreason = "app promotion"\n'
                             "pattern = '^download our app$'\nexamples.match = [\"Download our app\"]\n",

@@ -220,6 +220,38 @@ def test_pagination_rule_on_a_long_run_of_page_numbers_finishes(tmp_path):
     _assert_accounting(src, out)
 
 
+# The article region's cost of a run of removed lines shrinks by junk_decay a line: a
+# junk_decay past 1 grew it instead, past any float on a long enough run.
+GROWING_DECAY = ('[[rule]]\nname = "my-region"\nreason = "outside the article"\nscope = "page"\n'
+                 'detector = "article-region"\nparams = {{ junk_decay = {decay} }}\n'
+                 'examples.match = ["Page title\\n\\nNews\\nSport\\n\\nFirst paragraph of the article, with '
+                 'enough words to be prose.\\n\\nSecond paragraph of the story goes on for a while and ends '
+                 'here.\\n\\nMore from us\\n\\nImprint"]\n')
+
+
+def test_a_page_rule_whose_cost_grows_along_a_run_is_refused_before_it_overflows(tmp_path):
+    # junk_decay = 1.5 loaded, and the run ended in an OverflowError traceback on a page
+    # with 2,000 share buttons in a row (each removed by a built-in rule). Refused at
+    # load now, with what to write; 1, the most the range allows, runs the same page.
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "buttons.txt").write_text("\n".join(["How to repot an orchid", "", CONTENT, "",
+                                                *["Share on Facebook"] * 2000]) + "\n", encoding="utf-8")
+    folder = _rule_folder(tmp_path, GROWING_DECAY.format(decay=1.5), "region.toml")
+    result = run_process("run", src, "-o", tmp_path / "out", "--rules", folder, timeout=TIME_LIMIT)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert (f"Error: {folder / 'region.toml'}: rule 'my-region': parameter 'junk_decay' of detector "
+            "'article-region' must be a factor from 0 to 1, not 1.5; e.g. junk_decay = 0.7 (1: every line of "
+            "a run costs junk_penalty)") in result.stderr
+    assert not (tmp_path / "out").exists()
+    (folder / "region.toml").write_text(GROWING_DECAY.format(decay=1.0), encoding="utf-8")
+    result = run_process("run", src, "-o", tmp_path / "out", "-q", "--rules", folder, timeout=TIME_LIMIT)
+    assert result.returncode == 0, result.stderr
+    (page,) = read_corpus(tmp_path / "out")
+    assert [line["line"] for line in page["lines"]] == [1, 3]  # the title and the content; every button goes
+    _assert_accounting(src, tmp_path / "out")
+
+
 # --- unusual rule files: the usual "file: rule: fault" error, never a traceback ----------
 
 def _deep_toml() -> str:

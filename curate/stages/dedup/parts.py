@@ -74,6 +74,7 @@ READ_ROWS = 1 << 18  # rows of a saved index's band keys read at a time
 MIN_SHARE = 1 << 20  # the least memory a part is given, whatever the budget
 PARTITION_BYTES = 96  # a key partition's memory per (band key, paragraph) row, at its peak
 GROUP_BYTES = 176  # a replay group's per paragraph, at most (each removed), besides its index
+STOP_WAIT = 5.0  # seconds a stopped run waits for a part's process, or the pool's thread, to end
 
 
 class ReadFailed(OSError):
@@ -602,6 +603,16 @@ class _Processes:
         self._stop()
 
     def _stop(self) -> None:
+        # shutdown(wait=False) lets go of the executor's queues but not of the thread that
+        # hands out its tasks: that thread goes on until it sees the processes gone, and
+        # once it had left threading's list (prompt_exit.py waits for the threads listed)
+        # it freed the queues as it ended. Their semaphores' finalizers then raced this
+        # process's exit, and one left unregistered made multiprocessing's resource
+        # tracker warn of a "leaked semaphore" after the stop's message. So the thread is
+        # held here, and waited for once the processes are gone: the queues are freed in
+        # this thread. (A private attribute: None if Python renames it, and the wait is
+        # skipped.)
+        manager = getattr(self._executor, "_executor_manager_thread", None)
         self._executor.shutdown(wait=False, cancel_futures=True)
         # Every process started, the executor's count or not: one whose start the Ctrl-C
         # interrupted is not, and it went on alone, and failed once this process was gone.
@@ -609,10 +620,14 @@ class _Processes:
         for process in started:
             process.terminate()
         for process in started:
-            process.join(5.0)
+            process.join(STOP_WAIT)
             if process.exitcode is None:
                 process.kill()
                 process.join()
+        if isinstance(manager, threading.Thread):
+            # Bounded, as the processes' joins are: a process ended midway through sending
+            # a result can leave the thread reading the pipe for the rest of it.
+            manager.join(STOP_WAIT)
 
     def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         return self._executor.map(function, tasks)
