@@ -5,11 +5,13 @@ own examples and has the published threshold, and rule files are checked at load
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from functools import cache
 from importlib import resources
 
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import doc_heuristics as ref
@@ -398,3 +400,15 @@ def test_capitalised_english_and_german_stop_words_count_as_before():
         lowered = {word.lower() for word in view_of([text], [True]).words}
         assert _stopwords(text, words) == len(set(words) & lowered) == count
 
+
+def test_the_readme_lists_each_statistic_under_its_range():
+    """README's "Statistics" list sorts them by range: it must say what docstats declares."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text[text.index("Statistics (`curate/docstats.py`, each with its range):"):]
+    block = block[:block.index("\n\n")]
+    listed = {item.split(",")[0]: set(re.findall(r"`([a-z_]+)`", item))
+              for item in block.split("\n- ")[1:]}
+    kinds = {"shares": lambda r: (r.low, r.high) == (0, 1), "counts": lambda r: r.what == "a count",
+             "ratios": lambda r: r.high is None and r.what != "a count"}
+    for kind, fits in kinds.items():
+        assert listed[kind] == {s for s, info in STATISTICS.items() if fits(info.range)}, kind
