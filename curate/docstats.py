@@ -262,43 +262,92 @@ def language_score(doc: DocView, p: Mapping[str, Any]) -> float:
 
 
 @dataclass(frozen=True)
+class Range:
+    """The values a statistic can take, declared beside it so that a rule's bound outside
+    them is refused at load (rules._parse_document_rule): a rule with max = 7 on a share,
+    or min = -3 on a count, never fired and said nothing, and one with min = 2 on a share
+    dropped every document."""
+
+    what: str  # "a share", "a count", ... as a refusal says it
+    low: float
+    high: float | None  # None: no upper bound
+    example: float  # a bound worth writing (the built-in packs' where they have one), for the refusal's "e.g."
+
+    def __str__(self) -> str:
+        return f"{self.what} of 0 or more" if self.high is None else f"{self.what} from {self.low:g} to {self.high:g}"
+
+    def holds(self, value: float) -> bool:
+        return self.low <= value and (self.high is None or value <= self.high)
+
+
+def share(example: float) -> Range:
+    """Part of a whole: _ratio of a count of items to the count they are drawn from."""
+    return Range("a share", 0.0, 1.0, example)
+
+
+def count(example: float) -> Range:
+    return Range("a count", 0.0, None, example)
+
+
+def ratio(what: str, example: float) -> Range:
+    """A quotient with no upper bound: '#' per token ("a#b#c" is one token), a mean length."""
+    return Range(what, 0.0, None, example)
+
+
+def score(example: float) -> Range:
+    return Range("a score", 0.0, 1.0, example)
+
+
+@dataclass(frozen=True)
 class Statistic:
     measure: Callable[[DocView, Mapping[str, Any]], float]
     about: str  # one line for `curate rules list` and the README
+    range: Range  # no default: a new statistic must say what its bounds may be (tests/test_document_rules.py)
     params: tuple[str, ...] = ()  # the params it reads
     required: tuple[str, ...] = ()  # ... of which these must be given
 
 
 STATISTICS: dict[str, Statistic] = {
-    "words": Statistic(words, "words (tokens with a letter or digit)"),
-    "mean_word_length": Statistic(mean_word_length, "mean characters per word"),
-    "hash_ratio": Statistic(hash_ratio, "'#' characters per token"),
-    "ellipsis_ratio": Statistic(ellipsis_ratio, "'...' and '…' per token"),
-    "bullet_lines": Statistic(bullet_lines, "share of lines that start with '•' or '-'"),
-    "ellipsis_lines": Statistic(ellipsis_lines, "share of lines that end with '...' or '…'"),
-    "alpha_words": Statistic(alpha_words, "share of words with a letter"),
-    "alpha_tokens": Statistic(alpha_tokens, "share of tokens (words and punctuation marks) with a letter"),
+    "words": Statistic(words, "words (tokens with a letter or digit)", count(50)),
+    "mean_word_length": Statistic(mean_word_length, "mean characters per word", ratio("a length in characters", 3)),
+    "hash_ratio": Statistic(hash_ratio, "'#' characters per token", ratio("a number per token", 0.1)),
+    "ellipsis_ratio": Statistic(ellipsis_ratio, "'...' and '…' per token", ratio("a number per token", 0.1)),
+    "bullet_lines": Statistic(bullet_lines, "share of lines that start with '•' or '-'", share(0.9)),
+    "ellipsis_lines": Statistic(ellipsis_lines, "share of lines that end with '...' or '…'", share(0.3)),
+    "alpha_words": Statistic(alpha_words, "share of words with a letter", share(0.8)),
+    "alpha_tokens": Statistic(alpha_tokens, "share of tokens (words and punctuation marks) with a letter",
+                              share(0.8)),
     "stopwords": Statistic(stopwords, "distinct stop words present (params.words; Gopher's 8 by default)",
-                           ("words",)),
-    "dup_line_fraction": Statistic(dup_line_fraction, "share of lines that repeat an earlier line"),
-    "dup_line_char_fraction": Statistic(dup_line_char_fraction, "characters in repeated lines / all characters"),
-    "dup_paragraph_fraction": Statistic(dup_paragraph_fraction, "share of paragraphs that repeat an earlier one"),
+                           count(2), ("words",)),
+    "dup_line_fraction": Statistic(dup_line_fraction, "share of lines that repeat an earlier line", share(0.3)),
+    "dup_line_char_fraction": Statistic(dup_line_char_fraction, "characters in repeated lines / all characters",
+                                        share(0.2)),
+    "dup_paragraph_fraction": Statistic(dup_paragraph_fraction, "share of paragraphs that repeat an earlier one",
+                                        share(0.3)),
     "dup_paragraph_char_fraction": Statistic(dup_paragraph_char_fraction,
-                                             "characters in repeated paragraphs / all characters"),
+                                             "characters in repeated paragraphs / all characters", share(0.2)),
+    # Not a share: the commonest n-gram's occurrences may overlap ("a a a a" holds "a a"
+    # three times), so its characters times its count can pass the document's.
     "top_ngram_char_fraction": Statistic(top_ngram_char_fraction,
                                          "characters of the commonest word n-gram x its count / all (params.n)",
-                                         ("n",), ("n",)),
+                                         ratio("a fraction of characters", 0.2), ("n",), ("n",)),
+    # A share: a repeated n-gram counted skips the words it covers, so no character counts twice.
     "dup_ngram_char_fraction": Statistic(dup_ngram_char_fraction,
                                          "characters in repeated word n-grams / all characters (params.n)",
-                                         ("n",), ("n",)),
-    "punct_lines": Statistic(punct_lines, "share of lines that end in terminal punctuation"),
-    "short_lines": Statistic(short_lines, "share of lines of at most params.chars (30) characters", ("chars",)),
-    "char_duplicate_ratio": Statistic(char_duplicate_ratio, "characters in repeated lines / characters of lines"),
-    "newline_ratio": Statistic(newline_ratio, "line breaks per token"),
-    "lorem_ipsum": Statistic(lorem_ipsum, "occurrences of 'lorem ipsum'"),
-    "curly_brackets": Statistic(curly_brackets, "'{' characters"),
-    "sentences": Statistic(sentences, "sentence ends (. ! ? and the like before a space or the end)"),
-    "language_score": Statistic(language_score, "the language stage's score for the document's language"),
+                                         share(0.15), ("n",), ("n",)),
+    "punct_lines": Statistic(punct_lines, "share of lines that end in terminal punctuation", share(0.12)),
+    "short_lines": Statistic(short_lines, "share of lines of at most params.chars (30) characters", share(0.67),
+                             ("chars",)),
+    "char_duplicate_ratio": Statistic(char_duplicate_ratio, "characters in repeated lines / characters of lines",
+                                      share(0.1)),
+    # A paragraph break counts two, and a line may be one token: below 2, yet past 1.
+    "newline_ratio": Statistic(newline_ratio, "line breaks per token", ratio("a number per token", 0.3)),
+    "lorem_ipsum": Statistic(lorem_ipsum, "occurrences of 'lorem ipsum'", count(0)),
+    "curly_brackets": Statistic(curly_brackets, "'{' characters", count(0)),
+    "sentences": Statistic(sentences, "sentence ends (. ! ? and the like before a space or the end)", count(5)),
+    # The language stage's calibrated confidence, in [0, 1] (docs/output.md); 0.65 is FineWeb's.
+    "language_score": Statistic(language_score, "the language stage's score for the document's language",
+                                score(0.65)),
 }
 LANGUAGE = "language"  # the statistic a keep-list tests: the document's language label, in a set
 

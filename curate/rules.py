@@ -37,6 +37,7 @@ from curate.patterns import (
 
 if TYPE_CHECKING:
     from curate.detectors import Detector
+    from curate.docstats import Range, Statistic
 
 # Used with fullmatch: `$` with match also takes a final newline ("app-promo\n" was a name
 # that --disable could not name, and "rule:app-promo\n" the reason in the audit).
@@ -633,15 +634,17 @@ def _parse_document_rule(table: dict, name: str, reason: str, display: str, fail
                     languages=_language_codes(table.get("languages"), fail))
     if "languages" in table:
         raise fail("'languages' goes with stat = \"language\"")
-    low, high = _bound(table, "min", fail), _bound(table, "max", fail)
+    info = STATISTICS[stat]
+    low, high = _bound(table, "min", stat, info, fail), _bound(table, "max", stat, info, fail)
     if low is None and high is None:
         raise fail("give 'min', 'max' or both: the rule drops a document whose statistic is outside them")
     if low is not None and high is not None and low > high:
-        raise fail(f"'min' ({low}) is above 'max' ({high}), so every document would be dropped")
+        raise fail(f"'min' = {_written(table['min'])} is above 'max' = {_written(table['max'])}, so every "
+                   f"document would be dropped (stat {stat!r} is {info.range}); the rule keeps what lies between "
+                   f"them: e.g. min = {_written(table['max'])} and max = {_written(table['min'])}")
     params = table.get("params", {})
     if not isinstance(params, dict):
         raise fail("'params' must be a table, e.g. params = { n = 2 }")
-    info = STATISTICS[stat]
     unknown = sorted(set(params) - set(info.params))
     if unknown:
         allowed = ", ".join(info.params) or "none"
@@ -660,7 +663,7 @@ def _parse_document_rule(table: dict, name: str, reason: str, display: str, fail
                 low=low, high=high, params=tuple(sorted(params.items())))
 
 
-def _bound(table: dict, key: str, fail) -> float | None:
+def _bound(table: dict, key: str, stat: str, info: Statistic, fail) -> float | None:
     value = table.get(key)
     if value is None:
         return None
@@ -674,7 +677,30 @@ def _bound(table: dict, key: str, fail) -> float | None:
         # nan compares false with everything, and an infinite bound keeps or drops every document
         got = repr(value) if isinstance(value, float) else "an integer that large"
         raise fail(f"{key!r} must be a finite number, not {got}: leave {key!r} out for no bound on that side")
+    if not info.range.holds(bound):
+        # Past the statistic's own range a bound decides nothing: max = 7 on a share never
+        # fires, min = -3 on a count neither, min = 2 on a share drops every document.
+        never = (key == "min") == (bound < info.range.low)
+        effect = "the rule would never fire" if never else "every document would be dropped"
+        raise fail(f"{key!r} = {_written(value)} is outside what stat {stat!r} measures ({info.about}): "
+                   f"{info.range}, so {effect}; e.g. {_example(key, info.range, bound)}")
     return bound
+
+
+def _written(value: float) -> str:
+    """A bound as the rule file spells it (7 or 7.0; TOML's 1_000 reads 1000)."""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value) if abs(value) < 10**12 else "an integer that large"
+
+
+def _example(key: str, allowed: Range, bound: float) -> str:
+    """What to write instead of a bound outside the range: the statistic's example, and
+    for a share or score given as a percentage (max = 30), that percentage as a fraction."""
+    said = f"{key} = {allowed.example!r}"
+    if allowed.high == 1 and 1 < bound <= 100:
+        said += f", or {key} = {bound / 100:g} for {bound:g}%"
+    return said
 
 
 def _language_codes(value: object, fail) -> tuple[str, ...]:

@@ -5,16 +5,18 @@ own examples and has the published threshold, and rule files are checked at load
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from functools import cache
 from importlib import resources
 
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import doc_heuristics as ref
 
-from curate.docstats import STATISTICS, view_of
+from curate.docstats import STATISTICS, Range, view_of
 from curate.document import Document, Line, Origin
 from curate.errors import RuleError
 from curate.rules import example_failures, keep_lang_rule, load_rules, parse_rule_file
@@ -224,7 +226,14 @@ examples.keep = ["one two three four five"]
 @pytest.mark.parametrize(("extra", "fault"), [
     ("min = 3", None),
     ("", "give 'min', 'max' or both"),
-    ("min = 5\nmax = 1", "'min' (5.0) is above 'max' (1.0)"),
+    ("min = 5\nmax = 1", "'min' = 5 is above 'max' = 1, so every document would be dropped (stat 'words' is a "
+                         "count of 0 or more); the rule keeps what lies between them: e.g. min = 1 and max = 5"),
+    ("min = 0.5\nmax = 0.25", "'min' = 0.5 is above 'max' = 0.25"),
+    # A bound past the statistic's range: never fires, or drops every document, silently
+    ("min = -3", "'min' = -3 is outside what stat 'words' measures (words (tokens with a letter or digit)): a "
+                 "count of 0 or more, so the rule would never fire; e.g. min = 50"),
+    ("max = -1", "'max' = -1 is outside what stat 'words' measures"),
+    ("min = -0.5\nmax = 40", "'min' = -0.5 is outside"),
     ('min = "3"', "'min' must be a number"),
     # inf and nan are TOML numbers, and an integer of 400 digits is past any float: each
     # was an OverflowError (int(inf) in the verdict's message), or a rule that never fires
@@ -246,6 +255,65 @@ def test_document_rule_faults_name_file_rule_and_fault(extra, fault):
     with pytest.raises(RuleError, match=r"x\.toml") as err:
         parse_rule_file("x.toml", text)
     assert "short-doc" in str(err.value) and fault in str(err.value)
+
+
+@settings(deadline=None)
+@given(docs)
+def test_every_statistic_declares_a_range_its_values_keep_to(doc):
+    """Each statistic says what values it takes (docstats.Range) where it is defined, so
+    that rules.py refuses a bound outside them; a new statistic cannot leave it out, and
+    what it measures on generated documents lies within what it declares."""
+    view = _view(doc)
+    for stat, info in STATISTICS.items():
+        assert isinstance(info.range, Range), stat
+        sizes = ((2, 3, 4) if stat.startswith("top") else range(5, 11)) if "n" in info.required else (None,)
+        for n in sizes:  # the n-grams the built-in packs bound
+            value = info.measure(view, {"n": n} if n else {})
+            assert info.range.holds(value), (stat, n, value, str(info.range))
+
+
+def test_the_ranges_are_those_of_what_each_statistic_computes():
+    shares = {stat for stat, info in STATISTICS.items() if (info.range.low, info.range.high) == (0, 1)}
+    assert shares == {"bullet_lines", "ellipsis_lines", "alpha_words", "alpha_tokens", "dup_line_fraction",
+                      "dup_line_char_fraction", "dup_paragraph_fraction", "dup_paragraph_char_fraction",
+                      "dup_ngram_char_fraction", "punct_lines", "short_lines", "char_duplicate_ratio",
+                      "language_score"}
+    assert all(info.range.low == 0 for info in STATISTICS.values())
+    # Past 1, though named fractions: overlapping n-grams, '#' inside a token, paragraph breaks
+    for stat, text, n in (("top_ngram_char_fraction", "a a a a a a a a", 2), ("hash_ratio", "a#b#c", None),
+                          ("newline_ratio", "a\n\nb", None)):
+        view = view_of(text.replace("\n\n", "\n").split("\n"), [True] * (text.count("\n\n") + 1))
+        assert STATISTICS[stat].measure(view, {"n": n}) >= 1, stat
+
+
+@pytest.mark.parametrize("stat", sorted(STATISTICS))
+def test_a_bound_outside_a_statistics_range_is_refused_and_its_edges_load(stat):
+    info = STATISTICS[stat]
+    params = "params = { n = 2 }" if info.required else ""
+    rule = f'[[rule]]\nname = "r"\nreason = "r"\nscope = "document"\nstat = "{stat}"\n{params}\nBOUND\n'
+    rule += 'examples.match = ["a"]\n'
+    low, high = info.range.low, info.range.high
+    edges = [f"min = {low}", *([f"max = {high}"] if high is not None else []), f"max = {info.range.example}"]
+    for bound in edges:
+        assert parse_rule_file("x.toml", rule.replace("BOUND", bound))[0].stat == stat
+    outside = {"min = -3": "never fire", "max = -0.5": "every document would be dropped"}
+    if high is not None:
+        outside |= {"max = 7": "never fire", "min = 1.5": "every document would be dropped"}
+    for bound, effect in outside.items():
+        key, value = bound.split(" = ")
+        with pytest.raises(RuleError) as err:
+            parse_rule_file("x.toml", rule.replace("BOUND", bound))
+        assert str(err.value).startswith(f"x.toml: rule 'r': '{key}' = {value} is outside what stat '{stat}' "
+                                         f"measures ({info.about}): {info.range}, so ")
+        assert effect in str(err.value) and f"e.g. {key} = {info.range.example!r}" in str(err.value)
+
+
+def test_every_built_in_pack_loads_with_its_bounds_within_range():
+    ruleset = load_rules(enabled=PACKS, check_examples=False)
+    assert {r.pack for r in ruleset.document_rules} == set(PACKS)
+    for rule in ruleset.document_rules:
+        allowed = STATISTICS[rule.stat].range
+        assert all(allowed.holds(b) for b in (rule.low, rule.high) if b is not None), rule.name
 
 
 def test_an_unknown_statistic_lists_the_known_ones():
@@ -331,3 +399,16 @@ def test_capitalised_english_and_german_stop_words_count_as_before():
                                ("ΤΗΣ ΠΟΛΗΣ ΚΑΙ ΤΟΥ ΠΟΤΑΜΟΥ", GREEK, 2)):
         lowered = {word.lower() for word in view_of([text], [True]).words}
         assert _stopwords(text, words) == len(set(words) & lowered) == count
+
+
+def test_the_readme_lists_each_statistic_under_its_range():
+    """README's "Statistics" list sorts them by range: it must say what docstats declares."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text[text.index("Statistics (`curate/docstats.py`, each with its range):"):]
+    block = block[:block.index("\n\n")]
+    listed = {item.split(",")[0]: set(re.findall(r"`([a-z_]+)`", item))
+              for item in block.split("\n- ")[1:]}
+    kinds = {"shares": lambda r: (r.low, r.high) == (0, 1), "counts": lambda r: r.what == "a count",
+             "ratios": lambda r: r.high is None and r.what != "a count"}
+    for kind, fits in kinds.items():
+        assert listed[kind] == {s for s, info in STATISTICS.items() if fits(info.range)}, kind

@@ -182,6 +182,25 @@ HUNTED = {
                                         "rule 'region': parameter 'short_penalty' of detector 'article-region' "
                                         "must be a cost in words from 0 to 1,000,000,000, not -2.0; "
                                         "e.g. short_penalty = 2.0"),
+    # Document rules' bounds past what the statistic measures loaded: max = 7 on a share (and
+    # min = -3 on a count) never fired, so a rule that also had a bound in range ran half
+    # silent; min above max dropped every document
+    "document-rule-share-past-one": ('[[rule]]\nname = "bullets"\nreason = "a list, not prose"\n'
+                                     'scope = "document"\nstat = "bullet_lines"\nmin = 0.01\nmax = 7\n'
+                                     'examples.match = ["A plain sentence."]\n',
+                                     "rule 'bullets': 'max' = 7 is outside what stat 'bullet_lines' measures "
+                                     "(share of lines that start with '•' or '-'): a share from 0 to 1, so the rule "
+                                     "would never fire; e.g. max = 0.9, or max = 0.07 for 7%"),
+    "document-rule-negative-count": ('[[rule]]\nname = "too-short"\nreason = "short page"\nscope = "document"\n'
+                                     'stat = "words"\nmin = -3\nexamples.match = ["Hi"]\n',
+                                     "rule 'too-short': 'min' = -3 is outside what stat 'words' measures (words "
+                                     "(tokens with a letter or digit)): a count of 0 or more, so the rule would "
+                                     "never fire; e.g. min = 50"),
+    "document-rule-min-above-max": ('[[rule]]\nname = "length"\nreason = "odd length"\nscope = "document"\n'
+                                    'stat = "words"\nmin = 50\nmax = 10\nexamples.match = ["Hi"]\n',
+                                    "rule 'length': 'min' = 50 is above 'max' = 10, so every document would be "
+                                    "dropped (stat 'words' is a count of 0 or more); the rule keeps what lies "
+                                    "between them: e.g. min = 10 and max = 50"),
     # Not a crash, but as bad: the audit's reason was "rule:app-promo\n", which --disable cannot name
     "name-with-a-newline": ('[[rule]]\nname = "app-promo\\n"\nreason = "app promotion"\n'
                             "pattern = '^download our app$'\nexamples.match = [\"Download our app\"]\n",
