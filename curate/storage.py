@@ -22,6 +22,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, BinaryIO
 
 from curate.errors import UsageError
+from curate.signed_urls import public_text, public_url
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -76,7 +77,8 @@ def comparable_url(url: str) -> str:
     protocol = spelled.group(1).lower()
     rest = url[spelled.end():]
     if protocol in ("http", "https"):
-        host, slash, path = rest.partition("/")
+        # A presigned URL signed again names the same object: compared without its signature.
+        host, slash, path = public_url(f"http://{rest}").removeprefix("http://").partition("/")
         rest = host.lower() + slash + path
     rest = rest.rstrip("/")
     return f"{_SAME_STORE.get(protocol, protocol)}://{rest}"
@@ -142,8 +144,10 @@ def store_url(url: str) -> str:
 
 def url_text(url: str) -> str:
     """A URL, or a file's name, as the output spells it (discover.source_name is this): its
-    characters, and each byte that is not UTF-8 as ``\\xNN``; the same whatever the locale."""
-    return _decoded(url, "backslashreplace")
+    characters, and each byte that is not UTF-8 as ``\\xNN``; the same whatever the locale.
+    A web URL is without the credentials of a signed URL (signed_urls.public_url): they
+    are secrets, and change each time the same URL is signed."""
+    return _decoded(public_url(url), "backslashreplace")
 
 
 def _decoded(url: str, errors: str) -> str:
@@ -408,20 +412,16 @@ class _Translated(io.RawIOBase):
     def readinto(self, buffer) -> int:
         try:
             data = self._raw.read(len(buffer))
-        except OSError:
-            raise
         except Exception as err:
-            raise OSError(f"{url_text(self._url)}: {err}") from err
+            raise _unreadable(self._url, err) from err
         buffer[:len(data)] = data
         return len(data)
 
     def seek(self, offset: int, whence: int = 0) -> int:
         try:
             return self._raw.seek(offset, whence)
-        except OSError:
-            raise
         except Exception as err:
-            raise OSError(f"{url_text(self._url)}: {err}") from err
+            raise _unreadable(self._url, err) from err
 
     def tell(self) -> int:
         return self._raw.tell()
@@ -441,16 +441,31 @@ def open_remote(url: str) -> BinaryIO:
         # the object would open as an empty file, its lines lost without a word.
         fs.invalidate_cache(path)
         raw = fs.open(path, "rb", block_size=READ_BLOCK)
-    except FileNotFoundError as err:  # a store says only the path: say what is wrong with it
-        raise FileNotFoundError(errno.ENOENT, "the object does not exist (deleted since it was listed?)",
-                                url) from err
-    except OSError:
-        raise
     except UsageError as err:
-        raise OSError(str(err)) from err
+        raise OSError(public_text(str(err))) from err
     except Exception as err:
-        raise OSError(f"{url_text(url)}: {err}") from err
+        raise _unreadable(url, err) from err
     return io.BufferedReader(_Translated(raw, url), buffer_size=1 << 16)
+
+
+def _unreadable(url: str, err: Exception) -> OSError:
+    """The OSError a reader quarantines for an object that could not be opened or read,
+    its words without a signed URL's secrets (a library's message may hold the URL it
+    asked)."""
+    # fsspec says FileNotFoundError for any failed request to a web server, its cause the
+    # status (or the connection's error): only a 404 or 410, or a store's own "no such
+    # key", is an object that is not there; the rest is said by its cause.
+    if isinstance(err, FileNotFoundError):
+        status = getattr(err.__cause__, "status", 404)
+        if status in (404, 410):
+            return FileNotFoundError(errno.ENOENT, "the object does not exist (deleted since it was listed?)",
+                                     url_text(url))
+        return OSError(public_text(f"{url_text(url)}: {err.__cause__ or err}"))
+    if isinstance(err, OSError) and err.errno is not None and err.strerror:
+        return OSError(err.errno, public_text(err.strerror))  # of the same kind: OSError picks it by errno
+    if isinstance(err, OSError):
+        return OSError(public_text(str(err)))
+    return OSError(public_text(f"{url_text(url)}: {err}"))
 
 
 def check_output_bucket(url: str) -> None:
