@@ -223,10 +223,11 @@ def timeouts() -> tuple[float, float]:
     return values[0], values[1]
 
 
-def _store_options(protocol: str) -> dict:
+def _store_options(protocol: str, quick: bool = False) -> dict:
     """The timeouts of ``timeouts()`` as the store's fsspec options, under what the user's
     fsspec configuration (FSSPEC_S3='{"config_kwargs": {...}}', ~/.config/fsspec) sets,
-    which wins: fsspec lets an option passed here replace the configured one whole."""
+    which wins: fsspec lets an option passed here replace the configured one whole. With
+    ``quick``, one try, answered within the connect timeout (see filesystem)."""
     if protocol not in ("s3", "s3a", "http", "https"):
         return {}
     import fsspec.config
@@ -234,9 +235,11 @@ def _store_options(protocol: str) -> dict:
     configured = {**fsspec.config.conf.get("http" if protocol.startswith("http") else "s3", {}),
                   **fsspec.config.conf.get(protocol, {})}
     connect, read = timeouts()
+    if quick:
+        read = connect
     if protocol in ("s3", "s3a"):
         config = {"connect_timeout": connect, "read_timeout": read,
-                  "retries": {"mode": "standard", "total_max_attempts": S3_TRIES}}
+                  "retries": {"mode": "standard", "total_max_attempts": 1 if quick else S3_TRIES}}
         return {"config_kwargs": {**config, **configured.get("config_kwargs", {})}}
     import aiohttp
 
@@ -245,14 +248,16 @@ def _store_options(protocol: str) -> dict:
     return {"client_kwargs": {"timeout": timeout, **configured.get("client_kwargs", {})}}
 
 
-def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
+def filesystem(url: str, quick: bool = False) -> tuple[AbstractFileSystem, str]:
     """The fsspec filesystem for ``url`` and the path inside it. Credentials and endpoints
     come from the store's usual settings (for S3: AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL,
     ~/.aws/config, ...; any fsspec option also as FSSPEC_<PROTOCOL>_<OPTION>, or all of a
     store's as FSSPEC_<PROTOCOL>='{"option": ...}'). An S3 or web store gets a connect and a
     read timeout (``timeouts()``; fsspec's own settings of them win), so that a server that
     accepts and never answers stops the run with a message, not minutes of silence. The
-    path is the store's (store_url): the URL's characters, not the system's spelling of them."""
+    path is the store's (store_url): the URL's characters, not the system's spelling of them.
+    ``quick``: a file system that asks once and waits no longer than the connect timeout
+    for an answer, for questions whose answer is only whether one comes (outage.py)."""
     check_location(url)
     protocol = protocol_of(url)
     try:
@@ -260,7 +265,7 @@ def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
     except ImportError as err:  # pragma: no cover - fsspec is a dependency of curate itself
         raise UsageError(f"{url}: {install_hint(protocol)}") from err
     try:
-        fs, path = fsspec.core.url_to_fs(store_url(url), **_store_options(protocol))
+        fs, path = fsspec.core.url_to_fs(store_url(url), **_store_options(protocol, quick))
     except ImportError as err:
         raise UsageError(f"{url}: {install_hint(protocol)}") from err
     if protocol in ("s3", "s3a"):
@@ -397,7 +402,8 @@ def _stamp(info: dict) -> str:
 
 class _Translated(io.RawIOBase):
     """A remote file whose every failure is an OSError: a reader quarantines an OSError
-    and goes on, while a store's own exception types would end the run with a traceback."""
+    and goes on, while a store's own exception types would end the run with a traceback.
+    A failure that got no answer from the store may instead stop the run (_unreadable)."""
 
     def __init__(self, raw: BinaryIO, url: str):
         self._raw = raw
@@ -433,7 +439,8 @@ class _Translated(io.RawIOBase):
 
 
 def open_remote(url: str) -> BinaryIO:
-    """Open an object for reading; OSError if it cannot be."""
+    """Open an object for reading; OSError if it cannot be (StoreGone, which stops the
+    run, if its store stopped answering)."""
     try:
         fs, path = filesystem(url)
         # Asked afresh, not from the listing's cache: where a key is an object and a folder
@@ -451,13 +458,17 @@ def open_remote(url: str) -> BinaryIO:
 def _unreadable(url: str, err: Exception) -> OSError:
     """The OSError a reader quarantines for an object that could not be opened or read,
     its words without a signed URL's secrets (a library's message may hold the URL it
-    asked)."""
+    asked). First, a failure that got no answer from the store is checked: StoreGone if
+    the store stopped answering (outage.check_store)."""
+    from curate.outage import check_store, no_answer  # it asks the store through this module
+
+    check_store(url, err)
     # fsspec says FileNotFoundError for any failed request to a web server, its cause the
     # status (or the connection's error): only a 404 or 410, or a store's own "no such
     # key", is an object that is not there; the rest is said by its cause.
     if isinstance(err, FileNotFoundError):
         status = getattr(err.__cause__, "status", 404)
-        if status in (404, 410):
+        if no_answer(err) is None and status in (404, 410):
             return FileNotFoundError(errno.ENOENT, "the object does not exist (deleted since it was listed?)",
                                      url_text(url))
         return OSError(public_text(f"{url_text(url)}: {err.__cause__ or err}"))
