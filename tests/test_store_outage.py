@@ -28,6 +28,7 @@ import pytest
 from conftest import output_files, run_process
 from test_object_storage import _put_keys, _without_inputs, bucket, s3  # noqa: F401 - fixtures used by name
 from test_readers import DOCUMENTS, _write_parquet, _write_wet
+from test_signed_urls import SIGNED, _signed
 
 OBJECTS = 32
 RECORDS = 60  # of each object
@@ -333,29 +334,34 @@ def test_an_object_deleted_from_a_web_server_still_answering_costs_that_object_o
     assert items[1].source == "doc-1.jsonl" and "does not exist" in items[1].problem, items[1]
 
 
-def test_a_web_folder_whose_server_stops_stops_the_run_with_two_workers_and_resume_finishes_it(tmp_path):
+def test_a_web_server_that_stops_stops_the_run_and_resume_with_the_urls_signed_again_finishes_it(tmp_path):
+    """Presigned URLs, two workers: a run stopped by its server resumes with the URLs
+    signed anew (the first signature may have expired meanwhile), since the output and
+    the fingerprint of the inputs hold no signature."""
     folder = tmp_path / "www"
     folder.mkdir()
     for k in range(OBJECTS):
         (folder / f"doc-{k:03d}.jsonl").write_bytes(_page(f"doc-{k:03d}.jsonl"))
 
-    def run(server: _DyingWeb, out: str, *extra: str):
-        return run_process("run", f"{server.url}/", "-o", tmp_path / out, *RUN, "--workers", "2", *extra)
+    def run(server: _DyingWeb, signing: int, out: str, *extra: str):
+        urls = [_signed(f"{server.url}/doc-{k:03d}.jsonl", signing) for k in range(OBJECTS)]
+        return run_process("run", *urls, "-o", tmp_path / out, *RUN, "--workers", "2", *extra)
 
     counting = _Outage()
     whole = _DyingWeb(folder, counting)
     try:
-        reference = run(whole, "reference")
+        reference = run(whole, 0, "reference")
     finally:
         whole.stop()
     assert reference.returncode == 0, reference.stderr
     server = _DyingWeb(folder, _Outage(answers=counting.reads - 2))
-    stopped = run(server, "out")
+    stopped = run(server, 0, "out")
     _stopped_once(stopped, f"the web server {server.url}")
+    assert SIGNED[0][3] not in stopped.stderr  # the signature: the stop names the object without it
     _nothing_quarantined_for_it(tmp_path / "out")
     again = _DyingWeb(folder, _Outage(), port=server.server.server_address[1])
     try:
-        resumed = run(again, "out", "--resume")
+        resumed = run(again, 1, "out", "--resume")
     finally:
         again.stop()
     assert resumed.returncode == 0, resumed.stderr
