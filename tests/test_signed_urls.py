@@ -10,6 +10,7 @@ server on localhost.
 
 from __future__ import annotations
 
+import functools
 import http.server
 from pathlib import Path
 
@@ -63,9 +64,7 @@ def site(tmp_path) -> Path:
 
 
 def _served(folder: Path):
-    import functools
-
-    return web_server(handler=functools.partial(_Files, directory=str(folder)))  # type: ignore[arg-type]
+    return web_server(handler=functools.partial(_Files, directory=str(folder)))
 
 
 def test_a_signed_url_leaves_no_credential_in_the_output_and_signed_again_gives_the_same_bytes(site, tmp_path):
@@ -119,6 +118,7 @@ def test_the_terminal_shows_a_signed_url_with_its_secrets_cut_short(site, tmp_pa
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("given", "public"), [
     # AWS Signature Version 4, a session's token too
     (_signed("https://b.s3.amazonaws.com/k.jsonl", 0) + "&X-Amz-Security-Token=FQoG", "https://b.s3.amazonaws.com/k.jsonl"),
@@ -146,6 +146,7 @@ def test_the_output_spelling_drops_the_parameters_of_every_known_signing_scheme(
     assert public_url(public) == public
 
 
+@pytest.mark.unit
 def test_the_terminal_spelling_cuts_only_the_secrets_and_keeps_what_follows_the_url():
     said = shortened("https://h/k?X-Amz-Date=20260101T000000Z&X-Amz-Signature=0123456789abcdef: no such file; "
                      "(https://h/x?sig=short&sv=1).")
