@@ -50,6 +50,7 @@ from curate.formats.base import (
 from curate.globs import Glob, as_glob
 from curate.outdir import CORPUS, PARTIAL, SUMMARY, is_curate_summary
 from curate.paths import absolute, inside, spellings
+from curate.signed_urls import public_url
 from curate.storage import (
     Location,
     RemoteEntry,
@@ -193,7 +194,9 @@ def _by_position(roots: list[str]) -> list[str]:
 
 
 def _components(root: str) -> list[str]:
-    return [source_name(part) for part in root.split("/") if part not in ("", ".")]
+    # A web URL's as the output spells it: a signed URL's label holds no signature, and is
+    # the same when it is signed again.
+    return [source_name(part) for part in public_url(root).split("/") if part not in ("", ".")]
 
 
 def _ambiguous(labels: list[str]) -> bool:

@@ -339,7 +339,9 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             if isinstance(err, MemoryError):
                 raise out_of_memory(err, writer, engine) from err
             if isinstance(err, (IdRegistryError, MachineLimit)):
-                raise stopped(str(err), writer) from err
+                # Raised in a Ray task, it comes as a RayTaskError of its class, whose text
+                # is the remote traceback: said by its ``cause``, the error itself.
+                raise stopped(str(getattr(err, "cause", None) or err), writer) from err
             if isinstance(err, KeyboardInterrupt) and not isinstance(err, Interrupted) and writer.committing:
                 raise Interrupted(Interrupted.COMMITTING) from None
             raise

@@ -97,7 +97,14 @@ class MachineLimit(CurateError):
     """A limit of this process or of the machine (open files, processes or threads, kernel
     memory) that a run met: no input's fault, so nothing is quarantined for it; the run
     stops (driver.py makes it a RunStopped, which says how to resume) with the limit named
-    and how to raise it. One message argument: it is sent back pickled from a worker."""
+    and how to raise it. One message argument: it is sent back pickled from a worker. A
+    remote store that stopped answering (StoreGone) stops a run the same way."""
+
+
+class StoreGone(OSError):
+    """A remote store that stopped answering in the middle of a run (curate.outage): no
+    input's fault. An OSError, raised where an object is read, so that every reader's
+    handling of an unreadable input meets it, and machine_limit makes it the run's stop."""
 
 
 # The errnos that are the process's or the machine's limits, never a file's fault, and
@@ -117,6 +124,8 @@ def machine_limit(err: BaseException, where: str = "", fewer: str = "") -> Machi
     FILE"); ``fewer`` is advice to add (", or use fewer --workers")."""
     seen: BaseException | None = err
     while seen is not None:
+        if isinstance(seen, StoreGone):  # its message names the store and the object
+            return MachineLimit(str(seen))
         if isinstance(seen, OSError) and seen.errno in _LIMITS:
             said = f" ({where})" if where else ""
             return MachineLimit(_LIMITS[seen.errno].format(where=said, fewer=fewer))

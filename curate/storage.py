@@ -22,6 +22,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, BinaryIO
 
 from curate.errors import UsageError
+from curate.signed_urls import public_text, public_url
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -76,7 +77,8 @@ def comparable_url(url: str) -> str:
     protocol = spelled.group(1).lower()
     rest = url[spelled.end():]
     if protocol in ("http", "https"):
-        host, slash, path = rest.partition("/")
+        # A presigned URL signed again names the same object: compared without its signature.
+        host, slash, path = public_url(f"http://{rest}").removeprefix("http://").partition("/")
         rest = host.lower() + slash + path
     rest = rest.rstrip("/")
     return f"{_SAME_STORE.get(protocol, protocol)}://{rest}"
@@ -142,8 +144,10 @@ def store_url(url: str) -> str:
 
 def url_text(url: str) -> str:
     """A URL, or a file's name, as the output spells it (discover.source_name is this): its
-    characters, and each byte that is not UTF-8 as ``\\xNN``; the same whatever the locale."""
-    return _decoded(url, "backslashreplace")
+    characters, and each byte that is not UTF-8 as ``\\xNN``; the same whatever the locale.
+    A web URL is without the credentials of a signed URL (signed_urls.public_url): they
+    are secrets, and change each time the same URL is signed."""
+    return _decoded(public_url(url), "backslashreplace")
 
 
 def _decoded(url: str, errors: str) -> str:
@@ -219,10 +223,11 @@ def timeouts() -> tuple[float, float]:
     return values[0], values[1]
 
 
-def _store_options(protocol: str) -> dict:
+def _store_options(protocol: str, quick: bool = False) -> dict:
     """The timeouts of ``timeouts()`` as the store's fsspec options, under what the user's
     fsspec configuration (FSSPEC_S3='{"config_kwargs": {...}}', ~/.config/fsspec) sets,
-    which wins: fsspec lets an option passed here replace the configured one whole."""
+    which wins: fsspec lets an option passed here replace the configured one whole. With
+    ``quick``, one try, answered within the connect timeout (see filesystem)."""
     if protocol not in ("s3", "s3a", "http", "https"):
         return {}
     import fsspec.config
@@ -230,9 +235,11 @@ def _store_options(protocol: str) -> dict:
     configured = {**fsspec.config.conf.get("http" if protocol.startswith("http") else "s3", {}),
                   **fsspec.config.conf.get(protocol, {})}
     connect, read = timeouts()
+    if quick:
+        read = connect
     if protocol in ("s3", "s3a"):
         config = {"connect_timeout": connect, "read_timeout": read,
-                  "retries": {"mode": "standard", "total_max_attempts": S3_TRIES}}
+                  "retries": {"mode": "standard", "total_max_attempts": 1 if quick else S3_TRIES}}
         return {"config_kwargs": {**config, **configured.get("config_kwargs", {})}}
     import aiohttp
 
@@ -241,14 +248,16 @@ def _store_options(protocol: str) -> dict:
     return {"client_kwargs": {"timeout": timeout, **configured.get("client_kwargs", {})}}
 
 
-def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
+def filesystem(url: str, quick: bool = False) -> tuple[AbstractFileSystem, str]:
     """The fsspec filesystem for ``url`` and the path inside it. Credentials and endpoints
     come from the store's usual settings (for S3: AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL,
     ~/.aws/config, ...; any fsspec option also as FSSPEC_<PROTOCOL>_<OPTION>, or all of a
     store's as FSSPEC_<PROTOCOL>='{"option": ...}'). An S3 or web store gets a connect and a
     read timeout (``timeouts()``; fsspec's own settings of them win), so that a server that
     accepts and never answers stops the run with a message, not minutes of silence. The
-    path is the store's (store_url): the URL's characters, not the system's spelling of them."""
+    path is the store's (store_url): the URL's characters, not the system's spelling of them.
+    ``quick``: a file system that asks once and waits no longer than the connect timeout
+    for an answer, for questions whose answer is only whether one comes (outage.py)."""
     check_location(url)
     protocol = protocol_of(url)
     try:
@@ -256,7 +265,7 @@ def filesystem(url: str) -> tuple[AbstractFileSystem, str]:
     except ImportError as err:  # pragma: no cover - fsspec is a dependency of curate itself
         raise UsageError(f"{url}: {install_hint(protocol)}") from err
     try:
-        fs, path = fsspec.core.url_to_fs(store_url(url), **_store_options(protocol))
+        fs, path = fsspec.core.url_to_fs(store_url(url), **_store_options(protocol, quick))
     except ImportError as err:
         raise UsageError(f"{url}: {install_hint(protocol)}") from err
     if protocol in ("s3", "s3a"):
@@ -393,7 +402,8 @@ def _stamp(info: dict) -> str:
 
 class _Translated(io.RawIOBase):
     """A remote file whose every failure is an OSError: a reader quarantines an OSError
-    and goes on, while a store's own exception types would end the run with a traceback."""
+    and goes on, while a store's own exception types would end the run with a traceback.
+    A failure that got no answer from the store may instead stop the run (_unreadable)."""
 
     def __init__(self, raw: BinaryIO, url: str):
         self._raw = raw
@@ -408,20 +418,16 @@ class _Translated(io.RawIOBase):
     def readinto(self, buffer) -> int:
         try:
             data = self._raw.read(len(buffer))
-        except OSError:
-            raise
         except Exception as err:
-            raise OSError(f"{url_text(self._url)}: {err}") from err
+            raise _unreadable(self._url, err) from err
         buffer[:len(data)] = data
         return len(data)
 
     def seek(self, offset: int, whence: int = 0) -> int:
         try:
             return self._raw.seek(offset, whence)
-        except OSError:
-            raise
         except Exception as err:
-            raise OSError(f"{url_text(self._url)}: {err}") from err
+            raise _unreadable(self._url, err) from err
 
     def tell(self) -> int:
         return self._raw.tell()
@@ -433,7 +439,8 @@ class _Translated(io.RawIOBase):
 
 
 def open_remote(url: str) -> BinaryIO:
-    """Open an object for reading; OSError if it cannot be."""
+    """Open an object for reading; OSError if it cannot be (StoreGone, which stops the
+    run, if its store stopped answering)."""
     try:
         fs, path = filesystem(url)
         # Asked afresh, not from the listing's cache: where a key is an object and a folder
@@ -441,16 +448,35 @@ def open_remote(url: str) -> BinaryIO:
         # the object would open as an empty file, its lines lost without a word.
         fs.invalidate_cache(path)
         raw = fs.open(path, "rb", block_size=READ_BLOCK)
-    except FileNotFoundError as err:  # a store says only the path: say what is wrong with it
-        raise FileNotFoundError(errno.ENOENT, "the object does not exist (deleted since it was listed?)",
-                                url) from err
-    except OSError:
-        raise
     except UsageError as err:
-        raise OSError(str(err)) from err
+        raise OSError(public_text(str(err))) from err
     except Exception as err:
-        raise OSError(f"{url_text(url)}: {err}") from err
+        raise _unreadable(url, err) from err
     return io.BufferedReader(_Translated(raw, url), buffer_size=1 << 16)
+
+
+def _unreadable(url: str, err: Exception) -> OSError:
+    """The OSError a reader quarantines for an object that could not be opened or read,
+    its words without a signed URL's secrets (a library's message may hold the URL it
+    asked). First, a failure that got no answer from the store is checked: StoreGone if
+    the store stopped answering (outage.check_store)."""
+    from curate.outage import check_store, no_answer  # it asks the store through this module
+
+    check_store(url, err)
+    # fsspec says FileNotFoundError for any failed request to a web server, its cause the
+    # status (or the connection's error): only a 404 or 410, or a store's own "no such
+    # key", is an object that is not there; the rest is said by its cause.
+    if isinstance(err, FileNotFoundError):
+        status = getattr(err.__cause__, "status", 404)
+        if no_answer(err) is None and status in (404, 410):
+            return FileNotFoundError(errno.ENOENT, "the object does not exist (deleted since it was listed?)",
+                                     url_text(url))
+        return OSError(public_text(f"{url_text(url)}: {err.__cause__ or err}"))
+    if isinstance(err, OSError) and err.errno is not None and err.strerror:
+        return OSError(err.errno, public_text(err.strerror))  # of the same kind: OSError picks it by errno
+    if isinstance(err, OSError):
+        return OSError(public_text(str(err)))
+    return OSError(public_text(f"{url_text(url)}: {err}"))
 
 
 def check_output_bucket(url: str) -> None:

@@ -17,11 +17,17 @@ output files (where source_name does not double it either); the escapes keep the
 safe, they are not meant to be read back.
 
 Only the terminal's text changes: the output files are JSON, which escapes controls itself.
+
+A message's web URLs are shown with the secrets of a signed URL cut short
+(signed_urls.shortened): a presigned URL given as an input is a password to its object,
+and a terminal's text ends up in logs and bug reports.
 """
 
 from __future__ import annotations
 
 import click
+
+from curate.signed_urls import shortened
 
 # Code points that move the cursor, start an escape sequence or reorder what is shown:
 # C0 controls (tab too: it moves the cursor to a column the message cannot know, and
@@ -57,8 +63,9 @@ def shown(text: str) -> str:
 
 def shown_lines(message: str) -> str:
     """A message of one or more lines, each line shown; the line breaks that curate put
-    between them are kept."""
-    return "\n".join(shown(line) for line in message.split("\n"))
+    between them are kept. Every message the CLI prints comes here (echo, and the errors
+    CurateGroup shows), so a signed URL's secrets are cut here, once for all of them."""
+    return "\n".join(shown(line) for line in shortened(message).split("\n"))
 
 
 def echo(message: str, err: bool = False) -> None:
