@@ -317,7 +317,9 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 timings.update(barrier.measure(deep=cfg.measure_index))
                 if cfg.save_index:
                     assert isinstance(cfg.output, Path)
-                    barrier.save(cfg.output / INDEX)
+                    # In the folder the writer writes, which a name repointed since the
+                    # run began no longer leads to (OutputWriter._take_folder).
+                    barrier.save(getattr(writer, "out_dir", cfg.output) / INDEX)
                 # Its files go before the commit needs the disk, and only once every chunk
                 # is sealed: a run killed between the two would decide its last chunks again.
                 writer.seal(summary)
@@ -359,7 +361,7 @@ def out_of_memory(err: MemoryError, writer: Output, engine: Engine) -> CurateErr
     detail = f" ({err})" if str(err) else ""
     fewer = " or fewer --workers" if getattr(engine, "workers", 1) > 1 else ""
     cause = f"curate's main process ran out of memory{detail}; free memory, or give a smaller --memory{fewer}"
-    out_dir = getattr(writer, "out_dir", None)
+    out_dir = getattr(writer, "shown", None)  # the folder as the writer names it
     if out_dir is None or not engine.resumable:
         return CurateError(cause)  # nothing kept to resume from (explain, the Python API, Ray)
     return RunStopped(out_dir, cause)
@@ -369,7 +371,7 @@ def stopped(cause: str, writer: Output) -> CurateError:
     """The stop an error outside the writer's own files makes (the id registry's, in a
     worker's reading or an engine's checks): what the writer keeps, and how to go on, as
     the writer says it for its own files (cli.py words it for an engine that cannot resume)."""
-    out_dir = getattr(writer, "out_dir", None)
+    out_dir = getattr(writer, "shown", None)  # the folder as the writer names it
     return RunStopped(out_dir, cause) if out_dir is not None else CurateError(cause)
 
 
