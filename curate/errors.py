@@ -124,6 +124,17 @@ def machine_limit(err: BaseException, where: str = "", fewer: str = "") -> Machi
     return None
 
 
+def raise_if_machine_limit(err: BaseException, where: str = "", fewer: str = "") -> None:
+    """Raise the stop ``err`` makes if it is a limit of the process or the machine (see
+    machine_limit); return if it is not, for the caller to blame what it was handling. The
+    one rule for every place that would otherwise say a file or a folder cannot be read:
+    under a low ``ulimit -n`` every open fails, and each input taken for unreadable was
+    one silently dropped from the run."""
+    limit = machine_limit(err, where, fewer)
+    if limit is not None:
+        raise limit from err
+
+
 def thread_limit(where: str = "", fewer: str = "") -> MachineLimit:
     """The stop a thread or process that could not be started makes (RuntimeError "can't
     start new thread", or EAGAIN from fork: RLIMIT_NPROC or the system's threads-max)."""

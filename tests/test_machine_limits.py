@@ -136,3 +136,52 @@ def test_a_zstd_file_made_with_a_long_window_is_said_as_such_not_as_corrupt(tmp_
     said = (tmp_path / "o" / "quarantine.jsonl").read_text()
     assert "needs a zstd decoding window of 256 MiB, over curate's limit of 128 MiB" in said
     assert "recompress the file without --long" in said and "corrupt" not in said
+
+
+AGAIN = "then run the same command again"
+
+
+def _injected_errno(paths: list[Path], errno_name: str) -> list[str]:
+    """strace failing every open of these paths with ``errno_name`` (as _injected)."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    named = [arg for path in paths for arg in ("-P", str(path))]
+    return ["strace", "-f", "-qq", "-o", "/dev/null", *named, "-e", "trace=openat",
+            "-e", f"inject=openat:error={errno_name}"]
+
+
+@pytest.mark.parametrize("errno_name", ["EMFILE", "ENFILE"])
+@pytest.mark.parametrize("spot", ["folder", "inputs-from", "output-summary"])
+def test_a_limit_met_finding_the_inputs_stops_before_the_run_instead_of_dropping_them(tmp_path, errno_name, spot):
+    # Each was said of the folder or file, and the run went on without it: a folder
+    # listed under a low ulimit -n was quarantined as "cannot read folder: Too many open
+    # files", its files silently left out; the list of --inputs-from was "cannot read it;
+    # check the path"; a run's summary.json that could not be opened made its folder no
+    # run's output, to be walked as input.
+    inputs = tmp_path / "in"
+    for name in ("a", "b"):
+        (inputs / name).mkdir(parents=True)
+        (inputs / name / f"{name}.txt").write_text(f"a line of text in folder {name}, which is fine\n")
+    out = tmp_path / "out"
+    args = ["run", str(inputs), "-o", str(out), "-q"]
+    if spot == "folder":
+        failing, said = inputs / "b", "(listing the folder b)"
+    elif spot == "inputs-from":
+        failing = tmp_path / "list.txt"
+        failing.write_text(f"{inputs / 'a'}\n{inputs / 'b'}\n")
+        args = ["run", "--inputs-from", str(failing), "-o", str(out), "-q"]
+        said = f"(reading --inputs-from {failing})"
+    else:
+        assert _run([CURATE, "run", str(inputs / "a"), "-o", str(inputs / "b" / "earlier"), "-q"],
+                    tmp_path).returncode == 0
+        failing = inputs / "b" / "earlier" / "summary.json"
+        said = f"(reading {failing})"
+    limit = ("too many open files" if errno_name == "EMFILE" else "the system's table of open files is full") + " "
+    stopped = _run([*_injected_errno([failing], errno_name), CURATE, *args], tmp_path)
+    assert stopped.returncode == 1, stopped.stderr
+    assert f"Error: {limit}{said}: " in stopped.stderr and f"; {AGAIN}\n" in stopped.stderr
+    assert "Traceback" not in stopped.stderr and not out.exists()  # stopped before the output was taken
+    done = _run([CURATE, *args], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "folder b" in (out / "corpus" / "part-00000.jsonl").read_text()
+

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from curate.document import Problem, RawDocument
-from curate.errors import machine_limit
+from curate.errors import raise_if_machine_limit
 from curate.storage import Location, is_remote, open_remote
 
 if TYPE_CHECKING:
@@ -130,9 +130,7 @@ def stop_on_machine_limit(source: str, err: BaseException) -> None:
     process or the machine (EMFILE, ENFILE, ENOMEM, ENOBUFS, also as the cause of a
     stream's fault) raises MachineLimit, which stops the run with --resume advice, the
     same in a worker process (sent back pickled) as here. Any other error is the file's."""
-    limit = machine_limit(err, f"reading {source}")
-    if limit is not None:
-        raise limit from err
+    raise_if_machine_limit(err, f"reading {source}")
 
 
 def missing_extra_problem(source: str, what: str, library: str, extra: str, install: str) -> Problem:
