@@ -20,7 +20,7 @@ from curate import __version__, interrupts
 from curate.discover import Discovery, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
-from curate.errors import CurateError, Interrupted, MachineLimit, RunStopped, UsageError
+from curate.errors import CurateError, Interrupted, MachineLimit, RunStopped, UsageError, machine_limit
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
 from curate.formats import (
     AUTO,
@@ -342,6 +342,11 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 raise out_of_memory(err, writer, engine) from err
             if isinstance(err, (IdRegistryError, MachineLimit)):
                 raise stopped(str(err), writer) from err
+            # A limit met where no reader or writer was looking (an import a stage makes
+            # at its setup, under a low ulimit -n): the same stop, not a traceback.
+            limit = machine_limit(err) if isinstance(err, OSError) else None
+            if limit is not None:
+                raise stopped(str(limit), writer) from err
             if isinstance(err, KeyboardInterrupt) and not isinstance(err, Interrupted) and writer.committing:
                 raise Interrupted(Interrupted.COMMITTING) from None
             raise

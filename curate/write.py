@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, cast
 from curate import interrupts
 from curate.card import CARD, dataset_card
 from curate.document import Document, Problem, RawDocument, Removal
-from curate.errors import Interrupted, RunStopped, UsageError, machine_limit
+from curate.errors import Interrupted, MachineLimit, RunStopped, UsageError, machine_limit, raise_if_machine_limit
 from curate.formats import DEFAULT_SINK, Sink, sink_by_name
 from curate.formats.base import LinePart, Part
 from curate.formats.jsonl_sink import JsonlSink, dumps
@@ -211,10 +211,15 @@ class OutputWriter:
             self._take_folder()
             self._prepare(resume, overwrite)
         except BaseException as err:
-            stopped = None
+            stopped: BaseException | None = None
             try:
+                left = self._left_setting_up()
                 if isinstance(err, KeyboardInterrupt) and not isinstance(err, Interrupted):
-                    stopped = Interrupted(self._interrupted_setting_up())
+                    stopped = Interrupted(left)
+                elif isinstance(err, MachineLimit) and left == Interrupted.KEPT:
+                    # A .partial/ stays (the run taken up, or a new one the limit kept from
+                    # being deleted), which refuses the same command: --resume continues it.
+                    stopped = RunStopped(self.shown, str(err))
             finally:
                 self._lock.release()
                 if self._created:
@@ -242,6 +247,7 @@ class OutputWriter:
             self._place(followed(self.named))
             self._lock.acquire()
         except OSError as err:
+            raise_if_machine_limit(err, f"taking the output folder {self.named}")  # the folder is fine
             raise UsageError(f"{self.named}: cannot write the output folder ({err.strerror}); "
                              "choose another with -o DIR or fix its permissions") from err
 
@@ -263,9 +269,11 @@ class OutputWriter:
                 f"-o {self.named} no longer leads to {self.out_dir}, the folder this run wrote (it was pointed "
                 f"elsewhere during the run); point {self.named} at {self.out_dir} again, or give -o {self.out_dir}"))
 
-    def _interrupted_setting_up(self) -> str:
-        """A Ctrl-C before the run began: the Interrupted state the folder is left in. A
-        new run's half-made .partial/ is deleted, so that the folder is as it was."""
+    def _left_setting_up(self) -> str:
+        """An error or a Ctrl-C before the run began: the Interrupted state the folder is
+        left in. A new run's half-made .partial/ is deleted, so that the folder is as it
+        was: left, it made the same command (which a stop for too many open files says
+        to run again) refused for an unfinished run in the folder."""
         if self._changing == Interrupted.REPLACING:
             return Interrupted.REPLACING
         if self._changing == RESUMING:
@@ -312,6 +320,7 @@ class OutputWriter:
                 self._changing = STARTING
             self._start()
         except OSError as err:
+            raise_if_machine_limit(err, f"preparing the output folder {self.named}")  # the folder is fine
             raise UsageError(f"{self.named}: cannot write the output folder ({err.strerror}); "
                              "choose another with -o DIR or fix its permissions") from err
 

@@ -185,3 +185,42 @@ def test_a_limit_met_finding_the_inputs_stops_before_the_run_instead_of_dropping
     assert done.returncode == 0, done.stderr
     assert "folder b" in (out / "corpus" / "part-00000.jsonl").read_text()
 
+
+def test_under_every_low_ulimit_n_a_run_stops_clearly_and_its_advice_finishes_it(inputs, tmp_path):
+    # A real limit, lowered one descriptor at a time until the run fits: every run short
+    # of it stops with the limit named (never a traceback, never a folder blamed: "cannot
+    # write the output folder (Too many open files); fix its permissions"), and what the
+    # stop advises (--resume, or the same command again) writes the run's bytes.
+    if shutil.which("prlimit") is None:
+        pytest.skip("prlimit is not installed")
+    for sub in "xyz":  # folders to walk, files to read
+        (inputs / sub).mkdir()
+        (inputs / sub / "f.txt").write_text(f"a line of text in folder {sub}, which is fine\n")
+    clean = tmp_path / "clean"
+    assert _run([CURATE, "run", str(inputs), "-o", str(clean), "-q"], tmp_path).returncode == 0
+
+    def limited(n: int, *args: str) -> subprocess.CompletedProcess:
+        return _run(["prlimit", f"--nofile={n}", CURATE, *args], tmp_path)
+
+    # From the fewest descriptors Python and curate's imports start with: fewer is no run.
+    start = next(n for n in range(3, 64) if limited(n, "--version").returncode == 0)
+    stops = 0
+    for n in range(start, 64):
+        out = tmp_path / f"out-{n}"
+        args = ["run", str(inputs), "-o", str(out), "-q"]
+        run = limited(n, *args)
+        if run.returncode == 0:
+            break
+        stops += 1
+        assert run.returncode == 1 and run.stderr.startswith("Error: too many open files"), (n, run.stderr)
+        assert "raise the limit (ulimit -n)" in run.stderr and "Traceback" not in run.stderr, (n, run.stderr)
+        assert "permissions" not in run.stderr and "cannot read" not in run.stderr, (n, run.stderr)
+        advised = ["--resume"] if RESUME in run.stderr else []
+        assert advised or run.stderr.endswith(f"; {AGAIN}\n"), (n, run.stderr)
+        finished = _run([CURATE, *args, *advised], tmp_path)
+        assert finished.returncode == 0, (n, finished.stderr)
+        assert output_files(out) == output_files(clean), n
+    else:
+        raise AssertionError("no limit under 64 descriptors let the run finish")
+    assert output_files(out) == output_files(clean)
+    assert stops, "the first limit Python starts under let the run finish: nothing was tested"
