@@ -341,7 +341,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             if isinstance(err, MemoryError):
                 raise out_of_memory(err, writer, engine) from err
             if isinstance(err, (IdRegistryError, MachineLimit)):
-                raise stopped(str(err), writer) from err
+                raise stopped(own_words(err), writer) from err
             # A limit met where no reader or writer was looking (an import a stage makes
             # at its setup, under a low ulimit -n): the same stop, not a traceback.
             limit = machine_limit(err) if isinstance(err, OSError) else None
@@ -370,6 +370,15 @@ def out_of_memory(err: MemoryError, writer: Output, engine: Engine) -> CurateErr
     if out_dir is None or not engine.resumable:
         return CurateError(cause)  # nothing kept to resume from (explain, the Python API, Ray)
     return RunStopped(out_dir, cause)
+
+
+def own_words(err: BaseException) -> str:
+    """An error's message, also when it was raised in a Ray task: Ray raises it again here
+    as a RayTaskError that is an instance of the error's class too, whose str is the task's
+    traceback (the stop for too many open files printed it whole), and whose ``cause`` is
+    the error itself."""
+    cause = getattr(err, "cause", None)
+    return str(cause if isinstance(cause, BaseException) else err)
 
 
 def stopped(cause: str, writer: Output) -> CurateError:
