@@ -362,10 +362,14 @@ def quietly(clean_up: Callable[[], object]) -> None:
 
 def out_of_memory(err: MemoryError, writer: Output, engine: Engine) -> CurateError:
     """The stop a MemoryError in this process makes: as a worker's out-of-memory death
-    (engines/pool.py), the run's finished chunks kept for --resume."""
-    detail = f" ({err})" if str(err) else ""
+    (engines/pool.py), the run's finished chunks kept for --resume. One a Ray actor met
+    (a reader's: formats.base.stop_on_machine_limit) comes wrapped in Ray's error, whose
+    ``cause`` it is (see own_words)."""
+    said = own_words(err)
+    detail = f" ({said})" if said else ""
     fewer = " or fewer --workers" if getattr(engine, "workers", 1) > 1 else ""
-    cause = f"curate's main process ran out of memory{detail}; free memory, or give a smaller --memory{fewer}"
+    who = "a Ray task of curate's" if isinstance(getattr(err, "cause", None), MemoryError) else "curate's main process"
+    cause = f"{who} ran out of memory{detail}; free memory, or give a smaller --memory{fewer}"
     out_dir = getattr(writer, "shown", None)  # the folder as the writer names it
     if out_dir is None or not engine.resumable:
         return CurateError(cause)  # nothing kept to resume from (explain, the Python API, Ray)

@@ -124,6 +124,17 @@ def machine_limit(err: BaseException, where: str = "", fewer: str = "") -> Machi
     return None
 
 
+def memory_error_in(err: BaseException) -> MemoryError | None:
+    """The MemoryError ``err`` is, or that caused it (a stream's fault, an OSError a
+    store's reader made of one), else None."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, MemoryError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def raise_if_machine_limit(err: BaseException, where: str = "", fewer: str = "") -> None:
     """Raise the stop ``err`` makes if it is a limit of the process or the machine (see
     machine_limit); return if it is not, for the caller to blame what it was handling. The

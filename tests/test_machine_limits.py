@@ -224,3 +224,45 @@ def test_under_every_low_ulimit_n_a_run_stops_clearly_and_its_advice_finishes_it
         raise AssertionError("no limit under 64 descriptors let the run finish")
     assert output_files(out) == output_files(clean)
     assert stops, "the first limit Python starts under let the run finish: nothing was tested"
+
+
+def test_a_reader_out_of_memory_stops_the_run_instead_of_quarantining_the_file(tmp_path):
+    # A real limit (ulimit -v) that lets curate start and run, but not hold the 64 MiB of
+    # a record it reads up to --max-doc-bytes: the file was quarantined as "read error:
+    # MemoryError; check the disk and the file", its other records lost, and the run
+    # finished. A lack of memory is the machine's: the run stops, and --resume, with the
+    # memory there, reads the file as a run that never stopped.
+    if shutil.which("prlimit") is None:
+        pytest.skip("prlimit is not installed")
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.jsonl").write_text('{"text": "a small record, which is fine"}\n')
+    with (inputs / "b.jsonl").open("w") as f:  # a record over --max-doc-bytes, then a good one
+        f.write('{"text": "' + "word " * (16 << 20) + '"}\n{"text": "the record after the large one"}\n')
+
+    def limited(megabytes: int, folder: Path, out: Path) -> subprocess.CompletedProcess:
+        return _run(["prlimit", f"--as={megabytes << 20}", CURATE, "run", str(folder), "-o", str(out), "-q"],
+                    tmp_path)
+
+    # The least address space a run of the small file alone needs, to 16 MiB.
+    small = tmp_path / "small"
+    small.mkdir()
+    shutil.copy(inputs / "a.jsonl", small)
+    low, high = 64, 2048
+    assert limited(high, small, tmp_path / "probe").returncode == 0
+    while high - low > 16:
+        middle = (low + high) // 2
+        shutil.rmtree(tmp_path / "probe", ignore_errors=True)
+        low, high = (low, middle) if limited(middle, small, tmp_path / "probe").returncode == 0 else (middle, high)
+    out = tmp_path / "out"
+    stopped = limited(high + 32, inputs, out)  # room for the run, not for the record
+    assert stopped.returncode == 1, stopped.stderr
+    assert stopped.stderr.startswith("Error: curate's main process ran out of memory (reading b.jsonl"), stopped.stderr
+    assert RESUME in stopped.stderr and "Traceback" not in stopped.stderr
+    assert not (out / "quarantine.jsonl").exists()
+    resumed = _run([CURATE, "run", str(inputs), "-o", str(out), "-q", "--resume"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    clean = tmp_path / "clean"
+    assert _run([CURATE, "run", str(inputs), "-o", str(clean), "-q"], tmp_path).returncode == 0
+    assert output_files(out) == output_files(clean)
+    assert "larger than --max-doc-bytes" in (out / "quarantine.jsonl").read_text()
