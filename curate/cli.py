@@ -15,7 +15,16 @@ from typing import ClassVar
 import click
 
 from curate import __version__, interrupts
-from curate.errors import ArgumentError, CurateError, Interrupted, MachineLimit, RunStopped, UsageError, machine_limit
+from curate.errors import (
+    ArgumentError,
+    CurateError,
+    Interrupted,
+    MachineLimit,
+    RunStopped,
+    UsageError,
+    machine_limit,
+    raise_if_machine_limit,
+)
 from curate.formats.base import DEFAULT_MAX_DOC_LINES
 from curate.prompt_exit import exit_promptly
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
@@ -619,6 +628,7 @@ def _check_timings(timings: Path, output) -> None:
             with open(timings, "rb") as f:
                 head = f.read(1 << 20)
         except OSError as err:
+            raise_if_machine_limit(err, f"reading --timings {timings}")  # the file is fine
             raise UsageError(f"--timings {timings}: exists and cannot be read ({err.strerror}); give another FILE, "
                              "or remove it first") from None
         if is_curate_summary(head):

@@ -186,6 +186,19 @@ def test_a_limit_met_finding_the_inputs_stops_before_the_run_instead_of_dropping
     assert "folder b" in (out / "corpus" / "part-00000.jsonl").read_text()
 
 
+def test_a_limit_met_reading_the_timings_file_blames_no_file(inputs, tmp_path):
+    # It was "--timings FILE: exists and cannot be read (Too many open files); give another
+    # FILE, or remove it first": a sound file, which the user was told to give up.
+    timings = tmp_path / "timings.json"
+    args = ["run", str(inputs), "-o", str(tmp_path / "out"), "-q", "--timings", str(timings)]
+    assert _run([CURATE, *args], tmp_path).returncode == 0
+    args[3] = str(tmp_path / "again")
+    stopped = _run([*_injected_errno([timings], "EMFILE"), CURATE, *args], tmp_path)
+    assert stopped.returncode == 1
+    assert stopped.stderr == (f"Error: too many open files (reading --timings {timings}): raise the limit (ulimit -n); "
+                              f"{AGAIN}\n")
+
+
 def test_under_every_low_ulimit_n_a_run_stops_clearly_and_its_advice_finishes_it(inputs, tmp_path):
     # A real limit, lowered one descriptor at a time until the run fits: every run short
     # of it stops with the limit named (never a traceback, never a folder blamed: "cannot
