@@ -15,7 +15,16 @@ from typing import ClassVar
 import click
 
 from curate import __version__, interrupts
-from curate.errors import ArgumentError, CurateError, Interrupted, RunStopped, UsageError
+from curate.errors import (
+    ArgumentError,
+    CurateError,
+    Interrupted,
+    MachineLimit,
+    RunStopped,
+    UsageError,
+    machine_limit,
+    raise_if_machine_limit,
+)
 from curate.formats.base import DEFAULT_MAX_DOC_LINES
 from curate.prompt_exit import exit_promptly
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
@@ -32,6 +41,10 @@ INTERRUPTED = 130  # the exit status of a command that Ctrl-C stopped before it 
 def _fail(err: CurateError) -> click.ClickException:
     if isinstance(err, ArgumentError):  # status 2 and the usage line, as click's own argument errors
         return click.UsageError(str(err))
+    if isinstance(err, MachineLimit):
+        # Met before a run began (finding its inputs, taking its folder), or by a command
+        # that is no run: a run's own is a RunStopped, which says what it kept.
+        return click.ClickException(f"{err}; then run the same command again")
     return click.ClickException(str(err))
 
 
@@ -167,6 +180,14 @@ class CurateGroup(click.Group):
             # nothing is written yet, or by a command that is no run: a run's own is its
             # stop, which says what it kept (driver.out_of_memory).
             raise click.ClickException(_out_of_memory(err)) from err
+        except OSError as err:
+            # A limit met where no code expected an error (an import that lists a folder,
+            # under a low ulimit -n): the one rule's stop, not a traceback. Any other
+            # OSError that got this far is a bug, and its traceback is wanted.
+            limit = machine_limit(err)
+            if limit is None:
+                raise
+            raise _fail(limit) from err
 
 
 def _out_of_memory(err: MemoryError) -> str:
@@ -630,6 +651,7 @@ def _check_timings(timings: Path, output) -> None:
             with open(timings, "rb") as f:
                 head = f.read(1 << 20)
         except OSError as err:
+            raise_if_machine_limit(err, f"reading --timings {timings}")  # the file is fine
             raise UsageError(f"--timings {timings}: exists and cannot be read ({err.strerror}); give another FILE, "
                              "or remove it first") from None
         if is_curate_summary(head):

@@ -31,7 +31,7 @@ from curate.document import (
     OWN_OUTPUT,
     Problem,
 )
-from curate.errors import UsageError
+from curate.errors import UsageError, raise_if_machine_limit
 from curate.formats import (
     AUTO,
     DEFAULT_READ,
@@ -102,7 +102,10 @@ def _small_file(path: Location) -> bytes | None:
     try:
         with open_input(path) as f:
             data = f.read(DEFAULT_MAX_DOC_BYTES + 1)
-    except (OSError, NotRegularFile):
+    except (OSError, NotRegularFile) as err:
+        # Unread for a limit of the process, a run's summary.json would be taken for no
+        # run's, and its folder walked as input.
+        raise_if_machine_limit(err, f"reading {source_name(path)}")
         return None
     return data if len(data) <= DEFAULT_MAX_DOC_BYTES else None
 
@@ -379,7 +382,8 @@ def _refuse_curate_output_root(root: Path, spelled: str, pattern: bool) -> None:
     a problem; named, it is a mistake to say at once, as a file no reader claims is."""
     try:
         found = root.is_dir() and is_curate_output(root)
-    except OSError:  # ENAMETOOLONG and the like: the walk says it
+    except OSError as err:  # ENAMETOOLONG and the like: the walk says it
+        raise_if_machine_limit(err, f"reading {spelled}")
         return
     if found:
         raise UsageError(_output_as_input(spelled, source_name(root) if pattern else None,
@@ -428,6 +432,7 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
 
     def onerror(err: OSError) -> None:
         rel = _rel(Path(err.filename), root, label) if err.filename else _prefixed(label, ".")
+        raise_if_machine_limit(err, f"listing the folder {rel}")  # else its files were dropped from the run
         problems.append(Problem(rel, None, f"cannot read folder: {err.strerror}", _folder_action(err), lines=0))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
@@ -483,8 +488,12 @@ def _refuse_taken_twice(files: list[InputFile], spelled: str, taken: dict[str, s
 
 
 def _holds_taken(folder: Path, root: Path, glob: Glob) -> bool:
-    """Does the folder hold a file the pattern takes?"""
-    for here, _, names in os.walk(folder):
+    """Does the folder hold a file the pattern takes? (A subfolder that cannot be listed
+    holds none that can be read; one the process cannot list for a limit of its own stops.)"""
+    def onerror(err: OSError) -> None:
+        raise_if_machine_limit(err, f"listing the folder {_rel(Path(err.filename or folder), root, '')}")
+
+    for here, _, names in os.walk(folder, onerror=onerror):
         if any(glob.takes((Path(here) / name).relative_to(root).as_posix()) for name in names):
             return True
     return False
@@ -507,6 +516,7 @@ def _skipped_folder(path: Path, source: str) -> Problem | None:
         if is_curate_output(path):
             return Problem(source, None, OTHER_OUTPUT, SKIP_ACTIONS[OTHER_OUTPUT], lines=0)
     except OSError as err:  # ENAMETOOLONG: Path.is_dir() lets it through
+        raise_if_machine_limit(err, f"reading the folder {source}")
         return Problem(source, None, f"cannot read folder: {err.strerror}", _folder_action(err), lines=0)
     return None
 
@@ -568,6 +578,7 @@ def _add_file(path: Path, source: str, input_format: str, files: list[InputFile]
     try:
         st = path.stat()
     except OSError as err:
+        raise_if_machine_limit(err, f"reading {source}")  # no kernel memory: no fault of the file's
         problems.append(Problem(source, None, f"cannot read file: {err.strerror}",
                                 "skipped; check the path and its permissions", lines=0))
         return

@@ -20,7 +20,7 @@ from curate import __version__, interrupts
 from curate.discover import Discovery, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
-from curate.errors import CurateError, Interrupted, MachineLimit, RunStopped, UsageError
+from curate.errors import CurateError, Interrupted, MachineLimit, RunStopped, UsageError, machine_limit
 from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
 from curate.formats import (
     AUTO,
@@ -317,7 +317,9 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 timings.update(barrier.measure(deep=cfg.measure_index))
                 if cfg.save_index:
                     assert isinstance(cfg.output, Path)
-                    barrier.save(cfg.output / INDEX)
+                    # In the folder the writer writes, which a name repointed since the
+                    # run began no longer leads to (OutputWriter._take_folder).
+                    barrier.save(getattr(writer, "out_dir", cfg.output) / INDEX)
                 # Its files go before the commit needs the disk, and only once every chunk
                 # is sealed: a run killed between the two would decide its last chunks again.
                 writer.seal(summary)
@@ -339,9 +341,12 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             if isinstance(err, MemoryError):
                 raise out_of_memory(err, writer, engine) from err
             if isinstance(err, (IdRegistryError, MachineLimit)):
-                # Raised in a Ray task, it comes as a RayTaskError of its class, whose text
-                # is the remote traceback: said by its ``cause``, the error itself.
-                raise stopped(str(getattr(err, "cause", None) or err), writer) from err
+                raise stopped(own_words(err), writer) from err
+            # A limit met where no reader or writer was looking (an import a stage makes
+            # at its setup, under a low ulimit -n): the same stop, not a traceback.
+            limit = machine_limit(err) if isinstance(err, OSError) else None
+            if limit is not None:
+                raise stopped(str(limit), writer) from err
             if isinstance(err, KeyboardInterrupt) and not isinstance(err, Interrupted) and writer.committing:
                 raise Interrupted(Interrupted.COMMITTING) from None
             raise
@@ -357,21 +362,34 @@ def quietly(clean_up: Callable[[], object]) -> None:
 
 def out_of_memory(err: MemoryError, writer: Output, engine: Engine) -> CurateError:
     """The stop a MemoryError in this process makes: as a worker's out-of-memory death
-    (engines/pool.py), the run's finished chunks kept for --resume."""
-    detail = f" ({err})" if str(err) else ""
+    (engines/pool.py), the run's finished chunks kept for --resume. One a Ray actor met
+    (a reader's: formats.base.stop_on_machine_limit) comes wrapped in Ray's error, whose
+    ``cause`` it is (see own_words)."""
+    said = own_words(err)
+    detail = f" ({said})" if said else ""
     fewer = " or fewer --workers" if getattr(engine, "workers", 1) > 1 else ""
-    cause = f"curate's main process ran out of memory{detail}; free memory, or give a smaller --memory{fewer}"
-    out_dir = getattr(writer, "out_dir", None)
+    who = "a Ray task of curate's" if isinstance(getattr(err, "cause", None), MemoryError) else "curate's main process"
+    cause = f"{who} ran out of memory{detail}; free memory, or give a smaller --memory{fewer}"
+    out_dir = getattr(writer, "shown", None)  # the folder as the writer names it
     if out_dir is None or not engine.resumable:
         return CurateError(cause)  # nothing kept to resume from (explain, the Python API, Ray)
     return RunStopped(out_dir, cause)
+
+
+def own_words(err: BaseException) -> str:
+    """An error's message, also when it was raised in a Ray task: Ray raises it again here
+    as a RayTaskError that is an instance of the error's class too, whose str is the task's
+    traceback (the stop for too many open files printed it whole), and whose ``cause`` is
+    the error itself."""
+    cause = getattr(err, "cause", None)
+    return str(cause if isinstance(cause, BaseException) else err)
 
 
 def stopped(cause: str, writer: Output) -> CurateError:
     """The stop an error outside the writer's own files makes (the id registry's, in a
     worker's reading or an engine's checks): what the writer keeps, and how to go on, as
     the writer says it for its own files (cli.py words it for an engine that cannot resume)."""
-    out_dir = getattr(writer, "out_dir", None)
+    out_dir = getattr(writer, "shown", None)  # the folder as the writer names it
     return RunStopped(out_dir, cause) if out_dir is not None else CurateError(cause)
 
 

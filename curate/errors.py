@@ -133,6 +133,28 @@ def machine_limit(err: BaseException, where: str = "", fewer: str = "") -> Machi
     return None
 
 
+def memory_error_in(err: BaseException) -> MemoryError | None:
+    """The MemoryError ``err`` is, or that caused it (a stream's fault, an OSError a
+    store's reader made of one), else None."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, MemoryError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def raise_if_machine_limit(err: BaseException, where: str = "", fewer: str = "") -> None:
+    """Raise the stop ``err`` makes if it is a limit of the process or the machine (see
+    machine_limit); return if it is not, for the caller to blame what it was handling. The
+    one rule for every place that would otherwise say a file or a folder cannot be read:
+    under a low ``ulimit -n`` every open fails, and each input taken for unreadable was
+    one silently dropped from the run."""
+    limit = machine_limit(err, where, fewer)
+    if limit is not None:
+        raise limit from err
+
+
 def thread_limit(where: str = "", fewer: str = "") -> MachineLimit:
     """The stop a thread or process that could not be started makes (RuntimeError "can't
     start new thread", or EAGAIN from fork: RLIMIT_NPROC or the system's threads-max)."""

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Iterator
 
-from curate.errors import UsageError
+from curate.errors import UsageError, raise_if_machine_limit
 from curate.formats.base import NotRegularFile
 from curate.formats.compressed import COMPRESSIONS, open_stream
 from curate.storage import Location, as_location
@@ -35,6 +35,9 @@ def listed_inputs(source: str) -> list[Location]:
             with open_stream(as_location(source)) as stream:
                 data = stream.read(LIMIT + 1)
     except (OSError, NotRegularFile, EOFError, ValueError) as err:
+        # Too many open files is no fault of the list's: "check the path" sent the user
+        # to a file that is fine.
+        raise_if_machine_limit(err, f"reading --inputs-from {source}")
         raise UsageError(f"--inputs-from {source}: cannot read it ({err}); check the path") from err
     except MemoryError:  # no fault of the file's: "cannot read it ()" sent the user to check it
         raise

@@ -37,3 +37,28 @@ def absolute(path: str | os.PathLike) -> str:
         return os.path.abspath(path)
     except FileNotFoundError:
         raise UsageError(NO_CURRENT_FOLDER) from None
+
+
+def followed(name: Path) -> Path:
+    """The folder ``name`` leads to now, every symlink followed: a run that writes by this
+    path writes one folder from start to end, though ``name`` (a symlink, or a folder on
+    the way to it) is made to lead elsewhere meanwhile; by the name itself, its chunks,
+    its lock and its commit could land in two folders."""
+    return Path(os.path.realpath(name))
+
+
+def still_leads(name: Path, folder: Path) -> bool:
+    """``name`` still leads to ``folder`` (as ``followed`` found it)."""
+    try:
+        return os.path.realpath(name) == str(folder)
+    except OSError:  # the current folder is gone: a relative name leads nowhere now
+        return False
+
+
+def spelled_as_given(path: str, folder: Path, name: Path) -> str:
+    """``path``, in ``folder``, spelled under the ``name`` the user gave the folder when
+    that still leads there: messages say what the user typed. Else the real path: a name
+    repointed elsewhere must not send the user to the other folder."""
+    if not inside(path, str(folder)) or not still_leads(name, folder):
+        return path
+    return str(name) + path[len(str(folder).rstrip(os.sep)):]

@@ -17,16 +17,21 @@ import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from curate.errors import UsageError
+from curate.errors import MachineLimit, UsageError, machine_limit
 
 # The temporary name of a file being written (what a killed command can leave behind).
 TEMPORARY = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{8}\.tmp")
 _ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
-def cannot_write(path: Path, err: OSError, option: str, folder: Path | None = None) -> UsageError:
+def cannot_write(path: Path, err: OSError, option: str, folder: Path | None = None) -> UsageError | MachineLimit:
     """The one line for a file that could not be written: why, and what to do (``folder``:
-    the one that refused it, if not the file's own)."""
+    the one that refused it, if not the file's own). A limit of the process (too many
+    open files) is no fault of the file's or its folder's, which the advice blamed: the
+    limit's stop, as everywhere (curate.errors.machine_limit)."""
+    limit = machine_limit(err, f"writing {path}")
+    if limit is not None:
+        return limit
     reason = err.strerror or str(err)
     if err.errno in _ROOM:
         advice = f"free space on its disk, or choose another file with {option}"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, cast
 from curate import interrupts
 from curate.card import CARD, dataset_card
 from curate.document import Document, Problem, RawDocument, Removal
-from curate.errors import Interrupted, RunStopped, UsageError, machine_limit
+from curate.errors import Interrupted, MachineLimit, RunStopped, UsageError, machine_limit, raise_if_machine_limit
 from curate.formats import DEFAULT_SINK, Sink, sink_by_name
 from curate.formats.base import LinePart, Part
 from curate.formats.jsonl_sink import JsonlSink, dumps
@@ -44,6 +44,7 @@ from curate.outdir import (
     remove_tree,
     write_durably,
 )
+from curate.paths import followed, spelled_as_given, still_leads
 
 if TYPE_CHECKING:
     from curate.summary import Summary
@@ -188,11 +189,8 @@ class OutputWriter:
         if resume and overwrite:
             raise UsageError("--resume continues the run in the output folder and --overwrite discards it; "
                              "give one of them")
-        self.out_dir = out_dir
-        self.partial = out_dir / PARTIAL
-        # The dedup index's files: inside the partial folder, so they are on the output's
-        # disk (not a small /tmp) and go with it.
-        self.scratch: Path | None = self.partial / "index"
+        self.named = out_dir  # as the user gave it, for the messages
+        self._place(out_dir)  # by its name until _take_folder finds where that leads
         self.fingerprint = fingerprint
         self.resumable = resumable
         self.sink = sink_by_name(sink) if isinstance(sink, str) else sink
@@ -204,7 +202,6 @@ class OutputWriter:
         self.committing = False  # the commit record exists: only the commit is left to do
         self._syncer: ThreadPoolExecutor | None = None
         self._syncing: list[Future] = []
-        self._lock = OutputLock(out_dir)
         self._created = False  # this run made the folder
         # What _prepare has begun to change, for the message of a Ctrl-C that stops it:
         # None (nothing yet), Interrupted.REPLACING (--overwrite deleting the old output),
@@ -214,31 +211,69 @@ class OutputWriter:
             self._take_folder()
             self._prepare(resume, overwrite)
         except BaseException as err:
-            stopped = None
+            stopped: BaseException | None = None
             try:
+                left = self._left_setting_up()
                 if isinstance(err, KeyboardInterrupt) and not isinstance(err, Interrupted):
-                    stopped = Interrupted(self._interrupted_setting_up())
+                    stopped = Interrupted(left)
+                elif isinstance(err, MachineLimit) and left == Interrupted.KEPT:
+                    # A .partial/ stays (the run taken up, or a new one the limit kept from
+                    # being deleted), which refuses the same command: --resume continues it.
+                    stopped = RunStopped(self.shown, str(err))
             finally:
                 self._lock.release()
                 if self._created:
-                    _remove_empty_folder(out_dir)
+                    _remove_empty_folder(self.out_dir)
             if stopped is not None:
                 raise stopped from None
             raise
 
+    def _place(self, folder: Path) -> None:
+        self.out_dir = folder
+        self.partial = folder / PARTIAL
+        # The dedup index's files: inside the partial folder, so they are on the output's
+        # disk (not a small /tmp) and go with it.
+        self.scratch: Path | None = self.partial / "index"
+        self._lock = OutputLock(folder)
+
     def _take_folder(self) -> None:
-        """Create the folder if need be and lock it."""
+        """Create the folder if need be, follow its name to the folder itself once, and
+        lock that: every file of the run, the lock too, is then written in the one folder
+        the name led to when the run began (paths.followed), and the commit checks the
+        name still leads there (_check_name)."""
         try:
-            self._created = not self.out_dir.is_dir()
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self._created = not self.named.is_dir()
+            self.named.mkdir(parents=True, exist_ok=True)
+            self._place(followed(self.named))
             self._lock.acquire()
         except OSError as err:
-            raise UsageError(f"{self.out_dir}: cannot write the output folder ({err.strerror}); "
+            raise_if_machine_limit(err, f"taking the output folder {self.named}")  # the folder is fine
+            raise UsageError(f"{self.named}: cannot write the output folder ({err.strerror}); "
                              "choose another with -o DIR or fix its permissions") from err
 
-    def _interrupted_setting_up(self) -> str:
-        """A Ctrl-C before the run began: the Interrupted state the folder is left in. A
-        new run's half-made .partial/ is deleted, so that the folder is as it was."""
+    @property
+    def shown(self) -> Path:
+        """The folder as the messages name it: as the user gave it, while that name still
+        leads to the folder written; else the folder itself, where the run's files are."""
+        return self.named if still_leads(self.named, self.out_dir) else self.out_dir
+
+    def _check_name(self) -> None:
+        """Before the rename that finishes the run: stop if the name the user gave leads
+        to another folder now (a symlink repointed during the run). Finished in the folder
+        it began in, the run would be where the user no longer looks, and a report or a
+        --resume by that name would read the other folder. Checked last, so that nothing
+        but that rename comes after it; what the commit moved already is its journal's,
+        which a --resume in the folder replays."""
+        if not still_leads(self.named, self.out_dir):
+            raise RunStopped(self.out_dir, (
+                f"-o {self.named} no longer leads to {self.out_dir}, the folder this run wrote (it was pointed "
+                f"elsewhere during the run); point {self.named} at {self.out_dir} again, or give -o {self.out_dir}"))
+
+    def _left_setting_up(self) -> str:
+        """An error or a Ctrl-C before the run began: the Interrupted state the folder is
+        left in. A new run's half-made .partial/ is deleted, so that the folder is as it
+        was: left, it made the same command (which a stop for too many open files says
+        to run again) refused for an unfinished run in the folder."""
         if self._changing == Interrupted.REPLACING:
             return Interrupted.REPLACING
         if self._changing == RESUMING:
@@ -265,9 +300,9 @@ class OutputWriter:
             if self._finished_in_place and finished_run_leftover(self.out_dir):
                 remove_tree(self.partial)  # likewise, where it could not be renamed aside
             state = inspect_folder(self.out_dir)
-            refused = refusal(self.out_dir, state, resume, overwrite)
+            refused = refusal(self.named, state, resume, overwrite)
             if refused is not None and state.kind == "unfinished" and not resume and self._left_by_ray():
-                raise UsageError(f"{self.out_dir}: the folder holds an unfinished run (.partial/) of an engine that "
+                raise UsageError(f"{self.named}: the folder holds an unfinished run (.partial/) of an engine that "
                                  "keeps no checkpoints (--engine ray); use --overwrite to discard it and start again")
             if refused is not None:
                 raise refused
@@ -285,7 +320,8 @@ class OutputWriter:
                 self._changing = STARTING
             self._start()
         except OSError as err:
-            raise UsageError(f"{self.out_dir}: cannot write the output folder ({err.strerror}); "
+            raise_if_machine_limit(err, f"preparing the output folder {self.named}")  # the folder is fine
+            raise UsageError(f"{self.named}: cannot write the output folder ({err.strerror}); "
                              "choose another with -o DIR or fix its permissions") from err
 
     def _start(self) -> None:
@@ -316,7 +352,7 @@ class OutputWriter:
         """True if .partial holds a run to continue; refuses one made with other settings
         (or another output format, whose parts this sink cannot join).
         A .partial without its run file was stopped before it wrote anything."""
-        damaged = UsageError(f"{self.out_dir}: the unfinished run there is damaged ({RUN_FILE} cannot be read), "
+        damaged = UsageError(f"{self.named}: the unfinished run there is damaged ({RUN_FILE} cannot be read), "
                              "so it cannot be resumed; use --overwrite to start again")
         try:
             recorded = json.loads((self.partial / RUN_FILE).read_bytes())
@@ -330,11 +366,11 @@ class OutputWriter:
             # Its chunks hold no dedup journal: continued, the paragraphs they kept would
             # not be in the index, and their copies in the rest of the input would stay.
             raise UsageError(
-                f"{self.out_dir}: the unfinished run there ran on an engine that keeps no checkpoints "
+                f"{self.named}: the unfinished run there ran on an engine that keeps no checkpoints "
                 "(--engine ray), so it cannot be resumed; use --overwrite to discard it and start again")
         if recorded != self._run_record():
             raise UsageError(
-                f"{self.out_dir}: the unfinished run there used other inputs, rules or options, so it "
+                f"{self.named}: the unfinished run there used other inputs, rules or options, so it "
                 "cannot be resumed; use --overwrite to discard it and start again, or rerun it as it was")
         return True
 
@@ -354,7 +390,7 @@ class OutputWriter:
         except FileNotFoundError:
             return None
         except ValueError as err:  # written durably, so only a damaged disk gets here
-            raise UsageError(f"{self.out_dir}: the commit record in .partial/ is damaged; use --overwrite "
+            raise UsageError(f"{self.named}: the commit record in .partial/ is damaged; use --overwrite "
                              "to start again") from err
         return record
 
@@ -384,7 +420,7 @@ class OutputWriter:
             except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
                     AttributeError, ImportError) as err:  # what a truncated or garbled pickle raises
                 if self.committing:
-                    raise UsageError(f"{self.out_dir}: the unfinished commit in .partial/ is damaged ({err}); "
+                    raise UsageError(f"{self.named}: the unfinished commit in .partial/ is damaged ({err}); "
                                      "use --overwrite to start again") from err
                 self._redo_from(k)
                 break
@@ -564,6 +600,7 @@ class OutputWriter:
         there by this commit: the folder held no output when the run began.
         """
         self.seal(summary)
+        self._check_name()  # before anything moves (and again before the last rename)
         try:
             self._drop_states_before(self.chunk - 1)
             for output in OUTPUTS:
@@ -609,6 +646,7 @@ class OutputWriter:
                 os.replace(joined, self.out_dir / name)
         fsync_path(self.out_dir)
         if (self.partial / SUMMARY).exists():
+            self._check_name()
             if self._finished_in_place:
                 # The rename that finishes the run: a Ctrl-C from here on has nothing to stop.
                 interrupts.too_late()
@@ -647,9 +685,10 @@ class OutputWriter:
     # -- stopping -------------------------------------------------------------------------
     def _stopped(self, err: OSError, path: Path | None = None) -> RunStopped:
         where = err.filename if err.filename is not None else path or self.partial
+        where = spelled_as_given(os.fsdecode(where), self.out_dir, self.named)
         limit = machine_limit(err, f"writing {where}")  # too many open files: says which limit, and how to raise it
         cause = str(limit) if limit is not None else f"cannot write {where}: {err.strerror or err}"
-        return RunStopped(self.out_dir, cause)
+        return RunStopped(self.shown, cause)
 
     def interrupt(self) -> None:
         """Stop writing; finished chunks stay for --resume, the unfinished one is dropped.

@@ -136,3 +136,146 @@ def test_a_zstd_file_made_with_a_long_window_is_said_as_such_not_as_corrupt(tmp_
     said = (tmp_path / "o" / "quarantine.jsonl").read_text()
     assert "needs a zstd decoding window of 256 MiB, over curate's limit of 128 MiB" in said
     assert "recompress the file without --long" in said and "corrupt" not in said
+
+
+AGAIN = "then run the same command again"
+
+
+def _injected_errno(paths: list[Path], errno_name: str) -> list[str]:
+    """strace failing every open of these paths with ``errno_name`` (as _injected)."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    named = [arg for path in paths for arg in ("-P", str(path))]
+    return ["strace", "-f", "-qq", "-o", "/dev/null", *named, "-e", "trace=openat",
+            "-e", f"inject=openat:error={errno_name}"]
+
+
+@pytest.mark.parametrize("errno_name", ["EMFILE", "ENFILE"])
+@pytest.mark.parametrize("spot", ["folder", "inputs-from", "output-summary"])
+def test_a_limit_met_finding_the_inputs_stops_before_the_run_instead_of_dropping_them(tmp_path, errno_name, spot):
+    # Each was said of the folder or file, and the run went on without it: a folder
+    # listed under a low ulimit -n was quarantined as "cannot read folder: Too many open
+    # files", its files silently left out; the list of --inputs-from was "cannot read it;
+    # check the path"; a run's summary.json that could not be opened made its folder no
+    # run's output, to be walked as input.
+    inputs = tmp_path / "in"
+    for name in ("a", "b"):
+        (inputs / name).mkdir(parents=True)
+        (inputs / name / f"{name}.txt").write_text(f"a line of text in folder {name}, which is fine\n")
+    out = tmp_path / "out"
+    args = ["run", str(inputs), "-o", str(out), "-q"]
+    if spot == "folder":
+        failing, said = inputs / "b", "(listing the folder b)"
+    elif spot == "inputs-from":
+        failing = tmp_path / "list.txt"
+        failing.write_text(f"{inputs / 'a'}\n{inputs / 'b'}\n")
+        args = ["run", "--inputs-from", str(failing), "-o", str(out), "-q"]
+        said = f"(reading --inputs-from {failing})"
+    else:
+        assert _run([CURATE, "run", str(inputs / "a"), "-o", str(inputs / "b" / "earlier"), "-q"],
+                    tmp_path).returncode == 0
+        failing = inputs / "b" / "earlier" / "summary.json"
+        said = f"(reading {failing})"
+    limit = ("too many open files" if errno_name == "EMFILE" else "the system's table of open files is full") + " "
+    stopped = _run([*_injected_errno([failing], errno_name), CURATE, *args], tmp_path)
+    assert stopped.returncode == 1, stopped.stderr
+    assert f"Error: {limit}{said}: " in stopped.stderr and f"; {AGAIN}\n" in stopped.stderr
+    assert "Traceback" not in stopped.stderr and not out.exists()  # stopped before the output was taken
+    done = _run([CURATE, *args], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "folder b" in (out / "corpus" / "part-00000.jsonl").read_text()
+
+
+def test_a_limit_met_reading_the_timings_file_blames_no_file(inputs, tmp_path):
+    # It was "--timings FILE: exists and cannot be read (Too many open files); give another
+    # FILE, or remove it first": a sound file, which the user was told to give up.
+    timings = tmp_path / "timings.json"
+    args = ["run", str(inputs), "-o", str(tmp_path / "out"), "-q", "--timings", str(timings)]
+    assert _run([CURATE, *args], tmp_path).returncode == 0
+    args[3] = str(tmp_path / "again")
+    stopped = _run([*_injected_errno([timings], "EMFILE"), CURATE, *args], tmp_path)
+    assert stopped.returncode == 1
+    assert stopped.stderr == (f"Error: too many open files (reading --timings {timings}): raise the limit (ulimit -n); "
+                              f"{AGAIN}\n")
+
+
+def test_under_every_low_ulimit_n_a_run_stops_clearly_and_its_advice_finishes_it(inputs, tmp_path):
+    # A real limit, lowered one descriptor at a time until the run fits: every run short
+    # of it stops with the limit named (never a traceback, never a folder blamed: "cannot
+    # write the output folder (Too many open files); fix its permissions"), and what the
+    # stop advises (--resume, or the same command again) writes the run's bytes.
+    if shutil.which("prlimit") is None:
+        pytest.skip("prlimit is not installed")
+    for sub in "xyz":  # folders to walk, files to read
+        (inputs / sub).mkdir()
+        (inputs / sub / "f.txt").write_text(f"a line of text in folder {sub}, which is fine\n")
+    clean = tmp_path / "clean"
+    assert _run([CURATE, "run", str(inputs), "-o", str(clean), "-q"], tmp_path).returncode == 0
+
+    def limited(n: int, *args: str) -> subprocess.CompletedProcess:
+        return _run(["prlimit", f"--nofile={n}", CURATE, *args], tmp_path)
+
+    # From the fewest descriptors Python and curate's imports start with: fewer is no run.
+    start = next(n for n in range(3, 64) if limited(n, "--version").returncode == 0)
+    stops = 0
+    for n in range(start, 64):
+        out = tmp_path / f"out-{n}"
+        args = ["run", str(inputs), "-o", str(out), "-q"]
+        run = limited(n, *args)
+        if run.returncode == 0:
+            break
+        stops += 1
+        assert run.returncode == 1 and run.stderr.startswith("Error: too many open files"), (n, run.stderr)
+        assert "raise the limit (ulimit -n)" in run.stderr and "Traceback" not in run.stderr, (n, run.stderr)
+        assert "permissions" not in run.stderr and "cannot read" not in run.stderr, (n, run.stderr)
+        advised = ["--resume"] if RESUME in run.stderr else []
+        assert advised or run.stderr.endswith(f"; {AGAIN}\n"), (n, run.stderr)
+        finished = _run([CURATE, *args, *advised], tmp_path)
+        assert finished.returncode == 0, (n, finished.stderr)
+        assert output_files(out) == output_files(clean), n
+    else:
+        raise AssertionError("no limit under 64 descriptors let the run finish")
+    assert output_files(out) == output_files(clean)
+    assert stops, "the first limit Python starts under let the run finish: nothing was tested"
+
+
+def test_a_reader_out_of_memory_stops_the_run_instead_of_quarantining_the_file(tmp_path):
+    # A real limit (ulimit -v) that lets curate start and run, but not hold the 64 MiB of
+    # a record it reads up to --max-doc-bytes: the file was quarantined as "read error:
+    # MemoryError; check the disk and the file", its other records lost, and the run
+    # finished. A lack of memory is the machine's: the run stops, and --resume, with the
+    # memory there, reads the file as a run that never stopped.
+    if shutil.which("prlimit") is None:
+        pytest.skip("prlimit is not installed")
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.jsonl").write_text('{"text": "a small record, which is fine"}\n')
+    with (inputs / "b.jsonl").open("w") as f:  # a record over --max-doc-bytes, then a good one
+        f.write('{"text": "' + "word " * (16 << 20) + '"}\n{"text": "the record after the large one"}\n')
+
+    def limited(megabytes: int, folder: Path, out: Path) -> subprocess.CompletedProcess:
+        return _run(["prlimit", f"--as={megabytes << 20}", CURATE, "run", str(folder), "-o", str(out), "-q"],
+                    tmp_path)
+
+    # The least address space a run of the small file alone needs, to 16 MiB.
+    small = tmp_path / "small"
+    small.mkdir()
+    shutil.copy(inputs / "a.jsonl", small)
+    low, high = 64, 2048
+    assert limited(high, small, tmp_path / "probe").returncode == 0
+    while high - low > 16:
+        middle = (low + high) // 2
+        shutil.rmtree(tmp_path / "probe", ignore_errors=True)
+        low, high = (low, middle) if limited(middle, small, tmp_path / "probe").returncode == 0 else (middle, high)
+    out = tmp_path / "out"
+    stopped = limited(high + 32, inputs, out)  # room for the run, not for the record
+    assert stopped.returncode == 1, stopped.stderr
+    assert stopped.stderr.startswith("Error: curate's main process ran out of memory (reading b.jsonl"), stopped.stderr
+    assert RESUME in stopped.stderr and "Traceback" not in stopped.stderr
+    assert not (out / "quarantine.jsonl").exists()
+    resumed = _run([CURATE, "run", str(inputs), "-o", str(out), "-q", "--resume"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    clean = tmp_path / "clean"
+    assert _run([CURATE, "run", str(inputs), "-o", str(clean), "-q"], tmp_path).returncode == 0
+    assert output_files(out) == output_files(clean)
+    assert "larger than --max-doc-bytes" in (out / "quarantine.jsonl").read_text()

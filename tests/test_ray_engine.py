@@ -226,3 +226,30 @@ def test_a_stopped_ray_run_does_not_advise_resume(tmp_path, ray_cluster):
     assert "Traceback" not in stopped.stderr
     assert "File too large" in stopped.stderr and "--engine ray cannot be resumed" in stopped.stderr
     assert "--overwrite to start again" in stopped.stderr and "with --resume" not in stopped.stderr
+
+
+@needs_strace
+def test_a_machine_limit_in_an_actor_stops_in_its_own_words(tmp_path):
+    # Too many open files met by an actor reading a file: Ray raises the actor's stop again
+    # in the driver wrapped in its RayTaskError, whose text is the actor's traceback, and
+    # that traceback was the whole message. A cluster of the run's own, so that strace
+    # follows the actors (the session's cluster is not this process's).
+    import subprocess
+    import sys
+
+    from conftest import STRACE
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in "ab":
+        (inputs / f"{name}.jsonl").write_text(f'{{"text": "a record of file {name}, which is fine"}}\n')
+    traced = [STRACE, "-f", "--seccomp-bpf", "-qq", "-o", "/dev/null", "-P", str(inputs / "b.jsonl"),
+              "-e", "trace=openat", "-e", "inject=openat:error=EMFILE"]
+    curate = [str(Path(sys.executable).parent / "curate"), "run", str(inputs), "-o", str(tmp_path / "out"), "-q",
+              "--engine", "ray", "--workers", "1"]
+    stopped = subprocess.run([*traced, *curate], env=_env(), capture_output=True, text=True, timeout=300, check=False)
+    assert stopped.returncode == 1, stopped.stderr
+    assert stopped.stderr == (
+        "Error: too many open files (reading b.jsonl): raise the limit (ulimit -n); no final file was written. A run "
+        "on --engine ray cannot be resumed: fix the cause, then run the same command with --overwrite to start "
+        "again.\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from curate.document import Problem, RawDocument
-from curate.errors import machine_limit
+from curate.errors import memory_error_in, raise_if_machine_limit
 from curate.storage import Location, is_remote, open_remote
 
 if TYPE_CHECKING:
@@ -129,10 +129,22 @@ def stop_on_machine_limit(source: str, err: BaseException) -> None:
     """The one rule of every reader: an error reading ``source`` that is a limit of the
     process or the machine (EMFILE, ENFILE, ENOMEM, ENOBUFS, also as the cause of a
     stream's fault) raises MachineLimit, which stops the run with --resume advice, the
-    same in a worker process (sent back pickled) as here. Any other error is the file's."""
-    limit = machine_limit(err, f"reading {source}")
-    if limit is not None:
-        raise limit from err
+    same in a worker process (sent back pickled) as here. A MemoryError is raised again,
+    naming the file. Any other error is the file's."""
+    raise_if_machine_limit(err, f"reading {source}")
+    memory = memory_error_in(err)
+    if memory is not None:
+        # Not the file's fault, though its file was being read. What a file can declare
+        # to make curate hold more than it means to is refused before it is held, and the
+        # file quarantined for it by name: a record, line or page over --max-doc-bytes or
+        # --max-line-bytes (read in pieces, never whole), a Parquet page or dictionary
+        # (parquet_pages), a zstd window. What is left to fail is an allocation within
+        # those limits, which a machine with the memory free makes: quarantined, a sound
+        # file was lost to a passing shortage (another process's peak, a low ulimit -v)
+        # and the run said it had finished. A MemoryError is the stop every engine makes
+        # of a lack of memory (driver.out_of_memory, the worker pool's), with --resume.
+        detail = f": {memory}" if str(memory) else ""
+        raise MemoryError(f"reading {source}{detail}") from err
 
 
 def missing_extra_problem(source: str, what: str, library: str, extra: str, install: str) -> Problem:

@@ -410,6 +410,8 @@ def _values(column: Any) -> tuple[list[Any], dict[int, tuple[str, bool]]]:
     for index in range(len(column)):
         try:
             values.append(column[index].as_py())
+        except MemoryError:
+            raise  # the machine's, not the cell's (formats.base.stop_on_machine_limit): the run stops
         except Exception as err:  # noqa: BLE001 - whatever pyarrow's conversion raises for this cell
             value = _escaped(column, index)
             reason = f"not valid UTF-8: {err.reason} at byte {err.start:,}" if isinstance(

@@ -43,12 +43,13 @@ from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from curate.document import Problem, RawDocument
-from curate.errors import machine_limit
+from curate.errors import machine_limit, memory_error_in
 from curate.formats.base import (
     NotRegularFile,
     ReadOptions,
     empty_file_problem,
     missing_extra_problem,
+    stop_on_machine_limit,
     unreadable_problem,
 )
 from curate.formats.compressed import fault_wording, open_stream
@@ -123,6 +124,9 @@ def _read_on(file: InputFile, stream: _Stream, limit: int,
         try:
             record = next(records, None)
         except Exception as err:  # noqa: BLE001 - FastWARC's "Invalid WARC header" and the like
+            # What _read_raw let through (a limit, no memory) comes out of FastWARC here:
+            # it stops the run, never an "invalid record".
+            stop_on_machine_limit(file.source, err)
             if stream.fault is not None:
                 return stream.fault  # the stream's fault made the record unreadable: the caller says so
             tally.number += 1
@@ -222,8 +226,8 @@ class _Stream(io.RawIOBase):
         try:
             return bytes(self._read(size))
         except Exception as err:  # EOFError, zlib.error, ZstdError, OSError: all of them faults
-            if machine_limit(err) is not None:
-                raise  # not the file's: its OSError stops the run (unreadable_problem)
+            if machine_limit(err) is not None or memory_error_in(err) is not None:
+                raise  # not the file's: it stops the run (stop_on_machine_limit)
             self.fault = str(err) or type(err).__name__
             return b""
 
