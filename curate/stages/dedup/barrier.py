@@ -119,14 +119,19 @@ class Dedup(Stage):
         assert self._rows is not None and self._folder is not None, "settle is for a barrier in --dedup-parts"
         rows, self._rows = self._rows, None
         self._starts.clear()
-        self._bands = rows.bands
+        # The settings' band count, not the rows': a run that signed no paragraph stored
+        # no row to learn it from (0), and --against's index, whose pairs are read as rows
+        # of this many keys, was checked to have been saved with these settings (saved.py).
+        bands, _ = self.dedup.bands
+        assert rows.bands in (0, bands), f"rows of {rows.bands} band keys, settings of {bands}"
+        self._bands = bands
         memory = self.memory if self.memory is not None else default_memory()
         try:
             with self._stopped_by_disk():
                 rows.close()
                 earlier = (self.saved.folder, self.saved.paragraphs) if self.saved is not None else None
                 with self._stopped_by_reading(errors=DamagedIndex):  # said as the one index says it
-                    steps = settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory),
+                    steps = settle(self._folder, bands, self.dedup, processes, index_budget(memory),
                                    spread(self._folder) if spread is not None else None, earlier)
                 self._mark_settled()
                 verdicts = Verdicts(self._folder)  # read back at once: a disk that fails it stops the run here
