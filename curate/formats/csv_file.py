@@ -37,7 +37,7 @@ from curate.formats.base import (
     stop_on_machine_limit,
     unreadable_problem,
 )
-from curate.formats.compressed import compression_of, fault_wording, open_stream
+from curate.formats.compressed import UpToAFault, compression_of, fault_wording, open_stream
 from curate.formats.csv_records import CHUNK, CutOff, Record, csv_records
 from curate.storage import base_name
 
@@ -81,7 +81,8 @@ def _rows(file: InputFile, raw_stream: BinaryIO, options: ReadOptions) -> Iterat
         # The first bytes are read here, inside the try: a stream that fails at once (garbage
         # named .xz, a gzip cut in its header, a UTF-16 file whose first character is invalid)
         # is a problem of this file like one that fails later, never an error of the run.
-        records = csv_records(_as_utf8(raw_stream), delimiter, limit)
+        # UpToAFault: a stream cut off still gives the rows it decompressed before the cut.
+        records = csv_records(_as_utf8(cast(BinaryIO, UpToAFault(raw_stream))), delimiter, limit)
         for raw in records:
             read_any = True
             if header is None:
