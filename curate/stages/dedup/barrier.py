@@ -119,11 +119,11 @@ class Dedup(Stage):
         assert self._rows is not None and self._folder is not None, "settle is for a barrier in --dedup-parts"
         rows, self._rows = self._rows, None
         self._starts.clear()
-        # The settings' band count, not the rows': a run that signed no paragraph stored
-        # no row to learn it from (0), and --against's index, whose pairs are read as rows
-        # of this many keys, was checked to have been saved with these settings (saved.py).
-        bands, _ = self.dedup.bands
-        assert rows.bands in (0, bands), f"rows of {rows.bands} band keys, settings of {bands}"
+        # A run that signed no paragraph stored no row to learn the band count from (0),
+        # and --against's index, whose pairs are read as rows of this many keys, then cut
+        # them into steps of 0: the settings' count, which the rows are signed with and the
+        # index was checked to be saved with (saved.py), is the count then.
+        bands = rows.bands or self.dedup.bands[0]
         self._bands = bands
         memory = self.memory if self.memory is not None else default_memory()
         try:
