@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
+import lzma
+import random
+import zlib
 
-from conftest import SEEDS, corpus_bytes, invoke, read_corpus, read_jsonl
+from conftest import SEEDS, corpus_bytes, invoke, read_corpus, read_jsonl, run_process
 
 GOOD = "A sentence of real content that must survive whatever sits next to it in the folder.\n"
 
@@ -133,3 +138,74 @@ def test_the_text_field_hint_writes_a_key_with_a_lone_surrogate(tmp_path):
     assert result.exit_code == 0, result.output
     [problem] = read_jsonl(out / "quarantine.jsonl")
     assert problem["action"].endswith("its string fields are \\ud800key")
+
+
+def _decompressed_before_the_cut(suffix: str, cut: bytes) -> bytes:
+    """What a decompressor gives of a stream cut off, before it finds the cut."""
+    import zstandard
+
+    if suffix == ".gz":
+        return zlib.decompressobj(wbits=31).decompress(cut)
+    if suffix == ".bz2":
+        return bz2.BZ2Decompressor().decompress(cut)
+    if suffix == ".xz":
+        return lzma.LZMADecompressor().decompress(cut)
+    return zstandard.ZstdDecompressor().decompressobj().decompress(cut)
+
+
+def test_a_cut_compressed_csv_or_json_array_keeps_every_whole_row_before_the_cut(tmp_path):
+    # docs/bad-input.md: the rows before a stream's fault are kept, for any stream format.
+    # The CSV and .json array readers read 1 MiB at a time, and gzip's, bz2's, lzma's and
+    # zstd's read(n) drop what they gathered when the data is cut: a file cut at 2/3 kept
+    # no row (the .jsonl of the same records kept those before the cut). Each file is cut
+    # at 2/3 of its compressed bytes; every row whose end the decompressor gives is kept,
+    # and one problem names the next row, as the .jsonl's names its next line.
+    import zstandard
+
+    compress = {".gz": lambda data: gzip.compress(data, mtime=0), ".bz2": lambda data: bz2.compress(data, 1),
+                ".xz": lzma.compress, ".zst": zstandard.ZstdCompressor().compress}
+    vocabulary = ["alpha", "beta", "gamma", "delta", "river", "authority", "water", "clean", "harbour", "winter",
+                  "summer", "station", "garden", "museum"]
+    src = tmp_path / "in"
+    src.mkdir()
+    expected = {}
+    for k, (suffix, squeeze) in enumerate(compress.items()):
+        for form in ("csv", "json", "jsonl"):
+            r = random.Random(f"{suffix}{form}")
+            texts = [" ".join(r.choice(vocabulary) + str(r.randrange(1000)) for _ in range(40)) for _ in range(1200)]
+            name = f"{form}{k}.{form}{suffix}"
+            if form == "csv":
+                data = "id,text\n" + "".join(f"{name}-{i},{text}\n" for i, text in enumerate(texts))
+                whole = lambda prefix: prefix.count(b"\n") - 1  # noqa: E731 - rows ended, the header not counted
+            elif form == "json":  # one element a line, as Scrapy writes its feeds
+                data = "[\n" + ",\n".join(json.dumps({"id": f"{name}-{i}", "text": text})
+                                          for i, text in enumerate(texts)) + "\n]\n"
+                whole = lambda prefix: prefix.count(b",\n")  # noqa: E731 - elements ended by their comma
+            else:
+                data = "".join(json.dumps({"id": f"{name}-{i}", "text": text}) + "\n" for i, text in enumerate(texts))
+                whole = lambda prefix: prefix.count(b"\n")  # noqa: E731
+            squeezed = squeeze(data.encode())
+            cut = squeezed[:len(squeezed) * 2 // 3]
+            (src / name).write_bytes(cut)
+            expected[name] = whole(_decompressed_before_the_cut(suffix, cut))
+            assert 0 < expected[name] < len(texts), (name, expected[name])
+
+    out = tmp_path / "out"
+    result = run_process("run", src, "-o", out, "-q", "--no-builtin-rules", "--site", "off", timeout=600)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    found: dict[str, list[str]] = {name: [] for name in expected}
+    for record in read_corpus(out):
+        found[record["source"]].append(record["id"])
+    problems = {q["source"]: q for q in read_jsonl(out / "quarantine.jsonl")}
+    assert problems.keys() == expected.keys()
+    unit = {"csv": ("row", "rows"), "json": ("element", "elements"), "jsonl": ("line", "records")}
+    for name, rows in expected.items():
+        assert found[name] == [f"{name}-{i}" for i in range(rows)], name
+        problem = problems[name]
+        assert problem["problem"].startswith("corrupt or truncated compressed data: "), problem
+        one, many = unit[name.split(".")[1]]
+        assert (problem["line"], problem["lines"]) == (rows + 1, 1), problem
+        assert problem["action"] == f"{many} after {one} {rows} are lost; re-download or recompress the file"
+    lines = json.loads((out / "summary.json").read_text())["lines"]
+    assert lines == {**lines, "read": sum(expected.values()) + len(expected), "kept": sum(expected.values()),
+                     "removed": 0, "quarantined": len(expected)}

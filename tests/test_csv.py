@@ -205,7 +205,11 @@ def test_a_compressed_csv_that_fails_in_its_first_bytes_is_quarantined_as_other_
         del problems[(source, problem["line"])]
     assert not problems
     kept = {(r["source"], r["lines"][0]["line"]) for r in read_corpus(tmp_path / "out")}
-    assert {("good.csv.zst", k) for k in (1, 2, 3)} <= kept
+    # The xz stream cut in its last bytes gives every row before the cut (the bz2 one, a
+    # single block, none); the good file's rows, read after them, are their copies.
+    assert {("cut.csv.xz", k) for k in (1, 2, 3)} <= kept
+    removed = {(r["source"], r["line"], r["reason"]) for r in read_jsonl(tmp_path / "out" / "removed.jsonl")}
+    assert {("good.csv.zst", k, "duplicate") for k in (1, 2, 3)} <= removed
     assert lines["quarantined"] == 7  # one line for each broken file
 
 
@@ -233,3 +237,66 @@ def test_invalid_utf16_in_a_csv_is_quarantined_in_the_txt_readers_words_after_th
     assert texts == {("mid.csv", 1): "row one is here", ("mid.csv", 2): "row two is here",
                      ("odd.csv.gz", 1): "the only row"}
     assert lines == {**lines, "kept": 3, "quarantined": 3}
+
+
+
+def _long_cell(words: int, seed: int) -> str:
+    """One line of ``words`` words that no rule takes for noise, and no other seed's copies."""
+    import random
+
+    r = random.Random(seed)
+    vocabulary = ["river", "authority", "water", "clean", "harbour", "winter", "summer", "station", "garden",
+                  "museum", "bakery", "valley"]
+    return " ".join(r.choice(vocabulary) + str(r.randrange(1000)) for _ in range(words))
+
+
+def test_a_cell_longer_than_csvs_default_field_limit_is_read_and_the_rows_after_it_too(tmp_path):
+    # csv's default field size limit (131,072 characters) raised on a longer cell, which
+    # was taken for a fault of the stream: "rows after row 2 are lost", the row named as
+    # line 3, the rows after it dropped and not counted. A cell may be as long as a
+    # document (--max-doc-bytes); a row past that costs that row only, a line of a cell
+    # past --max-line-bytes that line only.
+    src = tmp_path / "in"
+    src.mkdir()
+    tables = {}
+    for k, (name, delimiter) in enumerate([("t.csv", ","), ("t.tsv.gz", "\t")]):
+        big, note = _long_cell(25_000, 2 * k), _long_cell(25_000, 2 * k + 1)  # about 210 kB each
+        assert len(big) > 131_072 and len(note) > 131_072
+        rows = [(f"{name}-1", f"The first row of {name} is a normal sentence about the river.", "n1"),
+                (f"{name}-2", f"A short line of {name} before the long one.\n{big}\nA short line after it.", "n2"),
+                (f"{name}-3", f"The third row of {name} keeps a long note beside its own short text.", note),
+                (f"{name}-4", f"The fourth row of {name} is another normal sentence about the harbour.", "n4")]
+        data = _csv(rows, ("id", "text", "note"), delimiter).encode()
+        (src / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+        tables[name] = rows
+    options = ("-q", "--no-builtin-rules", "--site", "off")
+
+    problems, lines = _run(src, tmp_path / "out", *options)
+    assert not problems
+    assert lines == {**lines, "read": 12, "kept": 12}  # every line of every text cell, in each file
+    records = {r["id"]: r for r in read_corpus(tmp_path / "out")}
+    for name, rows in tables.items():
+        assert records[f"{name}-2"]["text"] == rows[1][1]
+        assert records[f"{name}-3"]["metadata"] == {"note": rows[2][2]}
+        assert records[f"{name}-4"]["lines"][0]["line"] == 4
+
+    # A row over --max-doc-bytes: that row quarantined, named by its number, the rest read.
+    problems, lines = _run(src, tmp_path / "doc", *options, "--max-doc-bytes", "150000")
+    for name in tables:
+        for row in (2, 3):
+            problem = problems.pop((name, row))
+            assert problem["problem"].endswith("bytes is larger than --max-doc-bytes (150,000 bytes)")
+            assert problem["action"] == "row skipped; raise --max-doc-bytes to read it, or split the row"
+    assert not problems
+    assert lines == {**lines, "read": 8, "kept": 4, "quarantined": 4}  # a row skipped counts one line
+    assert {r["id"] for r in read_corpus(tmp_path / "doc")} == {f"{name}-{k}" for name in tables for k in (1, 4)}
+
+    # A line of a cell over --max-line-bytes: that line quarantined, the cell's other lines kept.
+    problems, lines = _run(src, tmp_path / "line", *options, "--max-line-bytes", "150000")
+    for name, rows in tables.items():
+        problem = problems.pop((name, 2))
+        first, big = rows[1][1].split("\n")[:2]
+        assert problem["problem"] == f"line of {len(big):,} bytes is longer than --max-line-bytes (150,000 bytes)"
+        assert problem["bytes"] == [len(first) + 1, len(first) + 1 + len(big)]
+    assert not problems
+    assert lines == {**lines, "read": 12, "kept": 10, "quarantined": 2}

@@ -113,6 +113,31 @@ def test_parts_against_an_earlier_run_on_ray_give_the_one_index_output(tmp_path,
     _parts_against_an_earlier_run(tmp_path, corpus, *ray_options, env=env)
 
 
+@pytest.mark.parametrize("later", ["empty", "short lines"])
+def test_parts_against_an_earlier_run_with_no_paragraph_to_sign_give_the_one_index_output(tmp_path, corpus, later):
+    # A later crawl that signs no paragraph (an empty file, or lines all under
+    # --min-words) stores no row: the earlier index's pairs were cut into rows of the
+    # rows' band count, 0 then, and the run died with a traceback (range() arg 3 must not
+    # be zero). Its output and saved index are the one index's: the earlier paragraphs,
+    # with the band keys of the same settings.
+    earlier = tmp_path / "a"
+    earlier.mkdir()
+    (earlier / "a.jsonl").write_bytes((corpus / "a.jsonl").read_bytes())
+    _output(tmp_path, "out-a", "run", earlier, "--save-index")
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "b.txt").write_text("" if later == "empty" else "Short line.\nAnother short one here.\n")
+    against = ("--against", tmp_path / "out-a", "--save-index")
+    one = _output(tmp_path, "one", "run", folder, *against)
+    saved = json.loads((tmp_path / "out-a" / "index" / "index.json").read_text())
+    mine = json.loads(one["index/index.json"])
+    assert mine["dedup"]["bands"] == saved["dedup"]["bands"] and mine["paragraphs"] == saved["paragraphs"] > 0
+    assert one["index/keys.npy"] == (tmp_path / "out-a" / "index" / "keys.npy").read_bytes()
+    for workers in ("1", "2"):
+        parts = _output(tmp_path, f"parts{workers}", "run", folder, *against, "--dedup-parts", "--workers", workers)
+        assert parts == one, f"--dedup-parts --workers {workers} differs from the one index"
+
+
 def test_parts_on_the_ray_engine_give_the_local_output(corpus, tmp_path, ray_cluster):
     # The rows, the parts and the verdicts live with the decider, on the driver's node,
     # which spawns the part processes (two: --workers 2); the actors read, sign and apply

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import BinaryIO, cast
 
+from curate.errors import machine_limit
 from curate.formats.base import open_input
 from curate.storage import Location, base_name
 
@@ -94,6 +95,47 @@ class ZstdFrames(io.RawIOBase):
         if window > MAX_ZSTD_WINDOW:
             raise zstandard.ZstdError(f"{WINDOW_TOO_LARGE} {window >> 20:,} MiB, over curate's limit of "
                                       f"{MAX_ZSTD_WINDOW >> 20} MiB")
+
+
+class UpToAFault(io.RawIOBase):
+    """A stream whose ``read(n)`` returns the bytes decompressed before a fault, and raises
+    the fault at the next read. ``read(n)`` of gzip, bz2, lzma and the zstd reader above
+    (each a BufferedReader over a decompressor) gathers n bytes one block at a time and,
+    when the data is cut, raises and drops the blocks it gathered: a reader asking for
+    1 MiB at a time lost up to 1 MiB of whole rows before the cut. Here the blocks come
+    from ``read1``, which returns what one block holds, and are joined up to n.
+
+    A limit of the machine (MemoryError, EMFILE, ENOMEM, a store gone: machine_limit) is
+    raised at once: it stops the run, so nothing is gained by reading on."""
+
+    def __init__(self, stream: BinaryIO):
+        self._read = getattr(stream, "read1", stream.read)
+        self._fault: Exception | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._fault is not None:
+            fault, self._fault = self._fault, None
+            raise fault
+        pieces: list[bytes] = []
+        got = 0
+        while size < 0 or got < size:
+            try:
+                piece = self._read(size - got if size >= 0 else 1 << 20)
+            except MemoryError:
+                raise
+            except Exception as err:
+                if not pieces or machine_limit(err) is not None:
+                    raise
+                self._fault = err  # the next read raises it, after the bytes before it are used
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            got += len(piece)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 def _gzip(handle: BinaryIO) -> BinaryIO:

@@ -37,7 +37,7 @@ from curate.formats.base import (
     stop_on_machine_limit,
     unreadable_problem,
 )
-from curate.formats.compressed import compression_of, fault_wording, open_stream
+from curate.formats.compressed import UpToAFault, compression_of, fault_wording, open_stream
 from curate.formats.csv_records import CHUNK, CutOff, Record, csv_records
 from curate.storage import base_name
 
@@ -72,6 +72,7 @@ def delimiter_of(file: InputFile) -> bytes:
 def _rows(file: InputFile, raw_stream: BinaryIO, options: ReadOptions) -> Iterator[RawDocument | Problem]:
     source, field = file.source, options.text_field
     limit = options.max_doc_bytes
+    _allow_fields(limit)
     delimiter = delimiter_of(file)
     header: list[str] | None = None
     row = 0  # data rows so far
@@ -80,7 +81,8 @@ def _rows(file: InputFile, raw_stream: BinaryIO, options: ReadOptions) -> Iterat
         # The first bytes are read here, inside the try: a stream that fails at once (garbage
         # named .xz, a gzip cut in its header, a UTF-16 file whose first character is invalid)
         # is a problem of this file like one that fails later, never an error of the run.
-        records = csv_records(_as_utf8(raw_stream), delimiter, limit)
+        # UpToAFault: a stream cut off still gives the rows it decompressed before the cut.
+        records = csv_records(_as_utf8(cast(BinaryIO, UpToAFault(raw_stream))), delimiter, limit)
         for raw in records:
             read_any = True
             if header is None:
@@ -136,6 +138,9 @@ def _header(raw: Record, delimiter: bytes, field: str) -> list[str] | tuple[str,
         names = _split(raw.decode("utf-8"), delimiter)
     except UnicodeDecodeError:
         return "the header row is not valid UTF-8", "convert the file to UTF-8 (iconv -f ENCODING -t utf-8)"
+    except csv.Error as err:  # a cell past the limit _allow_fields can set: the header's fault, not the stream's
+        return (f"the header row cannot be split into fields ({err})",
+                "is this a CSV file? (--format names how a file is read)")
     return _header_problem(names, field) or names
 
 
@@ -150,6 +155,22 @@ def _header_problem(header: list[str], field: str) -> tuple[str, str] | None:
         return (f"the header names {', '.join(repr(name) for name in twice)} more than once",
                 "give each column its own name")
     return None
+
+
+# The most csv.field_size_limit takes on every platform (a C long: 32 bits on Windows).
+_MOST_FIELD = (1 << 31) - 1
+
+
+def _allow_fields(limit: int) -> None:
+    """csv's field size limit raised to ``limit`` (--max-doc-bytes) before a file is read:
+    its default, 131,072 characters, raised csv.Error on a longer cell, which ended the
+    file as a fault of its stream, the rows after it lost uncounted. The cut never hands
+    csv a record over ``limit`` bytes (it is counted and skipped), so no cell of one is
+    longer, in characters, than a document may be. The limit is the process's own (csv
+    has no other); it is only ever raised, and only this reader's records meet it."""
+    wanted = min(limit, _MOST_FIELD)
+    if csv.field_size_limit() < wanted:
+        csv.field_size_limit(wanted)
 
 
 def _split(text: str, delimiter: bytes) -> list[str]:
@@ -171,7 +192,12 @@ def _document(source: str, row: int, raw: Record | int, header: list[str], field
                        preview=raw[:120].decode("utf-8", "replace"))
     # The cut's count first: a row of 20 million tiny fields is refused before it is split
     # (csv's own count is checked too, so that a miscount can cost a row, not the run).
-    values = _split(decoded, delimiter) if raw.fields == len(header) else []
+    try:
+        values = _split(decoded, delimiter) if raw.fields == len(header) else []
+    except csv.Error as err:  # a cell past the limit _allow_fields can set: this row's fault, not the stream's
+        return Problem(source, row, f"row cannot be split into fields ({err})",
+                       f"row skipped; split its cells (csv reads at most {_MOST_FIELD:,} characters a cell)",
+                       preview=raw[:120].decode("utf-8", "replace"))
     if len(values) != len(header):
         fields = len(values) if values else raw.fields
         return Problem(source, row, f"row has {fields:,} fields where the header has {len(header):,}",

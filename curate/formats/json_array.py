@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
+from curate.formats.compressed import UpToAFault
+
 CHUNK = 1 << 20  # bytes read at a time
 _WHITESPACE = b" \t\r\n"
 _WHITESPACE_RUN = re.compile(rb"[ \t\r\n]*")
@@ -52,7 +54,8 @@ class _Bytes:
     """A stream read ahead into a buffer that forgets what was consumed."""
 
     def __init__(self, stream: BinaryIO):
-        self.stream = stream
+        # UpToAFault: a stream cut off still gives the elements it decompressed before the cut.
+        self.stream = UpToAFault(stream)
         self.buf = bytearray()
         self.at = 0  # next unread byte of buf
         self.gap = 0  # whitespace bytes the last next_token passed over

@@ -27,7 +27,7 @@ from curate.formats.base import (
     stop_on_machine_limit,
     unreadable_problem,
 )
-from curate.formats.compressed import compression_of, fault_wording, open_stream
+from curate.formats.compressed import UpToAFault, compression_of, fault_wording, open_stream
 from curate.formats.json_array import ArrayBroken, Gap, array_elements, starts_an_array
 from curate.formats.lines import count_nonblank
 from curate.storage import base_name
@@ -154,7 +154,10 @@ def _holds_an_array(file: InputFile) -> bool:
     """Does the file start (after whitespace) with '['? False when it cannot be read: the
     line-by-line read then says why."""
     try:
-        with open_stream(file.path) as stream:
+        with open_stream(file.path) as raw:
+            # UpToAFault: an array cut off in its first MiB is still told by its first bytes,
+            # and its elements before the cut kept, not read as one broken JSON line.
+            stream = UpToAFault(raw)
             while head := stream.read(SKIP_CHUNK):
                 if not head.isspace():
                     return starts_an_array(head)

@@ -119,14 +119,19 @@ class Dedup(Stage):
         assert self._rows is not None and self._folder is not None, "settle is for a barrier in --dedup-parts"
         rows, self._rows = self._rows, None
         self._starts.clear()
-        self._bands = rows.bands
+        # A run that signed no paragraph stored no row to learn the band count from (0),
+        # and --against's index, whose pairs are read as rows of this many keys, then cut
+        # them into steps of 0: the settings' count, which the rows are signed with and the
+        # index was checked to be saved with (saved.py), is the count then.
+        bands = rows.bands or self.dedup.bands[0]
+        self._bands = bands
         memory = self.memory if self.memory is not None else default_memory()
         try:
             with self._stopped_by_disk():
                 rows.close()
                 earlier = (self.saved.folder, self.saved.paragraphs) if self.saved is not None else None
                 with self._stopped_by_reading(errors=DamagedIndex):  # said as the one index says it
-                    steps = settle(self._folder, rows.bands, self.dedup, processes, index_budget(memory),
+                    steps = settle(self._folder, bands, self.dedup, processes, index_budget(memory),
                                    spread(self._folder) if spread is not None else None, earlier)
                 self._mark_settled()
                 verdicts = Verdicts(self._folder)  # read back at once: a disk that fails it stops the run here
