@@ -239,6 +239,62 @@ def test_a_truncated_bz2_or_xz_stream_is_a_problem_naming_the_file_and_keeps_wha
     assert sum(isinstance(item, RawDocument) for item in items) >= 2000
 
 
+def _xz(data: bytes, dictionary: int, format: int = lzma.FORMAT_XZ) -> bytes:
+    """``data`` compressed by the lzma module with this dictionary (in LZMA1 for .lzma)."""
+    lzma_filter = lzma.FILTER_LZMA1 if format == lzma.FORMAT_ALONE else lzma.FILTER_LZMA2
+    return lzma.compress(data, format=format, filters=[{"id": lzma_filter, "preset": 0, "dict_size": dictionary}])
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("format", [lzma.FORMAT_XZ, lzma.FORMAT_ALONE], ids=["xz", "lzma"])
+def test_an_xz_stream_with_a_dictionary_over_128_mib_is_refused_and_the_streams_before_it_kept(tmp_path, format):
+    records = b"".join(b'{"text": "record %d of a file read in pieces"}\n' % i for i in range(2000))
+    (tmp_path / "at.jsonl.xz").write_bytes(_xz(records, 128 << 20, format))  # the limit itself is read
+    items = _read(tmp_path / "at.jsonl.xz", "jsonl")
+    assert len(items) == 2000 and all(isinstance(item, RawDocument) for item in items)
+    # After a stream of 1 MiB (xz's default is 8), one of 192 MiB: that stream is refused,
+    # said as what it is (not ignored as data after the last stream, nor called corrupt).
+    later = _xz(records, 1 << 20) + (_xz(records, 192 << 20, format) if format == lzma.FORMAT_XZ else b"")
+    (tmp_path / "later.jsonl.xz").write_bytes(later)
+    (tmp_path / "first.jsonl.xz").write_bytes(_xz(records, 192 << 20, format))
+    for name, before in [("later.jsonl.xz", 2000), ("first.jsonl.xz", 0)]:
+        items = _read(tmp_path / name, "jsonl")
+        problems = [item for item in items if isinstance(item, Problem)]
+        if format == lzma.FORMAT_ALONE and name == "later.jsonl.xz":
+            assert problems == []  # an .lzma file holds one stream
+            continue
+        assert sum(isinstance(item, RawDocument) for item in items) == before
+        assert [(p.problem, p.action.split("; ")[-1]) for p in problems] == [
+            ("needs an xz decoding dictionary of 192 MiB, over curate's limit of 128 MiB",
+             "recompress the file with xz -9 or a lower level (a dictionary of 64 MiB or less)")]
+
+
+@pytest.mark.unit
+def test_an_xz_file_reads_as_lzmafile_reads_it(tmp_path):
+    """The reader with a memory limit gives what LZMAFile gave: several streams, data after
+    the last stream that is not one ignored, a stream cut off or corrupt an error."""
+    from curate.formats.compressed import open_stream
+
+    one = lzma.compress(b"first stream\n" * 5000)
+    cases = {"two": one + lzma.compress(b"second\n"), "tail": one + b"\0\0\0\0garbage", "empty": b"",
+             "cut": one[:-30], "corrupt": one[:40] + bytes(40) + one[80:], "not": b"not xz at all",
+             "lzma": lzma.compress(b"alone\n", format=lzma.FORMAT_ALONE)}
+    for name, data in cases.items():
+        path = tmp_path / f"{name}.xz"
+        path.write_bytes(data)
+        outcomes = []
+        for opener in (open_stream, lzma.open):
+            try:
+                with opener(path) as stream:
+                    got: list[bytes] = []
+                    while piece := stream.read(1000):
+                        got.append(piece)
+                outcomes.append((b"".join(got), None))
+            except (EOFError, lzma.LZMAError) as err:
+                outcomes.append((b"", (type(err), str(err))))
+        assert outcomes[0] == outcomes[1], name
+
+
 @pytest.mark.unit
 def test_parquet_keeps_every_other_column_as_json_values(tmp_path):
     table = pa.table({
