@@ -138,8 +138,8 @@ def stop_on_machine_limit(source: str, err: BaseException) -> None:
         # to make curate hold more than it means to is refused before it is held, and the
         # file quarantined for it by name: a record, line or page over --max-doc-bytes or
         # --max-line-bytes (read in pieces, never whole), a Parquet page or dictionary
-        # (parquet_pages), a zstd window. What is left to fail is an allocation within
-        # those limits, which a machine with the memory free makes: quarantined, a sound
+        # (parquet_pages), a zstd window, an xz dictionary. What is left to fail is an
+        # allocation within those limits, which a machine with the memory free makes: quarantined, a sound
         # file was lost to a passing shortage (another process's peak, a low ulimit -v)
         # and the run said it had finished. A MemoryError is the stop every engine makes
         # of a lack of memory (driver.out_of_memory, the worker pool's), with --resume.
