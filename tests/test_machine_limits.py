@@ -5,6 +5,7 @@ quarantined for it, never a traceback, the same with one worker or several."""
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import subprocess
 import sys
@@ -136,6 +137,27 @@ def test_a_zstd_file_made_with_a_long_window_is_said_as_such_not_as_corrupt(tmp_
     said = (tmp_path / "o" / "quarantine.jsonl").read_text()
     assert "needs a zstd decoding window of 256 MiB, over curate's limit of 128 MiB" in said
     assert "recompress the file without --long" in said and "corrupt" not in said
+
+
+def test_an_xz_file_made_with_a_huge_dictionary_is_said_as_such_and_not_decoded_with_it(tmp_path):
+    """liblzma decodes with the dictionary a stream declares, filling it as it goes: a
+    312 kB .xz file declaring 4 GiB peaked at 2.4 GB expanding to 2 GiB. It is refused
+    over 128 MiB, as a zstd window is; one made by the lzma module with 1.5 GiB, the most
+    xz itself takes."""
+    import lzma
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    huge = [{"id": lzma.FILTER_LZMA2, "preset": 0, "dict_size": 1536 << 20}]
+    (folder / "big.txt.xz").write_bytes(lzma.compress(b"a line of text, which is fine\n", filters=huge))
+    (folder / "ok.txt.xz").write_bytes(lzma.compress(b"another line of text, which is read\n", preset=9))
+    done = _run([CURATE, "run", str(folder), "-o", str(tmp_path / "o"), "-q"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    [said] = [json.loads(line) for line in (tmp_path / "o" / "quarantine.jsonl").read_text().splitlines()]
+    assert (said["source"], said["problem"]) == ("big.txt.xz", "needs an xz decoding dictionary of 1,536 MiB, "
+                                                               "over curate's limit of 128 MiB")
+    assert said["action"] == "skipped; recompress the file with xz -9 or a lower level (a dictionary of 64 MiB or less)"
+    assert "another line" in (tmp_path / "o" / "corpus" / "part-00000.jsonl").read_text()
 
 
 AGAIN = "then run the same command again"

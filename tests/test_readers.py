@@ -159,6 +159,47 @@ def test_an_empty_id_names_nothing_in_jsonl_parquet_and_csv_alike(tmp_path, name
     assert [rec["text"] for rec in corpus] == [text for _, text in PAGES]
 
 
+REPEATED = "This paragraph is repeated on every line of the page, word for word, again."
+LONG_IDS = [  # (id, text): an id over 4,096 bytes, one of exactly 4,096 (UTF-8), and one a byte over
+    ("X" * 50_000, "\n".join([REPEATED] * 40 + [f"Line {k} of the first page is its own, unlike the others here."
+                                                for k in range(5)])),
+    ("é" * 2048, "A page whose id is as long as an id may be, two bytes a character in UTF-8."),
+    ("é" * 2048 + "x", "A page whose id is one byte longer than curate takes, so it is kept by its line."),
+]
+
+
+@pytest.mark.parametrize("name", ["pages.jsonl", "pages.parquet"])
+def test_an_id_over_4096_bytes_names_no_document_and_is_copied_into_no_audit_record(tmp_path, name):
+    """A 1 MB id was copied into the audit record of each removed line and the dedup
+    reference of each kept paragraph (4 GB peak and 2 GB of removed.jsonl for 1,000
+    lines): now it is kept once, in the metadata, and the document is source:LINE, the
+    same on one worker or two, with the index saved."""
+    src = tmp_path / "in"
+    src.mkdir()
+    if name.endswith(".jsonl"):
+        (src / name).write_bytes(b"".join(orjson.dumps({"id": i, "text": t}) + b"\n" for i, t in LONG_IDS))
+    else:
+        pq.write_table(pa.table({"id": [i for i, _ in LONG_IDS], "text": [t for _, t in LONG_IDS]}), src / name)
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out-{workers}"
+        result = run_process("run", src, "-o", out, "-q", "--save-index", "--workers", workers)
+        assert result.returncode == 0, result.stderr
+        assert [(rec["id"], rec.get("metadata")) for rec in read_corpus(out)] == [
+            (f"{name}:1", {"id": LONG_IDS[0][0]}), (LONG_IDS[1][0], None), (f"{name}:3", {"id": LONG_IDS[2][0]})]
+        assert [(p["line"], p["lines"], p["problem"]) for p in read_jsonl(out / "quarantine.jsonl")] == [
+            (1, 0, "id of 50,000 bytes, longer than curate's limit of 4,096 bytes"),
+            (3, 0, "id of 4,097 bytes, longer than curate's limit of 4,096 bytes")]
+        removed = read_jsonl(out / "removed.jsonl")
+        assert len(removed) == 39 and {(r["doc"], r["duplicate_of"]["doc"]) for r in removed} == {(f"{name}:1",) * 2}
+        # No audit record or index reference holds a long id: each is a line of a few hundred bytes.
+        for audit in ("removed.jsonl", "index/refs.jsonl"):
+            assert max(map(len, (out / audit).read_bytes().splitlines())) < 4096 + 400, audit
+        outputs.append({path.relative_to(out): path.read_bytes() for path in sorted(out.rglob("*"))
+                        if path.is_file() and path.name != "summary.json"})
+    assert outputs[0] == outputs[1]
+
+
 # -- each reader on its own, in process ------------------------------------------------------
 
 
@@ -198,6 +239,62 @@ def test_a_truncated_bz2_or_xz_stream_is_a_problem_naming_the_file_and_keeps_wha
     assert sum(isinstance(item, RawDocument) for item in items) >= 2000
 
 
+def _xz(data: bytes, dictionary: int, format: int = lzma.FORMAT_XZ) -> bytes:
+    """``data`` compressed by the lzma module with this dictionary (in LZMA1 for .lzma)."""
+    lzma_filter = lzma.FILTER_LZMA1 if format == lzma.FORMAT_ALONE else lzma.FILTER_LZMA2
+    return lzma.compress(data, format=format, filters=[{"id": lzma_filter, "preset": 0, "dict_size": dictionary}])
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("format", [lzma.FORMAT_XZ, lzma.FORMAT_ALONE], ids=["xz", "lzma"])
+def test_an_xz_stream_with_a_dictionary_over_128_mib_is_refused_and_the_streams_before_it_kept(tmp_path, format):
+    records = b"".join(b'{"text": "record %d of a file read in pieces"}\n' % i for i in range(2000))
+    (tmp_path / "at.jsonl.xz").write_bytes(_xz(records, 128 << 20, format))  # the limit itself is read
+    items = _read(tmp_path / "at.jsonl.xz", "jsonl")
+    assert len(items) == 2000 and all(isinstance(item, RawDocument) for item in items)
+    # After a stream of 1 MiB (xz's default is 8), one of 192 MiB: that stream is refused,
+    # said as what it is (not ignored as data after the last stream, nor called corrupt).
+    later = _xz(records, 1 << 20) + (_xz(records, 192 << 20, format) if format == lzma.FORMAT_XZ else b"")
+    (tmp_path / "later.jsonl.xz").write_bytes(later)
+    (tmp_path / "first.jsonl.xz").write_bytes(_xz(records, 192 << 20, format))
+    for name, before in [("later.jsonl.xz", 2000), ("first.jsonl.xz", 0)]:
+        items = _read(tmp_path / name, "jsonl")
+        problems = [item for item in items if isinstance(item, Problem)]
+        if format == lzma.FORMAT_ALONE and name == "later.jsonl.xz":
+            assert problems == []  # an .lzma file holds one stream
+            continue
+        assert sum(isinstance(item, RawDocument) for item in items) == before
+        assert [(p.problem, p.action.split("; ")[-1]) for p in problems] == [
+            ("needs an xz decoding dictionary of 192 MiB, over curate's limit of 128 MiB",
+             "recompress the file with xz -9 or a lower level (a dictionary of 64 MiB or less)")]
+
+
+@pytest.mark.unit
+def test_an_xz_file_reads_as_lzmafile_reads_it(tmp_path):
+    """The reader with a memory limit gives what LZMAFile gave: several streams, data after
+    the last stream that is not one ignored, a stream cut off or corrupt an error."""
+    from curate.formats.compressed import open_stream
+
+    one = lzma.compress(b"first stream\n" * 5000)
+    cases = {"two": one + lzma.compress(b"second\n"), "tail": one + b"\0\0\0\0garbage", "empty": b"",
+             "cut": one[:-30], "corrupt": one[:40] + bytes(40) + one[80:], "not": b"not xz at all",
+             "lzma": lzma.compress(b"alone\n", format=lzma.FORMAT_ALONE)}
+    for name, data in cases.items():
+        path = tmp_path / f"{name}.xz"
+        path.write_bytes(data)
+        outcomes = []
+        for opener in (open_stream, lzma.open):
+            try:
+                with opener(path) as stream:
+                    got: list[bytes] = []
+                    while piece := stream.read(1000):
+                        got.append(piece)
+                outcomes.append((b"".join(got), None))
+            except (EOFError, lzma.LZMAError) as err:
+                outcomes.append((b"", (type(err), str(err))))
+        assert outcomes[0] == outcomes[1], name
+
+
 @pytest.mark.unit
 def test_parquet_keeps_every_other_column_as_json_values(tmp_path):
     table = pa.table({
@@ -215,6 +312,28 @@ def test_parquet_keeps_every_other_column_as_json_values(tmp_path):
     assert docs[0].metadata == {"when": "2024-02-20T10:00:00+00:00", "day": "2024-02-20", "raw": "AP8=",
                                 "tags": ["a", "b"], "extra": [["k", 1]]}
     assert orjson.loads(orjson.dumps(docs[1].metadata)) == docs[1].metadata
+
+
+@pytest.mark.unit
+def test_a_long_csv_id_or_warc_record_id_is_kept_in_the_metadata_with_a_note(tmp_path):
+    import csv
+
+    from curate.stages.split import Split
+
+    long_id = "<urn:uuid:" + "0" * 5000 + ">"
+    with open(tmp_path / "a.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("id", "text", "url"), (long_id, "a page", "u"), ("short", "another page", "v")])
+    _write_wet(tmp_path / "b.warc.wet.gz")
+    (tmp_path / "b.warc.wet.gz").write_bytes(gzip.compress(gzip.decompress((tmp_path / "b.warc.wet.gz").read_bytes())
+                                                           .replace(DOCUMENTS[1]["id"].encode(), long_id.encode())))
+    rows = _read(tmp_path / "a.csv", "csv")
+    assert [(d.id, d.metadata) for d in rows] == [("a.csv:1", {"url": "u", "id": long_id}), ("short", {"url": "v"})]
+    records = _read(tmp_path / "b.warc.wet.gz", "wet")
+    assert [d.id for d in records] == [DOCUMENTS[0]["id"], "b.warc.wet.gz:3", DOCUMENTS[2]["id"]]
+    assert records[1].metadata["id"] == long_id and "id" not in records[0].metadata
+    notes = [[(p.line, p.lines, p.problem) for p in Split().document(d).problems] for d in (rows + records)]
+    note = "id of 5,011 bytes, longer than curate's limit of 4,096 bytes"
+    assert notes == [[(1, 0, note)], [], [], [(3, 0, note)], []]
 
 
 @pytest.mark.unit

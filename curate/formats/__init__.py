@@ -43,7 +43,9 @@ wet                   the record's 1-based number among all        the UTF-8 of 
 
 An id comes from the record (a JSONL ``id`` field, a Parquet, Arrow or CSV ``id`` column, a WET
 record's ``WARC-Record-ID``), else it is ``SOURCE:LINE``; the record's other fields go to
-``RawDocument.metadata`` (each reader's module says how it names and converts them).
+``RawDocument.metadata`` (each reader's module says how it names and converts them). An
+id that names nothing (``""``) or is longer than ``base.MAX_ID_BYTES`` is refused by
+``base.names_a_document``, the one rule of every reader, and kept in the metadata as ``id``.
 
 ``RawDocument.size`` is the input bytes the document took (for progress, and never less
 than the payload's length in UTF-8: only a document bigger than ``--max-line-bytes`` has

@@ -138,8 +138,8 @@ def stop_on_machine_limit(source: str, err: BaseException) -> None:
         # to make curate hold more than it means to is refused before it is held, and the
         # file quarantined for it by name: a record, line or page over --max-doc-bytes or
         # --max-line-bytes (read in pieces, never whole), a Parquet page or dictionary
-        # (parquet_pages), a zstd window. What is left to fail is an allocation within
-        # those limits, which a machine with the memory free makes: quarantined, a sound
+        # (parquet_pages), a zstd window, an xz dictionary. What is left to fail is an
+        # allocation within those limits, which a machine with the memory free makes: quarantined, a sound
         # file was lost to a passing shortage (another process's peak, a low ulimit -v)
         # and the run said it had finished. A MemoryError is the stop every engine makes
         # of a lack of memory (driver.out_of_memory, the worker pool's), with --resume.
@@ -157,14 +157,63 @@ def empty_file_problem(source: str) -> Problem:
     return Problem(source, None, "empty file", "skipped; nothing to read", lines=0)
 
 
+# The longest id, in UTF-8 bytes, that names a document. A document's id is written into
+# the audit record of each of its removed lines and into the dedup reference of each of
+# its kept paragraphs (and with --save-index into index/refs.jsonl), so its cost is its
+# length times the document's lines: a 1 MB id on a page of 1,000 repeated lines wrote
+# 2 GB of removed.jsonl and peaked at 4 GB, on 1,000 distinct lines 1 GB of refs.jsonl.
+# Real ids are far shorter (a UUID or WARC-Record-ID is 36-47 bytes, a hash 64, a URL
+# rarely over 2,000: servers refuse request lines past 8 KB); a longer value is kept in
+# the metadata, so it costs its record once, and the document is named source:LINE.
+MAX_ID_BYTES = 4096
+_ID_CHARS_SAFE = MAX_ID_BYTES // 4  # UTF-8 takes at most 4 bytes a character
+_ID_BITS_SAFE = 13_000  # an integer of 13,000 bits has at most 3,914 digits
+
+
+def id_bytes(rid: str | int) -> int:
+    """The length of an id as it is written: a string's UTF-8 (a lone surrogate counted
+    as the 3 bytes it takes), an integer's digits."""
+    if isinstance(rid, int):
+        return len(str(rid))
+    return len(rid.encode("utf-8", "surrogatepass"))
+
+
+def id_too_long(rid: str | int) -> bool:
+    """Is the id longer than MAX_ID_BYTES? Measured only when it could be (an id of every
+    record is checked)."""
+    if isinstance(rid, int):
+        return rid.bit_length() > _ID_BITS_SAFE and id_bytes(rid) > MAX_ID_BYTES
+    return len(rid) > _ID_CHARS_SAFE and id_bytes(rid) > MAX_ID_BYTES
+
+
 def names_a_document(rid: object) -> bool:
     """Can a record's ``id`` value be its document's id? A string or an integer (not a
     bool), but not ``""``: an empty id names nothing, as an empty CSV cell never did, and
-    taken as an id it made every such record a duplicate of the first. One rule for every
-    reader of records (JSONL, ``.json`` arrays, Parquet, Arrow, CSV); a value it refuses
-    is kept in the metadata and the document is ``source:LINE``. An id of spaces is an id
-    as written, as every other id is (CSV's cells always were)."""
-    return (isinstance(rid, str) and rid != "") or (isinstance(rid, int) and not isinstance(rid, bool))
+    taken as an id it made every such record a duplicate of the first; nor one longer than
+    MAX_ID_BYTES, which would be copied into every audit record and dedup reference of
+    its document. One rule for every reader of records (JSONL, ``.json`` arrays, Parquet,
+    Arrow, CSV, WET's record ids); a value it refuses is kept in the metadata and the
+    document is ``source:LINE`` (a long one is also named in a problem of 0 lines:
+    ``long_id_problem``). An id of spaces is an id as written, as every other id is (CSV's
+    cells always were)."""
+    if isinstance(rid, str):
+        return rid != "" and not id_too_long(rid)
+    return isinstance(rid, int) and not isinstance(rid, bool) and not id_too_long(rid)
+
+
+def long_id_problem(doc: RawDocument) -> Problem | None:
+    """The note (0 lines: the document is kept) for a record whose id was refused for its
+    length and kept in its metadata, or None. Told from the document itself, so that it
+    is the same wherever the record was read (a worker reading a range, the main process)."""
+    rid = doc.metadata.get("id") if doc.metadata else None
+    if (doc.record_line is None or not isinstance(rid, (str, int)) or isinstance(rid, bool) or not id_too_long(rid)
+            or doc.id != f"{doc.source}:{doc.record_line}"):
+        return None
+    return Problem(doc.source, doc.record_line,
+                   f"id of {id_bytes(rid):,} bytes, longer than curate's limit of {MAX_ID_BYTES:,} bytes",
+                   f"kept as {doc.id}, with the id in its metadata; an id is copied into every audit record of "
+                   f"its document: give the record a shorter one, such as a hash of it",
+                   lines=0)
 
 
 class Part(Protocol):

@@ -26,6 +26,15 @@ from curate.storage import Location, base_name
 # as what it is, not as corrupt data.
 MAX_ZSTD_WINDOW = 1 << 27
 WINDOW_TOO_LARGE = "needs a zstd decoding window of"
+# The largest xz (LZMA2) or .lzma dictionary decoded, as zstd's window: liblzma allocates
+# the dictionary the stream declares and fills it as it decodes, so a 312 kB .xz file
+# declaring 4 GiB peaked at 2.4 GB expanding to 2 GiB of one line (the same stream with
+# a 1 MiB dictionary: 274 MB). xz's presets use 64 MiB at most (xz -9); 128 MiB is
+# zstd's bound. The decoder's own tables take tens of KiB more, and a dictionary is 2**n
+# or 3 * 2**(n-1) bytes, so a memory limit 1 MiB above passes 128 MiB and refuses 192.
+MAX_XZ_DICT = 1 << 27
+XZ_MEMLIMIT = MAX_XZ_DICT + (1 << 20)
+DICT_TOO_LARGE = "needs an xz decoding dictionary"
 
 
 class ZstdFrames(io.RawIOBase):
@@ -150,8 +159,117 @@ def _bz2(handle: BinaryIO) -> BinaryIO:
     return cast(BinaryIO, bz2.BZ2File(handle, mode="rb"))  # also reads several concatenated streams (pbzip2)
 
 
+class XzStreams(io.RawIOBase):
+    """An .xz file, every stream of it (or an .lzma file), decoded with a memory limit.
+
+    lzma.LZMAFile takes no memory limit, so this is its reader (the stdlib's
+    _compression.DecompressReader) over an LZMADecompressor that has one: the same bytes,
+    EOFError for data that ends inside a stream, LZMAError for corrupt data, and data
+    after the last stream that is not a stream ignored as LZMAFile ignores it, except a
+    stream refused for its dictionary, which is said as what it is."""
+
+    HEAD = 12 + 1024  # a stream header and the largest block header: the first block's filters
+
+    def __init__(self, raw: BinaryIO):
+        self._raw = raw
+        self._decoder = self._new_stream()
+        self._head = b""  # the first HEAD bytes of the stream being read, for the message
+        self._done = False
+
+    def _new_stream(self) -> lzma.LZMADecompressor:
+        self._head = b""
+        return lzma.LZMADecompressor(lzma.FORMAT_AUTO, memlimit=XZ_MEMLIMIT)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def _read(self, size: int) -> bytes:
+        if not size:
+            return b""
+        while not self._done:
+            if self._decoder.eof:
+                block = self._decoder.unused_data or self._raw.read(1 << 16)
+                if not block:
+                    break
+                self._decoder = self._new_stream()
+                try:
+                    data = self._decode(block, size)
+                except lzma.LZMAError as err:
+                    if str(err).startswith(DICT_TOO_LARGE):
+                        raise
+                    break  # what follows the last stream is not one: ignored, as LZMAFile does
+            else:
+                if self._decoder.needs_input:
+                    block = self._raw.read(1 << 16)
+                    if not block:
+                        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+                else:
+                    block = b""
+                data = self._decode(block, size)
+            if data:
+                return data
+        self._done = True
+        return b""
+
+    def _decode(self, block: bytes, size: int) -> bytes:
+        if len(self._head) < self.HEAD:
+            self._head += block[:self.HEAD - len(self._head)]
+        try:
+            return self._decoder.decompress(block, size)  # at most size bytes: a bomb is read in pieces
+        except lzma.LZMAError as err:
+            if not str(err).startswith("Memory usage limit"):  # liblzma's LZMA_MEMLIMIT_ERROR
+                raise
+            # Its size when the first block's header says it (the block refused, nearly always).
+            dictionary = _dictionary_size(self._head)
+            declared = f" of {-(-dictionary // (1 << 20)):,} MiB," if dictionary and dictionary > MAX_XZ_DICT else ""
+            raise lzma.LZMAError(f"{DICT_TOO_LARGE}{declared} over curate's limit of "
+                                 f"{MAX_XZ_DICT >> 20} MiB") from err
+
+
+def _dictionary_size(head: bytes) -> int | None:
+    """The dictionary the first block of an .xz stream declares (its LZMA2 filter), or the
+    dictionary of an .lzma file, from their first bytes; None if they do not say."""
+    if head.startswith(b"\xfd7zXZ\x00"):
+        header = head[12:12 + (head[12] + 1) * 4] if len(head) > 12 and head[12] else b""
+        if len(header) < 2:
+            return None
+        at = 2
+
+        def number() -> int:  # a variable-length integer: 7 bits a byte, low bits first
+            nonlocal at
+            value = shift = 0
+            while at < len(header) and shift < 63:
+                byte = header[at]
+                at += 1
+                value |= (byte & 0x7F) << shift
+                shift += 7
+                if not byte & 0x80:
+                    break
+            return value
+
+        flags = header[1]
+        for present in (0x40, 0x80):  # the compressed and uncompressed sizes, when given
+            if flags & present:
+                number()
+        for _ in range((flags & 3) + 1):
+            kind, length = number(), number()
+            props, at = header[at:at + length], at + length
+            if kind == 0x21 and len(props) == 1 and (bits := props[0] & 0x3F) <= 40:  # LZMA2
+                return 0xFFFFFFFF if bits == 40 else (2 | (bits & 1)) << (bits // 2 + 11)
+        return None
+    if len(head) >= 13 and head[0] < 9 * 5 * 5:  # .lzma: properties, then a 4-byte dictionary size
+        return int.from_bytes(head[1:5], "little")
+    return None
+
+
 def _xz(handle: BinaryIO) -> BinaryIO:
-    return cast(BinaryIO, lzma.LZMAFile(handle, mode="rb"))  # .xz, and the older .lzma format it detects
+    # .xz, and the older .lzma format LZMADecompressor detects; bounded as zstd's window is
+    return cast(BinaryIO, io.BufferedReader(XzStreams(handle), buffer_size=1 << 16))
 
 
 # Suffix -> what decompresses a stream of it, in the order they are listed to users.
@@ -169,6 +287,8 @@ def fault_wording(path: Location, why: str) -> tuple[str, str]:
     in every reader's words: a compressed file is corrupt or cut off, a plain one unreadable."""
     if why.startswith(WINDOW_TOO_LARGE):  # made with zstd --long=28 or more: valid, but over the bound
         return why, "recompress the file without --long (or with --long=27 or less)"
+    if why.startswith(DICT_TOO_LARGE):  # made with a dictionary over 128 MiB: valid, but over the bound
+        return why, "recompress the file with xz -9 or a lower level (a dictionary of 64 MiB or less)"
     if compression_of(path) is not None:
         return f"corrupt or truncated compressed data: {why}", "re-download or recompress the file"
     return f"read error: {why}", "check the disk and the file"

@@ -207,8 +207,8 @@ def _document(source: str, row: int, raw: Record | int, header: list[str], field
     text = record.pop(field)
     rid = record.pop("id", None)
     doc_id = rid if rid is not None and names_a_document(rid) else f"{source}:{row}"
-    if rid == "":
-        record["id"] = rid  # an empty id cell names nothing: kept as the other cells are
+    if rid is not None and doc_id is not rid:  # refused: "" names nothing, a long id costs too much
+        record["id"] = rid  # kept as the other cells are (names_a_document)
     return RawDocument(id=doc_id, source=source, record_line=row, payload=text, size=len(raw),
                        metadata=record or None)
 

@@ -3,9 +3,10 @@ ships them: ``.warc.wet.gz``): one document per ``conversion`` record, parsed wi
 FastWARC (the optional extra ``wet``; ``bench/wet_readers.py`` measured it at about 3.7x
 warcio's speed).
 
-The document's id is the record's ``WARC-Record-ID`` (as written, ``<urn:uuid:...>``),
-its text the record's payload (UTF-8, as Common Crawl writes it), and these headers are
-kept in its metadata, under the names datatrove's WARC reader uses for the first two:
+The document's id is the record's ``WARC-Record-ID`` (as written, ``<urn:uuid:...>``;
+one longer than ``base.MAX_ID_BYTES`` is kept in the metadata as ``id`` instead), its
+text the record's payload (UTF-8, as Common Crawl writes it), and these headers are kept
+in its metadata, under the names datatrove's WARC reader uses for the first two:
 
     WARC-Target-URI -> url              WARC-Refers-To -> refers_to
     WARC-Date -> date (as written)      Content-Type -> content_type
@@ -49,6 +50,7 @@ from curate.formats.base import (
     ReadOptions,
     empty_file_problem,
     missing_extra_problem,
+    names_a_document,
     stop_on_machine_limit,
     unreadable_problem,
 )
@@ -321,5 +323,8 @@ def _record(source: str, number: int, record: Any, limit: int, types: Counter[st
                        preview=payload[:120].decode("utf-8", "replace"))
     metadata = {name: headers[header] for header, name in KEPT_HEADERS.items() if header in headers}
     rid = record.record_id
-    return RawDocument(id=rid or f"{source}:{number}", source=source, record_line=number, payload=text,
+    usable = bool(rid) and names_a_document(rid)
+    if rid and not usable:  # too long to name the document (FastWARC reads headers up to 1 MiB): kept
+        metadata["id"] = rid
+    return RawDocument(id=rid if usable else f"{source}:{number}", source=source, record_line=number, payload=text,
                        size=max(length, 1), metadata=metadata or None)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from curate.document import Document, RawDocument
 from curate.formats import DEFAULT_READ, ReadOptions, split_lines
+from curate.formats.base import long_id_problem
 from curate.stages.base import Batch, Stage
 
 if TYPE_CHECKING:
@@ -30,5 +31,7 @@ class Split(Stage):
 
     def document(self, raw: RawDocument) -> Document:
         lines, problems, read, encoding = split_lines(raw, self.read)
+        if (note := long_id_problem(raw)) is not None:  # the reader named it source:LINE (names_a_document)
+            problems.insert(0, note)
         return Document(raw.id, raw.source, raw.record_line, lines, problems=problems, lines_read=read,
                         size=raw.size, encoding=encoding, metadata=raw.metadata)
