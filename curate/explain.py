@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from curate.discover import discover
 from curate.document import Document, Problem
@@ -34,15 +35,17 @@ class Collector(MemoryOutput):
         self.results.append((problem.source, [Verdict(problem.line, "quarantine", problem.problem, problem.preview)]))
 
 
-def explain_file(file: Path, ruleset: RuleSet, dedup: DedupConfig, text_field: str = "text",
-                 input_format: str = "auto") -> list[tuple[str, list[Verdict]]]:
+def explain_file(file: Path, ruleset: RuleSet, dedup: DedupConfig | None = None,
+                 **settings: Any) -> list[tuple[str, list[Verdict]]]:
     """(document id, verdicts in line order) for every document of the file: the driver's
-    run of `curate run` on this one file, collected instead of written.
+    run of `curate run` on this one file, collected instead of written. ``settings``: the
+    other RunConfig fields that change a verdict (text_field, input_format, encoding, the
+    --max-* limits, site, language_model, against), as `curate run` sets them from its options.
 
-    Duplicates are found within this file only: explain looks at one input, not the corpus.
+    Duplicates are found within this file only (and in the index of ``against``, an earlier
+    run's): explain looks at one input, not the corpus.
     """
-    cfg = RunConfig(inputs=(file,), output=Path("-"), ruleset=ruleset, dedup=dedup, text_field=text_field,
-                    input_format=input_format)
+    cfg = RunConfig(inputs=(file,), output=Path("-"), ruleset=ruleset, dedup=dedup or DedupConfig(), **settings)
     collector = Collector()
     # Nothing is written, so there is no output folder to keep out of the discovery.
     run(plan(cfg, discover([file], options=cfg.read_options)), output=collector)
