@@ -53,17 +53,24 @@ def explain_file(file: Path, ruleset: RuleSet, dedup: DedupConfig | None = None,
 
 
 def verdicts(doc: Document) -> list[Verdict]:
-    rows = [(line.index, Verdict(line.origin.line, "keep", _language(doc, line.index), line.raw)) for line in doc.lines]
+    """The document's lines and problems in the order of the input: a line quarantined
+    within a .txt file (not valid UTF-8, too long) was listed after all the others. Sorted
+    by source line, then a line before a problem on the same line (a JSONL record's lines
+    all carry the record's line), then in the order they were read; a problem that names no
+    line goes last."""
+    rows = [((False, line.origin.line, 0, line.index),
+             Verdict(line.origin.line, "keep", _language(doc, line.index), line.raw)) for line in doc.lines]
     for removal in doc.removed:
         reason = removal.reason
         if removal.duplicate_of is not None:
             ref = removal.duplicate_of
             reason = f"duplicate of {ref.source}:{ref.line} ({removal.similarity:.2f})"
-        rows.append((removal.line.index, Verdict(removal.line.origin.line, "drop", reason, removal.line.raw)))
+        rows.append(((False, removal.line.origin.line, 0, removal.line.index),
+                     Verdict(removal.line.origin.line, "drop", reason, removal.line.raw)))
+    for k, p in enumerate(doc.problems):
+        rows.append(((p.line is None, p.line or 0, 1, k), Verdict(p.line, "quarantine", p.problem, p.preview)))
     rows.sort(key=lambda r: r[0])
-    out = [v for _, v in rows]
-    out += [Verdict(p.line, "quarantine", p.problem, p.preview) for p in doc.problems]
-    return out
+    return [v for _, v in rows]
 
 
 def _language(doc: Document, index: int) -> str:
