@@ -321,6 +321,39 @@ def format_option(inputs: bool):
              + compressed)
 
 
+def read_options(inputs: bool) -> list:
+    """How an input is read (--format, --text-field, --encoding, --max-*): shared by run and
+    dedup (``inputs``: files and folders) and explain (one file), whose verdicts they change."""
+    return [
+        format_option(inputs),
+        click.option("--text-field", default="text", show_default=True,
+                     help="Field of a JSONL record (or column of a Parquet, Arrow or CSV file) that holds the document "
+                          "text."),
+        click.option("--encoding", default="auto", show_default=True, callback=_encoding, metavar="NAME",
+                     help="Encoding of .txt files without a byte order mark. auto: UTF-8, UTF-16 told by its "
+                          "NULs, or for a file with no UTF-8 in it a detected legacy encoding (cp1252, ...). "
+                          "JSONL is always UTF-8."),
+        click.option("--max-line-bytes", type=ByteSize(), default="8MiB", show_default=True,
+                     help="Longest line to read; a longer one is quarantined and the rest of its document read."),
+        click.option("--max-doc-bytes", type=ByteSize(), default="64MiB", show_default=True,
+                     help="Largest .txt file or JSONL record to read; a larger one is quarantined, unread."),
+        click.option("--max-doc-lines", type=click.IntRange(min=1), default=DEFAULT_MAX_DOC_LINES, show_default=True,
+                     help="Most lines one document may have; one with more is quarantined, unread. A document's "
+                          "lines are cleaned together, about 2 kB of memory each."),
+    ]
+
+
+# Repeatable only to be refused when repeated: a single-valued option kept the last. Run,
+# dedup and explain (a line of FILE that copies the earlier run is dropped as run drops it).
+against_option = click.option(
+    "--against", type=click.Path(path_type=Path, exists=True, file_okay=False), multiple=True,
+    callback=_one_index, metavar="DIR",
+    help="Remove paragraphs that copy anything kept by an earlier run, which was run with "
+         "--save-index: DIR is its output folder (or its index/ folder). The copies point at "
+         "the earlier paragraph; the earlier text is not read again. Same dedup options needed. "
+         "Once: the index of a run made with --against X --save-index holds X's paragraphs too.")
+
+
 def io_options(fn):
     """Inputs, output folder and how the run goes: shared by run and dedup."""
     for decorator in reversed([
@@ -354,21 +387,7 @@ def io_options(fn):
         click.option("--address", default=None, metavar="ADDR",
                      help="With --engine ray: 'auto' or HOST:PORT joins a running Ray cluster; without it a "
                           "local cluster is started for the run."),
-        format_option(inputs=True),
-        click.option("--text-field", default="text", show_default=True,
-                     help="Field of a JSONL record (or column of a Parquet, Arrow or CSV file) that holds the document "
-                          "text."),
-        click.option("--encoding", default="auto", show_default=True, callback=_encoding, metavar="NAME",
-                     help="Encoding of .txt files without a byte order mark. auto: UTF-8, UTF-16 told by its "
-                          "NULs, or for a file with no UTF-8 in it a detected legacy encoding (cp1252, ...). "
-                          "JSONL is always UTF-8."),
-        click.option("--max-line-bytes", type=ByteSize(), default="8MiB", show_default=True,
-                     help="Longest line to read; a longer one is quarantined and the rest of its document read."),
-        click.option("--max-doc-bytes", type=ByteSize(), default="64MiB", show_default=True,
-                     help="Largest .txt file or JSONL record to read; a larger one is quarantined, unread."),
-        click.option("--max-doc-lines", type=click.IntRange(min=1), default=DEFAULT_MAX_DOC_LINES, show_default=True,
-                     help="Most lines one document may have; one with more is quarantined, unread. A document's "
-                          "lines are cleaned together, about 2 kB of memory each."),
+        *read_options(inputs=True),
         click.option("--memory", type=ByteSize(), default=None, metavar="SIZE",
                      help="Memory budget of each process (1GiB, 4G; under 640MiB it cannot be met in full). The "
                           "dedup index, the one part that grows "
@@ -397,13 +416,7 @@ def io_options(fn):
                      help="Also write the dedup index into -o DIR/index/ (band keys, shingle sets and references "
                           "of the kept paragraphs; about 470 bytes per kept paragraph), so a later run can "
                           "deduplicate against this one with --against DIR."),
-        # Repeatable only to be refused when repeated: a single-valued option kept the last.
-        click.option("--against", type=click.Path(path_type=Path, exists=True, file_okay=False), multiple=True,
-                     callback=_one_index, metavar="DIR",
-                     help="Remove paragraphs that copy anything kept by an earlier run, which was run with "
-                          "--save-index: DIR is its output folder (or its index/ folder). The copies point at "
-                          "the earlier paragraph; the earlier text is not read again. Same dedup options needed. "
-                          "Once: the index of a run made with --against X --save-index holds X's paragraphs too."),
+        against_option,
         click.option("--dedup-parts", is_flag=True,
                      help="Find the near-duplicates in parts that run side by side on --workers processes, "
                           "between two passes over the input, instead of with one index that takes every "
@@ -437,7 +450,7 @@ def dedup_options(fn):
 
 
 def site_options(fn):
-    """Site-level boilerplate (curate.stages.site): only `run` has it."""
+    """Site-level boilerplate (curate.stages.site): run and explain."""
     for decorator in reversed([
         click.option("--site", "site", type=click.Choice(SITE_MODES), default="url", show_default=True,
                      help="Where a page's site comes from, for removing the lines a site repeats on many of "
@@ -456,7 +469,7 @@ def site_options(fn):
 
 
 def language_option(fn):
-    """The language stage's model: only `run` has it."""
+    """The language stage's model: run and explain."""
     return click.option(
         "--language-model", type=click.Choice(["langdetect", "py3langid"]), default="langdetect",
         show_default=True,
@@ -466,14 +479,68 @@ def language_option(fn):
              "install 'curate-corpus[py3langid]').")(fn)
 
 
+# --keep-lang makes a document rule: run, explain and rules list (which lists that rule) take it.
+keep_lang_option = click.option(
+    "--keep-lang", "keep_languages", multiple=True, metavar="CODE[,CODE...]", callback=_codes,
+    help="Keep only documents labelled with these languages (en,de; 'und', too little text to tell, "
+         "is dropped unless listed); the others go to removed.jsonl as doc:keep-lang. Codes as the "
+         "language model writes them (ISO 639-1: en, not eng or en-US); any other is refused before the "
+         "run. A document rule like any other: a rule file can do the same with stat = \"language\".")
+
+# Options of `curate run` that explain leaves out, and why: none of them changes a verdict on
+# one file. Every other option of run changes what a line's verdict is, so explain takes it
+# too (tests/test_cli_help.py holds the two to this list: an option added to run must be
+# added to explain_options below or named here).
+RUN_ONLY = {
+    "inputs": "explain takes one FILE",
+    "inputs_from": "explain takes one FILE",
+    "output": "explain writes nothing",
+    "staging": "explain writes nothing",
+    "output_format": "explain writes nothing",
+    "workers": "the output is the same for any number",
+    "engine": "the output is the same on either engine",
+    "address": "the output is the same on either engine",
+    "memory": "the output is the same for any budget",
+    "timings": "explain writes nothing",
+    "strict": "only the exit status of a run with quarantined inputs",
+    "resume": "explain writes nothing to continue",
+    "overwrite": "explain writes nothing",
+    "chunk_docs": "how the output is cut into shards, not what it holds",
+    "quiet": "explain shows no progress bar or summary",
+    "save_index": "explain writes nothing",
+    "dedup_parts": "the same output, found another way",
+}
+
+
+def explain_options(fn):
+    """Every option of `curate run` that changes a verdict on one file (all but RUN_ONLY),
+    the same definitions run uses: explain had only the rule options and built the rest of
+    its config from defaults, so its verdicts were not run's (--keep-lang, --encoding,
+    --site off, ...)."""
+    for decorator in reversed([*read_options(inputs=False), rule_options, keep_lang_option, site_options,
+                               language_option, dedup_options, against_option]):
+        fn = decorator(fn)
+    return fn
+
+
+def verdict_settings(text_field, encoding, max_line_bytes, max_doc_bytes, max_doc_lines, input_format, threshold,
+                     num_perm, shingle_words, shingle_chars, min_words, site="off", site_min_pages=DEFAULT_MIN_PAGES,
+                     site_min_share=DEFAULT_MIN_SHARE, language_model="langdetect") -> dict:
+    """The RunConfig fields the verdict-changing options set, one way for run, dedup and
+    explain, so that explain's verdicts on a file are run's. (Site and language model:
+    dedup has neither option, and its pipeline neither stage.)"""
+    return {"text_field": text_field, "encoding": encoding, "max_line_bytes": max_line_bytes,
+            "max_doc_bytes": max_doc_bytes, "max_doc_lines": max_doc_lines, "input_format": input_format,
+            "dedup": DedupConfig(threshold=threshold, num_perm=num_perm, shingle_words=shingle_words,
+                                 shingle_chars=shingle_chars, min_words=min_words),
+            "site": site, "site_min_pages": site_min_pages, "site_min_share": site_min_share,
+            "language_model": language_model}
+
+
 @cli.command()
 @io_options
 @rule_options
-@click.option("--keep-lang", "keep_languages", multiple=True, metavar="CODE[,CODE...]", callback=_codes,
-              help="Keep only documents labelled with these languages (en,de; 'und', too little text to tell, "
-                   "is dropped unless listed); the others go to removed.jsonl as doc:keep-lang. Codes as the "
-                   "language model writes them (ISO 639-1: en, not eng or en-US); any other is refused before the "
-                   "run. A document rule like any other: a rule file can do the same with stat = \"language\".")
+@keep_lang_option
 @site_options
 @language_option
 @dedup_options
@@ -562,16 +629,16 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
         except CurateError as err:
             raise _fail(err) from err
         ruleset = rules()
-        dedup = DedupConfig(threshold=threshold, num_perm=num_perm, shingle_words=shingle_words,
-                            shingle_chars=shingle_chars, min_words=min_words)
+        verdicts = verdict_settings(text_field=text_field, encoding=encoding, max_line_bytes=max_line_bytes,
+                                    max_doc_bytes=max_doc_bytes, max_doc_lines=max_doc_lines,
+                                    input_format=input_format, threshold=threshold, num_perm=num_perm,
+                                    shingle_words=shingle_words, shingle_chars=shingle_chars, min_words=min_words,
+                                    site=site, site_min_pages=site_min_pages, site_min_share=site_min_share,
+                                    language_model=language_model)
         cfg = driver.RunConfig(inputs=tuple(inputs), output=output, ruleset=ruleset, workers=workers,
-                               text_field=text_field, dedup=dedup, chunk_items=chunk_docs, stages=stages,
-                               measure_index=timings is not None, encoding=encoding, max_line_bytes=max_line_bytes,
-                               max_doc_bytes=max_doc_bytes, max_doc_lines=max_doc_lines, input_format=input_format,
-                               sink=output_format,
-                               staging=staging, against=against, save_index=save_index, memory=memory,
-                               site=site, site_min_pages=site_min_pages, site_min_share=site_min_share,
-                               language_model=language_model, dedup_parts=dedup_parts)
+                               chunk_items=chunk_docs, stages=stages, measure_index=timings is not None,
+                               sink=output_format, staging=staging, against=against, save_index=save_index,
+                               memory=memory, dedup_parts=dedup_parts, **verdicts)
         try:
             if staging is not None and not isinstance(output, str):
                 raise UsageError(f"--staging is where an output URL is built before its upload; -o {output} is a "
@@ -713,18 +780,19 @@ def _interrupted(err: KeyboardInterrupt, output, engine: str, staging: Path | No
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@rule_options
-@format_option(inputs=False)
-@click.option("--text-field", default="text", show_default=True,
-              help="Field of a JSONL record (or column of a Parquet, Arrow or CSV file) that holds the text.")
+@explain_options
 @click.option("--only", type=click.Choice(["all", "keep", "drop"]), default="all", show_default=True,
               help="Show every line, or only kept or only dropped lines.")
 @click.option("--width", type=click.IntRange(min=20), default=100, show_default=True,
               help="Cut each line's text to this many characters.")
-def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled, input_format, text_field, only,
-            width):
+def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled, keep_languages, against, only,
+            width, **options):
     """Show every line of FILE with its verdict and the reason: the rule that removed it,
-    or the paragraph it duplicates (within FILE), with the same rules `curate run` uses.
+    or the paragraph it duplicates (within FILE, or in the earlier run --against names),
+    with the same rules `curate run` uses. It takes every option of run that changes a
+    verdict (rules, --keep-lang, how FILE is read, --site, --language-model, the dedup
+    settings, --against): with the same options, a line's verdict is the one
+    `curate run FILE` gives it.
 
     \b
     Examples:
@@ -732,6 +800,7 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
       curate explain page.txt --only drop
       curate explain page.txt --rules my-rules/ --disable byline
       curate explain part-00000 --format jsonl
+      curate explain page.txt --keep-lang en --encoding cp1252
     """
     from curate.explain import explain_file, format_verdicts
     from curate.formats import reader_for, supported
@@ -742,11 +811,12 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
     if not file.is_file():
         raise click.ClickException(f"{name}: not a regular file (a folder, pipe or device); give one .txt or "
                                    ".jsonl file")
-    if reader_for(file, input_format) is None:
+    if reader_for(file, options["input_format"]) is None:
         raise click.ClickException(f"{name}: {supported()} files; or name its format with --format")
-    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled)
+    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled,
+                                   keep_languages=keep_languages)
     try:
-        explained = explain_file(file, ruleset, DedupConfig(), text_field, input_format)
+        explained = explain_file(file, ruleset, against=against, **verdict_settings(**options))
     except CurateError as err:
         raise _fail(err) from err
     for doc_id, verdicts in explained:
@@ -884,11 +954,14 @@ def rules():
 
 @rules.command("list")
 @rule_options
-def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled):
+@keep_lang_option
+def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled, keep_languages):
     """Show every rule that `curate run` would load with these options: name, scope, whether
     it is on, the file it comes from, and what it removes. Rules of a pack that is off by
-    default (the document rule packs) are listed as off until --enable names the pack."""
-    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled)
+    default (the document rule packs) are listed as off until --enable names the pack;
+    --keep-lang adds the document rule it makes, as run does."""
+    ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled,
+                                   keep_languages=keep_languages)
     if not ruleset.rules:
         echo("no rules loaded")
         return

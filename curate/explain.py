@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from curate.discover import discover
 from curate.document import Document, Problem
@@ -34,15 +35,17 @@ class Collector(MemoryOutput):
         self.results.append((problem.source, [Verdict(problem.line, "quarantine", problem.problem, problem.preview)]))
 
 
-def explain_file(file: Path, ruleset: RuleSet, dedup: DedupConfig, text_field: str = "text",
-                 input_format: str = "auto") -> list[tuple[str, list[Verdict]]]:
+def explain_file(file: Path, ruleset: RuleSet, dedup: DedupConfig | None = None,
+                 **settings: Any) -> list[tuple[str, list[Verdict]]]:
     """(document id, verdicts in line order) for every document of the file: the driver's
-    run of `curate run` on this one file, collected instead of written.
+    run of `curate run` on this one file, collected instead of written. ``settings``: the
+    other RunConfig fields that change a verdict (text_field, input_format, encoding, the
+    --max-* limits, site, language_model, against), as `curate run` sets them from its options.
 
-    Duplicates are found within this file only: explain looks at one input, not the corpus.
+    Duplicates are found within this file only (and in the index of ``against``, an earlier
+    run's): explain looks at one input, not the corpus.
     """
-    cfg = RunConfig(inputs=(file,), output=Path("-"), ruleset=ruleset, dedup=dedup, text_field=text_field,
-                    input_format=input_format)
+    cfg = RunConfig(inputs=(file,), output=Path("-"), ruleset=ruleset, dedup=dedup or DedupConfig(), **settings)
     collector = Collector()
     # Nothing is written, so there is no output folder to keep out of the discovery.
     run(plan(cfg, discover([file], options=cfg.read_options)), output=collector)
@@ -50,17 +53,24 @@ def explain_file(file: Path, ruleset: RuleSet, dedup: DedupConfig, text_field: s
 
 
 def verdicts(doc: Document) -> list[Verdict]:
-    rows = [(line.index, Verdict(line.origin.line, "keep", _language(doc, line.index), line.raw)) for line in doc.lines]
+    """The document's lines and problems in the order of the input: a line quarantined
+    within a .txt file (not valid UTF-8, too long) was listed after all the others. Sorted
+    by source line, then a line before a problem on the same line (a JSONL record's lines
+    all carry the record's line), then in the order they were read; a problem that names no
+    line goes last."""
+    rows = [((False, line.origin.line, 0, line.index),
+             Verdict(line.origin.line, "keep", _language(doc, line.index), line.raw)) for line in doc.lines]
     for removal in doc.removed:
         reason = removal.reason
         if removal.duplicate_of is not None:
             ref = removal.duplicate_of
             reason = f"duplicate of {ref.source}:{ref.line} ({removal.similarity:.2f})"
-        rows.append((removal.line.index, Verdict(removal.line.origin.line, "drop", reason, removal.line.raw)))
+        rows.append(((False, removal.line.origin.line, 0, removal.line.index),
+                     Verdict(removal.line.origin.line, "drop", reason, removal.line.raw)))
+    for k, p in enumerate(doc.problems):
+        rows.append(((p.line is None, p.line or 0, 1, k), Verdict(p.line, "quarantine", p.problem, p.preview)))
     rows.sort(key=lambda r: r[0])
-    out = [v for _, v in rows]
-    out += [Verdict(p.line, "quarantine", p.problem, p.preview) for p in doc.problems]
-    return out
+    return [v for _, v in rows]
 
 
 def _language(doc: Document, index: int) -> str:
