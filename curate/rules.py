@@ -510,7 +510,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
             raise fail(f"{key!r} belongs to document rules: add scope = \"document\"")
     if scope == "page":
         return replace(_parse_page_rule(table, name, reason.strip(), display, examples_match, examples_keep, enabled,
-                                        fail), final=final)
+                                        fail), final=final, pack=pack)
     if "detector" in table or "params" in table:
         raise fail("'detector' and 'params' belong to page rules: add scope = \"page\"")
     case_sensitive = _typed(table, "case_sensitive", bool, False, fail)
@@ -572,7 +572,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         name=name, reason=reason.strip(), scope=scope, regex=regex, source=display,
         max_words=max_words, min_words=min_words, lines=lines,
         examples_match=examples_match, examples_keep=examples_keep, enabled=enabled, literals=literals,
-        final=final, skip_sentences=skip_sentences, inline=inline,
+        final=final, skip_sentences=skip_sentences, inline=inline, pack=pack,
     )
 
 

@@ -1,0 +1,82 @@
+"""Rule files as they load through the real CLI and the API: keys every scope honours or
+refuses (pack, max_words, requires), one line model, empty option values, each file once
+however it is named, symlinked and hidden names in a rule folder, POSIX classes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEEDS, invoke, read_jsonl, run_process
+
+import curate
+from curate.errors import RuleError
+
+PACKED = '''
+[[rule]]
+name = "promo-app"
+reason = "app promotion"
+pattern = '^download our app\\b'
+pack = "promos"
+enabled = false
+examples.match = ["Download our app now"]
+
+[[rule]]
+name = "promo-pair"
+reason = "share label over a network name"
+scope = "block"
+lines = 2
+pattern = '^share this story\\nfacebook$'
+pack = "promos"
+enabled = false
+examples.match = ["Share this story\\nFacebook"]
+
+[[rule]]
+name = "promo-menus"
+reason = "menus"
+scope = "page"
+detector = "link-run"
+params = { min_lines = 3 }
+pack = "promos"
+enabled = false
+examples.match = ["News\\nSport\\nKultur"]
+'''
+
+ONE_RULE = '''
+[[rule]]
+name = "own-rule"
+reason = "mine"
+pattern = '^weiterlesen$'
+examples.match = ["Weiterlesen"]
+'''
+
+
+PAGE = ("The harbour authority said on Monday that the new terminal would open in the spring, two years late.\n\n"
+        "Download our app now\n\nShare this story\nFacebook\n\n"
+        "Officials blamed the delay on a shortage of steel and on a dispute with the builders over pay.\n")
+
+
+def _folder(tmp_path: Path, name: str, text: str, file: str = "r.toml") -> Path:
+    folder = tmp_path / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / file).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_pack_turns_on_line_block_and_page_rules(tmp_path):
+    # `pack` was kept by document rules only: --enable promos turned nothing on here.
+    rules = _folder(tmp_path, "r", PACKED)
+    page = tmp_path / "page.txt"
+    page.write_text(PAGE, encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("run", page, "-o", out, "-q", "--no-builtin-rules", "--rules", rules, "--enable", "promos")
+    assert result.exit_code == 0, result.output
+    reasons = {r["reason"] for r in read_jsonl(out / "removed.jsonl")}
+    assert {"rule:promo-app", "rule:promo-pair"} <= reasons
+    listed = invoke("rules", "list", "--no-builtin-rules", "--rules", rules, "--enable", "promos")
+    assert listed.exit_code == 0, listed.output
+    assert "packs: promos (3 of 3 on)" in listed.output
+    assert all(r.enabled for r in curate.ruleset([rules], builtin=False, enabled=["promos"]).rules)
+    assert not any(r.enabled for r in curate.ruleset([rules], builtin=False).rules)
