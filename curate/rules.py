@@ -353,6 +353,9 @@ def load_rules(
     if disabled:
         ruleset.rules = [_replace(r, enabled=False) if r.name in disabled else r for r in ruleset.rules]
     if check_examples:
+        # Only for rules that will run: `rules test` (check_examples=False) proves each
+        # rule on its own examples, where a second model is harmless and cannot be disabled.
+        _refuse_two_models(ruleset, where)
         for rule in ruleset.rules:
             if rule.name not in proven:
                 check_rule_examples(rule)
@@ -362,6 +365,20 @@ def load_rules(
     # lands inside one is swallowed: collect them now (about 10 ms), before any input.
     gc.collect()
     return ruleset
+
+
+def _refuse_two_models(ruleset: RuleSet, where: dict[str, str]) -> None:
+    """A run has one line model: it has the last word on every other rule's hit, and with
+    two on the last one alone decided while `rules list` and summary.json named both."""
+    models = [r for r in ruleset.active if getattr(r.detector, "arbitrates", False)]
+    if len(models) < 2:
+        return
+    first, second = models[0], models[1]
+    builtin = next((r.name for r in models if r.file.startswith(BUILTIN_PREFIX)), None)
+    advice = (f"turn the built-in one off with --disable {builtin} to run yours in its place" if builtin
+              else f"turn one off with --disable {first.name} or --disable {second.name}")
+    raise RuleError(where[second.name], f"a second line model: {first.name!r} ({where[first.name]}) is on too, "
+                    f"and a run takes one (it has the last word on the other rules' hits); {advice}", second.name)
 
 
 def _decode(text: RuleText) -> str:

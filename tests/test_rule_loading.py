@@ -80,3 +80,32 @@ def test_pack_turns_on_line_block_and_page_rules(tmp_path):
     assert "packs: promos (3 of 3 on)" in listed.output
     assert all(r.enabled for r in curate.ruleset([rules], builtin=False, enabled=["promos"]).rules)
     assert not any(r.enabled for r in curate.ruleset([rules], builtin=False).rules)
+
+
+MODEL = '''
+[[rule]]
+name = "my-model"
+reason = "stricter model"
+scope = "page"
+detector = "line-model"
+params = { threshold = 0.9, rule_threshold = 0.9 }
+examples.match = ["Home\\nNews\\nSport\\nContact"]
+'''
+
+
+def test_a_second_line_model_is_refused_naming_disable(tmp_path):
+    # The last one alone decided, while `rules list` and summary.json named both as used.
+    rules = _folder(tmp_path, "r", MODEL)
+    out = tmp_path / "out"
+    said = ("r.toml: rule 'my-model': a second line model: 'line-model' (<builtin>/model.toml) is on too, and a run "
+            "takes one (it has the last word on the other rules' hits); turn the built-in one off with "
+            "--disable line-model to run yours in its place")
+    result = invoke("run", SEEDS, "-o", out, "-q", "--rules", rules)
+    assert result.exit_code == 1 and said in result.output
+    assert not out.exists()
+    assert said in invoke("rules", "list", "--rules", rules).output
+    with pytest.raises(RuleError, match="a second line model"):
+        curate.ruleset([rules])
+    assert invoke("rules", "list", "--rules", rules, "--disable", "line-model").exit_code == 0
+    tested = invoke("rules", "test", rules)  # each rule on its own examples: both may be tested
+    assert tested.exit_code == 0 and "ok   my-model" in tested.output
