@@ -578,6 +578,13 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         literals = tuple(sorted({fold(x) for x in requires}))
     max_words = _typed(table, "max_words", int, None, fail)
     min_words = _typed(table, "min_words", int, None, fail)
+    if scope == "block":
+        # They bound one line's words (README); a block rule's window was never counted, so
+        # they were accepted and ignored.
+        for key in ("max_words", "min_words"):
+            if key in table:
+                raise fail(f"{key!r} is for line rules: it bounds one line's words, and a block rule looks at a "
+                           "window of lines; bound the words in the pattern instead, or make it a line rule")
     skip_sentences = _typed(table, "skip_sentences", bool, False, fail)
     if skip_sentences and scope != "line":
         raise fail("'skip_sentences' is for line rules: a block rule's window is not one sentence")
@@ -615,8 +622,10 @@ def _examples(table: dict, fail) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _parse_page_rule(table, name, reason, display, examples_match, examples_keep, enabled, fail) -> Rule:
     from curate.detectors import build_detector
 
+    # 'requires' too: it was accepted and ignored (it prefilters a pattern's lines, and a
+    # page rule has no pattern).
     for key in ("pattern", "phrases", "whole_line", "lines", "max_words", "min_words", "case_sensitive",
-                "skip_sentences", "inline"):
+                "skip_sentences", "inline", "requires"):
         if key in table:
             raise fail(f"{key!r} does not apply to a page rule; a page rule runs a detector, tuned by 'params'")
     kind, params = _string(table, "detector", fail, "detector = \"link-run\""), table.get("params", {})

@@ -109,3 +109,20 @@ def test_a_second_line_model_is_refused_naming_disable(tmp_path):
     assert invoke("rules", "list", "--rules", rules, "--disable", "line-model").exit_code == 0
     tested = invoke("rules", "test", rules)  # each rule on its own examples: both may be tested
     assert tested.exit_code == 0 and "ok   my-model" in tested.output
+
+
+@pytest.mark.parametrize("scope, key, said", [
+    ("block", "max_words = 1", "'max_words' is for line rules: it bounds one line's words"),
+    ("block", "min_words = 1", "'min_words' is for line rules: it bounds one line's words"),
+    ("page", 'requires = ["zzzz"]', "'requires' does not apply to a page rule"),
+])
+def test_keys_a_scope_would_ignore_are_refused_by_name(tmp_path, scope, key, said):
+    body = ('lines = 2\npattern = \'^share this story\\nfacebook$\'\nexamples.match = ["Share this story\\nFacebook"]'
+            if scope == "block" else
+            'detector = "link-run"\nparams = { min_lines = 3 }\nexamples.match = ["News\\nSport\\nKultur"]')
+    rules = _folder(tmp_path, "r", f'[[rule]]\nname = "k"\nreason = "r"\nscope = "{scope}"\n{key}\n{body}\n')
+    for args in (["rules", "test", "--no-builtin-rules", rules], ["run", SEEDS, "-o", tmp_path / "out", "--rules",
+                                                                  rules]):
+        result = invoke(*args)
+        assert result.exit_code == 1 and f"r.toml: rule 'k': {said}" in result.output, result.output
+    assert not (tmp_path / "out").exists()
