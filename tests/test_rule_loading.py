@@ -126,3 +126,26 @@ def test_keys_a_scope_would_ignore_are_refused_by_name(tmp_path, scope, key, sai
         result = invoke(*args)
         assert result.exit_code == 1 and f"r.toml: rule 'k': {said}" in result.output, result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, said", [
+    (["run", "page.txt", "-o", "out", "--rules", ""], "Invalid value for '--rules': an empty path"),
+    (["rules", "list", "--rules", ""], "Invalid value for '--rules': an empty path"),
+    (["rules", "test", ""], "an empty path"),
+    (["run", "page.txt", "-o", "out", "--enable", ""], "Invalid value for '--enable': names no pack or rule"),
+    (["rules", "list", "--enable", ","], "Invalid value for '--enable': names no pack or rule"),
+])
+def test_empty_rules_and_enable_values_are_refused(tmp_path, args, said):
+    # An unset shell variable: --rules "" loaded every *.toml under the working folder.
+    _folder(tmp_path, "old-experiments", MODEL.replace("my-model", "drop-all"))
+    (tmp_path / "page.txt").write_text(PAGE, encoding="utf-8")
+    result = run_process(*args, cwd=tmp_path)
+    assert result.returncode == 2 and said in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_api_refuses_empty_rules_and_enable_values():
+    with pytest.raises(curate.errors.ApiValueError, match="an empty path"):
+        curate.ruleset([""])
+    with pytest.raises(curate.errors.ApiValueError, match="names no pack or rule"):
+        curate.ruleset(enabled=[""])
