@@ -174,6 +174,9 @@ class RuleText:
     display: str  # the path as the user wrote it, for messages
     relative: str  # path inside its folder, forward slashes
     data: bytes
+    # The file's resolved path ("" for a built-in file), so that a file named twice (in
+    # ./rules/ and with --rules rules/x.toml, or in a folder and on its own) loads once.
+    key: str = ""
 
 
 def builtin_rule_files() -> list[RuleText]:
@@ -210,7 +213,7 @@ def folder_rule_files(folder: Path, named: bool = True) -> list[RuleText]:
         if not folder.name.endswith(".toml"):
             raise RuleError(str(folder), "not a rule file: rule files end in .toml; pass a *.toml file or "
                             "a folder that holds them")
-        return [RuleText(str(folder), folder.name, read_rule_file(folder))]
+        return [RuleText(str(folder), folder.name, read_rule_file(folder), os.path.realpath(folder))]
     if not stat.S_ISDIR(info.st_mode) and named:
         from curate.formats.base import kind_of_mode  # only here: the rules load without the readers
 
@@ -221,16 +224,30 @@ def folder_rule_files(folder: Path, named: bool = True) -> list[RuleText]:
     paths = _toml_files(folder)
     if named and not paths:
         raise RuleError(str(folder), "no *.toml rule files in this folder; check the path given to --rules")
-    return [RuleText(str(path), path.relative_to(folder).as_posix(), read_rule_file(path)) for path in paths]
+    return [RuleText(str(path), path.relative_to(folder).as_posix(), read_rule_file(path), os.path.realpath(path))
+            for path in paths]
 
 
 def _toml_files(folder: Path) -> list[Path]:
-    """*.toml files under the folder, sorted; symlinked folders are not followed (a link
-    back to a parent would loop), symlinked files are."""
+    """*.toml files under the folder, sorted. Symlinked folders are followed, as an input
+    folder's are (a shared rule folder linked in was skipped without a word), each real
+    folder once: a link back to a parent, or to a folder already walked, is not followed
+    again. Hidden names are skipped, as in an input folder: an editor's lock link
+    (.#x.toml) or a .backup/ copy is no rule file of the project."""
     found: list[Path] = []
-    for root, dirs, files in os.walk(folder, onerror=_raise_walk_error):
+    walked = {os.path.realpath(folder)}
+    for root, dirs, files in os.walk(folder, onerror=_raise_walk_error, followlinks=True):
+        # Real folders claim their place before links to them, so a file is named by its
+        # real path where a link sits beside it.
+        shown = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = []
+        for name in sorted(shown, key=lambda d: os.path.islink(os.path.join(root, d))):
+            real = os.path.realpath(os.path.join(root, name))
+            if real not in walked:
+                walked.add(real)
+                dirs.append(name)
         dirs.sort()
-        found.extend(Path(root) / name for name in files if name.endswith(".toml"))
+        found.extend(Path(root) / name for name in files if name.endswith(".toml") and not name.startswith("."))
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
@@ -320,8 +337,13 @@ def load_rules(
             ruleset.project_rules = True
     where: dict[str, str] = {}
     proven: set[str] = set()  # rules of built-in files the test suite proved as they are (rules_verified)
+    loaded: set[str] = set()  # resolved paths of the files loaded
     for origin, files in groups:
         for text in files:
+            if text.key:
+                if text.key in loaded:
+                    continue  # named again (./rules/x.toml given with --rules): load it once, as a folder
+                loaded.add(text.key)
             rule_file = RuleFile(origin, text.relative, hashlib.sha256(text.data).hexdigest(), 0)
             rules = parse_rule_file(text.display, _decode(text), rule_file.label)
             if origin == "built-in" and check_examples and rules_verified.proven(text.relative, rule_file.sha256):

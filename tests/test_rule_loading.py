@@ -149,3 +149,44 @@ def test_the_api_refuses_empty_rules_and_enable_values():
         curate.ruleset([""])
     with pytest.raises(curate.errors.ApiValueError, match="names no pack or rule"):
         curate.ruleset(enabled=[""])
+
+
+def test_a_rule_file_named_again_loads_once(tmp_path):
+    # `rules test rules/app-promos.toml` in a project said the rule was a duplicate of itself.
+    result = invoke("rules", "test", "rules/app-promos.toml", cwd=ROOT)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("ok   app-promo") == 1
+    rules = _folder(tmp_path, "r", PACKED)
+    out = tmp_path / "out"
+    result = invoke("run", SEEDS, "-o", out, "-q", "--no-builtin-rules", "--rules", rules, "--rules",
+                    rules / "r.toml")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert [(f["origin"], f["file"]) for f in summary["rules"]] == [("--rules #1", "r.toml")]
+
+
+def test_a_symlinked_subfolder_is_followed_once_and_a_loop_is_not(tmp_path):
+    team = _folder(tmp_path, "team", PACKED)
+    rules = _folder(tmp_path, "mine", ONE_RULE)
+    (rules / "team").symlink_to(team)
+    (rules / "team-again").symlink_to(team)  # the same folder twice: its rules once
+    (team / "up").symlink_to(rules)  # a loop back
+    result = run_process("rules", "list", "--no-builtin-rules", "--no-project-rules", "--rules", rules,
+                         cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
+    assert names[:4] == ["own-rule", "promo-app", "promo-pair", "promo-menus"]
+    assert "mine/team/r.toml" in result.stdout and "team-again" not in result.stdout
+
+
+def test_hidden_names_in_a_rule_folder_are_skipped(tmp_path):
+    # An editor's lock link broke every run of the project; a .backup/ copy was a duplicate.
+    rules = _folder(tmp_path, "rules", ONE_RULE, "own.toml")
+    (rules / ".#own.toml").symlink_to("user@host.1234:1700000000")
+    _folder(rules, ".backup", ONE_RULE, "own.toml")
+    (tmp_path / "page.txt").write_text("Weiterlesen\n\n" + PAGE, encoding="utf-8")
+    result = run_process("run", "page.txt", "-o", "out", "-q", "--no-builtin-rules", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "rule:own-rule" in {r["reason"] for r in read_jsonl(tmp_path / "out" / "removed.jsonl")}
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert [f["file"] for f in summary["rules"]] == ["own.toml"]
