@@ -190,3 +190,21 @@ def test_hidden_names_in_a_rule_folder_are_skipped(tmp_path):
     assert "rule:own-rule" in {r["reason"] for r in read_jsonl(tmp_path / "out" / "removed.jsonl")}
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert [f["file"] for f in summary["rules"]] == ["own.toml"]
+
+
+def test_a_posix_class_is_refused_naming_file_rule_and_what_to_write(tmp_path):
+    rules = _folder(tmp_path, "r", '[[rule]]\nname = "digits-comments"\nreason = "comment counter"\n'
+                                   "pattern = '^[[:digit:]]* ?comments?$'\nexamples.match = [\"12 comments\"]\n")
+    (tmp_path / "page.txt").write_text(PAGE, encoding="utf-8")
+    for args in (["run", "page.txt", "-o", "out", "--rules", "r"], ["rules", "test", "r"]):
+        result = run_process(*args, cwd=tmp_path, env={**os.environ, "PYTHONWARNINGS": "default"})
+        assert result.returncode == 1, result.stderr
+        assert ("Error: r/r.toml: rule 'digits-comments': [[:digit:]] is not a POSIX class in a rule's pattern: "
+                "patterns are Python's regular expressions, which have no POSIX classes") in result.stderr
+        assert "write \\d (any digit) or [0-9] instead" in result.stderr
+        assert "Warning" not in result.stderr and "Traceback" not in result.stderr
+    rules.joinpath("r.toml").write_text('[[rule]]\nname = "x"\nreason = "r"\npattern = \'^[a--b]$\'\n'
+                                        'examples.match = ["a"]\n')
+    result = run_process("rules", "test", "r", cwd=tmp_path)
+    assert result.returncode == 1 and "Warning" not in result.stderr
+    assert "rule 'x': bad regex: Possible set difference at position 3" in result.stderr
