@@ -76,7 +76,7 @@ def rule_options(fn):
     loads rules."""
     fn = click.option("--disable", "disabled", multiple=True, metavar="NAME",
                       help="Turn off one rule by name (repeatable). `curate rules list` shows the names.")(fn)
-    fn = click.option("--enable", "enabled", multiple=True, metavar="NAME[,NAME...]", callback=_names,
+    fn = click.option("--enable", "enabled", multiple=True, metavar="NAME[,NAME...]", callback=_enabled,
                       cls=PacksInHelp,
                       help="Turn on a pack of rules or one rule that is off by default (repeatable). Built-in "
                            f"packs of document rules: {PACKS} (README, \"Document rules\"). --disable wins "
@@ -85,7 +85,7 @@ def rule_options(fn):
     fn = click.option("--no-builtin-rules", is_flag=True,
                       help="Do not load the built-in rule pack.")(fn)
     fn = click.option("--rules", "rule_dirs", multiple=True, metavar="DIR|FILE",
-                      type=click.Path(path_type=Path),
+                      type=click.Path(), callback=_rule_paths,
                       help="A folder of *.toml rule files, or one *.toml file, to add (repeatable), after "
                            "the built-in pack and ./rules/.")(fn)
     return fn
@@ -104,6 +104,26 @@ def _codes(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
         raise click.BadParameter("names no language code; give the codes to keep, e.g. --keep-lang en,de, or leave "
                                  "the option out to keep every language", ctx=ctx, param=param)
     return codes
+
+
+def _enabled(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
+    """--enable's names: given, it must name one (an empty shell variable turned nothing on
+    without a word), as --keep-lang must."""
+    names = _names(ctx, param, value)
+    if value and not names:
+        raise click.BadParameter("names no pack or rule; give one, e.g. --enable gopher-quality, or leave the "
+                                 "option out", ctx=ctx, param=param)
+    return names
+
+
+def _rule_paths(ctx, param, value: tuple[str, ...]) -> tuple[Path, ...]:
+    """Rule folders and files, none empty: Path("") is ".", so an empty shell variable
+    loaded every *.toml under the working folder (old experiments, other projects' rules).
+    Taken as str, and made Paths here, because a Path can no longer tell "" from "."."""
+    if any(isinstance(path, str) and path == "" for path in value):  # (the API may give PathLikes too)
+        raise click.BadParameter("an empty path; give a folder of *.toml rule files or one *.toml file (write . for "
+                                 "the current folder), or leave it out", ctx=ctx, param=param)
+    return tuple(Path(path) for path in value)
 
 
 def _one_index(ctx, param, value: tuple[Path, ...]) -> Path | None:
@@ -985,7 +1005,7 @@ def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled,
 
 
 @rules.command("test")
-@click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("folders", nargs=-1, type=click.Path(), callback=_rule_paths)
 @click.option("--no-builtin-rules", is_flag=True,
               help="Do not test the built-in pack; with --no-project-rules, test only the given folders.")
 @no_project_rules_option

@@ -36,6 +36,7 @@ from __future__ import annotations
 import _sre
 import itertools
 import re
+import warnings
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from re import _compiler as sre_compile  # type: ignore[attr-defined]  # private: typeshed has no stub
@@ -166,8 +167,15 @@ def compile_pattern(pattern: str, flags: int, boolean: bool = True) -> CompiledP
     """Parse and translate a rule pattern. ``boolean``: only ever asked whether it matches
     (line rules), which allows exact RE2 forms for edge lookarounds. Raises PatternError."""
     try:
-        re.compile(pattern, flags)  # the reference: whatever it refuses, we refuse
-        tree = sre_parse.parse(pattern, flags)
+        with warnings.catch_warnings():
+            # Python warns of a set it may one day read otherwise ("Possible nested set" for
+            # [[:digit:]]): a raw warning on the terminal named no file or rule, and the
+            # pattern meant something else than it seemed to. Refused, saying what to write.
+            warnings.simplefilter("error", FutureWarning)
+            re.compile(pattern, flags)  # the reference: whatever it refuses, we refuse
+            tree = sre_parse.parse(pattern, flags)  # warns too when re.compile took it from its cache
+    except FutureWarning as warning:
+        raise PatternError(_future_set_syntax(pattern, str(warning))) from None
     except re.error as err:
         raise PatternError(f"bad regex: {err}") from err
     except OverflowError as err:
@@ -199,6 +207,31 @@ def compile_pattern(pattern: str, flags: int, boolean: bool = True) -> CompiledP
             pass
     return CompiledPattern(pattern=pattern, flags=flags, engine=ENGINE_RE2 if re2 is not None else ENGINE_BACKTRACKING,
                            re2=re2, backtracking=backtracking, prefilter=prefilter, ascii_re2=ascii_re2)
+
+
+# What to write in Python's syntax for the POSIX classes people reach for.
+_POSIX_CLASSES = {
+    "digit": "\\d (any digit) or [0-9]", "alpha": "[^\\W\\d_] (any letter) or [a-z]",
+    "alnum": "[^\\W_] (any letter or digit) or [a-z0-9]", "space": "\\s", "blank": "[ \\t]",
+    "upper": "[A-Z] (with case_sensitive = true)", "lower": "[a-z] (with case_sensitive = true)",
+    "punct": "[^\\w\\s]", "xdigit": "[0-9a-f]", "word": "\\w",
+}
+_POSIX_CLASS = re.compile(r"\[:\^?(\w+):\]")
+
+
+def _future_set_syntax(pattern: str, warning: str) -> str:
+    """Why a pattern Python warns about is refused, and what to write instead."""
+    posix = _POSIX_CLASS.search(pattern)
+    if posix:
+        written, name = f"[{posix.group(0)}]", posix.group(1)
+        chars = ", ".join(repr(c) for c in dict.fromkeys(posix.group(0)[:-1]))
+        instead = _POSIX_CLASSES.get(name, "the characters themselves in a set, e.g. [0-9]")
+        return (f"{written} is not a POSIX class in a rule's pattern: patterns are Python's regular expressions, "
+                f"which have no POSIX classes, and Python reads it as a set of the characters {chars} followed "
+                f"by a ']'; write {instead} instead")
+    return (f"bad regex: {warning} (Python warns that a future version may read this part of a set "
+            "otherwise): escape a '[' or a doubled '-', '&', '~' or '|' in a set to mean the character itself "
+            "(\\[, \\-, \\&, \\~, \\|)")
 
 
 @lru_cache(maxsize=1024)

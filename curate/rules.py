@@ -174,6 +174,9 @@ class RuleText:
     display: str  # the path as the user wrote it, for messages
     relative: str  # path inside its folder, forward slashes
     data: bytes
+    # The file's resolved path ("" for a built-in file), so that a file named twice (in
+    # ./rules/ and with --rules rules/x.toml, or in a folder and on its own) loads once.
+    key: str = ""
 
 
 def builtin_rule_files() -> list[RuleText]:
@@ -210,7 +213,7 @@ def folder_rule_files(folder: Path, named: bool = True) -> list[RuleText]:
         if not folder.name.endswith(".toml"):
             raise RuleError(str(folder), "not a rule file: rule files end in .toml; pass a *.toml file or "
                             "a folder that holds them")
-        return [RuleText(str(folder), folder.name, read_rule_file(folder))]
+        return [RuleText(str(folder), folder.name, read_rule_file(folder), os.path.realpath(folder))]
     if not stat.S_ISDIR(info.st_mode) and named:
         from curate.formats.base import kind_of_mode  # only here: the rules load without the readers
 
@@ -221,16 +224,30 @@ def folder_rule_files(folder: Path, named: bool = True) -> list[RuleText]:
     paths = _toml_files(folder)
     if named and not paths:
         raise RuleError(str(folder), "no *.toml rule files in this folder; check the path given to --rules")
-    return [RuleText(str(path), path.relative_to(folder).as_posix(), read_rule_file(path)) for path in paths]
+    return [RuleText(str(path), path.relative_to(folder).as_posix(), read_rule_file(path), os.path.realpath(path))
+            for path in paths]
 
 
 def _toml_files(folder: Path) -> list[Path]:
-    """*.toml files under the folder, sorted; symlinked folders are not followed (a link
-    back to a parent would loop), symlinked files are."""
+    """*.toml files under the folder, sorted. Symlinked folders are followed, as an input
+    folder's are (a shared rule folder linked in was skipped without a word), each real
+    folder once: a link back to a parent, or to a folder already walked, is not followed
+    again. Hidden names are skipped, as in an input folder: an editor's lock link
+    (.#x.toml) or a .backup/ copy is no rule file of the project."""
     found: list[Path] = []
-    for root, dirs, files in os.walk(folder, onerror=_raise_walk_error):
+    walked = {os.path.realpath(folder)}
+    for root, dirs, files in os.walk(folder, onerror=_raise_walk_error, followlinks=True):
+        # Real folders claim their place before links to them, so a file is named by its
+        # real path where a link sits beside it.
+        shown = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = []
+        for name in sorted(shown, key=lambda d: os.path.islink(os.path.join(root, d))):
+            real = os.path.realpath(os.path.join(root, name))
+            if real not in walked:
+                walked.add(real)
+                dirs.append(name)
         dirs.sort()
-        found.extend(Path(root) / name for name in files if name.endswith(".toml"))
+        found.extend(Path(root) / name for name in files if name.endswith(".toml") and not name.startswith("."))
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
@@ -320,8 +337,13 @@ def load_rules(
             ruleset.project_rules = True
     where: dict[str, str] = {}
     proven: set[str] = set()  # rules of built-in files the test suite proved as they are (rules_verified)
+    loaded: set[str] = set()  # resolved paths of the files loaded
     for origin, files in groups:
         for text in files:
+            if text.key:
+                if text.key in loaded:
+                    continue  # named again (./rules/x.toml given with --rules): load it once, as a folder
+                loaded.add(text.key)
             rule_file = RuleFile(origin, text.relative, hashlib.sha256(text.data).hexdigest(), 0)
             rules = parse_rule_file(text.display, _decode(text), rule_file.label)
             if origin == "built-in" and check_examples and rules_verified.proven(text.relative, rule_file.sha256):
@@ -353,6 +375,9 @@ def load_rules(
     if disabled:
         ruleset.rules = [_replace(r, enabled=False) if r.name in disabled else r for r in ruleset.rules]
     if check_examples:
+        # Only for rules that will run: `rules test` (check_examples=False) proves each
+        # rule on its own examples, where a second model is harmless and cannot be disabled.
+        _refuse_two_models(ruleset, where)
         for rule in ruleset.rules:
             if rule.name not in proven:
                 check_rule_examples(rule)
@@ -362,6 +387,20 @@ def load_rules(
     # lands inside one is swallowed: collect them now (about 10 ms), before any input.
     gc.collect()
     return ruleset
+
+
+def _refuse_two_models(ruleset: RuleSet, where: dict[str, str]) -> None:
+    """A run has one line model: it has the last word on every other rule's hit, and with
+    two on the last one alone decided while `rules list` and summary.json named both."""
+    models = [r for r in ruleset.active if getattr(r.detector, "arbitrates", False)]
+    if len(models) < 2:
+        return
+    first, second = models[0], models[1]
+    builtin = next((r.name for r in models if r.file.startswith(BUILTIN_PREFIX)), None)
+    advice = (f"turn the built-in one off with --disable {builtin} to run yours in its place" if builtin
+              else f"turn one off with --disable {first.name} or --disable {second.name}")
+    raise RuleError(where[second.name], f"a second line model: {first.name!r} ({where[first.name]}) is on too, "
+                    f"and a run takes one (it has the last word on the other rules' hits); {advice}", second.name)
 
 
 def _decode(text: RuleText) -> str:
@@ -510,7 +549,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
             raise fail(f"{key!r} belongs to document rules: add scope = \"document\"")
     if scope == "page":
         return replace(_parse_page_rule(table, name, reason.strip(), display, examples_match, examples_keep, enabled,
-                                        fail), final=final)
+                                        fail), final=final, pack=pack)
     if "detector" in table or "params" in table:
         raise fail("'detector' and 'params' belong to page rules: add scope = \"page\"")
     case_sensitive = _typed(table, "case_sensitive", bool, False, fail)
@@ -561,6 +600,13 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         literals = tuple(sorted({fold(x) for x in requires}))
     max_words = _typed(table, "max_words", int, None, fail)
     min_words = _typed(table, "min_words", int, None, fail)
+    if scope == "block":
+        # They bound one line's words (README); a block rule's window was never counted, so
+        # they were accepted and ignored.
+        for key in ("max_words", "min_words"):
+            if key in table:
+                raise fail(f"{key!r} is for line rules: it bounds one line's words, and a block rule looks at a "
+                           "window of lines; bound the words in the pattern instead, or make it a line rule")
     skip_sentences = _typed(table, "skip_sentences", bool, False, fail)
     if skip_sentences and scope != "line":
         raise fail("'skip_sentences' is for line rules: a block rule's window is not one sentence")
@@ -572,7 +618,7 @@ def _parse_rule(display: str, number: int, table: dict) -> Rule:
         name=name, reason=reason.strip(), scope=scope, regex=regex, source=display,
         max_words=max_words, min_words=min_words, lines=lines,
         examples_match=examples_match, examples_keep=examples_keep, enabled=enabled, literals=literals,
-        final=final, skip_sentences=skip_sentences, inline=inline,
+        final=final, skip_sentences=skip_sentences, inline=inline, pack=pack,
     )
 
 
@@ -598,8 +644,10 @@ def _examples(table: dict, fail) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _parse_page_rule(table, name, reason, display, examples_match, examples_keep, enabled, fail) -> Rule:
     from curate.detectors import build_detector
 
+    # 'requires' too: it was accepted and ignored (it prefilters a pattern's lines, and a
+    # page rule has no pattern).
     for key in ("pattern", "phrases", "whole_line", "lines", "max_words", "min_words", "case_sensitive",
-                "skip_sentences", "inline"):
+                "skip_sentences", "inline", "requires"):
         if key in table:
             raise fail(f"{key!r} does not apply to a page rule; a page rule runs a detector, tuned by 'params'")
     kind, params = _string(table, "detector", fail, "detector = \"link-run\""), table.get("params", {})
