@@ -38,9 +38,9 @@ RARE_MARGIN = 2
 # joiners, direction marks, a stray byte order mark): not evidence of a wrong decoding.
 INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
 
-# Punctuation that sits between two letters in real text: apostrophes, the middle dot of
-# Catalan "l·l", hyphens and dashes, an ellipsis in informal text ("life…he"). Those of the
-# General Punctuation block (U+2000-U+206F) are all allowed; these are the others.
+# Punctuation that sits between two letters in real text: apostrophes, hyphens, dashes, an
+# ellipsis ("life…he") are in the blocks of _WORD_PUNCTUATION; these are the others (the
+# middle dot of Catalan "l·l", the modifier apostrophe).
 IN_WORD = frozenset("\u00b7\u02bc")
 
 # The characters judged: enough for any page, and a bound on the time a file of tens of
@@ -51,6 +51,10 @@ JUDGED_CHARS = 1 << 18
 WESTERN_ONLY = frozenset(ch for ch in map(chr, range(0xC0, 0x100))
                          if ch.isalpha() and ch.encode("cp1250", "replace") == b"?")
 
+# Punctuation blocks real text puts between letters: General Punctuation, and the CJK
+# marks and full-width forms Chinese and Japanese write between characters ("、", "・", full-width brackets).
+_WORD_PUNCTUATION = re.compile("[\u2000-\u206f\u3000-\u303f\u30fb\uff00-\uffef]")
+
 NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 # Scripts by code point ranges (start, script), sorted: a letter glued to a letter of
@@ -60,7 +64,7 @@ _RANGES = (
     (0x0000, "latin"), (0x0250, "other"), (0x0370, "greek"), (0x0400, "cyrillic"), (0x0530, "other"),
     (0x0590, "hebrew"), (0x0600, "arabic"), (0x0700, "other"), (0x0E00, "thai"), (0x0E80, "other"),
     (0x1100, "hangul"), (0x1200, "other"), (0x1E00, "latin"), (0x1F00, "greek"), (0x2000, "other"),
-    (0x3040, "cjk"), (0x3100, "other"), (0x3130, "hangul"), (0x3190, "other"), (0x3400, "cjk"),
+    (0x3000, "cjk"), (0x3100, "other"), (0x3130, "hangul"), (0x3190, "other"), (0x3400, "cjk"),
     (0x4DC0, "other"), (0x4E00, "cjk"), (0xA000, "other"), (0xAC00, "hangul"), (0xD7B0, "other"),
     (0xF900, "cjk"), (0xFB00, "other"), (0xFF66, "cjk"), (0xFFA0, "hangul"), (0xFFE0, "other"),
     (0x20000, "cjk"), (0x30000, "other"),
@@ -82,7 +86,7 @@ def _glued(a: str, b: str) -> bool:
 def odd_characters(text: str) -> int:
     """How many non-ASCII characters of ``text`` a real text would hardly hold: one that is
     not printable (a C1 control, an unassigned or private code point); a letter glued to a
-    letter of another script; a case change inside a word at a non-ASCII letter ("fŘr",
+    letter of another script, alone; a case change inside a word at a non-ASCII letter ("fŘr",
     "timeůIn"); a Western-only letter of Latin-1 beside one of Latin Extended ("šø": Czech read as
     windows-1252; not "příliš"); a symbol, digit or punctuation mark glued between two letters ("gê¹l",
     "f╝r"), but for the general punctuation (’ – … ) that real text puts there."""
@@ -98,15 +102,19 @@ def odd_characters(text: str) -> int:
             count += not ch.isspace()
         elif ch.isalpha():
             count += _odd_letter(ch, before, after)
-        elif (before.isalpha() and after.isalpha() and not "\u2000" <= ch <= "\u206f" and ch not in IN_WORD
+        elif (before.isalpha() and after.isalpha() and not _WORD_PUNCTUATION.match(ch) and ch not in IN_WORD
               and unicodedata.category(ch)[0] in "PSN"):
             count += 1
     return count
 
 
 def _odd_letter(ch: str, before: str, after: str) -> bool:
-    if (before.isalpha() and _glued(ch, before)) or (after.isalpha() and _glued(ch, after)):
-        return True  # "what痴 next", "fЃr"
+    # A one-letter island of a script glued to letters of another: "what痴 next", "fЃr"
+    # (Japanese runs whole words of kana and Han into Latin ones: "LANを安全").
+    if ((before.isalpha() and _glued(ch, before)) or (after.isalpha() and _glued(ch, after))) and \
+            not (before.isalpha() and _script(before) == _script(ch)) and \
+            not (after.isalpha() and _script(after) == _script(ch)):
+        return True
     if (ch.isupper() and before.islower()) or (ch.islower() and after.isupper()):
         return True  # "fŘr", "timeůIn"
     # A Western-only letter beside a Latin Extended one ("šø", Czech read as windows-1252):
