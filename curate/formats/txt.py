@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from curate.document import Line, Origin, Problem, RawDocument
 from curate.errors import UsageError
+from curate.formats import legacy_encoding
 from curate.formats.base import (
     SKIP_CHUNK,
     NotRegularFile,
@@ -232,20 +233,10 @@ def check_encoding(name: str) -> str:
     except LookupError:
         raise UsageError(f"--encoding {name}: unknown encoding; use auto, or a name such as cp1252, "
                          "iso8859-1, shift_jis or utf-16-le") from None
-    if codec.name in UTF16 or _ascii_compatible(codec.name):
+    if codec.name in UTF16 or legacy_encoding.ascii_compatible(codec.name):
         return codec.name
     raise UsageError(f"--encoding {name}: curate splits lines on ASCII line breaks, which {codec.name} does not "
                      "use; convert the files to UTF-8 (utf-16-le and utf-16-be are read too)")
-
-
-def _ascii_compatible(encoding: str) -> bool:
-    """Line breaks and ASCII letters are the same bytes as in ASCII, so a file can be cut
-    into lines before it is decoded (UTF-7 spells some ASCII differently)."""
-    sample = "\r\n azAZ09.,;:!?'\"()[]{}<>/\\-_+=*&%$#@~^`|"
-    try:
-        return encoding != "utf-7" and sample.encode(encoding) == sample.encode("ascii")
-    except (UnicodeError, LookupError):
-        return False
 
 
 def utf16_by_nuls(data: bytes, complete: bool = True) -> str | None:
@@ -275,23 +266,11 @@ def utf16_by_nuls(data: bytes, complete: bool = True) -> str | None:
 
 
 def detect_legacy_encoding(data: bytes) -> str | None:
-    """The encoding of a file that is not UTF-8 and holds no UTF-8 at all, or None.
-
-    charset-normalizer ranks the encodings that decode the bytes with the fewest
-    oddities; among those about as good as the best, windows-1252 (the commonest legacy
-    encoding of the web, and what browsers assume) wins, since on short Western text
-    the ranking cannot tell it from its Central European and Baltic cousins."""
-    from charset_normalizer import from_bytes
-
-    matches = list(from_bytes(data))
-    if not matches:
-        return None
-    best = matches[0]
-    for match in matches:
-        if match.chaos <= best.chaos + 0.1 and "cp1252" in (match.encoding, *match.could_be_from_charset):
-            return "cp1252"
-    name = codecs.lookup(best.encoding).name
-    return name if name != "utf-8" and _ascii_compatible(name) else None
+    """The encoding of a file that is not UTF-8 and holds no UTF-8 at all, or None
+    (curate.formats.legacy_encoding: charset-normalizer's candidates and the web's common
+    code pages, judged on the whole file by the characters a real text would hardly hold;
+    windows-1252, what browsers assume, wins a tie)."""
+    return legacy_encoding.detect(data)
 
 
 # -- lines -----------------------------------------------------------------------------------
