@@ -204,7 +204,7 @@ class Plan:
 
     def fingerprint(self) -> str:
         return fingerprint({"config": self.cfg, "pipeline": [stage.fingerprint() for stage in self.stages]},
-                           self.discovery.files)
+                           self.discovery.files, self.discovery.problems)
 
 
 def plan(cfg: RunConfig, discovery: Discovery | None = None) -> Plan:

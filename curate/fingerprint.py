@@ -15,11 +15,12 @@ import enum
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
 from curate import __version__
+from curate.document import Problem
 
 # Field metadata for the settings that cannot change the output (workers, output folder).
 NOT_FINGERPRINTED = {"fingerprint": False}
@@ -28,14 +29,25 @@ CHECKPOINT_FORMAT = 4
 MAX_DEPTH = 64
 
 
-def fingerprint(cfg: Any, files: list) -> str:
-    """A hash of the settings in ``cfg`` and of the discovered input files (their sources,
+def fingerprint(cfg: Any, files: list, skipped: Sequence[Problem] = ()) -> str:
+    """A hash of the settings in ``cfg``, of the discovered input files (their sources,
     sizes and modification times or ETags, as discovery saw them: an edited input changes
-    what is already written)."""
+    what is already written) and of the entries discovery skipped (``skipped``: its
+    problems). Those are items too, the first of the run, in its first chunk's quarantine
+    and counted in every chunk's bounds: a hidden or unsupported file that came or went
+    since the run was stopped would shift every document a resumed run skips by, losing
+    one or reading one twice, and the quarantine would name a file that is not there."""
     inputs = [[f.source, f.size, f.stamp] for f in files]
+    # Named only when there are some, so that the fingerprint of a run without any is as it was.
+    notes = {"skipped": [skipped_entry(p) for p in skipped]} if skipped else {}
     blob = json.dumps({"config": canonical(cfg), "inputs": inputs, "curate": __version__,
-                       "checkpoint_format": CHECKPOINT_FORMAT}, sort_keys=True, ensure_ascii=True)
+                       "checkpoint_format": CHECKPOINT_FORMAT, **notes}, sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(blob.encode("ascii")).hexdigest()
+
+
+def skipped_entry(problem: Problem) -> list:
+    """What the quarantine says of an entry discovery skipped: its name, why and what to do."""
+    return [problem.source, problem.problem, problem.action]
 
 
 def canonical(obj: Any, depth: int = 0, seen: frozenset[int] = frozenset()) -> Any:
