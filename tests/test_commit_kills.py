@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, output_files, traced_env
+from conftest import ROOT, killed_at_open, output_files, traced_env
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
 FILES = ("README.md", "corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
@@ -238,4 +238,35 @@ def test_resume_redoes_chunks_whose_state_is_missing_or_damaged(tmp_path):
     resumed = subprocess.run(_dedup(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
                              timeout=60, check=False)
     assert resumed.returncode == 0, resumed.stderr
+    assert _outputs(out) == _outputs(reference)
+
+
+@pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
+@pytest.mark.parametrize("saved_before", [False, True])
+def test_save_index_on_the_resume_of_a_run_stopped_in_its_commit(tmp_path, saved_before):
+    """The barrier's files go when the run seals its chunks: its --resume cannot save an
+    index then, and says so (it was exit 0 with no index). A run that saved its index
+    before the kill keeps it."""
+    src = _inputs(tmp_path)
+    out = tmp_path / "out"
+    first = ("--save-index",) if saved_before else ()
+    # Killed in the commit, as it journals the audit join.
+    killed_at_open(out / ".partial" / "removed.jsonl.joined", *_dedup(src, out, *first), cwd=ROOT / "tests",
+                   env=traced_env())
+    assert (out / ".partial" / "commit.json").exists()
+    resumed = subprocess.run(_dedup(src, out, "--resume", "--save-index"), cwd=ROOT / "tests", capture_output=True,
+                             text=True, timeout=60, check=False)
+    if saved_before:
+        assert resumed.returncode == 0, resumed.stderr
+        assert (out / "index" / "index.json").is_file()
+        return
+    assert resumed.returncode == 1 and "Traceback" not in resumed.stderr
+    assert "stopped in its final commit" in resumed.stderr and "resume without --save-index" in resumed.stderr
+    assert not (out / "summary.json").exists() and (out / ".partial" / "commit.json").exists()
+    resumed = subprocess.run(_dedup(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
+                             timeout=60, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference"
+    assert subprocess.run(_dedup(src, reference), cwd=ROOT / "tests", capture_output=True,
+                          timeout=60, check=False).returncode == 0
     assert _outputs(out) == _outputs(reference)
