@@ -170,11 +170,12 @@ class OutputWriter:
     becomes a shard of ``corpus/``, the audit parts are joined into one file each, and
     they move into place, ``summary.json`` last.
 
-    A chunk is finished when its ``.done`` marker exists; the marker is written after the
-    chunk's files and its ``.state`` (its share of the dedup index and the summary so far)
-    are on disk. The commit is a journal that a resumed run replays from wherever a kill
-    stopped it (see ``commit``). Every error of the disk (full, over a size limit, gone)
-    stops the run with RunStopped, which says how to resume; finished chunks are kept.
+    A chunk is finished when its ``.done`` marker exists and its parts have the lengths
+    the marker records; the marker is written after the chunk's files and its ``.state``
+    (its share of the dedup index and the summary so far) are on disk. The commit is a
+    journal that a resumed run replays from wherever a kill stopped it (see ``commit``).
+    Every error of the disk (full, over a size limit, gone) stops the run with RunStopped,
+    which says how to resume; finished chunks are kept.
     """
 
     # Whether the folder written is where the output belongs, so that summary.json renamed
@@ -395,12 +396,22 @@ class OutputWriter:
         return record
 
     def _finished_chunks(self) -> int:
-        """How many chunks, from the first, are finished and complete on disk."""
+        """How many chunks, from the first, are finished and complete on disk: marked
+        finished, with their state, and each part of the length its marker recorded (a
+        part cut short or emptied since, joined as it was, made a broken shard or lost
+        audit records with exit 0; a marker that cannot be read, as one a crash left
+        empty, vouches for nothing: the chunk is redone)."""
         n = 0
-        while all((self.partial / f"{n:06d}.{suffix}").exists()
-                  for suffix in ("done", "state", *self.names.values())):
+        while (self.partial / f"{n:06d}.state").exists() and self._parts_as_finished(n):
             n += 1
         return n
+
+    def _parts_as_finished(self, chunk: int) -> bool:
+        try:
+            recorded = json.loads((self.partial / f"{chunk:06d}.done").read_bytes())
+            return all(os.stat(self._part_path(chunk, output)).st_size == recorded[output] for output in OUTPUTS)
+        except (OSError, ValueError, TypeError, KeyError):
+            return False
 
     def _drop_chunks_from(self, first: int) -> None:
         for path in self.partial.glob("[0-9]*.*"):
@@ -538,7 +549,10 @@ class OutputWriter:
             f.flush()
             os.fsync(f.fileno())
         fsync_path(self.partial)  # the chunk's names too, before the marker vouches for them
-        (self.partial / f"{chunk:06d}.done").touch()
+        # The marker holds each part's length, which a resumed run checks (_finished_chunks):
+        # a stat per part, where a checksum would read the whole output again.
+        sizes = {output: os.stat(self._part_path(chunk, output)).st_size for output in OUTPUTS}
+        (self.partial / f"{chunk:06d}.done").write_bytes(json.dumps(sizes).encode() + b"\n")
 
     def _wait_for_syncs(self) -> None:
         pending, self._syncing = self._syncing, []

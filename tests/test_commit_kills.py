@@ -270,3 +270,25 @@ def test_save_index_on_the_resume_of_a_run_stopped_in_its_commit(tmp_path, saved
     assert subprocess.run(_dedup(src, reference), cwd=ROOT / "tests", capture_output=True,
                           timeout=60, check=False).returncode == 0
     assert _outputs(out) == _outputs(reference)
+
+
+@pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
+def test_resume_redoes_chunks_whose_files_were_cut_short(tmp_path):
+    """A finished chunk's part cut short or emptied since was joined as it was (a broken
+    shard, audit records lost, exit 0): its marker records each part's length."""
+    src = _inputs(tmp_path)
+    reference = tmp_path / "reference"
+    assert subprocess.run(_dedup(src, reference), cwd=ROOT / "tests", capture_output=True,
+                          timeout=60, check=False).returncode == 0
+    out = tmp_path / "out"
+    killed_at_open(out / ".partial" / "000004.done", *_dedup(src, out), cwd=ROOT / "tests", env=traced_env())
+    partial = out / ".partial"
+    corpus, removed = partial / "000001.corpus.jsonl", partial / "000002.removed.jsonl"
+    assert corpus.stat().st_size > 10 and removed.stat().st_size > 0
+    with open(corpus, "r+b") as f:
+        f.truncate(10)
+    removed.write_bytes(b"")
+    resumed = subprocess.run(_dedup(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
+                             timeout=60, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _outputs(out) == _outputs(reference)
