@@ -21,7 +21,7 @@ from curate.discover import Discovery, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
 from curate.errors import CurateError, Interrupted, MachineLimit, RunStopped, UsageError, machine_limit
-from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
+from curate.fingerprint import NOT_FINGERPRINTED, Fingerprint, fingerprint
 from curate.formats import (
     AUTO,
     DEFAULT_MAX_DOC_BYTES,
@@ -202,9 +202,13 @@ class Plan:
             return census_stage_of_items(self.stages, self.items)
         return census_stage_of(self.stages, self.discovery.files)
 
-    def fingerprint(self) -> str:
-        return fingerprint({"config": self.cfg, "pipeline": [stage.fingerprint() for stage in self.stages]},
-                           self.discovery.files, self.discovery.problems)
+    def fingerprint(self) -> Fingerprint:
+        # Each stage by its name, so that a refused resume names the one that changed.
+        settings: dict[str, object] = {"config": self.cfg}
+        for k, stage in enumerate(self.stages):
+            name = f"stage {stage.name}"
+            settings[name if name not in settings else f"{name} ({k + 1})"] = stage.fingerprint()
+        return fingerprint(settings, self.discovery.files, self.discovery.problems)
 
 
 def plan(cfg: RunConfig, discovery: Discovery | None = None) -> Plan:

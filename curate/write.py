@@ -22,6 +22,7 @@ from curate import interrupts
 from curate.card import CARD, dataset_card
 from curate.document import Document, Problem, RawDocument, Removal
 from curate.errors import Interrupted, MachineLimit, RunStopped, UsageError, machine_limit, raise_if_machine_limit
+from curate.fingerprint import changes
 from curate.formats import DEFAULT_SINK, Sink, sink_by_name
 from curate.formats.base import LinePart, Part
 from curate.formats.jsonl_sink import JsonlSink, dumps
@@ -337,7 +338,11 @@ class OutputWriter:
         sink = {} if self.sink.name == DEFAULT_SINK else {"sink": self.sink.name}
         # Named only when false, so run.json stays as it was for the runs that can resume.
         resumable = {} if self.resumable else {"resumable": False}
-        return {"fingerprint": self.fingerprint, **sink, **resumable}
+        # The fingerprint's parts, when the plan gave them: only for the words of a refusal
+        # (_resumable), never compared (the fingerprint is their hash).
+        parts = getattr(self.fingerprint, "parts", None)
+        return {"fingerprint": str(self.fingerprint), **sink, **resumable,
+                **({"parts": parts} if parts is not None else {})}
 
     # -- resuming ---------------------------------------------------------------------
     def _left_by_ray(self) -> bool:
@@ -369,10 +374,14 @@ class OutputWriter:
             raise UsageError(
                 f"{self.named}: the unfinished run there ran on an engine that keeps no checkpoints "
                 "(--engine ray), so it cannot be resumed; use --overwrite to discard it and start again")
-        if recorded != self._run_record():
+        ours = self._run_record()
+        before, now = recorded.pop("parts", None), ours.pop("parts", None)
+        if recorded != ours:
+            changed = changes(before, now) if isinstance(before, dict) and isinstance(now, dict) else ""
             raise UsageError(
-                f"{self.named}: the unfinished run there used other inputs, rules or options, so it "
-                "cannot be resumed; use --overwrite to discard it and start again, or rerun it as it was")
+                f"{self.named}: the unfinished run there used other inputs, rules or options"
+                f"{f' ({changed})' if changed else ''}, so it cannot be resumed; use --overwrite to discard it "
+                "and start again, or rerun it as it was")
         return True
 
     def _resume(self) -> None:
