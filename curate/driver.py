@@ -21,7 +21,7 @@ from curate.discover import Discovery, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
 from curate.errors import CurateError, Interrupted, MachineLimit, RunStopped, UsageError, machine_limit
-from curate.fingerprint import NOT_FINGERPRINTED, fingerprint
+from curate.fingerprint import NOT_FINGERPRINTED, Fingerprint, fingerprint
 from curate.formats import (
     AUTO,
     DEFAULT_MAX_DOC_BYTES,
@@ -42,7 +42,7 @@ from curate.staged import open_output_folder
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
 from curate.stages.base import Batch, Stage
 from curate.stages.base import Item as BatchItem
-from curate.stages.dedup.saved import refuse_index_in_output
+from curate.stages.dedup.saved import INDEX_JSON, refuse_index_in_output
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SiteBoilerplate
 from curate.stages.site_census import census_stage_of, census_stage_of_items, take_census
@@ -202,9 +202,13 @@ class Plan:
             return census_stage_of_items(self.stages, self.items)
         return census_stage_of(self.stages, self.discovery.files)
 
-    def fingerprint(self) -> str:
-        return fingerprint({"config": self.cfg, "pipeline": [stage.fingerprint() for stage in self.stages]},
-                           self.discovery.files)
+    def fingerprint(self) -> Fingerprint:
+        # Each stage by its name, so that a refused resume names the one that changed.
+        settings: dict[str, object] = {"config": self.cfg}
+        for k, stage in enumerate(self.stages):
+            name = f"stage {stage.name}"
+            settings[name if name not in settings else f"{name} ({k + 1})"] = stage.fingerprint()
+        return fingerprint(settings, self.discovery.files, self.discovery.problems)
 
 
 def plan(cfg: RunConfig, discovery: Discovery | None = None) -> Plan:
@@ -262,6 +266,7 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             summary.inputs = list(the_plan.discovery.roots)
             summary.against = against_of(barrier)
             if writer.committing:  # stopped in its final commit: every input is done already
+                refuse_index_not_kept(cfg, barrier, writer)
                 writer.commit(summary)
                 return summary
             census = the_plan.census_stage()
@@ -351,6 +356,22 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 raise Interrupted(Interrupted.COMMITTING) from None
             raise
     return summary
+
+
+def refuse_index_not_kept(cfg: RunConfig, barrier: Stage | None, writer: Output) -> None:
+    """--save-index on the --resume of a run stopped in its commit: the index is saved
+    before the run seals its chunks, and the barrier's files go at the seal, so there is
+    none to save now unless the stopped run saved it (it had --save-index too). Going on
+    without it was exit 0 with no index, which a later --against of the folder refused."""
+    if not cfg.save_index or barrier is None:
+        return
+    folder = getattr(writer, "out_dir", cfg.output)
+    if isinstance(folder, Path) and (folder / INDEX / INDEX_JSON).is_file():
+        return  # saved by the run stopped in its commit: the commit keeps it
+    shown = getattr(writer, "shown", folder)
+    raise UsageError(f"{shown}: the unfinished run there was stopped in its final commit, after its dedup index "
+                     "was let go, so --save-index cannot write the index now; resume without --save-index, "
+                     "or run again with --overwrite --save-index to have the index")
 
 
 def quietly(clean_up: Callable[[], object]) -> None:

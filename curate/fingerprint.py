@@ -15,27 +15,136 @@ import enum
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
 from curate import __version__
+from curate.document import Problem
 
 # Field metadata for the settings that cannot change the output (workers, output folder).
 NOT_FINGERPRINTED = {"fingerprint": False}
 # Changed when what a finished chunk saves changes, so an older unfinished run is not resumed.
-CHECKPOINT_FORMAT = 4
+CHECKPOINT_FORMAT = 5  # 5: a chunk's .done marker records its parts' lengths
 MAX_DEPTH = 64
 
 
-def fingerprint(cfg: Any, files: list) -> str:
-    """A hash of the settings in ``cfg`` and of the discovered input files (their sources,
+class Fingerprint(str):
+    """A run's fingerprint (its hash, as the writer keeps it in run.json) that carries its
+    ``parts``: kept beside it, they let a refused resume say what changed (``changes``)."""
+
+    parts: dict
+
+    def __new__(cls, parts: dict) -> Fingerprint:
+        own = super().__new__(cls, _digest(parts))
+        own.parts = parts
+        return own
+
+
+# Past this many input files, run.json keeps only the digest of their list, not the list
+# itself: a refused resume then says the inputs changed, not which.
+LISTED_FILES = 20_000
+
+
+def fingerprint(cfg: Any, files: list, skipped: Sequence[Problem] = ()) -> Fingerprint:
+    """A hash of the settings in ``cfg``, of the discovered input files (their sources,
     sizes and modification times or ETags, as discovery saw them: an edited input changes
-    what is already written)."""
+    what is already written) and of the entries discovery skipped (``skipped``: its
+    problems). Those are items too, the first of the run, in its first chunk's quarantine
+    and counted in every chunk's bounds: a hidden or unsupported file that came or went
+    since the run was stopped would shift every document a resumed run skips by, losing
+    one or reading one twice, and the quarantine would name a file that is not there.
+
+    The settings are hashed one by one (a dataclass's fields, a mapping's items, the
+    fields of a dataclass in a mapping), the same work as hashing them whole, so that
+    the parts name the setting that changed."""
     inputs = [[f.source, f.size, f.stamp] for f in files]
-    blob = json.dumps({"config": canonical(cfg), "inputs": inputs, "curate": __version__,
-                       "checkpoint_format": CHECKPOINT_FORMAT}, sort_keys=True, ensure_ascii=True)
+    parts = {"settings": _setting_digests(cfg), "inputs": _digest(inputs), "curate": __version__,
+             "checkpoint_format": CHECKPOINT_FORMAT,
+             "skipped": [skipped_entry(p) for p in skipped]}
+    if len(inputs) <= LISTED_FILES:
+        parts["files"] = inputs
+    return Fingerprint(parts)
+
+
+def _digest(value: Any) -> str:
+    blob = json.dumps(value, sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(blob.encode("ascii")).hexdigest()
+
+
+def _setting_digests(cfg: Any, prefix: str = "", depth: int = 0) -> dict[str, str]:
+    if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type) and not callable(getattr(cfg, "fingerprint", None)):
+        named = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.metadata.get("fingerprint", True)}
+    elif isinstance(cfg, Mapping) and all(isinstance(key, str) for key in cfg):
+        named = dict(cfg)
+    else:
+        return {prefix: _digest([_class_name(cfg), canonical(cfg)])}
+    found: dict[str, str] = {}
+    for name, value in named.items():
+        if depth == 0 and dataclasses.is_dataclass(value) and not isinstance(value, type):
+            found.update(_setting_digests(value, f"{prefix}{name}.", depth + 1))
+        else:
+            found[f"{prefix}{name}"] = _digest(canonical(value))
+    return found
+
+
+def changes(before: dict, now: dict, most: int = 5) -> str:
+    """What differs between two fingerprints' parts, in words (the first ``most`` files
+    added, gone or changed; the settings by name); "" if the parts say nothing."""
+    said = []
+    if before.get("curate") != now.get("curate") or before.get("checkpoint_format") != now.get("checkpoint_format"):
+        said.append(f"it was made by curate {before.get('curate')}, this is {now.get('curate')}")
+    if before.get("inputs") != now.get("inputs"):
+        said.append(_list_changes("input files", before.get("files"), now.get("files"), most))
+    if before.get("skipped") != now.get("skipped"):
+        said.append(_list_changes("entries skipped in the input folders (hidden, unsupported, ...)",
+                                  before.get("skipped"), now.get("skipped"), most))
+    old, new = before.get("settings") or {}, now.get("settings") or {}
+    settings = sorted(name for name in {*old, *new} if old.get(name) != new.get(name))
+    if settings:
+        shown = ", ".join(setting_name(name) for name in settings[:most])
+        more = f" and {len(settings) - most} more" if len(settings) > most else ""
+        said.append(f"other settings: {shown}{more}")
+    return "; ".join(said)
+
+
+def _list_changes(what: str, before: list | None, now: list | None, most: int) -> str:
+    if not isinstance(before, list) or not isinstance(now, list):
+        return f"the {what} changed"
+    old = {str(entry[0]): entry for entry in before if isinstance(entry, list) and entry}
+    new = {str(entry[0]): entry for entry in now if isinstance(entry, list) and entry}
+    said = [f"{name} (gone)" for name in old if name not in new]
+    said += [f"{name} (new)" for name in new if name not in old]
+    said += [f"{name} (changed)" for name in old if name in new and old[name] != new[name]]
+    if not said:
+        return f"the {what} changed (their order)"
+    more = f" and {len(said) - most} more" if len(said) > most else ""
+    return f"the {what}: {', '.join(sorted(said)[:most])}{more}"
+
+
+# How a setting is spelled on the command line, where it is one option.
+OPTIONS = {"chunk_items": "--chunk-docs", "text_field": "--text-field", "encoding": "--encoding",
+           "input_format": "--format", "sink": "--output-format",
+           "max_line_bytes": "--max-line-bytes", "max_doc_bytes": "--max-doc-bytes",
+           "max_doc_lines": "--max-doc-lines", "site": "--site",
+           "site_min_pages": "--site-min-pages", "site_min_share": "--site-min-share",
+           "language_model": "--language-model", "dedup_parts": "--dedup-parts",
+           "ruleset": "the rules (--rules, --enable, --disable, their files)",
+           "dedup": "the dedup settings", "stages": "the stages run"}
+
+
+def setting_name(name: str) -> str:
+    """A setting's name in a refusal: its option, where it is one (RunConfig's fields,
+    under "config." in a run's plan), or its stage."""
+    if name.startswith("stage "):
+        return f"the {name[len('stage '):]} stage's settings or rules"
+    name = name.removeprefix("config.")
+    return OPTIONS.get(name, name)
+
+
+def skipped_entry(problem: Problem) -> list:
+    """What the quarantine says of an entry discovery skipped: its name, why and what to do."""
+    return [problem.source, problem.problem, problem.action]
 
 
 def canonical(obj: Any, depth: int = 0, seen: frozenset[int] = frozenset()) -> Any:

@@ -22,6 +22,7 @@ from curate import interrupts
 from curate.card import CARD, dataset_card
 from curate.document import Document, Problem, RawDocument, Removal
 from curate.errors import Interrupted, MachineLimit, RunStopped, UsageError, machine_limit, raise_if_machine_limit
+from curate.fingerprint import changes
 from curate.formats import DEFAULT_SINK, Sink, sink_by_name
 from curate.formats.base import LinePart, Part
 from curate.formats.jsonl_sink import JsonlSink, dumps
@@ -170,11 +171,12 @@ class OutputWriter:
     becomes a shard of ``corpus/``, the audit parts are joined into one file each, and
     they move into place, ``summary.json`` last.
 
-    A chunk is finished when its ``.done`` marker exists; the marker is written after the
-    chunk's files and its ``.state`` (its share of the dedup index and the summary so far)
-    are on disk. The commit is a journal that a resumed run replays from wherever a kill
-    stopped it (see ``commit``). Every error of the disk (full, over a size limit, gone)
-    stops the run with RunStopped, which says how to resume; finished chunks are kept.
+    A chunk is finished when its ``.done`` marker exists and its parts have the lengths
+    the marker records; the marker is written after the chunk's files and its ``.state``
+    (its share of the dedup index and the summary so far) are on disk. The commit is a
+    journal that a resumed run replays from wherever a kill stopped it (see ``commit``).
+    Every error of the disk (full, over a size limit, gone) stops the run with RunStopped,
+    which says how to resume; finished chunks are kept.
     """
 
     # Whether the folder written is where the output belongs, so that summary.json renamed
@@ -336,7 +338,11 @@ class OutputWriter:
         sink = {} if self.sink.name == DEFAULT_SINK else {"sink": self.sink.name}
         # Named only when false, so run.json stays as it was for the runs that can resume.
         resumable = {} if self.resumable else {"resumable": False}
-        return {"fingerprint": self.fingerprint, **sink, **resumable}
+        # The fingerprint's parts, when the plan gave them: only for the words of a refusal
+        # (_resumable), never compared (the fingerprint is their hash).
+        parts = getattr(self.fingerprint, "parts", None)
+        return {"fingerprint": str(self.fingerprint), **sink, **resumable,
+                **({"parts": parts} if parts is not None else {})}
 
     # -- resuming ---------------------------------------------------------------------
     def _left_by_ray(self) -> bool:
@@ -368,10 +374,14 @@ class OutputWriter:
             raise UsageError(
                 f"{self.named}: the unfinished run there ran on an engine that keeps no checkpoints "
                 "(--engine ray), so it cannot be resumed; use --overwrite to discard it and start again")
-        if recorded != self._run_record():
+        ours = self._run_record()
+        before, now = recorded.pop("parts", None), ours.pop("parts", None)
+        if recorded != ours:
+            changed = changes(before, now) if isinstance(before, dict) and isinstance(now, dict) else ""
             raise UsageError(
-                f"{self.named}: the unfinished run there used other inputs, rules or options, so it "
-                "cannot be resumed; use --overwrite to discard it and start again, or rerun it as it was")
+                f"{self.named}: the unfinished run there used other inputs, rules or options"
+                f"{f' ({changed})' if changed else ''}, so it cannot be resumed; use --overwrite to discard it "
+                "and start again, or rerun it as it was")
         return True
 
     def _resume(self) -> None:
@@ -395,12 +405,22 @@ class OutputWriter:
         return record
 
     def _finished_chunks(self) -> int:
-        """How many chunks, from the first, are finished and complete on disk."""
+        """How many chunks, from the first, are finished and complete on disk: marked
+        finished, with their state, and each part of the length its marker recorded (a
+        part cut short or emptied since, joined as it was, made a broken shard or lost
+        audit records with exit 0; a marker that cannot be read, as one a crash left
+        empty, vouches for nothing: the chunk is redone)."""
         n = 0
-        while all((self.partial / f"{n:06d}.{suffix}").exists()
-                  for suffix in ("done", "state", *self.names.values())):
+        while (self.partial / f"{n:06d}.state").exists() and self._parts_as_finished(n):
             n += 1
         return n
+
+    def _parts_as_finished(self, chunk: int) -> bool:
+        try:
+            recorded = json.loads((self.partial / f"{chunk:06d}.done").read_bytes())
+            return all(os.stat(self._part_path(chunk, output)).st_size == recorded[output] for output in OUTPUTS)
+        except (OSError, ValueError, TypeError, KeyError):
+            return False
 
     def _drop_chunks_from(self, first: int) -> None:
         for path in self.partial.glob("[0-9]*.*"):
@@ -538,7 +558,10 @@ class OutputWriter:
             f.flush()
             os.fsync(f.fileno())
         fsync_path(self.partial)  # the chunk's names too, before the marker vouches for them
-        (self.partial / f"{chunk:06d}.done").touch()
+        # The marker holds each part's length, which a resumed run checks (_finished_chunks):
+        # a stat per part, where a checksum would read the whole output again.
+        sizes = {output: os.stat(self._part_path(chunk, output)).st_size for output in OUTPUTS}
+        (self.partial / f"{chunk:06d}.done").write_bytes(json.dumps(sizes).encode() + b"\n")
 
     def _wait_for_syncs(self) -> None:
         pending, self._syncing = self._syncing, []

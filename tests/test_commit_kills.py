@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, output_files, traced_env
+from conftest import ROOT, killed_at_open, output_files, traced_env
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
 FILES = ("README.md", "corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
@@ -235,6 +235,59 @@ def test_resume_redoes_chunks_whose_state_is_missing_or_damaged(tmp_path):
     # A marker whose state is gone (what the old clean-up could leave), and a garbled state.
     (partial / "000003.state").unlink()
     (partial / "000001.state").write_bytes((partial / "000001.state").read_bytes()[:40])
+    resumed = subprocess.run(_dedup(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
+                             timeout=60, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _outputs(out) == _outputs(reference)
+
+
+@pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
+@pytest.mark.parametrize("saved_before", [False, True])
+def test_save_index_on_the_resume_of_a_run_stopped_in_its_commit(tmp_path, saved_before):
+    """The barrier's files go when the run seals its chunks: its --resume cannot save an
+    index then, and says so (it was exit 0 with no index). A run that saved its index
+    before the kill keeps it."""
+    src = _inputs(tmp_path)
+    out = tmp_path / "out"
+    first = ("--save-index",) if saved_before else ()
+    # Killed in the commit, as it journals the audit join.
+    killed_at_open(out / ".partial" / "removed.jsonl.joined", *_dedup(src, out, *first), cwd=ROOT / "tests",
+                   env=traced_env())
+    assert (out / ".partial" / "commit.json").exists()
+    resumed = subprocess.run(_dedup(src, out, "--resume", "--save-index"), cwd=ROOT / "tests", capture_output=True,
+                             text=True, timeout=60, check=False)
+    if saved_before:
+        assert resumed.returncode == 0, resumed.stderr
+        assert (out / "index" / "index.json").is_file()
+        return
+    assert resumed.returncode == 1 and "Traceback" not in resumed.stderr
+    assert "stopped in its final commit" in resumed.stderr and "resume without --save-index" in resumed.stderr
+    assert not (out / "summary.json").exists() and (out / ".partial" / "commit.json").exists()
+    resumed = subprocess.run(_dedup(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
+                             timeout=60, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference"
+    assert subprocess.run(_dedup(src, reference), cwd=ROOT / "tests", capture_output=True,
+                          timeout=60, check=False).returncode == 0
+    assert _outputs(out) == _outputs(reference)
+
+
+@pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
+def test_resume_redoes_chunks_whose_files_were_cut_short(tmp_path):
+    """A finished chunk's part cut short or emptied since was joined as it was (a broken
+    shard, audit records lost, exit 0): its marker records each part's length."""
+    src = _inputs(tmp_path)
+    reference = tmp_path / "reference"
+    assert subprocess.run(_dedup(src, reference), cwd=ROOT / "tests", capture_output=True,
+                          timeout=60, check=False).returncode == 0
+    out = tmp_path / "out"
+    killed_at_open(out / ".partial" / "000004.done", *_dedup(src, out), cwd=ROOT / "tests", env=traced_env())
+    partial = out / ".partial"
+    corpus, removed = partial / "000001.corpus.jsonl", partial / "000002.removed.jsonl"
+    assert corpus.stat().st_size > 10 and removed.stat().st_size > 0
+    with open(corpus, "r+b") as f:
+        f.truncate(10)
+    removed.write_bytes(b"")
     resumed = subprocess.run(_dedup(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
                              timeout=60, check=False)
     assert resumed.returncode == 0, resumed.stderr

@@ -65,8 +65,9 @@ def test_resume_after_a_rule_edit_is_refused(tmp_path):
         (rules / "promo.toml").write_text(RULE.replace(old, new))
         refused = _run(rules, out, "--resume")
         assert refused.returncode == 1, edit
-        assert (f"{out}: the unfinished run there used other inputs, rules or options, so it cannot be resumed; "
-                "use --overwrite to discard it and start again") in refused.stderr
+        assert (f"{out}: the unfinished run there used other inputs, rules or options (other settings: the rules "
+                "(--rules, --enable, --disable, their files), the noise stage's settings or rules), so it cannot be "
+                "resumed; use --overwrite to discard it and start again") in refused.stderr
         assert "Traceback" not in refused.stderr
     (rules / "promo.toml").write_text(RULE)
     resumed = _run(rules, out, "--resume")
@@ -170,3 +171,22 @@ def test_the_fingerprint_is_the_same_in_every_process():
                              capture_output=True, text=True, check=True).stdout for seed in ("1", "2", "3")}
     assert len(prints) == 1
     assert prints == {fingerprint(_config(inputs=()), []) + "\n"}
+
+
+def test_a_refused_resume_says_what_changed():
+    """The fingerprint's parts, kept in run.json, name the files and settings that changed."""
+    from curate.document import Problem
+    from curate.fingerprint import changes
+
+    class File:  # what the fingerprint reads of a discovered input file
+        def __init__(self, source, size, stamp):
+            self.source, self.size, self.stamp = source, size, stamp
+
+    swap = Problem(".f05.txt.swp", None, "hidden file", "skipped", lines=0)
+    before = fingerprint(_config(), [File("a.txt", 1, 1), File("b.txt", 2, 2)], [swap])
+    now = fingerprint(_config(chunk_items=5), [File("a.txt", 1, 3), File("c.txt", 2, 2)])
+    assert before != now and str(before) == before  # a str, run.json keeps it as one
+    said = changes(before.parts, now.parts)
+    assert "the input files: a.txt (changed), b.txt (gone), c.txt (new)" in said
+    assert ".f05.txt.swp (gone)" in said and "other settings: --chunk-docs" in said
+    assert changes(before.parts, before.parts) == ""

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, invoke, output_files
+from conftest import ROOT, SEEDS, invoke, killed_at_open, needs_strace, output_files, run_process
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -153,3 +153,46 @@ def test_resume_without_a_partial_run_is_refused(tmp_path):
     assert result.exit_code == 1
     assert f"{out}: --resume found nothing to continue there; run without --resume" in result.output
     assert not out.exists()
+
+
+def _folder_of_texts(folder: Path) -> Path:
+    folder.mkdir()
+    for i in range(30):
+        (folder / f"f{i:02d}.txt").write_text(f"Document {i} says hello to the river and the mountain.\n\n"
+                                              f"Another line {i} about the city garden.\n")
+    return folder
+
+
+@needs_strace
+@pytest.mark.parametrize(("before", "after", "extra"), [
+    ({".f05.txt.swp": "swap"}, {}, ()),  # an editor's swap file, gone when the run is resumed
+    ({}, {".hidden": "x"}, ("--workers", "2")),
+    ({}, {"notes.md": "# notes"}, ("--dedup-parts",)),
+])
+def test_a_skipped_entry_that_came_or_went_refuses_the_resume(tmp_path, before, after, extra):
+    """Discovery's skipped entries are the run's first items, counted in its chunks' bounds:
+    one that came or went since the kill shifted every document the resume skipped (a file
+    lost, or read twice, exit 0). The resume is refused; the folder as it was resumes."""
+    inputs = _folder_of_texts(tmp_path / "in")
+    for name, text in before.items():
+        (inputs / name).write_text(text)
+    out = tmp_path / "out"
+    args = ("run", inputs, "-o", out, "-q", "--chunk-docs", "1", *extra)
+    killed_at_open(out / ".partial" / "000010.done", Path(sys.executable).parent / "curate", *args, cwd=ROOT)
+    for name in before:
+        (inputs / name).rename(tmp_path / name)
+    for name, text in after.items():
+        (inputs / name).write_text(text)
+    refused = run_process(*args, "--resume")
+    assert refused.returncode == 1, refused.stderr
+    assert "cannot be resumed" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (out / "summary.json").exists()
+    for name in before:
+        (tmp_path / name).rename(inputs / name)
+    for name in after:
+        (inputs / name).unlink()
+    resumed = run_process(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference"
+    assert run_process("run", inputs, "-o", reference, "-q", "--chunk-docs", "1", *extra).returncode == 0
+    assert output_files(out) == output_files(reference)
