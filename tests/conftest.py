@@ -34,6 +34,19 @@ NOISE_DEV_GOLD = FIXTURES / "noise-dev" / "gold"
 MIXED = FIXTURES / "mixed"
 GOLDEN = ROOT / "tests" / "golden"
 
+# Sentences of news prose, each of a different story: content every stage keeps, for
+# tests that need real-looking documents (site pages, explain against run).
+NEWS_SENTENCES = [
+    "The harbour authority said on Monday that the new container terminal would open in the spring, two years late.",
+    "Farmers in the valley reported that the late frost had damaged nearly half of the apricot blossoms this year.",
+    "The city library will extend its opening hours during the exam period, the council announced on Tuesday.",
+    "A new study of river otters found that the animals had returned to streams where they were absent for decades.",
+    "The regional rail operator plans to replace its oldest trains by the end of next year, a spokesperson said.",
+    "Volunteers planted more than three thousand trees along the river banks over the weekend, the organisers said.",
+]
+# A site's promo line, prose in shape, that a site repeats on its pages.
+SITE_PROMO = "Support our independent journalism with a monthly donation today, it keeps us going."
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, SEEDS, invoke, read_corpus, read_jsonl
+from conftest import FIXTURES, NEWS_SENTENCES, SEEDS, SITE_PROMO, invoke, read_corpus, read_jsonl
 
 import curate
 from curate.driver import RunConfig
@@ -18,15 +18,8 @@ from curate.errors import ApiTypeError, ApiValueError, UsageError
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.site import REASON
 
-ARTICLES = [
-    "The harbour authority said on Monday that the new container terminal would open in the spring, two years late.",
-    "Farmers in the valley reported that the late frost had damaged nearly half of the apricot blossoms this year.",
-    "The city library will extend its opening hours during the exam period, the council announced on Tuesday.",
-    "A new study of river otters found that the animals had returned to streams where they were absent for decades.",
-    "The regional rail operator plans to replace its oldest trains by the end of next year, a spokesperson said.",
-    "Volunteers planted more than three thousand trees along the river banks over the weekend, the organisers said.",
-]
-PROMO = "Support our independent journalism with a monthly donation today, it keeps us going."
+ARTICLES = NEWS_SENTENCES
+PROMO = SITE_PROMO
 
 
 def line_of(record: dict) -> bytes:

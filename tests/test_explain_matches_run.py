@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, SEEDS, invoke, read_corpus, read_jsonl
+from conftest import FIXTURES, NEWS_SENTENCES, SEEDS, SITE_PROMO, invoke, read_corpus, read_jsonl
 
 HEADER = re.compile(r"^== (.*): \d+ kept, \d+ dropped, \d+ quarantined$")
 
@@ -26,14 +26,8 @@ HAN = ["广州南沙区三十日召开高质量发展大会，会上透露，三
        "会议还提出，要加快建设国际航运中心，完善港口基础设施，提升物流服务水平，打造面向世界的开放门户。"]
 # HAN[0] with two characters changed: Jaccard under 0.8 by 5-character shingles, 0.94 by characters.
 HAN_OFF = HAN[0][:10] + "北" + HAN[0][11:35] + "东" + HAN[0][36:]
-ARTICLES = [
-    "Farmers in the valley reported that the late frost had damaged nearly half of the apricot blossoms this year.",
-    "The city library will extend its opening hours during the exam period, the council announced on Tuesday.",
-    "A new study of river otters found that the animals had returned to streams where they were absent for decades.",
-    "The regional rail operator plans to replace its oldest trains by the end of next year, a spokesperson said.",
-    "Volunteers planted more than three thousand trees along the river banks over the weekend, the organisers said.",
-]
-PROMO = "Support our independent journalism with a monthly donation today, it keeps us going."
+ARTICLES = NEWS_SENTENCES[1:]
+PROMO = SITE_PROMO
 
 
 def _write(folder: Path, name: str, data: str | bytes) -> Path:
