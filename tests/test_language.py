@@ -153,6 +153,29 @@ def test_sparse_line_sums_are_the_same_bits_as_reducing_in_order(monkeypatch):
     assert np.array_equal(reduced.view(np.uint64), sparse.view(np.uint64))
 
 
+def test_line_sums_gathered_a_chunk_at_a_time_are_the_same_bits(monkeypatch):
+    """Below the sparse switch, a long page's words' rows are gathered a bounded run of
+    lines at a time (all at once, a million short lines held 5 GB); each line's sum is
+    its own, so any chunk size, down to one line, gives the same bits."""
+    import numpy as np
+
+    from curate.stages.language import LanguageModel, model, word_keys
+
+    m = model()
+    keys, starts = [], []
+    for text in _paragraphs(300):
+        starts.append(len(keys))
+        keys.extend(word_keys(text) or ["x"])
+    ids = m.ids_of(keys)
+    assert ids is not None
+    monkeypatch.setattr(LanguageModel, "SPARSE_AFTER_GRAMS", 10**12)
+    monkeypatch.setattr(LanguageModel, "GATHER_WORDS", 10**9)
+    whole = m.summed_lines(ids, starts)
+    for words in (1, 7, 64, len(ids) - 1):
+        monkeypatch.setattr(LanguageModel, "GATHER_WORDS", words)
+        assert np.array_equal(m.summed_lines(ids, starts).view(np.uint64), whole.view(np.uint64)), words
+
+
 def test_batched_samples_equal_each_lines_own():
     """The letters, characters and word keys of all of a batch's lines at once are each
     line's own: lines with no letters, astral letters and symbols, lone surrogates,
