@@ -176,6 +176,40 @@ def test_line_sums_gathered_a_chunk_at_a_time_are_the_same_bits(monkeypatch):
         assert np.array_equal(m.summed_lines(ids, starts).view(np.uint64), whole.view(np.uint64)), words
 
 
+def test_labels_are_the_same_whatever_lines_are_worked_out_at_once(monkeypatch):
+    """A batch's lines are sampled, summed and judged LINES_AT_ONCE at a time (a page of a
+    million lines all at once took 2-3 kB a line); every line's and document's label and
+    score is what all at once gives, across documents, lines without letters or evidence,
+    lines in other languages than their document's."""
+    import gzip
+    import json
+
+    from conftest import FIXTURES
+
+    from curate.document import Document, Line, Origin
+    from curate.stages import language
+    from curate.stages.language import detect_languages
+
+    with gzip.open(FIXTURES / "languages" / "labelled.jsonl.gz", "rt", encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    foreign = [record["text"].split("\n")[0][:200] for record in records[::max(1, len(records) // 40)]]
+    texts = _paragraphs(200)
+    pages = [texts[k:k + 30] + foreign[k // 10:k // 10 + 4] + ["1234 -- !!", "qzxj qzxj"] for k in range(0, 200, 30)]
+    pages.append(["Short."])
+
+    def labels(at_once: int) -> list:
+        monkeypatch.setattr(language, "LINES_AT_ONCE", at_once)
+        docs = [Document(f"d{n}", "x.txt", None, [Line(k, text, text, Origin(k + 1, 0, len(text)), False)
+                                                    for k, text in enumerate(page)]) for n, page in enumerate(pages)]
+        detect_languages(docs)
+        return [(d.language, d.language_score, d.line_languages) for d in docs]
+
+    whole = labels(10**9)
+    assert any(line_languages for _, _, line_languages in whole)  # some lines labelled apart from their page
+    for at_once in (1, 7, 40):
+        assert labels(at_once) == whole, at_once
+
+
 def test_batched_samples_equal_each_lines_own():
     """The letters, characters and word keys of all of a batch's lines at once are each
     line's own: lines with no letters, astral letters and symbols, lone surrogates,
