@@ -210,6 +210,35 @@ def test_labels_are_the_same_whatever_lines_are_worked_out_at_once(monkeypatch):
         assert labels(at_once) == whole, at_once
 
 
+def test_a_long_pages_language_memory_grows_by_its_lines_not_their_words(monkeypatch):
+    """A page's lines cost the stage their rows and labels (~0.7 kB a line), however many
+    of them: their word keys, gathered word rows and judging are LINES_AT_ONCE lines'
+    worth. All at once, a page of one sentence repeated took ~6 kB a line here (7 GB for
+    a million lines in a run). bench/line_memory.py measures whole runs."""
+    import tracemalloc
+
+    from curate.document import Document, Line, Origin
+    from curate.stages import language
+    from curate.stages.language import LanguageModel, detect_languages
+
+    monkeypatch.setattr(language, "LINES_AT_ONCE", 500, raising=False)
+    monkeypatch.setattr(LanguageModel, "GATHER_WORDS", 2000, raising=False)
+    text = "The same sentence is written on every line of this page."
+
+    def peak(n: int) -> int:
+        doc = Document("d", "x.txt", None, [Line(k, text, text, Origin(k + 1, 0, len(text)), False) for k in range(n)])
+        tracemalloc.start()
+        try:
+            detect_languages([doc])
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(10)  # the model and its word table made, the sentence's words learnt
+    per_line = (peak(8000) - peak(2000)) / 6000
+    assert per_line < 1500, per_line
+
+
 def test_batched_samples_equal_each_lines_own():
     """The letters, characters and word keys of all of a batch's lines at once are each
     line's own: lines with no letters, astral letters and symbols, lone surrogates,
