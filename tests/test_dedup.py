@@ -320,6 +320,26 @@ def test_numpy_xxh32_equals_xxhash_on_long_slices(spans):
     assert LONG_SLICE < 5000
 
 
+def test_numpy_xxh32_hashes_a_bounded_number_of_slices_at_a_time(monkeypatch):
+    # A page of a million short lines has ~7 million shingles: they are hashed
+    # SLICES_AT_ONCE at a time, each part on its own piece of the buffer; every hash keeps
+    # its place, long slices among them.
+    import random
+
+    import xxhash
+
+    from curate.stages.dedup import shingles
+
+    rng = random.Random(5)
+    data = bytes(rng.randrange(256) for _ in range(6000))
+    starts = np.array(sorted(rng.randrange(0, 6000) for _ in range(500)), dtype=np.int64)
+    ends = np.minimum(starts + np.array([rng.choice((0, 1, 7, 33, 2000)) for _ in starts], dtype=np.int64), 6000)
+    want = [xxhash.xxh32_intdigest(data[s:e]) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+    for at_once in (1, 3, 64, 10**6):
+        monkeypatch.setattr(shingles, "SLICES_AT_ONCE", at_once)
+        assert shingles.xxh32_slices(data, starts, ends).tolist() == want, at_once
+
+
 def _verdicts(docs: list[Document]) -> list[tuple[str, int, str | None]]:
     return [(doc.id, removal.line.index, removal.duplicate_of.doc if removal.duplicate_of else None)
             for doc in docs for removal in doc.removed]

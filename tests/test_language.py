@@ -153,6 +153,92 @@ def test_sparse_line_sums_are_the_same_bits_as_reducing_in_order(monkeypatch):
     assert np.array_equal(reduced.view(np.uint64), sparse.view(np.uint64))
 
 
+def test_line_sums_gathered_a_chunk_at_a_time_are_the_same_bits(monkeypatch):
+    """Below the sparse switch, a long page's words' rows are gathered a bounded run of
+    lines at a time (all at once, a million short lines held 5 GB); each line's sum is
+    its own, so any chunk size, down to one line, gives the same bits."""
+    import numpy as np
+
+    from curate.stages.language import LanguageModel, model, word_keys
+
+    m = model()
+    keys, starts = [], []
+    for text in _paragraphs(300):
+        starts.append(len(keys))
+        keys.extend(word_keys(text) or ["x"])
+    ids = m.ids_of(keys)
+    assert ids is not None
+    monkeypatch.setattr(LanguageModel, "SPARSE_AFTER_GRAMS", 10**12)
+    monkeypatch.setattr(LanguageModel, "GATHER_WORDS", 10**9)
+    whole = m.summed_lines(ids, starts)
+    for words in (1, 7, 64, len(ids) - 1):
+        monkeypatch.setattr(LanguageModel, "GATHER_WORDS", words)
+        assert np.array_equal(m.summed_lines(ids, starts).view(np.uint64), whole.view(np.uint64)), words
+
+
+def test_labels_are_the_same_whatever_lines_are_worked_out_at_once(monkeypatch):
+    """A batch's lines are sampled, summed and judged LINES_AT_ONCE at a time (a page of a
+    million lines all at once took 2-3 kB a line); every line's and document's label and
+    score is what all at once gives, across documents, lines without letters or evidence,
+    lines in other languages than their document's."""
+    import gzip
+    import json
+
+    from conftest import FIXTURES
+
+    from curate.document import Document, Line, Origin
+    from curate.stages import language
+    from curate.stages.language import detect_languages
+
+    with gzip.open(FIXTURES / "languages" / "labelled.jsonl.gz", "rt", encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    foreign = [record["text"].split("\n")[0][:200] for record in records[::max(1, len(records) // 40)]]
+    texts = _paragraphs(200)
+    pages = [texts[k:k + 30] + foreign[k // 10:k // 10 + 4] + ["1234 -- !!", "qzxj qzxj"] for k in range(0, 200, 30)]
+    pages.append(["Short."])
+
+    def labels(at_once: int) -> list:
+        monkeypatch.setattr(language, "LINES_AT_ONCE", at_once)
+        docs = [Document(f"d{n}", "x.txt", None, [Line(k, text, text, Origin(k + 1, 0, len(text)), False)
+                                                    for k, text in enumerate(page)]) for n, page in enumerate(pages)]
+        detect_languages(docs)
+        return [(d.language, d.language_score, d.line_languages) for d in docs]
+
+    whole = labels(10**9)
+    assert any(line_languages for _, _, line_languages in whole)  # some lines labelled apart from their page
+    for at_once in (1, 7, 40):
+        assert labels(at_once) == whole, at_once
+
+
+def test_a_long_pages_language_memory_grows_by_its_lines_not_their_words(monkeypatch):
+    """A page's lines cost the stage their rows and labels (~0.7 kB a line), however many
+    of them: their word keys, gathered word rows and judging are LINES_AT_ONCE lines'
+    worth. All at once, a page of one sentence repeated took ~6 kB a line here (7 GB for
+    a million lines in a run). bench/line_memory.py measures whole runs."""
+    import tracemalloc
+
+    from curate.document import Document, Line, Origin
+    from curate.stages import language
+    from curate.stages.language import LanguageModel, detect_languages
+
+    monkeypatch.setattr(language, "LINES_AT_ONCE", 500, raising=False)
+    monkeypatch.setattr(LanguageModel, "GATHER_WORDS", 2000, raising=False)
+    text = "The same sentence is written on every line of this page."
+
+    def peak(n: int) -> int:
+        doc = Document("d", "x.txt", None, [Line(k, text, text, Origin(k + 1, 0, len(text)), False) for k in range(n)])
+        tracemalloc.start()
+        try:
+            detect_languages([doc])
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(10)  # the model and its word table made, the sentence's words learnt
+    per_line = (peak(8000) - peak(2000)) / 6000
+    assert per_line < 1500, per_line
+
+
 def test_batched_samples_equal_each_lines_own():
     """The letters, characters and word keys of all of a batch's lines at once are each
     line's own: lines with no letters, astral letters and symbols, lone surrogates,

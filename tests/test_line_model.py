@@ -216,6 +216,23 @@ def test_batched_features_equal_the_one_page_reference():
 
 
 @pytest.mark.unit
+def test_features_are_the_same_bits_whatever_lines_are_worked_out_at_once(monkeypatch):
+    """A long page's per-character arrays and words are made LINES_AT_ONCE lines at a time
+    (a page of a million lines at once held ~1.5 kB a line of them); a row never depends
+    on where the parts are cut, across pages and in the middle of one."""
+    from curate.linemodel import features
+
+    pages = [text_lines(path.read_text(encoding="utf-8"))
+             for path in sorted((NOISE_DEV / "input").glob("*.txt"))[:12]]
+    pages += [lines_of(EDGE_LINES), text_lines(PAGE), text_lines("One line only")]
+    hits = [{k: {"menus"} for k in range(0, len(p), 4)} for p in pages]
+    batched = pages_features(list(zip(pages, hits, strict=True)))
+    for at_once in (1, 5, 64):
+        monkeypatch.setattr(features, "LINES_AT_ONCE", at_once)
+        assert np.array_equal(pages_features(list(zip(pages, hits, strict=True))), batched), at_once
+
+
+@pytest.mark.unit
 def test_word_characters_are_never_whitespace():
     """pages_features splits a batch's words with str.split after blanking every non-word
     character, which cuts at _TOKEN's word ends (curate/writing.py) only if no word character

@@ -256,12 +256,34 @@ def rule_group(file: str) -> str:
     return "other"
 
 
+# Lines whose per-character arrays are made at once (code points, classes, masks, the text
+# lowered and encoded: ~17 bytes a character) and whose words are listed at once (for
+# title_overlap, ~0.6 kB a short line): a page of a million short lines all at once took
+# ~1.5 kB a line of them. Every feature but repeated_on_page is the line's own (no pattern
+# matches across a newline), so how the lines are grouped changes no bit.
+LINES_AT_ONCE = 1 << 14
+
+
 def _own_lines(texts: list[str], gap_before: list[bool], page_of: np.ndarray) -> np.ndarray:
-    """The OWN features of every line, computed for all at once; ``page_of``: each line's
-    page (a line is repeated when its page has it twice)."""
+    """The OWN features of every line, computed LINES_AT_ONCE lines at a time; ``page_of``:
+    each line's page (a line is repeated when its page has it twice)."""
     n = len(texts)
     own = np.zeros((n, len(OWN)), dtype=np.float64)
     col = {name: k for k, name in enumerate(OWN)}
+    for first in range(0, n, LINES_AT_ONCE):
+        _own_part(texts[first:first + LINES_AT_ONCE], own[first:first + LINES_AT_ONCE], col)
+    own[:, col["gap_before"]] = np.array(gap_before, dtype=np.float64)
+    keys = list(zip(page_of.tolist(), texts, strict=True))
+    counts_on_page = Counter(keys)
+    own[:, col["repeated_on_page"]] = np.fromiter((counts_on_page[key] > 1 for key in keys), dtype=np.float64,
+                                                  count=n)
+    return own
+
+
+def _own_part(texts: list[str], own: np.ndarray, col: dict[str, int]) -> None:
+    """The OWN features of these lines that are each line's own, written into ``own``
+    (one row per line): all of them but gap_before and repeated_on_page."""
+    n = len(texts)
     page = "\n".join(texts)
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
     starts = np.zeros(n, dtype=np.int64)
@@ -301,14 +323,8 @@ def _own_lines(texts: list[str], gap_before: list[bool], page_of: np.ndarray) ->
                        dtype=np.float64, count=n)
     own[:, col["stopword_share"]] = stop / safe_words
     own[:, col["title_case_share"]] = titled / safe_words
-    own[:, col["gap_before"]] = np.array(gap_before, dtype=np.float64)
-    keys = list(zip(page_of.tolist(), texts, strict=True))
-    counts_on_page = Counter(keys)
-    own[:, col["repeated_on_page"]] = np.fromiter((counts_on_page[key] > 1 for key in keys), dtype=np.float64,
-                                                  count=n)
     terminal = own[:, col["terminal"]]
     own[:, col["prose"]] = ((terminal > 0) & ((n_words >= 10) | (cjk >= 25))).astype(np.float64)
-    return own
 
 
 def _line_ends(codes: np.ndarray, flags: np.ndarray, starts: np.ndarray, lengths: np.ndarray
@@ -395,14 +411,30 @@ def _title_overlaps(texts: list[str], first: np.ndarray, sizes: np.ndarray) -> n
     out = np.zeros(len(texts))
     if not len(sizes) or sizes.max() < 2:  # one-line pages (paragraph records): no line but the title
         return out
-    words, bounds = _line_words("\n".join(texts).casefold(), len(texts))  # casefolding never makes a newline
-    for start, size in zip(first.tolist(), sizes.tolist(), strict=True):
-        title = {w for w in words[bounds[start]:bounds[start + 1]] if len(w) > 2} if size > 1 else set()
-        if not title:
+    # The words of each page's title, then of LINES_AT_ONCE lines at a time: a line's words
+    # are its own (casefolding never makes a newline).
+    pages = [(start, size) for start, size in zip(first.tolist(), sizes.tolist(), strict=True) if size > 1]
+    words, bounds = _line_words("\n".join(texts[start] for start, _ in pages).casefold(), len(pages))
+    titles = [({w for w in words[a:b] if len(w) > 2}, start, start + size)
+              for (start, size), a, b in zip(pages, bounds[:-1], bounds[1:], strict=True)]
+    titles = [title for title in titles if title[0]]
+    page = 0
+    for at in range(0, len(texts), LINES_AT_ONCE):
+        end_at = min(at + LINES_AT_ONCE, len(texts))
+        while page < len(titles) and titles[page][2] <= at:
+            page += 1
+        if page == len(titles):
+            break
+        if titles[page][1] >= end_at:
             continue
-        for row in range(start + 1, start + size):
-            if bounds[row + 1] - bounds[row] >= 3:
-                out[row] = len(title.intersection(words[bounds[row]:bounds[row + 1]])) / len(title)
+        words, bounds = _line_words("\n".join(texts[at:end_at]).casefold(), end_at - at)
+        for title, start, end in titles[page:]:
+            if start >= end_at:
+                break
+            for row in range(max(start + 1, at), min(end, end_at)):
+                k = row - at
+                if bounds[k + 1] - bounds[k] >= 3:
+                    out[row] = len(title.intersection(words[bounds[k]:bounds[k + 1]])) / len(title)
     return out
 
 
@@ -447,11 +479,14 @@ def pages_features(pages: Sequence[tuple[Sequence[Line], Mapping[int, set[str]]]
     start, end = first[page_of], (first + sizes)[page_of]  # each line's page bounds [start, end)
     size = sizes[page_of]
     texts = [line.text for line in lines]
-    own = _own_lines(texts, [line.gap_before for line in lines], page_of)
-    out[:, :len(OWN)] = own
-    rules = _rule_columns(pages, n)
+    # The own and rule columns are read back from ``out`` once written there: holding them
+    # apart too cost ~370 bytes a line through the rest (a page of a million lines).
+    out[:, :len(OWN)] = _own_lines(texts, [line.gap_before for line in lines], page_of)
+    first_rule = len(FEATURES) - len(RULES)
+    rules = out[:, first_rule:first_rule + len(RULE_GROUPS)]
+    rules[:] = _rule_columns(pages, n)
     any_rule = rules.max(axis=1)
-    column = {name: own[:, OWN.index(name)] for name in OWN}
+    column = {name: out[:, k] for k, name in enumerate(OWN)}
     column["any_rule"] = any_rule
     idx = np.arange(n)
 
@@ -494,8 +529,6 @@ def pages_features(pages: Sequence[tuple[Sequence[Line], Mapping[int, set[str]]]
     has_prose = page_prose[page_of] > 0
     out[:, _INDEX["after_last_prose"]] = has_prose & ~right_ok & (idx > left_at)
     out[:, _INDEX["before_first_prose"]] = has_prose & ~left_ok & (idx < right_at)
-    first_rule = len(FEATURES) - len(RULES)
-    out[:, first_rule:first_rule + len(RULE_GROUPS)] = rules
     out[:, _INDEX["any_rule"]] = any_rule
     out[:, _INDEX["rule_near_2"]] = window_mean(any_rule, 2)
     return out

@@ -90,6 +90,8 @@ class LanguageModel:
     # product (`_summed_rows`). 20 MB of text brings ~1.2M (~50k new words).
     SPARSE_AFTER_GRAMS = 50_000
     _grams_summed = 0
+    # Words' rows `summed_lines` gathers at once (65,536 of 456 bytes: 30 MB).
+    GATHER_WORDS = 1 << 16
 
     def evidence(self, text: str) -> np.ndarray | None:
         """Summed log-probability of the text's n-grams per language, or None if it has none.
@@ -195,10 +197,27 @@ class LanguageModel:
         added one after another in their order. Past SPARSE_AFTER_GRAMS n-grams (see
         `_summed_rows`), as a sparse product: it adds each line's rows in that same order,
         to zero, so the sums are the same bits; gathering every word's row first cost
-        ~0.4 s of the 20 MB corpus."""
-        if self._grams_summed <= self.SPARSE_AFTER_GRAMS:
+        ~0.4 s of the 20 MB corpus.
+
+        The gathered rows (456 bytes a word) are taken a bounded run of lines at a time:
+        gathered at once, a page of a million short lines (~11 words each, so never past
+        SPARSE_AFTER_GRAMS when its lines repeat a few words) held 5 GB of them. Each
+        line's sum is its own words' rows reduced alone, so the chunks change no bit."""
+        if self._grams_summed > self.SPARSE_AFTER_GRAMS:
+            return _sparse_product(self._vectors, ids, np.array([*starts, len(ids)], dtype=np.int64))
+        if len(ids) <= self.GATHER_WORDS:
             return np.add.reduceat(self._vectors[ids], starts, axis=0)
-        return _sparse_product(self._vectors, ids, np.array([*starts, len(ids)], dtype=np.int64))
+        out = np.empty((len(starts), self._vectors.shape[1]), dtype=np.float64)
+        bounds = np.array([*starts, len(ids)], dtype=np.int64)
+        first = 0
+        while first < len(starts):
+            # The lines whose words end within GATHER_WORDS of this chunk's first word (at
+            # least one line, whatever its length).
+            last = max(first + 1, int(np.searchsorted(bounds, bounds[first] + self.GATHER_WORDS, side="right")) - 1)
+            begin, end = bounds[first], bounds[last]
+            out[first:last] = np.add.reduceat(self._vectors[ids[begin:end]], bounds[first:last] - begin, axis=0)
+            first = last
+        return out
 
     @property
     def _index(self) -> dict[str, int]:
@@ -212,6 +231,9 @@ class LanguageModel:
     def judge(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(winning column, calibrated confidence that its code is right) of each row of
         `row_of` evidence, all rows at once: the confidence is `calibrated` of `features`."""
+        if len(rows) > LINES_AT_ONCE:  # a row's verdict is its own: judged in parts, each part's temporaries freed
+            parts = [self.judge(rows[first:first + LINES_AT_ONCE]) for first in range(0, len(rows), LINES_AT_ONCE)]
+            return np.concatenate([top for top, _ in parts]), np.concatenate([confidence for _, confidence in parts])
         top, fit, margin, grams = self.features(rows)
         return top, calibrated(fit, margin, grams)
 
@@ -454,67 +476,83 @@ def calibrated(fit: np.ndarray, margin: np.ndarray, grams: np.ndarray) -> np.nda
     return 1.0 / (1.0 + np.exp(-z))
 
 
+# Lines whose samples, word keys and evidence are worked out at once, and rows judged at
+# once: their word keys (~0.6 kB a line), gathered word rows and the judging's temporaries
+# (~0.5 kB a row) stay this many lines' worth however long the page. All of a page of a
+# million short lines at once took 2-3 kB a line (a document's lines are one batch).
+LINES_AT_ONCE = 1 << 14
+
+
 def evidence_rows(docs: list[Document]) -> tuple[np.ndarray, list[list[tuple[int, int, int]]], list[list[int]],
                                                  list[int]]:
     """The `row_of` evidence of every scored line of the documents, as one matrix, and per
     document: its lines' (line index, letters, row or -1), the rows its label sums (up to
-    DOCUMENT_SAMPLE_CHARS) and their letters. The new words of all the documents are
-    learnt at once."""
+    DOCUMENT_SAMPLE_CHARS) and their letters. The new words of LINES_AT_ONCE lines are
+    learnt at once (a word's row is the word's alone, so how lines are grouped changes no
+    bit of any row)."""
     m = model()
-    flat = _samples([line for doc in docs for line in doc.lines])
-    bounds = list(accumulate((len(doc.lines) for doc in docs), initial=0))
-    samples = [flat[bounds[k]:bounds[k + 1]] for k in range(len(docs))]
-    # Every scored line's words' rows are summed in one numpy call per batch (a call per
-    # line cost more than the rest of the stage); a line's sum is the same either way.
-    keys: list[str] = []
-    starts: list[int] = []
-    for doc_samples in samples:
-        for _, n_letters, _, line_keys in doc_samples:
-            if n_letters and line_keys:
-                starts.append(len(keys))
-                keys.extend(line_keys)
-    ids = m.ids_of(keys)
-    width = len(m.languages) + 2
-    if not starts:
-        candidates = np.zeros((0, width))
-    elif ids is not None:
-        candidates = m.summed_lines(ids, starts)
-    else:  # the batch's words do not fit in the table: one line at a time
-        ends = [*starts[1:], len(keys)]
-        sums = []
-        for start, end in zip(starts, ends, strict=True):
-            line_ids = m.ids_of(keys[start:end])
-            assert line_ids is not None  # a line's sample is at most PARAGRAPH_SAMPLE_CHARS
-            sums.append(np.add.reduceat(m._vectors[line_ids], [0], axis=0)[0])
-        candidates = np.array(sums)
-    valid = (candidates[:, -1] > 0).tolist()  # a line with no n-gram in any profile has no evidence
-    rows: list[int] = []
+    lines = [line for doc in docs for line in doc.lines]
+    # Room for every line's row; only the rows written are ever touched (a large block is
+    # mapped fresh, and its untouched pages take no memory).
+    rows = np.empty((len(lines), len(m.languages) + 2))
+    used = 0
+    found: list[tuple[int, int, int, int]] = []  # per line: (line index, letters, characters, row or -1)
+    for first in range(0, len(lines), LINES_AT_ONCE):
+        samples = _samples(lines[first:first + LINES_AT_ONCE])
+        candidates = _summed_samples(m, samples)
+        valid = candidates[:, -1] > 0  # a line with no n-gram in any profile has no evidence
+        rows[used:used + int(valid.sum())] = candidates[valid]
+        flags = iter(valid.tolist())
+        for line_index, n_letters, n_chars, line_keys in samples:
+            at = -1
+            if n_letters and line_keys and next(flags):
+                at, used = used, used + 1
+            found.append((line_index, n_letters, n_chars, at))
+        del samples, candidates  # this chunk's word keys and sums, before the next chunk's
     scored: list[list[tuple[int, int, int]]] = []
     summed: list[list[int]] = []
     summed_letters: list[int] = []
-    candidate = 0
-    for doc_samples in samples:
-        lines, total = [], []
+    bounds = list(accumulate((len(doc.lines) for doc in docs), initial=0))
+    for begin, end in pairwise(bounds):
+        doc_lines, total = [], []
         budget = DOCUMENT_SAMPLE_CHARS
         letters = 0
-        for line_index, n_letters, n_chars, line_keys in doc_samples:
-            if not (n_letters and line_keys):
-                lines.append((line_index, n_letters, -1))
-                continue
-            candidate += 1
-            if not valid[candidate - 1]:
-                lines.append((line_index, n_letters, -1))
-                continue
-            lines.append((line_index, n_letters, len(rows)))
-            if budget > 0:
-                total.append(len(rows))
+        for line_index, n_letters, n_chars, at in found[begin:end]:
+            doc_lines.append((line_index, n_letters, at))
+            if at >= 0 and budget > 0:
+                total.append(at)
                 budget -= n_chars
                 letters += n_letters
-            rows.append(candidate - 1)
-        scored.append(lines)
+        scored.append(doc_lines)
         summed.append(total)
         summed_letters.append(letters)
-    return candidates[rows], scored, summed, summed_letters
+    return rows[:used], scored, summed, summed_letters
+
+
+def _summed_samples(m: LanguageModel, samples: list[tuple[int, int, int, list[str]]]) -> np.ndarray:
+    """The `row_of` evidence (or a row ending in 0: no n-gram a profile has) of each of the
+    samples with letters and words, in their order; their words' rows summed in one numpy
+    call (a call per line cost more than the rest of the stage; a line's sum is the same
+    either way)."""
+    keys: list[str] = []
+    starts: list[int] = []
+    for _, n_letters, _, line_keys in samples:
+        if n_letters and line_keys:
+            starts.append(len(keys))
+            keys.extend(line_keys)
+    width = len(m.languages) + 2
+    if not starts:
+        return np.zeros((0, width))
+    ids = m.ids_of(keys)
+    if ids is not None:
+        return m.summed_lines(ids, starts)
+    # The lines' words do not fit in the table: one line at a time.
+    sums = np.empty((len(starts), width))
+    for k, (start, end) in enumerate(zip(starts, [*starts[1:], len(keys)], strict=True)):
+        line_ids = m.ids_of(keys[start:end])
+        assert line_ids is not None  # a line's sample is at most PARAGRAPH_SAMPLE_CHARS
+        sums[k] = np.add.reduceat(m._vectors[line_ids], [0], axis=0)[0]
+    return sums
 
 
 def detect_languages(docs: list[Document]) -> None:
@@ -524,16 +562,12 @@ def detect_languages(docs: list[Document]) -> None:
     rows, scored, summed, summed_letters = evidence_rows(docs)
     line_top, line_confidence = m.judge(rows)
     line_tops, line_confidences = line_top.tolist(), line_confidence.tolist()
+    del line_top, line_confidence
     codes = m.codes
     doc_top, doc_confidence = m.judge(_main_parts(rows, summed, line_tops, codes))
+    del rows
     doc_tops, doc_confidences = iter(doc_top.tolist()), iter(doc_confidence.tolist())
     for doc, lines, positions, letters in zip(docs, scored, summed, summed_letters, strict=True):
-        per_line: dict[int, tuple[str, float]] = {}
-        for index, n_letters, at in lines:
-            if at < 0 or n_letters < MIN_LETTERS_PARAGRAPH:
-                per_line[index] = (UNDETERMINED, 0.0)
-            else:
-                per_line[index] = _label_of(m, line_tops[at], line_confidences[at])
         if not positions:
             doc.language, doc.language_score = UNDETERMINED, 0.0
         else:
@@ -542,7 +576,17 @@ def detect_languages(docs: list[Document]) -> None:
                 doc.language, doc.language_score = UNDETERMINED, 0.0
             else:
                 doc.language, doc.language_score = _label_of(m, top, confidence, _share(lines, line_tops, codes, top))
-        doc.line_languages = {i: label for i, label in per_line.items() if label[0] != doc.language}
+        # Only the lines labelled otherwise than their document are kept (a dict of every
+        # line's label first cost ~150 bytes a line).
+        differing: dict[int, tuple[str, float]] = {}
+        for index, n_letters, at in lines:
+            if at < 0 or n_letters < MIN_LETTERS_PARAGRAPH:
+                label = (UNDETERMINED, 0.0)
+            else:
+                label = _label_of(m, line_tops[at], line_confidences[at])
+            if label[0] != doc.language:
+                differing[index] = label
+        doc.line_languages = differing
 
 
 def _main_parts(rows: np.ndarray, summed: list[list[int]], line_tops: list[int], codes: list[str]) -> np.ndarray:
