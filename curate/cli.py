@@ -74,7 +74,7 @@ no_project_rules_option = click.option("--no-project-rules", is_flag=True,
 def rule_options(fn):
     """--rules, --no-builtin-rules, --no-project-rules, --enable and --disable, shared by every command that
     loads rules."""
-    fn = click.option("--disable", "disabled", multiple=True, metavar="NAME",
+    fn = click.option("--disable", "disabled", multiple=True, metavar="NAME", callback=_disabled,
                       help="Turn off one rule by name (repeatable). `curate rules list` shows the names.")(fn)
     fn = click.option("--enable", "enabled", multiple=True, metavar="NAME[,NAME...]", callback=_enabled,
                       cls=PacksInHelp,
@@ -114,6 +114,15 @@ def _enabled(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
         raise click.BadParameter("names no pack or rule; give one, e.g. --enable gopher-quality, or leave the "
                                  "option out", ctx=ctx, param=param)
     return names
+
+
+def _disabled(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
+    """--disable's names, none blank: an empty shell variable was refused only as "no rule
+    named ;", a message with no name in it."""
+    if any(not name.strip() for name in value):
+        raise click.BadParameter("names no rule; give a rule's name, e.g. --disable byline (`curate rules list` "
+                                 "shows them), or leave the option out", ctx=ctx, param=param)
+    return value
 
 
 def _rule_paths(ctx, param, value: tuple[str, ...]) -> tuple[Path, ...]:

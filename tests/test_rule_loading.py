@@ -134,6 +134,8 @@ def test_keys_a_scope_would_ignore_are_refused_by_name(tmp_path, scope, key, sai
     (["rules", "test", ""], "an empty path"),
     (["run", "page.txt", "-o", "out", "--enable", ""], "Invalid value for '--enable': names no pack or rule"),
     (["rules", "list", "--enable", ","], "Invalid value for '--enable': names no pack or rule"),
+    (["run", "page.txt", "-o", "out", "--disable", ""], "Invalid value for '--disable': names no rule"),
+    (["explain", "page.txt", "--disable", " "], "Invalid value for '--disable': names no rule"),
 ])
 def test_empty_rules_and_enable_values_are_refused(tmp_path, args, said):
     # An unset shell variable: --rules "" loaded every *.toml under the working folder.
@@ -149,6 +151,8 @@ def test_the_api_refuses_empty_rules_and_enable_values():
         curate.ruleset([""])
     with pytest.raises(curate.errors.ApiValueError, match="names no pack or rule"):
         curate.ruleset(enabled=[""])
+    with pytest.raises(curate.errors.ApiValueError, match="names no rule"):
+        curate.ruleset(disabled=[""])
 
 
 def test_a_rule_file_named_again_loads_once(tmp_path):
