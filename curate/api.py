@@ -36,10 +36,10 @@ import orjson
 
 from curate.discover import Discovery, InputFile
 from curate.document import Document, Problem, RawDocument
-from curate.driver import MemoryOutput, RunConfig, plan
+from curate.driver import MemoryOutput, RunConfig, plan, unresumable
 from curate.driver import run as run_driver
 from curate.engines import engine_for
-from curate.errors import ApiTypeError, ApiValueError
+from curate.errors import ApiTypeError, ApiValueError, CurateError
 from curate.formats import DEFAULT_MAX_DOC_BYTES, DEFAULT_MAX_DOC_LINES, DEFAULT_MAX_LINE_BYTES
 from curate.formats.ids import DUPLICATE_ID, IdRegistry, with_id_problems
 from curate.formats.jsonl import parse_record, too_deep, too_large_problem
@@ -168,7 +168,14 @@ def run(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *, rules
         checked_rules = RuleSet() if dedup_only else load_rules()
     cfg = RunConfig(inputs=tuple(locations), output=where, ruleset=checked_rules, workers=workers,
                     stages=DEDUP_PIPELINE if dedup_only else RUN_PIPELINE, **config)
-    return run_driver(plan(cfg), engine_for(engine, workers), resume=resume, overwrite=overwrite)
+    try:
+        return run_driver(plan(cfg), engine_for(engine, workers), resume=resume, overwrite=overwrite)
+    except CurateError as err:
+        # A stop on Ray advised resume=True, which a Ray run cannot do: said as the CLI says it.
+        stopped = unresumable(err, engine)
+        if stopped is err:
+            raise
+        raise stopped from err
 
 
 # -- records given in memory ---------------------------------------------------------------

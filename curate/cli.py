@@ -20,7 +20,6 @@ from curate.errors import (
     CurateError,
     Interrupted,
     MachineLimit,
-    RunStopped,
     UsageError,
     machine_limit,
     raise_if_machine_limit,
@@ -686,7 +685,7 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                     summary = driver.run(plan, runner, on_progress=bar.update if show_bar else None,
                                          timings=stage_times, resume=resume, overwrite=overwrite)
             except CurateError as err:
-                raise _fail(_unresumable(err, engine)) from err
+                raise _fail(driver.unresumable(err, engine)) from err
             except KeyboardInterrupt as err:
                 raise click.ClickException(_interrupted(err, output, engine, staging, overwrite)) from None
         elapsed = time.perf_counter() - started
@@ -766,18 +765,6 @@ def _holds_timings(data: bytes) -> bool:
         return False
     return (isinstance(parsed, dict) and set(parsed) <= set(TIMINGS_KEYS)
             and isinstance(parsed.get("seconds"), dict) and "input_bytes" in parsed)
-
-
-def _unresumable(err: CurateError, engine: str) -> CurateError:
-    """A stopped run's error as the engine can follow it: RunStopped advises --resume,
-    which only the local engine does."""
-    if isinstance(err, RunStopped) and engine != "local":
-        # Raised in Ray's decider, it comes as a RayTaskError whose ``cause`` is the
-        # RunStopped itself, whose words advise --resume.
-        cause = err.cause.cause if isinstance(err.cause, RunStopped) else err.cause
-        return CurateError(f"{cause}; no final file was written. A run on --engine {engine} cannot be resumed: "
-                           "fix the cause, then run the same command with --overwrite to start again.")
-    return err
 
 
 def _interrupted(err: KeyboardInterrupt, output, engine: str, staging: Path | None, overwrite: bool) -> str:

@@ -678,3 +678,15 @@ def emit_rendered(rendered: Sequence[Rendered], writer: Output, summary: Summary
         else:
             summary.add_tally(*tally)
     summary.items_done += len(rendered)
+
+
+def unresumable(err: CurateError, engine: str) -> CurateError:
+    """A stopped run's error as the engine can follow it: RunStopped advises --resume,
+    which only the local engine does (the CLI and the API both say it so)."""
+    if isinstance(err, RunStopped) and engine != "local":
+        # Raised in Ray's decider, it comes as a RayTaskError whose ``cause`` is the
+        # RunStopped itself, whose words advise --resume.
+        cause = err.cause.cause if isinstance(err.cause, RunStopped) else err.cause
+        return CurateError(f"{cause}; no final file was written. A run on --engine {engine} cannot be resumed: "
+                           "fix the cause, then run the same command with --overwrite to start again.")
+    return err

@@ -34,6 +34,30 @@ NOISE_DEV_GOLD = FIXTURES / "noise-dev" / "gold"
 MIXED = FIXTURES / "mixed"
 GOLDEN = ROOT / "tests" / "golden"
 
+
+def pytest_sessionstart(session) -> None:
+    """Compile curate's modules before any test runs. Several tests run curate under a
+    file-size limit (RLIMIT_FSIZE), and CPython writes a module's .pyc with one write that
+    the limit cuts short without an error: a process that was first to import a changed
+    module left a truncated .pyc behind, and every later curate in the checkout stopped at
+    "Aborted!" (EOFError: marshal data too short). Compiled here, no limited process has a
+    .pyc left to write."""
+    if os.environ.get("PYTHONDONTWRITEBYTECODE") or hasattr(session.config, "workerinput"):
+        return  # no .pyc is written at all, or the controller compiled them for this worker
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "curate"), quiet=1, force=True)  # a cut .pyc keeps a whole header
+
+
+def file_size_limit(limit: int):
+    """A preexec_fn that limits the files a run writes to ``limit`` bytes (a full-disk
+    stand-in: writes past it fail with EFBIG, "File too large")."""
+    import resource
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
 # Sentences of news prose, each of a different story: content every stage keeps, for
 # tests that need real-looking documents (site pages, explain against run).
 NEWS_SENTENCES = [

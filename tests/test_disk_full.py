@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, output_files
+from conftest import ROOT, file_size_limit, output_files
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -122,15 +121,9 @@ def test_full_disk_under_dedup_parts_stops_with_the_resume_hint(corpus, referenc
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
 
 
-def _file_size_limit(limit: int):
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    return apply
-
-
 def test_file_size_limit_while_writing_a_chunk(corpus, reference, tmp_path):
     out = tmp_path / "out"
-    stopped = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", preexec_fn=_file_size_limit(100_000))
+    stopped = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", preexec_fn=file_size_limit(100_000))
     _assert_stopped_cleanly(stopped, out, "File too large")
     resumed = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--resume")
     assert resumed.returncode == 0, resumed.stderr
@@ -156,7 +149,7 @@ def test_file_size_limit_while_joining_the_chunks(copied_corpus, tmp_path):
     whole = tmp_path / "whole"
     assert _run("dedup", corpus, "-o", whole, "-q", "--chunk-docs", "20").returncode == 0
     assert (whole / "removed.jsonl").stat().st_size > 2 * 130_000
-    stopped = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "20", preexec_fn=_file_size_limit(130_000))
+    stopped = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "20", preexec_fn=file_size_limit(130_000))
     _assert_stopped_cleanly(stopped, out, "File too large")
     assert (out / ".partial" / "commit.json").exists()
     resumed = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "20", "--resume")

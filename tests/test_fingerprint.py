@@ -7,13 +7,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import resource
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, output_files
+from conftest import ROOT, SEEDS, file_size_limit, output_files
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -43,10 +42,6 @@ def _curate(*args) -> list[str]:
     return [str(Path(sys.executable).parent / "curate"), *map(str, args)]
 
 
-def _limit_file_size() -> None:
-    resource.setrlimit(resource.RLIMIT_FSIZE, (16_000, 16_000))
-
-
 def _run(rules: Path, out: Path, *extra: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(_curate("run", SEEDS, "-o", out, "-q", "--chunk-docs", "1", "--rules", rules, *extra),
                           cwd=ROOT / "tests", capture_output=True, text=True, timeout=120, check=False, **kwargs)
@@ -58,7 +53,7 @@ def test_resume_after_a_rule_edit_is_refused(tmp_path):
     (rules / "promo.toml").write_text(RULE)
     out = tmp_path / "out"
     # The file-size limit stops the run in its commit, with every chunk finished.
-    stopped = _run(rules, out, preexec_fn=_limit_file_size)
+    stopped = _run(rules, out, preexec_fn=file_size_limit(16_000))
     assert stopped.returncode == 1 and "--resume" in stopped.stderr, stopped.stderr
     for edit, (old, new) in EDITS.items():
         assert old in RULE

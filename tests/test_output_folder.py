@@ -4,7 +4,6 @@ never written by two runs at once, never a folder of someone else's files."""
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -13,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, invoke, output_files
+from conftest import ROOT, SEEDS, file_size_limit, invoke, output_files
 
 from curate.errors import UsageError
 
@@ -33,17 +32,11 @@ def _curate(*args) -> list[str]:
     return [str(Path(sys.executable).parent / "curate"), *map(str, args)]
 
 
-def _file_size_limit(limit: int):
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    return apply
-
-
 def stopped_at_commit(out: Path, *args) -> subprocess.CompletedProcess:
     """A real run of the seeds, one document per chunk, that stops in its final commit:
     joining the chunks makes removed.jsonl bigger than the file-size limit allows."""
     proc = subprocess.run(_curate("run", SEEDS, "-o", out, "-q", "--chunk-docs", "1", *args), cwd=ROOT / "tests",
-                          capture_output=True, text=True, timeout=120, preexec_fn=_file_size_limit(16_000),
+                          capture_output=True, text=True, timeout=120, preexec_fn=file_size_limit(16_000),
                           check=False)
     assert proc.returncode == 1, proc.stderr
     assert f"Error: cannot write {out}/.partial/000000.removed.jsonl: File too large; finished chunks are kept" \

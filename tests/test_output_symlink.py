@@ -6,7 +6,6 @@ finished)."""
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -14,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ROOT, SEEDS, output_files
+from conftest import ROOT, SEEDS, file_size_limit, output_files
 
 FILES = ["README.md", "corpus", "quarantine.jsonl", "removed.jsonl", "summary.json"]
 
@@ -84,19 +83,13 @@ def test_a_link_repointed_during_the_run_stops_it_in_the_folder_it_began(tmp_pat
     assert output_files(first) == output_files(reference)
 
 
-def _file_size_limit(limit: int):
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    return apply
-
-
 def test_a_link_left_alone_is_named_in_the_messages_and_written_through(tmp_path):
     first, out = tmp_path / "A", tmp_path / "out"
     first.mkdir()
     out.symlink_to(first)
     # Stopped in its commit (joining removed.jsonl passes the file-size limit): the
     # message names the files by the link the user gave, which still leads there.
-    stopped = _run("run", SEEDS, "-o", out, "-q", "--chunk-docs", "1", preexec_fn=_file_size_limit(16_000))
+    stopped = _run("run", SEEDS, "-o", out, "-q", "--chunk-docs", "1", preexec_fn=file_size_limit(16_000))
     assert stopped.returncode == 1
     assert stopped.stderr.startswith(f"Error: cannot write {out}/.partial/000000.removed.jsonl: File too large; "
                                      f"finished chunks are kept in {out}/.partial/ "), stopped.stderr

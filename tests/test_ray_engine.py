@@ -14,6 +14,7 @@ from conftest import (
     NOISE_DEV,
     ROOT,
     SEEDS,
+    file_size_limit,
     killed_at_open,
     needs_strace,
     output_files,
@@ -210,22 +211,43 @@ def test_a_killed_ray_run_is_not_resumed_by_the_local_engine(tmp_path, ray_clust
 def test_a_stopped_ray_run_does_not_advise_resume(tmp_path, ray_cluster):
     # A file-size limit on the driver, which writes the output: the stop's message, which
     # on the local engine says --resume, must say what a Ray run can do.
-    import resource
     import subprocess
     import sys
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (4_000, 4_000))
 
     out = tmp_path / "out"
     joined, cluster_env = ray_cluster
     stopped = subprocess.run([str(Path(sys.executable).parent / "curate"), "dedup", str(SEEDS), "-o", str(out), "-q",
                               "--chunk-docs", "1", *joined], env=cluster_env, capture_output=True, text=True,
-                             timeout=300, preexec_fn=limit, check=False)
+                             timeout=300, preexec_fn=file_size_limit(4_000), check=False)
     assert stopped.returncode == 1, stopped.stderr
     assert "Traceback" not in stopped.stderr
     assert "File too large" in stopped.stderr and "--engine ray cannot be resumed" in stopped.stderr
     assert "--overwrite to start again" in stopped.stderr and "with --resume" not in stopped.stderr
+
+
+def test_the_api_on_ray_does_not_advise_resume_either(tmp_path, ray_cluster):
+    # The same stop through curate.run(engine="ray"): only the CLI reworded it, and the
+    # API's message advised a resume that a Ray run cannot make.
+    import subprocess
+    import sys
+
+    joined, cluster_env = ray_cluster
+    script = (
+        "import resource, sys, ray, curate\n"
+        f"ray.init(address={joined[-1]!r}, log_to_driver=False)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4_000, 4_000))  # this process writes the output\n"
+        "try:\n"
+        f"    curate.run([{str(SEEDS)!r}], {str(tmp_path / 'out')!r}, engine='ray', workers=2, dedup_only=True,\n"
+        "               chunk_items=1)\n"
+        "except curate.errors.CurateError as err:\n"
+        "    print(err)\n"
+        "    sys.exit(1)\n"
+    )
+    stopped = subprocess.run([sys.executable, "-c", script], env=cluster_env, capture_output=True, text=True,
+                             timeout=300, check=False)
+    assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+    assert "File too large" in stopped.stdout and "--engine ray cannot be resumed" in stopped.stdout, stopped.stdout
+    assert "--overwrite to start again" in stopped.stdout and "with --resume" not in stopped.stdout
 
 
 @needs_strace
