@@ -184,6 +184,9 @@ def compile_pattern(pattern: str, flags: int, boolean: bool = True) -> CompiledP
         raise PatternError(f"bad regex: groups nested too deeply; keep nesting under {MAX_NESTING} levels") from err
     if _depth(tree) > MAX_NESTING:
         raise PatternError(f"bad regex: groups and repeats nested more than {MAX_NESTING} levels deep; simplify it")
+    lookalike = _posix_lookalike(tree, pattern)
+    if lookalike is not None:
+        raise PatternError(_posix_set_message(*lookalike))
     flags = int(tree.state.flags)  # with inline flags such as (?x) or (?i) folded in
     re2 = prefilter = backtracking = None
     try:
@@ -898,6 +901,40 @@ def _item_edge(op, av, flags: int, first: bool) -> tuple[np.ndarray | None, bool
             return None, None
         return sub, empty or av[0] == 0
     return None, None
+
+
+def _posix_lookalike(tree, pattern: str) -> tuple[str, bool] | None:
+    """(name, negated) of a set written as a POSIX class without its outer brackets
+    (`[:digit:]`, `[^:space:]`), if the pattern has one. Python takes it silently as the
+    set of its characters (`[:digit:]` matches ':', 'd', 'i', 'g' or 't'): nobody means
+    that, and a rule with it fired on every line holding a 'd' or a ':'."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        for op, av in node.data:
+            if op is C.IN:
+                negated = bool(av) and av[0][0] is C.NEGATE
+                items = av[1:] if negated else av
+                if items and all(item_op is C.LITERAL for item_op, _ in items):
+                    spelled = "".join(chr(code) for _, code in items)
+                    for name in _POSIX_CLASSES:
+                        written = f"[{'^' if negated else ''}:{name}:]"  # not `[:digit]`: a set after all
+                        if spelled == "".join(dict.fromkeys(f":{name}:")) and written in pattern:
+                            return name, negated
+            stack.extend(_children(op, av))
+    return None
+
+
+def _posix_set_message(name: str, negated: bool) -> str:
+    """Why a set spelled as a POSIX class is refused, and what to write instead."""
+    written = f"[{'^' if negated else ''}:{name}:]"
+    chars = ", ".join(repr(c) for c in dict.fromkeys(f":{name}:"))
+    reading = "any character but" if negated else "one of"
+    instead = _POSIX_CLASSES[name]
+    if negated:
+        instead = f"the opposite of {instead} (e.g. \\D or [^0-9] for any character but a digit)"
+    return (f"{written} is not a POSIX class in a rule's pattern: patterns are Python's regular expressions, which "
+            f"read it as {reading} the characters {chars}; write {instead} instead")
 
 
 def _depth(tree) -> int:

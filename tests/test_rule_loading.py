@@ -212,3 +212,32 @@ def test_a_posix_class_is_refused_naming_file_rule_and_what_to_write(tmp_path):
     result = run_process("rules", "test", "r", cwd=tmp_path)
     assert result.returncode == 1 and "Warning" not in result.stderr
     assert "rule 'x': bad regex: Possible set difference at position 3" in result.stderr
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("pattern", "refused"), [
+    (r"^[:digit:]+ comments?$", "[:digit:]"), ("(?i)[:alpha:]{3}", "[:alpha:]"), (r"x[^:space:]y", "[^:space:]"),
+    (r"[:,d]", None), (r"\[:digit:\]", None), ("a:digit:b", None), ("[:digit]", None), ("(?x) a  # [:digit:]", None)])
+def test_a_posix_class_without_its_outer_brackets_is_refused_and_a_real_set_is_not(pattern, refused):
+    """`[:digit:]` is Python's set of ':', 'd', 'i', 'g' and 't': a rule with it fired on
+    every line holding a 'd', and nothing said so. A set that only looks alike (another
+    spelling, escaped brackets, inside a comment of a verbose pattern) is taken."""
+    from curate.patterns import PatternError, compile_pattern
+
+    if refused is None:
+        compile_pattern(pattern, 0)
+        return
+    with pytest.raises(PatternError) as caught:
+        compile_pattern(pattern, 0)
+    assert str(caught.value).startswith(f"{refused} is not a POSIX class in a rule's pattern: ")
+    assert "write " in str(caught.value) and str(caught.value).endswith(" instead")
+
+
+def test_a_posix_class_without_its_outer_brackets_names_file_rule_and_what_to_write(tmp_path):
+    _folder(tmp_path, "r", '[[rule]]\nname = "digits-comments"\nreason = "comment counter"\n'
+                           "pattern = '^[:digit:]+ comments?$'\nexamples.match = [\"12 comments\"]\n")
+    result = invoke("rules", "test", "r", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert ("Error: r/r.toml: rule 'digits-comments': [:digit:] is not a POSIX class in a rule's pattern: patterns "
+            "are Python's regular expressions, which read it as one of the characters ':', 'd', 'i', 'g', 't'; "
+            "write \\d (any digit) or [0-9] instead") in result.output
