@@ -30,6 +30,7 @@ from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
 from curate.stages import DEDUP_PIPELINE, RUN_PIPELINE
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SITE_MODES
+from curate.streams import guard_standard_streams
 from curate.terminal import echo, shown, shown_lines
 from curate.userfile import replace_file
 
@@ -1146,6 +1147,7 @@ def rules_suggest(out, target, top, min_count):
 def main() -> None:
     """The console script: the command, then an exit that skips the interpreter's teardown
     (curate/prompt_exit.py says what it still does, and why)."""
+    guard_standard_streams()  # a stream that cannot be written stops nothing (curate/streams.py)
     try:
         cli()
     except SystemExit as stop:

@@ -16,13 +16,18 @@ that calls curate's library keeps its own interpreter's exit.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
 import threading
 from typing import NoReturn
 
-# Python's own status when it cannot flush stdout at exit (a reader that went away).
-FLUSH_FAILED = 120
+from curate.streams import lost_stdout_message, write_failed
+
+# A stdout that could not be written (no space, an I/O error; not a reader gone, which
+# is quiet): a command that would have ended well ends with this, the status of curate's
+# other errors, and says why (streams.py). Python's own exit gives 120, with a traceback.
+WRITE_FAILED = 1
 
 
 def exit_status(code: object) -> int:
@@ -43,11 +48,18 @@ def exit_promptly(code: object) -> NoReturn:
         if thread is not main and not thread.daemon:
             thread.join()
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
+    for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
         try:
             if stream is not None:
                 stream.flush()
-        except (OSError, ValueError):  # closed, or its reader is gone
-            if stream is sys.stdout and status == 0:
-                status = FLUSH_FAILED
+        except ValueError:  # closed
+            pass
+        except OSError as err:  # a stream the console script did not guard (streams.py): the same rules
+            write_failed(fd, err)
+    message = lost_stdout_message()
+    if message is not None:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
+        status = status or WRITE_FAILED
     os._exit(status)

@@ -9,9 +9,6 @@ import collections
 import contextlib
 import gc
 import multiprocessing
-import os
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +18,7 @@ from curate.document import Reason
 from curate.engines import Engine, Progress
 from curate.engines.heap import keep_freed_heap
 from curate.engines.mapper import Mapped, Mapper, add_id_problems, check_ids, shell_of
-from curate.engines.pool import WorkerDied, WorkerPool, ordered_map
+from curate.engines.pool import WorkerDied, WorkerPool, die_with_parent, ordered_map
 from curate.errors import RunStopped
 from curate.stages.base import Batch, Stage, run_stages
 from curate.storage import Location
@@ -228,7 +225,7 @@ _mapper: Mapper | None = None  # in a pool's worker: the batches it keeps until 
 def _init_worker(stages: list[Stage], in_pool: bool = False, render: Renderer | None = None) -> None:
     global _stages, _mapper
     if in_pool:
-        _die_with_parent()
+        die_with_parent()  # a forked worker holds the write end of its own task pipe: it would wait forever
         keep_freed_heap()  # a worker frees all of a batch's memory before the next batch
     for stage in stages:
         stage.setup()
@@ -258,24 +255,3 @@ def _task(task: tuple[str, Any]) -> Any:
 def _render(batch: Batch, render: Renderer) -> None:
     batch.rendered = [render(item) for item in batch.items]
     batch.items = []
-
-
-def _die_with_parent() -> None:
-    """End this worker when the parent dies, even by SIGKILL: a forked worker holds the
-    write end of its own task pipe, so it would otherwise wait for work forever."""
-    parent = os.getppid()
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(1, signal.SIGTERM) == 0 and os.getppid() == parent:  # PR_SET_PDEATHSIG (Linux)
-            return
-    except (OSError, AttributeError):
-        pass
-
-    def watch() -> None:  # elsewhere: poll for the parent
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()

@@ -262,6 +262,42 @@ PIPE_BYTES = 1 << 20  # Linux's default ceiling for an unprivileged process (fs/
 PIPE_BYTES_ENV = "CURATE_TEST_PIPE_BYTES"
 
 
+def die_with_parent() -> None:
+    """End this process (a worker, a part's process) the moment the process that started it
+    dies, by any signal, SIGKILL included. Left alive, it waits on its pipes forever
+    under init, holding the run's stdout and stderr (a `curate run ... | cat` never ends),
+    or goes on writing into a .partial/ folder that a --resume may already be using.
+
+    SIGKILL, not SIGTERM: a forked worker inherits the parent's Python handlers, and an
+    API caller's SIGTERM handler would run in it instead of ending it. The parent is the
+    one multiprocessing recorded when it made the process, not getppid() now: a process
+    whose parent died before this call (a spawned one imports curate for a second first)
+    is already init's, and is ended here. Linux ties PR_SET_PDEATHSIG to the thread that
+    started the process: curate's pools live within the call of the thread that made them.
+    """
+    recorded = multiprocessing.parent_process()
+    parent = recorded.pid if recorded is not None and recorded.pid is not None else os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL) == 0:  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # died before the prctl: the kernel will not say so now
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:  # not Linux: poll for the parent
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _enlarge_pipe(conn: Connection) -> None:
     """Ask for PIPE_BYTES of pipe buffer; where that is refused (another system, a lower
     ceiling) the pipe keeps its size, which is only slower."""

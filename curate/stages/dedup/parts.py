@@ -49,6 +49,7 @@ import numpy as np
 
 from curate.distinct import distinct
 from curate.document import ParagraphRef, Reason
+from curate.engines.pool import die_with_parent
 from curate.outdir import close_unwritten, fsync_path, write_synced
 from curate.stages.dedup.apply import duplicate_reason
 from curate.stages.dedup.buckets import take_sets
@@ -587,7 +588,7 @@ class _Processes:
     def __init__(self, processes: int):
         self.slots = processes
         self._context = _QuietSpawnContext()
-        self._executor = ProcessPoolExecutor(processes, mp_context=self._context, initializer=_ignore_ctrl_c)
+        self._executor = ProcessPoolExecutor(processes, mp_context=self._context, initializer=_start_part_process)
 
     def __enter__(self) -> _Processes:
         return self
@@ -669,9 +670,12 @@ class _QuietSpawnContext(multiprocessing.context.SpawnContext):
         return process
 
 
-def _ignore_ctrl_c() -> None:
-    """In a part's process, before any part: a Ctrl-C that came while it started (blocked
+def _start_part_process() -> None:
+    """In a part's process, before any part: it ends with the process that settles, however
+    that one ends (a SIGKILL left it under init, reading the executor's pipe forever, and
+    holding the run's stdout and stderr); a Ctrl-C that came while it started (blocked
     until now) and every later one are left to the process that settles."""
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
