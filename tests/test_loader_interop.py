@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import invoke, read_corpus
 
-WORDS = "river authority council budget harbour winter school library railway museum garden bridge".split()
+WORDS = ["river", "authority", "council", "budget", "harbour", "winter", "school", "library", "railway", "museum",
+         "garden", "bridge"]
 
 
 def _text(i: int) -> str:
@@ -59,3 +60,27 @@ def test_a_string_keyed_map_column_is_written_as_an_object_pyarrow_json_reads(tm
     table = pj.read_json(shard)
     assert [row["counts"] for row in table.column("metadata").to_pylist()] == [
         {"views": 3, "likes": None}, {"views": 5, "likes": 1}, {"views": None, "likes": None}, None]
+
+
+def test_two_field_names_that_one_escape_makes_one_keep_both_values(tmp_path):
+    """A lone surrogate in a name is written as its six-character escape text, which can
+    be the name of another field of the object: the first keeps the name, and the other's
+    value is a problem's preview, where one value silently replaced the other."""
+    (tmp_path / "in").mkdir()
+    first, second = _text(0), _text(1)
+    (tmp_path / "in" / "a.jsonl").write_text(
+        f'{{"id": "d0", "text": "{first}", "\\ud800": "from the escape", "\\\\ud800": "from the six characters", '
+        f'"nested": {{"x\\udfff": 1, "x\\\\udfff": [2]}}}}\n{{"id": "d1", "text": "{second}", "\\\\ud800": 3}}\n')
+    out = tmp_path / "out"
+    _run(tmp_path / "in", out)
+    assert [record["metadata"] for record in read_corpus(out)] == [
+        {"\\ud800": "from the escape", "nested": {"x\\udfff": 1}}, {"\\ud800": 3}]
+    quarantine = [json.loads(line) for line in (out / "quarantine.jsonl").read_text().splitlines()]
+    assert [(q["source"], q["line"], q["lines"], q["preview"]) for q in quarantine] == [
+        ("a.jsonl", 1, 0, '"from the six characters"'), ("a.jsonl", 1, 0, "[2]")]
+    assert "metadata['\\ud800']" in quarantine[0]["problem"] and "metadata['nested']['x\\udfff']" in \
+        quarantine[1]["problem"]
+    assert quarantine[0]["action"].startswith("record kept with the first field's value")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["problem_counts"]["total"] == 2 and summary["documents"]["written"] == 2
+    assert summary["lines"]["quarantined"] == 0  # each line is in the corpus: the problems hold 0 lines
