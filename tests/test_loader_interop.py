@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import invoke, read_corpus
+from conftest import ROOT, invoke, read_corpus
 
 WORDS = ["river", "authority", "council", "budget", "harbour", "winter", "school", "library", "railway", "museum",
          "garden", "bridge"]
@@ -84,3 +84,28 @@ def test_two_field_names_that_one_escape_makes_one_keep_both_values(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["problem_counts"]["total"] == 2 and summary["documents"]["written"] == 2
     assert summary["lines"]["quarantined"] == 0  # each line is in the corpus: the problems hold 0 lines
+
+
+def test_datatrove_reads_a_page_without_input_fields_as_the_docs_say_in_both_formats(tmp_path, monkeypatch):
+    """A .txt page has no input fields: the JSON Lines record has no metadata, the Parquet
+    row a null one, which datatrove's default adapter keeps as metadata["metadata"] = None
+    (docs/output.md); the documented keep_both adapter reads both alike."""
+    pytest.importorskip("datatrove")
+    from datatrove.pipeline.readers import JsonlReader, ParquetReader
+    from test_output_formats import _python_block
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "page.txt").write_text(_text(3) + "\n")
+    found: dict = {}
+    exec(_python_block(ROOT / "docs" / "output.md", "def keep_both").split("\ndocs = ")[0], found)
+    default, adapted = {}, {}
+    for output_format, reader in (("jsonl", JsonlReader), ("parquet", ParquetReader)):
+        out = tmp_path / output_format
+        _run(tmp_path / "in", out, "--output-format", output_format)
+        [doc] = list(reader(str(out / "corpus"))())
+        default[output_format] = {key: value for key, value in doc.metadata.items() if key == "metadata"}
+        [doc] = list(reader(str(out / "corpus"), adapter=found["keep_both"])())
+        adapted[output_format] = doc.metadata["input"]
+    assert default == {"jsonl": {}, "parquet": {"metadata": None}}
+    assert adapted == {"jsonl": {}, "parquet": {}}
+
