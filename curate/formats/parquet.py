@@ -9,9 +9,11 @@ are strings (a pandas or Spark dict column) becomes a JSON object, as duckdb's `
 and polars' ``write_ndjson`` write it: as ``[key, value]`` pairs, arrays mixing a string
 and a number, pyarrow's JSON reader refused the shard. A map with a key twice in one cell
 (Arrow allows it) stays a list of pairs in that cell, so neither value is lost; so does a
-map whose keys are not strings (an object's keys could only be their text). Provenance: a row's ``line`` is its 1-based row number in the
-file (over all row groups), and each line's span indexes the UTF-8 of the row's text
-value (``"bytes_of": "text_field"``), exactly as for a JSONL record.
+map whose keys are not strings (an object's keys could only be their text).
+
+Provenance: a row's ``line`` is its 1-based row number in the file (over all row groups),
+and each line's span indexes the UTF-8 of the row's text value (``"bytes_of":
+"text_field"``), exactly as for a JSONL record.
 
 Rows are read a row group at a time, in batches (``ParquetFile.iter_batches``) whose size
 the row group's page headers set (``_batch_rows``): pyarrow decompresses a page whole and
