@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, invoke, read_corpus
+from conftest import ROOT, invoke, output_files, read_corpus, run_process
 
 WORDS = ["river", "authority", "council", "budget", "harbour", "winter", "school", "library", "railway", "museum",
          "garden", "bridge"]
@@ -86,6 +86,64 @@ def test_two_field_names_that_one_escape_makes_one_keep_both_values(tmp_path):
     assert summary["lines"]["quarantined"] == 0  # each line is in the corpus: the problems hold 0 lines
 
 
+def _records(path: Path, *fields: dict, first: int = 0) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"id": f"d{i}", "text": _text(i), **extra}) + "\n"
+                            for i, extra in enumerate(fields, first)))
+
+
+def test_a_metadata_field_of_two_json_types_is_named_with_the_way_out(tmp_path):
+    """4 in three documents and 4.5 in the next three: cut into two shards, datasets fails
+    to load the corpus ("Float value 4.5 was truncated converting to int64"), and no one
+    was told. The run warns, in summary.json and on the terminal, naming the field, the
+    first document of each type and --output-format parquet, which loads."""
+    datasets = pytest.importorskip("datasets")
+    datasets.disable_progress_bars()
+    _records(tmp_path / "in" / "a.jsonl", *[{"score": 4, "page": 3, "tags": None}] * 3,
+             *[{"score": 4.5, "page": None, "tags": ["x"]}] * 3)
+    out = tmp_path / "out"
+    result = invoke("run", tmp_path / "in", "--no-project-rules", "-o", out, "--chunk-docs", "3")
+    assert result.exit_code == 0, result.output
+    warning = ("metadata field 'score' holds integer values (a.jsonl:1) and float values (a.jsonl:4): a JSON Lines "
+               "corpus of several shards may then fail to load with datasets, polars or pyarrow (they type a field "
+               "by its first shard); write it with --output-format parquet, whose metadata is one JSON text column, "
+               "or make the field's values one type in the input")
+    assert f"warning: {warning}\n" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["warnings"] == [warning]  # null goes with any type: 'page' and 'tags' are not named
+    assert "`--output-format parquet`" in (out / "README.md").read_text()
+    with pytest.raises(datasets.exceptions.DatasetGenerationError):
+        datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "cache"))
+    # The same words whatever the workers; the way out loads, and has nothing to warn of.
+    again = tmp_path / "workers"
+    _run(tmp_path / "in", again, "--chunk-docs", "3", "--workers", "2")
+    assert json.loads((again / "summary.json").read_text())["warnings"] == [warning]
+    parquet = tmp_path / "parquet"
+    _run(tmp_path / "in", parquet, "--chunk-docs", "3", "--output-format", "parquet")
+    assert "warnings" not in json.loads((parquet / "summary.json").read_text())
+    assert "`--output-format parquet`" not in (parquet / "README.md").read_text()
+    corpus = datasets.load_dataset(str(parquet), split="train", cache_dir=str(tmp_path / "cache"))
+    assert [json.loads(text)["score"] for text in corpus["metadata"]] == [4, 4, 4, 4.5, 4.5, 4.5]
+
+
+def test_each_field_of_two_types_is_named_once_in_the_order_the_fields_first_appear(tmp_path):
+    """Types are JSON's as the corpus writes them: a boolean is not an integer (datasets
+    reads a later 3 as true), NaN is written as null and goes with any type, a field
+    inside an object is not followed, and a field's first conflict is the one named."""
+    _records(tmp_path / "in" / "a.jsonl", {"flag": True, "x": 1.5, "o": {"n": 1}},
+             {"flag": 3, "x": float("nan"), "o": {"n": "one"}, "late": "p-1"},
+             {"flag": "yes", "late": 2}, {"late": [2]})
+    _records(tmp_path / "in" / "b.jsonl", {"x": 2}, first=10)
+    out = tmp_path / "out"
+    _run(tmp_path / "in", out)
+    warnings = json.loads((out / "summary.json").read_text())["warnings"]
+    assert [w.split(": a JSON Lines")[0] for w in warnings] == [
+        "metadata field 'flag' holds boolean values (a.jsonl:1) and integer values (a.jsonl:2)",
+        "metadata field 'x' holds float values (a.jsonl:1) and integer values (b.jsonl:1)",
+        "metadata field 'late' holds string values (a.jsonl:2) and integer values (a.jsonl:3)",
+    ]
+
+
 def test_datatrove_reads_a_page_without_input_fields_as_the_docs_say_in_both_formats(tmp_path, monkeypatch):
     """A .txt page has no input fields: the JSON Lines record has no metadata, the Parquet
     row a null one, which datatrove's default adapter keeps as metadata["metadata"] = None
@@ -109,3 +167,52 @@ def test_datatrove_reads_a_page_without_input_fields_as_the_docs_say_in_both_for
     assert default == {"jsonl": {}, "parquet": {"metadata": None}}
     assert adapted == {"jsonl": {}, "parquet": {}}
 
+
+def test_ray_names_the_conflicts_the_local_engine_names(tmp_path, ray_cluster):
+    """The warning comes from the records as written, in output order: the same bytes on
+    either engine (Ray's actors encode the records, as local workers do)."""
+    _records(tmp_path / "in" / "a.jsonl", *[{"score": 4}] * 3, *[{"score": "p-4"}] * 3)
+    _records(tmp_path / "in" / "b.jsonl", {"score": 4.5, "flag": 1}, {"flag": True}, first=10)
+    local = run_process("run", tmp_path / "in", "-o", tmp_path / "local", "-q", "--chunk-docs", "3",
+                        "--workers", "2")
+    assert local.returncode == 0, local.stderr
+    joined, cluster_env = ray_cluster
+    ray = run_process("run", tmp_path / "in", "-o", tmp_path / "ray", "-q", "--chunk-docs", "3", *joined,
+                      env=cluster_env)
+    assert ray.returncode == 0, ray.stderr
+    written = output_files(tmp_path / "local")
+    assert output_files(tmp_path / "ray") == written
+    assert [w.split(":")[0] for w in json.loads(written["summary.json"])["warnings"]] == [
+        "metadata field 'score' holds integer values (a.jsonl", "metadata field 'flag' holds integer values (b.jsonl"]
+
+
+@pytest.mark.slow
+def test_a_resumed_run_names_the_conflicts_found_before_its_stop(tmp_path):
+    """The fields' types are part of each chunk's saved summary: a conflict in the chunks
+    before a SIGKILL is named after --resume, as by a run never stopped, and so is one
+    after it."""
+    import test_resume  # first: it puts bench/ on the path
+    from generate import generate
+
+    _start = test_resume._start
+
+    generate(1.0, tmp_path / "gen")
+    records = [json.loads(line) for line in (tmp_path / "gen" / "corpus.jsonl").read_text().splitlines()]
+    for i, record in enumerate(records):
+        record["early"] = 1.5 if i == 3 else 1  # a conflict in the first chunk
+        record["late"] = "x" if i == len(records) - 1 else i  # and one in the last
+    pages = tmp_path / "pages.jsonl"
+    pages.write_text("".join(json.dumps(r) + "\n" for r in records))
+    reference = _start(pages, tmp_path / "ref", "--workers", "2")
+    assert reference.wait() == 0, reference.stderr.read()
+    out = tmp_path / "out"
+    proc = _start(pages, out, "--workers", "2")
+    test_resume._wait_for_chunks(out, proc, 3)
+    proc.kill()
+    proc.wait()
+    test_resume._wait_until_no_process_writes_to(out)
+    resumed = _start(pages, out, "--workers", "2", "--resume")
+    assert resumed.wait() == 0, resumed.stderr.read()
+    assert output_files(out) == output_files(tmp_path / "ref")
+    warnings = json.loads((out / "summary.json").read_text())["warnings"]
+    assert [w.split(" holds")[0] for w in warnings] == ["metadata field 'early'", "metadata field 'late'"]
