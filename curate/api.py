@@ -213,10 +213,10 @@ def _read(records: Iterable[Any], source: str, text_field: str, max_doc_bytes: i
         if len(raw) > max_doc_bytes:  # the reader reads no more than that of a line
             yield too_large_problem(source, number, len(raw) + 1, max_doc_bytes)
             continue
-        item = parse_record(source, number, raw, text_field)
-        if isinstance(item, RawDocument):
-            item.size += 1  # its line's newline, as the reader counts it
-        yield item
+        for item in parse_record(source, number, raw, text_field):
+            if isinstance(item, RawDocument):
+                item.size += 1  # its line's newline, as the reader counts it
+            yield item
 
 
 def _json_line(record: Any) -> bytes:

@@ -60,8 +60,19 @@ configs:
 from datasets import load_dataset
 
 {_load_corpus(declared)}{_load_removed("removed" in audit_configs)}```
-{audit_note}
+{audit_note}{_TYPES_NOTE if shard_suffix.startswith(".jsonl") else ""}
 The fields of each file are described in curate's `docs/output.md`.
+"""
+
+
+# JSON Lines readers type a field by its first shard (curate.summary.add_types); static
+# text, so the card stays the same for the same format and audit files.
+_TYPES_NOTE = """
+A `metadata` field whose values have two JSON types (`4` in one document and `4.5` or
+`"p-4"` in another) can make a corpus of several shards fail to load, as `datasets`,
+polars and pyarrow type a field by its first shard; `summary.json` names such fields under
+`warnings`. Run curate again with `--output-format parquet`, whose `metadata` is one JSON
+text column, or make the field's values one type in the input.
 """
 
 

@@ -711,6 +711,8 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                 echo(f"warning: {shown(where)}: {shown(problem.problem)} ({shown(problem.action)})", err=True)
             if summary.problems_total > 10:
                 echo(f"... and {summary.problems_total - 10} more in {output}/quarantine.jsonl", err=True)
+            for warning in summary.warnings:  # also in summary.json's "warnings"
+                echo(f"warning: {shown(warning)}", err=True)
         if strict and summary.problems_total > summary.skipped_by_design:
             sys.exit(3)
 

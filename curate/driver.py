@@ -33,6 +33,7 @@ from curate.formats import (
     options_with,
     read_documents,
     read_file,
+    sink_by_name,
 )
 from curate.formats.ids import IdRegistryError
 from curate.formats.ranges import ReadRange, WholeFile, cut_ranges, splittable
@@ -571,7 +572,8 @@ def against_of(barrier: Stage | None) -> dict | None:
 
 def new_summary(cfg: RunConfig, discovery: Discovery) -> Summary:
     return Summary(files=len(discovery.files), rules=cfg.ruleset.sources_in_use(), settings=settings_of(cfg),
-                   inputs=list(discovery.roots))
+                   inputs=list(discovery.roots),
+                   check_types=getattr(sink_by_name(cfg.sink), "writes_lines", False))
 
 
 Item = RawDocument | Problem

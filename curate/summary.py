@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from curate.document import SKIPPED_BY_DESIGN, Document, Problem
 
@@ -30,6 +32,42 @@ def problem_kind(problem: str) -> str:
     their ids filled the table, leaving every other problem to "other"."""
     kind = _NUMBER.sub("N", _KIND_END.split(problem, 1)[0]).strip()
     return kind[:80] or OTHER_KIND
+
+
+# A JSON Lines corpus's metadata fields and the JSON types their values have: datasets,
+# polars and pyarrow.dataset type a field by the first shard they read and fail on a later
+# shard whose values have another type (4 then 4.5: "Float value 4.5 was truncated
+# converting to int64"), or turn them into the first's without a word (True then 3 reads
+# 3 as True). Null goes with any type. Kept per field, not per document: each field's
+# first type and, once another comes, that one, each with the document that had it first.
+TYPES_CHECKED = 10_000  # the fields whose types are followed; a corpus with more has no fixed columns anyway
+_SIGNATURES_KEPT = 1_024  # documents' field types remembered, so that one like an earlier one costs a lookup
+_JSON_TYPES: dict[type, str | None] = {str: "string", int: "integer", float: "float", bool: "boolean",
+                                       dict: "object", list: "array", type(None): None}
+# A field and the JSON type of its value in one document (None: null), in the record's order.
+Signature = tuple[tuple[str, str | None], ...]
+
+
+def metadata_types(metadata: dict[str, Any]) -> Signature:
+    """The JSON type of each field's value as the corpus writes it (NaN and the infinities
+    are written as null)."""
+    return tuple((name, _json_type(value)) for name, value in metadata.items())
+
+
+def _json_type(value: Any) -> str | None:
+    kind = _JSON_TYPES.get(type(value), "other")
+    if kind == "float" and not math.isfinite(value):
+        return None
+    return kind
+
+
+def type_warning(name: str, types: tuple[str, ...]) -> str:
+    """What summary.json and the terminal say of a metadata field of two types."""
+    first, first_at, second, second_at = types
+    return (f"metadata field {name!r} holds {first} values ({first_at}) and {second} values ({second_at}): "
+            "a JSON Lines corpus of several shards may then fail to load with datasets, polars or pyarrow "
+            "(they type a field by its first shard); write it with --output-format parquet, whose metadata "
+            "is one JSON text column, or make the field's values one type in the input")
 
 
 DOCUMENTS_STAGE = "documents"  # the stage of the document rules, as settings.stages names it
@@ -60,12 +98,49 @@ class Summary:
     inputs: list = field(default_factory=list)  # the InputRoot of every input, in the order given
     against: dict | None = None  # the earlier run's index deduplicated against (--against)
     dropped: Counter = field(default_factory=Counter)  # document rule -> documents it dropped
+    # Whether the corpus is JSON Lines, whose readers type a field by its first shard.
+    check_types: bool = False
+    # field -> (its first JSON type, "source:line" of the first document with it), and
+    # once a document gives it another type, that type and where too (the first conflict).
+    field_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    seen_signatures: set[Signature] = field(default_factory=set, repr=False)
+
+    def add_types(self, signature: Signature, source: str, line: int | None) -> None:
+        """Follow the types of a written document's metadata fields, in output order, so
+        the first conflict is the same whatever the workers or engine."""
+        if signature in self.seen_signatures:  # an earlier document had these types: nothing new
+            return
+        if len(self.seen_signatures) >= _SIGNATURES_KEPT:
+            self.seen_signatures.clear()
+        self.seen_signatures.add(signature)
+        types = self.field_types
+        for name, kind in signature:
+            if kind is None:
+                continue
+            known = types.get(name)
+            if known is None:
+                if len(types) < TYPES_CHECKED:
+                    types[name] = (kind, source if line is None else f"{source}:{line}")
+            elif len(known) == 2 and known[0] != kind:
+                types[name] = (*known, kind, source if line is None else f"{source}:{line}")
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the run says beside its problems: metadata fields of two JSON types in a
+        JSON Lines corpus, in the order the fields first appear in it."""
+        return [type_warning(name, types) for name, types in self.field_types.items() if len(types) == 4]
 
     def add_document(self, doc: Document) -> None:
-        self.add_tally(doc.lines_read, len(doc.lines), [removal.reason for removal in doc.removed], doc.problems)
+        types = metadata_types(doc.metadata) if self.check_types and doc.lines and doc.metadata else None
+        self.add_tally(doc.lines_read, len(doc.lines), [removal.reason for removal in doc.removed], doc.problems,
+                       None if types is None else (types, doc.source, doc.record_line))
 
-    def add_tally(self, lines_read: int, lines_kept: int, removed: Iterable[str], problems: Iterable[Problem]) -> None:
-        """Count a document from its figures (what a worker sends instead of the document)."""
+    def add_tally(self, lines_read: int, lines_kept: int, removed: Iterable[str], problems: Iterable[Problem],
+                  types: tuple[Signature, str, int | None] | None = None) -> None:
+        """Count a document from its figures (what a worker sends instead of the document),
+        and ``types``, its metadata fields' JSON types and where it is, when it is written."""
+        if types is not None and self.check_types:
+            self.add_types(*types)
         self.documents_read += 1
         self.lines_read += lines_read
         self.lines_kept += lines_kept
@@ -140,6 +215,8 @@ class Summary:
             # hash of the content: ./rules/ is read from the working directory unnamed.
             "rules": [{"origin": f.origin, "file": f.path, "sha256": f.sha256, "rules": f.rules} for f in self.rules],
             "settings": self.settings,
+            # Only when there is one, so that other runs' summaries stay as they were.
+            **({"warnings": warnings} if (warnings := self.warnings) else {}),
         }
 
     def table(self) -> str:

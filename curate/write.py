@@ -46,6 +46,7 @@ from curate.outdir import (
     write_durably,
 )
 from curate.paths import followed, spelled_as_given, still_leads
+from curate.summary import Signature, metadata_types
 
 if TYPE_CHECKING:
     from curate.summary import Summary
@@ -120,8 +121,9 @@ def removal_record(doc: Document, removal: Removal) -> dict:
 
 
 # What the summary counts of one item: a document's (lines read, lines kept, the reason of
-# each removed line, its problems), or the problem that the item is.
-Tally = tuple[int, int, tuple[str, ...], tuple[Problem, ...]] | Problem
+# each removed line, its problems, and for a written document of a JSON Lines corpus its
+# metadata's JSON types and where it is: Summary.add_types), or the problem that the item is.
+Tally = tuple[int, int, tuple[str, ...], tuple[Problem, ...], tuple[Signature, str, int | None] | None] | Problem
 # One item ready to write: its corpus record (a JSON line, or the record itself for a sink
 # that does not write JSON lines; None: nothing kept), its removed.jsonl and quarantine.jsonl
 # lines (b"": none), and its tally.
@@ -148,8 +150,11 @@ class Renderer:
         removed = b"".join(dumps(removal_record(item, removal)) + b"\n"
                            for removal in sorted(item.removed, key=lambda r: r.line.index))
         quarantine = b"".join(dumps(problem_record(problem)) + b"\n" for problem in item.problems)
+        # Only a JSON Lines corpus's readers type a field by its first shard (Summary.add_types).
+        types = (metadata_types(item.metadata), item.source, item.record_line) \
+            if self.corpus_lines and item.lines and item.metadata else None
         tally = (item.lines_read, len(item.lines), tuple(removal.reason for removal in item.removed),
-                 tuple(item.problems))
+                 tuple(item.problems), types)
         return corpus, removed, quarantine, tally
 
 

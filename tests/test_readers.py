@@ -310,7 +310,7 @@ def test_parquet_keeps_every_other_column_as_json_values(tmp_path):
     docs = _read(tmp_path / "t.parquet", "parquet")
     assert [(d.id, d.record_line, d.payload) for d in docs] == [("7", 1, "first text"), ("8", 2, "second text")]
     assert docs[0].metadata == {"when": "2024-02-20T10:00:00+00:00", "day": "2024-02-20", "raw": "AP8=",
-                                "tags": ["a", "b"], "extra": [["k", 1]]}
+                                "tags": ["a", "b"], "extra": {"k": 1}}
     assert orjson.loads(orjson.dumps(docs[1].metadata)) == docs[1].metadata
 
 

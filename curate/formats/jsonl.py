@@ -75,12 +75,12 @@ class JsonlReader:
                         continue
                     records += 1
                     parsed = parse_record(file.source, lineno, raw, options.text_field)
-                    if records == 1 and isinstance(parsed, Problem) and _may_be_one_document(file, parsed):
+                    if records == 1 and isinstance(parsed[-1], Problem) and _may_be_one_document(file, parsed[-1]):
                         whole = _whole_document_problem(file, limit)
                         if whole is not None:
                             yield whole
                             return
-                    yield parsed
+                    yield from parsed
         except _StreamFault as fault:
             stop_on_machine_limit(file.source, fault)
             # The records before the fault have already been yielded and are kept.
@@ -122,7 +122,7 @@ def read_records(file: InputFile, options: ReadOptions, start: int, end: int,
                 else:
                     at += len(raw)
                     if raw.strip():
-                        yield parse_record(file.source, lineno, raw, options.text_field)
+                        yield from parse_record(file.source, lineno, raw, options.text_field)
                 if at >= end:
                     return
     except (_StreamFault, OSError) as fault:
@@ -196,7 +196,7 @@ def _array_records(file: InputFile, stream: BinaryIO, options: ReadOptions) -> I
                               f"array element of {raw:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
                               "element skipped; raise --max-doc-bytes to read it, or split the element")
             else:
-                yield parse_record(file.source, number, raw, options.text_field, unit="array element")
+                yield from parse_record(file.source, number, raw, options.text_field, unit="array element")
     except ArrayBroken as broken:
         lost = f"elements from {broken.element:,} on are lost" if broken.element > 1 else "no element could be read"
         yield Problem(file.source, broken.element, broken.problem, f"{lost}; re-download or rewrite the file")
@@ -299,9 +299,18 @@ def safe_text(value: str) -> str:
     return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: str = "line") -> RawDocument | Problem:
+def parse_record(source: str, lineno: int, raw: bytes, text_field: str,
+                 unit: str = "line") -> list[RawDocument | Problem]:
     """One JSON line (or ``unit``, an array element): a document with the text field as its
-    payload, or why it is not one."""
+    payload, or why it is not one; last, after a problem of 0 lines for each field of the
+    document's that two of its names share (``_without_lone_surrogates``)."""
+    clashes: list[Problem] = []
+    item = _parse_record(source, lineno, raw, text_field, unit, clashes)
+    return [*clashes, item]
+
+
+def _parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: str,
+                  clashes: list[Problem]) -> RawDocument | Problem:
     try:
         record, lenient, containers = _load(raw)
     except (ValueError, RecursionError) as err:  # also a number of 4,300+ digits, deep nesting
@@ -337,7 +346,9 @@ def parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: st
     # document's id (a list, an object, a bool, "") is kept there too, so nothing is lost.
     metadata = {key: value for key, value in record.items() if key != text_field and (key != "id" or not usable_id)}
     if lenient and metadata:
-        metadata = _without_lone_surrogates(metadata)
+        shared: list[tuple[tuple[str | int, ...], Any]] = []
+        metadata = _without_lone_surrogates(metadata, shared)
+        clashes.extend(_shared_name_problem(source, lineno, path, value) for path, value in shared)
     return RawDocument(id=doc_id, source=source, record_line=lineno, payload=text, size=len(raw),
                        metadata=metadata or None)
 
@@ -413,13 +424,44 @@ def _text_fields(record: dict) -> str:
     return f": its string fields are {', '.join(shown)}{', ...' if len(names) > 8 else ''}"
 
 
-def _without_lone_surrogates(value: Any) -> Any:
+# What summary.json counts a shared name under: the text holds the record's own names.
+SHARED_NAME = "two fields of an object share a name once lone surrogates are written as escape text"
+
+
+def _without_lone_surrogates(value: Any, shared: list[tuple[tuple[str | int, ...], Any]],
+                             path: tuple[str | int, ...] = ()) -> Any:
     """The value with every string made writable as UTF-8 (see safe_text): only json's
-    lenient parse lets a lone surrogate escape into a record."""
+    lenient parse lets a lone surrogate escape into a record. A key written so can become
+    another key of its object ("\\ud800" escaped, beside the six characters "\\\\ud800"):
+    the first keeps the name and the other's (path, value) goes to ``shared``, where a
+    dict would have let one value replace the other without a word."""
     if isinstance(value, str):
         return safe_text(value)
     if isinstance(value, dict):
-        return {safe_text(key): _without_lone_surrogates(item) for key, item in value.items()}
+        written: dict[str, Any] = {}
+        for key, item in value.items():
+            name = safe_text(key)
+            if name in written:
+                shared.append(((*path, name), item))
+                continue
+            written[name] = _without_lone_surrogates(item, shared, (*path, name))
+        return written
     if isinstance(value, list):
-        return [_without_lone_surrogates(item) for item in value]
+        return [_without_lone_surrogates(item, shared, (*path, index)) for index, item in enumerate(value)]
     return value
+
+
+def _shared_name_problem(source: str, lineno: int, path: tuple[str | int, ...], value: Any) -> Problem:
+    """The problem of a field left out because an earlier field of its object has its name
+    once lone surrogates are escaped; its value is the problem's preview."""
+    # The names as written (repr would double each backslash, the very thing to tell apart).
+    shown = "".join(f"[{step}]" if isinstance(step, int) else f"['{step}']" for step in path)
+    try:
+        preview = json.dumps(value, ensure_ascii=True)[:200]
+    except ValueError:  # nothing json read from a line fails to write; kept safe all the same
+        preview = repr(value)[:200]
+    return Problem(source, lineno, f"two fields of an object share a name once lone surrogates are written as "
+                   f"escape text: metadata{shown} (a lone surrogate escape such as \\ud800 is written as its six "
+                   "characters, the name of another field)",
+                   "record kept with the first field's value; the other's is this problem's preview. Rename one "
+                   "of the fields, or fix the escapes, in the input", lines=0, preview=preview, kind=SHARED_NAME)

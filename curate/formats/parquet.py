@@ -4,10 +4,16 @@ The text is the column ``--text-field`` names (a string column); an ``id`` colum
 the document's id as JSONL's ``id`` field does, and every other column is kept in the
 document's metadata, made JSON-able: timestamps, dates and times become ISO 8601
 strings, durations seconds (a float), decimals strings, binary values base64 strings
-(standard alphabet, padded: the form JSON tools and ``datasets`` expect), maps lists of
-``[key, value]`` pairs. Provenance: a row's ``line`` is its 1-based row number in the
-file (over all row groups), and each line's span indexes the UTF-8 of the row's text
-value (``"bytes_of": "text_field"``), exactly as for a JSONL record.
+(standard alphabet, padded: the form JSON tools and ``datasets`` expect). A map whose keys
+are strings (a pandas or Spark dict column) becomes a JSON object, as duckdb's ``to_json``
+and polars' ``write_ndjson`` write it: as ``[key, value]`` pairs, arrays mixing a string
+and a number, pyarrow's JSON reader refused the shard. A map with a key twice in one cell
+(Arrow allows it) stays a list of pairs in that cell, so neither value is lost; so does a
+map whose keys are not strings (an object's keys could only be their text).
+
+Provenance: a row's ``line`` is its 1-based row number in the file (over all row groups),
+and each line's span indexes the UTF-8 of the row's text value (``"bytes_of":
+"text_field"``), exactly as for a JSONL record.
 
 Rows are read a row group at a time, in batches (``ParquetFile.iter_batches``) whose size
 the row group's page headers set (``_batch_rows``): pyarrow decompresses a page whole and
@@ -319,8 +325,8 @@ class _Columns:
     def __init__(self, batch: Any, field: str) -> None:
         self.field = field
         self.text = _TextColumn(batch.column(field))
-        self.others = {name: _values(column) for name, column in zip(batch.schema.names, batch.columns, strict=True)
-                       if name != field}
+        self.others = {name: _shaped(column.type, _values(column))
+                       for name, column in zip(batch.schema.names, batch.columns, strict=True) if name != field}
 
     def row(self, source: str, row: int, index: int, limit: int) -> Iterator[RawDocument | Problem]:
         """The document of row ``index`` of the slice (row ``row`` of the file), after a
@@ -421,6 +427,60 @@ def _values(column: Any) -> tuple[list[Any], dict[int, tuple[str, bool]]]:
     return values, faults
 
 
+def _shaped(arrow_type: Any, found: tuple[list[Any], dict[int, tuple[str, bool]]]
+            ) -> tuple[list[Any], dict[int, tuple[str, bool]]]:
+    """A column's values with each map whose keys are strings made a dict (the module's
+    docstring says why); pyarrow gives every map as a list of (key, value) tuples."""
+    shape = _map_shaper(arrow_type)
+    if shape is None:  # no map in the type: nearly every column, left as it is
+        return found
+    values, faults = found
+    return [shape(value) for value in values], faults
+
+
+def _map_shaper(arrow_type: Any) -> Callable[[Any], Any] | None:
+    """What makes a value of ``arrow_type`` hold its string-keyed maps as dicts, at any
+    depth (a list of maps, a struct holding one, a map of maps); None if it holds no map."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if pa.types.is_map(arrow_type):
+        return _map_values(_map_shaper(arrow_type.item_type), _is_text(arrow_type.key_type))
+    if pa.types.is_struct(arrow_type):
+        fields = {child.name: _map_shaper(child.type) for child in arrow_type}
+        shapers = {name: shape for name, shape in fields.items() if shape is not None}
+        if not shapers:
+            return None
+        return lambda value: None if value is None else {
+            key: shapers[key](item) if key in shapers else item for key, item in value.items()}
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) \
+            or pa.types.is_fixed_size_list(arrow_type) or getattr(pa.types, "is_list_view", lambda _: False)(
+                arrow_type) or getattr(pa.types, "is_large_list_view", lambda _: False)(arrow_type):
+        inner = _map_shaper(arrow_type.value_type)
+        if inner is None:
+            return None
+        return lambda value: None if value is None else [inner(item) for item in value]
+    return None
+
+
+def _map_values(item: Callable[[Any], Any] | None, string_keys: bool) -> Callable[[Any], Any]:
+    """A map's value (a list of (key, value) tuples) as a dict when its keys are strings
+    and none repeats, else as the pairs; ``item`` shapes each value."""
+
+    def shape(value: Any) -> Any:
+        if value is None:
+            return None
+        pairs = value if item is None else [(key, item(entry)) for key, entry in value]
+        if not string_keys:
+            return pairs
+        as_object = dict(pairs)
+        # A repeated key: a dict would keep the last value alone, without a word.
+        return as_object if len(as_object) == len(pairs) else pairs
+
+    return shape
+
+
 def _escaped(column: Any, index: int) -> str | None:
     """A string cell that is not UTF-8, with each invalid byte written as ``\\xff``, as
     curate writes the bytes of a file name that is not UTF-8; None for any other cell.
@@ -464,7 +524,8 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(key): jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        # A map column's value is a list of (key, value) tuples: each becomes a [key, value] pair.
+        # A map with keys that are not strings, or with a key twice, is a list of (key,
+        # value) tuples (_map_values): each becomes a [key, value] pair.
         return [jsonable(item) for item in value]
     if hasattr(value, "isoformat"):  # pandas' Timestamp, for nanosecond timestamps
         return value.isoformat()
