@@ -25,7 +25,7 @@ from curate.document import Problem
 # Field metadata for the settings that cannot change the output (workers, output folder).
 NOT_FINGERPRINTED = {"fingerprint": False}
 # Changed when what a finished chunk saves changes, so an older unfinished run is not resumed.
-CHECKPOINT_FORMAT = 5  # 5: a chunk's .done marker records its parts' lengths
+CHECKPOINT_FORMAT = 6  # 5: a chunk's .done marker records its parts' lengths; 6: the summary follows metadata types
 MAX_DEPTH = 64
 
 

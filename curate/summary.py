@@ -124,6 +124,11 @@ class Summary:
             elif len(known) == 2 and known[0] != kind:
                 types[name] = (*known, kind, source if line is None else f"{source}:{line}")
 
+    def __getstate__(self) -> dict:
+        # A finished chunk saves the summary (write.py): the signatures seen are a cache of
+        # up to 1,024 documents' field types, not worth a place in every checkpoint.
+        return {**self.__dict__, "seen_signatures": set()}
+
     @property
     def warnings(self) -> list[str]:
         """What the run says beside its problems: metadata fields of two JSON types in a
