@@ -275,3 +275,23 @@ def test_a_machine_limit_in_an_actor_stops_in_its_own_words(tmp_path):
         "Error: too many open files (reading b.jsonl): raise the limit (ulimit -n); no final file was written. A run "
         "on --engine ray cannot be resumed: fix the cause, then run the same command with --overwrite to start "
         "again.\n")
+
+
+_STOP_ADVICE = ("; no final file was written. A run on --engine ray cannot be resumed: fix the cause, then run the "
+                "same command with --overwrite to start again.\n")
+
+
+def test_a_dead_decider_is_said_in_curates_words(tmp_path, ray_cluster):
+    # Its death was said in Ray's dozen lines (ids, namespace, a tip on a `ray start` flag)
+    # after the decider's name, and nothing said what to do.
+    import re
+
+    joined, cluster_env = ray_cluster
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    stopped = run_process("run", SEEDS, "-o", tmp_path / "out", "-q", *joined,
+                          env=_faults(cluster_env, marks, "decider"), timeout=300)
+    assert stopped.returncode == 1, stopped.stderr
+    assert re.fullmatch(r"Error: the Ray actor that holds the dedup index \(the decider, pid \d+\) died \(killed, "
+                        r"or out of memory\?\)" + re.escape(_STOP_ADVICE), stopped.stderr), stopped.stderr
+

@@ -37,6 +37,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -51,7 +52,13 @@ from curate.storage import Location
 
 try:
     import ray
-    from ray.exceptions import NodeDiedError, ObjectLostError, RayActorError, WorkerCrashedError
+    from ray.exceptions import (
+        NodeDiedError,
+        ObjectLostError,
+        OutOfMemoryError,
+        RayActorError,
+        WorkerCrashedError,
+    )
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 except ImportError as err:  # pragma: no cover - depends on what is installed
     raise UsageError("--engine ray needs Ray: pip install 'curate-corpus[ray]' (or pip install -e '.[ray]' "
@@ -82,7 +89,8 @@ BATCHES_PER_ACTOR = 8
 # kills its actor's process, in the phase named (map; rows: just after its map call was
 # answered, before the decider read the rows; or finish: after its verdicts were decided;
 # or part: the first --dedup-parts part task kills its worker), to show that a lost actor
-# or task changes no byte of the output.
+# or task changes no byte of the output. One phase stops a run instead: decider, where the
+# decider's process dies at its first call to decide.
 FAIL_ONCE_ENV = "CURATE_TEST_RAY_FAIL_ONCE"
 FAIL_PHASE_ENV = "CURATE_TEST_RAY_FAIL_PHASE"
 # Only tests set this: a folder where each --dedup-parts part task leaves a mark naming its node.
@@ -220,6 +228,7 @@ class Decider:
         the calls after it would be decided without it."""
         if seq == 0:
             _hold_decider_if_asked()
+            _fail_once_if_asked("decider", 1)
         if seq != self.next_seq:
             return SKIPPED, None
         try:
@@ -332,7 +341,7 @@ class PartsOnNodes:
         self.losses += 1
         if self.losses > MAX_LOSSES * max(1, self.slots):
             raise WorkerDied(f"the tasks finding the near-duplicates in parts keep failing ({self.losses} lost); "
-                             f"the last: {err}")
+                             f"the last: {died('one', err)}")
         if len(self.cpus) > 1 and not any(n.get("Alive") for n in ray.nodes() if n["NodeID"] == node):
             del self.cpus[node]
             self.slots = sum(self.cpus.values())
@@ -409,7 +418,29 @@ class HostedBarrier(Stage):
         try:
             return ray.get(call)
         except LOST as err:
-            raise WorkerDied(f"the Ray actor that holds the dedup index (the decider) died: {err}") from err
+            raise WorkerDied(died("the Ray actor that holds the dedup index (the decider)", err)) from err
+
+
+def died(what: str, err: BaseException) -> str:
+    """What died, and likely why, in curate's words. Ray's text for a dead actor is a
+    dozen lines (its ids, namespace and address, a list of common causes, a tip on a
+    `ray start` flag), and none of it says what to do about a curate run; the caller's
+    message does (driver.unresumable)."""
+    text = str(err)
+    pid = re.search(r"^\s*pid: (\d+)\s*$", text, re.MULTILINE)
+    who = f"{what[:-1]}, pid {pid[1]})" if pid and what.endswith(")") else f"{what} (pid {pid[1]})" if pid else what
+    if isinstance(err, OutOfMemoryError) or "NODE_OUT_OF_MEMORY" in text:
+        return f"{who} was killed by Ray, as its node ran low on memory; free memory, or give a smaller --memory"
+    if isinstance(err, NodeDiedError) or "because its node has died" in text:
+        return f"{who} was lost with its Ray node"
+    if isinstance(err, RayActorError) and err.actor_init_failed:
+        return f"{who} failed to start: {text.splitlines()[-1] if text else type(err).__name__}"
+    if isinstance(err, RayActorError | WorkerCrashedError):
+        return f"{who} died (killed, or out of memory?)"
+    first = text.splitlines()[0] if text else type(err).__name__
+    return f"{who} died ({first})"
+
+
 
 
 # -- on the driver -----------------------------------------------------------------------
@@ -855,7 +886,7 @@ class _Run:
         _end([slot.actor])
         self.replaced += 1
         if self.replaced > MAX_LOSSES * len(self.slots):
-            raise WorkerDied(f"Ray actors keep dying ({self.replaced} lost); the last: {err}")
+            raise WorkerDied(f"Ray actors keep dying ({self.replaced} lost); the last: {died('one', err)}")
         replacement = _Slot(self.stages_ref, self.render)
         self.slots[self.slots.index(slot)] = replacement
         self.calls[replacement.starting] = ("start", replacement)
@@ -870,7 +901,7 @@ class _Run:
             unit.losses += 1
             if unit.losses > MAX_LOSSES:
                 raise WorkerDied(f"batch {unit.batch.number} ({_where(unit.batch)}) lost its Ray actor "
-                                 f"{unit.losses} times; the last: {err}")
+                                 f"{unit.losses} times; the last: {died('it', err)}")
             unit.slot = min(up, key=lambda s: s.mapping)
             unit.found, unit.done = None, []
             for part in unit.parts:
