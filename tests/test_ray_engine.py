@@ -4,7 +4,12 @@ running cluster of two nodes (two `ray start` processes) it joins with --address
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -294,4 +299,90 @@ def test_a_dead_decider_is_said_in_curates_words(tmp_path, ray_cluster):
     assert stopped.returncode == 1, stopped.stderr
     assert re.fullmatch(r"Error: the Ray actor that holds the dedup index \(the decider, pid \d+\) died \(killed, "
                         r"or out of memory\?\)" + re.escape(_STOP_ADVICE), stopped.stderr), stopped.stderr
+
+
+def _held_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    """A run on a cluster of its own, started and held in its first map call (the engine's
+    "hold" phase) until the test ends it; with its output folder."""
+    from curate.engines.ray import FAIL_ONCE_ENV, FAIL_PHASE_ENV
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    out = tmp_path / "out"
+    run = subprocess.Popen([str(Path(sys.executable).parent / "curate"), "run", str(SEEDS), "-o", str(out), "-q",
+                            "--engine", "ray", "--workers", "1", "--no-project-rules"], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           env=_env(**{FAIL_ONCE_ENV: str(marks), FAIL_PHASE_ENV: "hold"}))
+    deadline = time.monotonic() + 240
+    while not (marks / "holding").exists():
+        assert run.poll() is None, run.communicate()[1]
+        assert time.monotonic() < deadline, "the run never mapped its first batch"
+        time.sleep(0.1)
+    return run, out
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """Every process under ``pid``, by pid, with its name (from /proc)."""
+    children: dict[int, list[int]] = {}
+    names = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        names[int(stat.parent.name)] = name
+        children.setdefault(int(rest[1]), []).append(int(stat.parent.name))
+    found, todo = {}, [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found[child] = names[child]
+            todo.append(child)
+    return found
+
+
+def _gone(pids: dict[int, str], seconds: float = 90) -> dict[int, str]:
+    """Those of ``pids`` still running (not zombies) after ``seconds`` at most."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = {}
+        for pid, name in pids.items():
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    left[pid] = name
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+def test_a_sigterm_ends_a_ray_run_as_a_local_one(tmp_path):
+    # Ray's handler in C printed a stack dump ("*** SIGTERM received ... PC: @ 0x...") and no
+    # word of curate's; the default action left the cluster's agents running, orphaned.
+    # Now the run ends by the signal, silently, with its cluster.
+    run, _ = _held_run(tmp_path)
+    cluster = _descendants(run.pid)
+    assert "raylet" in cluster.values(), cluster
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == -signal.SIGTERM, stderr
+    assert stderr == "", stderr
+    assert _gone(cluster) == {}
+
+
+def test_a_sigterm_after_the_run_finished_leaves_its_status(tmp_path):
+    # The cluster's shutdown, after the summary, takes seconds on a loaded machine: a SIGTERM
+    # then made a finished run exit 143.
+    run = subprocess.Popen([str(Path(sys.executable).parent / "curate"), "run", str(SEEDS), "-o", str(tmp_path / "out"),
+                            "--engine", "ray", "--workers", "1"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, env=_env())
+    assert run.stderr is not None
+    said = []
+    for line in run.stderr:
+        said.append(line)
+        if " MB in " in line:
+            run.send_signal(signal.SIGTERM)
+            break
+    said.append(run.communicate(timeout=120)[1])
+    assert run.returncode == 0, "".join(said)
+    assert (tmp_path / "out" / "summary.json").exists()
 

@@ -38,6 +38,7 @@ import dataclasses
 import logging
 import os
 import re
+import signal
 import socket
 import threading
 import time
@@ -89,8 +90,10 @@ BATCHES_PER_ACTOR = 8
 # kills its actor's process, in the phase named (map; rows: just after its map call was
 # answered, before the decider read the rows; or finish: after its verdicts were decided;
 # or part: the first --dedup-parts part task kills its worker), to show that a lost actor
-# or task changes no byte of the output. One phase stops a run instead: decider, where the
-# decider's process dies at its first call to decide.
+# or task changes no byte of the output. Two phases stop a run instead: decider, where the
+# decider's process dies at its first call to decide; and hold, where every map call
+# leaves the mark "holding" and waits, so that a test acts on a run under way (an
+# actor that waits is ended with the run; a decider that waited would hold up its close).
 FAIL_ONCE_ENV = "CURATE_TEST_RAY_FAIL_ONCE"
 FAIL_PHASE_ENV = "CURATE_TEST_RAY_FAIL_PHASE"
 # Only tests set this: a folder where each --dedup-parts part task leaves a mark naming its node.
@@ -170,6 +173,9 @@ class Worker:
         through the driver); for a whole file, a ref to each such pair, which the driver
         fetches one at a time (a large file's counts and ids could be many)."""
         _fail_once_if_asked("map", batch.number)
+        if os.environ.get(FAIL_PHASE_ENV) == "hold":
+            _mark_if_asked("holding")
+            time.sleep(300)  # the test ends the run long before
         found = []
         for mapped in self.mapper.map(batch, keep):
             rows = None if mapped.signed is None else ray.put(mapped.signed)
@@ -441,8 +447,6 @@ def died(what: str, err: BaseException) -> str:
     return f"{who} died ({first})"
 
 
-
-
 # -- on the driver -----------------------------------------------------------------------
 
 
@@ -470,12 +474,29 @@ class RayEngine(Engine):
 
     def __exit__(self, *exc: object) -> None:
         self._entered -= 1
+        ending = exc[1] if exc else None
+        if _Sigterm.terminating:
+            # Raised in a Ray call, our _Terminated comes out of it as Ray's SystemExit(1).
+            ending = _Terminated()
+        elif ending is None or isinstance(ending, SystemExit):
+            # The run finished (the driver's `with` ends after its commit) and is said by the
+            # CLI while the cluster shuts down, which takes seconds on a loaded machine: a
+            # SIGTERM from now on must not make a finished run a failure (status 143).
+            _Sigterm.held = True
         if self._entered > 0:
             return
-        # On a cluster we joined, they would outlive the run.
-        self._close_idle()
-        if self._owns_cluster:
-            ray.shutdown()
+        try:
+            # On a cluster we joined, they would outlive the run.
+            self._close_idle()
+            if self._owns_cluster:
+                ray.shutdown()
+        finally:
+            came = _Sigterm.release()
+        if isinstance(ending, _Terminated):
+            _end_by_sigterm()
+        if came and (ending is None or isinstance(ending, SystemExit)):
+            # Ended as asked, with the status it had (an error that stops a run is said first).
+            raise SystemExit(ending.code if ending is not None else 0)
 
     def host_barrier(self, barrier: Stage) -> Stage:
         return HostedBarrier(barrier)
@@ -531,6 +552,63 @@ def batch_bytes_for(input_bytes: int, actors: int) -> BatchSizes:
     return BatchSizes(full=full, least=BATCH_BYTES, total=input_bytes, workers=actors)
 
 
+class _Terminated(SystemExit):
+    """A SIGTERM, unwinding a Ray run so that its cluster is shut down (`_keep_sigterm`)."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+class _Sigterm:
+    """curate's SIGTERM handling while a Ray run holds a cluster (`_keep_sigterm`)."""
+
+    previous: Any = None  # the handler before ray.init, put back when the cluster is let go
+    held = False  # the run finished: a SIGTERM ends the process once its cluster is down
+    came = False
+    terminating = False  # a SIGTERM is unwinding the run
+
+    @classmethod
+    def release(cls) -> bool:
+        """Put back the handler there was before ray.init; whether a SIGTERM was held."""
+        came, cls.held, cls.came, cls.terminating = cls.came, False, False, False
+        if cls.previous is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, cls.previous)
+        cls.previous = None
+        return came
+
+
+def _keep_sigterm(previous: Any) -> None:
+    """After ray.init, a SIGTERM handler of curate's. Ray's own (a sys.exit(15), which a Ray
+    call the run was waiting in raises as SystemExit(1)) ended the run with status 15 or 1,
+    after the handler its core worker installs in C had printed a stack dump ("*** SIGTERM
+    received ... PC: @ 0x...": `_init` turns that one off). The default action would leave
+    the cluster's agents running, orphaned (Ray's fate sharing ends its raylet and GCS
+    server, not them). So it unwinds the run as an error would, the cluster is shut down
+    (RayEngine.__exit__), and the process ends by the signal, silently, as a local run does.
+    A handler of the caller's own (the Python API's) is left as it was."""
+    if previous is None or threading.current_thread() is not threading.main_thread():
+        return
+    _Sigterm.previous = previous
+    signal.signal(signal.SIGTERM, _on_sigterm if previous == signal.SIG_DFL else previous)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    if _Sigterm.held:
+        if _Sigterm.came:  # a second one: a shutdown that hangs must not keep the process alive
+            _end_by_sigterm()
+        _Sigterm.came = True
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends the process at once
+    _Sigterm.terminating = True
+    raise _Terminated
+
+
+def _end_by_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGTERM)  # ends by the signal, as the default would have
+    raise _Terminated  # only if the signal is blocked
+
+
 def _connect(address: str | None, cpus: int) -> bool:
     """Start or join a cluster; True when this run started it (and must stop it)."""
     if ray.is_initialized():
@@ -548,18 +626,38 @@ def _connect(address: str | None, cpus: int) -> bool:
         # driver had read it as unset already.)
         logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
         # "local", not None: None would join whatever cluster RAY_ADDRESS names.
-        ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING)
+        _init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
+              logging_level=logging.WARNING)
     else:
         _check_reachable(os.environ.get("RAY_ADDRESS") or address)
         try:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            _init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         except ConnectionError as err:
             raise UsageError(f"--address {address}: no Ray cluster found there ({err}); start one with "
                              "`ray start --head`, or leave out --address for a local one") from err
         except ValueError as err:  # an address Ray cannot parse (RAY_ADDRESS's, which wins over ours)
             raise UsageError(f"--address {address}: {err}; {_ADDRESS_FORM}") from err
     return True
+
+
+def _init(**options: Any) -> None:
+    """ray.init, with curate's SIGTERM handling kept (`_keep_sigterm`). In the start-up,
+    Ray's own handler (a sys.exit(15)) ends it: the cluster is shut down and the process
+    ends by the signal, as after it."""
+    # The stack dump that Ray's handler in C prints on a SIGTERM (it is Ray's switch, read
+    # by the Python processes of Ray: this driver and the actors it starts).
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        ray.init(**options)
+    except SystemExit as err:
+        if err.code != signal.SIGTERM:
+            raise
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+        _end_by_sigterm()
+    _keep_sigterm(previous)
+
 
 
 _ADDRESS_FORM = ("give the HOST:PORT of a head started with `ray start --head` (e.g. 10.0.0.5:6379), or auto, "
