@@ -5,6 +5,7 @@ running cluster of two nodes (two `ray start` processes) it joins with --address
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -386,3 +387,21 @@ def test_a_sigterm_after_the_run_finished_leaves_its_status(tmp_path):
     assert run.returncode == 0, "".join(said)
     assert (tmp_path / "out" / "summary.json").exists()
 
+
+def test_a_lost_raylet_is_said_and_frees_the_folder(tmp_path):
+    # Ray ends its driver when the raylet dies (a C exit, at its next use of the object
+    # store): its log lines only, and no word on what to do. The watch says it first.
+    import fcntl
+
+    run, out = _held_run(tmp_path)
+    raylet = next(pid for pid, name in _descendants(run.pid).items() if name == "raylet")
+    os.kill(raylet, signal.SIGKILL)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 1, stderr
+    assert stderr.endswith(
+        f"Error: the Ray cluster started for this run lost its raylet (pid {raylet}, killed by signal 9), the process "
+        "that runs its actors and object store: a process of the cluster was killed, or ran out of memory"
+        + _STOP_ADVICE), stderr
+    assert "Traceback" not in stderr
+    with (out / ".curate.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the run's lock went with it

@@ -38,6 +38,7 @@ import dataclasses
 import logging
 import os
 import re
+import select
 import signal
 import socket
 import threading
@@ -432,6 +433,10 @@ def died(what: str, err: BaseException) -> str:
     dozen lines (its ids, namespace and address, a list of common causes, a tip on a
     `ray start` flag), and none of it says what to do about a curate run; the caller's
     message does (driver.unresumable)."""
+    if _ClusterWatch.current is not None:
+        # The actors die with their node: when it is going, that is what to say (the watch
+        # says it, and ends the run, if the raylet ends within the second).
+        _ClusterWatch.current.wait_for_loss(1.0)
     text = str(err)
     pid = re.search(r"^\s*pid: (\d+)\s*$", text, re.MULTILINE)
     who = f"{what[:-1]}, pid {pid[1]})" if pid and what.endswith(")") else f"{what} (pid {pid[1]})" if pid else what
@@ -465,6 +470,7 @@ class RayEngine(Engine):
             return self
         # Before the driver takes the output folder: a bad --address changes nothing.
         self._owns_cluster = _connect(self.address, self.workers)
+        self._watch = _ClusterWatch() if self._owns_cluster else None
         # Actors of a finished pass, for the next one. The first pass's are started now,
         # bare: their processes come up, and warm up, while this process loads the rules
         # and prepares the output folder.
@@ -485,6 +491,8 @@ class RayEngine(Engine):
             _Sigterm.held = True
         if self._entered > 0:
             return
+        if self._watch is not None:
+            self._watch.end()
         try:
             # On a cluster we joined, they would outlive the run.
             self._close_idle()
@@ -607,6 +615,81 @@ def _end_by_sigterm() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.raise_signal(signal.SIGTERM)  # ends by the signal, as the default would have
     raise _Terminated  # only if the signal is blocked
+
+
+class _ClusterWatch:
+    """A watch on the raylet, its agents and the GCS server of a cluster started for the
+    run. When one of them dies (killed, out of memory; a raylet ends when an agent dies),
+    Ray ends this process itself at its next use of the object store, by a C exit that runs
+    no Python (no handler, no atexit: its log lines, status 1, and not a word on what to do),
+    or else fails each call after many seconds. The watch, woken by the death itself, says
+    what happened and ends the run first: it cannot go on without them."""
+
+    current: ClassVar[_ClusterWatch | None] = None  # the watch of the cluster up now
+
+    def __init__(self) -> None:
+        self.ending = False  # set before the cluster is shut down on purpose
+        self.said = threading.Lock()
+        node = getattr(getattr(ray, "_private", None), "worker", None)
+        node = getattr(node, "_global_node", None)
+        self.watched: dict[int, tuple[str, int, Any]] = {}  # pidfd -> (what, pid, Popen or None)
+        for kind in ("raylet", "gcs_server"):
+            # Ray's own record of the processes it started (a private one: without it, or
+            # without pidfd_open, there is no watch, and the limit README states applies).
+            for info in getattr(node, "all_processes", {}).get(kind, []):
+                process = getattr(info, "process", None)
+                if process is not None:
+                    self._add(kind, process.pid, process)
+                    if kind == "raylet":
+                        self._add_agents(process.pid)
+        if self.watched:
+            _ClusterWatch.current = self
+            threading.Thread(target=self._watch, name="curate-ray-watch", daemon=True).start()
+
+    def _add(self, kind: str, pid: int, process: Any) -> None:
+        with contextlib.suppress(AttributeError, OSError):  # no pidfd_open (Linux < 5.3), or gone
+            self.watched[os.pidfd_open(pid)] = (kind, pid, process)
+
+    def _add_agents(self, raylet: int) -> None:
+        """The raylet's agents (dashboard, runtime env), which it ends with: it stops its
+        actors first, and Ray's exit came before the raylet's own end could be seen."""
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                text = stat.read_text()
+                if int(text[text.rindex(")") + 2:].split()[1]) == raylet:
+                    name = (stat.parent / "cmdline").read_bytes().split(b"\0")[0].decode("ascii", "replace")
+                    if name.startswith("ray::") and name.endswith("Agent"):
+                        self._add(name.removeprefix("ray::"), int(stat.parent.name), None)
+
+    def _watch(self) -> None:
+        self.wait_for_loss()
+        for fd in self.watched:  # the cluster was shut down: a process of the API's makes more
+            os.close(fd)
+
+    def wait_for_loss(self, seconds: float | None = None) -> None:
+        """Until one of the cluster's processes ends (then the run ends, said), or ``seconds``."""
+        ended, _, _ = select.select(list(self.watched), [], [], seconds)
+        if not ended or self.ending:
+            return
+        self.said.acquire()  # never let go: the first to say it ends the process
+        kind, pid, process = self.watched[ended[0]]
+        code = process.poll() if process is not None else None
+        how = f", killed by signal {-code}" if code is not None and code < 0 else ""
+        what = {"raylet": f"raylet (pid {pid}{how}), the process that runs its actors and object store",
+                "gcs_server": f"GCS server (pid {pid}{how}), the process that keeps its state"}.get(
+                    kind, f"{kind} (pid {pid}), a process its raylet ends with")
+        said = (f"Error: the Ray cluster started for this run lost its {what}: a process of the cluster was "
+                "killed, or ran out of memory; no final file was written. A run on --engine ray cannot be "
+                "resumed: fix the cause, then run the same command with --overwrite to start again.\n")
+        # Past sys.stderr's buffer: the main thread may be writing to it (its lock would refuse us).
+        with contextlib.suppress(OSError):
+            os.write(2, said.encode("utf-8", "backslashreplace"))
+        os._exit(1)
+
+    def end(self) -> None:
+        """The cluster is shut down on purpose, now."""
+        self.ending = True
+        _ClusterWatch.current = None
 
 
 def _connect(address: str | None, cpus: int) -> bool:
