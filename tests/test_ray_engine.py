@@ -394,9 +394,13 @@ def test_a_lost_raylet_is_said_and_frees_the_folder(tmp_path):
     import fcntl
 
     run, out = _held_run(tmp_path)
-    raylet = next(pid for pid, name in _descendants(run.pid).items() if name == "raylet")
+    cluster = _descendants(run.pid)
+    raylet = next(pid for pid, name in cluster.items() if name == "raylet")
     os.kill(raylet, signal.SIGKILL)
     _, stderr = run.communicate(timeout=120)
+    for pid in _gone(cluster, seconds=0):  # the killed raylet's agents end on their own only minutes later
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     assert run.returncode == 1, stderr
     assert stderr.endswith(
         f"Error: the Ray cluster started for this run lost its raylet (pid {raylet}, killed by signal 9), the process "
