@@ -20,6 +20,7 @@ from curate import __version__, interrupts
 from curate.discover import Discovery, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
+from curate.engines.pool import WorkerDied
 from curate.errors import CurateError, Interrupted, MachineLimit, RunStopped, UsageError, machine_limit
 from curate.fingerprint import NOT_FINGERPRINTED, Fingerprint, fingerprint
 from curate.formats import (
@@ -685,10 +686,15 @@ def emit_rendered(rendered: Sequence[Rendered], writer: Output, summary: Summary
 def unresumable(err: CurateError, engine: str) -> CurateError:
     """A stopped run's error as the engine can follow it: RunStopped advises --resume,
     which only the local engine does (the CLI and the API both say it so)."""
-    if isinstance(err, RunStopped) and engine != "local":
+    if engine == "local" or not isinstance(err, RunStopped | WorkerDied):
+        return err
+    if isinstance(err, WorkerDied):
+        # A Ray actor's death (the decider's, or actors dying again and again) is not said
+        # as a RunStopped, yet stops the run all the same: it needs the same advice.
+        cause = str(err)
+    else:
         # Raised in Ray's decider, it comes as a RayTaskError whose ``cause`` is the
         # RunStopped itself, whose words advise --resume.
         cause = err.cause.cause if isinstance(err.cause, RunStopped) else err.cause
-        return CurateError(f"{cause}; no final file was written. A run on --engine {engine} cannot be resumed: "
-                           "fix the cause, then run the same command with --overwrite to start again.")
-    return err
+    return CurateError(f"{cause}; no final file was written. A run on --engine {engine} cannot be resumed: "
+                       "fix the cause, then run the same command with --overwrite to start again.")

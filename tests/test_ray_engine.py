@@ -4,7 +4,13 @@ running cluster of two nodes (two `ray start` processes) it joins with --address
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -275,3 +281,131 @@ def test_a_machine_limit_in_an_actor_stops_in_its_own_words(tmp_path):
         "Error: too many open files (reading b.jsonl): raise the limit (ulimit -n); no final file was written. A run "
         "on --engine ray cannot be resumed: fix the cause, then run the same command with --overwrite to start "
         "again.\n")
+
+
+_STOP_ADVICE = ("; no final file was written. A run on --engine ray cannot be resumed: fix the cause, then run the "
+                "same command with --overwrite to start again.\n")
+
+
+def test_a_dead_decider_is_said_in_curates_words(tmp_path, ray_cluster):
+    # Its death was said in Ray's dozen lines (ids, namespace, a tip on a `ray start` flag)
+    # after the decider's name, and nothing said what to do.
+    import re
+
+    joined, cluster_env = ray_cluster
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    stopped = run_process("run", SEEDS, "-o", tmp_path / "out", "-q", *joined,
+                          env=_faults(cluster_env, marks, "decider"), timeout=300)
+    assert stopped.returncode == 1, stopped.stderr
+    assert re.fullmatch(r"Error: the Ray actor that holds the dedup index \(the decider, pid \d+\) died \(killed, "
+                        r"or out of memory\?\)" + re.escape(_STOP_ADVICE), stopped.stderr), stopped.stderr
+
+
+def _held_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    """A run on a cluster of its own, started and held in its first map call (the engine's
+    "hold" phase) until the test ends it; with its output folder."""
+    from curate.engines.ray import FAIL_ONCE_ENV, FAIL_PHASE_ENV
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    out = tmp_path / "out"
+    run = subprocess.Popen([str(Path(sys.executable).parent / "curate"), "run", str(SEEDS), "-o", str(out), "-q",
+                            "--engine", "ray", "--workers", "1", "--no-project-rules"], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           env=_env(**{FAIL_ONCE_ENV: str(marks), FAIL_PHASE_ENV: "hold"}))
+    deadline = time.monotonic() + 240
+    while not (marks / "holding").exists():
+        assert run.poll() is None, run.communicate()[1]
+        assert time.monotonic() < deadline, "the run never mapped its first batch"
+        time.sleep(0.1)
+    return run, out
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """Every process under ``pid``, by pid, with its name (from /proc)."""
+    children: dict[int, list[int]] = {}
+    names = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        names[int(stat.parent.name)] = name
+        children.setdefault(int(rest[1]), []).append(int(stat.parent.name))
+    found, todo = {}, [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found[child] = names[child]
+            todo.append(child)
+    return found
+
+
+def _gone(pids: dict[int, str], seconds: float = 90) -> dict[int, str]:
+    """Those of ``pids`` still running (not zombies) after ``seconds`` at most."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = {}
+        for pid, name in pids.items():
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    left[pid] = name
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+def test_a_sigterm_ends_a_ray_run_as_a_local_one(tmp_path):
+    # Ray's handler in C printed a stack dump ("*** SIGTERM received ... PC: @ 0x...") and no
+    # word of curate's; the default action left the cluster's agents running, orphaned.
+    # Now the run ends by the signal, silently, with its cluster.
+    run, _ = _held_run(tmp_path)
+    cluster = _descendants(run.pid)
+    assert "raylet" in cluster.values(), cluster
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == -signal.SIGTERM, stderr
+    assert stderr == "", stderr
+    assert _gone(cluster) == {}
+
+
+def test_a_sigterm_after_the_run_finished_leaves_its_status(tmp_path):
+    # The cluster's shutdown, after the summary, takes seconds on a loaded machine: a SIGTERM
+    # then made a finished run exit 143.
+    run = subprocess.Popen([str(Path(sys.executable).parent / "curate"), "run", str(SEEDS), "-o", str(tmp_path / "out"),
+                            "--engine", "ray", "--workers", "1"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, env=_env())
+    assert run.stderr is not None
+    said = []
+    for line in run.stderr:
+        said.append(line)
+        if " MB in " in line:
+            run.send_signal(signal.SIGTERM)
+            break
+    said.append(run.communicate(timeout=120)[1])
+    assert run.returncode == 0, "".join(said)
+    assert (tmp_path / "out" / "summary.json").exists()
+
+
+def test_a_lost_raylet_is_said_and_frees_the_folder(tmp_path):
+    # Ray ends its driver when the raylet dies (a C exit, at its next use of the object
+    # store): its log lines only, and no word on what to do. The watch says it first.
+    import fcntl
+
+    run, out = _held_run(tmp_path)
+    cluster = _descendants(run.pid)
+    raylet = next(pid for pid, name in cluster.items() if name == "raylet")
+    os.kill(raylet, signal.SIGKILL)
+    _, stderr = run.communicate(timeout=120)
+    for pid in _gone(cluster, seconds=0):  # the killed raylet's agents end on their own only minutes later
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert run.returncode == 1, stderr
+    assert stderr.endswith(
+        f"Error: the Ray cluster started for this run lost its raylet (pid {raylet}, killed by signal 9), the process "
+        "that runs its actors and object store: a process of the cluster was killed, or ran out of memory"
+        + _STOP_ADVICE), stderr
+    assert "Traceback" not in stderr
+    with (out / ".curate.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the run's lock went with it

@@ -37,6 +37,9 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
+import select
+import signal
 import socket
 import threading
 import time
@@ -51,7 +54,13 @@ from curate.storage import Location
 
 try:
     import ray
-    from ray.exceptions import NodeDiedError, ObjectLostError, RayActorError, WorkerCrashedError
+    from ray.exceptions import (
+        NodeDiedError,
+        ObjectLostError,
+        OutOfMemoryError,
+        RayActorError,
+        WorkerCrashedError,
+    )
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 except ImportError as err:  # pragma: no cover - depends on what is installed
     raise UsageError("--engine ray needs Ray: pip install 'curate-corpus[ray]' (or pip install -e '.[ray]' "
@@ -82,7 +91,10 @@ BATCHES_PER_ACTOR = 8
 # kills its actor's process, in the phase named (map; rows: just after its map call was
 # answered, before the decider read the rows; or finish: after its verdicts were decided;
 # or part: the first --dedup-parts part task kills its worker), to show that a lost actor
-# or task changes no byte of the output.
+# or task changes no byte of the output. Two phases stop a run instead: decider, where the
+# decider's process dies at its first call to decide; and hold, where every map call
+# leaves the mark "holding" and waits, so that a test acts on a run under way (an
+# actor that waits is ended with the run; a decider that waited would hold up its close).
 FAIL_ONCE_ENV = "CURATE_TEST_RAY_FAIL_ONCE"
 FAIL_PHASE_ENV = "CURATE_TEST_RAY_FAIL_PHASE"
 # Only tests set this: a folder where each --dedup-parts part task leaves a mark naming its node.
@@ -162,6 +174,9 @@ class Worker:
         through the driver); for a whole file, a ref to each such pair, which the driver
         fetches one at a time (a large file's counts and ids could be many)."""
         _fail_once_if_asked("map", batch.number)
+        if os.environ.get(FAIL_PHASE_ENV) == "hold":
+            _mark_if_asked("holding")
+            time.sleep(300)  # the test ends the run long before
         found = []
         for mapped in self.mapper.map(batch, keep):
             rows = None if mapped.signed is None else ray.put(mapped.signed)
@@ -220,6 +235,7 @@ class Decider:
         the calls after it would be decided without it."""
         if seq == 0:
             _hold_decider_if_asked()
+            _fail_once_if_asked("decider", 1)
         if seq != self.next_seq:
             return SKIPPED, None
         try:
@@ -332,7 +348,7 @@ class PartsOnNodes:
         self.losses += 1
         if self.losses > MAX_LOSSES * max(1, self.slots):
             raise WorkerDied(f"the tasks finding the near-duplicates in parts keep failing ({self.losses} lost); "
-                             f"the last: {err}")
+                             f"the last: {died('one', err)}")
         if len(self.cpus) > 1 and not any(n.get("Alive") for n in ray.nodes() if n["NodeID"] == node):
             del self.cpus[node]
             self.slots = sum(self.cpus.values())
@@ -409,7 +425,31 @@ class HostedBarrier(Stage):
         try:
             return ray.get(call)
         except LOST as err:
-            raise WorkerDied(f"the Ray actor that holds the dedup index (the decider) died: {err}") from err
+            raise WorkerDied(died("the Ray actor that holds the dedup index (the decider)", err)) from err
+
+
+def died(what: str, err: BaseException) -> str:
+    """What died, and likely why, in curate's words. Ray's text for a dead actor is a
+    dozen lines (its ids, namespace and address, a list of common causes, a tip on a
+    `ray start` flag), and none of it says what to do about a curate run; the caller's
+    message does (driver.unresumable)."""
+    if _ClusterWatch.current is not None:
+        # The actors die with their node: when it is going, that is what to say (the watch
+        # says it, and ends the run, if the raylet ends within the second).
+        _ClusterWatch.current.wait_for_loss(1.0)
+    text = str(err)
+    pid = re.search(r"^\s*pid: (\d+)\s*$", text, re.MULTILINE)
+    who = f"{what[:-1]}, pid {pid[1]})" if pid and what.endswith(")") else f"{what} (pid {pid[1]})" if pid else what
+    if isinstance(err, OutOfMemoryError) or "NODE_OUT_OF_MEMORY" in text:
+        return f"{who} was killed by Ray, as its node ran low on memory; free memory, or give a smaller --memory"
+    if isinstance(err, NodeDiedError) or "because its node has died" in text:
+        return f"{who} was lost with its Ray node"
+    if isinstance(err, RayActorError) and err.actor_init_failed:
+        return f"{who} failed to start: {text.splitlines()[-1] if text else type(err).__name__}"
+    if isinstance(err, RayActorError | WorkerCrashedError):
+        return f"{who} died (killed, or out of memory?)"
+    first = text.splitlines()[0] if text else type(err).__name__
+    return f"{who} died ({first})"
 
 
 # -- on the driver -----------------------------------------------------------------------
@@ -430,6 +470,7 @@ class RayEngine(Engine):
             return self
         # Before the driver takes the output folder: a bad --address changes nothing.
         self._owns_cluster = _connect(self.address, self.workers)
+        self._watch = _ClusterWatch() if self._owns_cluster else None
         # Actors of a finished pass, for the next one. The first pass's are started now,
         # bare: their processes come up, and warm up, while this process loads the rules
         # and prepares the output folder.
@@ -439,12 +480,31 @@ class RayEngine(Engine):
 
     def __exit__(self, *exc: object) -> None:
         self._entered -= 1
+        ending = exc[1] if exc else None
+        if _Sigterm.terminating:
+            # Raised in a Ray call, our _Terminated comes out of it as Ray's SystemExit(1).
+            ending = _Terminated()
+        elif ending is None or isinstance(ending, SystemExit):
+            # The run finished (the driver's `with` ends after its commit) and is said by the
+            # CLI while the cluster shuts down, which takes seconds on a loaded machine: a
+            # SIGTERM from now on must not make a finished run a failure (status 143).
+            _Sigterm.held = True
         if self._entered > 0:
             return
-        # On a cluster we joined, they would outlive the run.
-        self._close_idle()
-        if self._owns_cluster:
-            ray.shutdown()
+        if self._watch is not None:
+            self._watch.end()
+        try:
+            # On a cluster we joined, they would outlive the run.
+            self._close_idle()
+            if self._owns_cluster:
+                ray.shutdown()
+        finally:
+            came = _Sigterm.release()
+        if isinstance(ending, _Terminated):
+            _end_by_sigterm()
+        if came and (ending is None or isinstance(ending, SystemExit)):
+            # Ended as asked, with the status it had (an error that stops a run is said first).
+            raise SystemExit(ending.code if ending is not None else 0)
 
     def host_barrier(self, barrier: Stage) -> Stage:
         return HostedBarrier(barrier)
@@ -500,6 +560,138 @@ def batch_bytes_for(input_bytes: int, actors: int) -> BatchSizes:
     return BatchSizes(full=full, least=BATCH_BYTES, total=input_bytes, workers=actors)
 
 
+class _Terminated(SystemExit):
+    """A SIGTERM, unwinding a Ray run so that its cluster is shut down (`_keep_sigterm`)."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+class _Sigterm:
+    """curate's SIGTERM handling while a Ray run holds a cluster (`_keep_sigterm`)."""
+
+    previous: Any = None  # the handler before ray.init, put back when the cluster is let go
+    held = False  # the run finished: a SIGTERM ends the process once its cluster is down
+    came = False
+    terminating = False  # a SIGTERM is unwinding the run
+
+    @classmethod
+    def release(cls) -> bool:
+        """Put back the handler there was before ray.init; whether a SIGTERM was held."""
+        came, cls.held, cls.came, cls.terminating = cls.came, False, False, False
+        if cls.previous is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, cls.previous)
+        cls.previous = None
+        return came
+
+
+def _keep_sigterm(previous: Any) -> None:
+    """After ray.init, a SIGTERM handler of curate's. Ray's own (a sys.exit(15), which a Ray
+    call the run was waiting in raises as SystemExit(1)) ended the run with status 15 or 1,
+    after the handler its core worker installs in C had printed a stack dump ("*** SIGTERM
+    received ... PC: @ 0x...": `_init` turns that one off). The default action would leave
+    the cluster's agents running, orphaned (Ray's fate sharing ends its raylet and GCS
+    server, not them). So it unwinds the run as an error would, the cluster is shut down
+    (RayEngine.__exit__), and the process ends by the signal, silently, as a local run does.
+    A handler of the caller's own (the Python API's) is left as it was."""
+    if previous is None or threading.current_thread() is not threading.main_thread():
+        return
+    _Sigterm.previous = previous
+    signal.signal(signal.SIGTERM, _on_sigterm if previous == signal.SIG_DFL else previous)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    if _Sigterm.held:
+        if _Sigterm.came:  # a second one: a shutdown that hangs must not keep the process alive
+            _end_by_sigterm()
+        _Sigterm.came = True
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends the process at once
+    _Sigterm.terminating = True
+    raise _Terminated
+
+
+def _end_by_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGTERM)  # ends by the signal, as the default would have
+    raise _Terminated  # only if the signal is blocked
+
+
+class _ClusterWatch:
+    """A watch on the raylet, its agents and the GCS server of a cluster started for the
+    run. When one of them dies (killed, out of memory; a raylet ends when an agent dies),
+    Ray ends this process itself at its next use of the object store, by a C exit that runs
+    no Python (no handler, no atexit: its log lines, status 1, and not a word on what to do),
+    or else fails each call after many seconds. The watch, woken by the death itself, says
+    what happened and ends the run first: it cannot go on without them."""
+
+    current: ClassVar[_ClusterWatch | None] = None  # the watch of the cluster up now
+
+    def __init__(self) -> None:
+        self.ending = False  # set before the cluster is shut down on purpose
+        self.said = threading.Lock()
+        node = getattr(getattr(ray, "_private", None), "worker", None)
+        node = getattr(node, "_global_node", None)
+        self.watched: dict[int, tuple[str, int, Any]] = {}  # pidfd -> (what, pid, Popen or None)
+        for kind in ("raylet", "gcs_server"):
+            # Ray's own record of the processes it started (a private one: without it, or
+            # without pidfd_open, there is no watch, and the limit README states applies).
+            for info in getattr(node, "all_processes", {}).get(kind, []):
+                process = getattr(info, "process", None)
+                if process is not None:
+                    self._add(kind, process.pid, process)
+                    if kind == "raylet":
+                        self._add_agents(process.pid)
+        if self.watched:
+            _ClusterWatch.current = self
+            threading.Thread(target=self._watch, name="curate-ray-watch", daemon=True).start()
+
+    def _add(self, kind: str, pid: int, process: Any) -> None:
+        with contextlib.suppress(AttributeError, OSError):  # no pidfd_open (Linux < 5.3), or gone
+            self.watched[os.pidfd_open(pid)] = (kind, pid, process)
+
+    def _add_agents(self, raylet: int) -> None:
+        """The raylet's agents (dashboard, runtime env), which it ends with: it stops its
+        actors first, and Ray's exit came before the raylet's own end could be seen."""
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                text = stat.read_text()
+                if int(text[text.rindex(")") + 2:].split()[1]) == raylet:
+                    name = (stat.parent / "cmdline").read_bytes().split(b"\0")[0].decode("ascii", "replace")
+                    if name.startswith("ray::") and name.endswith("Agent"):
+                        self._add(name.removeprefix("ray::"), int(stat.parent.name), None)
+
+    def _watch(self) -> None:
+        self.wait_for_loss()
+        for fd in self.watched:  # the cluster was shut down: a process of the API's makes more
+            os.close(fd)
+
+    def wait_for_loss(self, seconds: float | None = None) -> None:
+        """Until one of the cluster's processes ends (then the run ends, said), or ``seconds``."""
+        ended, _, _ = select.select(list(self.watched), [], [], seconds)
+        if not ended or self.ending:
+            return
+        self.said.acquire()  # never let go: the first to say it ends the process
+        kind, pid, process = self.watched[ended[0]]
+        code = process.poll() if process is not None else None
+        how = f", killed by signal {-code}" if code is not None and code < 0 else ""
+        what = {"raylet": f"raylet (pid {pid}{how}), the process that runs its actors and object store",
+                "gcs_server": f"GCS server (pid {pid}{how}), the process that keeps its state"}.get(
+                    kind, f"{kind} (pid {pid}), a process its raylet ends with")
+        said = (f"Error: the Ray cluster started for this run lost its {what}: a process of the cluster was "
+                "killed, or ran out of memory; no final file was written. A run on --engine ray cannot be "
+                "resumed: fix the cause, then run the same command with --overwrite to start again.\n")
+        # Past sys.stderr's buffer: the main thread may be writing to it (its lock would refuse us).
+        with contextlib.suppress(OSError):
+            os.write(2, said.encode("utf-8", "backslashreplace"))
+        os._exit(1)
+
+    def end(self) -> None:
+        """The cluster is shut down on purpose, now."""
+        self.ending = True
+        _ClusterWatch.current = None
+
+
 def _connect(address: str | None, cpus: int) -> bool:
     """Start or join a cluster; True when this run started it (and must stop it)."""
     if ray.is_initialized():
@@ -517,18 +709,38 @@ def _connect(address: str | None, cpus: int) -> bool:
         # driver had read it as unset already.)
         logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
         # "local", not None: None would join whatever cluster RAY_ADDRESS names.
-        ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING)
+        _init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
+              logging_level=logging.WARNING)
     else:
         _check_reachable(os.environ.get("RAY_ADDRESS") or address)
         try:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            _init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         except ConnectionError as err:
             raise UsageError(f"--address {address}: no Ray cluster found there ({err}); start one with "
                              "`ray start --head`, or leave out --address for a local one") from err
         except ValueError as err:  # an address Ray cannot parse (RAY_ADDRESS's, which wins over ours)
             raise UsageError(f"--address {address}: {err}; {_ADDRESS_FORM}") from err
     return True
+
+
+def _init(**options: Any) -> None:
+    """ray.init, with curate's SIGTERM handling kept (`_keep_sigterm`). In the start-up,
+    Ray's own handler (a sys.exit(15)) ends it: the cluster is shut down and the process
+    ends by the signal, as after it."""
+    # The stack dump that Ray's handler in C prints on a SIGTERM (it is Ray's switch, read
+    # by the Python processes of Ray: this driver and the actors it starts).
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        ray.init(**options)
+    except SystemExit as err:
+        if err.code != signal.SIGTERM:
+            raise
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+        _end_by_sigterm()
+    _keep_sigterm(previous)
+
 
 
 _ADDRESS_FORM = ("give the HOST:PORT of a head started with `ray start --head` (e.g. 10.0.0.5:6379), or auto, "
@@ -855,7 +1067,7 @@ class _Run:
         _end([slot.actor])
         self.replaced += 1
         if self.replaced > MAX_LOSSES * len(self.slots):
-            raise WorkerDied(f"Ray actors keep dying ({self.replaced} lost); the last: {err}")
+            raise WorkerDied(f"Ray actors keep dying ({self.replaced} lost); the last: {died('one', err)}")
         replacement = _Slot(self.stages_ref, self.render)
         self.slots[self.slots.index(slot)] = replacement
         self.calls[replacement.starting] = ("start", replacement)
@@ -870,7 +1082,7 @@ class _Run:
             unit.losses += 1
             if unit.losses > MAX_LOSSES:
                 raise WorkerDied(f"batch {unit.batch.number} ({_where(unit.batch)}) lost its Ray actor "
-                                 f"{unit.losses} times; the last: {err}")
+                                 f"{unit.losses} times; the last: {died('it', err)}")
             unit.slot = min(up, key=lambda s: s.mapping)
             unit.found, unit.done = None, []
             for part in unit.parts:
