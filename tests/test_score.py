@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, SEEDS_GOLD, in_process, invoke, output_files
+from conftest import ROOT, SEEDS, SEEDS_GOLD, invoke, output_files, run_process
 
 FORMATS = ("jsonl", "jsonl.gz", "jsonl.zst", "parquet")
 REFERENCE = ROOT.parent / "shared" / "tools" / "score_gold.py"
@@ -127,7 +127,7 @@ def test_a_damaged_shard_is_named_not_a_traceback(runs, tmp_path):
     shard = next((out / "corpus").iterdir())
     with open(shard, "a", encoding="utf-8") as f:
         f.write("{not json\n")
-    result = in_process("score", out, SEEDS_GOLD)
+    result = run_process("score", out, SEEDS_GOLD)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "the output folder is damaged, run `curate run` again" in result.stderr.splitlines()[-1]
     assert str(shard) in result.stderr
