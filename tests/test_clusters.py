@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, GOLDEN, SEEDS, in_process, invoke, read_corpus, read_jsonl
+from conftest import FIXTURES, GOLDEN, SEEDS, in_process, invoke, read_corpus, read_jsonl, run_process
 
 PAGES = FIXTURES / "clusters" / "pages.jsonl"  # three clusters: 3 copies (two near), then a tie of 1 and 1
 GOLDEN_CLUSTERS = GOLDEN / "clusters" / "pages-clusters.jsonl"
@@ -190,7 +190,7 @@ def test_a_copy_of_this_runs_own_paragraph_in_a_run_against_says_nothing_more(tm
         assert done.returncode == 0, done.stderr
     from_zy = [r for r in read_jsonl(o2 / "removed.jsonl") if r["source"] == "zy.txt"]
     assert len(from_zy) == 1 and "against" not in from_zy[0]["duplicate_of"]
-    assert in_process("clusters", o2).returncode == 0
+    assert run_process("clusters", o2).returncode == 0  # the console script, end to end
     zy = [c for c in read_jsonl(o2 / "clusters.jsonl") if c["copies"][0]["source"] == "zy.txt"]
     assert len(zy) == 1 and zy[0]["kept"]["text"] == page[2] and "against" not in zy[0]["kept"]
     datasets = pytest.importorskip("datasets")

@@ -197,7 +197,7 @@ def test_site_folder_mode_finds_the_template_of_pages_in_one_folder(tmp_path):
 
 def test_rules_suggest_writes_rules_that_rules_test_accepts(tmp_path, site_run):
     target = tmp_path / "mine" / "site.toml"
-    result = in_process("rules", "suggest", site_run, "-o", target, "--top", "12", cwd=tmp_path)
+    result = run_process("rules", "suggest", site_run, "-o", target, "--top", "12", cwd=tmp_path)  # end to end
     assert result.returncode == 0, result.stderr
     text = target.read_text(encoding="utf-8")
     assert text.count("[[rule]]") == 12
