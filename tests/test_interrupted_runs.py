@@ -295,6 +295,6 @@ def test_a_ctrl_c_in_the_settle_of_dedup_parts_is_one_message(corpus, finished, 
     assert proc.returncode == 1, stderr
     assert stderr == (f"Error: interrupted; finished chunks are kept in {out}/.partial/ and no final file was "
                       "written. Run the same command with --resume to continue where it stopped.\n")
-    resumed = _run(_command(corpus, out, "--dedup-parts", "--workers", "2", "--resume"))
+    resumed = in_process(*_command(corpus, out, "--dedup-parts", "--workers", "2", "--resume")[1:], cwd=ROOT / "tests")
     assert resumed.returncode == 0, resumed.stderr
     assert output_files(out) == output_files(finished)
