@@ -109,6 +109,17 @@ def invoke(*args: str, cwd: Path | None = None):
         os.chdir(old)
 
 
+def in_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`curate ARGS` in-process (CliRunner on the real `cli`), from ``cwd`` (default: the
+    checkout, as run_process), with what it did as run_process gives it: the exit status as
+    returncode, stdout and stderr apart. For a test that proves what a command does, not
+    what the process does (signals, main()'s exit, env or rlimits given to the child,
+    closed streams, stdin): it spares the ~1 s a curate process takes to start (imports,
+    the built-in rules compiled), which a warm test process has cached."""
+    result = invoke(*args, cwd=cwd or ROOT)
+    return subprocess.CompletedProcess(["curate", *map(str, args)], result.exit_code, result.stdout, result.stderr)
+
+
 def run_process(*args: str, cwd: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
     """Run the installed `curate` console script as a real process."""
     exe = Path(sys.executable).parent / "curate"

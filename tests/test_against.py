@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, output_files, read_corpus, read_jsonl, run_process
+from conftest import ROOT, in_process, output_files, read_corpus, read_jsonl, run_process
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -48,7 +48,7 @@ def test_a_run_against_an_earlier_one_equals_its_part_of_one_run_over_both(crawl
     for args in ((crawls / "A", "-o", out_a, "--save-index"),
                  (crawls / "B", "-o", out_b, "--against", out_a, "--save-index"),
                  (crawls / "A", crawls / "B", "-o", both)):
-        done = run_process("run", *args, "-q", "--no-project-rules")
+        done = in_process("run", *args, "-q", "--no-project-rules")
         assert done.returncode == 0, done.stderr
 
     kept_b = [_unlabelled(r) for r in read_corpus(both) if r["source"].startswith("B/")]
@@ -77,15 +77,15 @@ def test_a_run_against_an_earlier_one_equals_its_part_of_one_run_over_both(crawl
 
 def test_against_refuses_what_it_cannot_use(crawls, tmp_path):
     out_a = tmp_path / "a"
-    assert run_process("run", crawls / "A", "-o", out_a, "-q", "--no-project-rules").returncode == 0
-    no_index = run_process("run", crawls / "B", "-o", tmp_path / "b", "--against", out_a, "-q")
+    assert in_process("run", crawls / "A", "-o", out_a, "-q", "--no-project-rules").returncode == 0
+    no_index = in_process("run", crawls / "B", "-o", tmp_path / "b", "--against", out_a, "-q")
     assert no_index.returncode == 1
     assert "no dedup index there" in no_index.stderr and "--save-index" in no_index.stderr
     assert "Traceback" not in no_index.stderr
 
-    assert run_process("run", crawls / "A", "-o", out_a, "-q", "--no-project-rules", "--save-index",
+    assert in_process("run", crawls / "A", "-o", out_a, "-q", "--no-project-rules", "--save-index",
                        "--overwrite").returncode == 0
-    other = run_process("run", crawls / "B", "-o", tmp_path / "b", "--against", out_a, "--threshold", "0.9", "-q")
+    other = in_process("run", crawls / "B", "-o", tmp_path / "b", "--against", out_a, "--threshold", "0.9", "-q")
     assert other.returncode == 1
     assert "other dedup settings (threshold 0.8 there, 0.9 here" in other.stderr
     assert not (tmp_path / "b").exists()
@@ -110,7 +110,7 @@ def test_the_ray_engine_runs_against_a_saved_index_as_the_local_engine(crawls, t
 def earlier(crawls, tmp_path_factory) -> Path:
     """A finished run of crawl A with its index saved, which the refusals must leave as it is."""
     out = tmp_path_factory.mktemp("earlier") / "a"
-    assert run_process("dedup", crawls / "A", "-o", out, "-q", "--save-index").returncode == 0
+    assert in_process("dedup", crawls / "A", "-o", out, "-q", "--save-index").returncode == 0
     return out
 
 
@@ -131,7 +131,7 @@ def test_against_the_output_folder_is_refused_before_anything_is_deleted(crawls,
     # shingle file: a traceback, and the earlier run gone.
     before = _everything(earlier)
     given = str(earlier.parent / against)
-    refused = run_process("dedup", crawls / "B", "-o", earlier, "--against", given, "-q", *options)
+    refused = in_process("dedup", crawls / "B", "-o", earlier, "--against", given, "-q", *options)
     assert refused.returncode == 2, refused.stderr
     assert said.format(a=earlier) in refused.stderr
     assert "this run would delete or write over" in refused.stderr and "give another -o DIR" in refused.stderr
@@ -142,15 +142,15 @@ def test_against_the_output_folder_is_refused_before_anything_is_deleted(crawls,
 def test_against_through_a_symlink_to_the_output_folder_is_refused(crawls, earlier, tmp_path):
     before = _everything(earlier)
     (tmp_path / "link").symlink_to(earlier)  # -o names the folder through a link: the same folder on disk
-    via_link = run_process("dedup", crawls / "B", "-o", tmp_path / "link", "--against", earlier, "-q", "--overwrite")
+    via_link = in_process("dedup", crawls / "B", "-o", tmp_path / "link", "--against", earlier, "-q", "--overwrite")
     assert via_link.returncode == 2 and "are the same folder" in via_link.stderr, via_link.stderr
     # The index reached through a link inside -o: deleting -o removes the link the run reads through.
     outside = tmp_path / "kept"
     outside.mkdir()
     (outside / "index").symlink_to(earlier / "index")
-    via_index_link = run_process("dedup", crawls / "B", "-o", outside, "--against", outside, "-q", "--overwrite")
+    via_index_link = in_process("dedup", crawls / "B", "-o", outside, "--against", outside, "-q", "--overwrite")
     assert via_index_link.returncode == 2 and "are the same folder" in via_index_link.stderr, via_index_link.stderr
-    inside = run_process("dedup", crawls / "B", "-o", earlier / "index" / "new", "--against", earlier, "-q")
+    inside = in_process("dedup", crawls / "B", "-o", earlier / "index" / "new", "--against", earlier, "-q")
     assert inside.returncode == 2 and f"-o {earlier}/index/new is inside the index" in inside.stderr, inside.stderr
     assert all("Traceback" not in run.stderr for run in (via_link, via_index_link, inside))
     assert _everything(earlier) == before
@@ -196,7 +196,7 @@ def test_a_damaged_index_is_refused_before_the_run_starts(crawls, earlier, tmp_p
     ix = tmp_path / "ix"
     shutil.copytree(earlier / "index", ix)
     damage(ix)
-    refused = run_process("dedup", crawls / "B", "-o", tmp_path / "out", "--against", ix, "-q")
+    refused = in_process("dedup", crawls / "B", "-o", tmp_path / "out", "--against", ix, "-q")
     assert refused.returncode == 1, refused.stderr
     assert f"--against {ix}: cannot read the index (" in refused.stderr and said in refused.stderr
     assert "save it again with --save-index" in refused.stderr and "Traceback" not in refused.stderr
@@ -210,7 +210,7 @@ def test_references_scrambled_in_place_stop_the_run_with_what_to_do(crawls, earl
     shutil.copytree(earlier / "index", ix)
     refs = ix / "refs.jsonl"
     refs.write_bytes(bytes(b if b == ord("\n") else ord("x") for b in refs.read_bytes()))
-    stopped = run_process("dedup", crawls / "B", "-o", tmp_path / "out", "--against", ix, "-q")
+    stopped = in_process("dedup", crawls / "B", "-o", tmp_path / "out", "--against", ix, "-q")
     assert stopped.returncode == 1, stopped.stderr
     assert "refs.jsonl: reference " in stopped.stderr and "is not [doc, source, line, start, end]" in stopped.stderr
     assert f"if the index --against {ix} is damaged, save it again with --save-index" in stopped.stderr
@@ -245,7 +245,7 @@ def test_paragraph_ids_damaged_in_place_stop_the_run_with_what_to_do(crawls, ear
     ix = tmp_path / "ix"
     shutil.copytree(earlier / "index", ix)
     damage(ix)
-    stopped = run_process("dedup", crawls / "B", "-o", tmp_path / "out", "--against", ix, "-q", *options)
+    stopped = in_process("dedup", crawls / "B", "-o", tmp_path / "out", "--against", ix, "-q", *options)
     assert stopped.returncode == 1, stopped.stderr
     assert "Traceback" not in stopped.stderr and len(stopped.stderr.strip().splitlines()) == 1, stopped.stderr
     paragraphs = json.loads((ix / "index.json").read_text())["paragraphs"]
@@ -265,7 +265,7 @@ def test_a_damaged_id_no_lookup_meets_is_not_saved_into_the_next_index(earlier, 
     (tmp_path / "new").mkdir()
     (tmp_path / "new" / "page.txt").write_text("A paragraph of its own that no earlier crawl has seen, written "
                                                "for this test alone, with words enough to be indexed.\n")
-    stopped = run_process("dedup", tmp_path / "new", "-o", tmp_path / "out", "--against", ix, "--save-index", "-q",
+    stopped = in_process("dedup", tmp_path / "new", "-o", tmp_path / "out", "--against", ix, "--save-index", "-q",
                           *options)
     assert stopped.returncode == 1, stopped.stderr
     assert f"cannot {doing} the dedup index (ids.npy: paragraph id 4294901760, but the index holds " in stopped.stderr
@@ -281,7 +281,7 @@ def test_references_scrambled_in_place_stop_a_run_in_parts_with_what_to_do(crawl
     shutil.copytree(earlier / "index", ix)
     refs = ix / "refs.jsonl"
     refs.write_bytes(bytes(b if b == ord("\n") else ord("x") for b in refs.read_bytes()))
-    stopped = run_process("dedup", crawls / "B", "-o", tmp_path / "out", "--against", ix, "-q", "--dedup-parts")
+    stopped = in_process("dedup", crawls / "B", "-o", tmp_path / "out", "--against", ix, "-q", "--dedup-parts")
     assert stopped.returncode == 1, stopped.stderr
     assert "cannot read the dedup index (refs.jsonl: reference " in stopped.stderr
     assert f"if the index --against {ix} is damaged, save it again with --save-index" in stopped.stderr
@@ -311,9 +311,9 @@ def test_against_given_twice_is_refused_before_anything_is_read(crawls, earlier,
     """click kept the last --against and the run deduplicated against it alone, without a
     word. The latest index of a chain holds every one before it: one is all a run takes."""
     b_out = tmp_path / "b"
-    done = run_process("dedup", crawls / "B", "-o", b_out, "--against", earlier, "--save-index", "-q")
+    done = in_process("dedup", crawls / "B", "-o", b_out, "--against", earlier, "--save-index", "-q")
     assert done.returncode == 0, done.stderr
-    refused = run_process(command, crawls / "B", "-o", tmp_path / "c", "--against", earlier, "--against", b_out, "-q")
+    refused = in_process(command, crawls / "B", "-o", tmp_path / "c", "--against", earlier, "--against", b_out, "-q")
     assert refused.returncode == 2, refused.stderr
     said = refused.stderr.strip().splitlines()[-1]
     assert said == (f"Error: Invalid value for '--against': 2 indexes given ({earlier}, {b_out}); a run takes one: "
@@ -321,7 +321,7 @@ def test_against_given_twice_is_refused_before_anything_is_read(crawls, earlier,
                     "the latest index alone")
     assert "Traceback" not in refused.stderr and not (tmp_path / "c").exists()
     # The latest alone holds both: copies point at A's paragraphs and at B's, all in the index.
-    latest = run_process(command, crawls / "B", "-o", tmp_path / "c", "--against", b_out, "-q")
+    latest = in_process(command, crawls / "B", "-o", tmp_path / "c", "--against", b_out, "-q")
     assert latest.returncode == 0, latest.stderr
     kept = {r["duplicate_of"]["source"] for r in read_jsonl(tmp_path / "c" / "removed.jsonl")
             if r["reason"] == "duplicate" and r["duplicate_of"].get("against") is True}

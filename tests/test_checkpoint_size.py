@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, read_corpus, read_jsonl, traced_env
+from conftest import ROOT, in_process, read_corpus, read_jsonl, traced_env
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
 LINES = 20_000
@@ -47,8 +47,7 @@ def test_20k_invalid_lines_keep_checkpoints_and_summary_small(tmp_path):
     chunk_bytes = sum(p.stat().st_size for p in partial.glob("0*.jsonl"))
     assert sum(p.stat().st_size for p in partial.iterdir()) < chunk_bytes + 1_000_000
 
-    resumed = subprocess.run(_curate(*run, "--resume"), cwd=ROOT / "tests",
-                             capture_output=True, text=True, timeout=300, check=False)
+    resumed = in_process(*run, "--resume", cwd=ROOT / "tests")
     assert resumed.returncode == 0, resumed.stderr
     assert (out / "summary.json").stat().st_size < 64_000
     summary = json.loads((out / "summary.json").read_text())

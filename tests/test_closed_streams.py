@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, output_files, run_process
+from conftest import SEEDS, in_process, output_files
 
 CURATE = Path(sys.executable).parent / "curate"
 
 
 @pytest.mark.parametrize("closed", ["2>&-", "<&- >&- 2>&-"])
 def test_a_run_with_closed_standard_streams_writes_what_a_run_with_them_writes(tmp_path: Path, closed: str) -> None:
-    reference = run_process("run", SEEDS, "-o", tmp_path / "reference", "-q")
+    reference = in_process("run", SEEDS, "-o", tmp_path / "reference", "-q")
     assert reference.returncode == 0, reference.stderr
     out = tmp_path / "closed"
     # bash closes the descriptors itself; subprocess can only point them at something

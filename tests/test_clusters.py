@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, GOLDEN, SEEDS, invoke, read_corpus, read_jsonl, run_process
+from conftest import FIXTURES, GOLDEN, SEEDS, in_process, invoke, read_corpus, read_jsonl, run_process
 
 PAGES = FIXTURES / "clusters" / "pages.jsonl"  # three clusters: 3 copies (two near), then a tie of 1 and 1
 GOLDEN_CLUSTERS = GOLDEN / "clusters" / "pages-clusters.jsonl"
@@ -158,7 +158,7 @@ def test_a_kept_paragraph_of_the_earlier_run_is_told_from_one_of_this_run_with_t
     first, second = _crawls_that_reuse_a_file_name(tmp_path)
     o1, o2 = tmp_path / "o1", tmp_path / "o2"
     for args in ((first, "-o", o1, "--save-index"), (second, "-o", o2, "--against", o1, *options)):
-        done = run_process("run", *args, "-q")
+        done = in_process("run", *args, "-q")
         assert done.returncode == 0, done.stderr
     copies = [r for r in read_jsonl(o2 / "removed.jsonl") if r.get("reason") == "duplicate"]
     from_zz = [r for r in copies if r["source"] == "zz.txt"]
@@ -170,7 +170,7 @@ def test_a_kept_paragraph_of_the_earlier_run_is_told_from_one_of_this_run_with_t
     assert ("page.txt", 3, tuple(from_zz[0]["duplicate_of"]["bytes"])) in kept_lines
     # Every copy of page.txt's other lines points into the earlier run too; none is this run's.
     assert all(r["duplicate_of"].get("against") is True for r in copies)
-    done = run_process("clusters", o2)
+    done = in_process("clusters", o2)
     assert done.returncode == 0, done.stderr
     clusters = read_jsonl(o2 / "clusters.jsonl")
     zz = [c for c in clusters if c["copies"][0]["source"] == "zz.txt"]
@@ -186,11 +186,11 @@ def test_a_copy_of_this_runs_own_paragraph_in_a_run_against_says_nothing_more(tm
     (second / "zy.txt").write_text(page[2] + "\n", encoding="utf-8")  # copies this run's own line 3
     o1, o2 = tmp_path / "o1", tmp_path / "o2"
     for args in ((first, "-o", o1, "--save-index"), (second, "-o", o2, "--against", o1)):
-        done = run_process("run", *args, "-q")
+        done = in_process("run", *args, "-q")
         assert done.returncode == 0, done.stderr
     from_zy = [r for r in read_jsonl(o2 / "removed.jsonl") if r["source"] == "zy.txt"]
     assert len(from_zy) == 1 and "against" not in from_zy[0]["duplicate_of"]
-    assert run_process("clusters", o2).returncode == 0
+    assert run_process("clusters", o2).returncode == 0  # the console script, end to end
     zy = [c for c in read_jsonl(o2 / "clusters.jsonl") if c["copies"][0]["source"] == "zy.txt"]
     assert len(zy) == 1 and zy[0]["kept"]["text"] == page[2] and "against" not in zy[0]["kept"]
     datasets = pytest.importorskip("datasets")

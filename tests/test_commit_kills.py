@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, killed_at_open, output_files, traced_env
+from conftest import ROOT, in_process, killed_at_open, output_files, traced_env
 
 STRACE = shutil.which("strace") or "/usr/bin/strace"
 FILES = ("README.md", "corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")
@@ -165,8 +165,7 @@ def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_
         return _dedup(src, out, "--output-format", output_format, *extra)
 
     reference = tmp_path / "reference"
-    done = subprocess.run(_command(src, reference), cwd=ROOT / "tests", capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = in_process(*_command(src, reference)[1:], cwd=ROOT / "tests")
     assert done.returncode == 0, done.stderr
     expected = _outputs(reference)
     assert all(expected.values()), "every file must have content, so that every join is exercised"
@@ -190,7 +189,7 @@ def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_
         assert {"write", "fsync", "mkdir", "rename"} <= {name for name, _ in points}, points
     assert len([name for name in expected if name.startswith("corpus/")]) == 5  # 14 items, 3 a chunk
 
-    def kill_then_resume(point: tuple[str, int]) -> str | None:
+    def kill(point: tuple[str, int]) -> str | None:
         name, n = point
         out = tmp_path / f"{name}-{n}"
         killed = subprocess.run([STRACE, "-f", "-o", "/dev/null", "-e", f"trace={name}",
@@ -199,8 +198,14 @@ def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_
                                 env=traced_env())
         if killed.returncode == 0:
             return f"{name} #{n}: the run was not killed"
-        resumed = subprocess.run(_command(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True,
-                                 text=True, timeout=60, check=False)
+        return None
+
+    def resume(point: tuple[str, int]) -> str | None:
+        # In-process, one at a time (CliRunner swaps the process's streams and cwd): the
+        # kill is the process's; the resume proves what --resume makes of the folder.
+        name, n = point
+        out = tmp_path / f"{name}-{n}"
+        resumed = in_process(*_command(src, out, "--resume")[1:], cwd=ROOT / "tests")
         finished_already = resumed.returncode == 1 and "found a finished run" in resumed.stderr
         if resumed.returncode != 0 and not finished_already:
             return f"{name} #{n}: --resume failed: {resumed.stderr[-400:]}"
@@ -215,7 +220,9 @@ def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_
         return None
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        failures = [f for f in pool.map(kill_then_resume, points) if f is not None]
+        kills = list(pool.map(kill, points))
+    resumes = [resume(point) if failure is None else None for point, failure in zip(points, kills, strict=True)]
+    failures = [f for f in kills + resumes if f is not None]
     assert not failures, "\n".join(failures)
 
 
@@ -223,8 +230,7 @@ def test_kill_at_every_step_of_the_commit_then_resume_gives_identical_bytes(tmp_
 def test_resume_redoes_chunks_whose_state_is_missing_or_damaged(tmp_path):
     src = _inputs(tmp_path)
     reference = tmp_path / "reference"
-    assert subprocess.run(_dedup(src, reference), cwd=ROOT / "tests", capture_output=True,
-                          timeout=60, check=False).returncode == 0
+    assert in_process(*_dedup(src, reference)[1:], cwd=ROOT / "tests").returncode == 0
     out = tmp_path / "out"
     # Killed at the commit's first rename (run.json's is the first): every chunk finished.
     subprocess.run([STRACE, "-f", "-o", "/dev/null", "-e", "trace=rename", "-e", "inject=rename:signal=KILL:when=2",
@@ -235,8 +241,7 @@ def test_resume_redoes_chunks_whose_state_is_missing_or_damaged(tmp_path):
     # A marker whose state is gone (what the old clean-up could leave), and a garbled state.
     (partial / "000003.state").unlink()
     (partial / "000001.state").write_bytes((partial / "000001.state").read_bytes()[:40])
-    resumed = subprocess.run(_dedup(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
-                             timeout=60, check=False)
+    resumed = in_process(*_dedup(src, out, "--resume")[1:], cwd=ROOT / "tests")
     assert resumed.returncode == 0, resumed.stderr
     assert _outputs(out) == _outputs(reference)
 
@@ -254,8 +259,7 @@ def test_save_index_on_the_resume_of_a_run_stopped_in_its_commit(tmp_path, saved
     killed_at_open(out / ".partial" / "removed.jsonl.joined", *_dedup(src, out, *first), cwd=ROOT / "tests",
                    env=traced_env())
     assert (out / ".partial" / "commit.json").exists()
-    resumed = subprocess.run(_dedup(src, out, "--resume", "--save-index"), cwd=ROOT / "tests", capture_output=True,
-                             text=True, timeout=60, check=False)
+    resumed = in_process(*_dedup(src, out, "--resume", "--save-index")[1:], cwd=ROOT / "tests")
     if saved_before:
         assert resumed.returncode == 0, resumed.stderr
         assert (out / "index" / "index.json").is_file()
@@ -263,12 +267,10 @@ def test_save_index_on_the_resume_of_a_run_stopped_in_its_commit(tmp_path, saved
     assert resumed.returncode == 1 and "Traceback" not in resumed.stderr
     assert "stopped in its final commit" in resumed.stderr and "resume without --save-index" in resumed.stderr
     assert not (out / "summary.json").exists() and (out / ".partial" / "commit.json").exists()
-    resumed = subprocess.run(_dedup(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
-                             timeout=60, check=False)
+    resumed = in_process(*_dedup(src, out, "--resume")[1:], cwd=ROOT / "tests")
     assert resumed.returncode == 0, resumed.stderr
     reference = tmp_path / "reference"
-    assert subprocess.run(_dedup(src, reference), cwd=ROOT / "tests", capture_output=True,
-                          timeout=60, check=False).returncode == 0
+    assert in_process(*_dedup(src, reference)[1:], cwd=ROOT / "tests").returncode == 0
     assert _outputs(out) == _outputs(reference)
 
 
@@ -278,8 +280,7 @@ def test_resume_redoes_chunks_whose_files_were_cut_short(tmp_path):
     shard, audit records lost, exit 0): its marker records each part's length."""
     src = _inputs(tmp_path)
     reference = tmp_path / "reference"
-    assert subprocess.run(_dedup(src, reference), cwd=ROOT / "tests", capture_output=True,
-                          timeout=60, check=False).returncode == 0
+    assert in_process(*_dedup(src, reference)[1:], cwd=ROOT / "tests").returncode == 0
     out = tmp_path / "out"
     killed_at_open(out / ".partial" / "000004.done", *_dedup(src, out), cwd=ROOT / "tests", env=traced_env())
     partial = out / ".partial"
@@ -288,7 +289,6 @@ def test_resume_redoes_chunks_whose_files_were_cut_short(tmp_path):
     with open(corpus, "r+b") as f:
         f.truncate(10)
     removed.write_bytes(b"")
-    resumed = subprocess.run(_dedup(src, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
-                             timeout=60, check=False)
+    resumed = in_process(*_dedup(src, out, "--resume")[1:], cwd=ROOT / "tests")
     assert resumed.returncode == 0, resumed.stderr
     assert _outputs(out) == _outputs(reference)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, SEEDS, killed_at_open, needs_strace, output_files, run_process, traced_env
+from conftest import ROOT, SEEDS, in_process, killed_at_open, needs_strace, output_files, run_process, traced_env
 
 from curate.document import ParagraphRef
 from curate.stages.base import Batch
@@ -50,7 +50,7 @@ def corpus(tmp_path_factory):
 def _output(tmp_path, name: str, *args) -> dict[str, bytes]:
     out = tmp_path / name
     rules = ("--no-project-rules",) if args[0] == "run" else ()  # `dedup` reads no rules
-    done = run_process(*args, "-o", out, "-q", *rules)
+    done = in_process(*args, "-o", out, "-q", *rules)
     assert done.returncode == 0, done.stderr
     return output_files(out)
 
@@ -98,7 +98,8 @@ def _parts_against_an_earlier_run(tmp_path, corpus, *engine_options, env=None) -
     against = ("--against", tmp_path / "out-a", "--save-index")
     one = _output(tmp_path, "one", "dedup", later, *against)
     out = tmp_path / "parts"
-    done = run_process("dedup", later, "-o", out, "-q", "--dedup-parts", *against, *engine_options, env=env)
+    command = ("dedup", later, "-o", out, "-q", "--dedup-parts", *against, *engine_options)
+    done = in_process(*command) if env is None else run_process(*command, env=env)  # Ray's run: a process
     assert done.returncode == 0, done.stderr
     assert output_files(out) == one
     assert "a.jsonl" in one["removed.jsonl"].decode(), "some paragraphs of B should point at copies in A"
@@ -464,7 +465,7 @@ def test_an_interrupted_run_says_to_resume_and_resumes_to_the_one_index_bytes(tm
     settled = (parts_folder / SETTLED).exists()
     assert settled or when == "gathering"
     timings = tmp_path / "timings.json"
-    resumed = run_process(*command[1:], "-q", "--resume", "--timings", timings)
+    resumed = in_process(*command[1:], "-q", "--resume", "--timings", timings)
     assert resumed.returncode == 0, resumed.stderr
     assert output_files(out) == one
     seconds = json.loads(timings.read_text())["seconds"]

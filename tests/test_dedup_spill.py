@@ -10,7 +10,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from conftest import ROOT, killed_at_open, needs_strace, output_files, run_process
+from conftest import ROOT, in_process, killed_at_open, needs_strace, output_files, run_process
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -181,7 +181,7 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def _dedup(corpus: Path, out: Path, *extra: str) -> dict[str, bytes]:
-    done = run_process("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--save-index", *extra)
+    done = in_process("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--save-index", *extra)
     assert done.returncode == 0, done.stderr
     return output_files(out)
 
@@ -222,7 +222,7 @@ def test_sigkill_with_a_tiny_budget_then_resume_with_another_gives_the_same_byte
     generate(2.0, tmp_path / "gen")  # about 700 documents: `curate run` takes seconds
     corpus = tmp_path / "gen" / "corpus.jsonl"
     reference = tmp_path / "reference"
-    done = run_process("run", corpus, "-o", reference, "-q", "--chunk-docs", "40")
+    done = in_process("run", corpus, "-o", reference, "-q", "--chunk-docs", "40")
     assert done.returncode == 0, done.stderr
 
     out = tmp_path / "out"
@@ -235,7 +235,7 @@ def test_sigkill_with_a_tiny_budget_then_resume_with_another_gives_the_same_byte
     assert not (out / "summary.json").exists()
     assert len(list((out / ".partial").glob("*.done"))) == 6
     assert list((out / ".partial" / "index").glob("dedup-index-*/runs/*/run-*"))
-    resumed = run_process("run", corpus, "-o", out, "-q", "--chunk-docs", "40", "--memory", "64K", "--resume")
+    resumed = in_process("run", corpus, "-o", out, "-q", "--chunk-docs", "40", "--memory", "64K", "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert output_files(out) == output_files(reference)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, file_size_limit, output_files
+from conftest import ROOT, file_size_limit, in_process, output_files
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -29,6 +29,13 @@ def _run(*args, **kwargs) -> subprocess.CompletedProcess:
                           check=False, **kwargs)
 
 
+def _here(*args) -> subprocess.CompletedProcess:
+    """_run in-process: for the reference runs and the resumes, which run with room to
+    write and prove what the command makes of the folder; the runs that meet a full disk
+    or a file-size limit stay processes."""
+    return in_process(*args, cwd=ROOT / "tests")
+
+
 def _outputs(out: Path) -> dict[str, bytes]:
     return output_files(out)
 
@@ -43,7 +50,7 @@ def corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reference(corpus, tmp_path_factory) -> dict[str, bytes]:
     out = tmp_path_factory.mktemp("ref") / "out"
-    done = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50")
+    done = _here("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50")
     assert done.returncode == 0, done.stderr
     return _outputs(out)
 
@@ -94,7 +101,7 @@ def test_full_disk_stops_with_the_resume_hint_and_resumes_identically(corpus, re
     # Room for the chunks and their dedup journals (the journals are about as big as the text).
     size = sum(map(len, reference.values())) * 3 + (512 << 10)
     subprocess.run(["mount", "-o", f"remount,size={size}", str(small_disk)], check=True)
-    resumed = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--resume")
+    resumed = _here("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert _outputs(out) == reference
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
@@ -115,7 +122,7 @@ def test_full_disk_under_dedup_parts_stops_with_the_resume_hint(corpus, referenc
     assert not (out / ".curate.lock").exists()
     assert not list((out / ".partial").glob("[0-9]*")), "the unfinished chunk is dropped"
     subprocess.run(["mount", "-o", "remount,size=16m", str(tiny_disk)], check=True)
-    resumed = _run(*command, "--resume")
+    resumed = _here(*command, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert _outputs(out) == reference
     assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
@@ -125,7 +132,7 @@ def test_file_size_limit_while_writing_a_chunk(corpus, reference, tmp_path):
     out = tmp_path / "out"
     stopped = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", preexec_fn=file_size_limit(100_000))
     _assert_stopped_cleanly(stopped, out, "File too large")
-    resumed = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--resume")
+    resumed = _here("dedup", corpus, "-o", out, "-q", "--chunk-docs", "50", "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert _outputs(out) == reference
 
@@ -147,12 +154,12 @@ def test_file_size_limit_while_joining_the_chunks(copied_corpus, tmp_path):
     # Every chunk's files and the index fit, the joined removed.jsonl does not: the commit
     # stops part-way.
     whole = tmp_path / "whole"
-    assert _run("dedup", corpus, "-o", whole, "-q", "--chunk-docs", "20").returncode == 0
+    assert _here("dedup", corpus, "-o", whole, "-q", "--chunk-docs", "20").returncode == 0
     assert (whole / "removed.jsonl").stat().st_size > 2 * 130_000
     stopped = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "20", preexec_fn=file_size_limit(130_000))
     _assert_stopped_cleanly(stopped, out, "File too large")
     assert (out / ".partial" / "commit.json").exists()
-    resumed = _run("dedup", corpus, "-o", out, "-q", "--chunk-docs", "20", "--resume")
+    resumed = _here("dedup", corpus, "-o", out, "-q", "--chunk-docs", "20", "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert _outputs(out) == _outputs(whole)
     assert not (out / ".partial").exists()
@@ -180,10 +187,10 @@ def test_a_full_temporary_folder_under_the_id_registry_stops_with_what_to_do(man
                               "command with --resume to continue where it stopped.\n")
     assert stopped.returncode == 1
     assert not (out / ".curate.lock").exists()
-    resumed = _run("dedup", many_ids, "-o", out, "-q", "--workers", "1", "--resume")
+    resumed = _here("dedup", many_ids, "-o", out, "-q", "--workers", "1", "--resume")
     assert resumed.returncode == 0, resumed.stderr
     whole = tmp_path / "whole"
-    assert _run("dedup", many_ids, "-o", whole, "-q").returncode == 0
+    assert _here("dedup", many_ids, "-o", whole, "-q").returncode == 0
     assert _outputs(out) == _outputs(whole)
 
 

@@ -12,7 +12,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import MIXED, NOISE_DEV, ROOT, SEEDS, invoke, output_files, read_corpus, read_jsonl, run_process
+from conftest import (
+    MIXED,
+    NOISE_DEV,
+    ROOT,
+    SEEDS,
+    in_process,
+    invoke,
+    output_files,
+    read_corpus,
+    read_jsonl,
+    run_process,
+)
 from test_accounting import check_txt_accounting
 
 ALL_PACKS = "gopher-quality,gopher-repetition,c4,fineweb"
@@ -191,11 +202,6 @@ def _command(corpus: Path, out: Path, *extra: str) -> list[str]:
             *PACK_ARGS, *extra]
 
 
-def _start(corpus: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(_command(corpus, out, *extra), cwd=ROOT / "tests", stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
 STRACE = shutil.which("strace") or "/usr/bin/strace"
 
 
@@ -203,8 +209,8 @@ STRACE = shutil.which("strace") or "/usr/bin/strace"
 @pytest.mark.skipif(not Path(STRACE).exists(), reason="needs strace")
 def test_resume_after_a_kill_writes_the_same_bytes_with_packs_on(corpus, tmp_path):
     reference = tmp_path / "reference"
-    proc = _start(corpus, reference)
-    assert proc.wait() == 0, proc.stderr.read()
+    done = in_process(*_command(corpus, reference)[1:], cwd=ROOT / "tests")  # the kill is the process's
+    assert done.returncode == 0, done.stderr
     assert b'"reason":"doc:' in (reference / "removed.jsonl").read_bytes()
     out = tmp_path / "out"
     # Killed by strace as it marks the third chunk finished: waiting for the markers to
@@ -218,8 +224,8 @@ def test_resume_after_a_kill_writes_the_same_bytes_with_packs_on(corpus, tmp_pat
     time.sleep(1)  # its workers notice their parent is gone and end
     assert not (out / "summary.json").exists()
     assert len(list((out / ".partial").glob("*.done"))) == 2
-    resumed = _start(corpus, out, "--workers", "2", "--resume")
-    assert resumed.wait() == 0, resumed.stderr.read()
+    resumed = in_process(*_command(corpus, out, "--workers", "2", "--resume")[1:], cwd=ROOT / "tests")
+    assert resumed.returncode == 0, resumed.stderr
     assert output_files(out) == output_files(reference)
 
 
@@ -258,9 +264,9 @@ def test_capitalised_stop_words_count_in_turkish_as_in_english_and_german(tmp_pa
              "de": "DER FLUSS UND DIE BRÜCKE.", "none": "Köprü kapandı."}
     for name, text in texts.items():
         (inputs / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
-    tested = run_process("rules", "test", "--no-builtin-rules", rules, cwd=tmp_path)
+    tested = in_process("rules", "test", "--no-builtin-rules", rules, cwd=tmp_path)
     assert tested.returncode == 0 and "ok   few-stopwords (3 examples)" in tested.stdout, tested.stdout
-    result = run_process("run", inputs, "-o", out, "-q", "--no-builtin-rules", "--rules", rules, cwd=tmp_path)
+    result = in_process("run", inputs, "-o", out, "-q", "--no-builtin-rules", "--rules", rules, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert sorted(rec["source"] for rec in read_corpus(out)) == ["de.txt", "en.txt", "tr.txt"]
     assert {(r["doc"], r["reason"]) for r in read_jsonl(out / "removed.jsonl")} == {("none.txt", "doc:few-stopwords")}

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, file_size_limit, output_files
+from conftest import ROOT, SEEDS, file_size_limit, in_process, output_files
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -47,6 +47,12 @@ def _run(rules: Path, out: Path, *extra: str, **kwargs) -> subprocess.CompletedP
                           cwd=ROOT / "tests", capture_output=True, text=True, timeout=120, check=False, **kwargs)
 
 
+def _here(rules: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    """_run in-process: for the resumes and the reference, which prove what --resume makes
+    of the folder the limited run (a process, under RLIMIT_FSIZE) left."""
+    return in_process("run", SEEDS, "-o", out, "-q", "--chunk-docs", "1", "--rules", rules, *extra, cwd=ROOT / "tests")
+
+
 def test_resume_after_a_rule_edit_is_refused(tmp_path):
     rules = tmp_path / "rules"
     rules.mkdir()
@@ -58,17 +64,17 @@ def test_resume_after_a_rule_edit_is_refused(tmp_path):
     for edit, (old, new) in EDITS.items():
         assert old in RULE
         (rules / "promo.toml").write_text(RULE.replace(old, new))
-        refused = _run(rules, out, "--resume")
+        refused = _here(rules, out, "--resume")
         assert refused.returncode == 1, edit
         assert (f"{out}: the unfinished run there used other inputs, rules or options (other settings: the rules "
                 "(--rules, --enable, --disable, their files), the noise stage's settings or rules), so it cannot be "
                 "resumed; use --overwrite to discard it and start again") in refused.stderr
         assert "Traceback" not in refused.stderr
     (rules / "promo.toml").write_text(RULE)
-    resumed = _run(rules, out, "--resume")
+    resumed = _here(rules, out, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     reference = tmp_path / "reference"
-    assert _run(rules, reference).returncode == 0
+    assert _here(rules, reference).returncode == 0
     assert output_files(out) == output_files(reference)
 
 

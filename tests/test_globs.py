@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import read_corpus, run_process
+from conftest import in_process, read_corpus
 
 from curate.errors import UsageError
 from curate.globs import Glob, as_glob
@@ -96,7 +96,7 @@ def test_a_quoted_pattern_reads_the_files_it_matches_with_sources_under_its_fold
     (crawl / "s1" / ".cache").mkdir()
     (crawl / "s1" / ".cache" / "part.jsonl").write_text("{}\n")
     out = tmp_path / "out"
-    result = run_process("run", "crawl/*/wet/*.jsonl", "-o", out, cwd=tmp_path)
+    result = in_process("run", "crawl/*/wet/*.jsonl", "-o", out, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert [r["source"] for r in read_corpus(out)] == ["s1/wet/part.jsonl", "s2/wet/part.jsonl"]
     assert (out / "quarantine.jsonl").read_text() == ""  # nothing outside the pattern is said
@@ -104,7 +104,7 @@ def test_a_quoted_pattern_reads_the_files_it_matches_with_sources_under_its_fold
     # root is the pattern as given; folder, the folder its sources are relative to.
     assert summary["inputs"] == [{"folder": str(crawl), "label": "", "root": str(crawl / "*" / "wet" / "*.jsonl")}]
 
-    missing = run_process("run", "crawl/*/wat/*.jsonl", "-o", tmp_path / "none", cwd=tmp_path)
+    missing = in_process("run", "crawl/*/wat/*.jsonl", "-o", tmp_path / "none", cwd=tmp_path)
     assert missing.returncode == 1 and "crawl/*/wat/*.jsonl: no file matches the pattern" in missing.stderr
 
 
@@ -121,7 +121,7 @@ def test_the_summary_locates_every_source_of_a_pattern_as_docs_output_md_says(tm
     (tmp_path / "one.txt").write_text("A file given by its name, which holds a sentence long enough to keep.\n")
     for name, inputs in (("pattern", ["crawl/*/*.jsonl"]), ("mixed", ["crawl/*/*.jsonl", "other", "one.txt"])):
         out = tmp_path / name
-        result = run_process("run", *inputs, "-o", out, "-q", cwd=tmp_path)
+        result = in_process("run", *inputs, "-o", out, "-q", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         entries = json.loads((out / "summary.json").read_text())["inputs"]
         assert [sorted(entry) for entry in entries] == [["folder", "label", "root"]] + [["label", "root"]] * (
@@ -144,7 +144,7 @@ def test_a_pattern_enters_an_output_folder_only_for_the_corpus_it_names(tmp_path
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("A paragraph of real content, long enough to be kept by every stage.\n")
     for run in ("x", "y"):
-        first = run_process("run", "in", "-o", f"runs/{run}", "-q", "--save-index", cwd=tmp_path)
+        first = in_process("run", "in", "-o", f"runs/{run}", "-q", "--save-index", cwd=tmp_path)
         assert first.returncode == 0, first.stderr
     assert Glob(".", "*/corpus/*.jsonl").names_below("x", "corpus")
     assert not Glob(".", "**/corpus/*.jsonl").names_below("x", "corpus")
@@ -152,7 +152,7 @@ def test_a_pattern_enters_an_output_folder_only_for_the_corpus_it_names(tmp_path
     for pattern, read in (("runs/*/corpus/*.jsonl", True), ("runs/*/corpus", True), ("runs/*", False),
                           ("runs/**/corpus/*.jsonl", False), ("runs/*/*/*.jsonl", False)):
         out = tmp_path / "out"
-        result = run_process("run", pattern, "-o", out, "-q", "--overwrite", cwd=tmp_path)
+        result = in_process("run", pattern, "-o", out, "-q", "--overwrite", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         problems = [json.loads(line) for line in (out / "quarantine.jsonl").read_text().splitlines()]
         summary = json.loads((out / "summary.json").read_text())
@@ -171,11 +171,11 @@ def test_two_patterns_may_walk_one_folder_but_not_take_one_file_twice(tmp_path):
         (crawl / "s1" / kind).mkdir(parents=True)
         (crawl / "s1" / kind / "part.jsonl").write_text(json.dumps(
             {"text": f"The {kind} file holds a sentence of its own that is long enough to be kept."}) + "\n")
-    both = run_process("run", "crawl/*/wet", "crawl/*/warc", "-o", tmp_path / "both", cwd=tmp_path)
+    both = in_process("run", "crawl/*/wet", "crawl/*/warc", "-o", tmp_path / "both", cwd=tmp_path)
     assert both.returncode == 0, both.stderr
     assert [r["source"] for r in read_corpus(tmp_path / "both")] == ["input-1/s1/wet/part.jsonl",
                                                                       "input-2/s1/warc/part.jsonl"]
-    twice = run_process("run", "crawl/*/wet", "crawl/s1/**", "-o", tmp_path / "twice", cwd=tmp_path)
+    twice = in_process("run", "crawl/*/wet", "crawl/s1/**", "-o", tmp_path / "twice", cwd=tmp_path)
     assert twice.returncode == 1
     assert ("crawl/s1/wet/part.jsonl is taken by both crawl/*/wet and crawl/s1/**, so it would be read twice"
             in twice.stderr)
@@ -194,21 +194,26 @@ def test_inputs_listed_in_a_file_are_read_as_if_named_on_the_command_line(tmp_pa
     listing = "# the parts to read\n\ncrawl/part-0.jsonl\ncrawl/part-[23].jsonl\n"
     (tmp_path / "list.txt").write_text(listing)
     (tmp_path / "list.txt.gz").write_bytes(gzip.compress(listing.encode()))
-    expected = run_process("run", *named, "-o", tmp_path / "named", "-q", cwd=tmp_path)
+    expected = in_process("run", *named, "-o", tmp_path / "named", "-q", cwd=tmp_path)
     assert expected.returncode == 0, expected.stderr
     corpus = (tmp_path / "named" / "corpus" / "part-00000.jsonl").read_bytes()
     assert corpus.count(b"\n") == 3
     for k, (source, stdin) in enumerate((("list.txt", None), ("list.txt.gz", None), ("-", listing),
                                          ("-", gzip.compress(listing.encode())))):
         out = tmp_path / f"from-{k}"
+        if stdin is None:  # a file's listing in-process; stdin's through the console script
+            result = in_process("run", "--inputs-from", source, "-o", out, "-q", cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+            assert (out / "corpus" / "part-00000.jsonl").read_bytes() == corpus
+            continue
         result = subprocess.run([str(Path(sys.executable).parent / "curate"), "run", "--inputs-from", source, "-o",
                                  str(out), "-q"], cwd=tmp_path, capture_output=True,
                                 input=stdin.encode() if isinstance(stdin, str) else stdin)
         assert result.returncode == 0, result.stderr
         assert (out / "corpus" / "part-00000.jsonl").read_bytes() == corpus
 
-    none = run_process("run", "-o", tmp_path / "none", cwd=tmp_path)
+    none = in_process("run", "-o", tmp_path / "none", cwd=tmp_path)
     assert none.returncode == 2 and "Missing argument 'INPUTS...': name files, folders, URLs" in none.stderr
     (tmp_path / "empty.txt").write_text("# nothing yet\n")
-    empty = run_process("run", "--inputs-from", "empty.txt", "-o", tmp_path / "none", cwd=tmp_path)
+    empty = in_process("run", "--inputs-from", "empty.txt", "-o", tmp_path / "none", cwd=tmp_path)
     assert empty.returncode == 1 and "--inputs-from empty.txt: the file lists no input" in empty.stderr

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import read_jsonl, run_process
+from conftest import in_process, read_jsonl
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -171,10 +171,10 @@ def test_turkish_capitals_are_removed_by_run_and_pass_rules_test(tmp_path):
     (src / "haber.txt").write_text(
         "Belediye meclisi pazartesi günü toplandı ve şehrin okulları için yeni bir bütçe üzerinde anlaştı.\n\n"
         "Uygulamamızı İndir\n\nUYGULAMAMIZI İNDİR\n\nUygulamamızı indir\n\nİletişim\n\nİLETİŞİM\n", encoding="utf-8")
-    result = run_process("rules", "test", "--no-builtin-rules", rules)
+    result = in_process("rules", "test", "--no-builtin-rules", rules)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok   tr-app-promo (2 examples)" in result.stdout and "ok   tr-contact (2 examples)" in result.stdout
-    result = run_process("run", src, "-o", out, "--rules", rules, "--no-builtin-rules", "-q")
+    result = in_process("run", src, "-o", out, "--rules", rules, "--no-builtin-rules", "-q")
     assert result.returncode == 0, result.stderr
     removed = {r["removed"]: r["reason"] for r in read_jsonl(out / "removed.jsonl")}
     assert removed == {"Uygulamamızı İndir": "rule:tr-app-promo", "UYGULAMAMIZI İNDİR": "rule:tr-app-promo",

@@ -22,7 +22,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, output_files, traced_env
+from conftest import ROOT, in_process, output_files, traced_env
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -72,7 +72,7 @@ def corpus(tmp_path_factory) -> Path:
 def finished(corpus, tmp_path_factory) -> Path:
     """The folder of a run that was never stopped."""
     out = tmp_path_factory.mktemp("reference") / "out"
-    done = _run(_curate("run", corpus, "-o", out, "-q", *CHUNKS))
+    done = in_process("run", corpus, "-o", out, "-q", *CHUNKS, cwd=ROOT / "tests")
     assert done.returncode == 0, done.stderr
     return out
 
@@ -128,7 +128,7 @@ def test_a_ctrl_c_while_the_output_moves_into_place_is_finished_by_resume(corpus
         f"Error: interrupted while the finished run was being moved into place; its chunks are kept in "
         f"{out}/.partial/. Run the same command with --resume to finish it.\n")
     assert not (out / "summary.json").exists()
-    resumed = _run(_command(corpus, out, "--resume"))
+    resumed = in_process(*_command(corpus, out, "--resume")[1:], cwd=ROOT / "tests")
     assert resumed.returncode == 0, resumed.stderr
     assert output_files(out) == output_files(finished)
     assert _leftovers(out) == []
@@ -149,7 +149,7 @@ def test_a_ctrl_c_before_the_run_began_leaves_no_folder_and_says_so(corpus, fini
     assert stopped.returncode == 1
     assert stopped.stderr == UNTOUCHED.format(out=out)
     assert not out.exists()
-    again = _run(_command(corpus, out))
+    again = in_process(*_command(corpus, out)[1:], cwd=ROOT / "tests")
     assert again.returncode == 0, again.stderr
     assert output_files(out) == output_files(finished)
 
@@ -179,14 +179,14 @@ def test_a_ctrl_c_while_overwrite_deletes_the_old_output_says_run_it_again(corpu
     assert not (out / "summary.json").exists()
     assert (out / "corpus").is_dir() and len(list((out / "corpus").iterdir())) < 4  # half deleted
     # The advice works: --overwrite takes the half-deleted folder as curate's own.
-    again = _run(_command(corpus, out, "--overwrite"))
+    again = in_process(*_command(corpus, out, "--overwrite")[1:], cwd=ROOT / "tests")
     assert again.returncode == 0, again.stderr
     assert output_files(out) == output_files(finished)
     # And --resume, which the message does not suggest, says why not.
     shutil.rmtree(out)
     shutil.copytree(finished, out)
     _traced("unlinkat", f"signal=INT:when={nth}", _command(corpus, out, "--overwrite"))
-    resumed = _run(_command(corpus, out, "--resume"))
+    resumed = in_process(*_command(corpus, out, "--resume")[1:], cwd=ROOT / "tests")
     assert resumed.returncode == 1
     assert "without summary.json or .partial/" in resumed.stderr and "--overwrite" in resumed.stderr
 
@@ -210,18 +210,18 @@ def test_a_partial_folder_left_beside_summary_json_is_a_finished_runs_leftover(c
     assert _leftovers(out) == [".partial"]  # emptied, but there
     assert output_files(out) == output_files(finished)
     # A finished run, to every later run, which deletes the leftover.
-    again = _run(_command(corpus, out))
+    again = in_process(*_command(corpus, out)[1:], cwd=ROOT / "tests")
     assert again.returncode == 1
     assert again.stderr == (f"Error: {out}: the folder holds a finished run (summary.json); use --overwrite to "
                             "replace it, or choose another folder with -o DIR\n")
     assert _leftovers(out) == []
     (out / ".partial").mkdir()
-    resumed = _run(_command(corpus, out, "--resume"))
+    resumed = in_process(*_command(corpus, out, "--resume")[1:], cwd=ROOT / "tests")
     assert resumed.returncode == 1
     assert "--resume found a finished run (summary.json)" in resumed.stderr
     assert _leftovers(out) == []
     (out / ".partial").mkdir()
-    replaced = _run(_command(corpus, out, "--overwrite"))
+    replaced = in_process(*_command(corpus, out, "--overwrite")[1:], cwd=ROOT / "tests")
     assert replaced.returncode == 0, replaced.stderr
     assert output_files(out) == output_files(finished)
     assert _leftovers(out) == []
@@ -295,6 +295,6 @@ def test_a_ctrl_c_in_the_settle_of_dedup_parts_is_one_message(corpus, finished, 
     assert proc.returncode == 1, stderr
     assert stderr == (f"Error: interrupted; finished chunks are kept in {out}/.partial/ and no final file was "
                       "written. Run the same command with --resume to continue where it stopped.\n")
-    resumed = _run(_command(corpus, out, "--dedup-parts", "--workers", "2", "--resume"))
+    resumed = in_process(*_command(corpus, out, "--dedup-parts", "--workers", "2", "--resume")[1:], cwd=ROOT / "tests")
     assert resumed.returncode == 0, resumed.stderr
     assert output_files(out) == output_files(finished)

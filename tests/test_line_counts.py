@@ -15,7 +15,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from conftest import read_jsonl, run_process
+from conftest import in_process, read_jsonl
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -153,7 +153,7 @@ def test_utf16_told_by_nuls_that_is_not_past_its_head_is_counted_as_binary():
 
 def _run(tmp_path: Path, src: Path, name: str, *options: str) -> dict:
     out = tmp_path / name
-    result = run_process("run", src, "-o", out, "-q", "--no-builtin-rules", *options)
+    result = in_process("run", src, "-o", out, "-q", "--no-builtin-rules", *options)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     summary = json.loads((out / "summary.json").read_text())
     problems = read_jsonl(out / "quarantine.jsonl")

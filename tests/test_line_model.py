@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURES, ROOT, run_process
+from conftest import FIXTURES, ROOT, in_process
 
 from curate import writing
 from curate.detectors import LineModelRule, _close_menu_runs, _share_list_scores, _share_menu_scores
@@ -386,7 +386,7 @@ def run_page(tmp_path: Path, *args: str, text: str = PAGE) -> tuple[list[dict], 
     folder.mkdir(exist_ok=True)
     (folder / "page.txt").write_text(text, encoding="utf-8")
     out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
-    result = run_process("run", str(folder), "-o", str(out), "-q", "--no-project-rules", *args, cwd=tmp_path)
+    result = in_process("run", str(folder), "-o", str(out), "-q", "--no-project-rules", *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     removed = [json.loads(x) for x in (out / "removed.jsonl").read_text(encoding="utf-8").splitlines()]
     kept = "".join(json.loads(x)["text"] for f in sorted((out / "corpus").glob("*.jsonl"))
@@ -450,7 +450,7 @@ examples.keep = ["Keep the plant in the shade."]
     (models / "model.toml").write_text(swapped, encoding="utf-8")
     folder = tmp_path / "in"
     out = tmp_path / "swapped"
-    result = run_process("run", str(folder), "-o", str(out), "-q", "--no-project-rules", "--rules", str(models),
+    result = in_process("run", str(folder), "-o", str(out), "-q", "--no-project-rules", "--rules", str(models),
                          "--disable", "line-model", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -458,7 +458,7 @@ examples.keep = ["Keep the plant in the shade."]
                                               "sha256": hashlib.sha256(other.read_bytes()).hexdigest()}]
     # A model file that is not there is the rule file's error, named, without a traceback.
     (models / "model.toml").write_text(swapped.replace(str(other), str(tmp_path / "missing.npz")), encoding="utf-8")
-    result = run_process("run", str(folder), "-o", str(tmp_path / "bad"), "-q", "--no-project-rules",
+    result = in_process("run", str(folder), "-o", str(tmp_path / "bad"), "-q", "--no-project-rules",
                          "--rules", str(models), "--disable", "line-model", cwd=tmp_path)
     assert result.returncode != 0
     assert "missing.npz" in result.stderr and "model.toml" in result.stderr and "Traceback" not in result.stderr

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, output_files
+from conftest import ROOT, in_process, output_files
 
 CURATE = str(Path(sys.executable).parent / "curate")
 NO_FILES = "too many open files (reading b"
@@ -22,6 +22,14 @@ RESUME = "run the same command with --resume"
 def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+def _here(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """_run's command in-process: for the runs that prepare a limited run or follow one
+    (the clean reference, the resume or the run again its message advises), which prove
+    what the command makes of the folder, under no limit; the limited runs stay processes."""
+    assert cmd[0] == CURATE
+    return in_process(*cmd[1:], cwd=cwd)
 
 
 @pytest.fixture
@@ -58,9 +66,9 @@ def test_too_many_open_files_stops_the_run_and_resume_finishes_it(inputs, tmp_pa
     assert NO_FILES in stopped.stderr and "raise the limit (ulimit -n)" in stopped.stderr
     assert RESUME in stopped.stderr and "Traceback" not in stopped.stderr
     assert not (out / "quarantine.jsonl").exists()  # nothing quarantined, nothing final
-    resumed = _run([CURATE, *args, "--resume"], tmp_path)
+    resumed = _here([CURATE, *args, "--resume"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr
-    done = _run([CURATE, "run", str(inputs), "-o", str(clean), "-q"], tmp_path)
+    done = _here([CURATE, "run", str(inputs), "-o", str(clean), "-q"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert output_files(out) == output_files(clean)
 
@@ -194,7 +202,7 @@ def test_a_limit_met_finding_the_inputs_stops_before_the_run_instead_of_dropping
         args = ["run", "--inputs-from", str(failing), "-o", str(out), "-q"]
         said = f"(reading --inputs-from {failing})"
     else:
-        assert _run([CURATE, "run", str(inputs / "a"), "-o", str(inputs / "b" / "earlier"), "-q"],
+        assert _here([CURATE, "run", str(inputs / "a"), "-o", str(inputs / "b" / "earlier"), "-q"],
                     tmp_path).returncode == 0
         failing = inputs / "b" / "earlier" / "summary.json"
         said = f"(reading {failing})"
@@ -203,7 +211,7 @@ def test_a_limit_met_finding_the_inputs_stops_before_the_run_instead_of_dropping
     assert stopped.returncode == 1, stopped.stderr
     assert f"Error: {limit}{said}: " in stopped.stderr and f"; {AGAIN}\n" in stopped.stderr
     assert "Traceback" not in stopped.stderr and not out.exists()  # stopped before the output was taken
-    done = _run([CURATE, *args], tmp_path)
+    done = _here([CURATE, *args], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "folder b" in (out / "corpus" / "part-00000.jsonl").read_text()
 
@@ -213,7 +221,7 @@ def test_a_limit_met_reading_the_timings_file_blames_no_file(inputs, tmp_path):
     # FILE, or remove it first": a sound file, which the user was told to give up.
     timings = tmp_path / "timings.json"
     args = ["run", str(inputs), "-o", str(tmp_path / "out"), "-q", "--timings", str(timings)]
-    assert _run([CURATE, *args], tmp_path).returncode == 0
+    assert _here([CURATE, *args], tmp_path).returncode == 0
     args[3] = str(tmp_path / "again")
     stopped = _run([*_injected_errno([timings], "EMFILE"), CURATE, *args], tmp_path)
     assert stopped.returncode == 1
@@ -232,7 +240,7 @@ def test_under_every_low_ulimit_n_a_run_stops_clearly_and_its_advice_finishes_it
         (inputs / sub).mkdir()
         (inputs / sub / "f.txt").write_text(f"a line of text in folder {sub}, which is fine\n")
     clean = tmp_path / "clean"
-    assert _run([CURATE, "run", str(inputs), "-o", str(clean), "-q"], tmp_path).returncode == 0
+    assert _here([CURATE, "run", str(inputs), "-o", str(clean), "-q"], tmp_path).returncode == 0
 
     def limited(n: int, *args: str) -> subprocess.CompletedProcess:
         return _run(["prlimit", f"--nofile={n}", CURATE, *args], tmp_path)
@@ -252,7 +260,7 @@ def test_under_every_low_ulimit_n_a_run_stops_clearly_and_its_advice_finishes_it
         assert "permissions" not in run.stderr and "cannot read" not in run.stderr, (n, run.stderr)
         advised = ["--resume"] if RESUME in run.stderr else []
         assert advised or run.stderr.endswith(f"; {AGAIN}\n"), (n, run.stderr)
-        finished = _run([CURATE, *args, *advised], tmp_path)
+        finished = _here([CURATE, *args, *advised], tmp_path)
         assert finished.returncode == 0, (n, finished.stderr)
         assert output_files(out) == output_files(clean), n
     else:
@@ -295,9 +303,9 @@ def test_a_reader_out_of_memory_stops_the_run_instead_of_quarantining_the_file(t
     assert stopped.stderr.startswith("Error: curate's main process ran out of memory (reading b.jsonl"), stopped.stderr
     assert RESUME in stopped.stderr and "Traceback" not in stopped.stderr
     assert not (out / "quarantine.jsonl").exists()
-    resumed = _run([CURATE, "run", str(inputs), "-o", str(out), "-q", "--resume"], tmp_path)
+    resumed = _here([CURATE, "run", str(inputs), "-o", str(out), "-q", "--resume"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     clean = tmp_path / "clean"
-    assert _run([CURATE, "run", str(inputs), "-o", str(clean), "-q"], tmp_path).returncode == 0
+    assert _here([CURATE, "run", str(inputs), "-o", str(clean), "-q"], tmp_path).returncode == 0
     assert output_files(out) == output_files(clean)
     assert "larger than --max-doc-bytes" in (out / "quarantine.jsonl").read_text()

@@ -5,11 +5,9 @@ rendered text by the stages and written as they were (units and the real CLI).""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
-from conftest import ROOT, corpus_shards, read_jsonl
+from conftest import corpus_shards, in_process, read_jsonl
 
 from curate.document import Line, Origin
 from curate.stages.fences import fenced_blocks
@@ -92,8 +90,7 @@ def test_a_code_block_goes_through_whole_with_its_indentation(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "page.txt").write_text(PAGE, encoding="utf-8")
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-m", "curate", "run", str(tmp_path / "in"), "-o", str(out), "-q",
-                             "--no-project-rules"], cwd=ROOT, capture_output=True, text=True)
+    result = in_process("run", tmp_path / "in", "-o", out, "-q", "--no-project-rules")
     assert result.returncode == 0, result.stderr
     [record] = [r for shard in corpus_shards(out) for r in read_jsonl(shard)]
     block = PAGE[PAGE.index("```yaml"):PAGE.index("```\n\n|") + 3]
@@ -126,8 +123,7 @@ def test_dedup_removes_a_code_block_whole_or_not_at_all(tmp_path, workers):
     for name, text in pages.items():
         (tmp_path / "in" / name).write_text(text, encoding="utf-8")
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-m", "curate", "run", str(tmp_path / "in"), "-o", str(out), "-q",
-                             "--no-project-rules", "--workers", workers], cwd=ROOT, capture_output=True, text=True)
+    result = in_process("run", tmp_path / "in", "-o", out, "-q", "--no-project-rules", "--workers", workers)
     assert result.returncode == 0, result.stderr
     texts = {r["source"]: r["text"] for shard in corpus_shards(out) for r in read_jsonl(shard)}
     assert FIRST in texts["a.txt"]

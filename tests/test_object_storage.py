@@ -24,6 +24,7 @@ import zstandard
 from conftest import (
     ROOT,
     UTF8_LOCALE,
+    in_process,
     killed_at_open,
     locale_env,
     needs_strace,
@@ -78,6 +79,12 @@ def bucket(s3) -> str:
     return name
 
 
+# The runs of local files only (the references a bucket's run is compared with) run
+# in-process; every run that reads or writes a bucket or a web server is a process: an
+# fsspec file system is cached per process (its listings too), which a warm test process
+# would carry from one run to the next.
+
+
 def _sharded_dataset(folder: Path) -> Path:
     """A dump as users hold it: shards in several formats in nested folders, beside a
     hidden file, a file no reader claims and an earlier curate run's output."""
@@ -102,7 +109,7 @@ def _sharded_dataset(folder: Path) -> Path:
         b'row-%d,"%s"\n' % (k, doc["text"].replace('"', '""').encode()) for k, doc in enumerate(DOCUMENTS)))
     (data / ".listing.jsonl").write_bytes(lines)
     (data / "README.md").write_text("what this dump is\n")
-    old = run_process("run", ROOT / "seeds", "-o", data / "old-run", "-q")
+    old = in_process("run", ROOT / "seeds", "-o", data / "old-run", "-q")
     assert old.returncode == 0, old.stderr
     return data
 
@@ -123,7 +130,7 @@ def _remote_files(s3, url: str) -> dict[str, bytes]:
 def test_a_sharded_dataset_in_a_bucket_reads_as_it_does_from_disk(s3, bucket, tmp_path):
     data = _sharded_dataset(tmp_path)
     s3.put(str(data), f"{bucket}/crawl", recursive=True)
-    from_disk = run_process("run", data, "-o", tmp_path / "from-disk", "-q")
+    from_disk = in_process("run", data, "-o", tmp_path / "from-disk", "-q")
     from_bucket = run_process("run", f"s3://{bucket}/crawl", "-o", tmp_path / "from-bucket", "-q",
                               "--workers", "2")
     assert from_disk.returncode == 0, from_disk.stderr
@@ -154,7 +161,7 @@ def test_a_pattern_over_a_bucket_takes_what_the_same_pattern_takes_on_disk(s3, b
     data = _sharded_dataset(tmp_path)
     s3.put(str(data), f"{bucket}/crawl", recursive=True)
     pattern = "*/part-0000[01].*"  # a/ and b/'s shards, not c/'s dataset, d/'s files or old-run/'s output
-    on_disk = run_process("run", f"{data}/{pattern}", "-o", tmp_path / "disk", "-q")
+    on_disk = in_process("run", f"{data}/{pattern}", "-o", tmp_path / "disk", "-q")
     in_bucket = run_process("run", f"s3://{bucket}/crawl/{pattern}", "-o", tmp_path / "bucket", "-q")
     assert on_disk.returncode == 0 and in_bucket.returncode == 0, on_disk.stderr + in_bucket.stderr
     disk, remote = output_files(tmp_path / "disk"), output_files(tmp_path / "bucket")
@@ -195,7 +202,7 @@ def test_an_earlier_runs_output_in_a_bucket_named_as_the_input_is_refused_and_it
                                                                                                      tmp_path):
     """As on disk (test_hostile_input): named, the output folder was read whole."""
     local = tmp_path / "clean"
-    first = run_process("run", ROOT / "seeds", "-o", local, "-q", "--save-index")
+    first = in_process("run", ROOT / "seeds", "-o", local, "-q", "--save-index")
     assert first.returncode == 0, first.stderr
     s3.put(str(local), f"{bucket}/clean", recursive=True)
     s3.put(str(local / "corpus"), f"{bucket}/part/corpus", recursive=True)
@@ -214,7 +221,7 @@ def test_an_earlier_runs_output_in_a_bucket_named_as_the_input_is_refused_and_it
     assert {orjson.loads(line)["source"].split("/corpus/")[0] for line in
             output_files(tmp_path / "both")["corpus/part-00000.jsonl"].splitlines()} == {"clean", "part"}
     from_bucket = run_process("run", f"s3://{bucket}/clean/corpus/", "-o", tmp_path / "bucket", "-q")
-    from_disk = run_process("run", local / "corpus", "-o", tmp_path / "disk", "-q")
+    from_disk = in_process("run", local / "corpus", "-o", tmp_path / "disk", "-q")
     assert from_bucket.returncode == 0 and from_disk.returncode == 0, from_bucket.stderr + from_disk.stderr
     assert output_files(tmp_path / "bucket")["corpus/part-00000.jsonl"] == \
         output_files(tmp_path / "disk")["corpus/part-00000.jsonl"] != b""
@@ -273,7 +280,7 @@ def test_a_bucket_folder_whose_corpus_or_summary_is_not_curates_is_refused_with_
 
 
 def test_staging_with_a_local_output_is_refused(tmp_path):
-    result = run_process("run", ROOT / "seeds", "-o", tmp_path / "out", "--staging", tmp_path / "stage", "-q")
+    result = in_process("run", ROOT / "seeds", "-o", tmp_path / "out", "--staging", tmp_path / "stage", "-q")
     assert result.returncode == 1
     assert "local folder, written in place: leave --staging out" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -331,7 +338,7 @@ def test_a_run_into_a_bucket_killed_midway_resumes_to_identical_bytes(s3, bucket
     s3.put(str(generated), f"{bucket}/in/corpus.jsonl")
     source, url, staging = f"s3://{bucket}/in", f"s3://{bucket}/out", tmp_path / "staging"
     command = ["run", source, "-o", url, "-q", "--chunk-docs", "20", "--staging", staging]
-    reference = run_process("run", source, "-o", tmp_path / "local", "-q", "--chunk-docs", "20")
+    reference = in_process("run", source, "-o", tmp_path / "local", "-q", "--chunk-docs", "20")
     assert reference.returncode == 0, reference.stderr
     from curate.staged import staging_folder
 
@@ -355,7 +362,7 @@ def test_a_run_into_a_bucket_killed_midway_resumes_to_identical_bytes(s3, bucket
 def test_a_run_killed_while_uploading_is_finished_by_resume(s3, bucket, tmp_path):
     url, staging = f"s3://{bucket}/out", tmp_path / "staging"
     command = ["run", ROOT / "seeds", "-o", url, "-q", "--chunk-docs", "2", "--staging", staging]
-    reference = run_process(*command[:3], tmp_path / "local", *command[4:7])
+    reference = in_process(*command[:3], tmp_path / "local", *command[4:7])
     assert reference.returncode == 0, reference.stderr
     from curate.staged import staging_folder
 
@@ -405,7 +412,7 @@ def test_files_are_read_over_http_as_from_disk(web, tmp_path):
     base, folder = web
     _write_parquet(folder / "docs.parquet")
     (folder / "docs.jsonl.gz").write_bytes(gzip.compress(b"".join(orjson.dumps(d) + b"\n" for d in DOCUMENTS)))
-    local = run_process("run", folder / "docs.parquet", folder / "docs.jsonl.gz", "-o", tmp_path / "local", "-q")
+    local = in_process("run", folder / "docs.parquet", folder / "docs.jsonl.gz", "-o", tmp_path / "local", "-q")
     remote = run_process("run", f"{base}/docs.parquet", f"{base}/docs.jsonl.gz", "-o", tmp_path / "remote", "-q")
     assert local.returncode == 0, local.stderr
     assert remote.returncode == 0, remote.stderr

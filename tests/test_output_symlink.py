@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ROOT, SEEDS, file_size_limit, output_files
+from conftest import ROOT, SEEDS, file_size_limit, in_process, output_files
 
 FILES = ["README.md", "corpus", "quarantine.jsonl", "removed.jsonl", "summary.json"]
 
@@ -58,7 +58,7 @@ def _paused_after_lock(out: Path, folder: Path) -> subprocess.Popen:
 
 def test_a_link_repointed_during_the_run_stops_it_in_the_folder_it_began(tmp_path):
     reference = tmp_path / "reference"
-    assert _run("run", SEEDS, "-o", reference, "-q", "--chunk-docs", "1").returncode == 0
+    assert in_process("run", SEEDS, "-o", reference, "-q", "--chunk-docs", "1", cwd=ROOT / "tests").returncode == 0
     first, second, out = tmp_path / "A", tmp_path / "B", tmp_path / "out"
     out.symlink_to(first)
     run = _paused_after_lock(out, first)
@@ -77,7 +77,7 @@ def test_a_link_repointed_during_the_run_stops_it_in_the_folder_it_began(tmp_pat
     assert os.listdir(second) == []  # nothing of the run landed in the other folder
     assert sorted(os.listdir(first)) == [".partial"]  # nor was any output put in place, or the lock left
     # What the message says works, and the output is the run's, as if never stopped.
-    resumed = _run("run", SEEDS, "-o", first, "-q", "--chunk-docs", "1", "--resume")
+    resumed = in_process("run", SEEDS, "-o", first, "-q", "--chunk-docs", "1", "--resume", cwd=ROOT / "tests")
     assert resumed.returncode == 0, resumed.stderr
     assert sorted(os.listdir(first)) == FILES
     assert output_files(first) == output_files(reference)
@@ -93,6 +93,6 @@ def test_a_link_left_alone_is_named_in_the_messages_and_written_through(tmp_path
     assert stopped.returncode == 1
     assert stopped.stderr.startswith(f"Error: cannot write {out}/.partial/000000.removed.jsonl: File too large; "
                                      f"finished chunks are kept in {out}/.partial/ "), stopped.stderr
-    resumed = _run("run", SEEDS, "-o", out, "-q", "--chunk-docs", "1", "--resume")
+    resumed = in_process("run", SEEDS, "-o", out, "-q", "--chunk-docs", "1", "--resume", cwd=ROOT / "tests")
     assert resumed.returncode == 0, resumed.stderr
     assert out.is_symlink() and sorted(os.listdir(first)) == FILES

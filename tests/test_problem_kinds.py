@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_process
+from conftest import in_process
 
 from curate.document import Problem
 from curate.summary import PROBLEM_KINDS, Summary, problem_kind
@@ -50,7 +50,7 @@ def test_ids_repeated_across_shards_count_as_one_kind(tmp_path):
                    for k in range(150)]
         (src / f"{shard}.jsonl").write_text("\n".join(records) + "\n", encoding="utf-8")
     (src / "c.jsonl").write_text('{"text": "unterminated\n', encoding="utf-8")
-    done = run_process("run", src, "-o", tmp_path / "out", "-q", "--no-builtin-rules")
+    done = in_process("run", src, "-o", tmp_path / "out", "-q", "--no-builtin-rules")
     assert done.returncode == 0, done.stderr
     counts = json.loads((tmp_path / "out" / "summary.json").read_text())["problem_counts"]
     assert counts["by_kind"] == {"duplicate id": 150, "invalid JSON": 1}

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, invoke, killed_at_open, needs_strace, output_files, run_process
+from conftest import ROOT, SEEDS, in_process, invoke, killed_at_open, needs_strace, output_files
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -183,7 +183,7 @@ def test_a_skipped_entry_that_came_or_went_refuses_the_resume(tmp_path, before, 
         (inputs / name).rename(tmp_path / name)
     for name, text in after.items():
         (inputs / name).write_text(text)
-    refused = run_process(*args, "--resume")
+    refused = in_process(*args, "--resume")
     assert refused.returncode == 1, refused.stderr
     assert "cannot be resumed" in refused.stderr and "Traceback" not in refused.stderr
     assert not (out / "summary.json").exists()
@@ -191,8 +191,8 @@ def test_a_skipped_entry_that_came_or_went_refuses_the_resume(tmp_path, before, 
         (tmp_path / name).rename(inputs / name)
     for name in after:
         (inputs / name).unlink()
-    resumed = run_process(*args, "--resume")
+    resumed = in_process(*args, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     reference = tmp_path / "reference"
-    assert run_process("run", inputs, "-o", reference, "-q", "--chunk-docs", "1", *extra).returncode == 0
+    assert in_process("run", inputs, "-o", reference, "-q", "--chunk-docs", "1", *extra).returncode == 0
     assert output_files(out) == output_files(reference)

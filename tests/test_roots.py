@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, output_files, read_corpus, read_jsonl, run_process
+from conftest import SEEDS, in_process, output_files, read_corpus, read_jsonl
 
 from curate.discover import InputRoot, discover, input_root, root_labels
 
@@ -197,7 +197,7 @@ def _assert_every_source_resolves(out: Path) -> int:
 def test_two_dumps_with_the_same_shard_names_run_and_every_source_resolves(tmp_path):
     a, b = _shards(tmp_path)
     out = tmp_path / "out"
-    result = run_process("run", f"{a}/", b, "-o", out, "-q", "--no-project-rules", cwd=tmp_path)
+    result = in_process("run", f"{a}/", b, "-o", out, "-q", "--no-project-rules", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads((out / "summary.json").read_text())
     # The root made absolute, its trailing "/" gone.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import SEEDS, invoke, run_process
+from conftest import SEEDS, in_process, invoke, run_process
 
 GOOD_RULE = '''
 [[rule]]
@@ -114,7 +114,7 @@ def test_disable_unknown_rule_lists_where_to_look(tmp_path):
 def test_a_missing_rules_path_is_said_missing_and_what_rules_takes(tmp_path, spelled):
     for command in (["run", SEEDS, "-o", tmp_path / "out"], ["rules", "list"], ["rules", "test"]):
         args = [*command, spelled] if command[-1] == "test" else [*command, "--rules", spelled]
-        result = run_process(*args, cwd=tmp_path)
+        result = in_process(*args, cwd=tmp_path)
         assert result.returncode == 1, result.stderr
         assert (f"Error: {spelled.rstrip('/')}: no such file or folder; check the path: rules come from a folder of "
                 "*.toml files or one *.toml file (--rules DIR|FILE)") in result.stderr
@@ -220,7 +220,7 @@ def test_a_bad_rule_file_the_bug_hunt_found_is_refused_by_run_rules_test_and_the
     (tmp_path / "in" / "p.txt").write_text("The council met on Monday and agreed on a new budget.\n")
     for args in (["rules", "test", "--no-builtin-rules", rules],
                  ["run", tmp_path / "in", "-o", tmp_path / "out", "--rules", rules, "--no-project-rules"]):
-        result = run_process(*args, cwd=tmp_path)
+        result = in_process(*args, cwd=tmp_path)
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
         assert f"Error: {rules}: {message}" in result.stderr
     assert not (tmp_path / "out").exists()

@@ -11,7 +11,7 @@ import pickle
 from pathlib import Path
 
 import pytest
-from conftest import invoke, read_corpus, read_jsonl, run_process
+from conftest import in_process, invoke, read_corpus, read_jsonl, run_process
 
 # On the backtracking engine (a lookbehind), and exponential there: (a|aa)+ splits a run of
 # a's in Fibonacci-many ways, each refused by the lookbehind. Its examples pass at once.
@@ -286,7 +286,7 @@ def test_unusual_rule_file_is_a_rule_error(tmp_path, case):
     else:
         (folder / "odd.toml").write_text(text, encoding="utf-8")
     out = tmp_path / "out"
-    result = run_process("run", _inputs(tmp_path), "-o", out, "--rules", folder, timeout=TIME_LIMIT)
+    result = in_process("run", _inputs(tmp_path), "-o", out, "--rules", folder)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert f"Error: {folder / 'odd.toml'}: " in result.stderr and message in result.stderr
     assert not out.exists()
@@ -298,15 +298,14 @@ def test_a_rule_file_saved_with_a_byte_order_mark_is_read(tmp_path):
     folder = tmp_path / "rules-in"
     folder.mkdir()
     (folder / "bom.toml").write_bytes(b"\xef\xbb\xbf" + SLOW_RULE.encode())
-    result = run_process("rules", "test", "--no-builtin-rules", folder, timeout=TIME_LIMIT)
+    result = in_process("rules", "test", "--no-builtin-rules", folder)
     assert result.returncode == 0 and "ok   slow-rule" in result.stdout, result.stderr
     out = tmp_path / "out"
-    result = run_process("run", _inputs(tmp_path), "-o", out, "--rules", folder, "--no-builtin-rules",
-                         timeout=TIME_LIMIT)
+    result = in_process("run", _inputs(tmp_path), "-o", out, "--rules", folder, "--no-builtin-rules")
     assert result.returncode == 0, result.stderr
     assert "rule:slow-rule" in {r["reason"] for r in read_jsonl(out / "removed.jsonl")}
     (folder / "bom.toml").write_bytes(SLOW_RULE.encode("utf-16"))
-    result = run_process("rules", "test", "--no-builtin-rules", folder, timeout=TIME_LIMIT)
+    result = in_process("rules", "test", "--no-builtin-rules", folder)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"Error: {folder / 'bom.toml'}: saved as UTF-16; save it as UTF-8" in result.stderr
 
@@ -314,7 +313,7 @@ def test_a_rule_file_saved_with_a_byte_order_mark_is_read(tmp_path):
 def test_rules_naming_a_self_referencing_symlink(tmp_path):
     loop = tmp_path / "loop"
     loop.symlink_to(loop)
-    result = run_process("run", _inputs(tmp_path), "-o", tmp_path / "out", "--rules", loop, timeout=TIME_LIMIT)
+    result = in_process("run", _inputs(tmp_path), "-o", tmp_path / "out", "--rules", loop)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"Error: {loop}: symlink loop" in result.stderr
 
@@ -364,7 +363,7 @@ def test_summary_names_each_rule_file_the_same_however_it_was_spelled(tmp_path):
     summaries = []
     for spelling in ("my-rules", "./my-rules/", str(project / "my-rules"), "my-rules/sub/.."):
         out = tmp_path / f"out-{len(summaries)}"
-        result = run_process("run", src, "-o", out, "--rules", spelling, "-q", cwd=project, timeout=TIME_LIMIT)
+        result = in_process("run", src, "-o", out, "--rules", spelling, "-q", cwd=project)
         assert result.returncode == 0, result.stderr
         summaries.append((out / "summary.json").read_bytes())
     assert len(set(summaries)) == 1
@@ -381,14 +380,14 @@ def test_project_rules_picked_up_implicitly_are_announced(tmp_path):
     (project / "rules").mkdir(parents=True)
     (project / "rules" / "promo.toml").write_text(GOOD_RULE, encoding="utf-8")
     src = _inputs(project)
-    loud = run_process("run", src, "-o", tmp_path / "a", cwd=project, timeout=TIME_LIMIT)
+    loud = in_process("run", src, "-o", tmp_path / "a", cwd=project)
     assert "note: also using the project rules in ./rules/ (1 file, 1 rule)" in loud.stderr
     assert "--no-project-rules" in loud.stderr
-    quiet = run_process("run", src, "-o", tmp_path / "b", "-q", cwd=project, timeout=TIME_LIMIT)
+    quiet = in_process("run", src, "-o", tmp_path / "b", "-q", cwd=project)
     assert "note:" not in quiet.stderr
     rules = json.loads((tmp_path / "b" / "summary.json").read_text())["rules"]
     assert rules[-1]["origin"] == "project ./rules" and rules[-1]["file"] == "promo.toml"
-    skipped = run_process("run", src, "-o", tmp_path / "c", "--no-project-rules", cwd=project, timeout=TIME_LIMIT)
+    skipped = in_process("run", src, "-o", tmp_path / "c", "--no-project-rules", cwd=project)
     assert "note:" not in skipped.stderr
     assert all(r["origin"] == "built-in" for r in json.loads((tmp_path / "c" / "summary.json").read_text())["rules"])
 

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, invoke, read_jsonl, run_process
+from conftest import ROOT, SEEDS, in_process, invoke, read_jsonl, run_process
 
 import curate
 from curate.errors import RuleError
@@ -141,7 +141,7 @@ def test_empty_rules_and_enable_values_are_refused(tmp_path, args, said):
     # An unset shell variable: --rules "" loaded every *.toml under the working folder.
     _folder(tmp_path, "old-experiments", MODEL.replace("my-model", "drop-all"))
     (tmp_path / "page.txt").write_text(PAGE, encoding="utf-8")
-    result = run_process(*args, cwd=tmp_path)
+    result = in_process(*args, cwd=tmp_path)
     assert result.returncode == 2 and said in result.stderr, result.stderr
     assert not (tmp_path / "out").exists()
 
@@ -189,7 +189,7 @@ def test_hidden_names_in_a_rule_folder_are_skipped(tmp_path):
     (rules / ".#own.toml").symlink_to("user@host.1234:1700000000")
     _folder(rules, ".backup", ONE_RULE, "own.toml")
     (tmp_path / "page.txt").write_text("Weiterlesen\n\n" + PAGE, encoding="utf-8")
-    result = run_process("run", "page.txt", "-o", "out", "-q", "--no-builtin-rules", cwd=tmp_path)
+    result = in_process("run", "page.txt", "-o", "out", "-q", "--no-builtin-rules", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "rule:own-rule" in {r["reason"] for r in read_jsonl(tmp_path / "out" / "removed.jsonl")}
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())

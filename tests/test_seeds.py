@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
+import pytest
 from conftest import ROOT, SEEDS_GOLD, read_corpus, read_jsonl, run_process
 
 from curate.gold import score
 
 
-def test_seeds_meet_every_gold_snippet(tmp_path):
-    out = tmp_path / "out"
-    result = run_process("run", "seeds/", "-o", out, cwd=ROOT)
+@pytest.fixture(scope="module")
+def seeds_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One `curate run seeds/ -o OUT` process (no -q) for the tests that read its output
+    or its table: the same command, run once."""
+    out = tmp_path_factory.mktemp("seeds") / "out"
+    return out, run_process("run", "seeds/", "-o", out, cwd=ROOT)
+
+
+def test_seeds_meet_every_gold_snippet(seeds_run):
+    out, result = seeds_run
     assert result.returncode == 0, result.stderr
     totals, failures = score(out, SEEDS_GOLD)
     assert failures == []
@@ -41,8 +51,8 @@ def test_seed_output_names_its_reasons(tmp_path):
     assert summary["removed_by_reason"]["duplicate"] == 1
 
 
-def test_summary_table_is_printed(tmp_path):
-    result = run_process("run", "seeds/", "-o", tmp_path / "out", cwd=ROOT)
+def test_summary_table_is_printed(seeds_run):
+    out, result = seeds_run
     assert "lines read (non-blank)" in result.stderr
     assert "rule:teaser-card" in result.stderr
-    assert f"output in {tmp_path / 'out'}/" in result.stderr
+    assert f"output in {out}/" in result.stderr

@@ -14,7 +14,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import FIXTURES, ROOT, SEEDS, output_files, read_jsonl, run_process
+from conftest import FIXTURES, ROOT, SEEDS, in_process, output_files, read_jsonl, run_process
 
 from curate.document import Document, Line, Origin
 from curate.stages.base import Batch
@@ -168,17 +168,17 @@ def test_the_site_pass_removes_the_templates_and_no_article_line(site_run):
 
 
 def test_the_site_pass_writes_the_same_bytes_with_two_workers(tmp_path, site_run):
-    result = run_process("run", SITES / "crawl", "-o", tmp_path / "w2", "-q", "--workers", "2")
+    result = in_process("run", SITES / "crawl", "-o", tmp_path / "w2", "-q", "--workers", "2")
     assert result.returncode == 0, result.stderr
     assert output_files(tmp_path / "w2") == output_files(site_run)
 
 
 def test_site_off_and_pages_without_urls_run_no_census(tmp_path):
-    result = run_process("run", SITES / "crawl", "-o", tmp_path / "off", "-q", "--site", "off")
+    result = in_process("run", SITES / "crawl", "-o", tmp_path / "off", "-q", "--site", "off")
     assert result.returncode == 0, result.stderr
     assert all(r["reason"] != REASON for r in read_jsonl(tmp_path / "off" / "removed.jsonl"))
     # .txt pages carry no URL: no first read of the input at all.
-    result = run_process("run", SEEDS, "-o", tmp_path / "seeds", "-q", "--timings", tmp_path / "t.json")
+    result = in_process("run", SEEDS, "-o", tmp_path / "seeds", "-q", "--timings", tmp_path / "t.json")
     assert result.returncode == 0, result.stderr
     assert "census" not in json.loads((tmp_path / "t.json").read_text())["seconds"]
 
@@ -189,7 +189,7 @@ def test_site_folder_mode_finds_the_template_of_pages_in_one_folder(tmp_path):
     for n in range(4):
         (pages / f"{n}.txt").write_text(f"Home\nSport\n\nStory {n} is about a quiet bakery that reopened on the "
                                         "corner of the market square after two years.\n\n© 2024 Gazette\n")
-    result = run_process("run", tmp_path / "pages", "-o", tmp_path / "out", "-q", "--site", "folder")
+    result = in_process("run", tmp_path / "pages", "-o", tmp_path / "out", "-q", "--site", "folder")
     assert result.returncode == 0, result.stderr
     by_site = {r["removed"] for r in read_jsonl(tmp_path / "out" / "removed.jsonl") if r["reason"] == REASON}
     assert by_site == {"Home", "Sport", "© 2024 Gazette"}
@@ -197,17 +197,17 @@ def test_site_folder_mode_finds_the_template_of_pages_in_one_folder(tmp_path):
 
 def test_rules_suggest_writes_rules_that_rules_test_accepts(tmp_path, site_run):
     target = tmp_path / "mine" / "site.toml"
-    result = run_process("rules", "suggest", site_run, "-o", target, "--top", "12", cwd=tmp_path)
+    result = run_process("rules", "suggest", site_run, "-o", target, "--top", "12", cwd=tmp_path)  # end to end
     assert result.returncode == 0, result.stderr
     text = target.read_text(encoding="utf-8")
     assert text.count("[[rule]]") == 12
     assert "site:repeated" in text
-    tested = run_process("rules", "test", target.parent, "--no-builtin-rules", cwd=tmp_path)
+    tested = in_process("rules", "test", target.parent, "--no-builtin-rules", cwd=tmp_path)
     assert tested.returncode == 0, tested.stdout
     assert "12 of 12 rules pass their examples" in tested.stdout
     # The rules remove, on their own, the lines they were made from.
     out = tmp_path / "with-rules"
-    result = run_process("run", SITES / "crawl", "-o", out, "-q", "--site", "off", "--no-builtin-rules",
+    result = in_process("run", SITES / "crawl", "-o", out, "-q", "--site", "off", "--no-builtin-rules",
                          "--rules", target.parent, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     reasons = {r["reason"] for r in read_jsonl(out / "removed.jsonl")}
@@ -252,27 +252,27 @@ def test_suggested_rules_remove_exactly_what_the_site_pass_removed(tmp_path):
     a run reads them (Markdown rendered, normalised), not as the audit holds them."""
     _gazette(tmp_path / "crawl")
     plain = ("-q", "--no-project-rules", "--no-builtin-rules")
-    result = run_process("run", tmp_path / "crawl", "-o", tmp_path / "site", *plain, cwd=tmp_path)
+    result = in_process("run", tmp_path / "crawl", "-o", tmp_path / "site", *plain, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     by_site = Counter(r["removed"] for r in read_jsonl(tmp_path / "site" / "removed.jsonl") if r["reason"] == REASON)
     assert by_site == Counter({line: len(TOPICS) for line in [*TEMPLATE, *UNSUGGESTABLE]})
 
     target = tmp_path / "mine" / "site.toml"
-    result = run_process("rules", "suggest", tmp_path / "site", "-o", target, cwd=tmp_path)
+    result = in_process("rules", "suggest", tmp_path / "site", "-o", target, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     # Nothing is left out silently: the lines without a rule are counted, with why.
     assert f"{len(UNSUGGESTABLE) * len(TOPICS)} removed lines could not be made into a rule" in result.stderr
     for why in UNSUGGESTABLE.values():
         assert f"{len(TOPICS)} {why}" in result.stderr
     assert f"{len(TEMPLATE)} rules written" in result.stderr
-    tested = run_process("rules", "test", target.parent, "--no-builtin-rules", cwd=tmp_path)
+    tested = in_process("rules", "test", target.parent, "--no-builtin-rules", cwd=tmp_path)
     assert tested.returncode == 0, tested.stdout
     assert f"{len(TEMPLATE)} of {len(TEMPLATE)} rules pass their examples" in tested.stdout
 
     made_from = {rule["name"]: rule["examples"]["match"]
                  for rule in tomllib.loads(target.read_text(encoding="utf-8"))["rule"]}
     assert sorted(line for lines in made_from.values() for line in lines) == sorted(line.strip() for line in TEMPLATE)
-    result = run_process("run", tmp_path / "crawl", "-o", tmp_path / "rules", *plain, "--site", "off",
+    result = in_process("run", tmp_path / "crawl", "-o", tmp_path / "rules", *plain, "--site", "off",
                          "--rules", target.parent, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     by_rule = Counter((r["reason"].removeprefix("rule:"), r["removed"].strip())
@@ -284,10 +284,10 @@ def test_suggested_rules_remove_exactly_what_the_site_pass_removed(tmp_path):
 def test_rules_suggest_never_overwrites_and_says_what_is_wrong(tmp_path, site_run):
     target = tmp_path / "site.toml"
     target.write_text("# mine\n")
-    result = run_process("rules", "suggest", site_run, "-o", target, cwd=tmp_path)
+    result = in_process("rules", "suggest", site_run, "-o", target, cwd=tmp_path)
     assert result.returncode != 0 and "exists" in result.stderr
     assert target.read_text() == "# mine\n"
-    result = run_process("rules", "suggest", tmp_path, "-o", tmp_path / "new.toml", cwd=tmp_path)
+    result = in_process("rules", "suggest", tmp_path, "-o", tmp_path / "new.toml", cwd=tmp_path)
     assert result.returncode != 0 and "removed.jsonl" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -319,7 +319,7 @@ def test_one_host_spelled_several_ways_is_one_site(tmp_path, urls, site):
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pages),
                                        encoding="utf-8")
     out = tmp_path / "out"
-    result = run_process("run", tmp_path / "in.jsonl", "-o", out, "-q")
+    result = in_process("run", tmp_path / "in.jsonl", "-o", out, "-q")
     assert result.returncode == 0, result.stderr
     by_site = [r for r in read_jsonl(out / "removed.jsonl") if r["reason"] == REASON]
     assert sorted(r["doc"] for r in by_site) == ["0", "1", "2"]
@@ -336,7 +336,7 @@ def test_pages_whose_urls_are_relative_paths_get_no_site(tmp_path):
     pages = [{"id": str(n), "url": url, "text": "\n\n".join([SENTENCES[2 * n], REPEATED, SENTENCES[2 * n + 1]])}
              for n, url in enumerate(urls)]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pages), encoding="utf-8")
-    result = run_process("run", tmp_path / "in.jsonl", "-o", tmp_path / "out", "-q")
+    result = in_process("run", tmp_path / "in.jsonl", "-o", tmp_path / "out", "-q")
     assert result.returncode == 0, result.stderr
     assert all(r["reason"] != REASON for r in read_jsonl(tmp_path / "out" / "removed.jsonl"))
 
