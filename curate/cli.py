@@ -96,24 +96,24 @@ def _names(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name.strip() for item in value for name in item.split(",") if name.strip())
 
 
-def _codes(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
-    """--keep-lang's codes: given, it must name one (an empty shell variable would turn
-    the filter off without a word, and the corpus would keep every language)."""
-    codes = _names(ctx, param, value)
-    if value and not codes:
-        raise click.BadParameter("names no language code; give the codes to keep, e.g. --keep-lang en,de, or leave "
-                                 "the option out to keep every language", ctx=ctx, param=param)
-    return codes
+def _some_names(missing: str) -> Callable[[click.Context, click.Parameter, tuple[str, ...]], tuple[str, ...]]:
+    """A callback for an option of NAME,NAME...: given, it must name one. An empty shell
+    variable would otherwise do something without a word: --keep-lang "" turned the filter
+    off (the corpus kept every language), --enable "" turned nothing on. ``missing``: what
+    to say instead."""
 
+    def names(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+        given = _names(ctx, param, value)
+        if value and not given:
+            raise click.BadParameter(missing, ctx=ctx, param=param)
+        return given
 
-def _enabled(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
-    """--enable's names: given, it must name one (an empty shell variable turned nothing on
-    without a word), as --keep-lang must."""
-    names = _names(ctx, param, value)
-    if value and not names:
-        raise click.BadParameter("names no pack or rule; give one, e.g. --enable gopher-quality, or leave the "
-                                 "option out", ctx=ctx, param=param)
     return names
+
+
+_codes = _some_names("names no language code; give the codes to keep, e.g. --keep-lang en,de, or leave the option "
+                     "out to keep every language")
+_enabled = _some_names("names no pack or rule; give one, e.g. --enable gopher-quality, or leave the option out")
 
 
 def _disabled(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:

@@ -742,7 +742,6 @@ def _init(**options: Any) -> None:
     _keep_sigterm(previous)
 
 
-
 _ADDRESS_FORM = ("give the HOST:PORT of a head started with `ray start --head` (e.g. 10.0.0.5:6379), or auto, "
                  "or leave out --address for a local cluster")
 

@@ -438,6 +438,10 @@ def _shaped(arrow_type: Any, found: tuple[list[Any], dict[int, tuple[str, bool]]
     return [shape(value) for value in values], faults
 
 
+# pyarrow's tests for the types whose values are lists (the views are newer than some pyarrows).
+_LIST_KINDS = ("is_list", "is_large_list", "is_fixed_size_list", "is_list_view", "is_large_list_view")
+
+
 def _map_shaper(arrow_type: Any) -> Callable[[Any], Any] | None:
     """What makes a value of ``arrow_type`` hold its string-keyed maps as dicts, at any
     depth (a list of maps, a struct holding one, a map of maps); None if it holds no map."""
@@ -454,9 +458,7 @@ def _map_shaper(arrow_type: Any) -> Callable[[Any], Any] | None:
             return None
         return lambda value: None if value is None else {
             key: shapers[key](item) if key in shapers else item for key, item in value.items()}
-    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) \
-            or pa.types.is_fixed_size_list(arrow_type) or getattr(pa.types, "is_list_view", lambda _: False)(
-                arrow_type) or getattr(pa.types, "is_large_list_view", lambda _: False)(arrow_type):
+    if any(getattr(pa.types, kind, lambda _: False)(arrow_type) for kind in _LIST_KINDS):
         inner = _map_shaper(arrow_type.value_type)
         if inner is None:
             return None
