@@ -54,6 +54,12 @@ def metadata_types(metadata: dict[str, Any]) -> Signature:
     return tuple((name, _json_type(value)) for name, value in metadata.items())
 
 
+def written_types(doc: Document) -> tuple[Signature, str, int | None] | None:
+    """A document's metadata types and where it is (Summary.add_types), if the corpus
+    writes it with metadata; None if it writes no record or one without."""
+    return (metadata_types(doc.metadata), doc.source, doc.record_line) if doc.lines and doc.metadata else None
+
+
 def _json_type(value: Any) -> str | None:
     kind = _JSON_TYPES.get(type(value), "other")
     if kind == "float" and not math.isfinite(value):
@@ -136,9 +142,8 @@ class Summary:
         return [type_warning(name, types) for name, types in self.field_types.items() if len(types) == 4]
 
     def add_document(self, doc: Document) -> None:
-        types = metadata_types(doc.metadata) if self.check_types and doc.lines and doc.metadata else None
         self.add_tally(doc.lines_read, len(doc.lines), [removal.reason for removal in doc.removed], doc.problems,
-                       None if types is None else (types, doc.source, doc.record_line))
+                       written_types(doc) if self.check_types else None)
 
     def add_tally(self, lines_read: int, lines_kept: int, removed: Iterable[str], problems: Iterable[Problem],
                   types: tuple[Signature, str, int | None] | None = None) -> None:

@@ -46,7 +46,7 @@ from curate.outdir import (
     write_durably,
 )
 from curate.paths import followed, spelled_as_given, still_leads
-from curate.summary import Signature, metadata_types
+from curate.summary import Signature, written_types
 
 if TYPE_CHECKING:
     from curate.summary import Summary
@@ -151,8 +151,7 @@ class Renderer:
                            for removal in sorted(item.removed, key=lambda r: r.line.index))
         quarantine = b"".join(dumps(problem_record(problem)) + b"\n" for problem in item.problems)
         # Only a JSON Lines corpus's readers type a field by its first shard (Summary.add_types).
-        types = (metadata_types(item.metadata), item.source, item.record_line) \
-            if self.corpus_lines and item.lines and item.metadata else None
+        types = written_types(item) if self.corpus_lines else None
         tally = (item.lines_read, len(item.lines), tuple(removal.reason for removal in item.removed),
                  tuple(item.problems), types)
         return corpus, removed, quarantine, tally
