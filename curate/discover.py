@@ -296,6 +296,10 @@ def discover(inputs: list[Location] | list[Path], output: Location | None = None
         if glob is not None and (len(files), len(problems)) == before:
             raise UsageError(f"{spelled}: no file matches the pattern; check it (quote it, so that the shell "
                              "leaves it to curate)")
+        if glob is None and (len(files), len(problems)) == before:
+            # As a pattern that matches nothing: a run over nothing would finish "successfully"
+            # with an empty corpus, and a pipeline would go on with it.
+            raise UsageError(f"{spelled}: the folder holds no files (nor any folder with files in it); check the path")
         if any(globs):
             _refuse_taken_twice(files[before[0]:], spelled, taken)
     # Labels keep roots apart; what is left is two names spelled alike in the output (a

@@ -54,6 +54,41 @@ def test_whitespace_only_file(tmp_path):
     _accounted(summary)
 
 
+def test_json_lines_parted_by_bare_carriage_returns_say_so_and_how_to_convert(tmp_path):
+    """Classic Mac line ends: every record reads as one line, and json's own "Extra data"
+    told nobody why. The file is one problem of one line, and the message names the line
+    ends and the way out; a record with a carriage return between its tokens is JSON."""
+    records = b"".join(json.dumps({"text": f"Record {i} has words enough."}).encode() + b"\r" for i in range(3))
+    src = _one(tmp_path, "mac.jsonl", records)
+    (src / "spaced.jsonl").write_bytes(b'{"text":\r "A record with a carriage return between its tokens."}\n')
+    out = tmp_path / "out"
+    result, summary = _run(src, out, "--no-builtin-rules")
+    assert result.exit_code == 0
+    problem = _problems(out)[("mac.jsonl", 1)]
+    assert problem["problem"].startswith("invalid JSON: records end in bare carriage returns") and problem["lines"] == 1
+    assert "tr '\\r' '\\n'" in problem["action"]
+    assert [r["text"] for r in read_corpus(out) if r["source"] == "spaced.jsonl"] == \
+        ["A record with a carriage return between its tokens."]
+    _good_survives(out)
+    _accounted(summary)
+
+
+def test_an_empty_input_folder_is_refused_as_a_pattern_that_matches_nothing(tmp_path):
+    """A run over nothing finished with status 0 and an empty corpus, and a pipeline went
+    on with it. An input folder without a file anywhere under it is refused, and nothing
+    is written; a folder whose files are all skipped is read (each skip is said)."""
+    empty = tmp_path / "crawl"
+    (empty / "day-1" / "wet").mkdir(parents=True)
+    out = tmp_path / "out"
+    result = invoke("run", empty, "-o", out)
+    assert result.exit_code == 1
+    assert f"{empty}: the folder holds no files (nor any folder with files in it); check the path" in result.output
+    assert not out.exists()
+    (empty / "day-1" / "notes.md").write_text("not an input\n")
+    assert invoke("run", empty, "-o", out).exit_code == 0
+    assert [p["problem"] for p in read_jsonl(out / "quarantine.jsonl")] == ["unsupported file type"]
+
+
 def test_utf16_with_bom_is_read_and_spans_cut_the_utf16_bytes(tmp_path):
     text = "Erste Zeile mit Umlauten: äöü.\r\nZweite Zeile 😀 mit Emoji.\r\n"
     data = b"\xff\xfe" + text.encode("utf-16-le")

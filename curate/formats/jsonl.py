@@ -273,14 +273,34 @@ def _preview(raw: bytes) -> str:
     return raw[:120].decode("utf-8", "replace").rstrip()
 
 
-def _json_error(err: Exception, unit: str) -> tuple[str, str]:
+def _json_error(err: Exception, unit: str, raw: bytes = b"") -> tuple[str, str]:
     """(problem, action) for a record json cannot read; ``unit``: what holds a record."""
     if isinstance(err, RecursionError):
         return too_deep(unit)
     if _INT_DIGITS_MESSAGE in str(err):
         return ("invalid JSON: a number with more than 4,300 digits (more than Python's json reads)",
                 f"record skipped; write the number as a string or delete this {unit}")
+    if unit == "line" and _bare_cr_records(raw):
+        # Classic Mac OS line ends: the whole file reads as one line, and json's "Extra
+        # data" would not tell anyone why.
+        return ("invalid JSON: records end in bare carriage returns (\\r, old Mac line ends), "
+                "not newlines, so they all read as one line",
+                "skipped; convert the line ends to \\n (e.g. tr '\\r' '\\n' < in.jsonl > out.jsonl) and run again")
     return f"invalid JSON: {err}", f"record skipped; fix or delete this {unit}"
+
+
+def _bare_cr_records(raw: bytes) -> bool:
+    """Does ``raw`` hold records that a carriage return alone parts (the first of them
+    reads as JSON)? JSON allows a \\r between tokens, so only a line that fails as a
+    whole is asked."""
+    first, cr, rest = raw.partition(b"\r")
+    if not cr or not rest.strip():
+        return False
+    try:
+        json.loads(first)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def json_kind(value: Any) -> str:
@@ -314,7 +334,7 @@ def _parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: s
     try:
         record, lenient, containers = _load(raw)
     except (ValueError, RecursionError) as err:  # also a number of 4,300+ digits, deep nesting
-        problem, action = _json_error(err, unit)
+        problem, action = _json_error(err, unit, raw)
         return Problem(source, lineno, problem, action, preview=_preview(raw))
     # n levels take n arrays and objects: counting them spares nearly every record the walk.
     if containers > MAX_DEPTH and _nested_deeper_than(record, MAX_DEPTH):
