@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from curate import __version__, interrupts
-from curate.discover import Discovery, discover
+from curate.discover import Discovery, InputFile, discover
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
 from curate.engines.pool import WorkerDied
@@ -34,10 +34,12 @@ from curate.formats import (
     options_with,
     read_documents,
     read_file,
+    reader_for,
     sink_by_name,
 )
 from curate.formats.ids import IdRegistryError
 from curate.formats.ranges import ReadRange, WholeFile, cut_ranges, splittable
+from curate.libraries import libraries_for
 from curate.outdir import INDEX
 from curate.rules import KEEP_LANG, KEEP_LANG_SOURCE
 from curate.staged import open_output_folder
@@ -48,7 +50,7 @@ from curate.stages.dedup.saved import INDEX_JSON, refuse_index_in_output
 from curate.stages.dedup.signature import DedupConfig
 from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SiteBoilerplate
 from curate.stages.site_census import census_stage_of, census_stage_of_items, take_census
-from curate.storage import Location, check_location
+from curate.storage import Location, base_name, check_location
 from curate.summary import Summary
 
 if TYPE_CHECKING:
@@ -210,7 +212,8 @@ class Plan:
         for k, stage in enumerate(self.stages):
             name = f"stage {stage.name}"
             settings[name if name not in settings else f"{name} ({k + 1})"] = stage.fingerprint()
-        return fingerprint(settings, self.discovery.files, self.discovery.problems)
+        found = self.discovery
+        return fingerprint(settings, found.files, found.problems, libraries_of(self.cfg, found))
 
 
 def plan(cfg: RunConfig, discovery: Discovery | None = None) -> Plan:
@@ -571,8 +574,21 @@ def against_of(barrier: Stage | None) -> dict | None:
     return saved.describe() if saved is not None else None
 
 
+def libraries_of(cfg: RunConfig, discovery: Discovery) -> dict[str, str]:
+    """The versions of the libraries this run's output depends on (curate.libraries)."""
+    tails: dict[str, InputFile] = {}  # one file of each format and name ending: 100k files, a few readers
+    for f in discovery.files:
+        ending = f.format if f.format != AUTO else ".".join(base_name(f.path).lower().rsplit(".", 3)[1:])
+        tails.setdefault(ending, f)
+    readers = {reader.name for f in tails.values() if (reader := reader_for(f.path, f.format)) is not None}
+    # The language stage's other model names its own version in the stage's fingerprint.
+    stages = [name for name in cfg.stages if name != "language" or cfg.language_model == "langdetect"]
+    return libraries_for(stages, readers, cfg.sink, cfg.encoding)
+
+
 def new_summary(cfg: RunConfig, discovery: Discovery) -> Summary:
-    return Summary(files=len(discovery.files), rules=cfg.ruleset.sources_in_use(), settings=settings_of(cfg),
+    settings = {**settings_of(cfg), "libraries": libraries_of(cfg, discovery)}
+    return Summary(files=len(discovery.files), rules=cfg.ruleset.sources_in_use(), settings=settings,
                    inputs=list(discovery.roots),
                    check_types=getattr(sink_by_name(cfg.sink), "writes_lines", False))
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from curate import __version__
 from curate.document import Problem
+from curate.libraries import library_changes
 
 # Field metadata for the settings that cannot change the output (workers, output folder).
 NOT_FINGERPRINTED = {"fingerprint": False}
@@ -46,7 +47,8 @@ class Fingerprint(str):
 LISTED_FILES = 20_000
 
 
-def fingerprint(cfg: Any, files: list, skipped: Sequence[Problem] = ()) -> Fingerprint:
+def fingerprint(cfg: Any, files: list, skipped: Sequence[Problem] = (),
+                libraries: dict[str, str] | None = None) -> Fingerprint:
     """A hash of the settings in ``cfg``, of the discovered input files (their sources,
     sizes and modification times or ETags, as discovery saw them: an edited input changes
     what is already written) and of the entries discovery skipped (``skipped``: its
@@ -57,11 +59,14 @@ def fingerprint(cfg: Any, files: list, skipped: Sequence[Problem] = ()) -> Finge
 
     The settings are hashed one by one (a dataclass's fields, a mapping's items, the
     fields of a dataclass in a mapping), the same work as hashing them whole, so that
-    the parts name the setting that changed."""
+    the parts name the setting that changed. ``libraries``: the versions of those the
+    output depends on (curate.libraries), so that a resume after an upgrade is refused."""
     inputs = [[f.source, f.size, f.stamp] for f in files]
     parts = {"settings": _setting_digests(cfg), "inputs": _digest(inputs), "curate": __version__,
              "checkpoint_format": CHECKPOINT_FORMAT,
              "skipped": [skipped_entry(p) for p in skipped]}
+    if libraries is not None:
+        parts["libraries"] = libraries
     if len(inputs) <= LISTED_FILES:
         parts["files"] = inputs
     return Fingerprint(parts)
@@ -94,6 +99,8 @@ def changes(before: dict, now: dict, most: int = 5) -> str:
     said = []
     if before.get("curate") != now.get("curate") or before.get("checkpoint_format") != now.get("checkpoint_format"):
         said.append(f"it was made by curate {before.get('curate')}, this is {now.get('curate')}")
+    if "libraries" in now and before.get("libraries") != now["libraries"]:
+        said.append(library_changes(before.get("libraries"), now["libraries"]))
     if before.get("inputs") != now.get("inputs"):
         said.append(_list_changes("input files", before.get("files"), now.get("files"), most))
     if before.get("skipped") != now.get("skipped"):

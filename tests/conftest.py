@@ -8,6 +8,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -186,7 +187,15 @@ def portable_summary(data: bytes, tmp: Path | None = None) -> bytes:
     places = {str(ROOT): REPO_PLACEHOLDER, **({str(tmp): TMP_PLACEHOLDER} if tmp is not None else {})}
     for path, placeholder in sorted(places.items(), key=lambda kv: -len(kv[0])):
         text = text.replace(json.dumps(path, ensure_ascii=False)[1:-1], placeholder)
+    # The libraries' versions are those of this install (a fresh one takes the newest
+    # releases): which libraries a run names is compared, not their versions.
+    text = _LIBRARIES.sub(lambda block: _VERSION.sub(f'": "{VERSION_PLACEHOLDER}"', block[0]), text)
     return text.encode("utf-8")
+
+
+_LIBRARIES = re.compile(r'"libraries": \{[^}]*\}')
+_VERSION = re.compile(r'": "[^"]*"')
+VERSION_PLACEHOLDER = "<version>"
 
 
 OUTPUT_NAMES = ("README.md", "corpus", "removed.jsonl", "quarantine.jsonl", "summary.json")

@@ -5,10 +5,13 @@ list to keep up to date."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import platform
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -191,3 +194,48 @@ def test_a_refused_resume_says_what_changed():
     assert "the input files: a.txt (changed), b.txt (gone), c.txt (new)" in said
     assert ".f05.txt.swp (gone)" in said and "other settings: --chunk-docs" in said
     assert changes(before.parts, before.parts) == ""
+
+
+def test_resume_after_a_library_upgrade_is_refused_naming_it(tmp_path, monkeypatch):
+    """`pip install -U ftfy` between a kill and --resume: the shards written before would
+    be normalised by one release and the rest by another, one corpus of two makes. The
+    resume is refused, naming the library and both versions; summary.json names what made
+    the corpus. A library the run does not use (pyarrow beside a .txt run) changes nothing."""
+    from curate import libraries
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "promo.toml").write_text(RULE)
+    out = tmp_path / "out"
+    stopped = _run(rules, out, preexec_fn=file_size_limit(16_000))
+    assert stopped.returncode == 1 and "--resume" in stopped.stderr, stopped.stderr
+    installed = libraries._version
+
+    def upgraded(name: str) -> str:
+        return {"ftfy": "99.0", "pyarrow": "99.0"}.get(name) or installed(name)
+
+    monkeypatch.setattr(libraries, "_version", upgraded)
+    refused = _here(rules, out, "--resume")
+    assert refused.returncode == 1
+    assert f"(libraries: ftfy 99.0 (was {installed('ftfy')})), so it cannot be resumed" in refused.stderr
+    monkeypatch.setattr(libraries, "_version", lambda name: "99.0" if name == "pyarrow" else installed(name))
+    resumed = _here(rules, out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    made_with = json.loads((out / "summary.json").read_text())["settings"]["libraries"]
+    assert made_with == {"charset-normalizer": installed("charset-normalizer"), "ftfy": installed("ftfy"),
+                         "google-re2": installed("google-re2"), "langdetect": installed("langdetect"),
+                         "python": ".".join(platform.python_version_tuple()[:2]),
+                         "regex": installed("regex"), "unicode": unicodedata.unidata_version}
+
+
+def test_the_libraries_named_are_those_the_run_uses():
+    from curate.libraries import libraries_for, library_changes
+
+    jsonl = libraries_for(["normalise", "noise"], {"jsonl"}, "jsonl", "auto")
+    assert set(jsonl) == {"python", "unicode", "ftfy", "google-re2", "regex"}
+    assert set(libraries_for([], {"parquet", "txt", "wet"}, "jsonl.zst", "utf-8")) == \
+        {"python", "unicode", "pyarrow", "fastwarc", "zstandard"}
+    assert "charset-normalizer" in libraries_for([], {"txt"}, "jsonl", "auto")
+    assert library_changes({"ftfy": "1", "pyarrow": "2"}, {"ftfy": "3", "zlib": "4"}) == \
+        "libraries: ftfy 3 (was 1), zlib 4 (not used before), pyarrow (no longer used)"
+    assert library_changes({"ftfy": "1"}, {"ftfy": "1"}) == ""
