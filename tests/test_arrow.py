@@ -9,9 +9,9 @@ import datasets
 import pyarrow as pa
 import pyarrow.feather as feather
 import pytest
-from conftest import read_corpus, read_jsonl, run_process
+from conftest import in_process, read_corpus, read_jsonl, run_process
 
-from curate.discover import dataset_metadata
+from curate.discover import DatasetFolder, dataset_folder
 
 TEXTS = [
     "The harbour master said the new pier would open to ferries before the summer season began.",
@@ -82,11 +82,108 @@ def test_datasets_folders_and_arrow_files_are_read_row_by_row(tmp_path):
 def test_only_the_metadata_datasets_writes_is_skipped():
     state = json.dumps({"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}).encode()
     files = {"state.json": state, "dataset_info.json": b"{}", "data-00000-of-00001.arrow": b""}
-    assert dataset_metadata(list(files), files.get) == {"state.json", "dataset_info.json"}
+    folder = dataset_folder(list(files), files.get)
+    assert folder.metadata == {"state.json", "dataset_info.json"}
+    assert folder.data_files == {"data-00000-of-00001.arrow"} and folder.missing == ()
+    assert folder.skipped("cache-1.arrow", "arrow")[0] == CACHE
+    assert folder.skipped("notes.jsonl", "jsonl") is None and folder.skipped("data-00000-of-00001.arrow", "arrow") is None
     # A state.json of something else, and a dataset_info.json alone, are files like any other.
     other = {"state.json": b'{"page": 3}', "dataset_info.json": b"{}"}
-    assert dataset_metadata(list(other), other.get) == set()
+    assert dataset_folder(list(other), other.get) == DatasetFolder()
     splits = {"dataset_dict.json": b'{"splits": ["train"]}', "notes.json": b"[]"}
-    assert dataset_metadata(list(splits), splits.get) == {"dataset_dict.json"}
+    assert dataset_folder(list(splits), splits.get).metadata == {"dataset_dict.json"}
     broken = {"state.json": b"{not json", "dataset_dict.json": None}
-    assert dataset_metadata(list(broken), broken.get) == set()
+    assert dataset_folder(list(broken), broken.get) == DatasetFolder()
+    # Beside a data file, a state.json that cannot be read is said; every .arrow file is read.
+    for state, why in ((b"{not json", "is not valid JSON"), (None, "cannot be read"),
+                       (b'{"_data_files": [{"filename": "../x.arrow"}]}', "does not list its data files")):
+        beside = {"state.json": state, "data-00000-of-00001.arrow": b"", "cache-1.arrow": b""}
+        folder = dataset_folder(list(beside), beside.get)
+        assert folder.data_files is None and folder.skipped("cache-1.arrow", "arrow") is None
+        assert why in folder.skipped("state.json", "json")[0]
+
+CACHE = "cache file of a Hugging Face dataset folder, not listed in its state.json: skipped"
+
+
+def _loaded_and_mapped(src):
+    """A dataset and a DatasetDict saved by `datasets`, then loaded and mapped and
+    filtered, which writes cache-*.arrow files into their folders."""
+    datasets.Dataset.from_dict({"text": TEXTS[:4]}).save_to_disk(src / "saved")
+    loaded = datasets.load_from_disk(str(src / "saved"))
+    loaded.map(lambda r: {"text": r["text"].upper()})
+    loaded.filter(lambda r: "valley" in r["text"])  # a cache file of one column, 'indices'
+    datasets.DatasetDict({"train": loaded.select([0, 1]), "test": loaded.select([2])}).save_to_disk(src / "splits")
+    datasets.load_from_disk(str(src / "splits")).map(lambda r: {"text": r["text"][::-1]})
+    caches = sorted(path.relative_to(src).as_posix() for path in src.rglob("cache-*.arrow"))
+    assert len(caches) == 4, caches  # two in saved/, one in each split's folder
+    return caches
+
+
+@pytest.mark.parametrize("fmt", ["auto", "arrow"])
+def test_cache_files_beside_a_saved_dataset_are_skipped_not_read(tmp_path, fmt):
+    """load_from_disk(...).map()/.filter() write cache-*.arrow files into the saved
+    folder: only the data files its state.json lists are the dataset's rows; read as
+    data, the cache's rows were kept and the real ones removed as their copies."""
+    src = tmp_path / "in"
+    src.mkdir()
+    caches = _loaded_and_mapped(src)
+    out = tmp_path / "out"
+    result = in_process("run", src, "-o", out, "-q", "--format", fmt, "--strict")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    records = read_corpus(out)
+    assert {r["source"] for r in records} == {"saved/data-00000-of-00001.arrow"}
+    assert [r["text"] for r in records] == TEXTS[:4]
+    # The splits hold copies of the saved rows: removed as duplicates, never a cache's text.
+    removed = {r["source"] for r in read_jsonl(out / "removed.jsonl")}
+    assert removed == {"splits/train/data-00000-of-00001.arrow", "splits/test/data-00000-of-00001.arrow"}
+    problems = {q["source"]: q for q in read_jsonl(out / "quarantine.jsonl") if q["line"] is None}
+    for cache in caches:
+        assert problems[cache]["problem"] == CACHE and problems[cache]["lines"] == 0
+        assert "state.json" in problems[cache]["action"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["documents"]["read"] == 7  # 4 saved rows, 2 + 1 in the splits
+    # A pattern that walks the folder skips them as the walk does; a cache file named on
+    # the command line is read, as the user asked.
+    pattern = in_process("run", f"{src}/saved/*.arrow", "-o", tmp_path / "pattern", "-q", "--format", fmt)
+    assert pattern.returncode == 0, pattern.stderr
+    assert {r["source"] for r in read_corpus(tmp_path / "pattern")} == {"data-00000-of-00001.arrow"}
+    mapped = next(cache for cache in caches if cache.startswith("saved/") and
+                  pa.ipc.open_stream(str(src / cache)).schema.names == ["text"])
+    named = in_process("run", src / mapped, "-o", tmp_path / "named", "-q", "--format", fmt)
+    assert named.returncode == 0, named.stderr
+    assert [r["text"] for r in read_corpus(tmp_path / "named")] == [text.upper() for text in TEXTS[:4]]
+
+
+def test_a_state_json_that_cannot_be_trusted_is_said(tmp_path):
+    """A state.json that lists a file the folder lacks, or that is not the JSON datasets
+    writes: said, never a crash; without its list, every .arrow file is read."""
+    src = tmp_path / "in"
+    src.mkdir()
+    _loaded_and_mapped(src)
+    state = json.loads((src / "saved" / "state.json").read_text())
+    state["_data_files"].append({"filename": "data-00001-of-00002.arrow"})
+    (src / "saved" / "state.json").write_text(json.dumps(state))
+    (src / "splits" / "train" / "state.json").write_text('{"_data_files": [{"filename": ')  # cut off
+    (src / "splits" / "test" / "state.json").write_text('{"_data_files": "data-00000-of-00001.arrow"}')
+    out = tmp_path / "out"
+    result = in_process("run", src, "-o", out, "-q")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    problems = {q["source"]: q for q in read_jsonl(out / "quarantine.jsonl") if q["line"] is None}
+    missing = problems["saved/data-00001-of-00002.arrow"]
+    assert missing["problem"] == "data file listed in the dataset folder's state.json is missing"
+    assert missing["lines"] == 0 and "save_to_disk" in missing["action"]
+    for split, why in (("train", "is not valid JSON"), ("test", "does not list its data files")):
+        said = problems[f"splits/{split}/state.json"]
+        assert said["problem"].startswith("state.json of a Hugging Face dataset folder") and why in said["problem"]
+        assert "every .arrow file in the folder is read" in said["action"]
+        assert said["lines"] == 0
+    # Those two folders' cache files are read (their rows are then counted), saved/'s are not.
+    sources = {r["source"] for r in read_corpus(out)} | {r["source"] for r in read_jsonl(out / "removed.jsonl")}
+    assert any(source.startswith("splits/train/cache-") for source in sources)
+    assert not any(source.startswith("saved/cache-") for source in sources)
+    summary = json.loads((out / "summary.json").read_text())
+    lines = summary["lines"]
+    assert lines["read"] == lines["kept"] + lines["removed"] + lines["quarantined"]
+    # --strict fails the run: these are problems, not skips by design.
+    strict = in_process("run", src, "-o", tmp_path / "strict", "-q", "--strict")
+    assert strict.returncode != 0
