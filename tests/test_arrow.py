@@ -4,6 +4,7 @@ files made by the real libraries."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import datasets
 import pyarrow as pa
@@ -86,7 +87,8 @@ def test_only_the_metadata_datasets_writes_is_skipped():
     assert folder.metadata == {"state.json", "dataset_info.json"}
     assert folder.data_files == {"data-00000-of-00001.arrow"} and folder.missing == ()
     assert folder.skipped("cache-1.arrow", "arrow")[0] == CACHE
-    assert folder.skipped("notes.jsonl", "jsonl") is None and folder.skipped("data-00000-of-00001.arrow", "arrow") is None
+    assert folder.skipped("notes.jsonl", "jsonl") is None
+    assert folder.skipped("data-00000-of-00001.arrow", "arrow") is None
     # A state.json of something else, and a dataset_info.json alone, are files like any other.
     other = {"state.json": b'{"page": 3}', "dataset_info.json": b"{}"}
     assert dataset_folder(list(other), other.get) == DatasetFolder()
@@ -187,3 +189,64 @@ def test_a_state_json_that_cannot_be_trusted_is_said(tmp_path):
     # --strict fails the run: these are problems, not skips by design.
     strict = in_process("run", src, "-o", tmp_path / "strict", "-q", "--strict")
     assert strict.returncode != 0
+
+
+def _feather_v1(path, table: pa.Table) -> None:
+    with warnings.catch_warnings():  # pyarrow 25 deprecates writing V1, still the format old files are in
+        warnings.simplefilter("ignore", DeprecationWarning)
+        feather.write_feather(table, path, version=1)
+    assert path.read_bytes()[:4] == b"FEA1"
+
+
+def test_a_feather_v1_file_is_read_as_a_v2_file_is(tmp_path):
+    """A Feather V1 file (magic FEA1: older pandas and R, write_feather(version=1)) was
+    quarantined as a corrupt Arrow file ('Expected to read 826361158 metadata bytes'),
+    its rows not counted: pyarrow reads it, and its rows are numbered as a V2 file's."""
+    table = pa.table({"id": ["a", None, "c"], "text": [TEXTS[0], TEXTS[1], None], "n": [1, 2, 3]})
+    v1, v2 = tmp_path / "v1", tmp_path / "v2"
+    v1.mkdir()
+    v2.mkdir()
+    _feather_v1(v1 / "old.feather", table)
+    feather.write_feather(table, v2 / "old.feather")
+    outputs = {}
+    for folder in (v1, v2):
+        result = in_process("run", folder, "-o", folder / "out", "-q")
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        outputs[folder.name] = [(folder / "out" / name).read_bytes()
+                                for name in ("corpus/part-00000.jsonl", "quarantine.jsonl", "removed.jsonl")]
+    assert outputs["v1"] == outputs["v2"]
+    assert [(r["id"], r["lines"][0]["line"]) for r in read_corpus(v1 / "out")] == [("a", 1), ("old.feather:2", 2)]
+    [null] = [q for q in read_jsonl(v1 / "out" / "quarantine.jsonl") if q["source"] == "old.feather"]
+    assert (null["line"], null["problem"]) == (3, "column 'text' is null in this row")
+
+
+def test_a_feather_v1_file_too_large_to_read_at_once_is_refused_its_rows_counted(tmp_path, monkeypatch):
+    """pyarrow reads a V1 file's columns whole (it has no record batches): one larger
+    than a batch curate reads at once is refused, saying it is Feather V1 and how to
+    convert it, its rows counted; a cut-off V1 file is said to be one."""
+    import curate.formats.arrow as arrow
+
+    src = tmp_path / "in"
+    src.mkdir()
+    _feather_v1(src / "big.feather", pa.table({"text": TEXTS * 200}))  # 18 kB
+    _feather_v1(src / "cut.feather", pa.table({"text": TEXTS}))
+    whole = (src / "cut.feather").read_bytes()
+    (src / "cut.feather").write_bytes(whole[:-20])
+    monkeypatch.setattr(arrow, "BATCH_BYTES_MAX", 100)
+    out = tmp_path / "out"
+    result = in_process("run", src, "-o", out, "-q", "--max-doc-bytes", "4K")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    problems = {q["source"]: q for q in read_jsonl(out / "quarantine.jsonl")}
+    big = problems["big.feather"]
+    assert big["lines"] == 1000 and big["line"] == 1
+    assert big["problem"].startswith("a Feather V1 file") and "more than curate reads at once" in big["problem"]
+    assert "write_feather" in big["action"] and "--max-doc-bytes" in big["action"]
+    cut = problems["cut.feather"]
+    assert "Feather V1" in cut["problem"] and "Expected to read" not in cut["problem"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["lines"]["quarantined"] == 1000 and summary["lines"]["read"] == 1000
+    # Read with --max-doc-bytes raised as the action says.
+    raised = big["action"].split("raise --max-doc-bytes to ")[1].split()[0]
+    again = in_process("run", src / "big.feather", "-o", tmp_path / "again", "-q", "--max-doc-bytes", raised)
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "again" / "summary.json").read_text())["documents"]["read"] == 1000
