@@ -232,6 +232,11 @@ def test_a_feather_v1_file_too_large_to_read_at_once_is_refused_its_rows_counted
     _feather_v1(src / "cut.feather", pa.table({"text": TEXTS}))
     whole = (src / "cut.feather").read_bytes()
     (src / "cut.feather").write_bytes(whole[:-20])
+    # Its metadata whole, most of its column lost: pyarrow cannot read it; its rows are counted.
+    _feather_v1(src / "hole.feather", pa.table({"text": TEXTS * 20}))
+    whole = (src / "hole.feather").read_bytes()
+    metadata = 8 + int.from_bytes(whole[-8:-4], "little")
+    (src / "hole.feather").write_bytes(whole[:1000] + whole[-metadata:])
     monkeypatch.setattr(arrow, "BATCH_BYTES_MAX", 100)
     out = tmp_path / "out"
     result = in_process("run", src, "-o", out, "-q", "--max-doc-bytes", "4K")
@@ -243,8 +248,11 @@ def test_a_feather_v1_file_too_large_to_read_at_once_is_refused_its_rows_counted
     assert "write_feather" in big["action"] and "--max-doc-bytes" in big["action"]
     cut = problems["cut.feather"]
     assert "Feather V1" in cut["problem"] and "Expected to read" not in cut["problem"]
+    hole = problems["hole.feather"]
+    assert hole["problem"].startswith("a Feather V1 file pyarrow cannot read: ") and hole["lines"] == 100
+    assert "truncated download" in hole["action"]
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["lines"]["quarantined"] == 1000 and summary["lines"]["read"] == 1000
+    assert summary["lines"]["quarantined"] == 1100 and summary["lines"]["read"] == 1100
     # Read with --max-doc-bytes raised as the action says.
     raised = big["action"].split("raise --max-doc-bytes to ")[1].split()[0]
     again = in_process("run", src / "big.feather", "-o", tmp_path / "again", "-q", "--max-doc-bytes", raised)

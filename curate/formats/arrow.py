@@ -97,6 +97,10 @@ BOMB_RATIO = 64
 BATCH_BYTES_MAX = 4 << 30
 
 
+V1_REWRITE = ("convert it to Feather V2, which curate reads batch by batch (python -c \"import pyarrow.feather as "
+              "f; f.write_feather(f.read_table('OLD'), 'NEW', chunksize=1000)\")")
+
+
 class ArrowReader:
     name = "arrow"
     suffixes: tuple[str, ...] = (".arrow", ".feather")
@@ -137,25 +141,31 @@ def _feather_v1(handle: BinaryIO, limit: _Limits) -> tuple[Any, Iterator[Any], i
 
     v1 = read_feather_v1(handle)
     size = handle.seek(0, 2)
-    if size > limit.ceiling:
+
+    def unread(problem: str, action: str) -> tuple[Any, Iterator[Any], int]:
         # Unread, the columns' types are not known: a text column that holds no strings
         # is said by the file rewritten as V2. The schema names the columns, so that a
         # file without the text column is said as any other.
         schema = pa.schema([(name, pa.string()) for name in v1.columns])
-        rewrite = ("convert it to Feather V2, which curate reads batch by batch (python -c \"import "
-                   "pyarrow.feather as f; f.write_feather(f.read_table('OLD'), 'NEW', chunksize=1000)\")")
-        skipped = SkippedRows(v1.rows, f"a Feather V1 file of {size:,} bytes, more than curate reads at once "
-                              f"({limit.ceiling:,} bytes): pyarrow reads a V1 file's columns whole",
-                              f"rows skipped; {rewrite}, or raise --max-doc-bytes to {_raise_to(size)} to read it")
-        return schema, iter([skipped] if v1.rows else []), v1.rows
+        return schema, iter([SkippedRows(v1.rows, problem, action)] if v1.rows else []), v1.rows
+
+    if size > limit.ceiling:
+        return unread(f"a Feather V1 file of {size:,} bytes, more than curate reads at once ({limit.ceiling:,} "
+                      "bytes): pyarrow reads a V1 file's columns whole",
+                      f"rows skipped; {V1_REWRITE}, or raise --max-doc-bytes to {_raise_to(size)} to read it")
     handle.seek(0)
     try:
-        with warnings.catch_warnings():  # pyarrow 25 deprecates V1: said once here, not on every run's stderr
+        with warnings.catch_warnings():  # pyarrow 25 deprecates reading V1: no news for a run's stderr
             warnings.simplefilter("ignore", DeprecationWarning)
             table = feather.read_table(handle, memory_map=False, use_threads=False)
-    except (pa.ArrowException, OSError) as err:
-        raise MessageError(f"a Feather V1 file pyarrow cannot read ({err}); convert it to Feather V2 with the "
-                           "library that wrote it") from err
+    except pa.ArrowMemoryError:
+        raise  # a limit of the machine's, not the file's: read_table stops the run
+    except (pa.ArrowException, ValueError, OSError) as err:  # a corrupt column; or a pyarrow that no longer reads V1
+        if isinstance(err, OSError) and err.errno is not None:
+            raise  # the disk's or the machine's (pyarrow's own, "File too short", has no errno): read_table says it
+        return unread(f"a Feather V1 file pyarrow cannot read: {err}",
+                      f"rows skipped; check the file (a truncated download?); if a pyarrow that reads it is at hand, "
+                      f"{V1_REWRITE}")
     return table.schema, iter(table.to_batches()), table.num_rows
 
 
