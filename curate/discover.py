@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import re
 import stat
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +25,7 @@ from pathlib import Path
 import orjson
 
 from curate.document import (
+    DATASET_CACHE,
     DATASET_METADATA,
     HIDDEN_FILE,
     HIDDEN_FOLDER,
@@ -70,26 +72,89 @@ SKIP_ACTIONS = {
     HIDDEN_FILE: "not read; curate skips names that start with '.': rename it to read it",
     HIDDEN_FOLDER: "not read; curate skips names that start with '.': rename it to read it",
     OTHER_OUTPUT: "not read; to read its corpus, give its corpus/ folder as an input",
-    DATASET_METADATA: "not read: not text; the dataset's .arrow files are read",
+    DATASET_METADATA: "not read: not text; the dataset's data files (the .arrow files its state.json lists) are read",
+    DATASET_CACHE: ("not read: datasets' map() or filter() wrote it there, and its rows are not the saved dataset's "
+                    "(those are in the files state.json lists); to read it anyway, name it as an input"),
 }
 
-def dataset_metadata(names: list[str], read: Callable[[str], bytes | None]) -> set[str]:
-    """The names among a folder's files that are the metadata of a dataset saved by
-    `datasets` (``read(name)``: that file's bytes, None if unreadable): state.json with its
-    list of data files and the dataset_info.json beside it, or a DatasetDict's
-    dataset_dict.json with its splits."""
-    def has_key(name: str, key: str) -> bool:
-        parsed = _json_object(read(name)) if name in names else None
-        return parsed is not None and key in parsed
+# A data file of a dataset saved by `datasets`, as save_to_disk names it.
+_DATA_FILE = re.compile(r"data-\d{5}-of-\d{5}\.arrow")
+STATE_ACTION = ("every .arrow file in the folder is read, the cache files of map() or filter() too; restore "
+                "state.json (save the dataset again with save_to_disk) to read only its data files")
 
-    found = set()
-    if has_key("state.json", "_data_files"):
-        found.add("state.json")
-        if "dataset_info.json" in names:
-            found.add("dataset_info.json")
-    if has_key("dataset_dict.json", "splits"):
-        found.add("dataset_dict.json")
-    return found
+
+@dataclass(frozen=True, slots=True)
+class DatasetFolder:
+    """What a folder holds of a dataset saved by `datasets` (``dataset_folder``)."""
+
+    metadata: frozenset[str] = frozenset()  # its metadata files: skipped, said by DATASET_METADATA
+    # The data files its state.json lists, or None if it has no such list: then every
+    # .arrow file is read. Any other file read as Arrow is a cache file of map() or
+    # filter(), which load_from_disk writes into the folder: not the dataset's rows.
+    data_files: frozenset[str] | None = None
+    notes: tuple[tuple[str, str, str], ...] = ()  # (name, problem, what to do): a state.json not trusted
+    missing: tuple[str, ...] = ()  # listed data files the folder lacks
+
+    def skipped(self, name: str, reads_as: str | None) -> tuple[str, str] | None:
+        """(problem, what to do) if the file ``name`` of the folder, read by the reader
+        ``reads_as`` (None: none reads it), is not read as a document file; else None."""
+        for noted, problem, action in self.notes:
+            if noted == name:
+                return problem, action
+        if name in self.metadata:
+            return DATASET_METADATA, SKIP_ACTIONS[DATASET_METADATA]
+        if self.data_files is not None and name not in self.data_files and reads_as == "arrow":
+            return DATASET_CACHE, SKIP_ACTIONS[DATASET_CACHE]
+        return None
+
+
+MISSING_DATA_FILE = "data file listed in the dataset folder's state.json is missing"
+MISSING_ACTION = "its rows are not in the run; copy the whole folder save_to_disk wrote again"
+
+
+def dataset_folder(names: list[str], read: Callable[[str], bytes | None]) -> DatasetFolder:
+    """What the names among a folder's files (``read(name)``: that file's bytes, None if
+    unreadable) are of a dataset saved by `datasets`: state.json with its list of data
+    files and the dataset_info.json beside it, or a DatasetDict's dataset_dict.json with
+    its splits. A state.json that cannot be read, or is not JSON, beside a dataset_info.json
+    or a data file, or whose _data_files is not as datasets writes it, is said, and every
+    .arrow file is read."""
+    metadata = set()
+    if "dataset_dict.json" in names and "splits" in (_json_object(read("dataset_dict.json")) or {}):
+        metadata.add("dataset_dict.json")
+    if "state.json" not in names:
+        return DatasetFolder(frozenset(metadata))
+    data = read("state.json")
+    state = _json_object(data)
+    if state is not None and "_data_files" in state:
+        listed = _listed_files(state["_data_files"])
+        if listed is not None:
+            metadata.add("state.json")
+            if "dataset_info.json" in names:
+                metadata.add("dataset_info.json")
+            present = set(names)
+            return DatasetFolder(frozenset(metadata), frozenset(listed),
+                                 missing=tuple(_sorted_names(list(set(listed) - present))))
+        why = "does not list its data files as datasets writes them (_data_files: a list of {'filename': ...})"
+    elif state is None and ("dataset_info.json" in names or any(_DATA_FILE.fullmatch(name) for name in names)):
+        why = "cannot be read" if data is None else "is not valid JSON"  # cut off, or not written by datasets
+    else:
+        return DatasetFolder(frozenset(metadata))  # a state.json of something else: a file like any other
+    if "dataset_info.json" in names:
+        metadata.add("dataset_info.json")
+    return DatasetFolder(frozenset(metadata),
+                         notes=(("state.json", f"state.json of a Hugging Face dataset folder {why}", STATE_ACTION),))
+
+
+def _listed_files(listed: object) -> list[str] | None:
+    """The file names of a state.json's _data_files, or None if it is not as datasets
+    writes it. A name with a '/' is not a file of the folder: not as datasets writes it."""
+    if not isinstance(listed, list):
+        return None
+    names = [entry.get("filename") if isinstance(entry, dict) else None for entry in listed]
+    if not all(isinstance(name, str) and name and "/" not in name and name not in (".", "..") for name in names):
+        return None
+    return names  # type: ignore[return-value]
 
 
 def _file_in(folder: Path, name: str) -> bytes | None:
@@ -463,22 +528,33 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
             elif glob is None or _holds_taken(path, root, glob):  # as a bucket's walk, which sees files only
                 problems.append(skipped)
         dirnames[:] = kept
-        metadata = dataset_metadata(filenames, functools.partial(_file_in, Path(dirpath)))
-        for name in _sorted_names(filenames):
+        dataset = dataset_folder(filenames, functools.partial(_file_in, Path(dirpath)))
+        for name in _sorted_names([*filenames, *dataset.missing]):
             path = Path(dirpath) / name
             if glob is not None and not glob.takes(path.relative_to(root).as_posix()):
+                continue
+            if name in dataset.missing:
+                problems.append(Problem(_rel(path, root, label), None, MISSING_DATA_FILE, MISSING_ACTION, lines=0))
                 continue
             # Only a link can lead elsewhere: a folder reached through one was checked above.
             if os.path.islink(path) and _leads_into(path, out_real):  # --overwrite would delete it mid-run
                 problems.append(_link_into_output(_rel(path, root, label)))
                 continue
-            skip = HIDDEN_FILE if name.startswith(".") else DATASET_METADATA if name in metadata else None
+            skip = _skipped_file(name, path, dataset, input_format)
             if skip is not None:
-                problems.append(Problem(_rel(path, root, label), None, skip, SKIP_ACTIONS[skip], lines=0))
+                problems.append(Problem(_rel(path, root, label), None, *skip, lines=0))
                 continue
             _add_file(path, _rel(path, root, label), input_format, found, problems)
     found.sort(key=lambda f: f.source)
     return found
+
+
+def _skipped_file(name: str, path: Location, dataset: DatasetFolder, input_format: str) -> tuple[str, str] | None:
+    """(problem, what to do) if a file met in a walk is skipped by design, else None."""
+    if _hidden(name):
+        return HIDDEN_FILE, SKIP_ACTIONS[HIDDEN_FILE]
+    reader = reader_for(path, input_format)
+    return dataset.skipped(name, reader.name if reader is not None else None)
 
 
 def _refuse_taken_twice(files: list[InputFile], spelled: str, taken: dict[str, str]) -> None:
@@ -644,6 +720,9 @@ def _walk_remote(root: str, label: str, problems: list[Problem], input_format: s
     if folder and "" in outputs:  # the folder given is one, as _refuse_curate_output_root says of a local one
         raise UsageError(_output_as_input(spelled or root, root if glob is not None else None,
                                           join(root, CORPUS) + "/"))
+    # Every object of a folder tells whether it holds a saved dataset, as a local walk
+    # sees every file, whichever the pattern takes.
+    every = _remote_tree(entries)
     if glob is not None:
         if not folder:
             raise UsageError(f"{root}: a file, not a folder to match a pattern in; check the pattern")
@@ -657,7 +736,7 @@ def _walk_remote(root: str, label: str, problems: list[Problem], input_format: s
         problems.extend(_object_named_as_root(root, label))
     found: list[InputFile] = []
 
-    def walk(node: _RemoteFolder, here: str) -> None:
+    def walk(node: _RemoteFolder, whole: _RemoteFolder, here: str) -> None:
         entered = []
         for name in _by_bytes(node.folders):
             path = f"{here}{name}"
@@ -668,14 +747,19 @@ def _walk_remote(root: str, label: str, problems: list[Problem], input_format: s
                 entered.append(name)
             else:
                 problems.append(Problem(_remote_source(label, path, root), None, kind, SKIP_ACTIONS[kind], lines=0))
-        metadata = dataset_metadata(list(node.files), lambda name: _small_file(node.files[name].url))
-        for name in _by_bytes(node.files):
+        dataset = dataset_folder(list(whole.files), lambda name: _small_file(whole.files[name].url))
+        for name in _by_bytes([*node.files, *dataset.missing]):
+            if name in dataset.missing:
+                if glob is None or glob.takes(f"{here}{name}"):
+                    problems.append(Problem(_remote_source(label, f"{here}{name}", root), None, MISSING_DATA_FILE,
+                                            MISSING_ACTION, lines=0))
+                continue
             _take_remote(node.files[name], _remote_source(label, node.files[name].relative, root),
-                         name in metadata, input_format, found, problems)
+                         dataset, input_format, found, problems)
         for name in entered:
-            walk(node.folders[name], f"{here}{name}/")
+            walk(node.folders[name], whole.folders[name], f"{here}{name}/")
 
-    walk(_remote_tree(entries), "")
+    walk(_remote_tree(entries), every, "")
     found.sort(key=lambda f: f.source)
     return found
 
@@ -726,18 +810,17 @@ def _remote_source(label: str, relative: str, root: str) -> str:
     return _prefixed(label, source_name(relative))  # the label is spelled already, as in _rel
 
 
-def _take_remote(entry: RemoteEntry, source: str, is_metadata: bool, input_format: str, found: list[InputFile],
-                 problems: list[Problem]) -> None:
+def _take_remote(entry: RemoteEntry, source: str, dataset: DatasetFolder, input_format: str,
+                 found: list[InputFile], problems: list[Problem]) -> None:
     """An object met in a bucket's walk: added to ``found``, or skipped with a problem."""
     if entry.relative.endswith("/") or not entry.relative:
         problems.append(Problem(source, None, "object key ends in '/'",
                                 f"not read: fsspec opens {url_text(entry.url)} as a folder, not as the object; copy it "
                                 "to a key without the trailing '/' to read it", lines=0))
         return
-    name = entry.relative.rpartition("/")[2]
-    skip = HIDDEN_FILE if _hidden(name) else DATASET_METADATA if is_metadata else None
+    skip = _skipped_file(entry.relative.rpartition("/")[2], entry.url, dataset, input_format)
     if skip is not None:
-        problems.append(Problem(source, None, skip, SKIP_ACTIONS[skip], lines=0))
+        problems.append(Problem(source, None, *skip, lines=0))
         return
     reader = _reader_or_skip(entry.url, source, input_format, problems, named=False)
     if reader is not None:

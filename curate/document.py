@@ -128,7 +128,8 @@ class ParagraphRef:
 
 
 # What a folder walk leaves out on purpose: hidden names, curate's own output folders and
-# the metadata files `datasets` writes beside a saved dataset's .arrow files.
+# the metadata files `datasets` writes beside a saved dataset's .arrow files, and the cache
+# files its map() and filter() write there.
 # Each is said in the quarantine, so nothing is skipped silently, but none is a reason for
 # --strict to fail a run (`curate run . --strict` always has its own output folder inside).
 HIDDEN_FILE = "hidden file skipped"
@@ -136,7 +137,8 @@ HIDDEN_FOLDER = "hidden folder skipped"
 OWN_OUTPUT = "this run's output folder skipped"
 OTHER_OUTPUT = "output folder of a curate run skipped"
 DATASET_METADATA = "metadata of a Hugging Face dataset folder (save_to_disk) skipped"
-SKIPPED_BY_DESIGN = frozenset({HIDDEN_FILE, HIDDEN_FOLDER, OWN_OUTPUT, OTHER_OUTPUT, DATASET_METADATA})
+DATASET_CACHE = "cache file of a Hugging Face dataset folder, not listed in its state.json: skipped"
+SKIPPED_BY_DESIGN = frozenset({HIDDEN_FILE, HIDDEN_FOLDER, OWN_OUTPUT, OTHER_OUTPUT, DATASET_METADATA, DATASET_CACHE})
 
 
 @record(frozen=True)

@@ -103,6 +103,8 @@ def _sharded_dataset(folder: Path) -> Path:
     import datasets
 
     datasets.Dataset.from_list([{**doc, "saved": k} for k, doc in enumerate(DOCUMENTS)]).save_to_disk(data / "c")
+    # map() on the loaded dataset writes its cache file into the folder: skipped, not read.
+    datasets.load_from_disk(str(data / "c")).map(lambda r: {"text": r["text"].upper()})
     (data / "d").mkdir()
     (data / "d" / "items.json").write_bytes(orjson.dumps([{**doc, "item": k} for k, doc in enumerate(DOCUMENTS)]))
     (data / "d" / "table.csv").write_bytes(b"id,text\n" + b"".join(
@@ -152,9 +154,11 @@ def test_a_sharded_dataset_in_a_bucket_reads_as_it_does_from_disk(s3, bucket, tm
     problems = [orjson.loads(line) for line in remote["quarantine.jsonl"].splitlines()]
     skipped = {p["source"]: p["problem"] for p in problems if not p["problem"].startswith("duplicate id")}
     metadata = "metadata of a Hugging Face dataset folder (save_to_disk) skipped"
+    [cache] = [name for name in skipped if name.startswith("c/cache-")]
     assert skipped == {".listing.jsonl": "hidden file skipped", "README.md": "unsupported file type",
                        "old-run": "output folder of a curate run skipped", "c/state.json": metadata,
-                       "c/dataset_info.json": metadata}
+                       "c/dataset_info.json": metadata,
+                       cache: "cache file of a Hugging Face dataset folder, not listed in its state.json: skipped"}
 
 
 def test_a_pattern_over_a_bucket_takes_what_the_same_pattern_takes_on_disk(s3, bucket, tmp_path):
@@ -173,6 +177,18 @@ def test_a_pattern_over_a_bucket_takes_what_the_same_pattern_takes_on_disk(s3, b
                        "b/part-00001.warc.wet.gz"}
     assert orjson.loads(remote["summary.json"])["inputs"] == [
         {"folder": f"s3://{bucket}/crawl", "label": "", "root": f"s3://{bucket}/crawl/{pattern}"}]
+    # A pattern that takes a saved dataset's .arrow files and not its state.json: the
+    # cache file beside them is still told from its data file, as on disk.
+    on_disk = in_process("run", f"{data}/c/*.arrow", "-o", tmp_path / "disk-c", "-q")
+    in_bucket = run_process("run", f"s3://{bucket}/crawl/c/*.arrow", "-o", tmp_path / "bucket-c", "-q")
+    assert on_disk.returncode == 0 and in_bucket.returncode == 0, on_disk.stderr + in_bucket.stderr
+    disk, remote = output_files(tmp_path / "disk-c"), output_files(tmp_path / "bucket-c")
+    assert {name: data for name, data in remote.items() if name != "summary.json"} == \
+        {name: data for name, data in disk.items() if name != "summary.json"}
+    assert {orjson.loads(line)["source"] for line in remote["corpus/part-00000.jsonl"].splitlines()} == \
+        {"data-00000-of-00001.arrow"}
+    assert [orjson.loads(line)["problem"] for line in remote["quarantine.jsonl"].splitlines()] == [
+        "cache file of a Hugging Face dataset folder, not listed in its state.json: skipped"]
 
 
 def test_the_output_goes_to_a_bucket_byte_for_byte_and_is_not_overwritten_unasked(s3, bucket, tmp_path):

@@ -34,13 +34,20 @@ it only those that are not skipped. Python copies are made at most 512 rows at a
 (``parquet._slices``).
 
 The two metadata files ``save_to_disk`` writes beside its data files (``state.json``,
-``dataset_info.json``) are not documents: ``discover.py`` skips them.
+``dataset_info.json``) are not documents, nor are the cache files ``map()`` and
+``filter()`` write beside them once the folder is loaded: ``discover.py`` reads the data
+files ``state.json`` lists, and skips the others.
+
+A Feather V1 file (``FEA1``: older pandas and R) is no IPC file: pyarrow's feather
+module reads it (``_feather_v1``), each column whole, so one over ``BATCH_BYTES_MAX``
+is refused, its rows counted from its metadata (``arrow_messages.read_feather_v1``).
 """
 
 from __future__ import annotations
 
 import io
 import math
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -50,6 +57,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from curate.document import Problem, RawDocument
 from curate.formats.arrow_messages import (
     DICTIONARY_BATCH,
+    FEATHER_V1,
     KINDS,
     RECORD_BATCH,
     SCHEMA,
@@ -57,6 +65,7 @@ from curate.formats.arrow_messages import (
     MessageError,
     dictionary_columns,
     read_block,
+    read_feather_v1,
     read_footer,
     read_message,
 )
@@ -88,6 +97,10 @@ BOMB_RATIO = 64
 BATCH_BYTES_MAX = 4 << 30
 
 
+V1_REWRITE = ("convert it to Feather V2, which curate reads batch by batch (python -c \"import pyarrow.feather as "
+              "f; f.write_feather(f.read_table('OLD'), 'NEW', chunksize=1000)\")")
+
+
 class ArrowReader:
     name = "arrow"
     suffixes: tuple[str, ...] = (".arrow", ".feather")
@@ -97,13 +110,16 @@ class ArrowReader:
         yield from read_table(file, options, "Arrow", "an Arrow IPC file", "pyarrow.ipc", _open)
 
 
-def _open(handle: Any, options: ReadOptions) -> tuple[Any, Iterator[Any], None]:
-    """(schema, record batches or SkippedRows, no row count) of an IPC file or stream:
-    there is no row count without reading every batch's metadata, so a corrupt batch's
-    lost rows count as one."""
+def _open(handle: Any, options: ReadOptions) -> tuple[Any, Iterator[Any], int | None]:
+    """(schema, record batches or SkippedRows, row count) of an IPC file or stream, or a
+    Feather V1 file: there is no row count of an IPC file without reading every batch's
+    metadata (None), so a corrupt batch's lost rows count as one."""
     import pyarrow as pa
 
     limit = _Limits(max(PAGE_BYTES_MIN, 2 * options.max_doc_bytes), max(BATCH_BYTES_MAX, 2 * options.max_doc_bytes))
+    if handle.read(len(FEATHER_V1)) == FEATHER_V1:
+        return _feather_v1(handle, limit)
+    handle.seek(0)
     try:
         reader = pa.ipc.open_file(handle)  # the file format: a footer indexes the batches
     except pa.ArrowInvalid:
@@ -113,6 +129,44 @@ def _open(handle: Any, options: ReadOptions) -> tuple[Any, Iterator[Any], None]:
         schema = pa.ipc.open_stream(handle).schema
         return schema, _stream(handle, limit), None
     return reader.schema, _file(reader, handle, limit), None
+
+
+def _feather_v1(handle: BinaryIO, limit: _Limits) -> tuple[Any, Iterator[Any], int]:
+    """(schema, record batches or SkippedRows, row count) of a Feather V1 file. It has
+    no record batches: pyarrow reads each column whole, through the file's handle (a
+    copy of its bytes, as an uncompressed batch costs; V1 has no compression), so a file
+    over the ceiling of a batch is refused unread, its rows counted from its metadata."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    v1 = read_feather_v1(handle)
+    size = handle.seek(0, 2)
+
+    def unread(problem: str, action: str) -> tuple[Any, Iterator[Any], int]:
+        # Unread, the columns' types are not known: a text column that holds no strings
+        # is said by the file rewritten as V2. The schema names the columns, so that a
+        # file without the text column is said as any other.
+        schema = pa.schema([(name, pa.string()) for name in v1.columns])
+        return schema, iter([SkippedRows(v1.rows, problem, action)] if v1.rows else []), v1.rows
+
+    if size > limit.ceiling:
+        return unread(f"a Feather V1 file of {size:,} bytes, more than curate reads at once ({limit.ceiling:,} "
+                      "bytes): pyarrow reads a V1 file's columns whole",
+                      f"rows skipped; {V1_REWRITE}, or raise --max-doc-bytes to {_raise_to(size)} to read it")
+    handle.seek(0)
+    try:
+        with warnings.catch_warnings():  # pyarrow 25 deprecates reading V1: no news for a run's stderr
+            warnings.simplefilter("ignore", DeprecationWarning)
+            table = feather.read_table(handle, memory_map=False, use_threads=False)
+    except pa.ArrowMemoryError:
+        raise  # a limit of the machine's, not the file's: read_table stops the run
+    except (pa.ArrowException, ValueError, OSError) as err:  # a corrupt column; or a pyarrow that no longer reads V1
+        if isinstance(err, OSError) and err.errno is not None:
+            raise  # the disk's or the machine's (pyarrow's own, "File too short", has no errno): read_table says it
+        return unread(f"a Feather V1 file pyarrow cannot read: {err}",
+                      f"rows skipped; check the file (a truncated download?); if a pyarrow that reads it is at hand, "
+                      f"{V1_REWRITE}")
+    return table.schema, iter(table.to_batches()), table.num_rows
 
 
 def _file(reader: Any, handle: BinaryIO, limit: _Limits) -> Iterator[Any]:

@@ -181,6 +181,41 @@ def _fields(fields: Iterator[_Table], parent: str, found: dict[int, str], depth:
         _fields(field.tables(5), name + ".", found, depth + 1)
 
 
+FEATHER_V1 = b"FEA1"  # a Feather V1 file starts and ends with it (ARROW1: the IPC file format, Feather V2)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatherV1:
+    """What a Feather V1 file's metadata says of it (format/feather.fbs in the Arrow
+    repository: table CTable, its Columns)."""
+
+    rows: int
+    columns: tuple[str, ...]
+
+
+def read_feather_v1(handle: BinaryIO) -> FeatherV1:
+    """The rows and column names of a Feather V1 file, from its metadata at its end:
+    ``<flatbuffer> <its length: int32> FEA1``."""
+    size = handle.seek(0, 2)
+    if size < 16:
+        raise MessageError(f"a Feather V1 file (it starts with FEA1) of {size:,} bytes, too few for its metadata "
+                           "(cut off?)")
+    handle.seek(size - 8)
+    length, magic = struct.unpack("<i4s", handle.read(8))
+    if magic != FEATHER_V1:
+        raise MessageError("a Feather V1 file (it starts with FEA1) that does not end with FEA1, as a whole one does "
+                           "(cut off?)")
+    if not 0 < length <= size - 16:
+        raise MessageError(f"a Feather V1 file (it starts with FEA1) whose metadata is said to take {length:,} bytes, "
+                           f"in a file of {size:,} (cut off?)")
+    table = _Table.root(_metadata(handle, size - 8 - length, length))
+    rows = table.scalar(1, _LONG, -1)  # CTable.num_rows
+    if rows < 0:
+        raise MessageError(f"a Feather V1 file (it starts with FEA1) whose metadata gives {rows:,} rows")
+    names = tuple((column.raw(0) or b"").decode("utf-8", "replace") for column in table.tables(2))
+    return FeatherV1(rows, names)
+
+
 def _metadata(handle: BinaryIO, offset: int, length: int) -> bytes:
     if length > METADATA_MAX:
         raise MessageError(f"metadata of {length:,} bytes, more than curate reads ({METADATA_MAX:,} bytes)")
