@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from curate import interrupts
 from curate.document import Reason
 from curate.errors import UsageError
 from curate.storage import Location
@@ -592,8 +593,9 @@ def _keep_sigterm(previous: Any) -> None:
     received ... PC: @ 0x...": `_init` turns that one off). The default action would leave
     the cluster's agents running, orphaned (Ray's fate sharing ends its raylet and GCS
     server, not them). So it unwinds the run as an error would, the cluster is shut down
-    (RayEngine.__exit__), and the process ends by the signal, silently, as a local run does.
-    A handler of the caller's own (the Python API's) is left as it was."""
+    (RayEngine.__exit__), and the process ends by the signal. A handler of the caller's own
+    (the Python API's) is left as it was; so is the console script's (curate/interrupts.py),
+    which unwinds the run as a Ctrl-C does, and says so, then ends by the signal."""
     if previous is None or threading.current_thread() is not threading.main_thread():
         return
     _Sigterm.previous = previous
@@ -738,6 +740,9 @@ def _init(**options: Any) -> None:
             raise
         with contextlib.suppress(Exception):
             ray.shutdown()
+        if interrupts.is_installed(previous):  # the console script's: the command says it
+            signal.signal(signal.SIGTERM, previous)
+            interrupts.stop(signal.SIGTERM)
         _end_by_sigterm()
     _keep_sigterm(previous)
 
