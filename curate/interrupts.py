@@ -28,6 +28,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 STOPS = (signal.SIGINT, signal.SIGTERM)  # the signals that stop a command, said as a Ctrl-C
 
@@ -54,7 +55,7 @@ def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _defaults() -> dict[int, object]:
+def _defaults() -> dict[int, Any]:
     return {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
 
 
@@ -109,7 +110,7 @@ def noticed() -> Iterator[None]:
     """Within this block, a Ctrl-C or SIGTERM raises KeyboardInterrupt and is remembered for
     check(). A signal that is ignored, or handled by someone else, is left to them."""
     global _pending, _too_late, _active, _received
-    taken: dict[int, object] = {}
+    taken: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for signum, default in _defaults().items():
             handler = signal.getsignal(signum)

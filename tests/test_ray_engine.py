@@ -374,7 +374,7 @@ def test_a_sigterm_ends_a_ray_run_as_a_local_one(tmp_path, to):
         run.send_signal(signal.SIGTERM)
     _, stderr = run.communicate(timeout=120)
     assert run.returncode == -signal.SIGTERM, stderr
-    assert stderr == (f"Error: stopped by SIGTERM; no final file was written. A run on --engine ray cannot be "
+    assert stderr == ("Error: stopped by SIGTERM; no final file was written. A run on --engine ray cannot be "
                       "resumed: run the same command with --overwrite to start again.\n"), stderr
     assert _gone(cluster) == {}
 

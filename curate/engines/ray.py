@@ -35,6 +35,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import importlib
 import logging
 import os
 import re
@@ -783,10 +784,9 @@ def _own_process_group() -> Iterator[None]:
     them through its private ConsolePopen; without it they stay in this group, as before.
     A signal sent to every process of the job by other means, a cgroup's, still reaches
     them: README's section on interruption says what then happens.)"""
-    try:
-        import ray._private.services as services
-    except ImportError:
-        services = None
+    services: Any = None
+    with contextlib.suppress(ImportError):
+        services = importlib.import_module("ray._private.services")
     popen = getattr(services, "ConsolePopen", None)
     if not (isinstance(popen, type) and issubclass(popen, subprocess.Popen)) or sys.version_info < (3, 11):
         yield
