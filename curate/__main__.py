@@ -3,8 +3,9 @@
 Importing the command line takes a few tenths of a second (click, numpy, the rules'
 modules), and a Ctrl-C in that time raised KeyboardInterrupt inside an import, before
 the command had control: Python printed its traceback. Here it ends the command as a
-Ctrl-C a moment later does (curate.cli.CurateGroup): "Aborted!" and status 130. Nothing
-has been read or written by then.
+Ctrl-C a moment later does (curate.cli.CurateGroup): "Aborted!", and the process ends by
+the signal (status 130 to a shell). Nothing has been read or written by then. SIGTERM is
+taken from here on too, and said the same way (curate/interrupts.py).
 """
 
 from __future__ import annotations
@@ -13,19 +14,27 @@ import os
 import signal
 import sys
 
-INTERRUPTED = 130  # as curate.cli.INTERRUPTED, which cannot be imported yet
-
 
 def main() -> None:
-    _open_closed_standard_streams()
     try:
+        from curate import interrupts  # small: the signals are taken before the long imports
+
+        interrupts.install()
+        _open_closed_standard_streams()
         from curate.cli import main as command
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the message
-        sys.stderr.write("Aborted!\n")
+        from curate import interrupts
+
+        # A second signal meanwhile ends the process at once (interrupts.py).
+        signum = interrupts.received()
+        sys.stderr.write(_STOPPED_STARTING if signum == signal.SIGTERM else "Aborted!\n")
         sys.stderr.flush()
-        os._exit(INTERRUPTED)
+        interrupts.end_by(signum)
     command()
+
+
+_STOPPED_STARTING = "Error: stopped by SIGTERM while curate was starting; nothing was read or written. Run the " \
+                    "same command again to start it.\n"
 
 
 def _open_closed_standard_streams() -> None:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import math
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from curate.userfile import replace_file
 
 PROJECT_RULES = Path("rules")
 INTERRUPTED = 130  # the exit status of a command that Ctrl-C stopped before it did anything (128 + SIGINT)
+# (The console script's process then ends by the signal itself: curate/interrupts.py.)
 
 
 def _fail(err: CurateError) -> click.ClickException:
@@ -202,8 +204,11 @@ class CurateGroup(click.Group):
             # A Ctrl-C that no command turned into its own message (a run's says what is
             # on disk): click's word for it, and the status of a process SIGINT ended, as
             # for a Ctrl-C while the command is still being imported (curate/__main__.py).
-            echo("Aborted!", err=True)
-            raise click.exceptions.Exit(INTERRUPTED) from None
+            # A SIGTERM says its name: a scheduler's log then tells what stopped the command.
+            stopped_by = interrupts.received()
+            echo("Aborted!" if stopped_by == signal.SIGINT else f"Stopped by {interrupts.name(stopped_by)}.",
+                 err=True)
+            raise click.exceptions.Exit(128 + stopped_by) from None
         except MemoryError as err:
             # Raised before a run begins (loading its rules, finding its inputs), where
             # nothing is written yet, or by a command that is no run: a run's own is its
@@ -626,7 +631,19 @@ def dedup(inputs, output, **options):
     _execute(inputs, output, RuleSet, stages=DEDUP_PIPELINE, **options)
 
 
-def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engine, address, input_format,
+def _execute(inputs, output, *args, **options) -> None:
+    """A run's command; a SIGTERM before its run began (its inputs found, its rules loaded,
+    a Ray cluster started) says what a Ctrl-C there does not need to: nothing is written."""
+    try:
+        _execute_run(inputs, output, *args, **options)
+    except KeyboardInterrupt:
+        if interrupts.received() != signal.SIGTERM:
+            raise  # "Aborted!" (CurateGroup)
+        raise click.ClickException(_interrupted(Interrupted(Interrupted.UNTOUCHED), output, "local", None,
+                                                False)) from None
+
+
+def _execute_run(inputs, output, rules: Callable[[], RuleSet], stages, workers, engine, address, input_format,
              text_field, encoding, max_line_bytes, max_doc_bytes, max_doc_lines, memory, timings, strict, resume,
              overwrite, chunk_docs, quiet, output_format, staging, save_index, against, threshold, num_perm,
              shingle_words, shingle_chars, min_words, inputs_from=None, site="off", site_min_pages=DEFAULT_MIN_PAGES,
@@ -774,14 +791,17 @@ def _interrupted(err: KeyboardInterrupt, output, engine: str, staging: Path | No
     """What a Ctrl-C that stopped a run left, and what to do: as the writer found the
     folder (errors.Interrupted says when the usual --resume would not be true)."""
     state = err.state if isinstance(err, Interrupted) else None
+    # The same words for a SIGTERM (a scheduler's, `docker stop`, `kill`), which say so.
+    stopped_by = interrupts.received()
+    interrupted = "interrupted" if stopped_by == signal.SIGINT else f"stopped by {interrupts.name(stopped_by)}"
     if state == Interrupted.UNTOUCHED:
-        return (f"interrupted before the run began; nothing was written to {output}/. Run the same command again "
+        return (f"{interrupted} before the run began; nothing was written to {output}/. Run the same command again "
                 "to start it.")
     if state == Interrupted.REPLACING:
-        return (f"interrupted while --overwrite was deleting the earlier output in {output}/: part of it is gone, "
+        return (f"{interrupted} while --overwrite was deleting the earlier output in {output}/: part of it is gone, "
                 "and the new run had not begun. Run the same command again (with --overwrite) to start afresh.")
     if engine != "local":
-        return (f"interrupted; no final file was written. A run on --engine {engine} cannot be resumed: run the "
+        return (f"{interrupted}; no final file was written. A run on --engine {engine} cannot be resumed: run the "
                 "same command with --overwrite to start again.")
     kept = output
     if isinstance(output, str):
@@ -791,9 +811,9 @@ def _interrupted(err: KeyboardInterrupt, output, engine: str, staging: Path | No
     # --resume and --overwrite are refused together: the one replaces the other.
     resume = "--resume instead of --overwrite" if overwrite else "--resume"
     if state == Interrupted.COMMITTING:
-        return (f"interrupted while the finished run was being moved into place; its chunks are kept in "
+        return (f"{interrupted} while the finished run was being moved into place; its chunks are kept in "
                 f"{kept}/.partial/. Run the same command with {resume} to finish it.")
-    return (f"interrupted; finished chunks are kept in {kept}/.partial/ and no final file was written. Run the "
+    return (f"{interrupted}; finished chunks are kept in {kept}/.partial/ and no final file was written. Run the "
             f"same command with {resume} to continue where it stopped.")
 
 

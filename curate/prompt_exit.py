@@ -11,6 +11,9 @@ Python does it: threads that are not daemons are waited for, then the atexit fun
 run (a temporary folder's finalizer, logging's flush, Ray's shutdown, coverage's data),
 then the standard streams are flushed. Only the console script ends this way; a program
 that calls curate's library keeps its own interpreter's exit.
+
+A command that SIGINT or SIGTERM stopped, once it has said so, ends by that signal
+(curate/interrupts.py): the status a shell and a scheduler read as "stopped by it".
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import sys
 import threading
 from typing import NoReturn
 
+from curate import interrupts
 from curate.streams import lost_stdout_message, write_failed
 
 # A stdout that could not be written (no space, an I/O error; not a reader gone, which
@@ -62,4 +66,7 @@ def exit_promptly(code: object) -> NoReturn:
             sys.stderr.write(message + "\n")
             sys.stderr.flush()
         status = status or WRITE_FAILED
+    signum = interrupts.stopped_by()
+    if signum is not None and status != 0:  # a run that finished all the same ends as finished
+        interrupts.end_by(signum)
     os._exit(status)

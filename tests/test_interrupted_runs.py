@@ -123,7 +123,7 @@ def test_a_ctrl_c_while_the_output_moves_into_place_is_finished_by_resume(corpus
     # matches a rename's second path too, at the join's rename into .partial/removed.jsonl:
     # in the commit either way).
     stopped = _traced("rename", "signal=INT", _command(corpus, out), out / ".partial" / "removed.jsonl")
-    assert stopped.returncode == 1
+    assert stopped.returncode == -signal.SIGINT  # ends by the signal, after its message
     assert stopped.stderr == (
         f"Error: interrupted while the finished run was being moved into place; its chunks are kept in "
         f"{out}/.partial/. Run the same command with --resume to finish it.\n")
@@ -146,7 +146,7 @@ def test_a_ctrl_c_before_the_run_began_leaves_no_folder_and_says_so(corpus, fini
     # At the mkdir of the output folder, or of its .partial/ (deleted again: it holds nothing).
     out = tmp_path / "out"
     stopped = _traced("mkdir", "signal=INT", _command(corpus, out), out / made)
-    assert stopped.returncode == 1
+    assert stopped.returncode == -signal.SIGINT  # ends by the signal, after its message
     assert stopped.stderr == UNTOUCHED.format(out=out)
     assert not out.exists()
     again = in_process(*_command(corpus, out)[1:], cwd=ROOT / "tests")
@@ -160,7 +160,7 @@ def test_a_ctrl_c_before_overwrite_began_says_the_folder_is_as_it_was(corpus, fi
     shutil.copytree(finished, out)
     # While the folder is looked at, before --overwrite deletes anything.
     stopped = _traced("openat", "signal=INT", _command(corpus, out, "--overwrite"), out)
-    assert stopped.returncode == 1
+    assert stopped.returncode == -signal.SIGINT  # ends by the signal, after its message
     assert stopped.stderr == UNTOUCHED.format(out=out)
     assert output_files(out) == output_files(finished)
 
@@ -172,7 +172,7 @@ def test_a_ctrl_c_while_overwrite_deletes_the_old_output_says_run_it_again(corpu
     out = tmp_path / "out"
     shutil.copytree(finished, out)
     stopped = _traced("unlinkat", f"signal=INT:when={nth}", _command(corpus, out, "--overwrite"))
-    assert stopped.returncode == 1
+    assert stopped.returncode == -signal.SIGINT  # ends by the signal, after its message
     assert stopped.stderr == (
         f"Error: interrupted while --overwrite was deleting the earlier output in {out}/: part of it is gone, and "
         "the new run had not begun. Run the same command again (with --overwrite) to start afresh.\n")
@@ -244,7 +244,7 @@ def test_a_ctrl_c_while_the_command_is_imported_is_quiet(tmp_path):
     out = tmp_path / "out"
     command = [sys.executable, "-m", "curate", "run", str(ROOT / "seeds"), "-o", str(out), "-q"]
     stopped = _traced("openat", "signal=INT:when=1", command, *opened)
-    assert stopped.returncode == 130
+    assert stopped.returncode == -signal.SIGINT
     assert stopped.stderr == "Aborted!\n"
     assert not out.exists()
 
@@ -253,7 +253,7 @@ def test_a_ctrl_c_while_the_command_is_imported_is_quiet(tmp_path):
 def test_a_ctrl_c_while_the_inputs_are_found_is_quiet(corpus, tmp_path):
     out = tmp_path / "out"
     stopped = _traced("%file", "signal=INT:when=1", _command(corpus, out), corpus)
-    assert stopped.returncode == 130
+    assert stopped.returncode == -signal.SIGINT
     assert stopped.stderr.strip() == "Aborted!"
     assert not out.exists()
 
@@ -292,7 +292,7 @@ def test_a_ctrl_c_in_the_settle_of_dedup_parts_is_one_message(corpus, finished, 
     time.sleep(0.2)  # into its imports (it takes a second or so), past Python's own start
     os.killpg(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 1, stderr
+    assert proc.returncode == -signal.SIGINT, stderr
     assert stderr == (f"Error: interrupted; finished chunks are kept in {out}/.partial/ and no final file was "
                       "written. Run the same command with --resume to continue where it stopped.\n")
     resumed = in_process(*_command(corpus, out, "--dedup-parts", "--workers", "2", "--resume")[1:], cwd=ROOT / "tests")

@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Self
 
 from curate.errors import CurateError, MachineLimit, machine_limit, thread_limit
+from curate.interrupts import STOPS
 
 TASKS_PER_WORKER = 2  # one being computed, one waiting: a worker never idles between tasks
 # A worker's exit status when it ran out of memory where it could not even say so (the
@@ -109,9 +110,9 @@ class WorkerPool:
                 process = context.Process(target=_serve, name=f"curate-worker-{number}", daemon=True,
                                           args=(their_tasks, their_results, parent_ends, fn, initializer,
                                                 initargs))
-                # A Ctrl-C during the fork would interrupt the new worker before it ignores
-                # SIGINT (a traceback from it); blocked, it waits for the parent alone.
-                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                # A Ctrl-C or SIGTERM during the fork would interrupt the new worker before it
+                # ignores them (a traceback from it); blocked, they wait for the parent alone.
+                signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
                 try:
                     process.start()
                 except BaseException:
@@ -123,7 +124,7 @@ class WorkerPool:
                     # here. Closed before the next fork, so no later worker inherits it.
                     for end in theirs:
                         end.close()
-                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
                 worker = _Worker(number, process, our_tasks, our_results)
                 self._workers.append(worker)
                 self._by_sentinel[process.sentinel] = worker
@@ -240,13 +241,14 @@ class WorkerPool:
 
     def close(self, kill: bool) -> None:
         """Stop every worker: idle ones exit when their pipe closes; with ``kill`` (an
-        error, Ctrl-C) busy ones are terminated at once. None outlives this call."""
+        error, Ctrl-C) busy ones are killed at once (SIGKILL: a worker ignores SIGTERM, which
+        is the parent's to handle). None outlives this call."""
         for worker in self._workers:
             worker.conn.close()
             worker.results.close()
         if kill:
             for worker in self._workers:
-                worker.process.terminate()
+                worker.process.kill()
         deadline = time.monotonic() + STOP_SECONDS
         for worker in self._workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))
@@ -347,9 +349,12 @@ def _serve(tasks: Connection, results: Connection, parent_ends: list[Connection]
     """A worker's life: set up, then compute each task its receiver thread reads and hand
     the result to its sender thread, until the parent closes the pipe."""
     try:
-        # Ctrl-C reaches the whole process group; the parent decides, then stops the workers.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent for the fork
+        # Ctrl-C reaches the whole process group, and so does a scheduler's SIGTERM (Slurm,
+        # `docker stop` on a shell): the parent decides and says why, then stops the workers.
+        # Left to them, they died first, and the parent reported a worker's death.
+        for stop in STOPS:
+            signal.signal(stop, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # blocked by the parent for the fork
         for end in parent_ends:
             end.close()
         failure = None

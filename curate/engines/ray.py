@@ -35,12 +35,15 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import importlib
 import logging
 import os
 import re
 import select
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -48,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from curate import interrupts
 from curate.document import Reason
 from curate.errors import UsageError
 from curate.storage import Location
@@ -470,12 +474,20 @@ class RayEngine(Engine):
             return self
         # Before the driver takes the output folder: a bad --address changes nothing.
         self._owns_cluster = _connect(self.address, self.workers)
-        self._watch = _ClusterWatch() if self._owns_cluster else None
-        # Actors of a finished pass, for the next one. The first pass's are started now,
-        # bare: their processes come up, and warm up, while this process loads the rules
-        # and prepares the output folder.
-        actors = _cluster_cpus()
-        self._idle: list[Any] = [_RemoteWorker.options(**_actor_options()).remote([], None) for _ in range(actors)]
+        self._watch = None
+        self._idle: list[Any] = []
+        try:
+            self._watch = _ClusterWatch() if self._owns_cluster else None
+            # Actors of a finished pass, for the next one. The first pass's are started now,
+            # bare: their processes come up, and warm up, while this process loads the rules
+            # and prepares the output folder.
+            actors = _cluster_cpus()
+            self._idle = [_RemoteWorker.options(**_actor_options()).remote([], None) for _ in range(actors)]
+        except BaseException as err:
+            # A Ctrl-C or SIGTERM here (or an error) left the cluster to ray's atexit, which
+            # ends its raylet and GCS server but not their agents: they ran on, orphaned.
+            self.__exit__(type(err), err, err.__traceback__)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -592,8 +604,9 @@ def _keep_sigterm(previous: Any) -> None:
     received ... PC: @ 0x...": `_init` turns that one off). The default action would leave
     the cluster's agents running, orphaned (Ray's fate sharing ends its raylet and GCS
     server, not them). So it unwinds the run as an error would, the cluster is shut down
-    (RayEngine.__exit__), and the process ends by the signal, silently, as a local run does.
-    A handler of the caller's own (the Python API's) is left as it was."""
+    (RayEngine.__exit__), and the process ends by the signal. A handler of the caller's own
+    (the Python API's) is left as it was; so is the console script's (curate/interrupts.py),
+    which unwinds the run as a Ctrl-C does, and says so, then ends by the signal."""
     if previous is None or threading.current_thread() is not threading.main_thread():
         return
     _Sigterm.previous = previous
@@ -732,14 +745,66 @@ def _init(**options: Any) -> None:
     os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     previous = signal.getsignal(signal.SIGTERM)
     try:
-        ray.init(**options)
+        with _own_process_group():
+            ray.init(**options)
     except SystemExit as err:
         if err.code != signal.SIGTERM:
             raise
         with contextlib.suppress(Exception):
             ray.shutdown()
+        _end_groups()  # what a cluster stopped half-way through its start left running
+        if interrupts.is_installed(previous):  # the console script's: the command says it
+            signal.signal(signal.SIGTERM, previous)
+            interrupts.stop(signal.SIGTERM)
         _end_by_sigterm()
     _keep_sigterm(previous)
+
+
+_groups: list[int] = []  # the process groups of the cluster being started (_own_process_group)
+
+
+def _end_groups() -> None:
+    """SIGKILL to the process groups of a cluster whose start a SIGTERM stopped: ray.shutdown
+    then ended the processes Ray had recorded, but the raylet's agents (in the raylet's
+    group) were started too late to be, and ran on, orphaned. Called right after the
+    shutdown: a group whose processes are gone is refused (ESRCH), not another's."""
+    while _groups:
+        with contextlib.suppress(OSError):
+            os.killpg(_groups.pop(), signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _own_process_group() -> Iterator[None]:
+    """The processes of a cluster started now (raylet, GCS server, agents, and the actors
+    the raylet starts) in a process group of their own, not this one's. A SIGTERM or
+    Ctrl-C sent to this process's group (`kill -TERM -PGID`, a shell's job control, a
+    terminal) is then this process's to handle: it says what the run kept and shuts the
+    cluster down. Reached by it too, the raylet ended at once, and Ray ended this process
+    by a C exit (status 1, one log line of Ray's) before it could say a word. (Ray starts
+    them through its private ConsolePopen; without it they stay in this group, as before.
+    A signal sent to every process of the job by other means, a cgroup's, still reaches
+    them: README's section on interruption says what then happens.)"""
+    services: Any = None
+    with contextlib.suppress(ImportError):
+        services = importlib.import_module("ray._private.services")
+    popen = getattr(services, "ConsolePopen", None)
+    if not (isinstance(popen, type) and issubclass(popen, subprocess.Popen)) or sys.version_info < (3, 11):
+        yield
+        return
+
+    class Grouped(popen):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("process_group", 0)
+            super().__init__(*args, **kwargs)
+            _groups.append(self.pid)
+
+    services.ConsolePopen = Grouped
+    _groups.clear()
+    try:
+        yield
+        _groups.clear()  # started: its shutdown is ray.shutdown's
+    finally:
+        services.ConsolePopen = popen
 
 
 _ADDRESS_FORM = ("give the HOST:PORT of a head started with `ray start --head` (e.g. 10.0.0.5:6379), or auto, "

@@ -50,6 +50,7 @@ import numpy as np
 from curate.distinct import distinct
 from curate.document import ParagraphRef, Reason
 from curate.engines.pool import die_with_parent
+from curate.interrupts import STOPS
 from curate.outdir import close_unwritten, fsync_path, write_synced
 from curate.stages.dedup.apply import duplicate_reason
 from curate.stages.dedup.buckets import take_sets
@@ -581,9 +582,10 @@ class _Processes:
     every process of the terminal's group: a process still importing curate (a spawned
     one imports it all again, for a second or so) printed a KeyboardInterrupt traceback of
     its own, and an idle one its "Process SpawnProcess-1" traceback. Here each starts with
-    SIGINT blocked, and ignores it before it unblocks it; this process, stopped by the
-    Ctrl-C (or by an error), cancels the parts not begun and ends the others at once,
-    rather than wait for them (a resumed run redoes them: part_results.py)."""
+    SIGINT and SIGTERM blocked (a scheduler's SIGTERM reaches the group too), and ignores
+    them before it unblocks them; this process, stopped by the signal (or by an error),
+    cancels the parts not begun and ends the others at once, rather than wait for them (a
+    resumed run redoes them: part_results.py)."""
 
     def __init__(self, processes: int):
         self.slots = processes
@@ -619,7 +621,7 @@ class _Processes:
         # interrupted is not, and it went on alone, and failed once this process was gone.
         started = [process for process in self._context.processes if process.pid is not None]
         for process in started:
-            process.terminate()
+            process.kill()  # it ignores SIGTERM, this process's to handle (_start_part_process)
         for process in started:
             process.join(STOP_WAIT)
             if process.exitcode is None:
@@ -642,19 +644,20 @@ class _QuietSpawnProcess(multiprocessing.context.SpawnProcess):
         is started, and counted (Process.pid): raised part-way, it left a process that
         its pool did not know of, to go on alone and fail once this one was gone."""
         held: list[int] = []
-        handler = signal.getsignal(signal.SIGINT)  # None: not Python's to change
-        in_main = threading.current_thread() is threading.main_thread() and handler is not None
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        if in_main:
-            signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
+        handlers = {stop: signal.getsignal(stop) for stop in STOPS}  # None: not Python's to change
+        in_main = threading.current_thread() is threading.main_thread()
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+        taken = [stop for stop, handler in handlers.items() if in_main and handler is not None]
+        for stop in taken:
+            signal.signal(stop, lambda signum, _frame: held.append(signum))
         try:
             super().start()
         finally:
-            if in_main:
-                signal.signal(signal.SIGINT, handler)
+            for stop in taken:
+                signal.signal(stop, handlers[stop])
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        if held:
-            signal.raise_signal(signal.SIGINT)  # to the handler it was meant for
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)  # to the handler it was meant for
 
 
 class _QuietSpawnContext(multiprocessing.context.SpawnContext):
@@ -676,8 +679,9 @@ def _start_part_process() -> None:
     holding the run's stdout and stderr); a Ctrl-C that came while it started (blocked
     until now) and every later one are left to the process that settles."""
     die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    for stop in STOPS:  # a SIGTERM to the whole group (Slurm, `docker stop`) too
+        signal.signal(stop, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
 
 
 def add_kept(index: DedupIndex, folder: Path, bands: int) -> None:
