@@ -3,7 +3,9 @@
 The text is the column ``--text-field`` names (a string column); an ``id`` column gives
 the document's id as JSONL's ``id`` field does, and every other column is kept in the
 document's metadata, made JSON-able: timestamps, dates and times become ISO 8601
-strings, durations seconds (a float), decimals strings, binary values base64 strings
+strings, durations seconds (a float), both written by curate from the file's integers,
+the same on every machine, and strings that are not UTF-8 at any depth are kept with
+``\\xff`` escapes (``table_values.py``); decimals strings, binary values base64 strings
 (standard alphabet, padded: the form JSON tools and ``datasets`` expect). A map whose keys
 are strings (a pandas or Spark dict column) becomes a JSON object, as duckdb's ``to_json``
 and polars' ``write_ndjson`` write it: as ``[key, value]`` pairs, arrays mixing a string
@@ -47,6 +49,7 @@ from curate.formats.base import (
     unreadable_problem,
 )
 from curate.formats.parquet_pages import chunk_pages
+from curate.formats.table_values import column_values
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
@@ -325,7 +328,7 @@ class _Columns:
     def __init__(self, batch: Any, field: str) -> None:
         self.field = field
         self.text = _TextColumn(batch.column(field))
-        self.others = {name: _shaped(column.type, _values(column))
+        self.others = {name: _shaped(column.type, column_values(column))
                        for name, column in zip(batch.schema.names, batch.columns, strict=True) if name != field}
 
     def row(self, source: str, row: int, index: int, limit: int) -> Iterator[RawDocument | Problem]:
@@ -404,29 +407,6 @@ class _TextColumn:
         return self.column if self.indices is None else self.column.take(self.indices)
 
 
-def _values(column: Any) -> tuple[list[Any], dict[int, tuple[str, bool]]]:
-    """A column's values as Python objects, and the faults of those Python cannot hold
-    by row index: (what is wrong, whether the value was kept with escapes)."""
-    try:
-        return column.to_pylist(), {}
-    except Exception:  # noqa: BLE001 - OverflowError, UnicodeDecodeError, ...: found cell by cell below
-        pass
-    values: list[Any] = []
-    faults: dict[int, tuple[str, bool]] = {}
-    for index in range(len(column)):
-        try:
-            values.append(column[index].as_py())
-        except MemoryError:
-            raise  # the machine's, not the cell's (formats.base.stop_on_machine_limit): the run stops
-        except Exception as err:  # noqa: BLE001 - whatever pyarrow's conversion raises for this cell
-            value = _escaped(column, index)
-            reason = f"not valid UTF-8: {err.reason} at byte {err.start:,}" if isinstance(
-                err, UnicodeDecodeError) else str(err)
-            faults[index] = (reason, value is not None)
-            values.append(value)
-    return values, faults
-
-
 def _shaped(arrow_type: Any, found: tuple[list[Any], dict[int, tuple[str, bool]]]
             ) -> tuple[list[Any], dict[int, tuple[str, bool]]]:
     """A column's values with each map whose keys are strings made a dict (the module's
@@ -483,24 +463,6 @@ def _map_values(item: Callable[[Any], Any] | None, string_keys: bool) -> Callabl
     return shape
 
 
-def _escaped(column: Any, index: int) -> str | None:
-    """A string cell that is not UTF-8, with each invalid byte written as ``\\xff``, as
-    curate writes the bytes of a file name that is not UTF-8; None for any other cell.
-    A date or time out of Python's range is written as null: no string for it would be
-    one a reader of the metadata could parse."""
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(column.type):
-        index, column = column.indices[index].as_py(), column.dictionary
-    if pa.types.is_large_string(column.type):
-        raw = column.view(pa.large_binary())[index].as_py()
-    elif pa.types.is_string(column.type):
-        raw = column.view(pa.binary())[index].as_py()
-    else:
-        return None
-    return None if raw is None else bytes(raw).decode("utf-8", "backslashreplace")
-
-
 def _document(source: str, row: int, text: str, size: int, record: dict[str, Any]) -> RawDocument:
     rid = record.get("id")
     usable_id = names_a_document(rid)  # what it refuses ("", null, a list) stays in the metadata
@@ -529,6 +491,4 @@ def jsonable(value: Any) -> Any:
         # A map with keys that are not strings, or with a key twice, is a list of (key,
         # value) tuples (_map_values): each becomes a [key, value] pair.
         return [jsonable(item) for item in value]
-    if hasattr(value, "isoformat"):  # pandas' Timestamp, for nanosecond timestamps
-        return value.isoformat()
     return str(value)
