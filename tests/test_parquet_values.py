@@ -13,6 +13,7 @@ import random
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.feather as feather
@@ -192,3 +193,42 @@ def test_bytes_that_are_not_utf8_are_escaped_at_any_depth(tmp_path, name):
         assert problem["action"].startswith("row kept, with the value's invalid bytes written as \\xff escapes")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["lines"] == {"kept": 3, "quarantined": 0, "read": 3, "removed": 0}
+
+
+def _dataset(folder: Path) -> None:
+    """A Dask/Spark-style dataset: part files, _metadata (their footers) and
+    _common_metadata (their schema), as pyarrow's write_metadata writes them."""
+    folder.mkdir()
+    footers: list = []
+    for k in range(2):
+        table = pa.table({"text": [f"Row {k}-{i} talks about the migration patterns of northern birds {k}{i}."
+                                   for i in range(3)]})
+        pq.write_table(table, folder / f"part.{k}.parquet", metadata_collector=footers)
+        footers[-1].set_file_path(f"part.{k}.parquet")
+    pq.write_metadata(table.schema, folder / "_common_metadata")
+    pq.write_metadata(table.schema, folder / "_metadata", metadata_collector=footers)
+
+
+def test_a_parquet_datasets_summary_files_are_skipped_with_a_note_under_format_parquet(tmp_path):
+    _dataset(tmp_path / "ds")
+    out = tmp_path / "out"
+    result = invoke("run", tmp_path / "ds", "--format", "parquet", "-o", out, "--no-builtin-rules", "--strict")
+    assert result.exit_code == 0, result.output
+    assert len(read_corpus(out)) == 6
+    notes = {q["source"]: q for q in read_jsonl(out / "quarantine.jsonl")}
+    assert sorted(notes) == ["_common_metadata", "_metadata"]
+    for note in notes.values():
+        assert note["problem"] == "summary file of a Parquet dataset skipped" and note["lines"] == 0
+    assert notes["_metadata"]["action"].startswith("not read: it holds the part files' footers, no rows")
+    assert notes["_common_metadata"]["action"].startswith("not read: it holds the dataset's schema, no rows")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["lines"] == {"kept": 6, "quarantined": 0, "read": 6, "removed": 0}
+
+
+def test_a_schema_only_file_of_another_name_is_still_a_problem(tmp_path):
+    pq.write_metadata(pa.schema([("text", pa.string())]), tmp_path / "empty.parquet")
+    out = tmp_path / "out"
+    result = invoke("run", tmp_path / "empty.parquet", "-o", out, "--no-builtin-rules")
+    assert result.exit_code == 0, result.output
+    [problem] = read_jsonl(out / "quarantine.jsonl")
+    assert problem["problem"] == "no rows: the file holds a schema only"

@@ -13,6 +13,10 @@ and a number, pyarrow's JSON reader refused the shard. A map with a key twice in
 (Arrow allows it) stays a list of pairs in that cell, so neither value is lost; so does a
 map whose keys are not strings (an object's keys could only be their text).
 
+A dataset's summary files (``_metadata``: its part files' footers; ``_common_metadata``:
+their schema), read under ``--format parquet``, hold no rows of their own: each is a note
+of 0 lines (``_refuse_summary``), as an auto walk skips them for their names.
+
 Provenance: a row's ``line`` is its 1-based row number in the file (over all row groups),
 and each line's span indexes the UTF-8 of the row's text value (``"bytes_of":
 "text_field"``), exactly as for a JSONL record.
@@ -32,12 +36,13 @@ import base64
 import contextlib
 import datetime as dt
 import decimal
+import functools
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from curate.document import Problem, RawDocument
+from curate.document import PARQUET_SUMMARY, Problem, RawDocument
 from curate.formats.base import (
     NotRegularFile,
     ReadOptions,
@@ -82,15 +87,47 @@ class ParquetReader:
     compressed = False  # Parquet compresses inside the file, column chunk by column chunk
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
-        yield from read_table(file, options, "Parquet", "a Parquet file", "pyarrow.parquet", _open_parquet)
+        name = file.source.rpartition("/")[2]
+        yield from read_table(file, options, "Parquet", "a Parquet file", "pyarrow.parquet",
+                              functools.partial(_open_parquet, name=name))
 
 
-def _open_parquet(handle: Any, options: ReadOptions) -> tuple[Any, Iterator[Any], int]:
+class NotData(Exception):
+    """A file that is not read, with what to do: ``read_table`` says it as a note of 0 lines."""
+
+    def __init__(self, problem: str, action: str) -> None:
+        super().__init__(problem)
+        self.problem, self.action = problem, action
+
+
+# The summary files a Parquet dataset may have beside its part files (Dask, Spark's
+# parquet.summary.metadata.level, pyarrow's write_metadata): an auto walk skips them for
+# their names (no .parquet suffix); under --format parquet they are read as Parquet and
+# skipped here.
+SUMMARY_NAMES = ("_metadata", "_common_metadata")
+
+
+def _open_parquet(handle: Any, options: ReadOptions, name: str = "") -> tuple[Any, Iterator[Any], int]:
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(handle)
+    _refuse_summary(parquet.metadata, name)
     page_max = max(PAGE_BYTES_MIN, 2 * options.max_doc_bytes)
     return parquet.schema_arrow, _row_groups(parquet, handle, page_max), parquet.metadata.num_rows
+
+
+def _refuse_summary(metadata: Any, name: str) -> None:
+    """Raise NotData for a dataset's summary file: the footers of its part files (each
+    column chunk named as in another file: pyarrow would read its rows' pages from this
+    one, which holds none), or, named as one, a schema alone."""
+    elsewhere = any(metadata.row_group(number).column(k).file_path
+                    for number in range(metadata.num_row_groups) for k in range(metadata.num_columns))
+    if elsewhere:
+        raise NotData(PARQUET_SUMMARY, "not read: it holds the part files' footers, no rows; the rows are in the "
+                                       "part files, which are read as files of their own")
+    if name in SUMMARY_NAMES and metadata.num_row_groups == 0:
+        raise NotData(PARQUET_SUMMARY, "not read: it holds the dataset's schema, no rows; the rows are in the "
+                                       "part files, which are read as files of their own")
 
 
 def _row_groups(parquet: Any, handle: Any, page_max: int) -> Iterator[Any]:
@@ -217,6 +254,9 @@ def read_table(file: InputFile, options: ReadOptions, kind: str, what: str, modu
     with handle:
         try:
             schema, batches, rows = open_table(handle, options)
+        except NotData as note:
+            yield Problem(file.source, None, note.problem, note.action, lines=0)
+            return
         except Exception as err:  # noqa: BLE001 - ArrowInvalid, OSError, ...: whatever pyarrow cannot open
             stop_on_machine_limit(file.source, err)
             if handle.seek(0, 2) == 0:
