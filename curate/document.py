@@ -138,7 +138,12 @@ OWN_OUTPUT = "this run's output folder skipped"
 OTHER_OUTPUT = "output folder of a curate run skipped"
 DATASET_METADATA = "metadata of a Hugging Face dataset folder (save_to_disk) skipped"
 DATASET_CACHE = "cache file of a Hugging Face dataset folder, not listed in its state.json: skipped"
-SKIPPED_BY_DESIGN = frozenset({HIDDEN_FILE, HIDDEN_FOLDER, OWN_OUTPUT, OTHER_OUTPUT, DATASET_METADATA, DATASET_CACHE})
+# A Parquet dataset's _metadata and _common_metadata (Dask, Spark, pyarrow's
+# write_metadata), met under --format parquet: the footers and schema of its part files,
+# no rows of their own (formats/parquet.py).
+PARQUET_SUMMARY = "summary file of a Parquet dataset skipped"
+SKIPPED_BY_DESIGN = frozenset({HIDDEN_FILE, HIDDEN_FOLDER, OWN_OUTPUT, OTHER_OUTPUT, DATASET_METADATA,
+                               DATASET_CACHE, PARQUET_SUMMARY})
 
 
 @record(frozen=True)

@@ -3,13 +3,19 @@
 The text is the column ``--text-field`` names (a string column); an ``id`` column gives
 the document's id as JSONL's ``id`` field does, and every other column is kept in the
 document's metadata, made JSON-able: timestamps, dates and times become ISO 8601
-strings, durations seconds (a float), decimals strings, binary values base64 strings
+strings, durations seconds (a float), both written by curate from the file's integers,
+the same on every machine, and strings that are not UTF-8 at any depth are kept with
+``\\xff`` escapes (``table_values.py``); decimals strings, binary values base64 strings
 (standard alphabet, padded: the form JSON tools and ``datasets`` expect). A map whose keys
 are strings (a pandas or Spark dict column) becomes a JSON object, as duckdb's ``to_json``
 and polars' ``write_ndjson`` write it: as ``[key, value]`` pairs, arrays mixing a string
 and a number, pyarrow's JSON reader refused the shard. A map with a key twice in one cell
 (Arrow allows it) stays a list of pairs in that cell, so neither value is lost; so does a
 map whose keys are not strings (an object's keys could only be their text).
+
+A dataset's summary files (``_metadata``: its part files' footers; ``_common_metadata``:
+their schema), read under ``--format parquet``, hold no rows of their own: each is a note
+of 0 lines (``_refuse_summary``), as an auto walk skips them for their names.
 
 Provenance: a row's ``line`` is its 1-based row number in the file (over all row groups),
 and each line's span indexes the UTF-8 of the row's text value (``"bytes_of":
@@ -30,12 +36,13 @@ import base64
 import contextlib
 import datetime as dt
 import decimal
+import functools
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from curate.document import Problem, RawDocument
+from curate.document import PARQUET_SUMMARY, Problem, RawDocument
 from curate.formats.base import (
     NotRegularFile,
     ReadOptions,
@@ -47,6 +54,7 @@ from curate.formats.base import (
     unreadable_problem,
 )
 from curate.formats.parquet_pages import chunk_pages
+from curate.formats.table_values import column_values
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
@@ -79,15 +87,47 @@ class ParquetReader:
     compressed = False  # Parquet compresses inside the file, column chunk by column chunk
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
-        yield from read_table(file, options, "Parquet", "a Parquet file", "pyarrow.parquet", _open_parquet)
+        name = file.source.rpartition("/")[2]
+        yield from read_table(file, options, "Parquet", "a Parquet file", "pyarrow.parquet",
+                              functools.partial(_open_parquet, name=name))
 
 
-def _open_parquet(handle: Any, options: ReadOptions) -> tuple[Any, Iterator[Any], int]:
+class NotData(Exception):
+    """A file that is not read, with what to do: ``read_table`` says it as a note of 0 lines."""
+
+    def __init__(self, problem: str, action: str) -> None:
+        super().__init__(problem)
+        self.problem, self.action = problem, action
+
+
+# The summary files a Parquet dataset may have beside its part files (Dask, Spark's
+# parquet.summary.metadata.level, pyarrow's write_metadata): an auto walk skips them for
+# their names (no .parquet suffix); under --format parquet they are read as Parquet and
+# skipped here.
+SUMMARY_NAMES = ("_metadata", "_common_metadata")
+
+
+def _open_parquet(handle: Any, options: ReadOptions, name: str = "") -> tuple[Any, Iterator[Any], int]:
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(handle)
+    _refuse_summary(parquet.metadata, name)
     page_max = max(PAGE_BYTES_MIN, 2 * options.max_doc_bytes)
     return parquet.schema_arrow, _row_groups(parquet, handle, page_max), parquet.metadata.num_rows
+
+
+def _refuse_summary(metadata: Any, name: str) -> None:
+    """Raise NotData for a dataset's summary file: the footers of its part files (each
+    column chunk named as in another file: pyarrow would read its rows' pages from this
+    one, which holds none), or, named as one, a schema alone."""
+    elsewhere = any(metadata.row_group(number).column(k).file_path
+                    for number in range(metadata.num_row_groups) for k in range(metadata.num_columns))
+    if elsewhere:
+        raise NotData(PARQUET_SUMMARY, "not read: it holds the part files' footers, no rows; the rows are in the "
+                                       "part files, which are read as files of their own")
+    if name in SUMMARY_NAMES and metadata.num_row_groups == 0:
+        raise NotData(PARQUET_SUMMARY, "not read: it holds the dataset's schema, no rows; the rows are in the "
+                                       "part files, which are read as files of their own")
 
 
 def _row_groups(parquet: Any, handle: Any, page_max: int) -> Iterator[Any]:
@@ -214,6 +254,9 @@ def read_table(file: InputFile, options: ReadOptions, kind: str, what: str, modu
     with handle:
         try:
             schema, batches, rows = open_table(handle, options)
+        except NotData as note:
+            yield Problem(file.source, None, note.problem, note.action, lines=0)
+            return
         except Exception as err:  # noqa: BLE001 - ArrowInvalid, OSError, ...: whatever pyarrow cannot open
             stop_on_machine_limit(file.source, err)
             if handle.seek(0, 2) == 0:
@@ -325,7 +368,7 @@ class _Columns:
     def __init__(self, batch: Any, field: str) -> None:
         self.field = field
         self.text = _TextColumn(batch.column(field))
-        self.others = {name: _shaped(column.type, _values(column))
+        self.others = {name: _shaped(column.type, column_values(column))
                        for name, column in zip(batch.schema.names, batch.columns, strict=True) if name != field}
 
     def row(self, source: str, row: int, index: int, limit: int) -> Iterator[RawDocument | Problem]:
@@ -404,29 +447,6 @@ class _TextColumn:
         return self.column if self.indices is None else self.column.take(self.indices)
 
 
-def _values(column: Any) -> tuple[list[Any], dict[int, tuple[str, bool]]]:
-    """A column's values as Python objects, and the faults of those Python cannot hold
-    by row index: (what is wrong, whether the value was kept with escapes)."""
-    try:
-        return column.to_pylist(), {}
-    except Exception:  # noqa: BLE001 - OverflowError, UnicodeDecodeError, ...: found cell by cell below
-        pass
-    values: list[Any] = []
-    faults: dict[int, tuple[str, bool]] = {}
-    for index in range(len(column)):
-        try:
-            values.append(column[index].as_py())
-        except MemoryError:
-            raise  # the machine's, not the cell's (formats.base.stop_on_machine_limit): the run stops
-        except Exception as err:  # noqa: BLE001 - whatever pyarrow's conversion raises for this cell
-            value = _escaped(column, index)
-            reason = f"not valid UTF-8: {err.reason} at byte {err.start:,}" if isinstance(
-                err, UnicodeDecodeError) else str(err)
-            faults[index] = (reason, value is not None)
-            values.append(value)
-    return values, faults
-
-
 def _shaped(arrow_type: Any, found: tuple[list[Any], dict[int, tuple[str, bool]]]
             ) -> tuple[list[Any], dict[int, tuple[str, bool]]]:
     """A column's values with each map whose keys are strings made a dict (the module's
@@ -483,24 +503,6 @@ def _map_values(item: Callable[[Any], Any] | None, string_keys: bool) -> Callabl
     return shape
 
 
-def _escaped(column: Any, index: int) -> str | None:
-    """A string cell that is not UTF-8, with each invalid byte written as ``\\xff``, as
-    curate writes the bytes of a file name that is not UTF-8; None for any other cell.
-    A date or time out of Python's range is written as null: no string for it would be
-    one a reader of the metadata could parse."""
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(column.type):
-        index, column = column.indices[index].as_py(), column.dictionary
-    if pa.types.is_large_string(column.type):
-        raw = column.view(pa.large_binary())[index].as_py()
-    elif pa.types.is_string(column.type):
-        raw = column.view(pa.binary())[index].as_py()
-    else:
-        return None
-    return None if raw is None else bytes(raw).decode("utf-8", "backslashreplace")
-
-
 def _document(source: str, row: int, text: str, size: int, record: dict[str, Any]) -> RawDocument:
     rid = record.get("id")
     usable_id = names_a_document(rid)  # what it refuses ("", null, a list) stays in the metadata
@@ -529,6 +531,4 @@ def jsonable(value: Any) -> Any:
         # A map with keys that are not strings, or with a key twice, is a list of (key,
         # value) tuples (_map_values): each becomes a [key, value] pair.
         return [jsonable(item) for item in value]
-    if hasattr(value, "isoformat"):  # pandas' Timestamp, for nanosecond timestamps
-        return value.isoformat()
     return str(value)
