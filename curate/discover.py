@@ -29,8 +29,12 @@ from curate.document import (
     DATASET_METADATA,
     HIDDEN_FILE,
     HIDDEN_FOLDER,
+    JOB_MARKER,
+    JOB_MARKER_SKIPPED,
     OTHER_OUTPUT,
     OWN_OUTPUT,
+    PARQUET_SUMMARY,
+    PARQUET_SUMMARY_NAMES,
     Problem,
 )
 from curate.errors import UsageError, raise_if_machine_limit
@@ -73,6 +77,11 @@ SKIP_ACTIONS = {
     HIDDEN_FOLDER: "not read; curate skips names that start with '.': rename it to read it",
     OTHER_OUTPUT: "not read; to read its corpus, give its corpus/ folder as an input",
     DATASET_METADATA: "not read: not text; the dataset's data files (the .arrow files its state.json lists) are read",
+    # A Spark or Hadoop job's output folder (part files beside them), or Dask's.
+    JOB_MARKER_SKIPPED: ("not read: an empty file a Spark or Hadoop job leaves to say it finished; the part files "
+                         "are read"),
+    PARQUET_SUMMARY: ("not read: it holds the part files' footers or schema, no rows; the rows are in the part files, "
+                      "which are read as files of their own"),
     DATASET_CACHE: ("not read: datasets' map() or filter() wrote it there, and its rows are not the saved dataset's "
                     "(those are in the files state.json lists); to read it anyway, name it as an input"),
 }
@@ -637,9 +646,16 @@ def _rel(path: Path, root: Path, label: str) -> str:
 def _reader_or_skip(path: Location, source: str, input_format: str, problems: list[Problem],
                     named: bool) -> str | None:
     """The name of the reader that reads ``path``, or None after saying why it is skipped."""
+    name = base_name(path)
+    if not named and name == JOB_MARKER:  # empty, whatever --format says: never a document
+        problems.append(Problem(source, None, JOB_MARKER_SKIPPED, SKIP_ACTIONS[JOB_MARKER_SKIPPED], lines=0))
+        return None
     reader = reader_for(path, input_format)
     if reader is not None:
         return reader.name
+    if not named and name in PARQUET_SUMMARY_NAMES:  # read as Parquet with --format parquet, which says the same
+        problems.append(Problem(source, None, PARQUET_SUMMARY, SKIP_ACTIONS[PARQUET_SUMMARY], lines=0))
+        return None
     if named:  # named on the command line: a mistake to say at once, not a skip to find later
         raise UsageError(f"{path}: unsupported file type; {supported()} files (a folder is walked for them), "
                          "or name the format of this one with --format")

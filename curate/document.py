@@ -142,8 +142,11 @@ DATASET_CACHE = "cache file of a Hugging Face dataset folder, not listed in its 
 # write_metadata), met under --format parquet: the footers and schema of its part files,
 # no rows of their own (formats/parquet.py).
 PARQUET_SUMMARY = "summary file of a Parquet dataset skipped"
+PARQUET_SUMMARY_NAMES = ("_metadata", "_common_metadata")
+JOB_MARKER = "_SUCCESS"  # what Spark and Hadoop leave in a job's output folder once it finished
+JOB_MARKER_SKIPPED = "marker file of a Spark or Hadoop job skipped"
 SKIPPED_BY_DESIGN = frozenset({HIDDEN_FILE, HIDDEN_FOLDER, OWN_OUTPUT, OTHER_OUTPUT, DATASET_METADATA,
-                               DATASET_CACHE, PARQUET_SUMMARY})
+                               DATASET_CACHE, PARQUET_SUMMARY, JOB_MARKER_SKIPPED})
 
 
 @record(frozen=True)

@@ -209,18 +209,24 @@ def _dataset(folder: Path) -> None:
     pq.write_metadata(table.schema, folder / "_metadata", metadata_collector=footers)
 
 
-def test_a_parquet_datasets_summary_files_are_skipped_with_a_note_under_format_parquet(tmp_path):
+@pytest.mark.parametrize("format_given", [["--format", "parquet"], []], ids=["format-parquet", "auto"])
+def test_a_parquet_datasets_summary_files_and_job_marker_are_skipped_with_a_note(tmp_path, format_given):
+    """Also Spark's _SUCCESS (empty): each is noted, none fails --strict. Walked by suffix,
+    the summary files were 'unsupported file type' and the marker too, and --strict failed."""
     _dataset(tmp_path / "ds")
+    (tmp_path / "ds" / "_SUCCESS").write_bytes(b"")
     out = tmp_path / "out"
-    result = invoke("run", tmp_path / "ds", "--format", "parquet", "-o", out, "--no-builtin-rules", "--strict")
+    result = invoke("run", tmp_path / "ds", *format_given, "-o", out, "--no-builtin-rules", "--strict")
     assert result.exit_code == 0, result.output
     assert len(read_corpus(out)) == 6
     notes = {q["source"]: q for q in read_jsonl(out / "quarantine.jsonl")}
-    assert sorted(notes) == ["_common_metadata", "_metadata"]
+    assert sorted(notes) == ["_SUCCESS", "_common_metadata", "_metadata"]
+    assert notes.pop("_SUCCESS")["problem"] == "marker file of a Spark or Hadoop job skipped"
     for note in notes.values():
         assert note["problem"] == "summary file of a Parquet dataset skipped" and note["lines"] == 0
-    assert notes["_metadata"]["action"].startswith("not read: it holds the part files' footers, no rows")
-    assert notes["_common_metadata"]["action"].startswith("not read: it holds the dataset's schema, no rows")
+    if format_given:  # read, so told apart; by name alone, both are said alike
+        assert notes["_metadata"]["action"].startswith("not read: it holds the part files' footers, no rows")
+        assert notes["_common_metadata"]["action"].startswith("not read: it holds the dataset's schema, no rows")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["lines"] == {"kept": 6, "quarantined": 0, "read": 6, "removed": 0}
 

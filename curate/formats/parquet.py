@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from curate.document import PARQUET_SUMMARY, Problem, RawDocument
+from curate.document import PARQUET_SUMMARY, PARQUET_SUMMARY_NAMES, Problem, RawDocument
 from curate.formats.base import (
     NotRegularFile,
     ReadOptions,
@@ -101,10 +101,9 @@ class NotData(Exception):
 
 
 # The summary files a Parquet dataset may have beside its part files (Dask, Spark's
-# parquet.summary.metadata.level, pyarrow's write_metadata): an auto walk skips them for
-# their names (no .parquet suffix); under --format parquet they are read as Parquet and
-# skipped here.
-SUMMARY_NAMES = ("_metadata", "_common_metadata")
+# parquet.summary.metadata.level, pyarrow's write_metadata; document.PARQUET_SUMMARY_NAMES):
+# an auto walk skips them for their names (no .parquet suffix); under --format parquet they
+# are read as Parquet and skipped here.
 
 
 def _open_parquet(handle: Any, options: ReadOptions, name: str = "") -> tuple[Any, Iterator[Any], int]:
@@ -125,7 +124,7 @@ def _refuse_summary(metadata: Any, name: str) -> None:
     if elsewhere:
         raise NotData(PARQUET_SUMMARY, "not read: it holds the part files' footers, no rows; the rows are in the "
                                        "part files, which are read as files of their own")
-    if name in SUMMARY_NAMES and metadata.num_row_groups == 0:
+    if name in PARQUET_SUMMARY_NAMES and metadata.num_row_groups == 0:
         raise NotData(PARQUET_SUMMARY, "not read: it holds the dataset's schema, no rows; the rows are in the "
                                        "part files, which are read as files of their own")
 
