@@ -12,6 +12,7 @@ it, not a problem per line."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -322,7 +323,8 @@ def safe_text(value: str) -> str:
 def parse_record(source: str, lineno: int, raw: bytes, text_field: str,
                  unit: str = "line") -> list[RawDocument | Problem]:
     """One JSON line (or ``unit``, an array element): a document with the text field as its
-    payload, or why it is not one; last, after a problem of 0 lines for each field of the
+    payload, or why it is not one; last, after a problem of 0 lines for each value a later
+    one of the same name replaced (``_repeated_names``) and for each field of the
     document's that two of its names share (``_without_lone_surrogates``)."""
     clashes: list[Problem] = []
     item = _parse_record(source, lineno, raw, text_field, unit, clashes)
@@ -332,7 +334,7 @@ def parse_record(source: str, lineno: int, raw: bytes, text_field: str,
 def _parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: str,
                   clashes: list[Problem]) -> RawDocument | Problem:
     try:
-        record, lenient, containers = _load(raw)
+        record, lenient, containers, names = _load(raw)
     except (ValueError, RecursionError) as err:  # also a number of 4,300+ digits, deep nesting
         problem, action = _json_error(err, unit, raw)
         return Problem(source, lineno, problem, action, preview=_preview(raw))
@@ -347,6 +349,16 @@ def _parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: s
         return Problem(source, lineno, f"record has no {text_field!r} field",
                        "record skipped; add the field or choose another with --text-field" + _text_fields(record),
                        preview=_preview(raw))
+    repeated: list[tuple[tuple[str | int, ...], Any]] = []
+    if lenient or _may_repeat_a_name(raw, names):
+        repeated = _repeated_names(raw)
+        texts = 1 + sum(path == (text_field,) for path, _ in repeated)
+        if texts > 1:
+            return Problem(source, lineno, f"the text field is repeated: {text_field!r} {texts} times in this record, "
+                           "so which one is the text is not known (a JSON reader keeps the last and drops the others "
+                           "without a word)",
+                           f"record skipped; keep one {text_field!r} field in this {unit} (rename or delete the "
+                           "others) and run again", preview=_preview(raw))
     text = record[text_field]
     if not isinstance(text, str):
         return Problem(source, lineno, f"field {text_field!r} is {json_kind(text)}, not a string",
@@ -365,6 +377,7 @@ def _parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: s
     # Every other field is kept for the output's "metadata"; an id that could not be the
     # document's id (a list, an object, a bool, "") is kept there too, so nothing is lost.
     metadata = {key: value for key, value in record.items() if key != text_field and (key != "id" or not usable_id)}
+    clashes.extend(_repeated_name_problem(source, lineno, path, value, lenient) for path, value in repeated)
     if lenient and metadata:
         shared: list[tuple[tuple[str | int, ...], Any]] = []
         metadata = _without_lone_surrogates(metadata, shared)
@@ -373,32 +386,35 @@ def _parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: s
                        metadata=metadata or None)
 
 
-def _load(raw: bytes) -> tuple[Any, bool, int]:
+def _load(raw: bytes) -> tuple[Any, bool, int, int]:
     """The JSON value of ``raw``, whether json's lenient parse read it (only that one lets
-    lone surrogates in), and how many arrays and objects it holds. Raises ValueError or
-    RecursionError for what json cannot read."""
+    lone surrogates in), how many arrays and objects it holds, and how many names its
+    objects hold. Raises ValueError or RecursionError for what json cannot read."""
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         # orjson is strict where json is lenient (NaN, lone surrogate escapes, a BOM) and
         # words errors differently: json decides what such a line is, as it always did.
         value = json.loads(raw)
-        return value, True, _survey(value)[0]
-    containers, wide = _survey(value)
+        containers, names, _ = _survey(value)
+        return value, True, containers, names
+    containers, names, wide = _survey(value)
     if wide:
         # orjson reads an integer beyond 64 bits as a float without a word, rounding it
         # (123456789012345678901234567890 became 1.2345678901234568e+29 in the output);
         # json keeps it whole, and the writer writes it whole (jsonl_sink.dumps).
-        return json.loads(raw), False, containers
-    return value, False, containers
+        return json.loads(raw), False, containers, names
+    return value, False, containers, names
 
 
-def _survey(value: Any) -> tuple[int, bool]:
-    """(how many arrays and objects the value holds, itself included; whether it holds a
-    float of 2**63 or more, or its negative, which orjson may have made of an integer).
+def _survey(value: Any) -> tuple[int, int, bool]:
+    """(how many arrays and objects the value holds, itself included; how many names its
+    objects hold; whether it holds a float of 2**63 or more, or its negative, which orjson
+    may have made of an integer).
     One loop over every item, as cheap as it can be made (``type() is``: the parsers make
     exact dicts, lists and floats); not recursion, since the value may be 1,024 levels deep."""
     containers = 0
+    names = 0
     wide = False
     stack = [value]
     while stack:
@@ -406,13 +422,58 @@ def _survey(value: Any) -> tuple[int, bool]:
         kind = type(item)
         if kind is dict:
             containers += 1
+            names += len(item)
             stack.extend(item.values())
         elif kind is list:
             containers += 1
             stack.extend(item)
         elif kind is float and abs(item) >= _INT64_BOUND:
             wide = True
-    return containers, wide
+    return containers, names, wide
+
+
+# A name's closing quote and the colon after it (JSON whitespace may part them). Each name
+# of the record's objects is one such match; a string may hold more ('\":' in a text).
+_NAME_END = re.compile(rb'"[ \t\r\n]*:')
+
+
+def _may_repeat_a_name(raw: bytes, names: int) -> bool:
+    """Could an object of the record have a name twice? The parsers keep the last value of
+    a repeated name without a word, so the parse then holds fewer names than ``raw``
+    writes. ``raw`` holds one name end (``"`` and ``:``, whitespace between them) for every
+    name it writes, and a string may hold more: no more of them than the parse's names
+    means no name repeats. Nearly every record is told so by this count alone (a third of
+    orjson's time); only the others are parsed again (_repeated_names)."""
+    return len(_NAME_END.findall(raw)) > names
+
+
+def _repeated_names(raw: bytes) -> list[tuple[tuple[str | int, ...], Any]]:
+    """(path, value) of every value that a later one of the same name replaced in its
+    object (in the record's order, the path that of the name), parsed again by json with
+    every name and value as written. The value read keeps the last one, as every JSON
+    reader does (orjson, json, pandas, jq)."""
+    replaced: dict[int, tuple[dict, list[tuple[str, Any]]]] = {}
+
+    def pairs(items: list[tuple[str, Any]]) -> dict:
+        obj = dict(items)
+        if len(obj) < len(items):
+            last = {name: at for at, (name, _) in enumerate(items)}
+            # obj is held in ``replaced``, so its id names no other object while it is read.
+            replaced[id(obj)] = (obj, [(name, item) for at, (name, item) in enumerate(items) if last[name] != at])
+        return obj
+
+    value = json.loads(raw, object_pairs_hook=pairs)
+    found: list[tuple[tuple[str | int, ...], Any]] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:  # a loop, as in _survey; the record is at most MAX_DEPTH deep
+        item, path = stack.pop()
+        if type(item) is dict:
+            if id(item) in replaced:
+                found.extend(((*path, name), earlier) for name, earlier in replaced[id(item)][1])
+            stack.extend(((child, (*path, name)) for name, child in reversed(item.items())))
+        elif type(item) is list:
+            stack.extend(((child, (*path, at)) for at, child in reversed(list(enumerate(item)))))
+    return found
 
 
 def _nested_deeper_than(value: Any, limit: int) -> bool:
@@ -485,3 +546,23 @@ def _shared_name_problem(source: str, lineno: int, path: tuple[str | int, ...], 
                    "characters, the name of another field)",
                    "record kept with the first field's value; the other's is this problem's preview. Rename one "
                    "of the fields, or fix the escapes, in the input", lines=0, preview=preview, kind=SHARED_NAME)
+
+
+# What summary.json counts a repeated name under: the text holds the record's own names.
+REPEATED_NAME = "a field name is repeated in an object"
+
+
+def _repeated_name_problem(source: str, lineno: int, path: tuple[str | int, ...], value: Any,
+                           lenient: bool) -> Problem:
+    """The problem of a value a later field of the same name replaced (the record is kept
+    with the last value, as every JSON reader keeps it); the value is the preview."""
+    steps = (safe_text(step) if isinstance(step, str) and lenient else step for step in path)
+    shown = "".join(f"[{step}]" if isinstance(step, int) else f"['{step}']" for step in steps)
+    try:
+        preview = json.dumps(value, ensure_ascii=True)[:200]
+    except ValueError:  # nothing json read from a line fails to write; kept safe all the same
+        preview = repr(value)[:200]
+    return Problem(source, lineno, f"a field name is repeated in an object: {shown} (the record keeps the last "
+                   "value, as JSON readers do)",
+                   "record kept with the last value; the earlier one is this problem's preview. Rename or delete "
+                   "one of the fields in the input", lines=0, preview=preview, kind=REPEATED_NAME)
