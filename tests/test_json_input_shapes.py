@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import in_process, read_corpus, read_jsonl
+from conftest import corpus_bytes, in_process, read_corpus, read_jsonl
 
 TEXTS = [f"Record {i} talks about the migration patterns of northern birds in spring number {i}." for i in range(4)]
 # Texts of each file its own, so that no dedup removes one.
@@ -90,3 +90,94 @@ def test_a_repeated_name_is_said_and_a_repeated_text_field_quarantines_its_recor
     assert [(q["line"], q["lines"], q["problem"].split(",")[0]) for q in _quarantine(again)] == [
         (1, 1, "record has no 'url' field"), (2, 1, "record has no 'url' field"),
         (3, 1, "the text field is repeated: 'url' 2 times in this record"), (4, 1, "record has no 'url' field")]
+
+_WORDS = ["harbour", "river", "valley", "frost", "library", "otters", "trains", "bakery", "museum", "archive",
+          "council", "farmers", "season", "bridge", "forest", "meadow", "village", "station", "market", "garden",
+          "tower", "island", "canal", "orchard", "quarry", "lighthouse", "glacier", "summit", "harvest", "ferry",
+          "tram", "cathedral", "vineyard", "mill", "pasture", "dune", "lagoon", "estuary", "plateau", "workshop"]
+
+
+def _story(key: str) -> str:
+    """A text of its own for each key, so that no dedup removes one."""
+    import random
+
+    rng = random.Random(key)
+    return f"The {key} report: " + " ".join(rng.choice(_WORDS) for _ in range(24)) + "."
+
+
+def _wide_records(encoding: str, count: int = 3, label: str = "") -> bytes:
+    """JSON Lines as Windows PowerShell 5's `>` writes them: UTF-16 LE with a byte order
+    mark and CRLF line ends (Python's "utf-16" codec writes the mark; -le/-be write none).
+    The texts hold characters whose UTF-16 units hold a 0x0A byte (U+0A15, U+010A) and one
+    beyond the BMP (a surrogate pair)."""
+    mark = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff", "utf-32-le": b"\xff\xfe\x00\x00",
+            "utf-32-be": b"\x00\x00\xfe\xff"}[encoding]
+    label = label or encoding
+    records = [json.dumps({"id": f"{label}-{i}", "text": f"{_story(f'{label}-{i}')} ਕ Ċ 😀"}, ensure_ascii=False)
+               for i in range(count)]
+    return mark + ("\r\n".join(records) + "\r\n").encode(encoding)
+
+
+def test_utf16_and_utf32_json_lines_with_a_byte_order_mark_are_read_whole(tmp_path):
+    """PowerShell 5's `>` writes UTF-16 LE with a mark: record 1 was quarantined ('utf-16-le'
+    codec can't decode byte 0x0a), records 2 and 3 read (json guesses UTF-16 per line),
+    and the last byte made a fourth 'line'. The file is read as UTF-8 as it streams, lines
+    numbered as in the file, in every UTF-16 and UTF-32 order, compressed, as a .json
+    array, and cut into worker ranges (it is read whole instead, the same bytes out)."""
+    import gzip
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for encoding in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+        (src / f"{encoding}.jsonl").write_bytes(_wide_records(encoding))
+    (src / "zipped.jsonl.gz").write_bytes(gzip.compress(_wide_records("utf-16-le", label="gz")))
+    array = json.dumps([{"id": f"arr-{i}", "text": f"{_story(f'arr-{i}')} ਕ"} for i in range(2)], indent=2,
+                       ensure_ascii=False)
+    (src / "array.json").write_bytes(array.encode("utf-16"))
+    bom = json.dumps({"id": "bom", "text": _story("bom")}).encode()
+    (src / "utf8-bom.jsonl").write_bytes(b"\xef\xbb\xbf" + bom + b"\n")
+    out = tmp_path / "out"
+    result, summary = _run(out, src, extra=("--strict",))
+    assert result.returncode == 0, result.output
+    assert _quarantine(out) == []
+    records = {r["id"]: r for r in read_corpus(out)}
+    for encoding in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+        for i in range(3):
+            record = records[f"{encoding}-{i}"]
+            assert record["text"] == f"{_story(f'{encoding}-{i}')} ਕ Ċ 😀"
+            assert (record["source"], [line["line"] for line in record["lines"]]) == (f"{encoding}.jsonl", [i + 1])
+    assert [records[f"gz-{i}"]["source"] for i in range(3)] == ["zipped.jsonl.gz"] * 3
+    assert [records[f"arr-{i}"]["lines"][0]["line"] for i in range(2)] == [1, 2]
+    assert records["bom"]["text"] == _story("bom")
+    assert summary["lines"]["read"] == summary["lines"]["kept"] == 4 * 3 + 3 + 2 + 1
+    # Cut into ranges for workers, a UTF-16 file is read whole: the same bytes out.
+    workers = tmp_path / "workers"
+    _run(workers, src, extra=("--workers", "2", "--chunk-docs", "2"))
+    assert (workers / "corpus").exists()
+    assert corpus_bytes(workers) == corpus_bytes(out)
+
+
+def test_bytes_that_are_not_utf16_after_the_mark_keep_the_records_before_them(tmp_path):
+    """A lone surrogate in record 2, or an odd byte at the end: the records before it are
+    kept, and the problem, at the line where reading stopped, names the encoding and how
+    to convert the file, in the .txt and CSV readers' words."""
+    good = _wide_records("utf-16-le", label="odd")
+    other = _wide_records("utf-16-le", label="surrogate")
+    second = other.index("\r\n".encode("utf-16-le")) + 4 + 40  # inside record 2's text
+    broken = other[:second] + b"\x00\xd8" + other[second:]  # a lone high surrogate
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "surrogate.jsonl").write_bytes(broken)
+    (src / "odd.jsonl").write_bytes(good + b"\x00")
+    out = tmp_path / "out"
+    result, _ = _run(out, src)
+    assert result.returncode == 0, result.output
+    problems = {q["source"]: q for q in _quarantine(out)}
+    assert (problems["surrogate.jsonl"]["line"], problems["surrogate.jsonl"]["lines"]) == (2, 1)
+    assert problems["surrogate.jsonl"]["problem"].startswith("invalid UTF-16-LE (illegal UTF-16 surrogate at byte ")
+    assert problems["surrogate.jsonl"]["action"] == ("records after line 1 are lost; convert the file to UTF-8 "
+                                                    "(e.g. iconv -f utf-16-le -t utf-8)")
+    assert problems["odd.jsonl"]["line"] == 4 and problems["odd.jsonl"]["problem"] == (
+        f"invalid UTF-16-LE (truncated data at byte {len(good):,})")
+    kept = sorted((r["source"], r["id"]) for r in read_corpus(out))
+    assert kept == [("odd.jsonl", f"odd-{i}") for i in range(3)] + [("surrogate.jsonl", "surrogate-0")]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
@@ -31,7 +32,8 @@ from curate.formats.base import (
 from curate.formats.compressed import UpToAFault, compression_of, fault_wording, open_stream
 from curate.formats.json_array import ArrayBroken, Gap, array_elements, starts_an_array
 from curate.formats.lines import count_nonblank
-from curate.storage import base_name
+from curate.formats.wide import CONVERT, InvalidWide, as_utf8, wide_encoding
+from curate.storage import Location, base_name
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
@@ -59,14 +61,15 @@ class JsonlReader:
     compressed = True
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
-        if _named_json(file) and _holds_an_array(file):
-            yield from _read_array(file, options)
+        wide = _wide_encoding(file)
+        if _named_json(file) and _holds_an_array(file, wide):
+            yield from _read_array(file, options, wide)
             return
         lineno = 0
         records = 0
         limit = options.max_doc_bytes
         try:
-            with open_stream(file.path) as stream:
+            with _open_utf8(file.path, wide) as stream:
                 for lineno, raw in _records(stream, limit):
                     if isinstance(raw, int):
                         records += 1
@@ -77,7 +80,7 @@ class JsonlReader:
                     records += 1
                     parsed = parse_record(file.source, lineno, raw, options.text_field)
                     if records == 1 and isinstance(parsed[-1], Problem) and _may_be_one_document(file, parsed[-1]):
-                        whole = _whole_document_problem(file, limit)
+                        whole = _whole_document_problem(file, limit, wide)
                         if whole is not None:
                             yield whole
                             return
@@ -85,7 +88,7 @@ class JsonlReader:
         except _StreamFault as fault:
             stop_on_machine_limit(file.source, fault)
             # The records before the fault have already been yielded and are kept.
-            problem, fix = fault_wording(file.path, str(fault))
+            problem, fix = _fault_wording(file, fault.__cause__ or fault)
             yield Problem(
                 file.source, lineno + 1, problem,
                 f"records after line {lineno} are lost; {fix}" if lineno else f"no record could be read; {fix}",
@@ -151,11 +154,38 @@ def _may_be_one_document(file: InputFile, first: Problem) -> bool:
     return _named_json(file) and first.problem.startswith("invalid JSON")
 
 
-def _holds_an_array(file: InputFile) -> bool:
+def _wide_encoding(file: InputFile) -> str | None:
+    """The encoding of a file that starts with a UTF-16 or UTF-32 byte order mark (what
+    Windows PowerShell 5 writes), read as UTF-8 as it streams (``wide.as_utf8``); None for
+    any other file, and one that cannot be read (the read that follows says why)."""
+    try:
+        with open_stream(file.path) as stream:
+            return wide_encoding(stream.read(4))
+    except Exception:  # noqa: BLE001 - unreadable, corrupt: reported by the read that follows
+        return None
+
+
+@contextmanager
+def _open_utf8(path: Location, wide: str | None) -> Iterator[BinaryIO]:
+    """The file's bytes, decompressed if its name says so, and as UTF-8 if ``wide`` is its
+    encoding (``_wide_encoding``)."""
+    with open_stream(path) as stream:
+        yield stream if wide is None else as_utf8(stream, wide)
+
+
+def _fault_wording(file: InputFile, fault: BaseException) -> tuple[str, str]:
+    """(problem, what to do) for a stream that failed while read: bytes not valid in its
+    encoding (UTF-16 or UTF-32) or, in every reader's words, a stream that broke."""
+    if isinstance(fault, InvalidWide):
+        return str(fault), CONVERT.format(encoding=fault.encoding)
+    return fault_wording(file.path, str(fault) or type(fault).__name__)
+
+
+def _holds_an_array(file: InputFile, wide: str | None) -> bool:
     """Does the file start (after whitespace) with '['? False when it cannot be read: the
     line-by-line read then says why."""
     try:
-        with open_stream(file.path) as raw:
+        with _open_utf8(file.path, wide) as raw:
             # UpToAFault: an array cut off in its first MiB is still told by its first bytes,
             # and its elements before the cut kept, not read as one broken JSON line.
             stream = UpToAFault(raw)
@@ -167,11 +197,11 @@ def _holds_an_array(file: InputFile) -> bool:
     return False
 
 
-def _read_array(file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
+def _read_array(file: InputFile, options: ReadOptions, wide: str | None) -> Iterator[RawDocument | Problem]:
     """The records of a .json file that is one array: element k is record k, as row k of a
     Parquet file."""
     try:
-        with open_stream(file.path) as stream:
+        with _open_utf8(file.path, wide) as stream:
             yield from _array_records(file, stream, options)
     except (NotRegularFile, OSError) as err:
         yield unreadable_problem(file.source, err)
@@ -204,7 +234,7 @@ def _array_records(file: InputFile, stream: BinaryIO, options: ReadOptions) -> I
         return
     except Exception as err:  # noqa: BLE001 - OSError, zlib.error, ZstdError, EOFError: the stream's faults
         stop_on_machine_limit(file.source, err)
-        problem, fix = fault_wording(file.path, str(err) or type(err).__name__)
+        problem, fix = _fault_wording(file, err)
         lost = f"elements after element {number:,} are lost" if number else "no element could be read"
         yield Problem(file.source, number + 1, problem, f"{lost}; {fix}")
         return
@@ -212,11 +242,11 @@ def _array_records(file: InputFile, stream: BinaryIO, options: ReadOptions) -> I
         yield Problem(file.source, None, "an empty JSON array", "skipped; nothing to read", lines=0)
 
 
-def _whole_document_problem(file: InputFile, limit: int) -> Problem | None:
+def _whole_document_problem(file: InputFile, limit: int, wide: str | None) -> Problem | None:
     """The one problem of a ``.json`` file that is a single JSON document, or None if the
     file is not one (then it is JSON lines with a bad first line)."""
     try:
-        with open_stream(file.path) as stream:
+        with _open_utf8(file.path, wide) as stream:
             data = stream.read(limit + 1)
     except Exception:  # noqa: BLE001 - the line-by-line read reports what is wrong with the stream
         return None
