@@ -7,11 +7,13 @@ to do."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import corpus_bytes, in_process, read_corpus, read_jsonl
 
-TEXTS = [f"Record {i} talks about the migration patterns of northern birds in spring number {i}." for i in range(4)]
 # Texts of each file its own, so that no dedup removes one.
 STORIES = {
     "L": ["The harbour authority said the new container terminal would open in the spring, two years late.",
@@ -138,7 +140,7 @@ def test_utf16_and_utf32_json_lines_with_a_byte_order_mark_are_read_whole(tmp_pa
     (src / "utf8-bom.jsonl").write_bytes(b"\xef\xbb\xbf" + bom + b"\n")
     out = tmp_path / "out"
     result, summary = _run(out, src, extra=("--strict",))
-    assert result.returncode == 0, result.output
+    assert result.returncode == 0, result.stdout + result.stderr
     assert _quarantine(out) == []
     records = {r["id"]: r for r in read_corpus(out)}
     for encoding in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
@@ -171,7 +173,7 @@ def test_bytes_that_are_not_utf16_after_the_mark_keep_the_records_before_them(tm
     (src / "odd.jsonl").write_bytes(good + b"\x00")
     out = tmp_path / "out"
     result, _ = _run(out, src)
-    assert result.returncode == 0, result.output
+    assert result.returncode == 0, result.stdout + result.stderr
     problems = {q["source"]: q for q in _quarantine(out)}
     assert (problems["surrogate.jsonl"]["line"], problems["surrogate.jsonl"]["lines"]) == (2, 1)
     assert problems["surrogate.jsonl"]["problem"].startswith("invalid UTF-16-LE (illegal UTF-16 surrogate at byte ")
@@ -181,3 +183,77 @@ def test_bytes_that_are_not_utf16_after_the_mark_keep_the_records_before_them(tm
         f"invalid UTF-16-LE (truncated data at byte {len(good):,})")
     kept = sorted((r["source"], r["id"]) for r in read_corpus(out))
     assert kept == [("odd.jsonl", f"odd-{i}") for i in range(3)] + [("surrogate.jsonl", "surrogate-0")]
+
+
+def test_a_json_document_on_one_line_and_pretty_printed_records_are_one_problem_each_with_the_way_out(tmp_path):
+    """pandas' df.to_json("x.json") (orient 'columns') and json.dump({"data": [...]}) write
+    one object on one line: its one 'record' had no text field, or an object for one, and
+    the advice was --text-field, which cannot help. Records pretty-printed by `jq .` (no
+    -c) or json.dump with indent made one 'invalid JSON' problem per physical line (9 for
+    3 records). Each file is one problem, its lines counted, saying how to convert it; a
+    .json file of one record on one line is still that record."""
+    pd = pytest.importorskip("pandas")
+    src = tmp_path / "in"
+    src.mkdir()
+    texts = [_story(f"doc-{i}") for i in range(3)]
+    pd.DataFrame({"text": texts}).to_json(src / "pandas_default.json")
+    (src / "wrapped.json").write_text(json.dumps({"data": [{"text": t} for t in texts]}))
+    compact = "".join(json.dumps({"id": f"p{i}", "text": t}) + "\n" for i, t in enumerate(texts))
+    if shutil.which("jq"):  # jq . (no -c), as people run it to look at a file
+        pretty = subprocess.run(["jq", "."], input=compact, capture_output=True, text=True, check=True).stdout
+    else:  # what jq writes: two spaces of indent
+        pretty = "".join(json.dumps(json.loads(line), indent=2) + "\n" for line in compact.splitlines())
+    (src / "jq_pretty.jsonl").write_text(pretty)
+    (src / "jq_pretty.json").write_text("\n" + "".join(json.dumps({"text": t}, indent=4) + "\n" for t in texts))
+    (src / "one.json").write_text(json.dumps({"id": "one", "text": _story("one")}) + "\n\n")
+    (src / "broken_first.jsonl").write_text('{"text": "cut off\n' + json.dumps({"text": _story("after")}) + "\n")
+    out = tmp_path / "out"
+    result, summary = _run(out, src)
+    assert result.returncode == 0, result.stdout + result.stderr
+    problems = {q["source"]: q for q in _quarantine(out)}
+    for name in ("pandas_default.json", "wrapped.json"):
+        problem = problems[name]
+        assert (problem["line"], problem["lines"]) == (None, 1)
+        assert problem["problem"] == ("a whole JSON document (one JSON object, on one line), not JSON lines or an "
+                                      "array of records")
+        assert "jq -c '.FIELD[]' FILE > FILE.jsonl" in problem["action"]
+        assert "df.to_json(FILE, orient='records', lines=True)" in problem["action"]
+    assert problems["jq_pretty.jsonl"]["problem"] == (
+        "records pretty-printed over several lines (the first, an object, on lines 1 to 4), not JSON lines (one "
+        "record per line)")
+    assert problems["jq_pretty.jsonl"]["action"] == (
+        "skipped; make it JSON lines with jq -c . FILE > FILE.jsonl (or json.dumps without indent), and run again")
+    assert (problems["jq_pretty.jsonl"]["line"], problems["jq_pretty.jsonl"]["lines"]) == (None, 12)
+    assert problems["jq_pretty.json"]["problem"].startswith("records pretty-printed over several lines (the first, "
+                                                            "an object, on lines 2 to 4)")
+    assert problems["jq_pretty.json"]["lines"] == 9
+    assert [(q["line"], q["problem"].split(":")[0]) for q in _quarantine(out) if q["source"] == "broken_first.jsonl"] \
+        == [(1, "invalid JSON")]
+    assert sorted(r["id"] for r in read_corpus(out)) == ["broken_first.jsonl:2", "one"]
+    assert len(_quarantine(out)) == 5
+    lines = summary["lines"]
+    assert lines["read"] == lines["kept"] + lines["removed"] + lines["quarantined"]
+    assert lines["quarantined"] == 1 + 1 + 12 + 9 + 1
+    # Cut into ranges for workers, a file whose first line is not JSON is read whole: the same problems.
+    workers = tmp_path / "workers"
+    _run(workers, src, extra=("--workers", "2"))
+    assert (workers / "quarantine.jsonl").read_bytes() == (out / "quarantine.jsonl").read_bytes()
+    assert corpus_bytes(workers) == corpus_bytes(out)
+
+
+def test_a_trailing_comma_in_a_json_array_costs_nothing_and_is_said(tmp_path):
+    """[{...}, {...},] (JavaScript's trailing comma): both elements were read, and a
+    non-existent element 3 was quarantined as a lost line. A problem of 0 lines at the
+    last element says so; a comma in the middle ([a,,b]) is still a bad element."""
+    src = tmp_path / "in"
+    src.mkdir()
+    elements = [json.dumps({"id": f"e{i}", "text": _story(f"element-{i}")}) for i in range(2)]
+    (src / "trailing.json").write_text("[\n  " + ",\n  ".join(elements) + ",\n]\n")
+    out = tmp_path / "out"
+    result, summary = _run(out, src, extra=("--strict",))
+    assert result.returncode != 0  # --strict: said, though nothing is lost
+    assert [r["id"] for r in read_corpus(out)] == ["e0", "e1"]
+    assert [(q["line"], q["lines"], q["problem"], q["action"]) for q in _quarantine(out)] == [
+        (2, 0, "a trailing comma after the last element (JavaScript allows one, JSON does not)",
+         "nothing is lost: every element is read; remove the comma to make the file JSON")]
+    assert summary["lines"]["quarantined"] == 0 and summary["lines"]["read"] == summary["lines"]["kept"] == 2

@@ -6,11 +6,15 @@ before the break. A ``.json`` file that starts with ``[`` is one array of such o
 (Scrapy's feed, ``json.dump(records, f)``): its elements are records, numbered from 1 as
 a Parquet file's rows are (``json_array.py``). Any other ``.json`` file is read as JSON
 lines (what most dumps named so hold); one whose first line is not JSON but whose whole
-is one JSON document (a pretty printed object) is one problem that says how to convert
-it, not a problem per line."""
+is one JSON document (a pretty printed object), or whose only line is JSON but no record
+(pandas' ``df.to_json``, ``json.dump({"data": [...]})``), is one problem that says how to
+convert it, not a problem per line; so is a file of records pretty-printed over several
+lines each (``jq .`` without ``-c``), whatever its name. A file in UTF-16 or UTF-32 with a
+byte order mark is read as UTF-8 as it streams (``wide.py``)."""
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Iterator
@@ -30,8 +34,8 @@ from curate.formats.base import (
     unreadable_problem,
 )
 from curate.formats.compressed import UpToAFault, compression_of, fault_wording, open_stream
-from curate.formats.json_array import ArrayBroken, Gap, array_elements, starts_an_array
-from curate.formats.lines import count_nonblank
+from curate.formats.json_array import ArrayBroken, Gap, TrailingComma, array_elements, starts_an_array
+from curate.formats.lines import LineCounter, count_nonblank
 from curate.formats.wide import CONVERT, InvalidWide, as_utf8, wide_encoding
 from curate.storage import Location, base_name
 
@@ -68,9 +72,16 @@ class JsonlReader:
         lineno = 0
         records = 0
         limit = options.max_doc_bytes
+        # The first record of a .json file, when it is JSON but no record: the file's only
+        # line is then one whole document (pandas' df.to_json, json.dump({"data": [...]})).
+        held: list[RawDocument | Problem] = []
+        first = b""
         try:
             with _open_utf8(file.path, wide) as stream:
                 for lineno, raw in _records(stream, limit):
+                    if held and (isinstance(raw, int) or raw.strip()):
+                        yield from held
+                        held = []
                     if isinstance(raw, int):
                         records += 1
                         yield too_large_problem(file.source, lineno, raw, limit)
@@ -79,14 +90,21 @@ class JsonlReader:
                         continue
                     records += 1
                     parsed = parse_record(file.source, lineno, raw, options.text_field)
-                    if records == 1 and isinstance(parsed[-1], Problem) and _may_be_one_document(file, parsed[-1]):
-                        whole = _whole_document_problem(file, limit, wide)
+                    if records == 1 and isinstance(parsed[-1], Problem):
+                        whole = _whole_file_problem(file, parsed[-1], limit, wide)
                         if whole is not None:
                             yield whole
                             return
+                        if _named_json(file) and _not_a_record(parsed[-1], options.text_field):
+                            held, first = parsed, raw
+                            continue
                     yield from parsed
+            if held:
+                yield _one_line_document_problem(file, first)
+                return
         except _StreamFault as fault:
             stop_on_machine_limit(file.source, fault)
+            yield from held
             # The records before the fault have already been yielded and are kept.
             problem, fix = _fault_wording(file, fault.__cause__ or fault)
             yield Problem(
@@ -136,6 +154,27 @@ def read_records(file: InputFile, options: ReadOptions, start: int, end: int,
                       f"records after line {lineno} are lost; check the disk and the file", lines=1)
 
 
+def read_whole(file: InputFile, options: ReadOptions) -> bool:
+    """Must the file be read whole by ``read``, never cut into ranges for ``read_records``?
+    When it is UTF-16 or UTF-32 (its line ends are not b"\\n" bytes), or its first record
+    is not JSON: the file may then be one problem (records pretty-printed over several
+    lines), which only a whole read tells. A file that cannot be read is read whole too,
+    so that the problem is the one a whole read reports."""
+    if _wide_encoding(file) is not None:
+        return True
+    try:
+        with open_stream(file.path) as stream:
+            for _, raw in _records(stream, options.max_doc_bytes):
+                if isinstance(raw, int):
+                    return False
+                if raw.strip():
+                    _load(raw)
+                    return False
+    except (ValueError, RecursionError, _StreamFault, NotRegularFile, OSError):
+        return True
+    return True
+
+
 def too_large_problem(source: str, lineno: int, size: int, limit: int) -> Problem:
     """The problem of record line ``lineno``, of ``size`` bytes (its newline included),
     which is longer than ``limit`` (--max-doc-bytes) and is skipped unread; the Python API
@@ -150,8 +189,20 @@ def _named_json(file: InputFile) -> bool:
     return base_name(file.path).lower().removesuffix(compression_of(file.path) or "").endswith(".json")
 
 
-def _may_be_one_document(file: InputFile, first: Problem) -> bool:
-    return _named_json(file) and first.problem.startswith("invalid JSON")
+def _whole_file_problem(file: InputFile, first: Problem, limit: int, wide: str | None) -> Problem | None:
+    """The one problem of a file whose first record is not JSON because the file is not
+    JSON lines: a ``.json`` file that is one document over several lines, or records
+    pretty-printed over several lines each (``jq .`` without ``-c``); None for any other."""
+    if not first.problem.startswith("invalid JSON"):
+        return None
+    whole = _whole_document_problem(file, limit, wide) if _named_json(file) else None
+    return whole if whole is not None else _pretty_printed_problem(file, limit, wide)
+
+
+def _not_a_record(first: Problem, text_field: str) -> bool:
+    """Is the problem of a first record that is JSON, but not an object with a text field
+    that is a string (the shapes a whole document on one line takes)?"""
+    return first.problem.startswith(("record is ", "record has no ", f"field {text_field!r} is "))
 
 
 def _wide_encoding(file: InputFile) -> str | None:
@@ -222,6 +273,11 @@ def _array_records(file: InputFile, stream: BinaryIO, options: ReadOptions) -> I
                               f"({limit:,} bytes)",
                               "skipped; the element after it is read, nothing is lost; check how the file was made",
                               lines=0)
+            elif isinstance(raw, TrailingComma):
+                yield Problem(file.source, number, "a trailing comma after the last element (JavaScript allows one, "
+                              "JSON does not)",
+                              "nothing is lost: every element is read; remove the comma to make the file JSON",
+                              lines=0)
             elif isinstance(raw, int):
                 yield Problem(file.source, number,
                               f"array element of {raw:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
@@ -258,11 +314,76 @@ def _whole_document_problem(file: InputFile, limit: int, wide: str | None) -> Pr
         return None
     # Not an array: one starting with '[' was read as one (_holds_an_array).
     lines = count_nonblank(data.decode("utf-8", "replace"))  # orjson took it: it is UTF-8
+    return _document_problem(file, value, f"over {lines:,} lines", lines)
+
+
+def _one_line_document_problem(file: InputFile, raw: bytes) -> Problem:
+    """The problem of a ``.json`` file whose only line is JSON but no record: one whole
+    document written on one line, as json.dump and pandas' df.to_json write it."""
+    return _document_problem(file, json.loads(raw), "on one line", 1)  # parse_record read it: json reads it
+
+
+def _document_problem(file: InputFile, value: Any, spread: str, lines: int) -> Problem:
     return Problem(file.source, None,
-                   f"a whole JSON document (one JSON {json_kind(value).split()[-1]}, over {lines:,} lines), "
+                   f"a whole JSON document (one JSON {json_kind(value).split()[-1]}, {spread}), "
                    "not JSON lines or an array of records",
                    "skipped; write one record per line (for the records of a field: jq -c '.FIELD[]' FILE > "
-                   "FILE.jsonl), or leave such files out of the input folder", lines=lines)
+                   "FILE.jsonl; from pandas: df.to_json(FILE, orient='records', lines=True)), or leave such files "
+                   "out of the input folder", lines=lines)
+
+
+# Bytes of a file read at most to find where its first value ends (_pretty_printed_problem),
+# at first; doubled up to --max-doc-bytes while the value goes on.
+_PRETTY_HEAD = 1 << 16
+
+
+def _pretty_printed_problem(file: InputFile, limit: int, wide: str | None) -> Problem | None:
+    """The one problem of a file of records each pretty-printed over several lines (``jq .``
+    without ``-c``, json.dump with indent): its first line is not JSON, but the JSON value
+    that starts there ends on a later line. None for any other file (a first line that is
+    broken in itself: then each line is its own problem, as for any JSON lines file).
+    Reads the file's head, up to --max-doc-bytes, and counts the file's lines in pieces."""
+    decoder = json.JSONDecoder()
+    size = _PRETTY_HEAD
+    try:
+        with _open_utf8(file.path, wide) as stream:
+            data = stream.read(size)
+            while True:
+                text = data.decode("utf-8", "replace")
+                start = len(text) - len(text.lstrip())
+                line_end = text.find("\n", start)
+                try:
+                    value, end = decoder.raw_decode(text, start)
+                except json.JSONDecodeError as err:
+                    # Broken within its first line, or before the head's end (not cut off by
+                    # it), or the whole file read: not a record over several lines.
+                    cut = err.msg.startswith("Unterminated string") or err.pos >= len(text) - 16
+                    if (line_end >= 0 and err.pos <= line_end) or not cut or len(data) < size or size > limit:
+                        return None
+                    size *= 2
+                    data += stream.read(size - len(data))
+                    continue
+                except RecursionError:
+                    return None
+                if line_end < 0 or end <= line_end:
+                    return None
+                break
+            counter = LineCounter()
+            reading = codecs.getincrementaldecoder("utf-8")("replace")
+            counter.feed(text)
+            while chunk := stream.read(SKIP_CHUNK):
+                counter.feed(reading.decode(chunk))
+            counter.feed(reading.decode(b"", final=True))
+            lines = counter.total()
+    except Exception:  # noqa: BLE001 - unreadable, corrupt: the line-by-line read says why
+        return None
+    first_line = text.count("\n", 0, start) + 1
+    last_line = first_line + text.count("\n", start, end)
+    return Problem(file.source, None,
+                   f"records pretty-printed over several lines (the first, {json_kind(value)}, on lines "
+                   f"{first_line:,} to {last_line:,}), not JSON lines (one record per line)",
+                   "skipped; make it JSON lines with jq -c . FILE > FILE.jsonl (or json.dumps without indent), "
+                   "and run again", lines=lines)
 
 
 class _StreamFault(Exception):

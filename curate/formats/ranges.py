@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING
 from curate.document import Problem, RawDocument
 from curate.formats import AUTO, ReadOptions, read_file, reader_for
 from curate.formats.compressed import compression_of
-from curate.formats.jsonl import JsonlReader, read_records
-from curate.formats.wide import wide_encoding
+from curate.formats.jsonl import JsonlReader, read_records, read_whole
 from curate.storage import base_name
 
 if TYPE_CHECKING:
@@ -81,8 +80,10 @@ def cut_ranges(file: InputFile, number: int, options: ReadOptions, size_at: Call
     ``done`` being the run's input before the range (``before`` this file, plus the range's
     start in it: `BatchSizes` shrinks them towards the end); None when the file cannot be
     read here, holds nothing but whitespace (then it is read whole, so that its problem
-    is the one a whole read reports) or is UTF-16 or UTF-32 with a byte order mark (read
-    whole, as UTF-8: ``jsonl.read_records`` reads UTF-8)."""
+    is the one a whole read reports) or is one that ``jsonl.read_whole`` keeps whole (UTF-16
+    or UTF-32, or a first record that is not JSON, as pretty-printed records are)."""
+    if read_whole(file, options):
+        return None
     ranges: list[ReadRange] = []
     start = lines_before = 0  # where the next range starts, and the lines before it
     offset = lines = 0  # bytes and lines scanned so far
@@ -90,8 +91,6 @@ def cut_ranges(file: InputFile, number: int, options: ReadOptions, size_at: Call
     try:
         with open(file.path, "rb") as f:
             while block := f.read(SCAN_BYTES):
-                if not offset and wide_encoding(block):
-                    return None  # UTF-16 or UTF-32: its line ends are not b"\n" bytes; read whole, as UTF-8
                 content = content or not block.isspace()
                 at = 0  # within the block
                 while start + (want := size_at(before + start)) < offset + len(block):
