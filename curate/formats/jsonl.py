@@ -332,8 +332,8 @@ def _document_problem(file: InputFile, value: Any, spread: str, lines: int) -> P
                    "out of the input folder", lines=lines)
 
 
-# Bytes of a file read at most to find where its first value ends (_pretty_printed_problem),
-# at first; doubled up to --max-doc-bytes while the value goes on.
+# Bytes of a file read to find where its first value ends (_pretty_printed_problem), at
+# first; doubled while the value goes on, up to --max-doc-bytes and a byte.
 _PRETTY_HEAD = 1 << 16
 
 
@@ -360,7 +360,7 @@ def _pretty_printed_problem(file: InputFile, limit: int, wide: str | None) -> Pr
                     cut = err.msg.startswith("Unterminated string") or err.pos >= len(text) - 16
                     if (line_end >= 0 and err.pos <= line_end) or not cut or len(data) < size or size > limit:
                         return None
-                    size *= 2
+                    size = min(2 * size, limit + 1)  # never more than a record may hold, and one byte
                     data += stream.read(size - len(data))
                     continue
                 except RecursionError:

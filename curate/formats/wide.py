@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import codecs
 import io
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from curate.formats.compressed import UpToAFault
 
@@ -62,7 +62,7 @@ class _Transcoded(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]  # any writable buffer
+    def readinto(self, buffer: Any) -> int:  # any writable buffer
         while not self.pending:
             if self.fault is not None:
                 raise self.fault
