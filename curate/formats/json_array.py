@@ -43,6 +43,11 @@ class ArrayBroken(Exception):
         self.problem = problem
 
 
+class TrailingComma:
+    """A comma after the last element (``[{...}, {...},]``), as JavaScript allows and JSON
+    does not: said, though nothing is lost."""
+
+
 class Gap(NamedTuple):
     """A run of whitespace before an element, of more bytes than the limit: passed over
     without being held, and said, as any other bomb is."""
@@ -106,11 +111,12 @@ def starts_an_array(head: bytes) -> bool:
     return head.removeprefix(_BOM).lstrip(_WHITESPACE)[:1] == b"["
 
 
-def array_elements(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | int | Gap]]:
+def array_elements(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | int | Gap | TrailingComma]]:
     """(element number, its bytes) for every element of the array the stream holds, or
     (element number, its size) for one of more than ``limit`` bytes, which is skipped (the
     size counts up to the ',' or ']' after it, whitespace before that included). Before
     an element preceded by more than ``limit`` bytes of whitespace: (its number, Gap).
+    After the last element, if a comma follows it: (its number, TrailingComma()).
     Raises ArrayBroken where the bytes stop being an array, after the elements before it;
     read errors of the stream propagate as they are."""
     data = _Bytes(stream)
@@ -134,6 +140,9 @@ def array_elements(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | 
         if data.next_token() == ord("]"):  # else the ',' the element ended at
             return _only_whitespace_after(data, number + 1)
         token = data.next_token()
+        if token == ord("]"):
+            yield number, TrailingComma()
+            return _only_whitespace_after(data, number + 1)
 
 
 def _element(data: _Bytes, limit: int, number: int) -> bytes | int:

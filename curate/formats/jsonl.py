@@ -6,13 +6,19 @@ before the break. A ``.json`` file that starts with ``[`` is one array of such o
 (Scrapy's feed, ``json.dump(records, f)``): its elements are records, numbered from 1 as
 a Parquet file's rows are (``json_array.py``). Any other ``.json`` file is read as JSON
 lines (what most dumps named so hold); one whose first line is not JSON but whose whole
-is one JSON document (a pretty printed object) is one problem that says how to convert
-it, not a problem per line."""
+is one JSON document (a pretty printed object), or whose only line is JSON but no record
+(pandas' ``df.to_json``, ``json.dump({"data": [...]})``), is one problem that says how to
+convert it, not a problem per line; so is a file of records pretty-printed over several
+lines each (``jq .`` without ``-c``), whatever its name. A file in UTF-16 or UTF-32 with a
+byte order mark is read as UTF-8 as it streams (``wide.py``)."""
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
@@ -28,9 +34,10 @@ from curate.formats.base import (
     unreadable_problem,
 )
 from curate.formats.compressed import UpToAFault, compression_of, fault_wording, open_stream
-from curate.formats.json_array import ArrayBroken, Gap, array_elements, starts_an_array
-from curate.formats.lines import count_nonblank
-from curate.storage import base_name
+from curate.formats.json_array import ArrayBroken, Gap, TrailingComma, array_elements, starts_an_array
+from curate.formats.lines import LineCounter, count_nonblank
+from curate.formats.wide import CONVERT, InvalidWide, as_utf8, wide_encoding
+from curate.storage import Location, base_name
 
 if TYPE_CHECKING:
     from curate.discover import InputFile
@@ -58,15 +65,23 @@ class JsonlReader:
     compressed = True
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
-        if _named_json(file) and _holds_an_array(file):
-            yield from _read_array(file, options)
+        wide = _wide_encoding(file)
+        if _named_json(file) and _holds_an_array(file, wide):
+            yield from _read_array(file, options, wide)
             return
         lineno = 0
         records = 0
         limit = options.max_doc_bytes
+        # The first record of a .json file, when it is JSON but no record: the file's only
+        # line is then one whole document (pandas' df.to_json, json.dump({"data": [...]})).
+        held: list[RawDocument | Problem] = []
+        first = b""
         try:
-            with open_stream(file.path) as stream:
+            with _open_utf8(file.path, wide) as stream:
                 for lineno, raw in _records(stream, limit):
+                    if held and (isinstance(raw, int) or raw.strip()):
+                        yield from held
+                        held = []
                     if isinstance(raw, int):
                         records += 1
                         yield too_large_problem(file.source, lineno, raw, limit)
@@ -75,16 +90,23 @@ class JsonlReader:
                         continue
                     records += 1
                     parsed = parse_record(file.source, lineno, raw, options.text_field)
-                    if records == 1 and isinstance(parsed[-1], Problem) and _may_be_one_document(file, parsed[-1]):
-                        whole = _whole_document_problem(file, limit)
+                    if records == 1 and isinstance(parsed[-1], Problem):
+                        whole = _whole_file_problem(file, parsed[-1], limit, wide)
                         if whole is not None:
                             yield whole
                             return
+                        if _named_json(file) and _not_a_record(parsed[-1], options.text_field):
+                            held, first = parsed, raw
+                            continue
                     yield from parsed
+            if held:
+                yield _one_line_document_problem(file, first)
+                return
         except _StreamFault as fault:
             stop_on_machine_limit(file.source, fault)
+            yield from held
             # The records before the fault have already been yielded and are kept.
-            problem, fix = fault_wording(file.path, str(fault))
+            problem, fix = _fault_wording(file, fault.__cause__ or fault)
             yield Problem(
                 file.source, lineno + 1, problem,
                 f"records after line {lineno} are lost; {fix}" if lineno else f"no record could be read; {fix}",
@@ -132,6 +154,27 @@ def read_records(file: InputFile, options: ReadOptions, start: int, end: int,
                       f"records after line {lineno} are lost; check the disk and the file", lines=1)
 
 
+def read_whole(file: InputFile, options: ReadOptions) -> bool:
+    """Must the file be read whole by ``read``, never cut into ranges for ``read_records``?
+    When it is UTF-16 or UTF-32 (its line ends are not b"\\n" bytes), or its first record
+    is not JSON: the file may then be one problem (records pretty-printed over several
+    lines), which only a whole read tells. A file that cannot be read is read whole too,
+    so that the problem is the one a whole read reports."""
+    if _wide_encoding(file) is not None:
+        return True
+    try:
+        with open_stream(file.path) as stream:
+            for _, raw in _records(stream, options.max_doc_bytes):
+                if isinstance(raw, int):
+                    return False
+                if raw.strip():
+                    _load(raw)
+                    return False
+    except (ValueError, RecursionError, _StreamFault, NotRegularFile, OSError):
+        return True
+    return True
+
+
 def too_large_problem(source: str, lineno: int, size: int, limit: int) -> Problem:
     """The problem of record line ``lineno``, of ``size`` bytes (its newline included),
     which is longer than ``limit`` (--max-doc-bytes) and is skipped unread; the Python API
@@ -146,15 +189,54 @@ def _named_json(file: InputFile) -> bool:
     return base_name(file.path).lower().removesuffix(compression_of(file.path) or "").endswith(".json")
 
 
-def _may_be_one_document(file: InputFile, first: Problem) -> bool:
-    return _named_json(file) and first.problem.startswith("invalid JSON")
+def _whole_file_problem(file: InputFile, first: Problem, limit: int, wide: str | None) -> Problem | None:
+    """The one problem of a file whose first record is not JSON because the file is not
+    JSON lines: a ``.json`` file that is one document over several lines, or records
+    pretty-printed over several lines each (``jq .`` without ``-c``); None for any other."""
+    if not first.problem.startswith("invalid JSON"):
+        return None
+    whole = _whole_document_problem(file, limit, wide) if _named_json(file) else None
+    return whole if whole is not None else _pretty_printed_problem(file, limit, wide)
 
 
-def _holds_an_array(file: InputFile) -> bool:
+def _not_a_record(first: Problem, text_field: str) -> bool:
+    """Is the problem of a first record that is JSON, but not an object with a text field
+    that is a string (the shapes a whole document on one line takes)?"""
+    return first.problem.startswith(("record is ", "record has no ", f"field {text_field!r} is "))
+
+
+def _wide_encoding(file: InputFile) -> str | None:
+    """The encoding of a file that starts with a UTF-16 or UTF-32 byte order mark (what
+    Windows PowerShell 5 writes), read as UTF-8 as it streams (``wide.as_utf8``); None for
+    any other file, and one that cannot be read (the read that follows says why)."""
+    try:
+        with open_stream(file.path) as stream:
+            return wide_encoding(stream.read(4))
+    except Exception:  # noqa: BLE001 - unreadable, corrupt: reported by the read that follows
+        return None
+
+
+@contextmanager
+def _open_utf8(path: Location, wide: str | None) -> Iterator[BinaryIO]:
+    """The file's bytes, decompressed if its name says so, and as UTF-8 if ``wide`` is its
+    encoding (``_wide_encoding``)."""
+    with open_stream(path) as stream:
+        yield stream if wide is None else as_utf8(stream, wide)
+
+
+def _fault_wording(file: InputFile, fault: BaseException) -> tuple[str, str]:
+    """(problem, what to do) for a stream that failed while read: bytes not valid in its
+    encoding (UTF-16 or UTF-32) or, in every reader's words, a stream that broke."""
+    if isinstance(fault, InvalidWide):
+        return str(fault), CONVERT.format(encoding=fault.encoding)
+    return fault_wording(file.path, str(fault) or type(fault).__name__)
+
+
+def _holds_an_array(file: InputFile, wide: str | None) -> bool:
     """Does the file start (after whitespace) with '['? False when it cannot be read: the
     line-by-line read then says why."""
     try:
-        with open_stream(file.path) as raw:
+        with _open_utf8(file.path, wide) as raw:
             # UpToAFault: an array cut off in its first MiB is still told by its first bytes,
             # and its elements before the cut kept, not read as one broken JSON line.
             stream = UpToAFault(raw)
@@ -166,11 +248,11 @@ def _holds_an_array(file: InputFile) -> bool:
     return False
 
 
-def _read_array(file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
+def _read_array(file: InputFile, options: ReadOptions, wide: str | None) -> Iterator[RawDocument | Problem]:
     """The records of a .json file that is one array: element k is record k, as row k of a
     Parquet file."""
     try:
-        with open_stream(file.path) as stream:
+        with _open_utf8(file.path, wide) as stream:
             yield from _array_records(file, stream, options)
     except (NotRegularFile, OSError) as err:
         yield unreadable_problem(file.source, err)
@@ -191,6 +273,11 @@ def _array_records(file: InputFile, stream: BinaryIO, options: ReadOptions) -> I
                               f"({limit:,} bytes)",
                               "skipped; the element after it is read, nothing is lost; check how the file was made",
                               lines=0)
+            elif isinstance(raw, TrailingComma):
+                yield Problem(file.source, number, "a trailing comma after the last element (JavaScript allows one, "
+                              "JSON does not)",
+                              "nothing is lost: every element is read; remove the comma to make the file JSON",
+                              lines=0)
             elif isinstance(raw, int):
                 yield Problem(file.source, number,
                               f"array element of {raw:,} bytes is larger than --max-doc-bytes ({limit:,} bytes)",
@@ -203,7 +290,7 @@ def _array_records(file: InputFile, stream: BinaryIO, options: ReadOptions) -> I
         return
     except Exception as err:  # noqa: BLE001 - OSError, zlib.error, ZstdError, EOFError: the stream's faults
         stop_on_machine_limit(file.source, err)
-        problem, fix = fault_wording(file.path, str(err) or type(err).__name__)
+        problem, fix = _fault_wording(file, err)
         lost = f"elements after element {number:,} are lost" if number else "no element could be read"
         yield Problem(file.source, number + 1, problem, f"{lost}; {fix}")
         return
@@ -211,11 +298,11 @@ def _array_records(file: InputFile, stream: BinaryIO, options: ReadOptions) -> I
         yield Problem(file.source, None, "an empty JSON array", "skipped; nothing to read", lines=0)
 
 
-def _whole_document_problem(file: InputFile, limit: int) -> Problem | None:
+def _whole_document_problem(file: InputFile, limit: int, wide: str | None) -> Problem | None:
     """The one problem of a ``.json`` file that is a single JSON document, or None if the
     file is not one (then it is JSON lines with a bad first line)."""
     try:
-        with open_stream(file.path) as stream:
+        with _open_utf8(file.path, wide) as stream:
             data = stream.read(limit + 1)
     except Exception:  # noqa: BLE001 - the line-by-line read reports what is wrong with the stream
         return None
@@ -227,11 +314,76 @@ def _whole_document_problem(file: InputFile, limit: int) -> Problem | None:
         return None
     # Not an array: one starting with '[' was read as one (_holds_an_array).
     lines = count_nonblank(data.decode("utf-8", "replace"))  # orjson took it: it is UTF-8
+    return _document_problem(file, value, f"over {lines:,} lines", lines)
+
+
+def _one_line_document_problem(file: InputFile, raw: bytes) -> Problem:
+    """The problem of a ``.json`` file whose only line is JSON but no record: one whole
+    document written on one line, as json.dump and pandas' df.to_json write it."""
+    return _document_problem(file, json.loads(raw), "on one line", 1)  # parse_record read it: json reads it
+
+
+def _document_problem(file: InputFile, value: Any, spread: str, lines: int) -> Problem:
     return Problem(file.source, None,
-                   f"a whole JSON document (one JSON {json_kind(value).split()[-1]}, over {lines:,} lines), "
+                   f"a whole JSON document (one JSON {json_kind(value).split()[-1]}, {spread}), "
                    "not JSON lines or an array of records",
                    "skipped; write one record per line (for the records of a field: jq -c '.FIELD[]' FILE > "
-                   "FILE.jsonl), or leave such files out of the input folder", lines=lines)
+                   "FILE.jsonl; from pandas: df.to_json(FILE, orient='records', lines=True)), or leave such files "
+                   "out of the input folder", lines=lines)
+
+
+# Bytes of a file read to find where its first value ends (_pretty_printed_problem), at
+# first; doubled while the value goes on, up to --max-doc-bytes and a byte.
+_PRETTY_HEAD = 1 << 16
+
+
+def _pretty_printed_problem(file: InputFile, limit: int, wide: str | None) -> Problem | None:
+    """The one problem of a file of records each pretty-printed over several lines (``jq .``
+    without ``-c``, json.dump with indent): its first line is not JSON, but the JSON value
+    that starts there ends on a later line. None for any other file (a first line that is
+    broken in itself: then each line is its own problem, as for any JSON lines file).
+    Reads the file's head, up to --max-doc-bytes, and counts the file's lines in pieces."""
+    decoder = json.JSONDecoder()
+    size = _PRETTY_HEAD
+    try:
+        with _open_utf8(file.path, wide) as stream:
+            data = stream.read(size)
+            while True:
+                text = data.decode("utf-8", "replace")
+                start = len(text) - len(text.lstrip())
+                line_end = text.find("\n", start)
+                try:
+                    value, end = decoder.raw_decode(text, start)
+                except json.JSONDecodeError as err:
+                    # Broken within its first line, or before the head's end (not cut off by
+                    # it), or the whole file read: not a record over several lines.
+                    cut = err.msg.startswith("Unterminated string") or err.pos >= len(text) - 16
+                    if (line_end >= 0 and err.pos <= line_end) or not cut or len(data) < size or size > limit:
+                        return None
+                    size = min(2 * size, limit + 1)  # never more than a record may hold, and one byte
+                    data += stream.read(size - len(data))
+                    continue
+                except RecursionError:
+                    return None
+                if line_end < 0 or end <= line_end:
+                    return None
+                break
+            counter = LineCounter()
+            reading = codecs.getincrementaldecoder("utf-8")("replace")
+            counter.feed(text)
+            while chunk := stream.read(SKIP_CHUNK):
+                counter.feed(reading.decode(chunk))
+            counter.feed(reading.decode(b"", final=True))
+            lines = counter.total()
+    except Exception:  # noqa: BLE001 - unreadable, corrupt: the line-by-line read says why
+        return None
+    first_line = text.count("\n", 0, start) + 1
+    last_line = first_line + text.count("\n", start, end)
+    return Problem(file.source, None,
+                   f"records pretty-printed over several lines (the first, {json_kind(value)}, on lines "
+                   f"{first_line:,} to {last_line:,}), not JSON lines (one record per line)",
+                   "skipped; make it JSON lines with jq -c . FILE > FILE.jsonl (or json.dumps without indent), "
+                   "and run again", lines=lines)
 
 
 class _StreamFault(Exception):
@@ -322,7 +474,8 @@ def safe_text(value: str) -> str:
 def parse_record(source: str, lineno: int, raw: bytes, text_field: str,
                  unit: str = "line") -> list[RawDocument | Problem]:
     """One JSON line (or ``unit``, an array element): a document with the text field as its
-    payload, or why it is not one; last, after a problem of 0 lines for each field of the
+    payload, or why it is not one; last, after a problem of 0 lines for each value a later
+    one of the same name replaced (``_repeated_names``) and for each field of the
     document's that two of its names share (``_without_lone_surrogates``)."""
     clashes: list[Problem] = []
     item = _parse_record(source, lineno, raw, text_field, unit, clashes)
@@ -332,7 +485,7 @@ def parse_record(source: str, lineno: int, raw: bytes, text_field: str,
 def _parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: str,
                   clashes: list[Problem]) -> RawDocument | Problem:
     try:
-        record, lenient, containers = _load(raw)
+        record, lenient, containers, names = _load(raw)
     except (ValueError, RecursionError) as err:  # also a number of 4,300+ digits, deep nesting
         problem, action = _json_error(err, unit, raw)
         return Problem(source, lineno, problem, action, preview=_preview(raw))
@@ -347,6 +500,16 @@ def _parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: s
         return Problem(source, lineno, f"record has no {text_field!r} field",
                        "record skipped; add the field or choose another with --text-field" + _text_fields(record),
                        preview=_preview(raw))
+    repeated: list[tuple[tuple[str | int, ...], Any]] = []
+    if lenient or _may_repeat_a_name(raw, names):
+        repeated = _repeated_names(raw)
+        texts = 1 + sum(path == (text_field,) for path, _ in repeated)
+        if texts > 1:
+            return Problem(source, lineno, f"the text field is repeated: {text_field!r} {texts} times in this record, "
+                           "so which one is the text is not known (a JSON reader keeps the last and drops the others "
+                           "without a word)",
+                           f"record skipped; keep one {text_field!r} field in this {unit} (rename or delete the "
+                           "others) and run again", preview=_preview(raw))
     text = record[text_field]
     if not isinstance(text, str):
         return Problem(source, lineno, f"field {text_field!r} is {json_kind(text)}, not a string",
@@ -365,6 +528,7 @@ def _parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: s
     # Every other field is kept for the output's "metadata"; an id that could not be the
     # document's id (a list, an object, a bool, "") is kept there too, so nothing is lost.
     metadata = {key: value for key, value in record.items() if key != text_field and (key != "id" or not usable_id)}
+    clashes.extend(_repeated_name_problem(source, lineno, path, value, lenient) for path, value in repeated)
     if lenient and metadata:
         shared: list[tuple[tuple[str | int, ...], Any]] = []
         metadata = _without_lone_surrogates(metadata, shared)
@@ -373,32 +537,35 @@ def _parse_record(source: str, lineno: int, raw: bytes, text_field: str, unit: s
                        metadata=metadata or None)
 
 
-def _load(raw: bytes) -> tuple[Any, bool, int]:
+def _load(raw: bytes) -> tuple[Any, bool, int, int]:
     """The JSON value of ``raw``, whether json's lenient parse read it (only that one lets
-    lone surrogates in), and how many arrays and objects it holds. Raises ValueError or
-    RecursionError for what json cannot read."""
+    lone surrogates in), how many arrays and objects it holds, and how many names its
+    objects hold. Raises ValueError or RecursionError for what json cannot read."""
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         # orjson is strict where json is lenient (NaN, lone surrogate escapes, a BOM) and
         # words errors differently: json decides what such a line is, as it always did.
         value = json.loads(raw)
-        return value, True, _survey(value)[0]
-    containers, wide = _survey(value)
+        containers, names, _ = _survey(value)
+        return value, True, containers, names
+    containers, names, wide = _survey(value)
     if wide:
         # orjson reads an integer beyond 64 bits as a float without a word, rounding it
         # (123456789012345678901234567890 became 1.2345678901234568e+29 in the output);
         # json keeps it whole, and the writer writes it whole (jsonl_sink.dumps).
-        return json.loads(raw), False, containers
-    return value, False, containers
+        return json.loads(raw), False, containers, names
+    return value, False, containers, names
 
 
-def _survey(value: Any) -> tuple[int, bool]:
-    """(how many arrays and objects the value holds, itself included; whether it holds a
-    float of 2**63 or more, or its negative, which orjson may have made of an integer).
+def _survey(value: Any) -> tuple[int, int, bool]:
+    """(how many arrays and objects the value holds, itself included; how many names its
+    objects hold; whether it holds a float of 2**63 or more, or its negative, which orjson
+    may have made of an integer).
     One loop over every item, as cheap as it can be made (``type() is``: the parsers make
     exact dicts, lists and floats); not recursion, since the value may be 1,024 levels deep."""
     containers = 0
+    names = 0
     wide = False
     stack = [value]
     while stack:
@@ -406,13 +573,58 @@ def _survey(value: Any) -> tuple[int, bool]:
         kind = type(item)
         if kind is dict:
             containers += 1
+            names += len(item)
             stack.extend(item.values())
         elif kind is list:
             containers += 1
             stack.extend(item)
         elif kind is float and abs(item) >= _INT64_BOUND:
             wide = True
-    return containers, wide
+    return containers, names, wide
+
+
+# A name's closing quote and the colon after it (JSON whitespace may part them). Each name
+# of the record's objects is one such match; a string may hold more ('\":' in a text).
+_NAME_END = re.compile(rb'"[ \t\r\n]*:')
+
+
+def _may_repeat_a_name(raw: bytes, names: int) -> bool:
+    """Could an object of the record have a name twice? The parsers keep the last value of
+    a repeated name without a word, so the parse then holds fewer names than ``raw``
+    writes. ``raw`` holds one name end (``"`` and ``:``, whitespace between them) for every
+    name it writes, and a string may hold more: no more of them than the parse's names
+    means no name repeats. Nearly every record is told so by this count alone (a third of
+    orjson's time); only the others are parsed again (_repeated_names)."""
+    return len(_NAME_END.findall(raw)) > names
+
+
+def _repeated_names(raw: bytes) -> list[tuple[tuple[str | int, ...], Any]]:
+    """(path, value) of every value that a later one of the same name replaced in its
+    object (in the record's order, the path that of the name), parsed again by json with
+    every name and value as written. The value read keeps the last one, as every JSON
+    reader does (orjson, json, pandas, jq)."""
+    replaced: dict[int, tuple[dict, list[tuple[str, Any]]]] = {}
+
+    def pairs(items: list[tuple[str, Any]]) -> dict:
+        obj = dict(items)
+        if len(obj) < len(items):
+            last = {name: at for at, (name, _) in enumerate(items)}
+            # obj is held in ``replaced``, so its id names no other object while it is read.
+            replaced[id(obj)] = (obj, [(name, item) for at, (name, item) in enumerate(items) if last[name] != at])
+        return obj
+
+    value = json.loads(raw, object_pairs_hook=pairs)
+    found: list[tuple[tuple[str | int, ...], Any]] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:  # a loop, as in _survey; the record is at most MAX_DEPTH deep
+        item, path = stack.pop()
+        if type(item) is dict:
+            if id(item) in replaced:
+                found.extend(((*path, name), earlier) for name, earlier in replaced[id(item)][1])
+            stack.extend(((child, (*path, name)) for name, child in reversed(item.items())))
+        elif type(item) is list:
+            stack.extend(((child, (*path, at)) for at, child in reversed(list(enumerate(item)))))
+    return found
 
 
 def _nested_deeper_than(value: Any, limit: int) -> bool:
@@ -485,3 +697,23 @@ def _shared_name_problem(source: str, lineno: int, path: tuple[str | int, ...], 
                    "characters, the name of another field)",
                    "record kept with the first field's value; the other's is this problem's preview. Rename one "
                    "of the fields, or fix the escapes, in the input", lines=0, preview=preview, kind=SHARED_NAME)
+
+
+# What summary.json counts a repeated name under: the text holds the record's own names.
+REPEATED_NAME = "a field name is repeated in an object"
+
+
+def _repeated_name_problem(source: str, lineno: int, path: tuple[str | int, ...], value: Any,
+                           lenient: bool) -> Problem:
+    """The problem of a value a later field of the same name replaced (the record is kept
+    with the last value, as every JSON reader keeps it); the value is the preview."""
+    steps = (safe_text(step) if isinstance(step, str) and lenient else step for step in path)
+    shown = "".join(f"[{step}]" if isinstance(step, int) else f"['{step}']" for step in steps)
+    try:
+        preview = json.dumps(value, ensure_ascii=True)[:200]
+    except ValueError:  # nothing json read from a line fails to write; kept safe all the same
+        preview = repr(value)[:200]
+    return Problem(source, lineno, f"a field name is repeated in an object: {shown} (the record keeps the last "
+                   "value, as JSON readers do)",
+                   "record kept with the last value; the earlier one is this problem's preview. Rename or delete "
+                   "one of the fields in the input", lines=0, preview=preview, kind=REPEATED_NAME)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from curate.document import Problem, RawDocument
 from curate.formats import AUTO, ReadOptions, read_file, reader_for
 from curate.formats.compressed import compression_of
-from curate.formats.jsonl import JsonlReader, read_records
+from curate.formats.jsonl import JsonlReader, read_records, read_whole
 from curate.storage import base_name
 
 if TYPE_CHECKING:
@@ -79,8 +79,11 @@ def cut_ranges(file: InputFile, number: int, options: ReadOptions, size_at: Call
     """The file's ranges, each ending at a line end after at least ``size_at(done)`` bytes,
     ``done`` being the run's input before the range (``before`` this file, plus the range's
     start in it: `BatchSizes` shrinks them towards the end); None when the file cannot be
-    read here or holds nothing but whitespace (then it is read whole, so that its problem
-    is the one a whole read reports)."""
+    read here, holds nothing but whitespace (then it is read whole, so that its problem
+    is the one a whole read reports) or is one that ``jsonl.read_whole`` keeps whole (UTF-16
+    or UTF-32, or a first record that is not JSON, as pretty-printed records are)."""
+    if read_whole(file, options):
+        return None
     ranges: list[ReadRange] = []
     start = lines_before = 0  # where the next range starts, and the lines before it
     offset = lines = 0  # bytes and lines scanned so far
