@@ -438,6 +438,11 @@ def _json_error(err: Exception, unit: str, raw: bytes = b"") -> tuple[str, str]:
         return ("invalid JSON: records end in bare carriage returns (\\r, old Mac line ends), "
                 "not newlines, so they all read as one line",
                 "skipped; convert the line ends to \\n (e.g. tr '\\r' '\\n' < in.jsonl > out.jsonl) and run again")
+    if isinstance(err, json.JSONDecodeError):
+        # json says where as "line 1 column 2 (char 1)": of the record's own text, which
+        # beside the file's line number read as a contradiction ("a.jsonl:3: ... line 1").
+        where = f"column {err.colno}" if err.lineno == 1 else f"line {err.lineno} of this {unit}, column {err.colno}"
+        return f"invalid JSON: {err.msg} at {where}", f"record skipped; fix or delete this {unit}"
     return f"invalid JSON: {err}", f"record skipped; fix or delete this {unit}"
 
 
