@@ -15,11 +15,12 @@ byte order mark is read as UTF-8 as it streams (``wide.py``)."""
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import orjson
 
@@ -65,7 +66,10 @@ class JsonlReader:
     compressed = True
 
     def read(self, file: InputFile, options: ReadOptions) -> Iterator[RawDocument | Problem]:
-        wide = _wide_encoding(file)
+        # A .json file is opened first to tell an array (and its encoding) from JSON lines;
+        # any other is opened once, its encoding told from the stream's first bytes: an
+        # object in a bucket opened twice would be asked for (and its first block sent) twice.
+        wide = _wide_encoding(file) if _named_json(file) else None
         if _named_json(file) and _holds_an_array(file, wide):
             yield from _read_array(file, options, wide)
             return
@@ -77,7 +81,7 @@ class JsonlReader:
         held: list[RawDocument | Problem] = []
         first = b""
         try:
-            with _open_utf8(file.path, wide) as stream:
+            with _open_told(file.path) as (stream, wide):
                 for lineno, raw in _records(stream, limit):
                     if held and (isinstance(raw, int) or raw.strip()):
                         yield from held
@@ -222,6 +226,54 @@ def _open_utf8(path: Location, wide: str | None) -> Iterator[BinaryIO]:
     encoding (``_wide_encoding``)."""
     with open_stream(path) as stream:
         yield stream if wide is None else as_utf8(stream, wide)
+
+
+@contextmanager
+def _open_told(path: Location) -> Iterator[tuple[BinaryIO, str | None]]:
+    """As ``_open_utf8``, with the encoding told by the stream's own first bytes: (the
+    stream as UTF-8, its encoding if UTF-16 or UTF-32, else None)."""
+    with open_stream(path) as stream:
+        head, stream = _head(stream)
+        wide = wide_encoding(head)
+        yield (stream if wide is None else as_utf8(stream, wide)), wide
+
+
+def _head(stream: BinaryIO) -> tuple[bytes, BinaryIO]:
+    """The stream's first 4 bytes (fewer if it is shorter), and a stream that still starts
+    with them: peeked where the stream can (every stream open_stream makes, a bucket's
+    objects too), else read and given back in front."""
+    peek = getattr(stream, "peek", None)
+    try:
+        if callable(peek):
+            head = peek(4)
+            if len(head) >= 4:
+                return head[:4], stream
+        head = stream.read(4)
+    except MemoryError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a stream that breaks at once, said as _records says a fault
+        raise _StreamFault(str(err) or type(err).__name__) from err
+    return head, cast(BinaryIO, io.BufferedReader(_Replayed(head, stream)))
+
+
+class _Replayed(io.RawIOBase):
+    """``head`` (bytes read from ``stream`` already), then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: BinaryIO):
+        self.head, self.stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:  # any writable buffer
+        if self.head:
+            size = min(len(buffer), len(self.head))
+            buffer[:size] = self.head[:size]
+            self.head = self.head[size:]
+            return size
+        data = self.stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
 
 def _fault_wording(file: InputFile, fault: BaseException) -> tuple[str, str]:
