@@ -251,7 +251,7 @@ def _head(stream: BinaryIO) -> tuple[bytes, BinaryIO]:
         head = stream.read(4)
     except MemoryError:
         raise
-    except Exception as err:  # noqa: BLE001 - a stream that breaks at once, said as _records says a fault
+    except Exception as err:  # a stream that breaks at once, said as _records says a fault
         raise _StreamFault(str(err) or type(err).__name__) from err
     return head, cast(BinaryIO, io.BufferedReader(_Replayed(head, stream)))
 
