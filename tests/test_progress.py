@@ -15,13 +15,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import ROOT
+
 from curate.discover import InputFile
 from curate.document import RawDocument
 from curate.progress import DiskCredit, ProgressLine, eta_seconds, expansion, frame
 
-from conftest import ROOT
-
-WORDS = "alpha beta gamma delta epsilon river harbour council meeting spring terminal city".split()
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "river", "harbour", "council", "meeting", "spring",
+         "terminal", "city"]
 
 
 def _jsonl(path: Path, docs: int = 700) -> Path:
