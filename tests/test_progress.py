@@ -204,3 +204,30 @@ def test_the_closing_line_of_a_resume_says_what_it_read_and_what_it_skipped(tmp_
     read, skipped = re.fullmatch(r"([\d.]+) MB in [\d.]+ s \([\d.]+ MB/s\); ([\d.]+) MB done before --resume; "
                                  r"output in .*/", closing).groups()  # type: ignore[union-attr]
     assert float(skipped) > 0 and abs(float(read) + float(skipped) - source.stat().st_size / 1e6) < 0.05, closing
+
+
+def test_rays_colorama_writes_nothing_at_exit():
+    # Ray's CLI logger runs colorama.init(), whose exit hook wrote ESC[0m to the terminal
+    # whatever NO_COLOR and TERM said.
+    code = """if True:
+        import atexit, sys, types
+        fake = types.ModuleType("colorama.initialise")
+        fake.reset_all = lambda: print("\\x1b[0m", end="")
+        sys.modules["colorama.initialise"] = fake
+        atexit.register(fake.reset_all)
+        from curate.progress import quiet_colorama
+        quiet_colorama()
+        print("exit")
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (done.returncode, done.stdout) == (0, "exit\n"), done.stderr
+
+
+def test_the_summary_table_fits_a_narrow_terminal():
+    from curate.cli import fitted_table
+
+    table = "files                                   1\ndocuments emptied (every line removed)  0\n  rule-a     12,345"
+    assert fitted_table(table, 100) == table
+    assert fitted_table(table, 40).split("\n") == ["files: 1", "documents emptied (every line removed): 0",
+                                                   "  rule-a: 12,345"]
