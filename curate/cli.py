@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import shlex
 import signal
 import sys
@@ -651,7 +652,9 @@ def _execute_run(inputs, output, rules: Callable[[], RuleSet], stages, workers, 
     from curate import driver
     from curate.engines import engine_for
     from curate.input_list import listed_inputs
+    from curate.progress import ProgressLine, quiet_colorama, terminal_width
 
+    started = time.perf_counter()  # the whole command's time, a Ray cluster's start too
     if not inputs and inputs_from is None:
         raise click.UsageError("Missing argument 'INPUTS...': name files, folders, URLs or patterns, or list them "
                                "with --inputs-from FILE", ctx=click.get_current_context())
@@ -667,7 +670,12 @@ def _execute_run(inputs, output, rules: Callable[[], RuleSet], stages, workers, 
         raise _fail(err) from err
     if memory is not None and not quiet:
         _warn_if_unmet(memory)
+    show_bar = not quiet and sys.stderr.isatty()
     with contextlib.ExitStack() as engine_up:
+        engine_up.callback(quiet_colorama)  # Ray's colorama writes ESC[0m at exit otherwise
+        if show_bar and engine != "local":  # seconds of silence otherwise (10-14 s for Ray)
+            where = f"connecting to the Ray cluster at {shown(address)}" if address else "starting a local Ray cluster"
+            echo(f"{where}...", err=True)
         try:
             # Entered here, and again by the driver: a Ray cluster's actors start, and
             # warm up, while this process loads the rules.
@@ -694,18 +702,17 @@ def _execute_run(inputs, output, rules: Callable[[], RuleSet], stages, workers, 
             raise _fail(err) from err
         total = plan.total_bytes
         stage_times: dict[str, float] = {}
-        started = time.perf_counter()
-        show_bar = not quiet and sys.stderr.isatty()
-        with click.progressbar(length=max(total * plan.passes, 1), label="curate", file=sys.stderr, show_eta=True,
-                               show_pos=False, hidden=not show_bar) as bar:
-            try:
-                with interrupts.noticed():
-                    summary = driver.run(plan, runner, on_progress=bar.update if show_bar else None,
-                                         timings=stage_times, resume=resume, overwrite=overwrite)
-            except CurateError as err:
-                raise _fail(driver.unresumable(err, engine)) from err
-            except KeyboardInterrupt as err:
-                raise click.ClickException(_interrupted(err, output, engine, staging, overwrite)) from None
+        progress = ProgressLine(show_bar)
+        try:
+            with interrupts.noticed():
+                summary = driver.run(plan, runner, on_progress=progress if not quiet else None,
+                                     timings=stage_times, resume=resume, overwrite=overwrite)
+        except CurateError as err:
+            raise _fail(driver.unresumable(err, engine)) from err
+        except KeyboardInterrupt as err:
+            raise click.ClickException(_interrupted(err, output, engine, staging, overwrite)) from None
+        finally:
+            progress.close()
         elapsed = time.perf_counter() - started
         if timings is not None:
             index = {key: stage_times.pop(key) for key in ("index_paragraphs", "index_bytes", "index_disk_bytes",
@@ -717,10 +724,8 @@ def _execute_run(inputs, output, rules: Callable[[], RuleSet], stages, workers, 
             except CurateError as err:
                 raise click.ClickException(f"{err}; the run itself finished, its output is in {output}/") from err
         if not quiet:
-            echo(summary.table(), err=True)
-            mb = total / 1e6
-            echo(f"\n{mb:,.1f} MB in {elapsed:,.1f} s ({mb / max(elapsed, 1e-9):,.2f} MB/s); "
-                 f"output in {output}/", err=True)
+            echo(fitted_table(summary.table(), terminal_width(sys.stderr) if show_bar else None), err=True)
+            echo("\n" + closing_line(total - progress.skipped, progress.skipped, elapsed, output), err=True)
             for problem in summary.problems[:10]:
                 # Each part shown whole: a source, a problem or an action that names an input
                 # (a file name, an id, a JSON key) must not break the line and fake another one.
@@ -735,6 +740,25 @@ def _execute_run(inputs, output, rules: Callable[[], RuleSet], stages, workers, 
 
 
 TIMINGS_KEYS = ("seconds", "input_bytes", "index", "workers", "engine")  # what --timings writes
+
+
+def fitted_table(table: str, width: int | None) -> str:
+    """The summary table, or on a terminal narrower than it (``width``) each row as
+    "label: count": a row too wide wraps its count onto a line of its own, under the
+    next label's column, where it reads as a row of its own."""
+    rows = table.split("\n")
+    if width is None or max(map(len, rows)) < width:
+        return table
+    return "\n".join(re.sub(r" {2,}(\S+)$", r": \1", row) for row in rows)
+
+
+def closing_line(read: int, skipped: int, elapsed: float, output) -> str:
+    """What the run read and in how long (the whole command: a Ray cluster's start too),
+    and where its output is. The MB/s is of what this process read: the input a --resume
+    skipped took no time of its, and is said apart."""
+    mb = read / 1e6
+    resumed = f"; {skipped / 1e6:,.1f} MB done before --resume" if skipped else ""
+    return f"{mb:,.1f} MB in {elapsed:,.1f} s ({mb / max(elapsed, 1e-9):,.2f} MB/s){resumed}; output in {output}/"
 
 
 def _check_timings(timings: Path, output) -> None:

@@ -41,6 +41,7 @@ from curate.formats.ids import IdRegistryError
 from curate.formats.ranges import ReadRange, WholeFile, cut_ranges, splittable
 from curate.libraries import libraries_for
 from curate.outdir import INDEX
+from curate.progress import DiskCredit
 from curate.rules import KEEP_LANG, KEEP_LANG_SOURCE
 from curate.staged import open_output_folder
 from curate.stages import OPTIONAL_STAGES, RUN_PIPELINE, build_pipeline
@@ -278,22 +279,25 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             if census is not None:
                 # Not checkpointed: a resumed run counts again, to the same table.
                 t0 = time.perf_counter()
+                begin_pass(on_progress, the_plan, "site census", 1)
                 census.table = take_census(
                     census, [stage for stage in mapped if stage.name in CENSUS_STAGES], engine,
-                    census_work(the_plan, engine, writer.scratch), on_progress, cfg,
-                    writer.scratch)
+                    census_work(the_plan, engine, writer.scratch, credit=progress_credit(the_plan, on_progress)),
+                    on_progress, cfg, writer.scratch)
                 timings["census"] = time.perf_counter() - t0
             render = writer.renderer()
             if the_plan.dedup_parts():
                 assert barrier is not None
                 find_verdicts_in_parts(the_plan, mapped, barrier, engine, writer.scratch, on_progress, render,
                                        timings)
+            begin_pass(on_progress, the_plan, "writing", the_plan.passes)
+            credit = progress_credit(the_plan, on_progress)
             if render is not None and engine.reads_ranges() and not done and the_plan.items is None:
                 # Beside the dedup index's files, on the output's disk, and gone with them.
                 work, ids = range_work(the_plan, engine,
-                                       writer.scratch.parent / "ids" if writer.scratch is not None else None)
+                                       writer.scratch.parent / "ids" if writer.scratch is not None else None, credit)
             if ids is None:
-                work = batches(skip_items(the_plan, done, on_progress), done)
+                work = batches(skip_items(the_plan, done, on_progress, credit), done, credit=credit)
             write_s = 0.0
 
             def end_chunk_if_full() -> None:
@@ -428,17 +432,45 @@ def add_timings(timings: dict[str, float], batch: Batch) -> None:
         timings[stage] = timings.get(stage, 0.0) + seconds
 
 
-def skip_items(the_plan: Plan, done: int, on_progress: Callable[[int], None] | None) -> Iterator[Item]:
+def skip_items(the_plan: Plan, done: int, on_progress: Callable[[int], None] | None,
+               credit: DiskCredit | None = None) -> Iterator[Item]:
     """The input's items after the first ``done`` (a resumed pass's), whose bytes count as
-    progress made."""
+    progress made (skipped: done before, in no time of this run's). With ``credit``, the
+    items pass over it, and the bytes skipped are those on disk."""
     cfg = the_plan.cfg
     items = iter(the_plan.items) if the_plan.items is not None else input_items(
         the_plan.discovery, cfg.text_field, cfg.read_options)
+    if credit is not None:
+        items = credit.over(items)
     if done:
         skipped = sum(item.size for item in itertools.islice(items, done) if isinstance(item, RawDocument))
         if on_progress is not None:
-            on_progress(skipped)
+            credit_skipped(on_progress, credit.take() if credit is not None else skipped)
     return items
+
+
+def progress_credit(the_plan: Plan, on_progress: Callable[[int], None] | None) -> DiskCredit | None:
+    """What turns the items read here into bytes on disk, when progress is shown and the
+    input is files (progress.DiskCredit)."""
+    if on_progress is None or the_plan.items is not None:
+        return None
+    return DiskCredit(the_plan.discovery.files)
+
+
+def begin_pass(on_progress: Callable[[int], None] | None, the_plan: Plan, label: str, number: int) -> None:
+    """Tell a progress display that can hear it (cli's progress.ProgressLine) that pass
+    ``number`` of the run's passes over the input begins: each is shown as its own."""
+    begin = getattr(on_progress, "begin", None)
+    if begin is not None:
+        passes = the_plan.passes
+        begin(f"{label} {number}/{passes}" if passes > 1 else "curate", the_plan.total_bytes)
+
+
+def credit_skipped(on_progress: Callable[[int], None], n: int) -> None:
+    """``n`` bytes done before a --resume: a display that can tell them apart keeps them
+    out of its rate (progress.ProgressLine.skip)."""
+    skip = getattr(on_progress, "skip", None)
+    (skip if skip is not None else on_progress)(n)
 
 
 def find_verdicts_in_parts(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engine,
@@ -448,18 +480,20 @@ def find_verdicts_in_parts(the_plan: Plan, mapped: list[Stage], barrier: Stage, 
     resumed run does not do again what it finds kept: the verdicts (both steps), the whole
     first pass, or its first items."""
     first_pass_done = barrier.settled() or barrier.gathered_all()
+    begin_pass(on_progress, the_plan, "dedup rows", the_plan.passes - 1)
     if first_pass_done and on_progress is not None:  # it would only read the same input again
-        on_progress(the_plan.total_bytes)
+        credit_skipped(on_progress, the_plan.total_bytes)
     if barrier.settled():
         return
     t0 = time.perf_counter()
     if not first_pass_done:
         gathered = barrier.gathered()
         first_pass: tuple[Iterator[Batch], IdRegistry | None]
+        credit = progress_credit(the_plan, on_progress)
         if gathered:  # on from the first item not gathered
-            first_pass = batches(skip_items(the_plan, gathered, on_progress), gathered), None
+            first_pass = batches(skip_items(the_plan, gathered, on_progress, credit), gathered, credit=credit), None
         else:
-            first_pass = census_work(the_plan, engine, scratch, "dedup-parts-ids")
+            first_pass = census_work(the_plan, engine, scratch, "dedup-parts-ids", credit)
         take_rows(the_plan, mapped, barrier, engine, first_pass, on_progress, render, timings)
     t1 = time.perf_counter()
     steps = barrier.settle(the_plan.cfg.workers)
@@ -499,8 +533,8 @@ def take_rows(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engin
 
 
 
-def census_work(the_plan: Plan, engine: Engine, scratch: Path | None,
-                ids_folder: str = "census-ids") -> tuple[Iterator[Batch], IdRegistry | None]:
+def census_work(the_plan: Plan, engine: Engine, scratch: Path | None, ids_folder: str = "census-ids",
+                credit: DiskCredit | None = None) -> tuple[Iterator[Batch], IdRegistry | None]:
     """The batches of a pass before the one that writes (the census, --dedup-parts' rows):
     ranges for workers that read (with an id registry of its own, in ``ids_folder`` beside
     ``scratch``, which the engine needs to place problems), else documents read here, or
@@ -508,19 +542,22 @@ def census_work(the_plan: Plan, engine: Engine, scratch: Path | None,
     if the_plan.items is not None:
         return batches(the_plan.items), None
     if engine.reads_ranges():
-        return range_work(the_plan, engine, scratch.parent / ids_folder if scratch is not None else None)
+        return range_work(the_plan, engine, scratch.parent / ids_folder if scratch is not None else None, credit)
     cfg = the_plan.cfg
-    return batches(input_items(the_plan.discovery, cfg.text_field, cfg.read_options)), None
+    items = input_items(the_plan.discovery, cfg.text_field, cfg.read_options)
+    return batches(credit.over(items) if credit is not None else items, credit=credit), None
 
 
-def range_work(the_plan: Plan, engine: Engine, folder: Path | None) -> tuple[Iterator[Batch], IdRegistry]:
+def range_work(the_plan: Plan, engine: Engine, folder: Path | None,
+               credit: DiskCredit | None = None) -> tuple[Iterator[Batch], IdRegistry]:
     """Batches that name the ranges an engine's workers read themselves, with the registry
     of document ids (its files in ``folder``) the engine checks them against."""
     cfg = the_plan.cfg
     ids = IdRegistry(the_plan.discovery.files, folder)
     input_bytes = sum(f.size for f in the_plan.discovery.files)
     return range_batches(the_plan.discovery, options_with(cfg.read_options, cfg.text_field), ids,
-                         whole_files=engine.reads_whole_files(), batch_bytes=engine.batch_bytes(input_bytes)), ids
+                         whole_files=engine.reads_whole_files(), batch_bytes=engine.batch_bytes(input_bytes),
+                         credit=credit), ids
 
 
 def settings_of(cfg: RunConfig) -> dict:
@@ -602,9 +639,11 @@ def input_items(discovery: Discovery, text_field: str, options: ReadOptions | No
     return itertools.chain(discovery.problems, read_documents(discovery.files, text_field, options))
 
 
-def batches(items: Iterable[Item], first_item: int = 0, batch_bytes: int | None = None) -> Iterator[Batch]:
+def batches(items: Iterable[Item], first_item: int = 0, batch_bytes: int | None = None,
+            credit: DiskCredit | None = None) -> Iterator[Batch]:
     """Consecutive items, cut at BATCH_DOCS documents or ``batch_bytes`` of input
-    (default BATCH_BYTES)."""
+    (default BATCH_BYTES). With ``credit`` (over which ``items`` pass), each batch's size
+    for progress is the bytes on disk its items stand for."""
     batch_bytes = batch_bytes or BATCH_BYTES
     batch: list[BatchItem] = []
     size = 0
@@ -613,16 +652,17 @@ def batches(items: Iterable[Item], first_item: int = 0, batch_bytes: int | None 
         batch.append(item)
         size += item.size if isinstance(item, RawDocument) else 0
         if len(batch) >= BATCH_DOCS or size >= batch_bytes:
-            yield Batch(number, batch, first_item)
+            yield Batch(number, batch, first_item, input_bytes=credit.take() if credit is not None else None)
             first_item += len(batch)
             number += 1
             batch, size = [], 0
     if batch:
-        yield Batch(number, batch, first_item)
+        yield Batch(number, batch, first_item, input_bytes=credit.take() if credit is not None else None)
 
 
 def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
-                  whole_files: bool = False, batch_bytes: int | BatchSizes | None = None) -> Iterator[Batch]:
+                  whole_files: bool = False, batch_bytes: int | BatchSizes | None = None,
+                  credit: DiskCredit | None = None) -> Iterator[Batch]:
     """What `input_items` and `batches` give, for an engine whose workers read: a batch for
     each range of a file they can read themselves (formats.ranges), and for the rest
     batches of items read here or, with ``whole_files``, one batch per file that a worker
@@ -631,7 +671,9 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
     (``ids_unchecked``): it sees every batch in input order, which this generator, reading
     ahead of the ranges, does not. Batches hold ``batch_bytes`` of input (default
     BATCH_BYTES; with `BatchSizes`, less towards the end of the input), and so do the parts
-    a worker cuts a whole file into."""
+    a worker cuts a whole file into. With ``credit``, a batch of items read here is as
+    big, for progress, as the bytes on disk they stand for (a worker's range is counted
+    as it reads it)."""
     sizes = batch_bytes or BATCH_BYTES
     size_at = sizes if callable(sizes) else (lambda _done: sizes)
     batch_size = size_at(0)
@@ -648,7 +690,8 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
             elif whole_files:
                 yield WholeFile(f, number, options, batch_size)
             else:
-                yield from read_file(f, number, options)  # ids are checked in order by the engine
+                read = read_file(f, number, options)  # ids are checked in order by the engine
+                yield from credit.over_file(number, read) if credit is not None else read
             before += f.size
 
     number = 0
@@ -657,7 +700,8 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
     for source in sources():
         if isinstance(source, (ReadRange, WholeFile)):
             if batch:
-                yield Batch(number, batch, ids_unchecked=True)
+                yield Batch(number, batch, ids_unchecked=True,
+                            input_bytes=credit.take() if credit is not None else None)
                 number, batch, size = number + 1, [], 0
             yield Batch(number, [], reads=source, ids_unchecked=True)
             number += 1
@@ -665,10 +709,10 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
         batch.append(source)
         size += source.size if isinstance(source, RawDocument) else 0
         if len(batch) >= BATCH_DOCS or size >= batch_size:
-            yield Batch(number, batch, ids_unchecked=True)
+            yield Batch(number, batch, ids_unchecked=True, input_bytes=credit.take() if credit is not None else None)
             number, batch, size = number + 1, [], 0
     if batch:
-        yield Batch(number, batch, ids_unchecked=True)
+        yield Batch(number, batch, ids_unchecked=True, input_bytes=credit.take() if credit is not None else None)
 
 
 def emit(result: Document | Problem | RawDocument, writer: Output, summary: Summary) -> None:

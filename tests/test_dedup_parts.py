@@ -663,8 +663,8 @@ def test_a_run_stopped_in_the_parts_gathers_nothing_again(tmp_path, monkeypatch,
     monkeypatch.setattr(barrier, "settle", real_settle)
     skipped: list[int] = []
     real_skip = driver.skip_items
-    monkeypatch.setattr(driver, "skip_items", lambda plan, done, progress: skipped.append(done) or
-                        real_skip(plan, done, progress))
+    monkeypatch.setattr(driver, "skip_items", lambda plan, done, progress, *credit: skipped.append(done) or
+                        real_skip(plan, done, progress, *credit))
     timings: dict[str, float] = {}
     driver.run(config(tmp_path / "out"), resume=True, timings=timings)
     assert skipped == [0]  # only the pass that writes reads the input, from its start

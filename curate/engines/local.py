@@ -42,10 +42,12 @@ class LocalEngine(Engine):
                 started = time.perf_counter()
                 batch = barrier(batch)
                 batch.timings[barrier.name] = batch.timings.get(barrier.name, 0.0) + time.perf_counter() - started
+            # Measured before _render empties the items: the bar stood at 0% (--workers 1).
+            size = batch.size if on_progress is not None else 0
             if render is not None:
                 _render(batch, render)
             if on_progress is not None:
-                on_progress(batch.size)  # once a batch: a progress bar update costs more than dedup does
+                on_progress(size)  # once a batch: a progress bar update costs more than dedup does
             yield batch
 
     def reads_ranges(self) -> bool:

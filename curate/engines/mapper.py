@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from curate.document import Document, Reason
 from curate.formats.ranges import WholeFile, read_range
+from curate.progress import DiskCredit
 from curate.stages.base import Batch, Stage, run_stages
 from curate.stages.dedup.apply import apply_verdicts
 
@@ -63,8 +64,16 @@ class Mapper:
             if isinstance(batch.reads, WholeFile):
                 from curate.driver import batches  # the driver imports the engines
 
-                parts = [Batch(batch.number, part.items, ids_unchecked=batch.ids_unchecked)
-                         for part in batches(read, batch_bytes=batch.reads.batch_bytes)] or [batch]
+                # Each part as big, for progress, as its share of the file on disk (a
+                # compressed file's data is several times that: the bar was full early).
+                credit = DiskCredit([batch.reads.file])
+                parts = [Batch(batch.number, part.items, ids_unchecked=batch.ids_unchecked,
+                               input_bytes=part.input_bytes)
+                         for part in batches(credit.over_file(0, read), batch_bytes=batch.reads.batch_bytes,
+                                             credit=credit)]
+                if not parts:  # nothing in it, or only a problem: the whole file at once
+                    batch.input_bytes = credit.take()
+                    parts = [batch]
         found = []
         for number, part in enumerate(parts):
             part = self.process(self.stages, part)
