@@ -9,7 +9,7 @@ import io
 import json
 
 import pytest
-from conftest import read_corpus, read_jsonl, run_process
+from conftest import in_process, read_corpus, read_jsonl, run_process
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -160,10 +160,11 @@ def test_a_folder_of_csv_and_tsv_files_is_read_row_by_row_with_every_row_account
         assert part.read_bytes() == (again / "corpus" / part.name).read_bytes()
 
 
-def _run(src, out, *options: str):
-    """The real CLI on ``src``: it ends well (no traceback, no click "Aborted!"), and every
-    line it read is kept, removed or quarantined."""
-    result = run_process("run", str(src), "-o", str(out), *options, timeout=300)
+def _run(src, out, *options: str, process: bool = True):
+    """The real CLI on ``src`` (a process, or in this one): it ends well (no traceback, no
+    click "Aborted!"), and every line it read is kept, removed or quarantined."""
+    result = (run_process("run", str(src), "-o", str(out), *options, timeout=300) if process
+              else in_process("run", str(src), "-o", str(out), *options))
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "Aborted" not in result.stderr, result.stderr
     lines = json.loads((out / "summary.json").read_text())["lines"]
@@ -300,3 +301,46 @@ def test_a_cell_longer_than_csvs_default_field_limit_is_read_and_the_rows_after_
         assert problem["bytes"] == [len(first) + 1, len(first) + 1 + len(big)]
     assert not problems
     assert lines == {**lines, "read": 12, "kept": 10, "quarantined": 2}
+
+
+def test_a_header_delimited_by_another_character_is_read_at_it_and_a_header_without_the_field_says_so(tmp_path):
+    # European Excel saves "CSV" at semicolons (its list separator where the decimal one is a
+    # comma), with a UTF-8 byte order mark. Its header was one column named "id;text;note":
+    # 'no column text (columns: id;text;note)', 'choose the text column with --text-field',
+    # advice that could not work (--text-field 'id;text;note' made every row a field-count
+    # error). A header with no delimiter of its name's but split by another that names the
+    # text column is read at that one; the cells may hold the file name's delimiter.
+    src = tmp_path / "in"
+    src.mkdir()
+    rows = [(rid, text, f"note, {rid}; here") for rid, text in ROWS]
+    (src / "excel.csv").write_bytes(b"\xef\xbb\xbf" + _csv(rows, ("id", "text", "note"), ";").encode())
+    (src / "commas.tsv").write_text(_csv([("A tab-separated name, yet its cells are split at commas.", "x")],
+                                         ("text", "lang"), ","))
+    (src / "pipes.csv").write_text(_csv([("A database export whose cells are split at pipes.", "y")],
+                                        ("text", "lang"), "|"))
+    (src / "titles.csv").write_text(_csv([("t", "Some body text that is long enough to be read.")],
+                                         ("title", "body"), ";"))
+
+    problems, lines = _run(src, tmp_path / "out", "--no-builtin-rules", process=False)
+    records = {(r["source"], r["lines"][0]["line"]): r for r in read_corpus(tmp_path / "out")}
+    for k, (rid, text, note) in enumerate(rows, start=1):
+        record = records[("excel.csv", k)]
+        assert (record["id"], record["text"], record["metadata"]) == (rid, text, {"note": note})
+        # Spans index the UTF-8 of the text cell, whatever the delimiter.
+        first = text.split("\n")[0].encode()
+        assert record["lines"][0]["bytes"] == [0, len(first)]
+    assert records[("commas.tsv", 1)]["metadata"] == {"lang": "x"}
+    assert records[("pipes.csv", 1)]["metadata"] == {"lang": "y"}
+    # No delimiter splits it into a column named 'text': the problem says how it was split,
+    # so that --text-field, as advised, reads it.
+    titles = problems.pop(("titles.csv", None))
+    assert titles["problem"] == "no column 'text' (columns: title, body; the header has no ',' and is split at ';')"
+    assert titles["action"] == "skipped; choose the text column with --text-field" and titles["lines"] == 1
+    assert not problems
+    assert lines["quarantined"] == 1
+
+    again, _ = _run(src / "titles.csv", tmp_path / "again", "--no-builtin-rules", "--text-field", "body",
+                    process=False)
+    assert not again
+    (record,) = read_corpus(tmp_path / "again")
+    assert (record["text"], record["metadata"]) == ("Some body text that is long enough to be read.", {"title": "t"})

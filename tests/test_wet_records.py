@@ -109,3 +109,66 @@ def test_a_bad_last_record_is_skipped_and_says_nothing_follows(tmp_path):
     assert [(p["line"], p["action"].split(";")[1].strip()) for p in problems] == [
         (2, "no record start (a WARC/1. line) follows it")]
     assert summary["lines"]["kept"] == 2
+
+
+def _lf(record: bytes) -> bytes:
+    """A record whose WARC headers end in LF, not CRLF (a hand-rolled writer's), its payload as it was."""
+    head, _, rest = record.partition(b"\r\n\r\n")
+    return head.replace(b"\r\n", b"\n") + b"\n\n" + rest
+
+
+@pytest.mark.parametrize("name", ["lf.warc.wet.gz", "lf.warc.wet"])
+def test_a_wet_file_whose_headers_end_in_lf_is_read_record_by_record(tmp_path, name):
+    # warcio reads such a file record by record; FastWARC read it as one record whose headers
+    # never ended: 'WARC record cut off inside its headers (no Content-Length)', 'the file is
+    # truncated: re-download it', one line counted for all its documents.
+    from warcio.archiveiterator import ArchiveIterator
+
+    crlf_payload = b"Record 3 has CRLF line ends inside its payload.\r\nIts second line, of record 3, is plain.\r\n"
+    records = [_lf(_record("warcinfo", "", b"software: x\r\n", 1)), _lf(_record("conversion", "https://ex.com/2",
+                                                                                 _text(2), 2)),
+               _lf(_record("conversion", "https://ex.com/3", crlf_payload, 3)),
+               _lf(_record("conversion", "https://ex.com/4", _text(4), 4))]
+    path = _write(tmp_path / name, records)
+    with open(path, "rb") as f:
+        assert [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(f)][1:] == [
+            "https://ex.com/2", "https://ex.com/3", "https://ex.com/4"]
+    result, summary, problems = _run(path, tmp_path / "out", "--strict")
+    assert result.exit_code == 0 and problems == []
+    docs = read_corpus(tmp_path / "out")
+    assert [(d["id"], d["lines"][0]["line"], d["metadata"]["url"]) for d in docs] == [
+        (f"<urn:uuid:00000000-0000-0000-0000-{n:012d}>", n, f"https://ex.com/{n}") for n in (2, 3, 4)]
+    assert docs[1]["text"] == crlf_payload.decode().replace("\r\n", "\n").strip()
+    assert [line["bytes"] for line in docs[1]["lines"]] == [[0, 47], [49, 88]]  # the payload's UTF-8, CRs counted
+    assert summary["lines"]["read"] == summary["lines"]["kept"] == 6
+
+
+@pytest.mark.parametrize("name", ["lfbad.warc.wet.gz", "lfbad.warc.wet"])
+def test_bytes_between_lf_records_that_no_record_holds_are_said_and_counted(tmp_path, name):
+    # FastWARC reads LF headers leniently, and leniently skips lines before a WARC/1. line
+    # too: bytes that would have gone unsaid.
+    records = [_lf(_record("conversion", f"https://ex.com/{n}", _text(n), n)) for n in (1, 2, 3)]
+    records.insert(1, b"XARC/1.0\nnot a header\n\n")
+    records.append(b"trailing bytes\n")
+    _, summary, problems = _run(_write(tmp_path / name, records), tmp_path / "out")
+    docs = read_corpus(tmp_path / "out")
+    assert [(d["lines"][0]["line"], d["metadata"]["url"]) for d in docs] == [
+        (1, "https://ex.com/1"), (3, "https://ex.com/2"), (4, "https://ex.com/3")]
+    assert [(p["line"], p["problem"], p["action"].split(";")[1].strip()) for p in problems] == [
+        (2, "invalid WARC record: 23 bytes that no WARC/1. line starts", "read on from the next record start after it"),
+        (5, "invalid WARC record: 15 bytes that no WARC/1. line starts", "no record start (a WARC/1. line) follows it")]
+    assert summary["lines"] == {**summary["lines"], "read": 8, "kept": 6, "quarantined": 2}
+
+
+def test_a_record_whose_headers_end_in_lf_after_crlf_records_says_so(tmp_path):
+    # Read strictly (the first record's headers end in CRLF), its headers are one line: it
+    # was 'cut off inside its headers (no Content-Length)', 'the file is truncated'.
+    records = [_record("conversion", f"https://ex.com/{n}", _text(n), n) for n in (1, 2, 3)]
+    records[1] = _lf(records[1])
+    _, summary, problems = _run(_write(tmp_path / "mixed.warc.wet", records), tmp_path / "out")
+    assert [d["lines"][0]["line"] for d in read_corpus(tmp_path / "out")] == [1, 3]
+    assert [(p["line"], p["problem"], p["action"]) for p in problems] == [
+        (2, "WARC headers that end in LF, not CRLF, after a record whose headers end in CRLF: no Content-Length "
+            "can be read", "record skipped; the file mixes LF and CRLF header lines: rewrite it with CRLF (the WARC "
+                           "standard's), or check how it was made")]
+    assert summary["lines"] == {**summary["lines"], "read": 5, "kept": 4, "quarantined": 1}

@@ -5,7 +5,13 @@ as JSONL's ``id`` field does, and every other column goes to the document's meta
 the string it is (CSV has no types: an empty cell is ``""``). A ``.csv`` file is split
 at commas, a ``.tsv`` file at tabs (and ``--format csv`` reads any name at commas), with
 the quoting of Python's ``csv`` module: a field may be quoted, a quoted field may hold
-delimiters, line breaks and doubled quotes. The bytes are UTF-8 (a byte order mark is
+delimiters, line breaks and doubled quotes. A header with none of that delimiter (one
+column) and not naming the text column is split at the others in turn (``,``, ``;``, tab,
+``|``): the first that gives a column of the text field's name is the file's delimiter
+(European Excel saves "CSV" at semicolons), and the file is read again from its header at
+it; the choice depends on the header and --text-field alone, so it is the same on every
+machine. The bytes before the header (and the header) are kept for that, at most
+--max-doc-bytes and a few MiB, and let go once the header is read. The bytes are UTF-8 (a byte order mark is
 skipped), or UTF-16 with a byte order mark (what spreadsheet programs call "Unicode
 text"), read as UTF-8.
 
@@ -75,6 +81,7 @@ def _rows(file: InputFile, raw_stream: BinaryIO, options: ReadOptions) -> Iterat
     _allow_fields(limit)
     delimiter = delimiter_of(file)
     header: list[str] | None = None
+    head: _Recording | None = None
     row = 0  # data rows so far
     read_any = False
     try:
@@ -82,8 +89,9 @@ def _rows(file: InputFile, raw_stream: BinaryIO, options: ReadOptions) -> Iterat
         # named .xz, a gzip cut in its header, a UTF-16 file whose first character is invalid)
         # is a problem of this file like one that fails later, never an error of the run.
         # UpToAFault: a stream cut off still gives the rows it decompressed before the cut.
-        records = csv_records(_as_utf8(cast(BinaryIO, UpToAFault(raw_stream))), delimiter, limit)
-        for raw in records:
+        head = _Recording(_as_utf8(cast(BinaryIO, UpToAFault(raw_stream))), limit + 4 * CHUNK)
+        records = csv_records(cast(BinaryIO, head), delimiter, limit)
+        while (raw := next(records, None)) is not None:  # not a for: the header may start a new cut
             read_any = True
             if header is None:
                 if isinstance(raw, int):
@@ -93,6 +101,11 @@ def _rows(file: InputFile, raw_stream: BinaryIO, options: ReadOptions) -> Iterat
                 found = _header(raw, delimiter, field)
                 if found == []:
                     continue  # blank lines before the header
+                if isinstance(found, bytes):  # split at another delimiter, the header names the field
+                    # Cut again from the header on: a quote after that delimiter opens a field.
+                    delimiter, records = found, csv_records(head.again(), found, limit)
+                    continue
+                head.stop()
                 if isinstance(found, tuple):
                     rows = sum(1 for more in records if more)  # the rest of the file's, not a new cut's
                     yield Problem(source, None, found[0], f"skipped; {found[1]}", lines=rows)
@@ -129,19 +142,53 @@ def _rows(file: InputFile, raw_stream: BinaryIO, options: ReadOptions) -> Iterat
         yield Problem(source, None, "no rows: the file holds a header only", "skipped; nothing to read", lines=0)
 
 
-def _header(raw: Record, delimiter: bytes, field: str) -> list[str] | tuple[str, str]:
-    """The column names of a header row ([] for a blank line), or (problem, what to do)."""
+# The delimiters a header of one column is split at, in this order, when it does not name
+# the text column: the other one of .csv and .tsv, Excel's ";" where "," is the decimal
+# separator, and "|" of database exports.
+DELIMITERS = (b",", b";", b"\t", b"|")
+_SHOWN = {b",": "','", b";": "';'", b"\t": "tab", b"|": "'|'"}
+
+
+def _header(raw: Record, delimiter: bytes, field: str) -> list[str] | tuple[str, str] | bytes:
+    """The column names of a header row ([] for a blank line), or (problem, what to do), or
+    the delimiter other than ``delimiter`` the file is read at (see the module's doc)."""
     if raw.fields > MAX_COLUMNS:  # counted by the cut: not split into millions of names first
         return (f"a header row of {raw.fields:,} columns, more than curate reads ({MAX_COLUMNS:,})",
                 "is this a CSV file? (--format names how a file is read)")
     try:
-        names = _split(raw.decode("utf-8"), delimiter)
+        text = raw.decode("utf-8")
+        names = _split(text, delimiter)
+        if len(names) == 1 and field not in names:
+            found = _other_delimiter(text, delimiter, field)
+            if isinstance(found, bytes):
+                return found
+            if found is not None:
+                other, split = found
+                return (f"no column {field!r} (columns: {', '.join(split)}; the header has no "
+                        f"{_SHOWN[delimiter]} and is split at {_SHOWN[other]})",
+                        "choose the text column with --text-field")
     except UnicodeDecodeError:
         return "the header row is not valid UTF-8", "convert the file to UTF-8 (iconv -f ENCODING -t utf-8)"
     except csv.Error as err:  # a cell past the limit _allow_fields can set: the header's fault, not the stream's
         return (f"the header row cannot be split into fields ({err})",
                 "is this a CSV file? (--format names how a file is read)")
     return _header_problem(names, field) or names
+
+
+def _other_delimiter(text: str, delimiter: bytes, field: str) -> bytes | tuple[bytes, list[str]] | None:
+    """The first of the other DELIMITERS at which the header ``text`` (one column at
+    ``delimiter``) names ``field``; else the one that splits it into the most columns, and
+    them (the first of a tie), to say how it was read; None if none splits it."""
+    best: tuple[bytes, list[str]] | None = None
+    for other in DELIMITERS:
+        if other == delimiter or other.decode("ascii") not in text:
+            continue
+        names = _split(text, other)
+        if field in names:
+            return other
+        if len(names) > 1 and (best is None or len(names) > len(best[1])):
+            best = (other, names)
+    return best
 
 
 def _header_problem(header: list[str], field: str) -> tuple[str, str] | None:
@@ -236,6 +283,38 @@ class _Prefixed(io.RawIOBase):
             data, self.head = self.head, b""
             return data
         return self.stream.read(size)
+
+
+class _Recording(io.RawIOBase):
+    """A stream whose bytes are kept from the first that is not a line break (blank lines
+    before the header are no rows) until ``stop``, at most ``most`` of them: ``again``
+    reads the kept bytes and then the rest, so that the header row is cut once more at the
+    delimiter it names the text column at."""
+
+    def __init__(self, stream: BinaryIO, most: int):
+        self.stream, self.most = stream, most
+        self.kept: bytearray | None = bytearray()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        if self.kept is not None:
+            self.kept += data if self.kept else data.lstrip(b"\r\n")
+            if len(self.kept) > self.most:  # a header over --max-doc-bytes: skipped, never read again
+                self.kept = None
+        return data
+
+    def stop(self) -> None:
+        self.kept = None
+
+    def again(self) -> BinaryIO:
+        """The kept bytes, then the rest of the stream; nothing kept any longer."""
+        kept, self.kept = self.kept, None
+        if kept is None:  # cannot be: the header is read again only when it was under the limit
+            raise AssertionError("the header row was not kept")
+        return cast(BinaryIO, _Prefixed(bytes(kept), self.stream))
 
 
 class InvalidUtf16(ValueError):

@@ -30,6 +30,16 @@ costs a second read of the file up to there, and only for a file with a bad reco
 works on the decompressed stream, so a gzip member per record (Common Crawl's layout) or
 one member for the file read alike.
 
+A file whose first record's WARC headers end in LF, not CRLF (a hand-rolled writer's;
+warcio reads such files too) is read with FastWARC's lenient parse (its quirks mode),
+which takes LF or CRLF header lines; strictly, its headers never ended, and the whole
+file was one record cut off. That parse also skips, unsaid, lines that are no record
+before a ``WARC/1.`` line, so such a file is read a second time alongside (``_Gaps``: the
+file opened again, each record's headers and Content-Length passed, the bytes between
+records checked to be blank): bytes that no ``WARC/1.`` line starts cost a record, as
+strictly read ones do. Only such files pay for the second read; a CRLF file is read
+strictly, as before.
+
 Records that are not ``conversion`` hold no extracted text and are not read; a file with
 none (a WARC of responses) or with types a WET file does not hold (anything but
 ``warcinfo``) is one Problem of 0 lines, so nothing goes missing unsaid.
@@ -99,12 +109,18 @@ class _Tally:
         self.types: Counter[str] = Counter()  # the records parsed, by WARC-Type
 
 
-def _iterate(stream: _Stream) -> Iterator[Any]:
+def _iterate(stream: _Stream, lenient: bool) -> Iterator[Any]:
     from fastwarc.warc import ArchiveIterator
 
     # max_header_len: FastWARC's 32 KiB default would refuse valid records with a long
     # WARC-Target-URI; a longer header than MAX_HEADER is taken as damage (see _records).
-    return iter(ArchiveIterator(stream, parse_http=False, stream_detect=False, max_header_len=MAX_HEADER))
+    options: dict[str, Any] = {"parse_http": False, "stream_detect": False, "max_header_len": MAX_HEADER}
+    if not lenient:
+        return iter(ArchiveIterator(stream, **options))
+    try:  # FastWARC 2 names its lenient parse quirks_mode; before, it was strict_mode=False
+        return iter(ArchiveIterator(stream, quirks_mode=True, **options))
+    except TypeError:
+        return iter(ArchiveIterator(stream, strict_mode=False, **options))
 
 
 def _records(file: InputFile, limit: int, tally: _Tally) -> Generator[RawDocument | Problem, None, str | None]:
@@ -112,15 +128,21 @@ def _records(file: InputFile, limit: int, tally: _Tally) -> Generator[RawDocumen
     record only: reading goes on in the file opened again, at the next record start after
     it. Returns the fault that ended the stream, if one did."""
     stream = _Stream(open_stream(file.path))
+    gaps: _Gaps | None = None
     try:
-        return (yield from _read_on(file, stream, limit, tally))
+        if stream.lf_headers():
+            stream.header_end = _lf_header_end
+            gaps = _Gaps(open_stream(file.path))
+        return (yield from _read_on(file, stream, limit, tally, gaps))
     finally:
         stream.release()
+        if gaps is not None:
+            gaps.release()
 
 
-def _read_on(file: InputFile, stream: _Stream, limit: int,
-             tally: _Tally) -> Generator[RawDocument | Problem, None, str | None]:
-    records = _iterate(stream)
+def _read_on(file: InputFile, stream: _Stream, limit: int, tally: _Tally,
+             gaps: _Gaps | None) -> Generator[RawDocument | Problem, None, str | None]:
+    records = _iterate(stream, gaps is not None)
     last: tuple[int, int] | None = None  # the last good record's start and Content-Length
     while True:
         try:
@@ -139,10 +161,20 @@ def _read_on(file: InputFile, stream: _Stream, limit: int,
             yield _invalid(file.source, tally.number, str(err) or type(err).__name__, found)
             if not found:
                 return None
-            records = _iterate(stream)
+            if gaps is not None:
+                gaps.skip_to(stream.tell())  # the bad record's bytes are said: not a gap
+            records = _iterate(stream, gaps is not None)
             continue
         if record is None:
+            if gaps is not None and stream.fault is None and (stray := gaps.before(None)):
+                tally.number += 1
+                yield _invalid(file.source, tally.number, _stray(stray), False)
             return stream.fault
+        if gaps is not None:
+            if stray := gaps.before(record.stream_pos):
+                tally.number += 1
+                yield _invalid(file.source, tally.number, _stray(stray), True)
+            gaps.past(record.stream_pos, record.content_length)
         tally.number += 1
         last = (record.stream_pos, record.content_length)
         item = _record(file.source, tally.number, record, limit, tally.types)
@@ -178,6 +210,89 @@ def _count(kinds: dict[str, int]) -> str:
     return ", ".join(f"{n:,} {kind} record{'s' if n != 1 else ''}" for kind, n in sorted(kinds.items()))
 
 
+def _stray(size: int) -> str:
+    return f"{size:,} bytes that no WARC/1. line starts"
+
+
+def _lf_header_end(data: bytes) -> int:
+    """Where the blank line that ends WARC headers of LF or CRLF lines ends in ``data`` (-1:
+    not in it), as FastWARC's lenient parse ends them: at the first line that is empty."""
+    ends = [at + len(blank) for blank in (b"\n\n", b"\n\r\n") if (at := data.find(blank)) >= 0]
+    return min(ends, default=-1)
+
+
+def _crlf_header_end(data: bytes) -> int:
+    at = data.find(HEADER_END)
+    return at + len(HEADER_END) if at >= 0 else -1
+
+
+class _Gaps:
+    """A file whose headers end in LF read a second time, alongside FastWARC's lenient read
+    of it, to find the bytes that read skips unsaid (lines before a ``WARC/1.`` line that
+    no record holds): each record's headers and payload are passed, what lies between
+    records must be blank (FastWARC skips blank lines between records, as a strict read
+    does). Bounded memory: a record's headers (at most MAX_HEADER) and a chunk at a time.
+    A fault of this stream is the first one's too, which says it: reading just stops."""
+
+    def __init__(self, opening: contextlib.AbstractContextManager[Any]):
+        self._opened = contextlib.ExitStack()
+        raw = self._opened.enter_context(opening)
+        self._read = getattr(raw, "read1", raw.read)
+        self._data = b""  # bytes read and not yet passed; data[0] is at self._pos
+        self._pos = 0
+        self._ended = False
+
+    def release(self) -> None:
+        self._opened.close()
+
+    def _more(self) -> bool:
+        if self._ended:
+            return False
+        try:
+            chunk = bytes(self._read(1 << 16))
+        except Exception as err:  # the stream's fault (EOFError, zlib.error, ...): _Stream meets and says it
+            if machine_limit(err) is not None or memory_error_in(err) is not None:
+                raise
+            chunk = b""
+        self._ended = not chunk
+        self._data += chunk
+        return bool(chunk)
+
+    def before(self, start: int | None) -> int:
+        """The bytes up to ``start`` (None: the file's end) passed: how many of them are not
+        blank, from the first such byte on (0: all blank)."""
+        stray = 0
+        while start is None or self._pos < start:
+            if not self._data and not self._more():
+                break
+            take = len(self._data) if start is None else min(len(self._data), start - self._pos)
+            piece, self._data = self._data[:take], self._data[take:]
+            self._pos += take
+            if stray:
+                stray += take
+            elif rest := piece.lstrip(b" \t\r\n"):
+                stray = len(rest)
+        return stray
+
+    def past(self, start: int, length: int) -> None:
+        """The record at ``start`` (where ``before`` left off) passed: its headers, up to the
+        blank line that ends them, and its ``length`` bytes of payload."""
+        while (end := _lf_header_end(self._data)) < 0:
+            if len(self._data) > MAX_HEADER or not self._more():
+                self._data, self._pos = b"", self._pos + len(self._data)
+                return
+        self.skip_to(start + end + length)
+
+    def skip_to(self, target: int) -> None:
+        """Passed up to ``target``, unchecked (a record's payload, a record said bad)."""
+        while self._pos + len(self._data) < target:
+            self._pos += len(self._data)
+            self._data = b""
+            if not self._more():
+                return
+        self._data, self._pos = self._data[target - self._pos:], target
+
+
 class _Stream(io.RawIOBase):
     """The decompressed stream FastWARC reads, ending where it cannot be read further (the
     error kept in ``fault``): FastWARC reads ahead, so an error passed through would lose
@@ -202,6 +317,20 @@ class _Stream(io.RawIOBase):
         self._at = 0  # where the next byte handed out is in the stream
         self.fault: str | None = None
         self._replay = memoryview(b"")  # bytes read ahead while seeking, handed out first
+
+    header_end = staticmethod(_crlf_header_end)  # where a record's headers end (_lf_header_end: LF ones)
+
+    def lf_headers(self) -> bool:
+        """Whether the first line that is not blank, read ahead (and handed out again), is a
+        ``WARC/1.`` line that ends in LF, not CRLF."""
+        data = b""
+        while b"\n" not in (first := data.lstrip(b" \t\r\n")) and len(data) <= MAX_HEADER:
+            if not (chunk := self._read_raw(1 << 16)):
+                break
+            data += chunk
+        self._replay = memoryview(data)
+        line = first.split(b"\n", 1)[0]
+        return b"\n" in first and line.startswith(b"WARC/1.") and not line.endswith(b"\r")
 
     def release(self) -> None:
         self._opened.close()
@@ -243,11 +372,11 @@ class _Stream(io.RawIOBase):
         if last is not None:
             start, length = last
             data, pos = self._pass(data, pos, start)
-            while (end := data.find(HEADER_END)) < 0:  # the good record's header, then its payload
+            while (end := self.header_end(data)) < 0:  # the good record's header, then its payload
                 if len(data) > MAX_HEADER or not (chunk := self._read_raw(1 << 16)):
                     return False
                 data += chunk
-            data, pos = self._pass(data, pos, pos + end + len(HEADER_END) + length)
+            data, pos = self._pass(data, pos, pos + end + length)
         while not (rest := data.lstrip(b" \t\r\n")):  # FastWARC skips these before a record
             pos += len(data)
             if not (data := self._read_raw(1 << 16)):
@@ -297,6 +426,11 @@ def _record(source: str, number: int, record: Any, limit: int, types: Counter[st
 
     headers = record.headers
     if "Content-Length" not in headers:
+        if any("\n" in value for value in dict(headers).values()):  # LF lines, read strictly: one header
+            return Problem(source, number, "WARC headers that end in LF, not CRLF, after a record whose headers end "
+                           "in CRLF: no Content-Length can be read",
+                           "record skipped; the file mixes LF and CRLF header lines: rewrite it with CRLF (the WARC "
+                           "standard's), or check how it was made")
         return Problem(source, number, f"{CUT_OFF} inside its headers (no Content-Length)",
                        "record skipped; the file is truncated: re-download it")
     if not headers["Content-Length"].strip().isdigit():
