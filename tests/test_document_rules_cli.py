@@ -76,7 +76,7 @@ def test_a_document_rule_that_drops_nothing_is_counted_as_such(tmp_path):
     result = _run([SEEDS], out, "--enable", "c4")
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["documents"] == {"dropped_by_rule": {}, "emptied": 0, "read": 5, "written": 5}
+    assert summary["documents"] == {"dropped_by_rule": {}, "emptied": 0, "quarantined": 0, "read": 5, "written": 5}
     assert summary["settings"]["stages"][-1] == "documents"
     assert _run([SEEDS], tmp_path / "w2", "--enable", "c4", "--workers", "2").exit_code == 0
     assert (tmp_path / "w2" / "summary.json").read_bytes() == (out / "summary.json").read_bytes()

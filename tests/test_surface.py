@@ -1,0 +1,95 @@
+"""What the commands around a run say: the document counts of the summary table, summary.json
+and the report; the report's by-source table; -o - ; option names; --inputs-from errors;
+explain's output; the top-level help; exit statuses of mistakes. Each through the real CLI,
+on files written here."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import in_process
+
+OTHER = "A storm closed the northern ferry route for three days, and the island's shops ran short of bread.\n"
+SENTENCE = "The harbour authority said on Monday that the new terminal would open in the spring, two years late.\n"
+
+
+def _text(page: str) -> str:
+    """The page's text, a table row a line."""
+    page = re.sub(r"<svg.*?</svg>", "", page, flags=re.S)
+    page = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"</tr>|</p>", "\n", page)))
+    return re.sub(r"[ \t]+", " ", page)
+
+
+@pytest.fixture
+def mixed(tmp_path) -> Path:
+    """A good page, a binary .txt, a whitespace-only .txt, and a JSONL file with one good
+    record, two invalid ones and a record whose text is no string."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a.txt").write_text(SENTENCE)
+    (inputs / "b.txt").write_bytes(b"\x00\x01\x02binary\xff\xfe")
+    (inputs / "blank.txt").write_text("   \n\n")
+    (inputs / "r.jsonl").write_text(json.dumps({"text": OTHER}) + '\n{"text": broken\nnot json\n{"text": 5}\n')
+    return inputs
+
+
+# -- 1. document counts ----------------------------------------------------------------------
+
+
+def test_documents_add_up_in_the_table_and_summary_json(mixed, tmp_path):
+    done = in_process("run", mixed, "-o", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    documents = json.loads((tmp_path / "out" / "summary.json").read_text())["documents"]
+    # a.txt and the good record written; b.txt, blank.txt and the three bad records quarantined
+    assert documents == {"read": 7, "written": 2, "emptied": 0, "quarantined": 5}
+    assert documents["read"] == documents["written"] + documents["emptied"] + documents["quarantined"]
+    table = dict(re.findall(r"^(\S.*?)\s{2,}([\d,]+)$", done.stderr, re.M))
+    assert table["documents read"] == "7"
+    assert table["documents emptied (every line removed)"] == "0"
+    assert table["documents quarantined (nothing kept or removed)"] == "5"
+
+
+def test_a_document_with_a_line_removed_and_none_kept_is_emptied(tmp_path):
+    (tmp_path / "a.txt").write_text(SENTENCE)
+    (tmp_path / "copy.txt").write_text(SENTENCE)
+    done = in_process("run", tmp_path / "a.txt", tmp_path / "copy.txt", "-o", tmp_path / "out", "-q")
+    assert done.returncode == 0, done.stderr
+    documents = json.loads((tmp_path / "out" / "summary.json").read_text())["documents"]
+    assert documents == {"read": 2, "written": 1, "emptied": 1, "quarantined": 0}
+
+
+def test_the_report_counts_documents_as_summary_json_does(mixed, tmp_path):
+    pytest.importorskip("matplotlib")
+    assert in_process("run", mixed, "-o", tmp_path / "out", "-q").returncode == 0
+    done = in_process("report", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    text = _text((tmp_path / "out" / "report.html").read_text())
+    assert re.search(r"\b7 documents read\b", text.replace("\n", " ")), text
+    assert re.search(r"\b5 documents quarantined\b", text.replace("\n", " "))
+    assert ("Characters of the non-blank lines of each document with a line kept or removed: 2 documents before, "
+            "2 after (0 emptied, not drawn after). Every such document is counted, in 48 bins per axis. The 5 "
+            "documents quarantined (no line kept or removed; quarantine.jsonl) are not drawn.") in text
+
+
+# -- 2. the report's by-source table ---------------------------------------------------------
+
+
+def test_the_report_lists_quarantined_lines_by_source(mixed, tmp_path):
+    pytest.importorskip("matplotlib")
+    assert in_process("run", mixed, "-o", tmp_path / "out", "-q").returncode == 0
+    assert in_process("report", tmp_path / "out").returncode == 0
+    text = _text((tmp_path / "out" / "report.html").read_text())
+    table = text[text.index("The figures, by source"):text.index("Languages")]
+    rows = {row.split()[0]: [int(v) for v in row.split()[1:]] for row in table.strip().splitlines()[1:]
+            if row.strip()}
+    assert table.split("\n")[0].split() == ["The", "figures,", "by", "source", "source", "lines", "kept", "lines",
+                                            "removed", "lines", "quarantined"]
+    assert rows == {"a.txt": [1, 0, 0], "r.jsonl": [1, 0, 3], "b.txt": [0, 0, 1], "blank.txt": [0, 0, 0]}
+    lines = json.loads((tmp_path / "out" / "summary.json").read_text())["lines"]
+    assert sum(sum(row) for row in rows.values()) == lines["read"]
+    problems = text[text.index("Problems, by kind"):]
+    assert " kind problems \n" in problems and "invalid JSON 2" in problems
