@@ -897,10 +897,20 @@ def score(output, gold, show):
         sys.exit(1)
 
 
+def _stdout_for(target: Path | None):
+    """-o -: standard output, as --inputs-from - reads standard input (a file named "-" was
+    written, and the next run refused it as existing). ./- names a file called "-"."""
+    return sys.stdout.buffer if target is not None and str(target) == "-" else None
+
+
+def _written_to(path: Path | None) -> str:
+    return "standard output" if path is None else str(path)
+
+
 @cli.command()
 @click.argument("out", type=click.Path())  # a str: a URL must reach the message as spelled
-@click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the report here instead of OUT/report.html.")
+@click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              default=None, help="Write the report here instead of OUT/report.html; - writes it to standard output.")
 @click.option("--overwrite", is_flag=True, help="Replace the report file if it exists.")
 def report(out, target, overwrite):
     """Write one HTML page showing what the run in output folder OUT did: lines and
@@ -917,23 +927,25 @@ def report(out, target, overwrite):
     Examples:
       curate run seeds/ -o out/ && curate report out/     # writes out/report.html
       curate report out/ -o /tmp/run-42.html --overwrite
+      curate report out/ -o - > run-42.html             # -o -: to standard output
     """
     from curate.report.commands import make_report
 
     started = time.monotonic()
     try:
-        written = make_report(out, target, overwrite)
+        written = make_report(out, target, overwrite, stream=_stdout_for(target))
     except CurateError as err:
         raise _fail(err) from err
     clusters = f"{written.clusters:,} duplicate cluster{'' if written.clusters == 1 else 's'}"
-    echo(f"report written to {written.path} ({written.size / 1e6:.2f} MB, {clusters}) in "
+    echo(f"report written to {_written_to(written.path)} ({written.size / 1e6:.2f} MB, {clusters}) in "
          f"{time.monotonic() - started:.1f} s", err=True)
 
 
 @cli.command()
 @click.argument("out", type=click.Path())  # a str: a URL must reach the message as spelled
-@click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the clusters here instead of OUT/clusters.jsonl.")
+@click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              default=None,
+              help="Write the clusters here instead of OUT/clusters.jsonl; - writes them to standard output.")
 @click.option("--overwrite", is_flag=True, help="Replace the clusters file if it exists.")
 def clusters(out, target, overwrite):
     """Write the near-duplicate clusters of output folder OUT as JSON Lines: one record
@@ -945,17 +957,18 @@ def clusters(out, target, overwrite):
     Examples:
       curate clusters out/                      # writes out/clusters.jsonl
       curate clusters out/ -o dups.jsonl --overwrite
+      curate clusters out/ -o - | head -1       # -o -: to standard output
       head -1 out/clusters.jsonl | python -m json.tool     # the largest cluster
     """
     from curate.report.commands import export_clusters
 
     try:
-        written = export_clusters(out, target, overwrite)
+        written = export_clusters(out, target, overwrite, stream=_stdout_for(target))
     except CurateError as err:
         raise _fail(err) from err
     clusters = f"{written.clusters:,} cluster{'' if written.clusters == 1 else 's'}"
     copies = f"{written.copies:,} cop{'y' if written.copies == 1 else 'ies'}"
-    echo(f"{clusters} ({copies}) written to {written.path} ({written.size / 1e6:.2f} MB)", err=True)
+    echo(f"{clusters} ({copies}) written to {_written_to(written.path)} ({written.size / 1e6:.2f} MB)", err=True)
 
 
 @cli.group()

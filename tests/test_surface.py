@@ -93,3 +93,34 @@ def test_the_report_lists_quarantined_lines_by_source(mixed, tmp_path):
     assert sum(sum(row) for row in rows.values()) == lines["read"]
     problems = text[text.index("Problems, by kind"):]
     assert " kind problems \n" in problems and "invalid JSON 2" in problems
+
+
+# -- 3. -o - ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def with_copies(tmp_path) -> Path:
+    (tmp_path / "a.txt").write_text(SENTENCE)
+    (tmp_path / "b.txt").write_text(SENTENCE)
+    out = tmp_path / "out"
+    assert in_process("run", tmp_path / "a.txt", tmp_path / "b.txt", "-o", out, "-q").returncode == 0
+    return out
+
+
+def test_clusters_dash_writes_standard_output(with_copies, tmp_path):
+    for _ in range(2):  # no file named "-" is left to refuse the second time
+        done = in_process("clusters", with_copies, "-o", "-", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == "1 cluster (1 copy) written to standard output (0.00 MB)\n"
+        records = [json.loads(line) for line in done.stdout.splitlines()]
+        assert [r["kept"]["source"] for r in records] == ["a.txt"]
+        assert not (tmp_path / "-").exists()
+
+
+def test_report_dash_writes_the_page_to_standard_output(with_copies, tmp_path):
+    pytest.importorskip("matplotlib")
+    done = in_process("report", with_copies, "-o", "-", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("<!DOCTYPE html>") and done.stdout.endswith("</html>\n")
+    assert done.stderr.startswith("report written to standard output (")
+    assert not (tmp_path / "-").exists() and not (with_copies / "report.html").exists()
