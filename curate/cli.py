@@ -35,6 +35,7 @@ from curate.terminal import echo, shown, shown_lines
 from curate.userfile import replace_file
 
 PROJECT_RULES = Path("rules")
+SUGGESTED = Path("suggested-rules/suggested.toml")  # where `curate rules suggest` writes by default
 INTERRUPTED = 130  # the exit status of a command that Ctrl-C stopped before it did anything (128 + SIGINT)
 
 
@@ -987,13 +988,21 @@ def rules():
 @rules.command("list")
 @rule_options
 @keep_lang_option
-def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled, keep_languages):
+@language_option
+def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled, keep_languages, language_model):
     """Show every rule that `curate run` would load with these options: name, scope, whether
     it is on, the file it comes from, and what it removes. Rules of a pack that is off by
     default (the document rule packs) are listed as off until --enable names the pack;
-    --keep-lang adds the document rule it makes, as run does."""
+    --keep-lang adds the document rule it makes, and its codes are checked against
+    --language-model's, as run does."""
+    from curate.stages.documents import check_language_codes
+
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled,
                                    keep_languages=keep_languages)
+    try:
+        check_language_codes(ruleset, language_model)
+    except CurateError as err:
+        raise _fail(err) from err
     if not ruleset.rules:
         echo("no rules loaded")
         return
@@ -1082,15 +1091,17 @@ def rules_test(folders, no_builtin_rules, no_project_rules):
 
 @rules.command("suggest")
 @click.argument("out", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("-o", "--to", "target", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("suggested-rules/suggested.toml"), show_default=True,
+@click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              show_default=str(SUGGESTED),
               help="The rule file to write (never over an existing file). Outside rules/ on purpose: "
                    "`curate run` loads ./rules/ by itself, and suggestions want a person's review first.")
+# Its first name, kept working: every other command names what it writes -o/--output.
+@click.option("--to", "to", type=click.Path(path_type=Path, dir_okay=False), default=None, hidden=True)
 @click.option("--top", type=click.IntRange(min=1), default=30, show_default=True,
               help="Suggest at most this many rules, the most frequent lines first.")
 @click.option("--min-count", type=click.IntRange(min=1), default=3, show_default=True,
               help="Only lines removed at least this many times.")
-def rules_suggest(out, target, top, min_count):
+def rules_suggest(out, target, to, top, min_count):
     """Propose line rules for the lines OUT's run removed most often without a rule:
     repeated across a site's pages (site:repeated), or judged by the line model or a page
     detector. Each rule's pattern is the line as the rules read it (normalised, its
@@ -1112,6 +1123,9 @@ def rules_suggest(out, target, top, min_count):
     from curate.suggest import rule_names_in, skipped_report, suggestions, to_toml
     from curate.userfile import cannot_write, check_new_file, create_file
 
+    if target is not None and to is not None:
+        raise click.UsageError(f"-o {target} and --to {to} both name the file to write; give -o FILE alone")
+    target = target or to or SUGGESTED
     if target.exists():
         raise click.ClickException(f"{target} exists; choose another file with -o, or move it away first")
     # ./rules/ is loaded by every plain `curate run` here without being named: rules no one

@@ -124,3 +124,40 @@ def test_report_dash_writes_the_page_to_standard_output(with_copies, tmp_path):
     assert done.stdout.startswith("<!DOCTYPE html>") and done.stdout.endswith("</html>\n")
     assert done.stderr.startswith("report written to standard output (")
     assert not (tmp_path / "-").exists() and not (with_copies / "report.html").exists()
+
+
+# -- 4. option names -------------------------------------------------------------------------
+
+
+def test_rules_suggest_names_its_file_with_output_and_keeps_to(tmp_path):
+    (tmp_path / "a.txt").write_text(SENTENCE)
+    out = tmp_path / "out"
+    assert in_process("run", tmp_path / "a.txt", "-o", out, "-q").returncode == 0
+    helped = in_process("rules", "suggest", "--help")
+    assert re.search(r"^\s+-o, --output FILE\s", helped.stdout, re.M) and not re.search(r"--to\b", helped.stdout)
+    for option in ("--output", "-o", "--to"):
+        done = in_process("rules", "suggest", out, option, tmp_path / f"s{option}.toml", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == f"nothing to suggest: no line was removed 3+ times without a rule in {out}\n"
+    both = in_process("rules", "suggest", out, "-o", tmp_path / "a.toml", "--to", tmp_path / "b.toml")
+    assert both.returncode == 2
+    assert f"Error: -o {tmp_path / 'a.toml'} and --to {tmp_path / 'b.toml'} both name the file to write" in both.stderr
+
+
+def test_rules_list_checks_keep_lang_as_run_does(tmp_path):
+    listed = in_process("rules", "list", "--keep-lang", "xx-bogus", cwd=tmp_path)
+    assert listed.returncode == 1 and listed.stdout == ""
+    assert listed.stderr.startswith("Error: --keep-lang: rule 'keep-lang': langdetect never labels a document "
+                                    "'xx-bogus', so the rule keeps no document for it (the codes langdetect writes: ")
+    (tmp_path / "a.txt").write_text(SENTENCE)
+    ran = in_process("run", tmp_path / "a.txt", "-o", tmp_path / "out", "--keep-lang", "xx-bogus", cwd=tmp_path)
+    assert ran.returncode == listed.returncode and ran.stderr == listed.stderr
+
+
+def test_rules_list_takes_language_model(tmp_path):
+    pytest.importorskip("py3langid")
+    listed = in_process("rules", "list", "--keep-lang", "eu", "--language-model", "py3langid", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"^keep-lang +document +on +--keep-lang +language not in --keep-lang eu$", listed.stdout, re.M)
+    refused = in_process("rules", "list", "--keep-lang", "eu", cwd=tmp_path)
+    assert refused.returncode == 1 and "; --language-model py3langid writes it" in refused.stderr
