@@ -225,9 +225,11 @@ def _out_of_memory(err: MemoryError) -> str:
     return f"curate ran out of memory{detail}; free memory, then run the same command again"
 
 
-@click.group(cls=CurateGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=CurateGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             invoke_without_command=True)
 @click.version_option(__version__, prog_name="curate")
-def cli():
+@click.pass_context
+def cli(ctx: click.Context):
     """Turn noisy scraped text into a clean, deduplicated, traceable corpus.
 
     \b
@@ -236,6 +238,10 @@ def cli():
       curate run crawl/ -o clean/ --workers 2
       curate run --help                  every option, with examples
     """
+    # Plain `curate` asks what there is: the help, and status 0 (click's default for a
+    # group called without a command is the help with status 2, an error's).
+    if ctx.invoked_subcommand is None:
+        echo(ctx.get_help())
 
 
 class ByteSize(click.ParamType):
@@ -567,7 +573,7 @@ def verdict_settings(text_field, encoding, max_line_bytes, max_doc_bytes, max_do
             "language_model": language_model}
 
 
-@cli.command()
+@cli.command(short_help="Clean INPUTS (files, folders, URLs) into a corpus, auditing every removed line.")
 @io_options
 @rule_options
 @keep_lang_option
@@ -609,7 +615,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
     _execute(inputs, output, ruleset, stages=RUN_PIPELINE, **options)
 
 
-@cli.command()
+@cli.command(short_help="Only remove near-duplicate paragraphs from INPUTS: read, deduplicate, write.")
 @io_options
 @dedup_options
 def dedup(inputs, output, **options):
@@ -798,7 +804,7 @@ def _interrupted(err: KeyboardInterrupt, output, engine: str, staging: Path | No
             f"same command with {resume} to continue where it stopped.")
 
 
-@cli.command()
+@cli.command(short_help="Show every line of one FILE with its verdict and the reason, as run would judge it.")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @explain_options
 @click.option("--only", type=click.Choice(["all", "keep", "drop"]), default="all", show_default=True,
@@ -848,7 +854,7 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
             echo(format_verdicts(listed, width))
 
 
-@cli.command()
+@cli.command(short_help="Score a curate OUTPUT folder against a GOLD folder of snippet files.")
 @click.argument("output", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.argument("gold", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--show", type=click.IntRange(min=0), default=20, show_default=True,
@@ -908,7 +914,7 @@ def _written_to(path: Path | None) -> str:
     return "standard output" if path is None else str(path)
 
 
-@cli.command()
+@cli.command(short_help="Write one HTML page showing what the run in output folder OUT did.")
 @click.argument("out", type=click.Path())  # a str: a URL must reach the message as spelled
 @click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
               default=None, help="Write the report here instead of OUT/report.html; - writes it to standard output.")
@@ -942,7 +948,7 @@ def report(out, target, overwrite):
          f"{time.monotonic() - started:.1f} s", err=True)
 
 
-@cli.command()
+@cli.command(short_help="Write the near-duplicate clusters of output folder OUT as JSON Lines.")
 @click.argument("out", type=click.Path())  # a str: a URL must reach the message as spelled
 @click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
               default=None,
@@ -972,7 +978,7 @@ def clusters(out, target, overwrite):
     echo(f"{clusters} ({copies}) written to {_written_to(written.path)} ({written.size / 1e6:.2f} MB)", err=True)
 
 
-@cli.group()
+@cli.group(short_help="List the active rules, test rule files against their examples, or suggest rules.")
 def rules():
     """List the active rules, test rule files against their own examples, or suggest rules.
 
@@ -985,7 +991,7 @@ def rules():
     """
 
 
-@rules.command("list")
+@rules.command("list", short_help="Show every rule that `curate run` would load with these options.")
 @rule_options
 @keep_lang_option
 @language_option
@@ -1025,7 +1031,7 @@ def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled,
             + "; turn one on with --enable NAME")
 
 
-@rules.command("test")
+@rules.command("test", short_help="Check every rule against its own examples of lines to match and keep.")
 @click.argument("folders", nargs=-1, type=click.Path(), callback=_rule_paths)
 @click.option("--no-builtin-rules", is_flag=True,
               help="Do not test the built-in pack; with --no-project-rules, test only the given folders.")
@@ -1089,14 +1095,15 @@ def rules_test(folders, no_builtin_rules, no_project_rules):
         sys.exit(1)
 
 
-@rules.command("suggest")
+@rules.command("suggest", short_help="Propose line rules for the lines a run removed most often without one.")
 @click.argument("out", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), default=None,
               show_default=str(SUGGESTED),
               help="The rule file to write (never over an existing file). Outside rules/ on purpose: "
                    "`curate run` loads ./rules/ by itself, and suggestions want a person's review first.")
 # Its first name, kept working: every other command names what it writes -o/--output.
-@click.option("--to", "to", type=click.Path(path_type=Path, dir_okay=False), default=None, hidden=True)
+@click.option("--to", "to", type=click.Path(path_type=Path, dir_okay=False), default=None, hidden=True,
+              help="The first name of -o/--output, kept working.")
 @click.option("--top", type=click.IntRange(min=1), default=30, show_default=True,
               help="Suggest at most this many rules, the most frequent lines first.")
 @click.option("--min-count", type=click.IntRange(min=1), default=3, show_default=True,

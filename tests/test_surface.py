@@ -161,3 +161,29 @@ def test_rules_list_takes_language_model(tmp_path):
     assert re.search(r"^keep-lang +document +on +--keep-lang +language not in --keep-lang eu$", listed.stdout, re.M)
     refused = in_process("rules", "list", "--keep-lang", "eu", cwd=tmp_path)
     assert refused.returncode == 1 and "; --language-model py3langid writes it" in refused.stderr
+
+
+# -- 7. the top-level help -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [80, 200])
+@pytest.mark.parametrize("group", [(), ("rules",)])
+def test_every_command_s_description_reads_whole(group, width):
+    from click.testing import CliRunner
+
+    from curate.cli import cli
+
+    done = CliRunner().invoke(cli, [*group, "--help"], terminal_width=width)
+    assert done.exit_code == 0
+    commands = done.output[done.output.index("Commands:"):]
+    assert "..." not in commands
+    # each description is one sentence, ended
+    entries = re.split(r"\n  (?=\S)", commands.strip())[1:]
+    assert len(entries) == (7 if not group else 3)
+    assert all(" ".join(entry.split()).endswith(".") for entry in entries), entries
+
+
+def test_plain_curate_prints_the_help_with_status_0():
+    done = in_process()
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout == in_process("--help").stdout
