@@ -833,10 +833,10 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
 
     name = shown(str(file))  # a name from a scraped folder (curate explain crawl/*)
     if not file.exists():
-        raise click.ClickException(f"{name}: no such file; give one .txt or .jsonl file")
+        raise click.ClickException(f"{name}: no such file; give one input file ({supported()})")
     if not file.is_file():
-        raise click.ClickException(f"{name}: not a regular file (a folder, pipe or device); give one .txt or "
-                                   ".jsonl file")
+        raise click.ClickException(f"{name}: not a regular file (a folder, pipe or device); give one input file "
+                                   f"({supported()})")
     if reader_for(file, options["input_format"]) is None:
         raise click.ClickException(f"{name}: {supported()} files; or name its format with --format")
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled,
@@ -845,13 +845,19 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
         explained = explain_file(file, ruleset, against=against, **verdict_settings(**options))
     except CurateError as err:
         raise _fail(err) from err
+    shown_any = False
     for doc_id, verdicts in explained:
         listed = [v for v in verdicts if only == "all" or v.verdict == only]
+        if not listed and only != "all":  # --only keep/drop: the records with such a line, not a header for each
+            continue
+        shown_any = True
         echo(f"== {shown(doc_id)}: {sum(v.verdict == 'keep' for v in verdicts)} kept, "
              f"{sum(v.verdict == 'drop' for v in verdicts)} dropped, "
              f"{sum(v.verdict == 'quarantine' for v in verdicts)} quarantined")
         if listed:
             echo(format_verdicts(listed, width))
+    if not shown_any and only != "all":
+        echo(f"no line of {name} is {'kept' if only == 'keep' else 'dropped'}", err=True)
 
 
 @cli.command(short_help="Score a curate OUTPUT folder against a GOLD folder of snippet files.")

@@ -187,3 +187,43 @@ def test_plain_curate_prints_the_help_with_status_0():
     done = in_process()
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout == in_process("--help").stdout
+
+
+# -- 6. explain ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def many(tmp_path) -> Path:
+    file = tmp_path / "many.jsonl"
+    file.write_text("".join(f"{{bad{i}\n" for i in range(3)) + json.dumps({"text": OTHER}) + "\n")
+    return file
+
+
+def test_explain_only_shows_the_records_with_such_a_line(many, tmp_path):
+    kept = in_process("explain", "many.jsonl", "--only", "keep", "--width", "30", cwd=tmp_path)
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout == (f"== many.jsonl:4: 1 kept, 0 dropped, 0 quarantined\n"
+                           "    4  keep                A storm closed the northern f…\n")
+    dropped = in_process("explain", "many.jsonl", "--only", "drop", cwd=tmp_path)
+    assert dropped.returncode == 0 and dropped.stdout == ""
+    assert dropped.stderr == f"no line of many.jsonl is dropped\n"
+
+
+def test_explain_names_a_quarantined_record_s_line_and_what_to_do(many, tmp_path):
+    done = in_process("explain", "many.jsonl", "--width", "30", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"== many.jsonl:1: 0 kept, 0 dropped, 1 quarantined"
+    assert lines[1] == ("    1  quarantine  invalid JSON: Expecting property name enclosed in double quotes: line 1 "
+                        "column 2 (char 1) (record skipped; fix or delete this line)  {bad0")
+    ran = in_process("run", "many.jsonl", "-o", tmp_path / "out", cwd=tmp_path)
+    assert (f"warning: many.jsonl:1: invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 "
+            "(char 1) (record skipped; fix or delete this line)") in ran.stderr
+
+
+def test_explain_of_a_missing_file_names_every_format(tmp_path):
+    done = in_process("explain", tmp_path / "crawl.parquet", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"Error: {tmp_path / 'crawl.parquet'}: no such file; give one input file (curate "
+                                  "reads .txt (each also .gz")
+    assert ".parquet" in done.stderr and ".csv" in done.stderr and ".arrow" in done.stderr
