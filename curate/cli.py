@@ -640,16 +640,19 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
              site_min_share=DEFAULT_MIN_SHARE, language_model="langdetect", dedup_parts=False) -> None:
     from curate import driver
     from curate.engines import engine_for
-    from curate.input_list import listed_inputs
+    from curate.input_list import origins, read_list
 
     if not inputs and inputs_from is None:
         raise click.UsageError("Missing argument 'INPUTS...': name files, folders, URLs or patterns, or list them "
                                "with --inputs-from FILE", ctx=click.get_current_context())
+    listed = None
+    given = tuple(map(str, inputs))
     try:
         if timings is not None:
             _check_timings(timings, output)
         if inputs_from is not None:
-            inputs = (*inputs, *listed_inputs(inputs_from))
+            listed = read_list(inputs_from)
+            inputs = (*inputs, *listed.inputs)
         runner = engine_for(engine, workers, address)
         if resume and not runner.resumable:
             raise UsageError("--resume works with --engine local only; rerun without --resume")
@@ -681,6 +684,9 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
                                  "local folder, written in place: leave --staging out")
             plan = driver.plan(cfg)
         except CurateError as err:
+            if listed is not None and isinstance(err, UsageError):
+                # An input of the list: say which line of it (a list can name 90,000 files).
+                err = type(err)(f"{err}{origins(str(err), listed, given)}")
             raise _fail(err) from err
         total = plan.total_bytes
         stage_times: dict[str, float] = {}

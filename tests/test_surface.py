@@ -227,3 +227,37 @@ def test_explain_of_a_missing_file_names_every_format(tmp_path):
     assert done.stderr.startswith(f"Error: {tmp_path / 'crawl.parquet'}: no such file; give one input file (curate "
                                   "reads .txt (each also .gz")
     assert ".parquet" in done.stderr and ".csv" in done.stderr and ".arrow" in done.stderr
+
+
+# -- 5. --inputs-from errors name the list's line --------------------------------------------
+
+
+def test_a_missing_entry_of_a_list_names_the_list_and_line(tmp_path):
+    (tmp_path / "a.txt").write_text(SENTENCE)
+    (tmp_path / "list.txt").write_text("a.txt\n" + "".join(f"# comment {i}\n" for i in range(2000))
+                                       + "sub/missing.txt\n")
+    done = in_process("run", "--inputs-from", "list.txt", "-o", "out", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == ("Error: sub/missing.txt: no such file or folder; check the path (sub/missing.txt is line "
+                           "2002 of --inputs-from list.txt)\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_entry_repeating_an_input_names_both_origins(tmp_path):
+    (tmp_path / "a.txt").write_text(SENTENCE)
+    (tmp_path / "list.txt").write_text("a.txt\n")
+    done = in_process("run", "a.txt", "--inputs-from", "list.txt", "-o", "out", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == ("Error: a.txt and a.txt are the same file; give it once (a.txt is given on the command "
+                           "line and on line 1 of --inputs-from list.txt)\n")
+    (tmp_path / "list.txt").write_text("a.txt\n\n./a.txt\n")
+    done = in_process("run", "--inputs-from", "list.txt", "-o", "out", cwd=tmp_path)
+    assert done.stderr == ("Error: a.txt and a.txt are the same file; give it once (a.txt is lines 1 and 3 of "
+                           "--inputs-from list.txt)\n")
+
+
+def test_an_error_of_a_command_line_input_says_nothing_of_the_list(tmp_path):
+    (tmp_path / "a.txt").write_text(SENTENCE)
+    (tmp_path / "list.txt").write_text("a.txt\n")
+    done = in_process("run", "gone.txt", "--inputs-from", "list.txt", "-o", "out", cwd=tmp_path)
+    assert done.stderr == "Error: gone.txt: no such file or folder; check the path\n"
