@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import shlex
 import sys
 import time
@@ -20,6 +21,7 @@ from curate.errors import (
     CurateError,
     Interrupted,
     MachineLimit,
+    RuleError,
     UsageError,
     machine_limit,
     raise_if_machine_limit,
@@ -40,13 +42,23 @@ INTERRUPTED = 130  # the exit status of a command that Ctrl-C stopped before it 
 
 
 def _fail(err: CurateError) -> click.ClickException:
-    if isinstance(err, ArgumentError):  # status 2 and the usage line, as click's own argument errors
-        return click.UsageError(str(err))
+    if isinstance(err, ArgumentError) or _names_an_option(err):
+        return click.UsageError(str(err))  # status 2 and the usage line, as click's own argument errors
     if isinstance(err, MachineLimit):
         # Met before a run began (finding its inputs, taking its folder), or by a command
         # that is no run: a run's own is a RunStopped, which says what it kept.
         return click.ClickException(f"{err}; then run the same command again")
     return click.ClickException(str(err))
+
+
+def _names_an_option(err: CurateError) -> bool:
+    """A rule error of an option's value (--disable nosuch, --enable nosuch, --keep-lang
+    eng): a mistake on the command line, status 2 as click's own. (A rule file's own
+    mistakes stay status 1: the command line is right, the file is not.)"""
+    return isinstance(err, RuleError) and err.path in _RULE_OPTIONS
+
+
+_RULE_OPTIONS = frozenset({"--disable", "--enable", "--keep-lang"})  # a RuleError's path when an option made it
 
 
 PACKS = "{packs}"  # in an option's help: the built-in packs, named when the help is shown
@@ -159,6 +171,10 @@ def ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled
                              check_examples=check_examples, project=project, enabled=tuple(enabled),
                              keep_languages=tuple(keep_languages))
     except CurateError as err:
+        if isinstance(err, RuleError) and err.rule is None and not os.path.lexists(err.path) \
+                and any(os.fspath(path) == err.path for path in rule_dirs):
+            # A --rules DIR|FILE that does not exist: the command line's mistake (status 2).
+            raise click.UsageError(str(err)) from err
         raise _fail(err) from err
     if ruleset.project_rules and not quiet:
         files = [f for f in ruleset.sources if f.origin == PROJECT_ORIGIN]
@@ -645,6 +661,9 @@ def _execute(inputs, output, rules: Callable[[], RuleSet], stages, workers, engi
     if not inputs and inputs_from is None:
         raise click.UsageError("Missing argument 'INPUTS...': name files, folders, URLs or patterns, or list them "
                                "with --inputs-from FILE", ctx=click.get_current_context())
+    if resume and overwrite:  # refused by the writer too (the API's way in); here, as the usage error it is
+        raise click.UsageError("--resume continues the run in the output folder and --overwrite discards it; give "
+                               "one of them", ctx=click.get_current_context())
     listed = None
     given = tuple(map(str, inputs))
     try:
@@ -1137,7 +1156,6 @@ def rules_suggest(out, target, to, top, min_count):
       curate rules test my-rules/ --no-builtin-rules --no-project-rules
       curate run crawl2/ -o clean2/ --rules my-rules/
     """
-    import os
 
     from curate.suggest import rule_names_in, skipped_report, suggestions, to_toml
     from curate.userfile import cannot_write, check_new_file, create_file

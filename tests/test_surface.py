@@ -146,12 +146,15 @@ def test_rules_suggest_names_its_file_with_output_and_keeps_to(tmp_path):
 
 def test_rules_list_checks_keep_lang_as_run_does(tmp_path):
     listed = in_process("rules", "list", "--keep-lang", "xx-bogus", cwd=tmp_path)
-    assert listed.returncode == 1 and listed.stdout == ""
-    assert listed.stderr.startswith("Error: --keep-lang: rule 'keep-lang': langdetect never labels a document "
+    assert listed.returncode == 2 and listed.stdout == ""
+    usage, said = listed.stderr.split("\n\n", 1)  # in-process, click names the program "cli"
+    assert usage.endswith("rules list --help' for help.")
+    assert said.startswith("Error: --keep-lang: rule 'keep-lang': langdetect never labels a document "
                                     "'xx-bogus', so the rule keeps no document for it (the codes langdetect writes: ")
     (tmp_path / "a.txt").write_text(SENTENCE)
     ran = in_process("run", tmp_path / "a.txt", "-o", tmp_path / "out", "--keep-lang", "xx-bogus", cwd=tmp_path)
-    assert ran.returncode == listed.returncode and ran.stderr == listed.stderr
+    assert ran.returncode == listed.returncode
+    assert ran.stderr.split("\n\n", 1)[1] == listed.stderr.split("\n\n", 1)[1]
 
 
 def test_rules_list_takes_language_model(tmp_path):
@@ -160,7 +163,7 @@ def test_rules_list_takes_language_model(tmp_path):
     assert listed.returncode == 0, listed.stderr
     assert re.search(r"^keep-lang +document +on +--keep-lang +language not in --keep-lang eu$", listed.stdout, re.M)
     refused = in_process("rules", "list", "--keep-lang", "eu", cwd=tmp_path)
-    assert refused.returncode == 1 and "; --language-model py3langid writes it" in refused.stderr
+    assert refused.returncode == 2 and "; --language-model py3langid writes it" in refused.stderr
 
 
 # -- 7. the top-level help -------------------------------------------------------------------
@@ -261,3 +264,32 @@ def test_an_error_of_a_command_line_input_says_nothing_of_the_list(tmp_path):
     (tmp_path / "list.txt").write_text("a.txt\n")
     done = in_process("run", "gone.txt", "--inputs-from", "list.txt", "-o", "out", cwd=tmp_path)
     assert done.stderr == "Error: gone.txt: no such file or folder; check the path\n"
+
+
+# -- 8. mistakes on the command line exit 2 --------------------------------------------------
+
+
+@pytest.mark.parametrize("options,says", [
+    (["--resume", "--overwrite"], "Error: --resume continues the run in the output folder and --overwrite discards "
+                                  "it; give one of them"),
+    (["--disable", "nosuch"], "Error: --disable: no rule named nosuch; `curate rules list` shows the names"),
+    (["--enable", "nosuch"], "Error: --enable: no pack or rule named nosuch; packs: "),
+    (["--rules", "nonexist"], "Error: nonexist: no such file or folder; check the path: rules come from a folder"),
+    (["--against", "nonexist"], "Error: Invalid value for '--against': Directory 'nonexist' does not exist."),
+    (["--rules", ""], "Error: Invalid value for '--rules': an empty path;"),
+    (["--keep-lang", "eng"], "Error: --keep-lang: rule 'keep-lang': langdetect never labels a document 'eng'"),
+])
+def test_a_mistake_on_the_command_line_exits_2(tmp_path, options, says):
+    (tmp_path / "a.txt").write_text(SENTENCE)
+    done = in_process("run", "a.txt", "-o", "out", *options, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert re.match(r"Usage: \S+ run \[OPTIONS\] \[INPUTS\]\.\.\.\nTry '\S+ run --help' for help\.\n\n", done.stderr)
+    assert says in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_rule_file_s_own_mistake_stays_status_1(tmp_path):
+    (tmp_path / "a.txt").write_text(SENTENCE)
+    (tmp_path / "bad.toml").write_text("[[rule]]\nname = 'x'\n")
+    done = in_process("run", "a.txt", "-o", "out", "--rules", "bad.toml", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.startswith("Error: bad.toml"), done.stderr
