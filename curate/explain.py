@@ -72,7 +72,8 @@ def verdicts(doc: Document) -> list[Verdict]:
         rows.append(((False, removal.line.origin.line, 0, removal.line.index),
                      Verdict(removal.line.origin.line, "drop", reason, removal.line.raw)))
     for k, p in enumerate(doc.problems):
-        rows.append(((p.line is None, p.line or 0, 1, k), Verdict(p.line, "quarantine", p.problem, p.preview, p.action)))
+        rows.append(((p.line is None, p.line or 0, 1, k),
+                     Verdict(p.line, "quarantine", p.problem, p.preview, p.action)))
     rows.sort(key=lambda r: r[0])
     return [v for _, v in rows]
 

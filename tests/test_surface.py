@@ -205,22 +205,22 @@ def many(tmp_path) -> Path:
 def test_explain_only_shows_the_records_with_such_a_line(many, tmp_path):
     kept = in_process("explain", "many.jsonl", "--only", "keep", "--width", "30", cwd=tmp_path)
     assert kept.returncode == 0, kept.stderr
-    assert kept.stdout == (f"== many.jsonl:4: 1 kept, 0 dropped, 0 quarantined\n"
+    assert kept.stdout == ("== many.jsonl:4: 1 kept, 0 dropped, 0 quarantined\n"
                            "    4  keep                A storm closed the northern f…\n")
     dropped = in_process("explain", "many.jsonl", "--only", "drop", cwd=tmp_path)
     assert dropped.returncode == 0 and dropped.stdout == ""
-    assert dropped.stderr == f"no line of many.jsonl is dropped\n"
+    assert dropped.stderr == "no line of many.jsonl is dropped\n"
 
 
 def test_explain_names_a_quarantined_record_s_line_and_what_to_do(many, tmp_path):
     done = in_process("explain", "many.jsonl", "--width", "30", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == f"== many.jsonl:1: 0 kept, 0 dropped, 1 quarantined"
+    assert lines[0] == "== many.jsonl:1: 0 kept, 0 dropped, 1 quarantined"
     assert lines[1] == ("    1  quarantine  invalid JSON: Expecting property name enclosed in double quotes: line 1 "
                         "column 2 (char 1) (record skipped; fix or delete this line)  {bad0")
     ran = in_process("run", "many.jsonl", "-o", tmp_path / "out", cwd=tmp_path)
-    assert (f"warning: many.jsonl:1: invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 "
+    assert ("warning: many.jsonl:1: invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 "
             "(char 1) (record skipped; fix or delete this line)") in ran.stderr
 
 
