@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import re
 import shlex
 import signal
@@ -22,6 +23,7 @@ from curate.errors import (
     CurateError,
     Interrupted,
     MachineLimit,
+    RuleError,
     UsageError,
     machine_limit,
     raise_if_machine_limit,
@@ -37,18 +39,29 @@ from curate.terminal import echo, shown, shown_lines
 from curate.userfile import replace_file
 
 PROJECT_RULES = Path("rules")
+SUGGESTED = Path("suggested-rules/suggested.toml")  # where `curate rules suggest` writes by default
 INTERRUPTED = 130  # the exit status of a command that Ctrl-C stopped before it did anything (128 + SIGINT)
 # (The console script's process then ends by the signal itself: curate/interrupts.py.)
 
 
 def _fail(err: CurateError) -> click.ClickException:
-    if isinstance(err, ArgumentError):  # status 2 and the usage line, as click's own argument errors
-        return click.UsageError(str(err))
+    if isinstance(err, ArgumentError) or _names_an_option(err):
+        return click.UsageError(str(err))  # status 2 and the usage line, as click's own argument errors
     if isinstance(err, MachineLimit):
         # Met before a run began (finding its inputs, taking its folder), or by a command
         # that is no run: a run's own is a RunStopped, which says what it kept.
         return click.ClickException(f"{err}; then run the same command again")
     return click.ClickException(str(err))
+
+
+def _names_an_option(err: CurateError) -> bool:
+    """A rule error of an option's value (--disable nosuch, --enable nosuch, --keep-lang
+    eng): a mistake on the command line, status 2 as click's own. (A rule file's own
+    mistakes stay status 1: the command line is right, the file is not.)"""
+    return isinstance(err, RuleError) and err.path in _RULE_OPTIONS
+
+
+_RULE_OPTIONS = frozenset({"--disable", "--enable", "--keep-lang"})  # a RuleError's path when an option made it
 
 
 PACKS = "{packs}"  # in an option's help: the built-in packs, named when the help is shown
@@ -161,6 +174,10 @@ def ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled
                              check_examples=check_examples, project=project, enabled=tuple(enabled),
                              keep_languages=tuple(keep_languages))
     except CurateError as err:
+        if isinstance(err, RuleError) and err.rule is None and not os.path.lexists(err.path) \
+                and any(os.fspath(path) == err.path for path in rule_dirs):
+            # A --rules DIR|FILE that does not exist: the command line's mistake (status 2).
+            raise click.UsageError(str(err)) from err
         raise _fail(err) from err
     if ruleset.project_rules and not quiet:
         files = [f for f in ruleset.sources if f.origin == PROJECT_ORIGIN]
@@ -230,9 +247,11 @@ def _out_of_memory(err: MemoryError) -> str:
     return f"curate ran out of memory{detail}; free memory, then run the same command again"
 
 
-@click.group(cls=CurateGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=CurateGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             invoke_without_command=True)
 @click.version_option(__version__, prog_name="curate")
-def cli():
+@click.pass_context
+def cli(ctx: click.Context):
     """Turn noisy scraped text into a clean, deduplicated, traceable corpus.
 
     \b
@@ -241,6 +260,10 @@ def cli():
       curate run crawl/ -o clean/ --workers 2
       curate run --help                  every option, with examples
     """
+    # Plain `curate` asks what there is: the help, and status 0 (click's default for a
+    # group called without a command is the help with status 2, an error's).
+    if ctx.invoked_subcommand is None:
+        echo(ctx.get_help())
 
 
 class ByteSize(click.ParamType):
@@ -572,7 +595,7 @@ def verdict_settings(text_field, encoding, max_line_bytes, max_doc_bytes, max_do
             "language_model": language_model}
 
 
-@cli.command()
+@cli.command(short_help="Clean INPUTS (files, folders, URLs) into a corpus, auditing every removed line.")
 @io_options
 @rule_options
 @keep_lang_option
@@ -614,7 +637,7 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
     _execute(inputs, output, ruleset, stages=RUN_PIPELINE, **options)
 
 
-@cli.command()
+@cli.command(short_help="Only remove near-duplicate paragraphs from INPUTS: read, deduplicate, write.")
 @io_options
 @dedup_options
 def dedup(inputs, output, **options):
@@ -651,18 +674,24 @@ def _execute_run(inputs, output, rules: Callable[[], RuleSet], stages, workers, 
              site_min_share=DEFAULT_MIN_SHARE, language_model="langdetect", dedup_parts=False) -> None:
     from curate import driver
     from curate.engines import engine_for
-    from curate.input_list import listed_inputs
+    from curate.input_list import origins, read_list
     from curate.progress import ProgressLine, quiet_colorama, terminal_width
 
     started = time.perf_counter()  # the whole command's time, a Ray cluster's start too
     if not inputs and inputs_from is None:
         raise click.UsageError("Missing argument 'INPUTS...': name files, folders, URLs or patterns, or list them "
                                "with --inputs-from FILE", ctx=click.get_current_context())
+    if resume and overwrite:  # refused by the writer too (the API's way in); here, as the usage error it is
+        raise click.UsageError("--resume continues the run in the output folder and --overwrite discards it; give "
+                               "one of them", ctx=click.get_current_context())
+    listed = None
+    given = tuple(map(str, inputs))
     try:
         if timings is not None:
             _check_timings(timings, output)
         if inputs_from is not None:
-            inputs = (*inputs, *listed_inputs(inputs_from))
+            listed = read_list(inputs_from)
+            inputs = (*inputs, *listed.inputs)
         runner = engine_for(engine, workers, address)
         if resume and not runner.resumable:
             raise UsageError("--resume works with --engine local only; rerun without --resume")
@@ -699,6 +728,9 @@ def _execute_run(inputs, output, rules: Callable[[], RuleSet], stages, workers, 
                                  "local folder, written in place: leave --staging out")
             plan = driver.plan(cfg)
         except CurateError as err:
+            if listed is not None and isinstance(err, UsageError):
+                # An input of the list: say which line of it (a list can name 90,000 files).
+                err = type(err)(f"{err}{origins(str(err), listed, given)}")
             raise _fail(err) from err
         total = plan.total_bytes
         stage_times: dict[str, float] = {}
@@ -841,7 +873,7 @@ def _interrupted(err: KeyboardInterrupt, output, engine: str, staging: Path | No
             f"same command with {resume} to continue where it stopped.")
 
 
-@cli.command()
+@cli.command(short_help="Show every line of one FILE with its verdict and the reason, as run would judge it.")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @explain_options
 @click.option("--only", type=click.Choice(["all", "keep", "drop"]), default="all", show_default=True,
@@ -870,10 +902,10 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
 
     name = shown(str(file))  # a name from a scraped folder (curate explain crawl/*)
     if not file.exists():
-        raise click.ClickException(f"{name}: no such file; give one .txt or .jsonl file")
+        raise click.ClickException(f"{name}: no such file; give one input file ({supported()})")
     if not file.is_file():
-        raise click.ClickException(f"{name}: not a regular file (a folder, pipe or device); give one .txt or "
-                                   ".jsonl file")
+        raise click.ClickException(f"{name}: not a regular file (a folder, pipe or device); give one input file "
+                                   f"({supported()})")
     if reader_for(file, options["input_format"]) is None:
         raise click.ClickException(f"{name}: {supported()} files; or name its format with --format")
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled,
@@ -882,16 +914,22 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
         explained = explain_file(file, ruleset, against=against, **verdict_settings(**options))
     except CurateError as err:
         raise _fail(err) from err
+    shown_any = False
     for doc_id, verdicts in explained:
         listed = [v for v in verdicts if only == "all" or v.verdict == only]
+        if not listed and only != "all":  # --only keep/drop: the records with such a line, not a header for each
+            continue
+        shown_any = True
         echo(f"== {shown(doc_id)}: {sum(v.verdict == 'keep' for v in verdicts)} kept, "
              f"{sum(v.verdict == 'drop' for v in verdicts)} dropped, "
              f"{sum(v.verdict == 'quarantine' for v in verdicts)} quarantined")
         if listed:
             echo(format_verdicts(listed, width))
+    if not shown_any and only != "all":
+        echo(f"no line of {name} is {'kept' if only == 'keep' else 'dropped'}", err=True)
 
 
-@cli.command()
+@cli.command(short_help="Score a curate OUTPUT folder against a GOLD folder of snippet files.")
 @click.argument("output", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.argument("gold", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--show", type=click.IntRange(min=0), default=20, show_default=True,
@@ -941,10 +979,20 @@ def score(output, gold, show):
         sys.exit(1)
 
 
-@cli.command()
+def _stdout_for(target: Path | None):
+    """-o -: standard output, as --inputs-from - reads standard input (a file named "-" was
+    written, and the next run refused it as existing). ./- names a file called "-"."""
+    return sys.stdout.buffer if target is not None and str(target) == "-" else None
+
+
+def _written_to(path: Path | None) -> str:
+    return "standard output" if path is None else str(path)
+
+
+@cli.command(short_help="Write one HTML page showing what the run in output folder OUT did.")
 @click.argument("out", type=click.Path())  # a str: a URL must reach the message as spelled
-@click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the report here instead of OUT/report.html.")
+@click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              default=None, help="Write the report here instead of OUT/report.html; - writes it to standard output.")
 @click.option("--overwrite", is_flag=True, help="Replace the report file if it exists.")
 def report(out, target, overwrite):
     """Write one HTML page showing what the run in output folder OUT did: lines and
@@ -961,23 +1009,25 @@ def report(out, target, overwrite):
     Examples:
       curate run seeds/ -o out/ && curate report out/     # writes out/report.html
       curate report out/ -o /tmp/run-42.html --overwrite
+      curate report out/ -o - > run-42.html             # -o -: to standard output
     """
     from curate.report.commands import make_report
 
     started = time.monotonic()
     try:
-        written = make_report(out, target, overwrite)
+        written = make_report(out, target, overwrite, stream=_stdout_for(target))
     except CurateError as err:
         raise _fail(err) from err
     clusters = f"{written.clusters:,} duplicate cluster{'' if written.clusters == 1 else 's'}"
-    echo(f"report written to {written.path} ({written.size / 1e6:.2f} MB, {clusters}) in "
+    echo(f"report written to {_written_to(written.path)} ({written.size / 1e6:.2f} MB, {clusters}) in "
          f"{time.monotonic() - started:.1f} s", err=True)
 
 
-@cli.command()
+@cli.command(short_help="Write the near-duplicate clusters of output folder OUT as JSON Lines.")
 @click.argument("out", type=click.Path())  # a str: a URL must reach the message as spelled
-@click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the clusters here instead of OUT/clusters.jsonl.")
+@click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              default=None,
+              help="Write the clusters here instead of OUT/clusters.jsonl; - writes them to standard output.")
 @click.option("--overwrite", is_flag=True, help="Replace the clusters file if it exists.")
 def clusters(out, target, overwrite):
     """Write the near-duplicate clusters of output folder OUT as JSON Lines: one record
@@ -989,20 +1039,21 @@ def clusters(out, target, overwrite):
     Examples:
       curate clusters out/                      # writes out/clusters.jsonl
       curate clusters out/ -o dups.jsonl --overwrite
+      curate clusters out/ -o - | head -1       # -o -: to standard output
       head -1 out/clusters.jsonl | python -m json.tool     # the largest cluster
     """
     from curate.report.commands import export_clusters
 
     try:
-        written = export_clusters(out, target, overwrite)
+        written = export_clusters(out, target, overwrite, stream=_stdout_for(target))
     except CurateError as err:
         raise _fail(err) from err
     clusters = f"{written.clusters:,} cluster{'' if written.clusters == 1 else 's'}"
     copies = f"{written.copies:,} cop{'y' if written.copies == 1 else 'ies'}"
-    echo(f"{clusters} ({copies}) written to {written.path} ({written.size / 1e6:.2f} MB)", err=True)
+    echo(f"{clusters} ({copies}) written to {_written_to(written.path)} ({written.size / 1e6:.2f} MB)", err=True)
 
 
-@cli.group()
+@cli.group(short_help="List the active rules, test rule files against their examples, or suggest rules.")
 def rules():
     """List the active rules, test rule files against their own examples, or suggest rules.
 
@@ -1015,16 +1066,24 @@ def rules():
     """
 
 
-@rules.command("list")
+@rules.command("list", short_help="Show every rule that `curate run` would load with these options.")
 @rule_options
 @keep_lang_option
-def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled, keep_languages):
+@language_option
+def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled, keep_languages, language_model):
     """Show every rule that `curate run` would load with these options: name, scope, whether
     it is on, the file it comes from, and what it removes. Rules of a pack that is off by
     default (the document rule packs) are listed as off until --enable names the pack;
-    --keep-lang adds the document rule it makes, as run does."""
+    --keep-lang adds the document rule it makes, and its codes are checked against
+    --language-model's, as run does."""
+    from curate.stages.documents import check_language_codes
+
     ruleset = ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled=enabled,
                                    keep_languages=keep_languages)
+    try:
+        check_language_codes(ruleset, language_model)
+    except CurateError as err:
+        raise _fail(err) from err
     if not ruleset.rules:
         echo("no rules loaded")
         return
@@ -1047,7 +1106,7 @@ def rules_list(rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled,
             + "; turn one on with --enable NAME")
 
 
-@rules.command("test")
+@rules.command("test", short_help="Check every rule against its own examples of lines to match and keep.")
 @click.argument("folders", nargs=-1, type=click.Path(), callback=_rule_paths)
 @click.option("--no-builtin-rules", is_flag=True,
               help="Do not test the built-in pack; with --no-project-rules, test only the given folders.")
@@ -1111,17 +1170,20 @@ def rules_test(folders, no_builtin_rules, no_project_rules):
         sys.exit(1)
 
 
-@rules.command("suggest")
+@rules.command("suggest", short_help="Propose line rules for the lines a run removed most often without one.")
 @click.argument("out", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("-o", "--to", "target", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("suggested-rules/suggested.toml"), show_default=True,
+@click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              show_default=str(SUGGESTED),
               help="The rule file to write (never over an existing file). Outside rules/ on purpose: "
                    "`curate run` loads ./rules/ by itself, and suggestions want a person's review first.")
+# Its first name, kept working: every other command names what it writes -o/--output.
+@click.option("--to", "to", type=click.Path(path_type=Path, dir_okay=False), default=None, hidden=True,
+              help="The first name of -o/--output, kept working.")
 @click.option("--top", type=click.IntRange(min=1), default=30, show_default=True,
               help="Suggest at most this many rules, the most frequent lines first.")
 @click.option("--min-count", type=click.IntRange(min=1), default=3, show_default=True,
               help="Only lines removed at least this many times.")
-def rules_suggest(out, target, top, min_count):
+def rules_suggest(out, target, to, top, min_count):
     """Propose line rules for the lines OUT's run removed most often without a rule:
     repeated across a site's pages (site:repeated), or judged by the line model or a page
     detector. Each rule's pattern is the line as the rules read it (normalised, its
@@ -1138,11 +1200,13 @@ def rules_suggest(out, target, top, min_count):
       curate rules test my-rules/ --no-builtin-rules --no-project-rules
       curate run crawl2/ -o clean2/ --rules my-rules/
     """
-    import os
 
     from curate.suggest import rule_names_in, skipped_report, suggestions, to_toml
     from curate.userfile import cannot_write, check_new_file, create_file
 
+    if target is not None and to is not None:
+        raise click.UsageError(f"-o {target} and --to {to} both name the file to write; give -o FILE alone")
+    target = target or to or SUGGESTED
     if target.exists():
         raise click.ClickException(f"{target} exists; choose another file with -o, or move it away first")
     # ./rules/ is loaded by every plain `curate run` here without being named: rules no one

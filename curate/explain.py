@@ -20,6 +20,7 @@ class Verdict:
     verdict: str  # "keep" | "drop" | "quarantine"
     reason: str
     text: str
+    action: str = ""  # a quarantined line's: what happened and what to do, as run prints it
 
 
 class Collector(MemoryOutput):
@@ -32,7 +33,10 @@ class Collector(MemoryOutput):
         self.results.append((doc.id, verdicts(doc)))
 
     def write_problem(self, problem: Problem) -> None:
-        self.results.append((problem.source, [Verdict(problem.line, "quarantine", problem.problem, problem.preview)]))
+        # Named as a document is, with its line: "many.jsonl:3" (a record), "b.txt" (a file).
+        where = problem.source if problem.line is None else f"{problem.source}:{problem.line}"
+        self.results.append((where, [Verdict(problem.line, "quarantine", problem.problem, problem.preview,
+                                             problem.action)]))
 
 
 def explain_file(file: Path, ruleset: RuleSet, dedup: DedupConfig | None = None,
@@ -68,7 +72,8 @@ def verdicts(doc: Document) -> list[Verdict]:
         rows.append(((False, removal.line.origin.line, 0, removal.line.index),
                      Verdict(removal.line.origin.line, "drop", reason, removal.line.raw)))
     for k, p in enumerate(doc.problems):
-        rows.append(((p.line is None, p.line or 0, 1, k), Verdict(p.line, "quarantine", p.problem, p.preview)))
+        rows.append(((p.line is None, p.line or 0, 1, k),
+                     Verdict(p.line, "quarantine", p.problem, p.preview, p.action)))
     rows.sort(key=lambda r: r[0])
     return [v for _, v in rows]
 
@@ -82,7 +87,7 @@ def format_verdicts(verdicts: list[Verdict], width: int = 100) -> str:
     """The verdicts as lines for the terminal. The text and the reason (which may name a
     source, or quote an id) come from the data: shown (terminal.py) before they are
     measured, so the columns line up and --width bounds what the terminal prints."""
-    reasons = [shown(v.reason) for v in verdicts]
+    reasons = [shown(v.reason) + (f" ({shown(v.action)})" if v.action else "") for v in verdicts]
     reason_width = max([len(reason) for reason in reasons] + [6])
     lines = []
     for v, reason in zip(verdicts, reasons, strict=True):

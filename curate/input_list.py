@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 from curate.errors import UsageError, raise_if_machine_limit
 from curate.formats.base import NotRegularFile
@@ -26,8 +28,24 @@ LIMIT = 256 << 20  # bytes of a list, decompressed: Common Crawl's list of WET f
 _MAGIC = {b"\x1f\x8b": ".gz", b"\x28\xb5\x2f\xfd": ".zst", b"BZh": ".bz2", b"\xfd7zXZ\x00": ".xz"}
 
 
+@dataclass
+class Listed:
+    """The inputs a list names, in its order, and the lines of the list that name each
+    (by every spelling an error may give it: as written, and as its path spells it), so
+    that an error about one can say where it came from."""
+
+    source: str
+    inputs: list[Location] = field(default_factory=list)
+    lines: dict[str, list[int]] = field(default_factory=dict)
+
+
 def listed_inputs(source: str) -> list[Location]:
     """The inputs the file (or ``-``, standard input) lists, in its order."""
+    return read_list(source).inputs
+
+
+def read_list(source: str) -> Listed:
+    """The inputs the file (or ``-``, standard input) lists, with the line of each."""
     try:
         if source == "-":
             data = _decompressed(sys.stdin.buffer.read(LIMIT + 1))
@@ -46,10 +64,40 @@ def listed_inputs(source: str) -> list[Location]:
     if len(data) > LIMIT:
         raise UsageError(f"--inputs-from {source}: a list of more than {LIMIT >> 20} MiB (millions of inputs); "
                          "split it into several runs")
-    names = list(_names(data.splitlines()))
-    if not names:
+    listed = Listed(source)
+    for number, name in _names(data.splitlines()):
+        location = as_location(name)
+        listed.inputs.append(location)
+        for spelling in {name, os.fspath(location)}:
+            listed.lines.setdefault(spelling, []).append(number)
+    if not listed.inputs:
         raise UsageError(f"--inputs-from {source}: the file lists no input (one path, URL or pattern a line)")
-    return [as_location(name) for name in names]
+    return listed
+
+
+def origins(message: str, listed: Listed, given: Sequence[str]) -> str:
+    """Where the inputs an error message names came from, when one came from the list:
+    " (sub/missing.txt is line 2002 of --inputs-from list.txt)"; "" when none did. An
+    input is named when it stands whole in the message (after its start, a space or a
+    bracket; before its end, a space, ':', ';', ',' or a bracket). ``given``: the inputs
+    of the command line, as spelled."""
+    on_command_line = set(given) | {os.fspath(as_location(name)) for name in given}
+    notes = []
+    for spelling, numbers in listed.lines.items():
+        if spelling not in message or not re.search(rf"(?:^|[\s(]){re.escape(spelling)}(?:$|[\s:;,)])", message):
+            continue
+        lines = ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}" if len(numbers) > 1 else str(numbers[0])
+        where = f"line{'s' if len(numbers) > 1 else ''} {lines} of --inputs-from {_list_name(listed.source)}"
+        also = "given on the command line and on " if spelling in on_command_line else ""
+        notes.append((message.index(spelling), f"{spelling} is {also}{where}"))
+    if not notes:
+        return ""
+    notes.sort()  # in the order the message names them
+    return " (" + "; ".join(text for _, text in notes[:3]) + ")"
+
+
+def _list_name(source: str) -> str:
+    return "- (standard input)" if source == "-" else source
 
 
 def _decompressed(data: bytes) -> bytes:
@@ -62,9 +110,10 @@ def _decompressed(data: bytes) -> bytes:
         return stream.read(LIMIT + 1)
 
 
-def _names(lines: list[bytes]) -> Iterator[str]:
-    for line in lines:
+def _names(lines: list[bytes]) -> Iterator[tuple[int, str]]:
+    """(line number, name) of every line that names an input."""
+    for number, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith(b"#"):
             continue
         # A local name may hold bytes that are not UTF-8: kept as the file system spells them.
-        yield os.fsdecode(line)
+        yield number, os.fsdecode(line)

@@ -87,9 +87,13 @@ def _by_count(counts: Counter) -> dict:
 @dataclass
 class Summary:
     files: int = 0
-    documents_read: int = 0
+    # documents_read = documents_written + documents_emptied + documents_quarantined
+    documents_read: int = 0  # documents and records met, readable or not (not an input quarantined whole)
     documents_written: int = 0  # documents that keep at least one line
-    documents_emptied: int = 0  # read, but every line was removed
+    documents_emptied: int = 0  # none kept, and at least one line removed (the audit has it)
+    # None kept or removed: every line quarantined (a binary or whitespace-only .txt), or a
+    # record quarantined whole (invalid JSON, a text field that is no string).
+    documents_quarantined: int = 0
     lines_read: int = 0
     lines_kept: int = 0
     lines_quarantined: int = 0
@@ -161,10 +165,14 @@ class Summary:
         # A document rule drops what is left of a document last, and nothing comes after it.
         if last.startswith(DOCUMENT_REASON):
             self.dropped[last[len(DOCUMENT_REASON):]] += 1
+        quarantined = False
         for problem in problems:
             self.add_problem(problem, counted_in_document=True)
+            quarantined = True
         if lines_kept:
             self.documents_written += 1
+        elif quarantined and not last:  # none kept, none removed: nothing of it is in the corpus or the audit
+            self.documents_quarantined += 1
         else:
             self.documents_emptied += 1
 
@@ -181,6 +189,9 @@ class Summary:
         self.lines_quarantined += problem.lines
         if not counted_in_document:
             self.lines_read += problem.lines
+            if problem.line is not None:  # a record quarantined whole; an input's own problem names no line
+                self.documents_read += 1
+                self.documents_quarantined += 1
 
     @property
     def lines_removed(self) -> int:
@@ -198,6 +209,7 @@ class Summary:
                 "read": self.documents_read,
                 "written": self.documents_written,
                 "emptied": self.documents_emptied,
+                "quarantined": self.documents_quarantined,
                 # Whenever a document rule is on (the documents stage runs: settings_of), even
                 # one that dropped nothing, as docs/output.md says; without one it is left
                 # out, so that other runs' summaries stay as they were.
@@ -237,6 +249,7 @@ class Summary:
             ("documents emptied (every line removed)", self.documents_emptied),
             *([("  of which dropped by document rules", sum(self.dropped.values()))] if self.dropped else []),
             *[(f"    {rule}", n) for rule, n in _by_count(self.dropped).items()],
+            ("documents quarantined (nothing kept or removed)", self.documents_quarantined),
             ("lines read (non-blank)", self.lines_read),
             ("lines kept", self.lines_kept),
             ("lines removed", self.lines_removed),

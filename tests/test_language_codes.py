@@ -78,17 +78,17 @@ def test_a_language_only_the_other_model_knows_says_so():
 
 def test_keep_lang_with_a_code_langdetect_never_writes_is_refused_before_any_output(tmp_path):
     result = _run(tmp_path, "--keep-lang", "en,eng")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "langdetect never labels a document 'eng'" in result.output and "did you mean 'en'?" in result.output
     assert not (tmp_path / "out").exists()
     chinese = _run(tmp_path, "--keep-lang", "zh-cn")  # langdetect's profile, not a label it writes
-    assert chinese.exit_code == 1 and "did you mean 'zh'?" in chinese.output
+    assert chinese.exit_code == 2 and "did you mean 'zh'?" in chinese.output
 
 
 def test_keep_lang_in_another_standard_is_refused_with_the_code_to_write(tmp_path):
     for code in ("eng_Latn", "English", "en-US"):
         result = _run(tmp_path, "--keep-lang", code)
-        assert result.exit_code == 1 and f"{code!r} is not a language code" in result.output
+        assert result.exit_code == 2 and f"{code!r} is not a language code" in result.output
         assert "did you mean 'en'?" in result.output
 
 

@@ -165,7 +165,7 @@ def test_part_of_an_output_without_its_summary_needs_overwrite(tmp_path):
 
 def test_resume_and_overwrite_together_are_refused(tmp_path):
     result = invoke("run", SEEDS, "-o", tmp_path / "out", "--resume", "--overwrite")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error
     assert "give one of them" in result.output
     assert not (tmp_path / "out").exists()
 

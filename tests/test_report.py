@@ -89,9 +89,11 @@ def test_the_numbers_are_summary_json_s(seeds_out, seeds_page):
     assert cards["problems"] == summary["problem_counts"]["total"]
     dups = [r for r in read_jsonl(seeds_out / "removed.jsonl") if r["stage"] == "dedup"]
     assert cards["duplicate clusters"] == len({json.dumps(r["duplicate_of"], sort_keys=True) for r in dups})
-    # The reason table: lines counted from removed.jsonl, and summary.json's own count beside it.
+    # The reason table: lines counted from removed.jsonl, and summary.json's own count beside it
+    # (read in its section: the by-source table has four columns too).
+    reasons = seeds_page[seeds_page.index('<section id="reasons">'):seeds_page.index('<section id="sources">')]
     rows = re.findall(r'<tr><td>([^<]+)</td><td class="n">([\d,]+)</td><td class="n">([\d,]+)</td>'
-                      r'<td class="n">([\d,]+)</td></tr>', seeds_page)
+                      r'<td class="n">([\d,]+)</td></tr>', reasons)
     assert {reason: int(lines) for reason, lines, _, _ in rows} == summary["removed_by_reason"]
     assert all(lines == theirs for _, lines, _, theirs in rows)
     removed = read_jsonl(seeds_out / "removed.jsonl")

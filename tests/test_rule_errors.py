@@ -106,7 +106,7 @@ def test_duplicate_of_a_builtin_rule_name(tmp_path):
 
 def test_disable_unknown_rule_lists_where_to_look(tmp_path):
     result = invoke("run", SEEDS, "-o", tmp_path / "out", "--disable", "no-such-rule")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error
     assert "no rule named no-such-rule" in result.output and "curate rules list" in result.output
 
 
@@ -115,7 +115,7 @@ def test_a_missing_rules_path_is_said_missing_and_what_rules_takes(tmp_path, spe
     for command in (["run", SEEDS, "-o", tmp_path / "out"], ["rules", "list"], ["rules", "test"]):
         args = [*command, spelled] if command[-1] == "test" else [*command, "--rules", spelled]
         result = in_process(*args, cwd=tmp_path)
-        assert result.returncode == 1, result.stderr
+        assert result.returncode == 2, result.stderr  # a usage error
         assert (f"Error: {spelled.rstrip('/')}: no such file or folder; check the path: rules come from a folder of "
                 "*.toml files or one *.toml file (--rules DIR|FILE)") in result.stderr
         assert "Traceback" not in result.stderr

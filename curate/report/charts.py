@@ -18,6 +18,7 @@ import numpy as np
 INSTALL = "pip install 'curate-corpus[report]'"
 KEPT = "#4c78a8"
 REMOVED = "#e45756"
+QUARANTINED = "#9d755d"
 _RC: dict[Any, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "curate-report",

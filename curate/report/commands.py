@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
@@ -18,7 +20,7 @@ from curate.userfile import replace_file
 
 @dataclass(frozen=True)
 class Written:
-    path: Path
+    path: Path | None  # None: written to the stream given
     size: int  # bytes
     clusters: int
     copies: int
@@ -72,7 +74,10 @@ def _refuse_inside_output(path: Path, out: Path, default: str) -> None:
                         f"{out / default}")
 
 
-def make_report(out: Path | str, target: Path | None = None, overwrite: bool = False) -> Written:
+def make_report(out: Path | str, target: Path | None = None, overwrite: bool = False,
+                stream: BinaryIO | None = None) -> Written:
+    """Write OUT's report to ``target`` (default OUT/report.html), or to ``stream`` (the
+    CLI's standard output, for -o -) when one is given."""
     from curate.report.charts import require_matplotlib
 
     require_matplotlib()
@@ -80,16 +85,30 @@ def make_report(out: Path | str, target: Path | None = None, overwrite: bool = F
     from curate.report.page import render
 
     folder = OutputFolder(out)
-    path = target_of(folder.path, target, REPORT, overwrite)
+    path = None if stream is not None else target_of(folder.path, target, REPORT, overwrite)
     figures = gather(folder)
-    size = replace_file(path, [render(folder, figures).encode("utf-8")])
+    size = _write(path, stream, [render(folder, figures).encode("utf-8")])
     return Written(path, size, len(figures.clusters), figures.clusters.total_copies)
 
 
-def export_clusters(out: Path | str, target: Path | None = None, overwrite: bool = False) -> Written:
+def export_clusters(out: Path | str, target: Path | None = None, overwrite: bool = False,
+                    stream: BinaryIO | None = None) -> Written:
+    """Write OUT's clusters to ``target`` (default OUT/clusters.jsonl), or to ``stream``."""
     folder = OutputFolder(out)
-    path = target_of(folder.path, target, CLUSTERS, overwrite)
+    path = None if stream is not None else target_of(folder.path, target, CLUSTERS, overwrite)
     index = ClusterIndex.of(folder)
     records = cluster_records(folder, index.clusters())
-    size = replace_file(path, (orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n" for record in records))
+    size = _write(path, stream, (orjson.dumps(record, option=orjson.OPT_SORT_KEYS) + b"\n" for record in records))
     return Written(path, size, len(index), index.total_copies)
+
+
+def _write(path: Path | None, stream: BinaryIO | None, chunks: Iterable[bytes]) -> int:
+    if path is not None:
+        return replace_file(path, chunks)
+    assert stream is not None
+    size = 0
+    for chunk in chunks:
+        stream.write(chunk)
+        size += len(chunk)
+    stream.flush()
+    return size

@@ -51,6 +51,8 @@ class Figures:
     by_stage: Counter = field(default_factory=Counter)  # stage -> lines
     source_removed: Counter = field(default_factory=Counter)  # source -> lines removed
     source_kept: Counter = field(default_factory=Counter)  # source -> lines kept
+    # source -> lines quarantined (a source with a problem is listed even if its problem holds no line)
+    source_quarantined: Counter = field(default_factory=Counter)
     site_removed: Counter = field(default_factory=Counter)  # its document's site -> lines removed
     site_kept: Counter = field(default_factory=Counter)  # site -> lines kept (none without a site stage)
     language_kept: Counter = field(default_factory=Counter)  # language -> lines kept
@@ -114,6 +116,9 @@ def gather(folder: OutputFolder) -> Figures:
         except (KeyError, TypeError, ValueError) as err:
             raise folder.not_ours(item.offset, err) from None
     fig.examples = samples.result()
+    for record in folder.quarantined():
+        lines = record.get("lines")
+        fig.source_quarantined[str(record.get("source", ""))] += lines if isinstance(lines, int) else 0
 
     key_array = np.array(per_doc.keys, dtype=np.uint64)
     order = np.argsort(key_array, kind="stable")

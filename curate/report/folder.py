@@ -17,7 +17,7 @@ from curate.errors import UsageError
 from curate.formats import reader_for
 from curate.formats.base import ReadOptions
 from curate.formats.jsonl import json_kind
-from curate.outdir import CORPUS, LEGACY_CORPUS, PARTIAL, REMOVED, SUMMARY, is_curate_summary, lock_holder
+from curate.outdir import CORPUS, LEGACY_CORPUS, PARTIAL, QUARANTINE, REMOVED, SUMMARY, is_curate_summary, lock_holder
 
 # A corpus record can be as large as the biggest input document, which --max-doc-bytes
 # caps at 64 MiB by default; read back without a cap, so no kept document is skipped.
@@ -150,6 +150,25 @@ class OutputFolder:
                                          "record; the output folder is damaged, run `curate run` again")
                     yield Removed(offset, record)
                 offset += len(raw)
+
+    def quarantined(self) -> Iterator[dict[str, Any]]:
+        """Every record of quarantine.jsonl (none if the run wrote no such file)."""
+        path = self.path / QUARANTINE
+        if not path.is_file():
+            return
+        with open(path, "rb") as f:
+            for number, raw in enumerate(f, 1):
+                if not raw.strip():
+                    continue
+                try:
+                    record = orjson.loads(raw)
+                except orjson.JSONDecodeError as err:
+                    raise UsageError(f"{path}:{number}: invalid JSON ({err}); the output folder is damaged, run "
+                                     "`curate run` again") from None
+                if not isinstance(record, dict):
+                    raise UsageError(f"{path}:{number}: a JSON {type(record).__name__}, not a record; the output "
+                                     "folder is damaged, run `curate run` again")
+                yield record
 
     def not_ours(self, offset: int, err: Exception) -> UsageError:
         """The error for a removed.jsonl record of the wrong shape (curate never writes one)."""

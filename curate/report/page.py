@@ -97,7 +97,7 @@ def _chart(name: str, svg: str) -> str:
 
 def render(folder: OutputFolder, fig: Figures) -> str:
     summary = folder.summary
-    parts = [_overview(folder, fig), _reasons(summary, fig), _sources(fig), _languages(fig), _lengths(fig),
+    parts = [_overview(folder, fig), _reasons(summary, fig), _sources(fig), _languages(fig), _lengths(summary, fig),
              _clusters(folder, fig), _examples(fig), _settings(summary)]
     body = "\n".join(parts)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -114,6 +114,8 @@ def _name(folder: OutputFolder) -> str:
 def _overview(folder: OutputFolder, fig: Figures) -> str:
     s = folder.summary
     cards = [("documents read", _get(s, "documents", "read")), ("documents written", _get(s, "documents", "written")),
+             *([("documents quarantined", _get(s, "documents", "quarantined"))]
+               if _get(s, "documents", "quarantined") is not None else []),
              ("lines read", _get(s, "lines", "read")), ("lines kept", _get(s, "lines", "kept")),
              ("lines removed", _get(s, "lines", "removed")), ("lines quarantined", _get(s, "lines", "quarantined")),
              ("problems", _get(s, "problem_counts", "total")),
@@ -161,13 +163,20 @@ def _reasons(summary: dict, fig: Figures) -> str:
 def _sources(fig: Figures) -> str:
     total = Counter(fig.source_kept)
     total.update(fig.source_removed)
+    total.update(fig.source_quarantined)
     shown, note = _top(total, TOP_SOURCES)
-    svg = charts.barh("sources", "Lines kept and removed, by source", shown,
-                      [("kept", [fig.source_kept[s] for s in shown], charts.KEPT),
-                       ("removed", [fig.source_removed[s] for s in shown], charts.REMOVED)], "lines", stacked=True)
-    out = ['<section id="sources"><h2>By source and site</h2><p>Each input file (its path under its input root).'
-           "</p>", _note(note), _chart("sources", svg),
-           _figures("source", shown, [("lines kept", fig.source_kept), ("lines removed", fig.source_removed)])]
+    series = [("kept", [fig.source_kept[s] for s in shown], charts.KEPT),
+              ("removed", [fig.source_removed[s] for s in shown], charts.REMOVED)]
+    if fig.source_quarantined:
+        series.append(("quarantined", [fig.source_quarantined[s] for s in shown], charts.QUARANTINED))
+    svg = charts.barh("sources", "Lines kept, removed and quarantined, by source", shown, series, "lines",
+                      stacked=True)
+    out = ['<section id="sources"><h2>By source and site</h2><p>Each input file (its path under its input root). '
+           "Its lines kept (the corpus), removed (removed.jsonl) and quarantined (quarantine.jsonl) add up to its "
+           "lines read; a source with a problem that holds no line (an empty file) is listed with 0.</p>",
+           _note(note), _chart("sources", svg),
+           _figures("source", shown, [("lines kept", fig.source_kept), ("lines removed", fig.source_removed),
+                                      ("lines quarantined", fig.source_quarantined)])]
     if fig.site_kept:
         sites = Counter(fig.site_kept)
         sites.update(fig.site_removed)
@@ -198,14 +207,20 @@ def _languages(fig: Figures) -> str:
             + "</section>")
 
 
-def _lengths(fig: Figures) -> str:
+def _lengths(summary: dict, fig: Figures) -> str:
     svg = charts.histogram("lengths", "Document length, before and after", LENGTH_BINS,
                            [("before (kept + removed)", fig.length_before, charts.REMOVED),
                             ("after (kept)", fig.length_after, charts.KEPT)], "characters (log scale)", log_x=True)
+    quarantined = _get(summary, "documents", "quarantined")
+    # Documents none of whose lines was kept or removed have no length to draw: summary.json
+    # counts them (an older run's summary does not, and the page then says nothing of them).
+    unmeasured = (f" The {n(quarantined)} document{'' if quarantined == 1 else 's'} quarantined (no line kept or "
+                  "removed; quarantine.jsonl) are not drawn." if isinstance(quarantined, int) and quarantined else "")
     return ('<section id="lengths"><h2>Document lengths</h2>'
-            f"<p>Characters of the non-blank lines of each document: {fig.documents:,} documents before, "
-            f"{fig.documents - fig.emptied:,} after ({fig.emptied:,} emptied, not drawn after). Every document is "
-            "counted, in 48 bins per axis.</p>" + _chart("lengths", svg) + "</section>")
+            f"<p>Characters of the non-blank lines of each document with a line kept or removed: {fig.documents:,} "
+            f"documents before, {fig.documents - fig.emptied:,} after ({fig.emptied:,} emptied, not drawn after). "
+            f"Every such document is counted, in 48 bins per axis.{unmeasured}</p>" + _chart("lengths", svg)
+            + "</section>")
 
 
 def _clusters(folder: OutputFolder, fig: Figures) -> str:
@@ -279,7 +294,8 @@ def _settings(summary: dict) -> str:
     return ('<section id="settings"><h2>Settings of the run</h2><p>From summary.json: what shapes the output.</p>'
             + _table(["setting", "value"], rows) + f"<h3>Rule files loaded ({len(rules)})</h3>"
             + _table(["file", "origin", "rules"], rules, {2})
-            + "<h3>Problems, by kind</h3>" + (_table(["kind", "inputs"], problems, {1}) if problems
+            + "<h3>Problems, by kind</h3><p>Each problem is one record of quarantine.jsonl: an input, a record or a "
+              "line that could not be read.</p>" + (_table(["kind", "problems"], problems, {1}) if problems
                                                else "<p>None: every input was read.</p>")
             + "</section>")
 

@@ -37,6 +37,14 @@ def _check_codes(rule: Rule, language_model: str) -> None:
         raise RuleError(rule.file or rule.source, unknown_code_message(unknown[0], language_model), rule.name)
 
 
+def check_language_codes(ruleset: RuleSet, language_model: str) -> None:
+    """Refuse the rule set's first active language rule that names a code the language
+    model never writes (RuleError): what a run does before it reads, and `curate rules list`."""
+    for rule in _rules_of(ruleset):
+        if rule.stat == LANGUAGE:
+            _check_codes(rule, language_model)
+
+
 def view(doc: Document) -> DocView:
     """The document's kept lines, with a paragraph break wherever the writer puts one."""
     lines = doc.lines
@@ -104,9 +112,7 @@ class DocumentRules(Stage):
         if any(rule.stat == LANGUAGE for rule in rules) and "language" not in cfg.stages:
             raise UsageError("a language rule (--keep-lang) needs the language stage, which this pipeline "
                              "leaves out; run `curate run`, or drop the language rule")
-        for rule in rules:
-            if rule.stat == LANGUAGE:
-                _check_codes(rule, cfg.language_model)
+        check_language_codes(cfg.ruleset, cfg.language_model)
         return cls(rules)
 
     def __call__(self, batch: Batch) -> Batch:
