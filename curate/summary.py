@@ -189,7 +189,10 @@ class Summary:
         self.lines_quarantined += problem.lines
         if not counted_in_document:
             self.lines_read += problem.lines
-            if problem.line is not None:  # a record quarantined whole; an input's own problem names no line
+            # A record quarantined whole names its line and counts its lines; an input's own
+            # problem names no line, and a note of 0 lines (a repeated name, a trailing comma)
+            # is of a record that is kept, or of none.
+            if problem.line is not None and problem.lines:
                 self.documents_read += 1
                 self.documents_quarantined += 1
 

@@ -62,6 +62,19 @@ def test_a_document_with_a_line_removed_and_none_kept_is_emptied(tmp_path):
     assert documents == {"read": 2, "written": 1, "emptied": 1, "quarantined": 0}
 
 
+def test_a_note_of_no_lines_about_a_kept_record_is_no_quarantined_document(tmp_path):
+    """A repeated name (kept, with a note of 0 lines at its line) and a trailing comma are
+    notes about records that are written or about none: only the invalid record counts."""
+    kept = json.dumps(SENTENCE.strip())
+    (tmp_path / "a.jsonl").write_text(f'{{"text": {kept}, "n": 1, "n": 2}}\n{{oops\n')
+    other = json.dumps("Rain is expected across the north of the country until late on Friday.")
+    (tmp_path / "b.json").write_text(f'[{{"text": {other}}},]\n')
+    done = in_process("run", tmp_path / "a.jsonl", tmp_path / "b.json", "-o", tmp_path / "out", "-q")
+    assert done.returncode == 0, done.stderr
+    documents = json.loads((tmp_path / "out" / "summary.json").read_text())["documents"]
+    assert documents == {"read": 3, "written": 2, "emptied": 0, "quarantined": 1}
+
+
 def test_the_report_counts_documents_as_summary_json_does(mixed, tmp_path):
     pytest.importorskip("matplotlib")
     assert in_process("run", mixed, "-o", tmp_path / "out", "-q").returncode == 0
