@@ -230,11 +230,11 @@ def test_explain_names_a_quarantined_record_s_line_and_what_to_do(many, tmp_path
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "== many.jsonl:1: 0 kept, 0 dropped, 1 quarantined"
-    assert lines[1] == ("    1  quarantine  invalid JSON: Expecting property name enclosed in double quotes: line 1 "
-                        "column 2 (char 1) (record skipped; fix or delete this line)  {bad0")
+    assert lines[1] == ("    1  quarantine  invalid JSON: Expecting property name enclosed in double quotes at "
+                        "column 2 (record skipped; fix or delete this line)  {bad0")
     ran = in_process("run", "many.jsonl", "-o", tmp_path / "out", cwd=tmp_path)
-    assert ("warning: many.jsonl:1: invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 "
-            "(char 1) (record skipped; fix or delete this line)") in ran.stderr
+    assert ("warning: many.jsonl:1: invalid JSON: Expecting property name enclosed in double quotes at column 2 "
+            "(record skipped; fix or delete this line)") in ran.stderr
 
 
 def test_explain_of_a_missing_file_names_every_format(tmp_path):
