@@ -313,6 +313,10 @@ class PathOrUrl(click.ParamType):
     def convert(self, value, param, ctx):
         from curate.storage import as_location, location_problem
 
+        if self.output and isinstance(value, str) and value == "":
+            # Path("") is ".": an unset $OUT wrote the run into the current folder.
+            self.fail("an empty path; give the output folder (write . for the current folder), or leave -o out "
+                      "for ./output", param, ctx)
         location = as_location(value)
         problem = location_problem(location, output=self.output)
         if problem is not None:

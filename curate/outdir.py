@@ -9,6 +9,7 @@ finished chunks of a stopped one, can be hours of work.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
 import os
@@ -17,7 +18,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import orjson
 
@@ -36,6 +37,7 @@ PARTIAL = ".partial"
 # deletion leaves a finished folder plus leftovers that the next run removes.
 DISCARDED = ".partial-discarded"
 LOCK = ".curate.lock"
+RUN_FILE = "run.json"  # in .partial/: the fingerprint of the run it belongs to (curate.write)
 INDEX = "index"  # the dedup index of a run with --save-index (curate/stages/dedup/saved.py)
 INDEX_BUILDING = ".index-building"
 # What `curate report` and `curate clusters` write into the folder by default: curate's
@@ -164,6 +166,82 @@ def lock_holder(folder: Path) -> str | None:
     finally:
         os.close(fd)  # closing the only descriptor of this open file drops its lock
     return None
+
+
+def enclosing_output(folder: Path) -> str | None:
+    """Why ``folder`` may not be an output folder because it lies inside a curate output
+    folder (a parent at any depth, by the path as given or with its symlinks followed), or
+    None: a run's own commit renames corpus/ and the audit files into its folder, and its
+    --overwrite deletes them, so a run inside one was lost or mixed into the other."""
+    seen: set[str] = set()
+    for spelled in (os.path.abspath(folder), os.path.realpath(folder)):
+        for parent in Path(spelled).parents:
+            if str(parent) in seen:
+                continue
+            seen.add(str(parent))
+            holder = lock_holder(parent)
+            if holder is not None:
+                return f"{parent}, which a curate run is writing (pid {holder})"
+            summary = _head(parent / SUMMARY, 1 << 26)
+            if summary is not None and is_curate_summary(summary):
+                return f"{parent}, a finished curate output folder (it holds {SUMMARY})"
+            if (parent / PARTIAL / RUN_FILE).is_file():
+                return f"{parent}, the output folder of an unfinished curate run (it holds {PARTIAL}/)"
+    return None
+
+
+def not_a_folder(path: Path) -> str | None:
+    """What ``path`` is when it is there and no folder (a file, a symlink that leads to
+    nothing or to itself), said as -o's refusal; None when it is a folder or is not there."""
+    if not os.path.lexists(path):
+        return None
+    if path.is_symlink():
+        try:
+            os.stat(path)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                return (f"{path}: a symlink loop (following it leads back to it, {os.readlink(path)!r}), not a folder; "
+                        "give -o a folder, or point the symlink at one")
+            if err.errno == errno.ENOENT:
+                return (f"{path}: a symlink to {os.readlink(path)}, which does not exist; create that folder, point "
+                        "the symlink at a folder, or give -o another folder")
+            return None  # said as the folder's own error
+    if path.is_dir():
+        return None
+    what = "a file" if path.is_file() else "a special file (not a regular file)"
+    return (f"{path}: {what}, not a folder; -o names the output folder (curate makes it if it does not exist): "
+            "give another path")
+
+
+def rename_new(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst``, which must not exist: FileExistsError if it does, never
+    replacing it (renameat2's RENAME_NOREPLACE, where the kernel and file system have it;
+    else a check just before the rename). os.replace would replace a file there, or an
+    empty folder, silently."""
+    if _renameat2 is not None:
+        if _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # unsupported there: check, then rename
+            raise OSError(code, os.strerror(code), str(src), None, str(dst))
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(src), None, str(dst))
+    os.rename(src, dst)
+
+
+def _load_renameat2() -> Callable[..., int] | None:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):  # not Linux, or a libc without it (glibc before 2.28)
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
+    function.restype = ctypes.c_int
+    return cast(Callable[..., int], function)
+
+
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_renameat2 = _load_renameat2()
 
 
 def _read_pid(fd: int) -> str:

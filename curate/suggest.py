@@ -15,6 +15,7 @@ one are counted, with why (Suggestions.skipped).
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 import unicodedata
@@ -24,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from curate.errors import RuleError, UsageError
+from curate.outdir import PARTIAL, REMOVED, lock_holder
 from curate.rules import Rule, _parse_rule, example_failures
 from curate.stages.noise import rule_hits_text, text_lines
 from curate.stages.normalise import as_read, normalise_text, page_may_have_marks
@@ -92,14 +94,40 @@ def pattern_of(text: str) -> str:
     return "^" + r"\d+".join(SPECIAL.sub(r"\\\1", part) for part in parts) + "$"
 
 
+def _not_written_now(out: Path, read: tuple[int, int, int] | None = None) -> None:
+    """UsageError if a run holds the folder (as `curate report` checks it), or, once the
+    audit was read (``read``: which file it was, and as what), if one started since and
+    replaced or changed it."""
+    holder = lock_holder(out)
+    if read is None and holder is not None:
+        raise UsageError(f"{out}: a curate run is writing this folder (pid {holder}); wait for it to end, then read "
+                         "the folder")
+    if read is None:
+        return
+    try:
+        st = os.stat(out / REMOVED)
+        now: tuple[int, int, int] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        now = None
+    if holder is not None or now != read:
+        by = f" (pid {holder})" if holder is not None else ""
+        raise UsageError(f"{out}: a curate run started replacing this folder while its {REMOVED} was read{by}; "
+                         "wait for the run to end, then run this command again")
+
+
 def read_audit(out: Path, page_rules: frozenset[str], skipped: Counter) -> dict[str, Candidate]:
     """The rule-free removals of ``out/removed.jsonl``, grouped by the pattern of the line
     as the rules read it; a line no rule can be made from is counted in ``skipped``."""
-    audit = out / "removed.jsonl"
+    audit = out / REMOVED
+    _not_written_now(out)
     if not audit.is_file():
+        if (out / PARTIAL).exists():
+            raise UsageError(f"{out}: the run writing this folder has not finished (no {REMOVED} yet); wait for it, "
+                             "or finish a stopped run with `curate run ... --resume`")
         raise UsageError(f"{out} has no removed.jsonl: give the output folder of a finished `curate run`")
     found: dict[str, Candidate] = {}
     with audit.open(encoding="utf-8") as f:
+        opened = os.fstat(f.fileno())
         for number, line in enumerate(f, start=1):
             try:
                 record = json.loads(line)
@@ -124,6 +152,7 @@ def read_audit(out: Path, page_rules: frozenset[str], skipped: Counter) -> dict[
             candidate.docs.add((doc, source))
             if len(candidate.places) < MAX_EXAMPLES * 2:
                 candidate.places.append((doc, source, start))
+    _not_written_now(out, (opened.st_ino, opened.st_size, opened.st_mtime_ns))
     return found
 
 

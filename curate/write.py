@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, cast
 from curate import interrupts
 from curate.card import CARD, dataset_card
 from curate.document import Document, Problem, RawDocument, Removal
-from curate.errors import Interrupted, MachineLimit, RunStopped, UsageError, machine_limit, raise_if_machine_limit
+from curate.errors import (
+    CurateError,
+    Interrupted,
+    MachineLimit,
+    RunStopped,
+    UsageError,
+    machine_limit,
+    raise_if_machine_limit,
+)
 from curate.fingerprint import changes
 from curate.formats import DEFAULT_SINK, Sink, sink_by_name
 from curate.formats.base import LinePart, Part
@@ -34,15 +42,19 @@ from curate.outdir import (
     PARTIAL,
     QUARANTINE,
     REMOVED,
+    RUN_FILE,
     SUMMARY,
     OutputLock,
     clear_folder,
+    enclosing_output,
     finished_run_leftover,
     fsync_path,
     inspect_folder,
     naming,
+    not_a_folder,
     refusal,
     remove_tree,
+    rename_new,
     write_durably,
 )
 from curate.paths import followed, spelled_as_given, still_leads
@@ -53,8 +65,12 @@ if TYPE_CHECKING:
 
 __all__ = ["CORPUS", "OUTPUT_FILES", "PARTIAL", "QUARANTINE", "REMOVED", "SUMMARY", "OutputWriter"]
 
-RUN_FILE = "run.json"  # the fingerprint of the run .partial/ belongs to
 COMMIT_FILE = "commit.json"  # written once the run is over: only the commit is left to do
+# The commit's journal: which joined outputs (and the card) it moves from .partial/ into
+# the folder, written before the first of them moves. Each is then either still in
+# .partial/ (to move) or in the folder (moved): the commit never takes a name it finds in
+# the folder for its own unless this says it moved it there.
+MOVING_FILE = "moving.json"
 STARTING, RESUMING = "starting", "resuming"  # what OutputWriter._prepare is doing (with Interrupted's states)
 # The outputs a run writes: the corpus, a folder of shards in the run's output format, and
 # the audit files, JSON Lines always.
@@ -247,6 +263,14 @@ class OutputWriter:
         lock that: every file of the run, the lock too, is then written in the one folder
         the name led to when the run began (paths.followed), and the commit checks the
         name still leads there (_check_name)."""
+        what = not_a_folder(self.named)
+        if what is not None:
+            raise UsageError(what)
+        inside = enclosing_output(self.named)
+        if inside is not None:
+            raise UsageError(f"{self.named}: inside {inside}; a run's commit moves its output into its folder, and "
+                             "--overwrite deletes it, so an output folder inside another is lost or mixed into it: "
+                             "choose a folder outside it with -o DIR")
         try:
             self._created = not self.named.is_dir()
             self.named.mkdir(parents=True, exist_ok=True)
@@ -623,16 +647,23 @@ class OutputWriter:
         3. ``corpus/`` and the audit files are renamed into place, then ``summary.json``;
         4. ``.partial/`` is renamed aside and deleted.
 
-        A joined output that is no longer in .partial/ but in the output folder was moved
-        there by this commit: the folder held no output when the run began.
+        Before step 3 the commit journals what it moves (MOVING_FILE): a name the journal
+        holds that is no longer in .partial/ is in the folder, moved by this commit; one in
+        the folder that the commit did not move there (made during the run) stops it, named,
+        and is never replaced; one it moved that is gone from the folder since (deleted
+        after a kill) stops a resumed commit, named, as the run can no longer be finished.
         """
         self.seal(summary)
         self._check_name()  # before anything moves (and again before the last rename)
         try:
             self._drop_states_before(self.chunk - 1)
-            for output in OUTPUTS:
-                self._join(output)
-            self._move_into_place()
+            moving = self._moving()
+            if moving is None:
+                for output in OUTPUTS:
+                    self._join(output)
+                moving = [name for name in (*TARGETS.values(), CARD) if os.path.lexists(self.partial / name)]
+                write_durably(self.partial / MOVING_FILE, json.dumps(moving).encode() + b"\n")
+            self._move_into_place(moving)
             self._publish()
         except OSError as err:
             raise self._stopped(err) from err
@@ -655,30 +686,75 @@ class OutputWriter:
         for k in range(last):
             (self.partial / f"{k:06d}.state").unlink(missing_ok=True)
 
+    def _moving(self) -> list[str] | None:
+        """The commit's journal of what it moves into the folder; None before it is written."""
+        try:
+            moving = json.loads((self.partial / MOVING_FILE).read_bytes())
+        except FileNotFoundError:
+            return None
+        except ValueError as err:  # written durably, so only a damaged disk gets here
+            raise UsageError(f"{self.named}: the commit journal in .partial/ ({MOVING_FILE}) is damaged; use "
+                             "--overwrite to start again") from err
+        if not isinstance(moving, list) or not all(isinstance(name, str) for name in moving):
+            raise UsageError(f"{self.named}: the commit journal in .partial/ ({MOVING_FILE}) is damaged; use "
+                             "--overwrite to start again")
+        return moving
+
     def _join(self, output: str) -> None:
-        name = TARGETS[output]
-        target = self.partial / name
-        if not target.exists() and (self.out_dir / name).exists():
-            return  # joined and moved into place before a kill
+        target = self.partial / TARGETS[output]
         parts = [self._part_path(k, output) for k in range(self.chunk)]
         if output == "corpus":
             join_shards(parts, target, self.sink.suffix)
         else:
             AUDIT_SINK.join(parts, target)
 
-    def _move_into_place(self) -> None:
-        for name in (*TARGETS.values(), CARD):
-            joined = self.partial / name
-            if joined.exists():  # else a stopped commit moved it already (or sealed it before cards were written)
-                os.replace(joined, self.out_dir / name)
+    def _move_into_place(self, moving: list[str]) -> None:
+        """Move what the journal names, then summary.json, each to a name that must not
+        exist: an entry there that this commit did not make stops it (_intruder)."""
+        pending = [name for name in moving if os.path.lexists(self.partial / name)]
+        gone = [name for name in moving if name not in pending and not os.path.lexists(self.out_dir / name)]
+        if gone:
+            raise self._missing(gone)
+        last = [SUMMARY] if os.path.lexists(self.partial / SUMMARY) else []
+        for name in pending + last:
+            if os.path.lexists(self.out_dir / name):
+                raise self._intruder(name)
+        for name in pending:
+            try:
+                rename_new(self.partial / name, self.out_dir / name)
+            except FileExistsError:
+                raise self._intruder(name) from None
         fsync_path(self.out_dir)
-        if (self.partial / SUMMARY).exists():
+        if last:
             self._check_name()
             if self._finished_in_place:
                 # The rename that finishes the run: a Ctrl-C from here on has nothing to stop.
                 interrupts.too_late()
-            os.replace(self.partial / SUMMARY, self.out_dir / SUMMARY)
+            try:
+                rename_new(self.partial / SUMMARY, self.out_dir / SUMMARY)
+            except FileExistsError:
+                raise self._intruder(SUMMARY) from None
             fsync_path(self.out_dir)
+
+    def _intruder(self, name: str) -> CurateError:
+        """An entry under one of the output's names that this run did not make (another
+        run's output folder, a user's README.md, a folder made there during the run)."""
+        where = self.shown / name
+        return CurateError(
+            f"{where}: made in the output folder while the run was writing it, not by this run; curate never "
+            f"replaces what it did not write, so the run stopped before moving its {name} there. Its output is "
+            f"kept in {self.shown}/{PARTIAL}/: move {where} out of the folder, then run the same command with "
+            "--resume to finish the run")
+
+    def _missing(self, names: list[str]) -> CurateError:
+        """Outputs this commit moved into the folder (its journal says so) that are gone
+        since: deleted or moved away after a run stopped in its commit."""
+        listed = ", ".join(str(self.shown / name) for name in names)
+        return CurateError(
+            f"{listed}: missing; this run's stopped commit had moved {'it' if len(names) == 1 else 'them'} into "
+            f"the output folder, and {'it was' if len(names) == 1 else 'they were'} deleted or moved away since, "
+            "so the run cannot be finished: put it back, or run the same command with --overwrite (not --resume) "
+            "to run again")
 
     def finished(self) -> bool:
         """Whether this run's output is finished where it belongs: its commit renamed

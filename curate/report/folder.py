@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ class OutputFolder:
             raise UsageError(f"{path}: not a curate output folder (no {SUMMARY}); give the folder given to "
                              "`curate run -o`")
         try:
+            self._stamp: tuple[int, ...] | None = _stamp(summary)
             data = summary.read_bytes()
             self.summary: dict[str, Any] = json.loads(data.decode("utf-8"))
         except (ValueError, OSError) as err:
@@ -102,8 +104,26 @@ class OutputFolder:
         # shard deleted or cut short scored as text removed, and a report drew 0 documents).
         self.written: int | None = written if isinstance(written, int) and not isinstance(written, bool) else None
         if self.written and not self.shards():
+            self.still_finished()
             raise UsageError(f"{path}: {CORPUS}/ holds no shard, but {SUMMARY} says the run wrote "
                              f"{_documents(self.written)}; the folder is damaged, run `curate run` again")
+
+    def still_finished(self) -> None:
+        """UsageError if a run started replacing the folder since it was opened: a run
+        holds its lock, or summary.json is gone or another file (an --overwrite deletes it
+        first, and a finished one renames a new one in). Checked when a file the reader
+        listed cannot be read, before calling a folder damaged, and when a whole file has
+        been read: what a reader read across such a run is no one run's output."""
+        holder = lock_holder(self.path)
+        try:
+            now: tuple[int, ...] | None = _stamp(self.path / SUMMARY)
+        except OSError:
+            now = None
+        if holder is not None or now != self._stamp:
+            by = f" (pid {holder})" if holder is not None else ""
+            raise UsageError(f"{self.path}: a curate run started replacing this folder while it was read{by}, so "
+                             "what was read is no one run's output; wait for the run to end, then run this command "
+                             "again")
 
     @property
     def removed_path(self) -> Path:
@@ -122,13 +142,21 @@ class OutputFolder:
         for shard in self.shards():
             reader = reader_for(shard)
             assert reader is not None  # shards() keeps only files a reader claims
-            file = InputFile(path=shard, source=f"{CORPUS}/{shard.name}", size=shard.stat().st_size)
-            for item in reader.read(file, _READ):
-                if not isinstance(item, RawDocument):
-                    raise UsageError(f"{self.path / item.source}:{item.line or ''}: {item.problem}; the output "
-                                     "folder is damaged, run `curate run` again")
-                read += 1
-                yield _corpus_doc(item)
+            try:
+                file = InputFile(path=shard, source=f"{CORPUS}/{shard.name}", size=shard.stat().st_size)
+                items = reader.read(file, _READ)
+                for item in items:
+                    if not isinstance(item, RawDocument):
+                        self.still_finished()
+                        raise UsageError(f"{self.path / item.source}:{item.line or ''}: {item.problem}; the output "
+                                         "folder is damaged, run `curate run` again")
+                    read += 1
+                    yield _corpus_doc(item)
+            except OSError as err:
+                self.still_finished()
+                raise UsageError(f"{shard}: cannot be read ({err.strerror or err}); the output folder is damaged "
+                                 "or unreadable, fix it or run `curate run` again") from None
+        self.still_finished()
         if self.written is not None and read != self.written:
             raise UsageError(f"{self.path}: {CORPUS}/ holds {_documents(read)}, but {SUMMARY} says the run wrote "
                              f"{self.written:,}; the folder is damaged (a shard missing or cut short), run "
@@ -137,7 +165,13 @@ class OutputFolder:
     def removed(self) -> Iterator[Removed]:
         """Every record of removed.jsonl with its byte offset (for reading it again later)."""
         offset = 0
-        with open(self.removed_path, "rb") as f:
+        try:
+            f = open(self.removed_path, "rb")  # noqa: SIM115 - closed below, its open's error said apart
+        except OSError as err:
+            self.still_finished()
+            raise UsageError(f"{self.removed_path}: cannot be read ({err.strerror}); the output folder is damaged "
+                             "or unreadable, fix it or run `curate run` again") from None
+        with f:
             for number, raw in enumerate(f, 1):
                 if raw.strip():
                     try:
@@ -150,6 +184,7 @@ class OutputFolder:
                                          "record; the output folder is damaged, run `curate run` again")
                     yield Removed(offset, record)
                 offset += len(raw)
+        self.still_finished()
 
     def quarantined(self) -> Iterator[dict[str, Any]]:
         """Every record of quarantine.jsonl (none if the run wrote no such file)."""
@@ -183,6 +218,12 @@ class OutputFolder:
                 f.seek(offset)
                 found.append(orjson.loads(f.readline()))
         return found
+
+
+def _stamp(path: Path) -> tuple[int, ...]:
+    """Which file ``path`` is, and as what: a file renamed over it, or rewritten, differs."""
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _documents(n: int) -> str:
