@@ -494,7 +494,8 @@ def _json_error(err: Exception, unit: str, raw: bytes = b"") -> tuple[str, str]:
         # json says where as "line 1 column 2 (char 1)": of the record's own text, which
         # beside the file's line number read as a contradiction ("a.jsonl:3: ... line 1").
         where = f"column {err.colno}" if err.lineno == 1 else f"line {err.lineno} of this {unit}, column {err.colno}"
-        return f"invalid JSON: {err.msg} at {where}", f"record skipped; fix or delete this {unit}"
+        # One message of json's ends in "at" already ("Invalid control character at").
+        return f"invalid JSON: {err.msg.removesuffix(' at')} at {where}", f"record skipped; fix or delete this {unit}"
     return f"invalid JSON: {err}", f"record skipped; fix or delete this {unit}"
 
 
