@@ -88,11 +88,14 @@ def _by_count(counts: Counter) -> dict:
 class Summary:
     files: int = 0
     # documents_read = documents_written + documents_emptied + documents_quarantined
-    documents_read: int = 0  # documents and records met, readable or not (not an input quarantined whole)
+    # Documents read: a record or file that could not be read as one (invalid JSON, a
+    # stream that broke) is a problem (problem_counts), not a document: which of the
+    # readers' problems stand for one record, and which for a file's fault or a note, no
+    # count could tell without each reader saying so.
+    documents_read: int = 0
     documents_written: int = 0  # documents that keep at least one line
     documents_emptied: int = 0  # none kept, and at least one line removed (the audit has it)
-    # None kept or removed: every line quarantined (a binary or whitespace-only .txt), or a
-    # record quarantined whole (invalid JSON, a text field that is no string).
+    # None kept or removed: every line quarantined (a binary or whitespace-only .txt).
     documents_quarantined: int = 0
     lines_read: int = 0
     lines_kept: int = 0
@@ -189,12 +192,6 @@ class Summary:
         self.lines_quarantined += problem.lines
         if not counted_in_document:
             self.lines_read += problem.lines
-            # A record quarantined whole names its line and counts its lines; an input's own
-            # problem names no line, and a note of 0 lines (a repeated name, a trailing comma)
-            # is of a record that is kept, or of none.
-            if problem.line is not None and problem.lines:
-                self.documents_read += 1
-                self.documents_quarantined += 1
 
     @property
     def lines_removed(self) -> int:

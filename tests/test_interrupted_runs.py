@@ -13,6 +13,7 @@ itself.)"""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -83,17 +84,22 @@ def _command(corpus: Path, out: Path, *extra: str) -> list[str]:
 
 # -- the commit's last steps ----------------------------------------------------------------
 
-def _nth_rename(command: list[str], log: Path, source: str, target: str) -> int:
-    """Which of the main process's renames (1, 2, ...) renames a path ending in ``source``
+# The commit moves each output into place with renameat2 (RENAME_NOREPLACE: never over
+# what it did not make, outdir.rename_new); the other renames are rename(2).
+MOVES = "renameat2"
+
+
+def _nth_rename(command: list[str], log: Path, source: str, target: str, call: str = "rename") -> int:
+    """Which of the main process's ``call``s (1, 2, ...) renames a path ending in ``source``
     to one ending in ``target``, in a traced run of ``command``. (strace -P would name the
     call, but it matches only a rename's first path in some versions, both in others.)"""
-    _run([STRACE, "-f", "-o", str(log), "-e", "trace=rename", *command])
-    lines = log.read_text().splitlines()
-    main = lines[0].split(None, 1)[0]
-    renames = [line.split(None, 1)[1] for line in lines if line.split(None, 1)[0] == main
-               and line.split(None, 1)[1].startswith("rename(")]
-    return next(n for n, call in enumerate(renames, 1)
-                if call.split('", "')[0].endswith(source) and call.split('", "')[1].split('"')[0].endswith(target))
+    _run([STRACE, "-f", "-o", str(log), "-e", f"trace={call}", *command])
+    lines = [line.split(None, 1) for line in log.read_text().splitlines()]
+    calls = [pid_text for pid_text in lines if pid_text[1].startswith(f"{call}(")]
+    main = calls[0][0]  # the pid of the first such call (other lines, such as a child's exit, may come first)
+    renames = [text for pid, text in calls if pid == main]
+    paths = [re.findall(r'"([^"]*)"', one)[:2] for one in renames]
+    return next(n for n, (first, second) in enumerate(paths, 1) if first.endswith(source) and second.endswith(target))
 
 
 @needs_strace
@@ -106,8 +112,8 @@ def test_a_ctrl_c_once_summary_json_moves_into_place_is_too_late_to_stop_the_run
     out = tmp_path / "out"
     if renamed == "summary.json":
         nth = _nth_rename(_command(corpus, tmp_path / "ref"), tmp_path / "trace.log", "/.partial/summary.json",
-                          "/ref/summary.json")
-        stopped = _traced("rename", f"signal=INT:when={nth}", _command(corpus, out))
+                          "/ref/summary.json", MOVES)
+        stopped = _traced(MOVES, f"signal=INT:when={nth}", _command(corpus, out))
     else:
         stopped = _traced("rename", "signal=INT", _command(corpus, out), out / ".partial")
     assert stopped.returncode == 0, stopped.stderr
@@ -122,7 +128,7 @@ def test_a_ctrl_c_while_the_output_moves_into_place_is_finished_by_resume(corpus
     # At the rename of .partial/removed.jsonl into the folder (or, with a strace that
     # matches a rename's second path too, at the join's rename into .partial/removed.jsonl:
     # in the commit either way).
-    stopped = _traced("rename", "signal=INT", _command(corpus, out), out / ".partial" / "removed.jsonl")
+    stopped = _traced(f"rename,{MOVES}", "signal=INT", _command(corpus, out), out / ".partial" / "removed.jsonl")
     assert stopped.returncode == -signal.SIGINT  # ends by the signal, after its message
     assert stopped.stderr == (
         f"Error: interrupted while the finished run was being moved into place; its chunks are kept in "

@@ -44,13 +44,14 @@ def test_documents_add_up_in_the_table_and_summary_json(mixed, tmp_path):
     done = in_process("run", mixed, "-o", tmp_path / "out")
     assert done.returncode == 0, done.stderr
     documents = json.loads((tmp_path / "out" / "summary.json").read_text())["documents"]
-    # a.txt and the good record written; b.txt, blank.txt and the three bad records quarantined
-    assert documents == {"read": 7, "written": 2, "emptied": 0, "quarantined": 5}
+    # a.txt and the good record written; b.txt and blank.txt quarantined; the three bad
+    # records could not be read as documents: they are problems, not documents
+    assert documents == {"read": 4, "written": 2, "emptied": 0, "quarantined": 2}
     assert documents["read"] == documents["written"] + documents["emptied"] + documents["quarantined"]
     table = dict(re.findall(r"^(\S.*?)\s{2,}([\d,]+)$", done.stderr, re.M))
-    assert table["documents read"] == "7"
+    assert table["documents read"] == "4"
     assert table["documents emptied (every line removed)"] == "0"
-    assert table["documents quarantined (nothing kept or removed)"] == "5"
+    assert table["documents quarantined (nothing kept or removed)"] == "2"
 
 
 def test_a_document_with_a_line_removed_and_none_kept_is_emptied(tmp_path):
@@ -64,7 +65,7 @@ def test_a_document_with_a_line_removed_and_none_kept_is_emptied(tmp_path):
 
 def test_a_note_of_no_lines_about_a_kept_record_is_no_quarantined_document(tmp_path):
     """A repeated name (kept, with a note of 0 lines at its line) and a trailing comma are
-    notes about records that are written or about none: only the invalid record counts."""
+    notes about records that are written or about none; the invalid record is a problem."""
     kept = json.dumps(SENTENCE.strip())
     (tmp_path / "a.jsonl").write_text(f'{{"text": {kept}, "n": 1, "n": 2}}\n{{oops\n')
     other = json.dumps("Rain is expected across the north of the country until late on Friday.")
@@ -72,7 +73,7 @@ def test_a_note_of_no_lines_about_a_kept_record_is_no_quarantined_document(tmp_p
     done = in_process("run", tmp_path / "a.jsonl", tmp_path / "b.json", "-o", tmp_path / "out", "-q")
     assert done.returncode == 0, done.stderr
     documents = json.loads((tmp_path / "out" / "summary.json").read_text())["documents"]
-    assert documents == {"read": 3, "written": 2, "emptied": 0, "quarantined": 1}
+    assert documents == {"read": 2, "written": 2, "emptied": 0, "quarantined": 0}
 
 
 def test_the_report_counts_documents_as_summary_json_does(mixed, tmp_path):
@@ -81,10 +82,10 @@ def test_the_report_counts_documents_as_summary_json_does(mixed, tmp_path):
     done = in_process("report", tmp_path / "out")
     assert done.returncode == 0, done.stderr
     text = _text((tmp_path / "out" / "report.html").read_text())
-    assert re.search(r"\b7 documents read\b", text.replace("\n", " ")), text
-    assert re.search(r"\b5 documents quarantined\b", text.replace("\n", " "))
+    assert re.search(r"\b4 documents read\b", text.replace("\n", " ")), text
+    assert re.search(r"\b2 documents quarantined\b", text.replace("\n", " "))
     assert ("Characters of the non-blank lines of each document with a line kept or removed: 2 documents before, "
-            "2 after (0 emptied, not drawn after). Every such document is counted, in 48 bins per axis. The 5 "
+            "2 after (0 emptied, not drawn after). Every such document is counted, in 48 bins per axis. The 2 "
             "documents quarantined (no line kept or removed; quarantine.jsonl) are not drawn.") in text
 
 
