@@ -489,13 +489,50 @@ def _link_into_output(source: str) -> Problem:
 
 
 def _is_link_loop(path: Path) -> bool:
-    if not path.is_symlink():
+    """A symlink that leads back to itself. The stat's other errors (a path over the
+    system's length limit) are _add_file's to say, as for any file."""
+    if not os.path.islink(path):  # False on any error, which Path.is_symlink raises for ENAMETOOLONG
         return False
     try:
         path.stat()
     except OSError as err:
         return err.errno == errno.ELOOP
     return False
+
+
+def walk_folders(top: Path | str, onerror: Callable[[OSError], None],
+                 followlinks: bool = False) -> Iterator[tuple[str, list[str], list[str]]]:
+    """os.walk, top-down, in the same order and with the same results, from an explicit
+    stack: Python 3.11's os.walk recurses, and a tree some 1,000 folders deep (short
+    names, far from any path limit) stopped the run with a RecursionError. (This is the
+    loop of Python 3.12's os.walk.) The caller may prune ``dirnames`` in place, as with
+    os.walk."""
+    stack: list[str] = [os.fspath(top)]
+    while stack:
+        here = stack.pop()
+        dirs: list[str] = []
+        nondirs: list[str] = []
+        try:
+            entries = os.scandir(here)
+        except OSError as err:
+            onerror(err)
+            continue
+        with entries:
+            try:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    (dirs if is_dir else nondirs).append(entry.name)
+            except OSError as err:
+                onerror(err)
+                continue
+        yield here, dirs, nondirs
+        for name in reversed(dirs):
+            below = os.path.join(here, name)
+            if followlinks or not os.path.islink(below):
+                stack.append(below)
 
 
 def _sorted_names(names: list[str]) -> list[str]:
@@ -513,9 +550,12 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
         raise_if_machine_limit(err, f"listing the folder {rel}")  # else its files were dropped from the run
         problems.append(Problem(rel, None, f"cannot read folder: {err.strerror}", _folder_action(err), lines=0))
 
-    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
+    # Each folder's real path, found from its parent's: realpath from scratch looks up
+    # every folder above it, which in a tree 1,000 folders deep cost a minute.
+    reals = {os.fspath(root): os.path.realpath(root)}
+    for dirpath, dirnames, filenames in walk_folders(root, onerror, followlinks=True):
         here = _rel(Path(dirpath), root, label)
-        real = os.path.realpath(dirpath)
+        real = reals.pop(dirpath)
         if real in visited:
             problems.append(_revisit_problem(here, real, dirpath, visited))
             dirnames[:] = []
@@ -524,9 +564,10 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
         kept = []
         for name in _sorted_names(dirnames):
             path = Path(dirpath) / name
-            if out_real is not None and os.path.realpath(path) == out_real:
+            below = os.path.realpath(path) if os.path.islink(path) else os.path.join(real, name)
+            if out_real is not None and below == out_real:
                 continue  # this run's output: said once, by _own_output_notice
-            if _leads_into(path, out_real):
+            if out_real is not None and inside(below, out_real):  # through a link
                 problems.append(_link_into_output(_rel(path, root, label)))
                 continue
             if glob is not None and not glob.may_hold(path.relative_to(root).as_posix()):
@@ -534,6 +575,7 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
             skipped = _skipped_folder(path, _rel(path, root, label))
             if skipped is None or _into_corpus(glob, skipped, path.relative_to(root).as_posix()):
                 kept.append(name)
+                reals[os.path.join(dirpath, name)] = below
             elif glob is None or _holds_taken(path, root, glob):  # as a bucket's walk, which sees files only
                 problems.append(skipped)
         dirnames[:] = kept
@@ -582,7 +624,7 @@ def _holds_taken(folder: Path, root: Path, glob: Glob) -> bool:
     def onerror(err: OSError) -> None:
         raise_if_machine_limit(err, f"listing the folder {_rel(Path(err.filename or folder), root, '')}")
 
-    for here, _, names in os.walk(folder, onerror=onerror):
+    for here, _, names in walk_folders(folder, onerror):
         if any(glob.takes((Path(here) / name).relative_to(root).as_posix()) for name in names):
             return True
     return False
@@ -619,9 +661,17 @@ def _into_corpus(glob: Glob | None, skipped: Problem, relative: str) -> bool:
 
 def _folder_action(err: OSError) -> str:
     if err.errno == errno.ENAMETOOLONG:
-        return ("skipped; its path is longer than this system allows: give a folder nearer to it as the input, or "
-                "shorten the names above it")
+        return ("skipped; its path is longer than this system allows: cd to a folder nearer to it and give the "
+                "input as a path relative to there (the limit is on the path as given), or shorten the names above it")
     return "skipped; fix its permissions"
+
+
+def _file_action(err: OSError) -> str:
+    if err.errno == errno.ENAMETOOLONG:
+        return ("skipped; its path is longer than this system allows: cd to a folder nearer to it and give the "
+                "input as a path relative to there (the limit is on the path as given), or shorten its name or the "
+                "names above it")
+    return "skipped; check the path and its permissions"
 
 
 def is_curate_output(folder: Path) -> bool:
@@ -675,13 +725,13 @@ def _add_file(path: Path, source: str, input_format: str, files: list[InputFile]
         st = path.stat()
     except OSError as err:
         raise_if_machine_limit(err, f"reading {source}")  # no kernel memory: no fault of the file's
-        problems.append(Problem(source, None, f"cannot read file: {err.strerror}",
-                                "skipped; check the path and its permissions", lines=0))
+        problems.append(Problem(source, None, f"cannot read file: {err.strerror}", _file_action(err), lines=0))
         return
     if not stat.S_ISREG(st.st_mode):
         problems.append(not_regular_problem(source, kind_of_mode(st.st_mode)))
         return
     files.append(InputFile(path, source, st.st_size, reader, st.st_mtime_ns))
+
 
 
 # -- object storage --------------------------------------------------------------------------
