@@ -35,6 +35,7 @@ from curate.document import (
     OWN_OUTPUT,
     PARQUET_SUMMARY,
     PARQUET_SUMMARY_NAMES,
+    TIMINGS_SKIPPED,
     Problem,
 )
 from curate.errors import UsageError, raise_if_machine_limit
@@ -71,6 +72,7 @@ from curate.storage import (
     spelled_bytes,
     url_text,
 )
+from curate.timings import TIMINGS_MAX_BYTES, holds_timings
 
 SKIP_ACTIONS = {
     HIDDEN_FILE: "not read; curate skips names that start with '.': rename it to read it",
@@ -82,6 +84,8 @@ SKIP_ACTIONS = {
                          "are read"),
     PARQUET_SUMMARY: ("not read: it holds the part files' footers or schema, no rows; the rows are in the part files, "
                       "which are read as files of their own"),
+    TIMINGS_SKIPPED: ("not read: the seconds an earlier `curate run --timings` took, no text; to read it anyway, "
+                      "name it as an input"),
     DATASET_CACHE: ("not read: datasets' map() or filter() wrote it there, and its rows are not the saved dataset's "
                     "(those are in the files state.json lists); to read it anyway, name it as an input"),
 }
@@ -226,6 +230,7 @@ class Discovery:
     files: list[InputFile]
     problems: list[Problem]  # skipped entries: unsupported type, unreadable folder, hidden, not regular, ...
     roots: list[InputRoot] = field(default_factory=list)  # in the order given; none for records given in memory
+
 
 
 def source_name(name: str | os.PathLike) -> str:
@@ -730,8 +735,25 @@ def _add_file(path: Path, source: str, input_format: str, files: list[InputFile]
     if not stat.S_ISREG(st.st_mode):
         problems.append(not_regular_problem(source, kind_of_mode(st.st_mode)))
         return
+    if not named and _is_timings(path, st.st_size):  # as its own output folder: never read back
+        problems.append(Problem(source, None, TIMINGS_SKIPPED, SKIP_ACTIONS[TIMINGS_SKIPPED], lines=0))
+        return
     files.append(InputFile(path, source, st.st_size, reader, st.st_mtime_ns))
 
+
+def _is_timings(path: Path, size: int) -> bool:
+    """A file `--timings FILE` wrote: told by its bytes, of a .json file small enough to be
+    one (so a walk opens no other file, and reads at most 64 kB of one). One that cannot be
+    read is not, and its reader says why."""
+    if size > TIMINGS_MAX_BYTES or not path.name.lower().endswith(".json"):
+        return False
+    try:
+        with open_input(path) as f:
+            data = f.read(TIMINGS_MAX_BYTES + 1)
+    except (OSError, NotRegularFile) as err:
+        raise_if_machine_limit(err, f"reading {source_name(path)}")
+        return False
+    return holds_timings(data)
 
 
 # -- object storage --------------------------------------------------------------------------
