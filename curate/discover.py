@@ -225,12 +225,36 @@ class InputRoot:
         return spelled if self.folder is None else {**spelled, "folder": self.folder}
 
 
+# What a walk says of curate's own files (another run's output folder, a --timings file):
+# they come and go as curate runs, never read, so the run they are met in does not depend
+# on them. They are its last items, after every document, and out of its fingerprint: one
+# written beside the input while a run was stopped (`curate run data -o data/a`, stopped,
+# then `curate run data -o data/b`) would have made its --resume refused, its finished
+# chunks thrown away. The others, a run's first items, are in the fingerprint: a hidden
+# file that came or went would shift every item a resumed run skips by (driver.skip_items).
+TRAILING = frozenset({OTHER_OUTPUT, TIMINGS_SKIPPED})
+
+
+def is_trailing(item: object) -> bool:
+    """A note of curate's own files, said after every document (see TRAILING)."""
+    return isinstance(item, Problem) and item.problem in TRAILING
+
+
 @dataclass(frozen=True, slots=True)
 class Discovery:
     files: list[InputFile]
     problems: list[Problem]  # skipped entries: unsupported type, unreadable folder, hidden, not regular, ...
     roots: list[InputRoot] = field(default_factory=list)  # in the order given; none for records given in memory
 
+    @property
+    def leading(self) -> list[Problem]:
+        """The skipped entries a run says first, in walk order: all but the trailing ones."""
+        return [p for p in self.problems if p.problem not in TRAILING]
+
+    @property
+    def trailing(self) -> list[Problem]:
+        """The notes of curate's own files, said after every document, in walk order."""
+        return [p for p in self.problems if p.problem in TRAILING]
 
 
 def source_name(name: str | os.PathLike) -> str:

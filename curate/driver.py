@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from curate import __version__, interrupts
-from curate.discover import Discovery, InputFile, discover
+from curate.discover import Discovery, InputFile, discover, is_trailing
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
 from curate.engines.pool import WorkerDied
@@ -213,7 +213,9 @@ class Plan:
             name = f"stage {stage.name}"
             settings[name if name not in settings else f"{name} ({k + 1})"] = stage.fingerprint()
         found = self.discovery
-        return fingerprint(settings, found.files, found.problems, libraries_of(self.cfg, found))
+        # Not the notes of curate's own files, said last (discover.TRAILING): they may come
+        # or go while a run is stopped, and its --resume says them as they are then.
+        return fingerprint(settings, found.files, found.leading, libraries_of(self.cfg, found))
 
 
 def plan(cfg: RunConfig, discovery: Discovery | None = None) -> Plan:
@@ -296,8 +298,12 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 work = batches(skip_items(the_plan, done, on_progress), done)
             write_s = 0.0
 
+            trailing = False  # the notes said after every document (discover.TRAILING) have begun
+
             def end_chunk_if_full() -> None:
-                if summary.items_done % cfg.chunk_items == 0:
+                # None ends in the trailing notes: a resumed run says them all again, as
+                # the inputs are then, after its last document (skip_items).
+                if summary.items_done % cfg.chunk_items == 0 and not trailing:
                     journal = barrier.take_journal(summary.items_done) if barrier is not None else None
                     writer.end_chunk(journal, summary)
 
@@ -309,12 +315,15 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                     rendered, start = batch.rendered, 0
                     while start < len(rendered):
                         room = cfg.chunk_items - summary.items_done % cfg.chunk_items
-                        emit_rendered(rendered[start:start + room], writer, summary)
+                        piece = rendered[start:start + room]
+                        emit_rendered(piece, writer, summary)
                         start += room
+                        trailing = trailing or is_trailing(piece[-1][-1])  # they come last: the last says
                         end_chunk_if_full()
                 else:
                     for item in batch.items:
                         emit(item, writer, summary)
+                        trailing = trailing or is_trailing(item)
                         end_chunk_if_full()
                 write_s += time.perf_counter() - t0
             timings["write"] = timings.get("write", 0.0) + write_s
@@ -430,15 +439,27 @@ def add_timings(timings: dict[str, float], batch: Batch) -> None:
 
 def skip_items(the_plan: Plan, done: int, on_progress: Callable[[int], None] | None) -> Iterator[Item]:
     """The input's items after the first ``done`` (a resumed pass's), whose bytes count as
-    progress made."""
+    progress made. The notes of curate's own files (discover.TRAILING) are not in the
+    fingerprint and may differ from those the stopped run saw: they are said as they are
+    now, after the last document, unless the stopped run had said its own already (its
+    last chunk, which holds them all, was finished: only its commit was left to do)."""
     cfg = the_plan.cfg
-    items = iter(the_plan.items) if the_plan.items is not None else input_items(
-        the_plan.discovery, cfg.text_field, cfg.read_options)
-    if done:
-        skipped = sum(item.size for item in itertools.islice(items, done) if isinstance(item, RawDocument))
-        if on_progress is not None:
-            on_progress(skipped)
-    return items
+    if the_plan.items is not None:
+        items: Iterator[Item] = iter(the_plan.items)
+    else:
+        found = the_plan.discovery
+        items = itertools.chain(found.leading, read_documents(found.files, cfg.text_field, cfg.read_options))
+    if not done:
+        return itertools.chain(items, the_plan.discovery.trailing) if the_plan.items is None else items
+    skipped = counted = 0
+    for item in itertools.islice(items, done):
+        skipped += item.size if isinstance(item, RawDocument) else 0
+        counted += 1
+    if on_progress is not None:
+        on_progress(skipped)
+    if the_plan.items is not None or counted < done:  # past every document: nothing is left
+        return items
+    return itertools.chain(items, the_plan.discovery.trailing)
 
 
 def find_verdicts_in_parts(the_plan: Plan, mapped: list[Stage], barrier: Stage, engine: Engine,
@@ -599,7 +620,7 @@ Item = RawDocument | Problem
 def input_items(discovery: Discovery, text_field: str, options: ReadOptions | None = None) -> Iterator[Item]:
     """Everything to process, in input order: the problems found while discovering the
     inputs, then each file's documents and problems."""
-    return itertools.chain(discovery.problems, read_documents(discovery.files, text_field, options))
+    return itertools.chain(discovery.leading, read_documents(discovery.files, text_field, options), discovery.trailing)
 
 
 def batches(items: Iterable[Item], first_item: int = 0, batch_bytes: int | None = None) -> Iterator[Batch]:
@@ -638,7 +659,7 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
 
     def sources() -> Iterator[Item | ReadRange | WholeFile]:
         nonlocal batch_size
-        yield from discovery.problems
+        yield from discovery.leading
         before = 0  # the input of the files before this one
         for number, f in enumerate(discovery.files):
             batch_size = size_at(before)
@@ -650,6 +671,7 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
             else:
                 yield from read_file(f, number, options)  # ids are checked in order by the engine
             before += f.size
+        yield from discovery.trailing  # after every document, as input_items says them
 
     number = 0
     batch: list[BatchItem] = []
