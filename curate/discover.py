@@ -35,6 +35,7 @@ from curate.document import (
     OWN_OUTPUT,
     PARQUET_SUMMARY,
     PARQUET_SUMMARY_NAMES,
+    TIMINGS_SKIPPED,
     Problem,
 )
 from curate.errors import UsageError, raise_if_machine_limit
@@ -71,6 +72,7 @@ from curate.storage import (
     spelled_bytes,
     url_text,
 )
+from curate.timings import TIMINGS_MAX_BYTES, holds_timings
 
 SKIP_ACTIONS = {
     HIDDEN_FILE: "not read; curate skips names that start with '.': rename it to read it",
@@ -82,6 +84,8 @@ SKIP_ACTIONS = {
                          "are read"),
     PARQUET_SUMMARY: ("not read: it holds the part files' footers or schema, no rows; the rows are in the part files, "
                       "which are read as files of their own"),
+    TIMINGS_SKIPPED: ("not read: the seconds an earlier `curate run --timings` took, no text; to read it anyway, "
+                      "name it as an input"),
     DATASET_CACHE: ("not read: datasets' map() or filter() wrote it there, and its rows are not the saved dataset's "
                     "(those are in the files state.json lists); to read it anyway, name it as an input"),
 }
@@ -221,11 +225,36 @@ class InputRoot:
         return spelled if self.folder is None else {**spelled, "folder": self.folder}
 
 
+# What a walk says of curate's own files (another run's output folder, a --timings file):
+# they come and go as curate runs, never read, so the run they are met in does not depend
+# on them. They are its last items, after every document, and out of its fingerprint: one
+# written beside the input while a run was stopped (`curate run data -o data/a`, stopped,
+# then `curate run data -o data/b`) would have made its --resume refused, its finished
+# chunks thrown away. The others, a run's first items, are in the fingerprint: a hidden
+# file that came or went would shift every item a resumed run skips by (driver.skip_items).
+TRAILING = frozenset({OTHER_OUTPUT, TIMINGS_SKIPPED})
+
+
+def is_trailing(item: object) -> bool:
+    """A note of curate's own files, said after every document (see TRAILING)."""
+    return isinstance(item, Problem) and item.problem in TRAILING
+
+
 @dataclass(frozen=True, slots=True)
 class Discovery:
     files: list[InputFile]
     problems: list[Problem]  # skipped entries: unsupported type, unreadable folder, hidden, not regular, ...
     roots: list[InputRoot] = field(default_factory=list)  # in the order given; none for records given in memory
+
+    @property
+    def leading(self) -> list[Problem]:
+        """The skipped entries a run says first, in walk order: all but the trailing ones."""
+        return [p for p in self.problems if p.problem not in TRAILING]
+
+    @property
+    def trailing(self) -> list[Problem]:
+        """The notes of curate's own files, said after every document, in walk order."""
+        return [p for p in self.problems if p.problem in TRAILING]
 
 
 def source_name(name: str | os.PathLike) -> str:
@@ -489,13 +518,50 @@ def _link_into_output(source: str) -> Problem:
 
 
 def _is_link_loop(path: Path) -> bool:
-    if not path.is_symlink():
+    """A symlink that leads back to itself. The stat's other errors (a path over the
+    system's length limit) are _add_file's to say, as for any file."""
+    if not os.path.islink(path):  # False on any error, which Path.is_symlink raises for ENAMETOOLONG
         return False
     try:
         path.stat()
     except OSError as err:
         return err.errno == errno.ELOOP
     return False
+
+
+def walk_folders(top: Path | str, onerror: Callable[[OSError], None],
+                 followlinks: bool = False) -> Iterator[tuple[str, list[str], list[str]]]:
+    """os.walk, top-down, in the same order and with the same results, from an explicit
+    stack: Python 3.11's os.walk recurses, and a tree some 1,000 folders deep (short
+    names, far from any path limit) stopped the run with a RecursionError. (This is the
+    loop of Python 3.12's os.walk.) The caller may prune ``dirnames`` in place, as with
+    os.walk."""
+    stack: list[str] = [os.fspath(top)]
+    while stack:
+        here = stack.pop()
+        dirs: list[str] = []
+        nondirs: list[str] = []
+        try:
+            entries = os.scandir(here)
+        except OSError as err:
+            onerror(err)
+            continue
+        with entries:
+            try:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    (dirs if is_dir else nondirs).append(entry.name)
+            except OSError as err:
+                onerror(err)
+                continue
+        yield here, dirs, nondirs
+        for name in reversed(dirs):
+            below = os.path.join(here, name)
+            if followlinks or not os.path.islink(below):
+                stack.append(below)
 
 
 def _sorted_names(names: list[str]) -> list[str]:
@@ -513,9 +579,12 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
         raise_if_machine_limit(err, f"listing the folder {rel}")  # else its files were dropped from the run
         problems.append(Problem(rel, None, f"cannot read folder: {err.strerror}", _folder_action(err), lines=0))
 
-    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=True):
+    # Each folder's real path, found from its parent's: realpath from scratch looks up
+    # every folder above it, which in a tree 1,000 folders deep cost a minute.
+    reals = {os.fspath(root): os.path.realpath(root)}
+    for dirpath, dirnames, filenames in walk_folders(root, onerror, followlinks=True):
         here = _rel(Path(dirpath), root, label)
-        real = os.path.realpath(dirpath)
+        real = reals.pop(dirpath)
         if real in visited:
             problems.append(_revisit_problem(here, real, dirpath, visited))
             dirnames[:] = []
@@ -524,9 +593,10 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
         kept = []
         for name in _sorted_names(dirnames):
             path = Path(dirpath) / name
-            if out_real is not None and os.path.realpath(path) == out_real:
+            below = os.path.realpath(path) if os.path.islink(path) else os.path.join(real, name)
+            if out_real is not None and below == out_real:
                 continue  # this run's output: said once, by _own_output_notice
-            if _leads_into(path, out_real):
+            if out_real is not None and inside(below, out_real):  # through a link
                 problems.append(_link_into_output(_rel(path, root, label)))
                 continue
             if glob is not None and not glob.may_hold(path.relative_to(root).as_posix()):
@@ -534,6 +604,7 @@ def _walk(root: Path, label: str, problems: list[Problem], visited: dict[str, st
             skipped = _skipped_folder(path, _rel(path, root, label))
             if skipped is None or _into_corpus(glob, skipped, path.relative_to(root).as_posix()):
                 kept.append(name)
+                reals[os.path.join(dirpath, name)] = below
             elif glob is None or _holds_taken(path, root, glob):  # as a bucket's walk, which sees files only
                 problems.append(skipped)
         dirnames[:] = kept
@@ -582,7 +653,7 @@ def _holds_taken(folder: Path, root: Path, glob: Glob) -> bool:
     def onerror(err: OSError) -> None:
         raise_if_machine_limit(err, f"listing the folder {_rel(Path(err.filename or folder), root, '')}")
 
-    for here, _, names in os.walk(folder, onerror=onerror):
+    for here, _, names in walk_folders(folder, onerror):
         if any(glob.takes((Path(here) / name).relative_to(root).as_posix()) for name in names):
             return True
     return False
@@ -619,9 +690,17 @@ def _into_corpus(glob: Glob | None, skipped: Problem, relative: str) -> bool:
 
 def _folder_action(err: OSError) -> str:
     if err.errno == errno.ENAMETOOLONG:
-        return ("skipped; its path is longer than this system allows: give a folder nearer to it as the input, or "
-                "shorten the names above it")
+        return ("skipped; its path is longer than this system allows: cd to a folder nearer to it and give the "
+                "input as a path relative to there (the limit is on the path as given), or shorten the names above it")
     return "skipped; fix its permissions"
+
+
+def _file_action(err: OSError) -> str:
+    if err.errno == errno.ENAMETOOLONG:
+        return ("skipped; its path is longer than this system allows: cd to a folder nearer to it and give the "
+                "input as a path relative to there (the limit is on the path as given), or shorten its name or the "
+                "names above it")
+    return "skipped; check the path and its permissions"
 
 
 def is_curate_output(folder: Path) -> bool:
@@ -675,13 +754,30 @@ def _add_file(path: Path, source: str, input_format: str, files: list[InputFile]
         st = path.stat()
     except OSError as err:
         raise_if_machine_limit(err, f"reading {source}")  # no kernel memory: no fault of the file's
-        problems.append(Problem(source, None, f"cannot read file: {err.strerror}",
-                                "skipped; check the path and its permissions", lines=0))
+        problems.append(Problem(source, None, f"cannot read file: {err.strerror}", _file_action(err), lines=0))
         return
     if not stat.S_ISREG(st.st_mode):
         problems.append(not_regular_problem(source, kind_of_mode(st.st_mode)))
         return
+    if not named and _is_timings(path, st.st_size):  # as its own output folder: never read back
+        problems.append(Problem(source, None, TIMINGS_SKIPPED, SKIP_ACTIONS[TIMINGS_SKIPPED], lines=0))
+        return
     files.append(InputFile(path, source, st.st_size, reader, st.st_mtime_ns))
+
+
+def _is_timings(path: Path, size: int) -> bool:
+    """A file `--timings FILE` wrote: told by its bytes, of a .json file small enough to be
+    one (so a walk opens no other file, and reads at most 64 kB of one). One that cannot be
+    read is not, and its reader says why."""
+    if size > TIMINGS_MAX_BYTES or not path.name.lower().endswith(".json"):
+        return False
+    try:
+        with open_input(path) as f:
+            data = f.read(TIMINGS_MAX_BYTES + 1)
+    except (OSError, NotRegularFile) as err:
+        raise_if_machine_limit(err, f"reading {source_name(path)}")
+        return False
+    return holds_timings(data)
 
 
 # -- object storage --------------------------------------------------------------------------

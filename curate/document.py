@@ -145,8 +145,10 @@ PARQUET_SUMMARY = "summary file of a Parquet dataset skipped"
 PARQUET_SUMMARY_NAMES = ("_metadata", "_common_metadata")
 JOB_MARKER = "_SUCCESS"  # what Spark and Hadoop leave in a job's output folder once it finished
 JOB_MARKER_SKIPPED = "marker file of a Spark or Hadoop job skipped"
+# A file `curate run --timings FILE` wrote, met in a walk (curate.timings).
+TIMINGS_SKIPPED = "timings file of a curate run skipped"
 SKIPPED_BY_DESIGN = frozenset({HIDDEN_FILE, HIDDEN_FOLDER, OWN_OUTPUT, OTHER_OUTPUT, DATASET_METADATA,
-                               DATASET_CACHE, PARQUET_SUMMARY, JOB_MARKER_SKIPPED})
+                               DATASET_CACHE, PARQUET_SUMMARY, JOB_MARKER_SKIPPED, TIMINGS_SKIPPED})
 
 
 @record(frozen=True)

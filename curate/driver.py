@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from curate import __version__, interrupts
-from curate.discover import Discovery, InputFile, discover
+from curate.discover import Discovery, InputFile, discover, is_trailing
 from curate.document import Document, Problem, RawDocument
 from curate.engines import Engine, engine_for
 from curate.engines.pool import WorkerDied
@@ -214,7 +214,9 @@ class Plan:
             name = f"stage {stage.name}"
             settings[name if name not in settings else f"{name} ({k + 1})"] = stage.fingerprint()
         found = self.discovery
-        return fingerprint(settings, found.files, found.problems, libraries_of(self.cfg, found))
+        # Not the notes of curate's own files, said last (discover.TRAILING): they may come
+        # or go while a run is stopped, and its --resume says them as they are then.
+        return fingerprint(settings, found.files, found.leading, libraries_of(self.cfg, found))
 
 
 def plan(cfg: RunConfig, discovery: Discovery | None = None) -> Plan:
@@ -300,8 +302,12 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 work = batches(skip_items(the_plan, done, on_progress, credit), done, credit=credit)
             write_s = 0.0
 
+            trailing = False  # the notes said after every document (discover.TRAILING) have begun
+
             def end_chunk_if_full() -> None:
-                if summary.items_done % cfg.chunk_items == 0:
+                # None ends in the trailing notes: a resumed run says them all again, as
+                # the inputs are then, after its last document (skip_items).
+                if summary.items_done % cfg.chunk_items == 0 and not trailing:
                     journal = barrier.take_journal(summary.items_done) if barrier is not None else None
                     writer.end_chunk(journal, summary)
 
@@ -313,12 +319,15 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                     rendered, start = batch.rendered, 0
                     while start < len(rendered):
                         room = cfg.chunk_items - summary.items_done % cfg.chunk_items
-                        emit_rendered(rendered[start:start + room], writer, summary)
+                        piece = rendered[start:start + room]
+                        emit_rendered(piece, writer, summary)
                         start += room
+                        trailing = trailing or is_trailing(piece[-1][-1])  # they come last: the last says
                         end_chunk_if_full()
                 else:
                     for item in batch.items:
                         emit(item, writer, summary)
+                        trailing = trailing or is_trailing(item)
                         end_chunk_if_full()
                 write_s += time.perf_counter() - t0
             timings["write"] = timings.get("write", 0.0) + write_s
@@ -436,17 +445,30 @@ def skip_items(the_plan: Plan, done: int, on_progress: Callable[[int], None] | N
                credit: DiskCredit | None = None) -> Iterator[Item]:
     """The input's items after the first ``done`` (a resumed pass's), whose bytes count as
     progress made (skipped: done before, in no time of this run's). With ``credit``, the
-    items pass over it, and the bytes skipped are those on disk."""
+    items pass over it, and the bytes skipped are those on disk. The notes of curate's own
+    files (discover.TRAILING) are not in the fingerprint and may differ from those the
+    stopped run saw: they are said as they are now, after the last document, unless the
+    stopped run had said its own already (its last chunk, which holds them all, was
+    finished: only its commit was left to do)."""
     cfg = the_plan.cfg
-    items = iter(the_plan.items) if the_plan.items is not None else input_items(
-        the_plan.discovery, cfg.text_field, cfg.read_options)
+    if the_plan.items is not None:
+        items: Iterator[Item] = iter(the_plan.items)
+    else:
+        found = the_plan.discovery
+        items = itertools.chain(found.leading, read_documents(found.files, cfg.text_field, cfg.read_options))
     if credit is not None:
         items = credit.over(items)
-    if done:
-        skipped = sum(item.size for item in itertools.islice(items, done) if isinstance(item, RawDocument))
-        if on_progress is not None:
-            credit_skipped(on_progress, credit.take() if credit is not None else skipped)
-    return items
+    if not done:
+        return itertools.chain(items, the_plan.discovery.trailing) if the_plan.items is None else items
+    skipped = counted = 0
+    for item in itertools.islice(items, done):
+        skipped += item.size if isinstance(item, RawDocument) else 0
+        counted += 1
+    if on_progress is not None:
+        credit_skipped(on_progress, credit.take() if credit is not None else skipped)
+    if the_plan.items is not None or counted < done:  # past every document: nothing is left
+        return items
+    return itertools.chain(items, the_plan.discovery.trailing)
 
 
 def progress_credit(the_plan: Plan, on_progress: Callable[[int], None] | None) -> DiskCredit | None:
@@ -636,7 +658,7 @@ Item = RawDocument | Problem
 def input_items(discovery: Discovery, text_field: str, options: ReadOptions | None = None) -> Iterator[Item]:
     """Everything to process, in input order: the problems found while discovering the
     inputs, then each file's documents and problems."""
-    return itertools.chain(discovery.problems, read_documents(discovery.files, text_field, options))
+    return itertools.chain(discovery.leading, read_documents(discovery.files, text_field, options), discovery.trailing)
 
 
 def batches(items: Iterable[Item], first_item: int = 0, batch_bytes: int | None = None,
@@ -680,7 +702,7 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
 
     def sources() -> Iterator[Item | ReadRange | WholeFile]:
         nonlocal batch_size
-        yield from discovery.problems
+        yield from discovery.leading
         before = 0  # the input of the files before this one
         for number, f in enumerate(discovery.files):
             batch_size = size_at(before)
@@ -693,6 +715,7 @@ def range_batches(discovery: Discovery, options: ReadOptions, ids: IdRegistry,
                 read = read_file(f, number, options)  # ids are checked in order by the engine
                 yield from credit.over_file(number, read) if credit is not None else read
             before += f.size
+        yield from discovery.trailing  # after every document, as input_items says them
 
     number = 0
     batch: list[BatchItem] = []

@@ -56,6 +56,9 @@ def fingerprint(cfg: Any, files: list, skipped: Sequence[Problem] = (),
     and counted in every chunk's bounds: a hidden or unsupported file that came or went
     since the run was stopped would shift every document a resumed run skips by, losing
     one or reading one twice, and the quarantine would name a file that is not there.
+    Not the notes of curate's own files (another run's output folder, a --timings file:
+    discover.TRAILING), which the plan leaves out of ``skipped``: said after every
+    document, they are said again as they are when a run is resumed.
 
     The settings are hashed one by one (a dataclass's fields, a mapping's items, the
     fields of a dataclass in a mapping), the same work as hashing them whole, so that

@@ -239,3 +239,26 @@ def test_the_libraries_named_are_those_the_run_uses():
     assert library_changes({"ftfy": "1", "pyarrow": "2"}, {"ftfy": "3", "zlib": "4"}) == \
         "libraries: ftfy 3 (was 1), zlib 4 (not used before), pyarrow (no longer used)"
     assert library_changes({"ftfy": "1"}, {"ftfy": "1"}) == ""
+
+
+def test_curates_own_files_in_the_input_are_not_fingerprinted_hidden_files_are(tmp_path):
+    """Another run's output folder or a --timings file in the input folder is said last and
+    left out of the fingerprint (a resume is not refused for one that came or went); a
+    hidden file, one of the run's first items, is in it."""
+    from curate.driver import plan
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text("A page about the river and the mountain.\n")
+
+    def planned():
+        return plan(RunConfig(inputs=(src,), output=tmp_path / "out", ruleset=load_rules()))
+
+    bare = planned()
+    assert in_process("run", src, "-o", src / "b", "-q").returncode == 0
+    (src / "t.json").write_text(json.dumps({"seconds": {"wall": 1.0}, "input_bytes": 3}))
+    with_own = planned()
+    assert [p.source for p in with_own.discovery.trailing] == ["b", "t.json"]
+    assert with_own.fingerprint() == bare.fingerprint()
+    (src / ".a.txt.swp").write_text("swap")
+    assert planned().fingerprint() != bare.fingerprint()

@@ -790,3 +790,110 @@ def test_a_folder_deeper_than_the_system_path_limit_is_skipped_not_a_traceback(t
     assert problems and "its path is longer than this system allows" in problems[0]["action"]
     assert "a_good.txt" in _texts(tmp_path / "out")
     _accounted(tmp_path / "out")
+
+
+def _deep_folders(top: Path, names: list[str]) -> Path:
+    """Folders made one inside the next from inside, as only a relative name stays short
+    enough past PATH_MAX; the deepest, as a path from ``top``."""
+    here = os.getcwd()
+    try:
+        os.chdir(top)
+        for name in names:
+            os.mkdir(name)
+            os.chdir(name)
+    finally:
+        os.chdir(here)
+    return top.joinpath(*names)
+
+
+def test_a_file_past_the_system_path_limit_in_a_folder_under_it_is_quarantined_not_a_traceback(tmp_path):
+    """A file whose path passes PATH_MAX while its folder's does not: Path.is_symlink()
+    raised ENAMETOOLONG (exit 1, nothing written). Now that file alone is quarantined,
+    saying what to do, and read when the input is given from a folder nearer to it."""
+    src = _folder(tmp_path)
+    names = [f"{'d' * 200}{k}" for k in range(19)]  # ~3,850 bytes of folders
+    deep = _deep_folders(src, names)
+    name = "f" * 240 + ".txt"
+    here = os.getcwd()
+    try:
+        os.chdir(src)
+        os.chdir(os.path.join(*names))
+        Path(name).write_text(GOOD + " From the deep file.\n")
+    finally:
+        os.chdir(here)
+    assert len(os.fsencode(deep / name)) > 4096 > len(os.fsencode(deep))
+    result = _curate_here("run", str(src), "-o", str(tmp_path / "out"), "-q", "--no-builtin-rules")
+    assert result.returncode == 0, result.stderr
+    [problem] = [p for p in read_jsonl(tmp_path / "out" / "quarantine.jsonl")]
+    assert problem["source"] == "/".join([*names, name])
+    assert problem["problem"] == "cannot read file: File name too long"
+    assert "path as given" in problem["action"] and "cd to a folder nearer to it" in problem["action"]
+    assert list(_texts(tmp_path / "out")) == ["a_good.txt"]
+    _accounted(tmp_path / "out")
+    # As the action says: from a folder nearer to it, the relative path is short enough.
+    near = src.joinpath(*names[:10])
+    result = _curate_here("run", os.path.join(*names[10:]), "-o", str(tmp_path / "near"), "-q",
+                          "--no-builtin-rules", cwd=near)
+    assert result.returncode == 0, result.stderr
+    assert list(_texts(tmp_path / "near")) == [name]
+    assert not (tmp_path / "near" / "quarantine.jsonl").read_bytes()
+
+
+def test_a_tree_deeper_than_the_recursion_limit_is_walked_not_a_traceback(tmp_path):
+    """1,100 nested folders (2,200 bytes of path, far from PATH_MAX): os.walk recursed
+    once per level and stopped the run with a RecursionError."""
+    src = _folder(tmp_path)
+    try:
+        _walk_a_deep_tree(src, tmp_path)
+    finally:  # by rm: shutil.rmtree recurses too, and pytest's clean-up of tmp_path would stop at it
+        subprocess.run(["rm", "-rf", str(src / "a")], check=True)
+
+
+def _walk_a_deep_tree(src: Path, tmp_path: Path) -> None:
+    deep = _deep_folders(src, ["a"] * 1100)
+    here = os.getcwd()
+    try:
+        os.chdir(deep)
+        Path("leaf.txt").write_text("A page at the bottom of a very deep tree of folders, about rivers and boats.\n")
+        Path(".hidden.txt").write_text("hidden\n")
+    finally:
+        os.chdir(here)
+    (src / "a" / "a" / "mid.txt").write_text("Halfway down the tree, a note on the price of bread in the market.\n")
+    result = _curate_here("run", str(src), "-o", str(tmp_path / "out"), "-q", "--no-builtin-rules")
+    assert result.returncode == 0, result.stderr
+    leaf = "/".join(["a"] * 1100)
+    assert list(_texts(tmp_path / "out")) == [f"{leaf}/leaf.txt", "a/a/mid.txt", "a_good.txt"]
+    assert [(p["source"], p["problem"]) for p in read_jsonl(tmp_path / "out" / "quarantine.jsonl")] == \
+        [(f"{leaf}/.hidden.txt", "hidden file skipped")]
+    _accounted(tmp_path / "out")
+
+
+def test_the_walk_without_recursion_is_os_walk_entry_for_entry(tmp_path):
+    """discover.walk_folders replaces os.walk (which recursed): the same folders in the
+    same order, the same names, the same errors, links followed or not, and pruning."""
+    from curate.discover import walk_folders
+
+    top = tmp_path / "t"
+    for folder in ("b/x", "a/y/z", "c", "locked/inner"):
+        (top / folder).mkdir(parents=True)
+    for file in ("b/x/1.txt", "a/2.txt", "a/y/z/3.txt", "4.txt", "locked/inner/5.txt"):
+        (top / file).write_text("x\n")
+    (top / "link").symlink_to(top / "a")
+    (top / "dangling").symlink_to(top / "gone")
+    (top / "locked").chmod(0)
+    try:
+        for followlinks in (False, True):
+            ours: list = []
+            theirs: list = []
+            got = [(d, sorted(ds), sorted(fs)) for d, ds, fs in
+                   walk_folders(top, ours.append, followlinks=followlinks)]
+            want = [(d, sorted(ds), sorted(fs)) for d, ds, fs in
+                    os.walk(top, onerror=theirs.append, followlinks=followlinks)]
+            assert got == want and [e.filename for e in ours] == [e.filename for e in theirs]
+        pruned = []
+        for here, dirs, _ in walk_folders(top, lambda err: None):
+            pruned.append(here)
+            dirs[:] = [d for d in dirs if d != "a"]
+        assert str(top / "a") not in pruned and str(top / "b" / "x") in pruned
+    finally:
+        (top / "locked").chmod(0o755)

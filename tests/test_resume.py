@@ -3,6 +3,7 @@ with output byte-identical to a run that was never stopped."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, in_process, invoke, killed_at_open, needs_strace, output_files
+from conftest import ROOT, SEEDS, in_process, invoke, killed_at_open, needs_strace, output_files, read_jsonl
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -196,3 +197,73 @@ def test_a_skipped_entry_that_came_or_went_refuses_the_resume(tmp_path, before, 
     reference = tmp_path / "reference"
     assert in_process("run", inputs, "-o", reference, "-q", "--chunk-docs", "1", *extra).returncode == 0
     assert output_files(out) == output_files(reference)
+
+
+def _other_run(inputs: Path, name: str) -> None:
+    """A finished run of curate's (a real one) written into the input folder as ``name``."""
+    other = inputs.parent / f"src-{name}"
+    other.mkdir()
+    (other / "x.txt").write_text("Another experiment, with other rules, over other pages.\n")
+    assert in_process("run", other, "-o", inputs / name, "-q").returncode == 0
+
+
+def _timings(inputs: Path, name: str) -> None:
+    """A --timings file of a real run, written into the input folder as ``name``."""
+    other = inputs.parent / "src-timed"
+    other.mkdir()
+    (other / "x.txt").write_text("A page timed by a run of its own.\n")
+    assert in_process("run", other, "-o", inputs.parent / "timed", "-q", "--timings", inputs / name).returncode == 0
+
+
+@needs_strace
+@pytest.mark.parametrize(("before", "after", "extra"), [
+    ((), (("b", _other_run),), ()),  # `curate run data -o data/a`, stopped; then `... -o data/b`
+    ((("old", _other_run),), (), ("--workers", "2")),  # an experiment deleted meanwhile
+    ((), (("b", _other_run), ("t.json", _timings)), ("--dedup-parts",)),
+])
+def test_curates_own_files_that_came_or_went_do_not_refuse_the_resume(tmp_path, before, after, extra):
+    """Another run's output folder, or a --timings file, that came or went in the input
+    folder while a run was stopped: never read, yet the resume was refused ('the entries
+    skipped in the input folders: b (new)'), its finished chunks only to be thrown away.
+    They are said after every document now, as the folder is when the run is resumed:
+    the output is byte for byte a run's never stopped over the folder as it is then."""
+    inputs = _folder_of_texts(tmp_path / "in")
+    for name, make in before:
+        make(inputs, name)
+    out = tmp_path / "out"
+    args = ("run", inputs, "-o", out, "-q", "--chunk-docs", "1", *extra)
+    killed_at_open(out / ".partial" / "000010.done", Path(sys.executable).parent / "curate", *args, cwd=ROOT)
+    for name, _ in before:
+        shutil.rmtree(inputs / name)
+    for name, make in after:
+        make(inputs, name)
+    resumed = in_process(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference"
+    assert in_process("run", inputs, "-o", reference, "-q", "--chunk-docs", "1", *extra).returncode == 0
+    assert output_files(out) == output_files(reference)
+    said = [(p["source"], p["problem"]) for p in read_jsonl(out / "quarantine.jsonl")]
+    assert said == sorted(
+        [(name, "output folder of a curate run skipped") for name, make in after if make is _other_run]
+        + [(name, "timings file of a curate run skipped") for name, make in after if make is _timings])
+
+
+@needs_strace
+def test_a_run_stopped_after_its_last_chunk_keeps_the_notes_it_said(tmp_path):
+    """The one case the notes of curate's own files are not said as the folder is at the
+    resume: the run was stopped in its commit, after its last chunk (which holds them all)
+    was finished. Only the commit is left, and the output is the stopped run's: the notes
+    said once, as the folder was then, never twice nor half."""
+    inputs = _folder_of_texts(tmp_path / "in")
+    _other_run(inputs, "old")
+    out = tmp_path / "out"
+    args = ("run", inputs, "-o", out, "-q", "--chunk-docs", "1")
+    reference = tmp_path / "reference"
+    assert in_process("run", inputs, "-o", reference, "-q", "--chunk-docs", "1").returncode == 0
+    killed_at_open(out / ".partial" / "README.md.tmp", Path(sys.executable).parent / "curate", *args, cwd=ROOT)
+    shutil.rmtree(inputs / "old")
+    _other_run(inputs, "new")
+    resumed = in_process(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert output_files(out) == output_files(reference)
+    assert [p["source"] for p in read_jsonl(out / "quarantine.jsonl")] == ["old"]

@@ -106,3 +106,43 @@ def test_a_summary_that_is_not_a_curate_runs_is_refused(command, status, finishe
         f"Error: {out / 'summary.json'}: not a curate run's summary (it holds no curate settings); give the output "
         "folder of a finished `curate run`, or make one: run into another folder (-o DIR), or move this "
         "summary.json away and run into this folder again (with --overwrite if it holds the rest of a run)")
+
+
+def test_a_timings_file_met_in_a_walk_is_skipped_not_read_back(tmp_path):
+    """`curate run . --timings timings.json` twice: the second run read the first run's
+    timings back as a document (a JSON document of 25 lines, quarantined), and --strict
+    exited 3. Now a walk skips it, said as its own output folder is, which --strict
+    passes; named on the command line, it is read."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.jsonl").write_text('{"id": "a", "text": "The harbour authority said on Monday that the new '
+                                  'terminal would open in the spring."}\n')
+    (data / "notes.json").write_text('{"text": "Notes on the timing of the ferries, taken on the pier.", '
+                                     '"seconds": {"wall": 1.0}, "input_bytes": 5}\n')  # no timings: read
+    first = invoke("run", ".", "-q", "--timings", "timings.json", cwd=data)
+    assert first.exit_code == 0, first.output
+    assert "wall" in json.loads((data / "timings.json").read_text())["seconds"]
+    second = invoke("run", ".", "-q", "--timings", "timings.json", "--strict", "-o", "second", cwd=data)
+    assert second.exit_code == 0, second.output
+    summary = json.loads((data / "second" / "summary.json").read_text())
+    assert [(p["source"], p["problem"], p["action"]) for p in summary["problems"]
+            if p["source"] == "timings.json"] == [
+        ("timings.json", "timings file of a curate run skipped",
+         "not read: the seconds an earlier `curate run --timings` took, no text; to read it anyway, name it as "
+         "an input")]
+    assert summary["lines"] == json.loads((data / "output" / "summary.json").read_text())["lines"]
+    assert summary["files"] == 2  # a.jsonl, notes.json
+    named = invoke("run", data / "timings.json", "-q", "-o", tmp_path / "named", "--no-builtin-rules")
+    assert named.exit_code == 0, named.output
+    assert json.loads((tmp_path / "named" / "summary.json").read_text())["files"] == 1
+
+
+def test_cli_tells_timings_as_the_walk_does():
+    """cli.py keeps its own copy of the rule (to be merged into curate.timings)."""
+    from curate import cli, timings
+
+    assert cli.TIMINGS_KEYS == timings.TIMINGS_KEYS
+    written = json.dumps({"seconds": {"wall": 1.0}, "input_bytes": 3, "index": {}, "workers": 1, "engine": "local"},
+                         indent=2, sort_keys=True).encode()
+    for data in (written, b'{"seconds": {}}', b"[]", b"{", b'{"seconds": {}, "input_bytes": 1, "x": 2}'):
+        assert cli._holds_timings(data) == timings.holds_timings(data)
