@@ -36,6 +36,7 @@ from curate.stages.dedup.signature import DedupConfig
 from curate.stages.site import DEFAULT_MIN_PAGES, DEFAULT_MIN_SHARE, SITE_MODES
 from curate.streams import guard_standard_streams
 from curate.terminal import echo, shown, shown_lines
+from curate.timings import holds_timings
 from curate.userfile import replace_file
 
 PROJECT_RULES = Path("rules")
@@ -775,7 +776,6 @@ def _execute_run(inputs, output, rules: Callable[[], RuleSet], stages, workers, 
             sys.exit(3)
 
 
-TIMINGS_KEYS = ("seconds", "input_bytes", "index", "workers", "engine")  # what --timings writes
 
 
 def fitted_table(table: str, width: int | None) -> str:
@@ -831,20 +831,10 @@ def _check_timings(timings: Path, output) -> None:
                              "or remove it first") from None
         if is_curate_summary(head):
             raise ArgumentError(f"--timings {timings}: is a curate run's summary.json; give another FILE")
-        if not _holds_timings(head):
+        if not holds_timings(head):
             raise ArgumentError(f"--timings {timings}: exists and holds no timings of an earlier run, which "
                                 "alone --timings replaces; give another FILE, or remove it first")
     check_new_file(timings, "--timings FILE")
-
-
-def _holds_timings(data: bytes) -> bool:
-    """The bytes of a file --timings wrote."""
-    try:
-        parsed = json.loads(data)
-    except ValueError:
-        return False
-    return (isinstance(parsed, dict) and set(parsed) <= set(TIMINGS_KEYS)
-            and isinstance(parsed.get("seconds"), dict) and "input_bytes" in parsed)
 
 
 def _interrupted(err: KeyboardInterrupt, output, engine: str, staging: Path | None, overwrite: bool) -> str:

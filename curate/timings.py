@@ -1,8 +1,7 @@
 """What a file ``--timings FILE`` wrote looks like, for the walk that meets one in an
 input folder (``curate run . --timings timings.json`` twice read the first run's timings
 back as a document of 25 lines, and --strict failed) and for the check before a run that
-replaces one. cli.py's _holds_timings and TIMINGS_KEYS are the same rule (to be merged
-into this module); a test keeps them alike."""
+replaces one (cli.py)."""
 
 from __future__ import annotations
 
