@@ -231,7 +231,8 @@ def test_without_matplotlib_it_names_the_pip_command(seeds_out, tmp_path, monkey
     assert not (tmp_path / "r.html").exists()
 
 
-def test_a_later_run_overwrites_the_folder_and_its_report(seeds_out, tmp_path):
+def test_a_later_run_overwrites_the_folder_and_its_report(seeds_out, seeds_page, tmp_path):
+    # seeds_page: the report is written into seeds_out (a worker may run this test first)
     out = tmp_path / "out"
     shutil.copytree(seeds_out, out)
     assert (out / "report.html").exists()

@@ -45,6 +45,7 @@ from curate.formats.base import (
 )
 from curate.formats.compressed import UpToAFault, compression_of, fault_wording, open_stream
 from curate.formats.csv_records import CHUNK, CutOff, Record, csv_records
+from curate.formats.wide import decode_up_to_a_fault
 from curate.storage import base_name
 
 if TYPE_CHECKING:
@@ -353,13 +354,8 @@ class _Utf16AsUtf8(_Prefixed):
 
     def _decode(self, chunk: bytes) -> bytes:
         """``chunk`` as UTF-8; up to a fault, which the next read raises."""
-        buffered = len(self.decoder.getstate()[0])  # bytes of the last chunk the decoder holds back
-        try:
-            text = self.decoder.decode(chunk, final=not chunk)
-        except UnicodeDecodeError as err:
-            # err.start counts from the held-back bytes; the decoder's state is as it was.
-            at = self.fed - buffered + err.start
-            self.fault = InvalidUtf16(f"invalid {err.encoding.upper()} ({err.reason} at byte {at})")
-            text = self.decoder.decode(chunk[:max(0, err.start - buffered)])
+        text, fault = decode_up_to_a_fault(self.decoder, chunk, self.fed)
+        if fault is not None:
+            self.fault = InvalidUtf16(fault)
         self.fed += len(chunk)
-        return text.encode("utf-8")
+        return text

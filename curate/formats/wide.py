@@ -85,13 +85,23 @@ class _Transcoded(io.RawIOBase):
 
     def _decode(self, chunk: bytes) -> bytes:
         """``chunk`` as UTF-8 (at the stream's end, b""); up to a fault, which the next read raises."""
-        held = len(self.decoder.getstate()[0])  # bytes of the last chunk the decoder held back
-        try:
-            text = self.decoder.decode(chunk, final=not chunk)
-        except UnicodeDecodeError as err:
-            # err.start counts from the held-back bytes; the decoder's state is as it was.
-            at = self.fed - held + err.start
-            self.fault = InvalidWide(f"invalid {self.encoding.upper()} ({err.reason} at byte {at:,})", self.encoding)
-            text = self.decoder.decode(chunk[:max(0, err.start - held)])
+        text, fault = decode_up_to_a_fault(self.decoder, chunk, self.fed)
+        if fault is not None:
+            self.fault = InvalidWide(fault, self.encoding)
         self.fed += len(chunk)
-        return text.encode("utf-8")
+        return text
+
+
+def decode_up_to_a_fault(decoder: Any, chunk: bytes, fed: int) -> tuple[bytes, str | None]:
+    """``chunk`` (b"" at the stream's end) through an incremental ``decoder`` that has been
+    fed ``fed`` bytes of the stream, as UTF-8: all of it, or the text before a fault and
+    the fault in words ("invalid UTF-16-LE (illegal encoding at byte 1,234)"). The .txt
+    and CSV readers' UTF-16 and this module's streams say a fault alike."""
+    held = len(decoder.getstate()[0])  # bytes of the last chunk the decoder held back
+    try:
+        return decoder.decode(chunk, final=not chunk).encode("utf-8"), None
+    except UnicodeDecodeError as err:
+        # err.start counts from the held-back bytes; the decoder's state is as it was.
+        at = fed - held + err.start
+        text = decoder.decode(chunk[:max(0, err.start - held)])
+        return text.encode("utf-8"), f"invalid {err.encoding.upper()} ({err.reason} at byte {at:,})"

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -164,7 +164,6 @@ class OutputFolder:
 
     def removed(self) -> Iterator[Removed]:
         """Every record of removed.jsonl with its byte offset (for reading it again later)."""
-        offset = 0
         try:
             f = open(self.removed_path, "rb")  # noqa: SIM115 - closed below, its open's error said apart
         except OSError as err:
@@ -172,18 +171,8 @@ class OutputFolder:
             raise UsageError(f"{self.removed_path}: cannot be read ({err.strerror}); the output folder is damaged "
                              "or unreadable, fix it or run `curate run` again") from None
         with f:
-            for number, raw in enumerate(f, 1):
-                if raw.strip():
-                    try:
-                        record = orjson.loads(raw)
-                    except orjson.JSONDecodeError as err:
-                        raise UsageError(f"{self.removed_path}:{number}: invalid JSON ({err}); the output "
-                                         "folder is damaged, run `curate run` again") from None
-                    if not isinstance(record, dict):
-                        raise UsageError(f"{self.removed_path}:{number}: a JSON {type(record).__name__}, not a "
-                                         "record; the output folder is damaged, run `curate run` again")
-                    yield Removed(offset, record)
-                offset += len(raw)
+            for offset, record in _records(self.removed_path, f):
+                yield Removed(offset, record)
         self.still_finished()
 
     def quarantined(self) -> Iterator[dict[str, Any]]:
@@ -192,17 +181,7 @@ class OutputFolder:
         if not path.is_file():
             return
         with open(path, "rb") as f:
-            for number, raw in enumerate(f, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    record = orjson.loads(raw)
-                except orjson.JSONDecodeError as err:
-                    raise UsageError(f"{path}:{number}: invalid JSON ({err}); the output folder is damaged, run "
-                                     "`curate run` again") from None
-                if not isinstance(record, dict):
-                    raise UsageError(f"{path}:{number}: a JSON {type(record).__name__}, not a record; the output "
-                                     "folder is damaged, run `curate run` again")
+            for _, record in _records(path, f):
                 yield record
 
     def not_ours(self, offset: int, err: Exception) -> UsageError:
@@ -272,3 +251,21 @@ def kept_lines(doc: CorpusDoc) -> list[str]:
     """The text of each kept line, in the order of ``doc.lines``: kept lines are never
     blank, and a blank line or a removed one in between is an empty segment."""
     return [segment for segment in doc.text.split("\n") if segment]
+
+
+def _records(path: Path, f: BinaryIO) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each record of an audit file curate wrote (removed.jsonl, quarantine.jsonl) with the
+    byte offset it starts at; one that is not a JSON object means the folder is damaged."""
+    offset = 0
+    for number, raw in enumerate(f, 1):
+        if raw.strip():
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError as err:
+                raise UsageError(f"{path}:{number}: invalid JSON ({err}); the output folder is damaged, run "
+                                 "`curate run` again") from None
+            if not isinstance(record, dict):
+                raise UsageError(f"{path}:{number}: a JSON {type(record).__name__}, not a record; the output "
+                                 "folder is damaged, run `curate run` again")
+            yield offset, record
+        offset += len(raw)
