@@ -174,18 +174,18 @@ def _file_in(folder: Path, name: str) -> bytes | None:
     return _small_file(folder / name)
 
 
-def _small_file(path: Location) -> bytes | None:
-    """A metadata file's bytes (a summary.json, a saved dataset's state.json), or None if it
-    cannot be read or is too large to be one."""
+def _small_file(path: Location, limit: int = DEFAULT_MAX_DOC_BYTES) -> bytes | None:
+    """A metadata file's bytes (a summary.json, a saved dataset's state.json, a timings
+    file), or None if it cannot be read or is larger than ``limit`` (too large to be one)."""
     try:
         with open_input(path) as f:
-            data = f.read(DEFAULT_MAX_DOC_BYTES + 1)
+            data = f.read(limit + 1)
     except (OSError, NotRegularFile) as err:
         # Unread for a limit of the process, a run's summary.json would be taken for no
         # run's, and its folder walked as input.
         raise_if_machine_limit(err, f"reading {source_name(path)}")
         return None
-    return data if len(data) <= DEFAULT_MAX_DOC_BYTES else None
+    return data if len(data) <= limit else None
 
 
 def _json_object(data: bytes | None) -> dict | None:
@@ -771,13 +771,8 @@ def _is_timings(path: Path, size: int) -> bool:
     read is not, and its reader says why."""
     if size > TIMINGS_MAX_BYTES or not path.name.lower().endswith(".json"):
         return False
-    try:
-        with open_input(path) as f:
-            data = f.read(TIMINGS_MAX_BYTES + 1)
-    except (OSError, NotRegularFile) as err:
-        raise_if_machine_limit(err, f"reading {source_name(path)}")
-        return False
-    return holds_timings(data)
+    data = _small_file(path, TIMINGS_MAX_BYTES)
+    return data is not None and holds_timings(data)
 
 
 # -- object storage --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import platform
 import unicodedata
 import zlib
 from collections.abc import Iterable
+from functools import cache
 
 # A stage's name -> the distributions its output depends on.
 BY_STAGE = {
@@ -51,12 +52,18 @@ def libraries_for(stages: Iterable[str], readers: Iterable[str], sink: str, enco
 def _version(name: str) -> str:
     if name == "zlib":
         return zlib.ZLIB_RUNTIME_VERSION
-    from importlib import metadata  # ~18 ms to import: only when a run is planned
+    return installed_version(name) or "not installed"
+
+
+@cache  # a run asks twice (its fingerprint, its summary), a process that runs curate often more
+def installed_version(distribution: str) -> str | None:
+    """The version of an installed distribution, None if it is not installed."""
+    from importlib import metadata  # ~18 ms to import: only when asked
 
     try:
-        return metadata.version(name)
+        return metadata.version(distribution)
     except metadata.PackageNotFoundError:
-        return "not installed"
+        return None
 
 
 def library_changes(before: object, now: dict[str, str]) -> str:

@@ -31,15 +31,9 @@ ENGINES = ("google-re2", "regex")  # the distributions whose engines run the pat
 
 
 def _engine_versions() -> dict[str, str]:
-    from importlib import metadata  # ~18 ms to import: only when a built-in file is asked about
+    from curate.libraries import installed_version  # only when a built-in file is asked about
 
-    versions = {}
-    for name in ENGINES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "absent"
-    return versions
+    return {name: installed_version(name) or "absent" for name in ENGINES}
 
 
 def _model_sha256() -> str:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from curate import interrupts
 from curate.card import CARD, dataset_card
@@ -423,14 +423,20 @@ class OutputWriter:
         self._open_chunk()
 
     def _commit_record(self) -> dict | None:
+        return self._partial_json(COMMIT_FILE, "the commit record")
+
+    def _partial_json(self, name: str, what: str) -> Any:
+        """The JSON value of a record the commit keeps in .partial/ (None before it is
+        written); said damaged, with what to do, when it is not JSON."""
         try:
-            record = json.loads((self.partial / COMMIT_FILE).read_bytes())
+            return json.loads((self.partial / name).read_bytes())
         except FileNotFoundError:
             return None
         except ValueError as err:  # written durably, so only a damaged disk gets here
-            raise UsageError(f"{self.named}: the commit record in .partial/ is damaged; use --overwrite "
-                             "to start again") from err
-        return record
+            raise self._damaged(what) from err
+
+    def _damaged(self, what: str) -> UsageError:
+        return UsageError(f"{self.named}: {what} in .partial/ is damaged; use --overwrite to start again")
 
     def _finished_chunks(self) -> int:
         """How many chunks, from the first, are finished and complete on disk: marked
@@ -688,16 +694,10 @@ class OutputWriter:
 
     def _moving(self) -> list[str] | None:
         """The commit's journal of what it moves into the folder; None before it is written."""
-        try:
-            moving = json.loads((self.partial / MOVING_FILE).read_bytes())
-        except FileNotFoundError:
-            return None
-        except ValueError as err:  # written durably, so only a damaged disk gets here
-            raise UsageError(f"{self.named}: the commit journal in .partial/ ({MOVING_FILE}) is damaged; use "
-                             "--overwrite to start again") from err
-        if not isinstance(moving, list) or not all(isinstance(name, str) for name in moving):
-            raise UsageError(f"{self.named}: the commit journal in .partial/ ({MOVING_FILE}) is damaged; use "
-                             "--overwrite to start again")
+        what = f"the commit journal ({MOVING_FILE})"
+        moving = self._partial_json(MOVING_FILE, what)
+        if moving is not None and not (isinstance(moving, list) and all(isinstance(name, str) for name in moving)):
+            raise self._damaged(what)
         return moving
 
     def _join(self, output: str) -> None:

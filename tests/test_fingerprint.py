@@ -56,14 +56,20 @@ def _here(rules: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
     return in_process("run", SEEDS, "-o", out, "-q", "--chunk-docs", "1", "--rules", rules, *extra, cwd=ROOT / "tests")
 
 
-def test_resume_after_a_rule_edit_is_refused(tmp_path):
+def _stopped_run(tmp_path: Path) -> tuple[Path, Path]:
+    """(rules folder, output folder) of a run over the seeds with RULE, stopped by the
+    file-size limit in its commit, with every chunk finished."""
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "promo.toml").write_text(RULE)
     out = tmp_path / "out"
-    # The file-size limit stops the run in its commit, with every chunk finished.
     stopped = _run(rules, out, preexec_fn=file_size_limit(16_000))
     assert stopped.returncode == 1 and "--resume" in stopped.stderr, stopped.stderr
+    return rules, out
+
+
+def test_resume_after_a_rule_edit_is_refused(tmp_path):
+    rules, out = _stopped_run(tmp_path)
     for edit, (old, new) in EDITS.items():
         assert old in RULE
         (rules / "promo.toml").write_text(RULE.replace(old, new))
@@ -203,12 +209,7 @@ def test_resume_after_a_library_upgrade_is_refused_naming_it(tmp_path, monkeypat
     the corpus. A library the run does not use (pyarrow beside a .txt run) changes nothing."""
     from curate import libraries
 
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "promo.toml").write_text(RULE)
-    out = tmp_path / "out"
-    stopped = _run(rules, out, preexec_fn=file_size_limit(16_000))
-    assert stopped.returncode == 1 and "--resume" in stopped.stderr, stopped.stderr
+    rules, out = _stopped_run(tmp_path)
     installed = libraries._version
 
     def upgraded(name: str) -> str:

@@ -18,7 +18,7 @@ import codecs
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -744,17 +744,26 @@ def _without_lone_surrogates(value: Any, shared: list[tuple[tuple[str | int, ...
 def _shared_name_problem(source: str, lineno: int, path: tuple[str | int, ...], value: Any) -> Problem:
     """The problem of a field left out because an earlier field of its object has its name
     once lone surrogates are escaped; its value is the problem's preview."""
-    # The names as written (repr would double each backslash, the very thing to tell apart).
-    shown = "".join(f"[{step}]" if isinstance(step, int) else f"['{step}']" for step in path)
-    try:
-        preview = json.dumps(value, ensure_ascii=True)[:200]
-    except ValueError:  # nothing json read from a line fails to write; kept safe all the same
-        preview = repr(value)[:200]
     return Problem(source, lineno, f"two fields of an object share a name once lone surrogates are written as "
-                   f"escape text: metadata{shown} (a lone surrogate escape such as \\ud800 is written as its six "
-                   "characters, the name of another field)",
+                   f"escape text: metadata{_field_path(path)} (a lone surrogate escape such as \\ud800 is written as "
+                   "its six characters, the name of another field)",
                    "record kept with the first field's value; the other's is this problem's preview. Rename one "
-                   "of the fields, or fix the escapes, in the input", lines=0, preview=preview, kind=SHARED_NAME)
+                   "of the fields, or fix the escapes, in the input", lines=0, preview=_value_preview(value),
+                   kind=SHARED_NAME)
+
+
+def _field_path(path: Iterable[str | int]) -> str:
+    """A field's place in a record, as Python would index it: ['a'][0]['b']. The names as
+    written (repr would double each backslash, the very thing to tell apart)."""
+    return "".join(f"[{step}]" if isinstance(step, int) else f"['{step}']" for step in path)
+
+
+def _value_preview(value: Any) -> str:
+    """A field's value as a problem's preview: its JSON, the first 200 characters."""
+    try:
+        return json.dumps(value, ensure_ascii=True)[:200]
+    except ValueError:  # nothing json read from a line fails to write; kept safe all the same
+        return repr(value)[:200]
 
 
 # What summary.json counts a repeated name under: the text holds the record's own names.
@@ -765,13 +774,8 @@ def _repeated_name_problem(source: str, lineno: int, path: tuple[str | int, ...]
                            lenient: bool) -> Problem:
     """The problem of a value a later field of the same name replaced (the record is kept
     with the last value, as every JSON reader keeps it); the value is the preview."""
-    steps = (safe_text(step) if isinstance(step, str) and lenient else step for step in path)
-    shown = "".join(f"[{step}]" if isinstance(step, int) else f"['{step}']" for step in steps)
-    try:
-        preview = json.dumps(value, ensure_ascii=True)[:200]
-    except ValueError:  # nothing json read from a line fails to write; kept safe all the same
-        preview = repr(value)[:200]
+    shown = _field_path(safe_text(step) if isinstance(step, str) and lenient else step for step in path)
     return Problem(source, lineno, f"a field name is repeated in an object: {shown} (the record keeps the last "
                    "value, as JSON readers do)",
                    "record kept with the last value; the earlier one is this problem's preview. Rename or delete "
-                   "one of the fields in the input", lines=0, preview=preview, kind=REPEATED_NAME)
+                   "one of the fields in the input", lines=0, preview=_value_preview(value), kind=REPEATED_NAME)
