@@ -775,22 +775,45 @@ class _Writer:
     def edges(self, items: list, flags: int) -> str:
         """A yes/no search: an assertion on the character before the first or after the
         last thing matched can consume that character instead (or the text's edge)."""
+        return "".join(self.edge_parts(items, flags))
+
+    def edge_parts(self, items: list, flags: int, start: bool = True, end: bool = True) -> tuple[str, str, str]:
+        """``edges`` as (what stands for the edge before, the middle, the edge after);
+        ``start``, ``end``: the items begin (end) the search.
+
+        The branches of an alternation that share both edges are written as one edge
+        pair around the choice of their middles: (?:HAT|HBT) and H(?:A|B)T match the same
+        texts, and a Unicode edge class is ~12k characters that RE2 compiles into a byte
+        automaton of its own each time it is written. The keyword rules' phrases, each
+        with a \\b at its end, wrote it 90 times in one rule (1.1 MB of RE2 text; with
+        the other rules, a third of a process's start-up went to compiling it again and
+        again). tests/test_patterns.py holds the meaning."""
         if len(items) == 1 and items[0][0] is C.SUBPATTERN:
             _, add, remove, body = items[0][1]
-            inner = self.edges(list(body.data), (flags | add) & ~remove)
-            return f"(?:{inner})"
+            return self.edge_parts(list(body.data), (flags | add) & ~remove, start, end)
         if len(items) == 1 and items[0][0] is C.BRANCH:
-            return "(?:" + "|".join(self.edges(list(b.data), flags) for b in items[0][1][1]) + ")"
+            shared: dict[tuple[str, str], list[str]] = {}
+            for branch in items[0][1][1]:
+                head, middle, tail = self.edge_parts(list(branch.data), flags, start, end)
+                shared.setdefault((head, tail), []).append(middle)
+            if len(shared) == 1:
+                (head, tail), middles = next(iter(shared.items()))
+                return head, _choice(middles), tail
+            return "", _choice([head + _choice(middles) + tail for (head, tail), middles in shared.items()]), ""
         head = tail = ""
-        if items:
+        if start and items:
             lead = self.edge(items[0], items[1:], flags, start=True)
             if lead is not None:
                 head, items = lead, items[1:]
-        if items:
+        if end and items:
             trail = self.edge(items[-1], items[:-1], flags, start=False)
             if trail is not None:
                 tail, items = trail, items[:-1]
-        return head + self.sequence(items, flags, at_start=not head, at_end=not tail) + tail
+        if (head or tail) and len(items) == 1 and items[0][0] in (C.SUBPATTERN, C.BRANCH):
+            # (Python's parser takes a \b every branch begins with out of the alternation.)
+            inner_head, middle, inner_tail = self.edge_parts(items, flags, start and not head, end and not tail)
+            return head + inner_head, middle, inner_tail + tail
+        return head, self.sequence(items, flags, at_start=start and not head, at_end=end and not tail), tail
 
     def edge(self, item, rest: list, flags: int, start: bool) -> str | None:
         """The exact RE2 form of a one-character lookaround or a \\b at the start (or the
@@ -817,6 +840,12 @@ class _Writer:
             if side is False:
                 return self.write_ranges(word)
         return None
+
+
+def _choice(alternatives: list[str]) -> str:
+    """RE2 text that matches what any of the alternatives matches (one needs no group:
+    it is written inside a group or alone)."""
+    return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
 
 
 def _word_ranges(flags: int):

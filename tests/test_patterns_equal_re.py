@@ -145,6 +145,9 @@ TRICKY_PATTERNS = [
     (r"ab(?:c\b)?.", 0), (r"(?m)^.?\b", 0), (r"x(?:.\b){2}y", 0), (r"(a|[^a])*?\bb", 0),
     (r"^(we|wir)(?:\s?\bnutzen|!)", re.IGNORECASE),  # not rewritten: RE2 for ASCII texts alone
     ("a" + r".{0,3}\b" * 6 + "z", 0),  # too many rewrites (3^k): the backtracking engine
+    # branches that share their edges, written once around the choice (Writer.edge_parts)
+    (r"\bfoo\b|\bbar baz\b|^ab|(?<!\w)abc(?!\w)", re.IGNORECASE), (r"(?i:\bfoo\b)|\bBAR\b|\b\.a", 0),
+    (r"(?:\bab|\bc\.)\b|x(?:foo|\.)\b", 0), (r"\b(?:foo\b|bar)|(?:a|b\b)", 0), (r"\b(ab|(c|foo)\b)", 0),
 ]
 
 
@@ -212,6 +215,17 @@ def test_phrase_rules_and_word_edges_run_on_re2():
     assert phrase_rules and all(r.regex.engine == "re2" for r in phrase_rules)
     assert compile_pattern(r"\bcookies?\b", re.IGNORECASE).engine == "re2"
     assert compile_pattern(r"(?<=x)y", 0, boolean=False).engine == "backtracking"
+
+
+@pytest.mark.unit
+def test_branches_that_share_their_edges_write_each_edge_once():
+    """The Unicode edge class (~12k characters of RE2, a byte automaton RE2 builds for each
+    time it is written) comes once before and once after the branches that share it."""
+    edge = compile_pattern(r"\bfoo\b", re.IGNORECASE).re2
+    shared = compile_pattern(r"\bfoo\b|\bbar baz\b|\bqux\b|(?<!\w)quux(?!\w)", re.IGNORECASE).re2
+    assert shared is not None and edge is not None and len(shared) < len(edge) + 200
+    apart = compile_pattern(r"\bfoo\b|\b\.bar\b", re.IGNORECASE).re2  # no edge before ".": one more class
+    assert apart is not None and len(apart) > len(edge) * 3 // 2
 
 
 @pytest.mark.unit
