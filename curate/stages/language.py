@@ -295,13 +295,15 @@ def _profile_log_probabilities() -> tuple[list[str], dict[str, int], np.ndarray,
         probabilities = counts[scored] / per_length[lengths[scored] - 1]
         columns.append((profile["name"], rows[scored], probabilities))
         expected.append(_expected_log_probability(lengths[scored], probabilities))
-    log_prob = np.full((len(row), len(columns)), np.log(SMOOTHING), dtype=np.float32)
-    for j, (_, rows, values) in enumerate(columns):
-        log_prob[rows, j] = np.log(values + SMOOTHING)
     # Rounded to float32 (langdetect's precision is no finer), held in float64: any sum of
     # them in float64 is then exact, whatever its order, and a sparse product with a
     # float64 matrix needs no copy of the table (4.8M values, 38 MB, made before workers fork).
-    return [lang for lang, _, _ in columns], row, log_prob.astype(np.float64), np.array(expected)
+    # Written into the float64 table directly: a float32 table converted after touched 19 MB
+    # more, and first touches of fresh memory are slow on virtual machines (up to 0.3 s).
+    log_prob = np.full((len(row), len(columns)), np.float32(np.log(SMOOTHING)), dtype=np.float64)
+    for j, (_, rows, values) in enumerate(columns):
+        log_prob[rows, j] = np.log(values + SMOOTHING).astype(np.float32)
+    return [lang for lang, _, _ in columns], row, log_prob, np.array(expected)
 
 
 def _expected_log_probability(lengths: np.ndarray, probabilities: np.ndarray) -> float:
