@@ -149,6 +149,15 @@ def too_late() -> None:
     _too_late = _active
 
 
+def finished() -> None:
+    """The command's run returned: its output is in place, so a Ctrl-C or SIGTERM from here
+    on has nothing to stop, whatever became of too_late() on the way (a SIGTERM after a
+    Ray run's summary, in the ray tier under load, once ended a finished run as "stopped
+    before the run began", status 143). A later noticed() block starts afresh."""
+    global _too_late
+    _too_late = True
+
+
 def check() -> None:
     """Raise KeyboardInterrupt if a Ctrl-C arrived and was swallowed on its way."""
     if _pending:
