@@ -146,6 +146,32 @@ def test_a_worker_killed_part_way_through_a_message_is_noticed(monkeypatch):
     assert _no_workers_left()
 
 
+def test_a_ctrl_c_held_back_during_a_fork_stops_the_worker_just_started(monkeypatch):
+    """A Ctrl-C that lands while a worker is forked waits, blocked, until the fork is done
+    and is raised as the signals are let through again. The worker just started ignores
+    SIGINT and SIGTERM (the parent decides), so it must be stopped by the pool: once it
+    was not yet known to the pool then, and the process's exit (multiprocessing's atexit:
+    a terminate, then a join) waited for it for ever (`curate dedup --dedup-parts` under
+    load, Ctrl-C as its parts' pool started)."""
+    started = multiprocessing.process.BaseProcess.start
+
+    def start_then_ctrl_c(self):
+        started(self)
+        # To this thread, which blocks it for the fork: raised as the pool unblocks it (sent to
+        # the process, another thread of pytest-xdist's could take it, and the handler would
+        # run at some other moment).
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", start_then_ctrl_c)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pool.WorkerPool(2, _slow_square)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert _no_workers_left()
+
+
 def test_closing_the_results_early_stops_every_worker():
     results = ordered_map(_slow_square, range(1000), workers=2)
     assert next(results) == 0

@@ -115,20 +115,27 @@ class WorkerPool:
                 signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
                 try:
                     process.start()
-                except BaseException:
-                    for end in ours:
-                        end.close()
-                    raise
                 finally:
-                    # From here on only the worker holds its end: its death is end-of-file
-                    # here. Closed before the next fork, so no later worker inherits it.
-                    for end in theirs:
-                        end.close()
-                    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
-                worker = _Worker(number, process, our_tasks, our_results)
-                self._workers.append(worker)
-                self._by_sentinel[process.sentinel] = worker
-                self._by_conn[our_results] = worker
+                    try:
+                        # A worker forked is known to close() at once, whatever interrupts us: a
+                        # Ctrl-C that waited for the unblock below and was raised there (or one
+                        # another thread took, raised here in start()) once left a started worker
+                        # nobody stopped. It ignores SIGTERM, so the exit's join of it
+                        # (multiprocessing's atexit: a terminate, then a join) waited for ever.
+                        if process.pid is not None:
+                            worker = _Worker(number, process, our_tasks, our_results)
+                            self._workers.append(worker)
+                            self._by_sentinel[process.sentinel] = worker
+                            self._by_conn[our_results] = worker
+                        else:
+                            for end in ours:
+                                end.close()
+                    finally:
+                        # From here on only the worker holds its end: its death is end-of-file
+                        # here. Closed before the next fork, so no later worker inherits it.
+                        for end in theirs:
+                            end.close()
+                        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
         except BaseException as err:
             self.close(kill=True)
             limit = _start_limit(err, f"starting worker process {len(self._workers) + 1}")
