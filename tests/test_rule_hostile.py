@@ -292,6 +292,18 @@ def test_unusual_rule_file_is_a_rule_error(tmp_path, case):
     assert not out.exists()
 
 
+@pytest.mark.unit
+def test_the_built_in_files_pass_the_shape_check_a_run_skips_for_them():
+    """A run parses the built-in files without the shape check (they are the package's own:
+    45 ms of every start); here they pass it, so an edit that broke it is caught."""
+    from curate.rules import builtin_rule_files, check_toml_shape
+
+    files = builtin_rule_files()
+    assert len(files) > 20
+    for text in files:
+        check_toml_shape(text.display, text.data.decode("utf-8"))
+
+
 def test_a_rule_file_saved_with_a_byte_order_mark_is_read(tmp_path):
     """Windows Notepad starts a UTF-8 file with a byte order mark: it was "not valid TOML:
     Invalid statement (at line 1, column 1)"."""
