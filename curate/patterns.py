@@ -356,6 +356,12 @@ def _regex_program(source: str):
     return regex.compile(source, regex.VERSION0)
 
 
+def regex_programs_compiled() -> int:
+    """How many patterns this process has compiled with the regex module (whose parse trees
+    are left in reference cycles with finalisers: rules.load_rules collects them)."""
+    return _regex_program.cache_info().misses
+
+
 def _check_regex(source: str) -> None:
     try:
         _regex_program(source)

@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from curate import rules_verified
+from curate import patterns, rules_verified
 from curate.errors import RuleError
 from curate.fingerprint import NOT_FINGERPRINTED
 from curate.ignorecase import fold
@@ -321,6 +321,7 @@ def load_rules(
     or rules to turn on (--enable); ``disabled`` turns off, and wins over ``enabled``.
     ``keep_languages``: --keep-lang, a document rule that drops every other language."""
     ruleset = RuleSet()
+    compiled_before = patterns.regex_programs_compiled()
     groups: list[tuple[str, list[RuleText]]] = []
     if builtin:
         groups.append(("built-in", builtin_rule_files()))
@@ -384,8 +385,12 @@ def load_rules(
         ruleset.proven = frozenset(proven)
     # Compiling patterns leaves the regex module's parse trees behind in reference cycles
     # whose __del__ the collector would run at some point of the run, where a Ctrl-C that
-    # lands inside one is swallowed: collect them now (about 10 ms), before any input.
-    gc.collect()
+    # lands inside one is swallowed: collect them now, before any input. Only when some
+    # were compiled: a full collection costs 10 ms in a new process and 50 ms or more in
+    # one that holds much (a program that runs curate again and again, the test suite),
+    # and the built-in rules come translated, with none.
+    if patterns.regex_programs_compiled() != compiled_before:
+        gc.collect()
     return ruleset
 
 

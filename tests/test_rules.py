@@ -266,3 +266,27 @@ examples.match = ["**Subscribe** now"]
     raw = "**Subscribe** now for 30 days"
     doc = normalise(Document("d", "d", None, [Line(0, raw, raw, Origin(1, 0, len(raw)), False)]))
     assert doc.lines[0].text == "Subscribe now for 30 days"
+
+
+def test_the_collection_after_loading_runs_only_when_the_regex_module_compiled(tmp_path, monkeypatch):
+    """load_rules collects the regex module's parse trees (cycles with finalisers, where a
+    Ctrl-C would be swallowed) before any input; the built-in rules come translated and
+    compile none, so their load skips the collection (50 ms or more in a large process)."""
+    from curate import rules
+
+    collections = []
+    monkeypatch.setattr(rules.gc, "collect", lambda *args: collections.append(args) or 0)
+    load_rules()
+    assert collections == []
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    # A lookbehind has no RE2 form: the regex module compiles it (a pattern new to this process).
+    (folder / "mine.toml").write_text(f'''[[rule]]
+name = "after-a-colon"
+reason = "a test rule"
+pattern = '(?<=: )subscribe now {tmp_path.name}'
+examples.match = ["Offer: subscribe now {tmp_path.name}"]
+examples.keep = ["subscribe now"]
+''', encoding="utf-8")
+    load_rules([folder])
+    assert collections == [()]
