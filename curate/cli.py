@@ -744,7 +744,6 @@ def _execute_run(inputs, output, rules: Callable[[], RuleSet], stages, workers, 
             with interrupts.noticed():
                 summary = driver.run(plan, runner, on_progress=progress if not quiet else None,
                                      timings=stage_times, resume=resume, overwrite=overwrite)
-                interrupts.finished()
         except CurateError as err:
             raise _fail(driver.unresumable(err, engine)) from err
         except KeyboardInterrupt as err:

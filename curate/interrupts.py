@@ -116,9 +116,13 @@ def noticed() -> Iterator[None]:
             handler = signal.getsignal(signum)
             if handler is _stop or handler == default:
                 taken[signum] = handler
-    if signal.SIGINT not in taken:
-        yield  # SIGINT ignored or handled by someone else: leave it to them
+    if not taken:
+        yield  # both ignored or handled by someone else: leave them to them
         return
+    # Either one is enough: a run started with SIGINT ignored (a background job of a
+    # script, nohup) still stops on SIGTERM, and once the block was left to it then, a
+    # SIGTERM just after a finished run's summary said "nothing was written" (too_late()
+    # needs the block).
     _pending = _too_late = False
     _received = None
     for signum in taken:
@@ -127,7 +131,7 @@ def noticed() -> Iterator[None]:
     try:
         yield
     finally:
-        console = taken[signal.SIGINT] is _stop
+        console = any(handler is _stop for handler in taken.values())
         for signum, handler in taken.items():
             # The console script's stays for the rest of the process; but after a signal a
             # next one ends it at once (what _stop left).
@@ -147,15 +151,6 @@ def too_late() -> None:
     finished run's."""
     global _too_late
     _too_late = _active
-
-
-def finished() -> None:
-    """The command's run returned: its output is in place, so a Ctrl-C or SIGTERM from here
-    on has nothing to stop, whatever became of too_late() on the way (a SIGTERM after a
-    Ray run's summary, in the ray tier under load, once ended a finished run as "stopped
-    before the run began", status 143). A later noticed() block starts afresh."""
-    global _too_late
-    _too_late = True
 
 
 def check() -> None:

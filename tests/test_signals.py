@@ -73,10 +73,18 @@ def _as_from_a_terminal() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _start(command: list[str]) -> subprocess.Popen:
+def _as_a_background_job() -> None:
+    """Signals as a non-interactive shell leaves them to `cmd &` (or nohup to its command):
+    SIGINT ignored, SIGTERM at its default."""
+    _as_from_a_terminal()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _start(command: list[str], sigint_ignored: bool = False) -> subprocess.Popen:
     # Its own group: a signal to the group reaches it and its workers alone.
     return subprocess.Popen(command, cwd=ROOT / "tests", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env(), start_new_session=True, preexec_fn=_as_from_a_terminal)
+                            env=_env(), start_new_session=True,
+                            preexec_fn=_as_a_background_job if sigint_ignored else _as_from_a_terminal)
 
 
 def _children(pid: int) -> list[int]:
@@ -118,16 +126,17 @@ def _send(proc: subprocess.Popen, signum: int, to: str) -> None:
         os.kill(proc.pid, signum)
 
 
-@pytest.mark.parametrize(("signum", "to", "extra"), [
-    (signal.SIGTERM, "pid", ()),
-    (signal.SIGTERM, "group", ()),
-    (signal.SIGINT, "group", ()),
-    (signal.SIGTERM, "group", ("--dedup-parts",)),
-], ids=["sigterm-pid", "sigterm-group", "sigint-group", "sigterm-group-dedup-parts"])
+@pytest.mark.parametrize(("signum", "to", "extra", "sigint_ignored"), [
+    (signal.SIGTERM, "pid", (), False),
+    (signal.SIGTERM, "group", (), False),
+    (signal.SIGINT, "group", (), False),
+    (signal.SIGTERM, "group", ("--dedup-parts",), False),
+    (signal.SIGTERM, "pid", (), True),
+], ids=["sigterm-pid", "sigterm-group", "sigint-group", "sigterm-group-dedup-parts", "sigterm-pid-sigint-ignored"])
 def test_a_signal_mid_run_is_said_ends_by_the_signal_and_resume_finishes(corpus, finished, tmp_path, signum, to,
-                                                                        extra):
+                                                                        extra, sigint_ignored):
     out = tmp_path / "out"
-    proc = _start(_command(corpus, out, *extra))
+    proc = _start(_command(corpus, out, *extra), sigint_ignored)
     _wait_for_a_chunk(proc, out)
     everyone = _descendants(proc.pid)
     assert everyone, "no worker was seen"
@@ -142,6 +151,30 @@ def test_a_signal_mid_run_is_said_ends_by_the_signal_and_resume_finishes(corpus,
     resumed = subprocess.run(_command(corpus, out, *extra, "--resume"), cwd=ROOT / "tests", capture_output=True,
                              text=True, env=_env())
     assert resumed.returncode == 0, resumed.stderr
+    assert output_files(out) == finished
+
+
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["from-a-terminal", "sigint-ignored"])
+def test_a_sigterm_just_after_the_summary_leaves_the_finished_run_finished(corpus, finished, tmp_path, sigint_ignored):
+    """The run is stopped (SIGSTOP) as its closing line is read, sent SIGTERM, and let go:
+    the signal lands after the summary every time. Its output is in place, so it has
+    nothing to stop. Started with SIGINT ignored (a background job of a script, nohup),
+    curate once left both signals to their handler outside the run's block, and said
+    "stopped by SIGTERM before the run began; nothing was written", status 143."""
+    out = tmp_path / "out"
+    proc = _start([part for part in _command(corpus, out) if part != "-q"], sigint_ignored)  # the summary said
+    assert proc.stderr is not None
+    said = []
+    for line in proc.stderr:
+        said.append(line)
+        if " MB in " in line:
+            proc.send_signal(signal.SIGSTOP)
+            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGCONT)
+            break
+    said.append(proc.communicate(timeout=LIMIT)[1])
+    assert proc.returncode == 0, "".join(said)
+    assert "Error" not in "".join(said)
     assert output_files(out) == finished
 
 
