@@ -793,7 +793,7 @@ class _Writer:
         automaton of its own each time it is written. The keyword rules' phrases, each
         with a \\b at its end, wrote it 90 times in one rule (1.1 MB of RE2 text; with
         the other rules, a third of a process's start-up went to compiling it again and
-        again). tests/test_patterns.py holds the meaning."""
+        again). tests/test_patterns_equal_re.py holds the meaning."""
         if len(items) == 1 and items[0][0] is C.SUBPATTERN:
             _, add, remove, body = items[0][1]
             return self.edge_parts(list(body.data), (flags | add) & ~remove, start, end)
