@@ -127,6 +127,21 @@ def run_process(*args: str, cwd: Path | None = None, **kwargs) -> subprocess.Com
     return subprocess.run([str(exe), *map(str, args)], cwd=cwd or ROOT, capture_output=True, text=True, **kwargs)
 
 
+def signalled_after_the_closing_line(proc: subprocess.Popen, *signums: int, timeout: float = 120) -> str:
+    """Read a running `curate run`'s stderr (a text pipe) to its closing line ("... MB in
+    ... s; output in ..."), send it each signal in turn, wait for it to end; all it said."""
+    assert proc.stderr is not None
+    said = []
+    for line in proc.stderr:
+        said.append(line)
+        if " MB in " in line:
+            for signum in signums:
+                proc.send_signal(signum)
+            break
+    said.append(proc.communicate(timeout=timeout)[1])
+    return "".join(said)
+
+
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]

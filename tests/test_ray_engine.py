@@ -26,6 +26,7 @@ from conftest import (
     output_files,
     ray_env,
     run_process,
+    signalled_after_the_closing_line,
 )
 
 pytest.importorskip("ray")  # CI installs the extra (.ci/run), so there these tests run
@@ -385,15 +386,8 @@ def test_a_sigterm_after_the_run_finished_leaves_its_status(tmp_path):
     run = subprocess.Popen([str(Path(sys.executable).parent / "curate"), "run", str(SEEDS), "-o", str(tmp_path / "out"),
                             "--engine", "ray", "--workers", "1"], cwd=ROOT, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, text=True, env=_env())
-    assert run.stderr is not None
-    said = []
-    for line in run.stderr:
-        said.append(line)
-        if " MB in " in line:
-            run.send_signal(signal.SIGTERM)
-            break
-    said.append(run.communicate(timeout=120)[1])
-    assert run.returncode == 0, "".join(said)
+    said = signalled_after_the_closing_line(run, signal.SIGTERM)
+    assert run.returncode == 0, said
     assert (tmp_path / "out" / "summary.json").exists()
 
 

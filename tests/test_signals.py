@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, output_files
+from conftest import ROOT, output_files, signalled_after_the_closing_line
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -163,18 +163,9 @@ def test_a_sigterm_just_after_the_summary_leaves_the_finished_run_finished(corpu
     "stopped by SIGTERM before the run began; nothing was written", status 143."""
     out = tmp_path / "out"
     proc = _start([part for part in _command(corpus, out) if part != "-q"], sigint_ignored)  # the summary said
-    assert proc.stderr is not None
-    said = []
-    for line in proc.stderr:
-        said.append(line)
-        if " MB in " in line:
-            proc.send_signal(signal.SIGSTOP)
-            proc.send_signal(signal.SIGTERM)
-            proc.send_signal(signal.SIGCONT)
-            break
-    said.append(proc.communicate(timeout=LIMIT)[1])
-    assert proc.returncode == 0, "".join(said)
-    assert "Error" not in "".join(said)
+    said = signalled_after_the_closing_line(proc, signal.SIGSTOP, signal.SIGTERM, signal.SIGCONT, timeout=LIMIT)
+    assert proc.returncode == 0, said
+    assert "Error" not in said
     assert output_files(out) == finished
 
 
