@@ -51,6 +51,7 @@ def exit_promptly(code: object) -> NoReturn:
     for thread in threading.enumerate():
         if thread is not main and not thread.daemon:
             thread.join()
+    end_child_processes()
     atexit._run_exitfuncs()
     for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
         try:
@@ -70,3 +71,18 @@ def exit_promptly(code: object) -> NoReturn:
     if signum is not None and status != 0:  # a run that finished all the same ends as finished
         interrupts.end_by(signum)
     os._exit(status)
+
+
+def end_child_processes() -> None:
+    """Kill any worker process still running. Every pool of curate's stops its processes
+    before the command returns, so none should be; but a worker ignores SIGINT and SIGTERM
+    (the parent handles them), and multiprocessing's atexit function ends a daemon child
+    with a SIGTERM and then joins it: one left running by mistake held the exit for ever
+    (a Ctrl-C as a pool was forking once did; engines/pool.py). The work is done or
+    given up by now: a run's output is in place, or its resume hint said."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(OSError, ValueError):
+            child.kill()
+

@@ -67,3 +67,31 @@ def test_a_failed_command_keeps_its_status_and_message(tmp_path):
     usage, _ = _script(tmp_path, "run")
     assert usage.returncode == 2  # click's status for a usage error
     assert "Missing argument" in usage.stderr
+
+
+def test_a_worker_left_running_does_not_hold_the_exit(tmp_path):
+    """A daemon worker that ignores SIGTERM, still running when the command ends:
+    multiprocessing's atexit function sends it SIGTERM and joins it, which waited for
+    ever. The exit kills it instead."""
+    script = textwrap.dedent("""
+        import multiprocessing, signal, sys, time
+        from curate.prompt_exit import exit_promptly
+
+        def worker():
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            time.sleep(600)
+
+        if __name__ == "__main__":
+            process = multiprocessing.get_context("fork").Process(target=worker, daemon=True)
+            process.start()
+            time.sleep(0.5)  # it ignores SIGTERM by now
+            print(process.pid, flush=True)
+            exit_promptly(0)
+    """)
+    path = tmp_path / "leaves_a_worker.py"
+    path.write_text(script, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    worker = int(done.stdout.split()[0])
+    assert not Path(f"/proc/{worker}").exists() or "Z" in Path(f"/proc/{worker}/stat").read_text().split()[2]
+
