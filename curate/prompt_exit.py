@@ -85,4 +85,3 @@ def end_child_processes() -> None:
     for child in multiprocessing.active_children():
         with contextlib.suppress(OSError, ValueError):
             child.kill()
-

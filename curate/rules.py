@@ -60,6 +60,7 @@ MAX_RULE_FILE_BYTES = 1 << 20
 MAX_TOML_NESTING = 32  # arrays and inline tables inside one another
 MAX_DOTTED_KEY_PARTS = 64
 PROJECT_ORIGIN = "project ./rules"  # how ./rules/, picked up from the working directory, is named
+BUILTIN_ORIGIN = "built-in"  # how the built-in pack is named
 
 
 @dataclass(frozen=True)
@@ -324,7 +325,7 @@ def load_rules(
     compiled_before = patterns.regex_programs_compiled()
     groups: list[tuple[str, list[RuleText]]] = []
     if builtin:
-        groups.append(("built-in", builtin_rule_files()))
+        groups.append((BUILTIN_ORIGIN, builtin_rule_files()))
     seen: set[str] = set()
     named = [(PROJECT_ORIGIN, project, False)] if project is not None else []
     named += [(f"--rules #{i}", Path(folder), True) for i, folder in enumerate(folders, start=1)]
@@ -346,8 +347,9 @@ def load_rules(
                     continue  # named again (./rules/x.toml given with --rules): load it once, as a folder
                 loaded.add(text.key)
             rule_file = RuleFile(origin, text.relative, hashlib.sha256(text.data).hexdigest(), 0)
-            rules = parse_rule_file(text.display, _decode(text), rule_file.label, trusted=origin == "built-in")
-            if origin == "built-in" and check_examples and rules_verified.proven(text.relative, rule_file.sha256):
+            builtin = origin == BUILTIN_ORIGIN
+            rules = parse_rule_file(text.display, _decode(text), rule_file.label, trusted=builtin)
+            if builtin and check_examples and rules_verified.proven(text.relative, rule_file.sha256):
                 proven.update(rule.name for rule in rules)
             for rule in rules:
                 if rule.name in where:

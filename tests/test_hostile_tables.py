@@ -593,10 +593,11 @@ def test_datasets_batches_of_long_documents_are_read_whole(tmp_path):
     reader = textwrap.dedent("""
         import hashlib, json, resource, sys
         from curate.discover import discover
+        from curate.document import RawDocument
         from curate.formats import read_documents
         found, problems = [], []
         for item in read_documents(discover([sys.argv[1]]).files):
-            if hasattr(item, "payload"):
+            if isinstance(item, RawDocument):
                 text = item.payload if isinstance(item.payload, str) else item.payload.decode("utf-8")
                 found.append([item.source, item.record_line, hashlib.sha256(text.encode()).hexdigest()])
             else:
