@@ -81,22 +81,10 @@ class _Worker:
         self.tasks = 0  # sent and not yet answered
 
 
-class Failed:
-    """A task's exception, kept as its result by a pool that hands failures back."""
-
-    def __init__(self, err: BaseException):
-        self.err = err
-
-
 class WorkerPool:
     def __init__(self, workers: int, fn: Callable[[Any], Any],
-                 initializer: Callable[..., None] | None = None, initargs: tuple = (),
-                 hand_back_failures: bool = False):
-        """``hand_back_failures``: an exception in ``fn`` is raised by ``result`` for its own
-        task, not by whichever ``collect`` reads it (for callers with several tasks of
-        different owners in flight: `engines.node`)."""
+                 initializer: Callable[..., None] | None = None, initargs: tuple = ()):
         context = multiprocessing.get_context()  # fork on Linux: workers inherit what the parent built
-        self._hand_back_failures = hand_back_failures
         self._workers: list[_Worker] = []
         # What collect() waits on, built once: it runs for every answer, and building
         # these anew each time (Process.sentinel is a property that checks the process)
@@ -211,22 +199,17 @@ class WorkerPool:
         """The result of task ``seq``, waiting for it if need be."""
         while seq not in self._finished:
             self.collect()
-        found = self._finished.pop(seq)
-        if isinstance(found, Failed):
-            raise found.err
-        return found
+        return self._finished.pop(seq)
 
-    def collect(self, block: bool = True, also: Iterable[Any] = ()) -> None:
-        """Wait until a worker answers or dies, or one of ``also`` (file descriptors) is
-        ready to read (without ``block``: only look); keep the answers, raise on the rest."""
+    def collect(self, block: bool = True) -> None:
+        """Wait until a worker answers or dies (without ``block``: only look); keep the
+        answers, raise on the rest."""
         by_sentinel, by_conn = self._by_sentinel, self._by_conn
-        ready = wait([*by_sentinel, *by_conn, *also], timeout=None if block else 0)
+        ready = wait([*by_sentinel, *by_conn], timeout=None if block else 0)
         for obj in ready:
             if obj in by_sentinel:
                 raise self._died(by_sentinel[obj])
         for obj in ready:
-            if obj not in by_conn:
-                continue
             worker = by_conn[obj]
             try:
                 data = worker.results.recv_bytes()
@@ -238,9 +221,6 @@ class WorkerPool:
                 err = _reraise(worker, payload)
                 if isinstance(err, MemoryError):  # as the OOM killer's SIGKILL: a stop, not a bug
                     raise self._out_of_memory(worker, str(err)) from err
-                if self._hand_back_failures:
-                    self._finished[seq] = Failed(err)
-                    continue
                 raise err
             self._finished[seq] = payload
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
-import gc
 import importlib
 import logging
 import os
@@ -73,8 +72,7 @@ except ImportError as err:  # pragma: no cover - depends on what is installed
 
 from curate.engines import Engine, Progress
 from curate.engines.heap import keep_freed_heap
-from curate.engines.mapper import Key, Mapped, add_id_problems, check_ids, shell_of, shift_owners
-from curate.engines.node import NodePool, end_actor
+from curate.engines.mapper import Key, Mapped, Mapper, add_id_problems, check_ids, shell_of, shift_owners
 from curate.engines.pool import WorkerDied
 from curate.engines.tapering import BatchSizes
 from curate.formats.ranges import WholeFile
@@ -151,45 +149,25 @@ def _mark_if_asked(name: str) -> None:
 
 
 class Worker:
-    """One node's worker of the run: rules, language profiles and permutations set up once
-    a pass, here, and a worker process forked per CPU of the node that inherits them
-    (`engines.node`). The batches mapped stay in the worker process that mapped them,
-    until their verdicts come. A threaded actor: each call waits in a thread of its own
-    for the worker that does its task."""
+    """One worker of the run: rules, language profiles and permutations set up once, and
+    the batches it mapped, kept until their verdicts come (`mapper.Mapper`)."""
 
-    def __init__(self, stages: list[Stage], render: Renderer | None, cpus: int):
+    def __init__(self, stages: list[Stage], render: Renderer | None):
         _mark_if_asked(f"actor-started-{os.getpid()}")
-        keep_freed_heap()  # inherited by its workers: each frees all of a batch's memory before the next
-        self.cpus = cpus
-        self.pool: NodePool | None = None
-        # configure calls come in threads of their own, in any order: each waits for its turn
-        self.turn = threading.Condition()
-        self.generation = 0
+        keep_freed_heap()  # as a local engine's worker: it frees all of a batch's memory before the next
+        self.mapper = Mapper([], None)
         if not stages:
             _warm_up()  # started bare, before the run's stages exist
-        else:
-            self.configure(stages, render, 1)
+        self.configure(stages, render)
 
-    def configure(self, stages: list[Stage], render: Renderer | None, generation: int) -> bool:
+    def configure(self, stages: list[Stage], render: Renderer | None) -> bool:
         """Take the stages of the run's next pass (a site census, then the run itself): an
         actor serves every pass of a run, as starting one costs a process, Ray's import and
-        the stages' setup. Only between passes, when it holds no batch; ``generation``
-        counts the stages it was given, so that two passes' calls run in their order."""
-        with self.turn:
-            self.turn.wait_for(lambda: self.generation == generation - 1)
-            try:
-                if self.pool is not None:
-                    self.pool.close()
-                    self.pool = None
-                for stage in stages:
-                    stage.setup()
-                # What is built so far is shared with the workers, as the local engine's
-                # (`local._set_up_to_fork`): frozen, a collection does not copy its pages.
-                gc.freeze()
-                self.pool = NodePool(stages, render, self.cpus, end_actor)
-            finally:
-                self.generation = generation
-                self.turn.notify_all()
+        the stages' setup. Only between passes, when it holds no batch."""
+        assert not self.mapper.held, "an actor is given new stages while it holds batches"
+        for stage in stages:
+            stage.setup()
+        self.mapper = Mapper(stages, render)
         return True
 
     def ready(self) -> bool:
@@ -203,9 +181,8 @@ class Worker:
         if os.environ.get(FAIL_PHASE_ENV) == "hold":
             _mark_if_asked("holding")
             time.sleep(300)  # the test ends the run long before
-        assert self.pool is not None, "a batch is given to an actor with no stages"
         found = []
-        for mapped in self.pool.map(batch, keep):
+        for mapped in self.mapper.map(batch, keep):
             rows = None if mapped.signed is None else ray.put(mapped.signed)
             found.append((dataclasses.replace(mapped, signed=None), rows))
         _fail_once_if_asked("rows", batch.number, after=0.5)  # dies just after answering
@@ -215,8 +192,7 @@ class Worker:
 
     def finish(self, key: Key, verdicts: list[Reason | None]) -> list[Any]:
         _fail_once_if_asked("finish", key[0])
-        assert self.pool is not None
-        return self.pool.finish(key, verdicts)
+        return self.mapper.finish(key, verdicts)
 
 
 def _warm_up() -> None:
@@ -234,9 +210,9 @@ def _warm_up() -> None:
     load_model()
 
 
-# An actor per node, taking all its CPUs (`_start_actor`). Ray does not restart or retry
-# them: the engine maps a lost actor's batches again itself, knowing which it held.
-_RemoteWorker: Any = ray.remote(max_restarts=0, max_task_retries=0)(Worker)
+# Each actor takes a CPU: as many actors as the cluster has CPUs. Ray does not restart or
+# retry them: the engine maps a lost actor's batches again itself, knowing which it held.
+_RemoteWorker: Any = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(Worker)
 
 # What the decider answers: verdicts, or why there are none.
 DECIDED = "decided"
@@ -505,7 +481,8 @@ class RayEngine(Engine):
             # Actors of a finished pass, for the next one. The first pass's are started now,
             # bare: their processes come up, and warm up, while this process loads the rules
             # and prepares the output folder.
-            self._idle = [_Held(_start_actor(node, [], None), node, 0) for node in _nodes()]
+            actors = _cluster_cpus()
+            self._idle = [_RemoteWorker.options(**_actor_options()).remote([], None) for _ in range(actors)]
         except BaseException as err:
             # A Ctrl-C or SIGTERM here (or an error) left the cluster to ray's atexit, which
             # ends its raylet and GCS server but not their agents: they ran on, orphaned.
@@ -558,7 +535,8 @@ class RayEngine(Engine):
                 render: Renderer | None = None, ids: IdRegistry | None = None) -> Iterator[Batch]:
         if barrier is not None and not isinstance(barrier, HostedBarrier):
             raise TypeError("the Ray engine decides with the barrier it hosts: pass host_barrier(barrier)")
-        run = _Run(ray.put(stages), barrier, render, ids, _nodes(), self._idle)
+        actors = _cluster_cpus()
+        run = _Run(ray.put(stages), barrier, render, ids, actors, self._idle)
         self._idle = []
         try:
             if barrier is not None:
@@ -571,48 +549,13 @@ class RayEngine(Engine):
         self._idle = run.release()
 
     def _close_idle(self) -> None:
-        _end([held.actor for held in self._idle])
+        _end(self._idle)
         self._idle = []
 
 
 def _cluster_cpus() -> int:
-    """The cluster's CPUs, for the size of batches: at least one."""
+    """The cluster's CPUs, so its actors: one per CPU, and at least one."""
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
-
-
-@dataclass(frozen=True)
-class _Node:
-    id: str
-    cpus: int
-
-
-def _nodes() -> list[_Node]:
-    """The cluster's live nodes that have CPUs, each with how many: an actor each."""
-    found = [_Node(node["NodeID"], int(node.get("Resources", {}).get("CPU", 0))) for node in ray.nodes()
-             if node.get("Alive")]
-    found = sorted((node for node in found if node.cpus >= 1), key=lambda node: node.id)
-    if not found:
-        raise UsageError("the Ray cluster has no node with a CPU for curate's workers: start one with "
-                         "`ray start --num-cpus N`")
-    return found
-
-
-def _start_actor(node: _Node, stages: Any, render: Renderer | None, soft: bool = False) -> Any:
-    """An actor on ``node`` (``soft``: there if it is up, else anywhere) holding its CPUs,
-    one worker process each; its calls in flight are at most a window's batches."""
-    return _RemoteWorker.options(
-        num_cpus=node.cpus, max_concurrency=(MAPS_PER_ACTOR + WINDOW_PER_ACTOR) * node.cpus + 2,
-        scheduling_strategy=NodeAffinitySchedulingStrategy(node.id, soft=soft), **_actor_options(),
-    ).remote(stages, render, node.cpus)
-
-
-@dataclass
-class _Held:
-    """An actor between two passes, and the stages it was given so far (its generation)."""
-
-    actor: Any
-    node: _Node
-    generation: int
 
 
 def batch_bytes_for(input_bytes: int, actors: int) -> BatchSizes:
@@ -886,25 +829,18 @@ def _check_reachable(address: str) -> None:
 
 
 class _Slot:
-    """One node's actor and what the driver knows of it."""
+    """One actor and what the driver knows of it."""
 
-    def __init__(self, stages_ref: Any, render: Renderer | None, node: _Node, held: _Held | None = None,
-                 soft: bool = False):
-        """A new actor, or ``held`` of an earlier pass given this pass's stages."""
-        self.node = node
-        if held is None:
-            self.actor: Any = _start_actor(node, stages_ref, render, soft)
-            self.generation = 1
+    def __init__(self, stages_ref: Any, render: Renderer | None, actor: Any = None):
+        """A new actor, or ``actor`` of an earlier pass given this pass's stages."""
+        if actor is None:
+            self.actor: Any = _RemoteWorker.options(**_actor_options()).remote(stages_ref, render)
             self.starting: Any = self.actor.ready.remote()  # until its stages are set up
         else:
-            self.actor = held.actor
-            self.generation = held.generation + 1
-            self.starting = held.actor.configure.remote(stages_ref, render, self.generation)
+            self.actor = actor
+            self.starting = actor.configure.remote(stages_ref, render)
         self.mapping = 0  # map calls not yet answered
         self.alive = True
-
-    def load(self) -> float:
-        return self.mapping / self.node.cpus
 
 
 @dataclass
@@ -943,19 +879,18 @@ class _Run:
     input order."""
 
     def __init__(self, stages_ref: Any, barrier: HostedBarrier | None, render: Renderer | None,
-                 ids: IdRegistry | None, nodes: list[_Node], reuse: list[_Held] | None = None):
+                 ids: IdRegistry | None, actors: int, reuse: list[Any] | None = None):
         """``reuse``: actors of the run's previous pass, given this pass's stages."""
         self.stages_ref = stages_ref
         self.barrier = barrier
         self.render = render
         self.ids = ids
-        held = {actor.node: actor for actor in reuse or []}
-        # An actor of a node gone, or of one whose CPUs changed, between the passes is ended.
-        self.slots = [_Slot(stages_ref, render, node, held.pop(node, None)) for node in nodes]
-        _end([actor.actor for actor in held.values()])
-        self.cpus = sum(node.cpus for node in nodes)
+        reuse = list(reuse or [])
+        _end(reuse[actors:])  # the cluster lost CPUs between passes
+        self.slots = [_Slot(stages_ref, render, actor) for actor in reuse[:actors]]
+        self.slots += [_Slot(stages_ref, render) for _ in range(actors - len(self.slots))]
         self.replaced = 0
-        self.window = WINDOW_PER_ACTOR * self.cpus
+        self.window = WINDOW_PER_ACTOR * actors
         self.units: collections.deque[_Unit] = collections.deque()
         self.calls: dict[Any, tuple[str, Any]] = {}  # call in flight -> (what it is, its unit, part or slot)
         for slot in self.slots:
@@ -1169,9 +1104,8 @@ class _Run:
 
     def _free_slot(self) -> _Slot | None:
         """The started actor with the fewest batches being mapped, if it can take one more."""
-        free = [slot for slot in self.slots
-                if slot.starting is None and slot.mapping < MAPS_PER_ACTOR * slot.node.cpus]
-        return min(free, key=_Slot.load) if free else None
+        free = [slot for slot in self.slots if slot.starting is None and slot.mapping < MAPS_PER_ACTOR]
+        return min(free, key=lambda slot: slot.mapping) if free else None
 
     def _wait(self) -> None:
         """Until one more call is answered (an error counts: it is taken as an answer)."""
@@ -1196,10 +1130,9 @@ class _Run:
         slot.alive = False
         _end([slot.actor])
         self.replaced += 1
-        if self.replaced > MAX_LOSSES * self.cpus:
+        if self.replaced > MAX_LOSSES * len(self.slots):
             raise WorkerDied(f"Ray actors keep dying ({self.replaced} lost); the last: {died('one', err)}")
-        # On the same node if it is up, else wherever the CPUs are.
-        replacement = _Slot(self.stages_ref, self.render, slot.node, soft=True)
+        replacement = _Slot(self.stages_ref, self.render)
         self.slots[self.slots.index(slot)] = replacement
         self.calls[replacement.starting] = ("start", replacement)
         for call, (kind, owner) in list(self.calls.items()):
@@ -1214,7 +1147,7 @@ class _Run:
             if unit.losses > MAX_LOSSES:
                 raise WorkerDied(f"batch {unit.batch.number} ({_where(unit.batch)}) lost its Ray actor "
                                  f"{unit.losses} times; the last: {died('it', err)}")
-            unit.slot = min(up, key=_Slot.load)
+            unit.slot = min(up, key=lambda s: s.mapping)
             unit.found, unit.done = None, []
             for part in unit.parts:
                 part.finish = None
@@ -1227,7 +1160,7 @@ class _Run:
         _end([slot.actor for slot in self.slots])
         self.slots = []
 
-    def release(self) -> list[_Held]:
+    def release(self) -> list[Any]:
         """After a finished pass: its live actors, for the next pass (they hold no batch);
         the others ended. An actor whose start was not yet taken stays too (a short pass
         can end before it is): its calls run in order, so it takes the next pass's stages
@@ -1235,7 +1168,7 @@ class _Run:
         up = [slot for slot in self.slots if slot.alive]
         _end([slot.actor for slot in self.slots if slot not in up])
         self.slots = []
-        return [_Held(slot.actor, slot.node, slot.generation) for slot in up]
+        return [slot.actor for slot in up]
 
 
 def _end(actors: list[Any]) -> None:
