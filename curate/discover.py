@@ -73,6 +73,7 @@ from curate.storage import (
     url_text,
 )
 from curate.timings import TIMINGS_MAX_BYTES, holds_timings
+from curate.walk import walk_folders
 
 SKIP_ACTIONS = {
     HIDDEN_FILE: "not read; curate skips names that start with '.': rename it to read it",
@@ -527,41 +528,6 @@ def _is_link_loop(path: Path) -> bool:
     except OSError as err:
         return err.errno == errno.ELOOP
     return False
-
-
-def walk_folders(top: Path | str, onerror: Callable[[OSError], None],
-                 followlinks: bool = False) -> Iterator[tuple[str, list[str], list[str]]]:
-    """os.walk, top-down, in the same order and with the same results, from an explicit
-    stack: Python 3.11's os.walk recurses, and a tree some 1,000 folders deep (short
-    names, far from any path limit) stopped the run with a RecursionError. (This is the
-    loop of Python 3.12's os.walk.) The caller may prune ``dirnames`` in place, as with
-    os.walk."""
-    stack: list[str] = [os.fspath(top)]
-    while stack:
-        here = stack.pop()
-        dirs: list[str] = []
-        nondirs: list[str] = []
-        try:
-            entries = os.scandir(here)
-        except OSError as err:
-            onerror(err)
-            continue
-        with entries:
-            try:
-                for entry in entries:
-                    try:
-                        is_dir = entry.is_dir()
-                    except OSError:
-                        is_dir = False
-                    (dirs if is_dir else nondirs).append(entry.name)
-            except OSError as err:
-                onerror(err)
-                continue
-        yield here, dirs, nondirs
-        for name in reversed(dirs):
-            below = os.path.join(here, name)
-            if followlinks or not os.path.islink(below):
-                stack.append(below)
 
 
 def _sorted_names(names: list[str]) -> list[str]:

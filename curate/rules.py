@@ -34,6 +34,7 @@ from curate.patterns import (
     PatternError,
     PatternTimeout,
 )
+from curate.walk import walk_folders
 
 if TYPE_CHECKING:
     from curate.detectors import Detector
@@ -237,7 +238,7 @@ def _toml_files(folder: Path) -> list[Path]:
     (.#x.toml) or a .backup/ copy is no rule file of the project."""
     found: list[Path] = []
     walked = {os.path.realpath(folder)}
-    for root, dirs, files in os.walk(folder, onerror=_raise_walk_error, followlinks=True):
+    for root, dirs, files in walk_folders(folder, _raise_walk_error, followlinks=True):
         # Real folders claim their place before links to them, so a file is named by its
         # real path where a link sits beside it.
         shown = sorted(d for d in dirs if not d.startswith("."))

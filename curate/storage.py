@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from curate.errors import UsageError
 from curate.signed_urls import public_text, public_url
+from curate.walk import walk_folders
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -563,8 +564,14 @@ def remove_remote(url: str) -> None:
 
 
 def walk_files(folder: Path) -> Iterator[Path]:
-    """Every file below a local folder, sorted, for uploading a finished output."""
-    for dirpath, dirnames, filenames in os.walk(folder):
+    """Every file below a local folder, sorted, for uploading a finished output. A folder
+    that cannot be listed raises its OSError (the commit stops, to be resumed): os.walk
+    passed over it, and the upload went on without its files."""
+    for dirpath, dirnames, filenames in walk_folders(folder, _raise):
         dirnames.sort()
         for name in sorted(filenames):
             yield Path(dirpath) / name
+
+
+def _raise(err: OSError) -> None:
+    raise err

@@ -868,10 +868,52 @@ def _walk_a_deep_tree(src: Path, tmp_path: Path) -> None:
     _accounted(tmp_path / "out")
 
 
+def test_a_rule_folder_deeper_than_the_recursion_limit_is_read_not_a_traceback(tmp_path):
+    """A rule folder was walked with os.walk, which recursed once per level: 1,100 nested
+    folders stopped the run with a RecursionError before it read a file."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rule = '[[rule]]\nname = "{0}-rule"\nreason = "a test rule"\npattern = "^{1} noise line"\n' \
+           'examples.match = ["{1} noise line here"]\n'
+    (rules / "top.toml").write_text(rule.format("top", "Top"))
+    try:
+        deep = _deep_folders(rules, ["r"] * 1100)
+        here = os.getcwd()
+        try:
+            os.chdir(deep)
+            Path("deep.toml").write_text(rule.format("deep", "Deep"))
+        finally:
+            os.chdir(here)
+        src = _folder(tmp_path)
+        (src / "page.txt").write_text("Top noise line here\nThe ferry to the island runs twice a day in the "
+                                      "summer, the harbour office said.\nDeep noise line there\n")
+        result = _curate_here("run", str(src), "-o", str(tmp_path / "out"), "-q", "--no-builtin-rules",
+                              "--rules", str(rules))
+        assert result.returncode == 0, result.stderr
+        removed = read_jsonl(tmp_path / "out" / "removed.jsonl")
+        assert sorted(line["reason"] for line in removed) == ["rule:deep-rule", "rule:top-rule"]
+    finally:  # by rm: shutil.rmtree recurses too
+        subprocess.run(["rm", "-rf", str(rules / "r")], check=True)
+
+
+def test_a_folder_that_cannot_be_listed_stops_an_upload_instead_of_leaving_it_out(tmp_path):
+    """The walk of a finished output for its upload (staged.py) passed over a folder it
+    could not list, as os.walk does, and the upload went on without its files."""
+    from curate.storage import walk_files
+
+    (tmp_path / "corpus" / "b").mkdir(parents=True)
+    for name in ("corpus/b/2.jsonl", "corpus/1.jsonl", "corpus/a.jsonl"):
+        (tmp_path / name).write_text("{}\n")
+    assert [p.relative_to(tmp_path).as_posix() for p in walk_files(tmp_path / "corpus")] == \
+        ["corpus/1.jsonl", "corpus/a.jsonl", "corpus/b/2.jsonl"]
+    with pytest.raises(FileNotFoundError):
+        list(walk_files(tmp_path / "gone"))
+
+
 def test_the_walk_without_recursion_is_os_walk_entry_for_entry(tmp_path):
-    """discover.walk_folders replaces os.walk (which recursed): the same folders in the
+    """walk.walk_folders replaces os.walk (which recursed): the same folders in the
     same order, the same names, the same errors, links followed or not, and pruning."""
-    from curate.discover import walk_folders
+    from curate.walk import walk_folders
 
     top = tmp_path / "t"
     for folder in ("b/x", "a/y/z", "c", "locked/inner"):
