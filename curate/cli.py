@@ -870,8 +870,9 @@ def _interrupted(err: KeyboardInterrupt, output, engine: str, staging: Path | No
 @cli.command(short_help="Show every line of one FILE with its verdict and the reason, as run would judge it.")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @explain_options
-@click.option("--only", type=click.Choice(["all", "keep", "drop"]), default="all", show_default=True,
-              help="Show every line, or only kept or only dropped lines.")
+@click.option("--only", type=click.Choice(["all", "keep", "drop", "quarantine"]), default="all", show_default=True,
+              help="Show every line, or only kept, only dropped or only quarantined lines (those run would "
+                   "put in quarantine.jsonl: undecodable bytes, a bad record).")
 @click.option("--width", type=click.IntRange(min=20), default=100, show_default=True,
               help="Cut each line's text to this many characters.")
 def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabled, keep_languages, against, only,
@@ -887,6 +888,7 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
     Examples:
       curate explain seeds/003_42baa09dbcf2e687.txt
       curate explain page.txt --only drop
+      curate explain part-00000 --format jsonl --only quarantine
       curate explain page.txt --rules my-rules/ --disable byline
       curate explain part-00000 --format jsonl
       curate explain page.txt --keep-lang en --encoding cp1252
@@ -911,7 +913,7 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
     shown_any = False
     for doc_id, verdicts in explained:
         listed = [v for v in verdicts if only == "all" or v.verdict == only]
-        if not listed and only != "all":  # --only keep/drop: the records with such a line, not a header for each
+        if not listed and only != "all":  # --only: the records with such a line, not a header for each
             continue
         shown_any = True
         echo(f"== {shown(doc_id)}: {sum(v.verdict == 'keep' for v in verdicts)} kept, "
@@ -920,7 +922,8 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
         if listed:
             echo(format_verdicts(listed, width))
     if not shown_any and only != "all":
-        echo(f"no line of {name} is {'kept' if only == 'keep' else 'dropped'}", err=True)
+        said = {"keep": "kept", "drop": "dropped", "quarantine": "quarantined"}[only]
+        echo(f"no line of {name} is {said}", err=True)
 
 
 @cli.command(short_help="Score a curate OUTPUT folder against a GOLD folder of snippet files.")

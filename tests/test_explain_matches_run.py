@@ -157,6 +157,14 @@ def test_explain_lists_a_quarantined_line_in_its_place(tmp_path):
     assert result.exit_code == 0, result.output
     rows = result.output.splitlines()[1:]
     assert [(int(row[:5]), row[7:17].strip()) for row in rows] == [(1, "keep"), (2, "quarantine"), (3, "keep")]
+    # --only quarantine shows that line alone, under its document's header; a file with none says so.
+    only = invoke("explain", file, "--width", "20", "--only", "quarantine")
+    assert only.exit_code == 0, only.output
+    assert only.output.splitlines()[0].endswith(": 2 kept, 0 dropped, 1 quarantined")
+    assert [(int(row[:5]), row[7:17].strip()) for row in only.output.splitlines()[1:]] == [(2, "quarantine")]
+    clean = _write(tmp_path, "clean.txt", f"{ARTICLES[1]}\n".encode())
+    none = invoke("explain", clean, "--only", "quarantine")
+    assert none.exit_code == 0 and none.stdout == "" and none.stderr == f"no line of {clean} is quarantined\n"
 
 
 def test_rules_list_lists_the_rule_keep_lang_makes():
