@@ -727,11 +727,16 @@ def _execute_run(inputs, output, rules: Callable[[], RuleSet], stages, workers, 
                                chunk_items=chunk_docs, stages=stages, measure_index=timings is not None,
                                sink=output_format, staging=staging, against=against, save_index=save_index,
                                memory=memory, dedup_parts=dedup_parts, **verdicts)
+        progress = ProgressLine(show_bar)
         try:
             if staging is not None and not isinstance(output, str):
                 raise UsageError(f"--staging is where an output URL is built before its upload; -o {output} is a "
                                  "local folder, written in place: leave --staging out")
-            plan = driver.plan(cfg)
+            try:
+                plan = driver.plan(cfg, on_listed=progress.listed if show_bar else None)
+            except BaseException:
+                progress.close()  # the listing's line, if drawn: a message (or Ctrl-C's) starts a line of its own
+                raise
         except CurateError as err:
             if listed is not None and isinstance(err, UsageError):
                 # An input of the list: say which line of it (a list can name 90,000 files).
@@ -739,7 +744,6 @@ def _execute_run(inputs, output, rules: Callable[[], RuleSet], stages, workers, 
             raise _fail(err) from err
         total = plan.total_bytes
         stage_times: dict[str, float] = {}
-        progress = ProgressLine(show_bar)
         try:
             with interrupts.noticed():
                 summary = driver.run(plan, runner, on_progress=progress if not quiet else None,

@@ -219,13 +219,16 @@ class Plan:
         return fingerprint(settings, found.files, found.leading, libraries_of(self.cfg, found))
 
 
-def plan(cfg: RunConfig, discovery: Discovery | None = None) -> Plan:
+def plan(cfg: RunConfig, discovery: Discovery | None = None,
+         on_listed: Callable[[int], None] | None = None) -> Plan:
     """Find the inputs and build the stages; raises UsageError on a bad input or stage name,
-    or an output URL curate cannot write (checked first: before any input is listed)."""
+    or an output URL curate cannot write (checked first: before any input is listed).
+    ``on_listed``: as discover's."""
     check_location(cfg.output, output=True)
     if cfg.against is not None:  # before the index is opened, and long before -o is touched
         refuse_index_in_output(cfg.against, cfg.output)
-    found = discovery if discovery is not None else discover(list(cfg.inputs), cfg.output, cfg.read_options)
+    found = discovery if discovery is not None else discover(list(cfg.inputs), cfg.output, cfg.read_options,
+                                                             on_listed)
     return Plan(cfg, found, build_pipeline(cfg.stages, cfg))
 
 

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 INTERVAL = 0.25  # seconds between two frames at most
+# Seconds of listing the inputs before the line says how many files it has found: a small
+# input is listed in an instant, and a line for it would only flicker.
+LISTING_QUIET = 1.0
 NARROWEST_BAR = 10  # a bar narrower than this says nothing the percentage does not
 
 
@@ -99,6 +102,7 @@ class ProgressLine:
         self.since: tuple[float, int] | None = None  # (when, done) at the first batch
         self.drawn = 0.0  # when the last frame was drawn
         self._width = 0
+        self.started = now()  # made just before the inputs are listed (`listed`)
 
     def begin(self, label: str, total: int) -> None:
         """A pass over ``total`` bytes of input starts."""
@@ -122,6 +126,18 @@ class ProgressLine:
             self.since = (self.now(), self.done)
         self._draw()
 
+    def listed(self, files: int) -> None:
+        """The listing of the inputs has taken ``files`` files so far: said once it has
+        taken LISTING_QUIET seconds (a folder of 300,000 files was listed for seconds with
+        nothing on the screen). The pass's first frame draws over it."""
+        if not self.shown:
+            return
+        now = self.now()
+        if now - self.started < LISTING_QUIET or now - self.drawn < INTERVAL:
+            return
+        self.drawn = now
+        self._write(f"listing the inputs: {files:,} files found", terminal_width(self.stream))
+
     def _draw(self, force: bool = False) -> None:
         if not self.shown:
             return
@@ -133,7 +149,10 @@ class ProgressLine:
         eta = None
         if self.since is not None:
             eta = eta_seconds(self.total - self.done, self.done - self.since[1], now - self.since[0])
-        line = frame(self.label, self.done, self.total, eta, width)
+        self._write(frame(self.label, self.done, self.total, eta, width), width)
+
+    def _write(self, line: str, width: int) -> None:
+        line = line[:max(width - 1, 0)]
         # Padded over what the last frame left: only a carriage return, never an escape.
         self.stream.write("\r" + line.ljust(min(self._width, max(width - 1, 0))))
         self.stream.flush()

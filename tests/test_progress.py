@@ -35,15 +35,18 @@ def _jsonl(path: Path, docs: int = 700) -> Path:
     return path
 
 
-def _under_pty(*args: str, cwd: Path, env: dict[str, str] | None = None, columns: int = 100) -> tuple[int, str]:
-    """The CLI's exit status and all it wrote to a terminal ``columns`` wide."""
+def _under_pty(*args: str, cwd: Path, env: dict[str, str] | None = None, columns: int = 100,
+               listing_quiet: float | None = None) -> tuple[int, str]:
+    """The CLI's exit status and all it wrote to a terminal ``columns`` wide (with
+    ``listing_quiet``, progress.LISTING_QUIET set to it)."""
     import fcntl
     import struct
     import termios
 
     main, sub = pty.openpty()
     fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    code = "import curate.progress as p; p.INTERVAL = 0; from curate.cli import cli; cli()"
+    quiet = f" p.LISTING_QUIET = {listing_quiet};" if listing_quiet is not None else ""
+    code = f"import curate.progress as p; p.INTERVAL = 0;{quiet} from curate.cli import cli; cli()"
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, stdin=sub, stdout=sub, stderr=sub,
                             env=full_env, close_fds=True)
@@ -103,6 +106,51 @@ def test_a_narrow_dumb_terminal_gets_lines_that_fit_and_no_escape(tmp_path):
     assert frames and max(len(f.rstrip("\n")) for f in frames) < 40, frames
     table = [row for row in re.split(r"[\r\n]+", text) if ":" in row and "MB in" not in row]
     assert "files: 1" in table, table  # label: count, not padded out to 50 columns
+
+
+def test_a_long_listing_of_the_inputs_is_counted_on_the_line(tmp_path):
+    # Discovery drew nothing: a folder of 300,000 files was listed for seconds in silence.
+    (tmp_path / "in").mkdir()
+    for k in range(30):
+        (tmp_path / "in" / f"page-{k:02d}.txt").write_text(f"Page {k} of a folder of many small pages.\n")
+    status, text = _under_pty("dedup", "in", "-o", "out", cwd=tmp_path, listing_quiet=0)
+    assert status == 0, text
+    counts = [int(m.group(1)) for f in text.split("\r") if (m := re.match(r"listing the inputs: (\d+) files found", f))]
+    assert counts == list(range(1, 31)), counts  # every file, drawn on every call (INTERVAL = 0)
+    first_bar = next(k for k, f in enumerate(text.split("\r")) if "%" in f)
+    last_listing = max(k for k, f in enumerate(text.split("\r")) if f.startswith("listing the inputs"))
+    assert last_listing < first_bar  # the pass's bar draws over it
+    # Listed within LISTING_QUIET (its default, 1 s), nothing is said.
+    status, text = _under_pty("dedup", "in", "-o", "out2", cwd=tmp_path)
+    assert status == 0 and "listing the inputs" not in text, text
+
+
+def test_the_listing_is_said_after_a_quiet_second_and_no_oftener_than_the_bar():
+    import curate.progress as progress
+
+    clock = _Clock()
+    out = io.StringIO()
+    line = ProgressLine(True, out, now=clock)
+    line.listed(1)
+    clock.t += progress.LISTING_QUIET - 0.01
+    line.listed(5000)
+    assert out.getvalue() == ""  # a listing quicker than LISTING_QUIET is never said
+    clock.t += 0.02
+    line.listed(7000)
+    clock.t += progress.INTERVAL / 2
+    line.listed(9000)  # too soon after the last frame
+    assert out.getvalue() == "\rlisting the inputs: 7,000 files found"
+    clock.t += progress.INTERVAL
+    line.listed(12000)
+    line.begin("dedup", 100)  # the pass's frame pads over the longer listing line
+    frames = out.getvalue().split("\r")[1:]
+    assert frames[1] == "listing the inputs: 12,000 files found"
+    assert frames[2].startswith("dedup") and len(frames[2]) >= len(frames[1])  # it covers the listing line
+    hidden = io.StringIO()
+    quiet = ProgressLine(False, hidden, now=clock)
+    clock.t += progress.LISTING_QUIET + progress.INTERVAL
+    quiet.listed(50000)
+    assert hidden.getvalue() == ""  # not shown (-q, or no terminal): nothing drawn
 
 
 def test_the_eta_is_the_pass_rate():
