@@ -227,18 +227,20 @@ class InputRoot:
         return spelled if self.folder is None else {**spelled, "folder": self.folder}
 
 
-# What a walk says of curate's own files (another run's output folder, a --timings file):
-# they come and go as curate runs, never read, so the run they are met in does not depend
-# on them. They are its last items, after every document, and out of its fingerprint: one
-# written beside the input while a run was stopped (`curate run data -o data/a`, stopped,
-# then `curate run data -o data/b`) would have made its --resume refused, its finished
-# chunks thrown away. The others, a run's first items, are in the fingerprint: a hidden
-# file that came or went would shift every item a resumed run skips by (driver.skip_items).
-TRAILING = frozenset({OTHER_OUTPUT, TIMINGS_SKIPPED})
+# What a walk says of entries that come and go while a run is stopped and are never read,
+# so that the run does not depend on them: curate's own files (another run's output
+# folder, a --timings file) and hidden names (an editor's swap or lock file, `.x.txt.swp`,
+# `.~lock.x#`, `.#x`, made by opening an input to look at it). They are the run's last
+# items, after every document, and out of its fingerprint: one that came or went while a
+# run was stopped (`curate run data -o data/a`, stopped, then `curate run data -o
+# data/b`; or `vim data/f05.txt`) made its --resume refused, its finished chunks thrown
+# away. The others, a run's first items, are in the fingerprint: an unsupported file that
+# came or went would shift every item a resumed run skips by (driver.skip_items).
+TRAILING = frozenset({OTHER_OUTPUT, TIMINGS_SKIPPED, HIDDEN_FILE, HIDDEN_FOLDER})
 
 
 def is_trailing(item: object) -> bool:
-    """A note of curate's own files, said after every document (see TRAILING)."""
+    """A note said after every document (see TRAILING)."""
     return isinstance(item, Problem) and item.problem in TRAILING
 
 
@@ -255,7 +257,7 @@ class Discovery:
 
     @property
     def trailing(self) -> list[Problem]:
-        """The notes of curate's own files, said after every document, in walk order."""
+        """The notes said after every document (curate's own files, hidden names), in walk order."""
         return [p for p in self.problems if p.problem in TRAILING]
 
 

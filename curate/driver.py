@@ -214,8 +214,8 @@ class Plan:
             name = f"stage {stage.name}"
             settings[name if name not in settings else f"{name} ({k + 1})"] = stage.fingerprint()
         found = self.discovery
-        # Not the notes of curate's own files, said last (discover.TRAILING): they may come
-        # or go while a run is stopped, and its --resume says them as they are then.
+        # Not the notes said last (discover.TRAILING: curate's own files, hidden names): they
+        # may come or go while a run is stopped, and its --resume says them as they are then.
         return fingerprint(settings, found.files, found.leading, libraries_of(self.cfg, found))
 
 
@@ -448,8 +448,8 @@ def skip_items(the_plan: Plan, done: int, on_progress: Callable[[int], None] | N
                credit: DiskCredit | None = None) -> Iterator[Item]:
     """The input's items after the first ``done`` (a resumed pass's), whose bytes count as
     progress made (skipped: done before, in no time of this run's). With ``credit``, the
-    items pass over it, and the bytes skipped are those on disk. The notes of curate's own
-    files (discover.TRAILING) are not in the fingerprint and may differ from those the
+    items pass over it, and the bytes skipped are those on disk. The notes said last
+    (discover.TRAILING) are not in the fingerprint and may differ from those the
     stopped run saw: they are said as they are now, after the last document, unless the
     stopped run had said its own already (its last chunk, which holds them all, was
     finished: only its commit was left to do)."""

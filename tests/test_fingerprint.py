@@ -192,13 +192,13 @@ def test_a_refused_resume_says_what_changed():
         def __init__(self, source, size, stamp):
             self.source, self.size, self.stamp = source, size, stamp
 
-    swap = Problem(".f05.txt.swp", None, "hidden file", "skipped", lines=0)
-    before = fingerprint(_config(), [File("a.txt", 1, 1), File("b.txt", 2, 2)], [swap])
+    notes = Problem("notes.md", None, "unsupported file type", "skipped", lines=0)
+    before = fingerprint(_config(), [File("a.txt", 1, 1), File("b.txt", 2, 2)], [notes])
     now = fingerprint(_config(chunk_items=5), [File("a.txt", 1, 3), File("c.txt", 2, 2)])
     assert before != now and str(before) == before  # a str, run.json keeps it as one
     said = changes(before.parts, now.parts)
     assert "the input files: a.txt (changed), b.txt (gone), c.txt (new)" in said
-    assert ".f05.txt.swp (gone)" in said and "other settings: --chunk-docs" in said
+    assert "notes.md (gone)" in said and "other settings: --chunk-docs" in said
     assert changes(before.parts, before.parts) == ""
 
 
@@ -242,10 +242,10 @@ def test_the_libraries_named_are_those_the_run_uses():
     assert library_changes({"ftfy": "1"}, {"ftfy": "1"}) == ""
 
 
-def test_curates_own_files_in_the_input_are_not_fingerprinted_hidden_files_are(tmp_path):
-    """Another run's output folder or a --timings file in the input folder is said last and
-    left out of the fingerprint (a resume is not refused for one that came or went); a
-    hidden file, one of the run's first items, is in it."""
+def test_entries_never_read_are_not_fingerprinted_other_skipped_entries_are(tmp_path):
+    """Another run's output folder, a --timings file or a hidden name in the input folder
+    is said last and left out of the fingerprint (a resume is not refused for one that
+    came or went); an unsupported file, one of the run's first items, is in it."""
     from curate.driver import plan
 
     src = tmp_path / "in"
@@ -262,4 +262,8 @@ def test_curates_own_files_in_the_input_are_not_fingerprinted_hidden_files_are(t
     assert [p.source for p in with_own.discovery.trailing] == ["b", "t.json"]
     assert with_own.fingerprint() == bare.fingerprint()
     (src / ".a.txt.swp").write_text("swap")
+    with_swap = planned()
+    assert [p.source for p in with_swap.discovery.trailing] == ["b", ".a.txt.swp", "t.json"]  # walk order
+    assert with_swap.fingerprint() == bare.fingerprint()
+    (src / "notes.md").write_text("# notes")
     assert planned().fingerprint() != bare.fingerprint()

@@ -166,14 +166,14 @@ def _folder_of_texts(folder: Path) -> Path:
 
 @needs_strace
 @pytest.mark.parametrize(("before", "after", "extra"), [
-    ({".f05.txt.swp": "swap"}, {}, ()),  # an editor's swap file, gone when the run is resumed
-    ({}, {".hidden": "x"}, ("--workers", "2")),
+    ({"notes.md": "# notes"}, {}, ("--workers", "2")),  # an unsupported file, gone when the run is resumed
     ({}, {"notes.md": "# notes"}, ("--dedup-parts",)),
 ])
 def test_a_skipped_entry_that_came_or_went_refuses_the_resume(tmp_path, before, after, extra):
-    """Discovery's skipped entries are the run's first items, counted in its chunks' bounds:
-    one that came or went since the kill shifted every document the resume skipped (a file
-    lost, or read twice, exit 0). The resume is refused; the folder as it was resumes."""
+    """Discovery's skipped entries (but hidden names and curate's own files, said last)
+    are the run's first items, counted in its chunks' bounds: one that came or went since
+    the kill shifted every document the resume skipped (a file lost, or read twice, exit
+    0). The resume is refused; the folder as it was resumes."""
     inputs = _folder_of_texts(tmp_path / "in")
     for name, text in before.items():
         (inputs / name).write_text(text)
@@ -215,18 +215,35 @@ def _timings(inputs: Path, name: str) -> None:
     assert in_process("run", other, "-o", inputs.parent / "timed", "-q", "--timings", inputs / name).returncode == 0
 
 
+def _swap(inputs: Path, name: str) -> None:
+    """An editor's swap or lock file, made by opening an input to look at it."""
+    (inputs / name).write_text("swap")
+
+
+def _hidden_folder(inputs: Path, name: str) -> None:
+    (inputs / name).mkdir()
+    (inputs / name / "HEAD").write_text("ref: refs/heads/main\n")
+
+
+_SAID = {_other_run: "output folder of a curate run skipped", _timings: "timings file of a curate run skipped",
+         _swap: "hidden file skipped", _hidden_folder: "hidden folder skipped"}
+
+
 @needs_strace
 @pytest.mark.parametrize(("before", "after", "extra"), [
     ((), (("b", _other_run),), ()),  # `curate run data -o data/a`, stopped; then `... -o data/b`
     ((("old", _other_run),), (), ("--workers", "2")),  # an experiment deleted meanwhile
     ((), (("b", _other_run), ("t.json", _timings)), ("--dedup-parts",)),
+    (((".f05.txt.swp", _swap),), (), ()),  # an editor's swap file, gone when the run is resumed
+    ((), ((".~lock.f07.txt#", _swap), (".git", _hidden_folder)), ("--workers", "2")),
 ])
-def test_curates_own_files_that_came_or_went_do_not_refuse_the_resume(tmp_path, before, after, extra):
-    """Another run's output folder, or a --timings file, that came or went in the input
-    folder while a run was stopped: never read, yet the resume was refused ('the entries
-    skipped in the input folders: b (new)'), its finished chunks only to be thrown away.
-    They are said after every document now, as the folder is when the run is resumed:
-    the output is byte for byte a run's never stopped over the folder as it is then."""
+def test_entries_never_read_that_came_or_went_do_not_refuse_the_resume(tmp_path, before, after, extra):
+    """Another run's output folder, a --timings file, or a hidden name (an editor's swap
+    file, a .git/ folder) that came or went in the input folder while a run was stopped:
+    never read, yet the resume was refused ('the entries skipped in the input folders:
+    .f05.txt.swp (gone)'), its finished chunks only to be thrown away. They are said after
+    every document now, as the folder is when the run is resumed: the output is byte for
+    byte a run's never stopped over the folder as it is then."""
     inputs = _folder_of_texts(tmp_path / "in")
     for name, make in before:
         make(inputs, name)
@@ -234,7 +251,10 @@ def test_curates_own_files_that_came_or_went_do_not_refuse_the_resume(tmp_path, 
     args = ("run", inputs, "-o", out, "-q", "--chunk-docs", "1", *extra)
     killed_at_open(out / ".partial" / "000010.done", Path(sys.executable).parent / "curate", *args, cwd=ROOT)
     for name, _ in before:
-        shutil.rmtree(inputs / name)
+        if (inputs / name).is_dir():
+            shutil.rmtree(inputs / name)
+        else:
+            (inputs / name).unlink()
     for name, make in after:
         make(inputs, name)
     resumed = in_process(*args, "--resume")
@@ -243,9 +263,7 @@ def test_curates_own_files_that_came_or_went_do_not_refuse_the_resume(tmp_path, 
     assert in_process("run", inputs, "-o", reference, "-q", "--chunk-docs", "1", *extra).returncode == 0
     assert output_files(out) == output_files(reference)
     said = [(p["source"], p["problem"]) for p in read_jsonl(out / "quarantine.jsonl")]
-    assert said == sorted(
-        [(name, "output folder of a curate run skipped") for name, make in after if make is _other_run]
-        + [(name, "timings file of a curate run skipped") for name, make in after if make is _timings])
+    assert said == sorted((name, _SAID[make]) for name, make in after)
 
 
 @needs_strace
