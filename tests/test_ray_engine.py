@@ -257,6 +257,29 @@ def test_the_api_on_ray_does_not_advise_resume_either(tmp_path, ray_cluster):
     assert "--overwrite to start again" in stopped.stdout and "with --resume" not in stopped.stdout
 
 
+def test_the_api_caller_keeps_its_environment(ray_cluster):
+    # Ray's switch for its stack dump on a SIGTERM was set in os.environ to connect and left
+    # there: every process an API caller started afterwards had it.
+    import subprocess
+    import sys
+
+    joined, cluster_env = ray_cluster
+    script = (
+        "import os\n"
+        "from curate.engines import engine_for\n"
+        "from curate.engines.ray import SIGNAL_HANDLER_SWITCH as SWITCH\n"
+        "os.environ.pop(SWITCH, None)\n"
+        f"with engine_for('ray', 2, {joined[-1]!r}):\n"
+        "    import ray\n"
+        "    assert ray.is_initialized()\n"
+        "print(repr(os.environ.get(SWITCH)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], env=cluster_env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "None\n"
+
+
 @needs_strace
 def test_a_machine_limit_in_an_actor_stops_in_its_own_words(tmp_path):
     # Too many open files met by an actor reading a file: Ray raises the actor's stop again

@@ -736,17 +736,28 @@ def _connect(address: str | None, cpus: int) -> bool:
     return True
 
 
+SIGNAL_HANDLER_SWITCH = "RAY_DISABLE_FAILURE_SIGNAL_HANDLER"
+
+
 def _init(**options: Any) -> None:
     """ray.init, with curate's SIGTERM handling kept (`_keep_sigterm`). In the start-up,
     Ray's own handler (a sys.exit(15)) ends it: the cluster is shut down and the process
     ends by the signal, as after it."""
     # The stack dump that Ray's handler in C prints on a SIGTERM (it is Ray's switch, read
-    # by the Python processes of Ray: this driver and the actors it starts).
-    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+    # when this driver connects and by the processes of a cluster it starts, which take
+    # their environment then): set for ray.init alone, as an API caller's environment is
+    # the caller's (it stayed set in it, for every process it started after).
+    unset = SIGNAL_HANDLER_SWITCH not in os.environ
+    if unset:
+        os.environ[SIGNAL_HANDLER_SWITCH] = "1"
     previous = signal.getsignal(signal.SIGTERM)
     try:
         with _own_process_group():
-            ray.init(**options)
+            try:
+                ray.init(**options)
+            finally:
+                if unset:
+                    os.environ.pop(SIGNAL_HANDLER_SWITCH, None)
     except SystemExit as err:
         if err.code != signal.SIGTERM:
             raise
