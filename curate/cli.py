@@ -897,11 +897,16 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
       curate explain part-00000 --format jsonl
       curate explain page.txt --keep-lang en --encoding cp1252
     """
+    from curate.discover import unreadable_input
     from curate.explain import explain_file, format_verdicts
     from curate.formats import reader_for, supported
 
     name = shown(str(file))  # a name from a scraped folder (curate explain crawl/*)
-    if not file.exists():
+    try:
+        exists = file.exists()
+    except OSError as err:  # a path too long for the system, a folder above it locked
+        raise _fail(unreadable_input(str(file), err)) from None
+    if not exists:
         raise click.ClickException(f"{name}: no such file; give one input file ({supported()})")
     if not file.is_file():
         raise click.ClickException(f"{name}: not a regular file (a folder, pipe or device); give one input file "

@@ -57,7 +57,7 @@ from curate.formats.base import (
 )
 from curate.globs import Glob, as_glob
 from curate.outdir import CORPUS, PARTIAL, SUMMARY, is_curate_summary
-from curate.paths import absolute, inside, spellings
+from curate.paths import absolute, inside, spellings, unreachable
 from curate.signed_urls import public_url
 from curate.storage import (
     Location,
@@ -397,10 +397,13 @@ def _discover(inputs: list[Location] | list[Path], output: Location | None,
         if not isinstance(local, Path):
             continue
         absolute(local)  # a relative path with the current folder gone: said so, not "no such file"
-        if glob is not None and not local.is_dir():
-            raise UsageError(f"{spelled}: no folder {local} to match the pattern in; check the path")
-        if not local.exists() and not local.is_symlink():
-            raise UsageError(f"{local}: no such file or folder; check the path")
+        try:
+            if glob is not None and not local.is_dir():
+                raise UsageError(f"{spelled}: no folder {local} to match the pattern in; check the path")
+            if not local.exists() and not local.is_symlink():
+                raise UsageError(f"{local}: no such file or folder; check the path")
+        except OSError as err:  # Path.exists says False for a missing path, and raises the rest
+            raise unreadable_input(spelled, err) from None
     # A pattern's folder is not read whole: two inputs meet only if a file is taken twice
     # (checked once the files are listed, below).
     _refuse_overlapping_roots([root for root, glob in zip(roots, globs, strict=True)
@@ -638,6 +641,13 @@ def _skipped_file(name: str, path: Location, dataset: DatasetFolder, input_forma
         return HIDDEN_FILE, SKIP_ACTIONS[HIDDEN_FILE]
     reader = reader_for(path, input_format)
     return dataset.skipped(name, reader.name if reader is not None else None)
+
+
+def unreadable_input(spelled: str, err: OSError) -> UsageError:
+    """The stop for an input named on the command line that cannot even be looked at
+    (paths.unreachable); a limit of the process or machine is said as one."""
+    raise_if_machine_limit(err, f"looking at {spelled}")
+    return unreachable(source_name(spelled), err)
 
 
 def _refuse_taken_twice(files: list[InputFile], spelled: str, taken: dict[str, str]) -> None:

@@ -3,6 +3,7 @@ the same spelling rules for discover (inputs, the output folder) and for --again
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -12,6 +13,24 @@ from curate.errors import UsageError
 # in a way the process cannot follow), os.getcwd() fails, and the path names nothing.
 NO_CURRENT_FOLDER = ("the current folder no longer exists (deleted since the shell entered it), so a relative path "
                      "names nothing; cd to an existing folder and run again")
+
+
+def unreachable(shown: str, err: OSError, given: str | None = "give it") -> UsageError:
+    """The stop for a path named on the command line that cannot even be looked at: longer
+    than the system allows (ENAMETOOLONG), or below a folder without search permission.
+    Path.exists says False only for a path that is not there, and raised these, a
+    traceback. ``given``: how a path relative to a nearer folder would be given, for the
+    advice; None where curate makes the path absolute (the output folder), so that only a
+    shorter one helps."""
+    if err.errno == errno.ENAMETOOLONG and given is None:
+        return UsageError(f"{shown}: its path is longer than this system allows; choose a folder with a shorter "
+                          "path (or shorten the names above it)")
+    if err.errno == errno.ENAMETOOLONG:
+        return UsageError(f"{shown}: its path is longer than this system allows; cd to a folder nearer to it and "
+                          f"{given} as a path relative to there (the limit is on the path as given), or shorten "
+                          "the names above it")
+    return UsageError(f"{shown}: cannot be looked at ({err.strerror}); check the path and the permissions of the "
+                      "folders above it")
 
 
 def inside(child: str, parent: str, sep: str = os.sep) -> bool:

@@ -57,7 +57,7 @@ from curate.outdir import (
     rename_new,
     write_durably,
 )
-from curate.paths import followed, spelled_as_given, still_leads
+from curate.paths import followed, spelled_as_given, still_leads, unreachable
 from curate.summary import Signature, written_types
 
 if TYPE_CHECKING:
@@ -263,10 +263,13 @@ class OutputWriter:
         lock that: every file of the run, the lock too, is then written in the one folder
         the name led to when the run began (paths.followed), and the commit checks the
         name still leads there (_check_name)."""
-        what = not_a_folder(self.named)
+        try:
+            what = not_a_folder(self.named)
+            inside = enclosing_output(self.named) if what is None else None
+        except OSError as err:  # a path too long for the system (the folder's, or the current one's)
+            raise unreachable(str(self.named), err, None) from None
         if what is not None:
             raise UsageError(what)
-        inside = enclosing_output(self.named)
         if inside is not None:
             raise UsageError(f"{self.named}: inside {inside}; a run's commit moves its output into its folder, and "
                              "--overwrite deletes it, so an output folder inside another is lost or mixed into it: "

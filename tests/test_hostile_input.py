@@ -14,7 +14,17 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from conftest import corpus_bytes, in_process, invoke, output_files, peak_rss_mb, read_corpus, read_jsonl, run_process
+from conftest import (
+    SEEDS,
+    corpus_bytes,
+    in_process,
+    invoke,
+    output_files,
+    peak_rss_mb,
+    read_corpus,
+    read_jsonl,
+    run_process,
+)
 
 GOOD = "A sentence of real content that must survive whatever sits next to it in the folder."
 LIMIT = 90  # seconds: a hang is a failure, not a stuck suite
@@ -837,6 +847,42 @@ def test_a_file_past_the_system_path_limit_in_a_folder_under_it_is_quarantined_n
     assert result.returncode == 0, result.stderr
     assert list(_texts(tmp_path / "near")) == [name]
     assert not (tmp_path / "near" / "quarantine.jsonl").read_bytes()
+
+
+def test_a_path_past_the_system_limit_named_on_the_command_line_is_said_not_a_traceback(tmp_path):
+    """An input, an explained file, an output folder or a report's folder named by a path
+    longer than PATH_MAX: Path.exists() raised ENAMETOOLONG (it says False only for a path
+    that is not there), and every command stopped with a traceback."""
+    names = [f"{'d' * 200}{k}" for k in range(21)]  # ~4,250 bytes of folders
+    try:
+        deep = _deep_folders(tmp_path, names)
+        here = os.getcwd()
+        try:
+            os.chdir(tmp_path.joinpath(*names[:10]))
+            os.chdir(os.path.join(*names[10:]))
+            Path("page.txt").write_text(GOOD + "\n")
+        finally:
+            os.chdir(here)
+        assert len(os.fsencode(deep)) > 4096
+        longer = "its path is longer than this system allows"
+        for args in (("run", deep / "page.txt", "-o", tmp_path / "out"), ("run", deep, "-o", tmp_path / "out"),
+                     ("explain", deep / "page.txt")):
+            result = _curate_here(*args)
+            assert result.returncode == 1 and f"Error: {deep}" in result.stderr and longer in result.stderr
+            assert "cd to a folder nearer to it and give it as a path relative to there" in result.stderr
+        assert not (tmp_path / "out").exists()
+        result = _curate_here("run", SEEDS, "-o", deep / "out", "-q")
+        assert result.returncode == 1 and f"{longer}; choose a folder with a shorter path" in result.stderr
+        for command in ("report", "clusters"):
+            result = _curate_here(command, deep)
+            assert result.returncode == 1 and longer in result.stderr, result.stderr
+        # As the advice says: given from a folder nearer to it, the same input is read.
+        near = tmp_path.joinpath(*names[:10])
+        result = _curate_here("run", os.path.join(*names[10:], "page.txt"), "-o", tmp_path / "near", "-q", cwd=near)
+        assert result.returncode == 0, result.stderr
+        assert list(_texts(tmp_path / "near")) == ["page.txt"]
+    finally:  # by rm: pytest's clean-up of tmp_path would stop at the long path
+        subprocess.run(["rm", "-rf", str(tmp_path / names[0])], check=True)
 
 
 def test_a_tree_deeper_than_the_recursion_limit_is_walked_not_a_traceback(tmp_path):
