@@ -809,8 +809,9 @@ def _check_timings(timings: Path, output) -> None:
     that does not exist or cannot be written (the run was over before it said so)."""
     from curate.discover import is_curate_output
     from curate.outdir import is_curate_summary
-    from curate.userfile import check_new_file
+    from curate.userfile import check_new_file, check_reachable
 
+    check_reachable(timings, "--timings")
     landing = timings.resolve()  # written through a link: where the bytes land
     keep_out = ("the timings are kept out of the output folder, whose files are byte-identical between runs; "
                 "give --timings a FILE outside it")
@@ -1208,11 +1209,15 @@ def rules_suggest(out, target, to, top, min_count):
     """
 
     from curate.suggest import rule_names_in, skipped_report, suggestions, to_toml
-    from curate.userfile import cannot_write, check_new_file, create_file
+    from curate.userfile import cannot_write, check_new_file, check_reachable, create_file
 
     if target is not None and to is not None:
         raise click.UsageError(f"-o {target} and --to {to} both name the file to write; give -o FILE alone")
     target = target or to or SUGGESTED
+    try:
+        check_reachable(target, "-o")
+    except CurateError as err:
+        raise _fail(err) from None
     if target.exists():
         raise click.ClickException(f"{target} exists; choose another file with -o, or move it away first")
     # ./rules/ is loaded by every plain `curate run` here without being named: rules no one

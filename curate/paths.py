@@ -23,8 +23,8 @@ def unreachable(shown: str, err: OSError, given: str | None = "give it") -> Usag
     advice; None where curate makes the path absolute (the output folder), so that only a
     shorter one helps."""
     if err.errno == errno.ENAMETOOLONG and given is None:
-        return UsageError(f"{shown}: its path is longer than this system allows; choose a folder with a shorter "
-                          "path (or shorten the names above it)")
+        return UsageError(f"{shown}: its path is longer than this system allows; give a shorter "
+                          "one (or shorten the names above it)")
     if err.errno == errno.ENAMETOOLONG:
         return UsageError(f"{shown}: its path is longer than this system allows; cd to a folder nearer to it and "
                           f"{given} as a path relative to there (the limit is on the path as given), or shorten "

@@ -850,9 +850,9 @@ def test_a_file_past_the_system_path_limit_in_a_folder_under_it_is_quarantined_n
 
 
 def test_a_path_past_the_system_limit_named_on_the_command_line_is_said_not_a_traceback(tmp_path):
-    """An input, an explained file, an output folder or a report's folder named by a path
-    longer than PATH_MAX: Path.exists() raised ENAMETOOLONG (it says False only for a path
-    that is not there), and every command stopped with a traceback."""
+    """An input, an explained file, an output folder, a report's folder or a file curate
+    writes named by a path longer than PATH_MAX: Path.exists() raised ENAMETOOLONG (it says
+    False only for a path that is not there), and every command stopped with a traceback."""
     names = [f"{'d' * 200}{k}" for k in range(21)]  # ~4,250 bytes of folders
     try:
         deep = _deep_folders(tmp_path, names)
@@ -871,8 +871,17 @@ def test_a_path_past_the_system_limit_named_on_the_command_line_is_said_not_a_tr
             assert result.returncode == 1 and f"Error: {deep}" in result.stderr and longer in result.stderr
             assert "cd to a folder nearer to it and give it as a path relative to there" in result.stderr
         assert not (tmp_path / "out").exists()
-        result = _curate_here("run", SEEDS, "-o", deep / "out", "-q")
-        assert result.returncode == 1 and f"{longer}; choose a folder with a shorter path" in result.stderr
+        # Where curate writes: the -o folder, and the files of --timings, rules suggest,
+        # report and clusters (each checked, then written, and each check raised).
+        out = tmp_path / "seeds-out"
+        assert _curate_here("dedup", SEEDS, "-o", out, "-q").returncode == 0
+        for args in (("run", SEEDS, "-o", deep / "out", "-q"),
+                     ("dedup", SEEDS, "-o", tmp_path / "t-out", "-q", "--timings", deep / "t.json"),
+                     ("rules", "suggest", out, "-o", deep / "s.toml"), ("report", out, "-o", deep / "r.html"),
+                     ("clusters", out, "-o", deep / "c.jsonl")):
+            result = _curate_here(*args)
+            assert result.returncode == 1 and f"{longer}; give a shorter one" in result.stderr, (args, result.stderr)
+        assert not (tmp_path / "t-out").exists()
         for command in ("report", "clusters"):
             result = _curate_here(command, deep)
             assert result.returncode == 1 and longer in result.stderr, result.stderr

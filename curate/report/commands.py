@@ -15,7 +15,7 @@ from curate.errors import ArgumentError, UsageError
 from curate.outdir import CLUSTERS, CORPUS, CURATE_NAMES, DISCARDED, INDEX, INDEX_BUILDING, PARTIAL, REPORT
 from curate.report.clusters import ClusterIndex, cluster_records
 from curate.report.folder import OutputFolder
-from curate.userfile import replace_file
+from curate.userfile import check_reachable, replace_file
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ def target_of(out: Path, target: Path | None, default: str, overwrite: bool) -> 
     """Where to write: the given file or OUT/default; refuses a file of an output folder
     (see _refuse_inside_output) and an existing file unless overwrite."""
     path = target if target is not None else out / default
+    check_reachable(path, "-o")
     if path.is_dir():
         raise UsageError(f"{path}: is a folder; give a file name with -o FILE")
     if not path.parent.is_dir():
