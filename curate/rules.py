@@ -237,16 +237,22 @@ def _toml_files(folder: Path) -> list[Path]:
     again. Hidden names are skipped, as in an input folder: an editor's lock link
     (.#x.toml) or a .backup/ copy is no rule file of the project."""
     found: list[Path] = []
-    walked = {os.path.realpath(folder)}
+    # Each folder's real path, from its parent's: realpath on every folder looked up every
+    # folder above it again (a tree 1,100 deep took 9 s).
+    reals = {os.fspath(folder): os.path.realpath(folder)}
+    walked = set(reals.values())
     for root, dirs, files in walk_folders(folder, _raise_walk_error, followlinks=True):
+        root_real = reals.pop(root)
         # Real folders claim their place before links to them, so a file is named by its
         # real path where a link sits beside it.
         shown = sorted(d for d in dirs if not d.startswith("."))
         dirs[:] = []
         for name in sorted(shown, key=lambda d: os.path.islink(os.path.join(root, d))):
-            real = os.path.realpath(os.path.join(root, name))
+            path = os.path.join(root, name)
+            real = os.path.realpath(path) if os.path.islink(path) else os.path.join(root_real, name)
             if real not in walked:
                 walked.add(real)
+                reals[path] = real
                 dirs.append(name)
         dirs.sort()
         found.extend(Path(root) / name for name in files if name.endswith(".toml") and not name.startswith("."))
