@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import click
 
@@ -29,6 +29,7 @@ from curate.errors import (
     raise_if_machine_limit,
 )
 from curate.formats.base import DEFAULT_MAX_DOC_LINES
+from curate.paths import unreachable
 from curate.prompt_exit import exit_promptly
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
 from curate.stages import DEDUP_PIPELINE, RUN_PIPELINE
@@ -406,10 +407,28 @@ def read_options(inputs: bool) -> list:
     ]
 
 
+class ExistingPath(click.Path):
+    """click.Path(exists=True) that says a path too long for the system is too long: click
+    looks it up, and took the OSError for a path that does not exist ("Directory '...'
+    does not exist")."""
+
+    def __init__(self, **options: Any):
+        super().__init__(exists=True, path_type=Path, **options)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            os.lstat(value)
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # click says it is not there
+        except OSError as err:
+            self.fail(str(unreachable(shown(os.fsdecode(value)), err, None)), param, ctx)
+        return super().convert(value, param, ctx)
+
+
 # Repeatable only to be refused when repeated: a single-valued option kept the last. Run,
 # dedup and explain (a line of FILE that copies the earlier run is dropped as run drops it).
 against_option = click.option(
-    "--against", type=click.Path(path_type=Path, exists=True, file_okay=False), multiple=True,
+    "--against", type=ExistingPath(file_okay=False), multiple=True,
     callback=_one_index, metavar="DIR",
     help="Remove paragraphs that copy anything kept by an earlier run, which was run with "
          "--save-index: DIR is its output folder (or its index/ folder). The copies point at "
@@ -937,8 +956,8 @@ def explain(file, rule_dirs, no_builtin_rules, no_project_rules, disabled, enabl
 
 
 @cli.command(short_help="Score a curate OUTPUT folder against a GOLD folder of snippet files.")
-@click.argument("output", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.argument("gold", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("output", type=ExistingPath(file_okay=False))
+@click.argument("gold", type=ExistingPath(file_okay=False))
 @click.option("--show", type=click.IntRange(min=0), default=20, show_default=True,
               help="How many failed snippets to list.")
 def score(output, gold, show):
@@ -1178,7 +1197,7 @@ def rules_test(folders, no_builtin_rules, no_project_rules):
 
 
 @rules.command("suggest", short_help="Propose line rules for the lines a run removed most often without one.")
-@click.argument("out", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("out", type=ExistingPath(file_okay=False))
 @click.option("-o", "--output", "target", type=click.Path(path_type=Path, dir_okay=False), default=None,
               show_default=str(SUGGESTED),
               help="The rule file to write (never over an existing file). Outside rules/ on purpose: "

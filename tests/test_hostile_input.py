@@ -885,6 +885,10 @@ def test_a_path_past_the_system_limit_named_on_the_command_line_is_said_not_a_tr
         for command in ("report", "clusters"):
             result = _curate_here(command, deep)
             assert result.returncode == 1 and longer in result.stderr, result.stderr
+        # Folders click looks up itself: it took the error for a folder that is not there.
+        for args in (("run", SEEDS, "-o", tmp_path / "a-out", "--against", deep), ("score", deep, SEEDS)):
+            result = _curate_here(*args)
+            assert result.returncode == 2 and longer in result.stderr and "does not exist" not in result.stderr
         # As the advice says: given from a folder nearer to it, the same input is read.
         near = tmp_path.joinpath(*names[:10])
         result = _curate_here("run", os.path.join(*names[10:], "page.txt"), "-o", tmp_path / "near", "-q", cwd=near)

@@ -68,7 +68,7 @@ class OutputFolder:
         except (FileNotFoundError, NotADirectoryError):
             pass  # said below
         except OSError as err:  # a path too long for the system: Path.exists raised it
-            raise unreachable(str(path), err, "give the folder") from None
+            raise unreachable(str(path), err, None) from None
         if path.exists() and not path.is_dir():
             raise UsageError(f"{path}: a file, not an output folder; give the output folder of a finished "
                              "`curate run` (the folder given to -o, which holds summary.json)")
