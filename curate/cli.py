@@ -29,7 +29,7 @@ from curate.errors import (
     raise_if_machine_limit,
 )
 from curate.formats.base import DEFAULT_MAX_DOC_LINES
-from curate.paths import unreachable
+from curate.paths import check_reachable
 from curate.prompt_exit import exit_promptly
 from curate.rules import PROJECT_ORIGIN, RuleSet, load_rules
 from curate.stages import DEDUP_PIPELINE, RUN_PIPELINE
@@ -417,11 +417,9 @@ class ExistingPath(click.Path):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
-            os.lstat(value)
-        except (FileNotFoundError, NotADirectoryError):
-            pass  # click says it is not there
-        except OSError as err:
-            self.fail(str(unreachable(shown(os.fsdecode(value)), err, None)), param, ctx)
+            check_reachable(value, shown(os.fsdecode(value)), None)  # one not there: click says so
+        except UsageError as err:
+            self.fail(str(err), param, ctx)
         return super().convert(value, param, ctx)
 
 

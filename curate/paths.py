@@ -33,6 +33,18 @@ def unreachable(shown: str, err: OSError, given: str | None = "give it") -> Usag
                       "folders above it")
 
 
+def check_reachable(path: str | os.PathLike, shown: str | None = None, given: str | None = "give it") -> None:
+    """Raise `unreachable`'s stop if the system cannot even look ``path`` up; a path that
+    is not there (yet) passes, for the caller to say so or to make it. ``shown``: how the
+    stop names it (default: the path)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except OSError as err:
+        raise unreachable(shown if shown is not None else os.fspath(path), err, given) from None
+
+
 def inside(child: str, parent: str, sep: str = os.sep) -> bool:
     """``child`` is ``parent`` or below it (``sep``: "/" for URLs); a trailing separator
     does not count."""

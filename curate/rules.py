@@ -354,9 +354,9 @@ def load_rules(
                     continue  # named again (./rules/x.toml given with --rules): load it once, as a folder
                 loaded.add(text.key)
             rule_file = RuleFile(origin, text.relative, hashlib.sha256(text.data).hexdigest(), 0)
-            builtin = origin == BUILTIN_ORIGIN
-            rules = parse_rule_file(text.display, _decode(text), rule_file.label, trusted=builtin)
-            if builtin and check_examples and rules_verified.proven(text.relative, rule_file.sha256):
+            is_builtin = origin == BUILTIN_ORIGIN  # not the parameter `builtin`, which asks for the pack
+            rules = parse_rule_file(text.display, _decode(text), rule_file.label, trusted=is_builtin)
+            if is_builtin and check_examples and rules_verified.proven(text.relative, rule_file.sha256):
                 proven.update(rule.name for rule in rules)
             for rule in rules:
                 if rule.name in where:

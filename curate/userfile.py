@@ -17,8 +17,8 @@ import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from curate import paths
 from curate.errors import MachineLimit, UsageError, machine_limit
-from curate.paths import unreachable
 
 # The temporary name of a file being written (what a killed command can leave behind).
 TEMPORARY = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{8}\.tmp")
@@ -44,12 +44,7 @@ def cannot_write(path: Path, err: OSError, option: str, folder: Path | None = No
 def check_reachable(path: Path, option: str) -> None:
     """Refuse a FILE the system cannot even look up (a path longer than it allows): every
     check of it, and then its write, raised the OSError, a traceback."""
-    try:
-        os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        pass  # not there yet: the file to make
-    except OSError as err:
-        raise unreachable(f"{option} {path}", err, None) from None
+    paths.check_reachable(path, f"{option} {path}", None)
 
 
 def check_new_file(path: Path, option: str) -> None:

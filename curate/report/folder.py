@@ -19,7 +19,7 @@ from curate.formats import reader_for
 from curate.formats.base import ReadOptions
 from curate.formats.jsonl import json_kind
 from curate.outdir import CORPUS, LEGACY_CORPUS, PARTIAL, QUARANTINE, REMOVED, SUMMARY, is_curate_summary, lock_holder
-from curate.paths import unreachable
+from curate.paths import check_reachable
 
 # A corpus record can be as large as the biggest input document, which --max-doc-bytes
 # caps at 64 MiB by default; read back without a cap, so no kept document is skipped.
@@ -63,12 +63,7 @@ class OutputFolder:
             raise UsageError(f"{where}: a URL; curate report and curate clusters read a local output folder: copy "
                              "it here first (aws s3 sync, gsutil rsync, ...)")
         path = self.path = Path(where)
-        try:
-            os.lstat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            pass  # said below
-        except OSError as err:  # a path too long for the system: Path.exists raised it
-            raise unreachable(str(path), err, None) from None
+        check_reachable(path, given=None)  # a path too long for the system: Path.exists raised it
         if path.exists() and not path.is_dir():
             raise UsageError(f"{path}: a file, not an output folder; give the output folder of a finished "
                              "`curate run` (the folder given to -o, which holds summary.json)")
