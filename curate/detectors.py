@@ -23,6 +23,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
+from statistics import median  # numpy's imports numpy.ma, ~90 ms of a run's start; same bits on floats
 from typing import Protocol
 
 import numpy as np
@@ -908,7 +909,7 @@ def _listing_span(pieces: list[tuple[float, int, int]], best: float, start: int,
 def _trimmed(chain: list[tuple[float, int, int]]) -> list[tuple[float, int, int]]:
     """The chain without the light stretches at its ends: a question under "Similar
     threads", a one-line blurb in the footer, next to the last of a listing's items."""
-    floor = 0.5 * float(np.median([total for total, _, _ in chain]))
+    floor = 0.5 * median([total for total, _, _ in chain])
     first = next(k for k, (total, _, _) in enumerate(chain) if total >= floor)
     last = next(k for k in range(len(chain) - 1, -1, -1) if chain[k][0] >= floor)
     return chain[first:last + 1]
@@ -956,7 +957,7 @@ def _share_menu_scores(scores: np.ndarray,
     item, whose next line is not one of them)."""
     for first, last in _runs_hit_by(pages, _MENUS_ONLY):
         if last > first:
-            scores[first:last + 1] = float(np.median(scores[first:last + 1]))
+            scores[first:last + 1] = median(scores[first:last + 1].tolist())
 
 
 def _runs_hit_by(pages: Sequence[tuple[list[Line], dict[int, set[str]], frozenset[int] | set[int]]],
@@ -1010,7 +1011,7 @@ def _share_list_scores(scores: np.ndarray, pages: list[list[Line]], free: np.nda
     for lines in pages:
         hit = {line.index for line, ok in zip(lines, free[row:row + len(lines)].tolist(), strict=True) if not ok}
         for first, last in _item_runs(lines, hit):
-            shared = float(np.median(scores[row + first:row + last + 1]))
+            shared = median(scores[row + first:row + last + 1].tolist())
             scores[row + first:row + last + 1] = shared
             intro = lines[first - 1] if first else None
             if (intro is not None and intro.index not in hit and _INTRO.search(intro.text)
@@ -1022,7 +1023,7 @@ def _share_list_scores(scores: np.ndarray, pages: list[list[Line]], free: np.nda
         # paragraph's last line is no more noise than its first.
         wrapped = _wrapped_prose(lines, None, hit, ArticleRegion.prose_min_words, ArticleRegion.long_words)
         for first, last in [*_stanza_blocks(lines, hit), *wrapped]:
-            scores[row + first:row + last + 1] = float(np.median(scores[row + first:row + last + 1]))
+            scores[row + first:row + last + 1] = median(scores[row + first:row + last + 1].tolist())
         row += len(lines)
 
 

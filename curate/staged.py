@@ -39,6 +39,7 @@ from curate.storage import (
     upload,
     walk_files,
 )
+from curate.user_cache import cache_root
 from curate.write import OutputWriter
 
 if TYPE_CHECKING:
@@ -49,11 +50,10 @@ STAGING_ENV = "CURATE_STAGING"
 
 def default_staging_root() -> Path:
     """Where remote outputs are staged unless --staging says: $CURATE_STAGING, else the
-    user's cache folder."""
+    user's cache folder (`user_cache.cache_root`)."""
     if os.environ.get(STAGING_ENV):
         return Path(os.environ[STAGING_ENV])
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "curate" / "staging"
+    return cache_root() / "staging"
 
 
 def staging_folder(url: str, root: Path | None = None) -> Path:

@@ -235,6 +235,17 @@ def recorded_engines(monkeypatch) -> Iterator[dict[str, str]]:
     rules_verified._setting_matches.cache_clear()  # before the real versions come back
 
 
+@pytest.fixture(scope="session", autouse=True)
+def curate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cache folder of every curate this session runs (in-process and in subprocesses,
+    which inherit the environment): one for the session, shared by its xdist workers, so
+    that the tests neither write into the user's ~/.cache nor depend on what is there."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "curate-cache"
+    os.environ["CURATE_CACHE"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def noise_dev_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The output folder of `curate run noise-dev --workers 2 -q`, made once per test

@@ -1,0 +1,130 @@
+"""langdetect's profiles as one table, kept in the user's cache folder between runs: the
+same bits whether derived or read back, and a cache entry that is missing, cut short,
+of another shape or not writable costs the time to derive it again, never a wrong table
+or an error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from curate.stages import language
+from curate.stages.language import INDEX_SUFFIX, TABLE_SUFFIX, profile_tables, profile_tables_key
+from tests.conftest import ROOT, SEEDS, output_files
+
+
+@pytest.fixture(scope="module")
+def derived() -> language.ProfileTables:
+    return language._profile_log_probabilities()
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CURATE_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "language"
+
+
+def assert_same_tables(got: language.ProfileTables, want: language.ProfileTables) -> None:
+    languages, row, log_prob, expected = got
+    assert languages == want[0]
+    assert list(row.items()) == list(want[1].items())  # the same rows, in the same order
+    assert log_prob.dtype == want[2].dtype == np.float64 and log_prob.shape == want[2].shape
+    assert log_prob.tobytes() == want[2].tobytes()
+    assert expected.tobytes() == want[3].tobytes()
+
+
+def entry(cache: Path) -> tuple[Path, Path]:
+    key = profile_tables_key()
+    return cache / f"{key}{TABLE_SUFFIX}", cache / f"{key}{INDEX_SUFFIX}"
+
+
+@pytest.mark.unit
+def test_tables_read_back_from_the_cache_are_the_derived_bits(cache, derived):
+    first = profile_tables()
+    table, index = entry(cache)
+    assert table.is_file() and index.is_file()
+    assert_same_tables(first, derived)
+    again = profile_tables()
+    assert_same_tables(again, derived)
+    assert isinstance(again[2], np.ndarray) and not isinstance(again[2], np.memmap)
+    assert not again[2].flags.writeable, "the mapped table is read-only: no stage may write into it"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("damage", ["table cut short", "index not json", "index of another shape",
+                                    "table of another dtype", "table missing"])
+def test_a_damaged_entry_is_derived_again_and_replaced(cache, derived, damage):
+    profile_tables()
+    table, index = entry(cache)
+    if damage == "table cut short":
+        table.write_bytes(table.read_bytes()[:1000])
+    elif damage == "index not json":
+        index.write_bytes(b"{not json")
+    elif damage == "index of another shape":
+        index.write_bytes(b'{"languages": ["en"], "grams": ["a"], "expected": [0.0]}')
+    elif damage == "table of another dtype":
+        np.save(table, np.zeros(derived[2].shape, dtype=np.float32))
+    else:
+        table.unlink()
+    assert_same_tables(profile_tables(), derived)
+    assert_same_tables(profile_tables(), derived)  # read back from the entry written again
+    assert sorted(p.name for p in cache.iterdir()) == sorted([table.name, index.name])
+
+
+@pytest.mark.unit
+def test_an_unwritable_cache_folder_costs_only_time(tmp_path, monkeypatch, derived):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("CURATE_CACHE", str(blocked))
+    assert_same_tables(profile_tables(), derived)
+    assert blocked.read_text() == "not a folder"
+
+
+@pytest.mark.unit
+def test_entries_for_other_profiles_or_code_are_removed_when_a_new_one_is_written(cache, derived):
+    cache.mkdir(parents=True)
+    stale = [cache / f"{'0' * 32}{TABLE_SUFFIX}", cache / f"{'0' * 32}{INDEX_SUFFIX}"]
+    for path in stale:
+        path.write_bytes(b"an older curate's entry")
+    profile_tables()
+    assert sorted(p.name for p in cache.iterdir()) == sorted(p.name for p in entry(cache))
+
+
+@pytest.mark.unit
+def test_the_key_changes_with_a_profile_file(tmp_path, monkeypatch):
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    for name in language.profile_names()[:3]:
+        (profiles / name).write_bytes((Path(language.PROFILES_DIRECTORY) / name).read_bytes())
+    monkeypatch.setattr(language, "PROFILES_DIRECTORY", str(profiles))
+    before = profile_tables_key()
+    assert profile_tables_key() == before
+    first = profiles / language.profile_names()[0]
+    first.write_bytes(first.read_bytes() + b" ")
+    assert profile_tables_key() != before
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_run_writes_the_same_output_with_and_without_the_cache(tmp_path, workers):
+    """The real CLI, from an empty cache folder (derived and written) and then from the
+    entry it left (mapped): byte for byte the same output."""
+    env = {**os.environ, "CURATE_CACHE": str(tmp_path / "cache")}
+    outputs = []
+    for run in ("derived", "cached"):
+        out = tmp_path / run
+        done = subprocess.run([sys.executable, "-m", "curate", "run", str(SEEDS), "-o", str(out), "-q",
+                               "--workers", workers], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        outputs.append(output_files(out))
+        if run == "derived":
+            assert len(list((tmp_path / "cache" / "language").glob(f"*{TABLE_SUFFIX}"))) == 1
+    derived_files, cached_files = outputs
+    assert derived_files.keys() == cached_files.keys()
+    for name in derived_files:
+        if name != "summary.json":  # it holds the run's timings
+            assert derived_files[name] == cached_files[name], name
