@@ -449,7 +449,8 @@ def io_options(fn):
         click.option("--staging", type=click.Path(path_type=Path, file_okay=False), default=None, metavar="DIR",
                      help="With -o URL: the local folder where the output is built and checkpointed before its "
                           "upload (it needs room for the whole output; deleted after the upload). Default: "
-                          "$CURATE_STAGING, else ~/.cache/curate/staging/."),
+                          "$CURATE_STAGING, else staging/ in curate's cache folder ($CURATE_CACHE, else "
+                          "~/.cache/curate)."),
         click.option("--output-format", default="jsonl", show_default=True, callback=_output_format,
                      metavar="FORMAT",
                      help="How corpus/ is written: jsonl, jsonl.gz, jsonl.zst or parquet (pip install "

@@ -1,10 +1,11 @@
-"""The user's cache folder: what curate derives from its installed data once and keeps
-between runs (langdetect's profiles as one table), and where remote outputs are staged.
+"""The user's cache folder: $CURATE_CACHE, else $XDG_CACHE_HOME/curate, else ~/.cache/curate.
 
-$CURATE_CACHE, else $XDG_CACHE_HOME/curate, else ~/.cache/curate. Everything kept here is
-derived: deleting the folder only costs the next run the time to derive it again, and a
-folder that cannot be written only costs every run that time. Nothing a run outputs
-depends on whether an entry was found.
+It holds what curate derives from its installed data once and keeps between runs
+(`language/`: langdetect's profiles as one table), and the folders where outputs bound for
+object storage are built (`staging/`, unless $CURATE_STAGING or --staging say otherwise).
+A derived entry may be deleted at any time: the next run derives it again, and a folder
+that cannot be written only costs every run that time. Nothing a run outputs depends on
+whether an entry was found. A staging folder is a stopped run's only copy of its work.
 """
 
 from __future__ import annotations
