@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -23,7 +24,11 @@ CACHE_ENV = "CURATE_CACHE"
 def cache_root() -> Path:
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset, or relative: the XDG spec says to ignore it
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):  # no home folder known (HOME unset, no passwd entry): not the working folder
+        base = os.path.join(tempfile.gettempdir(), f"curate-{os.getuid()}")
     return Path(base) / "curate"
 
 
@@ -47,12 +52,27 @@ def write_entry(path: Path, write: Callable[[IO[bytes]], object]) -> bool:
         return False
 
 
-def remove_other_entries(folder: Path, keep: set[str]) -> None:
-    """Remove the files of a cache folder but those named (the entries an older curate, or
-    other data, derived): best effort. A process still reading a removed file keeps it
-    until it closes it."""
+# An entry no process has used for this long is removed when another is written beside it.
+UNUSED_DAYS = 30
+
+
+def mark_used(path: Path) -> None:
+    """Record that a process uses this entry now (its modification time): best effort."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def remove_unused_entries(folder: Path, keep: set[str]) -> None:
+    """Remove the files of a cache folder, but those named, that no process has used for
+    UNUSED_DAYS (the entries of an older curate or langdetect): best effort. Not sooner:
+    where the folder is shared, as a home folder on NFS is by a cluster's nodes, another
+    node's curate of another version may be reading its own entry, and a mapped file
+    removed from under another NFS client fails its next read."""
+    limit = time.time() - UNUSED_DAYS * 86_400
     with contextlib.suppress(OSError):
         for entry in folder.iterdir():
-            if entry.name not in keep and not entry.name.startswith(".") and entry.is_file():
-                with contextlib.suppress(OSError):
+            if entry.name in keep or entry.name.startswith("."):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file() and entry.stat().st_mtime < limit:
                     entry.unlink()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 
 from curate.stages import language
 from curate.stages.language import INDEX_SUFFIX, TABLE_SUFFIX, profile_tables, profile_tables_key
+from curate.user_cache import UNUSED_DAYS, cache_root
 from tests.conftest import ROOT, SEEDS, output_files
 
 
@@ -86,13 +88,51 @@ def test_an_unwritable_cache_folder_costs_only_time(tmp_path, monkeypatch, deriv
 
 
 @pytest.mark.unit
-def test_entries_for_other_profiles_or_code_are_removed_when_a_new_one_is_written(cache, derived):
+def test_entries_unused_for_a_month_are_removed_when_a_new_one_is_written(cache, derived):
     cache.mkdir(parents=True)
-    stale = [cache / f"{'0' * 32}{TABLE_SUFFIX}", cache / f"{'0' * 32}{INDEX_SUFFIX}"]
-    for path in stale:
-        path.write_bytes(b"an older curate's entry")
+    old = [cache / f"{'0' * 32}{TABLE_SUFFIX}", cache / f"{'0' * 32}{INDEX_SUFFIX}"]
+    recent = [cache / f"{'1' * 32}{TABLE_SUFFIX}", cache / f"{'1' * 32}{INDEX_SUFFIX}"]
+    month_ago = time.time() - (UNUSED_DAYS + 1) * 86_400
+    for path in old + recent:
+        path.write_bytes(b"another curate's entry")
+    for path in old:
+        os.utime(path, (month_ago, month_ago))
     profile_tables()
-    assert sorted(p.name for p in cache.iterdir()) == sorted(p.name for p in entry(cache))
+    # Another version's entry in use (on a shared home folder, another node's) stays.
+    assert sorted(p.name for p in cache.iterdir()) == sorted(p.name for p in [*entry(cache), *recent])
+
+
+@pytest.mark.unit
+def test_reading_an_entry_marks_it_used(cache, derived):
+    profile_tables()
+    month_ago = time.time() - (UNUSED_DAYS + 1) * 86_400
+    for path in entry(cache):
+        os.utime(path, (month_ago, month_ago))
+    profile_tables()
+    assert all(path.stat().st_mtime > time.time() - 3600 for path in entry(cache))
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("variables", "expected"), [
+    ({"CURATE_CACHE": "/srv/cache"}, "/srv/cache"),
+    ({"XDG_CACHE_HOME": "/xdg"}, "/xdg/curate"),
+    ({"XDG_CACHE_HOME": "relative/xdg", "HOME": "/home/u"}, "/home/u/.cache/curate"),
+    ({"HOME": "/home/u"}, "/home/u/.cache/curate"),
+])
+def test_the_cache_folder_is_where_the_variables_say(monkeypatch, variables, expected):
+    for name in ("CURATE_CACHE", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert cache_root() == Path(expected)
+
+
+@pytest.mark.unit
+def test_without_a_home_folder_the_cache_is_not_made_in_the_working_folder(monkeypatch):
+    for name in ("CURATE_CACHE", "XDG_CACHE_HOME", "HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)  # as with no passwd entry either
+    assert cache_root().is_absolute()
 
 
 @pytest.mark.unit

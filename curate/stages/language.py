@@ -46,7 +46,7 @@ from curate.libraries import installed_version
 from curate.stages import language_calibration as calibration
 from curate.stages.base import Batch, Stage
 from curate.stages.language_calibration import FIT_OFFSET
-from curate.user_cache import cache_root, remove_other_entries, write_entry
+from curate.user_cache import cache_root, mark_used, remove_unused_entries, write_entry
 
 if TYPE_CHECKING:
     from curate.driver import RunConfig
@@ -288,6 +288,8 @@ def profile_tables() -> ProfileTables:
     folder = cache_root() / "language"
     cached = _read_cached_tables(folder / f"{key}{TABLE_SUFFIX}", folder / f"{key}{INDEX_SUFFIX}")
     if cached is not None:
+        mark_used(folder / f"{key}{TABLE_SUFFIX}")
+        mark_used(folder / f"{key}{INDEX_SUFFIX}")
         return cached
     tables = _profile_log_probabilities()
     languages, row, log_prob, expected = tables
@@ -295,19 +297,20 @@ def profile_tables() -> ProfileTables:
     # The table before the index: a reader finds the index only once the table is whole.
     if (write_entry(folder / f"{key}{TABLE_SUFFIX}", lambda file: np.save(file, log_prob, allow_pickle=False))
             and write_entry(folder / f"{key}{INDEX_SUFFIX}", lambda file: file.write(index))):
-        remove_other_entries(folder, {f"{key}{TABLE_SUFFIX}", f"{key}{INDEX_SUFFIX}"})
+        remove_unused_entries(folder, {f"{key}{TABLE_SUFFIX}", f"{key}{INDEX_SUFFIX}"})
     return tables
 
 
 def profile_tables_key() -> str:
-    """What the derived tables depend on: each profile file's name, size and modification
-    time, langdetect's version (its smoothing constants) and this module's own source (how
-    they are derived). A profile edited in place keeps neither size nor time."""
+    """What the derived tables depend on: each profile file's name and size, langdetect's
+    version (its profiles and smoothing constants) and this module's own source (how they
+    are derived). Not the files' times: machines that installed the same versions share
+    one entry, where their cache folder is shared (a home folder on NFS)."""
     directory = Path(PROFILES_DIRECTORY)
     parts = [f"langdetect {installed_version('langdetect')}"]
     for name in profile_names():
         stat = (directory / name).stat()
-        parts.append(f"{name} {stat.st_size} {stat.st_mtime_ns}")
+        parts.append(f"{name} {stat.st_size}")
     digest = hashlib.blake2b("\n".join(parts).encode("utf-8"), digest_size=16)
     digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()
