@@ -14,7 +14,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -49,6 +49,43 @@ def write_entry(path: Path, write: Callable[[IO[bytes]], object]) -> bool:
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+        return False
+
+
+# A claim to write an entry older than this is a stopped writer's, and is taken over.
+CLAIM_SECONDS = 600
+
+
+@contextlib.contextmanager
+def writing_claim(path: Path) -> Iterator[bool]:
+    """Whether this process is the one to write the entry at ``path``: one process at a
+    time is (a claim file beside it, made exclusively), so that many runs started at once
+    on an empty cache (a shard each, from a scheduler) write it once instead of each its
+    own temporary copy at the same moment, on what may be a small home quota. The others
+    use what they derived without writing it."""
+    claim = path.with_name(f".{path.name}.claim")
+    claimed = _claim(claim)
+    try:
+        yield claimed
+    finally:
+        if claimed:
+            with contextlib.suppress(OSError):
+                claim.unlink()
+
+
+def _claim(claim: Path) -> bool:
+    try:
+        claim.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return True
+        except FileExistsError:
+            if time.time() - claim.stat().st_mtime < CLAIM_SECONDS:
+                return False
+            claim.unlink(missing_ok=True)  # a writer stopped before it could remove it
+            os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return True
+    except OSError:  # another process took it over first, or the folder cannot be written
         return False
 
 

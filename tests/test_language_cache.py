@@ -5,6 +5,7 @@ or an error."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 
 from curate.stages import language
 from curate.stages.language import INDEX_SUFFIX, TABLE_SUFFIX, profile_tables, profile_tables_key
-from curate.user_cache import UNUSED_DAYS, cache_root
+from curate.user_cache import CLAIM_SECONDS, UNUSED_DAYS, cache_root
 from tests.conftest import ROOT, SEEDS, output_files
 
 
@@ -110,6 +111,43 @@ def test_reading_an_entry_marks_it_used(cache, derived):
         os.utime(path, (month_ago, month_ago))
     profile_tables()
     assert all(path.stat().st_mtime > time.time() - 3600 for path in entry(cache))
+
+
+@pytest.mark.unit
+def test_while_another_process_writes_the_entry_this_one_only_derives(cache, derived):
+    claim = cache / f".{profile_tables_key()}{TABLE_SUFFIX}.claim"
+    cache.mkdir(parents=True)
+    claim.touch()
+    assert_same_tables(profile_tables(), derived)
+    assert sorted(p.name for p in cache.iterdir()) == [claim.name], "written by the claim's holder alone"
+
+
+@pytest.mark.unit
+def test_a_claim_left_by_a_stopped_writer_is_taken_over(cache, derived):
+    claim = cache / f".{profile_tables_key()}{TABLE_SUFFIX}.claim"
+    cache.mkdir(parents=True)
+    claim.touch()
+    stale = time.time() - CLAIM_SECONDS - 60
+    os.utime(claim, (stale, stale))
+    assert_same_tables(profile_tables(), derived)
+    assert sorted(p.name for p in cache.iterdir()) == sorted(p.name for p in entry(cache))
+
+
+def test_runs_started_at_once_on_an_empty_cache_write_one_entry(tmp_path, derived):
+    """Six processes deriving the table at the same moment: each has the same bits, and
+    the folder ends with one entry and no temporary or claim file."""
+    env = {**os.environ, "CURATE_CACHE": str(tmp_path / "cache")}
+    code = ("import hashlib\nfrom curate.stages.language import profile_tables\n"
+            "languages, row, log_prob, expected = profile_tables()\n"
+            "print(hashlib.sha256(log_prob.tobytes() + expected.tobytes() + repr(list(row)).encode()).hexdigest())")
+    processes = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+                 for _ in range(6)]
+    digests = {process.communicate(timeout=120)[0].strip() for process in processes}
+    assert all(process.returncode == 0 for process in processes)
+    _, row, log_prob, expected = derived
+    assert digests == {hashlib.sha256(log_prob.tobytes() + expected.tobytes() + repr(list(row)).encode()).hexdigest()}
+    folder = tmp_path / "cache" / "language"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in entry(folder))
 
 
 @pytest.mark.unit
