@@ -104,11 +104,12 @@ def remove_unused_entries(folder: Path, keep: set[str]) -> None:
     UNUSED_DAYS (the entries of an older curate or langdetect): best effort. Not sooner:
     where the folder is shared, as a home folder on NFS is by a cluster's nodes, another
     node's curate of another version may be reading its own entry, and a mapped file
-    removed from under another NFS client fails its next read."""
+    removed from under another NFS client fails its next read. A writer's temporary file
+    or claim that old is a stopped writer's, and goes too."""
     limit = time.time() - UNUSED_DAYS * 86_400
     with contextlib.suppress(OSError):
         for entry in folder.iterdir():
-            if entry.name in keep or entry.name.startswith("."):
+            if entry.name in keep:
                 continue
             with contextlib.suppress(OSError):
                 if entry.is_file() and entry.stat().st_mtime < limit:

@@ -91,7 +91,8 @@ def test_an_unwritable_cache_folder_costs_only_time(tmp_path, monkeypatch, deriv
 @pytest.mark.unit
 def test_entries_unused_for_a_month_are_removed_when_a_new_one_is_written(cache, derived):
     cache.mkdir(parents=True)
-    old = [cache / f"{'0' * 32}{TABLE_SUFFIX}", cache / f"{'0' * 32}{INDEX_SUFFIX}"]
+    old = [cache / f"{'0' * 32}{TABLE_SUFFIX}", cache / f"{'0' * 32}{INDEX_SUFFIX}",
+           cache / f".{'0' * 32}{TABLE_SUFFIX}.x1y2.tmp"]  # a writer's, killed before it renamed it
     recent = [cache / f"{'1' * 32}{TABLE_SUFFIX}", cache / f"{'1' * 32}{INDEX_SUFFIX}"]
     month_ago = time.time() - (UNUSED_DAYS + 1) * 86_400
     for path in old + recent:
