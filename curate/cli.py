@@ -652,6 +652,16 @@ def run(inputs, output, rule_dirs, no_builtin_rules, no_project_rules, disabled,
       curate run s3://bucket/crawl/ -o s3://bucket/clean/ --output-format parquet
       curate run 's3://bucket/crawl/*/wet/*.warc.wet.gz' -o clean/   # a pattern, quoted
       curate run --inputs-from files.txt -o clean/   # one path, URL or pattern a line
+
+    \b
+    Environment:
+      CURATE_CACHE            what curate keeps between runs (langdetect's profiles as one
+                              table; deleting it costs the next run 0.1-0.4 s) and stages
+                              outputs for URLs in; default ~/.cache/curate
+      CURATE_STAGING          where outputs bound for a URL are built (default: staging/
+                              in the cache folder)
+      CURATE_CONNECT_TIMEOUT  seconds to connect to S3 or a web server (default 10)
+      CURATE_READ_TIMEOUT     seconds a server may stay silent in a request (default 60)
     """
     def ruleset() -> RuleSet:
         return ruleset_from_options(rule_dirs, no_builtin_rules, no_project_rules, disabled,

@@ -30,6 +30,22 @@ def test_run_help_shows_examples(runner):
     assert "curate run seeds/" in result.output and "--workers" in result.output
 
 
+def test_run_help_names_every_environment_variable_curate_reads(runner):
+    """Every CURATE_ variable the package reads (but the test suite's fault hooks) is in
+    `curate run --help`, so a user can find what changes a run from outside its options."""
+    import re
+
+    from conftest import ROOT
+
+    names = {name for path in (ROOT / "curate").rglob("*.py")
+             for name in re.findall(r'"(CURATE_[A-Z0-9_]+)"', path.read_text(encoding="utf-8"))
+             if not name.startswith("CURATE_TEST_")}
+    assert {"CURATE_CACHE", "CURATE_STAGING"} <= names
+    result = runner.invoke(cli, ["run", "--help"])
+    assert result.exit_code == 0
+    assert [name for name in sorted(names) if name not in result.output] == []
+
+
 @pytest.mark.parametrize("command", [("run",), ("explain",), ("rules", "list")])
 def test_enable_help_names_every_built_in_pack(runner, command):
     """The packs were listed by hand in --enable's help, and the fifth (datatrove-readings)
