@@ -22,8 +22,8 @@ CACHE_ENV = "CURATE_CACHE"
 
 
 def cache_root() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
+    if os.environ.get(CACHE_ENV):  # "~/..." as a shell would have expanded it unquoted
+        return Path(os.environ[CACHE_ENV]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME", "")
     if not os.path.isabs(base):  # unset, or relative: the XDG spec says to ignore it
         base = os.path.join(os.path.expanduser("~"), ".cache")

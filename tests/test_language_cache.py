@@ -154,6 +154,7 @@ def test_runs_started_at_once_on_an_empty_cache_write_one_entry(tmp_path, derive
 @pytest.mark.unit
 @pytest.mark.parametrize(("variables", "expected"), [
     ({"CURATE_CACHE": "/srv/cache"}, "/srv/cache"),
+    ({"CURATE_CACHE": "~/my-cache", "HOME": "/home/u"}, "/home/u/my-cache"),
     ({"XDG_CACHE_HOME": "/xdg"}, "/xdg/curate"),
     ({"XDG_CACHE_HOME": "relative/xdg", "HOME": "/home/u"}, "/home/u/.cache/curate"),
     ({"HOME": "/home/u"}, "/home/u/.cache/curate"),
