@@ -52,7 +52,7 @@ def default_staging_root() -> Path:
     """Where remote outputs are staged unless --staging says: $CURATE_STAGING, else the
     user's cache folder (`user_cache.cache_root`)."""
     if os.environ.get(STAGING_ENV):
-        return Path(os.environ[STAGING_ENV])
+        return Path(os.environ[STAGING_ENV]).expanduser()  # as for CURATE_CACHE: "~/..." quoted
     return cache_root() / "staging"
 
 

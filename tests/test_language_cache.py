@@ -168,6 +168,22 @@ def test_the_cache_folder_is_where_the_variables_say(monkeypatch, variables, exp
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize(("variables", "expected"), [
+    ({"CURATE_STAGING": "~/stage", "HOME": "/home/u"}, "/home/u/stage"),
+    ({"CURATE_CACHE": "/srv/cache"}, "/srv/cache/staging"),
+    ({"HOME": "/home/u"}, "/home/u/.cache/curate/staging"),
+])
+def test_outputs_for_urls_are_staged_in_the_cache_folder_unless_told(monkeypatch, variables, expected):
+    from curate.staged import default_staging_root
+
+    for name in ("CURATE_CACHE", "CURATE_STAGING", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert default_staging_root() == Path(expected)
+
+
+@pytest.mark.unit
 def test_without_a_home_folder_the_cache_is_not_made_in_the_working_folder(monkeypatch):
     for name in ("CURATE_CACHE", "XDG_CACHE_HOME", "HOME"):
         monkeypatch.delenv(name, raising=False)
