@@ -283,7 +283,7 @@ def profile_tables() -> ProfileTables:
     there for the next run. From the cache the table is mapped, not read: ~40 ms instead
     of 0.1-0.4 s (most of it first touches of 38 MB of fresh memory), a serial step before
     workers start; and every process of the machine shares its pages. The values are the
-    same bits either way (tests/test_language_cache.py)."""
+    same bits either way (tests/test_user_cache.py)."""
     key = profile_tables_key()
     folder = cache_root() / "language"
     cached = _read_cached_tables(folder / f"{key}{TABLE_SUFFIX}", folder / f"{key}{INDEX_SUFFIX}")

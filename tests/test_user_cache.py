@@ -1,7 +1,7 @@
-"""langdetect's profiles as one table, kept in the user's cache folder between runs: the
-same bits whether derived or read back, and a cache entry that is missing, cut short,
-of another shape or not writable costs the time to derive it again, never a wrong table
-or an error."""
+"""The user's cache folder (where it is, what may be left in it) and langdetect's profiles
+as one table kept there between runs: the same bits whether derived or read back, and an
+entry that is missing, cut short, of another shape or not writable costs the time to
+derive it again, never a wrong table or an error."""
 
 from __future__ import annotations
 
