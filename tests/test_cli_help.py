@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 import pytest
+from conftest import ROOT
 
 from curate.cli import cli
 
@@ -33,10 +36,6 @@ def test_run_help_shows_examples(runner):
 def test_run_help_names_every_environment_variable_curate_reads(runner):
     """Every CURATE_ variable the package reads (but the test suite's fault hooks) is in
     `curate run --help`, so a user can find what changes a run from outside its options."""
-    import re
-
-    from conftest import ROOT
-
     names = {name for path in (ROOT / "curate").rglob("*.py")
              for name in re.findall(r'"(CURATE_[A-Z0-9_]+)"', path.read_text(encoding="utf-8"))
              if not name.startswith("CURATE_TEST_")}

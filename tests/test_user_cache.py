@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT, SEEDS, output_files
 
 from curate.stages import language
 from curate.stages.language import INDEX_SUFFIX, TABLE_SUFFIX, profile_tables, profile_tables_key
 from curate.user_cache import CLAIM_SECONDS, UNUSED_DAYS, cache_root
-from tests.conftest import ROOT, SEEDS, output_files
 
 
 @pytest.fixture(scope="module")
