@@ -76,16 +76,11 @@ def writing_claim(path: Path) -> Iterator[bool]:
 def _claim(claim: Path) -> bool:
     try:
         claim.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            return True
-        except FileExistsError:
-            if time.time() - claim.stat().st_mtime < CLAIM_SECONDS:
-                return False
+        if claim.exists() and time.time() - claim.stat().st_mtime >= CLAIM_SECONDS:
             claim.unlink(missing_ok=True)  # a writer stopped before it could remove it
-            os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            return True
-    except OSError:  # another process took it over first, or the folder cannot be written
+        os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        return True
+    except OSError:  # another process holds it (FileExistsError), or the folder cannot be written
         return False
 
 

@@ -235,13 +235,20 @@ def recorded_engines(monkeypatch) -> Iterator[dict[str, str]]:
     rules_verified._setting_matches.cache_clear()  # before the real versions come back
 
 
+def session_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test session's temporary folder, shared by its xdist workers: under xdist each
+    worker has a folder of its own inside the session's, whose parent is the session's
+    (pytest-xdist's own advice for shared fixtures)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session", autouse=True)
 def curate_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The cache folder of every curate this session runs (in-process and in subprocesses,
     which inherit the environment): one for the session, shared by its xdist workers, so
     that the tests neither write into the user's ~/.cache nor depend on what is there."""
-    base = tmp_path_factory.getbasetemp()
-    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "curate-cache"
+    folder = session_folder(tmp_path_factory) / "curate-cache"
     os.environ["CURATE_CACHE"] = str(folder)
     return folder
 
@@ -252,10 +259,7 @@ def noise_dev_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     session however many xdist workers ask for it: the slow tests that check its
     accounting, its quality and its determinism each made their own (9-10 s a run).
     Read it, never write into it: other tests read the same folder."""
-    base = tmp_path_factory.getbasetemp()
-    # Under xdist each worker has a temp folder of its own inside the session's: the
-    # parent is the session's folder (pytest-xdist's own advice for shared fixtures).
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared = session_folder(tmp_path_factory)
     out = shared / "noise-dev-w2"
     with open(shared / "noise-dev-w2.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker runs curate; the others wait for it

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, SEEDS, output_files
 
 from curate.stages import language
-from curate.stages.language import INDEX_SUFFIX, TABLE_SUFFIX, profile_tables, profile_tables_key
+from curate.stages.language import cached_table_files, profile_tables, profile_tables_key
 from curate.user_cache import CLAIM_SECONDS, UNUSED_DAYS, cache_root
 
 
@@ -42,8 +42,9 @@ def assert_same_tables(got: language.ProfileTables, want: language.ProfileTables
 
 
 def entry(cache: Path) -> tuple[Path, Path]:
-    key = profile_tables_key()
-    return cache / f"{key}{TABLE_SUFFIX}", cache / f"{key}{INDEX_SUFFIX}"
+    """The files of this code's entry, named as the code names them, in the folder ``cache``."""
+    table, index = cached_table_files(profile_tables_key())
+    return cache / table.name, cache / index.name
 
 
 @pytest.mark.unit
@@ -91,9 +92,9 @@ def test_an_unwritable_cache_folder_costs_only_time(tmp_path, monkeypatch, deriv
 @pytest.mark.unit
 def test_entries_unused_for_a_month_are_removed_when_a_new_one_is_written(cache, derived):
     cache.mkdir(parents=True)
-    old = [cache / f"{'0' * 32}{TABLE_SUFFIX}", cache / f"{'0' * 32}{INDEX_SUFFIX}",
-           cache / f".{'0' * 32}{TABLE_SUFFIX}.x1y2.tmp"]  # a writer's, killed before it renamed it
-    recent = [cache / f"{'1' * 32}{TABLE_SUFFIX}", cache / f"{'1' * 32}{INDEX_SUFFIX}"]
+    old_table, old_index = cached_table_files("0" * 32)
+    old = [old_table, old_index, cache / f".{old_table.name}.x1y2.tmp"]  # a writer's, killed before it renamed it
+    recent = list(cached_table_files("1" * 32))
     month_ago = time.time() - (UNUSED_DAYS + 1) * 86_400
     for path in old + recent:
         path.write_bytes(b"another curate's entry")
@@ -116,7 +117,7 @@ def test_reading_an_entry_marks_it_used(cache, derived):
 
 @pytest.mark.unit
 def test_while_another_process_writes_the_entry_this_one_only_derives(cache, derived):
-    claim = cache / f".{profile_tables_key()}{TABLE_SUFFIX}.claim"
+    claim = cache / f".{entry(cache)[0].name}.claim"
     cache.mkdir(parents=True)
     claim.touch()
     assert_same_tables(profile_tables(), derived)
@@ -125,7 +126,7 @@ def test_while_another_process_writes_the_entry_this_one_only_derives(cache, der
 
 @pytest.mark.unit
 def test_a_claim_left_by_a_stopped_writer_is_taken_over(cache, derived):
-    claim = cache / f".{profile_tables_key()}{TABLE_SUFFIX}.claim"
+    claim = cache / f".{entry(cache)[0].name}.claim"
     cache.mkdir(parents=True)
     claim.touch()
     stale = time.time() - CLAIM_SECONDS - 60
@@ -218,7 +219,7 @@ def test_a_run_writes_the_same_output_with_and_without_the_cache(tmp_path, worke
         assert done.returncode == 0, done.stderr
         outputs.append(output_files(out))
         if run == "derived":
-            assert len(list((tmp_path / "cache" / "language").glob(f"*{TABLE_SUFFIX}"))) == 1
+            assert len(list((tmp_path / "cache" / "language").glob("*.npy"))) == 1
     derived_files, cached_files = outputs
     assert derived_files.keys() == cached_files.keys()
     for name in derived_files:

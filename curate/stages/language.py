@@ -273,8 +273,13 @@ def profile_names() -> list[str]:
 
 
 ProfileTables = tuple[list[str], dict[str, int], np.ndarray, np.ndarray]
-# The cache entry's files, beside each other in the cache folder's "language" folder.
-TABLE_SUFFIX, INDEX_SUFFIX = ".npy", ".json"
+
+
+def cached_table_files(key: str) -> tuple[Path, Path]:
+    """The cache entry of the tables derived under ``key``: the log-probabilities (.npy,
+    mapped by readers) and the index beside them (.json: languages, n-grams, expected)."""
+    folder = cache_root() / "language"
+    return folder / f"{key}.npy", folder / f"{key}.json"
 
 
 def profile_tables() -> ProfileTables:
@@ -284,27 +289,26 @@ def profile_tables() -> ProfileTables:
     of 0.1-0.4 s (most of it first touches of 38 MB of fresh memory), a serial step before
     workers start; and every process of the machine shares its pages. The values are the
     same bits either way (tests/test_user_cache.py)."""
-    key = profile_tables_key()
-    folder = cache_root() / "language"
-    cached = _read_cached_tables(folder / f"{key}{TABLE_SUFFIX}", folder / f"{key}{INDEX_SUFFIX}")
+    table_file, index_file = cached_table_files(profile_tables_key())
+    cached = _read_cached_tables(table_file, index_file)
     if cached is not None:
-        mark_used(folder / f"{key}{TABLE_SUFFIX}")
-        mark_used(folder / f"{key}{INDEX_SUFFIX}")
+        mark_used(table_file)
+        mark_used(index_file)
         return cached
     tables = _profile_log_probabilities()
-    with writing_claim(folder / f"{key}{TABLE_SUFFIX}") as claimed:
+    with writing_claim(table_file) as claimed:
         if claimed:
-            _write_cached_tables(folder, key, tables)
+            _write_cached_tables(table_file, index_file, tables)
     return tables
 
 
-def _write_cached_tables(folder: Path, key: str, tables: ProfileTables) -> None:
+def _write_cached_tables(table_file: Path, index_file: Path, tables: ProfileTables) -> None:
     languages, row, log_prob, expected = tables
     index = orjson.dumps({"languages": languages, "grams": list(row), "expected": expected.tolist()})
     # The table before the index: a reader finds the index only once the table is whole.
-    if (write_entry(folder / f"{key}{TABLE_SUFFIX}", lambda file: np.save(file, log_prob, allow_pickle=False))
-            and write_entry(folder / f"{key}{INDEX_SUFFIX}", lambda file: file.write(index))):
-        remove_unused_entries(folder, {f"{key}{TABLE_SUFFIX}", f"{key}{INDEX_SUFFIX}"})
+    if (write_entry(table_file, lambda file: np.save(file, log_prob, allow_pickle=False))
+            and write_entry(index_file, lambda file: file.write(index))):
+        remove_unused_entries(table_file.parent, {table_file.name, index_file.name})
 
 
 def profile_tables_key() -> str:
