@@ -59,7 +59,7 @@ def translate(source: str, flags: int, boolean: bool) -> CompiledPattern:
         raise PatternError("the pattern matches an empty line, so it would match everything; anchor it or make it "
                            "longer")
     if _recorded is not None:
-        _recorded[pattern_key(source, flags, boolean)] = compiled.fingerprint()
+        _recorded[pattern_key(source, flags, boolean)] = {**compiled.fingerprint(), **compiled.common_forms()}
     return compiled
 
 

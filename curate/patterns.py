@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from curate import pattern_bounds
+from curate.common_alphabet import common_form, in_common
 
 # Per call of the backtracking engine. A rule over budget on a line leaves that line to
 # the other rules and is reported; its verdict there depends on the machine's speed.
@@ -98,37 +99,65 @@ class CompiledPattern:
     # \b is RE2's, and each class is its ASCII part. The backtracking form took 0.5-40 ms
     # a line (its written-out classes are called as subroutines); this takes microseconds.
     ascii_re2: str | None = None
+    # The forms of re2 and prefilter for texts of the common alphabet (common_alphabet.py):
+    # derived from them, so not in the fingerprint; kept in the built-in rules' table, as
+    # deriving them took 0.09 s of every process's start; None: derived when first needed.
+    common_re2: str | None = None
+    common_prefilter: str | None = None
 
     def fingerprint(self) -> dict:
         return {"pattern": self.pattern, "flags": self.flags, "engine": self.engine,
                 "re2": self.re2, "backtracking": self.backtracking, "prefilter": self.prefilter,
                 "ascii_re2": self.ascii_re2}
 
-    def re2_program(self):
+    def common_forms(self) -> dict:
+        """The common forms as the built-in rules' table keeps them (pattern_table.py)."""
+        return {name: value for name, value in (("common_re2", self.common_re2),
+                                                 ("common_prefilter", self.common_prefilter)) if value is not None}
+
+    def re2_source(self, common: bool) -> str | None:
+        """The exact RE2 form, or its form for texts of the common alphabet alone."""
+        if self.re2 is None or not common:
+            return self.re2
+        return self.common_re2 if self.common_re2 is not None else common_form(self.re2)
+
+    def prefilter_source(self, common: bool) -> str | None:
+        if self.prefilter is None or not common:
+            return self.prefilter
+        return self.common_prefilter if self.common_prefilter is not None else common_form(self.prefilter)
+
+    def re2_program(self, common: bool = False):
         """The compiled RE2 program, for callers that run it on many lines themselves
-        (``Match(anchor, utf8, start, end)``); None if the pattern is not on RE2."""
-        return _re2_program(self.re2) if self.re2 is not None else None
+        (``Match(anchor, utf8, start, end)``); None if the pattern is not on RE2.
+        ``common``: the program for texts of the common alphabet alone (common_alphabet.py),
+        smaller, and the same answers on them."""
+        source = self.re2_source(common)
+        return _re2_program(source) if source is not None else None
 
     def compile_re2_forms(self) -> None:
-        """Compile now each RE2 form the pattern has (once per process: a worker forked
-        after this has them)."""
-        for source in (self.re2, self.ascii_re2, self.prefilter):
-            if source is not None:
+        """Compile now the RE2 programs a text of the common alphabet runs (once per
+        process: a worker forked after this has them); the full ones are compiled when a
+        text outside it first needs them."""
+        for source in (self.re2_source(True), self.prefilter_source(True), self.ascii_re2):
+            if source is not None:  # the ASCII form's classes are their ASCII parts: small already
                 _re2_program(source)
 
     def fallback(self) -> str:
         """The regex-module form (an RE2 pattern needs it only for rare texts)."""
         return self.backtracking if self.backtracking is not None else _regex_form(self.pattern, self.flags)
 
-    def search(self, text: str, encoded: bytes | None = None) -> bool:
+    def search(self, text: str, encoded: bytes | None = None, common: bool | None = None) -> bool:
         """Does the pattern match anywhere in text? ``encoded``: text as UTF-8, if the caller
-        has it. Raises PatternTimeout when the backtracking engine runs over budget."""
+        has it; ``common``: whether text is all of the common alphabet, if the caller knows
+        (common_alphabet.in_common). Raises PatternTimeout when the backtracking engine runs
+        over budget."""
         # Python's `$` also matches before a final "\n" and RE2's `\z` does not: such a
         # text (never a line, never a block window) goes to the backtracking form.
         if self.re2 is not None and not text.endswith("\n"):
             data = _utf8(text, encoded)
             if data is not None:
-                return _re2_program(self.re2).Match(_UNANCHORED, data, 0, len(data))[0][0] >= 0
+                program = self.re2_program(in_common(text) if common is None else common)
+                return program.Match(_UNANCHORED, data, 0, len(data))[0][0] >= 0
         if self.ascii_re2 is not None and text.isascii() and not text.endswith("\n"):
             data = encoded if encoded is not None else text.encode("ascii")
             return _re2_program(self.ascii_re2).Match(_UNANCHORED, data, 0, len(data))[0][0] >= 0
@@ -139,11 +168,17 @@ class CompiledPattern:
         source = self.fallback()
         return _remembered_search(source, text) if len(text) <= MEMO_CHARS else _backtracking_search(source, text)
 
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """(start, end) of every match, as Python's finditer finds them."""
-        for form in (self.re2, self.ascii_re2 if text.isascii() else None):
-            if form is not None and not text.endswith("\n"):
-                found = _re2_spans(form, text)
+    def spans(self, text: str, common: bool | None = None) -> list[tuple[int, int]]:
+        """(start, end) of every match, as Python's finditer finds them. ``common``: as
+        `search` takes it."""
+        if not text.endswith("\n"):
+            source = self.re2_source(in_common(text) if common is None else common)
+            if source is not None:
+                found = _re2_spans(source, text)
+                if found is not None:
+                    return found
+            if self.ascii_re2 is not None and text.isascii():
+                found = _re2_spans(self.ascii_re2, text)
                 if found is not None:
                     return found
         # No match anywhere, no spans: the prefilter rules out most block windows (88-99%
@@ -160,7 +195,9 @@ class CompiledPattern:
         pattern's texts, not match this one?"""
         assert self.prefilter is not None
         data = _utf8(text, encoded)
-        return data is not None and _re2_program(self.prefilter).Match(_UNANCHORED, data, 0, len(data))[0][0] < 0
+        prefilter = self.prefilter_source(in_common(text))
+        assert prefilter is not None
+        return data is not None and _re2_program(prefilter).Match(_UNANCHORED, data, 0, len(data))[0][0] < 0
 
 
 def compile_pattern(pattern: str, flags: int, boolean: bool = True) -> CompiledPattern:
@@ -209,7 +246,17 @@ def compile_pattern(pattern: str, flags: int, boolean: bool = True) -> CompiledP
         except _NoRE2:  # a lookbehind, a back-reference: nothing to do with the characters
             pass
     return CompiledPattern(pattern=pattern, flags=flags, engine=ENGINE_RE2 if re2 is not None else ENGINE_BACKTRACKING,
-                           re2=re2, backtracking=backtracking, prefilter=prefilter, ascii_re2=ascii_re2)
+                           re2=re2, backtracking=backtracking, prefilter=prefilter, ascii_re2=ascii_re2,
+                           common_re2=_changed(re2), common_prefilter=_changed(prefilter))
+
+
+def _changed(source: str | None) -> str | None:
+    """The common form of ``source`` where it differs from it; else None (derived again
+    when first needed, which costs little: such a source's classes are small)."""
+    if source is None:
+        return None
+    cut = common_form(source)
+    return cut if cut != source else None
 
 
 # What to write in Python's syntax for the POSIX classes people reach for.

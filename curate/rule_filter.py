@@ -26,6 +26,7 @@ from collections.abc import Collection
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from curate.common_alphabet import in_common
 from curate.patterns import RE2_MAX_MEM, _re2_module, adopt_re2_program
 
 if TYPE_CHECKING:
@@ -48,7 +49,10 @@ _CACHE_KEY = "_line_filter"  # where a RuleSet keeps its filter (not pickled: ru
 class LineRuleFilter:
     """The active line rules of a rule set that run on RE2, as FilteredRE2s of at most
     PART_RULES rules each (parts of about equal size, in the rules' order), and one of
-    its own for each rule longer than PART_ALONE_CHARS."""
+    its own for each rule longer than PART_ALONE_CHARS. Two sets of them: over the
+    patterns' common forms (common_alphabet.py), for lines of the common alphabet, made
+    at once; over the patterns as they are, for the other lines, made when the first
+    such line comes."""
 
     def __init__(self, rules: list[Rule]):
         self.rules = rules
@@ -60,20 +64,37 @@ class LineRuleFilter:
         shared = [k for k, source in enumerate(sources) if len(source) <= PART_ALONE_CHARS]
         count = max(1, math.ceil(len(shared) / PART_RULES))  # filters needed
         size = max(1, math.ceil(len(shared) / count))  # rules in each, about as many
-        groups = [shared[first:first + size] for first in range(0, len(shared), size)]
-        groups += [[k] for k, source in enumerate(sources) if len(source) > PART_ALONE_CHARS]
-        self._parts: list[tuple[list[int], object]] = []  # (the positions of its rules, its filter)
-        for group in groups:
+        self._groups = [shared[first:first + size] for first in range(0, len(shared), size)]
+        self._groups += [[k] for k, source in enumerate(sources) if len(source) > PART_ALONE_CHARS]
+        # (the positions of its rules, its filter), for lines of the common alphabet (True)
+        # and for any line (False)
+        self._parts: dict[bool, list[tuple[list[int], object]]] = {}
+        self._parts_for(True)
+
+    def _parts_for(self, common: bool) -> list[tuple[list[int], object]]:
+        parts = self._parts.get(common)
+        if parts is not None:
+            return parts
+        sources = []
+        for rule in self.rules:
+            assert rule.regex is not None
+            source = rule.regex.re2_source(common)
+            assert source is not None
+            sources.append(source)
+        parts = []
+        for group in self._groups:
             try:
                 compiled = _compiled_filter(tuple(sources[k] for k in group))
             except _Refused as err:
-                raise RuntimeError(f"rule {rules[group[err.position]].name!r}: RE2's filter did not take its "
+                raise RuntimeError(f"rule {self.rules[group[err.position]].name!r}: RE2's filter did not take its "
                                    "pattern") from None
-            self._parts.append((group, compiled))
+            parts.append((group, compiled))
             # The filter compiled each pattern with the rules' own options: the rule's program
             # where it runs alone (a line too long for the filter) is that one, not a second.
             for j, k in enumerate(group):
                 adopt_re2_program(sources[k], compiled.GetRE2(j))
+        self._parts[common] = parts
+        return parts
 
     def agrees_on_examples(self, names: Collection[str] | None = None) -> bool:
         """Does the filter find every rule (of ``names``, default all) on each of its own
@@ -84,7 +105,6 @@ class LineRuleFilter:
             if names is not None and rule.name not in names:
                 continue
             assert rule.regex is not None
-            program = rule.regex.re2_program()
             for example in (*rule.examples_match, *rule.examples_keep):
                 try:
                     data = example.encode("utf-8")
@@ -92,14 +112,18 @@ class LineRuleFilter:
                     continue
                 if "\n" in example or len(data) > MAX_LINE_BYTES:
                     continue
-                if (program.Match(anchor, data, 0, len(data))[0][0] >= 0) != (k in self.matching(data)):
+                common = in_common(example)  # the filter and the program a line like it would meet
+                program = rule.regex.re2_program(common)
+                if (program.Match(anchor, data, 0, len(data))[0][0] >= 0) != (k in self.matching(data, common)):
                     return False
         return True
 
-    def matching(self, data: bytes) -> list[int]:
+    def matching(self, data: bytes, common: bool = False) -> list[int]:
         """Positions (in ``rules``) of the rules whose pattern matches the UTF-8 line,
-        before word bounds and literal prefilters."""
-        return [group[k] for group, part in self._parts for k in part.Match(data, False)]  # type: ignore[attr-defined]
+        before word bounds and literal prefilters. ``common``: the line is all of the
+        common alphabet (common_alphabet.in_common)."""
+        return [group[k] for group, part in self._parts_for(common)
+                for k in part.Match(data, False)]  # type: ignore[attr-defined]
 
 
 class _Refused(Exception):

@@ -13,6 +13,7 @@ import pytest
 from conftest import FIXTURES, ROOT
 
 from curate import patterns
+from curate.common_alphabet import in_common
 from curate.document import Line, Origin
 from curate.ignorecase import fold
 from curate.patterns import _re2_program, _remembered_search, unanchored
@@ -103,11 +104,14 @@ def test_the_built_in_rules_filter_agrees_with_their_examples_every_pack_on(reco
 def test_rules_loaded_again_share_the_compiled_filter_and_other_rules_get_their_own():
     first, again = line_filter(load_rules()), line_filter(load_rules())
     assert first is not None and again is not None and first is not again
-    assert first._parts == again._parts  # compiled once per process for the same patterns
-    assert all(a is b for (_, a), (_, b) in zip(first._parts, again._parts, strict=True))
+    for common in (True, False):  # the filters for lines of the common alphabet, and for any line
+        # compiled once per process for the same patterns
+        assert first._parts_for(common) == again._parts_for(common)
+        assert all(a is b for (_, a), (_, b) in zip(first._parts_for(common), again._parts_for(common), strict=True))
+    assert first._parts_for(True)[0][1] is not first._parts_for(False)[0][1]
     one_off = load_rules(disabled=(first.rules[0].name,))
     fewer = line_filter(one_off)
-    assert fewer is not None and fewer._parts[0][1] is not first._parts[0][1]
+    assert fewer is not None and fewer._parts_for(True)[0][1] is not first._parts_for(True)[0][1]
     assert [r.name for r in fewer.rules] == [r.name for r in first.rules[1:]]
     _same(_lines(EDGES + _pages()[0]), one_off)
 
@@ -131,15 +135,32 @@ def test_the_adopted_programs_are_bounded_oldest_first(monkeypatch):
     assert patterns._ADOPTED == {"source2": 2, "source3": 3, "source4": 4}
 
 
-def test_after_the_noise_stages_setup_its_rules_compile_nothing_more_on_pages():
+def test_after_the_noise_stages_setup_its_rules_compile_nothing_more_on_pages_of_the_common_alphabet():
     # Set up before the fork, the programs are the workers' from their parent: a program
-    # compiled on a page instead costs every worker its compile (0.3-0.4 s in all).
+    # compiled on a page instead costs every worker its compile (0.3-0.4 s in all). The
+    # programs for other characters (common_alphabet.py) are compiled at the first line
+    # that has one, and only then.
     stage = StripNoise(load_rules())
     stage.setup()
-    programs, literals = _re2_program.cache_info().currsize, literal_program.cache_info().currsize
-    hits = sum(len(all_rule_hits(_lines(page), stage.ruleset)[0]) for page in [*_pages(), EDGES])
+
+    def compiled() -> tuple[int, int, int]:
+        return (_re2_program.cache_info().currsize, literal_program.cache_info().currsize,
+                len(line_filter(stage.ruleset)._parts))
+
+    pages = [*_pages(), EDGES]
+    common = [page for page in pages if all(in_common(text) for text in page)]
+    other = [page for page in pages if page not in common]
+    assert len(common) > 20 and other
+    before = compiled()
+    hits = sum(len(all_rule_hits(_lines(page), stage.ruleset)[0]) for page in common)
     assert hits > 500
-    assert (_re2_program.cache_info().currsize, literal_program.cache_info().currsize) == (programs, literals)
+    assert compiled() == before
+    sum(len(all_rule_hits(_lines(page), stage.ruleset)[0]) for page in other)
+    after_other = compiled()
+    assert after_other[2] == 2  # the filter of the full forms, made now
+    for page in pages:
+        all_rule_hits(_lines(page), stage.ruleset)
+    assert compiled() == after_other
 
 
 def test_the_lines_a_rule_reads_are_those_its_bounds_and_literals_admit_one_by_one():
@@ -284,12 +305,14 @@ def test_the_rules_are_split_into_filters_of_at_most_part_rules_and_answer_as_on
     rules = filtered_rules(load_rules())
     assert len(rules) > PART_RULES  # the built-in rules need more than one part
     split = LineRuleFilter(rules)
-    sizes = [len(group) for group, _ in split._parts]
-    assert len(split._parts) >= 2 and max(sizes) <= PART_RULES and max(sizes) - min(sizes) <= 1
-    assert [k for group, _ in split._parts for k in group] == list(range(len(rules)))  # in order, each once
+    for common in (True, False):
+        parts = split._parts_for(common)
+        sizes = [len(group) for group, _ in parts]
+        assert len(parts) >= 2 and max(sizes) <= PART_RULES and max(sizes) - min(sizes) <= 1
+        assert [k for group, _ in parts for k in group] == list(range(len(rules)))  # in order, each once
     anchor = unanchored()
     programs = [rule.regex.re2_program() for rule in rules]
-    checked = matched = 0
+    checked = matched = common_lines = 0
     for line in _lines(EDGES + [text for page in _pages()[:8] for text in page]):
         try:
             data = line.text.encode("utf-8")
@@ -301,7 +324,10 @@ def test_the_rules_are_split_into_filters_of_at_most_part_rules_and_answer_as_on
         expected = [k for k, program in enumerate(programs) if program.Match(anchor, data, 0, len(data))[0][0] >= 0]
         matched += bool(expected)
         assert sorted(split.matching(data)) == expected, line.text
-    assert checked > 200 and matched > 20
+        if in_common(line.text):  # the filter of the common forms gives the same answer
+            common_lines += 1
+            assert sorted(split.matching(data, True)) == expected, line.text
+    assert checked > 200 and matched > 20 and common_lines > 200
 
 
 def test_a_rule_too_large_to_share_a_filter_gets_its_own_and_hits_as_it_does_alone(tmp_path: Path):
@@ -325,8 +351,10 @@ def test_a_rule_too_large_to_share_a_filter_gets_its_own_and_hits_as_it_does_alo
     assert flt is not None
     big = flt.position["brand-list"]
     assert len(flt.rules[big].regex.re2) > PART_ALONE_CHARS
-    assert [group for group, _ in flt._parts if big in group] == [[big]]
-    assert sorted(k for group, _ in flt._parts for k in group) == list(range(len(flt.rules)))
+    for common in (True, False):
+        parts = flt._parts_for(common)
+        assert [group for group, _ in parts if big in group] == [[big]]
+        assert sorted(k for group, _ in parts for k in group) == list(range(len(flt.rules)))
     page = [f"Buy {names[7].upper()} today", f"{names[100]} and {names[2000]}", "Teilen auf Facebook",
             "an ordinary sentence", *EDGES]
     _same(_lines(page), ruleset)

@@ -11,6 +11,7 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import TYPE_CHECKING, ClassVar
 
+from curate.common_alphabet import in_common
 from curate.detectors import ArticleRegion, LineModelRule, _line_index, reads_as_sentence, words
 from curate.document import Document, Line, Problem, RawDocument, Reason
 from curate.ignorecase import fold, re2_literal
@@ -29,18 +30,26 @@ OnTimeout = Callable[[Rule, Line], None]
 
 
 class LineFacts:
-    """Per line, what several line rules ask: its word count and its UTF-8 bytes (what RE2
-    reads), and where need be its folded text (as re's IGNORECASE compares letters:
-    ignorecase.fold), computed once per document instead of once per rule."""
+    """Per line, what several line rules ask: its word count, its UTF-8 bytes (what RE2
+    reads) and whether it is all of the common alphabet (which RE2 program reads it:
+    common_alphabet.py), and where need be its folded text (as re's IGNORECASE compares
+    letters: ignorecase.fold), computed once per document instead of once per rule."""
 
     def __init__(self, lines: list[Line]):
         self.lines = lines
+        self._common: list[bool] | None = None
         self._words: list[int] | None = None
         self._folded: list[str] | None = None
         self._encoded: list[bytes | None] | None = None
         self._joined: bytes | None = None  # the lines as one text (holding_any)
         self._starts: list[int] = []  # where each line starts in it
         self._unreadable: list[int] = []  # the lines in it as empty ones: RE2 cannot read them
+
+    @property
+    def common(self) -> list[bool]:
+        if self._common is None:
+            self._common = [in_common(line.text) for line in self.lines]
+        return self._common
 
     @property
     def words(self) -> list[int]:
@@ -145,16 +154,20 @@ def _scan_lines(rule: Rule, lines: list[Line], facts: LineFacts, start: int, fou
     regex, skip_sentences = rule.regex, rule.skip_sentences
     assert regex is not None  # line and block rules always have a pattern (rules.py)
     counts = facts.words if skip_sentences else None  # the word bounds are _admitted's
-    encoded = facts.encoded
+    encoded, common = facts.encoded, facts.common
     search = regex.search
-    # RE2 called directly: the method call per line and rule cost as much as the match
-    program = regex.re2_program()
-    match = program.Match if program is not None else None
+    # RE2 called directly: the method call per line and rule cost as much as the match.
+    # [program for other lines (made when first needed), program for lines of the common alphabet]
+    on_re2 = regex.re2 is not None
+    matches = [None, regex.re2_program(True).Match] if on_re2 else [None, None]
     anchor = unanchored()
     for k in _admitted(rule, facts, start):
         line = lines[k]
         data = encoded[k]
-        if match is not None and data is not None and not data.endswith(b"\n"):
+        if on_re2 and data is not None and not data.endswith(b"\n"):
+            match = matches[common[k]]
+            if match is None:
+                match = matches[False] = regex.re2_program(False).Match
             hit = match(anchor, data, 0, len(data))[0][0] >= 0
         else:  # the ASCII form, the prefilter and the memo of backtracking searches (CompiledPattern.search)
             try:
@@ -239,9 +252,10 @@ def block_rule_hits(rule: Rule, lines: list[Line], on_timeout: OnTimeout = _give
     if len(lines) < 2:
         return hits
     page, starts = joined_page(lines)
+    common = in_common(page)  # then so is every window of it
     if page_check and not sees_past_its_match(regex.pattern):
         try:
-            if not regex.search(page):
+            if not regex.search(page, common=common):
                 return hits
         except PatternTimeout:
             pass  # the windows below each get the budget again
@@ -249,7 +263,7 @@ def block_rule_hits(rule: Rule, lines: list[Line], on_timeout: OnTimeout = _give
         last = min(first + size, len(lines))  # the window is lines[first:last]
         base = starts[first]
         try:
-            spans = regex.spans(page[base:starts[last - 1] + len(lines[last - 1].text)])
+            spans = regex.spans(page[base:starts[last - 1] + len(lines[last - 1].text)], common if common else None)
         except PatternTimeout:
             on_timeout(rule, lines[first])
             break
@@ -452,13 +466,13 @@ def filtered_positions(flt: LineRuleFilter, lines: list[Line], facts: LineFacts,
     prefilter applied as line_rule_positions applies them; the other lines rule by rule.
     ``ends``: as line_rule_positions takes them."""
     found: list[list[int]] = [[] for _ in flt.rules]
-    encoded = facts.encoded
+    encoded, common = facts.encoded, facts.common
     rest: list[int] = []
     for k, data in enumerate(encoded):
         if data is None or len(data) > MAX_LINE_BYTES or data.endswith(b"\n"):
             rest.append(k)
             continue
-        for position in flt.matching(data):
+        for position in flt.matching(data, common[k]):
             if _admits(flt.rules[position], facts, k):
                 found[position].append(k)
     if rest:
