@@ -351,8 +351,9 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
                 writer.seal(summary)
                 barrier.close()
             writer.commit(summary)
-        except BaseException as err:
-            if isinstance(err, KeyboardInterrupt) and writer.finished():
+        except BaseException as caught:
+            failure = stop_behind(caught)
+            if isinstance(failure, KeyboardInterrupt) and writer.finished():
                 # The output is in place: the run is finished, and only its clean-up is left.
                 writer.finish_after_interrupt()
                 return summary
@@ -364,19 +365,39 @@ def run(cfg: RunConfig | Plan, engine: Engine | None = None, on_progress: Callab
             if barrier is not None:
                 quietly(lambda: barrier.close(stopped=True))
             quietly(writer.interrupt)
-            if isinstance(err, MemoryError):
-                raise out_of_memory(err, writer, engine) from err
-            if isinstance(err, (IdRegistryError, MachineLimit)):
-                raise stopped(own_words(err), writer) from err
+            if isinstance(failure, MemoryError):
+                raise out_of_memory(failure, writer, engine) from failure
+            if isinstance(failure, (IdRegistryError, MachineLimit)):
+                raise stopped(own_words(failure), writer) from failure
             # A limit met where no reader or writer was looking (an import a stage makes
             # at its setup, under a low ulimit -n): the same stop, not a traceback.
-            limit = machine_limit(err) if isinstance(err, OSError) else None
+            limit = machine_limit(failure) if isinstance(failure, OSError) else None
             if limit is not None:
-                raise stopped(str(limit), writer) from err
-            if isinstance(err, KeyboardInterrupt) and not isinstance(err, Interrupted) and writer.committing:
+                raise stopped(str(limit), writer) from failure
+            if isinstance(failure, KeyboardInterrupt) and not isinstance(failure, Interrupted) and writer.committing:
                 raise Interrupted(Interrupted.COMMITTING) from None
+            if failure is not caught:
+                raise failure from None
             raise
     return summary
+
+
+def stop_behind(err: BaseException) -> BaseException:
+    """The KeyboardInterrupt of a Ctrl-C or SIGTERM behind ``err``, if ``err`` came out of
+    the handling of one; else ``err``. The signal's KeyboardInterrupt is raised wherever the
+    main thread is, and CPython's threading is not safe against an exception at every step:
+    raised just as a Condition of the writer's thread pool let its lock go, it left the
+    lock to be released again on the way out, and "RuntimeError: release unlocked lock"
+    came out of the run in its place, a traceback instead of the stop's words and its
+    --resume (tests/test_signals.py met it once in a few hundred runs)."""
+    if isinstance(err, KeyboardInterrupt):
+        return err
+    behind = err.__context__
+    while behind is not None:
+        if isinstance(behind, KeyboardInterrupt):
+            return behind
+        behind = behind.__context__
+    return err
 
 
 def refuse_index_not_kept(cfg: RunConfig, barrier: Stage | None, writer: Output) -> None:

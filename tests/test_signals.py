@@ -212,3 +212,64 @@ def test_other_commands_end_quietly_by_the_signal(corpus, tmp_path, argv):
         pytest.skip("finished before the signal")
     assert proc.returncode == -signal.SIGTERM, stderr
     assert "Traceback" not in stderr and len(stderr.splitlines()) <= 1, stderr
+
+
+# A lock whose release runs the SIGINT handler, as the interpreter runs it when the signal
+# comes at that moment: its KeyboardInterrupt is raised just as a threading.Condition has
+# let its lock go (in its _release_save), where a Ctrl-C once landed in the writer's thread
+# pool at random; the Condition's `with` then released the lock again ("RuntimeError:
+# release unlocked lock", a traceback, status 1).
+_RACE = """
+import signal, sys, threading
+from curate import write
+
+class SignalsOnRelease:
+    def __init__(self):
+        self._lock, self.armed = threading.Lock(), True
+    def acquire(self, *args):
+        return self._lock.acquire(*args)
+    def release(self):
+        self._lock.release()
+        if self.armed:  # the handler, as the interpreter runs it at this point when SIGINT has come
+            self.armed = False
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, sys._getframe())
+    __enter__ = acquire
+    def __exit__(self, *exc):
+        self.release()
+
+end_chunk, calls, note = write.OutputWriter.end_chunk, [], sys.argv[1]
+
+def racing_end_chunk(self, *args):
+    end_chunk(self, *args)
+    calls.append(1)
+    if len(calls) == 2:
+        condition = threading.Condition(SignalsOnRelease())
+        try:
+            with condition:
+                condition.wait(0)
+        except BaseException as err:
+            with open(note, "w") as out:
+                out.write(f"{type(err).__name__}: {err} after {type(err.__context__).__name__}")
+            raise
+
+write.OutputWriter.end_chunk = racing_end_chunk
+sys.argv = ["curate", *sys.argv[2:]]
+from curate.__main__ import main
+main()
+"""
+
+
+def test_a_ctrl_c_that_breaks_a_lock_on_its_way_is_still_the_stop_and_resume_finishes(corpus, finished, tmp_path):
+    out, note = tmp_path / "out", tmp_path / "raised.txt"
+    command = [sys.executable, "-c", _RACE, str(note), *_command(corpus, out)[3:]]
+    proc = _start(command)
+    _, stderr = proc.communicate(timeout=LIMIT + 60)
+    # The hazard was met: the lock released again, its error raised over the KeyboardInterrupt...
+    assert note.read_text() == "RuntimeError: release unlocked lock after KeyboardInterrupt"
+    # ... and the run still stopped as a Ctrl-C stops it: its words, its status, its chunks kept.
+    assert proc.returncode == -signal.SIGINT, stderr
+    assert stderr == KEPT.format(word=WORD[signal.SIGINT], out=out)
+    resumed = subprocess.run(_command(corpus, out, "--resume"), cwd=ROOT / "tests", capture_output=True, text=True,
+                             env=_env())
+    assert resumed.returncode == 0, resumed.stderr
+    assert output_files(out) == finished
