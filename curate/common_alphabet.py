@@ -13,7 +13,8 @@ arrows, shapes, dingbats, emoji). On a text whose characters are all in COMMON
 program structure, and every class test it makes on such a character has the same result,
 since the character is in the class exactly when it is in the class's part within COMMON.
 Everything but the classes is left as written. A process compiles the common forms at its
-start (a fifth of the time) and a full form only when a text outside COMMON meets it.
+start (the built-in rules' in 0.17 s, against 0.35 s whole, their line filter included) and
+a full form only when a text outside COMMON meets it.
 
 The transform reads the RE2 syntax patterns.py and ignorecase.py write (code points as
 ``\\x{HEX}``, classes as lists of them and of ranges); a source with anything else inside a
