@@ -117,14 +117,11 @@ class CompiledPattern:
 
     def re2_source(self, common: bool) -> str | None:
         """The exact RE2 form, or its form for texts of the common alphabet alone."""
-        if self.re2 is None or not common:
-            return self.re2
-        return self.common_re2 if self.common_re2 is not None else common_form(self.re2)
+        return _form_for(self.re2, self.common_re2, common)
 
     def prefilter_source(self, common: bool) -> str | None:
-        if self.prefilter is None or not common:
-            return self.prefilter
-        return self.common_prefilter if self.common_prefilter is not None else common_form(self.prefilter)
+        """The prefilter, or its form for texts of the common alphabet alone."""
+        return _form_for(self.prefilter, self.common_prefilter, common)
 
     def re2_program(self, common: bool = False):
         """The compiled RE2 program, for callers that run it on many lines themselves
@@ -161,7 +158,7 @@ class CompiledPattern:
         if self.ascii_re2 is not None and text.isascii() and not text.endswith("\n"):
             data = encoded if encoded is not None else text.encode("ascii")
             return _re2_program(self.ascii_re2).Match(_UNANCHORED, data, 0, len(data))[0][0] >= 0
-        if self.prefilter is not None and self._ruled_out(text, encoded):
+        if self.prefilter is not None and self._ruled_out(text, encoded, common):
             return False
         # Remembered only here, past the checks that take a microsecond: a memo ahead of
         # them filled with lines the prefilter rules out and pushed out the costly searches.
@@ -172,7 +169,8 @@ class CompiledPattern:
         """(start, end) of every match, as Python's finditer finds them. ``common``: as
         `search` takes it."""
         if not text.endswith("\n"):
-            source = self.re2_source(in_common(text) if common is None else common)
+            common = in_common(text) if common is None else common
+            source = self.re2_source(common)
             if source is not None:
                 found = _re2_spans(source, text)
                 if found is not None:
@@ -183,19 +181,19 @@ class CompiledPattern:
                     return found
         # No match anywhere, no spans: the prefilter rules out most block windows (88-99%
         # for the built-in teaser rules) before the backtracking engine (the guard: as above).
-        if self.prefilter is not None and not text.endswith("\n") and self._ruled_out(text, None):
+        if self.prefilter is not None and not text.endswith("\n") and self._ruled_out(text, None, common):
             return []
         try:
             return [m.span() for m in _regex_program(self.fallback()).finditer(text, timeout=BUDGET_SECONDS)]
         except TimeoutError as err:
             raise PatternTimeout() from err
 
-    def _ruled_out(self, text: str, encoded: bytes | None) -> bool:
+    def _ruled_out(self, text: str, encoded: bytes | None, common: bool | None) -> bool:
         """Does the relaxed RE2 form (``prefilter``), which matches a superset of the
-        pattern's texts, not match this one?"""
+        pattern's texts, not match this one? ``common``: as `search` takes it."""
         assert self.prefilter is not None
         data = _utf8(text, encoded)
-        prefilter = self.prefilter_source(in_common(text))
+        prefilter = self.prefilter_source(in_common(text) if common is None else common)
         assert prefilter is not None
         return data is not None and _re2_program(prefilter).Match(_UNANCHORED, data, 0, len(data))[0][0] < 0
 
@@ -248,6 +246,13 @@ def compile_pattern(pattern: str, flags: int, boolean: bool = True) -> CompiledP
     return CompiledPattern(pattern=pattern, flags=flags, engine=ENGINE_RE2 if re2 is not None else ENGINE_BACKTRACKING,
                            re2=re2, backtracking=backtracking, prefilter=prefilter, ascii_re2=ascii_re2,
                            common_re2=_changed(re2), common_prefilter=_changed(prefilter))
+
+
+def _form_for(source: str | None, stored: str | None, common: bool) -> str | None:
+    """``source``, or its common form (``stored``, else derived) when ``common``."""
+    if source is None or not common:
+        return source
+    return stored if stored is not None else common_form(source)
 
 
 def _changed(source: str | None) -> str | None:

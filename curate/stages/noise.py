@@ -171,7 +171,7 @@ def _scan_lines(rule: Rule, lines: list[Line], facts: LineFacts, start: int, fou
             hit = match(anchor, data, 0, len(data))[0][0] >= 0
         else:  # the ASCII form, the prefilter and the memo of backtracking searches (CompiledPattern.search)
             try:
-                hit = search(line.text, data)
+                hit = search(line.text, data, common[k])
             except PatternTimeout:
                 return k  # a pattern that blew its budget once is not tried again in this document
         # Asked only of the lines the pattern matched: few, where every short line is many.
@@ -263,7 +263,7 @@ def block_rule_hits(rule: Rule, lines: list[Line], on_timeout: OnTimeout = _give
         last = min(first + size, len(lines))  # the window is lines[first:last]
         base = starts[first]
         try:
-            spans = regex.spans(page[base:starts[last - 1] + len(lines[last - 1].text)], common if common else None)
+            spans = regex.spans(page[base:starts[last - 1] + len(lines[last - 1].text)], common)
         except PatternTimeout:
             on_timeout(rule, lines[first])
             break
