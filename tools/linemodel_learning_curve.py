@@ -3,6 +3,7 @@
     pip install -e '.[train]'
     python tools/linemodel_learning_curve.py                 # fractions 0.125 0.25 0.5 0.75 1
     python tools/linemodel_learning_curve.py --pages /tmp/pages.pkl   # reuse the pages of a run
+    python tools/linemodel_learning_curve.py --fractions 1 --params '{"min_samples_leaf": 300}'
 
 The model's out-of-fold figures have stayed short of issue 16's targets through every
 variant tried (docs/noise-history.md). This asks whether more labelled pages of the same
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import pickle
 import sys
 from collections import defaultdict
@@ -102,7 +104,11 @@ def main() -> None:
                              "else written")
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.125, 0.25, 0.5, 0.75, 1.0])
     parser.add_argument("--seeds", type=int, default=3, help="draws per fraction below 1")
+    parser.add_argument("--params", type=json.loads, default={},
+                        help="the line models' tree settings to change, as JSON: '{\"min_samples_leaf\": 300}' "
+                             "(scikit-learn's HistGradientBoostingClassifier; see train_line_model.PARAMS)")
     args = parser.parse_args()
+    train.PARAMS.update(args.params)
     if args.pages is not None and args.pages.exists():
         sys.modules["__main__"].Gated = train.Gated  # type: ignore[attr-defined]  # a --dump was pickled there
         pages = pickle.loads(args.pages.read_bytes())
@@ -114,6 +120,8 @@ def main() -> None:
         pages = [page for name in train.SETS for page in load_set(args.data / name, ruleset)]
         if args.pages is not None:
             args.pages.write_bytes(pickle.dumps(pages))
+    if args.params:
+        print(f"tree settings changed: {args.params}")
     print(f"{len(pages)} pages, {len({p.site for p in pages})} sites; targets: content kept >= "
           f"{train.TARGETS[0]}, noise removed >= {train.TARGETS[1]}, every page type's content kept >= 0.92\n")
     header = f"{'fraction':>8} {'seed':>4} {'pages':>6} {'thresh':>6} " + " ".join(f"{c:>19}" for c in COLUMNS)
