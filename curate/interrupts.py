@@ -153,6 +153,18 @@ def too_late() -> None:
     _too_late = _active
 
 
+def command_returned() -> None:
+    """For the console script, once its command has returned and the process is ending
+    (prompt_exit.exit_promptly): a Ctrl-C or SIGTERM from here on has nothing left to
+    stop, so the process ends with the command's own status, its output flushed. Raised
+    as a KeyboardInterrupt there, it came out of the ending itself (an import, an atexit
+    function) as a traceback, and a finished `curate rules test` ended as if by SIGINT
+    (tests/test_signals.py met it). A second signal still ends the process at once, so
+    an ending that hangs can be stopped."""
+    global _too_late
+    _too_late = True
+
+
 def check() -> None:
     """Raise KeyboardInterrupt if a Ctrl-C arrived and was swallowed on its way."""
     if _pending:

@@ -13,7 +13,9 @@ then the standard streams are flushed. Only the console script ends this way; a 
 that calls curate's library keeps its own interpreter's exit.
 
 A command that SIGINT or SIGTERM stopped, once it has said so, ends by that signal
-(curate/interrupts.py): the status a shell and a scheduler read as "stopped by it".
+(curate/interrupts.py): the status a shell and a scheduler read as "stopped by it". One
+that lands once the command has returned stops nothing: the work is done, and the process
+ends with the command's status (a second one ends it at once).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def exit_status(code: object) -> int:
 
 
 def exit_promptly(code: object) -> NoReturn:
+    interrupts.command_returned()
     status = exit_status(code)
     main = threading.main_thread()
     for thread in threading.enumerate():

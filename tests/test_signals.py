@@ -214,6 +214,42 @@ def test_other_commands_end_quietly_by_the_signal(corpus, tmp_path, argv):
     assert "Traceback" not in stderr and len(stderr.splitlines()) <= 1, stderr
 
 
+# The command as the console script runs it, with a SIGTERM that lands as the process
+# ends, after the command returned (in prompt_exit's clean-up, where the test above once
+# met it: a traceback out of an import, and a finished command ended as if by SIGINT).
+_LATE = """
+import os, signal, sys
+from curate import prompt_exit
+from curate.__main__ import main
+
+end_child_processes = prompt_exit.end_child_processes
+
+def signalled_end_child_processes():
+    os.kill(os.getpid(), signal.SIGTERM)  # its handler runs here, in the process's ending
+    end_child_processes()
+
+prompt_exit.end_child_processes = signalled_end_child_processes
+sys.argv = ["curate", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("argv", [
+    ("explain", "{corpus}", "--only", "drop"),
+    ("rules", "test"),
+])
+def test_a_signal_that_lands_as_a_finished_command_ends_stops_nothing(corpus, argv):
+    args = [a.format(corpus=corpus) for a in argv]
+    undisturbed = subprocess.run([sys.executable, "-m", "curate", *args], cwd=ROOT / "tests", capture_output=True,
+                                 text=True, env=_env())
+    assert undisturbed.returncode == 0, undisturbed.stderr
+    proc = _start([sys.executable, "-c", _LATE, *args])
+    stdout, stderr = proc.communicate(timeout=LIMIT)
+    # The work was done: the command's own status and words, its whole output, no traceback.
+    assert (proc.returncode, stderr) == (0, undisturbed.stderr)
+    assert stdout == undisturbed.stdout
+
+
 # A lock whose release runs the SIGINT handler, as the interpreter runs it when the signal
 # comes at that moment: its KeyboardInterrupt is raised just as a threading.Condition has
 # let its lock go (in its _release_save), where a Ctrl-C once landed in the writer's thread
