@@ -222,14 +222,16 @@ import os, signal, sys
 from curate import prompt_exit
 from curate.__main__ import main
 
-end_child_processes = prompt_exit.end_child_processes
+end_child_processes, note = prompt_exit.end_child_processes, sys.argv[1]
 
 def signalled_end_child_processes():
     os.kill(os.getpid(), signal.SIGTERM)  # its handler runs here, in the process's ending
+    with open(note, "w") as out:  # which leaves the default in its place: it ran
+        out.write("handled" if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL else "not handled")
     end_child_processes()
 
 prompt_exit.end_child_processes = signalled_end_child_processes
-sys.argv = ["curate", *sys.argv[1:]]
+sys.argv = ["curate", *sys.argv[2:]]
 main()
 """
 
@@ -238,16 +240,18 @@ main()
     ("explain", "{corpus}", "--only", "drop"),
     ("rules", "test"),
 ])
-def test_a_signal_that_lands_as_a_finished_command_ends_stops_nothing(corpus, argv):
-    args = [a.format(corpus=corpus) for a in argv]
+def test_a_signal_that_lands_as_a_finished_command_ends_stops_nothing(corpus, tmp_path, argv):
+    args, note = [a.format(corpus=corpus) for a in argv], tmp_path / "handled.txt"
     undisturbed = subprocess.run([sys.executable, "-m", "curate", *args], cwd=ROOT / "tests", capture_output=True,
                                  text=True, env=_env())
     assert undisturbed.returncode == 0, undisturbed.stderr
-    proc = _start([sys.executable, "-c", _LATE, *args])
+    proc = _start([sys.executable, "-c", _LATE, str(note), *args])
     stdout, stderr = proc.communicate(timeout=LIMIT)
-    # The work was done: the command's own status and words, its whole output, no traceback.
+    # The work was done: the command's own status and words, its whole output, no traceback...
     assert (proc.returncode, stderr) == (0, undisturbed.stderr)
     assert stdout == undisturbed.stdout
+    # ... though the signal came, and curate's handler took it, as the process ended.
+    assert note.read_text() == "handled"
 
 
 # A lock whose release runs the SIGINT handler, as the interpreter runs it when the signal
