@@ -51,16 +51,16 @@ class _Unknown(Exception):
     """Syntax inside a class that the transform does not read: the source stays whole."""
 
 
-_HEX = re.compile(r"\\x(?:\{([0-9A-Fa-f]{1,6})\}|([0-9A-Fa-f]{2}))")
 _FOLDING = re.compile(r"\(\?[a-zA-Z]*i")
 # The fast way, for sources whose only escapes are code points and \\A, \\z, \\b, \\B (all the
 # translated rules'): there no "[" or "]" is part of an escape, so each "[" opens a class,
 # which the next "]" closes.
 _OTHER_ESCAPE = re.compile(r"\\[^xAzbB]")
-_POINT = r"\\x(?:\{[0-9A-Fa-f]{1,6}\}|[0-9A-Fa-f]{2})"
-_CLASS_BODY = re.compile(rf"\^?(?:{_POINT}(?:-{_POINT})?)+")
-_HEX_GROUPS = r"\\x(?:\{([0-9A-Fa-f]{1,6})\}|([0-9A-Fa-f]{2}))"
-_ITEM = re.compile(rf"{_HEX_GROUPS}(?:-{_HEX_GROUPS})?")
+# A code point as patterns.py and ignorecase.py write it: its hex in the first group or the second.
+_POINT = r"\\x(?:\{([0-9A-Fa-f]{1,6})\}|([0-9A-Fa-f]{2}))"
+_HEX = re.compile(_POINT)
+_ITEM = re.compile(rf"{_POINT}(?:-{_POINT})?")  # a code point or a range of them
+_CLASS_BODY = re.compile(rf"\^?(?:{_ITEM.pattern})+")
 
 
 @lru_cache(maxsize=4096)
@@ -118,48 +118,18 @@ def _tokenized(source: str) -> str:
                 step = escape.end() - pos if escape is not None else 2
                 out.append(source[pos:pos + step])
                 pos += step
-            elif char == "[":
-                start = pos
-                ranges, pos = _read_class(source, pos)
-                out.append(_smaller(source[start:pos], ranges))
+            elif char == "[":  # inside a class only code points, "-" and "^" are read: no "]" but its end
+                close = source.find("]", pos + 1)
+                if close < 0:
+                    raise _Unknown
+                out.append(_cut_class(source[pos + 1:close]))
+                pos = close + 1
             else:
                 out.append(char)
                 pos += 1
     except _Unknown:
         return source
     return "".join(out)
-
-
-def _read_class(source: str, pos: int) -> tuple[list[tuple[int, int]], int]:
-    """The code points of the class that opens at ``pos`` (negation applied), and where
-    it ends."""
-    pos += 1
-    negated = source.startswith("^", pos)
-    pos += negated
-    ranges: list[tuple[int, int]] = []
-    while True:
-        if pos >= len(source):
-            raise _Unknown
-        if source[pos] == "]":
-            pos += 1
-            break
-        low, pos = _code_point(source, pos)
-        high = low
-        if source.startswith("-", pos) and not source.startswith("-]", pos):
-            high, pos = _code_point(source, pos + 1)
-        if high < low:
-            raise _Unknown
-        ranges.append((low, high))
-    if not ranges:
-        raise _Unknown  # "[]" or "[^]": not what the writers write, and RE2 reads "[]a]" otherwise
-    return (_complement(ranges) if negated else sorted(ranges)), pos
-
-
-def _code_point(source: str, pos: int) -> tuple[int, int]:
-    found = _HEX.match(source, pos)
-    if found is None:
-        raise _Unknown
-    return int(found.group(1) or found.group(2), 16), found.end()
 
 
 def _complement(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

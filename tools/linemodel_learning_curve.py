@@ -62,8 +62,7 @@ def out_of_fold(pages: list[Page], fraction: float, seed: int) -> tuple[dict, tr
         for page in pages:
             if page.fold == k:
                 scores[page.name] = clf.predict_proba(page.features)[:, 1]
-                gated.sent[page.name] = bool(pages_clf.predict_proba(train.page_row(page)[None, :])[0, 1] >= train.GATE)
-                gated.other[page.name] = other.predict_proba(page.features)[:, 1]
+                gated.judge(page, pages_clf, other)
     gated.thresholds = train.choose_thresholds(pages, scores, gated)
     return scores, gated, float(np.mean(sizes))
 

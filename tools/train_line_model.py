@@ -153,6 +153,11 @@ class Gated:
     def kept(self, page: Page, scores: dict[str, np.ndarray], rule: LineModelRule = RULE_DEFAULTS) -> np.ndarray:
         return kept_mask(page, self.scores_of(page, scores), *self.thresholds, rule, self.sent[page.name])
 
+    def judge(self, page: Page, pages_clf, other) -> None:
+        """Record ``page``'s gate verdict and other-model scores, by a fold's gate models."""
+        self.sent[page.name] = bool(pages_clf.predict_proba(page_row(page)[None, :])[0, 1] >= GATE)
+        self.other[page.name] = other.predict_proba(page.features)[:, 1]
+
 
 def set_variant(weak: float | None, trees: int | None, depth: int | None) -> None:
     """Change what weights() and fit() use, for a variant tried with --dry-run."""
@@ -358,8 +363,7 @@ def main() -> None:
         fold_gates.append((pages_clf, other))
         for page in pages:
             if page.fold == k:
-                gated.sent[page.name] = bool(pages_clf.predict_proba(page_row(page)[None, :])[0, 1] >= GATE)
-                gated.other[page.name] = other.predict_proba(page.features)[:, 1]
+                gated.judge(page, pages_clf, other)
         print(f"page gate, fold {k + 1}/{FOLDS} fitted", flush=True)
     if args.dump:
         import pickle
